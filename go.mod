@@ -1,0 +1,3 @@
+module github.com/sipswitch/sipswitch
+
+go 1.26.8

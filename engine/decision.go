@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"errors"
+	"time"
+)
+
+// This file is the contract between the routing engine and the parts that
+// act on its decisions (the SIP core, the renderer's tests, routes/simulate).
+
+// Presentation says what the caller's number is known as.
+type Presentation int
+
+const (
+	PresentationAllowed  Presentation = iota // number known and may be shown
+	PresentationWithheld                     // number known but withheld (privacy)
+	PresentationUnknown                      // no number
+)
+
+// CallRequest is everything the engine needs to route one call.
+type CallRequest struct {
+	Plan         int    // rate plan id
+	Called       string // number dialled, as received
+	Caller       string // caller's number ("" when unknown)
+	Presentation Presentation
+	Media        string // MediaVoice or MediaFax; "" means voice
+	Now          time.Time
+}
+
+// Attempt is one peer to try, in order, with the numbers it is to be sent.
+type Attempt struct {
+	Peer     *Peer
+	Called   string // called number after the peer's called_prefix / called_strip_hash
+	CallerID string // caller id after the peer's callerid / callerid_unknown / callerid_withheld; "" = none
+}
+
+// Decision is the engine's answer for a CallRequest.
+type Decision struct {
+	Route    *Route    // the matched route; nil when no route matched
+	Attempts []Attempt // peers in failover order; empty when refused
+}
+
+// Sentinel errors a Decide may return; callers map them to SIP or dialplan
+// outcomes (404 no route, 403 forbidden).
+var (
+	ErrNoRoute      = errors.New("no route for number")
+	ErrCallBarred   = errors.New("route forbids the call")
+	ErrNoPeer       = errors.New("route has no usable peer")
+	ErrUnknownPlan  = errors.New("unknown rate plan")
+	ErrLimitReached = errors.New("call limit reached")
+)
+
+// AttemptOutcome is how one attempt toward a peer ended.
+type AttemptOutcome struct {
+	Code         int  // final SIP status; 0 when none was received
+	TimedOut     bool // no answer within the peer's no-answer timeout
+	LimitReached bool // peer was at its outmaximum, not tried
+}

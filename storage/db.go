@@ -1,0 +1,222 @@
+// Package storage owns sipswitch's SQLite database: the schema and its
+// embedded migrations, transactions, the generic record operations the
+// engine builds on, and the store revision that every committed write
+// increases so the renderer and the routing table can tell that something
+// changed. It knows tables and columns, not what they mean.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+)
+
+// Sentinel errors.
+var (
+	ErrNotFound   = errors.New("storage: not found")
+	ErrConflict   = errors.New("storage: unique constraint violated")
+	ErrNoSuchCol  = errors.New("storage: unknown column")
+	ErrNoSuchTbl  = errors.New("storage: unknown table")
+	ErrReadOnlyTx = errors.New("storage: write in a read transaction")
+)
+
+// DB is an open sipswitch database.
+type DB struct {
+	sql  *sql.DB
+	path string
+
+	// SQLite allows one writer; serializing writers here rather than
+	// letting them collide on SQLITE_BUSY keeps write latency flat.
+	writeMu sync.Mutex
+
+	revision atomic.Int64
+	changed  chan struct{} // closed and replaced on every revision change
+	chMu     sync.Mutex
+
+	columns map[string]map[string]bool // table -> column set, read from the schema
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	busyTimeout time.Duration
+	noMigrate   bool
+}
+
+// WithBusyTimeout sets how long a connection waits on a lock held by
+// another process (e.g. `sipswitch costs import` beside a running daemon).
+func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// WithoutMigrations opens the database as it is; used by `migrate` to
+// report what it applies.
+func WithoutMigrations() Option { return func(o *options) { o.noMigrate = true } }
+
+// Open opens (creating if needed) the database file at path, sets WAL mode,
+// foreign keys and the busy timeout, and applies pending migrations.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	o := options{busyTimeout: 5 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.busyTimeout.Milliseconds()))
+	// NORMAL is durable across application crashes in WAL mode; only an
+	// OS crash can lose the last commits, the usual trade for a switch.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	dsn := "file:" + path + "?" + q.Encode()
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(8)
+	sqldb.SetMaxIdleConns(8)
+	sqldb.SetConnMaxIdleTime(0)
+	db := &DB{sql: sqldb, path: path, changed: make(chan struct{})}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if !o.noMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			sqldb.Close()
+			return nil, err
+		}
+	}
+	if err := db.loadColumns(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	if _, err := db.PollRevision(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Revision is the last committed revision this process has seen.
+func (db *DB) Revision() int64 { return db.revision.Load() }
+
+// Changed returns a channel that is closed at the next revision change.
+// Watchers call it again after each close.
+func (db *DB) Changed() <-chan struct{} {
+	db.chMu.Lock()
+	defer db.chMu.Unlock()
+	return db.changed
+}
+
+func (db *DB) setRevision(rev int64) {
+	for {
+		old := db.revision.Load()
+		if rev <= old {
+			return
+		}
+		if db.revision.CompareAndSwap(old, rev) {
+			break
+		}
+	}
+	db.chMu.Lock()
+	close(db.changed)
+	db.changed = make(chan struct{})
+	db.chMu.Unlock()
+}
+
+// PollRevision reads the revision from the database, picking up writes by
+// other processes, and notifies watchers when it moved.
+func (db *DB) PollRevision(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='revision'`).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("read revision: %w", err)
+	}
+	db.setRevision(rev)
+	return rev, nil
+}
+
+func (db *DB) loadColumns(ctx context.Context) error {
+	rows, err := db.sql.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type='table'`)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	defer rows.Close()
+	cols := map[string]map[string]bool{}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			return fmt.Errorf("read schema: %w", err)
+		}
+		if cols[t] == nil {
+			cols[t] = map[string]bool{}
+		}
+		cols[t][c] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	db.columns = cols
+	return nil
+}
+
+// Columns reports the columns of table, so callers can tell which of their
+// fields are stored.
+func (db *DB) Columns(table string) map[string]bool { return db.columns[table] }
+
+// Write runs fn in a write transaction that also increases the store
+// revision. The revision is visible to watchers only after commit; on any
+// error nothing fn did is kept.
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	// Taking the write lock first (the revision bump is a write) means a
+	// second process waits on busy_timeout instead of failing to upgrade a
+	// read lock half-way through fn.
+	var rev int64
+	if err := stx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value`).Scan(&rev); err != nil {
+		stx.Rollback()
+		return 0, fmt.Errorf("bump revision: %w", err)
+	}
+	tx := &Tx{tx: stx, db: db, write: true}
+	if err := fn(tx); err != nil {
+		stx.Rollback()
+		return 0, err
+	}
+	if err := stx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	db.setRevision(rev)
+	return rev, nil
+}
+
+// Read runs fn in a read transaction: every read inside sees one
+// consistent state of the database.
+func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
+	stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer stx.Rollback()
+	return fn(&Tx{tx: stx, db: db})
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -1,0 +1,179 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestMigrateIsIdempotentAndSurvivesReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := db.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %v, err %v", again, err)
+	}
+	if _, err := db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Revision() != 1 {
+		t.Fatalf("revision after reopen = %d, want 1", db.Revision())
+	}
+	var mode string
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
+	}
+	var fk int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)
+	}
+}
+
+func TestWriteIsAtomicAndBumpsRevision(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	ch := db.Changed()
+	boom := errors.New("boom")
+	_, err := db.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.Insert(ctx, "customers", Record{"name": "kept?"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if db.Revision() != 0 {
+		t.Fatalf("failed write moved revision to %d", db.Revision())
+	}
+	select {
+	case <-ch:
+		t.Fatal("watchers woken by a rolled-back write")
+	default:
+	}
+	err = db.Read(ctx, func(tx *Tx) error {
+		n, err := tx.Count(ctx, "customers")
+		if n != 0 {
+			t.Fatalf("rolled-back row is visible: %d rows", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Insert(ctx, "customers", Record{"name": "one"})
+		return err
+	})
+	if err != nil || rev != 1 {
+		t.Fatalf("rev %d err %v", rev, err)
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("watchers not woken by a commit")
+	}
+}
+
+func TestRecordOps(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	var id int64
+	_, err := db.Write(ctx, func(tx *Tx) error {
+		var err error
+		if id, err = tx.Insert(ctx, "customers", Record{"name": "acme", "parent": 0}); err != nil {
+			return err
+		}
+		if _, err := tx.Insert(ctx, "plans", Record{"name": "p1", "customer": id}); err != nil {
+			return err
+		}
+		if _, err := tx.Insert(ctx, "plans", Record{"name": "p2", "customer": id}); err != nil {
+			return err
+		}
+		return tx.Update(ctx, "plans", "name", "p2", Record{"description": "second"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Read(ctx, func(tx *Tx) error {
+		recs, err := tx.List(ctx, "plans", Query{OrderBy: []string{"name"}, Descending: true})
+		if err != nil {
+			return err
+		}
+		if len(recs) != 2 || recs[0]["name"] != "p2" || recs[0]["description"] != "second" {
+			t.Fatalf("list = %v", recs)
+		}
+		if _, err := tx.Get(ctx, "plans", "name", "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get missing: %v", err)
+		}
+		if _, err := tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name;drop", Op: "=", Val: 1}}}); !errors.Is(err, ErrNoSuchCol) {
+			t.Fatalf("unknown column accepted: %v", err)
+		}
+		recs, err = tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name", Op: "prefix", Val: "p_"}}})
+		if err != nil || len(recs) != 0 {
+			t.Fatalf("prefix match treated _ as wildcard: %v %v", recs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Insert(ctx, "peers", Record{"name": "dup", "type": "sip"})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Insert(ctx, "peers", Record{"name": "DUP", "type": "sip"})
+		return err
+	})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("case-insensitive duplicate peer name: %v", err)
+	}
+}
+
+func TestConcurrentWritersSerialize(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.Write(ctx, func(tx *Tx) error {
+				_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if db.Revision() != 20 {
+		t.Fatalf("revision = %d, want 20", db.Revision())
+	}
+}

@@ -142,7 +142,7 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 		}
 		canon, err := p.normalize(raw)
 		if err != nil {
-			errs = append(errs, FieldError{Key: p.Name, Message: err.Error()})
+			errs = append(errs, FieldError{Key: p.Name, Message: p.Name + " " + err.Error()})
 			continue
 		}
 		out[p.Name] = canon
@@ -157,7 +157,7 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 		_, inInput := input[p.Name]
 		_, inBase := base[p.Name]
 		if !inInput && !inBase || out[p.Name] == "" && !p.EmptyOK {
-			msg := "is required"
+			msg := p.Name + " is required"
 			if p.RequiredDoc != "" {
 				msg += " " + p.RequiredDoc
 			}

@@ -301,9 +301,12 @@ func (tx *Tx) Prepare(ctx context.Context, stmt string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// Scanner is one row of a streamed query.
+type Scanner interface{ Scan(dest ...any) error }
+
 // QueryRows streams rows of a fixed query to fn, one Scan at a time, for
 // loads too large to hold as Records (a million routes).
-func (tx *Tx) QueryRows(ctx context.Context, stmt string, args []any, fn func(rows *sql.Rows) error) error {
+func (tx *Tx) QueryRows(ctx context.Context, stmt string, args []any, fn func(row Scanner) error) error {
 	rows, err := tx.tx.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)

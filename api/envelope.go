@@ -1,0 +1,82 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// Enswitch response codes (always sent with HTTP 200; clients read the
+// JSON code).
+const (
+	CodeOK          = "200"
+	CodeValidated   = "201"
+	CodeNoContent   = "204"
+	CodeBadInput    = "400"
+	CodeBadAuth     = "401"
+	CodeRoleForbids = "402"
+	CodePlanForbids = "403"
+	CodeNotFound    = "404"
+)
+
+// Response is one element of the envelope's responses list.
+type Response struct {
+	Code    string `json:"code"`
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+// Envelope is the body of every Enswitch API answer.
+type Envelope struct {
+	Responses []Response `json:"responses"`
+	Data      any        `json:"data,omitempty"`
+}
+
+func writeEnvelope(w http.ResponseWriter, env Envelope) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(env)
+}
+
+func ok(code string, data any) Envelope {
+	return Envelope{Responses: []Response{{Code: code, Key: "", Message: "OK"}}, Data: data}
+}
+
+func failure(code, key, message string) Envelope {
+	return Envelope{Responses: []Response{{Code: code, Key: key, Message: message}}}
+}
+
+// envelopeForError maps an engine outcome to its Enswitch code. Anything
+// unexpected is logged and answered as a 400 without detail: a client
+// never sees a 500 or an internal message.
+func envelopeForError(log *slog.Logger, function string, err error) (Envelope, string) {
+	var fes engine.FieldErrors
+	switch {
+	case errors.As(err, &fes):
+		env := Envelope{}
+		for _, fe := range fes {
+			env.Responses = append(env.Responses, Response{Code: CodeBadInput, Key: fe.Key, Message: fe.Message})
+		}
+		return env, CodeBadInput
+	case errors.Is(err, engine.ErrValidated):
+		return Envelope{Responses: []Response{{Code: CodeValidated, Key: "", Message: "Input passed validation."}}}, CodeValidated
+	case errors.Is(err, engine.ErrBadCredentials):
+		return failure(CodeBadAuth, "auth_username", "The authentication details provided are invalid."), CodeBadAuth
+	case errors.Is(err, engine.ErrRoleForbids):
+		return failure(CodeRoleForbids, "", "Your role does not allow this."), CodeRoleForbids
+	case errors.Is(err, engine.ErrPlanForbids):
+		return failure(CodePlanForbids, "", "Your rate plan does not allow this."), CodePlanForbids
+	case errors.Is(err, engine.ErrNotFound):
+		return failure(CodeNotFound, "", "The object does not exist, or you do not have permission to access it."), CodeNotFound
+	case errors.Is(err, ErrTooLarge):
+		return failure(CodeBadInput, "", "The request body is too large."), CodeBadInput
+	case errors.Is(err, ErrBadQuery), errors.Is(err, ErrBadBody):
+		return failure(CodeBadInput, "", err.Error()), CodeBadInput
+	}
+	log.Error("api call failed", "function", function, "err", err)
+	return failure(CodeBadInput, "", "The request could not be completed; nothing was changed."), CodeBadInput
+}

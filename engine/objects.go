@@ -1,0 +1,349 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+// Kind describes one object family of the API (peers, phones, plans...):
+// where it is stored, how it is keyed, who may do what, and the rules
+// beyond single parameters (references, ownership, dependents).
+type Kind struct {
+	Name  string // "peer", for messages
+	Table string
+	Key   string // "id" or "name"
+	Spec  *Spec
+
+	CreatePriv, UpdatePriv, DeletePriv, GetPriv, ListPriv []Privilege
+
+	// ReturnsID: create answers {"id":N} (Enswitch peers, routes) rather
+	// than nothing (phones).
+	ReturnsID bool
+	// Sorts are the list "sort" values; the first is the default.
+	Sorts []string
+	// Filters are list parameters matched against columns: "=" exact,
+	// "prefix" starting with.
+	Filters map[string]string
+	// RequiredFilter must be given to list (routes need their plan).
+	RequiredFilter string
+	// Immutable parameters may be given on update only with their current
+	// value.
+	Immutable []string
+
+	// defaultsFor fills actor-dependent defaults (customer = the actor's).
+	defaultsFor func(a *Actor, input Values) Values
+	// visible reports whether the actor may see and act on the object.
+	visible func(ctx context.Context, tx *storage.Tx, a *Actor, vals Values) (bool, error)
+	// check applies cross-object rules; old is nil on create. It may also
+	// rewrite vals (copy_password).
+	check func(ctx context.Context, tx *storage.Tx, a *Actor, vals, old Values) (FieldErrors, error)
+	// beforeDelete refuses deletes of objects others depend on.
+	beforeDelete func(ctx context.Context, tx *storage.Tx, vals Values) error
+	// redact removes what the actor may not read.
+	redact func(a *Actor, obj map[string]any, opts ListOptions)
+	// listScope narrows a list to what the actor may see, in SQL.
+	listScope func(a *Actor) []storage.Cond
+}
+
+// ListOptions are Enswitch's list parameters.
+type ListOptions struct {
+	Filters    Values // by Kind.Filters
+	Sort       string
+	Descending bool
+	Limit      int // 0 = all
+	Offset     int
+	Password   bool // phones: include passwords the actor may read
+}
+
+func (s *Service) authorize(a *Actor, privs []Privilege) error {
+	if a == nil || !a.Can(privs...) {
+		return ErrRoleForbids
+	}
+	return nil
+}
+
+// keyArg checks the key a request names the object by.
+func (k *Kind) keyArg(key string) (any, error) {
+	if k.Key == "name" {
+		if key == "" {
+			return nil, FieldErrors{{Key: "name", Message: "name is required"}}
+		}
+		return key, nil
+	}
+	n, err := strconv.ParseInt(key, 10, 64)
+	if err != nil || n < 1 {
+		if key == "" {
+			return nil, FieldErrors{{Key: k.Key, Message: k.Key + " is required"}}
+		}
+		return nil, FieldErrors{{Key: k.Key, Message: k.Key + fmt.Sprintf(" must be a positive integer, got %q", clip(key))}}
+	}
+	return n, nil
+}
+
+// load reads the object keyed by key, or ErrNotFound when it does not
+// exist or the actor may not see it (Enswitch answers both with 404).
+func (s *Service) load(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, key string) (Values, storage.Record, error) {
+	kv, err := k.keyArg(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := tx.Get(ctx, k.Table, k.Key, kv)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", k.Name, err)
+	}
+	vals := valuesOfRecord(rec)
+	if k.visible != nil {
+		ok, err := k.visible(ctx, tx, a, vals)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return nil, nil, ErrNotFound
+		}
+	}
+	return vals, rec, nil
+}
+
+// Create validates input and stores a new object, returning its id. With
+// validateOnly it runs every check, writes nothing and returns
+// ErrValidated.
+func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, validateOnly bool) (int64, error) {
+	if err := s.authorize(a, k.CreatePriv); err != nil {
+		return 0, err
+	}
+	if k.defaultsFor != nil {
+		input = k.defaultsFor(a, input)
+	}
+	vals, errs := k.Spec.Validate(input, nil)
+	run := func(tx *storage.Tx) (int64, error) {
+		more, err := k.check(ctx, tx, a, vals, nil)
+		if err != nil {
+			return 0, err
+		}
+		if errs = append(errs, more...); len(errs) > 0 {
+			return 0, errs
+		}
+		if validateOnly {
+			return 0, ErrValidated
+		}
+		id, err := tx.Insert(ctx, k.Table, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
+		if errors.Is(err, storage.ErrConflict) {
+			return 0, FieldErrors{conflictError(k)}
+		}
+		return id, err
+	}
+	var id int64
+	var err error
+	if validateOnly {
+		err = s.db.Read(ctx, func(tx *storage.Tx) error { _, err := run(tx); return err })
+	} else {
+		_, err = s.db.Write(ctx, func(tx *storage.Tx) error { id, err = run(tx); return err })
+	}
+	return id, err
+}
+
+func conflictError(k *Kind) FieldError {
+	if k.Table == "plan_routes" {
+		return FieldError{Key: "called_prefix", Message: "a route with this called_prefix, caller_prefix and media already exists in the plan"}
+	}
+	return FieldError{Key: "name", Message: "name is already used by another " + k.Name}
+}
+
+// Update merges input over the stored object, validates the whole and
+// stores it: every omitted parameter keeps its current value.
+func (s *Service) Update(ctx context.Context, a *Actor, k *Kind, key string, input Values, validateOnly bool) error {
+	if err := s.authorize(a, k.UpdatePriv); err != nil {
+		return err
+	}
+	run := func(tx *storage.Tx) error {
+		old, _, err := s.load(ctx, tx, a, k, key)
+		if err != nil {
+			return err
+		}
+		var errs FieldErrors
+		for _, p := range k.Immutable {
+			if v, ok := input[p]; ok && v != old[p] {
+				errs = append(errs, FieldError{Key: p, Message: p + " cannot be changed; create a new object instead"})
+			}
+		}
+		vals, verrs := k.Spec.Validate(input, old)
+		errs = append(errs, verrs...)
+		more, err := k.check(ctx, tx, a, vals, old)
+		if err != nil {
+			return err
+		}
+		if errs = append(errs, more...); len(errs) > 0 {
+			return errs
+		}
+		if validateOnly {
+			return ErrValidated
+		}
+		kv, _ := k.keyArg(key)
+		err = tx.Update(ctx, k.Table, k.Key, kv, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
+		if errors.Is(err, storage.ErrConflict) {
+			return FieldErrors{conflictError(k)}
+		}
+		return err
+	}
+	if validateOnly {
+		return s.db.Read(ctx, run)
+	}
+	_, err := s.db.Write(ctx, run)
+	return err
+}
+
+// Delete removes the object unless others depend on it.
+func (s *Service) Delete(ctx context.Context, a *Actor, k *Kind, key string) error {
+	if err := s.authorize(a, k.DeletePriv); err != nil {
+		return err
+	}
+	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+		vals, _, err := s.load(ctx, tx, a, k, key)
+		if err != nil {
+			return err
+		}
+		if k.beforeDelete != nil {
+			if err := k.beforeDelete(ctx, tx, vals); err != nil {
+				return err
+			}
+		}
+		kv, _ := k.keyArg(key)
+		return tx.Delete(ctx, k.Table, k.Key, kv)
+	})
+	return err
+}
+
+// Get returns the object with the API's field names.
+func (s *Service) Get(ctx context.Context, a *Actor, k *Kind, key string, opts ListOptions) (map[string]any, error) {
+	if err := s.authorize(a, k.GetPriv); err != nil {
+		return nil, err
+	}
+	var obj map[string]any
+	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+		_, rec, err := s.load(ctx, tx, a, k, key)
+		if err != nil {
+			return err
+		}
+		obj = s.present(a, k, rec, opts)
+		return nil
+	})
+	return obj, err
+}
+
+func (s *Service) present(a *Actor, k *Kind, rec storage.Record, opts ListOptions) map[string]any {
+	obj := make(map[string]any, len(rec))
+	for c, v := range rec {
+		if c == "password_hash" {
+			continue
+		}
+		obj[c] = v
+	}
+	if k.redact != nil {
+		k.redact(a, obj, opts)
+	}
+	return obj
+}
+
+// List returns the objects matching opts that the actor may see, and how
+// many match in all (before limit and offset).
+func (s *Service) List(ctx context.Context, a *Actor, k *Kind, opts ListOptions) ([]map[string]any, int, error) {
+	if err := s.authorize(a, k.ListPriv); err != nil {
+		return nil, 0, err
+	}
+	q := storage.Query{Descending: opts.Descending, Limit: opts.Limit, Offset: opts.Offset}
+	sort := opts.Sort
+	if sort == "" && len(k.Sorts) > 0 {
+		sort = k.Sorts[0]
+	}
+	if sort != "" {
+		if !contains(k.Sorts, sort) {
+			return nil, 0, FieldErrors{{Key: "sort", Message: "sort" + fmt.Sprintf(" must be one of %s", quoteList(k.Sorts))}}
+		}
+		q.OrderBy = []string{sort}
+	}
+	if k.RequiredFilter != "" && opts.Filters[k.RequiredFilter] == "" {
+		return nil, 0, FieldErrors{{Key: k.RequiredFilter, Message: k.RequiredFilter + " is required"}}
+	}
+	for name, op := range k.Filters {
+		v, ok := opts.Filters[name]
+		if !ok {
+			continue
+		}
+		var val any = v
+		if p, ok := k.Spec.Param(name); ok && p.Type == Integer {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, 0, FieldErrors{{Key: name, Message: name + fmt.Sprintf(" must be an integer, got %q", clip(v))}}
+			}
+			val = n
+		}
+		q.Where = append(q.Where, storage.Cond{Col: name, Op: op, Val: val})
+	}
+	if k.listScope != nil {
+		q.Where = append(q.Where, k.listScope(a)...)
+	}
+	var out []map[string]any
+	var total int
+	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+		if k.RequiredFilter != "" && k.visible != nil {
+			// The parent object (a route's plan) must be the actor's.
+			if err := s.checkParentVisible(ctx, tx, a, k, opts.Filters[k.RequiredFilter]); err != nil {
+				return err
+			}
+		}
+		recs, err := tx.List(ctx, k.Table, storage.Query{Where: q.Where, OrderBy: q.OrderBy, Descending: q.Descending})
+		if err != nil {
+			return err
+		}
+		visible := recs[:0]
+		for _, rec := range recs {
+			if k.listScope == nil && k.visible != nil && k.RequiredFilter == "" {
+				ok, err := k.visible(ctx, tx, a, valuesOfRecord(rec))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
+			visible = append(visible, rec)
+		}
+		total = len(visible)
+		if q.Offset > len(visible) {
+			visible = nil
+		} else {
+			visible = visible[q.Offset:]
+		}
+		if q.Limit > 0 && len(visible) > q.Limit {
+			visible = visible[:q.Limit]
+		}
+		out = make([]map[string]any, 0, len(visible))
+		for _, rec := range visible {
+			out = append(out, s.present(a, k, rec, opts))
+		}
+		return nil
+	})
+	return out, total, err
+}
+
+func (s *Service) checkParentVisible(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, parent string) error {
+	n, err := strconv.ParseInt(parent, 10, 64)
+	if err != nil {
+		return FieldErrors{{Key: k.RequiredFilter, Message: k.RequiredFilter + fmt.Sprintf(" must be an integer, got %q", clip(parent))}}
+	}
+	ok, err := k.visible(ctx, tx, a, Values{k.RequiredFilter: strconv.FormatInt(n, 10)})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}

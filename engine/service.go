@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+// Errors of the service layer; the API maps them to Enswitch codes.
+var (
+	ErrBadCredentials = errors.New("the authentication details provided are invalid") // 401
+	ErrRoleForbids    = errors.New("your role does not allow this")                   // 402
+	ErrPlanForbids    = errors.New("your rate plan does not allow this")              // 403
+	ErrNotFound       = errors.New("object does not exist, or you may not access it") // 404
+	ErrValidated      = errors.New("input passed validation")                         // 201
+	ErrHasDependents  = errors.New("object is in use")                                // 400
+	ErrBadUserInput   = errors.New("invalid user")                                    // CLI
+)
+
+// RootCustomer is the customer created on first start; the system owner
+// lives there and every other customer descends from it.
+const RootCustomer = 1
+
+// Service is the domain over a store: it validates, authorizes and writes
+// objects, and builds snapshots for the renderer and the routing table.
+type Service struct {
+	db  *storage.DB
+	log *slog.Logger
+
+	authMu    sync.Mutex
+	authCache map[string]authEntry
+}
+
+// authEntry remembers a verified password as a SHA-256 digest so that an
+// API client sending its password on every call pays bcrypt's cost once,
+// not per request. The entry is bound to the stored hash, so a password
+// change invalidates it.
+type authEntry struct {
+	hash    string
+	digest  [32]byte
+	expires time.Time
+}
+
+const authCacheTTL = 5 * time.Minute
+
+// ServiceOption configures NewService.
+type ServiceOption func(*Service)
+
+// WithLogger sets the service's logger.
+func WithLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.log = l } }
+
+// NewService wraps an open store.
+func NewService(db *storage.DB, opts ...ServiceOption) *Service {
+	s := &Service{db: db, log: slog.Default(), authCache: map[string]authEntry{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// DB is the underlying store.
+func (s *Service) DB() *storage.DB { return s.db }
+
+// Bootstrap prepares an empty database: customer 1 and the user admin with
+// role system. password "" generates a random one, returned so the caller
+// can print it once. On a database that has users it does nothing and
+// returns "".
+func (s *Service) Bootstrap(ctx context.Context, password string) (created bool, pw string, err error) {
+	_, err = s.db.Write(ctx, func(tx *storage.Tx) error {
+		n, err := tx.Count(ctx, "users")
+		if err != nil || n > 0 {
+			return err
+		}
+		if c, err := tx.Count(ctx, "customers", storage.Cond{Col: "id", Op: "=", Val: RootCustomer}); err != nil {
+			return err
+		} else if c == 0 {
+			if _, err := tx.Insert(ctx, "customers", storage.Record{"id": int64(RootCustomer), "name": "System", "parent": int64(0)}); err != nil {
+				return err
+			}
+		}
+		if password == "" {
+			b := make([]byte, 18)
+			if _, err := rand.Read(b); err != nil {
+				return fmt.Errorf("generate admin password: %w", err)
+			}
+			password = base64.RawURLEncoding.EncodeToString(b)
+		}
+		if err := insertUser(ctx, tx, "admin", password, "system", RootCustomer); err != nil {
+			return err
+		}
+		created, pw = true, password
+		return nil
+	})
+	if err != nil {
+		return false, "", fmt.Errorf("bootstrap: %w", err)
+	}
+	return created, pw, nil
+}
+
+func insertUser(ctx context.Context, tx *storage.Tx, username, password, role string, customer int) error {
+	if err := checkName(username); err != nil || username == "" {
+		return fmt.Errorf("%w: username must be 1-64 letters, digits, '_', '.', '+' or '-'", ErrBadUserInput)
+	}
+	if _, ok := Roles[role]; !ok {
+		return fmt.Errorf("%w: role must be one of %v", ErrBadUserInput, RoleNames())
+	}
+	if len(password) < 8 {
+		return fmt.Errorf("%w: password must be at least 8 characters", ErrBadUserInput)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	if n, err := tx.Count(ctx, "customers", storage.Cond{Col: "id", Op: "=", Val: customer}); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: customer %d does not exist", ErrBadUserInput, customer)
+	}
+	_, err = tx.Insert(ctx, "users", storage.Record{"username": username, "password_hash": string(hash), "role": role, "customer": int64(customer)})
+	if errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("%w: user %q already exists", ErrBadUserInput, username)
+	}
+	return err
+}
+
+// AddUser creates an API user (the `sipswitch user add` command).
+func (s *Service) AddUser(ctx context.Context, username, password, role string, customer int) error {
+	if customer == 0 {
+		customer = RootCustomer
+	}
+	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+		return insertUser(ctx, tx, username, password, role, customer)
+	})
+	return err
+}
+
+// Actor is an authenticated user and the customers it may act on.
+type Actor struct {
+	User User
+	// Tree is the actor's customer and every customer below it.
+	Tree map[int]bool
+	// Ancestors is the actor's customer and every customer above it.
+	Ancestors map[int]bool
+}
+
+// Can reports whether the actor's role holds any of the privileges.
+func (a *Actor) Can(privs ...Privilege) bool { return Grants(a.User.Role, privs...) }
+
+// System reports whether the actor is the system owner.
+func (a *Actor) System() bool { return a.Can(PrivSystem) }
+
+// Owns reports whether customer is in the actor's tree.
+func (a *Actor) Owns(customer int) bool { return a.System() || a.Tree[customer] }
+
+// dummyHash keeps the time of a login for an unknown user close to that of
+// a wrong password, so timing does not reveal which usernames exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("sipswitch-no-such-user"), bcrypt.MinCost+4)
+
+// Authenticate checks a username and password and returns the actor.
+func (s *Service) Authenticate(ctx context.Context, username, password string) (*Actor, error) {
+	if username == "" || password == "" {
+		return nil, ErrBadCredentials
+	}
+	var actor *Actor
+	var hash string
+	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+		rec, err := tx.Get(ctx, "users", "username", username)
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrBadCredentials
+		}
+		if err != nil {
+			return err
+		}
+		hash, _ = rec["password_hash"].(string)
+		a := &Actor{}
+		bindRecord(&a.User, rec)
+		if a.Tree, err = customerTree(ctx, tx, a.User.Customer); err != nil {
+			return err
+		}
+		if a.Ancestors, err = customerAncestors(ctx, tx, a.User.Customer); err != nil {
+			return err
+		}
+		actor = a
+		return nil
+	})
+	if errors.Is(err, ErrBadCredentials) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	digest := sha256.Sum256([]byte(password))
+	now := time.Now()
+	s.authMu.Lock()
+	e, ok := s.authCache[username]
+	s.authMu.Unlock()
+	if ok && e.hash == hash && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
+		return actor, nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return nil, ErrBadCredentials
+	}
+	s.authMu.Lock()
+	s.authCache[username] = authEntry{hash: hash, digest: digest, expires: now.Add(authCacheTTL)}
+	s.authMu.Unlock()
+	return actor, nil
+}
+
+func customerTree(ctx context.Context, tx *storage.Tx, root int) (map[int]bool, error) {
+	return customerWalk(ctx, tx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.id FROM customers c JOIN t ON c.parent = t.id) SELECT id FROM t`, root)
+}
+
+func customerAncestors(ctx context.Context, tx *storage.Tx, leaf int) (map[int]bool, error) {
+	return customerWalk(ctx, tx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.parent FROM customers c JOIN t ON c.id = t.id WHERE c.parent != 0) SELECT id FROM t`, leaf)
+}
+
+func customerWalk(ctx context.Context, tx *storage.Tx, q string, start int) (map[int]bool, error) {
+	out := map[int]bool{}
+	err := tx.QueryRows(ctx, q, []any{start}, func(rows storage.Scanner) error {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("customer tree of %d: %w", start, err)
+	}
+	return out, nil
+}

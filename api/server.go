@@ -101,7 +101,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) call(r *http.Request, name string) (Envelope, string) {
+func (h *Handler) call(r *http.Request, name string) (env Envelope, code string) {
+	// A bug must not become a 500 or a dropped connection: the client gets
+	// an envelope, and the transaction of the call has been rolled back.
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("api call panicked", "function", name, "panic", p)
+			env, code = failure(CodeBadInput, "", "The request could not be completed; nothing was changed."), CodeBadInput
+		}
+	}()
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return failure(CodeBadInput, "", "Use GET or POST."), CodeBadInput
 	}
@@ -127,11 +135,11 @@ func (h *Handler) call(r *http.Request, name string) (Envelope, string) {
 	h.limiter.Succeeded(addr)
 	delete(params, "auth_username")
 	delete(params, "auth_password")
-	env, err := fn(r.Context(), actor, params)
+	out, err := fn(r.Context(), actor, params)
 	if err != nil {
 		return envelopeForError(h.log, name, err)
 	}
-	return env, env.Responses[0].Code
+	return out, out.Responses[0].Code
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

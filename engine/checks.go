@@ -225,6 +225,9 @@ func checkOneOfOrNumber(words ...string) func(string) error {
 		if contains(words, s) || (s != "" && ValidPrefix(s)) {
 			return nil
 		}
+		if len(words) == 0 {
+			return errors.New("must be a number (0-9, *, #, +) or empty")
+		}
 		return fmt.Errorf("must be a number or one of %s", quoteList(words))
 	}
 }

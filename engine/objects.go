@@ -145,6 +145,7 @@ func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, v
 		err = s.db.Read(ctx, func(tx *storage.Tx) error { _, err := run(tx); return err })
 	} else {
 		_, err = s.db.Write(ctx, func(tx *storage.Tx) error { id, err = run(tx); return err })
+		s.touched(k)
 	}
 	return id, err
 }
@@ -196,7 +197,15 @@ func (s *Service) Update(ctx context.Context, a *Actor, k *Kind, key string, inp
 		return s.db.Read(ctx, run)
 	}
 	_, err := s.db.Write(ctx, run)
+	s.touched(k)
 	return err
+}
+
+// touched notes a write to k; customer changes alter actors' trees.
+func (s *Service) touched(k *Kind) {
+	if k.Table == "customers" {
+		s.identityGen.Add(1)
+	}
 }
 
 // Delete removes the object unless others depend on it.
@@ -217,6 +226,7 @@ func (s *Service) Delete(ctx context.Context, a *Actor, k *Kind, key string) err
 		kv, _ := k.keyArg(key)
 		return tx.Delete(ctx, k.Table, k.Key, kv)
 	})
+	s.touched(k)
 	return err
 }
 

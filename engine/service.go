@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -40,6 +41,9 @@ type Service struct {
 
 	authMu    sync.Mutex
 	authCache map[string]authEntry
+	// identityGen moves when users or customers change, invalidating
+	// cached actors.
+	identityGen atomic.Int64
 }
 
 // authEntry remembers a verified password as a SHA-256 digest so that an
@@ -50,9 +54,19 @@ type authEntry struct {
 	hash    string
 	digest  [32]byte
 	expires time.Time
+	// The actor (user row and customer tree) is reused for a few seconds
+	// while no user or customer changed in this process, so a script
+	// creating thousands of lines does not re-read its identity each time;
+	// the short life bounds how stale a change by another process can be.
+	actor      *Actor
+	actorUntil time.Time
+	gen        int64
 }
 
-const authCacheTTL = 5 * time.Minute
+const (
+	authCacheTTL  = 5 * time.Minute
+	actorCacheTTL = 5 * time.Second
+)
 
 // ServiceOption configures NewService.
 type ServiceOption func(*Service)
@@ -142,6 +156,7 @@ func (s *Service) AddUser(ctx context.Context, username, password, role string, 
 	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
 		return insertUser(ctx, tx, username, password, role, customer)
 	})
+	s.identityGen.Add(1)
 	return err
 }
 
@@ -172,6 +187,15 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	if username == "" || password == "" {
 		return nil, ErrBadCredentials
 	}
+	digest := sha256.Sum256([]byte(password))
+	now := time.Now()
+	gen := s.identityGen.Load()
+	s.authMu.Lock()
+	cached, hit := s.authCache[username]
+	s.authMu.Unlock()
+	if hit && cached.gen == gen && now.Before(cached.actorUntil) && subtle.ConstantTimeCompare(cached.digest[:], digest[:]) == 1 {
+		return cached.actor, nil
+	}
 	var actor *Actor
 	var hash string
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
@@ -201,19 +225,15 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	digest := sha256.Sum256([]byte(password))
-	now := time.Now()
-	s.authMu.Lock()
-	e, ok := s.authCache[username]
-	s.authMu.Unlock()
-	if ok && e.hash == hash && now.Before(e.expires) && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 {
-		return actor, nil
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return nil, ErrBadCredentials
+	verified := hit && cached.hash == hash && now.Before(cached.expires) && subtle.ConstantTimeCompare(cached.digest[:], digest[:]) == 1
+	if !verified {
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+			return nil, ErrBadCredentials
+		}
+		cached.expires = now.Add(authCacheTTL)
 	}
 	s.authMu.Lock()
-	s.authCache[username] = authEntry{hash: hash, digest: digest, expires: now.Add(authCacheTTL)}
+	s.authCache[username] = authEntry{hash: hash, digest: digest, expires: cached.expires, actor: actor, actorUntil: now.Add(actorCacheTTL), gen: gen}
 	s.authMu.Unlock()
 	return actor, nil
 }

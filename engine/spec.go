@@ -156,7 +156,11 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 		}
 		_, inInput := input[p.Name]
 		_, inBase := base[p.Name]
-		if !inInput && !inBase || out[p.Name] == "" && !p.EmptyOK {
+		missing := out[p.Name] == "" && !p.EmptyOK
+		if p.Required && !inInput && !inBase {
+			missing = true
+		}
+		if missing {
 			msg := p.Name + " is required"
 			if p.RequiredDoc != "" {
 				msg += " " + p.RequiredDoc
@@ -246,6 +250,9 @@ func contains(list []string, s string) bool {
 }
 
 func quoteList(list []string) string {
+	if len(list) == 0 {
+		return "nothing"
+	}
 	q := make([]string, len(list))
 	for i, s := range list {
 		q[i] = strconv.Quote(s)

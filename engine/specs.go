@@ -73,7 +73,7 @@ var PeerSpec = NewSpec(
 	integer("fail_percent", "0", 0, 100),
 	Param{Name: "outmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	str("password", "", checkCredential),
-	id("plan_customer", true),
+	Param{Name: "plan_customer", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	str("proxy", "", checkHost),
 	flag("send_asserted_identity", "0"),
 	flag("send_privacy", "0"),

@@ -42,6 +42,11 @@ type DB struct {
 	chMu     sync.Mutex
 
 	columns map[string]map[string]bool // table -> column set, read from the schema
+
+	// SQLite re-parses every statement it is handed; the API issues the
+	// same few dozen texts over and over, so they are prepared once.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Option configures Open.
@@ -82,7 +87,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	sqldb.SetConnMaxIdleTime(0)
-	db := &DB{sql: sqldb, path: path, changed: make(chan struct{})}
+	db := &DB{sql: sqldb, path: path, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -105,7 +110,37 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.stmtMu.Unlock()
+	return db.sql.Close()
+}
+
+// maxCachedStmts bounds the cache: statement texts are built from column
+// lists, so their number is finite, but a bound keeps a bug from growing
+// it without end.
+const maxCachedStmts = 512
+
+// prepared returns the cached prepared statement for query.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if len(db.stmts) < maxCachedStmts {
+		db.stmts[query] = st
+	}
+	return st, nil
+}
 
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
@@ -186,15 +221,18 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
+	// Rollback after Commit is a no-op; deferring it also covers a panic
+	// in fn, which must not leave the write lock held.
+	defer stx.Rollback()
 	// Taking the write lock first (the revision bump is a write) means a
 	// second process waits on busy_timeout instead of failing to upgrade a
 	// read lock half-way through fn.
 	var rev int64
-	if err := stx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value`).Scan(&rev); err != nil {
+	tx := &Tx{tx: stx, db: db, write: true}
+	if err := tx.queryRow(ctx, `UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value`).Scan(&rev); err != nil {
 		stx.Rollback()
 		return 0, fmt.Errorf("bump revision: %w", err)
 	}
-	tx := &Tx{tx: stx, db: db, write: true}
 	if err := fn(tx); err != nil {
 		stx.Rollback()
 		return 0, err

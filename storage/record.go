@@ -22,6 +22,33 @@ type Tx struct {
 	write bool
 }
 
+// exec and query run a statement through the prepared-statement cache,
+// bound to this transaction's connection.
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := tx.db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := tx.db.prepared(ctx, query)
+	if err != nil {
+		// Let the error surface from Scan, as QueryRow does.
+		return tx.tx.QueryRowContext(ctx, query, args...)
+	}
+	return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
 func (tx *Tx) checkTable(table string) error {
 	if tx.db.columns[table] == nil {
 		return fmt.Errorf("%w %q", ErrNoSuchTbl, table)
@@ -69,7 +96,7 @@ func (tx *Tx) Insert(ctx context.Context, table string, rec Record) (int64, erro
 		cols[i] = quote(c)
 	}
 	stmt := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s)`, quote(table), strings.Join(cols, ","), strings.Join(q, ","))
-	res, err := tx.tx.ExecContext(ctx, stmt, args...)
+	res, err := tx.exec(ctx, stmt, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return 0, fmt.Errorf("insert %s: %w", table, ErrConflict)
@@ -102,7 +129,7 @@ func (tx *Tx) Update(ctx context.Context, table, keyCol string, key any, rec Rec
 	}
 	args = append(args, key)
 	stmt := fmt.Sprintf(`UPDATE %s SET %s WHERE %s=?`, quote(table), strings.Join(sets, ","), quote(keyCol))
-	res, err := tx.tx.ExecContext(ctx, stmt, args...)
+	res, err := tx.exec(ctx, stmt, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("update %s: %w", table, ErrConflict)
@@ -123,7 +150,7 @@ func (tx *Tx) Delete(ctx context.Context, table, keyCol string, key any) error {
 	if err := tx.checkCol(table, keyCol); err != nil {
 		return err
 	}
-	res, err := tx.tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s=?`, quote(table), quote(keyCol)), key)
+	res, err := tx.exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s=?`, quote(table), quote(keyCol)), key)
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", table, err)
 	}
@@ -229,7 +256,7 @@ func (tx *Tx) List(ctx context.Context, table string, q Query) ([]Record, error)
 	} else if q.Offset > 0 {
 		stmt += fmt.Sprintf(" LIMIT -1 OFFSET %d", q.Offset)
 	}
-	rows, err := tx.tx.QueryContext(ctx, stmt, args...)
+	rows, err := tx.query(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", table, err)
 	}
@@ -274,7 +301,7 @@ func (tx *Tx) Count(ctx context.Context, table string, conds ...Cond) (int, erro
 		return 0, err
 	}
 	var n int
-	if err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM "+quote(table)+where, args...).Scan(&n); err != nil {
+	if err := tx.queryRow(ctx, "SELECT count(*) FROM "+quote(table)+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
 	return n, nil
@@ -307,7 +334,7 @@ type Scanner interface{ Scan(dest ...any) error }
 // QueryRows streams rows of a fixed query to fn, one Scan at a time, for
 // loads too large to hold as Records (a million routes).
 func (tx *Tx) QueryRows(ctx context.Context, stmt string, args []any, fn func(row Scanner) error) error {
-	rows, err := tx.tx.QueryContext(ctx, stmt, args...)
+	rows, err := tx.query(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
@@ -326,7 +353,7 @@ func (tx *Tx) QueryRows(ctx context.Context, stmt string, args []any, fn func(ro
 // Setting reads a key of the settings table; "" when unset.
 func (tx *Tx) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := tx.tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key=?`, key).Scan(&v)
+	err := tx.queryRow(ctx, `SELECT value FROM settings WHERE key=?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,12 +40,12 @@ func WriteFiles(dir string, files Files) (changed []string, err error) {
 			return changed, err
 		}
 		path := filepath.Join(dir, name)
-		old, err := os.ReadFile(path)
-		if err == nil && bytes.Equal(old, files[name]) {
-			continue
+		same, err := sameContent(path, files[name])
+		if err != nil {
+			return changed, err
 		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return changed, fmt.Errorf("read %s: %w", path, err)
+		if same {
+			continue
 		}
 		if err := writeAtomic(dir, name, files[name]); err != nil {
 			return changed, err
@@ -57,6 +58,38 @@ func WriteFiles(dir string, files Files) (changed []string, err error) {
 		}
 	}
 	return changed, nil
+}
+
+// sameContent compares a file with data in chunks, so an unchanged
+// 200 MB dialplan costs no 200 MB allocation; size is checked first.
+func sameContent(path string, data []byte) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != int64(len(data)) {
+		return false, nil
+	}
+	buf := make([]byte, 256<<10)
+	for off := 0; off < len(data); {
+		n, err := io.ReadFull(f, buf[:min(len(buf), len(data)-off)])
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if !bytes.Equal(buf[:n], data[off:off+n]) {
+			return false, nil
+		}
+		off += n
+	}
+	return true, nil
 }
 
 func writeAtomic(dir, name string, data []byte) (err error) {

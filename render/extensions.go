@@ -1,0 +1,587 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// Dialplan context names.
+const (
+	phonesContext = "phones"
+	// patternAny is the character class of a dialled digit: the route
+	// prefix alphabet. X would miss '*', '#' and '+'.
+	patternAny = "[0-9*#+]"
+)
+
+func planContext(plan int, fax bool) string {
+	if fax {
+		return "plan-" + strconv.Itoa(plan) + "-fax"
+	}
+	return "plan-" + strconv.Itoa(plan)
+}
+
+func routeContext(id int) string { return "route-" + strconv.Itoa(id) }
+func peerContext(id int) string  { return "peer-" + strconv.Itoa(id) }
+func tgContext(id int) string    { return "timegroup-" + strconv.Itoa(id) }
+
+// dialplan wraps a confWriter with exten/same helpers.
+type dialplan struct{ *confWriter }
+
+func (d dialplan) exten(ext, app string) { d.object("exten", ext+",1,"+app, "exten") }
+func (d dialplan) same(app string)       { d.object("same", "n,"+app, "exten") }
+func (d dialplan) label(l, app string)   { d.object("same", "n("+l+"),"+app, "exten") }
+
+func renderExtensions(m *model, cfg *config) ([]byte, error) {
+	w := &confWriter{ctx: "extensions.conf"}
+	d := dialplan{w}
+	header(w, FileExtensions, m.snap.Revision)
+	w.section("general")
+	w.set("static", "yes", "general")
+	w.set("writeprotect", "yes", "general")
+	w.set("autofallthrough", "yes", "general")
+	w.set("clearglobalvars", "yes", "general")
+	// The route ordering in README relies on the list walk, not the
+	// experimental trie.
+	w.set("extenpatternmatchnew", "no", "general")
+
+	w.section(inboundContext)
+	w.object("include", phonesContext, "inbound")
+
+	w.section(phonesContext)
+	seenExt := make(map[string]string, len(m.phones))
+	for _, p := range m.phones {
+		w.ctx = fmt.Sprintf("phone %q", p.Name)
+		if strings.HasPrefix(p.Name, "_") {
+			w.fail(fmt.Errorf("%s: name: %w: a leading '_' makes an extension a pattern", w.ctx, ErrInvalidName))
+			break
+		}
+		// Asterisk ignores '-' when matching extensions.
+		k := strings.ReplaceAll(p.Name, "-", "")
+		if prev, ok := seenExt[k]; ok {
+			w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as phone %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
+			break
+		}
+		seenExt[k] = p.Name
+		phoneExtension(d, p, cfg)
+	}
+	for _, p := range m.phones {
+		w.ctx = fmt.Sprintf("phone %q", p.Name)
+		w.section("phone-" + p.Name)
+		w.object("include", phonesContext, "name")
+		w.object("include", planContext(m.phonePlan(p), p.Media == engine.MediaFax), "plan")
+	}
+
+	planIDs := make(map[int]bool, len(m.plans))
+	for _, p := range m.plans {
+		planIDs[p.ID] = true
+	}
+	for id := range m.routes {
+		planIDs[id] = true
+	}
+	ids := make([]int, 0, len(planIDs))
+	for id := range planIDs {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	used := make(map[int]bool)
+	for _, id := range ids {
+		for _, fax := range []bool{false, true} {
+			w.ctx = fmt.Sprintf("plan %d", id)
+			w.section(planContext(id, fax))
+			for _, r := range winningRoutes(m.routes[id], fax) {
+				used[r.ID] = true
+				w.ctx = fmt.Sprintf("route %d", r.ID)
+				routeEntries(d, r)
+			}
+		}
+	}
+
+	routeIDs := make([]*engine.Route, 0, len(used))
+	for _, rs := range m.routes {
+		for _, r := range rs {
+			if used[r.ID] {
+				routeIDs = append(routeIDs, r)
+			}
+		}
+	}
+	sort.Slice(routeIDs, func(i, j int) bool { return routeIDs[i].ID < routeIDs[j].ID })
+	for _, r := range routeIDs {
+		w.ctx = fmt.Sprintf("route %d", r.ID)
+		routeBody(d, m, cfg, r)
+	}
+	for _, p := range m.peers {
+		w.ctx = fmt.Sprintf("peer %d", p.ID)
+		peerSubroutine(d, p)
+	}
+	for _, tg := range m.timeGroups {
+		w.ctx = fmt.Sprintf("timegroup %d", tg.ID)
+		timeGroupSubroutine(d, tg)
+	}
+	return w.bytes()
+}
+
+// mediaRank orders routes of equal prefixes: a route for exactly the call's
+// media beats a voice_fax route.
+func mediaRank(media string) int {
+	if media == engine.MediaVoice || media == engine.MediaFax {
+		return 0
+	}
+	return 1
+}
+
+func routeServes(r *engine.Route, fax bool) bool {
+	switch r.Media {
+	case engine.MediaVoice:
+		return !fax
+	case engine.MediaFax:
+		return fax
+	default:
+		return true
+	}
+}
+
+// winningRoutes keeps, for each (called, caller) prefix pair, the one route
+// the engine would pick for the media (specific media, then lowest id), in
+// (called, caller) order. Asterisk cannot hold two extensions with the same
+// pattern and caller match.
+func winningRoutes(rs []*engine.Route, fax bool) []*engine.Route {
+	type key struct{ called, caller string }
+	best := make(map[key]*engine.Route)
+	for _, r := range rs {
+		if !routeServes(r, fax) {
+			continue
+		}
+		k := key{r.CalledPrefix, r.CallerPrefix}
+		if cur, ok := best[k]; !ok || mediaRank(r.Media) < mediaRank(cur.Media) ||
+			mediaRank(r.Media) == mediaRank(cur.Media) && r.ID < cur.ID {
+			best[k] = r
+		}
+	}
+	out := make([]*engine.Route, 0, len(best))
+	for _, r := range best {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CalledPrefix != out[j].CalledPrefix {
+			return out[i].CalledPrefix < out[j].CalledPrefix
+		}
+		return out[i].CallerPrefix < out[j].CallerPrefix
+	})
+	return out
+}
+
+func validPrefix(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if !(c >= '0' && c <= '9' || c == '*' || c == '#' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixMatchers returns the extension (or caller id) matchers that
+// together match exactly the strings starting with prefix: the prefix
+// itself and "_prefix." ('.' needs one more character). An empty prefix
+// matches any non-empty string of the prefix alphabet.
+func prefixMatchers(prefix string) []string {
+	if prefix == "" {
+		return []string{"_" + patternAny, "_" + patternAny + "."}
+	}
+	return []string{prefix, "_" + prefix + "."}
+}
+
+func routeEntries(d dialplan, r *engine.Route) {
+	if !validPrefix(r.CalledPrefix) {
+		d.fail(fmt.Errorf("%s: called_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CalledPrefix))
+		return
+	}
+	if !validPrefix(r.CallerPrefix) {
+		d.fail(fmt.Errorf("%s: caller_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CallerPrefix))
+		return
+	}
+	app := "Gosub(" + routeContext(r.ID) + ",s,1(${EXTEN}))"
+	for _, called := range prefixMatchers(r.CalledPrefix) {
+		if r.CallerPrefix == "" {
+			d.exten(called, app)
+			continue
+		}
+		for _, caller := range prefixMatchers(r.CallerPrefix) {
+			d.exten(called+"/"+caller, app)
+		}
+	}
+}
+
+// routePeers resolves peer1..peer3: 0 in peer1 is the default peer, 0
+// elsewhere is none, unknown ids are skipped, and least cost (-1) is
+// skipped because it needs live cost tables (README).
+func routePeers(m *model, r *engine.Route) []*engine.Peer {
+	var out []*engine.Peer
+	for i, id := range []int{r.Peer1, r.Peer2, r.Peer3} {
+		if i == 0 && id == engine.PeerNone {
+			id = m.snap.Settings.DefaultPeer
+		}
+		if id <= 0 {
+			continue
+		}
+		if p := m.peerByID[id]; p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func routeBody(d dialplan, m *model, cfg *config, r *engine.Route) {
+	d.section(routeContext(r.ID))
+	d.exten("s", fmt.Sprintf("NoOp(route %d plan %d called %s caller %s media %s)", r.ID, r.Plan, orAny(r.CalledPrefix), orAny(r.CallerPrefix), orAny(r.Media)))
+	switch r.Allow {
+	case engine.AllowForbid:
+		d.same("Hangup(21)")
+		return
+	case engine.AllowAlways:
+	case engine.AllowInTimeGroup, engine.AllowOutOfTimeGroup:
+		tg := r.TimeGroup
+		if tg == 0 {
+			if p := m.planByID[r.Plan]; p != nil {
+				tg = p.COSTimeGroup
+			}
+		}
+		if m.tgByID[tg] == nil {
+			if r.Allow == engine.AllowInTimeGroup {
+				d.same("Hangup(21)")
+				return
+			}
+			break
+		}
+		d.same("Gosub(" + tgContext(tg) + ",s,1)")
+		if r.Allow == engine.AllowInTimeGroup {
+			d.same(`GotoIf($["${GOSUB_RETVAL}" = "1"]?allowed)`)
+		} else {
+			d.same(`GotoIf($["${GOSUB_RETVAL}" != "1"]?allowed)`)
+		}
+		d.same("Hangup(21)")
+		d.label("allowed", "NoOp(allowed by timegroup "+strconv.Itoa(tg)+")")
+	default:
+		d.fail(fmt.Errorf("%s: allow: %w: %d", d.ctx, ErrUnsupported, r.Allow))
+		return
+	}
+	peers := routePeers(m, r)
+	if len(peers) == 0 {
+		d.same("Hangup(34)")
+		return
+	}
+	var cond []string
+	for _, s := range cfg.failover {
+		cond = append(cond, `"${DIALSTATUS}" != "`+s+`"`)
+	}
+	for i, p := range peers {
+		d.same("Gosub(" + peerContext(p.ID) + ",s,1(${ARG1}))")
+		if i == len(peers)-1 {
+			break
+		}
+		if len(cond) == 0 {
+			d.same("Goto(done)")
+		} else {
+			d.same("GotoIf($[" + strings.Join(cond, " & ") + "]?done)")
+		}
+	}
+	d.label("done", "Hangup()")
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
+}
+
+// dialString is the channel a peer is dialled on; num is the dialplan
+// expression of the number to send.
+func dialString(p *engine.Peer, num string) (string, error) {
+	switch p.Type {
+	case engine.PeerSIP:
+		return "SIP/" + p.Name + "/" + num, nil
+	case engine.PeerPJSIP:
+		return "PJSIP/" + num + "@" + p.Name, nil
+	case engine.PeerIAX:
+		return "IAX2/" + p.Name + "/" + num, nil
+	case engine.PeerDAHDI, engine.PeerZap:
+		return "DAHDI/g" + strconv.Itoa(p.ChannelGroup) + "/" + num, nil
+	case engine.PeerContext:
+		if err := checkSectionName(p.Context); err != nil || !dialplanSafe(p.Context) {
+			return "", fmt.Errorf("context: %w: %q", ErrInvalidName, p.Context)
+		}
+		return "Local/" + num + "@" + p.Context, nil
+	}
+	return "", fmt.Errorf("type: %w: %q", ErrUnsupported, p.Type)
+}
+
+func peerSubroutine(d dialplan, p *engine.Peer) {
+	if !validPrefix(p.CalledPrefix) {
+		d.fail(fmt.Errorf("%s: called_prefix: %w: %q", d.ctx, ErrInvalidValue, p.CalledPrefix))
+		return
+	}
+	for param, v := range map[string]string{"callerid": p.CallerID, "callerid_unknown": p.CallerIDUnknown, "callerid_withheld": p.CallerIDWithheld} {
+		if !dialplanSafe(v) {
+			d.fail(fmt.Errorf("%s: %s: %w: %q has characters the dialplan would interpret", d.ctx, param, ErrInvalidValue, v))
+			return
+		}
+	}
+	dial, err := dialString(p, p.CalledPrefix+"${num}")
+	if err != nil {
+		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
+		return
+	}
+	group := "peer-" + strconv.Itoa(p.ID)
+	ctx := peerContext(p.ID)
+	d.section(ctx)
+	d.exten("s", "NoOp(peer "+strconv.Itoa(p.ID)+" "+p.Name+" "+p.Type+")")
+	if p.OutMaximum >= 0 {
+		d.same("GotoIf($[${GROUP_COUNT(" + group + "@outmaximum)} >= " + strconv.Itoa(p.OutMaximum) + "]?full)")
+	}
+	d.same("Set(LOCAL(num)=${ARG1})")
+	next := "Dial("
+	if p.CalledStripHash == 1 {
+		// Only trailing '#'s go: FILTER would drop every '#'.
+		d.label("strip", `GotoIf($["${num:-1}" != "#"]?stripped)`)
+		d.same("Set(LOCAL(num)=${num:0:-1})")
+		d.same("Goto(strip)")
+		d.label("stripped", next+dial+",,b("+ctx+"-predial^s^1))")
+	} else {
+		d.same(next + dial + ",,b(" + ctx + "-predial^s^1))")
+	}
+	d.same("Return()")
+	if p.OutMaximum >= 0 {
+		d.label("full", "Set(DIALSTATUS=CHANUNAVAIL)")
+		d.same("Return()")
+	}
+
+	// Runs on the outgoing channel before it is dialled, so the group
+	// counts calls to the peer and caller id changes stay on this leg.
+	d.section(ctx + "-predial")
+	if p.OutMaximum >= 0 {
+		d.exten("s", "Set(GROUP(outmaximum)="+group+")")
+	} else {
+		d.exten("s", "NoOp(peer "+strconv.Itoa(p.ID)+" predial)")
+	}
+	if p.CallerID != "" {
+		d.same("Set(CALLERID(num)=" + p.CallerID + ")")
+		d.same("Return()")
+		return
+	}
+	d.same(`GotoIf($["${CALLERID(num)}" = ""]?unknown)`)
+	d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?withheld)`)
+	d.same("Return()")
+	d.label("unknown", "Set(CALLERID(num)="+p.CallerIDUnknown+")")
+	d.same("Return()")
+	d.label("withheld", "Set(CALLERID(num)="+p.CallerIDWithheld+")")
+	d.same("Return()")
+}
+
+var weekdayNames = [8]string{"", "mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// periodTimes renders a period's time window for GotoIfTime; 00:00-00:00
+// means the whole day (INFERRED, README).
+func periodTimes(p *engine.TimePeriod) (string, error) {
+	for _, v := range []struct {
+		n, max int
+		name   string
+	}{{p.StartHour, 23, "starthour"}, {p.StartMinute, 59, "startminute"}, {p.EndHour, 23, "endhour"}, {p.EndMinute, 59, "endminute"}} {
+		if v.n < 0 || v.n > v.max {
+			return "", fmt.Errorf("%s: %w: %d", v.name, ErrInvalidValue, v.n)
+		}
+	}
+	if p.StartHour == 0 && p.StartMinute == 0 && p.EndHour == 0 && p.EndMinute == 0 ||
+		p.StartHour == 0 && p.StartMinute == 0 && p.EndHour == 23 && p.EndMinute == 59 {
+		return "*", nil
+	}
+	return fmt.Sprintf("%02d:%02d-%02d:%02d", p.StartHour, p.StartMinute, p.EndHour, p.EndMinute), nil
+}
+
+func periodDays(days string) (string, error) {
+	var set [8]bool
+	n := 0
+	for i := 0; i < len(days); i++ {
+		c := days[i]
+		if c < '1' || c > '7' {
+			return "", fmt.Errorf("days: %w: %q", ErrInvalidValue, days)
+		}
+		if !set[c-'0'] {
+			set[c-'0'] = true
+			n++
+		}
+	}
+	if n == 0 || n == 7 {
+		return "*", nil
+	}
+	var out []string
+	for i := 1; i <= 7; i++ {
+		if set[i] {
+			out = append(out, weekdayNames[i])
+		}
+	}
+	return strings.Join(out, "&"), nil
+}
+
+// periodDate turns "YYYY-MM-DD" into YYYYMMDD for a numeric comparison
+// with STRFTIME(%Y%m%d): GotoIfTime has no year, so date ranges are
+// compared as numbers instead (they may span months and years).
+func periodDate(s, param string) (string, error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return "", fmt.Errorf("%s: %w: %q (want YYYY-MM-DD)", param, ErrInvalidValue, s)
+	}
+	out := s[0:4] + s[5:7] + s[8:10]
+	for i := 0; i < len(out); i++ {
+		if out[i] < '0' || out[i] > '9' {
+			return "", fmt.Errorf("%s: %w: %q (want YYYY-MM-DD)", param, ErrInvalidValue, s)
+		}
+	}
+	return out, nil
+}
+
+func timeGroupSubroutine(d dialplan, tg *engine.TimeGroup) {
+	periods := append([]engine.TimePeriod(nil), tg.Periods...)
+	sort.Slice(periods, func(i, j int) bool { return periods[i].ID < periods[j].ID })
+	d.section(tgContext(tg.ID))
+	d.exten("s", "NoOp(timegroup "+strconv.Itoa(tg.ID)+")")
+	for i := range periods {
+		p := &periods[i]
+		tz := p.Timezone
+		if tz == "" {
+			tz = "UTC" // STRFTIME and GotoIfTime would otherwise use the host's zone
+		}
+		if !dialplanSafe(tz) || strings.ContainsAny(tz, " ,") {
+			d.fail(fmt.Errorf("%s: period %d: timezone: %w: %q", d.ctx, p.ID, ErrInvalidValue, p.Timezone))
+			return
+		}
+		times, err := periodTimes(p)
+		if err == nil {
+			var days string
+			days, err = periodDays(p.Days)
+			if err == nil {
+				err = timePeriodChecks(d, i, len(periods), p, tz, times, days)
+			}
+		}
+		if err != nil {
+			d.fail(fmt.Errorf("%s: period %d: %w", d.ctx, p.ID, err))
+			return
+		}
+	}
+	d.label("inactive", "Return(0)")
+	d.label("active", "Return(1)")
+}
+
+func timePeriodChecks(d dialplan, i, n int, p *engine.TimePeriod, tz, times, days string) error {
+	next := "p" + strconv.Itoa(i+2)
+	if i == n-1 {
+		next = "inactive"
+	}
+	var steps []string
+	today := "${STRFTIME(${EPOCH}," + tz + ",%Y%m%d)}"
+	if p.StartDate != "" {
+		v, err := periodDate(p.StartDate, "startdate")
+		if err != nil {
+			return err
+		}
+		steps = append(steps, "GotoIf($["+today+" < "+v+"]?"+next+")")
+	}
+	if p.EndDate != "" {
+		v, err := periodDate(p.EndDate, "enddate")
+		if err != nil {
+			return err
+		}
+		steps = append(steps, "GotoIf($["+today+" > "+v+"]?"+next+")")
+	}
+	if times == "*" && days == "*" {
+		steps = append(steps, "Goto(active)")
+	} else {
+		steps = append(steps, "GotoIfTime("+times+","+days+",*,*,"+tz+"?active)")
+	}
+	d.label("p"+strconv.Itoa(i+1), steps[0])
+	for _, s := range steps[1:] {
+		d.same(s)
+	}
+	return nil
+}
+
+// destination renders a busy / no-answer / unregistered destination
+// (btype/bnumber, dtype/dnumber, utype/unumber).
+func destination(p *engine.Phone, typ, number, typParam, numParam, vmFlag string, cfg *config) (string, error) {
+	switch strings.ToLower(typ) {
+	case "", "hangup":
+		return "Hangup()", nil
+	case "number", "phone", "external":
+		if number == "" || !validPrefix(number) && !dialplanSafe(number) || strings.ContainsAny(number, " /") || strings.HasPrefix(number, "_") {
+			return "", fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
+		}
+		return "Goto(phone-" + p.Name + "," + number + ",1)", nil
+	case "voicemail":
+		box := number
+		if box == "" {
+			box = p.Mailbox
+		}
+		if box == "" || !dialplanSafe(box) || strings.ContainsAny(box, " /") {
+			return "", fmt.Errorf("%s: %w: voicemail needs a mailbox", numParam, ErrInvalidValue)
+		}
+		return "VoiceMail(" + mailboxValue(box, cfg.vmContext) + "," + vmFlag + ")", nil
+	}
+	return "", fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
+}
+
+func phoneExtension(d dialplan, p *engine.Phone, cfg *config) {
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", cfg)
+	if err != nil {
+		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
+		return
+	}
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", cfg)
+	if err != nil {
+		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
+		return
+	}
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", cfg)
+	if err != nil {
+		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
+		return
+	}
+	d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	d.same(`ExecIf($["${SS_CID_INTERNAL}" != ""]?Set(CALLERID(num)=${SS_CID_INTERNAL}))`)
+	if p.ACR == 1 {
+		d.same(`GotoIf($["${CALLERID(num)}" = ""]?reject)`)
+		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?reject)`)
+	}
+	if p.DND == 1 {
+		d.same("Goto(busy)")
+	}
+	if p.TotalMaximum >= 0 {
+		d.same("GotoIf($[${GROUP_COUNT(phone-" + p.Name + "@totalmaximum)} >= " + strconv.Itoa(p.TotalMaximum) + "]?busy)")
+		d.same("Set(GROUP(totalmaximum)=phone-" + p.Name + ")")
+	}
+	if p.Forwarding != "" && p.UseForwarding == 1 {
+		if !validPrefix(p.Forwarding) && !dialplanSafe(p.Forwarding) || strings.ContainsAny(p.Forwarding, " /") || strings.HasPrefix(p.Forwarding, "_") {
+			d.fail(fmt.Errorf("%s: forwarding: %w: %q", d.ctx, ErrInvalidValue, p.Forwarding))
+			return
+		}
+		d.same("Goto(phone-" + p.Name + "," + p.Forwarding + ",1)")
+	}
+	ring := ""
+	if p.RingTime > 0 {
+		ring = strconv.Itoa(p.RingTime)
+	}
+	d.same("Dial(" + string(cfg.phoneDriver) + "/" + p.Name + "," + ring + ")")
+	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
+	d.same(`GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL"]?unavail)`)
+	d.label("noanswer", noAnswer)
+	d.same("Hangup()")
+	d.label("busy", busy)
+	d.same("Hangup()")
+	d.label("unavail", unavail)
+	d.same("Hangup()")
+	if p.ACR == 1 {
+		d.label("reject", "Hangup(21)")
+	}
+}

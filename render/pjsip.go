@@ -1,0 +1,538 @@
+package render
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// inboundContext is the dialplan context calls from carriers and
+// sip_endpoints land in: it reaches the local phones only (INFERRED: the
+// snapshot has no DIDs; see README).
+const inboundContext = "inbound"
+
+func renderPJSIP(m *model, cfg *config) ([]byte, error) {
+	w := &confWriter{ctx: "pjsip.conf"}
+	header(w, FilePJSIP, m.snap.Revision)
+	w.section("transport-tcp")
+	w.set("type", "transport", "transport")
+	w.set("protocol", "tcp", "transport")
+	w.set("bind", cfg.tcpBind, "transport")
+	w.section("transport-udp")
+	w.set("type", "transport", "transport")
+	w.set("protocol", "udp", "transport")
+	w.set("bind", cfg.udpBind, "transport")
+	if m.needsTLS() {
+		w.section("transport-tls")
+		w.set("type", "transport", "transport")
+		w.set("protocol", "tls", "transport")
+		w.set("bind", "0.0.0.0:5061", "transport")
+	}
+	for _, p := range m.phones {
+		w.ctx = fmt.Sprintf("phone %q", p.Name)
+		pjsipPhone(w, p, cfg)
+	}
+	for _, p := range m.peers {
+		if p.IsSIP() {
+			w.ctx = fmt.Sprintf("peer %d", p.ID)
+			pjsipPeer(w, p)
+		}
+	}
+	for _, e := range m.endpoints {
+		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
+		pjsipEndpoint(w, e)
+	}
+	return w.bytes()
+}
+
+func (m *model) needsTLS() bool {
+	for _, e := range m.endpoints {
+		for _, t := range strings.Split(e.Transport, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "TLS") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// aclLines returns the deny/permit pair that limits an object to source.
+func aclLines(source string) (deny, permit string, err error) {
+	if ip := net.ParseIP(source); ip != nil {
+		if ip.To4() != nil {
+			return "0.0.0.0/0.0.0.0", ip.String() + "/255.255.255.255", nil
+		}
+		return "::/0", ip.String() + "/128", nil
+	}
+	ip, n, err := net.ParseCIDR(source)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %q is neither an IP address nor a network", ErrInvalidValue, source)
+	}
+	ones, _ := n.Mask.Size()
+	if ip.To4() != nil {
+		return "0.0.0.0/0.0.0.0", n.IP.String() + "/" + net.IP(n.Mask).String(), nil
+	}
+	return "::/0", n.IP.String() + "/" + strconv.Itoa(ones), nil
+}
+
+func writeCodecs(w *confWriter, codecs []string, param string) {
+	w.set("disallow", "all", param)
+	if len(codecs) == 0 {
+		w.set("allow", "all", param)
+		return
+	}
+	for _, c := range codecs {
+		w.set("allow", c, param)
+	}
+}
+
+func mailboxValue(box, vmContext string) string {
+	if strings.Contains(box, "@") {
+		return box
+	}
+	return box + "@" + vmContext
+}
+
+func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
+	codecs, err := codecList(p.Codec)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
+		return
+	}
+	w.section(p.Name)
+	w.set("type", "endpoint", "name")
+	w.set("transport", "transport-udp", "name")
+	w.set("context", "phone-"+p.Name, "plan")
+	writeCodecs(w, codecs, "codec")
+	w.set("auth", p.Name, "password")
+	w.set("aors", p.Name, "name")
+	if isNumber(p.CallerIDExternal) {
+		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
+			return
+		}
+		w.set("callerid", v, "callerid_external")
+	}
+	if isNumber(p.CallerIDInternal) {
+		w.set("set_var", "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
+	}
+	if p.Language != "" {
+		w.set("language", p.Language, "language")
+	}
+	if c := mohClass(p.Music); c != "" {
+		w.set("moh_suggest", c, "music")
+	}
+	if p.Mailbox != "" {
+		w.set("mailboxes", mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
+	}
+	if p.Source != "" {
+		deny, permit, err := aclLines(p.Source)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
+			return
+		}
+		w.set("deny", deny, "source")
+		w.set("permit", permit, "source")
+	}
+	if p.TotalMaximum > 0 {
+		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
+	}
+	if p.Media == engine.MediaFax {
+		w.set("t38_udptl", "yes", "media")
+		w.set("t38_udptl_ec", "redundancy", "media")
+	}
+
+	w.section(p.Name)
+	w.set("type", "auth", "name")
+	w.set("auth_type", "userpass", "password")
+	w.set("username", p.Name, "name")
+	w.set("password", p.Password, "password")
+
+	w.section(p.Name)
+	w.set("type", "aor", "name")
+	w.setInt("max_contacts", 1, "name")
+	w.set("remove_existing", "yes", "name")
+	if p.Ping == 1 {
+		w.setInt("qualify_frequency", 60, "ping")
+	}
+}
+
+func pjsipPeer(w *confWriter, p *engine.Peer) {
+	dests, err := splitDestinations(p.Destination)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
+		return
+	}
+	codecs, err := codecList(p.Codecs)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
+		return
+	}
+	hasAuth := p.Username != "" || p.Password != ""
+	w.section(p.Name)
+	w.set("type", "endpoint", "name")
+	w.set("transport", "transport-udp", "type")
+	w.set("context", inboundContext, "type")
+	writeCodecs(w, codecs, "codecs")
+	w.set("aors", p.Name, "destination")
+	if hasAuth {
+		w.set("outbound_auth", p.Name, "username")
+	}
+	if p.Username != "" {
+		w.set("from_user", p.Username, "username")
+	}
+	w.set("dtmf_mode", pjsipDTMF(p.DTMFMode), "dtmfmode")
+	w.setBool("send_pai", p.SendAssertedIdentity == 1, "send_asserted_identity")
+	w.setBool("send_rpid", p.SendRPID == 1, "send_rpid")
+	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
+	if p.Proxy != "" {
+		hp, err := parseHostPort(p.Proxy)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: proxy: %w", w.ctx, err))
+			return
+		}
+		w.set("outbound_proxy", "sip:"+hp.String()+";lr", "proxy")
+	}
+	if hasAuth {
+		w.section(p.Name)
+		w.set("type", "auth", "username")
+		w.set("auth_type", "userpass", "username")
+		w.set("username", p.Username, "username")
+		w.set("password", p.Password, "password")
+	}
+	w.section(p.Name)
+	w.set("type", "aor", "destination")
+	for _, d := range dests {
+		w.set("contact", "sip:"+d.String(), "destination")
+	}
+	if len(dests) > 0 {
+		w.section(p.Name)
+		w.set("type", "identify", "destination")
+		w.set("endpoint", p.Name, "destination")
+		for _, d := range dests {
+			w.set("match", d.Host, "destination")
+		}
+	}
+}
+
+func pjsipDTMF(mode string) string {
+	switch strings.ToLower(mode) {
+	case "", "rfc2833", "rfc4733":
+		return "rfc4733"
+	default:
+		return strings.ToLower(mode)
+	}
+}
+
+// endpointTransports returns the lower-case transports of a sip_endpoint,
+// first one preferred; default udp.
+func endpointTransports(e *engine.SipEndpoint) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(e.Transport, ",") {
+		t = strings.ToLower(strings.TrimSpace(t))
+		switch t {
+		case "":
+		case "udp", "tcp", "tls":
+			out = append(out, t)
+		default:
+			return nil, fmt.Errorf("%w: transport %q", ErrUnsupported, t)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"udp"}
+	}
+	return out, nil
+}
+
+// endpointCodecs merges audio_codecs (enabled set), codec_order
+// (preference) and the *_pr packetization into allow= items.
+func endpointCodecs(e *engine.SipEndpoint) ([]string, error) {
+	enabled, err := codecList(e.AudioCodecs)
+	if err != nil {
+		return nil, fmt.Errorf("audio_codecs: %w", err)
+	}
+	order, err := codecList(e.CodecOrder)
+	if err != nil {
+		return nil, fmt.Errorf("codec_order: %w", err)
+	}
+	on := make(map[string]bool, len(enabled))
+	for _, c := range enabled {
+		on[c] = true
+	}
+	ptime := map[string]int{"alaw": e.AlawPr, "ulaw": e.UlawPr, "gsm": e.GSMPr, "g722": e.G722Pr, "g726": e.G726Pr, "g729": e.G729Pr}
+	var out []string
+	done := make(map[string]bool)
+	add := func(c string) {
+		if done[c] || !on[c] {
+			return
+		}
+		done[c] = true
+		if ms := ptime[c]; ms > 0 {
+			c += ":" + strconv.Itoa(ms)
+		}
+		out = append(out, c)
+	}
+	for _, c := range order {
+		add(c)
+	}
+	for _, c := range enabled {
+		add(c)
+	}
+	return out, nil
+}
+
+// parseAuth splits chan_sip's auth=user:secret@realm.
+func parseAuth(s string) (user, secret, realm string, err error) {
+	at := strings.LastIndexByte(s, '@')
+	colon := strings.IndexByte(s, ':')
+	if at < 0 || colon < 0 || colon > at {
+		return "", "", "", fmt.Errorf("%w: want user:secret@realm", ErrInvalidValue)
+	}
+	return s[:colon], s[colon+1 : at], s[at+1:], nil
+}
+
+func t38Mode(v string) (on bool, ec string, err error) {
+	switch strings.ToLower(strings.ReplaceAll(v, " ", "")) {
+	case "", "no":
+		return false, "", nil
+	case "yes", "yes,fec":
+		return true, "fec", nil
+	case "yes,redundancy":
+		return true, "redundancy", nil
+	case "yes,none":
+		return true, "none", nil
+	}
+	return false, "", fmt.Errorf("%w: t38pt_udptl %q", ErrUnsupported, v)
+}
+
+func pjsipEndpoint(w *confWriter, e *engine.SipEndpoint) {
+	transports, err := endpointTransports(e)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
+		return
+	}
+	codecs, err := endpointCodecs(e)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+		return
+	}
+	t38, t38ec, err := t38Mode(e.T38PtUDPTL)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: t38pt_udptl: %w", w.ctx, err))
+		return
+	}
+	dynamic := e.Host == "" || strings.EqualFold(e.Host, "dynamic")
+	var hp hostPort
+	if !dynamic {
+		hp, err = parseHostPort(e.Host)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: host: %w", w.ctx, err))
+			return
+		}
+		if e.Port != 0 {
+			hp.Port = e.Port
+		}
+	}
+	user := e.DefaultUser
+	if user == "" {
+		user = e.Name
+	}
+	inAuth := e.Secret != "" && e.Insecure != 1
+	outSecret := e.RemoteSecret
+	if outSecret == "" {
+		outSecret = e.Secret
+	}
+	outAuth := outSecret != "" && (e.Registration == "out" || !dynamic)
+	var outAuths []string
+	if outAuth {
+		outAuths = append(outAuths, e.Name+"-out")
+	}
+	var realmUser, realmSecret, realm string
+	if e.Auth != "" {
+		realmUser, realmSecret, realm, err = parseAuth(e.Auth)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: auth: %w", w.ctx, err))
+			return
+		}
+		outAuths = append(outAuths, e.Name+"-realm")
+	}
+	var outboundProxy string
+	if e.OutboundProxy != "" {
+		php, err := parseHostPort(e.OutboundProxy)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: outboundproxy: %w", w.ctx, err))
+			return
+		}
+		outboundProxy = "sip:" + php.String() + ";lr"
+	}
+
+	w.section(e.Name)
+	w.set("type", "endpoint", "name")
+	w.set("transport", "transport-"+transports[0], "transport")
+	w.set("context", inboundContext, "name")
+	writeCodecs(w, codecs, "audio_codecs")
+	w.set("aors", e.Name, "name")
+	if inAuth {
+		w.set("auth", e.Name, "secret")
+	}
+	if len(outAuths) > 0 {
+		w.set("outbound_auth", strings.Join(outAuths, ","), "remotesecret")
+	}
+	switch strings.ToLower(e.NAT) {
+	case "", "yes":
+		w.set("rtp_symmetric", "yes", "nat")
+		w.set("force_rport", "yes", "nat")
+		w.set("rewrite_contact", "yes", "nat")
+	case "force_rport":
+		w.set("force_rport", "yes", "nat")
+		w.set("rewrite_contact", "yes", "nat")
+	case "comedia":
+		w.set("rtp_symmetric", "yes", "nat")
+	case "no":
+		w.set("rtp_symmetric", "no", "nat")
+		w.set("force_rport", "no", "nat")
+		w.set("rewrite_contact", "no", "nat")
+	default:
+		w.fail(fmt.Errorf("%s: nat: %w: %q", w.ctx, ErrUnsupported, e.NAT))
+		return
+	}
+	if e.FromUser != "" {
+		w.set("from_user", e.FromUser, "fromuser")
+	}
+	if e.FromDomain != "" {
+		w.set("from_domain", e.FromDomain, "fromdomain")
+	}
+	w.set("dtmf_mode", endpointDTMF(e.DTMFMode), "dtmfmode")
+	w.setBool("trust_id_inbound", e.TrustRPID == 1, "trustrpid")
+	w.setBool("send_rpid", e.SendRPID == 1, "sendrpid")
+	if e.CallingPres != "" {
+		w.set("callerid_privacy", e.CallingPres, "callingpres")
+	}
+	w.setBool("inband_progress", strings.EqualFold(e.ProgressInband, "yes"), "progressinband")
+	w.setBool("allow_overlap", e.AllowOverlap == 1, "allowoverlap")
+	w.setBool("user_eq_phone", e.UserEqPhone == 1, "usereqphone")
+	w.setBool("suppress_q850_reason_headers", e.UseQ850Reason != 1, "use_q850_reason")
+	if outboundProxy != "" {
+		w.set("outbound_proxy", outboundProxy, "outboundproxy")
+	}
+	switch strings.ToLower(e.SessionTimers) {
+	case "originate":
+		w.set("timers", "always", "session-timers")
+	case "", "accept":
+		w.set("timers", "yes", "session-timers")
+	case "refuse":
+		w.set("timers", "no", "session-timers")
+	default:
+		w.fail(fmt.Errorf("%s: session-timers: %w: %q", w.ctx, ErrUnsupported, e.SessionTimers))
+		return
+	}
+	if e.SessionMinSE > 0 {
+		w.setInt("timers_min_se", e.SessionMinSE, "session-minse")
+	}
+	if e.SessionExpires > 0 {
+		w.setInt("timers_sess_expires", e.SessionExpires, "session-expires")
+	}
+	w.setBool("g726_non_standard", e.G726NonStandard == 1, "g726nonstandard")
+	if e.PreferredCodecOnly == 1 {
+		w.set("incoming_call_offer_pref", "local_first", "preferred_codec_only")
+	}
+	w.setBool("t38_udptl", t38, "t38pt_udptl")
+	if t38 {
+		w.set("t38_udptl_ec", t38ec, "t38pt_udptl")
+	}
+	w.setBool("allow_transfer", e.AllowTransfer == 1, "allowtransfer")
+	if e.RTPTimeout > 0 {
+		w.setInt("rtp_timeout", e.RTPTimeout, "rtptimeout")
+	}
+	if e.RTPHoldTimeout > 0 {
+		w.setInt("rtp_timeout_hold", e.RTPHoldTimeout, "rtpholdtimeout")
+	}
+
+	if inAuth {
+		w.section(e.Name)
+		w.set("type", "auth", "secret")
+		w.set("auth_type", "userpass", "secret")
+		w.set("username", user, "defaultuser")
+		w.set("password", e.Secret, "secret")
+	}
+	if outAuth {
+		w.section(e.Name + "-out")
+		w.set("type", "auth", "remotesecret")
+		w.set("auth_type", "userpass", "remotesecret")
+		w.set("username", user, "defaultuser")
+		w.set("password", outSecret, "remotesecret")
+	}
+	if e.Auth != "" {
+		w.section(e.Name + "-realm")
+		w.set("type", "auth", "auth")
+		w.set("auth_type", "userpass", "auth")
+		w.set("username", realmUser, "auth")
+		w.set("password", realmSecret, "auth")
+		w.set("realm", realm, "auth")
+	}
+
+	w.section(e.Name)
+	w.set("type", "aor", "name")
+	if dynamic || e.Registration == "in" {
+		w.setInt("max_contacts", 1, "registration")
+		w.set("remove_existing", "yes", "registration")
+	}
+	if !dynamic {
+		contact := "sip:" + hp.String()
+		if e.DefaultUser != "" {
+			contact = "sip:" + e.DefaultUser + "@" + hp.String()
+		}
+		w.set("contact", contact, "host")
+	}
+	if e.Qualify == 1 {
+		freq := e.QualifyFreq
+		if freq <= 0 {
+			freq = 60
+		}
+		w.setInt("qualify_frequency", freq, "qualifyfreq")
+	}
+
+	if !dynamic {
+		w.section(e.Name)
+		w.set("type", "identify", "host")
+		w.set("endpoint", e.Name, "host")
+		w.set("match", hp.Host, "host")
+	}
+	if e.Registration == "out" {
+		if dynamic {
+			w.fail(fmt.Errorf("%s: registration: %w: registration=out needs a host", w.ctx, ErrInvalidValue))
+			return
+		}
+		w.section(e.Name + "-reg")
+		w.set("type", "registration", "registration")
+		w.set("transport", "transport-"+transports[0], "transport")
+		w.set("server_uri", "sip:"+hp.String(), "host")
+		w.set("client_uri", "sip:"+user+"@"+hp.String(), "defaultuser")
+		if e.Extension != "" {
+			w.set("contact_user", e.Extension, "extension")
+		}
+		if outAuth {
+			w.set("outbound_auth", e.Name+"-out", "remotesecret")
+		}
+		if outboundProxy != "" {
+			w.set("outbound_proxy", outboundProxy, "outboundproxy")
+		}
+		w.set("endpoint", e.Name, "registration")
+		w.set("line", "yes", "registration")
+	}
+}
+
+func endpointDTMF(mode string) string {
+	switch strings.ToLower(mode) {
+	case "", "auto":
+		return "auto"
+	case "rfc2833", "rfc4733":
+		return "rfc4733"
+	default:
+		return strings.ToLower(mode)
+	}
+}

@@ -1,0 +1,358 @@
+package render
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// File names of the rendered configuration.
+const (
+	FileSIP        = "sip.conf"
+	FilePJSIP      = "pjsip.conf"
+	FileIAX        = "iax.conf"
+	FileExtensions = "extensions.conf"
+)
+
+// FileNames lists every file Render produces, in a fixed order.
+var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP}
+
+// Files maps a file name (FileSIP, ...) to its rendered bytes.
+type Files map[string][]byte
+
+// Driver selects the channel technology phones are dialled with.
+type Driver string
+
+// Phone channel drivers.
+const (
+	DriverPJSIP   Driver = "PJSIP"
+	DriverChanSIP Driver = "SIP"
+)
+
+// defaultFailoverStatuses are the DIALSTATUS values after which the next
+// peer is tried: the peer could not take the call (no channel, 503/congestion)
+// as opposed to the callee refusing it (BUSY, NOANSWER). One place, so it can
+// follow engine's failover policy once that is exported.
+var defaultFailoverStatuses = []string{"CHANUNAVAIL", "CONGESTION"}
+
+type config struct {
+	failover    []string
+	phoneDriver Driver
+	udpBind     string
+	tcpBind     string
+	vmContext   string
+}
+
+// Option adjusts rendering.
+type Option func(*config)
+
+// WithFailoverStatuses sets the DIALSTATUS values that move a call on to
+// the route's next peer.
+func WithFailoverStatuses(statuses ...string) Option {
+	return func(c *config) { c.failover = append([]string(nil), statuses...) }
+}
+
+// WithPhoneDriver selects whether phones are dialled as PJSIP/<name>
+// (default) or SIP/<name> (chan_sip hosts).
+func WithPhoneDriver(d Driver) Option {
+	return func(c *config) { c.phoneDriver = d }
+}
+
+// WithTransports sets the bind addresses of pjsip.conf's UDP and TCP
+// transports (default 0.0.0.0:5060 for both).
+func WithTransports(udpBind, tcpBind string) Option {
+	return func(c *config) { c.udpBind, c.tcpBind = udpBind, tcpBind }
+}
+
+// WithVoicemailContext sets the voicemail.conf context phones' mailboxes
+// live in (default "default").
+func WithVoicemailContext(ctx string) Option {
+	return func(c *config) { c.vmContext = ctx }
+}
+
+// Render turns a snapshot into the four Asterisk configuration files. It
+// never writes anything; an error names the object and parameter that
+// cannot be expressed.
+func Render(snap *engine.Snapshot, opts ...Option) (Files, error) {
+	cfg := config{
+		failover:    defaultFailoverStatuses,
+		phoneDriver: DriverPJSIP,
+		udpBind:     "0.0.0.0:5060",
+		tcpBind:     "0.0.0.0:5060",
+		vmContext:   "default",
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if snap == nil {
+		return nil, fmt.Errorf("render: %w: nil snapshot", ErrInvalidValue)
+	}
+	m, err := newModel(snap)
+	if err != nil {
+		return nil, err
+	}
+	files := make(Files, 4)
+	for _, f := range []struct {
+		name string
+		fn   func(*model, *config) ([]byte, error)
+	}{
+		{FilePJSIP, renderPJSIP},
+		{FileSIP, renderSIP},
+		{FileIAX, renderIAX},
+		{FileExtensions, renderExtensions},
+	} {
+		b, err := f.fn(m, &cfg)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", f.name, err)
+		}
+		files[f.name] = b
+	}
+	return files, nil
+}
+
+// model is the snapshot sorted and indexed once for all four files.
+type model struct {
+	snap       *engine.Snapshot
+	peers      []*engine.Peer // by id
+	peerByID   map[int]*engine.Peer
+	phones     []*engine.Phone // by name
+	endpoints  []*engine.SipEndpoint
+	plans      []*engine.Plan
+	planByID   map[int]*engine.Plan
+	custByID   map[int]*engine.Customer
+	routes     map[int][]*engine.Route // plan id -> routes
+	timeGroups []*engine.TimeGroup
+	tgByID     map[int]*engine.TimeGroup
+}
+
+func newModel(s *engine.Snapshot) (*model, error) {
+	m := &model{
+		snap:     s,
+		peerByID: make(map[int]*engine.Peer, len(s.Peers)),
+		planByID: make(map[int]*engine.Plan, len(s.Plans)),
+		custByID: make(map[int]*engine.Customer, len(s.Customers)),
+		routes:   make(map[int][]*engine.Route),
+		tgByID:   make(map[int]*engine.TimeGroup, len(s.TimeGroups)),
+	}
+	for i := range s.Peers {
+		p := &s.Peers[i]
+		m.peers = append(m.peers, p)
+		m.peerByID[p.ID] = p
+	}
+	sort.Slice(m.peers, func(i, j int) bool { return m.peers[i].ID < m.peers[j].ID })
+	for i := range s.Phones {
+		m.phones = append(m.phones, &s.Phones[i])
+	}
+	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
+	for i := range s.SipEndpoints {
+		m.endpoints = append(m.endpoints, &s.SipEndpoints[i])
+	}
+	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
+	for i := range s.Plans {
+		p := &s.Plans[i]
+		m.plans = append(m.plans, p)
+		m.planByID[p.ID] = p
+	}
+	sort.Slice(m.plans, func(i, j int) bool { return m.plans[i].ID < m.plans[j].ID })
+	for i := range s.Customers {
+		m.custByID[s.Customers[i].ID] = &s.Customers[i]
+	}
+	for i := range s.Routes {
+		r := &s.Routes[i]
+		m.routes[r.Plan] = append(m.routes[r.Plan], r)
+	}
+	for _, rs := range m.routes {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	}
+	for i := range s.TimeGroups {
+		tg := &s.TimeGroups[i]
+		m.timeGroups = append(m.timeGroups, tg)
+		m.tgByID[tg.ID] = tg
+	}
+	sort.Slice(m.timeGroups, func(i, j int) bool { return m.timeGroups[i].ID < m.timeGroups[j].ID })
+	if err := m.checkNames(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkNames refuses snapshots where a phone, a SIP peer and a sip_endpoint
+// share a name: they are all sections of the same sip.conf/pjsip.conf
+// namespace, and Asterisk compares section names case-insensitively.
+func (m *model) checkNames() error {
+	seen := make(map[string]string, len(m.phones)+len(m.peers)+len(m.endpoints))
+	reserved := []string{"general", "global", "system", "transport-udp", "transport-tcp", "transport-tls", "authentication"}
+	for _, r := range reserved {
+		seen[r] = "a generated section"
+	}
+	claim := func(name, owner string) error {
+		k := strings.ToLower(name)
+		if prev, ok := seen[k]; ok {
+			return fmt.Errorf("%s: name: %w: %q is also %s", owner, ErrNameConflict, name, prev)
+		}
+		seen[k] = owner
+		return nil
+	}
+	for _, p := range m.phones {
+		if err := claim(p.Name, fmt.Sprintf("phone %q", p.Name)); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.peers {
+		if p.IsSIP() || p.Type == engine.PeerIAX {
+			if err := claim(p.Name, fmt.Sprintf("peer %d", p.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range m.endpoints {
+		if err := claim(e.Name, fmt.Sprintf("sip_endpoint %q", e.Name)); err != nil {
+			return err
+		}
+		for _, suffix := range []string{"-out", "-realm", "-reg"} {
+			if err := claim(e.Name+suffix, fmt.Sprintf("sip_endpoint %q (generated %s section)", e.Name, suffix)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hostPort is one "host[:port]" of a peer destination.
+type hostPort struct {
+	Host string
+	Port int
+}
+
+func (h hostPort) String() string {
+	host := h.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if h.Port == 0 {
+		return host
+	}
+	return host + ":" + strconv.Itoa(h.Port)
+}
+
+// splitDestinations parses a peer's destination: one or more host[:port]
+// separated by commas and/or whitespace; IPv6 literals in brackets.
+func splitDestinations(dest string) ([]hostPort, error) {
+	fields := strings.FieldsFunc(dest, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	out := make([]hostPort, 0, len(fields))
+	for _, f := range fields {
+		hp, err := parseHostPort(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hp)
+	}
+	return out, nil
+}
+
+func parseHostPort(s string) (hostPort, error) {
+	host, port := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if strings.Count(s, ":") > 1 { // bare IPv6
+		host = s
+	}
+	if !validHost(host) {
+		return hostPort{}, fmt.Errorf("%w: host %q", ErrInvalidValue, s)
+	}
+	hp := hostPort{Host: host}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return hostPort{}, fmt.Errorf("%w: port in %q", ErrInvalidValue, s)
+		}
+		hp.Port = n
+	}
+	return hp, nil
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// codecList splits a comma-separated codec list, rejecting names that are
+// not plain tokens (Asterisk's allow= also parses '|', '!' and ':').
+func codecList(s string) ([]string, error) {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		for i := 0; i < len(c); i++ {
+			if !(c[i] >= 'a' && c[i] <= 'z' || c[i] >= '0' && c[i] <= '9' || c[i] == '_') {
+				return nil, fmt.Errorf("%w: codec %q", ErrInvalidValue, c)
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// isNumber reports whether s is a telephone number usable as a caller id.
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || i == 0 && c == '+') {
+			return false
+		}
+	}
+	return s != "+"
+}
+
+// callerIDValue formats "Name" <number> for callerid=; the name may not
+// contain a double quote.
+func callerIDValue(name, number string) (string, error) {
+	if strings.ContainsAny(name, "\"<>") {
+		return "", fmt.Errorf("%w: caller name %q contains '\"', '<' or '>'", ErrInvalidValue, name)
+	}
+	if name == "" {
+		return "<" + number + ">", nil
+	}
+	return `"` + name + `" <` + number + ">", nil
+}
+
+// mohClass is the musiconhold.conf class a phone's music id maps to; 0
+// (system default) has none.
+func mohClass(id int) string {
+	if id <= 0 {
+		return ""
+	}
+	return "music-" + strconv.Itoa(id)
+}
+
+// phonePlan is the rate plan a phone's calls follow: its own, else its
+// customer's, else the system default.
+func (m *model) phonePlan(p *engine.Phone) int {
+	if p.Plan != 0 {
+		return p.Plan
+	}
+	if c := m.custByID[p.Customer]; c != nil && c.Plan != 0 {
+		return c.Plan
+	}
+	return m.snap.Settings.DefaultPlan
+}

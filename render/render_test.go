@@ -1,0 +1,492 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/ini.v1"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/render golden files and fixture")
+
+const goldenDir = "../testdata/render/golden"
+
+func TestRenderGolden(t *testing.T) {
+	snap := fixtureSnapshot()
+	files, err := Render(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(goldenDir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		js, _ := json.MarshalIndent(snap, "", "  ")
+		if err := os.WriteFile("../testdata/render/fixture.json", append(js, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range FileNames {
+		want, err := os.ReadFile(filepath.Join(goldenDir, name))
+		if err != nil {
+			t.Fatalf("%v (run go test ./render -run Golden -update)", err)
+		}
+		if !bytes.Equal(files[name], want) {
+			t.Errorf("%s differs from golden file; rerun with -update and review the diff", name)
+		}
+	}
+}
+
+func TestFixtureJSONMatches(t *testing.T) {
+	b, err := os.ReadFile("../testdata/render/fixture.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap engine.Snapshot
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Render(&snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Render(fixtureSnapshot())
+	for _, n := range FileNames {
+		if !bytes.Equal(a[n], want[n]) {
+			t.Errorf("%s: fixture.json renders differently from fixtureSnapshot", n)
+		}
+	}
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	a, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fixtureSnapshot()
+	// Same objects in another order must give the same bytes.
+	reverse := func(n int, swap func(i, j int)) {
+		for i, j := 0, n-1; i < j; i, j = i+1, j-1 {
+			swap(i, j)
+		}
+	}
+	reverse(len(s.Peers), func(i, j int) { s.Peers[i], s.Peers[j] = s.Peers[j], s.Peers[i] })
+	reverse(len(s.Phones), func(i, j int) { s.Phones[i], s.Phones[j] = s.Phones[j], s.Phones[i] })
+	reverse(len(s.Routes), func(i, j int) { s.Routes[i], s.Routes[j] = s.Routes[j], s.Routes[i] })
+	reverse(len(s.SipEndpoints), func(i, j int) { s.SipEndpoints[i], s.SipEndpoints[j] = s.SipEndpoints[j], s.SipEndpoints[i] })
+	reverse(len(s.TimeGroups), func(i, j int) { s.TimeGroups[i], s.TimeGroups[j] = s.TimeGroups[j], s.TimeGroups[i] })
+	b, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range FileNames {
+		if !bytes.Equal(a[n], b[n]) {
+			t.Errorf("%s depends on input order", n)
+		}
+		if !bytes.Contains(a[n], []byte("revision 42")) {
+			t.Errorf("%s header lacks the snapshot revision", n)
+		}
+	}
+}
+
+// confSection is one parsed section: its name and options in order, with
+// "=>" values stripped of the '>'.
+type confSection struct {
+	Name string
+	Opts [][2]string
+}
+
+func (s confSection) get(key string) []string {
+	var out []string
+	for _, kv := range s.Opts {
+		if kv[0] == key {
+			out = append(out, kv[1])
+		}
+	}
+	return out
+}
+
+func (s confSection) typ() string {
+	if v := s.get("type"); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// parseConf reads rendered bytes back with gopkg.in/ini.v1, configured for
+// Asterisk's syntax: repeated keys and sections kept, ';' comments only at
+// line start, "\;" unescaped, no quote stripping or line continuation.
+func parseConf(t *testing.T, b []byte) []confSection {
+	t.Helper()
+	f, err := ini.LoadSources(ini.LoadOptions{
+		AllowShadows:                true,
+		AllowNonUniqueSections:      true,
+		IgnoreInlineComment:         true,
+		UnescapeValueCommentSymbols: true,
+		PreserveSurroundedQuote:     true,
+		IgnoreContinuation:          true,
+		KeyValueDelimiters:          "=",
+		SpaceBeforeInlineComment:    true,
+	}, b)
+	if err != nil {
+		t.Fatalf("ini parse: %v", err)
+	}
+	var out []confSection
+	for _, sec := range f.Sections() {
+		if sec.Name() == ini.DefaultSection {
+			if len(sec.Keys()) > 0 {
+				t.Errorf("options before the first section: %v", sec.KeyStrings())
+			}
+			continue
+		}
+		cs := confSection{Name: sec.Name()}
+		for _, k := range sec.Keys() {
+			for _, v := range k.ValueWithShadows() {
+				v = strings.TrimSpace(strings.TrimPrefix(v, ">"))
+				cs.Opts = append(cs.Opts, [2]string{k.Name(), v})
+			}
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+func findSection(secs []confSection, name, typ string) *confSection {
+	for i := range secs {
+		if secs[i].Name == name && (typ == "" || secs[i].typ() == typ) {
+			return &secs[i]
+		}
+	}
+	return nil
+}
+
+func sectionKind(file string, s confSection) string {
+	switch file {
+	case FilePJSIP:
+		return s.typ()
+	case FileSIP, FileIAX:
+		if s.Name == "general" {
+			return "general"
+		}
+		return "peer"
+	default:
+		if s.Name == "general" {
+			return "general"
+		}
+		return "context"
+	}
+}
+
+func TestRenderedOptionsAreKnown(t *testing.T) {
+	known := make(map[[3]string]bool)
+	for _, o := range KnownOptions {
+		if o.Doc == "" {
+			t.Errorf("%s %s %s has no documentation reference", o.File, o.Section, o.Name)
+		}
+		known[[3]string{o.File, o.Section, o.Name}] = true
+	}
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := make(map[[3]string]bool)
+	for _, name := range FileNames {
+		for _, s := range parseConf(t, files[name]) {
+			kind := sectionKind(name, s)
+			if name == FilePJSIP && kind == "" {
+				t.Errorf("%s [%s] has no type=", name, s.Name)
+			}
+			for _, kv := range s.Opts {
+				k := [3]string{name, kind, kv[0]}
+				used[k] = true
+				if !known[k] {
+					t.Errorf("%s [%s] (%s) uses option %q that is not in KnownOptions", name, s.Name, kind, kv[0])
+				}
+			}
+		}
+	}
+	// The fixture exercises the whole table, so a stale entry shows up too.
+	for k := range known {
+		if !used[k] {
+			t.Errorf("KnownOptions entry %v is never rendered by the fixture", k)
+		}
+	}
+}
+
+func TestRenderedApplicationsAreKnown(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range parseConf(t, files[FileExtensions]) {
+		for _, kv := range s.Opts {
+			if kv[0] != "exten" && kv[0] != "same" {
+				continue
+			}
+			n := 3
+			if kv[0] == "same" {
+				n = 2
+			}
+			parts := strings.SplitN(kv[1], ",", n)
+			if len(parts) != n {
+				t.Fatalf("[%s] malformed %s line %q", s.Name, kv[0], kv[1])
+			}
+			app := parts[n-1]
+			if i := strings.IndexByte(app, '('); i > 0 {
+				app = app[:i]
+			}
+			if _, ok := KnownApplications[app]; !ok {
+				t.Errorf("[%s] uses application %q not in KnownApplications", s.Name, app)
+			}
+		}
+	}
+}
+
+func TestRoundTripPJSIP(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := parseConf(t, files[FilePJSIP])
+	tests := []struct {
+		name, typ string
+		want      [][2]string
+	}{
+		{"alice", "endpoint", [][2]string{
+			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "phone-alice"},
+			{"disallow", "all"}, {"allow", "g722"}, {"auth", "alice"}, {"aors", "alice"},
+			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"},
+			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
+			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
+			{"device_state_busy_at", "2"},
+		}},
+		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "userpass"}, {"username", "alice"}, {"password", "pw;alice"}}},
+		{"alice", "aor", [][2]string{{"type", "aor"}, {"max_contacts", "1"}, {"remove_existing", "yes"}, {"qualify_frequency", "60"}}},
+		{"carrier-a", "endpoint", [][2]string{
+			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "inbound"},
+			{"disallow", "all"}, {"allow", "alaw"}, {"allow", "ulaw"}, {"allow", "g729"},
+			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"}, {"from_user", "acct-a"},
+			{"dtmf_mode", "rfc4733"}, {"send_pai", "yes"}, {"send_rpid", "yes"}, {"trust_id_outbound", "yes"},
+			{"outbound_proxy", "sip:proxy.carrier-a.example:5060;lr"},
+		}},
+		{"carrier-a", "aor", [][2]string{{"type", "aor"}, {"contact", "sip:sip1.carrier-a.example"}, {"contact", "sip:192.0.2.10:5070"}}},
+		{"carrier-a", "identify", [][2]string{{"type", "identify"}, {"endpoint", "carrier-a"}, {"match", "sip1.carrier-a.example"}, {"match", "192.0.2.10"}}},
+		{"carrier-a", "auth", [][2]string{{"type", "auth"}, {"auth_type", "userpass"}, {"username", "acct-a"}, {"password", "s3cret;x"}}},
+		{"itsp-out-reg", "registration", [][2]string{
+			{"type", "registration"}, {"transport", "transport-tcp"}, {"server_uri", "sip:sip.itsp.example:5080"},
+			{"client_uri", "sip:8005555555@sip.itsp.example:5080"}, {"contact_user", "5000"},
+			{"outbound_auth", "itsp-out-out"}, {"outbound_proxy", "sip:obp.itsp.example:5060;lr"},
+			{"endpoint", "itsp-out"}, {"line", "yes"},
+		}},
+	}
+	for _, tt := range tests {
+		s := findSection(secs, tt.name, tt.typ)
+		if s == nil {
+			t.Errorf("no [%s] type=%s", tt.name, tt.typ)
+			continue
+		}
+		if !equalOpts(s.Opts, tt.want) {
+			t.Errorf("[%s] type=%s:\n got %q\nwant %q", tt.name, tt.typ, s.Opts, tt.want)
+		}
+	}
+	if s := findSection(secs, "bob", "endpoint"); s == nil || len(s.get("callerid")) != 0 || s.get("allow")[0] != "all" {
+		t.Errorf("bob: want allow=all and no callerid, got %v", s)
+	}
+	if s := findSection(secs, "fax-1", "endpoint"); s == nil || s.get("t38_udptl")[0] != "yes" {
+		t.Errorf("fax-1: want t38_udptl=yes, got %v", s)
+	}
+	if s := findSection(secs, "itsp-out", "endpoint"); s == nil || len(s.get("auth")) != 0 || s.get("outbound_auth")[0] != "itsp-out-out,itsp-out-realm" {
+		t.Errorf("itsp-out: insecure endpoint must have no inbound auth and both outbound auths, got %v", s)
+	}
+	if s := findSection(secs, "pbx-in", "endpoint"); s == nil || strings.Join(s.get("allow"), ",") != "g722:20,alaw:20,ulaw:20,g726:30,g729:20,gsm:20" {
+		t.Errorf("pbx-in: codec order/packetization wrong: %v", s)
+	}
+}
+
+func equalOpts(a, b [][2]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRoundTripSIPAndIAX(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip := parseConf(t, files[FileSIP])
+	gen := findSection(sip, "general", "")
+	if gen == nil || strings.Join(gen.get("register"), "|") != "8005555555:remotepass@sip.itsp.example:5080/5000" {
+		t.Errorf("sip.conf register lines: %v", gen)
+	}
+	checks := []struct {
+		sec, key, want string
+	}{
+		{"alice", "type", "friend"}, {"alice", "host", "dynamic"}, {"alice", "secret", "pw;alice"},
+		{"alice", "call-limit", "2"}, {"alice", "qualify", "yes"}, {"alice", "mohsuggest", "music-3"},
+		{"carrier-a", "type", "peer"}, {"carrier-a", "host", "sip1.carrier-a.example"},
+		{"carrier-a", "insecure", "port,invite"}, {"carrier-a", "sendrpid", "pai"},
+		{"carrier-a", "call-limit", "30"}, {"carrier-a", "remotesecret", "s3cret;x"},
+		{"carrier-a", "outboundproxy", "proxy.carrier-a.example:5060"},
+		{"carrier-b", "sendrpid", "yes"}, {"carrier-b", "dtmfmode", "rfc2833"},
+		{"itsp-out", "ignoresdpversion", "yes"}, {"itsp-out", "session-refresher", "uac"},
+		{"itsp-out", "transport", "tcp"}, {"itsp-out", "auth", "8005555555:realmpass@itsp.example"},
+		{"pbx-in", "nat", "force_rport,comedia"}, {"pbx-in", "t38pt_udptl", "yes,redundancy"},
+	}
+	for _, c := range checks {
+		s := findSection(sip, c.sec, "")
+		if s == nil {
+			t.Errorf("sip.conf: no [%s]", c.sec)
+			continue
+		}
+		if got := s.get(c.key); len(got) != 1 || got[0] != c.want {
+			t.Errorf("sip.conf [%s] %s = %q, want %q", c.sec, c.key, got, c.want)
+		}
+	}
+	iax := parseConf(t, files[FileIAX])
+	s := findSection(iax, "iax-c", "")
+	if s == nil || !equalOpts(s.Opts, [][2]string{{"type", "peer"}, {"host", "iax.example.net"}, {"port", "4570"}, {"username", "iaxuser"}, {"secret", "iaxpass"}, {"disallow", "all"}, {"allow", "gsm"}, {"allow", "ulaw"}, {"context", "inbound"}}) {
+		t.Errorf("iax.conf [iax-c] = %v", s)
+	}
+}
+
+func TestRoundTripExtensions(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := parseConf(t, files[FileExtensions])
+	plan1 := findSection(secs, "plan-1", "")
+	if plan1 == nil {
+		t.Fatal("no [plan-1]")
+	}
+	want := []string{
+		"_[0-9*#+],1,Gosub(route-1,s,1(${EXTEN}))",
+		"_[0-9*#+].,1,Gosub(route-1,s,1(${EXTEN}))",
+		"*#06#,1,Gosub(route-6,s,1(${EXTEN}))",
+		"_*#06#.,1,Gosub(route-6,s,1(${EXTEN}))",
+		"118,1,Gosub(route-10,s,1(${EXTEN}))",
+		"_118.,1,Gosub(route-10,s,1(${EXTEN}))",
+		"44,1,Gosub(route-2,s,1(${EXTEN}))",
+		"_44.,1,Gosub(route-2,s,1(${EXTEN}))",
+		"44/+44,1,Gosub(route-3,s,1(${EXTEN}))",
+		"44/_+44.,1,Gosub(route-3,s,1(${EXTEN}))",
+		"_44./+44,1,Gosub(route-3,s,1(${EXTEN}))",
+		"_44./_+44.,1,Gosub(route-3,s,1(${EXTEN}))",
+		"900,1,Gosub(route-5,s,1(${EXTEN}))",
+		"_900.,1,Gosub(route-5,s,1(${EXTEN}))",
+	}
+	if got := plan1.get("exten"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("[plan-1] exten lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	fax := findSection(secs, "plan-1-fax", "")
+	if fax == nil || !strings.Contains(strings.Join(fax.get("exten"), "\n"), "_44.,1,Gosub(route-4,") {
+		t.Errorf("[plan-1-fax] must route 44 to the fax route 4: %v", fax)
+	}
+	r5 := findSection(secs, "route-5", "")
+	if r5 == nil || strings.Join(r5.get("same"), "|") != "n,Hangup(21)" {
+		t.Errorf("[route-5] (allow=0) = %v", r5)
+	}
+	r1 := findSection(secs, "route-1", "")
+	wantR1 := []string{
+		"n,Gosub(peer-1,s,1(${ARG1}))",
+		`n,GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL" & "${DIALSTATUS}" != "CONGESTION"]?done)`,
+		"n,Gosub(peer-2,s,1(${ARG1}))",
+		"n(done),Hangup()",
+	}
+	if r1 == nil || strings.Join(r1.get("same"), "\n") != strings.Join(wantR1, "\n") {
+		t.Errorf("[route-1] (peer1=0 -> default peer 1, peer3=-1 skipped):\n%v", r1)
+	}
+	p1 := findSection(secs, "peer-1", "")
+	if p1 == nil || !strings.Contains(strings.Join(p1.get("same"), "\n"), "n(stripped),Dial(PJSIP/9${num}@carrier-a,,b(peer-1-predial^s^1))") {
+		t.Errorf("[peer-1] dial: %v", p1)
+	}
+	ph := findSection(secs, "phone-alice", "")
+	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,plan-2" {
+		t.Errorf("[phone-alice] must include phones and its customer's plan 2: %v", ph)
+	}
+	fx := findSection(secs, "phone-fax-1", "")
+	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,plan-1-fax" {
+		t.Errorf("[phone-fax-1] must use the default plan's fax context: %v", fx)
+	}
+}
+
+func TestRenderRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(s *engine.Snapshot)
+		want   error
+		param  string
+	}{
+		{"newline in password", func(s *engine.Snapshot) { s.Phones[0].Password = "a\nb" }, ErrInvalidValue, "password"},
+		{"newline in peer username", func(s *engine.Snapshot) { s.Peers[0].Username = "x\ry" }, ErrInvalidValue, "username"},
+		{"long name", func(s *engine.Snapshot) { s.Phones[1].Name = strings.Repeat("b", 80) }, ErrInvalidName, "phone"},
+		{"bracket in name", func(s *engine.Snapshot) { s.Peers[1].Name = "x]y" }, ErrInvalidName, "peer 2"},
+		{"phone and peer share a name", func(s *engine.Snapshot) { s.Phones[1].Name = "Carrier-A" }, ErrNameConflict, "name"},
+		{"bad destination", func(s *engine.Snapshot) { s.Peers[0].Destination = "bad host!" }, ErrInvalidValue, "destination"},
+		{"bad called prefix", func(s *engine.Snapshot) { s.Routes[1].CalledPrefix = "4X" }, ErrInvalidValue, "called_prefix"},
+		{"dialplan injection in callerid", func(s *engine.Snapshot) { s.Peers[1].CallerID = "1,2)" }, ErrInvalidValue, "callerid"},
+		{"unknown btype", func(s *engine.Snapshot) { s.Phones[0].BType = "queue" }, ErrUnsupported, "btype"},
+		{"bad source", func(s *engine.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source"},
+		{"bad date", func(s *engine.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate"},
+		{"bad allow", func(s *engine.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow"},
+		{"bad nat", func(s *engine.Snapshot) { s.SipEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
+		{"bad auth", func(s *engine.Snapshot) { s.SipEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
+		{"dash collision", func(s *engine.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fixtureSnapshot()
+			tt.mutate(s)
+			files, err := Render(s)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if files != nil {
+				t.Error("files returned with an error")
+			}
+			if !strings.Contains(err.Error(), tt.param) {
+				t.Errorf("error %q does not name %q", err, tt.param)
+			}
+		})
+	}
+	if _, err := Render(nil); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("nil snapshot: %v", err)
+	}
+}
+
+func TestWithOptions(t *testing.T) {
+	files, err := Render(fixtureSnapshot(), WithFailoverStatuses("CHANUNAVAIL"), WithPhoneDriver(DriverChanSIP), WithTransports("127.0.0.1:5070", "127.0.0.1:5071"), WithVoicemailContext("vm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := string(files[FileExtensions])
+	if !strings.Contains(ext, `GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL"]?done)`) {
+		t.Error("failover option not applied")
+	}
+	if !strings.Contains(ext, "Dial(SIP/alice,20)") {
+		t.Error("phone driver option not applied")
+	}
+	if !strings.Contains(string(files[FilePJSIP]), "bind=127.0.0.1:5070") || !strings.Contains(string(files[FilePJSIP]), "mailboxes=201@vm") {
+		t.Error("transport/voicemail options not applied")
+	}
+}

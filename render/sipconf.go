@@ -1,0 +1,386 @@
+package render
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+func renderSIP(m *model, cfg *config) ([]byte, error) {
+	w := &confWriter{ctx: "sip.conf"}
+	header(w, FileSIP, m.snap.Revision)
+	w.section("general")
+	w.set("context", inboundContext, "general")
+	w.set("allowguest", "no", "general")
+	w.set("udpbindaddr", cfg.udpBind, "general")
+	w.set("tcpenable", "yes", "general")
+	w.set("tcpbindaddr", cfg.tcpBind, "general")
+	for _, e := range m.endpoints {
+		if e.Registration != "out" {
+			continue
+		}
+		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
+		reg, err := registerLine(e)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+			break
+		}
+		w.object("register", reg, "registration")
+	}
+	for _, p := range m.phones {
+		w.ctx = fmt.Sprintf("phone %q", p.Name)
+		sipPhone(w, p, cfg)
+	}
+	for _, p := range m.peers {
+		if p.IsSIP() {
+			w.ctx = fmt.Sprintf("peer %d", p.ID)
+			sipPeer(w, p)
+		}
+	}
+	for _, e := range m.endpoints {
+		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
+		sipEndpoint(w, e)
+	}
+	return w.bytes()
+}
+
+// registerLine builds chan_sip's
+// register => user[:secret]@host[:port][/extension].
+func registerLine(e *engine.SipEndpoint) (string, error) {
+	if e.Host == "" || strings.EqualFold(e.Host, "dynamic") {
+		return "", fmt.Errorf("registration: %w: registration=out needs a host", ErrInvalidValue)
+	}
+	hp, err := parseHostPort(e.Host)
+	if err != nil {
+		return "", fmt.Errorf("host: %w", err)
+	}
+	if e.Port != 0 {
+		hp.Port = e.Port
+	}
+	user := e.DefaultUser
+	if user == "" {
+		user = e.Name
+	}
+	secret := e.RemoteSecret
+	if secret == "" {
+		secret = e.Secret
+	}
+	if strings.ContainsAny(user+secret, ":@/") {
+		return "", fmt.Errorf("secret: %w: ':', '@' and '/' cannot be used in a register => line", ErrInvalidValue)
+	}
+	s := user
+	if secret != "" {
+		s += ":" + secret
+	}
+	s += "@" + hp.String()
+	if e.Extension != "" {
+		s += "/" + e.Extension
+	}
+	return s, nil
+}
+
+func sipPhone(w *confWriter, p *engine.Phone, cfg *config) {
+	codecs, err := codecList(p.Codec)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
+		return
+	}
+	w.section(p.Name)
+	w.set("type", "friend", "name")
+	w.set("host", "dynamic", "name")
+	w.set("defaultuser", p.Name, "name")
+	w.set("secret", p.Password, "password")
+	w.set("context", "phone-"+p.Name, "plan")
+	writeCodecs(w, codecs, "codec")
+	if isNumber(p.CallerIDExternal) {
+		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
+			return
+		}
+		w.set("callerid", v, "callerid_external")
+	}
+	if isNumber(p.CallerIDInternal) {
+		w.set("setvar", "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
+	}
+	if p.Language != "" {
+		w.set("language", p.Language, "language")
+	}
+	if c := mohClass(p.Music); c != "" {
+		w.set("mohsuggest", c, "music")
+	}
+	if p.Mailbox != "" {
+		w.set("mailbox", mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
+	}
+	if p.Source != "" {
+		deny, permit, err := aclLines(p.Source)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
+			return
+		}
+		w.set("deny", deny, "source")
+		w.set("permit", permit, "source")
+	}
+	if p.TotalMaximum >= 0 {
+		w.setInt("call-limit", p.TotalMaximum, "totalmaximum")
+	}
+	w.setBool("qualify", p.Ping == 1, "ping")
+	if p.Media == engine.MediaFax {
+		w.set("t38pt_udptl", "yes,redundancy", "media")
+	}
+}
+
+func sipDTMF(mode string) string {
+	switch strings.ToLower(mode) {
+	case "", "rfc2833", "rfc4733":
+		return "rfc2833"
+	default:
+		return strings.ToLower(mode)
+	}
+}
+
+func sipPeer(w *confWriter, p *engine.Peer) {
+	dests, err := splitDestinations(p.Destination)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
+		return
+	}
+	codecs, err := codecList(p.Codecs)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
+		return
+	}
+	w.section(p.Name)
+	w.set("type", "peer", "type")
+	if len(dests) > 0 {
+		// chan_sip peers have one host; further destinations exist only in
+		// pjsip.conf (see README).
+		w.set("host", dests[0].Host, "destination")
+		if dests[0].Port != 0 {
+			w.setInt("port", dests[0].Port, "destination")
+		}
+	}
+	w.set("context", inboundContext, "type")
+	w.set("insecure", "port,invite", "type")
+	if p.Username != "" {
+		w.set("defaultuser", p.Username, "username")
+		w.set("fromuser", p.Username, "username")
+	}
+	if p.Password != "" {
+		w.set("remotesecret", p.Password, "password")
+	}
+	writeCodecs(w, codecs, "codecs")
+	w.set("dtmfmode", sipDTMF(p.DTMFMode), "dtmfmode")
+	switch {
+	case p.SendAssertedIdentity == 1:
+		// chan_sip sends one identity header; PAI wins (README).
+		w.set("sendrpid", "pai", "send_asserted_identity")
+	case p.SendRPID == 1:
+		w.set("sendrpid", "yes", "send_rpid")
+	default:
+		w.set("sendrpid", "no", "send_rpid")
+	}
+	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
+	if p.OutMaximum >= 0 {
+		w.setInt("call-limit", p.OutMaximum, "outmaximum")
+	}
+	if p.Proxy != "" {
+		hp, err := parseHostPort(p.Proxy)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: proxy: %w", w.ctx, err))
+			return
+		}
+		w.set("outboundproxy", hp.String(), "proxy")
+	}
+}
+
+func yesNo(v int) string {
+	if v == 1 {
+		return "yes"
+	}
+	return "no"
+}
+
+func sipEndpoint(w *confWriter, e *engine.SipEndpoint) {
+	transports, err := endpointTransports(e)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
+		return
+	}
+	codecs, err := endpointCodecs(e)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+		return
+	}
+	if _, _, err := t38Mode(e.T38PtUDPTL); err != nil {
+		w.fail(fmt.Errorf("%s: t38pt_udptl: %w", w.ctx, err))
+		return
+	}
+	dynamic := e.Host == "" || strings.EqualFold(e.Host, "dynamic")
+	w.section(e.Name)
+	if dynamic || e.Registration == "in" {
+		w.set("type", "friend", "registration")
+	} else {
+		w.set("type", "peer", "registration")
+	}
+	if dynamic {
+		w.set("host", "dynamic", "host")
+	} else {
+		hp, err := parseHostPort(e.Host)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: host: %w", w.ctx, err))
+			return
+		}
+		w.set("host", hp.Host, "host")
+		if hp.Port != 0 && e.Port == 0 {
+			w.setInt("port", hp.Port, "host")
+		}
+	}
+	if e.Port != 0 {
+		w.setInt("port", e.Port, "port")
+	}
+	w.set("context", inboundContext, "name")
+	w.set("transport", strings.Join(transports, ","), "transport")
+	if e.DefaultUser != "" {
+		w.set("defaultuser", e.DefaultUser, "defaultuser")
+	}
+	if e.Secret != "" {
+		w.set("secret", e.Secret, "secret")
+	}
+	if e.RemoteSecret != "" {
+		w.set("remotesecret", e.RemoteSecret, "remotesecret")
+	}
+	if e.Auth != "" {
+		if _, _, _, err := parseAuth(e.Auth); err != nil {
+			w.fail(fmt.Errorf("%s: auth: %w", w.ctx, err))
+			return
+		}
+		w.set("auth", e.Auth, "auth")
+	}
+	switch strings.ToLower(e.NAT) {
+	case "", "yes":
+		w.set("nat", "force_rport,comedia", "nat")
+	case "no", "force_rport", "comedia":
+		w.set("nat", strings.ToLower(e.NAT), "nat")
+	default:
+		w.fail(fmt.Errorf("%s: nat: %w: %q", w.ctx, ErrUnsupported, e.NAT))
+		return
+	}
+	if e.FromUser != "" {
+		w.set("fromuser", e.FromUser, "fromuser")
+	}
+	if e.FromDomain != "" {
+		w.set("fromdomain", e.FromDomain, "fromdomain")
+	}
+	w.set("qualify", yesNo(e.Qualify), "qualify")
+	if e.QualifyFreq > 0 {
+		w.setInt("qualifyfreq", e.QualifyFreq, "qualifyfreq")
+	}
+	dtmf := strings.ToLower(e.DTMFMode)
+	if dtmf == "" {
+		dtmf = "auto"
+	}
+	w.set("dtmfmode", dtmf, "dtmfmode")
+	w.set("trustrpid", yesNo(e.TrustRPID), "trustrpid")
+	w.set("sendrpid", yesNo(e.SendRPID), "sendrpid")
+	if e.CallingPres != "" {
+		w.set("callingpres", e.CallingPres, "callingpres")
+	}
+	if e.ProgressInband != "" {
+		w.set("progressinband", strings.ToLower(e.ProgressInband), "progressinband")
+	}
+	w.set("allowoverlap", yesNo(e.AllowOverlap), "allowoverlap")
+	w.set("usereqphone", yesNo(e.UserEqPhone), "usereqphone")
+	w.set("use_q850_reason", yesNo(e.UseQ850Reason), "use_q850_reason")
+	w.set("ignoresdpversion", yesNo(1-e.HonorSDPVersion), "honorsdpversion")
+	if e.MaxForwards > 0 {
+		w.setInt("maxforwards", e.MaxForwards, "max_forwards")
+	}
+	if e.OutboundProxy != "" {
+		hp, err := parseHostPort(e.OutboundProxy)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: outboundproxy: %w", w.ctx, err))
+			return
+		}
+		w.set("outboundproxy", hp.String(), "outboundproxy")
+	}
+	if e.TimerT1 > 0 {
+		w.setInt("timert1", e.TimerT1, "timert1")
+	}
+	if e.TimerB > 0 {
+		w.setInt("timerb", e.TimerB, "timerb")
+	}
+	if e.SessionTimers != "" {
+		w.set("session-timers", strings.ToLower(e.SessionTimers), "session-timers")
+	}
+	if e.SessionMinSE > 0 {
+		w.setInt("session-minse", e.SessionMinSE, "session-minse")
+	}
+	if e.SessionExpires > 0 {
+		w.setInt("session-expires", e.SessionExpires, "session-expires")
+	}
+	if e.SessionRefresher != "" {
+		w.set("session-refresher", strings.ToLower(e.SessionRefresher), "session-refresher")
+	}
+	writeCodecs(w, codecs, "audio_codecs")
+	w.set("g726nonstandard", yesNo(e.G726NonStandard), "g726nonstandard")
+	w.set("preferred_codec_only", yesNo(e.PreferredCodecOnly), "preferred_codec_only")
+	t38 := strings.ToLower(strings.ReplaceAll(e.T38PtUDPTL, " ", ""))
+	if t38 == "" {
+		t38 = "no"
+	}
+	w.set("t38pt_udptl", t38, "t38pt_udptl")
+	w.set("allowtransfer", yesNo(e.AllowTransfer), "allowtransfer")
+	w.set("promiscredir", yesNo(e.PromiscRedir), "promiscredir")
+	if e.RTPTimeout > 0 {
+		w.setInt("rtptimeout", e.RTPTimeout, "rtptimeout")
+	}
+	if e.RTPHoldTimeout > 0 {
+		w.setInt("rtpholdtimeout", e.RTPHoldTimeout, "rtpholdtimeout")
+	}
+	if e.Insecure == 1 {
+		w.set("insecure", "port,invite", "insecure")
+	}
+}
+
+func renderIAX(m *model, cfg *config) ([]byte, error) {
+	w := &confWriter{ctx: "iax.conf"}
+	header(w, FileIAX, m.snap.Revision)
+	w.section("general")
+	w.set("bindport", "4569", "general")
+	for _, p := range m.peers {
+		if p.Type != engine.PeerIAX {
+			continue
+		}
+		w.ctx = fmt.Sprintf("peer %d", p.ID)
+		dests, err := splitDestinations(p.Destination)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
+			break
+		}
+		codecs, err := codecList(p.Codecs)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
+			break
+		}
+		w.section(p.Name)
+		w.set("type", "peer", "type")
+		if len(dests) > 0 {
+			w.set("host", dests[0].Host, "destination")
+			if dests[0].Port != 0 {
+				w.set("port", strconv.Itoa(dests[0].Port), "destination")
+			}
+		}
+		if p.Username != "" {
+			w.set("username", p.Username, "username")
+		}
+		if p.Password != "" {
+			w.set("secret", p.Password, "password")
+		}
+		writeCodecs(w, codecs, "codecs")
+		w.set("context", inboundContext, "type")
+	}
+	return w.bytes()
+}

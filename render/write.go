@@ -1,0 +1,171 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+func sortedNames(files Files) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func checkFileName(name string) error {
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("%w: file name %q", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// WriteFiles writes each file whose bytes differ from what dir holds, each
+// one atomically (temporary file in dir, fsync, rename, fsync of dir). It
+// returns the names it replaced. On error, files not yet renamed keep their
+// previous content; no file is ever left half-written.
+func WriteFiles(dir string, files Files) (changed []string, err error) {
+	for _, name := range sortedNames(files) {
+		if err := checkFileName(name); err != nil {
+			return changed, err
+		}
+		path := filepath.Join(dir, name)
+		same, err := sameContent(path, files[name])
+		if err != nil {
+			return changed, err
+		}
+		if same {
+			continue
+		}
+		if err := writeAtomic(dir, name, files[name]); err != nil {
+			return changed, err
+		}
+		changed = append(changed, name)
+	}
+	if len(changed) > 0 {
+		if err := syncDir(dir); err != nil {
+			return changed, err
+		}
+	}
+	return changed, nil
+}
+
+// sameContent compares a file with data in chunks, so an unchanged
+// 200 MB dialplan costs no 200 MB allocation; size is checked first.
+func sameContent(path string, data []byte) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != int64(len(data)) {
+		return false, nil
+	}
+	buf := make([]byte, 256<<10)
+	for off := 0; off < len(data); {
+		n, err := io.ReadFull(f, buf[:min(len(buf), len(data)-off)])
+		if err != nil {
+			return false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if !bytes.Equal(buf[:n], data[off:off+n]) {
+			return false, nil
+		}
+		off += n
+	}
+	return true, nil
+}
+
+func writeAtomic(dir, name string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: sync: %w", name, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: rename: %w", name, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Check compares files with what dir holds and returns a unified diff of
+// what WriteFiles would change. It writes nothing. A missing file counts
+// as empty.
+func Check(dir string, files Files) (diff string, drift bool, err error) {
+	var b strings.Builder
+	for _, name := range sortedNames(files) {
+		if err := checkFileName(name); err != nil {
+			return "", false, err
+		}
+		path := filepath.Join(dir, name)
+		old, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if bytes.Equal(old, files[name]) && err == nil {
+			continue
+		}
+		drift = true
+		ud := difflib.UnifiedDiff{
+			A:        difflib.SplitLines(string(old)),
+			B:        difflib.SplitLines(string(files[name])),
+			FromFile: path,
+			ToFile:   path + " (rendered)",
+			Context:  3,
+		}
+		text, derr := difflib.GetUnifiedDiffString(ud)
+		if derr != nil {
+			return "", false, fmt.Errorf("diff %s: %w", name, derr)
+		}
+		if text == "" { // e.g. an empty file that does not exist yet
+			text = "--- " + path + "\n+++ " + path + " (rendered)\n"
+		}
+		b.WriteString(text)
+	}
+	return b.String(), drift, nil
+}

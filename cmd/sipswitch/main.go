@@ -36,6 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the daemon: API, SIP core, renderer", runServe},
+		{"render", "render Asterisk configuration from a database or switch file", runRender},
 		{"user", "API users (user add)", runUser},
 		{"migrate", "apply database migrations", runMigrate},
 		{"version", "print version information", runVersion},

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const switchFile = `
+plans: [{id: 1, name: Retail}]
+routes: [{plan: 1, called_prefix: "44", peer1: 1}]
+peers: [{id: 1, name: carrier-a, type: sip, destination: 192.0.2.10, outmaximum: 10}]
+phones: [{name: "2001", password: secret99, plan: 1}]
+`
+
+func TestRenderCheckExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "switch.yaml")
+	out := filepath.Join(dir, "out")
+	os.WriteFile(yml, []byte(switchFile), 0o644)
+
+	if code, _, stderr := runCLI(t, "render", "--from", yml, "--out", out, "--check"); code != exitFailure {
+		t.Fatalf("check against an empty dir: exit %d (%s), want 1", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "sip.conf")); err == nil {
+		t.Fatal("--check wrote files")
+	}
+	if code, _, stderr := runCLI(t, "render", "--from", yml, "--out", out); code != exitOK {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"sip.conf", "pjsip.conf", "iax.conf", "extensions.conf"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+	if code, stdout, _ := runCLI(t, "render", "--from", yml, "--out", out, "--check"); code != exitOK || stdout != "" {
+		t.Fatalf("check with no drift: exit %d, output %q", code, stdout)
+	}
+	os.WriteFile(yml, []byte(strings.Replace(switchFile, "outmaximum: 10", "outmaximum: 12", 1)), 0o644)
+	code, stdout, _ := runCLI(t, "render", "--from", yml, "--out", out, "--check")
+	if code != exitFailure || !strings.Contains(stdout, "-call-limit=10") || !strings.Contains(stdout, "+call-limit=12") {
+		t.Fatalf("check with drift: exit %d, diff:\n%s", code, stdout)
+	}
+}
+
+func TestRenderFromDatabaseMatchesAPIObjects(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "s.db")
+	t.Setenv("SIPSWITCH_ADMIN_PASSWORD", "admin-password")
+	store, svc, err := openService(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := svc.Authenticate(ctx, "admin", "admin-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := svc.Kinds()
+	if _, err := svc.Create(ctx, a, kinds["peers"], map[string]string{"name": "carrier-z", "type": "pjsip", "destination": "192.0.2.99"}, false); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCLI(t, "render", "--db", db, "--out", out); code != exitOK {
+		t.Fatalf("render --db: exit %d: %s", code, stderr)
+	}
+	pj, _ := os.ReadFile(filepath.Join(out, "pjsip.conf"))
+	if !strings.Contains(string(pj), "[carrier-z]") || !strings.Contains(string(pj), "contact=sip:192.0.2.99") {
+		t.Fatalf("pjsip.conf lacks the peer:\n%s", pj)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"render", "--out", "x"},
+		{"render", "--db", "a", "--from", "b", "--out", "x"},
+		{"serve", "--no-such-flag"},
+		{"user", "add", "--db", "x.db"},
+	} {
+		if code, _, _ := runCLI(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	if code, out, _ := runCLI(t, "version"); code != exitOK || !strings.HasPrefix(out, "sipswitch ") || !strings.Contains(out, "go1") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestRenderBadSwitchFileExit1WithLine(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(yml, []byte("peers:\n  - {id: 1, name: x, type: sip}\n"), 0o644)
+	code, _, stderr := runCLI(t, "render", "--from", yml, "--out", filepath.Join(dir, "out"))
+	if code != exitFailure || !strings.Contains(stderr, "bad.yaml:2: peers[0]: destination is required") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("render", stderr)
+	db := fs.String("db", "", "database file to render from")
+	from := fs.String("from", "", "switch file (YAML) to render from")
+	out := fs.String("out", "", "directory to write sip.conf, pjsip.conf, iax.conf and extensions.conf to")
+	check := fs.Bool("check", false, "write nothing; print a unified diff and exit 1 when the output would change")
+	driver := fs.String("phone-driver", "pjsip", "channel driver phones register with: pjsip or sip")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case (*db == "") == (*from == ""):
+		return usageErr(fs, "give exactly one of --db and --from")
+	case *out == "":
+		return usageErr(fs, "--out is required")
+	case *driver != "pjsip" && *driver != "sip":
+		return usageErr(fs, "--phone-driver must be pjsip or sip")
+	}
+	snap, err := loadSnapshot(ctx, *db, *from)
+	if err != nil {
+		var sfe engine.SwitchFileErrors
+		if errors.As(err, &sfe) {
+			for _, e := range sfe {
+				fmt.Fprintln(stderr, e.Error())
+			}
+			return fmt.Errorf("%d problem(s) in %s; nothing rendered", len(sfe), *from)
+		}
+		return err
+	}
+	d := render.DriverPJSIP
+	if *driver == "sip" {
+		d = render.DriverChanSIP
+	}
+	files, err := render.Render(snap, render.WithPhoneDriver(d))
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if *check {
+		diff, drift, err := render.Check(*out, files)
+		if err != nil {
+			return err
+		}
+		if drift {
+			fmt.Fprint(stdout, diff)
+			return errDrift
+		}
+		return nil
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", *out, err)
+	}
+	changed, err := render.WriteFiles(*out, files)
+	if err != nil {
+		return err
+	}
+	if len(changed) == 0 {
+		fmt.Fprintf(stdout, "%s: up to date (revision %d)\n", *out, snap.Revision)
+	} else {
+		fmt.Fprintf(stdout, "%s: wrote %s (revision %d)\n", *out, strings.Join(changed, ", "), snap.Revision)
+	}
+	return nil
+}
+
+// loadSnapshot reads the switch from a database or a switch file.
+func loadSnapshot(ctx context.Context, db, from string) (*engine.Snapshot, error) {
+	if from != "" {
+		f, err := os.Open(from)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return engine.LoadSwitchFile(f, from)
+	}
+	if _, err := os.Stat(db); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	store, err := storage.Open(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	return engine.NewService(store).Snapshot(ctx)
+}

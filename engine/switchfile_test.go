@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const goodSwitchFile = `
+settings: {default_peer: 1, default_plan: 1}
+customers: [{id: 2, name: Acme, parent: 1}]
+timegroups:
+  - id: 1
+    name: office hours
+    periods:
+      - {days: "12345", starthour: 9, endhour: 17, endminute: 0, timezone: Europe/London}
+plans: [{id: 1, name: Retail, cos_timegroup: 1}]
+routes:
+  - {plan: 1, called_prefix: "44", peer1: 1, peer2: 2}
+  - {id: 10, plan: 1, called_prefix: "44909", allow: 0}
+peers:
+  - {id: 1, name: carrier-a, type: sip, destination: 192.0.2.10, outmaximum: 10}
+  - {id: 2, name: carrier-b, type: pjsip, destination: "192.0.2.11:5070"}
+phones:
+  - {name: "2001", password: secret99, plan: 1, customer: 2}
+  - {name: "2002", copy_password: "2001", customer: 2}
+`
+
+func TestLoadSwitchFile(t *testing.T) {
+	snap, err := LoadSwitchFile(strings.NewReader(goodSwitchFile), "switch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Peers) != 2 || snap.Peers[0].OutMaximum != 10 || snap.Peers[1].DTMFMode != "rfc2833" {
+		t.Fatalf("peers: %+v", snap.Peers)
+	}
+	if len(snap.Routes) != 2 || snap.Routes[0].ID != 1 || snap.Routes[1].ID != 10 || snap.Routes[0].Media != MediaVoiceFax {
+		t.Fatalf("routes: %+v", snap.Routes)
+	}
+	if snap.Phones[1].Password != "secret99" || snap.Phones[0].RingTime != 15 || snap.Phones[0].Customer != 2 {
+		t.Fatalf("phones: %+v", snap.Phones)
+	}
+	if len(snap.TimeGroups) != 1 || len(snap.TimeGroups[0].Periods) != 1 || snap.TimeGroups[0].Periods[0].EndHour != 17 {
+		t.Fatalf("time groups: %+v", snap.TimeGroups)
+	}
+	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 {
+		t.Fatalf("settings: %+v", snap.Settings)
+	}
+}
+
+func TestSwitchFileErrorsCarryAPIKeysAndLines(t *testing.T) {
+	cases := []struct {
+		name, file string
+		line       int
+		key, msg   string
+	}{
+		{"spec rule", "peers:\n  - id: 1\n    name: x\n    type: sip\n    destination: h\n    fail_percent: 101\n", 6, "fail_percent", "fail_percent must be between 0 and 100"},
+		{"conditional", "peers:\n  - {id: 1, name: x, type: sip}\n", 2, "destination", "destination is required when type is iax, sip or pjsip"},
+		{"unknown parameter", "plans:\n  - id: 1\n    name: p\n    colour: red\n", 4, "colour", `unknown parameter "colour"`},
+		{"dangling reference", "plans: [{id: 1, name: p}]\nroutes:\n  - plan: 1\n    called_prefix: '1'\n    peer1: 7\n", 5, "peer1", "peer 7 does not exist"},
+		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", `name "DUP" is already used by peers[0]`},
+		{"duplicate route", "plans: [{id: 1, name: p}]\nroutes:\n  - {plan: 1, called_prefix: '1'}\n  - {plan: 1, called_prefix: '1'}\n", 4, "called_prefix", "already exists"},
+		{"missing id", "plans: [{name: p}]\n", 1, "id", "id is required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadSwitchFile(strings.NewReader(c.file), "f.yaml")
+			var errs SwitchFileErrors
+			if !errors.As(err, &errs) || !errors.Is(err, ErrSwitchFile) {
+				t.Fatalf("err = %v", err)
+			}
+			for _, e := range errs {
+				if e.Key == c.key && e.Line == c.line && strings.Contains(e.Message, c.msg) {
+					return
+				}
+			}
+			t.Fatalf("want %s at line %d (%q), got %v", c.key, c.line, c.msg, err)
+		})
+	}
+}
+
+// The loader and the API share specs, so they agree on every message.
+func TestSwitchFileMessagesMatchSpec(t *testing.T) {
+	_, errs := PhoneSpec.Validate(Values{"name": "a b", "password": "secret99"}, nil)
+	_, err := LoadSwitchFile(strings.NewReader("phones: [{name: 'a b', password: secret99}]"), "f.yaml")
+	if len(errs) != 1 || !strings.Contains(err.Error(), errs[0].Message) {
+		t.Fatalf("spec says %v, loader says %v", errs, err)
+	}
+}
+
+func FuzzLoadSwitchFile(f *testing.F) {
+	f.Add(goodSwitchFile)
+	f.Add("peers: [{id: 1}]")
+	f.Add("routes: 5")
+	f.Add("[1, 2]")
+	f.Add("phones:\n  - name: &a x\n    password: *a\n")
+	f.Fuzz(func(t *testing.T, file string) {
+		snap, err := LoadSwitchFile(strings.NewReader(file), "fuzz.yaml")
+		if err == nil && snap == nil {
+			t.Fatal("nil snapshot without error")
+		}
+	})
+}

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet fmt bench fuzz clean
+.PHONY: all build run test test-short vet fmt bench fuzz clean install
 
 all: build
 
@@ -41,6 +41,15 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME) ./api
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./api
+
+# Installs the binary, the systemd unit and the example configuration;
+# PREFIX and DESTDIR are honoured (DESTDIR for packaging).
+install: build
+	install -D -m 0755 bin/sipswitch $(DESTDIR)$(PREFIX)/bin/sipswitch
+	install -D -m 0644 dist/sipswitch.service $(DESTDIR)/etc/systemd/system/sipswitch.service
+	sed -i 's|/usr/local/bin/sipswitch|$(PREFIX)/bin/sipswitch|' $(DESTDIR)/etc/systemd/system/sipswitch.service
+	install -D -m 0644 dist/sipswitch.example.yaml $(DESTDIR)/etc/sipswitch/sipswitch.example.yaml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/sipswitch/README.md
 
 clean:
 	rm -rf bin

@@ -1,0 +1,271 @@
+// Package config owns the daemon's configuration file: its keys, their
+// defaults and their rules, parsed once into typed values. Every error
+// names the key and the line it is on.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid marks a configuration that must not start a daemon.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is the daemon's configuration. Zero values are never used: Load
+// and Default fill every field.
+type Config struct {
+	Database string   `yaml:"database"`
+	HTTP     string   `yaml:"http"`
+	SIP      []string `yaml:"sip"`
+	Realm    string   `yaml:"realm"`
+	Metrics  string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
+
+	Render RenderConfig `yaml:"render"`
+	Calls  CallsConfig  `yaml:"calls"`
+	Log    LogConfig    `yaml:"log"`
+}
+
+// RenderConfig drives re-rendering of Asterisk configuration on change.
+type RenderConfig struct {
+	Dir         string        `yaml:"dir"`
+	ReloadCmd   string        `yaml:"reload_cmd"`
+	PhoneDriver string        `yaml:"phone_driver"`
+	Debounce    time.Duration `yaml:"debounce"`
+}
+
+// CallsConfig holds SIP timers and call limits.
+type CallsConfig struct {
+	T1              time.Duration `yaml:"t1"`
+	T2              time.Duration `yaml:"t2"`
+	T4              time.Duration `yaml:"t4"`
+	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
+	MaxDuration     time.Duration `yaml:"max_duration"`
+	DrainTimeout    time.Duration `yaml:"drain_timeout"`
+	MinExpires      time.Duration `yaml:"min_expires"`
+	MaxExpires      time.Duration `yaml:"max_expires"`
+	DefaultExpires  time.Duration `yaml:"default_expires"`
+}
+
+// LogConfig selects log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json, or auto (json under systemd)
+}
+
+// Default is the configuration with no file and no flags.
+func Default() Config {
+	return Config{
+		Database: "./sipswitch.db",
+		HTTP:     "127.0.0.1:8080",
+		SIP:      []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+		Realm:    "sipswitch",
+		Render:   RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
+		Calls: CallsConfig{
+			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second,
+			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
+			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
+		},
+		Log: LogConfig{Level: "info", Format: "auto"},
+	}
+}
+
+// Error is one problem in a configuration file.
+type Error struct {
+	File, Key string
+	Line      int
+	Message   string
+}
+
+func (e Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Key, e.Message)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Key, e.Message)
+}
+
+func (e Error) Unwrap() error { return ErrInvalid }
+
+// LoadFile reads a configuration file over the defaults.
+func LoadFile(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return Load(f, path)
+}
+
+// Load reads a configuration over the defaults. Unknown keys are errors: a
+// misspelt key silently ignored is how a switch ends up on the defaults.
+func Load(r io.Reader, name string) (Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	cfg := Default()
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return Config{}, Error{File: name, Key: "file", Message: err.Error()}
+	}
+	if doc.Kind == 0 {
+		return cfg, cfg.Validate(name, nil)
+	}
+	lines := map[string]int{}
+	if err := checkKeys(doc.Content[0], "", lines, name); err != nil {
+		return Config{}, err
+	}
+	if err := doc.Content[0].Decode(&cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			return Config{}, Error{File: name, Key: "file", Message: te.Errors[0]}
+		}
+		return Config{}, Error{File: name, Key: "file", Message: err.Error()}
+	}
+	return cfg, cfg.Validate(name, lines)
+}
+
+// known lists the keys a file may hold, by dotted path.
+var known = map[string]bool{
+	"database": true, "http": true, "sip": true, "realm": true, "metrics": true,
+	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true,
+	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.no_answer_timeout": true,
+	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
+	"calls.default_expires": true,
+	"log": true, "log.level": true, "log.format": true,
+}
+
+func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) error {
+	if n.Kind != yaml.MappingNode {
+		key := strings.TrimSuffix(prefix, ".")
+		if key == "" {
+			key = "file"
+		}
+		return Error{File: file, Key: key, Line: n.Line, Message: "must be a mapping of keys"}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		path := prefix + k.Value
+		if !known[path] {
+			return Error{File: file, Key: path, Line: k.Line, Message: "unknown key"}
+		}
+		lines[path] = k.Line
+		if v.Kind == yaml.MappingNode || path == "render" || path == "calls" || path == "log" {
+			if err := checkKeys(v, path+".", lines, file); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks values; lines gives each key's line for messages.
+func (c Config) Validate(file string, lines map[string]int) error {
+	fail := func(key, msg string) error { return Error{File: file, Key: key, Line: lines[key], Message: msg} }
+	if c.Database == "" {
+		return fail("database", "must name a database file")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		return fail("http", fmt.Sprintf("must be host:port, got %q", c.HTTP))
+	}
+	if c.Metrics != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			return fail("metrics", fmt.Sprintf("must be host:port or empty, got %q", c.Metrics))
+		}
+	}
+	if len(c.SIP) == 0 {
+		return fail("sip", "must list at least one listen URI such as udp://127.0.0.1:5060")
+	}
+	for _, s := range c.SIP {
+		if _, _, err := ParseListenURI(s); err != nil {
+			return fail("sip", err.Error())
+		}
+	}
+	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
+		return fail("realm", "must be a non-empty name without quotes or backslashes")
+	}
+	if c.Render.PhoneDriver != "pjsip" && c.Render.PhoneDriver != "sip" {
+		return fail("render.phone_driver", "must be pjsip or sip")
+	}
+	if c.Render.ReloadCmd != "" && c.Render.Dir == "" {
+		return fail("render.reload_cmd", "needs render.dir: there is nothing to reload without rendering")
+	}
+	if c.Render.Debounce < 0 || c.Render.Debounce > time.Minute {
+		return fail("render.debounce", "must be between 0s and 1m")
+	}
+	positive := []struct {
+		key string
+		d   time.Duration
+	}{
+		{"calls.t1", c.Calls.T1}, {"calls.t2", c.Calls.T2}, {"calls.t4", c.Calls.T4},
+		{"calls.no_answer_timeout", c.Calls.NoAnswerTimeout}, {"calls.max_duration", c.Calls.MaxDuration},
+		{"calls.min_expires", c.Calls.MinExpires}, {"calls.max_expires", c.Calls.MaxExpires},
+		{"calls.default_expires", c.Calls.DefaultExpires},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			return fail(p.key, "must be a positive duration such as 500ms or 30s")
+		}
+	}
+	if c.Calls.DrainTimeout < 0 {
+		return fail("calls.drain_timeout", "must not be negative")
+	}
+	if c.Calls.T2 < c.Calls.T1 {
+		return fail("calls.t2", "must not be shorter than calls.t1")
+	}
+	if c.Calls.MinExpires > c.Calls.MaxExpires {
+		return fail("calls.min_expires", "must not exceed calls.max_expires")
+	}
+	if c.Calls.DefaultExpires < c.Calls.MinExpires || c.Calls.DefaultExpires > c.Calls.MaxExpires {
+		return fail("calls.default_expires", "must lie between calls.min_expires and calls.max_expires")
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		return fail("log.level", err.Error())
+	}
+	switch c.Log.Format {
+	case "text", "json", "auto":
+	default:
+		return fail("log.format", "must be text, json or auto")
+	}
+	return nil
+}
+
+// SlogLevel is the configured log level.
+func (l LogConfig) SlogLevel() (slog.Level, error) {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("must be debug, info, warn or error, got %q", l.Level)
+}
+
+// ParseListenURI splits "udp://127.0.0.1:5060" into network and address.
+func ParseListenURI(s string) (network, addr string, err error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+		return "", "", fmt.Errorf("%q is not a listen URI such as udp://127.0.0.1:5060", s)
+	}
+	switch u.Scheme {
+	case "udp", "tcp":
+	default:
+		return "", "", fmt.Errorf("%q: transport must be udp or tcp", s)
+	}
+	if _, _, err := net.SplitHostPort(u.Host); err != nil {
+		return "", "", fmt.Errorf("%q: needs host:port", s)
+	}
+	return u.Scheme, u.Host, nil
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	if err := Default().Validate("defaults", nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(strings.NewReader(""), "empty.yaml")
+	if err != nil || cfg.HTTP != "127.0.0.1:8080" || len(cfg.SIP) != 2 {
+		t.Fatalf("empty file: %+v %v", cfg, err)
+	}
+}
+
+func TestLoadOverridesDefaults(t *testing.T) {
+	cfg, err := Load(strings.NewReader(`
+database: /var/lib/sipswitch/switch.db
+sip: [udp://127.0.0.1:5080]
+render:
+  dir: /etc/asterisk/sipswitch
+  reload_cmd: asterisk -rx "core reload"
+calls:
+  no_answer_timeout: 5s
+log: {level: debug, format: json}
+`), "sipswitch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "/var/lib/sipswitch/switch.db" || cfg.SIP[0] != "udp://127.0.0.1:5080" || cfg.Calls.NoAnswerTimeout != 5*time.Second ||
+		cfg.Calls.T1 != 500*time.Millisecond || cfg.Render.ReloadCmd != `asterisk -rx "core reload"` || cfg.Log.Format != "json" {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+func TestBadConfigNamesKeyAndLine(t *testing.T) {
+	cases := []struct {
+		file, key string
+		line      int
+	}{
+		{"http: 8080\n", "http", 1},
+		{"database: x\ncalls:\n  t1: -1s\n", "calls.t1", 3},
+		{"calls:\n  no_anwser_timeout: 5s\n", "calls.no_anwser_timeout", 2},
+		{"sip: [sip://127.0.0.1:5060]\n", "sip", 1},
+		{"log:\n  level: loud\n", "log.level", 2},
+		{"render:\n  reload_cmd: x\n", "render.reload_cmd", 2},
+		{"calls:\n  min_expires: 2h\n", "calls.min_expires", 2},
+	}
+	for _, c := range cases {
+		_, err := Load(strings.NewReader(c.file), "f.yaml")
+		var ce Error
+		if !errors.As(err, &ce) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: err %v", c.file, err)
+			continue
+		}
+		if ce.Key != c.key || ce.Line != c.line {
+			t.Errorf("%q: got key %s line %d (%v), want %s line %d", c.file, ce.Key, ce.Line, err, c.key, c.line)
+		}
+	}
+	if _, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml"); err == nil || !strings.Contains(err.Error(), "f.yaml") {
+		t.Errorf("bad duration: %v", err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add("database: x\nsip: [udp://127.0.0.1:5060]\n")
+	f.Add("calls: {t1: 1ms}")
+	f.Add("[]")
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := Load(strings.NewReader(s), "fuzz.yaml")
+		if err == nil {
+			if verr := cfg.Validate("fuzz.yaml", nil); verr != nil {
+				t.Fatalf("Load accepted a config Validate rejects: %v", verr)
+			}
+		}
+	})
+}

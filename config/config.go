@@ -140,7 +140,7 @@ var known = map[string]bool{
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
 	"calls.default_expires": true,
-	"log": true, "log.level": true, "log.format": true,
+	"log":                   true, "log.level": true, "log.format": true,
 }
 
 func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) error {

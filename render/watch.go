@@ -1,0 +1,129 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// Watcher re-renders a directory when the store changes. Changes are
+// coalesced: after a change it waits for Debounce of quiet (at most
+// MaxDelay in all), renders the latest snapshot once, and runs Reload only
+// when a file's bytes changed. A burst of a thousand API calls therefore
+// costs a handful of renders, not a thousand.
+type Watcher struct {
+	Dir      string
+	Options  []Option
+	Snapshot func(ctx context.Context) (*engine.Snapshot, error)
+	// Changed returns a channel closed at the next store change.
+	Changed func() <-chan struct{}
+	// Reload runs after files changed (e.g. asterisk -rx "core reload").
+	Reload   func(ctx context.Context, changed []string) error
+	Debounce time.Duration
+	MaxDelay time.Duration
+	Log      *slog.Logger
+	// Observe, when set, is told how long each render took.
+	Observe func(took time.Duration, err error)
+
+	lastRevision int64
+	rendered     bool
+}
+
+// Run renders once at start, then after every burst of changes, until ctx
+// ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	if w.Log == nil {
+		w.Log = slog.Default()
+	}
+	if w.MaxDelay == 0 {
+		w.MaxDelay = 10 * w.Debounce
+		if w.MaxDelay == 0 {
+			w.MaxDelay = time.Second
+		}
+	}
+	changed := w.Changed()
+	w.renderNow(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		}
+		changed = w.settle(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.renderNow(ctx)
+	}
+}
+
+// settle waits until changes stop for Debounce, or MaxDelay passed, and
+// returns the channel for the change after that.
+func (w *Watcher) settle(ctx context.Context) <-chan struct{} {
+	deadline := time.NewTimer(w.MaxDelay)
+	defer deadline.Stop()
+	for {
+		next := w.Changed()
+		quiet := time.NewTimer(w.Debounce)
+		select {
+		case <-ctx.Done():
+			quiet.Stop()
+			return next
+		case <-deadline.C:
+			quiet.Stop()
+			return w.Changed()
+		case <-quiet.C:
+			return next
+		case <-next:
+			quiet.Stop()
+		}
+	}
+}
+
+// renderNow renders the current snapshot; a failure is logged and the
+// last good files stay in place.
+func (w *Watcher) renderNow(ctx context.Context) {
+	start := time.Now()
+	changed, rev, err := w.renderOnce(ctx)
+	if w.Observe != nil {
+		w.Observe(time.Since(start), err)
+	}
+	if err != nil {
+		w.Log.Error("render failed; last good configuration kept", "dir", w.Dir, "err", err)
+		return
+	}
+	if len(changed) == 0 {
+		w.Log.Debug("render: no change", "revision", rev)
+		return
+	}
+	w.Log.Info("rendered Asterisk configuration", "dir", w.Dir, "revision", rev, "files", changed, "took", time.Since(start))
+	if w.Reload == nil {
+		return
+	}
+	if err := w.Reload(ctx, changed); err != nil {
+		w.Log.Error("reload command failed", "err", err)
+	}
+}
+
+func (w *Watcher) renderOnce(ctx context.Context) ([]string, int64, error) {
+	snap, err := w.Snapshot(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("snapshot: %w", err)
+	}
+	if w.rendered && snap.Revision == w.lastRevision {
+		return nil, snap.Revision, nil
+	}
+	files, err := Render(snap, w.Options...)
+	if err != nil {
+		return nil, snap.Revision, err
+	}
+	changed, err := WriteFiles(w.Dir, files)
+	if err != nil {
+		return nil, snap.Revision, err
+	}
+	w.lastRevision, w.rendered = snap.Revision, true
+	return changed, snap.Revision, nil
+}

@@ -126,11 +126,32 @@ func Load(r io.Reader, name string) (Config, error) {
 	if err := doc.Content[0].Decode(&cfg); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return Config{}, Error{File: name, Key: "file", Message: te.Errors[0]}
+			return Config{}, typeError(name, te.Errors[0], lines)
 		}
 		return Config{}, Error{File: name, Key: "file", Message: err.Error()}
 	}
 	return cfg, cfg.Validate(name, lines)
+}
+
+// typeError turns yaml's "line 3: cannot unmarshal !!str `soon` into
+// time.Duration" into an error naming the key on that line.
+func typeError(file, msg string, lines map[string]int) Error {
+	var line int
+	fmt.Sscanf(msg, "line %d:", &line)
+	key := "file"
+	for k, l := range lines {
+		if l == line && len(k) > len(key) || l == line && key == "file" {
+			key = k
+		}
+	}
+	text := msg
+	if i := strings.Index(msg, ": "); i >= 0 {
+		text = msg[i+2:]
+	}
+	if strings.Contains(text, "time.Duration") {
+		text = "must be a duration such as 500ms, 30s or 1h"
+	}
+	return Error{File: file, Key: key, Line: line, Message: text}
 }
 
 // known lists the keys a file may hold, by dotted path.

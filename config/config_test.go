@@ -61,7 +61,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 			t.Errorf("%q: got key %s line %d (%v), want %s line %d", c.file, ce.Key, ce.Line, err, c.key, c.line)
 		}
 	}
-	if _, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml"); err == nil || !strings.Contains(err.Error(), "f.yaml") {
+	_, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml")
+	if err == nil || err.Error() != "f.yaml:2: calls.t1: must be a duration such as 500ms, 30s or 1h" {
 		t.Errorf("bad duration: %v", err)
 	}
 }

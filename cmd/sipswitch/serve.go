@@ -3,51 +3,334 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/config"
+	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/metrics"
+	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/storage"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// listFlag collects a repeatable flag (--sip udp://... --sip tcp://...).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// serveFlags are the flags of serve; a set flag overrides the file.
+type serveFlags struct {
+	configPath string
+	db, http   string
+	sip        listFlag
+	renderDir  string
+	reloadCmd  string
+	set        map[string]bool
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs := newFlags("serve", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP listen address of the admin API")
+	f := &serveFlags{}
+	fs.StringVar(&f.configPath, "config", "", "configuration file (YAML); flags override it")
+	fs.StringVar(&f.db, "db", "", "database file (default ./sipswitch.db)")
+	fs.StringVar(&f.http, "http", "", "admin API listen address (default 127.0.0.1:8080)")
+	fs.Var(&f.sip, "sip", "SIP listen URI, repeatable (default udp://127.0.0.1:5060 and tcp://127.0.0.1:5060)")
+	fs.StringVar(&f.renderDir, "render-dir", "", "render Asterisk configuration into this directory on every change")
+	fs.StringVar(&f.reloadCmd, "reload-cmd", "", "command run after rendered files changed")
 	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, nil
+}
+
+// loadConfig reads the file (if any) and lays the flags over it.
+func (f *serveFlags) loadConfig() (config.Config, error) {
+	cfg := config.Default()
+	if f.configPath != "" {
+		var err error
+		if cfg, err = config.LoadFile(f.configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if f.set["db"] {
+		cfg.Database = f.db
+	}
+	if f.set["http"] {
+		cfg.HTTP = f.http
+	}
+	if f.set["sip"] {
+		cfg.SIP = f.sip
+	}
+	if f.set["render-dir"] {
+		cfg.Render.Dir = f.renderDir
+	}
+	if f.set["reload-cmd"] {
+		cfg.Render.ReloadCmd = f.reloadCmd
+	}
+	return cfg, cfg.Validate("flags", nil)
+}
+
+func newLogger(cfg config.LogConfig, w io.Writer, level *slog.LevelVar) *slog.Logger {
+	l, _ := cfg.SlogLevel()
+	level.Set(l)
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.Format
+	if format == "auto" {
+		// systemd sets JOURNAL_STREAM for a unit's stdout/stderr: the
+		// journal and its shippers read JSON better than aligned text.
+		format = "text"
+		if os.Getenv("JOURNAL_STREAM") != "" {
+			format = "json"
+		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags, err := parseServeFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	store, svc, err := openService(ctx, *db)
+	cfg, err := flags.loadConfig()
+	if err != nil {
+		// A bad configuration is a usage error: exit 2 before anything
+		// starts, naming the key.
+		fmt.Fprintf(stderr, "sipswitch serve: %v\n", err)
+		return errUsage
+	}
+	level := new(slog.LevelVar)
+	log := newLogger(cfg.Log, stderr, level)
+	d := &daemon{cfg: cfg, flags: flags, log: log, level: level, metrics: metrics.New()}
+	return d.run(ctx)
+}
+
+// daemon is a running `sipswitch serve`.
+type daemon struct {
+	cfg     config.Config
+	flags   *serveFlags
+	log     *slog.Logger
+	level   *slog.LevelVar
+	metrics *metrics.Metrics
+
+	store *storage.DB
+	svc   *engine.Service
+
+	renderMu     sync.Mutex
+	renderCancel context.CancelFunc
+	renderDone   chan struct{}
+}
+
+func (d *daemon) run(ctx context.Context) error {
+	store, svc, err := openService(ctx, d.cfg.Database)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	d.store, d.svc = store, svc
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(log)))
+	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	ln, err := net.Listen("tcp", *httpAddr)
+	var servers []*http.Server
+	if d.cfg.Metrics == "" {
+		mux.Handle("/metrics", d.metrics.Handler())
+	} else {
+		mm := http.NewServeMux()
+		mm.Handle("/metrics", d.metrics.Handler())
+		srv, err := d.listenHTTP(d.cfg.Metrics, mm)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, srv)
+	}
+	srv, err := d.listenHTTP(d.cfg.HTTP, mux)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", *httpAddr, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	log.Info("sipswitch serving", "http", ln.Addr().String(), "db", *db, "version", versionString())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
-	case <-ctx.Done():
+	servers = append(servers, srv)
+
+	d.startRender(ctx)
+	go d.pollExternalWrites(ctx)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "db", d.cfg.Database, "render_dir", d.cfg.Render.Dir, "version", versionString())
+	watchdog := d.watchdog()
+
+	for {
+		select {
+		case <-hup:
+			d.reload(ctx)
+			continue
+		case <-watchdog:
+			sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog)
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
-	log.Info("sipswitch stopping")
+	sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
+	d.metrics.ShuttingDown.Set(1)
+	d.log.Info("sipswitch stopping", "drain_timeout", d.cfg.Calls.DrainTimeout)
+	d.stopRender()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http shutdown: %w", err)
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http shutdown", "err", err)
+		}
 	}
+	d.log.Info("sipswitch stopped")
+	return nil
+}
+
+func (d *daemon) listenHTTP(addr string, h http.Handler) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", "addr", addr, "err", err)
+		}
+	}()
+	return srv, nil
+}
+
+// watchdog ticks at half the interval systemd expects pings at; nil (never
+// ticks) when no watchdog is configured.
+func (d *daemon) watchdog() <-chan time.Time {
+	interval, err := sddaemon.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return nil
+	}
+	return time.NewTicker(interval / 2).C
+}
+
+// pollExternalWrites notices commits by other processes (`sipswitch costs
+// import` beside the daemon) by polling the store revision.
+func (d *daemon) pollExternalWrites(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if rev, err := d.store.PollRevision(ctx); err == nil {
+				d.metrics.StoreRevision.Set(float64(rev))
+			}
+		}
+	}
+}
+
+// reload re-reads the configuration file on SIGHUP. Settings that can
+// change live (log level and format, rendering) take effect; listeners and
+// the database keep running, so calls and registrations are not touched.
+func (d *daemon) reload(ctx context.Context) {
+	sddaemon.SdNotify(false, sddaemon.SdNotifyReloading)
+	defer sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
+	cfg, err := d.flags.loadConfig()
+	if err != nil {
+		d.metrics.ConfigReloads.WithLabelValues("error").Inc()
+		d.log.Error("reload: configuration rejected; keeping the running one", "err", err)
+		return
+	}
+	if cfg.Database != d.cfg.Database || cfg.HTTP != d.cfg.HTTP || cfg.Metrics != d.cfg.Metrics || strings.Join(cfg.SIP, ",") != strings.Join(d.cfg.SIP, ",") {
+		d.log.Warn("reload: database, http, metrics and sip addresses change only on restart")
+	}
+	if l, err := cfg.Log.SlogLevel(); err == nil {
+		d.level.Set(l)
+	}
+	d.stopRender()
+	d.cfg.Render, d.cfg.Calls, d.cfg.Log, d.cfg.Realm = cfg.Render, cfg.Calls, cfg.Log, cfg.Realm
+	d.startRender(ctx)
+	if _, err := d.store.PollRevision(ctx); err != nil {
+		d.log.Error("reload: re-reading the store", "err", err)
+	}
+	d.metrics.ConfigReloads.WithLabelValues("ok").Inc()
+	d.log.Info("reloaded configuration", "config", d.flags.configPath)
+}
+
+func (d *daemon) startRender(ctx context.Context) {
+	if d.cfg.Render.Dir == "" {
+		return
+	}
+	driver := render.DriverPJSIP
+	if d.cfg.Render.PhoneDriver == "sip" {
+		driver = render.DriverChanSIP
+	}
+	if err := os.MkdirAll(d.cfg.Render.Dir, 0o755); err != nil {
+		d.log.Error("render dir", "err", err)
+		return
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	w := &render.Watcher{
+		Dir:      d.cfg.Render.Dir,
+		Options:  []render.Option{render.WithPhoneDriver(driver)},
+		Snapshot: d.svc.Snapshot,
+		Changed:  d.store.Changed,
+		Debounce: d.cfg.Render.Debounce,
+		Log:      d.log,
+		Observe:  d.metrics.ObserveRender,
+	}
+	if cmd := d.cfg.Render.ReloadCmd; cmd != "" {
+		w.Reload = func(ctx context.Context, changed []string) error { return d.runReloadCmd(ctx, cmd, changed) }
+	}
+	go func() { defer close(done); w.Run(rctx) }()
+	d.renderMu.Lock()
+	d.renderCancel, d.renderDone = cancel, done
+	d.renderMu.Unlock()
+}
+
+func (d *daemon) stopRender() {
+	d.renderMu.Lock()
+	cancel, done := d.renderCancel, d.renderDone
+	d.renderCancel, d.renderDone = nil, nil
+	d.renderMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// runReloadCmd runs the operator's reload command through the shell, as a
+// systemd ExecReload= line would, and logs what it printed.
+func (d *daemon) runReloadCmd(ctx context.Context, command string, changed []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Env = append(os.Environ(), "SIPSWITCH_CHANGED="+strings.Join(changed, " "))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%q: %w: %s", command, err, strings.TrimSpace(string(out)))
+	}
+	d.log.Info("reload command ran", "cmd", command, "output", strings.TrimSpace(string(out)))
 	return nil
 }

@@ -3,9 +3,12 @@ package sip
 import (
 	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
 )
 
@@ -106,3 +109,145 @@ func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestFailover(t *testing.T) {
+	tests := []struct {
+		name       string
+		peer1      func(*fixture)
+		wantStatus int // 0: answered
+		wantPeer2  bool
+	}{
+		{"peer1 503 then peer2 answers", func(f *fixture) { f.carrier1.handle(rejectWith(503)) }, 0, true},
+		{"peer1 486 is final", func(f *fixture) { f.carrier1.handle(rejectWith(486)) }, 486, false},
+		{"peer1 silent then peer2 after timeout", func(f *fixture) { f.carrier1.handle(silent) }, 0, true},
+		{"peer1 at fail_percent", func(f *fixture) {
+			f.carrier1.handle(answerWith(carrierSDP))
+			f.dir.failPct[f.peer1.ID] = true
+		}, 0, true},
+		{"peer1 not sip is skipped", func(f *fixture) {
+			f.carrier1.handle(answerWith(carrierSDP))
+			f.peer1.Type = engine.PeerIAX
+		}, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ctx := newFixture(t)
+			f.carrier2.handle(answerWith(carrierSDP))
+			tc.peer1(f)
+			d, err := f.phone.call(ctx, f.s.Addrs()[0], "449876", "1001", "secret1001", callerSDP)
+			if tc.wantStatus == 0 {
+				if err != nil {
+					t.Fatalf("call: %v", err)
+				}
+				if string(d.InviteResponse.Body()) != carrierSDP {
+					t.Error("answer SDP not relayed")
+				}
+				if err := d.Bye(ctx); err != nil {
+					t.Fatalf("bye: %v", err)
+				}
+			} else if got := statusOf(err); got != tc.wantStatus {
+				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
+			}
+			if got := f.carrier2.invites.Load() > 0; got != tc.wantPeer2 {
+				t.Errorf("peer2 tried = %v, want %v", got, tc.wantPeer2)
+			}
+			eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+		})
+	}
+}
+
+func TestCancelWhileRinging(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.carrier1.handle(ringForever)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.phone.call(cctx, f.s.Addrs()[0], "445555", "1001", "secret1001", callerSDP)
+		done <- err
+	}()
+	eventually(t, "carrier ringing", func() bool { return f.carrier1.invites.Load() == 1 })
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("cancelled call was answered")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancel hung")
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+	if f.carrier2.invites.Load() != 0 {
+		t.Error("peer2 tried after caller cancelled")
+	}
+	if st := f.s.Stats(); st.FailedCanceled != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestByeFromCallee(t *testing.T) {
+	f, ctx := newFixture(t)
+	hangup := make(chan struct{})
+	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.RespondSDP([]byte(carrierSDP))
+		select {
+		case <-hangup:
+			bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := d.Bye(bctx); err != nil {
+				t.Errorf("callee bye: %v", err)
+			}
+		case <-d.Context().Done():
+		}
+	})
+	_, err := f.phone.call(ctx, f.s.Addrs()[0], "441111", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	eventually(t, "call up", func() bool { return f.s.Stats().CallsAnswered == 1 })
+	close(hangup)
+	eventually(t, "caller got BYE", func() bool { return f.phone.byes.Load() == 1 })
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}
+
+func TestOutMaximumSpillsToPeer2(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.peer1.OutMaximum = 10
+	f.dir.phones["1001"].TotalMaximum = 0
+	f.carrier1.handle(answerWith(carrierSDP))
+	f.carrier2.handle(answerWith(carrierSDP))
+	const n = 50
+	var wg sync.WaitGroup
+	dialogs := make(chan *sipgo.DialogClientSession, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := f.phone.call(ctx, f.s.Addrs()[0], "447000", "1001", "secret1001", callerSDP)
+			if err != nil {
+				errs <- err
+				return
+			}
+			dialogs <- d
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("call failed: %v", err)
+	}
+	close(dialogs)
+	if got := f.carrier1.invites.Load(); got != 10 {
+		t.Errorf("peer1 got %d calls, want 10", got)
+	}
+	if got := f.carrier2.invites.Load(); got != n-10 {
+		t.Errorf("peer2 got %d calls, want %d", got, n-10)
+	}
+	for d := range dialogs {
+		if err := d.Bye(ctx); err != nil {
+			t.Errorf("bye: %v", err)
+		}
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}

@@ -34,7 +34,11 @@ type agent struct {
 	invites atomic.Int32
 	last    atomic.Pointer[sip.Request]
 	byes    atomic.Int32
+
+	reinvites atomic.Int32
 }
+
+const reinviteAnswer = "v=0\r\no=re 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"
 
 func testLogger() *slog.Logger {
 	if os.Getenv("SIPTEST_LOG") != "" {
@@ -68,6 +72,16 @@ func newAgent(t testing.TB, name, host string) *agent {
 	a.server = sipgo.NewDialogServerCache(client, a.contact)
 	a.callers = sipgo.NewDialogClientCache(client, a.contact)
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.To().Params.Has("tag") {
+			// re-INVITE: answer with our SDP marked as a re-answer.
+			a.reinvites.Add(1)
+			a.last.Store(req)
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(reinviteAnswer))
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			res.AppendHeader(&a.contact)
+			tx.Respond(res)
+			return
+		}
 		a.invites.Add(1)
 		a.last.Store(req)
 		d, err := a.server.ReadInvite(req, tx)

@@ -251,3 +251,74 @@ func TestOutMaximumSpillsToPeer2(t *testing.T) {
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 }
+
+func TestReInvitePassedToOtherLeg(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.carrier1.handle(answerWith(carrierSDP))
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	const hold = "v=0\r\no=caller 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\n"
+	re := sip.NewRequest(sip.INVITE, d.InviteResponse.Contact().Address)
+	re.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	re.SetBody([]byte(hold))
+	res, err := d.Do(ctx, re)
+	if err != nil {
+		t.Fatalf("re-INVITE: %v", err)
+	}
+	if res.StatusCode != 200 || string(res.Body()) != reinviteAnswer {
+		t.Fatalf("re-INVITE answer %d %q", res.StatusCode, res.Body())
+	}
+	if f.carrier1.reinvites.Load() != 1 || string(f.carrier1.last.Load().Body()) != hold {
+		t.Fatal("re-INVITE not passed to the callee with its SDP")
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
+}
+
+func TestMaxCallDurationFreesDeadCall(t *testing.T) {
+	f, ctx := newFixture(t, WithMaxCallDuration(300*time.Millisecond))
+	f.carrier1.handle(answerWith(carrierSDP))
+	if _, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	eventually(t, "both legs get BYE", func() bool { return f.phone.byes.Load() == 1 && f.carrier1.byes.Load() == 1 })
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}
+
+func TestDrain(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.carrier1.handle(answerWith(carrierSDP))
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	drained := make(chan error, 1)
+	go func() {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		drained <- f.s.Drain(dctx)
+	}()
+	eventually(t, "draining", func() bool { return f.s.draining.Load() })
+	_, err = f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if got := statusOf(err); got != 503 {
+		t.Fatalf("new call while draining got %d (%v), want 503", got, err)
+	}
+	if ra := err.(*sipgo.ErrDialogResponse).Res.GetHeader("Retry-After"); ra == nil {
+		t.Error("503 without Retry-After")
+	}
+	select {
+	case err := <-drained:
+		t.Fatalf("drain returned with a call up: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+}

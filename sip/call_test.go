@@ -122,11 +122,11 @@ func TestFailover(t *testing.T) {
 		{"peer1 silent then peer2 after timeout", func(f *fixture) { f.carrier1.handle(silent) }, 0, true},
 		{"peer1 at fail_percent", func(f *fixture) {
 			f.carrier1.handle(answerWith(carrierSDP))
-			f.dir.failPct[f.peer1.ID] = true
+			f.dir.edit(func() { f.dir.failPct[f.peer1.ID] = true })
 		}, 0, true},
 		{"peer1 not sip is skipped", func(f *fixture) {
 			f.carrier1.handle(answerWith(carrierSDP))
-			f.peer1.Type = engine.PeerIAX
+			f.dir.edit(func() { f.peer1.Type = engine.PeerIAX })
 		}, 0, true},
 	}
 	for _, tc := range tests {
@@ -212,8 +212,7 @@ func TestByeFromCallee(t *testing.T) {
 
 func TestOutMaximumSpillsToPeer2(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.peer1.OutMaximum = 10
-	f.dir.phones["1001"].TotalMaximum = 0
+	f.dir.edit(func() { f.peer1.OutMaximum = 10 })
 	f.carrier1.handle(answerWith(carrierSDP))
 	f.carrier2.handle(answerWith(carrierSDP))
 	const n = 50

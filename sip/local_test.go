@@ -36,26 +36,22 @@ func TestPhoneToPhone(t *testing.T) {
 		{"no answer goes to dnumber", func(f *fixture, c, c2 *agent) {
 			c.handle(ringForever)
 			f.carrier1.handle(answerWith(carrierSDP))
-			p := f.dir.phones["1002"]
-			p.DType, p.DNumber = "number", "4412"
+			f.dir.edit(func() { p := f.dir.phones["1002"]; p.DType, p.DNumber = "number", "4412" })
 		}, 0, "carrier1", false},
 		{"busy goes to bnumber", func(f *fixture, c, c2 *agent) {
 			c.handle(rejectWith(486))
 			f.carrier1.handle(answerWith(carrierSDP))
-			p := f.dir.phones["1002"]
-			p.BType, p.BNumber = "number", "4412"
+			f.dir.edit(func() { p := f.dir.phones["1002"]; p.BType, p.BNumber = "number", "4412" })
 		}, 0, "carrier1", false},
 		{"unregistered hangs up", nil, 480, "", true},
 		{"unregistered goes to unumber", func(f *fixture, c, c2 *agent) {
 			f.carrier1.handle(answerWith(carrierSDP))
-			p := f.dir.phones["1002"]
-			p.UType, p.UNumber = "number", "4412"
+			f.dir.edit(func() { p := f.dir.phones["1002"]; p.UType, p.UNumber = "number", "4412" })
 		}, 0, "carrier1", true},
-		{"dnd", func(f *fixture, c, c2 *agent) { f.dir.phones["1002"].DND = 1 }, 486, "", false},
+		{"dnd", func(f *fixture, c, c2 *agent) { f.dir.edit(func() { f.dir.phones["1002"].DND = 1 }) }, 486, "", false},
 		{"forwarding", func(f *fixture, c, c2 *agent) {
 			f.carrier1.handle(answerWith(carrierSDP))
-			p := f.dir.phones["1002"]
-			p.Forwarding, p.UseForwarding = "4499", 1
+			f.dir.edit(func() { p := f.dir.phones["1002"]; p.Forwarding, p.UseForwarding = "4499", 1 })
 		}, 0, "carrier1", false},
 	}
 	for _, tc := range tests {
@@ -109,7 +105,7 @@ func TestAnonymousCallerRejectedByACR(t *testing.T) {
 	callee := newAgent(t, "callee", "127.0.0.1")
 	registerLine(t, ctx, f, callee, "1002", "secret1002")
 	callee.handle(answerWith(carrierSDP))
-	f.dir.phones["1002"].ACR = 1
+	f.dir.edit(func() { f.dir.phones["1002"].ACR = 1 })
 	// Inbound from a peer with a withheld number.
 	req := sip.NewRequest(sip.INVITE, f.carrier1.uri("1002", f.s.Addrs()[0]))
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "anonymous", Host: "anonymous.invalid"}}

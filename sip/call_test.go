@@ -108,6 +108,14 @@ func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 	}
 }
 
+func phoneFixture(name, password string) engine.Phone {
+	return engine.Phone{Name: name, Password: password, Plan: 1}
+}
+
+func peerFor(a *agent, id int) *engine.Peer {
+	return &engine.Peer{ID: id, Name: a.name, Type: engine.PeerSIP, Destination: a.host + ":" + itoa(a.port)}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestFailover(t *testing.T) {

@@ -329,3 +329,27 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("drain: %v", err)
 	}
 }
+
+func TestLateAnswerFromAbandonedLegIsHungUp(t *testing.T) {
+	f, ctx := newFixture(t, WithPeerTimeout(50*time.Millisecond))
+	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		time.Sleep(120 * time.Millisecond) // beyond the peer timeout, before the automatic 100
+		if err := d.RespondSDP([]byte(carrierSDP)); err != nil {
+			return
+		}
+		<-d.Context().Done()
+	})
+	f.carrier2.handle(answerWith(carrierSDP))
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if f.carrier2.invites.Load() != 1 {
+		t.Fatal("no failover to peer2")
+	}
+	eventually(t, "late answer of peer1 BYEd", func() bool { return f.carrier1.byes.Load() == 1 })
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}

@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// TestCallsLeaveNoGoroutines runs calls of every ending (answered, busy,
-// cancelled by timeout failover) and checks that the goroutine count
+// TestCallsLeaveNoGoroutines runs failed-over and answered calls and
+// checks that the goroutine count
 // returns to where it was: the call path keeps no per-call goroutine.
 func TestCallsLeaveNoGoroutines(t *testing.T) {
-	f, ctx := newFixture(t, WithPeerTimeout(100*time.Millisecond))
-	f.carrier1.handle(silent)
+	f, ctx := newFixture(t)
+	f.carrier1.handle(rejectWith(503))
 	f.carrier2.handle(answerWith(carrierSDP))
 	call := func() {
 		d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)

@@ -57,7 +57,18 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent))
+	s := &Server{
+		cfg:        cfg,
+		dir:        dir,
+		nonces:     newNonceBook(cfg.nonceTTL),
+		guard:      newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
+		bindings:   newBindingTable(),
+		ready:      make(chan struct{}),
+		closed:     make(chan struct{}),
+		retryAfter: sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -66,18 +77,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		ua.Close()
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
-	s := &Server{
-		cfg:        cfg,
-		dir:        dir,
-		ua:         ua,
-		srv:        srv,
-		nonces:     newNonceBook(cfg.nonceTTL),
-		guard:      newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
-		bindings:   newBindingTable(),
-		ready:      make(chan struct{}),
-		closed:     make(chan struct{}),
-		retryAfter: sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
-	}
+	s.ua, s.srv = ua, srv
 	srv.OnRegister(s.handleRegister)
 	srv.OnInvite(s.handleInvite)
 	srv.OnAck(s.handleAck)

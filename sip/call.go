@@ -120,6 +120,10 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		callerPhone = p
 	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 1 {
+		respond(tx, req, 483, "Too Many Hops")
+		return
+	}
 	called := req.Recipient.User
 	if called == "" {
 		respond(tx, req, 404, "Not Found")

@@ -26,6 +26,12 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string) *sip.Re
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: recipient.Host, Port: recipient.Port}})
 	req.AppendHeader(&sip.ContactHeader{Address: contact})
 	a := c.a.InviteRequest
+	// Carry the hop count across the B2BUA so that a routing loop between
+	// switches ends with 483 instead of going round for ever.
+	if mf := a.MaxForwards(); mf != nil {
+		hops := sip.MaxForwardsHeader(mf.Val() - 1)
+		req.AppendHeader(&hops)
+	}
 	if body := a.Body(); len(body) > 0 {
 		if ct := a.ContentType(); ct != nil {
 			req.AppendHeader(sip.HeaderClone(ct))

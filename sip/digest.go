@@ -144,22 +144,34 @@ func hashFor(alg string) (func() hash.Hash, bool) {
 
 // digestResponse computes the expected response for credentials c.
 func digestResponse(newHash func() hash.Hash, c *digestCredentials, method, password string) string {
-	h := newHash()
-	ha1 := hashHex(h, c.username, ":", c.realm, ":", password)
-	ha2 := hashHex(h, method, ":", c.uri)
+	d := digester{h: newHash(), buf: make([]byte, 0, 256)}
+	ha1 := d.hex(c.username, ":", c.realm, ":", password)
+	ha2 := d.hex(method, ":", c.uri)
 	if c.qop == "" {
-		return hashHex(h, ha1, ":", c.nonce, ":", ha2)
+		return d.hex(ha1, ":", c.nonce, ":", ha2)
 	}
-	return hashHex(h, ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
+	return d.hex(ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
 }
 
-func hashHex(h hash.Hash, parts ...string) string {
-	h.Reset()
+// digester hashes with one reused buffer: the hash is an interface, so
+// anything handed to it escapes to the heap.
+type digester struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (d *digester) hex(parts ...string) string {
+	b := d.buf[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
+		b = append(b, p...)
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	d.h.Reset()
+	d.h.Write(b)
+	n := len(b)
+	b = d.h.Sum(b)
+	out := hex.AppendEncode(b[len(b):], b[n:])
+	d.buf = b[:0]
+	return string(out)
 }
 
 // nonceBook issues self-validating nonces (timestamp, random, HMAC) so
@@ -168,6 +180,7 @@ func hashHex(h hash.Hash, parts ...string) string {
 type nonceBook struct {
 	key    [32]byte
 	ttl    time.Duration
+	macs   sync.Pool // keyed HMAC-SHA256 states, reset and reused
 	shards [16]nonceShard
 }
 
@@ -184,6 +197,7 @@ type nonceUse struct {
 func newNonceBook(ttl time.Duration) *nonceBook {
 	b := &nonceBook{ttl: ttl}
 	rand.Read(b.key[:])
+	b.macs.New = func() any { return hmac.New(sha256.New, b.key[:]) }
 	for i := range b.shards {
 		b.shards[i].seen = make(map[string]nonceUse)
 	}
@@ -196,10 +210,18 @@ func (b *nonceBook) issue(now time.Time) string {
 	var raw [nonceRawLen]byte
 	binary.BigEndian.PutUint64(raw[:8], uint64(now.UnixNano()))
 	rand.Read(raw[8:16])
-	m := hmac.New(sha256.New, b.key[:])
-	m.Write(raw[:16])
-	copy(raw[16:], m.Sum(nil))
+	b.mac(raw[:16], raw[16:])
 	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// mac writes the first len(out) bytes of HMAC(key, msg) to out.
+func (b *nonceBook) mac(msg, out []byte) {
+	m := b.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	copy(out, m.Sum(sum[:0]))
+	b.macs.Put(m)
 }
 
 // check validates nonce and records the use of nonce count nc ("" when the
@@ -212,9 +234,9 @@ func (b *nonceBook) check(nonce, nc string, now time.Time) error {
 	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(nonce)); err != nil {
 		return errNonceForged
 	}
-	m := hmac.New(sha256.New, b.key[:])
-	m.Write(raw[:16])
-	if subtle.ConstantTimeCompare(m.Sum(nil)[:16], raw[16:]) != 1 {
+	var want [16]byte
+	b.mac(raw[:16], want[:])
+	if subtle.ConstantTimeCompare(want[:], raw[16:]) != 1 {
 		return errNonceForged
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(raw[:8])))

@@ -190,3 +190,26 @@ func FuzzNonceCheck(f *testing.F) {
 		_ = b.check(nonce, nc, now)
 	})
 }
+
+func BenchmarkNonceIssueCheck(b *testing.B) {
+	nb := newNonceBook(time.Minute)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := nb.check(nb.issue(now), "00000001", now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDigestVerify(b *testing.B) {
+	c, err := parseDigestCredentials(`Digest username="1001", realm="test", nonce="abc", uri="sip:441234@127.0.0.1", response="0123", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c1"`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, _ := hashFor(c.algorithm)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = digestResponse(h, &c, "INVITE", "secret1001")
+	}
+}

@@ -12,6 +12,7 @@ import (
 // defaults in newConfig.
 type config struct {
 	listen         []listenURI
+	advertise      string
 	realm          string
 	userAgent      string
 	now            func() time.Time
@@ -58,6 +59,19 @@ func WithListen(uris ...string) Option {
 			}
 			c.listen = append(c.listen, listenURI{network: network, addr: u.Host})
 		}
+		return nil
+	}
+}
+
+// WithAdvertiseHost sets the host (IP or name) the switch puts in its
+// Contact and Via headers. Needed when listening on 0.0.0.0/:: ; default
+// is the host of the first listen URI.
+func WithAdvertiseHost(host string) Option {
+	return func(c *config) error {
+		if host == "" || strings.ContainsAny(host, " \t\r\n;,<>\"") {
+			return fmt.Errorf("advertise host %q: %w", host, ErrBadOption)
+		}
+		c.advertise = host
 		return nil
 	}
 }

@@ -196,6 +196,11 @@ func (s *Server) setupClient() error {
 	first := s.addrs[0]
 	host, portStr, _ := net.SplitHostPort(first.String())
 	port, _ := strconv.Atoi(portStr)
+	if s.cfg.advertise != "" {
+		host = s.cfg.advertise
+	} else if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("sip: listening on %s needs WithAdvertiseHost: %w", host, ErrBadOption)
+	}
 	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientLogger(s.cfg.log)}
 	if _, ok := first.(*net.UDPAddr); ok {
 		opts = append(opts, sipgo.WithClientConnectionAddr(first.String()))

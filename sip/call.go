@@ -495,11 +495,19 @@ func (c *call) connected(b *leg) {
 	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
-	if err := c.a.WriteResponse(res); err != nil && c.a.LoadState() != sip.DialogStateEnded {
-		s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
-		s.stats.countFailure(0, false, false)
-		c.byeB(b)
-		return
+	if err := c.a.WriteResponse(res); err != nil {
+		switch {
+		case errors.Is(context.Cause(c.a.Context()), sip.ErrTransactionCanceled):
+			// The caller's CANCEL crossed the callee's answer.
+			s.stats.countFailure(487, true, false)
+			c.byeB(b)
+			return
+		case c.a.LoadState() != sip.DialogStateEnded:
+			s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
+			s.stats.countFailure(0, false, false)
+			c.byeB(b)
+			return
+		}
 	}
 	s.stats.callsAnswered.Add(1)
 	answeredAt := s.cfg.now()

@@ -35,3 +35,36 @@ func BenchmarkCallSetupTeardown(b *testing.B) {
 	b.StopTimer()
 	eventually(b, "calls ended", func() bool { return s.Stats().ActiveCalls == 0 })
 }
+
+// BenchmarkCallSetupTeardownParallel runs calls concurrently from several
+// phones to see throughput on all cores (ns/op is per call).
+func BenchmarkCallSetupTeardownParallel(b *testing.B) {
+	dir := newTestDirectory()
+	dir.addPhone(phoneFixture("1001", "secret1001"))
+	carrier := newAgent(b, "carrier1", "127.0.0.2")
+	carrier.handle(answerWith(carrierSDP))
+	p1 := peerFor(carrier, 11)
+	dir.addPeer(p1)
+	dir.addRoute("44", 7, p1)
+	s, sw := startSwitch(b, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		phone := newAgent(b, "phone", "127.0.0.1")
+		for pb.Next() {
+			d, err := phone.call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+			if err != nil {
+				b.Errorf("call: %v", err)
+				return
+			}
+			if err := d.Bye(ctx); err != nil {
+				b.Errorf("bye: %v", err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	eventually(b, "calls ended", func() bool { return s.Stats().ActiveCalls == 0 })
+}

@@ -353,3 +353,48 @@ func TestLateAnswerFromAbandonedLegIsHungUp(t *testing.T) {
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 }
+
+func TestEarlyMediaRelayed(t *testing.T) {
+	f, ctx := newFixture(t)
+	const early = "v=0\r\no=carrier 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 5002 RTP/AVP 0\r\n"
+	seen := make(chan struct{})
+	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.Respond(183, "Session Progress", []byte(early), sip.NewHeader("Content-Type", "application/sdp"))
+		// Answer once the caller has the 183: responses sent back to back
+		// may be handled out of order by the receiving transaction layer.
+		select {
+		case <-seen:
+		case <-time.After(5 * time.Second):
+		}
+		d.RespondSDP([]byte(carrierSDP))
+		<-d.Context().Done()
+	})
+	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(callerSDP))
+	d, err := f.phone.callers.WriteInvite(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got183 string
+	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001", OnResponse: func(r *sip.Response) error {
+		if r.StatusCode == 183 && got183 == "" {
+			got183 = string(r.Body())
+			close(seen)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if got183 != early {
+		t.Errorf("183 SDP %q, want the carrier's early media", got183)
+	}
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
+}

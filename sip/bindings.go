@@ -116,3 +116,16 @@ func (t *bindingTable) expire(now time.Time) ([]engine.Registration, int) {
 	t.count -= len(gone)
 	return gone, t.count
 }
+
+// all returns every binding's registration.
+func (t *bindingTable) all() []engine.Registration {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]engine.Registration, 0, t.count)
+	for _, list := range t.phones {
+		for _, b := range list {
+			out = append(out, b.reg)
+		}
+	}
+	return out
+}

@@ -207,3 +207,17 @@ func sourceAddr(req *sip.Request) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
+
+// Registrations returns the registered contacts now (for status pages and
+// the API), unexpired ones only.
+func (s *Server) Registrations() []engine.Registration {
+	now := s.cfg.now()
+	all := s.bindings.all()
+	out := all[:0]
+	for _, r := range all {
+		if now.Before(r.ExpiresAt) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

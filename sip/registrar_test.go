@@ -221,6 +221,10 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 	if s.Stats().Registrations != 2 || store.len() != 2 {
 		t.Fatalf("registrations %d stored %d, want 2", s.Stats().Registrations, store.len())
 	}
+	regs := s.Registrations()
+	if len(regs) != 2 || regs[0].Phone != "1001" || regs[0].Source == "" || !regs[0].ExpiresAt.After(time.Now()) {
+		t.Fatalf("Registrations() = %+v", regs)
+	}
 
 	// A restarted switch reloads them.
 	s2, _ := startSwitch(t, dir, WithRegistrationStore(store))

@@ -22,6 +22,7 @@ import (
 type agent struct {
 	t       testing.TB
 	name    string
+	network string
 	host    string
 	port    int
 	client  *sipgo.Client
@@ -48,18 +49,36 @@ func testLogger() *slog.Logger {
 }
 
 func newAgent(t testing.TB, name, host string) *agent {
+	return newAgentOn(t, name, host, "udp")
+}
+
+// newAgentOn starts an agent listening on network "udp" or "tcp"; its
+// requests use that transport.
+func newAgentOn(t testing.TB, name, host, network string) *agent {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.ListenPacket("udp", host+":0")
-	if err != nil {
-		t.Fatal(err)
+	var conn net.PacketConn
+	var ln net.Listener
+	var port int
+	clientOpts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientLogger(testLogger())}
+	if network == "tcp" {
+		ln, err = net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+	} else {
+		conn, err = net.ListenPacket("udp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = conn.LocalAddr().(*net.UDPAddr).Port
+		clientOpts = append(clientOpts, sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
 	}
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port),
-		sipgo.WithClientConnectionAddr(conn.LocalAddr().String()), sipgo.WithClientLogger(testLogger()))
+	client, err := sipgo.NewClient(ua, clientOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +86,12 @@ func newAgent(t testing.TB, name, host string) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{t: t, name: name, host: host, port: port, client: client}
+	a := &agent{t: t, name: name, host: host, port: port, client: client, network: network}
 	a.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: host, Port: port}}
+	if network == "tcp" {
+		a.contact.Address.UriParams = sip.NewParams()
+		a.contact.Address.UriParams.Add("transport", "tcp")
+	}
 	a.server = sipgo.NewDialogServerCache(client, a.contact)
 	a.callers = sipgo.NewDialogClientCache(client, a.contact)
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -108,6 +131,11 @@ func newAgent(t testing.TB, name, host string) *agent {
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "tcp" {
+		go srv.ServeTCP(ln)
+		t.Cleanup(func() { ua.Close(); ln.Close() })
+		return a
+	}
 	go srv.ServeUDP(conn)
 	for i := 0; i < 500 && !slices.Contains(srv.TransportLayer().ListenPorts("udp"), port); i++ {
 		time.Sleep(time.Millisecond)
@@ -156,8 +184,15 @@ func silent(d *sipgo.DialogServerSession, req *sip.Request) {
 }
 
 func (a *agent) uri(user string, sw net.Addr) sip.Uri {
-	ua := sw.(*net.UDPAddr)
-	return sip.Uri{Scheme: "sip", User: user, Host: ua.IP.String(), Port: ua.Port}
+	host, port, _ := net.SplitHostPort(sw.String())
+	p, _ := strconv.Atoi(port)
+	return sip.Uri{Scheme: "sip", User: user, Host: host, Port: p}
+}
+
+func (a *agent) setTransport(req *sip.Request) {
+	if a.network == "tcp" {
+		req.SetTransport("TCP")
+	}
 }
 
 // register sends REGISTER (answering one digest challenge when password is
@@ -175,6 +210,7 @@ func (a *agent) register(ctx context.Context, sw net.Addr, user, password string
 	for _, h := range hdrs {
 		req.AppendHeader(h)
 	}
+	a.setTransport(req)
 	res, err := a.client.Do(ctx, req)
 	if err != nil || res.StatusCode != 401 || password == "" {
 		return res, req, err
@@ -193,6 +229,7 @@ func (a *agent) call(ctx context.Context, sw net.Addr, called, user, password, s
 	req.AppendHeader(&sip.ToHeader{Address: a.uri(called, sw)})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
+	a.setTransport(req)
 	d, err := a.callers.WriteInvite(ctx, req)
 	if err != nil {
 		return nil, err

@@ -155,3 +155,80 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	var _ Directory = (*testDirectory)(nil)
 	_ = engine.Registration{}
 }
+
+// freePort finds a port free for both UDP and TCP on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", u.LocalAddr().String())
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for udp and tcp")
+	return 0
+}
+
+func TestPhoneOverTCP(t *testing.T) {
+	port := itoa(freePort(t))
+	dir := newTestDirectory()
+	dir.addPhone(phoneFixture("1001", "secret1001"))
+	dir.addPhone(phoneFixture("1002", "secret1002"))
+	carrier := newAgent(t, "carrier1", "127.0.0.2")
+	carrier.handle(answerWith(carrierSDP))
+	p1 := peerFor(carrier, 11)
+	dir.addPeer(p1)
+	dir.addRoute("44", 7, p1)
+	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(testLogger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	defer s.Close()
+	go s.Serve(sctx)
+	<-s.Ready()
+	udpSw, tcpSw := s.Addrs()[0], s.Addrs()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	tcpPhone := newAgentOn(t, "tcpphone", "127.0.0.1", "tcp")
+	tcpPhone.handle(answerWith(carrierSDP))
+	if res, _, err := tcpPhone.register(ctx, tcpSw, "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("tcp register: %v %v", res, err)
+	}
+	if r := s.Registrations(); len(r) != 1 || !strings.EqualFold(r[0].Transport, "tcp") {
+		t.Fatalf("registration %+v", r)
+	}
+
+	// A UDP phone calls the TCP phone: the B-leg goes over TCP.
+	udpPhone := newAgent(t, "udpphone", "127.0.0.1")
+	d, err := udpPhone.call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call to tcp phone: %v", err)
+	}
+	if inv := tcpPhone.last.Load(); inv == nil || !strings.EqualFold(inv.Transport(), "tcp") {
+		t.Fatalf("tcp phone INVITE %v", inv)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "tcp phone BYE", func() bool { return tcpPhone.byes.Load() == 1 })
+
+	// The TCP phone calls out.
+	d, err = tcpPhone.call(ctx, tcpSw, "441234", "1002", "secret1002", callerSDP)
+	if err != nil {
+		t.Fatalf("call from tcp phone: %v", err)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return dir.activeSlots() == 0 && s.Stats().ActiveCalls == 0 })
+}

@@ -103,15 +103,17 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	src := sourceAddr(req)
-	if s.guard.blocked(src, s.cfg.now()) {
-		s.stats.blocked.Add(1)
-		respond(tx, req, 403, "Forbidden")
-		return
-	}
 	var callerPhone *engine.Phone
 	var fromPeer *engine.Peer
 	if req.GetHeader("Proxy-Authorization") == nil {
 		fromPeer, _ = s.dir.PeerByAddress(src)
+	}
+	// A carrier's calls are not held hostage by password guessing from its
+	// address: the block applies to authenticating requests only.
+	if fromPeer == nil && s.guard.blocked(src, s.cfg.now()) {
+		s.stats.blocked.Add(1)
+		respond(tx, req, 403, "Forbidden")
+		return
 	}
 	if fromPeer == nil {
 		p, ok := s.authenticate(req, tx, src, true)
@@ -285,7 +287,7 @@ func (c *call) routeOut(called string, billing *engine.Phone) result {
 		routeID = dec.Route.ID
 	}
 	last := result{code: 503, reason: "Service Unavailable"}
-	allLimited := true
+	limited, tried := 0, 0
 	for _, at := range dec.Attempts {
 		if at.Peer == nil {
 			continue
@@ -296,13 +298,14 @@ func (c *call) routeOut(called string, billing *engine.Phone) result {
 		}
 		rel, ok := s.dir.AcquirePeer(at.Peer)
 		if !ok {
+			limited++
 			c.logAttempt(at.Called, routeID, at.Peer, "limit_reached", 0)
 			if !s.dir.ShouldTryNext(engine.AttemptOutcome{LimitReached: true}) {
 				break
 			}
 			continue
 		}
-		allLimited = false
+		tried++
 		if c.attempts > 0 {
 			s.stats.failovers.Add(1)
 		}
@@ -335,7 +338,7 @@ func (c *call) routeOut(called string, billing *engine.Phone) result {
 			break
 		}
 	}
-	if allLimited && len(dec.Attempts) > 0 {
+	if limited > 0 && tried == 0 {
 		return result{code: 503, reason: "Service Unavailable", limit: true}
 	}
 	if last.timedOut {

@@ -398,3 +398,44 @@ func TestEarlyMediaRelayed(t *testing.T) {
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
 }
+
+func TestRoutingFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		called string
+		setup  func(f *fixture)
+		want   int
+		stat   func(Stats) uint64
+	}{
+		{"no route", "999", nil, 404, func(s Stats) uint64 { return s.FailedNoRoute }},
+		{"barred", "4490", func(f *fixture) { f.dir.barred = []string{"4490"} }, 403, func(s Stats) uint64 { return s.FailedBarred }},
+		{"every peer at outmaximum", "441", func(f *fixture) {
+			f.peer1.OutMaximum, f.peer2.OutMaximum = 1, 1
+			f.dir.peerCalls[f.peer1.ID], f.dir.peerCalls[f.peer2.ID] = 1, 1
+		}, 503, func(s Stats) uint64 { return s.FailedLimit }},
+		{"caller line at totalmaximum", "441", func(f *fixture) {
+			f.dir.phones["1001"].TotalMaximum = 1
+			f.dir.lineCalls["1001"] = 1
+		}, 486, func(s Stats) uint64 { return s.FailedBusy }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ctx := newFixture(t)
+			f.carrier1.handle(answerWith(carrierSDP))
+			f.carrier2.handle(answerWith(carrierSDP))
+			if tc.setup != nil {
+				f.dir.edit(func() { tc.setup(f) })
+			}
+			_, err := f.phone.call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP)
+			if got := statusOf(err); got != tc.want {
+				t.Fatalf("status %d (%v), want %d", got, err, tc.want)
+			}
+			if n := f.carrier1.invites.Load() + f.carrier2.invites.Load(); n != 0 {
+				t.Errorf("carriers saw %d INVITEs", n)
+			}
+			if got := tc.stat(f.s.Stats()); got != 1 {
+				t.Errorf("cause counter %d, want 1 (%+v)", got, f.s.Stats())
+			}
+		})
+	}
+}

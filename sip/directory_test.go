@@ -20,6 +20,7 @@ type testDirectory struct {
 	lineCalls map[string]int
 	peerTries map[int]int // AcquirePeer successes by peer id
 	failPct   map[int]bool
+	barred    []string // called prefixes Decide refuses with ErrCallBarred
 }
 
 type testRoute struct {
@@ -76,6 +77,11 @@ func (d *testDirectory) PeerByAddress(a netip.Addr) (*engine.Peer, bool) {
 func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, b := range d.barred {
+		if strings.HasPrefix(req.Called, b) {
+			return engine.Decision{}, engine.ErrCallBarred
+		}
+	}
 	var best *testRoute
 	for i := range d.routes {
 		r := &d.routes[i]

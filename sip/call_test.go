@@ -2,7 +2,9 @@ package sip
 
 import (
 	"context"
+	"crypto/md5"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -438,4 +440,57 @@ func TestRoutingFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.dir.edit(func() {
+		f.peer1.Username, f.peer1.Password = "trunkuser", "trunkpass"
+		f.peer1.SendAssertedIdentity, f.peer1.SendRPID = 1, 1
+	})
+	var authed *sip.Request
+	var mu sync.Mutex
+	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		h := req.GetHeader("Proxy-Authorization")
+		if h == nil {
+			d.Respond(407, "Proxy Authentication Required", nil,
+				sip.NewHeader("Proxy-Authenticate", `Digest realm="carrier", nonce="n0nce", algorithm=MD5, qop="auth"`))
+			return
+		}
+		c, err := parseDigestCredentials(h.Value())
+		if err != nil || c.username != "trunkuser" || digestResponse(md5.New, &c, "INVITE", "trunkpass") != c.response {
+			d.Respond(403, "Forbidden", nil)
+			return
+		}
+		mu.Lock()
+		authed = req
+		mu.Unlock()
+		answerWith(carrierSDP)(d, req)
+	})
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	mu.Lock()
+	req := authed
+	mu.Unlock()
+	if req == nil {
+		t.Fatal("carrier never saw an authenticated INVITE")
+	}
+	if f.carrier2.invites.Load() != 0 {
+		t.Error("failed over although peer1 accepted the credentials")
+	}
+	if pai := req.GetHeader("P-Asserted-Identity"); pai == nil || !strings.Contains(pai.Value(), "sip:1001@") {
+		t.Errorf("P-Asserted-Identity %v", pai)
+	}
+	if rpid := req.GetHeader("Remote-Party-ID"); rpid == nil || !strings.Contains(rpid.Value(), "privacy=off") {
+		t.Errorf("Remote-Party-ID %v", rpid)
+	}
+	if got := req.From().Address.User; got != "1001" {
+		t.Errorf("From user %q", got)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
 }

@@ -494,3 +494,33 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
 }
+
+func TestWithheldCallerToPrivacyPeer(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.dir.edit(func() { f.peer1.SendPrivacy, f.peer1.SendAssertedIdentity = 1, 1 })
+	f.carrier1.handle(answerWith(carrierSDP))
+	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	req.AppendHeader(sip.NewHeader("Privacy", "id"))
+	d, err := f.phone.callers.WriteInvite(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001"}); err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	d.Ack(ctx)
+	inv := f.carrier1.last.Load()
+	if got := inv.From().Address.User; got != "anonymous" {
+		t.Errorf("From user %q, want anonymous", got)
+	}
+	if p := inv.GetHeader("Privacy"); p == nil || p.Value() != "id" {
+		t.Errorf("Privacy %v", p)
+	}
+	if pai := inv.GetHeader("P-Asserted-Identity"); pai == nil || !strings.Contains(pai.Value(), "1001") {
+		t.Errorf("P-Asserted-Identity %v", pai)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
+}

@@ -62,6 +62,9 @@ func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	if got := string(inv.Body()); got != callerSDP {
 		t.Errorf("carrier got SDP %q, want the caller's", got)
 	}
+	if ua := inv.GetHeader("User-Agent"); ua == nil || ua.Value() != "sipswitch" {
+		t.Errorf("B-leg User-Agent %v", ua)
+	}
 	if inv.Recipient.User != "441234" {
 		t.Errorf("carrier request-uri user %q", inv.Recipient.User)
 	}

@@ -25,6 +25,7 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string) *sip.Re
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: recipient.Host, Port: recipient.Port}})
 	req.AppendHeader(&sip.ContactHeader{Address: contact})
+	req.AppendHeader(s.uaHeader)
 	a := c.a.InviteRequest
 	// Carry the hop count across the B2BUA so that a routing loop between
 	// switches ends with 483 instead of going round for ever.

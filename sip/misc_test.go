@@ -143,6 +143,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"peer timeout", WithPeerTimeout(0)},
 		{"realm", WithRealm(`bad"realm`)},
 		{"auth block", WithAuthBlock(0, time.Second, time.Second)},
+		{"timers", WithSIPTimers(time.Second, time.Millisecond, time.Second)},
+		{"user agent", WithUserAgent("a\r\nb")},
 	}
 	for _, tc := range tests {
 		if _, err := New(newTestDirectory(), tc.opt); err == nil {

@@ -31,6 +31,7 @@ type config struct {
 	authBlockFor   time.Duration
 	retryAfter     int
 	maxContacts    int
+	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
 }
 
 type listenURI struct {
@@ -87,9 +88,29 @@ func WithRealm(realm string) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent/Server name the switch sends.
+// WithUserAgent sets the User-Agent header of the B-legs (default
+// "sipswitch").
 func WithUserAgent(name string) Option {
-	return func(c *config) error { c.userAgent = name; return nil }
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name, "\r\n") {
+			return fmt.Errorf("user agent %q: %w", name, ErrBadOption)
+		}
+		c.userAgent = name
+		return nil
+	}
+}
+
+// WithSIPTimers sets the SIP timers T1, T2 and T4 (RFC 3261 17; defaults
+// 500 ms, 4 s, 5 s) from which sipgo derives Timer B, F, H, J... Note that
+// sipgo keeps them process-wide: the last server built wins.
+func WithSIPTimers(t1, t2, t4 time.Duration) Option {
+	return func(c *config) error {
+		if t1 <= 0 || t2 < t1 || t4 <= 0 {
+			return fmt.Errorf("sip timers t1=%s t2=%s t4=%s: %w", t1, t2, t4, ErrBadOption)
+		}
+		c.timers = [3]time.Duration{t1, t2, t4}
+		return nil
+	}
 }
 
 // WithLogger sets the slog logger (default slog.Default()).

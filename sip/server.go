@@ -46,6 +46,7 @@ type Server struct {
 	closeMu  sync.Once
 
 	retryAfter sip.Header
+	uaHeader   sip.Header
 }
 
 // New builds a Server; call Serve to start it.
@@ -66,6 +67,10 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		ready:      make(chan struct{}),
 		closed:     make(chan struct{}),
 		retryAfter: sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
+		uaHeader:   sip.NewHeader("User-Agent", cfg.userAgent),
+	}
+	if t := cfg.timers; t[0] > 0 {
+		sip.SetTimers(t[0], t[1], t[2])
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))

@@ -1,0 +1,131 @@
+package sip
+
+import (
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// binding is one registered contact with its parsed URI, ready to be
+// called without parsing on the call path.
+type binding struct {
+	reg engine.Registration
+	uri sip.Uri
+}
+
+// bindingTable holds the registered contacts of every phone.
+type bindingTable struct {
+	mu     sync.RWMutex
+	phones map[string][]binding
+	count  int
+}
+
+func newBindingTable() *bindingTable {
+	return &bindingTable{phones: make(map[string][]binding)}
+}
+
+// contacts returns the unexpired contacts of phone, appended to dst.
+func (t *bindingTable) contacts(phone string, now time.Time, dst []binding) []binding {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, b := range t.phones[phone] {
+		if now.Before(b.reg.ExpiresAt) {
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+// put adds or refreshes a binding; it returns the number of bindings now.
+func (t *bindingTable) put(b binding) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := t.phones[b.reg.Phone]
+	for i := range list {
+		if list[i].reg.Contact == b.reg.Contact {
+			list[i] = b
+			return t.count
+		}
+	}
+	t.phones[b.reg.Phone] = append(list, b)
+	t.count++
+	return t.count
+}
+
+// lookup returns the binding of phone for contact.
+func (t *bindingTable) lookup(phone, contact string) (binding, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, b := range t.phones[phone] {
+		if b.reg.Contact == contact {
+			return b, true
+		}
+	}
+	return binding{}, false
+}
+
+// remove deletes a binding; it reports whether one existed and the count.
+func (t *bindingTable) remove(phone, contact string) (bool, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := t.phones[phone]
+	for i := range list {
+		if list[i].reg.Contact == contact {
+			list = append(list[:i], list[i+1:]...)
+			if len(list) == 0 {
+				delete(t.phones, phone)
+			} else {
+				t.phones[phone] = list
+			}
+			t.count--
+			return true, t.count
+		}
+	}
+	return false, t.count
+}
+
+// size returns the number of bindings of phone.
+func (t *bindingTable) size(phone string) int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.phones[phone])
+}
+
+// expire removes and returns the bindings that have lapsed.
+func (t *bindingTable) expire(now time.Time) ([]engine.Registration, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var gone []engine.Registration
+	for phone, list := range t.phones {
+		kept := list[:0]
+		for _, b := range list {
+			if now.Before(b.reg.ExpiresAt) {
+				kept = append(kept, b)
+			} else {
+				gone = append(gone, b.reg)
+			}
+		}
+		if len(kept) == 0 {
+			delete(t.phones, phone)
+		} else {
+			t.phones[phone] = kept
+		}
+	}
+	t.count -= len(gone)
+	return gone, t.count
+}
+
+// all returns every binding's registration.
+func (t *bindingTable) all() []engine.Registration {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]engine.Registration, 0, t.count)
+	for _, list := range t.phones {
+		for _, b := range list {
+			out = append(out, b.reg)
+		}
+	}
+	return out
+}

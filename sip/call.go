@@ -1,0 +1,632 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// maxHops bounds how often one call may be sent on (forwarding, busy,
+// no-answer and unregistered destinations) so that two lines forwarding
+// to each other cannot loop.
+const maxHops = 5
+
+// byeTimeout bounds the BYE we send when tearing a call down.
+const byeTimeout = 4 * time.Second
+
+// dialogTable maps dialog IDs of both legs to their call: the A-leg in
+// UAS form, the B-leg in UAC form (they never collide: each leg has its
+// own Call-ID).
+type dialogTable struct{ m sync.Map }
+
+func (t *dialogTable) put(id string, c *call) { t.m.Store(id, c) }
+func (t *dialogTable) del(id string)          { t.m.Delete(id) }
+func (t *dialogTable) get(id string) *call {
+	v, ok := t.m.Load(id)
+	if !ok {
+		return nil
+	}
+	return v.(*call)
+}
+
+// call is one A-leg and the B-legs it spawns. Its fields are owned by the
+// A-leg INVITE handler goroutine, except b (read by in-dialog handlers).
+type call struct {
+	s        *Server
+	a        *sipgo.DialogServerSession
+	callID   string
+	caller   string // caller number as routed
+	pres     engine.Presentation
+	fromUser string // From user the B-legs to phones show
+	start    time.Time
+	events   chan legEvent
+	done     chan struct{} // closed when the call stops collecting leg events
+	releases []func()
+	b        atomic.Pointer[leg]
+	attempts int
+}
+
+// leg is one outgoing INVITE (B-leg) of a call.
+type leg struct {
+	c         *call
+	dlg       *sipgo.DialogClientSession
+	peer      *engine.Peer // nil for a leg to a phone
+	phone     string       // phone rung, for logs
+	route     int
+	called    string
+	release   func() // peer slot, idempotent; nil for phones
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	user      string
+	pass      string
+	responded atomic.Bool
+	ringing   atomic.Bool
+	abandoned bool // coordinator only
+	started   time.Time
+}
+
+type legEvent struct {
+	leg      *leg
+	res      *sip.Response
+	err      error
+	final    bool
+	answered bool
+}
+
+// result is how ringing one or more legs ended.
+type result struct {
+	answered *leg
+	code     int
+	reason   string
+	timedOut bool
+	canceled bool
+	limit    bool
+}
+
+func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.handleInDialog(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		s.stats.rejected503.Add(1)
+		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		return
+	}
+	src := sourceAddr(req)
+	var callerPhone *engine.Phone
+	var fromPeer *engine.Peer
+	if req.GetHeader("Proxy-Authorization") == nil {
+		fromPeer, _ = s.dir.PeerByAddress(src)
+	}
+	// A carrier's calls are not held hostage by password guessing from its
+	// address: the block applies to authenticating requests only.
+	if fromPeer == nil && s.guard.blocked(src, s.cfg.now()) {
+		s.stats.blocked.Add(1)
+		respond(tx, req, 403, "Forbidden")
+		return
+	}
+	if fromPeer == nil {
+		p, ok := s.authenticate(req, tx, src, true)
+		if !ok {
+			return
+		}
+		callerPhone = p
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 1 {
+		respond(tx, req, 483, "Too Many Hops")
+		return
+	}
+	called := req.Recipient.User
+	if called == "" {
+		respond(tx, req, 404, "Not Found")
+		return
+	}
+
+	a, err := s.dialogUA.ReadInvite(req, tx)
+	if err != nil {
+		respond(tx, req, 400, "Bad Request")
+		return
+	}
+	defer a.Close()
+	c := &call{
+		s:      s,
+		a:      a,
+		callID: req.CallID().Value(),
+		start:  s.cfg.now(),
+		events: make(chan legEvent),
+		done:   make(chan struct{}),
+	}
+	c.caller, c.pres, c.fromUser = callerIdentity(req, callerPhone)
+	s.calls.put(a.ID, c)
+	defer s.calls.del(a.ID)
+	s.stats.activeCalls.Add(1)
+	defer s.stats.activeCalls.Add(-1)
+	s.stats.callsAttempted.Add(1)
+	defer c.releaseAll()
+
+	var res result
+	switch {
+	case callerPhone != nil:
+		if rel, ok := s.dir.AcquirePhone(callerPhone); !ok {
+			res = result{code: 486, reason: "Busy Here"}
+		} else {
+			c.releases = append(c.releases, rel)
+			res = c.deliver(called, callerPhone, true, 0)
+		}
+	default:
+		// Inbound from a peer may only reach local lines: never a relay.
+		if p, ok := s.dir.Phone(called); ok {
+			res = c.ringPhone(p, 0)
+		} else {
+			res = result{code: 404, reason: "Not Found"}
+		}
+	}
+	close(c.done)
+
+	if res.answered == nil {
+		if res.canceled {
+			s.stats.countFailure(487, true, false)
+			return
+		}
+		if res.code == 0 {
+			res.code, res.reason = 500, "Server Internal Error"
+		}
+		s.stats.countFailure(res.code, false, res.limit)
+		if err := a.Respond(res.code, res.reason, nil); err != nil {
+			s.cfg.log.Debug("sip final response not sent", "call_id", c.callID, "error", err)
+		}
+		return
+	}
+	c.connected(res.answered)
+}
+
+// deliver sends the call to target: a local line, or (when out is set)
+// outside through the routing decision for billing's plan.
+func (c *call) deliver(target string, billing *engine.Phone, out bool, hops int) result {
+	if p, ok := c.s.dir.Phone(target); ok {
+		return c.ringPhone(p, hops)
+	}
+	if !out || billing == nil {
+		return result{code: 404, reason: "Not Found"}
+	}
+	return c.routeOut(target, billing)
+}
+
+// follow applies a line's busy/no-answer/unregistered destination:
+// "hangup" (or no number) ends the call with code, any other type routes
+// the call on to number (a local line or outside on the line's plan).
+func (c *call) follow(p *engine.Phone, typ, number string, code int, reason string, hops int) result {
+	if typ == "" || strings.EqualFold(typ, "hangup") || number == "" || hops >= maxHops {
+		return result{code: code, reason: reason}
+	}
+	return c.deliver(number, p, true, hops+1)
+}
+
+// ringPhone rings every registered contact of p at once for its ring time.
+func (c *call) ringPhone(p *engine.Phone, hops int) result {
+	s := c.s
+	if p.UseForwarding == 1 && p.Forwarding != "" && hops < maxHops {
+		return c.deliver(p.Forwarding, p, true, hops+1)
+	}
+	if p.DND == 1 {
+		return result{code: 486, reason: "Busy Here"}
+	}
+	if p.ACR == 1 && c.pres != engine.PresentationAllowed {
+		return result{code: 433, reason: "Anonymity Disallowed"}
+	}
+	rel, ok := s.dir.AcquirePhone(p)
+	if !ok {
+		return c.follow(p, p.BType, p.BNumber, 486, "Busy Here", hops)
+	}
+	c.releases = append(c.releases, rel)
+	contacts := s.bindings.contacts(p.Name, s.cfg.now(), nil)
+	if len(contacts) == 0 {
+		rel()
+		return c.follow(p, p.UType, p.UNumber, 480, "Temporarily Unavailable", hops)
+	}
+	legs := make([]*leg, 0, len(contacts))
+	for i := range contacts {
+		l, err := c.startPhoneLeg(p, &contacts[i])
+		if err != nil {
+			s.cfg.log.Warn("sip leg to phone not started", "call_id", c.callID, "phone", p.Name, "error", err)
+			continue
+		}
+		legs = append(legs, l)
+	}
+	if len(legs) == 0 {
+		rel()
+		return c.follow(p, p.UType, p.UNumber, 480, "Temporarily Unavailable", hops)
+	}
+	ring := s.cfg.maxRing
+	if p.RingTime > 0 {
+		ring = min(ring, time.Duration(p.RingTime)*time.Second)
+	}
+	res := c.collect(legs, 0, ring)
+	if res.answered != nil || res.canceled {
+		return res
+	}
+	rel()
+	switch {
+	case res.code == 486 || res.code == 600 || res.code == 603:
+		return c.follow(p, p.BType, p.BNumber, 486, "Busy Here", hops)
+	default:
+		return c.follow(p, p.DType, p.DNumber, 480, "Temporarily Unavailable", hops)
+	}
+}
+
+// routeOut routes the call outside: the attempts of the routing decision
+// in order, with admission, fail_percent, the failover policy and the
+// per-peer timeout.
+func (c *call) routeOut(called string, billing *engine.Phone) result {
+	s := c.s
+	dec, err := s.dir.Decide(engine.CallRequest{
+		Plan:         s.dir.PlanOf(billing),
+		Called:       called,
+		Caller:       c.caller,
+		Presentation: c.pres,
+		Media:        engine.MediaVoice,
+		Now:          s.cfg.now(),
+	})
+	if err != nil {
+		code, reason := decideFailure(err)
+		c.logAttempt(called, 0, nil, reason, 0)
+		return result{code: code, reason: reason}
+	}
+	routeID := 0
+	if dec.Route != nil {
+		routeID = dec.Route.ID
+	}
+	last := result{code: 503, reason: "Service Unavailable"}
+	limited, tried := 0, 0
+	for _, at := range dec.Attempts {
+		if at.Peer == nil {
+			continue
+		}
+		if !at.Peer.IsSIP() {
+			s.cfg.log.Info("sip attempt skipped: peer is not sip", "call_id", c.callID, "peer", at.Peer.Name, "type", at.Peer.Type)
+			continue
+		}
+		rel, ok := s.dir.AcquirePeer(at.Peer)
+		if !ok {
+			limited++
+			c.logAttempt(at.Called, routeID, at.Peer, "limit_reached", 0)
+			if !s.dir.ShouldTryNext(engine.AttemptOutcome{LimitReached: true}) {
+				break
+			}
+			continue
+		}
+		tried++
+		if c.attempts > 0 {
+			s.stats.failovers.Add(1)
+		}
+		c.attempts++
+		if s.dir.FailPercentHit(at.Peer) {
+			rel()
+			c.logAttempt(at.Called, routeID, at.Peer, "fail_percent 503", 0)
+			last = result{code: 503, reason: "Service Unavailable"}
+			if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: 503}) {
+				break
+			}
+			continue
+		}
+		l, err := c.startPeerLeg(at, routeID, rel)
+		if err != nil {
+			rel()
+			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
+			last = result{code: 503, reason: "Service Unavailable"}
+			if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: 503}) {
+				break
+			}
+			continue
+		}
+		res := c.collect([]*leg{l}, s.cfg.peerTimeout, s.cfg.maxRing)
+		if res.answered != nil || res.canceled {
+			return res
+		}
+		last = res
+		if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: res.code, TimedOut: res.timedOut}) {
+			break
+		}
+	}
+	if limited > 0 && tried == 0 {
+		return result{code: 503, reason: "Service Unavailable", limit: true}
+	}
+	if last.timedOut {
+		last.code, last.reason = 408, "Request Timeout"
+	}
+	return last
+}
+
+func decideFailure(err error) (int, string) {
+	switch {
+	case errors.Is(err, engine.ErrNoRoute):
+		return 404, "Not Found"
+	case errors.Is(err, engine.ErrCallBarred):
+		return 403, "Forbidden"
+	case errors.Is(err, engine.ErrNoPeer), errors.Is(err, engine.ErrLimitReached), errors.Is(err, engine.ErrUnknownPlan):
+		return 503, "Service Unavailable"
+	}
+	return 500, "Server Internal Error"
+}
+
+// collect waits for the legs: it relays their ringing to the caller and
+// returns on the first answer, when all have failed, when the caller
+// cancels, when no leg rang within noRing (0: no such limit) or when the
+// ring limit passes. Legs still pending are cancelled and left to clean
+// up after themselves.
+func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
+	for _, l := range legs {
+		go l.run()
+	}
+	pending := len(legs)
+	var noRingC <-chan time.Time
+	if noRing > 0 {
+		t := time.NewTimer(noRing)
+		defer t.Stop()
+		noRingC = t.C
+	}
+	ringT := time.NewTimer(ringLimit)
+	defer ringT.Stop()
+	res := result{code: 480, reason: "Temporarily Unavailable"}
+	busy := false
+	abandonAll := func() {
+		for _, l := range legs {
+			if !l.abandoned {
+				l.abandon()
+			}
+		}
+	}
+	for pending > 0 {
+		select {
+		case ev := <-c.events:
+			l := ev.leg
+			if l.abandoned {
+				if ev.answered {
+					go l.hangupOrphan()
+				}
+				continue
+			}
+			switch {
+			case ev.answered:
+				l.abandoned = true // no longer pending
+				for _, o := range legs {
+					if o != l && !o.abandoned {
+						o.abandon()
+					}
+				}
+				c.logAttemptLeg(l, "answered")
+				return result{answered: l}
+			case ev.final:
+				l.abandoned = true
+				pending--
+				code, reason := finalStatus(ev)
+				c.logAttemptLeg(l, strconv.Itoa(code)+" "+reason)
+				if code == 486 || code == 600 || code == 603 {
+					busy = true
+				}
+				if !busy || code == 486 || code == 600 || code == 603 {
+					res.code, res.reason = code, reason
+				}
+			default:
+				if l.ringing.Load() {
+					noRingC = nil
+				}
+				c.relayProvisional(ev.res)
+			}
+		case <-noRingC:
+			abandonAll()
+			for _, l := range legs {
+				c.logAttemptLeg(l, "timeout")
+			}
+			return result{code: 408, reason: "Request Timeout", timedOut: true}
+		case <-ringT.C:
+			abandonAll()
+			for _, l := range legs {
+				c.logAttemptLeg(l, "no_answer")
+			}
+			return result{code: 480, reason: "Temporarily Unavailable", timedOut: true}
+		case <-c.a.Context().Done():
+			abandonAll()
+			for _, l := range legs {
+				c.logAttemptLeg(l, "canceled")
+			}
+			return result{canceled: true, code: 487, reason: "Request Terminated"}
+		}
+	}
+	return res
+}
+
+func finalStatus(ev legEvent) (int, string) {
+	var de *sipgo.ErrDialogResponse
+	if errors.As(ev.err, &de) && de.Res != nil {
+		return de.Res.StatusCode, de.Res.Reason
+	}
+	var dv sipgo.ErrDialogResponse
+	if errors.As(ev.err, &dv) && dv.Res != nil {
+		return dv.Res.StatusCode, dv.Res.Reason
+	}
+	if errors.Is(ev.err, sip.ErrTransactionTimeout) {
+		return 408, "Request Timeout"
+	}
+	return 503, "Service Unavailable"
+}
+
+// relayProvisional passes 180/183 (with its SDP) to the caller.
+func (c *call) relayProvisional(r *sip.Response) {
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, r.StatusCode, r.Reason, r.Body())
+	if ct := r.ContentType(); ct != nil && len(r.Body()) > 0 {
+		res.AppendHeader(sip.HeaderClone(ct))
+	}
+	if err := c.a.WriteResponse(res); err != nil {
+		c.s.cfg.log.Debug("sip provisional not relayed", "call_id", c.callID, "error", err)
+	}
+}
+
+// connected bridges an answered call until either side hangs up or the
+// maximum call duration passes.
+func (c *call) connected(b *leg) {
+	s := c.s
+	defer b.dlg.Close()
+	c.b.Store(b)
+	s.calls.put(b.dlg.ID, c)
+	defer s.calls.del(b.dlg.ID)
+	if b.release != nil {
+		c.releases = append(c.releases, b.release)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	ackErr := b.dlg.Ack(ctx)
+	cancel()
+	if ackErr != nil {
+		s.cfg.log.Warn("sip ack to callee failed", "call_id", c.callID, "error", ackErr)
+	}
+	ans := b.dlg.InviteResponse
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", ans.Body())
+	if ct := ans.ContentType(); ct != nil && len(ans.Body()) > 0 {
+		res.AppendHeader(sip.HeaderClone(ct))
+	}
+	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
+	// BYE may overtake the ACK (each request has its own goroutine): the
+	// caller then has seen the answer and hung up at once.
+	if err := c.a.WriteResponse(res); err != nil {
+		switch {
+		case errors.Is(context.Cause(c.a.Context()), sip.ErrTransactionCanceled):
+			// The caller's CANCEL crossed the callee's answer.
+			s.stats.countFailure(487, true, false)
+			c.byeB(b)
+			return
+		case c.a.LoadState() != sip.DialogStateEnded:
+			s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
+			s.stats.countFailure(0, false, false)
+			c.byeB(b)
+			return
+		}
+	}
+	s.stats.callsAnswered.Add(1)
+	answeredAt := s.cfg.now()
+
+	maxT := time.NewTimer(s.cfg.maxCall)
+	defer maxT.Stop()
+	ender := "caller"
+	select {
+	case <-c.a.Context().Done():
+		c.byeB(b)
+	case <-b.dlg.Context().Done():
+		ender = "callee"
+		c.byeA()
+	case <-maxT.C:
+		ender = "max_duration"
+		c.byeA()
+		c.byeB(b)
+	case <-s.closed:
+		ender = "shutdown"
+		c.byeA()
+		c.byeB(b)
+	}
+	s.cfg.log.Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
+		"hangup", ender, "talk", s.cfg.now().Sub(answeredAt).String())
+}
+
+func (c *call) byeA() {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := c.a.Bye(ctx); err != nil {
+		c.s.cfg.log.Debug("sip bye to caller failed", "call_id", c.callID, "error", err)
+	}
+}
+
+func (c *call) byeB(b *leg) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := b.dlg.Bye(ctx); err != nil {
+		c.s.cfg.log.Debug("sip bye to callee failed", "call_id", c.callID, "error", err)
+	}
+}
+
+func (c *call) releaseAll() {
+	for _, r := range c.releases {
+		r()
+	}
+}
+
+func (c *call) logAttempt(called string, route int, peer *engine.Peer, outcome string, d time.Duration) {
+	peerName := ""
+	if peer != nil {
+		peerName = peer.Name
+	}
+	c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", called,
+		"route", route, "peer", peerName, "outcome", outcome, "duration", d.String())
+}
+
+func (c *call) logAttemptLeg(l *leg, outcome string) {
+	d := c.s.cfg.now().Sub(l.started)
+	if l.peer == nil {
+		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
+			"phone", l.phone, "outcome", outcome, "duration", d.String())
+		return
+	}
+	c.logAttempt(l.called, l.route, l.peer, outcome, d)
+}
+
+// callerIdentity is the caller's number, presentation and the From user
+// shown to called phones.
+func callerIdentity(req *sip.Request, phone *engine.Phone) (string, engine.Presentation, string) {
+	fromUser := ""
+	if f := req.From(); f != nil {
+		fromUser = f.Address.User
+	}
+	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
+	number := fromUser
+	if phone != nil {
+		number = phone.Name
+		if isNumber(phone.CallerIDExternal) {
+			number = phone.CallerIDExternal
+		}
+	}
+	switch {
+	case number == "" || strings.EqualFold(number, "anonymous"):
+		return "", engine.PresentationUnknown, "anonymous"
+	case withheld:
+		return number, engine.PresentationWithheld, "anonymous"
+	}
+	return number, engine.PresentationAllowed, number
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// peerTarget splits a peer's destination (first of a comma or space
+// separated list, port default 5060).
+func peerTarget(dest string) (host string, port int, ok bool) {
+	first, _ := nextItem(dest)
+	if first == "" {
+		return "", 0, false
+	}
+	if h, p, err := net.SplitHostPort(first); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return "", 0, false
+		}
+		return h, n, true
+	}
+	return strings.Trim(first, "[]"), 5060, true
+}

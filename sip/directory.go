@@ -1,0 +1,42 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// Directory is what the SIP core asks of the rest of the switch. All methods
+// must be fast and non-blocking (in-memory snapshots): they run on the call
+// path.
+type Directory interface {
+	// Phone returns a line by its SIP username.
+	Phone(name string) (*engine.Phone, bool)
+	// PeerByAddress returns the peer whose destination host is addr; an
+	// INVITE from there is inbound from that peer.
+	PeerByAddress(addr netip.Addr) (*engine.Peer, bool)
+	// Decide routes a call: the matched route and the ordered attempts.
+	Decide(req engine.CallRequest) (engine.Decision, error)
+	// PlanOf returns the phone's effective rate plan.
+	PlanOf(phone *engine.Phone) int
+	// AcquirePeer admits one more call toward peer under its outmaximum.
+	// release is idempotent.
+	AcquirePeer(peer *engine.Peer) (release func(), ok bool)
+	// AcquirePhone admits one more call on the line under its totalmaximum.
+	// release is idempotent.
+	AcquirePhone(phone *engine.Phone) (release func(), ok bool)
+	// ShouldTryNext is the failover policy: whether an attempt that ended
+	// with o is followed by the next attempt.
+	ShouldTryNext(o engine.AttemptOutcome) bool
+	// FailPercentHit rolls the peer's fail_percent: true means the attempt is
+	// failed as if the peer had answered 503.
+	FailPercentHit(peer *engine.Peer) bool
+}
+
+// RegistrationStore persists registrations so they survive restarts.
+type RegistrationStore interface {
+	SaveRegistration(ctx context.Context, r engine.Registration) error
+	DeleteRegistration(ctx context.Context, phone, contact string) error
+	LoadRegistrations(ctx context.Context) ([]engine.Registration, error)
+}

@@ -1,0 +1,177 @@
+package sip
+
+import (
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// testDirectory is a small in-memory Directory: maps, a longest-prefix
+// route list and counting limits. It stands in for the engine, not for
+// any SIP peer.
+type testDirectory struct {
+	mu        sync.Mutex
+	phones    map[string]*engine.Phone
+	peers     map[netip.Addr]*engine.Peer
+	routes    []testRoute
+	peerCalls map[int]int // active calls by peer id
+	lineCalls map[string]int
+	peerTries map[int]int // AcquirePeer successes by peer id
+	failPct   map[int]bool
+	barred    []string // called prefixes Decide refuses with ErrCallBarred
+}
+
+type testRoute struct {
+	prefix string
+	route  engine.Route
+	peers  []*engine.Peer
+}
+
+func newTestDirectory() *testDirectory {
+	return &testDirectory{
+		phones:    map[string]*engine.Phone{},
+		peers:     map[netip.Addr]*engine.Peer{},
+		peerCalls: map[int]int{},
+		lineCalls: map[string]int{},
+		peerTries: map[int]int{},
+		failPct:   map[int]bool{},
+	}
+}
+
+func (d *testDirectory) addPhone(p engine.Phone) *engine.Phone {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.phones[p.Name] = &p
+	return &p
+}
+
+func (d *testDirectory) addPeer(p *engine.Peer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	host, _, _ := peerTarget(p.Destination)
+	d.peers[netip.MustParseAddr(host)] = p
+}
+
+func (d *testDirectory) addRoute(prefix string, id int, peers ...*engine.Peer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.routes = append(d.routes, testRoute{prefix: prefix, route: engine.Route{ID: id, CalledPrefix: prefix}, peers: peers})
+}
+
+func (d *testDirectory) Phone(name string) (*engine.Phone, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.phones[name]
+	return p, ok
+}
+
+func (d *testDirectory) PeerByAddress(a netip.Addr) (*engine.Peer, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.peers[a]
+	return p, ok
+}
+
+func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, b := range d.barred {
+		if strings.HasPrefix(req.Called, b) {
+			return engine.Decision{}, engine.ErrCallBarred
+		}
+	}
+	var best *testRoute
+	for i := range d.routes {
+		r := &d.routes[i]
+		if strings.HasPrefix(req.Called, r.prefix) && (best == nil || len(r.prefix) > len(best.prefix)) {
+			best = r
+		}
+	}
+	if best == nil {
+		return engine.Decision{}, engine.ErrNoRoute
+	}
+	dec := engine.Decision{Route: &best.route}
+	for _, p := range best.peers {
+		dec.Attempts = append(dec.Attempts, engine.Attempt{Peer: p, Called: p.CalledPrefix + req.Called, CallerID: req.Caller})
+	}
+	return dec, nil
+}
+
+func (d *testDirectory) PlanOf(p *engine.Phone) int { return p.Plan }
+
+func (d *testDirectory) AcquirePeer(p *engine.Peer) (func(), bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p.OutMaximum > 0 && d.peerCalls[p.ID] >= p.OutMaximum {
+		return nil, false
+	}
+	d.peerCalls[p.ID]++
+	d.peerTries[p.ID]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			d.peerCalls[p.ID]--
+			d.mu.Unlock()
+		})
+	}, true
+}
+
+func (d *testDirectory) AcquirePhone(p *engine.Phone) (func(), bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p.TotalMaximum > 0 && d.lineCalls[p.Name] >= p.TotalMaximum {
+		return nil, false
+	}
+	d.lineCalls[p.Name]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			d.lineCalls[p.Name]--
+			d.mu.Unlock()
+		})
+	}, true
+}
+
+// ShouldTryNext: fail over on timeouts, limits and 5xx/408, not on a
+// callee's own answer such as 486 or 404.
+func (d *testDirectory) ShouldTryNext(o engine.AttemptOutcome) bool {
+	return o.TimedOut || o.LimitReached || o.Code == 408 || o.Code >= 500
+}
+
+func (d *testDirectory) FailPercentHit(p *engine.Peer) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failPct[p.ID]
+}
+
+// activeSlots sums the slots held on peers and lines.
+func (d *testDirectory) activeSlots() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, v := range d.peerCalls {
+		n += v
+	}
+	for _, v := range d.lineCalls {
+		n += v
+	}
+	return n
+}
+
+func (d *testDirectory) tries(peerID int) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.peerTries[peerID]
+}
+
+// edit changes phones or peers under the directory's lock, as a snapshot
+// swap would (the race detector sees no order through the network).
+func (d *testDirectory) edit(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f()
+}

@@ -1,0 +1,81 @@
+// Package sip is the live SIP core of the switch: a registrar with digest
+// authentication and a back-to-back user agent (B2BUA) on
+// github.com/emiago/sipgo that authenticates every call from a phone,
+// routes it through the Directory (the engine's routing decision), fails
+// over between peers, holds peers and phones under their concurrent-call
+// limits and releases every slot on every way a call can end.
+//
+// The package owns the SIP wire side only: registrations (in memory,
+// persisted through a RegistrationStore), nonces, the table of calls in
+// progress and their dialogs. It never reads the database and never decides
+// a route itself.
+//
+// # Authentication
+//
+// REGISTER is challenged with 401 and INVITE with 407, one challenge header
+// per offered algorithm (RFC 8760; default SHA-256 then MD5, see
+// WithDigestAlgorithms), qop=auth. Nonces are self-validating (time,
+// random, HMAC) and expire after the nonce TTL: a correct answer to an
+// expired nonce gets a fresh challenge with stale=true. The highest nonce
+// count seen per nonce is remembered, so a replayed Authorization is
+// refused. Wrong passwords, unknown users and replays count as failures;
+// limit failures from one IP address within the window block the address
+// (403 without challenge) for the block time (WithAuthBlock).
+//
+// A phone's source (comma or space separated IP addresses or CIDR
+// prefixes) restricts where it may register and call from; its allowed_ua
+// (comma separated, case-insensitive substrings of the User-Agent header)
+// restricts which devices may register and call. Both answer 403.
+//
+// An INVITE without Proxy-Authorization from the address of a peer's
+// destination host is inbound from that peer and may only reach local
+// lines (404 otherwise): the switch is never an open relay. Every other
+// INVITE is challenged and routed only once authenticated.
+//
+// # Calls
+//
+// A called number equal to a phone's name rings all the line's registered
+// contacts at once (sent to the address the registration came from) for
+// its ringtime. Per line: use_forwarding+forwarding sends the call on;
+// dnd answers 486; acr refuses unknown/withheld callers with 433;
+// totalmaximum is held on the calling and the called line (486 when full).
+// The line's destinations apply on busy (btype/bnumber, default code 486),
+// no answer (dtype/dnumber, 480) and unregistered (utype/unumber, 480):
+// type "hangup", an empty type or an empty number ends the call with that
+// code; any other type with a number routes the call on to the number (a
+// local line, or outside on the line's own rate plan). A call is sent on
+// at most 5 times.
+//
+// Any other number goes outside: Decide on the caller's plan, then each
+// attempt in order. A peer at outmaximum is skipped (LimitReached), a
+// fail_percent hit counts as 503, peers whose type is not sip/pjsip are
+// skipped. The B-leg is a new INVITE (own Call-ID and tags) to the first
+// host of the peer's destination (port 5060 by default) or via its proxy,
+// with the caller's SDP, Request-URI user Attempt.Called, From user
+// Attempt.CallerID ("anonymous" when empty, or when withheld and the peer
+// has send_privacy), P-Asserted-Identity (send_asserted_identity),
+// Remote-Party-ID (send_rpid) and Privacy: id (send_privacy, withheld
+// callers). 401/407 from the peer are answered with its username and
+// password. 180/183 (with SDP) are relayed; the first 2xx wins. A peer that
+// sends no 180/183 within the peer timeout (WithPeerTimeout) counts as
+// TimedOut; after any failure ShouldTryNext decides whether the next
+// attempt follows.
+//
+// A pending B-leg is cancelled with CANCEL when it has sent any response
+// and with a forced local cancel when it has sent nothing (no CANCEL may
+// precede a response, and the call must not wait for Timer B); a late 2xx
+// from such a leg is ACKed and BYEd. Re-INVITE, UPDATE and INFO within a
+// dialog are passed to the other leg; BYE from either side ends the other;
+// OPTIONS is answered 200.
+//
+// # Cleanup
+//
+// Each A-leg INVITE handler goroutine owns its call from the first INVITE to
+// the last BYE: every admission slot is released by a deferred function in
+// that goroutine, so answer+BYE, CANCEL, failure, no-answer timeouts, a
+// failed ACK and the maximum call duration all end in the same cleanup.
+// WithMaxRingTime bounds ringing and WithMaxCallDuration bounds an answered
+// call: it is the guard that frees the slots of a call whose far end
+// vanished without a BYE (both legs are sent BYE). Legs still pending when
+// their call moves on clean up after themselves in their own goroutine.
+package sip

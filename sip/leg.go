@@ -1,0 +1,200 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
+// added by the client) carrying the caller's SDP.
+func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string) *sip.Request {
+	s := c.s
+	req := sip.NewRequest(sip.INVITE, recipient)
+	contact := s.dialogUA.ContactHDR.Address
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: contact.Host}}
+	if fromUser == "anonymous" {
+		from.DisplayName = "Anonymous"
+		from.Address.Host = "anonymous.invalid"
+	}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: recipient.Host, Port: recipient.Port}})
+	req.AppendHeader(&sip.ContactHeader{Address: contact})
+	req.AppendHeader(s.uaHeader)
+	a := c.a.InviteRequest
+	// Carry the hop count across the B2BUA so that a routing loop between
+	// switches ends with 483 instead of going round for ever.
+	if mf := a.MaxForwards(); mf != nil {
+		hops := sip.MaxForwardsHeader(mf.Val() - 1)
+		req.AppendHeader(&hops)
+	}
+	if body := a.Body(); len(body) > 0 {
+		if ct := a.ContentType(); ct != nil {
+			req.AppendHeader(sip.HeaderClone(ct))
+		}
+		req.SetBody(body)
+	}
+	return req
+}
+
+func (c *call) newLeg() *leg {
+	l := &leg{c: c, started: c.s.cfg.now()}
+	l.ctx, l.cancel = context.WithCancelCause(context.Background())
+	return l
+}
+
+// startPeerLeg sends the INVITE of one routing attempt to its peer.
+func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg, error) {
+	p := at.Peer
+	host, port, ok := peerTarget(p.Destination)
+	if !ok {
+		return nil, fmt.Errorf("peer %s destination %q: %w", p.Name, p.Destination, ErrBadOption)
+	}
+	fromUser := at.CallerID
+	if fromUser == "" || (c.pres != engine.PresentationAllowed && p.SendPrivacy == 1) {
+		fromUser = "anonymous"
+	}
+	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser)
+	if at.CallerID != "" {
+		ident := "<sip:" + at.CallerID + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
+		if p.SendAssertedIdentity == 1 {
+			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", ident))
+		}
+		if p.SendRPID == 1 {
+			privacy := "off"
+			if c.pres != engine.PresentationAllowed {
+				privacy = "full"
+			}
+			req.AppendHeader(sip.NewHeader("Remote-Party-ID", ident+";party=calling;screen=yes;privacy="+privacy))
+		}
+	}
+	if p.SendPrivacy == 1 && c.pres != engine.PresentationAllowed {
+		req.AppendHeader(sip.NewHeader("Privacy", "id"))
+	}
+	if p.Proxy != "" {
+		if ph, pp, ok := peerTarget(p.Proxy); ok {
+			req.SetDestination(joinHostPort(ph, pp))
+		}
+	}
+	l := c.newLeg()
+	l.peer, l.route, l.called, l.release = p, route, at.Called, release
+	l.user, l.pass = p.Username, p.Password
+	if l.user == "" {
+		l.user = p.Name
+	}
+	dlg, err := c.s.dialogUA.WriteInvite(l.ctx, req)
+	if err != nil {
+		l.cancel(nil)
+		return nil, err
+	}
+	l.dlg = dlg
+	return l, nil
+}
+
+// startPhoneLeg sends an INVITE to one registered contact of p, to the
+// address the registration came from (phones behind NAT).
+func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
+	req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser)
+	if b.reg.Source != "" {
+		req.SetDestination(b.reg.Source)
+	}
+	if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
+		req.SetTransport(t)
+	}
+	l := c.newLeg()
+	l.phone, l.called = p.Name, p.Name
+	dlg, err := c.s.dialogUA.WriteInvite(l.ctx, req)
+	if err != nil {
+		l.cancel(nil)
+		return nil, err
+	}
+	l.dlg = dlg
+	return l, nil
+}
+
+func joinHostPort(h string, p int) string {
+	if strings.IndexByte(h, ':') >= 0 {
+		return fmt.Sprintf("[%s]:%d", h, p)
+	}
+	return fmt.Sprintf("%s:%d", h, p)
+}
+
+// run waits for the leg's answer and reports to the call. A leg that
+// fails, or answers after the call stopped listening, cleans up after
+// itself (slot released, a late 2xx ACKed and BYEd); an answered leg the
+// call takes over is released by the call.
+func (l *leg) run() {
+	defer l.cancel(nil)
+	err := l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+		OnResponse: l.onResponse,
+		Username:   l.user,
+		Password:   l.pass,
+	})
+	c := l.c
+	if err == nil {
+		select {
+		case c.events <- legEvent{leg: l, answered: true}:
+		case <-c.done:
+			l.hangupOrphan()
+		}
+		return
+	}
+	if r := l.dlg.InviteResponse; r != nil && r.IsSuccess() {
+		// A 2xx raced our CANCEL: the callee thinks it is connected.
+		l.hangupOrphan()
+	} else {
+		l.dlg.Close()
+		if l.release != nil {
+			l.release()
+		}
+	}
+	select {
+	case c.events <- legEvent{leg: l, final: true, err: err}:
+	case <-c.done:
+	}
+}
+
+func (l *leg) onResponse(r *sip.Response) error {
+	l.responded.Store(true)
+	if r.StatusCode != 180 && r.StatusCode != 183 {
+		return nil
+	}
+	l.ringing.Store(true)
+	select {
+	case l.c.events <- legEvent{leg: l, res: r}:
+	case <-l.c.done:
+	case <-l.ctx.Done():
+	}
+	return nil
+}
+
+// abandon cancels a pending leg: a CANCEL when it has answered anything,
+// else a forced local cancel (RFC 3261 9.1: no CANCEL before a response),
+// so that a silent peer does not hold the call for Timer B.
+func (l *leg) abandon() {
+	l.abandoned = true
+	if l.responded.Load() {
+		l.cancel(context.Canceled)
+		return
+	}
+	l.cancel(sipgo.WaitAnswerForceCancelErr)
+}
+
+// hangupOrphan ends a leg that answered when nobody wanted it any more.
+func (l *leg) hangupOrphan() {
+	defer l.dlg.Close()
+	if l.release != nil {
+		defer l.release()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Ack(ctx); err != nil {
+		return
+	}
+	_ = l.dlg.Bye(ctx)
+}

@@ -1,0 +1,236 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+func TestOptionsOverUDPAndTCP(t *testing.T) {
+	s, _ := startSwitch(t, newTestDirectory(), WithListen("tcp://127.0.0.1:0"))
+	if len(s.Addrs()) != 2 {
+		t.Fatalf("addrs %v", s.Addrs())
+	}
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range s.Addrs() {
+		host, port, _ := net.SplitHostPort(a.String())
+		req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: host, Port: atoi(port)})
+		req.SetTransport(strings.ToUpper(a.Network()))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := client.Do(ctx, req)
+		cancel()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("OPTIONS over %s: %v %v", a.Network(), res, err)
+		}
+	}
+}
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogsCarryNoSecrets(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f, ctx := newFixture(t, WithLogger(log))
+	f.dir.edit(func() { f.peer1.Username, f.peer1.Password = "trunkuser", "trunk-secret-xyz" })
+	f.carrier1.handle(rejectWith(503))
+	f.carrier2.handle(answerWith(carrierSDP))
+	if res, _, err := f.phone.register(ctx, f.s.Addrs()[0], "1001", "wrong-pass-abc", 300); err != nil || res.StatusCode != 403 {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
+	out := logs.String()
+	if !strings.Contains(out, "sip call attempt") {
+		t.Fatal("no attempt log line")
+	}
+	for _, secret := range []string{"secret1001", "wrong-pass-abc", "trunk-secret-xyz"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains %q", secret)
+		}
+	}
+}
+
+func TestTotalMaximumOnCalledLine(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.dir.edit(func() { f.dir.phones["1002"].TotalMaximum = 1 })
+	callee := newAgent(t, "callee", "127.0.0.1")
+	registerLine(t, ctx, f, callee, "1002", "secret1002")
+	callee.handle(answerWith(carrierSDP))
+	d, err := f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	_, err = f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	if got := statusOf(err); got != 486 {
+		t.Fatalf("second call got %d (%v), want 486", got, err)
+	}
+	if callee.invites.Load() != 1 {
+		t.Errorf("callee rang %d times, want 1", callee.invites.Load())
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
+}
+
+func TestMaxForwardsExhausted(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.carrier1.handle(answerWith(carrierSDP))
+	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	hops := sip.MaxForwardsHeader(1)
+	req.AppendHeader(&hops)
+	d, err := f.phone.callers.WriteInvite(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001"})
+	if got := statusOf(err); got != 483 {
+		t.Fatalf("got %d (%v), want 483", got, err)
+	}
+	if f.carrier1.invites.Load() != 0 {
+		t.Error("looping call reached the carrier")
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Option
+	}{
+		{"listen scheme", WithListen("tls://127.0.0.1:5061")},
+		{"listen port", WithListen("udp://127.0.0.1")},
+		{"expiry bounds", WithRegisterExpiry(600, 60, 100)},
+		{"algorithm", WithDigestAlgorithms("SHA-512")},
+		{"peer timeout", WithPeerTimeout(0)},
+		{"realm", WithRealm(`bad"realm`)},
+		{"auth block", WithAuthBlock(0, time.Second, time.Second)},
+		{"timers", WithSIPTimers(time.Second, time.Millisecond, time.Second)},
+		{"user agent", WithUserAgent("a\r\nb")},
+	}
+	for _, tc := range tests {
+		if _, err := New(newTestDirectory(), tc.opt); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+	if _, err := New(nil); err == nil {
+		t.Error("nil directory accepted")
+	}
+	var _ Directory = (*testDirectory)(nil)
+	_ = engine.Registration{}
+}
+
+// freePort finds a port free for both UDP and TCP on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", u.LocalAddr().String())
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no port free for udp and tcp")
+	return 0
+}
+
+func TestPhoneOverTCP(t *testing.T) {
+	port := itoa(freePort(t))
+	dir := newTestDirectory()
+	dir.addPhone(phoneFixture("1001", "secret1001"))
+	dir.addPhone(phoneFixture("1002", "secret1002"))
+	carrier := newAgent(t, "carrier1", "127.0.0.2")
+	carrier.handle(answerWith(carrierSDP))
+	p1 := peerFor(carrier, 11)
+	dir.addPeer(p1)
+	dir.addRoute("44", 7, p1)
+	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(testLogger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	defer s.Close()
+	go s.Serve(sctx)
+	<-s.Ready()
+	udpSw, tcpSw := s.Addrs()[0], s.Addrs()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	tcpPhone := newAgentOn(t, "tcpphone", "127.0.0.1", "tcp")
+	tcpPhone.handle(answerWith(carrierSDP))
+	if res, _, err := tcpPhone.register(ctx, tcpSw, "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("tcp register: %v %v", res, err)
+	}
+	if r := s.Registrations(); len(r) != 1 || !strings.EqualFold(r[0].Transport, "tcp") {
+		t.Fatalf("registration %+v", r)
+	}
+
+	// A UDP phone calls the TCP phone: the B-leg goes over TCP.
+	udpPhone := newAgent(t, "udpphone", "127.0.0.1")
+	d, err := udpPhone.call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call to tcp phone: %v", err)
+	}
+	if inv := tcpPhone.last.Load(); inv == nil || !strings.EqualFold(inv.Transport(), "tcp") {
+		t.Fatalf("tcp phone INVITE %v", inv)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "tcp phone BYE", func() bool { return tcpPhone.byes.Load() == 1 })
+
+	// The TCP phone calls out.
+	d, err = tcpPhone.call(ctx, tcpSw, "441234", "1002", "secret1002", callerSDP)
+	if err != nil {
+		t.Fatalf("call from tcp phone: %v", err)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return dir.activeSlots() == 0 && s.Stats().ActiveCalls == 0 })
+}

@@ -1,0 +1,239 @@
+package sip
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config holds everything the options set. Zero values are replaced by the
+// defaults in newConfig.
+type config struct {
+	listen         []listenURI
+	advertise      string
+	realm          string
+	userAgent      string
+	now            func() time.Time
+	log            *slog.Logger
+	store          RegistrationStore
+	peerTimeout    time.Duration // no provisional (18x) from a peer within this: next attempt
+	maxRing        time.Duration // upper bound for ringing any call
+	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
+	minExpires     int
+	maxExpires     int
+	defaultExpires int
+	nonceTTL       time.Duration
+	algorithms     []string
+	authFailLimit  int
+	authFailWindow time.Duration
+	authBlockFor   time.Duration
+	retryAfter     int
+	maxContacts    int
+	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
+}
+
+type listenURI struct {
+	network string // "udp" or "tcp"
+	addr    string // host:port
+}
+
+// Option configures a Server.
+type Option func(*config) error
+
+// WithListen adds listen URIs such as "udp://127.0.0.1:5060" or
+// "tcp://0.0.0.0:5060". Port 0 binds an ephemeral port (see Server.Addrs).
+func WithListen(uris ...string) Option {
+	return func(c *config) error {
+		for _, s := range uris {
+			u, err := url.Parse(s)
+			if err != nil {
+				return fmt.Errorf("listen uri %q: %w", s, err)
+			}
+			network := strings.ToLower(u.Scheme)
+			if network != "udp" && network != "tcp" {
+				return fmt.Errorf("listen uri %q: scheme must be udp or tcp: %w", s, ErrBadOption)
+			}
+			if u.Host == "" || u.Port() == "" {
+				return fmt.Errorf("listen uri %q: want scheme://host:port: %w", s, ErrBadOption)
+			}
+			c.listen = append(c.listen, listenURI{network: network, addr: u.Host})
+		}
+		return nil
+	}
+}
+
+// WithAdvertiseHost sets the host (IP or name) the switch puts in its
+// Contact and Via headers. Needed when listening on 0.0.0.0/:: ; default
+// is the host of the first listen URI.
+func WithAdvertiseHost(host string) Option {
+	return func(c *config) error {
+		if host == "" || strings.ContainsAny(host, " \t\r\n;,<>\"") {
+			return fmt.Errorf("advertise host %q: %w", host, ErrBadOption)
+		}
+		c.advertise = host
+		return nil
+	}
+}
+
+// WithRealm sets the digest realm (default "sipswitch").
+func WithRealm(realm string) Option {
+	return func(c *config) error {
+		if realm == "" || strings.ContainsAny(realm, "\"\r\n") {
+			return fmt.Errorf("realm %q: %w", realm, ErrBadOption)
+		}
+		c.realm = realm
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header of the B-legs (default
+// "sipswitch").
+func WithUserAgent(name string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name, "\r\n") {
+			return fmt.Errorf("user agent %q: %w", name, ErrBadOption)
+		}
+		c.userAgent = name
+		return nil
+	}
+}
+
+// WithSIPTimers sets the SIP timers T1, T2 and T4 (RFC 3261 17; defaults
+// 500 ms, 4 s, 5 s) from which sipgo derives Timer B, F, H, J... Note that
+// sipgo keeps them process-wide: the last server built wins.
+func WithSIPTimers(t1, t2, t4 time.Duration) Option {
+	return func(c *config) error {
+		if t1 <= 0 || t2 < t1 || t4 <= 0 {
+			return fmt.Errorf("sip timers t1=%s t2=%s t4=%s: %w", t1, t2, t4, ErrBadOption)
+		}
+		c.timers = [3]time.Duration{t1, t2, t4}
+		return nil
+	}
+}
+
+// WithLogger sets the slog logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { c.log = l; return nil }
+}
+
+// WithClock sets the clock used for nonces, expiries and call durations.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { c.now = now; return nil }
+}
+
+// WithRegistrationStore persists registrations (default: memory only).
+func WithRegistrationStore(s RegistrationStore) Option {
+	return func(c *config) error { c.store = s; return nil }
+}
+
+// WithPeerTimeout sets how long a peer may stay silent (no 180/183) before
+// the attempt counts as timed out and failover moves on (default 8 s).
+func WithPeerTimeout(d time.Duration) Option {
+	return positiveDuration("peer timeout", d, func(c *config) { c.peerTimeout = d })
+}
+
+// WithMaxRingTime bounds how long any call may ring (default 180 s).
+func WithMaxRingTime(d time.Duration) Option {
+	return positiveDuration("max ring time", d, func(c *config) { c.maxRing = d })
+}
+
+// WithMaxCallDuration bounds an answered call (default 4 h). It is the
+// guard that frees the slots of a call whose leg vanished without a BYE.
+func WithMaxCallDuration(d time.Duration) Option {
+	return positiveDuration("max call duration", d, func(c *config) { c.maxCall = d })
+}
+
+// WithRegisterExpiry sets the registration expiry bounds in seconds:
+// shorter requests get 423 Interval Too Brief, longer ones are shortened to
+// max, requests without an expiry get def (defaults 60, 3600, 600).
+func WithRegisterExpiry(min, max, def int) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min || def < min || def > max {
+			return fmt.Errorf("register expiry min=%d max=%d default=%d: %w", min, max, def, ErrBadOption)
+		}
+		c.minExpires, c.maxExpires, c.defaultExpires = min, max, def
+		return nil
+	}
+}
+
+// WithNonceTTL sets how long a nonce is accepted; a later use is answered
+// with a fresh challenge carrying stale=true (default 5 min).
+func WithNonceTTL(d time.Duration) Option {
+	return positiveDuration("nonce ttl", d, func(c *config) { c.nonceTTL = d })
+}
+
+// WithDigestAlgorithms sets the digest algorithms offered, most preferred
+// first, one challenge header each (RFC 8760). Default "SHA-256", "MD5".
+// Clients that only read the first challenge (SIPp) need "MD5" first.
+func WithDigestAlgorithms(algs ...string) Option {
+	return func(c *config) error {
+		if len(algs) == 0 {
+			return fmt.Errorf("digest algorithms: none given: %w", ErrBadOption)
+		}
+		for _, a := range algs {
+			if _, ok := hashFor(a); !ok {
+				return fmt.Errorf("digest algorithm %q: %w", a, ErrBadOption)
+			}
+		}
+		c.algorithms = append([]string(nil), algs...)
+		return nil
+	}
+}
+
+// WithAuthBlock sets the brute-force guard: limit failed authentications
+// from one IP address within window block it for blockFor (403 without
+// challenge). Defaults 10, 60 s, 5 min.
+func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
+	return func(c *config) error {
+		if limit <= 0 || window <= 0 || blockFor <= 0 {
+			return fmt.Errorf("auth block limit=%d window=%s block=%s: %w", limit, window, blockFor, ErrBadOption)
+		}
+		c.authFailLimit, c.authFailWindow, c.authBlockFor = limit, window, blockFor
+		return nil
+	}
+}
+
+func positiveDuration(name string, d time.Duration, set func(*config)) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%s %s: must be positive: %w", name, d, ErrBadOption)
+		}
+		set(c)
+		return nil
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		realm:          "sipswitch",
+		userAgent:      "sipswitch",
+		now:            time.Now,
+		peerTimeout:    8 * time.Second,
+		maxRing:        180 * time.Second,
+		maxCall:        4 * time.Hour,
+		minExpires:     60,
+		maxExpires:     3600,
+		defaultExpires: 600,
+		nonceTTL:       5 * time.Minute,
+		algorithms:     []string{"SHA-256", "MD5"},
+		authFailLimit:  10,
+		authFailWindow: time.Minute,
+		authBlockFor:   5 * time.Minute,
+		retryAfter:     30,
+		maxContacts:    10,
+	}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.listen) == 0 {
+		c.listen = []listenURI{{"udp", "127.0.0.1:5060"}, {"tcp", "127.0.0.1:5060"}}
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c, nil
+}

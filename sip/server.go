@@ -1,0 +1,255 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Sentinel errors of the package.
+var (
+	ErrBadOption     = errors.New("invalid option")
+	ErrNoDirectory   = errors.New("sip server needs a directory")
+	ErrAlreadyServed = errors.New("sip server already serving")
+)
+
+// Server is the SIP core: registrar and B2BUA.
+type Server struct {
+	cfg    *config
+	dir    Directory
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	// dialogUA builds our dialogs; set once Serve has bound its listeners.
+	dialogUA sipgo.DialogUA
+
+	nonces   *nonceBook
+	guard    *authGuard
+	bindings *bindingTable
+	calls    dialogTable
+	stats    counters
+
+	draining atomic.Bool
+	served   atomic.Bool
+	ready    chan struct{}
+	addrs    []net.Addr
+	closed   chan struct{}
+	closeMu  sync.Once
+
+	retryAfter sip.Header
+	uaHeader   sip.Header
+}
+
+// New builds a Server; call Serve to start it.
+func New(dir Directory, opts ...Option) (*Server, error) {
+	if dir == nil {
+		return nil, ErrNoDirectory
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:        cfg,
+		dir:        dir,
+		nonces:     newNonceBook(cfg.nonceTTL),
+		guard:      newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
+		bindings:   newBindingTable(),
+		ready:      make(chan struct{}),
+		closed:     make(chan struct{}),
+		retryAfter: sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
+		uaHeader:   sip.NewHeader("User-Agent", cfg.userAgent),
+	}
+	if t := cfg.timers; t[0] > 0 {
+		sip.SetTimers(t[0], t[1], t[2])
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(cfg.log))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	s.ua, s.srv = ua, srv
+	srv.OnRegister(s.handleRegister)
+	srv.OnInvite(s.handleInvite)
+	srv.OnAck(s.handleAck)
+	srv.OnBye(s.handleBye)
+	srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
+		// A CANCEL matching an INVITE in progress is absorbed by the
+		// transaction layer; one that reaches here matches nothing.
+		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	})
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		respond(tx, req, 200, "OK", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"))
+	})
+	srv.OnUpdate(s.handleInDialog)
+	srv.OnInfo(s.handleInDialog)
+	return s, nil
+}
+
+// Serve binds the listeners, restores persisted registrations and serves
+// until ctx is done. Ready is closed once every listener is bound.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return ErrAlreadyServed
+	}
+	var lc net.ListenConfig
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	type serveFn func() error
+	var serves []serveFn
+	for _, l := range s.cfg.listen {
+		switch l.network {
+		case "udp":
+			conn, err := lc.ListenPacket(ctx, "udp", l.addr)
+			if err != nil {
+				return fmt.Errorf("sip listen udp %s: %w", l.addr, err)
+			}
+			closers = append(closers, conn.Close)
+			s.addrs = append(s.addrs, conn.LocalAddr())
+			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
+		case "tcp":
+			ln, err := lc.Listen(ctx, "tcp", l.addr)
+			if err != nil {
+				return fmt.Errorf("sip listen tcp %s: %w", l.addr, err)
+			}
+			closers = append(closers, ln.Close)
+			s.addrs = append(s.addrs, ln.Addr())
+			serves = append(serves, func() error { return s.srv.ServeTCP(ln) })
+		}
+	}
+	if err := s.setupClient(); err != nil {
+		return err
+	}
+	if err := s.loadRegistrations(ctx); err != nil {
+		return fmt.Errorf("sip load registrations: %w", err)
+	}
+
+	errc := make(chan error, len(serves))
+	for _, f := range serves {
+		go func() { errc <- f() }()
+	}
+	s.awaitListeners()
+	close(s.ready)
+	s.cfg.log.Info("sip core listening", "addrs", fmt.Sprint(s.addrs))
+
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closed:
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sip serve: %w", err)
+		case <-tick.C:
+			now := s.cfg.now()
+			s.nonces.sweep(now)
+			s.guard.sweep(now)
+			sweepCtx, cancel := context.WithTimeout(ctx, storeTimeout)
+			s.expireRegistrations(sweepCtx)
+			cancel()
+		}
+	}
+}
+
+// awaitListeners waits until sipgo has taken over the UDP listeners: the
+// client sends from the listening socket, which sipgo only finds once its
+// Serve goroutine has registered it.
+func (s *Server) awaitListeners() {
+	tp := s.srv.TransportLayer()
+	for _, a := range s.addrs {
+		ua, ok := a.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		for i := 0; i < 500 && !slices.Contains(tp.ListenPorts("udp"), ua.Port); i++ {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(2 * time.Millisecond)
+}
+
+// setupClient builds the client side of the B2BUA on the first bound
+// listener so that B-legs leave from (and come back to) the listening
+// socket, and our Contact names it.
+func (s *Server) setupClient() error {
+	if len(s.addrs) == 0 {
+		return fmt.Errorf("sip: no listener: %w", ErrBadOption)
+	}
+	first := s.addrs[0]
+	host, portStr, _ := net.SplitHostPort(first.String())
+	port, _ := strconv.Atoi(portStr)
+	if s.cfg.advertise != "" {
+		host = s.cfg.advertise
+	} else if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("sip: listening on %s needs WithAdvertiseHost: %w", host, ErrBadOption)
+	}
+	opts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientLogger(s.cfg.log)}
+	if _, ok := first.(*net.UDPAddr); ok {
+		opts = append(opts, sipgo.WithClientConnectionAddr(first.String()))
+	}
+	client, err := sipgo.NewClient(s.ua, opts...)
+	if err != nil {
+		return fmt.Errorf("sip client: %w", err)
+	}
+	s.client = client
+	s.dialogUA = sipgo.DialogUA{
+		Client:     client,
+		ContactHDR: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}},
+	}
+	return nil
+}
+
+// Ready is closed once Serve has bound every listener.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Addrs returns the bound listener addresses (valid after Ready).
+func (s *Server) Addrs() []net.Addr { return s.addrs }
+
+// Drain stops taking new calls (503 with Retry-After) and waits until the
+// calls in progress have ended or ctx is done.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.stats.activeCalls.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sip drain: %d calls still up: %w", s.stats.activeCalls.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close stops the server: calls still up are torn down by their own
+// goroutines as their transactions fail.
+func (s *Server) Close() error {
+	s.closeMu.Do(func() {
+		close(s.closed)
+		s.ua.Close()
+	})
+	return nil
+}

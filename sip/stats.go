@@ -1,0 +1,76 @@
+package sip
+
+import "sync/atomic"
+
+// Stats are the SIP core's counters, cheap to bump on the call path and
+// meant to be exported as metrics. Read them with Server.Stats.
+type Stats struct {
+	CallsAttempted  uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
+	CallsAnswered   uint64 // calls whose B-leg answered and whose A-leg ACKed
+	CallsFailed     uint64 // calls that ended without an answer (sum of the causes below)
+	FailedNoRoute   uint64 // 404: no route, or unknown local number on inbound calls
+	FailedBarred    uint64 // 403: route forbids the call
+	FailedBusy      uint64 // 486/600 final from the callee or a line at totalmaximum
+	FailedNoAnswer  uint64 // nobody answered within the ring time
+	FailedCanceled  uint64 // caller cancelled
+	FailedLimit     uint64 // every peer was at outmaximum
+	FailedOther     uint64 // any other final failure (peer 5xx, 404 from peer, ...)
+	Failovers       uint64 // attempts after the first one of a call
+	ActiveCalls     int64  // calls in progress (ringing or answered)
+	Registrations   int64  // registered contacts now
+	AuthFailures    uint64 // REGISTER/INVITE digest failures (wrong password, replay, unknown user)
+	BlockedRequests uint64 // requests refused because their IP address is blocked
+	Rejected503     uint64 // INVITEs refused while draining
+}
+
+type counters struct {
+	callsAttempted, callsAnswered, callsFailed            atomic.Uint64
+	failedNoRoute, failedBarred, failedBusy               atomic.Uint64
+	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
+	failovers, authFailures, blocked, rejected503         atomic.Uint64
+	activeCalls, registrations                            atomic.Int64
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		CallsAttempted:  c.callsAttempted.Load(),
+		CallsAnswered:   c.callsAnswered.Load(),
+		CallsFailed:     c.callsFailed.Load(),
+		FailedNoRoute:   c.failedNoRoute.Load(),
+		FailedBarred:    c.failedBarred.Load(),
+		FailedBusy:      c.failedBusy.Load(),
+		FailedNoAnswer:  c.failedNoAnswer.Load(),
+		FailedCanceled:  c.failedCanceled.Load(),
+		FailedLimit:     c.failedLimit.Load(),
+		FailedOther:     c.failedOt.Load(),
+		Failovers:       c.failovers.Load(),
+		ActiveCalls:     c.activeCalls.Load(),
+		Registrations:   c.registrations.Load(),
+		AuthFailures:    c.authFailures.Load(),
+		BlockedRequests: c.blocked.Load(),
+		Rejected503:     c.rejected503.Load(),
+	}
+}
+
+// countFailure files a call that ended with final status code under its cause.
+func (c *counters) countFailure(code int, canceled, limit bool) {
+	c.callsFailed.Add(1)
+	switch {
+	case canceled:
+		c.failedCanceled.Add(1)
+	case limit:
+		c.failedLimit.Add(1)
+	case code == 404 || code == 484:
+		c.failedNoRoute.Add(1)
+	case code == 403:
+		c.failedBarred.Add(1)
+	case code == 486 || code == 600:
+		c.failedBusy.Add(1)
+	case code == 480 || code == 408:
+		c.failedNoAnswer.Add(1)
+	default:
+		c.failedOt.Add(1)
+	}
+}

@@ -12,16 +12,16 @@ import (
 // CostIndex is the compiled form of the cost tables of every peer with
 // costs=1, for least-cost routing. It is immutable and safe for concurrent
 // use; Rank does not allocate when dst has room.
+//
+// All peers share one trie: a number's path is walked once, and each node
+// holds the rows of every peer for its prefix, grouped by peer. Twenty
+// separate tries would cost twenty walks through cold memory per call.
 type CostIndex struct {
-	peers []peerCosts // sorted by peer id
-	arena string      // caller prefixes
-	loc   *time.Location
-}
-
-type peerCosts struct {
-	peer    int
+	peers   []int // peer ids, ascending; costEntry.peer indexes it
 	trie    prefixTrie
 	entries []costEntry
+	arena   string // caller prefixes
+	loc     *time.Location
 }
 
 // costEntry is a PeerCost packed for matching; only the fields LCR reads.
@@ -29,6 +29,7 @@ type costEntry struct {
 	cost, connectFee float64
 	start, end       int64 // unix seconds; -1 = unbounded
 	id               int32
+	peer             uint32 // index into CostIndex.peers
 	callerOff        uint32
 	calledMin        uint16
 	calledMax        uint16
@@ -67,50 +68,45 @@ func CompileCostIndex(peers []Peer, costs []PeerCost, opts ...CostOption) (*Cost
 	for _, o := range opts {
 		o(x)
 	}
-	slot := make(map[int]int, len(peers))
 	for _, p := range peers {
 		if p.Costs == 1 {
-			if _, dup := slot[p.ID]; dup {
-				return nil, fmt.Errorf("peer %d: duplicate id", p.ID)
-			}
-			slot[p.ID] = len(x.peers)
-			x.peers = append(x.peers, peerCosts{peer: p.ID})
+			x.peers = append(x.peers, p.ID)
 		}
 	}
-	rows := make([][]int32, len(x.peers))
+	slices.Sort(x.peers)
+	for i := 1; i < len(x.peers); i++ {
+		if x.peers[i] == x.peers[i-1] {
+			return nil, fmt.Errorf("peer %d: duplicate id", x.peers[i])
+		}
+	}
+	var idx []int32
 	for i := range costs {
 		c := &costs[i]
-		s, ok := slot[c.Peer]
-		if !ok {
+		if _, ok := slices.BinarySearch(x.peers, c.Peer); !ok {
 			continue
 		}
 		if err := checkCost(c); err != nil {
 			return nil, err
 		}
-		rows[s] = append(rows[s], int32(i))
+		idx = append(idx, int32(i))
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return compareCosts(&costs[a], &costs[b]) })
+	keys := make([]string, len(idx))
+	for k, i := range idx {
+		keys[k] = costs[i].CalledPrefix
+	}
+	trie, err := buildPrefixTrie(keys)
+	if err != nil {
+		return nil, fmt.Errorf("peer costs: %w", err)
 	}
 	var arena arenaBuilder
-	var keys []string
-	for s := range x.peers {
-		idx := rows[s]
-		slices.SortFunc(idx, func(a, b int32) int { return compareCosts(&costs[a], &costs[b]) })
-		keys = keys[:0]
-		for _, i := range idx {
-			keys = append(keys, costs[i].CalledPrefix)
-		}
-		trie, err := buildPrefixTrie(keys)
-		if err != nil {
-			return nil, fmt.Errorf("peer %d costs: %w", x.peers[s].peer, err)
-		}
-		entries := make([]costEntry, len(idx))
-		for k, i := range idx {
-			entries[k] = packCost(&costs[i], &arena)
-		}
-		x.peers[s].trie = trie
-		x.peers[s].entries = entries
-		rows[s] = nil
+	x.trie = trie
+	x.entries = make([]costEntry, len(idx))
+	for k, i := range idx {
+		p, _ := slices.BinarySearch(x.peers, costs[i].Peer)
+		x.entries[k] = packCost(&costs[i], &arena)
+		x.entries[k].peer = uint32(p)
 	}
-	slices.SortFunc(x.peers, func(a, b peerCosts) int { return cmp.Compare(a.peer, b.peer) })
 	x.arena = arena.b.String()
 	return x, nil
 }
@@ -204,11 +200,14 @@ func CheckPeerCost(c *PeerCost) error {
 	return checkClock("endhour", c.EndHour, "endminute", c.EndMinute)
 }
 
-// compareCosts orders rows by called prefix, then in the order one peer's
-// rows for a prefix are tried: longest caller prefix, exact media before
-// voice_fax, higher priority, lowest id.
+// compareCosts orders rows by called prefix and peer, then in the order
+// one peer's rows for a prefix are tried: longest caller prefix, exact
+// media before voice_fax, higher priority, lowest id.
 func compareCosts(a, b *PeerCost) int {
 	if c := strings.Compare(a.CalledPrefix, b.CalledPrefix); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Peer, b.Peer); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(len(b.CallerPrefix), len(a.CallerPrefix)); c != 0 {
@@ -232,11 +231,34 @@ func compareCosts(a, b *PeerCost) int {
 // the shorter rows below it, so a peer is never offered at a price that is
 // not its price for the number).
 func (x *CostIndex) Price(peer int, called, caller, media string, now time.Time) (RankedPeer, bool) {
-	i, ok := slices.BinarySearchFunc(x.peers, peer, func(p peerCosts, id int) int { return cmp.Compare(p.peer, id) })
+	if x == nil {
+		return RankedPeer{}, false
+	}
+	p, ok := slices.BinarySearch(x.peers, peer)
 	if !ok {
 		return RankedPeer{}, false
 	}
-	return x.price(&x.peers[i], called, caller, callMedia(media), x.clock(now))
+	c := x.clock(now)
+	m := callMedia(media)
+	var tr trail
+	x.trie.collect(called, &tr)
+	for k := tr.n - 1; k >= 0; k-- {
+		n := &x.trie.nodes[tr.node[k]]
+		for i := n.first; i < n.first+uint32(n.count); i++ {
+			e := &x.entries[i]
+			if e.peer == uint32(p) && x.costMatches(e, called, caller, m, c) {
+				return x.ranked(e)
+			}
+		}
+	}
+	return RankedPeer{}, false
+}
+
+func (x *CostIndex) ranked(e *costEntry) (RankedPeer, bool) {
+	if !e.leastCost {
+		return RankedPeer{}, false
+	}
+	return RankedPeer{Peer: x.peers[e.peer], CostID: int(e.id), Cost: e.cost, ConnectFee: e.connectFee, Priority: int(e.priority)}, true
 }
 
 // costClock is the call time broken down once for every peer's rows.
@@ -254,25 +276,6 @@ func (x *CostIndex) clock(now time.Time) costClock {
 		wd = 7
 	}
 	return costClock{unix: now.Unix(), minute: int16(h*60 + m), day: 1 << wd}
-}
-
-func (x *CostIndex) price(p *peerCosts, called, caller string, media uint8, c costClock) (RankedPeer, bool) {
-	var tr trail
-	p.trie.collect(called, &tr)
-	for k := tr.n - 1; k >= 0; k-- {
-		n := &p.trie.nodes[tr.node[k]]
-		for i := n.first; i < n.first+uint32(n.count); i++ {
-			e := &p.entries[i]
-			if !x.costMatches(e, called, caller, media, c) {
-				continue
-			}
-			if !e.leastCost {
-				return RankedPeer{}, false
-			}
-			return RankedPeer{Peer: p.peer, CostID: int(e.id), Cost: e.cost, ConnectFee: e.connectFee, Priority: int(e.priority)}, true
-		}
-	}
-	return RankedPeer{}, false
 }
 
 func (x *CostIndex) costMatches(e *costEntry, called, caller string, media uint8, c costClock) bool {
@@ -303,9 +306,29 @@ func (x *CostIndex) Rank(dst []RankedPeer, called, caller, media string, now tim
 	c := x.clock(now)
 	m := callMedia(media)
 	start := len(dst)
-	for i := range x.peers {
-		if rp, ok := x.price(&x.peers[i], called, caller, m, c); ok {
-			dst = append(dst, rp)
+	// done has a bit per peer whose price is settled (found, or hidden by
+	// a least_cost=0 row); deeper rows settle a peer first.
+	var small [4]uint64
+	done := small[:]
+	if words := (len(x.peers) + 63) / 64; words > len(small) {
+		done = make([]uint64, words)
+	}
+	remaining := len(x.peers)
+	var tr trail
+	x.trie.collect(called, &tr)
+	for k := tr.n - 1; k >= 0 && remaining > 0; k-- {
+		n := &x.trie.nodes[tr.node[k]]
+		for i := n.first; i < n.first+uint32(n.count); i++ {
+			e := &x.entries[i]
+			w, bit := e.peer/64, uint64(1)<<(e.peer%64)
+			if done[w]&bit != 0 || !x.costMatches(e, called, caller, m, c) {
+				continue
+			}
+			done[w] |= bit
+			remaining--
+			if rp, ok := x.ranked(e); ok {
+				dst = append(dst, rp)
+			}
 		}
 	}
 	// Insertion sort: a handful of peers, and no allocation.
@@ -332,11 +355,7 @@ func cheaper(a, b *RankedPeer) bool {
 
 // Peers returns the ids of the peers whose cost tables are indexed.
 func (x *CostIndex) Peers() []int {
-	ids := make([]int, len(x.peers))
-	for i, p := range x.peers {
-		ids[i] = p.peer
-	}
-	return ids
+	return slices.Clone(x.peers)
 }
 
 // DefaultPeerCost returns a cost row of peer with the peers/costs/create

@@ -69,6 +69,9 @@ var costColumns = map[string]costColumn{
 var errNotNumber = errors.New("not a number")
 
 func parseIntField(dst *int, v string) error {
+	if v == "" {
+		return nil // an empty cell keeps the default
+	}
 	n, err := strconv.ParseInt(v, 10, 0)
 	if err != nil {
 		return errNotNumber
@@ -78,6 +81,9 @@ func parseIntField(dst *int, v string) error {
 }
 
 func parseInt64Field(dst *int64, v string) error {
+	if v == "" {
+		return nil // an empty cell keeps the default
+	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
 		return errNotNumber
@@ -87,6 +93,9 @@ func parseInt64Field(dst *int64, v string) error {
 }
 
 func parseFloatField(dst *float64, v string) error {
+	if v == "" {
+		return nil // an empty cell keeps the default
+	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return errNotNumber

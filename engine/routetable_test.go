@@ -102,6 +102,9 @@ func TestRouteTableLookup(t *testing.T) {
 	if r != want {
 		t.Errorf("route fields: got %+v, want %+v", r, want)
 	}
+	if n := testing.AllocsPerRun(100, func() { table.Lookup(1, "447700", "3319", "fax", monday) }); n != 0 {
+		t.Errorf("Lookup allocates %v times", n)
+	}
 	r, _ = table.Lookup(1, "447700", "3319", "fax", monday)
 	if r.CallerPrefix != "331" || r.CalledPrefix != "447" {
 		t.Errorf("route 5 strings: got %+v", r)

@@ -99,12 +99,13 @@ func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
 		return Decision{}, err
 	}
 	d := Decision{Route: &route, Attempts: make([]Attempt, 0, maxAttempts)}
+	var rankBuf [16]RankedPeer
 	var ranked []RankedPeer
 	for i, id := range [3]int{route.Peer1, route.Peer2, route.Peer3} {
 		switch {
 		case id == PeerLeastCost:
 			if ranked == nil {
-				ranked = s.costs.Rank(make([]RankedPeer, 0, 8), req.Called, req.Caller, req.Media, now)
+				ranked = s.costs.Rank(rankBuf[:0], req.Called, req.Caller, req.Media, now)
 			}
 			for _, rp := range ranked {
 				d.Attempts = s.appendAttempt(d.Attempts, rp.Peer, &req)

@@ -153,3 +153,22 @@ func TestRouterSwap(t *testing.T) {
 		t.Errorf("final revision %d", r.Load().Revision())
 	}
 }
+
+func BenchmarkDecide(b *testing.B) {
+	snap, costs := decideSnapshot()
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ name, called string }{{"fixed", "3412"}, {"leastcost", "4412"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			req := CallRequest{Plan: 1, Called: bc.called, Caller: "555", Now: monday}
+			for b.Loop() {
+				if _, err := state.Decide(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -26,6 +26,8 @@ type RouteTable struct {
 type planTrie struct {
 	id       int
 	cosGroup int32 // compiled index of the plan's cos_timegroup, -1 none
+	hashed   bool  // prefixes all fit a prefixHash: hash is used, trie is empty
+	hash     prefixHash
 	trie     prefixTrie
 	base     uint32 // index of the plan's first entry in RouteTable.routes
 }
@@ -148,11 +150,9 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 		for k, ri := range idx {
 			keys[lo+k] = routes[ri].CalledPrefix
 		}
-		trie, err := buildPrefixTrie(keys[lo:hi])
-		if err != nil {
+		if err := t.tries[pi].index(keys[lo:hi]); err != nil {
 			return nil, fmt.Errorf("plan %d: %w", t.tries[pi].id, err)
 		}
-		t.tries[pi].trie = trie
 		t.tries[pi].base = uint32(lo)
 		// Walk backwards so that a prefix can reuse the arena bytes of the
 		// longer prefix that follows it in sorted order ("44" inside "447").
@@ -181,6 +181,24 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 	}
 	t.arena = arena.b.String()
 	return t, nil
+}
+
+// index builds the plan's prefix index from its sorted called prefixes:
+// a prefixHash when they all fit one (every real numbering plan), else a
+// prefixTrie, which takes prefixes of any valid length.
+func (p *planTrie) index(keys []string) error {
+	longest := 0
+	for _, k := range keys {
+		longest = max(longest, len(k))
+	}
+	if longest <= maxHashedPrefixLen {
+		p.hashed = true
+		p.hash = buildPrefixHash(keys)
+		return nil
+	}
+	trie, err := buildPrefixTrie(keys)
+	p.trie = trie
+	return err
 }
 
 func fitsInt32(v int) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
@@ -304,21 +322,53 @@ func (t *RouteTable) Lookup(plan int, called, caller, media string, now time.Tim
 // match finds the winning entry: deepest trie node first, and within a node
 // the first entry (sorted into match order) whose caller prefix and media fit.
 func (t *RouteTable) match(p *planTrie, called, caller string, media uint8) *routeEntry {
+	if p.hashed {
+		return t.matchHashed(p, called, caller, media)
+	}
 	var tr trail
 	p.trie.collect(called, &tr)
 	for k := tr.n - 1; k >= 0; k-- {
 		n := &p.trie.nodes[tr.node[k]]
 		first := p.base + n.first
-		for i := first; i < first+uint32(n.count); i++ {
-			e := &t.routes[i]
-			if e.media&media == 0 {
-				continue
-			}
-			if e.callerLen > 0 && !strings.HasPrefix(caller, t.arena[e.callerOff:e.callerOff+uint32(e.callerLen)]) {
-				continue
-			}
+		if e := t.firstMatch(first, first+uint32(n.count), caller, media); e != nil {
 			return e
 		}
+	}
+	return nil
+}
+
+// matchHashed is match over a prefixHash: probe the number's prefixes
+// longest first.
+func (t *RouteTable) matchHashed(p *planTrie, called, caller string, media uint8) *routeEntry {
+	var keys [maxHashedPrefixLen + 1]uint64
+	n := prefixKeys(called, &keys)
+	for l := n; l >= 0; l-- {
+		if p.hash.lengths&(1<<l) == 0 {
+			continue
+		}
+		first, end, ok := p.hash.find(keys[l])
+		if !ok {
+			continue
+		}
+		if e := t.firstMatch(p.base+first, p.base+end, caller, media); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// firstMatch returns the first entry of routes[first:end] whose caller
+// prefix and media fit the call.
+func (t *RouteTable) firstMatch(first, end uint32, caller string, media uint8) *routeEntry {
+	for i := first; i < end; i++ {
+		e := &t.routes[i]
+		if e.media&media == 0 {
+			continue
+		}
+		if e.callerLen > 0 && !strings.HasPrefix(caller, t.arena[e.callerOff:e.callerOff+uint32(e.callerLen)]) {
+			continue
+		}
+		return e
 	}
 	return nil
 }

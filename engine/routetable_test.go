@@ -239,13 +239,28 @@ func TestRouteTableMatchesBruteForce(t *testing.T) {
 			}
 			routes = append(routes, r)
 		}
+		if round%2 == 1 {
+			// A prefix too long for the plan's hash index makes the
+			// plans fall back to their tries: test both indexes.
+			for _, p := range plans {
+				routes = append(routes, Route{ID: 200000 + p.ID, Plan: p.ID, CalledPrefix: strings.Repeat("1", 20), Allow: 1, Media: "voice_fax"})
+			}
+		}
 		table, err := CompileRouteTable(plans, routes, groups)
 		if err != nil {
 			t.Fatal(err)
 		}
+		for i := range table.tries {
+			if table.tries[i].hashed != (round%2 == 0) {
+				t.Fatalf("round %d: plan %d hashed=%v", round, table.tries[i].id, table.tries[i].hashed)
+			}
+		}
 		for i := 0; i < 20000; i++ {
 			plan := rng.IntN(4) + 1
 			called := randDigits("123#*", 8)
+			if rng.IntN(50) == 0 {
+				called = strings.Repeat("1", 18+rng.IntN(6))
+			}
 			caller := randDigits("12", 4)
 			media := []string{"", "voice", "fax"}[rng.IntN(3)]
 			now := monday.AddDate(0, 0, rng.IntN(7))

@@ -13,12 +13,13 @@ import (
 // costs=1, for least-cost routing. It is immutable and safe for concurrent
 // use; Rank does not allocate when dst has room.
 //
-// All peers share one trie: a number's path is walked once, and each node
-// holds the rows of every peer for its prefix, grouped by peer. Twenty
-// separate tries would cost twenty walks through cold memory per call.
+// All peers share one prefix index: a number's prefixes are looked up
+// once, and each prefix holds the rows of every peer for it, grouped by
+// peer. Twenty separate indexes would cost twenty lookups through cold
+// memory per call.
 type CostIndex struct {
 	peers   []int // peer ids, ascending; costEntry.peer indexes it
-	trie    prefixTrie
+	index   prefixIndex
 	entries []costEntry
 	arena   string // caller prefixes
 	loc     *time.Location
@@ -95,12 +96,12 @@ func CompileCostIndex(peers []Peer, costs []PeerCost, opts ...CostOption) (*Cost
 	for k, i := range idx {
 		keys[k] = costs[i].CalledPrefix
 	}
-	trie, err := buildPrefixTrie(keys)
+	index, err := buildPrefixIndex(keys)
 	if err != nil {
 		return nil, fmt.Errorf("peer costs: %w", err)
 	}
 	var arena arenaBuilder
-	x.trie = trie
+	x.index = index
 	x.entries = make([]costEntry, len(idx))
 	for k, i := range idx {
 		p, _ := slices.BinarySearch(x.peers, costs[i].Peer)
@@ -240,11 +241,10 @@ func (x *CostIndex) Price(peer int, called, caller, media string, now time.Time)
 	}
 	c := x.clock(now)
 	m := callMedia(media)
-	var tr trail
-	x.trie.collect(called, &tr)
-	for k := tr.n - 1; k >= 0; k-- {
-		n := &x.trie.nodes[tr.node[k]]
-		for i := n.first; i < n.first+uint32(n.count); i++ {
+	var r entryRanges
+	x.index.collect(called, &r)
+	for k := 0; k < r.n; k++ {
+		for i := r.first[k]; i < r.end[k]; i++ {
 			e := &x.entries[i]
 			if e.peer == uint32(p) && x.costMatches(e, called, caller, m, c) {
 				return x.ranked(e)
@@ -314,11 +314,10 @@ func (x *CostIndex) Rank(dst []RankedPeer, called, caller, media string, now tim
 		done = make([]uint64, words)
 	}
 	remaining := len(x.peers)
-	var tr trail
-	x.trie.collect(called, &tr)
-	for k := tr.n - 1; k >= 0 && remaining > 0; k-- {
-		n := &x.trie.nodes[tr.node[k]]
-		for i := n.first; i < n.first+uint32(n.count); i++ {
+	var r entryRanges
+	x.index.collect(called, &r)
+	for k := 0; k < r.n && remaining > 0; k++ {
+		for i := r.first[k]; i < r.end[k]; i++ {
 			e := &x.entries[i]
 			w, bit := e.peer/64, uint64(1)<<(e.peer%64)
 			if done[w]&bit != 0 || !x.costMatches(e, called, caller, m, c) {
@@ -334,9 +333,12 @@ func (x *CostIndex) Rank(dst []RankedPeer, called, caller, media string, now tim
 	// Insertion sort: a handful of peers, and no allocation.
 	ranked := dst[start:]
 	for i := 1; i < len(ranked); i++ {
-		for j := i; j > 0 && cheaper(&ranked[j], &ranked[j-1]); j-- {
-			ranked[j], ranked[j-1] = ranked[j-1], ranked[j]
+		v := ranked[i]
+		j := i
+		for ; j > 0 && cheaper(&v, &ranked[j-1]); j-- {
+			ranked[j] = ranked[j-1]
 		}
+		ranked[j] = v
 	}
 	return dst
 }

@@ -106,3 +106,54 @@ func (h *prefixHash) find(key uint64) (first, end uint32, ok bool) {
 		s++
 	}
 }
+
+// prefixIndex is a prefixHash when every key fits one, else a prefixTrie.
+type prefixIndex struct {
+	hashed bool
+	hash   prefixHash
+	trie   prefixTrie
+}
+
+func buildPrefixIndex(keys []string) (prefixIndex, error) {
+	longest := 0
+	for _, k := range keys {
+		longest = max(longest, len(k))
+	}
+	if longest <= maxHashedPrefixLen {
+		return prefixIndex{hashed: true, hash: buildPrefixHash(keys)}, nil
+	}
+	trie, err := buildPrefixTrie(keys)
+	return prefixIndex{trie: trie}, err
+}
+
+// entryRanges are the entry ranges of the prefixes of a number, longest
+// prefix first.
+type entryRanges struct {
+	first, end [MaxPrefixLen + 1]uint32
+	n          int
+}
+
+// collect finds every key that is a prefix of number.
+func (x *prefixIndex) collect(number string, r *entryRanges) {
+	if x.hashed {
+		var keys [maxHashedPrefixLen + 1]uint64
+		n := prefixKeys(number, &keys)
+		for l := n; l >= 0; l-- {
+			if x.hash.lengths&(1<<l) == 0 {
+				continue
+			}
+			if first, end, ok := x.hash.find(keys[l]); ok {
+				r.first[r.n], r.end[r.n] = first, end
+				r.n++
+			}
+		}
+		return
+	}
+	var tr trail
+	x.trie.collect(number, &tr)
+	for k := tr.n - 1; k >= 0; k-- {
+		n := &x.trie.nodes[tr.node[k]]
+		r.first[r.n], r.end[r.n] = n.first, n.first+uint32(n.count)
+		r.n++
+	}
+}

@@ -31,25 +31,9 @@ func checkName(s string) error {
 	return nil
 }
 
-// ValidPrefix reports whether s may be a called or caller prefix: the
-// characters dial strings use, 0-9 * # +, or empty for "any number".
-func ValidPrefix(s string) bool {
-	if len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isPrefixChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isPrefixChar(c byte) bool { return c >= '0' && c <= '9' || c == '*' || c == '#' || c == '+' }
-
 func checkPrefix(s string) error {
 	if !ValidPrefix(s) {
-		return errors.New("must be at most 32 of the characters 0-9, *, # and +")
+		return fmt.Errorf("must be at most %d of the characters 0-9, *, # and +", MaxPrefixLen)
 	}
 	return nil
 }

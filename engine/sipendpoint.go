@@ -69,26 +69,25 @@ type Warning struct {
 func SipEndpointWarnings(v Values) []Warning {
 	var ws []Warning
 	add := func(key, msg string) { ws = append(ws, Warning{Key: key, Message: msg}) }
+	// An empty or dynamic host makes the endpoint register to the switch
+	// (the renderer writes host=dynamic and an aor taking one contact),
+	// whatever registration says; Asterisk qualifies such an endpoint once
+	// it has registered, so qualify needs no warning.
 	dynamic := v["host"] == "" || strings.EqualFold(v["host"], "dynamic")
-	switch v["registration"] {
-	case "in":
-		if v["secret"] == "" && v["insecure"] != "1" {
-			add("REGISTRATION_WITHOUT_SECRET", "registration is in but secret is empty: anyone who knows the name can register as this endpoint")
-		}
-	case "out":
+	switch {
+	case v["registration"] == "out":
 		if v["secret"] == "" && v["remotesecret"] == "" {
 			add("REGISTRATION_WITHOUT_SECRET", "registration is out but neither secret nor remotesecret is set: the registrar will likely refuse the registration")
 		}
 		if v["defaultuser"] == "" {
 			add("REGISTRATION_WITHOUT_DEFAULTUSER", "registration is out but defaultuser is empty: the endpoint registers as its name "+v["name"])
 		}
-	default:
-		if dynamic {
-			add("NO_ADDRESS", "host is dynamic (or empty) and registration is not in: the endpoint never gets an address, so calls to it fail")
+	case dynamic:
+		if v["secret"] == "" && v["insecure"] != "1" {
+			add("REGISTRATION_WITHOUT_SECRET", "host is dynamic (the endpoint registers to the switch) but secret is empty: anyone who knows the name can register as this endpoint")
 		}
-	}
-	if v["qualify"] == "1" && dynamic && v["registration"] != "in" {
-		add("QUALIFY_WITHOUT_ADDRESS", "qualify is on but the endpoint has no address to send OPTIONS to")
+	case v["registration"] == "in":
+		add("REGISTRATION_IN_WITH_STATIC_HOST", "registration is in but host is a fixed address: Asterisk does not accept registrations from an endpoint with a fixed host; set host to dynamic")
 	}
 	if v["t38pt_udptl"] != "no" && t38Default(v) == "no" {
 		add("T38_WITHOUT_FAX_CODEC", "t38pt_udptl is on but neither ulaw nor alaw is enabled: a fax call cannot start before switching to T.38")

@@ -29,6 +29,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(log)))
+	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(log))
+	mux.Handle(api.GatewayLoginPath, gateway)
+	mux.Handle(api.GatewayJSONPath, gateway)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {

@@ -735,3 +735,20 @@ func FuzzGatewaySave(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkGatewaySave measures one sip_endpoint.save update over HTTP
+// with basic auth (cached after the first call) and a real SQLite file.
+func BenchmarkGatewaySave(b *testing.B) {
+	g := newGateway(b)
+	body, _ := json.Marshal(map[string]any{"method": "sip_endpoint.save", "parameters": exampleOne})
+	if a := g.postRaw(nil, "admin", adminPassword, body); !a.ok() {
+		b.Fatal(a)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if a := g.postRaw(nil, "admin", adminPassword, body); !a.ok() {
+			b.Fatal(a)
+		}
+	}
+}

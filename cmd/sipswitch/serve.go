@@ -169,6 +169,9 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI)))
+	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
+	mux.Handle(api.GatewayLoginPath, gateway)
+	mux.Handle(api.GatewayJSONPath, gateway)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	var servers []*http.Server
 	if d.cfg.Metrics == "" {

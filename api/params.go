@@ -22,9 +22,12 @@ var (
 	ErrTooLarge = errors.New("request body too large")
 )
 
-// maxBody bounds a request body: the largest legitimate one is a cost
-// import, which has its own endpoint limit.
-const maxBody = 1 << 20
+// maxBody bounds a request body; a CSV rate deck (text/csv, for
+// peers/costs/import) may be larger, up to maxCSVBody.
+const (
+	maxBody    = 1 << 20
+	maxCSVBody = 64 << 20
+)
 
 // ParseQuery splits a query string CGI-style: pairs are separated by '&'
 // or ';' (every Enswitch example uses ';', which net/url rejects), and
@@ -69,14 +72,24 @@ func ParseRequest(r *http.Request) (engine.Values, error) {
 	if r.Method != http.MethodPost || r.Body == nil {
 		return vals, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	limit := int64(maxBody)
+	if ct == "text/csv" {
+		limit = maxCSVBody
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadBody, err)
 	}
-	if len(body) > maxBody {
+	if int64(len(body)) > limit {
 		return nil, ErrTooLarge
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "text/csv" {
+		// The body is the data of a bulk import; parameters stay in the
+		// query string.
+		vals["csv"] = string(body)
+		return vals, nil
+	}
 	var more engine.Values
 	switch {
 	case ct == "application/json" || (ct == "" && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))):

@@ -29,6 +29,7 @@ type Handler struct {
 	observe   Observer
 	functions map[string]function
 	kinds     map[string]*engine.Kind
+	routing   func(ctx context.Context) (*engine.RoutingState, error)
 }
 
 // function is one API function: it gets the authenticated actor and the
@@ -54,6 +55,12 @@ func WithFunction(name string, fn func(ctx context.Context, a *engine.Actor, p e
 	return func(h *Handler) { h.functions[name] = fn }
 }
 
+// WithRoutingState makes routes/simulate decide on the daemon's live
+// routing state rather than one built from the store on demand.
+func WithRoutingState(f func(ctx context.Context) (*engine.RoutingState, error)) Option {
+	return func(h *Handler) { h.routing = f }
+}
+
 // NewHandler builds the API over a service.
 func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	h := &Handler{
@@ -68,6 +75,10 @@ func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	}
 	h.functions["settings/get"] = h.settingsGet
 	h.functions["settings/update"] = h.settingsUpdate
+	h.functions["plans/routes/simulate"] = h.simulate
+	h.functions["routes/simulate"] = h.simulate
+	h.functions["peers/costs/import"] = h.importCosts
+	h.routing = engine.NewRoutingStates(svc).Current
 	for _, o := range opts {
 		o(h)
 	}
@@ -315,4 +326,43 @@ func (h *Handler) settingsUpdate(ctx context.Context, a *engine.Actor, p engine.
 		return Envelope{}, err
 	}
 	return ok(CodeNoContent, nil), nil
+}
+
+// simulate answers routes/simulate: the route and ordered peers a call
+// would get, decided exactly as the SIP core decides live calls.
+func (h *Handler) simulate(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
+	req, err := h.svc.SimulationRequest(ctx, a, p)
+	if err != nil {
+		return Envelope{}, err
+	}
+	state, err := h.routing(ctx)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return ok(CodeOK, engine.Simulate(state, req)), nil
+}
+
+// importCosts loads a peer's cost table from CSV: the body of a text/csv
+// POST, or the csv parameter. replace=1 drops the peer's old rows first.
+func (h *Handler) importCosts(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
+	peer, err := strconv.Atoi(p["peer"])
+	if err != nil || peer < 1 {
+		return Envelope{}, engine.FieldErrors{{Key: "peer", Message: "peer must be a peer id"}}
+	}
+	replace := false
+	switch p["replace"] {
+	case "", "0":
+	case "1":
+		replace = true
+	default:
+		return Envelope{}, engine.FieldErrors{{Key: "replace", Message: "replace must be 0 or 1"}}
+	}
+	if p["csv"] == "" {
+		return Envelope{}, engine.FieldErrors{{Key: "csv", Message: "csv is required: POST the rate deck as text/csv or give it in the csv parameter"}}
+	}
+	n, err := h.svc.ImportCosts(ctx, a, peer, strings.NewReader(p["csv"]), replace)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return ok(CodeOK, map[string]any{"imported": n}), nil
 }

@@ -87,6 +87,9 @@ func (c *CallControl) Reload(ctx context.Context, snap *Snapshot, costs []PeerCo
 	return nil
 }
 
+// State is the routing state calls are decided on now.
+func (c *CallControl) State() *RoutingState { return c.router.Load() }
+
 // Revision is the store revision the current view was built from.
 func (c *CallControl) Revision() int64 { return c.view.Load().revision }
 

@@ -169,6 +169,12 @@ type Actor struct {
 	Ancestors map[int]bool
 }
 
+// SystemActor is the operator at the switch host's shell (CLI commands
+// that open the database directly): the system owner.
+func SystemActor() *Actor {
+	return &Actor{User: User{Username: "(cli)", Role: "system", Customer: RootCustomer}, Tree: map[int]bool{RootCustomer: true}, Ancestors: map[int]bool{RootCustomer: true}}
+}
+
 // Can reports whether the actor's role holds any of the privileges.
 func (a *Actor) Can(privs ...Privilege) bool { return Grants(a.User.Role, privs...) }
 

@@ -37,6 +37,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the daemon: API, SIP core, renderer", runServe},
 		{"render", "render Asterisk configuration from a database or switch file", runRender},
+		{"route", "show how a number would be routed", runRoute},
+		{"costs", "peer cost tables (costs import)", runCosts},
 		{"user", "API users (user add)", runUser},
 		{"migrate", "apply database migrations", runMigrate},
 		{"version", "print version information", runVersion},

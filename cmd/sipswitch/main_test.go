@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/sipswitch/sipswitch/engine"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,3 +109,53 @@ func TestRenderBadSwitchFileExit1WithLine(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestRouteAndCostsImportCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "r.db")
+	t.Setenv("SIPSWITCH_ADMIN_PASSWORD", "admin-password")
+	store, svc, err := openService(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := engineSystem()
+	kinds := svc.Kinds()
+	for _, c := range []struct {
+		kind string
+		vals map[string]string
+	}{
+		{"plans", map[string]string{"name": "p"}},
+		{"peers", map[string]string{"name": "cheap", "type": "sip", "destination": "192.0.2.1", "costs": "1"}},
+		{"peers", map[string]string{"name": "dear", "type": "sip", "destination": "192.0.2.2", "costs": "1"}},
+		{"plans/routes", map[string]string{"plan": "1", "called_prefix": "44", "peer1": "-1"}},
+	} {
+		if _, err := svc.Create(ctx, a, kinds[c.kind], c.vals, false); err != nil {
+			t.Fatal(c.kind, err)
+		}
+	}
+	store.Close()
+	deck := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	if code, out, stderr := runCLI(t, "costs", "import", "--db", db, "--peer", "1", deck("a.csv", "called_prefix,cost\n44,0.02\n")); code != exitOK || !strings.Contains(out, "imported 1") {
+		t.Fatalf("import: %d %q %q", code, out, stderr)
+	}
+	if code, _, _ := runCLI(t, "costs", "import", "--db", db, "--peer", "2", deck("b.csv", "called_prefix,cost\n44,0.01\n")); code != exitOK {
+		t.Fatal("import b")
+	}
+	if code, _, stderr := runCLI(t, "costs", "import", "--db", db, "--peer", "2", deck("c.csv", "called_prefix,kost\n44,1\n")); code != exitFailure || !strings.Contains(stderr, "kost") {
+		t.Fatalf("bad column: %d %q", code, stderr)
+	}
+	code, out, _ := runCLI(t, "route", "--db", db, "--plan", "1", "--called", "441234")
+	if code != exitOK || !strings.Contains(out, "1. peer 2 dear") || !strings.Contains(out, "2. peer 1 cheap") {
+		t.Fatalf("least-cost order (dear's deck is cheaper now): %d\n%s", code, out)
+	}
+	if code, out, _ := runCLI(t, "route", "--db", db, "--plan", "1", "--called", "331234"); code != exitOK || !strings.Contains(out, "no route") {
+		t.Fatalf("no route: %d %s", code, out)
+	}
+}
+
+func engineSystem() *engine.Actor { return engine.SystemActor() }

@@ -168,7 +168,8 @@ func (d *daemon) run(ctx context.Context) error {
 	go d.followStore(ctx)
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI)))
+	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
+		api.WithRoutingState(func(context.Context) (*engine.RoutingState, error) { return d.calls.State(), nil })))
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)

@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+// Simulation is what routes/simulate answers: the route a call would match
+// and the peers it would try, in order, with the numbers each is sent.
+type Simulation struct {
+	Plan     int                 `json:"plan"`
+	Called   string              `json:"called"`
+	Caller   string              `json:"caller"`
+	Media    string              `json:"media"`
+	Time     string              `json:"time"`
+	Outcome  string              `json:"outcome"` // "route", "no_route", "barred", "no_peer", "unknown_plan"
+	Route    *Route              `json:"route,omitempty"`
+	Attempts []SimulationAttempt `json:"peers"`
+}
+
+// SimulationAttempt is one peer of a Simulation.
+type SimulationAttempt struct {
+	Order    int    `json:"order"`
+	Peer     int    `json:"peer"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Called   string `json:"called"`
+	CallerID string `json:"callerid"`
+}
+
+// Simulate decides req on state and describes the decision.
+func Simulate(state *RoutingState, req CallRequest) Simulation {
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	if req.Media == "" {
+		req.Media = MediaVoice
+	}
+	sim := Simulation{Plan: req.Plan, Called: req.Called, Caller: req.Caller, Media: req.Media, Time: req.Now.UTC().Format(time.RFC3339), Attempts: []SimulationAttempt{}}
+	d, err := state.Decide(req)
+	sim.Route = d.Route
+	switch {
+	case err == nil:
+		sim.Outcome = "route"
+	case errors.Is(err, ErrCallBarred):
+		sim.Outcome = "barred"
+	case errors.Is(err, ErrNoPeer):
+		sim.Outcome = "no_peer"
+	case errors.Is(err, ErrUnknownPlan):
+		sim.Outcome = "unknown_plan"
+	default:
+		sim.Outcome = "no_route"
+	}
+	for i, a := range d.Attempts {
+		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID})
+	}
+	return sim
+}
+
+// String prints a simulation for a terminal (`sipswitch route`).
+func (s Simulation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan %d, called %s, caller %q, media %s, at %s\n", s.Plan, s.Called, s.Caller, s.Media, s.Time)
+	if s.Route != nil {
+		r := s.Route
+		fmt.Fprintf(&b, "route %d: called_prefix %q caller_prefix %q media %s allow %d\n", r.ID, r.CalledPrefix, r.CallerPrefix, r.Media, r.Allow)
+	}
+	switch s.Outcome {
+	case "route":
+		for _, a := range s.Attempts {
+			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q\n", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID)
+		}
+	case "barred":
+		b.WriteString("refused: the route forbids the call\n")
+	case "no_peer":
+		b.WriteString("refused: the route has no usable peer\n")
+	case "unknown_plan":
+		b.WriteString("refused: no such rate plan\n")
+	default:
+		b.WriteString("refused: no route matches\n")
+	}
+	return b.String()
+}
+
+// RoutingStates builds routing states from the store on demand and keeps
+// the last one until the store revision moves. The daemon's live router
+// is preferred where there is one; this serves the API and CLI otherwise.
+type RoutingStates struct {
+	svc   *Service
+	mu    sync.Mutex
+	state *RoutingState
+}
+
+// NewRoutingStates caches routing states of svc's store.
+func NewRoutingStates(svc *Service) *RoutingStates { return &RoutingStates{svc: svc} }
+
+// Current returns a state at the store's current revision.
+func (r *RoutingStates) Current(ctx context.Context) (*RoutingState, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state != nil && r.state.Revision() == r.svc.db.Revision() {
+		return r.state, nil
+	}
+	snap, err := r.svc.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	costs, err := r.svc.PeerCosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		return nil, err
+	}
+	r.state = state
+	return state, nil
+}
+
+// SimulationRequest reads routes/simulate's parameters: plan or phone,
+// called, caller, media and time (unix seconds or RFC 3339; default now),
+// checking the actor may see the plan or line.
+func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (CallRequest, error) {
+	if err := s.authorize(a, []Privilege{PrivCommerce}); err != nil {
+		return CallRequest{}, err
+	}
+	req := CallRequest{Called: p["called"], Caller: p["caller"], Media: p["media"]}
+	var errs FieldErrors
+	if req.Called == "" || !ValidPrefix(req.Called) {
+		errs = append(errs, FieldError{Key: "called", Message: "called is required: a number of 0-9, *, # and +"})
+	}
+	if req.Caller != "" && !ValidPrefix(req.Caller) {
+		errs = append(errs, FieldError{Key: "caller", Message: "caller must be a number of 0-9, *, # and +"})
+	}
+	switch req.Media {
+	case "", MediaVoice, MediaFax:
+	default:
+		errs = append(errs, FieldError{Key: "media", Message: `media must be "voice" or "fax"`})
+	}
+	if req.Caller == "" {
+		req.Presentation = PresentationUnknown
+	}
+	if t := p["time"]; t != "" {
+		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+			req.Now = time.Unix(n, 0)
+		} else if ts, err := time.Parse(time.RFC3339, t); err == nil {
+			req.Now = ts
+		} else {
+			errs = append(errs, FieldError{Key: "time", Message: "time must be unix seconds or RFC 3339 (2026-11-23T09:00:00Z)"})
+		}
+	}
+	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+		switch {
+		case p["phone"] != "":
+			vals, _, err := s.load(ctx, tx, a, s.Kinds()["phones"], p["phone"])
+			if errors.Is(err, ErrNotFound) {
+				errs = append(errs, FieldError{Key: "phone", Message: fmt.Sprintf("telephone line %q does not exist or is not yours", p["phone"])})
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			req.Plan = atoi(vals["plan"])
+			if req.Plan == 0 {
+				if req.Plan, err = effectivePlan(ctx, tx, atoi(vals["customer"])); err != nil {
+					return err
+				}
+			}
+		case p["plan"] != "":
+			n, err := strconv.Atoi(p["plan"])
+			if err != nil || n < 1 {
+				errs = append(errs, FieldError{Key: "plan", Message: "plan must be a rate plan id"})
+				return nil
+			}
+			if ok, err := planVisible(ctx, tx, a, Values{"plan": p["plan"]}); err != nil {
+				return err
+			} else if !ok {
+				errs = append(errs, FieldError{Key: "plan", Message: fmt.Sprintf("rate plan %d does not exist or is not yours", n)})
+			}
+			req.Plan = n
+		default:
+			errs = append(errs, FieldError{Key: "plan", Message: "plan or phone is required"})
+		}
+		return nil
+	})
+	if err != nil {
+		return req, err
+	}
+	if len(errs) > 0 {
+		return req, errs
+	}
+	return req, nil
+}
+
+// effectivePlan is a line's plan when its own is 0: its customer's, else
+// the system default.
+func effectivePlan(ctx context.Context, tx *storage.Tx, customer int) (int, error) {
+	rec, err := tx.Get(ctx, "customers", "id", customer)
+	if err == nil {
+		if plan := atoi(valuesOfRecord(rec)["plan"]); plan > 0 {
+			return plan, nil
+		}
+	}
+	st, err := settingsIn(ctx, tx)
+	return st.DefaultPlan, err
+}
+
+// ImportCosts loads a peer's cost table from CSV (header row of API
+// parameter names) in one transaction: every row is stored, or none is.
+// With replace the peer's existing rows are removed first.
+func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Reader, replace bool) (int, error) {
+	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {
+		return 0, err
+	}
+	reader, err := NewCostsCSVReader(csv, peer)
+	if err != nil {
+		return 0, FieldErrors{{Key: "csv", Message: err.Error()}}
+	}
+	n := 0
+	_, err = s.db.Write(ctx, func(tx *storage.Tx) error {
+		if ok, err := exists(ctx, tx, "peers", peer); err != nil {
+			return err
+		} else if !ok {
+			return FieldErrors{{Key: "peer", Message: fmt.Sprintf("peer %d does not exist", peer)}}
+		}
+		if replace {
+			if err := tx.Exec(ctx, `DELETE FROM peer_costs WHERE peer = ?`, peer); err != nil {
+				return err
+			}
+		}
+		ins, err := tx.Prepare(ctx, `INSERT INTO peer_costs (peer, called_prefix, called_min, called_max, caller_type, caller_prefix, connectfee, cost, days, description, "end", endhour, endminute, included, increment, least_cost, media, message, minimum, priority, start, starthour, startminute) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for {
+			c, err := reader.Read()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return FieldErrors{{Key: "csv", Message: err.Error()}}
+			}
+			if _, err := ins.ExecContext(ctx, c.Peer, c.CalledPrefix, c.CalledMin, c.CalledMax, c.CallerType, c.CallerPrefix, c.ConnectFee, c.Cost, c.Days, c.Description, c.End, c.EndHour, c.EndMinute, c.Included, c.Increment, c.LeastCost, c.Media, c.Message, c.Minimum, c.Priority, c.Start, c.StartHour, c.StartMinute); err != nil {
+				return fmt.Errorf("insert cost row %d: %w", n+1, err)
+			}
+			n++
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

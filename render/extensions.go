@@ -36,7 +36,7 @@ func (d dialplan) same(app string)       { d.object("same", "n,"+app, "exten") }
 func (d dialplan) label(l, app string)   { d.object("same", "n("+l+"),"+app, "exten") }
 
 func renderExtensions(m *model, cfg *config) ([]byte, error) {
-	w := &confWriter{ctx: "extensions.conf"}
+	w := newConfWriter("extensions.conf", 650*len(m.snap.Phones)+600*len(m.snap.Routes)+500*len(m.snap.Peers))
 	d := dialplan{w}
 	header(w, FileExtensions, m.snap.Revision)
 	w.section("general")

@@ -15,7 +15,7 @@ import (
 const inboundContext = "inbound"
 
 func renderPJSIP(m *model, cfg *config) ([]byte, error) {
-	w := &confWriter{ctx: "pjsip.conf"}
+	w := newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SipEndpoints))
 	header(w, FilePJSIP, m.snap.Revision)
 	w.section("transport-tcp")
 	w.set("type", "transport", "transport")

@@ -34,10 +34,9 @@ const (
 )
 
 // defaultFailoverStatuses are the DIALSTATUS values after which the next
-// peer is tried: the peer could not take the call (no channel, 503/congestion)
-// as opposed to the callee refusing it (BUSY, NOANSWER). One place, so it can
-// follow engine's failover policy once that is exported.
-var defaultFailoverStatuses = []string{"CHANUNAVAIL", "CONGESTION"}
+// peer is tried: the engine's failover policy, so the dialplan and the SIP
+// core move on after the same outcomes.
+var defaultFailoverStatuses = engine.ContinueDialStatuses
 
 type config struct {
 	failover    []string

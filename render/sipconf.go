@@ -9,7 +9,7 @@ import (
 )
 
 func renderSIP(m *model, cfg *config) ([]byte, error) {
-	w := &confWriter{ctx: "sip.conf"}
+	w := newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SipEndpoints))
 	header(w, FileSIP, m.snap.Revision)
 	w.section("general")
 	w.set("context", inboundContext, "general")
@@ -346,7 +346,7 @@ func sipEndpoint(w *confWriter, e *engine.SipEndpoint) {
 }
 
 func renderIAX(m *model, cfg *config) ([]byte, error) {
-	w := &confWriter{ctx: "iax.conf"}
+	w := newConfWriter("iax.conf", 40*len(m.snap.Peers))
 	header(w, FileIAX, m.snap.Revision)
 	w.section("general")
 	w.set("bindport", "4569", "general")

@@ -85,6 +85,15 @@ type confWriter struct {
 	ctx string // object being written, for error messages
 }
 
+// newConfWriter sizes the buffer for the file up front: the files of a big
+// switch run to a hundred megabytes, and growing a buffer by doubling
+// copied and zeroed each byte several times over.
+func newConfWriter(ctx string, sizeHint int) *confWriter {
+	w := &confWriter{ctx: ctx}
+	w.buf.Grow(sizeHint + 4096)
+	return w
+}
+
 func (w *confWriter) fail(err error) {
 	if w.err == nil {
 		w.err = err

@@ -317,20 +317,22 @@ func (s *Service) planCheck(ctx context.Context, tx *storage.Tx, a *Actor, v, ol
 }
 
 func timeGroupRef(ctx context.Context, tx *storage.Tx, a *Actor, key string, id int) (FieldErrors, error) {
-	rec, err := tx.Get(ctx, "timegroups", "id", id)
-	if err != nil || !a.Owns(atoi(valuesOfRecord(rec)["customer"])) {
+	if !ownedRow(ctx, tx, a, "timegroups", id) {
 		return FieldErrors{{Key: key, Message: fmt.Sprintf("time group %d does not exist or is not yours", id)}}, nil
 	}
 	return nil, nil
 }
 
+// ownedRow reports whether the row of table with this id exists and
+// belongs to a customer in the actor's tree.
+func ownedRow(ctx context.Context, tx *storage.Tx, a *Actor, table string, id int) bool {
+	rec, err := tx.Get(ctx, table, "id", id)
+	return err == nil && a.Owns(atoi(valuesOfRecord(rec)["customer"]))
+}
+
 // planVisible: a route or list of routes belongs to a plan of the actor's.
 func planVisible(ctx context.Context, tx *storage.Tx, a *Actor, v Values) (bool, error) {
-	rec, err := tx.Get(ctx, "plans", "id", atoi(v["plan"]))
-	if err != nil {
-		return false, nil
-	}
-	return a.Owns(atoi(valuesOfRecord(rec)["customer"])), nil
+	return ownedRow(ctx, tx, a, "plans", atoi(v["plan"])), nil
 }
 
 // KindRoute is plans/routes/*.
@@ -406,11 +408,7 @@ var KindTimeGroup = &Kind{
 }
 
 func timeGroupVisible(ctx context.Context, tx *storage.Tx, a *Actor, v Values) (bool, error) {
-	rec, err := tx.Get(ctx, "timegroups", "id", atoi(v["timegroup"]))
-	if err != nil {
-		return false, nil
-	}
-	return a.Owns(atoi(valuesOfRecord(rec)["customer"])), nil
+	return ownedRow(ctx, tx, a, "timegroups", atoi(v["timegroup"])), nil
 }
 
 // KindTimePeriod is timegroups/periods/*.

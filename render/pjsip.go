@@ -109,34 +109,8 @@ func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 	writeCodecs(w, codecs, "codec")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
-	if isNumber(p.CallerIDExternal) {
-		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
-			return
-		}
-		w.set("callerid", v, "callerid_external")
-	}
-	if isNumber(p.CallerIDInternal) {
-		w.set("set_var", "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
-	}
-	if p.Language != "" {
-		w.set("language", p.Language, "language")
-	}
-	if c := mohClass(p.Music); c != "" {
-		w.set("moh_suggest", c, "music")
-	}
-	if p.Mailbox != "" {
-		w.set("mailboxes", mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
-	}
-	if p.Source != "" {
-		deny, permit, err := aclLines(p.Source)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
-			return
-		}
-		w.set("deny", deny, "source")
-		w.set("permit", permit, "source")
+	if !writePhoneIdentity(w, p, cfg, pjsipPhoneOptions) {
+		return
 	}
 	if p.TotalMaximum > 0 {
 		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
@@ -535,4 +509,49 @@ func endpointDTMF(mode string) string {
 	default:
 		return strings.ToLower(mode)
 	}
+}
+
+// phoneOptionNames are the option names the two channel drivers use for
+// the same phone settings.
+type phoneOptionNames struct{ setVar, moh, mailbox string }
+
+var (
+	pjsipPhoneOptions   = phoneOptionNames{setVar: "set_var", moh: "moh_suggest", mailbox: "mailboxes"}
+	chanSIPPhoneOptions = phoneOptionNames{setVar: "setvar", moh: "mohsuggest", mailbox: "mailbox"}
+)
+
+// writePhoneIdentity writes the caller id, language, music on hold,
+// mailbox and source ACL of a phone, which res_pjsip and chan_sip share
+// but for the option names. It reports false after a failure.
+func writePhoneIdentity(w *confWriter, p *engine.Phone, cfg *config, names phoneOptionNames) bool {
+	if isNumber(p.CallerIDExternal) {
+		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
+			return false
+		}
+		w.set("callerid", v, "callerid_external")
+	}
+	if isNumber(p.CallerIDInternal) {
+		w.set(names.setVar, "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
+	}
+	if p.Language != "" {
+		w.set("language", p.Language, "language")
+	}
+	if c := mohClass(p.Music); c != "" {
+		w.set(names.moh, c, "music")
+	}
+	if p.Mailbox != "" {
+		w.set(names.mailbox, mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
+	}
+	if p.Source != "" {
+		deny, permit, err := aclLines(p.Source)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
+			return false
+		}
+		w.set("deny", deny, "source")
+		w.set("permit", permit, "source")
+	}
+	return true
 }

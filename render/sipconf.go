@@ -94,34 +94,8 @@ func sipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 	w.set("secret", p.Password, "password")
 	w.set("context", "phone-"+p.Name, "plan")
 	writeCodecs(w, codecs, "codec")
-	if isNumber(p.CallerIDExternal) {
-		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
-			return
-		}
-		w.set("callerid", v, "callerid_external")
-	}
-	if isNumber(p.CallerIDInternal) {
-		w.set("setvar", "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
-	}
-	if p.Language != "" {
-		w.set("language", p.Language, "language")
-	}
-	if c := mohClass(p.Music); c != "" {
-		w.set("mohsuggest", c, "music")
-	}
-	if p.Mailbox != "" {
-		w.set("mailbox", mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
-	}
-	if p.Source != "" {
-		deny, permit, err := aclLines(p.Source)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
-			return
-		}
-		w.set("deny", deny, "source")
-		w.set("permit", permit, "source")
+	if !writePhoneIdentity(w, p, cfg, chanSIPPhoneOptions) {
+		return
 	}
 	if p.TotalMaximum >= 0 {
 		w.setInt("call-limit", p.TotalMaximum, "totalmaximum")

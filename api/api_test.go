@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,7 @@ func newTestSwitch(t testing.TB, opts ...api.Option) *testSwitch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := engine.NewService(db)
+	svc := engine.NewService(db, engine.WithPasswordCost(bcrypt.MinCost))
 	if _, _, err := svc.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

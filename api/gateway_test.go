@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"golang.org/x/crypto/bcrypt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -53,7 +54,7 @@ func newGateway(t testing.TB, opts ...api.GatewayOption) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := engine.NewService(db)
+	svc := engine.NewService(db, engine.WithPasswordCost(bcrypt.MinCost))
 	if _, _, err := svc.Bootstrap(ctx, adminPassword); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,8 @@ type Service struct {
 	// identityGen moves when users or customers change, invalidating
 	// cached actors.
 	identityGen atomic.Int64
+
+	passwordCost int
 }
 
 // authEntry remembers a verified password as a SHA-256 digest so that an
@@ -74,9 +76,13 @@ type ServiceOption func(*Service)
 // WithLogger sets the service's logger.
 func WithLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.log = l } }
 
+// WithPasswordCost sets the bcrypt cost of new user passwords (default
+// bcrypt.DefaultCost); tests lower it to keep the race detector fast.
+func WithPasswordCost(cost int) ServiceOption { return func(s *Service) { s.passwordCost = cost } }
+
 // NewService wraps an open store.
 func NewService(db *storage.DB, opts ...ServiceOption) *Service {
-	s := &Service{db: db, log: slog.Default(), authCache: map[string]authEntry{}}
+	s := &Service{db: db, log: slog.Default(), authCache: map[string]authEntry{}, passwordCost: bcrypt.DefaultCost}
 	for _, o := range opts {
 		o(s)
 	}
@@ -110,7 +116,7 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 			}
 			password = base64.RawURLEncoding.EncodeToString(b)
 		}
-		if err := insertUser(ctx, tx, "admin", password, "system", RootCustomer); err != nil {
+		if err := s.insertUser(ctx, tx, "admin", password, "system", RootCustomer); err != nil {
 			return err
 		}
 		created, pw = true, password
@@ -122,7 +128,7 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 	return created, pw, nil
 }
 
-func insertUser(ctx context.Context, tx *storage.Tx, username, password, role string, customer int) error {
+func (s *Service) insertUser(ctx context.Context, tx *storage.Tx, username, password, role string, customer int) error {
 	if err := checkName(username); err != nil || username == "" {
 		return fmt.Errorf("%w: username must be 1-64 letters, digits, '_', '.', '+' or '-'", ErrBadUserInput)
 	}
@@ -132,7 +138,7 @@ func insertUser(ctx context.Context, tx *storage.Tx, username, password, role st
 	if len(password) < 8 {
 		return fmt.Errorf("%w: password must be at least 8 characters", ErrBadUserInput)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -154,7 +160,7 @@ func (s *Service) AddUser(ctx context.Context, username, password, role string, 
 		customer = RootCustomer
 	}
 	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
-		return insertUser(ctx, tx, username, password, role, customer)
+		return s.insertUser(ctx, tx, username, password, role, customer)
 	})
 	s.identityGen.Add(1)
 	return err

@@ -27,7 +27,9 @@ type Config struct {
 	HTTP     string   `yaml:"http"`
 	SIP      []string `yaml:"sip"`
 	Realm    string   `yaml:"realm"`
-	Metrics  string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
+	// DigestAlgorithms are offered to phones in this order (RFC 8760).
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
 
 	Render RenderConfig `yaml:"render"`
 	Calls  CallsConfig  `yaml:"calls"`
@@ -68,7 +70,10 @@ func Default() Config {
 		HTTP:     "127.0.0.1:8080",
 		SIP:      []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 		Realm:    "sipswitch",
-		Render:   RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
+		// SHA-256 first as RFC 8760 prefers; clients that read only the
+		// first challenge (SIPp, old phones) want MD5 first.
+		DigestAlgorithms: []string{"SHA-256", "MD5"},
+		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
 		Calls: CallsConfig{
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
@@ -156,7 +161,7 @@ func typeError(file, msg string, lines map[string]int) Error {
 
 // known lists the keys a file may hold, by dotted path.
 var known = map[string]bool{
-	"database": true, "http": true, "sip": true, "realm": true, "metrics": true,
+	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "digest_algorithms": true,
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
@@ -212,6 +217,14 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return fail("realm", "must be a non-empty name without quotes or backslashes")
+	}
+	if len(c.DigestAlgorithms) == 0 {
+		return fail("digest_algorithms", "must list MD5, SHA-256 or both")
+	}
+	for _, a := range c.DigestAlgorithms {
+		if a != "MD5" && a != "SHA-256" {
+			return fail("digest_algorithms", fmt.Sprintf("%q is not MD5 or SHA-256", a))
+		}
 	}
 	if c.Render.PhoneDriver != "pjsip" && c.Render.PhoneDriver != "sip" {
 		return fail("render.phone_driver", "must be pjsip or sip")

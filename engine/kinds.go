@@ -54,7 +54,7 @@ func (s *Service) sectionNameCheck(ctx context.Context, tx *storage.Tx, name, se
 	if err != nil || what == "" {
 		return nil, err
 	}
-	return FieldErrors{{Key: "name", Message: "name is already used by a " + what + " (peers, lines and SIP endpoints share Asterisk section names)"}}, nil
+	return FieldErrors{{Key: "name", Message: "name is already used by a " + what + " (peers, lines and SIP endpoints share Asterisk section names)", Reason: ReasonInUse}}, nil
 }
 
 func withCustomerDefault(a *Actor, input Values) Values {

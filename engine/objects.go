@@ -118,34 +118,37 @@ func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, v
 	if err := s.authorize(a, k.CreatePriv); err != nil {
 		return 0, err
 	}
+	var id int64
+	var err error
+	if validateOnly {
+		err = s.db.Read(ctx, func(tx *storage.Tx) error { _, err := s.createIn(ctx, tx, a, k, input, true); return err })
+	} else {
+		_, err = s.db.Write(ctx, func(tx *storage.Tx) error { id, err = s.createIn(ctx, tx, a, k, input, false); return err })
+		s.touched(k)
+	}
+	return id, err
+}
+
+// createIn is Create inside the caller's transaction, for calls that
+// decide between create and update in the same transaction.
+func (s *Service) createIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values, validateOnly bool) (int64, error) {
 	if k.defaultsFor != nil {
 		input = k.defaultsFor(a, input)
 	}
 	vals, errs := k.Spec.Validate(input, nil)
-	run := func(tx *storage.Tx) (int64, error) {
-		more, err := k.check(ctx, tx, a, vals, nil)
-		if err != nil {
-			return 0, err
-		}
-		if errs = append(errs, more...); len(errs) > 0 {
-			return 0, errs
-		}
-		if validateOnly {
-			return 0, ErrValidated
-		}
-		id, err := tx.Insert(ctx, k.Table, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
-		if errors.Is(err, storage.ErrConflict) {
-			return 0, FieldErrors{conflictError(k)}
-		}
-		return id, err
+	more, err := k.check(ctx, tx, a, vals, nil)
+	if err != nil {
+		return 0, err
 	}
-	var id int64
-	var err error
+	if errs = append(errs, more...); len(errs) > 0 {
+		return 0, errs
+	}
 	if validateOnly {
-		err = s.db.Read(ctx, func(tx *storage.Tx) error { _, err := run(tx); return err })
-	} else {
-		_, err = s.db.Write(ctx, func(tx *storage.Tx) error { id, err = run(tx); return err })
-		s.touched(k)
+		return 0, ErrValidated
+	}
+	id, err := tx.Insert(ctx, k.Table, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
+	if errors.Is(err, storage.ErrConflict) {
+		return 0, FieldErrors{conflictError(k)}
 	}
 	return id, err
 }
@@ -154,7 +157,7 @@ func conflictError(k *Kind) FieldError {
 	if k.Table == "plan_routes" {
 		return FieldError{Key: "called_prefix", Message: "a route with this called_prefix, caller_prefix and media already exists in the plan"}
 	}
-	return FieldError{Key: "name", Message: "name is already used by another " + k.Name}
+	return FieldError{Key: "name", Message: "name is already used by another " + k.Name, Reason: ReasonInUse}
 }
 
 // Update merges input over the stored object, validates the whole and
@@ -163,41 +166,44 @@ func (s *Service) Update(ctx context.Context, a *Actor, k *Kind, key string, inp
 	if err := s.authorize(a, k.UpdatePriv); err != nil {
 		return err
 	}
-	run := func(tx *storage.Tx) error {
-		old, _, err := s.load(ctx, tx, a, k, key)
-		if err != nil {
-			return err
-		}
-		var errs FieldErrors
-		for _, p := range k.Immutable {
-			if v, ok := input[p]; ok && v != old[p] {
-				errs = append(errs, FieldError{Key: p, Message: p + " cannot be changed; create a new object instead"})
-			}
-		}
-		vals, verrs := k.Spec.Validate(input, old)
-		errs = append(errs, verrs...)
-		more, err := k.check(ctx, tx, a, vals, old)
-		if err != nil {
-			return err
-		}
-		if errs = append(errs, more...); len(errs) > 0 {
-			return errs
-		}
-		if validateOnly {
-			return ErrValidated
-		}
-		kv, _ := k.keyArg(key)
-		err = tx.Update(ctx, k.Table, k.Key, kv, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
-		if errors.Is(err, storage.ErrConflict) {
-			return FieldErrors{conflictError(k)}
-		}
-		return err
-	}
+	run := func(tx *storage.Tx) error { return s.updateIn(ctx, tx, a, k, key, input, validateOnly) }
 	if validateOnly {
 		return s.db.Read(ctx, run)
 	}
 	_, err := s.db.Write(ctx, run)
 	s.touched(k)
+	return err
+}
+
+// updateIn is Update inside the caller's transaction.
+func (s *Service) updateIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, key string, input Values, validateOnly bool) error {
+	old, _, err := s.load(ctx, tx, a, k, key)
+	if err != nil {
+		return err
+	}
+	var errs FieldErrors
+	for _, p := range k.Immutable {
+		if v, ok := input[p]; ok && v != old[p] {
+			errs = append(errs, FieldError{Key: p, Message: p + " cannot be changed; create a new object instead"})
+		}
+	}
+	vals, verrs := k.Spec.Validate(input, old)
+	errs = append(errs, verrs...)
+	more, err := k.check(ctx, tx, a, vals, old)
+	if err != nil {
+		return err
+	}
+	if errs = append(errs, more...); len(errs) > 0 {
+		return errs
+	}
+	if validateOnly {
+		return ErrValidated
+	}
+	kv, _ := k.keyArg(key)
+	err = tx.Update(ctx, k.Table, k.Key, kv, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
+	if errors.Is(err, storage.ErrConflict) {
+		return FieldErrors{conflictError(k)}
+	}
 	return err
 }
 

@@ -125,6 +125,9 @@ func TestCompileRouteTableErrors(t *testing.T) {
 		{Route{ID: 1, Plan: 1, Allow: 1, Peer2: -2}, "peer2"},
 	}
 	for _, tt := range tests {
+		if err := CheckRoute(&tt.route); tt.want != "plan 2" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckRoute(%+v) = %v, want mention of %q", tt.route, err, tt.want)
+		}
 		_, err := CompileRouteTable(plans, []Route{tt.route}, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err %v, want mention of %q", tt.route, err, tt.want)
@@ -401,4 +404,41 @@ func rateQueries(routes []Route, n int, pick func(*rand.Rand) int) []rateQuery {
 		qs[i] = rateQuery{s.plan, all[s.off : s.off+s.n], all[s.coff : s.coff+s.cn]}
 	}
 	return qs
+}
+
+// FuzzRouteTableLookup feeds Lookup numbers as a SIP request could carry
+// them (any bytes) and checks the answer against the brute-force scan, on
+// a hashed plan (1) and a trie plan (2).
+func FuzzRouteTableLookup(f *testing.F) {
+	plans := []Plan{{ID: 1, COSTimeGroup: 1}, {ID: 2}}
+	routes := []Route{
+		{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Media: "voice_fax"},
+		{ID: 2, Plan: 1, CalledPrefix: "44", Allow: 1, Media: "voice"},
+		{ID: 3, Plan: 1, CalledPrefix: "44", CallerPrefix: "1", Allow: 0, Media: "voice_fax"},
+		{ID: 4, Plan: 1, CalledPrefix: "+44*#", Allow: 2, Media: "fax"},
+		{ID: 5, Plan: 1, CalledPrefix: "123456789012345", Allow: 3, Media: "voice_fax"},
+		{ID: 6, Plan: 2, CalledPrefix: "1234567890123456789", Allow: 1, Media: "voice_fax"},
+		{ID: 7, Plan: 2, CalledPrefix: "12", CallerPrefix: "#", Allow: 1, Media: "voice_fax"},
+		{ID: 8, Plan: 2, CalledPrefix: "1", Allow: 1, Media: "fax"},
+	}
+	groups := []TimeGroup{{ID: 1, Periods: []TimePeriod{{Days: "135", EndHour: 23, EndMinute: 59}}}}
+	table, err := CompileRouteTable(plans, routes, groups)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(1, "4420", "1", "")
+	f.Add(2, "12345678901234567890", "#1", "fax")
+	f.Add(1, "+44*#9", "", "fax")
+	f.Add(1, "1234567890123456", "x", "voice")
+	f.Add(2, "12\x00", "#", "")
+	f.Fuzz(func(t *testing.T, plan int, called, caller, media string) {
+		if media != "fax" && media != "voice" {
+			media = ""
+		}
+		want, wantErr := bruteLookup(plans, routes, map[int]string{1: "135"}, plan, called, caller, media, monday)
+		r, err := table.Lookup(plan, called, caller, media, monday)
+		if r.ID != want || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Lookup(%d, %q, %q, %q) = %d %v, brute force %d %v", plan, called, caller, media, r.ID, err, want, wantErr)
+		}
+	})
 }

@@ -56,6 +56,14 @@ type Param struct {
 	// NotStored marks parameters that steer the call (validation,
 	// copy_password) rather than describe the object.
 	NotStored bool
+	// Canon, when set, turns raw input into the canonical text before the
+	// type, Enum and Check rules: for parameters given as lists or objects
+	// (JSON text) and for inputs that merge into the current value (the
+	// stored one on update, the default on create).
+	Canon func(raw, current string) (string, error)
+	// DefaultFrom, when set, computes the create-time default from the
+	// other (already normalized) values instead of Default.
+	DefaultFrom func(v Values) string
 }
 
 // FieldError is one problem with one parameter: Key is the parameter
@@ -63,7 +71,19 @@ type Param struct {
 type FieldError struct {
 	Key     string `json:"key"`
 	Message string `json:"message"`
+	// Reason tells a missing or taken value from an invalid one, for APIs
+	// that answer with a language key per problem (MISSING_NAME).
+	Reason Reason `json:"-"`
 }
+
+// Reason classifies a FieldError.
+type Reason int
+
+const (
+	ReasonInvalid Reason = iota // the value breaks a rule
+	ReasonMissing               // a required value is absent or empty
+	ReasonInUse                 // the value (a name) belongs to another object
+)
 
 func (e FieldError) Error() string { return e.Key + ": " + e.Message }
 
@@ -140,12 +160,23 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 			}
 			continue
 		}
-		canon, err := p.normalize(raw)
+		current, ok := out[p.Name]
+		if !ok {
+			current = p.Default
+		}
+		canon, err := p.normalize(raw, current)
 		if err != nil {
 			errs = append(errs, FieldError{Key: p.Name, Message: p.Name + " " + err.Error()})
 			continue
 		}
 		out[p.Name] = canon
+	}
+	for _, p := range s.Params {
+		_, given := input[p.Name]
+		_, inBase := base[p.Name]
+		if p.DefaultFrom != nil && !given && !inBase {
+			out[p.Name] = p.DefaultFrom(out)
+		}
 	}
 	for _, p := range s.Params {
 		if hasError(errs, p.Name) {
@@ -165,7 +196,7 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 			if p.RequiredDoc != "" {
 				msg += " " + p.RequiredDoc
 			}
-			errs = append(errs, FieldError{Key: p.Name, Message: msg})
+			errs = append(errs, FieldError{Key: p.Name, Message: msg, Reason: ReasonMissing})
 		}
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return s.byName[errs[i].Key] < s.byName[errs[j].Key] })
@@ -182,9 +213,16 @@ func hasError(errs FieldErrors, key string) bool {
 }
 
 // normalize turns raw input into the canonical form or says why it can't.
-func (p *Param) normalize(raw string) (string, error) {
+func (p *Param) normalize(raw, current string) (string, error) {
 	if strings.ContainsAny(raw, "\x00\r\n") {
 		return "", fmt.Errorf("must not contain control characters")
+	}
+	if p.Canon != nil {
+		c, err := p.Canon(raw, current)
+		if err != nil {
+			return "", err
+		}
+		raw = c
 	}
 	canon := raw
 	switch p.Type {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -171,7 +172,23 @@ func (sf *switchFile) validate(o *fileObject, spec *Spec, extra ...string) (Valu
 		}
 		input[k] = v
 	}
-	for k := range o.nodes {
+	for k, n := range o.nodes {
+		if p, known := spec.Param(k); known && p.Canon != nil {
+			// Lists and objects (transport: [UDP], audio_codecs) reach
+			// the spec as the JSON text the API would pass.
+			var v any
+			if err := n.Decode(&v); err != nil {
+				sf.fail(o.lineOf(k), o.name, k, k+" cannot be read: "+err.Error())
+				continue
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				sf.fail(o.lineOf(k), o.name, k, k+" must be a list of values or of mappings with string keys")
+				continue
+			}
+			input[k] = string(b)
+			continue
+		}
 		if k != "periods" || !contains(extra, "periods") {
 			sf.fail(o.lineOf(k), o.name, k, k+" must be a single value")
 		}
@@ -405,15 +422,15 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 			}
 		}
 	}
-	if len(sections["sip_endpoints"]) > 0 && SipEndpointSpec == nil {
-		sf.fail(sections["sip_endpoints"][0].line, "sip_endpoints", "", "sip_endpoints are not supported by this build")
-	}
 	for _, o := range sections["sip_endpoints"] {
-		if SipEndpointSpec == nil {
-			break
-		}
 		vals, ok := sf.validate(o, SipEndpointSpec, "object_id")
 		if !ok {
+			continue
+		}
+		if errs := sipEndpointRules(vals); len(errs) > 0 {
+			for _, e := range errs {
+				sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
+			}
 			continue
 		}
 		sectionName(o, vals["name"])
@@ -423,7 +440,3 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 		snap.SipEndpoints = append(snap.SipEndpoints, e)
 	}
 }
-
-// SipEndpointSpec is set by the gateway-API support (sip_endpoint.save);
-// nil until then.
-var SipEndpointSpec *Spec

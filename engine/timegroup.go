@@ -52,6 +52,14 @@ func CompileTimeGroups(groups []TimeGroup) (*TimeGroupSet, error) {
 	return s, nil
 }
 
+// CheckTimePeriod reports the first field of p the engine cannot use,
+// naming the API parameter; the API checks periods with it so that a stored
+// period always compiles.
+func CheckTimePeriod(p TimePeriod) error {
+	_, err := compilePeriod(p, map[string]*time.Location{"": time.UTC})
+	return err
+}
+
 func compilePeriod(p TimePeriod, locs map[string]*time.Location) (compiledPeriod, error) {
 	var cp compiledPeriod
 	loc, ok := locs[p.Timezone]

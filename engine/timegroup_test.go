@@ -53,6 +53,10 @@ func TestTimePeriodActive(t *testing.T) {
 		{"EDT office hours", TimePeriod{StartHour: 9, EndHour: 17, Timezone: "America/New_York"}, utc("2026-07-01 13:30"), true},
 		{"EST same UTC time", TimePeriod{StartHour: 9, EndHour: 17, Timezone: "America/New_York"}, utc("2026-12-01 13:30"), false},
 		{"day of spring forward", TimePeriod{StartHour: 3, EndHour: 3, EndMinute: 59, Timezone: "America/New_York"}, time.Date(2026, 3, 8, 3, 30, 0, 0, ny), true},
+		// Fall back: 01:00-01:59 New York happens twice on 2026-11-01, at 05:xx (EDT) and 06:xx (EST) UTC.
+		{"fall back first 1:30", TimePeriod{StartHour: 1, EndHour: 1, EndMinute: 59, Timezone: "America/New_York"}, utc("2026-11-01 05:30"), true},
+		{"fall back second 1:30", TimePeriod{StartHour: 1, EndHour: 1, EndMinute: 59, Timezone: "America/New_York"}, utc("2026-11-01 06:30"), true},
+		{"fall back 2:00 EST", TimePeriod{StartHour: 1, EndHour: 1, EndMinute: 59, Timezone: "America/New_York"}, utc("2026-11-01 07:00"), false},
 		{"UTC default", TimePeriod{StartHour: 23, EndHour: 23, EndMinute: 59}, time.Date(2026, 11, 23, 18, 30, 0, 0, ny), true},
 	}
 	for _, tt := range tests {
@@ -104,6 +108,9 @@ func TestTimeGroupActive(t *testing.T) {
 var tt0 = time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
 
 func TestCompileTimeGroupsErrors(t *testing.T) {
+	if err := CheckTimePeriod(TimePeriod{Days: "67", StartHour: 22, EndHour: 6, Timezone: "Europe/London", StartDate: "2026-01-01"}); err != nil {
+		t.Errorf("valid period refused: %v", err)
+	}
 	tests := []struct {
 		p    TimePeriod
 		want string
@@ -116,6 +123,9 @@ func TestCompileTimeGroupsErrors(t *testing.T) {
 		{TimePeriod{Timezone: "Nowhere/City"}, "timezone"},
 	}
 	for _, tt := range tests {
+		if err := CheckTimePeriod(tt.p); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CheckTimePeriod(%+v) = %v, want mention of %q", tt.p, err, tt.want)
+		}
 		_, err := CompileTimeGroups([]TimeGroup{{ID: 4, Periods: []TimePeriod{tt.p}}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "time group 4") {
 			t.Errorf("%+v: err %v, want mention of %q", tt.p, err, tt.want)

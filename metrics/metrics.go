@@ -25,9 +25,7 @@ type Metrics struct {
 	CallAttempts  *prometheus.CounterVec // peer
 	CallsAnswered *prometheus.CounterVec // peer
 	CallsFailed   *prometheus.CounterVec // peer, cause
-	Failovers     prometheus.Counter
-	AuthFailures  *prometheus.CounterVec // method
-	RouteLookup   prometheus.Histogram
+	RoutingBuild  prometheus.Histogram
 	StoreRevision prometheus.Gauge
 	StoreReloads  prometheus.Counter
 	ConfigReloads *prometheus.CounterVec // result
@@ -60,15 +58,9 @@ func New() *Metrics {
 	m.CallsFailed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sipswitch_calls_failed_total", Help: "Attempts that failed, by peer and cause (SIP code, timeout, limit).",
 	}, []string{"peer", "cause"})
-	m.Failovers = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "sipswitch_failovers_total", Help: "Times a call moved on to its next peer.",
-	})
-	m.AuthFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sipswitch_auth_failures_total", Help: "Failed authentications by method (REGISTER, INVITE, api).",
-	}, []string{"method"})
-	m.RouteLookup = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "sipswitch_route_decision_duration_seconds", Help: "Time to decide a call's route and peers.",
-		Buckets: []float64{1e-7, 5e-7, 1e-6, 5e-6, 1e-5, 1e-4, 1e-3},
+	m.RoutingBuild = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "sipswitch_routing_build_duration_seconds", Help: "Time to rebuild the routing table from the store.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 	})
 	m.StoreRevision = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "sipswitch_store_revision", Help: "Store revision the routing table was built from.",
@@ -84,7 +76,7 @@ func New() *Metrics {
 	})
 	m.Registry.MustRegister(
 		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures,
-		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.Failovers, m.AuthFailures, m.RouteLookup,
+		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.RoutingBuild,
 		m.StoreRevision, m.StoreReloads, m.ConfigReloads, m.ShuttingDown,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

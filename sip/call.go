@@ -566,6 +566,22 @@ func (c *call) logAttempt(called string, route int, peer *engine.Peer, outcome s
 	}
 	c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", called,
 		"route", route, "peer", peerName, "outcome", outcome, "duration", d.String())
+	c.observe(AttemptResult{Peer: peerName, Cause: attemptCause(outcome), Duration: d})
+}
+
+func (c *call) observe(r AttemptResult) {
+	if f := c.s.cfg.observe; f != nil {
+		f(r)
+	}
+}
+
+// attemptCause keeps the first word of an outcome ("503 Service
+// Unavailable" -> "503"), so metric labels stay few.
+func attemptCause(outcome string) string {
+	if i := strings.IndexAny(outcome, " :"); i > 0 {
+		return outcome[:i]
+	}
+	return outcome
 }
 
 func (c *call) logAttemptLeg(l *leg, outcome string) {
@@ -573,6 +589,7 @@ func (c *call) logAttemptLeg(l *leg, outcome string) {
 	if l.peer == nil {
 		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
 			"phone", l.phone, "outcome", outcome, "duration", d.String())
+		c.observe(AttemptResult{Phone: l.phone, Cause: attemptCause(outcome), Duration: d})
 		return
 	}
 	c.logAttempt(l.called, l.route, l.peer, outcome, d)

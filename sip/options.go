@@ -32,6 +32,21 @@ type config struct {
 	retryAfter     int
 	maxContacts    int
 	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
+	observe        func(AttemptResult)
+}
+
+// AttemptResult is how one attempt of a call ended, for metrics.
+type AttemptResult struct {
+	Peer     string // peer name; "" for an attempt to a local line
+	Phone    string // called line for local attempts
+	Cause    string // "answered", a SIP code such as "503", "timeout", "no_answer", "canceled", "limit_reached", ...
+	Duration time.Duration
+}
+
+// WithAttemptObserver is told the result of every call attempt. It runs on
+// the call path and must not block.
+func WithAttemptObserver(f func(AttemptResult)) Option {
+	return func(c *config) error { c.observe = f; return nil }
 }
 
 type listenURI struct {

@@ -244,6 +244,22 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
 	return rev, nil
 }
 
+// WriteState runs one statement on run-time state (registrations) that
+// is not configuration: it is serialized with other writes but does not
+// move the revision, so it wakes no renderer and rebuilds no routes.
+func (db *DB) WriteState(ctx context.Context, stmt string, args ...any) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	st, err := db.prepared(ctx, stmt)
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
 // Read runs fn in a read transaction: every read inside sees one
 // consistent state of the database.
 func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {

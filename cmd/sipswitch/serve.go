@@ -24,6 +24,7 @@ import (
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
 	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/sip"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -134,6 +135,8 @@ type daemon struct {
 
 	store *storage.DB
 	svc   *engine.Service
+	calls *engine.CallControl
+	sip   *sip.Server
 
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
@@ -148,8 +151,27 @@ func (d *daemon) run(ctx context.Context) error {
 	defer store.Close()
 	d.store, d.svc = store, svc
 
+	if err := d.startSIP(ctx); err != nil {
+		return err
+	}
+	sipCtx, stopSIP := context.WithCancel(context.Background())
+	sipDone := make(chan error, 1)
+	go func() { sipDone <- d.sip.Serve(sipCtx) }()
+	defer func() { stopSIP(); <-sipDone }()
+	select {
+	case <-d.sip.Ready():
+	case err := <-sipDone:
+		return fmt.Errorf("sip: %w", err)
+	case <-time.After(10 * time.Second):
+		return errors.New("sip: listeners not bound within 10s")
+	}
+	go d.followStore(ctx)
+
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI)))
+	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
+	mux.Handle(api.GatewayLoginPath, gateway)
+	mux.Handle(api.GatewayJSONPath, gateway)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	var servers []*http.Server
 	if d.cfg.Metrics == "" {
@@ -177,7 +199,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "db", d.cfg.Database, "render_dir", d.cfg.Render.Dir, "version", versionString())
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", d.cfg.Database, "render_dir", d.cfg.Render.Dir, "version", versionString())
 	watchdog := d.watchdog()
 
 	for {
@@ -194,7 +216,14 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
 	d.metrics.ShuttingDown.Set(1)
-	d.log.Info("sipswitch stopping", "drain_timeout", d.cfg.Calls.DrainTimeout)
+	d.log.Info("sipswitch stopping: new calls get 503, waiting for calls in progress", "drain_timeout", d.cfg.Calls.DrainTimeout, "active_calls", d.sip.Stats().ActiveCalls)
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), d.cfg.Calls.DrainTimeout)
+	if err := d.sip.Drain(drainCtx); err != nil {
+		d.log.Warn("drain timed out; ending remaining calls", "err", err)
+	} else {
+		d.log.Info("all calls ended")
+	}
+	cancelDrain()
 	d.stopRender()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -273,6 +302,9 @@ func (d *daemon) reload(ctx context.Context) {
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "err", err)
 	}
+	if err := d.rebuildRouting(ctx); err != nil {
+		d.log.Error("reload: routing rebuild failed; keeping the running table", "err", err)
+	}
 	d.metrics.ConfigReloads.WithLabelValues("ok").Inc()
 	d.log.Info("reloaded configuration", "config", d.flags.configPath)
 }
@@ -332,5 +364,86 @@ func (d *daemon) runReloadCmd(ctx context.Context, command string, changed []str
 		return fmt.Errorf("%q: %w: %s", command, err, strings.TrimSpace(string(out)))
 	}
 	d.log.Info("reload command ran", "cmd", command, "output", strings.TrimSpace(string(out)))
+	return nil
+}
+
+// startSIP builds the call-path view of the store and the SIP core on it.
+func (d *daemon) startSIP(ctx context.Context) error {
+	snap, err := d.svc.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	costs, err := d.svc.PeerCosts(ctx)
+	if err != nil {
+		return err
+	}
+	d.calls, err = engine.NewCallControl(ctx, snap, costs)
+	if err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	c := d.cfg.Calls
+	d.sip, err = sip.New(d.calls,
+		sip.WithListen(d.cfg.SIP...),
+		sip.WithRealm(d.cfg.Realm),
+		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),
+		sip.WithLogger(d.log),
+		sip.WithRegistrationStore(engine.NewRegistrationStore(d.store)),
+		sip.WithPeerTimeout(c.NoAnswerTimeout),
+		sip.WithMaxCallDuration(c.MaxDuration),
+		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
+		sip.WithSIPTimers(c.T1, c.T2, c.T4),
+		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
+	)
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	d.metrics.StoreRevision.Set(float64(snap.Revision))
+	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)
+}
+
+// followStore rebuilds the routing view after every burst of store
+// changes. Lookups keep using the old view until the new one is swapped
+// in whole.
+func (d *daemon) followStore(ctx context.Context) {
+	changed := d.store.Changed()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		// Let a burst of API writes finish before building once.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		changed = d.store.Changed()
+		if err := d.rebuildRouting(ctx); err != nil {
+			d.log.Error("routing rebuild failed; keeping the running table", "err", err)
+		}
+	}
+}
+
+func (d *daemon) rebuildRouting(ctx context.Context) error {
+	start := time.Now()
+	snap, err := d.svc.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if snap.Revision == d.calls.Revision() {
+		return nil
+	}
+	costs, err := d.svc.PeerCosts(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.calls.Reload(ctx, snap, costs); err != nil {
+		return err
+	}
+	d.metrics.RoutingBuild.Observe(time.Since(start).Seconds())
+	d.metrics.StoreReloads.Inc()
+	d.metrics.StoreRevision.Set(float64(snap.Revision))
+	d.log.Info("routing rebuilt", "revision", snap.Revision, "routes", len(snap.Routes), "took", time.Since(start))
 	return nil
 }

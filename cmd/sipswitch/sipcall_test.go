@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+const testSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+
+// ua is a sipgo user agent on a loopback address: a carrier that answers
+// every call, or a phone that calls through the daemon.
+type ua struct {
+	host     string
+	port     int
+	client   *sipgo.Client
+	dialogs  *sipgo.DialogClientCache
+	answered atomic.Int32
+}
+
+func newUA(t *testing.T, host string, answer bool) *ua {
+	t.Helper()
+	agent, err := sipgo.NewUA(sipgo.WithUserAgent("daemon-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &ua{host: host, port: conn.LocalAddr().(*net.UDPAddr).Port}
+	u.client, err = sipgo.NewClient(agent, sipgo.WithClientHostname(host), sipgo.WithClientPort(u.port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: u.port}}
+	u.dialogs = sipgo.NewDialogClientCache(u.client, contact)
+	srv, _ := sipgo.NewServer(agent)
+	answers := sipgo.NewDialogServerCache(u.client, contact)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		d, err := answers.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		defer d.Close()
+		if !answer {
+			d.Respond(403, "Not A Carrier", nil)
+			return
+		}
+		u.answered.Add(1)
+		d.Respond(180, "Ringing", nil)
+		d.RespondSDP([]byte(testSDP))
+		<-d.Context().Done()
+	})
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { answers.ReadAck(req, tx) })
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if answers.ReadBye(req, tx) != nil && u.dialogs.ReadBye(req, tx) != nil {
+			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
+		}
+	})
+	go srv.ServeUDP(conn)
+	time.Sleep(20 * time.Millisecond)
+	t.Cleanup(func() { agent.Close(); conn.Close() })
+	return u
+}
+
+// call sends an authenticated INVITE for called through the switch at sw.
+func (u *ua) call(ctx context.Context, sw string, called, user, password string) (*sipgo.DialogClientSession, error) {
+	host, portStr, _ := net.SplitHostPort(sw)
+	port, _ := strconv.Atoi(portStr)
+	to := sip.Uri{Scheme: "sip", User: called, Host: host, Port: port}
+	req := sip.NewRequest(sip.INVITE, to)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: u.host}}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: to})
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(testSDP))
+	d, err := u.dialogs.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password}); err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+// TestDaemonCallsSurviveReloadAndDrainOnStop runs the real binary with two
+// carriers: a call up on carrier A survives a route change and SIGHUP, the
+// next call follows the new route to carrier B, /metrics counts them, and
+// SIGTERM waits for the call in progress before exiting 0.
+func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
+	dir := t.TempDir()
+	carrierA := newUA(t, "127.0.0.2", true)
+	carrierB := newUA(t, "127.0.0.3", true)
+	phone := newUA(t, "127.0.0.1", false)
+
+	sipPort := freePort(t, "udp")
+	sw := fmt.Sprintf("127.0.0.1:%d", sipPort)
+	cfg := filepath.Join(dir, "sipswitch.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n", filepath.Join(dir, "s.db"))), 0o644)
+	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw)
+
+	auth := "auth_username=admin;auth_password=daemon-admin-pw"
+	for _, q := range []string{
+		"plans/create/?" + auth + ";name=Retail",
+		fmt.Sprintf("peers/create/?%s;name=carrier-a;type=sip;destination=127.0.0.2:%d", auth, carrierA.port),
+		fmt.Sprintf("peers/create/?%s;name=carrier-b;type=sip;destination=127.0.0.3:%d", auth, carrierB.port),
+		"plans/routes/create/?" + auth + ";plan=1;called_prefix=44;peer1=1",
+		"phones/create/?" + auth + ";name=2001;password=phone-secret;plan=1",
+	} {
+		if r := d.get("/api/json/" + q); !strings.Contains(r, `"code":"20`) {
+			t.Fatalf("%s: %s", q, r)
+		}
+	}
+	waitRevision(t, d, 6) // bootstrap, then five creates
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	first, err := phone.call(ctx, sw, "441234567890", "2001", "phone-secret")
+	if err != nil {
+		t.Fatalf("first call: %v\n%s", err, d.log())
+	}
+	if carrierA.answered.Load() != 1 {
+		t.Fatalf("first call did not reach carrier A")
+	}
+
+	// Move the route to carrier B and SIGHUP: the call in progress stays.
+	if r := d.get("/api/json/plans/routes/update/?" + auth + ";id=1;peer1=2"); !strings.Contains(r, `"code":"204"`) {
+		t.Fatalf("route update: %s", r)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog("reloaded configuration", 10*time.Second)
+	second, err := phone.call(ctx, sw, "441234567891", "2001", "phone-secret")
+	if err != nil {
+		t.Fatalf("second call: %v\n%s", err, d.log())
+	}
+	if carrierB.answered.Load() != 1 || carrierA.answered.Load() != 1 {
+		t.Fatalf("second call went to A=%d B=%d, want it on B", carrierA.answered.Load(), carrierB.answered.Load())
+	}
+	if err := second.Bye(ctx); err != nil {
+		t.Fatalf("bye of second call: %v", err)
+	}
+	if err := first.Context().Err(); err != nil {
+		t.Fatal("the first call ended during the reload")
+	}
+
+	m := d.get("/metrics")
+	for _, want := range []string{`sipswitch_calls_answered_total{peer="carrier-a"} 1`, `sipswitch_calls_answered_total{peer="carrier-b"} 1`,
+		`sipswitch_sip_calls_total{result="answered"} 2`, `sipswitch_peer_active_calls{peer="carrier-a"} 1`, `sipswitch_peer_call_limit{peer="carrier-a"} -1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(m, "sipswitch_"))
+		}
+	}
+
+	// SIGTERM with the first call up: the daemon drains, refusing new calls.
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitLog("sipswitch stopping", 10*time.Second)
+	if _, err := phone.call(ctx, sw, "441234567892", "2001", "phone-secret"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("a new call while draining: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-d.done:
+		t.Fatalf("daemon exited (%v) with a call in progress", err)
+	default:
+	}
+	if err := first.Bye(ctx); err != nil {
+		t.Fatalf("bye of first call: %v", err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("exit after drain: %v\n%s", err, d.log())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("daemon did not exit after its last call ended\n%s", d.log())
+	}
+	if !strings.Contains(d.log(), "all calls ended") {
+		t.Fatalf("drain not logged:\n%s", d.log())
+	}
+	if strings.Contains(d.log(), "phone-secret") {
+		t.Fatal("a SIP password appeared in the log")
+	}
+}
+
+// waitRevision waits until the daemon's routing follows store revision rev.
+func waitRevision(t *testing.T, d *daemonProc, rev int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(d.get("/metrics"), fmt.Sprintf("sipswitch_store_revision %d\n", rev)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("routing did not reach revision %d:\n%s", rev, grepLines(d.get("/metrics"), "revision"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// CallControl is what the SIP core asks of the switch while calls run:
+// lines by name, peers by address, routing decisions, admission to call
+// limits and the failover policy. Everything it reads is an immutable view
+// built from one store revision and swapped atomically by Reload, so the
+// call path takes no lock and a rebuild never blocks a call.
+type CallControl struct {
+	router   *Router
+	view     atomic.Pointer[callView]
+	limits   *CallLimits
+	policy   FailoverPolicy
+	injector *FailureInjector
+	resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// callView is the part of a snapshot the call path reads.
+type callView struct {
+	revision  int64
+	phones    map[string]*Phone // by lower-case name
+	peerAddrs map[netip.Addr]*Peer
+	customers map[int]Customer
+	settings  Settings
+}
+
+// CallControlOption configures NewCallControl.
+type CallControlOption func(*CallControl)
+
+// WithFailoverPolicy replaces the default failover policy.
+func WithFailoverPolicy(p FailoverPolicy) CallControlOption {
+	return func(c *CallControl) { c.policy = p }
+}
+
+// WithFailureInjector replaces the fail_percent source (tests make it
+// deterministic).
+func WithFailureInjector(f *FailureInjector) CallControlOption {
+	return func(c *CallControl) { c.injector = f }
+}
+
+// WithHostResolver replaces DNS lookups of peer destinations.
+func WithHostResolver(r func(ctx context.Context, host string) ([]netip.Addr, error)) CallControlOption {
+	return func(c *CallControl) { c.resolver = r }
+}
+
+// NewCallControl builds the call-path view of snap and costs.
+func NewCallControl(ctx context.Context, snap *Snapshot, costs []PeerCost, opts ...CallControlOption) (*CallControl, error) {
+	c := &CallControl{
+		limits:   &CallLimits{},
+		policy:   DefaultFailoverPolicy(),
+		injector: NewFailureInjector(),
+		resolver: func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		},
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		return nil, err
+	}
+	c.router = NewRouter(state)
+	c.view.Store(c.buildView(ctx, snap, state))
+	return c, nil
+}
+
+// Reload swaps in a view of a newer snapshot. Calls in progress keep the
+// objects they already hold; call-limit counters carry over, keyed by id.
+func (c *CallControl) Reload(ctx context.Context, snap *Snapshot, costs []PeerCost) error {
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		return fmt.Errorf("reload routing: %w", err)
+	}
+	view := c.buildView(ctx, snap, state)
+	c.router.Swap(state)
+	c.view.Store(view)
+	return nil
+}
+
+// Revision is the store revision the current view was built from.
+func (c *CallControl) Revision() int64 { return c.view.Load().revision }
+
+func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *RoutingState) *callView {
+	v := &callView{
+		revision:  snap.Revision,
+		phones:    make(map[string]*Phone, len(snap.Phones)),
+		peerAddrs: map[netip.Addr]*Peer{},
+		customers: make(map[int]Customer, len(snap.Customers)),
+		settings:  snap.Settings,
+	}
+	phones := make([]Phone, len(snap.Phones))
+	copy(phones, snap.Phones)
+	for i := range phones {
+		v.phones[strings.ToLower(phones[i].Name)] = &phones[i]
+	}
+	for _, cu := range snap.Customers {
+		v.customers[cu.ID] = cu
+	}
+	// Peers are identified by the addresses of their destinations. The
+	// Peer pointers are the routing state's, so AcquirePeer sees the same
+	// object whichever way the core found it.
+	for _, p := range snap.Peers {
+		peer := state.Peer(p.ID)
+		if peer == nil || !peer.IsSIP() {
+			continue
+		}
+		for _, hp := range SplitHostList(peer.Destination) {
+			host, _, err := SplitHostPort(hp)
+			if err != nil {
+				continue
+			}
+			for _, a := range c.resolve(ctx, host) {
+				if _, taken := v.peerAddrs[a]; !taken {
+					v.peerAddrs[a] = peer
+				}
+			}
+		}
+	}
+	return v
+}
+
+func (c *CallControl) resolve(ctx context.Context, host string) []netip.Addr {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a.Unmap()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	addrs, err := c.resolver(ctx, host)
+	if err != nil {
+		return nil
+	}
+	for i := range addrs {
+		addrs[i] = addrs[i].Unmap()
+	}
+	return addrs
+}
+
+// Phone returns the line named name (SIP usernames compare without case,
+// as the store's unique index does).
+func (c *CallControl) Phone(name string) (*Phone, bool) {
+	v := c.view.Load()
+	p, ok := v.phones[name]
+	if !ok {
+		p, ok = v.phones[strings.ToLower(name)]
+	}
+	return p, ok
+}
+
+// PeerByAddress returns the SIP peer whose destination resolves to addr.
+func (c *CallControl) PeerByAddress(addr netip.Addr) (*Peer, bool) {
+	p, ok := c.view.Load().peerAddrs[addr.Unmap()]
+	return p, ok
+}
+
+// Decide routes a call.
+func (c *CallControl) Decide(req CallRequest) (Decision, error) { return c.router.Decide(req) }
+
+// PlanOf is the line's rate plan: its own, else its customer's, else the
+// system default.
+func (c *CallControl) PlanOf(phone *Phone) int {
+	if phone.Plan > 0 {
+		return phone.Plan
+	}
+	v := c.view.Load()
+	if cu, ok := v.customers[phone.Customer]; ok && cu.Plan > 0 {
+		return cu.Plan
+	}
+	return v.settings.DefaultPlan
+}
+
+// AcquirePeer admits one call toward peer under its outmaximum.
+func (c *CallControl) AcquirePeer(peer *Peer) (func(), bool) {
+	return c.acquire(LimitKey{Kind: LimitPeer, ID: peer.ID}, peer.OutMaximum)
+}
+
+// AcquirePhone admits one call of phone under its totalmaximum.
+func (c *CallControl) AcquirePhone(phone *Phone) (func(), bool) {
+	return c.acquire(LimitKey{Kind: LimitPhone, ID: phone.ID}, phone.TotalMaximum)
+}
+
+func (c *CallControl) acquire(key LimitKey, max int) (func(), bool) {
+	slot, ok := c.limits.Acquire(key, max)
+	if !ok {
+		return nil, false
+	}
+	return slot.Release, true
+}
+
+// ActivePeerCalls is how many calls hold a slot of peer id.
+func (c *CallControl) ActivePeerCalls(id int) int {
+	return c.limits.Active(LimitKey{Kind: LimitPeer, ID: id})
+}
+
+// ActivePhoneCalls is how many calls hold a slot of phone id.
+func (c *CallControl) ActivePhoneCalls(id int) int {
+	return c.limits.Active(LimitKey{Kind: LimitPhone, ID: id})
+}
+
+// ShouldTryNext applies the failover policy.
+func (c *CallControl) ShouldTryNext(o AttemptOutcome) bool { return c.policy.ShouldTryNext(o) }
+
+// FailPercentHit rolls the peer's fail_percent.
+func (c *CallControl) FailPercentHit(peer *Peer) bool { return c.injector.ShouldFail(peer) }
+
+// Peers lists the peers of the current routing state with their limits,
+// for metrics.
+func (c *CallControl) Peers() []*Peer {
+	state := c.router.Load()
+	out := make([]*Peer, 0, len(state.peers))
+	for _, p := range state.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// EachActivePhone calls fn for every line with calls up; lines without
+// calls are left out so a switch of 100,000 lines exports a handful.
+func (c *CallControl) EachActivePhone(fn func(p *Phone, active int)) {
+	for _, p := range c.view.Load().phones {
+		if n := c.ActivePhoneCalls(p.ID); n > 0 {
+			fn(p, n)
+		}
+	}
+}

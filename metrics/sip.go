@@ -1,0 +1,96 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/sip"
+)
+
+// ObserveAttempt counts one call attempt by peer (or "local" for a line)
+// and cause.
+func (m *Metrics) ObserveAttempt(r sip.AttemptResult) {
+	peer := r.Peer
+	if peer == "" {
+		peer = "local"
+	}
+	m.CallAttempts.WithLabelValues(peer).Inc()
+	if r.Cause == "answered" {
+		m.CallsAnswered.WithLabelValues(peer).Inc()
+		return
+	}
+	m.CallsFailed.WithLabelValues(peer, r.Cause).Inc()
+}
+
+// sipCollector reads the SIP core's counters and the live call-limit
+// occupancy at scrape time, so the call path only bumps atomics.
+type sipCollector struct {
+	stats func() sip.Stats
+	calls *engine.CallControl
+
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                       *prometheus.Desc
+}
+
+// RegisterSIP exports the SIP core's counters and the active calls per
+// peer and per line against their limits.
+func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl) error {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return m.Registry.Register(&sipCollector{
+		stats: stats, calls: calls,
+		calls_:      d("sipswitch_sip_calls_total", "Calls by result (attempted, answered, failed).", "result"),
+		failed:      d("sipswitch_sip_calls_failed_by_cause_total", "Failed calls by cause.", "cause"),
+		failovers:   d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
+		active:      d("sipswitch_sip_active_calls", "Calls in progress."),
+		regs:        d("sipswitch_sip_registrations", "Registered contacts."),
+		authFail:    d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
+		blocked:     d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
+		rejected:    d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
+		peerActive:  d("sipswitch_peer_active_calls", "Calls holding a slot of the peer's outmaximum.", "peer"),
+		peerLimit:   d("sipswitch_peer_call_limit", "The peer's outmaximum (-1: none).", "peer"),
+		phoneActive: d("sipswitch_phone_active_calls", "Calls of a line, for lines with calls up.", "phone"),
+		phoneLimit:  d("sipswitch_phone_call_limit", "The line's totalmaximum, for lines with calls up.", "phone"),
+	})
+}
+
+func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+		ch <- d
+	}
+}
+
+func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	counter(c.calls_, s.CallsAttempted, "attempted")
+	counter(c.calls_, s.CallsAnswered, "answered")
+	counter(c.calls_, s.CallsFailed, "failed")
+	for cause, v := range map[string]uint64{"no_route": s.FailedNoRoute, "barred": s.FailedBarred, "busy": s.FailedBusy,
+		"no_answer": s.FailedNoAnswer, "canceled": s.FailedCanceled, "limit": s.FailedLimit, "other": s.FailedOther} {
+		counter(c.failed, v, cause)
+	}
+	counter(c.failovers, s.Failovers)
+	gauge(c.active, s.ActiveCalls)
+	gauge(c.regs, s.Registrations)
+	counter(c.authFail, s.AuthFailures)
+	counter(c.blocked, s.BlockedRequests)
+	counter(c.rejected, s.Rejected503)
+	if c.calls == nil {
+		return
+	}
+	for _, p := range c.calls.Peers() {
+		gauge(c.peerActive, int64(c.calls.ActivePeerCalls(p.ID)), p.Name)
+		gauge(c.peerLimit, int64(p.OutMaximum), p.Name)
+	}
+	c.calls.EachActivePhone(func(p *engine.Phone, active int) {
+		gauge(c.phoneActive, int64(active), p.Name)
+		gauge(c.phoneLimit, int64(p.TotalMaximum), p.Name)
+	})
+}

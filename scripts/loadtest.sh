@@ -92,6 +92,8 @@ cat >"$WORK/sipswitch.yaml" <<EOF
 database: $WORK/load.db
 http: 127.0.0.1:$HTTP_PORT
 sip: [udp://127.0.0.1:$SIP_PORT]
+# SIPp answers only the first challenge, and only with MD5.
+digest_algorithms: [MD5, SHA-256]
 log:
   level: warn
   format: text

@@ -50,8 +50,8 @@ loadtest:
 
 # The short load test CI runs: fails if any call fails.
 loadtest-smoke:
-	MODE=answer RATE=50 DURATION=10 scripts/loadtest.sh
-	MODE=failover RATE=50 DURATION=4 scripts/loadtest.sh
+	MODE=answer RATE=50 DURATION=10 AFTER_S=2 scripts/loadtest.sh
+	MODE=failover RATE=50 DURATION=4 AFTER_S=2 scripts/loadtest.sh
 
 # Installs the binary, the systemd unit and the example configuration;
 # PREFIX and DESTDIR are honoured (DESTDIR for packaging).

@@ -82,6 +82,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SC=$ROOT/testdata/sipp
+# SIPp wants a descriptor per open call; raise the soft limit where allowed.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== building"
 go build -o "$WORK/sipswitch" ./cmd/sipswitch
 go build -o "$WORK/gendb" ./testdata/sipp/gendb
@@ -154,6 +156,10 @@ RUN_S=$((CALLS / RATE + CALL_MS / 1000 + AFTER_S + 120))
 SAMPLER=$!
 PIDS+=("$SAMPLER")
 RSS_START=$(rss_kb)
+# Datagrams the kernel dropped for full receive buffers (all UDP sockets of
+# the machine: sipswitch's and SIPp's); drops mean retransmissions.
+udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+DROPS_START=$(udp_drops)
 
 echo "== $MODE: $CALLS calls at $RATE cps, $CALL_MS ms each, at most $LIMIT at once"
 TIMEOUT=$((CALLS / RATE + CALL_MS / 1000 + 60))
@@ -166,6 +172,7 @@ set +e
 SIPP_RC=$?
 set -e
 T1=$(date +%s.%N)
+DROPS=$(($(udp_drops) - DROPS_START))
 RSS_END=$(rss_kb)
 sleep "$AFTER_S"
 RSS_AFTER=$(rss_kb)
@@ -196,6 +203,7 @@ awk -v n="$CREATED" -v g="${GEN_S:-0}" -v t0="$T0" -v t1="$T1" -v rate="$RATE" '
 	if (g > 0) printf "achieved CPS:          %.0f (%d calls created in ~%d s; target %s)\n", n / g, n, g, rate
 	printf "wall time of the run:  %.1f s\n", t1 - t0 }'
 echo "peak concurrent calls: $PEAK_CALLS"
+echo "UDP receive-buffer drops (whole machine): $DROPS"
 # The carriers' own counts (calls in the probe included) show where calls went.
 sleep 1.2
 for c in carrier1 carrier2 carrier3; do

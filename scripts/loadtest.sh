@@ -19,7 +19,7 @@
 #   CALL_MS   call length after answer, milliseconds           [1000; concurrent 60000]
 #   LIMIT     max simultaneous calls in SIPp (-l)              [CALLS]
 #   SIP_PORT, HTTP_PORT  sipswitch's listeners on 127.0.0.1   [15060, 18080]
-#   AFTER_S   seconds to watch RSS after the last call ended   [10; concurrent 30]
+#   AFTER_S   seconds to watch RSS after the last call ended   [10; concurrent 180]
 #   WORKDIR   keep the run's files here (default: a temp dir, removed)
 #   SERVER_CMD  command line that starts the SIP server instead of
 #             `sipswitch serve` ({DB} and {SIP} are substituted); for
@@ -36,7 +36,9 @@ concurrent)
 	RATE=${RATE:-500}
 	CALLS=${CALLS:-20000}
 	CALL_MS=${CALL_MS:-60000}
-	AFTER_S=${AFTER_S:-30}
+	# Past sipgo's 32 s transaction timers and Go's 2 min forced GC, after
+	# which the scavenger returns freed memory to the OS.
+	AFTER_S=${AFTER_S:-180}
 	;;
 *)
 	echo "loadtest: MODE must be answer, failover or concurrent, got '$MODE'" >&2
@@ -135,6 +137,12 @@ for i in $(seq 100); do
 done
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SWITCH/status" 2>/dev/null || echo 0; }
+# Live Go heap (bytes in allocated objects, MiB) from serve's /metrics; "?"
+# without it. Unlike RSS it drops as soon as a GC has run.
+heap_mib() {
+	{ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
+		awk '$1 == "go_memstats_heap_alloc_bytes" { printf "%d", $2 / 1048576; f = 1 } END { if (!f) printf "?" }'
+}
 
 # One call before the run: proves the whole path (digest, route, carrier)
 # and tells a setup problem from a load problem.
@@ -156,6 +164,7 @@ RUN_S=$((CALLS / RATE + CALL_MS / 1000 + AFTER_S + 120))
 SAMPLER=$!
 PIDS+=("$SAMPLER")
 RSS_START=$(rss_kb)
+HEAP_START=$(heap_mib)
 # Datagrams the kernel dropped for full receive buffers (all UDP sockets of
 # the machine: sipswitch's and SIPp's); drops mean retransmissions.
 udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
@@ -174,7 +183,13 @@ set -e
 T1=$(date +%s.%N)
 DROPS=$(($(udp_drops) - DROPS_START))
 RSS_END=$(rss_kb)
-sleep "$AFTER_S"
+HEAP_END=$(heap_mib)
+AFTER_LOG=""
+for ((t = 0; t < AFTER_S; t += 30)); do
+	step=$((AFTER_S - t < 30 ? AFTER_S - t : 30))
+	sleep "$step"
+	AFTER_LOG+=" +$((t + step))s: RSS $(($(rss_kb) / 1024)) MiB heap $(heap_mib) MiB;"
+done
 RSS_AFTER=$(rss_kb)
 kill "$SAMPLER" 2>/dev/null || true
 
@@ -218,6 +233,8 @@ for rtd in 1 2; do
 			printf "response time %-11s ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
 done
 echo "sipswitch RSS:         start $((RSS_START / 1024)) MiB, peak $((RSS_PEAK / 1024)) MiB, at end of calls $((RSS_END / 1024)) MiB, ${AFTER_S}s after $((RSS_AFTER / 1024)) MiB"
+echo "sipswitch Go heap:     start $HEAP_START MiB, at end of calls $HEAP_END MiB"
+echo "after the calls:      $AFTER_LOG"
 if [[ -s $WORK/sipswitch.err ]]; then
 	echo "sipswitch warnings/errors: $(wc -l <"$WORK/sipswitch.err") lines, first:"
 	head -5 "$WORK/sipswitch.err" | cut -c1-300

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet fmt bench fuzz clean install
+.PHONY: all build run test test-short vet fmt bench fuzz clean install loadtest loadtest-smoke
 
 all: build
 
@@ -41,6 +41,17 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseQuery$$' -fuzztime $(FUZZTIME) ./api
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./api
+
+# SIPp load test of the SIP core on loopback (needs sipp): see
+# scripts/loadtest.sh for MODE (answer, failover, concurrent), RATE,
+# DURATION, CALLS, CALL_MS, LIMIT.
+loadtest:
+	scripts/loadtest.sh
+
+# The short load test CI runs: fails if any call fails.
+loadtest-smoke:
+	MODE=answer RATE=50 DURATION=10 AFTER_S=2 scripts/loadtest.sh
+	MODE=failover RATE=50 DURATION=4 AFTER_S=2 scripts/loadtest.sh
 
 # Installs the binary, the systemd unit and the example configuration;
 # PREFIX and DESTDIR are honoured (DESTDIR for packaging).

@@ -123,6 +123,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				return fmt.Errorf("sip listen udp %s: %w", l.addr, err)
 			}
 			closers = append(closers, conn.Close)
+			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":
@@ -171,6 +172,21 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.expireRegistrations(sweepCtx)
 			cancel()
 		}
+	}
+}
+
+// udpBufferBytes is the socket buffer asked for on UDP listeners. One
+// socket carries every call of both legs: at a few thousand calls per
+// second the default (about 208 KiB) overflows during GC pauses, and every
+// dropped datagram costs a retransmission 500 ms later. The kernel caps it
+// at net.core.rmem_max / wmem_max.
+const udpBufferBytes = 4 << 20
+
+func growUDPBuffers(conn net.PacketConn) {
+	if uc, ok := conn.(*net.UDPConn); ok {
+		// Best effort: a smaller buffer still works.
+		_ = uc.SetReadBuffer(udpBufferBytes)
+		_ = uc.SetWriteBuffer(udpBufferBytes)
 	}
 }
 

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# SIPp load test of sipswitch's SIP core, on loopback only.
+#
+# Builds sipswitch and the database generator, generates a database (3
+# carrier peers, a plan of 10,000 routes, 1,000 phones) and the SIPp
+# injection file, starts SIPp carriers on 127.0.0.2-4 and `sipswitch serve`
+# on 127.0.0.1, runs the SIPp phone scenario at RATE calls/s and prints calls
+# attempted / successful / failed, achieved CPS, response-time percentiles
+# (INVITE with credentials -> 200) and sipswitch's RSS before, at peak and
+# after the calls. Exits 1 when any call failed, 2 on a setup error.
+#
+# Variables:
+#   MODE      answer (carrier1 answers), failover (carrier1 answers 503,
+#             carrier2 answers), concurrent (answer mode with long calls:
+#             CALLS calls ramped at RATE, held CALL_MS each)   [answer]
+#   RATE      calls per second                                 [50; concurrent 500]
+#   DURATION  seconds of call generation (answer/failover)     [10]
+#   CALLS     calls to place (default RATE*DURATION; concurrent 20000)
+#   CALL_MS   call length after answer, milliseconds           [1000; concurrent 60000]
+#   LIMIT     max simultaneous calls in SIPp (-l)              [CALLS]
+#   SIP_PORT, HTTP_PORT  sipswitch's listeners on 127.0.0.1   [15060, 18080]
+#   AFTER_S   seconds to watch RSS after the last call ended   [10; concurrent 180]
+#   WORKDIR   keep the run's files here (default: a temp dir, removed)
+#   SERVER_CMD  command line that starts the SIP server instead of
+#             `sipswitch serve` ({DB} and {SIP} are substituted); for
+#             profiling builds.
+#   SIPSWITCH_CONFIG_EXTRA  YAML lines appended to the generated config.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+MODE=${MODE:-answer}
+case $MODE in
+answer | failover) ;;
+concurrent)
+	RATE=${RATE:-500}
+	CALLS=${CALLS:-20000}
+	CALL_MS=${CALL_MS:-60000}
+	# Past sipgo's 32 s transaction timers and Go's 2 min forced GC, after
+	# which the scavenger returns freed memory to the OS.
+	AFTER_S=${AFTER_S:-180}
+	;;
+*)
+	echo "loadtest: MODE must be answer, failover or concurrent, got '$MODE'" >&2
+	exit 2
+	;;
+esac
+RATE=${RATE:-50}
+DURATION=${DURATION:-10}
+CALLS=${CALLS:-$((RATE * DURATION))}
+CALL_MS=${CALL_MS:-1000}
+LIMIT=${LIMIT:-$CALLS}
+AFTER_S=${AFTER_S:-10}
+SIP_PORT=${SIP_PORT:-15060}
+HTTP_PORT=${HTTP_PORT:-18080}
+for v in RATE CALLS CALL_MS LIMIT AFTER_S SIP_PORT HTTP_PORT; do
+	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+command -v sipp >/dev/null || { echo "loadtest: sipp not found (Debian/Ubuntu: apt-get install sip-tester)" >&2; exit 2; }
+
+if [[ -n ${WORKDIR:-} ]]; then
+	mkdir -p "$WORKDIR"
+	WORK=$(cd "$WORKDIR" && pwd)
+	rm -rf "$WORK"/load.db* "$WORK"/calls.csv "$WORK"/stat.csv "$WORK"/rss.log "$WORK"/uac_call_* "$WORK"/*.out
+	KEEP=1
+else
+	WORK=$(mktemp -d /tmp/sipswitch-loadtest.XXXXXX)
+	KEEP=0
+fi
+
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	if [[ $KEEP = 0 ]]; then rm -rf "$WORK"; else echo "loadtest: files kept in $WORK"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SC=$ROOT/testdata/sipp
+# SIPp wants a descriptor per open call; raise the soft limit where allowed.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "== building"
+go build -o "$WORK/sipswitch" ./cmd/sipswitch
+go build -o "$WORK/gendb" ./testdata/sipp/gendb
+echo "== generating database and injection file ($CALLS calls)"
+"$WORK/gendb" -db "$WORK/load.db" -csv "$WORK/calls.csv" -calls "$((CALLS + 10))"
+
+cat >"$WORK/sipswitch.yaml" <<EOF
+database: $WORK/load.db
+http: 127.0.0.1:$HTTP_PORT
+sip: [udp://127.0.0.1:$SIP_PORT]
+# SIPp answers only the first challenge, and only with MD5.
+digest_algorithms: [MD5, SHA-256]
+log:
+  level: warn
+  format: text
+${SIPSWITCH_CONFIG_EXTRA:-}
+EOF
+
+# Carriers. SIPp answers on its own socket; -nostdin because it runs in the
+# background, -trace_err for the post-mortem.
+start_uas() { # name scenario ip port
+	(cd "$WORK" && exec sipp -sf "$SC/$2" -i "$3" -p "$4" -nostdin -trace_err -buff_size 4194304 \
+		-trace_stat -stf "$WORK/$1.stat.csv" -fd 1 >"$WORK/$1.out" 2>&1) &
+	PIDS+=($!)
+}
+case $MODE in
+answer | concurrent) start_uas carrier1 uas_answer.xml 127.0.0.2 5071 ;;
+failover) start_uas carrier1 uas_503.xml 127.0.0.2 5071 ;;
+esac
+start_uas carrier2 uas_answer.xml 127.0.0.3 5072
+start_uas carrier3 uas_busy.xml 127.0.0.4 5073
+
+echo "== starting sipswitch (udp://127.0.0.1:$SIP_PORT)"
+if [[ -n ${SERVER_CMD:-} ]]; then
+	cmd=${SERVER_CMD//\{DB\}/$WORK/load.db}
+	cmd=${cmd//\{SIP\}/udp://127.0.0.1:$SIP_PORT}
+	# shellcheck disable=SC2086
+	$cmd 2>"$WORK/sipswitch.err" &
+else
+	SIPSWITCH_ADMIN_PASSWORD=loadtest-admin "$WORK/sipswitch" serve --config "$WORK/sipswitch.yaml" 2>"$WORK/sipswitch.err" &
+fi
+SWITCH=$!
+PIDS+=("$SWITCH")
+for i in $(seq 100); do
+	ss -Hluln "sport = :$SIP_PORT" 2>/dev/null | grep -q . && break
+	kill -0 "$SWITCH" 2>/dev/null || { echo "loadtest: sipswitch exited:" >&2; cat "$WORK/sipswitch.err" >&2; exit 2; }
+	[[ $i = 100 ]] && { echo "loadtest: sipswitch not listening on udp 127.0.0.1:$SIP_PORT after 10s" >&2; cat "$WORK/sipswitch.err" >&2; exit 2; }
+	sleep 0.1
+done
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SWITCH/status" 2>/dev/null || echo 0; }
+# Live Go heap (bytes in allocated objects, MiB) from serve's /metrics; "?"
+# without it. Unlike RSS it drops as soon as a GC has run.
+heap_mib() {
+	{ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
+		awk '$1 == "go_memstats_heap_alloc_bytes" { printf "%d", $2 / 1048576; f = 1 } END { if (!f) printf "?" }'
+}
+
+# One call before the run: proves the whole path (digest, route, carrier)
+# and tells a setup problem from a load problem.
+echo "== probe call"
+if ! (cd "$WORK" && timeout 30 sipp 127.0.0.1:"$SIP_PORT" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" \
+	-i 127.0.0.1 -p 0 -m 1 -d 100 -recv_timeout 5000 -timeout 20s -timeout_error -nostdin -trace_err -trace_msg >"$WORK/probe.out" 2>&1); then
+	echo "loadtest: the probe call failed; SIPp's errors:" >&2
+	cat "$WORK"/uac_call_*_errors.log >&2 2>/dev/null || tail -20 "$WORK/probe.out" >&2
+	if grep -qs 'must use MD5' "$WORK"/uac_call_*_errors.log; then
+		echo "loadtest: SIPp only answers the first challenge and only with MD5: sipswitch must offer MD5 first" >&2
+	fi
+	exit 2
+fi
+rm -f "$WORK"/uac_call_*
+
+# RSS sampler: every 0.5 s while sipswitch runs, bounded by the run time.
+RUN_S=$((CALLS / RATE + CALL_MS / 1000 + AFTER_S + 120))
+(for _ in $(seq $((RUN_S * 2))); do echo "$(date +%s.%N) $(rss_kb)"; sleep 0.5; done) >"$WORK/rss.log" &
+SAMPLER=$!
+PIDS+=("$SAMPLER")
+RSS_START=$(rss_kb)
+HEAP_START=$(heap_mib)
+# Datagrams the kernel dropped for full receive buffers (all UDP sockets of
+# the machine: sipswitch's and SIPp's); drops mean retransmissions.
+udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+DROPS_START=$(udp_drops)
+
+echo "== $MODE: $CALLS calls at $RATE cps, $CALL_MS ms each, at most $LIMIT at once"
+TIMEOUT=$((CALLS / RATE + CALL_MS / 1000 + 60))
+T0=$(date +%s.%N)
+set +e
+(cd "$WORK" && exec sipp 127.0.0.1:"$SIP_PORT" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" -i 127.0.0.1 -p 0 \
+	-r "$RATE" -m "$CALLS" -l "$LIMIT" -d "$CALL_MS" -recv_timeout 20000 -timeout "${TIMEOUT}s" -timeout_error \
+	-buff_size 4194304 -nostdin -trace_err -trace_stat -stf "$WORK/stat.csv" -fd 1 -trace_rtt -rtt_freq 100 \
+	-trace_screen >"$WORK/uac.out" 2>&1)
+SIPP_RC=$?
+set -e
+T1=$(date +%s.%N)
+DROPS=$(($(udp_drops) - DROPS_START))
+RSS_END=$(rss_kb)
+HEAP_END=$(heap_mib)
+AFTER_LOG=""
+for ((t = 0; t < AFTER_S; t += 30)); do
+	step=$((AFTER_S - t < 30 ? AFTER_S - t : 30))
+	sleep "$step"
+	AFTER_LOG+=" +$((t + step))s: RSS $(($(rss_kb) / 1024)) MiB heap $(heap_mib) MiB;"
+done
+RSS_AFTER=$(rss_kb)
+kill "$SAMPLER" 2>/dev/null || true
+
+# Cumulative counters from the last line of SIPp's statistics file, by
+# column name.
+stat() { # column [file]
+	awk -F';' -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next } { v = $c } END { print v + 0 }' "${2:-$WORK/stat.csv}"
+}
+CREATED=$(stat 'OutgoingCall(C)')
+OK=$(stat 'SuccessfulCall(C)')
+FAILED=$(stat 'FailedCall(C)')
+# Generation time: until the last call was created (first stats row that
+# shows every call created), 1 s resolution.
+GEN_S=$(awk -F';' -v want="$CREATED" 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "OutgoingCall(C)") c = i; if ($i == "ElapsedTime(C)") e = i }; next }
+	$c + 0 >= want + 0 && want > 0 { split($e, t, ":"); print t[1] * 3600 + t[2] * 60 + t[3]; exit }' "$WORK/stat.csv")
+PEAK_CALLS=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "CurrentCall") c = i; next } $c + 0 > m { m = $c + 0 } END { print m + 0 }' "$WORK/stat.csv")
+RSS_PEAK=$(awk '$2 > m { m = $2 } END { print m + 0 }' "$WORK/rss.log")
+
+echo
+echo "== results ($MODE, RATE=$RATE CALLS=$CALLS CALL_MS=$CALL_MS)"
+echo "sipp exit code:        $SIPP_RC"
+echo "calls attempted:       $CREATED"
+echo "calls successful:      $OK"
+echo "calls failed:          $FAILED"
+awk -v n="$CREATED" -v g="${GEN_S:-0}" -v t0="$T0" -v t1="$T1" -v rate="$RATE" 'BEGIN {
+	if (g > 0) printf "achieved CPS:          %.0f (%d calls created in ~%d s; target %s)\n", n / g, n, g, rate
+	printf "wall time of the run:  %.1f s\n", t1 - t0 }'
+echo "peak concurrent calls: $PEAK_CALLS"
+echo "UDP receive-buffer drops (whole machine): $DROPS"
+# The carriers' own counts (calls in the probe included) show where calls went.
+sleep 1.2
+for c in carrier1 carrier2 carrier3; do
+	[[ -s $WORK/$c.stat.csv ]] && printf '%s INVITEs received:  %s\n' "$c" "$(stat 'IncomingCall(C)' "$WORK/$c.stat.csv")"
+done
+# Response time 1: authenticated INVITE sent -> 200 OK received; 2: BYE -> 200.
+for rtd in 1 2; do
+	cat "$WORK"/uac_call_*_rtt.csv 2>/dev/null | awk -F';' -v r="$rtd" '$3 == r { print $2 }' | sort -n |
+		awk -v r="$rtd" '{ v[NR] = $1 } END {
+			if (NR == 0) exit
+			name = (r == 1) ? "INVITE->200" : "BYE->200"
+			printf "response time %-11s ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
+done
+echo "sipswitch RSS:         start $((RSS_START / 1024)) MiB, peak $((RSS_PEAK / 1024)) MiB, at end of calls $((RSS_END / 1024)) MiB, ${AFTER_S}s after $((RSS_AFTER / 1024)) MiB"
+echo "sipswitch Go heap:     start $HEAP_START MiB, at end of calls $HEAP_END MiB"
+echo "after the calls:      $AFTER_LOG"
+if [[ -s $WORK/sipswitch.err ]]; then
+	echo "sipswitch warnings/errors: $(wc -l <"$WORK/sipswitch.err") lines, first:"
+	head -5 "$WORK/sipswitch.err" | cut -c1-300
+fi
+if [[ $SIPP_RC -ne 0 || $FAILED -ne 0 || $OK -ne $CALLS ]]; then
+	echo "loadtest: FAILED ($FAILED failed, $OK of $CALLS successful, sipp exit $SIPP_RC)"
+	ls "$WORK"/uac_call_*_errors.log >/dev/null 2>&1 && head -c 2000 "$WORK"/uac_call_*_errors.log
+	exit 1
+fi
+echo "loadtest: OK"

@@ -53,6 +53,10 @@ type call struct {
 	releases []func()
 	b        atomic.Pointer[leg]
 	attempts int
+	// callerBye is set before the caller's BYE is handed to sipgo. The
+	// dialog state cannot tell it: an ACK handled after the BYE (each
+	// request has its own goroutine) moves the state back to confirmed.
+	callerBye atomic.Bool
 }
 
 // leg is one outgoing INVITE (B-leg) of a call.
@@ -505,7 +509,7 @@ func (c *call) connected(b *leg) {
 			s.stats.countFailure(487, true, false)
 			c.byeB(b)
 			return
-		case c.a.LoadState() != sip.DialogStateEnded:
+		case !c.callerBye.Load() && c.a.LoadState() != sip.DialogStateEnded:
 			s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
 			s.stats.countFailure(0, false, false)
 			c.byeB(b)

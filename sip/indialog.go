@@ -42,6 +42,7 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if fromA {
+		c.callerBye.Store(true)
 		if err := c.a.ReadBye(req, tx); err != nil {
 			respond(tx, req, 400, "Bad Request")
 		}

@@ -30,6 +30,10 @@ type Config struct {
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
+	// Pprof serves net/http/pprof under /debug/pprof/ beside /metrics, for
+	// profiling a live switch; off by default because profiles expose
+	// internals and cost CPU while taken.
+	Pprof bool `yaml:"pprof"`
 
 	Render RenderConfig `yaml:"render"`
 	Calls  CallsConfig  `yaml:"calls"`
@@ -46,15 +50,18 @@ type RenderConfig struct {
 
 // CallsConfig holds SIP timers and call limits.
 type CallsConfig struct {
-	T1              time.Duration `yaml:"t1"`
-	T2              time.Duration `yaml:"t2"`
-	T4              time.Duration `yaml:"t4"`
-	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
-	MaxDuration     time.Duration `yaml:"max_duration"`
-	DrainTimeout    time.Duration `yaml:"drain_timeout"`
-	MinExpires      time.Duration `yaml:"min_expires"`
-	MaxExpires      time.Duration `yaml:"max_expires"`
-	DefaultExpires  time.Duration `yaml:"default_expires"`
+	T1 time.Duration `yaml:"t1"`
+	T2 time.Duration `yaml:"t2"`
+	T4 time.Duration `yaml:"t4"`
+	// TransactionLinger is how long finished transactions absorb
+	// retransmissions (RFC 3261 Timer D, J, L, M; 64*T1 = 32 s there).
+	TransactionLinger time.Duration `yaml:"transaction_linger"`
+	NoAnswerTimeout   time.Duration `yaml:"no_answer_timeout"`
+	MaxDuration       time.Duration `yaml:"max_duration"`
+	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	MinExpires        time.Duration `yaml:"min_expires"`
+	MaxExpires        time.Duration `yaml:"max_expires"`
+	DefaultExpires    time.Duration `yaml:"default_expires"`
 }
 
 // LogConfig selects log level and format.
@@ -75,7 +82,7 @@ func Default() Config {
 		DigestAlgorithms: []string{"SHA-256", "MD5"},
 		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
 		Calls: CallsConfig{
-			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second,
+			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 		},
@@ -161,9 +168,9 @@ func typeError(file, msg string, lines map[string]int) Error {
 
 // known lists the keys a file may hold, by dotted path.
 var known = map[string]bool{
-	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "digest_algorithms": true,
+	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true,
-	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.no_answer_timeout": true,
+	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
 	"calls.default_expires": true,
 	"log":                   true, "log.level": true, "log.format": true,
@@ -239,7 +246,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		key string
 		d   time.Duration
 	}{
-		{"calls.t1", c.Calls.T1}, {"calls.t2", c.Calls.T2}, {"calls.t4", c.Calls.T4},
+		{"calls.t1", c.Calls.T1}, {"calls.t2", c.Calls.T2}, {"calls.t4", c.Calls.T4}, {"calls.transaction_linger", c.Calls.TransactionLinger},
 		{"calls.no_answer_timeout", c.Calls.NoAnswerTimeout}, {"calls.max_duration", c.Calls.MaxDuration},
 		{"calls.min_expires", c.Calls.MinExpires}, {"calls.max_expires", c.Calls.MaxExpires},
 		{"calls.default_expires", c.Calls.DefaultExpires},

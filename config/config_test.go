@@ -49,6 +49,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"log:\n  level: loud\n", "log.level", 2},
 		{"render:\n  reload_cmd: x\n", "render.reload_cmd", 2},
 		{"calls:\n  min_expires: 2h\n", "calls.min_expires", 2},
+		{"calls:\n  t1: 1s\n  transaction_linger: 0s\n", "calls.transaction_linger", 3},
+		{"pprof: maybe\n", "pprof", 1},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")

@@ -145,6 +145,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"auth block", WithAuthBlock(0, time.Second, time.Second)},
 		{"timers", WithSIPTimers(time.Second, time.Millisecond, time.Second)},
 		{"user agent", WithUserAgent("a\r\nb")},
+		{"transaction linger", WithTransactionLinger(0)},
 	}
 	for _, tc := range tests {
 		if _, err := New(newTestDirectory(), tc.opt); err == nil {

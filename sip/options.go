@@ -32,6 +32,7 @@ type config struct {
 	retryAfter     int
 	maxContacts    int
 	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
+	linger         time.Duration    // Timer D, J, L and M; zero: 64*T1 (RFC 3261)
 	observe        func(AttemptResult)
 }
 
@@ -124,6 +125,23 @@ func WithSIPTimers(t1, t2, t4 time.Duration) Option {
 			return fmt.Errorf("sip timers t1=%s t2=%s t4=%s: %w", t1, t2, t4, ErrBadOption)
 		}
 		c.timers = [3]time.Duration{t1, t2, t4}
+		return nil
+	}
+}
+
+// WithTransactionLinger sets how long a completed transaction stays to
+// absorb retransmissions: Timer D, J, L and M, which RFC 3261 puts at
+// 64*T1 (32 s). At thousands of calls per second those 32 s of finished
+// INVITE and BYE transactions are most of the switch's memory, so carrier
+// proxies keep them for seconds (Kamailio tm's wt_timer: 5 s). A peer that
+// still retransmits a 2xx later is re-ACKed by the stray-response handler.
+// Process-wide in sipgo, like WithSIPTimers.
+func WithTransactionLinger(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("sip transaction linger %s: %w", d, ErrBadOption)
+		}
+		c.linger = d
 		return nil
 	}
 }

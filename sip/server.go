@@ -72,6 +72,9 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if t := cfg.timers; t[0] > 0 {
 		sip.SetTimers(t[0], t[1], t[2])
 	}
+	if d := cfg.linger; d > 0 {
+		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
 	if err != nil {

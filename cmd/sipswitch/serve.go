@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -177,9 +178,11 @@ func (d *daemon) run(ctx context.Context) error {
 	var servers []*http.Server
 	if d.cfg.Metrics == "" {
 		mux.Handle("/metrics", d.metrics.Handler())
+		d.mountPprof(mux)
 	} else {
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", d.metrics.Handler())
+		d.mountPprof(mm)
 		srv, err := d.listenHTTP(d.cfg.Metrics, mm)
 		if err != nil {
 			return err
@@ -194,6 +197,7 @@ func (d *daemon) run(ctx context.Context) error {
 
 	d.startRender(ctx)
 	go d.pollExternalWrites(ctx)
+	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -393,6 +397,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
 		sip.WithSIPTimers(c.T1, c.T2, c.T4),
+		sip.WithTransactionLinger(c.TransactionLinger),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 	)
 	if err != nil {
@@ -447,4 +452,17 @@ func (d *daemon) rebuildRouting(ctx context.Context) error {
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.log.Info("routing rebuilt", "revision", snap.Revision, "routes", len(snap.Routes), "took", time.Since(start))
 	return nil
+}
+
+// mountPprof adds net/http/pprof's handlers when the config asks for them,
+// on the listener that serves /metrics (operators firewall both alike).
+func (d *daemon) mountPprof(mux *http.ServeMux) {
+	if !d.cfg.Pprof {
+		return
+	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }

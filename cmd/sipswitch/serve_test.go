@@ -155,8 +155,11 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 	renderDir := filepath.Join(dir, "asterisk")
 	marker := filepath.Join(dir, "reloaded")
 	cfg := filepath.Join(dir, "sipswitch.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\nrender:\n  dir: %s\n  reload_cmd: echo $SIPSWITCH_CHANGED >> %s\n  debounce: 20ms\n", filepath.Join(dir, "s.db"), renderDir, marker)), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\npprof: true\nrender:\n  dir: %s\n  reload_cmd: echo $SIPSWITCH_CHANGED >> %s\n  debounce: 20ms\n", filepath.Join(dir, "s.db"), renderDir, marker)), 0o644)
 	d := startDaemon(t, "--config", cfg)
+	if got := d.get("/debug/pprof/cmdline"); !strings.Contains(got, "serve") {
+		t.Fatalf("pprof: true but /debug/pprof/cmdline says %q", got)
+	}
 
 	if got := d.get("/healthz"); got != "ok\n" {
 		t.Fatalf("healthz: %q", got)

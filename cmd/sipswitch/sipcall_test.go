@@ -112,6 +112,9 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	cfg := filepath.Join(dir, "sipswitch.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n", filepath.Join(dir, "s.db"))), 0o644)
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw)
+	if got := d.get("/debug/pprof/cmdline"); strings.Contains(got, "serve") {
+		t.Fatal("the profiler is served although pprof is off by default")
+	}
 
 	auth := "auth_username=admin;auth_password=daemon-admin-pw"
 	for _, q := range []string{

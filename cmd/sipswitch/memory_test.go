@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+	"time"
+)
+
+var memorySink [][]byte
+
+// After a burst of garbage and a quiet spell, the free heap goes back to
+// the OS without any allocation driving a GC.
+func TestReturnIdleMemory(t *testing.T) {
+	for i := 0; i < 256; i++ {
+		memorySink = append(memorySink, make([]byte, 1<<20))
+	}
+	memorySink = nil
+	runtime.GC() // the burst is garbage now; the pages stay with the process
+	read := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := read()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go returnIdleMemory(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for read() < before+128<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("released heap %d MiB, want at least %d MiB more than before", read()>>20, before>>20+128)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

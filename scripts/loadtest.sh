@@ -136,6 +136,9 @@ for i in $(seq 100); do
 	sleep 0.1
 done
 
+# CPU time sipswitch has used, in clock ticks (user + system, /proc/PID/stat
+# fields 14 and 15, counted after the ")" that ends the command name).
+cpu_ticks() { sed 's/.*) //' "/proc/$SWITCH/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SWITCH/status" 2>/dev/null || echo 0; }
 # Live Go heap (bytes in allocated objects, MiB) from serve's /metrics; "?"
 # without it. Unlike RSS it drops as soon as a GC has run.
@@ -169,6 +172,7 @@ HEAP_START=$(heap_mib)
 # the machine: sipswitch's and SIPp's); drops mean retransmissions.
 udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 DROPS_START=$(udp_drops)
+CPU_START=$(cpu_ticks)
 
 echo "== $MODE: $CALLS calls at $RATE cps, $CALL_MS ms each, at most $LIMIT at once"
 TIMEOUT=$((CALLS / RATE + CALL_MS / 1000 + 60))
@@ -182,6 +186,7 @@ SIPP_RC=$?
 set -e
 T1=$(date +%s.%N)
 DROPS=$(($(udp_drops) - DROPS_START))
+CPU_TICKS=$(($(cpu_ticks) - CPU_START))
 RSS_END=$(rss_kb)
 HEAP_END=$(heap_mib)
 AFTER_LOG=""
@@ -218,6 +223,11 @@ awk -v n="$CREATED" -v g="${GEN_S:-0}" -v t0="$T0" -v t1="$T1" -v rate="$RATE" '
 	if (g > 0) printf "achieved CPS:          %.0f (%d calls created in ~%d s; target %s)\n", n / g, n, g, rate
 	printf "wall time of the run:  %.1f s\n", t1 - t0 }'
 echo "peak concurrent calls: $PEAK_CALLS"
+# The switch's own cost of a call, independent of what SIPp leaves it of
+# the machine: below saturation this is what capacity planning divides by.
+awk -v t="$CPU_TICKS" -v hz="$(getconf CLK_TCK)" -v n="$CREATED" -v t0="$T0" -v t1="$T1" 'BEGIN {
+	s = t / hz
+	if (n > 0) printf "sipswitch CPU:         %.1f s (%.2f cores over the run), %.0f us per call\n", s, s / (t1 - t0), s / n * 1e6 }'
 echo "UDP receive-buffer drops (whole machine): $DROPS"
 # The carriers' own counts (calls in the probe included) show where calls went.
 sleep 1.2

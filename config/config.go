@@ -56,12 +56,16 @@ type CallsConfig struct {
 	// TransactionLinger is how long finished transactions absorb
 	// retransmissions (RFC 3261 Timer D, J, L, M; 64*T1 = 32 s there).
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
-	NoAnswerTimeout   time.Duration `yaml:"no_answer_timeout"`
-	MaxDuration       time.Duration `yaml:"max_duration"`
-	DrainTimeout      time.Duration `yaml:"drain_timeout"`
-	MinExpires        time.Duration `yaml:"min_expires"`
-	MaxExpires        time.Duration `yaml:"max_expires"`
-	DefaultExpires    time.Duration `yaml:"default_expires"`
+	// MaxCalls and MaxCPS cap concurrent calls and new calls per second
+	// (503 over them); 0 means no limit.
+	MaxCalls        int           `yaml:"max_calls"`
+	MaxCPS          int           `yaml:"max_cps"`
+	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
+	MaxDuration     time.Duration `yaml:"max_duration"`
+	DrainTimeout    time.Duration `yaml:"drain_timeout"`
+	MinExpires      time.Duration `yaml:"min_expires"`
+	MaxExpires      time.Duration `yaml:"max_expires"`
+	DefaultExpires  time.Duration `yaml:"default_expires"`
 }
 
 // LogConfig selects log level and format.
@@ -170,7 +174,7 @@ func typeError(file, msg string, lines map[string]int) Error {
 var known = map[string]bool{
 	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true,
-	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.no_answer_timeout": true,
+	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
 	"calls.default_expires": true,
 	"log":                   true, "log.level": true, "log.format": true,
@@ -255,6 +259,12 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if p.d <= 0 {
 			return fail(p.key, "must be a positive duration such as 500ms or 30s")
 		}
+	}
+	if c.Calls.MaxCalls < 0 {
+		return fail("calls.max_calls", "must be 0 (no limit) or a positive number of calls")
+	}
+	if c.Calls.MaxCPS < 0 {
+		return fail("calls.max_cps", "must be 0 (no limit) or a positive number of calls per second")
 	}
 	if c.Calls.DrainTimeout < 0 {
 		return fail("calls.drain_timeout", "must not be negative")

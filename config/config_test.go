@@ -51,6 +51,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"calls:\n  min_expires: 2h\n", "calls.min_expires", 2},
 		{"calls:\n  t1: 1s\n  transaction_linger: 0s\n", "calls.transaction_linger", 3},
 		{"pprof: maybe\n", "pprof", 1},
+		{"calls:\n  max_cps: -5\n", "calls.max_cps", 2},
+		{"calls:\n  max_calls: many\n", "calls.max_calls", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")

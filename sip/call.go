@@ -136,6 +136,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
+	if !s.admitCall() {
+		s.stats.rejectedOverload.Add(1)
+		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		return
+	}
+	defer s.stats.activeCalls.Add(-1)
+
 	a, err := s.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		respond(tx, req, 400, "Bad Request")
@@ -153,8 +160,6 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.caller, c.pres, c.fromUser = callerIdentity(req, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
-	s.stats.activeCalls.Add(1)
-	defer s.stats.activeCalls.Add(-1)
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
 
@@ -192,6 +197,20 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.connected(res.answered)
+}
+
+// admitCall takes a slot for a new call under the call-rate and
+// concurrent-call limits; the caller gives it back with activeCalls.Add(-1).
+func (s *Server) admitCall() bool {
+	if s.callRate != nil && !s.callRate.Allow() {
+		return false
+	}
+	n := s.stats.activeCalls.Add(1)
+	if max := s.cfg.maxCalls; max > 0 && n > int64(max) {
+		s.stats.activeCalls.Add(-1)
+		return false
+	}
+	return true
 }
 
 // deliver sends the call to target: a local line, or (when out is set)

@@ -34,6 +34,8 @@ type config struct {
 	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
 	linger         time.Duration    // Timer D, J, L and M; zero: 64*T1 (RFC 3261)
 	observe        func(AttemptResult)
+	maxCalls       int // concurrent calls (ringing or up); 0: no limit
+	maxCPS         int // new calls per second; 0: no limit
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -142,6 +144,22 @@ func WithTransactionLinger(d time.Duration) Option {
 			return fmt.Errorf("sip transaction linger %s: %w", d, ErrBadOption)
 		}
 		c.linger = d
+		return nil
+	}
+}
+
+// WithCallAdmission caps the calls the switch takes: at most maxCalls at
+// once (ringing or connected) and maxCPS new calls per second (a token
+// bucket holding a tenth of a second's worth), like FreeSWITCH's
+// max-sessions and sessions-per-second. Calls over either get 503 with
+// Retry-After before any routing, so that an overload sheds calls instead
+// of queueing them until every call times out. 0 means no limit.
+func WithCallAdmission(maxCalls, maxCPS int) Option {
+	return func(c *config) error {
+		if maxCalls < 0 || maxCPS < 0 {
+			return fmt.Errorf("sip call admission max calls %d, max cps %d: %w", maxCalls, maxCPS, ErrBadOption)
+		}
+		c.maxCalls, c.maxCPS = maxCalls, maxCPS
 		return nil
 	}
 }

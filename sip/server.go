@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
 )
 
 // Sentinel errors of the package.
@@ -39,6 +40,7 @@ type Server struct {
 	stats    counters
 
 	draining atomic.Bool
+	callRate *rate.Limiter // nil: no call-rate limit
 	served   atomic.Bool
 	ready    chan struct{}
 	addrs    []net.Addr
@@ -71,6 +73,9 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	}
 	if t := cfg.timers; t[0] > 0 {
 		sip.SetTimers(t[0], t[1], t[2])
+	}
+	if cfg.maxCPS > 0 {
+		s.callRate = rate.NewLimiter(rate.Limit(cfg.maxCPS), max(1, cfg.maxCPS/10))
 	}
 	if d := cfg.linger; d > 0 {
 		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d

@@ -21,6 +21,8 @@ type Stats struct {
 	AuthFailures    uint64 // REGISTER/INVITE digest failures (wrong password, replay, unknown user)
 	BlockedRequests uint64 // requests refused because their IP address is blocked
 	Rejected503     uint64 // INVITEs refused while draining
+	// RejectedOverload counts calls refused by the call admission limits.
+	RejectedOverload uint64
 }
 
 type counters struct {
@@ -28,6 +30,7 @@ type counters struct {
 	failedNoRoute, failedBarred, failedBusy               atomic.Uint64
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
+	rejectedOverload                                      atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
 
@@ -35,22 +38,23 @@ type counters struct {
 func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		CallsAttempted:  c.callsAttempted.Load(),
-		CallsAnswered:   c.callsAnswered.Load(),
-		CallsFailed:     c.callsFailed.Load(),
-		FailedNoRoute:   c.failedNoRoute.Load(),
-		FailedBarred:    c.failedBarred.Load(),
-		FailedBusy:      c.failedBusy.Load(),
-		FailedNoAnswer:  c.failedNoAnswer.Load(),
-		FailedCanceled:  c.failedCanceled.Load(),
-		FailedLimit:     c.failedLimit.Load(),
-		FailedOther:     c.failedOt.Load(),
-		Failovers:       c.failovers.Load(),
-		ActiveCalls:     c.activeCalls.Load(),
-		Registrations:   c.registrations.Load(),
-		AuthFailures:    c.authFailures.Load(),
-		BlockedRequests: c.blocked.Load(),
-		Rejected503:     c.rejected503.Load(),
+		CallsAttempted:   c.callsAttempted.Load(),
+		CallsAnswered:    c.callsAnswered.Load(),
+		CallsFailed:      c.callsFailed.Load(),
+		FailedNoRoute:    c.failedNoRoute.Load(),
+		FailedBarred:     c.failedBarred.Load(),
+		FailedBusy:       c.failedBusy.Load(),
+		FailedNoAnswer:   c.failedNoAnswer.Load(),
+		FailedCanceled:   c.failedCanceled.Load(),
+		FailedLimit:      c.failedLimit.Load(),
+		FailedOther:      c.failedOt.Load(),
+		Failovers:        c.failovers.Load(),
+		ActiveCalls:      c.activeCalls.Load(),
+		Registrations:    c.registrations.Load(),
+		AuthFailures:     c.authFailures.Load(),
+		BlockedRequests:  c.blocked.Load(),
+		Rejected503:      c.rejected503.Load(),
+		RejectedOverload: c.rejectedOverload.Load(),
 	}
 }
 

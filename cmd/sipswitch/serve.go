@@ -398,6 +398,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
 		sip.WithSIPTimers(c.T1, c.T2, c.T4),
 		sip.WithTransactionLinger(c.TransactionLinger),
+		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 	)
 	if err != nil {

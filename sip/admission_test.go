@@ -1,0 +1,42 @@
+package sip
+
+import (
+	"testing"
+)
+
+func TestCallAdmissionLimits(t *testing.T) {
+	tests := []struct {
+		name          string
+		maxCalls, cps int
+	}{
+		{"max calls", 1, 0},
+		{"calls per second", 0, 1}, // a bucket of one call, refilled after a second
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ctx := newFixture(t, WithCallAdmission(tc.maxCalls, tc.cps))
+			f.carrier1.handle(answerWith(carrierSDP))
+			first, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+			if err != nil {
+				t.Fatalf("first call: %v", err)
+			}
+			_, err = f.phone.call(ctx, f.s.Addrs()[0], "441235", "1001", "secret1001", callerSDP)
+			if code := statusOf(err); code != 503 {
+				t.Fatalf("second call: status %d (%v), want 503", code, err)
+			}
+			if got := f.carrier1.invites.Load(); got != 1 {
+				t.Errorf("carrier saw %d INVITEs, want only the admitted call's", got)
+			}
+			if st := f.s.Stats(); st.RejectedOverload != 1 || st.ActiveCalls != 1 {
+				t.Errorf("stats: rejected %d active %d, want 1 and 1", st.RejectedOverload, st.ActiveCalls)
+			}
+			if err := first.Bye(ctx); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "slots released", func() bool { return f.s.Stats().ActiveCalls == 0 })
+		})
+	}
+	if _, err := New(newTestDirectory(), WithCallAdmission(-1, 0)); err == nil {
+		t.Error("negative max calls accepted")
+	}
+}

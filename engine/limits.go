@@ -57,11 +57,17 @@ func (l *CallLimits) Acquire(key LimitKey, max int) (*Slot, bool) {
 		c.Add(1)
 		return &Slot{counter: c}, true
 	}
-	if n := c.Add(1); n > int64(max) {
-		c.Add(-1)
-		return nil, false
+	// Compare-and-swap rather than add-then-undo: the count itself never
+	// passes max, so Active and the metrics never show a call over it.
+	for {
+		n := c.Load()
+		if n >= int64(max) {
+			return nil, false
+		}
+		if c.CompareAndSwap(n, n+1) {
+			return &Slot{counter: c}, true
+		}
 	}
-	return &Slot{counter: c}, true
 }
 
 // Active returns the number of slots of key not yet released.

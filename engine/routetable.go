@@ -2,10 +2,14 @@ package engine
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -143,17 +147,38 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 	t.routes = make([]routeEntry, len(routes))
 	keys := make([]string, len(routes))
 	var arena arenaBuilder
+	// Plans sort and index independently, most of a big table's build:
+	// one worker per CPU takes plans from a shared counter.
+	planErrs := make([]error, len(t.tries))
+	var nextPlan atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(t.tries)) {
+		wg.Go(func() {
+			for {
+				pi := int(nextPlan.Add(1) - 1)
+				if pi >= len(t.tries) {
+					return
+				}
+				lo, hi := counts[pi], counts[pi+1]
+				idx := order[lo:hi]
+				slices.SortFunc(idx, func(a, b int32) int { return compareRoutes(&routes[a], &routes[b]) })
+				for k, ri := range idx {
+					keys[lo+k] = routes[ri].CalledPrefix
+				}
+				if err := t.tries[pi].index(keys[lo:hi]); err != nil {
+					planErrs[pi] = fmt.Errorf("plan %d: %w", t.tries[pi].id, err)
+				}
+				t.tries[pi].base = uint32(lo)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(planErrs...); err != nil {
+		return nil, err
+	}
 	for pi := range t.tries {
 		lo, hi := counts[pi], counts[pi+1]
 		idx := order[lo:hi]
-		slices.SortFunc(idx, func(a, b int32) int { return compareRoutes(&routes[a], &routes[b]) })
-		for k, ri := range idx {
-			keys[lo+k] = routes[ri].CalledPrefix
-		}
-		if err := t.tries[pi].index(keys[lo:hi]); err != nil {
-			return nil, fmt.Errorf("plan %d: %w", t.tries[pi].id, err)
-		}
-		t.tries[pi].base = uint32(lo)
 		// Walk backwards so that a prefix can reuse the arena bytes of the
 		// longer prefix that follows it in sorted order ("44" inside "447").
 		for k := len(idx) - 1; k >= 0; k-- {

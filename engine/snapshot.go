@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/sipswitch/sipswitch/storage"
 )
@@ -27,7 +30,7 @@ func (s *Service) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if err := loadAll(ctx, tx, "plans", &snap.Plans); err != nil {
 			return err
 		}
-		if snap.Routes, err = loadRoutes(ctx, tx); err != nil {
+		if snap.Routes, err = s.loadRoutes(ctx, tx, snap.Revision); err != nil {
 			return err
 		}
 		if err := loadAll(ctx, tx, "peers", &snap.Peers); err != nil {
@@ -97,15 +100,100 @@ func loadAll[T any](ctx context.Context, tx *storage.Tx, table string, dst *[]T)
 	return nil
 }
 
-// loadRoutes streams routes straight into structs: a rate deck has a
-// million of them, too many to pass through Records.
-func loadRoutes(ctx context.Context, tx *storage.Tx) ([]Route, error) {
+// routeColumns are the plan_routes columns a Route is scanned from.
+const routeColumns = `SELECT id, plan, called_prefix, caller_prefix, allow, description, media, peer1, peer2, peer3, timegroup FROM plan_routes`
+
+// parallelRoutesFrom is the table size from which routes load in parallel:
+// the SQLite driver's per-column work is most of building a big deck.
+var parallelRoutesFrom = 100_000
+
+// loadRoutes reads every route in id order. A big table is read in id
+// ranges by one read transaction per CPU: each checks that it sees the
+// revision of the snapshot's own transaction (every committed write
+// increases it), and if any does not, a write came in between and the
+// routes are read again within the snapshot's transaction.
+func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64) ([]Route, error) {
 	n, err := tx.Count(ctx, "plan_routes")
 	if err != nil {
 		return nil, err
 	}
-	routes := make([]Route, 0, n)
-	err = tx.QueryRows(ctx, `SELECT id, plan, called_prefix, caller_prefix, allow, description, media, peer1, peer2, peer3, timegroup FROM plan_routes ORDER BY id`, nil,
+	parts := min(runtime.GOMAXPROCS(0), 4)
+	if n < parallelRoutesFrom || parts < 2 {
+		return scanRoutes(ctx, tx, "", nil, n)
+	}
+	var lo, hi int64
+	if err := tx.QueryRows(ctx, `SELECT min(id), max(id) FROM plan_routes`, nil, func(r storage.Scanner) error { return r.Scan(&lo, &hi) }); err != nil {
+		return nil, err
+	}
+	// Each reader fills its own stretch of one slice: appending chunks
+	// afterwards would copy a million structs under GC write barriers.
+	step := (hi - lo + int64(parts)) / int64(parts)
+	routes := make([]Route, n)
+	offsets := make([]int, parts+1)
+	for i := range parts {
+		var c int
+		if err := tx.QueryRows(ctx, `SELECT count(*) FROM plan_routes WHERE id BETWEEN ? AND ?`, []any{lo + int64(i)*step, lo + int64(i+1)*step - 1},
+			func(r storage.Scanner) error { return r.Scan(&c) }); err != nil {
+			return nil, err
+		}
+		offsets[i+1] = offsets[i] + c
+	}
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		from, to := lo+int64(i)*step, lo+int64(i+1)*step-1
+		dst := routes[offsets[i]:offsets[i+1]]
+		wg.Go(func() {
+			errs[i] = s.db.Read(ctx, func(ptx *storage.Tx) error {
+				rev, err := revisionIn(ctx, ptx)
+				if err != nil {
+					return err
+				}
+				if rev != revision {
+					return errRevisionMoved
+				}
+				got, err := scanRoutesInto(ctx, ptx, ` WHERE id BETWEEN ? AND ?`, []any{from, to}, dst)
+				if err == nil && got != len(dst) {
+					err = errRevisionMoved
+				}
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		if errors.Is(err, errRevisionMoved) {
+			return scanRoutes(ctx, tx, "", nil, n)
+		}
+		return nil, err
+	}
+	return routes, nil
+}
+
+// errRevisionMoved says a parallel reader saw another store revision.
+var errRevisionMoved = errors.New("store revision moved during a parallel read")
+
+// scanRoutesInto fills dst with the routes the query selects and says how
+// many there were; more than fit is errRevisionMoved.
+func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []Route) (int, error) {
+	i := 0
+	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
+		func(r storage.Scanner) error {
+			if i == len(dst) {
+				return errRevisionMoved
+			}
+			rt := &dst[i]
+			i++
+			return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
+		})
+	return i, err
+}
+
+// scanRoutes streams routes straight into structs: a rate deck has a
+// million of them and the generic record path would box every column.
+func scanRoutes(ctx context.Context, tx *storage.Tx, where string, args []any, sizeHint int) ([]Route, error) {
+	routes := make([]Route, 0, sizeHint)
+	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
 		func(r storage.Scanner) error {
 			var rt Route
 			if err := r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup); err != nil {

@@ -205,12 +205,20 @@ func (s *Server) admitCall() bool {
 	if s.callRate != nil && !s.callRate.Allow() {
 		return false
 	}
-	n := s.stats.activeCalls.Add(1)
-	if max := s.cfg.maxCalls; max > 0 && n > int64(max) {
-		s.stats.activeCalls.Add(-1)
-		return false
+	max := int64(s.cfg.maxCalls)
+	if max <= 0 {
+		s.stats.activeCalls.Add(1)
+		return true
 	}
-	return true
+	for {
+		n := s.stats.activeCalls.Load()
+		if n >= max {
+			return false
+		}
+		if s.stats.activeCalls.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // deliver sends the call to target: a local line, or (when out is set)

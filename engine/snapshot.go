@@ -182,9 +182,8 @@ func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []an
 			if i == len(dst) {
 				return errRevisionMoved
 			}
-			rt := &dst[i]
 			i++
-			return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
+			return scanRoute(r, &dst[i-1])
 		})
 	return i, err
 }
@@ -196,13 +195,18 @@ func scanRoutes(ctx context.Context, tx *storage.Tx, where string, args []any, s
 	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
 		func(r storage.Scanner) error {
 			var rt Route
-			if err := r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup); err != nil {
+			if err := scanRoute(r, &rt); err != nil {
 				return err
 			}
 			routes = append(routes, rt)
 			return nil
 		})
 	return routes, err
+}
+
+// scanRoute reads one row of routeColumns.
+func scanRoute(r storage.Scanner, rt *Route) error {
+	return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
 }
 
 // PeerCosts reads every peer cost row of peers that keep their own costs

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.awaitListeners()
 	close(s.ready)
-	s.cfg.log.Info("sip core listening", "addrs", fmt.Sprint(s.addrs))
+	listening := make([]string, len(s.addrs))
+	for i, a := range s.addrs {
+		listening[i] = a.Network() + "://" + a.String()
+	}
+	s.cfg.log.Info("sip core listening", "addrs", strings.Join(listening, " "))
 
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()

@@ -46,6 +46,10 @@ type RenderConfig struct {
 	ReloadCmd   string        `yaml:"reload_cmd"`
 	PhoneDriver string        `yaml:"phone_driver"`
 	Debounce    time.Duration `yaml:"debounce"`
+	// TLSCert and TLSKey are PEM files on the Asterisk host for its TLS
+	// listeners (pjsip transport-tls, chan_sip tlsenable).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
 }
 
 // CallsConfig holds SIP timers and call limits.
@@ -173,7 +177,7 @@ func typeError(file, msg string, lines map[string]int) Error {
 // known lists the keys a file may hold, by dotted path.
 var known = map[string]bool{
 	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
-	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true,
+	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
 	"calls.default_expires": true,

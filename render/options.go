@@ -26,6 +26,8 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "transport", "type", docPJSIP + "transport"},
 	{FilePJSIP, "transport", "protocol", docPJSIP + "transport"},
 	{FilePJSIP, "transport", "bind", docPJSIP + "transport"},
+	{FilePJSIP, "transport", "cert_file", docPJSIP + "transport"},
+	{FilePJSIP, "transport", "priv_key_file", docPJSIP + "transport"},
 	// pjsip.conf endpoint
 	{FilePJSIP, "endpoint", "type", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "transport", docPJSIP + "endpoint"},
@@ -102,6 +104,10 @@ var KnownOptions = []KnownOption{
 	{FileSIP, "general", "udpbindaddr", docSIP + " [general]"},
 	{FileSIP, "general", "tcpenable", docSIP + " [general]"},
 	{FileSIP, "general", "tcpbindaddr", docSIP + " [general]"},
+	{FileSIP, "general", "tlsenable", docSIP + " [general]"},
+	{FileSIP, "general", "tlsbindaddr", docSIP + " [general]"},
+	{FileSIP, "general", "tlscertfile", docSIP + " [general]"},
+	{FileSIP, "general", "tlsprivatekey", docSIP + " [general]"},
 	{FileSIP, "general", "register", docSIP + " [general] register =>"},
 	// sip.conf peers/friends
 	{FileSIP, "peer", "type", docSIP},

@@ -29,7 +29,13 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 		w.section("transport-tls")
 		w.set("type", "transport", "transport")
 		w.set("protocol", "tls", "transport")
-		w.set("bind", "0.0.0.0:5061", "transport")
+		w.set("bind", tlsBind, "transport")
+		if cfg.tlsCert != "" {
+			w.set("cert_file", cfg.tlsCert, "transport")
+		}
+		if cfg.tlsKey != "" {
+			w.set("priv_key_file", cfg.tlsKey, "transport")
+		}
 	}
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
@@ -47,6 +53,9 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 	}
 	return w.bytes()
 }
+
+// tlsBind is where the TLS listeners bind (RFC 3261's sips port).
+const tlsBind = "0.0.0.0:5061"
 
 func (m *model) needsTLS() bool {
 	for _, e := range m.endpoints {

@@ -44,6 +44,8 @@ type config struct {
 	udpBind     string
 	tcpBind     string
 	vmContext   string
+	tlsCert     string // PEM certificate for TLS listeners; "" = none
+	tlsKey      string
 }
 
 // Option adjusts rendering.
@@ -65,6 +67,14 @@ func WithPhoneDriver(d Driver) Option {
 // transports (default 0.0.0.0:5060 for both).
 func WithTransports(udpBind, tcpBind string) Option {
 	return func(c *config) { c.udpBind, c.tcpBind = udpBind, tcpBind }
+}
+
+// WithTLSCertificate names the certificate and private key files (PEM, on
+// the Asterisk host) that the TLS listeners present. pjsip.conf's
+// transport-tls carries them; chan_sip enables TLS only with them, since it
+// refuses to load a TLS listener without a certificate.
+func WithTLSCertificate(certFile, keyFile string) Option {
+	return func(c *config) { c.tlsCert, c.tlsKey = certFile, keyFile }
 }
 
 // WithVoicemailContext sets the voicemail.conf context phones' mailboxes

@@ -19,9 +19,13 @@ var update = flag.Bool("update", false, "rewrite testdata/render golden files an
 
 const goldenDir = "../testdata/render/golden"
 
+// fixtureOptions render the fixture as a host with a TLS certificate, so
+// that the TLS listener options are rendered and checked too.
+var fixtureOptions = []Option{WithTLSCertificate("/etc/asterisk/keys/asterisk.pem", "/etc/asterisk/keys/asterisk.key")}
+
 func TestRenderGolden(t *testing.T) {
 	snap := fixtureSnapshot()
-	files, err := Render(snap)
+	files, err := Render(snap, fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +63,11 @@ func TestFixtureJSONMatches(t *testing.T) {
 	if err := json.Unmarshal(b, &snap); err != nil {
 		t.Fatal(err)
 	}
-	a, err := Render(&snap)
+	a, err := Render(&snap, fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := Render(fixtureSnapshot())
+	want, _ := Render(fixtureSnapshot(), fixtureOptions...)
 	for _, n := range FileNames {
 		if !bytes.Equal(a[n], want[n]) {
 			t.Errorf("%s: fixture.json renders differently from fixtureSnapshot", n)
@@ -72,7 +76,7 @@ func TestFixtureJSONMatches(t *testing.T) {
 }
 
 func TestRenderDeterministic(t *testing.T) {
-	a, err := Render(fixtureSnapshot())
+	a, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func TestRenderDeterministic(t *testing.T) {
 	reverse(len(s.Routes), func(i, j int) { s.Routes[i], s.Routes[j] = s.Routes[j], s.Routes[i] })
 	reverse(len(s.SipEndpoints), func(i, j int) { s.SipEndpoints[i], s.SipEndpoints[j] = s.SipEndpoints[j], s.SipEndpoints[i] })
 	reverse(len(s.TimeGroups), func(i, j int) { s.TimeGroups[i], s.TimeGroups[j] = s.TimeGroups[j], s.TimeGroups[i] })
-	b, err := Render(s)
+	b, err := Render(s, fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +202,7 @@ func TestRenderedOptionsAreKnown(t *testing.T) {
 		}
 		known[[3]string{o.File, o.Section, o.Name}] = true
 	}
-	files, err := Render(fixtureSnapshot())
+	files, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +231,7 @@ func TestRenderedOptionsAreKnown(t *testing.T) {
 }
 
 func TestRenderedApplicationsAreKnown(t *testing.T) {
-	files, err := Render(fixtureSnapshot())
+	files, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,7 @@ func TestRenderedApplicationsAreKnown(t *testing.T) {
 }
 
 func TestRoundTripPJSIP(t *testing.T) {
-	files, err := Render(fixtureSnapshot())
+	files, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +333,7 @@ func equalOpts(a, b [][2]string) bool {
 }
 
 func TestRoundTripSIPAndIAX(t *testing.T) {
-	files, err := Render(fixtureSnapshot())
+	files, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +374,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 }
 
 func TestRoundTripExtensions(t *testing.T) {
-	files, err := Render(fixtureSnapshot())
+	files, err := Render(fixtureSnapshot(), fixtureOptions...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,5 +492,21 @@ func TestWithOptions(t *testing.T) {
 	}
 	if !strings.Contains(string(files[FilePJSIP]), "bind=127.0.0.1:5070") || !strings.Contains(string(files[FilePJSIP]), "mailboxes=201@vm") {
 		t.Error("transport/voicemail options not applied")
+	}
+}
+
+// Without a certificate chan_sip gets no TLS listener (it would refuse to
+// load one) but says why; pjsip.conf still has its transport-tls.
+func TestTLSWithoutCertificate(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip, pjsip := string(files[FileSIP]), string(files[FilePJSIP])
+	if strings.Contains(sip, "tlsenable") || !strings.Contains(sip, "; sip_endpoints ask for TLS") {
+		t.Errorf("sip.conf without a certificate:\n%s", sip[:min(len(sip), 600)])
+	}
+	if !strings.Contains(pjsip, "[transport-tls]") || strings.Contains(pjsip, "cert_file") {
+		t.Error("pjsip.conf: want transport-tls without cert_file")
 	}
 }

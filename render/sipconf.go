@@ -17,6 +17,21 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.set("udpbindaddr", cfg.udpBind, "general")
 	w.set("tcpenable", "yes", "general")
 	w.set("tcpbindaddr", cfg.tcpBind, "general")
+	if m.needsTLS() {
+		if cfg.tlsCert == "" {
+			// chan_sip logs an ERROR and drops TLS for the whole host when
+			// its certificate is missing; without one, the endpoints that
+			// ask for TLS are left to Asterisk's own warning and UDP/TCP.
+			w.comment("sip_endpoints ask for TLS: set render.tls_cert (sipswitch render --tls-cert) to enable it in chan_sip")
+		} else {
+			w.set("tlsenable", "yes", "general")
+			w.set("tlsbindaddr", tlsBind, "general")
+			w.set("tlscertfile", cfg.tlsCert, "general")
+			if cfg.tlsKey != "" {
+				w.set("tlsprivatekey", cfg.tlsKey, "general")
+			}
+		}
+	}
 	for _, e := range m.endpoints {
 		if e.Registration != "out" {
 			continue

@@ -20,6 +20,8 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "directory to write sip.conf, pjsip.conf, iax.conf and extensions.conf to")
 	check := fs.Bool("check", false, "write nothing; print a unified diff and exit 1 when the output would change")
 	driver := fs.String("phone-driver", "pjsip", "channel driver phones register with: pjsip or sip")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate on the Asterisk host for its TLS listeners")
+	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *driver == "sip" {
 		d = render.DriverChanSIP
 	}
-	files, err := render.Render(snap, render.WithPhoneDriver(d))
+	files, err := render.Render(snap, render.WithPhoneDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"context"
 	"testing"
 )
 
@@ -39,4 +40,30 @@ func TestCallAdmissionLimits(t *testing.T) {
 	if _, err := New(newTestDirectory(), WithCallAdmission(-1, 0)); err == nil {
 		t.Error("negative max calls accepted")
 	}
+}
+
+// Limits set on a running switch apply to the next call, and lifting them
+// lets calls in again.
+func TestSetCallAdmissionLive(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.carrier1.handle(answerWith(carrierSDP))
+	first, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	f.s.SetCallAdmission(1, 0)
+	if _, err := f.phone.call(ctx, f.s.Addrs()[0], "441235", "1001", "secret1001", callerSDP); statusOf(err) != 503 {
+		t.Fatalf("call over the new limit: %v, want 503", err)
+	}
+	f.s.SetCallAdmission(0, 0)
+	second, err := f.phone.call(ctx, f.s.Addrs()[0], "441236", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call after the limit was lifted: %v", err)
+	}
+	for _, d := range []interface{ Bye(context.Context) error }{first, second} {
+		if err := d.Bye(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "slots released", func() bool { return f.s.Stats().ActiveCalls == 0 })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
+	"golang.org/x/time/rate"
 )
 
 // maxHops bounds how often one call may be sent on (forwarding, busy,
@@ -199,13 +200,25 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.connected(res.answered)
 }
 
+// SetCallAdmission changes the call admission limits of a running switch
+// (see WithCallAdmission); calls already admitted are not affected.
+// Negative values are taken as 0, no limit.
+func (s *Server) SetCallAdmission(maxCalls, maxCPS int) {
+	s.maxCalls.Store(int64(max(maxCalls, 0)))
+	if maxCPS <= 0 {
+		s.callRate.Store(nil)
+		return
+	}
+	s.callRate.Store(rate.NewLimiter(rate.Limit(maxCPS), max(1, maxCPS/10)))
+}
+
 // admitCall takes a slot for a new call under the call-rate and
 // concurrent-call limits; the caller gives it back with activeCalls.Add(-1).
 func (s *Server) admitCall() bool {
-	if s.callRate != nil && !s.callRate.Allow() {
+	if r := s.callRate.Load(); r != nil && !r.Allow() {
 		return false
 	}
-	max := int64(s.cfg.maxCalls)
+	max := s.maxCalls.Load()
 	if max <= 0 {
 		s.stats.activeCalls.Add(1)
 		return true

@@ -41,7 +41,9 @@ type Server struct {
 	stats    counters
 
 	draining atomic.Bool
-	callRate *rate.Limiter // nil: no call-rate limit
+	// Call admission limits, changed live by SetCallAdmission.
+	callRate atomic.Pointer[rate.Limiter] // nil: no call-rate limit
+	maxCalls atomic.Int64                 // 0: no limit
 	served   atomic.Bool
 	ready    chan struct{}
 	addrs    []net.Addr
@@ -75,9 +77,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if t := cfg.timers; t[0] > 0 {
 		sip.SetTimers(t[0], t[1], t[2])
 	}
-	if cfg.maxCPS > 0 {
-		s.callRate = rate.NewLimiter(rate.Limit(cfg.maxCPS), max(1, cfg.maxCPS/10))
-	}
+	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
 	if d := cfg.linger; d > 0 {
 		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
 	}

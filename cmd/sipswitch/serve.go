@@ -284,8 +284,9 @@ func (d *daemon) pollExternalWrites(ctx context.Context) {
 }
 
 // reload re-reads the configuration file on SIGHUP. Settings that can
-// change live (log level and format, rendering) take effect; listeners and
-// the database keep running, so calls and registrations are not touched.
+// change live (log level and format, rendering, call admission limits,
+// drain time) take effect; listeners and the database keep running, so
+// calls and registrations are not touched.
 func (d *daemon) reload(ctx context.Context) {
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReloading)
 	defer sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
@@ -301,8 +302,17 @@ func (d *daemon) reload(ctx context.Context) {
 	if l, err := cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)
 	}
+	// Admission limits are what an operator turns during an overload; the
+	// SIP timers and call bounds are fixed when the SIP core starts.
+	live := d.cfg.Calls
+	live.MaxCalls, live.MaxCPS, live.DrainTimeout = cfg.Calls.MaxCalls, cfg.Calls.MaxCPS, cfg.Calls.DrainTimeout
+	if live != cfg.Calls || cfg.Realm != d.cfg.Realm || strings.Join(cfg.DigestAlgorithms, ",") != strings.Join(d.cfg.DigestAlgorithms, ",") {
+		d.log.Warn("reload: calls timers and bounds, realm and digest_algorithms change only on restart; calls.max_calls, calls.max_cps and calls.drain_timeout apply now")
+	}
+	d.sip.SetCallAdmission(cfg.Calls.MaxCalls, cfg.Calls.MaxCPS)
 	d.stopRender()
-	d.cfg.Render, d.cfg.Calls, d.cfg.Log, d.cfg.Realm = cfg.Render, cfg.Calls, cfg.Log, cfg.Realm
+	d.cfg.Render, d.cfg.Log = cfg.Render, cfg.Log
+	d.cfg.Calls.MaxCalls, d.cfg.Calls.MaxCPS, d.cfg.Calls.DrainTimeout = cfg.Calls.MaxCalls, cfg.Calls.MaxCPS, cfg.Calls.DrainTimeout
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "err", err)

@@ -33,20 +33,23 @@ var sectionTables = []struct{ table, key, what string }{
 // being saved, which its own UNIQUE constraint covers.
 func SectionNameTaken(ctx context.Context, tx *storage.Tx, db *storage.DB, name, self string) (string, error) {
 	// The name columns are COLLATE NOCASE, as Asterisk compares section
-	// names, so = finds "Acme" for "ACME".
+	// names, so = finds "Acme" for "ACME". One statement for all tables:
+	// this runs on every create of a phone or peer.
+	var parts []string
+	var args []any
 	for _, st := range sectionTables {
 		if st.table == self || db.Columns(st.table) == nil {
 			continue
 		}
-		n, err := tx.Count(ctx, st.table, storage.Cond{Col: st.key, Op: "=", Val: name})
-		if err != nil {
-			return "", err
-		}
-		if n > 0 {
-			return st.what, nil
-		}
+		parts = append(parts, `SELECT '`+st.what+`' FROM `+st.table+` WHERE `+st.key+` = ?`)
+		args = append(args, name)
 	}
-	return "", nil
+	if len(parts) == 0 {
+		return "", nil
+	}
+	what := ""
+	err := tx.QueryRows(ctx, strings.Join(parts, " UNION ALL ")+" LIMIT 1", args, func(r storage.Scanner) error { return r.Scan(&what) })
+	return what, err
 }
 
 func (s *Service) sectionNameCheck(ctx context.Context, tx *storage.Tx, name, self string) (FieldErrors, error) {

@@ -175,6 +175,10 @@ HEAP_START=$(heap_mib)
 udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 DROPS_START=$(udp_drops)
 CPU_START=$(cpu_ticks)
+# Busy and total ticks of the whole machine (/proc/stat "cpu" line), to
+# show what SIPp and the kernel took beside the switch.
+machine_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6; print busy, total }' /proc/stat; }
+read -r MBUSY_START MTOTAL_START < <(machine_ticks)
 
 echo "== $MODE: $CALLS calls at $RATE cps, $CALL_MS ms each, at most $LIMIT at once"
 TIMEOUT=$((CALLS / RATE + CALL_MS / 1000 + 60))
@@ -189,6 +193,7 @@ set -e
 T1=$(date +%s.%N)
 DROPS=$(($(udp_drops) - DROPS_START))
 CPU_TICKS=$(($(cpu_ticks) - CPU_START))
+read -r MBUSY_END MTOTAL_END < <(machine_ticks)
 RSS_END=$(rss_kb)
 HEAP_END=$(heap_mib)
 AFTER_LOG=""
@@ -230,6 +235,8 @@ echo "peak concurrent calls: $PEAK_CALLS"
 awk -v t="$CPU_TICKS" -v hz="$(getconf CLK_TCK)" -v n="$CREATED" -v t0="$T0" -v t1="$T1" 'BEGIN {
 	s = t / hz
 	if (n > 0) printf "sipswitch CPU:         %.1f s (%.2f cores over the run), %.0f us per call\n", s, s / (t1 - t0), s / n * 1e6 }'
+awk -v b="$((MBUSY_END - MBUSY_START))" -v t="$((MTOTAL_END - MTOTAL_START))" -v own="$CPU_TICKS" -v cores="$(nproc)" 'BEGIN {
+	if (t > 0) printf "machine CPU:           %.0f%% busy of %d cores; SIPp and the kernel beside the switch: %.2f cores\n", 100 * b / t, cores, (b - own) / t * cores }'
 echo "UDP receive-buffer drops (whole machine): $DROPS"
 # The carriers' own counts (calls in the probe included) show where calls went.
 sleep 1.2

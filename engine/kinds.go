@@ -60,16 +60,20 @@ func (s *Service) sectionNameCheck(ctx context.Context, tx *storage.Tx, name, se
 	return FieldErrors{{Key: "name", Message: "name is already used by a " + what + " (peers, lines and SIP endpoints share Asterisk section names)", Reason: ReasonInUse}}, nil
 }
 
-func withCustomerDefault(a *Actor, input Values) Values {
-	if _, ok := input["customer"]; ok || a == nil {
-		return input
+// actorCustomerDefault returns a defaultsFor that fills key, when the
+// input leaves it out, with the acting user's customer.
+func actorCustomerDefault(key string) func(a *Actor, input Values) Values {
+	return func(a *Actor, input Values) Values {
+		if _, ok := input[key]; ok || a == nil {
+			return input
+		}
+		out := make(Values, len(input)+1)
+		for k, v := range input {
+			out[k] = v
+		}
+		out[key] = strconv.Itoa(a.User.Customer)
+		return out
 	}
-	out := make(Values, len(input)+1)
-	for k, v := range input {
-		out[k] = v
-	}
-	out["customer"] = strconv.Itoa(a.User.Customer)
-	return out
 }
 
 func ownsCustomer(_ context.Context, _ *storage.Tx, a *Actor, vals Values) (bool, error) {
@@ -176,7 +180,7 @@ var KindPhone = &Kind{
 	ListPriv:    []Privilege{PrivResidential, PrivUser},
 	Sorts:       []string{"name", "description"},
 	Filters:     map[string]string{"customer": "=", "owner": "="},
-	defaultsFor: withCustomerDefault,
+	defaultsFor: actorCustomerDefault("customer"),
 	visible: func(_ context.Context, _ *storage.Tx, a *Actor, v Values) (bool, error) {
 		if !a.Owns(atoi(v["customer"])) {
 			return false, nil
@@ -282,7 +286,7 @@ var KindPlan = &Kind{
 	ListPriv:    []Privilege{PrivCommerce, PrivSettings},
 	Sorts:       []string{"name", "description"},
 	Filters:     map[string]string{"customer": "="},
-	defaultsFor: withCustomerDefault,
+	defaultsFor: actorCustomerDefault("customer"),
 	visible:     ownsCustomer,
 	listScope:   customerScope,
 	beforeDelete: func(ctx context.Context, tx *storage.Tx, v Values) error {
@@ -392,7 +396,7 @@ var KindTimeGroup = &Kind{
 	GetPriv:    []Privilege{PrivUser, PrivCommerce}, ListPriv: []Privilege{PrivUser, PrivCommerce},
 	Sorts:       []string{"name", "description"},
 	Filters:     map[string]string{"customer": "="},
-	defaultsFor: withCustomerDefault,
+	defaultsFor: actorCustomerDefault("customer"),
 	visible:     ownsCustomer,
 	listScope:   customerScope,
 	beforeDelete: func(ctx context.Context, tx *storage.Tx, v Values) error {
@@ -456,19 +460,9 @@ var KindCustomer = &Kind{
 	CreatePriv: []Privilege{PrivCommerce, PrivAdministrator}, UpdatePriv: []Privilege{PrivCommerce, PrivAdministrator},
 	DeletePriv: []Privilege{PrivCommerce, PrivAdministrator},
 	GetPriv:    []Privilege{PrivUser, PrivCommerce}, ListPriv: []Privilege{PrivCommerce, PrivAdministrator},
-	Sorts:   []string{"name"},
-	Filters: map[string]string{"parent": "="},
-	defaultsFor: func(a *Actor, input Values) Values {
-		if _, ok := input["parent"]; ok || a == nil {
-			return input
-		}
-		out := make(Values, len(input)+1)
-		for k, v := range input {
-			out[k] = v
-		}
-		out["parent"] = strconv.Itoa(a.User.Customer)
-		return out
-	},
+	Sorts:       []string{"name"},
+	Filters:     map[string]string{"parent": "="},
+	defaultsFor: actorCustomerDefault("parent"),
 	visible: func(_ context.Context, _ *storage.Tx, a *Actor, v Values) (bool, error) {
 		return a.Owns(atoi(v["id"])), nil
 	},

@@ -211,12 +211,7 @@ func compareCosts(a, b *PeerCost) int {
 	if c := cmp.Compare(a.Peer, b.Peer); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(len(b.CallerPrefix), len(a.CallerPrefix)); c != 0 {
-		return c
-	}
-	am, _ := routeMedia(a.Media)
-	bm, _ := routeMedia(b.Media)
-	if c := boolOrder(am == mediaVoiceFax, bm == mediaVoiceFax); c != 0 {
+	if c := compareSpecificity(a.CallerPrefix, a.Media, b.CallerPrefix, b.Media); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(b.Priority, a.Priority); c != 0 {

@@ -53,19 +53,28 @@ func (s *Slot) Release() {
 // never both take the last slot.
 func (l *CallLimits) Acquire(key LimitKey, max int) (*Slot, bool) {
 	c := l.counter(key)
-	if max < 0 {
-		c.Add(1)
-		return &Slot{counter: c}, true
+	if !AcquireUnder(c, int64(max)) {
+		return nil, false
 	}
-	// Compare-and-swap rather than add-then-undo: the count itself never
-	// passes max, so Active and the metrics never show a call over it.
+	return &Slot{counter: c}, true
+}
+
+// AcquireUnder increments count if it is below max (max < 0: always) and
+// says whether it did. Compare-and-swap rather than add-then-undo: the
+// count itself never passes max, so readers and metrics never see a call
+// over a limit.
+func AcquireUnder(count *atomic.Int64, max int64) bool {
+	if max < 0 {
+		count.Add(1)
+		return true
+	}
 	for {
-		n := c.Load()
-		if n >= int64(max) {
-			return nil, false
+		n := count.Load()
+		if n >= max {
+			return false
 		}
-		if c.CompareAndSwap(n, n+1) {
-			return &Slot{counter: c}, true
+		if count.CompareAndSwap(n, n+1) {
+			return true
 		}
 	}
 }

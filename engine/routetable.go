@@ -268,15 +268,22 @@ func compareRoutes(a, b *Route) int {
 	if c := strings.Compare(a.CalledPrefix, b.CalledPrefix); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(len(b.CallerPrefix), len(a.CallerPrefix)); c != 0 {
-		return c
-	}
-	am, _ := routeMedia(a.Media)
-	bm, _ := routeMedia(b.Media)
-	if c := boolOrder(am == mediaVoiceFax, bm == mediaVoiceFax); c != 0 {
+	if c := compareSpecificity(a.CallerPrefix, a.Media, b.CallerPrefix, b.Media); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ID, b.ID)
+}
+
+// compareSpecificity orders two rows of one called prefix (routes, or one
+// peer's costs) as a lookup tries them: the longer caller prefix first,
+// then an exact media before voice_fax.
+func compareSpecificity(callerA, mediaA, callerB, mediaB string) int {
+	if c := cmp.Compare(len(callerB), len(callerA)); c != 0 {
+		return c
+	}
+	am, _ := routeMedia(mediaA)
+	bm, _ := routeMedia(mediaB)
+	return boolOrder(am == mediaVoiceFax, bm == mediaVoiceFax)
 }
 
 // boolOrder sorts false before true.

@@ -119,7 +119,7 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 	}
 	parts := min(runtime.GOMAXPROCS(0), 4)
 	if n < parallelRoutesFrom || parts < 2 {
-		return scanRoutes(ctx, tx, "", nil, n)
+		return scanAllRoutes(ctx, tx, n)
 	}
 	var lo, hi int64
 	if err := tx.QueryRows(ctx, `SELECT min(id), max(id) FROM plan_routes`, nil, func(r storage.Scanner) error { return r.Scan(&lo, &hi) }); err != nil {
@@ -127,22 +127,23 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 	}
 	// Each reader fills its own stretch of one slice: appending chunks
 	// afterwards would copy a million structs under GC write barriers.
+	type idRange struct{ from, to, off, count int64 }
 	step := (hi - lo + int64(parts)) / int64(parts)
-	routes := make([]Route, n)
-	offsets := make([]int, parts+1)
-	for i := range parts {
-		var c int
-		if err := tx.QueryRows(ctx, `SELECT count(*) FROM plan_routes WHERE id BETWEEN ? AND ?`, []any{lo + int64(i)*step, lo + int64(i+1)*step - 1},
-			func(r storage.Scanner) error { return r.Scan(&c) }); err != nil {
+	ranges := make([]idRange, parts)
+	var off int64
+	for i := range ranges {
+		r := &ranges[i]
+		r.from, r.to, r.off = lo+int64(i)*step, lo+int64(i+1)*step-1, off
+		if err := tx.QueryRows(ctx, `SELECT count(*) FROM plan_routes WHERE id BETWEEN ? AND ?`, []any{r.from, r.to},
+			func(row storage.Scanner) error { return row.Scan(&r.count) }); err != nil {
 			return nil, err
 		}
-		offsets[i+1] = offsets[i] + c
+		off += r.count
 	}
+	routes := make([]Route, n)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
-	for i := range parts {
-		from, to := lo+int64(i)*step, lo+int64(i+1)*step-1
-		dst := routes[offsets[i]:offsets[i+1]]
+	for i, r := range ranges {
 		wg.Go(func() {
 			errs[i] = s.db.Read(ctx, func(ptx *storage.Tx) error {
 				rev, err := revisionIn(ctx, ptx)
@@ -152,18 +153,14 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 				if rev != revision {
 					return errRevisionMoved
 				}
-				got, err := scanRoutesInto(ctx, ptx, ` WHERE id BETWEEN ? AND ?`, []any{from, to}, dst)
-				if err == nil && got != len(dst) {
-					err = errRevisionMoved
-				}
-				return err
+				return scanRoutesInto(ctx, ptx, ` WHERE id BETWEEN ? AND ?`, []any{r.from, r.to}, routes[r.off:r.off+r.count])
 			})
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		if errors.Is(err, errRevisionMoved) {
-			return scanRoutes(ctx, tx, "", nil, n)
+			return scanAllRoutes(ctx, tx, n)
 		}
 		return nil, err
 	}
@@ -173,40 +170,30 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 // errRevisionMoved says a parallel reader saw another store revision.
 var errRevisionMoved = errors.New("store revision moved during a parallel read")
 
-// scanRoutesInto fills dst with the routes the query selects and says how
-// many there were; more than fit is errRevisionMoved.
-func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []Route) (int, error) {
+// scanAllRoutes reads the n routes of the transaction's table.
+func scanAllRoutes(ctx context.Context, tx *storage.Tx, n int) ([]Route, error) {
+	routes := make([]Route, n)
+	return routes, scanRoutesInto(ctx, tx, "", nil, routes)
+}
+
+// scanRoutesInto streams routes straight into dst (a rate deck has a
+// million of them and the generic record path would box every column);
+// other than exactly len(dst) rows is errRevisionMoved.
+func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []Route) error {
 	i := 0
 	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
 		func(r storage.Scanner) error {
 			if i == len(dst) {
 				return errRevisionMoved
 			}
+			rt := &dst[i]
 			i++
-			return scanRoute(r, &dst[i-1])
+			return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
 		})
-	return i, err
-}
-
-// scanRoutes streams routes straight into structs: a rate deck has a
-// million of them and the generic record path would box every column.
-func scanRoutes(ctx context.Context, tx *storage.Tx, where string, args []any, sizeHint int) ([]Route, error) {
-	routes := make([]Route, 0, sizeHint)
-	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
-		func(r storage.Scanner) error {
-			var rt Route
-			if err := scanRoute(r, &rt); err != nil {
-				return err
-			}
-			routes = append(routes, rt)
-			return nil
-		})
-	return routes, err
-}
-
-// scanRoute reads one row of routeColumns.
-func scanRoute(r storage.Scanner, rt *Route) error {
-	return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
+	if err == nil && i != len(dst) {
+		err = errRevisionMoved
+	}
+	return err
 }
 
 // PeerCosts reads every peer cost row of peers that keep their own costs

@@ -42,14 +42,12 @@ func TestSnapshotParallelRouteLoadMatchesSequential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sequential []Route
-	if err := db.Read(ctx, func(tx *storage.Tx) error {
-		var err error
-		sequential, err = scanRoutes(ctx, tx, "", nil, 0)
-		return err
-	}); err != nil {
+	// Below parallelRoutesFrom the snapshot reads the table in one scan.
+	serial, err := NewService(db).Snapshot(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	sequential := serial.Routes
 
 	saved := parallelRoutesFrom
 	parallelRoutesFrom = 100
@@ -64,9 +62,14 @@ func TestSnapshotParallelRouteLoadMatchesSequential(t *testing.T) {
 
 	// A range holding more rows than counted means a write slipped in.
 	if err := db.Read(ctx, func(tx *storage.Tx) error {
-		_, err := scanRoutesInto(ctx, tx, "", nil, make([]Route, 10))
-		return err
+		return scanRoutesInto(ctx, tx, "", nil, make([]Route, 10))
 	}); !errors.Is(err, errRevisionMoved) {
 		t.Fatalf("overflowing range: %v, want errRevisionMoved", err)
+	}
+	// As does one holding fewer.
+	if err := db.Read(ctx, func(tx *storage.Tx) error {
+		return scanRoutesInto(ctx, tx, "", nil, make([]Route, len(sequential)+1))
+	}); !errors.Is(err, errRevisionMoved) {
+		t.Fatalf("short range: %v, want errRevisionMoved", err)
 	}
 }

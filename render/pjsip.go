@@ -37,21 +37,31 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 			w.set("priv_key_file", cfg.tlsKey, "transport")
 		}
 	}
+	m.writeSIPObjects(w, cfg, pjsipPhone, pjsipPeer, pjsipEndpoint)
+	return w.bytes()
+}
+
+// writeSIPObjects writes the phones, SIP peers and sip_endpoints in the
+// model's order with one driver's writers, naming each object in w's
+// error context; sip.conf and pjsip.conf share it.
+func (m *model) writeSIPObjects(w *confWriter, cfg *config,
+	phone func(*confWriter, *engine.Phone, *config),
+	peer func(*confWriter, *engine.Peer),
+	endpoint func(*confWriter, *engine.SipEndpoint)) {
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		pjsipPhone(w, p, cfg)
+		phone(w, p, cfg)
 	}
 	for _, p := range m.peers {
 		if p.IsSIP() {
 			w.ctx = fmt.Sprintf("peer %d", p.ID)
-			pjsipPeer(w, p)
+			peer(w, p)
 		}
 	}
 	for _, e := range m.endpoints {
 		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
-		pjsipEndpoint(w, e)
+		endpoint(w, e)
 	}
-	return w.bytes()
 }
 
 // tlsBind is where the TLS listeners bind (RFC 3261's sips port).

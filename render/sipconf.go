@@ -44,20 +44,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 		}
 		w.object("register", reg, "registration")
 	}
-	for _, p := range m.phones {
-		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		sipPhone(w, p, cfg)
-	}
-	for _, p := range m.peers {
-		if p.IsSIP() {
-			w.ctx = fmt.Sprintf("peer %d", p.ID)
-			sipPeer(w, p)
-		}
-	}
-	for _, e := range m.endpoints {
-		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
-		sipEndpoint(w, e)
-	}
+	m.writeSIPObjects(w, cfg, sipPhone, sipPeer, sipEndpoint)
 	return w.bytes()
 }
 

@@ -219,19 +219,10 @@ func (s *Server) admitCall() bool {
 		return false
 	}
 	max := s.maxCalls.Load()
-	if max <= 0 {
-		s.stats.activeCalls.Add(1)
-		return true
+	if max == 0 {
+		max = engine.Unlimited
 	}
-	for {
-		n := s.stats.activeCalls.Load()
-		if n >= max {
-			return false
-		}
-		if s.stats.activeCalls.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+	return engine.AcquireUnder(&s.stats.activeCalls, max)
 }
 
 // deliver sends the call to target: a local line, or (when out is set)

@@ -141,6 +141,9 @@ done
 # CPU time sipswitch has used, in clock ticks (user + system, /proc/PID/stat
 # fields 14 and 15, counted after the ")" that ends the command name).
 cpu_ticks() { sed 's/.*) //' "/proc/$SWITCH/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
+# System (kernel) part of it: on loopback the sender's sendto also runs the
+# receiver's side of the UDP stack, so this is mostly per-datagram cost.
+sys_ticks() { sed 's/.*) //' "/proc/$SWITCH/stat" 2>/dev/null | awk '{ print $13 }' || echo 0; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SWITCH/status" 2>/dev/null || echo 0; }
 # Live Go heap (bytes in allocated objects, MiB) from serve's /metrics; "?"
 # without it. Unlike RSS it drops as soon as a GC has run.
@@ -175,6 +178,7 @@ HEAP_START=$(heap_mib)
 udp_drops() { awk '/^Udp:/ { n++; if (n == 1) for (i = 1; i <= NF; i++) c[$i] = i; else print $c["RcvbufErrors"] }' /proc/net/snmp; }
 DROPS_START=$(udp_drops)
 CPU_START=$(cpu_ticks)
+SYS_START=$(sys_ticks)
 # Busy and total ticks of the whole machine (/proc/stat "cpu" line), to
 # show what SIPp and the kernel took beside the switch.
 machine_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6; print busy, total }' /proc/stat; }
@@ -193,6 +197,7 @@ set -e
 T1=$(date +%s.%N)
 DROPS=$(($(udp_drops) - DROPS_START))
 CPU_TICKS=$(($(cpu_ticks) - CPU_START))
+SYS_TICKS=$(($(sys_ticks) - SYS_START))
 read -r MBUSY_END MTOTAL_END < <(machine_ticks)
 RSS_END=$(rss_kb)
 HEAP_END=$(heap_mib)
@@ -232,9 +237,9 @@ awk -v n="$CREATED" -v g="${GEN_S:-0}" -v t0="$T0" -v t1="$T1" -v rate="$RATE" '
 echo "peak concurrent calls: $PEAK_CALLS"
 # The switch's own cost of a call, independent of what SIPp leaves it of
 # the machine: below saturation this is what capacity planning divides by.
-awk -v t="$CPU_TICKS" -v hz="$(getconf CLK_TCK)" -v n="$CREATED" -v t0="$T0" -v t1="$T1" 'BEGIN {
+awk -v t="$CPU_TICKS" -v k="$SYS_TICKS" -v hz="$(getconf CLK_TCK)" -v n="$CREATED" -v t0="$T0" -v t1="$T1" 'BEGIN {
 	s = t / hz
-	if (n > 0) printf "sipswitch CPU:         %.1f s (%.2f cores over the run), %.0f us per call\n", s, s / (t1 - t0), s / n * 1e6 }'
+	if (n > 0) printf "sipswitch CPU:         %.1f s (%.2f cores over the run), %.0f us per call (%.0f us of it in the kernel)\n", s, s / (t1 - t0), s / n * 1e6, k / hz / n * 1e6 }'
 awk -v b="$((MBUSY_END - MBUSY_START))" -v t="$((MTOTAL_END - MTOTAL_START))" -v own="$CPU_TICKS" -v cores="$(nproc)" 'BEGIN {
 	if (t > 0) printf "machine CPU:           %.0f%% busy of %d cores; SIPp and the kernel beside the switch: %.2f cores\n", 100 * b / t, cores, (b - own) / t * cores }'
 echo "UDP receive-buffer drops (whole machine): $DROPS"

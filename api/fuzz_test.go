@@ -74,9 +74,13 @@ func FuzzCreate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fn uint8, params string) {
 		name := functions[int(fn)%len(functions)]
 		before := ts.db.Revision()
-		req := httptest.NewRequest(http.MethodGet, "/api/json/"+name+"/?auth_username=admin;auth_password="+adminPassword+";"+params, nil)
-		if strings.ContainsAny(params, " \t\r\n#") {
+		// Parameters that cannot stand in a request line (whitespace,
+		// control bytes, '#', non-ASCII) go in a POST body instead.
+		var req *http.Request
+		if strings.IndexFunc(params, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '#' }) >= 0 {
 			req = httptest.NewRequest(http.MethodPost, "/api/json/"+name+"/", strings.NewReader("auth_username=admin&auth_password="+adminPassword+"&"+params))
+		} else {
+			req = httptest.NewRequest(http.MethodGet, "/api/json/"+name+"/?auth_username=admin;auth_password="+adminPassword+";"+params, nil)
 		}
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)

@@ -70,6 +70,11 @@ type CallsConfig struct {
 	MinExpires      time.Duration `yaml:"min_expires"`
 	MaxExpires      time.Duration `yaml:"max_expires"`
 	DefaultExpires  time.Duration `yaml:"default_expires"`
+	// SessionExpires and MinSE are the session timers (RFC 4028) kept on
+	// both legs of every call, so that a leg that vanished without a BYE
+	// ends the call; SessionExpires 0 turns them off.
+	SessionExpires time.Duration `yaml:"session_expires"`
+	MinSE          time.Duration `yaml:"min_se"`
 }
 
 // LogConfig selects log level and format.
@@ -93,6 +98,7 @@ func Default() Config {
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
+			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second,
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}
@@ -180,8 +186,8 @@ var known = map[string]bool{
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
-	"calls.default_expires": true,
-	"log":                   true, "log.level": true, "log.format": true,
+	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true,
+	"log": true, "log.level": true, "log.format": true,
 }
 
 func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) error {
@@ -281,6 +287,12 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Calls.DefaultExpires < c.Calls.MinExpires || c.Calls.DefaultExpires > c.Calls.MaxExpires {
 		return fail("calls.default_expires", "must lie between calls.min_expires and calls.max_expires")
+	}
+	if c.Calls.MinSE < 90*time.Second || c.Calls.MinSE%time.Second != 0 {
+		return fail("calls.min_se", "must be whole seconds and at least 90s (RFC 4028)")
+	}
+	if c.Calls.SessionExpires != 0 && (c.Calls.SessionExpires < c.Calls.MinSE || c.Calls.SessionExpires%time.Second != 0) {
+		return fail("calls.session_expires", "must be 0 (session timers off) or whole seconds not shorter than calls.min_se")
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		return fail("log.level", err.Error())

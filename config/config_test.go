@@ -53,6 +53,10 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"pprof: maybe\n", "pprof", 1},
 		{"calls:\n  max_cps: -5\n", "calls.max_cps", 2},
 		{"calls:\n  max_calls: many\n", "calls.max_calls", 2},
+		{"calls:\n  min_se: 30s\n", "calls.min_se", 2},
+		{"calls:\n  min_se: 90500ms\n", "calls.min_se", 2},
+		{"calls:\n  min_se: 120s\n  session_expires: 100s\n", "calls.session_expires", 3},
+		{"calls:\n  session_expires: 1800500ms\n", "calls.session_expires", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")
@@ -64,6 +68,9 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		if ce.Key != c.key || ce.Line != c.line {
 			t.Errorf("%q: got key %s line %d (%v), want %s line %d", c.file, ce.Key, ce.Line, err, c.key, c.line)
 		}
+	}
+	if c, err := Load(strings.NewReader("calls:\n  session_expires: 0s\n"), "f.yaml"); err != nil || c.Calls.SessionExpires != 0 {
+		t.Errorf("session timers off: %v", err)
 	}
 	_, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml")
 	if err == nil || err.Error() != "f.yaml:2: calls.t1: must be a duration such as 500ms, 30s or 1h" {

@@ -36,7 +36,7 @@ func TestObservationsShowInTheScrape(t *testing.T) {
 	m.ObserveAPI("phones/create", "204", 3*time.Millisecond)
 	m.ObserveRender(40*time.Millisecond, nil)
 	m.ObserveRender(time.Millisecond, errors.New("disk full"))
-	stats := sip.Stats{CallsAttempted: 7, CallsAnswered: 5, CallsFailed: 2, FailedBusy: 2, ActiveCalls: 3, RejectedOverload: 4}
+	stats := sip.Stats{CallsAttempted: 7, CallsAnswered: 5, CallsFailed: 2, FailedBusy: 2, ActiveCalls: 3, RejectedOverload: 4, SessionTimeouts: 6}
 	if err := m.RegisterSIP(func() sip.Stats { return stats }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +52,7 @@ func TestObservationsShowInTheScrape(t *testing.T) {
 		`sipswitch_sip_calls_failed_by_cause_total{cause="busy"} 2`,
 		`sipswitch_sip_active_calls 3`,
 		`sipswitch_sip_rejected_overload_total 4`,
+		`sipswitch_sip_session_timeouts_total 6`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(got, want) {

@@ -28,8 +28,8 @@ type sipCollector struct {
 	stats func() sip.Stats
 	calls *engine.CallControl
 
-	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                 *prometheus.Desc
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                              *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per
@@ -49,6 +49,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 		blocked:     d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
 		rejected:    d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
 		overload:    d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps)."),
+		sessionLost: d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
 		peerActive:  d("sipswitch_peer_active_calls", "Calls holding a slot of the peer's outmaximum.", "peer"),
 		peerLimit:   d("sipswitch_peer_call_limit", "The peer's outmaximum (-1: none).", "peer"),
 		phoneActive: d("sipswitch_phone_active_calls", "Calls of a line, for lines with calls up.", "phone"),
@@ -57,7 +58,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -84,6 +85,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)
 	counter(c.overload, s.RejectedOverload)
+	counter(c.sessionLost, s.SessionTimeouts)
 	if c.calls == nil {
 		return
 	}

@@ -37,6 +37,9 @@ type agent struct {
 	byes    atomic.Int32
 
 	reinvites atomic.Int32
+	// stop closes the agent's listener and user agent: the far end of a
+	// call vanishes without a BYE.
+	stop func()
 }
 
 const reinviteAnswer = "v=0\r\no=re 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"
@@ -133,7 +136,8 @@ func newAgentOn(t testing.TB, name, host, network string) *agent {
 	})
 	if network == "tcp" {
 		go srv.ServeTCP(ln)
-		t.Cleanup(func() { ua.Close(); ln.Close() })
+		a.stop = func() { ua.Close(); ln.Close() }
+		t.Cleanup(a.stop)
 		return a
 	}
 	go srv.ServeUDP(conn)
@@ -141,7 +145,8 @@ func newAgentOn(t testing.TB, name, host, network string) *agent {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(2 * time.Millisecond)
-	t.Cleanup(func() { ua.Close(); conn.Close() })
+	a.stop = func() { ua.Close(); conn.Close() }
+	t.Cleanup(a.stop)
 	return a
 }
 
@@ -219,9 +224,9 @@ func (a *agent) register(ctx context.Context, sw net.Addr, user, password string
 	return res, req, err
 }
 
-// call places an INVITE through the switch with credentials, waits for
-// the answer and ACKs it.
-func (a *agent) call(ctx context.Context, sw net.Addr, called, user, password, sdp string) (*sipgo.DialogClientSession, error) {
+// call places an INVITE (with hdrs added) through the switch with
+// credentials, waits for the answer and ACKs it.
+func (a *agent) call(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	req := sip.NewRequest(sip.INVITE, a.uri(called, sw))
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
@@ -229,6 +234,9 @@ func (a *agent) call(ctx context.Context, sw net.Addr, called, user, password, s
 	req.AppendHeader(&sip.ToHeader{Address: a.uri(called, sw)})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
 	a.setTransport(req)
 	d, err := a.callers.WriteInvite(ctx, req)
 	if err != nil {

@@ -20,7 +20,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	if proxy {
 		credName = "Proxy-Authorization"
 	}
-	h := req.GetHeader(credName)
+	h := findHeader(req, credName)
 	if h == nil {
 		s.challenge(req, tx, proxy, false)
 		return nil, false
@@ -179,10 +179,22 @@ func nextItem(list string) (item, rest string) {
 }
 
 func headerValue(req *sip.Request, name string) string {
-	if h := req.GetHeader(name); h != nil {
+	if h := findHeader(req, name); h != nil {
 		return h.Value()
 	}
 	return ""
+}
+
+// findHeader is the first header called name (case-insensitive). sipgo's
+// GetHeader lowers every header name it compares, an allocation for each
+// mixed-case one, several per lookup on the INVITE path.
+func findHeader(m interface{ Headers() []sip.Header }, name string) sip.Header {
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			return h
+		}
+	}
+	return nil
 }
 
 func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {

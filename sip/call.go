@@ -58,6 +58,19 @@ type call struct {
 	// dialog state cannot tell it: an ACK handled after the BYE (each
 	// request has its own goroutine) moves the state back to confirmed.
 	callerBye atomic.Bool
+	// aTimer is the caller leg's session timer (nil when none); the
+	// callee's is on its leg. refreshed wakes the bridge when either leg
+	// refreshed its session.
+	aTimer    *sessionTimer
+	refreshed chan struct{}
+}
+
+// poke tells the bridge that a session timer moved.
+func (c *call) poke() {
+	select {
+	case c.refreshed <- struct{}{}:
+	default:
+	}
 }
 
 // leg is one outgoing INVITE (B-leg) of a call.
@@ -77,6 +90,11 @@ type leg struct {
 	ringing   atomic.Bool
 	abandoned bool // coordinator only
 	started   time.Time
+	// timer is the leg's session timer once answered (nil when the callee
+	// did not take one). resend rebuilds the INVITE with another
+	// Session-Expires after a 422.
+	timer  *sessionTimer
+	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
 }
 
 type legEvent struct {
@@ -110,7 +128,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	src := sourceAddr(req)
 	var callerPhone *engine.Phone
 	var fromPeer *engine.Peer
-	if req.GetHeader("Proxy-Authorization") == nil {
+	if findHeader(req, "Proxy-Authorization") == nil {
 		fromPeer, _ = s.dir.PeerByAddress(src)
 	}
 	// A carrier's calls are not held hostage by password guessing from its
@@ -136,6 +154,16 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 404, "Not Found")
 		return
 	}
+	th := timerHeadersOf(req)
+	if tags := s.unsupportedRequire(&th); len(tags) > 0 {
+		respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		return
+	}
+	aTimer, rej := s.callerSessionTimer(&th)
+	if rej != nil {
+		respond(tx, req, rej.code, rej.reason, rej.hdrs...)
+		return
+	}
 
 	if !s.admitCall() {
 		s.stats.rejectedOverload.Add(1)
@@ -151,12 +179,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer a.Close()
 	c := &call{
-		s:      s,
-		a:      a,
-		callID: req.CallID().Value(),
-		start:  s.cfg.now(),
-		events: make(chan legEvent),
-		done:   make(chan struct{}),
+		s:         s,
+		a:         a,
+		callID:    req.CallID().Value(),
+		start:     s.cfg.now(),
+		events:    make(chan legEvent),
+		done:      make(chan struct{}),
+		aTimer:    aTimer,
+		refreshed: make(chan struct{}, 1),
 	}
 	c.caller, c.pres, c.fromUser = callerIdentity(req, callerPhone)
 	s.calls.put(a.ID, c)
@@ -482,13 +512,8 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 }
 
 func finalStatus(ev legEvent) (int, string) {
-	var de *sipgo.ErrDialogResponse
-	if errors.As(ev.err, &de) && de.Res != nil {
-		return de.Res.StatusCode, de.Res.Reason
-	}
-	var dv sipgo.ErrDialogResponse
-	if errors.As(ev.err, &dv) && dv.Res != nil {
-		return dv.Res.StatusCode, dv.Res.Reason
+	if res := responseOf(ev.err); res != nil {
+		return res.StatusCode, res.Reason
 	}
 	if errors.Is(ev.err, sip.ErrTransactionTimeout) {
 		return 408, "Request Timeout"
@@ -512,6 +537,7 @@ func (c *call) relayProvisional(r *sip.Response) {
 func (c *call) connected(b *leg) {
 	s := c.s
 	defer b.dlg.Close()
+	b.timer = s.calleeSessionTimer(b.dlg.InviteResponse)
 	c.b.Store(b)
 	s.calls.put(b.dlg.ID, c)
 	defer s.calls.del(b.dlg.ID)
@@ -530,6 +556,7 @@ func (c *call) connected(b *leg) {
 	if ct := ans.ContentType(); ct != nil && len(ans.Body()) > 0 {
 		res.AppendHeader(sip.HeaderClone(ct))
 	}
+	c.aTimer.addAnswerHeaders(res)
 	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
@@ -549,27 +576,123 @@ func (c *call) connected(b *leg) {
 	}
 	s.stats.callsAnswered.Add(1)
 	answeredAt := s.cfg.now()
-
-	maxT := time.NewTimer(s.cfg.maxCall)
-	defer maxT.Stop()
-	ender := "caller"
-	select {
-	case <-c.a.Context().Done():
-		c.byeB(b)
-	case <-b.dlg.Context().Done():
-		ender = "callee"
-		c.byeA()
-	case <-maxT.C:
-		ender = "max_duration"
-		c.byeA()
-		c.byeB(b)
-	case <-s.closed:
-		ender = "shutdown"
-		c.byeA()
-		c.byeB(b)
-	}
+	c.aTimer.touch(answeredAt)
+	b.timer.touch(answeredAt)
+	ender := c.bridge(b)
 	s.cfg.log.Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
 		"hangup", ender, "talk", s.cfg.now().Sub(answeredAt).String())
+}
+
+// bridge holds an answered call until it ends, keeping both legs' session
+// timers, and returns what ended it.
+func (c *call) bridge(b *leg) string {
+	s := c.s
+	maxT := time.NewTimer(s.cfg.maxCall)
+	defer maxT.Stop()
+	sessT := time.NewTimer(time.Hour)
+	sessT.Stop()
+	defer sessT.Stop()
+	// At most one refresh per leg is in flight, so this never blocks.
+	outcomes := make(chan refreshOutcome, 2)
+	for {
+		var sessC <-chan time.Time
+		if next, ok := c.nextTimerEvent(b); ok {
+			sessT.Reset(next.Sub(s.cfg.now()))
+			sessC = sessT.C
+		}
+		select {
+		case <-c.a.Context().Done():
+			c.byeB(b)
+			return "caller"
+		case <-b.dlg.Context().Done():
+			c.byeA()
+			return "callee"
+		case <-maxT.C:
+			c.byeA()
+			c.byeB(b)
+			return "max_duration"
+		case <-s.closed:
+			c.byeA()
+			c.byeB(b)
+			return "shutdown"
+		case <-c.refreshed:
+		case <-sessC:
+			if ender := c.sessionTimersDue(b, outcomes); ender != "" {
+				return ender
+			}
+		case r := <-outcomes:
+			t := b.timer
+			if r.toA {
+				t = c.aTimer
+			}
+			t.inFlight.Store(false)
+			if !r.dead {
+				t.touch(s.cfg.now())
+				continue
+			}
+			s.stats.sessionTimeouts.Add(1)
+			s.cfg.log.Warn("sip session refresh failed: ending call", "call_id", c.callID, "caller_leg", r.toA, "code", r.code, "error", r.err)
+			c.endAfterLoss(b, r.toA)
+			if r.toA {
+				return "caller_lost"
+			}
+			return "callee_lost"
+		}
+	}
+}
+
+// nextTimerEvent is the earliest time a session timer of either leg needs
+// the bridge; refreshes in flight wait for their outcome instead.
+func (c *call) nextTimerEvent(b *leg) (time.Time, bool) {
+	var next time.Time
+	found := false
+	for _, t := range [2]*sessionTimer{c.aTimer, b.timer} {
+		if t == nil || t.inFlight.Load() {
+			continue
+		}
+		if d := t.due(); !found || d.Before(next) {
+			next, found = d, true
+		}
+	}
+	return next, found
+}
+
+// sessionTimersDue starts the refreshes that are due and ends the call
+// when a leg the far end should have refreshed has expired.
+func (c *call) sessionTimersDue(b *leg, outcomes chan<- refreshOutcome) string {
+	now := c.s.cfg.now()
+	for i, t := range [2]*sessionTimer{c.aTimer, b.timer} {
+		toA := i == 0
+		if t == nil || t.inFlight.Load() || now.Before(t.due()) {
+			continue
+		}
+		if t.weRefresh {
+			t.inFlight.Store(true)
+			go func() { outcomes <- c.refresh(b, toA) }()
+			continue
+		}
+		c.s.stats.sessionTimeouts.Add(1)
+		c.s.cfg.log.Warn("sip session expired without refresh: ending call", "call_id", c.callID, "caller_leg", toA, "interval", t.interval.String())
+		c.endAfterLoss(b, toA)
+		if toA {
+			return "caller_lost"
+		}
+		return "callee_lost"
+	}
+	return ""
+}
+
+// endAfterLoss sends BYE on both legs (RFC 4028 10). The BYE to the leg
+// that is gone can only time out, so the call does not wait for it: its
+// slots are released as soon as the live leg is told.
+func (c *call) endAfterLoss(b *leg, lostA bool) {
+	if lostA {
+		go c.byeA()
+		c.byeB(b)
+		return
+	}
+	go c.byeB(b)
+	c.byeA()
 }
 
 func (c *call) byeA() {

@@ -75,7 +75,28 @@
 // that goroutine, so answer+BYE, CANCEL, failure, no-answer timeouts, a
 // failed ACK and the maximum call duration all end in the same cleanup.
 // WithMaxRingTime bounds ringing and WithMaxCallDuration bounds an answered
-// call: it is the guard that frees the slots of a call whose far end
+// call: the last guard that frees the slots of a call whose far end
 // vanished without a BYE (both legs are sent BYE). Legs still pending when
 // their call moves on clean up after themselves in their own goroutine.
+//
+// # Session timers
+//
+// Session timers (RFC 4028, WithSessionTimers; default 1800 s, Min-SE 90
+// s) find a vanished leg within one interval. The caller's leg is
+// negotiated with the switch as UAS: Session-Expires under Min-SE gets 422
+// with Min-SE; the interval granted is the caller's, at most the switch's;
+// a caller that supports the "timer" extension refreshes (refresher=uac,
+// Require: timer in the 2xx), one that does not is refreshed by the switch
+// (refresher=uas). Every B-leg INVITE offers Supported: timer,
+// Session-Expires and Min-SE; a 422 from the callee is retried once with
+// its Min-SE; a 2xx without Session-Expires means no timer on that leg
+// (RFC 4028 7.2). A refresh of the switch's is an UPDATE without a body
+// when the leg allows UPDATE, else a re-INVITE repeating the SDP the leg
+// already has, sent at half the interval. A leg that neither refreshes
+// (by interval - min(32 s, interval/3)) nor answers a refresh (timeout,
+// 408, 481) is gone: both legs get BYE, the live one first, and the call's
+// slots are released without waiting for the dead leg. Re-INVITE/UPDATE
+// from a leg count as its refresh; a bodiless UPDATE is answered by the
+// switch, not passed on. A Require header naming an extension the switch
+// lacks (100rel, or timer with timers off) is answered 420 Unsupported.
 package sip

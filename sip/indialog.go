@@ -56,7 +56,10 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // handleInDialog passes a re-INVITE, UPDATE or INFO to the other leg and
-// its answer back.
+// its answer back. A re-INVITE or UPDATE is also a session refresh (RFC
+// 4028) of the leg it came from; an UPDATE without a body changes nothing
+// for the other leg and is answered here, so that a refresh does not
+// depend on the other side supporting UPDATE.
 func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	c, fromA := s.lookupDialog(req)
 	var b *leg
@@ -67,32 +70,32 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	from := b.timer
+	if fromA {
+		from = c.aTimer
+	}
+	refresh := req.IsInvite() || req.Method == sip.UPDATE
+	if refresh {
+		from.touch(s.cfg.now())
+		c.poke()
+	}
+	if req.Method == sip.UPDATE && len(req.Body()) == 0 {
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		from.addAnswerHeaders(res)
+		_ = tx.Respond(res)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
 	defer cancel()
 
-	var target sip.Uri
-	if fromA {
-		target = b.dlg.InviteRequest.Recipient
-		if ct := b.dlg.InviteResponse.Contact(); ct != nil {
-			target = ct.Address
-		}
-	} else if ct := c.a.InviteRequest.Contact(); ct != nil {
-		target = ct.Address
-	}
-	out := sip.NewRequest(req.Method, *target.Clone())
+	out := sip.NewRequest(req.Method, c.remoteTarget(b, !fromA))
 	if body := req.Body(); len(body) > 0 {
 		if ct := req.ContentType(); ct != nil {
 			out.AppendHeader(sip.HeaderClone(ct))
 		}
 		out.SetBody(body)
 	}
-	var res *sip.Response
-	var err error
-	if fromA {
-		res, err = b.dlg.Do(ctx, out)
-	} else {
-		res, err = c.a.Do(ctx, out)
-	}
+	res, err := c.sendInDialog(ctx, b, !fromA, out)
 	if err != nil {
 		respond(tx, req, 408, "Request Timeout")
 		return
@@ -101,13 +104,48 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if ct := res.ContentType(); ct != nil && len(res.Body()) > 0 {
 		back.AppendHeader(sip.HeaderClone(ct))
 	}
-	_ = tx.Respond(back)
-	if req.IsInvite() && res.IsSuccess() {
-		ack := sip.NewRequest(sip.ACK, *target.Clone())
+	if refresh && res.IsSuccess() {
+		// The other leg answered: it is alive, and so refreshed too.
+		to := c.aTimer
 		if fromA {
-			_ = b.dlg.WriteRequest(ack)
-		} else {
-			_ = c.a.WriteRequest(ack)
+			to = b.timer
 		}
+		to.touch(s.cfg.now())
+		from.addAnswerHeaders(back)
 	}
+	_ = tx.Respond(back)
+}
+
+// remoteTarget is where in-dialog requests to one leg go: the callee's
+// Contact from its answer (else the B-leg Request-URI) or the caller's
+// Contact.
+func (c *call) remoteTarget(b *leg, toA bool) sip.Uri {
+	var target sip.Uri
+	if !toA {
+		target = b.dlg.InviteRequest.Recipient
+		if ct := b.dlg.InviteResponse.Contact(); ct != nil {
+			target = ct.Address
+		}
+	} else if ct := c.a.InviteRequest.Contact(); ct != nil {
+		target = ct.Address
+	}
+	return *target.Clone()
+}
+
+// sendInDialog sends req within one leg's dialog and waits for its final
+// answer, ACKing a 2xx to a re-INVITE.
+func (c *call) sendInDialog(ctx context.Context, b *leg, toA bool, req *sip.Request) (*sip.Response, error) {
+	do, write := b.dlg.Do, b.dlg.WriteRequest
+	if toA {
+		do, write = c.a.Do, c.a.WriteRequest
+	}
+	target := req.Recipient
+	res, err := do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.IsInvite() && res.IsSuccess() {
+		_ = write(sip.NewRequest(sip.ACK, target))
+	}
+	return res, nil
 }

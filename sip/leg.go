@@ -2,8 +2,10 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -11,8 +13,9 @@ import (
 )
 
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
-// added by the client) carrying the caller's SDP.
-func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string) *sip.Request {
+// added by the client) carrying the caller's SDP and the switch's session
+// timer offer of sessionSecs.
+func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string, sessionSecs int) *sip.Request {
 	s := c.s
 	req := sip.NewRequest(sip.INVITE, recipient)
 	contact := s.dialogUA.ContactHDR.Address
@@ -39,6 +42,7 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string) *sip.Re
 		}
 		req.SetBody(body)
 	}
+	s.addTimerOffer(req, sessionSecs)
 	return req
 }
 
@@ -59,7 +63,28 @@ func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg,
 	if fromUser == "" || (c.pres != engine.PresentationAllowed && p.SendPrivacy == 1) {
 		fromUser = "anonymous"
 	}
-	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser)
+	l := c.newLeg()
+	l.peer, l.route, l.called, l.release = p, route, at.Called, release
+	l.user, l.pass = p.Username, p.Password
+	if l.user == "" {
+		l.user = p.Name
+	}
+	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+		return c.s.dialogUA.WriteInvite(l.ctx, c.peerInvite(at, host, port, fromUser, sessionSecs))
+	}
+	dlg, err := l.resend(c.s.offerSeconds())
+	if err != nil {
+		l.cancel(nil)
+		return nil, err
+	}
+	l.dlg = dlg
+	return l, nil
+}
+
+// peerInvite is the INVITE of one routing attempt.
+func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser string, sessionSecs int) *sip.Request {
+	p := at.Peer
+	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, sessionSecs)
 	if at.CallerID != "" {
 		ident := "<sip:" + at.CallerID + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
 		if p.SendAssertedIdentity == 1 {
@@ -81,34 +106,25 @@ func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg,
 			req.SetDestination(joinHostPort(ph, pp))
 		}
 	}
-	l := c.newLeg()
-	l.peer, l.route, l.called, l.release = p, route, at.Called, release
-	l.user, l.pass = p.Username, p.Password
-	if l.user == "" {
-		l.user = p.Name
-	}
-	dlg, err := c.s.dialogUA.WriteInvite(l.ctx, req)
-	if err != nil {
-		l.cancel(nil)
-		return nil, err
-	}
-	l.dlg = dlg
-	return l, nil
+	return req
 }
 
 // startPhoneLeg sends an INVITE to one registered contact of p, to the
 // address the registration came from (phones behind NAT).
 func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
-	req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser)
-	if b.reg.Source != "" {
-		req.SetDestination(b.reg.Source)
-	}
-	if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
-		req.SetTransport(t)
-	}
 	l := c.newLeg()
 	l.phone, l.called = p.Name, p.Name
-	dlg, err := c.s.dialogUA.WriteInvite(l.ctx, req)
+	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+		req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser, sessionSecs)
+		if b.reg.Source != "" {
+			req.SetDestination(b.reg.Source)
+		}
+		if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
+			req.SetTransport(t)
+		}
+		return c.s.dialogUA.WriteInvite(l.ctx, req)
+	}
+	dlg, err := l.resend(c.s.offerSeconds())
 	if err != nil {
 		l.cancel(nil)
 		return nil, err
@@ -130,11 +146,16 @@ func joinHostPort(h string, p int) string {
 // call takes over is released by the call.
 func (l *leg) run() {
 	defer l.cancel(nil)
-	err := l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
-		OnResponse: l.onResponse,
-		Username:   l.user,
-		Password:   l.pass,
-	})
+	err := l.waitAnswer()
+	if secs, ok := l.c.s.retryInterval(err); ok {
+		// 422: the callee wants a longer session interval (RFC 4028 7.3).
+		l.dlg.Close()
+		l.responded.Store(false)
+		if dlg, rerr := l.resend(secs); rerr == nil {
+			l.dlg = dlg
+			err = l.waitAnswer()
+		}
+	}
 	c := l.c
 	if err == nil {
 		select {
@@ -157,6 +178,42 @@ func (l *leg) run() {
 	case c.events <- legEvent{leg: l, final: true, err: err}:
 	case <-c.done:
 	}
+}
+
+func (l *leg) waitAnswer() error {
+	return l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+		OnResponse: l.onResponse,
+		Username:   l.user,
+		Password:   l.pass,
+	})
+}
+
+// retryInterval says whether a B-leg failure is a 422 worth one retry, and
+// with which Session-Expires: the callee's Min-SE, if the switch's Min-SE
+// and its own offer do not already exceed it (then 422 is final).
+func (s *Server) retryInterval(err error) (int, bool) {
+	res := responseOf(err)
+	if res == nil || res.StatusCode != 422 || s.cfg.sessionExpires <= 0 {
+		return 0, false
+	}
+	want := timerHeadersOf(res).minSE
+	if want <= s.offerSeconds() || time.Duration(want)*time.Second > s.cfg.maxCall {
+		return 0, false
+	}
+	return want, true
+}
+
+// responseOf is the final response behind a dialog error, if any.
+func responseOf(err error) *sip.Response {
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) && de.Res != nil {
+		return de.Res
+	}
+	var dv sipgo.ErrDialogResponse
+	if errors.As(err, &dv) && dv.Res != nil {
+		return dv.Res
+	}
+	return nil
 }
 
 func (l *leg) onResponse(r *sip.Response) error {

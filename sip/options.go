@@ -34,8 +34,10 @@ type config struct {
 	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
 	linger         time.Duration    // Timer D, J, L and M; zero: 64*T1 (RFC 3261)
 	observe        func(AttemptResult)
-	maxCalls       int // concurrent calls (ringing or up); 0: no limit
-	maxCPS         int // new calls per second; 0: no limit
+	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
+	maxCPS         int           // new calls per second; 0: no limit
+	sessionExpires time.Duration // session timer interval offered and accepted; 0: off
+	minSE          time.Duration // shortest session interval accepted
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -164,6 +166,24 @@ func WithCallAdmission(maxCalls, maxCPS int) Option {
 	}
 }
 
+// WithSessionTimers sets the session timers (RFC 4028) the switch runs on
+// both legs of every call: expires is the interval it offers callees and
+// the longest it grants callers, minSE the shortest it accepts (a caller
+// asking less gets 422 with Min-SE). Whole seconds; expires 0 turns session
+// timers off. Defaults 1800 s and 90 s, Asterisk's; RFC 4028 puts Min-SE
+// at no less than 90 s, which the daemon's configuration enforces.
+func WithSessionTimers(expires, minSE time.Duration) Option {
+	return func(c *config) error {
+		switch {
+		case expires == 0 && minSE >= 0:
+		case expires < 0, minSE < time.Second, expires < minSE, expires%time.Second != 0, minSE%time.Second != 0:
+			return fmt.Errorf("sip session timers expires=%s min_se=%s: want whole seconds, 1s <= min_se <= expires: %w", expires, minSE, ErrBadOption)
+		}
+		c.sessionExpires, c.minSE = expires, minSE
+		return nil
+	}
+}
+
 // WithLogger sets the slog logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.log = l; return nil }
@@ -190,8 +210,9 @@ func WithMaxRingTime(d time.Duration) Option {
 	return positiveDuration("max ring time", d, func(c *config) { c.maxRing = d })
 }
 
-// WithMaxCallDuration bounds an answered call (default 4 h). It is the
-// guard that frees the slots of a call whose leg vanished without a BYE.
+// WithMaxCallDuration bounds an answered call (default 4 h). With session
+// timers off it is the only guard that frees the slots of a call whose leg
+// vanished without a BYE.
 func WithMaxCallDuration(d time.Duration) Option {
 	return positiveDuration("max call duration", d, func(c *config) { c.maxCall = d })
 }
@@ -274,6 +295,8 @@ func newConfig(opts []Option) (*config, error) {
 		authBlockFor:   5 * time.Minute,
 		retryAfter:     30,
 		maxContacts:    10,
+		sessionExpires: 1800 * time.Second,
+		minSE:          90 * time.Second,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

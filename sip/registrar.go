@@ -37,7 +37,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	headerExpires := -1
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := findHeader(req, "Expires"); h != nil {
 		n, err := strconv.Atoi(h.Value())
 		if err != nil || n < 0 {
 			respond(tx, req, 400, "Bad Expires")

@@ -23,6 +23,9 @@ type Stats struct {
 	Rejected503     uint64 // INVITEs refused while draining
 	// RejectedOverload counts calls refused by the call admission limits.
 	RejectedOverload uint64
+	// SessionTimeouts counts answered calls ended because a leg's session
+	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
+	SessionTimeouts uint64
 }
 
 type counters struct {
@@ -30,7 +33,7 @@ type counters struct {
 	failedNoRoute, failedBarred, failedBusy               atomic.Uint64
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
-	rejectedOverload                                      atomic.Uint64
+	rejectedOverload, sessionTimeouts                     atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
 
@@ -55,6 +58,7 @@ func (s *Server) Stats() Stats {
 		BlockedRequests:  c.blocked.Load(),
 		Rejected503:      c.rejected503.Load(),
 		RejectedOverload: c.rejectedOverload.Load(),
+		SessionTimeouts:  c.sessionTimeouts.Load(),
 	}
 }
 

@@ -409,6 +409,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithSIPTimers(c.T1, c.T2, c.T4),
 		sip.WithTransactionLinger(c.TransactionLinger),
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
+		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 	)
 	if err != nil {

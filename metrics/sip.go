@@ -28,8 +28,8 @@ type sipCollector struct {
 	stats func() sip.Stats
 	calls *engine.CallControl
 
-	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                              *prometheus.Desc
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                                                       *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per
@@ -50,6 +50,8 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 		rejected:    d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
 		overload:    d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps)."),
 		sessionLost: d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
+		unregAlerts: d("sipswitch_sip_unregistered_alerts_total", "Lines expected to be registered (expect_registered 1 or 2) whose last registration lapsed or was removed."),
+		addrAlerts:  d("sipswitch_sip_address_change_alerts_total", "Lines with expect_registered 2 that registered from a new IP address."),
 		peerActive:  d("sipswitch_peer_active_calls", "Calls holding a slot of the peer's outmaximum.", "peer"),
 		peerLimit:   d("sipswitch_peer_call_limit", "The peer's outmaximum (-1: none).", "peer"),
 		phoneActive: d("sipswitch_phone_active_calls", "Calls of a line, for lines with calls up.", "phone"),
@@ -58,7 +60,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -86,6 +88,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.rejected, s.Rejected503)
 	counter(c.overload, s.RejectedOverload)
 	counter(c.sessionLost, s.SessionTimeouts)
+	counter(c.unregAlerts, s.UnregisteredAlerts)
+	counter(c.addrAlerts, s.AddressChangeAlerts)
 	if c.calls == nil {
 		return
 	}

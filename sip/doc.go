@@ -27,6 +27,14 @@
 // (comma separated, case-insensitive substrings of the User-Agent header)
 // restricts which devices may register and call. Both answer 403.
 //
+// A line's expect_registered is watched: with 1 or 2, its last binding
+// lapsing, being removed (Expires: 0) or having lapsed while the switch was
+// down logs a WARN "sip phone unregistered" with the reason and counts
+// UnregisteredAlerts; with 2, a REGISTER from an IP address none of its
+// current bindings came from logs "sip phone address changed" and counts
+// AddressChangeAlerts. Lapsed registrations found at start are removed
+// from the store.
+//
 // An INVITE without Proxy-Authorization from the address of a peer's
 // destination host is inbound from that peer and may only reach local
 // lines (404 otherwise): the switch is never an open relay. Every other

@@ -48,6 +48,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	contacts := req.GetHeaders("Contact")
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
+	prev := s.bindings.contacts(phone.Name, now, nil)
 
 	// Wildcard: remove every binding of the line (RFC 3261 10.2.2).
 	if len(contacts) == 1 {
@@ -59,6 +60,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 			for _, b := range s.bindings.contacts(phone.Name, time.Time{}, nil) {
 				s.unbind(ctx, phone.Name, b.reg.Contact)
 			}
+			s.afterRegister(phone, prev, now)
 			s.replyBindings(req, tx, phone.Name, now)
 			return
 		}
@@ -107,6 +109,12 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	ua := headerValue(req, "User-Agent")
 	for _, ch := range changes {
+		if ch.expires > 0 {
+			s.checkAddressChange(phone, prev, req.Source())
+			break
+		}
+	}
+	for _, ch := range changes {
 		if ch.expires == 0 {
 			s.unbind(ctx, phone.Name, ch.contact)
 			continue
@@ -139,7 +147,16 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		s.cfg.log.Debug("sip registered", "phone", phone.Name, "contact", ch.contact, "expires", ch.expires, "source", reg.Source)
 	}
+	s.afterRegister(phone, prev, now)
 	s.replyBindings(req, tx, phone.Name, now)
+}
+
+// afterRegister alerts when a REGISTER took a line's last binding away;
+// before the answer, so that whoever sees the 200 also sees the alert.
+func (s *Server) afterRegister(phone *engine.Phone, prev []binding, now time.Time) {
+	if len(prev) > 0 && len(s.bindings.contacts(phone.Name, now, nil)) == 0 {
+		s.lineUnregistered(prev[len(prev)-1].reg, unregRemoved)
+	}
 }
 
 func (s *Server) unbind(ctx context.Context, phone, contact string) {
@@ -174,28 +191,43 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 		return err
 	}
 	now := s.cfg.now()
+	var lapsed []engine.Registration
 	for _, r := range regs {
 		var u sip.Uri
 		if err := sip.ParseUri(r.Contact, &u); err != nil || !now.Before(r.ExpiresAt) {
+			lapsed = append(lapsed, r)
 			continue
 		}
 		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: r, uri: u})))
 	}
+	// Lapsed while the switch was down: gone from the store too (nothing
+	// else would remove them), and an alert for lines left unregistered.
+	s.dropLapsed(ctx, lapsed, unregWhileDown)
 	return nil
+}
+
+// dropLapsed removes lapsed registrations from the store and alerts for
+// each line they leave without a binding, once per line.
+func (s *Server) dropLapsed(ctx context.Context, gone []engine.Registration, reason string) {
+	alerted := make(map[string]bool)
+	for _, r := range gone {
+		if s.cfg.store != nil {
+			if err := s.cfg.store.DeleteRegistration(ctx, r.Phone, r.Contact); err != nil {
+				s.cfg.log.Error("sip lapsed registration not removed from store", "phone", r.Phone, "error", err)
+			}
+		}
+		if !alerted[r.Phone] && s.bindings.size(r.Phone) == 0 {
+			alerted[r.Phone] = true
+			s.lineUnregistered(r, reason)
+		}
+	}
 }
 
 // expireRegistrations drops lapsed bindings from memory and the store.
 func (s *Server) expireRegistrations(ctx context.Context) {
 	gone, n := s.bindings.expire(s.cfg.now())
 	s.stats.registrations.Store(int64(n))
-	if s.cfg.store == nil {
-		return
-	}
-	for _, r := range gone {
-		if err := s.cfg.store.DeleteRegistration(ctx, r.Phone, r.Contact); err != nil {
-			s.cfg.log.Error("sip expired registration not removed from store", "phone", r.Phone, "error", err)
-		}
-	}
+	s.dropLapsed(ctx, gone, unregExpired)
 }
 
 // sourceAddr is the IP address a request came from (the transport's

@@ -26,6 +26,11 @@ type Stats struct {
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
+	// UnregisteredAlerts counts lines with expect_registered >= 1 whose
+	// last registration lapsed or was removed; AddressChangeAlerts lines
+	// with expect_registered 2 that registered from a new IP address.
+	UnregisteredAlerts  uint64
+	AddressChangeAlerts uint64
 }
 
 type counters struct {
@@ -34,6 +39,7 @@ type counters struct {
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
 	rejectedOverload, sessionTimeouts                     atomic.Uint64
+	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
 
@@ -41,24 +47,26 @@ type counters struct {
 func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		CallsAttempted:   c.callsAttempted.Load(),
-		CallsAnswered:    c.callsAnswered.Load(),
-		CallsFailed:      c.callsFailed.Load(),
-		FailedNoRoute:    c.failedNoRoute.Load(),
-		FailedBarred:     c.failedBarred.Load(),
-		FailedBusy:       c.failedBusy.Load(),
-		FailedNoAnswer:   c.failedNoAnswer.Load(),
-		FailedCanceled:   c.failedCanceled.Load(),
-		FailedLimit:      c.failedLimit.Load(),
-		FailedOther:      c.failedOt.Load(),
-		Failovers:        c.failovers.Load(),
-		ActiveCalls:      c.activeCalls.Load(),
-		Registrations:    c.registrations.Load(),
-		AuthFailures:     c.authFailures.Load(),
-		BlockedRequests:  c.blocked.Load(),
-		Rejected503:      c.rejected503.Load(),
-		RejectedOverload: c.rejectedOverload.Load(),
-		SessionTimeouts:  c.sessionTimeouts.Load(),
+		CallsAttempted:      c.callsAttempted.Load(),
+		CallsAnswered:       c.callsAnswered.Load(),
+		CallsFailed:         c.callsFailed.Load(),
+		FailedNoRoute:       c.failedNoRoute.Load(),
+		FailedBarred:        c.failedBarred.Load(),
+		FailedBusy:          c.failedBusy.Load(),
+		FailedNoAnswer:      c.failedNoAnswer.Load(),
+		FailedCanceled:      c.failedCanceled.Load(),
+		FailedLimit:         c.failedLimit.Load(),
+		FailedOther:         c.failedOt.Load(),
+		Failovers:           c.failovers.Load(),
+		ActiveCalls:         c.activeCalls.Load(),
+		Registrations:       c.registrations.Load(),
+		AuthFailures:        c.authFailures.Load(),
+		BlockedRequests:     c.blocked.Load(),
+		Rejected503:         c.rejected503.Load(),
+		RejectedOverload:    c.rejectedOverload.Load(),
+		SessionTimeouts:     c.sessionTimeouts.Load(),
+		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
+		AddressChangeAlerts: c.addressChangeAlerts.Load(),
 	}
 }
 

@@ -47,7 +47,10 @@ type call struct {
 	callID   string
 	caller   string // caller number as routed
 	pres     engine.Presentation
+	extName  string // display name the B-legs to peers show ("" none)
 	fromUser string // From user the B-legs to phones show
+	fromName string // display name the B-legs to phones show
+	intPres  engine.Presentation
 	start    time.Time
 	events   chan legEvent
 	done     chan struct{} // closed when the call stops collecting leg events
@@ -188,7 +191,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		aTimer:    aTimer,
 		refreshed: make(chan struct{}, 1),
 	}
-	c.caller, c.pres, c.fromUser = callerIdentity(req, callerPhone)
+	c.setIdentity(callerIdentity(req, callerPhone))
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
 	s.stats.callsAttempted.Add(1)
@@ -286,7 +289,7 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	if p.DND == 1 {
 		return result{code: 486, reason: "Busy Here"}
 	}
-	if p.ACR == 1 && c.pres != engine.PresentationAllowed {
+	if p.ACR == 1 && c.intPres != engine.PresentationAllowed {
 		return result{code: 433, reason: "Anonymity Disallowed"}
 	}
 	rel, ok := s.dir.AcquirePhone(p)
@@ -751,42 +754,6 @@ func (c *call) logAttemptLeg(l *leg, outcome string) {
 		return
 	}
 	c.logAttempt(l.called, l.route, l.peer, outcome, d)
-}
-
-// callerIdentity is the caller's number, presentation and the From user
-// shown to called phones.
-func callerIdentity(req *sip.Request, phone *engine.Phone) (string, engine.Presentation, string) {
-	fromUser := ""
-	if f := req.From(); f != nil {
-		fromUser = f.Address.User
-	}
-	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
-	number := fromUser
-	if phone != nil {
-		number = phone.Name
-		if isNumber(phone.CallerIDExternal) {
-			number = phone.CallerIDExternal
-		}
-	}
-	switch {
-	case number == "" || strings.EqualFold(number, "anonymous"):
-		return "", engine.PresentationUnknown, "anonymous"
-	case withheld:
-		return number, engine.PresentationWithheld, "anonymous"
-	}
-	return number, engine.PresentationAllowed, number
-}
-
-func isNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '+') {
-			return false
-		}
-	}
-	return true
 }
 
 // peerTarget splits a peer's destination (first of a comma or space

@@ -33,8 +33,8 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...Option) (*fixture, context.Context) {
 	t.Helper()
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
-	dir.addPhone(engine.Phone{ID: 2, Name: "1002", Password: "secret1002", Plan: 1, RingTime: 1})
+	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Plan: 1, RingTime: 1})
 	c1 := newAgent(t, "carrier1", "127.0.0.2")
 	c2 := newAgent(t, "carrier2", "127.0.0.3")
 	p1 := &engine.Peer{ID: 11, Name: "peer1", Type: engine.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
@@ -114,7 +114,7 @@ func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 }
 
 func phoneFixture(name, password string) engine.Phone {
-	return engine.Phone{Name: name, Password: password, Plan: 1}
+	return engine.Phone{PresentationExternal: 1, PresentationInternal: 1, Name: name, Password: password, Plan: 1}
 }
 
 func peerFor(a *agent, id int) *engine.Peer {

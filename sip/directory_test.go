@@ -94,7 +94,8 @@ func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) 
 	}
 	dec := engine.Decision{Route: &best.route}
 	for _, p := range best.peers {
-		dec.Attempts = append(dec.Attempts, engine.Attempt{Peer: p, Called: p.CalledPrefix + req.Called, CallerID: req.Caller})
+		called, callerID := engine.TranslateNumbers(p, req.Called, req.Caller, req.Presentation)
+		dec.Attempts = append(dec.Attempts, engine.Attempt{Peer: p, Called: called, CallerID: callerID})
 	}
 	return dec, nil
 }

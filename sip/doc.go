@@ -54,6 +54,13 @@
 // local line, or outside on the line's own rate plan). A call is sent on
 // at most 5 times.
 //
+// A call from a phone shows, outside, the line's callerid_external (a
+// number; any keyword means the line's own number) and callername_external,
+// withheld when presentation_external is 0; inside (to other lines) its
+// callerid_internal, callername_internal and presentation_internal. A
+// caller who withholds (From anonymous, Privacy: id) is withheld both
+// ways. Calls from peers show their From as received.
+//
 // Any other number goes outside: Decide on the caller's plan, then each
 // attempt in order. A peer at outmaximum is skipped (LimitReached), a
 // fail_percent hit counts as 503, peers whose type is not sip/pjsip are
@@ -61,9 +68,12 @@
 // host of the peer's destination (port 5060 by default) or via its proxy,
 // with the caller's SDP, Request-URI user Attempt.Called, From user
 // Attempt.CallerID ("anonymous" when empty, or when withheld and the peer
-// has send_privacy), P-Asserted-Identity (send_asserted_identity),
-// Remote-Party-ID (send_rpid) and Privacy: id (send_privacy, withheld
-// callers). 401/407 from the peer are answered with its username and
+// has send_privacy) with the line's callername_external as display name,
+// P-Asserted-Identity (send_asserted_identity), Remote-Party-ID
+// (send_rpid) and Privacy: id (send_privacy, withheld callers). A withheld
+// caller's real number goes in those identity headers only to a peer with
+// send_privacy (it is marked private there); other peers see
+// callerid_withheld. 401/407 from the peer are answered with its username and
 // password. 180/183 (with SDP) are relayed; the first 2xx wins. A peer that
 // sends no 180/183 within the peer timeout (WithPeerTimeout) counts as
 // TimedOut; after any failure ShouldTryNext decides whether the next

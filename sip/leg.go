@@ -15,11 +15,11 @@ import (
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
 // added by the client) carrying the caller's SDP and the switch's session
 // timer offer of sessionSecs.
-func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser string, sessionSecs int) *sip.Request {
+func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName string, sessionSecs int) *sip.Request {
 	s := c.s
 	req := sip.NewRequest(sip.INVITE, recipient)
 	contact := s.dialogUA.ContactHDR.Address
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: contact.Host}}
+	from := &sip.FromHeader{DisplayName: fromName, Address: sip.Uri{Scheme: "sip", User: fromUser, Host: contact.Host}}
 	if fromUser == "anonymous" {
 		from.DisplayName = "Anonymous"
 		from.Address.Host = "anonymous.invalid"
@@ -84,9 +84,22 @@ func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg,
 // peerInvite is the INVITE of one routing attempt.
 func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser string, sessionSecs int) *sip.Request {
 	p := at.Peer
-	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, sessionSecs)
-	if at.CallerID != "" {
-		ident := "<sip:" + at.CallerID + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
+	name := c.extName
+	if at.Peer.CallerID != "" {
+		// A forced caller id is the peer's, not the caller's: no name.
+		name = ""
+	}
+	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, name, sessionSecs)
+	asserted := at.CallerID
+	if c.pres == engine.PresentationWithheld && p.SendPrivacy == 1 && p.CallerID == "" && c.caller != "" {
+		// A trusted peer (send_privacy) gets the withheld caller's real
+		// number in the identity headers, marked private (Privacy: id,
+		// privacy=full; RFC 3325): carriers need it for emergency calls
+		// and billing. Any other peer only ever sees callerid_withheld.
+		asserted = c.caller
+	}
+	if asserted != "" {
+		ident := "<sip:" + asserted + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
 		if p.SendAssertedIdentity == 1 {
 			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", ident))
 		}
@@ -115,7 +128,7 @@ func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
 	l := c.newLeg()
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser, sessionSecs)
+		req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser, c.fromName, sessionSecs)
 		if b.reg.Source != "" {
 			req.SetDestination(b.reg.Source)
 		}

@@ -20,7 +20,7 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	saved := [4]time.Duration{sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M}
 	t.Cleanup(func() { sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = saved[0], saved[1], saved[2], saved[3] })
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
 	s, _ := startSwitch(t, dir, WithTransactionLinger(100*time.Millisecond))
 	c1 := newAgent(t, "carrier1", "127.0.0.2")
 	p1 := &engine.Peer{ID: 11, Name: "peer1", Type: engine.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}

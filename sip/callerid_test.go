@@ -1,0 +1,88 @@
+package sip
+
+import (
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func TestLineCallerIDRules(t *testing.T) {
+	tests := []struct {
+		name                 string
+		edit                 func(f *fixture)
+		called               string
+		hdrs                 []sip.Header
+		wantUser, wantName   string // From of the INVITE the callee gets
+		wantPAI, wantPrivacy string // only checked toward the carrier
+	}{
+		{"external number and name", func(f *fixture) {
+			f.dir.edit(func() {
+				p := f.dir.phones["1001"]
+				p.CallerIDExternal, p.CallerNameExternal, p.CallerIDInternal, p.CallerNameInternal = "442070000000", "Acme Ltd", "200", "Reception"
+			})
+		}, "441234", nil, "442070000000", "Acme Ltd", "", ""},
+		{"internal number and name", func(f *fixture) {
+			f.dir.edit(func() {
+				p := f.dir.phones["1001"]
+				p.CallerIDExternal, p.CallerNameExternal, p.CallerIDInternal, p.CallerNameInternal = "442070000000", "Acme Ltd", "200", "Reception"
+			})
+		}, "1002", nil, "200", "Reception", "", ""},
+		{"default is the line's own number", nil, "441234", nil, "1001", "", "", ""},
+		{"presentation_external 0 withholds outside only", func(f *fixture) {
+			f.dir.edit(func() { p := f.dir.phones["1001"]; p.PresentationExternal, p.CallerNameExternal = 0, "Acme Ltd" })
+		}, "441234", nil, "anonymous", "Anonymous", "", ""},
+		{"presentation_external 0, inside still shown", func(f *fixture) {
+			f.dir.edit(func() { f.dir.phones["1001"].PresentationExternal = 0 })
+		}, "1002", nil, "1001", "", "", ""},
+		{"presentation_internal 0 withholds inside", func(f *fixture) {
+			f.dir.edit(func() { f.dir.phones["1001"].PresentationInternal = 0 })
+		}, "1002", nil, "anonymous", "Anonymous", "", ""},
+		{"withheld line, trusted peer gets the identity privately", func(f *fixture) {
+			f.dir.edit(func() {
+				f.dir.phones["1001"].PresentationExternal = 0
+				f.peer1.SendAssertedIdentity, f.peer1.SendPrivacy, f.peer1.CallerIDWithheld = 1, 1, "Anonymous"
+			})
+		}, "441234", nil, "anonymous", "Anonymous", "<sip:1001@127.0.0.1>", "id"},
+		{"withheld line, untrusted peer never gets the number", func(f *fixture) {
+			f.dir.edit(func() {
+				f.dir.phones["1001"].PresentationExternal = 0
+				f.peer1.SendAssertedIdentity, f.peer1.SendPrivacy, f.peer1.CallerIDWithheld = 1, 0, "Anonymous"
+			})
+		}, "441234", nil, "Anonymous", "", "<sip:Anonymous@127.0.0.1>", ""},
+		{"caller withholds by Privacy: id whatever the line says", nil, "1002",
+			[]sip.Header{sip.NewHeader("Privacy", "id")}, "anonymous", "Anonymous", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ctx := newFixture(t)
+			if tc.edit != nil {
+				tc.edit(f)
+			}
+			f.carrier1.handle(answerWith(carrierSDP))
+			callee := f.carrier1
+			if tc.called == "1002" {
+				callee = newAgent(t, "callee", "127.0.0.1")
+				callee.handle(answerWith(carrierSDP))
+				registerLine(t, ctx, f, callee, "1002", "secret1002")
+			}
+			d, err := f.phone.call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP, tc.hdrs...)
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			defer d.Bye(ctx)
+			from := callee.last.Load().From()
+			if from.Address.User != tc.wantUser || from.DisplayName != tc.wantName {
+				t.Errorf("callee sees From %q <%s>, want %q <%s>", from.DisplayName, from.Address.User, tc.wantName, tc.wantUser)
+			}
+			if tc.wantPAI != "" || tc.wantPrivacy != "" {
+				inv := callee.last.Load()
+				if got := headerOf(inv, "P-Asserted-Identity"); got != tc.wantPAI {
+					t.Errorf("P-Asserted-Identity %q, want %q", got, tc.wantPAI)
+				}
+				if got := headerOf(inv, "Privacy"); got != tc.wantPrivacy {
+					t.Errorf("Privacy %q, want %q", got, tc.wantPrivacy)
+				}
+			}
+		})
+	}
+}

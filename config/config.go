@@ -75,6 +75,10 @@ type CallsConfig struct {
 	// ends the call; SessionExpires 0 turns them off.
 	SessionExpires time.Duration `yaml:"session_expires"`
 	MinSE          time.Duration `yaml:"min_se"`
+	// PingInterval and PingTimeout: OPTIONS to the contacts of lines with
+	// ping=1, and how long an answer may take.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	PingTimeout  time.Duration `yaml:"ping_timeout"`
 }
 
 // LogConfig selects log level and format.
@@ -98,7 +102,7 @@ func Default() Config {
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
-			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second,
+			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}
@@ -186,7 +190,7 @@ var known = map[string]bool{
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
-	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true,
+	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true, "calls.ping_interval": true, "calls.ping_timeout": true,
 	"log": true, "log.level": true, "log.format": true,
 }
 
@@ -264,6 +268,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		{"calls.no_answer_timeout", c.Calls.NoAnswerTimeout}, {"calls.max_duration", c.Calls.MaxDuration},
 		{"calls.min_expires", c.Calls.MinExpires}, {"calls.max_expires", c.Calls.MaxExpires},
 		{"calls.default_expires", c.Calls.DefaultExpires},
+		{"calls.ping_interval", c.Calls.PingInterval}, {"calls.ping_timeout", c.Calls.PingTimeout},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
@@ -293,6 +298,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Calls.SessionExpires != 0 && (c.Calls.SessionExpires < c.Calls.MinSE || c.Calls.SessionExpires%time.Second != 0) {
 		return fail("calls.session_expires", "must be 0 (session timers off) or whole seconds not shorter than calls.min_se")
+	}
+	if c.Calls.PingTimeout >= c.Calls.PingInterval {
+		return fail("calls.ping_timeout", "must be shorter than calls.ping_interval")
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		return fail("log.level", err.Error())

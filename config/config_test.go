@@ -57,6 +57,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"calls:\n  min_se: 90500ms\n", "calls.min_se", 2},
 		{"calls:\n  min_se: 120s\n  session_expires: 100s\n", "calls.session_expires", 3},
 		{"calls:\n  session_expires: 1800500ms\n", "calls.session_expires", 2},
+		{"calls:\n  ping_interval: 2s\n  ping_timeout: 3s\n", "calls.ping_timeout", 3},
+		{"calls:\n  ping_interval: 0s\n", "calls.ping_interval", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")

@@ -28,8 +28,8 @@ type sipCollector struct {
 	stats func() sip.Stats
 	calls *engine.CallControl
 
-	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                                                       *prometheus.Desc
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                                                                    *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per
@@ -45,6 +45,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 		failovers:   d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
 		active:      d("sipswitch_sip_active_calls", "Calls in progress."),
 		regs:        d("sipswitch_sip_registrations", "Registered contacts."),
+		unreachable: d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
 		authFail:    d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
 		blocked:     d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
 		rejected:    d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
@@ -60,7 +61,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -83,6 +84,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.failovers, s.Failovers)
 	gauge(c.active, s.ActiveCalls)
 	gauge(c.regs, s.Registrations)
+	gauge(c.unreachable, s.UnreachableContacts)
 	counter(c.authFail, s.AuthFailures)
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)

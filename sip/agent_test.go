@@ -37,6 +37,7 @@ type agent struct {
 	byes    atomic.Int32
 
 	reinvites atomic.Int32
+	options   atomic.Int32
 	// stop closes the agent's listener and user agent: the far end of a
 	// call vanishes without a BYE.
 	stop func()
@@ -125,6 +126,10 @@ func newAgentOn(t testing.TB, name, host, network string) *agent {
 		f(d, req)
 	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { a.server.ReadAck(req, tx) })
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.options.Add(1)
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.byes.Add(1)
 		if err := a.server.ReadBye(req, tx); err == nil {

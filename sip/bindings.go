@@ -13,6 +13,9 @@ import (
 type binding struct {
 	reg engine.Registration
 	uri sip.Uri
+	// unreachable is set when the contact did not answer a ping (lines
+	// with ping=1); a REGISTER replaces the binding and clears it.
+	unreachable bool
 }
 
 // bindingTable holds the registered contacts of every phone.
@@ -36,6 +39,66 @@ func (t *bindingTable) contacts(phone string, now time.Time, dst []binding) []bi
 		}
 	}
 	return dst
+}
+
+// reachable returns the unexpired contacts of phone that have not failed
+// a ping, appended to dst: those a call rings.
+func (t *bindingTable) reachable(phone string, now time.Time, dst []binding) []binding {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, b := range t.phones[phone] {
+		if now.Before(b.reg.ExpiresAt) && !b.unreachable {
+			dst = append(dst, b)
+		}
+	}
+	return dst
+}
+
+// snapshot returns every unexpired binding.
+func (t *bindingTable) snapshot(now time.Time) []binding {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]binding, 0, t.count)
+	for _, list := range t.phones {
+		for _, b := range list {
+			if now.Before(b.reg.ExpiresAt) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// setReachable records a ping result for the binding of phone and contact
+// made by REGISTER callID (a binding re-registered meanwhile is left as
+// the REGISTER made it). It reports whether the state changed.
+func (t *bindingTable) setReachable(phone, contact, callID string, ok bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := t.phones[phone]
+	for i := range list {
+		if list[i].reg.Contact == contact && list[i].reg.CallID == callID {
+			changed := list[i].unreachable == ok
+			list[i].unreachable = !ok
+			return changed
+		}
+	}
+	return false
+}
+
+// unreachableCount is the number of bindings that failed their last ping.
+func (t *bindingTable) unreachableCount() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := 0
+	for _, list := range t.phones {
+		for _, b := range list {
+			if b.unreachable {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // put adds or refreshes a binding; it returns the number of bindings now.

@@ -297,7 +297,7 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 		return c.follow(p, p.BType, p.BNumber, 486, "Busy Here", hops)
 	}
 	c.releases = append(c.releases, rel)
-	contacts := s.bindings.contacts(p.Name, s.cfg.now(), nil)
+	contacts := s.bindings.reachable(p.Name, s.cfg.now(), nil)
 	if len(contacts) == 0 {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, 480, "Temporarily Unavailable", hops)

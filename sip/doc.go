@@ -35,6 +35,11 @@
 // AddressChangeAlerts. Lapsed registrations found at start are removed
 // from the store.
 //
+// Lines with ping=1 have their contacts sent OPTIONS every ping interval
+// (WithPing, default 60 s, timeout 3 s): a contact that does not answer is
+// skipped by calls until it answers a later ping or registers again, and a
+// line with no reachable contact counts as unregistered.
+//
 // An INVITE without Proxy-Authorization from the address of a peer's
 // destination host is inbound from that peer and may only reach local
 // lines (404 otherwise): the switch is never an open relay. Every other

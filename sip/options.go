@@ -38,6 +38,8 @@ type config struct {
 	maxCPS         int           // new calls per second; 0: no limit
 	sessionExpires time.Duration // session timer interval offered and accepted; 0: off
 	minSE          time.Duration // shortest session interval accepted
+	pingInterval   time.Duration // OPTIONS to contacts of lines with ping=1
+	pingTimeout    time.Duration // no answer within: contact unreachable
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -184,6 +186,20 @@ func WithSessionTimers(expires, minSE time.Duration) Option {
 	}
 }
 
+// WithPing sets how often the contacts of lines with ping=1 are sent
+// OPTIONS and how long an answer may take before the contact counts as
+// unreachable (defaults 60 s and 3 s, Asterisk's qualifyfreq and
+// qualify_timeout).
+func WithPing(interval, timeout time.Duration) Option {
+	return func(c *config) error {
+		if interval <= 0 || timeout <= 0 || timeout >= interval {
+			return fmt.Errorf("sip ping interval %s timeout %s: want 0 < timeout < interval: %w", interval, timeout, ErrBadOption)
+		}
+		c.pingInterval, c.pingTimeout = interval, timeout
+		return nil
+	}
+}
+
 // WithLogger sets the slog logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.log = l; return nil }
@@ -297,6 +313,8 @@ func newConfig(opts []Option) (*config, error) {
 		maxContacts:    10,
 		sessionExpires: 1800 * time.Second,
 		minSE:          90 * time.Second,
+		pingInterval:   60 * time.Second,
+		pingTimeout:    3 * time.Second,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

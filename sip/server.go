@@ -164,6 +164,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.cfg.log.Info("sip core listening", "addrs", strings.Join(listening, " "))
 
+	go s.pingLoop(ctx)
 	tick := time.NewTicker(15 * time.Second)
 	defer tick.Stop()
 	for {

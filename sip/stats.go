@@ -31,6 +31,9 @@ type Stats struct {
 	// with expect_registered 2 that registered from a new IP address.
 	UnregisteredAlerts  uint64
 	AddressChangeAlerts uint64
+	// UnreachableContacts is the number of registered contacts of ping=1
+	// lines that did not answer their last OPTIONS (calls skip them).
+	UnreachableContacts int64
 }
 
 type counters struct {
@@ -40,7 +43,7 @@ type counters struct {
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
 	rejectedOverload, sessionTimeouts                     atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
-	activeCalls, registrations                            atomic.Int64
+	activeCalls, registrations, unreachable               atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -67,6 +70,7 @@ func (s *Server) Stats() Stats {
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
 		AddressChangeAlerts: c.addressChangeAlerts.Load(),
+		UnreachableContacts: c.unreachable.Load(),
 	}
 }
 

@@ -410,6 +410,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithTransactionLinger(c.TransactionLinger),
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
 		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
+		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 	)
 	if err != nil {

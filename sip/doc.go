@@ -48,8 +48,9 @@
 // # Calls
 //
 // A called number equal to a phone's name rings all the line's registered
-// contacts at once (sent to the address the registration came from) for
-// its ringtime. Per line: use_forwarding+forwarding sends the call on;
+// contacts at once (sent to the address the registration came from; the
+// Request-URI is the contact, or with delivery=last_number the contact
+// with the line's number as user) for its ringtime. Per line: use_forwarding+forwarding sends the call on;
 // dnd answers 486; acr refuses unknown/withheld callers with 433;
 // totalmaximum is held on the calling and the called line (486 when full).
 // The line's destinations apply on busy (btype/bnumber, default code 486),

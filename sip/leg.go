@@ -128,7 +128,14 @@ func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
 	l := c.newLeg()
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		req := c.newLegRequest(*b.uri.Clone(), p.Name, c.fromUser, c.fromName, sessionSecs)
+		target := *b.uri.Clone()
+		if strings.EqualFold(p.Delivery, "last_number") {
+			// delivery=last_number: the Request-URI carries the number the
+			// call was sent to (a PBX behind the line routes on it), not the
+			// registered contact's user.
+			target.User = p.Name
+		}
+		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs)
 		if b.reg.Source != "" {
 			req.SetDestination(b.reg.Source)
 		}

@@ -161,3 +161,26 @@ func TestInboundFromPeer(t *testing.T) {
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	_ = time.Second
 }
+
+func TestDeliveryToLine(t *testing.T) {
+	for _, tc := range []struct{ delivery, wantUser string }{
+		{"register", "callee"}, // the registered contact as it is
+		{"last_number", "1002"},
+	} {
+		t.Run(tc.delivery, func(t *testing.T) {
+			f, ctx := newFixture(t)
+			f.dir.edit(func() { f.dir.phones["1002"].Delivery = tc.delivery })
+			callee := newAgent(t, "callee", "127.0.0.1")
+			callee.handle(answerWith(carrierSDP))
+			registerLine(t, ctx, f, callee, "1002", "secret1002")
+			d, err := f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			defer d.Bye(ctx)
+			if got := callee.last.Load().Recipient.User; got != tc.wantUser {
+				t.Errorf("Request-URI user %q, want %q", got, tc.wantUser)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,17 @@ type binding struct {
 	// unreachable is set when the contact did not answer a ping (lines
 	// with ping=1); a REGISTER replaces the binding and clears it.
 	unreachable bool
+}
+
+// routeTo sends req to the address and transport the registration came
+// from, not to the contact's host (phones behind NAT).
+func (b *binding) routeTo(req *sip.Request) {
+	if b.reg.Source != "" {
+		req.SetDestination(b.reg.Source)
+	}
+	if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
+		req.SetTransport(t)
+	}
 }
 
 // bindingTable holds the registered contacts of every phone.

@@ -72,13 +72,7 @@ func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg,
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
 		return c.s.dialogUA.WriteInvite(l.ctx, c.peerInvite(at, host, port, fromUser, sessionSecs))
 	}
-	dlg, err := l.resend(c.s.offerSeconds())
-	if err != nil {
-		l.cancel(nil)
-		return nil, err
-	}
-	l.dlg = dlg
-	return l, nil
+	return l.start()
 }
 
 // peerInvite is the INVITE of one routing attempt.
@@ -136,15 +130,15 @@ func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
 			target.User = p.Name
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs)
-		if b.reg.Source != "" {
-			req.SetDestination(b.reg.Source)
-		}
-		if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
-			req.SetTransport(t)
-		}
+		b.routeTo(req)
 		return c.s.dialogUA.WriteInvite(l.ctx, req)
 	}
-	dlg, err := l.resend(c.s.offerSeconds())
+	return l.start()
+}
+
+// start sends the leg's first INVITE.
+func (l *leg) start() (*leg, error) {
+	dlg, err := l.resend(l.c.s.offerSeconds())
 	if err != nil {
 		l.cancel(nil)
 		return nil, err

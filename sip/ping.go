@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,12 +60,7 @@ func (s *Server) ping(ctx context.Context, b binding) bool {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.pingTimeout)
 	defer cancel()
 	req := sip.NewRequest(sip.OPTIONS, *b.uri.Clone())
-	if b.reg.Source != "" {
-		req.SetDestination(b.reg.Source)
-	}
-	if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
-		req.SetTransport(t)
-	}
+	b.routeTo(req)
 	req.AppendHeader(s.uaHeader)
 	res, err := s.client.Do(ctx, req)
 	return err == nil && res != nil

@@ -22,17 +22,21 @@ const (
 // returnIdleMemory forces a GC and returns free heap pages to the OS once
 // per quiet stretch: when no GC ran during the last interval (the
 // switch allocates little, so calls have ebbed) and the heap holds more
-// than memoryFreeMin. Forcing again waits for the runtime's own next GC,
-// so a large but idle heap (many established calls) costs at most one
-// extra collection per runtime GC.
+// than memoryFreeMin. Forcing again waits until memoryFreeMin more has
+// been allocated (or the runtime ran a GC of its own), so a large but idle
+// heap (many established calls) is not collected over and over, while the
+// garbage of those calls ending (their BYEs allocate, but less than the
+// large heap's GC goal) is returned at the next quiet check rather than
+// at the runtime's 2-minute forced GC.
 func returnIdleMemory(ctx context.Context, log *slog.Logger, every time.Duration) {
 	samples := []metrics.Sample{
 		{Name: "/gc/cycles/total:gc-cycles"},
 		{Name: "/memory/classes/heap/free:bytes"},    // free, not yet returned
 		{Name: "/memory/classes/heap/objects:bytes"}, // live and not yet swept
+		{Name: "/gc/heap/allocs:bytes"},              // allocated since start
 	}
 	metrics.Read(samples)
-	lastCycles, forcedAt := samples[0].Value.Uint64(), uint64(0)
+	lastCycles, forcedAt, allocsAtForce := samples[0].Value.Uint64(), uint64(0), uint64(0)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -45,13 +49,14 @@ func returnIdleMemory(ctx context.Context, log *slog.Logger, every time.Duration
 		cycles, heap := samples[0].Value.Uint64(), samples[1].Value.Uint64()+samples[2].Value.Uint64()
 		quiet := cycles == lastCycles
 		lastCycles = cycles
-		if !quiet || cycles == forcedAt || heap < memoryFreeMin {
+		allocatedSince := samples[3].Value.Uint64() - allocsAtForce
+		if !quiet || heap < memoryFreeMin || (cycles == forcedAt && allocatedSince < memoryFreeMin) {
 			continue
 		}
 		start := time.Now()
 		debug.FreeOSMemory()
 		metrics.Read(samples)
-		lastCycles, forcedAt = samples[0].Value.Uint64(), samples[0].Value.Uint64()
+		lastCycles, forcedAt, allocsAtForce = samples[0].Value.Uint64(), samples[0].Value.Uint64(), samples[3].Value.Uint64()
 		log.Debug("idle heap returned to the OS", "heap_bytes_before", heap,
 			"heap_bytes_after", samples[1].Value.Uint64()+samples[2].Value.Uint64(), "took", time.Since(start).String())
 	}

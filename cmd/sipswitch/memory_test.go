@@ -37,3 +37,37 @@ func TestReturnIdleMemory(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+var memoryLive [][]byte
+
+// A large live heap forced once (20,000 calls up), then freed with less
+// new allocation than its GC goal (the calls end): no runtime GC comes, and
+// the garbage still goes back at the next quiet check.
+func TestReturnIdleMemoryAfterHeldCallsEnd(t *testing.T) {
+	for i := 0; i < 160; i++ {
+		memoryLive = append(memoryLive, make([]byte, 1<<20))
+	}
+	runtime.GC()
+	released := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go returnIdleMemory(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the first, forced collection of the live heap
+	before := released()
+	memoryLive = nil
+	for i := 0; i < 80; i++ { // the calls' ending allocates, below the GC goal
+		memorySink = append(memorySink, make([]byte, 1<<20))
+	}
+	memorySink = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for released() < before+128<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("released %d MiB since the calls ended, want at least 128", (int64(released())-int64(before))>>20)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -3,6 +3,8 @@ package sip
 import (
 	"context"
 	"testing"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 func TestCallAdmissionLimits(t *testing.T) {
@@ -25,11 +27,19 @@ func TestCallAdmissionLimits(t *testing.T) {
 			if code := statusOf(err); code != 503 {
 				t.Fatalf("second call: status %d (%v), want 503", code, err)
 			}
+			// Refused before the digest round: no 407 to a call that
+			// cannot be taken.
+			bare := sip.NewRequest(sip.INVITE, f.phone.uri("441236", f.s.Addrs()[0]))
+			bare.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			bare.SetBody([]byte(callerSDP))
+			if res, err := f.phone.client.Do(ctx, bare); err != nil || res.StatusCode != 503 {
+				t.Fatalf("unauthenticated INVITE over the limit: %v %v, want 503 without a challenge", res, err)
+			}
 			if got := f.carrier1.invites.Load(); got != 1 {
 				t.Errorf("carrier saw %d INVITEs, want only the admitted call's", got)
 			}
-			if st := f.s.Stats(); st.RejectedOverload != 1 || st.ActiveCalls != 1 {
-				t.Errorf("stats: rejected %d active %d, want 1 and 1", st.RejectedOverload, st.ActiveCalls)
+			if st := f.s.Stats(); st.RejectedOverload != 2 || st.ActiveCalls != 1 {
+				t.Errorf("stats: rejected %d active %d, want 2 and 1", st.RejectedOverload, st.ActiveCalls)
 			}
 			if err := first.Bye(ctx); err != nil {
 				t.Fatal(err)

@@ -17,12 +17,16 @@ const (
 	memoryCheckEvery = 30 * time.Second
 	// memoryFreeMin is the idle, unreleased heap worth a forced return.
 	memoryFreeMin = 64 << 20
+	// memoryReforceMin is the allocation since the last forced return that
+	// makes another one worth it without a runtime GC in between: the last
+	// calls of a burst ending after a forced return leave about that much.
+	memoryReforceMin = 16 << 20
 )
 
 // returnIdleMemory forces a GC and returns free heap pages to the OS once
 // per quiet stretch: when no GC ran during the last interval (the
 // switch allocates little, so calls have ebbed) and the heap holds more
-// than memoryFreeMin. Forcing again waits until memoryFreeMin more has
+// than memoryFreeMin. Forcing again waits until memoryReforceMin more has
 // been allocated (or the runtime ran a GC of its own), so a large but idle
 // heap (many established calls) is not collected over and over, while the
 // garbage of those calls ending (their BYEs allocate, but less than the
@@ -50,7 +54,7 @@ func returnIdleMemory(ctx context.Context, log *slog.Logger, every time.Duration
 		quiet := cycles == lastCycles
 		lastCycles = cycles
 		allocatedSince := samples[3].Value.Uint64() - allocsAtForce
-		if !quiet || heap < memoryFreeMin || (cycles == forcedAt && allocatedSince < memoryFreeMin) {
+		if !quiet || heap < memoryFreeMin || (cycles == forcedAt && allocatedSince < memoryReforceMin) {
 			continue
 		}
 		start := time.Now()

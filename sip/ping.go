@@ -18,18 +18,39 @@ import (
 // destination at once, not a ring time of silence). A REGISTER from the
 // contact, or an answer to a later ping, makes it reachable again.
 
-// pingConcurrency bounds the OPTIONS in flight during one round.
-const pingConcurrency = 64
+// pingInFlight bounds the OPTIONS awaiting an answer at once. A round is
+// spread over the ping interval, so about contacts / interval * timeout
+// are in flight: 100,000 pinged contacts every 60 s with a 3 s timeout
+// need 5,000 when none answers.
+const pingInFlight = 8192
 
 // pingContacts sends one round of OPTIONS to the contacts of lines with
-// ping=1 and records who answered.
+// ping=1, spread evenly over the ping interval (a round of 100,000 sent
+// back to back would be a burst the phones' NATs and the switch's own
+// socket do not need), and records who answered.
 func (s *Server) pingContacts(ctx context.Context) {
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, pingConcurrency)
+	var due []binding
 	for _, b := range s.bindings.snapshot(s.cfg.now()) {
-		p, ok := s.dir.Phone(b.reg.Phone)
-		if !ok || p.Ping != 1 {
-			continue
+		if p, ok := s.dir.Phone(b.reg.Phone); ok && p.Ping == 1 {
+			due = append(due, b)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	// Leave the last timeout of the interval for the last answers.
+	pace := time.NewTicker(max((s.cfg.pingInterval-s.cfg.pingTimeout)/time.Duration(len(due)), time.Microsecond))
+	defer pace.Stop()
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, pingInFlight)
+	for i, b := range due {
+		if i > 0 {
+			select {
+			case <-pace.C:
+			case <-ctx.Done():
+				wg.Wait()
+				return
+			}
 		}
 		select {
 		case slots <- struct{}{}:
@@ -42,6 +63,9 @@ func (s *Server) pingContacts(ctx context.Context) {
 			defer wg.Done()
 			defer func() { <-slots }()
 			alive := s.ping(ctx, b)
+			if ctx.Err() != nil {
+				return // stopping: no answer proves nothing
+			}
 			if changed := s.bindings.setReachable(b.reg.Phone, b.reg.Contact, b.reg.CallID, alive); changed {
 				if alive {
 					s.cfg.log.Info("sip phone contact reachable again", "phone", b.reg.Phone, "contact", b.reg.Contact)
@@ -66,15 +90,23 @@ func (s *Server) ping(ctx context.Context, b binding) bool {
 	return err == nil && res != nil
 }
 
-// pingLoop pings every ping interval until ctx is done.
+// pingLoop pings every ping interval until ctx is done or the server is
+// closed; a round in progress stops with it.
 func (s *Server) pingLoop(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	t := time.NewTicker(s.cfg.pingInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-s.closed:
 			return
 		case <-t.C:
 			s.pingContacts(ctx)

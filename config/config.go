@@ -79,6 +79,10 @@ type CallsConfig struct {
 	// ping=1, and how long an answer may take.
 	PingInterval time.Duration `yaml:"ping_interval"`
 	PingTimeout  time.Duration `yaml:"ping_timeout"`
+	// FloodLimit is the messages per second one source address (peers
+	// exempt) may send before it is blocked for FloodBlock; 0: off.
+	FloodLimit int           `yaml:"flood_limit"`
+	FloodBlock time.Duration `yaml:"flood_block"`
 }
 
 // LogConfig selects log level and format.
@@ -103,6 +107,7 @@ func Default() Config {
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
+			FloodBlock: time.Minute,
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}
@@ -190,7 +195,7 @@ var known = map[string]bool{
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
-	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true, "calls.ping_interval": true, "calls.ping_timeout": true,
+	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true, "calls.ping_interval": true, "calls.ping_timeout": true, "calls.flood_limit": true, "calls.flood_block": true,
 	"log": true, "log.level": true, "log.format": true,
 }
 
@@ -268,7 +273,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		{"calls.no_answer_timeout", c.Calls.NoAnswerTimeout}, {"calls.max_duration", c.Calls.MaxDuration},
 		{"calls.min_expires", c.Calls.MinExpires}, {"calls.max_expires", c.Calls.MaxExpires},
 		{"calls.default_expires", c.Calls.DefaultExpires},
-		{"calls.ping_interval", c.Calls.PingInterval}, {"calls.ping_timeout", c.Calls.PingTimeout},
+		{"calls.ping_interval", c.Calls.PingInterval}, {"calls.ping_timeout", c.Calls.PingTimeout}, {"calls.flood_block", c.Calls.FloodBlock},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
@@ -298,6 +303,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Calls.SessionExpires != 0 && (c.Calls.SessionExpires < c.Calls.MinSE || c.Calls.SessionExpires%time.Second != 0) {
 		return fail("calls.session_expires", "must be 0 (session timers off) or whole seconds not shorter than calls.min_se")
+	}
+	if c.Calls.FloodLimit < 0 {
+		return fail("calls.flood_limit", "must be 0 (off) or a positive number of messages per second")
 	}
 	if c.Calls.PingTimeout >= c.Calls.PingInterval {
 		return fail("calls.ping_timeout", "must be shorter than calls.ping_interval")

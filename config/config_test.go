@@ -59,6 +59,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"calls:\n  session_expires: 1800500ms\n", "calls.session_expires", 2},
 		{"calls:\n  ping_interval: 2s\n  ping_timeout: 3s\n", "calls.ping_timeout", 3},
 		{"calls:\n  ping_interval: 0s\n", "calls.ping_interval", 2},
+		{"calls:\n  flood_limit: -1\n", "calls.flood_limit", 2},
+		{"calls:\n  flood_limit: 100\n  flood_block: 0s\n", "calls.flood_block", 3},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")

@@ -40,6 +40,10 @@
 // skipped by calls until it answers a later ping or registers again, and a
 // line with no reachable contact counts as unregistered.
 //
+// WithFloodLimit (off by default) drops, before parsing, what a source
+// address other than a peer's sends beyond a rate, and blocks it for a
+// while: a scanner or a looping phone costs a map lookup per datagram.
+//
 // An INVITE without Proxy-Authorization from the address of a peer's
 // destination host is inbound from that peer and may only reach local
 // lines (404 otherwise): the switch is never an open relay. Every other

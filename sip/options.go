@@ -40,6 +40,8 @@ type config struct {
 	minSE          time.Duration // shortest session interval accepted
 	pingInterval   time.Duration // OPTIONS to contacts of lines with ping=1
 	pingTimeout    time.Duration // no answer within: contact unreachable
+	floodLimit     int           // messages per second per source address; 0: off
+	floodBlock     time.Duration
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -196,6 +198,20 @@ func WithPing(interval, timeout time.Duration) Option {
 			return fmt.Errorf("sip ping interval %s timeout %s: want 0 < timeout < interval: %w", interval, timeout, ErrBadOption)
 		}
 		c.pingInterval, c.pingTimeout = interval, timeout
+		return nil
+	}
+}
+
+// WithFloodLimit drops what one source address sends beyond limit
+// messages per second (bursts of twice that pass), for blockFor after it
+// first goes over; see flood.go. Peers' addresses are exempt. limit 0
+// (the default) turns it off.
+func WithFloodLimit(limit int, blockFor time.Duration) Option {
+	return func(c *config) error {
+		if limit < 0 || (limit > 0 && blockFor <= 0) {
+			return fmt.Errorf("sip flood limit %d block %s: %w", limit, blockFor, ErrBadOption)
+		}
+		c.floodLimit, c.floodBlock = limit, blockFor
 		return nil
 	}
 }

@@ -36,6 +36,7 @@ type Server struct {
 
 	nonces   *nonceBook
 	guard    *authGuard
+	flood    *floodGuard // nil: no flood limit
 	bindings *bindingTable
 	calls    dialogTable
 	stats    counters
@@ -81,8 +82,13 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if d := cfg.linger; d > 0 {
 		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.userAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse))}
+	if cfg.floodLimit > 0 {
+		s.flood = s.newFloodGuard()
+		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.flood.filter)))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -182,6 +188,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			now := s.cfg.now()
 			s.nonces.sweep(now)
 			s.guard.sweep(now)
+			if s.flood != nil {
+				s.flood.sweep(now)
+			}
 			sweepCtx, cancel := context.WithTimeout(ctx, storeTimeout)
 			s.expireRegistrations(sweepCtx)
 			cancel()

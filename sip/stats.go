@@ -34,6 +34,10 @@ type Stats struct {
 	// UnreachableContacts is the number of registered contacts of ping=1
 	// lines that did not answer their last OPTIONS (calls skip them).
 	UnreachableContacts int64
+	// FloodDropped counts messages dropped by the flood limit, FloodBlocks
+	// the times a source address was blocked by it.
+	FloodDropped uint64
+	FloodBlocks  uint64
 }
 
 type counters struct {
@@ -71,6 +75,8 @@ func (s *Server) Stats() Stats {
 		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
 		AddressChangeAlerts: c.addressChangeAlerts.Load(),
 		UnreachableContacts: c.unreachable.Load(),
+		FloodDropped:        s.flood.droppedCount(),
+		FloodBlocks:         s.flood.blockCount(),
 	}
 }
 

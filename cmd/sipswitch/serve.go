@@ -411,6 +411,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
 		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
 		sip.WithPing(c.PingInterval, c.PingTimeout),
+		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 	)
 	if err != nil {

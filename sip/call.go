@@ -128,7 +128,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
-	if s.full() {
+	if s.callLimitReached() {
 		// Refused before the 407 round: an overloaded switch must not spend
 		// two more datagrams and a digest on a call it will refuse anyway.
 		s.stats.rejectedOverload.Add(1)
@@ -252,16 +252,16 @@ func (s *Server) SetCallAdmission(maxCalls, maxCPS int) {
 	s.callRate.Store(rate.NewLimiter(rate.Limit(maxCPS), max(1, maxCPS/10)))
 }
 
-// full says, without taking anything, whether admitCall would refuse a
-// call now: the call-rate bucket is empty or the concurrent calls are at
-// the limit. The slot itself is taken after authentication, so that
-// requests failing it never use one.
-func (s *Server) full() bool {
+// callLimitReached says, without taking anything, whether admitCall
+// would refuse a call now: the call-rate bucket is empty or the concurrent
+// calls are at the limit. The slot itself is taken after authentication,
+// so that requests failing it never use one.
+func (s *Server) callLimitReached() bool {
 	if r := s.callRate.Load(); r != nil && r.Tokens() < 1 {
 		return true
 	}
-	max := s.maxCalls.Load()
-	return max > 0 && s.stats.activeCalls.Load() >= max
+	limit := s.maxCalls.Load()
+	return limit > 0 && s.stats.activeCalls.Load() >= limit
 }
 
 // admitCall takes a slot for a new call under the call-rate and

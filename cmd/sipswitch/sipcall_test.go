@@ -110,7 +110,7 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	sipPort := freePort(t, "udp")
 	sw := fmt.Sprintf("127.0.0.1:%d", sipPort)
 	cfg := filepath.Join(dir, "sipswitch.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n", filepath.Join(dir, "s.db"))), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n  session_expires: 600s\n", filepath.Join(dir, "s.db"))), 0o644)
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw)
 	if got := d.get("/debug/pprof/cmdline"); strings.Contains(got, "serve") {
 		t.Fatal("the profiler is served although pprof is off by default")
@@ -138,6 +138,11 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	}
 	if carrierA.answered.Load() != 1 {
 		t.Fatalf("first call did not reach carrier A")
+	}
+	// calls.session_expires reaches the SIP core: the phone, without the
+	// timer extension, is granted 600 s with the switch refreshing.
+	if h := first.InviteResponse.GetHeader("Session-Expires"); h == nil || h.Value() != "600;refresher=uas" {
+		t.Errorf("200 Session-Expires %v, want 600;refresher=uas", h)
 	}
 
 	// Move the route to carrier B and SIGHUP: the call in progress stays.

@@ -498,6 +498,12 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				pending--
 				code, reason := finalStatus(ev)
 				c.logAttemptLeg(l, strconv.Itoa(code)+" "+reason)
+				if code == 422 {
+					// The callee refused the switch's session timer offer
+					// even after a retry: the caller asked nothing of the
+					// kind, so it hears of a failed call, not of intervals.
+					code, reason = 503, "Service Unavailable"
+				}
 				if code == 486 || code == 600 || code == 603 {
 					busy = true
 				}

@@ -195,6 +195,24 @@ func TestSessionTimerRetriesCallee422(t *testing.T) {
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 }
 
+// A callee that wants more than it says (422 again after the retry) fails
+// the attempt as 503: the caller never sees a 422 it did not ask for.
+func TestSessionTimerCallee422TwiceIsNotPassedOn(t *testing.T) {
+	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
+	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.Respond(422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", "5"))
+	})
+	f.carrier2.handle(rejectWith(404))
+	_, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if res := responseOf(err); res == nil || res.StatusCode == 422 {
+		t.Fatalf("caller got %v", err)
+	}
+	if n := f.carrier1.invites.Load(); n != 2 {
+		t.Errorf("carrier1 got %d INVITEs, want the first and one retry", n)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}
+
 func TestSessionTimerRejections(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(4*time.Second, 3*time.Second))
 	f.carrier1.handle(answerWith(carrierSDP))

@@ -107,6 +107,14 @@
 // vanished without a BYE (both legs are sent BYE). Legs still pending when
 // their call moves on clean up after themselves in their own goroutine.
 //
+// # Logs
+//
+// Each routing attempt logs "sip call attempt" (call_id, caller, called,
+// route, peer or phone, outcome, duration) and each answered call "sip
+// call ended" with hangup = caller, callee, max_duration, shutdown,
+// caller_lost or callee_lost (a session timer found the leg gone) and the
+// talk time. No password or digest ever appears in a log line.
+//
 // # Session timers
 //
 // Session timers (RFC 4028, WithSessionTimers; default 1800 s, Min-SE 90

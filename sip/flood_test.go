@@ -90,3 +90,44 @@ func BenchmarkFloodGuardAllow(b *testing.B) {
 		i++
 	}
 }
+
+// Over TCP the switch cannot drop part of a stream: a flooding connection
+// is closed.
+func TestFloodLimitClosesTCP(t *testing.T) {
+	dir := newTestDirectory()
+	s, _ := startSwitch(t, dir, WithListen("tcp://127.0.0.1:0"), WithFloodLimit(5, time.Minute))
+	var tcpAddr net.Addr
+	for _, a := range s.Addrs() {
+		if a.Network() == "tcp" {
+			tcpAddr = a
+		}
+	}
+	conn, err := net.Dial("tcp", tcpAddr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	for i := 0; i < 50; i++ {
+		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK-tcpflood-%d\r\n"+
+			"From: <sip:probe@%s>;tag=t%d\r\nTo: <sip:%s>\r\nCall-ID: tcpflood-%d@test\r\nCSeq: 1 OPTIONS\r\n"+
+			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", tcpAddr, local, i, local, i, tcpAddr, i)
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			break // closed by the switch already
+		}
+		time.Sleep(time.Millisecond) // separate reads, as a flood's packets would be
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := conn.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("flooding TCP connection still open after 5 s")
+			}
+			break // EOF or reset: closed
+		}
+	}
+	if st := s.Stats(); st.FloodBlocks != 1 {
+		t.Errorf("flood blocks %d, want 1", st.FloodBlocks)
+	}
+}

@@ -20,6 +20,24 @@ func exists(ctx context.Context, tx *storage.Tx, table string, id int) (bool, er
 	return n > 0, err
 }
 
+// reference is a column of another table that points at a row.
+type reference struct{ table, col, what string }
+
+// refuseIfReferenced fails the delete of row id while any ref points at
+// it: "<subject> <n> <what>", e.g. "customer has 2 user(s)".
+func refuseIfReferenced(ctx context.Context, tx *storage.Tx, id int, subject string, refs ...reference) error {
+	for _, ref := range refs {
+		n, err := tx.Count(ctx, ref.table, storage.Cond{Col: ref.col, Op: "=", Val: id})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return FieldErrors{{Key: "id", Message: fmt.Sprintf("%s %d %s", subject, n, ref.what)}}
+		}
+	}
+	return nil
+}
+
 // sectionTables share one name space: every peer, phone and SIP endpoint
 // becomes an Asterisk section of the same name.
 var sectionTables = []struct{ table, key, what string }{
@@ -290,14 +308,9 @@ var KindPlan = &Kind{
 	visible:     ownsCustomer,
 	listScope:   customerScope,
 	beforeDelete: func(ctx context.Context, tx *storage.Tx, v Values) error {
-		for _, t := range []struct{ table, what string }{{"phones", "telephone line(s)"}, {"customers", "customer(s)"}} {
-			n, err := tx.Count(ctx, t.table, storage.Cond{Col: "plan", Op: "=", Val: atoi(v["id"])})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return FieldErrors{{Key: "id", Message: fmt.Sprintf("rate plan is used by %d %s", n, t.what)}}
-			}
+		if err := refuseIfReferenced(ctx, tx, atoi(v["id"]), "rate plan is used by",
+			reference{"phones", "plan", "telephone line(s)"}, reference{"customers", "plan", "customer(s)"}); err != nil {
+			return err
 		}
 		if def, err := tx.Setting(ctx, "default_plan"); err != nil {
 			return err
@@ -400,17 +413,8 @@ var KindTimeGroup = &Kind{
 	visible:     ownsCustomer,
 	listScope:   customerScope,
 	beforeDelete: func(ctx context.Context, tx *storage.Tx, v Values) error {
-		id := atoi(v["id"])
-		for _, ref := range []struct{ table, col, what string }{{"plans", "cos_timegroup", "rate plan(s)"}, {"plan_routes", "timegroup", "route(s)"}} {
-			n, err := tx.Count(ctx, ref.table, storage.Cond{Col: ref.col, Op: "=", Val: id})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return FieldErrors{{Key: "id", Message: fmt.Sprintf("time group is used by %d %s", n, ref.what)}}
-			}
-		}
-		return nil
+		return refuseIfReferenced(ctx, tx, atoi(v["id"]), "time group is used by",
+			reference{"plans", "cos_timegroup", "rate plan(s)"}, reference{"plan_routes", "timegroup", "route(s)"})
 	},
 }
 
@@ -481,16 +485,9 @@ var KindCustomer = &Kind{
 		if id == RootCustomer {
 			return FieldErrors{{Key: "id", Message: "the system customer cannot be deleted"}}
 		}
-		for _, ref := range []struct{ table, col, what string }{{"customers", "parent", "sub-customer(s)"}, {"phones", "customer", "telephone line(s)"}, {"users", "customer", "user(s)"}, {"plans", "customer", "rate plan(s)"}} {
-			n, err := tx.Count(ctx, ref.table, storage.Cond{Col: ref.col, Op: "=", Val: id})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return FieldErrors{{Key: "id", Message: fmt.Sprintf("customer has %d %s", n, ref.what)}}
-			}
-		}
-		return nil
+		return refuseIfReferenced(ctx, tx, id, "customer has",
+			reference{"customers", "parent", "sub-customer(s)"}, reference{"phones", "customer", "telephone line(s)"},
+			reference{"users", "customer", "user(s)"}, reference{"plans", "customer", "rate plan(s)"})
 	},
 }
 

@@ -32,9 +32,10 @@ func (b *binding) routeTo(req *sip.Request) {
 
 // bindingTable holds the registered contacts of every phone.
 type bindingTable struct {
-	mu     sync.RWMutex
-	phones map[string][]binding
-	count  int
+	mu          sync.RWMutex
+	phones      map[string][]binding
+	count       int
+	unreachable int // bindings with unreachable set
 }
 
 func newBindingTable() *bindingTable {
@@ -90,9 +91,16 @@ func (t *bindingTable) setReachable(phone, contact, callID string, ok bool) bool
 	list := t.phones[phone]
 	for i := range list {
 		if list[i].reg.Contact == contact && list[i].reg.CallID == callID {
-			changed := list[i].unreachable == ok
+			if list[i].unreachable != ok {
+				return false
+			}
 			list[i].unreachable = !ok
-			return changed
+			if ok {
+				t.unreachable--
+			} else {
+				t.unreachable++
+			}
+			return true
 		}
 	}
 	return false
@@ -102,15 +110,15 @@ func (t *bindingTable) setReachable(phone, contact, callID string, ok bool) bool
 func (t *bindingTable) unreachableCount() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	n := 0
-	for _, list := range t.phones {
-		for _, b := range list {
-			if b.unreachable {
-				n++
-			}
-		}
+	return t.unreachable
+}
+
+// forget updates the unreachable count for a binding leaving the table.
+// The caller holds the lock.
+func (t *bindingTable) forget(b binding) {
+	if b.unreachable {
+		t.unreachable--
 	}
-	return n
 }
 
 // put adds or refreshes a binding; it returns the number of bindings now.
@@ -120,6 +128,7 @@ func (t *bindingTable) put(b binding) int {
 	list := t.phones[b.reg.Phone]
 	for i := range list {
 		if list[i].reg.Contact == b.reg.Contact {
+			t.forget(list[i])
 			list[i] = b
 			return t.count
 		}
@@ -148,6 +157,7 @@ func (t *bindingTable) remove(phone, contact string) (bool, int) {
 	list := t.phones[phone]
 	for i := range list {
 		if list[i].reg.Contact == contact {
+			t.forget(list[i])
 			list = append(list[:i], list[i+1:]...)
 			if len(list) == 0 {
 				delete(t.phones, phone)
@@ -179,6 +189,7 @@ func (t *bindingTable) expire(now time.Time) ([]engine.Registration, int) {
 			if now.Before(b.reg.ExpiresAt) {
 				kept = append(kept, b)
 			} else {
+				t.forget(b)
 				gone = append(gone, b.reg)
 			}
 		}

@@ -76,7 +76,6 @@ func (s *Server) pingContacts(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	s.stats.unreachable.Store(int64(s.bindings.unreachableCount()))
 }
 
 // ping sends OPTIONS to one contact, to the address it registered from.

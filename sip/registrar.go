@@ -139,7 +139,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 			CSeq:      cseq,
 			ExpiresAt: now.Add(time.Duration(ch.expires) * time.Second),
 		}
-		s.noteBindings(s.bindings.put(binding{reg: reg, uri: ch.uri}))
+		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: reg, uri: ch.uri})))
 		if s.cfg.store != nil {
 			if err := s.cfg.store.SaveRegistration(ctx, reg); err != nil {
 				s.cfg.log.Error("sip registration not persisted", "phone", phone.Name, "error", err)
@@ -161,7 +161,7 @@ func (s *Server) afterRegister(phone *engine.Phone, prev []binding, now time.Tim
 
 func (s *Server) unbind(ctx context.Context, phone, contact string) {
 	existed, n := s.bindings.remove(phone, contact)
-	s.noteBindings(n)
+	s.stats.registrations.Store(int64(n))
 	if existed && s.cfg.store != nil {
 		if err := s.cfg.store.DeleteRegistration(ctx, phone, contact); err != nil {
 			s.cfg.log.Error("sip registration removal not persisted", "phone", phone, "error", err)
@@ -198,7 +198,7 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 			lapsed = append(lapsed, r)
 			continue
 		}
-		s.noteBindings(s.bindings.put(binding{reg: r, uri: u}))
+		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: r, uri: u})))
 	}
 	// Lapsed while the switch was down: gone from the store too (nothing
 	// else would remove them), and an alert for lines left unregistered.
@@ -226,18 +226,8 @@ func (s *Server) dropLapsed(ctx context.Context, gone []engine.Registration, rea
 // expireRegistrations drops lapsed bindings from memory and the store.
 func (s *Server) expireRegistrations(ctx context.Context) {
 	gone, n := s.bindings.expire(s.cfg.now())
-	s.noteBindings(n)
-	s.dropLapsed(ctx, gone, unregExpired)
-}
-
-// noteBindings updates the registration gauges after bindings changed:
-// the count given, and the unreachable count when there were unreachable
-// contacts (a REGISTER or expiry may have taken some away).
-func (s *Server) noteBindings(n int) {
 	s.stats.registrations.Store(int64(n))
-	if s.stats.unreachable.Load() > 0 {
-		s.stats.unreachable.Store(int64(s.bindings.unreachableCount()))
-	}
+	s.dropLapsed(ctx, gone, unregExpired)
 }
 
 // sourceAddr is the IP address a request came from (the transport's

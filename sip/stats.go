@@ -47,7 +47,7 @@ type counters struct {
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
 	rejectedOverload, sessionTimeouts                     atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
-	activeCalls, registrations, unreachable               atomic.Int64
+	activeCalls, registrations                            atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -74,7 +74,7 @@ func (s *Server) Stats() Stats {
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
 		AddressChangeAlerts: c.addressChangeAlerts.Load(),
-		UnreachableContacts: c.unreachable.Load(),
+		UnreachableContacts: int64(s.bindings.unreachableCount()),
 		FloodDropped:        s.flood.droppedCount(),
 		FloodBlocks:         s.flood.blockCount(),
 	}

@@ -139,11 +139,7 @@ func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 		w.set("t38_udptl_ec", "redundancy", "media")
 	}
 
-	w.section(p.Name)
-	w.set("type", "auth", "name")
-	w.set("auth_type", "userpass", "password")
-	w.set("username", p.Name, "name")
-	w.set("password", p.Password, "password")
+	w.authSection(p.Name, p.Name, "name", p.Password, "password")
 
 	w.section(p.Name)
 	w.set("type", "aor", "name")
@@ -191,11 +187,7 @@ func pjsipPeer(w *confWriter, p *engine.Peer) {
 		w.set("outbound_proxy", "sip:"+hp.String()+";lr", "proxy")
 	}
 	if hasAuth {
-		w.section(p.Name)
-		w.set("type", "auth", "username")
-		w.set("auth_type", "userpass", "username")
-		w.set("username", p.Username, "username")
-		w.set("password", p.Password, "password")
+		w.authSection(p.Name, p.Username, "username", p.Password, "password")
 	}
 	w.section(p.Name)
 	w.set("type", "aor", "destination")
@@ -446,25 +438,13 @@ func pjsipEndpoint(w *confWriter, e *engine.SipEndpoint) {
 	}
 
 	if inAuth {
-		w.section(e.Name)
-		w.set("type", "auth", "secret")
-		w.set("auth_type", "userpass", "secret")
-		w.set("username", user, "defaultuser")
-		w.set("password", e.Secret, "secret")
+		w.authSection(e.Name, user, "defaultuser", e.Secret, "secret")
 	}
 	if outAuth {
-		w.section(e.Name + "-out")
-		w.set("type", "auth", "remotesecret")
-		w.set("auth_type", "userpass", "remotesecret")
-		w.set("username", user, "defaultuser")
-		w.set("password", outSecret, "remotesecret")
+		w.authSection(e.Name+"-out", user, "defaultuser", outSecret, "remotesecret")
 	}
 	if e.Auth != "" {
-		w.section(e.Name + "-realm")
-		w.set("type", "auth", "auth")
-		w.set("auth_type", "userpass", "auth")
-		w.set("username", realmUser, "auth")
-		w.set("password", realmSecret, "auth")
+		w.authSection(e.Name+"-realm", realmUser, "auth", realmSecret, "auth")
 		w.set("realm", realm, "auth")
 	}
 
@@ -573,4 +553,15 @@ func writePhoneIdentity(w *confWriter, p *engine.Phone, cfg *config, names phone
 		w.set("permit", permit, "source")
 	}
 	return true
+}
+
+// authSection writes a pjsip type=auth section of user and password;
+// userParam and passParam name the API parameters they come from, for
+// errors.
+func (w *confWriter) authSection(name, user, userParam, password, passParam string) {
+	w.section(name)
+	w.set("type", "auth", passParam)
+	w.set("auth_type", "userpass", passParam)
+	w.set("username", user, userParam)
+	w.set("password", password, passParam)
 }

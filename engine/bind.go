@@ -52,25 +52,6 @@ func structValue(obj any) reflect.Value {
 	return v.Elem()
 }
 
-// ValuesOf returns the object's fields as canonical Values.
-func ValuesOf(obj any) Values {
-	v := structValue(obj)
-	fields := boundFields(v.Type())
-	out := make(Values, len(fields))
-	for _, f := range fields {
-		fv := v.Field(f.index)
-		switch f.kind {
-		case reflect.String:
-			out[f.name] = fv.String()
-		case reflect.Int, reflect.Int64:
-			out[f.name] = strconv.FormatInt(fv.Int(), 10)
-		case reflect.Float64:
-			out[f.name] = strconv.FormatFloat(fv.Float(), 'f', -1, 64)
-		}
-	}
-	return out
-}
-
 // BindValues sets the object's fields from canonical Values; fields absent
 // from vals are left as they are.
 func BindValues(obj any, vals Values) error {

@@ -101,6 +101,3 @@ func (m *Metrics) ObserveRender(took time.Duration, err error) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
-
-// Register adds a collector built elsewhere (the SIP core's live gauges).
-func (m *Metrics) Register(c prometheus.Collector) error { return m.Registry.Register(c) }

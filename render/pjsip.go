@@ -523,7 +523,7 @@ var (
 // mailbox and source ACL of a phone, which res_pjsip and chan_sip share
 // but for the option names. It reports false after a failure.
 func writePhoneIdentity(w *confWriter, p *engine.Phone, cfg *config, names phoneOptionNames) bool {
-	if isNumber(p.CallerIDExternal) {
+	if engine.IsCallerNumber(p.CallerIDExternal) {
 		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
 		if err != nil {
 			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
@@ -531,7 +531,7 @@ func writePhoneIdentity(w *confWriter, p *engine.Phone, cfg *config, names phone
 		}
 		w.set("callerid", v, "callerid_external")
 	}
-	if isNumber(p.CallerIDInternal) {
+	if engine.IsCallerNumber(p.CallerIDInternal) {
 		w.set(names.setVar, "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
 	}
 	if p.Language != "" {

@@ -319,20 +319,6 @@ func codecList(s string) ([]string, error) {
 	return out, nil
 }
 
-// isNumber reports whether s is a telephone number usable as a caller id.
-func isNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || i == 0 && c == '+') {
-			return false
-		}
-	}
-	return s != "+"
-}
-
 // callerIDValue formats "Name" <number> for callerid=; the name may not
 // contain a double quote.
 func callerIDValue(name, number string) (string, error) {

@@ -47,7 +47,7 @@ func callerIdentity(req *sip.Request, phone *engine.Phone) identity {
 // the original/matched forms only differ on forwarded and inbound calls,
 // which present the original caller anyway.
 func lineCallerID(setting, line string) string {
-	if isNumber(setting) {
+	if engine.IsCallerNumber(setting) {
 		return setting
 	}
 	return line
@@ -79,16 +79,4 @@ func (c *call) setIdentity(id identity) {
 	if id.intPres == engine.PresentationAllowed {
 		c.fromUser, c.fromName = id.intNumber, id.intName
 	}
-}
-
-func isNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '+') {
-			return false
-		}
-	}
-	return true
 }

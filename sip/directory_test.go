@@ -18,7 +18,6 @@ type testDirectory struct {
 	routes    []testRoute
 	peerCalls map[int]int // active calls by peer id
 	lineCalls map[string]int
-	peerTries map[int]int // AcquirePeer successes by peer id
 	failPct   map[int]bool
 	barred    []string // called prefixes Decide refuses with ErrCallBarred
 }
@@ -35,7 +34,6 @@ func newTestDirectory() *testDirectory {
 		peers:     map[netip.Addr]*engine.Peer{},
 		peerCalls: map[int]int{},
 		lineCalls: map[string]int{},
-		peerTries: map[int]int{},
 		failPct:   map[int]bool{},
 	}
 }
@@ -109,7 +107,6 @@ func (d *testDirectory) AcquirePeer(p *engine.Peer) (func(), bool) {
 		return nil, false
 	}
 	d.peerCalls[p.ID]++
-	d.peerTries[p.ID]++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -161,12 +158,6 @@ func (d *testDirectory) activeSlots() int {
 		n += v
 	}
 	return n
-}
-
-func (d *testDirectory) tries(peerID int) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.peerTries[peerID]
 }
 
 // edit changes phones or peers under the directory's lock, as a snapshot

@@ -26,7 +26,10 @@ type Config struct {
 	Database string   `yaml:"database"`
 	HTTP     string   `yaml:"http"`
 	SIP      []string `yaml:"sip"`
-	Realm    string   `yaml:"realm"`
+	// SIPAdvertise is the host the SIP core puts in its Contact and Via
+	// headers; needed when a listen URI binds all addresses (0.0.0.0, ::).
+	SIPAdvertise string `yaml:"sip_advertise"`
+	Realm        string `yaml:"realm"`
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
@@ -191,7 +194,7 @@ func typeError(file, msg string, lines map[string]int) Error {
 
 // known lists the keys a file may hold, by dotted path.
 var known = map[string]bool{
-	"database": true, "http": true, "sip": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
+	"database": true, "http": true, "sip": true, "sip_advertise": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
 	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
@@ -241,9 +244,16 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("sip", "must list at least one listen URI such as udp://127.0.0.1:5060")
 	}
 	for _, s := range c.SIP {
-		if _, _, err := ParseListenURI(s); err != nil {
+		_, addr, err := ParseListenURI(s)
+		if err != nil {
 			return fail("sip", err.Error())
 		}
+		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
+			return fail("sip_advertise", fmt.Sprintf("must name this host's address (for Contact and Via) when sip listens on %s", s))
+		}
+	}
+	if strings.ContainsAny(c.SIPAdvertise, " \t\r\n;,<>\"") {
+		return fail("sip_advertise", "must be a host name or IP address")
 	}
 	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return fail("realm", "must be a non-empty name without quotes or backslashes")

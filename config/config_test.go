@@ -60,6 +60,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"calls:\n  ping_interval: 2s\n  ping_timeout: 3s\n", "calls.ping_timeout", 3},
 		{"calls:\n  ping_interval: 0s\n", "calls.ping_interval", 2},
 		{"calls:\n  flood_limit: -1\n", "calls.flood_limit", 2},
+		{"sip: [udp://0.0.0.0:5060]\n", "sip_advertise", 0},
+		{"sip: [udp://127.0.0.1:5060]\nsip_advertise: a b\n", "sip_advertise", 2},
 		{"calls:\n  flood_limit: 100\n  flood_block: 0s\n", "calls.flood_block", 3},
 	}
 	for _, c := range cases {

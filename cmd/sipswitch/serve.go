@@ -296,8 +296,8 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Error("reload: configuration rejected; keeping the running one", "err", err)
 		return
 	}
-	if cfg.Database != d.cfg.Database || cfg.HTTP != d.cfg.HTTP || cfg.Metrics != d.cfg.Metrics || strings.Join(cfg.SIP, ",") != strings.Join(d.cfg.SIP, ",") {
-		d.log.Warn("reload: database, http, metrics and sip addresses change only on restart")
+	if cfg.Database != d.cfg.Database || cfg.HTTP != d.cfg.HTTP || cfg.Metrics != d.cfg.Metrics || strings.Join(cfg.SIP, ",") != strings.Join(d.cfg.SIP, ",") || cfg.SIPAdvertise != d.cfg.SIPAdvertise {
+		d.log.Warn("reload: database, http, metrics, sip and sip_advertise change only on restart")
 	}
 	if l, err := cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)
@@ -397,7 +397,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("routing: %w", err)
 	}
 	c := d.cfg.Calls
-	d.sip, err = sip.New(d.calls,
+	opts := []sip.Option{
 		sip.WithListen(d.cfg.SIP...),
 		sip.WithRealm(d.cfg.Realm),
 		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),
@@ -413,7 +413,11 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
-	)
+	}
+	if d.cfg.SIPAdvertise != "" {
+		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
+	}
+	d.sip, err = sip.New(d.calls, opts...)
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}

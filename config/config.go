@@ -86,6 +86,11 @@ type CallsConfig struct {
 	// exempt) may send before it is blocked for FloodBlock; 0: off.
 	FloodLimit int           `yaml:"flood_limit"`
 	FloodBlock time.Duration `yaml:"flood_block"`
+	// PeerMatch is how an INVITE without credentials is known to come
+	// from a peer: "exact" (UDP from a destination's address and port) or
+	// "address" (any port and transport; see the risk in the example
+	// configuration).
+	PeerMatch string `yaml:"peer_match"`
 }
 
 // LogConfig selects log level and format.
@@ -101,16 +106,16 @@ func Default() Config {
 		HTTP:     "127.0.0.1:8080",
 		SIP:      []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 		Realm:    "sipswitch",
-		// SHA-256 first as RFC 8760 prefers; clients that read only the
-		// first challenge (SIPp, old phones) want MD5 first.
-		DigestAlgorithms: []string{"SHA-256", "MD5"},
+		// MD5 alone, as Asterisk and Kamailio: see sip.WithDigestAlgorithms
+		// for the phones a SHA-256 challenge locks out.
+		DigestAlgorithms: []string{"MD5"},
 		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
 		Calls: CallsConfig{
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
-			FloodBlock: time.Minute,
+			FloodBlock: time.Minute, PeerMatch: "exact",
 		},
 		Log: LogConfig{Level: "info", Format: "auto"},
 	}
@@ -199,7 +204,8 @@ var known = map[string]bool{
 	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
 	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
 	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true, "calls.ping_interval": true, "calls.ping_timeout": true, "calls.flood_limit": true, "calls.flood_block": true,
-	"log": true, "log.level": true, "log.format": true,
+	"calls.peer_match": true,
+	"log":              true, "log.level": true, "log.format": true,
 }
 
 func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) error {
@@ -289,6 +295,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if p.d <= 0 {
 			return fail(p.key, "must be a positive duration such as 500ms or 30s")
 		}
+	}
+	if c.Calls.PeerMatch != "exact" && c.Calls.PeerMatch != "address" {
+		return fail("calls.peer_match", "must be exact or address")
 	}
 	if c.Calls.MaxCalls < 0 {
 		return fail("calls.max_calls", "must be 0 (no limit) or a positive number of calls")

@@ -26,11 +26,15 @@ type CallControl struct {
 
 // callView is the part of a snapshot the call path reads.
 type callView struct {
-	revision  int64
-	phones    map[string]*Phone // by lower-case name
-	peerAddrs map[netip.Addr]*Peer
-	customers map[int]Customer
-	settings  Settings
+	revision int64
+	phones   map[string]*Phone // by lower-case name
+	// peerSources are the exact sources (address and port) calls to a SIP
+	// peer go to: its destinations and its proxy. peerAddrs are their
+	// addresses alone.
+	peerSources map[netip.AddrPort]*Peer
+	peerAddrs   map[netip.Addr]*Peer
+	customers   map[int]Customer
+	settings    Settings
 }
 
 // CallControlOption configures NewCallControl.
@@ -95,11 +99,12 @@ func (c *CallControl) Revision() int64 { return c.view.Load().revision }
 
 func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *RoutingState) *callView {
 	v := &callView{
-		revision:  snap.Revision,
-		phones:    make(map[string]*Phone, len(snap.Phones)),
-		peerAddrs: map[netip.Addr]*Peer{},
-		customers: make(map[int]Customer, len(snap.Customers)),
-		settings:  snap.Settings,
+		revision:    snap.Revision,
+		phones:      make(map[string]*Phone, len(snap.Phones)),
+		peerSources: map[netip.AddrPort]*Peer{},
+		peerAddrs:   map[netip.Addr]*Peer{},
+		customers:   make(map[int]Customer, len(snap.Customers)),
+		settings:    snap.Settings,
 	}
 	phones := make([]Phone, len(snap.Phones))
 	copy(phones, snap.Phones)
@@ -109,20 +114,32 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}
-	// Peers are identified by the addresses of their destinations. The
-	// Peer pointers are the routing state's, so AcquirePeer sees the same
-	// object whichever way the core found it.
+	// Peers are identified by where the switch sends their calls: each
+	// destination and the proxy, at its port (5060 when it names none).
+	// The Peer pointers are the routing state's, so AcquirePeer sees the
+	// same object whichever way the core found it.
 	for _, p := range snap.Peers {
 		peer := state.Peer(p.ID)
 		if peer == nil || !peer.IsSIP() {
 			continue
 		}
-		for _, hp := range SplitHostList(peer.Destination) {
-			host, _, err := SplitHostPort(hp)
+		hosts := SplitHostList(peer.Destination)
+		if peer.Proxy != "" {
+			hosts = append(hosts, peer.Proxy)
+		}
+		for _, hp := range hosts {
+			host, port, err := SplitHostPort(hp)
 			if err != nil {
 				continue
 			}
+			if port == 0 {
+				port = DefaultSIPPort
+			}
 			for _, a := range c.resolve(ctx, host) {
+				src := netip.AddrPortFrom(a, uint16(port))
+				if _, taken := v.peerSources[src]; !taken {
+					v.peerSources[src] = peer
+				}
 				if _, taken := v.peerAddrs[a]; !taken {
 					v.peerAddrs[a] = peer
 				}
@@ -159,7 +176,21 @@ func (c *CallControl) Phone(name string) (*Phone, bool) {
 	return p, ok
 }
 
-// PeerByAddress returns the SIP peer whose destination resolves to addr.
+// PeerBySource returns the SIP peer that src is: a request arriving over
+// UDP (the transport the switch sends peers' calls on) from exactly the
+// address and port of one of the peer's destinations or its proxy. A
+// forged or borrowed port on a carrier's address is no peer.
+func (c *CallControl) PeerBySource(src netip.AddrPort, transport string) (*Peer, bool) {
+	if !strings.EqualFold(transport, "udp") {
+		return nil, false
+	}
+	p, ok := c.view.Load().peerSources[netip.AddrPortFrom(src.Addr().Unmap(), src.Port())]
+	return p, ok
+}
+
+// PeerByAddress returns the SIP peer one of whose destinations or proxy
+// resolves to addr, whatever the port and transport: the relaxed match of
+// Asterisk's insecure=port, for carriers that send from a pool of ports.
 func (c *CallControl) PeerByAddress(addr netip.Addr) (*Peer, bool) {
 	p, ok := c.view.Load().peerAddrs[addr.Unmap()]
 	return p, ok

@@ -71,6 +71,10 @@ func checkText(s string) error {
 // hostRE is a hostname or IPv4 literal; IPv6 literals are bracketed.
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
 
+// DefaultSIPPort is the port of a SIP destination that names none (RFC
+// 3261 19.1.2).
+const DefaultSIPPort = 5060
+
 // SplitHostList splits a destination list: hosts separated by commas or
 // white space.
 func SplitHostList(s string) []string {

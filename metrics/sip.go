@@ -29,6 +29,7 @@ type sipCollector struct {
 	calls *engine.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks *prometheus.Desc
+	forwarded, unparseable                                                                                                                                       *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                               *prometheus.Desc
 }
 
@@ -49,6 +50,8 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 		floodBlocks:  d("sipswitch_sip_flood_blocks_total", "Times a source address was blocked by calls.flood_limit."),
 		unreachable:  d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
 		authFail:     d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
+		forwarded:    d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
+		unparseable:  d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
 		blocked:      d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
 		rejected:     d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
 		overload:     d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps)."),
@@ -63,7 +66,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl)
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -90,6 +93,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.floodDropped, s.FloodDropped)
 	counter(c.floodBlocks, s.FloodBlocks)
 	counter(c.authFail, s.AuthFailures)
+	counter(c.forwarded, s.ForwardedCalls)
+	counter(c.unparseable, s.Unparseable)
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)
 	counter(c.overload, s.RejectedOverload)

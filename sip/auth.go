@@ -34,6 +34,13 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		s.authFailed(req, tx, src, creds.username, errBadRealm)
 		return nil, false
 	}
+	if !digestURIMatches(creds.uri, &req.Recipient) {
+		// Credentials are for one Request-URI (RFC 3261 22.4, RFC 7616
+		// 3.4.6): a response sniffed or replayed from a call to one number
+		// must not place a call to another.
+		s.authFailed(req, tx, src, creds.username, errURIMismatch)
+		return nil, false
+	}
 	newHash, ok := s.offered(creds.algorithm)
 	if !ok {
 		s.authFailed(req, tx, src, creds.username, errAlgorithm)
@@ -117,11 +124,38 @@ func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, proxy, st
 
 func (s *Server) authFailed(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, user string, why error) {
 	s.stats.authFailures.Add(1)
-	if s.guard.fail(src, s.cfg.now()) {
+	// An algorithm the switch did not offer proves nothing about the
+	// password: a phone configured for another algorithm is not guessing,
+	// and must not get its whole address blocked.
+	if !errors.Is(why, errAlgorithm) && s.guard.fail(src, s.cfg.now()) {
 		s.cfg.log.Warn("sip address blocked after repeated auth failures", "source", src.String(), "block_for", s.cfg.authBlockFor.String())
 	}
 	s.cfg.log.Warn("sip auth failed", "method", req.Method.String(), "user", user, "source", src.String(), "reason", why.Error())
 	respond(tx, req, 403, "Forbidden")
+}
+
+// digestURIMatches reports whether the uri of digest credentials names the
+// request's Request-URI: same scheme, user and host (case-insensitive), and
+// port, an absent port being the scheme's default. URI parameters are not
+// compared: clients differ in which they repeat, and none changes who is
+// called.
+func digestURIMatches(credURI string, reqURI *sip.Uri) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(credURI, &u); err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, reqURI.Scheme) && u.User == reqURI.User &&
+		strings.EqualFold(u.Host, reqURI.Host) && uriPort(&u) == uriPort(reqURI)
+}
+
+func uriPort(u *sip.Uri) int {
+	switch {
+	case u.Port != 0:
+		return u.Port
+	case strings.EqualFold(u.Scheme, "sips"):
+		return 5061
+	}
+	return engine.DefaultSIPPort
 }
 
 // sourceAllowed applies a phone's source: a comma or space separated list

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,8 @@ type call struct {
 	releases []func()
 	b        atomic.Pointer[leg]
 	attempts int
+	// diversions are the lines that sent the call on, oldest first.
+	diversions []diversion
 	// callerBye is set before the caller's BYE is handed to sipgo. The
 	// dialog state cannot tell it: an ACK handled after the BYE (each
 	// request has its own goroutine) moves the state back to confirmed.
@@ -139,7 +142,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var callerPhone *engine.Phone
 	var fromPeer *engine.Peer
 	if findHeader(req, "Proxy-Authorization") == nil {
-		fromPeer, _ = s.dir.PeerByAddress(src)
+		fromPeer = s.peerOf(req)
 	}
 	// A carrier's calls are not held hostage by password guessing from its
 	// address: the block applies to authenticating requests only.
@@ -211,7 +214,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 			res = result{code: 486, reason: "Busy Here"}
 		} else {
 			c.releases = append(c.releases, rel)
-			res = c.deliver(called, callerPhone, true, 0)
+			res = c.deliver(called, callerPhone)
 		}
 	default:
 		// Inbound from a peer may only reach local lines: never a relay.
@@ -238,6 +241,24 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.connected(res.answered)
+}
+
+// peerOf returns the peer req comes from, under the configured peer
+// match, or nil.
+func (s *Server) peerOf(req *sip.Request) *engine.Peer {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return nil
+	}
+	p, _ := s.peerAt(src, req.Transport())
+	return p
+}
+
+func (s *Server) peerAt(src netip.AddrPort, transport string) (*engine.Peer, bool) {
+	if s.cfg.peerMatch == PeerMatchAddress {
+		return s.dir.PeerByAddress(src.Addr().Unmap())
+	}
+	return s.dir.PeerBySource(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), transport)
 }
 
 // SetCallAdmission changes the call admission limits of a running switch
@@ -277,33 +298,65 @@ func (s *Server) admitCall() bool {
 	return engine.AcquireUnder(&s.stats.activeCalls, max)
 }
 
-// deliver sends the call to target: a local line, or (when out is set)
-// outside through the routing decision for billing's plan.
-func (c *call) deliver(target string, billing *engine.Phone, out bool, hops int) result {
+// deliver sends a phone's call to target: a local line, or outside
+// through the routing decision of the caller's plan.
+func (c *call) deliver(target string, caller *engine.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
-		return c.ringPhone(p, hops)
+		return c.ringPhone(p, 0)
 	}
-	if !out || billing == nil {
-		return result{code: 404, reason: "Not Found"}
-	}
-	return c.routeOut(target, billing)
+	return c.routeOut(target, caller)
 }
 
-// follow applies a line's busy/no-answer/unregistered destination:
-// "hangup" (or no number) ends the call with code, any other type routes
-// the call on to number (a local line or outside on the line's plan).
-func (c *call) follow(p *engine.Phone, typ, number string, code int, reason string, hops int) result {
-	if typ == "" || strings.EqualFold(typ, "hangup") || number == "" || hops >= maxHops {
+// Diversion reasons (RFC 5806 4), one for each way a line sends a call on.
+const (
+	divertForwarding   = "unconditional"
+	divertBusy         = "user-busy"
+	divertNoAnswer     = "no-answer"
+	divertUnregistered = "unavailable"
+)
+
+// diversion is one line's sending on of the call.
+type diversion struct{ line, reason string }
+
+// follow applies one of a line's destinations: "hangup" (or no number)
+// ends the call with code, any other type diverts the call to number.
+func (c *call) follow(p *engine.Phone, typ, number, why string, code int, reason string, hops int) result {
+	if typ == "" || strings.EqualFold(typ, "hangup") {
 		return result{code: code, reason: reason}
 	}
-	return c.deliver(number, p, true, hops+1)
+	return c.divert(p, why, number, code, reason, hops)
+}
+
+// divert sends the call on from line p to number: to a local line, or
+// outside as a forwarded call of p. A forwarded call is p's call, however
+// it reached p (from another line or from a peer): it takes a slot of p's
+// totalmaximum, is routed on p's plan and carries a Diversion header
+// naming p, so a caller cannot use a line's forwarding to reach places
+// the line itself may not call.
+func (c *call) divert(p *engine.Phone, why, number string, code int, reason string, hops int) result {
+	if number == "" || hops >= maxHops {
+		return result{code: code, reason: reason}
+	}
+	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
+	if q, ok := c.s.dir.Phone(number); ok {
+		return c.ringPhone(q, hops+1)
+	}
+	rel, ok := c.s.dir.AcquirePhone(p)
+	if !ok {
+		c.s.cfg.log.Info("sip call not forwarded: line at totalmaximum", "call_id", c.callID, "line", p.Name, "to", number)
+		return result{code: 486, reason: "Busy Here"}
+	}
+	c.releases = append(c.releases, rel)
+	c.s.stats.forwarded.Add(1)
+	c.s.cfg.log.Info("sip call forwarded", "call_id", c.callID, "line", p.Name, "reason", why, "caller", c.caller, "to", number)
+	return c.routeOut(number, p)
 }
 
 // ringPhone rings every registered contact of p at once for its ring time.
 func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	s := c.s
 	if p.UseForwarding == 1 && p.Forwarding != "" && hops < maxHops {
-		return c.deliver(p.Forwarding, p, true, hops+1)
+		return c.divert(p, divertForwarding, p.Forwarding, 480, "Temporarily Unavailable", hops)
 	}
 	if p.DND == 1 {
 		return result{code: 486, reason: "Busy Here"}
@@ -313,13 +366,13 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	}
 	rel, ok := s.dir.AcquirePhone(p)
 	if !ok {
-		return c.follow(p, p.BType, p.BNumber, 486, "Busy Here", hops)
+		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)
 	}
 	c.releases = append(c.releases, rel)
 	contacts := s.bindings.reachable(p.Name, s.cfg.now(), nil)
 	if len(contacts) == 0 {
 		rel()
-		return c.follow(p, p.UType, p.UNumber, 480, "Temporarily Unavailable", hops)
+		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
 	legs := make([]*leg, 0, len(contacts))
 	for i := range contacts {
@@ -332,7 +385,7 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	}
 	if len(legs) == 0 {
 		rel()
-		return c.follow(p, p.UType, p.UNumber, 480, "Temporarily Unavailable", hops)
+		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
 	ring := s.cfg.maxRing
 	if p.RingTime > 0 {
@@ -345,19 +398,20 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	rel()
 	switch {
 	case res.code == 486 || res.code == 600 || res.code == 603:
-		return c.follow(p, p.BType, p.BNumber, 486, "Busy Here", hops)
+		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)
 	default:
-		return c.follow(p, p.DType, p.DNumber, 480, "Temporarily Unavailable", hops)
+		return c.follow(p, p.DType, p.DNumber, divertNoAnswer, 480, "Temporarily Unavailable", hops)
 	}
 }
 
-// routeOut routes the call outside: the attempts of the routing decision
-// in order, with admission, fail_percent, the failover policy and the
-// per-peer timeout.
-func (c *call) routeOut(called string, billing *engine.Phone) result {
+// routeOut routes the call outside on line's plan: the attempts of the
+// routing decision in order, with admission, fail_percent, the failover
+// policy and the per-peer timeout. line is the calling line, or the line
+// that forwards the call.
+func (c *call) routeOut(called string, line *engine.Phone) result {
 	s := c.s
 	dec, err := s.dir.Decide(engine.CallRequest{
-		Plan:         s.dir.PlanOf(billing),
+		Plan:         s.dir.PlanOf(line),
 		Called:       called,
 		Caller:       c.caller,
 		Presentation: c.pres,

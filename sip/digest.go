@@ -31,6 +31,7 @@ var (
 	errBadResponse = errors.New("digest response mismatch")
 	errBadRealm    = errors.New("digest realm mismatch")
 	errAlgorithm   = errors.New("digest algorithm not offered")
+	errURIMismatch = errors.New("digest uri is not the request-uri")
 )
 
 // digestCredentials are the fields of an Authorization or

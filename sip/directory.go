@@ -13,8 +13,12 @@ import (
 type Directory interface {
 	// Phone returns a line by its SIP username.
 	Phone(name string) (*engine.Phone, bool)
-	// PeerByAddress returns the peer whose destination host is addr; an
-	// INVITE from there is inbound from that peer.
+	// PeerBySource returns the peer whose destination (or proxy) is
+	// exactly src, over transport ("UDP", "TCP"): an INVITE from there
+	// without credentials is inbound from that peer.
+	PeerBySource(src netip.AddrPort, transport string) (*engine.Peer, bool)
+	// PeerByAddress returns the peer one of whose destinations is at addr,
+	// whatever the port and transport (WithPeerMatch(PeerMatchAddress)).
 	PeerByAddress(addr netip.Addr) (*engine.Peer, bool)
 	// Decide routes a call: the matched route and the ordered attempts.
 	Decide(req engine.CallRequest) (engine.Decision, error)

@@ -14,7 +14,7 @@ import (
 type testDirectory struct {
 	mu        sync.Mutex
 	phones    map[string]*engine.Phone
-	peers     map[netip.Addr]*engine.Peer
+	peers     map[netip.AddrPort]*engine.Peer
 	routes    []testRoute
 	peerCalls map[int]int // active calls by peer id
 	lineCalls map[string]int
@@ -31,7 +31,7 @@ type testRoute struct {
 func newTestDirectory() *testDirectory {
 	return &testDirectory{
 		phones:    map[string]*engine.Phone{},
-		peers:     map[netip.Addr]*engine.Peer{},
+		peers:     map[netip.AddrPort]*engine.Peer{},
 		peerCalls: map[int]int{},
 		lineCalls: map[string]int{},
 		failPct:   map[int]bool{},
@@ -48,8 +48,8 @@ func (d *testDirectory) addPhone(p engine.Phone) *engine.Phone {
 func (d *testDirectory) addPeer(p *engine.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	host, _, _ := peerTarget(p.Destination)
-	d.peers[netip.MustParseAddr(host)] = p
+	host, port, _ := peerTarget(p.Destination)
+	d.peers[netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))] = p
 }
 
 func (d *testDirectory) addRoute(prefix string, id int, peers ...*engine.Peer) {
@@ -65,11 +65,27 @@ func (d *testDirectory) Phone(name string) (*engine.Phone, bool) {
 	return p, ok
 }
 
+// PeerBySource and PeerByAddress match as engine.CallControl does: exact
+// UDP source, or the address alone.
+func (d *testDirectory) PeerBySource(src netip.AddrPort, transport string) (*engine.Peer, bool) {
+	if !strings.EqualFold(transport, "udp") {
+		return nil, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.peers[src]
+	return p, ok
+}
+
 func (d *testDirectory) PeerByAddress(a netip.Addr) (*engine.Peer, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p, ok := d.peers[a]
-	return p, ok
+	for src, p := range d.peers {
+		if src.Addr() == a {
+			return p, true
+		}
+	}
+	return nil, false
 }
 
 func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) {

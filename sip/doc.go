@@ -13,14 +13,19 @@
 // # Authentication
 //
 // REGISTER is challenged with 401 and INVITE with 407, one challenge header
-// per offered algorithm (RFC 8760; default SHA-256 then MD5, see
+// per offered algorithm (RFC 8760; default MD5 alone, see
 // WithDigestAlgorithms), qop=auth. Nonces are self-validating (time,
 // random, HMAC) and expire after the nonce TTL: a correct answer to an
 // expired nonce gets a fresh challenge with stale=true. The highest nonce
 // count seen per nonce is remembered, so a replayed Authorization is
-// refused. Wrong passwords, unknown users and replays count as failures;
-// limit failures from one IP address within the window block the address
-// (403 without challenge) for the block time (WithAuthBlock).
+// refused. The credentials' uri must be the Request-URI (RFC 3261 22.4,
+// RFC 7616 3.4.6), so an answer computed for one called number places no
+// call to another. Wrong passwords, unknown users, replays and uri
+// mismatches count as failures; limit failures from one IP address within
+// the window block the address (403 without challenge) for the block time
+// (WithAuthBlock). An answer with an algorithm the switch did not offer
+// is refused but not counted towards the block: it is a phone's
+// configuration, not a guess.
 //
 // A phone's source (comma or space separated IP addresses or CIDR
 // prefixes) restricts where it may register and call from; its allowed_ua

@@ -25,7 +25,7 @@ type floodGuard struct {
 	limit    float64
 	burst    float64
 	blockFor time.Duration
-	exempt   func(netip.Addr) bool
+	exempt   func(src netip.AddrPort, transport string) bool
 	now      func() time.Time
 	onBlock  func(addr netip.Addr)
 
@@ -52,7 +52,7 @@ var errFlood = errors.New("source address over the flood limit")
 func (s *Server) newFloodGuard() *floodGuard {
 	return &floodGuard{
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
-		exempt: func(a netip.Addr) bool { _, peer := s.dir.PeerByAddress(a); return peer },
+		exempt: func(src netip.AddrPort, transport string) bool { _, peer := s.peerAt(src, transport); return peer },
 		now:    s.cfg.now,
 		onBlock: func(a netip.Addr) {
 			s.cfg.log.Warn("sip source over the flood limit: dropping what it sends", "source", a.String(),
@@ -62,36 +62,39 @@ func (s *Server) newFloodGuard() *floodGuard {
 	}
 }
 
-// allow takes one message from addr; false means drop it.
-func (g *floodGuard) allow(addr netip.Addr) bool {
-	if g.exempt(addr) {
+// allow takes one message from src, received over transport; false means
+// drop it. Buckets are per address: a source does not escape by changing
+// ports.
+func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
+	if g.exempt(src, transport) {
 		return true
 	}
+	addr := src.Addr()
 	now := g.now()
 	g.mu.Lock()
-	src, ok := g.sources[addr]
+	fs, ok := g.sources[addr]
 	if !ok {
 		if len(g.sources) >= maxFloodSources {
 			g.mu.Unlock()
 			return true
 		}
-		src = &floodSource{tokens: g.burst, last: now}
-		g.sources[addr] = src
+		fs = &floodSource{tokens: g.burst, last: now}
+		g.sources[addr] = fs
 	}
-	if now.Before(src.blockedUntil) {
+	if now.Before(fs.blockedUntil) {
 		g.mu.Unlock()
 		g.dropped.Add(1)
 		return false
 	}
-	src.tokens = min(g.burst, src.tokens+now.Sub(src.last).Seconds()*g.limit)
-	src.last = now
-	if src.tokens >= 1 {
-		src.tokens--
+	fs.tokens = min(g.burst, fs.tokens+now.Sub(fs.last).Seconds()*g.limit)
+	fs.last = now
+	if fs.tokens >= 1 {
+		fs.tokens--
 		g.mu.Unlock()
 		return true
 	}
-	src.blockedUntil = now.Add(g.blockFor)
-	src.tokens = g.burst
+	fs.blockedUntil = now.Add(g.blockFor)
+	fs.tokens = g.burst
 	g.mu.Unlock()
 	g.dropped.Add(1)
 	g.blocks.Add(1)
@@ -103,16 +106,17 @@ func (g *floodGuard) allow(addr netip.Addr) bool {
 // dropped (an error would stop sipgo's UDP listener), TCP connections
 // closed (dropping part of a stream would corrupt it).
 func (g *floodGuard) filter(info sip.TransportReadProps, data []byte) ([]byte, error) {
-	var addr netip.Addr
+	var src netip.AddrPort
+	transport := "UDP"
 	switch a := info.RemoteAddr.(type) {
 	case *net.UDPAddr:
-		addr, _ = netip.AddrFromSlice(a.IP)
+		src = a.AddrPort()
 	case *net.TCPAddr:
-		addr, _ = netip.AddrFromSlice(a.IP)
+		src, transport = a.AddrPort(), "TCP"
 	default:
 		return data, nil
 	}
-	if g.allow(addr.Unmap()) {
+	if g.allow(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), transport) {
 		return data, nil
 	}
 	if _, udp := info.RemoteAddr.(*net.UDPAddr); udp {

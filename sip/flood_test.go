@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/sipswitch/sipswitch/engine"
 )
 
 // sendOptions sends n OPTIONS datagrams from conn to the switch and counts
@@ -56,14 +58,24 @@ func TestFloodLimit(t *testing.T) {
 		t.Errorf("blocked address got %d answers", got)
 	}
 
-	// A peer's address is never limited.
+	// A peer's exact source is never limited.
 	carrier, err := net.ListenPacket("udp", "127.0.0.2:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer carrier.Close()
+	f.dir.addPeer(&engine.Peer{ID: 99, Name: "flooding-carrier", Type: engine.PeerSIP, Destination: carrier.LocalAddr().String()})
 	if got := sendOptions(t, carrier, sw, 100, 300*time.Millisecond); got != 100 {
-		t.Errorf("peer address: %d of 100 answered", got)
+		t.Errorf("peer source: %d of 100 answered", got)
+	}
+	// Another port on a peer's address is not the peer: it is limited.
+	borrowed, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer borrowed.Close()
+	if got := sendOptions(t, borrowed, sw, 100, 300*time.Millisecond); got > 30 {
+		t.Errorf("other port of a peer's address: %d of 100 answered, want the burst only", got)
 	}
 
 	// After the block the address is served again.
@@ -75,16 +87,16 @@ func TestFloodLimit(t *testing.T) {
 func BenchmarkFloodGuardAllow(b *testing.B) {
 	clock := time.Now()
 	g := &floodGuard{limit: 1e9, burst: 2e9, blockFor: time.Minute,
-		exempt: func(netip.Addr) bool { return false }, now: func() time.Time { return clock },
+		exempt: func(netip.AddrPort, string) bool { return false }, now: func() time.Time { return clock },
 		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource)}
-	addrs := make([]netip.Addr, 1000)
+	addrs := make([]netip.AddrPort, 1000)
 	for i := range addrs {
-		addrs[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		addrs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 5060)
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if !g.allow(addrs[i%len(addrs)]) {
+		if !g.allow(addrs[i%len(addrs)], "UDP") {
 			b.Fatal("dropped")
 		}
 		i++

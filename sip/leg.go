@@ -42,8 +42,20 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 		}
 		req.SetBody(body)
 	}
+	c.addDiversions(req)
 	s.addTimerOffer(req, sessionSecs)
 	return req
+}
+
+// addDiversions names the lines that sent the call on, most recent first
+// (RFC 5806 3), so the far end (a carrier billing a forwarded call, a
+// voicemail server) knows whose call it is.
+func (c *call) addDiversions(req *sip.Request) {
+	host := c.s.dialogUA.ContactHDR.Address.Host
+	for i := len(c.diversions) - 1; i >= 0; i-- {
+		d := c.diversions[i]
+		req.AppendHeader(sip.NewHeader("Diversion", "<sip:"+d.line+"@"+host+">;reason="+d.reason+";counter=1"))
+	}
 }
 
 func (c *call) newLeg() *leg {

@@ -42,6 +42,7 @@ type config struct {
 	pingTimeout    time.Duration // no answer within: contact unreachable
 	floodLimit     int           // messages per second per source address; 0: off
 	floodBlock     time.Duration
+	peerMatch      PeerMatch
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -216,6 +217,47 @@ func WithFloodLimit(limit int, blockFor time.Duration) Option {
 	}
 }
 
+// PeerMatch says how an INVITE without credentials is recognised as coming
+// from a peer.
+type PeerMatch int
+
+const (
+	// PeerMatchExact: UDP from exactly the address and port (5060 when it
+	// names none) of one of the peer's destinations or its proxy, the
+	// sources the switch itself sends the peer's calls to. The default.
+	PeerMatchExact PeerMatch = iota
+	// PeerMatchAddress: from the address of a destination or proxy on any
+	// port and transport, for carriers that send from a pool of ports
+	// (Asterisk's insecure=port). RISK: anything else on that address —
+	// another tenant of a shared carrier host, or a forged UDP source on a
+	// network that does not filter spoofing — can then call through the
+	// switch without credentials, to local lines and on through their
+	// forwarding.
+	PeerMatchAddress
+)
+
+// ParsePeerMatch reads "exact" or "address".
+func ParsePeerMatch(s string) (PeerMatch, error) {
+	switch strings.ToLower(s) {
+	case "", "exact":
+		return PeerMatchExact, nil
+	case "address":
+		return PeerMatchAddress, nil
+	}
+	return 0, fmt.Errorf("peer match %q: want exact or address: %w", s, ErrBadOption)
+}
+
+// WithPeerMatch sets how peers are recognised (default PeerMatchExact).
+func WithPeerMatch(m PeerMatch) Option {
+	return func(c *config) error {
+		if m != PeerMatchExact && m != PeerMatchAddress {
+			return fmt.Errorf("peer match %d: %w", m, ErrBadOption)
+		}
+		c.peerMatch = m
+		return nil
+	}
+}
+
 // WithLogger sets the slog logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.log = l; return nil }
@@ -269,8 +311,13 @@ func WithNonceTTL(d time.Duration) Option {
 }
 
 // WithDigestAlgorithms sets the digest algorithms offered, most preferred
-// first, one challenge header each (RFC 8760). Default "SHA-256", "MD5".
-// Clients that only read the first challenge (SIPp) need "MD5" first.
+// first, one challenge header each (RFC 8760). Default "MD5" alone, as
+// Asterisk and Kamailio offer: many deployed phones (and SIPp) answer only
+// the first challenge, some only the last, and some compute MD5 whatever
+// the challenge says; offering SHA-256 first turns each of their REGISTERs
+// into an authentication failure, and ten of those block the address, a
+// whole office behind one NAT. Offer "SHA-256", "MD5" where every phone
+// follows RFC 8760.
 func WithDigestAlgorithms(algs ...string) Option {
 	return func(c *config) error {
 		if len(algs) == 0 {
@@ -321,7 +368,7 @@ func newConfig(opts []Option) (*config, error) {
 		maxExpires:     3600,
 		defaultExpires: 600,
 		nonceTTL:       5 * time.Minute,
-		algorithms:     []string{"SHA-256", "MD5"},
+		algorithms:     []string{"MD5"},
 		authFailLimit:  10,
 		authFailWindow: time.Minute,
 		authBlockFor:   5 * time.Minute,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -34,12 +35,15 @@ type Server struct {
 	// dialogUA builds our dialogs; set once Serve has bound its listeners.
 	dialogUA sipgo.DialogUA
 
-	nonces   *nonceBook
-	guard    *authGuard
-	flood    *floodGuard // nil: no flood limit
-	bindings *bindingTable
-	calls    dialogTable
-	stats    counters
+	nonces *nonceBook
+	guard  *authGuard
+	flood  *floodGuard // nil: no flood limit
+	// transportLog rate-limits what sipgo's transport logs about input
+	// anyone can send (unparseable messages).
+	transportLog *transportLog
+	bindings     *bindingTable
+	calls        dialogTable
+	stats        counters
 
 	draining atomic.Bool
 	// Call admission limits, changed live by SetCallAdmission.
@@ -65,15 +69,16 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:        cfg,
-		dir:        dir,
-		nonces:     newNonceBook(cfg.nonceTTL),
-		guard:      newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
-		bindings:   newBindingTable(),
-		ready:      make(chan struct{}),
-		closed:     make(chan struct{}),
-		retryAfter: sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
-		uaHeader:   sip.NewHeader("User-Agent", cfg.userAgent),
+		cfg:          cfg,
+		dir:          dir,
+		nonces:       newNonceBook(cfg.nonceTTL),
+		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
+		bindings:     newBindingTable(),
+		ready:        make(chan struct{}),
+		closed:       make(chan struct{}),
+		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
+		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
+		transportLog: newTransportLog(cfg.log, cfg.now),
 	}
 	if t := cfg.timers; t[0] > 0 {
 		sip.SetTimers(t[0], t[1], t[2])
@@ -82,13 +87,16 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if d := cfg.linger; d > 0 {
 		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
 	}
-	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.userAgent),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse))}
+	// sipgo replaces, not adds, transport and transaction options: each
+	// list is given once.
+	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}
 	if cfg.floodLimit > 0 {
 		s.flood = s.newFloodGuard()
-		uaOpts = append(uaOpts, sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.flood.filter)))
+		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(s.flood.filter))
 	}
-	ua, err := sipgo.NewUA(uaOpts...)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse), sip.WithTransactionLayerLogger(cfg.log)),
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -191,6 +199,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			if s.flood != nil {
 				s.flood.sweep(now)
 			}
+			s.transportLog.state.flush()
 			sweepCtx, cancel := context.WithTimeout(ctx, storeTimeout)
 			s.expireRegistrations(sweepCtx)
 			cancel()

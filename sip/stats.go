@@ -38,6 +38,11 @@ type Stats struct {
 	// the times a source address was blocked by it.
 	FloodDropped uint64
 	FloodBlocks  uint64
+	// ForwardedCalls counts calls a line sent on to the outside
+	// (forwarding, busy, no-answer or unregistered destinations).
+	ForwardedCalls uint64
+	// Unparseable counts received messages that were not SIP (dropped).
+	Unparseable uint64
 }
 
 type counters struct {
@@ -45,7 +50,7 @@ type counters struct {
 	failedNoRoute, failedBarred, failedBusy               atomic.Uint64
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
-	rejectedOverload, sessionTimeouts                     atomic.Uint64
+	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
@@ -77,6 +82,8 @@ func (s *Server) Stats() Stats {
 		UnreachableContacts: int64(s.bindings.unreachableCount()),
 		FloodDropped:        s.flood.droppedCount(),
 		FloodBlocks:         s.flood.blockCount(),
+		ForwardedCalls:      c.forwarded.Load(),
+		Unparseable:         s.transportLog.state.dropped.Load(),
 	}
 }
 

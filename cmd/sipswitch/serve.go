@@ -158,14 +158,19 @@ func (d *daemon) run(ctx context.Context) error {
 	sipCtx, stopSIP := context.WithCancel(context.Background())
 	sipDone := make(chan error, 1)
 	go func() { sipDone <- d.sip.Serve(sipCtx) }()
-	defer func() { stopSIP(); <-sipDone }()
 	select {
 	case <-d.sip.Ready():
 	case err := <-sipDone:
+		// Serve has returned (a listen address taken, say): nothing is left
+		// to wait for.
+		stopSIP()
 		return fmt.Errorf("sip: %w", err)
 	case <-time.After(10 * time.Second):
+		stopSIP()
+		d.sip.Close()
 		return errors.New("sip: listeners not bound within 10s")
 	}
+	defer func() { stopSIP(); <-sipDone }()
 	go d.followStore(ctx)
 
 	mux := http.NewServeMux()
@@ -397,7 +402,12 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("routing: %w", err)
 	}
 	c := d.cfg.Calls
+	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
+	if err != nil {
+		return fmt.Errorf("calls.peer_match: %w", err)
+	}
 	opts := []sip.Option{
+		sip.WithPeerMatch(peerMatch),
 		sip.WithListen(d.cfg.SIP...),
 		sip.WithRealm(d.cfg.Realm),
 		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -139,6 +140,33 @@ func TestServeBadConfigExits2NamingKey(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "bad.yaml:3") || !strings.Contains(string(out), "no_answer_timeout") {
 		t.Fatalf("error does not name key and line: %s", out)
+	}
+}
+
+// A SIP address already taken (another switch, an Asterisk) stops serve at
+// once with exit 1 and the address named; it used to hang silently.
+func TestServeSIPPortTakenExits1NamingAddress(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.LocalAddr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--db", filepath.Join(t.TempDir(), "t.db"),
+		"--http", fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")), "--sip", "udp://"+addr)
+	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD=daemon-admin-pw")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("serve did not exit with its SIP address taken; output %s", out)
+	}
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v; output %s", err, out)
+	}
+	if !strings.Contains(string(out), addr) || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("error does not name the address: %s", out)
 	}
 }
 

@@ -55,7 +55,14 @@ func failure(code, key, message string) Envelope {
 // never sees a 500 or an internal message.
 func envelopeForError(log *slog.Logger, function string, err error) (Envelope, string) {
 	var fes engine.FieldErrors
+	var forbidden engine.ForbiddenParams
 	switch {
+	case errors.As(err, &forbidden):
+		env := Envelope{}
+		for _, key := range forbidden {
+			env.Responses = append(env.Responses, Response{Code: CodeRoleForbids, Key: key, Message: "Your role does not allow changing " + key + "."})
+		}
+		return env, CodeRoleForbids
 	case errors.As(err, &fes):
 		env := Envelope{}
 		for _, fe := range fes {

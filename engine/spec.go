@@ -56,6 +56,12 @@ type Param struct {
 	// NotStored marks parameters that steer the call (validation,
 	// copy_password) rather than describe the object.
 	NotStored bool
+	// OwnerManaged marks what an object's owner may change without the
+	// operator's privileges (a line's forwarding, dnd, ring time...:
+	// Enswitch's user portal). Everything else, limits, class of service,
+	// plan, owner, customer and whatever another object's secret flows
+	// from, stays the operator's; Kind.ownerOnly says who is such an owner.
+	OwnerManaged bool
 	// Canon, when set, turns raw input into the canonical text before the
 	// type, Enum and Check rules: for parameters given as lists or objects
 	// (JSON text) and for inputs that merge into the current value (the
@@ -201,6 +207,30 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return s.byName[errs[i].Key] < s.byName[errs[j].Key] })
 	return out, errs
+}
+
+// Unmanaged lists, in spec order, the parameters input gives that are not
+// OwnerManaged and whose value differs from base (the stored object): what
+// an owner asks to change but only the operator may. A value that does not
+// parse counts as a change, since the owner may not set the parameter at
+// all; a steering parameter (NotStored) changes something when it is not
+// empty.
+func (s *Spec) Unmanaged(input, base Values) []string {
+	var out []string
+	for _, p := range s.Params {
+		raw, given := input[p.Name]
+		if !given || p.OwnerManaged {
+			continue
+		}
+		current, ok := base[p.Name]
+		if !ok {
+			current = p.Default
+		}
+		if canon, err := p.normalize(raw, current); err != nil || canon != current {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 func hasError(errs FieldErrors, key string) bool {

@@ -71,6 +71,8 @@ func envelopeForError(log *slog.Logger, function string, err error) (Envelope, s
 		return env, CodeBadInput
 	case errors.Is(err, engine.ErrValidated):
 		return Envelope{Responses: []Response{{Code: CodeValidated, Key: "", Message: "Input passed validation."}}}, CodeValidated
+	case errors.Is(err, engine.ErrLoginBlocked):
+		return failure(CodeBadAuth, "auth_username", "Too many failed logins; try again later."), CodeBadAuth
 	case errors.Is(err, engine.ErrBadCredentials):
 		return failure(CodeBadAuth, "auth_username", "The authentication details provided are invalid."), CodeBadAuth
 	case errors.Is(err, engine.ErrRoleForbids):

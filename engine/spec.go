@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Type is the type of an API parameter, as the Enswitch pages name it.
@@ -244,6 +245,12 @@ func hasError(errs FieldErrors, key string) bool {
 
 // normalize turns raw input into the canonical form or says why it can't.
 func (p *Param) normalize(raw, current string) (string, error) {
+	// Every value ends up in a config file, a SIP header, a log line or a
+	// JSON answer: bytes that are not text (a percent-encoded %FF) would be
+	// stored and then break or be mangled by each of those.
+	if !utf8.ValidString(raw) {
+		return "", fmt.Errorf("must be UTF-8 text")
+	}
 	if strings.ContainsAny(raw, "\x00\r\n") {
 		return "", fmt.Errorf("must not contain control characters")
 	}

@@ -55,7 +55,14 @@ func failure(code, key, message string) Envelope {
 // never sees a 500 or an internal message.
 func envelopeForError(log *slog.Logger, function string, err error) (Envelope, string) {
 	var fes engine.FieldErrors
+	var forbidden engine.ForbiddenParams
 	switch {
+	case errors.As(err, &forbidden):
+		env := Envelope{}
+		for _, key := range forbidden {
+			env.Responses = append(env.Responses, Response{Code: CodeRoleForbids, Key: key, Message: "Your role does not allow changing " + key + "."})
+		}
+		return env, CodeRoleForbids
 	case errors.As(err, &fes):
 		env := Envelope{}
 		for _, fe := range fes {
@@ -64,6 +71,8 @@ func envelopeForError(log *slog.Logger, function string, err error) (Envelope, s
 		return env, CodeBadInput
 	case errors.Is(err, engine.ErrValidated):
 		return Envelope{Responses: []Response{{Code: CodeValidated, Key: "", Message: "Input passed validation."}}}, CodeValidated
+	case errors.Is(err, engine.ErrLoginBlocked):
+		return failure(CodeBadAuth, "auth_username", "Too many failed logins; try again later."), CodeBadAuth
 	case errors.Is(err, engine.ErrBadCredentials):
 		return failure(CodeBadAuth, "auth_username", "The authentication details provided are invalid."), CodeBadAuth
 	case errors.Is(err, engine.ErrRoleForbids):

@@ -36,7 +36,6 @@ const SessionCookie = "sipswitch_gw_session"
 type GatewayHandler struct {
 	svc     *engine.Service
 	log     *slog.Logger
-	limiter *LoginLimiter
 	now     func() time.Time
 	idle    time.Duration // a session unused this long ends
 	maxAge  time.Duration // a session ends this long after login, used or not
@@ -61,12 +60,6 @@ type GatewayOption func(*GatewayHandler)
 // WithGatewayLogger sets the logger.
 func WithGatewayLogger(l *slog.Logger) GatewayOption { return func(h *GatewayHandler) { h.log = l } }
 
-// WithGatewayLoginLimiter shares a failed-login limiter (e.g. the Enswitch
-// API's, so guesses on either API count together).
-func WithGatewayLoginLimiter(l *LoginLimiter) GatewayOption {
-	return func(h *GatewayHandler) { h.limiter = l }
-}
-
 // WithSessionTimeouts sets how long an unused session lives (default 30
 // minutes) and how long any session lives (default 12 hours).
 func WithSessionTimeouts(idle, maxAge time.Duration) GatewayOption {
@@ -84,7 +77,6 @@ func NewGatewayHandler(svc *engine.Service, opts ...GatewayOption) *GatewayHandl
 	h := &GatewayHandler{
 		svc:      svc,
 		log:      slog.Default(),
-		limiter:  NewLoginLimiter(10, time.Minute, 5*time.Minute),
 		now:      time.Now,
 		idle:     30 * time.Minute,
 		maxAge:   12 * time.Hour,
@@ -112,7 +104,7 @@ func (e *gatewayError) Error() string { return e.message }
 var (
 	errAuthRequired = &gatewayError{"AUTH_REQUIRED", "Log in at " + GatewayLoginPath + " (or use HTTP basic authentication) first; the session may have expired."}
 	errBadLogin     = &gatewayError{"INVALID_LOGIN", "The user name or password is incorrect."}
-	errLoginBlocked = &gatewayError{"LOGIN_BLOCKED", "Too many failed logins from your address; try again later."}
+	errLoginBlocked = &gatewayError{"LOGIN_BLOCKED", "Too many failed logins; try again later."}
 	errPermission   = &gatewayError{"PERMISSION_DENIED", "Your role does not allow this; the gateway API needs the system role."}
 	errNoEndpoint   = &gatewayError{"NO_SUCH_SIP_ENDPOINT", "The SIP endpoint does not exist."}
 	errMethodPOST   = &gatewayError{"INVALID_REQUEST", "Use POST."}
@@ -175,24 +167,17 @@ func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) map[strin
 	return map[string]any{"result": "success"}
 }
 
-// authenticate checks credentials under the failed-login limiter.
+// authenticate checks credentials under the service's failed-login limits,
+// which count this API's failures and the Enswitch API's together.
 func (h *GatewayHandler) authenticate(r *http.Request, user, password string) (*engine.Actor, error) {
-	addr := remoteAddr(r)
-	if h.limiter.Blocked(addr) {
+	actor, err := h.svc.Login(r.Context(), remoteAddr(r), user, password)
+	switch {
+	case errors.Is(err, engine.ErrLoginBlocked):
 		return nil, errLoginBlocked
-	}
-	actor, err := h.svc.Authenticate(r.Context(), user, password)
-	if errors.Is(err, engine.ErrBadCredentials) {
-		if h.limiter.Failed(addr) {
-			h.log.Warn("gateway login blocked after repeated failures", "addr", addr.String(), "username", user)
-		}
+	case errors.Is(err, engine.ErrBadCredentials):
 		return nil, errBadLogin
 	}
-	if err != nil {
-		return nil, err
-	}
-	h.limiter.Succeeded(addr)
-	return actor, nil
+	return actor, err
 }
 
 func (h *GatewayHandler) pruneLocked(now time.Time) {

@@ -25,7 +25,6 @@ type Observer func(function, code string, took time.Duration)
 type Handler struct {
 	svc       *engine.Service
 	log       *slog.Logger
-	limiter   *LoginLimiter
 	observe   Observer
 	functions map[string]function
 	kinds     map[string]*engine.Kind
@@ -41,10 +40,6 @@ type Option func(*Handler)
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
-
-// WithLoginLimiter replaces the default failed-login limiter (10 failures
-// a minute block the address for 5 minutes).
-func WithLoginLimiter(l *LoginLimiter) Option { return func(h *Handler) { h.limiter = l } }
 
 // WithObserver reports each call's function, code and duration.
 func WithObserver(o Observer) Option { return func(h *Handler) { h.observe = o } }
@@ -66,7 +61,6 @@ func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	h := &Handler{
 		svc:       svc,
 		log:       slog.Default(),
-		limiter:   NewLoginLimiter(10, time.Minute, 5*time.Minute),
 		functions: map[string]function{},
 		kinds:     svc.Kinds(),
 	}
@@ -132,18 +126,12 @@ func (h *Handler) call(r *http.Request, name string) (env Envelope, code string)
 	if err != nil {
 		return envelopeForError(h.log, name, err)
 	}
-	addr := remoteAddr(r)
-	if h.limiter.Blocked(addr) {
-		return failure(CodeBadAuth, "auth_username", "Too many failed logins from your address; try again later."), CodeBadAuth
-	}
-	actor, err := h.svc.Authenticate(r.Context(), params["auth_username"], params["auth_password"])
+	// The service counts failures per address and username for this API
+	// and the gateway's together.
+	actor, err := h.svc.Login(r.Context(), remoteAddr(r), params["auth_username"], params["auth_password"])
 	if err != nil {
-		if h.limiter.Failed(addr) {
-			h.log.Warn("api login blocked after repeated failures", "addr", addr.String(), "username", params["auth_username"])
-		}
 		return envelopeForError(h.log, name, err)
 	}
-	h.limiter.Succeeded(addr)
 	delete(params, "auth_username")
 	delete(params, "auth_password")
 	out, err := fn(r.Context(), actor, params)

@@ -199,17 +199,11 @@ var KindPhone = &Kind{
 	Sorts:       []string{"name", "description"},
 	Filters:     map[string]string{"customer": "=", "owner": "="},
 	defaultsFor: actorCustomerDefault("customer"),
-	visible: func(_ context.Context, _ *storage.Tx, a *Actor, v Values) (bool, error) {
-		if !a.Owns(atoi(v["customer"])) {
-			return false, nil
-		}
-		// Users without administrator or wholesale rights manage only the
-		// lines they own.
-		return a.Can(PrivAdministrator, PrivWholesale) || atoi(v["owner"]) == a.User.ID, nil
-	},
+	visible:     lineVisible,
+	ownerOnly:   func(a *Actor) bool { return !lineAdministrator(a) },
 	listScope: func(a *Actor) []storage.Cond {
 		conds := customerScope(a)
-		if !a.Can(PrivAdministrator, PrivWholesale) {
+		if !lineAdministrator(a) {
 			conds = append(conds, storage.Cond{Col: "owner", Op: "=", Val: a.User.ID})
 		}
 		return conds
@@ -236,15 +230,11 @@ func (s *Service) phoneCheck(ctx context.Context, tx *storage.Tx, a *Actor, v, o
 		}
 		errs = append(errs, more...)
 	}
-	if cp := v["copy_password"]; cp != "" {
-		rec, err := tx.Get(ctx, "phones", "name", cp)
-		if err != nil || atoi(valuesOfRecord(rec)["customer"]) != cust {
-			errs = append(errs, FieldError{Key: "copy_password", Message: fmt.Sprintf("telephone line %q does not exist in the same customer", cp)})
-		} else {
-			v["password"] = valuesOfRecord(rec)["password"]
-		}
-		delete(v, "copy_password")
+	more, err = copyPassword(ctx, tx, a, v)
+	if err != nil {
+		return nil, err
 	}
+	errs = append(errs, more...)
 	if v["password"] != "" && strings.EqualFold(v["password"], v["name"]) {
 		errs = append(errs, FieldError{Key: "password", Message: "password must not be the line's name"})
 	}
@@ -268,14 +258,11 @@ func (s *Service) phoneCheck(ctx context.Context, tx *storage.Tx, a *Actor, v, o
 			errs = append(errs, FieldError{Key: "owner", Message: fmt.Sprintf("user %d does not exist or is not yours", o)})
 		}
 	}
-	if v["ltype"] == "phone" && v["lnumber"] != "" {
-		if n, err := tx.Count(ctx, "phones", storage.Cond{Col: "name", Op: "=", Val: v["lnumber"]}); err != nil {
-			return nil, err
-		} else if n == 0 {
-			errs = append(errs, FieldError{Key: "lnumber", Message: fmt.Sprintf("telephone line %q does not exist", v["lnumber"])})
-		}
+	more, err = checkLineReferences(ctx, tx, a, v, old)
+	if err != nil {
+		return nil, err
 	}
-	return errs, nil
+	return append(errs, more...), nil
 }
 
 // planUsableBy: a plan of the customer itself or of one of its ancestors

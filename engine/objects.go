@@ -38,6 +38,10 @@ type Kind struct {
 	defaultsFor func(a *Actor, input Values) Values
 	// visible reports whether the actor may see and act on the object.
 	visible func(ctx context.Context, tx *storage.Tx, a *Actor, vals Values) (bool, error)
+	// ownerOnly reports whether the actor acts on the object only as its
+	// owner: its updates may change only the spec's OwnerManaged
+	// parameters.
+	ownerOnly func(a *Actor) bool
 	// check applies cross-object rules; old is nil on create. It may also
 	// rewrite vals (copy_password).
 	check func(ctx context.Context, tx *storage.Tx, a *Actor, vals, old Values) (FieldErrors, error)
@@ -180,6 +184,13 @@ func (s *Service) updateIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 	old, _, err := s.load(ctx, tx, a, k, key)
 	if err != nil {
 		return err
+	}
+	if k.ownerOnly != nil && k.ownerOnly(a) {
+		// Refused before anything else is looked at: an owner learns
+		// nothing from probing values it may not set.
+		if keys := k.Spec.Unmanaged(input, old); len(keys) > 0 {
+			return ForbiddenParams(keys)
+		}
 	}
 	var errs FieldErrors
 	for _, p := range k.Immutable {

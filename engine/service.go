@@ -46,6 +46,15 @@ type Service struct {
 	identityGen atomic.Int64
 
 	passwordCost int
+	logins       *loginGuard
+
+	// dummy is a hash at passwordCost that a login for an unknown user is
+	// checked against, so it costs what a wrong password for a known user
+	// does and timing does not tell which usernames exist.
+	dummyOnce sync.Once
+	dummy     []byte
+	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
+	compare func(hash, password []byte) error
 }
 
 // authEntry remembers a verified password as a SHA-256 digest so that an
@@ -82,7 +91,8 @@ func WithPasswordCost(cost int) ServiceOption { return func(s *Service) { s.pass
 
 // NewService wraps an open store.
 func NewService(db *storage.DB, opts ...ServiceOption) *Service {
-	s := &Service{db: db, log: slog.Default(), authCache: map[string]authEntry{}, passwordCost: bcrypt.DefaultCost}
+	s := &Service{db: db, log: slog.Default(), authCache: map[string]authEntry{}, passwordCost: bcrypt.DefaultCost,
+		logins: newLoginGuard(), compare: bcrypt.CompareHashAndPassword}
 	for _, o := range opts {
 		o(s)
 	}
@@ -190,11 +200,25 @@ func (a *Actor) System() bool { return a.Can(PrivSystem) }
 // Owns reports whether customer is in the actor's tree.
 func (a *Actor) Owns(customer int) bool { return a.System() || a.Tree[customer] }
 
-// dummyHash keeps the time of a login for an unknown user close to that of
-// a wrong password, so timing does not reveal which usernames exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("sipswitch-no-such-user"), bcrypt.MinCost+4)
+// dummyHash returns the hash unknown users are checked against, made on
+// first use so commands that never log anyone in do not pay for it. fresh
+// reports that this call made it, which cost as much as a check.
+func (s *Service) dummyHash() (hash []byte, fresh bool) {
+	s.dummyOnce.Do(func() {
+		var err error
+		s.dummy, err = bcrypt.GenerateFromPassword([]byte("sipswitch-no-such-user"), s.passwordCost)
+		if err != nil { // a cost out of range; insertUser refuses it too
+			s.dummy, _ = bcrypt.GenerateFromPassword([]byte("sipswitch-no-such-user"), bcrypt.DefaultCost)
+		}
+		fresh = true
+	})
+	return s.dummy, fresh
+}
 
-// Authenticate checks a username and password and returns the actor.
+// Authenticate checks a username and password and returns the actor. It
+// counts no failures: network front ends call Login, which does; this is
+// for callers in the process holding a password of their own (tools,
+// tests).
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*Actor, error) {
 	if username == "" || password == "" {
 		return nil, ErrBadCredentials
@@ -231,7 +255,9 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 		return nil
 	})
 	if errors.Is(err, ErrBadCredentials) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		if dummy, fresh := s.dummyHash(); !fresh {
+			_ = s.compare(dummy, []byte(password))
+		}
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -239,7 +265,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	}
 	verified := hit && cached.hash == hash && now.Before(cached.expires) && subtle.ConstantTimeCompare(cached.digest[:], digest[:]) == 1
 	if !verified {
-		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		if s.compare([]byte(hash), []byte(password)) != nil {
 			return nil, ErrBadCredentials
 		}
 		cached.expires = now.Add(authCacheTTL)

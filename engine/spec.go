@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Type is the type of an API parameter, as the Enswitch pages name it.
@@ -56,6 +57,12 @@ type Param struct {
 	// NotStored marks parameters that steer the call (validation,
 	// copy_password) rather than describe the object.
 	NotStored bool
+	// OwnerManaged marks what an object's owner may change without the
+	// operator's privileges (a line's forwarding, dnd, ring time...:
+	// Enswitch's user portal). Everything else, limits, class of service,
+	// plan, owner, customer and whatever another object's secret flows
+	// from, stays the operator's; Kind.ownerOnly says who is such an owner.
+	OwnerManaged bool
 	// Canon, when set, turns raw input into the canonical text before the
 	// type, Enum and Check rules: for parameters given as lists or objects
 	// (JSON text) and for inputs that merge into the current value (the
@@ -203,6 +210,30 @@ func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 	return out, errs
 }
 
+// Unmanaged lists, in spec order, the parameters input gives that are not
+// OwnerManaged and whose value differs from base (the stored object): what
+// an owner asks to change but only the operator may. A value that does not
+// parse counts as a change, since the owner may not set the parameter at
+// all; a steering parameter (NotStored) changes something when it is not
+// empty.
+func (s *Spec) Unmanaged(input, base Values) []string {
+	var out []string
+	for _, p := range s.Params {
+		raw, given := input[p.Name]
+		if !given || p.OwnerManaged {
+			continue
+		}
+		current, ok := base[p.Name]
+		if !ok {
+			current = p.Default
+		}
+		if canon, err := p.normalize(raw, current); err != nil || canon != current {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
 func hasError(errs FieldErrors, key string) bool {
 	for _, e := range errs {
 		if e.Key == key {
@@ -214,6 +245,12 @@ func hasError(errs FieldErrors, key string) bool {
 
 // normalize turns raw input into the canonical form or says why it can't.
 func (p *Param) normalize(raw, current string) (string, error) {
+	// Every value ends up in a config file, a SIP header, a log line or a
+	// JSON answer: bytes that are not text (a percent-encoded %FF) would be
+	// stored and then break or be mangled by each of those.
+	if !utf8.ValidString(raw) {
+		return "", fmt.Errorf("must be UTF-8 text")
+	}
 	if strings.ContainsAny(raw, "\x00\r\n") {
 		return "", fmt.Errorf("must not contain control characters")
 	}

@@ -34,6 +34,10 @@ func enum(name string, typ Type, def string, values ...string) Param {
 
 func required(p Param) Param { p.Required = true; return p }
 
+// ownerManaged marks a parameter the object's owner may change (see
+// Param.OwnerManaged).
+func ownerManaged(p Param) Param { p.OwnerManaged = true; return p }
+
 func requiredIf(p Param, doc string, cond func(Values) bool) Param {
 	p.RequiredIf, p.RequiredDoc = cond, doc
 	return p
@@ -45,7 +49,7 @@ func typeIn(types ...string) func(Values) bool {
 
 // validationParam is the "validate then return" switch every create and
 // update takes.
-var validationParam = Param{Name: "validation", Type: Integer, Default: "0", Enum: []string{"0", "1"}, NotStored: true}
+var validationParam = Param{Name: "validation", Type: Integer, Default: "0", Enum: []string{"0", "1"}, NotStored: true, OwnerManaged: true}
 
 // PeerSpec is peers/create (and peers/update over the stored peer).
 var PeerSpec = NewSpec(
@@ -93,15 +97,21 @@ func destNumberRequired(typeParam string) func(Values) bool {
 	return func(v Values) bool { t := v[typeParam]; return t != "" && t != "hangup" }
 }
 
-// PhoneSpec is phones/create (and phones/update).
+// PhoneSpec is phones/create (and phones/update). ownerManaged marks what
+// Enswitch's user portal lets a line's owner change (forwarding, dnd, ring
+// time, destinations, caller names, voicemail options, the line's own
+// password); limits, class of service, plan, owner, customer, source and
+// allowed_ua, caller-id numbers, copy_password and the line's technical
+// settings stay the operator's. INFERRED: the portal's exact list is not in
+// the API pages.
 var PhoneSpec = NewSpec(
 	required(str("name", "", checkName)),
-	requiredIf(str("password", "", checkSecret), "unless copy_password is given", func(v Values) bool { return v["copy_password"] == "" }),
-	flag("acr", "0"),
+	ownerManaged(requiredIf(str("password", "", checkSecret), "unless copy_password is given", func(v Values) bool { return v["copy_password"] == "" })),
+	ownerManaged(flag("acr", "0")),
 	str("allowed_ua", "", nil),
 	flag("aoc", "0"),
-	enum("btype", String, "hangup", destTypes...),
-	requiredIf(str("bnumber", "", checkNumber), "when btype is not hangup", destNumberRequired("btype")),
+	ownerManaged(enum("btype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("bnumber", "", checkNumber), "when btype is not hangup", destNumberRequired("btype"))),
 	Param{Name: "call_maximum", Type: Decimal, Default: "-1", Min: -1, MinSet: true},
 	str("callerid_external", "default", checkOneOfOrNumber("default", "matched_called", "name", "original", "original_own_number")),
 	str("callerid_internal", "default", checkOneOfOrNumber("default", "name", "original", "original_own_number")),
@@ -111,19 +121,19 @@ var PhoneSpec = NewSpec(
 		}
 		return checkOneOfOrNumber("original_own_number")(s)
 	}),
-	str("callername_external", "", checkCallerIDText),
-	str("callername_internal", "", checkCallerIDText),
+	ownerManaged(str("callername_external", "", checkCallerIDText)),
+	ownerManaged(str("callername_internal", "", checkCallerIDText)),
 	str("codec", "", checkCodec),
 	Param{Name: "copy_password", Type: String, Check: checkName, NotStored: true},
 	id("cos", false),
 	id("customer", false),
-	str("description", "", nil),
+	ownerManaged(str("description", "", nil)),
 	enum("delivery", String, "register", "register", "last_number"),
 	str("dialplan", "", checkName),
 	flag("direct", "1"),
-	flag("dnd", "0"),
-	enum("dtype", String, "hangup", destTypes...),
-	requiredIf(str("dnumber", "", checkNumber), "when dtype is not hangup", destNumberRequired("dtype")),
+	ownerManaged(flag("dnd", "0")),
+	ownerManaged(enum("dtype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("dnumber", "", checkNumber), "when dtype is not hangup", destNumberRequired("dtype"))),
 	str("emergency_address1", "", nil),
 	str("emergency_address2", "", nil),
 	str("emergency_address3", "", nil),
@@ -134,38 +144,38 @@ var PhoneSpec = NewSpec(
 	str("emergency_country", "", nil),
 	str("emergency_location_code", "", nil),
 	enum("expect_registered", Integer, "1", "0", "1", "2"),
-	str("forwarding", "", checkNumber),
-	flag("use_forwarding", "1"),
+	ownerManaged(str("forwarding", "", checkNumber)),
+	ownerManaged(flag("use_forwarding", "1")),
 	str("hardware_address", "", nil),
-	str("language", "", checkLanguage),
+	ownerManaged(str("language", "", checkLanguage)),
 	enum("ltype", String, "", "", "phone"),
 	requiredIf(str("lnumber", "", checkName), "when ltype is phone", func(v Values) bool { return v["ltype"] == "phone" }),
-	str("mailbox", "", checkMailbox),
+	ownerManaged(str("mailbox", "", checkMailbox)),
 	enum("media", String, MediaVoice, MediaVoice, MediaFax),
-	flag("missedemail", "0"),
-	id("music", false),
-	flag("music_ringing", "0"),
+	ownerManaged(flag("missedemail", "0")),
+	ownerManaged(id("music", false)),
+	ownerManaged(flag("music_ringing", "0")),
 	id("owner", false),
 	flag("panel", "0"),
-	str("pin", "", checkDigits),
+	ownerManaged(str("pin", "", checkDigits)),
 	flag("ping", "0"),
 	id("plan", false),
-	flag("presentation_external", "1"),
-	flag("presentation_internal", "1"),
+	ownerManaged(flag("presentation_external", "1")),
+	ownerManaged(flag("presentation_internal", "1")),
 	str("provision1", "", nil),
 	id("provisioning", false),
 	id("recordgroup", false),
 	str("registrar", "", checkHost),
 	// INFERRED bounds: a line that rings for less than a second or more
 	// than ten minutes is a typo, not a setting.
-	integer("ringtime", "15", 1, 600),
-	enum("screen", Integer, "0", "0", "1", "2"),
+	ownerManaged(integer("ringtime", "15", 1, 600)),
+	ownerManaged(enum("screen", Integer, "0", "0", "1", "2")),
 	str("source", "", checkIPAddr),
 	Param{Name: "totalmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
-	enum("utype", String, "hangup", destTypes...),
-	requiredIf(str("unumber", "", checkNumber), "when utype is not hangup", destNumberRequired("utype")),
+	ownerManaged(enum("utype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("unumber", "", checkNumber), "when utype is not hangup", destNumberRequired("utype"))),
 	// The page gives no default; INFERRED 0 (do not follow on group calls).
-	flag("unumber_group", "0"),
+	ownerManaged(flag("unumber_group", "0")),
 	validationParam,
 )
 

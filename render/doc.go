@@ -3,7 +3,8 @@
 // extensions.conf. Rendering is a pure function of the snapshot: the same
 // snapshot gives the same bytes (sorted sections, no timestamps), so callers
 // can compare, diff and skip unchanged output. WriteFiles replaces files
-// atomically and only when their bytes changed; Check reports drift without
-// writing. See README.md for the parameter-to-option map and the dialplan
+// atomically and only when their bytes changed, under a lock of the
+// directory, and removes what interrupted writes left; Check reports drift
+// without writing. See README.md for the parameter-to-option map and the dialplan
 // ordering rules the extensions.conf layout relies on.
 package render

@@ -34,11 +34,27 @@ func checkFileName(name string) error {
 // one atomically (temporary file in dir, fsync, rename, fsync of dir). It
 // returns the names it replaced. On error, files not yet renamed keep their
 // previous content; no file is ever left half-written.
+//
+// Writers of one directory (the daemon, a `sipswitch render` run beside it)
+// take turns on an exclusive lock of the directory. Holding it, WriteFiles
+// removes the temporary files of its names (".NAME.tmp-*") that a writer
+// killed before its rename left behind: no writer at work can own them.
 func WriteFiles(dir string, files Files) (changed []string, err error) {
-	for _, name := range sortedNames(files) {
+	names := sortedNames(files)
+	for _, name := range names {
 		if err := checkFileName(name); err != nil {
-			return changed, err
+			return nil, err
 		}
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := removeLeftovers(dir, names); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
 		path := filepath.Join(dir, name)
 		same, err := sameContent(path, files[name])
 		if err != nil {
@@ -92,8 +108,37 @@ func sameContent(path string, data []byte) (bool, error) {
 	return true, nil
 }
 
+// tempPrefix starts the names of name's temporary files.
+func tempPrefix(name string) string { return "." + name + ".tmp-" }
+
+// removeLeftovers deletes the temporary files of names in dir; the caller
+// holds the directory's lock.
+func removeLeftovers(dir string, names []string) error {
+	if !canLockDir {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		for _, name := range names {
+			if strings.HasPrefix(e.Name(), tempPrefix(name)) {
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("remove leftover %s: %w", e.Name(), err)
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
 func writeAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(name)+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}

@@ -125,3 +125,76 @@ func TestCheck(t *testing.T) {
 		t.Errorf("diff:\n%s", diff)
 	}
 }
+
+// A render killed between creating its temporary file and the rename
+// leaves ".NAME.tmp-*" behind; the next render removes those of the files
+// it writes, whether or not their content changes, and leaves everything
+// else in the directory alone.
+func TestWriteFilesRemovesLeftoversOfInterruptedRenders(t *testing.T) {
+	dir := t.TempDir()
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{".extensions.conf.tmp-2837461", ".sip.conf.tmp-99", ".pjsip.conf.tmp-"}
+	kept := []string{".voicemail.conf.tmp-1", "notes.txt", ".extensions.conf.bak"}
+	for _, n := range append(append([]string{}, stale...), kept...) {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("half a file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := 0; round < 2; round++ { // the second finds nothing to change
+		if _, err := WriteFiles(dir, files); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range stale {
+			if _, err := os.Stat(filepath.Join(dir, n)); !os.IsNotExist(err) {
+				t.Errorf("round %d: leftover %s still there (%v)", round, n, err)
+			}
+		}
+		for _, n := range kept {
+			if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+				t.Errorf("round %d: %s, not a leftover of ours, was removed: %v", round, n, err)
+			}
+		}
+		if round == 0 {
+			os.WriteFile(filepath.Join(dir, stale[0]), []byte("half a file"), 0o644)
+		}
+	}
+	for name, want := range files {
+		if got, _ := os.ReadFile(filepath.Join(dir, name)); string(got) != string(want) {
+			t.Errorf("%s differs from the render", name)
+		}
+	}
+}
+
+// Writers of one directory take turns: one's cleanup never removes the
+// temporary file another is about to rename.
+func TestConcurrentWritersOfOneDirectory(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := Render(fixtureSnapshot())
+	s := fixtureSnapshot()
+	s.Revision = 99
+	b, _ := Render(s)
+	errs := make(chan error, 2)
+	for _, files := range []Files{a, b} {
+		go func() {
+			for i := 0; i < 30; i++ {
+				if _, err := WriteFiles(dir, files); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(a) {
+		t.Errorf("directory holds %d entries, want the %d files", len(entries), len(a))
+	}
+}

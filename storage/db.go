@@ -3,6 +3,10 @@
 // engine builds on, and the store revision that every committed write
 // increases so the renderer and the routing table can tell that something
 // changed. It knows tables and columns, not what they mean.
+//
+// Every table whose integer id the APIs expose is AUTOINCREMENT: an id,
+// once deleted, is never given to a new row, so a client holding it cannot
+// reach another object.
 package storage
 
 import (

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -56,33 +58,34 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	// Rebuilding a table (SQLite's procedure for what ALTER TABLE cannot
+	// do) drops it, and a DROP with foreign keys on deletes its rows first,
+	// cascading to the children's. So migrations run with foreign keys off
+	// and check them before committing. The pragma cannot change inside a
+	// transaction, hence this one connection; it must not go back to the
+	// pool with the keys off.
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return nil, fmt.Errorf("migrate: foreign keys off: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the connection
+		}
+	}()
 	var applied []string
 	for _, m := range migs {
-		tx, err := db.sql.BeginTx(ctx, nil)
+		done, err := applyMigration(ctx, conn, m)
 		if err != nil {
 			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-			tx.Rollback()
-			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
+		if done {
+			applied = append(applied, m.Name)
 		}
-		if n > 0 {
-			tx.Rollback()
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			tx.Rollback()
-			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name) VALUES (?, ?)`, m.Version, m.Name); err != nil {
-			tx.Rollback()
-			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
-		}
-		applied = append(applied, m.Name)
 	}
 	if len(applied) > 0 {
 		if err := db.loadColumns(ctx); err != nil {
@@ -90,4 +93,51 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 	}
 	return applied, nil
+}
+
+// applyMigration runs m unless the database has it, and reports whether it
+// ran.
+func applyMigration(ctx context.Context, conn *sql.Conn, m Migration) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, err
+	}
+	if err := checkForeignKeys(ctx, tx); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name) VALUES (?, ?)`, m.Version, m.Name); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// checkForeignKeys fails when any row points at a row that does not exist,
+// what foreign keys would have refused had they been on.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		return fmt.Errorf("row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }

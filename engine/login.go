@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// LoginLimits bound password guessing through Service.Login: failures are
+// counted per source address and per username, whichever API they came
+// through, and a blocked login is answered without checking the password.
+type LoginLimits struct {
+	// Failures within Window from one address block that address for
+	// Block; as many for one username, from any addresses, block that
+	// username for Block.
+	Failures int
+	Window   time.Duration
+	Block    time.Duration
+	// TrustFor: an address that logged in as a username within this long
+	// is not held by that username's block, so guesses from elsewhere do
+	// not lock the real user out of the places it works from. The
+	// address's own block still holds it.
+	TrustFor time.Duration
+}
+
+// DefaultLoginLimits: 10 failures a minute block the address, or the
+// username, for 5 minutes; a successful login trusts its address for that
+// username for a day.
+func DefaultLoginLimits() LoginLimits {
+	return LoginLimits{Failures: 10, Window: time.Minute, Block: 5 * time.Minute, TrustFor: 24 * time.Hour}
+}
+
+// WithLoginLimits replaces DefaultLoginLimits.
+func WithLoginLimits(l LoginLimits) ServiceOption {
+	return func(s *Service) { s.logins.limits = l }
+}
+
+// ErrLoginBlocked answers a login from a blocked address or for a blocked
+// username, whatever the password.
+var ErrLoginBlocked = errors.New("too many failed logins; try again later") // 401
+
+// Login is Authenticate for a client at addr under the LoginLimits. Every
+// front end that takes a password over the network (the Enswitch API, the
+// gateway API) logs in here, so they share one count of failures.
+func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password string) (*Actor, error) {
+	if s.logins.blocked(addr, username) {
+		return nil, ErrLoginBlocked
+	}
+	a, err := s.Authenticate(ctx, username, password)
+	switch {
+	case errors.Is(err, ErrBadCredentials):
+		if addrBlocked, userBlocked := s.logins.failed(addr, username); addrBlocked || userBlocked {
+			s.log.Warn("login blocked after repeated failures", "addr", addr.String(), "username", clip(username),
+				"address_blocked", addrBlocked, "username_blocked", userBlocked)
+		}
+	case err == nil:
+		s.logins.succeeded(addr, username)
+	}
+	return a, err
+}
+
+// loginGuard holds the failure counts of Login.
+type loginGuard struct {
+	limits LoginLimits
+	now    func() time.Time
+
+	mu    sync.Mutex
+	addrs map[netip.Addr]*failures
+	users map[string]*failures
+	// trusted holds, per username, when each address last logged in as
+	// it.
+	trusted map[string]map[netip.Addr]time.Time
+}
+
+type failures struct {
+	count        int
+	windowStart  time.Time
+	blockedUntil time.Time
+}
+
+// Bounds on what an attacker can make the guard remember. Usernames are
+// at most 64 characters (checkName); a longer one exists nowhere, and its
+// first 64 bytes count for it.
+const (
+	maxTrackedFailures = 100_000
+	maxTrustedAddrs    = 64
+	maxUsernameKey     = 64
+)
+
+func newLoginGuard() *loginGuard {
+	return &loginGuard{
+		limits:  DefaultLoginLimits(),
+		now:     time.Now,
+		addrs:   map[netip.Addr]*failures{},
+		users:   map[string]*failures{},
+		trusted: map[string]map[netip.Addr]time.Time{},
+	}
+}
+
+func usernameKey(u string) string {
+	if len(u) > maxUsernameKey {
+		return u[:maxUsernameKey]
+	}
+	return u
+}
+
+// blocked reports whether a login as username from addr is refused now.
+func (g *loginGuard) blocked(addr netip.Addr, username string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if f := g.addrs[addr]; f != nil && now.Before(f.blockedUntil) {
+		return true
+	}
+	user := usernameKey(username)
+	f := g.users[user]
+	if f == nil || !now.Before(f.blockedUntil) {
+		return false
+	}
+	last, ok := g.trusted[user][addr]
+	return !ok || now.Sub(last) > g.limits.TrustFor
+}
+
+// failed counts a failed login and reports whether it started a block of
+// the address or of the username.
+func (g *loginGuard) failed(addr netip.Addr, username string) (addrBlocked, userBlocked bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	addrBlocked = countFailure(g.addrs, addr, now, g.limits)
+	if username != "" {
+		userBlocked = countFailure(g.users, usernameKey(username), now, g.limits)
+	}
+	return addrBlocked, userBlocked
+}
+
+// countFailure adds one failure to key's window and reports whether it
+// reached the limit and started a block.
+func countFailure[K comparable](m map[K]*failures, key K, now time.Time, l LoginLimits) bool {
+	if len(m) > maxTrackedFailures {
+		for k, f := range m {
+			if now.Sub(f.windowStart) > l.Window && !now.Before(f.blockedUntil) {
+				delete(m, k)
+			}
+		}
+	}
+	f := m[key]
+	if f == nil {
+		f = &failures{}
+		m[key] = f
+	}
+	if now.Sub(f.windowStart) > l.Window {
+		f.count, f.windowStart = 0, now
+	}
+	f.count++
+	if f.count < l.Failures {
+		return false
+	}
+	f.blockedUntil = now.Add(l.Block)
+	f.count, f.windowStart = 0, now
+	return true
+}
+
+// succeeded trusts addr for username. It does not forget the address's
+// failures: a client holding one valid account would otherwise wash out
+// its guesses at others by logging in between them.
+func (g *loginGuard) succeeded(addr netip.Addr, username string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	user := usernameKey(username)
+	seen := g.trusted[user]
+	if seen == nil {
+		seen = map[netip.Addr]time.Time{}
+		g.trusted[user] = seen
+	}
+	if _, known := seen[addr]; !known && len(seen) >= maxTrustedAddrs {
+		var oldest netip.Addr
+		for a, t := range seen {
+			if now.Sub(t) > g.limits.TrustFor {
+				delete(seen, a)
+			} else if !oldest.IsValid() || t.Before(seen[oldest]) {
+				oldest = a
+			}
+		}
+		if len(seen) >= maxTrustedAddrs {
+			delete(seen, oldest)
+		}
+	}
+	seen[addr] = now
+}

@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+const loginTestPassword = "the-right-password"
+
+// loginService opens a service whose admin has loginTestPassword.
+func loginService(tb testing.TB, opts ...ServiceOption) *Service {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(tb.TempDir(), "login.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	s := NewService(db, opts...)
+	if _, _, err := s.Bootstrap(ctx, loginTestPassword); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// An unknown username must cost what a wrong password costs, so its hash
+// is at the cost real passwords are stored at (the issue measured 20 ms
+// against 79 ms when it was not).
+func TestUnknownUserHashCostsWhatPasswordsCost(t *testing.T) {
+	for _, cost := range []int{bcrypt.MinCost, bcrypt.MinCost + 2} {
+		s := loginService(t, WithPasswordCost(cost))
+		if _, err := s.Authenticate(context.Background(), "nobody", "whatever-password"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		dummy, _ := s.dummyHash()
+		if got, err := bcrypt.Cost(dummy); err != nil || got != cost {
+			t.Fatalf("dummy hash cost %d (%v), want the configured %d", got, err, cost)
+		}
+		var stored string
+		err := s.db.Read(context.Background(), func(tx *storage.Tx) error {
+			rec, err := tx.Get(context.Background(), "users", "username", "admin")
+			stored, _ = rec["password_hash"].(string)
+			return err
+		})
+		if got, _ := bcrypt.Cost([]byte(stored)); err != nil || got != cost {
+			t.Fatalf("stored password cost %d (%v), want %d", got, err, cost)
+		}
+	}
+}
+
+// countCompares makes s count its bcrypt checks.
+func countCompares(s *Service) *atomic.Int64 {
+	var n atomic.Int64
+	s.compare = func(hash, pw []byte) error { n.Add(1); return bcrypt.CompareHashAndPassword(hash, pw) }
+	return &n
+}
+
+// A blocked login is answered before any password is hashed: a flood of
+// guesses from a blocked address costs no bcrypt.
+func TestBlockedLoginRunsNoBcrypt(t *testing.T) {
+	ctx := context.Background()
+	s := loginService(t, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: time.Minute, TrustFor: time.Hour}))
+	compares := countCompares(s)
+	attacker := netip.MustParseAddr("192.0.2.1")
+	for i := 0; i < 3; i++ {
+		if _, err := s.Login(ctx, attacker, "admin", "guess"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if compares.Load() != 3 {
+		t.Fatalf("%d bcrypt checks for 3 guesses", compares.Load())
+	}
+	// Blocked by address, and (from another address) by username.
+	for _, addr := range []string{"192.0.2.1", "198.51.100.7"} {
+		if _, err := s.Login(ctx, netip.MustParseAddr(addr), "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+			t.Fatalf("from %s after 3 guesses: %v, want ErrLoginBlocked", addr, err)
+		}
+	}
+	if compares.Load() != 3 {
+		t.Fatalf("blocked logins ran bcrypt: %d checks", compares.Load())
+	}
+}
+
+// The username block spares addresses the user logged in from within
+// TrustFor, and only those; the address block spares nobody.
+func TestUsernameBlockSparesTrustedAddresses(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)}
+	s := loginService(t, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: 5 * time.Minute, TrustFor: 24 * time.Hour}))
+	s.logins.now = clock.now
+	office, laptop := netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.11")
+	for _, addr := range []netip.Addr{office, laptop} {
+		if _, err := s.Login(ctx, addr, "admin", loginTestPassword); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.advance(23 * time.Hour) // the office's trust is kept fresh below, the laptop's lapses
+	if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(2 * time.Hour)
+	for i := 0; i < 3; i++ {
+		s.Login(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), "admin", "guess")
+	}
+	if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
+		t.Fatalf("trusted office during the username block: %v", err)
+	}
+	for _, addr := range []netip.Addr{laptop, netip.MustParseAddr("192.0.2.99")} {
+		if _, err := s.Login(ctx, addr, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+			t.Fatalf("%s during the username block: %v", addr, err)
+		}
+	}
+	// Other usernames are not held by admin's block.
+	if err := s.AddUser(ctx, "clerk", "clerk-password", "user", RootCustomer); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(ctx, netip.MustParseAddr("192.0.2.99"), "clerk", "clerk-password"); err != nil {
+		t.Fatalf("another user from a fresh address: %v", err)
+	}
+	clock.advance(5 * time.Minute)
+	if _, err := s.Login(ctx, laptop, "admin", loginTestPassword); err != nil {
+		t.Fatalf("after the block: %v", err)
+	}
+	// The office's own guesses block the office, trusted or not.
+	for i := 0; i < 3; i++ {
+		s.Login(ctx, office, "clerk", "typo")
+	}
+	if _, err := s.Login(ctx, office, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+		t.Fatalf("office after its own 3 failures: %v", err)
+	}
+}
+
+// What the guard remembers stays bounded however many names or addresses
+// an attacker uses.
+func TestLoginGuardMemoryIsBounded(t *testing.T) {
+	g := newLoginGuard()
+	user := string(make([]byte, 1<<20))
+	g.failed(netip.MustParseAddr("192.0.2.1"), user)
+	for k := range g.users {
+		if len(k) > maxUsernameKey {
+			t.Fatalf("a %d-byte username is kept whole", len(k))
+		}
+	}
+	for i := 0; i < 3*maxTrustedAddrs; i++ {
+		g.succeeded(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), "admin")
+	}
+	if n := len(g.trusted["admin"]); n > maxTrustedAddrs {
+		t.Fatalf("%d trusted addresses kept for one user", n)
+	}
+}

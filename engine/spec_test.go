@@ -1,0 +1,33 @@
+package engine
+
+import "testing"
+
+// Every spec, so the API, the gateway and the switch-file loader alike,
+// refuses values that are not UTF-8 text or hold a NUL, naming the
+// parameter; multi-byte text passes.
+func TestSpecRefusesNonText(t *testing.T) {
+	specs := map[string]struct {
+		spec *Spec
+		base Values
+		key  string
+	}{
+		"phone":        {PhoneSpec, Values{"name": "2001", "password": "line-secret"}, "description"},
+		"peer":         {PeerSpec, Values{"name": "c", "type": "sip", "destination": "192.0.2.1"}, "description"},
+		"sip endpoint": {SipEndpointSpec, Values{"name": "gw"}, "fromuser"},
+	}
+	for name, c := range specs {
+		for _, bad := range []string{"\xff", "caf\xe9", "\xed\xa0\x80", "a\x00b"} {
+			in := Values{c.key: bad}
+			for k, v := range c.base {
+				in[k] = v
+			}
+			if _, errs := c.spec.Validate(in, nil); !hasError(errs, c.key) {
+				t.Errorf("%s %s=%q: %v, want an error for %s", name, c.key, bad, errs, c.key)
+			}
+		}
+	}
+	in := Values{"name": "2001", "password": "line-secret", "description": "Büro ☎"}
+	if v, errs := PhoneSpec.Validate(in, nil); len(errs) > 0 || v["description"] != "Büro ☎" {
+		t.Fatalf("UTF-8 description: %v %v", v, errs)
+	}
+}

@@ -12,7 +12,9 @@
 //
 // The injection file has one line per call:
 // phone;password;called;[authentication username=phone password=password],
-// the called number inside a random route's prefix. The last field is how
+// the called number inside a random route's prefix, or -called for every
+// call: SIPp computes digest credentials for one fixed uri (-auth_uri), and
+// the switch binds credentials to the Request-URI. The last field is how
 // SIPp takes per-call credentials: a keyword inside a field is expanded when
 // the scenario inserts the field ([field3]); [authentication] does not
 // expand [fieldN] inside itself.
@@ -53,8 +55,9 @@ func main() {
 	routes := flag.Int("routes", 10000, "routes to create (at most 10000)")
 	calls := flag.Int("calls", 10000, "lines in the injection file")
 	seed := flag.Uint64("seed", 1, "random seed of the injection file")
+	called := flag.String("called", "", "called number of every call (default: random within the routes)")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -64,7 +67,7 @@ func phoneName(i int) string     { return strconv.Itoa(firstPhone + i) }
 func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
-func run(dbPath, csvPath string, phones, routes, calls int, seed uint64) error {
+func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string) error {
 	switch {
 	case phones <= 0:
 		return errors.New("-phones must be positive")
@@ -74,7 +77,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64) error {
 		return errors.New("-calls must be positive")
 	}
 	if csvPath != "" {
-		if err := writeCSV(csvPath, phones, routes, calls, seed); err != nil {
+		if err := writeCSV(csvPath, phones, routes, calls, seed, called); err != nil {
 			return err
 		}
 	}
@@ -140,8 +143,9 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64) error {
 }
 
 // writeCSV writes the SIPp injection file: SEQUENTIAL, one call per line,
-// phones in turn, called numbers at random within the routes' prefixes.
-func writeCSV(path string, phones, routes, calls int, seed uint64) error {
+// phones in turn, called numbers at random within the routes' prefixes
+// unless called is set.
+func writeCSV(path string, phones, routes, calls int, seed uint64, called string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("-csv: %w", err)
@@ -152,7 +156,11 @@ func writeCSV(path string, phones, routes, calls int, seed uint64) error {
 	for i := range calls {
 		p := i % phones
 		name, pw := phoneName(p), phonePassword(p)
-		buf = fmt.Appendf(buf, "%s;%s;%s%06d;[authentication username=%s password=%s]\n", name, pw, routePrefix(r.IntN(routes)), r.IntN(1000000), name, pw)
+		number := called
+		if number == "" {
+			number = fmt.Sprintf("%s%06d", routePrefix(r.IntN(routes)), r.IntN(1000000))
+		}
+		buf = fmt.Appendf(buf, "%s;%s;%s;[authentication username=%s password=%s]\n", name, pw, number, name, pw)
 		if len(buf) > 60000 {
 			if _, err := f.Write(buf); err != nil {
 				f.Close()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Observer is told the outcome of every API call (for metrics).
@@ -28,7 +29,7 @@ type Handler struct {
 	observe   Observer
 	functions map[string]function
 	kinds     map[string]*engine.Kind
-	routing   func(ctx context.Context) (*engine.RoutingState, error)
+	routing   func(ctx context.Context) (*routing.RoutingState, error)
 }
 
 // function is one API function: it gets the authenticated actor and the
@@ -52,7 +53,7 @@ func WithFunction(name string, fn func(ctx context.Context, a *engine.Actor, p e
 
 // WithRoutingState makes routes/simulate decide on the daemon's live
 // routing state rather than one built from the store on demand.
-func WithRoutingState(f func(ctx context.Context) (*engine.RoutingState, error)) Option {
+func WithRoutingState(f func(ctx context.Context) (*routing.RoutingState, error)) Option {
 	return func(h *Handler) { h.routing = f }
 }
 
@@ -327,7 +328,7 @@ func (h *Handler) simulate(ctx context.Context, a *engine.Actor, p engine.Values
 	if err != nil {
 		return Envelope{}, err
 	}
-	return ok(CodeOK, engine.Simulate(state, req)), nil
+	return ok(CodeOK, routing.Simulate(state, req)), nil
 }
 
 // importCosts loads a peer's cost table from CSV: the body of a text/csv

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 func TestRoutesSimulate(t *testing.T) {
@@ -17,7 +17,7 @@ func TestRoutesSimulate(t *testing.T) {
 	ts.mustOK("plans/routes/create", map[string]string{"plan": "1", "called_prefix": "44909", "allow": "0"})
 	ts.mustOK("phones/update", map[string]string{"name": "2002", "plan": "1"})
 
-	var sim engine.Simulation
+	var sim routing.Simulation
 	r := ts.mustOK("routes/simulate", map[string]string{"plan": "1", "called": "4420712345", "caller": ""})
 	json.Unmarshal(r.Data, &sim)
 	if sim.Outcome != "route" || sim.Route == nil || sim.Route.CalledPrefix != "44" || len(sim.Attempts) != 2 {

@@ -6,10 +6,11 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time groups name IANA zones; a switch host may lack /usr/share/zoneinfo
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Parameter checks. Each returns an error whose text completes the sentence
@@ -32,8 +33,8 @@ func checkName(s string) error {
 }
 
 func checkPrefix(s string) error {
-	if !ValidPrefix(s) {
-		return fmt.Errorf("must be at most %d of the characters 0-9, *, # and +", MaxPrefixLen)
+	if !routing.ValidPrefix(s) {
+		return fmt.Errorf("must be at most %d of the characters 0-9, *, # and +", routing.MaxPrefixLen)
 	}
 	return nil
 }
@@ -68,69 +69,13 @@ func checkText(s string) error {
 	return nil
 }
 
-// hostRE is a hostname or IPv4 literal; IPv6 literals are bracketed.
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$`)
-
-// DefaultSIPPort is the port of a SIP destination that names none (RFC
-// 3261 19.1.2).
-const DefaultSIPPort = 5060
-
-// SplitHostList splits a destination list: hosts separated by commas or
-// white space.
-func SplitHostList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-}
-
-// SplitHostPort splits "host[:port]" and "[v6][:port]"; port is 0 when
-// absent.
-func SplitHostPort(hp string) (host string, port int, err error) {
-	host = hp
-	if strings.HasPrefix(hp, "[") {
-		end := strings.IndexByte(hp, ']')
-		if end < 0 {
-			return "", 0, fmt.Errorf("%q has no closing ']'", hp)
-		}
-		host = hp[1:end]
-		if _, err := netip.ParseAddr(host); err != nil {
-			return "", 0, fmt.Errorf("%q is not an IPv6 address", host)
-		}
-		rest := hp[end+1:]
-		if rest == "" {
-			return host, 0, nil
-		}
-		if rest[0] != ':' {
-			return "", 0, fmt.Errorf("%q: unexpected text after ']'", hp)
-		}
-		port, err = parsePort(rest[1:])
-		return host, port, err
-	}
-	if i := strings.LastIndexByte(hp, ':'); i >= 0 {
-		host = hp[:i]
-		if port, err = parsePort(hp[i+1:]); err != nil {
-			return "", 0, err
-		}
-	}
-	if !hostRE.MatchString(host) || len(host) > 253 {
-		return "", 0, fmt.Errorf("%q is not a host name or IP address", host)
-	}
-	return host, port, nil
-}
-
-func parsePort(s string) (int, error) {
-	p, err := strconv.Atoi(s)
-	if err != nil || p < 1 || p > 65535 {
-		return 0, fmt.Errorf("port %q is not between 1 and 65535", s)
-	}
-	return p, nil
-}
-
 func checkHostList(s string) error {
-	hosts := SplitHostList(s)
+	hosts := routing.SplitHostList(s)
 	if len(hosts) > 16 {
 		return errors.New("must list at most 16 hosts")
 	}
 	for _, h := range hosts {
-		if _, _, err := SplitHostPort(h); err != nil {
+		if _, _, err := routing.SplitHostPort(h); err != nil {
 			return fmt.Errorf("must be host[:port] separated by commas: %w", err)
 		}
 	}
@@ -141,7 +86,7 @@ func checkHost(s string) error {
 	if s == "" {
 		return nil
 	}
-	if _, _, err := SplitHostPort(s); err != nil {
+	if _, _, err := routing.SplitHostPort(s); err != nil {
 		return fmt.Errorf("must be host[:port]: %w", err)
 	}
 	return nil
@@ -215,7 +160,7 @@ func IsCallerNumber(s string) bool {
 // checkOneOfOrNumber allows a keyword from words or a caller-id number.
 func checkOneOfOrNumber(words ...string) func(string) error {
 	return func(s string) error {
-		if contains(words, s) || (s != "" && ValidPrefix(s)) {
+		if contains(words, s) || (s != "" && routing.ValidPrefix(s)) {
 			return nil
 		}
 		if len(words) == 0 {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // CostsCSVReader reads a peer's cost table from CSV one row at a time, so
@@ -57,13 +59,13 @@ func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
 
 // Read returns the next cost row, checked as the API checks it, or io.EOF
 // after the last. Errors name the line and the parameter.
-func (x *CostsCSVReader) Read() (PeerCost, error) {
+func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
 	rec, err := x.csv.Read()
 	if err == io.EOF {
-		return PeerCost{}, io.EOF
+		return routing.PeerCost{}, io.EOF
 	}
 	if err != nil {
-		return PeerCost{}, fmt.Errorf("costs csv: %w", err)
+		return routing.PeerCost{}, fmt.Errorf("costs csv: %w", err)
 	}
 	line, _ := x.csv.FieldPos(0)
 	input := make(Values, len(rec)+1)
@@ -72,7 +74,7 @@ func (x *CostsCSVReader) Read() (PeerCost, error) {
 		switch name := x.names[i]; {
 		case name == "id" || v == "":
 		case name == "peer" && v != x.peer:
-			return PeerCost{}, fmt.Errorf("costs csv: line %d: peer %q is not peer %s", line, v, x.peer)
+			return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: peer %q is not peer %s", line, v, x.peer)
 		default:
 			input[name] = v
 		}
@@ -80,25 +82,25 @@ func (x *CostsCSVReader) Read() (PeerCost, error) {
 	input["peer"] = x.peer
 	vals, errs := PeerCostSpec.Validate(input, nil)
 	if len(errs) > 0 {
-		return PeerCost{}, fmt.Errorf("costs csv: line %d: %s", line, errs[0].Message)
+		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %s", line, errs[0].Message)
 	}
-	var c PeerCost
+	var c routing.PeerCost
 	if err := BindValues(&c, vals); err != nil {
-		return PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
+		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
 	}
-	if err := CheckPeerCost(&c); err != nil {
-		return PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
+	if err := routing.CheckPeerCost(&c); err != nil {
+		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
 	}
 	return c, nil
 }
 
 // ParseCostsCSV reads every cost row of peer from r; see CostsCSVReader.
-func ParseCostsCSV(r io.Reader, peer int) ([]PeerCost, error) {
+func ParseCostsCSV(r io.Reader, peer int) ([]routing.PeerCost, error) {
 	x, err := NewCostsCSVReader(r, peer)
 	if err != nil {
 		return nil, err
 	}
-	var costs []PeerCost
+	var costs []routing.PeerCost
 	for {
 		c, err := x.Read()
 		if err == io.EOF {

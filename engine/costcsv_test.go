@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 func TestParseCostsCSV(t *testing.T) {
@@ -16,11 +18,11 @@ func TestParseCostsCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want0 := DefaultPeerCost(7)
+	want0 := routing.DefaultPeerCost(7)
 	// The id column is accepted but rows get new ids on import.
 	want0.CalledPrefix, want0.Cost, want0.ConnectFee, want0.Media = "44", 0.012, 0.1, "voice"
 	want0.Days, want0.StartHour, want0.EndHour, want0.Priority, want0.Description = "12345", 8, 18, 2, "UK, fixed"
-	want1 := DefaultPeerCost(7)
+	want1 := routing.DefaultPeerCost(7)
 	// An empty cell takes the default, as an omitted API parameter does.
 	want1.CalledPrefix, want1.Cost, want1.Media, want1.LeastCost, want1.Description = "447", 0.09, "fax", 0, "UK mobile"
 	if len(got) != 2 || got[0] != want0 || got[1] != want1 {
@@ -81,7 +83,7 @@ func FuzzParseCostsCSV(f *testing.F) {
 			return
 		}
 		// Every accepted row must compile into a cost index.
-		if _, err := CompileCostIndex([]Peer{{ID: 5, Costs: 1}}, costs); err != nil {
+		if _, err := routing.CompileCostIndex([]routing.Peer{{ID: 5, Costs: 1}}, costs); err != nil {
 			t.Fatalf("accepted rows do not compile: %v", err)
 		}
 	})

@@ -8,14 +8,15 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
 // Snapshot reads everything the renderer and the routing table are built
 // from, in one read transaction so the parts agree with each other and
 // with Revision.
-func (s *Service) Snapshot(ctx context.Context) (*Snapshot, error) {
-	snap := &Snapshot{}
+func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
+	snap := &routing.Snapshot{}
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
 		var err error
 		if snap.Revision, err = revisionIn(ctx, tx); err != nil {
@@ -42,7 +43,7 @@ func (s *Service) Snapshot(ctx context.Context) (*Snapshot, error) {
 		if err := loadAll(ctx, tx, "timegroups", &snap.TimeGroups); err != nil {
 			return err
 		}
-		var periods []TimePeriod
+		var periods []routing.TimePeriod
 		if err := loadAll(ctx, tx, "timeperiods", &periods); err != nil {
 			return err
 		}
@@ -74,8 +75,8 @@ func revisionIn(ctx context.Context, tx *storage.Tx) (int64, error) {
 	return rev, err
 }
 
-func settingsIn(ctx context.Context, tx *storage.Tx) (Settings, error) {
-	var st Settings
+func settingsIn(ctx context.Context, tx *storage.Tx) (routing.Settings, error) {
+	var st routing.Settings
 	for key, dst := range map[string]*int{"default_peer": &st.DefaultPeer, "default_plan": &st.DefaultPlan} {
 		v, err := tx.Setting(ctx, key)
 		if err != nil {
@@ -112,7 +113,7 @@ var parallelRoutesFrom = 100_000
 // revision of the snapshot's own transaction (every committed write
 // increases it), and if any does not, a write came in between and the
 // routes are read again within the snapshot's transaction.
-func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64) ([]Route, error) {
+func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64) ([]routing.Route, error) {
 	n, err := tx.Count(ctx, "plan_routes")
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 		}
 		off += r.count
 	}
-	routes := make([]Route, n)
+	routes := make([]routing.Route, n)
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
 	for i, r := range ranges {
@@ -171,15 +172,15 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 var errRevisionMoved = errors.New("store revision moved during a parallel read")
 
 // scanAllRoutes reads the n routes of the transaction's table.
-func scanAllRoutes(ctx context.Context, tx *storage.Tx, n int) ([]Route, error) {
-	routes := make([]Route, n)
+func scanAllRoutes(ctx context.Context, tx *storage.Tx, n int) ([]routing.Route, error) {
+	routes := make([]routing.Route, n)
 	return routes, scanRoutesInto(ctx, tx, "", nil, routes)
 }
 
 // scanRoutesInto streams routes straight into dst (a rate deck has a
 // million of them and the generic record path would box every column);
 // other than exactly len(dst) rows is errRevisionMoved.
-func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []Route) error {
+func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []routing.Route) error {
 	i := 0
 	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
 		func(r storage.Scanner) error {
@@ -198,12 +199,12 @@ func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []an
 
 // PeerCosts reads every peer cost row of peers that keep their own costs
 // (costs=1); only those take part in least-cost ranking.
-func (s *Service) PeerCosts(ctx context.Context) ([]PeerCost, error) {
-	var out []PeerCost
+func (s *Service) PeerCosts(ctx context.Context) ([]routing.PeerCost, error) {
+	var out []routing.PeerCost
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
 		return tx.QueryRows(ctx, `SELECT c.id, c.peer, c.called_prefix, c.called_min, c.called_max, c.caller_type, c.caller_prefix, c.connectfee, c.cost, c.days, c."end", c.endhour, c.endminute, c.included, c.increment, c.least_cost, c.media, c.message, c.minimum, c.priority, c.start, c.starthour, c.startminute FROM peer_costs c JOIN peers p ON p.id = c.peer WHERE p.costs = 1 ORDER BY c.id`, nil,
 			func(r storage.Scanner) error {
-				var c PeerCost
+				var c routing.PeerCost
 				if err := r.Scan(&c.ID, &c.Peer, &c.CalledPrefix, &c.CalledMin, &c.CalledMax, &c.CallerType, &c.CallerPrefix, &c.ConnectFee, &c.Cost, &c.Days, &c.End, &c.EndHour, &c.EndMinute, &c.Included, &c.Increment, &c.LeastCost, &c.Media, &c.Message, &c.Minimum, &c.Priority, &c.Start, &c.StartHour, &c.StartMinute); err != nil {
 					return err
 				}
@@ -253,8 +254,8 @@ func (s *Service) SetSettings(ctx context.Context, a *Actor, settings map[string
 }
 
 // Settings reads the switch-wide settings.
-func (s *Service) Settings(ctx context.Context) (Settings, error) {
-	var st Settings
+func (s *Service) Settings(ctx context.Context) (routing.Settings, error) {
+	var st routing.Settings
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
 		var err error
 		st, err = settingsIn(ctx, tx)

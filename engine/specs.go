@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/sipswitch/sipswitch/routing"
+
 // One parameter spec per object kind, transcribed from the Enswitch pages in
 // shared/seeds and their sibling functions. Defaults are the documented
 // ones; rules the pages leave open are marked INFERRED.
@@ -54,23 +56,23 @@ var validationParam = Param{Name: "validation", Type: Integer, Default: "0", Enu
 // PeerSpec is peers/create (and peers/update over the stored peer).
 var PeerSpec = NewSpec(
 	required(str("name", "", checkName)),
-	required(enum("type", String, "", PeerContext, PeerDAHDI, PeerIAX, PeerSIP, PeerPJSIP, PeerZap)),
+	required(enum("type", String, "", routing.PeerContext, routing.PeerDAHDI, routing.PeerIAX, routing.PeerSIP, routing.PeerPJSIP, routing.PeerZap)),
 	str("called_prefix", "", checkPrefix),
 	flag("called_strip_hash", "0"),
 	str("callerid", "", checkOneOfOrNumber()),
 	str("callerid_unknown", "Anonymous", checkCallerIDText),
 	str("callerid_withheld", "Anonymous", checkCallerIDText),
-	requiredIf(integer("channel_group", "1", 0, 63), "when type is dahdi or zap", typeIn(PeerDAHDI, PeerZap)),
+	requiredIf(integer("channel_group", "1", 0, 63), "when type is dahdi or zap", typeIn(routing.PeerDAHDI, routing.PeerZap)),
 	flag("charge", "1"),
 	str("codecs", "alaw,g722,g726,g729,gsm,ilbc,lpc10,slin,speex,ulaw", checkCodecList),
-	requiredIf(str("context", "", checkName), "when type is context", typeIn(PeerContext)),
+	requiredIf(str("context", "", checkName), "when type is context", typeIn(routing.PeerContext)),
 	flag("costs", "0"),
 	str("currency", "", checkCurrency),
 	id("customer", true),
 	str("description", "", nil),
 	// INFERRED: pjsip needs a destination as much as sip does (the aor's
 	// static contact); the page predates the pjsip type (4.2).
-	requiredIf(str("destination", "", checkHostList), "when type is iax, sip or pjsip", typeIn(PeerIAX, PeerSIP, PeerPJSIP)),
+	requiredIf(str("destination", "", checkHostList), "when type is iax, sip or pjsip", typeIn(routing.PeerIAX, routing.PeerSIP, routing.PeerPJSIP)),
 	str("dialplan_called", "", checkName),
 	str("dialplan_caller", "", checkName),
 	enum("dtmfmode", String, "rfc2833", "inband", "info", "rfc2833", "rfc4733"),
@@ -151,7 +153,7 @@ var PhoneSpec = NewSpec(
 	enum("ltype", String, "", "", "phone"),
 	requiredIf(str("lnumber", "", checkName), "when ltype is phone", func(v Values) bool { return v["ltype"] == "phone" }),
 	ownerManaged(str("mailbox", "", checkMailbox)),
-	enum("media", String, MediaVoice, MediaVoice, MediaFax),
+	enum("media", String, routing.MediaVoice, routing.MediaVoice, routing.MediaFax),
 	ownerManaged(flag("missedemail", "0")),
 	ownerManaged(id("music", false)),
 	ownerManaged(flag("music_ringing", "0")),
@@ -197,7 +199,7 @@ var RouteSpec = NewSpec(
 	enum("allow", Integer, "1", "0", "1", "2", "3"),
 	str("caller_prefix", "", checkPrefix),
 	str("description", "", nil),
-	enum("media", String, MediaVoiceFax, MediaFax, MediaVoice, MediaVoiceFax),
+	enum("media", String, routing.MediaVoiceFax, routing.MediaFax, routing.MediaVoice, routing.MediaVoiceFax),
 	id("peer1", true),
 	id("peer2", true),
 	id("peer3", true),
@@ -245,7 +247,7 @@ var PeerCostSpec = NewSpec(
 	Param{Name: "included", Type: Integer, Default: "0", Min: 0, MinSet: true},
 	Param{Name: "increment", Type: Integer, Default: "1", Min: 1, MinSet: true},
 	flag("least_cost", "1"),
-	enum("media", String, MediaVoiceFax, MediaFax, MediaVoice, MediaVoiceFax),
+	enum("media", String, routing.MediaVoiceFax, routing.MediaFax, routing.MediaVoice, routing.MediaVoiceFax),
 	Param{Name: "message", Type: Decimal, Default: "0", Min: 0, MinSet: true},
 	Param{Name: "minimum", Type: Decimal, Default: "0", Min: 0, MinSet: true},
 	integer("priority", "1", 1, 10),

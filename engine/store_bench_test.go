@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkBuildFromStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		loaded := time.Since(start)
-		state, err := NewRoutingState(snap, nil)
+		state, err := routing.NewRoutingState(snap, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"gopkg.in/yaml.v3"
 )
 
@@ -86,7 +87,7 @@ func (o *fileObject) lineOf(key string) int {
 // LoadSwitchFile parses and validates a switch file into a snapshot. name
 // is used in error positions. Every problem is reported, as
 // SwitchFileErrors.
-func LoadSwitchFile(r io.Reader, name string) (*Snapshot, error) {
+func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
@@ -96,7 +97,7 @@ func LoadSwitchFile(r io.Reader, name string) (*Snapshot, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrSwitchFile, err)
 	}
-	snap := &Snapshot{}
+	snap := &routing.Snapshot{}
 	if doc.Kind == 0 {
 		return snap, nil // empty file: an empty switch
 	}
@@ -220,16 +221,16 @@ func (sf *switchFile) objectID(o *fileObject, seen map[int]bool) int {
 	return id
 }
 
-func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[string][]*fileObject) {
+func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sections map[string][]*fileObject) {
 	customers := map[int]bool{RootCustomer: true}
-	snap.Customers = []Customer{{ID: RootCustomer, Name: "System"}}
+	snap.Customers = []routing.Customer{{ID: RootCustomer, Name: "System"}}
 	for _, o := range sections["customers"] {
 		id := sf.objectID(o, customers)
 		vals, ok := sf.validate(o, CustomerSpec, "id")
 		if id == 0 || !ok {
 			continue
 		}
-		var c Customer
+		var c routing.Customer
 		BindValues(&c, vals)
 		c.ID = id
 		snap.Customers = append(snap.Customers, c)
@@ -258,7 +259,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 			vals["customer"] = strconv.Itoa(RootCustomer)
 		}
 		customerRef(o, "customer", vals, false)
-		var g TimeGroup
+		var g routing.TimeGroup
 		BindValues(&g, vals)
 		g.ID = id
 		if pn, ok := o.nodes["periods"]; ok {
@@ -275,7 +276,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 					if !ok {
 						continue
 					}
-					var p TimePeriod
+					var p routing.TimePeriod
 					BindValues(&p, pv)
 					p.ID = len(g.Periods) + 1
 					g.Periods = append(g.Periods, p)
@@ -302,7 +303,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 		}
 		customerRef(o, "customer", vals, false)
 		groupRef(o, "cos_timegroup", vals)
-		var p Plan
+		var p routing.Plan
 		BindValues(&p, vals)
 		p.ID = id
 		snap.Plans = append(snap.Plans, p)
@@ -327,7 +328,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 		customerRef(o, "customer", vals, true)
 		customerRef(o, "plan_customer", vals, true)
 		sectionName(o, vals["name"])
-		var p Peer
+		var p routing.Peer
 		BindValues(&p, vals)
 		p.ID = id
 		snap.Peers = append(snap.Peers, p)
@@ -363,14 +364,14 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 			sf.fail(o.lineOf("called_prefix"), o.name, "called_prefix", "a route with this called_prefix, caller_prefix and media already exists in the plan")
 		}
 		routeKeys[key] = true
-		var r Route
+		var r routing.Route
 		BindValues(&r, vals)
 		r.ID = id
 		snap.Routes = append(snap.Routes, r)
 	}
 	sort.Slice(snap.Routes, func(i, j int) bool { return snap.Routes[i].ID < snap.Routes[j].ID })
 
-	phones := map[string]*Phone{}
+	phones := map[string]*routing.Phone{}
 	for i, o := range sections["phones"] {
 		vals, ok := sf.validate(o, PhoneSpec)
 		if !ok {
@@ -384,7 +385,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 			sf.fail(o.lineOf("plan"), o.name, "plan", fmt.Sprintf("rate plan %d does not exist", pl))
 		}
 		sectionName(o, vals["name"])
-		var p Phone
+		var p routing.Phone
 		BindValues(&p, vals)
 		p.ID = i + 1
 		snap.Phones = append(snap.Phones, p)
@@ -434,7 +435,7 @@ func (sf *switchFile) build(snap *Snapshot, settings *fileObject, sections map[s
 			continue
 		}
 		sectionName(o, vals["name"])
-		var e SipEndpoint
+		var e routing.SipEndpoint
 		BindValues(&e, vals)
 		e.ID = len(snap.SipEndpoints) + 1
 		snap.SipEndpoints = append(snap.SipEndpoints, e)

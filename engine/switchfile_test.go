@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 const goodSwitchFile = `
@@ -34,7 +36,7 @@ func TestLoadSwitchFile(t *testing.T) {
 	if len(snap.Peers) != 2 || snap.Peers[0].OutMaximum != 10 || snap.Peers[1].DTMFMode != "rfc2833" {
 		t.Fatalf("peers: %+v", snap.Peers)
 	}
-	if len(snap.Routes) != 2 || snap.Routes[0].ID != 1 || snap.Routes[1].ID != 10 || snap.Routes[0].Media != MediaVoiceFax {
+	if len(snap.Routes) != 2 || snap.Routes[0].ID != 1 || snap.Routes[1].ID != 10 || snap.Routes[0].Media != routing.MediaVoiceFax {
 		t.Fatalf("routes: %+v", snap.Routes)
 	}
 	if snap.Phones[1].Password != "secret99" || snap.Phones[0].RingTime != 15 || snap.Phones[0].Customer != 2 {

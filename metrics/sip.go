@@ -3,7 +3,7 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 )
 
@@ -26,7 +26,7 @@ func (m *Metrics) ObserveAttempt(r sip.AttemptResult) {
 // occupancy at scrape time, so the call path only bumps atomics.
 type sipCollector struct {
 	stats func() sip.Stats
-	calls *engine.CallControl
+	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks *prometheus.Desc
 	forwarded, unparseable                                                                                                                                       *prometheus.Desc
@@ -35,7 +35,7 @@ type sipCollector struct {
 
 // RegisterSIP exports the SIP core's counters and the active calls per
 // peer and per line against their limits.
-func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *engine.CallControl) error {
+func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl) error {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
@@ -108,7 +108,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.peerActive, int64(c.calls.ActivePeerCalls(p.ID)), p.Name)
 		gauge(c.peerLimit, int64(p.OutMaximum), p.Name)
 	}
-	c.calls.EachActivePhone(func(p *engine.Phone, active int) {
+	c.calls.EachActivePhone(func(p *routing.Phone, active int) {
 		gauge(c.phoneActive, int64(active), p.Name)
 		gauge(c.phoneLimit, int64(p.TotalMaximum), p.Name)
 	})

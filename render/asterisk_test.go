@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // TestAsteriskLoadsRenderedFiles loads rendered files into a real Asterisk
@@ -20,7 +20,7 @@ func TestAsteriskLoadsRenderedFiles(t *testing.T) {
 	if root == "" {
 		t.Skip("ASTERISK_ROOTFS not set")
 	}
-	snapshots := map[string]*engine.Snapshot{
+	snapshots := map[string]*routing.Snapshot{
 		"fixture": fixtureSnapshot(),
 		"big":     bigSnapshot(300, 40, 600),
 	}

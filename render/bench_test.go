@@ -4,33 +4,33 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // bigSnapshot builds a switch of the given size: phones spread over 100
 // plans, peers of mixed types, routes with overlapping prefixes.
-func bigSnapshot(phones, peers, routes int) *engine.Snapshot {
-	s := &engine.Snapshot{Revision: 1, Settings: engine.Settings{DefaultPeer: 1, DefaultPlan: 1}}
+func bigSnapshot(phones, peers, routes int) *routing.Snapshot {
+	s := &routing.Snapshot{Revision: 1, Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1}}
 	for i := 1; i <= 100; i++ {
-		s.Plans = append(s.Plans, engine.Plan{ID: i, Name: "plan" + strconv.Itoa(i)})
+		s.Plans = append(s.Plans, routing.Plan{ID: i, Name: "plan" + strconv.Itoa(i)})
 	}
-	types := []string{engine.PeerPJSIP, engine.PeerSIP, engine.PeerIAX, engine.PeerPJSIP}
+	types := []string{routing.PeerPJSIP, routing.PeerSIP, routing.PeerIAX, routing.PeerPJSIP}
 	for i := 1; i <= peers; i++ {
-		s.Peers = append(s.Peers, engine.Peer{
+		s.Peers = append(s.Peers, routing.Peer{
 			ID: i, Name: "peer" + strconv.Itoa(i), Type: types[i%len(types)], Destination: "10.1." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250+1),
 			Codecs: "alaw,ulaw", OutMaximum: i % 50, CalledStripHash: i % 2, CallerIDUnknown: "Anonymous", CallerIDWithheld: "Anonymous",
 			Username: "u" + strconv.Itoa(i), Password: "p" + strconv.Itoa(i),
 		})
 	}
 	for i := 1; i <= phones; i++ {
-		s.Phones = append(s.Phones, engine.Phone{
+		s.Phones = append(s.Phones, routing.Phone{
 			ID: i, Name: "ph" + strconv.Itoa(i), Password: "secret" + strconv.Itoa(i), Plan: i%100 + 1,
 			RingTime: 20, TotalMaximum: 2, Ping: i % 2, CallerIDExternal: "+4420" + strconv.Itoa(7000000+i), Mailbox: strconv.Itoa(i),
 		})
 	}
 	for i := 1; i <= routes; i++ {
-		s.Routes = append(s.Routes, engine.Route{
-			ID: i, Plan: i%100 + 1, CalledPrefix: strconv.Itoa(i), Allow: 1, Media: engine.MediaVoiceFax,
+		s.Routes = append(s.Routes, routing.Route{
+			ID: i, Plan: i%100 + 1, CalledPrefix: strconv.Itoa(i), Allow: 1, Media: routing.MediaVoiceFax,
 			Peer1: i%peers + 1, Peer2: (i*7)%peers + 1,
 		})
 	}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Dialplan context names.
@@ -72,7 +72,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
 		w.section("phone-" + p.Name)
 		w.object("include", phonesContext, "name")
-		w.object("include", planContext(m.phonePlan(p), p.Media == engine.MediaFax), "plan")
+		w.object("include", planContext(m.phonePlan(p), p.Media == routing.MediaFax), "plan")
 	}
 
 	planIDs := make(map[int]bool, len(m.plans))
@@ -100,7 +100,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		}
 	}
 
-	routeIDs := make([]*engine.Route, 0, len(used))
+	routeIDs := make([]*routing.Route, 0, len(used))
 	for _, rs := range m.routes {
 		for _, r := range rs {
 			if used[r.ID] {
@@ -127,17 +127,17 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 // mediaRank orders routes of equal prefixes: a route for exactly the call's
 // media beats a voice_fax route.
 func mediaRank(media string) int {
-	if media == engine.MediaVoice || media == engine.MediaFax {
+	if media == routing.MediaVoice || media == routing.MediaFax {
 		return 0
 	}
 	return 1
 }
 
-func routeServes(r *engine.Route, fax bool) bool {
+func routeServes(r *routing.Route, fax bool) bool {
 	switch r.Media {
-	case engine.MediaVoice:
+	case routing.MediaVoice:
 		return !fax
-	case engine.MediaFax:
+	case routing.MediaFax:
 		return fax
 	default:
 		return true
@@ -148,9 +148,9 @@ func routeServes(r *engine.Route, fax bool) bool {
 // the engine would pick for the media (specific media, then lowest id), in
 // (called, caller) order. Asterisk cannot hold two extensions with the same
 // pattern and caller match.
-func winningRoutes(rs []*engine.Route, fax bool) []*engine.Route {
+func winningRoutes(rs []*routing.Route, fax bool) []*routing.Route {
 	type key struct{ called, caller string }
-	best := make(map[key]*engine.Route)
+	best := make(map[key]*routing.Route)
 	for _, r := range rs {
 		if !routeServes(r, fax) {
 			continue
@@ -161,7 +161,7 @@ func winningRoutes(rs []*engine.Route, fax bool) []*engine.Route {
 			best[k] = r
 		}
 	}
-	out := make([]*engine.Route, 0, len(best))
+	out := make([]*routing.Route, 0, len(best))
 	for _, r := range best {
 		out = append(out, r)
 	}
@@ -195,7 +195,7 @@ func prefixMatchers(prefix string) []string {
 	return []string{prefix, "_" + prefix + "."}
 }
 
-func routeEntries(d dialplan, r *engine.Route) {
+func routeEntries(d dialplan, r *routing.Route) {
 	if !validPrefix(r.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CalledPrefix))
 		return
@@ -219,10 +219,10 @@ func routeEntries(d dialplan, r *engine.Route) {
 // routePeers resolves peer1..peer3: 0 in peer1 is the default peer, 0
 // elsewhere is none, unknown ids are skipped, and least cost (-1) is
 // skipped because it needs live cost tables (README).
-func routePeers(m *model, r *engine.Route) []*engine.Peer {
-	var out []*engine.Peer
+func routePeers(m *model, r *routing.Route) []*routing.Peer {
+	var out []*routing.Peer
 	for i, id := range []int{r.Peer1, r.Peer2, r.Peer3} {
-		if i == 0 && id == engine.PeerNone {
+		if i == 0 && id == routing.PeerNone {
 			id = m.snap.Settings.DefaultPeer
 		}
 		if id <= 0 {
@@ -235,15 +235,15 @@ func routePeers(m *model, r *engine.Route) []*engine.Peer {
 	return out
 }
 
-func routeBody(d dialplan, m *model, cfg *config, r *engine.Route) {
+func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	d.section(routeContext(r.ID))
 	d.exten("s", fmt.Sprintf("NoOp(route %d plan %d called %s caller %s media %s)", r.ID, r.Plan, orAny(r.CalledPrefix), orAny(r.CallerPrefix), orAny(r.Media)))
 	switch r.Allow {
-	case engine.AllowForbid:
+	case routing.AllowForbid:
 		d.same("Hangup(21)")
 		return
-	case engine.AllowAlways:
-	case engine.AllowInTimeGroup, engine.AllowOutOfTimeGroup:
+	case routing.AllowAlways:
+	case routing.AllowInTimeGroup, routing.AllowOutOfTimeGroup:
 		tg := r.TimeGroup
 		if tg == 0 {
 			if p := m.planByID[r.Plan]; p != nil {
@@ -251,14 +251,14 @@ func routeBody(d dialplan, m *model, cfg *config, r *engine.Route) {
 			}
 		}
 		if m.tgByID[tg] == nil {
-			if r.Allow == engine.AllowInTimeGroup {
+			if r.Allow == routing.AllowInTimeGroup {
 				d.same("Hangup(21)")
 				return
 			}
 			break
 		}
 		d.same("Gosub(" + tgContext(tg) + ",s,1)")
-		if r.Allow == engine.AllowInTimeGroup {
+		if r.Allow == routing.AllowInTimeGroup {
 			d.same(`GotoIf($["${GOSUB_RETVAL}" = "1"]?allowed)`)
 		} else {
 			d.same(`GotoIf($["${GOSUB_RETVAL}" != "1"]?allowed)`)
@@ -301,17 +301,17 @@ func orAny(s string) string {
 
 // dialString is the channel a peer is dialled on; num is the dialplan
 // expression of the number to send.
-func dialString(p *engine.Peer, num string) (string, error) {
+func dialString(p *routing.Peer, num string) (string, error) {
 	switch p.Type {
-	case engine.PeerSIP:
+	case routing.PeerSIP:
 		return "SIP/" + p.Name + "/" + num, nil
-	case engine.PeerPJSIP:
+	case routing.PeerPJSIP:
 		return "PJSIP/" + num + "@" + p.Name, nil
-	case engine.PeerIAX:
+	case routing.PeerIAX:
 		return "IAX2/" + p.Name + "/" + num, nil
-	case engine.PeerDAHDI, engine.PeerZap:
+	case routing.PeerDAHDI, routing.PeerZap:
 		return "DAHDI/g" + strconv.Itoa(p.ChannelGroup) + "/" + num, nil
-	case engine.PeerContext:
+	case routing.PeerContext:
 		if err := checkSectionName(p.Context); err != nil || !dialplanSafe(p.Context) {
 			return "", fmt.Errorf("context: %w: %q", ErrInvalidName, p.Context)
 		}
@@ -320,7 +320,7 @@ func dialString(p *engine.Peer, num string) (string, error) {
 	return "", fmt.Errorf("type: %w: %q", ErrUnsupported, p.Type)
 }
 
-func peerSubroutine(d dialplan, p *engine.Peer) {
+func peerSubroutine(d dialplan, p *routing.Peer) {
 	if !validPrefix(p.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q", d.ctx, ErrInvalidValue, p.CalledPrefix))
 		return
@@ -386,7 +386,7 @@ var weekdayNames = [8]string{"", "mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 // periodTimes renders a period's time window for GotoIfTime; 00:00-00:00
 // means the whole day (INFERRED, README).
-func periodTimes(p *engine.TimePeriod) (string, error) {
+func periodTimes(p *routing.TimePeriod) (string, error) {
 	for _, v := range []struct {
 		n, max int
 		name   string
@@ -443,8 +443,8 @@ func periodDate(s, param string) (string, error) {
 	return out, nil
 }
 
-func timeGroupSubroutine(d dialplan, tg *engine.TimeGroup) {
-	periods := append([]engine.TimePeriod(nil), tg.Periods...)
+func timeGroupSubroutine(d dialplan, tg *routing.TimeGroup) {
+	periods := append([]routing.TimePeriod(nil), tg.Periods...)
 	sort.Slice(periods, func(i, j int) bool { return periods[i].ID < periods[j].ID })
 	d.section(tgContext(tg.ID))
 	d.exten("s", "NoOp(timegroup "+strconv.Itoa(tg.ID)+")")
@@ -475,7 +475,7 @@ func timeGroupSubroutine(d dialplan, tg *engine.TimeGroup) {
 	d.label("active", "Return(1)")
 }
 
-func timePeriodChecks(d dialplan, i, n int, p *engine.TimePeriod, tz, times, days string) error {
+func timePeriodChecks(d dialplan, i, n int, p *routing.TimePeriod, tz, times, days string) error {
 	next := "p" + strconv.Itoa(i+2)
 	if i == n-1 {
 		next = "inactive"
@@ -510,7 +510,7 @@ func timePeriodChecks(d dialplan, i, n int, p *engine.TimePeriod, tz, times, day
 
 // destination renders a busy / no-answer / unregistered destination
 // (btype/bnumber, dtype/dnumber, utype/unumber).
-func destination(p *engine.Phone, typ, number, typParam, numParam, vmFlag string, cfg *config) (string, error) {
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cfg *config) (string, error) {
 	switch strings.ToLower(typ) {
 	case "", "hangup":
 		return "Hangup()", nil
@@ -532,7 +532,7 @@ func destination(p *engine.Phone, typ, number, typParam, numParam, vmFlag string
 	return "", fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
-func phoneExtension(d dialplan, p *engine.Phone, cfg *config) {
+func phoneExtension(d dialplan, p *routing.Phone, cfg *config) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))

@@ -1,24 +1,24 @@
 package render
 
-import "github.com/sipswitch/sipswitch/engine"
+import "github.com/sipswitch/sipswitch/routing"
 
 // fixtureSnapshot sets every parameter of peers, phones, routes, time
 // groups and sip_endpoints at least once, with non-default values.
-func fixtureSnapshot() *engine.Snapshot {
-	return &engine.Snapshot{
+func fixtureSnapshot() *routing.Snapshot {
+	return &routing.Snapshot{
 		Revision: 42,
-		Settings: engine.Settings{DefaultPeer: 1, DefaultPlan: 1},
-		Customers: []engine.Customer{
+		Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1},
+		Customers: []routing.Customer{
 			{ID: 1, Parent: 0, Name: "root", Plan: 1},
 			{ID: 2, Parent: 1, Name: "acme", Plan: 2},
 		},
-		Plans: []engine.Plan{
+		Plans: []routing.Plan{
 			{ID: 1, Name: "default", Description: "system plan", Customer: 1, COSTimeGroup: 0},
 			{ID: 2, Name: "business", Description: "office hours", Customer: 2, COSTimeGroup: 1},
 		},
-		Peers: []engine.Peer{
+		Peers: []routing.Peer{
 			{
-				ID: 1, Name: "carrier-a", Type: engine.PeerPJSIP, CalledPrefix: "9", CalledStripHash: 1,
+				ID: 1, Name: "carrier-a", Type: routing.PeerPJSIP, CalledPrefix: "9", CalledStripHash: 1,
 				CallerID: "", CallerIDUnknown: "Anonymous", CallerIDWithheld: "",
 				ChannelGroup: 1, Charge: 1, Codecs: "alaw,ulaw,g729", Context: "", Costs: 1,
 				Currency: "GBP", Customer: -1, Description: "Carrier A; primary", Destination: "sip1.carrier-a.example, 192.0.2.10:5070",
@@ -27,20 +27,20 @@ func fixtureSnapshot() *engine.Snapshot {
 				SendAssertedIdentity: 1, SendPrivacy: 1, SendRPID: 1, URLCosts: "https://costs.example/a", Username: "acct-a",
 			},
 			{
-				ID: 2, Name: "carrier-b", Type: engine.PeerSIP, CalledPrefix: "", CalledStripHash: 0,
+				ID: 2, Name: "carrier-b", Type: routing.PeerSIP, CalledPrefix: "", CalledStripHash: 0,
 				CallerID: "+441234567890", CallerIDUnknown: "Anonymous", CallerIDWithheld: "Anonymous",
 				Codecs: "ulaw", Destination: "198.51.100.7", DTMFMode: "rfc4733", OutMaximum: -1,
 				SendRPID: 1, Username: "", Password: "",
 			},
 			{
-				ID: 3, Name: "iax-c", Type: engine.PeerIAX, Destination: "iax.example.net:4570",
+				ID: 3, Name: "iax-c", Type: routing.PeerIAX, Destination: "iax.example.net:4570",
 				Codecs: "gsm,ulaw", Username: "iaxuser", Password: "iaxpass", OutMaximum: 0, DTMFMode: "inband",
 			},
-			{ID: 4, Name: "e1-d", Type: engine.PeerDAHDI, ChannelGroup: 2, OutMaximum: 60, CalledPrefix: "#31#"},
-			{ID: 5, Name: "zap-e", Type: engine.PeerZap, ChannelGroup: 3, OutMaximum: -1},
-			{ID: 6, Name: "local-f", Type: engine.PeerContext, Context: "custom-out", OutMaximum: -1, CallerIDUnknown: "", CallerIDWithheld: "Private"},
+			{ID: 4, Name: "e1-d", Type: routing.PeerDAHDI, ChannelGroup: 2, OutMaximum: 60, CalledPrefix: "#31#"},
+			{ID: 5, Name: "zap-e", Type: routing.PeerZap, ChannelGroup: 3, OutMaximum: -1},
+			{ID: 6, Name: "local-f", Type: routing.PeerContext, Context: "custom-out", OutMaximum: -1, CallerIDUnknown: "", CallerIDWithheld: "Private"},
 		},
-		Phones: []engine.Phone{
+		Phones: []routing.Phone{
 			{
 				ID: 1, Name: "alice", Password: "pw;alice", ACR: 1, AllowedUA: "Yealink.*", AOC: 1,
 				BType: "voicemail", BNumber: "", CallMaximum: 25.5,
@@ -52,7 +52,7 @@ func fixtureSnapshot() *engine.Snapshot {
 				EmergencyAddressCity: "London", EmergencyAddressState: "", EmergencyAddressCode: "N1 1AA",
 				EmergencyAddressOther: "", EmergencyCountry: "GB", EmergencyLocationCode: "LOC1",
 				ExpectRegistered: 2, Forwarding: "07700900123", UseForwarding: 0, HardwareAddress: "00:15:65:aa:bb:cc",
-				Language: "en_GB", LType: "phone", LNumber: "alice-v", Mailbox: "201", Media: engine.MediaVoice,
+				Language: "en_GB", LType: "phone", LNumber: "alice-v", Mailbox: "201", Media: routing.MediaVoice,
 				MissedEmail: 1, Music: 3, MusicRinging: 1, Owner: 7, Panel: 1, PIN: "1234", Ping: 1, Plan: 0,
 				PresentationExternal: 1, PresentationInternal: 0, Provision1: "p1", Provisioning: 1,
 				RecordGroup: 2, Registrar: "reg1", RingTime: 20, Screen: 1, Source: "203.0.113.5",
@@ -60,38 +60,38 @@ func fixtureSnapshot() *engine.Snapshot {
 			},
 			{
 				ID: 2, Name: "bob", Password: "pw-bob", BType: "hangup", DType: "hangup", UType: "hangup",
-				Customer: 1, DND: 1, Forwarding: "+15550100", UseForwarding: 1, Media: engine.MediaVoice,
+				Customer: 1, DND: 1, Forwarding: "+15550100", UseForwarding: 1, Media: routing.MediaVoice,
 				Plan: 2, RingTime: 0, TotalMaximum: -1, Source: "10.0.0.0/8",
 			},
 			{
-				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: engine.MediaFax, Codec: "alaw",
+				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: routing.MediaFax, Codec: "alaw",
 				TotalMaximum: -1, RingTime: 60,
 			},
 		},
-		TimeGroups: []engine.TimeGroup{
-			{ID: 1, Name: "office", Customer: 2, Description: "office hours", Periods: []engine.TimePeriod{
+		TimeGroups: []routing.TimeGroup{
+			{ID: 1, Name: "office", Customer: 2, Description: "office hours", Periods: []routing.TimePeriod{
 				{ID: 2, TimeGroup: 1, Days: "12345", StartHour: 9, StartMinute: 0, EndHour: 17, EndMinute: 29, Timezone: "Europe/London"},
 				{ID: 3, TimeGroup: 1, Days: "6", StartHour: 10, StartMinute: 15, EndHour: 12, EndMinute: 45},
 			}},
-			{ID: 2, Name: "xmas", Customer: 1, Description: "christmas break", Periods: []engine.TimePeriod{
+			{ID: 2, Name: "xmas", Customer: 1, Description: "christmas break", Periods: []routing.TimePeriod{
 				{ID: 4, TimeGroup: 2, StartDate: "2025-12-24", EndDate: "2026-01-02", Timezone: "America/New_York"},
 				{ID: 5, TimeGroup: 2, Days: "1234567"},
 			}},
 		},
-		Routes: []engine.Route{
-			{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Description: "default", Media: engine.MediaVoiceFax, Peer1: 0, Peer2: 2, Peer3: -1},
-			{ID: 2, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: engine.MediaVoiceFax, Peer1: 1, Peer2: 2, Peer3: 3},
-			{ID: 3, Plan: 1, CalledPrefix: "44", CallerPrefix: "+44", Allow: 1, Media: engine.MediaVoice, Peer1: 4, Peer2: 0, Peer3: 0},
-			{ID: 4, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: engine.MediaFax, Peer1: 5},
-			{ID: 5, Plan: 1, CalledPrefix: "900", Allow: 0, Media: engine.MediaVoiceFax, Description: "premium barred"},
-			{ID: 6, Plan: 1, CalledPrefix: "*#06#", Allow: 1, Media: engine.MediaVoiceFax, Peer1: 6},
-			{ID: 7, Plan: 2, CalledPrefix: "0", Allow: 2, Media: engine.MediaVoiceFax, Peer1: 1, Peer2: 99},
-			{ID: 8, Plan: 2, CalledPrefix: "00", Allow: 3, TimeGroup: 2, Media: engine.MediaVoice, Peer1: 2},
-			{ID: 9, Plan: 2, CalledPrefix: "+1", Allow: 3, Media: engine.MediaVoiceFax, Peer1: 3},
-			{ID: 10, Plan: 1, CalledPrefix: "118", Allow: 2, TimeGroup: 0, Media: engine.MediaVoiceFax, Peer1: 1},
-			{ID: 11, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: engine.MediaVoiceFax, Peer1: 2, Description: "shadowed by route 2"},
+		Routes: []routing.Route{
+			{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Description: "default", Media: routing.MediaVoiceFax, Peer1: 0, Peer2: 2, Peer3: -1},
+			{ID: 2, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1, Peer2: 2, Peer3: 3},
+			{ID: 3, Plan: 1, CalledPrefix: "44", CallerPrefix: "+44", Allow: 1, Media: routing.MediaVoice, Peer1: 4, Peer2: 0, Peer3: 0},
+			{ID: 4, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: routing.MediaFax, Peer1: 5},
+			{ID: 5, Plan: 1, CalledPrefix: "900", Allow: 0, Media: routing.MediaVoiceFax, Description: "premium barred"},
+			{ID: 6, Plan: 1, CalledPrefix: "*#06#", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 6},
+			{ID: 7, Plan: 2, CalledPrefix: "0", Allow: 2, Media: routing.MediaVoiceFax, Peer1: 1, Peer2: 99},
+			{ID: 8, Plan: 2, CalledPrefix: "00", Allow: 3, TimeGroup: 2, Media: routing.MediaVoice, Peer1: 2},
+			{ID: 9, Plan: 2, CalledPrefix: "+1", Allow: 3, Media: routing.MediaVoiceFax, Peer1: 3},
+			{ID: 10, Plan: 1, CalledPrefix: "118", Allow: 2, TimeGroup: 0, Media: routing.MediaVoiceFax, Peer1: 1},
+			{ID: 11, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 2, Description: "shadowed by route 2"},
 		},
-		SipEndpoints: []engine.SipEndpoint{
+		SipEndpoints: []routing.SipEndpoint{
 			{
 				ID: 1, Name: "pbx-in", DefaultUser: "pbxuser", Secret: "pbx;secret", Registration: "in", Host: "dynamic",
 				Transport: "UDP,TCP", NAT: "yes", Auth: "", FromUser: "", FromDomain: "", RemoteSecret: "", Port: 0,

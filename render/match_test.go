@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // This file models how Asterisk 20 picks an extension in a context
@@ -321,8 +321,8 @@ func asteriskFind(list []astExten, number, callerID string) *astExten {
 
 // bruteForceRoute is the reference: longest called prefix, then longest
 // caller prefix, then media-specific over voice_fax, then lowest id.
-func bruteForceRoute(routes []engine.Route, plan int, called, caller string, fax bool) *engine.Route {
-	var best *engine.Route
+func bruteForceRoute(routes []routing.Route, plan int, called, caller string, fax bool) *routing.Route {
+	var best *routing.Route
 	for i := range routes {
 		r := &routes[i]
 		if r.Plan != plan || !routeServes(r, fax) || !strings.HasPrefix(called, r.CalledPrefix) {
@@ -391,13 +391,13 @@ func TestDialplanPicksEngineRoute(t *testing.T) {
 	if testing.Short() {
 		tables = 200
 	}
-	medias := []string{engine.MediaVoice, engine.MediaFax, engine.MediaVoiceFax}
+	medias := []string{routing.MediaVoice, routing.MediaFax, routing.MediaVoiceFax}
 	checked := 0
 	for tbl := 0; tbl < tables; tbl++ {
-		snap := &engine.Snapshot{Plans: []engine.Plan{{ID: 1}}, Peers: []engine.Peer{{ID: 1, Name: "p", Type: engine.PeerPJSIP, Destination: "192.0.2.1", OutMaximum: -1}}}
+		snap := &routing.Snapshot{Plans: []routing.Plan{{ID: 1}}, Peers: []routing.Peer{{ID: 1, Name: "p", Type: routing.PeerPJSIP, Destination: "192.0.2.1", OutMaximum: -1}}}
 		n := 1 + rng.Intn(25)
 		for i := 0; i < n; i++ {
-			snap.Routes = append(snap.Routes, engine.Route{
+			snap.Routes = append(snap.Routes, routing.Route{
 				ID: i + 1, Plan: 1, CalledPrefix: randString(rng, 4), CallerPrefix: randString(rng, 3),
 				Allow: rng.Intn(2), Media: medias[rng.Intn(3)], Peer1: 1,
 			})
@@ -445,7 +445,7 @@ func TestDialplanPicksEngineRoute(t *testing.T) {
 					r := bruteForceRoute(snap.Routes, 1, called, caller, fax)
 					sec := findSection(secs, routeContext(r.ID), "")
 					forbid := sec != nil && strings.Join(sec.get("same"), "") == "n,Hangup(21)"
-					if forbid != (r.Allow == engine.AllowForbid) {
+					if forbid != (r.Allow == routing.AllowForbid) {
 						t.Fatalf("route %d allow=%d rendered forbid=%v", r.ID, r.Allow, forbid)
 					}
 				}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // inboundContext is the dialplan context calls from carriers and
@@ -45,9 +46,9 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 // model's order with one driver's writers, naming each object in w's
 // error context; sip.conf and pjsip.conf share it.
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
-	phone func(*confWriter, *engine.Phone, *config),
-	peer func(*confWriter, *engine.Peer),
-	endpoint func(*confWriter, *engine.SipEndpoint)) {
+	phone func(*confWriter, *routing.Phone, *config),
+	peer func(*confWriter, *routing.Peer),
+	endpoint func(*confWriter, *routing.SipEndpoint)) {
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
 		phone(w, p, cfg)
@@ -115,7 +116,7 @@ func mailboxValue(box, vmContext string) string {
 	return box + "@" + vmContext
 }
 
-func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
+func pjsipPhone(w *confWriter, p *routing.Phone, cfg *config) {
 	codecs, err := codecList(p.Codec)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
@@ -134,7 +135,7 @@ func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 	if p.TotalMaximum > 0 {
 		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
 	}
-	if p.Media == engine.MediaFax {
+	if p.Media == routing.MediaFax {
 		w.set("t38_udptl", "yes", "media")
 		w.set("t38_udptl_ec", "redundancy", "media")
 	}
@@ -150,7 +151,7 @@ func pjsipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 	}
 }
 
-func pjsipPeer(w *confWriter, p *engine.Peer) {
+func pjsipPeer(w *confWriter, p *routing.Peer) {
 	dests, err := splitDestinations(p.Destination)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
@@ -215,7 +216,7 @@ func pjsipDTMF(mode string) string {
 
 // endpointTransports returns the lower-case transports of a sip_endpoint,
 // first one preferred; default udp.
-func endpointTransports(e *engine.SipEndpoint) ([]string, error) {
+func endpointTransports(e *routing.SipEndpoint) ([]string, error) {
 	var out []string
 	for _, t := range strings.Split(e.Transport, ",") {
 		t = strings.ToLower(strings.TrimSpace(t))
@@ -235,7 +236,7 @@ func endpointTransports(e *engine.SipEndpoint) ([]string, error) {
 
 // endpointCodecs merges audio_codecs (enabled set), codec_order
 // (preference) and the *_pr packetization into allow= items.
-func endpointCodecs(e *engine.SipEndpoint) ([]string, error) {
+func endpointCodecs(e *routing.SipEndpoint) ([]string, error) {
 	enabled, err := codecList(e.AudioCodecs)
 	if err != nil {
 		return nil, fmt.Errorf("audio_codecs: %w", err)
@@ -294,7 +295,7 @@ func t38Mode(v string) (on bool, ec string, err error) {
 	return false, "", fmt.Errorf("%w: t38pt_udptl %q", ErrUnsupported, v)
 }
 
-func pjsipEndpoint(w *confWriter, e *engine.SipEndpoint) {
+func pjsipEndpoint(w *confWriter, e *routing.SipEndpoint) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -522,7 +523,7 @@ var (
 // writePhoneIdentity writes the caller id, language, music on hold,
 // mailbox and source ACL of a phone, which res_pjsip and chan_sip share
 // but for the option names. It reports false after a failure.
-func writePhoneIdentity(w *confWriter, p *engine.Phone, cfg *config, names phoneOptionNames) bool {
+func writePhoneIdentity(w *confWriter, p *routing.Phone, cfg *config, names phoneOptionNames) bool {
 	if engine.IsCallerNumber(p.CallerIDExternal) {
 		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // File names of the rendered configuration.
@@ -36,7 +36,7 @@ const (
 // defaultFailoverStatuses are the DIALSTATUS values after which the next
 // peer is tried: the engine's failover policy, so the dialplan and the SIP
 // core move on after the same outcomes.
-var defaultFailoverStatuses = engine.ContinueDialStatuses
+var defaultFailoverStatuses = routing.ContinueDialStatuses
 
 type config struct {
 	failover    []string
@@ -86,7 +86,7 @@ func WithVoicemailContext(ctx string) Option {
 // Render turns a snapshot into the four Asterisk configuration files. It
 // never writes anything; an error names the object and parameter that
 // cannot be expressed.
-func Render(snap *engine.Snapshot, opts ...Option) (Files, error) {
+func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 	cfg := config{
 		failover:    defaultFailoverStatuses,
 		phoneDriver: DriverPJSIP,
@@ -125,27 +125,27 @@ func Render(snap *engine.Snapshot, opts ...Option) (Files, error) {
 
 // model is the snapshot sorted and indexed once for all four files.
 type model struct {
-	snap       *engine.Snapshot
-	peers      []*engine.Peer // by id
-	peerByID   map[int]*engine.Peer
-	phones     []*engine.Phone // by name
-	endpoints  []*engine.SipEndpoint
-	plans      []*engine.Plan
-	planByID   map[int]*engine.Plan
-	custByID   map[int]*engine.Customer
-	routes     map[int][]*engine.Route // plan id -> routes
-	timeGroups []*engine.TimeGroup
-	tgByID     map[int]*engine.TimeGroup
+	snap       *routing.Snapshot
+	peers      []*routing.Peer // by id
+	peerByID   map[int]*routing.Peer
+	phones     []*routing.Phone // by name
+	endpoints  []*routing.SipEndpoint
+	plans      []*routing.Plan
+	planByID   map[int]*routing.Plan
+	custByID   map[int]*routing.Customer
+	routes     map[int][]*routing.Route // plan id -> routes
+	timeGroups []*routing.TimeGroup
+	tgByID     map[int]*routing.TimeGroup
 }
 
-func newModel(s *engine.Snapshot) (*model, error) {
+func newModel(s *routing.Snapshot) (*model, error) {
 	m := &model{
 		snap:     s,
-		peerByID: make(map[int]*engine.Peer, len(s.Peers)),
-		planByID: make(map[int]*engine.Plan, len(s.Plans)),
-		custByID: make(map[int]*engine.Customer, len(s.Customers)),
-		routes:   make(map[int][]*engine.Route),
-		tgByID:   make(map[int]*engine.TimeGroup, len(s.TimeGroups)),
+		peerByID: make(map[int]*routing.Peer, len(s.Peers)),
+		planByID: make(map[int]*routing.Plan, len(s.Plans)),
+		custByID: make(map[int]*routing.Customer, len(s.Customers)),
+		routes:   make(map[int][]*routing.Route),
+		tgByID:   make(map[int]*routing.TimeGroup, len(s.TimeGroups)),
 	}
 	for i := range s.Peers {
 		p := &s.Peers[i]
@@ -212,7 +212,7 @@ func (m *model) checkNames() error {
 		}
 	}
 	for _, p := range m.peers {
-		if p.IsSIP() || p.Type == engine.PeerIAX {
+		if p.IsSIP() || p.Type == routing.PeerIAX {
 			if err := claim(p.Name, fmt.Sprintf("peer %d", p.ID)); err != nil {
 				return err
 			}
@@ -342,7 +342,7 @@ func mohClass(id int) string {
 
 // phonePlan is the rate plan a phone's calls follow: its own, else its
 // customer's, else the system default.
-func (m *model) phonePlan(p *engine.Phone) int {
+func (m *model) phonePlan(p *routing.Phone) int {
 	if p.Plan != 0 {
 		return p.Plan
 	}

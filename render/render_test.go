@@ -10,9 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"gopkg.in/ini.v1"
-
-	"github.com/sipswitch/sipswitch/engine"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/render golden files and fixture")
@@ -59,7 +58,7 @@ func TestFixtureJSONMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snap engine.Snapshot
+	var snap routing.Snapshot
 	if err := json.Unmarshal(b, &snap); err != nil {
 		t.Fatal(err)
 	}
@@ -437,25 +436,25 @@ func TestRoundTripExtensions(t *testing.T) {
 func TestRenderRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(s *engine.Snapshot)
+		mutate func(s *routing.Snapshot)
 		want   error
 		param  string
 	}{
-		{"newline in password", func(s *engine.Snapshot) { s.Phones[0].Password = "a\nb" }, ErrInvalidValue, "password"},
-		{"newline in peer username", func(s *engine.Snapshot) { s.Peers[0].Username = "x\ry" }, ErrInvalidValue, "username"},
-		{"long name", func(s *engine.Snapshot) { s.Phones[1].Name = strings.Repeat("b", 80) }, ErrInvalidName, "phone"},
-		{"bracket in name", func(s *engine.Snapshot) { s.Peers[1].Name = "x]y" }, ErrInvalidName, "peer 2"},
-		{"phone and peer share a name", func(s *engine.Snapshot) { s.Phones[1].Name = "Carrier-A" }, ErrNameConflict, "name"},
-		{"bad destination", func(s *engine.Snapshot) { s.Peers[0].Destination = "bad host!" }, ErrInvalidValue, "destination"},
-		{"bad called prefix", func(s *engine.Snapshot) { s.Routes[1].CalledPrefix = "4X" }, ErrInvalidValue, "called_prefix"},
-		{"dialplan injection in callerid", func(s *engine.Snapshot) { s.Peers[1].CallerID = "1,2)" }, ErrInvalidValue, "callerid"},
-		{"unknown btype", func(s *engine.Snapshot) { s.Phones[0].BType = "queue" }, ErrUnsupported, "btype"},
-		{"bad source", func(s *engine.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source"},
-		{"bad date", func(s *engine.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate"},
-		{"bad allow", func(s *engine.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow"},
-		{"bad nat", func(s *engine.Snapshot) { s.SipEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
-		{"bad auth", func(s *engine.Snapshot) { s.SipEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
-		{"dash collision", func(s *engine.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice"},
+		{"newline in password", func(s *routing.Snapshot) { s.Phones[0].Password = "a\nb" }, ErrInvalidValue, "password"},
+		{"newline in peer username", func(s *routing.Snapshot) { s.Peers[0].Username = "x\ry" }, ErrInvalidValue, "username"},
+		{"long name", func(s *routing.Snapshot) { s.Phones[1].Name = strings.Repeat("b", 80) }, ErrInvalidName, "phone"},
+		{"bracket in name", func(s *routing.Snapshot) { s.Peers[1].Name = "x]y" }, ErrInvalidName, "peer 2"},
+		{"phone and peer share a name", func(s *routing.Snapshot) { s.Phones[1].Name = "Carrier-A" }, ErrNameConflict, "name"},
+		{"bad destination", func(s *routing.Snapshot) { s.Peers[0].Destination = "bad host!" }, ErrInvalidValue, "destination"},
+		{"bad called prefix", func(s *routing.Snapshot) { s.Routes[1].CalledPrefix = "4X" }, ErrInvalidValue, "called_prefix"},
+		{"dialplan injection in callerid", func(s *routing.Snapshot) { s.Peers[1].CallerID = "1,2)" }, ErrInvalidValue, "callerid"},
+		{"unknown btype", func(s *routing.Snapshot) { s.Phones[0].BType = "queue" }, ErrUnsupported, "btype"},
+		{"bad source", func(s *routing.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source"},
+		{"bad date", func(s *routing.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate"},
+		{"bad allow", func(s *routing.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow"},
+		{"bad nat", func(s *routing.Snapshot) { s.SipEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
+		{"bad auth", func(s *routing.Snapshot) { s.SipEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
+		{"dash collision", func(s *routing.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 func renderSIP(m *model, cfg *config) ([]byte, error) {
@@ -50,7 +50,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 
 // registerLine builds chan_sip's
 // register => user[:secret]@host[:port][/extension].
-func registerLine(e *engine.SipEndpoint) (string, error) {
+func registerLine(e *routing.SipEndpoint) (string, error) {
 	if e.Host == "" || strings.EqualFold(e.Host, "dynamic") {
 		return "", fmt.Errorf("registration: %w: registration=out needs a host", ErrInvalidValue)
 	}
@@ -83,7 +83,7 @@ func registerLine(e *engine.SipEndpoint) (string, error) {
 	return s, nil
 }
 
-func sipPhone(w *confWriter, p *engine.Phone, cfg *config) {
+func sipPhone(w *confWriter, p *routing.Phone, cfg *config) {
 	codecs, err := codecList(p.Codec)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
@@ -103,7 +103,7 @@ func sipPhone(w *confWriter, p *engine.Phone, cfg *config) {
 		w.setInt("call-limit", p.TotalMaximum, "totalmaximum")
 	}
 	w.setBool("qualify", p.Ping == 1, "ping")
-	if p.Media == engine.MediaFax {
+	if p.Media == routing.MediaFax {
 		w.set("t38pt_udptl", "yes,redundancy", "media")
 	}
 }
@@ -117,7 +117,7 @@ func sipDTMF(mode string) string {
 	}
 }
 
-func sipPeer(w *confWriter, p *engine.Peer) {
+func sipPeer(w *confWriter, p *routing.Peer) {
 	dests, err := splitDestinations(p.Destination)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
@@ -179,7 +179,7 @@ func yesNo(v int) string {
 	return "no"
 }
 
-func sipEndpoint(w *confWriter, e *engine.SipEndpoint) {
+func sipEndpoint(w *confWriter, e *routing.SipEndpoint) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -327,7 +327,7 @@ func renderIAX(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("bindport", "4569", "general")
 	for _, p := range m.peers {
-		if p.Type != engine.PeerIAX {
+		if p.Type != routing.PeerIAX {
 			continue
 		}
 		w.ctx = fmt.Sprintf("peer %d", p.ID)

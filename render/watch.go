@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Watcher re-renders a directory when the store changes. Changes are
@@ -17,7 +17,7 @@ import (
 type Watcher struct {
 	Dir      string
 	Options  []Option
-	Snapshot func(ctx context.Context) (*engine.Snapshot, error)
+	Snapshot func(ctx context.Context) (*routing.Snapshot, error)
 	// Changed returns a channel closed at the next store change.
 	Changed func() <-chan struct{}
 	// Reload runs after files changed (e.g. asterisk -rx "core reload").

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -40,7 +41,7 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 	var reloaded []string
 	w := &render.Watcher{
 		Dir:      dir,
-		Snapshot: func(ctx context.Context) (*engine.Snapshot, error) { renders.Add(1); return svc.Snapshot(ctx) },
+		Snapshot: func(ctx context.Context) (*routing.Snapshot, error) { renders.Add(1); return svc.Snapshot(ctx) },
 		Changed:  db.Changed,
 		Reload: func(_ context.Context, changed []string) error {
 			reloads.Add(1)

@@ -8,14 +8,14 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // authenticate checks the digest credentials req carries (Authorization for
 // REGISTER, Proxy-Authorization for INVITE when proxy is set) and returns
 // the phone they prove. When it returns false it has already answered req
 // (challenge, stale challenge or 403).
-func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*engine.Phone, bool) {
+func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	credName := "Authorization"
 	if proxy {
 		credName = "Proxy-Authorization"
@@ -155,7 +155,7 @@ func uriPort(u *sip.Uri) int {
 	case strings.EqualFold(u.Scheme, "sips"):
 		return 5061
 	}
-	return engine.DefaultSIPPort
+	return routing.DefaultSIPPort
 }
 
 // sourceAllowed applies a phone's source: a comma or space separated list

@@ -13,7 +13,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 	"golang.org/x/time/rate"
 )
 
@@ -47,11 +47,11 @@ type call struct {
 	a        *sipgo.DialogServerSession
 	callID   string
 	caller   string // caller number as routed
-	pres     engine.Presentation
+	pres     routing.Presentation
 	extName  string // display name the B-legs to peers show ("" none)
 	fromUser string // From user the B-legs to phones show
 	fromName string // display name the B-legs to phones show
-	intPres  engine.Presentation
+	intPres  routing.Presentation
 	start    time.Time
 	events   chan legEvent
 	done     chan struct{} // closed when the call stops collecting leg events
@@ -83,8 +83,8 @@ func (c *call) poke() {
 type leg struct {
 	c         *call
 	dlg       *sipgo.DialogClientSession
-	peer      *engine.Peer // nil for a leg to a phone
-	phone     string       // phone rung, for logs
+	peer      *routing.Peer // nil for a leg to a phone
+	phone     string        // phone rung, for logs
 	route     int
 	called    string
 	release   func() // peer slot, idempotent; nil for phones
@@ -139,8 +139,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	src := sourceAddr(req)
-	var callerPhone *engine.Phone
-	var fromPeer *engine.Peer
+	var callerPhone *routing.Phone
+	var fromPeer *routing.Peer
 	if findHeader(req, "Proxy-Authorization") == nil {
 		fromPeer = s.peerOf(req)
 	}
@@ -245,7 +245,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // peerOf returns the peer req comes from, under the configured peer
 // match, or nil.
-func (s *Server) peerOf(req *sip.Request) *engine.Peer {
+func (s *Server) peerOf(req *sip.Request) *routing.Peer {
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
 		return nil
@@ -254,7 +254,7 @@ func (s *Server) peerOf(req *sip.Request) *engine.Peer {
 	return p
 }
 
-func (s *Server) peerAt(src netip.AddrPort, transport string) (*engine.Peer, bool) {
+func (s *Server) peerAt(src netip.AddrPort, transport string) (*routing.Peer, bool) {
 	if s.cfg.peerMatch == PeerMatchAddress {
 		return s.dir.PeerByAddress(src.Addr().Unmap())
 	}
@@ -293,14 +293,14 @@ func (s *Server) admitCall() bool {
 	}
 	max := s.maxCalls.Load()
 	if max == 0 {
-		max = engine.Unlimited
+		max = routing.Unlimited
 	}
-	return engine.AcquireUnder(&s.stats.activeCalls, max)
+	return routing.AcquireUnder(&s.stats.activeCalls, max)
 }
 
 // deliver sends a phone's call to target: a local line, or outside
 // through the routing decision of the caller's plan.
-func (c *call) deliver(target string, caller *engine.Phone) result {
+func (c *call) deliver(target string, caller *routing.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
 		return c.ringPhone(p, 0)
 	}
@@ -320,7 +320,7 @@ type diversion struct{ line, reason string }
 
 // follow applies one of a line's destinations: "hangup" (or no number)
 // ends the call with code, any other type diverts the call to number.
-func (c *call) follow(p *engine.Phone, typ, number, why string, code int, reason string, hops int) result {
+func (c *call) follow(p *routing.Phone, typ, number, why string, code int, reason string, hops int) result {
 	if typ == "" || strings.EqualFold(typ, "hangup") {
 		return result{code: code, reason: reason}
 	}
@@ -333,7 +333,7 @@ func (c *call) follow(p *engine.Phone, typ, number, why string, code int, reason
 // totalmaximum, is routed on p's plan and carries a Diversion header
 // naming p, so a caller cannot use a line's forwarding to reach places
 // the line itself may not call.
-func (c *call) divert(p *engine.Phone, why, number string, code int, reason string, hops int) result {
+func (c *call) divert(p *routing.Phone, why, number string, code int, reason string, hops int) result {
 	if number == "" || hops >= maxHops {
 		return result{code: code, reason: reason}
 	}
@@ -353,7 +353,7 @@ func (c *call) divert(p *engine.Phone, why, number string, code int, reason stri
 }
 
 // ringPhone rings every registered contact of p at once for its ring time.
-func (c *call) ringPhone(p *engine.Phone, hops int) result {
+func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	s := c.s
 	if p.UseForwarding == 1 && p.Forwarding != "" && hops < maxHops {
 		return c.divert(p, divertForwarding, p.Forwarding, 480, "Temporarily Unavailable", hops)
@@ -361,7 +361,7 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 	if p.DND == 1 {
 		return result{code: 486, reason: "Busy Here"}
 	}
-	if p.ACR == 1 && c.intPres != engine.PresentationAllowed {
+	if p.ACR == 1 && c.intPres != routing.PresentationAllowed {
 		return result{code: 433, reason: "Anonymity Disallowed"}
 	}
 	rel, ok := s.dir.AcquirePhone(p)
@@ -408,14 +408,14 @@ func (c *call) ringPhone(p *engine.Phone, hops int) result {
 // routing decision in order, with admission, fail_percent, the failover
 // policy and the per-peer timeout. line is the calling line, or the line
 // that forwards the call.
-func (c *call) routeOut(called string, line *engine.Phone) result {
+func (c *call) routeOut(called string, line *routing.Phone) result {
 	s := c.s
-	dec, err := s.dir.Decide(engine.CallRequest{
+	dec, err := s.dir.Decide(routing.CallRequest{
 		Plan:         s.dir.PlanOf(line),
 		Called:       called,
 		Caller:       c.caller,
 		Presentation: c.pres,
-		Media:        engine.MediaVoice,
+		Media:        routing.MediaVoice,
 		Now:          s.cfg.now(),
 	})
 	if err != nil {
@@ -441,7 +441,7 @@ func (c *call) routeOut(called string, line *engine.Phone) result {
 		if !ok {
 			limited++
 			c.logAttempt(at.Called, routeID, at.Peer, "limit_reached", 0)
-			if !s.dir.ShouldTryNext(engine.AttemptOutcome{LimitReached: true}) {
+			if !s.dir.ShouldTryNext(routing.AttemptOutcome{LimitReached: true}) {
 				break
 			}
 			continue
@@ -455,7 +455,7 @@ func (c *call) routeOut(called string, line *engine.Phone) result {
 			rel()
 			c.logAttempt(at.Called, routeID, at.Peer, "fail_percent 503", 0)
 			last = result{code: 503, reason: "Service Unavailable"}
-			if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: 503}) {
+			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503}) {
 				break
 			}
 			continue
@@ -465,7 +465,7 @@ func (c *call) routeOut(called string, line *engine.Phone) result {
 			rel()
 			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
 			last = result{code: 503, reason: "Service Unavailable"}
-			if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: 503}) {
+			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503}) {
 				break
 			}
 			continue
@@ -475,7 +475,7 @@ func (c *call) routeOut(called string, line *engine.Phone) result {
 			return res
 		}
 		last = res
-		if !s.dir.ShouldTryNext(engine.AttemptOutcome{Code: res.code, TimedOut: res.timedOut}) {
+		if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: res.code, TimedOut: res.timedOut}) {
 			break
 		}
 	}
@@ -490,11 +490,11 @@ func (c *call) routeOut(called string, line *engine.Phone) result {
 
 func decideFailure(err error) (int, string) {
 	switch {
-	case errors.Is(err, engine.ErrNoRoute):
+	case errors.Is(err, routing.ErrNoRoute):
 		return 404, "Not Found"
-	case errors.Is(err, engine.ErrCallBarred):
+	case errors.Is(err, routing.ErrCallBarred):
 		return 403, "Forbidden"
-	case errors.Is(err, engine.ErrNoPeer), errors.Is(err, engine.ErrLimitReached), errors.Is(err, engine.ErrUnknownPlan):
+	case errors.Is(err, routing.ErrNoPeer), errors.Is(err, routing.ErrLimitReached), errors.Is(err, routing.ErrUnknownPlan):
 		return 503, "Service Unavailable"
 	}
 	return 500, "Server Internal Error"
@@ -799,7 +799,7 @@ func (c *call) releaseAll() {
 	}
 }
 
-func (c *call) logAttempt(called string, route int, peer *engine.Peer, outcome string, d time.Duration) {
+func (c *call) logAttempt(called string, route int, peer *routing.Peer, outcome string, d time.Duration) {
 	peerName := ""
 	if peer != nil {
 		peerName = peer.Name

@@ -11,7 +11,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 const (
@@ -26,19 +26,19 @@ type fixture struct {
 	phone    *agent
 	carrier1 *agent
 	carrier2 *agent
-	peer1    *engine.Peer
-	peer2    *engine.Peer
+	peer1    *routing.Peer
+	peer2    *routing.Peer
 }
 
 func newFixture(t *testing.T, opts ...Option) (*fixture, context.Context) {
 	t.Helper()
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Plan: 1, RingTime: 1})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Plan: 1, RingTime: 1})
 	c1 := newAgent(t, "carrier1", "127.0.0.2")
 	c2 := newAgent(t, "carrier2", "127.0.0.3")
-	p1 := &engine.Peer{ID: 11, Name: "peer1", Type: engine.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
-	p2 := &engine.Peer{ID: 12, Name: "peer2", Type: engine.PeerSIP, Destination: c2.host + ":" + itoa(c2.port)}
+	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
+	p2 := &routing.Peer{ID: 12, Name: "peer2", Type: routing.PeerSIP, Destination: c2.host + ":" + itoa(c2.port)}
 	dir.addPeer(p1)
 	dir.addPeer(p2)
 	dir.addRoute("44", 7, p1, p2)
@@ -113,12 +113,12 @@ func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 	}
 }
 
-func phoneFixture(name, password string) engine.Phone {
-	return engine.Phone{PresentationExternal: 1, PresentationInternal: 1, Name: name, Password: password, Plan: 1}
+func phoneFixture(name, password string) routing.Phone {
+	return routing.Phone{PresentationExternal: 1, PresentationInternal: 1, Name: name, Password: password, Plan: 1}
 }
 
-func peerFor(a *agent, id int) *engine.Peer {
-	return &engine.Peer{ID: id, Name: a.name, Type: engine.PeerSIP, Destination: a.host + ":" + itoa(a.port)}
+func peerFor(a *agent, id int) *routing.Peer {
+	return &routing.Peer{ID: id, Name: a.name, Type: routing.PeerSIP, Destination: a.host + ":" + itoa(a.port)}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -139,7 +139,7 @@ func TestFailover(t *testing.T) {
 		}, 0, true},
 		{"peer1 not sip is skipped", func(f *fixture) {
 			f.carrier1.handle(answerWith(carrierSDP))
-			f.dir.edit(func() { f.peer1.Type = engine.PeerIAX })
+			f.dir.edit(func() { f.peer1.Type = routing.PeerIAX })
 		}, 0, true},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // identity is how a caller is shown: outside (to peers, through the
@@ -13,16 +14,16 @@ import (
 // callername_external/_internal and presentation_external/_internal.
 type identity struct {
 	number, name       string
-	pres               engine.Presentation
+	pres               routing.Presentation
 	intNumber, intName string
-	intPres            engine.Presentation
+	intPres            routing.Presentation
 }
 
 // callerIdentity works out the identity of the caller of req: the line's
 // settings for a call from a phone, the request's From (and Privacy) for a
 // call from a peer. A caller who withholds their number (From anonymous,
 // Privacy: id) is withheld both ways whatever the line says.
-func callerIdentity(req *sip.Request, phone *engine.Phone) identity {
+func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	fromUser, fromName := "", ""
 	if f := req.From(); f != nil {
 		fromUser, fromName = f.Address.User, f.DisplayName
@@ -53,14 +54,14 @@ func lineCallerID(setting, line string) string {
 	return line
 }
 
-func presentation(number string, withheld bool) engine.Presentation {
+func presentation(number string, withheld bool) routing.Presentation {
 	switch {
 	case number == "" || strings.EqualFold(number, "anonymous"):
-		return engine.PresentationUnknown
+		return routing.PresentationUnknown
 	case withheld:
-		return engine.PresentationWithheld
+		return routing.PresentationWithheld
 	}
-	return engine.PresentationAllowed
+	return routing.PresentationAllowed
 }
 
 // setIdentity sets what the call shows: the routing decision gets the
@@ -69,14 +70,14 @@ func presentation(number string, withheld bool) engine.Presentation {
 // number, or anonymous.
 func (c *call) setIdentity(id identity) {
 	c.caller, c.pres, c.intPres = id.number, id.pres, id.intPres
-	if id.pres == engine.PresentationUnknown {
+	if id.pres == routing.PresentationUnknown {
 		c.caller = ""
 	}
-	if id.pres == engine.PresentationAllowed {
+	if id.pres == routing.PresentationAllowed {
 		c.extName = id.name
 	}
 	c.fromUser = "anonymous"
-	if id.intPres == engine.PresentationAllowed {
+	if id.intPres == routing.PresentationAllowed {
 		c.fromUser, c.fromName = id.intNumber, id.intName
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Directory is what the SIP core asks of the rest of the switch. All methods
@@ -12,30 +13,30 @@ import (
 // path.
 type Directory interface {
 	// Phone returns a line by its SIP username.
-	Phone(name string) (*engine.Phone, bool)
+	Phone(name string) (*routing.Phone, bool)
 	// PeerBySource returns the peer whose destination (or proxy) is
 	// exactly src, over transport ("UDP", "TCP"): an INVITE from there
 	// without credentials is inbound from that peer.
-	PeerBySource(src netip.AddrPort, transport string) (*engine.Peer, bool)
+	PeerBySource(src netip.AddrPort, transport string) (*routing.Peer, bool)
 	// PeerByAddress returns the peer one of whose destinations is at addr,
 	// whatever the port and transport (WithPeerMatch(PeerMatchAddress)).
-	PeerByAddress(addr netip.Addr) (*engine.Peer, bool)
+	PeerByAddress(addr netip.Addr) (*routing.Peer, bool)
 	// Decide routes a call: the matched route and the ordered attempts.
-	Decide(req engine.CallRequest) (engine.Decision, error)
+	Decide(req routing.CallRequest) (routing.Decision, error)
 	// PlanOf returns the phone's effective rate plan.
-	PlanOf(phone *engine.Phone) int
+	PlanOf(phone *routing.Phone) int
 	// AcquirePeer admits one more call toward peer under its outmaximum.
 	// release is idempotent.
-	AcquirePeer(peer *engine.Peer) (release func(), ok bool)
+	AcquirePeer(peer *routing.Peer) (release func(), ok bool)
 	// AcquirePhone admits one more call on the line under its totalmaximum.
 	// release is idempotent.
-	AcquirePhone(phone *engine.Phone) (release func(), ok bool)
+	AcquirePhone(phone *routing.Phone) (release func(), ok bool)
 	// ShouldTryNext is the failover policy: whether an attempt that ended
 	// with o is followed by the next attempt.
-	ShouldTryNext(o engine.AttemptOutcome) bool
+	ShouldTryNext(o routing.AttemptOutcome) bool
 	// FailPercentHit rolls the peer's fail_percent: true means the attempt is
 	// failed as if the peer had answered 503.
-	FailPercentHit(peer *engine.Peer) bool
+	FailPercentHit(peer *routing.Peer) bool
 }
 
 // RegistrationStore persists registrations so they survive restarts.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // testDirectory is a small in-memory Directory: maps, a longest-prefix
@@ -13,8 +13,8 @@ import (
 // any SIP peer.
 type testDirectory struct {
 	mu        sync.Mutex
-	phones    map[string]*engine.Phone
-	peers     map[netip.AddrPort]*engine.Peer
+	phones    map[string]*routing.Phone
+	peers     map[netip.AddrPort]*routing.Peer
 	routes    []testRoute
 	peerCalls map[int]int // active calls by peer id
 	lineCalls map[string]int
@@ -24,41 +24,41 @@ type testDirectory struct {
 
 type testRoute struct {
 	prefix string
-	route  engine.Route
-	peers  []*engine.Peer
+	route  routing.Route
+	peers  []*routing.Peer
 }
 
 func newTestDirectory() *testDirectory {
 	return &testDirectory{
-		phones:    map[string]*engine.Phone{},
-		peers:     map[netip.AddrPort]*engine.Peer{},
+		phones:    map[string]*routing.Phone{},
+		peers:     map[netip.AddrPort]*routing.Peer{},
 		peerCalls: map[int]int{},
 		lineCalls: map[string]int{},
 		failPct:   map[int]bool{},
 	}
 }
 
-func (d *testDirectory) addPhone(p engine.Phone) *engine.Phone {
+func (d *testDirectory) addPhone(p routing.Phone) *routing.Phone {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.phones[p.Name] = &p
 	return &p
 }
 
-func (d *testDirectory) addPeer(p *engine.Peer) {
+func (d *testDirectory) addPeer(p *routing.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	host, port, _ := peerTarget(p.Destination)
 	d.peers[netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))] = p
 }
 
-func (d *testDirectory) addRoute(prefix string, id int, peers ...*engine.Peer) {
+func (d *testDirectory) addRoute(prefix string, id int, peers ...*routing.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.routes = append(d.routes, testRoute{prefix: prefix, route: engine.Route{ID: id, CalledPrefix: prefix}, peers: peers})
+	d.routes = append(d.routes, testRoute{prefix: prefix, route: routing.Route{ID: id, CalledPrefix: prefix}, peers: peers})
 }
 
-func (d *testDirectory) Phone(name string) (*engine.Phone, bool) {
+func (d *testDirectory) Phone(name string) (*routing.Phone, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p, ok := d.phones[name]
@@ -67,7 +67,7 @@ func (d *testDirectory) Phone(name string) (*engine.Phone, bool) {
 
 // PeerBySource and PeerByAddress match as engine.CallControl does: exact
 // UDP source, or the address alone.
-func (d *testDirectory) PeerBySource(src netip.AddrPort, transport string) (*engine.Peer, bool) {
+func (d *testDirectory) PeerBySource(src netip.AddrPort, transport string) (*routing.Peer, bool) {
 	if !strings.EqualFold(transport, "udp") {
 		return nil, false
 	}
@@ -77,7 +77,7 @@ func (d *testDirectory) PeerBySource(src netip.AddrPort, transport string) (*eng
 	return p, ok
 }
 
-func (d *testDirectory) PeerByAddress(a netip.Addr) (*engine.Peer, bool) {
+func (d *testDirectory) PeerByAddress(a netip.Addr) (*routing.Peer, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for src, p := range d.peers {
@@ -88,12 +88,12 @@ func (d *testDirectory) PeerByAddress(a netip.Addr) (*engine.Peer, bool) {
 	return nil, false
 }
 
-func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) {
+func (d *testDirectory) Decide(req routing.CallRequest) (routing.Decision, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, b := range d.barred {
 		if strings.HasPrefix(req.Called, b) {
-			return engine.Decision{}, engine.ErrCallBarred
+			return routing.Decision{}, routing.ErrCallBarred
 		}
 	}
 	var best *testRoute
@@ -104,19 +104,19 @@ func (d *testDirectory) Decide(req engine.CallRequest) (engine.Decision, error) 
 		}
 	}
 	if best == nil {
-		return engine.Decision{}, engine.ErrNoRoute
+		return routing.Decision{}, routing.ErrNoRoute
 	}
-	dec := engine.Decision{Route: &best.route}
+	dec := routing.Decision{Route: &best.route}
 	for _, p := range best.peers {
-		called, callerID := engine.TranslateNumbers(p, req.Called, req.Caller, req.Presentation)
-		dec.Attempts = append(dec.Attempts, engine.Attempt{Peer: p, Called: called, CallerID: callerID})
+		called, callerID := routing.TranslateNumbers(p, req.Called, req.Caller, req.Presentation)
+		dec.Attempts = append(dec.Attempts, routing.Attempt{Peer: p, Called: called, CallerID: callerID})
 	}
 	return dec, nil
 }
 
-func (d *testDirectory) PlanOf(p *engine.Phone) int { return p.Plan }
+func (d *testDirectory) PlanOf(p *routing.Phone) int { return p.Plan }
 
-func (d *testDirectory) AcquirePeer(p *engine.Peer) (func(), bool) {
+func (d *testDirectory) AcquirePeer(p *routing.Peer) (func(), bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if p.OutMaximum > 0 && d.peerCalls[p.ID] >= p.OutMaximum {
@@ -133,7 +133,7 @@ func (d *testDirectory) AcquirePeer(p *engine.Peer) (func(), bool) {
 	}, true
 }
 
-func (d *testDirectory) AcquirePhone(p *engine.Phone) (func(), bool) {
+func (d *testDirectory) AcquirePhone(p *routing.Phone) (func(), bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if p.TotalMaximum > 0 && d.lineCalls[p.Name] >= p.TotalMaximum {
@@ -152,11 +152,11 @@ func (d *testDirectory) AcquirePhone(p *engine.Phone) (func(), bool) {
 
 // ShouldTryNext: fail over on timeouts, limits and 5xx/408, not on a
 // callee's own answer such as 486 or 404.
-func (d *testDirectory) ShouldTryNext(o engine.AttemptOutcome) bool {
+func (d *testDirectory) ShouldTryNext(o routing.AttemptOutcome) bool {
 	return o.TimedOut || o.LimitReached || o.Code == 408 || o.Code >= 500
 }
 
-func (d *testDirectory) FailPercentHit(p *engine.Peer) bool {
+func (d *testDirectory) FailPercentHit(p *routing.Peer) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.failPct[p.ID]

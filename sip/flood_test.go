@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // sendOptions sends n OPTIONS datagrams from conn to the switch and counts
@@ -64,7 +64,7 @@ func TestFloodLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer carrier.Close()
-	f.dir.addPeer(&engine.Peer{ID: 99, Name: "flooding-carrier", Type: engine.PeerSIP, Destination: carrier.LocalAddr().String()})
+	f.dir.addPeer(&routing.Peer{ID: 99, Name: "flooding-carrier", Type: routing.PeerSIP, Destination: carrier.LocalAddr().String()})
 	if got := sendOptions(t, carrier, sw, 100, 300*time.Millisecond); got != 100 {
 		t.Errorf("peer source: %d of 100 answered", got)
 	}

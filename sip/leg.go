@@ -9,7 +9,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
@@ -65,14 +65,14 @@ func (c *call) newLeg() *leg {
 }
 
 // startPeerLeg sends the INVITE of one routing attempt to its peer.
-func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg, error) {
+func (c *call) startPeerLeg(at routing.Attempt, route int, release func()) (*leg, error) {
 	p := at.Peer
 	host, port, ok := peerTarget(p.Destination)
 	if !ok {
 		return nil, fmt.Errorf("peer %s destination %q: %w", p.Name, p.Destination, ErrBadOption)
 	}
 	fromUser := at.CallerID
-	if fromUser == "" || (c.pres != engine.PresentationAllowed && p.SendPrivacy == 1) {
+	if fromUser == "" || (c.pres != routing.PresentationAllowed && p.SendPrivacy == 1) {
 		fromUser = "anonymous"
 	}
 	l := c.newLeg()
@@ -88,7 +88,7 @@ func (c *call) startPeerLeg(at engine.Attempt, route int, release func()) (*leg,
 }
 
 // peerInvite is the INVITE of one routing attempt.
-func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser string, sessionSecs int) *sip.Request {
+func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser string, sessionSecs int) *sip.Request {
 	p := at.Peer
 	name := c.extName
 	if at.Peer.CallerID != "" {
@@ -97,7 +97,7 @@ func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser str
 	}
 	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, name, sessionSecs)
 	asserted := at.CallerID
-	if c.pres == engine.PresentationWithheld && p.SendPrivacy == 1 && p.CallerID == "" && c.caller != "" {
+	if c.pres == routing.PresentationWithheld && p.SendPrivacy == 1 && p.CallerID == "" && c.caller != "" {
 		// A trusted peer (send_privacy) gets the withheld caller's real
 		// number in the identity headers, marked private (Privacy: id,
 		// privacy=full; RFC 3325): carriers need it for emergency calls
@@ -111,13 +111,13 @@ func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser str
 		}
 		if p.SendRPID == 1 {
 			privacy := "off"
-			if c.pres != engine.PresentationAllowed {
+			if c.pres != routing.PresentationAllowed {
 				privacy = "full"
 			}
 			req.AppendHeader(sip.NewHeader("Remote-Party-ID", ident+";party=calling;screen=yes;privacy="+privacy))
 		}
 	}
-	if p.SendPrivacy == 1 && c.pres != engine.PresentationAllowed {
+	if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
 	if p.Proxy != "" {
@@ -130,7 +130,7 @@ func (c *call) peerInvite(at engine.Attempt, host string, port int, fromUser str
 
 // startPhoneLeg sends an INVITE to one registered contact of p, to the
 // address the registration came from (phones behind NAT).
-func (c *call) startPhoneLeg(p *engine.Phone, b *binding) (*leg, error) {
+func (c *call) startPhoneLeg(p *routing.Phone, b *binding) (*leg, error) {
 	l := c.newLeg()
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {

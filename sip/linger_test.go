@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // With the transaction linger shorter than a peer's 2xx retransmission
@@ -20,10 +20,10 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	saved := [4]time.Duration{sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M}
 	t.Cleanup(func() { sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = saved[0], saved[1], saved[2], saved[3] })
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
 	s, _ := startSwitch(t, dir, WithTransactionLinger(100*time.Millisecond))
 	c1 := newAgent(t, "carrier1", "127.0.0.2")
-	p1 := &engine.Peer{ID: 11, Name: "peer1", Type: engine.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
+	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
 	f := &fixture{dir: dir, s: s, phone: newAgent(t, "phone", "127.0.0.1"), carrier1: c1}

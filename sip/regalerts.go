@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // A line's expect_registered (phones/create) says what the operator
@@ -39,7 +40,7 @@ func (s *Server) lineUnregistered(last engine.Registration, reason string) {
 // checkAddressChange alerts, when the line asks for it, that it registers
 // from src while its current bindings all came from other IP addresses.
 // A line with no binding has no address to change from.
-func (s *Server) checkAddressChange(p *engine.Phone, prev []binding, src string) {
+func (s *Server) checkAddressChange(p *routing.Phone, prev []binding, src string) {
 	if p.ExpectRegistered < expectRegisteredAndAddr || len(prev) == 0 {
 		return
 	}

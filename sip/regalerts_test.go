@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 func TestExpectRegisteredAlerts(t *testing.T) {
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "2001", Password: "pw2001", ExpectRegistered: 1})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "2002", Password: "pw2002", ExpectRegistered: 0})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 3, Name: "2003", Password: "pw2003", ExpectRegistered: 2})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "2001", Password: "pw2001", ExpectRegistered: 1})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "2002", Password: "pw2002", ExpectRegistered: 0})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 3, Name: "2003", Password: "pw2003", ExpectRegistered: 2})
 	clock := &fakeClock{}
 	logs := &syncBuffer{}
 	store := newMemStore()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 const storeTimeout = 2 * time.Second
@@ -153,7 +154,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 
 // afterRegister alerts when a REGISTER took a line's last binding away;
 // before the answer, so that whoever sees the 200 also sees the alert.
-func (s *Server) afterRegister(phone *engine.Phone, prev []binding, now time.Time) {
+func (s *Server) afterRegister(phone *routing.Phone, prev []binding, now time.Time) {
 	if len(prev) > 0 && len(s.bindings.contacts(phone.Name, now, nil)) == 0 {
 		s.lineUnregistered(prev[len(prev)-1].reg, unregRemoved)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // memStore is an in-memory RegistrationStore.
@@ -58,10 +59,10 @@ func (c *fakeClock) now() time.Time          { return time.Now().Add(time.Durati
 func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func registrarDir() *testDirectory {
 	dir := newTestDirectory()
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001"})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Source: "127.0.0.9, 10.0.0.0/8"})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 3, Name: "1003", Password: "secret1003", AllowedUA: "Yealink, Grandstream"})
-	dir.addPhone(engine.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 4, Name: "1004", Password: "secret1004", Source: "127.0.0.0/8"})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001"})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Source: "127.0.0.9, 10.0.0.0/8"})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 3, Name: "1003", Password: "secret1003", AllowedUA: "Yealink, Grandstream"})
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 4, Name: "1004", Password: "secret1004", Source: "127.0.0.0/8"})
 	return dir
 }
 

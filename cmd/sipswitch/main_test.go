@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/sipswitch/sipswitch/engine"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/engine"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -79,7 +80,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // loadSnapshot reads the switch from a database or a switch file.
-func loadSnapshot(ctx context.Context, db, from string) (*engine.Snapshot, error) {
+func loadSnapshot(ctx context.Context, db, from string) (*routing.Snapshot, error) {
 	if from != "" {
 		f, err := os.Open(from)
 		if err != nil {

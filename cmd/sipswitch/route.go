@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -30,12 +31,12 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *media != "voice" && *media != "fax" {
 		return usageErr(fs, "--media must be voice or fax")
 	}
-	if !engine.ValidPrefix(*called) || !engine.ValidPrefix(*caller) {
+	if !routing.ValidPrefix(*called) || !routing.ValidPrefix(*caller) {
 		return usageErr(fs, "numbers are made of 0-9, *, # and +")
 	}
-	req := engine.CallRequest{Plan: *plan, Called: *called, Caller: *caller, Media: *media, Now: time.Now()}
+	req := routing.CallRequest{Plan: *plan, Called: *called, Caller: *caller, Media: *media, Now: time.Now()}
 	if *caller == "" {
-		req.Presentation = engine.PresentationUnknown
+		req.Presentation = routing.PresentationUnknown
 	}
 	if *at != "" {
 		if n, err := strconv.ParseInt(*at, 10, 64); err == nil {
@@ -58,7 +59,7 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, engine.Simulate(state, req).String())
+	fmt.Fprint(stdout, routing.Simulate(state, req).String())
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
 	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 	"github.com/sipswitch/sipswitch/storage"
 )
@@ -136,7 +137,7 @@ type daemon struct {
 
 	store *storage.DB
 	svc   *engine.Service
-	calls *engine.CallControl
+	calls *routing.CallControl
 	sip   *sip.Server
 
 	renderMu     sync.Mutex
@@ -175,7 +176,7 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(func(context.Context) (*engine.RoutingState, error) { return d.calls.State(), nil })))
+		api.WithRoutingState(func(context.Context) (*routing.RoutingState, error) { return d.calls.State(), nil })))
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)
@@ -397,7 +398,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.calls, err = engine.NewCallControl(ctx, snap, costs)
+	d.calls, err = routing.NewCallControl(ctx, snap, costs)
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}

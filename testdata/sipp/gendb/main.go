@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -113,7 +114,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 
 	peerIDs := make([]string, len(carriers))
 	for i, c := range carriers {
-		id, err := create("peers", engine.Values{"name": c.name, "type": engine.PeerSIP, "destination": c.dest})
+		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": c.dest})
 		if err != nil {
 			return err
 		}

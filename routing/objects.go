@@ -1,4 +1,4 @@
-package engine
+package routing
 
 // The object types below are the switch's domain. Their json tags are the
 // Enswitch API parameter names, which are also the SQLite column names: one
@@ -226,14 +226,6 @@ type Customer struct {
 	Parent int    `json:"parent"`
 	Name   string `json:"name"`
 	Plan   int    `json:"plan"` // default rate plan of the customer's lines; 0 = system default
-}
-
-// User is a person who may call the admin APIs.
-type User struct {
-	ID       int    `json:"id"`
-	Username string `json:"username"`
-	Role     string `json:"role"`
-	Customer int    `json:"customer"`
 }
 
 // Settings are switch-wide values that objects refer to by default.

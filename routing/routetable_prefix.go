@@ -1,4 +1,4 @@
-package engine
+package routing
 
 // MaxPrefixLen bounds called and caller prefixes so that a lookup's path
 // through the trie fits a fixed array on the stack; real prefixes are

@@ -1,0 +1,85 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Simulation is what routes/simulate answers: the route a call would match
+// and the peers it would try, in order, with the numbers each is sent.
+type Simulation struct {
+	Plan     int                 `json:"plan"`
+	Called   string              `json:"called"`
+	Caller   string              `json:"caller"`
+	Media    string              `json:"media"`
+	Time     string              `json:"time"`
+	Outcome  string              `json:"outcome"` // "route", "no_route", "barred", "no_peer", "unknown_plan"
+	Route    *Route              `json:"route,omitempty"`
+	Attempts []SimulationAttempt `json:"peers"`
+}
+
+// SimulationAttempt is one peer of a Simulation.
+type SimulationAttempt struct {
+	Order    int    `json:"order"`
+	Peer     int    `json:"peer"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Called   string `json:"called"`
+	CallerID string `json:"callerid"`
+}
+
+// Simulate decides req on state and describes the decision.
+func Simulate(state *RoutingState, req CallRequest) Simulation {
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	if req.Media == "" {
+		req.Media = MediaVoice
+	}
+	sim := Simulation{Plan: req.Plan, Called: req.Called, Caller: req.Caller, Media: req.Media, Time: req.Now.UTC().Format(time.RFC3339), Attempts: []SimulationAttempt{}}
+	d, err := state.Decide(req)
+	sim.Route = d.Route
+	switch {
+	case err == nil:
+		sim.Outcome = "route"
+	case errors.Is(err, ErrCallBarred):
+		sim.Outcome = "barred"
+	case errors.Is(err, ErrNoPeer):
+		sim.Outcome = "no_peer"
+	case errors.Is(err, ErrUnknownPlan):
+		sim.Outcome = "unknown_plan"
+	default:
+		sim.Outcome = "no_route"
+	}
+	for i, a := range d.Attempts {
+		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID})
+	}
+	return sim
+}
+
+// String prints a simulation for a terminal (`sipswitch route`).
+func (s Simulation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan %d, called %s, caller %q, media %s, at %s\n", s.Plan, s.Called, s.Caller, s.Media, s.Time)
+	if s.Route != nil {
+		r := s.Route
+		fmt.Fprintf(&b, "route %d: called_prefix %q caller_prefix %q media %s allow %d\n", r.ID, r.CalledPrefix, r.CallerPrefix, r.Media, r.Allow)
+	}
+	switch s.Outcome {
+	case "route":
+		for _, a := range s.Attempts {
+			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q\n", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID)
+		}
+	case "barred":
+		b.WriteString("refused: the route forbids the call\n")
+	case "no_peer":
+		b.WriteString("refused: the route has no usable peer\n")
+	case "unknown_plan":
+		b.WriteString("refused: no such rate plan\n")
+	default:
+		b.WriteString("refused: no route matches\n")
+	}
+	return b.String()
+}

@@ -38,40 +38,31 @@ func refuseIfReferenced(ctx context.Context, tx *storage.Tx, id int, subject str
 	return nil
 }
 
-// sectionTables share one name space: every peer, phone and SIP endpoint
-// becomes an Asterisk section of the same name.
-var sectionTables = []struct{ table, key, what string }{
-	{"peers", "name", "peer"},
-	{"phones", "name", "telephone line"},
-	{"sip_endpoints", "name", "SIP endpoint"},
+// sectionHolders share one name space: every peer, phone and SIP endpoint
+// becomes an Asterisk section of the same name. The name columns are
+// COLLATE NOCASE, as Asterisk compares section names, so "Acme" holds
+// "ACME".
+var sectionHolders = []storage.NameHolder{
+	{Table: "peers", Column: "name", Label: "peer"},
+	{Table: "phones", Column: "name", Label: "telephone line"},
+	{Table: "sip_endpoints", Column: "name", Label: "SIP endpoint"},
 }
 
-// SectionNameTaken reports which other kind already uses name as its
+// sectionNameTaken reports which other kind already uses name as its
 // Asterisk section name ("" when free). self is the table of the object
 // being saved, which its own UNIQUE constraint covers.
-func SectionNameTaken(ctx context.Context, tx *storage.Tx, db *storage.DB, name, self string) (string, error) {
-	// The name columns are COLLATE NOCASE, as Asterisk compares section
-	// names, so = finds "Acme" for "ACME". One statement for all tables:
-	// this runs on every create of a phone or peer.
-	var parts []string
-	var args []any
-	for _, st := range sectionTables {
-		if st.table == self || db.Columns(st.table) == nil {
-			continue
+func sectionNameTaken(ctx context.Context, tx *storage.Tx, name, self string) (string, error) {
+	others := make([]storage.NameHolder, 0, len(sectionHolders))
+	for _, h := range sectionHolders {
+		if h.Table != self {
+			others = append(others, h)
 		}
-		parts = append(parts, `SELECT '`+st.what+`' FROM `+st.table+` WHERE `+st.key+` = ?`)
-		args = append(args, name)
 	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	what := ""
-	err := tx.QueryRows(ctx, strings.Join(parts, " UNION ALL ")+" LIMIT 1", args, func(r storage.Scanner) error { return r.Scan(&what) })
-	return what, err
+	return tx.FirstHolder(ctx, name, others)
 }
 
 func (s *Service) sectionNameCheck(ctx context.Context, tx *storage.Tx, name, self string) (FieldErrors, error) {
-	what, err := SectionNameTaken(ctx, tx, s.db, name, self)
+	what, err := sectionNameTaken(ctx, tx, name, self)
 	if err != nil || what == "" {
 		return nil, err
 	}

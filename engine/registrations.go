@@ -24,37 +24,28 @@ func (s *RegistrationStore) SaveRegistration(ctx context.Context, r Registration
 	if err != nil {
 		return fmt.Errorf("save registration: %w", err)
 	}
-	return s.db.WriteState(ctx, `INSERT INTO registrations(phone, contact, data, expires_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT(phone, contact) DO UPDATE SET data=excluded.data, expires_at=excluded.expires_at`,
-		r.Phone, r.Contact, string(data), r.ExpiresAt.Unix())
+	return s.db.PutRegistration(ctx, r.Phone, r.Contact, data, r.ExpiresAt.Unix())
 }
 
 // DeleteRegistration removes one binding.
 func (s *RegistrationStore) DeleteRegistration(ctx context.Context, phone, contact string) error {
-	return s.db.WriteState(ctx, `DELETE FROM registrations WHERE phone=? AND contact=?`, phone, contact)
+	return s.db.DeleteRegistration(ctx, phone, contact)
 }
 
 // LoadRegistrations returns the bindings that have not expired, dropping
 // the ones that have.
 func (s *RegistrationStore) LoadRegistrations(ctx context.Context) ([]Registration, error) {
-	now := time.Now().Unix()
-	if err := s.db.WriteState(ctx, `DELETE FROM registrations WHERE expires_at <= ?`, now); err != nil {
+	if err := s.db.DeleteRegistrationsExpiredBy(ctx, time.Now().Unix()); err != nil {
 		return nil, err
 	}
 	var out []Registration
-	err := s.db.Read(ctx, func(tx *storage.Tx) error {
-		return tx.QueryRows(ctx, `SELECT data FROM registrations ORDER BY phone, contact`, nil, func(row storage.Scanner) error {
-			var data string
-			if err := row.Scan(&data); err != nil {
-				return err
-			}
-			var r Registration
-			if err := json.Unmarshal([]byte(data), &r); err != nil {
-				return fmt.Errorf("registration record: %w", err)
-			}
-			out = append(out, r)
-			return nil
-		})
+	err := s.db.EachRegistration(ctx, func(data []byte) error {
+		var r Registration
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("registration record: %w", err)
+		}
+		out = append(out, r)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load registrations: %w", err)

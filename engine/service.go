@@ -277,25 +277,9 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 }
 
 func customerTree(ctx context.Context, tx *storage.Tx, root int) (map[int]bool, error) {
-	return customerWalk(ctx, tx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.id FROM customers c JOIN t ON c.parent = t.id) SELECT id FROM t`, root)
+	return tx.Descendants(ctx, "customers", "parent", root)
 }
 
 func customerAncestors(ctx context.Context, tx *storage.Tx, leaf int) (map[int]bool, error) {
-	return customerWalk(ctx, tx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.parent FROM customers c JOIN t ON c.id = t.id WHERE c.parent != 0) SELECT id FROM t`, leaf)
-}
-
-func customerWalk(ctx context.Context, tx *storage.Tx, q string, start int) (map[int]bool, error) {
-	out := map[int]bool{}
-	err := tx.QueryRows(ctx, q, []any{start}, func(rows storage.Scanner) error {
-		var id int
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		out[id] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("customer tree of %d: %w", start, err)
-	}
-	return out, nil
+	return tx.Ancestors(ctx, "customers", "parent", leaf)
 }

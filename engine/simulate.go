@@ -155,11 +155,12 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 			return FieldErrors{{Key: "peer", Message: fmt.Sprintf("peer %d does not exist", peer)}}
 		}
 		if replace {
-			if err := tx.Exec(ctx, `DELETE FROM peer_costs WHERE peer = ?`, peer); err != nil {
+			if err := tx.DeleteWhere(ctx, "peer_costs", storage.Cond{Col: "peer", Op: "=", Val: peer}); err != nil {
 				return err
 			}
 		}
-		ins, err := tx.Prepare(ctx, `INSERT INTO peer_costs (peer, called_prefix, called_min, called_max, caller_type, caller_prefix, connectfee, cost, days, description, "end", endhour, endminute, included, increment, least_cost, media, message, minimum, priority, start, starthour, startminute) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		ins, err := tx.Inserter(ctx, "peer_costs", []string{"peer", "called_prefix", "called_min", "called_max", "caller_type", "caller_prefix", "connectfee", "cost", "days", "description",
+			"end", "endhour", "endminute", "included", "increment", "least_cost", "media", "message", "minimum", "priority", "start", "starthour", "startminute"}, false)
 		if err != nil {
 			return err
 		}
@@ -172,7 +173,7 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 			if err != nil {
 				return FieldErrors{{Key: "csv", Message: err.Error()}}
 			}
-			if _, err := ins.ExecContext(ctx, c.Peer, c.CalledPrefix, c.CalledMin, c.CalledMax, c.CallerType, c.CallerPrefix, c.ConnectFee, c.Cost, c.Days, c.Description, c.End, c.EndHour, c.EndMinute, c.Included, c.Increment, c.LeastCost, c.Media, c.Message, c.Minimum, c.Priority, c.Start, c.StartHour, c.StartMinute); err != nil {
+			if err := ins.Insert(c.Peer, c.CalledPrefix, c.CalledMin, c.CalledMax, c.CallerType, c.CallerPrefix, c.ConnectFee, c.Cost, c.Days, c.Description, c.End, c.EndHour, c.EndMinute, c.Included, c.Increment, c.LeastCost, c.Media, c.Message, c.Minimum, c.Priority, c.Start, c.StartHour, c.StartMinute); err != nil {
 				return fmt.Errorf("insert cost row %d: %w", n+1, err)
 			}
 			n++

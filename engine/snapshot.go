@@ -69,11 +69,7 @@ func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
 	return snap, nil
 }
 
-func revisionIn(ctx context.Context, tx *storage.Tx) (int64, error) {
-	var rev int64
-	err := tx.QueryRows(ctx, `SELECT value FROM meta WHERE key='revision'`, nil, func(r storage.Scanner) error { return r.Scan(&rev) })
-	return rev, err
-}
+func revisionIn(ctx context.Context, tx *storage.Tx) (int64, error) { return tx.Revision(ctx) }
 
 func settingsIn(ctx context.Context, tx *storage.Tx) (routing.Settings, error) {
 	var st routing.Settings
@@ -101,8 +97,9 @@ func loadAll[T any](ctx context.Context, tx *storage.Tx, table string, dst *[]T)
 	return nil
 }
 
-// routeColumns are the plan_routes columns a Route is scanned from.
-const routeColumns = `SELECT id, plan, called_prefix, caller_prefix, allow, description, media, peer1, peer2, peer3, timegroup FROM plan_routes`
+// routeColumns are the plan_routes columns a Route is scanned from, in
+// the order scanRoutesInto scans them.
+var routeColumns = []string{"id", "plan", "called_prefix", "caller_prefix", "allow", "description", "media", "peer1", "peer2", "peer3", "timegroup"}
 
 // parallelRoutesFrom is the table size from which routes load in parallel:
 // the SQLite driver's per-column work is most of building a big deck.
@@ -122,8 +119,8 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 	if n < parallelRoutesFrom || parts < 2 {
 		return scanAllRoutes(ctx, tx, n)
 	}
-	var lo, hi int64
-	if err := tx.QueryRows(ctx, `SELECT min(id), max(id) FROM plan_routes`, nil, func(r storage.Scanner) error { return r.Scan(&lo, &hi) }); err != nil {
+	lo, hi, err := tx.IDRange(ctx, "plan_routes")
+	if err != nil {
 		return nil, err
 	}
 	// Each reader fills its own stretch of one slice: appending chunks
@@ -135,10 +132,11 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 	for i := range ranges {
 		r := &ranges[i]
 		r.from, r.to, r.off = lo+int64(i)*step, lo+int64(i+1)*step-1, off
-		if err := tx.QueryRows(ctx, `SELECT count(*) FROM plan_routes WHERE id BETWEEN ? AND ?`, []any{r.from, r.to},
-			func(row storage.Scanner) error { return row.Scan(&r.count) }); err != nil {
+		n, err := tx.Count(ctx, "plan_routes", idBetween(r.from, r.to)...)
+		if err != nil {
 			return nil, err
 		}
+		r.count = int64(n)
 		off += r.count
 	}
 	routes := make([]routing.Route, n)
@@ -154,7 +152,7 @@ func (s *Service) loadRoutes(ctx context.Context, tx *storage.Tx, revision int64
 				if rev != revision {
 					return errRevisionMoved
 				}
-				return scanRoutesInto(ctx, ptx, ` WHERE id BETWEEN ? AND ?`, []any{r.from, r.to}, routes[r.off:r.off+r.count])
+				return scanRoutesInto(ctx, ptx, idBetween(r.from, r.to), routes[r.off:r.off+r.count])
 			})
 		})
 	}
@@ -174,15 +172,20 @@ var errRevisionMoved = errors.New("store revision moved during a parallel read")
 // scanAllRoutes reads the n routes of the transaction's table.
 func scanAllRoutes(ctx context.Context, tx *storage.Tx, n int) ([]routing.Route, error) {
 	routes := make([]routing.Route, n)
-	return routes, scanRoutesInto(ctx, tx, "", nil, routes)
+	return routes, scanRoutesInto(ctx, tx, nil, routes)
+}
+
+// idBetween selects the ids from..to, both included.
+func idBetween(from, to int64) []storage.Cond {
+	return []storage.Cond{{Col: "id", Op: ">=", Val: from}, {Col: "id", Op: "<=", Val: to}}
 }
 
 // scanRoutesInto streams routes straight into dst (a rate deck has a
 // million of them and the generic record path would box every column);
 // other than exactly len(dst) rows is errRevisionMoved.
-func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []any, dst []routing.Route) error {
+func scanRoutesInto(ctx context.Context, tx *storage.Tx, where []storage.Cond, dst []routing.Route) error {
 	i := 0
-	err := tx.QueryRows(ctx, routeColumns+where+` ORDER BY id`, args,
+	err := tx.Scan(ctx, "plan_routes", routeColumns, where,
 		func(r storage.Scanner) error {
 			if i == len(dst) {
 				return errRevisionMoved
@@ -197,12 +200,25 @@ func scanRoutesInto(ctx context.Context, tx *storage.Tx, where string, args []an
 	return err
 }
 
+// peerCostColumns are the peer_costs columns a PeerCost is scanned from, in
+// the order PeerCosts scans them.
+var peerCostColumns = []string{"id", "peer", "called_prefix", "called_min", "called_max", "caller_type", "caller_prefix", "connectfee", "cost", "days",
+	"end", "endhour", "endminute", "included", "increment", "least_cost", "media", "message", "minimum", "priority", "start", "starthour", "startminute"}
+
 // PeerCosts reads every peer cost row of peers that keep their own costs
 // (costs=1); only those take part in least-cost ranking.
 func (s *Service) PeerCosts(ctx context.Context) ([]routing.PeerCost, error) {
 	var out []routing.PeerCost
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
-		return tx.QueryRows(ctx, `SELECT c.id, c.peer, c.called_prefix, c.called_min, c.called_max, c.caller_type, c.caller_prefix, c.connectfee, c.cost, c.days, c."end", c.endhour, c.endminute, c.included, c.increment, c.least_cost, c.media, c.message, c.minimum, c.priority, c.start, c.starthour, c.startminute FROM peer_costs c JOIN peers p ON p.id = c.peer WHERE p.costs = 1 ORDER BY c.id`, nil,
+		ownCosts, err := tx.List(ctx, "peers", storage.Query{Where: []storage.Cond{{Col: "costs", Op: "=", Val: 1}}})
+		if err != nil {
+			return err
+		}
+		ids := make([]any, len(ownCosts))
+		for i, p := range ownCosts {
+			ids[i] = p["id"]
+		}
+		return tx.Scan(ctx, "peer_costs", peerCostColumns, []storage.Cond{{Col: "peer", Op: "in", Val: ids}},
 			func(r storage.Scanner) error {
 				var c routing.PeerCost
 				if err := r.Scan(&c.ID, &c.Peer, &c.CalledPrefix, &c.CalledMin, &c.CalledMax, &c.CallerType, &c.CallerPrefix, &c.ConnectFee, &c.Cost, &c.Days, &c.End, &c.EndHour, &c.EndMinute, &c.Included, &c.Increment, &c.LeastCost, &c.Media, &c.Message, &c.Minimum, &c.Priority, &c.Start, &c.StartHour, &c.StartMinute); err != nil {

@@ -63,13 +63,13 @@ func TestSnapshotParallelRouteLoadMatchesSequential(t *testing.T) {
 
 	// A range holding more rows than counted means a write slipped in.
 	if err := db.Read(ctx, func(tx *storage.Tx) error {
-		return scanRoutesInto(ctx, tx, "", nil, make([]routing.Route, 10))
+		return scanRoutesInto(ctx, tx, nil, make([]routing.Route, 10))
 	}); !errors.Is(err, errRevisionMoved) {
 		t.Fatalf("overflowing range: %v, want errRevisionMoved", err)
 	}
 	// As does one holding fewer.
 	if err := db.Read(ctx, func(tx *storage.Tx) error {
-		return scanRoutesInto(ctx, tx, "", nil, make([]routing.Route, len(sequential)+1))
+		return scanRoutesInto(ctx, tx, nil, make([]routing.Route, len(sequential)+1))
 	}); !errors.Is(err, errRevisionMoved) {
 		t.Fatalf("short range: %v, want errRevisionMoved", err)
 	}

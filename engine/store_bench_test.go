@@ -35,7 +35,7 @@ func BenchmarkBuildFromStore(b *testing.B) {
 				return err
 			}
 		}
-		ins, err := tx.Prepare(ctx, `INSERT OR IGNORE INTO plan_routes (plan, called_prefix, caller_prefix, peer1, peer2) VALUES (?,?,?,?,?)`)
+		ins, err := tx.Inserter(ctx, "plan_routes", []string{"plan", "called_prefix", "caller_prefix", "peer1", "peer2"}, true)
 		if err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func BenchmarkBuildFromStore(b *testing.B) {
 			if rng.IntN(20) == 0 {
 				caller = fmt.Sprint(rng.IntN(90) + 10)
 			}
-			if _, err := ins.ExecContext(ctx, 1+i%plans, prefix, caller, 1, 2); err != nil {
+			if err := ins.Insert(1+i%plans, prefix, caller, 1, 2); err != nil {
 				return err
 			}
 		}

@@ -248,10 +248,10 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
 	return rev, nil
 }
 
-// WriteState runs one statement on run-time state (registrations) that
+// writeState runs one statement on run-time state (registrations) that
 // is not configuration: it is serialized with other writes but does not
 // move the revision, so it wakes no renderer and rebuilds no routes.
-func (db *DB) WriteState(ctx context.Context, stmt string, args ...any) error {
+func (db *DB) writeState(ctx context.Context, stmt string, args ...any) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	st, err := db.prepared(ctx, stmt)

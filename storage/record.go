@@ -307,49 +307,6 @@ func (tx *Tx) Count(ctx context.Context, table string, conds ...Cond) (int, erro
 	return n, nil
 }
 
-// Exec runs a statement written by the caller's package (bulk paths such as
-// cost imports); it must not interpolate input into the SQL text.
-func (tx *Tx) Exec(ctx context.Context, stmt string, args ...any) error {
-	if !tx.write {
-		return ErrReadOnlyTx
-	}
-	if _, err := tx.tx.ExecContext(ctx, stmt, args...); err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	return nil
-}
-
-// Prepare prepares a statement inside the transaction, for bulk inserts.
-func (tx *Tx) Prepare(ctx context.Context, stmt string) (*sql.Stmt, error) {
-	s, err := tx.tx.PrepareContext(ctx, stmt)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	return s, nil
-}
-
-// Scanner is one row of a streamed query.
-type Scanner interface{ Scan(dest ...any) error }
-
-// QueryRows streams rows of a fixed query to fn, one Scan at a time, for
-// loads too large to hold as Records (a million routes).
-func (tx *Tx) QueryRows(ctx context.Context, stmt string, args []any, fn func(row Scanner) error) error {
-	rows, err := tx.query(ctx, stmt, args...)
-	if err != nil {
-		return fmt.Errorf("query: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("query: %w", err)
-	}
-	return nil
-}
-
 // Setting reads a key of the settings table; "" when unset.
 func (tx *Tx) Setting(ctx context.Context, key string) (string, error) {
 	var v string
@@ -365,5 +322,11 @@ func (tx *Tx) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting writes a key of the settings table.
 func (tx *Tx) SetSetting(ctx context.Context, key, value string) error {
-	return tx.Exec(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
+	if !tx.write {
+		return ErrReadOnlyTx
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value); err != nil {
+		return fmt.Errorf("write setting %s: %w", key, err)
+	}
+	return nil
 }

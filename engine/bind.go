@@ -52,9 +52,9 @@ func structValue(obj any) reflect.Value {
 	return v.Elem()
 }
 
-// BindValues sets the object's fields from canonical Values; fields absent
+// bindValues sets the object's fields from canonical Values; fields absent
 // from vals are left as they are.
-func BindValues(obj any, vals Values) error {
+func bindValues(obj any, vals Values) error {
 	v := structValue(obj)
 	for _, f := range boundFields(v.Type()) {
 		s, ok := vals[f.name]

@@ -138,44 +138,6 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 	return created, pw, nil
 }
 
-func (s *Service) insertUser(ctx context.Context, tx *storage.Tx, username, password, role string, customer int) error {
-	if err := checkName(username); err != nil || username == "" {
-		return fmt.Errorf("%w: username must be 1-64 letters, digits, '_', '.', '+' or '-'", ErrBadUserInput)
-	}
-	if _, ok := Roles[role]; !ok {
-		return fmt.Errorf("%w: role must be one of %v", ErrBadUserInput, RoleNames())
-	}
-	if len(password) < 8 {
-		return fmt.Errorf("%w: password must be at least 8 characters", ErrBadUserInput)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
-	if n, err := tx.Count(ctx, "customers", storage.Cond{Col: "id", Op: "=", Val: customer}); err != nil {
-		return err
-	} else if n == 0 {
-		return fmt.Errorf("%w: customer %d does not exist", ErrBadUserInput, customer)
-	}
-	_, err = tx.Insert(ctx, "users", storage.Record{"username": username, "password_hash": string(hash), "role": role, "customer": int64(customer)})
-	if errors.Is(err, storage.ErrConflict) {
-		return fmt.Errorf("%w: user %q already exists", ErrBadUserInput, username)
-	}
-	return err
-}
-
-// AddUser creates an API user (the `sipswitch user add` command).
-func (s *Service) AddUser(ctx context.Context, username, password, role string, customer int) error {
-	if customer == 0 {
-		customer = RootCustomer
-	}
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
-		return s.insertUser(ctx, tx, username, password, role, customer)
-	})
-	s.identityGen.Add(1)
-	return err
-}
-
 // Actor is an authenticated user and the customers it may act on.
 type Actor struct {
 	User User
@@ -274,12 +236,4 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	s.authCache[username] = authEntry{hash: hash, digest: digest, expires: cached.expires, actor: actor, actorUntil: now.Add(actorCacheTTL), gen: gen}
 	s.authMu.Unlock()
 	return actor, nil
-}
-
-func customerTree(ctx context.Context, tx *storage.Tx, root int) (map[int]bool, error) {
-	return tx.Descendants(ctx, "customers", "parent", root)
-}
-
-func customerAncestors(ctx context.Context, tx *storage.Tx, leaf int) (map[int]bool, error) {
-	return tx.Ancestors(ctx, "customers", "parent", leaf)
 }

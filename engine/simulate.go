@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -134,53 +133,4 @@ func effectivePlan(ctx context.Context, tx *storage.Tx, customer int) (int, erro
 	}
 	st, err := settingsIn(ctx, tx)
 	return st.DefaultPlan, err
-}
-
-// ImportCosts loads a peer's cost table from CSV (header row of API
-// parameter names) in one transaction: every row is stored, or none is.
-// With replace the peer's existing rows are removed first.
-func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Reader, replace bool) (int, error) {
-	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {
-		return 0, err
-	}
-	reader, err := NewCostsCSVReader(csv, peer)
-	if err != nil {
-		return 0, FieldErrors{{Key: "csv", Message: err.Error()}}
-	}
-	n := 0
-	_, err = s.db.Write(ctx, func(tx *storage.Tx) error {
-		if ok, err := exists(ctx, tx, "peers", peer); err != nil {
-			return err
-		} else if !ok {
-			return FieldErrors{{Key: "peer", Message: fmt.Sprintf("peer %d does not exist", peer)}}
-		}
-		if replace {
-			if err := tx.DeleteWhere(ctx, "peer_costs", storage.Cond{Col: "peer", Op: "=", Val: peer}); err != nil {
-				return err
-			}
-		}
-		ins, err := tx.Inserter(ctx, "peer_costs", []string{"peer", "called_prefix", "called_min", "called_max", "caller_type", "caller_prefix", "connectfee", "cost", "days", "description",
-			"end", "endhour", "endminute", "included", "increment", "least_cost", "media", "message", "minimum", "priority", "start", "starthour", "startminute"}, false)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for {
-			c, err := reader.Read()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return FieldErrors{{Key: "csv", Message: err.Error()}}
-			}
-			if err := ins.Insert(c.Peer, c.CalledPrefix, c.CalledMin, c.CalledMax, c.CallerType, c.CallerPrefix, c.ConnectFee, c.Cost, c.Days, c.Description, c.End, c.EndHour, c.EndMinute, c.Included, c.Increment, c.LeastCost, c.Media, c.Message, c.Minimum, c.Priority, c.Start, c.StartHour, c.StartMinute); err != nil {
-				return fmt.Errorf("insert cost row %d: %w", n+1, err)
-			}
-			n++
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
 }

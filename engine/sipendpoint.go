@@ -10,15 +10,16 @@ import (
 	"github.com/sipswitch/sipswitch/storage"
 )
 
-// KindSipEndpoint is the gateway API's sip_endpoint.* objects, stored in
+// kindSipEndpoint is the gateway API's sip_endpoint.* objects, stored in
 // sip_endpoints and keyed by object_id (the name is unique too).
 // INFERRED privileges: the gateway has one kind of user, its administrator,
 // who configures the whole box; on a switch that is the system owner.
-var KindSipEndpoint = &Kind{
+var kindSipEndpoint = &Kind{
 	Name: "SIP endpoint", Table: "sip_endpoints", Key: "object_id", Spec: SipEndpointSpec, ReturnsID: true,
 	CreatePriv: []Privilege{PrivSystem}, UpdatePriv: []Privilege{PrivSystem}, DeletePriv: []Privilege{PrivSystem},
 	GetPriv: []Privilege{PrivSystem}, ListPriv: []Privilege{PrivSystem},
 	Sorts: []string{"name"},
+	check: checkSipEndpoint,
 }
 
 // sipEndpointRules are the rules between parameters of one endpoint; the
@@ -42,20 +43,18 @@ func sipEndpointRules(v Values) FieldErrors {
 	return errs
 }
 
-func (s *Service) sipEndpointKind() *Kind {
-	k := *KindSipEndpoint
-	k.check = func(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
-		errs := sipEndpointRules(v)
-		if old == nil || !strings.EqualFold(old["name"], v["name"]) {
-			more, err := s.sectionNameCheck(ctx, tx, v["name"], "sip_endpoints")
-			if err != nil {
-				return nil, err
-			}
-			errs = append(errs, more...)
+// checkSipEndpoint: the rules between the endpoint's parameters, and its
+// name is no peer's or line's (they share Asterisk section names).
+func checkSipEndpoint(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
+	errs := sipEndpointRules(v)
+	if old == nil || !strings.EqualFold(old["name"], v["name"]) {
+		more, err := sectionNameCheck(ctx, tx, v["name"], "sip_endpoints")
+		if err != nil {
+			return nil, err
 		}
-		return errs, nil
+		errs = append(errs, more...)
 	}
-	return &k
+	return errs, nil
 }
 
 // Warning is a saved endpoint's state that Asterisk would not use as the
@@ -111,7 +110,7 @@ type SaveResult struct {
 // created. On update, omitted parameters keep their values. Everything
 // happens in one transaction: on any error nothing is stored.
 func (s *Service) SaveSipEndpoint(ctx context.Context, a *Actor, input Values) (SaveResult, error) {
-	k := s.sipEndpointKind()
+	k := kindSipEndpoint
 	if err := s.authorize(a, k.CreatePriv); err != nil {
 		return SaveResult{}, err
 	}
@@ -212,7 +211,7 @@ func (s *Service) resolveRef(ctx context.Context, tx *storage.Tx, ref SipEndpoin
 // SipEndpoint returns one endpoint's stored values: every parameter at its
 // effective value, plus object_id.
 func (s *Service) SipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef) (Values, error) {
-	if err := s.authorize(a, KindSipEndpoint.GetPriv); err != nil {
+	if err := s.authorize(a, kindSipEndpoint.GetPriv); err != nil {
 		return nil, err
 	}
 	var out Values
@@ -236,7 +235,7 @@ func (s *Service) SipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef)
 
 // SipEndpoints returns every endpoint, by name.
 func (s *Service) SipEndpoints(ctx context.Context, a *Actor) ([]Values, error) {
-	if err := s.authorize(a, KindSipEndpoint.ListPriv); err != nil {
+	if err := s.authorize(a, kindSipEndpoint.ListPriv); err != nil {
 		return nil, err
 	}
 	out := []Values{}
@@ -257,7 +256,7 @@ func (s *Service) SipEndpoints(ctx context.Context, a *Actor) ([]Values, error) 
 // endpoints by id (the gateway's call routing rules and groups do not
 // exist here), so no rule or group is ever made invalid.
 func (s *Service) DeleteSipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef) error {
-	if err := s.authorize(a, KindSipEndpoint.DeletePriv); err != nil {
+	if err := s.authorize(a, kindSipEndpoint.DeletePriv); err != nil {
 		return err
 	}
 	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {

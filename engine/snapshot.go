@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strconv"
 	"sync"
 
 	"github.com/sipswitch/sipswitch/routing"
@@ -70,18 +69,6 @@ func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
 }
 
 func revisionIn(ctx context.Context, tx *storage.Tx) (int64, error) { return tx.Revision(ctx) }
-
-func settingsIn(ctx context.Context, tx *storage.Tx) (routing.Settings, error) {
-	var st routing.Settings
-	for key, dst := range map[string]*int{"default_peer": &st.DefaultPeer, "default_plan": &st.DefaultPlan} {
-		v, err := tx.Setting(ctx, key)
-		if err != nil {
-			return st, err
-		}
-		*dst, _ = strconv.Atoi(v)
-	}
-	return st, nil
-}
 
 // loadAll reads a whole table into a slice of T, ordered by id.
 func loadAll[T any](ctx context.Context, tx *storage.Tx, table string, dst *[]T) error {
@@ -232,50 +219,4 @@ func (s *Service) PeerCosts(ctx context.Context) ([]routing.PeerCost, error) {
 		return nil, fmt.Errorf("peer costs: %w", err)
 	}
 	return out, nil
-}
-
-// SetSettings stores switch-wide settings (default_peer, default_plan) in
-// one transaction, checking each object it names exists.
-func (s *Service) SetSettings(ctx context.Context, a *Actor, settings map[string]int) error {
-	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {
-		return err
-	}
-	tables := map[string]string{"default_peer": "peers", "default_plan": "plans"}
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
-		var errs FieldErrors
-		for key, value := range settings {
-			table := tables[key]
-			if table == "" {
-				errs = append(errs, FieldError{Key: key, Message: key + " is not a setting (default_peer, default_plan)"})
-				continue
-			}
-			if value != 0 {
-				if ok, err := exists(ctx, tx, table, value); err != nil {
-					return err
-				} else if !ok {
-					errs = append(errs, FieldError{Key: key, Message: fmt.Sprintf("%s %d does not exist", key, value)})
-					continue
-				}
-			}
-			if err := tx.SetSetting(ctx, key, strconv.Itoa(value)); err != nil {
-				return err
-			}
-		}
-		if len(errs) > 0 {
-			return errs
-		}
-		return nil
-	})
-	return err
-}
-
-// Settings reads the switch-wide settings.
-func (s *Service) Settings(ctx context.Context) (routing.Settings, error) {
-	var st routing.Settings
-	err := s.db.Read(ctx, func(tx *storage.Tx) error {
-		var err error
-		st, err = settingsIn(ctx, tx)
-		return err
-	})
-	return st, err
 }

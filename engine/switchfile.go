@@ -231,7 +231,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 			continue
 		}
 		var c routing.Customer
-		BindValues(&c, vals)
+		bindValues(&c, vals)
 		c.ID = id
 		snap.Customers = append(snap.Customers, c)
 	}
@@ -260,7 +260,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		}
 		customerRef(o, "customer", vals, false)
 		var g routing.TimeGroup
-		BindValues(&g, vals)
+		bindValues(&g, vals)
 		g.ID = id
 		if pn, ok := o.nodes["periods"]; ok {
 			if pn.Kind != yaml.SequenceNode {
@@ -277,7 +277,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 						continue
 					}
 					var p routing.TimePeriod
-					BindValues(&p, pv)
+					bindValues(&p, pv)
 					p.ID = len(g.Periods) + 1
 					g.Periods = append(g.Periods, p)
 				}
@@ -304,7 +304,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		customerRef(o, "customer", vals, false)
 		groupRef(o, "cos_timegroup", vals)
 		var p routing.Plan
-		BindValues(&p, vals)
+		bindValues(&p, vals)
 		p.ID = id
 		snap.Plans = append(snap.Plans, p)
 	}
@@ -329,7 +329,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		customerRef(o, "plan_customer", vals, true)
 		sectionName(o, vals["name"])
 		var p routing.Peer
-		BindValues(&p, vals)
+		bindValues(&p, vals)
 		p.ID = id
 		snap.Peers = append(snap.Peers, p)
 	}
@@ -365,7 +365,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		}
 		routeKeys[key] = true
 		var r routing.Route
-		BindValues(&r, vals)
+		bindValues(&r, vals)
 		r.ID = id
 		snap.Routes = append(snap.Routes, r)
 	}
@@ -386,7 +386,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		}
 		sectionName(o, vals["name"])
 		var p routing.Phone
-		BindValues(&p, vals)
+		bindValues(&p, vals)
 		p.ID = i + 1
 		snap.Phones = append(snap.Phones, p)
 		phones[strings.ToLower(p.Name)] = &snap.Phones[len(snap.Phones)-1]
@@ -436,7 +436,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		}
 		sectionName(o, vals["name"])
 		var e routing.SipEndpoint
-		BindValues(&e, vals)
+		bindValues(&e, vals)
 		e.ID = len(snap.SipEndpoints) + 1
 		snap.SipEndpoints = append(snap.SipEndpoints, e)
 	}

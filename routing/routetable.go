@@ -228,10 +228,8 @@ func (p *planTrie) index(keys []string) error {
 
 func fitsInt32(v int) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
 
-// CheckRoute reports the first field of r that CompileRouteTable would
+// checkRoute reports the first field of r that CompileRouteTable would
 // refuse (the plan's existence aside), naming the API parameter.
-func CheckRoute(r *Route) error { return checkRoute(r) }
-
 func checkRoute(r *Route) error {
 	switch {
 	case r.ID < 0 || r.ID > math.MaxInt32:

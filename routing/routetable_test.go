@@ -125,8 +125,8 @@ func TestCompileRouteTableErrors(t *testing.T) {
 		{Route{ID: 1, Plan: 1, Allow: 1, Peer2: -2}, "peer2"},
 	}
 	for _, tt := range tests {
-		if err := CheckRoute(&tt.route); tt.want != "plan 2" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("CheckRoute(%+v) = %v, want mention of %q", tt.route, err, tt.want)
+		if err := checkRoute(&tt.route); tt.want != "plan 2" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("checkRoute(%+v) = %v, want mention of %q", tt.route, err, tt.want)
 		}
 		_, err := CompileRouteTable(plans, []Route{tt.route}, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

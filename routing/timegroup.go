@@ -52,10 +52,10 @@ func CompileTimeGroups(groups []TimeGroup) (*TimeGroupSet, error) {
 	return s, nil
 }
 
-// CheckTimePeriod reports the first field of p the engine cannot use,
+// checkTimePeriod reports the first field of p the engine cannot use,
 // naming the API parameter; the API checks periods with it so that a stored
 // period always compiles.
-func CheckTimePeriod(p TimePeriod) error {
+func checkTimePeriod(p TimePeriod) error {
 	_, err := compilePeriod(p, map[string]*time.Location{"": time.UTC})
 	return err
 }

@@ -108,7 +108,7 @@ func TestTimeGroupActive(t *testing.T) {
 var tt0 = time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC)
 
 func TestCompileTimeGroupsErrors(t *testing.T) {
-	if err := CheckTimePeriod(TimePeriod{Days: "67", StartHour: 22, EndHour: 6, Timezone: "Europe/London", StartDate: "2026-01-01"}); err != nil {
+	if err := checkTimePeriod(TimePeriod{Days: "67", StartHour: 22, EndHour: 6, Timezone: "Europe/London", StartDate: "2026-01-01"}); err != nil {
 		t.Errorf("valid period refused: %v", err)
 	}
 	tests := []struct {
@@ -123,8 +123,8 @@ func TestCompileTimeGroupsErrors(t *testing.T) {
 		{TimePeriod{Timezone: "Nowhere/City"}, "timezone"},
 	}
 	for _, tt := range tests {
-		if err := CheckTimePeriod(tt.p); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("CheckTimePeriod(%+v) = %v, want mention of %q", tt.p, err, tt.want)
+		if err := checkTimePeriod(tt.p); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("checkTimePeriod(%+v) = %v, want mention of %q", tt.p, err, tt.want)
 		}
 		_, err := CompileTimeGroups([]TimeGroup{{ID: 4, Periods: []TimePeriod{tt.p}}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "time group 4") {

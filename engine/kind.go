@@ -53,6 +53,14 @@ type Kind struct {
 	listScope func(a *Actor) []storage.Cond
 }
 
+// checkRules applies the kind's cross-object rules, if it has any.
+func (k *Kind) checkRules(ctx context.Context, tx *storage.Tx, a *Actor, vals, old Values) (FieldErrors, error) {
+	if k.check == nil {
+		return nil, nil
+	}
+	return k.check(ctx, tx, a, vals, old)
+}
+
 // ListOptions are Enswitch's list parameters.
 type ListOptions struct {
 	Filters    Values // by Kind.Filters
@@ -140,7 +148,7 @@ func (s *Service) createIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 		input = k.defaultsFor(a, input)
 	}
 	vals, errs := k.Spec.Validate(input, nil)
-	more, err := k.check(ctx, tx, a, vals, nil)
+	more, err := k.checkRules(ctx, tx, a, vals, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -200,7 +208,7 @@ func (s *Service) updateIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 	}
 	vals, verrs := k.Spec.Validate(input, old)
 	errs = append(errs, verrs...)
-	more, err := k.check(ctx, tx, a, vals, old)
+	more, err := k.checkRules(ctx, tx, a, vals, old)
 	if err != nil {
 		return err
 	}
@@ -373,4 +381,19 @@ func (s *Service) checkParentVisible(ctx context.Context, tx *storage.Tx, a *Act
 		return ErrNotFound
 	}
 	return nil
+}
+
+// Kinds returns every object kind of the Enswitch API keyed by its module
+// path ("peers", "plans/routes", ...). The kinds are shared and read-only.
+func (s *Service) Kinds() map[string]*Kind {
+	return map[string]*Kind{
+		"peers":              kindPeer,
+		"phones":             kindPhone,
+		"plans":              kindPlan,
+		"plans/routes":       kindRoute,
+		"timegroups":         kindTimeGroup,
+		"timegroups/periods": kindTimePeriod,
+		"peers/costs":        kindPeerCost,
+		"customers":          kindCustomer,
+	}
 }

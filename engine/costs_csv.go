@@ -85,7 +85,7 @@ func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
 		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %s", line, errs[0].Message)
 	}
 	var c routing.PeerCost
-	if err := BindValues(&c, vals); err != nil {
+	if err := bindValues(&c, vals); err != nil {
 		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
 	}
 	if err := routing.CheckPeerCost(&c); err != nil {

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/storage"
+)
+
+// Telephone lines (Enswitch phones/*), keyed by their SIP username.
+
+// destTypes are the destination types of btype/dtype/utype. INFERRED: the
+// pages name the parameters but not their values; sipswitch offers the ones
+// its SIP core and dialplan can carry out: hang up, ring a local line,
+// route to a number through the rate plan, or leave voicemail.
+var destTypes = []string{"hangup", "phone", "external", "voicemail"}
+
+func destNumberRequired(typeParam string) func(Values) bool {
+	return func(v Values) bool { t := v[typeParam]; return t != "" && t != "hangup" }
+}
+
+// PhoneSpec is phones/create (and phones/update). ownerManaged marks what
+// Enswitch's user portal lets a line's owner change (forwarding, dnd, ring
+// time, destinations, caller names, voicemail options, the line's own
+// password); limits, class of service, plan, owner, customer, source and
+// allowed_ua, caller-id numbers, copy_password and the line's technical
+// settings stay the operator's. INFERRED: the portal's exact list is not in
+// the API pages.
+var PhoneSpec = NewSpec(
+	required(str("name", "", checkName)),
+	ownerManaged(requiredIf(str("password", "", checkSecret), "unless copy_password is given", func(v Values) bool { return v["copy_password"] == "" })),
+	ownerManaged(flag("acr", "0")),
+	str("allowed_ua", "", nil),
+	flag("aoc", "0"),
+	ownerManaged(enum("btype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("bnumber", "", checkNumber), "when btype is not hangup", destNumberRequired("btype"))),
+	Param{Name: "call_maximum", Type: Decimal, Default: "-1", Min: -1, MinSet: true},
+	str("callerid_external", "default", checkOneOfOrNumber("default", "matched_called", "name", "original", "original_own_number")),
+	str("callerid_internal", "default", checkOneOfOrNumber("default", "name", "original", "original_own_number")),
+	str("callerid_location", "", func(s string) error {
+		if s == "" {
+			return nil
+		}
+		return checkOneOfOrNumber("original_own_number")(s)
+	}),
+	ownerManaged(str("callername_external", "", checkCallerIDText)),
+	ownerManaged(str("callername_internal", "", checkCallerIDText)),
+	str("codec", "", checkCodec),
+	Param{Name: "copy_password", Type: String, Check: checkName, NotStored: true},
+	id("cos", false),
+	id("customer", false),
+	ownerManaged(str("description", "", nil)),
+	enum("delivery", String, "register", "register", "last_number"),
+	str("dialplan", "", checkName),
+	flag("direct", "1"),
+	ownerManaged(flag("dnd", "0")),
+	ownerManaged(enum("dtype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("dnumber", "", checkNumber), "when dtype is not hangup", destNumberRequired("dtype"))),
+	str("emergency_address1", "", nil),
+	str("emergency_address2", "", nil),
+	str("emergency_address3", "", nil),
+	str("emergency_address_city", "", nil),
+	str("emergency_address_state", "", nil),
+	str("emergency_address_code", "", nil),
+	str("emergency_address_other", "", nil),
+	str("emergency_country", "", nil),
+	str("emergency_location_code", "", nil),
+	enum("expect_registered", Integer, "1", "0", "1", "2"),
+	ownerManaged(str("forwarding", "", checkNumber)),
+	ownerManaged(flag("use_forwarding", "1")),
+	str("hardware_address", "", nil),
+	ownerManaged(str("language", "", checkLanguage)),
+	enum("ltype", String, "", "", "phone"),
+	requiredIf(str("lnumber", "", checkName), "when ltype is phone", func(v Values) bool { return v["ltype"] == "phone" }),
+	ownerManaged(str("mailbox", "", checkMailbox)),
+	enum("media", String, routing.MediaVoice, routing.MediaVoice, routing.MediaFax),
+	ownerManaged(flag("missedemail", "0")),
+	ownerManaged(id("music", false)),
+	ownerManaged(flag("music_ringing", "0")),
+	id("owner", false),
+	flag("panel", "0"),
+	ownerManaged(str("pin", "", checkDigits)),
+	flag("ping", "0"),
+	id("plan", false),
+	ownerManaged(flag("presentation_external", "1")),
+	ownerManaged(flag("presentation_internal", "1")),
+	str("provision1", "", nil),
+	id("provisioning", false),
+	id("recordgroup", false),
+	str("registrar", "", checkHost),
+	// INFERRED bounds: a line that rings for less than a second or more
+	// than ten minutes is a typo, not a setting.
+	ownerManaged(integer("ringtime", "15", 1, 600)),
+	ownerManaged(enum("screen", Integer, "0", "0", "1", "2")),
+	str("source", "", checkIPAddr),
+	Param{Name: "totalmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
+	ownerManaged(enum("utype", String, "hangup", destTypes...)),
+	ownerManaged(requiredIf(str("unumber", "", checkNumber), "when utype is not hangup", destNumberRequired("utype"))),
+	// The page gives no default; INFERRED 0 (do not follow on group calls).
+	ownerManaged(flag("unumber_group", "0")),
+	validationParam,
+)
+
+// kindPhone is phones/*, keyed by name.
+var kindPhone = &Kind{
+	Name: "telephone line", Table: "phones", Key: "name", Spec: PhoneSpec,
+	check:      checkPhone,
+	CreatePriv: []Privilege{PrivAdministrator, PrivWholesale},
+	UpdatePriv: []Privilege{PrivAdministrator, PrivResidential, PrivUser, PrivWholesale},
+	// INFERRED: phones/delete's page is missing; deleting a line is an
+	// administrator's job, as creating one is.
+	DeletePriv:  []Privilege{PrivAdministrator, PrivWholesale},
+	GetPriv:     []Privilege{PrivResidential, PrivUser, PrivWholesale},
+	ListPriv:    []Privilege{PrivResidential, PrivUser},
+	Sorts:       []string{"name", "description"},
+	Filters:     map[string]string{"customer": "=", "owner": "="},
+	defaultsFor: actorCustomerDefault("customer"),
+	visible:     lineVisible,
+	ownerOnly:   func(a *Actor) bool { return !lineAdministrator(a) },
+	listScope: func(a *Actor) []storage.Cond {
+		conds := customerScope(a)
+		if !lineAdministrator(a) {
+			conds = append(conds, storage.Cond{Col: "owner", Op: "=", Val: a.User.ID})
+		}
+		return conds
+	},
+	redact: func(a *Actor, obj map[string]any, opts ListOptions) {
+		if !opts.Password {
+			delete(obj, "password")
+		}
+	},
+}
+
+func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
+	var errs FieldErrors
+	cust := atoi(v["customer"])
+	more, err := checkCustomerRef(ctx, tx, a, "customer", cust)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, more...)
+	if old == nil || !strings.EqualFold(old["name"], v["name"]) {
+		more, err := sectionNameCheck(ctx, tx, v["name"], "phones")
+		if err != nil {
+			return nil, err
+		}
+		errs = append(errs, more...)
+	}
+	more, err = copyPassword(ctx, tx, a, v)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, more...)
+	if v["password"] != "" && strings.EqualFold(v["password"], v["name"]) {
+		errs = append(errs, FieldError{Key: "password", Message: "password must not be the line's name"})
+	}
+	if plan := atoi(v["plan"]); plan > 0 {
+		ok, err := planUsableBy(ctx, tx, plan, cust)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			errs = append(errs, FieldError{Key: "plan", Message: fmt.Sprintf("rate plan %d does not exist or is not available to customer %d", plan, cust)})
+		}
+	}
+	// INFERRED: sipswitch has no class-of-service objects; 0 (default) and
+	// 1 (the system COS that allows all calls) are the ones that exist.
+	if c := atoi(v["cos"]); c > 1 {
+		errs = append(errs, FieldError{Key: "cos", Message: "cos must be 0 (default) or 1 (system COS allowing all calls)"})
+	}
+	if o := atoi(v["owner"]); o > 0 {
+		rec, err := tx.Get(ctx, "users", "id", o)
+		if err != nil || !a.Owns(atoi(valuesOfRecord(rec)["customer"])) {
+			errs = append(errs, FieldError{Key: "owner", Message: fmt.Sprintf("user %d does not exist or is not yours", o)})
+		}
+	}
+	more, err = checkLineReferences(ctx, tx, a, v, old)
+	if err != nil {
+		return nil, err
+	}
+	return append(errs, more...), nil
+}

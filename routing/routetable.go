@@ -20,19 +20,19 @@ import (
 // string arena, not as Route values: a rate deck of a million routes must
 // fit in a small share of the switch's memory.
 type RouteTable struct {
-	plans  map[int]int32
-	tries  []planTrie
-	routes []routeEntry
-	arena  string
-	groups *TimeGroupSet
+	byPlanID map[int]int32 // plan id -> index into plans
+	plans    []planRoutes
+	routes   []routeEntry
+	arena    string
+	groups   *TimeGroupSet
 }
 
-type planTrie struct {
+// planRoutes is one plan's part of the table: its routes are
+// routes[base:], indexed by called prefix.
+type planRoutes struct {
 	id       int
 	cosGroup int32 // compiled index of the plan's cos_timegroup, -1 none
-	hashed   bool  // prefixes all fit a prefixHash: hash is used, trie is empty
-	hash     prefixHash
-	trie     prefixTrie
+	index    prefixIndex
 	base     uint32 // index of the plan's first entry in RouteTable.routes
 }
 
@@ -100,9 +100,9 @@ func CompileRouteTable(plans []Plan, routes []Route, groups []TimeGroup) (*Route
 }
 
 func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTable, error) {
-	t := &RouteTable{plans: make(map[int]int32, len(plans)), groups: gs}
+	t := &RouteTable{byPlanID: make(map[int]int32, len(plans)), groups: gs}
 	for _, p := range plans {
-		if _, dup := t.plans[p.ID]; dup {
+		if _, dup := t.byPlanID[p.ID]; dup {
 			return nil, fmt.Errorf("plan %d: duplicate id", p.ID)
 		}
 		if !fitsInt32(p.COSTimeGroup) {
@@ -112,20 +112,20 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 		if p.COSTimeGroup != 0 {
 			cos = gs.lookupIndex(p.COSTimeGroup)
 		}
-		t.plans[p.ID] = int32(len(t.tries))
-		t.tries = append(t.tries, planTrie{id: p.ID, cosGroup: cos})
+		t.byPlanID[p.ID] = int32(len(t.plans))
+		t.plans = append(t.plans, planRoutes{id: p.ID, cosGroup: cos})
 	}
 
 	// Group route indexes by plan, then sort each plan's routes by called
 	// prefix (trie order) and, within a prefix, into match order.
-	counts := make([]int, len(t.tries)+1)
+	counts := make([]int, len(t.plans)+1)
 	planOf := make([]int32, len(routes))
 	for i := range routes {
 		r := &routes[i]
 		if err := checkRoute(r); err != nil {
 			return nil, err
 		}
-		pi, ok := t.plans[r.Plan]
+		pi, ok := t.byPlanID[r.Plan]
 		if !ok {
 			return nil, fmt.Errorf("route %d: plan %d: %w", r.ID, r.Plan, ErrUnknownPlan)
 		}
@@ -136,7 +136,7 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 		counts[i] += counts[i-1]
 	}
 	order := make([]int32, len(routes))
-	next := slices.Clone(counts[:len(t.tries)])
+	next := slices.Clone(counts[:len(t.plans)])
 	for i, pi := range planOf {
 		order[next[pi]] = int32(i)
 		next[pi]++
@@ -149,14 +149,14 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 	var arena arenaBuilder
 	// Plans sort and index independently, most of a big table's build:
 	// one worker per CPU takes plans from a shared counter.
-	planErrs := make([]error, len(t.tries))
+	planErrs := make([]error, len(t.plans))
 	var nextPlan atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(t.tries)) {
+	for range min(runtime.GOMAXPROCS(0), len(t.plans)) {
 		wg.Go(func() {
 			for {
 				pi := int(nextPlan.Add(1) - 1)
-				if pi >= len(t.tries) {
+				if pi >= len(t.plans) {
 					return
 				}
 				lo, hi := counts[pi], counts[pi+1]
@@ -165,10 +165,12 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 				for k, ri := range idx {
 					keys[lo+k] = routes[ri].CalledPrefix
 				}
-				if err := t.tries[pi].index(keys[lo:hi]); err != nil {
-					planErrs[pi] = fmt.Errorf("plan %d: %w", t.tries[pi].id, err)
+				index, err := buildPrefixIndex(keys[lo:hi])
+				if err != nil {
+					planErrs[pi] = fmt.Errorf("plan %d: %w", t.plans[pi].id, err)
 				}
-				t.tries[pi].base = uint32(lo)
+				t.plans[pi].index = index
+				t.plans[pi].base = uint32(lo)
 			}
 		})
 	}
@@ -176,7 +178,7 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 	if err := errors.Join(planErrs...); err != nil {
 		return nil, err
 	}
-	for pi := range t.tries {
+	for pi := range t.plans {
 		lo, hi := counts[pi], counts[pi+1]
 		idx := order[lo:hi]
 		// Walk backwards so that a prefix can reuse the arena bytes of the
@@ -206,24 +208,6 @@ func compileRouteTable(plans []Plan, routes []Route, gs *TimeGroupSet) (*RouteTa
 	}
 	t.arena = arena.b.String()
 	return t, nil
-}
-
-// index builds the plan's prefix index from its sorted called prefixes:
-// a prefixHash when they all fit one (every real numbering plan), else a
-// prefixTrie, which takes prefixes of any valid length.
-func (p *planTrie) index(keys []string) error {
-	longest := 0
-	for _, k := range keys {
-		longest = max(longest, len(k))
-	}
-	if longest <= maxHashedPrefixLen {
-		p.hashed = true
-		p.hash = buildPrefixHash(keys)
-		return nil
-	}
-	trie, err := buildPrefixTrie(keys)
-	p.trie = trie
-	return err
 }
 
 func fitsInt32(v int) bool { return v >= math.MinInt32 && v <= math.MaxInt32 }
@@ -337,11 +321,11 @@ func (a *arenaBuilder) intern(s string) uint32 {
 // media ("" = voice) in plan at now. It returns ErrUnknownPlan, ErrNoRoute,
 // or ErrCallBarred together with the barring route.
 func (t *RouteTable) Lookup(plan int, called, caller, media string, now time.Time) (Route, error) {
-	pi, ok := t.plans[plan]
+	pi, ok := t.byPlanID[plan]
 	if !ok {
 		return Route{}, ErrUnknownPlan
 	}
-	p := &t.tries[pi]
+	p := &t.plans[pi]
 	e := t.match(p, called, caller, callMedia(media))
 	if e == nil {
 		return Route{}, ErrNoRoute
@@ -353,42 +337,16 @@ func (t *RouteTable) Lookup(plan int, called, caller, media string, now time.Tim
 	return r, nil
 }
 
-// match finds the winning entry: deepest trie node first, and within a node
-// the first entry (sorted into match order) whose caller prefix and media fit.
-func (t *RouteTable) match(p *planTrie, called, caller string, media uint8) *routeEntry {
-	if p.hashed {
-		return t.matchHashed(p, called, caller, media)
-	}
-	var tr trail
-	p.trie.collect(called, &tr)
-	for k := tr.n - 1; k >= 0; k-- {
-		n := &p.trie.nodes[tr.node[k]]
-		first := p.base + n.first
-		if e := t.firstMatch(first, first+uint32(n.count), caller, media); e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// matchHashed is match over a prefixHash: probe the number's prefixes
-// longest first.
-func (t *RouteTable) matchHashed(p *planTrie, called, caller string, media uint8) *routeEntry {
-	var keys [maxHashedPrefixLen + 1]uint64
-	n := prefixKeys(called, &keys)
-	for l := n; l >= 0; l-- {
-		if p.hash.lengths&(1<<l) == 0 {
-			continue
-		}
-		first, end, ok := p.hash.find(keys[l])
-		if !ok {
-			continue
-		}
-		if e := t.firstMatch(p.base+first, p.base+end, caller, media); e != nil {
-			return e
-		}
-	}
-	return nil
+// match finds the winning entry: the longest matching called prefix first,
+// and within one prefix the first entry (sorted into match order) whose
+// caller prefix and media fit.
+func (t *RouteTable) match(p *planRoutes, called, caller string, media uint8) *routeEntry {
+	var found *routeEntry
+	p.index.longestFirst(called, func(first, end uint32) bool {
+		found = t.firstMatch(p.base+first, p.base+end, caller, media)
+		return found == nil
+	})
+	return found
 }
 
 // firstMatch returns the first entry of routes[first:end] whose caller
@@ -407,7 +365,7 @@ func (t *RouteTable) firstMatch(first, end uint32, caller string, media uint8) *
 	return nil
 }
 
-func (t *RouteTable) allowed(p *planTrie, e *routeEntry, now time.Time) bool {
+func (t *RouteTable) allowed(p *planRoutes, e *routeEntry, now time.Time) bool {
 	switch e.allow {
 	case AllowAlways:
 		return true
@@ -421,14 +379,14 @@ func (t *RouteTable) allowed(p *planTrie, e *routeEntry, now time.Time) bool {
 
 // groupOf returns the compiled index of the time group e consults, or -1
 // when it has none or names an unknown group (both: never active).
-func (t *RouteTable) groupOf(p *planTrie, e *routeEntry) int32 {
+func (t *RouteTable) groupOf(p *planRoutes, e *routeEntry) int32 {
 	if e.timeGroup != 0 {
 		return t.groups.lookupIndex(int(e.timeGroup))
 	}
 	return p.cosGroup
 }
 
-func (t *RouteTable) route(p *planTrie, e *routeEntry) Route {
+func (t *RouteTable) route(p *planRoutes, e *routeEntry) Route {
 	return Route{
 		ID:           int(e.id),
 		Plan:         p.id,

@@ -253,9 +253,9 @@ func TestRouteTableMatchesBruteForce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := range table.tries {
-			if table.tries[i].hashed != (round%2 == 0) {
-				t.Fatalf("round %d: plan %d hashed=%v", round, table.tries[i].id, table.tries[i].hashed)
+		for i := range table.plans {
+			if table.plans[i].index.hashed != (round%2 == 0) {
+				t.Fatalf("round %d: plan %d hashed=%v", round, table.plans[i].id, table.plans[i].index.hashed)
 			}
 		}
 		for i := 0; i < 20000; i++ {

@@ -86,6 +86,6 @@ func envelopeForError(log *slog.Logger, function string, err error) (Envelope, s
 	case errors.Is(err, ErrBadQuery), errors.Is(err, ErrBadBody):
 		return failure(CodeBadInput, "", err.Error()), CodeBadInput
 	}
-	log.Error("api call failed", "function", function, "err", err)
+	log.Error("api call failed", "function", function, "error", err)
 	return failure(CodeBadInput, "", "The request could not be completed; nothing was changed."), CodeBadInput
 }

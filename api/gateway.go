@@ -151,7 +151,7 @@ func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) map[strin
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		h.log.Error("gateway session id", "err", err)
+		h.log.Error("gateway session id", "error", err)
 		return errorAnswer(errInternal)
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
@@ -342,7 +342,7 @@ func (h *GatewayHandler) errorFor(err error) map[string]any {
 	case errors.Is(err, engine.ErrNotFound):
 		return errorAnswer(errNoEndpoint)
 	}
-	h.log.Error("gateway call failed", "err", err)
+	h.log.Error("gateway call failed", "error", err)
 	return errorAnswer(errInternal)
 }
 

@@ -92,7 +92,7 @@ func (w *Watcher) renderNow(ctx context.Context) {
 		w.Observe(time.Since(start), err)
 	}
 	if err != nil {
-		w.Log.Error("render failed; last good configuration kept", "dir", w.Dir, "err", err)
+		w.Log.Error("render failed; last good configuration kept", "dir", w.Dir, "error", err)
 		return
 	}
 	if len(changed) == 0 {
@@ -104,7 +104,7 @@ func (w *Watcher) renderNow(ctx context.Context) {
 		return
 	}
 	if err := w.Reload(ctx, changed); err != nil {
-		w.Log.Error("reload command failed", "err", err)
+		w.Log.Error("reload command failed", "error", err)
 	}
 }
 

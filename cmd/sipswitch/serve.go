@@ -230,7 +230,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("sipswitch stopping: new calls get 503, waiting for calls in progress", "drain_timeout", d.cfg.Calls.DrainTimeout, "active_calls", d.sip.Stats().ActiveCalls)
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), d.cfg.Calls.DrainTimeout)
 	if err := d.sip.Drain(drainCtx); err != nil {
-		d.log.Warn("drain timed out; ending remaining calls", "err", err)
+		d.log.Warn("drain timed out; ending remaining calls", "error", err)
 	} else {
 		d.log.Info("all calls ended")
 	}
@@ -240,7 +240,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer cancel()
 	for _, s := range servers {
 		if err := s.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error("http shutdown", "err", err)
+			d.log.Error("http shutdown", "error", err)
 		}
 	}
 	d.log.Info("sipswitch stopped")
@@ -256,7 +256,7 @@ func (d *daemon) listenHTTP(addr string, h http.Handler) (*http.Server, error) {
 		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error("http server", "addr", addr, "err", err)
+			d.log.Error("http server", "addr", addr, "error", err)
 		}
 	}()
 	return srv, nil
@@ -299,7 +299,7 @@ func (d *daemon) reload(ctx context.Context) {
 	cfg, err := d.flags.loadConfig()
 	if err != nil {
 		d.metrics.ConfigReloads.WithLabelValues("error").Inc()
-		d.log.Error("reload: configuration rejected; keeping the running one", "err", err)
+		d.log.Error("reload: configuration rejected; keeping the running one", "error", err)
 		return
 	}
 	if cfg.Database != d.cfg.Database || cfg.HTTP != d.cfg.HTTP || cfg.Metrics != d.cfg.Metrics || strings.Join(cfg.SIP, ",") != strings.Join(d.cfg.SIP, ",") || cfg.SIPAdvertise != d.cfg.SIPAdvertise {
@@ -321,10 +321,10 @@ func (d *daemon) reload(ctx context.Context) {
 	d.cfg.Calls.MaxCalls, d.cfg.Calls.MaxCPS, d.cfg.Calls.DrainTimeout = cfg.Calls.MaxCalls, cfg.Calls.MaxCPS, cfg.Calls.DrainTimeout
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
-		d.log.Error("reload: re-reading the store", "err", err)
+		d.log.Error("reload: re-reading the store", "error", err)
 	}
 	if err := d.rebuildRouting(ctx); err != nil {
-		d.log.Error("reload: routing rebuild failed; keeping the running table", "err", err)
+		d.log.Error("reload: routing rebuild failed; keeping the running table", "error", err)
 	}
 	d.metrics.ConfigReloads.WithLabelValues("ok").Inc()
 	d.log.Info("reloaded configuration", "config", d.flags.configPath)
@@ -339,7 +339,7 @@ func (d *daemon) startRender(ctx context.Context) {
 		driver = render.DriverChanSIP
 	}
 	if err := os.MkdirAll(d.cfg.Render.Dir, 0o755); err != nil {
-		d.log.Error("render dir", "err", err)
+		d.log.Error("render dir", "error", err)
 		return
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -455,7 +455,7 @@ func (d *daemon) followStore(ctx context.Context) {
 		}
 		changed = d.store.Changed()
 		if err := d.rebuildRouting(ctx); err != nil {
-			d.log.Error("routing rebuild failed; keeping the running table", "err", err)
+			d.log.Error("routing rebuild failed; keeping the running table", "error", err)
 		}
 	}
 }

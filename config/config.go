@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sipswitch/sipswitch/sip"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,7 +23,9 @@ import (
 var ErrInvalid = errors.New("invalid configuration")
 
 // Config is the daemon's configuration. Zero values are never used: Load
-// and Default fill every field.
+// and Default fill every field. A key's yaml tag is its name in the file
+// (the only list of keys there is); reload:"live" marks the keys a SIGHUP
+// applies to the running daemon, every other key changes only on restart.
 type Config struct {
 	Database string   `yaml:"database"`
 	HTTP     string   `yaml:"http"`
@@ -44,15 +48,16 @@ type Config struct {
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.
+// Every key applies on reload: the renderer restarts with it.
 type RenderConfig struct {
-	Dir         string        `yaml:"dir"`
-	ReloadCmd   string        `yaml:"reload_cmd"`
-	PhoneDriver string        `yaml:"phone_driver"`
-	Debounce    time.Duration `yaml:"debounce"`
+	Dir         string        `yaml:"dir" reload:"live"`
+	ReloadCmd   string        `yaml:"reload_cmd" reload:"live"`
+	PhoneDriver string        `yaml:"phone_driver" reload:"live"`
+	Debounce    time.Duration `yaml:"debounce" reload:"live"`
 	// TLSCert and TLSKey are PEM files on the Asterisk host for its TLS
 	// listeners (pjsip transport-tls, chan_sip tlsenable).
-	TLSCert string `yaml:"tls_cert"`
-	TLSKey  string `yaml:"tls_key"`
+	TLSCert string `yaml:"tls_cert" reload:"live"`
+	TLSKey  string `yaml:"tls_key" reload:"live"`
 }
 
 // CallsConfig holds SIP timers and call limits.
@@ -65,11 +70,11 @@ type CallsConfig struct {
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
 	// MaxCalls and MaxCPS cap concurrent calls and new calls per second
 	// (503 over them); 0 means no limit.
-	MaxCalls        int           `yaml:"max_calls"`
-	MaxCPS          int           `yaml:"max_cps"`
+	MaxCalls        int           `yaml:"max_calls" reload:"live"`
+	MaxCPS          int           `yaml:"max_cps" reload:"live"`
 	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
 	MaxDuration     time.Duration `yaml:"max_duration"`
-	DrainTimeout    time.Duration `yaml:"drain_timeout"`
+	DrainTimeout    time.Duration `yaml:"drain_timeout" reload:"live"`
 	MinExpires      time.Duration `yaml:"min_expires"`
 	MaxExpires      time.Duration `yaml:"max_expires"`
 	DefaultExpires  time.Duration `yaml:"default_expires"`
@@ -95,8 +100,8 @@ type CallsConfig struct {
 
 // LogConfig selects log level and format.
 type LogConfig struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json, or auto (json under systemd)
+	Level  string `yaml:"level" reload:"live"` // debug, info, warn, error
+	Format string `yaml:"format"`              // text, json, or auto (json under systemd); restart to change
 }
 
 // Default is the configuration with no file and no flags.
@@ -163,7 +168,7 @@ func Load(r io.Reader, name string) (Config, error) {
 		return cfg, cfg.Validate(name, nil)
 	}
 	lines := map[string]int{}
-	if err := checkKeys(doc.Content[0], "", lines, name); err != nil {
+	if err := checkKeys(doc.Content[0], "", lines, name, knownKeys()); err != nil {
 		return Config{}, err
 	}
 	if err := doc.Content[0].Decode(&cfg); err != nil {
@@ -197,18 +202,61 @@ func typeError(file, msg string, lines map[string]int) Error {
 	return Error{File: file, Key: key, Line: line, Message: text}
 }
 
-// known lists the keys a file may hold, by dotted path.
-var known = map[string]bool{
-	"database": true, "http": true, "sip": true, "sip_advertise": true, "realm": true, "metrics": true, "pprof": true, "digest_algorithms": true,
-	"render": true, "render.dir": true, "render.reload_cmd": true, "render.phone_driver": true, "render.debounce": true, "render.tls_cert": true, "render.tls_key": true,
-	"calls": true, "calls.t1": true, "calls.t2": true, "calls.t4": true, "calls.transaction_linger": true, "calls.max_calls": true, "calls.max_cps": true, "calls.no_answer_timeout": true,
-	"calls.max_duration": true, "calls.drain_timeout": true, "calls.min_expires": true, "calls.max_expires": true,
-	"calls.default_expires": true, "calls.session_expires": true, "calls.min_se": true, "calls.ping_interval": true, "calls.ping_timeout": true, "calls.flood_limit": true, "calls.flood_block": true,
-	"calls.peer_match": true,
-	"log":              true, "log.level": true, "log.format": true,
+// keyFields calls visit with the dotted path of every key of the file
+// format t describes (yaml tags), sections and their keys alike, and the
+// field's index path.
+func keyFields(t reflect.Type, prefix string, index []int, visit func(path string, index []int, f reflect.StructField)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		idx := append(slices.Clone(index), i)
+		visit(prefix+name, idx, f)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+			keyFields(f.Type, prefix+name+".", idx, visit)
+		}
+	}
 }
 
-func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) error {
+// knownKeys are the keys a file may hold, by dotted path, true for a
+// section.
+func knownKeys() map[string]bool {
+	known := map[string]bool{}
+	keyFields(reflect.TypeFor[Config](), "", nil, func(path string, _ []int, f reflect.StructField) {
+		known[path] = f.Type.Kind() == reflect.Struct
+	})
+	return known
+}
+
+// RestartOnlyChanges lists the keys whose value differs between running
+// and next and that only a restart applies (no reload:"live" tag).
+func RestartOnlyChanges(running, next Config) []string {
+	var keys []string
+	a, b := reflect.ValueOf(running), reflect.ValueOf(next)
+	keyFields(reflect.TypeFor[Config](), "", nil, func(path string, index []int, f reflect.StructField) {
+		if f.Type.Kind() == reflect.Struct || f.Tag.Get("reload") == "live" {
+			return
+		}
+		if !reflect.DeepEqual(a.FieldByIndex(index).Interface(), b.FieldByIndex(index).Interface()) {
+			keys = append(keys, path)
+		}
+	})
+	return keys
+}
+
+// ApplyLive copies the reload:"live" keys of next into running.
+func ApplyLive(running *Config, next Config) {
+	dst, src := reflect.ValueOf(running).Elem(), reflect.ValueOf(next)
+	keyFields(reflect.TypeFor[Config](), "", nil, func(_ string, index []int, f reflect.StructField) {
+		if f.Tag.Get("reload") == "live" {
+			dst.FieldByIndex(index).Set(src.FieldByIndex(index))
+		}
+	})
+}
+
+func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string, known map[string]bool) error {
 	if n.Kind != yaml.MappingNode {
 		key := strings.TrimSuffix(prefix, ".")
 		if key == "" {
@@ -219,12 +267,13 @@ func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string) e
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		path := prefix + k.Value
-		if !known[path] {
+		section, ok := known[path]
+		if !ok {
 			return Error{File: file, Key: path, Line: k.Line, Message: "unknown key"}
 		}
 		lines[path] = k.Line
-		if v.Kind == yaml.MappingNode || path == "render" || path == "calls" || path == "log" {
-			if err := checkKeys(v, path+".", lines, file); err != nil {
+		if v.Kind == yaml.MappingNode || section {
+			if err := checkKeys(v, path+".", lines, file, known); err != nil {
 				return err
 			}
 		}
@@ -250,7 +299,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("sip", "must list at least one listen URI such as udp://127.0.0.1:5060")
 	}
 	for _, s := range c.SIP {
-		_, addr, err := ParseListenURI(s)
+		_, addr, err := sip.ParseListenURI(s)
 		if err != nil {
 			return fail("sip", err.Error())
 		}
@@ -353,21 +402,4 @@ func (l LogConfig) SlogLevel() (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("must be debug, info, warn or error, got %q", l.Level)
-}
-
-// ParseListenURI splits "udp://127.0.0.1:5060" into network and address.
-func ParseListenURI(s string) (network, addr string, err error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" {
-		return "", "", fmt.Errorf("%q is not a listen URI such as udp://127.0.0.1:5060", s)
-	}
-	switch u.Scheme {
-	case "udp", "tcp":
-	default:
-		return "", "", fmt.Errorf("%q: transport must be udp or tcp", s)
-	}
-	if _, _, err := net.SplitHostPort(u.Host); err != nil {
-		return "", "", fmt.Errorf("%q: needs host:port", s)
-	}
-	return u.Scheme, u.Host, nil
 }

@@ -97,3 +97,29 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// The reload:"live" tags decide what a SIGHUP applies: everything else is
+// reported as needing a restart, and only the live keys are copied.
+func TestReloadSplitsLiveFromRestartOnly(t *testing.T) {
+	running := Default()
+	next := Default()
+	next.HTTP = "127.0.0.1:9090"
+	next.Calls.T1 = time.Second
+	next.Calls.MaxCPS = 100
+	next.Log.Level = "debug"
+	next.Render.Dir = "/tmp/out"
+	got := strings.Join(RestartOnlyChanges(running, next), ",")
+	if got != "http,calls.t1" {
+		t.Fatalf("restart-only changes %q, want http,calls.t1", got)
+	}
+	ApplyLive(&running, next)
+	if running.HTTP != "127.0.0.1:8080" || running.Calls.T1 != 500*time.Millisecond {
+		t.Errorf("restart-only keys applied: %+v", running)
+	}
+	if running.Calls.MaxCPS != 100 || running.Log.Level != "debug" || running.Render.Dir != "/tmp/out" {
+		t.Errorf("live keys not applied: %+v", running)
+	}
+	if keys := knownKeys(); !keys["calls"] || keys["calls.t1"] || len(keys) < 30 {
+		t.Errorf("known keys from the yaml tags: %v", keys)
+	}
+}

@@ -15,13 +15,16 @@ import (
 // window, a 2xx that arrives after the B-leg's transaction is gone (our
 // ACK was lost) is ACKed again and the call stays up.
 func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
-	// sipgo's timers are process-wide: the switch sets them before any
-	// agent of this test runs, and they are put back after all are gone.
+	// sipgo's timers are process-wide: they are set before any agent of
+	// this test runs, and put back after all are gone.
 	saved := [4]time.Duration{sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M}
 	t.Cleanup(func() { sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = saved[0], saved[1], saved[2], saved[3] })
+	if err := SetTransactionTimers(TransactionTimers{Linger: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
 	dir := newTestDirectory()
 	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
-	s, _ := startSwitch(t, dir, WithTransactionLinger(100*time.Millisecond))
+	s, _ := startSwitch(t, dir)
 	c1 := newAgent(t, "carrier1", "127.0.0.2")
 	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
 	dir.addPeer(p1)

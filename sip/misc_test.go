@@ -143,14 +143,18 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"peer timeout", WithPeerTimeout(0)},
 		{"realm", WithRealm(`bad"realm`)},
 		{"auth block", WithAuthBlock(0, time.Second, time.Second)},
-		{"timers", WithSIPTimers(time.Second, time.Millisecond, time.Second)},
 		{"user agent", WithUserAgent("a\r\nb")},
-		{"transaction linger", WithTransactionLinger(0)},
 	}
 	for _, tc := range tests {
 		if _, err := New(newTestDirectory(), tc.opt); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+	if err := SetTransactionTimers(TransactionTimers{T1: time.Second, T2: time.Millisecond}); err == nil {
+		t.Error("T2 under T1 accepted")
+	}
+	if err := SetTransactionTimers(TransactionTimers{Linger: -time.Second}); err == nil {
+		t.Error("negative linger accepted")
 	}
 	if _, err := New(nil); err == nil {
 		t.Error("nil directory accepted")
@@ -234,4 +238,26 @@ func TestPhoneOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "slots released", func() bool { return dir.activeSlots() == 0 && s.Stats().ActiveCalls == 0 })
+}
+
+// One listen-URI rule for the daemon's configuration and the SIP core.
+func TestParseListenURI(t *testing.T) {
+	for _, tc := range []struct {
+		in, network, addr string
+	}{
+		{"udp://127.0.0.1:5060", "udp", "127.0.0.1:5060"},
+		{"UDP://127.0.0.1:5060", "udp", "127.0.0.1:5060"},
+		{"tcp://[::1]:5060/", "tcp", "[::1]:5060"},
+		{"udp://127.0.0.1:5060/sip", "", ""},
+		{"udp://127.0.0.1:5060?x=1", "", ""},
+		{"udp://user@127.0.0.1:5060", "", ""},
+		{"udp://127.0.0.1", "", ""},
+		{"tls://127.0.0.1:5061", "", ""},
+		{"127.0.0.1:5060", "", ""},
+	} {
+		network, addr, err := ParseListenURI(tc.in)
+		if (err != nil) != (tc.network == "") || network != tc.network || addr != tc.addr {
+			t.Errorf("%q: %q %q %v, want %q %q", tc.in, network, addr, err, tc.network, tc.addr)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -31,8 +32,6 @@ type config struct {
 	authBlockFor   time.Duration
 	retryAfter     int
 	maxContacts    int
-	timers         [3]time.Duration // T1, T2, T4; zero: sipgo's defaults
-	linger         time.Duration    // Timer D, J, L and M; zero: 64*T1 (RFC 3261)
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
 	maxCPS         int           // new calls per second; 0: no limit
@@ -68,25 +67,38 @@ type listenURI struct {
 type Option func(*config) error
 
 // WithListen adds listen URIs such as "udp://127.0.0.1:5060" or
-// "tcp://0.0.0.0:5060". Port 0 binds an ephemeral port (see Server.Addrs).
+// "tcp://0.0.0.0:5060" (see ParseListenURI). Port 0 binds an ephemeral port
+// (see Server.Addrs).
 func WithListen(uris ...string) Option {
 	return func(c *config) error {
 		for _, s := range uris {
-			u, err := url.Parse(s)
+			network, addr, err := ParseListenURI(s)
 			if err != nil {
-				return fmt.Errorf("listen uri %q: %w", s, err)
+				return fmt.Errorf("%w: %w", err, ErrBadOption)
 			}
-			network := strings.ToLower(u.Scheme)
-			if network != "udp" && network != "tcp" {
-				return fmt.Errorf("listen uri %q: scheme must be udp or tcp: %w", s, ErrBadOption)
-			}
-			if u.Host == "" || u.Port() == "" {
-				return fmt.Errorf("listen uri %q: want scheme://host:port: %w", s, ErrBadOption)
-			}
-			c.listen = append(c.listen, listenURI{network: network, addr: u.Host})
+			c.listen = append(c.listen, listenURI{network: network, addr: addr})
 		}
 		return nil
 	}
+}
+
+// ParseListenURI splits a listen URI, "udp://127.0.0.1:5060", into its
+// network ("udp" or "tcp"; the scheme is case-insensitive, RFC 3986 3.1)
+// and host:port. A path, query, fragment or user part is refused rather
+// than ignored: it means the URI is not what its writer thinks.
+func ParseListenURI(s string) (network, addr string, err error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", "", fmt.Errorf("%q is not a listen URI such as udp://127.0.0.1:5060", s)
+	}
+	network = strings.ToLower(u.Scheme)
+	if network != "udp" && network != "tcp" {
+		return "", "", fmt.Errorf("%q: transport must be udp or tcp", s)
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		return "", "", fmt.Errorf("%q: needs host:port", s)
+	}
+	return network, u.Host, nil
 }
 
 // WithAdvertiseHost sets the host (IP or name) the switch puts in its
@@ -121,36 +133,6 @@ func WithUserAgent(name string) Option {
 			return fmt.Errorf("user agent %q: %w", name, ErrBadOption)
 		}
 		c.userAgent = name
-		return nil
-	}
-}
-
-// WithSIPTimers sets the SIP timers T1, T2 and T4 (RFC 3261 17; defaults
-// 500 ms, 4 s, 5 s) from which sipgo derives Timer B, F, H, J... Note that
-// sipgo keeps them process-wide: the last server built wins.
-func WithSIPTimers(t1, t2, t4 time.Duration) Option {
-	return func(c *config) error {
-		if t1 <= 0 || t2 < t1 || t4 <= 0 {
-			return fmt.Errorf("sip timers t1=%s t2=%s t4=%s: %w", t1, t2, t4, ErrBadOption)
-		}
-		c.timers = [3]time.Duration{t1, t2, t4}
-		return nil
-	}
-}
-
-// WithTransactionLinger sets how long a completed transaction stays to
-// absorb retransmissions: Timer D, J, L and M, which RFC 3261 puts at
-// 64*T1 (32 s). At thousands of calls per second those 32 s of finished
-// INVITE and BYE transactions are most of the switch's memory, so carrier
-// proxies keep them for seconds (Kamailio tm's wt_timer: 5 s). A peer that
-// still retransmits a 2xx later is re-ACKed by the stray-response handler.
-// Process-wide in sipgo, like WithSIPTimers.
-func WithTransactionLinger(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("sip transaction linger %s: %w", d, ErrBadOption)
-		}
-		c.linger = d
 		return nil
 	}
 }

@@ -80,13 +80,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
 		transportLog: newTransportLog(cfg.log, cfg.now),
 	}
-	if t := cfg.timers; t[0] > 0 {
-		sip.SetTimers(t[0], t[1], t[2])
-	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
-	if d := cfg.linger; d > 0 {
-		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
-	}
 	// sipgo replaces, not adds, transport and transaction options: each
 	// list is given once.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}

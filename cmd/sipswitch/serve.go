@@ -146,6 +146,12 @@ type daemon struct {
 }
 
 func (d *daemon) run(ctx context.Context) error {
+	// sipgo's timers belong to the process: set once, before any SIP user
+	// agent exists.
+	c := d.cfg.Calls
+	if err := sip.SetTransactionTimers(sip.TransactionTimers{T1: c.T1, T2: c.T2, T4: c.T4, Linger: c.TransactionLinger}); err != nil {
+		return fmt.Errorf("calls timers: %w", err)
+	}
 	store, svc, err := openService(ctx, d.cfg.Database)
 	if err != nil {
 		return err
@@ -302,23 +308,17 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Error("reload: configuration rejected; keeping the running one", "error", err)
 		return
 	}
-	if cfg.Database != d.cfg.Database || cfg.HTTP != d.cfg.HTTP || cfg.Metrics != d.cfg.Metrics || strings.Join(cfg.SIP, ",") != strings.Join(d.cfg.SIP, ",") || cfg.SIPAdvertise != d.cfg.SIPAdvertise {
-		d.log.Warn("reload: database, http, metrics, sip and sip_advertise change only on restart")
+	// The config's reload:"live" tags say what a reload applies; the rest
+	// (listeners, the store, SIP timers and bounds) is fixed at start.
+	if keys := config.RestartOnlyChanges(d.cfg, cfg); len(keys) > 0 {
+		d.log.Warn("reload: these settings change only on restart; the running values stay", "keys", strings.Join(keys, ","))
 	}
-	if l, err := cfg.Log.SlogLevel(); err == nil {
+	d.stopRender()
+	config.ApplyLive(&d.cfg, cfg)
+	if l, err := d.cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)
 	}
-	// Admission limits are what an operator turns during an overload; the
-	// SIP timers and call bounds are fixed when the SIP core starts.
-	live := d.cfg.Calls
-	live.MaxCalls, live.MaxCPS, live.DrainTimeout = cfg.Calls.MaxCalls, cfg.Calls.MaxCPS, cfg.Calls.DrainTimeout
-	if live != cfg.Calls || cfg.Realm != d.cfg.Realm || strings.Join(cfg.DigestAlgorithms, ",") != strings.Join(d.cfg.DigestAlgorithms, ",") {
-		d.log.Warn("reload: calls timers and bounds, realm and digest_algorithms change only on restart; calls.max_calls, calls.max_cps and calls.drain_timeout apply now")
-	}
-	d.sip.SetCallAdmission(cfg.Calls.MaxCalls, cfg.Calls.MaxCPS)
-	d.stopRender()
-	d.cfg.Render, d.cfg.Log = cfg.Render, cfg.Log
-	d.cfg.Calls.MaxCalls, d.cfg.Calls.MaxCPS, d.cfg.Calls.DrainTimeout = cfg.Calls.MaxCalls, cfg.Calls.MaxCPS, cfg.Calls.DrainTimeout
+	d.sip.SetCallAdmission(d.cfg.Calls.MaxCalls, d.cfg.Calls.MaxCPS)
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "error", err)
@@ -417,8 +417,6 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithPeerTimeout(c.NoAnswerTimeout),
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
-		sip.WithSIPTimers(c.T1, c.T2, c.T4),
-		sip.WithTransactionLinger(c.TransactionLinger),
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
 		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
 		sip.WithPing(c.PingInterval, c.PingTimeout),

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet fmt bench fuzz clean install loadtest loadtest-smoke
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke
 
 all: build
 
@@ -29,6 +29,11 @@ test-short:
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck at a pinned version, fetched from the Go module proxy.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: vet
+	$(GO) run $(STATICCHECK) ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -282,7 +282,7 @@ func gatewayParams(raw map[string]json.RawMessage) (engine.Values, error) {
 			_ = json.Unmarshal(m, &s)
 			vals[k] = s
 		case '[', '{':
-			if p, ok := engine.SipEndpointSpec.Param(k); !ok || p.Canon == nil {
+			if p, ok := engine.SIPEndpointSpec.Param(k); !ok || p.Canon == nil {
 				errs = append(errs, engine.FieldError{Key: k, Message: k + " must be a single value, not a list or object"})
 				continue
 			}
@@ -347,7 +347,7 @@ func (h *GatewayHandler) errorFor(err error) map[string]any {
 }
 
 func (h *GatewayHandler) sipEndpointSave(ctx context.Context, a *engine.Actor, p engine.Values) (map[string]any, error) {
-	res, err := h.svc.SaveSipEndpoint(ctx, a, p)
+	res, err := h.svc.SaveSIPEndpoint(ctx, a, p)
 	if err != nil {
 		return nil, err
 	}
@@ -358,12 +358,12 @@ func (h *GatewayHandler) sipEndpointSave(ctx context.Context, a *engine.Actor, p
 	return out, nil
 }
 
-func endpointRef(p engine.Values) engine.SipEndpointRef {
-	return engine.SipEndpointRef{ObjectID: p["object_id"], Name: p["object_name"]}
+func endpointRef(p engine.Values) engine.SIPEndpointRef {
+	return engine.SIPEndpointRef{ObjectID: p["object_id"], Name: p["object_name"]}
 }
 
 func (h *GatewayHandler) sipEndpointList(ctx context.Context, a *engine.Actor, p engine.Values) (map[string]any, error) {
-	v, err := h.svc.SipEndpoint(ctx, a, endpointRef(p))
+	v, err := h.svc.SIPEndpoint(ctx, a, endpointRef(p))
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (h *GatewayHandler) sipEndpointList(ctx context.Context, a *engine.Actor, p
 }
 
 func (h *GatewayHandler) sipEndpointsList(ctx context.Context, a *engine.Actor, _ engine.Values) (map[string]any, error) {
-	all, err := h.svc.SipEndpoints(ctx, a)
+	all, err := h.svc.SIPEndpoints(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +386,7 @@ func (h *GatewayHandler) sipEndpointDelete(ctx context.Context, a *engine.Actor,
 	if t := p["object_type"]; t != "" && t != "sip_endpoint" {
 		return nil, engine.FieldErrors{{Key: "object_type", Message: fmt.Sprintf("object_type must be sip_endpoint, got %q", clip(t))}}
 	}
-	if err := h.svc.DeleteSipEndpoint(ctx, a, endpointRef(p)); err != nil {
+	if err := h.svc.DeleteSIPEndpoint(ctx, a, endpointRef(p)); err != nil {
 		return nil, err
 	}
 	return map[string]any{"invalid_rules": []any{}, "invalid_groups": []any{}}, nil

@@ -313,14 +313,14 @@ var everyParameter = map[string]gwParamCase{
 }
 
 func TestGatewayEveryParameter(t *testing.T) {
-	for _, p := range engine.SipEndpointSpec.Params {
+	for _, p := range engine.SIPEndpointSpec.Params {
 		if _, ok := everyParameter[p.Name]; !ok {
 			t.Errorf("spec parameter %q has no hand-written case", p.Name)
 		}
 	}
 	for name := range everyParameter {
-		if _, ok := engine.SipEndpointSpec.Param(name); !ok {
-			t.Errorf("page parameter %q is missing from SipEndpointSpec", name)
+		if _, ok := engine.SIPEndpointSpec.Param(name); !ok {
+			t.Errorf("page parameter %q is missing from SIPEndpointSpec", name)
 		}
 	}
 	g := newGateway(t)
@@ -370,7 +370,7 @@ func assertRejected(t *testing.T, g *gateway, params map[string]any, errorKey st
 		t.Fatalf("revision moved %d -> %d on a rejected save", before, after)
 	}
 	snapAfter, _ := g.svc.Snapshot(context.Background())
-	if fmt.Sprint(snapAfter.SipEndpoints) != fmt.Sprint(snapBefore.SipEndpoints) {
+	if fmt.Sprint(snapAfter.SIPEndpoints) != fmt.Sprint(snapBefore.SIPEndpoints) {
 		t.Fatalf("endpoints changed on a rejected save")
 	}
 }
@@ -384,7 +384,7 @@ func TestGatewaySpecGenerated(t *testing.T) {
 	if a := g.admin("sip_endpoint.save", base); !a.ok() {
 		t.Fatal(a)
 	}
-	for _, p := range engine.SipEndpointSpec.Params {
+	for _, p := range engine.SIPEndpointSpec.Params {
 		key := "INVALID_" + strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))
 		var valid, invalid []string
 		switch {

@@ -10,16 +10,16 @@ import (
 	"github.com/sipswitch/sipswitch/storage"
 )
 
-// kindSipEndpoint is the gateway API's sip_endpoint.* objects, stored in
+// kindSIPEndpoint is the gateway API's sip_endpoint.* objects, stored in
 // sip_endpoints and keyed by object_id (the name is unique too).
 // INFERRED privileges: the gateway has one kind of user, its administrator,
 // who configures the whole box; on a switch that is the system owner.
-var kindSipEndpoint = &Kind{
-	Name: "SIP endpoint", Table: "sip_endpoints", Key: "object_id", Spec: SipEndpointSpec, ReturnsID: true,
+var kindSIPEndpoint = &Kind{
+	Name: "SIP endpoint", Table: "sip_endpoints", Key: "object_id", Spec: SIPEndpointSpec, ReturnsID: true,
 	CreatePriv: []Privilege{PrivSystem}, UpdatePriv: []Privilege{PrivSystem}, DeletePriv: []Privilege{PrivSystem},
 	GetPriv: []Privilege{PrivSystem}, ListPriv: []Privilege{PrivSystem},
 	Sorts: []string{"name"},
-	check: checkSipEndpoint,
+	check: checkSIPEndpoint,
 }
 
 // sipEndpointRules are the rules between parameters of one endpoint; the
@@ -43,9 +43,9 @@ func sipEndpointRules(v Values) FieldErrors {
 	return errs
 }
 
-// checkSipEndpoint: the rules between the endpoint's parameters, and its
+// checkSIPEndpoint: the rules between the endpoint's parameters, and its
 // name is no peer's or line's (they share Asterisk section names).
-func checkSipEndpoint(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
+func checkSIPEndpoint(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
 	errs := sipEndpointRules(v)
 	if old == nil || !strings.EqualFold(old["name"], v["name"]) {
 		more, err := sectionNameCheck(ctx, tx, v["name"], "sip_endpoints")
@@ -64,8 +64,8 @@ type Warning struct {
 	Message string `json:"warning"`
 }
 
-// SipEndpointWarnings lists what is legal but unusable in an endpoint.
-func SipEndpointWarnings(v Values) []Warning {
+// SIPEndpointWarnings lists what is legal but unusable in an endpoint.
+func SIPEndpointWarnings(v Values) []Warning {
 	var ws []Warning
 	add := func(key, msg string) { ws = append(ws, Warning{Key: key, Message: msg}) }
 	// An empty or dynamic host makes the endpoint register to the switch
@@ -97,27 +97,27 @@ func SipEndpointWarnings(v Values) []Warning {
 	return ws
 }
 
-// SaveResult is the outcome of SaveSipEndpoint.
+// SaveResult is the outcome of SaveSIPEndpoint.
 type SaveResult struct {
 	ID       int64
 	Created  bool
 	Warnings []Warning
 }
 
-// SaveSipEndpoint creates or updates an endpoint (sip_endpoint.save). The
+// SaveSIPEndpoint creates or updates an endpoint (sip_endpoint.save). The
 // object saved is the one input's object_id names, else the one old_name
 // names (a rename), else the one called name; with none of them it is
 // created. On update, omitted parameters keep their values. Everything
 // happens in one transaction: on any error nothing is stored.
-func (s *Service) SaveSipEndpoint(ctx context.Context, a *Actor, input Values) (SaveResult, error) {
-	k := kindSipEndpoint
+func (s *Service) SaveSIPEndpoint(ctx context.Context, a *Actor, input Values) (SaveResult, error) {
+	k := kindSIPEndpoint
 	if err := s.authorize(a, k.CreatePriv); err != nil {
 		return SaveResult{}, err
 	}
 	var res SaveResult
 	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
 		res = SaveResult{}
-		id, err := s.resolveSipEndpoint(ctx, tx, input)
+		id, err := s.resolveSIPEndpoint(ctx, tx, input)
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Service) SaveSipEndpoint(ctx context.Context, a *Actor, input Values) (
 		if err != nil {
 			return fmt.Errorf("reread SIP endpoint: %w", err)
 		}
-		res.Warnings = SipEndpointWarnings(valuesOfRecord(rec))
+		res.Warnings = SIPEndpointWarnings(valuesOfRecord(rec))
 		return nil
 	})
 	if err != nil {
@@ -145,8 +145,8 @@ func (s *Service) SaveSipEndpoint(ctx context.Context, a *Actor, input Values) (
 	return res, nil
 }
 
-// resolveSipEndpoint finds the endpoint a save refers to: 0 to create.
-func (s *Service) resolveSipEndpoint(ctx context.Context, tx *storage.Tx, input Values) (int64, error) {
+// resolveSIPEndpoint finds the endpoint a save refers to: 0 to create.
+func (s *Service) resolveSIPEndpoint(ctx context.Context, tx *storage.Tx, input Values) (int64, error) {
 	if raw, ok := input["object_id"]; ok && raw != "" {
 		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		if err != nil || id < 1 {
@@ -184,13 +184,13 @@ func sipEndpointIDByName(ctx context.Context, tx *storage.Tx, name string) (int6
 	return id, nil
 }
 
-// SipEndpointRef names one endpoint: by ObjectID when set, else by Name.
-type SipEndpointRef struct {
+// SIPEndpointRef names one endpoint: by ObjectID when set, else by Name.
+type SIPEndpointRef struct {
 	ObjectID string
 	Name     string
 }
 
-func (s *Service) resolveRef(ctx context.Context, tx *storage.Tx, ref SipEndpointRef) (int64, error) {
+func (s *Service) resolveRef(ctx context.Context, tx *storage.Tx, ref SIPEndpointRef) (int64, error) {
 	switch {
 	case ref.ObjectID != "":
 		id, err := strconv.ParseInt(strings.TrimSpace(ref.ObjectID), 10, 64)
@@ -208,10 +208,10 @@ func (s *Service) resolveRef(ctx context.Context, tx *storage.Tx, ref SipEndpoin
 	return 0, FieldErrors{{Key: "object_name", Message: "object_name (or object_id) is required", Reason: ReasonMissing}}
 }
 
-// SipEndpoint returns one endpoint's stored values: every parameter at its
+// SIPEndpoint returns one endpoint's stored values: every parameter at its
 // effective value, plus object_id.
-func (s *Service) SipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef) (Values, error) {
-	if err := s.authorize(a, kindSipEndpoint.GetPriv); err != nil {
+func (s *Service) SIPEndpoint(ctx context.Context, a *Actor, ref SIPEndpointRef) (Values, error) {
+	if err := s.authorize(a, kindSIPEndpoint.GetPriv); err != nil {
 		return nil, err
 	}
 	var out Values
@@ -233,9 +233,9 @@ func (s *Service) SipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef)
 	return out, err
 }
 
-// SipEndpoints returns every endpoint, by name.
-func (s *Service) SipEndpoints(ctx context.Context, a *Actor) ([]Values, error) {
-	if err := s.authorize(a, kindSipEndpoint.ListPriv); err != nil {
+// SIPEndpoints returns every endpoint, by name.
+func (s *Service) SIPEndpoints(ctx context.Context, a *Actor) ([]Values, error) {
+	if err := s.authorize(a, kindSIPEndpoint.ListPriv); err != nil {
 		return nil, err
 	}
 	out := []Values{}
@@ -252,11 +252,11 @@ func (s *Service) SipEndpoints(ctx context.Context, a *Actor) ([]Values, error) 
 	return out, err
 }
 
-// DeleteSipEndpoint removes one endpoint. Nothing on a switch refers to
+// DeleteSIPEndpoint removes one endpoint. Nothing on a switch refers to
 // endpoints by id (the gateway's call routing rules and groups do not
 // exist here), so no rule or group is ever made invalid.
-func (s *Service) DeleteSipEndpoint(ctx context.Context, a *Actor, ref SipEndpointRef) error {
-	if err := s.authorize(a, kindSipEndpoint.DeletePriv); err != nil {
+func (s *Service) DeleteSIPEndpoint(ctx context.Context, a *Actor, ref SIPEndpointRef) error {
+	if err := s.authorize(a, kindSIPEndpoint.DeletePriv); err != nil {
 		return err
 	}
 	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {

@@ -327,13 +327,13 @@ func t38Default(v Values) string {
 	return "no"
 }
 
-// SipEndpointSpec is sip_endpoint.save, and the sip_endpoints section of a
+// SIPEndpointSpec is sip_endpoint.save, and the sip_endpoints section of a
 // switch file. Bounds the page leaves open are INFERRED from what Asterisk
 // accepts: qualifyfreq 1-86400 s, max_forwards 1-255, timert1 100-10000
 // ms (chan_sip's t1min floor), timerb 1000-600000 ms, session-minse 90
 // (RFC 4028's floor)-86400 s, session-expires 90-86400 s, port 0 (none:
 // the host's or 5060)-65535.
-var SipEndpointSpec = NewSpec(
+var SIPEndpointSpec = NewSpec(
 	required(str("name", "", checkName)),
 	str("defaultuser", "", checkCredential),
 	str("secret", "", checkSecret),

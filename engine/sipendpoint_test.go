@@ -29,20 +29,20 @@ sip_endpoints:
     audio_codecs: g729
 `
 
-func TestSwitchFileSipEndpointsLoadAndRender(t *testing.T) {
+func TestSwitchFileSIPEndpointsLoadAndRender(t *testing.T) {
 	snap, err := engine.LoadSwitchFile(strings.NewReader(endpointSwitchFile), "switch.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.SipEndpoints) != 2 {
-		t.Fatalf("endpoints: %+v", snap.SipEndpoints)
+	if len(snap.SIPEndpoints) != 2 {
+		t.Fatalf("endpoints: %+v", snap.SIPEndpoints)
 	}
-	e := snap.SipEndpoints[0]
+	e := snap.SIPEndpoints[0]
 	if e.Transport != "UDP,TCP" || e.AudioCodecs != "ulaw,alaw,g722,g726" || e.CodecOrder != "alaw,ulaw,g722,g726,g729,gsm" ||
 		e.QualifyFreq != 60 || e.T38PtUDPTL != "yes,redundancy" || e.MaxForwards != 3 || e.HonorSDPVersion != 1 {
 		t.Fatalf("endpoint 1: %+v", e)
 	}
-	if g := snap.SipEndpoints[1]; g.T38PtUDPTL != "no" || g.AudioCodecs != "g729" {
+	if g := snap.SIPEndpoints[1]; g.T38PtUDPTL != "no" || g.AudioCodecs != "g729" {
 		t.Fatalf("t38 default without G.711 must be no: %+v", g)
 	}
 	files, err := render.Render(snap)
@@ -63,7 +63,7 @@ func TestSwitchFileSipEndpointsLoadAndRender(t *testing.T) {
 	}
 }
 
-func TestSwitchFileSipEndpointErrors(t *testing.T) {
+func TestSwitchFileSIPEndpointErrors(t *testing.T) {
 	cases := []struct {
 		name, file string
 		line       int

@@ -56,7 +56,7 @@ func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
 			}
 		}
 		if s.db.Columns("sip_endpoints") != nil {
-			if err := loadAll(ctx, tx, "sip_endpoints", &snap.SipEndpoints); err != nil {
+			if err := loadAll(ctx, tx, "sip_endpoints", &snap.SIPEndpoints); err != nil {
 				return err
 			}
 		}

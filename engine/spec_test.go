@@ -13,7 +13,7 @@ func TestSpecRefusesNonText(t *testing.T) {
 	}{
 		"phone":        {PhoneSpec, Values{"name": "2001", "password": "line-secret"}, "description"},
 		"peer":         {PeerSpec, Values{"name": "c", "type": "sip", "destination": "192.0.2.1"}, "description"},
-		"sip endpoint": {SipEndpointSpec, Values{"name": "gw"}, "fromuser"},
+		"sip endpoint": {SIPEndpointSpec, Values{"name": "gw"}, "fromuser"},
 	}
 	for name, c := range specs {
 		for _, bad := range []string{"\xff", "caf\xe9", "\xed\xa0\x80", "a\x00b"} {

@@ -424,7 +424,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		}
 	}
 	for _, o := range sections["sip_endpoints"] {
-		vals, ok := sf.validate(o, SipEndpointSpec, "object_id")
+		vals, ok := sf.validate(o, SIPEndpointSpec, "object_id")
 		if !ok {
 			continue
 		}
@@ -435,9 +435,9 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 			continue
 		}
 		sectionName(o, vals["name"])
-		var e routing.SipEndpoint
+		var e routing.SIPEndpoint
 		bindValues(&e, vals)
-		e.ID = len(snap.SipEndpoints) + 1
-		snap.SipEndpoints = append(snap.SipEndpoints, e)
+		e.ID = len(snap.SIPEndpoints) + 1
+		snap.SIPEndpoints = append(snap.SIPEndpoints, e)
 	}
 }

@@ -91,7 +91,7 @@ func fixtureSnapshot() *routing.Snapshot {
 			{ID: 10, Plan: 1, CalledPrefix: "118", Allow: 2, TimeGroup: 0, Media: routing.MediaVoiceFax, Peer1: 1},
 			{ID: 11, Plan: 1, CalledPrefix: "44", CallerPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 2, Description: "shadowed by route 2"},
 		},
-		SipEndpoints: []routing.SipEndpoint{
+		SIPEndpoints: []routing.SIPEndpoint{
 			{
 				ID: 1, Name: "pbx-in", DefaultUser: "pbxuser", Secret: "pbx;secret", Registration: "in", Host: "dynamic",
 				Transport: "UDP,TCP", NAT: "yes", Auth: "", FromUser: "", FromDomain: "", RemoteSecret: "", Port: 0,

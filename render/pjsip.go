@@ -16,7 +16,7 @@ import (
 const inboundContext = "inbound"
 
 func renderPJSIP(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SipEndpoints))
+	w := newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FilePJSIP, m.snap.Revision)
 	w.section("transport-tcp")
 	w.set("type", "transport", "transport")
@@ -48,7 +48,7 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(*confWriter, *routing.Phone, *config),
 	peer func(*confWriter, *routing.Peer),
-	endpoint func(*confWriter, *routing.SipEndpoint)) {
+	endpoint func(*confWriter, *routing.SIPEndpoint)) {
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
 		phone(w, p, cfg)
@@ -216,7 +216,7 @@ func pjsipDTMF(mode string) string {
 
 // endpointTransports returns the lower-case transports of a sip_endpoint,
 // first one preferred; default udp.
-func endpointTransports(e *routing.SipEndpoint) ([]string, error) {
+func endpointTransports(e *routing.SIPEndpoint) ([]string, error) {
 	var out []string
 	for _, t := range strings.Split(e.Transport, ",") {
 		t = strings.ToLower(strings.TrimSpace(t))
@@ -236,7 +236,7 @@ func endpointTransports(e *routing.SipEndpoint) ([]string, error) {
 
 // endpointCodecs merges audio_codecs (enabled set), codec_order
 // (preference) and the *_pr packetization into allow= items.
-func endpointCodecs(e *routing.SipEndpoint) ([]string, error) {
+func endpointCodecs(e *routing.SIPEndpoint) ([]string, error) {
 	enabled, err := codecList(e.AudioCodecs)
 	if err != nil {
 		return nil, fmt.Errorf("audio_codecs: %w", err)
@@ -295,7 +295,7 @@ func t38Mode(v string) (on bool, ec string, err error) {
 	return false, "", fmt.Errorf("%w: t38pt_udptl %q", ErrUnsupported, v)
 }
 
-func pjsipEndpoint(w *confWriter, e *routing.SipEndpoint) {
+func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))

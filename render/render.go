@@ -129,7 +129,7 @@ type model struct {
 	peers      []*routing.Peer // by id
 	peerByID   map[int]*routing.Peer
 	phones     []*routing.Phone // by name
-	endpoints  []*routing.SipEndpoint
+	endpoints  []*routing.SIPEndpoint
 	plans      []*routing.Plan
 	planByID   map[int]*routing.Plan
 	custByID   map[int]*routing.Customer
@@ -157,8 +157,8 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		m.phones = append(m.phones, &s.Phones[i])
 	}
 	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
-	for i := range s.SipEndpoints {
-		m.endpoints = append(m.endpoints, &s.SipEndpoints[i])
+	for i := range s.SIPEndpoints {
+		m.endpoints = append(m.endpoints, &s.SIPEndpoints[i])
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
 	for i := range s.Plans {

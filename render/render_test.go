@@ -89,7 +89,7 @@ func TestRenderDeterministic(t *testing.T) {
 	reverse(len(s.Peers), func(i, j int) { s.Peers[i], s.Peers[j] = s.Peers[j], s.Peers[i] })
 	reverse(len(s.Phones), func(i, j int) { s.Phones[i], s.Phones[j] = s.Phones[j], s.Phones[i] })
 	reverse(len(s.Routes), func(i, j int) { s.Routes[i], s.Routes[j] = s.Routes[j], s.Routes[i] })
-	reverse(len(s.SipEndpoints), func(i, j int) { s.SipEndpoints[i], s.SipEndpoints[j] = s.SipEndpoints[j], s.SipEndpoints[i] })
+	reverse(len(s.SIPEndpoints), func(i, j int) { s.SIPEndpoints[i], s.SIPEndpoints[j] = s.SIPEndpoints[j], s.SIPEndpoints[i] })
 	reverse(len(s.TimeGroups), func(i, j int) { s.TimeGroups[i], s.TimeGroups[j] = s.TimeGroups[j], s.TimeGroups[i] })
 	b, err := Render(s, fixtureOptions...)
 	if err != nil {
@@ -452,8 +452,8 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		{"bad source", func(s *routing.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source"},
 		{"bad date", func(s *routing.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate"},
 		{"bad allow", func(s *routing.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow"},
-		{"bad nat", func(s *routing.Snapshot) { s.SipEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
-		{"bad auth", func(s *routing.Snapshot) { s.SipEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
+		{"bad nat", func(s *routing.Snapshot) { s.SIPEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
+		{"bad auth", func(s *routing.Snapshot) { s.SIPEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
 		{"dash collision", func(s *routing.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice"},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,7 @@ import (
 )
 
 func renderSIP(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SipEndpoints))
+	w := newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FileSIP, m.snap.Revision)
 	w.section("general")
 	w.set("context", inboundContext, "general")
@@ -50,7 +50,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 
 // registerLine builds chan_sip's
 // register => user[:secret]@host[:port][/extension].
-func registerLine(e *routing.SipEndpoint) (string, error) {
+func registerLine(e *routing.SIPEndpoint) (string, error) {
 	if e.Host == "" || strings.EqualFold(e.Host, "dynamic") {
 		return "", fmt.Errorf("registration: %w: registration=out needs a host", ErrInvalidValue)
 	}
@@ -179,7 +179,7 @@ func yesNo(v int) string {
 	return "no"
 }
 
-func sipEndpoint(w *confWriter, e *routing.SipEndpoint) {
+func sipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))

@@ -245,15 +245,15 @@ type Snapshot struct {
 	Peers        []Peer
 	Phones       []Phone
 	TimeGroups   []TimeGroup
-	SipEndpoints []SipEndpoint
+	SIPEndpoints []SIPEndpoint
 }
 
-// SipEndpoint is a gateway-style SIP endpoint (sip_endpoint.save). Field
+// SIPEndpoint is a gateway-style SIP endpoint (sip_endpoint.save). Field
 // names are the gateway API's, which are chan_sip's own option names.
 // Transport, AudioCodecs and CodecOrder hold comma-separated lists:
 // Transport "UDP,TCP"; AudioCodecs the enabled codec ids; CodecOrder the
 // codec ids in preference order.
-type SipEndpoint struct {
+type SIPEndpoint struct {
 	ID                 int    `json:"object_id"`
 	Name               string `json:"name"`
 	DefaultUser        string `json:"defaultuser"`

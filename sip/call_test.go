@@ -22,7 +22,6 @@ const (
 type fixture struct {
 	dir      *testDirectory
 	s        *Server
-	sw       interface{ String() string }
 	phone    *agent
 	carrier1 *agent
 	carrier2 *agent

@@ -14,9 +14,9 @@ import (
 	"gopkg.in/ini.v1"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/render golden files and fixture")
+var update = flag.Bool("update", false, "rewrite testdata golden files and fixture")
 
-const goldenDir = "../testdata/render/golden"
+const goldenDir = "testdata/golden"
 
 // fixtureOptions render the fixture as a host with a TLS certificate, so
 // that the TLS listener options are rendered and checked too.
@@ -38,7 +38,7 @@ func TestRenderGolden(t *testing.T) {
 			}
 		}
 		js, _ := json.MarshalIndent(snap, "", "  ")
-		if err := os.WriteFile("../testdata/render/fixture.json", append(js, '\n'), 0o644); err != nil {
+		if err := os.WriteFile("testdata/fixture.json", append(js, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestFixtureJSONMatches(t *testing.T) {
-	b, err := os.ReadFile("../testdata/render/fixture.json")
+	b, err := os.ReadFile("testdata/fixture.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // BenchmarkCallSetupTeardown measures one full call over loopback UDP:
@@ -15,18 +17,18 @@ import (
 func BenchmarkCallSetupTeardown(b *testing.B) {
 	dir := newTestDirectory()
 	dir.addPhone(phoneFixture("1001", "secret1001"))
-	carrier := newAgent(b, "carrier1", "127.0.0.2")
-	carrier.handle(answerWith(carrierSDP))
+	carrier := siptest.NewAgent(b, "carrier1", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
 	p1 := peerFor(carrier, 11)
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
 	s, sw := startSwitch(b, dir)
-	phone := newAgent(b, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(b, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := phone.call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+		d, err := phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
 		if err != nil {
 			b.Fatalf("call: %v", err)
 		}
@@ -43,8 +45,8 @@ func BenchmarkCallSetupTeardown(b *testing.B) {
 func BenchmarkCallSetupTeardownParallel(b *testing.B) {
 	dir := newTestDirectory()
 	dir.addPhone(phoneFixture("1001", "secret1001"))
-	carrier := newAgent(b, "carrier1", "127.0.0.2")
-	carrier.handle(answerWith(carrierSDP))
+	carrier := siptest.NewAgent(b, "carrier1", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
 	p1 := peerFor(carrier, 11)
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
@@ -54,9 +56,9 @@ func BenchmarkCallSetupTeardownParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
-		phone := newAgent(b, "phone", "127.0.0.1")
+		phone := siptest.NewAgent(b, "phone", "127.0.0.1")
 		for pb.Next() {
-			d, err := phone.call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+			d, err := phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
 			if err != nil {
 				b.Errorf("call: %v", err)
 				return

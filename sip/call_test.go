@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 const (
@@ -22,9 +23,9 @@ const (
 type fixture struct {
 	dir      *testDirectory
 	s        *Server
-	phone    *agent
-	carrier1 *agent
-	carrier2 *agent
+	phone    *siptest.Agent
+	carrier1 *siptest.Agent
+	carrier2 *siptest.Agent
 	peer1    *routing.Peer
 	peer2    *routing.Peer
 }
@@ -34,30 +35,30 @@ func newFixture(t *testing.T, opts ...Option) (*fixture, context.Context) {
 	dir := newTestDirectory()
 	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
 	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 2, Name: "1002", Password: "secret1002", Plan: 1, RingTime: 1})
-	c1 := newAgent(t, "carrier1", "127.0.0.2")
-	c2 := newAgent(t, "carrier2", "127.0.0.3")
-	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
-	p2 := &routing.Peer{ID: 12, Name: "peer2", Type: routing.PeerSIP, Destination: c2.host + ":" + itoa(c2.port)}
+	c1 := siptest.NewAgent(t, "carrier1", "127.0.0.2")
+	c2 := siptest.NewAgent(t, "carrier2", "127.0.0.3")
+	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.Host + ":" + itoa(c1.Port)}
+	p2 := &routing.Peer{ID: 12, Name: "peer2", Type: routing.PeerSIP, Destination: c2.Host + ":" + itoa(c2.Port)}
 	dir.addPeer(p1)
 	dir.addPeer(p2)
 	dir.addRoute("44", 7, p1, p2)
 	s, _ := startSwitch(t, dir, append([]Option{WithPeerTimeout(400 * time.Millisecond)}, opts...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	return &fixture{dir: dir, s: s, phone: newAgent(t, "phone", "127.0.0.1"), carrier1: c1, carrier2: c2, peer1: p1, peer2: p2}, ctx
+	return &fixture{dir: dir, s: s, phone: siptest.NewAgent(t, "phone", "127.0.0.1"), carrier1: c1, carrier2: c2, peer1: p1, peer2: p2}, ctx
 }
 
 func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
 	if got := string(d.InviteResponse.Body()); got != carrierSDP {
 		t.Errorf("caller got SDP %q, want the carrier's", got)
 	}
-	inv := f.carrier1.last.Load()
+	inv := f.carrier1.Last.Load()
 	if got := string(inv.Body()); got != callerSDP {
 		t.Errorf("carrier got SDP %q, want the caller's", got)
 	}
@@ -70,13 +71,13 @@ func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	if inv.CallID().Value() == d.InviteRequest.CallID().Value() {
 		t.Error("B-leg reuses the A-leg Call-ID")
 	}
-	if f.carrier2.invites.Load() != 0 {
+	if f.carrier2.Invites.Load() != 0 {
 		t.Error("peer2 tried although peer1 answered")
 	}
 	if err := d.Bye(ctx); err != nil {
 		t.Fatalf("bye: %v", err)
 	}
-	eventually(t, "carrier BYE", func() bool { return f.carrier1.byes.Load() == 1 })
+	eventually(t, "carrier BYE", func() bool { return f.carrier1.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	st := f.s.Stats()
 	if st.CallsAnswered != 1 || st.CallsAttempted != 1 {
@@ -86,7 +87,7 @@ func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 
 func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	tests := []struct {
 		name, user, pass string
 		want             int
@@ -97,14 +98,14 @@ func TestUnauthenticatedInviteNeverReachesCarrier(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", tc.user, tc.pass, callerSDP)
-			if got := statusOf(err); got != tc.want {
+			_, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", tc.user, tc.pass, callerSDP)
+			if got := siptest.StatusOf(err); got != tc.want {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.want)
 			}
 		})
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := f.carrier1.invites.Load() + f.carrier2.invites.Load(); n != 0 {
+	if n := f.carrier1.Invites.Load() + f.carrier2.Invites.Load(); n != 0 {
 		t.Fatalf("carriers saw %d INVITEs", n)
 	}
 	if f.s.Stats().AuthFailures < 2 {
@@ -116,8 +117,8 @@ func phoneFixture(name, password string) routing.Phone {
 	return routing.Phone{PresentationExternal: 1, PresentationInternal: 1, Name: name, Password: password, Plan: 1}
 }
 
-func peerFor(a *agent, id int) *routing.Peer {
-	return &routing.Peer{ID: id, Name: a.name, Type: routing.PeerSIP, Destination: a.host + ":" + itoa(a.port)}
+func peerFor(a *siptest.Agent, id int) *routing.Peer {
+	return &routing.Peer{ID: id, Name: a.Name, Type: routing.PeerSIP, Destination: a.Host + ":" + itoa(a.Port)}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -129,24 +130,24 @@ func TestFailover(t *testing.T) {
 		wantStatus int // 0: answered
 		wantPeer2  bool
 	}{
-		{"peer1 503 then peer2 answers", func(f *fixture) { f.carrier1.handle(rejectWith(503)) }, 0, true},
-		{"peer1 486 is final", func(f *fixture) { f.carrier1.handle(rejectWith(486)) }, 486, false},
-		{"peer1 silent then peer2 after timeout", func(f *fixture) { f.carrier1.handle(silent) }, 0, true},
+		{"peer1 503 then peer2 answers", func(f *fixture) { f.carrier1.Handle(siptest.RejectWith(503)) }, 0, true},
+		{"peer1 486 is final", func(f *fixture) { f.carrier1.Handle(siptest.RejectWith(486)) }, 486, false},
+		{"peer1 silent then peer2 after timeout", func(f *fixture) { f.carrier1.Handle(siptest.Silent) }, 0, true},
 		{"peer1 at fail_percent", func(f *fixture) {
-			f.carrier1.handle(answerWith(carrierSDP))
+			f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 			f.dir.edit(func() { f.dir.failPct[f.peer1.ID] = true })
 		}, 0, true},
 		{"peer1 not sip is skipped", func(f *fixture) {
-			f.carrier1.handle(answerWith(carrierSDP))
+			f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 			f.dir.edit(func() { f.peer1.Type = routing.PeerIAX })
 		}, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ctx := newFixture(t)
-			f.carrier2.handle(answerWith(carrierSDP))
+			f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
 			tc.peer1(f)
-			d, err := f.phone.call(ctx, f.s.Addrs()[0], "449876", "1001", "secret1001", callerSDP)
+			d, err := f.phone.Call(ctx, f.s.Addrs()[0], "449876", "1001", "secret1001", callerSDP)
 			if tc.wantStatus == 0 {
 				if err != nil {
 					t.Fatalf("call: %v", err)
@@ -157,10 +158,10 @@ func TestFailover(t *testing.T) {
 				if err := d.Bye(ctx); err != nil {
 					t.Fatalf("bye: %v", err)
 				}
-			} else if got := statusOf(err); got != tc.wantStatus {
+			} else if got := siptest.StatusOf(err); got != tc.wantStatus {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.wantStatus)
 			}
-			if got := f.carrier2.invites.Load() > 0; got != tc.wantPeer2 {
+			if got := f.carrier2.Invites.Load() > 0; got != tc.wantPeer2 {
 				t.Errorf("peer2 tried = %v, want %v", got, tc.wantPeer2)
 			}
 			eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
@@ -170,14 +171,14 @@ func TestFailover(t *testing.T) {
 
 func TestCancelWhileRinging(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(ringForever)
+	f.carrier1.Handle(siptest.RingForever)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := f.phone.call(cctx, f.s.Addrs()[0], "445555", "1001", "secret1001", callerSDP)
+		_, err := f.phone.Call(cctx, f.s.Addrs()[0], "445555", "1001", "secret1001", callerSDP)
 		done <- err
 	}()
-	eventually(t, "carrier ringing", func() bool { return f.carrier1.invites.Load() == 1 })
+	eventually(t, "carrier ringing", func() bool { return f.carrier1.Invites.Load() == 1 })
 	time.Sleep(50 * time.Millisecond)
 	cancel()
 	select {
@@ -189,7 +190,7 @@ func TestCancelWhileRinging(t *testing.T) {
 		t.Fatal("cancel hung")
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
-	if f.carrier2.invites.Load() != 0 {
+	if f.carrier2.Invites.Load() != 0 {
 		t.Error("peer2 tried after caller cancelled")
 	}
 	if st := f.s.Stats(); st.FailedCanceled != 1 {
@@ -200,7 +201,7 @@ func TestCancelWhileRinging(t *testing.T) {
 func TestByeFromCallee(t *testing.T) {
 	f, ctx := newFixture(t)
 	hangup := make(chan struct{})
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		d.RespondSDP([]byte(carrierSDP))
 		select {
 		case <-hangup:
@@ -212,21 +213,21 @@ func TestByeFromCallee(t *testing.T) {
 		case <-d.Context().Done():
 		}
 	})
-	_, err := f.phone.call(ctx, f.s.Addrs()[0], "441111", "1001", "secret1001", callerSDP)
+	_, err := f.phone.Call(ctx, f.s.Addrs()[0], "441111", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
 	eventually(t, "call up", func() bool { return f.s.Stats().CallsAnswered == 1 })
 	close(hangup)
-	eventually(t, "caller got BYE", func() bool { return f.phone.byes.Load() == 1 })
+	eventually(t, "caller got BYE", func() bool { return f.phone.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 }
 
 func TestOutMaximumSpillsToPeer2(t *testing.T) {
 	f, ctx := newFixture(t)
 	f.dir.edit(func() { f.peer1.OutMaximum = 10 })
-	f.carrier1.handle(answerWith(carrierSDP))
-	f.carrier2.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
 	const n = 50
 	var wg sync.WaitGroup
 	dialogs := make(chan *sipgo.DialogClientSession, n)
@@ -235,7 +236,7 @@ func TestOutMaximumSpillsToPeer2(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, err := f.phone.call(ctx, f.s.Addrs()[0], "447000", "1001", "secret1001", callerSDP)
+			d, err := f.phone.Call(ctx, f.s.Addrs()[0], "447000", "1001", "secret1001", callerSDP)
 			if err != nil {
 				errs <- err
 				return
@@ -249,10 +250,10 @@ func TestOutMaximumSpillsToPeer2(t *testing.T) {
 		t.Errorf("call failed: %v", err)
 	}
 	close(dialogs)
-	if got := f.carrier1.invites.Load(); got != 10 {
+	if got := f.carrier1.Invites.Load(); got != 10 {
 		t.Errorf("peer1 got %d calls, want 10", got)
 	}
-	if got := f.carrier2.invites.Load(); got != n-10 {
+	if got := f.carrier2.Invites.Load(); got != n-10 {
 		t.Errorf("peer2 got %d calls, want %d", got, n-10)
 	}
 	for d := range dialogs {
@@ -265,8 +266,8 @@ func TestOutMaximumSpillsToPeer2(t *testing.T) {
 
 func TestReInvitePassedToOtherLeg(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -278,10 +279,10 @@ func TestReInvitePassedToOtherLeg(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-INVITE: %v", err)
 	}
-	if res.StatusCode != 200 || string(res.Body()) != reinviteAnswer {
+	if res.StatusCode != 200 || string(res.Body()) != siptest.ReinviteAnswer {
 		t.Fatalf("re-INVITE answer %d %q", res.StatusCode, res.Body())
 	}
-	if f.carrier1.reinvites.Load() != 1 || string(f.carrier1.last.Load().Body()) != hold {
+	if f.carrier1.Reinvites.Load() != 1 || string(f.carrier1.Last.Load().Body()) != hold {
 		t.Fatal("re-INVITE not passed to the callee with its SDP")
 	}
 	if err := d.Bye(ctx); err != nil {
@@ -292,18 +293,18 @@ func TestReInvitePassedToOtherLeg(t *testing.T) {
 
 func TestMaxCallDurationFreesDeadCall(t *testing.T) {
 	f, ctx := newFixture(t, WithMaxCallDuration(300*time.Millisecond))
-	f.carrier1.handle(answerWith(carrierSDP))
-	if _, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	if _, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	eventually(t, "both legs get BYE", func() bool { return f.phone.byes.Load() == 1 && f.carrier1.byes.Load() == 1 })
+	eventually(t, "both legs get BYE", func() bool { return f.phone.Byes.Load() == 1 && f.carrier1.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 }
 
 func TestDrain(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -314,8 +315,8 @@ func TestDrain(t *testing.T) {
 		drained <- f.s.Drain(dctx)
 	}()
 	eventually(t, "draining", func() bool { return f.s.draining.Load() })
-	_, err = f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
-	if got := statusOf(err); got != 503 {
+	_, err = f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if got := siptest.StatusOf(err); got != 503 {
 		t.Fatalf("new call while draining got %d (%v), want 503", got, err)
 	}
 	if ra := err.(*sipgo.ErrDialogResponse).Res.GetHeader("Retry-After"); ra == nil {
@@ -336,22 +337,22 @@ func TestDrain(t *testing.T) {
 
 func TestLateAnswerFromAbandonedLegIsHungUp(t *testing.T) {
 	f, ctx := newFixture(t, WithPeerTimeout(50*time.Millisecond))
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		time.Sleep(120 * time.Millisecond) // beyond the peer timeout, before the automatic 100
 		if err := d.RespondSDP([]byte(carrierSDP)); err != nil {
 			return
 		}
 		<-d.Context().Done()
 	})
-	f.carrier2.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	if f.carrier2.invites.Load() != 1 {
+	if f.carrier2.Invites.Load() != 1 {
 		t.Fatal("no failover to peer2")
 	}
-	eventually(t, "late answer of peer1 BYEd", func() bool { return f.carrier1.byes.Load() == 1 })
+	eventually(t, "late answer of peer1 BYEd", func() bool { return f.carrier1.Byes.Load() == 1 })
 	if err := d.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestEarlyMediaRelayed(t *testing.T) {
 	f, ctx := newFixture(t)
 	const early = "v=0\r\no=carrier 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 5002 RTP/AVP 0\r\n"
 	seen := make(chan struct{})
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		d.Respond(183, "Session Progress", []byte(early), sip.NewHeader("Content-Type", "application/sdp"))
 		// Answer once the caller has the 183: responses sent back to back
 		// may be handled out of order by the receiving transaction layer.
@@ -373,10 +374,10 @@ func TestEarlyMediaRelayed(t *testing.T) {
 		d.RespondSDP([]byte(carrierSDP))
 		<-d.Context().Done()
 	})
-	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	req := sip.NewRequest(sip.INVITE, f.phone.URI("441234", f.s.Addrs()[0]))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(callerSDP))
-	d, err := f.phone.callers.WriteInvite(ctx, req)
+	d, err := f.phone.Callers.WriteInvite(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,16 +426,16 @@ func TestRoutingFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ctx := newFixture(t)
-			f.carrier1.handle(answerWith(carrierSDP))
-			f.carrier2.handle(answerWith(carrierSDP))
+			f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+			f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
 			if tc.setup != nil {
 				f.dir.edit(func() { tc.setup(f) })
 			}
-			_, err := f.phone.call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP)
-			if got := statusOf(err); got != tc.want {
+			_, err := f.phone.Call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP)
+			if got := siptest.StatusOf(err); got != tc.want {
 				t.Fatalf("status %d (%v), want %d", got, err, tc.want)
 			}
-			if n := f.carrier1.invites.Load() + f.carrier2.invites.Load(); n != 0 {
+			if n := f.carrier1.Invites.Load() + f.carrier2.Invites.Load(); n != 0 {
 				t.Errorf("carriers saw %d INVITEs", n)
 			}
 			if got := tc.stat(f.s.Stats()); got != 1 {
@@ -452,7 +453,7 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 	})
 	var authed *sip.Request
 	var mu sync.Mutex
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		h := req.GetHeader("Proxy-Authorization")
 		if h == nil {
 			d.Respond(407, "Proxy Authentication Required", nil,
@@ -467,9 +468,9 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 		mu.Lock()
 		authed = req
 		mu.Unlock()
-		answerWith(carrierSDP)(d, req)
+		siptest.AnswerWith(carrierSDP)(d, req)
 	})
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -479,7 +480,7 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 	if req == nil {
 		t.Fatal("carrier never saw an authenticated INVITE")
 	}
-	if f.carrier2.invites.Load() != 0 {
+	if f.carrier2.Invites.Load() != 0 {
 		t.Error("failed over although peer1 accepted the credentials")
 	}
 	if pai := req.GetHeader("P-Asserted-Identity"); pai == nil || !strings.Contains(pai.Value(), "sip:1001@") {
@@ -500,10 +501,10 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 func TestWithheldCallerToPrivacyPeer(t *testing.T) {
 	f, ctx := newFixture(t)
 	f.dir.edit(func() { f.peer1.SendPrivacy, f.peer1.SendAssertedIdentity = 1, 1 })
-	f.carrier1.handle(answerWith(carrierSDP))
-	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	req := sip.NewRequest(sip.INVITE, f.phone.URI("441234", f.s.Addrs()[0]))
 	req.AppendHeader(sip.NewHeader("Privacy", "id"))
-	d, err := f.phone.callers.WriteInvite(ctx, req)
+	d, err := f.phone.Callers.WriteInvite(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +512,7 @@ func TestWithheldCallerToPrivacyPeer(t *testing.T) {
 		t.Fatalf("call: %v", err)
 	}
 	d.Ack(ctx)
-	inv := f.carrier1.last.Load()
+	inv := f.carrier1.Last.Load()
 	if got := inv.From().Address.User; got != "anonymous" {
 		t.Errorf("From user %q, want anonymous", got)
 	}

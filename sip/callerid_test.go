@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 func TestLineCallerIDRules(t *testing.T) {
@@ -58,24 +59,24 @@ func TestLineCallerIDRules(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(f)
 			}
-			f.carrier1.handle(answerWith(carrierSDP))
+			f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 			callee := f.carrier1
 			if tc.called == "1002" {
-				callee = newAgent(t, "callee", "127.0.0.1")
-				callee.handle(answerWith(carrierSDP))
+				callee = siptest.NewAgent(t, "callee", "127.0.0.1")
+				callee.Handle(siptest.AnswerWith(carrierSDP))
 				registerLine(t, ctx, f, callee, "1002", "secret1002")
 			}
-			d, err := f.phone.call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP, tc.hdrs...)
+			d, err := f.phone.Call(ctx, f.s.Addrs()[0], tc.called, "1001", "secret1001", callerSDP, tc.hdrs...)
 			if err != nil {
 				t.Fatalf("call: %v", err)
 			}
 			defer d.Bye(ctx)
-			from := callee.last.Load().From()
+			from := callee.Last.Load().From()
 			if from.Address.User != tc.wantUser || from.DisplayName != tc.wantName {
 				t.Errorf("callee sees From %q <%s>, want %q <%s>", from.DisplayName, from.Address.User, tc.wantName, tc.wantUser)
 			}
 			if tc.wantPAI != "" || tc.wantPrivacy != "" {
-				inv := callee.last.Load()
+				inv := callee.Last.Load()
 				if got := headerOf(inv, "P-Asserted-Identity"); got != tc.wantPAI {
 					t.Errorf("P-Asserted-Identity %q, want %q", got, tc.wantPAI)
 				}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // TestCallsLeaveNoGoroutines runs failed-over and answered calls and
@@ -11,10 +13,10 @@ import (
 // returns to where it was: the call path keeps no per-call goroutine.
 func TestCallsLeaveNoGoroutines(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(rejectWith(503))
-	f.carrier2.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.RejectWith(503))
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
 	call := func() {
-		d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+		d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 		if err != nil {
 			t.Fatalf("call: %v", err)
 		}

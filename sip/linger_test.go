@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // With the transaction linger shorter than a peer's 2xx retransmission
@@ -25,15 +26,15 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	dir := newTestDirectory()
 	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
 	s, _ := startSwitch(t, dir)
-	c1 := newAgent(t, "carrier1", "127.0.0.2")
-	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.host + ":" + itoa(c1.port)}
+	c1 := siptest.NewAgent(t, "carrier1", "127.0.0.2")
+	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.Host + ":" + itoa(c1.Port)}
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
-	f := &fixture{dir: dir, s: s, phone: newAgent(t, "phone", "127.0.0.1"), carrier1: c1}
+	f := &fixture{dir: dir, s: s, phone: siptest.NewAgent(t, "phone", "127.0.0.1"), carrier1: c1}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	f.carrier1.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -76,8 +77,8 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	if n, _, err := conn.ReadFrom(buf); err == nil {
 		t.Fatalf("switch sent more than an ACK: %q", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
 	}
-	if f.carrier1.byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
-		t.Fatalf("call torn down: carrier BYEs %d, active calls %d", f.carrier1.byes.Load(), f.s.Stats().ActiveCalls)
+	if f.carrier1.Byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
+		t.Fatalf("call torn down: carrier BYEs %d, active calls %d", f.carrier1.Byes.Load(), f.s.Stats().ActiveCalls)
 	}
 	if err := d.Bye(ctx); err != nil {
 		t.Fatalf("bye: %v", err)

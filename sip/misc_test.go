@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 func TestOptionsOverUDPAndTCP(t *testing.T) {
@@ -65,12 +66,12 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, ctx := newFixture(t, WithLogger(log))
 	f.dir.edit(func() { f.peer1.Username, f.peer1.Password = "trunkuser", "trunk-secret-xyz" })
-	f.carrier1.handle(rejectWith(503))
-	f.carrier2.handle(answerWith(carrierSDP))
-	if res, _, err := f.phone.register(ctx, f.s.Addrs()[0], "1001", "wrong-pass-abc", 300); err != nil || res.StatusCode != 403 {
+	f.carrier1.Handle(siptest.RejectWith(503))
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
+	if res, _, err := f.phone.Register(ctx, f.s.Addrs()[0], "1001", "wrong-pass-abc", 300); err != nil || res.StatusCode != 403 {
 		t.Fatalf("register: %v %v", res, err)
 	}
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -92,19 +93,19 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 func TestTotalMaximumOnCalledLine(t *testing.T) {
 	f, ctx := newFixture(t)
 	f.dir.edit(func() { f.dir.phones["1002"].TotalMaximum = 1 })
-	callee := newAgent(t, "callee", "127.0.0.1")
+	callee := siptest.NewAgent(t, "callee", "127.0.0.1")
 	registerLine(t, ctx, f, callee, "1002", "secret1002")
-	callee.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	callee.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("first call: %v", err)
 	}
-	_, err = f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
-	if got := statusOf(err); got != 486 {
+	_, err = f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	if got := siptest.StatusOf(err); got != 486 {
 		t.Fatalf("second call got %d (%v), want 486", got, err)
 	}
-	if callee.invites.Load() != 1 {
-		t.Errorf("callee rang %d times, want 1", callee.invites.Load())
+	if callee.Invites.Load() != 1 {
+		t.Errorf("callee rang %d times, want 1", callee.Invites.Load())
 	}
 	if err := d.Bye(ctx); err != nil {
 		t.Fatal(err)
@@ -114,19 +115,19 @@ func TestTotalMaximumOnCalledLine(t *testing.T) {
 
 func TestMaxForwardsExhausted(t *testing.T) {
 	f, ctx := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
-	req := sip.NewRequest(sip.INVITE, f.phone.uri("441234", f.s.Addrs()[0]))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	req := sip.NewRequest(sip.INVITE, f.phone.URI("441234", f.s.Addrs()[0]))
 	hops := sip.MaxForwardsHeader(1)
 	req.AppendHeader(&hops)
-	d, err := f.phone.callers.WriteInvite(ctx, req)
+	d, err := f.phone.Callers.WriteInvite(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001"})
-	if got := statusOf(err); got != 483 {
+	if got := siptest.StatusOf(err); got != 483 {
 		t.Fatalf("got %d (%v), want 483", got, err)
 	}
-	if f.carrier1.invites.Load() != 0 {
+	if f.carrier1.Invites.Load() != 0 {
 		t.Error("looping call reached the carrier")
 	}
 }
@@ -188,12 +189,12 @@ func TestPhoneOverTCP(t *testing.T) {
 	dir := newTestDirectory()
 	dir.addPhone(phoneFixture("1001", "secret1001"))
 	dir.addPhone(phoneFixture("1002", "secret1002"))
-	carrier := newAgent(t, "carrier1", "127.0.0.2")
-	carrier.handle(answerWith(carrierSDP))
+	carrier := siptest.NewAgent(t, "carrier1", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
 	p1 := peerFor(carrier, 11)
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
-	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(testLogger()), WithRealm("test"))
+	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(siptest.Logger()), WithRealm("test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +207,9 @@ func TestPhoneOverTCP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	tcpPhone := newAgentOn(t, "tcpphone", "127.0.0.1", "tcp")
-	tcpPhone.handle(answerWith(carrierSDP))
-	if res, _, err := tcpPhone.register(ctx, tcpSw, "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+	tcpPhone := siptest.NewAgentOn(t, "tcpphone", "127.0.0.1", "tcp")
+	tcpPhone.Handle(siptest.AnswerWith(carrierSDP))
+	if res, _, err := tcpPhone.Register(ctx, tcpSw, "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
 		t.Fatalf("tcp register: %v %v", res, err)
 	}
 	if r := s.Registrations(); len(r) != 1 || !strings.EqualFold(r[0].Transport, "tcp") {
@@ -216,21 +217,21 @@ func TestPhoneOverTCP(t *testing.T) {
 	}
 
 	// A UDP phone calls the TCP phone: the B-leg goes over TCP.
-	udpPhone := newAgent(t, "udpphone", "127.0.0.1")
-	d, err := udpPhone.call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
+	udpPhone := siptest.NewAgent(t, "udpphone", "127.0.0.1")
+	d, err := udpPhone.Call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call to tcp phone: %v", err)
 	}
-	if inv := tcpPhone.last.Load(); inv == nil || !strings.EqualFold(inv.Transport(), "tcp") {
+	if inv := tcpPhone.Last.Load(); inv == nil || !strings.EqualFold(inv.Transport(), "tcp") {
 		t.Fatalf("tcp phone INVITE %v", inv)
 	}
 	if err := d.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "tcp phone BYE", func() bool { return tcpPhone.byes.Load() == 1 })
+	eventually(t, "tcp phone BYE", func() bool { return tcpPhone.Byes.Load() == 1 })
 
 	// The TCP phone calls out.
-	d, err = tcpPhone.call(ctx, tcpSw, "441234", "1002", "secret1002", callerSDP)
+	d, err = tcpPhone.Call(ctx, tcpSw, "441234", "1002", "secret1002", callerSDP)
 	if err != nil {
 		t.Fatalf("call from tcp phone: %v", err)
 	}

@@ -3,6 +3,8 @@ package sip
 import (
 	"testing"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 func TestPingSkipsVanishedContacts(t *testing.T) {
@@ -13,48 +15,48 @@ func TestPingSkipsVanishedContacts(t *testing.T) {
 		p := f.dir.phones["1002"]
 		p.Ping, p.RingTime, p.UType, p.UNumber = 1, 3, "number", "4412"
 	})
-	f.carrier1.handle(answerWith(carrierSDP))
-	callee := newAgent(t, "callee", "127.0.0.1")
-	callee.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	callee := siptest.NewAgent(t, "callee", "127.0.0.1")
+	callee.Handle(siptest.AnswerWith(carrierSDP))
 	registerLine(t, ctx, f, callee, "1002", "secret1002")
-	quiet := newAgent(t, "quiet", "127.0.0.1")
+	quiet := siptest.NewAgent(t, "quiet", "127.0.0.1")
 	registerLine(t, ctx, f, quiet, "1001", "secret1001") // ping=0: never pinged
 
-	eventually(t, "pings of the line", func() bool { return callee.options.Load() >= 2 })
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	eventually(t, "pings of the line", func() bool { return callee.Options.Load() >= 2 })
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call to a reachable line: %v", err)
 	}
-	if callee.invites.Load() != 1 {
-		t.Fatalf("reachable contact got %d INVITEs", callee.invites.Load())
+	if callee.Invites.Load() != 1 {
+		t.Fatalf("reachable contact got %d INVITEs", callee.Invites.Load())
 	}
 	_ = d.Bye(ctx)
 
-	callee.stop()
+	callee.Stop()
 	eventually(t, "contact unreachable", func() bool { return f.s.Stats().UnreachableContacts == 1 })
-	d, err = f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	d, err = f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call to a line whose contact vanished: %v", err)
 	}
-	if f.carrier1.invites.Load() != 1 || f.carrier1.last.Load().Recipient.User != "4412" {
-		t.Fatalf("call not sent to the unregistered destination: carrier INVITEs %d", f.carrier1.invites.Load())
+	if f.carrier1.Invites.Load() != 1 || f.carrier1.Last.Load().Recipient.User != "4412" {
+		t.Fatalf("call not sent to the unregistered destination: carrier INVITEs %d", f.carrier1.Invites.Load())
 	}
 	_ = d.Bye(ctx)
 
 	// The phone comes back (a new contact) and registers: rung at once,
 	// while its old contact stays skipped until it lapses.
-	back := newAgent(t, "back", "127.0.0.1")
-	back.handle(answerWith(carrierSDP))
+	back := siptest.NewAgent(t, "back", "127.0.0.1")
+	back.Handle(siptest.AnswerWith(carrierSDP))
 	registerLine(t, ctx, f, back, "1002", "secret1002")
 	if n := f.s.Stats().UnreachableContacts; n != 1 {
 		t.Errorf("unreachable contacts %d after a new contact registered, want the old one", n)
 	}
-	d, err = f.phone.call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
-	if err != nil || back.invites.Load() != 1 {
-		t.Fatalf("call after the phone came back: %v, its INVITEs %d", err, back.invites.Load())
+	d, err = f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", callerSDP)
+	if err != nil || back.Invites.Load() != 1 {
+		t.Fatalf("call after the phone came back: %v, its INVITEs %d", err, back.Invites.Load())
 	}
 	_ = d.Bye(ctx)
-	if n := quiet.options.Load(); n != 0 {
+	if n := quiet.Options.Load(); n != 0 {
 		t.Errorf("a ping=0 line was pinged %d times", n)
 	}
 }

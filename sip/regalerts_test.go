@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 func TestExpectRegisteredAlerts(t *testing.T) {
@@ -20,13 +21,13 @@ func TestExpectRegisteredAlerts(t *testing.T) {
 	store := newMemStore()
 	s, sw := startSwitch(t, dir, WithClock(clock.now), WithRegistrationStore(store),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	phone := newAgent(t, "phone", "127.0.0.1")
-	moved := newAgent(t, "moved", "127.0.0.5")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	moved := siptest.NewAgent(t, "moved", "127.0.0.5")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	register := func(a *agent, user, password string, expires int) {
+	register := func(a *siptest.Agent, user, password string, expires int) {
 		t.Helper()
-		res, _, err := a.register(ctx, sw, user, password, expires)
+		res, _, err := a.Register(ctx, sw, user, password, expires)
 		if err != nil || res.StatusCode != 200 {
 			t.Fatalf("register %s expires %d: %v %v", user, expires, res, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // memStore is an in-memory RegistrationStore.
@@ -94,10 +95,10 @@ func TestRegister(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, sw := startSwitch(t, registrarDir(), tc.opts...)
-			phone := newAgent(t, "phone", "127.0.0.1")
+			phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			res, _, err := phone.register(ctx, sw, tc.user, tc.password, tc.expires, tc.hdrs...)
+			res, _, err := phone.Register(ctx, sw, tc.user, tc.password, tc.expires, tc.hdrs...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,10 +137,10 @@ func atoi(s string) int {
 
 func TestRegisterChallengeOffersBothAlgorithms(t *testing.T) {
 	_, sw := startSwitch(t, registrarDir(), WithDigestAlgorithms("SHA-256", "MD5"))
-	phone := newAgent(t, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, _, err := phone.register(ctx, sw, "1001", "", 300)
+	res, _, err := phone.Register(ctx, sw, "1001", "", 300)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,17 +160,17 @@ func TestRegisterChallengeOffersBothAlgorithms(t *testing.T) {
 
 func TestRegisterReplayedNonce(t *testing.T) {
 	s, sw := startSwitch(t, registrarDir())
-	phone := newAgent(t, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, req, err := phone.register(ctx, sw, "1001", "secret1001", 300)
+	res, req, err := phone.Register(ctx, sw, "1001", "secret1001", 300)
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("register: %v %v", res, err)
 	}
 	replay := req.Clone()
 	replay.RemoveHeader("Via")
 	replay.CSeq().SeqNo++
-	res, err = phone.client.Do(ctx, replay, sipgo.ClientRequestAddVia)
+	res, err = phone.Client.Do(ctx, replay, sipgo.ClientRequestAddVia)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,15 +185,15 @@ func TestRegisterReplayedNonce(t *testing.T) {
 func TestRegisterStaleNonce(t *testing.T) {
 	clock := &fakeClock{}
 	_, sw := startSwitch(t, registrarDir(), WithClock(clock.now), WithNonceTTL(time.Minute))
-	phone := newAgent(t, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, req, err := phone.register(ctx, sw, "1001", "", 300)
+	res, req, err := phone.Register(ctx, sw, "1001", "", 300)
 	if err != nil || res.StatusCode != 401 {
 		t.Fatalf("challenge: %v %v", res, err)
 	}
 	clock.advance(2 * time.Minute)
-	res, err = phone.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
+	res, err = phone.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestRegisterStaleNonce(t *testing.T) {
 		t.Fatalf("got %d %v, want 401 stale=true", res.StatusCode, res.GetHeader("WWW-Authenticate"))
 	}
 	// The fresh nonce works.
-	res, err = phone.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
+	res, err = phone.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("after stale: %v %v", res, err)
 	}
@@ -210,12 +211,12 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 	store := newMemStore()
 	dir := registrarDir()
 	s, sw := startSwitch(t, dir, WithRegistrationStore(store))
-	phone := newAgent(t, "phone", "127.0.0.1")
-	phone2 := newAgent(t, "phone2", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	phone2 := siptest.NewAgent(t, "phone2", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, p := range []*agent{phone, phone2} {
-		if res, _, err := p.register(ctx, sw, "1001", "secret1001", 300); err != nil || res.StatusCode != 200 {
+	for _, p := range []*siptest.Agent{phone, phone2} {
+		if res, _, err := p.Register(ctx, sw, "1001", "secret1001", 300); err != nil || res.StatusCode != 200 {
 			t.Fatalf("register: %v %v", res, err)
 		}
 	}
@@ -234,7 +235,7 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 	}
 
 	// Expires: 0 removes one contact.
-	if res, _, err := phone.register(ctx, sw, "1001", "secret1001", 0); err != nil || res.StatusCode != 200 {
+	if res, _, err := phone.Register(ctx, sw, "1001", "secret1001", 0); err != nil || res.StatusCode != 200 {
 		t.Fatalf("unregister: %v %v", res, err)
 	}
 	if s.Stats().Registrations != 1 || store.len() != 1 {
@@ -242,19 +243,19 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 	}
 
 	// Contact: * with Expires: 0 removes them all.
-	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: phone.uri("", sw).Port})
-	aor := phone.uri("1001", sw)
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: phone.URI("", sw).Port})
+	aor := phone.URI("1001", sw)
 	req.AppendHeader(&sip.ToHeader{Address: aor})
 	from := &sip.FromHeader{Address: aor}
 	from.Params.Add("tag", "x1")
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Wildcard: true}})
 	req.AppendHeader(sip.NewHeader("Expires", "0"))
-	res, err := phone.client.Do(ctx, req)
+	res, err := phone.Client.Do(ctx, req)
 	if err != nil || res.StatusCode != 401 {
 		t.Fatalf("wildcard challenge: %v %v", res, err)
 	}
-	res, err = phone.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
+	res, err = phone.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "1001", Password: "secret1001"})
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("wildcard: %v %v", res, err)
 	}
@@ -265,16 +266,16 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 
 func TestAuthFailuresBlockAddress(t *testing.T) {
 	s, sw := startSwitch(t, registrarDir(), WithAuthBlock(3, time.Minute, time.Minute))
-	phone := newAgent(t, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for i := 0; i < 3; i++ {
-		if res, _, _ := phone.register(ctx, sw, "1001", "wrong", 300); res == nil || res.StatusCode != 403 {
+		if res, _, _ := phone.Register(ctx, sw, "1001", "wrong", 300); res == nil || res.StatusCode != 403 {
 			t.Fatalf("attempt %d: %v", i, res)
 		}
 	}
 	// Now even the right password is refused, without a challenge.
-	res, _, err := phone.register(ctx, sw, "1001", "secret1001", 300)
+	res, _, err := phone.Register(ctx, sw, "1001", "secret1001", 300)
 	if err != nil || res.StatusCode != 403 {
 		t.Fatalf("blocked address got %v %v, want 403", res, err)
 	}

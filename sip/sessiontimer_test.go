@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // Session intervals in these tests are seconds, not the half hour of a real
@@ -35,8 +36,8 @@ func answerWithHeaders(sdp string, hdrs ...sip.Header) func(d *sipgo.DialogServe
 
 func TestSessionTimerCallerRefreshesThenVanishes(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
-	f.carrier1.handle(answerWith(carrierSDP))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP,
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP,
 		sip.NewHeader("Supported", "timer"), sip.NewHeader("Session-Expires", "2;refresher=uac"))
 	if err != nil {
 		t.Fatalf("call: %v", err)
@@ -47,7 +48,7 @@ func TestSessionTimerCallerRefreshesThenVanishes(t *testing.T) {
 	if got := headerOf(d.InviteResponse, "Require"); got != "timer" {
 		t.Errorf("200 Require %q, want timer", got)
 	}
-	inv := f.carrier1.last.Load()
+	inv := f.carrier1.Last.Load()
 	if headerOf(inv, "Supported") != "timer" || headerOf(inv, "Session-Expires") != "2" || headerOf(inv, "Min-SE") != "1" {
 		t.Errorf("B-leg timer offer: Supported %q Session-Expires %q Min-SE %q", headerOf(inv, "Supported"), headerOf(inv, "Session-Expires"), headerOf(inv, "Min-SE"))
 	}
@@ -66,21 +67,21 @@ func TestSessionTimerCallerRefreshesThenVanishes(t *testing.T) {
 			t.Fatalf("refresh %d: %d Session-Expires %q", i, res.StatusCode, headerOf(res, "Session-Expires"))
 		}
 	}
-	if f.carrier1.byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
-		t.Fatalf("refreshed call ended: carrier BYEs %d, active %d", f.carrier1.byes.Load(), f.s.Stats().ActiveCalls)
+	if f.carrier1.Byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
+		t.Fatalf("refreshed call ended: carrier BYEs %d, active %d", f.carrier1.Byes.Load(), f.s.Stats().ActiveCalls)
 	}
-	if f.carrier1.reinvites.Load() != 0 {
+	if f.carrier1.Reinvites.Load() != 0 {
 		t.Error("a bodiless refresh UPDATE was passed to the carrier")
 	}
 
 	// No more refreshes: expired at 2 s - 2/3 s after the last one, both
 	// legs get BYE and every slot is free.
 	stopped := time.Now()
-	eventually(t, "carrier BYE after expiry", func() bool { return f.carrier1.byes.Load() == 1 })
+	eventually(t, "carrier BYE after expiry", func() bool { return f.carrier1.Byes.Load() == 1 })
 	if waited := time.Since(stopped); waited < time.Second {
 		t.Errorf("call ended %s after the last refresh, before the session could expire", waited)
 	}
-	eventually(t, "caller BYE after expiry", func() bool { return f.phone.byes.Load() == 1 })
+	eventually(t, "caller BYE after expiry", func() bool { return f.phone.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	if st := f.s.Stats(); st.SessionTimeouts != 1 || st.CallsAnswered != 1 {
 		t.Errorf("stats: session timeouts %d answered %d, want 1 and 1", st.SessionTimeouts, st.CallsAnswered)
@@ -89,10 +90,10 @@ func TestSessionTimerCallerRefreshesThenVanishes(t *testing.T) {
 
 func TestSessionTimerSwitchRefreshesCallerUntilItVanishes(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
-	f.carrier1.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	// No Supported: timer: the switch grants the interval and refreshes
 	// itself (RFC 4028 9: refresher uas, no Require).
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -104,19 +105,19 @@ func TestSessionTimerSwitchRefreshesCallerUntilItVanishes(t *testing.T) {
 	}
 	// Refreshes at half the interval; the phone does not list UPDATE in
 	// Allow, so they are re-INVITEs repeating the carrier's SDP.
-	eventually(t, "two refreshes", func() bool { return f.phone.reinvites.Load() >= 2 })
-	ref := f.phone.last.Load()
+	eventually(t, "two refreshes", func() bool { return f.phone.Reinvites.Load() >= 2 })
+	ref := f.phone.Last.Load()
 	if string(ref.Body()) != carrierSDP || headerOf(ref, "Session-Expires") != "2;refresher=uac" {
 		t.Errorf("refresh re-INVITE: body %q Session-Expires %q", ref.Body(), headerOf(ref, "Session-Expires"))
 	}
-	if f.carrier1.byes.Load() != 0 || f.carrier1.reinvites.Load() != 0 {
-		t.Fatalf("carrier saw BYE %d / re-INVITE %d during refreshes", f.carrier1.byes.Load(), f.carrier1.reinvites.Load())
+	if f.carrier1.Byes.Load() != 0 || f.carrier1.Reinvites.Load() != 0 {
+		t.Fatalf("carrier saw BYE %d / re-INVITE %d during refreshes", f.carrier1.Byes.Load(), f.carrier1.Reinvites.Load())
 	}
 
 	// The phone loses its network: the next refresh goes unanswered and
 	// the carrier leg is ended.
-	f.phone.stop()
-	eventually(t, "carrier BYE after a failed refresh", func() bool { return f.carrier1.byes.Load() == 1 })
+	f.phone.Stop()
+	eventually(t, "carrier BYE after a failed refresh", func() bool { return f.carrier1.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	if st := f.s.Stats(); st.SessionTimeouts != 1 {
 		t.Errorf("session timeouts %d, want 1", st.SessionTimeouts)
@@ -126,21 +127,21 @@ func TestSessionTimerSwitchRefreshesCallerUntilItVanishes(t *testing.T) {
 func TestSessionTimerCalleeRefresher(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
 	// The carrier takes the timer and leaves the refreshing to the switch.
-	f.carrier1.handle(answerWithHeaders(carrierSDP, sip.NewHeader("Session-Expires", "2;refresher=uac"), sip.NewHeader("Require", "timer")))
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP,
+	f.carrier1.Handle(answerWithHeaders(carrierSDP, sip.NewHeader("Session-Expires", "2;refresher=uac"), sip.NewHeader("Require", "timer")))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP,
 		sip.NewHeader("Supported", "timer"))
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	eventually(t, "a refresh toward the carrier", func() bool { return f.carrier1.reinvites.Load() >= 1 })
-	ref := f.carrier1.last.Load()
+	eventually(t, "a refresh toward the carrier", func() bool { return f.carrier1.Reinvites.Load() >= 1 })
+	ref := f.carrier1.Last.Load()
 	if string(ref.Body()) != callerSDP || headerOf(ref, "Session-Expires") != "2;refresher=uac" {
 		t.Errorf("refresh re-INVITE: body %q Session-Expires %q", ref.Body(), headerOf(ref, "Session-Expires"))
 	}
 	if err := d.Bye(ctx); err != nil {
 		t.Fatalf("bye: %v", err)
 	}
-	eventually(t, "carrier BYE", func() bool { return f.carrier1.byes.Load() == 1 })
+	eventually(t, "carrier BYE", func() bool { return f.carrier1.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	if st := f.s.Stats(); st.SessionTimeouts != 0 {
 		t.Errorf("session timeouts %d on a call the caller hung up", st.SessionTimeouts)
@@ -149,14 +150,14 @@ func TestSessionTimerCalleeRefresher(t *testing.T) {
 
 func TestSessionTimerCalleeVanishes(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
-	f.carrier1.handle(answerWithHeaders(carrierSDP, sip.NewHeader("Session-Expires", "2;refresher=uac"), sip.NewHeader("Require", "timer")))
+	f.carrier1.Handle(answerWithHeaders(carrierSDP, sip.NewHeader("Session-Expires", "2;refresher=uac"), sip.NewHeader("Require", "timer")))
 	// The caller without the extension is refreshed by the switch and
 	// answers; only the carrier goes away.
-	if _, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
+	if _, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	f.carrier1.stop()
-	eventually(t, "caller BYE after the carrier vanished", func() bool { return f.phone.byes.Load() == 1 })
+	f.carrier1.Stop()
+	eventually(t, "caller BYE after the carrier vanished", func() bool { return f.phone.Byes.Load() == 1 })
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
 	if st := f.s.Stats(); st.SessionTimeouts != 1 {
 		t.Errorf("session timeouts %d, want 1", st.SessionTimeouts)
@@ -167,7 +168,7 @@ func TestSessionTimerRetriesCallee422(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
 	var mu sync.Mutex
 	var asked []string
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		mu.Lock()
 		asked = append(asked, headerOf(req, "Session-Expires"))
 		mu.Unlock()
@@ -175,9 +176,9 @@ func TestSessionTimerRetriesCallee422(t *testing.T) {
 			d.Respond(422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", "5"))
 			return
 		}
-		answerWith(carrierSDP)(d, req)
+		siptest.AnswerWith(carrierSDP)(d, req)
 	})
-	d, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
@@ -186,7 +187,7 @@ func TestSessionTimerRetriesCallee422(t *testing.T) {
 		t.Errorf("carrier asked with Session-Expires %q, want 2 then 5", asked)
 	}
 	mu.Unlock()
-	if f.carrier2.invites.Load() != 0 {
+	if f.carrier2.Invites.Load() != 0 {
 		t.Error("a 422 failed over instead of being retried")
 	}
 	if err := d.Bye(ctx); err != nil {
@@ -199,15 +200,15 @@ func TestSessionTimerRetriesCallee422(t *testing.T) {
 // the attempt as 503: the caller never sees a 422 it did not ask for.
 func TestSessionTimerCallee422TwiceIsNotPassedOn(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(2*time.Second, time.Second))
-	f.carrier1.handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
 		d.Respond(422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", "5"))
 	})
-	f.carrier2.handle(rejectWith(404))
-	_, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	f.carrier2.Handle(siptest.RejectWith(404))
+	_, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if res := responseOf(err); res == nil || res.StatusCode == 422 {
 		t.Fatalf("caller got %v", err)
 	}
-	if n := f.carrier1.invites.Load(); n != 2 {
+	if n := f.carrier1.Invites.Load(); n != 2 {
 		t.Errorf("carrier1 got %d INVITEs, want the first and one retry", n)
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
@@ -215,7 +216,7 @@ func TestSessionTimerCallee422TwiceIsNotPassedOn(t *testing.T) {
 
 func TestSessionTimerRejections(t *testing.T) {
 	f, ctx := newFixture(t, WithSessionTimers(4*time.Second, 3*time.Second))
-	f.carrier1.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	cases := []struct {
 		name       string
 		hdrs       []sip.Header
@@ -229,7 +230,7 @@ func TestSessionTimerRejections(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := f.phone.call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP, c.hdrs...)
+			_, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP, c.hdrs...)
 			res := responseOf(err)
 			if res == nil || res.StatusCode != c.code {
 				t.Fatalf("got %v, want %d", err, c.code)
@@ -239,24 +240,24 @@ func TestSessionTimerRejections(t *testing.T) {
 			}
 		})
 	}
-	if n := f.carrier1.invites.Load(); n != 0 {
+	if n := f.carrier1.Invites.Load(); n != 0 {
 		t.Errorf("carrier got %d INVITEs of refused calls", n)
 	}
 	// With timers off, Require: timer is an unsupported extension too.
 	g, gctx := newFixture(t, WithSessionTimers(0, 0))
-	g.carrier1.handle(answerWith(carrierSDP))
-	_, err := g.phone.call(gctx, g.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP, sip.NewHeader("Require", "timer"))
+	g.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	_, err := g.phone.Call(gctx, g.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP, sip.NewHeader("Require", "timer"))
 	if res := responseOf(err); res == nil || res.StatusCode != 420 || headerOf(res, "Unsupported") != "timer" {
 		t.Fatalf("Require: timer with timers off: %v", err)
 	}
-	d, err := g.phone.call(gctx, g.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	d, err := g.phone.Call(gctx, g.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call with timers off: %v", err)
 	}
 	if got := headerOf(d.InviteResponse, "Session-Expires"); got != "" {
 		t.Errorf("timers off, yet 200 carries Session-Expires %q", got)
 	}
-	if inv := g.carrier1.last.Load(); headerOf(inv, "Session-Expires") != "" || headerOf(inv, "Supported") != "" {
+	if inv := g.carrier1.Last.Load(); headerOf(inv, "Session-Expires") != "" || headerOf(inv, "Supported") != "" {
 		t.Errorf("timers off, yet the B-leg offers a timer")
 	}
 	_ = d.Bye(context.Background())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 // The attacks of issue 12 on the call path, each as an attacker would try
@@ -27,8 +28,8 @@ func forwardingFixture(t *testing.T, opts ...Option) (*fixture, context.Context)
 		p := f.dir.phones["1002"]
 		p.UseForwarding, p.Forwarding = 1, "449999"
 	})
-	f.carrier1.handle(answerWith(carrierSDP))
-	f.carrier2.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
 	return f, ctx
 }
 
@@ -39,17 +40,17 @@ func TestPeerTrustNeedsExactSource(t *testing.T) {
 	// From carrier1's address but another port, over UDP and over TCP: not
 	// the peer, so challenged like anyone else.
 	for _, network := range []string{"udp", "tcp"} {
-		borrower := newAgentOn(t, "borrower-"+network, f.carrier1.host, network)
+		borrower := siptest.NewAgentOn(t, "borrower-"+network, f.carrier1.Host, network)
 		if network == "tcp" {
 			sw = tcpAddrOf(t, f.s)
 		}
-		_, err := borrower.call(ctx, sw, "1002", "447700900123", "", callerSDP)
-		if got := statusOf(err); got != 407 {
+		_, err := borrower.Call(ctx, sw, "1002", "447700900123", "", callerSDP)
+		if got := siptest.StatusOf(err); got != 407 {
 			t.Fatalf("%s from a peer's address on another port: %d (%v), want 407", network, got, err)
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := f.carrier1.invites.Load() + f.carrier2.invites.Load(); n != 0 {
+	if n := f.carrier1.Invites.Load() + f.carrier2.Invites.Load(); n != 0 {
 		t.Fatalf("carriers got %d INVITEs from an unauthenticated caller", n)
 	}
 	if st := f.s.Stats(); st.ForwardedCalls != 0 {
@@ -62,7 +63,7 @@ func TestPeerTrustNeedsExactSource(t *testing.T) {
 func tcpAddrOf(t *testing.T, s *Server) net.Addr {
 	t.Helper()
 	port := freePort(t)
-	s2, err := New(s.dir, WithListen(fmt.Sprintf("tcp://127.0.0.1:%d", port)), WithLogger(testLogger()), WithRealm("test"))
+	s2, err := New(s.dir, WithListen(fmt.Sprintf("tcp://127.0.0.1:%d", port)), WithLogger(siptest.Logger()), WithRealm("test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +86,11 @@ func TestForwardedCallIsTheLinesCall(t *testing.T) {
 	f.dir.edit(func() { f.dir.phones["1002"].TotalMaximum = 1 })
 	sw := f.s.Addrs()[0]
 
-	d, err := f.carrier1.call(ctx, sw, "1002", "447700900123", "", callerSDP)
+	d, err := f.carrier1.Call(ctx, sw, "1002", "447700900123", "", callerSDP)
 	if err != nil {
 		t.Fatalf("inbound call to a forwarding line: %v", err)
 	}
-	inv := f.carrier1.last.Load()
+	inv := f.carrier1.Last.Load()
 	if inv.Recipient.User != "449999" {
 		t.Fatalf("forwarded to %q", inv.Recipient.User)
 	}
@@ -107,8 +108,8 @@ func TestForwardedCallIsTheLinesCall(t *testing.T) {
 		t.Errorf("forwarding line holds %d slots during the forwarded call, want 1", held)
 	}
 	// Its totalmaximum is 1: a second forwarded call is refused.
-	_, err = f.carrier1.call(ctx, sw, "1002", "447700900124", "", callerSDP)
-	if got := statusOf(err); got != 486 {
+	_, err = f.carrier1.Call(ctx, sw, "1002", "447700900124", "", callerSDP)
+	if got := siptest.StatusOf(err); got != 486 {
 		t.Errorf("second forwarded call over totalmaximum 1: %d (%v), want 486", got, err)
 	}
 	if err := d.Bye(ctx); err != nil {
@@ -124,8 +125,8 @@ func TestForwardedCallIsTheLinesCall(t *testing.T) {
 // peer's address is the peer.
 func TestPeerMatchAddressRelaxesThePort(t *testing.T) {
 	f, ctx := forwardingFixture(t, WithPeerMatch(PeerMatchAddress))
-	borrower := newAgent(t, "pool-port", f.carrier1.host)
-	d, err := borrower.call(ctx, f.s.Addrs()[0], "1002", "447700900123", "", callerSDP)
+	borrower := siptest.NewAgent(t, "pool-port", f.carrier1.Host)
+	d, err := borrower.Call(ctx, f.s.Addrs()[0], "1002", "447700900123", "", callerSDP)
 	if err != nil {
 		t.Fatalf("call from another port with peer_match address: %v", err)
 	}
@@ -184,7 +185,7 @@ func challengeParam(h, name string) string {
 // another (RFC 3261 22.4): the digest uri is bound to the Request-URI.
 func TestDigestBoundToRequestURI(t *testing.T) {
 	f, _ := newFixture(t)
-	f.carrier1.handle(answerWith(carrierSDP))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	sw := f.s.Addrs()[0]
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -210,7 +211,7 @@ func TestDigestBoundToRequestURI(t *testing.T) {
 		t.Fatalf("INVITE to another number with credentials for 4400000001 got %d, want 403", res.StatusCode)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := f.carrier1.invites.Load() + f.carrier2.invites.Load(); n != 0 {
+	if n := f.carrier1.Invites.Load() + f.carrier2.Invites.Load(); n != 0 {
 		t.Fatalf("carriers got %d INVITEs", n)
 	}
 	if got := f.s.Stats().AuthFailures; got != failures+1 {
@@ -223,10 +224,10 @@ func TestDigestBoundToRequestURI(t *testing.T) {
 // the default settings, and never counts as a failed login.
 func TestDefaultDigestAcceptsFirstChallengeMD5Phones(t *testing.T) {
 	s, sw := startSwitch(t, registrarDir())
-	phone := newAgent(t, "phone", "127.0.0.1")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, req, err := phone.register(ctx, sw, "1001", "", 300)
+	res, req, err := phone.Register(ctx, sw, "1001", "", 300)
 	if err != nil || res.StatusCode != 401 {
 		t.Fatalf("challenge: %v %v", res, err)
 	}
@@ -245,7 +246,7 @@ func TestDefaultDigestAcceptsFirstChallengeMD5Phones(t *testing.T) {
 	// The phone echoes the challenge's algorithm, whatever it computed.
 	again.AppendHeader(sip.NewHeader("Authorization", fmt.Sprintf(`Digest username="1001", realm="test", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=00000001, cnonce="abc123"`,
 		nonce, uri, creds.response, alg)))
-	res, err = phone.client.Do(ctx, again, sipgo.ClientRequestAddVia)
+	res, err = phone.Client.Do(ctx, again, sipgo.ClientRequestAddVia)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,95 +6,21 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
 const testSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
 
-// ua is a sipgo user agent on a loopback address: a carrier that answers
-// every call, or a phone that calls through the daemon.
-type ua struct {
-	host     string
-	port     int
-	client   *sipgo.Client
-	dialogs  *sipgo.DialogClientCache
-	answered atomic.Int32
-}
-
-func newUA(t *testing.T, host string, answer bool) *ua {
-	t.Helper()
-	agent, err := sipgo.NewUA(sipgo.WithUserAgent("daemon-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.ListenPacket("udp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &ua{host: host, port: conn.LocalAddr().(*net.UDPAddr).Port}
-	u.client, err = sipgo.NewClient(agent, sipgo.WithClientHostname(host), sipgo.WithClientPort(u.port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: u.port}}
-	u.dialogs = sipgo.NewDialogClientCache(u.client, contact)
-	srv, _ := sipgo.NewServer(agent)
-	answers := sipgo.NewDialogServerCache(u.client, contact)
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
-		d, err := answers.ReadInvite(req, tx)
-		if err != nil {
-			return
-		}
-		defer d.Close()
-		if !answer {
-			d.Respond(403, "Not A Carrier", nil)
-			return
-		}
-		u.answered.Add(1)
-		d.Respond(180, "Ringing", nil)
-		d.RespondSDP([]byte(testSDP))
-		<-d.Context().Done()
-	})
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { answers.ReadAck(req, tx) })
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
-		if answers.ReadBye(req, tx) != nil && u.dialogs.ReadBye(req, tx) != nil {
-			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
-		}
-	})
-	go srv.ServeUDP(conn)
-	time.Sleep(20 * time.Millisecond)
-	t.Cleanup(func() { agent.Close(); conn.Close() })
-	return u
-}
-
-// call sends an authenticated INVITE for called through the switch at sw.
-func (u *ua) call(ctx context.Context, sw string, called, user, password string) (*sipgo.DialogClientSession, error) {
-	host, portStr, _ := net.SplitHostPort(sw)
-	port, _ := strconv.Atoi(portStr)
-	to := sip.Uri{Scheme: "sip", User: called, Host: host, Port: port}
-	req := sip.NewRequest(sip.INVITE, to)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: u.host}}
-	from.Params.Add("tag", sip.GenerateTagN(8))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: to})
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody([]byte(testSDP))
-	d, err := u.dialogs.WriteInvite(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password}); err != nil {
-		return d, err
-	}
-	return d, d.Ack(ctx)
+// carrier is a siptest agent that answers every call.
+func carrier(t *testing.T, name, host string) *siptest.Agent {
+	a := siptest.NewAgent(t, name, host)
+	a.Handle(siptest.AnswerWith(testSDP))
+	return a
 }
 
 // TestDaemonCallsSurviveReloadAndDrainOnStop runs the real binary with two
@@ -103,12 +29,13 @@ func (u *ua) call(ctx context.Context, sw string, called, user, password string)
 // SIGTERM waits for the call in progress before exiting 0.
 func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	dir := t.TempDir()
-	carrierA := newUA(t, "127.0.0.2", true)
-	carrierB := newUA(t, "127.0.0.3", true)
-	phone := newUA(t, "127.0.0.1", false)
+	carrierA := carrier(t, "carrier-a", "127.0.0.2")
+	carrierB := carrier(t, "carrier-b", "127.0.0.3")
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 
 	sipPort := freePort(t, "udp")
-	sw := fmt.Sprintf("127.0.0.1:%d", sipPort)
+	swAddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sipPort}
+	sw := swAddr.String()
 	cfg := filepath.Join(dir, "sipswitch.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n  session_expires: 600s\n", filepath.Join(dir, "s.db"))), 0o644)
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw)
@@ -119,8 +46,8 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	auth := "auth_username=admin;auth_password=daemon-admin-pw"
 	for _, q := range []string{
 		"plans/create/?" + auth + ";name=Retail",
-		fmt.Sprintf("peers/create/?%s;name=carrier-a;type=sip;destination=127.0.0.2:%d", auth, carrierA.port),
-		fmt.Sprintf("peers/create/?%s;name=carrier-b;type=sip;destination=127.0.0.3:%d", auth, carrierB.port),
+		fmt.Sprintf("peers/create/?%s;name=carrier-a;type=sip;destination=127.0.0.2:%d", auth, carrierA.Port),
+		fmt.Sprintf("peers/create/?%s;name=carrier-b;type=sip;destination=127.0.0.3:%d", auth, carrierB.Port),
 		"plans/routes/create/?" + auth + ";plan=1;called_prefix=44;peer1=1",
 		"phones/create/?" + auth + ";name=2001;password=phone-secret;plan=1",
 	} {
@@ -132,11 +59,11 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	first, err := phone.call(ctx, sw, "441234567890", "2001", "phone-secret")
+	first, err := phone.Call(ctx, swAddr, "441234567890", "2001", "phone-secret", testSDP)
 	if err != nil {
 		t.Fatalf("first call: %v\n%s", err, d.log())
 	}
-	if carrierA.answered.Load() != 1 {
+	if carrierA.Invites.Load() != 1 {
 		t.Fatalf("first call did not reach carrier A")
 	}
 	// calls.session_expires reaches the SIP core: the phone, without the
@@ -151,12 +78,12 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	}
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitLog("reloaded configuration", 10*time.Second)
-	second, err := phone.call(ctx, sw, "441234567891", "2001", "phone-secret")
+	second, err := phone.Call(ctx, swAddr, "441234567891", "2001", "phone-secret", testSDP)
 	if err != nil {
 		t.Fatalf("second call: %v\n%s", err, d.log())
 	}
-	if carrierB.answered.Load() != 1 || carrierA.answered.Load() != 1 {
-		t.Fatalf("second call went to A=%d B=%d, want it on B", carrierA.answered.Load(), carrierB.answered.Load())
+	if carrierB.Invites.Load() != 1 || carrierA.Invites.Load() != 1 {
+		t.Fatalf("second call went to A=%d B=%d, want it on B", carrierA.Invites.Load(), carrierB.Invites.Load())
 	}
 	if err := second.Bye(ctx); err != nil {
 		t.Fatalf("bye of second call: %v", err)
@@ -182,7 +109,7 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	// SIGTERM with the first call up: the daemon drains, refusing new calls.
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitLog("sipswitch stopping", 10*time.Second)
-	if _, err := phone.call(ctx, sw, "441234567892", "2001", "phone-secret"); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := phone.Call(ctx, swAddr, "441234567892", "2001", "phone-secret", testSDP); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("a new call while draining: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)

@@ -1,0 +1,271 @@
+// Package siptest provides real SIP user agents (sipgo) on loopback
+// addresses for the tests of the switch and its daemon: phones that
+// register and call, carriers that answer, reject, ring or stay silent.
+// No mock stands in for a SIP peer: every agent speaks SIP over real
+// sockets.
+package siptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Agent is a real sipgo user agent on a loopback address: a phone or a
+// carrier in the tests.
+type Agent struct {
+	t       testing.TB
+	Name    string
+	Network string // "udp" or "tcp"
+	Host    string
+	Port    int
+	Client  *sipgo.Client
+	Contact sip.ContactHeader
+	Server  *sipgo.DialogServerCache
+	Callers *sipgo.DialogClientCache
+
+	mu     sync.Mutex
+	onCall func(d *sipgo.DialogServerSession, req *sip.Request)
+	// Invites, Reinvites, Byes and Options count the requests received;
+	// Last is the last INVITE (or re-INVITE).
+	Invites   atomic.Int32
+	Last      atomic.Pointer[sip.Request]
+	Byes      atomic.Int32
+	Reinvites atomic.Int32
+	Options   atomic.Int32
+	// Stop closes the agent's listener and user agent: the far end of a
+	// call vanishes without a BYE.
+	Stop func()
+}
+
+const ReinviteAnswer = "v=0\r\no=re 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"
+
+func Logger() *slog.Logger {
+	if os.Getenv("SIPTEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func NewAgent(t testing.TB, name, host string) *Agent {
+	return NewAgentOn(t, name, host, "udp")
+}
+
+// NewAgentOn starts an agent listening on network "udp" or "tcp"; its
+// requests use that transport.
+func NewAgentOn(t testing.TB, name, host, network string) *Agent {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conn net.PacketConn
+	var ln net.Listener
+	var port int
+	clientOpts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientLogger(Logger())}
+	if network == "tcp" {
+		ln, err = net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+	} else {
+		conn, err = net.ListenPacket("udp", host+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = conn.LocalAddr().(*net.UDPAddr).Port
+		clientOpts = append(clientOpts, sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
+	}
+	client, err := sipgo.NewClient(ua, clientOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(Logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
+	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: host, Port: port}}
+	if network == "tcp" {
+		a.Contact.Address.UriParams = sip.NewParams()
+		a.Contact.Address.UriParams.Add("transport", "tcp")
+	}
+	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
+	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.To().Params.Has("tag") {
+			// re-INVITE: answer with our SDP marked as a re-answer.
+			a.Reinvites.Add(1)
+			a.Last.Store(req)
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(ReinviteAnswer))
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			res.AppendHeader(&a.Contact)
+			tx.Respond(res)
+			return
+		}
+		a.Invites.Add(1)
+		a.Last.Store(req)
+		d, err := a.Server.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		defer d.Close()
+		a.mu.Lock()
+		f := a.onCall
+		a.mu.Unlock()
+		if f == nil {
+			d.Respond(480, "Not Configured", nil)
+			return
+		}
+		f(d, req)
+	})
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { a.Server.ReadAck(req, tx) })
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.Options.Add(1)
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.Byes.Add(1)
+		if err := a.Server.ReadBye(req, tx); err == nil {
+			return
+		}
+		if err := a.Callers.ReadBye(req, tx); err != nil {
+			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
+		}
+	})
+	if network == "tcp" {
+		go srv.ServeTCP(ln)
+		a.Stop = func() { ua.Close(); ln.Close() }
+		t.Cleanup(a.Stop)
+		return a
+	}
+	go srv.ServeUDP(conn)
+	for i := 0; i < 500 && !slices.Contains(srv.TransportLayer().ListenPorts("udp"), port); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(2 * time.Millisecond)
+	a.Stop = func() { ua.Close(); conn.Close() }
+	t.Cleanup(a.Stop)
+	return a
+}
+
+func (a *Agent) Handle(f func(d *sipgo.DialogServerSession, req *sip.Request)) {
+	a.mu.Lock()
+	a.onCall = f
+	a.mu.Unlock()
+}
+
+// Callee behaviours, for Agent.Handle.
+func AnswerWith(sdp string) func(d *sipgo.DialogServerSession, req *sip.Request) {
+	return func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.Respond(180, "Ringing", nil)
+		d.RespondSDP([]byte(sdp))
+		<-d.Context().Done()
+	}
+}
+
+func RejectWith(code int) func(d *sipgo.DialogServerSession, req *sip.Request) {
+	return func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.Respond(code, "Test "+strconv.Itoa(code), nil)
+	}
+}
+
+// ringForever rings until cancelled (or 10 s, so nothing hangs).
+func RingForever(d *sipgo.DialogServerSession, req *sip.Request) {
+	d.Respond(180, "Ringing", nil)
+	select {
+	case <-d.Context().Done():
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// silent sends nothing itself (the transaction layer still sends 100).
+func Silent(d *sipgo.DialogServerSession, req *sip.Request) {
+	select {
+	case <-d.Context().Done():
+	case <-time.After(10 * time.Second):
+	}
+}
+
+func (a *Agent) URI(user string, sw net.Addr) sip.Uri {
+	host, port, _ := net.SplitHostPort(sw.String())
+	p, _ := strconv.Atoi(port)
+	return sip.Uri{Scheme: "sip", User: user, Host: host, Port: p}
+}
+
+func (a *Agent) SetTransport(req *sip.Request) {
+	if a.Network == "tcp" {
+		req.SetTransport("TCP")
+	}
+}
+
+// Register sends REGISTER (answering one digest challenge when password is
+// set) and returns the final response.
+func (a *Agent) Register(ctx context.Context, sw net.Addr, user, password string, expires int, hdrs ...sip.Header) (*sip.Response, *sip.Request, error) {
+	aor := a.URI(user, sw)
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: aor.Host, Port: aor.Port})
+	req.AppendHeader(&sip.ToHeader{Address: aor})
+	from := &sip.FromHeader{Address: aor}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	ct := a.Contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	a.SetTransport(req)
+	res, err := a.Client.Do(ctx, req)
+	if err != nil || res.StatusCode != 401 || password == "" {
+		return res, req, err
+	}
+	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+	return res, req, err
+}
+
+// Call places an INVITE (with hdrs added) through the switch with
+// credentials, waits for the answer and ACKs it.
+func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(sdp))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	a.SetTransport(req)
+	d, err := a.Callers.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password}); err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+func StatusOf(err error) int {
+	var de *sipgo.ErrDialogResponse
+	if e, ok := err.(*sipgo.ErrDialogResponse); ok {
+		de = e
+	}
+	if de == nil || de.Res == nil {
+		return 0
+	}
+	return de.Res.StatusCode
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -404,12 +405,8 @@ func TestEverySeedParameter(t *testing.T) {
 			for name, c := range fn.cases {
 				n++
 				params := map[string]string{}
-				for k, v := range fn.required {
-					params[k] = v
-				}
-				for k, v := range fn.needs[name] {
-					params[k] = v
-				}
+				maps.Copy(params, fn.required)
+				maps.Copy(params, fn.needs[name])
 				if fn.key == "name" && name != "name" {
 					params["name"] = fmt.Sprintf("%s%d", fn.required["name"], n)
 				}
@@ -426,9 +423,7 @@ func TestEverySeedParameter(t *testing.T) {
 					invalid = controlChar
 				}
 				bad := map[string]string{}
-				for k, v := range params {
-					bad[k] = v
-				}
+				maps.Copy(bad, params)
 				bad[name] = invalid
 				r := ts.call(fn.create, bad)
 				if r.code() != "400" || !hasKey(r, name) {

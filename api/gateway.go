@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -258,9 +259,7 @@ func (h *GatewayHandler) call(r *http.Request) map[string]any {
 		return h.errorFor(err)
 	}
 	out := map[string]any{"result": "success"}
-	for k, v := range members {
-		out[k] = v
-	}
+	maps.Copy(out, members)
 	return out
 }
 
@@ -403,7 +402,7 @@ func presentEndpoint(v engine.Values) map[string]any {
 	}
 	out["transport"] = strings.Split(v["transport"], ",")
 	enabled := map[string]bool{}
-	for _, c := range strings.Split(v["audio_codecs"], ",") {
+	for c := range strings.SplitSeq(v["audio_codecs"], ",") {
 		enabled[c] = true
 	}
 	codecs := make([]map[string]string, 0, len(engine.AudioCodecIDs))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -330,9 +331,7 @@ func TestGatewayEveryParameter(t *testing.T) {
 			n++
 			epName := fmt.Sprintf("ep%d", n)
 			params := map[string]any{"name": epName}
-			for k, v := range c.extra {
-				params[k] = v
-			}
+			maps.Copy(params, c.extra)
 			params[name] = c.valid
 			a := g.admin("sip_endpoint.save", params)
 			if !a.ok() {
@@ -629,7 +628,7 @@ func TestGatewayAuthentication(t *testing.T) {
 	}
 	// Maximum age, however busy.
 	client, _, _ = g.login("admin", adminPassword)
-	for i := 0; i < 4; i++ {
+	for i := range 4 {
 		g.clock.Advance(25 * time.Minute)
 		if a := list(client); !a.ok() {
 			t.Fatalf("busy session ended at step %d: %v", i, a)

@@ -105,7 +105,7 @@ func TestAddressBlockedOnOneAPIIsBlockedOnTheOther(t *testing.T) {
 	b := newBothAPIs(t)
 	// Guess distinct usernames, so only the address's count reaches the
 	// limit.
-	for i := 0; i < limit; i++ {
+	for i := range limit {
 		b.enswitch(2, fmt.Sprintf("guess%d", i), "password")
 	}
 	if key := b.gateway(2, "admin", adminPassword); key != "LOGIN_BLOCKED" {
@@ -113,7 +113,7 @@ func TestAddressBlockedOnOneAPIIsBlockedOnTheOther(t *testing.T) {
 	}
 
 	b = newBothAPIs(t)
-	for i := 0; i < limit; i++ {
+	for i := range limit {
 		b.gateway(3, fmt.Sprintf("guess%d", i), "password")
 	}
 	if code, msg := b.enswitch(3, "admin", adminPassword); code != "401" || !strings.Contains(msg, "Too many") {
@@ -129,7 +129,7 @@ func TestUsernameGuessedFromManyAddressesIsBlocked(t *testing.T) {
 	if code, _ := b.enswitch(1, "admin", adminPassword); code != "200" {
 		t.Fatalf("admin's own login: %s", code)
 	}
-	for i := 0; i < limit; i++ {
+	for i := range limit {
 		if i%2 == 0 {
 			b.enswitch(10+i, "admin", "guess")
 		} else {
@@ -157,7 +157,7 @@ func TestValidLoginDoesNotWashOutGuesses(t *testing.T) {
 	if err := b.svc.AddUser(context.Background(), "mallory", "mallory-password", "user", 1); err != nil {
 		t.Fatal(err)
 	}
-	for round := 0; round < 2; round++ {
+	for round := range 2 {
 		for i := 0; i < limit-1; i++ {
 			b.enswitch(7, fmt.Sprintf("victim%d-%d", round, i), "guess")
 		}

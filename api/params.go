@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -100,9 +101,7 @@ func ParseRequest(r *http.Request) (engine.Values, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range more {
-		vals[k] = v
-	}
+	maps.Copy(vals, more)
 	return vals, nil
 }
 

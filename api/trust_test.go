@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -170,9 +171,7 @@ func TestLineReferencesNameOnlyReadableLines(t *testing.T) {
 	}
 	fill := func(ref map[string]string, line string, base map[string]string) map[string]string {
 		p := map[string]string{}
-		for k, v := range base {
-			p[k] = v
-		}
+		maps.Copy(p, base)
 		for k, v := range ref {
 			p[k] = strings.ReplaceAll(v, "%s", line)
 		}

@@ -193,8 +193,8 @@ func typeError(file, msg string, lines map[string]int) Error {
 		}
 	}
 	text := msg
-	if i := strings.Index(msg, ": "); i >= 0 {
-		text = msg[i+2:]
+	if _, after, ok := strings.Cut(msg, ": "); ok {
+		text = after
 	}
 	if strings.Contains(text, "time.Duration") {
 		text = "must be a duration such as 500ms, 30s or 1h"

@@ -128,7 +128,7 @@ func checkCodecList(s string) error {
 		return errors.New("must list at least one codec")
 	}
 	seen := map[string]bool{}
-	for _, c := range strings.Split(s, ",") {
+	for c := range strings.SplitSeq(s, ",") {
 		c = strings.TrimSpace(c)
 		if !contains(knownCodecs, c) {
 			return fmt.Errorf("has unknown codec %q; known: %s", clip(c), strings.Join(knownCodecs, ", "))

@@ -92,7 +92,7 @@ func FuzzParseCostsCSV(f *testing.F) {
 func BenchmarkParseCostsCSV(b *testing.B) {
 	var buf bytes.Buffer
 	buf.WriteString("called_prefix,cost,connectfee,description,priority\n")
-	for i := 0; i < 500000; i++ {
+	for i := range 500000 {
 		fmt.Fprintf(&buf, "%d,0.%04d,0,Destination %d,1\n", 440000+i, i%10000, i%300)
 	}
 	data := buf.Bytes()

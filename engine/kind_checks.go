@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 
 	"github.com/sipswitch/sipswitch/storage"
@@ -76,9 +77,7 @@ func actorCustomerDefault(key string) func(a *Actor, input Values) Values {
 			return input
 		}
 		out := make(Values, len(input)+1)
-		for k, v := range input {
-			out[k] = v
-		}
+		maps.Copy(out, input)
 		out[key] = strconv.Itoa(a.User.Customer)
 		return out
 	}

@@ -84,7 +84,7 @@ func TestBlockedLoginRunsNoBcrypt(t *testing.T) {
 	s := loginService(t, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: time.Minute, TrustFor: time.Hour}))
 	compares := countCompares(s)
 	attacker := netip.MustParseAddr("192.0.2.1")
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		if _, err := s.Login(ctx, attacker, "admin", "guess"); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
@@ -121,7 +121,7 @@ func TestUsernameBlockSparesTrustedAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.advance(2 * time.Hour)
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		s.Login(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), "admin", "guess")
 	}
 	if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
@@ -144,7 +144,7 @@ func TestUsernameBlockSparesTrustedAddresses(t *testing.T) {
 		t.Fatalf("after the block: %v", err)
 	}
 	// The office's own guesses block the office, trusted or not.
-	for i := 0; i < 3; i++ {
+	for range 3 {
 		s.Login(ctx, office, "clerk", "typo")
 	}
 	if _, err := s.Login(ctx, office, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
@@ -163,7 +163,7 @@ func TestLoginGuardMemoryIsBounded(t *testing.T) {
 			t.Fatalf("a %d-byte username is kept whole", len(k))
 		}
 	}
-	for i := 0; i < 3*maxTrustedAddrs; i++ {
+	for i := range 3 * maxTrustedAddrs {
 		g.succeeded(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), "admin")
 	}
 	if n := len(g.trusted["admin"]); n > maxTrustedAddrs {

@@ -1,5 +1,7 @@
 package engine
 
+import "slices"
+
 import "sort"
 
 // Privilege is one right a role grants, named as the Enswitch function
@@ -43,10 +45,8 @@ func RoleNames() []string {
 // Grants reports whether role holds any of the privileges.
 func Grants(role string, any ...Privilege) bool {
 	for _, have := range Roles[role] {
-		for _, want := range any {
-			if have == want {
-				return true
-			}
+		if slices.Contains(any, have) {
+			return true
 		}
 	}
 	return false

@@ -168,7 +168,7 @@ func canonAudioCodecs(raw, current string) (string, error) {
 			}
 			if !objects {
 				objects = true
-				for _, c := range strings.Split(current, ",") {
+				for c := range strings.SplitSeq(current, ",") {
 					on[c] = true
 				}
 			}
@@ -319,7 +319,7 @@ func withCanon(p Param, canon func(raw, current string) (string, error)) Param {
 // enabled, otherwise 'no'", decided when the endpoint is created (a later
 // codec change does not rewrite a stored t38pt_udptl).
 func t38Default(v Values) string {
-	for _, c := range strings.Split(v["audio_codecs"], ",") {
+	for c := range strings.SplitSeq(v["audio_codecs"], ",") {
 		if contains(faxCodecs, c) {
 			return "yes,redundancy"
 		}

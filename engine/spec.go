@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -155,9 +157,7 @@ func (s *Spec) Defaults() Values {
 // as FieldErrors sorted by parameter order in the spec.
 func (s *Spec) Validate(input, base Values) (Values, FieldErrors) {
 	out := make(Values, len(s.Params))
-	for k, v := range base {
-		out[k] = v
-	}
+	maps.Copy(out, base)
 	var errs FieldErrors
 	for _, p := range s.Params {
 		raw, given := input[p.Name]
@@ -316,12 +316,7 @@ func (p *Param) checkRange(f float64) error {
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, s)
 }
 
 func quoteList(list []string) string {

@@ -1,5 +1,7 @@
 package engine
 
+import "maps"
+
 import "testing"
 
 // Every spec, so the API, the gateway and the switch-file loader alike,
@@ -18,9 +20,7 @@ func TestSpecRefusesNonText(t *testing.T) {
 	for name, c := range specs {
 		for _, bad := range []string{"\xff", "caf\xe9", "\xed\xa0\x80", "a\x00b"} {
 			in := Values{c.key: bad}
-			for k, v := range c.base {
-				in[k] = v
-			}
+			maps.Copy(in, c.base)
 			if _, errs := c.spec.Validate(in, nil); !hasError(errs, c.key) {
 				t.Errorf("%s %s=%q: %v, want an error for %s", name, c.key, bad, errs, c.key)
 			}

@@ -40,7 +40,7 @@ func BenchmarkBuildFromStore(b *testing.B) {
 			return err
 		}
 		defer ins.Close()
-		for i := 0; i < routes; i++ {
+		for i := range routes {
 			n := 1 + rng.IntN(15)
 			prefix := fmt.Sprint(rng.IntN(9)+1) + fmt.Sprintf("%014d", rng.Int64N(1e14))[:n-1]
 			caller := ""

@@ -143,7 +143,7 @@ func TestWriteFilesRemovesLeftoversOfInterruptedRenders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for round := 0; round < 2; round++ { // the second finds nothing to change
+	for round := range 2 { // the second finds nothing to change
 		if _, err := WriteFiles(dir, files); err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestConcurrentWritersOfOneDirectory(t *testing.T) {
 	errs := make(chan error, 2)
 	for _, files := range []Files{a, b} {
 		go func() {
-			for i := 0; i < 30; i++ {
+			for range 30 {
 				if _, err := WriteFiles(dir, files); err != nil {
 					errs <- err
 					return
@@ -188,7 +188,7 @@ func TestConcurrentWritersOfOneDirectory(t *testing.T) {
 			errs <- nil
 		}()
 	}
-	for i := 0; i < 2; i++ {
+	for range 2 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}

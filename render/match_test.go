@@ -396,7 +396,7 @@ func TestDialplanPicksEngineRoute(t *testing.T) {
 	for tbl := 0; tbl < tables; tbl++ {
 		snap := &routing.Snapshot{Plans: []routing.Plan{{ID: 1}}, Peers: []routing.Peer{{ID: 1, Name: "p", Type: routing.PeerPJSIP, Destination: "192.0.2.1", OutMaximum: -1}}}
 		n := 1 + rng.Intn(25)
-		for i := 0; i < n; i++ {
+		for i := range n {
 			snap.Routes = append(snap.Routes, routing.Route{
 				ID: i + 1, Plan: 1, CalledPrefix: randString(rng, 4), CallerPrefix: randString(rng, 3),
 				Allow: rng.Intn(2), Media: medias[rng.Intn(3)], Peer1: 1,
@@ -416,7 +416,7 @@ func TestDialplanPicksEngineRoute(t *testing.T) {
 				t.Fatal("plan context missing")
 			}
 			ctx := asteriskContext(sec)
-			for l := 0; l < lookups; l++ {
+			for range lookups {
 				called := randString(rng, 6)
 				if rng.Intn(4) == 0 { // a number equal to a prefix
 					called = snap.Routes[rng.Intn(n)].CalledPrefix

@@ -70,7 +70,7 @@ const tlsBind = "0.0.0.0:5061"
 
 func (m *model) needsTLS() bool {
 	for _, e := range m.endpoints {
-		for _, t := range strings.Split(e.Transport, ",") {
+		for t := range strings.SplitSeq(e.Transport, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), "TLS") {
 				return true
 			}
@@ -218,7 +218,7 @@ func pjsipDTMF(mode string) string {
 // first one preferred; default udp.
 func endpointTransports(e *routing.SIPEndpoint) ([]string, error) {
 	var out []string
-	for _, t := range strings.Split(e.Transport, ",") {
+	for t := range strings.SplitSeq(e.Transport, ",") {
 		t = strings.ToLower(strings.TrimSpace(t))
 		switch t {
 		case "":

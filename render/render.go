@@ -304,7 +304,7 @@ func validHost(h string) bool {
 // not plain tokens (Asterisk's allow= also parses '|', '!' and ':').
 func codecList(s string) ([]string, error) {
 	var out []string
-	for _, c := range strings.Split(s, ",") {
+	for c := range strings.SplitSeq(s, ",") {
 		c = strings.TrimSpace(c)
 		if c == "" {
 			continue

@@ -58,7 +58,7 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 	waitFor(t, func() bool { return renders.Load() >= 1 })
 
 	kinds := svc.Kinds()
-	for i := 0; i < 1000; i++ {
+	for range 1000 {
 		if _, err := svc.Create(ctx, actor, kinds["plans"], engine.Values{"name": "p"}, false); err != nil {
 			t.Fatal(err)
 		}

@@ -105,7 +105,7 @@ func TestRouterSwap(t *testing.T) {
 		}
 		// Generation g routes every number to peer 1 + g%2: a lookup that
 		// mixed two tables would see a route/peer pair of neither.
-		for i := 0; i < 2000; i++ {
+		for i := range 2000 {
 			snap.Routes = append(snap.Routes, Route{ID: i + 1, Plan: 1, CalledPrefix: fmt.Sprint(i), Allow: 1, Media: "voice_fax", Peer1: 1 + gen%2, Description: fmt.Sprint(gen)})
 		}
 		s, err := NewRoutingState(snap, nil)
@@ -118,10 +118,8 @@ func TestRouterSwap(t *testing.T) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	var lookups atomic.Int64
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 4 {
+		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				d, err := r.Decide(CallRequest{Plan: 1, Called: fmt.Sprint(i%2000) + "55", Now: monday})
 				if err != nil {
@@ -136,7 +134,7 @@ func TestRouterSwap(t *testing.T) {
 				}
 				lookups.Add(1)
 			}
-		}()
+		})
 	}
 	for gen := 1; gen <= 100; gen++ {
 		old := r.Swap(build(gen))

@@ -14,11 +14,9 @@ func TestCallLimitsConcurrent(t *testing.T) {
 	var inside, peak atomic.Int64
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
-	for g := 0; g < 1000; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 20; i++ {
+	for range 1000 {
+		wg.Go(func() {
+			for range 20 {
 				slot, ok := limits.Acquire(key, max)
 				if !ok {
 					runtime.Gosched()
@@ -40,7 +38,7 @@ func TestCallLimitsConcurrent(t *testing.T) {
 				slot.Release()
 				slot.Release() // a second release must not free another slot
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if p := peak.Load(); p > max || p < 1 {
@@ -71,9 +69,8 @@ func TestCallLimitsRelease(t *testing.T) {
 	// Two goroutines releasing the same slot free it once.
 	b, _ := limits.Acquire(peer, 2)
 	var wg sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.Release() }()
+	for range 2 {
+		wg.Go(func() { ; a.Release() })
 	}
 	wg.Wait()
 	if n := limits.Active(peer); n != 1 {
@@ -89,7 +86,7 @@ func TestCallLimitsRelease(t *testing.T) {
 		t.Error("max 0 admitted a call")
 	}
 	var slots []*Slot
-	for i := 0; i < 100; i++ {
+	for range 100 {
 		s, ok := limits.Acquire(peer, Unlimited)
 		if !ok {
 			t.Fatal("unlimited refused")

@@ -65,7 +65,7 @@ func TestFailureInjector(t *testing.T) {
 	seq := func() uint32 { n++; return n - 1 } // 0, 1, 2, ...
 	f := NewFailureInjector(WithRandomSource(seq))
 	fails := 0
-	for i := 0; i < 1000; i++ {
+	for range 1000 {
 		if f.ShouldFail(&Peer{FailPercent: 30}) {
 			fails++
 		}

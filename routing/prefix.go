@@ -15,7 +15,7 @@ var symbolIndex = func() (t [256]int8) {
 	for i := range t {
 		t[i] = -1
 	}
-	for i := 0; i < len(prefixAlphabet); i++ {
+	for i := range len(prefixAlphabet) {
 		t[prefixAlphabet[i]] = int8(i)
 	}
 	return t

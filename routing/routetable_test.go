@@ -226,9 +226,9 @@ func TestRouteTableMatchesBruteForce(t *testing.T) {
 	plans := []Plan{{ID: 1, COSTimeGroup: 1}, {ID: 2, COSTimeGroup: 0}, {ID: 3, COSTimeGroup: 99}}
 	medias := []string{"voice", "fax", "voice_fax"}
 	tgs := []int{0, 0, 1, 2, 3, 4, 99}
-	for round := 0; round < 5; round++ {
+	for round := range 5 {
 		var routes []Route
-		for i := 0; i < 3000; i++ {
+		for range 3000 {
 			r := Route{
 				ID:           rng.IntN(100000),
 				Plan:         plans[rng.IntN(len(plans))].ID,
@@ -258,7 +258,7 @@ func TestRouteTableMatchesBruteForce(t *testing.T) {
 				t.Fatalf("round %d: plan %d hashed=%v", round, table.plans[i].id, table.plans[i].index.hashed)
 			}
 		}
-		for i := 0; i < 20000; i++ {
+		for range 20000 {
 			plan := rng.IntN(4) + 1
 			called := randDigits("123#*", 8)
 			if rng.IntN(50) == 0 {

@@ -232,17 +232,15 @@ func TestOutMaximumSpillsToPeer2(t *testing.T) {
 	var wg sync.WaitGroup
 	dialogs := make(chan *sipgo.DialogClientSession, n)
 	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range n {
+		wg.Go(func() {
 			d, err := f.phone.Call(ctx, f.s.Addrs()[0], "447000", "1001", "secret1001", callerSDP)
 			if err != nil {
 				errs <- err
 				return
 			}
 			dialogs <- d
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)

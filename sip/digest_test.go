@@ -148,7 +148,7 @@ func TestAuthGuard(t *testing.T) {
 	g := newAuthGuard(3, time.Minute, 5*time.Minute)
 	a := netip.MustParseAddr("192.0.2.1")
 	now := time.Now()
-	for i := 0; i < 2; i++ {
+	for range 2 {
 		if g.fail(a, now) {
 			t.Fatal("blocked too early")
 		}

@@ -15,7 +15,7 @@ import (
 func sendOptions(t *testing.T, conn net.PacketConn, sw net.Addr, n int, wait time.Duration) int {
 	t.Helper()
 	local := conn.LocalAddr().String()
-	for i := 0; i < n; i++ {
+	for i := range n {
 		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-flood-%d-%d\r\n"+
 			"From: <sip:probe@%s>;tag=f%d\r\nTo: <sip:%s>\r\nCall-ID: flood-%d-%d@test\r\nCSeq: 1 OPTIONS\r\n"+
 			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", sw, local, time.Now().UnixNano(), i, local, i, sw, time.Now().UnixNano(), i)
@@ -120,7 +120,7 @@ func TestFloodLimitClosesTCP(t *testing.T) {
 	}
 	defer conn.Close()
 	local := conn.LocalAddr().String()
-	for i := 0; i < 50; i++ {
+	for i := range 50 {
 		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK-tcpflood-%d\r\n"+
 			"From: <sip:probe@%s>;tag=t%d\r\nTo: <sip:%s>\r\nCall-ID: tcpflood-%d@test\r\nCSeq: 1 OPTIONS\r\n"+
 			"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", tcpAddr, local, i, local, i, tcpAddr, i)

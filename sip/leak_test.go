@@ -28,7 +28,7 @@ func TestCallsLeaveNoGoroutines(t *testing.T) {
 	eventually(t, "idle", func() bool { return f.s.Stats().ActiveCalls == 0 })
 	time.Sleep(200 * time.Millisecond)
 	base := runtime.NumGoroutine()
-	for i := 0; i < 20; i++ {
+	for range 20 {
 		call()
 	}
 	eventually(t, "idle", func() bool { return f.s.Stats().ActiveCalls == 0 && f.dir.activeSlots() == 0 })

@@ -167,7 +167,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // freePort finds a port free for both UDP and TCP on 127.0.0.1.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for i := 0; i < 20; i++ {
+	for range 20 {
 		u, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -198,8 +198,7 @@ func TestPhoneOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
+	sctx := t.Context()
 	defer s.Close()
 	go s.Serve(sctx)
 	<-s.Ready()

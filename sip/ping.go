@@ -58,9 +58,7 @@ func (s *Server) pingContacts(ctx context.Context) {
 			wg.Wait()
 			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-slots }()
 			alive := s.ping(ctx, b)
 			if ctx.Err() != nil {
@@ -73,7 +71,7 @@ func (s *Server) pingContacts(ctx context.Context) {
 					s.cfg.log.Warn("sip phone contact unreachable: calls skip it", "phone", b.reg.Phone, "contact", b.reg.Contact, "source", b.reg.Source)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

@@ -150,8 +150,8 @@ func TestRegisterChallengeOffersBothAlgorithms(t *testing.T) {
 		if !strings.Contains(v, `realm="test"`) || !strings.Contains(v, `qop="auth"`) {
 			t.Errorf("challenge %q", v)
 		}
-		i := strings.Index(v, "algorithm=")
-		algs = append(algs, strings.SplitN(v[i+len("algorithm="):], ",", 2)[0])
+		_, after, _ := strings.Cut(v, "algorithm=")
+		algs = append(algs, strings.SplitN(after, ",", 2)[0])
 	}
 	if strings.Join(algs, " ") != "SHA-256 MD5" {
 		t.Errorf("algorithms %v, want SHA-256 then MD5", algs)
@@ -269,7 +269,7 @@ func TestAuthFailuresBlockAddress(t *testing.T) {
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		if res, _, _ := phone.Register(ctx, sw, "1001", "wrong", 300); res == nil || res.StatusCode != 403 {
 			t.Fatalf("attempt %d: %v", i, res)
 		}

@@ -55,7 +55,7 @@ func TestSessionTimerCallerRefreshesThenVanishes(t *testing.T) {
 
 	// Refreshed every 0.8 s (UPDATE without a body, answered by the switch
 	// itself), the call outlives its 2 s interval.
-	for i := 0; i < 3; i++ {
+	for i := range 3 {
 		time.Sleep(800 * time.Millisecond)
 		upd := sip.NewRequest(sip.UPDATE, d.InviteResponse.Contact().Address)
 		upd.AppendHeader(sip.NewHeader("Session-Expires", "2;refresher=uac"))

@@ -234,8 +234,8 @@ func TestDefaultDigestAcceptsFirstChallengeMD5Phones(t *testing.T) {
 	first := res.GetHeader("WWW-Authenticate").Value()
 	nonce := challengeParam(first, "nonce")
 	alg := "MD5"
-	if i := strings.Index(first, "algorithm="); i >= 0 {
-		alg = strings.SplitN(first[i+len("algorithm="):], ",", 2)[0]
+	if _, after, ok := strings.Cut(first, "algorithm="); ok {
+		alg = strings.SplitN(after, ",", 2)[0]
 	}
 	uri := req.Recipient.String()
 	creds := digestCredentials{username: "1001", realm: "test", nonce: nonce, uri: uri, qop: "auth", nc: "00000001", cnonce: "abc123"}
@@ -273,7 +273,7 @@ func TestUnparseableDatagramsDoNotFloodTheLog(t *testing.T) {
 	defer conn.Close()
 	junk := append([]byte("NOT SIP AT ALL\r\n\x1b[31mforged=line\n"), bytes.Repeat([]byte("A"), 2500)...)
 	const n = 2000
-	for i := 0; i < n; i++ {
+	for i := range n {
 		if _, err := conn.WriteTo(junk, sw); err != nil {
 			t.Fatal(err)
 		}

@@ -160,17 +160,15 @@ func TestConcurrentWritersSerialize(t *testing.T) {
 	ctx := context.Background()
 	db := openTemp(t)
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 20 {
+		wg.Go(func() {
 			if _, err := db.Write(ctx, func(tx *Tx) error {
 				_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
 				return err
 			}); err != nil {
 				t.Error(err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if db.Revision() != 20 {

@@ -198,7 +198,7 @@ func TestMigrationFrom0002KeepsRowsIDsAndKeys(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for i := 0; i < 8; i++ { // every connection of the pool, the migration's among them
+	for i := range 8 { // every connection of the pool, the migration's among them
 		c, err := db.sql.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)

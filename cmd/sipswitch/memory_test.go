@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"runtime"
@@ -15,7 +14,7 @@ var memorySink [][]byte
 // After a burst of garbage and a quiet spell, the free heap goes back to
 // the OS without any allocation driving a GC.
 func TestReturnIdleMemory(t *testing.T) {
-	for i := 0; i < 256; i++ {
+	for range 256 {
 		memorySink = append(memorySink, make([]byte, 1<<20))
 	}
 	memorySink = nil
@@ -26,8 +25,7 @@ func TestReturnIdleMemory(t *testing.T) {
 		return s[0].Value.Uint64()
 	}
 	before := read()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	go returnIdleMemory(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
 	deadline := time.Now().Add(10 * time.Second)
 	for read() < before+128<<20 {
@@ -44,7 +42,7 @@ var memoryLive [][]byte
 // new allocation than its GC goal (the calls end): no runtime GC comes, and
 // the garbage still goes back at the next quiet check.
 func TestReturnIdleMemoryAfterHeldCallsEnd(t *testing.T) {
-	for i := 0; i < 160; i++ {
+	for range 160 {
 		memoryLive = append(memoryLive, make([]byte, 1<<20))
 	}
 	runtime.GC()
@@ -53,13 +51,12 @@ func TestReturnIdleMemoryAfterHeldCallsEnd(t *testing.T) {
 		metrics.Read(s)
 		return s[0].Value.Uint64()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	go returnIdleMemory(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), 50*time.Millisecond)
 	time.Sleep(300 * time.Millisecond) // the first, forced collection of the live heap
 	before := released()
 	memoryLive = nil
-	for i := 0; i < 24; i++ { // the last calls' ending allocates a little
+	for range 24 { // the last calls' ending allocates a little
 		memorySink = append(memorySink, make([]byte, 1<<20))
 	}
 	memorySink = nil

@@ -183,7 +183,7 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 	renderDir := filepath.Join(dir, "asterisk")
 	marker := filepath.Join(dir, "reloaded")
 	cfg := filepath.Join(dir, "sipswitch.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\npprof: true\nrender:\n  dir: %s\n  reload_cmd: echo $SIPSWITCH_CHANGED >> %s\n  debounce: 20ms\n", filepath.Join(dir, "s.db"), renderDir, marker)), 0o644)
+	os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\npprof: true\nrender:\n  dir: %s\n  reload_cmd: echo $SIPSWITCH_CHANGED >> %s\n  debounce: 20ms\n", filepath.Join(dir, "s.db"), renderDir, marker), 0o644)
 	d := startDaemon(t, "--config", cfg)
 	if got := d.get("/debug/pprof/cmdline"); !strings.Contains(got, "serve") {
 		t.Fatalf("pprof: true but /debug/pprof/cmdline says %q", got)
@@ -222,7 +222,7 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 	os.WriteFile(cfg, []byte("calls:\n  t1: never\n"), 0o644)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitLog("configuration rejected", 10*time.Second)
-	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\nlog: {level: debug}\n", filepath.Join(dir, "s.db"))), 0o644)
+	os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\nlog: {level: debug}\n", filepath.Join(dir, "s.db")), 0o644)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitLog("reloaded configuration", 10*time.Second)
 	if got := d.get("/healthz"); got != "ok\n" {
@@ -241,7 +241,7 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 
 func grepLines(s, substr string) string {
 	var out []string
-	for _, l := range strings.Split(s, "\n") {
+	for l := range strings.SplitSeq(s, "\n") {
 		if strings.Contains(l, substr) {
 			out = append(out, l)
 		}
@@ -263,7 +263,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	path := filepath.Join(dir, "sipswitch.service")
 	os.WriteFile(path, bytes.ReplaceAll(unit, []byte("/usr/local/bin/sipswitch"), []byte(os.Args[0])), 0o644)
 	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
-	for _, line := range strings.Split(string(out), "\n") {
+	for line := range strings.SplitSeq(string(out), "\n") {
 		// Outside a booted systemd, verify also complains about the host
 		// (missing units it links against); only the unit's own lines count.
 		if strings.Contains(line, "sipswitch.service") {

@@ -37,7 +37,7 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 	swAddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sipPort}
 	sw := swAddr.String()
 	cfg := filepath.Join(dir, "sipswitch.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("database: %s\ncalls:\n  drain_timeout: 20s\n  session_expires: 600s\n", filepath.Join(dir, "s.db"))), 0o644)
+	os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\ncalls:\n  drain_timeout: 20s\n  session_expires: 600s\n", filepath.Join(dir, "s.db")), 0o644)
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw)
 	if got := d.get("/debug/pprof/cmdline"); strings.Contains(got, "serve") {
 		t.Fatal("the profiler is served although pprof is off by default")

@@ -296,7 +296,7 @@ func (h *Handler) settingsGet(ctx context.Context, a *engine.Actor, _ engine.Val
 func (h *Handler) settingsUpdate(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
 	var errs engine.FieldErrors
 	settings := map[string]int{}
-	for _, key := range []string{"default_peer", "default_plan"} {
+	for _, key := range engine.SettingKeys {
 		v, given := p[key]
 		if !given {
 			continue

@@ -141,22 +141,6 @@ func checkCodecList(s string) error {
 	return nil
 }
 
-// IsCallerNumber reports whether s is a telephone number usable as a
-// caller id: digits, with an optional leading '+'. A line's callerid_*
-// setting that is one is presented as given; any keyword means the line's
-// own number (the SIP core and the rendered configs both decide so).
-func IsCallerNumber(s string) bool {
-	if s == "" || s == "+" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '+') {
-			return false
-		}
-	}
-	return true
-}
-
 // checkOneOfOrNumber allows a keyword from words or a caller-id number.
 func checkOneOfOrNumber(words ...string) func(string) error {
 	return func(s string) error {

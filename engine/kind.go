@@ -395,5 +395,7 @@ func (s *Service) Kinds() map[string]*Kind {
 		"timegroups/periods": kindTimePeriod,
 		"peers/costs":        kindPeerCost,
 		"customers":          kindCustomer,
+		"cos":                kindCOS,
+		"cos/rules":          kindCOSRule,
 	}
 }

@@ -165,10 +165,14 @@ func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (F
 			errs = append(errs, FieldError{Key: "plan", Message: fmt.Sprintf("rate plan %d does not exist or is not available to customer %d", plan, cust)})
 		}
 	}
-	// INFERRED: sipswitch has no class-of-service objects; 0 (default) and
-	// 1 (the system COS that allows all calls) are the ones that exist.
-	if c := atoi(v["cos"]); c > 1 {
-		errs = append(errs, FieldError{Key: "cos", Message: "cos must be 0 (default) or 1 (system COS allowing all calls)"})
+	if c := atoi(v["cos"]); c != routing.COSDefault && (old == nil || v["cos"] != old["cos"] || v["customer"] != old["customer"]) {
+		ok, err := cosUsableBy(ctx, tx, c, cust)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			errs = append(errs, FieldError{Key: "cos", Message: fmt.Sprintf("class of service %d does not exist or is not available to customer %d", c, cust)})
+		}
 	}
 	if o := atoi(v["owner"]); o > 0 {
 		rec, err := tx.Get(ctx, "users", "id", o)

@@ -47,9 +47,13 @@ func (r *RoutingStates) Current(ctx context.Context) (*routing.RoutingState, err
 	return state, nil
 }
 
-// SimulationRequest reads routes/simulate's parameters: plan or phone,
-// called, caller, media and time (unix seconds or RFC 3339; default now),
-// checking the actor may see the plan or line.
+// SimulationRequest reads routes/simulate's parameters: called, the
+// line or plan, caller, media and time (unix seconds or RFC 3339; default
+// now), checking the actor may see the plan or line. A call is simulated
+// for a line when phone names one, or when caller does: then, as on the
+// SIP core, the line's class of service applies, the caller is the line's
+// callerid_external (withheld by presentation_external) and the plan is
+// the line's unless plan is given.
 func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (routing.CallRequest, error) {
 	if err := s.authorize(a, []Privilege{PrivCommerce}); err != nil {
 		return routing.CallRequest{}, err
@@ -59,16 +63,10 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 	if req.Called == "" || !routing.ValidPrefix(req.Called) {
 		errs = append(errs, FieldError{Key: "called", Message: "called is required: a number of 0-9, *, # and +"})
 	}
-	if req.Caller != "" && !routing.ValidPrefix(req.Caller) {
-		errs = append(errs, FieldError{Key: "caller", Message: "caller must be a number of 0-9, *, # and +"})
-	}
 	switch req.Media {
 	case "", routing.MediaVoice, routing.MediaFax:
 	default:
 		errs = append(errs, FieldError{Key: "media", Message: `media must be "voice" or "fax"`})
-	}
-	if req.Caller == "" {
-		req.Presentation = routing.PresentationUnknown
 	}
 	if t := p["time"]; t != "" {
 		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
@@ -80,22 +78,38 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 		}
 	}
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
-		switch {
-		case p["phone"] != "":
-			vals, _, err := s.load(ctx, tx, a, s.Kinds()["phones"], p["phone"])
+		lineKey, lineName := "phone", p["phone"]
+		if lineName == "" && req.Caller != "" {
+			if _, ok, err := readableLine(ctx, tx, a, req.Caller); err != nil {
+				return err
+			} else if ok {
+				lineKey, lineName = "caller", req.Caller
+			}
+		}
+		if lineName != "" {
+			vals, _, err := s.load(ctx, tx, a, kindPhone, lineName)
 			if errors.Is(err, ErrNotFound) {
-				errs = append(errs, FieldError{Key: "phone", Message: fmt.Sprintf("telephone line %q does not exist or is not yours", p["phone"])})
+				errs = append(errs, FieldError{Key: lineKey, Message: fmt.Sprintf("telephone line %q does not exist or is not yours", lineName)})
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			req.Plan = atoi(vals["plan"])
-			if req.Plan == 0 {
-				if req.Plan, err = effectivePlan(ctx, tx, atoi(vals["customer"])); err != nil {
-					return err
+			var line routing.Phone
+			bindValues(&line, vals)
+			req.Line = &line
+			req.Caller, req.Presentation = line.ExternalIdentity()
+			if p["plan"] == "" {
+				if req.Plan = line.Plan; req.Plan == 0 {
+					if req.Plan, err = effectivePlan(ctx, tx, line.Customer); err != nil {
+						return err
+					}
 				}
 			}
+		} else if req.Caller != "" && !routing.ValidPrefix(req.Caller) {
+			errs = append(errs, FieldError{Key: "caller", Message: "caller must be a number of 0-9, *, # and +, or a line"})
+		}
+		switch {
 		case p["plan"] != "":
 			n, err := strconv.Atoi(p["plan"])
 			if err != nil || n < 1 {
@@ -108,13 +122,16 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 				errs = append(errs, FieldError{Key: "plan", Message: fmt.Sprintf("rate plan %d does not exist or is not yours", n)})
 			}
 			req.Plan = n
-		default:
-			errs = append(errs, FieldError{Key: "plan", Message: "plan or phone is required"})
+		case req.Line == nil:
+			errs = append(errs, FieldError{Key: "plan", Message: "plan, phone or a caller that is a line is required"})
 		}
 		return nil
 	})
 	if err != nil {
 		return req, err
+	}
+	if req.Line == nil && req.Caller == "" {
+		req.Presentation = routing.PresentationUnknown
 	}
 	if len(errs) > 0 {
 		return req, errs

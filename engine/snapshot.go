@@ -55,6 +55,9 @@ func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
 				snap.TimeGroups[i].Periods = append(snap.TimeGroups[i].Periods, p)
 			}
 		}
+		if snap.Classes, err = loadClasses(ctx, tx); err != nil {
+			return err
+		}
 		if s.db.Columns("sip_endpoints") != nil {
 			if err := loadAll(ctx, tx, "sip_endpoints", &snap.SIPEndpoints); err != nil {
 				return err

@@ -55,7 +55,12 @@ func (es SwitchFileErrors) Unwrap() error { return ErrSwitchFile }
 //	plans:  [{id: 1, name: Retail, cos_timegroup: 1}]
 //	routes: [{plan: 1, called_prefix: "44", peer1: 1}]
 //	peers:  [{id: 1, name: carrier-a, type: sip, destination: 192.0.2.10}]
-//	phones: [{name: "2001", password: secret99, plan: 1}]
+//	phones: [{name: "2001", password: secret99, plan: 1, cos: 2}]
+//	classes:
+//	  - id: 2
+//	    name: no premium
+//	    otherwise: allow
+//	    rules: [{position: 1, prefix: "09", allow: 0}]
 //
 // Objects that others refer to by id (customers, time groups, plans,
 // peers) carry their id; routes may.
@@ -113,7 +118,7 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 		switch key.Value {
 		case "settings":
 			settings = sf.object(val, "settings")
-		case "customers", "timegroups", "plans", "routes", "peers", "phones", "sip_endpoints":
+		case "customers", "timegroups", "plans", "routes", "peers", "phones", "sip_endpoints", "classes":
 			if val.Kind != yaml.SequenceNode {
 				sf.fail(val.Line, key.Value, "", key.Value+" must be a list")
 				continue
@@ -124,7 +129,7 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 				}
 			}
 		default:
-			sf.fail(key.Line, key.Value, "", fmt.Sprintf("unknown section %q (settings, customers, timegroups, plans, routes, peers, phones, sip_endpoints)", key.Value))
+			sf.fail(key.Line, key.Value, "", fmt.Sprintf("unknown section %q (settings, customers, timegroups, plans, routes, peers, phones, sip_endpoints, classes)", key.Value))
 		}
 	}
 	sf.build(snap, settings, sections)
@@ -309,6 +314,50 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		snap.Plans = append(snap.Plans, p)
 	}
 
+	classes := map[int]bool{routing.COSAllowAll: true}
+	snap.Classes = []routing.ClassOfService{{ID: routing.COSAllowAll, Name: "System: all calls", Otherwise: routing.COSAllow}}
+	for _, o := range sections["classes"] {
+		id := sf.objectID(o, classes)
+		vals, ok := sf.validate(o, COSSpec, "id", "rules")
+		if !ok || id == 0 {
+			continue
+		}
+		if id == routing.COSAllowAll {
+			sf.fail(o.lineOf("id"), o.name, "id", "class of service 1 is built in (allows every call)")
+			continue
+		}
+		if _, given := o.vals["customer"]; !given {
+			vals["customer"] = strconv.Itoa(RootCustomer)
+		}
+		customerRef(o, "customer", vals, false)
+		var c routing.ClassOfService
+		bindValues(&c, vals)
+		c.ID = id
+		if rn, ok := o.nodes["rules"]; ok {
+			if rn.Kind != yaml.SequenceNode {
+				sf.fail(rn.Line, o.name, "rules", "rules must be a list")
+			} else {
+				for j, item := range rn.Content {
+					ro := sf.object(item, fmt.Sprintf("%s.rules[%d]", o.name, j))
+					if ro == nil {
+						continue
+					}
+					ro.vals["cos"] = strconv.Itoa(id)
+					rv, ok := sf.validate(ro, COSRuleSpec)
+					if !ok {
+						continue
+					}
+					groupRef(ro, "timegroup", rv)
+					var r routing.COSRule
+					bindValues(&r, rv)
+					r.ID = len(c.Rules) + 1
+					c.Rules = append(c.Rules, r)
+				}
+			}
+		}
+		snap.Classes = append(snap.Classes, c)
+	}
+
 	peers := map[int]bool{}
 	names := map[string]string{} // lower-case section name -> object
 	sectionName := func(o *fileObject, name string) {
@@ -384,6 +433,9 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		if pl := atoi(vals["plan"]); pl > 0 && !plans[pl] {
 			sf.fail(o.lineOf("plan"), o.name, "plan", fmt.Sprintf("rate plan %d does not exist", pl))
 		}
+		if c := atoi(vals["cos"]); c != routing.COSDefault && !classes[c] {
+			sf.fail(o.lineOf("cos"), o.name, "cos", fmt.Sprintf("class of service %d does not exist", c))
+		}
 		sectionName(o, vals["name"])
 		var p routing.Phone
 		bindValues(&p, vals)
@@ -405,21 +457,22 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 	sort.Slice(snap.Phones, func(i, j int) bool { return snap.Phones[i].Name < snap.Phones[j].Name })
 
 	if settings != nil {
+		refs := map[string]map[int]bool{"default_peer": peers, "default_plan": plans, "default_cos": classes}
 		for k, v := range settings.vals {
 			n, err := strconv.Atoi(v)
 			switch {
-			case k != "default_peer" && k != "default_plan":
-				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("unknown setting %q (default_peer, default_plan)", k))
+			case refs[k] == nil:
+				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("unknown setting %q (%s)", k, strings.Join(SettingKeys, ", ")))
 			case err != nil || n < 0:
 				sf.fail(settings.lineOf(k), "settings", k, k+" must be an id, or 0 for none")
-			case k == "default_peer" && n > 0 && !peers[n]:
-				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("peer %d does not exist", n))
-			case k == "default_plan" && n > 0 && !plans[n]:
-				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("rate plan %d does not exist", n))
+			case n > 0 && !refs[k][n]:
+				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("%s %d does not exist", settingObjects[k], n))
 			case k == "default_peer":
 				snap.Settings.DefaultPeer = n
-			default:
+			case k == "default_plan":
 				snap.Settings.DefaultPlan = n
+			default:
+				snap.Settings.DefaultCOS = n
 			}
 		}
 	}

@@ -66,7 +66,12 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			break
 		}
 		seenExt[k] = p.Name
-		phoneExtension(d, p, cfg)
+		cos, err := m.lineCOS(p)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+			break
+		}
+		phoneExtension(d, p, cos, len(m.classes) > 0, cfg)
 	}
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
@@ -120,6 +125,10 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	for _, tg := range m.timeGroups {
 		w.ctx = fmt.Sprintf("timegroup %d", tg.ID)
 		timeGroupSubroutine(d, tg)
+	}
+	for _, c := range m.classes {
+		w.ctx = fmt.Sprintf("class of service %d", c.ID)
+		cosSubroutine(d, m, c)
 	}
 	return w.bytes()
 }
@@ -238,6 +247,10 @@ func routePeers(m *model, r *routing.Route) []*routing.Peer {
 func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	d.section(routeContext(r.ID))
 	d.exten("s", fmt.Sprintf("NoOp(route %d plan %d called %s caller %s media %s)", r.ID, r.Plan, orAny(r.CalledPrefix), orAny(r.CallerPrefix), orAny(r.Media)))
+	if len(m.classes) > 0 {
+		// The calling line's class of service decides first (cos.go).
+		d.same(`GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`)
+	}
 	switch r.Allow {
 	case routing.AllowForbid:
 		d.same("Hangup(21)")
@@ -532,7 +545,9 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 	return "", fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
-func phoneExtension(d dialplan, p *routing.Phone, cfg *config) {
+// phoneExtension renders calls to line p. cos is its class (SS_COS) and
+// classes says whether the switch has any (else SS_COS is never set).
+func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg *config) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -550,6 +565,11 @@ func phoneExtension(d dialplan, p *routing.Phone, cfg *config) {
 	}
 	d.exten(p.Name, "NoOp(phone "+p.Name+")")
 	d.same(`ExecIf($["${SS_CID_INTERNAL}" != ""]?Set(CALLERID(num)=${SS_CID_INTERNAL}))`)
+	if classes && (p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p)) {
+		// What this extension sends on is the line's own call: its class
+		// of service, not the caller's (cos.go).
+		d.same("Set(SS_COS=" + cos + ")")
+	}
 	if p.ACR == 1 {
 		d.same(`GotoIf($["${CALLERID(num)}" = ""]?reject)`)
 		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?reject)`)
@@ -584,4 +604,18 @@ func phoneExtension(d dialplan, p *routing.Phone, cfg *config) {
 	if p.ACR == 1 {
 		d.label("reject", "Hangup(21)")
 	}
+}
+
+// sendsOn reports whether one of p's busy, no-answer or unregistered
+// destinations sends the call on to a number.
+func sendsOn(p *routing.Phone) bool {
+	for _, d := range [][2]string{{p.BType, p.BNumber}, {p.DType, p.DNumber}, {p.UType, p.UNumber}} {
+		switch strings.ToLower(d[0]) {
+		case "number", "phone", "external":
+			if d[1] != "" {
+				return true
+			}
+		}
+	}
+	return false
 }

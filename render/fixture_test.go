@@ -7,7 +7,7 @@ import "github.com/sipswitch/sipswitch/routing"
 func fixtureSnapshot() *routing.Snapshot {
 	return &routing.Snapshot{
 		Revision: 42,
-		Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1},
+		Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1, DefaultCOS: 3},
 		Customers: []routing.Customer{
 			{ID: 1, Parent: 0, Name: "root", Plan: 1},
 			{ID: 2, Parent: 1, Name: "acme", Plan: 2},
@@ -61,12 +61,22 @@ func fixtureSnapshot() *routing.Snapshot {
 			{
 				ID: 2, Name: "bob", Password: "pw-bob", BType: "hangup", DType: "hangup", UType: "hangup",
 				Customer: 1, DND: 1, Forwarding: "+15550100", UseForwarding: 1, Media: routing.MediaVoice,
-				Plan: 2, RingTime: 0, TotalMaximum: -1, Source: "10.0.0.0/8",
+				Plan: 2, RingTime: 0, TotalMaximum: -1, Source: "10.0.0.0/8", COS: 2,
 			},
 			{
 				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: routing.MediaFax, Codec: "alaw",
 				TotalMaximum: -1, RingTime: 60,
 			},
+		},
+		Classes: []routing.ClassOfService{
+			{ID: 1, Name: "System: all calls", Otherwise: routing.COSAllow},
+			{ID: 2, Name: "no premium", Customer: 1, Otherwise: routing.COSAllow, Rules: []routing.COSRule{
+				{ID: 1, COS: 2, Position: 2, Prefix: "09", Allow: 0},
+				{ID: 2, COS: 2, Position: 1, Prefix: "0900", Allow: 1, TimeGroup: 1},
+			}},
+			{ID: 3, Name: "local only", Customer: 1, Otherwise: routing.COSDeny, Rules: []routing.COSRule{
+				{ID: 3, COS: 3, Prefix: "01", Allow: 1},
+			}},
 		},
 		TimeGroups: []routing.TimeGroup{
 			{ID: 1, Name: "office", Customer: 2, Description: "office hours", Periods: []routing.TimePeriod{

@@ -195,6 +195,7 @@ var KnownApplications = map[string]string{
 	"Set":        "main/pbx_variables.c",
 	"Dial":       "apps/app_dial.c",
 	"Gosub":      "apps/app_stack.c",
+	"GosubIf":    "apps/app_stack.c",
 	"Return":     "apps/app_stack.c",
 	"VoiceMail":  "apps/app_voicemail.c",
 	// functions

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
 )
 
@@ -46,12 +45,17 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 // model's order with one driver's writers, naming each object in w's
 // error context; sip.conf and pjsip.conf share it.
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
-	phone func(*confWriter, *routing.Phone, *config),
+	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer),
 	endpoint func(*confWriter, *routing.SIPEndpoint)) {
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		phone(w, p, cfg)
+		cos, err := m.lineCOS(p)
+		if err != nil {
+			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+			return
+		}
+		phone(w, p, cos, cfg)
 	}
 	for _, p := range m.peers {
 		if p.IsSIP() {
@@ -116,7 +120,7 @@ func mailboxValue(box, vmContext string) string {
 	return box + "@" + vmContext
 }
 
-func pjsipPhone(w *confWriter, p *routing.Phone, cfg *config) {
+func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	codecs, err := codecList(p.Codec)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
@@ -129,7 +133,7 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cfg *config) {
 	writeCodecs(w, codecs, "codec")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
-	if !writePhoneIdentity(w, p, cfg, pjsipPhoneOptions) {
+	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum > 0 {
@@ -520,11 +524,12 @@ var (
 	chanSIPPhoneOptions = phoneOptionNames{setVar: "setvar", moh: "mohsuggest", mailbox: "mailbox"}
 )
 
-// writePhoneIdentity writes the caller id, language, music on hold,
-// mailbox and source ACL of a phone, which res_pjsip and chan_sip share
-// but for the option names. It reports false after a failure.
-func writePhoneIdentity(w *confWriter, p *routing.Phone, cfg *config, names phoneOptionNames) bool {
-	if engine.IsCallerNumber(p.CallerIDExternal) {
+// writePhoneIdentity writes the caller id, class of service (SS_COS, see
+// cos.go), language, music on hold, mailbox and source ACL of a phone,
+// which res_pjsip and chan_sip share but for the option names. It reports
+// false after a failure.
+func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config, names phoneOptionNames) bool {
+	if routing.IsCallerNumber(p.CallerIDExternal) {
 		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
 		if err != nil {
 			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
@@ -532,8 +537,11 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cfg *config, names phon
 		}
 		w.set("callerid", v, "callerid_external")
 	}
-	if engine.IsCallerNumber(p.CallerIDInternal) {
+	if routing.IsCallerNumber(p.CallerIDInternal) {
 		w.set(names.setVar, "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
+	}
+	if cos != "" {
+		w.set(names.setVar, "SS_COS="+cos, "cos")
 	}
 	if p.Language != "" {
 		w.set("language", p.Language, "language")

@@ -136,6 +136,8 @@ type model struct {
 	routes     map[int][]*routing.Route // plan id -> routes
 	timeGroups []*routing.TimeGroup
 	tgByID     map[int]*routing.TimeGroup
+	classes    []*routing.ClassOfService // by id, the built-in class left out
+	cosByID    map[int]*routing.ClassOfService
 }
 
 func newModel(s *routing.Snapshot) (*model, error) {
@@ -146,6 +148,7 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		custByID: make(map[int]*routing.Customer, len(s.Customers)),
 		routes:   make(map[int][]*routing.Route),
 		tgByID:   make(map[int]*routing.TimeGroup, len(s.TimeGroups)),
+		cosByID:  make(map[int]*routing.ClassOfService, len(s.Classes)),
 	}
 	for i := range s.Peers {
 		p := &s.Peers[i]
@@ -183,6 +186,15 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		m.tgByID[tg.ID] = tg
 	}
 	sort.Slice(m.timeGroups, func(i, j int) bool { return m.timeGroups[i].ID < m.timeGroups[j].ID })
+	for i := range s.Classes {
+		c := &s.Classes[i]
+		if c.ID == routing.COSAllowAll {
+			continue
+		}
+		m.classes = append(m.classes, c)
+		m.cosByID[c.ID] = c
+	}
+	sort.Slice(m.classes, func(i, j int) bool { return m.classes[i].ID < m.classes[j].ID })
 	if err := m.checkNames(); err != nil {
 		return nil, err
 	}

@@ -406,11 +406,13 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Errorf("[plan-1-fax] must route 44 to the fax route 4: %v", fax)
 	}
 	r5 := findSection(secs, "route-5", "")
-	if r5 == nil || strings.Join(r5.get("same"), "|") != "n,Hangup(21)" {
+	cosGate := `n,GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`
+	if r5 == nil || strings.Join(r5.get("same"), "|") != cosGate+"|n,Hangup(21)" {
 		t.Errorf("[route-5] (allow=0) = %v", r5)
 	}
 	r1 := findSection(secs, "route-1", "")
 	wantR1 := []string{
+		cosGate,
 		"n,Gosub(peer-1,s,1(${ARG1}))",
 		`n,GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL" & "${DIALSTATUS}" != "CONGESTION"]?done)`,
 		"n,Gosub(peer-2,s,1(${ARG1}))",

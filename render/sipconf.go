@@ -83,7 +83,7 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 	return s, nil
 }
 
-func sipPhone(w *confWriter, p *routing.Phone, cfg *config) {
+func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	codecs, err := codecList(p.Codec)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
@@ -96,7 +96,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cfg *config) {
 	w.set("secret", p.Password, "password")
 	w.set("context", "phone-"+p.Name, "plan")
 	writeCodecs(w, codecs, "codec")
-	if !writePhoneIdentity(w, p, cfg, chanSIPPhoneOptions) {
+	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum >= 0 {

@@ -16,6 +16,7 @@ type RoutingState struct {
 	peers    map[int]*Peer
 	settings Settings
 	costs    *CostIndex
+	cos      *cosTable
 }
 
 // StateOption configures NewRoutingState.
@@ -45,12 +46,17 @@ func NewRoutingState(snap *Snapshot, costs []PeerCost, opts ...StateOption) (*Ro
 	if err != nil {
 		return nil, fmt.Errorf("least-cost index: %w", err)
 	}
+	cos, err := compileCOS(snap.Classes, snap.Settings.DefaultCOS, table.TimeGroups())
+	if err != nil {
+		return nil, err
+	}
 	s := &RoutingState{
 		revision: snap.Revision,
 		table:    table,
 		peers:    make(map[int]*Peer, len(snap.Peers)),
 		settings: snap.Settings,
 		costs:    ci,
+		cos:      cos,
 	}
 	// One copy of the peers: decisions point into it, never into the
 	// caller's snapshot, which may be reused.
@@ -89,6 +95,11 @@ func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
 	now := req.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if req.Line != nil {
+		if rule, ok := s.cos.check(req.Line.COS, req.Called, now); !ok {
+			return Decision{COSRule: rule}, ErrCOSBarred
+		}
 	}
 	route, err := s.table.Lookup(req.Plan, req.Called, req.Caller, req.Media, now)
 	switch err {

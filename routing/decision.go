@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -25,6 +26,10 @@ type CallRequest struct {
 	Presentation Presentation
 	Media        string // MediaVoice or MediaFax; "" means voice
 	Now          time.Time
+	// Line is the line whose call this is (the caller, or the line that
+	// forwards it): its class of service applies. nil for none (a call
+	// from a peer, or a simulation by plan).
+	Line *Phone
 }
 
 // Attempt is one peer to try, in order, with the numbers it is to be sent.
@@ -38,6 +43,9 @@ type Attempt struct {
 type Decision struct {
 	Route    *Route    // the matched route; nil when no route matched
 	Attempts []Attempt // peers in failover order; empty when refused
+	// COSRule is the class of service rule that barred the call, when one
+	// did (ErrCOSBarred; nil also when the class's otherwise barred it).
+	COSRule *COSRule
 }
 
 // Sentinel errors a Decide may return; callers map them to SIP or dialplan
@@ -48,6 +56,9 @@ var (
 	ErrNoPeer       = errors.New("route has no usable peer")
 	ErrUnknownPlan  = errors.New("unknown rate plan")
 	ErrLimitReached = errors.New("call limit reached")
+	// ErrCOSBarred is ErrCallBarred by the line's class of service, before
+	// any route is looked at.
+	ErrCOSBarred = fmt.Errorf("class of service bars the number: %w", ErrCallBarred)
 )
 
 // AttemptOutcome is how one attempt toward a peer ended.

@@ -16,6 +16,18 @@
 // of 0-9 * # + (ValidPrefix). A prefix matches a number that starts with
 // it; "" matches every number, including an empty caller.
 //
+// Class of service. A call that is a line's (the caller's, or a forwarding
+// line's) is first checked against the line's class of service: its cos,
+// or for 0 the default_cos setting; 0 there too, or the built-in class 1,
+// allows every number. A class's rules are tried in ascending position,
+// then id; a rule matches when the called number starts with its prefix
+// ("" matches all) and, if it has a time group, while the group is active;
+// the first matching rule allows (allow=1) or bars (allow=0) the call, and
+// when none matches the class's otherwise ("allow" or "deny") decides. A
+// barred call is ErrCOSBarred (an ErrCallBarred) before any route is
+// looked at; a class id that names no class bars every call. Calls from
+// peers to a line, and simulations by plan alone, have no class.
+//
 // Route match. Route R matches a call (called, caller, media) when called
 // starts with R.called_prefix, caller starts with R.caller_prefix, and the
 // media fit: route voice_fax takes voice and fax calls, voice only voice,

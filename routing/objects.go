@@ -232,6 +232,7 @@ type Customer struct {
 type Settings struct {
 	DefaultPeer int `json:"default_peer"` // peer1=0 routes here; 0 = none configured
 	DefaultPlan int `json:"default_plan"` // plan of a line whose plan and customer plan are 0
+	DefaultCOS  int `json:"default_cos"`  // class of service of a line whose cos is 0; 0 = allow all
 }
 
 // Snapshot is a consistent view of everything the renderer and the routing
@@ -245,6 +246,7 @@ type Snapshot struct {
 	Peers        []Peer
 	Phones       []Phone
 	TimeGroups   []TimeGroup
+	Classes      []ClassOfService // classes of service, each with its rules
 	SIPEndpoints []SIPEndpoint
 }
 

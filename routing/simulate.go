@@ -10,13 +10,19 @@ import (
 // Simulation is what routes/simulate answers: the route a call would match
 // and the peers it would try, in order, with the numbers each is sent.
 type Simulation struct {
-	Plan     int                 `json:"plan"`
-	Called   string              `json:"called"`
-	Caller   string              `json:"caller"`
-	Media    string              `json:"media"`
-	Time     string              `json:"time"`
-	Outcome  string              `json:"outcome"` // "route", "no_route", "barred", "no_peer", "unknown_plan"
-	Route    *Route              `json:"route,omitempty"`
+	Plan    int    `json:"plan"`
+	Called  string `json:"called"`
+	Caller  string `json:"caller"`
+	Media   string `json:"media"`
+	Time    string `json:"time"`
+	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan"
+	Route   *Route `json:"route,omitempty"`
+	// Line, COS and COSRule say whose class of service applied (a
+	// simulation for a line) and, when it barred the call, which rule did
+	// (none: the class's otherwise).
+	Line     string              `json:"line,omitempty"`
+	COS      int                 `json:"cos,omitempty"`
+	COSRule  *COSRule            `json:"cos_rule,omitempty"`
 	Attempts []SimulationAttempt `json:"peers"`
 }
 
@@ -41,9 +47,14 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 	sim := Simulation{Plan: req.Plan, Called: req.Called, Caller: req.Caller, Media: req.Media, Time: req.Now.UTC().Format(time.RFC3339), Attempts: []SimulationAttempt{}}
 	d, err := state.Decide(req)
 	sim.Route = d.Route
+	if req.Line != nil {
+		sim.Line, sim.COS = req.Line.Name, state.EffectiveCOS(req.Line)
+	}
 	switch {
 	case err == nil:
 		sim.Outcome = "route"
+	case errors.Is(err, ErrCOSBarred):
+		sim.Outcome, sim.COSRule = "cos_barred", d.COSRule
 	case errors.Is(err, ErrCallBarred):
 		sim.Outcome = "barred"
 	case errors.Is(err, ErrNoPeer):
@@ -74,6 +85,12 @@ func (s Simulation) String() string {
 		}
 	case "barred":
 		b.WriteString("refused: the route forbids the call\n")
+	case "cos_barred":
+		if s.COSRule != nil {
+			fmt.Fprintf(&b, "refused: class of service %d of line %s bars it (rule %d, prefix %q)\n", s.COS, s.Line, s.COSRule.ID, s.COSRule.Prefix)
+		} else {
+			fmt.Fprintf(&b, "refused: class of service %d of line %s bars it (no rule matches; otherwise deny)\n", s.COS, s.Line)
+		}
 	case "no_peer":
 		b.WriteString("refused: the route has no usable peer\n")
 	case "unknown_plan":

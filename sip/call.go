@@ -417,10 +417,17 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		Presentation: c.pres,
 		Media:        routing.MediaVoice,
 		Now:          s.cfg.now(),
+		Line:         line,
 	})
 	if err != nil {
 		code, reason := decideFailure(err)
-		c.logAttempt(called, 0, nil, reason, 0)
+		outcome := reason
+		if errors.Is(err, routing.ErrCOSBarred) {
+			// Which class and rule is in routes/simulate; the log says
+			// whose class it was.
+			outcome = "cos_barred (line " + line.Name + ")"
+		}
+		c.logAttempt(called, 0, nil, outcome, 0)
 		return result{code: code, reason: reason}
 	}
 	routeID := 0

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
 )
 
@@ -30,38 +29,15 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	}
 	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
 	if phone == nil {
-		pres := presentation(fromUser, withheld)
+		pres := routing.PresentationOf(fromUser, withheld)
 		return identity{number: fromUser, name: fromName, pres: pres, intNumber: fromUser, intName: fromName, intPres: pres}
 	}
-	ext := lineCallerID(phone.CallerIDExternal, phone.Name)
-	in := lineCallerID(phone.CallerIDInternal, phone.Name)
+	ext := routing.LineCallerID(phone.CallerIDExternal, phone.Name)
+	in := routing.LineCallerID(phone.CallerIDInternal, phone.Name)
 	return identity{
-		number: ext, name: phone.CallerNameExternal, pres: presentation(ext, withheld || phone.PresentationExternal == 0),
-		intNumber: in, intName: phone.CallerNameInternal, intPres: presentation(in, withheld || phone.PresentationInternal == 0),
+		number: ext, name: phone.CallerNameExternal, pres: routing.PresentationOf(ext, withheld || phone.PresentationExternal == 0),
+		intNumber: in, intName: phone.CallerNameInternal, intPres: routing.PresentationOf(in, withheld || phone.PresentationInternal == 0),
 	}
-}
-
-// lineCallerID is the number a line presents for a callerid_external or
-// callerid_internal setting: a number as given, anything else ("default",
-// "name", "original", "original_own_number", "matched_called") the line's
-// own number. INFERRED: the switch holds no customer default numbers, and
-// the original/matched forms only differ on forwarded and inbound calls,
-// which present the original caller anyway.
-func lineCallerID(setting, line string) string {
-	if engine.IsCallerNumber(setting) {
-		return setting
-	}
-	return line
-}
-
-func presentation(number string, withheld bool) routing.Presentation {
-	switch {
-	case number == "" || strings.EqualFold(number, "anonymous"):
-		return routing.PresentationUnknown
-	case withheld:
-		return routing.PresentationWithheld
-	}
-	return routing.PresentationAllowed
 }
 
 // setIdentity sets what the call shows: the routing decision gets the

@@ -161,8 +161,11 @@ func TestMigrationFrom0002KeepsRowsIDsAndKeys(t *testing.T) {
 		indexes = append(indexes, n)
 	}
 	rows.Close()
-	if got := strings.Join(indexes, " "); got != "customers_parent peer_costs_peer_prefix phones_customer timeperiods_timegroup" {
-		t.Errorf("indexes after the migration: %s", got)
+	// The rebuilt tables keep their indexes (later migrations add more).
+	for _, want := range []string{"customers_parent", "peer_costs_peer_prefix", "phones_customer", "timeperiods_timegroup"} {
+		if !slices.Contains(indexes, want) {
+			t.Errorf("index %s lost in the migration; indexes: %s", want, strings.Join(indexes, " "))
+		}
 	}
 
 	// New rows get ids above the old highest; foreign keys are on again on

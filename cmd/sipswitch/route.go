@@ -17,35 +17,16 @@ import (
 func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("route", stderr)
 	db := fs.String("db", "./sipswitch.db", "database file")
-	plan := fs.Int("plan", 0, "rate plan id")
+	plan := fs.Int("plan", 0, "rate plan id (default: the plan of the --caller line)")
 	called := fs.String("called", "", "number dialled")
-	caller := fs.String("caller", "", "caller's number (empty: unknown)")
+	caller := fs.String("caller", "", "caller's number, or a line: its class of service, caller id and plan apply")
 	media := fs.String("media", "voice", "voice or fax")
 	at := fs.String("time", "", "when the call is made: unix seconds or RFC 3339 (default now)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *plan < 1 || *called == "" {
-		return usageErr(fs, "--plan and --called are required")
-	}
-	if *media != "voice" && *media != "fax" {
-		return usageErr(fs, "--media must be voice or fax")
-	}
-	if !routing.ValidPrefix(*called) || !routing.ValidPrefix(*caller) {
-		return usageErr(fs, "numbers are made of 0-9, *, # and +")
-	}
-	req := routing.CallRequest{Plan: *plan, Called: *called, Caller: *caller, Media: *media, Now: time.Now()}
-	if *caller == "" {
-		req.Presentation = routing.PresentationUnknown
-	}
-	if *at != "" {
-		if n, err := strconv.ParseInt(*at, 10, 64); err == nil {
-			req.Now = time.Unix(n, 0)
-		} else if ts, err := time.Parse(time.RFC3339, *at); err == nil {
-			req.Now = ts
-		} else {
-			return usageErr(fs, "--time must be unix seconds or RFC 3339")
-		}
+	if *called == "" || (*plan < 1 && *caller == "") {
+		return usageErr(fs, "--called and --plan (or a --caller line) are required")
 	}
 	if _, err := os.Stat(*db); err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -55,7 +36,24 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer store.Close()
-	state, err := engine.NewRoutingStates(engine.NewService(store)).Current(ctx)
+	svc := engine.NewService(store)
+	params := engine.Values{"called": *called, "caller": *caller, "media": *media, "time": *at}
+	if *plan > 0 {
+		params["plan"] = strconv.Itoa(*plan)
+	}
+	// The API's own reading of the request: one rule for both.
+	req, err := svc.SimulationRequest(ctx, engine.SystemActor(), params)
+	var fe engine.FieldErrors
+	if errors.As(err, &fe) {
+		return usageErr(fs, "%s", fe.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	state, err := engine.NewRoutingStates(svc).Current(ctx)
 	if err != nil {
 		return err
 	}

@@ -16,8 +16,8 @@ func TestClassOfServiceBarsBeforeAnyPeer(t *testing.T) {
 	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
 	carrier.Handle(siptest.AnswerWith(carrierSDP))
 	snap := &routing.Snapshot{
-		Plans: []routing.Plan{{ID: 1}},
-		Peers: []routing.Peer{{ID: 1, Name: "carrier", Type: routing.PeerSIP, Destination: carrier.Host + ":" + itoa(carrier.Port), OutMaximum: -1}},
+		Plans:  []routing.Plan{{ID: 1}},
+		Peers:  []routing.Peer{{ID: 1, Name: "carrier", Type: routing.PeerSIP, Destination: carrier.Host + ":" + itoa(carrier.Port), OutMaximum: -1}},
 		Routes: []routing.Route{{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1}},
 		Phones: []routing.Phone{
 			{ID: 1, Name: "1001", Password: "secret1001", Plan: 1, COS: 5, PresentationExternal: 1, PresentationInternal: 1, TotalMaximum: -1},

@@ -163,6 +163,10 @@ func validateOnly(p engine.Values) (bool, error) {
 }
 
 func (h *Handler) addKind(module string, k *engine.Kind) {
+	if k.ReadOnly() {
+		h.addReadFunctions(module, k)
+		return
+	}
 	h.functions[module+"/create"] = func(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
 		vo, err := validateOnly(p)
 		if err != nil {
@@ -197,6 +201,11 @@ func (h *Handler) addKind(module string, k *engine.Kind) {
 		}
 		return ok(CodeNoContent, nil), nil
 	}
+	h.addReadFunctions(module, k)
+}
+
+// addReadFunctions adds module/get and module/list.
+func (h *Handler) addReadFunctions(module string, k *engine.Kind) {
 	h.functions[module+"/get"] = func(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
 		opts, err := listOptions(p, k)
 		if err != nil {
@@ -272,6 +281,11 @@ func listOptions(p engine.Values, k *engine.Kind) (engine.ListOptions, error) {
 	flagParam("count")
 	flagParam("pages")
 	for name := range k.Filters {
+		if v, ok := p[name]; ok {
+			opts.Filters[name] = v
+		}
+	}
+	for name := range k.Ranges {
 		if v, ok := p[name]; ok {
 			opts.Filters[name] = v
 		}

@@ -41,6 +41,12 @@ type Config struct {
 	// profiling a live switch; off by default because profiles expose
 	// internals and cost CPU while taken.
 	Pprof bool `yaml:"pprof"`
+	// TimeZone is the switch's time zone (IANA name; "" = the host's): a
+	// line's daily spend (call_maximum) is counted from its midnight.
+	TimeZone string `yaml:"time_zone"`
+	// CallRecords: one record per call in the store (calls/list), written
+	// in batches. On by default.
+	CallRecords bool `yaml:"call_records"`
 
 	Render RenderConfig `yaml:"render"`
 	Calls  CallsConfig  `yaml:"calls"`
@@ -107,10 +113,11 @@ type LogConfig struct {
 // Default is the configuration with no file and no flags.
 func Default() Config {
 	return Config{
-		Database: "./sipswitch.db",
-		HTTP:     "127.0.0.1:8080",
-		SIP:      []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
-		Realm:    "sipswitch",
+		Database:    "./sipswitch.db",
+		HTTP:        "127.0.0.1:8080",
+		SIP:         []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+		Realm:       "sipswitch",
+		CallRecords: true,
 		// MD5 alone, as Asterisk and Kamailio: see sip.WithDigestAlgorithms
 		// for the phones a SHA-256 challenge locks out.
 		DigestAlgorithms: []string{"MD5"},
@@ -310,6 +317,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	if strings.ContainsAny(c.SIPAdvertise, " \t\r\n;,<>\"") {
 		return fail("sip_advertise", "must be a host name or IP address")
 	}
+	if _, err := c.Location(); err != nil {
+		return fail("time_zone", err.Error())
+	}
 	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return fail("realm", "must be a non-empty name without quotes or backslashes")
 	}
@@ -402,4 +412,16 @@ func (l LogConfig) SlogLevel() (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("must be debug, info, warn or error, got %q", l.Level)
+}
+
+// Location is the switch's time zone (time_zone; the host's when empty).
+func (c Config) Location() (*time.Location, error) {
+	if c.TimeZone == "" {
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("must be an IANA time zone such as Europe/London, got %q", c.TimeZone)
+	}
+	return loc, nil
 }

@@ -28,6 +28,8 @@ type Kind struct {
 	// Filters are list parameters matched against columns: "=" exact,
 	// "prefix" starting with.
 	Filters map[string]string
+	// Ranges are list parameters that bound a column: "since" -> start >=.
+	Ranges map[string]Range
 	// RequiredFilter must be given to list (routes need their plan).
 	RequiredFilter string
 	// Immutable parameters may be given on update only with their current
@@ -53,12 +55,60 @@ type Kind struct {
 	listScope func(a *Actor) []storage.Cond
 }
 
+// ReadOnly reports whether nobody may create, update or delete objects of
+// the kind through the API (call records are the switch's own).
+func (k *Kind) ReadOnly() bool {
+	return len(k.CreatePriv) == 0 && len(k.UpdatePriv) == 0 && len(k.DeletePriv) == 0
+}
+
 // checkRules applies the kind's cross-object rules, if it has any.
 func (k *Kind) checkRules(ctx context.Context, tx *storage.Tx, a *Actor, vals, old Values) (FieldErrors, error) {
 	if k.check == nil {
 		return nil, nil
 	}
 	return k.check(ctx, tx, a, vals, old)
+}
+
+// Range is a list parameter compared with a column by Op.
+type Range struct{ Col, Op string }
+
+// conditions turns list parameters (Filters and Ranges) into conditions,
+// typed by the kind's spec.
+func (k *Kind) conditions(filters Values) ([]storage.Cond, error) {
+	var where []storage.Cond
+	typed := func(name, v string) (any, error) {
+		if p, ok := k.Spec.Param(name); ok && p.Type == Integer {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, FieldErrors{{Key: name, Message: name + fmt.Sprintf(" must be an integer, got %q", clip(v))}}
+			}
+			return n, nil
+		}
+		return v, nil
+	}
+	for name, op := range k.Filters {
+		v, ok := filters[name]
+		if !ok {
+			continue
+		}
+		val, err := typed(name, v)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, storage.Cond{Col: name, Op: op, Val: val})
+	}
+	for name, r := range k.Ranges {
+		v, ok := filters[name]
+		if !ok {
+			continue
+		}
+		val, err := typed(name, v)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, storage.Cond{Col: r.Col, Op: r.Op, Val: val})
+	}
+	return where, nil
 }
 
 // ListOptions are Enswitch's list parameters.
@@ -306,27 +356,17 @@ func (s *Service) List(ctx context.Context, a *Actor, k *Kind, opts ListOptions)
 	if k.RequiredFilter != "" && opts.Filters[k.RequiredFilter] == "" {
 		return nil, 0, FieldErrors{{Key: k.RequiredFilter, Message: k.RequiredFilter + " is required"}}
 	}
-	for name, op := range k.Filters {
-		v, ok := opts.Filters[name]
-		if !ok {
-			continue
-		}
-		var val any = v
-		if p, ok := k.Spec.Param(name); ok && p.Type == Integer {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, 0, FieldErrors{{Key: name, Message: name + fmt.Sprintf(" must be an integer, got %q", clip(v))}}
-			}
-			val = n
-		}
-		q.Where = append(q.Where, storage.Cond{Col: name, Op: op, Val: val})
+	where, err := k.conditions(opts.Filters)
+	if err != nil {
+		return nil, 0, err
 	}
+	q.Where = append(q.Where, where...)
 	if k.listScope != nil {
 		q.Where = append(q.Where, k.listScope(a)...)
 	}
 	var out []map[string]any
 	var total int
-	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+	err = s.db.Read(ctx, func(tx *storage.Tx) error {
 		if k.RequiredFilter != "" && k.visible != nil {
 			// The parent object (a route's plan) must be the actor's.
 			if err := s.checkParentVisible(ctx, tx, a, k, opts.Filters[k.RequiredFilter]); err != nil {
@@ -397,5 +437,6 @@ func (s *Service) Kinds() map[string]*Kind {
 		"customers":          kindCustomer,
 		"cos":                kindCOS,
 		"cos/rules":          kindCOSRule,
+		"calls":              kindCall,
 	}
 }

@@ -22,6 +22,7 @@ type CallControl struct {
 	policy   FailoverPolicy
 	injector *FailureInjector
 	resolver func(ctx context.Context, host string) ([]netip.Addr, error)
+	spend    *SpendLedger
 }
 
 // callView is the part of a snapshot the call path reads.
@@ -51,6 +52,12 @@ func WithFailureInjector(f *FailureInjector) CallControlOption {
 	return func(c *CallControl) { c.injector = f }
 }
 
+// WithSpendLedger sets the ledger that holds lines to their daily spend
+// (default: one keeping days in the host's local time, starting empty).
+func WithSpendLedger(l *SpendLedger) CallControlOption {
+	return func(c *CallControl) { c.spend = l }
+}
+
 // WithHostResolver replaces DNS lookups of peer destinations.
 func WithHostResolver(r func(ctx context.Context, host string) ([]netip.Addr, error)) CallControlOption {
 	return func(c *CallControl) { c.resolver = r }
@@ -68,6 +75,9 @@ func NewCallControl(ctx context.Context, snap *Snapshot, costs []PeerCost, opts 
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.spend == nil {
+		c.spend = NewSpendLedger(nil)
 	}
 	state, err := NewRoutingState(snap, costs)
 	if err != nil {
@@ -239,6 +249,26 @@ func (c *CallControl) ActivePeerCalls(id int) int {
 func (c *CallControl) ActivePhoneCalls(id int) int {
 	return c.limits.Active(LimitKey{Kind: LimitPhone, ID: id})
 }
+
+// Tariff is the tariff peer charges for a voice call to called (none when
+// the peer does not charge or has no cost row for it).
+func (c *CallControl) Tariff(peer *Peer, called, caller string, now time.Time) (Tariff, bool) {
+	return c.router.Load().Tariff(peer, called, caller, MediaVoice, now)
+}
+
+// CanSpend reports whether line may make a call charged under t
+// (SpendLedger).
+func (c *CallControl) CanSpend(line *Phone, t Tariff, now time.Time) bool {
+	return c.spend.CanSpend(line, t, now)
+}
+
+// StartCharge charges line for a call answered now under t.
+func (c *CallControl) StartCharge(line *Phone, t Tariff, answered time.Time) *Charge {
+	return c.spend.StartCharge(line, t, answered)
+}
+
+// Spend is the ledger the call path charges.
+func (c *CallControl) Spend() *SpendLedger { return c.spend }
 
 // ShouldTryNext applies the failover policy.
 func (c *CallControl) ShouldTryNext(o AttemptOutcome) bool { return c.policy.ShouldTryNext(o) }

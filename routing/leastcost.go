@@ -21,8 +21,17 @@ type CostIndex struct {
 	peers   []int // peer ids, ascending; costEntry.peer indexes it
 	index   prefixIndex
 	entries []costEntry
-	arena   string // caller prefixes
-	loc     *time.Location
+	// terms hold, beside entries (same index), what only billing reads:
+	// kept apart so that ranking walks a compact array.
+	terms []billingTerms
+	arena string // caller prefixes
+	loc   *time.Location
+}
+
+// billingTerms are a cost row's charging fields (Tariff).
+type billingTerms struct {
+	minimum             float64
+	included, increment int32
 }
 
 // costEntry is a PeerCost packed for matching; only the fields LCR reads.
@@ -103,10 +112,13 @@ func CompileCostIndex(peers []Peer, costs []PeerCost, opts ...CostOption) (*Cost
 	var arena arenaBuilder
 	x.index = index
 	x.entries = make([]costEntry, len(idx))
+	x.terms = make([]billingTerms, len(idx))
 	for k, i := range idx {
 		p, _ := slices.BinarySearch(x.peers, costs[i].Peer)
 		x.entries[k] = packCost(&costs[i], &arena)
 		x.entries[k].peer = uint32(p)
+		c := &costs[i]
+		x.terms[k] = billingTerms{minimum: c.Minimum, included: int32(min(c.Included, math.MaxInt32)), increment: int32(min(c.Increment, math.MaxInt32))}
 	}
 	x.arena = arena.b.String()
 	return x, nil

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
 	"golang.org/x/time/rate"
 )
@@ -60,6 +62,13 @@ type call struct {
 	attempts int
 	// diversions are the lines that sent the call on, oldest first.
 	diversions []diversion
+	// line is whose call this is (record.go): it pays, its spend limit
+	// applies. rec is the call's record, recorded once it is handed on.
+	line     *routing.Phone
+	rec      engine.CallRecord
+	recorded bool
+	// charge holds the line to its spend limit while the call is up.
+	charge *routing.Charge
 	// callerBye is set before the caller's BYE is handed to sipgo. The
 	// dialog state cannot tell it: an ACK handled after the BYE (each
 	// request has its own goroutine) moves the state back to confirmed.
@@ -101,6 +110,9 @@ type leg struct {
 	// Session-Expires after a 422.
 	timer  *sessionTimer
 	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
+	// tariff is what the leg's peer charges for the call (chargeable).
+	tariff     routing.Tariff
+	chargeable bool
 }
 
 type legEvent struct {
@@ -202,6 +214,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		refreshed: make(chan struct{}, 1),
 	}
 	c.setIdentity(callerIdentity(req, callerPhone))
+	c.newRecord(called, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
 	s.stats.callsAttempted.Add(1)
@@ -229,12 +242,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if res.answered == nil {
 		if res.canceled {
 			s.stats.countFailure(487, true, false)
+			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
 			return
 		}
 		if res.code == 0 {
 			res.code, res.reason = 500, "Server Internal Error"
 		}
 		s.stats.countFailure(res.code, false, res.limit)
+		c.finish(res.code, "", time.Time{}, s.cfg.now(), 0, 0)
 		if err := a.Respond(res.code, res.reason, nil); err != nil {
 			s.cfg.log.Debug("sip final response not sent", "call_id", c.callID, "error", err)
 		}
@@ -302,6 +317,7 @@ func (s *Server) admitCall() bool {
 // through the routing decision of the caller's plan.
 func (c *call) deliver(target string, caller *routing.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
+		c.rec.Direction = engine.CallLocal
 		return c.ringPhone(p, 0)
 	}
 	return c.routeOut(target, caller)
@@ -344,9 +360,14 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 	rel, ok := c.s.dir.AcquirePhone(p)
 	if !ok {
 		c.s.cfg.log.Info("sip call not forwarded: line at totalmaximum", "call_id", c.callID, "line", p.Name, "to", number)
+		c.noteRefusal("forwarding line at totalmaximum")
 		return result{code: 486, reason: "Busy Here"}
 	}
 	c.releases = append(c.releases, rel)
+	// From here it is the forwarding line's call: it pays, its class of
+	// service and spend limit apply.
+	c.setLine(p)
+	c.rec.Direction, c.rec.ForwardedBy = engine.CallForwarded, p.Name
 	c.s.stats.forwarded.Add(1)
 	c.s.cfg.log.Info("sip call forwarded", "call_id", c.callID, "line", p.Name, "reason", why, "caller", c.caller, "to", number)
 	return c.routeOut(number, p)
@@ -355,6 +376,7 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 // ringPhone rings every registered contact of p at once for its ring time.
 func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	s := c.s
+	c.noteLine(p)
 	if p.UseForwarding == 1 && p.Forwarding != "" && hops < maxHops {
 		return c.divert(p, divertForwarding, p.Forwarding, 480, "Temporarily Unavailable", hops)
 	}
@@ -428,20 +450,31 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			outcome = "cos_barred (line " + line.Name + ")"
 		}
 		c.logAttempt(called, 0, nil, outcome, 0)
+		c.noteRefusal(refusalReason(code, outcome))
 		return result{code: code, reason: reason}
 	}
 	routeID := 0
 	if dec.Route != nil {
 		routeID = dec.Route.ID
 	}
+	c.rec.Route = routeID
 	last := result{code: 503, reason: "Service Unavailable"}
-	limited, tried := 0, 0
+	limited, tried, overSpend := 0, 0, 0
 	for _, at := range dec.Attempts {
 		if at.Peer == nil {
 			continue
 		}
 		if !at.Peer.IsSIP() {
 			s.cfg.log.Info("sip attempt skipped: peer is not sip", "call_id", c.callID, "peer", at.Peer.Name, "type", at.Peer.Type)
+			continue
+		}
+		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, s.cfg.now())
+		chargeable = chargeable && tariff.Chargeable()
+		if chargeable && !s.dir.CanSpend(line, tariff, s.cfg.now()) {
+			// A line at its daily spend limit makes no chargeable call;
+			// a peer that charges nothing may still carry it.
+			overSpend++
+			c.logAttempt(at.Called, routeID, at.Peer, "spend_limit", 0)
 			continue
 		}
 		rel, ok := s.dir.AcquirePeer(at.Peer)
@@ -467,7 +500,11 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			}
 			continue
 		}
+		c.noteAttempt(at.Peer, at.Called)
 		l, err := c.startPeerLeg(at, routeID, rel)
+		if l != nil && chargeable {
+			l.tariff, l.chargeable = tariff, true
+		}
 		if err != nil {
 			rel()
 			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
@@ -486,7 +523,12 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			break
 		}
 	}
+	if overSpend > 0 && tried == 0 {
+		c.noteRefusal("spend limit reached")
+		return result{code: 403, reason: "Forbidden"}
+	}
 	if limited > 0 && tried == 0 {
+		c.noteRefusal("outmaximum reached")
 		return result{code: 503, reason: "Service Unavailable", limit: true}
 	}
 	if last.timedOut {
@@ -633,6 +675,12 @@ func (c *call) connected(b *leg) {
 	if b.release != nil {
 		c.releases = append(c.releases, b.release)
 	}
+	if b.peer != nil {
+		c.rec.Peer = b.peer.Name
+	}
+	if b.chargeable {
+		c.rec.CostRow = b.tariff.CostID
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	ackErr := b.dlg.Ack(ctx)
@@ -655,11 +703,18 @@ func (c *call) connected(b *leg) {
 			// The caller's CANCEL crossed the callee's answer.
 			s.stats.countFailure(487, true, false)
 			c.byeB(b)
+			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
 			return
 		case !c.callerBye.Load() && c.a.LoadState() != sip.DialogStateEnded:
 			s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
 			s.stats.countFailure(0, false, false)
 			c.byeB(b)
+			// The callee answered (its carrier bills the answer): a call of
+			// no talk time.
+			now := s.cfg.now()
+			c.noteRefusal("caller did not confirm the answer")
+			cost, billsec := c.chargeFor(b, now, now)
+			c.finish(200, "caller_lost", now, now, cost, billsec)
 			return
 		}
 	}
@@ -667,9 +722,43 @@ func (c *call) connected(b *leg) {
 	answeredAt := s.cfg.now()
 	c.aTimer.touch(answeredAt)
 	b.timer.touch(answeredAt)
+	if b.chargeable && c.line != nil {
+		c.charge = s.dir.StartCharge(c.line, b.tariff, answeredAt)
+	}
 	ender := c.bridge(b)
+	end := s.cfg.now()
+	cost, billsec := c.chargeFor(b, answeredAt, end)
+	if ender == hangupSpendLimit {
+		c.noteRefusal("spend limit reached")
+	}
+	c.finish(200, ender, answeredAt, end, cost, billsec)
 	s.cfg.log.Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
-		"hangup", ender, "talk", s.cfg.now().Sub(answeredAt).String())
+		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost)
+}
+
+// hangupSpendLimit is the hangup of a call its line's spend limit ended.
+const hangupSpendLimit = "spend_limit"
+
+// chargeFor is the cost and billed seconds of leg b answered at answered
+// and ended at end: its running charge (which commits the cost to the
+// line's day), or its tariff, or nothing.
+func (c *call) chargeFor(b *leg, answered, end time.Time) (float64, int) {
+	switch {
+	case c.charge != nil:
+		return c.charge.End(end)
+	case b.chargeable:
+		return b.tariff.Charge(end.Sub(answered))
+	}
+	return 0, int(math.Ceil(end.Sub(answered).Seconds()))
+}
+
+// chargeDone is closed when the line's spend limit ends the call (nil:
+// never).
+func (c *call) chargeDone() <-chan struct{} {
+	if c.charge == nil {
+		return nil
+	}
+	return c.charge.Done()
 }
 
 // bridge holds an answered call until it ends, keeping both legs' session
@@ -700,6 +789,11 @@ func (c *call) bridge(b *leg) string {
 			c.byeA()
 			c.byeB(b)
 			return "max_duration"
+		case <-c.chargeDone():
+			c.s.cfg.log.Warn("sip call ended: line at its spend limit", "call_id", c.callID, "line", c.line.Name)
+			c.byeA()
+			c.byeB(b)
+			return hangupSpendLimit
 		case <-s.closed:
 			c.byeA()
 			c.byeB(b)

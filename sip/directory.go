@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
@@ -37,6 +38,16 @@ type Directory interface {
 	// FailPercentHit rolls the peer's fail_percent: true means the attempt is
 	// failed as if the peer had answered 503.
 	FailPercentHit(peer *routing.Peer) bool
+	// Tariff is what peer charges for a call to called (ok false: the
+	// call costs nothing).
+	Tariff(peer *routing.Peer, called, caller string, now time.Time) (routing.Tariff, bool)
+	// CanSpend reports whether line may make a call charged under t now:
+	// what is left of its daily call_maximum covers the first billing step.
+	CanSpend(line *routing.Phone, t routing.Tariff, now time.Time) bool
+	// StartCharge charges line for a call answered now; End the charge
+	// when the call ends. Its Done channel closes when the line's spend
+	// limit ends the call.
+	StartCharge(line *routing.Phone, t routing.Tariff, answered time.Time) *routing.Charge
 }
 
 // RegistrationStore persists registrations so they survive restarts.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sipswitch/sipswitch/routing"
 )
@@ -182,4 +183,16 @@ func (d *testDirectory) edit(f func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f()
+}
+
+// The test directory charges nothing: spend is tested on routing's
+// CallControl.
+func (d *testDirectory) Tariff(*routing.Peer, string, string, time.Time) (routing.Tariff, bool) {
+	return routing.Tariff{}, false
+}
+
+func (d *testDirectory) CanSpend(*routing.Phone, routing.Tariff, time.Time) bool { return true }
+
+func (d *testDirectory) StartCharge(*routing.Phone, routing.Tariff, time.Time) *routing.Charge {
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sipswitch/sipswitch/engine"
 )
 
 // config holds everything the options set. Zero values are replaced by the
@@ -42,6 +44,7 @@ type config struct {
 	floodLimit     int           // messages per second per source address; 0: off
 	floodBlock     time.Duration
 	peerMatch      PeerMatch
+	record         func(engine.CallRecord) // nil: no call records
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -50,6 +53,13 @@ type AttemptResult struct {
 	Phone    string // called line for local attempts
 	Cause    string // "answered", a SIP code such as "503", "timeout", "no_answer", "canceled", "limit_reached", ...
 	Duration time.Duration
+}
+
+// WithCallRecords hands every call's record to record when the call ends
+// (once per call the switch routed: after authentication or a peer
+// match). It may block briefly; it runs on the call's own goroutine.
+func WithCallRecords(record func(engine.CallRecord)) Option {
+	return func(c *config) error { c.record = record; return nil }
 }
 
 // WithAttemptObserver is told the result of every call attempt. It runs on

@@ -217,3 +217,59 @@ func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(ro
 	}
 	return nil
 }
+
+// AppendState inserts rows of cols into table in one transaction, as
+// run-time state: serialized with other writes, but the store revision
+// does not move (call records wake no renderer). All rows or none.
+func (db *DB) AppendState(ctx context.Context, table string, cols []string, rows [][]any) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	stx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append to %s: begin: %w", table, err)
+	}
+	defer stx.Rollback()
+	tx := &Tx{tx: stx, db: db, write: true}
+	ins, err := tx.Inserter(ctx, table, cols, false)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, r := range rows {
+		if err := ins.Insert(r...); err != nil {
+			return err
+		}
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("append to %s: commit: %w", table, err)
+	}
+	return nil
+}
+
+// SumBy returns, for each value of groupCol among the rows of table
+// matching where, the sum of sumCol.
+func (tx *Tx) SumBy(ctx context.Context, table, sumCol, groupCol string, where []Cond) (map[string]float64, error) {
+	for _, c := range []string{sumCol, groupCol} {
+		if err := tx.checkCol(table, c); err != nil {
+			return nil, err
+		}
+	}
+	cond, args, err := tx.where(table, where)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	err = tx.queryRows(ctx, "SELECT "+quote(groupCol)+", total("+quote(sumCol)+") FROM "+quote(table)+cond+" GROUP BY "+quote(groupCol), args, func(r Scanner) error {
+		var k string
+		var v float64
+		if err := r.Scan(&k, &v); err != nil {
+			return err
+		}
+		out[k] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sum %s of %s by %s: %w", sumCol, table, groupCol, err)
+	}
+	return out, nil
+}

@@ -39,6 +39,7 @@ func commands() []command {
 		{"render", "render Asterisk configuration from a database or switch file", runRender},
 		{"route", "show how a number would be routed", runRoute},
 		{"costs", "peer cost tables (costs import)", runCosts},
+		{"calls", "call records (calls export, as CSV)", runCalls},
 		{"user", "API users (user add)", runUser},
 		{"migrate", "apply database migrations", runMigrate},
 		{"version", "print version information", runVersion},

@@ -135,10 +135,11 @@ type daemon struct {
 	level   *slog.LevelVar
 	metrics *metrics.Metrics
 
-	store *storage.DB
-	svc   *engine.Service
-	calls *routing.CallControl
-	sip   *sip.Server
+	store   *storage.DB
+	svc     *engine.Service
+	calls   *routing.CallControl
+	sip     *sip.Server
+	records *engine.CallRecorder // nil: call_records off
 
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
@@ -241,6 +242,16 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("all calls ended")
 	}
 	cancelDrain()
+	if d.records != nil {
+		// Every call that ended has handed over its record: write them all
+		// before the store closes.
+		recCtx, cancelRec := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.records.Close(recCtx); err != nil {
+			d.log.Error("call records not all written", "error", err)
+		}
+		cancelRec()
+		d.log.Info("call records written", "records", d.records.Written(), "dropped", d.records.Dropped())
+	}
 	d.stopRender()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -398,7 +409,17 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.calls, err = routing.NewCallControl(ctx, snap, costs)
+	loc, err := d.cfg.Location()
+	if err != nil {
+		return fmt.Errorf("time_zone: %w", err)
+	}
+	// Today's spend of every line, from its call records, so a restart
+	// does not reset daily limits.
+	spend := routing.NewSpendLedger(loc)
+	if err := d.svc.RestoreSpend(ctx, spend, time.Now()); err != nil {
+		return err
+	}
+	d.calls, err = routing.NewCallControl(ctx, snap, costs, routing.WithSpendLedger(spend))
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}
@@ -425,6 +446,10 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
+	}
+	if d.cfg.CallRecords {
+		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log))
+		opts = append(opts, sip.WithCallRecords(d.records.Record))
 	}
 	d.sip, err = sip.New(d.calls, opts...)
 	if err != nil {

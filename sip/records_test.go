@@ -1,0 +1,139 @@
+package sip
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/siptest"
+)
+
+// recordSink collects the call records the switch hands over.
+type recordSink struct {
+	mu   sync.Mutex
+	recs []engine.CallRecord
+}
+
+func (s *recordSink) record(r engine.CallRecord) {
+	s.mu.Lock()
+	s.recs = append(s.recs, r)
+	s.mu.Unlock()
+}
+
+func (s *recordSink) all() []engine.CallRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]engine.CallRecord(nil), s.recs...)
+}
+
+// billingSwitch: a carrier charging 1.00 a second for 44, lines 1001
+// (limit 2.50 a day) and 1002 (no limit) on plan 1.
+func billingSwitch(t *testing.T) (*Server, *siptest.Agent, *siptest.Agent, *recordSink) {
+	t.Helper()
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
+	row := routing.DefaultPeerCost(1)
+	row.ID, row.CalledPrefix, row.Cost, row.Increment = 7, "44", 60, 1
+	snap := &routing.Snapshot{
+		Plans:  []routing.Plan{{ID: 1}},
+		Peers:  []routing.Peer{{ID: 1, Name: "carrier", Type: routing.PeerSIP, Destination: carrier.Host + ":" + itoa(carrier.Port), OutMaximum: -1, Costs: 1, Charge: 1}},
+		Routes: []routing.Route{{ID: 3, Plan: 1, CalledPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1}},
+		Phones: []routing.Phone{
+			{ID: 1, Name: "1001", Password: "secret1001", Plan: 1, Customer: 4, TotalMaximum: -1, CallMaximum: 2.5, PresentationExternal: 1},
+			{ID: 2, Name: "1002", Password: "secret1002", Plan: 1, Customer: 5, TotalMaximum: -1, CallMaximum: -1, PresentationExternal: 1},
+		},
+	}
+	spend := routing.NewSpendLedger(time.UTC, routing.WithSpendTick(200*time.Millisecond))
+	calls, err := routing.NewCallControl(context.Background(), snap, []routing.PeerCost{row}, routing.WithSpendLedger(spend))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recordSink{}
+	s, _ := startSwitch(t, calls, WithCallRecords(sink.record))
+	return s, carrier, siptest.NewAgent(t, "phone", "127.0.0.1"), sink
+}
+
+// A line at its daily spend limit: its running call is ended within a
+// tick of its cost reaching the limit, its next chargeable call refused
+// 403 before any peer, and every call leaves exactly one record saying so.
+func TestDailySpendLimit(t *testing.T) {
+	s, carrier, phone, sink := billingSwitch(t)
+	sw := s.Addrs()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	d, err := phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	select {
+	case <-d.Context().Done(): // the switch's BYE
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call outlived the line's spend limit")
+	}
+	eventually(t, "first record", func() bool { return len(sink.all()) == 1 })
+	first := sink.all()[0]
+	if first.Hangup != hangupSpendLimit || first.Reason != "spend limit reached" || first.Cost < 2 || first.Cost > 3 || first.Peer != "carrier" || first.CostRow != 7 {
+		t.Fatalf("record of the call the limit ended: %+v", first)
+	}
+
+	invites := carrier.Invites.Load()
+	_, err = phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+	if got := siptest.StatusOf(err); got != 403 {
+		t.Fatalf("a call over the limit: %d (%v), want 403", got, err)
+	}
+	if carrier.Invites.Load() != invites {
+		t.Fatal("a call over the spend limit reached the carrier")
+	}
+	eventually(t, "second record", func() bool { return len(sink.all()) == 2 })
+	if second := sink.all()[1]; second.Cause != 403 || second.Reason != "spend limit reached" || second.PeersTried != "" || second.Answer != 0 {
+		t.Fatalf("record of the refused call: %+v", second)
+	}
+}
+
+// One record per call, whatever became of it, with what billing needs.
+func TestEveryCallHasOneRecord(t *testing.T) {
+	s, carrier, phone, sink := billingSwitch(t)
+	sw := s.Addrs()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	d, err := phone.Call(ctx, sw, "441234", "1002", "secret1002", callerSDP)
+	if err != nil {
+		t.Fatalf("answered call: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	carrier.Handle(siptest.RejectWith(486))
+	if _, err := phone.Call(ctx, sw, "449999", "1002", "secret1002", callerSDP); siptest.StatusOf(err) != 486 {
+		t.Fatalf("busy call: %v", err)
+	}
+	if _, err := phone.Call(ctx, sw, "441234", "1002", "wrong", callerSDP); siptest.StatusOf(err) != 403 {
+		t.Fatalf("unauthenticated call: %v", err) // no record: never routed
+	}
+	eventually(t, "records", func() bool { return len(sink.all()) == 2 })
+	time.Sleep(100 * time.Millisecond)
+	recs := sink.all()
+	if len(recs) != 2 {
+		t.Fatalf("%d records for 2 routed calls: %+v", len(recs), recs)
+	}
+	a := recs[0]
+	if a.Direction != engine.CallOutbound || a.Line != "1002" || a.Customer != 5 || a.Called != "441234" || a.CalledSent != "441234" ||
+		a.Route != 3 || a.PeersTried != "carrier" || a.Peer != "carrier" || a.Cause != 200 || a.Hangup != "caller" ||
+		a.Answer == 0 || a.Duration < 1 || a.Duration > 3 || a.Billsec != a.Duration || a.Cost != float64(a.Billsec) || a.CallID == "" {
+		t.Errorf("answered call's record: %+v", a)
+	}
+	b := recs[1]
+	if b.Cause != 486 || b.Answer != 0 || b.Cost != 0 || b.PeersTried != "carrier" || b.Peer != "" || !strings.HasPrefix(b.Called, "4499") {
+		t.Errorf("busy call's record: %+v", b)
+	}
+	if a.CallID == b.CallID {
+		t.Error("two calls, one call id")
+	}
+}

@@ -27,6 +27,9 @@
 #   SIPSWITCH_CONFIG_EXTRA  YAML lines appended to the generated config.
 #   CALLED    the number every call dials (SIPp's -auth_uri is one
 #             fixed uri and the switch binds credentials to it) [15000123456]
+#   RECORDS   1 (default): call records on, checked one per call after
+#             the run (the switch is stopped with SIGTERM to flush them); 0:
+#             off, for the cost of records by comparison
 #   LOG_LEVEL sipswitch's log level (warn; info writes a line per call
 #             attempt, as on a production host: ~3% more CPU per call)
 set -euo pipefail
@@ -110,6 +113,7 @@ digest_algorithms: [MD5, SHA-256]
 log:
   level: ${LOG_LEVEL:-warn}
   format: text
+call_records: $([[ ${RECORDS:-1} = 1 ]] && echo true || echo false)
 ${SIPSWITCH_CONFIG_EXTRA:-}
 EOF
 
@@ -274,5 +278,19 @@ if [[ $SIPP_RC -ne 0 || $FAILED -ne 0 || $OK -ne $CALLS ]]; then
 	echo "loadtest: FAILED ($FAILED failed, $OK of $CALLS successful, sipp exit $SIPP_RC)"
 	ls "$WORK"/uac_call_*_errors.log >/dev/null 2>&1 && head -c 2000 "$WORK"/uac_call_*_errors.log
 	exit 1
+fi
+# Call records: a SIGTERM drain writes them all; every call of the run
+# (and the probe call) must have exactly one.
+if [[ ${RECORDS:-1} = 1 && -z ${SERVER_CMD:-} ]]; then
+	kill -TERM "$SWITCH"
+	for _ in $(seq 300); do kill -0 "$SWITCH" 2>/dev/null || break; sleep 0.1; done
+	"$WORK/sipswitch" calls export --db "$WORK/load.db" 2>/dev/null >"$WORK/calls.csv.out"
+	RECORDS_N=$(($(wc -l <"$WORK/calls.csv.out") - 1))
+	RECORDS_UNIQ=$(tail -n +2 "$WORK/calls.csv.out" | cut -d, -f2 | sort -u | wc -l)
+	echo "call records:          $RECORDS_N for $((CREATED + 1)) calls (the probe included), $RECORDS_UNIQ distinct call ids"
+	if [[ $RECORDS_N -ne $((CREATED + 1)) || $RECORDS_UNIQ -ne $RECORDS_N ]]; then
+		echo "loadtest: FAILED (call records do not match the calls one to one)"
+		exit 1
+	fi
 fi
 echo "loadtest: OK"

@@ -49,10 +49,13 @@
 // address other than a peer's sends beyond a rate, and blocks it for a
 // while: a scanner or a looping phone costs a map lookup per datagram.
 //
-// An INVITE without Proxy-Authorization from the address of a peer's
-// destination host is inbound from that peer and may only reach local
-// lines (404 otherwise): the switch is never an open relay. Every other
-// INVITE is challenged and routed only once authenticated.
+// An INVITE without Proxy-Authorization that arrives over UDP from exactly
+// the address and port (5060 when none is named) of one of a peer's
+// destinations or its proxy is inbound from that peer (WithPeerMatch
+// relaxes this to the address alone, with the risk documented there) and
+// may only reach local lines (404 otherwise): the switch is never an open
+// relay. Every other INVITE is challenged and routed only once
+// authenticated.
 //
 // # Calls
 //

@@ -7,6 +7,7 @@ package siptest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // Agent is a real sipgo user agent on a loopback address: a phone or a
@@ -268,4 +270,47 @@ func StatusOf(err error) int {
 		return 0
 	}
 	return de.Res.StatusCode
+}
+
+// CallWithCredentialsFor is an attacker's replay: it asks the switch at
+// sw for a challenge with an INVITE to credNumber, answers it for
+// credNumber as user, then sends an INVITE to called carrying those
+// credentials. It returns the final status of the second INVITE.
+func (a *Agent) CallWithCredentialsFor(ctx context.Context, sw net.Addr, credNumber, called, user, password, sdp string) (int, error) {
+	first := sip.NewRequest(sip.INVITE, a.URI(credNumber, sw))
+	a.addCallHeaders(first, credNumber, user, sw, sdp)
+	res, err := a.Client.Do(ctx, first)
+	if err != nil {
+		return 0, err
+	}
+	if res.StatusCode != 407 {
+		return res.StatusCode, fmt.Errorf("want a 407 challenge, got %d", res.StatusCode)
+	}
+	chal, err := digest.ParseChallenge(res.GetHeader("Proxy-Authenticate").Value())
+	if err != nil {
+		return 0, err
+	}
+	creds, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: first.Recipient.String(), Username: user, Password: password})
+	if err != nil {
+		return 0, err
+	}
+	second := sip.NewRequest(sip.INVITE, a.URI(called, sw))
+	a.addCallHeaders(second, called, user, sw, sdp)
+	second.AppendHeader(sip.NewHeader("Proxy-Authorization", creds.String()))
+	res, err = a.Client.Do(ctx, second)
+	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+func (a *Agent) addCallHeaders(req *sip.Request, called, user string, sw net.Addr, sdp string) {
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})
+	req.AppendHeader(&a.Contact)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody([]byte(sdp))
+	a.SetTransport(req)
 }

@@ -70,7 +70,12 @@
 // type "hangup", an empty type or an empty number ends the call with that
 // code; any other type with a number routes the call on to the number (a
 // local line, or outside on the line's own rate plan). A call is sent on
-// at most 5 times.
+// at most 5 times. A call a line sends on to the outside (forwarding or a
+// destination) is the line's forwarded call, however it reached the line:
+// it takes a slot of the line's totalmaximum, follows the line's plan,
+// class of service and spend limit, carries a Diversion header per line
+// that sent it on (RFC 5806, most recent first) and is counted
+// (ForwardedCalls) and logged ("sip call forwarded").
 //
 // A call from a phone shows, outside, the line's callerid_external (a
 // number; any keyword means the line's own number) and callername_external,
@@ -79,8 +84,13 @@
 // caller who withholds (From anonymous, Privacy: id) is withheld both
 // ways. Calls from peers show their From as received.
 //
-// Any other number goes outside: Decide on the caller's plan, then each
-// attempt in order. A peer at outmaximum is skipped (LimitReached), a
+// Any other number goes outside: Decide on the caller's plan and class of
+// service (routing.ErrCOSBarred: 403 before any peer), then each attempt
+// in order. A line may make a chargeable attempt (the peer's tariff costs
+// something) only while what is left of its daily call_maximum covers the
+// first billing step; once answered, the call is charged against the line
+// and ended (BYE both legs, hangup spend_limit) when its spend would pass
+// the limit. A peer at outmaximum is skipped (LimitReached), a
 // fail_percent hit counts as 503, peers whose type is not sip/pjsip are
 // skipped. The B-leg is a new INVITE (own Call-ID and tags) to the first
 // host of the peer's destination (port 5060 by default) or via its proxy,
@@ -114,6 +124,14 @@
 // call: the last guard that frees the slots of a call whose far end
 // vanished without a BYE (both legs are sent BYE). Legs still pending when
 // their call moves on clean up after themselves in their own goroutine.
+//
+// # Call records
+//
+// Every call routed (after authentication or a peer match) ends in one
+// record, handed to WithCallRecords: direction, the line and customer it
+// is charged to, caller, called, route, peers tried, the answering peer,
+// the final cause, hangup, reason, talk, billed seconds and cost (the
+// answering peer's tariff).
 //
 // # Logs
 //

@@ -195,7 +195,9 @@ func (sf *switchFile) validate(o *fileObject, spec *Spec, extra ...string) (Valu
 			input[k] = string(b)
 			continue
 		}
-		if k != "periods" || !contains(extra, "periods") {
+		// Nested lists the caller reads itself (a time group's periods,
+		// a class's rules) are named in extra.
+		if !contains(extra, k) {
 			sf.fail(o.lineOf(k), o.name, k, k+" must be a single value")
 		}
 	}
@@ -317,13 +319,13 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 	classes := map[int]bool{routing.COSAllowAll: true}
 	snap.Classes = []routing.ClassOfService{{ID: routing.COSAllowAll, Name: "System: all calls", Otherwise: routing.COSAllow}}
 	for _, o := range sections["classes"] {
+		if atoi(o.vals["id"]) == routing.COSAllowAll {
+			sf.fail(o.lineOf("id"), o.name, "id", "class of service 1 is built in (allows every call)")
+			continue
+		}
 		id := sf.objectID(o, classes)
 		vals, ok := sf.validate(o, COSSpec, "id", "rules")
 		if !ok || id == 0 {
-			continue
-		}
-		if id == routing.COSAllowAll {
-			sf.fail(o.lineOf("id"), o.name, "id", "class of service 1 is built in (allows every call)")
 			continue
 		}
 		if _, given := o.vals["customer"]; !given {

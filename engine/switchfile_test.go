@@ -9,7 +9,7 @@ import (
 )
 
 const goodSwitchFile = `
-settings: {default_peer: 1, default_plan: 1}
+settings: {default_peer: 1, default_plan: 1, default_cos: 5}
 customers: [{id: 2, name: Acme, parent: 1}]
 timegroups:
   - id: 1
@@ -25,7 +25,14 @@ peers:
   - {id: 2, name: carrier-b, type: pjsip, destination: "192.0.2.11:5070"}
 phones:
   - {name: "2001", password: secret99, plan: 1, customer: 2}
-  - {name: "2002", copy_password: "2001", customer: 2}
+  - {name: "2002", copy_password: "2001", customer: 2, cos: 1}
+classes:
+  - id: 5
+    name: no premium
+    otherwise: allow
+    rules:
+      - {position: 2, prefix: "09", allow: 0}
+      - {position: 1, prefix: "0900", allow: 1, timegroup: 1}
 `
 
 func TestLoadSwitchFile(t *testing.T) {
@@ -45,8 +52,12 @@ func TestLoadSwitchFile(t *testing.T) {
 	if len(snap.TimeGroups) != 1 || len(snap.TimeGroups[0].Periods) != 1 || snap.TimeGroups[0].Periods[0].EndHour != 17 {
 		t.Fatalf("time groups: %+v", snap.TimeGroups)
 	}
-	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 {
+	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 || snap.Settings.DefaultCOS != 5 {
 		t.Fatalf("settings: %+v", snap.Settings)
+	}
+	// The built-in class 1 and the file's class 5 with its two rules.
+	if len(snap.Classes) != 2 || snap.Classes[1].ID != 5 || len(snap.Classes[1].Rules) != 2 || snap.Classes[1].Rules[1].TimeGroup != 1 || snap.Phones[1].COS != 1 {
+		t.Fatalf("classes: %+v", snap.Classes)
 	}
 }
 
@@ -57,6 +68,9 @@ func TestSwitchFileErrorsCarryAPIKeysAndLines(t *testing.T) {
 		key, msg   string
 	}{
 		{"spec rule", "peers:\n  - id: 1\n    name: x\n    type: sip\n    destination: h\n    fail_percent: 101\n", 6, "fail_percent", "fail_percent must be between 0 and 100"},
+		{"unknown class", "phones:\n  - {name: \"2001\", password: secret99, cos: 7}\n", 2, "cos", "class of service 7 does not exist"},
+		{"class rule", "classes:\n  - id: 3\n    name: x\n    rules:\n      - {prefix: \"0a\"}\n", 5, "prefix", "prefix must be"},
+		{"built-in class", "classes:\n  - {id: 1, name: mine}\n", 2, "id", "built in"},
 		{"conditional", "peers:\n  - {id: 1, name: x, type: sip}\n", 2, "destination", "destination is required when type is iax, sip or pjsip"},
 		{"unknown parameter", "plans:\n  - id: 1\n    name: p\n    colour: red\n", 4, "colour", `unknown parameter "colour"`},
 		{"dangling reference", "plans: [{id: 1, name: p}]\nroutes:\n  - plan: 1\n    called_prefix: '1'\n    peer1: 7\n", 5, "peer1", "peer 7 does not exist"},

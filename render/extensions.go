@@ -397,8 +397,9 @@ func peerSubroutine(d dialplan, p *routing.Peer) {
 
 var weekdayNames = [8]string{"", "mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
-// periodTimes renders a period's time window for GotoIfTime; 00:00-00:00
-// means the whole day (INFERRED, README).
+// periodTimes renders a period's time window for GotoIfTime; a window that
+// ends where it starts (00:00-00:00, 09:30-09:30) and 00:00-23:59 are the
+// whole day (routing's rule).
 func periodTimes(p *routing.TimePeriod) (string, error) {
 	for _, v := range []struct {
 		n, max int
@@ -408,7 +409,7 @@ func periodTimes(p *routing.TimePeriod) (string, error) {
 			return "", fmt.Errorf("%s: %w: %d", v.name, ErrInvalidValue, v.n)
 		}
 	}
-	if p.StartHour == 0 && p.StartMinute == 0 && p.EndHour == 0 && p.EndMinute == 0 ||
+	if p.StartHour == p.EndHour && p.StartMinute == p.EndMinute ||
 		p.StartHour == 0 && p.StartMinute == 0 && p.EndHour == 23 && p.EndMinute == 59 {
 		return "*", nil
 	}

@@ -54,9 +54,12 @@
 // weekday digits Monday=1..Sunday=7 ("" = every day), checked against the
 // local day of the moment, also after midnight in a wrapping window; the
 // time of day from starthour:startminute to endhour:endminute, both minutes
-// included, wrapping midnight when the start is after the end (0:00..23:59
-// is all day); startdate and enddate "YYYY-MM-DD", both days included, ""
-// unbounded.
+// included, wrapping midnight when the start is after the end; a window
+// that ends where it starts (00:00..00:00, 09:30..09:30) is the whole day,
+// as is 0:00..23:59 (INFERRED: one rule for every start==end window, the
+// dialplan's any-time, rather than one minute); startdate and enddate
+// "YYYY-MM-DD", both days included, "" unbounded. Cost rows' hour windows
+// follow the same rule.
 //
 // Peer order. A route's peers are tried as peer1, peer2, peer3. peer1 0 is
 // the default peer of Settings (none when that is 0); peer2 or peer3 0 is

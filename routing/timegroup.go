@@ -195,9 +195,13 @@ func dayAllowed(mask uint8, wd time.Weekday) bool {
 }
 
 // inWindow reports whether minute lies in start..end, both inclusive; a
-// window whose start is after its end wraps midnight.
+// window whose start is after its end wraps midnight, and one that ends
+// where it starts is the whole day.
 func inWindow(minute, start, end int16) bool {
-	if start <= end {
+	if start == end {
+		return true // a window that ends where it starts is the whole day
+	}
+	if start < end {
 		return minute >= start && minute <= end
 	}
 	return minute >= start || minute <= end

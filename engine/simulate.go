@@ -98,6 +98,9 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 			var line routing.Phone
 			bindValues(&line, vals)
 			req.Line = &line
+			if req.Media == "" {
+				req.Media = line.CallMedia()
+			}
 			req.Caller, req.Presentation = line.ExternalIdentity()
 			if p["plan"] == "" {
 				if req.Plan = line.Plan; req.Plan == 0 {

@@ -250,10 +250,10 @@ func (c *CallControl) ActivePhoneCalls(id int) int {
 	return c.limits.Active(LimitKey{Kind: LimitPhone, ID: id})
 }
 
-// Tariff is the tariff peer charges for a voice call to called (none when
-// the peer does not charge or has no cost row for it).
-func (c *CallControl) Tariff(peer *Peer, called, caller string, now time.Time) (Tariff, bool) {
-	return c.router.Load().Tariff(peer, called, caller, MediaVoice, now)
+// Tariff is the tariff peer charges for a call of media to called (none
+// when the peer does not charge or has no cost row for it).
+func (c *CallControl) Tariff(peer *Peer, called, caller, media string, now time.Time) (Tariff, bool) {
+	return c.router.Load().Tariff(peer, called, caller, media, now)
 }
 
 // CanSpend reports whether line may make a call charged under t

@@ -43,6 +43,18 @@ func PresentationOf(number string, withheld bool) Presentation {
 	return PresentationAllowed
 }
 
+// CallMedia is the media of line p's calls: fax for a fax line (media
+// "fax"), else voice. INFERRED: the line decides, not the SDP of the call,
+// so the SIP core, the rendered dialplan (which picks the plan's fax
+// context by the line) and route simulation choose the same routes; a
+// T.38-only INVITE from a voice line is routed as voice.
+func (p *Phone) CallMedia() string {
+	if p.Media == MediaFax {
+		return MediaFax
+	}
+	return MediaVoice
+}
+
 // ExternalIdentity is what a call from line p shows outside the switch:
 // its callerid_external number and whether presentation_external withholds
 // it.

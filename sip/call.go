@@ -437,7 +437,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		Called:       called,
 		Caller:       c.caller,
 		Presentation: c.pres,
-		Media:        routing.MediaVoice,
+		Media:        line.CallMedia(),
 		Now:          s.cfg.now(),
 		Line:         line,
 	})
@@ -468,7 +468,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			s.cfg.log.Info("sip attempt skipped: peer is not sip", "call_id", c.callID, "peer", at.Peer.Name, "type", at.Peer.Type)
 			continue
 		}
-		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, s.cfg.now())
+		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), s.cfg.now())
 		chargeable = chargeable && tariff.Chargeable()
 		if chargeable && !s.dir.CanSpend(line, tariff, s.cfg.now()) {
 			// A line at its daily spend limit makes no chargeable call;

@@ -40,7 +40,7 @@ type Directory interface {
 	FailPercentHit(peer *routing.Peer) bool
 	// Tariff is what peer charges for a call to called (ok false: the
 	// call costs nothing).
-	Tariff(peer *routing.Peer, called, caller string, now time.Time) (routing.Tariff, bool)
+	Tariff(peer *routing.Peer, called, caller, media string, now time.Time) (routing.Tariff, bool)
 	// CanSpend reports whether line may make a call charged under t now:
 	// what is left of its daily call_maximum covers the first billing step.
 	CanSpend(line *routing.Phone, t routing.Tariff, now time.Time) bool

@@ -187,7 +187,7 @@ func (d *testDirectory) edit(f func()) {
 
 // The test directory charges nothing: spend is tested on routing's
 // CallControl.
-func (d *testDirectory) Tariff(*routing.Peer, string, string, time.Time) (routing.Tariff, bool) {
+func (d *testDirectory) Tariff(*routing.Peer, string, string, string, time.Time) (routing.Tariff, bool) {
 	return routing.Tariff{}, false
 }
 

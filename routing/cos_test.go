@@ -101,3 +101,20 @@ func TestCompileCOSRefusesBadClasses(t *testing.T) {
 		}
 	}
 }
+
+// Simulation says what each path does with a peer: the SIP core skips
+// the types it cannot dial, Asterisk dials them.
+func TestSimulationShowsEachPath(t *testing.T) {
+	snap, costs := decideSnapshot()
+	snap.Peers = append(snap.Peers, Peer{ID: 9, Name: "iax-gw", Type: PeerIAX})
+	snap.Peers[3].Type = PeerSIP // backup
+	snap.Routes = append(snap.Routes, Route{ID: 9, Plan: 1, CalledPrefix: "39", Allow: 1, Media: MediaVoiceFax, Peer1: 9, Peer2: 4})
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912"})
+	if len(sim.Attempts) != 2 || sim.Attempts[0].SIPCore != PathSkip || sim.Attempts[0].Asterisk != PathDial || sim.Attempts[1].SIPCore != PathDial {
+		t.Fatalf("attempts: %+v", sim.Attempts)
+	}
+}

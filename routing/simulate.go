@@ -26,7 +26,10 @@ type Simulation struct {
 	Attempts []SimulationAttempt `json:"peers"`
 }
 
-// SimulationAttempt is one peer of a Simulation.
+// SimulationAttempt is one peer of a Simulation, and what each path does
+// with it: the switch's own SIP core dials sip and pjsip peers and skips
+// the others (without counting a failure: the next attempt follows);
+// Asterisk, running the rendered files, dials every type.
 type SimulationAttempt struct {
 	Order    int    `json:"order"`
 	Peer     int    `json:"peer"`
@@ -34,7 +37,15 @@ type SimulationAttempt struct {
 	Type     string `json:"type"`
 	Called   string `json:"called"`
 	CallerID string `json:"callerid"`
+	SIPCore  string `json:"sip_core"` // "dial" or "skip"
+	Asterisk string `json:"asterisk"` // "dial"
 }
+
+// Path outcomes of a SimulationAttempt.
+const (
+	PathDial = "dial"
+	PathSkip = "skip"
+)
 
 // Simulate decides req on state and describes the decision.
 func Simulate(state *RoutingState, req CallRequest) Simulation {
@@ -65,7 +76,12 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 		sim.Outcome = "no_route"
 	}
 	for i, a := range d.Attempts {
-		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID})
+		core := PathDial
+		if !a.Peer.IsSIP() {
+			core = PathSkip
+		}
+		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
+			SIPCore: core, Asterisk: PathDial})
 	}
 	return sim
 }
@@ -81,7 +97,11 @@ func (s Simulation) String() string {
 	switch s.Outcome {
 	case "route":
 		for _, a := range s.Attempts {
-			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q\n", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID)
+			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID)
+			if a.SIPCore == PathSkip {
+				b.WriteString(" (Asterisk only: the SIP core skips a peer it cannot dial)")
+			}
+			b.WriteString("\n")
 		}
 	case "barred":
 		b.WriteString("refused: the route forbids the call\n")

@@ -287,6 +287,8 @@ func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 		d.same("Hangup(34)")
 		return
 	}
+	// A line that withholds its number outside (presentation_external 0).
+	d.same(`ExecIf($["${SS_PRES_EXTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
 	var cond []string
 	for _, s := range cfg.failover {
 		cond = append(cond, `"${DIALSTATUS}" != "`+s+`"`)
@@ -566,6 +568,8 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 	}
 	d.exten(p.Name, "NoOp(phone "+p.Name+")")
 	d.same(`ExecIf($["${SS_CID_INTERNAL}" != ""]?Set(CALLERID(num)=${SS_CID_INTERNAL}))`)
+	d.same(`ExecIf($["${SS_CNAME_INTERNAL}" != ""]?Set(CALLERID(name)=${SS_CNAME_INTERNAL}))`)
+	d.same(`ExecIf($["${SS_PRES_INTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
 	if classes && (p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p)) {
 		// What this extension sends on is the line's own call: its class
 		// of service, not the caller's (cos.go).
@@ -593,7 +597,21 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 	if p.RingTime > 0 {
 		ring = strconv.Itoa(p.RingTime)
 	}
-	d.same("Dial(" + string(cfg.phoneDriver) + "/" + p.Name + "," + ring + ")")
+	target := string(cfg.phoneDriver) + "/" + p.Name
+	if strings.EqualFold(p.Delivery, "last_number") {
+		// The Request-URI carries the number the call was sent to (the
+		// line's), not the registered contact's user, as on the SIP core.
+		if cfg.phoneDriver == DriverPJSIP {
+			target = "PJSIP/" + p.Name + "@" + p.Name
+		} else {
+			target = "SIP/" + p.Name + "/" + p.Name
+		}
+	}
+	opts := ""
+	if p.MusicRinging == 1 {
+		opts = "m" // music on hold to the caller instead of ringing
+	}
+	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
 	d.same(`GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL"]?unavail)`)
 	d.label("noanswer", noAnswer)

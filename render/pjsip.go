@@ -543,6 +543,21 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 	if cos != "" {
 		w.set(names.setVar, "SS_COS="+cos, "cos")
 	}
+	// How the line shows itself to other lines and outside, as the SIP
+	// core shows it: the dialplan applies these (extensions.go).
+	if p.CallerNameInternal != "" {
+		if !dialplanSafe(p.CallerNameInternal) {
+			w.fail(fmt.Errorf("%s: callername_internal: %w: %q (letters, digits, spaces, + * # . _ @ : - /)", w.ctx, ErrInvalidValue, p.CallerNameInternal))
+			return false
+		}
+		w.set(names.setVar, "SS_CNAME_INTERNAL="+p.CallerNameInternal, "callername_internal")
+	}
+	if p.PresentationInternal == 0 {
+		w.set(names.setVar, "SS_PRES_INTERNAL=0", "presentation_internal")
+	}
+	if p.PresentationExternal == 0 {
+		w.set(names.setVar, "SS_PRES_EXTERNAL=0", "presentation_external")
+	}
 	if p.Language != "" {
 		w.set("language", p.Language, "language")
 	}

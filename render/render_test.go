@@ -271,7 +271,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "phone-alice"},
 			{"disallow", "all"}, {"allow", "g722"}, {"auth", "alice"}, {"aors", "alice"},
-			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"},
+			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
@@ -413,6 +413,7 @@ func TestRoundTripExtensions(t *testing.T) {
 	r1 := findSection(secs, "route-1", "")
 	wantR1 := []string{
 		cosGate,
+		`n,ExecIf($["${SS_PRES_EXTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`,
 		"n,Gosub(peer-1,s,1(${ARG1}))",
 		`n,GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL" & "${DIALSTATUS}" != "CONGESTION"]?done)`,
 		"n,Gosub(peer-2,s,1(${ARG1}))",
@@ -488,7 +489,7 @@ func TestWithOptions(t *testing.T) {
 	if !strings.Contains(ext, `GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL"]?done)`) {
 		t.Error("failover option not applied")
 	}
-	if !strings.Contains(ext, "Dial(SIP/alice,20)") {
+	if !strings.Contains(ext, "Dial(SIP/alice,20,m)") {
 		t.Error("phone driver option not applied")
 	}
 	if !strings.Contains(string(files[FilePJSIP]), "bind=127.0.0.1:5070") || !strings.Contains(string(files[FilePJSIP]), "mailboxes=201@vm") {

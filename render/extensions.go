@@ -130,6 +130,10 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = fmt.Sprintf("class of service %d", c.ID)
 		cosSubroutine(d, m, c)
 	}
+	if m.lineLimits {
+		w.ctx = "line limit"
+		lineLimit(d)
+	}
 	return w.bytes()
 }
 
@@ -247,6 +251,11 @@ func routePeers(m *model, r *routing.Route) []*routing.Peer {
 func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	d.section(routeContext(r.ID))
 	d.exten("s", fmt.Sprintf("NoOp(route %d plan %d called %s caller %s media %s)", r.ID, r.Plan, orAny(r.CalledPrefix), orAny(r.CallerPrefix), orAny(r.Media)))
+	if m.lineLimits {
+		// The calling line's totalmaximum (lineLimit), as the SIP core
+		// holds the caller's slot.
+		d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
+	}
 	if len(m.classes) > 0 {
 		// The calling line's class of service decides first (cos.go).
 		d.same(`GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`)
@@ -567,6 +576,8 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 		return
 	}
 	d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	// A call from a line holds a slot of the calling line too (lineLimit).
+	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
 	d.same(`ExecIf($["${SS_CID_INTERNAL}" != ""]?Set(CALLERID(num)=${SS_CID_INTERNAL}))`)
 	d.same(`ExecIf($["${SS_CNAME_INTERNAL}" != ""]?Set(CALLERID(name)=${SS_CNAME_INTERNAL}))`)
 	d.same(`ExecIf($["${SS_PRES_INTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
@@ -575,23 +586,41 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 		// of service, not the caller's (cos.go).
 		d.same("Set(SS_COS=" + cos + ")")
 	}
-	if p.ACR == 1 {
-		d.same(`GotoIf($["${CALLERID(num)}" = ""]?reject)`)
-		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?reject)`)
-	}
-	if p.DND == 1 {
-		d.same("Goto(busy)")
-	}
+	// The SIP core's order: forwarding, then dnd, then acr, then the
+	// line's totalmaximum (calls to and from it: categories tmin, tmout).
+	full := ""
 	if p.TotalMaximum >= 0 {
-		d.same("GotoIf($[${GROUP_COUNT(phone-" + p.Name + "@totalmaximum)} >= " + strconv.Itoa(p.TotalMaximum) + "]?busy)")
-		d.same("Set(GROUP(totalmaximum)=phone-" + p.Name + ")")
+		full = "GotoIf($[${GROUP_COUNT(phone-" + p.Name + "@tmin)} + ${GROUP_COUNT(phone-" + p.Name + "@tmout)} >= " + strconv.Itoa(p.TotalMaximum) + "]?"
 	}
 	if p.Forwarding != "" && p.UseForwarding == 1 {
 		if !validPrefix(p.Forwarding) && !dialplanSafe(p.Forwarding) || strings.ContainsAny(p.Forwarding, " /") || strings.HasPrefix(p.Forwarding, "_") {
 			d.fail(fmt.Errorf("%s: forwarding: %w: %q", d.ctx, ErrInvalidValue, p.Forwarding))
 			return
 		}
+		if full != "" {
+			// A forwarded call is the line's: it needs a slot (486 without).
+			d.same(full + "fwdfull)")
+			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
+		}
 		d.same("Goto(phone-" + p.Name + "," + p.Forwarding + ",1)")
+		if full != "" {
+			d.label("fwdfull", "Hangup(17)")
+		}
+		return
+	}
+	if p.DND == 1 {
+		// dnd "rejects all calls": 486, not the busy destination (the
+		// SIP core's meaning).
+		d.same("Hangup(17)")
+		return
+	}
+	if p.ACR == 1 {
+		d.same(`GotoIf($["${CALLERID(num)}" = ""]?reject)`)
+		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?reject)`)
+	}
+	if full != "" {
+		d.same(full + "busy)")
+		d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 	}
 	ring := ""
 	if p.RingTime > 0 {
@@ -637,4 +666,21 @@ func sendsOn(p *routing.Phone) bool {
 		}
 	}
 	return false
+}
+
+// lineLimitContext counts a call against the calling line's totalmaximum.
+const lineLimitContext = "line-limit"
+
+// lineLimit renders the subroutine that holds a slot of the calling line
+// (endpoint variables SS_LINE and SS_TOTALMAX) for a call it makes, once
+// per call: the category tmout counts calls from a line, tmin calls to
+// it, and a line is full when both together reach its totalmaximum.
+func lineLimit(d dialplan) {
+	d.section(lineLimitContext)
+	d.exten("s", `GotoIf($["${SS_TM_COUNTED}" = "1"]?done)`)
+	d.same(`GotoIf($[${GROUP_COUNT(phone-${SS_LINE}@tmin)} + ${GROUP_COUNT(phone-${SS_LINE}@tmout)} < ${SS_TOTALMAX}]?ok)`)
+	d.same("Hangup(17)")
+	d.label("ok", "Set(GROUP(tmout)=phone-${SS_LINE})")
+	d.same("Set(SS_TM_COUNTED=1)")
+	d.label("done", "Return()")
 }

@@ -113,6 +113,17 @@ func writeCodecs(w *confWriter, codecs []string, param string) {
 	}
 }
 
+// writePreferredCodec writes a line's codec: its preferred codec first,
+// then every other (phones/create "Preferred codec. Empty string for
+// any"), not the only one allowed.
+func writePreferredCodec(w *confWriter, codecs []string) {
+	w.set("disallow", "all", "codec")
+	for _, c := range codecs {
+		w.set("allow", c, "codec")
+	}
+	w.set("allow", "all", "codec")
+}
+
 func mailboxValue(box, vmContext string) string {
 	if strings.Contains(box, "@") {
 		return box
@@ -130,7 +141,7 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.set("type", "endpoint", "name")
 	w.set("transport", "transport-udp", "name")
 	w.set("context", "phone-"+p.Name, "plan")
-	writeCodecs(w, codecs, "codec")
+	writePreferredCodec(w, codecs)
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
 	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
@@ -557,6 +568,11 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 	}
 	if p.PresentationExternal == 0 {
 		w.set(names.setVar, "SS_PRES_EXTERNAL=0", "presentation_external")
+	}
+	if p.TotalMaximum >= 0 {
+		// Its calls hold a slot of its totalmaximum (line-limit).
+		w.set(names.setVar, "SS_LINE="+p.Name, "totalmaximum")
+		w.set(names.setVar, "SS_TOTALMAX="+strconv.Itoa(p.TotalMaximum), "totalmaximum")
 	}
 	if p.Language != "" {
 		w.set("language", p.Language, "language")

@@ -138,6 +138,7 @@ type model struct {
 	tgByID     map[int]*routing.TimeGroup
 	classes    []*routing.ClassOfService // by id, the built-in class left out
 	cosByID    map[int]*routing.ClassOfService
+	lineLimits bool // some line has a totalmaximum
 }
 
 func newModel(s *routing.Snapshot) (*model, error) {
@@ -158,6 +159,7 @@ func newModel(s *routing.Snapshot) (*model, error) {
 	sort.Slice(m.peers, func(i, j int) bool { return m.peers[i].ID < m.peers[j].ID })
 	for i := range s.Phones {
 		m.phones = append(m.phones, &s.Phones[i])
+		m.lineLimits = m.lineLimits || s.Phones[i].TotalMaximum >= 0
 	}
 	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
 	for i := range s.SIPEndpoints {

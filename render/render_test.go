@@ -270,8 +270,8 @@ func TestRoundTripPJSIP(t *testing.T) {
 	}{
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "phone-alice"},
-			{"disallow", "all"}, {"allow", "g722"}, {"auth", "alice"}, {"aors", "alice"},
-			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"},
+			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
+			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
@@ -406,7 +406,7 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Errorf("[plan-1-fax] must route 44 to the fax route 4: %v", fax)
 	}
 	r5 := findSection(secs, "route-5", "")
-	cosGate := `n,GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`
+	cosGate := `n,ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(line-limit,s,1))|n,GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`
 	if r5 == nil || strings.Join(r5.get("same"), "|") != cosGate+"|n,Hangup(21)" {
 		t.Errorf("[route-5] (allow=0) = %v", r5)
 	}
@@ -419,7 +419,7 @@ func TestRoundTripExtensions(t *testing.T) {
 		"n,Gosub(peer-2,s,1(${ARG1}))",
 		"n(done),Hangup()",
 	}
-	if r1 == nil || strings.Join(r1.get("same"), "\n") != strings.Join(wantR1, "\n") {
+	if r1 == nil || strings.Join(r1.get("same"), "|") != strings.Join(wantR1, "|") {
 		t.Errorf("[route-1] (peer1=0 -> default peer 1, peer3=-1 skipped):\n%v", r1)
 	}
 	p1 := findSection(secs, "peer-1", "")

@@ -95,7 +95,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.set("defaultuser", p.Name, "name")
 	w.set("secret", p.Password, "password")
 	w.set("context", "phone-"+p.Name, "plan")
-	writeCodecs(w, codecs, "codec")
+	writePreferredCodec(w, codecs)
 	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}

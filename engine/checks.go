@@ -70,14 +70,12 @@ func checkText(s string) error {
 }
 
 func checkHostList(s string) error {
-	hosts := routing.SplitHostList(s)
+	hosts, err := routing.ParseDestinations(s)
+	if err != nil {
+		return fmt.Errorf("must be host[:port] separated by commas: %w", err)
+	}
 	if len(hosts) > 16 {
 		return errors.New("must list at most 16 hosts")
-	}
-	for _, h := range hosts {
-		if _, _, err := routing.SplitHostPort(h); err != nil {
-			return fmt.Errorf("must be host[:port] separated by commas: %w", err)
-		}
 	}
 	return nil
 }
@@ -86,7 +84,7 @@ func checkHost(s string) error {
 	if s == "" {
 		return nil
 	}
-	if _, _, err := routing.SplitHostPort(s); err != nil {
+	if _, err := routing.ParseHostPort(s); err != nil {
 		return fmt.Errorf("must be host[:port]: %w", err)
 	}
 	return nil

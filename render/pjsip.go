@@ -327,7 +327,7 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 		return
 	}
 	dynamic := e.Host == "" || strings.EqualFold(e.Host, "dynamic")
-	var hp hostPort
+	var hp routing.HostPort
 	if !dynamic {
 		hp, err = parseHostPort(e.Host)
 		if err != nil {

@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -245,73 +244,22 @@ func (m *model) checkNames() error {
 	return nil
 }
 
-// hostPort is one "host[:port]" of a peer destination.
-type hostPort struct {
-	Host string
-	Port int
+// splitDestinations parses a peer's destination with routing's parser (the
+// API's and the SIP core's), naming the value in the error.
+func splitDestinations(dest string) ([]routing.HostPort, error) {
+	hps, err := routing.ParseDestinations(dest)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidValue, err)
+	}
+	return hps, nil
 }
 
-func (h hostPort) String() string {
-	host := h.Host
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if h.Port == 0 {
-		return host
-	}
-	return host + ":" + strconv.Itoa(h.Port)
-}
-
-// splitDestinations parses a peer's destination: one or more host[:port]
-// separated by commas and/or whitespace; IPv6 literals in brackets.
-func splitDestinations(dest string) ([]hostPort, error) {
-	fields := strings.FieldsFunc(dest, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	out := make([]hostPort, 0, len(fields))
-	for _, f := range fields {
-		hp, err := parseHostPort(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, hp)
-	}
-	return out, nil
-}
-
-func parseHostPort(s string) (hostPort, error) {
-	host, port := s, ""
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		host, port = h, p
-	} else if strings.Count(s, ":") > 1 { // bare IPv6
-		host = s
-	}
-	if !validHost(host) {
-		return hostPort{}, fmt.Errorf("%w: host %q", ErrInvalidValue, s)
-	}
-	hp := hostPort{Host: host}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return hostPort{}, fmt.Errorf("%w: port in %q", ErrInvalidValue, s)
-		}
-		hp.Port = n
+func parseHostPort(s string) (routing.HostPort, error) {
+	hp, err := routing.ParseHostPort(s)
+	if err != nil {
+		return routing.HostPort{}, fmt.Errorf("%w: %w", ErrInvalidValue, err)
 	}
 	return hp, nil
-}
-
-func validHost(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	if net.ParseIP(h) != nil {
-		return true
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // codecList splits a comma-separated codec list, rejecting names that are

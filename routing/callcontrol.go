@@ -133,20 +133,10 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		if peer == nil || !peer.IsSIP() {
 			continue
 		}
-		hosts := SplitHostList(peer.Destination)
-		if peer.Proxy != "" {
-			hosts = append(hosts, peer.Proxy)
-		}
+		hosts, _ := ParseDestinations(peer.Destination + " " + peer.Proxy)
 		for _, hp := range hosts {
-			host, port, err := SplitHostPort(hp)
-			if err != nil {
-				continue
-			}
-			if port == 0 {
-				port = DefaultSIPPort
-			}
-			for _, a := range c.resolve(ctx, host) {
-				src := netip.AddrPortFrom(a, uint16(port))
+			for _, a := range c.resolve(ctx, hp.Host) {
+				src := netip.AddrPortFrom(a, uint16(hp.PortOrDefault()))
 				if _, taken := v.peerSources[src]; !taken {
 					v.peerSources[src] = peer
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -500,26 +499,12 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			}
 			continue
 		}
-		c.noteAttempt(at.Peer, at.Called)
-		l, err := c.startPeerLeg(at, routeID, rel)
-		if l != nil && chargeable {
-			l.tariff, l.chargeable = tariff, true
-		}
-		if err != nil {
-			rel()
-			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
-			last = result{code: 503, reason: "Service Unavailable"}
-			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503}) {
-				break
-			}
-			continue
-		}
-		res := c.collect([]*leg{l}, s.cfg.peerTimeout, s.cfg.maxRing)
+		res, next := c.tryPeer(at, routeID, rel, tariff, chargeable)
 		if res.answered != nil || res.canceled {
 			return res
 		}
 		last = res
-		if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: res.code, TimedOut: res.timedOut}) {
+		if !next {
 			break
 		}
 	}
@@ -535,6 +520,53 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		last.code, last.reason = 408, "Request Timeout"
 	}
 	return last
+}
+
+// tryPeer sends an attempt to each host of its peer's destination in
+// order, as pjsip tries a peer's contacts: the next host follows a failure
+// the failover policy moves on from, and when every host failed next says
+// whether the next attempt (another peer) follows. rel is the peer's slot:
+// the answering leg keeps it, anything else gives it back.
+func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routing.Tariff, chargeable bool) (res result, next bool) {
+	s := c.s
+	res = result{code: 503, reason: "Service Unavailable"}
+	hosts, err := routing.ParseDestinations(at.Peer.Destination)
+	if err == nil && len(hosts) == 0 {
+		err = errors.New("no destination")
+	}
+	if err != nil {
+		rel()
+		c.logAttempt(at.Called, routeID, at.Peer, "bad destination: "+err.Error(), 0)
+		return res, s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503})
+	}
+	for i, h := range hosts {
+		if i > 0 {
+			s.stats.failovers.Add(1)
+		}
+		c.noteAttempt(at.Peer, at.Called)
+		l, err := c.startPeerLeg(at, h, routeID)
+		if err != nil {
+			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
+			res = result{code: 503, reason: "Service Unavailable"}
+		} else {
+			l.tariff, l.chargeable = tariff, chargeable
+			res = c.collect([]*leg{l}, s.cfg.peerTimeout, s.cfg.maxRing)
+			switch {
+			case res.answered != nil:
+				res.answered.release = rel
+				return res, false
+			case res.canceled:
+				rel()
+				return res, false
+			}
+		}
+		if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: res.code, TimedOut: res.timedOut}) {
+			rel()
+			return res, false
+		}
+	}
+	rel()
+	return res, true
 }
 
 func decideFailure(err error) (int, string) {
@@ -934,21 +966,4 @@ func (c *call) logAttemptLeg(l *leg, outcome string) {
 		return
 	}
 	c.logAttempt(l.called, l.route, l.peer, outcome, d)
-}
-
-// peerTarget splits a peer's destination (first of a comma or space
-// separated list, port default 5060).
-func peerTarget(dest string) (host string, port int, ok bool) {
-	first, _ := nextItem(dest)
-	if first == "" {
-		return "", 0, false
-	}
-	if h, p, err := net.SplitHostPort(first); err == nil {
-		n, err := strconv.Atoi(p)
-		if err != nil || n <= 0 || n > 65535 {
-			return "", 0, false
-		}
-		return h, n, true
-	}
-	return strings.Trim(first, "[]"), 5060, true
 }

@@ -122,27 +122,6 @@ func TestUserAgentAllowed(t *testing.T) {
 	}
 }
 
-func TestPeerTarget(t *testing.T) {
-	tests := []struct {
-		dest string
-		host string
-		port int
-		ok   bool
-	}{
-		{"sip.example.net", "sip.example.net", 5060, true},
-		{"192.0.2.1:5070, 192.0.2.2", "192.0.2.1", 5070, true},
-		{" 192.0.2.9 192.0.2.2", "192.0.2.9", 5060, true},
-		{"[2001:db8::1]:5080", "2001:db8::1", 5080, true},
-		{"host:0", "", 0, false},
-		{"", "", 0, false},
-	}
-	for _, tc := range tests {
-		h, p, ok := peerTarget(tc.dest)
-		if h != tc.host || p != tc.port || ok != tc.ok {
-			t.Errorf("peerTarget(%q) = %q %d %v", tc.dest, h, p, ok)
-		}
-	}
-}
 
 func TestAuthGuard(t *testing.T) {
 	g := newAuthGuard(3, time.Minute, 5*time.Minute)

@@ -49,8 +49,8 @@ func (d *testDirectory) addPhone(p routing.Phone) *routing.Phone {
 func (d *testDirectory) addPeer(p *routing.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	host, port, _ := peerTarget(p.Destination)
-	d.peers[netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))] = p
+	hosts, _ := routing.ParseDestinations(p.Destination)
+	d.peers[netip.AddrPortFrom(netip.MustParseAddr(hosts[0].Host), uint16(hosts[0].PortOrDefault()))] = p
 }
 
 func (d *testDirectory) addRoute(prefix string, id int, peers ...*routing.Peer) {

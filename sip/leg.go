@@ -64,19 +64,17 @@ func (c *call) newLeg() *leg {
 	return l
 }
 
-// startPeerLeg sends the INVITE of one routing attempt to its peer.
-func (c *call) startPeerLeg(at routing.Attempt, route int, release func()) (*leg, error) {
+// startPeerLeg sends the INVITE of one routing attempt to one host of its
+// peer.
+func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int) (*leg, error) {
 	p := at.Peer
-	host, port, ok := peerTarget(p.Destination)
-	if !ok {
-		return nil, fmt.Errorf("peer %s destination %q: %w", p.Name, p.Destination, ErrBadOption)
-	}
+	host, port := dest.Host, dest.PortOrDefault()
 	fromUser := at.CallerID
 	if fromUser == "" || (c.pres != routing.PresentationAllowed && p.SendPrivacy == 1) {
 		fromUser = "anonymous"
 	}
 	l := c.newLeg()
-	l.peer, l.route, l.called, l.release = p, route, at.Called, release
+	l.peer, l.route, l.called = p, route, at.Called
 	l.user, l.pass = p.Username, p.Password
 	if l.user == "" {
 		l.user = p.Name
@@ -121,8 +119,8 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
 	if p.Proxy != "" {
-		if ph, pp, ok := peerTarget(p.Proxy); ok {
-			req.SetDestination(joinHostPort(ph, pp))
+		if proxy, err := routing.ParseHostPort(p.Proxy); err == nil {
+			req.SetDestination(joinHostPort(proxy.Host, proxy.PortOrDefault()))
 		}
 	}
 	return req

@@ -122,7 +122,6 @@ func TestUserAgentAllowed(t *testing.T) {
 	}
 }
 
-
 func TestAuthGuard(t *testing.T) {
 	g := newAuthGuard(3, time.Minute, 5*time.Minute)
 	a := netip.MustParseAddr("192.0.2.1")

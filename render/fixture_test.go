@@ -112,7 +112,7 @@ func fixtureSnapshot() *routing.Snapshot {
 				SessionRefresher: "uas", AudioCodecs: "ulaw,alaw,g722,g726,g729,gsm", CodecOrder: "g722,alaw,ulaw",
 				AlawPr: 20, UlawPr: 20, GSMPr: 20, G722Pr: 20, G726Pr: 30, G726NonStandard: 0, G729Pr: 20,
 				PreferredCodecOnly: 0, T38PtUDPTL: "yes,redundancy", T1Min: "500ms", AllowTransfer: 1,
-				PromiscRedir: 0, RTPTimeout: 60, RTPHoldTimeout: 300, T38Transport: "udptl", Insecure: 0,
+				PromiscRedir: 0, RTPTimeout: 1, RTPHoldTimeout: 1, T38Transport: "udptl", Insecure: 0,
 				EnableAdvanced: 1, Extension: "", RTPJitterMode: "adaptive", RTPJitterDelay: 50,
 			},
 			{

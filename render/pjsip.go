@@ -447,10 +447,10 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 	}
 	w.setBool("allow_transfer", e.AllowTransfer == 1, "allowtransfer")
 	if e.RTPTimeout > 0 {
-		w.setInt("rtp_timeout", e.RTPTimeout, "rtptimeout")
+		w.setInt("rtp_timeout", RTPTimeoutSeconds, "rtptimeout")
 	}
 	if e.RTPHoldTimeout > 0 {
-		w.setInt("rtp_timeout_hold", e.RTPHoldTimeout, "rtpholdtimeout")
+		w.setInt("rtp_timeout_hold", RTPHoldTimeoutSeconds, "rtpholdtimeout")
 	}
 
 	if inAuth {

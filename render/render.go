@@ -313,3 +313,13 @@ func (m *model) phonePlan(p *routing.Phone) int {
 	}
 	return m.snap.Settings.DefaultPlan
 }
+
+// The gateway's rtptimeout and rtpholdtimeout are on/off flags (0/1), not
+// seconds: rendered as seconds, 1 hung calls up after one second without
+// RTP. INFERRED: on means Asterisk's sample values, a minute without RTP
+// (long enough for phones that suppress silence but send comfort noise or
+// keepalives) and five minutes while on hold.
+const (
+	RTPTimeoutSeconds     = 60
+	RTPHoldTimeoutSeconds = 300
+)

@@ -311,10 +311,10 @@ func sipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 	w.set("allowtransfer", yesNo(e.AllowTransfer), "allowtransfer")
 	w.set("promiscredir", yesNo(e.PromiscRedir), "promiscredir")
 	if e.RTPTimeout > 0 {
-		w.setInt("rtptimeout", e.RTPTimeout, "rtptimeout")
+		w.setInt("rtptimeout", RTPTimeoutSeconds, "rtptimeout")
 	}
 	if e.RTPHoldTimeout > 0 {
-		w.setInt("rtpholdtimeout", e.RTPHoldTimeout, "rtpholdtimeout")
+		w.setInt("rtpholdtimeout", RTPHoldTimeoutSeconds, "rtpholdtimeout")
 	}
 	if e.Insecure == 1 {
 		w.set("insecure", "port,invite", "insecure")

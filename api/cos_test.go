@@ -99,3 +99,36 @@ func (ts *testSwitch) as2(user, function string, params map[string]string) resul
 	}
 	return ts.as(user, function, params)
 }
+
+// validation=1 answers 201 exactly when the create would succeed: the
+// store's uniqueness rules included (a duplicate name or route answered
+// 201, then the real create 400).
+func TestValidationRunsUniquenessChecks(t *testing.T) {
+	ts := newTestSwitch(t)
+	seedFixture(ts) // plan 1, peer fixture-peer, line 2002
+	ts.mustOK("plans/routes/create", map[string]string{"plan": "1", "called_prefix": "44", "peer1": "1"})
+	rev := ts.db.Revision()
+	for _, tc := range []struct {
+		function string
+		params   map[string]string
+		key      string
+	}{
+		{"peers/create", map[string]string{"name": "fixture-peer", "type": "sip", "destination": "192.0.2.9"}, "name"},
+		{"phones/create", map[string]string{"name": "2002", "password": "another-pw"}, "name"},
+		{"plans/routes/create", map[string]string{"plan": "1", "called_prefix": "44", "peer1": "1"}, "called_prefix"},
+	} {
+		tc.params["validation"] = "1"
+		if r := ts.call(tc.function, tc.params); r.code() != "400" || !hasKey(r, tc.key) {
+			t.Errorf("%s with validation=1 of a duplicate: %+v, want 400 naming %s", tc.function, r.Responses, tc.key)
+		}
+	}
+	if r := ts.call("peers/create", map[string]string{"name": "new-peer", "type": "sip", "destination": "192.0.2.9", "validation": "1"}); r.code() != "201" {
+		t.Errorf("a valid create with validation=1: %+v", r.Responses)
+	}
+	if r := ts.call("phones/update", map[string]string{"name": "2002", "ringtime": "30", "validation": "1"}); r.code() != "201" {
+		t.Errorf("a valid update with validation=1: %+v", r.Responses)
+	}
+	if ts.db.Revision() != rev || ts.count("peers") != 1 {
+		t.Error("validation=1 wrote to the store")
+	}
+}

@@ -183,7 +183,15 @@ func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, v
 	var id int64
 	var err error
 	if validateOnly {
-		err = s.db.Read(ctx, func(tx *storage.Tx) error { _, err := s.createIn(ctx, tx, a, k, input, true); return err })
+		// validation=1 runs the whole create, the store's uniqueness rules
+		// included, and rolls it back: it answers 201 exactly when the
+		// real create would succeed.
+		_, err = s.db.Write(ctx, func(tx *storage.Tx) error {
+			if _, err := s.createIn(ctx, tx, a, k, input, false); err != nil {
+				return err
+			}
+			return ErrValidated
+		})
 	} else {
 		_, err = s.db.Write(ctx, func(tx *storage.Tx) error { id, err = s.createIn(ctx, tx, a, k, input, false); return err })
 		s.touched(k)
@@ -228,10 +236,17 @@ func (s *Service) Update(ctx context.Context, a *Actor, k *Kind, key string, inp
 	if err := s.authorize(a, k.UpdatePriv); err != nil {
 		return err
 	}
-	run := func(tx *storage.Tx) error { return s.updateIn(ctx, tx, a, k, key, input, validateOnly) }
 	if validateOnly {
-		return s.db.Read(ctx, run)
+		// As for Create: the whole update, rolled back.
+		_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+			if err := s.updateIn(ctx, tx, a, k, key, input, false); err != nil {
+				return err
+			}
+			return ErrValidated
+		})
+		return err
 	}
+	run := func(tx *storage.Tx) error { return s.updateIn(ctx, tx, a, k, key, input, validateOnly) }
 	_, err := s.db.Write(ctx, run)
 	s.touched(k)
 	return err

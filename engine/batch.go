@@ -184,6 +184,11 @@ func (s *Service) batchExisting(k *Kind, a *Actor, input, stored Values) BatchRe
 		input = k.defaultsFor(a, input)
 	}
 	want, errs := k.Spec.Validate(input, nil)
+	if len(errs) > 0 {
+		// Refused whether or not the name exists, so a caller that
+		// drops refused values sees the same answer on every run.
+		return BatchResult{Outcome: BatchRefused, ID: id, Errors: errs}
+	}
 	var differs []string
 	for key := range input {
 		p, ok := k.Spec.Param(key)
@@ -195,7 +200,7 @@ func (s *Service) batchExisting(k *Kind, a *Actor, input, stored Values) BatchRe
 			// Found by name, which Asterisk compares without case.
 			same = strings.EqualFold(want[key], stored[key])
 		}
-		if hasError(errs, key) || !same {
+		if !same {
 			differs = append(differs, key)
 		}
 	}

@@ -140,6 +140,13 @@ func TestCreateBatchAllOrNothingAndIdempotent(t *testing.T) {
 	if res[1].Outcome != engine.BatchNameTaken || res[1].Holder != "telephone line" {
 		t.Errorf("name taken: %+v", res[1])
 	}
+	// An invalid value is refused even when the name exists.
+	res, err = s.CreateBatch(ctx, engine.SystemActor(), []engine.BatchItem{
+		{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "outmaximum": "lots"}},
+	}, false)
+	if !errors.Is(err, engine.ErrBatchRefused) || res[0].Outcome != engine.BatchRefused || res[0].Errors[0].Key != "outmaximum" {
+		t.Errorf("invalid value on an existing name: %v %+v", err, res)
+	}
 	peer, err := s.Get(ctx, engine.SystemActor(), s.Kinds()["peers"], "1", engine.ListOptions{})
 	if err != nil || peer["destination"] != "192.0.2.10" {
 		t.Errorf("peer changed: %v %v", peer, err)

@@ -96,6 +96,7 @@ func (r *Result) Apply(ctx context.Context, dst Destination, dryRun bool) error 
 			next = append(next, o)
 		}
 		if !retry {
+			r.sortFindings()
 			return nil
 		}
 		live = next

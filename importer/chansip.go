@@ -167,7 +167,11 @@ func (m *mapper) chanSIP(cfg *astconf.Config) {
 	}
 	for _, r := range regs {
 		if !r.taken {
-			r.o.t.notes[r.o.idx] = fmt.Sprintf("register line: no peer section with host %s (or named %q): not imported", r.host, r.peer)
+			msg := fmt.Sprintf("register line: no peer section with host %s: not imported", r.host)
+			if r.peer != "" {
+				msg = fmt.Sprintf("register line: no peer section named %s: not imported", r.peer)
+			}
+			r.o.t.notes[r.o.idx] = msg
 		}
 	}
 }

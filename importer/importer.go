@@ -492,10 +492,15 @@ func (m *mapper) finish() {
 			m.res.Findings = append(m.res.Findings, Finding{Pos: o.Pos, Object: t.object, Option: optionText(o), Message: msg})
 		}
 	}
-	sort.SliceStable(m.res.Findings, func(i, j int) bool {
-		a, b := m.res.Findings[i].Pos, m.res.Findings[j].Pos
+	m.res.sortFindings()
+}
+
+// sortFindings orders findings by file (in the order read) and line.
+func (r *Result) sortFindings() {
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i].Pos, r.Findings[j].Pos
 		if a.File != b.File {
-			return fileOrder(m.res.Files, a.File) < fileOrder(m.res.Files, b.File)
+			return fileOrder(r.Files, a.File) < fileOrder(r.Files, b.File)
 		}
 		return a.Line < b.Line
 	})

@@ -10,7 +10,8 @@ import (
 // WriteReport prints what the import did (or, with dryRun, would do):
 // every object with its outcome, then every finding, findings of the same
 // line and message for several objects (an option a template lends to
-// many lines) grouped into one, then a summary line.
+// many lines) grouped into one, then a summary line counting objects and
+// the finding lines printed.
 func (r *Result) WriteReport(w io.Writer, dryRun bool) error {
 	ew := &errWriter{w: w}
 	objs := append([]*Object(nil), r.Objects...)
@@ -63,7 +64,7 @@ func (r *Result) WriteReport(w io.Writer, dryRun bool) error {
 		created = "would create"
 	}
 	ew.printf("%s %d, unchanged %d, differs (not updated) %d, name taken %d, not imported %d; %d findings\n",
-		created, c.Created, c.Unchanged, c.Differs, c.NameTaken, c.Refused, c.Findings)
+		created, c.Created, c.Unchanged, c.Differs, c.NameTaken, c.Refused, len(groups))
 	return ew.err
 }
 

@@ -40,6 +40,7 @@ func commands() []command {
 		{"route", "show how a number would be routed", runRoute},
 		{"costs", "peer cost tables (costs import)", runCosts},
 		{"user", "API users (user add)", runUser},
+		{"import", "import peers and lines from Asterisk (import asterisk)", runImport},
 		{"migrate", "apply database migrations", runMigrate},
 		{"version", "print version information", runVersion},
 	}

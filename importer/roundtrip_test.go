@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sipswitch/sipswitch/astconf"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/importer"
 	"github.com/sipswitch/sipswitch/render"
@@ -63,6 +64,7 @@ func TestRoundTrip(t *testing.T) {
 					}
 				}
 			}
+			checkKnownOptions(t, rendered)
 			// And once more: the second database renders to the same
 			// file as the first.
 			again := renderDB(t, second, tc.driver)
@@ -195,4 +197,45 @@ func TestBothFilesOneNameSpace(t *testing.T) {
 		t.Errorf("carrier-a type %q: pjsip.conf is read first", got)
 	}
 	wantFinding(t, res, "sip.conf:", "peer carrier-a", "NOT IMPORTED", "already imported from pjsip.conf:")
+}
+
+// checkKnownOptions reads the rendered sip.conf and pjsip.conf back with
+// astconf (no error, no warning) and checks every option against the
+// renderer's table of options Asterisk 20 documents (render.KnownOptions:
+// the project's stand-in for loading the files into Asterisk, which this
+// machine does not have).
+func checkKnownOptions(t *testing.T, dir string) {
+	t.Helper()
+	known := map[string]bool{}
+	for _, o := range render.KnownOptions {
+		known[o.File+"/"+o.Section+"/"+o.Name] = true
+	}
+	checked := 0
+	for _, file := range []string{render.FileSIP, render.FilePJSIP} {
+		cfg, err := astconf.Load(context.Background(), dir, file)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(cfg.Warnings) > 0 {
+			t.Errorf("%s: %v", file, cfg.Warnings)
+		}
+		for _, s := range cfg.Sections {
+			kind := "peer"
+			if file == render.FilePJSIP {
+				o, _ := s.Last("type")
+				kind = o.Value
+			} else if s.Name == "general" {
+				kind = "general"
+			}
+			for _, o := range s.Options {
+				checked++
+				if !known[file+"/"+kind+"/"+o.Name] {
+					t.Errorf("%s: %s in a %s section is not an option the renderer knows Asterisk takes", o.Pos, o.Name, kind)
+				}
+			}
+		}
+	}
+	if checked < 300 {
+		t.Errorf("only %d rendered options checked", checked)
+	}
 }

@@ -418,6 +418,9 @@ func (b *build) refuse(pos astconf.Pos, option string, format string, a ...any) 
 // first object of a name (compared as Asterisk compares section names)
 // wins.
 func (b *build) done(views ...*view) {
+	if b.obj.Name == "" {
+		b.refuse(b.obj.Pos, "", "the section has no name")
+	}
 	for _, v := range views {
 		for _, o := range v.opts {
 			if o.t != nil && !o.t.shared {

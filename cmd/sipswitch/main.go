@@ -41,6 +41,7 @@ func commands() []command {
 		{"costs", "peer cost tables (costs import)", runCosts},
 		{"calls", "call records (calls export, as CSV)", runCalls},
 		{"user", "API users (user add)", runUser},
+		{"import", "import peers and lines from Asterisk (import asterisk)", runImport},
 		{"migrate", "apply database migrations", runMigrate},
 		{"version", "print version information", runVersion},
 	}

@@ -1,0 +1,319 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sipswitch/sipswitch/engine"
+)
+
+// ErrSwitchFile marks an existing switch file the import cannot extend.
+var ErrSwitchFile = errors.New("switch file")
+
+// fileDest imports into a switch file (the YAML engine.LoadSwitchFile
+// reads).
+type fileDest struct{ path string }
+
+// ToSwitchFile imports into the switch file at path: a new file when there
+// is none, else its peers, phones and sip_endpoints lists are extended
+// (everything else, comments included, is kept). Objects whose name the
+// file has already are left as they are. The result must load through
+// engine.LoadSwitchFile, which is also what validates the objects; the
+// file is replaced in one rename.
+func ToSwitchFile(path string) Destination { return fileDest{path: path} }
+
+// specOf returns the parameter spec of an API module.
+func specOf(module string) *engine.Spec {
+	switch module {
+	case ModulePeers:
+		return engine.PeerSpec
+	case ModulePhones:
+		return engine.PhoneSpec
+	default:
+		return engine.SIPEndpointSpec
+	}
+}
+
+// fileObject is an object the switch file has.
+type fileObject struct {
+	module string
+	vals   engine.Values
+	id     int64
+}
+
+func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]applied, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	doc, mode, err := d.read()
+	if err != nil {
+		return nil, err
+	}
+	root := doc.Content[0]
+	existing, maxPeer, err := fileObjects(root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", d.path, ErrSwitchFile, err)
+	}
+	out := make([]applied, len(objs))
+	// where[module][index in its list] = object index, for errors.
+	where := map[string]map[int]int{}
+	created := 0
+	for i, o := range objs {
+		ex, ok := existing[strings.ToLower(o.Name)]
+		if ok && ex.module != o.Module {
+			out[i] = applied{outcome: OutcomeNameTaken, holder: what(ex.module, "")}
+			continue
+		}
+		if ok {
+			out[i] = compare(o, ex)
+			continue
+		}
+		seq := sequence(root, o.Module)
+		if where[o.Module] == nil {
+			where[o.Module] = map[int]int{}
+		}
+		where[o.Module][len(seq.Content)] = i
+		var id int64
+		if o.Module == ModulePeers {
+			maxPeer++
+			id = maxPeer
+		}
+		seq.Content = append(seq.Content, objectNode(o, id))
+		out[i] = applied{outcome: OutcomeCreated, id: id}
+		created++
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", d.path, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", d.path, err)
+	}
+	_, lerr := engine.LoadSwitchFile(bytes.NewReader(buf.Bytes()), d.path)
+	var sfe engine.SwitchFileErrors
+	if errors.As(lerr, &sfe) {
+		bad := false
+		for _, e := range sfe {
+			module, index, ok := objectIndex(e.Object)
+			i, mine := where[module][index]
+			if !ok || !mine {
+				return nil, fmt.Errorf("%s: %w: the file has problems of its own; nothing imported:\n%v", d.path, ErrSwitchFile, sfe)
+			}
+			out[i].errs = append(out[i].errs, engine.FieldError{Key: e.Key, Message: e.Message})
+			bad = true
+		}
+		if bad {
+			return out, nil
+		}
+	} else if lerr != nil {
+		return nil, fmt.Errorf("%s: %w", d.path, lerr)
+	}
+	if dryRun || created == 0 {
+		return out, nil
+	}
+	if err := writeAtomic(d.path, buf.Bytes(), mode); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// read returns the switch file's document (a new one when the file does
+// not exist) and its permissions.
+func (d fileDest) read() (*yaml.Node, fs.FileMode, error) {
+	data, err := os.ReadFile(d.path)
+	mode := fs.FileMode(0o640)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		data = nil
+	case err != nil:
+		return nil, 0, fmt.Errorf("read %s: %w", d.path, err)
+	default:
+		if st, err := os.Stat(d.path); err == nil {
+			mode = st.Mode().Perm()
+		}
+	}
+	var doc yaml.Node
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, 0, fmt.Errorf("%s: %w: %v", d.path, ErrSwitchFile, err)
+		}
+	}
+	if doc.Kind == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode,
+			HeadComment: "sipswitch switch file, imported from Asterisk configuration by sipswitch import asterisk"}}}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, 0, fmt.Errorf("%s: %w: not a mapping of sections", d.path, ErrSwitchFile)
+	}
+	return &doc, mode, nil
+}
+
+// fileObjects indexes the peers, phones and sip_endpoints a switch file
+// has, by lower-case name, with the highest peer id.
+func fileObjects(root *yaml.Node) (map[string]fileObject, int64, error) {
+	out := map[string]fileObject{}
+	var maxPeer int64
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		module, list := root.Content[i].Value, root.Content[i+1]
+		if module != ModulePeers && module != ModulePhones && module != ModuleSIPEndpoints {
+			continue
+		}
+		if list.Kind != yaml.SequenceNode {
+			return nil, 0, fmt.Errorf("line %d: %s must be a list", list.Line, module)
+		}
+		for _, item := range list.Content {
+			if item.Kind != yaml.MappingNode {
+				return nil, 0, fmt.Errorf("line %d: %s items must be mappings", item.Line, module)
+			}
+			fo := fileObject{module: module, vals: engine.Values{}}
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				k, v := item.Content[j].Value, item.Content[j+1]
+				if v.Kind == yaml.ScalarNode {
+					fo.vals[k] = v.Value
+					continue
+				}
+				var x any
+				if err := v.Decode(&x); err == nil {
+					if b, err := json.Marshal(x); err == nil {
+						fo.vals[k] = string(b)
+					}
+				}
+			}
+			if module == ModulePeers {
+				fo.id, _ = strconv.ParseInt(fo.vals["id"], 10, 64)
+				if fo.id > maxPeer {
+					maxPeer = fo.id
+				}
+				delete(fo.vals, "id")
+			}
+			delete(fo.vals, "object_id")
+			if name := fo.vals["name"]; name != "" {
+				out[strings.ToLower(name)] = fo
+			}
+		}
+	}
+	return out, maxPeer, nil
+}
+
+// compare reports whether the file's object has the imported values, both
+// read through the kind's spec.
+func compare(o *Object, ex fileObject) applied {
+	spec := specOf(o.Module)
+	want, _ := spec.Validate(o.Params, nil)
+	have, _ := spec.Validate(ex.vals, nil)
+	var differs []string
+	for _, k := range sortedKeys(o.Params) {
+		if k == "name" {
+			if !strings.EqualFold(want[k], have[k]) {
+				differs = append(differs, k)
+			}
+			continue
+		}
+		if want[k] != have[k] {
+			differs = append(differs, k)
+		}
+	}
+	if len(differs) > 0 {
+		return applied{outcome: OutcomeDiffers, id: ex.id, differs: differs}
+	}
+	return applied{outcome: OutcomeUnchanged, id: ex.id}
+}
+
+// sequence returns the root's list for module, adding it when missing.
+func sequence(root *yaml.Node, module string) *yaml.Node {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == module {
+			return root.Content[i+1]
+		}
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: module}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	root.Content = append(root.Content, key, seq)
+	return seq
+}
+
+// objectNode is an object as a switch-file mapping: id (peers) and name
+// first, then the parameters in order, with where they came from as a
+// comment.
+func objectNode(o *Object, id int64) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", HeadComment: "from " + o.Pos.String()}
+	add := func(k, v string, integer bool) {
+		val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+		if integer {
+			val.Tag = "!!int"
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, val)
+	}
+	if id > 0 {
+		add("id", strconv.FormatInt(id, 10), true)
+	}
+	add("name", o.Name, false)
+	spec := specOf(o.Module)
+	for _, k := range sortedKeys(o.Params) {
+		if k == "name" {
+			continue
+		}
+		p, _ := spec.Param(k)
+		_, err := strconv.ParseInt(o.Params[k], 10, 64)
+		add(k, o.Params[k], p != nil && p.Type == engine.Integer && err == nil)
+	}
+	return n
+}
+
+// objectIndex reads "peers[3]" (or "phones[0].periods[1]").
+func objectIndex(s string) (module string, index int, ok bool) {
+	open := strings.IndexByte(s, '[')
+	end := strings.IndexByte(s, ']')
+	if open < 0 || end < open {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[open+1 : end])
+	return s[:open], n, err == nil
+}
+
+// writeAtomic replaces path with data: a temporary file in the same
+// directory, synced, then renamed over it.
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // after a successful rename there is nothing to remove
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(name, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

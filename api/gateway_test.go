@@ -219,7 +219,11 @@ func TestGatewayExampleOneRenders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sip := section(string(files[render.FileSIP]), "8005555555")
+	chanSIP, err := render.Render(snap, render.WithSIPDriver(render.DriverChanSIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip := section(string(chanSIP[render.FileSIP]), "8005555555")
 	pj := string(files[render.FilePJSIP])
 	var pjSections []string
 	for _, s := range []string{"8005555555"} {

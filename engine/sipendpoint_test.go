@@ -45,7 +45,7 @@ func TestSwitchFileSIPEndpointsLoadAndRender(t *testing.T) {
 	if g := snap.SIPEndpoints[1]; g.T38PtUDPTL != "no" || g.AudioCodecs != "g729" {
 		t.Fatalf("t38 default without G.711 must be no: %+v", g)
 	}
-	files, err := render.Render(snap)
+	files, err := render.Render(snap, render.WithSIPDriver(render.DriverChanSIP))
 	if err != nil {
 		t.Fatal(err)
 	}

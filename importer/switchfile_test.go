@@ -45,7 +45,7 @@ func renderSwitchFile(t *testing.T, path string, d render.Driver) render.Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := render.Render(snap, render.WithPhoneDriver(d))
+	files, err := render.Render(snap, render.WithSIPDriver(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestImportToSwitchFile(t *testing.T) {
 	}
 	for _, d := range []render.Driver{render.DriverChanSIP, render.DriverPJSIP} {
 		fromFile := renderSwitchFile(t, path, d)
-		fromDB, err := render.Render(dbSnap, render.WithPhoneDriver(d))
+		fromDB, err := render.Render(dbSnap, render.WithSIPDriver(d))
 		if err != nil {
 			t.Fatal(err)
 		}

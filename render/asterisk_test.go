@@ -27,7 +27,7 @@ func TestAsteriskLoadsRenderedFiles(t *testing.T) {
 	for name, snap := range snapshots {
 		for _, driver := range []Driver{DriverPJSIP, DriverChanSIP} {
 			t.Run(name+"/"+string(driver), func(t *testing.T) {
-				files, err := Render(snap, append(fixtureOptions, WithPhoneDriver(driver))...)
+				files, err := Render(snap, append(fixtureOptions, WithSIPDriver(driver))...)
 				if err != nil {
 					t.Fatal(err)
 				}

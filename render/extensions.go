@@ -120,7 +120,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	}
 	for _, p := range m.peers {
 		w.ctx = fmt.Sprintf("peer %d", p.ID)
-		peerSubroutine(d, p)
+		peerSubroutine(d, p, cfg.sipDriver)
 	}
 	for _, tg := range m.timeGroups {
 		w.ctx = fmt.Sprintf("timegroup %d", tg.ID)
@@ -325,12 +325,14 @@ func orAny(s string) string {
 
 // dialString is the channel a peer is dialled on; num is the dialplan
 // expression of the number to send.
-func dialString(p *routing.Peer, num string) (string, error) {
-	switch p.Type {
-	case routing.PeerSIP:
+func dialString(p *routing.Peer, num string, driver Driver) (string, error) {
+	switch {
+	case p.Type == routing.PeerSIP && driver == DriverChanSIP:
 		return "SIP/" + p.Name + "/" + num, nil
-	case routing.PeerPJSIP:
+	case p.IsSIP():
 		return "PJSIP/" + num + "@" + p.Name, nil
+	}
+	switch p.Type {
 	case routing.PeerIAX:
 		return "IAX2/" + p.Name + "/" + num, nil
 	case routing.PeerDAHDI, routing.PeerZap:
@@ -344,7 +346,7 @@ func dialString(p *routing.Peer, num string) (string, error) {
 	return "", fmt.Errorf("type: %w: %q", ErrUnsupported, p.Type)
 }
 
-func peerSubroutine(d dialplan, p *routing.Peer) {
+func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	if !validPrefix(p.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q", d.ctx, ErrInvalidValue, p.CalledPrefix))
 		return
@@ -355,7 +357,7 @@ func peerSubroutine(d dialplan, p *routing.Peer) {
 			return
 		}
 	}
-	dial, err := dialString(p, p.CalledPrefix+"${num}")
+	dial, err := dialString(p, p.CalledPrefix+"${num}", driver)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -626,11 +628,11 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 	if p.RingTime > 0 {
 		ring = strconv.Itoa(p.RingTime)
 	}
-	target := string(cfg.phoneDriver) + "/" + p.Name
+	target := string(cfg.sipDriver) + "/" + p.Name
 	if strings.EqualFold(p.Delivery, "last_number") {
 		// The Request-URI carries the number the call was sent to (the
 		// line's), not the registered contact's user, as on the SIP core.
-		if cfg.phoneDriver == DriverPJSIP {
+		if cfg.sipDriver == DriverPJSIP {
 			target = "PJSIP/" + p.Name + "@" + p.Name
 		} else {
 			target = "SIP/" + p.Name + "/" + p.Name

@@ -14,9 +14,16 @@ import (
 // snapshot has no DIDs; see README).
 const inboundContext = "inbound"
 
+// pjsipAsidePort is the port res_pjsip's transports take when chan_sip is
+// the SIP driver (and has the switch's port): type=pjsip peers only.
+const pjsipAsidePort = "5062"
+
 func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 	w := newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FilePJSIP, m.snap.Revision)
+	if cfg.sipDriver == DriverChanSIP {
+		return renderPJSIPAside(w, m, cfg)
+	}
 	w.section("transport-tcp")
 	w.set("type", "transport", "transport")
 	w.set("protocol", "tcp", "transport")
@@ -37,7 +44,34 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 			w.set("priv_key_file", cfg.tlsKey, "transport")
 		}
 	}
-	m.writeSIPObjects(w, cfg, pjsipPhone, pjsipPeer, pjsipEndpoint)
+	m.writeSIPObjects(w, cfg, pjsipPhone, pjsipPeer, pjsipEndpoint, (*routing.Peer).IsSIP)
+	return w.bytes()
+}
+
+// renderPJSIPAside is pjsip.conf beside chan_sip: the type=pjsip peers
+// alone, on transports at pjsipAsidePort of the switch's addresses (none
+// when there is no such peer, so res_pjsip binds nothing).
+func renderPJSIPAside(w *confWriter, m *model, cfg *config) ([]byte, error) {
+	w.comment("chan_sip is the SIP driver (sip.conf): res_pjsip carries the type=pjsip peers only, on port " + pjsipAsidePort + ".")
+	pjsipPeers := func(p *routing.Peer) bool { return p.Type == routing.PeerPJSIP }
+	has := false
+	for _, p := range m.peers {
+		has = has || pjsipPeers(p)
+	}
+	if !has {
+		return w.bytes()
+	}
+	for _, t := range []struct{ name, proto, bind string }{{"transport-tcp", "tcp", cfg.tcpBind}, {"transport-udp", "udp", cfg.udpBind}} {
+		host, _, err := net.SplitHostPort(t.bind)
+		if err != nil {
+			return nil, fmt.Errorf("transport %s: %w: %q", t.proto, ErrInvalidValue, t.bind)
+		}
+		w.section(t.name)
+		w.set("type", "transport", "transport")
+		w.set("protocol", t.proto, "transport")
+		w.set("bind", net.JoinHostPort(host, pjsipAsidePort), "transport")
+	}
+	m.writeSIPObjects(w, cfg, nil, pjsipPeer, nil, pjsipPeers)
 	return w.bytes()
 }
 
@@ -47,8 +81,12 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer),
-	endpoint func(*confWriter, *routing.SIPEndpoint)) {
+	endpoint func(*confWriter, *routing.SIPEndpoint),
+	peerHere func(*routing.Peer) bool) {
 	for _, p := range m.phones {
+		if phone == nil {
+			break
+		}
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
 		cos, err := m.lineCOS(p)
 		if err != nil {
@@ -58,12 +96,15 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 		phone(w, p, cos, cfg)
 	}
 	for _, p := range m.peers {
-		if p.IsSIP() {
+		if peerHere(p) {
 			w.ctx = fmt.Sprintf("peer %d", p.ID)
 			peer(w, p)
 		}
 	}
 	for _, e := range m.endpoints {
+		if endpoint == nil {
+			break
+		}
 		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
 		endpoint(w, e)
 	}

@@ -23,10 +23,11 @@ var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP}
 // Files maps a file name (FileSIP, ...) to its rendered bytes.
 type Files map[string][]byte
 
-// Driver selects the channel technology phones are dialled with.
+// Driver is the SIP channel driver phones and type=sip peers live in and
+// are dialled with (type=pjsip peers are always res_pjsip's).
 type Driver string
 
-// Phone channel drivers.
+// SIP channel drivers.
 const (
 	DriverPJSIP   Driver = "PJSIP"
 	DriverChanSIP Driver = "SIP"
@@ -38,13 +39,13 @@ const (
 var defaultFailoverStatuses = routing.ContinueDialStatuses
 
 type config struct {
-	failover    []string
-	phoneDriver Driver
-	udpBind     string
-	tcpBind     string
-	vmContext   string
-	tlsCert     string // PEM certificate for TLS listeners; "" = none
-	tlsKey      string
+	failover  []string
+	sipDriver Driver
+	udpBind   string
+	tcpBind   string
+	vmContext string
+	tlsCert   string // PEM certificate for TLS listeners; "" = none
+	tlsKey    string
 }
 
 // Option adjusts rendering.
@@ -56,10 +57,17 @@ func WithFailoverStatuses(statuses ...string) Option {
 	return func(c *config) { c.failover = append([]string(nil), statuses...) }
 }
 
-// WithPhoneDriver selects whether phones are dialled as PJSIP/<name>
-// (default) or SIP/<name> (chan_sip hosts).
-func WithPhoneDriver(d Driver) Option {
-	return func(c *config) { c.phoneDriver = d }
+// WithSIPDriver selects the driver of phones, type=sip peers and
+// sip_endpoints: res_pjsip (default; chan_sip is deprecated in Asterisk 20
+// and gone in 21) or chan_sip. Only the chosen driver's file holds them and
+// listens on the switch's SIP address: Asterisk loading both files would
+// otherwise bind the same port twice. The other file is written too, so a
+// stale one can never be loaded: with res_pjsip, sip.conf only binds
+// chan_sip to 127.0.0.1:5160 (noload chan_sip.so to drop it); with
+// chan_sip, pjsip.conf holds the type=pjsip peers, their transport on port
+// 5062 of the same address, or no transport when there are none.
+func WithSIPDriver(d Driver) Option {
+	return func(c *config) { c.sipDriver = d }
 }
 
 // WithTransports sets the bind addresses of pjsip.conf's UDP and TCP
@@ -87,11 +95,11 @@ func WithVoicemailContext(ctx string) Option {
 // cannot be expressed.
 func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 	cfg := config{
-		failover:    defaultFailoverStatuses,
-		phoneDriver: DriverPJSIP,
-		udpBind:     "0.0.0.0:5060",
-		tcpBind:     "0.0.0.0:5060",
-		vmContext:   "default",
+		failover:  defaultFailoverStatuses,
+		sipDriver: DriverPJSIP,
+		udpBind:   "0.0.0.0:5060",
+		tcpBind:   "0.0.0.0:5060",
+		vmContext: "default",
 	}
 	for _, o := range opts {
 		o(&cfg)

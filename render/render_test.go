@@ -16,7 +16,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata golden files and fixture")
 
-const goldenDir = "testdata/golden"
+// Golden files of the fixture for each SIP driver: res_pjsip (the
+// default) and chan_sip.
+var goldenDirs = map[Driver]string{DriverPJSIP: "testdata/golden", DriverChanSIP: "testdata/golden-chansip"}
 
 // fixtureOptions render the fixture as a host with a TLS certificate, so
 // that the TLS listener options are rendered and checked too.
@@ -24,31 +26,35 @@ var fixtureOptions = []Option{WithTLSCertificate("/etc/asterisk/keys/asterisk.pe
 
 func TestRenderGolden(t *testing.T) {
 	snap := fixtureSnapshot()
-	files, err := Render(snap, fixtureOptions...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+	for driver, dir := range goldenDirs {
+		files, err := Render(snap, append(fixtureOptions, WithSIPDriver(driver))...)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for name, b := range files {
-			if err := os.WriteFile(filepath.Join(goldenDir, name), b, 0o644); err != nil {
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			for name, b := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
+		for _, name := range FileNames {
+			want, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatalf("%v (run go test ./render -run Golden -update)", err)
+			}
+			if !bytes.Equal(files[name], want) {
+				t.Errorf("%s (%s driver) differs from golden file; rerun with -update and review the diff", name, driver)
+			}
+		}
+	}
+	if *update {
 		js, _ := json.MarshalIndent(snap, "", "  ")
 		if err := os.WriteFile("testdata/fixture.json", append(js, '\n'), 0o644); err != nil {
 			t.Fatal(err)
-		}
-	}
-	for _, name := range FileNames {
-		want, err := os.ReadFile(filepath.Join(goldenDir, name))
-		if err != nil {
-			t.Fatalf("%v (run go test ./render -run Golden -update)", err)
-		}
-		if !bytes.Equal(files[name], want) {
-			t.Errorf("%s differs from golden file; rerun with -update and review the diff", name)
 		}
 	}
 }
@@ -201,11 +207,26 @@ func TestRenderedOptionsAreKnown(t *testing.T) {
 		}
 		known[[3]string{o.File, o.Section, o.Name}] = true
 	}
-	files, err := Render(fixtureSnapshot(), fixtureOptions...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	used := make(map[[3]string]bool)
+	for _, driver := range []Driver{DriverPJSIP, DriverChanSIP} {
+		files, err := Render(fixtureSnapshot(), append(fixtureOptions, WithSIPDriver(driver))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOptionsKnown(t, files, known, used)
+	}
+	// The fixture exercises the whole table, so a stale entry shows up too.
+	for k := range known {
+		if !used[k] {
+			t.Errorf("KnownOptions entry %v is never rendered by the fixture", k)
+		}
+	}
+}
+
+// checkOptionsKnown fails for every option of files missing from known,
+// and marks in used the ones it finds.
+func checkOptionsKnown(t *testing.T, files Files, known, used map[[3]string]bool) {
+	t.Helper()
 	for _, name := range FileNames {
 		for _, s := range parseConf(t, files[name]) {
 			kind := sectionKind(name, s)
@@ -219,12 +240,6 @@ func TestRenderedOptionsAreKnown(t *testing.T) {
 					t.Errorf("%s [%s] (%s) uses option %q that is not in KnownOptions", name, s.Name, kind, kv[0])
 				}
 			}
-		}
-	}
-	// The fixture exercises the whole table, so a stale entry shows up too.
-	for k := range known {
-		if !used[k] {
-			t.Errorf("KnownOptions entry %v is never rendered by the fixture", k)
 		}
 	}
 }
@@ -332,7 +347,11 @@ func equalOpts(a, b [][2]string) bool {
 }
 
 func TestRoundTripSIPAndIAX(t *testing.T) {
-	files, err := Render(fixtureSnapshot(), fixtureOptions...)
+	// chan_sip holds the type=sip peers: carrier-a is made one, so that
+	// its options are checked in sip.conf too.
+	snap := fixtureSnapshot()
+	snap.Peers[0].Type = routing.PeerSIP
+	files, err := Render(snap, append(fixtureOptions, WithSIPDriver(DriverChanSIP))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,7 +500,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 }
 
 func TestWithOptions(t *testing.T) {
-	files, err := Render(fixtureSnapshot(), WithFailoverStatuses("CHANUNAVAIL"), WithPhoneDriver(DriverChanSIP), WithTransports("127.0.0.1:5070", "127.0.0.1:5071"), WithVoicemailContext("vm"))
+	files, err := Render(fixtureSnapshot(), WithFailoverStatuses("CHANUNAVAIL"), WithSIPDriver(DriverChanSIP), WithTransports("127.0.0.1:5070", "127.0.0.1:5071"), WithVoicemailContext("vm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,19 +511,48 @@ func TestWithOptions(t *testing.T) {
 	if !strings.Contains(ext, "Dial(SIP/alice,20,m)") {
 		t.Error("phone driver option not applied")
 	}
-	if !strings.Contains(string(files[FilePJSIP]), "bind=127.0.0.1:5070") || !strings.Contains(string(files[FilePJSIP]), "mailboxes=201@vm") {
+	sip, pjsip := string(files[FileSIP]), string(files[FilePJSIP])
+	if !strings.Contains(sip, "udpbindaddr=127.0.0.1:5070") || !strings.Contains(sip, "mailbox=201@vm") {
 		t.Error("transport/voicemail options not applied")
+	}
+	// chan_sip has the switch's port; res_pjsip only the pjsip peer, aside.
+	if !strings.Contains(pjsip, "bind=127.0.0.1:5062") || strings.Contains(pjsip, "[alice]") || !strings.Contains(pjsip, "[carrier-a]") {
+		t.Errorf("pjsip.conf beside chan_sip:\n%s", pjsip)
+	}
+}
+
+// One SIP driver takes the switch's port and holds the phones and SIP
+// peers: Asterisk loading both files must not bind 5060 twice, and a
+// type=sip peer is dialled with the chosen driver.
+func TestOneSIPDriverHoldsTheSwitch(t *testing.T) {
+	files, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip, pjsip, ext := string(files[FileSIP]), string(files[FilePJSIP]), string(files[FileExtensions])
+	if !strings.Contains(sip, "udpbindaddr=127.0.0.1:5160") || strings.Contains(sip, "[alice]") || strings.Contains(sip, "[carrier-b]") || strings.Contains(sip, "register") {
+		t.Errorf("sip.conf beside res_pjsip holds or binds something:\n%s", sip)
+	}
+	if !strings.Contains(pjsip, "[carrier-b]") || !strings.Contains(pjsip, "bind=0.0.0.0:5060") {
+		t.Error("pjsip.conf lacks the type=sip peer carrier-b or the switch's port")
+	}
+	if strings.Contains(ext, "Dial(SIP/") || !strings.Contains(ext, "Dial(PJSIP/${num}@carrier-b") {
+		t.Error("a type=sip peer is not dialled with res_pjsip")
 	}
 }
 
 // Without a certificate chan_sip gets no TLS listener (it would refuse to
 // load one) but says why; pjsip.conf still has its transport-tls.
 func TestTLSWithoutCertificate(t *testing.T) {
-	files, err := Render(fixtureSnapshot())
+	chanSIP, err := Render(fixtureSnapshot(), WithSIPDriver(DriverChanSIP))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sip, pjsip := string(files[FileSIP]), string(files[FilePJSIP])
+	pjsipFiles, err := Render(fixtureSnapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sip, pjsip := string(chanSIP[FileSIP]), string(pjsipFiles[FilePJSIP])
 	if strings.Contains(sip, "tlsenable") || !strings.Contains(sip, "; sip_endpoints ask for TLS") {
 		t.Errorf("sip.conf without a certificate:\n%s", sip[:min(len(sip), 600)])
 	}

@@ -8,9 +8,23 @@ import (
 	"github.com/sipswitch/sipswitch/routing"
 )
 
+// chanSIPAside is where chan_sip binds when res_pjsip is the SIP driver:
+// loopback and off the switch's port, holding nothing.
+const chanSIPAside = "127.0.0.1:5160"
+
 func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w := newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FileSIP, m.snap.Revision)
+	if cfg.sipDriver != DriverChanSIP {
+		w.comment("res_pjsip is the SIP driver (pjsip.conf): chan_sip, if it loads, binds aside and holds nothing.")
+		w.comment("Add noload => chan_sip.so to modules.conf to keep it from loading at all.")
+		w.section("general")
+		w.set("context", inboundContext, "general")
+		w.set("allowguest", "no", "general")
+		w.set("udpbindaddr", chanSIPAside, "general")
+		w.set("tcpenable", "no", "general")
+		return w.bytes()
+	}
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
@@ -44,7 +58,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 		}
 		w.object("register", reg, "registration")
 	}
-	m.writeSIPObjects(w, cfg, sipPhone, sipPeer, sipEndpoint)
+	m.writeSIPObjects(w, cfg, sipPhone, sipPeer, sipEndpoint, func(p *routing.Peer) bool { return p.Type == routing.PeerSIP })
 	return w.bytes()
 }
 

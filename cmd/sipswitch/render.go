@@ -20,7 +20,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	from := fs.String("from", "", "switch file (YAML) to render from")
 	out := fs.String("out", "", "directory to write sip.conf, pjsip.conf, iax.conf and extensions.conf to")
 	check := fs.Bool("check", false, "write nothing; print a unified diff and exit 1 when the output would change")
-	driver := fs.String("phone-driver", "pjsip", "channel driver phones register with: pjsip or sip")
+	driver := fs.String("phone-driver", "pjsip", "SIP channel driver of phones, type=sip peers and SIP endpoints: pjsip or sip")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate on the Asterisk host for its TLS listeners")
 	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,7 +49,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *driver == "sip" {
 		d = render.DriverChanSIP
 	}
-	files, err := render.Render(snap, render.WithPhoneDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey))
+	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}

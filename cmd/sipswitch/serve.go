@@ -357,7 +357,7 @@ func (d *daemon) startRender(ctx context.Context) {
 	done := make(chan struct{})
 	w := &render.Watcher{
 		Dir:      d.cfg.Render.Dir,
-		Options:  []render.Option{render.WithPhoneDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey)},
+		Options:  []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey)},
 		Snapshot: d.svc.Snapshot,
 		Changed:  d.store.Changed,
 		Debounce: d.cfg.Render.Debounce,

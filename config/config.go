@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 	"gopkg.in/yaml.v3"
 )
@@ -102,6 +103,10 @@ type CallsConfig struct {
 	// "address" (any port and transport; see the risk in the example
 	// configuration).
 	PeerMatch string `yaml:"peer_match"`
+	// VoicemailServer (host[:port]) takes the calls lines send to
+	// voicemail (btype/dtype/utype voicemail): the Asterisk hosting the
+	// rendered voicemail context. "" ends such calls instead.
+	VoicemailServer string `yaml:"voicemail_server"`
 }
 
 // LogConfig selects log level and format.
@@ -353,6 +358,11 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	for _, p := range positive {
 		if p.d <= 0 {
 			return fail(p.key, "must be a positive duration such as 500ms or 30s")
+		}
+	}
+	if c.Calls.VoicemailServer != "" {
+		if _, err := routing.ParseHostPort(c.Calls.VoicemailServer); err != nil {
+			return fail("calls.voicemail_server", "must be host[:port]: "+err.Error())
 		}
 	}
 	if c.Calls.PeerMatch != "exact" && c.Calls.PeerMatch != "address" {

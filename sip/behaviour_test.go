@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +94,58 @@ func TestPeerHostsTriedInOrder(t *testing.T) {
 	}
 	d.Bye(ctx)
 	eventually(t, "slots released", func() bool { return calls.ActivePeerCalls(1) == 0 && s.Stats().ActiveCalls == 0 })
+}
+
+// A line's voicemail destination sends the call to the voicemail server,
+// the mailbox as the Request-URI user and Diversion naming the line: the
+// SIP core rang the mailbox as a number (a busy line rang itself).
+func TestVoicemailDestination(t *testing.T) {
+	vm := siptest.NewAgent(t, "voicemail", "127.0.0.4")
+	vm.Handle(siptest.AnswerWith(carrierSDP))
+	snap := &routing.Snapshot{
+		Plans: []routing.Plan{{ID: 1}},
+		Phones: []routing.Phone{
+			{ID: 1, Name: "1001", Password: "secret1001", Plan: 1, TotalMaximum: -1, CallMaximum: -1, PresentationInternal: 1},
+			// Busy always (totalmaximum 0); busy destination: its own mailbox.
+			{ID: 2, Name: "1002", Password: "secret1002", Plan: 1, TotalMaximum: 0, CallMaximum: -1, BType: "voicemail", BNumber: "", Mailbox: "1002@default"},
+			// Busy destination: itself, as a line.
+			{ID: 3, Name: "1003", Password: "secret1003", Plan: 1, TotalMaximum: 0, CallMaximum: -1, BType: "phone", BNumber: "1003"},
+		},
+	}
+	calls, err := routing.NewCallControl(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+
+	_, sw := startSwitch(t, calls, WithVoicemail(vm.Host+":"+itoa(vm.Port)))
+	d, err := phone.Call(ctx, sw, "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call to a busy line with voicemail: %v", err)
+	}
+	d.Bye(ctx)
+	inv := vm.Last.Load()
+	if inv == nil || inv.Recipient.User != "1002" {
+		t.Fatalf("voicemail server got %v, want the mailbox 1002", inv)
+	}
+	if div := inv.GetHeader("Diversion"); div == nil || !strings.Contains(div.Value(), "sip:1002@") || !strings.Contains(div.Value(), "reason=user-busy") {
+		t.Errorf("Diversion %v", div)
+	}
+	// A line whose busy destination is itself ends the call busy: it does
+	// not ring itself again.
+	if _, err := phone.Call(ctx, sw, "1003", "1001", "secret1001", callerSDP); siptest.StatusOf(err) != 486 {
+		t.Fatalf("self-diverting busy line: %v, want 486", err)
+	}
+
+	// Without a voicemail server the destination ends the call.
+	_, sw2 := startSwitch(t, calls)
+	before := vm.Invites.Load()
+	if _, err := phone.Call(ctx, sw2, "1002", "1001", "secret1001", callerSDP); siptest.StatusOf(err) != 486 {
+		t.Fatalf("voicemail destination without a server: %v, want 486", err)
+	}
+	if vm.Invites.Load() != before {
+		t.Error("a switch without a voicemail server reached it")
+	}
 }

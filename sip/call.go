@@ -336,10 +336,39 @@ type diversion struct{ line, reason string }
 // follow applies one of a line's destinations: "hangup" (or no number)
 // ends the call with code, any other type diverts the call to number.
 func (c *call) follow(p *routing.Phone, typ, number, why string, code int, reason string, hops int) result {
-	if typ == "" || strings.EqualFold(typ, "hangup") {
+	switch {
+	case typ == "" || strings.EqualFold(typ, "hangup"):
 		return result{code: code, reason: reason}
+	case strings.EqualFold(typ, "voicemail"):
+		return c.voicemail(p, number, why, code, reason)
 	}
 	return c.divert(p, why, number, code, reason, hops)
+}
+
+// voicemail sends the call to line p's mailbox (number, else the line's
+// mailbox) on the voicemail server (WithVoicemail), with a Diversion header
+// naming the line and why: the server (the Asterisk hosting the rendered
+// voicemail context) records the message. Without a server the call ends
+// with code: a mailbox is never rung as a number.
+func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason string) result {
+	box := number
+	if box == "" {
+		box = p.Mailbox
+	}
+	box, _, _ = strings.Cut(box, "@") // box@context: the server's own context
+	server := c.s.cfg.voicemail
+	if server == nil || box == "" {
+		c.s.cfg.log.Info("sip voicemail destination not taken: no voicemail server or mailbox", "call_id", c.callID, "line", p.Name)
+		c.noteRefusal("voicemail not available")
+		return result{code: code, reason: reason}
+	}
+	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
+	l, err := c.startVoicemailLeg(box, *server)
+	if err != nil {
+		c.s.cfg.log.Warn("sip leg to voicemail not started", "call_id", c.callID, "line", p.Name, "error", err)
+		return result{code: code, reason: reason}
+	}
+	return c.collect([]*leg{l}, c.s.cfg.peerTimeout, c.s.cfg.maxRing)
 }
 
 // divert sends the call on from line p to number: to a local line, or
@@ -352,8 +381,14 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 	if number == "" || hops >= maxHops {
 		return result{code: code, reason: reason}
 	}
+	q, local := c.s.dir.Phone(number)
+	if local && q.ID == p.ID {
+		// A line that sends its calls on to itself: a busy line would ring
+		// itself busy again, up to the hop limit.
+		return result{code: code, reason: reason}
+	}
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
-	if q, ok := c.s.dir.Phone(number); ok {
+	if local {
 		return c.ringPhone(q, hops+1)
 	}
 	rel, ok := c.s.dir.AcquirePhone(p)

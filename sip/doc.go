@@ -68,8 +68,11 @@
 // The line's destinations apply on busy (btype/bnumber, default code 486),
 // no answer (dtype/dnumber, 480) and unregistered (utype/unumber, 480):
 // type "hangup", an empty type or an empty number ends the call with that
-// code; any other type with a number routes the call on to the number (a
-// local line, or outside on the line's own rate plan). A call is sent on
+// code; "voicemail" sends the call to the mailbox (the number, else the
+// line's mailbox) on the voicemail server (WithVoicemail) with a Diversion
+// naming the line, or without a server ends it with that code; any other
+// type with a number routes the call on to the number (a local line, or
+// outside on the line's own rate plan), never to the line itself. A call is sent on
 // at most 5 times. A call a line sends on to the outside (forwarding or a
 // destination) is the line's forwarded call, however it reached the line:
 // it takes a slot of the line's totalmaximum, follows the line's plan,

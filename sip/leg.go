@@ -146,6 +146,17 @@ func (c *call) startPhoneLeg(p *routing.Phone, b *binding) (*leg, error) {
 	return l.start()
 }
 
+// startVoicemailLeg sends the call to mailbox box on the voicemail server.
+func (c *call) startVoicemailLeg(box string, server routing.HostPort) (*leg, error) {
+	l := c.newLeg()
+	l.phone, l.called = "voicemail", box
+	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+		req := c.newLegRequest(sip.Uri{Scheme: "sip", User: box, Host: server.Host, Port: server.PortOrDefault()}, box, c.fromUser, c.fromName, sessionSecs)
+		return c.s.dialogUA.WriteInvite(l.ctx, req)
+	}
+	return l.start()
+}
+
 // start sends the leg's first INVITE.
 func (l *leg) start() (*leg, error) {
 	dlg, err := l.resend(l.c.s.offerSeconds())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // config holds everything the options set. Zero values are replaced by the
@@ -45,6 +46,7 @@ type config struct {
 	floodBlock     time.Duration
 	peerMatch      PeerMatch
 	record         func(engine.CallRecord) // nil: no call records
+	voicemail      *routing.HostPort       // nil: no voicemail server
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -53,6 +55,23 @@ type AttemptResult struct {
 	Phone    string // called line for local attempts
 	Cause    string // "answered", a SIP code such as "503", "timeout", "no_answer", "canceled", "limit_reached", ...
 	Duration time.Duration
+}
+
+// WithVoicemail sets the voicemail server (host[:port]) that lines'
+// voicemail destinations (btype/dtype/utype voicemail) send calls to: the
+// Request-URI user is the mailbox, and Diversion names the line and why
+// (user-busy, no-answer, unavailable). The Asterisk that hosts the
+// rendered voicemail context is the obvious one. Without it such a
+// destination ends the call with its code.
+func WithVoicemail(hostport string) Option {
+	return func(c *config) error {
+		hp, err := routing.ParseHostPort(hostport)
+		if err != nil {
+			return fmt.Errorf("voicemail server %q: %w: %w", hostport, err, ErrBadOption)
+		}
+		c.voicemail = &hp
+		return nil
+	}
 }
 
 // WithCallRecords hands every call's record to record when the call ends

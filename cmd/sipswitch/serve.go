@@ -447,6 +447,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
 	}
+	if c.VoicemailServer != "" {
+		opts = append(opts, sip.WithVoicemail(c.VoicemailServer))
+	}
 	if d.cfg.CallRecords {
 		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log))
 		opts = append(opts, sip.WithCallRecords(d.records.Record))

@@ -1,0 +1,2 @@
+// Package media is the switch's RTP relay.
+package media

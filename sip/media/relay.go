@@ -10,6 +10,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
 )
 
 // The forwarding path. Every socket has one reader goroutine blocked in
@@ -23,13 +25,14 @@ const maxDatagram = 1500
 // endpoint is where one party's RTP or RTCP goes. Values are immutable:
 // a change (latching, a new SDP) stores a new one.
 type endpoint struct {
+	dst     udpbatch.Dest
 	ap      netip.AddrPort
-	sa      sockaddr
 	latched bool
 }
 
 func newEndpoint(ap netip.AddrPort, latched bool) *endpoint {
-	return &endpoint{ap: ap, sa: makeSockaddr(ap), latched: latched}
+	d := udpbatch.NewDest(ap)
+	return &endpoint{dst: d, ap: d.AP, latched: latched}
 }
 
 // ptSet is a set of RTP payload types (0-127).
@@ -105,17 +108,17 @@ func (end *streamEnd) start() error {
 		if i == 1 {
 			batch = min(batch, 2) // RTCP: one packet per few seconds
 		}
-		in, err := newBatchConn(conn, batch, maxDatagram)
+		in, err := udpbatch.NewReader(conn, batch, maxDatagram)
 		if err != nil {
 			return err
 		}
 		r := &reader{end: end, rtcpSock: i == 1, in: in}
 		r.hdr.CSRC = make([]uint32, 0, 15)
 		r.hdr.Extensions = make([]rtp.Extension, 0, 16)
-		if r.toRTP, err = newOutBatch(end.peer.pair.rtp, batch); err != nil {
+		if r.toRTP, err = udpbatch.NewWriter(end.peer.pair.rtp, batch); err != nil {
 			return err
 		}
-		if r.toRTCP, err = newOutBatch(end.peer.pair.rtcp, batch); err != nil {
+		if r.toRTCP, err = udpbatch.NewWriter(end.peer.pair.rtcp, batch); err != nil {
 			return err
 		}
 		end.readers[i] = r
@@ -193,9 +196,9 @@ func (end *streamEnd) storeSignalled(p *atomic.Pointer[endpoint], ap netip.AddrP
 type reader struct {
 	end      *streamEnd
 	rtcpSock bool
-	in       *batchConn
-	toRTP    *outBatch // the peer's RTP socket
-	toRTCP   *outBatch // the peer's RTCP socket
+	in       *udpbatch.Reader
+	toRTP    *udpbatch.Writer // the peer's RTP socket
+	toRTCP   *udpbatch.Writer // the peer's RTCP socket
 	hdr      rtp.Header
 }
 
@@ -205,7 +208,7 @@ func (r *reader) run() {
 	defer end.s.wg.Done()
 	fails := 0
 	for {
-		n, err := r.in.readBatch()
+		n, err := r.in.Read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -237,7 +240,7 @@ func (r *reader) handle(n int, now int64) {
 	end.mu.Lock()
 	rx := &end.rx
 	for i := range n {
-		b, src := r.in.msg(i)
+		b, src := r.in.Msg(i)
 		if len(b) == 0 || !src.IsValid() {
 			dropInv++
 			continue
@@ -256,9 +259,9 @@ func (r *reader) handle(n int, now int64) {
 			if isRTCP(b) {
 				rx.report.update(b, cfg.clocks[rx.lastPT])
 			}
-			rtcpOut.add(b, pRTCPDst)
+			rtcpOut.Add(b, &pRTCPDst.dst)
 			fwd++
-			if rtcpOut.full() {
+			if rtcpOut.Full() {
 				r.flush(rtcpOut)
 			}
 			continue
@@ -300,9 +303,9 @@ func (r *reader) handle(n int, now int64) {
 			dropDst++
 			continue
 		}
-		r.toRTP.add(b, pRTP)
+		r.toRTP.Add(b, &pRTP.dst)
 		fwd++
-		if r.toRTP.full() {
+		if r.toRTP.Full() {
 			r.flush(r.toRTP)
 		}
 	}
@@ -329,11 +332,11 @@ func (r *reader) handle(n int, now int64) {
 	}
 }
 
-func (r *reader) flush(o *outBatch) {
-	if o.n == 0 {
+func (r *reader) flush(o *udpbatch.Writer) {
+	if o.Len() == 0 {
 		return
 	}
-	if failed, _ := o.flush(); failed > 0 {
+	if failed, _ := o.Flush(); failed > 0 {
 		r.end.s.e.counters.sendErrors.Add(uint64(failed))
 	}
 }

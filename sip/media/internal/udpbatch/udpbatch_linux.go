@@ -1,6 +1,6 @@
 //go:build linux
 
-package media
+package udpbatch
 
 import (
 	"encoding/binary"
@@ -20,12 +20,11 @@ import (
 // message (internal/socket parseInetAddr); here headers, iovecs and
 // address buffers are allocated once per socket and the source address is
 // decoded into a netip.AddrPort, so the hot path allocates nothing
-// (BenchmarkReadBatchXNet vs BenchmarkForward show both).
+// (BenchmarkReadXNet vs BenchmarkRead show both).
 
 const sockaddrLen = unix.SizeofSockaddrInet6 // room for either family
 
-// sockaddr is a destination in the kernel's format, computed once when an
-// address is learnt.
+// sockaddr is a destination in the kernel's format.
 type sockaddr struct {
 	b   [sockaddrLen]byte
 	len uint32
@@ -69,9 +68,9 @@ func parseSockaddr(b *[sockaddrLen]byte, n uint32) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// batchConn reads batches of datagrams from one UDP socket; it is used
-// by that socket's reader goroutine only.
-type batchConn struct {
+// Reader reads batches of datagrams from one UDP socket. One goroutine
+// at a time may use it.
+type Reader struct {
 	conn *net.UDPConn
 	rc   syscall.RawConn
 
@@ -84,12 +83,12 @@ type batchConn struct {
 	recvFn func(fd uintptr) bool
 }
 
-func newBatchConn(conn *net.UDPConn, batch, bufSize int) (*batchConn, error) {
+func NewReader(conn *net.UDPConn, batch, bufSize int) (*Reader, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("media: raw socket: %w", err)
+		return nil, fmt.Errorf("udpbatch: raw socket: %w", err)
 	}
-	c := &batchConn{
+	c := &Reader{
 		conn:  conn,
 		rc:    rc,
 		hdrs:  make([]unix.Mmsghdr, batch),
@@ -109,7 +108,7 @@ func newBatchConn(conn *net.UDPConn, batch, bufSize int) (*batchConn, error) {
 	return c, nil
 }
 
-func (c *batchConn) recv(fd uintptr) bool {
+func (c *Reader) recv(fd uintptr) bool {
 	r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.hdrs[0])), uintptr(len(c.hdrs)), unix.MSG_DONTWAIT, 0, 0)
 	switch errno {
 	case 0:
@@ -122,9 +121,9 @@ func (c *batchConn) recv(fd uintptr) bool {
 	return true
 }
 
-// readBatch blocks until at least one datagram is there and returns how
-// many were read; msg(i) gives each.
-func (c *batchConn) readBatch() (int, error) {
+// Read blocks until at least one datagram is there and returns how
+// many were read; Msg(i) gives each.
+func (c *Reader) Read() (int, error) {
 	for i := range c.hdrs {
 		c.hdrs[i].Hdr.Namelen = sockaddrLen
 		c.hdrs[i].Hdr.Flags = 0
@@ -136,9 +135,9 @@ func (c *batchConn) readBatch() (int, error) {
 	return c.n, c.err
 }
 
-// msg is the i-th datagram of the last readBatch; a datagram larger than
+// Msg is the i-th datagram of the last Read; a datagram larger than
 // the buffer comes back empty.
-func (c *batchConn) msg(i int) ([]byte, netip.AddrPort) {
+func (c *Reader) Msg(i int) ([]byte, netip.AddrPort) {
 	h := &c.hdrs[i]
 	n := int(h.Len)
 	if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
@@ -147,14 +146,14 @@ func (c *batchConn) msg(i int) ([]byte, netip.AddrPort) {
 	return c.bufs[i][:n], parseSockaddr(&c.names[i], h.Hdr.Namelen)
 }
 
-// outBatch collects datagrams one goroutine sends on one socket (a socket
-// of the opposite leg). Headers are the goroutine's own: several
-// goroutines may each hold an outBatch on the same socket.
-type outBatch struct {
+// Writer collects datagrams to send on one socket and sends them with one
+// system call. One goroutine at a time may use a Writer; several Writers
+// may send on the same socket.
+type Writer struct {
 	rc     syscall.RawConn
 	hdrs   []unix.Mmsghdr
 	iovs   []unix.Iovec
-	dsts   []*endpoint // keeps destinations alive while the kernel reads them
+	dsts   []*Dest // keeps destinations alive while the kernel reads them
 	n      int
 	off    int
 	sent   int
@@ -162,12 +161,12 @@ type outBatch struct {
 	sendFn func(fd uintptr) bool
 }
 
-func newOutBatch(conn *net.UDPConn, batch int) (*outBatch, error) {
+func NewWriter(conn *net.UDPConn, batch int) (*Writer, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("media: raw socket: %w", err)
+		return nil, fmt.Errorf("udpbatch: raw socket: %w", err)
 	}
-	o := &outBatch{rc: rc, hdrs: make([]unix.Mmsghdr, batch), iovs: make([]unix.Iovec, batch), dsts: make([]*endpoint, batch)}
+	o := &Writer{rc: rc, hdrs: make([]unix.Mmsghdr, batch), iovs: make([]unix.Iovec, batch), dsts: make([]*Dest, batch)}
 	for i := range o.hdrs {
 		o.hdrs[i].Hdr.Iov = &o.iovs[i]
 		o.hdrs[i].Hdr.SetIovlen(1)
@@ -176,7 +175,8 @@ func newOutBatch(conn *net.UDPConn, batch int) (*outBatch, error) {
 	return o, nil
 }
 
-func (o *outBatch) add(b []byte, dst *endpoint) {
+// Add queues b for dst; b must stay unchanged until Flush.
+func (o *Writer) Add(b []byte, dst *Dest) {
 	h := &o.hdrs[o.n]
 	h.Hdr.Name = &dst.sa.b[0]
 	h.Hdr.Namelen = dst.sa.len
@@ -186,9 +186,10 @@ func (o *outBatch) add(b []byte, dst *endpoint) {
 	o.n++
 }
 
-func (o *outBatch) full() bool { return o.n == len(o.hdrs) }
+// Full reports whether the batch is full (Flush before the next Add).
+func (o *Writer) Full() bool { return o.n == len(o.hdrs) }
 
-func (o *outBatch) send(fd uintptr) bool {
+func (o *Writer) send(fd uintptr) bool {
 	r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&o.hdrs[o.off])), uintptr(o.n-o.off), unix.MSG_DONTWAIT, 0, 0)
 	switch errno {
 	case 0:
@@ -201,10 +202,10 @@ func (o *outBatch) send(fd uintptr) bool {
 	return true
 }
 
-// flush sends what was added and returns how many datagrams could not be
+// Flush sends what was added and returns how many datagrams could not be
 // sent. A datagram the kernel refuses (no route, wrong address family) is
 // skipped and the rest of the batch still goes.
-func (o *outBatch) flush() (failed int, err error) {
+func (o *Writer) Flush() (failed int, err error) {
 	for o.off = 0; o.off < o.n; {
 		if werr := o.rc.Write(o.sendFn); werr != nil {
 			failed += o.n - o.off
@@ -223,3 +224,6 @@ func (o *outBatch) flush() (failed int, err error) {
 	o.n = 0
 	return failed, err
 }
+
+// Len is the number of datagrams queued.
+func (o *Writer) Len() int { return o.n }

@@ -20,10 +20,12 @@ var (
 // sessions for media timeouts. Create one with New at start, Close it at
 // shutdown.
 type Engine struct {
-	cfg   config
-	ports *PortAllocator
-	log   *slog.Logger
-	start time.Time
+	cfg    config
+	ports  *PortAllocator
+	poller *poller // epoll model; nil: a goroutine per socket
+	rr     atomic.Uint32
+	log    *slog.Logger
+	start  time.Time
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -67,7 +69,11 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := NewPortAllocator(cfg.addr, cfg.portMin, cfg.portMax)
+	bind := bindConn(cfg.addr)
+	if cfg.pollWorkers > 0 {
+		bind = bindFD(cfg.addr)
+	}
+	ports, err := newPortAllocator(cfg.portMin, cfg.portMax, bind)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +86,22 @@ func New(opts ...Option) (*Engine, error) {
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	if cfg.pollWorkers > 0 {
+		if e.poller, err = newPoller(e, cfg.pollWorkers); err != nil {
+			return nil, err
+		}
+	}
 	go e.monitor()
 	return e, nil
+}
+
+// worker picks the poll worker of a new stream (round robin); nil in the
+// goroutine model.
+func (e *Engine) worker() *pollWorker {
+	if e.poller == nil {
+		return nil
+	}
+	return e.poller.workers[int(e.rr.Add(1))%len(e.poller.workers)]
 }
 
 // now is the engine's monotonic clock in nanoseconds.
@@ -149,6 +169,9 @@ func (e *Engine) Close() error {
 	<-e.stopped
 	for _, s := range list {
 		s.Close()
+	}
+	if e.poller != nil {
+		e.poller.close()
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ type config struct {
 	batch            int
 	log              *slog.Logger
 	checkEvery       time.Duration
+	pollWorkers      int // 0: a goroutine per socket
 }
 
 // Option configures an Engine.
@@ -107,6 +108,23 @@ func WithBatchSize(n int) Option {
 			return fmt.Errorf("%w: batch size %d", ErrBadOption, n)
 		}
 		c.batch = n
+		return nil
+	}
+}
+
+// WithPollWorkers selects how sockets are read: n > 0 makes n worker
+// goroutines poll every socket with epoll (Linux; sockets outside Go's
+// netpoller), 0 gives every socket its own goroutine blocked in a
+// batched read. See the package documentation for the measurements.
+func WithPollWorkers(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 256 {
+			return fmt.Errorf("%w: poll workers %d", ErrBadOption, n)
+		}
+		if n > 0 && !pollSupported {
+			return fmt.Errorf("%w: poll workers need Linux", ErrBadOption)
+		}
+		c.pollWorkers = n
 		return nil
 	}
 }

@@ -24,8 +24,23 @@ var (
 
 // portPair is one bound even/odd pair.
 type portPair struct {
-	rtp, rtcp *net.UDPConn
+	rtp, rtcp udpSock
 	port      int // the even (RTP) port
+}
+
+// udpSock is a relay socket: a *net.UDPConn read by its own goroutine, or
+// (epoll model) a raw descriptor read by a poll worker.
+type udpSock struct {
+	conn *net.UDPConn
+	fd   int
+}
+
+func (s udpSock) close() {
+	if s.conn != nil {
+		s.conn.Close()
+		return
+	}
+	closeFD(s.fd)
 }
 
 // PortAllocator hands out even/odd UDP port pairs of a range. Released
@@ -37,7 +52,7 @@ type portPair struct {
 // It is safe for concurrent use.
 type PortAllocator struct {
 	min, max int
-	bind     func(port int) (*net.UDPConn, error)
+	bind     func(port int) (udpSock, error)
 
 	mu    sync.Mutex
 	free  []int // even ports, a ring: head at free[head]
@@ -49,13 +64,18 @@ type PortAllocator struct {
 // NewPortAllocator manages the even ports of [minPort, maxPort] (each with
 // its odd successor, which must also be in the range) on addr.
 func NewPortAllocator(addr netip.Addr, minPort, maxPort int) (*PortAllocator, error) {
-	bind := func(port int) (*net.UDPConn, error) {
-		return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port))))
-	}
-	return newPortAllocator(minPort, maxPort, bind)
+	return newPortAllocator(minPort, maxPort, bindConn(addr))
 }
 
-func newPortAllocator(minPort, maxPort int, bind func(port int) (*net.UDPConn, error)) (*PortAllocator, error) {
+// bindConn binds sockets for the goroutine model.
+func bindConn(addr netip.Addr) func(port int) (udpSock, error) {
+	return func(port int) (udpSock, error) {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, uint16(port))))
+		return udpSock{conn: c, fd: -1}, err
+	}
+}
+
+func newPortAllocator(minPort, maxPort int, bind func(port int) (udpSock, error)) (*PortAllocator, error) {
 	if minPort%2 == 1 {
 		minPort++
 	}
@@ -126,7 +146,7 @@ func (a *PortAllocator) allocate() (*portPair, error) {
 		rtcp, err := a.bind(p + 1)
 		if err != nil {
 			lastErr = err
-			rtp.Close()
+			rtp.close()
 			a.put(p)
 			continue
 		}
@@ -140,7 +160,7 @@ func (a *PortAllocator) allocate() (*portPair, error) {
 
 // release closes the pair's sockets and returns its ports.
 func (a *PortAllocator) release(pp *portPair) {
-	pp.rtp.Close()
-	pp.rtcp.Close()
+	pp.rtp.close()
+	pp.rtcp.close()
 	a.put(pp.port)
 }

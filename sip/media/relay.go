@@ -70,7 +70,9 @@ type streamEnd struct {
 	sigRTP  netip.AddrPort           // signalled (session mutex)
 	sigRTCP netip.AddrPort
 
-	readers [2]*reader // RTP, RTCP socket
+	readers [2]*reader  // RTP, RTCP socket
+	worker  *pollWorker // epoll model; nil: a goroutine per socket
+	polled  [2]bool
 
 	mu sync.Mutex // rx, taken by the readers once per batch
 	rx rxState
@@ -100,28 +102,47 @@ func newStreamEnd(s *Session, l *leg, pp *portPair) *streamEnd {
 	return end
 }
 
-// start creates the readers and their goroutines.
-func (end *streamEnd) start() error {
+// start creates the readers: a goroutine per socket, or (epoll model)
+// registration with a poll worker.
+func (end *streamEnd) start(worker *pollWorker) error {
 	e := end.s.e
-	for i, conn := range []*net.UDPConn{end.pair.rtp, end.pair.rtcp} {
+	socks := [2]udpSock{end.pair.rtp, end.pair.rtcp}
+	peer := [2]udpSock{end.peer.pair.rtp, end.peer.pair.rtcp}
+	for i, sock := range socks {
 		batch := e.cfg.batch
 		if i == 1 {
 			batch = min(batch, 2) // RTCP: one packet per few seconds
 		}
-		in, err := udpbatch.NewReader(conn, batch, maxDatagram)
-		if err != nil {
-			return err
-		}
-		r := &reader{end: end, rtcpSock: i == 1, in: in}
+		r := &reader{end: end, rtcpSock: i == 1}
 		r.hdr.CSRC = make([]uint32, 0, 15)
 		r.hdr.Extensions = make([]rtp.Extension, 0, 16)
-		if r.toRTP, err = udpbatch.NewWriter(end.peer.pair.rtp, batch); err != nil {
-			return err
-		}
-		if r.toRTCP, err = udpbatch.NewWriter(end.peer.pair.rtcp, batch); err != nil {
-			return err
+		if worker != nil {
+			r.in = fdReader(sock.fd, batch, maxDatagram)
+			r.toRTP, r.toRTCP = fdWriter(peer[0].fd, batch), fdWriter(peer[1].fd, batch)
+		} else {
+			var err error
+			if r.in, err = udpbatch.NewReader(sock.conn, batch, maxDatagram); err != nil {
+				return err
+			}
+			if r.toRTP, err = udpbatch.NewWriter(peer[0].conn, batch); err != nil {
+				return err
+			}
+			if r.toRTCP, err = udpbatch.NewWriter(peer[1].conn, batch); err != nil {
+				return err
+			}
 		}
 		end.readers[i] = r
+	}
+	if worker != nil {
+		end.worker = worker
+		for i, r := range end.readers {
+			if err := worker.add(socks[i].fd, r); err != nil {
+				end.stopReaders()
+				return err
+			}
+			end.polled[i] = true
+		}
+		return nil
 	}
 	for _, r := range end.readers {
 		end.s.wg.Add(1)
@@ -130,8 +151,29 @@ func (end *streamEnd) start() error {
 	return nil
 }
 
+// stopReaders takes the end's sockets off its poll worker; when it
+// returns no worker reads them. (Goroutine readers stop when the sockets
+// close.)
+func (end *streamEnd) stopReaders() {
+	if end.worker == nil {
+		return
+	}
+	for i, sock := range [2]udpSock{end.pair.rtp, end.pair.rtcp} {
+		if end.polled[i] {
+			end.worker.remove(sock.fd)
+			end.polled[i] = false
+		}
+	}
+}
+
+// close releases the end's ports. In the epoll model every end that may
+// send on these sockets (the peer end) must have stopped its readers
+// first: a descriptor number is reused as soon as it is closed.
 func (end *streamEnd) close() {
-	end.closeOnce.Do(func() { end.s.e.ports.release(end.pair) })
+	end.closeOnce.Do(func() {
+		end.stopReaders()
+		end.s.e.ports.release(end.pair)
+	})
 }
 
 func (end *streamEnd) setMux(mux bool) {
@@ -221,6 +263,18 @@ func (r *reader) run() {
 		}
 		fails = 0
 		r.handle(n, e.now())
+	}
+}
+
+// poll reads one batch of a ready socket (epoll model).
+func (r *reader) poll() {
+	n, err := r.in.Read()
+	if err != nil {
+		r.end.s.e.counters.readErrors.Add(1)
+		return
+	}
+	if n > 0 {
+		r.handle(n, r.end.s.e.now())
 	}
 }
 

@@ -26,6 +26,15 @@ var testPortBase atomic.Int32
 
 func init() { testPortBase.Store(42000) }
 
+// bothModels runs a test with a goroutine per socket and with epoll
+// workers (where supported).
+func bothModels(t *testing.T, f func(t *testing.T, model Option)) {
+	t.Run("goroutines", func(t *testing.T) { f(t, WithPollWorkers(0)) })
+	if pollSupported {
+		t.Run("epoll", func(t *testing.T) { f(t, WithPollWorkers(2)) })
+	}
+}
+
 func newTestEngine(t *testing.T, opts ...Option) *Engine {
 	t.Helper()
 	base := int(testPortBase.Add(200)) - 200
@@ -175,295 +184,317 @@ func setup(t *testing.T, e *Engine, a, b *party, natA bool) (*Session, netip.Add
 }
 
 func TestRelayBothWays(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, false)
-	if relayA == relayB || relayA.Port()%2 != 0 || relayB.Port()%2 != 0 {
-		t.Fatalf("relay ports %s %s: want two different even ports", relayA, relayB)
-	}
-	for i := range 5 {
-		a.send(relayA, 0, fmt.Sprintf("a%d", i))
-		b.expect(relayB, fmt.Sprintf("a%d", i))
-		b.send(relayB, 8, fmt.Sprintf("b%d", i))
-		a.expect(relayA, fmt.Sprintf("b%d", i))
-	}
-	st := s.Stats()
-	sa, sb := st.Legs[SideA].Streams[0], st.Legs[SideB].Streams[0]
-	if sa.Packets != 5 || sb.Packets != 5 {
-		t.Fatalf("packets a=%d b=%d, want 5 each", sa.Packets, sb.Packets)
-	}
-	if !sa.Latched || sa.Remote != a.addr() || !sb.Latched || sb.Remote != b.addr() {
-		t.Fatalf("latching: a %v %s, b %v %s", sa.Latched, sa.Remote, sb.Latched, sb.Remote)
-	}
-	if sa.Codec != "ulaw" || sb.Codec != "alaw" || sa.Lost != 0 || sa.MOS < 4 {
-		t.Fatalf("stats a: %+v b: %+v", sa, sb)
-	}
-	if got := e.Stats().Forwarded; got != 10 {
-		t.Fatalf("forwarded %d, want 10", got)
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, false)
+		if relayA == relayB || relayA.Port()%2 != 0 || relayB.Port()%2 != 0 {
+			t.Fatalf("relay ports %s %s: want two different even ports", relayA, relayB)
+		}
+		for i := range 5 {
+			a.send(relayA, 0, fmt.Sprintf("a%d", i))
+			b.expect(relayB, fmt.Sprintf("a%d", i))
+			b.send(relayB, 8, fmt.Sprintf("b%d", i))
+			a.expect(relayA, fmt.Sprintf("b%d", i))
+		}
+		st := s.Stats()
+		sa, sb := st.Legs[SideA].Streams[0], st.Legs[SideB].Streams[0]
+		if sa.Packets != 5 || sb.Packets != 5 {
+			t.Fatalf("packets a=%d b=%d, want 5 each", sa.Packets, sb.Packets)
+		}
+		if !sa.Latched || sa.Remote != a.addr() || !sb.Latched || sb.Remote != b.addr() {
+			t.Fatalf("latching: a %v %s, b %v %s", sa.Latched, sa.Remote, sb.Latched, sb.Remote)
+		}
+		if sa.Codec != "ulaw" || sb.Codec != "alaw" || sa.Lost != 0 || sa.MOS < 4 {
+			t.Fatalf("stats a: %+v b: %+v", sa, sb)
+		}
+		if got := e.Stats().Forwarded; got != 10 {
+			t.Fatalf("forwarded %d, want 10", got)
+		}
+	})
 }
 
 func TestRelayNATLatching(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	_, relayA, relayB := setup(t, e, a, b, true)
-	// a signalled a.addr() but its NAT sends from another address.
-	nat := newParty(t)
-	nat.ssrc = a.ssrc
-	nat.send(relayA, 0, "from-nat")
-	b.expect(relayB, "from-nat")
-	// b's answer goes to where a's packets came from, not to the signalled address.
-	b.send(relayB, 0, "to-nat")
-	nat.expect(relayA, "to-nat")
-	a.expectNothing(100 * time.Millisecond)
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		_, relayA, relayB := setup(t, e, a, b, true)
+		// a signalled a.addr() but its NAT sends from another address.
+		nat := newParty(t)
+		nat.ssrc = a.ssrc
+		nat.send(relayA, 0, "from-nat")
+		b.expect(relayB, "from-nat")
+		// b's answer goes to where a's packets came from, not to the signalled address.
+		b.send(relayB, 0, "to-nat")
+		nat.expect(relayA, "to-nat")
+		a.expectNothing(100 * time.Millisecond)
+	})
 }
 
 func TestRelayNoNATDropsOtherSources(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, false)
-	other := newParty(t)
-	other.send(relayA, 0, "spoof-before-latch")
-	b.expectNothing(100 * time.Millisecond)
-	a.send(relayA, 0, "real")
-	b.expect(relayB, "real")
-	// after latching a third source is still dropped and counted
-	other.send(relayA, 0, "spoof-after-latch")
-	a.send(relayA, 0, "real2")
-	b.expect(relayB, "real2")
-	st := s.Stats().Legs[SideA].Streams[0]
-	if st.DroppedSource != 2 || st.Packets != 2 {
-		t.Fatalf("dropped_source %d packets %d, want 2 and 2", st.DroppedSource, st.Packets)
-	}
-	// and b's media never went to the spoofer
-	b.send(relayB, 0, "back")
-	a.expect(relayA, "back")
-	other.expectNothing(50 * time.Millisecond)
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, false)
+		other := newParty(t)
+		other.send(relayA, 0, "spoof-before-latch")
+		b.expectNothing(100 * time.Millisecond)
+		a.send(relayA, 0, "real")
+		b.expect(relayB, "real")
+		// after latching a third source is still dropped and counted
+		other.send(relayA, 0, "spoof-after-latch")
+		a.send(relayA, 0, "real2")
+		b.expect(relayB, "real2")
+		st := s.Stats().Legs[SideA].Streams[0]
+		if st.DroppedSource != 2 || st.Packets != 2 {
+			t.Fatalf("dropped_source %d packets %d, want 2 and 2", st.DroppedSource, st.Packets)
+		}
+		// and b's media never went to the spoofer
+		b.send(relayB, 0, "back")
+		a.expect(relayA, "back")
+		other.expectNothing(50 * time.Millisecond)
+	})
 }
 
 func TestRelayThirdSourceDroppedBehindNAT(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, true)
-	nat := newParty(t)
-	nat.send(relayA, 0, "first")
-	b.expect(relayB, "first")
-	third := newParty(t)
-	third.send(relayA, 0, "hijack")
-	nat.send(relayA, 0, "second")
-	b.expect(relayB, "second")
-	b.send(relayB, 0, "reply")
-	nat.expect(relayA, "reply")
-	third.expectNothing(50 * time.Millisecond)
-	if st := s.Stats().Legs[SideA].Streams[0]; st.DroppedSource != 1 {
-		t.Fatalf("dropped_source %d, want 1", st.DroppedSource)
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, true)
+		nat := newParty(t)
+		nat.send(relayA, 0, "first")
+		b.expect(relayB, "first")
+		third := newParty(t)
+		third.send(relayA, 0, "hijack")
+		nat.send(relayA, 0, "second")
+		b.expect(relayB, "second")
+		b.send(relayB, 0, "reply")
+		nat.expect(relayA, "reply")
+		third.expectNothing(50 * time.Millisecond)
+		if st := s.Stats().Legs[SideA].Streams[0]; st.DroppedSource != 1 {
+			t.Fatalf("dropped_source %d, want 1", st.DroppedSource)
+		}
+	})
 }
 
 func TestRelaySSRCChange(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, true)
-	a.send(relayA, 0, "one")
-	b.expect(relayB, "one")
-	// A new SSRC from another address does not move the latch.
-	other := newParty(t)
-	other.ssrc = 0x9999
-	other.send(relayA, 0, "hijack")
-	// A new SSRC from the latched address is a new source (a transfer,
-	// a restarted phone): counted, forwarded, sequence restarted.
-	a.ssrc, a.seq = 0x5678, 60000
-	a.send(relayA, 0, "two")
-	b.expect(relayB, "two")
-	st := s.Stats().Legs[SideA].Streams[0]
-	if st.SSRCChanges != 1 || st.SSRC != 0x5678 || st.DroppedSource != 1 || st.Lost != 0 || st.Remote != a.addr() {
-		t.Fatalf("after SSRC change: %+v", st)
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, true)
+		a.send(relayA, 0, "one")
+		b.expect(relayB, "one")
+		// A new SSRC from another address does not move the latch.
+		other := newParty(t)
+		other.ssrc = 0x9999
+		other.send(relayA, 0, "hijack")
+		// A new SSRC from the latched address is a new source (a transfer,
+		// a restarted phone): counted, forwarded, sequence restarted.
+		a.ssrc, a.seq = 0x5678, 60000
+		a.send(relayA, 0, "two")
+		b.expect(relayB, "two")
+		st := s.Stats().Legs[SideA].Streams[0]
+		if st.SSRCChanges != 1 || st.SSRC != 0x5678 || st.DroppedSource != 1 || st.Lost != 0 || st.Remote != a.addr() {
+			t.Fatalf("after SSRC change: %+v", st)
+		}
+	})
 }
 
 func TestRelayDropsUnexpectedPayloadType(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, false)
-	a.send(relayA, 18, "g729-not-offered")
-	a.sendFrom(a.conn, relayA, []byte("not rtp at all"))
-	a.send(relayA, 101, "dtmf")
-	b.expect(relayB, "dtmf")
-	st := s.Stats().Legs[SideA].Streams[0]
-	if st.DroppedInvalid != 2 || st.Packets != 1 {
-		t.Fatalf("dropped_invalid %d packets %d, want 2 and 1", st.DroppedInvalid, st.Packets)
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, false)
+		a.send(relayA, 18, "g729-not-offered")
+		a.sendFrom(a.conn, relayA, []byte("not rtp at all"))
+		a.send(relayA, 101, "dtmf")
+		b.expect(relayB, "dtmf")
+		st := s.Stats().Legs[SideA].Streams[0]
+		if st.DroppedInvalid != 2 || st.Packets != 1 {
+			t.Fatalf("dropped_invalid %d packets %d, want 2 and 1", st.DroppedInvalid, st.Packets)
+		}
+	})
 }
 
 func TestRelayTimeout(t *testing.T) {
-	e := newTestEngine(t, WithTimeout(150*time.Millisecond), WithHoldTimeout(time.Hour))
-	a, b := newParty(t), newParty(t)
-	s, relayA, relayB := setup(t, e, a, b, false)
-	s.Answered()
-	// a keeps talking, b is silent: b's leg times out.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				a.send(relayA, 0, "talk")
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model, WithTimeout(150*time.Millisecond), WithHoldTimeout(time.Hour))
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, false)
+		s.Answered()
+		// a keeps talking, b is silent: b's leg times out.
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tk := time.NewTicker(20 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+					a.send(relayA, 0, "talk")
+				}
 			}
+		}()
+		defer func() { close(stop); <-done }()
+		_ = relayB
+		select {
+		case ev := <-s.TimedOut():
+			if ev.Side != SideB || ev.Hold || !errors.Is(ev.Err(), ErrMediaTimeout) || ev.Err().Error() != "media timeout" {
+				t.Fatalf("timeout event %+v", ev)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no media timeout")
 		}
-	}()
-	defer func() { close(stop); <-done }()
-	_ = relayB
-	select {
-	case ev := <-s.TimedOut():
-		if ev.Side != SideB || ev.Hold || !errors.Is(ev.Err(), ErrMediaTimeout) || ev.Err().Error() != "media timeout" {
-			t.Fatalf("timeout event %+v", ev)
+		if e.Stats().Timeouts != 1 {
+			t.Fatal("engine did not count the timeout")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no media timeout")
-	}
-	if e.Stats().Timeouts != 1 {
-		t.Fatal("engine did not count the timeout")
-	}
+	})
 }
 
 func TestRelayNoTimeoutBeforeAnswer(t *testing.T) {
-	e := newTestEngine(t, WithTimeout(30*time.Millisecond))
-	a, b := newParty(t), newParty(t)
-	s, _, _ := setup(t, e, a, b, false)
-	select {
-	case ev := <-s.TimedOut():
-		t.Fatalf("timeout while ringing: %+v", ev)
-	case <-time.After(200 * time.Millisecond):
-	}
-	s.Answered()
-	select {
-	case <-s.TimedOut():
-	case <-time.After(5 * time.Second):
-		t.Fatal("no timeout after answer")
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model, WithTimeout(30*time.Millisecond))
+		a, b := newParty(t), newParty(t)
+		s, _, _ := setup(t, e, a, b, false)
+		select {
+		case ev := <-s.TimedOut():
+			t.Fatalf("timeout while ringing: %+v", ev)
+		case <-time.After(200 * time.Millisecond):
+		}
+		s.Answered()
+		select {
+		case <-s.TimedOut():
+		case <-time.After(5 * time.Second):
+			t.Fatal("no timeout after answer")
+		}
+	})
 }
 
 func TestRelayHoldUsesHoldTimeout(t *testing.T) {
-	e := newTestEngine(t, WithTimeout(50*time.Millisecond), WithHoldTimeout(400*time.Millisecond))
-	a, b := newParty(t), newParty(t)
-	s, _, _ := setup(t, e, a, b, false)
-	s.Answered()
-	// a puts b on hold: re-INVITE with sendonly, b answers recvonly.
-	toB, err := s.Offer(SideA, sdpBody(a.addr(), "sendonly"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(toB, []byte("a=sendonly")) {
-		t.Fatalf("direction not preserved:\n%s", toB)
-	}
-	if _, err := s.Answer(SideB, sdpBody(b.addr(), "recvonly")); err != nil {
-		t.Fatal(err)
-	}
-	if !s.OnHold() {
-		t.Fatal("not on hold after sendonly/recvonly")
-	}
-	start := time.Now()
-	select {
-	case ev := <-s.TimedOut():
-		if !ev.Hold {
-			t.Fatalf("event %+v: want a hold timeout", ev)
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model, WithTimeout(50*time.Millisecond), WithHoldTimeout(400*time.Millisecond))
+		a, b := newParty(t), newParty(t)
+		s, _, _ := setup(t, e, a, b, false)
+		s.Answered()
+		// a puts b on hold: re-INVITE with sendonly, b answers recvonly.
+		toB, err := s.Offer(SideA, sdpBody(a.addr(), "sendonly"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		// The normal timeout (50 ms) must not have been the one applied.
-		if time.Since(start) < 300*time.Millisecond {
-			t.Fatalf("hold timeout after %v, want >= the 400 ms hold timeout", time.Since(start))
+		if !bytes.Contains(toB, []byte("a=sendonly")) {
+			t.Fatalf("direction not preserved:\n%s", toB)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no hold timeout")
-	}
+		if _, err := s.Answer(SideB, sdpBody(b.addr(), "recvonly")); err != nil {
+			t.Fatal(err)
+		}
+		if !s.OnHold() {
+			t.Fatal("not on hold after sendonly/recvonly")
+		}
+		start := time.Now()
+		select {
+		case ev := <-s.TimedOut():
+			if !ev.Hold {
+				t.Fatalf("event %+v: want a hold timeout", ev)
+			}
+			// The normal timeout (50 ms) must not have been the one applied.
+			if time.Since(start) < 300*time.Millisecond {
+				t.Fatalf("hold timeout after %v, want >= the 400 ms hold timeout", time.Since(start))
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no hold timeout")
+		}
+	})
 }
 
 func TestRelayRTCP(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	// b's RTCP socket at b's port + 1 is what the relay sends RTCP to.
-	bRTCP, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(b.addr().Addr(), b.addr().Port()+1)))
-	if err != nil {
-		t.Skipf("port next to b taken: %v", err)
-	}
-	defer bRTCP.Close()
-	s, err := e.NewSession(context.Background(), "rtcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	// a offers rtcp-mux, b answers without it.
-	toB, err := s.Offer(SideA, sdpBody(a.addr(), "rtcp-mux"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(toB, []byte("a=rtcp-mux")) || !bytes.Contains(toB, []byte("a=rtcp:")) {
-		t.Fatalf("offer to b must keep rtcp-mux and name the RTCP port:\n%s", toB)
-	}
-	toA, err := s.Answer(SideB, sdpBody(b.addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(toA, []byte("a=rtcp-mux")) {
-		t.Fatalf("answer to a must accept its rtcp-mux:\n%s", toA)
-	}
-	relayA, relayB := relayAddr(t, toA, 0), relayAddr(t, toB, 0)
-	// An RR from a, muxed on its RTP port, reaches b's RTCP port from the
-	// relay's RTCP port.
-	rr := []byte{0x81, 201, 0, 7, 0, 0, 0x12, 0x34, 0, 0, 0, 1, 64, 0, 0, 5, 0, 0, 0, 9, 0, 0, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0}
-	a.sendFrom(a.conn, relayA, rr)
-	got, src, ok := recvOn(t, bRTCP, 2*time.Second)
-	if !ok || !bytes.Equal(got, rr) || src.Port() != relayB.Port()+1 {
-		t.Fatalf("RTCP to b: ok=%v from %s (want port %d)", ok, src, relayB.Port()+1)
-	}
-	// b's RTCP (to the relay's RTCP port) reaches a muxed on its RTP port.
-	if _, err := bRTCP.WriteToUDPAddrPort(rr, netip.AddrPortFrom(relayB.Addr(), relayB.Port()+1)); err != nil {
-		t.Fatal(err)
-	}
-	got, src, ok = recvOn(t, a.conn, 2*time.Second)
-	if !ok || !bytes.Equal(got, rr) || src != relayA {
-		t.Fatalf("RTCP to a: ok=%v from %s (want %s)", ok, src, relayA)
-	}
-	st := s.Stats()
-	ra := st.Legs[SideA].Streams[0]
-	if ra.RTCPPackets != 1 || ra.Reported.Reports != 1 || ra.Reported.FractionLost != 0.25 || ra.Reported.TotalLost != 5 {
-		t.Fatalf("RTCP stats of a: %+v", ra)
-	}
-	if st.Legs[SideB].Streams[0].RTCPPackets != 1 {
-		t.Fatalf("RTCP stats of b: %+v", st.Legs[SideB].Streams[0])
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		// b's RTCP socket at b's port + 1 is what the relay sends RTCP to.
+		bRTCP, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(b.addr().Addr(), b.addr().Port()+1)))
+		if err != nil {
+			t.Skipf("port next to b taken: %v", err)
+		}
+		defer bRTCP.Close()
+		s, err := e.NewSession(context.Background(), "rtcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		// a offers rtcp-mux, b answers without it.
+		toB, err := s.Offer(SideA, sdpBody(a.addr(), "rtcp-mux"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(toB, []byte("a=rtcp-mux")) || !bytes.Contains(toB, []byte("a=rtcp:")) {
+			t.Fatalf("offer to b must keep rtcp-mux and name the RTCP port:\n%s", toB)
+		}
+		toA, err := s.Answer(SideB, sdpBody(b.addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(toA, []byte("a=rtcp-mux")) {
+			t.Fatalf("answer to a must accept its rtcp-mux:\n%s", toA)
+		}
+		relayA, relayB := relayAddr(t, toA, 0), relayAddr(t, toB, 0)
+		// An RR from a, muxed on its RTP port, reaches b's RTCP port from the
+		// relay's RTCP port.
+		rr := []byte{0x81, 201, 0, 7, 0, 0, 0x12, 0x34, 0, 0, 0, 1, 64, 0, 0, 5, 0, 0, 0, 9, 0, 0, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0}
+		a.sendFrom(a.conn, relayA, rr)
+		got, src, ok := recvOn(t, bRTCP, 2*time.Second)
+		if !ok || !bytes.Equal(got, rr) || src.Port() != relayB.Port()+1 {
+			t.Fatalf("RTCP to b: ok=%v from %s (want port %d)", ok, src, relayB.Port()+1)
+		}
+		// b's RTCP (to the relay's RTCP port) reaches a muxed on its RTP port.
+		if _, err := bRTCP.WriteToUDPAddrPort(rr, netip.AddrPortFrom(relayB.Addr(), relayB.Port()+1)); err != nil {
+			t.Fatal(err)
+		}
+		got, src, ok = recvOn(t, a.conn, 2*time.Second)
+		if !ok || !bytes.Equal(got, rr) || src != relayA {
+			t.Fatalf("RTCP to a: ok=%v from %s (want %s)", ok, src, relayA)
+		}
+		st := s.Stats()
+		ra := st.Legs[SideA].Streams[0]
+		if ra.RTCPPackets != 1 || ra.Reported.Reports != 1 || ra.Reported.FractionLost != 0.25 || ra.Reported.TotalLost != 5 {
+			t.Fatalf("RTCP stats of a: %+v", ra)
+		}
+		if st.Legs[SideB].Streams[0].RTCPPackets != 1 {
+			t.Fatalf("RTCP stats of b: %+v", st.Legs[SideB].Streams[0])
+		}
+	})
 }
 
 func TestSessionCloseReleasesPorts(t *testing.T) {
-	e := newTestEngine(t)
-	a, b := newParty(t), newParty(t)
-	s, relayA, _ := setup(t, e, a, b, false)
-	if got := e.Stats().PortPairsInUse; got != 2 {
-		t.Fatalf("pairs in use %d, want 2", got)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.Stats().PortPairsInUse; got != 0 {
-		t.Fatalf("pairs in use after close %d, want 0", got)
-	}
-	if err := s.Close(); !errors.Is(err, ErrClosed) {
-		t.Fatalf("second close: %v", err)
-	}
-	if _, err := s.Offer(SideA, sdpBody(a.addr())); !errors.Is(err, ErrClosed) {
-		t.Fatalf("offer after close: %v", err)
-	}
-	// the port is free again: we can bind it ourselves
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(relayA))
-	if err != nil {
-		t.Fatalf("relay port still bound after Close: %v", err)
-	}
-	c.Close()
-	if e.Stats().Sessions != 0 {
-		t.Fatal("engine still lists the session")
-	}
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, _ := setup(t, e, a, b, false)
+		if got := e.Stats().PortPairsInUse; got != 2 {
+			t.Fatalf("pairs in use %d, want 2", got)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.Stats().PortPairsInUse; got != 0 {
+			t.Fatalf("pairs in use after close %d, want 0", got)
+		}
+		if err := s.Close(); !errors.Is(err, ErrClosed) {
+			t.Fatalf("second close: %v", err)
+		}
+		if _, err := s.Offer(SideA, sdpBody(a.addr())); !errors.Is(err, ErrClosed) {
+			t.Fatalf("offer after close: %v", err)
+		}
+		// the port is free again: we can bind it ourselves
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(relayA))
+		if err != nil {
+			t.Fatalf("relay port still bound after Close: %v", err)
+		}
+		c.Close()
+		if e.Stats().Sessions != 0 {
+			t.Fatal("engine still lists the session")
+		}
+	})
 }

@@ -222,12 +222,17 @@ func (s *Session) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	// Every reader stops before any socket closes (see streamEnd.close).
 	for _, st := range s.streams {
-		if st == nil {
-			continue
+		if st != nil {
+			st.ends[0].stopReaders()
+			st.ends[1].stopReaders()
 		}
-		for _, end := range st.ends {
-			end.close()
+	}
+	for _, st := range s.streams {
+		if st != nil {
+			st.ends[0].close()
+			st.ends[1].close()
 		}
 	}
 	s.mu.Unlock()
@@ -264,8 +269,11 @@ func (s *Session) ensureStream(i int, l mediaLine) error {
 		st.ends[side] = newStreamEnd(s, s.legs[side], pp)
 	}
 	st.ends[0].peer, st.ends[1].peer = st.ends[1], st.ends[0]
+	worker := s.e.worker()
 	for _, end := range st.ends {
-		if err := end.start(); err != nil {
+		if err := end.start(worker); err != nil {
+			st.ends[0].stopReaders()
+			st.ends[1].stopReaders()
 			st.ends[0].close()
 			st.ends[1].close()
 			return err

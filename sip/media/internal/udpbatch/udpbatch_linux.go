@@ -71,8 +71,8 @@ func parseSockaddr(b *[sockaddrLen]byte, n uint32) netip.AddrPort {
 // Reader reads batches of datagrams from one UDP socket. One goroutine
 // at a time may use it.
 type Reader struct {
-	conn *net.UDPConn
-	rc   syscall.RawConn
+	rc syscall.RawConn // nil for a raw socket (NewFDReader)
+	fd int
 
 	hdrs   []unix.Mmsghdr
 	iovs   []unix.Iovec
@@ -83,14 +83,28 @@ type Reader struct {
 	recvFn func(fd uintptr) bool
 }
 
+// NewReader reads conn; Read parks the goroutine in Go's netpoller while
+// nothing is waiting. bufSize bounds a datagram.
 func NewReader(conn *net.UDPConn, batch, bufSize int) (*Reader, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("udpbatch: raw socket: %w", err)
 	}
+	c := newReader(batch, bufSize)
+	c.rc = rc
+	return c, nil
+}
+
+// NewFDReader reads a non-blocking socket of ListenFD; Read never blocks
+// and returns 0 when nothing is waiting (the caller polls the socket).
+func NewFDReader(fd, batch, bufSize int) *Reader {
+	c := newReader(batch, bufSize)
+	c.fd = fd
+	return c
+}
+
+func newReader(batch, bufSize int) *Reader {
 	c := &Reader{
-		conn:  conn,
-		rc:    rc,
 		hdrs:  make([]unix.Mmsghdr, batch),
 		iovs:  make([]unix.Iovec, batch),
 		names: make([][sockaddrLen]byte, batch),
@@ -105,7 +119,7 @@ func NewReader(conn *net.UDPConn, batch, bufSize int) (*Reader, error) {
 		c.hdrs[i].Hdr.SetIovlen(1)
 	}
 	c.recvFn = c.recv
-	return c, nil
+	return c
 }
 
 func (c *Reader) recv(fd uintptr) bool {
@@ -121,13 +135,20 @@ func (c *Reader) recv(fd uintptr) bool {
 	return true
 }
 
-// Read blocks until at least one datagram is there and returns how
-// many were read; Msg(i) gives each.
+// Read returns how many datagrams were read (Msg(i) gives each): a Reader
+// of NewReader blocks until there is at least one, one of NewFDReader
+// returns 0 when there is none.
 func (c *Reader) Read() (int, error) {
 	for i := range c.hdrs {
 		c.hdrs[i].Hdr.Namelen = sockaddrLen
 		c.hdrs[i].Hdr.Flags = 0
 		c.hdrs[i].Len = 0
+	}
+	if c.rc == nil {
+		if !c.recv(uintptr(c.fd)) {
+			return 0, nil
+		}
+		return c.n, c.err
 	}
 	if err := c.rc.Read(c.recvFn); err != nil {
 		return 0, err
@@ -150,7 +171,8 @@ func (c *Reader) Msg(i int) ([]byte, netip.AddrPort) {
 // system call. One goroutine at a time may use a Writer; several Writers
 // may send on the same socket.
 type Writer struct {
-	rc     syscall.RawConn
+	rc     syscall.RawConn // nil for a raw socket (NewFDWriter)
+	fd     int
 	hdrs   []unix.Mmsghdr
 	iovs   []unix.Iovec
 	dsts   []*Dest // keeps destinations alive while the kernel reads them
@@ -161,18 +183,34 @@ type Writer struct {
 	sendFn func(fd uintptr) bool
 }
 
+// NewWriter sends on conn; Flush waits in Go's netpoller while the
+// socket's buffer is full.
 func NewWriter(conn *net.UDPConn, batch int) (*Writer, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("udpbatch: raw socket: %w", err)
 	}
-	o := &Writer{rc: rc, hdrs: make([]unix.Mmsghdr, batch), iovs: make([]unix.Iovec, batch), dsts: make([]*Dest, batch)}
+	o := newWriter(batch)
+	o.rc = rc
+	return o, nil
+}
+
+// NewFDWriter sends on a non-blocking socket of ListenFD; Flush never
+// blocks: what does not fit the socket's buffer counts as failed.
+func NewFDWriter(fd, batch int) *Writer {
+	o := newWriter(batch)
+	o.fd = fd
+	return o
+}
+
+func newWriter(batch int) *Writer {
+	o := &Writer{hdrs: make([]unix.Mmsghdr, batch), iovs: make([]unix.Iovec, batch), dsts: make([]*Dest, batch)}
 	for i := range o.hdrs {
 		o.hdrs[i].Hdr.Iov = &o.iovs[i]
 		o.hdrs[i].Hdr.SetIovlen(1)
 	}
 	o.sendFn = o.send
-	return o, nil
+	return o
 }
 
 // Add queues b for dst; b must stay unchanged until Flush.
@@ -207,7 +245,13 @@ func (o *Writer) send(fd uintptr) bool {
 // skipped and the rest of the batch still goes.
 func (o *Writer) Flush() (failed int, err error) {
 	for o.off = 0; o.off < o.n; {
-		if werr := o.rc.Write(o.sendFn); werr != nil {
+		if o.rc == nil {
+			if !o.send(uintptr(o.fd)) {
+				failed += o.n - o.off
+				err = unix.EAGAIN
+				break
+			}
+		} else if werr := o.rc.Write(o.sendFn); werr != nil {
 			failed += o.n - o.off
 			err = werr
 			break
@@ -227,3 +271,43 @@ func (o *Writer) Flush() (failed int, err error) {
 
 // Len is the number of datagrams queued.
 func (o *Writer) Len() int { return o.n }
+
+// ListenFD binds a non-blocking UDP socket outside Go's netpoller (for a
+// caller that polls its sockets itself with epoll) and returns its
+// descriptor; CloseFD closes it.
+func ListenFD(ap netip.AddrPort) (int, error) {
+	addr := ap.Addr().Unmap()
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: addr.As4()}
+	if addr.Is6() {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return -1, fmt.Errorf("udpbatch: socket: %w", err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(ap), Err: err}
+	}
+	return fd, nil
+}
+
+// CloseFD closes a socket of ListenFD.
+func CloseFD(fd int) error { return unix.Close(fd) }
+
+// LocalAddr is the address a socket of ListenFD is bound to.
+func LocalAddr(fd int) (netip.AddrPort, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)), nil
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port)), nil
+	}
+	return netip.AddrPort{}, fmt.Errorf("udpbatch: address family %T", sa)
+}

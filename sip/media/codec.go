@@ -126,9 +126,9 @@ func (p CodecPolicy) keepsEvents() bool {
 // is declined (port 0) when another audio line keeps one; when none does,
 // ErrNoCommonCodec. Other m= lines (image/T.38, video) are untouched.
 func ApplyCodecPolicy(body []byte, p CodecPolicy) ([]byte, error) {
-	var sd sdp.SessionDescription
-	if err := sd.Unmarshal(body); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
+	sd, err := unmarshalSDP(body)
+	if err != nil {
+		return nil, err
 	}
 	audio, kept := 0, 0
 	for _, md := range sd.MediaDescriptions {

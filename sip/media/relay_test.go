@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -495,6 +496,50 @@ func TestSessionCloseReleasesPorts(t *testing.T) {
 		c.Close()
 		if e.Stats().Sessions != 0 {
 			t.Fatal("engine still lists the session")
+		}
+	})
+}
+
+// faxBody is a party's T.38 re-INVITE SDP: the audio line becomes image.
+func faxBody(addr netip.AddrPort) []byte {
+	return []byte(fmt.Sprintf("v=0\r\no=- 1 2 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=image %d udptl t38\r\na=T38FaxVersion:0\r\na=T38FaxUdpEC:t38UDPRedundancy\r\n",
+		addr.Addr(), addr.Addr(), addr.Port()))
+}
+
+func TestRelayT38(t *testing.T) {
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, b, false)
+		// b switches the call to T.38: same m= line, same relay ports.
+		toA, err := s.Offer(SideB, faxBody(b.addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(toA, []byte("m=image "+strconv.Itoa(int(relayA.Port()))+" udptl t38")) {
+			t.Fatalf("T.38 offer to a:\n%s", toA)
+		}
+		if _, err := s.Answer(SideA, faxBody(a.addr())); err != nil {
+			t.Fatal(err)
+		}
+		// UDPTL is not RTP: relayed as datagrams, latched, counted.
+		udptl := []byte{0x00, 0x01, 0x02, 0x03, 't', '3', '8'}
+		a.sendFrom(a.conn, relayA, udptl)
+		got, src, ok := recvOn(t, b.conn, 2*time.Second)
+		if !ok || !bytes.Equal(got, udptl) || src != relayB {
+			t.Fatalf("UDPTL to b: ok=%v from %s", ok, src)
+		}
+		b.sendFrom(b.conn, relayB, udptl)
+		got, src, ok = recvOn(t, a.conn, 2*time.Second)
+		if !ok || !bytes.Equal(got, udptl) || src != relayA {
+			t.Fatalf("UDPTL to a: ok=%v from %s", ok, src)
+		}
+		st := s.Stats().Legs[SideA].Streams[0]
+		if st.Media != "image" || st.Packets != 1 || st.MOS != 0 {
+			t.Fatalf("stats of a's fax stream: %+v", st)
+		}
+		if s.OnHold() {
+			t.Fatal("a fax stream is not hold")
 		}
 	})
 }

@@ -1,9 +1,11 @@
 package media
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -139,11 +141,82 @@ func parseConnAddr(c *sdp.ConnectionInformation) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
-// parseSDP reads a party's SDP.
-func parseSDP(body []byte) (*sdp.SessionDescription, []mediaLine, error) {
+// pion/sdp accepts only the media types and transport protocol tokens of
+// WebRTC-era IANA registrations: "m=image 5006 udptl t38" (T.38 fax, ITU-T
+// T.38 Annex D, as every SIP fax offer reads) fails to parse. unmarshalSDP
+// lets such m= lines through by handing pion a placeholder media type and
+// protocol and putting the originals back into the parsed description
+// (Marshal writes them unchanged). Nothing else of the SDP is touched.
+var (
+	pionMedia  = []string{"audio", "video", "text", "application", "message"}
+	pionProtos = []string{"UDP", "RTP", "AVP", "SAVP", "SAVPF", "TLS", "DTLS", "SCTP", "AVPF", "TCP", "MSRP", "BFCP", "UDT", "IX", "MRCPv2", "FEC"}
+)
+
+func unmarshalSDP(body []byte) (*sdp.SessionDescription, error) {
+	if !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("v=")) {
+		return nil, fmt.Errorf("%w: does not start with v=", ErrBadSDP)
+	}
+	type orig struct {
+		index        int
+		media, proto string
+	}
+	var fixed []orig
+	var patched []byte
+	index := -1
+	rest := body
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if !bytes.HasPrefix(line, []byte("m=")) {
+			if patched != nil {
+				patched = append(patched, line...)
+			}
+			continue
+		}
+		index++
+		f := strings.Fields(string(line[2:]))
+		if len(f) >= 3 && (!slices.Contains(pionMedia, f[0]) || slices.ContainsFunc(strings.Split(f[2], "/"), func(p string) bool { return !slices.Contains(pionProtos, p) })) {
+			if patched == nil {
+				patched = append(patched, body[:len(body)-len(rest)-len(line)]...)
+			}
+			fixed = append(fixed, orig{index: index, media: f[0], proto: f[2]})
+			eol := "\n"
+			if bytes.HasSuffix(line, []byte("\r\n")) {
+				eol = "\r\n"
+			}
+			patched = append(patched, "m=application "+f[1]+" UDP "+strings.Join(f[3:], " ")+eol...)
+			continue
+		}
+		if patched != nil {
+			patched = append(patched, line...)
+		}
+	}
+	if patched != nil {
+		body = patched
+	}
 	sd := &sdp.SessionDescription{}
 	if err := sd.Unmarshal(body); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	for _, o := range fixed {
+		if o.index < len(sd.MediaDescriptions) {
+			md := sd.MediaDescriptions[o.index]
+			md.MediaName.Media = o.media
+			md.MediaName.Protos = strings.Split(o.proto, "/")
+		}
+	}
+	return sd, nil
+}
+
+// parseSDP reads a party's SDP.
+func parseSDP(body []byte) (*sdp.SessionDescription, []mediaLine, error) {
+	sd, err := unmarshalSDP(body)
+	if err != nil {
+		return nil, nil, err
 	}
 	sessAddr, _ := parseConnAddr(sd.ConnectionInformation)
 	sessDir, _ := parseDirection(sd.Attributes)
@@ -238,9 +311,12 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 		ls := local[i]
 		md.ConnectionInformation = nil
 		if ls.rtpPort == 0 || md.MediaName.Port.Value == 0 {
+			// Declined (RFC 3264 6): the port is 0 and the attributes
+			// mean nothing; they go, with any address they name.
 			md.MediaName.Port.Value = 0
 			md.MediaName.Port.Range = nil
-			md.Attributes = dropAttrs(md.Attributes, true)
+			md.Attributes = nil
+			md.Bandwidth = nil
 			continue
 		}
 		md.MediaName.Port.Value = ls.rtpPort

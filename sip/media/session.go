@@ -194,7 +194,7 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 		local[i] = ls
 	}
 	s.reconfigure()
-	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, true)
+	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
 }
 
 // Answered arms the media timeouts: call it when the call is answered (the

@@ -83,7 +83,7 @@ func BenchmarkForward(b *testing.B) {
 }
 
 func newBenchEngine(b *testing.B) *Engine {
-	base := int(testPortBase.Add(200)) - 200
+	base := testPorts()
 	e, err := New(WithPortRange(base, base+199))
 	if err != nil {
 		b.Fatal(err)

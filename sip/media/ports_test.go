@@ -96,7 +96,7 @@ func TestPortAllocatorBadRange(t *testing.T) {
 
 func TestPortAllocatorRealSockets(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
-	base := int(testPortBase.Add(200)) - 200
+	base := testPorts()
 	// Hold the first pair's RTCP port ourselves: the allocator skips it.
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(lo, uint16(base+1))))
 	if err != nil {

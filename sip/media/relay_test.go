@@ -25,7 +25,12 @@ import (
 
 var testPortBase atomic.Int32
 
-func init() { testPortBase.Store(42000) }
+// testPorts is the first port of a fresh range of 200, below Linux's
+// ephemeral ports (32768-60999) where the test parties' sockets live.
+func testPorts() int {
+	n := int(testPortBase.Add(1)) - 1
+	return 20000 + n*200%12000
+}
 
 // bothModels runs a test with a goroutine per socket and with epoll
 // workers (where supported).
@@ -38,7 +43,7 @@ func bothModels(t *testing.T, f func(t *testing.T, model Option)) {
 
 func newTestEngine(t *testing.T, opts ...Option) *Engine {
 	t.Helper()
-	base := int(testPortBase.Add(200)) - 200
+	base := testPorts()
 	all := append([]Option{
 		WithPortRange(base, base+199),
 		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),

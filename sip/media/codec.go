@@ -156,6 +156,7 @@ func filterMedia(md *sdp.MediaDescription, p CodecPolicy) bool {
 	maps := rtpmaps(md)
 	type format struct {
 		fmt  string
+		pt   uint8
 		name string
 		rank int
 	}
@@ -171,11 +172,11 @@ func filterMedia(md *sdp.MediaDescription, p CodecPolicy) bool {
 			continue // neither static nor mapped: not usable
 		case codecTelephoneEvent:
 			if p.keepsEvents() {
-				extra = append(extra, format{fmt: f, name: name})
+				extra = append(extra, format{fmt: f, pt: uint8(pt), name: name})
 			}
 			continue
 		case codecCN:
-			extra = append(extra, format{fmt: f, name: name})
+			extra = append(extra, format{fmt: f, pt: uint8(pt), name: name})
 			continue
 		}
 		rank := len(codecs) // offer order when there is no list
@@ -188,26 +189,29 @@ func filterMedia(md *sdp.MediaDescription, p CodecPolicy) bool {
 		if p.Preferred != "" && strings.EqualFold(p.Preferred, name) {
 			rank = -1
 		}
-		codecs = append(codecs, format{fmt: f, name: name, rank: rank})
+		codecs = append(codecs, format{fmt: f, pt: uint8(pt), name: name, rank: rank})
 	}
 	if len(codecs) == 0 {
 		md.MediaName.Port.Value = 0
 		return false
 	}
 	slices.SortStableFunc(codecs, func(a, b format) int { return a.rank - b.rank })
-	keep := make(map[string]bool, len(codecs)+len(extra))
+	var keep ptSet
 	formats := make([]string, 0, len(codecs)+len(extra))
 	for _, c := range append(codecs, extra...) {
 		formats = append(formats, c.fmt)
-		keep[c.fmt] = true
+		keep.add(c.pt)
 	}
 	md.MediaName.Formats = formats
 	attrs := md.Attributes[:0]
 	for _, a := range md.Attributes {
 		switch a.Key {
 		case "rtpmap", "fmtp", "rtcp-fb":
-			pt, _, _ := strings.Cut(a.Value, " ")
-			if pt != "*" && !keep[pt] {
+			ptStr, _, _ := strings.Cut(a.Value, " ")
+			if ptStr == "*" {
+				break
+			}
+			if pt, err := strconv.ParseUint(ptStr, 10, 7); err != nil || !keep.has(uint8(pt)) {
 				continue
 			}
 		}

@@ -114,8 +114,8 @@ func (end *streamEnd) start(worker *pollWorker) error {
 			batch = min(batch, 2) // RTCP: one packet per few seconds
 		}
 		r := &reader{end: end, rtcpSock: i == 1}
-		r.hdr.CSRC = make([]uint32, 0, 15)
-		r.hdr.Extensions = make([]rtp.Extension, 0, 16)
+		r.pkt.CSRC = make([]uint32, 0, 15)
+		r.pkt.Extensions = make([]rtp.Extension, 0, 16)
 		if worker != nil {
 			r.in = fdReader(sock.fd, batch, maxDatagram)
 			r.toRTP, r.toRTCP = fdWriter(peer[0].fd, batch), fdWriter(peer[1].fd, batch)
@@ -241,7 +241,7 @@ type reader struct {
 	in       *udpbatch.Reader
 	toRTP    *udpbatch.Writer // the peer's RTP socket
 	toRTCP   *udpbatch.Writer // the peer's RTCP socket
-	hdr      rtp.Header
+	pkt      rtp.Packet       // reused: Unmarshal aliases the read buffer
 }
 
 func (r *reader) run() {
@@ -326,20 +326,21 @@ func (r *reader) handle(n int, now int64) {
 				dropInv++
 				continue
 			}
-			if _, err := r.hdr.Unmarshal(b); err != nil || !cfg.pts.has(r.hdr.PayloadType) {
+			// pion/rtp checks the header, extensions and padding.
+			if err := r.pkt.Unmarshal(b); err != nil || !cfg.pts.has(r.pkt.PayloadType) {
 				dropInv++
 				continue
 			}
-			if !r.latch(cfg, src, r.hdr.SSRC, true) {
+			if !r.latch(cfg, src, r.pkt.SSRC, true) {
 				dropSrc++
 				continue
 			}
 			rx.packets++
 			rx.bytes += uint64(len(b))
-			rx.lastPT = r.hdr.PayloadType
-			rx.seq.update(r.hdr.SequenceNumber)
-			if !cfg.noJit.has(r.hdr.PayloadType) {
-				rx.jit.update(now, r.hdr.Timestamp, r.hdr.PayloadType, cfg.clocks[r.hdr.PayloadType])
+			rx.lastPT = r.pkt.PayloadType
+			rx.seq.update(r.pkt.SequenceNumber)
+			if !cfg.noJit.has(r.pkt.PayloadType) {
+				rx.jit.update(now, r.pkt.Timestamp, r.pkt.PayloadType, cfg.clocks[r.pkt.PayloadType])
 			}
 		case kindUDPTL:
 			if !r.latch(cfg, src, 0, false) {
@@ -414,7 +415,7 @@ func (r *reader) latch(cfg *endConfig, src netip.AddrPort, ssrc uint32, hasSSRC 
 		if hasSSRC && rx.haveSSRC && ssrc != rx.ssrc {
 			rx.ssrcChanges++
 			rx.ssrc = ssrc
-			rx.seq.reset(r.hdr.SequenceNumber)
+			rx.seq.reset(r.pkt.SequenceNumber)
 			rx.seq.received = 0 // update() counts this packet
 			rx.jit.have = false
 		}
@@ -430,7 +431,7 @@ func (r *reader) latch(cfg *endConfig, src netip.AddrPort, ssrc uint32, hasSSRC 
 	if hasSSRC {
 		if rx.haveSSRC && ssrc != rx.ssrc {
 			rx.ssrcChanges++
-			rx.seq.reset(r.hdr.SequenceNumber)
+			rx.seq.reset(r.pkt.SequenceNumber)
 			rx.seq.received = 0
 			rx.jit.have = false
 		}

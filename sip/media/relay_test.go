@@ -66,9 +66,13 @@ type party struct {
 	ssrc uint32
 }
 
+func listenLoopback() (*net.UDPConn, error) {
+	return net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+}
+
 func newParty(t *testing.T) *party {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := listenLoopback()
 	if err != nil {
 		t.Fatal(err)
 	}

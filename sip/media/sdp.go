@@ -202,6 +202,12 @@ func unmarshalSDP(body []byte) (*sdp.SessionDescription, error) {
 	if err := sd.Unmarshal(body); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
+	// pion accepts a description that is only "v=0"; RFC 8866 5 requires
+	// o=, s= and t=, and what Marshal makes of an empty origin does not
+	// parse again.
+	if sd.Origin.NetworkType == "" || sd.Origin.UnicastAddress == "" || len(sd.TimeDescriptions) == 0 {
+		return nil, fmt.Errorf("%w: no o= or t= line", ErrBadSDP)
+	}
 	for _, o := range fixed {
 		if o.index < len(sd.MediaDescriptions) {
 			md := sd.MediaDescriptions[o.index]

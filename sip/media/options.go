@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"time"
 )
 
@@ -115,7 +116,8 @@ func WithBatchSize(n int) Option {
 // WithPollWorkers selects how sockets are read: n > 0 makes n worker
 // goroutines poll every socket with epoll (Linux; sockets outside Go's
 // netpoller), 0 gives every socket its own goroutine blocked in a
-// batched read. See the package documentation for the measurements.
+// batched read. Default: GOMAXPROCS workers on Linux, goroutines
+// elsewhere. See the package documentation for the measurements.
 func WithPollWorkers(n int) Option {
 	return func(c *config) error {
 		if n < 0 || n > 256 {
@@ -154,6 +156,9 @@ func newConfig(opts []Option) (config, error) {
 		holdTimeout: DefaultHoldTimeout,
 		batch:       DefaultBatch,
 		log:         slog.Default(),
+	}
+	if pollSupported {
+		c.pollWorkers = runtime.GOMAXPROCS(0)
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {

@@ -62,7 +62,7 @@ func main() {
 	batch := flag.Int("batch", media.DefaultBatch, "relay batch size")
 	direct := flag.Bool("direct", false, "send party to party without the relay (baseline latency)")
 	slot := flag.Duration("slot", 200*time.Microsecond, "sending is paced in slots of this length (each stream sends in one slot of its interval)")
-	poll := flag.Int("poll", 0, "relay epoll workers (0: a goroutine per socket)")
+	poll := flag.Int("poll", runtime.GOMAXPROCS(0), "relay epoll workers (0: a goroutine per socket)")
 	cpuProfile := flag.String("cpuprofile", "", "write the relay's CPU profile of the measured window(s) to this file")
 	flag.Parse()
 	if *serve {

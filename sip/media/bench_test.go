@@ -18,8 +18,15 @@ import (
 // receiver's system calls; allocs/op counts every allocation of the
 // process, the relay's reader goroutines included, and must be 0.
 func BenchmarkForward(b *testing.B) {
+	if pollSupported {
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2)) })
+	}
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0)) })
+}
+
+func benchForward(b *testing.B, model Option) {
 	const window = 8
-	e := newBenchEngine(b)
+	e := newBenchEngine(b, model)
 	a, bb := newBenchParty(b), newBenchParty(b)
 	s, err := e.NewSession(b.Context(), "bench")
 	if err != nil {
@@ -82,9 +89,9 @@ func BenchmarkForward(b *testing.B) {
 	}
 }
 
-func newBenchEngine(b *testing.B) *Engine {
+func newBenchEngine(b *testing.B, model Option) *Engine {
 	base := testPorts()
-	e, err := New(WithPortRange(base, base+199))
+	e, err := New(WithPortRange(base, base+199), model)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -300,7 +300,11 @@ func (r *reader) handle(n int, now int64) {
 			continue
 		}
 		if r.rtcpSock || (cfg.kind == kindRTP && cfg.mux && isRTCP(b)) {
-			if cfg.kind != kindRTP || !r.acceptRTCP(cfg, src) {
+			if cfg.kind != kindRTP {
+				dropInv++ // RTCP port of a UDPTL or declined stream
+				continue
+			}
+			if !r.acceptRTCP(cfg, src) {
 				dropSrc++
 				continue
 			}

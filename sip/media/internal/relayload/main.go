@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command relayload drives N concurrent G.711 calls through the media
 // relay on 127.0.0.1 and reports loss, latency and the relay's CPU.
 //

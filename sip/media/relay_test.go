@@ -328,11 +328,12 @@ func TestRelayDropsUnexpectedPayloadType(t *testing.T) {
 
 func TestRelayTimeout(t *testing.T) {
 	bothModels(t, func(t *testing.T, model Option) {
-		e := newTestEngine(t, model, WithTimeout(150*time.Millisecond), WithHoldTimeout(time.Hour))
+		e := newTestEngine(t, model, WithTimeout(600*time.Millisecond), WithHoldTimeout(time.Hour))
 		a, b := newParty(t), newParty(t)
 		s, relayA, relayB := setup(t, e, a, b, false)
 		s.Answered()
-		// a keeps talking, b is silent: b's leg times out.
+		// a keeps talking (every 20 ms, far inside the 600 ms timeout even
+		// on a loaded machine), b is silent: b's leg times out.
 		stop := make(chan struct{})
 		done := make(chan struct{})
 		go func() {

@@ -14,10 +14,12 @@ import (
 	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
 )
 
-// The forwarding path. Every socket has one reader goroutine blocked in
-// readBatch; a batch is checked, counted and forwarded with one sendmmsg
-// per destination socket, under the stream end's lock (taken once per
-// batch). Nothing on this path allocates once a leg is latched.
+// The forwarding path. Every socket has a reader: polled by an epoll
+// worker (poll_linux.go), or with a goroutine of its own blocked in a
+// batched read. A batch is checked, counted and forwarded with one
+// sendmmsg per destination socket, under the stream end's lock (taken
+// once per batch). Nothing on this path allocates once a leg is latched
+// (RTCP reports, a few per minute, are parsed with pion/rtcp, which does).
 
 // maxDatagram is the largest datagram relayed; larger ones are dropped.
 const maxDatagram = 1500

@@ -66,6 +66,7 @@
 // offer's number of m= lines (ErrSDPMismatch) and come from the side the
 // offer was sent to (ErrNoOffer). Several answers to one offer (183 then
 // 200, or several forks' 183) may be given: the last one counts.
+// ResetLeg forgets a leg's party (failover to the next peer).
 //
 // # Latching (symmetric RTP)
 //

@@ -553,3 +553,37 @@ func TestRelayT38(t *testing.T) {
 		}
 	})
 }
+
+func TestRelayFailoverResetsCallee(t *testing.T) {
+	bothModels(t, func(t *testing.T, model Option) {
+		e := newTestEngine(t, model)
+		a, first, second := newParty(t), newParty(t), newParty(t)
+		s, relayA, relayB := setup(t, e, a, first, false) // first peer sent 183 with SDP
+		first.send(relayB, 0, "early-media")
+		a.expect(relayA, "early-media")
+		// first fails; the call goes to the next peer
+		s.ResetLeg(SideB)
+		a.send(relayA, 0, "lost-between-attempts")
+		first.expectNothing(50 * time.Millisecond)
+		if _, err := s.Offer(SideA, sdpBody(a.addr())); err != nil {
+			t.Fatal(err)
+		}
+		toA, err := s.Answer(SideB, sdpBody(second.addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if relayAddr(t, toA, 0) != relayA {
+			t.Fatal("the caller's relay port changed on failover")
+		}
+		a.send(relayA, 0, "to-second")
+		second.expect(relayB, "to-second")
+		// the first peer can no longer inject media
+		first.send(relayB, 0, "late")
+		second.send(relayB, 0, "answer")
+		a.expect(relayA, "answer")
+		st := s.Stats().Legs[SideB].Streams[0]
+		if st.Remote != second.addr() || st.Packets != 1 || st.DroppedSource != 1 {
+			t.Fatalf("callee leg after failover: %+v", st)
+		}
+	})
+}

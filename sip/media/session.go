@@ -197,6 +197,34 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
 }
 
+// ResetLeg forgets what the party on side signalled, where its media
+// was latched and what it sent: the next party on that leg starts afresh.
+// The SIP core calls it for SideB before offering the call to the next
+// peer after a failure (the failed peer's early-media address must not
+// keep receiving the caller's media), and keeps the ports.
+func (s *Session) ResetLeg(side Side) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.legs[side].lines = nil
+	if s.last.valid && s.last.from == side {
+		s.last = offer{}
+	}
+	for _, st := range s.streams {
+		if st == nil {
+			continue
+		}
+		end := st.ends[side]
+		end.sigRTP, end.sigRTCP = netip.AddrPort{}, netip.AddrPort{}
+		end.dstRTP.Store(nil)
+		end.dstRTCP.Store(nil)
+		end.setMux(false)
+		end.mu.Lock()
+		end.rx = rxState{}
+		end.mu.Unlock()
+	}
+	s.reconfigure()
+}
+
 // Answered arms the media timeouts: call it when the call is answered (the
 // 2xx to the INVITE). Before that no RTP is expected (ringing without
 // early media).

@@ -587,3 +587,72 @@ func TestRelayFailoverResetsCallee(t *testing.T) {
 		}
 	})
 }
+
+// Many sessions on two shared party sockets (as the load generator does),
+// closed concurrently while packets are still arriving: every packet of
+// the first round arrives once, and every port pair comes back.
+func TestRelayManySessionsConcurrentClose(t *testing.T) {
+	bothModels(t, func(t *testing.T, model Option) {
+		const n = 40
+		e := newTestEngine(t, model)
+		a, b := newParty(t), newParty(t)
+		sessions := make([]*Session, n)
+		relayA := make([]netip.AddrPort, n)
+		for i := range n {
+			s, err := e.NewSession(context.Background(), fmt.Sprint("s", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			toB, err := s.Offer(SideA, sdpBody(a.addr()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			toA, err := s.Answer(SideB, sdpBody(b.addr()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions[i], relayA[i] = s, relayAddr(t, toA, 0)
+			_ = toB
+		}
+		for i := range n {
+			a.send(relayA[i], 0, fmt.Sprint("p", i))
+		}
+		seen := map[string]bool{}
+		for len(seen) < n {
+			got, _, ok := recvOn(t, b.conn, 2*time.Second)
+			if !ok {
+				t.Fatalf("%d of %d packets arrived", len(seen), n)
+			}
+			var p rtp.Packet
+			if err := p.Unmarshal(got); err != nil || seen[string(p.Payload)] {
+				t.Fatalf("bad or duplicate packet %q (%v)", p.Payload, err)
+			}
+			seen[string(p.Payload)] = true
+		}
+		stop := make(chan struct{})
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a.conn.WriteToUDPAddrPort(a.packet(0, "late"), relayA[k%n])
+			}
+		}()
+		done := make(chan struct{})
+		for _, s := range sessions {
+			go func() { s.Close(); done <- struct{}{} }()
+		}
+		for range sessions {
+			<-done
+		}
+		close(stop)
+		<-sent
+		if st := e.Stats(); st.PortPairsInUse != 0 || st.Sessions != 0 {
+			t.Fatalf("after closing every session: %d pairs in use, %d sessions", st.PortPairsInUse, st.Sessions)
+		}
+	})
+}

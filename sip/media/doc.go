@@ -159,9 +159,8 @@
 //   - goroutine per socket (WithPollWorkers(0); other systems): every
 //     socket has a goroutine blocked in a batched read through its
 //     RawConn. At 1,000 calls it cost about a third more CPU (93-102% of a
-//     core against 67-77%) and had a longer
-//     tail: every packet wakes and parks a goroutine and makes a second,
-//     empty recvmmsg.
+//     core against 67-77%) and had a longer tail: every packet wakes and
+//     parks a goroutine and makes a second, empty recvmmsg.
 //
 // golang.org/x/net's ipv4.PacketConn.ReadBatch allocates two objects per
 // datagram (its source address), so the batched I/O is done with

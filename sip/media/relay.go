@@ -1,0 +1,518 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
+)
+
+// The forwarding path. Every socket has a reader: polled by an epoll
+// worker (poll_linux.go), or with a goroutine of its own blocked in a
+// batched read. A batch is checked, counted and forwarded with one
+// sendmmsg per destination socket, under the stream end's lock (taken
+// once per batch). Nothing on this path allocates once a leg is latched
+// (RTCP reports, a few per minute, are parsed with pion/rtcp, which does).
+
+// maxDatagram is the largest datagram relayed; larger ones are dropped.
+const maxDatagram = 1500
+
+// endpoint is where one party's RTP or RTCP goes. Values are immutable:
+// a change (latching, a new SDP) stores a new one.
+type endpoint struct {
+	dst     udpbatch.Dest
+	ap      netip.AddrPort
+	latched bool
+}
+
+func newEndpoint(ap netip.AddrPort, latched bool) *endpoint {
+	d := udpbatch.NewDest(ap)
+	return &endpoint{dst: d, ap: d.AP, latched: latched}
+}
+
+// ptSet is a set of RTP payload types (0-127).
+type ptSet [2]uint64
+
+func (s *ptSet) add(pt uint8)     { s[pt>>6&1] |= 1 << (pt & 63) }
+func (s ptSet) has(pt uint8) bool { return pt < 128 && s[pt>>6]&(1<<(pt&63)) != 0 }
+
+// endConfig is what one stream end knows from the SDP of both parties;
+// immutable, swapped whole.
+type endConfig struct {
+	kind   streamKind
+	nat    bool // latch from any source
+	mux    bool // the party multiplexes RTCP on the RTP port
+	pts    ptSet
+	noJit  ptSet // telephone-event, CN: no jitter sample
+	clocks [128]uint32
+	names  map[uint8]string
+	ptime  int
+	dir    direction
+	media  string
+}
+
+// streamEnd is one leg's side of a stream: the port pair that leg's party
+// sends to, where that party's media goes, and what was received from it.
+type streamEnd struct {
+	s    *Session
+	leg  *leg
+	pair *portPair
+	peer *streamEnd
+
+	cfg     atomic.Pointer[endConfig]
+	dstRTP  atomic.Pointer[endpoint] // this party's RTP (and muxed RTCP) address
+	dstRTCP atomic.Pointer[endpoint] // this party's RTCP address when not muxed
+	sigRTP  netip.AddrPort           // signalled (session mutex)
+	sigRTCP netip.AddrPort
+
+	readers [2]*reader  // RTP, RTCP socket
+	worker  *pollWorker // epoll model; nil: a goroutine per socket
+	polled  [2]bool
+
+	mu sync.Mutex // rx, taken by the readers once per batch
+	rx rxState
+
+	closeOnce sync.Once
+}
+
+// rxState is what was received from the party (under streamEnd.mu).
+type rxState struct {
+	packets, bytes uint64
+	ssrc           uint32
+	haveSSRC       bool
+	ssrcChanges    uint64
+	lastPT         uint8
+	seq            seqTracker
+	jit            jitterEstimator
+	rtcpPackets    uint64
+	droppedSource  uint64
+	droppedInvalid uint64
+	droppedNoDest  uint64
+	report         ReceptionReport
+}
+
+func newStreamEnd(s *Session, l *leg, pp *portPair) *streamEnd {
+	end := &streamEnd{s: s, leg: l, pair: pp}
+	end.cfg.Store(&endConfig{})
+	return end
+}
+
+// start creates the readers: a goroutine per socket, or (epoll model)
+// registration with a poll worker.
+func (end *streamEnd) start(worker *pollWorker) error {
+	e := end.s.e
+	socks := [2]udpSock{end.pair.rtp, end.pair.rtcp}
+	peer := [2]udpSock{end.peer.pair.rtp, end.peer.pair.rtcp}
+	for i, sock := range socks {
+		batch := e.cfg.batch
+		if i == 1 {
+			batch = min(batch, 2) // RTCP: one packet per few seconds
+		}
+		r := &reader{end: end, rtcpSock: i == 1}
+		r.pkt.CSRC = make([]uint32, 0, 15)
+		r.pkt.Extensions = make([]rtp.Extension, 0, 16)
+		if worker != nil {
+			r.in = fdReader(sock.fd, batch, maxDatagram)
+			r.toRTP, r.toRTCP = fdWriter(peer[0].fd, batch), fdWriter(peer[1].fd, batch)
+		} else {
+			var err error
+			if r.in, err = udpbatch.NewReader(sock.conn, batch, maxDatagram); err != nil {
+				return err
+			}
+			if r.toRTP, err = udpbatch.NewWriter(peer[0].conn, batch); err != nil {
+				return err
+			}
+			if r.toRTCP, err = udpbatch.NewWriter(peer[1].conn, batch); err != nil {
+				return err
+			}
+		}
+		end.readers[i] = r
+	}
+	if worker != nil {
+		end.worker = worker
+		for i, r := range end.readers {
+			if err := worker.add(socks[i].fd, r); err != nil {
+				end.stopReaders()
+				return err
+			}
+			end.polled[i] = true
+		}
+		return nil
+	}
+	for _, r := range end.readers {
+		end.s.wg.Add(1)
+		go r.run()
+	}
+	return nil
+}
+
+// stopReaders takes the end's sockets off its poll worker; when it
+// returns no worker reads them. (Goroutine readers stop when the sockets
+// close.)
+func (end *streamEnd) stopReaders() {
+	if end.worker == nil {
+		return
+	}
+	for i, sock := range [2]udpSock{end.pair.rtp, end.pair.rtcp} {
+		if end.polled[i] {
+			end.worker.remove(sock.fd)
+			end.polled[i] = false
+		}
+	}
+}
+
+// close releases the end's ports. In the epoll model every end that may
+// send on these sockets (the peer end) must have stopped its readers
+// first: a descriptor number is reused as soon as it is closed.
+func (end *streamEnd) close() {
+	end.closeOnce.Do(func() {
+		end.stopReaders()
+		end.s.e.ports.release(end.pair)
+	})
+}
+
+func (end *streamEnd) setMux(mux bool) {
+	c := *end.cfg.Load()
+	c.mux = mux
+	end.cfg.Store(&c)
+}
+
+// configure applies the SDP of this end's party (own) and of the other
+// party (other) under the session mutex. A changed signalled address
+// drops the latch: the party's media is learnt again.
+func (end *streamEnd) configure(own, other *mediaLine, nat bool) {
+	old := end.cfg.Load()
+	c := &endConfig{nat: nat, mux: old.mux, names: make(map[uint8]string)}
+	for _, m := range []*mediaLine{own, other} {
+		if m == nil || m.port == 0 {
+			continue
+		}
+		if c.kind == kindNone {
+			c.kind = m.kind
+			c.media = m.media
+		}
+		for pt, info := range m.pts {
+			c.pts.add(pt)
+			c.clocks[pt] = info.clock
+			c.names[pt] = info.name
+			if info.name == codecTelephoneEvent || info.name == codecCN {
+				c.noJit.add(pt)
+			}
+		}
+		if c.ptime == 0 {
+			c.ptime = m.ptime
+		}
+	}
+	if own != nil {
+		c.dir = own.dir
+		if own.port == 0 {
+			c.kind = kindNone
+		}
+		rtpAddr, rtcpAddr := own.rtpAddr(), own.rtcpAddr()
+		if rtpAddr != end.sigRTP || own.kind != old.kind {
+			end.sigRTP = rtpAddr
+			end.storeSignalled(&end.dstRTP, rtpAddr)
+		}
+		if rtcpAddr != end.sigRTCP {
+			end.sigRTCP = rtcpAddr
+			end.storeSignalled(&end.dstRTCP, rtcpAddr)
+		}
+	}
+	end.cfg.Store(c)
+}
+
+func (end *streamEnd) storeSignalled(p *atomic.Pointer[endpoint], ap netip.AddrPort) {
+	if !ap.IsValid() {
+		p.Store(nil)
+		return
+	}
+	p.Store(newEndpoint(ap, false))
+}
+
+// reader reads one socket of a stream end and forwards to the peer end.
+type reader struct {
+	end      *streamEnd
+	rtcpSock bool
+	in       *udpbatch.Reader
+	toRTP    *udpbatch.Writer // the peer's RTP socket
+	toRTCP   *udpbatch.Writer // the peer's RTCP socket
+	pkt      rtp.Packet       // reused: Unmarshal aliases the read buffer
+}
+
+func (r *reader) run() {
+	end := r.end
+	e := end.s.e
+	defer end.s.wg.Done()
+	fails := 0
+	for {
+		n, err := r.in.Read()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			e.counters.readErrors.Add(1)
+			if fails++; fails > 100 {
+				time.Sleep(10 * time.Millisecond) // a persistent error must not spin
+			}
+			continue
+		}
+		fails = 0
+		r.handle(n, e.now())
+	}
+}
+
+// poll reads one batch of a ready socket (epoll model).
+func (r *reader) poll() {
+	n, err := r.in.Read()
+	if err != nil {
+		r.end.s.e.counters.readErrors.Add(1)
+		return
+	}
+	if n > 0 {
+		r.handle(n, r.end.s.e.now())
+	}
+}
+
+// handle checks, counts and forwards a batch of n datagrams read at now.
+func (r *reader) handle(n int, now int64) {
+	end, peer := r.end, r.end.peer
+	e := end.s.e
+	cfg := end.cfg.Load()
+	pcfg := peer.cfg.Load()
+	pRTP := peer.dstRTP.Load()
+	pRTCP := peer.dstRTCP.Load()
+	rtcpOut, pRTCPDst := r.toRTCP, pRTCP
+	if pcfg.mux {
+		rtcpOut, pRTCPDst = r.toRTP, pRTP
+	}
+	var fwd, media, dropSrc, dropInv, dropDst uint64
+	end.mu.Lock()
+	rx := &end.rx
+	for i := range n {
+		b, src := r.in.Msg(i)
+		if len(b) == 0 || !src.IsValid() {
+			dropInv++
+			continue
+		}
+		if r.rtcpSock || (cfg.kind == kindRTP && cfg.mux && isRTCP(b)) {
+			if cfg.kind != kindRTP {
+				dropInv++ // RTCP port of a UDPTL or declined stream
+				continue
+			}
+			if !r.acceptRTCP(cfg, src) {
+				dropSrc++
+				continue
+			}
+			rx.rtcpPackets++
+			rx.bytes += uint64(len(b))
+			if pRTCPDst == nil {
+				dropDst++
+				continue
+			}
+			if isRTCP(b) {
+				rx.report.update(b, cfg.clocks[rx.lastPT])
+			}
+			rtcpOut.Add(b, &pRTCPDst.dst)
+			fwd++
+			if rtcpOut.Full() {
+				r.flush(rtcpOut)
+			}
+			continue
+		}
+		switch cfg.kind {
+		case kindRTP:
+			if len(b) < 12 || b[0]>>6 != 2 {
+				dropInv++
+				continue
+			}
+			// pion/rtp checks the header, extensions and padding.
+			if err := r.pkt.Unmarshal(b); err != nil || !cfg.pts.has(r.pkt.PayloadType) {
+				dropInv++
+				continue
+			}
+			if !r.latch(cfg, src, r.pkt.SSRC, true) {
+				dropSrc++
+				continue
+			}
+			rx.packets++
+			rx.bytes += uint64(len(b))
+			rx.lastPT = r.pkt.PayloadType
+			rx.seq.update(r.pkt.SequenceNumber)
+			if !cfg.noJit.has(r.pkt.PayloadType) {
+				rx.jit.update(now, r.pkt.Timestamp, r.pkt.PayloadType, cfg.clocks[r.pkt.PayloadType])
+			}
+		case kindUDPTL:
+			if !r.latch(cfg, src, 0, false) {
+				dropSrc++
+				continue
+			}
+			rx.packets++
+			rx.bytes += uint64(len(b))
+		default:
+			dropInv++
+			continue
+		}
+		media++
+		if pRTP == nil {
+			dropDst++
+			continue
+		}
+		r.toRTP.Add(b, &pRTP.dst)
+		fwd++
+		if r.toRTP.Full() {
+			r.flush(r.toRTP)
+		}
+	}
+	rx.droppedSource += dropSrc
+	rx.droppedInvalid += dropInv
+	rx.droppedNoDest += dropDst
+	end.mu.Unlock()
+	r.flush(r.toRTP)
+	r.flush(rtcpOut)
+	if media > 0 {
+		end.leg.lastRx.Store(now)
+	}
+	if fwd > 0 {
+		e.counters.forwarded.Add(fwd)
+	}
+	if dropSrc > 0 {
+		e.counters.droppedSource.Add(dropSrc)
+	}
+	if dropInv > 0 {
+		e.counters.droppedInvalid.Add(dropInv)
+	}
+	if dropDst > 0 {
+		e.counters.droppedNoDest.Add(dropDst)
+	}
+}
+
+func (r *reader) flush(o *udpbatch.Writer) {
+	if o.Len() == 0 {
+		return
+	}
+	if failed, _ := o.Flush(); failed > 0 {
+		r.end.s.e.counters.sendErrors.Add(uint64(failed))
+	}
+}
+
+// latch decides whether a media packet from src belongs to this end's
+// party (symmetric RTP, rtpproxy's and rtpengine's latching):
+//   - latched: only from the latched address; a new SSRC from it is a new
+//     source (counted, statistics restart), from anywhere else dropped;
+//   - not latched: the first valid packet from the signalled address, or
+//     from any address when the party is behind NAT, fixes the address.
+//
+// Called with end.mu held.
+func (r *reader) latch(cfg *endConfig, src netip.AddrPort, ssrc uint32, hasSSRC bool) bool {
+	end := r.end
+	rx := &end.rx
+	d := end.dstRTP.Load()
+	if d != nil && d.latched {
+		if src != d.ap {
+			return false
+		}
+		if hasSSRC && rx.haveSSRC && ssrc != rx.ssrc {
+			rx.ssrcChanges++
+			rx.ssrc = ssrc
+			rx.seq.reset(r.pkt.SequenceNumber)
+			rx.seq.received = 0 // update() counts this packet
+			rx.jit.have = false
+		}
+		if hasSSRC && !rx.haveSSRC {
+			rx.ssrc, rx.haveSSRC = ssrc, true
+		}
+		return true
+	}
+	if !cfg.nat && (d == nil || src != d.ap) {
+		return false
+	}
+	end.dstRTP.CompareAndSwap(d, newEndpoint(src, true))
+	if hasSSRC {
+		if rx.haveSSRC && ssrc != rx.ssrc {
+			rx.ssrcChanges++
+			rx.seq.reset(r.pkt.SequenceNumber)
+			rx.seq.received = 0
+			rx.jit.have = false
+		}
+		rx.ssrc, rx.haveSSRC = ssrc, true
+	}
+	end.s.e.log.Debug("media latched", "session", end.s.id, "leg", end.leg.side.String(), "port", end.pair.port, "source", src.String(), "nat", cfg.nat)
+	return true
+}
+
+// acceptRTCP applies the latching rules to RTCP: muxed RTCP comes from the
+// party's RTP address; RTCP on the RTCP port latches on its own (the
+// signalled RTCP address, or any address behind NAT). RTCP never moves the
+// RTP latch.
+func (r *reader) acceptRTCP(cfg *endConfig, src netip.AddrPort) bool {
+	end := r.end
+	if !r.rtcpSock {
+		d := end.dstRTP.Load()
+		if d != nil && (d.latched || !cfg.nat) {
+			return src == d.ap
+		}
+		return cfg.nat
+	}
+	d := end.dstRTCP.Load()
+	if d != nil && d.latched {
+		return src == d.ap
+	}
+	if !cfg.nat && (d == nil || src != d.ap) {
+		return false
+	}
+	end.dstRTCP.CompareAndSwap(d, newEndpoint(src, true))
+	return true
+}
+
+// isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761 4): the
+// second octet of RTCP is its packet type, 192-223 (SR 200, RR 201, SDES,
+// BYE, APP, RTPFB 205, PSFB 206, XR 207 ...), which in RTP would be a
+// marker bit with payload type 64-95, the range RFC 5761 keeps free.
+func isRTCP(b []byte) bool {
+	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
+}
+
+// ReceptionReport is what a party reported in its last RTCP SR/RR about
+// the media it receives from the relay (RFC 3550 6.4): the loss and jitter
+// on the far half of the path.
+type ReceptionReport struct {
+	Reports      uint64        // SR/RR report blocks seen
+	FractionLost float64       // 0..1, of the last interval
+	TotalLost    uint32        // cumulative, as reported
+	Jitter       time.Duration // as reported, converted with the clock rate
+}
+
+// update reads the first report block of a compound RTCP packet. RTCP is
+// a few packets per stream per minute: parsing it with pion/rtcp (which
+// allocates) is off the per-packet budget.
+func (rr *ReceptionReport) update(b []byte, clock uint32) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		var blocks []rtcp.ReceptionReport
+		switch p := p.(type) {
+		case *rtcp.SenderReport:
+			blocks = p.Reports
+		case *rtcp.ReceiverReport:
+			blocks = p.Reports
+		}
+		if len(blocks) == 0 {
+			continue
+		}
+		rb := blocks[0]
+		rr.Reports++
+		rr.FractionLost = float64(rb.FractionLost) / 256
+		rr.TotalLost = rb.TotalLost
+		rr.Jitter = tsDuration(float64(rb.Jitter), clock)
+		return
+	}
+}

@@ -28,6 +28,8 @@ var ErrInvalid = errors.New("invalid configuration")
 // (the only list of keys there is); reload:"live" marks the keys a SIGHUP
 // applies to the running daemon, every other key changes only on restart.
 type Config struct {
+	// Database is a SQLite file, or a postgres:// URL for several hosts
+	// on one store.
 	Database string   `yaml:"database"`
 	HTTP     string   `yaml:"http"`
 	SIP      []string `yaml:"sip"`
@@ -297,7 +299,7 @@ func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string, k
 func (c Config) Validate(file string, lines map[string]int) error {
 	fail := func(key, msg string) error { return Error{File: file, Key: key, Line: lines[key], Message: msg} }
 	if c.Database == "" {
-		return fail("database", "must name a database file")
+		return fail("database", "must name a database file or a postgres:// URL")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fail("http", fmt.Sprintf("must be host:port, got %q", c.HTTP))

@@ -4,18 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
-func recordsDB(t *testing.T) (*storage.DB, string) {
+func recordsDB(t *testing.T, dsn string) (*storage.DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "calls.db")
+	path := dsn
 	db, err := storage.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -40,63 +40,65 @@ func countCalls(t *testing.T, db *storage.DB) int {
 // Records are committed in batches, never one commit per call, without
 // moving the store revision, and Close writes what is left.
 func TestCallRecorderBatches(t *testing.T) {
-	db, _ := recordsDB(t)
-	rev := db.Revision()
-	r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100))
-	day := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	for i := range 250 {
-		r.Record(CallRecord{CallID: "c" + strconv.Itoa(i), Start: day.Unix() + int64(i), End: day.Unix() + int64(i) + 5, Direction: CallOutbound,
-			Line: []string{"2001", "2002"}[i%2], Customer: 1, Cost: 0.5, Answer: day.Unix() + int64(i)})
-	}
-	// Two full batches of 100 are committed at once; 50 wait for the
-	// interval (an hour here) or Close.
-	deadline := time.Now().Add(5 * time.Second)
-	for r.Written() < 200 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := countCalls(t, db); got != 200 {
-		t.Fatalf("%d records committed before Close, want the two full batches (200)", got)
-	}
-	if err := r.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := countCalls(t, db); got != 250 || r.Written() != 250 || r.Dropped() != 0 {
-		t.Fatalf("after Close: %d in the store, written %d, dropped %d", got, r.Written(), r.Dropped())
-	}
-	if db.Revision() != rev {
-		t.Error("call records moved the store revision (they would wake the renderer)")
-	}
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		db, _ := recordsDB(t, dsn)
+		rev := db.Revision()
+		r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100))
+		day := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		for i := range 250 {
+			r.Record(CallRecord{CallID: "c" + strconv.Itoa(i), Start: day.Unix() + int64(i), End: day.Unix() + int64(i) + 5, Direction: CallOutbound,
+				Line: []string{"2001", "2002"}[i%2], Customer: 1, Cost: 0.5, Answer: day.Unix() + int64(i)})
+		}
+		// Two full batches of 100 are committed at once; 50 wait for the
+		// interval (an hour here) or Close.
+		deadline := time.Now().Add(5 * time.Second)
+		for r.Written() < 200 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := countCalls(t, db); got != 200 {
+			t.Fatalf("%d records committed before Close, want the two full batches (200)", got)
+		}
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := countCalls(t, db); got != 250 || r.Written() != 250 || r.Dropped() != 0 {
+			t.Fatalf("after Close: %d in the store, written %d, dropped %d", got, r.Written(), r.Dropped())
+		}
+		if db.Revision() != rev {
+			t.Error("call records moved the store revision (they would wake the renderer)")
+		}
 
-	svc := NewService(db)
-	spent, err := svc.SpentSince(context.Background(), day.Add(100*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Calls 100..249 started at or after day+100s: 75 each line.
-	if spent["2001"] != 37.5 || spent["2002"] != 37.5 {
-		t.Errorf("spend since: %v", spent)
-	}
-	ledger := routing.NewSpendLedger(time.UTC)
-	if err := svc.RestoreSpend(context.Background(), ledger, day.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if got := ledger.Spent("2001", day.Add(time.Hour)); got != 62.5 {
-		t.Errorf("restored spend of 2001: %v, want 62.5 (125 calls of 0.50)", got)
-	}
+		svc := NewService(db)
+		spent, err := svc.SpentSince(context.Background(), day.Add(100*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Calls 100..249 started at or after day+100s: 75 each line.
+		if spent["2001"] != 37.5 || spent["2002"] != 37.5 {
+			t.Errorf("spend since: %v", spent)
+		}
+		ledger := routing.NewSpendLedger(time.UTC)
+		if err := svc.RestoreSpend(context.Background(), ledger, day.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := ledger.Spent("2001", day.Add(time.Hour)); got != 62.5 {
+			t.Errorf("restored spend of 2001: %v, want 62.5 (125 calls of 0.50)", got)
+		}
 
-	var out bytes.Buffer
-	n, err := svc.ExportCalls(context.Background(), SystemActor(), Values{"line": "2002", "since": strconv.FormatInt(day.Unix()+200, 10)}, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(&out).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 25 || len(rows) != 26 || rows[0][0] != "id" || rows[1][5] != "outbound" || rows[1][6] != "2002" {
-		t.Fatalf("export: %d calls, %d rows, first %v", n, len(rows), rows[:min(2, len(rows))])
-	}
-	if _, err := svc.ExportCalls(context.Background(), SystemActor(), Values{"since": "yesterday"}, &out); err == nil {
-		t.Error("a bad since was accepted")
-	}
+		var out bytes.Buffer
+		n, err := svc.ExportCalls(context.Background(), SystemActor(), Values{"line": "2002", "since": strconv.FormatInt(day.Unix()+200, 10)}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 25 || len(rows) != 26 || rows[0][0] != "id" || rows[1][5] != "outbound" || rows[1][6] != "2002" {
+			t.Fatalf("export: %d calls, %d rows, first %v", n, len(rows), rows[:min(2, len(rows))])
+		}
+		if _, err := svc.ExportCalls(context.Background(), SystemActor(), Values{"since": "yesterday"}, &out); err == nil {
+			t.Error("a bad since was accepted")
+		}
+	})
 }

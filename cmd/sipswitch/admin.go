@@ -13,7 +13,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage
 	}
 	fs := newFlags("user add", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	username := fs.String("username", "", "user name")
 	role := fs.String("role", "", fmt.Sprintf("role: one of %v", engine.RoleNames()))
 	customer := fs.Int("customer", engine.RootCustomer, "customer the user belongs to")

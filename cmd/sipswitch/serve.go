@@ -50,7 +50,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs := newFlags("serve", stderr)
 	f := &serveFlags{}
 	fs.StringVar(&f.configPath, "config", "", "configuration file (YAML); flags override it")
-	fs.StringVar(&f.db, "db", "", "database file (default ./sipswitch.db)")
+	fs.StringVar(&f.db, "db", "", "database: a SQLite file (default ./sipswitch.db) or a postgres:// URL (several hosts on one store)")
 	fs.StringVar(&f.http, "http", "", "admin API listen address (default 127.0.0.1:8080)")
 	fs.Var(&f.sip, "sip", "SIP listen URI, repeatable (default udp://127.0.0.1:5060 and tcp://127.0.0.1:5060)")
 	fs.StringVar(&f.renderDir, "render-dir", "", "render Asterisk configuration into this directory on every change")
@@ -217,7 +217,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", d.cfg.Database, "render_dir", d.cfg.Render.Dir, "version", versionString())
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString())
 	watchdog := d.watchdog()
 
 	for {

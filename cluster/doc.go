@@ -1,0 +1,36 @@
+// Package cluster owns what several switch hosts on one store share
+// beyond the store itself: the slots of outmaximum and totalmaximum, held
+// in Redis so that a limit counts the calls of every host exactly.
+//
+// # Call-limit slots
+//
+// Each limited key (a peer's outmaximum, a line's totalmaximum) is one
+// Redis sorted set, {prefix}:limit:<kind>:<id>. A call's slot is one
+// member, named after the host, the process's boot nonce and a sequence
+// number, so no two calls anywhere share one; its score is the time its
+// lease ends, in Redis's own clock (TIME), so the hosts' clocks do not
+// matter. Taking a slot is one Lua script, atomic in Redis: drop the
+// members whose lease has ended, count the rest, add the new member only
+// when the count is below max. Two hosts can never both take the last
+// slot.
+//
+// The owning host renews the lease of every slot it holds every
+// Lease/3 (one script call for all of them). A host that dies renews
+// nothing: its slots stop counting when their lease ends, at most Lease
+// (default 6 s) after its last renewal, and are removed by the next
+// acquire of the key. Freeing is ZREM of the call's own member: freeing
+// twice, or freeing after the lease ended, removes nothing else, so a
+// slot is never double-freed. Renewal and release take a lock in
+// opposite modes so a renewal in flight cannot re-add a slot a release
+// has just removed.
+//
+// When Redis cannot be asked (timeout Timeout, default 500 ms) a limited
+// key is treated as full: the call tries its next peer, and a call whose
+// every peer is limited gets 503. Unlimited keys never reach Redis, so
+// calls on them go on. Calls in progress are not touched: their slots are
+// renewed again once Redis is back (renewal re-adds a slot whose lease
+// lapsed during the outage, so the count is right again), and a release
+// that failed is covered by the lease. /healthz reports the counter's
+// reachability so a dispatcher stops sending new calls to a host that
+// cannot reach it.
+package cluster

@@ -47,6 +47,9 @@ type CallRecord struct {
 	Cost        float64 `json:"cost"`
 	CostRow     int     `json:"cost_row"`
 	ForwardedBy string  `json:"forwarded_by"`
+	// Host is the switch host that routed the call (cluster.host), so
+	// the records of several hosts in one store tell them apart.
+	Host string `json:"host"`
 }
 
 // Call directions.
@@ -84,6 +87,7 @@ var CallSpec = NewSpec(
 	id("customer", false),
 	str("line", "", nil),
 	str("peer", "", nil),
+	str("host", "", nil),
 	enum("direction", String, "", "", CallOutbound, CallInbound, CallLocal, CallForwarded),
 	Param{Name: "since", Type: Integer, NotStored: true},
 	Param{Name: "until", Type: Integer, NotStored: true},
@@ -98,7 +102,7 @@ var kindCall = &Kind{
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"start", "cost", "duration", "line", "peer"},
-	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "="},
+	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "=", "host": "="},
 	Ranges:    map[string]Range{"since": {Col: "start", Op: ">="}, "until": {Col: "start", Op: "<"}},
 	visible:   ownsCustomer,
 	listScope: customerScope,
@@ -118,6 +122,7 @@ type CallRecorder struct {
 	interval   time.Duration
 	batch      int
 	maxPending int
+	host       string
 
 	in      chan CallRecord
 	stop    chan struct{}
@@ -135,6 +140,9 @@ type RecorderOption func(*CallRecorder)
 func WithRecordInterval(d time.Duration, batch int) RecorderOption {
 	return func(r *CallRecorder) { r.interval, r.batch = d, batch }
 }
+
+// WithRecordHost stamps host on every record that names none.
+func WithRecordHost(host string) RecorderOption { return func(r *CallRecorder) { r.host = host } }
 
 // WithRecordLogger sets the recorder's logger.
 func WithRecordLogger(l *slog.Logger) RecorderOption { return func(r *CallRecorder) { r.log = l } }
@@ -154,6 +162,9 @@ func NewCallRecorder(db *storage.DB, opts ...RecorderOption) *CallRecorder {
 // Record queues one record. It blocks only while the queue is full, so
 // that no record is lost to a burst.
 func (r *CallRecorder) Record(rec CallRecord) {
+	if rec.Host == "" {
+		rec.Host = r.host
+	}
 	select {
 	case r.in <- rec:
 	case <-r.stopped:

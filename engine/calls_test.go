@@ -43,7 +43,7 @@ func TestCallRecorderBatches(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, dsn string) {
 		db, _ := recordsDB(t, dsn)
 		rev := db.Revision()
-		r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100))
+		r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100), WithRecordHost("host-a"))
 		day := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 		for i := range 250 {
 			r.Record(CallRecord{CallID: "c" + strconv.Itoa(i), Start: day.Unix() + int64(i), End: day.Unix() + int64(i) + 5, Direction: CallOutbound,
@@ -96,6 +96,9 @@ func TestCallRecorderBatches(t *testing.T) {
 		}
 		if n != 25 || len(rows) != 26 || rows[0][0] != "id" || rows[1][5] != "outbound" || rows[1][6] != "2002" {
 			t.Fatalf("export: %d calls, %d rows, first %v", n, len(rows), rows[:min(2, len(rows))])
+		}
+		if h := rows[0][len(rows[0])-1]; h != "host" || rows[1][len(rows[1])-1] != "host-a" {
+			t.Errorf("host column %q, first record's %q; want host-a stamped by the recorder", h, rows[1][len(rows[1])-1])
 		}
 		if _, err := svc.ExportCalls(context.Background(), SystemActor(), Values{"since": "yesterday"}, &out); err == nil {
 			t.Error("a bad since was accepted")

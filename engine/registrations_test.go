@@ -56,3 +56,61 @@ func TestRegistrationStoreSurvivesReopen(t *testing.T) {
 		}
 	})
 }
+
+// Two hosts on one PostgreSQL store: a binding saved through one is
+// announced to the other, which reads it with the registering host named.
+func TestRegistrationsAreSharedBetweenHosts(t *testing.T) {
+	ctx := context.Background()
+	if storagetest.BackendName() == "sqlite" && len(storagetest.Backends()) == 1 {
+		t.Skip("SIPSWITCH_TEST_POSTGRES=off")
+	}
+	dsn := storagetest.Postgres(t)
+	open := func() *storage.DB {
+		db, err := storage.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	dbB := open()
+	a, b := NewRegistrationStore(open(), WithRegistrarHost("host-a")), NewRegistrationStore(dbB)
+	// A notification sent before host b listens reaches nobody (b then
+	// reads every phone again, the "" below): wait until it listens.
+	for deadline := time.Now().Add(10 * time.Second); !dbB.ListenerUp(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("host b's listener never connected")
+		}
+	}
+	heard := make(chan string, 16)
+	b.Watch(func(phone string) {
+		if phone != "" {
+			heard <- phone
+		}
+	})
+	reg := Registration{Phone: "2001", Contact: "sip:2001@192.0.2.5:5060", Source: "192.0.2.5:5060", Transport: "UDP", ExpiresAt: time.Now().Add(time.Hour).Truncate(time.Second)}
+	if err := a.SaveRegistration(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-heard:
+		if p != "2001" {
+			t.Fatalf("announced %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("host b never heard of the REGISTER on host a")
+	}
+	got, err := b.LoadPhone(ctx, "2001")
+	if err != nil || len(got) != 1 || got[0].Host != "host-a" || got[0].Source != reg.Source {
+		t.Fatalf("host b reads %+v (%v)", got, err)
+	}
+	if err := a.DeleteRegistration(ctx, "2001", reg.Contact); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-heard; p != "2001" {
+		t.Fatalf("announced %q", p)
+	}
+	if got, err := b.LoadPhone(ctx, "2001"); err != nil || len(got) != 0 {
+		t.Fatalf("after the unregister host b reads %+v (%v)", got, err)
+	}
+}

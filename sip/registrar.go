@@ -254,3 +254,22 @@ func (s *Server) Registrations() []engine.Registration {
 	}
 	return out
 }
+
+// SyncRegistrations sets the bindings of phone to regs, the phone's
+// bindings as a shared store holds them now (hosts of a cluster, each
+// with its own registrar, learn of each other's REGISTERs this way).
+// Calls to the line then ring every contact whichever host took its
+// REGISTER, sent from this host straight to the address the REGISTER came
+// from. Lapsed and unparsable bindings are left out.
+func (s *Server) SyncRegistrations(phone string, regs []engine.Registration) {
+	now := s.cfg.now()
+	list := make([]binding, 0, len(regs))
+	for _, r := range regs {
+		var u sip.Uri
+		if r.Phone != phone || !now.Before(r.ExpiresAt) || sip.ParseUri(r.Contact, &u) != nil {
+			continue
+		}
+		list = append(list, binding{reg: r, uri: u})
+	}
+	s.stats.registrations.Store(int64(s.bindings.replace(phone, list)))
+}

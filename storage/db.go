@@ -67,6 +67,8 @@ type DB struct {
 	listenStop context.CancelFunc
 	listenDone chan struct{}
 	listenerUp atomic.Bool
+	regMu       sync.Mutex
+	regWatchers []func(phone string)
 }
 
 // Option configures Open.

@@ -28,6 +28,30 @@ const recheckEvery = time.Second
 // schemas of the same database (tests) do not wake each other.
 func notifyChannel(schema string) string { return "sipswitch_revision_" + schema }
 
+// registrationsChannel carries the names of phones whose bindings another
+// host changed (registrations.go).
+func registrationsChannel(schema string) string { return "sipswitch_registrations_" + schema }
+
+// WatchRegistrations calls fn with the name of every phone whose bindings
+// a host of a PostgreSQL store changed, and with "" when changes may have
+// been missed (the listener reconnected): then every phone's bindings are
+// to be read again. fn runs on the listener's goroutine and must not
+// block. On SQLite (one host) it is never called.
+func (db *DB) WatchRegistrations(fn func(phone string)) {
+	db.regMu.Lock()
+	db.regWatchers = append(db.regWatchers, fn)
+	db.regMu.Unlock()
+}
+
+func (db *DB) registrationsChanged(phone string) {
+	db.regMu.Lock()
+	watchers := db.regWatchers
+	db.regMu.Unlock()
+	for _, fn := range watchers {
+		fn(phone)
+	}
+}
+
 func (db *DB) notifyInTx(ctx context.Context, tx *Tx, rev int64) error {
 	if db.dialect != postgresDialect {
 		return nil
@@ -91,20 +115,27 @@ func (db *DB) listenOnce(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{notifyChannel(schema)}.Sanitize()); err != nil {
-		return fmt.Errorf("listen: %w", err)
+	revisions, registrations := notifyChannel(schema), registrationsChannel(schema)
+	for _, ch := range []string{revisions, registrations} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
 	}
 	db.listenerUp.Store(true)
 	// A commit between the last poll and LISTEN sent its notification
-	// to nobody: read the revision once now that we are listening.
+	// to nobody: read the revision once now that we are listening, and
+	// have every phone's bindings read again.
 	if _, err := db.PollRevision(ctx); err != nil {
 		return err
 	}
+	db.registrationsChanged("")
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, recheckEvery)
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {
+		case err == nil && n.Channel == registrations:
+			db.registrationsChanged(n.Payload)
 		case err == nil:
 			if rev, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil {
 				db.setRevision(rev)

@@ -78,8 +78,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // openService opens the database, applies migrations and creates the first
 // admin if the database is new (printing its password once).
-func openService(ctx context.Context, path string) (*storage.DB, *engine.Service, error) {
-	store, err := storage.Open(ctx, path)
+func openService(ctx context.Context, path string, opts ...storage.Option) (*storage.DB, *engine.Service, error) {
+	store, err := storage.Open(ctx, path, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

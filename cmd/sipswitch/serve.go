@@ -19,8 +19,10 @@ import (
 	"time"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/config"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
@@ -141,6 +143,10 @@ type daemon struct {
 	sip     *sip.Server
 	records *engine.CallRecorder // nil: call_records off
 
+	host   string          // cluster.host
+	limits *cluster.Limits // nil: limits count this host's calls alone
+	redis  *redis.Client
+
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
 	renderDone   chan struct{}
@@ -153,14 +159,23 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := sip.SetTransactionTimers(sip.TransactionTimers{T1: c.T1, T2: c.T2, T4: c.T4, Linger: c.TransactionLinger}); err != nil {
 		return fmt.Errorf("calls timers: %w", err)
 	}
-	store, svc, err := openService(ctx, d.cfg.Database)
+	store, svc, err := openService(ctx, d.cfg.Database, storage.WithLogger(d.log))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	d.store, d.svc = store, svc
+	d.host = d.cfg.Cluster.HostName()
+	// Shared limits outlive ctx: the slots of calls still draining are
+	// renewed until the daemon returns.
+	defer d.stopSharedLimits()
+	clusterCtx, stopCluster := context.WithCancel(context.Background())
+	defer stopCluster()
 
-	if err := d.startSIP(ctx); err != nil {
+	if err := d.startSIP(clusterCtx); err != nil {
+		return err
+	}
+	if err := d.registerClusterMetrics(); err != nil {
 		return err
 	}
 	sipCtx, stopSIP := context.WithCancel(context.Background())
@@ -187,7 +202,7 @@ func (d *daemon) run(ctx context.Context) error {
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/healthz", d.serveHealth)
 	var servers []*http.Server
 	if d.cfg.Metrics == "" {
 		mux.Handle("/metrics", d.metrics.Handler())
@@ -217,7 +232,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString())
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString(), "host", d.host, "shared_limits", d.limits != nil)
 	watchdog := d.watchdog()
 
 	for {
@@ -419,11 +434,16 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err := d.svc.RestoreSpend(ctx, spend, time.Now()); err != nil {
 		return err
 	}
-	d.calls, err = routing.NewCallControl(ctx, snap, costs, routing.WithSpendLedger(spend))
+	ccOpts, err := d.startSharedLimits(ctx)
+	if err != nil {
+		return err
+	}
+	d.calls, err = routing.NewCallControl(ctx, snap, costs, append(ccOpts, routing.WithSpendLedger(spend))...)
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}
 	c := d.cfg.Calls
+	regs := engine.NewRegistrationStore(d.store, engine.WithRegistrarHost(d.host))
 	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
 	if err != nil {
 		return fmt.Errorf("calls.peer_match: %w", err)
@@ -434,7 +454,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithRealm(d.cfg.Realm),
 		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),
 		sip.WithLogger(d.log),
-		sip.WithRegistrationStore(engine.NewRegistrationStore(d.store)),
+		sip.WithRegistrationStore(regs),
 		sip.WithPeerTimeout(c.NoAnswerTimeout),
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
@@ -451,7 +471,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		opts = append(opts, sip.WithVoicemail(c.VoicemailServer))
 	}
 	if d.cfg.CallRecords {
-		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log))
+		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log), engine.WithRecordHost(d.host))
 		opts = append(opts, sip.WithCallRecords(d.records.Record))
 	}
 	d.sip, err = sip.New(d.calls, opts...)
@@ -459,6 +479,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
+	d.followRegistrations(ctx, regs)
 	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)
 }
 

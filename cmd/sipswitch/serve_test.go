@@ -62,7 +62,14 @@ func startDaemon(t *testing.T, args ...string) *daemonProc {
 	t.Helper()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 	sipPort := freePort(t, "udp")
-	full := append([]string{"serve", "--http", httpAddr, "--sip", fmt.Sprintf("udp://127.0.0.1:%d", sipPort)}, args...)
+	return startDaemonWith(t, httpAddr, append([]string{"--http", httpAddr, "--sip", fmt.Sprintf("udp://127.0.0.1:%d", sipPort)}, args...)...)
+}
+
+// startDaemonWith runs `sipswitch serve args...` whose API listens on
+// httpAddr.
+func startDaemonWith(t *testing.T, httpAddr string, args ...string) *daemonProc {
+	t.Helper()
+	full := append([]string{"serve"}, args...)
 	cmd := exec.Command(os.Args[0], full...)
 	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD=daemon-admin-pw")
 	p := &daemonProc{t: t, cmd: cmd, done: make(chan error, 1), http: "http://" + httpAddr}
@@ -80,9 +87,9 @@ func startDaemon(t *testing.T, args ...string) *daemonProc {
 		p.done <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
+		// Kill is a no-op on a process that has exited (it answers
+		// os.ErrProcessDone); ProcessState is the waiter's to read.
+		cmd.Process.Kill()
 	})
 	p.waitLog("sipswitch ready", 20*time.Second)
 	return p

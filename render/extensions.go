@@ -100,7 +100,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			for _, r := range winningRoutes(m.routes[id], fax) {
 				used[r.ID] = true
 				w.ctx = fmt.Sprintf("route %d", r.ID)
-				routeEntries(d, r)
+				routeEntries(d, r, fax)
 			}
 		}
 	}
@@ -117,6 +117,12 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	for _, r := range routeIDs {
 		w.ctx = fmt.Sprintf("route %d", r.ID)
 		routeBody(d, m, cfg, r)
+	}
+	if len(routeIDs) > 0 {
+		peerTry(d, cfg)
+	}
+	if m.costs != nil && len(m.costs.prefixes) > 0 {
+		renderLCR(d, m.costs)
 	}
 	for _, p := range m.peers {
 		w.ctx = fmt.Sprintf("peer %d", p.ID)
@@ -208,7 +214,9 @@ func prefixMatchers(prefix string) []string {
 	return []string{prefix, "_" + prefix + "."}
 }
 
-func routeEntries(d dialplan, r *routing.Route) {
+// routeEntries adds a route's extensions to a plan context; the route's
+// subroutine gets the number and the call's media (the context's).
+func routeEntries(d dialplan, r *routing.Route, fax bool) {
 	if !validPrefix(r.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CalledPrefix))
 		return
@@ -217,7 +225,11 @@ func routeEntries(d dialplan, r *routing.Route) {
 		d.fail(fmt.Errorf("%s: caller_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CallerPrefix))
 		return
 	}
-	app := "Gosub(" + routeContext(r.ID) + ",s,1(${EXTEN}))"
+	media := routing.MediaVoice
+	if fax {
+		media = routing.MediaFax
+	}
+	app := "Gosub(" + routeContext(r.ID) + ",s,1(${EXTEN}," + media + "))"
 	for _, called := range prefixMatchers(r.CalledPrefix) {
 		if r.CallerPrefix == "" {
 			d.exten(called, app)
@@ -229,20 +241,34 @@ func routeEntries(d dialplan, r *routing.Route) {
 	}
 }
 
-// routePeers resolves peer1..peer3: 0 in peer1 is the default peer, 0
-// elsewhere is none, unknown ids are skipped, and least cost (-1) is
-// skipped because it needs live cost tables (README).
-func routePeers(m *model, r *routing.Route) []*routing.Peer {
-	var out []*routing.Peer
+// routeAttempt is one entry of a route's peer list as the dialplan dials
+// it: a peer, or least cost.
+type routeAttempt struct {
+	peer      *routing.Peer
+	leastCost bool
+}
+
+// routeAttempts resolves peer1..peer3 as routing.Decide does: 0 in peer1
+// is the default peer, 0 elsewhere is none, unknown ids are skipped, -1 is
+// every peer with a price for the number (when any cost rows exist), and a
+// peer or least cost named twice is dialled once.
+func routeAttempts(m *model, r *routing.Route) []routeAttempt {
+	var out []routeAttempt
+	seen := make(map[int]bool, 3)
+	lcr := false
 	for i, id := range []int{r.Peer1, r.Peer2, r.Peer3} {
 		if i == 0 && id == routing.PeerNone {
 			id = m.snap.Settings.DefaultPeer
 		}
-		if id <= 0 {
-			continue
-		}
-		if p := m.peerByID[id]; p != nil {
-			out = append(out, p)
+		switch {
+		case id == routing.PeerLeastCost:
+			if !lcr && m.costs != nil && len(m.costs.prefixes) > 0 {
+				lcr = true
+				out = append(out, routeAttempt{leastCost: true})
+			}
+		case id > 0 && !seen[id] && m.peerByID[id] != nil:
+			seen[id] = true
+			out = append(out, routeAttempt{peer: m.peerByID[id]})
 		}
 	}
 	return out
@@ -291,29 +317,23 @@ func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 		d.fail(fmt.Errorf("%s: allow: %w: %d", d.ctx, ErrUnsupported, r.Allow))
 		return
 	}
-	peers := routePeers(m, r)
-	if len(peers) == 0 {
+	attempts := routeAttempts(m, r)
+	if len(attempts) == 0 {
 		d.same("Hangup(34)")
 		return
 	}
 	// A line that withholds its number outside (presentation_external 0).
 	d.same(`ExecIf($["${SS_PRES_EXTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
-	var cond []string
-	for _, s := range cfg.failover {
-		cond = append(cond, `"${DIALSTATUS}" != "`+s+`"`)
-	}
-	for i, p := range peers {
-		d.same("Gosub(" + peerContext(p.ID) + ",s,1(${ARG1}))")
-		if i == len(peers)-1 {
-			break
+	for _, a := range attempts {
+		if a.leastCost {
+			d.same("GosubIf(${DIALPLAN_EXISTS(" + lcrContext + ",${ARG1},1)}?" + lcrContext + ",${ARG1},1(${ARG1},${ARG2}))")
+			continue
 		}
-		if len(cond) == 0 {
-			d.same("Goto(done)")
-		} else {
-			d.same("GotoIf($[" + strings.Join(cond, " & ") + "]?done)")
-		}
+		d.same("Gosub(" + peerTryContext + ",s,1(" + strconv.Itoa(a.peer.ID) + ",${ARG1}))")
 	}
-	d.label("done", "Hangup()")
+	// No peer was dialled: least cost found no price (the engine's no peer).
+	d.same(`ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`)
+	d.same("Hangup()")
 }
 
 func orAny(s string) string {

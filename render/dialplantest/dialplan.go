@@ -17,8 +17,14 @@ import (
 	"strings"
 )
 
-// ErrUnsupported is returned for dialplan the model does not know.
-var ErrUnsupported = errors.New("dialplantest: not modelled")
+// Sentinel errors.
+var (
+	// ErrUnsupported is returned for dialplan the model does not know.
+	ErrUnsupported = errors.New("dialplantest: not modelled")
+	// ErrNoExtension: the dialled number matches no extension of the
+	// endpoint's context (Asterisk rejects the call: 404 on res_pjsip).
+	ErrNoExtension = errors.New("dialplantest: no such extension")
+)
 
 // Dialplan is a parsed extensions.conf.
 type Dialplan struct {
@@ -223,4 +229,71 @@ func (e *extension) priorityOf(p string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("label %q not in extension %q", p, e.name)
+}
+
+// Endpoint is what a call from a res_pjsip endpoint starts with: its
+// context, callerid and set_var channel variables.
+type Endpoint struct {
+	Context   string
+	CallerNum string // "" when the endpoint sets none (the From user is used)
+	Vars      map[string]string
+}
+
+// PJSIPEndpoint reads endpoint name's context, callerid and set_var from
+// a rendered pjsip.conf.
+func PJSIPEndpoint(pjsipConf []byte, name string) (Endpoint, error) {
+	var ep Endpoint
+	section, isEndpoint, found := "", false, false
+	var opts [][2]string
+	flush := func() {
+		if section == name && isEndpoint {
+			found = true
+			for _, o := range opts {
+				switch o[0] {
+				case "context":
+					ep.Context = o[1]
+				case "callerid":
+					v := o[1]
+					if i := strings.IndexByte(v, '<'); i >= 0 && strings.HasSuffix(v, ">") {
+						v = v[i+1 : len(v)-1]
+					}
+					ep.CallerNum = v
+				case "set_var":
+					k, v, _ := strings.Cut(o[1], "=")
+					if ep.Vars == nil {
+						ep.Vars = map[string]string{}
+					}
+					ep.Vars[k] = v
+				}
+			}
+		}
+		opts, isEndpoint = nil, false
+	}
+	for _, line := range strings.Split(string(pjsipConf), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, ";") {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			flush()
+			section = strings.TrimSuffix(strings.TrimPrefix(line, "["), "]")
+			if i := strings.IndexByte(section, ']'); i >= 0 {
+				section = section[:i]
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		if k == "type" && v == "endpoint" {
+			isEndpoint = true
+		}
+		opts = append(opts, [2]string{k, v})
+	}
+	flush()
+	if !found {
+		return ep, fmt.Errorf("pjsip.conf has no endpoint %q", name)
+	}
+	return ep, nil
 }

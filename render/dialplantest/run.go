@@ -40,7 +40,7 @@ type Dialled struct {
 // Result is how the call ended.
 type Result struct {
 	Dials     []Dialled
-	Hangup    int      // cause; 16 (normal clearing) when none was given
+	Hangup    int      // cause; 16 (normal clearing) when none was given, 0 after a Goto to no extension
 	VoiceMail []string // VoiceMail() arguments
 	Trace     []string // applications run, "context,exten,priority: App(data)"
 }
@@ -84,7 +84,7 @@ func (d *Dialplan) Run(c Call) (Result, error) {
 	}
 	e := d.find(c.Context, c.Exten, c.CallerNum, map[string]bool{})
 	if e == nil {
-		return *res, fmt.Errorf("no extension %q in %q", c.Exten, c.Context)
+		return *res, fmt.Errorf("%w: %q in %q", ErrNoExtension, c.Exten, c.Context)
 	}
 	ch.ext, ch.pri = c.Exten, 1
 	ch.ctx = c.Context
@@ -253,7 +253,10 @@ func (ch *channel) jump(target string) error {
 	}
 	e := ch.dp.find(ctx, ext, ch.callerNum, map[string]bool{})
 	if e == nil {
-		return fmt.Errorf("goto %q: no such extension", target)
+		// Asterisk goes there anyway and, with no extension to run and no
+		// "i" extension, hangs up.
+		ch.res.Hangup = 0
+		return errHangup
 	}
 	pri, err := e.priorityOf(parts[len(parts)-1])
 	if err != nil {

@@ -71,7 +71,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 			break
 		}
-		phoneExtension(d, p, cos, len(m.classes) > 0, cfg)
+		phoneExtension(d, p, cos, len(m.classes) > 0, m.isLine, cfg)
 	}
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
@@ -555,44 +555,62 @@ func timePeriodChecks(d dialplan, i, n int, p *routing.TimePeriod, tz, times, da
 	return nil
 }
 
+// maxHops is the SIP core's bound on how often one call is sent on from
+// line to line (sip.maxHops): SS_HOPS counts the diversions on the
+// channel. Without it, two lines forwarding to each other loop in the
+// dialplan forever.
+const maxHops = 5
+
+// hopGuard is the expression that is true once a call has been sent on
+// maxHops times (SS_HOPS empty counts as 0).
+var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
+
 // destination renders a busy / no-answer / unregistered destination
-// (btype/bnumber, dtype/dnumber, utype/unumber).
-func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cfg *config) (string, error) {
+// (btype/bnumber, dtype/dnumber, utype/unumber) as the steps after its
+// label. cause is the hangup cause of the SIP core's answer when the
+// destination ends the call: 17 (486) for busy, 20 (480) otherwise.
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, cfg *config) ([]string, error) {
+	end := "Hangup(" + strconv.Itoa(cause) + ")"
 	switch strings.ToLower(typ) {
 	case "", "hangup":
-		return "Hangup()", nil
+		return []string{end}, nil
 	case "number", "phone", "external":
 		if number == "" || !validPrefix(number) && !dialplanSafe(number) || strings.ContainsAny(number, " /") || strings.HasPrefix(number, "_") {
-			return "", fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
+			return nil, fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
 		}
-		return "Goto(phone-" + p.Name + "," + number + ",1)", nil
+		if number == p.Name {
+			// A line that sends its calls on to itself ends them, as on
+			// the SIP core (a busy line would ring itself busy again).
+			return []string{end}, nil
+		}
+		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(phone-" + p.Name + "," + number + ",1)"}, nil
 	case "voicemail":
 		box := number
 		if box == "" {
 			box = p.Mailbox
 		}
 		if box == "" || !dialplanSafe(box) || strings.ContainsAny(box, " /") {
-			return "", fmt.Errorf("%s: %w: voicemail needs a mailbox", numParam, ErrInvalidValue)
+			return nil, fmt.Errorf("%s: %w: voicemail needs a mailbox", numParam, ErrInvalidValue)
 		}
-		return "VoiceMail(" + mailboxValue(box, cfg.vmContext) + "," + vmFlag + ")", nil
+		return []string{"VoiceMail(" + mailboxValue(box, cfg.vmContext) + "," + vmFlag + ")", end}, nil
 	}
-	return "", fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
+	return nil, fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg *config) {
-	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", cfg)
+func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, isLine func(string) bool, cfg *config) {
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", cfg)
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", cfg)
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -619,16 +637,27 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 			d.fail(fmt.Errorf("%s: forwarding: %w: %q", d.ctx, ErrInvalidValue, p.Forwarding))
 			return
 		}
-		if full != "" {
-			// A forwarded call is the line's: it needs a slot (486 without).
+		if p.Forwarding == p.Name {
+			// Forwarding to itself ends the call (480), as on the SIP core.
+			d.same("Hangup(20)")
+			return
+		}
+		// Sent on maxHops times already: forwarding is ignored and the
+		// line rings, as on the SIP core.
+		d.same("GotoIf(" + hopGuard + "?ring)")
+		// A call forwarded out is the line's: it needs a slot (486
+		// without). Forwarded to another line, it is that line's call.
+		slot := full != "" && !isLine(p.Forwarding)
+		if slot {
 			d.same(full + "fwdfull)")
 			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 		}
+		d.same("Set(SS_HOPS=$[0${SS_HOPS} + 1])")
 		d.same("Goto(phone-" + p.Name + "," + p.Forwarding + ",1)")
-		if full != "" {
+		if slot {
 			d.label("fwdfull", "Hangup(17)")
 		}
-		return
+		d.label("ring", "NoOp(forwarding not followed: hop limit)")
 	}
 	if p.DND == 1 {
 		// dnd "rejects all calls": 486, not the busy destination (the
@@ -665,12 +694,15 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
 	d.same(`GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL"]?unavail)`)
-	d.label("noanswer", noAnswer)
-	d.same("Hangup()")
-	d.label("busy", busy)
-	d.same("Hangup()")
-	d.label("unavail", unavail)
-	d.same("Hangup()")
+	for _, dest := range []struct {
+		label string
+		steps []string
+	}{{"noanswer", noAnswer}, {"busy", busy}, {"unavail", unavail}} {
+		d.label(dest.label, dest.steps[0])
+		for _, step := range dest.steps[1:] {
+			d.same(step)
+		}
+	}
 	if p.ACR == 1 {
 		d.label("reject", "Hangup(21)")
 	}

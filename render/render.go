@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -221,6 +222,12 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// isLine reports whether name is a line (the SIP core's Directory.Phone).
+func (m *model) isLine(name string) bool {
+	_, ok := slices.BinarySearchFunc(m.phones, name, func(p *routing.Phone, n string) int { return strings.Compare(p.Name, n) })
+	return ok
 }
 
 // checkNames refuses snapshots where a phone, a SIP peer and a sip_endpoint

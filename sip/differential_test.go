@@ -89,6 +89,7 @@ const (
 	diffVoice  = "v100"
 	diffFax    = "f200"
 	diffFwd    = "fw300"
+	diffFwd2   = "fw301" // forwards back to fw300 or to itself: loops end at the hop limit
 	diffVMLine = "vm400"
 )
 
@@ -209,8 +210,14 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 	create("phones", engine.Values{"name": diffVoice, "password": "secret-v100", "plan": "1", "callerid_external": pick("default", "+442071234567", "+4420"),
 		"presentation_external": pick("1", "1", "0")})
 	create("phones", engine.Values{"name": diffFax, "password": "secret-f200", "plan": "1", "media": "fax", "callerid_external": "+4420999"})
-	create("phones", engine.Values{"name": diffFwd, "password": "secret-fw300", "plan": "2", "forwarding": pick("0", "1") + randDigits(rng, diffAlpha, 4),
+	create("phones", engine.Values{"name": diffFwd, "password": "secret-fw300", "plan": "2", "forwarding": pick(pick("0", "1")+randDigits(rng, diffAlpha, 4), diffFwd2),
 		"callerid_external": "+4471111"})
+	utype, unumber := "phone", diffFwd
+	if rng.Intn(2) == 0 {
+		utype, unumber = "external", "0"+randDigits(rng, diffAlpha, 3)
+	}
+	create("phones", engine.Values{"name": diffFwd2, "password": "secret-fw301", "plan": "2", "forwarding": pick(diffFwd, diffFwd2),
+		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
 
 	snap, err := svc.Snapshot(ctx)
@@ -288,11 +295,13 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		line = diffFax
 	}
 	called := randDigits(rng, diffAlpha, 1+rng.Intn(3)) + randDigits(rng, "0123456789", 4)
-	switch rng.Intn(8) {
+	switch rng.Intn(9) {
 	case 0:
 		called = diffFwd
 	case 1:
 		called = diffVMLine
+	case 2:
+		called = diffFwd2
 	}
 	for try := 0; ; try++ {
 		before := time.Now()
@@ -303,7 +312,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		}
 		dial, cause, vmail := ds.dialplanCall(t, line, called, now, name)
 		where := fmt.Sprintf("%s: line %s calls %s at %s (%s)", name, line, called, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffVMLine {
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine {
 			// A call to a line: routes/simulate takes numbers, not lines;
 			// the SIP core and the dialplan must agree.
 			var coreOut []attempt

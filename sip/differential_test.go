@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -73,14 +75,17 @@ func (l *carrierLog) take() []attempt {
 
 // diffSwitch is one generated switch and the three paths over it.
 type diffSwitch struct {
-	svc    *engine.Service
-	state  *routing.RoutingState
-	sw     *Server
-	addr   net.Addr
-	dp     *dialplantest.Dialplan
-	pjsip  []byte
-	peers  map[int]*routing.Peer
-	byChan func(channel string) (peer, number string, ok bool)
+	// asterisk, when set, is a real Asterisk 20 running the rendered
+	// files (ASTERISK_ROOTFS): each call is placed through it too.
+	asterisk net.Addr
+	svc      *engine.Service
+	state    *routing.RoutingState
+	sw       *Server
+	addr     net.Addr
+	dp       *dialplantest.Dialplan
+	pjsip    []byte
+	peers    map[int]*routing.Peer
+	byChan   func(channel string) (peer, number string, ok bool)
 }
 
 const (
@@ -108,11 +113,20 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	vm := siptest.NewAgent(t, "voicemail", "127.0.0.5")
 	vm.Handle(log.handler("voicemail", 200))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	// With ASTERISK_ROOTFS (a root file system with Asterisk 20, as for
+	// TestAsteriskLoadsRenderedFiles; needs root), every call is also
+	// placed through a real Asterisk running the rendered files. Only SIP
+	// peers are used then: Asterisk would wait on an IAX2 peer that
+	// cannot answer.
+	asteriskRoot := os.Getenv("ASTERISK_ROOTFS")
+	if asteriskRoot != "" {
+		switches = 3
+	}
 	rng := rand.New(rand.NewSource(14))
 	compared := map[string]int{}
 	attempts := 0
 	for n := 0; n < switches; n++ {
-		ds := newDiffSwitch(t, rng, carriers, vm)
+		ds := newDiffSwitch(t, rng, carriers, vm, asteriskRoot)
 		for c := 0; c < callsEach; c++ {
 			outcome, n := ds.compareCall(t, rng, phone, log, fmt.Sprintf("switch %d call %d", n, c))
 			compared[outcome]++
@@ -127,7 +141,7 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	}
 }
 
-func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *siptest.Agent) *diffSwitch {
+func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *siptest.Agent, asteriskRoot string) *diffSwitch {
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "switch.db"))
 	if err != nil {
@@ -176,6 +190,10 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 
 	seen := map[string]bool{}
 	peerRefs := []string{"-1", "0", "1", "2", "3", "4", "5", "6"}
+	costPeers := 4
+	if asteriskRoot != "" {
+		peerRefs, costPeers = peerRefs[:5], 3
+	}
 	for plan := 1; plan <= 2; plan++ {
 		for range 4 + rng.Intn(5) {
 			called := randDigits(rng, diffAlpha, rng.Intn(4))
@@ -198,7 +216,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 			create("plans/routes", v)
 		}
 	}
-	for id := 1; id <= 4; id++ {
+	for id := 1; id <= costPeers; id++ {
 		for range 1 + rng.Intn(6) {
 			create("peers/costs", engine.Values{"peer": strconv.Itoa(id), "called_prefix": randDigits(rng, diffAlpha, rng.Intn(3)),
 				"cost": pick("0.01", "0.02", "0.03"), "connectfee": pick("0", "0.01"), "priority": pick("1", "2"),
@@ -274,7 +292,26 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 		}
 		return "", "", false
 	}
+	if asteriskRoot != "" {
+		ds.asterisk = startAsterisk(t, asteriskRoot, files)
+	}
 	return ds
+}
+
+// startAsterisk runs Asterisk 20 in the chroot root on files (res_pjsip)
+// until the test ends; it listens on 127.0.0.1:5060.
+func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := render.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join("..", "scripts", "asterisk-run.sh")
+	if out, err := exec.Command(script, root, dir, "pjsip", "start").CombinedOutput(); err != nil {
+		t.Fatalf("asterisk-run start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(script, root, dir, "pjsip", "stop").Run() })
+	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
 }
 
 func randDigits(rng *rand.Rand, alphabet string, n int) string {
@@ -337,6 +374,12 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			if coreVM != (len(vmail) > 0) {
 				t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
 			}
+			if ds.asterisk != nil {
+				got, status := ds.asteriskCall(t, phone, log, line, called)
+				if !samePeersAndNumbers(got, coreOut) || coreVM != (status == 200) {
+					t.Fatalf("%s: Asterisk sent %v (status %d), the SIP core %v (voicemail %v)", where, got, status, coreOut, coreVM)
+				}
+			}
 			return "line", len(dial)
 		}
 		sim := ds.simulate(t, line, called, now)
@@ -356,6 +399,12 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		}
 		if !slices.Equal(simCore, core) {
 			t.Fatalf("%s: routes/simulate (%s) lists %v for the SIP core, which sent %v (status %d)", where, sim.Outcome, simCore, core, status)
+		}
+		if ds.asterisk != nil {
+			got, status := ds.asteriskCall(t, phone, log, line, called)
+			if !samePeersAndNumbers(got, simCore) {
+				t.Fatalf("%s: routes/simulate (%s) lists %v, Asterisk sent %v (status %d)", where, sim.Outcome, simCore, got, status)
+			}
 		}
 		wantStatus, wantCause := map[string]int{"barred": 403, "cos_barred": 403, "no_route": 404, "no_peer": 503}[sim.Outcome], map[string]int{"barred": 21, "cos_barred": 21, "no_peer": 34}[sim.Outcome]
 		if sim.Outcome == "route" {
@@ -450,4 +499,20 @@ func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time)
 		t.Fatalf("simulate: %v", err)
 	}
 	return routing.Simulate(ds.state, req)
+}
+
+// asteriskCall places the call through the real Asterisk and returns what
+// the carriers got and the final status.
+func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string) ([]attempt, int) {
+	t.Helper()
+	saved := ds.addr
+	ds.addr = ds.asterisk
+	defer func() { ds.addr = saved }()
+	return ds.sipCall(t, phone, log, line, called)
+}
+
+// samePeersAndNumbers compares attempts by peer and number: Asterisk's
+// From for a withheld or unknown caller is its own (anonymous@anonymous.invalid).
+func samePeersAndNumbers(a, b []attempt) bool {
+	return slices.EqualFunc(a, b, func(x, y attempt) bool { return x.peer == y.peer && x.called == y.called })
 }

@@ -57,8 +57,10 @@ func main() {
 	calls := flag.Int("calls", 10000, "lines in the injection file")
 	seed := flag.Uint64("seed", 1, "random seed of the injection file")
 	called := flag.String("called", "", "called number of every call (default: random within the routes)")
+	outMax := flag.Int("outmaximum", -1, "outmaximum of the carrier peers (-1: unlimited; a limit makes every call take a slot, shared across hosts in a cluster)")
+	totalMax := flag.Int("totalmaximum", -1, "totalmaximum of the phones (-1: unlimited)")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, limits{peer: *outMax, phone: *totalMax}); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -68,7 +70,10 @@ func phoneName(i int) string     { return strconv.Itoa(firstPhone + i) }
 func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
-func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string) error {
+// limits are the call limits the database gives its peers and phones.
+type limits struct{ peer, phone int }
+
+func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, lim limits) error {
 	switch {
 	case phones <= 0:
 		return errors.New("-phones must be positive")
@@ -114,7 +119,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 
 	peerIDs := make([]string, len(carriers))
 	for i, c := range carriers {
-		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": c.dest})
+		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": c.dest, "outmaximum": strconv.Itoa(lim.peer)})
 		if err != nil {
 			return err
 		}
@@ -134,7 +139,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 		}
 	}
 	for i := range phones {
-		if _, err := create("phones", engine.Values{"name": phoneName(i), "password": phonePassword(i), "plan": plan}); err != nil {
+		if _, err := create("phones", engine.Values{"name": phoneName(i), "password": phonePassword(i), "plan": plan, "totalmaximum": strconv.Itoa(lim.phone)}); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,8 @@
 # loopback only: the cluster figures of README ("Several hosts on one
 # store").
 #
-# Host N listens on 127.0.0.N:15060 (SIP) and :18080 (API). BACKEND
+# Host N listens on 127.0.0.N:SIP_PORT (SIP, 25060) and :HTTP_PORT (API,
+# 28080); the ports differ from make loadtest's so both can run at once. BACKEND
 # postgres gives them one fresh PostgreSQL schema (removed afterwards) and,
 # with SHARED=1, one Redis key prefix for the call-limit slots; BACKEND
 # sqlite is one host on a SQLite file, the single-host figure to compare
@@ -11,8 +12,8 @@
 # phones) gives the carriers outmaximum OUTMAX and the phones totalmaximum
 # TOTALMAX, so that every call takes two shared slots; the limits are
 # never reached. One SIPp phone client per host places RATE calls/s for
-# DURATION s; SIPp carriers answer on 127.0.0.2:5071 (and .3:5072,
-# .4:5073 for failover).
+# DURATION s; SIPp carriers answer on 127.0.0.2:CARRIER_PORT (25071; and
+# .3 and .4 on the next ports).
 #
 # Printed per host: calls, achieved CPS, CPU per call (user+system of the
 # sipswitch process over the run); then, on postgres, the time a write
@@ -45,8 +46,11 @@ PROPAGATE=${PROPAGATE:-10}
 KILL_CALLS=${KILL_CALLS:-20}
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 REDIS=${REDIS:-127.0.0.1:6379}
+SIP_PORT=${SIP_PORT:-25060}
+HTTP_PORT=${HTTP_PORT:-28080}
+CARRIER_PORT=${CARRIER_PORT:-25071}
 CALLS=$((RATE * DURATION))
-for v in HOSTS RATE DURATION CALL_MS ROUTES PROPAGATE KILL_CALLS; do
+for v in HOSTS RATE DURATION CALL_MS ROUTES PROPAGATE KILL_CALLS SIP_PORT HTTP_PORT CARRIER_PORT; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest-cluster: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 [[ $HOSTS -le 3 ]] || { echo "loadtest-cluster: HOSTS is 1 to 3" >&2; exit 2; }
@@ -108,23 +112,23 @@ else
 fi
 echo "== generating the store ($BACKEND, $ROUTES routes, outmaximum $OUTMAX, totalmaximum $TOTALMAX)"
 "$WORK/gendb" -db "$DB" -csv "$WORK/calls.csv" -calls "$((CALLS + KILL_CALLS + 10))" -called "$CALLED" -routes "$ROUTES" \
-	-outmaximum "$OUTMAX" -totalmaximum "$TOTALMAX"
+	-outmaximum "$OUTMAX" -totalmaximum "$TOTALMAX" -carrier-port "$CARRIER_PORT"
 
 start_uas() { # name scenario ip port
 	(cd "$WORK" && exec sipp -sf "$SC/$2" -i "$3" -p "$4" -nostdin -buff_size 4194304 >"$WORK/$1.out" 2>&1) &
 	PIDS+=($!)
 }
-start_uas carrier1 uas_answer.xml 127.0.0.2 5071
-start_uas carrier2 uas_answer.xml 127.0.0.3 5072
-start_uas carrier3 uas_busy.xml 127.0.0.4 5073
+start_uas carrier1 uas_answer.xml 127.0.0.2 "$CARRIER_PORT"
+start_uas carrier2 uas_answer.xml 127.0.0.3 "$((CARRIER_PORT + 1))"
+start_uas carrier3 uas_busy.xml 127.0.0.4 "$((CARRIER_PORT + 2))"
 
 SWITCH=()
 for n in $(seq "$HOSTS"); do
 	ip=127.0.0.$n
 	cat >"$WORK/host$n.yaml" <<EOF
 database: "$DB"
-http: $ip:18080
-sip: [udp://$ip:15060]
+http: $ip:$HTTP_PORT
+sip: [udp://$ip:$SIP_PORT]
 digest_algorithms: [MD5, SHA-256]
 log: {level: ${LOG_LEVEL:-warn}, format: text}
 cluster:
@@ -139,9 +143,11 @@ EOF
 done
 for n in $(seq "$HOSTS"); do
 	for i in $(seq 150); do
-		curl -sf "http://127.0.0.$n:18080/healthz" >/dev/null 2>&1 && break
 		kill -0 "${SWITCH[$((n - 1))]}" 2>/dev/null || { echo "loadtest-cluster: host$n exited:" >&2; cat "$WORK/host$n.err" >&2; exit 2; }
-		[[ $i = 150 ]] && { echo "loadtest-cluster: host$n not healthy after 15s:" >&2; curl -s "http://127.0.0.$n:18080/healthz" >&2; exit 2; }
+		# Our host's answer (its store backend), not another program's
+		# on the same port.
+		curl -sf "http://127.0.0.$n:$HTTP_PORT/healthz" 2>/dev/null | grep -q "store $BACKEND ok" && break
+		[[ $i = 150 ]] && { echo "loadtest-cluster: host$n not healthy after 15s:" >&2; curl -s "http://127.0.0.$n:$HTTP_PORT/healthz" >&2; exit 2; }
 		sleep 0.1
 	done
 done
@@ -151,7 +157,7 @@ uac() { # host-number calls rate call-ms outfile-prefix [extra sipp args...]
 	local n=$1 m=$2 r=$3 d=$4 tag=$5
 	shift 5
 	mkdir -p "$WORK/$tag$n"
-	(cd "$WORK/$tag$n" && exec sipp "127.0.0.$n:15060" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" -auth_uri "$CALLED@127.0.0.$n:15060" \
+	(cd "$WORK/$tag$n" && exec sipp "127.0.0.$n:$SIP_PORT" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" -auth_uri "$CALLED@127.0.0.$n:$SIP_PORT" \
 		-i 127.0.0.1 -p 0 -r "$r" -m "$m" -d "$d" -recv_timeout 20000 -timeout "$((m / r + d / 1000 + 60))s" -timeout_error \
 		-buff_size 4194304 -nostdin -trace_stat -stf "$WORK/$tag$n/stat.csv" -fd 1 "$@" >"$WORK/$tag$n/out" 2>&1)
 }
@@ -199,11 +205,11 @@ if [[ $BACKEND = postgres && $HOSTS -ge 2 ]]; then
 	echo "== propagation: a write through host 2 until host 1's routing table has it ($PROPAGATE samples)"
 	AUTH="auth_username=admin;auth_password=loadtest-admin"
 	for i in $(seq "$PROPAGATE"); do
-		before=$(curl -s "http://127.0.0.1:18080/metrics" | awk '$1 == "sipswitch_store_revision" { print $2 }')
+		before=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '$1 == "sipswitch_store_revision" { print $2 }')
 		t0=$(date +%s%N)
-		curl -sf "http://127.0.0.2:18080/api/json/plans/update/?$AUTH;id=1;description=propagation-$i" >/dev/null
+		curl -sf "http://127.0.0.2:$HTTP_PORT/api/json/plans/update/?$AUTH;id=1;description=propagation-$i" >/dev/null
 		for _ in $(seq 500); do
-			rev=$(curl -s "http://127.0.0.1:18080/metrics" | awk '$1 == "sipswitch_store_revision" { print $2 }')
+			rev=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '$1 == "sipswitch_store_revision" { print $2 }')
 			[[ ${rev%.*} -gt ${before%.*} ]] && break
 			sleep 0.005
 		done
@@ -213,7 +219,10 @@ fi
 
 if [[ $SHARED = 1 && $HOSTS = 3 ]]; then
 	echo "== lease expiry: host 3 killed with -9 holding $KILL_CALLS calls"
-	uac 3 "$KILL_CALLS" "$KILL_CALLS" 120000 hold &
+	mkdir -p "$WORK/hold3"
+	# Its own subshell that execs SIPp, so $! is SIPp's pid.
+	(cd "$WORK/hold3" && exec sipp "127.0.0.3:$SIP_PORT" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" -auth_uri "$CALLED@127.0.0.3:$SIP_PORT" \
+		-i 127.0.0.1 -p 0 -r "$KILL_CALLS" -m "$KILL_CALLS" -d 120000 -nostdin >"$WORK/hold3/out" 2>&1) &
 	HOLD=$!
 	PIDS+=("$HOLD")
 	key="{$PREFIX}:limit:peer:1"

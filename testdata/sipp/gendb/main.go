@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
@@ -59,8 +60,9 @@ func main() {
 	called := flag.String("called", "", "called number of every call (default: random within the routes)")
 	outMax := flag.Int("outmaximum", -1, "outmaximum of the carrier peers (-1: unlimited; a limit makes every call take a slot, shared across hosts in a cluster)")
 	totalMax := flag.Int("totalmaximum", -1, "totalmaximum of the phones (-1: unlimited)")
+	carrierPort := flag.Int("carrier-port", 5071, "port of carrier1; carrier2 and carrier3 listen on the next two")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, limits{peer: *outMax, phone: *totalMax}); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, limits{peer: *outMax, phone: *totalMax, carrierPort: *carrierPort}); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -71,7 +73,7 @@ func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
 // limits are the call limits the database gives its peers and phones.
-type limits struct{ peer, phone int }
+type limits struct{ peer, phone, carrierPort int }
 
 func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, lim limits) error {
 	switch {
@@ -119,7 +121,12 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 
 	peerIDs := make([]string, len(carriers))
 	for i, c := range carriers {
-		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": c.dest, "outmaximum": strconv.Itoa(lim.peer)})
+		dest := c.dest
+		if lim.carrierPort != 0 {
+			host, _, _ := strings.Cut(dest, ":")
+			dest = host + ":" + strconv.Itoa(lim.carrierPort+i)
+		}
+		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": dest, "outmaximum": strconv.Itoa(lim.peer)})
 		if err != nil {
 			return err
 		}

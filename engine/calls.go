@@ -245,10 +245,18 @@ func (r *CallRecorder) write(ctx context.Context, recs []CallRecord) error {
 // SpentSince sums the cost of every line's calls that started at or after
 // since: what routing.SpendLedger is restored from at start.
 func (s *Service) SpentSince(ctx context.Context, since time.Time) (map[string]float64, error) {
+	return s.spentSince(ctx, since, nil)
+}
+
+func (s *Service) spentSince(ctx context.Context, since time.Time, host *string) (map[string]float64, error) {
+	where := []storage.Cond{{Col: "start", Op: ">=", Val: since.Unix()}}
+	if host != nil {
+		where = append(where, storage.Cond{Col: "host", Op: "=", Val: *host})
+	}
 	var out map[string]float64
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
 		var err error
-		out, err = tx.SumBy(ctx, "calls", "cost", "line", []storage.Cond{{Col: "start", Op: ">=", Val: since.Unix()}})
+		out, err = tx.SumBy(ctx, "calls", "cost", "line", where)
 		return err
 	})
 	if err != nil {
@@ -261,6 +269,20 @@ func (s *Service) SpentSince(ctx context.Context, since time.Time) (map[string]f
 func (s *Service) RestoreSpend(ctx context.Context, l *routing.SpendLedger, now time.Time) error {
 	day := l.DayStart(now)
 	spent, err := s.SpentSince(ctx, day)
+	if err != nil {
+		return err
+	}
+	l.Restore(day, spent)
+	return nil
+}
+
+// RestoreOwnSpend loads today's spend of every line through host alone
+// (calls.host): a host of a cluster whose ledger learns the other hosts'
+// spend from the shared ledger (routing.WithSharedSpend) counts only its
+// own, or the others' would count twice.
+func (s *Service) RestoreOwnSpend(ctx context.Context, l *routing.SpendLedger, now time.Time, host string) error {
+	day := l.DayStart(now)
+	spent, err := s.spentSince(ctx, day, &host)
 	if err != nil {
 		return err
 	}

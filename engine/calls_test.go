@@ -97,6 +97,19 @@ func TestCallRecorderBatches(t *testing.T) {
 		if n != 25 || len(rows) != 26 || rows[0][0] != "id" || rows[1][5] != "outbound" || rows[1][6] != "2002" {
 			t.Fatalf("export: %d calls, %d rows, first %v", n, len(rows), rows[:min(2, len(rows))])
 		}
+		// Another host's records: its own spend is restored apart.
+		other := NewCallRecorder(db, WithRecordHost("host-b"))
+		other.Record(CallRecord{CallID: "b1", Start: day.Unix() + 3600, End: day.Unix() + 3605, Direction: CallOutbound, Line: "2001", Customer: 1, Cost: 7})
+		if err := other.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		own := routing.NewSpendLedger(time.UTC)
+		if err := svc.RestoreOwnSpend(context.Background(), own, day.Add(2*time.Hour), "host-b"); err != nil {
+			t.Fatal(err)
+		}
+		if got := own.Spent("2001", day.Add(2*time.Hour)); got != 7 {
+			t.Errorf("host-b's own spend of 2001: %v, want 7 (host-a's 62.5 is not its own)", got)
+		}
 		if h := rows[0][len(rows[0])-1]; h != "host" || rows[1][len(rows[1])-1] != "host-a" {
 			t.Errorf("host column %q, first record's %q; want host-a stamped by the recorder", h, rows[1][len(rows[1])-1])
 		}

@@ -15,3 +15,18 @@ type SharedLimits interface {
 	// cannot be checked is treated as reached (fail closed).
 	Acquire(key LimitKey, max int) (release func(), ok bool)
 }
+
+// SharedSpend holds lines' daily spend (call_maximum) across switch
+// hosts: each host publishes its own spend of a line today (its calls
+// that ended and, priced every tick, the ones running) and reads the sum
+// of the other hosts'. A line is held to its limit on the sum, so within
+// one tick of any host. Implementations live outside routing (package
+// cluster keeps it in Redis); errors are answered as in SharedLimits: a
+// new chargeable call of a limited line is refused, calls running go on.
+type SharedSpend interface {
+	// Publish sets this host's spend of line (lower case) on day
+	// ("2006-01-02" in the ledger's time zone).
+	Publish(day, line string, spent float64) error
+	// Others is the spend of line on day through every other host.
+	Others(day, line string) (float64, error)
+}

@@ -52,6 +52,24 @@ func (d *daemon) startSharedLimits(ctx context.Context) ([]routing.CallControlOp
 	return []routing.CallControlOption{routing.WithSharedLimits(limits)}, nil
 }
 
+// spendLedger is the ledger of call_maximum: restored from every host's
+// call records on one host; with shared limits, from this host's own
+// records and published, the other hosts' spend coming from Redis.
+func (d *daemon) spendLedger(ctx context.Context, loc *time.Location) (*routing.SpendLedger, error) {
+	if d.limits == nil {
+		spend := routing.NewSpendLedger(loc)
+		return spend, d.svc.RestoreSpend(ctx, spend, time.Now())
+	}
+	spend := routing.NewSpendLedger(loc, routing.WithSharedSpend(cluster.NewSpend(d.limits, d.host)))
+	if err := d.svc.RestoreOwnSpend(ctx, spend, time.Now(), d.host); err != nil {
+		return nil, err
+	}
+	if err := spend.Publish(time.Now()); err != nil {
+		d.log.Error("cluster: this host's spend today not published; the other hosts see it when its lines' next calls end", "error", err)
+	}
+	return spend, nil
+}
+
 func (d *daemon) stopSharedLimits() {
 	if d.redis != nil {
 		d.redis.Close()

@@ -429,13 +429,13 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("time_zone: %w", err)
 	}
-	// Today's spend of every line, from its call records, so a restart
-	// does not reset daily limits.
-	spend := routing.NewSpendLedger(loc)
-	if err := d.svc.RestoreSpend(ctx, spend, time.Now()); err != nil {
+	ccOpts, err := d.startSharedLimits(ctx)
+	if err != nil {
 		return err
 	}
-	ccOpts, err := d.startSharedLimits(ctx)
+	// Today's spend of every line, from its call records, so a restart
+	// does not reset daily limits.
+	spend, err := d.spendLedger(ctx, loc)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // Package cluster owns what several switch hosts on one store share
 // beyond the store itself: the slots of outmaximum and totalmaximum, held
-// in Redis so that a limit counts the calls of every host exactly.
+// in Redis so that a limit counts the calls of every host exactly, and
+// the daily spend of lines with a call_maximum (Spend).
 //
 // # Call-limit slots
 //
@@ -33,4 +34,15 @@
 // that failed is covered by the lease. /healthz reports the counter's
 // reachability so a dispatcher stops sending new calls to a host that
 // cannot reach it.
+//
+// # Daily spend
+//
+// A line's spend today is one Redis hash per line and day with a field
+// per host: that host's spend (ended calls, and running calls as last
+// priced). Each host writes only its own field, after every limited call
+// ends and every tick (a second) while limited calls run, and reads the
+// others' before a chargeable call of the line starts and at each tick;
+// routing.SpendLedger holds the line to its own spend plus theirs. A host
+// restarting writes its field from its own call records. Redis away: new
+// chargeable calls of limited lines are refused, running ones go on.
 package cluster

@@ -80,6 +80,12 @@ type Limits struct {
 
 	up       atomic.Bool
 	failures atomic.Uint64
+
+	releases  chan slotRef // to the releaser
+	flushes   chan chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
 }
 
 // LimitsOption configures NewLimits.
@@ -114,6 +120,9 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 		return nil, fmt.Errorf("cluster limits: lease %v is shorter than 300ms", l.lease)
 	}
 	l.up.Store(true)
+	l.releases, l.flushes = make(chan slotRef, 4096), make(chan chan struct{})
+	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
+	go l.releaser()
 	return l, nil
 }
 
@@ -154,20 +163,12 @@ func (l *Limits) Acquire(key routing.LimitKey, max int) (func(), bool) {
 	}, true
 }
 
+// release hands a slot to the releaser (releases.go); it does not wait.
 func (l *Limits) release(key, member string) {
-	l.renewMu.RLock()
-	defer l.renewMu.RUnlock()
 	l.mu.Lock()
 	delete(l.held, member)
 	l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
-	if err := l.rdb.ZRem(ctx, key, member).Err(); err != nil {
-		// Not renewed any more: the lease frees it.
-		l.failed("release", err)
-		return
-	}
-	l.ok()
+	l.queueRelease(slotRef{key: key, member: member})
 }
 
 // Active counts the live slots of key on every host.

@@ -15,14 +15,20 @@ import (
 	"github.com/sipswitch/sipswitch/routing"
 )
 
-func newLimits(t *testing.T, addr, host, prefix string, opts ...cluster.LimitsOption) *cluster.Limits {
-	t.Helper()
+func redisClient(t testing.TB, addr string) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func newLimits(t *testing.T, addr, host, prefix string, opts ...cluster.LimitsOption) *cluster.Limits {
+	t.Helper()
+	rdb := redisClient(t, addr)
 	l, err := cluster.NewLimits(rdb, host, append([]cluster.LimitsOption{cluster.WithPrefix(prefix)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(l.Close)
 	return l
 }
 
@@ -70,11 +76,17 @@ func TestSlotsAreExactAcrossHosts(t *testing.T) {
 	}
 	releases[0]()
 	releases[0]()
+	for _, h := range hosts {
+		h.Flush()
+	}
 	if n := active(t, hosts[2], key); n != max-1 {
 		t.Fatalf("after releasing one slot twice: %d active, want %d", n, max-1)
 	}
 	for _, rel := range releases[1:] {
 		rel()
+	}
+	for _, h := range hosts {
+		h.Flush()
 	}
 	if n := active(t, hosts[0], key); n != 0 {
 		t.Fatalf("after releasing all: %d active", n)
@@ -161,6 +173,7 @@ func TestRedisOutageRefusesLimitedCallsAndRecovers(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	rel()
+	l.Flush()
 	if n, err := l.Active(context.Background(), key); err != nil || n != 0 {
 		t.Fatalf("after release: %d (%v)", n, err)
 	}

@@ -153,6 +153,17 @@ for n in $(seq "$HOSTS"); do
 done
 
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
+# CPU of the servers the hosts share: every PostgreSQL process (children's
+# time included: backends come and go) and the Redis server. Whatever
+# else uses them on this machine is counted too.
+servers_ticks() {
+	local pids total=0 p
+	pids="$(pgrep -u postgres 2>/dev/null || true) $(redis-cli -h "${REDIS%:*}" -p "${REDIS#*:}" info server 2>/dev/null | awk -F: '/^process_id/ { print $2 + 0 }')"
+	for p in $pids; do
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }' || echo 0)))
+	done
+	echo "$total"
+}
 uac() { # host-number calls rate call-ms outfile-prefix [extra sipp args...]
 	local n=$1 m=$2 r=$3 d=$4 tag=$5
 	shift 5
@@ -173,6 +184,7 @@ done
 echo "== load: $HOSTS host(s), $RATE calls/s each for $DURATION s, $CALL_MS ms calls"
 declare -a CPU0
 for n in $(seq "$HOSTS"); do CPU0[$n]=$(cpu_ticks "${SWITCH[$((n - 1))]}"); done
+SERVERS0=$(servers_ticks)
 T0=$(date +%s.%N)
 UACS=()
 for n in $(seq "$HOSTS"); do
@@ -182,6 +194,7 @@ done
 FAILED_RUNS=0
 for p in "${UACS[@]}"; do wait "$p" || FAILED_RUNS=$((FAILED_RUNS + 1)); done
 T1=$(date +%s.%N)
+SERVERS=$(($(servers_ticks) - SERVERS0))
 HZ=$(getconf CLK_TCK)
 TOTAL_CALLS=0
 TOTAL_FAILED=0
@@ -199,6 +212,7 @@ for n in $(seq "$HOSTS"); do
 		printf "host%d: %d calls, %d ok, %d failed, %.1f CPS, CPU %.2f s = %.0f us per call\n", n, c, ok, f, c / d, t / hz, (c > 0 ? t / hz / c * 1e6 : 0) }'
 done
 awk -v c="$TOTAL_CALLS" -v d="$DURATION" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "cluster: %d calls, %.1f CPS over %d s (wall %.1f s)\n", c, c / d, d, t1 - t0 }'
+awk -v t="$SERVERS" -v hz="$HZ" -v c="$TOTAL_CALLS" 'BEGIN { if (c > 0) printf "PostgreSQL and Redis CPU: %.2f s = %.0f us per call (all their processes, whoever used them)\n", t / hz, t / hz / c * 1e6 }'
 printf 'machine: %s cores; PostgreSQL and Redis share them with SIPp and the hosts\n' "$(nproc)"
 
 if [[ $BACKEND = postgres && $HOSTS -ge 2 ]]; then

@@ -71,6 +71,9 @@ func (d *daemon) spendLedger(ctx context.Context, loc *time.Location) (*routing.
 }
 
 func (d *daemon) stopSharedLimits() {
+	if d.limits != nil {
+		d.limits.Close() // the releases of the drained calls go out
+	}
 	if d.redis != nil {
 		d.redis.Close()
 	}

@@ -300,6 +300,7 @@ cluster:
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer slots.Close()
 	peer1 := routing.LimitKey{Kind: routing.LimitPeer, ID: 1}
 	if n, err := slots.Active(ctx, peer1); err != nil || n != outMax {
 		t.Fatalf("slots before the kill: %d (%v)", n, err)

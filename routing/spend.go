@@ -236,25 +236,13 @@ func (l *SpendLedger) check() bool {
 	ahead := l.now().Add(l.tick)
 	limited := false
 	for key, set := range l.running {
-		limit := -1.0
-		for c := range set {
-			if c.limit >= 0 {
-				limit = c.limit
-				break
-			}
-		}
+		limit := limitOf(set)
 		if limit < 0 {
 			continue
 		}
 		limited = true
-		if l.spentLocked(key, ahead) <= limit {
-			continue
-		}
-		for c := range set {
-			if !c.closed {
-				c.closed = true
-				close(c.done)
-			}
+		if l.spentLocked(key, ahead) > limit {
+			endCalls(set)
 		}
 	}
 	if !limited {
@@ -279,14 +267,7 @@ func (l *SpendLedger) checkShared() bool {
 	ahead := at.Add(l.tick)
 	var lines []line
 	for key, set := range l.running {
-		limit := -1.0
-		for c := range set {
-			if c.limit >= 0 {
-				limit = c.limit
-				break
-			}
-		}
-		if limit >= 0 {
+		if limit := limitOf(set); limit >= 0 {
 			lines = append(lines, line{key: key, limit: limit, now: l.spentLocked(key, at), due: l.spentLocked(key, ahead)})
 		}
 	}
@@ -308,12 +289,29 @@ func (l *SpendLedger) checkShared() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, key := range over {
-		for c := range l.running[key] {
-			if !c.closed {
-				c.closed = true
-				close(c.done)
-			}
-		}
+		endCalls(l.running[key])
 	}
 	return true
+}
+
+// limitOf is the spend limit of the line whose running charges set
+// holds (-1: none).
+func limitOf(set map[*Charge]struct{}) float64 {
+	for c := range set {
+		if c.limit >= 0 {
+			return c.limit
+		}
+	}
+	return -1
+}
+
+// endCalls closes the Done channel of every charge of set; the caller
+// holds the ledger's lock.
+func endCalls(set map[*Charge]struct{}) {
+	for c := range set {
+		if !c.closed {
+			c.closed = true
+			close(c.done)
+		}
+	}
 }

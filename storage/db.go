@@ -64,9 +64,9 @@ type DB struct {
 	stmts  map[string]*sql.Stmt
 
 	// PostgreSQL's change listener (notify.go).
-	listenStop context.CancelFunc
-	listenDone chan struct{}
-	listenerUp atomic.Bool
+	listenStop  context.CancelFunc
+	listenDone  chan struct{}
+	listenerUp  atomic.Bool
 	regMu       sync.Mutex
 	regWatchers []func(phone string)
 }

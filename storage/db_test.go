@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -242,6 +243,58 @@ func TestIDsAreNumberedAlikeOnBothBackends(t *testing.T) {
 		}
 		if id := insert("after bulk", false); id != 5 {
 			t.Fatalf("id after a deleted 2 and bulk 3, 4: %d, want 5", id)
+		}
+	})
+}
+
+// Run-time state appended in bulk (call records): all rows or none, ids
+// continuing the table's, the revision untouched, on both engines (on
+// PostgreSQL in multi-row statements of appendRowsPerStatement rows).
+func TestAppendStateAllOrNothing(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		cols := []string{"call_id", "start", "end", "direction", "cost"}
+		rows := make([][]any, 1201)
+		for i := range rows {
+			rows[i] = []any{fmt.Sprint("c", i), int64(1000 + i), int64(1005 + i), "outbound", 0.25}
+		}
+		if err := db.AppendState(ctx, "calls", cols, rows); err != nil {
+			t.Fatal(err)
+		}
+		bad := [][]any{{"ok", int64(1), int64(2), "outbound", 0.0}, {"bad", nil, int64(2), "outbound", 0.0}}
+		if err := db.AppendState(ctx, "calls", cols, bad); err == nil {
+			t.Fatal("a row with a NULL start was appended")
+		}
+		err := db.Read(ctx, func(tx *Tx) error {
+			n, err := tx.Count(ctx, "calls")
+			if err != nil || n != len(rows) {
+				t.Errorf("%d calls (%v), want %d: the failed batch wrote", n, err, len(rows))
+			}
+			lo, hi, err := tx.IDRange(ctx, "calls")
+			if lo != 1 || hi != int64(len(rows)) {
+				t.Errorf("ids %d..%d, want 1..%d", lo, hi, len(rows))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.Revision() != 0 {
+			t.Fatalf("appending moved the revision to %d", db.Revision())
+		}
+		if err := db.AppendState(ctx, "calls", cols, rows[:1]); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Read(ctx, func(tx *Tx) error {
+			_, hi, err := tx.IDRange(ctx, "calls")
+			if hi != int64(len(rows))+1 {
+				t.Errorf("next id %d, want %d (the failed batch gave its ids back)", hi, len(rows)+1)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -104,9 +104,19 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discard the connection
 		}
 	}()
+	return db.applyAll(ctx, conn, migs, sqliteDialect)
+}
+
+// applyAll applies each of migs the database has not seen, in the
+// dialect's text, and re-reads the schema when any ran.
+func (db *DB) applyAll(ctx context.Context, conn *sql.Conn, migs []Migration, d dialect) ([]string, error) {
 	var applied []string
 	for _, m := range migs {
-		done, err := applyMigration(ctx, conn, m, m.SQL, sqliteDialect)
+		body := m.SQL
+		if d == postgresDialect {
+			body = m.PostgresSQL
+		}
+		done, err := applyMigration(ctx, conn, m, body, d)
 		if err != nil {
 			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
@@ -202,20 +212,5 @@ func (db *DB) migratePostgres(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var applied []string
-	for _, m := range migs {
-		done, err := applyMigration(ctx, conn, m, m.PostgresSQL, postgresDialect)
-		if err != nil {
-			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
-		}
-		if done {
-			applied = append(applied, m.Name)
-		}
-	}
-	if len(applied) > 0 {
-		if err := db.loadColumns(ctx); err != nil {
-			return applied, err
-		}
-	}
-	return applied, nil
+	return db.applyAll(ctx, conn, migs, postgresDialect)
 }

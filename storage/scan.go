@@ -281,6 +281,9 @@ func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(ro
 // run-time state: serialized with other writes, but the store revision
 // does not move (call records wake no renderer). All rows or none.
 func (db *DB) AppendState(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if db.dialect == postgresDialect {
+		return db.appendStatePostgres(ctx, table, cols, rows)
+	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	stx, err := db.sql.BeginTx(ctx, nil)

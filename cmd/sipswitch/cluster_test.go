@@ -25,24 +25,6 @@ import (
 	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
-func freePortOn(t *testing.T, host, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", host+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // clusterHost is one `sipswitch serve` of the cluster.
 type clusterHost struct {
 	name string
@@ -150,7 +132,9 @@ cluster:
 `, dsn, httpAddr, sipAddr, name, clustertest.Addr(), prefix, lease), 0o644)
 		// All three start at once on the empty store: one migrates and
 		// bootstraps, the others wait and find it done.
-		wg.Go(func() { hosts[i] = &clusterHost{name: name, daemonProc: startDaemonWith(t, httpAddr, "--config", cfg), sip: sipAddr} })
+		wg.Go(func() {
+			hosts[i] = &clusterHost{name: name, daemonProc: startDaemonWith(t, httpAddr, "--config", cfg), sip: sipAddr}
+		})
 	}
 	wg.Wait()
 	for _, h := range hosts {

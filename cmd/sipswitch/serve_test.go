@@ -40,17 +40,20 @@ type daemonProc struct {
 	http   string
 }
 
-func freePort(t *testing.T, network string) int {
+func freePort(t *testing.T, network string) int { return freePortOn(t, "127.0.0.1", network) }
+
+// freePortOn is a port free on host (a loopback address) for network.
+func freePortOn(t *testing.T, host, network string) int {
 	t.Helper()
 	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		c, err := net.ListenPacket("udp", host+":0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
 		return c.LocalAddr().(*net.UDPAddr).Port
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", host+":0")
 	if err != nil {
 		t.Fatal(err)
 	}

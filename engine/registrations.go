@@ -58,6 +58,12 @@ func (s *RegistrationStore) DeleteRegistration(ctx context.Context, phone, conta
 	return s.db.DeleteRegistration(ctx, phone, contact)
 }
 
+// DeleteLapsedRegistration removes one binding that lapsed at, unless the
+// store holds it refreshed (by another host's registrar).
+func (s *RegistrationStore) DeleteLapsedRegistration(ctx context.Context, phone, contact string, at time.Time) error {
+	return s.db.DeleteLapsedRegistration(ctx, phone, contact, at.Unix())
+}
+
 // LoadRegistrations returns the bindings that have not expired, dropping
 // the ones that have.
 func (s *RegistrationStore) LoadRegistrations(ctx context.Context) ([]Registration, error) {

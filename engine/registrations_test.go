@@ -104,6 +104,17 @@ func TestRegistrationsAreSharedBetweenHosts(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Host != "host-a" || got[0].Source != reg.Source {
 		t.Fatalf("host b reads %+v (%v)", got, err)
 	}
+	// Host b's copy lapsing an hour early (its clock, a missed refresh)
+	// does not remove the binding host a holds.
+	if err := b.DeleteLapsedRegistration(ctx, "2001", reg.Contact, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-heard; p != "2001" {
+		t.Fatalf("announced %q", p)
+	}
+	if got, err := b.LoadPhone(ctx, "2001"); err != nil || len(got) != 1 {
+		t.Fatalf("a lapse by an old copy removed the live binding: %+v (%v)", got, err)
+	}
 	if err := a.DeleteRegistration(ctx, "2001", reg.Contact); err != nil {
 		t.Fatal(err)
 	}

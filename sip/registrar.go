@@ -211,8 +211,17 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 // each line they leave without a binding, once per line.
 func (s *Server) dropLapsed(ctx context.Context, gone []engine.Registration, reason string) {
 	alerted := make(map[string]bool)
+	// A store shared by several hosts removes a lapsed binding only if no
+	// other host's registrar refreshed it meanwhile.
+	lapsedStore, shared := s.cfg.store.(interface {
+		DeleteLapsedRegistration(ctx context.Context, phone, contact string, at time.Time) error
+	})
 	for _, r := range gone {
-		if s.cfg.store != nil {
+		if shared {
+			if err := lapsedStore.DeleteLapsedRegistration(ctx, r.Phone, r.Contact, r.ExpiresAt); err != nil {
+				s.cfg.log.Error("sip lapsed registration not removed from store", "phone", r.Phone, "error", err)
+			}
+		} else if s.cfg.store != nil {
 			if err := s.cfg.store.DeleteRegistration(ctx, r.Phone, r.Contact); err != nil {
 				s.cfg.log.Error("sip lapsed registration not removed from store", "phone", r.Phone, "error", err)
 			}

@@ -28,6 +28,13 @@ func (db *DB) DeleteRegistration(ctx context.Context, phone, contact string) err
 	return db.writeRegistration(ctx, phone, `DELETE FROM registrations WHERE phone=? AND contact=?`, phone, contact)
 }
 
+// DeleteLapsedRegistration removes one binding if it expires at or before
+// now (unix seconds): a host whose copy of a binding lapsed must not
+// remove the row another host's registrar has refreshed meanwhile.
+func (db *DB) DeleteLapsedRegistration(ctx context.Context, phone, contact string, now int64) error {
+	return db.writeRegistration(ctx, phone, `DELETE FROM registrations WHERE phone=? AND contact=? AND expires_at <= ?`, phone, contact, now)
+}
+
 // DeleteRegistrationsExpiredBy removes the bindings that expire at or
 // before now (unix seconds). Other hosts lapse the same bindings by their
 // own clocks, so nothing is announced.

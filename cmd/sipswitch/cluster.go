@@ -143,14 +143,17 @@ func (d *daemon) syncAllRegistrations(ctx context.Context, regs *engine.Registra
 	}
 }
 
-// health checks the store and, with shared limits, Redis.
+// health checks the store and, with shared limits, Redis. The answer
+// names what is down, not why: the errors (addresses, user names) are in
+// the log, not on a probe anyone reaching the API port can read.
 func (d *daemon) health(ctx context.Context) (ok bool, lines []string) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	ok = true
 	store := "store " + d.store.Backend() + " ok"
 	if err := d.store.Ping(ctx); err != nil {
-		ok, store = false, "store "+d.store.Backend()+" unreachable: "+err.Error()
+		ok, store = false, "store "+d.store.Backend()+" unreachable"
+		d.log.Debug("healthz: store unreachable", "error", err)
 	} else if !d.store.ListenerUp() {
 		ok, store = false, "store "+d.store.Backend()+" change listener reconnecting"
 	}
@@ -158,7 +161,8 @@ func (d *daemon) health(ctx context.Context) (ok bool, lines []string) {
 	if d.limits != nil {
 		if err := d.limits.Ping(ctx); err != nil {
 			ok = false
-			lines = append(lines, "counters redis unreachable: "+err.Error())
+			lines = append(lines, "counters redis unreachable")
+			d.log.Debug("healthz: Redis unreachable", "error", err)
 		} else {
 			lines = append(lines, "counters redis ok")
 		}

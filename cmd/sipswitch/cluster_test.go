@@ -123,13 +123,14 @@ http: %s
 sip: ["udp://%s"]
 log: {level: info}
 calls: {drain_timeout: 5s}
+render: {dir: %q, debounce: 100ms}
 cluster:
   host: %s
   redis: redis://%s/0
   key_prefix: %s
   lease: %s
   redis_timeout: 300ms
-`, dsn, httpAddr, sipAddr, name, clustertest.Addr(), prefix, lease), 0o644)
+`, dsn, httpAddr, sipAddr, filepath.Join(dir, name+"-asterisk"), name, clustertest.Addr(), prefix, lease), 0o644)
 		// All three start at once on the empty store: one migrates and
 		// bootstraps, the others wait and find it done.
 		wg.Go(func() {
@@ -247,12 +248,26 @@ cluster:
 		t.Fatal(err)
 	}
 
-	// A write through host 2 routes the next call on host 1.
+	// A write through host 2 routes the next call on host 1, and host 3
+	// renders it.
+	rev, err = db.PollRevision(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	api(h2, "plans/routes/update/?"+auth+";id=1;peer1=2")
 	waitRevision(t, h1.daemonProc, int(rev)+1)
 	propagated := time.Since(start)
-	t.Logf("route change through host 2 in host 1's routing table after %v", propagated)
+	rendered := filepath.Join(dir, "host3-asterisk", "extensions.conf")
+	for want := fmt.Sprintf("snapshot revision %d.", rev+1); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(rendered); strings.Contains(string(b), want) {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("host 3 never rendered revision %d", rev+1)
+		}
+	}
+	t.Logf("route change through host 2: in host 1's routing table after %v, in host 3's rendered files after %v (render debounce 100ms)", propagated, time.Since(start))
 	d, err := call(ctx, h1, "442000009999")
 	if err != nil || carrierB.Invites.Load() != 1 {
 		t.Fatalf("call on host 1 after the change: %v, carrier B got %d", err, carrierB.Invites.Load())

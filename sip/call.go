@@ -844,7 +844,11 @@ func (c *call) connected(b *leg) {
 	}
 	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", b.answer)
 	if len(b.answer) > 0 {
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		if ct := b.dlg.InviteResponse.ContentType(); ct != nil {
+			res.AppendHeader(sip.HeaderClone(ct))
+		} else {
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		}
 	}
 	c.aTimer.addAnswerHeaders(res)
 	c.sentA.store(b.answer)
@@ -897,8 +901,8 @@ func (c *call) connected(b *leg) {
 		c.noteRefusal("spend limit reached")
 	}
 	st, relayed := c.finish(200, ender, answeredAt, end, cost, billsec)
-	s.cfg.log.Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
-		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost, mediaAttr(st, relayed))
+	c.callLog(st, relayed).Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
+		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost)
 }
 
 // ackCallee ACKs the callee's 2xx, with body when it made the offer.

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -231,19 +231,25 @@ const hangupMediaTimeout = "media_timeout"
 // refresh by re-INVITE repeats it (RFC 3264 8: the same description, the
 // same version), so that a refresh neither undoes a hold nor leaks the
 // other party's own SDP past the relay.
-type sdpSent struct{ p atomic.Pointer[[]byte] }
+// A mutex, not an atomic pointer: storing costs no allocation on the call
+// path, and the readers (a refresh, an in-dialog request) are rare.
+type sdpSent struct {
+	mu   sync.Mutex
+	body []byte
+}
 
 func (s *sdpSent) store(b []byte) {
 	if len(b) > 0 {
-		s.p.Store(&b)
+		s.mu.Lock()
+		s.body = b
+		s.mu.Unlock()
 	}
 }
 
 func (s *sdpSent) load() []byte {
-	if p := s.p.Load(); p != nil {
-		return *p
-	}
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.body
 }
 
 // streamOf picks the stream a call's record and metrics describe for one
@@ -300,10 +306,11 @@ func millis(d time.Duration) float64 { return round2(float64(d) / float64(time.M
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
-// mediaAttr is the call log's media attribute (empty when not relayed).
-func mediaAttr(st media.Stats, ok bool) slog.Attr {
-	if !ok {
-		return slog.Attr{}
+// callLog is the logger of a call's end line: with the relay's
+// statistics (media.Stats is a slog.LogValuer) when it was relayed.
+func (c *call) callLog(st media.Stats, relayed bool) *slog.Logger {
+	if !relayed {
+		return c.s.cfg.log
 	}
-	return slog.Any("media", st)
+	return c.s.cfg.log.With(slog.Any("media", st))
 }

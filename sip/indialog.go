@@ -34,7 +34,8 @@ func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// The ACK of a 2xx that made an offer (late offer) carries the
 	// caller's answer: connected passes it on to the callee.
-	if body := req.Body(); len(body) > 0 {
+	if len(req.Body()) > 0 {
+		body := req.Body() // escapes: declared here, not on every ACK
 		c.ackBody.CompareAndSwap(nil, &body)
 	}
 	// ACKs of later re-INVITEs fail the CSeq check harmlessly.

@@ -56,11 +56,9 @@ type relayUnderTest interface {
 type sipSwitch struct {
 	cfg     sipConfig
 	sw      string // host:port of the switch
-	uac     *sipgo.UserAgent
-	uas     *sipgo.UserAgent
+	uas     []*sipgo.UserAgent
 	callers *sipgo.DialogClientCache
 	callees *sipgo.DialogServerCache
-	caller  sip.ContactHeader
 	conns   []net.PacketConn
 	answer  atomic.Pointer[[]byte]
 	bPorts  chan int
@@ -84,34 +82,56 @@ func newSIPSwitch(cfg sipConfig) (*sipSwitch, error) {
 	return s, nil
 }
 
-// startCarrier answers every INVITE at cfg.carrier with the callee's SDP
-// and reports the relay port the switch offered it.
-func (s *sipSwitch) startCarrier() error {
-	conn, err := net.ListenPacket("udp", s.cfg.carrier)
+// endpoint is one user agent of this process: a UDP listener, the client
+// sending from it, the server reading it.
+type endpoint struct {
+	ua      *sipgo.UserAgent
+	client  *sipgo.Client
+	srv     *sipgo.Server
+	contact sip.ContactHeader
+	port    int
+}
+
+// listen starts a user agent named name on addr ("host:port", port 0 for
+// any). It reads at once: its handlers are set before anything is sent
+// to it.
+func (s *sipSwitch) listen(name, addr, user string) (*endpoint, error) {
+	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
-		return fmt.Errorf("carrier %s: %w", s.cfg.carrier, err)
+		return nil, fmt.Errorf("%s %s: %w", name, addr, err)
 	}
 	s.conns = append(s.conns, conn)
 	host, portStr, _ := net.SplitHostPort(conn.LocalAddr().String())
 	port, _ := strconv.Atoi(portStr)
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("relayload-carrier"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
 	if err != nil {
-		conn.Close()
-		return err
+		return nil, err
 	}
-	s.uas = ua
+	s.uas = append(s.uas, ua)
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
 	if err != nil {
-		conn.Close()
-		return err
+		return nil, err
 	}
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
-		conn.Close()
+		return nil, err
+	}
+	ep := &endpoint{ua: ua, client: client, srv: srv, port: port,
+		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: host, Port: port}}}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = srv.ServeUDP(conn) }()
+	return ep, waitListening(srv.TransportLayer(), port)
+}
+
+// startCarrier answers every INVITE at cfg.carrier with the callee's SDP
+// and reports the relay port the switch offered it.
+func (s *sipSwitch) startCarrier() error {
+	ep, err := s.listen("relayload-carrier", s.cfg.carrier, "")
+	if err != nil {
 		return err
 	}
-	s.callees = sipgo.NewDialogServerCache(client, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}})
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+	s.callees = sipgo.NewDialogServerCache(ep.client, ep.contact)
+	ep.srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		if req.To().Params.Has("tag") { // a refresh: same description
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", *s.answer.Load()))
 			return
@@ -130,54 +150,31 @@ func (s *sipSwitch) startCarrier() error {
 		}
 		<-d.Context().Done()
 	})
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = s.callees.ReadAck(req, tx) })
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+	ep.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = s.callees.ReadAck(req, tx) })
+	ep.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := s.callees.ReadBye(req, tx); err != nil {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); _ = srv.ServeUDP(conn) }()
-	return waitListening(srv.TransportLayer(), port)
+	return nil
 }
 
 // startPhone is the calling phone's user agent on 127.0.0.1.
 func (s *sipSwitch) startPhone() error {
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	ep, err := s.listen("relayload-phone", "127.0.0.1:0", s.cfg.phone)
 	if err != nil {
 		return err
 	}
-	s.conns = append(s.conns, conn)
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("relayload-phone"))
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	s.uac = ua
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	s.caller = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: s.cfg.phone, Host: "127.0.0.1", Port: port}}
-	s.callers = sipgo.NewDialogClientCache(client, s.caller)
-	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { // the switch's refreshes
+	s.callers = sipgo.NewDialogClientCache(ep.client, ep.contact)
+	ep.srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) { // the switch's refreshes
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
-	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+	ep.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		if err := s.callers.ReadBye(req, tx); err != nil {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); _ = srv.ServeUDP(conn) }()
-	return waitListening(srv.TransportLayer(), port)
+	return nil
 }
 
 func waitListening(tp *sip.TransportLayer, port int) error {
@@ -352,10 +349,8 @@ func (s *sipSwitch) stop() {
 	}
 	close(next)
 	wg.Wait()
-	for _, ua := range []*sipgo.UserAgent{s.uac, s.uas} {
-		if ua != nil {
-			ua.Close()
-		}
+	for _, ua := range s.uas {
+		ua.Close()
 	}
 	for _, c := range s.conns {
 		c.Close()

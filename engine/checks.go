@@ -142,7 +142,7 @@ func checkCodecList(s string) error {
 // checkOneOfOrNumber allows a keyword from words or a caller-id number.
 func checkOneOfOrNumber(words ...string) func(string) error {
 	return func(s string) error {
-		if contains(words, s) || (s != "" && routing.ValidPrefix(s)) {
+		if contains(words, s) || (s != "" && routing.ValidPrefix(s)) || (s == "" && len(words) == 0) {
 			return nil
 		}
 		if len(words) == 0 {

@@ -31,3 +31,17 @@ func TestSpecRefusesNonText(t *testing.T) {
 		t.Fatalf("UTF-8 description: %v %v", v, errs)
 	}
 }
+
+// A peer's callerid may be given empty (no forced caller id: the caller's
+// own is sent), as its check's message says; a word is refused.
+func TestPeerCallerIDEmptyAllowed(t *testing.T) {
+	base := Values{"name": "c", "type": "sip", "destination": "192.0.2.1"}
+	for val, ok := range map[string]bool{"": true, "+441234": true, "default": false, "12a": false} {
+		in := Values{"callerid": val}
+		maps.Copy(in, base)
+		_, errs := PeerSpec.Validate(in, nil)
+		if hasError(errs, "callerid") == ok {
+			t.Errorf("callerid=%q: %v, want accepted=%v", val, errs, ok)
+		}
+	}
+}

@@ -79,3 +79,36 @@ func BenchmarkWriteFilesUnchanged(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderLeastCost renders a least-cost route over three carriers'
+// rate decks of 20,000 prefixes each (country codes and their area codes,
+// so prefixes nest two to four deep).
+func BenchmarkRenderLeastCost(b *testing.B) {
+	snap := bigSnapshot(100, 3, 1)
+	snap.Routes[0].Peer1 = routing.PeerLeastCost
+	var costs []routing.PeerCost
+	for p := range snap.Peers {
+		snap.Peers[p].Costs = 1
+		for i := 0; i < 20000; i++ {
+			c := routing.DefaultPeerCost(snap.Peers[p].ID)
+			c.ID = len(costs) + 1
+			c.CalledPrefix = strconv.Itoa(1 + i%200)
+			if i >= 200 {
+				c.CalledPrefix += strconv.Itoa(i)
+			}
+			c.Cost = float64((i*7+p*13)%100) / 1000
+			costs = append(costs, c)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		files, err := Render(snap, WithCosts(costs))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			b.ReportMetric(float64(len(files[FileExtensions])), "bytes/extensions.conf")
+		}
+	}
+}

@@ -71,7 +71,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 			break
 		}
-		phoneExtension(d, p, cos, len(m.classes) > 0, cfg)
+		phoneExtension(d, p, cos, len(m.classes) > 0, m.isLine, cfg)
 	}
 	for _, p := range m.phones {
 		w.ctx = fmt.Sprintf("phone %q", p.Name)
@@ -100,7 +100,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			for _, r := range winningRoutes(m.routes[id], fax) {
 				used[r.ID] = true
 				w.ctx = fmt.Sprintf("route %d", r.ID)
-				routeEntries(d, r)
+				routeEntries(d, r, fax)
 			}
 		}
 	}
@@ -117,6 +117,12 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	for _, r := range routeIDs {
 		w.ctx = fmt.Sprintf("route %d", r.ID)
 		routeBody(d, m, cfg, r)
+	}
+	if len(routeIDs) > 0 {
+		peerTry(d, cfg)
+	}
+	if m.costs != nil && len(m.costs.prefixes) > 0 {
+		renderLCR(d, m.costs)
 	}
 	for _, p := range m.peers {
 		w.ctx = fmt.Sprintf("peer %d", p.ID)
@@ -208,7 +214,9 @@ func prefixMatchers(prefix string) []string {
 	return []string{prefix, "_" + prefix + "."}
 }
 
-func routeEntries(d dialplan, r *routing.Route) {
+// routeEntries adds a route's extensions to a plan context; the route's
+// subroutine gets the number and the call's media (the context's).
+func routeEntries(d dialplan, r *routing.Route, fax bool) {
 	if !validPrefix(r.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CalledPrefix))
 		return
@@ -217,7 +225,11 @@ func routeEntries(d dialplan, r *routing.Route) {
 		d.fail(fmt.Errorf("%s: caller_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CallerPrefix))
 		return
 	}
-	app := "Gosub(" + routeContext(r.ID) + ",s,1(${EXTEN}))"
+	media := routing.MediaVoice
+	if fax {
+		media = routing.MediaFax
+	}
+	app := "Gosub(" + routeContext(r.ID) + ",s,1(${EXTEN}," + media + "))"
 	for _, called := range prefixMatchers(r.CalledPrefix) {
 		if r.CallerPrefix == "" {
 			d.exten(called, app)
@@ -229,20 +241,34 @@ func routeEntries(d dialplan, r *routing.Route) {
 	}
 }
 
-// routePeers resolves peer1..peer3: 0 in peer1 is the default peer, 0
-// elsewhere is none, unknown ids are skipped, and least cost (-1) is
-// skipped because it needs live cost tables (README).
-func routePeers(m *model, r *routing.Route) []*routing.Peer {
-	var out []*routing.Peer
+// routeAttempt is one entry of a route's peer list as the dialplan dials
+// it: a peer, or least cost.
+type routeAttempt struct {
+	peer      *routing.Peer
+	leastCost bool
+}
+
+// routeAttempts resolves peer1..peer3 as routing.Decide does: 0 in peer1
+// is the default peer, 0 elsewhere is none, unknown ids are skipped, -1 is
+// every peer with a price for the number (when any cost rows exist), and a
+// peer or least cost named twice is dialled once.
+func routeAttempts(m *model, r *routing.Route) []routeAttempt {
+	var out []routeAttempt
+	seen := make(map[int]bool, 3)
+	lcr := false
 	for i, id := range []int{r.Peer1, r.Peer2, r.Peer3} {
 		if i == 0 && id == routing.PeerNone {
 			id = m.snap.Settings.DefaultPeer
 		}
-		if id <= 0 {
-			continue
-		}
-		if p := m.peerByID[id]; p != nil {
-			out = append(out, p)
+		switch {
+		case id == routing.PeerLeastCost:
+			if !lcr && m.costs != nil && len(m.costs.prefixes) > 0 {
+				lcr = true
+				out = append(out, routeAttempt{leastCost: true})
+			}
+		case id > 0 && !seen[id] && m.peerByID[id] != nil:
+			seen[id] = true
+			out = append(out, routeAttempt{peer: m.peerByID[id]})
 		}
 	}
 	return out
@@ -291,29 +317,23 @@ func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 		d.fail(fmt.Errorf("%s: allow: %w: %d", d.ctx, ErrUnsupported, r.Allow))
 		return
 	}
-	peers := routePeers(m, r)
-	if len(peers) == 0 {
+	attempts := routeAttempts(m, r)
+	if len(attempts) == 0 {
 		d.same("Hangup(34)")
 		return
 	}
 	// A line that withholds its number outside (presentation_external 0).
 	d.same(`ExecIf($["${SS_PRES_EXTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
-	var cond []string
-	for _, s := range cfg.failover {
-		cond = append(cond, `"${DIALSTATUS}" != "`+s+`"`)
-	}
-	for i, p := range peers {
-		d.same("Gosub(" + peerContext(p.ID) + ",s,1(${ARG1}))")
-		if i == len(peers)-1 {
-			break
+	for _, a := range attempts {
+		if a.leastCost {
+			d.same("GosubIf(${DIALPLAN_EXISTS(" + lcrContext + ",${ARG1},1)}?" + lcrContext + ",${ARG1},1(${ARG1},${ARG2}))")
+			continue
 		}
-		if len(cond) == 0 {
-			d.same("Goto(done)")
-		} else {
-			d.same("GotoIf($[" + strings.Join(cond, " & ") + "]?done)")
-		}
+		d.same("Gosub(" + peerTryContext + ",s,1(" + strconv.Itoa(a.peer.ID) + ",${ARG1}))")
 	}
-	d.label("done", "Hangup()")
+	// No peer was dialled: least cost found no price (the engine's no peer).
+	d.same(`ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`)
+	d.same("Hangup()")
 }
 
 func orAny(s string) string {
@@ -535,44 +555,62 @@ func timePeriodChecks(d dialplan, i, n int, p *routing.TimePeriod, tz, times, da
 	return nil
 }
 
+// maxHops is the SIP core's bound on how often one call is sent on from
+// line to line (sip.maxHops): SS_HOPS counts the diversions on the
+// channel. Without it, two lines forwarding to each other loop in the
+// dialplan forever.
+const maxHops = 5
+
+// hopGuard is the expression that is true once a call has been sent on
+// maxHops times (SS_HOPS empty counts as 0).
+var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
+
 // destination renders a busy / no-answer / unregistered destination
-// (btype/bnumber, dtype/dnumber, utype/unumber).
-func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cfg *config) (string, error) {
+// (btype/bnumber, dtype/dnumber, utype/unumber) as the steps after its
+// label. cause is the hangup cause of the SIP core's answer when the
+// destination ends the call: 17 (486) for busy, 20 (480) otherwise.
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, cfg *config) ([]string, error) {
+	end := "Hangup(" + strconv.Itoa(cause) + ")"
 	switch strings.ToLower(typ) {
 	case "", "hangup":
-		return "Hangup()", nil
+		return []string{end}, nil
 	case "number", "phone", "external":
 		if number == "" || !validPrefix(number) && !dialplanSafe(number) || strings.ContainsAny(number, " /") || strings.HasPrefix(number, "_") {
-			return "", fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
+			return nil, fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
 		}
-		return "Goto(phone-" + p.Name + "," + number + ",1)", nil
+		if number == p.Name {
+			// A line that sends its calls on to itself ends them, as on
+			// the SIP core (a busy line would ring itself busy again).
+			return []string{end}, nil
+		}
+		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(phone-" + p.Name + "," + number + ",1)"}, nil
 	case "voicemail":
 		box := number
 		if box == "" {
 			box = p.Mailbox
 		}
 		if box == "" || !dialplanSafe(box) || strings.ContainsAny(box, " /") {
-			return "", fmt.Errorf("%s: %w: voicemail needs a mailbox", numParam, ErrInvalidValue)
+			return nil, fmt.Errorf("%s: %w: voicemail needs a mailbox", numParam, ErrInvalidValue)
 		}
-		return "VoiceMail(" + mailboxValue(box, cfg.vmContext) + "," + vmFlag + ")", nil
+		return []string{"VoiceMail(" + mailboxValue(box, cfg.vmContext) + "," + vmFlag + ")", end}, nil
 	}
-	return "", fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
+	return nil, fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg *config) {
-	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", cfg)
+func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, isLine func(string) bool, cfg *config) {
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", cfg)
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", cfg)
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -599,16 +637,27 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 			d.fail(fmt.Errorf("%s: forwarding: %w: %q", d.ctx, ErrInvalidValue, p.Forwarding))
 			return
 		}
-		if full != "" {
-			// A forwarded call is the line's: it needs a slot (486 without).
+		if p.Forwarding == p.Name {
+			// Forwarding to itself ends the call (480), as on the SIP core.
+			d.same("Hangup(20)")
+			return
+		}
+		// Sent on maxHops times already: forwarding is ignored and the
+		// line rings, as on the SIP core.
+		d.same("GotoIf(" + hopGuard + "?ring)")
+		// A call forwarded out is the line's: it needs a slot (486
+		// without). Forwarded to another line, it is that line's call.
+		slot := full != "" && !isLine(p.Forwarding)
+		if slot {
 			d.same(full + "fwdfull)")
 			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 		}
+		d.same("Set(SS_HOPS=$[0${SS_HOPS} + 1])")
 		d.same("Goto(phone-" + p.Name + "," + p.Forwarding + ",1)")
-		if full != "" {
+		if slot {
 			d.label("fwdfull", "Hangup(17)")
 		}
-		return
+		d.label("ring", "NoOp(forwarding not followed: hop limit)")
 	}
 	if p.DND == 1 {
 		// dnd "rejects all calls": 486, not the busy destination (the
@@ -645,12 +694,15 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, cfg 
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
 	d.same(`GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL"]?unavail)`)
-	d.label("noanswer", noAnswer)
-	d.same("Hangup()")
-	d.label("busy", busy)
-	d.same("Hangup()")
-	d.label("unavail", unavail)
-	d.same("Hangup()")
+	for _, dest := range []struct {
+		label string
+		steps []string
+	}{{"noanswer", noAnswer}, {"busy", busy}, {"unavail", unavail}} {
+		d.label(dest.label, dest.steps[0])
+		for _, step := range dest.steps[1:] {
+			d.same(step)
+		}
+	}
 	if p.ACR == 1 {
 		d.label("reject", "Hangup(21)")
 	}

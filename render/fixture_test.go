@@ -30,7 +30,7 @@ func fixtureSnapshot() *routing.Snapshot {
 				ID: 2, Name: "carrier-b", Type: routing.PeerSIP, CalledPrefix: "", CalledStripHash: 0,
 				CallerID: "+441234567890", CallerIDUnknown: "Anonymous", CallerIDWithheld: "Anonymous",
 				Codecs: "ulaw", Destination: "198.51.100.7", DTMFMode: "rfc4733", OutMaximum: -1,
-				SendRPID: 1, Username: "", Password: "",
+				SendRPID: 1, Username: "", Password: "", Costs: 1,
 			},
 			{
 				ID: 3, Name: "iax-c", Type: routing.PeerIAX, Destination: "iax.example.net:4570",
@@ -138,5 +138,35 @@ func fixtureSnapshot() *routing.Snapshot {
 				HonorSDPVersion: 1, AllowTransfer: 1,
 			},
 		},
+	}
+}
+
+// fixtureCosts are cost rows for least-cost route 1 (peer3=-1): rows of
+// both costs=1 peers at nested prefixes, with every condition a row can
+// carry, a least_cost=0 row, a caller-group row that can never match and
+// a row of a peer without costs=1.
+func fixtureCosts() []routing.PeerCost {
+	row := func(id, peer int, prefix string, cost float64, set func(*routing.PeerCost)) routing.PeerCost {
+		c := routing.DefaultPeerCost(peer)
+		c.ID, c.CalledPrefix, c.Cost = id, prefix, cost
+		if set != nil {
+			set(&c)
+		}
+		return c
+	}
+	return []routing.PeerCost{
+		row(1, 1, "", 0.05, nil),
+		row(2, 1, "44", 0.02, nil),
+		row(3, 1, "447", 0.10, func(c *routing.PeerCost) {
+			c.Media, c.Days, c.StartHour, c.EndHour, c.EndMinute = routing.MediaVoice, "12345", 8, 18, 0
+		}),
+		row(4, 2, "44", 0.02, func(c *routing.PeerCost) { c.ConnectFee, c.CallerPrefix = 0.01, "+44" }),
+		row(5, 2, "4420", 0.01, func(c *routing.PeerCost) { c.LeastCost = 0 }),
+		row(6, 2, "447", 0.01, func(c *routing.PeerCost) {
+			c.CalledMin, c.CalledMax, c.Start, c.Priority = 11, 12, 1767225600, 5
+		}),
+		row(7, 3, "44", 0.001, nil),
+		row(8, 2, "", 0.001, func(c *routing.PeerCost) { c.CallerType, c.CallerPrefix = routing.CallerTypeGroup, "9" }),
+		row(9, 2, "", 0.04, func(c *routing.PeerCost) { c.StartHour, c.EndHour, c.EndMinute = 22, 6, 0 }),
 	}
 }

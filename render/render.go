@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ type config struct {
 	vmContext string
 	tlsCert   string // PEM certificate for TLS listeners; "" = none
 	tlsKey    string
+	costs     []routing.PeerCost
 }
 
 // Option adjusts rendering.
@@ -90,6 +92,14 @@ func WithVoicemailContext(ctx string) Option {
 	return func(c *config) { c.vmContext = ctx }
 }
 
+// WithCosts gives the renderer the peers' cost rows, for least-cost
+// routes (peerN=-1): the dialplan dials the peers in the order the SIP
+// core's cost index ranks them (lcr.go). Without them, a least-cost entry
+// dials nobody.
+func WithCosts(costs []routing.PeerCost) Option {
+	return func(c *config) { c.costs = costs }
+}
+
 // Render turns a snapshot into the four Asterisk configuration files. It
 // never writes anything; an error names the object and parameter that
 // cannot be expressed.
@@ -110,6 +120,9 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 	m, err := newModel(snap)
 	if err != nil {
 		return nil, err
+	}
+	if m.costs, err = newCostTable(m, cfg.costs); err != nil {
+		return nil, fmt.Errorf("render %s: %w", FileExtensions, err)
 	}
 	files := make(Files, 4)
 	for _, f := range []struct {
@@ -146,6 +159,7 @@ type model struct {
 	classes    []*routing.ClassOfService // by id, the built-in class left out
 	cosByID    map[int]*routing.ClassOfService
 	lineLimits bool // some line has a totalmaximum
+	costs      *costTable
 }
 
 func newModel(s *routing.Snapshot) (*model, error) {
@@ -208,6 +222,12 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// isLine reports whether name is a line (the SIP core's Directory.Phone).
+func (m *model) isLine(name string) bool {
+	_, ok := slices.BinarySearchFunc(m.phones, name, func(p *routing.Phone, n string) int { return strings.Compare(p.Name, n) })
+	return ok
 }
 
 // checkNames refuses snapshots where a phone, a SIP peer and a sip_endpoint

@@ -22,7 +22,8 @@ var goldenDirs = map[Driver]string{DriverPJSIP: "testdata/golden", DriverChanSIP
 
 // fixtureOptions render the fixture as a host with a TLS certificate, so
 // that the TLS listener options are rendered and checked too.
-var fixtureOptions = []Option{WithTLSCertificate("/etc/asterisk/keys/asterisk.pem", "/etc/asterisk/keys/asterisk.key")}
+// The fixture's cost rows make route 1's least-cost entry render.
+var fixtureOptions = []Option{WithTLSCertificate("/etc/asterisk/keys/asterisk.pem", "/etc/asterisk/keys/asterisk.key"), WithCosts(fixtureCosts())}
 
 func TestRenderGolden(t *testing.T) {
 	snap := fixtureSnapshot()
@@ -402,20 +403,20 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Fatal("no [plan-1]")
 	}
 	want := []string{
-		"_[0-9*#+],1,Gosub(route-1,s,1(${EXTEN}))",
-		"_[0-9*#+].,1,Gosub(route-1,s,1(${EXTEN}))",
-		"*#06#,1,Gosub(route-6,s,1(${EXTEN}))",
-		"_*#06#.,1,Gosub(route-6,s,1(${EXTEN}))",
-		"118,1,Gosub(route-10,s,1(${EXTEN}))",
-		"_118.,1,Gosub(route-10,s,1(${EXTEN}))",
-		"44,1,Gosub(route-2,s,1(${EXTEN}))",
-		"_44.,1,Gosub(route-2,s,1(${EXTEN}))",
-		"44/+44,1,Gosub(route-3,s,1(${EXTEN}))",
-		"44/_+44.,1,Gosub(route-3,s,1(${EXTEN}))",
-		"_44./+44,1,Gosub(route-3,s,1(${EXTEN}))",
-		"_44./_+44.,1,Gosub(route-3,s,1(${EXTEN}))",
-		"900,1,Gosub(route-5,s,1(${EXTEN}))",
-		"_900.,1,Gosub(route-5,s,1(${EXTEN}))",
+		"_[0-9*#+],1,Gosub(route-1,s,1(${EXTEN},voice))",
+		"_[0-9*#+].,1,Gosub(route-1,s,1(${EXTEN},voice))",
+		"*#06#,1,Gosub(route-6,s,1(${EXTEN},voice))",
+		"_*#06#.,1,Gosub(route-6,s,1(${EXTEN},voice))",
+		"118,1,Gosub(route-10,s,1(${EXTEN},voice))",
+		"_118.,1,Gosub(route-10,s,1(${EXTEN},voice))",
+		"44,1,Gosub(route-2,s,1(${EXTEN},voice))",
+		"_44.,1,Gosub(route-2,s,1(${EXTEN},voice))",
+		"44/+44,1,Gosub(route-3,s,1(${EXTEN},voice))",
+		"44/_+44.,1,Gosub(route-3,s,1(${EXTEN},voice))",
+		"_44./+44,1,Gosub(route-3,s,1(${EXTEN},voice))",
+		"_44./_+44.,1,Gosub(route-3,s,1(${EXTEN},voice))",
+		"900,1,Gosub(route-5,s,1(${EXTEN},voice))",
+		"_900.,1,Gosub(route-5,s,1(${EXTEN},voice))",
 	}
 	if got := plan1.get("exten"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("[plan-1] exten lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -433,13 +434,14 @@ func TestRoundTripExtensions(t *testing.T) {
 	wantR1 := []string{
 		cosGate,
 		`n,ExecIf($["${SS_PRES_EXTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`,
-		"n,Gosub(peer-1,s,1(${ARG1}))",
-		`n,GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL" & "${DIALSTATUS}" != "CONGESTION"]?done)`,
-		"n,Gosub(peer-2,s,1(${ARG1}))",
-		"n(done),Hangup()",
+		"n,Gosub(peer-try,s,1(1,${ARG1}))",
+		"n,Gosub(peer-try,s,1(2,${ARG1}))",
+		"n,GosubIf(${DIALPLAN_EXISTS(lcr,${ARG1},1)}?lcr,${ARG1},1(${ARG1},${ARG2}))",
+		`n,ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`,
+		"n,Hangup()",
 	}
 	if r1 == nil || strings.Join(r1.get("same"), "|") != strings.Join(wantR1, "|") {
-		t.Errorf("[route-1] (peer1=0 -> default peer 1, peer3=-1 skipped):\n%v", r1)
+		t.Errorf("[route-1] (peer1=0 -> default peer 1, peer3=-1 least cost):\n%v", r1)
 	}
 	p1 := findSection(secs, "peer-1", "")
 	if p1 == nil || !strings.Contains(strings.Join(p1.get("same"), "\n"), "n(stripped),Dial(PJSIP/9${num}@carrier-a,,b(peer-1-predial^s^1))") {
@@ -505,7 +507,7 @@ func TestWithOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := string(files[FileExtensions])
-	if !strings.Contains(ext, `GotoIf($["${DIALSTATUS}" != "CHANUNAVAIL"]?done)`) {
+	if !strings.Contains(ext, `ExecIf($["${DIALSTATUS}" != "" & "${DIALSTATUS}" != "CHANUNAVAIL"]?Set(SS_DONE=1))`) {
 		t.Error("failover option not applied")
 	}
 	if !strings.Contains(ext, "Dial(SIP/alice,20,m)") {

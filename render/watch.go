@@ -18,6 +18,9 @@ type Watcher struct {
 	Dir      string
 	Options  []Option
 	Snapshot func(ctx context.Context) (*routing.Snapshot, error)
+	// Costs, when set, gives the cost rows least-cost routes are rendered
+	// from (WithCosts); read after every snapshot whose revision changed.
+	Costs func(ctx context.Context) ([]routing.PeerCost, error)
 	// Changed returns a channel closed at the next store change.
 	Changed func() <-chan struct{}
 	// Reload runs after files changed (e.g. asterisk -rx "core reload").
@@ -116,7 +119,15 @@ func (w *Watcher) renderOnce(ctx context.Context) ([]string, int64, error) {
 	if w.rendered && snap.Revision == w.lastRevision {
 		return nil, snap.Revision, nil
 	}
-	files, err := Render(snap, w.Options...)
+	opts := w.Options
+	if w.Costs != nil {
+		costs, err := w.Costs(ctx)
+		if err != nil {
+			return nil, snap.Revision, fmt.Errorf("peer costs: %w", err)
+		}
+		opts = append(opts[:len(opts):len(opts)], WithCosts(costs))
+	}
+	files, err := Render(snap, opts...)
 	if err != nil {
 		return nil, snap.Revision, err
 	}

@@ -100,7 +100,7 @@ func CompileCostIndex(peers []Peer, costs []PeerCost, opts ...CostOption) (*Cost
 		}
 		idx = append(idx, int32(i))
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return compareCosts(&costs[a], &costs[b]) })
+	slices.SortFunc(idx, func(a, b int32) int { return CompareCostRows(&costs[a], &costs[b]) })
 	keys := make([]string, len(idx))
 	for k, i := range idx {
 		keys[k] = costs[i].CalledPrefix
@@ -213,10 +213,12 @@ func CheckPeerCost(c *PeerCost) error {
 	return checkClock("endhour", c.EndHour, "endminute", c.EndMinute)
 }
 
-// compareCosts orders rows by called prefix and peer, then in the order
+// CompareCostRows orders rows by called prefix and peer, then in the order
 // one peer's rows for a prefix are tried: longest caller prefix, exact
-// media before voice_fax, higher priority, lowest id.
-func compareCosts(a, b *PeerCost) int {
+// media before voice_fax, higher priority, lowest id. The renderer writes
+// a peer's rows in this order so that Asterisk settles a peer's price on
+// the same row as Rank.
+func CompareCostRows(a, b *PeerCost) int {
 	if c := strings.Compare(a.CalledPrefix, b.CalledPrefix); c != 0 {
 		return c
 	}
@@ -342,7 +344,7 @@ func (x *CostIndex) Rank(dst []RankedPeer, called, caller, media string, now tim
 	for i := 1; i < len(ranked); i++ {
 		v := ranked[i]
 		j := i
-		for ; j > 0 && cheaper(&v, &ranked[j-1]); j-- {
+		for ; j > 0 && Cheaper(&v, &ranked[j-1]); j-- {
 			ranked[j] = ranked[j-1]
 		}
 		ranked[j] = v
@@ -350,7 +352,9 @@ func (x *CostIndex) Rank(dst []RankedPeer, called, caller, media string, now tim
 	return dst
 }
 
-func cheaper(a, b *RankedPeer) bool {
+// Cheaper is Rank's order: by cost, then connectfee, then higher priority,
+// then lower peer id.
+func Cheaper(a, b *RankedPeer) bool {
 	switch {
 	case a.Cost != b.Cost:
 		return a.Cost < b.Cost

@@ -14,65 +14,9 @@
 # 1 when it logged an ERROR or an object is missing, 2 on a setup error.
 set -euo pipefail
 ROOT=${1:?rootfs}; DIR=${2:?dir}; DRIVER=${3:?pjsip or sip}
-[[ -x $ROOT/usr/sbin/asterisk ]] || { echo "asterisk-check: no asterisk in $ROOT" >&2; exit 2; }
-case $DRIVER in pjsip) noload=chan_sip.so ;; sip) noload="res_pjsip.so chan_pjsip.so" ;; *) echo "asterisk-check: DRIVER must be pjsip or sip" >&2; exit 2 ;; esac
-
-ETC=$ROOT/etc/asterisk
-[[ -d $ROOT/etc/asterisk.orig ]] || cp -a "$ETC" "$ROOT/etc/asterisk.orig"
-LOGF=$ROOT/var/log/asterisk/check.log
-ast() { chroot "$ROOT" asterisk -rx "$1" 2>/dev/null; }
-
-# prepare_etc [rendered-dir]: the stock configuration, plus the rendered
-# files when a directory is given.
-prepare_etc() {
-	rm -rf "$ETC" && cp -a "$ROOT/etc/asterisk.orig" "$ETC"
-	[[ -n ${1:-} ]] && cp "$1"/sip.conf "$1"/pjsip.conf "$1"/iax.conf "$1"/extensions.conf "$ETC"/
-	# Modules that decline to load without services of their own (IMAP,
-	# ODBC, RADIUS, a database...) are left out: their errors say nothing
-	# about the rendered files.
-	for m in $noload app_voicemail_imap.so app_voicemail_odbc.so res_resolver_unbound.so \
-		res_pjsip_transport_websocket.so cdr_radius.so cel_radius.so cdr_pgsql.so cel_pgsql.so cdr_tds.so cel_tds.so \
-		cdr_sqlite3_custom.so cel_sqlite3_custom.so pbx_dundi.so chan_unistim.so res_hep_rtcp.so res_hep_pjsip.so \
-		res_phoneprov.so res_pjsip_phoneprov_provider.so; do
-		sed -i "/^\\[modules\\]/a noload => $m" "$ETC/modules.conf"
-	done
-	# An operator who asks for TLS installs a certificate: a self-signed
-	# one stands in at the paths the files name.
-	local cert key
-	cert=$(grep -ohE '^(tlscertfile|cert_file)=.*' "$ETC"/sip.conf "$ETC"/pjsip.conf 2>/dev/null | head -1 | cut -d= -f2- || true)
-	key=$(grep -ohE '^(tlsprivatekey|priv_key_file)=.*' "$ETC"/sip.conf "$ETC"/pjsip.conf 2>/dev/null | head -1 | cut -d= -f2- || true)
-	if [[ -n ${1:-} && -n $cert ]]; then
-		mkdir -p "$ROOT$(dirname "$cert")"
-		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sipswitch-check \
-			-keyout "$ROOT${key:-$cert.key}" -out "$ROOT$cert" >/dev/null 2>&1
-	fi
-	cat >"$ETC/logger.conf" <<'LOG'
-[general]
-[logfiles]
-check.log => notice,warning,error,verbose(3)
-LOG
-}
-
-start_asterisk() {
-	rm -f "$LOGF"
-	ast "core stop now" >/dev/null || true
-	sleep 1
-	chroot "$ROOT" asterisk -U root -G root -f >/dev/null 2>&1 &
-	for _ in $(seq 60); do ast "core waitfullybooted" >/dev/null && break; sleep 0.5; done
-	ast "core waitfullybooted" >/dev/null || { echo "asterisk-check: asterisk did not boot" >&2; exit 2; }
-	sleep 2
-}
-
-# ERROR lines without their time stamp and thread, to compare two runs.
-errors() { grep "ERROR" "$LOGF" | sed -E 's/^\[[^]]*\] ERROR\[[0-9]+\] //' | sort -u; }
-
-mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
-mkdir -p "$ROOT/var/run/asterisk"
-# The host has no DNS for the example hosts the files name: resolve every
-# host name found in them to a documentation address, as a switch host's
-# DNS would resolve a carrier's.
-{ grep -ohE '[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+' "$DIR"/*.conf || true; } | { grep -E '\.(example|net|com|org|invalid)$' || true; } | sort -u |
-	awk 'BEGIN { print "127.0.0.1 localhost" } { printf "192.0.2.%d %s\n", 10 + NR, $1 }' >"$ROOT/etc/hosts"
+# shellcheck source=scripts/asterisk-lib.sh
+. "$(dirname "$0")/asterisk-lib.sh"
+prepare_root
 
 # Baseline: what the distribution's own configuration logs as ERROR.
 prepare_etc

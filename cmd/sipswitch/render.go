@@ -34,7 +34,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case *driver != "pjsip" && *driver != "sip":
 		return usageErr(fs, "--phone-driver must be pjsip or sip")
 	}
-	snap, err := loadSnapshot(ctx, *db, *from)
+	snap, costs, err := loadSnapshot(ctx, *db, *from)
 	if err != nil {
 		var sfe engine.SwitchFileErrors
 		if errors.As(err, &sfe) {
@@ -49,7 +49,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *driver == "sip" {
 		d = render.DriverChanSIP
 	}
-	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey))
+	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey), render.WithCosts(costs))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
@@ -80,22 +80,34 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // loadSnapshot reads the switch from a database or a switch file.
-func loadSnapshot(ctx context.Context, db, from string) (*routing.Snapshot, error) {
+// loadSnapshot reads the objects to render and, from a database, the
+// peers' cost rows (a switch file holds none).
+func loadSnapshot(ctx context.Context, db, from string) (*routing.Snapshot, []routing.PeerCost, error) {
 	if from != "" {
 		f, err := os.Open(from)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer f.Close()
-		return engine.LoadSwitchFile(f, from)
+		snap, err := engine.LoadSwitchFile(f, from)
+		return snap, nil, err
 	}
 	if _, err := os.Stat(db); err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+		return nil, nil, fmt.Errorf("database: %w", err)
 	}
 	store, err := storage.Open(ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer store.Close()
-	return engine.NewService(store).Snapshot(ctx)
+	svc := engine.NewService(store)
+	snap, err := svc.Snapshot(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	costs, err := svc.PeerCosts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, costs, nil
 }

@@ -366,6 +366,7 @@ func (d *daemon) startRender(ctx context.Context) {
 		Dir:      d.cfg.Render.Dir,
 		Options:  []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey)},
 		Snapshot: d.svc.Snapshot,
+		Costs:    d.svc.PeerCosts,
 		Changed:  d.store.Changed,
 		Debounce: d.cfg.Render.Debounce,
 		Log:      d.log,

@@ -1,0 +1,265 @@
+package dialplantest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// subst is pbx_substitute_variables_helper: ${...} and $[...], innermost
+// first.
+func (ch *channel) subst(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] != '$' || i+1 >= len(s) || (s[i+1] != '{' && s[i+1] != '[') {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		open, close := s[i+1], byte('}')
+		if open == '[' {
+			close = ']'
+		}
+		depth, j := 1, i+2
+		for ; j < len(s) && depth > 0; j++ {
+			switch s[j] {
+			case open:
+				depth++
+			case close:
+				depth--
+			}
+		}
+		if depth != 0 {
+			return "", fmt.Errorf("unbalanced %q in %q", string(open), s)
+		}
+		inner, err := ch.subst(s[i+2 : j-1])
+		if err != nil {
+			return "", err
+		}
+		var v string
+		if open == '[' {
+			v, err = evalExpr(inner)
+		} else {
+			v, err = ch.variable(inner)
+		}
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(v)
+		i = j
+	}
+	return b.String(), nil
+}
+
+// variable resolves NAME, NAME:offset[:length] or FUNC(args)[:offset[:length]].
+func (ch *channel) variable(expr string) (string, error) {
+	name, slice := expr, ""
+	if open := strings.IndexByte(expr, '('); open >= 0 {
+		end := strings.LastIndexByte(expr, ')')
+		if end < open {
+			return "", fmt.Errorf("function %q", expr)
+		}
+		name, slice = expr[:end+1], expr[end+1:]
+	} else if i := strings.IndexByte(expr, ':'); i >= 0 {
+		name, slice = expr[:i], expr[i:]
+	}
+	v, err := ch.value(name)
+	if err != nil {
+		return "", err
+	}
+	if slice == "" {
+		return v, nil
+	}
+	if slice[0] != ':' {
+		return "", fmt.Errorf("%w: %q", ErrUnsupported, expr)
+	}
+	return substring(v, slice[1:])
+}
+
+// substring is ${var:offset:length} with Asterisk's negative forms.
+func substring(v, spec string) (string, error) {
+	offS, lenS, hasLen := strings.Cut(spec, ":")
+	off, err := strconv.Atoi(offS)
+	if err != nil {
+		return "", fmt.Errorf("offset %q", offS)
+	}
+	if off < 0 {
+		off = max(len(v)+off, 0)
+	}
+	if off > len(v) {
+		return "", nil
+	}
+	v = v[off:]
+	if !hasLen {
+		return v, nil
+	}
+	n, err := strconv.Atoi(lenS)
+	if err != nil {
+		return "", fmt.Errorf("length %q", lenS)
+	}
+	if n < 0 {
+		n = max(len(v)+n, 0)
+	}
+	return v[:min(n, len(v))], nil
+}
+
+func (ch *channel) value(name string) (string, error) {
+	if open := strings.IndexByte(name, '('); open >= 0 {
+		return ch.function(name[:open], name[open+1:len(name)-1])
+	}
+	switch name {
+	case "EXTEN":
+		return ch.ext, nil
+	case "CONTEXT":
+		return ch.ctx, nil
+	case "EPOCH":
+		return strconv.FormatInt(ch.call.Now.Unix(), 10), nil
+	}
+	return ch.vars[name], nil
+}
+
+func (ch *channel) function(name, args string) (string, error) {
+	switch name {
+	case "CALLERID":
+		switch args {
+		case "num":
+			return ch.callerNum, nil
+		case "num-pres", "pres":
+			if ch.withheld {
+				return "prohib_not_screened", nil
+			}
+			return "allowed_not_screened", nil
+		}
+	case "LEN":
+		return strconv.Itoa(len(args)), nil
+	case "GROUP_COUNT":
+		return strconv.Itoa(ch.call.Groups[args]), nil
+	case "LOCAL":
+		return ch.vars[args], nil
+	case "DIALPLAN_EXISTS":
+		p := strings.Split(args, ",")
+		if len(p) != 3 {
+			return "", fmt.Errorf("DIALPLAN_EXISTS(%s)", args)
+		}
+		e := ch.dp.find(p[0], p[1], ch.callerNum, map[string]bool{})
+		if e == nil {
+			return "0", nil
+		}
+		if _, err := e.priorityOf(p[2]); err != nil {
+			return "0", nil
+		}
+		return "1", nil
+	case "IFTIME":
+		spec, branches, _ := strings.Cut(args, "?")
+		t, f, _ := strings.Cut(branches, ":")
+		ok, err := ch.ifTime(spec)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return t, nil
+		}
+		return f, nil
+	case "STRFTIME":
+		p := strings.Split(args, ",")
+		if len(p) != 3 || p[2] != "%Y%m%d" {
+			return "", fmt.Errorf("%w: STRFTIME(%s)", ErrUnsupported, args)
+		}
+		sec, err := strconv.ParseInt(p[0], 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("STRFTIME epoch %q", p[0])
+		}
+		loc, err := time.LoadLocation(p[1])
+		if err != nil {
+			return "", err
+		}
+		return time.Unix(sec, 0).In(loc).Format("20060102"), nil
+	}
+	return "", fmt.Errorf("%w: function %s(%s)", ErrUnsupported, name, args)
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// ifTime is ast_build_timing + ast_check_timing for "times,days,mdays,
+// months[,zone]": a times range includes its end minute and may wrap past
+// midnight; days are names joined by & or a range a-b.
+func (ch *channel) ifTime(spec string) (bool, error) {
+	p := strings.Split(spec, ",")
+	if len(p) < 4 || len(p) > 5 || p[2] != "*" || p[3] != "*" {
+		return false, fmt.Errorf("%w: time spec %q", ErrUnsupported, spec)
+	}
+	now := ch.call.Now
+	if len(p) == 5 && p[4] != "" {
+		loc, err := time.LoadLocation(p[4])
+		if err != nil {
+			return false, err
+		}
+		now = now.In(loc)
+	} else {
+		return false, fmt.Errorf("time spec %q without a zone would use the host's", spec)
+	}
+	if p[0] != "*" {
+		from, to, ok := strings.Cut(p[0], "-")
+		if !ok {
+			return false, fmt.Errorf("times %q", p[0])
+		}
+		a, err1 := clockMinute(from)
+		z, err2 := clockMinute(to)
+		if err1 != nil || err2 != nil {
+			return false, fmt.Errorf("times %q", p[0])
+		}
+		m := now.Hour()*60 + now.Minute()
+		in := a <= m && m <= z
+		if a > z {
+			in = m >= a || m <= z
+		}
+		if !in {
+			return false, nil
+		}
+	}
+	if p[1] != "*" {
+		wd := now.Weekday()
+		match := false
+		for _, part := range strings.Split(p[1], "&") {
+			from, to, isRange := strings.Cut(part, "-")
+			a, ok1 := weekdays[from]
+			if !ok1 {
+				return false, fmt.Errorf("weekday %q", from)
+			}
+			if !isRange {
+				match = match || wd == a
+				continue
+			}
+			z, ok2 := weekdays[to]
+			if !ok2 {
+				return false, fmt.Errorf("weekday %q", to)
+			}
+			for d := a; ; d = (d + 1) % 7 {
+				if d == wd {
+					match = true
+				}
+				if d == z {
+					break
+				}
+			}
+		}
+		if !match {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func clockMinute(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, fmt.Errorf("clock %q", s)
+	}
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, fmt.Errorf("clock %q", s)
+	}
+	return hh*60 + mm, nil
+}

@@ -565,3 +565,28 @@ func TestLateOfferAnswerReachesCallee(t *testing.T) {
 		})
 	}
 }
+
+// SetMediaRelay (a SIGHUP's media.relay) applies to the next call.
+func TestSetMediaRelayAppliesToNewCalls(t *testing.T) {
+	relay := newRelay(t)
+	f, ctx := newFixture(t, WithMediaRelay(relay, media.ModeAlways))
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	for _, c := range []struct {
+		mode    media.Mode
+		relayed bool
+	}{{media.ModeAlways, true}, {media.ModeNever, false}, {media.ModeAlways, true}} {
+		f.s.SetMediaRelay(c.mode)
+		before := relay.Stats().SessionsTotal
+		d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+		if err != nil {
+			t.Fatalf("%s: %v", c.mode, err)
+		}
+		if got := relay.Stats().SessionsTotal > before; got != c.relayed || bytes.Equal(d.InviteResponse.Body(), []byte(carrierSDP)) == c.relayed {
+			t.Errorf("%s: relayed %v, caller got %q", c.mode, got, d.InviteResponse.Body())
+		}
+		if err := d.Bye(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
+	}
+}

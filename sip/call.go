@@ -127,9 +127,8 @@ type leg struct {
 	// tariff is what the leg's peer charges for the call (chargeable).
 	tariff     routing.Tariff
 	chargeable bool
-	// offer is the SDP of the leg's INVITE; answer the SDP of its 2xx as
-	// the caller gets it (takeAnswer); sent the last SDP sent to it.
-	offer  []byte
+	// answer is the SDP of the leg's 2xx as the caller gets it
+	// (takeAnswer); sent the last SDP sent to it (its INVITE's first).
 	answer []byte
 	sent   sdpSent
 }
@@ -557,7 +556,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		if err != nil {
 			code, reason, refusal := mediaFailure(err)
 			c.logAttempt(at.Called, routeID, at.Peer, strconv.Itoa(code)+" "+refusal, 0)
-			if code != 488 || !errors.Is(err, media.ErrNoCommonCodec) {
+			if !errors.Is(err, media.ErrNoCommonCodec) {
 				c.noteRefusal(refusal)
 				return result{code: code, reason: reason}
 			}

@@ -38,7 +38,8 @@ type MediaResult struct {
 	Callee media.StreamStats
 }
 
-// Errors of the media path, for the answer the caller gets.
+// errLateOfferAnswer: the caller of a late-offer call answered nothing in
+// its ACK (the callee's ACK then goes without a body).
 var errLateOfferAnswer = errors.New("media: no answer in the caller's ACK")
 
 // mediaFailure is the final response for a media error: 503 when the

@@ -62,7 +62,7 @@ func (c *call) addDiversions(req *sip.Request) {
 }
 
 func (c *call) newLeg(offer []byte) *leg {
-	l := &leg{c: c, started: c.s.cfg.now(), offer: offer}
+	l := &leg{c: c, started: c.s.cfg.now()}
 	l.sent.store(offer)
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
 	return l

@@ -62,8 +62,11 @@ type sipSwitch struct {
 	conns   []net.PacketConn
 	answer  atomic.Pointer[[]byte]
 	bPorts  chan int
-	calls   []*sipgo.DialogClientSession
-	wg      sync.WaitGroup
+	// answered counts the carrier's calls still up: stop waits for the
+	// switch's BYEs before closing the carrier.
+	answered atomic.Int32
+	calls    []*sipgo.DialogClientSession
+	wg       sync.WaitGroup
 }
 
 func newSIPSwitch(cfg sipConfig) (*sipSwitch, error) {
@@ -88,13 +91,13 @@ type endpoint struct {
 	ua      *sipgo.UserAgent
 	client  *sipgo.Client
 	srv     *sipgo.Server
+	conn    net.PacketConn
 	contact sip.ContactHeader
 	port    int
 }
 
-// listen starts a user agent named name on addr ("host:port", port 0 for
-// any). It reads at once: its handlers are set before anything is sent
-// to it.
+// listen makes a user agent named name on addr ("host:port", port 0 for
+// any); serve starts it once its handlers are set.
 func (s *sipSwitch) listen(name, addr, user string) (*endpoint, error) {
 	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
@@ -116,11 +119,14 @@ func (s *sipSwitch) listen(name, addr, user string) (*endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{ua: ua, client: client, srv: srv, port: port,
-		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: host, Port: port}}}
+	return &endpoint{ua: ua, client: client, srv: srv, conn: conn, port: port,
+		contact: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: host, Port: port}}}, nil
+}
+
+func (s *sipSwitch) serve(ep *endpoint) error {
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); _ = srv.ServeUDP(conn) }()
-	return ep, waitListening(srv.TransportLayer(), port)
+	go func() { defer s.wg.Done(); _ = ep.srv.ServeUDP(ep.conn) }()
+	return waitListening(ep.srv.TransportLayer(), ep.port)
 }
 
 // startCarrier answers every INVITE at cfg.carrier with the callee's SDP
@@ -140,6 +146,8 @@ func (s *sipSwitch) startCarrier() error {
 		if err != nil {
 			return
 		}
+		s.answered.Add(1)
+		defer s.answered.Add(-1)
 		defer d.Close()
 		select {
 		case s.bPorts <- mPort(req.Body()):
@@ -156,7 +164,7 @@ func (s *sipSwitch) startCarrier() error {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
-	return nil
+	return s.serve(ep)
 }
 
 // startPhone is the calling phone's user agent on 127.0.0.1.
@@ -174,7 +182,7 @@ func (s *sipSwitch) startPhone() error {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
-	return nil
+	return s.serve(ep)
 }
 
 func waitListening(tp *sip.TransportLayer, port int) error {
@@ -349,6 +357,9 @@ func (s *sipSwitch) stop() {
 	}
 	close(next)
 	wg.Wait()
+	for i := 0; i < 500 && s.answered.Load() > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, ua := range s.uas {
 		ua.Close()
 	}

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke pgo
 
 all: build
 
@@ -56,6 +56,10 @@ fuzz:
 # DURATION, CALLS, CALL_MS, LIMIT.
 loadtest:
 	scripts/loadtest.sh
+
+# Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
+pgo:
+	scripts/pgo.sh
 
 # The short load test CI runs: fails if any call fails.
 loadtest-smoke:

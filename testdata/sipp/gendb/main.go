@@ -3,7 +3,8 @@
 // injection file.
 //
 // The database holds three carrier peers (carrier1 127.0.0.2:5071,
-// carrier2 127.0.0.3:5072, carrier3 127.0.0.4:5073), one rate plan with
+// carrier2 127.0.0.3:5072, carrier3 127.0.0.4:5073; -carrier-port moves
+// them), one rate plan with
 // -routes routes whose called prefixes are "1" followed by four digits
 // (peer1 carrier1, peer2 carrier2, peer3 carrier3), and -phones phones
 // named 2000000, 2000001... on that plan. Which carrier answers is up to
@@ -37,11 +38,12 @@ import (
 	"github.com/sipswitch/sipswitch/storage"
 )
 
-// carriers are the peers the SIPp UASes impersonate.
-var carriers = []struct{ name, dest string }{
-	{"carrier1", "127.0.0.2:5071"},
-	{"carrier2", "127.0.0.3:5072"},
-	{"carrier3", "127.0.0.4:5073"},
+// carriers are the peers the SIPp UASes impersonate: carrierN at
+// 127.0.0.(N+1), port -carrier-port + N - 1.
+var carriers = []string{"carrier1", "carrier2", "carrier3"}
+
+func carrierDest(i, basePort int) string {
+	return "127.0.0." + strconv.Itoa(i+2) + ":" + strconv.Itoa(basePort+i)
 }
 
 const (
@@ -57,8 +59,9 @@ func main() {
 	calls := flag.Int("calls", 10000, "lines in the injection file")
 	seed := flag.Uint64("seed", 1, "random seed of the injection file")
 	called := flag.String("called", "", "called number of every call (default: random within the routes)")
+	carrierPort := flag.Int("carrier-port", 5071, "port of carrier1 (carrier2 and carrier3 on the next ones): runs beside another load test need their own")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, *carrierPort); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -68,7 +71,7 @@ func phoneName(i int) string     { return strconv.Itoa(firstPhone + i) }
 func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
-func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string) error {
+func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, carrierPort int) error {
 	switch {
 	case phones <= 0:
 		return errors.New("-phones must be positive")
@@ -76,6 +79,8 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 		return errors.New("-routes must be 1..10000")
 	case calls <= 0:
 		return errors.New("-calls must be positive")
+	case carrierPort <= 0 || carrierPort+len(carriers) > 65536:
+		return errors.New("-carrier-port must be a port with two more after it")
 	}
 	if csvPath != "" {
 		if err := writeCSV(csvPath, phones, routes, calls, seed, called); err != nil {
@@ -113,8 +118,8 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 	}
 
 	peerIDs := make([]string, len(carriers))
-	for i, c := range carriers {
-		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": c.dest})
+	for i, name := range carriers {
+		id, err := create("peers", engine.Values{"name": name, "type": routing.PeerSIP, "destination": carrierDest(i, carrierPort)})
 		if err != nil {
 			return err
 		}

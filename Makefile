@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster pgo
 
 all: build
 
@@ -63,6 +63,10 @@ loadtest:
 # BACKEND (sqlite: the single-host figure), SHARED, RATE, DURATION.
 loadtest-cluster:
 	scripts/loadtest-cluster.sh
+
+# Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
+pgo:
+	scripts/pgo.sh
 
 # The short load test CI runs: fails if any call fails.
 loadtest-smoke:

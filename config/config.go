@@ -9,15 +9,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"gopkg.in/yaml.v3"
 )
 
@@ -54,6 +57,7 @@ type Config struct {
 
 	Render  RenderConfig  `yaml:"render"`
 	Calls   CallsConfig   `yaml:"calls"`
+	Media   MediaConfig   `yaml:"media"`
 	Log     LogConfig     `yaml:"log"`
 	Cluster ClusterConfig `yaml:"cluster"`
 }
@@ -88,6 +92,29 @@ func (c ClusterConfig) HostName() string {
 		return h
 	}
 	return "sipswitch"
+}
+
+// MediaConfig is the RTP relay (sip/media) of the SIP core.
+type MediaConfig struct {
+	// Relay says which calls' media go through the switch: auto (calls of
+	// lines behind NAT), always, never (SDP end to end). A reload applies
+	// it to new calls.
+	Relay string `yaml:"relay" reload:"live"`
+	// Address is the local address relay ports bind to; "" = the host of
+	// the first sip listen URI. AdvertisedAddress is the one written into
+	// SDP when that is not reachable as is (1:1 NAT; an Address of
+	// 0.0.0.0 needs one); "" = Address, or sip_advertise when Address is
+	// unspecified.
+	Address           string `yaml:"address"`
+	AdvertisedAddress string `yaml:"advertised_address"`
+	// PortRange is the UDP ports relay pairs come from, "min-max" (even
+	// RTP, odd RTCP).
+	PortRange string `yaml:"port_range"`
+	// Timeout ends an answered relayed call whose party sent no RTP for
+	// this long (Asterisk's rtptimeout); HoldTimeout the same while the
+	// call is on hold (rtpholdtimeout). 0 turns either off.
+	Timeout     time.Duration `yaml:"timeout"`
+	HoldTimeout time.Duration `yaml:"hold_timeout"`
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.
@@ -171,7 +198,8 @@ func Default() Config {
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 			FloodBlock: time.Minute, PeerMatch: "exact",
 		},
-		Log: LogConfig{Level: "info", Format: "auto"},
+		Media: MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
+		Log:   LogConfig{Level: "info", Format: "auto"},
 	}
 }
 
@@ -438,6 +466,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	if c.Calls.PingTimeout >= c.Calls.PingInterval {
 		return fail("calls.ping_timeout", "must be shorter than calls.ping_interval")
 	}
+	if key, msg := c.validateMedia(); key != "" {
+		return fail(key, msg)
+	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		return fail("log.level", err.Error())
 	}
@@ -496,4 +527,73 @@ func (c ClusterConfig) validate(fail func(key, msg string) error) error {
 		return fail("cluster.key_prefix", "must be a non-empty name without spaces or braces")
 	}
 	return nil
+}
+
+// validateMedia checks the media section; it returns the bad key and why.
+func (c Config) validateMedia() (key, msg string) {
+	m := c.Media
+	if _, err := media.ParseMode(m.Relay); err != nil || m.Relay == "" {
+		return "media.relay", "must be auto, always or never"
+	}
+	if _, _, err := m.Ports(); err != nil {
+		return "media.port_range", err.Error()
+	}
+	if m.Timeout < 0 {
+		return "media.timeout", "must be 0 (off) or a positive duration such as 60s"
+	}
+	if m.HoldTimeout < 0 {
+		return "media.hold_timeout", "must be 0 (off) or a positive duration such as 1h"
+	}
+	if _, _, key, err := c.MediaAddresses(); err != nil {
+		return key, err.Error()
+	}
+	return "", ""
+}
+
+// Ports is media.port_range as numbers.
+func (m MediaConfig) Ports() (lo, hi int, err error) {
+	a, b, ok := strings.Cut(m.PortRange, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || hi-lo < 1 {
+		return 0, 0, fmt.Errorf("must be min-max within 1024-65535 holding at least one even/odd pair, such as 30000-40000; got %q", m.PortRange)
+	}
+	return lo, hi, nil
+}
+
+// MediaAddresses are the relay's bind address and the address it writes
+// into SDP, with the defaults filled in (see MediaConfig). key names the
+// setting at fault when err is not nil.
+func (c Config) MediaAddresses() (bind, advertised netip.Addr, key string, err error) {
+	m := c.Media
+	if m.Address != "" {
+		if bind, err = netip.ParseAddr(m.Address); err != nil {
+			return bind, advertised, "media.address", fmt.Errorf("must be an IP address, got %q", m.Address)
+		}
+	} else {
+		if len(c.SIP) == 0 {
+			return bind, advertised, "media.address", errors.New("must be set when no sip listen URI names an address")
+		}
+		_, addr, perr := sip.ParseListenURI(c.SIP[0])
+		host, _, _ := net.SplitHostPort(addr)
+		if bind, err = netip.ParseAddr(host); perr != nil || err != nil {
+			return bind, advertised, "media.address", fmt.Errorf("must be set: the first sip listen URI %q names no IP address", c.SIP[0])
+		}
+	}
+	bind = bind.Unmap()
+	switch {
+	case m.AdvertisedAddress != "":
+		advertised, err = netip.ParseAddr(m.AdvertisedAddress)
+		if err != nil || advertised.IsUnspecified() {
+			return bind, advertised, "media.advertised_address", fmt.Errorf("must be an IP address parties can send to, got %q", m.AdvertisedAddress)
+		}
+	case !bind.IsUnspecified():
+		advertised = bind
+	default:
+		advertised, err = netip.ParseAddr(c.SIPAdvertise)
+		if err != nil || advertised.IsUnspecified() {
+			return bind, advertised, "media.advertised_address", fmt.Errorf("must name the address parties send media to when the relay binds %s (sip_advertise %q is no IP address)", bind, c.SIPAdvertise)
+		}
+	}
+	return bind, advertised.Unmap(), "", nil
 }

@@ -63,6 +63,18 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"sip: [udp://0.0.0.0:5060]\n", "sip_advertise", 0},
 		{"sip: [udp://127.0.0.1:5060]\nsip_advertise: a b\n", "sip_advertise", 2},
 		{"calls:\n  flood_limit: 100\n  flood_block: 0s\n", "calls.flood_block", 3},
+		{"media:\n  relay: sometimes\n", "media.relay", 2},
+		{"media:\n  relay: \"\"\n", "media.relay", 2},
+		{"media:\n  port_range: 40000-30000\n", "media.port_range", 2},
+		{"media:\n  port_range: 30000\n", "media.port_range", 2},
+		{"media:\n  port_range: 80-1000\n", "media.port_range", 2},
+		{"media:\n  timeout: -1s\n", "media.timeout", 2},
+		{"media:\n  hold_timeout: -1s\n", "media.hold_timeout", 2},
+		{"media:\n  address: media.example.com\n", "media.address", 2},
+		{"media:\n  advertised_address: 0.0.0.0\n", "media.advertised_address", 2},
+		{"media:\n  address: 0.0.0.0\n", "media.advertised_address", 0},
+		{"sip: [udp://0.0.0.0:5060]\nsip_advertise: sip.example.com\n", "media.advertised_address", 0},
+		{"media:\n  flood: 1\n", "media.flood", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")
@@ -77,6 +89,21 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 	}
 	if c, err := Load(strings.NewReader("calls:\n  session_expires: 0s\n"), "f.yaml"); err != nil || c.Calls.SessionExpires != 0 {
 		t.Errorf("session timers off: %v", err)
+	}
+	// The relay's addresses follow the SIP listener unless set.
+	for _, c := range []struct{ file, bind, advertised string }{
+		{"", "127.0.0.1", "127.0.0.1"},
+		{"sip: [udp://0.0.0.0:5060]\nsip_advertise: 203.0.113.7\n", "0.0.0.0", "203.0.113.7"},
+		{"media: {address: 10.0.0.2, advertised_address: 203.0.113.9}\n", "10.0.0.2", "203.0.113.9"},
+	} {
+		cfg, err := Load(strings.NewReader(c.file), "f.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", c.file, err)
+		}
+		bind, adv, _, err := cfg.MediaAddresses()
+		if err != nil || bind.String() != c.bind || adv.String() != c.advertised {
+			t.Errorf("%q: media addresses %s %s %v, want %s %s", c.file, bind, adv, err, c.bind, c.advertised)
+		}
 	}
 	_, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml")
 	if err == nil || err.Error() != "f.yaml:2: calls.t1: must be a duration such as 500ms, 30s or 1h" {
@@ -108,6 +135,7 @@ func TestReloadSplitsLiveFromRestartOnly(t *testing.T) {
 	next.Calls.MaxCPS = 100
 	next.Log.Level = "debug"
 	next.Render.Dir = "/tmp/out"
+	next.Media.Relay = "always"
 	got := strings.Join(RestartOnlyChanges(running, next), ",")
 	if got != "http,calls.t1" {
 		t.Fatalf("restart-only changes %q, want http,calls.t1", got)
@@ -116,7 +144,7 @@ func TestReloadSplitsLiveFromRestartOnly(t *testing.T) {
 	if running.HTTP != "127.0.0.1:8080" || running.Calls.T1 != 500*time.Millisecond {
 		t.Errorf("restart-only keys applied: %+v", running)
 	}
-	if running.Calls.MaxCPS != 100 || running.Log.Level != "debug" || running.Render.Dir != "/tmp/out" {
+	if running.Calls.MaxCPS != 100 || running.Log.Level != "debug" || running.Render.Dir != "/tmp/out" || running.Media.Relay != "always" {
 		t.Errorf("live keys not applied: %+v", running)
 	}
 	if keys := knownKeys(); !keys["calls"] || keys["calls.t1"] || len(keys) < 30 {

@@ -47,6 +47,20 @@ type CallRecord struct {
 	Cost        float64 `json:"cost"`
 	CostRow     int     `json:"cost_row"`
 	ForwardedBy string  `json:"forwarded_by"`
+	// Media quality of a relayed call (relayed 1; all 0 otherwise), per
+	// leg from what that party sent to the switch's relay on its first
+	// audio stream: RTP packets, loss in percent of the packets expected
+	// (RFC 3550 A.3), interarrival jitter in milliseconds (RFC 3550 A.8)
+	// and the MOS of the simplified E-model (ITU-T G.107; sip/media).
+	Relayed       int     `json:"relayed"`
+	CallerPackets int64   `json:"caller_packets"`
+	CallerLoss    float64 `json:"caller_loss"`
+	CallerJitter  float64 `json:"caller_jitter"`
+	CallerMOS     float64 `json:"caller_mos"`
+	CalleePackets int64   `json:"callee_packets"`
+	CalleeLoss    float64 `json:"callee_loss"`
+	CalleeJitter  float64 `json:"callee_jitter"`
+	CalleeMOS     float64 `json:"callee_mos"`
 	// Host is the switch host that routed the call (cluster.host), so
 	// the records of several hosts in one store tell them apart.
 	Host string `json:"host"`

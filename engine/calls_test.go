@@ -119,6 +119,39 @@ func TestCallRecorderBatches(t *testing.T) {
 	})
 }
 
+// A relayed call's media quality is stored with its record and exported.
+func TestCallRecordKeepsMediaQuality(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		db, _ := recordsDB(t, dsn)
+		r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100))
+		r.Record(CallRecord{CallID: "m1", Start: 100, Answer: 101, End: 160, Direction: CallOutbound, Line: "2001", Customer: 1,
+			Relayed: 1, CallerPackets: 2950, CallerLoss: 1.25, CallerJitter: 3.5, CallerMOS: 4.12,
+			CalleePackets: 3000, CalleeLoss: 0, CalleeJitter: 0.75, CalleeMOS: 4.4})
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := NewService(db).ExportCalls(context.Background(), SystemActor(), Values{}, &out); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(&out).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("export: %v %v", rows, err)
+		}
+		got := map[string]string{}
+		for i, col := range rows[0] {
+			got[col] = rows[1][i]
+		}
+		want := map[string]string{"relayed": "1", "caller_packets": "2950", "caller_loss": "1.25", "caller_jitter": "3.5", "caller_mos": "4.12",
+			"callee_packets": "3000", "callee_loss": "0", "callee_jitter": "0.75", "callee_mos": "4.4"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %q, want %q", k, got[k], v)
+			}
+		}
+	})
+}
+
 // BenchmarkCallRecorder is the cost of one call record: handing it over
 // on the call path (Record) and, through the writer, committing it in a
 // batch to the store (SQLite, and PostgreSQL for a cluster). Reported per

@@ -30,6 +30,9 @@ type Metrics struct {
 	StoreReloads  prometheus.Counter
 	ConfigReloads *prometheus.CounterVec // result
 	ShuttingDown  prometheus.Gauge
+
+	MediaLoss   *prometheus.HistogramVec // peer, leg
+	MediaJitter *prometheus.HistogramVec // peer, leg
 }
 
 // New creates and registers every collector.
@@ -74,7 +77,9 @@ func New() *Metrics {
 	m.ShuttingDown = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "sipswitch_draining", Help: "1 while the daemon drains calls before exiting.",
 	})
+	newMediaHistograms(m)
 	m.Registry.MustRegister(
+		m.MediaLoss, m.MediaJitter,
 		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures,
 		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.RoutingBuild,
 		m.StoreRevision, m.StoreReloads, m.ConfigReloads, m.ShuttingDown,

@@ -29,7 +29,7 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks *prometheus.Desc
-	forwarded, unparseable                                                                                                                                       *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts                                                                                                               *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                               *prometheus.Desc
 }
 
@@ -41,32 +41,34 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 	}
 	return m.Registry.Register(&sipCollector{
 		stats: stats, calls: calls,
-		calls_:       d("sipswitch_sip_calls_total", "Calls by result (attempted, answered, failed).", "result"),
-		failed:       d("sipswitch_sip_calls_failed_by_cause_total", "Failed calls by cause.", "cause"),
-		failovers:    d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
-		active:       d("sipswitch_sip_active_calls", "Calls in progress."),
-		regs:         d("sipswitch_sip_registrations", "Registered contacts."),
-		floodDropped: d("sipswitch_sip_flood_dropped_total", "Messages dropped unparsed because their source address was over calls.flood_limit."),
-		floodBlocks:  d("sipswitch_sip_flood_blocks_total", "Times a source address was blocked by calls.flood_limit."),
-		unreachable:  d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
-		authFail:     d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
-		forwarded:    d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
-		unparseable:  d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
-		blocked:      d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
-		rejected:     d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
-		overload:     d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps)."),
-		sessionLost:  d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
-		unregAlerts:  d("sipswitch_sip_unregistered_alerts_total", "Lines expected to be registered (expect_registered 1 or 2) whose last registration lapsed or was removed."),
-		addrAlerts:   d("sipswitch_sip_address_change_alerts_total", "Lines with expect_registered 2 that registered from a new IP address."),
-		peerActive:   d("sipswitch_peer_active_calls", "Calls holding a slot of the peer's outmaximum.", "peer"),
-		peerLimit:    d("sipswitch_peer_call_limit", "The peer's outmaximum (-1: none).", "peer"),
-		phoneActive:  d("sipswitch_phone_active_calls", "Calls of a line, for lines with calls up.", "phone"),
-		phoneLimit:   d("sipswitch_phone_call_limit", "The line's totalmaximum, for lines with calls up.", "phone"),
+		calls_:        d("sipswitch_sip_calls_total", "Calls by result (attempted, answered, failed).", "result"),
+		failed:        d("sipswitch_sip_calls_failed_by_cause_total", "Failed calls by cause.", "cause"),
+		failovers:     d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
+		active:        d("sipswitch_sip_active_calls", "Calls in progress."),
+		regs:          d("sipswitch_sip_registrations", "Registered contacts."),
+		floodDropped:  d("sipswitch_sip_flood_dropped_total", "Messages dropped unparsed because their source address was over calls.flood_limit."),
+		floodBlocks:   d("sipswitch_sip_flood_blocks_total", "Times a source address was blocked by calls.flood_limit."),
+		unreachable:   d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
+		authFail:      d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
+		forwarded:     d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
+		unparseable:   d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
+		relayed:       d("sipswitch_sip_relayed_calls_total", "Calls whose media went through the switch's RTP relay (media.relay)."),
+		mediaTimeouts: d("sipswitch_sip_media_timeouts_total", "Answered calls ended because a party sent no RTP for media.timeout (media.hold_timeout on hold)."),
+		blocked:       d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
+		rejected:      d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
+		overload:      d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps)."),
+		sessionLost:   d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
+		unregAlerts:   d("sipswitch_sip_unregistered_alerts_total", "Lines expected to be registered (expect_registered 1 or 2) whose last registration lapsed or was removed."),
+		addrAlerts:    d("sipswitch_sip_address_change_alerts_total", "Lines with expect_registered 2 that registered from a new IP address."),
+		peerActive:    d("sipswitch_peer_active_calls", "Calls holding a slot of the peer's outmaximum.", "peer"),
+		peerLimit:     d("sipswitch_peer_call_limit", "The peer's outmaximum (-1: none).", "peer"),
+		phoneActive:   d("sipswitch_phone_active_calls", "Calls of a line, for lines with calls up.", "phone"),
+		phoneLimit:    d("sipswitch_phone_call_limit", "The line's totalmaximum, for lines with calls up.", "phone"),
 	})
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -95,6 +97,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.authFail, s.AuthFailures)
 	counter(c.forwarded, s.ForwardedCalls)
 	counter(c.unparseable, s.Unparseable)
+	counter(c.relayed, s.RelayedCalls)
+	counter(c.mediaTimeouts, s.MediaTimeouts)
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)
 	counter(c.overload, s.RejectedOverload)

@@ -39,6 +39,14 @@ type SimulationAttempt struct {
 	CallerID string `json:"callerid"`
 	SIPCore  string `json:"sip_core"` // "dial" or "skip"
 	Asterisk string `json:"asterisk"` // "dial"
+	// Codecs is the codec policy of the SIP core's offer to the peer
+	// (PeerCodecOffer): the peer's codecs in its order with the calling
+	// line's codec first, or "any"; TelephoneEvent whether RFC 4733 DTMF
+	// stays in it (dtmfmode). No common codec fails the attempt with 488
+	// and the next peer follows; Asterisk would transcode instead
+	// (render/README.md).
+	Codecs         string `json:"codecs"`
+	TelephoneEvent bool   `json:"telephone_event"`
 }
 
 // Path outcomes of a SimulationAttempt.
@@ -80,8 +88,9 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 		if !a.Peer.IsSIP() {
 			core = PathSkip
 		}
+		codecs := PeerCodecOffer(a.Peer, req.Line)
 		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
-			SIPCore: core, Asterisk: PathDial})
+			SIPCore: core, Asterisk: PathDial, Codecs: codecs.List(), TelephoneEvent: codecs.TelephoneEvent})
 	}
 	return sim
 }
@@ -97,7 +106,10 @@ func (s Simulation) String() string {
 	switch s.Outcome {
 	case "route":
 		for _, a := range s.Attempts {
-			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID)
+			fmt.Fprintf(&b, "  %d. peer %d %s (%s): send %s, callerid %q, codecs %s", a.Order, a.Peer, a.Name, a.Type, a.Called, a.CallerID, a.Codecs)
+			if !a.TelephoneEvent {
+				b.WriteString(" (telephone-event removed)")
+			}
 			if a.SIPCore == PathSkip {
 				b.WriteString(" (Asterisk only: the SIP core skips a peer it cannot dial)")
 			}

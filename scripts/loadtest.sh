@@ -12,13 +12,17 @@
 # Variables:
 #   MODE      answer (carrier1 answers), failover (carrier1 answers 503,
 #             carrier2 answers), concurrent (answer mode with long calls:
-#             CALLS calls ramped at RATE, held CALL_MS each)   [answer]
+#             CALLS calls ramped at RATE, held CALL_MS each), media (RTP
+#             through the switch's relay, see below)          [answer]
 #   RATE      calls per second                                 [50; concurrent 500]
 #   DURATION  seconds of call generation (answer/failover)     [10]
 #   CALLS     calls to place (default RATE*DURATION; concurrent 20000)
 #   CALL_MS   call length after answer, milliseconds           [1000; concurrent 60000]
 #   LIMIT     max simultaneous calls in SIPp (-l)              [CALLS]
 #   SIP_PORT, HTTP_PORT  sipswitch's listeners on 127.0.0.1   [15060, 18080]
+#   CARRIER_PORT  carrier1's port (127.0.0.2); carrier2 and carrier3 on the
+#             next two (127.0.0.3, .4): another run beside this one needs
+#             other SIP_PORT, HTTP_PORT and CARRIER_PORT        [5071]
 #   AFTER_S   seconds to watch RSS after the last call ended   [10; concurrent 180]
 #   WORKDIR   keep the run's files here (default: a temp dir, removed)
 #   SERVER_CMD  command line that starts the SIP server instead of
@@ -32,6 +36,20 @@
 #             off, for the cost of records by comparison
 #   LOG_LEVEL sipswitch's log level (warn; info writes a line per call
 #             attempt, as on a production host: ~3% more CPU per call)
+#
+# MODE=media measures the SIP core's RTP relay (media.relay MEDIA_RELAY,
+# default always): for each count in MEDIA_CALLS (default 100,500,1000)
+# the relayload command (sip/media/internal/relayload -sip) places that
+# many calls through the switch as phone 2000000 and answers them as
+# carrier1 (SIPp plays no part), then sends G.711 RTP both ways (50
+# packets/s per stream, two streams a call) for DURATION seconds after 2 s
+# of warm-up and prints per count: packets sent and received in the
+# window, loss, latency p50/p99/max (two loopback hops and both processes'
+# scheduling included), the switch's CPU over the window (no SIP flows in
+# it: that is the relay's) as % of a core and ms of CPU per second per
+# 1,000 streams, the generator's CPU, and the highest count whose loss
+# stayed under 0.1%. Each count is bounded: setup, 2 s + DURATION + 0.5 s,
+# BYE. The generator shares the machine with the switch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,6 +57,13 @@ ROOT=$PWD
 MODE=${MODE:-answer}
 case $MODE in
 answer | failover) ;;
+media)
+	MEDIA_CALLS=${MEDIA_CALLS:-100,500,1000}
+	[[ $MEDIA_CALLS =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "loadtest: MEDIA_CALLS must be counts separated by commas, got '$MEDIA_CALLS'" >&2; exit 2; }
+	MEDIA_RELAY=${MEDIA_RELAY:-always}
+	[[ $MEDIA_RELAY = always || $MEDIA_RELAY = auto ]] || { echo "loadtest: MEDIA_RELAY must be always or auto (the phone is not behind NAT: auto relays nothing)" >&2; exit 2; }
+	CALLS=10 # the injection file only
+	;;
 concurrent)
 	RATE=${RATE:-500}
 	CALLS=${CALLS:-20000}
@@ -48,7 +73,7 @@ concurrent)
 	AFTER_S=${AFTER_S:-180}
 	;;
 *)
-	echo "loadtest: MODE must be answer, failover or concurrent, got '$MODE'" >&2
+	echo "loadtest: MODE must be answer, failover, concurrent or media, got '$MODE'" >&2
 	exit 2
 	;;
 esac
@@ -60,7 +85,8 @@ LIMIT=${LIMIT:-$CALLS}
 AFTER_S=${AFTER_S:-10}
 SIP_PORT=${SIP_PORT:-15060}
 HTTP_PORT=${HTTP_PORT:-18080}
-for v in RATE CALLS CALL_MS LIMIT AFTER_S SIP_PORT HTTP_PORT; do
+CARRIER_PORT=${CARRIER_PORT:-5071}
+for v in RATE CALLS CALL_MS LIMIT AFTER_S SIP_PORT HTTP_PORT CARRIER_PORT; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
 done
 command -v sipp >/dev/null || { echo "loadtest: sipp not found (Debian/Ubuntu: apt-get install sip-tester)" >&2; exit 2; }
@@ -102,7 +128,7 @@ echo "== generating database and injection file ($CALLS calls)"
 # Route lookups over the whole table are measured by the engine's
 # benchmarks instead.
 CALLED=${CALLED:-15000123456}
-"$WORK/gendb" -db "$WORK/load.db" -csv "$WORK/calls.csv" -calls "$((CALLS + 10))" -called "$CALLED"
+"$WORK/gendb" -db "$WORK/load.db" -csv "$WORK/calls.csv" -calls "$((CALLS + 10))" -called "$CALLED" -carrier-port "$CARRIER_PORT"
 
 cat >"$WORK/sipswitch.yaml" <<EOF
 database: $WORK/load.db
@@ -114,6 +140,7 @@ log:
   level: ${LOG_LEVEL:-warn}
   format: text
 call_records: $([[ ${RECORDS:-1} = 1 ]] && echo true || echo false)
+$([[ $MODE = media ]] && printf 'media:\n  relay: %s\n  timeout: 120s\n' "$MEDIA_RELAY")
 ${SIPSWITCH_CONFIG_EXTRA:-}
 EOF
 
@@ -125,11 +152,12 @@ start_uas() { # name scenario ip port
 	PIDS+=($!)
 }
 case $MODE in
-answer | concurrent) start_uas carrier1 uas_answer.xml 127.0.0.2 5071 ;;
-failover) start_uas carrier1 uas_503.xml 127.0.0.2 5071 ;;
+answer | concurrent) start_uas carrier1 uas_answer.xml 127.0.0.2 "$CARRIER_PORT" ;;
+failover) start_uas carrier1 uas_503.xml 127.0.0.2 "$CARRIER_PORT" ;;
+media) ;; # relayload answers as carrier1
 esac
-start_uas carrier2 uas_answer.xml 127.0.0.3 5072
-start_uas carrier3 uas_busy.xml 127.0.0.4 5073
+start_uas carrier2 uas_answer.xml 127.0.0.3 "$((CARRIER_PORT + 1))"
+start_uas carrier3 uas_busy.xml 127.0.0.4 "$((CARRIER_PORT + 2))"
 
 echo "== starting sipswitch (udp://127.0.0.1:$SIP_PORT)"
 if [[ -n ${SERVER_CMD:-} ]]; then
@@ -143,7 +171,10 @@ fi
 SWITCH=$!
 PIDS+=("$SWITCH")
 for i in $(seq 100); do
-	ss -Hluln "sport = :$SIP_PORT" 2>/dev/null | grep -q . && break
+	# Listening, and by this switch (not another run's on the same port):
+	# ss names the owner where it may (root).
+	line=$(ss -Hlunp "sport = :$SIP_PORT" 2>/dev/null || true)
+	[[ -n $line && ($line != *users:* || $line == *"pid=$SWITCH,"*) ]] && break
 	kill -0 "$SWITCH" 2>/dev/null || { echo "loadtest: sipswitch exited:" >&2; cat "$WORK/sipswitch.err" >&2; exit 2; }
 	[[ $i = 100 ]] && { echo "loadtest: sipswitch not listening on udp 127.0.0.1:$SIP_PORT after 10s" >&2; cat "$WORK/sipswitch.err" >&2; exit 2; }
 	sleep 0.1
@@ -162,6 +193,21 @@ heap_mib() {
 	{ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
 		awk '$1 == "go_memstats_heap_alloc_bytes" { printf "%d", $2 / 1048576; f = 1 } END { if (!f) printf "?" }'
 }
+
+if [[ $MODE = media ]]; then
+	go build -o "$WORK/relayload" ./sip/media/internal/relayload
+	RSS_START=$(rss_kb)
+	echo "== media: calls $MEDIA_CALLS through the relay (media.relay $MEDIA_RELAY), ${DURATION}s measured each"
+	"$WORK/relayload" -sip "udp://127.0.0.1:$SIP_PORT" -carrier "127.0.0.2:$CARRIER_PORT" -phone 2000000 -password pw2000000 -called "$CALLED" \
+		-switch-pid "$SWITCH" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" -calls "$MEDIA_CALLS" -duration "${DURATION}s"
+	echo "sipswitch RSS:         start $((RSS_START / 1024)) MiB, after the runs $(($(rss_kb) / 1024)) MiB"
+	if [[ -s $WORK/sipswitch.err ]]; then
+		echo "sipswitch warnings/errors: $(wc -l <"$WORK/sipswitch.err") lines, first:"
+		head -5 "$WORK/sipswitch.err" | cut -c1-300
+	fi
+	echo "loadtest: OK"
+	exit 0
+fi
 
 # One call before the run: proves the whole path (digest, route, carrier)
 # and tells a setup problem from a load problem.

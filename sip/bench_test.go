@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -14,15 +16,39 @@ import (
 // INVITE, 407 challenge, authenticated INVITE, route, B-leg INVITE, 180,
 // 200, ACK on both legs, BYE and its relay. Caller, switch and carrier run
 // in this process, so the figures include the two sipgo test agents.
-func BenchmarkCallSetupTeardown(b *testing.B) {
+func BenchmarkCallSetupTeardown(b *testing.B) { benchCalls(b, nil) }
+
+// BenchmarkCallSetupTeardownCodecPolicy is the same call to a peer with
+// the seed's default codec list: the caller's SDP is parsed, filtered and
+// written again for the peer (no relay).
+func BenchmarkCallSetupTeardownCodecPolicy(b *testing.B) {
+	benchCalls(b, func(p *routing.Peer) { p.Codecs = media.DefaultCodecs })
+}
+
+// BenchmarkCallSetupTeardownRelayed is the same call with media.relay
+// always: a relay session per call, SDP rewritten on both legs, two port
+// pairs bound and released (no RTP flows).
+func BenchmarkCallSetupTeardownRelayed(b *testing.B) {
+	relay, err := media.New(media.WithPortRange(12000, 13999), media.WithLogger(siptest.Logger()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { relay.Close() })
+	benchCalls(b, nil, WithMediaRelay(relay, media.ModeAlways))
+}
+
+func benchCalls(b *testing.B, peer func(*routing.Peer), opts ...Option) {
 	dir := newTestDirectory()
 	dir.addPhone(phoneFixture("1001", "secret1001"))
 	carrier := siptest.NewAgent(b, "carrier1", "127.0.0.2")
 	carrier.Handle(siptest.AnswerWith(carrierSDP))
 	p1 := peerFor(carrier, 11)
+	if peer != nil {
+		peer(p1)
+	}
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
-	s, sw := startSwitch(b, dir)
+	s, sw := startSwitch(b, dir, opts...)
 	phone := siptest.NewAgent(b, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,39 @@ func (b *binding) routeTo(req *sip.Request) {
 	if t := b.reg.Transport; t != "" && !strings.EqualFold(t, "udp") {
 		req.SetTransport(t)
 	}
+}
+
+// behindNAT says whether the contact sits behind NAT: its URI names
+// another address than the one its REGISTER came from (a private address,
+// a host name the switch would have to resolve), or over UDP another
+// port (a NAT that maps ports). Such a contact is reached only at the
+// source address (routeTo), is kept alive by OPTIONS (ping.go), and in
+// media.relay auto its calls are relayed, latched from wherever its RTP
+// comes from.
+func (b *binding) behindNAT() bool {
+	src, err := netip.ParseAddrPort(b.reg.Source)
+	if err != nil {
+		return false // nothing known of where it registered from
+	}
+	if hostIsNot(b.uri.Host, src.Addr().Unmap()) {
+		return true
+	}
+	udp := b.reg.Transport == "" || strings.EqualFold(b.reg.Transport, "udp")
+	port := b.uri.Port
+	if port == 0 {
+		port = 5060
+	}
+	return udp && port != int(src.Port())
+}
+
+// anyBehindNAT says whether any of the contacts is behind NAT.
+func anyBehindNAT(contacts []binding) bool {
+	for i := range contacts {
+		if contacts[i].behindNAT() {
+			return true
+		}
+	}
+	return false
 }
 
 // bindingTable holds the registered contacts of every phone.

@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"golang.org/x/time/rate"
 )
 
@@ -77,6 +78,20 @@ type call struct {
 	// refreshed its session.
 	aTimer    *sessionTimer
 	refreshed chan struct{}
+	// Media (callmedia.go). callerPhone and callerPeer are who called (one
+	// of them, or neither for a call in the test harness): their codec
+	// policy shapes the offers. mode is media.relay when the call began;
+	// media is its relay session (nil: SDP end to end); bOffered is set
+	// once a callee leg was offered through it. sentA is the last SDP sent
+	// to the caller; ackBody the caller's ACK body (a late-offer answer).
+	callerPhone *routing.Phone
+	callerPeer  *routing.Peer
+	mode        media.Mode
+	callerNAT   bool
+	media       *media.Session
+	bOffered    bool
+	sentA       sdpSent
+	ackBody     atomic.Pointer[[]byte]
 }
 
 // poke tells the bridge that a session timer moved.
@@ -112,6 +127,10 @@ type leg struct {
 	// tariff is what the leg's peer charges for the call (chargeable).
 	tariff     routing.Tariff
 	chargeable bool
+	// answer is the SDP of the leg's 2xx as the caller gets it
+	// (takeAnswer); sent the last SDP sent to it (its INVITE's first).
+	answer []byte
+	sent   sdpSent
 }
 
 type legEvent struct {
@@ -196,21 +215,27 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer s.stats.activeCalls.Add(-1)
 
-	a, err := s.dialogUA.ReadInvite(req, tx)
+	ua := &s.dialogUA
+	if callerPhone != nil {
+		ua = &s.natDialogUA
+	}
+	a, err := ua.ReadInvite(req, tx)
 	if err != nil {
 		respond(tx, req, 400, "Bad Request")
 		return
 	}
 	defer a.Close()
 	c := &call{
-		s:         s,
-		a:         a,
-		callID:    req.CallID().Value(),
-		start:     s.cfg.now(),
-		events:    make(chan legEvent),
-		done:      make(chan struct{}),
-		aTimer:    aTimer,
-		refreshed: make(chan struct{}, 1),
+		s:           s,
+		a:           a,
+		callID:      req.CallID().Value(),
+		start:       s.cfg.now(),
+		events:      make(chan legEvent),
+		done:        make(chan struct{}),
+		aTimer:      aTimer,
+		refreshed:   make(chan struct{}, 1),
+		callerPhone: callerPhone,
+		callerPeer:  fromPeer,
 	}
 	c.setIdentity(callerIdentity(req, callerPhone))
 	c.newRecord(called, callerPhone)
@@ -218,9 +243,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer s.calls.del(a.ID)
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
+	defer c.closeMedia()
 
 	var res result
 	switch {
+	case c.screenCaller(req, callerPhone != nil) != nil:
+		res = result{code: 488, reason: "Not Acceptable Here"}
+		c.noteRefusal("bad SDP")
 	case callerPhone != nil:
 		if rel, ok := s.dir.AcquirePhone(callerPhone); !ok {
 			res = result{code: 486, reason: "Busy Here"}
@@ -363,7 +392,13 @@ func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason 
 		return result{code: code, reason: reason}
 	}
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
-	l, err := c.startVoicemailLeg(box, *server)
+	offer, err := c.relayBody(c.a.InviteRequest.Body(), false)
+	if err != nil {
+		code, reason, refusal := mediaFailure(err)
+		c.noteRefusal(refusal)
+		return result{code: code, reason: reason}
+	}
+	l, err := c.startVoicemailLeg(box, *server, offer)
 	if err != nil {
 		c.s.cfg.log.Warn("sip leg to voicemail not started", "call_id", c.callID, "line", p.Name, "error", err)
 		return result{code: code, reason: reason}
@@ -430,9 +465,20 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
+	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer))
+	if err == nil {
+		offer, err = c.relayBody(offer, anyBehindNAT(contacts))
+	}
+	if err != nil {
+		rel()
+		code, reason, refusal := mediaFailure(err)
+		c.noteRefusal(refusal)
+		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", p.Name, "phone", p.Name, "outcome", strconv.Itoa(code)+" "+refusal)
+		return result{code: code, reason: reason}
+	}
 	legs := make([]*leg, 0, len(contacts))
 	for i := range contacts {
-		l, err := c.startPhoneLeg(p, &contacts[i])
+		l, err := c.startPhoneLeg(p, &contacts[i], offer)
 		if err != nil {
 			s.cfg.log.Warn("sip leg to phone not started", "call_id", c.callID, "phone", p.Name, "error", err)
 			continue
@@ -493,13 +539,29 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 	}
 	c.rec.Route = routeID
 	last := result{code: 503, reason: "Service Unavailable"}
-	limited, tried, overSpend := 0, 0, 0
+	limited, tried, overSpend, noCodec := 0, 0, 0, 0
 	for _, at := range dec.Attempts {
 		if at.Peer == nil {
 			continue
 		}
 		if !at.Peer.IsSIP() {
 			s.cfg.log.Info("sip attempt skipped: peer is not sip", "call_id", c.callID, "peer", at.Peer.Name, "type", at.Peer.Type)
+			continue
+		}
+		// The codec policy first: an attempt that cannot carry the
+		// caller's media takes no slot and is the switch's own 488, after
+		// which the next peer follows whatever the failover policy says
+		// of a peer's 488 (the peer never saw the call).
+		body, err := c.policyBody(routing.PeerCodecOffer(at.Peer, c.callerPhone))
+		if err != nil {
+			code, reason, refusal := mediaFailure(err)
+			c.logAttempt(at.Called, routeID, at.Peer, strconv.Itoa(code)+" "+refusal, 0)
+			if !errors.Is(err, media.ErrNoCommonCodec) {
+				c.noteRefusal(refusal)
+				return result{code: code, reason: reason}
+			}
+			noCodec++
+			last = result{code: code, reason: reason}
 			continue
 		}
 		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), s.cfg.now())
@@ -534,7 +596,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			}
 			continue
 		}
-		res, next := c.tryPeer(at, routeID, rel, tariff, chargeable)
+		res, next := c.tryPeer(at, routeID, rel, tariff, chargeable, body)
 		if res.answered != nil || res.canceled {
 			return res
 		}
@@ -551,6 +613,9 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		c.noteRefusal("outmaximum reached")
 		return result{code: 503, reason: "Service Unavailable", limit: true}
 	}
+	if noCodec > 0 && tried == 0 {
+		c.noteRefusal("no common codec")
+	}
 	if last.timedOut {
 		last.code, last.reason = 408, "Request Timeout"
 	}
@@ -562,7 +627,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 // the failover policy moves on from, and when every host failed next says
 // whether the next attempt (another peer) follows. rel is the peer's slot:
 // the answering leg keeps it, anything else gives it back.
-func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routing.Tariff, chargeable bool) (res result, next bool) {
+func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routing.Tariff, chargeable bool, body []byte) (res result, next bool) {
 	s := c.s
 	res = result{code: 503, reason: "Service Unavailable"}
 	hosts, err := routing.ParseDestinations(at.Peer.Destination)
@@ -579,7 +644,15 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 			s.stats.failovers.Add(1)
 		}
 		c.noteAttempt(at.Peer, at.Called)
-		l, err := c.startPeerLeg(at, h, routeID)
+		offer, err := c.relayBody(body, false)
+		if err != nil {
+			rel()
+			code, reason, refusal := mediaFailure(err)
+			c.logAttempt(at.Called, routeID, at.Peer, strconv.Itoa(code)+" "+refusal, 0)
+			c.noteRefusal(refusal)
+			return result{code: code, reason: reason}, false
+		}
+		l, err := c.startPeerLeg(at, h, routeID, offer)
 		if err != nil {
 			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
 			res = result{code: 503, reason: "Service Unavailable"}
@@ -654,6 +727,16 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				continue
 			}
 			switch {
+			case ev.answered && c.takeAnswer(l) != nil:
+				// An answer the relay cannot use: the callee is hung up
+				// and the leg fails as if it had said 488.
+				l.abandoned = true
+				pending--
+				go l.hangupOrphan()
+				c.logAttemptLeg(l, "488 bad SDP in answer")
+				if !busy {
+					res.code, res.reason = 488, "Not Acceptable Here"
+				}
 			case ev.answered:
 				l.abandoned = true // no longer pending
 				for _, o := range legs {
@@ -719,10 +802,12 @@ func finalStatus(ev legEvent) (int, string) {
 	return 503, "Service Unavailable"
 }
 
-// relayProvisional passes 180/183 (with its SDP) to the caller.
+// relayProvisional passes 180/183 (with its SDP, through the relay when
+// the call has one) to the caller.
 func (c *call) relayProvisional(r *sip.Response) {
-	res := sip.NewResponseFromRequest(c.a.InviteRequest, r.StatusCode, r.Reason, r.Body())
-	if ct := r.ContentType(); ct != nil && len(r.Body()) > 0 {
+	body := c.relayedProvisional(r.Body())
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, r.StatusCode, r.Reason, body)
+	if ct := r.ContentType(); ct != nil && len(body) > 0 {
 		res.AppendHeader(sip.HeaderClone(ct))
 	}
 	if err := c.a.WriteResponse(res); err != nil {
@@ -749,22 +834,35 @@ func (c *call) connected(b *leg) {
 		c.rec.CostRow = b.tariff.CostID
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
-	ackErr := b.dlg.Ack(ctx)
-	cancel()
-	if ackErr != nil {
-		s.cfg.log.Warn("sip ack to callee failed", "call_id", c.callID, "error", ackErr)
+	// A late offer (the caller's INVITE had no SDP, the callee's 2xx
+	// makes the offer) is answered in the caller's ACK, which the ACK to
+	// the callee must carry: that ACK waits for the caller's.
+	lateOffer := len(c.a.InviteRequest.Body()) == 0 && len(b.answer) > 0
+	if !lateOffer {
+		c.ackCallee(b, nil)
 	}
-	ans := b.dlg.InviteResponse
-	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", ans.Body())
-	if ct := ans.ContentType(); ct != nil && len(ans.Body()) > 0 {
-		res.AppendHeader(sip.HeaderClone(ct))
+	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", b.answer)
+	if len(b.answer) > 0 {
+		if ct := b.dlg.InviteResponse.ContentType(); ct != nil {
+			res.AppendHeader(sip.HeaderClone(ct))
+		} else {
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		}
 	}
 	c.aTimer.addAnswerHeaders(res)
+	c.sentA.store(b.answer)
 	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
-	if err := c.a.WriteResponse(res); err != nil {
+	err := c.a.WriteResponse(res)
+	if lateOffer {
+		answer, aerr := c.lateAnswer()
+		if aerr != nil && err == nil {
+			s.cfg.log.Warn("sip late offer: caller's answer not usable", "call_id", c.callID, "error", aerr)
+		}
+		c.ackCallee(b, answer)
+	}
+	if err != nil {
 		switch {
 		case errors.Is(context.Cause(c.a.Context()), sip.ErrTransactionCanceled):
 			// The caller's CANCEL crossed the callee's answer.
@@ -786,6 +884,9 @@ func (c *call) connected(b *leg) {
 		}
 	}
 	s.stats.callsAnswered.Add(1)
+	if c.media != nil {
+		c.media.Answered()
+	}
 	answeredAt := s.cfg.now()
 	c.aTimer.touch(answeredAt)
 	b.timer.touch(answeredAt)
@@ -798,9 +899,25 @@ func (c *call) connected(b *leg) {
 	if ender == hangupSpendLimit {
 		c.noteRefusal("spend limit reached")
 	}
-	c.finish(200, ender, answeredAt, end, cost, billsec)
-	s.cfg.log.Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
+	st, relayed := c.finish(200, ender, answeredAt, end, cost, billsec)
+	c.callLog(st, relayed).Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
 		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost)
+}
+
+// ackCallee ACKs the callee's 2xx, with body when it made the offer.
+func (c *call) ackCallee(b *leg, body []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	var err error
+	if body == nil {
+		err = b.dlg.Ack(ctx)
+	} else {
+		err = ackWithBody(ctx, b, body)
+		b.sent.store(body)
+	}
+	if err != nil {
+		c.s.cfg.log.Warn("sip ack to callee failed", "call_id", c.callID, "error", err)
+	}
 }
 
 // hangupSpendLimit is the hangup of a call its line's spend limit ended.
@@ -865,6 +982,16 @@ func (c *call) bridge(b *leg) string {
 			c.byeA()
 			c.byeB(b)
 			return "shutdown"
+		case ev := <-c.mediaTimedOut():
+			// A party stopped sending RTP while the call is up: without
+			// this its carrier would bill silence until a session timer or
+			// the maximum duration noticed.
+			s.stats.mediaTimeouts.Add(1)
+			s.cfg.log.Warn("sip call ended: media timeout", "call_id", c.callID, "leg", ev.Side.String(), "hold", ev.Hold, "idle", ev.Idle.Round(time.Millisecond).String())
+			c.noteRefusal(ev.Err().Error())
+			c.byeA()
+			c.byeB(b)
+			return hangupMediaTimeout
 		case <-c.refreshed:
 		case <-sessC:
 			if ender := c.sessionTimersDue(b, outcomes); ender != "" {

@@ -97,7 +97,8 @@
 // fail_percent hit counts as 503, peers whose type is not sip/pjsip are
 // skipped. The B-leg is a new INVITE (own Call-ID and tags) to the first
 // host of the peer's destination (port 5060 by default) or via its proxy,
-// with the caller's SDP, Request-URI user Attempt.Called, From user
+// with the caller's SDP (under the codec policy, and the relay's, below),
+// Request-URI user Attempt.Called, From user
 // Attempt.CallerID ("anonymous" when empty, or when withheld and the peer
 // has send_privacy) with the line's callername_external as display name,
 // P-Asserted-Identity (send_asserted_identity), Remote-Party-ID
@@ -110,12 +111,105 @@
 // TimedOut; after any failure ShouldTryNext decides whether the next
 // attempt follows.
 //
+// Calls to a line go to the address each registration came from (RFC
+// 3581: the REGISTER's source, whatever its Contact says), and the
+// requests within a dialog with a phone (ACK, BYE, re-INVITE, refreshes)
+// go where the phone's INVITE or answer came from, not to its Contact: a
+// phone behind NAT names a private address there. A contact behind NAT
+// (its Contact names another address than its source, or over UDP
+// another port) is sent OPTIONS every ping interval as a keep-alive of
+// the NAT's mapping, whatever the line's ping (INFERRED, as Kamailio's
+// nathelper pings NATed contacts); only ping=1 lines are marked
+// unreachable by a missing answer.
+//
 // A pending B-leg is cancelled with CANCEL when it has sent any response
 // and with a forced local cancel when it has sent nothing (no CANCEL may
 // precede a response, and the call must not wait for Timer B); a late 2xx
 // from such a leg is ACKed and BYEd. Re-INVITE, UPDATE and INFO within a
 // dialog are passed to the other leg; BYE from either side ends the other;
 // OPTIONS is answered 200.
+//
+// # Media
+//
+// The SIP core handles SDP (RFC 4566, now RFC 8866) under the offer/answer
+// model (RFC 3264) and, for the calls media.relay picks, anchors the media
+// on the switch's RTP relay (sip/media, WithMediaRelay): RTP and RTCP (RFC
+// 3550) flow through a port pair per leg and stream, and neither party
+// learns the other's address.
+//
+// Which calls are relayed: media.relay "always" every call, "never" none
+// (SDP end to end, as before the relay), and "auto" (the default) a call
+// in which a line is behind NAT: a calling phone whose SDP connection
+// address is not the address its INVITE came from (or, offering no SDP,
+// whose Contact is not), or a called line with a registration behind NAT
+// (above). Calls from and to peers are not behind NAT: carriers are
+// latched strictly to the address they signal. The decision is taken when
+// the call's first offer goes out (a call sent on to a line behind NAT
+// after a peer failed starts relaying then) and holds for the rest of the
+// call; SetMediaRelay changes the mode for new calls. A call that is not
+// relayed has no session and costs nothing of the relay.
+//
+// INFERRED: no per-line or per-peer override of media.relay. phones/create
+// and peers/create have no setting for it (no nat, directmedia or
+// canreinvite); the sip_endpoint parameters that would fit (nat,
+// rtptimeout, rtpholdtimeout, whose 0/1 the renderer writes as 60 and 300
+// seconds) belong to the gateway's endpoints, which the SIP core does not
+// carry calls for: they reach Asterisk through the rendered files only.
+// Whether a line is behind NAT is found per call instead, which is what a
+// phone's nat=auto does in Asterisk.
+//
+// On a relayed call every SDP the switch passes on is the relay's rewrite
+// (sip/media: its address in c= and o=, the leg's ports in m=, a=rtcp;
+// ICE attributes removed): the B-leg INVITE's offer, 18x and 2xx answers
+// to the caller, re-INVITE and UPDATE offers and their answers in both
+// directions (hold with sendonly, inactive or c=0.0.0.0, and resume:
+// the relay switches between media.timeout and media.hold_timeout by
+// itself). Each party is latched (symmetric RTP, RFC 4961) to the source
+// of its first valid RTP packet: from its signalled address for a peer or
+// a line not behind NAT, from anywhere for a line behind NAT; packets
+// from any other source are dropped. Before each attempt after a failed
+// one (the next peer, the next host of a peer, the next line a call is
+// sent on to) the callee's leg is reset: the ports stay, the failed
+// party's early media goes nowhere and the next party latches afresh. A
+// re-INVITE without SDP on a relayed call is answered by the switch with
+// the SDP it last sent that leg. Session-timer refreshes sent as
+// re-INVITEs repeat the SDP the switch last sent to that leg (relayed or
+// not, so that a refresh never takes a held call off hold). A late offer
+// (an INVITE without SDP) is completed: the callee's 2xx offer goes to the
+// caller and the caller's ACK answer goes to the callee in its ACK.
+//
+// Once answered, a relayed call whose party sends no RTP for media.timeout
+// (default 60 s; while held media.hold_timeout, default 1 h; 0 off) ends:
+// both legs get BYE, the peer's outmaximum, the lines' totalmaximum and
+// the running charge are released as on any other end, and the record's
+// hangup is media_timeout with reason "media timeout"
+// (Stats.MediaTimeouts). With no port pair left in media.port_range the
+// call is refused 503; an SDP the switch cannot read (from the caller, or
+// in a callee's answer, which then fails like a 488) gets 488.
+//
+// Codec policy, relayed or not (SDP only: the switch never transcodes,
+// routing.PeerCodecOffer and LineCodecOffer, which routes/simulate shows
+// per peer): the offer sent to a peer keeps only the peer's codecs, in the
+// peer's order, with the calling line's codec first when the peer takes it
+// (phones/create "codec" is a preference, not the only codec); an offer to
+// a line keeps every codec with the line's own codec first, and, on a
+// call from a peer, only that peer's codecs. telephone-event (RFC 4733)
+// stays unless the receiving peer's (or, towards a line, the calling
+// peer's) dtmfmode is info or inband: then it is removed, so that the
+// caller sends DTMF as SIP INFO (passed through) or as tones in the audio
+// (which survive G.711 only). A peer with no codec in common is skipped
+// without a slot taken: the attempt is logged as "488 no common codec" and
+// the next peer follows whatever the failover policy says of a peer's own
+// 488 (the peer never saw the call); when no peer is left the caller gets
+// 488 and the record's reason is "no common codec". A caller that sent no
+// SDP (late offer) gets no filtering.
+//
+// A relayed call's statistics (per leg and stream: packets, loss from
+// sequence gaps, RFC 3550 A.8 jitter, SSRC changes, an R-factor and MOS of
+// the simplified ITU-T G.107 E-model; sip/media) go into its record (the
+// first audio stream of each leg: caller_/callee_ packets, loss, jitter,
+// MOS), into its "sip call ended" log line (media.a0..., media.b0...) and
+// to WithMediaObserver (the daemon's loss and jitter histograms by peer).
 //
 // # Cleanup
 //
@@ -134,15 +228,17 @@
 // record, handed to WithCallRecords: direction, the line and customer it
 // is charged to, caller, called, route, peers tried, the answering peer,
 // the final cause, hangup, reason, talk, billed seconds and cost (the
-// answering peer's tariff).
+// answering peer's tariff), and for a relayed call the media quality of
+// each leg.
 //
 // # Logs
 //
 // Each routing attempt logs "sip call attempt" (call_id, caller, called,
 // route, peer or phone, outcome, duration) and each answered call "sip
 // call ended" with hangup = caller, callee, max_duration, shutdown,
-// caller_lost or callee_lost (a session timer found the leg gone) and the
-// talk time. No password or digest ever appears in a log line.
+// caller_lost or callee_lost (a session timer found the leg gone),
+// spend_limit or media_timeout and the talk time (and the relay's
+// statistics when relayed). No password or digest ever appears in a log line.
 //
 // # Session timers
 //

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/media"
 )
 
 // inDialogTimeout bounds a re-INVITE/UPDATE/INFO passed to the other leg.
@@ -30,6 +31,12 @@ func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 	c, fromA := s.lookupDialog(req)
 	if c == nil || !fromA {
 		return
+	}
+	// The ACK of a 2xx that made an offer (late offer) carries the
+	// caller's answer: connected passes it on to the callee.
+	if len(req.Body()) > 0 {
+		body := req.Body() // escapes: declared here, not on every ACK
+		c.ackBody.CompareAndSwap(nil, &body)
 	}
 	// ACKs of later re-INVITEs fail the CSeq check harmlessly.
 	_ = c.a.ReadAck(req, tx)
@@ -85,23 +92,71 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
+	side, other, sentFrom, sentTo := media.SideB, media.SideA, &b.sent, &c.sentA
+	if fromA {
+		side, other, sentFrom, sentTo = media.SideA, media.SideB, &c.sentA, &b.sent
+	}
+	body := req.Body()
+	if refresh && c.media != nil && len(body) == 0 {
+		// A re-INVITE without an offer asks for one (RFC 3261 14.2): on a
+		// relayed call the switch answers itself with the SDP it last
+		// sent this leg, which changes nothing, and the ACK's answer
+		// stays with the switch.
+		res := sip.NewResponseFromRequest(req, 200, "OK", sentFrom.load())
+		if len(res.Body()) > 0 {
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		}
+		from.addAnswerHeaders(res)
+		_ = tx.Respond(res)
+		return
+	}
+	// A re-INVITE or UPDATE with SDP is an offer: the relay takes it
+	// (new addresses, hold with sendonly/inactive or c=0.0.0.0) and the
+	// other leg gets its rewrite; the answer comes back the same way.
+	relayed := refresh && c.media != nil && len(body) > 0
+	if relayed {
+		offer, err := c.media.Offer(side, body)
+		if err != nil {
+			code, reason, refusal := mediaFailure(err)
+			s.cfg.log.Info("sip in-dialog offer refused", "call_id", c.callID, "method", string(req.Method), "reason", refusal, "error", err)
+			respond(tx, req, code, reason)
+			return
+		}
+		body = offer
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), inDialogTimeout)
 	defer cancel()
 
 	out := sip.NewRequest(req.Method, c.remoteTarget(b, !fromA))
-	if body := req.Body(); len(body) > 0 {
+	if len(body) > 0 {
 		if ct := req.ContentType(); ct != nil {
 			out.AppendHeader(sip.HeaderClone(ct))
 		}
 		out.SetBody(body)
+		if refresh {
+			sentTo.store(body)
+		}
 	}
 	res, err := c.sendInDialog(ctx, b, !fromA, out)
 	if err != nil {
 		respond(tx, req, 408, "Request Timeout")
 		return
 	}
-	back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, res.Body())
-	if ct := res.ContentType(); ct != nil && len(res.Body()) > 0 {
+	answer := res.Body()
+	if relayed && res.IsSuccess() && len(answer) > 0 {
+		if answer, err = c.media.Answer(other, answer); err != nil {
+			// The other leg took the offer but answered what the relay
+			// cannot use: the sender hears 488 and keeps its session.
+			s.cfg.log.Warn("sip in-dialog answer refused by the relay", "call_id", c.callID, "method", string(req.Method), "error", err)
+			respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+	}
+	if refresh && res.IsSuccess() {
+		sentFrom.store(answer)
+	}
+	back := sip.NewResponseFromRequest(req, res.StatusCode, res.Reason, answer)
+	if ct := res.ContentType(); ct != nil && len(answer) > 0 {
 		back.AppendHeader(sip.HeaderClone(ct))
 	}
 	if refresh && res.IsSuccess() {

@@ -13,9 +13,10 @@ import (
 )
 
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
-// added by the client) carrying the caller's SDP and the switch's session
-// timer offer of sessionSecs.
-func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName string, sessionSecs int) *sip.Request {
+// added by the client) carrying body (the caller's SDP as the callee is to
+// get it: codec policy, relay) and the switch's session timer offer of
+// sessionSecs.
+func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName string, sessionSecs int, body []byte) *sip.Request {
 	s := c.s
 	req := sip.NewRequest(sip.INVITE, recipient)
 	contact := s.dialogUA.ContactHDR.Address
@@ -36,9 +37,11 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 		hops := sip.MaxForwardsHeader(mf.Val() - 1)
 		req.AppendHeader(&hops)
 	}
-	if body := a.Body(); len(body) > 0 {
+	if len(body) > 0 {
 		if ct := a.ContentType(); ct != nil {
 			req.AppendHeader(sip.HeaderClone(ct))
+		} else {
+			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		}
 		req.SetBody(body)
 	}
@@ -58,42 +61,43 @@ func (c *call) addDiversions(req *sip.Request) {
 	}
 }
 
-func (c *call) newLeg() *leg {
+func (c *call) newLeg(offer []byte) *leg {
 	l := &leg{c: c, started: c.s.cfg.now()}
+	l.sent.store(offer)
 	l.ctx, l.cancel = context.WithCancelCause(context.Background())
 	return l
 }
 
 // startPeerLeg sends the INVITE of one routing attempt to one host of its
 // peer.
-func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int) (*leg, error) {
+func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int, offer []byte) (*leg, error) {
 	p := at.Peer
 	host, port := dest.Host, dest.PortOrDefault()
 	fromUser := at.CallerID
 	if fromUser == "" || (c.pres != routing.PresentationAllowed && p.SendPrivacy == 1) {
 		fromUser = "anonymous"
 	}
-	l := c.newLeg()
+	l := c.newLeg(offer)
 	l.peer, l.route, l.called = p, route, at.Called
 	l.user, l.pass = p.Username, p.Password
 	if l.user == "" {
 		l.user = p.Name
 	}
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		return c.s.dialogUA.WriteInvite(l.ctx, c.peerInvite(at, host, port, fromUser, sessionSecs))
+		return c.s.dialogUA.WriteInvite(l.ctx, c.peerInvite(at, host, port, fromUser, sessionSecs, offer))
 	}
 	return l.start()
 }
 
 // peerInvite is the INVITE of one routing attempt.
-func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser string, sessionSecs int) *sip.Request {
+func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser string, sessionSecs int, offer []byte) *sip.Request {
 	p := at.Peer
 	name := c.extName
 	if at.Peer.CallerID != "" {
 		// A forced caller id is the peer's, not the caller's: no name.
 		name = ""
 	}
-	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, name, sessionSecs)
+	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, name, sessionSecs, offer)
 	asserted := at.CallerID
 	if c.pres == routing.PresentationWithheld && p.SendPrivacy == 1 && p.CallerID == "" && c.caller != "" {
 		// A trusted peer (send_privacy) gets the withheld caller's real
@@ -127,9 +131,10 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 }
 
 // startPhoneLeg sends an INVITE to one registered contact of p, to the
-// address the registration came from (phones behind NAT).
-func (c *call) startPhoneLeg(p *routing.Phone, b *binding) (*leg, error) {
-	l := c.newLeg()
+// address the registration came from (phones behind NAT, RFC 3581), in a
+// dialog whose later requests go where the phone's answer came from.
+func (c *call) startPhoneLeg(p *routing.Phone, b *binding, offer []byte) (*leg, error) {
+	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
 		target := *b.uri.Clone()
@@ -139,19 +144,19 @@ func (c *call) startPhoneLeg(p *routing.Phone, b *binding) (*leg, error) {
 			// registered contact's user.
 			target.User = p.Name
 		}
-		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs)
+		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
 		b.routeTo(req)
-		return c.s.dialogUA.WriteInvite(l.ctx, req)
+		return c.s.natDialogUA.WriteInvite(l.ctx, req)
 	}
 	return l.start()
 }
 
 // startVoicemailLeg sends the call to mailbox box on the voicemail server.
-func (c *call) startVoicemailLeg(box string, server routing.HostPort) (*leg, error) {
-	l := c.newLeg()
+func (c *call) startVoicemailLeg(box string, server routing.HostPort, offer []byte) (*leg, error) {
+	l := c.newLeg(offer)
 	l.phone, l.called = "voicemail", box
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		req := c.newLegRequest(sip.Uri{Scheme: "sip", User: box, Host: server.Host, Port: server.PortOrDefault()}, box, c.fromUser, c.fromName, sessionSecs)
+		req := c.newLegRequest(sip.Uri{Scheme: "sip", User: box, Host: server.Host, Port: server.PortOrDefault()}, box, c.fromUser, c.fromName, sessionSecs, offer)
 		return c.s.dialogUA.WriteInvite(l.ctx, req)
 	}
 	return l.start()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 )
 
 // config holds everything the options set. Zero values are replaced by the
@@ -47,6 +48,9 @@ type config struct {
 	peerMatch      PeerMatch
 	record         func(engine.CallRecord) // nil: no call records
 	voicemail      *routing.HostPort       // nil: no voicemail server
+	relay          *media.Engine           // nil: media always end to end
+	relayMode      media.Mode
+	observeMedia   func(MediaResult)
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -72,6 +76,31 @@ func WithVoicemail(hostport string) Option {
 		c.voicemail = &hp
 		return nil
 	}
+}
+
+// WithMediaRelay anchors calls' media on engine (sip/media) under mode:
+// media.ModeAuto relays the calls of lines behind NAT, media.ModeAlways
+// every call, media.ModeNever none (SDP end to end). The engine is the
+// caller's: it outlives the Server and is closed after Drain. Without
+// this option no call is relayed. SetMediaRelay changes the mode live.
+func WithMediaRelay(engine *media.Engine, mode media.Mode) Option {
+	return func(c *config) error {
+		if _, err := media.ParseMode(string(mode)); err != nil || mode == "" {
+			return fmt.Errorf("media relay mode %q: %w", mode, ErrBadOption)
+		}
+		if engine == nil && mode != media.ModeNever {
+			return fmt.Errorf("media relay mode %s without an engine: %w", mode, ErrBadOption)
+		}
+		c.relay, c.relayMode = engine, mode
+		return nil
+	}
+}
+
+// WithMediaObserver is told the media quality of every relayed call when
+// it ends (for metrics). It runs on the call's goroutine and must not
+// block.
+func WithMediaObserver(f func(MediaResult)) Option {
+	return func(c *config) error { c.observeMedia = f; return nil }
 }
 
 // WithCallRecords hands every call's record to record when the call ends
@@ -389,6 +418,7 @@ func newConfig(opts []Option) (*config, error) {
 		minSE:          90 * time.Second,
 		pingInterval:   60 * time.Second,
 		pingTimeout:    3 * time.Second,
+		relayMode:      media.ModeNever,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -17,6 +17,13 @@ import (
 // unreachable the line is treated as unregistered (its unregistered
 // destination at once, not a ring time of silence). A REGISTER from the
 // contact, or an answer to a later ping, makes it reachable again.
+//
+// Contacts behind NAT (binding.behindNAT) are sent the same OPTIONS
+// whatever the line's ping, as a keep-alive: a NAT forgets an idle UDP
+// mapping within minutes, and the calls to the phone go to that mapping
+// (RFC 3581 rport). INFERRED, as Kamailio's nathelper pings NATed
+// contacts: only ping=1 lines are marked unreachable by a missing answer,
+// so ping keeps its meaning for calls.
 
 // pingInFlight bounds the OPTIONS awaiting an answer at once. A round is
 // spread over the ping interval, so about contacts / interval * timeout
@@ -31,7 +38,7 @@ const pingInFlight = 8192
 func (s *Server) pingContacts(ctx context.Context) {
 	var due []binding
 	for _, b := range s.bindings.snapshot(s.cfg.now()) {
-		if p, ok := s.dir.Phone(b.reg.Phone); ok && p.Ping == 1 {
+		if p, ok := s.dir.Phone(b.reg.Phone); ok && (p.Ping == 1 || b.behindNAT()) {
 			due = append(due, b)
 		}
 	}
@@ -63,6 +70,9 @@ func (s *Server) pingContacts(ctx context.Context) {
 			alive := s.ping(ctx, b)
 			if ctx.Err() != nil {
 				return // stopping: no answer proves nothing
+			}
+			if p, ok := s.dir.Phone(b.reg.Phone); !ok || p.Ping != 1 {
+				return // a NAT keep-alive only
 			}
 			if changed := s.bindings.setReachable(b.reg.Phone, b.reg.Contact, b.reg.CallID, alive); changed {
 				if alive {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 )
 
 // Every call the switch routes (after authentication or a peer match)
@@ -45,11 +46,17 @@ func (c *call) noteRefusal(reason string) {
 // finish completes the record with how the call ended and hands it on,
 // once. answered is when the callee answered (zero: never); talk ends at
 // end.
-func (c *call) finish(cause int, hangup string, answered, end time.Time, cost float64, billsec int) {
-	if c.recorded || c.s.cfg.record == nil {
-		return
+// The relay's statistics of the call (when it has a session) go into the
+// record and the metrics observer, and come back for the call's log line.
+func (c *call) finish(cause int, hangup string, answered, end time.Time, cost float64, billsec int) (media.Stats, bool) {
+	if c.recorded {
+		return media.Stats{}, false
 	}
 	c.recorded = true
+	st, relayed := c.noteMedia()
+	if c.s.cfg.record == nil {
+		return st, relayed
+	}
 	r := &c.rec
 	r.End, r.Cause, r.Hangup = end.Unix(), cause, hangup
 	if !answered.IsZero() {
@@ -59,6 +66,7 @@ func (c *call) finish(cause int, hangup string, answered, end time.Time, cost fl
 		r.Cost = cost
 	}
 	c.s.cfg.record(*r)
+	return st, relayed
 }
 
 // newRecord starts the record of a call to called.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"golang.org/x/time/rate"
 )
 
@@ -33,7 +34,12 @@ type Server struct {
 	srv    *sipgo.Server
 	client *sipgo.Client
 	// dialogUA builds our dialogs; set once Serve has bound its listeners.
-	dialogUA sipgo.DialogUA
+	// natDialogUA builds the dialogs with phones: its in-dialog requests
+	// go to the address the phone's INVITE or answer came from, not to
+	// its Contact (a private address behind NAT; RFC 3581 symmetric
+	// response routing carried over to the dialog).
+	dialogUA    sipgo.DialogUA
+	natDialogUA sipgo.DialogUA
 
 	nonces *nonceBook
 	guard  *authGuard
@@ -49,11 +55,13 @@ type Server struct {
 	// Call admission limits, changed live by SetCallAdmission.
 	callRate atomic.Pointer[rate.Limiter] // nil: no call-rate limit
 	maxCalls atomic.Int64                 // 0: no limit
-	served   atomic.Bool
-	ready    chan struct{}
-	addrs    []net.Addr
-	closed   chan struct{}
-	closeMu  sync.Once
+	// relayMode is media.relay, changed live by SetMediaRelay.
+	relayMode atomic.Pointer[media.Mode]
+	served    atomic.Bool
+	ready     chan struct{}
+	addrs     []net.Addr
+	closed    chan struct{}
+	closeMu   sync.Once
 
 	retryAfter sip.Header
 	uaHeader   sip.Header
@@ -81,6 +89,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		transportLog: newTransportLog(cfg.log, cfg.now),
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
+	s.SetMediaRelay(cfg.relayMode)
 	// sipgo replaces, not adds, transport and transaction options: each
 	// list is given once.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}
@@ -261,6 +270,8 @@ func (s *Server) setupClient() error {
 		Client:     client,
 		ContactHDR: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}},
 	}
+	s.natDialogUA = s.dialogUA
+	s.natDialogUA.RewriteContact = true
 	return nil
 }
 

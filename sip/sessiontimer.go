@@ -286,13 +286,15 @@ type refreshOutcome struct {
 
 // refresh sends a session refresh on one leg: UPDATE without a body when
 // the leg allows it, else a re-INVITE repeating the SDP the leg last got
-// from the switch (an unchanged offer). A timeout, a transport error, 408
-// or 481 means the leg is gone (RFC 4028 10); any other answer shows the
-// far end alive.
+// from the switch (an unchanged offer, RFC 3264 8: the relay's rewrite on
+// a relayed call, the held description on a held one). Its answer is the
+// party's SDP unchanged, so the relay is not told. A timeout, a transport
+// error, 408 or 481 means the leg is gone (RFC 4028 10); any other answer
+// shows the far end alive.
 func (c *call) refresh(b *leg, toA bool) refreshOutcome {
-	t, body := b.timer, c.a.InviteRequest.Body()
+	t, body := b.timer, b.sent.load()
 	if toA {
-		t, body = c.aTimer, b.dlg.InviteResponse.Body()
+		t, body = c.aTimer, c.sentA.load()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout(t.interval))
 	defer cancel()

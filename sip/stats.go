@@ -43,6 +43,11 @@ type Stats struct {
 	ForwardedCalls uint64
 	// Unparseable counts received messages that were not SIP (dropped).
 	Unparseable uint64
+	// RelayedCalls counts calls whose media the relay anchored;
+	// MediaTimeouts answered calls it ended because a party sent no RTP
+	// for media.timeout (media.hold_timeout on hold).
+	RelayedCalls  uint64
+	MediaTimeouts uint64
 }
 
 type counters struct {
@@ -52,6 +57,7 @@ type counters struct {
 	failovers, authFailures, blocked, rejected503         atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
+	relayedCalls, mediaTimeouts                           atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
 
@@ -84,6 +90,8 @@ func (s *Server) Stats() Stats {
 		FloodBlocks:         s.flood.blockCount(),
 		ForwardedCalls:      c.forwarded.Load(),
 		Unparseable:         s.transportLog.state.dropped.Load(),
+		RelayedCalls:        c.relayedCalls.Load(),
+		MediaTimeouts:       c.mediaTimeouts.Load(),
 	}
 }
 

@@ -47,10 +47,18 @@ type Agent struct {
 	Byes      atomic.Int32
 	Reinvites atomic.Int32
 	Options   atomic.Int32
+	// LastAck is the last ACK received.
+	LastAck atomic.Pointer[sip.Request]
 	// Stop closes the agent's listener and user agent: the far end of a
 	// call vanishes without a BYE.
 	Stop func()
+
+	reinviteSDP atomic.Pointer[string]
 }
+
+// SetReinviteAnswer makes the agent answer re-INVITEs with sdp instead of
+// ReinviteAnswer.
+func (a *Agent) SetReinviteAnswer(sdp string) { a.reinviteSDP.Store(&sdp) }
 
 const ReinviteAnswer = "v=0\r\no=re 2 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"
 
@@ -68,6 +76,21 @@ func NewAgent(t testing.TB, name, host string) *Agent {
 // NewAgentOn starts an agent listening on network "udp" or "tcp"; its
 // requests use that transport.
 func NewAgentOn(t testing.TB, name, host, network string) *Agent {
+	t.Helper()
+	return newAgent(t, name, host, network, "")
+}
+
+// NewAgentBehindNAT starts a UDP agent on host that believes it is at
+// natAddr (a private "10.0.0.5:5060"), as a phone behind NAT does: its
+// Via and Contact name natAddr, its Via asks for rport (RFC 3581), and
+// what it sends leaves from host at another port. Whatever reaches it
+// was sent to the address its packets came from.
+func NewAgentBehindNAT(t testing.TB, name, host, natAddr string) *Agent {
+	t.Helper()
+	return newAgent(t, name, host, "udp", natAddr)
+}
+
+func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
 	if err != nil {
@@ -91,6 +114,18 @@ func NewAgentOn(t testing.TB, name, host, network string) *Agent {
 		port = conn.LocalAddr().(*net.UDPAddr).Port
 		clientOpts = append(clientOpts, sipgo.WithClientPort(port), sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
 	}
+	claimHost, claimPort := host, port
+	if natAddr != "" {
+		h, p, err := net.SplitHostPort(natAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claimPort, err = strconv.Atoi(p); err != nil {
+			t.Fatal(err)
+		}
+		claimHost = h
+		clientOpts = append(clientOpts, sipgo.WithClientHostname(claimHost), sipgo.WithClientPort(claimPort), sipgo.WithClientNAT())
+	}
 	client, err := sipgo.NewClient(ua, clientOpts...)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +135,7 @@ func NewAgentOn(t testing.TB, name, host, network string) *Agent {
 		t.Fatal(err)
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
-	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: host, Port: port}}
+	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
 	if network == "tcp" {
 		a.Contact.Address.UriParams = sip.NewParams()
 		a.Contact.Address.UriParams.Add("transport", "tcp")
@@ -112,7 +147,11 @@ func NewAgentOn(t testing.TB, name, host, network string) *Agent {
 			// re-INVITE: answer with our SDP marked as a re-answer.
 			a.Reinvites.Add(1)
 			a.Last.Store(req)
-			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(ReinviteAnswer))
+			answer := ReinviteAnswer
+			if p := a.reinviteSDP.Load(); p != nil {
+				answer = *p
+			}
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(answer))
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 			res.AppendHeader(&a.Contact)
 			tx.Respond(res)
@@ -134,7 +173,10 @@ func NewAgentOn(t testing.TB, name, host, network string) *Agent {
 		}
 		f(d, req)
 	})
-	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { a.Server.ReadAck(req, tx) })
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.LastAck.Store(req)
+		a.Server.ReadAck(req, tx)
+	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.Options.Add(1)
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))

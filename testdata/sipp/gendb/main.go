@@ -3,7 +3,8 @@
 // injection file.
 //
 // The database holds three carrier peers (carrier1 127.0.0.2:5071,
-// carrier2 127.0.0.3:5072, carrier3 127.0.0.4:5073), one rate plan with
+// carrier2 127.0.0.3:5072, carrier3 127.0.0.4:5073; -carrier-port moves
+// them), one rate plan with
 // -routes routes whose called prefixes are "1" followed by four digits
 // (peer1 carrier1, peer2 carrier2, peer3 carrier3), and -phones phones
 // named 2000000, 2000001... on that plan. Which carrier answers is up to
@@ -30,7 +31,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
@@ -38,11 +38,12 @@ import (
 	"github.com/sipswitch/sipswitch/storage"
 )
 
-// carriers are the peers the SIPp UASes impersonate.
-var carriers = []struct{ name, dest string }{
-	{"carrier1", "127.0.0.2:5071"},
-	{"carrier2", "127.0.0.3:5072"},
-	{"carrier3", "127.0.0.4:5073"},
+// carriers are the peers the SIPp UASes impersonate: carrierN at
+// 127.0.0.(N+1), port -carrier-port + N - 1.
+var carriers = []string{"carrier1", "carrier2", "carrier3"}
+
+func carrierDest(i, basePort int) string {
+	return "127.0.0." + strconv.Itoa(i+2) + ":" + strconv.Itoa(basePort+i)
 }
 
 const (
@@ -58,11 +59,11 @@ func main() {
 	calls := flag.Int("calls", 10000, "lines in the injection file")
 	seed := flag.Uint64("seed", 1, "random seed of the injection file")
 	called := flag.String("called", "", "called number of every call (default: random within the routes)")
+	carrierPort := flag.Int("carrier-port", 5071, "port of carrier1 (carrier2 and carrier3 on the next ones): runs beside another load test need their own")
 	outMax := flag.Int("outmaximum", -1, "outmaximum of the carrier peers (-1: unlimited; a limit makes every call take a slot, shared across hosts in a cluster)")
 	totalMax := flag.Int("totalmaximum", -1, "totalmaximum of the phones (-1: unlimited)")
-	carrierPort := flag.Int("carrier-port", 5071, "port of carrier1; carrier2 and carrier3 listen on the next two")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, limits{peer: *outMax, phone: *totalMax, carrierPort: *carrierPort}); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, *carrierPort, limits{peer: *outMax, phone: *totalMax}); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -73,9 +74,9 @@ func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
 // limits are the call limits the database gives its peers and phones.
-type limits struct{ peer, phone, carrierPort int }
+type limits struct{ peer, phone int }
 
-func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, lim limits) error {
+func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, carrierPort int, lim limits) error {
 	switch {
 	case phones <= 0:
 		return errors.New("-phones must be positive")
@@ -83,6 +84,8 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 		return errors.New("-routes must be 1..10000")
 	case calls <= 0:
 		return errors.New("-calls must be positive")
+	case carrierPort <= 0 || carrierPort+len(carriers) > 65536:
+		return errors.New("-carrier-port must be a port with two more after it")
 	}
 	if csvPath != "" {
 		if err := writeCSV(csvPath, phones, routes, calls, seed, called); err != nil {
@@ -120,13 +123,8 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 	}
 
 	peerIDs := make([]string, len(carriers))
-	for i, c := range carriers {
-		dest := c.dest
-		if lim.carrierPort != 0 {
-			host, _, _ := strings.Cut(dest, ":")
-			dest = host + ":" + strconv.Itoa(lim.carrierPort+i)
-		}
-		id, err := create("peers", engine.Values{"name": c.name, "type": routing.PeerSIP, "destination": dest, "outmaximum": strconv.Itoa(lim.peer)})
+	for i, name := range carriers {
+		id, err := create("peers", engine.Values{"name": name, "type": routing.PeerSIP, "destination": carrierDest(i, carrierPort), "outmaximum": strconv.Itoa(lim.peer)})
 		if err != nil {
 			return err
 		}

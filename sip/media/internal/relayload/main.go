@@ -15,6 +15,10 @@
 // relay latches each session to them), with sendmmsg/recvmmsg batches, so
 // that the generator costs as little CPU as it can.
 //
+// With -sip the relay is a running sipswitch's (sip.go): the calls are
+// placed through it over SIP and its process's CPU is measured instead
+// (scripts/loadtest.sh MODE=media).
+//
 // Each packet carries its send time; latency is receive time minus send
 // time, so it includes the generator's own scheduling and two loopback
 // hops: -direct measures that floor without the relay. Packets sent in
@@ -66,6 +70,15 @@ func main() {
 	slot := flag.Duration("slot", 200*time.Microsecond, "sending is paced in slots of this length (each stream sends in one slot of its interval)")
 	poll := flag.Int("poll", runtime.GOMAXPROCS(0), "relay epoll workers (0: a goroutine per socket)")
 	cpuProfile := flag.String("cpuprofile", "", "write the relay's CPU profile of the measured window(s) to this file")
+	var sc sipConfig
+	flag.StringVar(&sc.switchURI, "sip", "", "measure a running sipswitch's relay: place the calls through it over SIP at this udp://host:port")
+	flag.StringVar(&sc.carrier, "carrier", "127.0.0.2:5071", "with -sip: the address of the carrier the called number routes to (this process answers there)")
+	flag.StringVar(&sc.phone, "phone", "2000000", "with -sip: the calling line")
+	flag.StringVar(&sc.password, "password", "pw2000000", "with -sip: its password")
+	flag.StringVar(&sc.called, "called", "15000123456", "with -sip: the number called")
+	flag.IntVar(&sc.pid, "switch-pid", 0, "with -sip: the switch's process id (its CPU time is the relay's)")
+	flag.StringVar(&sc.metrics, "metrics", "", "with -sip: the switch's /metrics URL (relay totals)")
+	flag.IntVar(&sc.parallel, "parallel", 16, "with -sip: calls set up at once")
 	flag.Parse()
 	if *serve {
 		if err := runServe(*ports, *batch, *poll, *cpuProfile); err != nil {
@@ -78,21 +91,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "relayload: -duration must be in (0, 10m], -pps in (0, 1000], -slot at least 10us")
 		os.Exit(2)
 	}
+	if sc.switchURI != "" && (*direct || sc.pid <= 0) {
+		fmt.Fprintln(os.Stderr, "relayload: -sip needs -switch-pid and excludes -direct")
+		os.Exit(2)
+	}
 	fmt.Printf("%-6s %-7s %9s %9s %8s %8s %8s %8s %9s %9s %12s\n",
 		"calls", "mode", "sent", "received", "loss%", "p50_us", "p99_us", "max_us", "relay_cpu", "gen_cpu", "ms_cpu/s/1k")
+	best := 0
 	for _, f := range strings.Split(*calls, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 || n > 4800 {
 			fmt.Fprintf(os.Stderr, "relayload: bad call count %q (1-4800)\n", f)
 			os.Exit(2)
 		}
-		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, cpuProfile: *cpuProfile})
+		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, cpuProfile: *cpuProfile, sip: sc})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "relayload:", err)
 			os.Exit(1)
 		}
 		res.print()
+		if res.lossPercent() < 0.1 {
+			best = max(best, n)
+		}
 	}
+	fmt.Printf("highest call count with loss < 0.1%%: %d\n", best)
 }
 
 type runConfig struct {
@@ -105,6 +127,7 @@ type runConfig struct {
 	poll                    int
 	slot                    time.Duration
 	cpuProfile              string
+	sip                     sipConfig // switchURI set: through a sipswitch
 }
 
 type result struct {
@@ -124,10 +147,10 @@ func (r *result) print() {
 	if r.cfg.direct {
 		mode = "direct"
 	}
-	loss := 0.0
-	if r.sent > 0 {
-		loss = float64(r.sent-min(r.sent, r.received)) / float64(r.sent) * 100
+	if r.cfg.sip.switchURI != "" {
+		mode = "switch"
 	}
+	loss := r.lossPercent()
 	secs := r.cfg.duration.Seconds()
 	relayCores := r.relayCPU.Seconds() / secs
 	streams := float64(2 * r.cfg.calls)
@@ -140,6 +163,14 @@ func (r *result) print() {
 		fmt.Printf("       relay: forwarded %d, dropped source %d invalid %d no-dest %d, send errors %d, sessions %d\n",
 			r.relay.Forwarded, r.relay.DroppedSource, r.relay.DroppedInvalid, r.relay.DroppedNoDest, r.relay.SendErrors, r.relay.Sessions)
 	}
+}
+
+// lossPercent is the share of the window's packets that never arrived.
+func (r *result) lossPercent() float64 {
+	if r.sent == 0 {
+		return 0
+	}
+	return float64(r.sent-min(r.sent, r.received)) / float64(r.sent) * 100
 }
 
 // payload layout after the 12-byte RTP header: send time (ns since the
@@ -167,19 +198,23 @@ func run(cfg runConfig) (*result, error) {
 
 	// dst[0][i]: where call i's caller sends; dst[1][i]: its callee.
 	var dst [2][]udpbatch.Dest
-	var child *relayChild
+	var relay relayUnderTest // nil: direct
 	if cfg.direct {
 		for range cfg.calls {
 			dst[0] = append(dst[0], udpbatch.NewDest(addrB))
 			dst[1] = append(dst[1], udpbatch.NewDest(addrA))
 		}
 	} else {
-		child, err = startChild(cfg)
+		if cfg.sip.switchURI != "" {
+			relay, err = newSIPSwitch(cfg.sip)
+		} else {
+			relay, err = startChild(cfg)
+		}
 		if err != nil {
 			return nil, err
 		}
-		defer child.stop()
-		ports, err := child.setup(cfg.calls, addrA, addrB)
+		defer relay.stop()
+		ports, err := relay.setup(cfg.calls, addrA, addrB)
 		if err != nil {
 			return nil, err
 		}
@@ -214,10 +249,16 @@ func run(cfg runConfig) (*result, error) {
 		}()
 	}
 	// The measured window: CPU of both processes from its start to its end.
+	relayCPU := func() time.Duration {
+		if relay == nil {
+			return 0
+		}
+		return relay.cpu()
+	}
 	time.Sleep(time.Until(epoch.Add(time.Duration(winStart))))
-	cpu0, gen0 := child.cpu(), selfCPU()
+	cpu0, gen0 := relayCPU(), selfCPU()
 	time.Sleep(time.Until(epoch.Add(time.Duration(winEnd))))
-	cpu1, gen1 := child.cpu(), selfCPU()
+	cpu1, gen1 := relayCPU(), selfCPU()
 	sendWG.Wait()
 	time.Sleep(cfg.drain)
 	close(stopRecv)
@@ -229,8 +270,8 @@ func run(cfg runConfig) (*result, error) {
 	res.hist = hists[0]
 	res.hist.merge(&hists[1])
 	res.relayCPU, res.genCPU = cpu1-cpu0, gen1-gen0
-	if child != nil {
-		res.relay, err = child.stats()
+	if relay != nil {
+		res.relay, err = relay.stats()
 		if err != nil {
 			return nil, err
 		}
@@ -457,9 +498,6 @@ func (c *relayChild) setup(n int, a, b netip.AddrPort) ([]int, error) {
 }
 
 func (c *relayChild) cpu() time.Duration {
-	if c == nil {
-		return 0
-	}
 	line, err := c.ask("cpu")
 	if err != nil {
 		return 0

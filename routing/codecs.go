@@ -1,0 +1,119 @@
+package routing
+
+import (
+	"slices"
+	"strings"
+)
+
+// Codec policy: what the SDP offer sent to a party may carry. The switch
+// never transcodes, so the policy only filters and orders the formats the
+// caller offered; the SIP core applies it (sip/media.ApplyCodecPolicy),
+// routes/simulate shows it, and the renderer writes the same lists as
+// Asterisk's allow= (render/README.md says where Asterisk differs).
+
+// CodecOffer is the codec policy of one offer.
+type CodecOffer struct {
+	// Codecs are the codecs the receiving party accepts, in its order of
+	// preference, Preferred first when the list has it; nil means any
+	// codec, in the caller's order.
+	Codecs []string
+	// Preferred is the line's codec (phones/create "codec": its
+	// preferred codec, not the only one): put first when it is offered
+	// and Codecs allow it. "" for none.
+	Preferred string
+	// TelephoneEvent says whether RFC 4733 events (telephone-event) stay
+	// in the offer: not for a dtmfmode of info or inband, where DTMF goes
+	// as SIP INFO or as tones in the audio.
+	TelephoneEvent bool
+}
+
+// Restricts reports whether the policy can change an offer at all: with
+// any codec allowed, no preference and events kept, the SIP core passes
+// the caller's SDP through untouched (and never parses it for this).
+func (o CodecOffer) Restricts() bool {
+	return o.Codecs != nil || o.Preferred != "" || !o.TelephoneEvent
+}
+
+// List is the policy's codecs for a person, in offer order: "ulaw,alaw",
+// "g722,any" (any codec, the line's first) or "any".
+func (o CodecOffer) List() string {
+	switch {
+	case o.Codecs != nil:
+		return strings.Join(o.Codecs, ",")
+	case o.Preferred != "":
+		return o.Preferred + ",any"
+	}
+	return "any"
+}
+
+// PeerCodecOffer is the policy of an offer sent to peer on a call whose
+// calling line is line (nil for a call that did not come from a line):
+// the peer's codecs in the peer's order, the line's codec first when the
+// peer takes it, telephone-event as the peer's dtmfmode says.
+func PeerCodecOffer(peer *Peer, line *Phone) CodecOffer {
+	o := CodecOffer{Codecs: ParseCodecs(peer.Codecs), TelephoneEvent: KeepsTelephoneEvent(peer.DTMFMode)}
+	if line != nil {
+		o.Preferred = strings.ToLower(strings.TrimSpace(line.Codec))
+	}
+	o.Codecs = preferFirst(o.Codecs, o.Preferred)
+	return o
+}
+
+// LineCodecOffer is the policy of an offer sent to line: any codec, the
+// line's own codec first; when the call came from a peer (from, else
+// nil), only that peer's codecs and telephone-event as its dtmfmode says
+// (a peer's codecs are what it accepts both ways, as Asterisk's allow=).
+func LineCodecOffer(line *Phone, from *Peer) CodecOffer {
+	o := CodecOffer{TelephoneEvent: true}
+	if line != nil {
+		o.Preferred = strings.ToLower(strings.TrimSpace(line.Codec))
+	}
+	if from != nil {
+		o.Codecs = ParseCodecs(from.Codecs)
+		o.TelephoneEvent = KeepsTelephoneEvent(from.DTMFMode)
+	}
+	o.Codecs = preferFirst(o.Codecs, o.Preferred)
+	return o
+}
+
+// preferFirst moves preferred to the front of codecs when they list it.
+func preferFirst(codecs []string, preferred string) []string {
+	i := slices.Index(codecs, preferred)
+	if preferred == "" || i <= 0 {
+		return codecs
+	}
+	out := make([]string, 0, len(codecs))
+	out = append(out, preferred)
+	out = append(out, codecs[:i]...)
+	return append(out, codecs[i+1:]...)
+}
+
+// ParseCodecs splits a peer's codecs (comma or space separated, Asterisk
+// names), lower-cased, without empty names or repeats. Empty or "all"
+// means any codec: nil.
+func ParseCodecs(list string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		f = strings.ToLower(f)
+		if f == "all" {
+			return nil
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// KeepsTelephoneEvent says whether a dtmfmode carries DTMF as RFC 4733
+// events: rfc2833, rfc4733, auto and the empty default do; info (SIP
+// INFO, passed through by the switch) and inband (tones in the audio) do
+// not, so telephone-event is taken out of offers to such a party and the
+// caller falls back to what it can.
+func KeepsTelephoneEvent(dtmfmode string) bool {
+	switch strings.ToLower(strings.TrimSpace(dtmfmode)) {
+	case "info", "inband", "shortinfo":
+		return false
+	}
+	return true
+}

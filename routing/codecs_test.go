@@ -1,0 +1,73 @@
+package routing
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestPeerCodecOffer(t *testing.T) {
+	cases := []struct {
+		name           string
+		codecs, dtmf   string
+		lineCodec      string
+		noLine         bool
+		want           []string
+		wantEvent      bool
+		wantList       string
+		wantRestricted bool
+	}{
+		{name: "seed default", codecs: "alaw,g722,g726,g729,gsm,ilbc,lpc10,slin,speex,ulaw", dtmf: "rfc2833",
+			want: []string{"alaw", "g722", "g726", "g729", "gsm", "ilbc", "lpc10", "slin", "speex", "ulaw"}, wantEvent: true,
+			wantList: "alaw,g722,g726,g729,gsm,ilbc,lpc10,slin,speex,ulaw", wantRestricted: true},
+		{name: "line codec first", codecs: "alaw, g729 ,ulaw", lineCodec: "ULAW", want: []string{"ulaw", "alaw", "g729"}, wantEvent: true, wantList: "ulaw,alaw,g729", wantRestricted: true},
+		{name: "line codec the peer lacks", codecs: "alaw,g729", lineCodec: "g722", want: []string{"alaw", "g729"}, wantEvent: true, wantList: "alaw,g729", wantRestricted: true},
+		{name: "any codec", codecs: "", dtmf: "rfc4733", wantEvent: true, wantList: "any"},
+		{name: "all is any", codecs: "ulaw,all", wantEvent: true, wantList: "any"},
+		{name: "any with a preference", codecs: "", lineCodec: "g722", wantEvent: true, wantList: "g722,any", wantRestricted: true},
+		{name: "info", codecs: "ulaw", dtmf: "info", want: []string{"ulaw"}, wantList: "ulaw", wantRestricted: true},
+		{name: "inband", dtmf: "Inband", wantList: "any", wantRestricted: true},
+		{name: "no line", codecs: "gsm,gsm", noLine: true, want: []string{"gsm"}, wantEvent: true, wantList: "gsm", wantRestricted: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			line := &Phone{Codec: tc.lineCodec}
+			if tc.noLine {
+				line = nil
+			}
+			o := PeerCodecOffer(&Peer{Codecs: tc.codecs, DTMFMode: tc.dtmf}, line)
+			if !slices.Equal(o.Codecs, tc.want) || o.TelephoneEvent != tc.wantEvent || o.List() != tc.wantList || o.Restricts() != tc.wantRestricted {
+				t.Errorf("got %+v list %q restricts %v", o, o.List(), o.Restricts())
+			}
+		})
+	}
+}
+
+func TestLineCodecOffer(t *testing.T) {
+	if o := LineCodecOffer(&Phone{}, nil); o.Restricts() || o.List() != "any" {
+		t.Errorf("a line without codec from a line: %+v", o)
+	}
+	o := LineCodecOffer(&Phone{Codec: "ulaw"}, &Peer{Codecs: "alaw,ulaw", DTMFMode: "info"})
+	if !slices.Equal(o.Codecs, []string{"ulaw", "alaw"}) || o.TelephoneEvent {
+		t.Errorf("a line with ulaw from an alaw,ulaw info peer: %+v", o)
+	}
+}
+
+// Simulation shows each attempt's codec policy as the SIP core applies it.
+func TestSimulationShowsCodecPolicy(t *testing.T) {
+	snap, costs := decideSnapshot()
+	snap.Peers[3].Type = PeerSIP
+	snap.Peers[3].Codecs, snap.Peers[3].DTMFMode = "alaw,ulaw", "info"
+	snap.Routes = append(snap.Routes, Route{ID: 9, Plan: 1, CalledPrefix: "39", Allow: 1, Media: MediaVoiceFax, Peer1: 4})
+	state, err := NewRoutingState(snap, costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912", Line: &Phone{Name: "2001", Codec: "ulaw"}})
+	if len(sim.Attempts) != 1 || sim.Attempts[0].Codecs != "ulaw,alaw" || sim.Attempts[0].TelephoneEvent {
+		t.Fatalf("attempts: %+v", sim.Attempts)
+	}
+	if out := sim.String(); !strings.Contains(out, "codecs ulaw,alaw (telephone-event removed)") {
+		t.Errorf("printed simulation lacks the codec policy:\n%s", out)
+	}
+}

@@ -181,7 +181,7 @@ cluster:
 		}
 		return rev
 	}
-	rev := caughtUp(hosts...)
+	caughtUp(hosts...)
 
 	placed := map[string]*atomic.Int32{}
 	for _, h := range hosts {
@@ -250,10 +250,7 @@ cluster:
 
 	// A write through host 2 routes the next call on host 1, and host 3
 	// renders it.
-	rev, err = db.PollRevision(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rev := caughtUp(hosts...)
 	start := time.Now()
 	api(h2, "plans/routes/update/?"+auth+";id=1;peer1=2")
 	waitRevision(t, h1.daemonProc, int(rev)+1)

@@ -126,6 +126,17 @@ func (p *daemonProc) get(path string) string {
 	return string(b)
 }
 
+// create runs API calls (query strings below /api/json/) that must all
+// answer a 20x code.
+func (p *daemonProc) create(queries ...string) {
+	p.t.Helper()
+	for _, q := range queries {
+		if r := p.get("/api/json/" + q); !strings.Contains(r, `"code":"20`) {
+			p.t.Fatalf("%s: %s", q, r)
+		}
+	}
+}
+
 func (p *daemonProc) stop(sig syscall.Signal, within time.Duration) error {
 	p.t.Helper()
 	p.cmd.Process.Signal(sig)

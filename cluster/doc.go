@@ -25,6 +25,11 @@
 // opposite modes so a renewal in flight cannot re-add a slot a release
 // has just removed.
 //
+// Renewing costs Redis one script call per 500 held slots every Lease/3,
+// about 1.5 us of its CPU per slot: 10,000 calls up on a host with a
+// limited peer and a limited line (20,000 slots) cost it some 15 ms a
+// second. Lines and peers without a limit hold no slot.
+//
 // When Redis cannot be asked (timeout Timeout, default 500 ms) a limited
 // key is treated as full: the call tries its next peer, and a call whose
 // every peer is limited gets 503. Unlimited keys never reach Redis, so

@@ -27,7 +27,9 @@
 # DURATION [10], CALL_MS [1000], ROUTES [1000], OUTMAX [100000],
 # TOTALMAX [1000], LEASE [6s], PROPAGATE [10], KILL_CALLS [20],
 # PG [postgres://postgres@127.0.0.1:5432/test?sslmode=disable],
-# REDIS [127.0.0.1:6379], WORKDIR (keep the files), LOG_LEVEL [warn].
+# REDIS [127.0.0.1:6379], WORKDIR (keep the files), LOG_LEVEL [warn],
+# SIPSWITCH_CONFIG_EXTRA (YAML lines added to every host's config, e.g.
+# "pprof: true" to profile a host during the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -136,6 +138,7 @@ cluster:
   redis: "$([[ $SHARED = 1 ]] && echo "redis://$REDIS/0")"
   key_prefix: $PREFIX
   lease: $LEASE
+${SIPSWITCH_CONFIG_EXTRA:-}
 EOF
 	SIPSWITCH_ADMIN_PASSWORD=loadtest-admin "$WORK/sipswitch" serve --config "$WORK/host$n.yaml" 2>"$WORK/host$n.err" &
 	SWITCH+=($!)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -364,8 +365,9 @@ func (d *daemon) startRender(ctx context.Context) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	w := &render.Watcher{
-		Dir:      d.cfg.Render.Dir,
-		Options:  []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey)},
+		Dir: d.cfg.Render.Dir,
+		Options: []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey),
+			render.WithMedia(mediaPolicy(d.cfg.Media))},
 		Snapshot: d.svc.Snapshot,
 		Costs:    d.svc.PeerCosts,
 		Changed:  d.store.Changed,
@@ -380,6 +382,13 @@ func (d *daemon) startRender(ctx context.Context) {
 	d.renderMu.Lock()
 	d.renderCancel, d.renderDone = cancel, done
 	d.renderMu.Unlock()
+}
+
+// mediaPolicy is the media section as the rendered files carry it, in
+// the whole seconds Asterisk takes (rounded up).
+func mediaPolicy(m config.MediaConfig) render.MediaPolicy {
+	secs := func(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+	return render.MediaPolicy{Relay: m.Relay, Timeout: secs(m.Timeout), HoldTimeout: secs(m.HoldTimeout)}
 }
 
 func (d *daemon) stopRender() {

@@ -461,6 +461,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
+		sip.WithDelayObserver(d.metrics.ObserveDelay),
 	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))

@@ -9,7 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sipswitch/sipswitch/sip"
 )
 
 // Metrics are the daemon's collectors.
@@ -33,6 +35,11 @@ type Metrics struct {
 
 	MediaLoss   *prometheus.HistogramVec // peer, leg
 	MediaJitter *prometheus.HistogramVec // peer, leg
+
+	// SIPDelay is where post-dial delay goes (sip.DelayStage), by stage;
+	// delays holds its observers resolved once, for the call path.
+	SIPDelay *prometheus.HistogramVec // stage
+	delays   [sip.NumDelayStages]prometheus.Observer
 }
 
 // New creates and registers every collector.
@@ -78,8 +85,16 @@ func New() *Metrics {
 		Name: "sipswitch_draining", Help: "1 while the daemon drains calls before exiting.",
 	})
 	newMediaHistograms(m)
+	m.SIPDelay = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sipswitch_sip_delay_seconds",
+		Help:    "Wall time on the call path by stage: read (a datagram's time in a socket's read loop), route (INVITE handler start to the first B-leg INVITE), answer (callee's 2xx to the caller's).",
+		Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"stage"})
+	for i := range m.delays {
+		m.delays[i] = m.SIPDelay.WithLabelValues(sip.DelayStage(i).String())
+	}
 	m.Registry.MustRegister(
-		m.MediaLoss, m.MediaJitter,
+		m.MediaLoss, m.MediaJitter, m.SIPDelay,
 		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures,
 		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.RoutingBuild,
 		m.StoreRevision, m.StoreReloads, m.ConfigReloads, m.ShuttingDown,

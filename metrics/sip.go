@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sipswitch/sipswitch/routing"
@@ -20,6 +22,14 @@ func (m *Metrics) ObserveAttempt(r sip.AttemptResult) {
 		return
 	}
 	m.CallsFailed.WithLabelValues(peer, r.Cause).Inc()
+}
+
+// ObserveDelay records one span of the call path (sip.WithDelayObserver);
+// it does not allocate.
+func (m *Metrics) ObserveDelay(stage sip.DelayStage, d time.Duration) {
+	if int(stage) < len(m.delays) {
+		m.delays[stage].Observe(d.Seconds())
+	}
 }
 
 // sipCollector reads the SIP core's counters and the live call-limit

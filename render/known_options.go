@@ -69,6 +69,8 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "endpoint", "g726_non_standard", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "incoming_call_offer_pref", docPJSIP + "endpoint (since 18)"},
 	{FilePJSIP, "endpoint", "allow_transfer", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "direct_media", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "disable_direct_media_on_nat", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "rtp_timeout", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "rtp_timeout_hold", docPJSIP + "endpoint"},
 	// pjsip.conf auth
@@ -150,6 +152,7 @@ var KnownOptions = []KnownOption{
 	{FileSIP, "peer", "t38pt_udptl", docSIP},
 	{FileSIP, "peer", "allowtransfer", docSIP},
 	{FileSIP, "peer", "promiscredir", docSIP},
+	{FileSIP, "peer", "directmedia", docSIP},
 	{FileSIP, "peer", "rtptimeout", docSIP},
 	{FileSIP, "peer", "rtpholdtimeout", docSIP},
 	{FileSIP, "peer", "callerid", docSIP},

@@ -80,7 +80,7 @@ func renderPJSIPAside(w *confWriter, m *model, cfg *config) ([]byte, error) {
 // error context; sip.conf and pjsip.conf share it.
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
-	peer func(*confWriter, *routing.Peer),
+	peer func(*confWriter, *routing.Peer, *config),
 	endpoint func(*confWriter, *routing.SIPEndpoint),
 	peerHere func(*routing.Peer) bool) {
 	for _, p := range m.phones {
@@ -98,7 +98,7 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	for _, p := range m.peers {
 		if peerHere(p) {
 			w.ctx = fmt.Sprintf("peer %d", p.ID)
-			peer(w, p)
+			peer(w, p, cfg)
 		}
 	}
 	for _, e := range m.endpoints {
@@ -191,6 +191,7 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if p.TotalMaximum > 0 {
 		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
 	}
+	pjsipMedia(w, cfg.media, true)
 	if p.Media == routing.MediaFax {
 		w.set("t38_udptl", "yes", "media")
 		w.set("t38_udptl_ec", "redundancy", "media")
@@ -207,7 +208,35 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	}
 }
 
-func pjsipPeer(w *confWriter, p *routing.Peer) {
+// pjsipMedia renders the media policy (WithMedia) on a phone's or peer's
+// endpoint. A phone may be behind NAT: symmetric RTP, responses and
+// requests to where it sent from, as the SIP core latches it and follows
+// its source. Direct media follows media.relay: never (Asterisk's
+// default, media between the parties where it can), auto (not for an
+// endpoint behind NAT), always (anchored).
+func pjsipMedia(w *confWriter, m MediaPolicy, phone bool) {
+	if phone {
+		w.set("rtp_symmetric", "yes", "media.relay")
+		w.set("force_rport", "yes", "media.relay")
+		w.set("rewrite_contact", "yes", "media.relay")
+	}
+	switch m.Relay {
+	case "auto":
+		w.set("disable_direct_media_on_nat", "yes", "media.relay")
+	case "always":
+		w.set("direct_media", "no", "media.relay")
+	}
+	if m.Relay != "never" {
+		if m.Timeout > 0 {
+			w.setInt("rtp_timeout", m.Timeout, "media.timeout")
+		}
+		if m.HoldTimeout > 0 {
+			w.setInt("rtp_timeout_hold", m.HoldTimeout, "media.hold_timeout")
+		}
+	}
+}
+
+func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	dests, err := splitDestinations(p.Destination)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
@@ -235,6 +264,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer) {
 	w.setBool("send_pai", p.SendAssertedIdentity == 1, "send_asserted_identity")
 	w.setBool("send_rpid", p.SendRPID == 1, "send_rpid")
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
+	pjsipMedia(w, cfg.media, false)
 	if p.Proxy != "" {
 		hp, err := parseHostPort(p.Proxy)
 		if err != nil {

@@ -48,6 +48,17 @@ type config struct {
 	tlsCert   string // PEM certificate for TLS listeners; "" = none
 	tlsKey    string
 	costs     []routing.PeerCost
+	media     MediaPolicy
+}
+
+// MediaPolicy is the SIP core's media configuration as the rendered
+// files carry it (WithMedia).
+type MediaPolicy struct {
+	// Relay is media.relay: "auto" (the default), "always" or "never".
+	Relay string
+	// Timeout and HoldTimeout are media.timeout and media.hold_timeout,
+	// whole seconds; 0 renders none.
+	Timeout, HoldTimeout int
 }
 
 // Option adjusts rendering.
@@ -92,6 +103,16 @@ func WithVoicemailContext(ctx string) Option {
 	return func(c *config) { c.vmContext = ctx }
 }
 
+// WithMedia renders the SIP core's media policy for phones and peers, so
+// that Asterisk treats media as the SIP core does: phones are handled as
+// possibly behind NAT (media to where their RTP comes from, requests to
+// where they sent from), media is anchored when the policy relays it
+// (always; auto: when the phone is behind NAT), and calls whose media
+// stopped end after the same timeouts (README "Media").
+func WithMedia(m MediaPolicy) Option {
+	return func(c *config) { c.media = m }
+}
+
 // WithCosts gives the renderer the peers' cost rows, for least-cost
 // routes (peerN=-1): the dialplan dials the peers in the order the SIP
 // core's cost index ranks them (lcr.go). Without them, a least-cost entry
@@ -110,9 +131,18 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 		udpBind:   "0.0.0.0:5060",
 		tcpBind:   "0.0.0.0:5060",
 		vmContext: "default",
+		media:     MediaPolicy{Relay: "auto", Timeout: 60, HoldTimeout: 3600},
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	switch cfg.media.Relay {
+	case "auto", "always", "never":
+	default:
+		return nil, fmt.Errorf("render: media relay: %w: %q (auto, always or never)", ErrInvalidValue, cfg.media.Relay)
+	}
+	if cfg.media.Timeout < 0 || cfg.media.HoldTimeout < 0 {
+		return nil, fmt.Errorf("render: media timeouts: %w: %d, %d", ErrInvalidValue, cfg.media.Timeout, cfg.media.HoldTimeout)
 	}
 	if snap == nil {
 		return nil, fmt.Errorf("render: %w: nil snapshot", ErrInvalidValue)

@@ -210,11 +210,14 @@ func TestRenderedOptionsAreKnown(t *testing.T) {
 	}
 	used := make(map[[3]string]bool)
 	for _, driver := range []Driver{DriverPJSIP, DriverChanSIP} {
-		files, err := Render(fixtureSnapshot(), append(fixtureOptions, WithSIPDriver(driver))...)
-		if err != nil {
-			t.Fatal(err)
+		// media.relay always renders what auto does not (direct_media=no).
+		for _, media := range []Option{WithMedia(MediaPolicy{Relay: "auto", Timeout: 60, HoldTimeout: 3600}), WithMedia(MediaPolicy{Relay: "always", Timeout: 60})} {
+			files, err := Render(fixtureSnapshot(), append(fixtureOptions, WithSIPDriver(driver), media)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkOptionsKnown(t, files, known, used)
 		}
-		checkOptionsKnown(t, files, known, used)
 	}
 	// The fixture exercises the whole table, so a stale entry shows up too.
 	for k := range known {
@@ -291,6 +294,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
+			{"rtp_symmetric", "yes"}, {"force_rport", "yes"}, {"rewrite_contact", "yes"}, {"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
 		}},
 		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "userpass"}, {"username", "alice"}, {"password", "pw;alice"}}},
 		{"alice", "aor", [][2]string{{"type", "aor"}, {"max_contacts", "1"}, {"remove_existing", "yes"}, {"qualify_frequency", "60"}}},
@@ -299,6 +303,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"disallow", "all"}, {"allow", "alaw"}, {"allow", "ulaw"}, {"allow", "g729"},
 			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"}, {"from_user", "acct-a"},
 			{"dtmf_mode", "rfc4733"}, {"send_pai", "yes"}, {"send_rpid", "yes"}, {"trust_id_outbound", "yes"},
+			{"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
 			{"outbound_proxy", "sip:proxy.carrier-a.example:5060;lr"},
 		}},
 		{"carrier-a", "aor", [][2]string{{"type", "aor"}, {"contact", "sip:sip1.carrier-a.example"}, {"contact", "sip:192.0.2.10:5070"}}},

@@ -117,8 +117,32 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 		w.setInt("call-limit", p.TotalMaximum, "totalmaximum")
 	}
 	w.setBool("qualify", p.Ping == 1, "ping")
+	sipMedia(w, cfg.media, true)
 	if p.Media == routing.MediaFax {
 		w.set("t38pt_udptl", "yes,redundancy", "media")
+	}
+}
+
+// sipMedia is pjsipMedia for chan_sip: nat=force_rport,comedia for
+// phones; directmedia=nonat (auto) or no (always); rtptimeout and
+// rtpholdtimeout.
+func sipMedia(w *confWriter, m MediaPolicy, phone bool) {
+	if phone {
+		w.set("nat", "force_rport,comedia", "media.relay")
+	}
+	switch m.Relay {
+	case "auto":
+		w.set("directmedia", "nonat", "media.relay")
+	case "always":
+		w.set("directmedia", "no", "media.relay")
+	}
+	if m.Relay != "never" {
+		if m.Timeout > 0 {
+			w.setInt("rtptimeout", m.Timeout, "media.timeout")
+		}
+		if m.HoldTimeout > 0 {
+			w.setInt("rtpholdtimeout", m.HoldTimeout, "media.hold_timeout")
+		}
 	}
 }
 
@@ -131,7 +155,7 @@ func sipDTMF(mode string) string {
 	}
 }
 
-func sipPeer(w *confWriter, p *routing.Peer) {
+func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	dests, err := splitDestinations(p.Destination)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
@@ -173,6 +197,7 @@ func sipPeer(w *confWriter, p *routing.Peer) {
 		w.set("sendrpid", "no", "send_rpid")
 	}
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
+	sipMedia(w, cfg.media, false)
 	if p.OutMaximum >= 0 {
 		w.setInt("call-limit", p.OutMaximum, "outmaximum")
 	}

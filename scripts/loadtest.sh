@@ -5,7 +5,8 @@
 # carrier peers, a plan of 10,000 routes, 1,000 phones) and the SIPp
 # injection file, starts SIPp carriers on 127.0.0.2-4 and `sipswitch serve`
 # on 127.0.0.1, runs the SIPp phone scenario at RATE calls/s and prints calls
-# attempted / successful / failed, achieved CPS, response-time percentiles
+# attempted / successful / failed, achieved CPS, response-time percentiles,
+# the switch's own delays by stage (read loop, route, answer)
 # (INVITE with credentials -> 200) and sipswitch's RSS before, at peak and
 # after the calls. Exits 1 when any call failed, 2 on a setup error.
 #
@@ -313,6 +314,28 @@ for rtd in 1 2; do
 			name = (r == 1) ? "INVITE->200" : "BYE->200"
 			printf "response time %-11s ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
 done
+# The switch's own view (sipswitch_sip_delay_seconds): a datagram's time in
+# the read loop, INVITE handler to B-leg INVITE, callee's 2xx to the
+# caller's; quantiles as the histogram bucket that holds them (upper bound).
+{ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
+	awk -F'[{}" ]+' '$1 == "sipswitch_sip_delay_seconds_bucket" {
+		stage = $3; le = $5; n = $NF
+		if (!(stage in first)) { first[stage] = 1; order[++k] = stage }
+		b[stage, ++m[stage]] = le; c[stage, m[stage]] = n
+	} END {
+		for (i = 1; i <= k; i++) {
+			s = order[i]; total = c[s, m[s]]
+			if (total == 0) continue
+			line = ""
+			split(".5 .99", qs, " ")
+			for (j = 1; j <= 2; j++) {
+				for (x = 1; x <= m[s]; x++) if (c[s, x] >= qs[j] * total) break
+				le = b[s, x]; v = (le == "+Inf") ? "inf" : sprintf("%.2f", le * 1000)
+				line = line sprintf("  p%s <=%s", (j == 1 ? "50" : "99"), v)
+			}
+			printf "switch delay %-7s ms:%s  (n=%d)\n", s, line, total
+		}
+	}'
 echo "sipswitch RSS:         start $((RSS_START / 1024)) MiB, peak $((RSS_PEAK / 1024)) MiB, at end of calls $((RSS_END / 1024)) MiB, ${AFTER_S}s after $((RSS_AFTER / 1024)) MiB"
 echo "sipswitch Go heap:     start $HEAP_START MiB, at end of calls $HEAP_END MiB"
 echo "after the calls:      $AFTER_LOG"

@@ -92,6 +92,11 @@ type call struct {
 	bOffered    bool
 	sentA       sdpSent
 	ackBody     atomic.Pointer[[]byte]
+	// received is when the handler of the call's INVITE began, routeTimed
+	// whether its first B-leg was timed (DelayRoute); zero when nothing
+	// is timed.
+	received   time.Time
+	routeTimed bool
 }
 
 // poke tells the bridge that a session timer moved.
@@ -119,6 +124,9 @@ type leg struct {
 	ringing   atomic.Bool
 	abandoned bool // coordinator only
 	started   time.Time
+	// answeredAt is when the leg's 2xx arrived (DelayAnswer; zero when
+	// nothing is timed).
+	answeredAt time.Time
 	// timer is the leg's session timer once answered (nil when the callee
 	// did not take one). resend rebuilds the INVITE with another
 	// Session-Expires after a 422.
@@ -152,6 +160,10 @@ type result struct {
 }
 
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	var received time.Time
+	if s.cfg.observeDelay != nil {
+		received = time.Now()
+	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		s.handleInDialog(req, tx)
 		return
@@ -236,6 +248,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		refreshed:   make(chan struct{}, 1),
 		callerPhone: callerPhone,
 		callerPeer:  fromPeer,
+		received:    received,
 	}
 	c.setIdentity(callerIdentity(req, callerPhone))
 	c.newRecord(called, callerPhone)
@@ -854,6 +867,7 @@ func (c *call) connected(b *leg) {
 	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
+	s.timeDelay(DelayAnswer, b.answeredAt)
 	err := c.a.WriteResponse(res)
 	if lateOffer {
 		answer, aerr := c.lateAnswer()

@@ -170,6 +170,10 @@ func (l *leg) start() (*leg, error) {
 		return nil, err
 	}
 	l.dlg = dlg
+	if c := l.c; !c.routeTimed {
+		c.routeTimed = true
+		c.s.timeDelay(DelayRoute, c.received)
+	}
 	return l, nil
 }
 
@@ -198,6 +202,9 @@ func (l *leg) run() {
 	}
 	c := l.c
 	if err == nil {
+		if c.s.cfg.observeDelay != nil {
+			l.answeredAt = time.Now()
+		}
 		select {
 		case c.events <- legEvent{leg: l, answered: true}:
 		case <-c.done:

@@ -51,6 +51,7 @@ type config struct {
 	relay          *media.Engine           // nil: media always end to end
 	relayMode      media.Mode
 	observeMedia   func(MediaResult)
+	observeDelay   func(DelayStage, time.Duration)
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.

@@ -151,6 +151,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, conn.Close)
 			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
+			if s.cfg.observeDelay != nil {
+				conn = &readTimedConn{PacketConn: conn, observe: s.cfg.observeDelay}
+			}
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":
 			ln, err := lc.Listen(ctx, "tcp", l.addr)

@@ -162,3 +162,29 @@ func TestRouteAndCostsImportCommands(t *testing.T) {
 }
 
 func engineSystem() *engine.Actor { return engine.SystemActor() }
+
+// --media-relay carries the SIP core's media policy into the files; a
+// value it does not know is a usage error naming the flag, and nothing is
+// written.
+func TestRenderMediaRelayFlag(t *testing.T) {
+	dir := t.TempDir()
+	yml := filepath.Join(dir, "switch.yaml")
+	os.WriteFile(yml, []byte(switchFile), 0o644)
+	bad := filepath.Join(dir, "bad")
+	if code, _, stderr := runCLI(t, "render", "--from", yml, "--out", bad, "--media-relay", "sometimes"); code != exitUsage || !strings.Contains(stderr, "--media-relay") {
+		t.Fatalf("--media-relay sometimes: exit %d, %q; want a usage error naming the flag", code, stderr)
+	}
+	if _, err := os.Stat(bad); err == nil {
+		t.Fatal("a refused render created its output directory")
+	}
+	for relay, want := range map[string]string{"always": "direct_media=no", "auto": "disable_direct_media_on_nat=yes"} {
+		out := filepath.Join(dir, relay)
+		if code, _, stderr := runCLI(t, "render", "--from", yml, "--out", out, "--media-relay", relay, "--media-timeout", "30s"); code != exitOK {
+			t.Fatalf("render --media-relay %s: exit %d: %s", relay, code, stderr)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, "pjsip.conf"))
+		if !strings.Contains(string(b), want) || !strings.Contains(string(b), "rtp_timeout=30") {
+			t.Errorf("--media-relay %s: pjsip.conf lacks %s or rtp_timeout=30", relay, want)
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/sipswitch/sipswitch/config"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
@@ -23,6 +25,9 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	driver := fs.String("phone-driver", "pjsip", "SIP channel driver of phones, type=sip peers and SIP endpoints: pjsip or sip")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate on the Asterisk host for its TLS listeners")
 	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
+	relay := fs.String("media-relay", "auto", "the SIP core's media.relay the files follow: auto, always or never")
+	mediaTimeout := fs.Duration("media-timeout", 60*time.Second, "media.timeout: RTP silence that ends a call (0 = none)")
+	holdTimeout := fs.Duration("media-hold-timeout", time.Hour, "media.hold_timeout: the same while on hold (0 = none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +38,10 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageErr(fs, "--out is required")
 	case *driver != "pjsip" && *driver != "sip":
 		return usageErr(fs, "--phone-driver must be pjsip or sip")
+	case *relay != "auto" && *relay != "always" && *relay != "never":
+		return usageErr(fs, "--media-relay must be auto, always or never")
+	case *mediaTimeout < 0 || *holdTimeout < 0:
+		return usageErr(fs, "--media-timeout and --media-hold-timeout must not be negative")
 	}
 	snap, costs, err := loadSnapshot(ctx, *db, *from)
 	if err != nil {
@@ -49,7 +58,8 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *driver == "sip" {
 		d = render.DriverChanSIP
 	}
-	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey), render.WithCosts(costs))
+	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey), render.WithCosts(costs),
+		render.WithMedia(mediaPolicy(config.MediaConfig{Relay: *relay, Timeout: *mediaTimeout, HoldTimeout: *holdTimeout})))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -379,8 +380,9 @@ func (d *daemon) startRender(ctx context.Context) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	w := &render.Watcher{
-		Dir:      d.cfg.Render.Dir,
-		Options:  []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey)},
+		Dir: d.cfg.Render.Dir,
+		Options: []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey),
+			render.WithMedia(mediaPolicy(d.cfg.Media))},
 		Snapshot: d.svc.Snapshot,
 		Costs:    d.svc.PeerCosts,
 		Changed:  d.store.Changed,
@@ -395,6 +397,13 @@ func (d *daemon) startRender(ctx context.Context) {
 	d.renderMu.Lock()
 	d.renderCancel, d.renderDone = cancel, done
 	d.renderMu.Unlock()
+}
+
+// mediaPolicy is the media section as the rendered files carry it, in
+// the whole seconds Asterisk takes (rounded up).
+func mediaPolicy(m config.MediaConfig) render.MediaPolicy {
+	secs := func(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+	return render.MediaPolicy{Relay: m.Relay, Timeout: secs(m.Timeout), HoldTimeout: secs(m.HoldTimeout)}
 }
 
 func (d *daemon) stopRender() {
@@ -472,6 +481,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
+		sip.WithDelayObserver(d.metrics.ObserveDelay),
 	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster pgo
 
 all: build
 
@@ -56,6 +56,13 @@ fuzz:
 # DURATION, CALLS, CALL_MS, LIMIT.
 loadtest:
 	scripts/loadtest.sh
+
+# SIPp load on three hosts sharing PostgreSQL and Redis (loopback
+# 127.0.0.1-3): CPS and CPU per call per host, propagation time, lease
+# expiry after kill -9. See scripts/loadtest-cluster.sh for HOSTS,
+# BACKEND (sqlite: the single-host figure), SHARED, RATE, DURATION.
+loadtest-cluster:
+	scripts/loadtest-cluster.sh
 
 # Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
 pgo:

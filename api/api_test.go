@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/sipswitch/sipswitch/api"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 const adminPassword = "admin-test-pw"
@@ -32,7 +32,7 @@ type testSwitch struct {
 func newTestSwitch(t testing.TB, opts ...api.Option) *testSwitch {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -52,7 +53,7 @@ type gateway struct {
 func newGateway(t testing.TB, opts ...api.GatewayOption) *gateway {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "gw.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -31,6 +32,8 @@ var ErrInvalid = errors.New("invalid configuration")
 // (the only list of keys there is); reload:"live" marks the keys a SIGHUP
 // applies to the running daemon, every other key changes only on restart.
 type Config struct {
+	// Database is a SQLite file, or a postgres:// URL for several hosts
+	// on one store.
 	Database string   `yaml:"database"`
 	HTTP     string   `yaml:"http"`
 	SIP      []string `yaml:"sip"`
@@ -52,10 +55,43 @@ type Config struct {
 	// in batches. On by default.
 	CallRecords bool `yaml:"call_records"`
 
-	Render RenderConfig `yaml:"render"`
-	Calls  CallsConfig  `yaml:"calls"`
-	Media  MediaConfig  `yaml:"media"`
-	Log    LogConfig    `yaml:"log"`
+	Render  RenderConfig  `yaml:"render"`
+	Calls   CallsConfig   `yaml:"calls"`
+	Media   MediaConfig   `yaml:"media"`
+	Log     LogConfig     `yaml:"log"`
+	Cluster ClusterConfig `yaml:"cluster"`
+}
+
+// ClusterConfig is for several switch hosts on one PostgreSQL store
+// (README, "Several hosts"). Every key changes only on restart.
+type ClusterConfig struct {
+	// Host names this switch host in call records, call-limit slots and
+	// metrics ("" = the operating system's host name).
+	Host string `yaml:"host"`
+	// Redis is the redis:// URL of the server that holds call-limit
+	// slots for all hosts; "" counts outmaximum and totalmaximum on this
+	// host alone.
+	Redis string `yaml:"redis"`
+	// Lease is how long a slot outlives its host's last renewal: a host
+	// that dies frees its slots within it.
+	Lease time.Duration `yaml:"lease"`
+	// RedisTimeout bounds each round trip to Redis; past it a limited
+	// call is refused (see cluster's package documentation).
+	RedisTimeout time.Duration `yaml:"redis_timeout"`
+	// KeyPrefix starts the Redis keys; the hosts of one cluster share
+	// it, two clusters on one Redis must not.
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
+// HostName is cluster.host, or the operating system's host name.
+func (c ClusterConfig) HostName() string {
+	if c.Host != "" {
+		return c.Host
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "sipswitch"
 }
 
 // MediaConfig is the RTP relay (sip/media) of the SIP core.
@@ -154,6 +190,7 @@ func Default() Config {
 		// for the phones a SHA-256 challenge locks out.
 		DigestAlgorithms: []string{"MD5"},
 		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
+		Cluster:          ClusterConfig{Lease: 6 * time.Second, RedisTimeout: 500 * time.Millisecond, KeyPrefix: "sipswitch"},
 		Calls: CallsConfig{
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
@@ -325,7 +362,7 @@ func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string, k
 func (c Config) Validate(file string, lines map[string]int) error {
 	fail := func(key, msg string) error { return Error{File: file, Key: key, Line: lines[key], Message: msg} }
 	if c.Database == "" {
-		return fail("database", "must name a database file")
+		return fail("database", "must name a database file or a postgres:// URL")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 		return fail("http", fmt.Sprintf("must be host:port, got %q", c.HTTP))
@@ -392,6 +429,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if _, err := routing.ParseHostPort(c.Calls.VoicemailServer); err != nil {
 			return fail("calls.voicemail_server", "must be host[:port]: "+err.Error())
 		}
+	}
+	if err := c.Cluster.validate(fail); err != nil {
+		return err
 	}
 	if c.Calls.PeerMatch != "exact" && c.Calls.PeerMatch != "address" {
 		return fail("calls.peer_match", "must be exact or address")
@@ -465,6 +505,28 @@ func (c Config) Location() (*time.Location, error) {
 		return nil, fmt.Errorf("must be an IANA time zone such as Europe/London, got %q", c.TimeZone)
 	}
 	return loc, nil
+}
+
+func (c ClusterConfig) validate(fail func(key, msg string) error) error {
+	if strings.ContainsAny(c.Host, " \t\r\n:{}") {
+		return fail("cluster.host", "must be a name without spaces, colons or braces")
+	}
+	if c.Redis != "" {
+		u, err := url.Parse(c.Redis)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return fail("cluster.redis", "must be a redis://host:port[/db] URL (rediss:// for TLS)")
+		}
+	}
+	if c.Lease < time.Second || c.Lease > 5*time.Minute {
+		return fail("cluster.lease", "must be between 1s and 5m")
+	}
+	if c.RedisTimeout <= 0 || c.RedisTimeout > c.Lease/3 {
+		return fail("cluster.redis_timeout", "must be positive and at most a third of cluster.lease")
+	}
+	if c.KeyPrefix == "" || strings.ContainsAny(c.KeyPrefix, " \t\r\n{}") {
+		return fail("cluster.key_prefix", "must be a non-empty name without spaces or braces")
+	}
+	return nil
 }
 
 // validateMedia checks the media section; it returns the bad key and why.

@@ -24,6 +24,17 @@ func TestShippedExampleLoads(t *testing.T) {
 	}
 }
 
+// The cluster host example loads and means what its comments say.
+func TestShippedClusterExampleLoads(t *testing.T) {
+	cfg, err := LoadFile("../dist/cluster/sipswitch.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.HostName() != "sip1" || cfg.Cluster.Redis == "" || cfg.Cluster.Lease.Seconds() != 6 || cfg.Database[:11] != "postgres://" {
+		t.Fatalf("cluster example: %+v, database %q", cfg.Cluster, cfg.Database)
+	}
+}
+
 func containsKey(t *testing.T, dotted string) bool {
 	t.Helper()
 	lines := map[string]int{}

@@ -3,18 +3,19 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
-func batchService(t *testing.T) *engine.Service {
+func batchService(t *testing.T, dsn string) *engine.Service {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "batch.db"))
+	db, err := storage.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,118 +52,123 @@ func outcomes(rs []engine.BatchResult) []engine.BatchOutcome {
 }
 
 func TestCreateBatchAllOrNothingAndIdempotent(t *testing.T) {
-	ctx := context.Background()
-	s := batchService(t)
-	items := []engine.BatchItem{
-		// 2001's mailbox is 2002, created after it in the batch.
-		{Module: "phones", Input: engine.Values{"name": "2001", "password": "line-2001-pw", "mailbox": "2002"}},
-		{Module: "phones", Input: engine.Values{"name": "2002", "password": "line-2002-pw"}},
-		{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "outmaximum": "30"}},
-		{Module: "sip_endpoints", Input: engine.Values{"name": "itsp", "registration": "out", "host": "sip.itsp.example", "defaultuser": "acct", "secret": "itsp-pw-1"}},
-	}
-	rev := func() int64 {
-		snap, err := s.Snapshot(ctx)
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := batchService(t, dsn)
+		items := []engine.BatchItem{
+			// 2001's mailbox is 2002, created after it in the batch.
+			{Module: "phones", Input: engine.Values{"name": "2001", "password": "line-2001-pw", "mailbox": "2002"}},
+			{Module: "phones", Input: engine.Values{"name": "2002", "password": "line-2002-pw"}},
+			{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "outmaximum": "30"}},
+			{Module: "sip_endpoints", Input: engine.Values{"name": "itsp", "registration": "out", "host": "sip.itsp.example", "defaultuser": "acct", "secret": "itsp-pw-1"}},
+		}
+		rev := func() int64 {
+			snap, err := s.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return snap.Revision
+		}
+		before := rev()
+
+		// A dry run validates everything and writes nothing.
+		res, err := s.CreateBatch(ctx, engine.SystemActor(), items, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return snap.Revision
-	}
-	before := rev()
-
-	// A dry run validates everything and writes nothing.
-	res, err := s.CreateBatch(ctx, engine.SystemActor(), items, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []engine.BatchOutcome{engine.BatchCreated, engine.BatchCreated, engine.BatchCreated, engine.BatchCreated}
-	if got := outcomes(res); !reflect.DeepEqual(got, want) {
-		t.Fatalf("dry run outcomes %v", got)
-	}
-	if count(t, s, "phones")+count(t, s, "peers")+count(t, s, "sip_endpoints") != 0 || rev() != before {
-		t.Fatal("dry run wrote")
-	}
-
-	// One refused item: nothing at all is written.
-	bad := append(append([]engine.BatchItem(nil), items...), engine.BatchItem{Module: "phones", Input: engine.Values{"name": "2003", "password": "short"}})
-	res, err = s.CreateBatch(ctx, engine.SystemActor(), bad, false)
-	if !errors.Is(err, engine.ErrBatchRefused) {
-		t.Fatalf("want ErrBatchRefused, got %v", err)
-	}
-	if r := res[4]; r.Outcome != engine.BatchRefused || len(r.Errors) != 1 || r.Errors[0].Key != "password" {
-		t.Fatalf("refusal %+v", r)
-	}
-	if count(t, s, "phones")+count(t, s, "peers")+count(t, s, "sip_endpoints") != 0 {
-		t.Fatal("a refused batch wrote")
-	}
-
-	res, err = s.CreateBatch(ctx, engine.SystemActor(), items, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := outcomes(res); !reflect.DeepEqual(got, want) || res[2].ID < 1 || res[3].ID < 1 {
-		t.Fatalf("outcomes %v %+v", got, res)
-	}
-	if count(t, s, "phones") != 2 || count(t, s, "peers") != 1 || count(t, s, "sip_endpoints") != 1 {
-		t.Fatal("objects not created")
-	}
-	after := rev()
-
-	// The same batch again creates nothing and does not move the revision.
-	again, err := s.CreateBatch(ctx, engine.SystemActor(), items, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range again {
-		if r.Outcome != engine.BatchUnchanged {
-			t.Errorf("item %d: %v %v", i, r.Outcome, r.Differs)
+		want := []engine.BatchOutcome{engine.BatchCreated, engine.BatchCreated, engine.BatchCreated, engine.BatchCreated}
+		if got := outcomes(res); !reflect.DeepEqual(got, want) {
+			t.Fatalf("dry run outcomes %v", got)
 		}
-	}
-	if again[2].ID != res[2].ID {
-		t.Errorf("existing peer id %d, created %d", again[2].ID, res[2].ID)
-	}
-	if rev() != after {
-		t.Error("a batch that creates nothing moved the revision")
-	}
+		if count(t, s, "phones")+count(t, s, "peers")+count(t, s, "sip_endpoints") != 0 || rev() != before {
+			t.Fatal("dry run wrote")
+		}
 
-	// A changed value is reported, not written; a name another kind holds
-	// is reported too.
-	changed := []engine.BatchItem{
-		{Module: "peers", Input: engine.Values{"name": "CARRIER-A", "type": "sip", "destination": "192.0.2.11", "outmaximum": "30"}},
-		{Module: "peers", Input: engine.Values{"name": "2001", "type": "sip", "destination": "192.0.2.12"}},
-	}
-	res, err = s.CreateBatch(ctx, engine.SystemActor(), changed, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res[0].Outcome != engine.BatchDiffers || !reflect.DeepEqual(res[0].Differs, []string{"destination"}) {
-		t.Errorf("differs: %+v", res[0])
-	}
-	if res[1].Outcome != engine.BatchNameTaken || res[1].Holder != "telephone line" {
-		t.Errorf("name taken: %+v", res[1])
-	}
-	// An invalid value is refused even when the name exists.
-	res, err = s.CreateBatch(ctx, engine.SystemActor(), []engine.BatchItem{
-		{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "outmaximum": "lots"}},
-	}, false)
-	if !errors.Is(err, engine.ErrBatchRefused) || res[0].Outcome != engine.BatchRefused || res[0].Errors[0].Key != "outmaximum" {
-		t.Errorf("invalid value on an existing name: %v %+v", err, res)
-	}
-	peer, err := s.Get(ctx, engine.SystemActor(), s.Kinds()["peers"], "1", engine.ListOptions{})
-	if err != nil || peer["destination"] != "192.0.2.10" {
-		t.Errorf("peer changed: %v %v", peer, err)
-	}
+		// One refused item: nothing at all is written.
+		bad := append(append([]engine.BatchItem(nil), items...), engine.BatchItem{Module: "phones", Input: engine.Values{"name": "2003", "password": "short"}})
+		res, err = s.CreateBatch(ctx, engine.SystemActor(), bad, false)
+		if !errors.Is(err, engine.ErrBatchRefused) {
+			t.Fatalf("want ErrBatchRefused, got %v", err)
+		}
+		if r := res[4]; r.Outcome != engine.BatchRefused || len(r.Errors) != 1 || r.Errors[0].Key != "password" {
+			t.Fatalf("refusal %+v", r)
+		}
+		if count(t, s, "phones")+count(t, s, "peers")+count(t, s, "sip_endpoints") != 0 {
+			t.Fatal("a refused batch wrote")
+		}
+
+		res, err = s.CreateBatch(ctx, engine.SystemActor(), items, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := outcomes(res); !reflect.DeepEqual(got, want) || res[2].ID < 1 || res[3].ID < 1 {
+			t.Fatalf("outcomes %v %+v", got, res)
+		}
+		res0peer := res[2].ID
+		if count(t, s, "phones") != 2 || count(t, s, "peers") != 1 || count(t, s, "sip_endpoints") != 1 {
+			t.Fatal("objects not created")
+		}
+		after := rev()
+
+		// The same batch again creates nothing and does not move the revision.
+		again, err := s.CreateBatch(ctx, engine.SystemActor(), items, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range again {
+			if r.Outcome != engine.BatchUnchanged {
+				t.Errorf("item %d: %v %v", i, r.Outcome, r.Differs)
+			}
+		}
+		if again[2].ID != res[2].ID {
+			t.Errorf("existing peer id %d, created %d", again[2].ID, res[2].ID)
+		}
+		if rev() != after {
+			t.Error("a batch that creates nothing moved the revision")
+		}
+
+		// A changed value is reported, not written; a name another kind holds
+		// is reported too.
+		changed := []engine.BatchItem{
+			{Module: "peers", Input: engine.Values{"name": "CARRIER-A", "type": "sip", "destination": "192.0.2.11", "outmaximum": "30"}},
+			{Module: "peers", Input: engine.Values{"name": "2001", "type": "sip", "destination": "192.0.2.12"}},
+		}
+		res, err = s.CreateBatch(ctx, engine.SystemActor(), changed, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Outcome != engine.BatchDiffers || !reflect.DeepEqual(res[0].Differs, []string{"destination"}) {
+			t.Errorf("differs: %+v", res[0])
+		}
+		if res[1].Outcome != engine.BatchNameTaken || res[1].Holder != "telephone line" {
+			t.Errorf("name taken: %+v", res[1])
+		}
+		// An invalid value is refused even when the name exists.
+		res, err = s.CreateBatch(ctx, engine.SystemActor(), []engine.BatchItem{
+			{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "outmaximum": "lots"}},
+		}, false)
+		if !errors.Is(err, engine.ErrBatchRefused) || res[0].Outcome != engine.BatchRefused || res[0].Errors[0].Key != "outmaximum" {
+			t.Errorf("invalid value on an existing name: %v %+v", err, res)
+		}
+		peer, err := s.Get(ctx, engine.SystemActor(), s.Kinds()["peers"], strconv.FormatInt(res0peer, 10), engine.ListOptions{})
+		if err != nil || peer["destination"] != "192.0.2.10" {
+			t.Errorf("peer changed: %v %v", peer, err)
+		}
+	})
 }
 
 func TestCreateBatchOnlyForTheSystemOwner(t *testing.T) {
-	s := batchService(t)
-	admin := engine.SystemActor()
-	admin.User.Role = "administrator"
-	_, err := s.CreateBatch(context.Background(), admin, []engine.BatchItem{{Module: "phones", Input: engine.Values{"name": "2001", "password": "line-2001-pw"}}}, false)
-	if !errors.Is(err, engine.ErrRoleForbids) {
-		t.Errorf("got %v", err)
-	}
-	_, err = s.CreateBatch(context.Background(), engine.SystemActor(), []engine.BatchItem{{Module: "plans/routes", Input: engine.Values{}}}, false)
-	if err == nil {
-		t.Error("a module without names must be refused")
-	}
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		s := batchService(t, dsn)
+		admin := engine.SystemActor()
+		admin.User.Role = "administrator"
+		_, err := s.CreateBatch(context.Background(), admin, []engine.BatchItem{{Module: "phones", Input: engine.Values{"name": "2001", "password": "line-2001-pw"}}}, false)
+		if !errors.Is(err, engine.ErrRoleForbids) {
+			t.Errorf("got %v", err)
+		}
+		_, err = s.CreateBatch(context.Background(), engine.SystemActor(), []engine.BatchItem{{Module: "plans/routes", Input: engine.Values{}}}, false)
+		if err == nil {
+			t.Error("a module without names must be refused")
+		}
+	})
 }

@@ -61,6 +61,9 @@ type CallRecord struct {
 	CalleeLoss    float64 `json:"callee_loss"`
 	CalleeJitter  float64 `json:"callee_jitter"`
 	CalleeMOS     float64 `json:"callee_mos"`
+	// Host is the switch host that routed the call (cluster.host), so
+	// the records of several hosts in one store tell them apart.
+	Host string `json:"host"`
 }
 
 // Call directions.
@@ -98,6 +101,7 @@ var CallSpec = NewSpec(
 	id("customer", false),
 	str("line", "", nil),
 	str("peer", "", nil),
+	str("host", "", nil),
 	enum("direction", String, "", "", CallOutbound, CallInbound, CallLocal, CallForwarded),
 	Param{Name: "since", Type: Integer, NotStored: true},
 	Param{Name: "until", Type: Integer, NotStored: true},
@@ -112,7 +116,7 @@ var kindCall = &Kind{
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"start", "cost", "duration", "line", "peer"},
-	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "="},
+	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "=", "host": "="},
 	Ranges:    map[string]Range{"since": {Col: "start", Op: ">="}, "until": {Col: "start", Op: "<"}},
 	visible:   ownsCustomer,
 	listScope: customerScope,
@@ -132,6 +136,7 @@ type CallRecorder struct {
 	interval   time.Duration
 	batch      int
 	maxPending int
+	host       string
 
 	in      chan CallRecord
 	stop    chan struct{}
@@ -149,6 +154,9 @@ type RecorderOption func(*CallRecorder)
 func WithRecordInterval(d time.Duration, batch int) RecorderOption {
 	return func(r *CallRecorder) { r.interval, r.batch = d, batch }
 }
+
+// WithRecordHost stamps host on every record that names none.
+func WithRecordHost(host string) RecorderOption { return func(r *CallRecorder) { r.host = host } }
 
 // WithRecordLogger sets the recorder's logger.
 func WithRecordLogger(l *slog.Logger) RecorderOption { return func(r *CallRecorder) { r.log = l } }
@@ -168,6 +176,9 @@ func NewCallRecorder(db *storage.DB, opts ...RecorderOption) *CallRecorder {
 // Record queues one record. It blocks only while the queue is full, so
 // that no record is lost to a burst.
 func (r *CallRecorder) Record(rec CallRecord) {
+	if rec.Host == "" {
+		rec.Host = r.host
+	}
 	select {
 	case r.in <- rec:
 	case <-r.stopped:
@@ -248,10 +259,18 @@ func (r *CallRecorder) write(ctx context.Context, recs []CallRecord) error {
 // SpentSince sums the cost of every line's calls that started at or after
 // since: what routing.SpendLedger is restored from at start.
 func (s *Service) SpentSince(ctx context.Context, since time.Time) (map[string]float64, error) {
+	return s.spentSince(ctx, since, nil)
+}
+
+func (s *Service) spentSince(ctx context.Context, since time.Time, host *string) (map[string]float64, error) {
+	where := []storage.Cond{{Col: "start", Op: ">=", Val: since.Unix()}}
+	if host != nil {
+		where = append(where, storage.Cond{Col: "host", Op: "=", Val: *host})
+	}
 	var out map[string]float64
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
 		var err error
-		out, err = tx.SumBy(ctx, "calls", "cost", "line", []storage.Cond{{Col: "start", Op: ">=", Val: since.Unix()}})
+		out, err = tx.SumBy(ctx, "calls", "cost", "line", where)
 		return err
 	})
 	if err != nil {
@@ -264,6 +283,20 @@ func (s *Service) SpentSince(ctx context.Context, since time.Time) (map[string]f
 func (s *Service) RestoreSpend(ctx context.Context, l *routing.SpendLedger, now time.Time) error {
 	day := l.DayStart(now)
 	spent, err := s.SpentSince(ctx, day)
+	if err != nil {
+		return err
+	}
+	l.Restore(day, spent)
+	return nil
+}
+
+// RestoreOwnSpend loads today's spend of every line through host alone
+// (calls.host): a host of a cluster whose ledger learns the other hosts'
+// spend from the shared ledger (routing.WithSharedSpend) counts only its
+// own, or the others' would count twice.
+func (s *Service) RestoreOwnSpend(ctx context.Context, l *routing.SpendLedger, now time.Time, host string) error {
+	day := l.DayStart(now)
+	spent, err := s.spentSince(ctx, day, &host)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 // The two failed logins an attacker can tell apart only by time, at the
@@ -18,7 +20,7 @@ func BenchmarkLoginUnknownUser(b *testing.B) { benchmarkFailedLogin(b, "nobody")
 func BenchmarkLoginWrongPassword(b *testing.B) { benchmarkFailedLogin(b, "admin") }
 
 func benchmarkFailedLogin(b *testing.B, username string) {
-	s := loginService(b) // bcrypt.DefaultCost, as in production
+	s := loginService(b, storagetest.SQLite(b)) // bcrypt.DefaultCost, as in production
 	ctx := context.Background()
 	// The unknown-user hash is made on first use; make it outside the timer.
 	s.dummyHash()

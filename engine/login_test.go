@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,15 +12,16 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 const loginTestPassword = "the-right-password"
 
 // loginService opens a service whose admin has loginTestPassword.
-func loginService(tb testing.TB, opts ...ServiceOption) *Service {
+func loginService(tb testing.TB, dsn string, opts ...ServiceOption) *Service {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(tb.TempDir(), "login.db"))
+	db, err := storage.Open(ctx, dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,24 +49,28 @@ func (c *fakeClock) advance(d time.Duration) {
 // is at the cost real passwords are stored at (the issue measured 20 ms
 // against 79 ms when it was not).
 func TestUnknownUserHashCostsWhatPasswordsCost(t *testing.T) {
-	for _, cost := range []int{bcrypt.MinCost, bcrypt.MinCost + 2} {
-		s := loginService(t, WithPasswordCost(cost))
-		if _, err := s.Authenticate(context.Background(), "nobody", "whatever-password"); !errors.Is(err, ErrBadCredentials) {
-			t.Fatalf("unknown user: %v", err)
-		}
-		dummy, _ := s.dummyHash()
-		if got, err := bcrypt.Cost(dummy); err != nil || got != cost {
-			t.Fatalf("dummy hash cost %d (%v), want the configured %d", got, err, cost)
-		}
-		var stored string
-		err := s.db.Read(context.Background(), func(tx *storage.Tx) error {
-			rec, err := tx.Get(context.Background(), "users", "username", "admin")
-			stored, _ = rec["password_hash"].(string)
-			return err
+	for _, b := range storagetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			for _, cost := range []int{bcrypt.MinCost, bcrypt.MinCost + 2} {
+				s := loginService(t, b.DSN(t), WithPasswordCost(cost))
+				if _, err := s.Authenticate(context.Background(), "nobody", "whatever-password"); !errors.Is(err, ErrBadCredentials) {
+					t.Fatalf("unknown user: %v", err)
+				}
+				dummy, _ := s.dummyHash()
+				if got, err := bcrypt.Cost(dummy); err != nil || got != cost {
+					t.Fatalf("dummy hash cost %d (%v), want the configured %d", got, err, cost)
+				}
+				var stored string
+				err := s.db.Read(context.Background(), func(tx *storage.Tx) error {
+					rec, err := tx.Get(context.Background(), "users", "username", "admin")
+					stored, _ = rec["password_hash"].(string)
+					return err
+				})
+				if got, _ := bcrypt.Cost([]byte(stored)); err != nil || got != cost {
+					t.Fatalf("stored password cost %d (%v), want %d", got, err, cost)
+				}
+			}
 		})
-		if got, _ := bcrypt.Cost([]byte(stored)); err != nil || got != cost {
-			t.Fatalf("stored password cost %d (%v), want %d", got, err, cost)
-		}
 	}
 }
 
@@ -80,76 +84,80 @@ func countCompares(s *Service) *atomic.Int64 {
 // A blocked login is answered before any password is hashed: a flood of
 // guesses from a blocked address costs no bcrypt.
 func TestBlockedLoginRunsNoBcrypt(t *testing.T) {
-	ctx := context.Background()
-	s := loginService(t, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: time.Minute, TrustFor: time.Hour}))
-	compares := countCompares(s)
-	attacker := netip.MustParseAddr("192.0.2.1")
-	for i := range 3 {
-		if _, err := s.Login(ctx, attacker, "admin", "guess"); !errors.Is(err, ErrBadCredentials) {
-			t.Fatalf("guess %d: %v", i, err)
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := loginService(t, dsn, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: time.Minute, TrustFor: time.Hour}))
+		compares := countCompares(s)
+		attacker := netip.MustParseAddr("192.0.2.1")
+		for i := range 3 {
+			if _, err := s.Login(ctx, attacker, "admin", "guess"); !errors.Is(err, ErrBadCredentials) {
+				t.Fatalf("guess %d: %v", i, err)
+			}
 		}
-	}
-	if compares.Load() != 3 {
-		t.Fatalf("%d bcrypt checks for 3 guesses", compares.Load())
-	}
-	// Blocked by address, and (from another address) by username.
-	for _, addr := range []string{"192.0.2.1", "198.51.100.7"} {
-		if _, err := s.Login(ctx, netip.MustParseAddr(addr), "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
-			t.Fatalf("from %s after 3 guesses: %v, want ErrLoginBlocked", addr, err)
+		if compares.Load() != 3 {
+			t.Fatalf("%d bcrypt checks for 3 guesses", compares.Load())
 		}
-	}
-	if compares.Load() != 3 {
-		t.Fatalf("blocked logins ran bcrypt: %d checks", compares.Load())
-	}
+		// Blocked by address, and (from another address) by username.
+		for _, addr := range []string{"192.0.2.1", "198.51.100.7"} {
+			if _, err := s.Login(ctx, netip.MustParseAddr(addr), "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+				t.Fatalf("from %s after 3 guesses: %v, want ErrLoginBlocked", addr, err)
+			}
+		}
+		if compares.Load() != 3 {
+			t.Fatalf("blocked logins ran bcrypt: %d checks", compares.Load())
+		}
+	})
 }
 
 // The username block spares addresses the user logged in from within
 // TrustFor, and only those; the address block spares nobody.
 func TestUsernameBlockSparesTrustedAddresses(t *testing.T) {
-	ctx := context.Background()
-	clock := &fakeClock{t: time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)}
-	s := loginService(t, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: 5 * time.Minute, TrustFor: 24 * time.Hour}))
-	s.logins.now = clock.now
-	office, laptop := netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.11")
-	for _, addr := range []netip.Addr{office, laptop} {
-		if _, err := s.Login(ctx, addr, "admin", loginTestPassword); err != nil {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		clock := &fakeClock{t: time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)}
+		s := loginService(t, dsn, WithPasswordCost(bcrypt.MinCost), WithLoginLimits(LoginLimits{Failures: 3, Window: time.Minute, Block: 5 * time.Minute, TrustFor: 24 * time.Hour}))
+		s.logins.now = clock.now
+		office, laptop := netip.MustParseAddr("203.0.113.10"), netip.MustParseAddr("203.0.113.11")
+		for _, addr := range []netip.Addr{office, laptop} {
+			if _, err := s.Login(ctx, addr, "admin", loginTestPassword); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.advance(23 * time.Hour) // the office's trust is kept fresh below, the laptop's lapses
+		if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
 			t.Fatal(err)
 		}
-	}
-	clock.advance(23 * time.Hour) // the office's trust is kept fresh below, the laptop's lapses
-	if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
-		t.Fatal(err)
-	}
-	clock.advance(2 * time.Hour)
-	for i := range 3 {
-		s.Login(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), "admin", "guess")
-	}
-	if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
-		t.Fatalf("trusted office during the username block: %v", err)
-	}
-	for _, addr := range []netip.Addr{laptop, netip.MustParseAddr("192.0.2.99")} {
-		if _, err := s.Login(ctx, addr, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
-			t.Fatalf("%s during the username block: %v", addr, err)
+		clock.advance(2 * time.Hour)
+		for i := range 3 {
+			s.Login(ctx, netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), "admin", "guess")
 		}
-	}
-	// Other usernames are not held by admin's block.
-	if err := s.AddUser(ctx, "clerk", "clerk-password", "user", RootCustomer); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Login(ctx, netip.MustParseAddr("192.0.2.99"), "clerk", "clerk-password"); err != nil {
-		t.Fatalf("another user from a fresh address: %v", err)
-	}
-	clock.advance(5 * time.Minute)
-	if _, err := s.Login(ctx, laptop, "admin", loginTestPassword); err != nil {
-		t.Fatalf("after the block: %v", err)
-	}
-	// The office's own guesses block the office, trusted or not.
-	for range 3 {
-		s.Login(ctx, office, "clerk", "typo")
-	}
-	if _, err := s.Login(ctx, office, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
-		t.Fatalf("office after its own 3 failures: %v", err)
-	}
+		if _, err := s.Login(ctx, office, "admin", loginTestPassword); err != nil {
+			t.Fatalf("trusted office during the username block: %v", err)
+		}
+		for _, addr := range []netip.Addr{laptop, netip.MustParseAddr("192.0.2.99")} {
+			if _, err := s.Login(ctx, addr, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+				t.Fatalf("%s during the username block: %v", addr, err)
+			}
+		}
+		// Other usernames are not held by admin's block.
+		if err := s.AddUser(ctx, "clerk", "clerk-password", "user", RootCustomer); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Login(ctx, netip.MustParseAddr("192.0.2.99"), "clerk", "clerk-password"); err != nil {
+			t.Fatalf("another user from a fresh address: %v", err)
+		}
+		clock.advance(5 * time.Minute)
+		if _, err := s.Login(ctx, laptop, "admin", loginTestPassword); err != nil {
+			t.Fatalf("after the block: %v", err)
+		}
+		// The office's own guesses block the office, trusted or not.
+		for range 3 {
+			s.Login(ctx, office, "clerk", "typo")
+		}
+		if _, err := s.Login(ctx, office, "admin", loginTestPassword); !errors.Is(err, ErrLoginBlocked) {
+			t.Fatalf("office after its own 3 failures: %v", err)
+		}
+	})
 }
 
 // What the guard remembers stays bounded however many names or addresses

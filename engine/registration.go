@@ -14,4 +14,7 @@ type Registration struct {
 	CallID    string    // Call-ID of the REGISTER (RFC 3261 10.3 ordering)
 	CSeq      uint32    // CSeq of the REGISTER
 	ExpiresAt time.Time // when the binding lapses unless refreshed
+	// Host is the switch host whose registrar took the REGISTER (cluster
+	// hosts share bindings through the store).
+	Host string `json:",omitempty"`
 }

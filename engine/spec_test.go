@@ -1,8 +1,9 @@
 package engine
 
-import "maps"
-
-import "testing"
+import (
+	"maps"
+	"testing"
+)
 
 // Every spec, so the API, the gateway and the switch-file loader alike,
 // refuses values that are not UTF-8 text or hold a NUL, naming the

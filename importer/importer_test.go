@@ -15,12 +15,13 @@ import (
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/importer"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 func newService(t *testing.T) *engine.Service {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "switch.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 // A burst of 1,000 committed changes causes a handful of renders, the last
@@ -22,7 +23,7 @@ import (
 func TestWatcherCoalescesBursts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	db, err := storage.Open(ctx, storagetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

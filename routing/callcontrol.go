@@ -23,6 +23,8 @@ type CallControl struct {
 	injector *FailureInjector
 	resolver func(ctx context.Context, host string) ([]netip.Addr, error)
 	spend    *SpendLedger
+	// shared holds limits across switch hosts (nil: this host alone).
+	shared SharedLimits
 }
 
 // callView is the part of a snapshot the call path reads.
@@ -56,6 +58,13 @@ func WithFailureInjector(f *FailureInjector) CallControlOption {
 // (default: one keeping days in the host's local time, starting empty).
 func WithSpendLedger(l *SpendLedger) CallControlOption {
 	return func(c *CallControl) { c.spend = l }
+}
+
+// WithSharedLimits makes outmaximum and totalmaximum count the calls of
+// every switch host sharing shared, not only this host's (several hosts
+// on one store). Unlimited keys never reach it.
+func WithSharedLimits(shared SharedLimits) CallControlOption {
+	return func(c *CallControl) { c.shared = shared }
 }
 
 // WithHostResolver replaces DNS lookups of peer destinations.
@@ -227,7 +236,23 @@ func (c *CallControl) acquire(key LimitKey, max int) (func(), bool) {
 	if !ok {
 		return nil, false
 	}
-	return slot.Release, true
+	if c.shared == nil || max < 0 {
+		return slot.Release, true
+	}
+	// This host's count never exceeds the shared one, so checking it
+	// first turns a full key away without a round trip; the shared
+	// count then decides.
+	release, ok := c.shared.Acquire(key, max)
+	if !ok {
+		slot.Release()
+		return nil, false
+	}
+	return func() {
+		// The local slot's once-only release guards the shared one too.
+		if slot.tryRelease() {
+			release()
+		}
+	}, true
 }
 
 // ActivePeerCalls is how many calls hold a slot of peer id.

@@ -40,11 +40,15 @@ type Slot struct {
 
 // Release frees the slot; calls after the first do nothing. A nil Slot is
 // a no-op so that callers can release unconditionally.
-func (s *Slot) Release() {
+func (s *Slot) Release() { s.tryRelease() }
+
+// tryRelease frees the slot and reports whether this call did.
+func (s *Slot) tryRelease() bool {
 	if s == nil || !s.released.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	s.counter.Add(-1)
+	return true
 }
 
 // Acquire admits a call under key when fewer than max calls hold a slot;

@@ -32,6 +32,9 @@ type SpendLedger struct {
 	spent   map[string]float64 // committed cost today, by lower-case line name
 	running map[string]map[*Charge]struct{}
 	ticking bool
+
+	// shared holds the other hosts' spend (nil: this host alone).
+	shared SharedSpend
 }
 
 // SpendOption configures NewSpendLedger.
@@ -39,6 +42,10 @@ type SpendOption func(*SpendLedger)
 
 // WithSpendClock replaces time.Now (tests).
 func WithSpendClock(now func() time.Time) SpendOption { return func(l *SpendLedger) { l.now = now } }
+
+// WithSharedSpend makes a line's limit count what it spends through the
+// other switch hosts too (SharedSpend). Only lines with a limit reach it.
+func WithSharedSpend(s SharedSpend) SpendOption { return func(l *SpendLedger) { l.shared = s } }
 
 // WithSpendTick sets how often running calls are priced (default 1 s).
 func WithSpendTick(d time.Duration) SpendOption { return func(l *SpendLedger) { l.tick = d } }
@@ -107,7 +114,39 @@ func (l *SpendLedger) CanSpend(line *Phone, t Tariff, now time.Time) bool {
 		return true
 	}
 	first, _ := t.Charge(time.Nanosecond)
-	return l.Spent(line.Name, now)+first <= line.CallMaximum
+	others := 0.0
+	if l.shared != nil {
+		var err error
+		if others, err = l.shared.Others(l.dayOf(now), strings.ToLower(line.Name)); err != nil {
+			return false // a limit that cannot be checked is treated as reached
+		}
+	}
+	return others+l.Spent(line.Name, now)+first <= line.CallMaximum
+}
+
+// dayOf is the ledger's day containing t, as "2006-01-02".
+func (l *SpendLedger) dayOf(t time.Time) string { return t.In(l.loc).Format(time.DateOnly) }
+
+// Publish hands this host's spend of every line today to the shared
+// ledger (a host starting in a cluster); a no-op without one.
+func (l *SpendLedger) Publish(now time.Time) error {
+	if l.shared == nil {
+		return nil
+	}
+	l.mu.Lock()
+	l.rollLocked(now)
+	spent := make(map[string]float64, len(l.spent))
+	for k := range l.spent {
+		spent[k] = l.spentLocked(k, now)
+	}
+	l.mu.Unlock()
+	day := l.dayOf(now)
+	for k, v := range spent {
+		if err := l.shared.Publish(day, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Charge is one answered chargeable call of a line.
@@ -150,8 +189,8 @@ func (c *Charge) End(at time.Time) (cost float64, billsec int) {
 	cost, billsec = c.tariff.Charge(at.Sub(c.answered))
 	l := c.l
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if c.ended {
+		l.mu.Unlock()
 		return cost, billsec
 	}
 	c.ended = true
@@ -162,6 +201,14 @@ func (c *Charge) End(at time.Time) (cost float64, billsec int) {
 	l.rollLocked(at)
 	// A call that began yesterday is today's spend: the day it ended.
 	l.spent[c.key] = math.Round((l.spent[c.key]+cost)*1e6) / 1e6
+	if l.shared == nil || c.limit < 0 {
+		l.mu.Unlock()
+		return cost, billsec
+	}
+	own := l.spentLocked(c.key, at)
+	l.mu.Unlock()
+	// The other hosts see the cost now, not at this host's next tick.
+	_ = l.shared.Publish(l.dayOf(at), c.key, own)
 	return cost, billsec
 }
 
@@ -181,34 +228,90 @@ func (l *SpendLedger) watch() {
 // check does one round of watch; false when no limited call is left and
 // the watch stops.
 func (l *SpendLedger) check() bool {
+	if l.shared != nil {
+		return l.checkShared()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ahead := l.now().Add(l.tick)
 	limited := false
 	for key, set := range l.running {
-		limit := -1.0
-		for c := range set {
-			if c.limit >= 0 {
-				limit = c.limit
-				break
-			}
-		}
+		limit := limitOf(set)
 		if limit < 0 {
 			continue
 		}
 		limited = true
-		if l.spentLocked(key, ahead) <= limit {
-			continue
-		}
-		for c := range set {
-			if !c.closed {
-				c.closed = true
-				close(c.done)
-			}
+		if l.spentLocked(key, ahead) > limit {
+			endCalls(set)
 		}
 	}
 	if !limited {
 		l.ticking = false
 	}
 	return limited
+}
+
+// checkShared is check for a ledger shared with other hosts: this host's
+// spend of each limited line is published, the others' read, and the
+// line's calls here are ended when all of it would pass the limit by the
+// next tick. Redis round trips happen outside the lock; a failed one
+// leaves the line's calls running (calls in progress are not ended for
+// an outage) until the next tick.
+func (l *SpendLedger) checkShared() bool {
+	type line struct {
+		key             string
+		limit, now, due float64
+	}
+	l.mu.Lock()
+	at := l.now()
+	ahead := at.Add(l.tick)
+	var lines []line
+	for key, set := range l.running {
+		if limit := limitOf(set); limit >= 0 {
+			lines = append(lines, line{key: key, limit: limit, now: l.spentLocked(key, at), due: l.spentLocked(key, ahead)})
+		}
+	}
+	if len(lines) == 0 {
+		l.ticking = false
+		l.mu.Unlock()
+		return false
+	}
+	l.mu.Unlock()
+	day := l.dayOf(at)
+	var over []string
+	for _, ln := range lines {
+		_ = l.shared.Publish(day, ln.key, ln.now)
+		others, err := l.shared.Others(day, ln.key)
+		if err == nil && others+ln.due > ln.limit {
+			over = append(over, ln.key)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, key := range over {
+		endCalls(l.running[key])
+	}
+	return true
+}
+
+// limitOf is the spend limit of the line whose running charges set
+// holds (-1: none).
+func limitOf(set map[*Charge]struct{}) float64 {
+	for c := range set {
+		if c.limit >= 0 {
+			return c.limit
+		}
+	}
+	return -1
+}
+
+// endCalls closes the Done channel of every charge of set; the caller
+// holds the ledger's lock.
+func endCalls(set map[*Charge]struct{}) {
+	for c := range set {
+		if !c.closed {
+			c.closed = true
+			close(c.done)
+		}
+	}
 }

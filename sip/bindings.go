@@ -249,3 +249,32 @@ func (t *bindingTable) all() []engine.Registration {
 	}
 	return out
 }
+
+// replace sets the bindings of phone to list (a host of the cluster
+// changed them in the store), keeping the ping state of a binding the
+// same REGISTER made. It returns the number of bindings now.
+func (t *bindingTable) replace(phone string, list []binding) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.phones[phone]
+	for i := range list {
+		for _, o := range old {
+			if o.reg.Contact == list[i].reg.Contact && o.reg.CallID == list[i].reg.CallID {
+				list[i].unreachable = o.unreachable
+			}
+		}
+		if list[i].unreachable {
+			t.unreachable++
+		}
+	}
+	for _, o := range old {
+		t.forget(o)
+	}
+	t.count += len(list) - len(old)
+	if len(list) == 0 {
+		delete(t.phones, phone)
+	} else {
+		t.phones[phone] = list
+	}
+	return t.count
+}

@@ -8,7 +8,11 @@
 // The package owns the SIP wire side only: registrations (in memory,
 // persisted through a RegistrationStore), nonces, the table of calls in
 // progress and their dialogs. It never reads the database and never decides
-// a route itself.
+// a route itself. Several switch hosts on one store share bindings: the
+// daemon hands this host the bindings other hosts' registrars took
+// (Server.SyncRegistrations), and calls to those lines go from this host
+// straight to the address each REGISTER came from; a binding that lapses
+// here leaves the store only if it lapsed there too.
 //
 // # Authentication
 //

@@ -211,8 +211,17 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 // each line they leave without a binding, once per line.
 func (s *Server) dropLapsed(ctx context.Context, gone []engine.Registration, reason string) {
 	alerted := make(map[string]bool)
+	// A store shared by several hosts removes a lapsed binding only if no
+	// other host's registrar refreshed it meanwhile.
+	lapsedStore, shared := s.cfg.store.(interface {
+		DeleteLapsedRegistration(ctx context.Context, phone, contact string, at time.Time) error
+	})
 	for _, r := range gone {
-		if s.cfg.store != nil {
+		if shared {
+			if err := lapsedStore.DeleteLapsedRegistration(ctx, r.Phone, r.Contact, r.ExpiresAt); err != nil {
+				s.cfg.log.Error("sip lapsed registration not removed from store", "phone", r.Phone, "error", err)
+			}
+		} else if s.cfg.store != nil {
 			if err := s.cfg.store.DeleteRegistration(ctx, r.Phone, r.Contact); err != nil {
 				s.cfg.log.Error("sip lapsed registration not removed from store", "phone", r.Phone, "error", err)
 			}
@@ -253,4 +262,23 @@ func (s *Server) Registrations() []engine.Registration {
 		}
 	}
 	return out
+}
+
+// SyncRegistrations sets the bindings of phone to regs, the phone's
+// bindings as a shared store holds them now (hosts of a cluster, each
+// with its own registrar, learn of each other's REGISTERs this way).
+// Calls to the line then ring every contact whichever host took its
+// REGISTER, sent from this host straight to the address the REGISTER came
+// from. Lapsed and unparsable bindings are left out.
+func (s *Server) SyncRegistrations(phone string, regs []engine.Registration) {
+	now := s.cfg.now()
+	list := make([]binding, 0, len(regs))
+	for _, r := range regs {
+		var u sip.Uri
+		if r.Phone != phone || !now.Before(r.ExpiresAt) || sip.ParseUri(r.Contact, &u) != nil {
+			continue
+		}
+		list = append(list, binding{reg: r, uri: u})
+	}
+	s.stats.registrations.Store(int64(s.bindings.replace(phone, list)))
 }

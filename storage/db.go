@@ -1,8 +1,15 @@
-// Package storage owns sipswitch's SQLite database: the schema and its
-// embedded migrations, transactions, the generic record operations the
-// engine builds on, and the store revision that every committed write
-// increases so the renderer and the routing table can tell that something
-// changed. It knows tables and columns, not what they mean.
+// Package storage owns sipswitch's database: the schema and its embedded
+// migrations, transactions, the generic record operations the engine
+// builds on, and the store revision that every committed write increases
+// so the renderer and the routing table can tell that something changed.
+// It knows tables and columns, not what they mean.
+//
+// Two engines hold it: an embedded SQLite file (the default: one host,
+// nothing to run beside it) and PostgreSQL (a postgres:// URL: several
+// switch hosts on one store). The statements are written once; dialect.go
+// names every place the engines differ. On PostgreSQL a committed write
+// also notifies the other hosts (LISTEN/NOTIFY, notify.go), and each
+// host re-reads the revision every second, so a lost notification heals.
 //
 // Every table whose integer id the APIs expose is AUTOINCREMENT: an id,
 // once deleted, is never given to a new row, so a client holding it cannot
@@ -14,8 +21,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +41,9 @@ var (
 
 // DB is an open sipswitch database.
 type DB struct {
-	sql  *sql.DB
-	path string
+	sql     *sql.DB
+	path    string
+	dialect dialect
 
 	// SQLite allows one writer; serializing writers here rather than
 	// letting them collide on SQLITE_BUSY keeps write latency flat.
@@ -46,11 +54,21 @@ type DB struct {
 	chMu     sync.Mutex
 
 	columns map[string]map[string]bool // table -> column set, read from the schema
+	// identity is the integer key column of each table that has one, on
+	// PostgreSQL, where the storage layer numbers rows (postgres.go).
+	identity map[string]string
 
 	// SQLite re-parses every statement it is handed; the API issues the
 	// same few dozen texts over and over, so they are prepared once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	// PostgreSQL's change listener (notify.go).
+	listenStop  context.CancelFunc
+	listenDone  chan struct{}
+	listenerUp  atomic.Bool
+	regMu       sync.Mutex
+	regWatchers []func(phone string)
 }
 
 // Option configures Open.
@@ -59,7 +77,12 @@ type Option func(*options)
 type options struct {
 	busyTimeout time.Duration
 	noMigrate   bool
+	log         *slog.Logger
 }
+
+// WithLogger sets where a PostgreSQL store's change listener reports a
+// lost connection (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithBusyTimeout sets how long a connection waits on a lock held by
 // another process (e.g. `sipswitch costs import` beside a running daemon).
@@ -69,13 +92,46 @@ func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyT
 // report what it applies.
 func WithoutMigrations() Option { return func(o *options) { o.noMigrate = true } }
 
-// Open opens (creating if needed) the database file at path, sets WAL mode,
-// foreign keys and the busy timeout, and applies pending migrations.
+// Open opens the store at path: a postgres:// or postgresql:// URL opens
+// that PostgreSQL database (pgx), anything else is a SQLite file, created
+// if needed, in WAL mode with foreign keys and the busy timeout. Pending
+// migrations are applied either way.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	o := options{busyTimeout: 5 * time.Second}
+	o := options{busyTimeout: 5 * time.Second, log: slog.Default()}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	var db *DB
+	var err error
+	if IsPostgresDSN(path) {
+		db, err = openPostgres(ctx, path)
+	} else {
+		db, err = openSQLite(ctx, path, o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !o.noMigrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.sql.Close()
+			return nil, err
+		}
+	}
+	if err := db.loadColumns(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	if _, err := db.PollRevision(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	if db.dialect == postgresDialect {
+		db.startListening(o.log)
+	}
+	return db, nil
+}
+
+func openSQLite(ctx context.Context, path string, o options) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -91,30 +147,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	sqldb.SetMaxOpenConns(8)
 	sqldb.SetMaxIdleConns(8)
 	sqldb.SetConnMaxIdleTime(0)
-	db := &DB{sql: sqldb, path: path, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	db := newDB(sqldb, path, sqliteDialect)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if !o.noMigrate {
-		if _, err := db.Migrate(ctx); err != nil {
-			sqldb.Close()
-			return nil, err
-		}
-	}
-	if err := db.loadColumns(ctx); err != nil {
-		sqldb.Close()
-		return nil, err
-	}
-	if _, err := db.PollRevision(ctx); err != nil {
-		sqldb.Close()
-		return nil, err
-	}
 	return db, nil
+}
+
+func newDB(sqldb *sql.DB, path string, d dialect) *DB {
+	return &DB{sql: sqldb, path: path, dialect: d, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stopListening()
 	db.stmtMu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
@@ -130,7 +177,16 @@ func (db *DB) Close() error {
 const maxCachedStmts = 512
 
 // prepared returns the cached prepared statement for query.
+//
+// PostgreSQL is not asked to prepare here: pgx already keeps a prepared
+// statement per connection for every text it runs, which a database/sql
+// Stmt (prepared once per pooled connection, re-prepared on each new
+// one) would only duplicate. prepared returns nil there and the callers
+// run the text directly.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if db.dialect == postgresDialect {
+		return nil, nil
+	}
 	db.stmtMu.Lock()
 	defer db.stmtMu.Unlock()
 	if st, ok := db.stmts[query]; ok {
@@ -146,8 +202,12 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// Path is the database file.
-func (db *DB) Path() string { return db.path }
+// Path is the database file, or the PostgreSQL URL with its password
+// masked.
+func (db *DB) Path() string { return RedactDSN(db.path) }
+
+// Backend names the engine: "sqlite" or "postgres".
+func (db *DB) Backend() string { return db.dialect.String() }
 
 // Revision is the last committed revision this process has seen.
 func (db *DB) Revision() int64 { return db.revision.Load() }
@@ -188,26 +248,45 @@ func (db *DB) PollRevision(ctx context.Context) (int64, error) {
 }
 
 func (db *DB) loadColumns(ctx context.Context) error {
-	rows, err := db.sql.QueryContext(ctx, `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type='table'`)
+	// SQLite's integer keys come back from LastInsertId; only PostgreSQL
+	// needs to know its identity columns.
+	query := `SELECT m.name, p.name, 0 FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type='table'`
+	if db.dialect == postgresDialect {
+		// A table's id is its primary key when that is one BIGINT column
+		// (SQLite's rule for INTEGER PRIMARY KEY, which postgresDDL
+		// translates to it).
+		// (From the catalog: information_schema takes a second here.)
+		query = `SELECT c.relname, a.attname, a.atttypid = 'int8'::regtype AND c.relname NOT IN ('schema_migrations', 'sipswitch_sequence') AND
+			EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND i.indkey[0] = a.attnum)
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`
+	}
+	rows, err := db.sql.QueryContext(ctx, query)
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
 	defer rows.Close()
 	cols := map[string]map[string]bool{}
+	identity := map[string]string{}
 	for rows.Next() {
 		var t, c string
-		if err := rows.Scan(&t, &c); err != nil {
+		var ident bool
+		if err := rows.Scan(&t, &c, &ident); err != nil {
 			return fmt.Errorf("read schema: %w", err)
 		}
 		if cols[t] == nil {
 			cols[t] = map[string]bool{}
 		}
 		cols[t][c] = true
+		if ident {
+			identity[t] = c
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	db.columns = cols
+	db.columns, db.identity = cols, identity
 	return nil
 }
 
@@ -233,9 +312,16 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
 	// read lock half-way through fn.
 	var rev int64
 	tx := &Tx{tx: stx, db: db, write: true}
+	// On PostgreSQL the row lock this update takes is what serializes
+	// writers across hosts, as SQLite's file lock does across processes:
+	// a second host's Write waits here until this one commits, then reads
+	// what it committed.
 	if err := tx.queryRow(ctx, `UPDATE meta SET value = value + 1 WHERE key='revision' RETURNING value`).Scan(&rev); err != nil {
 		stx.Rollback()
 		return 0, fmt.Errorf("bump revision: %w", err)
+	}
+	if err := db.notifyInTx(ctx, tx, rev); err != nil {
+		return 0, err
 	}
 	if err := fn(tx); err != nil {
 		stx.Rollback()
@@ -254,27 +340,38 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) (int64, error) {
 func (db *DB) writeState(ctx context.Context, stmt string, args ...any) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	st, err := db.prepared(ctx, stmt)
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	if _, err := st.ExecContext(ctx, args...); err != nil {
+	if _, err := db.exec(ctx, stmt, args...); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
 }
 
+// exec runs a statement of this package outside a transaction.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return db.sql.ExecContext(ctx, db.dialect.rebind(query), args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
 // Read runs fn in a read transaction: every read inside sees one
 // consistent state of the database.
 func (db *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
-	stx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect == postgresDialect {
+		// READ COMMITTED would give each statement its own view;
+		// REPEATABLE READ is PostgreSQL's one snapshot for the whole
+		// transaction, what a SQLite read transaction sees.
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	stx, err := db.sql.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer stx.Rollback()
 	return fn(&Tx{tx: stx, db: db})
-}
-
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

@@ -3,14 +3,18 @@ package storage
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
-func openTemp(t *testing.T) *DB {
+// openTemp opens a fresh store of the backend dsn names
+// (storagetest.Each).
+func openTemp(t *testing.T, dsn string) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,159 +23,278 @@ func openTemp(t *testing.T) *DB {
 }
 
 func TestMigrateIsIdempotentAndSurvivesReopen(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := db.Migrate(ctx)
-	if err != nil || len(again) != 0 {
-		t.Fatalf("second migrate applied %v, err %v", again, err)
-	}
-	if _, err := db.Write(ctx, func(tx *Tx) error {
-		_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	db, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if db.Revision() != 1 {
-		t.Fatalf("revision after reopen = %d, want 1", db.Revision())
-	}
-	var mode string
-	if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
-	}
-	var fk int
-	if err := db.sql.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
-		t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)
-	}
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		path := dsn
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := db.Migrate(ctx)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second migrate applied %v, err %v", again, err)
+		}
+		if _, err := db.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		db, err = Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if db.Revision() != 1 {
+			t.Fatalf("revision after reopen = %d, want 1", db.Revision())
+		}
+		if db.Backend() == "postgres" {
+			return
+		}
+		var mode string
+		if err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
+		}
+		var fk int
+		if err := db.sql.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+			t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)
+		}
+	})
 }
 
 func TestWriteIsAtomicAndBumpsRevision(t *testing.T) {
-	ctx := context.Background()
-	db := openTemp(t)
-	ch := db.Changed()
-	boom := errors.New("boom")
-	_, err := db.Write(ctx, func(tx *Tx) error {
-		if _, err := tx.Insert(ctx, "customers", Record{"name": "kept?"}); err != nil {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		ch := db.Changed()
+		boom := errors.New("boom")
+		_, err := db.Write(ctx, func(tx *Tx) error {
+			if _, err := tx.Insert(ctx, "customers", Record{"name": "kept?"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		if db.Revision() != 0 {
+			t.Fatalf("failed write moved revision to %d", db.Revision())
+		}
+		select {
+		case <-ch:
+			t.Fatal("watchers woken by a rolled-back write")
+		default:
+		}
+		err = db.Read(ctx, func(tx *Tx) error {
+			n, err := tx.Count(ctx, "customers")
+			if n != 0 {
+				t.Fatalf("rolled-back row is visible: %d rows", n)
+			}
 			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return boom
-	})
-	if !errors.Is(err, boom) {
-		t.Fatalf("err = %v", err)
-	}
-	if db.Revision() != 0 {
-		t.Fatalf("failed write moved revision to %d", db.Revision())
-	}
-	select {
-	case <-ch:
-		t.Fatal("watchers woken by a rolled-back write")
-	default:
-	}
-	err = db.Read(ctx, func(tx *Tx) error {
-		n, err := tx.Count(ctx, "customers")
-		if n != 0 {
-			t.Fatalf("rolled-back row is visible: %d rows", n)
+		rev, err := db.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(ctx, "customers", Record{"name": "one"})
+			return err
+		})
+		if err != nil || rev != 1 {
+			t.Fatalf("rev %d err %v", rev, err)
 		}
-		return err
+		select {
+		case <-ch:
+		default:
+			t.Fatal("watchers not woken by a commit")
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rev, err := db.Write(ctx, func(tx *Tx) error {
-		_, err := tx.Insert(ctx, "customers", Record{"name": "one"})
-		return err
-	})
-	if err != nil || rev != 1 {
-		t.Fatalf("rev %d err %v", rev, err)
-	}
-	select {
-	case <-ch:
-	default:
-		t.Fatal("watchers not woken by a commit")
-	}
 }
 
 func TestRecordOps(t *testing.T) {
-	ctx := context.Background()
-	db := openTemp(t)
-	var id int64
-	_, err := db.Write(ctx, func(tx *Tx) error {
-		var err error
-		if id, err = tx.Insert(ctx, "customers", Record{"name": "acme", "parent": 0}); err != nil {
-			return err
-		}
-		if _, err := tx.Insert(ctx, "plans", Record{"name": "p1", "customer": id}); err != nil {
-			return err
-		}
-		if _, err := tx.Insert(ctx, "plans", Record{"name": "p2", "customer": id}); err != nil {
-			return err
-		}
-		return tx.Update(ctx, "plans", "name", "p2", Record{"description": "second"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Read(ctx, func(tx *Tx) error {
-		recs, err := tx.List(ctx, "plans", Query{OrderBy: []string{"name"}, Descending: true})
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		var id int64
+		_, err := db.Write(ctx, func(tx *Tx) error {
+			var err error
+			if id, err = tx.Insert(ctx, "customers", Record{"name": "acme", "parent": 0}); err != nil {
+				return err
+			}
+			if _, err := tx.Insert(ctx, "plans", Record{"name": "p1", "customer": id}); err != nil {
+				return err
+			}
+			if _, err := tx.Insert(ctx, "plans", Record{"name": "p2", "customer": id}); err != nil {
+				return err
+			}
+			return tx.Update(ctx, "plans", "name", "p2", Record{"description": "second"})
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if len(recs) != 2 || recs[0]["name"] != "p2" || recs[0]["description"] != "second" {
-			t.Fatalf("list = %v", recs)
-		}
-		if _, err := tx.Get(ctx, "plans", "name", "nope"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("get missing: %v", err)
-		}
-		if _, err := tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name;drop", Op: "=", Val: 1}}}); !errors.Is(err, ErrNoSuchCol) {
-			t.Fatalf("unknown column accepted: %v", err)
-		}
-		recs, err = tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name", Op: "prefix", Val: "p_"}}})
-		if err != nil || len(recs) != 0 {
-			t.Fatalf("prefix match treated _ as wildcard: %v %v", recs, err)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Write(ctx, func(tx *Tx) error {
-		_, err := tx.Insert(ctx, "peers", Record{"name": "dup", "type": "sip"})
+		err = db.Read(ctx, func(tx *Tx) error {
+			recs, err := tx.List(ctx, "plans", Query{OrderBy: []string{"name"}, Descending: true})
+			if err != nil {
+				return err
+			}
+			if len(recs) != 2 || recs[0]["name"] != "p2" || recs[0]["description"] != "second" {
+				t.Fatalf("list = %v", recs)
+			}
+			if _, err := tx.Get(ctx, "plans", "name", "nope"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("get missing: %v", err)
+			}
+			if _, err := tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name;drop", Op: "=", Val: 1}}}); !errors.Is(err, ErrNoSuchCol) {
+				t.Fatalf("unknown column accepted: %v", err)
+			}
+			recs, err = tx.List(ctx, "plans", Query{Where: []Cond{{Col: "name", Op: "prefix", Val: "p_"}}})
+			if err != nil || len(recs) != 0 {
+				t.Fatalf("prefix match treated _ as wildcard: %v %v", recs, err)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		_, err = tx.Insert(ctx, "peers", Record{"name": "DUP", "type": "sip"})
-		return err
+		_, err = db.Write(ctx, func(tx *Tx) error {
+			_, err := tx.Insert(ctx, "peers", Record{"name": "dup", "type": "sip"})
+			if err != nil {
+				return err
+			}
+			_, err = tx.Insert(ctx, "peers", Record{"name": "DUP", "type": "sip"})
+			return err
+		})
+		if !errors.Is(err, ErrConflict) {
+			t.Fatalf("case-insensitive duplicate peer name: %v", err)
+		}
 	})
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("case-insensitive duplicate peer name: %v", err)
-	}
 }
 
 func TestConcurrentWritersSerialize(t *testing.T) {
-	ctx := context.Background()
-	db := openTemp(t)
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if _, err := db.Write(ctx, func(tx *Tx) error {
-				_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
-				return err
-			}); err != nil {
-				t.Error(err)
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if _, err := db.Write(ctx, func(tx *Tx) error {
+					_, err := tx.Insert(ctx, "customers", Record{"name": "c"})
+					return err
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if db.Revision() != 20 {
+			t.Fatalf("revision = %d, want 20", db.Revision())
+		}
+	})
+}
+
+// Both engines number rows alike: a rolled-back insert (validation=1's
+// dry run) gives its id back, a deleted row's id is never given again,
+// and bulk inserts continue the count.
+func TestIDsAreNumberedAlikeOnBothBackends(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		insert := func(name string, fail bool) int64 {
+			t.Helper()
+			var id int64
+			_, err := db.Write(ctx, func(tx *Tx) error {
+				var err error
+				if id, err = tx.Insert(ctx, "plans", Record{"name": name}); err != nil {
+					return err
+				}
+				if fail {
+					return errors.New("roll back")
+				}
+				return nil
+			})
+			if err != nil && !fail {
+				t.Fatal(err)
 			}
+			return id
+		}
+		if id := insert("dry run", true); id != 1 {
+			t.Fatalf("first id %d", id)
+		}
+		if id := insert("kept", false); id != 1 {
+			t.Fatalf("id after a rolled-back insert: %d, want 1 again", id)
+		}
+		two := insert("doomed", false)
+		if _, err := db.Write(ctx, func(tx *Tx) error { return tx.Delete(ctx, "plans", "id", two) }); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.Write(ctx, func(tx *Tx) error {
+			in, err := tx.Inserter(ctx, "plans", []string{"name"}, false)
+			if err != nil {
+				return err
+			}
+			for _, n := range []string{"bulk a", "bulk b"} {
+				if err := in.Insert(n); err != nil {
+					return err
+				}
+			}
+			return in.Close()
 		})
-	}
-	wg.Wait()
-	if db.Revision() != 20 {
-		t.Fatalf("revision = %d, want 20", db.Revision())
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := insert("after bulk", false); id != 5 {
+			t.Fatalf("id after a deleted 2 and bulk 3, 4: %d, want 5", id)
+		}
+	})
+}
+
+// Run-time state appended in bulk (call records): all rows or none, ids
+// continuing the table's, the revision untouched, on both engines (on
+// PostgreSQL in multi-row statements of appendRowsPerStatement rows).
+func TestAppendStateAllOrNothing(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		cols := []string{"call_id", "start", "end", "direction", "cost"}
+		rows := make([][]any, 1201)
+		for i := range rows {
+			rows[i] = []any{fmt.Sprint("c", i), int64(1000 + i), int64(1005 + i), "outbound", 0.25}
+		}
+		if err := db.AppendState(ctx, "calls", cols, rows); err != nil {
+			t.Fatal(err)
+		}
+		bad := [][]any{{"ok", int64(1), int64(2), "outbound", 0.0}, {"bad", nil, int64(2), "outbound", 0.0}}
+		if err := db.AppendState(ctx, "calls", cols, bad); err == nil {
+			t.Fatal("a row with a NULL start was appended")
+		}
+		err := db.Read(ctx, func(tx *Tx) error {
+			n, err := tx.Count(ctx, "calls")
+			if err != nil || n != len(rows) {
+				t.Errorf("%d calls (%v), want %d: the failed batch wrote", n, err, len(rows))
+			}
+			lo, hi, err := tx.IDRange(ctx, "calls")
+			if lo != 1 || hi != int64(len(rows)) {
+				t.Errorf("ids %d..%d, want 1..%d", lo, hi, len(rows))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.Revision() != 0 {
+			t.Fatalf("appending moved the revision to %d", db.Revision())
+		}
+		if err := db.AppendState(ctx, "calls", cols, rows[:1]); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Read(ctx, func(tx *Tx) error {
+			_, hi, err := tx.IDRange(ctx, "calls")
+			if hi != int64(len(rows))+1 {
+				t.Errorf("next id %d, want %d (the failed batch gave its ids back)", hi, len(rows)+1)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

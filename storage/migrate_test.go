@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
 
 // idTables are the tables whose integer ids the APIs expose, with the
@@ -21,37 +23,45 @@ var idTables = map[string]string{
 // after it: SQLite reuses the highest rowid unless the table says
 // AUTOINCREMENT.
 func TestDeletedIDsAreNeverReused(t *testing.T) {
-	ctx := context.Background()
-	db := openTemp(t)
-	insertPeer := func(name string) int64 {
-		t.Helper()
-		var id int64
-		if _, err := db.Write(ctx, func(tx *Tx) error {
-			var err error
-			id, err = tx.Insert(ctx, "peers", Record{"name": name, "type": "sip"})
-			return err
-		}); err != nil {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openTemp(t, dsn)
+		insertPeer := func(name string) int64 {
+			t.Helper()
+			var id int64
+			if _, err := db.Write(ctx, func(tx *Tx) error {
+				var err error
+				id, err = tx.Insert(ctx, "peers", Record{"name": name, "type": "sip"})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		insertPeer("keep")
+		old := insertPeer("doomed")
+		if _, err := db.Write(ctx, func(tx *Tx) error { return tx.Delete(ctx, "peers", "id", old) }); err != nil {
 			t.Fatal(err)
 		}
-		return id
-	}
-	insertPeer("keep")
-	old := insertPeer("doomed")
-	if _, err := db.Write(ctx, func(tx *Tx) error { return tx.Delete(ctx, "peers", "id", old) }); err != nil {
-		t.Fatal(err)
-	}
-	if id := insertPeer("newcomer"); id <= old {
-		t.Fatalf("new peer got id %d, the deleted peer's was %d", id, old)
-	}
-	for table := range idTables {
-		var ddl string
-		if err := db.sql.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type='table' AND name=?`, table).Scan(&ddl); err != nil {
-			t.Fatal(err)
+		if id := insertPeer("newcomer"); id <= old {
+			t.Fatalf("new peer got id %d, the deleted peer's was %d", id, old)
 		}
-		if !strings.Contains(ddl, "AUTOINCREMENT") {
-			t.Errorf("%s reuses ids: %s", table, ddl)
+		for table, col := range idTables {
+			if db.Backend() == "postgres" {
+				if db.identity[table] != col {
+					t.Errorf("%s: identity column %q, want %q", table, db.identity[table], col)
+				}
+				continue
+			}
+			var ddl string
+			if err := db.sql.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type='table' AND name=?`, table).Scan(&ddl); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(ddl, "AUTOINCREMENT") {
+				t.Errorf("%s reuses ids: %s", table, ddl)
+			}
 		}
-	}
+	})
 }
 
 // openAt0002 makes a database as sipswitch left it before migration 0003,
@@ -217,7 +227,7 @@ func TestMigrationFrom0002KeepsRowsIDsAndKeys(t *testing.T) {
 // A migration that would leave a row pointing nowhere is rolled back.
 func TestMigrationLeavingDanglingKeysIsRolledBack(t *testing.T) {
 	ctx := context.Background()
-	db := openTemp(t)
+	db := openTemp(t, storagetest.SQLite(t))
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +236,7 @@ func TestMigrationLeavingDanglingKeysIsRolledBack(t *testing.T) {
 	conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`)
 	defer conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
 	bad := Migration{Version: 999, Name: "0999_bad.sql", SQL: `INSERT INTO plans (id, name) VALUES (1, 'p'); INSERT INTO plan_routes (plan, called_prefix) VALUES (77, '1');`}
-	if _, err := applyMigration(ctx, conn, bad); err == nil || !strings.Contains(err.Error(), "plan_routes") {
+	if _, err := applyMigration(ctx, conn, bad, bad.SQL, sqliteDialect); err == nil || !strings.Contains(err.Error(), "plan_routes") {
 		t.Fatalf("dangling key: %v", err)
 	}
 	var n int

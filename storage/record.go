@@ -29,6 +29,9 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	if err != nil {
 		return nil, err
 	}
+	if st == nil {
+		return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(query), args...)
+	}
 	return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 }
 
@@ -37,14 +40,17 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	if err != nil {
 		return nil, err
 	}
+	if st == nil {
+		return tx.tx.QueryContext(ctx, tx.db.dialect.rebind(query), args...)
+	}
 	return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := tx.db.prepared(ctx, query)
-	if err != nil {
-		// Let the error surface from Scan, as QueryRow does.
-		return tx.tx.QueryRowContext(ctx, query, args...)
+	if err != nil || st == nil {
+		// Let an error surface from Scan, as QueryRow does.
+		return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(query), args...)
 	}
 	return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
@@ -85,17 +91,13 @@ func (tx *Tx) Insert(ctx context.Context, table string, rec Record) (int64, erro
 	if err := tx.checkTable(table); err != nil {
 		return 0, err
 	}
-	cols := sortedCols(rec)
-	args := make([]any, len(cols))
-	q := make([]string, len(cols))
-	for i, c := range cols {
-		if err := tx.checkCol(table, c); err != nil {
-			return 0, err
-		}
-		args[i], q[i] = rec[c], "?"
-		cols[i] = quote(c)
+	if tx.db.dialect == postgresDialect {
+		return tx.insertPostgres(ctx, table, rec)
 	}
-	stmt := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s)`, quote(table), strings.Join(cols, ","), strings.Join(q, ","))
+	stmt, args, err := tx.insertStatement(table, rec)
+	if err != nil {
+		return 0, err
+	}
 	res, err := tx.exec(ctx, stmt, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
@@ -104,6 +106,21 @@ func (tx *Tx) Insert(ctx context.Context, table string, rec Record) (int64, erro
 		return 0, fmt.Errorf("insert %s: %w", table, err)
 	}
 	return res.LastInsertId()
+}
+
+// insertStatement is the INSERT of rec's columns into table.
+func (tx *Tx) insertStatement(table string, rec Record) (string, []any, error) {
+	cols := sortedCols(rec)
+	args := make([]any, len(cols))
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		if err := tx.checkCol(table, c); err != nil {
+			return "", nil, err
+		}
+		args[i], q[i] = rec[c], "?"
+		cols[i] = quote(c)
+	}
+	return fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s)`, quote(table), strings.Join(cols, ","), strings.Join(q, ",")), args, nil
 }
 
 // Update sets the columns of rec on the row whose keyCol equals key.
@@ -206,12 +223,12 @@ func (tx *Tx) where(table string, conds []Cond) (string, []any, error) {
 		case "prefix":
 			// substr keeps it exact: LIKE would treat % and _ as wildcards.
 			s, _ := c.Val.(string)
-			parts = append(parts, fmt.Sprintf("substr(%s,1,?)=?", quote(c.Col)))
+			parts = append(parts, tx.db.dialect.prefixMatch(quote(c.Col)))
 			args = append(args, len(s), s)
 		case "in":
 			vals, _ := c.Val.([]any)
 			if len(vals) == 0 {
-				parts = append(parts, "0")
+				parts = append(parts, "1=0")
 				continue
 			}
 			parts = append(parts, quote(c.Col)+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
@@ -254,7 +271,7 @@ func (tx *Tx) List(ctx context.Context, table string, q Query) ([]Record, error)
 	if q.Limit > 0 {
 		stmt += fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, q.Offset)
 	} else if q.Offset > 0 {
-		stmt += fmt.Sprintf(" LIMIT -1 OFFSET %d", q.Offset)
+		stmt += tx.db.dialect.offsetOnly(q.Offset)
 	}
 	rows, err := tx.query(ctx, stmt, args...)
 	if err != nil {

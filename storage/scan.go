@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func (tx *Tx) FirstHolder(ctx context.Context, name string, holders []NameHolder
 		if err := tx.checkCol(h.Table, h.Column); err != nil {
 			return "", err
 		}
-		parts = append(parts, "SELECT ? FROM "+quote(h.Table)+" WHERE "+quote(h.Column)+" = ?")
+		parts = append(parts, "SELECT CAST(? AS TEXT) FROM "+quote(h.Table)+" WHERE "+quote(h.Column)+" = ?")
 		args = append(args, h.Label, name)
 	}
 	if len(parts) == 0 {
@@ -99,7 +100,7 @@ func (tx *Tx) Descendants(ctx context.Context, table, parentCol string, root int
 		return nil, err
 	}
 	t, p := quote(table), quote(parentCol)
-	return tx.ids(ctx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.id FROM `+t+` c JOIN t ON c.`+p+` = t.id) SELECT id FROM t`, root)
+	return tx.ids(ctx, `WITH RECURSIVE t(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT c.id FROM `+t+` c JOIN t ON c.`+p+` = t.id) SELECT id FROM t`, root)
 }
 
 // Ancestors returns the ids from leaf up to the top of table's tree,
@@ -109,7 +110,7 @@ func (tx *Tx) Ancestors(ctx context.Context, table, parentCol string, leaf int) 
 		return nil, err
 	}
 	t, p := quote(table), quote(parentCol)
-	return tx.ids(ctx, `WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT c.`+p+` FROM `+t+` c JOIN t ON c.id = t.id WHERE c.`+p+` != 0) SELECT id FROM t`, leaf)
+	return tx.ids(ctx, `WITH RECURSIVE t(id) AS (SELECT CAST(? AS BIGINT) UNION SELECT c.`+p+` FROM `+t+` c JOIN t ON c.id = t.id WHERE c.`+p+` != 0) SELECT id FROM t`, leaf)
 }
 
 func (tx *Tx) ids(ctx context.Context, stmt string, start int) (map[int]bool, error) {
@@ -154,8 +155,18 @@ func (tx *Tx) DeleteWhere(ctx context.Context, table string, conds ...Cond) erro
 // statement (a rate deck of half a million rows, a batch of call records).
 type Inserter struct {
 	ctx   context.Context
+	tx    *Tx
 	table string
 	stmt  *sql.Stmt
+	// On PostgreSQL (postgres.go): where the table's id column is among
+	// the values (-1: not given, the Inserter claims ids), the last id
+	// claimed and the highest id seen, recorded in sipswitch_sequence by
+	// Close.
+	identityAt int
+	idCol      string
+	claimed    bool
+	nextID     int64
+	maxID      int64
 }
 
 // Inserter prepares inserts of cols into table within the transaction;
@@ -174,20 +185,32 @@ func (tx *Tx) Inserter(ctx context.Context, table string, cols []string, orIgnor
 		}
 		quoted[i] = quote(c)
 	}
-	verb := "INSERT"
-	if orIgnore {
-		verb = "INSERT OR IGNORE"
+	identityAt, idCol := -1, ""
+	if tx.db.dialect == postgresDialect && tx.db.identity[table] != "" {
+		idCol = tx.db.identity[table]
+		identityAt = slices.Index(cols, idCol)
+		if identityAt < 0 {
+			// The Inserter gives each row its id: one more column, last.
+			quoted = append(quoted, quote(idCol))
+		}
 	}
-	stmt := verb + " INTO " + quote(table) + " (" + strings.Join(quoted, ",") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
-	st, err := tx.tx.PrepareContext(ctx, stmt)
+	verb, suffix := tx.db.dialect.insertVerb(orIgnore)
+	stmt := verb + " INTO " + quote(table) + " (" + strings.Join(quoted, ",") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", len(quoted)), ",") + ")" + suffix
+	st, err := tx.tx.PrepareContext(ctx, tx.db.dialect.rebind(stmt))
 	if err != nil {
 		return nil, fmt.Errorf("prepare insert into %s: %w", table, err)
 	}
-	return &Inserter{ctx: ctx, table: table, stmt: st}, nil
+	return &Inserter{ctx: ctx, tx: tx, table: table, stmt: st, identityAt: identityAt, idCol: idCol}, nil
 }
 
 // Insert adds one row: values in the order of the Inserter's columns.
 func (in *Inserter) Insert(values ...any) error {
+	if in.idCol != "" {
+		var err error
+		if values, err = in.withID(values); err != nil {
+			return err
+		}
+	}
 	if _, err := in.stmt.ExecContext(in.ctx, values...); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("insert into %s: %w", in.table, ErrConflict)
@@ -197,8 +220,44 @@ func (in *Inserter) Insert(values ...any) error {
 	return nil
 }
 
-// Close releases the prepared statement.
-func (in *Inserter) Close() error { return in.stmt.Close() }
+// withID gives a PostgreSQL row its id: the one it has, noted, or the
+// next of the ids the Inserter claimed. The first claim locks the table's
+// sipswitch_sequence row for the transaction, so the ids that follow are
+// counted here without a round trip each.
+func (in *Inserter) withID(values []any) ([]any, error) {
+	if in.identityAt >= 0 {
+		if in.identityAt < len(values) {
+			if id, ok := asInt64(values[in.identityAt]); ok && id > in.maxID {
+				in.maxID = id
+			}
+		}
+		return values, nil
+	}
+	if !in.claimed {
+		id, err := in.tx.claimID(in.ctx, in.table, in.idCol)
+		if err != nil {
+			return nil, err
+		}
+		in.claimed, in.nextID = true, id
+	} else {
+		in.nextID++
+	}
+	in.maxID = max(in.maxID, in.nextID)
+	return append(values[:len(values):len(values)], in.nextID), nil
+}
+
+// Close releases the prepared statement (and, on PostgreSQL, records the
+// highest id the rows took).
+func (in *Inserter) Close() error {
+	var err error
+	if in.maxID > 0 {
+		err = in.tx.recordID(in.ctx, in.table, in.maxID)
+	}
+	if cerr := in.stmt.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // queryRows streams the rows of a statement of this package to fn.
 func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(row Scanner) error) error {
@@ -222,6 +281,9 @@ func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(ro
 // run-time state: serialized with other writes, but the store revision
 // does not move (call records wake no renderer). All rows or none.
 func (db *DB) AppendState(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if db.dialect == postgresDialect {
+		return db.appendStatePostgres(ctx, table, cols, rows)
+	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	stx, err := db.sql.BeginTx(ctx, nil)
@@ -259,7 +321,7 @@ func (tx *Tx) SumBy(ctx context.Context, table, sumCol, groupCol string, where [
 		return nil, err
 	}
 	out := map[string]float64{}
-	err = tx.queryRows(ctx, "SELECT "+quote(groupCol)+", total("+quote(sumCol)+") FROM "+quote(table)+cond+" GROUP BY "+quote(groupCol), args, func(r Scanner) error {
+	err = tx.queryRows(ctx, "SELECT "+quote(groupCol)+", "+tx.db.dialect.floatSum(quote(sumCol))+" FROM "+quote(table)+cond+" GROUP BY "+quote(groupCol), args, func(r Scanner) error {
 		var k string
 		var v float64
 		if err := r.Scan(&k, &v); err != nil {

@@ -13,7 +13,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage
 	}
 	fs := newFlags("user add", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	username := fs.String("username", "", "user name")
 	role := fs.String("role", "", fmt.Sprintf("role: one of %v", engine.RoleNames()))
 	customer := fs.Int("customer", engine.RootCustomer, "customer the user belongs to")
@@ -78,8 +78,8 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // openService opens the database, applies migrations and creates the first
 // admin if the database is new (printing its password once).
-func openService(ctx context.Context, path string) (*storage.DB, *engine.Service, error) {
-	store, err := storage.Open(ctx, path)
+func openService(ctx context.Context, path string, opts ...storage.Option) (*storage.DB, *engine.Service, error) {
+	store, err := storage.Open(ctx, path, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

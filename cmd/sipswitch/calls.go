@@ -20,7 +20,7 @@ func runCalls(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	fs := newFlags("calls export", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	since := fs.String("since", "", "calls that started at or after: unix seconds or RFC 3339")
 	until := fs.String("until", "", "calls that started before: unix seconds or RFC 3339")
 	customer := fs.Int("customer", 0, "calls of this customer")

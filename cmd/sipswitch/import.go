@@ -70,7 +70,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // database that does not exist yet checks against an empty one in a
 // temporary directory, so that it creates no file.
 func importDatabase(ctx context.Context, path string, dryRun bool, stderr io.Writer) (*engine.Service, func(), error) {
-	if _, err := os.Stat(path); !dryRun || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); !dryRun || storage.IsPostgresDSN(path) || !errors.Is(err, fs.ErrNotExist) {
 		store, svc, err := openService(ctx, path)
 		if err != nil {
 			return nil, nil, err

@@ -18,7 +18,7 @@ import (
 
 func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("render", stderr)
-	db := fs.String("db", "", "database file to render from")
+	db := fs.String("db", "", "database file or postgres:// URL to render from")
 	from := fs.String("from", "", "switch file (YAML) to render from")
 	out := fs.String("out", "", "directory to write sip.conf, pjsip.conf, iax.conf and extensions.conf to")
 	check := fs.Bool("check", false, "write nothing; print a unified diff and exit 1 when the output would change")

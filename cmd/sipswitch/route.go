@@ -16,7 +16,7 @@ import (
 
 func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("route", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	plan := fs.Int("plan", 0, "rate plan id (default: the plan of the --caller line)")
 	called := fs.String("called", "", "number dialled")
 	caller := fs.String("caller", "", "caller's number, or a line: its class of service, caller id and plan apply")
@@ -67,7 +67,7 @@ func runCosts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	fs := newFlags("costs import", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file")
+	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	peer := fs.Int("peer", 0, "peer whose cost table is loaded")
 	replace := fs.Bool("replace", false, "remove the peer's existing cost rows first")
 	if err := fs.Parse(args[1:]); err != nil {

@@ -21,8 +21,10 @@ import (
 	"time"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/config"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
@@ -53,7 +55,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs := newFlags("serve", stderr)
 	f := &serveFlags{}
 	fs.StringVar(&f.configPath, "config", "", "configuration file (YAML); flags override it")
-	fs.StringVar(&f.db, "db", "", "database file (default ./sipswitch.db)")
+	fs.StringVar(&f.db, "db", "", "database: a SQLite file (default ./sipswitch.db) or a postgres:// URL (several hosts on one store)")
 	fs.StringVar(&f.http, "http", "", "admin API listen address (default 127.0.0.1:8080)")
 	fs.Var(&f.sip, "sip", "SIP listen URI, repeatable (default udp://127.0.0.1:5060 and tcp://127.0.0.1:5060)")
 	fs.StringVar(&f.renderDir, "render-dir", "", "render Asterisk configuration into this directory on every change")
@@ -145,6 +147,10 @@ type daemon struct {
 	relay   *media.Engine        // the SIP core's RTP relay
 	records *engine.CallRecorder // nil: call_records off
 
+	host   string          // cluster.host
+	limits *cluster.Limits // nil: limits count this host's calls alone
+	redis  *redis.Client
+
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
 	renderDone   chan struct{}
@@ -157,14 +163,23 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := sip.SetTransactionTimers(sip.TransactionTimers{T1: c.T1, T2: c.T2, T4: c.T4, Linger: c.TransactionLinger}); err != nil {
 		return fmt.Errorf("calls timers: %w", err)
 	}
-	store, svc, err := openService(ctx, d.cfg.Database)
+	store, svc, err := openService(ctx, d.cfg.Database, storage.WithLogger(d.log))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	d.store, d.svc = store, svc
+	d.host = d.cfg.Cluster.HostName()
+	// Shared limits outlive ctx: the slots of calls still draining are
+	// renewed until the daemon returns.
+	defer d.stopSharedLimits()
+	clusterCtx, stopCluster := context.WithCancel(context.Background())
+	defer stopCluster()
 
-	if err := d.startSIP(ctx); err != nil {
+	if err := d.startSIP(clusterCtx); err != nil {
+		return err
+	}
+	if err := d.registerClusterMetrics(); err != nil {
 		return err
 	}
 	// The relay outlives the SIP core: calls draining still carry media.
@@ -193,7 +208,7 @@ func (d *daemon) run(ctx context.Context) error {
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/healthz", d.serveHealth)
 	var servers []*http.Server
 	if d.cfg.Metrics == "" {
 		mux.Handle("/metrics", d.metrics.Handler())
@@ -223,7 +238,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", d.cfg.Database, "render_dir", d.cfg.Render.Dir, "version", versionString())
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString(), "host", d.host, "shared_limits", d.limits != nil)
 	watchdog := d.watchdog()
 
 	for {
@@ -431,17 +446,22 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("time_zone: %w", err)
 	}
-	// Today's spend of every line, from its call records, so a restart
-	// does not reset daily limits.
-	spend := routing.NewSpendLedger(loc)
-	if err := d.svc.RestoreSpend(ctx, spend, time.Now()); err != nil {
+	ccOpts, err := d.startSharedLimits(ctx)
+	if err != nil {
 		return err
 	}
-	d.calls, err = routing.NewCallControl(ctx, snap, costs, routing.WithSpendLedger(spend))
+	// Today's spend of every line, from its call records, so a restart
+	// does not reset daily limits.
+	spend, err := d.spendLedger(ctx, loc)
+	if err != nil {
+		return err
+	}
+	d.calls, err = routing.NewCallControl(ctx, snap, costs, append(ccOpts, routing.WithSpendLedger(spend))...)
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}
 	c := d.cfg.Calls
+	regs := engine.NewRegistrationStore(d.store, engine.WithRegistrarHost(d.host))
 	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
 	if err != nil {
 		return fmt.Errorf("calls.peer_match: %w", err)
@@ -452,7 +472,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithRealm(d.cfg.Realm),
 		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),
 		sip.WithLogger(d.log),
-		sip.WithRegistrationStore(engine.NewRegistrationStore(d.store)),
+		sip.WithRegistrationStore(regs),
 		sip.WithPeerTimeout(c.NoAnswerTimeout),
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
@@ -470,7 +490,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		opts = append(opts, sip.WithVoicemail(c.VoicemailServer))
 	}
 	if d.cfg.CallRecords {
-		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log))
+		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log), engine.WithRecordHost(d.host))
 		opts = append(opts, sip.WithCallRecords(d.records.Record))
 	}
 	relayOpts, mode, err := d.mediaOptions()
@@ -489,6 +509,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
+	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ type Agent struct {
 
 	mu     sync.Mutex
 	onCall func(d *sipgo.DialogServerSession, req *sip.Request)
+	onBye  func(req *sip.Request)
 	// Invites, Reinvites, Byes and Options count the requests received;
 	// Last is the last INVITE (or re-INVITE).
 	Invites   atomic.Int32
@@ -182,6 +183,12 @@ func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.Byes.Add(1)
+		a.mu.Lock()
+		onBye := a.onBye
+		a.mu.Unlock()
+		if onBye != nil {
+			onBye(req)
+		}
 		if err := a.Server.ReadBye(req, tx); err == nil {
 			return
 		}
@@ -208,6 +215,14 @@ func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 func (a *Agent) Handle(f func(d *sipgo.DialogServerSession, req *sip.Request)) {
 	a.mu.Lock()
 	a.onCall = f
+	a.mu.Unlock()
+}
+
+// HandleBye runs f on every BYE the agent receives, before it answers
+// it: whoever sent the BYE has not yet seen the 200.
+func (a *Agent) HandleBye(f func(req *sip.Request)) {
+	a.mu.Lock()
+	a.onBye = f
 	a.mu.Unlock()
 }
 

@@ -60,8 +60,10 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed of the injection file")
 	called := flag.String("called", "", "called number of every call (default: random within the routes)")
 	carrierPort := flag.Int("carrier-port", 5071, "port of carrier1 (carrier2 and carrier3 on the next ones): runs beside another load test need their own")
+	outMax := flag.Int("outmaximum", -1, "outmaximum of the carrier peers (-1: unlimited; a limit makes every call take a slot, shared across hosts in a cluster)")
+	totalMax := flag.Int("totalmaximum", -1, "totalmaximum of the phones (-1: unlimited)")
 	flag.Parse()
-	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, *carrierPort); err != nil {
+	if err := run(*db, *csvPath, *phones, *routes, *calls, *seed, *called, *carrierPort, limits{peer: *outMax, phone: *totalMax}); err != nil {
 		fmt.Fprintln(os.Stderr, "gendb:", err)
 		os.Exit(1)
 	}
@@ -71,7 +73,10 @@ func phoneName(i int) string     { return strconv.Itoa(firstPhone + i) }
 func phonePassword(i int) string { return "pw" + strconv.Itoa(firstPhone+i) }
 func routePrefix(i int) string   { return fmt.Sprintf("1%04d", i) }
 
-func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, carrierPort int) error {
+// limits are the call limits the database gives its peers and phones.
+type limits struct{ peer, phone int }
+
+func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called string, carrierPort int, lim limits) error {
 	switch {
 	case phones <= 0:
 		return errors.New("-phones must be positive")
@@ -119,7 +124,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 
 	peerIDs := make([]string, len(carriers))
 	for i, name := range carriers {
-		id, err := create("peers", engine.Values{"name": name, "type": routing.PeerSIP, "destination": carrierDest(i, carrierPort)})
+		id, err := create("peers", engine.Values{"name": name, "type": routing.PeerSIP, "destination": carrierDest(i, carrierPort), "outmaximum": strconv.Itoa(lim.peer)})
 		if err != nil {
 			return err
 		}
@@ -139,7 +144,7 @@ func run(dbPath, csvPath string, phones, routes, calls int, seed uint64, called 
 		}
 	}
 	for i := range phones {
-		if _, err := create("phones", engine.Values{"name": phoneName(i), "password": phonePassword(i), "plan": plan}); err != nil {
+		if _, err := create("phones", engine.Values{"name": phoneName(i), "password": phonePassword(i), "plan": plan, "totalmaximum": strconv.Itoa(lim.phone)}); err != nil {
 			return err
 		}
 	}

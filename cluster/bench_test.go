@@ -1,0 +1,112 @@
+package cluster_test
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sipswitch/sipswitch/cluster"
+	"github.com/sipswitch/sipswitch/cluster/clustertest"
+	"github.com/sipswitch/sipswitch/routing"
+)
+
+// cpuTime is the process's user and system CPU so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSharedSlot is what a call on a limited peer adds on a host of
+// a cluster: one slot taken and given back in Redis (two round trips).
+// cpu-us/op is the switch process's own CPU (the client side: encoding,
+// syscalls, the pool), the figure to set against a call's CPU; the wall
+// time per op includes waiting for Redis. A call on a limited peer and a
+// limited line pays it twice.
+func BenchmarkSharedSlot(b *testing.B) {
+	l := newLimitsB(b)
+	key := routing.LimitKey{Kind: routing.LimitPeer, ID: 1}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rel, ok := l.Acquire(key, 1_000_000)
+		if !ok {
+			b.Fatal("refused")
+		}
+		rel()
+	}
+	l.Flush()
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+}
+
+// BenchmarkSharedSpendCheck is a limited line's spend check on a host of a
+// cluster: the other hosts' spend read from Redis (one round trip).
+func BenchmarkSharedSpendCheck(b *testing.B) {
+	l := newLimitsB(b)
+	s := cluster.NewSpend(l, "bench")
+	if err := s.Publish("2026-12-01", "2001", 1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Others("2026-12-01", "2001"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+}
+
+func newLimitsB(b *testing.B) *cluster.Limits {
+	b.Helper()
+	prefix := clustertest.Prefix(b)
+	l, err := cluster.NewLimits(redisClient(b, clustertest.Addr()), "bench", cluster.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := l.Ping(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(l.Close)
+	return l
+}
+
+// BenchmarkSharedCall is a call's share of the Redis work with many calls
+// setting up at once (16 per core): a line slot and a peer slot taken,
+// then both given back as the call ends. Concurrent releases share round
+// trips. cpu-us/op is per call.
+func BenchmarkSharedCall(b *testing.B) {
+	l := newLimitsB(b)
+	line := routing.LimitKey{Kind: routing.LimitPhone, ID: 1}
+	peer := routing.LimitKey{Kind: routing.LimitPeer, ID: 1}
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			relLine, ok := l.Acquire(line, 1_000_000)
+			if !ok {
+				b.Error("line refused")
+				return
+			}
+			relPeer, ok := l.Acquire(peer, 1_000_000)
+			if !ok {
+				b.Error("peer refused")
+				return
+			}
+			relPeer()
+			relLine()
+		}
+	})
+	l.Flush()
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+}

@@ -1,0 +1,53 @@
+// Package cluster owns what several switch hosts on one store share
+// beyond the store itself: the slots of outmaximum and totalmaximum, held
+// in Redis so that a limit counts the calls of every host exactly, and
+// the daily spend of lines with a call_maximum (Spend).
+//
+// # Call-limit slots
+//
+// Each limited key (a peer's outmaximum, a line's totalmaximum) is one
+// Redis sorted set, {prefix}:limit:<kind>:<id>. A call's slot is one
+// member, named after the host, the process's boot nonce and a sequence
+// number, so no two calls anywhere share one; its score is the time its
+// lease ends, in Redis's own clock (TIME), so the hosts' clocks do not
+// matter. Taking a slot is one Lua script, atomic in Redis: drop the
+// members whose lease has ended, count the rest, add the new member only
+// when the count is below max. Two hosts can never both take the last
+// slot.
+//
+// The owning host renews the lease of every slot it holds every
+// Lease/3 (one script call for all of them). A host that dies renews
+// nothing: its slots stop counting when their lease ends, at most Lease
+// (default 6 s) after its last renewal, and are removed by the next
+// acquire of the key. Freeing is ZREM of the call's own member: freeing
+// twice, or freeing after the lease ended, removes nothing else, so a
+// slot is never double-freed. Renewal and release take a lock in
+// opposite modes so a renewal in flight cannot re-add a slot a release
+// has just removed.
+//
+// Renewing costs Redis one script call per 500 held slots every Lease/3,
+// about 1.5 us of its CPU per slot: 10,000 calls up on a host with a
+// limited peer and a limited line (20,000 slots) cost it some 15 ms a
+// second. Lines and peers without a limit hold no slot.
+//
+// When Redis cannot be asked (timeout Timeout, default 500 ms) a limited
+// key is treated as full: the call tries its next peer, and a call whose
+// every peer is limited gets 503. Unlimited keys never reach Redis, so
+// calls on them go on. Calls in progress are not touched: their slots are
+// renewed again once Redis is back (renewal re-adds a slot whose lease
+// lapsed during the outage, so the count is right again), and a release
+// that failed is covered by the lease. /healthz reports the counter's
+// reachability so a dispatcher stops sending new calls to a host that
+// cannot reach it.
+//
+// # Daily spend
+//
+// A line's spend today is one Redis hash per line and day with a field
+// per host: that host's spend (ended calls, and running calls as last
+// priced). Each host writes only its own field, after every limited call
+// ends and every tick (a second) while limited calls run, and reads the
+// others' before a chargeable call of the line starts and at each tick;
+// routing.SpendLedger holds the line to its own spend plus theirs. A host
+// restarting writes its field from its own call records. Redis away: new
+// chargeable calls of limited lines are refused, running ones go on.
+package cluster

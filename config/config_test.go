@@ -151,3 +151,28 @@ func TestReloadSplitsLiveFromRestartOnly(t *testing.T) {
 		t.Errorf("known keys from the yaml tags: %v", keys)
 	}
 }
+
+// runtime.memory_limit takes GOMEMLIMIT's sizes; anything else names the
+// key. gc_percent -1 needs a limit.
+func TestRuntimeSection(t *testing.T) {
+	for in, want := range map[string]int64{"": 0, "900MiB": 900 << 20, "2GiB": 2 << 30, "512KiB": 512 << 10, "1048576B": 1 << 20} {
+		got, err := RuntimeConfig{MemoryLimit: in}.MemoryLimitBytes()
+		if err != nil || got != want {
+			t.Errorf("memory_limit %q = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"900", "900MB", "-1GiB", "0MiB", "lots", "99999999999TiB"} {
+		if _, err := (RuntimeConfig{MemoryLimit: bad}).MemoryLimitBytes(); err == nil {
+			t.Errorf("memory_limit %q accepted", bad)
+		}
+	}
+	c := Default()
+	c.Runtime = RuntimeConfig{GCPercent: -1}
+	if err := c.Validate("test", nil); err == nil || !strings.Contains(err.Error(), "runtime.gc_percent") {
+		t.Errorf("gc_percent -1 without a limit: %v", err)
+	}
+	c.Runtime = RuntimeConfig{GCPercent: 200, MemoryLimit: "900MB"}
+	if err := c.Validate("test", nil); err == nil || !strings.Contains(err.Error(), "runtime.memory_limit") {
+		t.Errorf("memory_limit 900MB: %v", err)
+	}
+}

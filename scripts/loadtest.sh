@@ -35,6 +35,8 @@
 #   RECORDS   1 (default): call records on, checked one per call after
 #             the run (the switch is stopped with SIGTERM to flush them); 0:
 #             off, for the cost of records by comparison
+#   MEMORY_LIMIT  runtime.memory_limit of the switch [900MiB, as
+#             dist/sipswitch.example.yaml; "" for none]
 #   LOG_LEVEL sipswitch's log level (warn; info writes a line per call
 #             attempt, as on a production host: ~3% more CPU per call)
 #
@@ -141,6 +143,9 @@ log:
   level: ${LOG_LEVEL:-warn}
   format: text
 call_records: $([[ ${RECORDS:-1} = 1 ]] && echo true || echo false)
+# As the shipped example (gc_percent 200 is the default).
+runtime:
+  memory_limit: "${MEMORY_LIMIT:-900MiB}"
 $([[ $MODE = media ]] && printf 'media:\n  relay: %s\n  timeout: 120s\n' "$MEDIA_RELAY")
 ${SIPSWITCH_CONFIG_EXTRA:-}
 EOF

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -157,6 +158,7 @@ type daemon struct {
 }
 
 func (d *daemon) run(ctx context.Context) error {
+	applyRuntime(d.cfg.Runtime, d.log)
 	// sipgo's timers belong to the process: set once, before any SIP user
 	// agent exists.
 	c := d.cfg.Calls
@@ -347,6 +349,7 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	d.stopRender()
 	config.ApplyLive(&d.cfg, cfg)
+	applyRuntime(d.cfg.Runtime, d.log)
 	if l, err := d.cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)
 	}
@@ -397,6 +400,25 @@ func (d *daemon) startRender(ctx context.Context) {
 	d.renderMu.Lock()
 	d.renderCancel, d.renderDone = cancel, done
 	d.renderMu.Unlock()
+}
+
+// applyRuntime sets the garbage collector from the runtime section; GOGC
+// and GOMEMLIMIT in the environment win (the runtime applied them).
+func applyRuntime(r config.RuntimeConfig, log *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(r.GCPercent)
+	} else {
+		log.Info("GOGC from the environment overrides runtime.gc_percent", "GOGC", os.Getenv("GOGC"))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		limit, _ := r.MemoryLimitBytes() // validated with the configuration
+		if limit == 0 {
+			limit = math.MaxInt64
+		}
+		debug.SetMemoryLimit(limit)
+	} else {
+		log.Info("GOMEMLIMIT from the environment overrides runtime.memory_limit", "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
+	}
 }
 
 // mediaPolicy is the media section as the rendered files carry it, in

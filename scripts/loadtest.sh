@@ -314,10 +314,10 @@ done
 # Response time 1: authenticated INVITE sent -> 200 OK received; 2: BYE -> 200.
 for rtd in 1 2; do
 	cat "$WORK"/uac_call_*_rtt.csv 2>/dev/null | awk -F';' -v r="$rtd" '$3 == r { print $2 }' | sort -n |
-		awk -v r="$rtd" '{ v[NR] = $1 } END {
+		awk -v r="$rtd" '{ v[NR] = $1; sum += $1 } END {
 			if (NR == 0) exit
 			name = (r == 1) ? "INVITE->200" : "BYE->200"
-			printf "response time %-11s ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
+			printf "response time %-11s ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, sum / NR, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
 done
 # The switch's own view (sipswitch_sip_delay_seconds): a datagram's time in
 # the read loop, INVITE handler to B-leg INVITE, callee's 2xx to the

@@ -3,23 +3,35 @@ package sip
 import (
 	"context"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
+
+// lingerChildEnv marks the process that runs the linger test with short timers.
+const lingerChildEnv = "SIPSWITCH_LINGER_TEST_PROCESS"
 
 // With the transaction linger shorter than a peer's 2xx retransmission
 // window, a 2xx that arrives after the B-leg's transaction is gone (our
 // ACK was lost) is ACKed again and the call stays up.
 func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
-	// sipgo's timers are process-wide: they are set before any agent of
-	// this test runs, and put back after all are gone.
-	saved := [4]time.Duration{sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M}
-	t.Cleanup(func() { sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = saved[0], saved[1], saved[2], saved[3] })
+	// sipgo's timers are process-wide and read by the timers of every
+	// transaction still lingering from earlier tests, so they are changed
+	// only in a process of this test's own.
+	if os.Getenv(lingerChildEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLate2xxRetransmissionOfLiveLegIsReACKed$", "-test.count=1")
+		cmd.Env = append(os.Environ(), lingerChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "PASS") {
+			t.Fatalf("test process: %v\n%s", err, out)
+		}
+		return
+	}
 	if err := SetTransactionTimers(TransactionTimers{Linger: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func scrape(t *testing.T, m *Metrics) string {
 
 func TestObservationsShowInTheScrape(t *testing.T) {
 	m := New()
-	m.ObserveAttempt(sip.AttemptResult{Peer: "carrier-a", Cause: "503"})
+	m.ObserveAttempt(sip.AttemptResult{Peer: "carrier-a", Cause: "unavailable"})
 	m.ObserveAttempt(sip.AttemptResult{Peer: "carrier-b", Cause: "answered"})
 	m.ObserveAttempt(sip.AttemptResult{Phone: "1001", Cause: "no_answer"})
 	m.ObserveAPI("phones/create", "204", 3*time.Millisecond)
@@ -43,7 +43,7 @@ func TestObservationsShowInTheScrape(t *testing.T) {
 	got := scrape(t, m)
 	for _, want := range []string{
 		`sipswitch_call_attempts_total{peer="carrier-a"} 1`,
-		`sipswitch_calls_failed_total{cause="503",peer="carrier-a"} 1`,
+		`sipswitch_calls_failed_total{cause="unavailable",peer="carrier-a"} 1`,
 		`sipswitch_calls_answered_total{peer="carrier-b"} 1`,
 		`sipswitch_calls_failed_total{cause="no_answer",peer="local"} 1`,
 		`sipswitch_api_requests_total{code="204",function="phones/create"} 1`,

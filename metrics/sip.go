@@ -59,7 +59,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		floodDropped:  d("sipswitch_sip_flood_dropped_total", "Messages dropped unparsed because their source address was over calls.flood_limit."),
 		floodBlocks:   d("sipswitch_sip_flood_blocks_total", "Times a source address was blocked by calls.flood_limit."),
 		unreachable:   d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
-		authFail:      d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures."),
+		authFail:      d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures by reason (password, unknown_user, algorithm, realm, uri, qop, malformed, nonce) and challenges never answered (unanswered).", "reason"),
 		forwarded:     d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
 		unparseable:   d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
 		relayed:       d("sipswitch_sip_relayed_calls_total", "Calls whose media went through the switch's RTP relay (media.relay)."),
@@ -95,7 +95,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.calls_, s.CallsAnswered, "answered")
 	counter(c.calls_, s.CallsFailed, "failed")
 	for cause, v := range map[string]uint64{"no_route": s.FailedNoRoute, "barred": s.FailedBarred, "busy": s.FailedBusy,
-		"no_answer": s.FailedNoAnswer, "canceled": s.FailedCanceled, "limit": s.FailedLimit, "other": s.FailedOther} {
+		"no_answer": s.FailedNoAnswer, "canceled": s.FailedCanceled, "limit": s.FailedLimit, "media": s.FailedMedia, "unavailable": s.FailedUnavail, "other": s.FailedOther} {
 		counter(c.failed, v, cause)
 	}
 	counter(c.failovers, s.Failovers)
@@ -104,7 +104,9 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.unreachable, s.UnreachableContacts)
 	counter(c.floodDropped, s.FloodDropped)
 	counter(c.floodBlocks, s.FloodBlocks)
-	counter(c.authFail, s.AuthFailures)
+	for r, v := range s.AuthFailuresBy {
+		counter(c.authFail, v, sip.AuthReason(r).String())
+	}
 	counter(c.forwarded, s.ForwardedCalls)
 	counter(c.unparseable, s.Unparseable)
 	counter(c.relayed, s.RelayedCalls)

@@ -3,9 +3,11 @@ package sip
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"hash"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
@@ -20,40 +22,51 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	if proxy {
 		credName = "Proxy-Authorization"
 	}
+	key := challengeKeyOf(req, src)
 	h := findHeader(req, credName)
 	if h == nil {
 		s.challenge(req, tx, proxy, false)
+		s.authWatch.challenged(key, req.Method.String(), headerValue(req, "User-Agent"), s.cfg.now())
 		return nil, false
 	}
+	s.authWatch.answered(key)
 	creds, err := parseDigestCredentials(h.Value())
 	if err != nil {
-		s.authFailed(req, tx, src, "", err)
+		s.authFailed(req, tx, src, "", AuthMalformed, err.Error())
 		return nil, false
 	}
 	if creds.realm != s.cfg.realm {
-		s.authFailed(req, tx, src, creds.username, errBadRealm)
+		s.authFailed(req, tx, src, creds.username, AuthRealm,
+			fmt.Sprintf("the phone answered for realm %q, the switch's realm is %q", creds.realm, s.cfg.realm))
+		return nil, false
+	}
+	newHash, ok := s.offered(creds.algorithm)
+	if !ok {
+		s.authFailed(req, tx, src, creds.username, AuthAlgorithm,
+			fmt.Sprintf("the phone answered with algorithm %s, the switch offers %s (digest_algorithms)", creds.algorithm, strings.Join(s.cfg.algorithms, ", ")))
+		return nil, false
+	}
+	if creds.qop != "" && !strings.EqualFold(creds.qop, "auth") {
+		s.authFailed(req, tx, src, creds.username, AuthQop,
+			fmt.Sprintf("the phone answered with qop=%s, the switch offers qop=auth", creds.qop))
 		return nil, false
 	}
 	if !digestURIMatches(creds.uri, &req.Recipient) {
 		// Credentials are for one Request-URI (RFC 3261 22.4, RFC 7616
 		// 3.4.6): a response sniffed or replayed from a call to one number
 		// must not place a call to another.
-		s.authFailed(req, tx, src, creds.username, errURIMismatch)
-		return nil, false
-	}
-	newHash, ok := s.offered(creds.algorithm)
-	if !ok {
-		s.authFailed(req, tx, src, creds.username, errAlgorithm)
+		s.authFailed(req, tx, src, creds.username, AuthURI,
+			fmt.Sprintf("credentials computed for uri %q, not for the Request-URI %s (a replay, or a phone that hashes another uri)", creds.uri, req.Recipient.String()))
 		return nil, false
 	}
 	phone, ok := s.dir.Phone(creds.username)
 	if !ok || phone.Password == "" {
-		s.authFailed(req, tx, src, creds.username, errBadResponse)
+		s.authFailed(req, tx, src, creds.username, AuthUnknownUser, "no line with this username and a password")
 		return nil, false
 	}
 	want := digestResponse(newHash, &creds, req.Method.String(), phone.Password)
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(creds.response))) != 1 {
-		s.authFailed(req, tx, src, creds.username, errBadResponse)
+		s.authFailed(req, tx, src, creds.username, AuthWrongPassword, "wrong password for the line")
 		return nil, false
 	}
 	if err := s.nonces.check(creds.nonce, creds.nc, s.cfg.now()); err != nil {
@@ -62,9 +75,8 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 			s.challenge(req, tx, proxy, true)
 			return nil, false
 		}
-		s.stats.authFailures.Add(1)
-		s.guard.fail(src, s.cfg.now())
-		s.cfg.log.Warn("sip auth refused", "method", req.Method.String(), "user", creds.username, "source", src.String(), "reason", err.Error())
+		s.countAuthFailure(src, AuthNonce)
+		s.logAuthFailure(req, src, creds.username, AuthNonce, err.Error())
 		s.challenge(req, tx, proxy, false)
 		return nil, false
 	}
@@ -79,6 +91,18 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		return nil, false
 	}
 	return phone, true
+}
+
+// challengeKeyOf names the phone behind req for the challenge watch.
+func challengeKeyOf(req *sip.Request, src netip.Addr) challengeKey {
+	k := challengeKey{src: netip.AddrPortFrom(src, 0)}
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		k.src = netip.AddrPortFrom(src, ap.Port())
+	}
+	if from := req.From(); from != nil {
+		k.user = from.Address.User
+	}
+	return k
 }
 
 func (s *Server) offered(alg string) (func() hash.Hash, bool) {
@@ -122,16 +146,64 @@ func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, proxy, st
 	}
 }
 
-func (s *Server) authFailed(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, user string, why error) {
-	s.stats.authFailures.Add(1)
-	// An algorithm the switch did not offer proves nothing about the
-	// password: a phone configured for another algorithm is not guessing,
-	// and must not get its whole address blocked.
-	if !errors.Is(why, errAlgorithm) && s.guard.fail(src, s.cfg.now()) {
+// authFailed refuses req with 403 and counts the failure. Only a failure
+// that says something about the password counts towards blocking the
+// address: a phone set to another algorithm, realm or qop is not
+// guessing, and one such phone must not get a whole office behind its
+// NAT blocked.
+func (s *Server) authFailed(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, user string, reason AuthReason, cause string) {
+	s.countAuthFailure(src, reason)
+	s.logAuthFailure(req, src, user, reason, cause)
+	respond(tx, req, 403, "Forbidden")
+}
+
+func (s *Server) countAuthFailure(src netip.Addr, reason AuthReason) {
+	s.stats.authFailures[reason].Add(1)
+	switch reason {
+	case AuthAlgorithm, AuthRealm, AuthQop:
+		return
+	}
+	if s.guard.fail(src, s.cfg.now()) {
 		s.cfg.log.Warn("sip address blocked after repeated auth failures", "source", src.String(), "block_for", s.cfg.authBlockFor.String())
 	}
-	s.cfg.log.Warn("sip auth failed", "method", req.Method.String(), "user", user, "source", src.String(), "reason", why.Error())
-	respond(tx, req, 403, "Forbidden")
+}
+
+// logAuthFailure logs a failure once per source and reason an interval,
+// with the count of the same left out since the last line.
+func (s *Server) logAuthFailure(req *sip.Request, src netip.Addr, user string, reason AuthReason, cause string) {
+	ok, more := s.authWatch.shouldLog(src, reason, s.cfg.now())
+	if !ok {
+		return
+	}
+	s.cfg.log.Warn("sip auth failed", "method", req.Method.String(), "user", user, "source", src.String(),
+		"reason", reason.String(), "cause", cause, "user_agent", headerValue(req, "User-Agent"), "same_since_last_log", more)
+}
+
+// reportAuthWatch logs and counts the challenges never answered, and the
+// failures left out of the log by sources that went quiet.
+func (s *Server) reportAuthWatch(now time.Time) {
+	for _, u := range s.authWatch.expire(now) {
+		s.stats.authFailures[AuthUnanswered].Add(1)
+		src := u.src.Addr()
+		if ok, _ := s.authWatch.shouldLog(src, AuthUnanswered, now); !ok {
+			continue
+		}
+		s.cfg.log.Warn("sip challenge never answered", "method", u.method, "user", u.user, "source", u.src.String(),
+			"challenges", u.count, "user_agent", u.userAgent, "reason", AuthUnanswered.String(), "cause", s.unansweredCause())
+	}
+	for _, l := range s.authWatch.sweep(now) {
+		s.cfg.log.Warn("sip auth failures not logged", "source", l.src.String(), "reason", l.reason.String(), "count", l.count)
+	}
+}
+
+// unansweredCause names the likely reason a phone gives up on a challenge.
+func (s *Server) unansweredCause() string {
+	for _, a := range s.cfg.algorithms {
+		if !strings.EqualFold(a, "MD5") {
+			return fmt.Sprintf("the phone may not support a digest algorithm the switch offers (%s): many phones refuse a challenge naming one they do not know; digest_algorithms: [MD5] suits them", strings.Join(s.cfg.algorithms, ", "))
+		}
+	}
+	return fmt.Sprintf("the phone has no credentials for realm %q, or gave up (check its username and password)", s.cfg.realm)
 }
 
 // digestURIMatches reports whether the uri of digest credentials names the

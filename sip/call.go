@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,7 +485,8 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		rel()
 		code, reason, refusal := mediaFailure(err)
 		c.noteRefusal(refusal)
-		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", p.Name, "phone", p.Name, "outcome", strconv.Itoa(code)+" "+refusal)
+		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", p.Name, "phone", p.Name,
+			"outcome", causeOfStatus(code), "status", code, "reason", refusal)
 		return result{code: code, reason: reason}
 	}
 	legs := make([]*leg, 0, len(contacts))
@@ -536,14 +536,14 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 	})
 	if err != nil {
 		code, reason := decideFailure(err)
-		outcome := reason
+		detail := reason
 		if errors.Is(err, routing.ErrCOSBarred) {
 			// Which class and rule is in routes/simulate; the log says
 			// whose class it was.
-			outcome = "cos_barred (line " + line.Name + ")"
+			detail = "cos_barred (line " + line.Name + ")"
 		}
-		c.logAttempt(called, 0, nil, outcome, 0)
-		c.noteRefusal(refusalReason(code, outcome))
+		c.logAttempt(called, 0, nil, code, causeOfStatus(code), detail, 0)
+		c.noteRefusal(refusalReason(code, detail))
 		return result{code: code, reason: reason}
 	}
 	routeID := 0
@@ -568,7 +568,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		body, err := c.policyBody(routing.PeerCodecOffer(at.Peer, c.callerPhone))
 		if err != nil {
 			code, reason, refusal := mediaFailure(err)
-			c.logAttempt(at.Called, routeID, at.Peer, strconv.Itoa(code)+" "+refusal, 0)
+			c.logAttempt(at.Called, routeID, at.Peer, code, causeOfStatus(code), refusal, 0)
 			if !errors.Is(err, media.ErrNoCommonCodec) {
 				c.noteRefusal(refusal)
 				return result{code: code, reason: reason}
@@ -583,13 +583,13 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			// A line at its daily spend limit makes no chargeable call;
 			// a peer that charges nothing may still carry it.
 			overSpend++
-			c.logAttempt(at.Called, routeID, at.Peer, "spend_limit", 0)
+			c.logAttempt(at.Called, routeID, at.Peer, 403, causeSpendLimit, "", 0)
 			continue
 		}
 		rel, ok := s.dir.AcquirePeer(at.Peer)
 		if !ok {
 			limited++
-			c.logAttempt(at.Called, routeID, at.Peer, "limit_reached", 0)
+			c.logAttempt(at.Called, routeID, at.Peer, 503, causeLimit, "outmaximum", 0)
 			if !s.dir.ShouldTryNext(routing.AttemptOutcome{LimitReached: true}) {
 				break
 			}
@@ -602,7 +602,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		c.attempts++
 		if s.dir.FailPercentHit(at.Peer) {
 			rel()
-			c.logAttempt(at.Called, routeID, at.Peer, "fail_percent 503", 0)
+			c.logAttempt(at.Called, routeID, at.Peer, 503, causeUnavailable, "fail_percent", 0)
 			last = result{code: 503, reason: "Service Unavailable"}
 			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503}) {
 				break
@@ -649,7 +649,7 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 	}
 	if err != nil {
 		rel()
-		c.logAttempt(at.Called, routeID, at.Peer, "bad destination: "+err.Error(), 0)
+		c.logAttempt(at.Called, routeID, at.Peer, 503, causeUnavailable, "bad destination: "+err.Error(), 0)
 		return res, s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503})
 	}
 	for i, h := range hosts {
@@ -661,13 +661,13 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 		if err != nil {
 			rel()
 			code, reason, refusal := mediaFailure(err)
-			c.logAttempt(at.Called, routeID, at.Peer, strconv.Itoa(code)+" "+refusal, 0)
+			c.logAttempt(at.Called, routeID, at.Peer, code, causeOfStatus(code), refusal, 0)
 			c.noteRefusal(refusal)
 			return result{code: code, reason: reason}, false
 		}
 		l, err := c.startPeerLeg(at, h, routeID, offer)
 		if err != nil {
-			c.logAttempt(at.Called, routeID, at.Peer, "send failed: "+err.Error(), 0)
+			c.logAttempt(at.Called, routeID, at.Peer, 503, causeUnavailable, "send failed: "+err.Error(), 0)
 			res = result{code: 503, reason: "Service Unavailable"}
 		} else {
 			l.tariff, l.chargeable = tariff, chargeable
@@ -746,7 +746,7 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				l.abandoned = true
 				pending--
 				go l.hangupOrphan()
-				c.logAttemptLeg(l, "488 bad SDP in answer")
+				c.logAttemptLeg(l, 488, causeMedia, "bad SDP in answer")
 				if !busy {
 					res.code, res.reason = 488, "Not Acceptable Here"
 				}
@@ -757,13 +757,13 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 						o.abandon()
 					}
 				}
-				c.logAttemptLeg(l, "answered")
+				c.logAttemptLeg(l, 200, causeAnswered, "")
 				return result{answered: l}
 			case ev.final:
 				l.abandoned = true
 				pending--
 				code, reason := finalStatus(ev)
-				c.logAttemptLeg(l, strconv.Itoa(code)+" "+reason)
+				c.logAttemptLeg(l, code, causeOfStatus(code), reason)
 				if code == 422 {
 					// The callee refused the switch's session timer offer
 					// even after a retry: the caller asked nothing of the
@@ -785,19 +785,19 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 		case <-noRingC:
 			abandonAll()
 			for _, l := range legs {
-				c.logAttemptLeg(l, "timeout")
+				c.logAttemptLeg(l, 408, causeTimeout, "no provisional response within calls.peer_timeout")
 			}
 			return result{code: 408, reason: "Request Timeout", timedOut: true}
 		case <-ringT.C:
 			abandonAll()
 			for _, l := range legs {
-				c.logAttemptLeg(l, "no_answer")
+				c.logAttemptLeg(l, 480, causeNoAnswer, "")
 			}
 			return result{code: 480, reason: "Temporarily Unavailable", timedOut: true}
 		case <-c.a.Context().Done():
 			abandonAll()
 			for _, l := range legs {
-				c.logAttemptLeg(l, "canceled")
+				c.logAttemptLeg(l, 487, causeCanceled, "")
 			}
 			return result{canceled: true, code: 487, reason: "Request Terminated"}
 		}
@@ -863,6 +863,10 @@ func (c *call) connected(b *leg) {
 		}
 	}
 	c.aTimer.addAnswerHeaders(res)
+	res.AppendHeader(s.allowHeader)
+	if s.supportedHeader != nil {
+		res.AppendHeader(s.supportedHeader)
+	}
 	c.sentA.store(b.answer)
 	// WriteResponse retransmits the 2xx until the caller's ACK arrives. A
 	// BYE may overtake the ACK (each request has its own goroutine): the
@@ -1108,14 +1112,18 @@ func (c *call) releaseAll() {
 	}
 }
 
-func (c *call) logAttempt(called string, route int, peer *routing.Peer, outcome string, d time.Duration) {
+// logAttempt logs one attempt of the call and hands it to the observer:
+// outcome is a word of the one vocabulary the log and the metrics share
+// (see causeOfStatus), status the SIP code, reason the far end's text or
+// what the switch saw.
+func (c *call) logAttempt(called string, route int, peer *routing.Peer, status int, outcome, reason string, d time.Duration) {
 	peerName := ""
 	if peer != nil {
 		peerName = peer.Name
 	}
 	c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", called,
-		"route", route, "peer", peerName, "outcome", outcome, "duration", d.String())
-	c.observe(AttemptResult{Peer: peerName, Cause: attemptCause(outcome), Duration: d})
+		"route", route, "peer", peerName, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+	c.observe(AttemptResult{Peer: peerName, Cause: outcome, Duration: d})
 }
 
 func (c *call) observe(r AttemptResult) {
@@ -1124,22 +1132,13 @@ func (c *call) observe(r AttemptResult) {
 	}
 }
 
-// attemptCause keeps the first word of an outcome ("503 Service
-// Unavailable" -> "503"), so metric labels stay few.
-func attemptCause(outcome string) string {
-	if i := strings.IndexAny(outcome, " :"); i > 0 {
-		return outcome[:i]
-	}
-	return outcome
-}
-
-func (c *call) logAttemptLeg(l *leg, outcome string) {
+func (c *call) logAttemptLeg(l *leg, status int, outcome, reason string) {
 	d := c.s.cfg.now().Sub(l.started)
 	if l.peer == nil {
 		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
-			"phone", l.phone, "outcome", outcome, "duration", d.String())
-		c.observe(AttemptResult{Phone: l.phone, Cause: attemptCause(outcome), Duration: d})
+			"phone", l.phone, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+		c.observe(AttemptResult{Phone: l.phone, Cause: outcome, Duration: d})
 		return
 	}
-	c.logAttempt(l.called, l.route, l.peer, outcome, d)
+	c.logAttempt(l.called, l.route, l.peer, status, outcome, reason, d)
 }

@@ -65,6 +65,16 @@ func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	if ua := inv.GetHeader("User-Agent"); ua == nil || ua.Value() != "sipswitch" {
 		t.Errorf("B-leg User-Agent %v", ua)
 	}
+	// Phones decide on UPDATE refreshes and session timers from Allow
+	// and Supported in the answer; carriers from the INVITE.
+	for what, m := range map[string]interface{ GetHeader(string) sip.Header }{"caller's 200": d.InviteResponse, "B-leg INVITE": inv} {
+		if h := m.GetHeader("Allow"); h == nil || !strings.Contains(h.Value(), "UPDATE") || !strings.Contains(h.Value(), "BYE") {
+			t.Errorf("%s: Allow %v", what, h)
+		}
+		if h := m.GetHeader("Supported"); h == nil || !strings.Contains(h.Value(), "timer") {
+			t.Errorf("%s: Supported %v", what, h)
+		}
+	}
 	if inv.Recipient.User != "441234" {
 		t.Errorf("carrier request-uri user %q", inv.Recipient.User)
 	}

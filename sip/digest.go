@@ -28,10 +28,6 @@ var (
 	errNonceStale  = errors.New("nonce expired")
 	errNonceForged = errors.New("nonce not issued by this server")
 	errNonceReplay = errors.New("nonce count replayed")
-	errBadResponse = errors.New("digest response mismatch")
-	errBadRealm    = errors.New("digest realm mismatch")
-	errAlgorithm   = errors.New("digest algorithm not offered")
-	errURIMismatch = errors.New("digest uri is not the request-uri")
 )
 
 // digestCredentials are the fields of an Authorization or

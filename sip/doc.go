@@ -27,9 +27,28 @@
 // call to another. Wrong passwords, unknown users, replays and uri
 // mismatches count as failures; limit failures from one IP address within
 // the window block the address (403 without challenge) for the block time
-// (WithAuthBlock). An answer with an algorithm the switch did not offer
-// is refused but not counted towards the block: it is a phone's
-// configuration, not a guess.
+// (WithAuthBlock). An answer with an algorithm the switch did not offer,
+// another realm or a qop other than auth is refused but not counted
+// towards the block: it is a phone's configuration, not a guess. An answer
+// without qop is computed as RFC 2617 3.2.2.1 says (RFC 2069 phones).
+//
+// No failure is silent (INFERRED from what deployed phones do): every
+// refusal is counted by reason (Stats.AuthFailuresBy: password,
+// unknown_user, algorithm, realm, uri, qop, malformed, nonce) and logged
+// WARN "sip auth failed" with the likely cause, once per source address
+// and reason an interval (WithAuthWatch, default 1 min) with the count of
+// the same left out. A phone that cannot use any challenge offered gives
+// up without a word; baresip 1.0, for one, refuses the whole 401 when one
+// challenge names an algorithm it does not know. So a challenge that gets
+// no answer from the same source address, port and From user within the
+// watch window (default 30 s) counts as reason unanswered and logs "sip
+// challenge never answered", naming the offered algorithms when SHA-256
+// is among them. That is also why MD5 alone is the default: Asterisk and
+// Kamailio offer MD5 alone, and interoperability, not strength, decides
+// what a switch must offer every phone (RFC 8760 allows several
+// challenges; SHA-256 is an opt-in for a switch whose phones all follow
+// it). The per-line opt-in the issue suggests has no seed parameter to
+// carry it; the switch-wide one is the only one.
 //
 // A phone's source (comma or space separated IP addresses or CIDR
 // prefixes) restricts where it may register and call from; its allowed_ua

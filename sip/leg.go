@@ -46,6 +46,7 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 		req.SetBody(body)
 	}
 	c.addDiversions(req)
+	req.AppendHeader(s.allowHeader)
 	s.addTimerOffer(req, sessionSecs)
 	return req
 }

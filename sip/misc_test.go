@@ -261,3 +261,38 @@ func TestParseListenURI(t *testing.T) {
 		}
 	}
 }
+
+// A busy callee is "busy" everywhere: in the attempt's log line (the
+// peer's own reason text beside it), to the attempt observer that feeds
+// sipswitch_calls_failed_total, and in the per-call failure counters.
+func TestFailureCauseIsOneVocabulary(t *testing.T) {
+	var logs syncBuffer
+	var mu sync.Mutex
+	var causes []string
+	observe := WithAttemptObserver(func(r AttemptResult) {
+		mu.Lock()
+		causes = append(causes, r.Cause)
+		mu.Unlock()
+	})
+	f, ctx := newFixture(t, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), observe)
+	f.carrier1.Handle(siptest.RejectWith(486))
+	f.carrier2.Handle(siptest.RejectWith(486))
+	if _, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err == nil {
+		t.Fatal("call to a busy carrier answered")
+	}
+	eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
+	line := logLine(logs.String(), "sip call attempt")
+	for _, want := range []string{"outcome=busy", "status=486", `reason="Test 486"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("attempt log %q lacks %s", line, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(causes) == 0 || causes[0] != "busy" {
+		t.Errorf("observer causes %v, want busy", causes)
+	}
+	if st := f.s.Stats(); st.FailedBusy != 1 || st.FailedOther != 0 {
+		t.Errorf("per-call failures busy %d other %d, want 1 and 0", st.FailedBusy, st.FailedOther)
+	}
+}

@@ -34,6 +34,8 @@ type config struct {
 	authFailLimit  int
 	authFailWindow time.Duration
 	authBlockFor   time.Duration
+	authWatchFor   time.Duration // a challenge unanswered this long is reported
+	authLogEvery   time.Duration // one auth failure log line per source and reason per this
 	retryAfter     int
 	maxContacts    int
 	observe        func(AttemptResult)
@@ -58,7 +60,7 @@ type config struct {
 type AttemptResult struct {
 	Peer     string // peer name; "" for an attempt to a local line
 	Phone    string // called line for local attempts
-	Cause    string // "answered", a SIP code such as "503", "timeout", "no_answer", "canceled", "limit_reached", ...
+	Cause    string // "answered" or a failure cause: no_route, barred, busy, no_answer, canceled, limit, spend_limit, timeout, media, unavailable, other
 	Duration time.Duration
 }
 
@@ -387,6 +389,20 @@ func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
 	}
 }
 
+// WithAuthWatch sets how long a challenge may go unanswered before the
+// switch reports it (a phone that gives up on a 401/407 says nothing), and
+// how often one source's auth failures of one reason are logged. Defaults
+// 30 s (a REGISTER transaction's lifetime, Timer F, is 32 s) and 1 min.
+func WithAuthWatch(unanswered, logEvery time.Duration) Option {
+	return func(c *config) error {
+		if unanswered <= 0 || logEvery <= 0 {
+			return fmt.Errorf("auth watch unanswered=%s log every=%s: %w", unanswered, logEvery, ErrBadOption)
+		}
+		c.authWatchFor, c.authLogEvery = unanswered, logEvery
+		return nil
+	}
+}
+
 func positiveDuration(name string, d time.Duration, set func(*config)) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -413,6 +429,8 @@ func newConfig(opts []Option) (*config, error) {
 		authFailLimit:  10,
 		authFailWindow: time.Minute,
 		authBlockFor:   5 * time.Minute,
+		authWatchFor:   30 * time.Second,
+		authLogEvery:   time.Minute,
 		retryAfter:     30,
 		maxContacts:    10,
 		sessionExpires: 1800 * time.Second,

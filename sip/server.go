@@ -43,7 +43,10 @@ type Server struct {
 
 	nonces *nonceBook
 	guard  *authGuard
-	flood  *floodGuard // nil: no flood limit
+	// authWatch reports challenges never answered and keeps the auth
+	// failure log to a line per source and reason an interval.
+	authWatch *authWatch
+	flood     *floodGuard // nil: no flood limit
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
@@ -65,7 +68,15 @@ type Server struct {
 
 	retryAfter sip.Header
 	uaHeader   sip.Header
+	// allowHeader and supportedHeader go on the switch's 2xx to a caller's
+	// INVITE and on its INVITEs to callees: phones read them to decide
+	// whether to refresh with UPDATE or re-INVITE and whether to run
+	// session timers (RFC 3261 20.5, 20.37; RFC 4028 7.1).
+	allowHeader, supportedHeader sip.Header
 }
+
+// dialogMethods are the methods the switch takes within a call's dialog.
+const dialogMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
 
 // New builds a Server; call Serve to start it.
 func New(dir Directory, opts ...Option) (*Server, error) {
@@ -81,12 +92,17 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		dir:          dir,
 		nonces:       newNonceBook(cfg.nonceTTL),
 		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
+		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
 		bindings:     newBindingTable(),
 		ready:        make(chan struct{}),
 		closed:       make(chan struct{}),
 		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
 		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
+		allowHeader:  sip.NewHeader(hdrAllow, dialogMethods),
 		transportLog: newTransportLog(cfg.log, cfg.now),
+	}
+	if cfg.sessionExpires > 0 {
+		s.supportedHeader = sip.NewHeader(hdrSupported, timerOption)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
 	s.SetMediaRelay(cfg.relayMode)
@@ -119,7 +135,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		respond(tx, req, 200, "OK", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"))
+		respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
 	})
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)
@@ -185,7 +201,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.log.Info("sip core listening", "addrs", strings.Join(listening, " "))
 
 	go s.pingLoop(ctx)
-	tick := time.NewTicker(15 * time.Second)
+	// The sweep runs often enough to report an unanswered challenge
+	// within its window.
+	tick := time.NewTicker(max(min(15*time.Second, s.cfg.authWatchFor/2), 10*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -202,6 +220,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			now := s.cfg.now()
 			s.nonces.sweep(now)
 			s.guard.sweep(now)
+			s.reportAuthWatch(now)
 			if s.flood != nil {
 				s.flood.sweep(now)
 			}

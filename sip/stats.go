@@ -5,20 +5,24 @@ import "sync/atomic"
 // Stats are the SIP core's counters, cheap to bump on the call path and
 // meant to be exported as metrics. Read them with Server.Stats.
 type Stats struct {
-	CallsAttempted  uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
-	CallsAnswered   uint64 // calls whose B-leg answered and whose A-leg ACKed
-	CallsFailed     uint64 // calls that ended without an answer (sum of the causes below)
-	FailedNoRoute   uint64 // 404: no route, or unknown local number on inbound calls
-	FailedBarred    uint64 // 403: route forbids the call
-	FailedBusy      uint64 // 486/600 final from the callee or a line at totalmaximum
-	FailedNoAnswer  uint64 // nobody answered within the ring time
-	FailedCanceled  uint64 // caller cancelled
-	FailedLimit     uint64 // every peer was at outmaximum
-	FailedOther     uint64 // any other final failure (peer 5xx, 404 from peer, ...)
-	Failovers       uint64 // attempts after the first one of a call
-	ActiveCalls     int64  // calls in progress (ringing or answered)
-	Registrations   int64  // registered contacts now
-	AuthFailures    uint64 // REGISTER/INVITE digest failures (wrong password, replay, unknown user)
+	CallsAttempted uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
+	CallsAnswered  uint64 // calls whose B-leg answered and whose A-leg ACKed
+	CallsFailed    uint64 // calls that ended without an answer (sum of the causes below)
+	FailedNoRoute  uint64 // 404: no route, or unknown local number on inbound calls
+	FailedBarred   uint64 // 403: route forbids the call
+	FailedBusy     uint64 // 486/600/603 final from the callee or a line at totalmaximum
+	FailedNoAnswer uint64 // nobody answered within the ring time
+	FailedCanceled uint64 // caller cancelled
+	FailedLimit    uint64 // every peer was at outmaximum
+	FailedMedia    uint64 // 488/606/415: no common codec, an SDP not usable
+	FailedUnavail  uint64 // 5xx from every peer tried, or none reachable
+	FailedOther    uint64 // any other final failure
+	Failovers      uint64 // attempts after the first one of a call
+	ActiveCalls    int64  // calls in progress (ringing or answered)
+	Registrations  int64  // registered contacts now
+	AuthFailures   uint64 // REGISTER/INVITE digest failures and unanswered challenges (sum of AuthFailuresBy)
+	// AuthFailuresBy counts them by reason.
+	AuthFailuresBy  [NumAuthReasons]uint64
 	BlockedRequests uint64 // requests refused because their IP address is blocked
 	Rejected503     uint64 // INVITEs refused while draining
 	// RejectedOverload counts calls refused by the call admission limits.
@@ -54,7 +58,9 @@ type counters struct {
 	callsAttempted, callsAnswered, callsFailed            atomic.Uint64
 	failedNoRoute, failedBarred, failedBusy               atomic.Uint64
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
-	failovers, authFailures, blocked, rejected503         atomic.Uint64
+	failedMedia, failedUnavailable                        atomic.Uint64
+	failovers, blocked, rejected503                       atomic.Uint64
+	authFailures                                          [NumAuthReasons]atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
 	relayedCalls, mediaTimeouts                           atomic.Uint64
@@ -64,7 +70,7 @@ type counters struct {
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	c := &s.stats
-	return Stats{
+	st := Stats{
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
 		CallsFailed:         c.callsFailed.Load(),
@@ -74,11 +80,12 @@ func (s *Server) Stats() Stats {
 		FailedNoAnswer:      c.failedNoAnswer.Load(),
 		FailedCanceled:      c.failedCanceled.Load(),
 		FailedLimit:         c.failedLimit.Load(),
+		FailedMedia:         c.failedMedia.Load(),
+		FailedUnavail:       c.failedUnavailable.Load(),
 		FailedOther:         c.failedOt.Load(),
 		Failovers:           c.failovers.Load(),
 		ActiveCalls:         c.activeCalls.Load(),
 		Registrations:       c.registrations.Load(),
-		AuthFailures:        c.authFailures.Load(),
 		BlockedRequests:     c.blocked.Load(),
 		Rejected503:         c.rejected503.Load(),
 		RejectedOverload:    c.rejectedOverload.Load(),
@@ -93,24 +100,80 @@ func (s *Server) Stats() Stats {
 		RelayedCalls:        c.relayedCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
 	}
+	for i := range c.authFailures {
+		st.AuthFailuresBy[i] = c.authFailures[i].Load()
+		st.AuthFailures += st.AuthFailuresBy[i]
+	}
+	return st
+}
+
+// The causes of a failed call or attempt: one vocabulary for the call
+// log's outcome, the attempt metric's cause label and the per-call failure
+// counters, so an operator reading "outcome=busy" finds it under
+// cause="busy". The far end's reason text goes beside it, never instead.
+const (
+	causeAnswered    = "answered"
+	causeNoRoute     = "no_route"    // 404, 484, 604
+	causeBarred      = "barred"      // 403: a route, a class of service
+	causeBusy        = "busy"        // 486, 600, 603
+	causeNoAnswer    = "no_answer"   // 480, 408: rang out
+	causeCanceled    = "canceled"    // 487: the caller hung up first
+	causeLimit       = "limit"       // every peer at outmaximum
+	causeSpendLimit  = "spend_limit" // the line at its daily spend limit
+	causeTimeout     = "timeout"     // no provisional response within the peer timeout
+	causeMedia       = "media"       // 488, 606, 415: no common codec, bad SDP
+	causeUnavailable = "unavailable" // 5xx, a peer not reachable
+	causeOther       = "other"
+)
+
+// causeOfStatus is the cause a final status code is filed under.
+func causeOfStatus(code int) string {
+	switch {
+	case code == 404 || code == 484 || code == 604:
+		return causeNoRoute
+	case code == 403:
+		return causeBarred
+	case code == 486 || code == 600 || code == 603:
+		return causeBusy
+	case code == 480 || code == 408:
+		return causeNoAnswer
+	case code == 487:
+		return causeCanceled
+	case code == 488 || code == 606 || code == 415:
+		return causeMedia
+	case code >= 500 && code < 600:
+		return causeUnavailable
+	}
+	return causeOther
 }
 
 // countFailure files a call that ended with final status code under its cause.
 func (c *counters) countFailure(code int, canceled, limit bool) {
 	c.callsFailed.Add(1)
+	cause := causeOfStatus(code)
 	switch {
 	case canceled:
-		c.failedCanceled.Add(1)
+		cause = causeCanceled
 	case limit:
+		cause = causeLimit
+	}
+	switch cause {
+	case causeCanceled:
+		c.failedCanceled.Add(1)
+	case causeLimit:
 		c.failedLimit.Add(1)
-	case code == 404 || code == 484:
+	case causeNoRoute:
 		c.failedNoRoute.Add(1)
-	case code == 403:
+	case causeBarred:
 		c.failedBarred.Add(1)
-	case code == 486 || code == 600:
+	case causeBusy:
 		c.failedBusy.Add(1)
-	case code == 480 || code == 408:
+	case causeNoAnswer:
 		c.failedNoAnswer.Add(1)
+	case causeMedia:
+		c.failedMedia.Add(1)
+	case causeUnavailable:
+		c.failedUnavailable.Add(1)
 	default:
 		c.failedOt.Add(1)
 	}

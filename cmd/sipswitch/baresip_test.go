@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -586,6 +587,45 @@ func checkRecord(t *testing.T, rec map[string]any, want map[string]any) {
 	}
 }
 
+// baresipCall has caller dial number, which rings callee; the callee
+// answers, both phones count RTP sent and received in their RTCP
+// statistics, and the caller hangs up. It answers the caller's call ID
+// (the Call-ID of the switch's call record).
+func baresipCall(t *testing.T, caller, callee *baresipPhone, number string) string {
+	t.Helper()
+	mCaller, mCallee := caller.mark(), callee.mark()
+	caller.mustCommand(t, "dial", number)
+	callee.waitEvent(t, mCallee, "CALL_INCOMING", 15*time.Second)
+	// The caller's CALL_RINGING is the 180 the switch passed on.
+	caller.waitEvent(t, mCaller, "CALL_RINGING", 15*time.Second)
+	callee.mustCommand(t, "accept", "")
+	call := caller.waitEvent(t, mCaller, "CALL_ESTABLISHED", 15*time.Second)
+	callee.waitEvent(t, mCallee, "CALL_ESTABLISHED", 15*time.Second)
+
+	// The first report comes at the answer with nothing counted; the next
+	// follow about every 5 s.
+	for _, p := range []struct {
+		phone *baresipPhone
+		since int
+	}{{caller, mCaller}, {callee, mCallee}} {
+		m, err := p.phone.waitMsg(p.since, 30*time.Second, func(m baresipMsg) bool {
+			return m.Event && m.Type == "CALL_RTCP" && m.RTCP != nil && m.RTCP.TX.Sent > 0 && m.RTCP.RX.Sent > 0
+		})
+		if err != nil {
+			t.Fatalf("baresip %s never counted RTP sent and received: %v; events: %s", p.phone.name, err, p.phone.eventTypes(p.since))
+		}
+		t.Logf("baresip %s RTCP: sent %d packets (lost %d), received %d (lost %d)", p.phone.name, m.RTCP.TX.Sent, m.RTCP.TX.Lost, m.RTCP.RX.Sent, m.RTCP.RX.Lost)
+	}
+
+	caller.mustCommand(t, "hangup", "")
+	caller.waitEvent(t, mCaller, "CALL_CLOSED", 15*time.Second)
+	// The callee's call ends on the BYE the switch passed on.
+	if closed := callee.waitEvent(t, mCallee, "CALL_CLOSED", 15*time.Second); !strings.Contains(closed.Param, "peer") {
+		t.Errorf("the callee's call closed for %q, want the peer's BYE", closed.Param)
+	}
+	return call.ID
+}
+
 // TestBaresipPhones runs two baresip phones and SIPp as a carrier against
 // the daemon with its default configuration, digest algorithms included:
 // out of the box a real phone registers, calls another line with media
@@ -631,40 +671,10 @@ func TestBaresipPhones(t *testing.T) {
 	waitMetric(t, d, "sipswitch_sip_registrations", 10*time.Second, equals(2))
 
 	t.Run("call between phones", func(t *testing.T) {
-		ma, mb := a.mark(), b.mark()
-		a.mustCommand(t, "dial", "1002")
-		b.waitEvent(t, mb, "CALL_INCOMING", 15*time.Second)
-		// The caller's CALL_RINGING is the 180 the switch passed on.
-		a.waitEvent(t, ma, "CALL_RINGING", 15*time.Second)
-		b.mustCommand(t, "accept", "")
-		call := a.waitEvent(t, ma, "CALL_ESTABLISHED", 15*time.Second)
-		b.waitEvent(t, mb, "CALL_ESTABLISHED", 15*time.Second)
-
-		// RTP both ways, as each phone's RTCP statistics count it. The
-		// first report comes at the answer with nothing counted; the next
-		// follow about every 5 s.
-		for _, p := range []struct {
-			phone *baresipPhone
-			since int
-		}{{a, ma}, {b, mb}} {
-			m, err := p.phone.waitMsg(p.since, 30*time.Second, func(m baresipMsg) bool {
-				return m.Event && m.Type == "CALL_RTCP" && m.RTCP != nil && m.RTCP.TX.Sent > 0 && m.RTCP.RX.Sent > 0
-			})
-			if err != nil {
-				t.Fatalf("baresip %s never counted RTP sent and received: %v; events: %s", p.phone.name, err, p.phone.eventTypes(p.since))
-			}
-			t.Logf("baresip %s RTCP: sent %d packets (lost %d), received %d (lost %d)", p.phone.name, m.RTCP.TX.Sent, m.RTCP.TX.Lost, m.RTCP.RX.Sent, m.RTCP.RX.Lost)
-		}
-
-		a.mustCommand(t, "hangup", "")
-		a.waitEvent(t, ma, "CALL_CLOSED", 15*time.Second)
-		// The callee's call ends on the BYE the switch passed on.
-		if closed := b.waitEvent(t, mb, "CALL_CLOSED", 15*time.Second); !strings.Contains(closed.Param, "peer") {
-			t.Errorf("the callee's call closed for %q, want the peer's BYE", closed.Param)
-		}
+		callID := baresipCall(t, a, b, "1002")
 		waitMetric(t, d, `sipswitch_sip_calls_total{result="answered"}`, 10*time.Second, equals(1))
-		rec := callRecord(t, d, call.ID, 10*time.Second)
-		checkRecord(t, rec, map[string]any{"caller": "1001", "called": "1002", "direction": "local", "cause": float64(200), "hangup": "caller"})
+		rec := callRecord(t, d, callID, 10*time.Second)
+		checkRecord(t, rec, map[string]any{"caller": "1001", "called": "1002", "direction": "local", "cause": float64(200), "hangup": "caller", "relayed": float64(0)})
 	})
 
 	t.Run("call to a carrier", func(t *testing.T) {
@@ -682,6 +692,26 @@ func TestBaresipPhones(t *testing.T) {
 		carrier.wait(t, 20*time.Second)
 		rec := callRecord(t, d, call.ID, 10*time.Second)
 		checkRecord(t, rec, map[string]any{"caller": "1001", "called": "441234567890", "peer": "carrier", "cause": float64(200), "hangup": "caller"})
+	})
+
+	t.Run("call between phones through the relay", func(t *testing.T) {
+		// media.relay applies to new calls on reload: the same phones,
+		// their RTP and RTCP now through the switch's ports.
+		if err := os.WriteFile(cfg, []byte("database: "+filepath.Join(dir, "s.db")+"\nmedia:\n  relay: always\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d.cmd.Process.Signal(syscall.SIGHUP)
+		d.waitLog("reloaded configuration", 10*time.Second)
+		callID := baresipCall(t, b, a, "1001")
+		rec := callRecord(t, d, callID, 10*time.Second)
+		checkRecord(t, rec, map[string]any{"caller": "1002", "called": "1001", "cause": float64(200), "relayed": float64(1)})
+		// The relay's own count of each party's packets.
+		t.Logf("relay counted %v packets from the caller, %v from the callee", rec["caller_packets"], rec["callee_packets"])
+		for _, k := range []string{"caller_packets", "callee_packets"} {
+			if n, _ := rec[k].(float64); n < 50 {
+				t.Errorf("call record %s = %v, want a second of RTP and more", k, rec[k])
+			}
+		}
 	})
 
 	t.Run("wrong password", func(t *testing.T) {

@@ -29,8 +29,8 @@ import (
 //
 // What baresip 1.0 needs to run without a sound card, learnt by running it:
 //   - ausine only produces 48 kHz stereo and baresip 1.0 does not convert
-//     the channels for an 8 kHz mono codec (the source fails to start and
-//     the call is never answered), so the source is aufile playing an
+//     the channels for an 8 kHz mono codec, ausrc_channels notwithstanding
+//     (the source fails to start and the call is never answered), so the source is aufile playing an
 //     8 kHz mono WAV file the test writes; the file must outlast the call
 //     or baresip hangs up at its end ("end of file");
 //   - the player is aubridge (a device nobody reads from);
@@ -492,7 +492,11 @@ func startSIPpCarrier(t *testing.T, host string) *sippCarrier {
 	}()
 	t.Cleanup(func() {
 		c.cmd.Process.Kill()
-		<-c.exited
+		select {
+		case <-c.exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("sipp still running 10s after SIGKILL")
+		}
 	})
 	return c
 }
@@ -531,15 +535,15 @@ func metricValue(metrics, series string) float64 {
 	return -1
 }
 
-// waitMetric waits until the series satisfies ok and answers its value.
-func waitMetric(t *testing.T, d *daemonProc, series string, within time.Duration, ok func(float64) bool) float64 {
+// waitMetric waits until the series satisfies ok.
+func waitMetric(t *testing.T, d *daemonProc, series string, within time.Duration, ok func(float64) bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		m := d.get("/metrics")
 		v := metricValue(m, series)
 		if ok(v) {
-			return v
+			return
 		}
 		if time.Now().After(deadline) {
 			name, _, _ := strings.Cut(series, "{")

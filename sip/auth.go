@@ -25,8 +25,10 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	key := challengeKeyOf(req, src)
 	h := findHeader(req, credName)
 	if h == nil {
-		s.challenge(req, tx, proxy, false)
+		// Noted before it is sent: the phone's answer may be handled on
+		// another goroutine before this one runs again.
 		s.authWatch.challenged(key, req.Method.String(), headerValue(req, "User-Agent"), s.cfg.now())
+		s.challenge(req, tx, proxy, false)
 		return nil, false
 	}
 	s.authWatch.answered(key)

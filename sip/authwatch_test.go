@@ -102,7 +102,7 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 	eventually(t, "unanswered challenge counted", func() bool { return s.Stats().AuthFailuresBy[AuthUnanswered] > 0 })
 	time.Sleep(1200 * time.Millisecond) // more sweeps: nothing else to report
 	if n := s.Stats().AuthFailuresBy[AuthUnanswered]; n != 1 {
-		t.Fatalf("unanswered challenges %d, want 1 (the silent phone only)", n)
+		t.Fatalf("unanswered challenges %d, want 1 (the silent phone only); log:\n%s", n, logs.String())
 	}
 	line := logLine(logs.String(), "sip challenge never answered")
 	for _, want := range []string{"user=1001", "challenges=3", "SHA-256, MD5", "digest_algorithms: [MD5]", "baresip"} {

@@ -67,18 +67,17 @@ func formats(body []byte) string {
 	return ""
 }
 
-// liveSession is the relay session of the only call in progress.
-func liveSession(t *testing.T, s *Server) *media.Session {
+// liveSession is the relay's only session, the call in progress. It is
+// asked of the relay, under its lock: the call's own field is written by
+// the call's goroutine, and the answer that reached the test through a
+// socket is no synchronisation the race detector sees.
+func liveSession(t *testing.T, relay *media.Engine) *media.Session {
 	t.Helper()
-	var sess *media.Session
-	s.calls.m.Range(func(_, v any) bool {
-		sess = v.(*call).media
-		return sess == nil
-	})
-	if sess == nil {
-		t.Fatal("no relayed call in progress")
+	sessions := relay.Sessions()
+	if len(sessions) != 1 {
+		t.Fatalf("%d relay sessions, want the one call in progress", len(sessions))
 	}
-	return sess
+	return sessions[0]
 }
 
 // A phone behind NAT (its SDP names 10.0.0.5, its RTP comes from another
@@ -327,7 +326,7 @@ func TestRelayReinviteHold(t *testing.T) {
 		t.Fatalf("call: %v", err)
 	}
 	relayA, relayB := mediaAddr(t, d.InviteResponse.Body()), mediaAddr(t, f.carrier1.Last.Load().Body())
-	sess := liveSession(t, f.s)
+	sess := liveSession(t, relay)
 
 	reinvite := func(body, carrierAnswer string) *sip.Response {
 		t.Helper()

@@ -124,6 +124,18 @@ func (e *Engine) NewSession(ctx context.Context, id string) (*Session, error) {
 	return s, nil
 }
 
+// Sessions returns the sessions open now, in no order: what a status page
+// or a test lists of the calls being relayed.
+func (e *Engine) Sessions() []*Session {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
 func (e *Engine) forget(s *Session) {
 	e.mu.Lock()
 	delete(e.sessions, s)

@@ -47,8 +47,8 @@
 // Kamailio offer MD5 alone, and interoperability, not strength, decides
 // what a switch must offer every phone (RFC 8760 allows several
 // challenges; SHA-256 is an opt-in for a switch whose phones all follow
-// it). The per-line opt-in the issue suggests has no seed parameter to
-// carry it; the switch-wide one is the only one.
+// it). A per-line opt-in would need a seed parameter to carry it, and
+// there is none: the switch-wide list is the only one.
 //
 // A phone's source (comma or space separated IP addresses or CIDR
 // prefixes) restricts where it may register and call from; its allowed_ua

@@ -25,18 +25,14 @@ func TestAttackerReachesNoCarrier(t *testing.T) {
 	port := freePort(t, "udp")
 	sw := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 	d := startDaemon(t, "--config", cfg, "--sip", fmt.Sprintf("udp://%s", sw))
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
-	for _, q := range []string{
-		"plans/create/?" + auth + ";name=Retail",
+	auth := adminAuth
+	d.create(
+		"plans/create/?"+auth+";name=Retail",
 		fmt.Sprintf("peers/create/?%s;name=carrier;type=sip;destination=127.0.0.2:%d", auth, carrier.Port),
-		"plans/routes/create/?" + auth + ";plan=1;called_prefix=44;peer1=1",
-		"phones/create/?" + auth + ";name=2001;password=phone-secret;plan=1",
-		"phones/create/?" + auth + ";name=2002;password=other-secret;plan=1;forwarding=449999001;use_forwarding=1",
-	} {
-		if r := d.get("/api/json/" + q); !strings.Contains(r, `"code":"20`) {
-			t.Fatalf("%s: %s", q, r)
-		}
-	}
+		"plans/routes/create/?"+auth+";plan=1;called_prefix=44;peer1=1",
+		"phones/create/?"+auth+";name=2001;password=phone-secret;plan=1",
+		"phones/create/?"+auth+";name=2002;password=other-secret;plan=1;forwarding=449999001;use_forwarding=1",
+	)
 	waitRevision(t, d, 6)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -560,7 +560,7 @@ func callRecord(t *testing.T, d *daemonProc, callID string, within time.Duration
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		body := d.get("/api/json/calls/list/?auth_username=admin;auth_password=daemon-admin-pw")
+		body := d.get("/api/json/calls/list/?" + adminAuth)
 		var list struct {
 			Data []map[string]any `json:"data"`
 		}
@@ -651,7 +651,7 @@ func TestBaresipPhones(t *testing.T) {
 	}
 	sw := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: freePort(t, "udp")}
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw.String())
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
+	auth := adminAuth
 	d.create(
 		"plans/create/?"+auth+";name=Retail",
 		fmt.Sprintf("peers/create/?%s;name=carrier;type=sip;destination=127.0.0.2:%d", auth, carrierPort),
@@ -759,7 +759,7 @@ func TestBaresipRefusesAnySHA256Challenge(t *testing.T) {
 			}
 			sw := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: freePort(t, "udp")}
 			d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sw.String())
-			d.create("phones/create/?auth_username=admin;auth_password=daemon-admin-pw;name=1001;password=secret-1001")
+			d.create("phones/create/?" + adminAuth + ";name=1001;password=secret-1001")
 			waitRevision(t, d, 2)
 
 			p := startBaresip(t, baresipConfig{name: "1001", host: "127.0.0.1", user: "1001", password: "secret-1001", registrar: sw, modules: modules, toneWAV: tone})

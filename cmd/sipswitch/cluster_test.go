@@ -148,7 +148,7 @@ cluster:
 		t.Fatalf("healthz: %q", got)
 	}
 
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
+	auth := adminAuth
 	api := func(h *clusterHost, q string) string {
 		t.Helper()
 		r := h.get("/api/json/" + q)

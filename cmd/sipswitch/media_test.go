@@ -33,17 +33,13 @@ func TestDaemonRelaysMedia(t *testing.T) {
 	os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\nmedia:\n  relay: always\n  port_range: 15800-15899\n", filepath.Join(dir, "s.db")), 0o644)
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+swAddr.String())
 
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
-	for _, q := range []string{
-		"plans/create/?" + auth + ";name=Retail",
+	auth := adminAuth
+	d.create(
+		"plans/create/?"+auth+";name=Retail",
 		fmt.Sprintf("peers/create/?%s;name=carrier-a;type=sip;destination=127.0.0.2:%d;codecs=alaw,ulaw", auth, carrierA.Port),
-		"plans/routes/create/?" + auth + ";plan=1;called_prefix=44;peer1=1",
-		"phones/create/?" + auth + ";name=2001;password=phone-secret;plan=1",
-	} {
-		if r := d.get("/api/json/" + q); !strings.Contains(r, `"code":"20`) {
-			t.Fatalf("%s: %s", q, r)
-		}
-	}
+		"plans/routes/create/?"+auth+";plan=1;called_prefix=44;peer1=1",
+		"phones/create/?"+auth+";name=2001;password=phone-secret;plan=1",
+	)
 	waitRevision(t, d, 5)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

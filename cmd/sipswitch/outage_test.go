@@ -143,7 +143,7 @@ cluster: {host: solo, redis: "redis://%s/0", lease: 2s, redis_timeout: 200ms}
 	d := startDaemon(t, "--config", cfg, "--sip", "udp://"+sipAddr.String())
 	d.waitHealth(200, "counters redis ok", 5*time.Second)
 
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
+	auth := adminAuth
 	d.create(
 		"plans/create/?"+auth+";name=Retail",
 		fmt.Sprintf("peers/create/?%s;name=limited;type=sip;destination=127.0.0.2:%d;outmaximum=3", auth, limited.Port),

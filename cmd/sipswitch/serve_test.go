@@ -23,6 +23,13 @@ import (
 // real program as a separate process with real signals.
 const beDaemonEnv = "SIPSWITCH_TEST_BE_DAEMON"
 
+// The daemons of the tests start with this admin password; adminAuth is
+// the API's credentials parameters for it.
+const (
+	adminPassword = "daemon-admin-pw"
+	adminAuth     = "auth_username=admin;auth_password=" + adminPassword
+)
+
 func TestMain(m *testing.M) {
 	if os.Getenv(beDaemonEnv) == "1" {
 		main()
@@ -74,7 +81,7 @@ func startDaemonWith(t *testing.T, httpAddr string, args ...string) *daemonProc 
 	t.Helper()
 	full := append([]string{"serve"}, args...)
 	cmd := exec.Command(os.Args[0], full...)
-	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD=daemon-admin-pw")
+	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword)
 	p := &daemonProc{t: t, cmd: cmd, done: make(chan error, 1), http: "http://" + httpAddr}
 	pipe, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -177,7 +184,7 @@ func TestServeSIPPortTakenExits1NamingAddress(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--db", filepath.Join(t.TempDir(), "t.db"),
 		"--http", fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")), "--sip", "udp://"+addr)
-	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD=daemon-admin-pw")
+	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("serve did not exit with its SIP address taken; output %s", out)
@@ -213,7 +220,7 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 	if got := d.get("/healthz"); got != "ok\nstore sqlite ok\ncounters local\n" {
 		t.Fatalf("healthz: %q", got)
 	}
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
+	auth := adminAuth
 	if r := d.get("/api/json/peers/create/?" + auth + ";name=carrier-m;type=pjsip;destination=192.0.2.77"); !strings.Contains(r, `"code":"200"`) {
 		t.Fatalf("peers/create: %s", r)
 	}
@@ -255,7 +262,7 @@ func TestServeAPIMetricsRenderReloadAndStop(t *testing.T) {
 	if !strings.Contains(d.log(), "sipswitch stopped") {
 		t.Fatalf("no clean stop logged:\n%s", d.log())
 	}
-	if strings.Contains(d.log(), "daemon-admin-pw") {
+	if strings.Contains(d.log(), adminPassword) {
 		t.Fatal("the admin password appeared in the log")
 	}
 }

@@ -43,18 +43,14 @@ func TestDaemonCallsSurviveReloadAndDrainOnStop(t *testing.T) {
 		t.Fatal("the profiler is served although pprof is off by default")
 	}
 
-	auth := "auth_username=admin;auth_password=daemon-admin-pw"
-	for _, q := range []string{
-		"plans/create/?" + auth + ";name=Retail",
+	auth := adminAuth
+	d.create(
+		"plans/create/?"+auth+";name=Retail",
 		fmt.Sprintf("peers/create/?%s;name=carrier-a;type=sip;destination=127.0.0.2:%d", auth, carrierA.Port),
 		fmt.Sprintf("peers/create/?%s;name=carrier-b;type=sip;destination=127.0.0.3:%d", auth, carrierB.Port),
-		"plans/routes/create/?" + auth + ";plan=1;called_prefix=44;peer1=1",
-		"phones/create/?" + auth + ";name=2001;password=phone-secret;plan=1",
-	} {
-		if r := d.get("/api/json/" + q); !strings.Contains(r, `"code":"20`) {
-			t.Fatalf("%s: %s", q, r)
-		}
-	}
+		"plans/routes/create/?"+auth+";plan=1;called_prefix=44;peer1=1",
+		"phones/create/?"+auth+";name=2001;password=phone-secret;plan=1",
+	)
 	waitRevision(t, d, 6) // bootstrap, then five creates
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

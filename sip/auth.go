@@ -22,7 +22,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	if proxy {
 		credName = "Proxy-Authorization"
 	}
-	key := challengeKeyOf(req, src)
+	key := challengeKeyOf(req)
 	h := findHeader(req, credName)
 	if h == nil {
 		// Noted before it is sent: the phone's answer may be handled on
@@ -95,11 +95,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	return phone, true
 }
 
-// challengeKeyOf names the phone behind req for the challenge watch.
-func challengeKeyOf(req *sip.Request, src netip.Addr) challengeKey {
-	k := challengeKey{src: netip.AddrPortFrom(src, 0)}
+// challengeKeyOf names the phone behind req for the challenge watch: its
+// source address and port, and its From user.
+func challengeKeyOf(req *sip.Request) challengeKey {
+	var k challengeKey
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
-		k.src = netip.AddrPortFrom(src, ap.Port())
+		k.src = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	if from := req.From(); from != nil {
 		k.user = from.Address.User

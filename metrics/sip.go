@@ -39,7 +39,7 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts                                                                                                               *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans                                                                                                *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                               *prometheus.Desc
 }
 
@@ -62,6 +62,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		authFail:      d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures by reason (password, unknown_user, algorithm, realm, uri, qop, malformed, nonce) and challenges never answered (unanswered).", "reason"),
 		forwarded:     d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
 		unparseable:   d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
+		inviteRetrans: d("sipswitch_sip_invite_retransmissions_absorbed_total", "Retransmitted INVITEs of answered calls absorbed after their transaction ended."),
 		relayed:       d("sipswitch_sip_relayed_calls_total", "Calls whose media went through the switch's RTP relay (media.relay)."),
 		mediaTimeouts: d("sipswitch_sip_media_timeouts_total", "Answered calls ended because a party sent no RTP for media.timeout (media.hold_timeout on hold)."),
 		blocked:       d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
@@ -78,7 +79,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -109,6 +110,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(c.forwarded, s.ForwardedCalls)
 	counter(c.unparseable, s.Unparseable)
+	counter(c.inviteRetrans, s.InviteRetransmissions)
 	counter(c.relayed, s.RelayedCalls)
 	counter(c.mediaTimeouts, s.MediaTimeouts)
 	counter(c.blocked, s.BlockedRequests)

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"strings"
@@ -165,6 +166,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		s.handleInDialog(req, tx)
+		return
+	}
+	if s.accepted.seen(req, s.cfg.now()) {
+		// A retransmission of an INVITE answered 2xx whose transaction has
+		// ended (Timer L): absorbed, as RFC 6026 7.1's Accepted state does;
+		// the 2xx itself is retransmitted until the ACK (answerUntilAck).
+		s.stats.inviteRetransmissions.Add(1)
 		return
 	}
 	if s.draining.Load() {
@@ -828,6 +836,41 @@ func (c *call) relayProvisional(r *sip.Response) {
 	}
 }
 
+// errNoAck: the caller's ACK never came within 64*T1 of the 2xx.
+var errNoAck = errors.New("no ACK for the 2xx within 64*T1")
+
+// answerUntilAck goes on retransmitting the caller's 2xx after its INVITE
+// transaction ended (Timer L is short, see TransactionTimers) until the ACK
+// arrives, the dialog ends, or 64*T1 after the first 2xx: RFC 3261 13.3.1.4
+// makes that the UAS core's duty, so it does not need the transaction.
+// Retransmissions are written straight to the transport every T2, as
+// sipgo's own loop does after its first.
+func (c *call) answerUntilAck(res *sip.Response, firstSent time.Time) error {
+	states := c.a.StateRead()
+	deadline := time.NewTimer(time.Until(firstSent.Add(64 * sip.T1)))
+	defer deadline.Stop()
+	retransmit := time.NewTimer(0)
+	defer retransmit.Stop()
+	for {
+		switch c.a.LoadState() {
+		case sip.DialogStateConfirmed:
+			return nil
+		case sip.DialogStateEnded:
+			return errors.New("dialog ended before the ACK")
+		}
+		select {
+		case <-retransmit.C:
+			if err := c.s.srv.WriteResponse(res); err != nil {
+				return fmt.Errorf("retransmitting the 2xx: %w", err)
+			}
+			retransmit.Reset(sip.T2)
+		case <-states:
+		case <-deadline.C:
+			return errNoAck
+		}
+	}
+}
+
 // connected bridges an answered call until either side hangs up or the
 // maximum call duration passes.
 func (c *call) connected(b *leg) {
@@ -872,7 +915,12 @@ func (c *call) connected(b *leg) {
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
 	s.timeDelay(DelayAnswer, b.answeredAt)
+	s.accepted.note(c.a.InviteRequest, s.cfg.now())
+	firstSent := time.Now()
 	err := c.a.WriteResponse(res)
+	if errors.Is(err, sip.ErrTransactionTerminated) && c.a.LoadState() == sip.DialogStateEstablished {
+		err = c.answerUntilAck(res, firstSent)
+	}
 	if lateOffer {
 		answer, aerr := c.lateAnswer()
 		if aerr != nil && err == nil {

@@ -43,6 +43,12 @@ func (s *Server) handleAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
+	// The BYE's transaction ends with its answer instead of lingering to
+	// absorb retransmissions: a retransmitted BYE finds no dialog and gets
+	// 481, on which the sender considers the dialog terminated just as on
+	// a 200 (RFC 3261 15.1.1). Kept, it would hold the BYE and its answer
+	// for calls.transaction_linger after every call.
+	defer tx.Terminate()
 	c, fromA := s.lookupDialog(req)
 	if c == nil {
 		respond(tx, req, 481, "Call/Transaction Does Not Exist")

@@ -9,32 +9,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
-// lingerChildEnv marks the process that runs the linger test with short timers.
-const lingerChildEnv = "SIPSWITCH_LINGER_TEST_PROCESS"
+// shortTimersEnv marks a process of the test binary that runs one test
+// with short transaction timers.
+const shortTimersEnv = "SIPSWITCH_SHORT_TIMERS_TEST_PROCESS"
 
-// With the transaction linger shorter than a peer's 2xx retransmission
-// window, a 2xx that arrives after the B-leg's transaction is gone (our
-// ACK was lost) is ACKed again and the call stays up.
-func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
-	// sipgo's timers are process-wide and read by the timers of every
-	// transaction still lingering from earlier tests, so they are changed
-	// only in a process of this test's own.
-	if os.Getenv(lingerChildEnv) == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestLate2xxRetransmissionOfLiveLegIsReACKed$", "-test.count=1")
-		cmd.Env = append(os.Environ(), lingerChildEnv+"=1")
+// inShortTimersProcess runs the calling test again in a process of its own
+// with sipgo's timers set to tt and reports whether this is that process.
+// sipgo's timers are process-wide and read by the timers of every
+// transaction still lingering from earlier tests, so they are changed only
+// where nothing else runs.
+func inShortTimersProcess(t *testing.T, tt TransactionTimers) bool {
+	t.Helper()
+	if os.Getenv(shortTimersEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), shortTimersEnv+"=1")
 		out, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "PASS") {
 			t.Fatalf("test process: %v\n%s", err, out)
 		}
-		return
+		return false
 	}
-	if err := SetTransactionTimers(TransactionTimers{Linger: 100 * time.Millisecond}); err != nil {
+	if err := SetTransactionTimers(tt); err != nil {
 		t.Fatal(err)
 	}
+	return true
+}
+
+// shortTimersFixture is a switch with phone 1001 and route 44 to carrier1.
+func shortTimersFixture(t *testing.T) (*fixture, context.Context) {
 	dir := newTestDirectory()
 	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
 	s, _ := startSwitch(t, dir)
@@ -42,24 +50,43 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	p1 := &routing.Peer{ID: 11, Name: "peer1", Type: routing.PeerSIP, Destination: c1.Host + ":" + itoa(c1.Port)}
 	dir.addPeer(p1)
 	dir.addRoute("44", 7, p1)
-	f := &fixture{dir: dir, s: s, phone: siptest.NewAgent(t, "phone", "127.0.0.1"), carrier1: c1}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return &fixture{dir: dir, s: s, phone: siptest.NewAgent(t, "phone", "127.0.0.1"), carrier1: c1}, ctx
+}
+
+// liveCall is the one call in the switch's dialog table.
+func liveCall(t *testing.T, s *Server) *call {
+	t.Helper()
+	var c *call
+	s.calls.m.Range(func(_, v any) bool {
+		c = v.(*call)
+		return false
+	})
+	if c == nil {
+		t.Fatal("no call in the dialog table")
+	}
+	return c
+}
+
+// With the transaction linger shorter than a peer's 2xx retransmission
+// window, a 2xx that arrives after the B-leg's transaction is gone (our
+// ACK was lost) is ACKed again and the call stays up.
+func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
+	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+		return
+	}
+	f, ctx := shortTimersFixture(t)
 	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	var answer string
-	f.s.calls.m.Range(func(_, v any) bool {
-		if b := v.(*call).b.Load(); b != nil {
-			answer = b.dlg.InviteResponse.String()
-		}
-		return answer == ""
-	})
-	if answer == "" {
-		t.Fatal("no answered B-leg in the dialog table")
+	b := liveCall(t, f.s).b.Load()
+	if b == nil {
+		t.Fatal("no answered B-leg")
 	}
+	answer := b.dlg.InviteResponse.String()
 	time.Sleep(300 * time.Millisecond) // past the linger: the client transaction has ended
 
 	// The retransmission comes from a socket of our own, so the ACK the
@@ -96,4 +123,105 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 		t.Fatalf("bye: %v", err)
 	}
 	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}
+
+// An INVITE retransmitted after its call was answered and its transaction
+// ended (Timer L is short) is absorbed, as RFC 6026's Accepted state does:
+// no answer and no second call towards the carrier. Without it the switch
+// would take the retransmission for a new call.
+func TestRetransmittedInviteOfAnsweredCallIsAbsorbed(t *testing.T) {
+	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+		return
+	}
+	f, ctx := shortTimersFixture(t)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	// The phone's INVITE as it came (the dialog's copy carries the To tag
+	// the switch chose).
+	invite := liveCall(t, f.s).a.InviteRequest.Clone()
+	invite.To().Params.Remove("tag")
+	time.Sleep(300 * time.Millisecond) // past Timer L: the server transaction has ended
+
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sw, err := net.ResolveUDPAddr("udp", f.s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteTo([]byte(invite.String()), sw); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 4096)
+	if n, _, err := conn.ReadFrom(buf); err == nil {
+		t.Fatalf("the retransmitted INVITE was answered %q, want it absorbed", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
+	}
+	if got := f.carrier1.Invites.Load(); got != 1 {
+		t.Fatalf("carrier got %d INVITEs, want 1", got)
+	}
+	if got := f.s.Stats().InviteRetransmissions; got != 1 {
+		t.Fatalf("InviteRetransmissions = %d, want 1", got)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
+}
+
+// The caller's 2xx is retransmitted until its ACK after the INVITE
+// transaction has ended (RFC 3261 13.3.1.4), so a late ACK keeps the call;
+// with no ACK at all the call ends 64*T1 after the answer, the callee BYEd.
+func TestCallerAnswerRetransmittedUntilAckAfterTransactionEnds(t *testing.T) {
+	// T1 50 ms: Timer L 100 ms, sipgo's own retransmissions at 50 and
+	// 250 ms (the second finds the transaction gone), 64*T1 3.2 s.
+	if !inShortTimersProcess(t, TransactionTimers{T1: 50 * time.Millisecond, T2: 200 * time.Millisecond, Linger: 100 * time.Millisecond}) {
+		return
+	}
+	f, ctx := shortTimersFixture(t)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	call := func() *sipgo.DialogClientSession {
+		req := sip.NewRequest(sip.INVITE, f.phone.URI("441234", f.s.Addrs()[0]))
+		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "1001", Host: f.phone.Host}}
+		from.Params.Add("tag", sip.GenerateTagN(8))
+		req.AppendHeader(from)
+		req.AppendHeader(&sip.ToHeader{Address: f.phone.URI("441234", f.s.Addrs()[0])})
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody([]byte(callerSDP))
+		f.phone.SetTransport(req)
+		d, err := f.phone.Callers.WriteInvite(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001"}); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+		return d
+	}
+
+	d := call()
+	time.Sleep(time.Second) // no ACK yet: well past Timer L and sipgo's loop
+	if err := d.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if f.carrier1.Byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
+		t.Fatalf("a late ACK lost the call: carrier BYEs %d, active calls %d", f.carrier1.Byes.Load(), f.s.Stats().ActiveCalls)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	eventually(t, "first call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
+
+	call() // never ACKed
+	time.Sleep(2 * time.Second)
+	if f.carrier1.Byes.Load() != 1 {
+		t.Fatalf("callee BYEd before 64*T1: %d BYEs", f.carrier1.Byes.Load())
+	}
+	eventually(t, "unconfirmed call ended", func() bool { return f.carrier1.Byes.Load() == 2 && f.s.Stats().ActiveCalls == 0 })
 }

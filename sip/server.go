@@ -52,6 +52,7 @@ type Server struct {
 	transportLog *transportLog
 	bindings     *bindingTable
 	calls        dialogTable
+	accepted     *acceptedInvites
 	stats        counters
 
 	draining atomic.Bool
@@ -91,6 +92,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		cfg:          cfg,
 		dir:          dir,
 		nonces:       newNonceBook(cfg.nonceTTL),
+		accepted:     newAcceptedInvites(64 * sip.T1),
 		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
 		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
 		bindings:     newBindingTable(),

@@ -52,6 +52,9 @@ type Stats struct {
 	// for media.timeout (media.hold_timeout on hold).
 	RelayedCalls  uint64
 	MediaTimeouts uint64
+	// InviteRetransmissions counts retransmitted INVITEs of answered calls
+	// absorbed after their transaction ended (see acceptedInvites).
+	InviteRetransmissions uint64
 }
 
 type counters struct {
@@ -63,7 +66,7 @@ type counters struct {
 	authFailures                                          [NumAuthReasons]atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
-	relayedCalls, mediaTimeouts                           atomic.Uint64
+	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls, registrations                            atomic.Int64
 }
 
@@ -99,6 +102,8 @@ func (s *Server) Stats() Stats {
 		Unparseable:         s.transportLog.state.dropped.Load(),
 		RelayedCalls:        c.relayedCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
+
+		InviteRetransmissions: c.inviteRetransmissions.Load(),
 	}
 	for i := range c.authFailures {
 		st.AuthFailuresBy[i] = c.authFailures[i].Load()

@@ -13,12 +13,11 @@ type TransactionTimers struct {
 	// T1, T2 and T4 (defaults 500 ms, 4 s, 5 s): Timer A, B, E, F, G, H...
 	T1, T2, T4 time.Duration
 	// Linger is how long a completed transaction stays to absorb
-	// retransmissions: Timer D, J, L and M, which RFC 3261 puts at 64*T1
-	// (32 s). At thousands of calls per second those 32 s of finished
-	// INVITE and BYE transactions are most of the switch's memory, so
-	// carrier proxies keep them for seconds (Kamailio tm's wt_timer: 5 s).
-	// A peer that still retransmits a 2xx later is re-ACKed by the
-	// stray-response handler.
+	// retransmissions: Timer D and J, which RFC 3261 puts at 64*T1 (32 s),
+	// and Timer L and M up to 2*T1 (SetTransactionTimers says why). At
+	// thousands of calls per second 32 s of finished transactions would
+	// be most of the switch's memory, so carrier proxies keep them for
+	// seconds (Kamailio tm's wt_timer: 5 s). Timer I is zero.
 	Linger time.Duration
 }
 
@@ -42,7 +41,27 @@ func SetTransactionTimers(t TransactionTimers) error {
 	}
 	sip.SetTimers(t1, t2, t4)
 	if d := t.Linger; d > 0 {
-		sip.Timer_D, sip.Timer_J, sip.Timer_L, sip.Timer_M = d, d, d, d
+		sip.Timer_D, sip.Timer_J = d, d
+		// Timer L and M, the Accepted states of RFC 6026, last one
+		// retransmission interval (2*T1) at most. What they are for is
+		// done without the transaction and for longer: the switch
+		// retransmits its 2xx until the ACK for 64*T1 (answerUntilAck),
+		// absorbs a retransmitted INVITE of an answered call for 64*T1
+		// (acceptedInvites) and re-ACKs a callee's retransmitted 2xx
+		// (strayResponse). Kept longer they cost the most memory of all:
+		// sipgo (v1.7.2) does not stop these two timers when a dialog's
+		// BYE ends the transaction, so every finished call's INVITE and
+		// answers stay reachable until they fire.
+		accepted := min(d, 2*t1)
+		sip.Timer_L, sip.Timer_M = accepted, accepted
 	}
+	// Timer I keeps an INVITE transaction refused with 3xx-6xx (a 407
+	// challenge on every call from a phone) after its ACK, only to absorb
+	// retransmitted ACKs; the switch ignores an ACK that matches nothing,
+	// so it ends at once (RFC 3261 17.2.1 sets it to zero for reliable
+	// transports; here for all). That leaves T4 to Timer K, which sipgo
+	// v1.7.2 does not read (its non-INVITE client transactions wait
+	// Timer D: sipgo pull request 358).
+	sip.Timer_I = 0
 	return nil
 }

@@ -181,14 +181,21 @@ type nonceBook struct {
 	shards [16]nonceShard
 }
 
+// A used nonce is remembered for its lifetime (5 minutes: hundreds of
+// thousands at a high call rate), so the table holds no pointers: keys
+// are the nonce's issue time and random part, which its MAC has just
+// proven ours, and times are Unix nanoseconds. The collector then never
+// scans it.
 type nonceShard struct {
 	mu   sync.Mutex
-	seen map[string]nonceUse
+	seen map[nonceID]nonceUse
 }
+
+type nonceID [16]byte
 
 type nonceUse struct {
 	nc      uint64
-	expires time.Time
+	expires int64 // Unix nanoseconds
 }
 
 func newNonceBook(ttl time.Duration) *nonceBook {
@@ -196,7 +203,7 @@ func newNonceBook(ttl time.Duration) *nonceBook {
 	rand.Read(b.key[:])
 	b.macs.New = func() any { return hmac.New(sha256.New, b.key[:]) }
 	for i := range b.shards {
-		b.shards[i].seen = make(map[string]nonceUse)
+		b.shards[i].seen = make(map[nonceID]nonceUse)
 	}
 	return b
 }
@@ -251,10 +258,11 @@ func (b *nonceBook) check(nonce, nc string, now time.Time) error {
 	sh := &b.shards[raw[8]&15]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if u, ok := sh.seen[nonce]; ok && count <= u.nc {
+	id := nonceID(raw[:16])
+	if u, ok := sh.seen[id]; ok && count <= u.nc {
 		return errNonceReplay
 	}
-	sh.seen[nonce] = nonceUse{nc: count, expires: issued.Add(b.ttl)}
+	sh.seen[id] = nonceUse{nc: count, expires: issued.Add(b.ttl).UnixNano()}
 	return nil
 }
 
@@ -263,8 +271,9 @@ func (b *nonceBook) sweep(now time.Time) {
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.Lock()
+		t := now.UnixNano()
 		for k, u := range sh.seen {
-			if now.After(u.expires) {
+			if t > u.expires {
 				delete(sh.seen, k)
 			}
 		}

@@ -137,8 +137,8 @@ type CallsConfig struct {
 	T2 time.Duration `yaml:"t2"`
 	T4 time.Duration `yaml:"t4"`
 	// TransactionLinger is how long finished transactions absorb
-	// retransmissions (RFC 3261 Timer D and J; 64*T1 = 32 s there); Timer
-	// L and M take at most 2*T1 of it (sip.TransactionTimers).
+	// retransmitted requests (RFC 3261 Timer J; 64*T1 = 32 s there); Timer
+	// D, L and M take at most 2*T1 of it (sip.TransactionTimers).
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
 	// MaxCalls and MaxCPS cap concurrent calls and new calls per second
 	// (503 over them); 0 means no limit.

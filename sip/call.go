@@ -915,7 +915,7 @@ func (c *call) connected(b *leg) {
 	// BYE may overtake the ACK (each request has its own goroutine): the
 	// caller then has seen the answer and hung up at once.
 	s.timeDelay(DelayAnswer, b.answeredAt)
-	s.accepted.note(c.a.InviteRequest, s.cfg.now())
+	s.accepted.note(c.a.InviteRequest, struct{}{}, s.cfg.now())
 	firstSent := time.Now()
 	err := c.a.WriteResponse(res)
 	if errors.Is(err, sip.ErrTransactionTerminated) && c.a.LoadState() == sip.DialogStateEstablished {

@@ -229,11 +229,22 @@ func (l *leg) run() {
 }
 
 func (l *leg) waitAnswer() error {
-	return l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+	err := l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
 		OnResponse: l.onResponse,
 		Username:   l.user,
 		Password:   l.pass,
 	})
+	if res := responseOf(err); res != nil && res.StatusCode >= 300 {
+		// Remembered so that a retransmitted refusal is ACKed after the
+		// transaction ended (strayResponse).
+		req := l.dlg.InviteRequest
+		refusal := refusedInvite{uri: req.Recipient.String()}
+		for _, h := range req.GetHeaders("Route") {
+			refusal.routes = append(refusal.routes, h.Value())
+		}
+		l.c.s.refused.note(res, refusal, l.c.s.cfg.now())
+	}
+	return err
 }
 
 // retryInterval says whether a B-leg failure is a 422 worth one retry, and

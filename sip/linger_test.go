@@ -225,3 +225,59 @@ func TestCallerAnswerRetransmittedUntilAckAfterTransactionEnds(t *testing.T) {
 	}
 	eventually(t, "unconfirmed call ended", func() bool { return f.carrier1.Byes.Load() == 2 && f.s.Stats().ActiveCalls == 0 })
 }
+
+// A callee's refusal retransmitted after the B-leg's client transaction
+// ended (Timer D is short: our ACK was lost) is ACKed again as the
+// transaction would have: the INVITE's Request-URI and top Via, the
+// refusal's To tag, CSeq number with method ACK.
+func TestRetransmittedRefusalIsACKedAfterTransactionEnds(t *testing.T) {
+	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+		return
+	}
+	f, ctx := shortTimersFixture(t)
+	f.carrier1.Handle(siptest.RejectWith(503))
+	if _, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); siptest.StatusOf(err) == 0 {
+		t.Fatalf("call: %v, want refused", err)
+	}
+	inv := f.carrier1.Last.Load()
+	time.Sleep(300 * time.Millisecond) // past Timer D: the client transaction has ended
+
+	conn, err := net.ListenPacket("udp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	refusal := sip.NewResponseFromRequest(inv, 503, "Service Unavailable", nil)
+	sw, err := net.ResolveUDPAddr("udp", f.s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteTo([]byte(refusal.String()), sw); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	n, _, err := conn.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no ACK for the retransmitted refusal: %v", err)
+	}
+	ack, err := sip.ParseMessage(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, ok := ack.(*sip.Request)
+	if !ok || req.Method != sip.ACK {
+		t.Fatalf("switch answered the refusal with %q, want an ACK", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
+	}
+	wantBranch, _ := inv.Via().Params.Get("branch")
+	gotBranch, _ := req.Via().Params.Get("branch")
+	totag, _ := refusal.To().Params.Get("tag")
+	gotTag, _ := req.To().Params.Get("tag")
+	if req.Recipient.String() != inv.Recipient.String() || gotBranch != wantBranch || gotTag != totag ||
+		req.CSeq().SeqNo != inv.CSeq().SeqNo || req.CSeq().MethodName != sip.ACK || req.CallID().Value() != inv.CallID().Value() {
+		t.Fatalf("ACK does not match the INVITE's transaction:\n%s\nINVITE:\n%s", req, inv)
+	}
+	if req.Via().Params.Has("received") {
+		t.Errorf("ACK's Via carries the callee's received parameter: %s", req.Via())
+	}
+}

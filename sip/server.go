@@ -53,6 +53,7 @@ type Server struct {
 	bindings     *bindingTable
 	calls        dialogTable
 	accepted     *acceptedInvites
+	refused      *recentTransactions[refusedInvite]
 	stats        counters
 
 	draining atomic.Bool
@@ -92,7 +93,8 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		cfg:          cfg,
 		dir:          dir,
 		nonces:       newNonceBook(cfg.nonceTTL),
-		accepted:     newAcceptedInvites(64 * sip.T1),
+		accepted:     newRecentTransactions[struct{}](64 * sip.T1),
+		refused:      newRecentTransactions[refusedInvite](64 * sip.T1),
 		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
 		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
 		bindings:     newBindingTable(),

@@ -13,9 +13,21 @@ import (
 // A 2xx of a live leg that outlived its transaction (the transaction
 // linger is shorter than the peer's retransmission window) means our ACK
 // was lost: it is ACKed again (RFC 3261 13.2.2.4) and the call left up.
+//
+// A 3xx-6xx to an INVITE here is a callee's retransmitted refusal whose
+// transaction has ended (Timer D is short): our ACK was lost, so it is
+// ACKed again from what refusedInvites kept of the INVITE, or the callee
+// would retransmit it until its Timer H.
 func (s *Server) strayResponse(res *sip.Response) {
 	cseq := res.CSeq()
-	if !res.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || s.client == nil {
+	if cseq == nil || cseq.MethodName != sip.INVITE || s.client == nil {
+		return
+	}
+	if res.StatusCode >= 300 {
+		s.ackRefusal(res, cseq.SeqNo)
+		return
+	}
+	if !res.IsSuccess() {
 		return
 	}
 	live := false
@@ -49,4 +61,43 @@ func (s *Server) strayResponse(res *sip.Response) {
 		defer cancel()
 		_, _ = s.client.Do(ctx, build(sip.BYE, cseq.SeqNo+1))
 	}()
+}
+
+// ackRefusal ACKs a retransmitted 3xx-6xx as its client transaction would
+// have (RFC 3261 17.1.1.3): the INVITE's Request-URI, Route headers and top
+// Via (the response's), the response's From, To and Call-ID.
+func (s *Server) ackRefusal(res *sip.Response, seq uint32) {
+	refusal, ok := s.refused.get(res, s.cfg.now())
+	if !ok {
+		return
+	}
+	via, from, to, callID := res.Via(), res.From(), res.To(), res.CallID()
+	if via == nil || from == nil || to == nil || callID == nil {
+		return
+	}
+	var uri sip.Uri
+	if err := sip.ParseUri(refusal.uri, &uri); err != nil {
+		return
+	}
+	ack := sip.NewRequest(sip.ACK, uri)
+	// The Via as sent: without what the callee added (RFC 3581).
+	v := via.Clone()
+	v.Params.Remove("received")
+	if v.Params.Has("rport") {
+		v.Params.Add("rport", "")
+	}
+	ack.AppendHeader(v)
+	for _, r := range refusal.routes {
+		ack.AppendHeader(sip.NewHeader("Route", r))
+	}
+	ack.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	ack.AppendHeader(sip.HeaderClone(from))
+	ack.AppendHeader(sip.HeaderClone(to))
+	ack.AppendHeader(sip.HeaderClone(callID))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.ACK})
+	ack.SetTransport(res.Transport())
+	ack.SetDestination(res.Source())
+	if err := s.client.WriteRequest(ack); err != nil {
+		s.cfg.log.Debug("sip ack of retransmitted refusal failed", "call_id", callID.Value(), "error", err)
+	}
 }

@@ -12,12 +12,13 @@ import (
 type TransactionTimers struct {
 	// T1, T2 and T4 (defaults 500 ms, 4 s, 5 s): Timer A, B, E, F, G, H...
 	T1, T2, T4 time.Duration
-	// Linger is how long a completed transaction stays to absorb
-	// retransmissions: Timer D and J, which RFC 3261 puts at 64*T1 (32 s),
-	// and Timer L and M up to 2*T1 (SetTransactionTimers says why). At
-	// thousands of calls per second 32 s of finished transactions would
-	// be most of the switch's memory, so carrier proxies keep them for
-	// seconds (Kamailio tm's wt_timer: 5 s). Timer I is zero.
+	// Linger is how long a completed non-INVITE server transaction stays
+	// to absorb retransmitted requests (Timer J; 64*T1 = 32 s in RFC
+	// 3261): at thousands of calls per second 32 s of finished
+	// transactions would be most of the switch's memory, so carrier
+	// proxies keep them for seconds (Kamailio tm's wt_timer: 5 s). Timer
+	// D, L and M take at most 2*T1 of it and Timer I is zero
+	// (SetTransactionTimers says why).
 	Linger time.Duration
 }
 
@@ -41,19 +42,19 @@ func SetTransactionTimers(t TransactionTimers) error {
 	}
 	sip.SetTimers(t1, t2, t4)
 	if d := t.Linger; d > 0 {
-		sip.Timer_D, sip.Timer_J = d, d
-		// Timer L and M, the Accepted states of RFC 6026, last one
-		// retransmission interval (2*T1) at most. What they are for is
-		// done without the transaction and for longer: the switch
-		// retransmits its 2xx until the ACK for 64*T1 (answerUntilAck),
-		// absorbs a retransmitted INVITE of an answered call for 64*T1
-		// (acceptedInvites) and re-ACKs a callee's retransmitted 2xx
-		// (strayResponse). Kept longer they cost the most memory of all:
-		// sipgo (v1.7.2) does not stop these two timers when a dialog's
-		// BYE ends the transaction, so every finished call's INVITE and
-		// answers stay reachable until they fire.
-		accepted := min(d, 2*t1)
-		sip.Timer_L, sip.Timer_M = accepted, accepted
+		sip.Timer_J = d
+		// Timer D, L and M (an INVITE client transaction after a refusal,
+		// the Accepted states of RFC 6026) last one retransmission interval
+		// (2*T1) at most. What they are for is done without the
+		// transaction, for 64*T1: the switch retransmits its 2xx until the
+		// ACK (answerUntilAck), absorbs a retransmitted INVITE of an
+		// answered call (acceptedInvites), re-ACKs a callee's retransmitted
+		// 2xx and refusal (strayResponse, refusedInvites). Kept longer they
+		// cost the most memory of all: sipgo (v1.7.2) does not stop Timer L
+		// and M when a dialog's BYE ends the transaction, so every finished
+		// call's INVITE and answers stay reachable until they fire.
+		short := min(d, 2*t1)
+		sip.Timer_D, sip.Timer_L, sip.Timer_M = short, short, short
 	}
 	// Timer I keeps an INVITE transaction refused with 3xx-6xx (a 407
 	// challenge on every call from a phone) after its ACK, only to absorb

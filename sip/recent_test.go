@@ -21,12 +21,12 @@ func inviteWith(branch, callID string) *sip.Request {
 	return req
 }
 
-func TestAcceptedInvites(t *testing.T) {
+func TestRecentTransactions(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	a := newAcceptedInvites(32 * time.Second)
-	a.note(inviteWith("z9hG4bK-1", "call-1"), t0)
-	a.note(inviteWith("", "call-nobranch"), t0)
-	a.note(inviteWith("z9hG4bK-nocallid", ""), t0)
+	a := newRecentTransactions[struct{}](32 * time.Second)
+	a.note(inviteWith("z9hG4bK-1", "call-1"), struct{}{}, t0)
+	a.note(inviteWith("", "call-nobranch"), struct{}{}, t0)
+	a.note(inviteWith("z9hG4bK-nocallid", ""), struct{}{}, t0)
 	for _, tc := range []struct {
 		name   string
 		req    *sip.Request
@@ -51,7 +51,7 @@ func TestAcceptedInvites(t *testing.T) {
 	// Entries leave as later ones are noted; the memory stays bounded by
 	// the calls of one 64*T1 window.
 	for i := range 10_000 {
-		a.note(inviteWith("z9hG4bK-"+itoa(i+10), "call"), t0.Add(time.Duration(i)*10*time.Millisecond))
+		a.note(inviteWith("z9hG4bK-"+itoa(i+10), "call"), struct{}{}, t0.Add(time.Duration(i)*10*time.Millisecond))
 	}
 	if n := a.size(); n > 3201 {
 		t.Fatalf("%d INVITEs kept, want at most the 3,200 of the last 32 s", n)
@@ -63,8 +63,8 @@ func TestAcceptedInvites(t *testing.T) {
 
 // One call's cost: its INVITE noted at the 2xx and one lookup, with the
 // window full (a note a millisecond over 32 s).
-func BenchmarkAcceptedInvites(b *testing.B) {
-	a := newAcceptedInvites(32 * time.Second)
+func BenchmarkRecentTransactions(b *testing.B) {
+	a := newRecentTransactions[struct{}](32 * time.Second)
 	reqs := make([]*sip.Request, 4096)
 	for i := range reqs {
 		reqs[i] = inviteWith("z9hG4bK-776asdhds"+itoa(i), "a84b4c76e66710@pc33.example.com")
@@ -73,7 +73,7 @@ func BenchmarkAcceptedInvites(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		t := now.Add(time.Duration(i) * time.Millisecond)
-		a.note(reqs[i%len(reqs)], t)
+		a.note(reqs[i%len(reqs)], struct{}{}, t)
 		a.seen(reqs[(i+1)%len(reqs)], t)
 	}
 }

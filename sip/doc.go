@@ -245,6 +245,31 @@
 // vanished without a BYE (both legs are sent BYE). Legs still pending when
 // their call moves on clean up after themselves in their own goroutine.
 //
+// # Transactions
+//
+// sipgo's transactions keep the request and its answers until their timers
+// end them; at thousands of calls a second what they hold after the call is
+// most of the heap, and the collector's marking of it was most of the
+// post-dial delay (README, Load test). So transactions end as soon as the
+// switch has no use for them, and what RFC 3261 and RFC 6026 still ask of
+// them is done by the switch in a few bytes a call, for the full 64*T1:
+//   - Timer J (non-INVITE server: absorbs retransmitted requests) is
+//     calls.transaction_linger, 5 s as Kamailio's wt_timer; a BYE's
+//     transaction ends with its answer, a retransmitted BYE getting 481,
+//     which ends the dialog for its sender as a 200 does (RFC 3261 15.1.1).
+//   - Timer I (after the ACK of a refusal, a 407 on every call) is zero: it
+//     only absorbs retransmitted ACKs, which the switch ignores anyway.
+//   - Timer L and M (RFC 6026 Accepted states) and D (a refused client
+//     INVITE) last 2*T1 at most. The 2xx is retransmitted until the ACK by
+//     the switch after its transaction ended (RFC 3261 13.3.1.4), a
+//     retransmitted INVITE of an answered call is absorbed by branch and
+//     Call-ID (counted), and a callee's late 2xx or refusal is ACKed again
+//     (strayResponse). sipgo v1.7.2 does not stop Timer L and M when a
+//     dialog ends the transaction, so their length is what bounds memory.
+//
+// Used nonces are remembered in a table without pointers for the same
+// reason: five minutes of them are hundreds of thousands at a high rate.
+//
 // # Call records
 //
 // Every call routed (after authentication or a peer match) ends in one

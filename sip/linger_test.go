@@ -55,6 +55,23 @@ func shortTimersFixture(t *testing.T) (*fixture, context.Context) {
 	return &fixture{dir: dir, s: s, phone: siptest.NewAgent(t, "phone", "127.0.0.1"), carrier1: c1}, ctx
 }
 
+// answeredShortTimersCall is the set-up of the short-timer tests: in the
+// test's own process (transaction linger 100 ms), phone 1001 calls 441234
+// and carrier1 answers. ok is false in the parent process.
+func answeredShortTimersCall(t *testing.T) (f *fixture, ctx context.Context, d *sipgo.DialogClientSession, ok bool) {
+	t.Helper()
+	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+		return nil, nil, nil, false
+	}
+	f, ctx = shortTimersFixture(t)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	return f, ctx, d, true
+}
+
 // liveCall is the one call in the switch's dialog table.
 func liveCall(t *testing.T, s *Server) *call {
 	t.Helper()
@@ -69,18 +86,32 @@ func liveCall(t *testing.T, s *Server) *call {
 	return c
 }
 
+// sendFrom sends msg to the switch from a socket of its own on host, so
+// that what the switch sends back to the source can be read from it.
+func sendFrom(t *testing.T, s *Server, host, msg string) net.PacketConn {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	sw, err := net.ResolveUDPAddr("udp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteTo([]byte(msg), sw); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // With the transaction linger shorter than a peer's 2xx retransmission
 // window, a 2xx that arrives after the B-leg's transaction is gone (our
 // ACK was lost) is ACKed again and the call stays up.
 func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
-	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+	f, ctx, d, ok := answeredShortTimersCall(t)
+	if !ok {
 		return
-	}
-	f, ctx := shortTimersFixture(t)
-	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
-	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
-	if err != nil {
-		t.Fatalf("call: %v", err)
 	}
 	b := liveCall(t, f.s).b.Load()
 	if b == nil {
@@ -89,20 +120,7 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 	answer := b.dlg.InviteResponse.String()
 	time.Sleep(300 * time.Millisecond) // past the linger: the client transaction has ended
 
-	// The retransmission comes from a socket of our own, so the ACK the
-	// switch sends back to its source can be read here.
-	conn, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sw, err := net.ResolveUDPAddr("udp", f.s.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.WriteTo([]byte(answer), sw); err != nil {
-		t.Fatal(err)
-	}
+	conn := sendFrom(t, f.s, "127.0.0.2", answer)
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 4096)
 	n, _, err := conn.ReadFrom(buf)
@@ -130,14 +148,9 @@ func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
 // no answer and no second call towards the carrier. Without it the switch
 // would take the retransmission for a new call.
 func TestRetransmittedInviteOfAnsweredCallIsAbsorbed(t *testing.T) {
-	if !inShortTimersProcess(t, TransactionTimers{Linger: 100 * time.Millisecond}) {
+	f, ctx, d, ok := answeredShortTimersCall(t)
+	if !ok {
 		return
-	}
-	f, ctx := shortTimersFixture(t)
-	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
-	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
-	if err != nil {
-		t.Fatalf("call: %v", err)
 	}
 	// The phone's INVITE as it came (the dialog's copy carries the To tag
 	// the switch chose).
@@ -145,18 +158,7 @@ func TestRetransmittedInviteOfAnsweredCallIsAbsorbed(t *testing.T) {
 	invite.To().Params.Remove("tag")
 	time.Sleep(300 * time.Millisecond) // past Timer L: the server transaction has ended
 
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sw, err := net.ResolveUDPAddr("udp", f.s.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.WriteTo([]byte(invite.String()), sw); err != nil {
-		t.Fatal(err)
-	}
+	conn := sendFrom(t, f.s, "127.0.0.1", invite.String())
 	conn.SetReadDeadline(time.Now().Add(time.Second))
 	buf := make([]byte, 4096)
 	if n, _, err := conn.ReadFrom(buf); err == nil {
@@ -242,19 +244,8 @@ func TestRetransmittedRefusalIsACKedAfterTransactionEnds(t *testing.T) {
 	inv := f.carrier1.Last.Load()
 	time.Sleep(300 * time.Millisecond) // past Timer D: the client transaction has ended
 
-	conn, err := net.ListenPacket("udp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	refusal := sip.NewResponseFromRequest(inv, 503, "Service Unavailable", nil)
-	sw, err := net.ResolveUDPAddr("udp", f.s.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.WriteTo([]byte(refusal.String()), sw); err != nil {
-		t.Fatal(err)
-	}
+	conn := sendFrom(t, f.s, "127.0.0.2", refusal.String())
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 4096)
 	n, _, err := conn.ReadFrom(buf)

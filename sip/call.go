@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/netip"
 	"strings"
@@ -1169,9 +1170,17 @@ func (c *call) logAttempt(called string, route int, peer *routing.Peer, status i
 	if peer != nil {
 		peerName = peer.Name
 	}
-	c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", called,
-		"route", route, "peer", peerName, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+	if c.infoLogged() {
+		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", called,
+			"route", route, "peer", peerName, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+	}
 	c.observe(AttemptResult{Peer: peerName, Cause: outcome, Duration: d})
+}
+
+// infoLogged says whether the per-attempt line is written: its arguments
+// are built only then (6 of the ~1,700 allocations of a call at level warn).
+func (c *call) infoLogged() bool {
+	return c.s.cfg.log.Enabled(context.Background(), slog.LevelInfo)
 }
 
 func (c *call) observe(r AttemptResult) {
@@ -1183,8 +1192,10 @@ func (c *call) observe(r AttemptResult) {
 func (c *call) logAttemptLeg(l *leg, status int, outcome, reason string) {
 	d := c.s.cfg.now().Sub(l.started)
 	if l.peer == nil {
-		c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
-			"phone", l.phone, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+		if c.infoLogged() {
+			c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
+				"phone", l.phone, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+		}
 		c.observe(AttemptResult{Phone: l.phone, Cause: outcome, Duration: d})
 		return
 	}

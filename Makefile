@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster loadtest-kamailio pgo
 
 all: build
 
@@ -63,6 +63,12 @@ loadtest:
 # BACKEND (sqlite: the single-host figure), SHARED, RATE, DURATION.
 loadtest-cluster:
 	scripts/loadtest-cluster.sh
+
+# The yardstick: the same SIPp load through Kamailio (a stateful proxy
+# that challenges every INVITE) instead of the switch (needs kamailio and
+# sipp): RATE, DURATION, CHILDREN.
+loadtest-kamailio:
+	scripts/loadtest-kamailio.sh
 
 # Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
 pgo:

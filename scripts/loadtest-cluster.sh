@@ -33,6 +33,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/loadtest-lib.sh
+. scripts/loadtest-lib.sh
 
 HOSTS=${HOSTS:-3}
 BACKEND=${BACKEND:-postgres}
@@ -80,12 +82,7 @@ PREFIX=sipswitch-load-$RUN_ID
 PIDS=()
 cleanup() {
 	local rc=$?
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
+	stop_pids
 	if [[ $BACKEND = postgres ]]; then
 		psql "$PG" -qAtc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
 		redis-cli -h "${REDIS%:*}" -p "${REDIS#*:}" --scan --pattern "{$PREFIX}*" 2>/dev/null |
@@ -175,9 +172,6 @@ uac() { # host-number calls rate call-ms outfile-prefix [extra sipp args...]
 		-i 127.0.0.1 -p 0 -r "$r" -m "$m" -d "$d" -recv_timeout 20000 -timeout "$((m / r + d / 1000 + 60))s" -timeout_error \
 		-buff_size 4194304 -nostdin -trace_stat -stf "$WORK/$tag$n/stat.csv" -fd 1 "$@" >"$WORK/$tag$n/out" 2>&1)
 }
-stat() { # column file
-	awk -F';' -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next } { v = $c } END { print v + 0 }' "$2"
-}
 
 echo "== probe call on every host"
 for n in $(seq "$HOSTS"); do
@@ -205,9 +199,9 @@ echo
 echo "== results ($BACKEND, $HOSTS host(s), shared limits $([[ $SHARED = 1 ]] && echo on || echo off))"
 for n in $(seq "$HOSTS"); do
 	f=$WORK/load$n/stat.csv
-	created=$(stat 'OutgoingCall(C)' "$f")
-	ok=$(stat 'SuccessfulCall(C)' "$f")
-	failed=$(stat 'FailedCall(C)' "$f")
+	created=$(sipp_stat 'OutgoingCall(C)' "$f")
+	ok=$(sipp_stat 'SuccessfulCall(C)' "$f")
+	failed=$(sipp_stat 'FailedCall(C)' "$f")
 	ticks=$(($(cpu_ticks "${SWITCH[$((n - 1))]}") - CPU0[n]))
 	TOTAL_CALLS=$((TOTAL_CALLS + created))
 	TOTAL_FAILED=$((TOTAL_FAILED + failed + created - ok))

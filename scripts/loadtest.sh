@@ -56,6 +56,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/loadtest-lib.sh
+. scripts/loadtest-lib.sh
 
 MODE=${MODE:-answer}
 case $MODE in
@@ -107,12 +109,7 @@ fi
 PIDS=()
 cleanup() {
 	local rc=$?
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
+	stop_pids
 	if [[ $KEEP = 0 ]]; then rm -rf "$WORK"; else echo "loadtest: files kept in $WORK"; fi
 	exit $rc
 }
@@ -244,7 +241,6 @@ CPU_START=$(cpu_ticks)
 SYS_START=$(sys_ticks)
 # Busy and total ticks of the whole machine (/proc/stat "cpu" line), to
 # show what SIPp and the kernel took beside the switch.
-machine_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; total = busy + $5 + $6; print busy, total }' /proc/stat; }
 read -r MBUSY_START MTOTAL_START < <(machine_ticks)
 
 echo "== $MODE: $CALLS calls at $RATE cps, $CALL_MS ms each, at most $LIMIT at once"
@@ -276,7 +272,7 @@ kill "$SAMPLER" 2>/dev/null || true
 # Cumulative counters from the last line of SIPp's statistics file, by
 # column name.
 stat() { # column [file]
-	awk -F';' -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next } { v = $c } END { print v + 0 }' "${2:-$WORK/stat.csv}"
+	sipp_stat "$1" "${2:-$WORK/stat.csv}"
 }
 CREATED=$(stat 'OutgoingCall(C)')
 OK=$(stat 'SuccessfulCall(C)')
@@ -312,13 +308,7 @@ for c in carrier1 carrier2 carrier3; do
 	[[ -s $WORK/$c.stat.csv ]] && printf '%s INVITEs received:  %s\n' "$c" "$(stat 'IncomingCall(C)' "$WORK/$c.stat.csv")"
 done
 # Response time 1: authenticated INVITE sent -> 200 OK received; 2: BYE -> 200.
-for rtd in 1 2; do
-	cat "$WORK"/uac_call_*_rtt.csv 2>/dev/null | awk -F';' -v r="$rtd" '$3 == r { print $2 }' | sort -n |
-		awk -v r="$rtd" '{ v[NR] = $1; sum += $1 } END {
-			if (NR == 0) exit
-			name = (r == 1) ? "INVITE->200" : "BYE->200"
-			printf "response time %-11s ms: mean %.2f  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (n=%d)\n", name, sum / NR, v[int(NR * .5) + (NR * .5 > int(NR * .5))], v[int(NR * .9) + (NR * .9 > int(NR * .9))], v[int(NR * .99) + (NR * .99 > int(NR * .99))], v[NR], NR }'
-done
+rtt_report "$WORK"/uac_call_*_rtt.csv
 # The switch's own view (sipswitch_sip_delay_seconds): a datagram's time in
 # the read loop, INVITE handler to B-leg INVITE, callee's 2xx to the
 # caller's; quantiles as the histogram bucket that holds them (upper bound).

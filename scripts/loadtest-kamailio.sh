@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The yardstick for `make loadtest`: the same SIPp phone scenario, load
+# database and carrier, with Kamailio (testdata/kamailio/yardstick.cfg: a
+# stateful proxy that challenges every INVITE) in the switch's place, on
+# loopback. Prints calls attempted / successful / failed, Kamailio's CPU
+# per call (all its processes), the machine's CPU and SIPp's response
+# times, in the words of scripts/loadtest.sh, so that a figure of the
+# switch can be read beside what a C proxy does on the same machine.
+# Needs kamailio (Debian: apt-get install kamailio) and sipp.
+#
+# Variables: RATE [1000], DURATION [30], SIP_PORT [16060], CARRIER_PORT
+# [6071] (carrier on 127.0.0.2), CHILDREN (Kamailio's UDP workers) [4],
+# SHM_MB (Kamailio's shared memory: transactions) [1024].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/loadtest-lib.sh
+. scripts/loadtest-lib.sh
+
+RATE=${RATE:-1000}
+DURATION=${DURATION:-30}
+SIP_PORT=${SIP_PORT:-16060}
+CARRIER_PORT=${CARRIER_PORT:-6071}
+CHILDREN=${CHILDREN:-4}
+SHM_MB=${SHM_MB:-1024}
+for v in RATE DURATION SIP_PORT CARRIER_PORT CHILDREN SHM_MB; do
+	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest-kamailio: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
+done
+for c in kamailio sipp; do
+	command -v "$c" >/dev/null || { echo "loadtest-kamailio: $c not found (Debian: apt-get install kamailio sip-tester)" >&2; exit 2; }
+done
+CALLS=$((RATE * DURATION))
+CALLED=15000123456
+WORK=$(mktemp -d /tmp/sipswitch-kamailio.XXXXXX)
+PIDS=()
+cleanup() {
+	local rc=$?
+	stop_pids
+	rm -rf "$WORK"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n 65536 2>/dev/null || true
+SC=$ROOT/testdata/sipp
+
+go build -o "$WORK/gendb" ./testdata/sipp/gendb
+"$WORK/gendb" -db "$WORK/load.db" -csv "$WORK/calls.csv" -calls "$((CALLS + 10))" -called "$CALLED" -carrier-port "$CARRIER_PORT" >/dev/null 2>&1
+sed -e "s/@LISTEN@/127.0.0.1:$SIP_PORT/" -e "s/@CARRIER@/127.0.0.2:$CARRIER_PORT/g" -e "s/@CHILDREN@/$CHILDREN/" \
+	testdata/kamailio/yardstick.cfg >"$WORK/kamailio.cfg"
+MODULES=$(dirname "$(find /usr/lib /usr/local/lib -name tm.so -path '*kamailio*' 2>/dev/null | head -1)")
+[[ $MODULES != . ]] || { echo "loadtest-kamailio: Kamailio's modules (tm.so) not found" >&2; exit 2; }
+
+(cd "$WORK" && exec sipp -sf "$SC/uas_answer.xml" -i 127.0.0.2 -p "$CARRIER_PORT" -nostdin -buff_size 4194304 >/dev/null 2>&1) &
+PIDS+=($!)
+kamailio -f "$WORK/kamailio.cfg" -L "$MODULES" -m "$SHM_MB" -M 32 -DD -E -P "$WORK/kamailio.pid" >"$WORK/kamailio.log" 2>&1 &
+KAM=$!
+PIDS+=("$KAM")
+for i in $(seq 50); do
+	ss -Hlun "sport = :$SIP_PORT" 2>/dev/null | grep -q . && break
+	kill -0 "$KAM" 2>/dev/null || { echo "loadtest-kamailio: kamailio exited:" >&2; cat "$WORK/kamailio.log" >&2; exit 2; }
+	[[ $i = 50 ]] && { echo "loadtest-kamailio: kamailio not listening on udp 127.0.0.1:$SIP_PORT" >&2; exit 2; }
+	sleep 0.1
+done
+
+# CPU ticks of Kamailio's main process and its children.
+kam_ticks() {
+	local t=0 p
+	for p in $KAM $(pgrep -P "$KAM" || true); do
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0)))
+	done
+	echo "$t"
+}
+echo "== kamailio ($CHILDREN workers): $CALLS calls at $RATE cps, 1 s each"
+K0=$(kam_ticks)
+read -r B0 T0 < <(machine_ticks)
+set +e
+(cd "$WORK" && exec sipp 127.0.0.1:"$SIP_PORT" -sf "$SC/uac_call.xml" -inf "$WORK/calls.csv" -auth_uri "$CALLED@127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p 0 \
+	-r "$RATE" -m "$CALLS" -l "$CALLS" -d 1000 -recv_timeout 20000 -timeout "$((DURATION + 60))s" -timeout_error \
+	-buff_size 4194304 -nostdin -trace_stat -stf "$WORK/stat.csv" -fd 1 -trace_rtt -rtt_freq 100 >"$WORK/uac.out" 2>&1)
+set -e
+K1=$(kam_ticks)
+read -r B1 T1 < <(machine_ticks)
+echo "calls attempted:       $(sipp_stat 'OutgoingCall(C)' "$WORK/stat.csv")"
+echo "calls successful:      $(sipp_stat 'SuccessfulCall(C)' "$WORK/stat.csv")"
+echo "calls failed:          $(sipp_stat 'FailedCall(C)' "$WORK/stat.csv")"
+awk -v t="$((K1 - K0))" -v hz="$(getconf CLK_TCK)" -v n="$CALLS" 'BEGIN { printf "kamailio CPU:          %.0f us per call\n", t / hz / n * 1e6 }'
+awk -v b="$((B1 - B0))" -v t="$((T1 - T0))" -v cores="$(nproc)" 'BEGIN { if (t > 0) printf "machine CPU:           %.0f%% busy of %d cores\n", 100 * b / t, cores }'
+rtt_report "$WORK"/uac_call_*_rtt.csv

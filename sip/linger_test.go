@@ -272,3 +272,28 @@ func TestRetransmittedRefusalIsACKedAfterTransactionEnds(t *testing.T) {
 		t.Errorf("ACK's Via carries the callee's received parameter: %s", req.Via())
 	}
 }
+
+// The timers sipgo reads: Timer J is the linger, D, L and M at most 2*T1,
+// I zero (see SetTransactionTimers for why each).
+func TestTransactionTimersSet(t *testing.T) {
+	if !inShortTimersProcess(t, TransactionTimers{T1: 500 * time.Millisecond, Linger: 5 * time.Second}) {
+		return
+	}
+	for name, tc := range map[string]struct{ got, want time.Duration }{
+		"J": {sip.Timer_J, 5 * time.Second},
+		"D": {sip.Timer_D, time.Second},
+		"L": {sip.Timer_L, time.Second},
+		"M": {sip.Timer_M, time.Second},
+		"I": {sip.Timer_I, 0},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("Timer %s = %s, want %s", name, tc.got, tc.want)
+		}
+	}
+	if err := SetTransactionTimers(TransactionTimers{Linger: 300 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if sip.Timer_L != 300*time.Millisecond || sip.Timer_J != 300*time.Millisecond {
+		t.Errorf("a linger under 2*T1 bounds Timer L too: L %s, J %s", sip.Timer_L, sip.Timer_J)
+	}
+}

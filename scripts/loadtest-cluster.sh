@@ -54,9 +54,7 @@ SIP_PORT=${SIP_PORT:-25060}
 HTTP_PORT=${HTTP_PORT:-28080}
 CARRIER_PORT=${CARRIER_PORT:-25071}
 CALLS=$((RATE * DURATION))
-for v in HOSTS RATE DURATION CALL_MS ROUTES PROPAGATE KILL_CALLS SIP_PORT HTTP_PORT CARRIER_PORT; do
-	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest-cluster: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
-done
+require_positive loadtest-cluster HOSTS RATE DURATION CALL_MS ROUTES PROPAGATE KILL_CALLS SIP_PORT HTTP_PORT CARRIER_PORT
 [[ $HOSTS -le 3 ]] || { echo "loadtest-cluster: HOSTS is 1 to 3" >&2; exit 2; }
 case $BACKEND in
 sqlite) [[ $HOSTS = 1 ]] || { echo "loadtest-cluster: BACKEND=sqlite is one host" >&2; exit 2; }; SHARED=0 ;;

@@ -23,9 +23,7 @@ SIP_PORT=${SIP_PORT:-16060}
 CARRIER_PORT=${CARRIER_PORT:-6071}
 CHILDREN=${CHILDREN:-4}
 SHM_MB=${SHM_MB:-1024}
-for v in RATE DURATION SIP_PORT CARRIER_PORT CHILDREN SHM_MB; do
-	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest-kamailio: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
-done
+require_positive loadtest-kamailio RATE DURATION SIP_PORT CARRIER_PORT CHILDREN SHM_MB
 for c in kamailio sipp; do
 	command -v "$c" >/dev/null || { echo "loadtest-kamailio: $c not found (Debian: apt-get install kamailio sip-tester)" >&2; exit 2; }
 done

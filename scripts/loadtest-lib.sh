@@ -2,6 +2,16 @@
 # stopping what a run started, reading SIPp's statistics and response
 # times, the machine's CPU ticks.
 
+# require_positive exits 2 naming the first of the variables that is not
+# a positive integer; the script's name (first argument) starts the message.
+require_positive() { # script VAR...
+	local who=$1 v
+	shift
+	for v in "$@"; do
+		[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "$who: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
+	done
+}
+
 # stop_pids stops the processes in the PIDS array: SIGTERM, up to 5 s to
 # exit, then SIGKILL.
 stop_pids() {

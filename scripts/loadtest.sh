@@ -91,9 +91,7 @@ AFTER_S=${AFTER_S:-10}
 SIP_PORT=${SIP_PORT:-15060}
 HTTP_PORT=${HTTP_PORT:-18080}
 CARRIER_PORT=${CARRIER_PORT:-5071}
-for v in RATE CALLS CALL_MS LIMIT AFTER_S SIP_PORT HTTP_PORT CARRIER_PORT; do
-	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "loadtest: $v must be a positive integer, got '${!v}'" >&2; exit 2; }
-done
+require_positive loadtest RATE CALLS CALL_MS LIMIT AFTER_S SIP_PORT HTTP_PORT CARRIER_PORT
 command -v sipp >/dev/null || { echo "loadtest: sipp not found (Debian/Ubuntu: apt-get install sip-tester)" >&2; exit 2; }
 
 if [[ -n ${WORKDIR:-} ]]; then

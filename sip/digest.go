@@ -268,10 +268,10 @@ func (b *nonceBook) check(nonce, nc string, now time.Time) error {
 
 // sweep forgets nonces past their lifetime: they fail as stale anyway.
 func (b *nonceBook) sweep(now time.Time) {
+	t := now.UnixNano()
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.Lock()
-		t := now.UnixNano()
 		for k, u := range sh.seen {
 			if t > u.expires {
 				delete(sh.seen, k)

@@ -188,20 +188,9 @@ func TestCallerAnswerRetransmittedUntilAckAfterTransactionEnds(t *testing.T) {
 	f, ctx := shortTimersFixture(t)
 	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 	call := func() *sipgo.DialogClientSession {
-		req := sip.NewRequest(sip.INVITE, f.phone.URI("441234", f.s.Addrs()[0]))
-		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "1001", Host: f.phone.Host}}
-		from.Params.Add("tag", sip.GenerateTagN(8))
-		req.AppendHeader(from)
-		req.AppendHeader(&sip.ToHeader{Address: f.phone.URI("441234", f.s.Addrs()[0])})
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody([]byte(callerSDP))
-		f.phone.SetTransport(req)
-		d, err := f.phone.Callers.WriteInvite(ctx, req)
+		d, err := f.phone.CallUnacked(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: "1001", Password: "secret1001"}); err != nil {
-			t.Fatalf("answer: %v", err)
+			t.Fatalf("call: %v", err)
 		}
 		return d
 	}

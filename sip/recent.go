@@ -60,14 +60,7 @@ func newRecentTransactions[V any](keep time.Duration) *recentTransactions[V] {
 // key is the transaction's branch and Call-ID, hashed; false for a message
 // without them, which cannot be told from its retransmission.
 func (r *recentTransactions[V]) key(m sip.Message) (uint64, bool) {
-	var via *sip.ViaHeader
-	var callID *sip.CallIDHeader
-	switch m := m.(type) {
-	case *sip.Request:
-		via, callID = m.Via(), m.CallID()
-	case *sip.Response:
-		via, callID = m.Via(), m.CallID()
-	}
+	via, callID := m.Via(), m.CallID()
 	if via == nil || callID == nil {
 		return 0, false
 	}

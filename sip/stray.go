@@ -34,33 +34,48 @@ func (s *Server) strayResponse(res *sip.Response) {
 	if id, err := sip.DialogIDFromResponse(res); err == nil && s.calls.get(id) != nil {
 		live = true
 	}
-	contact, from, to, callID := res.Contact(), res.From(), res.To(), res.CallID()
-	if contact == nil || from == nil || to == nil || callID == nil {
+	contact := res.Contact()
+	if contact == nil {
 		return
 	}
-	build := func(method sip.RequestMethod, seq uint32) *sip.Request {
-		r := sip.NewRequest(method, *contact.Address.Clone())
-		r.AppendHeader(sip.HeaderClone(from))
-		r.AppendHeader(sip.HeaderClone(to))
-		r.AppendHeader(sip.HeaderClone(callID))
-		r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
-		r.SetTransport(res.Transport())
-		r.SetDestination(res.Source())
-		return r
+	ack := requestAfter(res, sip.ACK, *contact.Address.Clone(), cseq.SeqNo)
+	if ack == nil {
+		return
 	}
-	if err := s.client.WriteRequest(build(sip.ACK, cseq.SeqNo)); err != nil {
-		s.cfg.log.Debug("sip ack of stray answer failed", "call_id", callID.Value(), "error", err)
+	callID := res.CallID().Value()
+	if err := s.client.WriteRequest(ack); err != nil {
+		s.cfg.log.Debug("sip ack of stray answer failed", "call_id", callID, "error", err)
 		return
 	}
 	if live {
 		return
 	}
-	s.cfg.log.Info("sip late answer from abandoned leg hung up", "call_id", callID.Value(), "source", res.Source())
+	s.cfg.log.Info("sip late answer from abandoned leg hung up", "call_id", callID, "source", res.Source())
+	bye := requestAfter(res, sip.BYE, *contact.Address.Clone(), cseq.SeqNo+1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		defer cancel()
-		_, _ = s.client.Do(ctx, build(sip.BYE, cseq.SeqNo+1))
+		_, _ = s.client.Do(ctx, bye)
 	}()
+}
+
+// requestAfter builds a request of the dialog or transaction a stray
+// response belongs to: its From, To and Call-ID, CSeq seq with method,
+// sent back where the response came from. nil when the response lacks
+// one of those headers.
+func requestAfter(res *sip.Response, method sip.RequestMethod, uri sip.Uri, seq uint32) *sip.Request {
+	from, to, callID := res.From(), res.To(), res.CallID()
+	if from == nil || to == nil || callID == nil {
+		return nil
+	}
+	r := sip.NewRequest(method, uri)
+	r.AppendHeader(sip.HeaderClone(from))
+	r.AppendHeader(sip.HeaderClone(to))
+	r.AppendHeader(sip.HeaderClone(callID))
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: method})
+	r.SetTransport(res.Transport())
+	r.SetDestination(res.Source())
+	return r
 }
 
 // ackRefusal ACKs a retransmitted 3xx-6xx as its client transaction would
@@ -71,33 +86,26 @@ func (s *Server) ackRefusal(res *sip.Response, seq uint32) {
 	if !ok {
 		return
 	}
-	via, from, to, callID := res.Via(), res.From(), res.To(), res.CallID()
-	if via == nil || from == nil || to == nil || callID == nil {
-		return
-	}
 	var uri sip.Uri
 	if err := sip.ParseUri(refusal.uri, &uri); err != nil {
 		return
 	}
-	ack := sip.NewRequest(sip.ACK, uri)
-	// The Via as sent: without what the callee added (RFC 3581).
-	v := via.Clone()
+	ack := requestAfter(res, sip.ACK, uri, seq)
+	if ack == nil {
+		return
+	}
+	// The Via as sent, first: without what the callee added (RFC 3581).
+	v := res.Via().Clone() // present: the refusal was found by its branch
 	v.Params.Remove("received")
 	if v.Params.Has("rport") {
 		v.Params.Add("rport", "")
 	}
-	ack.AppendHeader(v)
+	ack.PrependHeader(v)
 	for _, r := range refusal.routes {
 		ack.AppendHeader(sip.NewHeader("Route", r))
 	}
 	ack.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-	ack.AppendHeader(sip.HeaderClone(from))
-	ack.AppendHeader(sip.HeaderClone(to))
-	ack.AppendHeader(sip.HeaderClone(callID))
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.ACK})
-	ack.SetTransport(res.Transport())
-	ack.SetDestination(res.Source())
 	if err := s.client.WriteRequest(ack); err != nil {
-		s.cfg.log.Debug("sip ack of retransmitted refusal failed", "call_id", callID.Value(), "error", err)
+		s.cfg.log.Debug("sip ack of retransmitted refusal failed", "call_id", res.CallID().Value(), "error", err)
 	}
 }

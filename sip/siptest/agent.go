@@ -297,6 +297,16 @@ func (a *Agent) Register(ctx context.Context, sw net.Addr, user, password string
 // Call places an INVITE (with hdrs added) through the switch with
 // credentials, waits for the answer and ACKs it.
 func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.CallUnacked(ctx, sw, called, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+// CallUnacked places a call as Call does but leaves the 2xx without ACK:
+// the test sends it (d.Ack) when it wants to, or never.
+func (a *Agent) CallUnacked(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
@@ -312,10 +322,7 @@ func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, s
 	if err != nil {
 		return nil, err
 	}
-	if err := d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password}); err != nil {
-		return d, err
-	}
-	return d, d.Ack(ctx)
+	return d, d.WaitAnswer(ctx, sipgo.AnswerOptions{Username: user, Password: password})
 }
 
 func StatusOf(err error) int {

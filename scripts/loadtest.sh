@@ -84,6 +84,7 @@ concurrent)
 esac
 RATE=${RATE:-50}
 DURATION=${DURATION:-10}
+require_positive loadtest RATE DURATION
 CALLS=${CALLS:-$((RATE * DURATION))}
 CALL_MS=${CALL_MS:-1000}
 LIMIT=${LIMIT:-$CALLS}

@@ -281,7 +281,7 @@ var phoneCases = map[string]paramCase{
 	"emergency_country":       {"GB", ""},
 	"emergency_location_code": {"LOC1", ""},
 	"expect_registered":       {"2", "3"},
-	"forwarding":              {"07700900123", "07700 900123"},
+	"forwarding":              {"07700900123", "=1+2"},
 	"use_forwarding":          {"0", "2"},
 	"hardware_address":        {"00:15:65:aa:bb:cc", ""},
 	"language":                {"en_GB", "English"},
@@ -329,7 +329,7 @@ var phoneDefaults = map[string]any{
 }
 
 var routeCases = map[string]paramCase{
-	"called_prefix": {"4420", "44-20"},
+	"called_prefix": {"4420", "44+20"},
 	"plan":          {"1", "0"},
 	"allow":         {"3", "4"},
 	"caller_prefix": {"44", "x"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -220,5 +221,86 @@ func TestLineReferencesNameOnlyReadableLines(t *testing.T) {
 	// owner's other settings.
 	if r := ts.as("alice", "phones/update", map[string]string{"name": "2001", "dnd": "1"}); r.code() != "204" {
 		t.Errorf("alice's dnd with an operator-set reference: %+v", r.Responses)
+	}
+}
+
+// Issue 23: a number written with escapes or separators is stored as the
+// dial string the switch decides on, so a line's owner cannot route its
+// forwarding past a barred route by spelling (forwarding=44.909.123 was
+// stored as written and routed by the "44" route); what is no dial string
+// and no line is refused naming the parameter, before the renderer ever
+// sees it (forwarding=_X. stopped every later render).
+func TestNumbersAreStoredAsDialStrings(t *testing.T) {
+	ts := lineOwnerSwitch(t)
+	for _, tc := range []struct {
+		who, function string
+		params        map[string]string
+		get           func() string
+		want          string
+	}{
+		{"alice", "phones/update", map[string]string{"name": "2001", "forwarding": "44.909.123"},
+			func() string { return ts.phone("2001")["forwarding"].(string) }, "44909123"},
+		{"alice", "phones/update", map[string]string{"name": "2001", "dtype": "external", "dnumber": "(44) 909-123"},
+			func() string { return ts.phone("2001")["dnumber"].(string) }, "44909123"},
+		{"alice", "phones/update", map[string]string{"name": "2001", "forwarding": "44%39%30%39123"},
+			func() string { return ts.phone("2001")["forwarding"].(string) }, "44909123"},
+		{"admin", "phones/update", map[string]string{"name": "2001", "callerid_external": "+44 (20) 7946-0000"},
+			func() string { return ts.phone("2001")["callerid_external"].(string) }, "+442079460000"},
+	} {
+		if r := ts.as2(tc.who, tc.function, tc.params); r.code() != "204" && r.code() != "200" {
+			t.Errorf("%s %v: %+v", tc.function, tc.params, r.Responses)
+			continue
+		}
+		if got := tc.get(); got != tc.want {
+			t.Errorf("%s %v: stored %q, want %q", tc.function, tc.params, got, tc.want)
+		}
+	}
+	route := ts.mustOK("plans/routes/create", map[string]string{"plan": "1", "called_prefix": "44-909", "allow": "0"}).id(t)
+	if got := ts.mustOK("plans/routes/get", map[string]string{"id": strconv.Itoa(route)}).object(t)["called_prefix"]; got != "44909" {
+		t.Errorf("called_prefix 44-909 stored as %q", got)
+	}
+
+	before := ts.phone("2001")
+	for _, tc := range []struct {
+		who    string
+		params map[string]string
+		key    string
+	}{
+		{"alice", map[string]string{"forwarding": "_X."}, "forwarding"},
+		{"alice", map[string]string{"forwarding": "=1+2"}, "forwarding"},
+		{"alice", map[string]string{"forwarding": "nobody"}, "forwarding"}, // no such line
+		{"alice", map[string]string{"dtype": "external", "dnumber": "_X."}, "dnumber"},
+		{"alice", map[string]string{"btype": "external", "bnumber": "44A9"}, "bnumber"},
+		{"alice", map[string]string{"utype": "external", "unumber": "4+4"}, "unumber"},
+		{"admin", map[string]string{"callerid_external": "44(909"}, ""}, // an unbalanced bracket is still a separator
+		{"admin", map[string]string{"callerid_internal": "12ab"}, "callerid_internal"},
+	} {
+		params := map[string]string{"name": "2001"}
+		maps.Copy(params, tc.params)
+		r := ts.as2(tc.who, "phones/update", params)
+		if tc.key == "" {
+			if r.code() != "204" {
+				t.Errorf("%v: %+v, want 204", tc.params, r.Responses)
+			}
+			continue
+		}
+		if r.code() != "400" || !hasKey(r, tc.key) {
+			t.Errorf("%v: %+v, want 400 naming %s", tc.params, r.Responses, tc.key)
+		}
+	}
+	after := ts.phone("2001")
+	for _, k := range []string{"forwarding", "dnumber", "bnumber", "unumber", "callerid_internal"} {
+		if before[k] != after[k] {
+			t.Errorf("a refused update changed %s from %v to %v", k, before[k], after[k])
+		}
+	}
+	// A line named like a number with separators could be reached by one
+	// spelling and a carrier by another.
+	if r := ts.call("phones/create", map[string]string{"name": "44-909123", "password": "line-secret-1"}); r.code() != "400" || !hasKey(r, "name") {
+		t.Errorf("line named 44-909123: %+v, want 400 naming name", r.Responses)
+	}
+	ts.mustOK("phones/create", map[string]string{"name": "reception.desk", "password": "line-secret-1"})
+	if r := ts.call("phones/update", map[string]string{"name": "2001", "forwarding": "reception.desk"}); r.code() != "204" {
+		t.Errorf("forwarding to a line by its name: %+v", r.Responses)
 	}
 }

@@ -29,23 +29,79 @@ func checkName(s string) error {
 	if !nameRE.MatchString(s) {
 		return errors.New("must be 1-64 characters of letters, digits, '_', '.', '+' or '-', starting with a letter or digit")
 	}
-	return nil
-}
-
-func checkPrefix(s string) error {
-	if !routing.ValidPrefix(s) {
-		return fmt.Errorf("must be at most %d of the characters 0-9, *, # and +", routing.MaxPrefixLen)
+	if n, err := routing.NormalizeNumber(s); err == nil && n != s {
+		// Dialled, it would be the number n: a line (a SIP user, an
+		// extension) named so could be reached by one spelling and a
+		// carrier by another.
+		return fmt.Errorf("must not be a number written with separators: write %s", n)
 	}
 	return nil
 }
 
-// checkNumber accepts a dialable number or a local line name: what a
-// destination field (bnumber, forwarding...) may hold.
-var numberRE = regexp.MustCompile(`^[A-Za-z0-9*#+_.-]{1,64}$`)
+// Numbers. Every parameter that holds a number is stored as its dial
+// string (routing's "Dialled numbers": escapes decoded, the separators
+// - . ( ) and spaces removed), so the SIP core, the rendered dialplan and
+// simulation decide on the number a carrier would dial; what is then not a
+// dial string is refused naming the parameter.
 
-func checkNumber(s string) error {
-	if s != "" && !numberRE.MatchString(s) {
-		return errors.New("must be a number or line name of at most 64 characters (0-9, letters, * # + _ . -)")
+// prefixParam makes p a called or caller prefix: "" (every number), "+" or
+// a dial string.
+func prefixParam(p Param) Param {
+	p.Canon = func(raw, _ string) (string, error) {
+		n, err := routing.NormalizePrefix(raw)
+		if err != nil {
+			return "", errors.New("must be empty or " + routing.NumberRule)
+		}
+		return n, nil
+	}
+	return p
+}
+
+// numberOrWords makes p a caller id: one of words (kept as given) or a
+// number (its dial string); "" when emptyOK.
+func numberOrWords(p Param, emptyOK bool, words ...string) Param {
+	p.Canon = func(raw, _ string) (string, error) {
+		if contains(words, raw) || raw == "" && emptyOK {
+			return raw, nil
+		}
+		if n, err := routing.NormalizeNumber(raw); err == nil {
+			return n, nil
+		}
+		if len(words) == 0 {
+			return "", errors.New("must be " + routing.NumberRule + ", or empty")
+		}
+		return "", fmt.Errorf("must be %s, or one of %s", routing.NumberRule, quoteList(words))
+	}
+	return p
+}
+
+// destinationParam makes p a destination: a number (its dial string) or
+// the name of a line, which checkLineReferences then requires to be one
+// the caller may read. A name made only of digits and separators is a
+// number, so no line can be named by a number's spelling (checkName).
+func destinationParam(p Param) Param {
+	p.Canon = func(raw, _ string) (string, error) {
+		if n, err := routing.NormalizeNumber(raw); err == nil {
+			return n, nil
+		}
+		return raw, nil
+	}
+	p.Check = func(s string) error {
+		if s != "" && !routing.IsDialString(s) && !nameRE.MatchString(s) {
+			return errors.New("must be " + routing.NumberRule + ", or the name of a line")
+		}
+		return nil
+	}
+	return p
+}
+
+// checkExtension is a registration's extension (the user part of the
+// contact a carrier sends calls to): a number or a name.
+var extensionRE = regexp.MustCompile(`^[A-Za-z0-9*#+_.-]{1,64}$`)
+
+func checkExtension(s string) error {
+	if s != "" && !extensionRE.MatchString(s) {
+		return errors.New("must be a number or name of at most 64 characters (0-9, letters, * # + _ . -)")
 	}
 	return nil
 }
@@ -137,19 +193,6 @@ func checkCodecList(s string) error {
 		seen[c] = true
 	}
 	return nil
-}
-
-// checkOneOfOrNumber allows a keyword from words or a caller-id number.
-func checkOneOfOrNumber(words ...string) func(string) error {
-	return func(s string) error {
-		if contains(words, s) || (s != "" && routing.ValidPrefix(s)) || (s == "" && len(words) == 0) {
-			return nil
-		}
-		if len(words) == 0 {
-			return errors.New("must be a number (0-9, *, #, +) or empty")
-		}
-		return fmt.Errorf("must be a number or one of %s", quoteList(words))
-	}
 }
 
 func checkDays(s string) error {

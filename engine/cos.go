@@ -31,7 +31,7 @@ var COSSpec = NewSpec(
 var COSRuleSpec = NewSpec(
 	required(Param{Name: "cos", Type: Integer, Min: 1, MinSet: true}),
 	integer("position", "0", 0, 1_000_000),
-	str("prefix", "", checkPrefix),
+	prefixParam(str("prefix", "", nil)),
 	flag("allow", "0"),
 	id("timegroup", false),
 	str("description", "", nil),

@@ -16,9 +16,9 @@ import (
 var PeerSpec = NewSpec(
 	required(str("name", "", checkName)),
 	required(enum("type", String, "", routing.PeerContext, routing.PeerDAHDI, routing.PeerIAX, routing.PeerSIP, routing.PeerPJSIP, routing.PeerZap)),
-	str("called_prefix", "", checkPrefix),
+	prefixParam(str("called_prefix", "", nil)),
 	flag("called_strip_hash", "0"),
-	str("callerid", "", checkOneOfOrNumber()),
+	numberOrWords(str("callerid", "", nil), true),
 	str("callerid_unknown", "Anonymous", checkCallerIDText),
 	str("callerid_withheld", "Anonymous", checkCallerIDText),
 	requiredIf(integer("channel_group", "1", 0, 63), "when type is dahdi or zap", typeIn(routing.PeerDAHDI, routing.PeerZap)),

@@ -35,16 +35,11 @@ var PhoneSpec = NewSpec(
 	str("allowed_ua", "", nil),
 	flag("aoc", "0"),
 	ownerManaged(enum("btype", String, "hangup", destTypes...)),
-	ownerManaged(requiredIf(str("bnumber", "", checkNumber), "when btype is not hangup", destNumberRequired("btype"))),
+	ownerManaged(requiredIf(destinationParam(str("bnumber", "", nil)), "when btype is not hangup", destNumberRequired("btype"))),
 	Param{Name: "call_maximum", Type: Decimal, Default: "-1", Min: -1, MinSet: true},
-	str("callerid_external", "default", checkOneOfOrNumber("default", "matched_called", "name", "original", "original_own_number")),
-	str("callerid_internal", "default", checkOneOfOrNumber("default", "name", "original", "original_own_number")),
-	str("callerid_location", "", func(s string) error {
-		if s == "" {
-			return nil
-		}
-		return checkOneOfOrNumber("original_own_number")(s)
-	}),
+	numberOrWords(str("callerid_external", "default", nil), false, "default", "matched_called", "name", "original", "original_own_number"),
+	numberOrWords(str("callerid_internal", "default", nil), false, "default", "name", "original", "original_own_number"),
+	numberOrWords(str("callerid_location", "", nil), true, "original_own_number"),
 	ownerManaged(str("callername_external", "", checkCallerIDText)),
 	ownerManaged(str("callername_internal", "", checkCallerIDText)),
 	str("codec", "", checkCodec),
@@ -57,7 +52,7 @@ var PhoneSpec = NewSpec(
 	flag("direct", "1"),
 	ownerManaged(flag("dnd", "0")),
 	ownerManaged(enum("dtype", String, "hangup", destTypes...)),
-	ownerManaged(requiredIf(str("dnumber", "", checkNumber), "when dtype is not hangup", destNumberRequired("dtype"))),
+	ownerManaged(requiredIf(destinationParam(str("dnumber", "", nil)), "when dtype is not hangup", destNumberRequired("dtype"))),
 	str("emergency_address1", "", nil),
 	str("emergency_address2", "", nil),
 	str("emergency_address3", "", nil),
@@ -68,7 +63,7 @@ var PhoneSpec = NewSpec(
 	str("emergency_country", "", nil),
 	str("emergency_location_code", "", nil),
 	enum("expect_registered", Integer, "1", "0", "1", "2"),
-	ownerManaged(str("forwarding", "", checkNumber)),
+	ownerManaged(destinationParam(str("forwarding", "", nil))),
 	ownerManaged(flag("use_forwarding", "1")),
 	str("hardware_address", "", nil),
 	ownerManaged(str("language", "", checkLanguage)),
@@ -97,7 +92,7 @@ var PhoneSpec = NewSpec(
 	str("source", "", checkIPAddr),
 	Param{Name: "totalmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	ownerManaged(enum("utype", String, "hangup", destTypes...)),
-	ownerManaged(requiredIf(str("unumber", "", checkNumber), "when utype is not hangup", destNumberRequired("utype"))),
+	ownerManaged(requiredIf(destinationParam(str("unumber", "", nil)), "when utype is not hangup", destNumberRequired("utype"))),
 	// The page gives no default; INFERRED 0 (do not follow on group calls).
 	ownerManaged(flag("unumber_group", "0")),
 	validationParam,

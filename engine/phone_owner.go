@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
@@ -95,10 +96,17 @@ func checkLineReferences(ctx context.Context, tx *storage.Tx, a *Actor, v, old V
 		}
 	}
 	for _, d := range [][2]string{{"btype", "bnumber"}, {"dtype", "dnumber"}, {"utype", "unumber"}} {
-		if contains(destinationLineTypes, v[d[0]]) && changed(d[0], d[1]) {
+		// A line's name where a number goes out (external) is the line.
+		names := contains(destinationLineTypes, v[d[0]]) || v[d[0]] == "external" && !routing.IsDialString(v[d[1]])
+		if names && changed(d[0], d[1]) {
 			if err := refer(d[1], v[d[1]]); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if f := v["forwarding"]; f != "" && !routing.IsDialString(f) && changed("forwarding") {
+		if err := refer("forwarding", f); err != nil {
+			return nil, err
 		}
 	}
 	if box := v["mailbox"]; box != "" && changed("mailbox") {

@@ -13,10 +13,10 @@ import (
 // RouteSpec is plans/routes/create (and update). timegroup is a sipswitch
 // addition (0 = the plan's cos_timegroup).
 var RouteSpec = NewSpec(
-	Param{Name: "called_prefix", Type: String, Required: true, EmptyOK: true, Check: checkPrefix},
+	prefixParam(Param{Name: "called_prefix", Type: String, Required: true, EmptyOK: true, Check: checkText}),
 	required(Param{Name: "plan", Type: Integer, Min: 1, MinSet: true}),
 	enum("allow", Integer, "1", "0", "1", "2", "3"),
-	str("caller_prefix", "", checkPrefix),
+	prefixParam(str("caller_prefix", "", nil)),
 	str("description", "", nil),
 	enum("media", String, routing.MediaVoiceFax, routing.MediaFax, routing.MediaVoice, routing.MediaVoiceFax),
 	id("peer1", true),

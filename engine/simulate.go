@@ -60,8 +60,11 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 	}
 	req := routing.CallRequest{Called: p["called"], Caller: p["caller"], Media: p["media"]}
 	var errs FieldErrors
-	if req.Called == "" || !routing.ValidPrefix(req.Called) {
-		errs = append(errs, FieldError{Key: "called", Message: "called is required: a number of 0-9, *, # and +"})
+	// The SIP core's rule: the number is decided on as its dial string.
+	if n, err := routing.NormalizeNumber(req.Called); err != nil {
+		errs = append(errs, FieldError{Key: "called", Message: "called is required: " + routing.NumberRule})
+	} else {
+		req.Called = n
 	}
 	switch req.Media {
 	case "", routing.MediaVoice, routing.MediaFax:
@@ -109,8 +112,12 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 					}
 				}
 			}
-		} else if req.Caller != "" && !routing.ValidPrefix(req.Caller) {
-			errs = append(errs, FieldError{Key: "caller", Message: "caller must be a number of 0-9, *, # and +, or a line"})
+		} else if req.Caller != "" {
+			if n, err := routing.NormalizeNumber(req.Caller); err != nil {
+				errs = append(errs, FieldError{Key: "caller", Message: "caller must be a line or " + routing.NumberRule})
+			} else {
+				req.Caller = n
+			}
 		}
 		switch {
 		case p["plan"] != "":

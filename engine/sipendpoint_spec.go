@@ -390,7 +390,7 @@ var SIPEndpointSpec = NewSpec(
 	withCanon(enum("t38transport", String, "", "", "udptl"), lower),
 	flag("insecure", "0"),
 	flag("enable_advanced", "0"),
-	str("extension", "", checkNumber),
+	str("extension", "", checkExtension),
 	withCanon(enum("rtpjittermode", String, "adaptive", "static", "adaptive"), lower),
 	integer("rtpjitterdelay", "50", 10, 100),
 )

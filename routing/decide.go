@@ -89,9 +89,15 @@ const maxAttempts = 3
 // Decide routes req: it finds the deciding route, expands its peers in
 // order (peer1 0 = the default peer, -1 = every peer with a price for the
 // number, cheapest first), drops unknown and repeated peers, and gives each
-// attempt the numbers to send. A refused call returns the refusing route
+// attempt the numbers to send. A called number that is not a dial string is
+// ErrInvalidNumber. A refused call returns the refusing route
 // with ErrCallBarred; a route without a usable peer returns ErrNoPeer.
 func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
+	if !IsDialString(req.Called) {
+		// Callers normalise first (NormalizeNumber); a number that is not
+		// a dial string is never matched against prefixes.
+		return Decision{}, ErrInvalidNumber
+	}
 	now := req.Now
 	if now.IsZero() {
 		now = time.Now()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,9 +213,19 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 483, "Too Many Hops")
 		return
 	}
-	called := req.Recipient.User
-	if called == "" {
+	if req.Recipient.User == "" {
 		respond(tx, req, 404, "Not Found")
+		return
+	}
+	called, ok := s.dialled(req.Recipient.User)
+	if !ok {
+		// Never routed as written: 44%39%30%39 or 44.909 must not reach a
+		// carrier past the route that bars 44909.
+		s.stats.callsAttempted.Add(1)
+		s.stats.countFailure(484, false, false)
+		s.cfg.log.Info("sip call refused: called number is not a dial string", "call_id", req.CallID().Value(),
+			"called", clipLog(req.Recipient.User), "source", src.String())
+		respond(tx, req, 484, "Address Incomplete")
 		return
 	}
 	th := timerHeadersOf(req)
@@ -362,6 +373,35 @@ func (s *Server) admitCall() bool {
 	return routing.AcquireUnder(&s.stats.activeCalls, max)
 }
 
+// dialled is what the switch decides a called number on (routing's
+// "Dialled numbers"): a line's name as it is (the line: names are looked
+// up before numbers, and may hold letters), else the number's dial string.
+// false: neither, 484 Address Incomplete.
+func (s *Server) dialled(user string) (string, bool) {
+	if p, ok := s.dir.Phone(user); ok {
+		return p.Name, true
+	}
+	n, err := routing.NormalizeNumber(user)
+	if err == nil {
+		return n, true
+	}
+	// A line's name written with escapes (RFC 3261 19.1.4: the same URI).
+	if u, err := url.PathUnescape(user); err == nil && u != user {
+		if p, ok := s.dir.Phone(u); ok {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+// clipLog bounds what a log line repeats of an outside string.
+func clipLog(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
 // deliver sends a phone's call to target: a local line, or outside
 // through the routing decision of the caller's plan.
 func (c *call) deliver(target string, caller *routing.Phone) result {
@@ -435,6 +475,14 @@ func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason 
 // the line itself may not call.
 func (c *call) divert(p *routing.Phone, why, number string, code int, reason string, hops int) result {
 	if number == "" || hops >= maxHops {
+		return result{code: code, reason: reason}
+	}
+	// Stored numbers are dial strings since the API normalises them; one
+	// stored before it did is normalised here, never routed as written.
+	number, ok := c.s.dialled(number)
+	if !ok {
+		c.s.cfg.log.Warn("sip call not sent on: the line's number is not a dial string", "call_id", c.callID, "line", p.Name, "reason", why)
+		c.noteRefusal("destination is not a dial string")
 		return result{code: code, reason: reason}
 	}
 	q, local := c.s.dir.Phone(number)
@@ -703,6 +751,8 @@ func decideFailure(err error) (int, string) {
 	switch {
 	case errors.Is(err, routing.ErrNoRoute):
 		return 404, "Not Found"
+	case errors.Is(err, routing.ErrInvalidNumber):
+		return 484, "Address Incomplete"
 	case errors.Is(err, routing.ErrCallBarred):
 		return 403, "Forbidden"
 	case errors.Is(err, routing.ErrNoPeer), errors.Is(err, routing.ErrLimitReached), errors.Is(err, routing.ErrUnknownPlan):

@@ -29,6 +29,13 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	}
 	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
 	if phone == nil {
+		// A peer's caller is decided on (caller prefixes, acr) as its dial
+		// string; anything that is not a number is no number.
+		if n, err := routing.NormalizeNumber(fromUser); err == nil {
+			fromUser = n
+		} else {
+			fromUser = ""
+		}
 		pres := routing.PresentationOf(fromUser, withheld)
 		return identity{number: fromUser, name: fromName, pres: pres, intNumber: fromUser, intName: fromName, intPres: pres}
 	}

@@ -99,3 +99,79 @@ func TestAttackerReachesNoCarrier(t *testing.T) {
 		t.Errorf("metrics lack the forwarded call:\n%s", grepLines(m, "forwarded"))
 	}
 }
+
+// Issue 23, finding 1: the same barred number written differently. Route
+// 44 goes to the carrier, 44909 is barred (allow=0) and line 2001's class
+// of service denies 4477; each spelling below reached the carrier before
+// numbers were normalised (the Request-URI user was routed as written, so
+// only the "44" route matched). Now each is decided on as its dial string
+// and refused 403 before any peer; what is no dial string at all is 484;
+// a forwarding number the line's owner wrote with dots is stored as its
+// dial string and barred alike; and an allowed number written with
+// separators reaches the carrier as its dial string.
+func TestDialledNumberSpellingsReachNoBarredRoute(t *testing.T) {
+	dir := t.TempDir()
+	carrier := carrier(t, "carrier", "127.0.0.2")
+	cfg := filepath.Join(dir, "sipswitch.yaml")
+	os.WriteFile(cfg, []byte("database: "+filepath.Join(dir, "s.db")+"\n"), 0o600)
+	port := freePort(t, "udp")
+	sw := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	d := startDaemon(t, "--config", cfg, "--sip", fmt.Sprintf("udp://%s", sw))
+	auth := adminAuth
+	d.create(
+		"plans/create/?"+auth+";name=Retail",
+		fmt.Sprintf("peers/create/?%s;name=carrier;type=sip;destination=127.0.0.2:%d", auth, carrier.Port),
+		"plans/routes/create/?"+auth+";plan=1;called_prefix=44;peer1=1",
+		"plans/routes/create/?"+auth+";plan=1;called_prefix=44909;allow=0",
+		"cos/create/?"+auth+";name=No-mobile;otherwise=allow",
+		"cos/rules/create/?"+auth+";cos=2;prefix=4477;allow=0;position=1",
+		"phones/create/?"+auth+";name=2001;password=phone-secret;plan=1;cos=2",
+		"phones/create/?"+auth+";name=2002;password=other-secret;plan=1;use_forwarding=1;forwarding=44.909.123",
+	)
+	waitRevision(t, d, 9)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	for _, tc := range []struct {
+		called string
+		want   int
+	}{
+		{"44%39%30%39123", 403},
+		{"44-909123", 403},
+		{"44.909.123", 403},
+		{"44(909)123", 403},
+		{"44%2D909%2E123", 403},
+		{"4477-900-123", 403}, // the class of service's deny rule
+		{"44.77.900123", 403},
+		{"%34%34%37%37900123", 403},
+		{"=1+2", 484},
+		{"44%2539123", 484}, // %25 is '%': never decoded twice
+		{"44909123x", 484},
+	} {
+		_, err := phone.Call(ctx, sw, tc.called, "2001", "phone-secret", testSDP)
+		if got := siptest.StatusOf(err); got != tc.want {
+			t.Errorf("call to %q: %d (%v), want %d", tc.called, got, err, tc.want)
+		}
+	}
+	// The carrier's own call to line 2002 is forwarded as the line's call,
+	// on its plan: 44909123 is barred whatever the owner wrote.
+	if _, err := carrier.Call(ctx, sw, "2002", "447700900123", "", testSDP); siptest.StatusOf(err) != 403 {
+		t.Errorf("forwarding to 44.909.123: %v, want 403", err)
+	}
+	if n := carrier.Invites.Load(); n != 0 {
+		t.Fatalf("the carrier got %d INVITEs for barred numbers (last to %s)", n, carrier.Last.Load().Recipient.User)
+	}
+
+	dlg, err := phone.Call(ctx, sw, "44-20-7946(0000)", "2001", "phone-secret", testSDP)
+	if err != nil {
+		t.Fatalf("allowed number with separators: %v\n%s", err, d.log())
+	}
+	dlg.Bye(ctx)
+	if got := carrier.Last.Load().Recipient.User; got != "442079460000" {
+		t.Errorf("the carrier was sent %q, want the dial string 442079460000", got)
+	}
+	if m := d.get("/metrics"); !strings.Contains(m, `sipswitch_sip_calls_failed_by_cause_total{cause="no_route"} 3`) {
+		t.Errorf("the refused numbers are not counted:\n%s", grepLines(m, "calls_failed"))
+	}
+}

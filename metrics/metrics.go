@@ -23,6 +23,7 @@ type Metrics struct {
 
 	RenderDuration prometheus.Histogram
 	RenderFailures prometheus.Counter
+	RenderSkipped  prometheus.Gauge
 
 	CallAttempts  *prometheus.CounterVec // peer
 	CallsAnswered *prometheus.CounterVec // peer
@@ -58,6 +59,9 @@ func New() *Metrics {
 	})
 	m.RenderFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "sipswitch_render_failures_total", Help: "Renders that failed; the last good files were kept.",
+	})
+	m.RenderSkipped = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sipswitch_render_skipped_objects", Help: "Objects the last render left out because Asterisk cannot take them (each logged and on /healthz); everything else was written.",
 	})
 	m.CallAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sipswitch_call_attempts_total", Help: "Call attempts toward a peer (or a local line).",
@@ -95,7 +99,7 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.MediaLoss, m.MediaJitter, m.SIPDelay,
-		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures,
+		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures, m.RenderSkipped,
 		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.RoutingBuild,
 		m.StoreRevision, m.StoreReloads, m.ConfigReloads, m.ShuttingDown,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Sentinel errors; every error Render returns wraps one of them and names
@@ -78,11 +80,65 @@ func dialplanSafe(v string) bool {
 }
 
 // confWriter accumulates one config file. The first error sticks; later
-// calls are no-ops so render code stays linear.
+// calls are no-ops so render code stays linear. Inside each, an error ends
+// only the object being written (see each).
 type confWriter struct {
 	buf bytes.Buffer
 	err error
 	ctx string // object being written, for error messages
+	// skip, when set, is told of each object each took back.
+	skip func(objectRef, error)
+}
+
+// objectRef names a stored object the renderer can leave out: a kind
+// ("phone", "peer", "route", "sip_endpoint", "timegroup", "class of
+// service") and its name or id.
+type objectRef struct {
+	kind, key string
+}
+
+func phoneRef(p *routing.Phone) objectRef { return objectRef{"phone", p.Name} }
+func peerRef(p *routing.Peer) objectRef   { return objectRef{"peer", strconv.Itoa(p.ID)} }
+func routeRef(r *routing.Route) objectRef { return objectRef{"route", strconv.Itoa(r.ID)} }
+func endpointRef(e *routing.SIPEndpoint) objectRef {
+	return objectRef{"sip_endpoint", e.Name}
+}
+func timeGroupRef(tg *routing.TimeGroup) objectRef {
+	return objectRef{"timegroup", strconv.Itoa(tg.ID)}
+}
+func classRef(c *routing.ClassOfService) objectRef {
+	return objectRef{"class of service", strconv.Itoa(c.ID)}
+}
+
+// String is how errors and logs name the object: phone "2001", peer 3.
+func (r objectRef) String() string {
+	switch r.kind {
+	case "phone", "sip_endpoint":
+		return r.kind + " " + strconv.Quote(r.key)
+	}
+	return r.kind + " " + r.key
+}
+
+// each writes one object with fn. An error fn meets takes back everything
+// fn wrote and leaves the object out (w.skip is told); the file goes on
+// with the next object, so one object Asterisk cannot take never stops
+// the rest of the switch from being rendered.
+func (w *confWriter) each(ref objectRef, fn func()) {
+	if w.err != nil {
+		return
+	}
+	start := w.buf.Len()
+	w.ctx = ref.String()
+	fn()
+	if w.err == nil {
+		return
+	}
+	w.buf.Truncate(start)
+	if w.skip == nil {
+		return // no one to tell: the error stands for the whole file
+	}
+	w.skip(ref, w.err)
+	w.err = nil
 }
 
 // newConfWriter sizes the buffer for the file up front: the files of a big

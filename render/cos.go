@@ -46,7 +46,7 @@ func cosSubroutine(d dialplan, m *model, c *routing.ClassOfService) {
 		return cmp.Or(cmp.Compare(a.Position, b.Position), cmp.Compare(a.ID, b.ID))
 	})
 	for _, r := range rules {
-		if !validPrefix(r.Prefix) {
+		if !routing.ValidPrefix(r.Prefix) {
 			d.fail(fmt.Errorf("%s: rule %d: prefix: %w: %q", d.ctx, r.ID, ErrInvalidValue, r.Prefix))
 			return
 		}

@@ -11,7 +11,9 @@ import (
 
 // Dialplan context names.
 const (
-	phonesContext = "phones"
+	phonesContext      = "phones"
+	dialStringContext  = "dial-string"
+	inboundDialContext = "inbound-dial"
 	// patternAny is the character class of a dialled digit: the route
 	// prefix alphabet. X would miss '*', '#' and '+'.
 	patternAny = "[0-9*#+]"
@@ -25,8 +27,13 @@ func planContext(plan int, fax bool) string {
 }
 
 func routeContext(id int) string { return "route-" + strconv.Itoa(id) }
-func peerContext(id int) string  { return "peer-" + strconv.Itoa(id) }
-func tgContext(id int) string    { return "timegroup-" + strconv.Itoa(id) }
+
+// phoneContext is where line name's calls enter (its endpoint's context);
+// phoneDialContext is where they are matched once decided on.
+func phoneContext(name string) string     { return "phone-" + name }
+func phoneDialContext(name string) string { return "phone-" + name + "-dial" }
+func peerContext(id int) string           { return "peer-" + strconv.Itoa(id) }
+func tgContext(id int) string             { return "timegroup-" + strconv.Itoa(id) }
 
 // dialplan wraps a confWriter with exten/same helpers.
 type dialplan struct{ *confWriter }
@@ -36,7 +43,7 @@ func (d dialplan) same(app string)       { d.object("same", "n,"+app, "exten") }
 func (d dialplan) label(l, app string)   { d.object("same", "n("+l+"),"+app, "exten") }
 
 func renderExtensions(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("extensions.conf", 650*len(m.snap.Phones)+600*len(m.snap.Routes)+500*len(m.snap.Peers))
+	w := m.newConfWriter("extensions.conf", 650*len(m.snap.Phones)+600*len(m.snap.Routes)+500*len(m.snap.Peers))
 	d := dialplan{w}
 	header(w, FileExtensions, m.snap.Revision)
 	w.section("general")
@@ -48,37 +55,36 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	// experimental trie.
 	w.set("extenpatternmatchnew", "no", "general")
 
-	w.section(inboundContext)
-	w.object("include", phonesContext, "inbound")
-
 	w.section(phonesContext)
 	seenExt := make(map[string]string, len(m.phones))
 	for _, p := range m.phones {
-		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		if strings.HasPrefix(p.Name, "_") {
-			w.fail(fmt.Errorf("%s: name: %w: a leading '_' makes an extension a pattern", w.ctx, ErrInvalidName))
-			break
-		}
-		// Asterisk ignores '-' when matching extensions.
-		k := strings.ReplaceAll(p.Name, "-", "")
-		if prev, ok := seenExt[k]; ok {
-			w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as phone %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
-			break
-		}
-		seenExt[k] = p.Name
-		cos, err := m.lineCOS(p)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
-			break
-		}
-		phoneExtension(d, p, cos, len(m.classes) > 0, m.isLine, cfg)
+		w.each(phoneRef(p), func() {
+			if strings.HasPrefix(p.Name, "_") {
+				w.fail(fmt.Errorf("%s: name: %w: a leading '_' makes an extension a pattern", w.ctx, ErrInvalidName))
+				return
+			}
+			// Asterisk ignores '-' when matching extensions.
+			k := strings.ReplaceAll(p.Name, "-", "")
+			if prev, ok := seenExt[k]; ok {
+				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as phone %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
+				return
+			}
+			cos, err := m.lineCOS(p)
+			if err != nil {
+				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+				return
+			}
+			phoneExtension(d, p, cos, len(m.classes) > 0, m.lineName, cfg)
+			if w.err == nil {
+				seenExt[k] = p.Name
+			}
+		})
 	}
 	for _, p := range m.phones {
-		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		w.section("phone-" + p.Name)
-		w.object("include", phonesContext, "name")
-		w.object("include", planContext(m.phonePlan(p), p.Media == routing.MediaFax), "plan")
+		w.each(phoneRef(p), func() { phoneEntry(d, p, m.phonePlan(p)) })
 	}
+	inboundEntry(d)
+	dialStringSubroutine(d)
 
 	planIDs := make(map[int]bool, len(m.plans))
 	for _, p := range m.plans {
@@ -98,9 +104,10 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			w.ctx = fmt.Sprintf("plan %d", id)
 			w.section(planContext(id, fax))
 			for _, r := range winningRoutes(m.routes[id], fax) {
-				used[r.ID] = true
-				w.ctx = fmt.Sprintf("route %d", r.ID)
-				routeEntries(d, r, fax)
+				w.each(routeRef(r), func() {
+					routeEntries(d, r, fax)
+					used[r.ID] = w.err == nil
+				})
 			}
 		}
 	}
@@ -115,8 +122,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	}
 	sort.Slice(routeIDs, func(i, j int) bool { return routeIDs[i].ID < routeIDs[j].ID })
 	for _, r := range routeIDs {
-		w.ctx = fmt.Sprintf("route %d", r.ID)
-		routeBody(d, m, cfg, r)
+		w.each(routeRef(r), func() { routeBody(d, m, cfg, r) })
 	}
 	if len(routeIDs) > 0 {
 		peerTry(d, cfg)
@@ -125,16 +131,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		renderLCR(d, m.costs)
 	}
 	for _, p := range m.peers {
-		w.ctx = fmt.Sprintf("peer %d", p.ID)
-		peerSubroutine(d, p, cfg.sipDriver)
+		w.each(peerRef(p), func() { peerSubroutine(d, p, cfg.sipDriver) })
 	}
 	for _, tg := range m.timeGroups {
-		w.ctx = fmt.Sprintf("timegroup %d", tg.ID)
-		timeGroupSubroutine(d, tg)
+		w.each(timeGroupRef(tg), func() { timeGroupSubroutine(d, tg) })
 	}
 	for _, c := range m.classes {
-		w.ctx = fmt.Sprintf("class of service %d", c.ID)
-		cosSubroutine(d, m, c)
+		w.each(classRef(c), func() { cosSubroutine(d, m, c) })
 	}
 	if m.lineLimits {
 		w.ctx = "line limit"
@@ -193,16 +196,6 @@ func winningRoutes(rs []*routing.Route, fax bool) []*routing.Route {
 	return out
 }
 
-func validPrefix(p string) bool {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !(c >= '0' && c <= '9' || c == '*' || c == '#' || c == '+') {
-			return false
-		}
-	}
-	return true
-}
-
 // prefixMatchers returns the extension (or caller id) matchers that
 // together match exactly the strings starting with prefix: the prefix
 // itself and "_prefix." ('.' needs one more character). An empty prefix
@@ -217,11 +210,11 @@ func prefixMatchers(prefix string) []string {
 // routeEntries adds a route's extensions to a plan context; the route's
 // subroutine gets the number and the call's media (the context's).
 func routeEntries(d dialplan, r *routing.Route, fax bool) {
-	if !validPrefix(r.CalledPrefix) {
+	if !routing.ValidPrefix(r.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CalledPrefix))
 		return
 	}
-	if !validPrefix(r.CallerPrefix) {
+	if !routing.ValidPrefix(r.CallerPrefix) {
 		d.fail(fmt.Errorf("%s: caller_prefix: %w: %q (allowed 0-9 * # +)", d.ctx, ErrInvalidValue, r.CallerPrefix))
 		return
 	}
@@ -367,7 +360,7 @@ func dialString(p *routing.Peer, num string, driver Driver) (string, error) {
 }
 
 func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
-	if !validPrefix(p.CalledPrefix) {
+	if !routing.ValidPrefix(p.CalledPrefix) {
 		d.fail(fmt.Errorf("%s: called_prefix: %w: %q", d.ctx, ErrInvalidValue, p.CalledPrefix))
 		return
 	}
@@ -569,21 +562,25 @@ var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 // (btype/bnumber, dtype/dnumber, utype/unumber) as the steps after its
 // label. cause is the hangup cause of the SIP core's answer when the
 // destination ends the call: 17 (486) for busy, 20 (480) otherwise.
-func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, cfg *config) ([]string, error) {
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, lineName func(string) (string, bool), cfg *config) ([]string, error) {
 	end := "Hangup(" + strconv.Itoa(cause) + ")"
 	switch strings.ToLower(typ) {
 	case "", "hangup":
 		return []string{end}, nil
 	case "number", "phone", "external":
-		if number == "" || !validPrefix(number) && !dialplanSafe(number) || strings.ContainsAny(number, " /") || strings.HasPrefix(number, "_") {
-			return nil, fmt.Errorf("%s: %w: %q", numParam, ErrInvalidValue, number)
+		number, err := routing.Dialled(number, lineName)
+		if err != nil {
+			// Neither a line nor a number (a line deleted since, a value
+			// stored before the API normalised numbers): the SIP core ends
+			// the call with the destination's code, and so does this.
+			return []string{end}, nil
 		}
 		if number == p.Name {
 			// A line that sends its calls on to itself ends them, as on
 			// the SIP core (a busy line would ring itself busy again).
 			return []string{end}, nil
 		}
-		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(phone-" + p.Name + "," + number + ",1)"}, nil
+		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(" + phoneDialContext(p.Name) + "," + number + ",1)"}, nil
 	case "voicemail":
 		box := number
 		if box == "" {
@@ -599,18 +596,18 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, isLine func(string) bool, cfg *config) {
-	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, cfg)
+func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, cfg)
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, cfg)
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -633,12 +630,12 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, isLi
 		full = "GotoIf($[${GROUP_COUNT(phone-" + p.Name + "@tmin)} + ${GROUP_COUNT(phone-" + p.Name + "@tmout)} >= " + strconv.Itoa(p.TotalMaximum) + "]?"
 	}
 	if p.Forwarding != "" && p.UseForwarding == 1 {
-		if !validPrefix(p.Forwarding) && !dialplanSafe(p.Forwarding) || strings.ContainsAny(p.Forwarding, " /") || strings.HasPrefix(p.Forwarding, "_") {
-			d.fail(fmt.Errorf("%s: forwarding: %w: %q", d.ctx, ErrInvalidValue, p.Forwarding))
-			return
-		}
-		if p.Forwarding == p.Name {
-			// Forwarding to itself ends the call (480), as on the SIP core.
+		fwd, err := routing.Dialled(p.Forwarding, lineName)
+		if err != nil || fwd == p.Name {
+			// Forwarding to itself, or to what is neither a line nor a
+			// number (a line deleted since, a value stored before the API
+			// normalised numbers), ends the call (480), as on the SIP
+			// core; the value itself never reaches the dialplan.
 			d.same("Hangup(20)")
 			return
 		}
@@ -647,13 +644,14 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, isLi
 		d.same("GotoIf(" + hopGuard + "?ring)")
 		// A call forwarded out is the line's: it needs a slot (486
 		// without). Forwarded to another line, it is that line's call.
-		slot := full != "" && !isLine(p.Forwarding)
+		_, toLine := lineName(fwd)
+		slot := full != "" && !toLine
 		if slot {
 			d.same(full + "fwdfull)")
 			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 		}
 		d.same("Set(SS_HOPS=$[0${SS_HOPS} + 1])")
-		d.same("Goto(phone-" + p.Name + "," + p.Forwarding + ",1)")
+		d.same("Goto(" + phoneDialContext(p.Name) + "," + fwd + ",1)")
 		if slot {
 			d.label("fwdfull", "Hangup(17)")
 		}
@@ -737,4 +735,75 @@ func lineLimit(d dialplan) {
 	d.label("ok", "Set(GROUP(tmout)=phone-${SS_LINE})")
 	d.same("Set(SS_TM_COUNTED=1)")
 	d.label("done", "Return()")
+}
+
+// Dialled numbers (routing's rule, which the SIP core and simulation
+// follow): a call is decided on the called line's name as it is, else on
+// the number's dial string (the separators - . ( ) and spaces removed; '+'
+// only first), and a number that is neither is refused 484. Asterisk has
+// decoded %HH escapes of the Request-URI user by the time the dialplan
+// runs (pjsip's URI parser; chan_sip with pedantic=yes) and ignores '-'
+// when it matches, but "44.909.123" would still match the pattern _44.
+// and never _44909. So no call is matched as written: a line's calls enter
+// phone-<name> and a carrier's enter inbound, each holding one catch-all
+// extension that decides on the number and only then goes to the context
+// that matches it (phone-<name>-dial, inbound-dial); an extension that is
+// not there goes to i, Hangup(1), 404 as on the SIP core. The raw
+// extension is never passed as an application argument (a decoded ',' or
+// ')' would split it): it travels in SS_NUMBER.
+
+// dialStringSubroutine renders dial-string: the dial string of
+// ${SS_NUMBER}, or "" when it is none, as routing.NormalizeNumber decides.
+// Only lengths and FILTER()ed text reach an expression, so no character
+// of the number is ever read as dialplan syntax.
+func dialStringSubroutine(d dialplan) {
+	d.section(dialStringContext)
+	d.exten("s", `GotoIf($[${LEN(${FILTER(-()*#+. 0-9,${SS_NUMBER})})} != ${LEN(${SS_NUMBER})}]?none)`)
+	d.same("Set(LOCAL(n)=${FILTER(*#+0-9,${SS_NUMBER})})")
+	d.same(`Set(LOCAL(rest)=${IF($["${n:0:1}" = "+"]?${n:1}:${n})})`)
+	d.same("GotoIf($[${LEN(${rest})} = 0 | ${LEN(${n})} > " + strconv.Itoa(routing.MaxPrefixLen) + "]?none)")
+	d.same("GotoIf($[${LEN(${FILTER(*#0-9,${rest})})} != ${LEN(${rest})}]?none)")
+	d.same("Return(${n})")
+	d.label("none", "Return()")
+}
+
+// decideCalled renders the steps of an entry context's catch-all: a line
+// named exactly the extension is rung (phones), anything else is the
+// number's dial string in matchContext, or 484.
+func decideCalled(d dialplan, matchContext string) {
+	d.same("Set(SS_NUMBER=${EXTEN})")
+	// Only a string of name characters can be a line's name; anything
+	// else must not reach DIALPLAN_EXISTS's arguments.
+	d.same("GotoIf($[${LEN(${FILTER(-+.0-9A-Z_a-z,${EXTEN})})} != ${LEN(${EXTEN})}]?number)")
+	d.same("GotoIf(${DIALPLAN_EXISTS(" + phonesContext + ",${EXTEN},1)}?" + phonesContext + ",${EXTEN},1)")
+	d.label("number", "Gosub("+dialStringContext+",s,1)")
+	d.same(`GotoIf($["${GOSUB_RETVAL}" = ""]?invalid)`)
+	d.same("Goto(" + matchContext + ",${GOSUB_RETVAL},1)")
+	d.label("invalid", "Hangup(28)") // 484 Address Incomplete
+}
+
+// phoneEntry renders line p's entry context and the context its calls
+// are matched in: other lines, then its plan's routes.
+func phoneEntry(d dialplan, p *routing.Phone, plan int) {
+	d.section(phoneContext(p.Name))
+	d.exten("_.", "NoOp(call from line "+p.Name+")")
+	decideCalled(d, phoneDialContext(p.Name))
+	d.section(phoneDialContext(p.Name))
+	d.object("include", phonesContext, "name")
+	d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
+	d.exten("i", "Hangup(1)") // no route: 404
+}
+
+// inboundEntry renders the context carriers' calls enter: the caller's
+// number is decided on as its dial string (none: unknown, as on the SIP
+// core), and the called number may only reach a line.
+func inboundEntry(d dialplan) {
+	d.section(inboundContext)
+	d.exten("_.", "Set(SS_NUMBER=${CALLERID(num)})")
+	d.same("Gosub(" + dialStringContext + ",s,1)")
+	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
+	decideCalled(d, inboundDialContext)
+	d.section(inboundDialContext)
+	d.object("include", phonesContext, "inbound")
+	d.exten("i", "Hangup(1)")
 }

@@ -19,7 +19,7 @@ const inboundContext = "inbound"
 const pjsipAsidePort = "5062"
 
 func renderPJSIP(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
+	w := m.newConfWriter("pjsip.conf", 350*len(m.snap.Phones)+550*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FilePJSIP, m.snap.Revision)
 	if cfg.sipDriver == DriverChanSIP {
 		return renderPJSIPAside(w, m, cfg)
@@ -87,26 +87,25 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 		if phone == nil {
 			break
 		}
-		w.ctx = fmt.Sprintf("phone %q", p.Name)
-		cos, err := m.lineCOS(p)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
-			return
-		}
-		phone(w, p, cos, cfg)
+		w.each(phoneRef(p), func() {
+			cos, err := m.lineCOS(p)
+			if err != nil {
+				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+				return
+			}
+			phone(w, p, cos, cfg)
+		})
 	}
 	for _, p := range m.peers {
 		if peerHere(p) {
-			w.ctx = fmt.Sprintf("peer %d", p.ID)
-			peer(w, p, cfg)
+			w.each(peerRef(p), func() { peer(w, p, cfg) })
 		}
 	}
 	for _, e := range m.endpoints {
 		if endpoint == nil {
 			break
 		}
-		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
-		endpoint(w, e)
+		w.each(endpointRef(e), func() { endpoint(w, e) })
 	}
 }
 

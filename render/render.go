@@ -1,8 +1,8 @@
 package render
 
 import (
+	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,12 +147,44 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("render: %w: nil snapshot", ErrInvalidValue)
 	}
-	m, err := newModel(snap)
-	if err != nil {
-		return nil, err
+	// Objects a file cannot express are left out of every file (an
+	// endpoint without its dialplan, or the reverse, would be a half
+	// object), and the files are rendered again without them; leaving
+	// one out can make another inexpressible (a line whose class of
+	// service was left out), hence the passes.
+	skipped := map[objectRef]error{}
+	for pass := 0; ; pass++ {
+		files, more, err := renderFiles(withoutObjects(snap, skipped), &cfg)
+		if err != nil {
+			return nil, err
+		}
+		if len(more) == 0 {
+			if len(skipped) == 0 {
+				return files, nil
+			}
+			return files, newPartialError(skipped)
+		}
+		if pass == maxRenderPasses {
+			return nil, fmt.Errorf("render: objects still left out after %d passes: %w", pass+1, newPartialError(more))
+		}
+		for ref, err := range more {
+			skipped[ref] = err
+		}
 	}
+}
+
+// maxRenderPasses bounds the re-renders a chain of left-out objects
+// causes (a class of service, then its lines, then lines forwarding to
+// them by name).
+const maxRenderPasses = 4
+
+// renderFiles renders the four files of snap once, returning the objects
+// they had to leave out.
+func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]error, error) {
+	m := newModel(snap)
+	var err error
 	if m.costs, err = newCostTable(m, cfg.costs); err != nil {
-		return nil, fmt.Errorf("render %s: %w", FileExtensions, err)
+		return nil, nil, fmt.Errorf("render %s: %w", FileExtensions, err)
 	}
 	files := make(Files, 4)
 	for _, f := range []struct {
@@ -164,13 +196,92 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 		{FileIAX, renderIAX},
 		{FileExtensions, renderExtensions},
 	} {
-		b, err := f.fn(m, &cfg)
+		b, err := f.fn(m, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", f.name, err)
+			return nil, nil, fmt.Errorf("render %s: %w", f.name, err)
 		}
 		files[f.name] = b
 	}
-	return files, nil
+	return files, m.skipped, nil
+}
+
+// Skipped is one object the renderer left out of the files.
+type Skipped struct {
+	Object string // phone "2001", peer 3, route 7, sip_endpoint "gw", timegroup 2, class of service 4
+	Err    error  // why, naming the parameter
+}
+
+// PartialError is Render's error when it left objects out: the Files it
+// returns beside it hold every other object and may be written. Callers
+// that need every object (render --check) treat it as any error.
+type PartialError struct {
+	Skipped []Skipped // in object order
+}
+
+func newPartialError(skipped map[objectRef]error) *PartialError {
+	e := &PartialError{Skipped: make([]Skipped, 0, len(skipped))}
+	for ref, err := range skipped {
+		e.Skipped = append(e.Skipped, Skipped{Object: ref.String(), Err: err})
+	}
+	sort.Slice(e.Skipped, func(i, j int) bool { return e.Skipped[i].Object < e.Skipped[j].Object })
+	return e
+}
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d objects left out of the rendered files:", len(e.Skipped))
+	for _, s := range e.Skipped {
+		b.WriteString(" ")
+		b.WriteString(s.Err.Error())
+		b.WriteString(";")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap lets errors.Is find the sentinels (ErrInvalidValue...) of the
+// objects left out.
+func (e *PartialError) Unwrap() []error {
+	errs := make([]error, len(e.Skipped))
+	for i, s := range e.Skipped {
+		errs[i] = s.Err
+	}
+	return errs
+}
+
+// AsPartial returns the PartialError err is or wraps, or nil.
+func AsPartial(err error) *PartialError {
+	var p *PartialError
+	if errors.As(err, &p) {
+		return p
+	}
+	return nil
+}
+
+// withoutObjects is snap without the objects of skipped (snap itself when
+// there are none); the slices are copies, snap is not modified.
+func withoutObjects(snap *routing.Snapshot, skipped map[objectRef]error) *routing.Snapshot {
+	if len(skipped) == 0 {
+		return snap
+	}
+	out := *snap
+	keep := func(ref objectRef) bool { _, gone := skipped[ref]; return !gone }
+	out.Phones = filterObjects(snap.Phones, func(p *routing.Phone) bool { return keep(phoneRef(p)) })
+	out.Peers = filterObjects(snap.Peers, func(p *routing.Peer) bool { return keep(peerRef(p)) })
+	out.Routes = filterObjects(snap.Routes, func(r *routing.Route) bool { return keep(routeRef(r)) })
+	out.SIPEndpoints = filterObjects(snap.SIPEndpoints, func(e *routing.SIPEndpoint) bool { return keep(endpointRef(e)) })
+	out.TimeGroups = filterObjects(snap.TimeGroups, func(tg *routing.TimeGroup) bool { return keep(timeGroupRef(tg)) })
+	out.Classes = filterObjects(snap.Classes, func(c *routing.ClassOfService) bool { return keep(classRef(c)) })
+	return &out
+}
+
+func filterObjects[T any](in []T, keep func(*T) bool) []T {
+	out := make([]T, 0, len(in))
+	for i := range in {
+		if keep(&in[i]) {
+			out = append(out, in[i])
+		}
+	}
+	return out
 }
 
 // model is the snapshot sorted and indexed once for all four files.
@@ -190,17 +301,22 @@ type model struct {
 	cosByID    map[int]*routing.ClassOfService
 	lineLimits bool // some line has a totalmaximum
 	costs      *costTable
+	lineByName map[string]*routing.Phone // by name and lower-case name
+	// skipped are the objects a file could not express (confWriter.each).
+	skipped map[objectRef]error
 }
 
-func newModel(s *routing.Snapshot) (*model, error) {
+func newModel(s *routing.Snapshot) *model {
 	m := &model{
-		snap:     s,
-		peerByID: make(map[int]*routing.Peer, len(s.Peers)),
-		planByID: make(map[int]*routing.Plan, len(s.Plans)),
-		custByID: make(map[int]*routing.Customer, len(s.Customers)),
-		routes:   make(map[int][]*routing.Route),
-		tgByID:   make(map[int]*routing.TimeGroup, len(s.TimeGroups)),
-		cosByID:  make(map[int]*routing.ClassOfService, len(s.Classes)),
+		snap:       s,
+		peerByID:   make(map[int]*routing.Peer, len(s.Peers)),
+		planByID:   make(map[int]*routing.Plan, len(s.Plans)),
+		custByID:   make(map[int]*routing.Customer, len(s.Customers)),
+		routes:     make(map[int][]*routing.Route),
+		tgByID:     make(map[int]*routing.TimeGroup, len(s.TimeGroups)),
+		cosByID:    make(map[int]*routing.ClassOfService, len(s.Classes)),
+		lineByName: make(map[string]*routing.Phone, 2*len(s.Phones)),
+		skipped:    make(map[objectRef]error),
 	}
 	for i := range s.Peers {
 		p := &s.Peers[i]
@@ -209,8 +325,13 @@ func newModel(s *routing.Snapshot) (*model, error) {
 	}
 	sort.Slice(m.peers, func(i, j int) bool { return m.peers[i].ID < m.peers[j].ID })
 	for i := range s.Phones {
-		m.phones = append(m.phones, &s.Phones[i])
-		m.lineLimits = m.lineLimits || s.Phones[i].TotalMaximum >= 0
+		p := &s.Phones[i]
+		m.phones = append(m.phones, p)
+		m.lineLimits = m.lineLimits || p.TotalMaximum >= 0
+		m.lineByName[p.Name] = p
+		if _, taken := m.lineByName[strings.ToLower(p.Name)]; !taken {
+			m.lineByName[strings.ToLower(p.Name)] = p
+		}
 	}
 	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
 	for i := range s.SIPEndpoints {
@@ -248,58 +369,75 @@ func newModel(s *routing.Snapshot) (*model, error) {
 		m.cosByID[c.ID] = c
 	}
 	sort.Slice(m.classes, func(i, j int) bool { return m.classes[i].ID < m.classes[j].ID })
-	if err := m.checkNames(); err != nil {
-		return nil, err
+	m.checkNames()
+	return m
+}
+
+// lineName is the stored name of the line called name, compared without
+// case as the SIP core's Directory.Phone does.
+func (m *model) lineName(name string) (string, bool) {
+	if p, ok := m.lineByName[name]; ok {
+		return p.Name, true
 	}
-	return m, nil
+	p, ok := m.lineByName[strings.ToLower(name)]
+	if !ok {
+		return "", false
+	}
+	return p.Name, true
 }
 
-// isLine reports whether name is a line (the SIP core's Directory.Phone).
-func (m *model) isLine(name string) bool {
-	_, ok := slices.BinarySearchFunc(m.phones, name, func(p *routing.Phone, n string) int { return strings.Compare(p.Name, n) })
-	return ok
+// newConfWriter starts one file whose objects each may leave out: they
+// are noted in m.skipped.
+func (m *model) newConfWriter(file string, sizeHint int) *confWriter {
+	w := newConfWriter(file, sizeHint)
+	w.skip = m.skip
+	return w
 }
 
-// checkNames refuses snapshots where a phone, a SIP peer and a sip_endpoint
-// share a name: they are all sections of the same sip.conf/pjsip.conf
-// namespace, and Asterisk compares section names case-insensitively.
-func (m *model) checkNames() error {
+func (m *model) skip(ref objectRef, err error) {
+	if _, ok := m.skipped[ref]; !ok {
+		m.skipped[ref] = err
+	}
+}
+
+// checkNames leaves out the later of a phone, a SIP peer and a
+// sip_endpoint that share a name: they are all sections of the same
+// sip.conf/pjsip.conf namespace, and Asterisk compares section names
+// case-insensitively (the API refuses such names; a store written before
+// it did may hold them).
+func (m *model) checkNames() {
 	seen := make(map[string]string, len(m.phones)+len(m.peers)+len(m.endpoints))
 	reserved := []string{"general", "global", "system", "transport-udp", "transport-tcp", "transport-tls", "authentication"}
 	for _, r := range reserved {
 		seen[r] = "a generated section"
 	}
-	claim := func(name, owner string) error {
+	claim := func(ref objectRef, name, owner string) bool {
 		k := strings.ToLower(name)
 		if prev, ok := seen[k]; ok {
-			return fmt.Errorf("%s: name: %w: %q is also %s", owner, ErrNameConflict, name, prev)
+			m.skip(ref, fmt.Errorf("%s: name: %w: %q is also %s", owner, ErrNameConflict, name, prev))
+			return false
 		}
 		seen[k] = owner
-		return nil
+		return true
 	}
 	for _, p := range m.phones {
-		if err := claim(p.Name, fmt.Sprintf("phone %q", p.Name)); err != nil {
-			return err
-		}
+		claim(phoneRef(p), p.Name, fmt.Sprintf("phone %q", p.Name))
 	}
 	for _, p := range m.peers {
 		if p.IsSIP() || p.Type == routing.PeerIAX {
-			if err := claim(p.Name, fmt.Sprintf("peer %d", p.ID)); err != nil {
-				return err
-			}
+			claim(peerRef(p), p.Name, fmt.Sprintf("peer %d", p.ID))
 		}
 	}
 	for _, e := range m.endpoints {
-		if err := claim(e.Name, fmt.Sprintf("sip_endpoint %q", e.Name)); err != nil {
-			return err
+		if !claim(endpointRef(e), e.Name, fmt.Sprintf("sip_endpoint %q", e.Name)) {
+			continue
 		}
 		for _, suffix := range []string{"-out", "-realm", "-reg"} {
-			if err := claim(e.Name+suffix, fmt.Sprintf("sip_endpoint %q (generated %s section)", e.Name, suffix)); err != nil {
-				return err
+			if !claim(endpointRef(e), e.Name+suffix, fmt.Sprintf("sip_endpoint %q (generated %s section)", e.Name, suffix)) {
+				break
 			}
 		}
 	}
-	return nil
 }
 
 // splitDestinations parses a peer's destination with routing's parser (the

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sipswitch/sipswitch/render/dialplantest"
 	"github.com/sipswitch/sipswitch/routing"
 	"gopkg.in/ini.v1"
 )
@@ -452,38 +455,42 @@ func TestRoundTripExtensions(t *testing.T) {
 	if p1 == nil || !strings.Contains(strings.Join(p1.get("same"), "\n"), "n(stripped),Dial(PJSIP/9${num}@carrier-a,,b(peer-1-predial^s^1))") {
 		t.Errorf("[peer-1] dial: %v", p1)
 	}
-	ph := findSection(secs, "phone-alice", "")
+	ph := findSection(secs, "phone-alice-dial", "")
 	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,plan-2" {
 		t.Errorf("[phone-alice] must include phones and its customer's plan 2: %v", ph)
 	}
-	fx := findSection(secs, "phone-fax-1", "")
+	fx := findSection(secs, "phone-fax-1-dial", "")
 	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,plan-1-fax" {
 		t.Errorf("[phone-fax-1] must use the default plan's fax context: %v", fx)
 	}
 }
 
-func TestRenderRejectsBadInput(t *testing.T) {
+// An object Asterisk cannot take is left out of every file, naming it and
+// the parameter; everything else is rendered (issue 23: one line owner's
+// forwarding=_X. stopped every render for every line).
+func TestRenderLeavesOutBadObjects(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(s *routing.Snapshot)
 		want   error
 		param  string
+		object string
 	}{
-		{"newline in password", func(s *routing.Snapshot) { s.Phones[0].Password = "a\nb" }, ErrInvalidValue, "password"},
-		{"newline in peer username", func(s *routing.Snapshot) { s.Peers[0].Username = "x\ry" }, ErrInvalidValue, "username"},
-		{"long name", func(s *routing.Snapshot) { s.Phones[1].Name = strings.Repeat("b", 80) }, ErrInvalidName, "phone"},
-		{"bracket in name", func(s *routing.Snapshot) { s.Peers[1].Name = "x]y" }, ErrInvalidName, "peer 2"},
-		{"phone and peer share a name", func(s *routing.Snapshot) { s.Phones[1].Name = "Carrier-A" }, ErrNameConflict, "name"},
-		{"bad destination", func(s *routing.Snapshot) { s.Peers[0].Destination = "bad host!" }, ErrInvalidValue, "destination"},
-		{"bad called prefix", func(s *routing.Snapshot) { s.Routes[1].CalledPrefix = "4X" }, ErrInvalidValue, "called_prefix"},
-		{"dialplan injection in callerid", func(s *routing.Snapshot) { s.Peers[1].CallerID = "1,2)" }, ErrInvalidValue, "callerid"},
-		{"unknown btype", func(s *routing.Snapshot) { s.Phones[0].BType = "queue" }, ErrUnsupported, "btype"},
-		{"bad source", func(s *routing.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source"},
-		{"bad date", func(s *routing.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate"},
-		{"bad allow", func(s *routing.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow"},
-		{"bad nat", func(s *routing.Snapshot) { s.SIPEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat"},
-		{"bad auth", func(s *routing.Snapshot) { s.SIPEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth"},
-		{"dash collision", func(s *routing.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice"},
+		{"newline in password", func(s *routing.Snapshot) { s.Phones[0].Password = "a\nb" }, ErrInvalidValue, "password", `phone "alice"`},
+		{"newline in peer username", func(s *routing.Snapshot) { s.Peers[0].Username = "x\ry" }, ErrInvalidValue, "username", "peer 1"},
+		{"long name", func(s *routing.Snapshot) { s.Phones[2].Name = strings.Repeat("f", 80) }, ErrInvalidName, "phone", strconv.Quote(strings.Repeat("f", 80))},
+		{"bracket in name", func(s *routing.Snapshot) { s.Peers[1].Name = "x]y" }, ErrInvalidName, "peer 2", "peer 2"},
+		{"phone and peer share a name", func(s *routing.Snapshot) { s.Phones[2].Name = "Carrier-A" }, ErrNameConflict, "name", "peer 1"},
+		{"bad destination", func(s *routing.Snapshot) { s.Peers[0].Destination = "bad host!" }, ErrInvalidValue, "destination", "peer 1"},
+		{"bad called prefix", func(s *routing.Snapshot) { s.Routes[1].CalledPrefix = "4X" }, ErrInvalidValue, "called_prefix", "route 2"},
+		{"dialplan injection in callerid", func(s *routing.Snapshot) { s.Peers[1].CallerID = "1,2)" }, ErrInvalidValue, "callerid", "peer 2"},
+		{"unknown btype", func(s *routing.Snapshot) { s.Phones[0].BType = "queue" }, ErrUnsupported, "btype", `phone "alice"`},
+		{"bad source", func(s *routing.Snapshot) { s.Phones[0].Source = "nowhere" }, ErrInvalidValue, "source", `phone "alice"`},
+		{"bad date", func(s *routing.Snapshot) { s.TimeGroups[1].Periods[0].StartDate = "24-12-2025" }, ErrInvalidValue, "startdate", "timegroup 2"},
+		{"bad allow", func(s *routing.Snapshot) { s.Routes[0].Allow = 7 }, ErrUnsupported, "allow", "route 1"},
+		{"bad nat", func(s *routing.Snapshot) { s.SIPEndpoints[0].NAT = "maybe" }, ErrUnsupported, "nat", `sip_endpoint "pbx-in"`},
+		{"bad auth", func(s *routing.Snapshot) { s.SIPEndpoints[1].Auth = "nocolon" }, ErrInvalidValue, "auth", `sip_endpoint "itsp-out"`},
+		{"dash collision", func(s *routing.Snapshot) { s.Phones[2].Name = "al-ice" }, ErrNameConflict, "al-ice", `phone "alice"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -493,11 +500,34 @@ func TestRenderRejectsBadInput(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if files != nil {
-				t.Error("files returned with an error")
-			}
 			if !strings.Contains(err.Error(), tt.param) {
 				t.Errorf("error %q does not name %q", err, tt.param)
+			}
+			p := AsPartial(err)
+			if p == nil || len(p.Skipped) != 1 || !strings.HasSuffix(p.Skipped[0].Object, tt.object) {
+				t.Fatalf("left out %+v, want only %s", p, tt.object)
+			}
+			if len(files) != 4 {
+				t.Fatalf("files %d, want all four with the rest of the switch", len(files))
+			}
+			// The rest of the switch is there: every other phone's context
+			// and endpoint, every other peer's subroutine.
+			ext, pj := string(files[FileExtensions]), string(files[FilePJSIP])
+			for _, ph := range s.Phones {
+				if strings.HasSuffix(tt.object, strconv.Quote(ph.Name)) {
+					if strings.Contains(ext, "[phone-"+ph.Name+"]") || strings.Contains(pj, "["+ph.Name+"]") {
+						t.Errorf("the left-out phone %s is still in the files", ph.Name)
+					}
+					continue
+				}
+				if !strings.Contains(ext, "[phone-"+ph.Name+"]") || !strings.Contains(pj, "["+ph.Name+"]") {
+					t.Errorf("phone %s missing from the files", ph.Name)
+				}
+			}
+			for _, pe := range s.Peers {
+				if want := fmt.Sprintf("peer %d", pe.ID); want != tt.object && !strings.Contains(ext, "[peer-"+strconv.Itoa(pe.ID)+"]") {
+					t.Errorf("peer %d missing from extensions.conf", pe.ID)
+				}
 			}
 		})
 	}
@@ -565,5 +595,42 @@ func TestTLSWithoutCertificate(t *testing.T) {
 	}
 	if !strings.Contains(pjsip, "[transport-tls]") || strings.Contains(pjsip, "cert_file") {
 		t.Error("pjsip.conf: want transport-tls without cert_file")
+	}
+}
+
+// A destination or forwarding that is neither a line nor a number (a
+// value stored before the API normalised numbers, a line deleted since)
+// ends the call with the destination's code, as on the SIP core: the
+// value never reaches the dialplan, and the line is still rendered.
+func TestUndialableDestinationsEndTheCall(t *testing.T) {
+	s := fixtureSnapshot()
+	s.Phones[0].Forwarding, s.Phones[0].UseForwarding = "_X.", 1
+	s.Phones[2].DType, s.Phones[2].DNumber = "external", "44,9)"
+	files, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := string(files[FileExtensions])
+	for _, bad := range []string{"_X.", "44,9)"} {
+		if strings.Contains(ext, bad) {
+			t.Errorf("%q reached the dialplan", bad)
+		}
+	}
+	dp, err := dialplantest.Parse(files[FileExtensions])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from, to string
+		cause    int
+	}{
+		{"bob", "alice", 20},   // alice forwards to _X.: 480
+		{"alice", "fax-1", 20}, // fax-1 answers nothing and its no-answer destination is 44,9): 480
+	} {
+		res, err := dp.Run(dialplantest.Call{Context: "phone-" + tc.from, Exten: tc.to, CallerNum: tc.from,
+			Dial: func(dialplantest.Dialled) string { return "NOANSWER" }})
+		if err != nil || res.Hangup != tc.cause {
+			t.Errorf("%s calls %s: cause %d (%v), want %d\n%s", tc.from, tc.to, res.Hangup, err, tc.cause, strings.Join(res.Trace, "\n"))
+		}
 	}
 }

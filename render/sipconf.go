@@ -13,7 +13,7 @@ import (
 const chanSIPAside = "127.0.0.1:5160"
 
 func renderSIP(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
+	w := m.newConfWriter("sip.conf", 220*len(m.snap.Phones)+200*len(m.snap.Peers)+900*len(m.snap.SIPEndpoints))
 	header(w, FileSIP, m.snap.Revision)
 	if cfg.sipDriver != DriverChanSIP {
 		w.comment("res_pjsip is the SIP driver (pjsip.conf): chan_sip, if it loads, binds aside and holds nothing.")
@@ -50,13 +50,14 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 		if e.Registration != "out" {
 			continue
 		}
-		w.ctx = fmt.Sprintf("sip_endpoint %q", e.Name)
-		reg, err := registerLine(e)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: %w", w.ctx, err))
-			break
-		}
-		w.object("register", reg, "registration")
+		w.each(endpointRef(e), func() {
+			reg, err := registerLine(e)
+			if err != nil {
+				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
+				return
+			}
+			w.object("register", reg, "registration")
+		})
 	}
 	m.writeSIPObjects(w, cfg, sipPhone, sipPeer, sipEndpoint, func(p *routing.Peer) bool { return p.Type == routing.PeerSIP })
 	return w.bytes()
@@ -361,7 +362,7 @@ func sipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 }
 
 func renderIAX(m *model, cfg *config) ([]byte, error) {
-	w := newConfWriter("iax.conf", 40*len(m.snap.Peers))
+	w := m.newConfWriter("iax.conf", 40*len(m.snap.Peers))
 	header(w, FileIAX, m.snap.Revision)
 	w.section("general")
 	w.set("bindport", "4569", "general")
@@ -369,33 +370,37 @@ func renderIAX(m *model, cfg *config) ([]byte, error) {
 		if p.Type != routing.PeerIAX {
 			continue
 		}
-		w.ctx = fmt.Sprintf("peer %d", p.ID)
-		dests, err := splitDestinations(p.Destination)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
-			break
-		}
-		codecs, err := codecList(p.Codecs)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
-			break
-		}
-		w.section(p.Name)
-		w.set("type", "peer", "type")
-		if len(dests) > 0 {
-			w.set("host", dests[0].Host, "destination")
-			if dests[0].Port != 0 {
-				w.set("port", strconv.Itoa(dests[0].Port), "destination")
-			}
-		}
-		if p.Username != "" {
-			w.set("username", p.Username, "username")
-		}
-		if p.Password != "" {
-			w.set("secret", p.Password, "password")
-		}
-		writeCodecs(w, codecs, "codecs")
-		w.set("context", inboundContext, "type")
+		w.each(peerRef(p), func() { iaxPeer(w, p) })
 	}
 	return w.bytes()
+}
+
+// iaxPeer writes one type=iax peer.
+func iaxPeer(w *confWriter, p *routing.Peer) {
+	dests, err := splitDestinations(p.Destination)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
+		return
+	}
+	codecs, err := codecList(p.Codecs)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
+		return
+	}
+	w.section(p.Name)
+	w.set("type", "peer", "type")
+	if len(dests) > 0 {
+		w.set("host", dests[0].Host, "destination")
+		if dests[0].Port != 0 {
+			w.set("port", strconv.Itoa(dests[0].Port), "destination")
+		}
+	}
+	if p.Username != "" {
+		w.set("username", p.Username, "username")
+	}
+	if p.Password != "" {
+		w.set("secret", p.Password, "password")
+	}
+	writeCodecs(w, codecs, "codecs")
+	w.set("context", inboundContext, "type")
 }

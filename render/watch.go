@@ -30,6 +30,9 @@ type Watcher struct {
 	Log      *slog.Logger
 	// Observe, when set, is told how long each render took.
 	Observe func(took time.Duration, err error)
+	// Skipped, when set, is told after each render which objects it left
+	// out (none: an empty list), for metrics and health checks.
+	Skipped func([]Skipped)
 
 	lastRevision int64
 	rendered     bool
@@ -128,8 +131,21 @@ func (w *Watcher) renderOnce(ctx context.Context) ([]string, int64, error) {
 		opts = append(opts[:len(opts):len(opts)], WithCosts(costs))
 	}
 	files, err := Render(snap, opts...)
-	if err != nil {
+	partial := AsPartial(err)
+	if err != nil && partial == nil {
 		return nil, snap.Revision, err
+	}
+	// Objects Asterisk cannot take are left out, named, and everything
+	// else is written: one bad object never holds back the rest.
+	var skipped []Skipped
+	if partial != nil {
+		skipped = partial.Skipped
+		for _, sk := range skipped {
+			w.Log.Error("render left an object out; everything else is written", "object", sk.Object, "revision", snap.Revision, "error", sk.Err)
+		}
+	}
+	if w.Skipped != nil {
+		w.Skipped(skipped)
 	}
 	changed, err := WriteFiles(w.Dir, files)
 	if err != nil {

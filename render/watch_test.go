@@ -73,8 +73,12 @@ func TestWatcherCoalescesBursts(t *testing.T) {
 	})
 	cancel()
 	<-done
-	if n := renders.Load(); n > 15 {
-		t.Fatalf("1,001 changes caused %d renders, want a handful", n)
+	// Without coalescing, 1,001; with it, one per quiet spell of
+	// Debounce or per MaxDelay. A loaded machine pauses between commits
+	// more often than an idle one (seen: 17-39 renders under load), so
+	// the bound is ten-fold coalescing, not a count of quiet spells.
+	if n := renders.Load(); n > 100 {
+		t.Fatalf("1,001 changes caused %d renders, want them coalesced", n)
 	}
 	if reloads.Load() == 0 || reloads.Load() > renders.Load() {
 		t.Fatalf("reloads %d for %d renders", reloads.Load(), renders.Load())

@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"net/url"
 )
 
 // Dialled numbers.
@@ -131,4 +132,27 @@ func clipNumber(s string) string {
 		return s[:MaxPrefixLen] + "..."
 	}
 	return s
+}
+
+// Dialled is what the switch decides a called number or a line's
+// destination on: a line's name as it is, when line finds one (names are
+// looked up before numbers and may hold letters; line returns the name as
+// stored), else the number's dial string. A name written with escapes
+// (RFC 3261 19.1.4: the same URI) is the line too. ErrInvalidNumber when
+// it is neither. The SIP core, the renderer and simulation all decide with
+// it.
+func Dialled(s string, line func(name string) (string, bool)) (string, error) {
+	if name, ok := line(s); ok {
+		return name, nil
+	}
+	n, err := NormalizeNumber(s)
+	if err == nil {
+		return n, nil
+	}
+	if u, uerr := url.PathUnescape(s); uerr == nil && u != s {
+		if name, ok := line(u); ok {
+			return name, nil
+		}
+	}
+	return "", err
 }

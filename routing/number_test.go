@@ -118,3 +118,23 @@ func BenchmarkNormalizeNumber(b *testing.B) {
 		})
 	}
 }
+
+func TestDialled(t *testing.T) {
+	lines := map[string]string{"2001": "2001", "reception.desk": "reception.desk", "alice": "Alice"}
+	line := func(n string) (string, bool) { v, ok := lines[strings.ToLower(n)]; return v, ok }
+	for _, tc := range []struct{ in, want string }{
+		{"2001", "2001"},
+		{"reception.desk", "reception.desk"}, // a name, not 2 numbers' worth of dots
+		{"ALICE", "Alice"},
+		{"%41lice", "Alice"},
+		{"20-01", "2001"}, // the number 2001, which is the line
+		{"44.909.123", "44909123"},
+		{"bob", ""},
+		{"%ZZ", ""},
+	} {
+		got, err := Dialled(tc.in, line)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("Dialled(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -373,23 +372,18 @@ func (s *Server) admitCall() bool {
 	return routing.AcquireUnder(&s.stats.activeCalls, max)
 }
 
-// dialled is what the switch decides a called number on (routing's
-// "Dialled numbers"): a line's name as it is (the line: names are looked
-// up before numbers, and may hold letters), else the number's dial string.
-// false: neither, 484 Address Incomplete.
+// dialled is what the switch decides a called number on
+// (routing.Dialled): a line's name, else the number's dial string; false
+// when neither (484 Address Incomplete).
 func (s *Server) dialled(user string) (string, bool) {
-	if p, ok := s.dir.Phone(user); ok {
+	n, err := routing.Dialled(user, s.lineName)
+	return n, err == nil
+}
+
+// lineName is the stored name of the line called name.
+func (s *Server) lineName(name string) (string, bool) {
+	if p, ok := s.dir.Phone(name); ok {
 		return p.Name, true
-	}
-	n, err := routing.NormalizeNumber(user)
-	if err == nil {
-		return n, true
-	}
-	// A line's name written with escapes (RFC 3261 19.1.4: the same URI).
-	if u, err := url.PathUnescape(user); err == nil && u != user {
-		if p, ok := s.dir.Phone(u); ok {
-			return p.Name, true
-		}
 	}
 	return "", false
 }

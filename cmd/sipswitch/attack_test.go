@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/sip/siptest"
+	"github.com/sipswitch/sipswitch/storage"
 )
 
 // The toll-fraud attacker's script against the real daemon: every way of
@@ -173,5 +174,57 @@ func TestDialledNumberSpellingsReachNoBarredRoute(t *testing.T) {
 	}
 	if m := d.get("/metrics"); !strings.Contains(m, `sipswitch_sip_calls_failed_by_cause_total{cause="no_route"} 3`) {
 		t.Errorf("the refused numbers are not counted:\n%s", grepLines(m, "calls_failed"))
+	}
+}
+
+// Issue 23, finding 5: one object the renderer cannot write (here a line
+// whose source a store written before the API's checks holds as
+// "nowhere") stopped every later render, so lines created afterwards never
+// reached Asterisk. Now it is left out, named in the log, /healthz and a
+// metric, and everything else is rendered.
+func TestOneBadObjectDoesNotStopRendering(t *testing.T) {
+	dir := t.TempDir()
+	renderDir := filepath.Join(dir, "asterisk")
+	dbPath := filepath.Join(dir, "s.db")
+	cfg := filepath.Join(dir, "sipswitch.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\nrender:\n  dir: %s\n  debounce: 20ms\n", dbPath, renderDir), 0o600)
+	d := startDaemon(t, "--config", cfg)
+	d.create("phones/create/?" + adminAuth + ";name=2001;password=phone-secret")
+	waitRevision(t, d, 2)
+
+	store, err := storage.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Write(context.Background(), func(tx *storage.Tx) error {
+		return tx.Update(context.Background(), "phones", "name", "2001", storage.Record{"source": "nowhere"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	d.create("phones/create/?" + adminAuth + ";name=2002;password=phone-secret")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(renderDir, "pjsip.conf"))
+		if strings.Contains(string(b), "[2002]") {
+			if strings.Contains(string(b), "[2001]") {
+				t.Fatalf("the line the renderer cannot write is still rendered:\n%s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the line created after the bad one never reached the rendered files; log:\n%s", d.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if h := d.get("/healthz"); !strings.HasPrefix(h, "ok\n") || !strings.Contains(h, `render left out 1 objects: phone "2001"`) {
+		t.Errorf("healthz: %q", h)
+	}
+	if m := d.get("/metrics"); !strings.Contains(m, "sipswitch_render_skipped_objects 1") {
+		t.Errorf("metrics:\n%s", grepLines(m, "render"))
+	}
+	if l := d.log(); !strings.Contains(l, "render left an object out") || !strings.Contains(l, "source") {
+		t.Errorf("the log does not name the object and parameter:\n%s", l)
 	}
 }

@@ -169,6 +169,15 @@ func (d *daemon) health(ctx context.Context) (ok bool, lines []string) {
 	} else {
 		lines = append(lines, "counters local")
 	}
+	// Objects left out of the rendered files do not take the host out
+	// (it serves calls), but an operator reading /healthz learns of them.
+	if sk := d.renderSkipped.Load(); sk != nil && len(*sk) > 0 {
+		objs := make([]string, len(*sk))
+		for i, s := range *sk {
+			objs[i] = s.Object
+		}
+		lines = append(lines, fmt.Sprintf("render left out %d objects: %s", len(objs), strings.Join(objs, ", ")))
+	}
 	return ok, lines
 }
 

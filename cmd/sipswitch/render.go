@@ -60,8 +60,20 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey), render.WithCosts(costs),
 		render.WithMedia(mediaPolicy(config.MediaConfig{Relay: *relay, Timeout: *mediaTimeout, HoldTimeout: *holdTimeout})))
-	if err != nil {
+	// Objects Asterisk cannot take are named and left out; the rest is
+	// written (or checked), and the command still fails.
+	partial := render.AsPartial(err)
+	if err != nil && partial == nil {
 		return fmt.Errorf("render: %w", err)
+	}
+	leftOut := func() error {
+		if partial == nil {
+			return nil
+		}
+		for _, sk := range partial.Skipped {
+			fmt.Fprintf(stderr, "left out %s: %v\n", sk.Object, sk.Err)
+		}
+		return fmt.Errorf("render: %d objects left out of the rendered files", len(partial.Skipped))
 	}
 	if *check {
 		diff, drift, err := render.Check(*out, files)
@@ -70,9 +82,12 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if drift {
 			fmt.Fprint(stdout, diff)
+			if err := leftOut(); err != nil {
+				return err
+			}
 			return errDrift
 		}
-		return nil
+		return leftOut()
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", *out, err)
@@ -86,7 +101,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		fmt.Fprintf(stdout, "%s: wrote %s (revision %d)\n", *out, strings.Join(changed, ", "), snap.Revision)
 	}
-	return nil
+	return leftOut()
 }
 
 // loadSnapshot reads the switch from a database or a switch file.

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -155,6 +156,8 @@ type daemon struct {
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
 	renderDone   chan struct{}
+	// renderSkipped are the objects the last render left out (/healthz).
+	renderSkipped atomic.Pointer[[]render.Skipped]
 }
 
 func (d *daemon) run(ctx context.Context) error {
@@ -392,6 +395,10 @@ func (d *daemon) startRender(ctx context.Context) {
 		Debounce: d.cfg.Render.Debounce,
 		Log:      d.log,
 		Observe:  d.metrics.ObserveRender,
+		Skipped: func(sk []render.Skipped) {
+			d.metrics.RenderSkipped.Set(float64(len(sk)))
+			d.renderSkipped.Store(&sk)
+		},
 	}
 	if cmd := d.cfg.Render.ReloadCmd; cmd != "" {
 		w.Reload = func(ctx context.Context, changed []string) error { return d.runReloadCmd(ctx, cmd, changed) }

@@ -253,8 +253,14 @@ func (ch *channel) jump(target string) error {
 	}
 	e := ch.dp.find(ctx, ext, ch.callerNum, map[string]bool{})
 	if e == nil {
-		// Asterisk goes there anyway and, with no extension to run and no
-		// "i" extension, hangs up.
+		// Asterisk goes there anyway and, finding no extension to run,
+		// goes on at the context's "i" extension (INVALID_EXTEN), or
+		// without one hangs up.
+		if ch.dp.find(ctx, "i", ch.callerNum, map[string]bool{}) != nil {
+			ch.vars["INVALID_EXTEN"] = ext
+			ch.ctx, ch.ext, ch.pri = ctx, "i", 1
+			return nil
+		}
 		ch.res.Hangup = 0
 		return errHangup
 	}

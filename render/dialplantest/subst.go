@@ -133,6 +133,19 @@ func (ch *channel) function(name, args string) (string, error) {
 		}
 	case "LEN":
 		return strconv.Itoa(len(args)), nil
+	case "FILTER":
+		allowed, str, ok := splitFirstArg(args)
+		if !ok {
+			return "", fmt.Errorf("FILTER(%s)", args)
+		}
+		return filter(allowed, str), nil
+	case "IF":
+		cond, branches, _ := strings.Cut(args, "?")
+		t, f, _ := strings.Cut(branches, ":")
+		if truth(cond) {
+			return t, nil
+		}
+		return f, nil
 	case "GROUP_COUNT":
 		return strconv.Itoa(ch.call.Groups[args]), nil
 	case "LOCAL":
@@ -262,4 +275,52 @@ func clockMinute(s string) (int, error) {
 		return 0, fmt.Errorf("clock %q", s)
 	}
 	return hh*60 + mm, nil
+}
+
+// splitFirstArg splits a function's arguments at the first ',' outside
+// parentheses, as ast_app_separate_args does for a function of two
+// arguments: the second is the rest, commas and all.
+func splitFirstArg(args string) (first, rest string, ok bool) {
+	depth := 0
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				return args[:i], args[i+1:], true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// filter is FILTER(allowed,string): allowed lists characters and ranges
+// a-b (func_strings.c; a '-' with nothing after it is itself).
+func filter(allowed, s string) string {
+	var set [256]bool
+	for i := 0; i < len(allowed); i++ {
+		c1 := allowed[i]
+		if i+1 < len(allowed) && allowed[i+1] == '-' {
+			c2 := c1
+			if i+2 < len(allowed) {
+				c2 = allowed[i+2]
+			}
+			for c := int(c1); c <= int(c2); c++ {
+				set[c] = true
+			}
+			i += 2
+			continue
+		}
+		set[c1] = true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }

@@ -12,6 +12,12 @@
 // These are the rules the route table, the SIP core, route simulation and
 // the rendered Asterisk dialplan all follow.
 //
+// Numbers. Every number from outside (a Request-URI user, a carrier's
+// caller, a line's forwarding, an API parameter) is decided on as its dial
+// string (NormalizeNumber, Dialled: number.go): escapes decoded,
+// separators removed, '+' only first; a called number that is neither a
+// line's name nor a dial string is refused (ErrInvalidNumber, 484).
+//
 // Prefixes. Called and caller prefixes hold up to MaxPrefixLen characters
 // of 0-9 * # + (ValidPrefix). A prefix matches a number that starts with
 // it; "" matches every number, including an empty caller.

@@ -212,10 +212,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 483, "Too Many Hops")
 		return
 	}
-	if req.Recipient.User == "" {
-		respond(tx, req, 404, "Not Found")
-		return
-	}
+	// An empty user is no dial string either: 484, as the rendered
+	// dialplan answers (its entry context sees extension "s").
 	called, ok := s.dialled(req.Recipient.User)
 	if !ok {
 		// Never routed as written: 44%39%30%39 or 44.909 must not reach a

@@ -82,6 +82,16 @@
 //
 // # Calls
 //
+// The called number is the Request-URI user as routing.Dialled decides
+// it: a line's name as it is, else its dial string (RFC 3261 escapes
+// decoded, RFC 3966 separators - . ( ) and spaces removed, '+' kept only
+// first), which is what every decision is made on and what peers are sent;
+// anything else, an empty user included, is answered 484 Address
+// Incomplete before any decision. A carrier's caller number is decided on
+// the same way; one that is no dial string (anonymous, letters) is no
+// number. Stored forwarding numbers and destinations go through the same
+// rule.
+//
 // A called number equal to a phone's name rings all the line's registered
 // contacts at once (sent to the address the registration came from; the
 // Request-URI is the contact, or with delivery=last_number the contact

@@ -61,5 +61,5 @@ prepare_root() {
 	# host name found in them to a documentation address, as a switch host's
 	# DNS would resolve a carrier's.
 	{ grep -ohE '[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+' "$DIR"/*.conf || true; } | { grep -E '\.(example|net|com|org|invalid)$' || true; } | sort -u |
-		awk 'BEGIN { print "127.0.0.1 localhost" } { printf "192.0.2.%d %s\n", 10 + NR, $1 }' >"$ROOT/etc/hosts"
+		awk -v self="$(hostname)" 'BEGIN { print "127.0.0.1 localhost " self } { printf "192.0.2.%d %s\n", 10 + NR, $1 }' >"$ROOT/etc/hosts"
 }

@@ -38,9 +38,9 @@ import (
 // follow. Hence a line's spend in a day never passes its limit, whatever
 // number of its calls run at once; in a cluster the same holds of the sum
 // over the hosts (calls that outlive a Redis outage excepted: their
-// grants are extended on this host alone, see SharedSpend). A line whose
-// limit is lowered below what it holds has its calls ended at the next
-// tick; its next call is refused until it is back under.
+// grants are extended on this host alone, see SharedSpend). A line is
+// held to the limit its latest attempt carried: one lowered below what it
+// holds ends its calls when they next need more.
 //
 // Lines without a limit hold nothing and are never ended; their costs are
 // committed all the same, so a limit set during the day counts the day.
@@ -58,11 +58,10 @@ type SpendLedger struct {
 	day              string
 	dayStart, dayEnd time.Time
 	lines            map[string]*lineSpend // by lower-case line name
-	// watched are the lines with answered calls up (by their key), and
-	// limitedUp counts the calls among them the watch extends.
-	watched   map[*lineSpend]string
-	limitedUp int
-	ticking   bool
+	// watched are the lines with answered limited calls up, by their key:
+	// the ones the watch extends.
+	watched map[*lineSpend]string
+	ticking bool
 
 	// shared holds the other hosts' spend (nil: this host alone).
 	shared SharedSpend
@@ -77,8 +76,9 @@ type lineSpend struct {
 	granted   int64 // grants of running limited calls
 	limit     int64 // the line's limit as its last attempt carried it; < 0 none
 	open      int   // charges not ended (keeps the line across midnight)
-	// running are the answered charges.
-	running map[*Charge]struct{}
+	// running are the answered charges; limitedUp counts the limited ones.
+	running   map[*Charge]struct{}
+	limitedUp int
 	// pub orders this host's writes of the line to the shared ledger:
 	// every change of what the line holds takes it, so the values reach
 	// Redis in the order they were taken (SharedSpend only).
@@ -228,9 +228,10 @@ func (l *SpendLedger) Reserved(line string) float64 {
 // The Charge follows the attempt: Answer when it is answered, End exactly
 // when it fails or the call ends.
 func (l *SpendLedger) Reserve(line *Phone, t Tariff, now time.Time) (*Charge, bool) {
-	c := &Charge{l: l, key: strings.ToLower(line.Name), tariff: t, limited: line.CallMaximum >= 0, done: make(chan struct{})}
+	c := &Charge{l: l, key: strings.ToLower(line.Name), tariff: t, limited: line.CallMaximum >= 0}
 	limit := int64(-1)
 	if c.limited {
+		c.done = make(chan struct{})
 		first, _ := t.Charge(time.Nanosecond)
 		c.held = max(micros(first), 1)
 		limit = micros(line.CallMaximum)
@@ -382,22 +383,22 @@ func (c *Charge) Answer(answered time.Time) {
 		s.running = map[*Charge]struct{}{}
 	}
 	s.running[c] = struct{}{}
-	l.watched[s] = c.key
 	if !c.limited {
 		return
 	}
 	c.covered = c.tariff.Covered(time.Nanosecond)
 	s.reserved -= c.held
 	s.granted += c.held
-	l.limitedUp++
+	s.limitedUp++
+	l.watched[s] = c.key
 	if !l.ticking {
 		l.ticking = true
 		go l.watch()
 	}
 }
 
-// Done is closed when the line's spend limit ends the call (nil Charge:
-// never).
+// Done is closed when the line's spend limit ends the call (nil when no
+// limit can: a nil Charge, a line without a limit).
 func (c *Charge) Done() <-chan struct{} {
 	if c == nil {
 		return nil
@@ -446,12 +447,11 @@ func (c *Charge) End(at time.Time) (cost float64, billsec int) {
 		// A call that began yesterday is today's spend: the day it ended.
 		s.committed += micros(c.cost)
 		delete(s.running, c)
-		if len(s.running) == 0 {
-			delete(l.watched, s)
-		}
 		if c.limited {
 			s.granted -= c.held
-			l.limitedUp--
+			if s.limitedUp--; s.limitedUp == 0 {
+				delete(l.watched, s)
+			}
 		}
 	}
 	c.state = chargeEnded
@@ -536,7 +536,7 @@ func (x *extension) applyLocked(granted bool) {
 // the watch stops.
 func (l *SpendLedger) check() bool {
 	l.mu.Lock()
-	if l.limitedUp == 0 {
+	if len(l.watched) == 0 {
 		l.ticking = false
 		l.mu.Unlock()
 		return false

@@ -132,3 +132,40 @@ func TestSharedSpendRefusesWithRedisAway(t *testing.T) {
 		t.Fatal("admitted with Redis away")
 	}
 }
+
+// A running call's grant is extended through Redis like an admission:
+// when the other host holds the rest of the line's money, the call is
+// ended and billed the talk it was granted, and the hosts' sum stays
+// within the limit.
+func TestSharedSpendEndsCallsWhenTheOtherHostHoldsTheRest(t *testing.T) {
+	prefix := clustertest.Prefix(t)
+	var ledgers [2]*routing.SpendLedger
+	var spend *cluster.Spend
+	for i := range ledgers {
+		host := fmt.Sprint("host", i+1)
+		spend = cluster.NewSpend(newLimits(t, clustertest.Addr(), host, prefix), host)
+		ledgers[i] = routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(spend), routing.WithSpendTick(100*time.Millisecond))
+	}
+	now := time.Now()
+	day := now.UTC().Format(time.DateOnly)
+	ledgers[1].Restore(now, map[string]float64{"2001": 0.85})
+	if err := ledgers[1].Publish(now); err != nil {
+		t.Fatal(err)
+	}
+	line := &routing.Phone{Name: "2001", CallMaximum: 1.00}
+	c, ok := ledgers[0].Reserve(line, routing.Tariff{PerMinute: 6, Increment: 1}, now) // 0.10 a second
+	if !ok {
+		t.Fatal("0.15 left: a 0.10 first step refused")
+	}
+	c.Answer(now)
+	select {
+	case <-c.Done(): // its second second does not fit beside host2's 0.85
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call outlived the line's money on the other host")
+	}
+	cost, _ := c.End(time.Now())
+	held := holdings(t, spend, day, "2001")
+	if cost != 0.10 || held["host1"] != 0.10 || held["host1"]+held["host2"] > 1.00 {
+		t.Fatalf("cost %v, holdings %v; want the granted 0.10 beside 0.85", cost, held)
+	}
+}

@@ -35,8 +35,13 @@ import (
 // back. INFERRED: a limited line's call is billed at most the talk its
 // grant covers (Tariff.Covered), so a call the limit ends is billed up to
 // the moment the ledger decided to end it, not the BYE round trips that
-// follow. Hence a line's spend in a day never passes its limit, whatever
-// number of its calls run at once; in a cluster the same holds of the sum
+// follow. Why both: a grant a tick ahead pays for a call's next step
+// before the step starts, so the limit is checked before money is spent
+// rather than after; but between the decision and a call's end lie its
+// BYEs (up to seconds when a party is slow), a window no reservation
+// bounds and that 50 calls ended at once would each add to. Hence a
+// line's spend in a day never passes its limit, whatever number of its
+// calls run at once; in a cluster the same holds of the sum
 // over the hosts (calls that outlive a Redis outage excepted: their
 // grants are extended on this host alone, see SharedSpend). A line is
 // held to the limit its latest attempt carried: one lowered below what it

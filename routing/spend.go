@@ -498,8 +498,10 @@ type grant struct {
 }
 
 // extendLocked is what s's running calls need so that each is paid for
-// until ahead: its cost then, grown from its grant. Calls the limit has
-// ended are not extended.
+// until ahead: its cost then, grown from its grant. A call whose grant
+// already pays for that talk (a minimum above its first steps) has its
+// cover extended at once, for nothing. Calls the limit has ended are not
+// extended.
 func extendLocked(key string, s *lineSpend, ahead time.Time) extension {
 	x := extension{key: key, s: s}
 	for c := range s.running {
@@ -508,10 +510,13 @@ func extendLocked(key string, s *lineSpend, ahead time.Time) extension {
 		}
 		talk := ahead.Sub(c.answered)
 		cost, _ := c.tariff.Charge(talk)
-		if need := micros(cost); need > c.held {
-			x.extra += need - c.held
-			x.calls = append(x.calls, grant{c: c, held: need, covered: c.tariff.Covered(talk)})
+		need, covered := micros(cost), c.tariff.Covered(talk)
+		if need <= c.held {
+			c.covered = max(c.covered, covered)
+			continue
 		}
+		x.extra += need - c.held
+		x.calls = append(x.calls, grant{c: c, held: need, covered: covered})
 	}
 	return x
 }

@@ -235,6 +235,27 @@ func TestSpendLedgerLifecycle(t *testing.T) {
 	}
 }
 
+// A minimum pays for more than the first step: the call is billed its
+// talk up to what the minimum covers, with its billed seconds, without
+// holding more.
+func TestSpendLedgerMinimumCoversTalk(t *testing.T) {
+	clock := &stepClock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	l := NewSpendLedger(time.UTC, WithSpendClock(clock.now), WithSpendTick(15*time.Second))
+	line := &Phone{Name: "2001", CallMaximum: 1.00}
+	c, ok := l.Reserve(line, Tariff{PerMinute: 0.60, Minimum: 0.50, Increment: 1}, clock.now())
+	if !ok {
+		t.Fatal("refused")
+	}
+	c.Answer(clock.now())
+	l.check() // up to 15 s: 0.15, under the minimum
+	clock.add(15 * time.Second)
+	l.check() // up to 30 s: 0.30
+	clock.add(14 * time.Second)
+	if cost, billsec := c.End(clock.now()); cost != 0.50 || billsec != 29 || l.Held("2001", clock.now()) != 0.50 {
+		t.Fatalf("cost %v billsec %d held %v, want 0.50 29 0.50", cost, billsec, l.Held("2001", clock.now()))
+	}
+}
+
 // Fifty attempts of one line at once: exactly as many as the limit
 // covers are admitted, and once all have ended nothing is held.
 func TestSpendLedgerAdmitsConcurrentAttemptsOnce(t *testing.T) {

@@ -44,21 +44,25 @@ func BenchmarkSharedSlot(b *testing.B) {
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
 }
 
-// BenchmarkSharedSpendCheck is a limited line's spend check on a host of a
-// cluster: the other hosts' spend read from Redis (one round trip).
-func BenchmarkSharedSpendCheck(b *testing.B) {
+// BenchmarkSharedSpendAdmission is a limited line's chargeable attempt on
+// a host of a cluster: the first step reserved (one script call checking
+// the other hosts' holdings and writing this host's) and given back (one
+// write).
+func BenchmarkSharedSpendAdmission(b *testing.B) {
 	l := newLimitsB(b)
-	s := cluster.NewSpend(l, "bench")
-	if err := s.Publish("2026-12-01", "2001", 1); err != nil {
-		b.Fatal(err)
-	}
+	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l, "bench")))
+	line := &routing.Phone{Name: "2001", CallMaximum: 1e9}
+	tariff := routing.Tariff{PerMinute: 1.00, ConnectFee: 0.40, Increment: 1}
+	now := time.Now()
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Others("2026-12-01", "2001"); err != nil {
-			b.Fatal(err)
+		c, ok := ledger.Reserve(line, tariff, now)
+		if !ok {
+			b.Fatal("refused")
 		}
+		c.End(now)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")

@@ -42,12 +42,19 @@
 //
 // # Daily spend
 //
-// A line's spend today is one Redis hash per line and day with a field
-// per host: that host's spend (ended calls, and running calls as last
-// priced). Each host writes only its own field, after every limited call
-// ends and every tick (a second) while limited calls run, and reads the
-// others' before a chargeable call of the line starts and at each tick;
-// routing.SpendLedger holds the line to its own spend plus theirs. A host
-// restarting writes its field from its own call records. Redis away: new
-// chargeable calls of limited lines are refused, running ones go on.
+// A line's day is one Redis hash per line and day with a field per host:
+// what that host holds of the line (its ended calls' cost, its running
+// calls' grants, its ringing attempts' reservations; routing.SpendLedger).
+// A host's holding grows only through one Lua script: sum the other
+// hosts' fields, and write this host's new holding only when the total
+// stays within the line's limit. So a chargeable attempt is admitted in
+// one round trip, and two hosts never both take the last of a line's
+// money; a running call's grant is extended the same way each second,
+// one round trip per line with calls that need more. A holding that
+// shrinks (an attempt that failed, a call that ended) is written without
+// the check. A host restarting writes its field from its own call
+// records. Redis away: new chargeable attempts of limited lines are
+// refused, running calls go on, their grants extended on the host alone
+// (the sum may then pass the limit by what they talk during the outage);
+// a write that failed is made good by the line's next one.
 package cluster

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,33 +177,5 @@ func TestRedisOutageRefusesLimitedCallsAndRecovers(t *testing.T) {
 	l.Flush()
 	if n, err := l.Active(context.Background(), key); err != nil || n != 0 {
 		t.Fatalf("after release: %d (%v)", n, err)
-	}
-}
-
-// Each host's spend of a line counts for the others; a host's own field
-// is its own, replaced by each publish.
-func TestSpendSumsTheOtherHosts(t *testing.T) {
-	prefix := clustertest.Prefix(t)
-	spends := make([]*cluster.Spend, 3)
-	for i := range spends {
-		l := newLimits(t, clustertest.Addr(), fmt.Sprint("host", i+1), prefix)
-		spends[i] = cluster.NewSpend(l, fmt.Sprint("host", i+1))
-	}
-	day := "2026-12-01"
-	for i, v := range []float64{1.25, 2.5, 0.75} {
-		if err := spends[i].Publish(day, "2001", v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := spends[0].Publish(day, "2001", 1.5); err != nil { // host1's spend grew
-		t.Fatal(err)
-	}
-	for i, want := range []float64{3.25, 2.25, 4.0} {
-		if got, err := spends[i].Others(day, "2001"); err != nil || got != want {
-			t.Errorf("host%d sees the others spend %v (%v), want %v", i+1, got, err, want)
-		}
-	}
-	if got, err := spends[0].Others("2026-12-02", "2001"); err != nil || got != 0 {
-		t.Errorf("next day: %v %v", got, err)
 	}
 }

@@ -271,15 +271,10 @@ func (c *CallControl) Tariff(peer *Peer, called, caller, media string, now time.
 	return c.router.Load().Tariff(peer, called, caller, media, now)
 }
 
-// CanSpend reports whether line may make a call charged under t
-// (SpendLedger).
-func (c *CallControl) CanSpend(line *Phone, t Tariff, now time.Time) bool {
-	return c.spend.CanSpend(line, t, now)
-}
-
-// StartCharge charges line for a call answered now under t.
-func (c *CallControl) StartCharge(line *Phone, t Tariff, answered time.Time) *Charge {
-	return c.spend.StartCharge(line, t, answered)
+// ReserveSpend admits a chargeable attempt of line under t, holding its
+// first billing step (SpendLedger.Reserve).
+func (c *CallControl) ReserveSpend(line *Phone, t Tariff, now time.Time) (*Charge, bool) {
+	return c.spend.Reserve(line, t, now)
 }
 
 // Spend is the ledger the call path charges.

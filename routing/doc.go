@@ -104,4 +104,16 @@
 // Call limits (CallLimits). outmaximum and totalmaximum admit a call only
 // while fewer calls hold a slot; -1 is unlimited. Admission is one atomic
 // step and a slot is released exactly once.
+//
+// Spend limits (SpendLedger). call_maximum admits a chargeable attempt
+// (Tariff.Chargeable) only when the line's committed spend today, what
+// its other attempts and calls in progress hold, and the attempt's first
+// billing step (Tariff.Charge of a started call) stay within the limit;
+// the step is held from then (Reserve, one atomic step, across hosts with
+// SharedSpend) until the attempt fails or the call, once answered, ends.
+// An answered call holds a grant extended every second to its cost a
+// second ahead; when a line's grants cannot be extended all its calls are
+// ended, and a call is billed at most the talk its grant covers
+// (Tariff.Covered), so a line never spends past its limit. -1 is
+// unlimited.
 package routing

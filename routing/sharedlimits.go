@@ -17,16 +17,22 @@ type SharedLimits interface {
 }
 
 // SharedSpend holds lines' daily spend (call_maximum) across switch
-// hosts: each host publishes its own spend of a line today (its calls
-// that ended and, priced every tick, the ones running) and reads the sum
-// of the other hosts'. A line is held to its limit on the sum, so within
-// one tick of any host. Implementations live outside routing (package
-// cluster keeps it in Redis); errors are answered as in SharedLimits: a
-// new chargeable call of a limited line is refused, calls running go on.
+// hosts: each host writes what it holds of a line today (its committed
+// spend, the grants of its running calls and its reservations, see
+// SpendLedger), and a host's holding may grow only when the sum over the
+// hosts stays within the line's limit, checked and written in one atomic
+// step, so two hosts never both take the last of a line's money.
+// Implementations live outside routing (package cluster keeps it in
+// Redis); errors are answered as in SharedLimits: a new chargeable
+// attempt of a limited line is refused, while calls running go on, their
+// grants extended on this host alone until the shared ledger answers
+// again.
 type SharedSpend interface {
-	// Publish sets this host's spend of line (lower case) on day
-	// ("2006-01-02" in the ledger's time zone).
-	Publish(day, line string, spent float64) error
-	// Others is the spend of line on day through every other host.
-	Others(day, line string) (float64, error)
+	// Hold sets this host's holding of line (lower case) on day
+	// ("2006-01-02" in the ledger's time zone) to held when held plus
+	// every other host's holding of the line is at most limit; ok false,
+	// with nothing written, when it would pass. A limit below zero writes
+	// unconditionally (a holding that shrank, a host publishing what it
+	// restored).
+	Hold(day, line string, held, limit float64) (ok bool, err error)
 }

@@ -64,68 +64,80 @@ func TestCallControlAsksSharedLimits(t *testing.T) {
 	}
 }
 
-// memSpend is a SharedSpend of one process: what the other hosts spent,
-// and what this host published.
+// memSpend is a SharedSpend of one process: what the other hosts hold,
+// and what this host wrote.
 type memSpend struct {
 	others    map[string]float64
 	published map[string]float64
 	down      bool
 }
 
-func (m *memSpend) Publish(day, line string, spent float64) error {
+func (m *memSpend) Hold(day, line string, held, limit float64) (bool, error) {
 	if m.down {
-		return errors.New("down")
+		return false, errors.New("down")
 	}
-	m.published[day+" "+line] = spent
-	return nil
+	if limit >= 0 && m.others[day+" "+line]+held > limit+5e-7 {
+		return false, nil
+	}
+	m.published[day+" "+line] = held
+	return true, nil
 }
 
-func (m *memSpend) Others(day, line string) (float64, error) {
-	if m.down {
-		return 0, errors.New("down")
-	}
-	return m.others[day+" "+line], nil
-}
-
-// A line's limit counts what it spent through the other hosts: a call
-// is refused when their spend leaves too little, a running call is ended
-// when its cost and theirs reach the limit, and this host's spend is
-// published for them. With the shared ledger away, no new chargeable call
-// of a limited line starts, but the running one is not ended for it.
+// A line's limit counts what it holds through the other hosts: an
+// attempt is refused when their holding leaves too little, a running
+// call's grant is extended only within what they leave and the call is
+// ended when it cannot be, and this host's holding is written for them
+// at each change. With the shared ledger away, no new chargeable call of
+// a limited line starts, but the running one is not ended for it.
 func TestSpendLedgerCountsOtherHosts(t *testing.T) {
 	clock := &stepClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	shared := &memSpend{others: map[string]float64{"2026-12-01 2001": 0.60}, published: map[string]float64{}}
 	l := NewSpendLedger(time.UTC, WithSpendClock(clock.now), WithSpendTick(15*time.Second), WithSharedSpend(shared))
 	line := &Phone{Name: "2001", CallMaximum: 1.00}
 	perSecond := Tariff{PerMinute: 0.60, Increment: 1}
-	if l.CanSpend(line, Tariff{PerMinute: 0.60, ConnectFee: 0.40, Increment: 1}, clock.now()) {
+	published := func() float64 { return shared.published["2026-12-01 2001"] }
+	if _, ok := l.Reserve(line, Tariff{PerMinute: 0.60, ConnectFee: 0.40, Increment: 1}, clock.now()); ok {
 		t.Fatal("0.40 left after the other hosts' 0.60 cannot cover a 0.40 connect fee and a second")
 	}
-	if !l.CanSpend(line, perSecond, clock.now()) {
-		t.Fatal("0.40 left: a per-second call may start")
+	c, ok := l.Reserve(line, perSecond, clock.now())
+	if !ok || published() != 0.01 {
+		t.Fatalf("0.40 left: a per-second call may start (ok %v, published %v)", ok, published())
 	}
-	c := l.StartCharge(line, perSecond, clock.now())
-	clock.add(20 * time.Second) // 0.20 here, 0.60 elsewhere; a tick ahead 0.35 + 0.60
-	if l.check(); isClosed(c.Done()) {
-		t.Fatal("ended at 0.95 of 1.00 a tick ahead")
+	c.Answer(clock.now())
+	l.check() // granted up to 15 s: 0.15 here, 0.60 elsewhere
+	clock.add(15 * time.Second)
+	if l.check(); isClosed(c.Done()) || published() != 0.30 {
+		t.Fatalf("at 15 s: ended %v, published %v, want running on 0.30", isClosed(c.Done()), published())
 	}
-	if got := shared.published["2026-12-01 2001"]; got < 0.199 || got > 0.201 {
-		t.Fatalf("published %v, want this host's 0.20", got)
+	shared.others["2026-12-01 2001"] = 0.75 // another host's call was answered
+	clock.add(15 * time.Second)
+	if l.check(); !isClosed(c.Done()) || published() != 0.30 {
+		t.Fatalf("0.45 + 0.75 passes the limit: ended %v, published %v", isClosed(c.Done()), published())
 	}
-	shared.others["2026-12-01 2001"] = 0.70 // another host's call ended
-	if l.check(); !isClosed(c.Done()) {
-		t.Fatal("not ended though 0.35 + 0.70 passes the limit within the tick")
+	clock.add(2 * time.Second)
+	if cost, _ := c.End(clock.now()); cost != 0.30 || published() != 0.30 {
+		t.Fatalf("ended: cost %v (want the 30 s granted), published %v", cost, published())
 	}
-	c.End(clock.now())
-	if got := shared.published["2026-12-01 2001"]; got != 0.20 {
-		t.Fatalf("published at the end %v, want 0.20", got)
-	}
+
 	shared.others["2026-12-01 2001"] = 0
+	running, ok := l.Reserve(line, perSecond, clock.now())
+	if !ok {
+		t.Fatal("refused with 0.70 left")
+	}
+	running.Answer(clock.now())
 	shared.down = true
-	if l.CanSpend(line, perSecond, clock.now()) {
+	if _, ok := l.Reserve(line, perSecond, clock.now()); ok {
 		t.Fatal("a limited line's call started with the shared ledger away")
 	}
-	if !l.CanSpend(&Phone{Name: "free", CallMaximum: -1}, perSecond, clock.now()) {
+	if _, ok := l.Reserve(&Phone{Name: "free", CallMaximum: -1}, perSecond, clock.now()); !ok {
 		t.Fatal("an unlimited line was refused with the shared ledger away")
+	}
+	clock.add(15 * time.Second)
+	if l.check(); isClosed(running.Done()) {
+		t.Fatal("a running call was ended for an outage")
+	}
+	clock.add(10 * time.Second)
+	if cost, _ := running.End(clock.now()); cost != 0.25 {
+		t.Fatalf("a call through the outage: cost %v, want its 25 s", cost)
 	}
 }

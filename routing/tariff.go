@@ -26,18 +26,31 @@ type Tariff struct {
 // seconds (the included seconds used plus the billed steps). Costs are
 // rounded to millionths.
 func (t Tariff) Charge(d time.Duration) (cost float64, billsec int) {
-	secs := int(math.Ceil(d.Seconds()))
-	if secs < 0 {
-		secs = 0
-	}
-	inc := max(t.Increment, 1)
-	chargeable := max(secs-t.Included, 0)
-	steps := (chargeable + inc - 1) / inc
-	billed := steps * inc
+	secs, billed := t.steps(d)
 	billsec = min(secs, t.Included) + billed
 	cost = t.ConnectFee + t.PerMinute*float64(billed)/60
 	cost = max(cost, t.Minimum)
 	return math.Round(cost*1e6) / 1e6, billsec
+}
+
+// Covered is the talk that Charge(d) pays for: the end of the billing
+// step talk d is in (the included seconds, or the last whole increment
+// started), 0 for no talk. Charge(Covered(d)) == Charge(d).
+func (t Tariff) Covered(d time.Duration) time.Duration {
+	secs, billed := t.steps(d)
+	if secs == 0 {
+		return 0
+	}
+	return time.Duration(t.Included+billed) * time.Second
+}
+
+// steps is talk d in started seconds and the seconds billed past the
+// included ones: whole increments.
+func (t Tariff) steps(d time.Duration) (secs, billed int) {
+	secs = max(int(math.Ceil(d.Seconds())), 0)
+	inc := max(t.Increment, 1)
+	chargeable := max(secs-t.Included, 0)
+	return secs, (chargeable + inc - 1) / inc * inc
 }
 
 // Chargeable reports whether the tariff costs anything at all: a line at

@@ -68,7 +68,8 @@ type call struct {
 	line     *routing.Phone
 	rec      engine.CallRecord
 	recorded bool
-	// charge holds the line to its spend limit while the call is up.
+	// charge holds the line to its spend limit once the call is answered
+	// (the answering leg's reservation).
 	charge *routing.Charge
 	// callerBye is set before the caller's BYE is handed to sipgo. The
 	// dialog state cannot tell it: an ACK handled after the BYE (each
@@ -133,9 +134,11 @@ type leg struct {
 	// Session-Expires after a 422.
 	timer  *sessionTimer
 	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
-	// tariff is what the leg's peer charges for the call (chargeable).
-	tariff     routing.Tariff
-	chargeable bool
+	// tariff is what the leg's peer charges for the call; charge is the
+	// attempt's reservation of the line's money (nil: the call costs
+	// nothing).
+	tariff routing.Tariff
+	charge *routing.Charge
 	// answer is the SDP of the leg's 2xx as the caller gets it
 	// (takeAnswer); sent the last SDP sent to it (its INVITE's first).
 	answer []byte
@@ -627,16 +630,20 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			continue
 		}
 		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), s.cfg.now())
-		chargeable = chargeable && tariff.Chargeable()
-		if chargeable && !s.dir.CanSpend(line, tariff, s.cfg.now()) {
-			// A line at its daily spend limit makes no chargeable call;
-			// a peer that charges nothing may still carry it.
-			overSpend++
-			c.logAttempt(at.Called, routeID, at.Peer, 403, causeSpendLimit, "", 0)
-			continue
+		var charge *routing.Charge
+		if chargeable && tariff.Chargeable() {
+			var ok bool
+			if charge, ok = s.dir.ReserveSpend(line, tariff, s.cfg.now()); !ok {
+				// A line at its daily spend limit makes no chargeable
+				// call; a peer that charges nothing may still carry it.
+				overSpend++
+				c.logAttempt(at.Called, routeID, at.Peer, 403, causeSpendLimit, "", 0)
+				continue
+			}
 		}
 		rel, ok := s.dir.AcquirePeer(at.Peer)
 		if !ok {
+			charge.End(s.cfg.now())
 			limited++
 			c.logAttempt(at.Called, routeID, at.Peer, 503, causeLimit, "outmaximum", 0)
 			if !s.dir.ShouldTryNext(routing.AttemptOutcome{LimitReached: true}) {
@@ -651,6 +658,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		c.attempts++
 		if s.dir.FailPercentHit(at.Peer) {
 			rel()
+			charge.End(s.cfg.now())
 			c.logAttempt(at.Called, routeID, at.Peer, 503, causeUnavailable, "fail_percent", 0)
 			last = result{code: 503, reason: "Service Unavailable"}
 			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: 503}) {
@@ -658,7 +666,12 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			}
 			continue
 		}
-		res, next := c.tryPeer(at, routeID, rel, tariff, chargeable, body)
+		res, next := c.tryPeer(at, routeID, rel, tariff, charge, body)
+		if res.answered == nil {
+			// Failed, cancelled or timed out: the reservation is given
+			// back before the next peer reserves its own first step.
+			charge.End(s.cfg.now())
+		}
 		if res.answered != nil || res.canceled {
 			return res
 		}
@@ -688,8 +701,10 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 // order, as pjsip tries a peer's contacts: the next host follows a failure
 // the failover policy moves on from, and when every host failed next says
 // whether the next attempt (another peer) follows. rel is the peer's slot:
-// the answering leg keeps it, anything else gives it back.
-func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routing.Tariff, chargeable bool, body []byte) (res result, next bool) {
+// the answering leg keeps it, anything else gives it back. charge is the
+// attempt's reservation (nil: free); the answering leg takes it, and the
+// caller ends it otherwise.
+func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routing.Tariff, charge *routing.Charge, body []byte) (res result, next bool) {
 	s := c.s
 	res = result{code: 503, reason: "Service Unavailable"}
 	hosts, err := routing.ParseDestinations(at.Peer.Destination)
@@ -719,7 +734,7 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 			c.logAttempt(at.Called, routeID, at.Peer, 503, causeUnavailable, "send failed: "+err.Error(), 0)
 			res = result{code: 503, reason: "Service Unavailable"}
 		} else {
-			l.tariff, l.chargeable = tariff, chargeable
+			l.tariff, l.charge = tariff, charge
 			res = c.collect([]*leg{l}, s.cfg.peerTimeout, s.cfg.maxRing)
 			switch {
 			case res.answered != nil:
@@ -929,9 +944,14 @@ func (c *call) connected(b *leg) {
 	if b.peer != nil {
 		c.rec.Peer = b.peer.Name
 	}
-	if b.chargeable {
+	if b.charge != nil {
 		c.rec.CostRow = b.tariff.CostID
 	}
+	// From here the leg's reservation is the call's. Every way out below
+	// ends it; this end, which does nothing after theirs, keeps a path
+	// that forgot from holding the line's money for the rest of the day.
+	c.charge = b.charge
+	defer func() { c.charge.End(s.cfg.now()) }()
 
 	// A late offer (the caller's INVITE had no SDP, the callee's 2xx
 	// makes the offer) is answered in the caller's ACK, which the ACK to
@@ -974,9 +994,11 @@ func (c *call) connected(b *leg) {
 	if err != nil {
 		switch {
 		case errors.Is(context.Cause(c.a.Context()), sip.ErrTransactionCanceled):
-			// The caller's CANCEL crossed the callee's answer.
+			// The caller's CANCEL crossed the callee's answer: the
+			// reservation is given back.
 			s.stats.countFailure(487, true, false)
 			c.byeB(b)
+			c.charge.End(s.cfg.now())
 			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
 			return
 		case !c.callerBye.Load() && c.a.LoadState() != sip.DialogStateEnded:
@@ -987,7 +1009,8 @@ func (c *call) connected(b *leg) {
 			// no talk time.
 			now := s.cfg.now()
 			c.noteRefusal("caller did not confirm the answer")
-			cost, billsec := c.chargeFor(b, now, now)
+			c.charge.Answer(now)
+			cost, billsec := c.chargeFor(now, now)
 			c.finish(200, "caller_lost", now, now, cost, billsec)
 			return
 		}
@@ -999,12 +1022,10 @@ func (c *call) connected(b *leg) {
 	answeredAt := s.cfg.now()
 	c.aTimer.touch(answeredAt)
 	b.timer.touch(answeredAt)
-	if b.chargeable && c.line != nil {
-		c.charge = s.dir.StartCharge(c.line, b.tariff, answeredAt)
-	}
+	c.charge.Answer(answeredAt)
 	ender := c.bridge(b)
 	end := s.cfg.now()
-	cost, billsec := c.chargeFor(b, answeredAt, end)
+	cost, billsec := c.chargeFor(answeredAt, end)
 	if ender == hangupSpendLimit {
 		c.noteRefusal("spend limit reached")
 	}
@@ -1032,26 +1053,14 @@ func (c *call) ackCallee(b *leg, body []byte) {
 // hangupSpendLimit is the hangup of a call its line's spend limit ended.
 const hangupSpendLimit = "spend_limit"
 
-// chargeFor is the cost and billed seconds of leg b answered at answered
-// and ended at end: its running charge (which commits the cost to the
-// line's day), or its tariff, or nothing.
-func (c *call) chargeFor(b *leg, answered, end time.Time) (float64, int) {
-	switch {
-	case c.charge != nil:
+// chargeFor is the cost and billed seconds of the call answered at
+// answered and ended at end: its charge's (which commits the cost to the
+// line's day), or nothing.
+func (c *call) chargeFor(answered, end time.Time) (float64, int) {
+	if c.charge != nil {
 		return c.charge.End(end)
-	case b.chargeable:
-		return b.tariff.Charge(end.Sub(answered))
 	}
 	return 0, int(math.Ceil(end.Sub(answered).Seconds()))
-}
-
-// chargeDone is closed when the line's spend limit ends the call (nil:
-// never).
-func (c *call) chargeDone() <-chan struct{} {
-	if c.charge == nil {
-		return nil
-	}
-	return c.charge.Done()
 }
 
 // bridge holds an answered call until it ends, keeping both legs' session
@@ -1082,7 +1091,7 @@ func (c *call) bridge(b *leg) string {
 			c.byeA()
 			c.byeB(b)
 			return "max_duration"
-		case <-c.chargeDone():
+		case <-c.charge.Done():
 			c.s.cfg.log.Warn("sip call ended: line at its spend limit", "call_id", c.callID, "line", c.line.Name)
 			c.byeA()
 			c.byeB(b)

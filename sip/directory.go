@@ -41,13 +41,13 @@ type Directory interface {
 	// Tariff is what peer charges for a call to called (ok false: the
 	// call costs nothing).
 	Tariff(peer *routing.Peer, called, caller, media string, now time.Time) (routing.Tariff, bool)
-	// CanSpend reports whether line may make a call charged under t now:
-	// what is left of its daily call_maximum covers the first billing step.
-	CanSpend(line *routing.Phone, t routing.Tariff, now time.Time) bool
-	// StartCharge charges line for a call answered now; End the charge
-	// when the call ends. Its Done channel closes when the line's spend
-	// limit ends the call.
-	StartCharge(line *routing.Phone, t routing.Tariff, answered time.Time) *routing.Charge
+	// ReserveSpend admits a chargeable attempt of line under t now: what
+	// is left of its daily call_maximum, after what its calls in progress
+	// hold, covers the attempt's first billing step, which is held for it
+	// (ok false: refused). The charge is answered when the attempt is and
+	// ended exactly once, when the attempt fails or the call ends; its
+	// Done channel closes when the line's spend limit ends the call.
+	ReserveSpend(line *routing.Phone, t routing.Tariff, now time.Time) (*routing.Charge, bool)
 }
 
 // RegistrationStore persists registrations so they survive restarts.

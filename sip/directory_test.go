@@ -191,8 +191,6 @@ func (d *testDirectory) Tariff(*routing.Peer, string, string, string, time.Time)
 	return routing.Tariff{}, false
 }
 
-func (d *testDirectory) CanSpend(*routing.Phone, routing.Tariff, time.Time) bool { return true }
-
-func (d *testDirectory) StartCharge(*routing.Phone, routing.Tariff, time.Time) *routing.Charge {
-	return nil
+func (d *testDirectory) ReserveSpend(*routing.Phone, routing.Tariff, time.Time) (*routing.Charge, bool) {
+	return nil, true
 }

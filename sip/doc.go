@@ -123,10 +123,19 @@
 // Any other number goes outside: Decide on the caller's plan and class of
 // service (routing.ErrCOSBarred: 403 before any peer), then each attempt
 // in order. A line may make a chargeable attempt (the peer's tariff costs
-// something) only while what is left of its daily call_maximum covers the
-// first billing step; once answered, the call is charged against the line
-// and ended (BYE both legs, hangup spend_limit) when its spend would pass
-// the limit. A peer at outmaximum is skipped (LimitReached), a
+// something) only while what is left of its daily call_maximum, after
+// what its other attempts and calls in progress hold, covers the
+// attempt's first billing step (Directory.ReserveSpend, before the peer's
+// slot and the INVITE; refused: 403 when no other peer carries the call).
+// The step stays held while the attempt rings and is given back when it
+// fails, is cancelled or times out, before the next peer reserves its
+// own; on answer it becomes the call's charge, ended on whatever ends the
+// call (BYE, session or media timeout, maximum duration, shutdown, an
+// answer the caller never confirmed, which is billed as a call of no
+// talk). The line's spend limit ends a call (BYE both legs, hangup
+// spend_limit) when its grant cannot be extended (routing.SpendLedger);
+// such a call is billed up to where its grant ended, not for the BYE
+// round trips after. A peer at outmaximum is skipped (LimitReached), a
 // fail_percent hit counts as 503, peers whose type is not sip/pjsip are
 // skipped. The B-leg is a new INVITE (own Call-ID and tags) to the first
 // host of the peer's destination (port 5060 by default) or via its proxy,

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sipswitch/sipswitch/sip"
@@ -49,7 +51,7 @@ func (m *Metrics) ObserveMedia(r sip.MediaResult) {
 type mediaCollector struct {
 	stats                                                 func() media.EngineStats
 	sessions, sessionsTotal, pairs, pairsInUse, forwarded *prometheus.Desc
-	dropped, sendErrors, readErrors, timeouts             *prometheus.Desc
+	dropped, relatches, sendErrors, readErrors, timeouts  *prometheus.Desc
 }
 
 // RegisterMedia exports the RTP relay's totals (sip/media Engine.Stats).
@@ -64,15 +66,18 @@ func (m *Metrics) RegisterMedia(stats func() media.EngineStats) error {
 		pairs:         d("sipswitch_media_port_pairs", "RTP/RTCP port pairs in media.port_range."),
 		pairsInUse:    d("sipswitch_media_port_pairs_in_use", "Port pairs bound now (two per relayed stream)."),
 		forwarded:     d("sipswitch_media_forwarded_packets_total", "Datagrams relayed (RTP, RTCP, UDPTL)."),
-		dropped:       d("sipswitch_media_dropped_packets_total", "Datagrams dropped by cause: source (not the latched party), invalid (not RTP, or a payload type not offered), no_destination (the other party's address unknown yet).", "cause"),
-		sendErrors:    d("sipswitch_media_send_errors_total", "Relay send errors."),
-		readErrors:    d("sipswitch_media_read_errors_total", "Relay read errors."),
-		timeouts:      d("sipswitch_media_timeouts_total", "Media timeouts the relay reported (the SIP core ends those calls)."),
+		dropped: d("sipswitch_media_dropped_packets_total", "Datagrams dropped by cause: source (from an address never allowed to latch the leg: not its SIP source, not its trusted SDP address), "+
+			"learning (from an allowed address other than the latched one, before "+strconv.Itoa(media.Probation)+" consecutive in-sequence packets), invalid (not RTP/RTCP/UDPTL, or a payload type not offered), "+
+			"no_destination (the other party's address unknown yet).", "cause"),
+		relatches:  d("sipswitch_media_relatches_total", "Latches moved to another allowed source after its probation (a phone's NAT mapping changed, or another host at the party's address)."),
+		sendErrors: d("sipswitch_media_send_errors_total", "Relay send errors."),
+		readErrors: d("sipswitch_media_read_errors_total", "Relay read errors."),
+		timeouts:   d("sipswitch_media_timeouts_total", "Media timeouts the relay reported (the SIP core ends those calls)."),
 	})
 }
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.sendErrors, c.readErrors, c.timeouts} {
+	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.relatches, c.sendErrors, c.readErrors, c.timeouts} {
 		ch <- d
 	}
 }
@@ -91,8 +96,10 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.pairsInUse, s.PortPairsInUse)
 	counter(c.forwarded, s.Forwarded)
 	counter(c.dropped, s.DroppedSource, "source")
+	counter(c.dropped, s.DroppedLearning, "learning")
 	counter(c.dropped, s.DroppedInvalid, "invalid")
 	counter(c.dropped, s.DroppedNoDest, "no_destination")
+	counter(c.relatches, s.Relatches)
 	counter(c.sendErrors, s.SendErrors)
 	counter(c.readErrors, s.ReadErrors)
 	counter(c.timeouts, s.Timeouts)

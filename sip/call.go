@@ -884,7 +884,7 @@ func finalStatus(ev legEvent) (int, string) {
 // relayProvisional passes 180/183 (with its SDP, through the relay when
 // the call has one) to the caller.
 func (c *call) relayProvisional(r *sip.Response) {
-	body := c.relayedProvisional(r.Body())
+	body := c.relayedProvisional(r)
 	res := sip.NewResponseFromRequest(c.a.InviteRequest, r.StatusCode, r.Reason, body)
 	if ct := r.ContentType(); ct != nil && len(body) > 0 {
 		res.AppendHeader(sip.HeaderClone(ct))

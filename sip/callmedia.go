@@ -59,14 +59,17 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 }
 
 // screenCaller fixes the call's relay mode and learns whether the caller
-// is behind NAT (media.relay auto): a phone whose SDP names another
-// address than the one its INVITE came from, or, offering no SDP, whose
-// Contact does. Calls from peers are never behind NAT: carriers are
-// latched strictly to what they signal. An SDP the relay cannot read is
-// an error (488).
+// is behind NAT: a phone whose SDP names another address than the one its
+// INVITE came from, or, offering no SDP, whose Contact does. That decides
+// whether media.relay auto relays the call, and, under auto and always
+// alike, that the relay does not trust the private address of its SDP:
+// it latches the phone's media from the INVITE's source (relayBody).
+// Calls from peers are never behind NAT: carriers may also be latched
+// from the address they signal. An SDP the relay cannot read is an error
+// (488).
 func (c *call) screenCaller(req *sip.Request, fromPhone bool) error {
 	c.mode = *c.s.relayMode.Load()
-	if c.mode != media.ModeAuto || !fromPhone {
+	if c.mode == media.ModeNever || !fromPhone {
 		return nil
 	}
 	src := sourceAddr(req)
@@ -117,7 +120,11 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // relay's rewrite of it for the callee's leg, whose previous party (a
 // failed attempt) is forgotten first. calleeNAT says whether the party
 // rung is a line behind NAT. The first round that media.relay wants
-// relayed creates the call's session.
+// relayed creates the call's session, whose caller leg latches only from
+// the address the INVITE came from (any port) and the caller's SDP
+// address when that is trusted (media.Session.SetNAT). The callee's leg
+// gets its source from each response whose SDP the relay takes
+// (calleeFrom).
 func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 	if c.media == nil {
 		if !c.mode.Relay(c.callerNAT, calleeNAT) {
@@ -130,6 +137,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.media = s
 		c.s.stats.relayedCalls.Add(1)
 		s.SetNAT(media.SideA, c.callerNAT)
+		s.SetSources(media.SideA, sourceAddr(c.a.InviteRequest))
 	}
 	if c.bOffered {
 		// RFC 3264 leaves the failed party nothing to send to: its
@@ -144,17 +152,27 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 	return c.media.Offer(media.SideA, body)
 }
 
+// calleeFrom makes the source of a callee's response carrying SDP the
+// address the callee's leg latches from (the party that answered last;
+// the forks that did not answer, and the failed attempts before, cannot
+// latch it).
+func (c *call) calleeFrom(res *sip.Response) {
+	c.media.SetSources(media.SideB, sourceAddr(res))
+}
+
 // relayedProvisional is the SDP of a callee's 18x as the caller gets it:
 // the relay's rewrite of the early answer. An answer the relay refuses,
 // or an offer in an unreliable 18x on a relayed late-offer call, is not
 // passed on (the 18x still is).
-func (c *call) relayedProvisional(body []byte) []byte {
+func (c *call) relayedProvisional(res *sip.Response) []byte {
+	body := res.Body()
 	if c.media == nil || len(body) == 0 {
 		return body
 	}
 	if len(c.a.InviteRequest.Body()) == 0 {
 		return nil
 	}
+	c.calleeFrom(res)
 	out, err := c.media.Answer(media.SideB, body)
 	if err != nil {
 		c.s.cfg.log.Debug("sip early media SDP not relayed", "call_id", c.callID, "error", err)
@@ -175,6 +193,7 @@ func (c *call) takeAnswer(l *leg) error {
 	}
 	var out []byte
 	var err error
+	c.calleeFrom(l.dlg.InviteResponse)
 	if len(c.a.InviteRequest.Body()) == 0 {
 		out, err = c.media.Offer(media.SideB, body)
 	} else {

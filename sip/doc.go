@@ -184,12 +184,11 @@
 // in which a line is behind NAT: a calling phone whose SDP connection
 // address is not the address its INVITE came from (or, offering no SDP,
 // whose Contact is not), or a called line with a registration behind NAT
-// (above). Calls from and to peers are not behind NAT: carriers are
-// latched strictly to the address they signal. The decision is taken when
-// the call's first offer goes out (a call sent on to a line behind NAT
-// after a peer failed starts relaying then) and holds for the rest of the
-// call; SetMediaRelay changes the mode for new calls. A call that is not
-// relayed has no session and costs nothing of the relay.
+// (above). Calls from and to peers are not behind NAT. The decision is
+// taken when the call's first offer goes out (a call sent on to a line
+// behind NAT after a peer failed starts relaying then) and holds for the
+// rest of the call; SetMediaRelay changes the mode for new calls. A call
+// that is not relayed has no session and costs nothing of the relay.
 //
 // INFERRED: no per-line or per-peer override of media.relay. phones/create
 // and peers/create have no setting for it (no nat, directmedia or
@@ -207,18 +206,28 @@
 // directions (hold with sendonly, inactive or c=0.0.0.0, and resume:
 // the relay switches between media.timeout and media.hold_timeout by
 // itself). Each party is latched (symmetric RTP, RFC 4961) to the source
-// of its first valid RTP packet: from its signalled address for a peer or
-// a line not behind NAT, from anywhere for a line behind NAT; packets
-// from any other source are dropped. Before each attempt after a failed
-// one (the next peer, the next host of a peer, the next line a call is
-// sent on to) the callee's leg is reset: the ports stay, the failed
-// party's early media goes nowhere and the next party latches afresh. A
-// re-INVITE without SDP on a relayed call is answered by the switch with
-// the SDP it last sent that leg. Session-timer refreshes sent as
-// re-INVITEs repeat the SDP the switch last sent to that leg (relayed or
-// not, so that a refresh never takes a held call off hold). A late offer
-// (an INVITE without SDP) is completed: the callee's 2xx offer goes to the
-// caller and the caller's ACK answer goes to the callee in its ACK.
+// of its first valid RTP packet from an address the signalling vouches
+// for (sip/media, Latching; rtpengine's strict-source): any port of the
+// address its SIP came from (the caller: its INVITE's source; the callee:
+// the source of the 18x or 2xx whose SDP the relay took, so forks that
+// did not answer cannot), and the address and port of its SDP unless it
+// is behind NAT and that address is not globally routable (a phone's
+// 10.9.8.7 means nothing on the switch's side). The same holds under
+// auto and always: a calling phone is screened for NAT under both.
+// Packets from any other address are dropped, before and after latching;
+// another port of an allowed address takes the latch over only after 4
+// consecutive in-sequence packets (Asterisk's strictrtp=seqno). Relay
+// ports are drawn at random from media.port_range. Before each attempt
+// after a failed one (the next peer, the next host of a peer, the next
+// line a call is sent on to) the callee's leg is reset: the ports stay,
+// the failed party's early media goes nowhere and the next party latches
+// afresh. A re-INVITE without SDP on a relayed call is answered by the
+// switch with the SDP it last sent that leg. Session-timer refreshes sent
+// as re-INVITEs repeat the SDP the switch last sent to that leg (relayed
+// or not, so that a refresh never takes a held call off hold). A late
+// offer (an INVITE without SDP) is completed: the callee's 2xx offer goes
+// to the caller and the caller's ACK answer goes to the callee in its
+// ACK.
 //
 // Once answered, a relayed call whose party sends no RTP for media.timeout
 // (default 60 s; while held media.hold_timeout, default 1 h; 0 off) ends:

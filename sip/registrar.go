@@ -240,10 +240,10 @@ func (s *Server) expireRegistrations(ctx context.Context) {
 	s.dropLapsed(ctx, gone, unregExpired)
 }
 
-// sourceAddr is the IP address a request came from (the transport's
-// view, never a header's claim).
-func sourceAddr(req *sip.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(req.Source())
+// sourceAddr is the IP address a request or response came from (the
+// transport's view, never a header's claim).
+func sourceAddr(m sip.Message) netip.Addr {
+	ap, err := netip.ParseAddrPort(m.Source())
 	if err != nil {
 		return netip.Addr{}
 	}

@@ -94,7 +94,7 @@ func TestRelayLatchesPhoneBehindNAT(t *testing.T) {
 	phone := siptest.NewAgentBehindNAT(t, "natphone", "127.0.0.1", "10.0.0.5:5060")
 	phoneRTP := siptest.NewRTPParty(t, "127.0.0.1", 0x1111)
 	carrierRTP := siptest.NewRTPParty(t, "127.0.0.2", 0x2222)
-	intruder := siptest.NewRTPParty(t, "127.0.0.1", 0x3333)
+	intruder := siptest.NewRTPParty(t, "127.0.0.4", 0x3333) // another host
 	f.carrier1.Handle(siptest.AnswerWith(audioSDP("carrier", "127.0.0.2", carrierRTP.Port())))
 
 	d, err := phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", audioSDP("phone", "10.0.0.5", 4000))
@@ -115,7 +115,7 @@ func TestRelayLatchesPhoneBehindNAT(t *testing.T) {
 	carrierRTP.Send(relayB, 20)
 	eventually(t, "phone behind NAT hears the carrier", func() bool { return phoneRTP.Received(0x2222) == 20 })
 
-	// Latched: a third source's packets at the phone's relay port go
+	// Latched: a third host's packets at the phone's relay port go
 	// nowhere. The phone's next packets, read after them from the same
 	// socket, show the relay has looked at them.
 	intruder.Send(relayA, 10)
@@ -159,6 +159,125 @@ func TestRelayLatchesPhoneBehindNAT(t *testing.T) {
 		if !strings.Contains(ended, want) {
 			t.Errorf("call log line lacks %s: %s", want, ended)
 		}
+	}
+}
+
+// Issue 23, the RTP hijack: a phone behind NAT (SDP c=10.9.8.7, SIP from
+// 127.0.0.1) calls a carrier under media.relay auto, and before the phone
+// sends anything a stranger on another address sends 20 RTP packets to
+// the phone's relay port. The relay must not latch to the stranger: the
+// carrier hears the phone only, and the carrier's media goes to the phone,
+// none to the stranger, before and after the phone latched.
+func TestRelayStrangerCannotHijackNATCaller(t *testing.T) {
+	relay := newRelay(t)
+	f, ctx := newFixture(t, WithMediaRelay(relay, media.ModeAuto))
+	phone := siptest.NewAgentBehindNAT(t, "natphone", "127.0.0.1", "10.9.8.7:5060")
+	phoneRTP := siptest.NewRTPParty(t, "127.0.0.1", 0x1111)
+	carrierRTP := siptest.NewRTPParty(t, "127.0.0.2", 0x2222)
+	stranger := siptest.NewRTPParty(t, "127.0.0.4", 0x6666)
+	f.carrier1.Handle(siptest.AnswerWith(audioSDP("carrier", "127.0.0.2", carrierRTP.Port())))
+	d, err := phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", audioSDP("phone", "10.9.8.7", 4000))
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	relayA, relayB := mediaAddr(t, d.InviteResponse.Body()), mediaAddr(t, f.carrier1.Last.Load().Body())
+
+	stranger.Send(relayA, 20) // before the phone sent anything
+	phoneRTP.Send(relayA, 20)
+	eventually(t, "carrier hears the phone", func() bool { return carrierRTP.Received(0x1111) == 20 })
+	carrierRTP.Send(relayB, 20)
+	eventually(t, "phone hears the carrier", func() bool { return phoneRTP.Received(0x2222) == 20 })
+	stranger.Send(relayA, 20) // and after
+	phoneRTP.Send(relayA, 5)
+	eventually(t, "carrier hears the phone again", func() bool { return carrierRTP.Received(0x1111) == 25 })
+	carrierRTP.Send(relayB, 5)
+	eventually(t, "phone hears the carrier again", func() bool { return phoneRTP.Received(0x2222) == 25 })
+	if n := carrierRTP.Received(0x6666); n != 0 {
+		t.Errorf("carrier got %d of the stranger's packets", n)
+	}
+	if n := stranger.Received(0x2222); n != 0 {
+		t.Errorf("stranger got %d of the carrier's packets", n)
+	}
+	if st := liveSession(t, relay).Stats().Legs[media.SideA].Streams[0]; st.DroppedSource != 40 || st.Packets != 25 || st.Relatches != 0 {
+		t.Errorf("phone's leg: dropped_source %d packets %d relatches %d, want 40, 25, 0", st.DroppedSource, st.Packets, st.Relatches)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "relay ports released", func() bool { return relay.Stats().PortPairsInUse == 0 })
+}
+
+// The same hijack on the callee's side: a line registered behind NAT
+// answers with SDP c=10.0.0.5; a stranger sends first to the relay port
+// the line was offered. The callee's leg latches only from where the
+// line's answer came from: the caller hears the line, never the stranger,
+// and the stranger hears nothing of the caller.
+func TestRelayStrangerCannotHijackNATCallee(t *testing.T) {
+	relay := newRelay(t)
+	f, ctx := newFixture(t, WithMediaRelay(relay, media.ModeAuto))
+	line := siptest.NewAgentBehindNAT(t, "natphone", "127.0.0.1", "10.0.0.5:5060")
+	if res, _, err := line.Register(ctx, f.s.Addrs()[0], "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	lineRTP := siptest.NewRTPParty(t, "127.0.0.1", 0x5555)
+	stranger := siptest.NewRTPParty(t, "127.0.0.4", 0x6666)
+	line.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.RespondSDP([]byte(audioSDP("natphone", "10.0.0.5", 4000)))
+		<-d.Context().Done()
+	})
+	callerRTP := siptest.NewRTPParty(t, "127.0.0.1", 0x4444)
+	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "1002", "1001", "secret1001", audioSDP("phone", "127.0.0.1", callerRTP.Port()))
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	relayToLine, relayToCaller := mediaAddr(t, line.Last.Load().Body()), mediaAddr(t, d.InviteResponse.Body())
+	stranger.Send(relayToLine, 20)
+	lineRTP.Send(relayToLine, 10)
+	eventually(t, "caller hears the line", func() bool { return callerRTP.Received(0x5555) == 10 })
+	callerRTP.Send(relayToCaller, 10)
+	eventually(t, "line hears the caller", func() bool { return lineRTP.Received(0x4444) == 10 })
+	if n := callerRTP.Received(0x6666); n != 0 {
+		t.Errorf("caller got %d of the stranger's packets", n)
+	}
+	if n := stranger.Received(0x4444); n != 0 {
+		t.Errorf("stranger got %d of the caller's packets", n)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "relay ports released", func() bool { return relay.Stats().PortPairsInUse == 0 })
+}
+
+// A phone behind NAT (SDP c=10.9.8.7, its SIP and RTP from 127.0.0.1)
+// gets audio both ways under every relay setting that relays it: under
+// always it used not to be marked behind NAT, its RTP was dropped for not
+// coming from 10.9.8.7, and it heard nothing.
+func TestRelayNATCallerHeardUnderEveryMode(t *testing.T) {
+	for _, mode := range []media.Mode{media.ModeAuto, media.ModeAlways} {
+		t.Run(string(mode), func(t *testing.T) {
+			relay := newRelay(t)
+			f, ctx := newFixture(t, WithMediaRelay(relay, mode))
+			phone := siptest.NewAgentBehindNAT(t, "natphone", "127.0.0.1", "10.9.8.7:5060")
+			phoneRTP := siptest.NewRTPParty(t, "127.0.0.1", 0x1111)
+			carrierRTP := siptest.NewRTPParty(t, "127.0.0.2", 0x2222)
+			f.carrier1.Handle(siptest.AnswerWith(audioSDP("carrier", "127.0.0.2", carrierRTP.Port())))
+			d, err := phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", audioSDP("phone", "10.9.8.7", 4000))
+			if err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			relayA, relayB := mediaAddr(t, d.InviteResponse.Body()), mediaAddr(t, f.carrier1.Last.Load().Body())
+			phoneRTP.Send(relayA, 10)
+			eventually(t, "carrier hears the phone", func() bool { return carrierRTP.Received(0x1111) == 10 })
+			carrierRTP.Send(relayB, 10)
+			eventually(t, "phone hears the carrier", func() bool { return phoneRTP.Received(0x2222) == 10 })
+			if st := liveSession(t, relay).Stats().Legs[media.SideA]; !st.NAT || !st.Streams[0].Latched {
+				t.Errorf("caller's leg: NAT %v latched %v, want both", st.NAT, st.Streams[0].Latched)
+			}
+			if err := d.Bye(ctx); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "relay ports released", func() bool { return relay.Stats().PortPairsInUse == 0 })
+		})
 	}
 }
 

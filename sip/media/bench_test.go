@@ -117,3 +117,34 @@ func benchRelayAddr(b *testing.B, body []byte) netip.AddrPort {
 	}
 	return lines[0].rtpAddr()
 }
+
+// BenchmarkLatchDecide is the latch's own cost per packet (latch.go),
+// without the sockets: the latched party's packet (every packet of a
+// call), a stranger's (a flood of them), and another allowed source's
+// on probation.
+func BenchmarkLatchDecide(b *testing.B) {
+	host := netip.MustParseAddr("198.51.100.7")
+	src := sources{hosts: []netip.Addr{host}, rtp: netip.MustParseAddrPort("203.0.113.9:4000")}
+	latched := netip.AddrPortFrom(host, 1000)
+	for _, bc := range []struct {
+		name string
+		from netip.AddrPort
+		want verdict
+	}{
+		{"latched", latched, verdictAccept},
+		{"stranger", netip.MustParseAddrPort("192.0.2.66:1000"), verdictSource},
+		{"probation", netip.AddrPortFrom(host, 2000), verdictLearning},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var l learner
+			b.ReportAllocs()
+			for i := range b.N {
+				// A new SSRC every Probation-1 packets keeps a source on
+				// probation from completing its run.
+				if v := src.decide(latched, &l, bc.from, uint32(i/(Probation-1)), uint16(i)); v != bc.want {
+					b.Fatalf("verdict %d, want %d", v, bc.want)
+				}
+			}
+		})
+	}
+}

@@ -16,9 +16,13 @@
 // party sends to its leg's ports and receives from them, and what arrives
 // on one leg leaves from the same port type of the other leg (symmetric
 // RTP, RFC 4961). Ports come from WithPortRange (default 30000-40000);
-// a pair is bound by the first offer naming its m= line, a pair whose
-// ports another program holds is skipped, a released pair is reused last,
-// and an exhausted range is ErrNoPorts. Close releases every pair.
+// a pair is bound by the first offer naming its m= line and drawn at
+// random (as rtpengine and rtpproxy do: one call's ports do not tell the
+// next call's), from the older half of the free pairs (a released pair is
+// not reused before about half of the free pairs have been, so late
+// packets of an ended call do not reach the next); a pair whose ports
+// another program holds is skipped, and an exhausted range is ErrNoPorts.
+// Close releases every pair.
 //
 // # SDP (RFC 3264 offer/answer, RFC 8866)
 //
@@ -68,30 +72,82 @@
 // 200, or several forks' 183) may be given: the last one counts.
 // ResetLeg forgets a leg's party (failover to the next peer).
 //
-// # Latching (symmetric RTP)
+// # Latching (symmetric RTP, strict source)
 //
-// A leg's media goes to the address its SDP signalled until the first
-// valid RTP packet from the leg's party fixes it ("latching", rtpproxy's
-// and rtpengine's default). Valid: RTP version 2, parsed by pion/rtp
-// (header, CSRC, extensions, padding), and a payload type that either
-// party's SDP listed for that m= line. The packet must come from the
-// signalled address (IP and port) or, when the leg is marked behind NAT
-// (SetNAT), from any address. Once latched, only the latched address is
-// accepted; packets from anywhere else are dropped and counted
-// (DroppedSource). A new SSRC from the latched address is a new source
-// (a transfer, a restarted phone): counted in SSRCChanges, its sequence
-// and jitter statistics start again. A new SSRC from any other address
-// moves nothing. RTCP latches the same way on its own port; multiplexed
-// RTCP (RFC 5761 4: second octet 192-223) is accepted from the RTP
-// address and never moves the RTP latch. Until a party is latched, what
-// the other party sends goes to the signalled address; before a party
-// has signalled an address at all, it is dropped (DroppedNoDest).
+// A leg's media goes to the address its SDP signalled until a valid
+// packet from the leg's party fixes it ("latching", rtpproxy's and
+// rtpengine's default). Valid: RTP version 2, parsed by pion/rtp (header,
+// CSRC, extensions, padding), and a payload type that either party's SDP
+// listed for that m= line. Only the party may latch its leg, as
+// rtpengine's strict-source and Asterisk's strictrtp (latch.go):
+//   - allowed sources: any port of the addresses the party's SIP came
+//     from (SetSources: the SIP core gives the caller's INVITE source and
+//     the source of the callee's response whose SDP it relays; a NAT maps
+//     the media port as it likes, so only the address can be matched),
+//     and the address and port its SDP signalled when that is trusted: a
+//     globally routable address, or any address of a party not behind NAT
+//     (SetNAT; a carrier's private interconnect is trusted, a NATed
+//     phone's 10.9.8.7 is not: on the switch's side that address is
+//     someone else). Packets from any other source are dropped
+//     (DroppedSource) whatever they carry, before and after latching.
+//   - the first valid packet from an allowed source latches at once (no
+//     speech is clipped at the start of a call);
+//   - once latched, another allowed source (a NAT's new mapping; another
+//     host behind the same NAT) takes over only after Probation (4)
+//     consecutive in-sequence packets: one SSRC, each sequence number the
+//     previous plus one (a repeated number neither advances nor breaks the
+//     run), as Asterisk's strictrtp=seqno with its default probation of 4.
+//     Until then its packets are dropped (DroppedLearning); the packet that
+//     completes the run is relayed, counted in Relatches. The latched
+//     source's own packets meanwhile are relayed and do not break the run;
+//     another allowed source's packets start a new run.
+//
+// A source sharing the party's address (the same NAT) can still win the
+// latch with a run of Probation packets: matching the address is all a
+// NATed party can be matched on. INFERRED: a phone whose media leaves from
+// another public address than its SIP (some carrier-grade NATs pool
+// addresses per flow) and whose SDP names a private address is not heard;
+// rtpengine's strict-source and Asterisk's strictrtp=yes latch whatever
+// sends first, which is the hijack this rule closes.
+//
+// A new SSRC from the latched source is a new source (a transfer, a
+// restarted phone): counted in SSRCChanges, its sequence and jitter
+// statistics start again. A signalled address that changes, or new
+// sources (SetSources) that no longer allow the latched one, drop the
+// latch: the media is learnt again.
+//
+// RTCP follows the same allowed sources. On the RTCP port it latches on
+// its own, from an allowed address (once the RTP is latched: from the RTP
+// source's address, any port) or the trusted signalled RTCP address; once
+// latched it accepts only that source (another allowed one is dropped as
+// learning: RTCP has no sequence numbers to learn by) until the RTP latch
+// moves, when it is learnt again. Multiplexed RTCP (RFC 5761 4: second
+// octet 192-223) is accepted from the latched RTP source (before the RTP
+// latches, from an allowed source) and never moves the RTP latch.
+//
+// UDPTL (T.38) latches by the same rules. Its datagrams are not parsed
+// beyond the sequence number every UDPTL packet starts with (T.38's
+// UDPTLPacket: seq-number INTEGER (0..65535), the first two octets),
+// which stands in for RTP's in the probation (the SSRC taken as 0); a
+// datagram too short to hold it is invalid. INFERRED: treated as
+// carrying no sequence number, a fax could either never re-latch (a NAT
+// rebinding during a fax would lose it) or re-latch on any packet; the
+// UDPTL sequence number gives it the same probation as RTP.
+//
+// Until a party is latched, what the other party sends goes to the
+// signalled address; before a party has signalled an address at all, it
+// is dropped (DroppedNoDest). Dropped packets are counted by cause per
+// stream (Stats) and in total (Engine.Stats; the metric
+// sipswitch_media_dropped_packets_total{cause}): source, learning,
+// invalid (not RTP/RTCP/UDPTL, a payload type not offered, RTCP at the
+// RTCP port of a UDPTL stream), no_destination.
 //
 // BehindNAT tells the SIP core whether a party's SDP names another
-// address than the one its SIP message came from; Mode (the config's
-// media.relay: auto, always, never) says which calls are relayed: auto
-// relays a call when a line in it is behind NAT, always every call,
-// never none (SDP end to end, as before this package).
+// address than the one its SIP message came from (what SetNAT takes);
+// Mode (the config's media.relay: auto, always, never) says which calls
+// are relayed: auto relays a call when a line in it is behind NAT, always
+// every call, never none (SDP end to end, as before this package). The
+// latching rules are the same under auto and always.
 //
 // # Timeouts
 //

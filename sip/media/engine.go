@@ -38,14 +38,16 @@ type Engine struct {
 }
 
 type engineCounters struct {
-	forwarded      atomic.Uint64
-	droppedSource  atomic.Uint64
-	droppedInvalid atomic.Uint64
-	droppedNoDest  atomic.Uint64
-	sendErrors     atomic.Uint64
-	readErrors     atomic.Uint64
-	timeouts       atomic.Uint64
-	sessions       atomic.Uint64
+	forwarded       atomic.Uint64
+	droppedSource   atomic.Uint64
+	droppedLearning atomic.Uint64
+	relatches       atomic.Uint64
+	droppedInvalid  atomic.Uint64
+	droppedNoDest   atomic.Uint64
+	sendErrors      atomic.Uint64
+	readErrors      atomic.Uint64
+	timeouts        atomic.Uint64
+	sessions        atomic.Uint64
 }
 
 // EngineStats are the relay's totals since New, for metrics.
@@ -55,12 +57,15 @@ type EngineStats struct {
 	PortPairs      int    // pairs in the range
 	PortPairsInUse int    // pairs bound now
 	Forwarded      uint64 // datagrams relayed (RTP, RTCP, UDPTL)
-	DroppedSource  uint64 // from an address that is not the leg's (latching)
-	DroppedInvalid uint64 // not RTP/RTCP, or a payload type the SDP did not offer
-	DroppedNoDest  uint64 // the other leg's address is not known yet
-	SendErrors     uint64
-	ReadErrors     uint64
-	Timeouts       uint64 // media timeouts reported
+	// Dropped datagrams by cause (see the package documentation, Latching).
+	DroppedSource   uint64 // from an address never allowed to latch the leg
+	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
+	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type the SDP did not offer
+	DroppedNoDest   uint64 // the other leg's address is not known yet
+	Relatches       uint64 // latches moved to another source after probation
+	SendErrors      uint64
+	ReadErrors      uint64
+	Timeouts        uint64 // media timeouts reported
 }
 
 // New creates an engine. Nothing is bound until a session needs ports.
@@ -149,17 +154,19 @@ func (e *Engine) Stats() EngineStats {
 	e.mu.Unlock()
 	c := &e.counters
 	return EngineStats{
-		Sessions:       n,
-		SessionsTotal:  c.sessions.Load(),
-		PortPairs:      e.ports.Pairs(),
-		PortPairsInUse: e.ports.InUse(),
-		Forwarded:      c.forwarded.Load(),
-		DroppedSource:  c.droppedSource.Load(),
-		DroppedInvalid: c.droppedInvalid.Load(),
-		DroppedNoDest:  c.droppedNoDest.Load(),
-		SendErrors:     c.sendErrors.Load(),
-		ReadErrors:     c.readErrors.Load(),
-		Timeouts:       c.timeouts.Load(),
+		Sessions:        n,
+		SessionsTotal:   c.sessions.Load(),
+		PortPairs:       e.ports.Pairs(),
+		PortPairsInUse:  e.ports.InUse(),
+		Forwarded:       c.forwarded.Load(),
+		DroppedSource:   c.droppedSource.Load(),
+		DroppedLearning: c.droppedLearning.Load(),
+		DroppedInvalid:  c.droppedInvalid.Load(),
+		DroppedNoDest:   c.droppedNoDest.Load(),
+		Relatches:       c.relatches.Load(),
+		SendErrors:      c.sendErrors.Load(),
+		ReadErrors:      c.readErrors.Load(),
+		Timeouts:        c.timeouts.Load(),
 	}
 }
 

@@ -23,7 +23,8 @@ func Example() {
 
 	caller := "v=0\r\no=phone 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\nt=0 0\r\n" +
 		"m=audio 4000 RTP/AVP 0 8 18 101\r\na=rtpmap:101 telephone-event/8000\r\n"
-	nat, _ := media.BehindNAT([]byte(caller), netip.MustParseAddr("198.51.100.9")) // INVITE's source
+	inviteSource := netip.MustParseAddr("198.51.100.9")
+	nat, _ := media.BehindNAT([]byte(caller), inviteSource)
 	mode, _ := media.ParseMode("auto")
 	if !mode.Relay(nat, false) {
 		return
@@ -34,7 +35,8 @@ func Example() {
 		return
 	}
 	defer s.Close()
-	s.SetNAT(media.SideA, nat)
+	s.SetNAT(media.SideA, nat)              // 192.168.1.20 latches nothing
+	s.SetSources(media.SideA, inviteSource) // the caller's media: from 198.51.100.9, any port
 
 	// B-leg INVITE to a peer that takes g729 and alaw, DTMF by INFO.
 	body, err := media.ApplyCodecPolicy([]byte(caller), media.CodecPolicy{Codecs: media.ParseCodecs("g729,alaw"), DTMFMode: "info"})
@@ -49,7 +51,8 @@ func Example() {
 	}
 	fmt.Println(line(toPeer, "c="), strings.Fields(line(toPeer, "m="))[3:])
 
-	// The peer's 200.
+	// The peer's 200, from its SIP address.
+	s.SetSources(media.SideB, netip.MustParseAddr("198.51.100.7"))
 	peer := "v=0\r\no=carrier 7 7 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\nm=audio 20000 RTP/AVP 18\r\n"
 	toCaller, err := s.Answer(media.SideB, []byte(peer))
 	if err != nil {

@@ -193,3 +193,91 @@ func FuzzReceptionReport(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLatch drives the latch's state machine (sources.decide) with
+// packets from a fixed set of sources: three ports of the party's SIP
+// source address, its trusted signalled address, another port of that
+// address and three strangers. Each packet is three bytes: the source
+// (low 3 bits) and SSRC (next 2 bits) of byte 0; byte 1 picks the
+// sequence number: the source's last plus one (0, 1), the same again (2),
+// or byte 2 (3). Invariants: the latch only ever holds an allowed source;
+// the first allowed packet latches; a stranger is always dropped as such;
+// the latch moves only after Probation consecutive in-sequence packets of
+// one SSRC from the new source.
+func FuzzLatch(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0})
+	f.Add([]byte{1, 3, 9, 1, 0, 0, 1, 0, 0, 2, 0, 0, 1, 0, 0, 1, 2, 0, 1, 0, 0, 9, 0, 0, 9, 0, 0, 9, 0, 0, 9, 0, 0})
+	f.Add([]byte{3, 3, 255, 3, 0, 0, 3, 0, 0, 3, 0, 0, 3, 0, 0, 11, 0, 0})
+	host := netip.MustParseAddr("198.51.100.7")
+	sig := netip.MustParseAddrPort("203.0.113.9:4000")
+	from := [8]netip.AddrPort{
+		netip.AddrPortFrom(host, 1000), netip.AddrPortFrom(host, 2000), netip.AddrPortFrom(host, 3000), sig,
+		netip.AddrPortFrom(sig.Addr(), 4002), netip.MustParseAddrPort("192.0.2.1:1000"), netip.MustParseAddrPort("10.9.8.7:4000"), netip.MustParseAddrPort("[2001:db8::1]:1000"),
+	}
+	allowed := func(ap netip.AddrPort) bool { return ap.Addr() == host || ap == sig }
+	pol := sources{hosts: []netip.Addr{host}, rtp: sig}
+	type pkt struct {
+		src  netip.AddrPort
+		ssrc uint32
+		seq  uint16
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var l learner
+		var latched netip.AddrPort
+		var last [8]uint16
+		var since []pkt // packets since the latch last moved
+		for ; len(data) >= 3; data = data[3:] {
+			i := data[0] & 7
+			p := pkt{src: from[i], ssrc: uint32(data[0]>>3) & 3}
+			switch data[1] & 3 {
+			case 0, 1:
+				p.seq = last[i] + 1
+			case 2:
+				p.seq = last[i]
+			default:
+				p.seq = uint16(data[2])
+			}
+			last[i] = p.seq
+			prev := latched
+			v := pol.decide(latched, &l, p.src, p.ssrc, p.seq)
+			since = append(since, p)
+			switch {
+			case v == verdictAccept && (!prev.IsValid() || p.src != prev):
+				t.Fatalf("accepted %v while latched to %v", p, prev)
+			case (v == verdictSource) != (!allowed(p.src) && p.src != prev):
+				t.Fatalf("%v: verdict %d; allowed %v", p, v, allowed(p.src))
+			case !prev.IsValid() && allowed(p.src) && v != verdictLatch:
+				t.Fatalf("first allowed packet %v did not latch: %d", p, v)
+			case v == verdictLearning && (!prev.IsValid() || p.src == prev):
+				t.Fatalf("%v on probation while latched to %v", p, prev)
+			case v != verdictLatch:
+				continue
+			}
+			if !allowed(p.src) {
+				t.Fatalf("latched to %v, which is not allowed", p.src)
+			}
+			if prev.IsValid() {
+				// The new source's own packets since the last move end in
+				// Probation distinct ones of one SSRC, each the previous
+				// sequence number plus one.
+				var run []pkt
+				for _, q := range since {
+					if q.src == p.src && (len(run) == 0 || q.seq != run[len(run)-1].seq || q.ssrc != run[len(run)-1].ssrc) {
+						run = append(run, q)
+					}
+				}
+				if len(run) < Probation {
+					t.Fatalf("moved from %v to %v after %d packets of it", prev, p.src, len(run))
+				}
+				run = run[len(run)-Probation:]
+				for k := 1; k < len(run); k++ {
+					if run[k].ssrc != run[0].ssrc || run[k].seq != run[k-1].seq+1 {
+						t.Fatalf("moved from %v to %v after packets out of sequence: %v", prev, p.src, run)
+					}
+				}
+			}
+			latched = p.src
+			since = since[:0]
+		}
+	})
+}

@@ -37,6 +37,15 @@ func newEndpoint(ap netip.AddrPort, latched bool) *endpoint {
 	return &endpoint{dst: d, ap: d.AP, latched: latched}
 }
 
+// latchedAddr is the latched address, invalid when d is nil or only
+// signalled.
+func (d *endpoint) latchedAddr() netip.AddrPort {
+	if d == nil || !d.latched {
+		return netip.AddrPort{}
+	}
+	return d.ap
+}
+
 // ptSet is a set of RTP payload types (0-127).
 type ptSet [2]uint64
 
@@ -47,8 +56,8 @@ func (s ptSet) has(pt uint8) bool { return pt < 128 && s[pt>>6]&(1<<(pt&63)) != 
 // immutable, swapped whole.
 type endConfig struct {
 	kind   streamKind
-	nat    bool // latch from any source
-	mux    bool // the party multiplexes RTCP on the RTP port
+	src    sources // who may latch (latch.go)
+	mux    bool    // the party multiplexes RTCP on the RTP port
 	pts    ptSet
 	noJit  ptSet // telephone-event, CN: no jitter sample
 	clocks [128]uint32
@@ -69,14 +78,17 @@ type streamEnd struct {
 	cfg     atomic.Pointer[endConfig]
 	dstRTP  atomic.Pointer[endpoint] // this party's RTP (and muxed RTCP) address
 	dstRTCP atomic.Pointer[endpoint] // this party's RTCP address when not muxed
-	sigRTP  netip.AddrPort           // signalled (session mutex)
+	sigRTP  netip.AddrPort           // signalled (written under the session mutex and mu)
 	sigRTCP netip.AddrPort
 
 	readers [2]*reader  // RTP, RTCP socket
 	worker  *pollWorker // epoll model; nil: a goroutine per socket
 	polled  [2]bool
 
-	mu sync.Mutex // rx, taken by the readers once per batch
+	// mu is taken by the readers once per batch: rx, the latching of
+	// dstRTP and dstRTCP, and cfg's swaps (configure) happen under it, so
+	// that a batch sees one configuration and its latch.
+	mu sync.Mutex
 	rx rxState
 
 	closeOnce sync.Once
@@ -92,7 +104,10 @@ type rxState struct {
 	seq            seqTracker
 	jit            jitterEstimator
 	rtcpPackets    uint64
+	learn          learner // an allowed source on probation (latch.go)
+	relatches      uint64
 	droppedSource  uint64
+	droppedLearn   uint64
 	droppedInvalid uint64
 	droppedNoDest  uint64
 	report         ReceptionReport
@@ -185,11 +200,13 @@ func (end *streamEnd) setMux(mux bool) {
 }
 
 // configure applies the SDP of this end's party (own) and of the other
-// party (other) under the session mutex. A changed signalled address
-// drops the latch: the party's media is learnt again.
-func (end *streamEnd) configure(own, other *mediaLine, nat bool) {
+// party (other), whether that party is behind NAT and the addresses its
+// SIP came from (hosts), under the session mutex. A changed signalled
+// address drops the latch: the party's media is learnt again; so does a
+// latched source the new rules no longer allow.
+func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.Addr) {
 	old := end.cfg.Load()
-	c := &endConfig{nat: nat, mux: old.mux, names: make(map[uint8]string)}
+	c := &endConfig{mux: old.mux, names: make(map[uint8]string)}
 	for _, m := range []*mediaLine{own, other} {
 		if m == nil || m.port == 0 {
 			continue
@@ -210,6 +227,8 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool) {
 			c.ptime = m.ptime
 		}
 	}
+	end.mu.Lock()
+	defer end.mu.Unlock()
 	if own != nil {
 		c.dir = own.dir
 		if own.port == 0 {
@@ -225,6 +244,20 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool) {
 			end.storeSignalled(&end.dstRTCP, rtcpAddr)
 		}
 	}
+	c.src.hosts = hosts
+	if trustedAddress(end.sigRTP.Addr(), nat) {
+		c.src.rtp = end.sigRTP
+	}
+	if trustedAddress(end.sigRTCP.Addr(), nat) {
+		c.src.rtcp = end.sigRTCP
+	}
+	if d := end.dstRTP.Load(); d.latchedAddr().IsValid() && !c.src.allowsRTP(d.ap) {
+		end.storeSignalled(&end.dstRTP, end.sigRTP)
+	}
+	if d := end.dstRTCP.Load(); d.latchedAddr().IsValid() && !c.src.allowsRTCP(d.ap, end.dstRTP.Load().latchedAddr()) {
+		end.storeSignalled(&end.dstRTCP, end.sigRTCP)
+	}
+	end.rx.learn = learner{}
 	end.cfg.Store(c)
 }
 
@@ -284,7 +317,6 @@ func (r *reader) poll() {
 func (r *reader) handle(n int, now int64) {
 	end, peer := r.end, r.end.peer
 	e := end.s.e
-	cfg := end.cfg.Load()
 	pcfg := peer.cfg.Load()
 	pRTP := peer.dstRTP.Load()
 	pRTCP := peer.dstRTCP.Load()
@@ -292,8 +324,9 @@ func (r *reader) handle(n int, now int64) {
 	if pcfg.mux {
 		rtcpOut, pRTCPDst = r.toRTP, pRTP
 	}
-	var fwd, media, dropSrc, dropInv, dropDst uint64
+	var fwd, media, dropSrc, dropLearn, dropInv, dropDst uint64
 	end.mu.Lock()
+	cfg := end.cfg.Load()
 	rx := &end.rx
 	for i := range n {
 		b, src := r.in.Msg(i)
@@ -306,8 +339,12 @@ func (r *reader) handle(n int, now int64) {
 				dropInv++ // RTCP port of a UDPTL or declined stream
 				continue
 			}
-			if !r.acceptRTCP(cfg, src) {
+			switch r.acceptRTCP(cfg, src) {
+			case verdictSource:
 				dropSrc++
+				continue
+			case verdictLearning:
+				dropLearn++
 				continue
 			}
 			rx.rtcpPackets++
@@ -337,8 +374,12 @@ func (r *reader) handle(n int, now int64) {
 				dropInv++
 				continue
 			}
-			if !r.latch(cfg, src, r.pkt.SSRC, true) {
+			switch r.latch(cfg, src, r.pkt.SSRC, r.pkt.SequenceNumber, true) {
+			case verdictSource:
 				dropSrc++
+				continue
+			case verdictLearning:
+				dropLearn++
 				continue
 			}
 			rx.packets++
@@ -349,8 +390,16 @@ func (r *reader) handle(n int, now int64) {
 				rx.jit.update(now, r.pkt.Timestamp, r.pkt.PayloadType, cfg.clocks[r.pkt.PayloadType])
 			}
 		case kindUDPTL:
-			if !r.latch(cfg, src, 0, false) {
+			if len(b) < 2 {
+				dropInv++ // no UDPTL sequence number (T.38 UDPTLPacket seq-number)
+				continue
+			}
+			switch r.latch(cfg, src, 0, uint16(b[0])<<8|uint16(b[1]), false) {
+			case verdictSource:
 				dropSrc++
+				continue
+			case verdictLearning:
+				dropLearn++
 				continue
 			}
 			rx.packets++
@@ -371,6 +420,7 @@ func (r *reader) handle(n int, now int64) {
 		}
 	}
 	rx.droppedSource += dropSrc
+	rx.droppedLearn += dropLearn
 	rx.droppedInvalid += dropInv
 	rx.droppedNoDest += dropDst
 	end.mu.Unlock()
@@ -384,6 +434,9 @@ func (r *reader) handle(n int, now int64) {
 	}
 	if dropSrc > 0 {
 		e.counters.droppedSource.Add(dropSrc)
+	}
+	if dropLearn > 0 {
+		e.counters.droppedLearning.Add(dropLearn)
 	}
 	if dropInv > 0 {
 		e.counters.droppedInvalid.Add(dropInv)
@@ -402,73 +455,90 @@ func (r *reader) flush(o *udpbatch.Writer) {
 	}
 }
 
-// latch decides whether a media packet from src belongs to this end's
-// party (symmetric RTP, rtpproxy's and rtpengine's latching):
-//   - latched: only from the latched address; a new SSRC from it is a new
-//     source (counted, statistics restart), from anywhere else dropped;
-//   - not latched: the first valid packet from the signalled address, or
-//     from any address when the party is behind NAT, fixes the address.
+// latch applies the latching rules (latch.go, sources.decide) to a media
+// packet from src: seq is its RTP or UDPTL sequence number, ssrc its RTP
+// SSRC (hasSSRC). A new SSRC from the latched source is a new source (a
+// transfer, a restarted phone): counted, its statistics restart. When the
+// latch moves to another source, the RTCP latch is learnt again (RTCP
+// follows the RTP's host).
 //
 // Called with end.mu held.
-func (r *reader) latch(cfg *endConfig, src netip.AddrPort, ssrc uint32, hasSSRC bool) bool {
+func (r *reader) latch(cfg *endConfig, src netip.AddrPort, ssrc uint32, seq uint16, hasSSRC bool) verdict {
 	end := r.end
 	rx := &end.rx
-	d := end.dstRTP.Load()
-	if d != nil && d.latched {
-		if src != d.ap {
-			return false
+	latched := end.dstRTP.Load().latchedAddr()
+	v := cfg.src.decide(latched, &rx.learn, src, ssrc, seq)
+	switch v {
+	case verdictAccept:
+	case verdictLatch:
+		end.dstRTP.Store(newEndpoint(src, true))
+		if latched.IsValid() {
+			rx.relatches++
+			end.s.e.counters.relatches.Add(1)
+			end.storeSignalled(&end.dstRTCP, end.sigRTCP)
 		}
-		if hasSSRC && rx.haveSSRC && ssrc != rx.ssrc {
-			rx.ssrcChanges++
-			rx.ssrc = ssrc
-			rx.seq.reset(r.pkt.SequenceNumber)
-			rx.seq.received = 0 // update() counts this packet
-			rx.jit.have = false
-		}
-		if hasSSRC && !rx.haveSSRC {
-			rx.ssrc, rx.haveSSRC = ssrc, true
-		}
-		return true
+		end.s.e.log.Debug("media latched", "session", end.s.id, "leg", end.leg.side.String(), "port", end.pair.port,
+			"source", src.String(), "previous", latched.String())
+	default:
+		return v
 	}
-	if !cfg.nat && (d == nil || src != d.ap) {
-		return false
-	}
-	end.dstRTP.CompareAndSwap(d, newEndpoint(src, true))
 	if hasSSRC {
-		if rx.haveSSRC && ssrc != rx.ssrc {
-			rx.ssrcChanges++
-			rx.seq.reset(r.pkt.SequenceNumber)
-			rx.seq.received = 0
-			rx.jit.have = false
-		}
-		rx.ssrc, rx.haveSSRC = ssrc, true
+		rx.noteSSRC(ssrc, seq)
 	}
-	end.s.e.log.Debug("media latched", "session", end.s.id, "leg", end.leg.side.String(), "port", end.pair.port, "source", src.String(), "nat", cfg.nat)
-	return true
+	return v
 }
 
-// acceptRTCP applies the latching rules to RTCP: muxed RTCP comes from the
-// party's RTP address; RTCP on the RTCP port latches on its own (the
-// signalled RTCP address, or any address behind NAT). RTCP never moves the
-// RTP latch.
-func (r *reader) acceptRTCP(cfg *endConfig, src netip.AddrPort) bool {
+// noteSSRC records the SSRC of an accepted packet: another SSRC than the
+// last one restarts the sequence and jitter statistics (the loss counted
+// so far stays) and is counted as a change.
+func (rx *rxState) noteSSRC(ssrc uint32, seq uint16) {
+	if rx.haveSSRC && ssrc != rx.ssrc {
+		rx.ssrcChanges++
+		rx.seq.reset(seq)
+		rx.seq.received = 0 // update() counts this packet
+		rx.jit.have = false
+	}
+	rx.ssrc, rx.haveSSRC = ssrc, true
+}
+
+// acceptRTCP applies the latching rules to RTCP. Multiplexed RTCP comes
+// from the party's latched RTP source (before the RTP latches, from any
+// source allowed to latch it) and never moves the RTP latch. RTCP on the
+// RTCP port latches on its own, from the sources allowed for RTCP
+// (sources.allowsRTCP), and once latched accepts only that source until
+// the RTP latch moves; it has no sequence numbers to learn a new source
+// by.
+//
+// Called with end.mu held.
+func (r *reader) acceptRTCP(cfg *endConfig, src netip.AddrPort) verdict {
 	end := r.end
+	rtpLatched := end.dstRTP.Load().latchedAddr()
 	if !r.rtcpSock {
-		d := end.dstRTP.Load()
-		if d != nil && (d.latched || !cfg.nat) {
-			return src == d.ap
+		switch {
+		case rtpLatched.IsValid() && src == rtpLatched:
+			return verdictAccept
+		case !cfg.src.allowsRTP(src):
+			return verdictSource
+		case rtpLatched.IsValid():
+			return verdictLearning
 		}
-		return cfg.nat
+		return verdictAccept
 	}
 	d := end.dstRTCP.Load()
-	if d != nil && d.latched {
-		return src == d.ap
+	if latched := d.latchedAddr(); latched.IsValid() {
+		switch {
+		case src == latched:
+			return verdictAccept
+		case cfg.src.allowsRTCP(src, rtpLatched):
+			return verdictLearning
+		}
+		return verdictSource
 	}
-	if !cfg.nat && (d == nil || src != d.ap) {
-		return false
+	if !cfg.src.allowsRTCP(src, rtpLatched) {
+		return verdictSource
 	}
-	end.dstRTCP.CompareAndSwap(d, newEndpoint(src, true))
-	return true
+	end.dstRTCP.Store(newEndpoint(src, true))
+	return verdictLatch
 }
 
 // isRTCP tells RTCP from RTP on a multiplexed port (RFC 5761 4): the

@@ -70,9 +70,20 @@ func listenLoopback() (*net.UDPConn, error) {
 	return net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 }
 
+// loopback is the address the parties of a test's session signal from;
+// strangers sit on other loopback addresses (127.0.0.2 ...), which Linux
+// routes to lo like 127.0.0.1.
+var loopback = netip.MustParseAddr("127.0.0.1")
+
 func newParty(t *testing.T) *party {
 	t.Helper()
-	c, err := listenLoopback()
+	return newPartyOn(t, loopback)
+}
+
+// newPartyOn is a party whose socket is on host.
+func newPartyOn(t *testing.T, host netip.Addr) *party {
+	t.Helper()
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(host, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +184,10 @@ func (p *party) expectNothing(wait time.Duration) {
 }
 
 // setup is a session with parties a and b that negotiated through it; it
-// returns the relay addresses a and b send to.
+// returns the relay addresses a and b send to. With natA, a is a phone
+// behind NAT whose SIP came from 127.0.0.1: its media latches from any
+// port there, and its signalled address (a loopback one, not globally
+// routable) latches nothing by itself.
 func setup(t *testing.T, e *Engine, a, b *party, natA bool) (*Session, netip.AddrPort, netip.AddrPort) {
 	t.Helper()
 	s, err := e.NewSession(context.Background(), "call-"+t.Name())
@@ -181,7 +195,10 @@ func setup(t *testing.T, e *Engine, a, b *party, natA bool) (*Session, netip.Add
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.SetNAT(SideA, natA)
+	if natA {
+		s.SetNAT(SideA, true)
+		s.SetSources(SideA, loopback)
+	}
 	toB, err := s.Offer(SideA, sdpBody(a.addr()))
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +291,7 @@ func TestRelayThirdSourceDroppedBehindNAT(t *testing.T) {
 		nat := newParty(t)
 		nat.send(relayA, 0, "first")
 		b.expect(relayB, "first")
-		third := newParty(t)
+		third := newPartyOn(t, netip.MustParseAddr("127.0.0.2"))
 		third.send(relayA, 0, "hijack")
 		nat.send(relayA, 0, "second")
 		b.expect(relayB, "second")
@@ -295,7 +312,7 @@ func TestRelaySSRCChange(t *testing.T) {
 		a.send(relayA, 0, "one")
 		b.expect(relayB, "one")
 		// A new SSRC from another address does not move the latch.
-		other := newParty(t)
+		other := newPartyOn(t, netip.MustParseAddr("127.0.0.2"))
 		other.ssrc = 0x9999
 		other.send(relayA, 0, "hijack")
 		// A new SSRC from the latched address is a new source (a transfer,

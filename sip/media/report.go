@@ -21,6 +21,7 @@ type Stats struct {
 type LegStats struct {
 	Side    Side
 	NAT     bool
+	Sources []netip.Addr // the addresses its SIP came from (SetSources)
 	Streams []StreamStats
 }
 
@@ -44,10 +45,12 @@ type StreamStats struct {
 	MaxJitter   time.Duration
 	SSRC        uint32
 	SSRCChanges uint64
+	Relatches   uint64 // times the latch moved to another source after probation
 
-	DroppedSource  uint64 // from an address that is not the party's
-	DroppedInvalid uint64 // not RTP/RTCP/UDPTL, or a payload type not in the SDP
-	DroppedNoDest  uint64 // accepted, but the other party's address was not known
+	DroppedSource   uint64 // from an address never allowed to latch the party's media
+	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
+	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type not in the SDP
+	DroppedNoDest   uint64 // accepted, but the other party's address was not known
 
 	// RFactor and MOS estimate the quality of what the party sent as far
 	// as the relay (see the E-model note in stats.go); 0 without RTP.
@@ -74,8 +77,9 @@ func (end *streamEnd) stats(index int) StreamStats {
 	end.mu.Unlock()
 	st.Codec = cfg.names[rx.lastPT]
 	st.Packets, st.Bytes, st.RTCPPackets = rx.packets, rx.bytes, rx.rtcpPackets
-	st.SSRC, st.SSRCChanges = rx.ssrc, rx.ssrcChanges
-	st.DroppedSource, st.DroppedInvalid, st.DroppedNoDest = rx.droppedSource, rx.droppedInvalid, rx.droppedNoDest
+	st.SSRC, st.SSRCChanges, st.Relatches = rx.ssrc, rx.ssrcChanges, rx.relatches
+	st.DroppedSource, st.DroppedLearning = rx.droppedSource, rx.droppedLearn
+	st.DroppedInvalid, st.DroppedNoDest = rx.droppedInvalid, rx.droppedNoDest
 	st.Reported = rx.report
 	if cfg.kind != kindRTP || rx.packets == 0 {
 		return st
@@ -121,7 +125,9 @@ func (s Stats) LogValue() slog.Value {
 				slog.Float64("loss_pct", math.Round(st.LossPercent*100)/100),
 				slog.Float64("jitter_ms", math.Round(float64(st.Jitter)/float64(time.Microsecond))/1000),
 				slog.Uint64("ssrc_changes", st.SSRCChanges),
+				slog.Uint64("relatches", st.Relatches),
 				slog.Uint64("dropped_source", st.DroppedSource),
+				slog.Uint64("dropped_learning", st.DroppedLearning),
 				slog.Float64("mos", st.MOS),
 			))
 		}

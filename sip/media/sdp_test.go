@@ -260,6 +260,7 @@ func TestReinviteMovesAddressAndUnlatches(t *testing.T) {
 	a := netip.MustParseAddrPort("10.0.0.1:4000")
 	s.Offer(SideA, sdpBody(a))
 	s.Answer(SideB, sdpBody(netip.MustParseAddrPort("10.0.0.2:6000")))
+	s.SetSources(SideA, netip.MustParseAddr("10.9.9.9"))
 	end := s.streams[0].ends[SideA]
 	end.dstRTP.Store(newEndpoint(netip.MustParseAddrPort("10.9.9.9:1234"), true)) // as if latched
 	// The same address again (a session refresh) keeps the latch.

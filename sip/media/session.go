@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,11 +51,12 @@ func (TimeoutEvent) Err() error { return ErrMediaTimeout }
 
 // leg is one party of a session: what it signalled and when it last sent.
 type leg struct {
-	side   Side
-	nat    atomic.Bool
-	lines  []mediaLine  // its last SDP (offer or answer)
-	lastRx atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
-	origin origin       // the o= line the relay shows this party
+	side    Side
+	nat     atomic.Bool
+	sources []netip.Addr // where its SIP came from (SetSources); replaced whole, never changed in place
+	lines   []mediaLine  // its last SDP (offer or answer)
+	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
+	origin  origin       // the o= line the relay shows this party
 }
 
 // stream is one m= line index relayed between the two legs.
@@ -105,14 +107,44 @@ func newSession(e *Engine, id string) *Session {
 // ID is the id the session was created with.
 func (s *Session) ID() string { return s.id }
 
-// SetNAT says whether a leg's party is behind NAT: its media is then
-// latched from whatever address first sends valid RTP to its ports,
-// instead of only from the address its SDP signalled. Call it before the
-// party's first packet can arrive (right after NewSession); see BehindNAT.
+// SetNAT says whether a leg's party is behind NAT (see BehindNAT): the
+// address its SDP signals then names a host on the party's own network,
+// and only a globally routable one may latch its media; its media latches
+// from the addresses its SIP came from (SetSources), on any port. A party
+// not behind NAT (the default) may also latch from the address and port
+// its SDP signalled, whatever the address. Call it before the party's
+// first packet can arrive.
 func (s *Session) SetNAT(side Side, nat bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.legs[side].nat.Store(nat)
+	if s.legs[side].nat.Swap(nat) != nat {
+		s.reconfigure()
+	}
+}
+
+// SetSources says where a leg's party signals from: the addresses its SIP
+// messages came from (for the caller, its INVITE's source; for the
+// callee, the source of the response whose SDP the session took). Its
+// media may latch from any port of these addresses, as well as from the
+// signalled address when that is trusted (SetNAT); no other source ever
+// latches it. The addresses replace the leg's previous ones; a latch on a
+// source they no longer allow is dropped and learnt again. Call it before
+// the party's first packet can arrive: for the callee, before Answer (or
+// the Offer of its 2xx).
+func (s *Session) SetSources(side Side, addrs ...netip.Addr) {
+	list := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if a = a.Unmap(); a.IsValid() && !a.IsUnspecified() && !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.legs[side]
+	if slices.Equal(l.sources, list) {
+		return
+	}
+	l.sources = list
 	s.reconfigure()
 }
 
@@ -206,6 +238,7 @@ func (s *Session) ResetLeg(side Side) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
+	s.legs[side].sources = nil
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}
@@ -214,11 +247,11 @@ func (s *Session) ResetLeg(side Side) {
 			continue
 		}
 		end := st.ends[side]
+		end.setMux(false)
+		end.mu.Lock()
 		end.sigRTP, end.sigRTCP = netip.AddrPort{}, netip.AddrPort{}
 		end.dstRTP.Store(nil)
 		end.dstRTCP.Store(nil)
-		end.setMux(false)
-		end.mu.Lock()
 		end.rx = rxState{}
 		end.mu.Unlock()
 	}
@@ -336,7 +369,8 @@ func (s *Session) reconfigure() {
 			}
 		}
 		for side, end := range st.ends {
-			end.configure(ml[side], ml[1-side], s.legs[side].nat.Load())
+			l := s.legs[side]
+			end.configure(ml[side], ml[1-side], l.nat.Load(), l.sources)
 		}
 		for _, m := range ml {
 			if m != nil && m.kind == kindRTP && m.port != 0 && (m.dir != dirSendRecv || m.hold) {
@@ -393,6 +427,7 @@ func (s *Session) Stats() Stats {
 		ls := &st.Legs[side]
 		ls.Side = Side(side)
 		ls.NAT = s.legs[side].nat.Load()
+		ls.Sources = slices.Clone(s.legs[side].sources)
 		for _, stm := range s.streams {
 			if stm == nil {
 				continue
@@ -403,10 +438,10 @@ func (s *Session) Stats() Stats {
 	return st
 }
 
-// BehindNAT reports whether a party must be latched from any source: the
-// connection address of its SDP is not the address its SIP message came
-// from (the "auto" rule of media.relay). An SDP without a usable address
-// counts as behind NAT.
+// BehindNAT reports whether a party is behind NAT: the connection address
+// of its SDP is not the address its SIP message came from (the "auto"
+// rule of media.relay, and what SetNAT takes). An SDP without a usable
+// address counts as behind NAT.
 func BehindNAT(body []byte, sipSource netip.Addr) (bool, error) {
 	_, lines, err := parseSDP(body)
 	if err != nil {

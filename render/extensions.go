@@ -748,7 +748,9 @@ func lineLimit(d dialplan) {
 // phone-<name> and a carrier's enter inbound, each holding one catch-all
 // extension that decides on the number and only then goes to the context
 // that matches it (phone-<name>-dial, inbound-dial); an extension that is
-// not there goes to i, Hangup(1), 404 as on the SIP core. The raw
+// not there goes to i, Hangup(1), 404 as on the SIP core. The catch-all is
+// _! (zero or more of anything): _. would do, but Asterisk warns against
+// it once per context at every reload. The raw
 // extension is never passed as an application argument (a decoded ',' or
 // ')' would split it): it travels in SS_NUMBER.
 
@@ -786,7 +788,7 @@ func decideCalled(d dialplan, matchContext string) {
 // are matched in: other lines, then its plan's routes.
 func phoneEntry(d dialplan, p *routing.Phone, plan int) {
 	d.section(phoneContext(p.Name))
-	d.exten("_.", "NoOp(call from line "+p.Name+")")
+	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	decideCalled(d, phoneDialContext(p.Name))
 	d.section(phoneDialContext(p.Name))
 	d.object("include", phonesContext, "name")
@@ -799,7 +801,7 @@ func phoneEntry(d dialplan, p *routing.Phone, plan int) {
 // core), and the called number may only reach a line.
 func inboundEntry(d dialplan) {
 	d.section(inboundContext)
-	d.exten("_.", "Set(SS_NUMBER=${CALLERID(num)})")
+	d.exten("_!", "Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
 	decideCalled(d, inboundDialContext)

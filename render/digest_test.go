@@ -169,3 +169,11 @@ func TestSecretSent(t *testing.T) {
 		}
 	}
 }
+
+// One digest per checked password: what digests add to a render.
+func BenchmarkDigestHA1(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		digestHA1("2001", DefaultRealm, "Line2001pw431")
+	}
+}

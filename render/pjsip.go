@@ -535,7 +535,7 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	if inAuth {
 		inRealm := cfg.checkRealm()
 		if secretSent(e) {
-			inRealm = "" // in -out as it is
+			inRealm = "" // name-out holds it as it is anyway
 		}
 		w.authSection(e.Name, user, "defaultuser", e.Secret, "secret", inRealm)
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 	"github.com/sipswitch/sipswitch/sip/media"
@@ -129,6 +130,14 @@ type RenderConfig struct {
 	// listeners (pjsip transport-tls, chan_sip tlsenable).
 	TLSCert string `yaml:"tls_cert" reload:"live"`
 	TLSKey  string `yaml:"tls_key" reload:"live"`
+	// Group is the group the rendered files are given to, readable by it
+	// (0640; a new render dir 0750): the group Asterisk runs as. ""
+	// leaves them to sipswitch's user alone (0600, 0700).
+	Group string `yaml:"group" reload:"live"`
+	// Realm is the digest realm Asterisk challenges phones in; the
+	// passwords it only checks are rendered as digests for it
+	// (render.WithRealm). It must differ from the SIP core's realm.
+	Realm string `yaml:"realm" reload:"live"`
 }
 
 // CallsConfig holds SIP timers and call limits.
@@ -227,7 +236,7 @@ func Default() Config {
 		// MD5 alone, as Asterisk and Kamailio: see sip.WithDigestAlgorithms
 		// for the phones a SHA-256 challenge locks out.
 		DigestAlgorithms: []string{"MD5"},
-		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond},
+		Render:           RenderConfig{PhoneDriver: "pjsip", Debounce: 500 * time.Millisecond, Realm: render.DefaultRealm},
 		Cluster:          ClusterConfig{Lease: 6 * time.Second, RedisTimeout: 500 * time.Millisecond, KeyPrefix: "sipswitch"},
 		Calls: CallsConfig{
 			T1: 500 * time.Millisecond, T2: 4 * time.Second, T4: 5 * time.Second, TransactionLinger: 5 * time.Second,
@@ -448,6 +457,22 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Render.Debounce < 0 || c.Render.Debounce > time.Minute {
 		return fail("render.debounce", "must be between 0s and 1m")
+	}
+	if c.Render.Group != "" {
+		if c.Render.Dir == "" {
+			return fail("render.group", "needs render.dir: there are no files to give to the group without rendering")
+		}
+		if _, err := render.LookupGroup(c.Render.Group); errors.Is(err, render.ErrNoSuchGroup) {
+			return fail("render.group", fmt.Sprintf("no group %q on this host: name the group Asterisk runs as", c.Render.Group))
+		} else if err != nil {
+			return fail("render.group", err.Error())
+		}
+	}
+	if err := render.CheckRealm(c.Render.Realm); err != nil {
+		return fail("render.realm", "must be a realm name: "+strings.TrimPrefix(err.Error(), render.ErrInvalidValue.Error()+": "))
+	}
+	if c.Render.Dir != "" && c.Render.Realm == c.Realm {
+		return fail("render.realm", fmt.Sprintf("must differ from realm (%q): a digest in the rendered files would log in to the SIP core too", c.Realm))
 	}
 	positive := []struct {
 		key string

@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +78,12 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"media:\n  address: 0.0.0.0\n", "media.advertised_address", 0},
 		{"sip: [udp://0.0.0.0:5060]\nsip_advertise: sip.example.com\n", "media.advertised_address", 0},
 		{"media:\n  flood: 1\n", "media.flood", 2},
+		{"render:\n  dir: /x\n  group: no-such-group-sipswitch\n", "render.group", 3},
+		{"render:\n  group: " + currentGroup(t) + "\n", "render.group", 2},
+		{"render:\n  realm: two words\n", "render.realm", 2},
+		{"render:\n  realm: \"\"\n", "render.realm", 2},
+		{"realm: asterisk\nrender:\n  dir: /x\n", "render.realm", 0},
+		{"realm: pbx\nrender:\n  dir: /x\n  realm: pbx\n", "render.realm", 4},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")
@@ -108,6 +117,34 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 	_, err := Load(strings.NewReader("calls:\n  t1: soon\n"), "f.yaml")
 	if err == nil || err.Error() != "f.yaml:2: calls.t1: must be a duration such as 500ms, 30s or 1h" {
 		t.Errorf("bad duration: %v", err)
+	}
+}
+
+// currentGroup names the process's group, which every host has.
+func currentGroup(t *testing.T) string {
+	t.Helper()
+	g, err := user.LookupGroupId(strconv.Itoa(os.Getgid()))
+	if err != nil {
+		t.Skip("the process's group has no name:", err)
+	}
+	return g.Name
+}
+
+// render.group and render.realm: the group must exist (by name or id),
+// the realm differ from the SIP core's only where files are rendered.
+func TestRenderGroupAndRealm(t *testing.T) {
+	cfg, err := Load(strings.NewReader("render:\n  dir: /etc/asterisk/sipswitch\n  group: "+currentGroup(t)+"\n  realm: pbx.example.net\n"), "f.yaml")
+	if err != nil || cfg.Render.Group != currentGroup(t) || cfg.Render.Realm != "pbx.example.net" {
+		t.Fatalf("%+v %v", cfg.Render, err)
+	}
+	if _, err := Load(strings.NewReader("render:\n  dir: /x\n  group: \""+strconv.Itoa(os.Getgid())+"\"\n"), "f.yaml"); err != nil {
+		t.Errorf("numeric group: %v", err)
+	}
+	if cfg, err := Load(strings.NewReader("realm: asterisk\n"), "f.yaml"); err != nil || cfg.Render.Realm != "asterisk" {
+		t.Errorf("the SIP core's realm may be Asterisk's when nothing is rendered: %v", err)
+	}
+	if Default().Render.Realm != "asterisk" || Default().Render.Group != "" {
+		t.Errorf("defaults: %+v", Default().Render)
 	}
 }
 

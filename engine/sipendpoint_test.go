@@ -52,7 +52,9 @@ func TestSwitchFileSIPEndpointsLoadAndRender(t *testing.T) {
 	sip := string(files[render.FileSIP])
 	for _, want := range []string{
 		"register => acct1:s3cretpw@sip.example.net",
-		"[8005555555]", "transport=udp,tcp", "allow=alaw:20", "secret=sdlkfj9348jkh7",
+		"[8005555555]", "transport=udp,tcp", "allow=alaw:20",
+		// checked only: its digest (echo -n 8005555555:asterisk:sdlkfj9348jkh7 | md5sum)
+		"md5secret=6fcc54e06a4da7ae7345f74d91b08598",
 	} {
 		if !strings.Contains(sip, want) {
 			t.Errorf("sip.conf lacks %q:\n%s", want, sip)

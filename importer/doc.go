@@ -96,7 +96,11 @@
 // timers, timers_min_se, timers_sess_expires, incoming_call_offer_pref
 // local_first, t38_udptl/_ec, allow_transfer). An inbound auth's password is
 // secret (none: insecure=1); an outbound password other than secret is
-// remotesecret; one with a realm is auth=user:secret@realm. Where a source
+// remotesecret; one with a realm is auth=user:secret@realm. A SIP
+// endpoint whose inbound secret is an MD5 digest (md5secret,
+// auth_type=md5) is not imported: without its secret it would take calls
+// unchallenged; an outbound credential kept as a digest is reported and
+// left out, never imported half. Where a source
 // says nothing the driver's own default is set rather than the gateway's:
 // dtmfmode rfc2833, nat force_rport, max_forwards 70, t38pt_udptl no,
 // allowoverlap yes (chan_sip also progressinband no; res_pjsip
@@ -145,7 +149,12 @@
 // importing the rendered file gives the same objects with the same
 // parameters (TestRoundTrip, for chan_sip with the sip driver and for
 // res_pjsip with the pjsip driver), and the second import renders to the
-// same file. Not stable: description (no Asterisk option; it stays in the
+// same file. The round trip renders with render.WithPlainPasswords: the
+// daemon and `sipswitch render` write the passwords Asterisk only checks
+// as MD5 digests, and a digest cannot give back the password the SIP core
+// needs; their files import with those lines and SIP endpoints refused,
+// saying so (TestImportOfDigests). The rendered files are therefore no
+// backup of the store: back up the database. Not stable: description (no Asterisk option; it stays in the
 // store only). Across drivers (TestCrossDriver) a file cannot say what
 // its driver has no per-object option for: a pjsip.conf loses a peer's
 // outmaximum (a dialplan GROUP_COUNT), a SIP endpoint's max_forwards

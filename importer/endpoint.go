@@ -52,6 +52,11 @@ func (m *mapper) sipEndpoint(s *astconf.Section, v withDefaults, r *sipRegister)
 	} else if hasSecret {
 		b.implied(secret)
 	}
+	if md5, ok := v.last("md5secret"); ok && md5.Value != "" && secret.Value == "" {
+		// Imported without it, the endpoint would take calls
+		// unchallenged.
+		b.refuse(md5.Pos, optionText(md5.Option), "the SIP endpoint's secret is kept only as an MD5 digest (md5secret); sipswitch needs the secret itself (give it with sip_endpoint.save)")
+	}
 	effective := ""
 	if hasRemote && remote.Value != "" {
 		effective = remote.Value

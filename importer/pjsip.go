@@ -417,7 +417,9 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 		if t, ok := a.last("type"); ok {
 			b.implied(t)
 		}
-		if t, ok := a.last("auth_type"); ok {
+		if t, ok := digestAuth(a); ok {
+			b.refuse(t.Pos, optionText(t.Option), "the line's password is kept only as an MD5 digest (auth_type=%s); sipswitch needs the password itself (create the line with phones/create)", t.Value)
+		} else if t, ok := a.last("auth_type"); ok {
 			if strings.EqualFold(t.Value, "userpass") {
 				b.implied(t)
 			} else {
@@ -806,6 +808,11 @@ func (c *pjsipConf) pjEndpoint(bu *bundle) {
 	if len(bu.inAuth) > 0 {
 		b.implied(ep.own("auth")...)
 		a := bu.inAuth[0]
+		if t, ok := digestAuth(a); ok {
+			// Imported without it, the endpoint would take calls
+			// unchallenged.
+			b.refuse(t.Pos, optionText(t.Option), "the SIP endpoint's secret is kept only as an MD5 digest (auth_type=%s); sipswitch needs the secret itself (give it with sip_endpoint.save)", t.Value)
+		}
 		authParts(b, a)
 		if o, ok := a.last("password"); ok && o.Value != "" {
 			inSecret = o.Value
@@ -838,6 +845,12 @@ func (c *pjsipConf) pjEndpoint(bu *bundle) {
 		}
 	}
 	for _, a := range outs {
+		if _, ok := digestAuth(a); ok {
+			for _, o := range a.opts {
+				b.warn(o, "not imported: this credential is kept only as an MD5 digest; sipswitch needs the password it sends (set auth=user:secret@realm or remotesecret)")
+			}
+			continue
+		}
 		authParts(b, a)
 		pw, _ := a.last("password")
 		user, _ := a.last("username")
@@ -998,6 +1011,13 @@ func (c *pjsipConf) pjEndpoint(bu *bundle) {
 	}
 	endpointCodecs(b, codecOptsOf(ep), false)
 	b.done(bu.views...)
+}
+
+// digestAuth returns an auth section's auth_type when it holds an MD5
+// digest (md5) rather than the password.
+func digestAuth(a *view) (opt, bool) {
+	t, ok := a.last("auth_type")
+	return t, ok && strings.EqualFold(t.Value, "md5")
 }
 
 // authParts implies an auth section's type and auth_type=userpass.

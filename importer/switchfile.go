@@ -29,7 +29,9 @@ type fileDest struct{ path string }
 // (everything else, comments included, is kept). Objects whose name the
 // file has already are left as they are. The result must load through
 // engine.LoadSwitchFile, which is also what validates the objects; the
-// file is replaced in one rename.
+// file is replaced in one rename. It holds the lines' passwords, so it is
+// written for its owner alone: a new file 0600, an existing one keeping
+// its owner's bits only.
 func ToSwitchFile(path string) Destination { return fileDest{path: path} }
 
 // specOf returns the parameter spec of an API module.
@@ -130,10 +132,11 @@ func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]app
 }
 
 // read returns the switch file's document (a new one when the file does
-// not exist) and its permissions.
+// not exist) and the permissions to write it with: its owner's, group
+// and others' taken away.
 func (d fileDest) read() (*yaml.Node, fs.FileMode, error) {
 	data, err := os.ReadFile(d.path)
-	mode := fs.FileMode(0o640)
+	mode := fs.FileMode(0o600)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		data = nil
@@ -141,7 +144,7 @@ func (d fileDest) read() (*yaml.Node, fs.FileMode, error) {
 		return nil, 0, fmt.Errorf("read %s: %w", d.path, err)
 	default:
 		if st, err := os.Stat(d.path); err == nil {
-			mode = st.Mode().Perm()
+			mode = st.Mode().Perm() &^ 0o077
 		}
 	}
 	var doc yaml.Node
@@ -284,7 +287,8 @@ func objectIndex(s string) (module string, index int, ok bool) {
 }
 
 // writeAtomic replaces path with data: a temporary file in the same
-// directory, synced, then renamed over it.
+// directory (os.CreateTemp makes it 0600, so no one else reads it while
+// it is written), synced, then renamed over it.
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

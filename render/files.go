@@ -35,16 +35,32 @@ func checkFileName(name string) error {
 // returns the names it replaced. On error, files not yet renamed keep their
 // previous content; no file is ever left half-written.
 //
+// The files hold passwords (those sent to carriers in clear; see
+// README.md): they are readable by their owner alone (0600), or also by
+// the group WithGroup names (0640). Each temporary file has its final
+// group and mode before a byte is written to it, so no other user can
+// read one at any moment. A file whose bytes are unchanged but whose mode
+// or group differs (as earlier versions wrote them, 0644) is replaced the
+// same way without counting as changed. A missing dir is created (0700,
+// or 0750 with the group).
+//
 // Writers of one directory (the daemon, a `sipswitch render` run beside it)
 // take turns on an exclusive lock of the directory. Holding it, WriteFiles
 // removes the temporary files of its names (".NAME.tmp-*") that a writer
 // killed before its rename left behind: no writer at work can own them.
-func WriteFiles(dir string, files Files) (changed []string, err error) {
+func WriteFiles(dir string, files Files, opts ...WriteOption) (changed []string, err error) {
 	names := sortedNames(files)
 	for _, name := range names {
 		if err := checkFileName(name); err != nil {
 			return nil, err
 		}
+	}
+	perm, err := newFilePerm(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := perm.makeDir(dir); err != nil {
+		return nil, err
 	}
 	unlock, err := lockDir(dir)
 	if err != nil {
@@ -54,21 +70,25 @@ func WriteFiles(dir string, files Files) (changed []string, err error) {
 	if err := removeLeftovers(dir, names); err != nil {
 		return nil, err
 	}
+	renamed := false
 	for _, name := range names {
 		path := filepath.Join(dir, name)
-		same, err := sameContent(path, files[name])
+		same, err := sameContent(path, files[name], perm)
 		if err != nil {
 			return changed, err
 		}
-		if same {
+		if same == sameBytesAndPerm {
 			continue
 		}
-		if err := writeAtomic(dir, name, files[name]); err != nil {
+		if err := writeAtomic(dir, name, files[name], perm); err != nil {
 			return changed, err
 		}
-		changed = append(changed, name)
+		renamed = true
+		if same == differs {
+			changed = append(changed, name)
+		}
 	}
-	if len(changed) > 0 {
+	if renamed {
 		if err := syncDir(dir); err != nil {
 			return changed, err
 		}
@@ -76,36 +96,51 @@ func WriteFiles(dir string, files Files) (changed []string, err error) {
 	return changed, nil
 }
 
+// sameness is how an existing file compares with what WriteFiles would
+// write.
+type sameness int
+
+const (
+	differs          sameness = iota // other bytes, or no file
+	sameBytesOnly                    // same bytes, another mode or group
+	sameBytesAndPerm                 // nothing to do
+)
+
 // sameContent compares a file with data in chunks, so an unchanged
-// 200 MB dialplan costs no 200 MB allocation; size is checked first.
-func sameContent(path string, data []byte) (bool, error) {
+// 200 MB dialplan costs no 200 MB allocation; size is checked first. A
+// file this process may not read (another user's, left by a render run
+// as root) differs: it is replaced by one of ours.
+func sameContent(path string, data []byte, perm filePerm) (sameness, error) {
 	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return differs, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
+		return differs, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", path, err)
+		return differs, fmt.Errorf("read %s: %w", path, err)
 	}
 	if !st.Mode().IsRegular() || st.Size() != int64(len(data)) {
-		return false, nil
+		return differs, nil
 	}
 	buf := make([]byte, 256<<10)
 	for off := 0; off < len(data); {
 		n, err := io.ReadFull(f, buf[:min(len(buf), len(data)-off)])
 		if err != nil {
-			return false, fmt.Errorf("read %s: %w", path, err)
+			return differs, fmt.Errorf("read %s: %w", path, err)
 		}
 		if !bytes.Equal(buf[:n], data[off:off+n]) {
-			return false, nil
+			return differs, nil
 		}
 		off += n
 	}
-	return true, nil
+	if !perm.matches(st) {
+		return sameBytesOnly, nil
+	}
+	return sameBytesAndPerm, nil
 }
 
 // tempPrefix starts the names of name's temporary files.
@@ -137,7 +172,9 @@ func removeLeftovers(dir string, names []string) error {
 	return nil
 }
 
-func writeAtomic(dir, name string, data []byte) (err error) {
+// writeAtomic replaces dir/name with data. os.CreateTemp makes the
+// temporary file 0600; it gets its group and mode while still empty.
+func writeAtomic(dir, name string, data []byte, perm filePerm) (err error) {
 	tmp, err := os.CreateTemp(dir, tempPrefix(name)+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
@@ -148,10 +185,10 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = perm.apply(tmp); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	if _, err = tmp.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err = tmp.Sync(); err != nil {

@@ -22,6 +22,9 @@ const (
 
 // KnownOptions lists every option name the renderer emits.
 var KnownOptions = []KnownOption{
+	// pjsip.conf global
+	{FilePJSIP, "global", "type", docPJSIP + "global"},
+	{FilePJSIP, "global", "default_realm", docPJSIP + "global"},
 	// pjsip.conf transport
 	{FilePJSIP, "transport", "type", docPJSIP + "transport"},
 	{FilePJSIP, "transport", "protocol", docPJSIP + "transport"},
@@ -79,6 +82,7 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "auth", "username", docPJSIP + "auth"},
 	{FilePJSIP, "auth", "password", docPJSIP + "auth"},
 	{FilePJSIP, "auth", "realm", docPJSIP + "auth"},
+	{FilePJSIP, "auth", "md5_cred", docPJSIP + "auth (with auth_type=md5; res/res_pjsip/config_auth.c checks its 32 hex digits)"},
 	// pjsip.conf aor
 	{FilePJSIP, "aor", "type", docPJSIP + "aor"},
 	{FilePJSIP, "aor", "max_contacts", docPJSIP + "aor"},
@@ -103,6 +107,7 @@ var KnownOptions = []KnownOption{
 	// sip.conf [general]
 	{FileSIP, "general", "context", docSIP + " [general]"},
 	{FileSIP, "general", "allowguest", docSIP + " [general]"},
+	{FileSIP, "general", "realm", docSIP + " [general] (default: asterisk.conf systemname, else asterisk)"},
 	{FileSIP, "general", "udpbindaddr", docSIP + " [general]"},
 	{FileSIP, "general", "tcpenable", docSIP + " [general]"},
 	{FileSIP, "general", "tcpbindaddr", docSIP + " [general]"},
@@ -120,7 +125,8 @@ var KnownOptions = []KnownOption{
 	{FileSIP, "peer", "defaultuser", docSIP},
 	{FileSIP, "peer", "secret", docSIP},
 	{FileSIP, "peer", "remotesecret", docSIP},
-	{FileSIP, "peer", "auth", docSIP + " (auth=user:secret@realm)"},
+	{FileSIP, "peer", "md5secret", "channels/chan_sip.c build_peer (Asterisk 20; MD5 of name:realm:secret, checked in check_auth)"},
+	{FileSIP, "peer", "auth", docSIP + " (auth=user:secret@realm, auth=user#md5secret@realm)"},
 	{FileSIP, "peer", "fromuser", docSIP},
 	{FileSIP, "peer", "fromdomain", docSIP},
 	{FileSIP, "peer", "insecure", docSIP},

@@ -24,6 +24,14 @@ func renderPJSIP(m *model, cfg *config) ([]byte, error) {
 	if cfg.sipDriver == DriverChanSIP {
 		return renderPJSIPAside(w, m, cfg)
 	}
+	if realm := cfg.checkRealm(); realm != "" {
+		// Requests from names that are no endpoint are challenged in
+		// default_realm: the same realm as the auth sections', so the
+		// challenge does not tell an attacker which names exist.
+		w.section("global")
+		w.set("type", "global", "realm")
+		w.set("default_realm", realm, "realm")
+	}
 	w.section("transport-tcp")
 	w.set("type", "transport", "transport")
 	w.set("protocol", "tcp", "transport")
@@ -81,7 +89,7 @@ func renderPJSIPAside(w *confWriter, m *model, cfg *config) ([]byte, error) {
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer, *config),
-	endpoint func(*confWriter, *routing.SIPEndpoint),
+	endpoint func(*confWriter, *routing.SIPEndpoint, *config),
 	peerHere func(*routing.Peer) bool) {
 	for _, p := range m.phones {
 		if phone == nil {
@@ -105,7 +113,7 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 		if endpoint == nil {
 			break
 		}
-		w.each(endpointRef(e), func() { endpoint(w, e) })
+		w.each(endpointRef(e), func() { endpoint(w, e, cfg) })
 	}
 }
 
@@ -196,7 +204,7 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 		w.set("t38_udptl_ec", "redundancy", "media")
 	}
 
-	w.authSection(p.Name, p.Name, "name", p.Password, "password")
+	w.authSection(p.Name, p.Name, "name", p.Password, "password", cfg.checkRealm())
 
 	w.section(p.Name)
 	w.set("type", "aor", "name")
@@ -273,7 +281,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		w.set("outbound_proxy", "sip:"+hp.String()+";lr", "proxy")
 	}
 	if hasAuth {
-		w.authSection(p.Name, p.Username, "username", p.Password, "password")
+		w.authSection(p.Name, p.Username, "username", p.Password, "password", "")
 	}
 	w.section(p.Name)
 	w.set("type", "aor", "destination")
@@ -380,7 +388,7 @@ func t38Mode(v string) (on bool, ec string, err error) {
 	return false, "", fmt.Errorf("%w: t38pt_udptl %q", ErrUnsupported, v)
 }
 
-func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
+func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -524,14 +532,20 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 	}
 
 	if inAuth {
-		w.authSection(e.Name, user, "defaultuser", e.Secret, "secret")
+		inRealm := cfg.checkRealm()
+		if secretSent(e) {
+			inRealm = "" // name-out holds it as it is anyway
+		}
+		w.authSection(e.Name, user, "defaultuser", e.Secret, "secret", inRealm)
 	}
 	if outAuth {
-		w.authSection(e.Name+"-out", user, "defaultuser", outSecret, "remotesecret")
+		w.authSection(e.Name+"-out", user, "defaultuser", outSecret, "remotesecret", "")
 	}
 	if e.Auth != "" {
-		w.authSection(e.Name+"-realm", realmUser, "auth", realmSecret, "auth")
-		w.set("realm", realm, "auth")
+		w.authSection(e.Name+"-realm", realmUser, "auth", realmSecret, "auth", cfg.peerRealm(realm))
+		if cfg.plainPasswords {
+			w.set("realm", realm, "auth")
+		}
 	}
 
 	w.section(e.Name)
@@ -667,11 +681,24 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 
 // authSection writes a pjsip type=auth section of user and password;
 // userParam and passParam name the API parameters they come from, for
-// errors.
-func (w *confWriter) authSection(name, user, userParam, password, passParam string) {
+// errors. With a digestRealm, the password is used in that realm alone
+// and Asterisk is given its digest (digest.go): auth_type=md5, the realm,
+// md5_cred. Otherwise the password itself (auth_type=userpass).
+//
+// auth_type=md5 and md5_cred are what Asterisk 20.6 reads; later 20.x
+// releases read them too (both deprecated there in favour of
+// auth_type=digest and password_digest, as userpass is).
+func (w *confWriter) authSection(name, user, userParam, password, passParam, digestRealm string) {
 	w.section(name)
 	w.set("type", "auth", passParam)
-	w.set("auth_type", "userpass", passParam)
+	if digestRealm == "" {
+		w.set("auth_type", "userpass", passParam)
+		w.set("username", user, userParam)
+		w.set("password", password, passParam)
+		return
+	}
+	w.set("auth_type", "md5", passParam)
 	w.set("username", user, userParam)
-	w.set("password", password, passParam)
+	w.set("realm", digestRealm, passParam)
+	w.set("md5_cred", w.digest(user, digestRealm, password, passParam), passParam)
 }

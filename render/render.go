@@ -49,7 +49,16 @@ type config struct {
 	tlsKey    string
 	costs     []routing.PeerCost
 	media     MediaPolicy
+	realm     string // the realm Asterisk challenges phones and sip_endpoints in
+	// plainPasswords writes checked passwords as themselves
+	// (WithPlainPasswords).
+	plainPasswords bool
 }
+
+// DefaultRealm is the realm the rendered files make Asterisk challenge
+// phones in unless WithRealm names another: Asterisk's own default, so
+// phones that knew an Asterisk see no change.
+const DefaultRealm = "asterisk"
 
 // MediaPolicy is the SIP core's media configuration as the rendered
 // files carry it (WithMedia).
@@ -121,6 +130,44 @@ func WithCosts(costs []routing.PeerCost) Option {
 	return func(c *config) { c.costs = costs }
 }
 
+// WithRealm sets the digest realm Asterisk challenges phones and
+// sip_endpoints in (default DefaultRealm): pjsip.conf's default_realm
+// and the realm of every auth section that checks a password, chan_sip's
+// [general] realm. Passwords Asterisk only checks are rendered as the MD5
+// digest of user:realm:password (RFC 2617 H(A1): pjsip auth_type=md5 with
+// md5_cred, chan_sip md5secret), which is bound to this realm: the files
+// then hold no such password, and what they hold is worth nothing against
+// another realm. Keep it apart from the SIP core's realm (config realm):
+// a digest for that realm would log in to the SIP core too.
+func WithRealm(realm string) Option {
+	return func(c *config) { c.realm = realm }
+}
+
+// WithPlainPasswords renders every password as itself (pjsip
+// auth_type=userpass, chan_sip secret=), as sipswitch did before digests,
+// for reading the files back with `sipswitch import asterisk`: a digest
+// cannot give back the password the SIP core needs. The daemon and
+// `sipswitch render` never use it.
+func WithPlainPasswords() Option {
+	return func(c *config) { c.plainPasswords = true }
+}
+
+// CheckRealm reports whether realm can be rendered: not empty, no white
+// space, control characters, quotes, backslashes, ';', '#', ':' or '@'
+// (the separators of chan_sip's auth=user#digest@realm and of the digest
+// input user:realm:password).
+func CheckRealm(realm string) error {
+	if realm == "" {
+		return fmt.Errorf("%w: empty realm", ErrInvalidValue)
+	}
+	for _, r := range realm {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("\"\\;#:@", r) {
+			return fmt.Errorf("%w: realm %q (no spaces, quotes, backslashes, ';', '#', ':' or '@')", ErrInvalidValue, realm)
+		}
+	}
+	return nil
+}
+
 // Render turns a snapshot into the four Asterisk configuration files. It
 // never writes anything; an error names the object and parameter that
 // cannot be expressed.
@@ -132,9 +179,13 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 		tcpBind:   "0.0.0.0:5060",
 		vmContext: "default",
 		media:     MediaPolicy{Relay: "auto", Timeout: 60, HoldTimeout: 3600},
+		realm:     DefaultRealm,
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := CheckRealm(cfg.realm); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
 	}
 	switch cfg.media.Relay {
 	case "auto", "always", "never":

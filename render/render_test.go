@@ -299,7 +299,9 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"device_state_busy_at", "2"},
 			{"rtp_symmetric", "yes"}, {"force_rport", "yes"}, {"rewrite_contact", "yes"}, {"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
 		}},
-		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "userpass"}, {"username", "alice"}, {"password", "pw;alice"}}},
+		// echo -n 'alice:asterisk:pw;alice' | md5sum
+		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "md5"}, {"username", "alice"}, {"realm", "asterisk"}, {"md5_cred", "a8702d28135368ae1fb161c963928fbf"}}},
+		{"global", "global", [][2]string{{"type", "global"}, {"default_realm", "asterisk"}}},
 		{"alice", "aor", [][2]string{{"type", "aor"}, {"max_contacts", "1"}, {"remove_existing", "yes"}, {"qualify_frequency", "60"}}},
 		{"carrier-a", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "inbound"},
@@ -372,7 +374,8 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	checks := []struct {
 		sec, key, want string
 	}{
-		{"alice", "type", "friend"}, {"alice", "host", "dynamic"}, {"alice", "secret", "pw;alice"},
+		{"general", "realm", "asterisk"},
+		{"alice", "type", "friend"}, {"alice", "host", "dynamic"}, {"alice", "md5secret", "a8702d28135368ae1fb161c963928fbf"},
 		{"alice", "call-limit", "2"}, {"alice", "qualify", "yes"}, {"alice", "mohsuggest", "music-3"},
 		{"carrier-a", "type", "peer"}, {"carrier-a", "host", "sip1.carrier-a.example"},
 		{"carrier-a", "insecure", "port,invite"}, {"carrier-a", "sendrpid", "pai"},
@@ -380,7 +383,9 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 		{"carrier-a", "outboundproxy", "proxy.carrier-a.example:5060"},
 		{"carrier-b", "sendrpid", "yes"}, {"carrier-b", "dtmfmode", "rfc2833"},
 		{"itsp-out", "ignoresdpversion", "yes"}, {"itsp-out", "session-refresher", "uac"},
-		{"itsp-out", "transport", "tcp"}, {"itsp-out", "auth", "8005555555:realmpass@itsp.example"},
+		{"itsp-out", "transport", "tcp"},
+		// echo -n '8005555555:itsp.example:realmpass' | md5sum
+		{"itsp-out", "auth", "8005555555#18d41184073db4ba31f739bccc3095bf@itsp.example"},
 		{"pbx-in", "nat", "force_rport,comedia"}, {"pbx-in", "t38pt_udptl", "yes,redundancy"},
 	}
 	for _, c := range checks {

@@ -28,6 +28,10 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
+	if realm := cfg.checkRealm(); realm != "" {
+		// The realm of every challenge, and of the md5secret digests.
+		w.set("realm", realm, "realm")
+	}
 	w.set("udpbindaddr", cfg.udpBind, "general")
 	w.set("tcpenable", "yes", "general")
 	w.set("tcpbindaddr", cfg.tcpBind, "general")
@@ -108,7 +112,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
 	w.set("defaultuser", p.Name, "name")
-	w.set("secret", p.Password, "password")
+	writeSecret(w, p.Name, p.Password, "password", cfg.checkRealm())
 	w.set("context", "phone-"+p.Name, "plan")
 	writePreferredCodec(w, codecs)
 	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
@@ -212,6 +216,18 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	}
 }
 
+// writeSecret writes the password a chan_sip peer is challenged for:
+// with a digestRealm, md5secret (digest.go; chan_sip checks the digest
+// username against the section name, so user is that name), else
+// secret.
+func writeSecret(w *confWriter, user, password, param, digestRealm string) {
+	if digestRealm == "" {
+		w.set("secret", password, param)
+		return
+	}
+	w.set("md5secret", w.digest(user, digestRealm, password, param), param)
+}
+
 func yesNo(v int) string {
 	if v == 1 {
 		return "yes"
@@ -219,7 +235,7 @@ func yesNo(v int) string {
 	return "no"
 }
 
-func sipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
+func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -263,17 +279,28 @@ func sipEndpoint(w *confWriter, e *routing.SIPEndpoint) {
 		w.set("defaultuser", e.DefaultUser, "defaultuser")
 	}
 	if e.Secret != "" {
-		w.set("secret", e.Secret, "secret")
+		realm := cfg.checkRealm()
+		if secretSent(e) {
+			realm = "" // Asterisk sends it: it must stay as it is
+		}
+		writeSecret(w, e.Name, e.Secret, "secret", realm)
 	}
 	if e.RemoteSecret != "" {
 		w.set("remotesecret", e.RemoteSecret, "remotesecret")
 	}
 	if e.Auth != "" {
-		if _, _, _, err := parseAuth(e.Auth); err != nil {
+		user, secret, realm, err := parseAuth(e.Auth)
+		if err != nil {
 			w.fail(fmt.Errorf("%s: auth: %w", w.ctx, err))
 			return
 		}
-		w.set("auth", e.Auth, "auth")
+		// auth=user#digest@realm: chan_sip reads the digest after the
+		// first '#', so a user holding one keeps the plain form.
+		if realm := cfg.peerRealm(realm); realm != "" && !strings.Contains(user, "#") {
+			w.set("auth", user+"#"+w.digest(user, realm, secret, "auth")+"@"+realm, "auth")
+		} else {
+			w.set("auth", e.Auth, "auth")
+		}
 	}
 	switch strings.ToLower(e.NAT) {
 	case "", "yes":

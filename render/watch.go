@@ -15,9 +15,11 @@ import (
 // when a file's bytes changed. A burst of a thousand API calls therefore
 // costs a handful of renders, not a thousand.
 type Watcher struct {
-	Dir      string
-	Options  []Option
-	Snapshot func(ctx context.Context) (*routing.Snapshot, error)
+	Dir     string
+	Options []Option
+	// WriteOptions are given to WriteFiles (WithGroup).
+	WriteOptions []WriteOption
+	Snapshot     func(ctx context.Context) (*routing.Snapshot, error)
 	// Costs, when set, gives the cost rows least-cost routes are rendered
 	// from (WithCosts); read after every snapshot whose revision changed.
 	Costs func(ctx context.Context) ([]routing.PeerCost, error)
@@ -147,7 +149,7 @@ func (w *Watcher) renderOnce(ctx context.Context) ([]string, int64, error) {
 	if w.Skipped != nil {
 		w.Skipped(skipped)
 	}
-	changed, err := WriteFiles(w.Dir, files)
+	changed, err := WriteFiles(w.Dir, files, w.WriteOptions...)
 	if err != nil {
 		return nil, snap.Revision, err
 	}

@@ -11,6 +11,17 @@
 // also notifies the other hosts (LISTEN/NOTIFY, notify.go), and each
 // host re-reads the revision every second, so a lost notification heals.
 //
+// The store holds SIP passwords in clear text (the SIP core computes
+// digests from them, for MD5 and SHA-256 alike). The SQLite file and the
+// -wal and -shm files beside it are therefore private to the user running
+// sipswitch, 0600: created so whatever the umask, made so when an
+// existing one is open to others and belongs to this user (logged at
+// WARN with the mode it had), refused with ErrInsecureFile when it
+// belongs to someone else (sqlitefile.go). PostgreSQL keeps nothing of
+// sipswitch's on this host; a password in the URL is the operator's to
+// protect, and pgx reads ~/.pgpass (PGPASSFILE) without libpq's refusal
+// of a file others can read, so keep that 0600.
+//
 // Every table whose integer id the APIs expose is AUTOINCREMENT: an id,
 // once deleted, is never given to a new row, so a client holding it cannot
 // reach another object.
@@ -81,7 +92,8 @@ type options struct {
 }
 
 // WithLogger sets where a PostgreSQL store's change listener reports a
-// lost connection (default slog.Default()).
+// lost connection, and where a SQLite file made private is reported
+// (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithBusyTimeout sets how long a connection waits on a lock held by
@@ -96,6 +108,11 @@ func WithoutMigrations() Option { return func(o *options) { o.noMigrate = true }
 // that PostgreSQL database (pgx), anything else is a SQLite file, created
 // if needed, in WAL mode with foreign keys and the busy timeout. Pending
 // migrations are applied either way.
+//
+// A SQLite file and its -wal and -shm files are private to the user
+// running sipswitch (mode 0600): a new one is created so, an existing one
+// others may read is made so, or refused with ErrInsecureFile when it
+// belongs to another user (sqlitefile.go).
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	o := options{busyTimeout: 5 * time.Second, log: slog.Default()}
 	for _, opt := range opts {
@@ -132,6 +149,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string, o options) (*DB, error) {
+	if err := securePrivateFiles(path, o.log); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")

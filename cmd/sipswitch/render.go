@@ -28,6 +28,8 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	relay := fs.String("media-relay", "auto", "the SIP core's media.relay the files follow: auto, always or never")
 	mediaTimeout := fs.Duration("media-timeout", 60*time.Second, "media.timeout: RTP silence that ends a call (0 = none)")
 	holdTimeout := fs.Duration("media-hold-timeout", time.Hour, "media.hold_timeout: the same while on hold (0 = none)")
+	group := fs.String("group", "", "render.group: the group given the files, readable by it (0640); default: the owner alone (0600)")
+	realm := fs.String("realm", config.Default().Render.Realm, "render.realm: the digest realm Asterisk challenges phones in; checked passwords are rendered as its digests")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +44,14 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageErr(fs, "--media-relay must be auto, always or never")
 	case *mediaTimeout < 0 || *holdTimeout < 0:
 		return usageErr(fs, "--media-timeout and --media-hold-timeout must not be negative")
+	}
+	if err := render.CheckRealm(*realm); err != nil {
+		return usageErr(fs, "--realm: %v", err)
+	}
+	if *group != "" && !*check {
+		if _, err := render.LookupGroup(*group); err != nil {
+			return usageErr(fs, "--group: %v", err)
+		}
 	}
 	snap, costs, err := loadSnapshot(ctx, *db, *from)
 	if err != nil {
@@ -59,7 +69,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		d = render.DriverChanSIP
 	}
 	files, err := render.Render(snap, render.WithSIPDriver(d), render.WithTLSCertificate(*tlsCert, *tlsKey), render.WithCosts(costs),
-		render.WithMedia(mediaPolicy(config.MediaConfig{Relay: *relay, Timeout: *mediaTimeout, HoldTimeout: *holdTimeout})))
+		render.WithMedia(mediaPolicy(config.MediaConfig{Relay: *relay, Timeout: *mediaTimeout, HoldTimeout: *holdTimeout})), render.WithRealm(*realm))
 	// Objects Asterisk cannot take are named and left out; the rest is
 	// written (or checked), and the command still fails.
 	partial := render.AsPartial(err)
@@ -89,10 +99,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return leftOut()
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", *out, err)
-	}
-	changed, err := render.WriteFiles(*out, files)
+	changed, err := render.WriteFiles(*out, files, writeOptions(*group)...)
 	if err != nil {
 		return err
 	}

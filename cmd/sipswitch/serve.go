@@ -379,22 +379,20 @@ func (d *daemon) startRender(ctx context.Context) {
 	if d.cfg.Render.PhoneDriver == "sip" {
 		driver = render.DriverChanSIP
 	}
-	if err := os.MkdirAll(d.cfg.Render.Dir, 0o755); err != nil {
-		d.log.Error("render dir", "error", err)
-		return
-	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	w := &render.Watcher{
+		// WriteFiles creates the directory (0700, 0750 with the group).
 		Dir: d.cfg.Render.Dir,
 		Options: []render.Option{render.WithSIPDriver(driver), render.WithTLSCertificate(d.cfg.Render.TLSCert, d.cfg.Render.TLSKey),
-			render.WithMedia(mediaPolicy(d.cfg.Media))},
-		Snapshot: d.svc.Snapshot,
-		Costs:    d.svc.PeerCosts,
-		Changed:  d.store.Changed,
-		Debounce: d.cfg.Render.Debounce,
-		Log:      d.log,
-		Observe:  d.metrics.ObserveRender,
+			render.WithMedia(mediaPolicy(d.cfg.Media)), render.WithRealm(d.cfg.Render.Realm)},
+		WriteOptions: writeOptions(d.cfg.Render.Group),
+		Snapshot:     d.svc.Snapshot,
+		Costs:        d.svc.PeerCosts,
+		Changed:      d.store.Changed,
+		Debounce:     d.cfg.Render.Debounce,
+		Log:          d.log,
+		Observe:      d.metrics.ObserveRender,
 		Skipped: func(sk []render.Skipped) {
 			d.metrics.RenderSkipped.Set(float64(len(sk)))
 			d.renderSkipped.Store(&sk)
@@ -407,6 +405,15 @@ func (d *daemon) startRender(ctx context.Context) {
 	d.renderMu.Lock()
 	d.renderCancel, d.renderDone = cancel, done
 	d.renderMu.Unlock()
+}
+
+// writeOptions are the rendered files' permissions: readable by group
+// when one is named (render.group, --group), else by their owner alone.
+func writeOptions(group string) []render.WriteOption {
+	if group == "" {
+		return nil
+	}
+	return []render.WriteOption{render.WithGroup(group)}
 }
 
 // applyRuntime sets the garbage collector from the runtime section; GOGC

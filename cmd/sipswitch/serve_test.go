@@ -305,3 +305,32 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		}
 	}
 }
+
+// The unit keeps what the daemon creates from other local users: UMask
+// (the store and rendered files hold SIP passwords) and a private state
+// directory. Read from the file, so it runs where systemd-analyze does
+// not.
+func TestSystemdUnitKeepsFilesPrivate(t *testing.T) {
+	unit, err := os.ReadFile("../../dist/sipswitch.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := map[string]string{}
+	section := ""
+	for line := range strings.SplitSeq(string(unit), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "["):
+			section = line
+		case section == "[Service]":
+			k, v, _ := strings.Cut(line, "=")
+			service[k] = v
+		}
+	}
+	for k, want := range map[string]string{"UMask": "0077", "StateDirectoryMode": "0700", "User": "sipswitch"} {
+		if service[k] != want {
+			t.Errorf("[Service] %s=%q, want %q", k, service[k], want)
+		}
+	}
+}

@@ -4,9 +4,9 @@
 #
 #   scripts/asterisk-check.sh ROOTFS DIR DRIVER
 #
-# ROOTFS  a root file system with Asterisk 20 installed (this repository
-#         was checked with Ubuntu 24.04's asterisk 20.6, see
-#         render/README.md "Acceptance by Asterisk 20" for how to make one)
+# ROOTFS  a root file system with Asterisk 20 installed (built from source
+#         by the steering repository's tools/asterisk-rootfs.sh; see
+#         render/README.md "Acceptance by Asterisk 20")
 # DIR     rendered sip.conf, pjsip.conf, iax.conf and extensions.conf
 # DRIVER  pjsip or sip: which SIP channel driver to load (both bind 5060)
 #
@@ -21,8 +21,7 @@ prepare_root
 # Baseline: what the distribution's own configuration logs as ERROR.
 prepare_etc
 start_asterisk
-ast "core stop now" >/dev/null || true
-sleep 1
+stop_asterisk
 BASE=$(errors)
 
 prepare_etc "$DIR"
@@ -39,8 +38,7 @@ ast "sip show registry" >"$OUT/sip-registry"
 ast "iax2 show peers" >"$OUT/iax-peers"
 ast "dialplan show" >"$OUT/dialplan"
 ast "module show like chan_" >"$OUT/modules"
-ast "core stop now" >/dev/null || true
-sleep 1
+stop_asterisk
 
 NEW=$(comm -13 <(echo "$BASE") <(errors))
 if [[ -n $NEW ]]; then

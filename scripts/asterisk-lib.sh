@@ -40,10 +40,21 @@ check.log => notice,warning,error,verbose(3)
 LOG
 }
 
+# stop_asterisk stops the root's Asterisk and waits until it is gone: the
+# next one binds the same ports (a loaded host takes seconds to release
+# them, and "Address already in use" is not the rendered files' fault).
+stop_asterisk() {
+	ast "core stop now" >/dev/null || true
+	for _ in $(seq 100); do
+		pgrep -f "^asterisk -U root" >/dev/null || return 0
+		sleep 0.2
+	done
+	pkill -9 -f "^asterisk -U root" || true
+}
+
 start_asterisk() {
 	rm -f "$LOGF"
-	ast "core stop now" >/dev/null || true
-	sleep 1
+	stop_asterisk
 	chroot "$ROOT" asterisk -U root -G root -f >/dev/null 2>&1 &
 	for _ in $(seq 60); do ast "core waitfullybooted" >/dev/null && break; sleep 0.5; done
 	ast "core waitfullybooted" >/dev/null || { echo "asterisk-check: asterisk did not boot" >&2; exit 2; }
@@ -51,7 +62,10 @@ start_asterisk() {
 }
 
 # ERROR lines without their time stamp and thread, to compare two runs.
-errors() { grep "ERROR" "$LOGF" | sed -E 's/^\[[^]]*\] ERROR\[[0-9]+\] //' | sort -u; }
+# A packet chan_sip cannot send (qualify towards a peer's documentation
+# address, with no route off this loopback-only host) says nothing about
+# the files.
+errors() { grep "ERROR" "$LOGF" | grep -v "__sip_xmit returns error" | sed -E 's/^\[[^]]*\] ERROR\[[0-9]+\] //' | sort -u; }
 
 # prepare_root mounts /proc and writes /etc/hosts.
 prepare_root() {

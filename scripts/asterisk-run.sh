@@ -19,7 +19,7 @@ start)
 	echo "asterisk-run: running on $DIR ($DRIVER)"
 	;;
 stop)
-	ast "core stop now" >/dev/null || true
+	stop_asterisk
 	;;
 *) echo "asterisk-run: ACTION must be start or stop" >&2; exit 2 ;;
 esac

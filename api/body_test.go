@@ -69,8 +69,21 @@ func postBody(t testing.TB, client *http.Client, rawURL, contentType string, bod
 // attacker's client would: the body written while the answer is read, so
 // a server that answers without reading the body is seen to (Go's client
 // reports its write error instead, at random). contentLength -1 sends the
-// body chunked.
+// body chunked. It returns the HTTP status, the Retry-After header and
+// the envelope.
 func rawPost(t testing.TB, baseURL, path, contentType string, body io.Reader, contentLength int64) (int, string, result) {
+	t.Helper()
+	resp, answer := rawExchange(t, baseURL, path, http.Header{"Content-Type": {contentType}}, body, contentLength)
+	var r result
+	if err := json.Unmarshal(answer, &r); err != nil || len(r.Responses) == 0 {
+		t.Fatalf("POST %s: HTTP %d, no envelope (%v)", path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Retry-After"), r
+}
+
+// rawExchange is rawPost with any headers, returning the response and
+// its body.
+func rawExchange(t testing.TB, baseURL, path string, header http.Header, body io.Reader, contentLength int64) (*http.Response, []byte) {
 	t.Helper()
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -81,16 +94,18 @@ func rawPost(t testing.TB, baseURL, path, contentType string, body io.Reader, co
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	head := "POST " + u.Path + path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: " + contentType + "\r\nConnection: close\r\n"
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", strings.TrimSuffix(u.Path, "/")+"/", strings.TrimPrefix(path, "/"), u.Host)
+	header.Write(&head)
 	if contentLength >= 0 {
-		head += fmt.Sprintf("Content-Length: %d\r\n\r\n", contentLength)
+		fmt.Fprintf(&head, "Content-Length: %d\r\n\r\n", contentLength)
 	} else {
-		head += "Transfer-Encoding: chunked\r\n\r\n"
+		head.WriteString("Transfer-Encoding: chunked\r\n\r\n")
 	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		if _, err := io.WriteString(conn, head); err != nil {
+		if _, err := io.WriteString(conn, head.String()); err != nil {
 			return
 		}
 		if contentLength >= 0 {
@@ -107,13 +122,13 @@ func rawPost(t testing.TB, baseURL, path, contentType string, body io.Reader, co
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
-	var r result
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Responses) == 0 {
-		t.Fatalf("POST %s: HTTP %d, no envelope (%v)", path, resp.StatusCode, err)
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
 	}
 	conn.Close()
 	<-written
-	return resp.StatusCode, resp.Header.Get("Retry-After"), r
+	return resp, answer
 }
 
 // peakHeap samples the heap in use until stop is called and returns the

@@ -1,7 +1,8 @@
 // Package api serves the admin APIs over HTTP: the Enswitch-compatible
 // JSON API at /api/json/<module>/<function>/ and the gateway-style method
 // API. It parses requests, authenticates, calls the engine and writes the
-// envelope; it holds no SQL and no SIP.
+// envelope; it holds no SQL and no SIP. What it reads of a request body,
+// and when, is in body.go.
 package api
 
 import (

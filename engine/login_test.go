@@ -190,14 +190,14 @@ func TestLoginGuardForgetsPastItsCap(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
 	g := newLoginGuard()
 	g.now = clock.now
-	before := heapInUse()
+	before := liveHeap()
 	for i := range 3 * maxTrackedFailures {
 		g.failed(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), fmt.Sprintf("guess-%d", i))
 		if len(g.addrs) > maxTrackedFailures || len(g.users) > maxTrackedFailures {
 			t.Fatalf("after %d failures: %d addresses and %d usernames tracked, cap %d", i+1, len(g.addrs), len(g.users), maxTrackedFailures)
 		}
 	}
-	grown := heapInUse() - before
+	grown := liveHeap() - before
 	t.Logf("%d addresses and %d usernames tracked: %.1f MB of heap", len(g.addrs), len(g.users), float64(grown)/1e6)
 	if grown > 64<<20 {
 		t.Errorf("the guard holds %d MB at its cap", grown>>20)
@@ -219,20 +219,20 @@ func TestLoginGuardForgetsPastItsCap(t *testing.T) {
 // slice holding the whole request it came in.
 func TestLoginGuardKeepsNoLongUsernames(t *testing.T) {
 	g := newLoginGuard()
-	before := heapInUse()
+	before := liveHeap()
 	for i := range 1000 {
 		long := fmt.Sprintf("%08d", i) + strings.Repeat("x", 64<<10)
 		g.failed(netip.MustParseAddr("192.0.2.1"), long)
 	}
-	grown := heapInUse() - before
+	grown := liveHeap() - before
 	runtime.KeepAlive(g)
 	if grown > 8<<20 {
 		t.Fatalf("1,000 failures with 64 KiB usernames hold %d MiB", grown>>20)
 	}
 }
 
-// heapInUse is the live heap after a collection.
-func heapInUse() int64 {
+// liveHeap is the live heap after a collection.
+func liveHeap() int64 {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

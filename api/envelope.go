@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -35,10 +36,12 @@ type Envelope struct {
 	Data      any        `json:"data,omitempty"`
 }
 
-func writeEnvelope(w http.ResponseWriter, env Envelope) {
+// writeEnvelope answers with status: 200 but for the refusals of a body
+// that HTTP itself must carry (httpStatus).
+func writeEnvelope(w http.ResponseWriter, status int, env Envelope) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(env)
 }
 
@@ -82,7 +85,9 @@ func envelopeForError(log *slog.Logger, function string, err error) (Envelope, s
 	case errors.Is(err, engine.ErrNotFound):
 		return failure(CodeNotFound, "", "The object does not exist, or you do not have permission to access it."), CodeNotFound
 	case errors.Is(err, ErrTooLarge):
-		return failure(CodeBadInput, "", "The request body is too large."), CodeBadInput
+		return failure(CodeBadInput, "body", fmt.Sprintf("The request body is too large: at most %d bytes, or %d for a text/csv rate deck POSTed to %s.", maxBody, maxUploadBody, costsImport)), CodeBadInput
+	case errors.Is(err, ErrUploadsBusy):
+		return failure(CodeBadInput, "body", fmt.Sprintf("Too many rate decks are being uploaded; retry in %d seconds.", uploadRetryAfter)), CodeBadInput
 	case errors.Is(err, ErrBadQuery), errors.Is(err, ErrBadBody):
 		return failure(CodeBadInput, "", err.Error()), CodeBadInput
 	}

@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +40,7 @@ type GatewayHandler struct {
 	now     func() time.Time
 	idle    time.Duration // a session unused this long ends
 	maxAge  time.Duration // a session ends this long after login, used or not
+	perUser int           // live sessions of one user; a login past it ends the oldest
 	methods map[string]gatewayMethod
 
 	mu       sync.Mutex
@@ -67,6 +68,12 @@ func WithSessionTimeouts(idle, maxAge time.Duration) GatewayOption {
 	return func(h *GatewayHandler) { h.idle, h.maxAge = idle, maxAge }
 }
 
+// WithSessionLimit sets how many live sessions one user may hold (default
+// 10); a login past it ends the user's oldest session.
+func WithSessionLimit(n int) GatewayOption {
+	return func(h *GatewayHandler) { h.perUser = max(n, 1) }
+}
+
 // WithGatewayClock replaces time.Now for session expiry (tests).
 func WithGatewayClock(now func() time.Time) GatewayOption {
 	return func(h *GatewayHandler) { h.now = now }
@@ -81,6 +88,7 @@ func NewGatewayHandler(svc *engine.Service, opts ...GatewayOption) *GatewayHandl
 		now:      time.Now,
 		idle:     30 * time.Minute,
 		maxAge:   12 * time.Hour,
+		perUser:  10,
 		sessions: map[string]*gatewaySession{},
 	}
 	h.methods = map[string]gatewayMethod{
@@ -113,59 +121,86 @@ var (
 )
 
 // ServeHTTP answers GatewayLoginPath and GatewayJSONPath. Every answer is
-// HTTP 200 with "result" saying what happened, as the gateway does.
+// HTTP 200 with "result" saying what happened, as the gateway does, but
+// for a body over maxBody: 413, as the Enswitch API answers it (body.go).
 func (h *GatewayHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var out map[string]any
+	status := http.StatusOK
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
 				h.log.Error("gateway call panicked", "path", r.URL.Path, "panic", p)
-				out = errorAnswer(errInternal)
+				out, status = errorAnswer(errInternal), http.StatusOK
 			}
 		}()
 		switch r.URL.Path {
 		case GatewayLoginPath:
-			out = h.login(w, r)
+			out, status = h.login(w, r)
 		case GatewayJSONPath:
-			out = h.call(r)
+			out, status = h.call(r)
 		default:
 			out = errorAnswer(&gatewayError{"INVALID_REQUEST", "No such path: " + clip(r.URL.Path)})
 		}
 	}()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) map[string]any {
+// errTooLarge answers a body over maxBody, unread.
+var errTooLarge = &gatewayError{"INVALID_REQUEST", fmt.Sprintf("The request body is too large: at most %d bytes.", maxBody)}
+
+// readGatewayBody reads a body of at most maxBody bytes, or answers why
+// not.
+func readGatewayBody(r *http.Request) ([]byte, map[string]any, int) {
+	body, err := readBody(r, maxBody)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, errorAnswer(errTooLarge), http.StatusRequestEntityTooLarge
+	case err != nil:
+		return nil, errorAnswer(&gatewayError{"INVALID_REQUEST", "The request body could not be read."}), http.StatusOK
+	}
+	return body, nil, http.StatusOK
+}
+
+func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) (map[string]any, int) {
 	if r.Method != http.MethodPost {
-		return errorAnswer(errMethodPOST)
+		return errorAnswer(errMethodPOST), http.StatusOK
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		return errorAnswer(&gatewayError{"INVALID_REQUEST", "The login form could not be read."})
+	body, refused, status := readGatewayBody(r)
+	if refused != nil {
+		return refused, status
 	}
-	actor, err := h.authenticate(r, r.PostForm.Get("admin_uid"), r.PostForm.Get("admin_password"))
+	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return h.errorFor(err)
+		return errorAnswer(&gatewayError{"INVALID_REQUEST", "The login form could not be read."}), http.StatusOK
+	}
+	actor, err := h.authenticate(r, form.Get("admin_uid"), form.Get("admin_password"))
+	if err != nil {
+		return h.errorFor(err), http.StatusOK
+	}
+	// Only the system role may call a method; a session for any other
+	// would be memory held for nothing.
+	if !actor.System() {
+		return errorAnswer(errPermission), http.StatusOK
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		h.log.Error("gateway session id", "error", err)
-		return errorAnswer(errInternal)
+		return errorAnswer(errInternal), http.StatusOK
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	now := h.now()
 	h.mu.Lock()
-	h.pruneLocked(now)
+	h.admitLocked(actor.User.ID, now)
 	h.sessions[token] = &gatewaySession{actor: actor, created: now, lastUsed: now}
 	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: token, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
-	return map[string]any{"result": "success"}
+	return map[string]any{"result": "success"}, http.StatusOK
 }
 
 // authenticate checks credentials under the service's failed-login limits,
@@ -181,11 +216,31 @@ func (h *GatewayHandler) authenticate(r *http.Request, user, password string) (*
 	return actor, err
 }
 
-func (h *GatewayHandler) pruneLocked(now time.Time) {
-	for t, s := range h.sessions {
-		if h.expired(s, now) {
-			delete(h.sessions, t)
+// admitLocked makes room for a new session of user: it ends every expired
+// session, then the user's oldest ones while it holds perUser. So the
+// table holds at most perUser sessions for each system user (INFERRED:
+// 10; only system users get sessions, and only a system user makes one).
+func (h *GatewayHandler) admitLocked(user int, now time.Time) {
+	for {
+		var oldest string
+		n := 0
+		for t, s := range h.sessions {
+			if h.expired(s, now) {
+				delete(h.sessions, t)
+				continue
+			}
+			if s.actor.User.ID != user {
+				continue
+			}
+			n++
+			if oldest == "" || s.created.Before(h.sessions[oldest].created) {
+				oldest = t
+			}
 		}
+		if n < h.perUser {
+			return
+		}
+		delete(h.sessions, oldest)
 	}
 }
 
@@ -221,26 +276,36 @@ type gatewayRequest struct {
 	Parameters map[string]json.RawMessage `json:"parameters"`
 }
 
-func (h *GatewayHandler) call(r *http.Request) map[string]any {
+func (h *GatewayHandler) call(r *http.Request) (map[string]any, int) {
 	if r.Method != http.MethodPost {
-		return errorAnswer(errMethodPOST)
+		return errorAnswer(errMethodPOST), http.StatusOK
 	}
+	if r.ContentLength > maxBody {
+		return errorAnswer(errTooLarge), http.StatusRequestEntityTooLarge
+	}
+	// The session or the credentials first: nothing of the body is read
+	// for a client that has neither.
 	actor := h.session(r)
 	if actor == nil {
 		user, pw, ok := r.BasicAuth()
 		if !ok {
-			return errorAnswer(errAuthRequired)
+			return errorAnswer(errAuthRequired), http.StatusOK
 		}
 		a, err := h.authenticate(r, user, pw)
 		if err != nil {
-			return h.errorFor(err)
+			return h.errorFor(err), http.StatusOK
 		}
 		actor = a
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		return errorAnswer(&gatewayError{"INVALID_REQUEST", "The request body could not be read or is too large."})
+	body, refused, status := readGatewayBody(r)
+	if refused != nil {
+		return refused, status
 	}
+	return h.run(r.Context(), actor, body), http.StatusOK
+}
+
+// run answers the method a body names.
+func (h *GatewayHandler) run(ctx context.Context, actor *engine.Actor, body []byte) map[string]any {
 	var req gatewayRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil || dec.More() {
@@ -254,7 +319,7 @@ func (h *GatewayHandler) call(r *http.Request) map[string]any {
 	if err != nil {
 		return h.errorFor(err)
 	}
-	members, err := fn(r.Context(), actor, params)
+	members, err := fn(ctx, actor, params)
 	if err != nil {
 		return h.errorFor(err)
 	}

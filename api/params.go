@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
-	"mime"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,14 +16,6 @@ import (
 var (
 	ErrBadQuery = errors.New("malformed parameters")
 	ErrBadBody  = errors.New("malformed request body")
-	ErrTooLarge = errors.New("request body too large")
-)
-
-// maxBody bounds a request body; a CSV rate deck (text/csv, for
-// peers/costs/import) may be larger, up to maxCSVBody.
-const (
-	maxBody    = 1 << 20
-	maxCSVBody = 64 << 20
 )
 
 // ParseQuery splits a query string CGI-style: pairs are separated by '&'
@@ -63,46 +51,14 @@ func ParseQuery(raw string) (engine.Values, error) {
 	return vals, nil
 }
 
-// ParseRequest gathers the parameters of a call from the query string and,
-// for POST, a form or JSON body; body values override query values.
-func ParseRequest(r *http.Request) (engine.Values, error) {
-	vals, err := ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, err
+// ParseBody reads the parameters of a POST body of media type ct: a JSON
+// object (application/json, or no type and a body beginning with '{'), or
+// else a form (ParseQuery).
+func ParseBody(ct string, body []byte) (engine.Values, error) {
+	if ct == "application/json" || (ct == "" && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))) {
+		return ParseJSONObject(body)
 	}
-	if r.Method != http.MethodPost || r.Body == nil {
-		return vals, nil
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	limit := int64(maxBody)
-	if ct == "text/csv" {
-		limit = maxCSVBody
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadBody, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, ErrTooLarge
-	}
-	if ct == "text/csv" {
-		// The body is the data of a bulk import; parameters stay in the
-		// query string.
-		vals["csv"] = string(body)
-		return vals, nil
-	}
-	var more engine.Values
-	switch {
-	case ct == "application/json" || (ct == "" && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))):
-		more, err = ParseJSONObject(body)
-	default:
-		more, err = ParseQuery(string(bytes.TrimSpace(body)))
-	}
-	if err != nil {
-		return nil, err
-	}
-	maps.Copy(vals, more)
-	return vals, nil
+	return ParseQuery(string(bytes.TrimSpace(body)))
 }
 
 // ParseJSONObject reads a flat JSON object whose members are strings,

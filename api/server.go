@@ -1,12 +1,17 @@
 // Package api serves the admin APIs over HTTP: the Enswitch-compatible
 // JSON API at /api/json/<module>/<function>/ and the gateway-style method
 // API. It parses requests, authenticates, calls the engine and writes the
-// envelope; it holds no SQL and no SIP.
+// envelope; it holds no SQL and no SIP. What it reads of a request body,
+// and when, is in body.go.
 package api
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,6 +35,8 @@ type Handler struct {
 	functions map[string]function
 	kinds     map[string]*engine.Kind
 	routing   func(ctx context.Context) (*routing.RoutingState, error)
+	// uploads holds a token for each rate deck being read.
+	uploads chan struct{}
 }
 
 // function is one API function: it gets the authenticated actor and the
@@ -57,6 +64,14 @@ func WithRoutingState(f func(ctx context.Context) (*routing.RoutingState, error)
 	return func(h *Handler) { h.routing = f }
 }
 
+// WithUploadLimit sets how many rate decks (text/csv bodies of
+// peers/costs/import) are read at once (default 2); another is answered
+// HTTP 503 with Retry-After. Each may take maxUploadBody of temporary
+// disk space.
+func WithUploadLimit(n int) Option {
+	return func(h *Handler) { h.uploads = make(chan struct{}, max(n, 1)) }
+}
+
 // NewHandler builds the API over a service.
 func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	h := &Handler{
@@ -64,6 +79,7 @@ func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 		log:       slog.Default(),
 		functions: map[string]function{},
 		kinds:     svc.Kinds(),
+		uploads:   make(chan struct{}, 2),
 	}
 	for module, k := range h.kinds {
 		h.addKind(module, k)
@@ -92,12 +108,17 @@ func (h *Handler) Functions() []string {
 
 const prefix = "/api/json/"
 
+// costsImport is the one function that takes a large body: a text/csv
+// rate deck.
+const costsImport = "peers/costs/import"
+
 // ServeHTTP answers /api/json/<function>/.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, prefix), "/")
-	env, code := h.call(r, name)
-	writeEnvelope(w, env)
+	env, code, status := h.call(r, name)
+	setStatusHeaders(w, status)
+	writeEnvelope(w, status, env)
 	if h.observe != nil {
 		fn := name
 		if _, known := h.functions[name]; !known {
@@ -107,39 +128,100 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Handler) call(r *http.Request, name string) (env Envelope, code string) {
+// call authenticates and runs one function. The order is what bounds an
+// unauthenticated client (see body.go): credentials in the query string
+// or basic authentication are checked before any of the body is read; a
+// form or JSON body, which may carry the credentials instead, is read
+// only up to maxBody; a text/csv deck only by the import, after it.
+func (h *Handler) call(r *http.Request, name string) (env Envelope, code string, status int) {
 	// A bug must not become a 500 or a dropped connection: the client gets
 	// an envelope, and the transaction of the call has been rolled back.
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("api call panicked", "function", name, "panic", p)
-			env, code = failure(CodeBadInput, "", "The request could not be completed; nothing was changed."), CodeBadInput
+			env, code, status = failure(CodeBadInput, "", "The request could not be completed; nothing was changed."), CodeBadInput, http.StatusOK
 		}
 	}()
+	fail := func(err error) (Envelope, string, int) {
+		env, code := envelopeForError(h.log, name, err)
+		return env, code, httpStatus(err)
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return failure(CodeBadInput, "", "Use GET or POST."), CodeBadInput
+		return failure(CodeBadInput, "", "Use GET or POST."), CodeBadInput, http.StatusOK
 	}
 	fn, known := h.functions[name]
 	if !known {
-		return failure(CodeNotFound, "", "No such function: "+clip(name)), CodeNotFound
+		return failure(CodeNotFound, "", "No such function: "+clip(name)), CodeNotFound, http.StatusOK
 	}
-	params, err := ParseRequest(r)
+	params, err := ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return envelopeForError(h.log, name, err)
+		return fail(err)
 	}
-	// The service counts failures per address and username for this API
-	// and the gateway's together.
-	actor, err := h.svc.Login(r.Context(), remoteAddr(r), params["auth_username"], params["auth_password"])
-	if err != nil {
-		return envelopeForError(h.log, name, err)
+	ct := ""
+	if r.Method == http.MethodPost {
+		ct, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
+	}
+	deck := ct == "text/csv"
+	if deck && name != costsImport {
+		return failure(CodeBadInput, "body", "A text/csv body is taken only by "+costsImport+"."), CodeBadInput, http.StatusOK
+	}
+	limit := int64(maxBody)
+	if deck {
+		limit = maxUploadBody
+	}
+	if r.Method == http.MethodPost && r.ContentLength > limit {
+		return fail(fmt.Errorf("%w: %d bytes, over the limit of %d", ErrTooLarge, r.ContentLength, limit))
+	}
+	// INFERRED: credentials in the query string, else in HTTP basic
+	// authentication, are the request's; auth_* in a body count only when
+	// neither is given.
+	user, password, inRequestLine := params["auth_username"], params["auth_password"], params["auth_username"] != ""
+	if !inRequestLine {
+		user, password, inRequestLine = r.BasicAuth()
+	}
+	var actor *engine.Actor
+	if inRequestLine {
+		// The service counts failures per address and username for this
+		// API and the gateway's together.
+		if actor, err = h.svc.Login(r.Context(), remoteAddr(r), user, password); err != nil {
+			return fail(err)
+		}
+	}
+	if r.Method == http.MethodPost && !deck {
+		body, err := readBody(r, maxBody)
+		if err != nil {
+			return fail(err)
+		}
+		more, err := ParseBody(ct, body)
+		if err != nil {
+			return fail(err)
+		}
+		if inRequestLine {
+			delete(more, "auth_username")
+			delete(more, "auth_password")
+		}
+		maps.Copy(params, more)
+	}
+	if actor == nil {
+		if deck {
+			return failure(CodeBadAuth, "auth_username", "A text/csv body is read only from an authenticated request: give auth_username and auth_password in the query string, or use HTTP basic authentication."), CodeBadAuth, http.StatusOK
+		}
+		if actor, err = h.svc.Login(r.Context(), remoteAddr(r), params["auth_username"], params["auth_password"]); err != nil {
+			return fail(err)
+		}
 	}
 	delete(params, "auth_username")
 	delete(params, "auth_password")
-	out, err := fn(r.Context(), actor, params)
-	if err != nil {
-		return envelopeForError(h.log, name, err)
+	var out Envelope
+	if deck {
+		out, err = h.importCostsUpload(r.Context(), actor, params, r.Body)
+	} else {
+		out, err = fn(r.Context(), actor, params)
 	}
-	return out, out.Responses[0].Code
+	if err != nil {
+		return fail(err)
+	}
+	return out, out.Responses[0].Code, http.StatusOK
 }
 
 func remoteAddr(r *http.Request) netip.Addr {
@@ -345,25 +427,63 @@ func (h *Handler) simulate(ctx context.Context, a *engine.Actor, p engine.Values
 	return ok(CodeOK, routing.Simulate(state, req)), nil
 }
 
-// importCosts loads a peer's cost table from CSV: the body of a text/csv
-// POST, or the csv parameter. replace=1 drops the peer's old rows first.
-func (h *Handler) importCosts(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
-	peer, err := strconv.Atoi(p["peer"])
+// costsImportParams reads peers/costs/import's peer and replace.
+func costsImportParams(p engine.Values) (peer int, replace bool, err error) {
+	peer, err = strconv.Atoi(p["peer"])
 	if err != nil || peer < 1 {
-		return Envelope{}, engine.FieldErrors{{Key: "peer", Message: "peer must be a peer id"}}
+		return 0, false, engine.FieldErrors{{Key: "peer", Message: "peer must be a peer id"}}
 	}
-	replace := false
 	switch p["replace"] {
 	case "", "0":
 	case "1":
 		replace = true
 	default:
-		return Envelope{}, engine.FieldErrors{{Key: "replace", Message: "replace must be 0 or 1"}}
+		return 0, false, engine.FieldErrors{{Key: "replace", Message: "replace must be 0 or 1"}}
+	}
+	return peer, replace, nil
+}
+
+// importCosts loads a peer's cost table from the csv parameter (a deck
+// small enough for a query string or a maxBody form); replace=1 drops the
+// peer's old rows first. A larger deck is POSTed as text/csv
+// (importCostsUpload).
+func (h *Handler) importCosts(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
+	peer, replace, err := costsImportParams(p)
+	if err != nil {
+		return Envelope{}, err
 	}
 	if p["csv"] == "" {
 		return Envelope{}, engine.FieldErrors{{Key: "csv", Message: "csv is required: POST the rate deck as text/csv or give it in the csv parameter"}}
 	}
 	n, err := h.svc.ImportCosts(ctx, a, peer, strings.NewReader(p["csv"]), replace)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return ok(CodeOK, map[string]any{"imported": n}), nil
+}
+
+// importCostsUpload is peers/costs/import with the deck as a text/csv
+// body: taken only while fewer than WithUploadLimit decks are being read,
+// and read only once the engine has authorized the import.
+func (h *Handler) importCostsUpload(ctx context.Context, a *engine.Actor, p engine.Values, body io.Reader) (Envelope, error) {
+	peer, replace, err := costsImportParams(p)
+	if err != nil {
+		return Envelope{}, err
+	}
+	select {
+	case h.uploads <- struct{}{}:
+		defer func() { <-h.uploads }()
+	default:
+		return Envelope{}, ErrUploadsBusy
+	}
+	deck := &spooledBody{body: body, limit: maxUploadBody}
+	defer deck.Close()
+	n, err := h.svc.ImportCosts(ctx, a, peer, deck, replace)
+	if deck.err != nil {
+		// The upload itself failed (too large, or the client went away);
+		// the engine's error only says the deck could not be read.
+		return Envelope{}, deck.err
+	}
 	if err != nil {
 		return Envelope{}, err
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -309,7 +308,9 @@ var ErrBadFilter = errors.New("bad call filter")
 
 // ExportCalls writes the calls matching filters (CallSpec's: customer,
 // line, peer, direction, since, until) to w as CSV with a header of
-// column names, oldest first, streaming from the store.
+// column names, oldest first, streaming from the store. Cells are
+// neutralised for spreadsheets (CSVWriter): a called number dialled as
+// =1+2 is written '=1+2.
 func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w io.Writer) (int, error) {
 	if err := s.authorize(a, kindCall.ListPriv); err != nil {
 		return 0, err
@@ -320,7 +321,7 @@ func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w i
 	}
 	where = append(where, customerScope(a)...)
 	cols := append([]string{"id"}, callColumns...)
-	cw := csv.NewWriter(w)
+	cw := NewCSVWriter(w)
 	if err := cw.Write(cols); err != nil {
 		return 0, err
 	}
@@ -357,6 +358,5 @@ func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w i
 	if err != nil {
 		return n, fmt.Errorf("export calls: %w", err)
 	}
-	cw.Flush()
-	return n, cw.Error()
+	return n, cw.Flush()
 }

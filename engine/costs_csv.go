@@ -16,7 +16,7 @@ import (
 // record is a header naming each column by its peers/costs/create
 // parameter; columns left out, and empty cells, take that function's
 // defaults. Every row is validated by PeerCostSpec, so a deck gets the
-// same messages as the API.
+// same messages as the API. A record is at most maxCostsRecord bytes.
 type CostsCSVReader struct {
 	csv   *csv.Reader
 	peer  string
@@ -26,7 +26,7 @@ type CostsCSVReader struct {
 // NewCostsCSVReader reads the header of r and returns a reader of peer's
 // cost rows. An unknown or repeated column is an error naming it.
 func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&recordLimiter{r: r, start: 1})
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -45,10 +45,10 @@ func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
 		// id is accepted so an exported table imports again; rows get
 		// new ids.
 		if _, ok := PeerCostSpec.Param(name); (!ok || name == "validation") && name != "id" {
-			return nil, fmt.Errorf("costs csv: line 1: unknown column %q", h)
+			return nil, fmt.Errorf("costs csv: line 1: unknown column %q", clip(h))
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("costs csv: line 1: column %q given twice", name)
+			return nil, fmt.Errorf("costs csv: line 1: column %q given twice", clip(name))
 		}
 		seen[name] = true
 		x.names = append(x.names, name)
@@ -74,7 +74,7 @@ func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
 		switch name := x.names[i]; {
 		case name == "id" || v == "":
 		case name == "peer" && v != x.peer:
-			return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: peer %q is not peer %s", line, v, x.peer)
+			return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: peer %q is not peer %s", line, clip(v), x.peer)
 		default:
 			input[name] = v
 		}
@@ -92,6 +92,48 @@ func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
 		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %w", line, err)
 	}
 	return c, nil
+}
+
+// maxCostsRecord bounds one record of a deck, so that a deck without line
+// ends, or with a quote never closed, is refused as it is read rather than
+// held whole by encoding/csv (which reads a record into memory before
+// parsing it). A legitimate row is a few kB at most: 23 columns, the
+// longest (description) 1,024 bytes.
+const maxCostsRecord = 64 << 10
+
+// ErrCostsRecordTooLong refuses a record over maxCostsRecord bytes.
+var ErrCostsRecordTooLong = fmt.Errorf("record longer than %d bytes (a line end missing, or a quote not closed?)", maxCostsRecord)
+
+// recordLimiter passes a CSV stream through and fails once one record
+// passes maxCostsRecord bytes. It follows quoting as RFC 4180 does: every
+// '"' toggles "inside a quoted field" (an escaped quote toggles twice), and
+// only a line feed outside one ends a record.
+type recordLimiter struct {
+	r      io.Reader
+	line   int // line feeds seen
+	start  int // line the current record began on
+	n      int // bytes of the current record
+	quoted bool
+}
+
+func (l *recordLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		l.n++
+		switch b {
+		case '"':
+			l.quoted = !l.quoted
+		case '\n':
+			l.line++
+			if !l.quoted {
+				l.n, l.start = 0, l.line+1
+			}
+		}
+		if l.n > maxCostsRecord {
+			return 0, fmt.Errorf("line %d: %w", l.start, ErrCostsRecordTooLong)
+		}
+	}
+	return n, err
 }
 
 // ParseCostsCSV reads every cost row of peer from r; see CostsCSVReader.

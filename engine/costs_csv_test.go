@@ -56,6 +56,9 @@ func TestParseCostsCSVErrors(t *testing.T) {
 		{"short row", "called_prefix,cost\n44\n", []string{"line 2"}},
 		{"nan", "called_prefix,cost\n44,NaN\n", []string{"line 2", "cost must be a decimal number"}},
 		{"bad quote", "called_prefix,description\n44,\"open\n", []string{"line"}},
+		{"huge column name", strings.Repeat("x", 1<<20), []string{"line 1", "record longer than 65536 bytes"}},
+		{"quote never closed", "called_prefix,description\n44,x\n45,\"" + strings.Repeat("y\n", 1<<16), []string{"line 3", "record longer than"}},
+		{"long unknown column", "called_prefix," + strings.Repeat("z", 1000) + "\n", []string{"line 1", "unknown column", "zzz..."}},
 	}
 	for _, tt := range tests {
 		_, err := ParseCostsCSV(strings.NewReader(tt.in), 7)
@@ -65,8 +68,11 @@ func TestParseCostsCSVErrors(t *testing.T) {
 		}
 		for _, w := range tt.want {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s: error %q does not mention %q", tt.name, err, w)
+				t.Errorf("%s: error %q does not mention %q", tt.name, clip(err.Error()), w)
 			}
+		}
+		if len(err.Error()) > 200 {
+			t.Errorf("%s: a %d-byte error message", tt.name, len(err.Error()))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -67,8 +68,8 @@ type loginGuard struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	addrs map[netip.Addr]*failures
-	users map[string]*failures
+	addrs map[netip.Addr]failures
+	users map[string]failures
 	// trusted holds, per username, when each address last logged in as
 	// it.
 	trusted map[string]map[netip.Addr]time.Time
@@ -82,7 +83,9 @@ type failures struct {
 
 // Bounds on what an attacker can make the guard remember. Usernames are
 // at most 64 characters (checkName); a longer one exists nowhere, and its
-// first 64 bytes count for it.
+// first 64 bytes, copied, count for it. maxTrackedFailures bounds each of
+// the two maps of failures (addresses, usernames): 54 MB of heap for both
+// at the cap (TestLoginGuardForgetsPastItsCap).
 const (
 	maxTrackedFailures = 100_000
 	maxTrustedAddrs    = 64
@@ -93,8 +96,8 @@ func newLoginGuard() *loginGuard {
 	return &loginGuard{
 		limits:  DefaultLoginLimits(),
 		now:     time.Now,
-		addrs:   map[netip.Addr]*failures{},
-		users:   map[string]*failures{},
+		addrs:   map[netip.Addr]failures{},
+		users:   map[string]failures{},
 		trusted: map[string]map[netip.Addr]time.Time{},
 	}
 }
@@ -111,12 +114,11 @@ func (g *loginGuard) blocked(addr netip.Addr, username string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if f := g.addrs[addr]; f != nil && now.Before(f.blockedUntil) {
+	if now.Before(g.addrs[addr].blockedUntil) {
 		return true
 	}
 	user := usernameKey(username)
-	f := g.users[user]
-	if f == nil || !now.Before(f.blockedUntil) {
+	if !now.Before(g.users[user].blockedUntil) {
 		return false
 	}
 	last, ok := g.trusted[user][addr]
@@ -131,36 +133,61 @@ func (g *loginGuard) failed(addr netip.Addr, username string) (addrBlocked, user
 	now := g.now()
 	addrBlocked = countFailure(g.addrs, addr, now, g.limits)
 	if username != "" {
-		userBlocked = countFailure(g.users, usernameKey(username), now, g.limits)
+		// A copy: the name may be a slice of a whole request.
+		userBlocked = countFailure(g.users, strings.Clone(usernameKey(username)), now, g.limits)
 	}
 	return addrBlocked, userBlocked
 }
 
 // countFailure adds one failure to key's window and reports whether it
 // reached the limit and started a block.
-func countFailure[K comparable](m map[K]*failures, key K, now time.Time, l LoginLimits) bool {
-	if len(m) > maxTrackedFailures {
-		for k, f := range m {
-			if now.Sub(f.windowStart) > l.Window && !now.Before(f.blockedUntil) {
-				delete(m, k)
-			}
-		}
-	}
-	f := m[key]
-	if f == nil {
-		f = &failures{}
-		m[key] = f
+func countFailure[K comparable](m map[K]failures, key K, now time.Time, l LoginLimits) bool {
+	f, known := m[key]
+	if !known && len(m) >= maxTrackedFailures {
+		makeRoom(m, now, l)
 	}
 	if now.Sub(f.windowStart) > l.Window {
 		f.count, f.windowStart = 0, now
 	}
 	f.count++
-	if f.count < l.Failures {
-		return false
+	blocks := f.count >= l.Failures
+	if blocks {
+		f.blockedUntil = now.Add(l.Block)
+		f.count, f.windowStart = 0, now
 	}
-	f.blockedUntil = now.Add(l.Block)
-	f.count, f.windowStart = 0, now
-	return true
+	m[key] = f
+	return blocks
+}
+
+// makeRoom shrinks a full map of failures to 7/8 of maxTrackedFailures,
+// so that it sweeps once per maxTrackedFailures/8 new keys at most. It
+// forgets first what no longer counts (a window past, no block), then
+// arbitrary counts (Go's map order), then, only if more than 7/8 of the
+// map is blocked, arbitrary blocks.
+//
+// INFERRED: forgetting a count lets its address or username guess afresh.
+// To make the guard forget, an attacker must fail maxTrackedFailures
+// distinct logins within a Window (100,000 a minute, 1,700 a second: about
+// 100 cores of bcrypt at the default cost, 60 ms a check), or block 7/8 of
+// them within a Block. The alternative, refusing logins once full, would
+// let the same flood lock every user out.
+func makeRoom[K comparable](m map[K]failures, now time.Time, l LoginLimits) {
+	target := maxTrackedFailures - maxTrackedFailures/8
+	for k, f := range m {
+		if now.Sub(f.windowStart) > l.Window && !now.Before(f.blockedUntil) {
+			delete(m, k)
+		}
+	}
+	for _, evictBlocked := range []bool{false, true} {
+		for k, f := range m {
+			if len(m) <= target {
+				return
+			}
+			if evictBlocked || !now.Before(f.blockedUntil) {
+				delete(m, k)
+			}
+		}
+	}
 }
 
 // succeeded trusts addr for username. It does not forget the address's
@@ -174,7 +201,7 @@ func (g *loginGuard) succeeded(addr netip.Addr, username string) {
 	seen := g.trusted[user]
 	if seen == nil {
 		seen = map[netip.Addr]time.Time{}
-		g.trusted[user] = seen
+		g.trusted[strings.Clone(user)] = seen
 	}
 	if _, known := seen[addr]; !known && len(seen) >= maxTrustedAddrs {
 		var oldest netip.Addr

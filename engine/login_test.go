@@ -3,7 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,4 +180,61 @@ func TestLoginGuardMemoryIsBounded(t *testing.T) {
 	if n := len(g.trusted["admin"]); n > maxTrustedAddrs {
 		t.Fatalf("%d trusted addresses kept for one user", n)
 	}
+}
+
+// A flood of failed logins, each from a new address for a new username,
+// all within one window (nothing expires), keeps at most
+// maxTrackedFailures of each (issue 23: the maps grew with every name,
+// and every failure past 100,000 swept the whole map).
+func TestLoginGuardForgetsPastItsCap(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)}
+	g := newLoginGuard()
+	g.now = clock.now
+	before := liveHeap()
+	for i := range 3 * maxTrackedFailures {
+		g.failed(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), fmt.Sprintf("guess-%d", i))
+		if len(g.addrs) > maxTrackedFailures || len(g.users) > maxTrackedFailures {
+			t.Fatalf("after %d failures: %d addresses and %d usernames tracked, cap %d", i+1, len(g.addrs), len(g.users), maxTrackedFailures)
+		}
+	}
+	grown := liveHeap() - before
+	t.Logf("%d addresses and %d usernames tracked: %.1f MB of heap", len(g.addrs), len(g.users), float64(grown)/1e6)
+	if grown > 64<<20 {
+		t.Errorf("the guard holds %d MB at its cap", grown>>20)
+	}
+	// A block survives the flood unless blocks themselves fill the map.
+	victim := netip.MustParseAddr("192.0.2.66")
+	for range g.limits.Failures {
+		g.failed(victim, "")
+	}
+	for i := range maxTrackedFailures {
+		g.failed(netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)}), "")
+	}
+	if !g.blocked(victim, "admin") {
+		t.Error("a flood of single failures made the guard forget a blocked address")
+	}
+}
+
+// A long username is kept as a copy of its first 64 bytes, not as a
+// slice holding the whole request it came in.
+func TestLoginGuardKeepsNoLongUsernames(t *testing.T) {
+	g := newLoginGuard()
+	before := liveHeap()
+	for i := range 1000 {
+		long := fmt.Sprintf("%08d", i) + strings.Repeat("x", 64<<10)
+		g.failed(netip.MustParseAddr("192.0.2.1"), long)
+	}
+	grown := liveHeap() - before
+	runtime.KeepAlive(g)
+	if grown > 8<<20 {
+		t.Fatalf("1,000 failures with 64 KiB usernames hold %d MiB", grown>>20)
+	}
+}
+
+// liveHeap is the live heap after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

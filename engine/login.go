@@ -46,6 +46,7 @@ var ErrLoginBlocked = errors.New("too many failed logins; try again later") // 4
 // front end that takes a password over the network (the Enswitch API, the
 // gateway API) logs in here, so they share one count of failures.
 func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password string) (*Actor, error) {
+	addr = guardAddr(addr)
 	if s.logins.blocked(addr, username) {
 		return nil, ErrLoginBlocked
 	}
@@ -100,6 +101,19 @@ func newLoginGuard() *loginGuard {
 		users:   map[string]failures{},
 		trusted: map[string]map[netip.Addr]time.Time{},
 	}
+}
+
+// guardAddr is the address failures are counted under: an IPv6 address's
+// /64, since a single host is given a whole /64 and could otherwise guess
+// from 2^64 addresses, each with a fresh count (INFERRED: the prefix
+// length fail2ban and most rate limiters use).
+func guardAddr(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
 }
 
 func usernameKey(u string) string {

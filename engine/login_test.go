@@ -238,3 +238,21 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
+
+// One IPv6 host has a /64 to guess from: its addresses share one count.
+func TestLoginGuardCountsIPv6ByPrefix(t *testing.T) {
+	svc := loginService(t, storagetest.DSN(t))
+	for i := range 12 {
+		addr := netip.MustParseAddr(fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		if _, err := svc.Login(context.Background(), addr, "admin", "wrong-password"); err == nil {
+			t.Fatal("a wrong password logged in")
+		}
+	}
+	_, err := svc.Login(context.Background(), netip.MustParseAddr("2001:db8:1:2:ffff::1"), "nobody", "x")
+	if !errors.Is(err, ErrLoginBlocked) {
+		t.Fatalf("another address of the same /64 after 12 failures: %v, want blocked", err)
+	}
+	if _, err := svc.Login(context.Background(), netip.MustParseAddr("2001:db8:1:3::1"), "nobody", "x"); errors.Is(err, ErrLoginBlocked) {
+		t.Fatal("another /64 is blocked too")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,7 +234,8 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 		cached.expires = now.Add(authCacheTTL)
 	}
 	s.authMu.Lock()
-	s.authCache[username] = authEntry{hash: hash, digest: digest, expires: cached.expires, actor: actor, actorUntil: now.Add(actorCacheTTL), gen: gen}
+	// A copy: the name may be a slice of the whole request.
+	s.authCache[strings.Clone(username)] = authEntry{hash: hash, digest: digest, expires: cached.expires, actor: actor, actorUntil: now.Add(actorCacheTTL), gen: gen}
 	s.authMu.Unlock()
 	return actor, nil
 }

@@ -73,6 +73,10 @@ type DB struct {
 	// same few dozen texts over and over, so they are prepared once.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// preparing are the statements being prepared in the background;
+	// stmtsClosed is set by Close (prepared).
+	preparing   map[string]bool
+	stmtsClosed bool
 
 	// PostgreSQL's change listener (notify.go).
 	listenStop  context.CancelFunc
@@ -176,7 +180,7 @@ func openSQLite(ctx context.Context, path string, o options) (*DB, error) {
 }
 
 func newDB(sqldb *sql.DB, path string, d dialect) *DB {
-	return &DB{sql: sqldb, path: path, dialect: d, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	return &DB{sql: sqldb, path: path, dialect: d, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
 }
 
 // Close closes the database.
@@ -187,6 +191,7 @@ func (db *DB) Close() error {
 		st.Close()
 	}
 	db.stmts = map[string]*sql.Stmt{}
+	db.stmtsClosed = true
 	db.stmtMu.Unlock()
 	return db.sql.Close()
 }
@@ -196,14 +201,22 @@ func (db *DB) Close() error {
 // it without end.
 const maxCachedStmts = 512
 
-// prepared returns the cached prepared statement for query.
+// prepared returns the cached prepared statement for query, or nil: the
+// callers then run the text directly.
 //
 // PostgreSQL is not asked to prepare here: pgx already keeps a prepared
 // statement per connection for every text it runs, which a database/sql
 // Stmt (prepared once per pooled connection, re-prepared on each new
-// one) would only duplicate. prepared returns nil there and the callers
-// run the text directly.
-func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+// one) would only duplicate. prepared returns nil there.
+//
+// On SQLite a statement not cached yet is prepared in the background
+// while this use runs the text directly. Preparing needs a connection of
+// its own, and the callers are mostly inside a transaction that already
+// holds one: with every pooled connection held by a transaction that waits
+// to prepare, nothing would ever be freed (eight first logins at once on a
+// fresh store hung it). The background preparer waits for a free
+// connection without holding one.
+func (db *DB) prepared(_ context.Context, query string) (*sql.Stmt, error) {
 	if db.dialect == postgresDialect {
 		return nil, nil
 	}
@@ -212,14 +225,27 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := db.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := db.sql.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	if !db.stmtsClosed && !db.preparing[query] && len(db.stmts)+len(db.preparing) < maxCachedStmts {
+		db.preparing[query] = true
+		go db.prepare(query)
 	}
-	if len(db.stmts) < maxCachedStmts {
+	return nil, nil
+}
+
+// prepare prepares query and caches it (prepared).
+func (db *DB) prepare(query string) {
+	st, err := db.sql.PrepareContext(context.Background(), query)
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	delete(db.preparing, query)
+	switch {
+	case err != nil:
+		// The text runs unprepared; the next use tries again.
+	case db.stmtsClosed:
+		st.Close()
+	default:
 		db.stmts[query] = st
 	}
-	return st, nil
 }
 
 // Path is the database file, or the PostgreSQL URL with its password

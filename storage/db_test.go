@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sipswitch/sipswitch/storage/storagetest"
 )
@@ -297,4 +299,42 @@ func TestAppendStateAllOrNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Eight transactions that each hold one of the pool's eight connections
+// and then run a statement nobody has prepared yet: preparing needs a
+// connection of its own, so if they waited for it (and for one another)
+// the store hung for good (found by eight first logins at once).
+func TestFirstStatementsInFullPoolDoNotHang(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "pool.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 8 // the pool's size
+	var holding sync.WaitGroup
+	holding.Add(n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- db.Read(ctx, func(tx *Tx) error {
+				holding.Done()
+				holding.Wait() // every connection is held now
+				_, err := tx.List(ctx, "phones", Query{})
+				return err
+			})
+		}()
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("transactions holding every connection hung on their first statement")
+		}
+	}
 }

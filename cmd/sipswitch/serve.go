@@ -160,6 +160,10 @@ type daemon struct {
 	renderSkipped atomic.Pointer[[]render.Skipped]
 }
 
+// maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
+// client makes the daemon hold before it authenticates.
+const maxHTTPHeaderBytes = 64 << 10
+
 func (d *daemon) run(ctx context.Context) error {
 	applyRuntime(d.cfg.Runtime, d.log)
 	// sipgo's timers belong to the process: set once, before any SIP user
@@ -295,8 +299,12 @@ func (d *daemon) listenHTTP(addr string, h http.Handler) (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
+	// MaxHeaderBytes: what a connection may make the daemon hold before
+	// it authenticates; 64 KiB takes the longest legitimate Enswitch GET
+	// (every phones/create parameter, 41 kB) and not Go's 1 MiB default.
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+		MaxHeaderBytes: maxHTTPHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "addr", addr, "error", err)

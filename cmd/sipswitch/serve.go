@@ -156,6 +156,7 @@ type daemon struct {
 	renderMu     sync.Mutex
 	renderCancel context.CancelFunc
 	renderDone   chan struct{}
+	routingMu    sync.Mutex // serializes rebuildRouting
 	// renderSkipped are the objects the last render left out (/healthz).
 	renderSkipped atomic.Pointer[[]render.Skipped]
 }
@@ -213,7 +214,7 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(func(context.Context) (*routing.RoutingState, error) { return d.calls.State(), nil })))
+		api.WithRoutingState(d.currentRouting)))
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)
@@ -605,7 +606,23 @@ func (d *daemon) followStore(ctx context.Context) {
 	}
 }
 
+// currentRouting is the live routing state for route simulation, brought
+// up to the store's revision first: the table is rebuilt after a burst of
+// writes settles, and a client that writes a route and simulates at once
+// must see its write (read-your-writes on this host).
+func (d *daemon) currentRouting(ctx context.Context) (*routing.RoutingState, error) {
+	if d.calls.Revision() < d.store.Revision() {
+		if err := d.rebuildRouting(ctx); err != nil {
+			return nil, fmt.Errorf("routing rebuild: %w", err)
+		}
+	}
+	return d.calls.State(), nil
+}
+
 func (d *daemon) rebuildRouting(ctx context.Context) error {
+	// One rebuild at a time (the store follower and simulations).
+	d.routingMu.Lock()
+	defer d.routingMu.Unlock()
 	start := time.Now()
 	snap, err := d.svc.Snapshot(ctx)
 	if err != nil {

@@ -107,6 +107,7 @@ var KnownOptions = []KnownOption{
 	// sip.conf [general]
 	{FileSIP, "general", "context", docSIP + " [general]"},
 	{FileSIP, "general", "allowguest", docSIP + " [general]"},
+	{FileSIP, "general", "nat", docSIP + " [general] (each peer's nat defaults to it; a peer that differs lets scanners tell names apart)"},
 	{FileSIP, "general", "realm", docSIP + " [general] (default: asterisk.conf systemname, else asterisk)"},
 	{FileSIP, "general", "udpbindaddr", docSIP + " [general]"},
 	{FileSIP, "general", "tcpenable", docSIP + " [general]"},

@@ -28,6 +28,10 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
+	// Phones are rendered nat=force_rport,comedia (sipMedia); a peer whose
+	// nat differs from [general] lets a scanner tell which peer names exist
+	// (chan_sip warns so at load), so [general] says the same.
+	w.set("nat", "force_rport,comedia", "general")
 	if realm := cfg.checkRealm(); realm != "" {
 		// The realm of every challenge, and of the md5secret digests.
 		w.set("realm", realm, "realm")

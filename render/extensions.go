@@ -401,6 +401,10 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 
 	// Runs on the outgoing channel before it is dialled, so the group
 	// counts calls to the peer and caller id changes stay on this leg.
+	// The identity an outgoing channel sends (its From) is its connected
+	// line, which Dial copied from the caller's caller id: CALLERID() of
+	// the outgoing channel is the called party and changes nothing the
+	// peer sees (found by calls through Asterisk 20.20.1).
 	d.section(ctx + "-predial")
 	if p.OutMaximum >= 0 {
 		d.exten("s", "Set(GROUP(outmaximum)="+group+")")
@@ -408,16 +412,16 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 		d.exten("s", "NoOp(peer "+strconv.Itoa(p.ID)+" predial)")
 	}
 	if p.CallerID != "" {
-		d.same("Set(CALLERID(num)=" + p.CallerID + ")")
+		d.same("Set(CONNECTEDLINE(num,i)=" + p.CallerID + ")")
 		d.same("Return()")
 		return
 	}
-	d.same(`GotoIf($["${CALLERID(num)}" = ""]?unknown)`)
-	d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?withheld)`)
+	d.same(`GotoIf($["${CONNECTEDLINE(num)}" = ""]?unknown)`)
+	d.same(`GotoIf($["${CONNECTEDLINE(num-pres):0:6}" = "prohib"]?withheld)`)
 	d.same("Return()")
-	d.label("unknown", "Set(CALLERID(num)="+p.CallerIDUnknown+")")
+	d.label("unknown", "Set(CONNECTEDLINE(num,i)="+p.CallerIDUnknown+")")
 	d.same("Return()")
-	d.label("withheld", "Set(CALLERID(num)="+p.CallerIDWithheld+")")
+	d.label("withheld", "Set(CONNECTEDLINE(num,i)="+p.CallerIDWithheld+")")
 	d.same("Return()")
 }
 

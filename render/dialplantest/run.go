@@ -216,6 +216,10 @@ func (ch *channel) set(name, val string) error {
 			}
 		}
 		ch.vars[v] = val
+	case name == "CONNECTEDLINE(num,i)" && ch.outgoing:
+		ch.callerNum = val
+	case strings.HasPrefix(name, "CALLERID(") && ch.outgoing:
+		return fmt.Errorf("%w: Set(%s) on an outgoing channel changes nothing the peer is sent (CONNECTEDLINE does)", ErrUnsupported, name)
 	case name == "CALLERID(num)":
 		ch.callerNum = val
 	case name == "CALLERID(name)":

@@ -121,7 +121,27 @@ func (ch *channel) value(name string) (string, error) {
 
 func (ch *channel) function(name, args string) (string, error) {
 	switch name {
+	case "CONNECTEDLINE":
+		// Modelled on an outgoing channel (a pre-dial subroutine): the
+		// identity it sends, copied by Dial from the caller's caller id.
+		if !ch.outgoing {
+			return "", fmt.Errorf("%w: CONNECTEDLINE(%s) on the caller's channel", ErrUnsupported, args)
+		}
+		switch args {
+		case "num":
+			return ch.callerNum, nil
+		case "num-pres", "pres":
+			if ch.withheld {
+				return "prohib_not_screened", nil
+			}
+			return "allowed_not_screened", nil
+		}
 	case "CALLERID":
+		if ch.outgoing {
+			// The outgoing channel's caller id is the called party's,
+			// not what the peer is sent.
+			return "", fmt.Errorf("%w: CALLERID(%s) on an outgoing channel does not read what the peer is sent", ErrUnsupported, args)
+		}
 		switch args {
 		case "num":
 			return ch.callerNum, nil

@@ -531,17 +531,27 @@ func lineCallerID(b *build, o opt) {
 		b.warn(o, "not imported: a line presents a number (callerid_external), and this names none")
 		return
 	}
-	b.set("callerid_external", num, o)
+	b.set("callerid_external", ownNumberIsDefault(b, num), o)
 	if name != "" {
 		b.set("callername_external", name, o)
 	}
+}
+
+// ownNumberIsDefault is how a line shows its own number: "default" (the
+// renderer writes a keyword as the line's own number, so what it wrote
+// imports back to what it was).
+func ownNumberIsDefault(b *build, num string) string {
+	if num == b.obj.Name {
+		return "default"
+	}
+	return num
 }
 
 // lineSetVar maps the renderer's own SS_CID_INTERNAL variable back.
 func lineSetVar(b *build, o opt) {
 	k, val, _ := strings.Cut(o.Value, "=")
 	if strings.TrimSpace(k) == "SS_CID_INTERNAL" && isNumber(strings.TrimSpace(val)) {
-		b.set("callerid_internal", strings.TrimSpace(val), o)
+		b.set("callerid_internal", ownNumberIsDefault(b, strings.TrimSpace(val)), o)
 		return
 	}
 	b.warn(o, "not imported: channel variables have no sipswitch parameter")

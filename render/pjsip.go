@@ -624,17 +624,17 @@ var (
 // which res_pjsip and chan_sip share but for the option names. It reports
 // false after a failure.
 func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config, names phoneOptionNames) bool {
-	if routing.IsCallerNumber(p.CallerIDExternal) {
-		v, err := callerIDValue(p.CallerNameExternal, p.CallerIDExternal)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
-			return false
-		}
-		w.set("callerid", v, "callerid_external")
+	// The line shows itself as the SIP core shows it, whatever the phone
+	// sends (routing.LineCallerID: a number as set, a keyword the line's
+	// own number): outside by the endpoint's caller id, inside by
+	// SS_CID_INTERNAL, which the called line's extension applies.
+	v, err := callerIDValue(p.CallerNameExternal, routing.LineCallerID(p.CallerIDExternal, p.Name))
+	if err != nil {
+		w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
+		return false
 	}
-	if routing.IsCallerNumber(p.CallerIDInternal) {
-		w.set(names.setVar, "SS_CID_INTERNAL="+p.CallerIDInternal, "callerid_internal")
-	}
+	w.set("callerid", v, "callerid_external")
+	w.set(names.setVar, "SS_CID_INTERNAL="+routing.LineCallerID(p.CallerIDInternal, p.Name), "callerid_internal")
 	if cos != "" {
 		w.set(names.setVar, "SS_COS="+cos, "cos")
 	}

@@ -143,6 +143,10 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = "line limit"
 		lineLimit(d)
 	}
+	if len(m.phones) > 0 {
+		w.ctx = "line caller id"
+		lineCallerID(d)
+	}
 	return w.bytes()
 }
 
@@ -619,9 +623,6 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	d.exten(p.Name, "NoOp(phone "+p.Name+")")
 	// A call from a line holds a slot of the calling line too (lineLimit).
 	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
-	d.same(`ExecIf($["${SS_CID_INTERNAL}" != ""]?Set(CALLERID(num)=${SS_CID_INTERNAL}))`)
-	d.same(`ExecIf($["${SS_CNAME_INTERNAL}" != ""]?Set(CALLERID(name)=${SS_CNAME_INTERNAL}))`)
-	d.same(`ExecIf($["${SS_PRES_INTERNAL}" = "0"]?Set(CALLERID(pres)=prohib))`)
 	if classes && (p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p)) {
 		// What this extension sends on is the line's own call: its class
 		// of service, not the caller's (cos.go).
@@ -668,8 +669,10 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		return
 	}
 	if p.ACR == 1 {
-		d.same(`GotoIf($["${CALLERID(num)}" = ""]?reject)`)
-		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib"]?reject)`)
+		// The caller as this line would see it (its internal identity:
+		// lineCallerID), unknown or withheld.
+		d.same(`GotoIf($["${CALLERID(num)}${SS_CID_INTERNAL}" = ""]?reject)`)
+		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib" | "${SS_PRES_INTERNAL}" = "0"]?reject)`)
 	}
 	if full != "" {
 		d.same(full + "busy)")
@@ -689,9 +692,13 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 			target = "SIP/" + p.Name + "/" + p.Name
 		}
 	}
-	opts := ""
+	// The called line sees the caller's internal identity (a calling
+	// line's callerid_internal, callername_internal, presentation_internal)
+	// on the outgoing channel only: CALLERID stays the external one that a
+	// forwarded call shows outside, as on the SIP core.
+	opts := "b(" + lineCallerIDContext + "^s^1(${SS_CID_INTERNAL}^${SS_CNAME_INTERNAL}^${SS_PRES_INTERNAL}))"
 	if p.MusicRinging == 1 {
-		opts = "m" // music on hold to the caller instead of ringing
+		opts = "m" + opts // music on hold to the caller instead of ringing
 	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
@@ -722,6 +729,20 @@ func sendsOn(p *routing.Phone) bool {
 		}
 	}
 	return false
+}
+
+// lineCallerIDContext is the pre-dial subroutine of calls to lines: the
+// connected line the called phone is sent (its From) is the calling line's
+// internal identity, when it has one (ARG1 number, ARG2 name, ARG3 "0"
+// withheld).
+const lineCallerIDContext = "line-callerid"
+
+func lineCallerID(d dialplan) {
+	d.section(lineCallerIDContext)
+	d.exten("s", `ExecIf($["${ARG1}" != ""]?Set(CONNECTEDLINE(num,i)=${ARG1}))`)
+	d.same(`ExecIf($["${ARG2}" != ""]?Set(CONNECTEDLINE(name,i)=${ARG2}))`)
+	d.same(`ExecIf($["${ARG3}" = "0"]?Set(CONNECTEDLINE(pres,i)=prohib))`)
+	d.same("Return()")
 }
 
 // lineLimitContext counts a call against the calling line's totalmaximum.

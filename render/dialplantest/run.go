@@ -218,6 +218,9 @@ func (ch *channel) set(name, val string) error {
 		ch.vars[v] = val
 	case name == "CONNECTEDLINE(num,i)" && ch.outgoing:
 		ch.callerNum = val
+	case name == "CONNECTEDLINE(name,i)" && ch.outgoing:
+	case name == "CONNECTEDLINE(pres,i)" && ch.outgoing:
+		ch.withheld = strings.HasPrefix(val, "prohib")
 	case strings.HasPrefix(name, "CALLERID(") && ch.outgoing:
 		return fmt.Errorf("%w: Set(%s) on an outgoing channel changes nothing the peer is sent (CONNECTEDLINE does)", ErrUnsupported, name)
 	case name == "CALLERID(num)":
@@ -347,7 +350,17 @@ func (ch *channel) dial(data string) error {
 	}
 	out := &channel{dp: ch.dp, call: ch.call, vars: map[string]string{}, callerNum: ch.callerNum, withheld: ch.withheld, groups: map[string]string{}, res: ch.res, outgoing: true}
 	if i := strings.Index(d.Options, "b("); i >= 0 {
-		end := strings.IndexByte(d.Options[i:], ')')
+		end, depth := -1, 0
+		for j := i + 1; j < len(d.Options) && end < 0; j++ {
+			switch d.Options[j] {
+			case '(':
+				depth++
+			case ')':
+				if depth--; depth == 0 {
+					end = j - i
+				}
+			}
+		}
 		if end < 0 {
 			return fmt.Errorf("dial option b without )")
 		}

@@ -264,9 +264,11 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	if hasAuth {
 		w.set("outbound_auth", p.Name, "username")
 	}
-	if p.Username != "" {
-		w.set("from_user", p.Username, "username")
-	}
+	// username is what the switch authenticates with (the auth's
+	// username), not its From: the carrier gets the caller id in From (and
+	// in P-Asserted-Identity with send_asserted_identity), as from the SIP
+	// core. INFERRED: carriers that bill an account from its digest
+	// credentials need the caller's number in From to present it.
 	w.set("dtmf_mode", pjsipDTMF(p.DTMFMode), "dtmfmode")
 	w.setBool("send_pai", p.SendAssertedIdentity == 1, "send_asserted_identity")
 	w.setBool("send_rpid", p.SendRPID == 1, "send_rpid")

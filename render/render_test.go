@@ -306,7 +306,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 		{"carrier-a", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "inbound"},
 			{"disallow", "all"}, {"allow", "alaw"}, {"allow", "ulaw"}, {"allow", "g729"},
-			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"}, {"from_user", "acct-a"},
+			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"},
 			{"dtmf_mode", "rfc4733"}, {"send_pai", "yes"}, {"send_rpid", "yes"}, {"trust_id_outbound", "yes"},
 			{"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
 			{"outbound_proxy", "sip:proxy.carrier-a.example:5060;lr"},
@@ -552,7 +552,7 @@ func TestWithOptions(t *testing.T) {
 	if !strings.Contains(ext, `ExecIf($["${DIALSTATUS}" != "" & "${DIALSTATUS}" != "CHANUNAVAIL"]?Set(SS_DONE=1))`) {
 		t.Error("failover option not applied")
 	}
-	if !strings.Contains(ext, "Dial(SIP/alice,20,m)") {
+	if !strings.Contains(ext, "Dial(SIP/alice,20,mb(line-callerid^") {
 		t.Error("phone driver option not applied")
 	}
 	sip, pjsip := string(files[FileSIP]), string(files[FilePJSIP])

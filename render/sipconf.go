@@ -188,8 +188,8 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	w.set("context", inboundContext, "type")
 	w.set("insecure", "port,invite", "type")
 	if p.Username != "" {
+		// The digest username; From carries the caller id (pjsip.go).
 		w.set("defaultuser", p.Username, "username")
-		w.set("fromuser", p.Username, "username")
 	}
 	if p.Password != "" {
 		w.set("remotesecret", p.Password, "password")

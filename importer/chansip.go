@@ -550,8 +550,15 @@ func ownNumberIsDefault(b *build, num string) string {
 // lineSetVar maps the renderer's own SS_CID_INTERNAL variable back.
 func lineSetVar(b *build, o opt) {
 	k, val, _ := strings.Cut(o.Value, "=")
-	if strings.TrimSpace(k) == "SS_CID_INTERNAL" && isNumber(strings.TrimSpace(val)) {
-		b.set("callerid_internal", ownNumberIsDefault(b, strings.TrimSpace(val)), o)
+	switch strings.TrimSpace(k) {
+	case "SS_CID_INTERNAL":
+		if isNumber(strings.TrimSpace(val)) {
+			b.set("callerid_internal", ownNumberIsDefault(b, strings.TrimSpace(val)), o)
+			return
+		}
+	case "SS_CUSTOMER":
+		// The renderer's own: which customer the line is, which the
+		// import gives from its --customer, not from the files.
 		return
 	}
 	b.warn(o, "not imported: channel variables have no sipswitch parameter")

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,7 +132,10 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		renderLCR(d, m.costs)
 	}
 	for _, p := range m.peers {
-		w.each(peerRef(p), func() { peerSubroutine(d, p, cfg.sipDriver) })
+		w.each(peerRef(p), func() {
+			peerSubroutine(d, p, cfg.sipDriver)
+			m.reservedContext(d, p)
+		})
 	}
 	for _, tg := range m.timeGroups {
 		w.each(timeGroupRef(tg), func() { timeGroupSubroutine(d, tg) })
@@ -386,6 +390,15 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	if p.OutMaximum >= 0 {
 		d.same("GotoIf($[${GROUP_COUNT(" + group + "@outmaximum)} >= " + strconv.Itoa(p.OutMaximum) + "]?full)")
 	}
+	// fail_percent ("percentage of calls to fail"): as on the SIP core, a
+	// hit is the peer's 503 (CONGESTION), and the failover policy decides
+	// whether the next peer follows.
+	switch {
+	case p.FailPercent >= 100:
+		d.same("Goto(failed)")
+	case p.FailPercent > 0:
+		d.same("GotoIf($[${RAND(1,100)} <= " + strconv.Itoa(p.FailPercent) + "]?failed)")
+	}
 	d.same("Set(LOCAL(num)=${ARG1})")
 	next := "Dial("
 	if p.CalledStripHash == 1 {
@@ -400,6 +413,10 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	d.same("Return()")
 	if p.OutMaximum >= 0 {
 		d.label("full", "Set(DIALSTATUS=CHANUNAVAIL)")
+		d.same("Return()")
+	}
+	if p.FailPercent > 0 {
+		d.label("failed", "Set(DIALSTATUS=CONGESTION)")
 		d.same("Return()")
 	}
 
@@ -623,10 +640,14 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	d.exten(p.Name, "NoOp(phone "+p.Name+")")
 	// A call from a line holds a slot of the calling line too (lineLimit).
 	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
-	if classes && (p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p)) {
+	if p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p) {
 		// What this extension sends on is the line's own call: its class
-		// of service, not the caller's (cos.go).
-		d.same("Set(SS_COS=" + cos + ")")
+		// of service (cos.go) and its customer's reserved peers, not the
+		// caller's.
+		if classes {
+			d.same("Set(SS_COS=" + cos + ")")
+		}
+		d.same("Set(SS_CUSTOMER=" + strconv.Itoa(p.Customer) + ")")
 	}
 	// The SIP core's order: forwarding, then dnd, then acr, then the
 	// line's totalmaximum (calls to and from it: categories tmin, tmout).
@@ -833,4 +854,47 @@ func inboundEntry(d dialplan) {
 	d.section(inboundDialContext)
 	d.object("include", phonesContext, "inbound")
 	d.exten("i", "Hangup(1)")
+}
+
+// reservedContext renders, for a peer reserved for a customer
+// (routing.RoutingState.mayUse: peers/create customer above 0), the
+// customers whose calls may use it: that customer and those below it, an
+// extension each, which peer-try looks up by the calling line's
+// SS_CUSTOMER.
+func (m *model) reservedContext(d dialplan, p *routing.Peer) {
+	if p.Customer <= 0 {
+		return
+	}
+	d.section(reservedContext(p.ID))
+	d.exten("s", fmt.Sprintf("NoOp(peer %d is reserved for customer %d)", p.ID, p.Customer))
+	ids := make([]int, 0, len(m.custByID))
+	for id := range m.custByID {
+		if m.withinCustomer(id, p.Customer) {
+			ids = append(ids, id)
+		}
+	}
+	if !slices.Contains(ids, p.Customer) {
+		ids = append(ids, p.Customer)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		d.exten(strconv.Itoa(id), "Return()")
+	}
+}
+
+func reservedContext(peer int) string { return "reserved-" + strconv.Itoa(peer) }
+
+// withinCustomer is routing's rule: c is top or a customer below it.
+func (m *model) withinCustomer(c, top int) bool {
+	for range len(m.custByID) + 1 {
+		if c == top {
+			return true
+		}
+		cust := m.custByID[c]
+		if cust == nil || cust.Parent == 0 {
+			return false
+		}
+		c = cust.Parent
+	}
+	return false
 }

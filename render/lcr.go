@@ -232,6 +232,10 @@ func peerTry(d dialplan, cfg *config) {
 	d.ctx = "peer-try"
 	d.section(peerTryContext)
 	d.exten("s", `GotoIf($["${SS_DONE}${SS_TRIED_${ARG1}}" != ""]?skip)`)
+	// A peer reserved for a customer (reserved-<id>) takes only its
+	// customers' calls; for others it is not there (not dialled, not
+	// counted), as routing's Decide leaves it out.
+	d.same(`GotoIf($[${DIALPLAN_EXISTS(reserved-${ARG1},s,1)} & !${DIALPLAN_EXISTS(reserved-${ARG1},${SS_CUSTOMER},1)}]?skip)`)
 	d.same("Set(SS_TRIED_${ARG1}=1)")
 	d.same("Set(SS_DIALLED=1)")
 	d.same("Gosub(peer-${ARG1},s,1(${ARG2}))")

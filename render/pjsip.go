@@ -640,6 +640,9 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 	if cos != "" {
 		w.set(names.setVar, "SS_COS="+cos, "cos")
 	}
+	// Whose calls these are, for peers reserved for a customer
+	// (peer-try).
+	w.set(names.setVar, "SS_CUSTOMER="+strconv.Itoa(p.Customer), "customer")
 	// How the line shows itself to other lines and outside, as the SIP
 	// core shows it: the dialplan applies these (extensions.go).
 	if p.CallerNameInternal != "" {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,7 +294,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"transport", "transport-udp"}, {"context", "phone-alice"},
 			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
-			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
+			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CUSTOMER=2"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
@@ -638,6 +639,69 @@ func TestUndialableDestinationsEndTheCall(t *testing.T) {
 			Dial: func(dialplantest.Dialled) string { return "NOANSWER" }})
 		if err != nil || res.Hangup != tc.cause {
 			t.Errorf("%s calls %s: cause %d (%v), want %d\n%s", tc.from, tc.to, res.Hangup, err, tc.cause, strings.Join(res.Trace, "\n"))
+		}
+	}
+}
+
+// A peer reserved for customer 2 is dialled for its customer's lines and
+// those below, and left out (not dialled, not counted) for the others, as
+// routing's Decide leaves it out.
+func TestReservedPeerDialledOnlyForItsCustomers(t *testing.T) {
+	snap := &routing.Snapshot{
+		Settings:  routing.Settings{DefaultPlan: 1},
+		Customers: []routing.Customer{{ID: 1}, {ID: 2, Parent: 1}, {ID: 3, Parent: 2}},
+		Plans:     []routing.Plan{{ID: 1}},
+		Peers: []routing.Peer{
+			{ID: 1, Name: "private", Type: routing.PeerPJSIP, Destination: "192.0.2.1", Customer: 2, OutMaximum: -1, Codecs: "ulaw"},
+			{ID: 2, Name: "public", Type: routing.PeerPJSIP, Destination: "192.0.2.2", OutMaximum: -1, Codecs: "ulaw"},
+		},
+		Routes: []routing.Route{{ID: 1, Plan: 1, Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1, Peer2: 2}},
+		Phones: []routing.Phone{
+			{ID: 1, Name: "top", Password: "pw-top-1", Customer: 1, Plan: 1, TotalMaximum: -1, PresentationExternal: 1, PresentationInternal: 1},
+			{ID: 2, Name: "mid", Password: "pw-mid-1", Customer: 2, Plan: 1, TotalMaximum: -1, PresentationExternal: 1, PresentationInternal: 1},
+			{ID: 3, Name: "low", Password: "pw-low-1", Customer: 3, Plan: 1, TotalMaximum: -1, PresentationExternal: 1, PresentationInternal: 1},
+		},
+	}
+	files, err := Render(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := dialplantest.Parse(files[FileExtensions])
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := routing.NewRoutingState(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range snap.Phones {
+		line := &snap.Phones[i]
+		ep, err := dialplantest.PJSIPEndpoint(files[FilePJSIP], line.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := dp.Run(dialplantest.Call{Context: ep.Context, Exten: "4412345", CallerNum: line.Name, Vars: ep.Vars,
+			Dial: func(dialplantest.Dialled) string { return "CHANUNAVAIL" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dialled []string
+		for _, d := range res.Dials {
+			dialled = append(dialled, d.Channel)
+		}
+		dec, err := state.Decide(routing.CallRequest{Plan: 1, Called: "4412345", Line: line})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var decided []string
+		for _, a := range dec.Attempts {
+			decided = append(decided, "PJSIP/"+a.Called+"@"+a.Peer.Name)
+		}
+		if strings.Join(dialled, " ") != strings.Join(decided, " ") {
+			t.Errorf("line %s (customer %d): dialplan dials %v, routing decides %v", line.Name, line.Customer, dialled, decided)
+		}
+		if wantPrivate := line.Customer != 1; slices.Contains(dialled, "PJSIP/4412345@private") != wantPrivate {
+			t.Errorf("line %s (customer %d) dialled %v", line.Name, line.Customer, dialled)
 		}
 	}
 }

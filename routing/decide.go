@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,7 @@ type RoutingState struct {
 	settings Settings
 	costs    *CostIndex
 	cos      *cosTable
+	parents  map[int]int // customer -> parent (0 at the root)
 }
 
 // StateOption configures NewRoutingState.
@@ -57,6 +59,10 @@ func NewRoutingState(snap *Snapshot, costs []PeerCost, opts ...StateOption) (*Ro
 		settings: snap.Settings,
 		costs:    ci,
 		cos:      cos,
+		parents:  make(map[int]int, len(snap.Customers)),
+	}
+	for _, c := range snap.Customers {
+		s.parents[c.ID] = c.Parent
 	}
 	// One copy of the peers: decisions point into it, never into the
 	// caller's snapshot, which may be reused.
@@ -125,12 +131,12 @@ func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
 				ranked = s.costs.Rank(rankBuf[:0], req.Called, req.Caller, req.Media, now)
 			}
 			for _, rp := range ranked {
-				d.Attempts = s.appendAttempt(d.Attempts, rp.Peer, &req)
+				s.appendAttempt(&d, rp.Peer, &req)
 			}
 		case id == PeerNone && i == 0:
-			d.Attempts = s.appendAttempt(d.Attempts, s.settings.DefaultPeer, &req)
+			s.appendAttempt(&d, s.settings.DefaultPeer, &req)
 		case id > 0:
-			d.Attempts = s.appendAttempt(d.Attempts, id, &req)
+			s.appendAttempt(&d, id, &req)
 		}
 	}
 	if len(d.Attempts) == 0 {
@@ -139,18 +145,58 @@ func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
 	return d, nil
 }
 
-func (s *RoutingState) appendAttempt(attempts []Attempt, id int, req *CallRequest) []Attempt {
+// appendAttempt adds peer id to d's attempts: not an unknown peer, not a
+// peer already listed, and not one reserved for another customer
+// (d.Reserved).
+func (s *RoutingState) appendAttempt(d *Decision, id int, req *CallRequest) {
 	p := s.peers[id]
 	if p == nil {
-		return attempts
+		return
 	}
-	for _, a := range attempts {
+	for _, a := range d.Attempts {
 		if a.Peer.ID == id {
-			return attempts
+			return
 		}
 	}
+	if !s.mayUse(p, req.Line) {
+		if !slices.Contains(d.Reserved, p) {
+			d.Reserved = append(d.Reserved, p)
+		}
+		return
+	}
 	called, callerID := TranslateNumbers(p, req.Called, req.Caller, req.Presentation)
-	return append(attempts, Attempt{Peer: p, Called: called, CallerID: callerID})
+	d.Attempts = append(d.Attempts, Attempt{Peer: p, Called: called, CallerID: callerID})
+}
+
+// mayUse reports whether line's calls may go to peer p. A peer's customer
+// (peers/create: "ID of customer to reserve for. 0 for none. -1 for all")
+// above 0 reserves it for that customer and the customers below it
+// (INFERRED: the tree, as plan_customer's "(and children)"); 0 and -1
+// reserve it for nobody. A call without a line (a simulation by plan
+// alone) is nobody's customer's and gets no reserved peer.
+func (s *RoutingState) mayUse(p *Peer, line *Phone) bool {
+	if p.Customer <= 0 {
+		return true
+	}
+	if line == nil {
+		return false
+	}
+	return s.withinCustomer(line.Customer, p.Customer)
+}
+
+// withinCustomer reports whether customer c is top or below it.
+func (s *RoutingState) withinCustomer(c, top int) bool {
+	for range len(s.parents) + 1 { // a cycle in a bad store ends here
+		if c == top {
+			return true
+		}
+		parent, ok := s.parents[c]
+		if !ok || parent == 0 {
+			return false
+		}
+		c = parent
+	}
+	return false
 }
 
 // Router holds the current RoutingState. Decisions read it without locks;

@@ -170,3 +170,42 @@ func BenchmarkDecide(b *testing.B) {
 		})
 	}
 }
+
+// A peer reserved for a customer (peers/create customer) carries the calls
+// of that customer and the customers below it, nobody else's (issue 25: a
+// carrier reserved for customer 2 carried customer 1's calls).
+func TestDecideReservedPeers(t *testing.T) {
+	snap := &Snapshot{
+		Plans:     []Plan{{ID: 1}},
+		Customers: []Customer{{ID: 1}, {ID: 2, Parent: 1}, {ID: 3, Parent: 2}, {ID: 4, Parent: 1}},
+		Peers:     []Peer{{ID: 1, Name: "private", Customer: 2}, {ID: 2, Name: "public"}, {ID: 3, Name: "all", Customer: -1}},
+		Routes:    []Route{{ID: 1, Plan: 1, Allow: 1, Media: MediaVoiceFax, Peer1: 1, Peer2: 2, Peer3: 3}},
+	}
+	state, err := NewRoutingState(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line     *Phone
+		want     []int
+		reserved int
+	}{
+		{&Phone{Name: "a", Customer: 2}, []int{1, 2, 3}, 0},
+		{&Phone{Name: "b", Customer: 3}, []int{1, 2, 3}, 0}, // below customer 2
+		{&Phone{Name: "c", Customer: 1}, []int{2, 3}, 1},    // above it
+		{&Phone{Name: "d", Customer: 4}, []int{2, 3}, 1},    // beside it
+		{nil, []int{2, 3}, 1},                               // by plan alone: nobody's
+	} {
+		d, err := state.Decide(CallRequest{Plan: 1, Called: "441234", Line: tc.line})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, a := range d.Attempts {
+			got = append(got, a.Peer.ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || len(d.Reserved) != tc.reserved {
+			t.Errorf("line %+v: peers %v, %d reserved; want %v, %d", tc.line, got, len(d.Reserved), tc.want, tc.reserved)
+		}
+	}
+}

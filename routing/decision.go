@@ -46,6 +46,9 @@ type Decision struct {
 	// COSRule is the class of service rule that barred the call, when one
 	// did (ErrCOSBarred; nil also when the class's otherwise barred it).
 	COSRule *COSRule
+	// Reserved are the peers the route named that are reserved for
+	// another customer (Peer.Customer): left out of Attempts.
+	Reserved []*Peer
 }
 
 // Sentinel errors a Decide may return; callers map them to SIP or dialplan

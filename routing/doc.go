@@ -101,6 +101,12 @@
 // and CONGESTION continue; BUSY, NOANSWER, ANSWER, CANCEL stop. fail_percent
 // makes that share of attempts to a peer fail as a 503 (FailureInjector).
 //
+// Reserved peers. A peer whose customer is above 0 carries only the calls
+// of lines of that customer and the customers below it (INFERRED: the
+// tree, as plan_customer's "and children"); for any other call Decide
+// leaves it out (Decision.Reserved), as if the route did not name it. 0
+// and -1 reserve it for nobody.
+//
 // Call limits (CallLimits). outmaximum and totalmaximum admit a call only
 // while fewer calls hold a slot; -1 is unlimited. Admission is one atomic
 // step and a slot is released exactly once.

@@ -24,6 +24,17 @@ type Simulation struct {
 	COS      int                 `json:"cos,omitempty"`
 	COSRule  *COSRule            `json:"cos_rule,omitempty"`
 	Attempts []SimulationAttempt `json:"peers"`
+	// Reserved are the peers the route names that no path dials for this
+	// call: reserved for another customer (peers/create customer).
+	Reserved []SimulationReserved `json:"reserved,omitempty"`
+}
+
+// SimulationReserved is a peer left out because it is reserved for
+// another customer.
+type SimulationReserved struct {
+	Peer     int    `json:"peer"`
+	Name     string `json:"name"`
+	Customer int    `json:"customer"` // the customer it is reserved for (and those below)
 }
 
 // SimulationAttempt is one peer of a Simulation, and what each path does
@@ -37,8 +48,11 @@ type SimulationAttempt struct {
 	Type     string `json:"type"`
 	Called   string `json:"called"`
 	CallerID string `json:"callerid"`
-	SIPCore  string `json:"sip_core"` // "dial" or "skip"
-	Asterisk string `json:"asterisk"` // "dial"
+	SIPCore  string `json:"sip_core"` // "dial", "skip" or "fail"
+	Asterisk string `json:"asterisk"` // "dial" or "fail"
+	// FailPercent is the share of calls the peer fails on purpose
+	// (fail_percent) on both paths, as a 503: 100 is "fail" on both.
+	FailPercent int `json:"fail_percent,omitempty"`
 	// Codecs is the codec policy of the SIP core's offer to the peer
 	// (PeerCodecOffer): the peer's codecs in its order with the calling
 	// line's codec first, or "any"; TelephoneEvent whether RFC 4733 DTMF
@@ -53,6 +67,7 @@ type SimulationAttempt struct {
 const (
 	PathDial = "dial"
 	PathSkip = "skip"
+	PathFail = "fail" // fail_percent 100: a 503 without a call
 )
 
 // Simulate decides req on state and describes the decision.
@@ -84,13 +99,19 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 		sim.Outcome = "no_route"
 	}
 	for i, a := range d.Attempts {
-		core := PathDial
+		core, ast := PathDial, PathDial
+		if a.Peer.FailPercent >= 100 {
+			core, ast = PathFail, PathFail
+		}
 		if !a.Peer.IsSIP() {
 			core = PathSkip
 		}
 		codecs := PeerCodecOffer(a.Peer, req.Line)
 		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
-			SIPCore: core, Asterisk: PathDial, Codecs: codecs.List(), TelephoneEvent: codecs.TelephoneEvent})
+			SIPCore: core, Asterisk: ast, FailPercent: a.Peer.FailPercent, Codecs: codecs.List(), TelephoneEvent: codecs.TelephoneEvent})
+	}
+	for _, p := range d.Reserved {
+		sim.Reserved = append(sim.Reserved, SimulationReserved{Peer: p.ID, Name: p.Name, Customer: p.Customer})
 	}
 	return sim
 }
@@ -113,6 +134,12 @@ func (s Simulation) String() string {
 			if a.SIPCore == PathSkip {
 				b.WriteString(" (Asterisk only: the SIP core skips a peer it cannot dial)")
 			}
+			switch {
+			case a.FailPercent >= 100:
+				b.WriteString(" (fails every call: fail_percent 100)")
+			case a.FailPercent > 0:
+				fmt.Fprintf(&b, " (fails %d%% of calls: fail_percent)", a.FailPercent)
+			}
 			b.WriteString("\n")
 		}
 	case "barred":
@@ -129,6 +156,9 @@ func (s Simulation) String() string {
 		b.WriteString("refused: no such rate plan\n")
 	default:
 		b.WriteString("refused: no route matches\n")
+	}
+	for _, r := range s.Reserved {
+		fmt.Fprintf(&b, "  left out: peer %d %s is reserved for customer %d\n", r.Peer, r.Name, r.Customer)
 	}
 	return b.String()
 }

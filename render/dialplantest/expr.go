@@ -51,7 +51,7 @@ func tokenize(s string) ([]token, error) {
 		case strings.HasPrefix(s[i:], "!=") || strings.HasPrefix(s[i:], "<=") || strings.HasPrefix(s[i:], ">="):
 			out = append(out, token{text: s[i : i+2], op: true})
 			i += 2
-		case strings.IndexByte("|&=<>+-()", c) >= 0:
+		case strings.IndexByte("|&=<>+-()!", c) >= 0:
 			out = append(out, token{text: s[i : i+1], op: true})
 			i++
 		default:
@@ -249,6 +249,18 @@ func (p *exprParser) unary() (string, error) {
 		}
 		p.pos++
 		return v, nil
+	}
+	if t.op && t.text == "!" {
+		// ast_expr2's logical not: "1" for a false operand, else "0".
+		p.pos++
+		v, err := p.unary()
+		if err != nil {
+			return "", err
+		}
+		if truth(v) {
+			return "0", nil
+		}
+		return "1", nil
 	}
 	if t.op {
 		return "", fmt.Errorf("%w: operator %q where an operand belongs", ErrUnsupported, t.text)

@@ -26,6 +26,8 @@ type Call struct {
 	Dial func(d Dialled) string
 	// MaxSteps bounds the run (default 10,000).
 	MaxSteps int
+	// Rand draws RAND(min,max); nil draws max.
+	Rand func(min, max int) int
 }
 
 // Dialled is one Dial the dialplan made.

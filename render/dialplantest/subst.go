@@ -159,6 +159,17 @@ func (ch *channel) function(name, args string) (string, error) {
 			return "", fmt.Errorf("FILTER(%s)", args)
 		}
 		return filter(allowed, str), nil
+	case "RAND":
+		lo, hi, _ := strings.Cut(args, ",")
+		a, err1 := strconv.Atoi(lo)
+		z, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || a > z {
+			return "", fmt.Errorf("RAND(%s)", args)
+		}
+		if ch.call.Rand != nil {
+			return strconv.Itoa(ch.call.Rand(a, z)), nil
+		}
+		return strconv.Itoa(z), nil // the highest draw: no percentage below 100 hits
 	case "IF":
 		cond, branches, _ := strings.Cut(args, "?")
 		t, f, _ := strings.Cut(branches, ":")

@@ -35,6 +35,8 @@ type Handler struct {
 	functions map[string]function
 	kinds     map[string]*engine.Kind
 	routing   func(ctx context.Context) (*routing.RoutingState, error)
+	// admissions, when set, is the live switch's (routes/simulate).
+	admissions routing.Admissions
 	// uploads holds a token for each rate deck being read.
 	uploads chan struct{}
 }
@@ -56,6 +58,13 @@ func WithObserver(o Observer) Option { return func(h *Handler) { h.observe = o }
 // provided by the part of the daemon that holds the routing table.
 func WithFunction(name string, fn func(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error)) Option {
 	return func(h *Handler) { h.functions[name] = fn }
+}
+
+// WithAdmissions gives routes/simulate the live switch's admission state
+// (calls in progress, spend), so that it shows what the SIP core would
+// refuse now (routing.Simulate).
+func WithAdmissions(a routing.Admissions) Option {
+	return func(h *Handler) { h.admissions = a }
 }
 
 // WithRoutingState makes routes/simulate decide on the daemon's live
@@ -424,7 +433,7 @@ func (h *Handler) simulate(ctx context.Context, a *engine.Actor, p engine.Values
 	if err != nil {
 		return Envelope{}, err
 	}
-	return ok(CodeOK, routing.Simulate(state, req)), nil
+	return ok(CodeOK, routing.Simulate(state, req, h.admissions)), nil
 }
 
 // costsImportParams reads peers/costs/import's peer and replace.

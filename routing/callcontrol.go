@@ -277,6 +277,9 @@ func (c *CallControl) ReserveSpend(line *Phone, t Tariff, now time.Time) (*Charg
 	return c.spend.Reserve(line, t, now)
 }
 
+// SpendHeld is what line has spent and holds today (SpendLedger.Held).
+func (c *CallControl) SpendHeld(line string, now time.Time) float64 { return c.spend.Held(line, now) }
+
 // Spend is the ledger the call path charges.
 func (c *CallControl) Spend() *SpendLedger { return c.spend }
 

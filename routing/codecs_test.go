@@ -63,7 +63,7 @@ func TestSimulationShowsCodecPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912", Line: &Phone{Name: "2001", Codec: "ulaw"}})
+	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912", Line: &Phone{Name: "2001", Codec: "ulaw"}}, nil)
 	if len(sim.Attempts) != 1 || sim.Attempts[0].Codecs != "ulaw,alaw" || sim.Attempts[0].TelephoneEvent {
 		t.Fatalf("attempts: %+v", sim.Attempts)
 	}

@@ -81,12 +81,12 @@ func TestDecideAppliesTheLinesClassFirst(t *testing.T) {
 	if _, err := state.Decide(CallRequest{Plan: 1, Called: "4412"}); err != nil {
 		t.Fatalf("without a line: %v", err)
 	}
-	sim := Simulate(state, CallRequest{Plan: 1, Called: "4412", Line: line})
+	sim := Simulate(state, CallRequest{Plan: 1, Called: "4412", Line: line}, nil)
 	if sim.Outcome != "cos_barred" || sim.COS != 6 || sim.Line != "2001" || sim.COSRule != nil {
 		t.Fatalf("simulation %+v", sim)
 	}
 	line.COS = COSAllowAll
-	if sim := Simulate(state, CallRequest{Plan: 1, Called: "4412", Line: line}); sim.Outcome != "route" {
+	if sim := Simulate(state, CallRequest{Plan: 1, Called: "4412", Line: line}, nil); sim.Outcome != "route" {
 		t.Fatalf("allow-all line: %+v", sim)
 	}
 }
@@ -113,7 +113,7 @@ func TestSimulationShowsEachPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912"})
+	sim := Simulate(state, CallRequest{Plan: 1, Called: "3912"}, nil)
 	if len(sim.Attempts) != 2 || sim.Attempts[0].SIPCore != PathSkip || sim.Attempts[0].Asterisk != PathDial || sim.Attempts[1].SIPCore != PathDial {
 		t.Fatalf("attempts: %+v", sim.Attempts)
 	}

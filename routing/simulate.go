@@ -15,7 +15,7 @@ type Simulation struct {
 	Caller  string `json:"caller"`
 	Media   string `json:"media"`
 	Time    string `json:"time"`
-	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan"
+	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan", "line_busy", "spend_limit", "outmaximum"
 	Route   *Route `json:"route,omitempty"`
 	// Line, COS and COSRule say whose class of service applied (a
 	// simulation for a line) and, when it barred the call, which rule did
@@ -48,8 +48,9 @@ type SimulationAttempt struct {
 	Type     string `json:"type"`
 	Called   string `json:"called"`
 	CallerID string `json:"callerid"`
-	SIPCore  string `json:"sip_core"` // "dial", "skip" or "fail"
-	Asterisk string `json:"asterisk"` // "dial" or "fail"
+	SIPCore  string `json:"sip_core"`         // "dial", "skip" or "fail"
+	Asterisk string `json:"asterisk"`         // "dial" or "fail"
+	Reason   string `json:"reason,omitempty"` // why the SIP core skips or fails it (Reason*)
 	// FailPercent is the share of calls the peer fails on purpose
 	// (fail_percent) on both paths, as a 503: 100 is "fail" on both.
 	FailPercent int `json:"fail_percent,omitempty"`
@@ -70,8 +71,32 @@ const (
 	PathFail = "fail" // fail_percent 100: a 503 without a call
 )
 
-// Simulate decides req on state and describes the decision.
-func Simulate(state *RoutingState, req CallRequest) Simulation {
+// Admissions is what the live switch (CallControl) tells a simulation of
+// the admission decisions the SIP core makes at this moment: calls in
+// progress against totalmaximum and outmaximum (this host's), and what a
+// limited line has spent and holds today. Without it a simulation judges
+// the route alone.
+type Admissions interface {
+	ActivePeerCalls(id int) int
+	ActivePhoneCalls(id int) int
+	Tariff(peer *Peer, called, caller, media string, now time.Time) (Tariff, bool)
+	SpendHeld(line string, now time.Time) float64
+}
+
+// Skip and outcome reasons of a simulation.
+const (
+	ReasonNotSIP      = "not_sip"      // the SIP core dials sip and pjsip peers only
+	ReasonOutMaximum  = "outmaximum"   // the peer's calls are at its outmaximum
+	ReasonSpendLimit  = "spend_limit"  // what is left of call_maximum does not cover the first billing step
+	ReasonFailPercent = "fail_percent" // fail_percent 100
+)
+
+// Simulate decides req on state and describes the decision. With live
+// admissions (nil: none) it also shows what the SIP core would refuse now:
+// a line at its totalmaximum (outcome "line_busy", 486), peers at their
+// outmaximum, chargeable attempts the line's spend limit does not cover
+// (skipped; "spend_limit" when they are all the route has, 403).
+func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation {
 	if req.Now.IsZero() {
 		req.Now = time.Now()
 	}
@@ -79,6 +104,11 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 		req.Media = MediaVoice
 	}
 	sim := Simulation{Plan: req.Plan, Called: req.Called, Caller: req.Caller, Media: req.Media, Time: req.Now.UTC().Format(time.RFC3339), Attempts: []SimulationAttempt{}}
+	if live != nil && req.Line != nil && req.Line.TotalMaximum >= 0 && live.ActivePhoneCalls(req.Line.ID) >= req.Line.TotalMaximum {
+		// The SIP core takes the calling line's slot before it routes.
+		sim.Line, sim.Outcome = req.Line.Name, "line_busy"
+		return sim
+	}
 	d, err := state.Decide(req)
 	sim.Route = d.Route
 	if req.Line != nil {
@@ -98,22 +128,63 @@ func Simulate(state *RoutingState, req CallRequest) Simulation {
 	default:
 		sim.Outcome = "no_route"
 	}
+	overSpend, limited, tried := 0, 0, 0
 	for i, a := range d.Attempts {
-		core, ast := PathDial, PathDial
-		if a.Peer.FailPercent >= 100 {
-			core, ast = PathFail, PathFail
-		}
-		if !a.Peer.IsSIP() {
-			core = PathSkip
-		}
+		at := SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
+			SIPCore: PathDial, Asterisk: PathDial, FailPercent: a.Peer.FailPercent}
 		codecs := PeerCodecOffer(a.Peer, req.Line)
-		sim.Attempts = append(sim.Attempts, SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
-			SIPCore: core, Asterisk: ast, FailPercent: a.Peer.FailPercent, Codecs: codecs.List(), TelephoneEvent: codecs.TelephoneEvent})
+		at.Codecs, at.TelephoneEvent = codecs.List(), codecs.TelephoneEvent
+		// The SIP core's order (sip's routeOut): type, spend, outmaximum,
+		// fail_percent.
+		switch {
+		case !a.Peer.IsSIP():
+			at.SIPCore, at.Reason = PathSkip, ReasonNotSIP
+		case live != nil && req.Line != nil && !coversFirstStep(live, state, req, a.Peer):
+			at.SIPCore, at.Reason = PathSkip, ReasonSpendLimit
+			overSpend++
+		case live != nil && a.Peer.OutMaximum >= 0 && live.ActivePeerCalls(a.Peer.ID) >= a.Peer.OutMaximum:
+			// The dialplan counts the same calls only when Asterisk
+			// carries them; this is the SIP core's count.
+			at.SIPCore, at.Reason = PathSkip, ReasonOutMaximum
+			limited++
+		case a.Peer.FailPercent >= 100:
+			at.SIPCore, at.Reason = PathFail, ReasonFailPercent
+			tried++
+		default:
+			tried++
+		}
+		if a.Peer.FailPercent >= 100 {
+			at.Asterisk = PathFail
+		}
+		sim.Attempts = append(sim.Attempts, at)
+	}
+	// What the SIP core answers when it tried no peer (sip's routeOut).
+	switch {
+	case sim.Outcome != "route" || tried > 0:
+	case overSpend > 0:
+		sim.Outcome = ReasonSpendLimit // 403
+	case limited > 0:
+		sim.Outcome = ReasonOutMaximum // 503
 	}
 	for _, p := range d.Reserved {
 		sim.Reserved = append(sim.Reserved, SimulationReserved{Peer: p.ID, Name: p.Name, Customer: p.Customer})
 	}
 	return sim
+}
+
+// coversFirstStep reports whether what line has left today covers the
+// first billing step of peer's tariff for the call (SpendLedger.Reserve's
+// rule; a peer that charges nothing is always covered).
+func coversFirstStep(live Admissions, state *RoutingState, req CallRequest, peer *Peer) bool {
+	if req.Line.CallMaximum < 0 {
+		return true
+	}
+	t, chargeable := live.Tariff(peer, req.Called, req.Caller, req.Line.CallMedia(), req.Now)
+	if !chargeable || !t.Chargeable() {
+		return true
+	}
+	first, _ := t.Charge(time.Nanosecond)
+	return live.SpendHeld(req.Line.Name, req.Now)+first <= req.Line.CallMaximum
 }
 
 // String prints a simulation for a terminal (`sipswitch route`).
@@ -131,8 +202,13 @@ func (s Simulation) String() string {
 			if !a.TelephoneEvent {
 				b.WriteString(" (telephone-event removed)")
 			}
-			if a.SIPCore == PathSkip {
+			switch a.Reason {
+			case ReasonNotSIP:
 				b.WriteString(" (Asterisk only: the SIP core skips a peer it cannot dial)")
+			case ReasonSpendLimit:
+				b.WriteString(" (the SIP core skips it: the line's spend limit does not cover the first billing step)")
+			case ReasonOutMaximum:
+				b.WriteString(" (skipped: the peer's calls are at its outmaximum)")
 			}
 			switch {
 			case a.FailPercent >= 100:
@@ -152,6 +228,12 @@ func (s Simulation) String() string {
 		}
 	case "no_peer":
 		b.WriteString("refused: the route has no usable peer\n")
+	case "line_busy":
+		fmt.Fprintf(&b, "refused 486: line %s is at its totalmaximum\n", s.Line)
+	case ReasonSpendLimit:
+		fmt.Fprintf(&b, "refused 403: line %s's spend limit covers no attempt's first billing step\n", s.Line)
+	case ReasonOutMaximum:
+		b.WriteString("refused 503: every peer is at its outmaximum\n")
 	case "unknown_plan":
 		b.WriteString("refused: no such rate plan\n")
 	default:

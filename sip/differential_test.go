@@ -511,7 +511,7 @@ func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time)
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
-	return routing.Simulate(ds.state, req)
+	return routing.Simulate(ds.state, req, nil)
 }
 
 // asteriskCall places the call through the real Asterisk and returns what

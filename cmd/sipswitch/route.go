@@ -57,7 +57,9 @@ func runRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, routing.Simulate(state, req).String())
+	// No live switch here: the route alone (routes/simulate on the daemon
+	// adds what its SIP core would refuse now).
+	fmt.Fprint(stdout, routing.Simulate(state, req, nil).String())
 	return nil
 }
 

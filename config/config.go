@@ -406,18 +406,33 @@ func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string, k
 	return nil
 }
 
+// checkListenAddr checks a host:port to listen on: the port a number
+// from 0 (any free one) to 65535. Checked with the rest of the
+// configuration so that a typo stops the daemon before it creates a store
+// and prints the first admin's password.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
 // Validate checks values; lines gives each key's line for messages.
 func (c Config) Validate(file string, lines map[string]int) error {
 	fail := func(key, msg string) error { return Error{File: file, Key: key, Line: lines[key], Message: msg} }
 	if c.Database == "" {
 		return fail("database", "must name a database file or a postgres:// URL")
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
-		return fail("http", fmt.Sprintf("must be host:port, got %q", c.HTTP))
+	if err := checkListenAddr(c.HTTP); err != nil {
+		return fail("http", fmt.Sprintf("must be host:port, got %q: %v", c.HTTP, err))
 	}
 	if c.Metrics != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
-			return fail("metrics", fmt.Sprintf("must be host:port or empty, got %q", c.Metrics))
+		if err := checkListenAddr(c.Metrics); err != nil {
+			return fail("metrics", fmt.Sprintf("must be host:port or empty, got %q: %v", c.Metrics, err))
 		}
 	}
 	if len(c.SIP) == 0 {
@@ -427,6 +442,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		_, addr, err := sip.ParseListenURI(s)
 		if err != nil {
 			return fail("sip", err.Error())
+		}
+		if err := checkListenAddr(addr); err != nil {
+			return fail("sip", fmt.Sprintf("%q: %v", s, err))
 		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
 			return fail("sip_advertise", fmt.Sprintf("must name this host's address (for Contact and Via) when sip listens on %s", s))

@@ -62,6 +62,14 @@ type Config struct {
 	Log     LogConfig     `yaml:"log"`
 	Cluster ClusterConfig `yaml:"cluster"`
 	Runtime RuntimeConfig `yaml:"runtime"`
+	Audit   AuditConfig   `yaml:"audit"`
+}
+
+// AuditConfig bounds the audit log (engine/audit.go, audit/list).
+type AuditConfig struct {
+	// RetentionDays: rows older than this many days are deleted, at
+	// start and every hour; 0 keeps them all. INFERRED default 365.
+	RetentionDays int `yaml:"retention_days" reload:"live"`
 }
 
 // ClusterConfig is for several switch hosts on one PostgreSQL store
@@ -247,6 +255,7 @@ func Default() Config {
 		},
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
 		Runtime: RuntimeConfig{GCPercent: 200},
+		Audit:   AuditConfig{RetentionDays: 365},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -455,6 +464,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())
+	}
+	if c.Audit.RetentionDays < 0 {
+		return fail("audit.retention_days", "must be 0 (keep every row) or more")
 	}
 	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return fail("realm", "must be a non-empty name without quotes or backslashes")

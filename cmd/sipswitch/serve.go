@@ -170,6 +170,8 @@ type daemon struct {
 	renderDone   chan struct{}
 	// renderSkipped are the objects the last render left out (/healthz).
 	renderSkipped atomic.Pointer[[]render.Skipped]
+	// auditDays is audit.retention_days, read by pruneAudit.
+	auditDays atomic.Int64
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
@@ -261,6 +263,8 @@ func (d *daemon) run(ctx context.Context) error {
 	servers = append(servers, d.serveHTTP(httpLn, mux))
 
 	d.startRender(ctx)
+	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
+	go d.pruneAudit(ctx)
 	go d.pollExternalWrites(ctx)
 	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
@@ -404,6 +408,7 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	d.stopRender()
 	config.ApplyLive(&d.cfg, cfg)
+	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	applyRuntime(d.cfg.Runtime, d.log)
 	if l, err := d.cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)

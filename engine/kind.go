@@ -193,7 +193,10 @@ func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, v
 			return ErrValidated
 		})
 	} else {
-		err = s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error { id, err = s.createIn(ctx, tx, a, k, input, false); return err })
+		err = s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
+			id, err = s.createIn(ctx, tx, a, k, input, false)
+			return err
+		})
 		s.touched(k)
 	}
 	return id, err
@@ -252,7 +255,9 @@ func (s *Service) Update(ctx context.Context, a *Actor, k *Kind, key string, inp
 			return ErrValidated
 		})
 	}
-	err := s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error { return s.updateIn(ctx, tx, a, k, key, input, validateOnly) })
+	err := s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		return s.updateIn(ctx, tx, a, k, key, input, validateOnly)
+	})
 	s.touched(k)
 	return err
 }

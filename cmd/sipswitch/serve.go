@@ -246,6 +246,11 @@ func (d *daemon) run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
 		api.WithRoutingState(func(context.Context) (*routing.RoutingState, error) { return d.calls.State(), nil })))
+	openapi, err := api.NewOpenAPIHandler(svc, version)
+	if err != nil {
+		return err
+	}
+	mux.Handle(api.OpenAPIPath, openapi)
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)

@@ -212,3 +212,29 @@ func TestExampleSwitchFileRenders(t *testing.T) {
 		}
 	}
 }
+
+// The units start on a host without Asterisk: a directory of
+// ReadWritePaths= that sipswitch does not create itself is optional
+// ("-"), since systemd refuses to start a unit naming one that is absent.
+func TestSystemdUnitsStartWithoutTheRenderDirectory(t *testing.T) {
+	for _, path := range []string{"../../dist/sipswitch.service", "../../dist/cluster/sipswitch-cluster.service"} {
+		unit := mustRead(t, path)
+		found := false
+		for line := range strings.SplitSeq(unit, "\n") {
+			v, ok := strings.CutPrefix(line, "ReadWritePaths=")
+			if !ok {
+				continue
+			}
+			found = true
+			for _, p := range strings.Fields(v) {
+				// The state directory is the unit's own (StateDirectory=).
+				if p != "/var/lib/sipswitch" && !strings.HasPrefix(p, "-") {
+					t.Errorf("%s: ReadWritePaths=%s stops the unit where it does not exist; write -%s", path, p, p)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s has no ReadWritePaths=", path)
+		}
+	}
+}

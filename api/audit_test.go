@@ -178,6 +178,7 @@ func TestAuditRecordsEveryWriteWithoutSecrets(t *testing.T) {
 	secrets := []string{"line-s3cret-one", "line-s3cret-two", "carrier-s3cret", "pbx-s3cret-99", "remote-s3cret"}
 	s.mustOK("phones/create", map[string]string{"name": "2001", "password": secrets[0], "ringtime": "30"})
 	s.mustOK("phones/update", map[string]string{"name": "2001", "password": secrets[1], "ringtime": "45", "dnd": "0"})
+	s.mustOK("phones/create", map[string]string{"name": "2002", "copy_password": "2001", "validation": "0"})
 	s.mustOK("peers/create", map[string]string{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "username": "trunk", "password": secrets[2]})
 	s.mustOK("peers/delete", map[string]string{"id": "1"})
 	s.mustOK("plans/create", map[string]string{"name": "Retail"})
@@ -198,6 +199,7 @@ func TestAuditRecordsEveryWriteWithoutSecrets(t *testing.T) {
 		{"phones/create", "phones/2001", "api", "127.0.0.2", map[string]string{"name": "2001", "password": "(changed)", "ringtime": "30", "customer": "1"}},
 		// dnd=0 is its stored value: no change.
 		{"phones/update", "phones/2001", "api", "127.0.0.2", map[string]string{"password": "(changed)", "ringtime": "45"}},
+		{"phones/create", "phones/2002", "api", "127.0.0.2", map[string]string{"name": "2002", "copy_password": "2001", "customer": "1"}},
 		{"peers/create", "peers/1", "api", "127.0.0.2", map[string]string{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10", "username": "trunk", "password": "(changed)"}},
 		{"peers/delete", "peers/1", "api", "127.0.0.2", map[string]string{}},
 		{"plans/create", "plans/1", "api", "127.0.0.2", map[string]string{"name": "Retail", "customer": "1"}},
@@ -217,7 +219,7 @@ func TestAuditRecordsEveryWriteWithoutSecrets(t *testing.T) {
 			t.Errorf("row %d (%s): changes %v, want %v", i, r.Function, r.Changes, w.changes)
 		}
 	}
-	if ch := rows[6].Changes; ch["secret"] != "(changed)" || ch["remotesecret"] != "(changed)" || ch["name"] != "pbx" {
+	if ch := rows[7].Changes; ch["secret"] != "(changed)" || ch["remotesecret"] != "(changed)" || ch["name"] != "pbx" {
 		t.Errorf("sip_endpoint.save changes: %v", ch)
 	}
 	// The attacker's view: the whole table and the whole log.

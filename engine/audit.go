@@ -181,12 +181,18 @@ func redactSecrets(changes map[string]string) map[string]string {
 	return changes
 }
 
-// createChanges are the stored parameters a create's input gave, with
-// the values stored.
+// createChanges are the parameters a create's input gave, with the
+// values stored; a steering parameter (copy_password) as given, but for
+// validation, which a committed write always had off.
 func createChanges(spec *Spec, input, vals Values) map[string]string {
 	out := map[string]string{}
 	for _, p := range spec.Params {
-		if _, given := input[p.Name]; given && !p.NotStored {
+		v, given := input[p.Name]
+		switch {
+		case !given || p.Name == "validation":
+		case p.NotStored:
+			out[p.Name] = v
+		default:
 			out[p.Name] = vals[p.Name]
 		}
 	}

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install loadtest loadtest-smoke loadtest-cluster loadtest-kamailio pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio pgo
 
 all: build
 
@@ -79,14 +79,55 @@ loadtest-smoke:
 	MODE=answer RATE=50 DURATION=10 AFTER_S=2 scripts/loadtest.sh
 	MODE=failover RATE=50 DURATION=4 AFTER_S=2 scripts/loadtest.sh
 
-# Installs the binary, the systemd unit and the example configuration;
-# PREFIX and DESTDIR are honoured (DESTDIR for packaging).
+# Where install puts the unit and the sysusers.d entry; make deb puts
+# them where a package does.
+UNITDIR     ?= /etc/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR       = $(PREFIX)/share/doc/sipswitch
+# The unit as installed: its binary and documentation under PREFIX.
+UNIT_SED = -e 's|/usr/local/bin/sipswitch|$(PREFIX)/bin/sipswitch|g' -e 's|/usr/local/share/doc/sipswitch|$(DOCDIR)|g'
+
+# Installs the binary, the systemd unit (ExecStart= and Documentation=
+# under PREFIX), the sysusers.d entry of the user sipswitch, the
+# configuration and the documentation; PREFIX and DESTDIR are honoured
+# (DESTDIR for packaging). /etc/sipswitch/sipswitch.yaml is written only
+# when absent, 0640 (root:sipswitch when the group exists and this runs
+# as root): it may hold a database password. Create the user with
+# `systemd-sysusers` before starting the unit.
 install: build
 	install -D -m 0755 bin/sipswitch $(DESTDIR)$(PREFIX)/bin/sipswitch
-	install -D -m 0644 dist/sipswitch.service $(DESTDIR)/etc/systemd/system/sipswitch.service
-	sed -i 's|/usr/local/bin/sipswitch|$(PREFIX)/bin/sipswitch|' $(DESTDIR)/etc/systemd/system/sipswitch.service
-	install -D -m 0644 dist/sipswitch.example.yaml $(DESTDIR)/etc/sipswitch/sipswitch.example.yaml
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/sipswitch/README.md
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed $(UNIT_SED) dist/sipswitch.service > $(DESTDIR)$(UNITDIR)/sipswitch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sipswitch.service
+	install -D -m 0644 dist/sipswitch.sysusers $(DESTDIR)$(SYSUSERSDIR)/sipswitch.conf
+	install -d -m 0755 $(DESTDIR)/etc/sipswitch
+	test -e $(DESTDIR)/etc/sipswitch/sipswitch.yaml || install -m 0640 dist/sipswitch.example.yaml $(DESTDIR)/etc/sipswitch/sipswitch.yaml
+	if [ "$$(id -u)" = 0 ] && getent group sipswitch >/dev/null; then chgrp sipswitch $(DESTDIR)/etc/sipswitch/sipswitch.yaml; fi
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 dist/sipswitch.example.yaml $(DESTDIR)$(DOCDIR)/sipswitch.example.yaml
+	install -D -m 0644 dist/switch.example.yaml $(DESTDIR)$(DOCDIR)/switch.example.yaml
+	install -D -m 0644 dist/grafana/sipswitch.json $(DESTDIR)$(DOCDIR)/grafana/sipswitch.json
+
+# The Debian package (bin/sipswitch_VERSION_ARCH.deb): nfpm (dist/nfpm.yaml)
+# at a pinned version, fetched from the Go module proxy like staticcheck,
+# packs the files install writes with PREFIX=/usr, plus maintainer
+# scripts (dist/deb/) that create the user from the sysusers.d entry.
+# The binary is static (CGO_ENABLED=0). scripts/deb-check.sh installs,
+# runs and purges it (CI does, as root).
+NFPM       ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DEB_ARCH   ?= $(shell $(GO) env GOARCH)
+DEB_VERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); c=$$(git rev-parse --short HEAD 2>/dev/null || echo 0); echo "$${v:-0.0.0}+git$$(date -u +%Y%m%d).$$c")
+deb: PREFIX := /usr
+deb:
+	rm -rf bin/deb && mkdir -p bin/deb
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/deb/sipswitch ./cmd/sipswitch
+	sed $(UNIT_SED) dist/sipswitch.service > bin/deb/sipswitch.service
+	DEB_ARCH=$(DEB_ARCH) DEB_VERSION=$(DEB_VERSION) $(GO) run $(NFPM) package --packager deb --config dist/nfpm.yaml --target bin/
+
+# Builds the package, installs it with dpkg, runs `sipswitch serve` as
+# the user sipswitch on loopback, and purges it (root, Debian).
+deb-check: deb
+	scripts/deb-check.sh
 
 clean:
 	rm -rf bin

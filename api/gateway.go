@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -176,6 +177,7 @@ func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) (map[stri
 	if err != nil {
 		return errorAnswer(&gatewayError{"INVALID_REQUEST", "The login form could not be read."}), http.StatusOK
 	}
+	r = r.WithContext(engine.WithOrigin(r.Context(), engine.Origin{Addr: remoteAddr(r), Via: engine.ViaGateway, Function: "login"}))
 	actor, err := h.authenticate(r, form.Get("admin_uid"), form.Get("admin_password"))
 	if err != nil {
 		return h.errorFor(err), http.StatusOK
@@ -283,6 +285,9 @@ func (h *GatewayHandler) call(r *http.Request) (map[string]any, int) {
 	if r.ContentLength > maxBody {
 		return errorAnswer(errTooLarge), http.StatusRequestEntityTooLarge
 	}
+	// Who asked and from where: the audit log's (engine/audit.go); run
+	// adds the method.
+	r = r.WithContext(engine.WithOrigin(r.Context(), engine.Origin{Addr: remoteAddr(r), Via: engine.ViaGateway}))
 	// The session or the credentials first: nothing of the body is read
 	// for a client that has neither.
 	actor := h.session(r)
@@ -301,11 +306,11 @@ func (h *GatewayHandler) call(r *http.Request) (map[string]any, int) {
 	if refused != nil {
 		return refused, status
 	}
-	return h.run(r.Context(), actor, body), http.StatusOK
+	return h.run(r.Context(), remoteAddr(r), actor, body), http.StatusOK
 }
 
 // run answers the method a body names.
-func (h *GatewayHandler) run(ctx context.Context, actor *engine.Actor, body []byte) map[string]any {
+func (h *GatewayHandler) run(ctx context.Context, addr netip.Addr, actor *engine.Actor, body []byte) map[string]any {
 	var req gatewayRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil || dec.More() {
@@ -315,6 +320,7 @@ func (h *GatewayHandler) run(ctx context.Context, actor *engine.Actor, body []by
 	if !ok {
 		return errorAnswer(&gatewayError{"UNKNOWN_METHOD", "No such method: " + clip(req.Method)})
 	}
+	ctx = engine.WithOrigin(ctx, engine.Origin{Addr: addr, Via: engine.ViaGateway, Function: req.Method})
 	params, err := gatewayParams(req.Parameters)
 	if err != nil {
 		return h.errorFor(err)

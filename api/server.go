@@ -162,6 +162,8 @@ func (h *Handler) call(r *http.Request, name string) (env Envelope, code string,
 	if !known {
 		return failure(CodeNotFound, "", "No such function: "+clip(name)), CodeNotFound, http.StatusOK
 	}
+	// Who asked, from where and for what: the audit log's (engine/audit.go).
+	r = r.WithContext(engine.WithOrigin(r.Context(), engine.Origin{Addr: remoteAddr(r), Via: engine.ViaAPI, Function: name}))
 	params, err := ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return fail(err)

@@ -62,6 +62,14 @@ type Config struct {
 	Log     LogConfig     `yaml:"log"`
 	Cluster ClusterConfig `yaml:"cluster"`
 	Runtime RuntimeConfig `yaml:"runtime"`
+	Audit   AuditConfig   `yaml:"audit"`
+}
+
+// AuditConfig bounds the audit log (engine/audit.go, audit/list).
+type AuditConfig struct {
+	// RetentionDays: rows older than this many days are deleted, at
+	// start and every hour; 0 keeps them all. INFERRED default 365.
+	RetentionDays int `yaml:"retention_days" reload:"live"`
 }
 
 // ClusterConfig is for several switch hosts on one PostgreSQL store
@@ -247,6 +255,7 @@ func Default() Config {
 		},
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
 		Runtime: RuntimeConfig{GCPercent: 200},
+		Audit:   AuditConfig{RetentionDays: 365},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -406,18 +415,33 @@ func checkKeys(n *yaml.Node, prefix string, lines map[string]int, file string, k
 	return nil
 }
 
+// checkListenAddr checks a host:port to listen on: the port a number
+// from 0 (any free one) to 65535. Checked with the rest of the
+// configuration so that a typo stops the daemon before it creates a store
+// and prints the first admin's password.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("not host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
 // Validate checks values; lines gives each key's line for messages.
 func (c Config) Validate(file string, lines map[string]int) error {
 	fail := func(key, msg string) error { return Error{File: file, Key: key, Line: lines[key], Message: msg} }
 	if c.Database == "" {
 		return fail("database", "must name a database file or a postgres:// URL")
 	}
-	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
-		return fail("http", fmt.Sprintf("must be host:port, got %q", c.HTTP))
+	if err := checkListenAddr(c.HTTP); err != nil {
+		return fail("http", fmt.Sprintf("must be host:port, got %q: %v", c.HTTP, err))
 	}
 	if c.Metrics != "" {
-		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
-			return fail("metrics", fmt.Sprintf("must be host:port or empty, got %q", c.Metrics))
+		if err := checkListenAddr(c.Metrics); err != nil {
+			return fail("metrics", fmt.Sprintf("must be host:port or empty, got %q: %v", c.Metrics, err))
 		}
 	}
 	if len(c.SIP) == 0 {
@@ -428,6 +452,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if err != nil {
 			return fail("sip", err.Error())
 		}
+		if err := checkListenAddr(addr); err != nil {
+			return fail("sip", fmt.Sprintf("%q: %v", s, err))
+		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
 			return fail("sip_advertise", fmt.Sprintf("must name this host's address (for Contact and Via) when sip listens on %s", s))
 		}
@@ -437,6 +464,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())
+	}
+	if c.Audit.RetentionDays < 0 {
+		return fail("audit.retention_days", "must be 0 (keep every row) or more")
 	}
 	if c.Realm == "" || strings.ContainsAny(c.Realm, "\"\\\r\n") {
 		return fail("realm", "must be a non-empty name without quotes or backslashes")

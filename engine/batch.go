@@ -86,7 +86,8 @@ func (s *Service) CreateBatch(ctx context.Context, a *Actor, items []BatchItem, 
 	}
 	results := make([]BatchResult, len(items))
 	created := 0
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+	err := s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		created = 0
 		pending := make([]int, 0, len(items))
 		for i := range items {
 			pending = append(pending, i)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
@@ -69,7 +70,8 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 		return 0, FieldErrors{{Key: "csv", Message: err.Error()}}
 	}
 	n := 0
-	_, err = s.db.Write(ctx, func(tx *storage.Tx) error {
+	err = s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		n = 0
 		if ok, err := exists(ctx, tx, "peers", peer); err != nil {
 			return err
 		} else if !ok {
@@ -89,7 +91,11 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 		for {
 			c, err := reader.Read()
 			if err == io.EOF {
-				return nil
+				changes := map[string]string{"rows": strconv.Itoa(n)}
+				if replace {
+					changes["replace"] = "1"
+				}
+				return s.audit(ctx, tx, a, "peers/costs/import", "peers/"+strconv.Itoa(peer), changes)
 			}
 			if err != nil {
 				return FieldErrors{{Key: "csv", Message: err.Error()}}

@@ -44,8 +44,10 @@ var ErrLoginBlocked = errors.New("too many failed logins; try again later") // 4
 
 // Login is Authenticate for a client at addr under the LoginLimits. Every
 // front end that takes a password over the network (the Enswitch API, the
-// gateway API) logs in here, so they share one count of failures.
+// gateway API) logs in here, so they share one count of failures. A
+// failed login is written to the audit log (audit.go).
 func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password string) (*Actor, error) {
+	client := addr.Unmap()
 	addr = guardAddr(addr)
 	if s.logins.blocked(addr, username) {
 		return nil, ErrLoginBlocked
@@ -53,10 +55,14 @@ func (s *Service) Login(ctx context.Context, addr netip.Addr, username, password
 	a, err := s.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
-		if addrBlocked, userBlocked := s.logins.failed(addr, username); addrBlocked || userBlocked {
+		addrBlocked, userBlocked := s.logins.failed(addr, username)
+		if addrBlocked || userBlocked {
 			s.log.Warn("login blocked after repeated failures", "addr", addr.String(), "username", clip(username),
 				"address_blocked", addrBlocked, "username_blocked", userBlocked)
 		}
+		// The audit log (audit.go) has the client's own address, not the
+		// /64 failures are counted under.
+		s.loginFailed(ctx, client, username, addrBlocked || userBlocked)
 	case err == nil:
 		s.logins.succeeded(addr, username)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -184,6 +185,15 @@ func (s *Service) dummyHash() (hash []byte, fresh bool) {
 // tests).
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*Actor, error) {
 	if username == "" || password == "" {
+		return nil, ErrBadCredentials
+	}
+	if !utf8.ValidString(username) || strings.ContainsRune(username, 0) {
+		// No user is called so (checkName), and PostgreSQL refuses to
+		// compare such bytes with a name: answered as a wrong password,
+		// at its cost, rather than as a failed query.
+		if dummy, fresh := s.dummyHash(); !fresh {
+			_ = s.compare(dummy, []byte(password))
+		}
 		return nil, ErrBadCredentials
 	}
 	digest := sha256.Sum256([]byte(password))

@@ -27,7 +27,7 @@ func (s *Service) SetSettings(ctx context.Context, a *Actor, settings map[string
 	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {
 		return err
 	}
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+	return s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
 		var errs FieldErrors
 		for key, value := range settings {
 			table := settingTables[key]
@@ -50,9 +50,8 @@ func (s *Service) SetSettings(ctx context.Context, a *Actor, settings map[string
 		if len(errs) > 0 {
 			return errs
 		}
-		return nil
+		return s.audit(ctx, tx, a, "settings/update", "settings", settingsChanges(settings))
 	})
-	return err
 }
 
 // Settings reads the switch-wide settings.

@@ -115,7 +115,7 @@ func (s *Service) SaveSIPEndpoint(ctx context.Context, a *Actor, input Values) (
 		return SaveResult{}, err
 	}
 	var res SaveResult
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+	err := s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
 		res = SaveResult{}
 		id, err := s.resolveSIPEndpoint(ctx, tx, input)
 		if err != nil {
@@ -259,7 +259,7 @@ func (s *Service) DeleteSIPEndpoint(ctx context.Context, a *Actor, ref SIPEndpoi
 	if err := s.authorize(a, kindSIPEndpoint.DeletePriv); err != nil {
 		return err
 	}
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
+	return s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
 		id, err := s.resolveRef(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -268,7 +268,9 @@ func (s *Service) DeleteSIPEndpoint(ctx context.Context, a *Actor, ref SIPEndpoi
 		if errors.Is(err, storage.ErrNotFound) {
 			return ErrNotFound
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a, "sip_endpoints/delete", auditObject(kindSIPEndpoint, strconv.FormatInt(id, 10)), nil)
 	})
-	return err
 }

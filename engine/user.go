@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/sipswitch/sipswitch/storage"
 	"golang.org/x/crypto/bcrypt"
@@ -48,8 +49,12 @@ func (s *Service) AddUser(ctx context.Context, username, password, role string, 
 	if customer == 0 {
 		customer = RootCustomer
 	}
-	_, err := s.db.Write(ctx, func(tx *storage.Tx) error {
-		return s.insertUser(ctx, tx, username, password, role, customer)
+	err := s.writeAudited(ctx, func(ctx context.Context, tx *storage.Tx) error {
+		if err := s.insertUser(ctx, tx, username, password, role, customer); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, SystemActor(), "user add", "users/"+username,
+			map[string]string{"role": role, "customer": strconv.Itoa(customer), "password": secretChanged})
 	})
 	s.identityGen.Add(1)
 	return err

@@ -15,6 +15,9 @@ import (
 var (
 	lossBuckets   = []float64{0, 0.1, 0.5, 1, 2, 3, 5, 10, 20, 50}
 	jitterBuckets = []float64{.001, .002, .005, .01, .02, .03, .05, .1, .2}
+	// MOS from 1 (bad) to 4.5 (the E-model's best for G.711): finer where
+	// calls turn from good (4.3) to poor (3.6).
+	mosBuckets = []float64{1, 2, 2.5, 3, 3.3, 3.6, 3.8, 4, 4.1, 4.2, 4.3, 4.4, 4.5}
 )
 
 func newMediaHistograms(m *Metrics) {
@@ -25,6 +28,10 @@ func newMediaHistograms(m *Metrics) {
 	m.MediaJitter = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "sipswitch_media_jitter_seconds", Help: "Interarrival jitter of relayed calls' RTP (RFC 3550 A.8) at call end, by answering peer and leg.",
 		Buckets: jitterBuckets,
+	}, []string{"peer", "leg"})
+	m.MediaMOS = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "sipswitch_media_mos", Help: "Estimated MOS of relayed calls' RTP at call end (simplified E-model, ITU-T G.107; sip/media), by answering peer and leg.",
+		Buckets: mosBuckets,
 	}, []string{"peer", "leg"})
 }
 
@@ -44,6 +51,7 @@ func (m *Metrics) ObserveMedia(r sip.MediaResult) {
 		}
 		m.MediaLoss.WithLabelValues(peer, l.name).Observe(l.st.LossPercent)
 		m.MediaJitter.WithLabelValues(peer, l.name).Observe(l.st.Jitter.Seconds())
+		m.MediaMOS.WithLabelValues(peer, l.name).Observe(l.st.MOS)
 	}
 }
 

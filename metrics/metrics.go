@@ -36,6 +36,7 @@ type Metrics struct {
 
 	MediaLoss   *prometheus.HistogramVec // peer, leg
 	MediaJitter *prometheus.HistogramVec // peer, leg
+	MediaMOS    *prometheus.HistogramVec // peer, leg
 
 	// SIPDelay is where post-dial delay goes (sip.DelayStage), by stage;
 	// delays holds its observers resolved once, for the call path.
@@ -98,7 +99,7 @@ func New() *Metrics {
 		m.delays[i] = m.SIPDelay.WithLabelValues(sip.DelayStage(i).String())
 	}
 	m.Registry.MustRegister(
-		m.MediaLoss, m.MediaJitter, m.SIPDelay,
+		m.MediaLoss, m.MediaJitter, m.MediaMOS, m.SIPDelay,
 		m.APIRequests, m.APIDuration, m.RenderDuration, m.RenderFailures, m.RenderSkipped,
 		m.CallAttempts, m.CallsAnswered, m.CallsFailed, m.RoutingBuild,
 		m.StoreRevision, m.StoreReloads, m.ConfigReloads, m.ShuttingDown,

@@ -104,8 +104,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // another process (e.g. `sipswitch costs import` beside a running daemon).
 func WithBusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
 
-// WithoutMigrations opens the database as it is; used by `migrate` to
-// report what it applies.
+// WithoutMigrations opens the database as it is, possibly empty, without
+// reading its revision; used by `migrate` to report what it applies.
 func WithoutMigrations() Option { return func(o *options) { o.noMigrate = true } }
 
 // Open opens the store at path: a postgres:// or postgresql:// URL opens
@@ -142,9 +142,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.sql.Close()
 		return nil, err
 	}
-	if _, err := db.PollRevision(ctx); err != nil {
-		db.sql.Close()
-		return nil, err
+	// A store opened as it is may have no schema yet (`migrate` of a new
+	// file): its revision is read once migrated, by whoever opens it next.
+	if !o.noMigrate {
+		if _, err := db.PollRevision(ctx); err != nil {
+			db.sql.Close()
+			return nil, err
+		}
 	}
 	if db.dialect == postgresDialect {
 		db.startListening(o.log)

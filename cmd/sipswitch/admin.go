@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/sipswitch/sipswitch/engine"
@@ -12,20 +13,37 @@ import (
 )
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", stderr)
-	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
-	if err := parseFlags(fs, args); err != nil {
+	flags := newFlags("migrate", stderr)
+	db := flags.String("db", "./sipswitch.db", "database file or postgres:// URL")
+	if err := parseFlags(flags, args); err != nil {
 		return err
+	}
+	// A file this command creates and fails to migrate is removed: an
+	// empty or half-made store must not pass for one on the next start.
+	created := false
+	if !storage.IsPostgresDSN(*db) {
+		if _, err := os.Stat(*db); errors.Is(err, fs.ErrNotExist) {
+			created = true
+		}
 	}
 	store, err := storage.Open(ctx, *db, storage.WithoutMigrations())
-	if err != nil {
-		return err
+	if err == nil {
+		var applied []string
+		if applied, err = store.Migrate(ctx); err == nil {
+			defer store.Close()
+			return printMigrated(stdout, applied)
+		}
+		store.Close()
 	}
-	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
+	if created {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(*db + suffix)
+		}
 	}
+	return err
+}
+
+func printMigrated(stdout io.Writer, applied []string) error {
 	if len(applied) == 0 {
 		fmt.Fprintln(stdout, "database is up to date")
 	}

@@ -55,22 +55,38 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		// Asked for: the answer, on standard output.
+		usage(stdout)
 		return exitOK
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, args[1:], stdout, stderr)
+		// `sipswitch <command> -h` asks for the command's usage: it goes
+		// to standard output and exits 0, whether the command is one of
+		// flags (flag.ErrHelp) or of subcommands (which print their
+		// usage and return errUsage).
+		askedHelp := len(args) > 1 && isHelpFlag(args[1])
+		errw := io.Writer(&cliStderr{Writer: stderr, stdout: stdout})
+		if askedHelp {
+			errw = &cliStderr{Writer: stdout, stdout: stdout}
+		}
+		err := c.run(ctx, args[1:], stdout, errw)
 		switch {
 		case err == nil:
 			return exitOK
-		case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		case errors.Is(err, flag.ErrHelp), askedHelp && errors.Is(err, errUsage):
+			return exitOK
+		case errors.Is(err, errUsage):
 			return exitUsage
 		case errors.Is(err, errDrift):
 			return exitFailure
@@ -82,6 +98,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "sipswitch: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return exitUsage
+}
+
+func isHelpFlag(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// cliStderr is the standard error a command writes to. It also carries
+// standard output, where a flag set prints the usage a -h asked for
+// (parseFlags): asked-for help is output, usage after a mistake is an
+// error.
+type cliStderr struct {
+	io.Writer
+	stdout io.Writer
+}
+
+// helpOutput is where a flag set writing to w prints asked-for usage.
+func helpOutput(w io.Writer) io.Writer {
+	if s, ok := w.(*cliStderr); ok {
+		return s.stdout
+	}
+	return w
 }
 
 func usage(w io.Writer) {
@@ -102,14 +137,35 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses and rejects stray arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseWithArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// parseWithArgs parses flags and leaves the arguments after them to the
+// caller. A -h prints the usage to standard output and returns
+// flag.ErrHelp (exit 0); a mistake prints it to standard error and
+// returns errUsage (exit 2).
+func parseWithArgs(fs *flag.FlagSet, args []string) error {
+	// Usage is printed here, once it is known where it goes.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if errors.Is(err, flag.ErrHelp) {
+		stderr := fs.Output()
+		fs.SetOutput(helpOutput(stderr))
+		fs.Usage()
+		fs.SetOutput(stderr)
+		return err
+	}
+	if err != nil {
 		fs.Usage()
 		return errUsage
 	}

@@ -72,8 +72,8 @@ func runCosts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := fs.String("db", "./sipswitch.db", "database file or postgres:// URL")
 	peer := fs.Int("peer", 0, "peer whose cost table is loaded")
 	replace := fs.Bool("replace", false, "remove the peer's existing cost rows first")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if err := parseWithArgs(fs, args[1:]); err != nil {
+		return err
 	}
 	if *peer < 1 || fs.NArg() != 1 {
 		return usageErr(fs, "--peer and one CSV file are required")

@@ -111,9 +111,21 @@ func newLogger(cfg config.LogConfig, w io.Writer, level *slog.LevelVar) *slog.Lo
 		}
 	}
 	if format == "json" {
+		opts.ReplaceAttr = durationAsText
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationAsText writes a duration as the text handler and the
+// configuration file do ("1.5s", "230ms"): slog's JSON handler would
+// write a bare count of nanoseconds, which reads as a plain number to
+// whoever queries the journal.
+func durationAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -159,6 +171,8 @@ type daemon struct {
 	routingMu    sync.Mutex // serializes rebuildRouting
 	// renderSkipped are the objects the last render left out (/healthz).
 	renderSkipped atomic.Pointer[[]render.Skipped]
+	// auditDays is audit.retention_days, read by pruneAudit.
+	auditDays atomic.Int64
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
@@ -172,6 +186,24 @@ func (d *daemon) run(ctx context.Context) error {
 	c := d.cfg.Calls
 	if err := sip.SetTransactionTimers(sip.TransactionTimers{T1: c.T1, T2: c.T2, T4: c.T4, Linger: c.TransactionLinger}); err != nil {
 		return fmt.Errorf("calls timers: %w", err)
+	}
+	// Every address is bound, or found unusable, before the store is
+	// touched: a port that is taken or not this user's must not leave
+	// behind a fresh store whose admin password went by on the terminal.
+	httpLn, err := net.Listen("tcp", d.cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("http: listen %s: %w", d.cfg.HTTP, err)
+	}
+	defer httpLn.Close() // after Shutdown, a no-op
+	var metricsLn net.Listener
+	if d.cfg.Metrics != "" {
+		if metricsLn, err = net.Listen("tcp", d.cfg.Metrics); err != nil {
+			return fmt.Errorf("metrics: listen %s: %w", d.cfg.Metrics, err)
+		}
+		defer metricsLn.Close()
+	}
+	if err := probeSIPListeners(d.cfg.SIP); err != nil {
+		return err
 	}
 	store, svc, err := openService(ctx, d.cfg.Database, storage.WithLogger(d.log))
 	if err != nil {
@@ -215,6 +247,11 @@ func (d *daemon) run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
 		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls)))
+	openapi, err := api.NewOpenAPIHandler(svc, version)
+	if err != nil {
+		return err
+	}
+	mux.Handle(api.OpenAPIPath, openapi)
 	gateway := api.NewGatewayHandler(svc, api.WithGatewayLogger(d.log))
 	mux.Handle(api.GatewayLoginPath, gateway)
 	mux.Handle(api.GatewayJSONPath, gateway)
@@ -227,19 +264,13 @@ func (d *daemon) run(ctx context.Context) error {
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", d.metrics.Handler())
 		d.mountPprof(mm)
-		srv, err := d.listenHTTP(d.cfg.Metrics, mm)
-		if err != nil {
-			return err
-		}
-		servers = append(servers, srv)
+		servers = append(servers, d.serveHTTP(metricsLn, mm))
 	}
-	srv, err := d.listenHTTP(d.cfg.HTTP, mux)
-	if err != nil {
-		return err
-	}
-	servers = append(servers, srv)
+	servers = append(servers, d.serveHTTP(httpLn, mux))
 
 	d.startRender(ctx)
+	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
+	go d.pruneAudit(ctx)
 	go d.pollExternalWrites(ctx)
 	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
@@ -295,11 +326,33 @@ func (d *daemon) run(ctx context.Context) error {
 	return nil
 }
 
-func (d *daemon) listenHTTP(addr string, h http.Handler) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+// probeSIPListeners binds and releases each SIP listen address, so that
+// one that is taken or not this user's to bind stops the daemon before it
+// opens the store; the SIP core binds them for good once the routing
+// state is read from the store.
+func probeSIPListeners(uris []string) error {
+	for _, u := range uris {
+		network, addr, err := sip.ParseListenURI(u)
+		if err != nil {
+			return fmt.Errorf("sip: %w", err)
+		}
+		var c io.Closer
+		if network == "udp" {
+			c, err = net.ListenPacket("udp", addr)
+		} else {
+			c, err = net.Listen("tcp", addr)
+		}
+		if err != nil {
+			return fmt.Errorf("sip: listen %s: %w", u, err)
+		}
+		c.Close()
 	}
+	return nil
+}
+
+// serveHTTP serves h on ln until Shutdown.
+func (d *daemon) serveHTTP(ln net.Listener, h http.Handler) *http.Server {
+	addr := ln.Addr().String()
 	// MaxHeaderBytes: what a connection may make the daemon hold before
 	// it authenticates; 64 KiB takes the longest legitimate Enswitch GET
 	// (every phones/create parameter, 41 kB) and not Go's 1 MiB default.
@@ -311,7 +364,7 @@ func (d *daemon) listenHTTP(addr string, h http.Handler) (*http.Server, error) {
 			d.log.Error("http server", "addr", addr, "error", err)
 		}
 	}()
-	return srv, nil
+	return srv
 }
 
 // watchdog ticks at half the interval systemd expects pings at; nil (never
@@ -361,6 +414,7 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	d.stopRender()
 	config.ApplyLive(&d.cfg, cfg)
+	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	applyRuntime(d.cfg.Runtime, d.log)
 	if l, err := d.cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)

@@ -4,28 +4,35 @@
 // in parallel and leave nothing behind.
 //
 // PostgreSQL is the server SIPSWITCH_TEST_POSTGRES names (a postgres://
-// URL; default postgres://postgres@127.0.0.1:5432/test). Set it to "off"
-// to run the SQLite half only; CI never does. An unreachable server fails
-// the test rather than skipping it, so a missing PostgreSQL cannot pass
-// for a green run.
+// URL), else postgres://postgres@127.0.0.1:5432/test when it answers,
+// else one started for the test process when PostgreSQL is installed
+// (internal/servicetest). Set SIPSWITCH_TEST_POSTGRES to "off" to run the
+// SQLite half only. When there is no server, the PostgreSQL half is
+// skipped with a message saying why, except under CI or when the
+// environment named the server: then the tests fail, so a missing
+// PostgreSQL cannot pass for a green run.
 package storagetest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sipswitch/sipswitch/internal/servicetest"
 )
 
 // DefaultPostgres is the server the tests use when the environment names
-// none.
-const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// none and it answers.
+const DefaultPostgres = servicetest.DefaultPostgres
 
 // Backend is one engine the store runs on.
 type Backend struct {
@@ -36,14 +43,22 @@ type Backend struct {
 }
 
 // Backends lists the engines to test on: SQLite always, PostgreSQL
-// unless SIPSWITCH_TEST_POSTGRES=off.
+// unless SIPSWITCH_TEST_POSTGRES=off or there is none to be had (said
+// once on standard error; under CI it is listed anyway, and its tests
+// fail).
 func Backends() []Backend {
 	out := []Backend{{Name: "sqlite", DSN: SQLite}}
-	if os.Getenv("SIPSWITCH_TEST_POSTGRES") != "off" {
-		out = append(out, Backend{Name: "postgres", DSN: Postgres})
+	if os.Getenv("SIPSWITCH_TEST_POSTGRES") == "off" {
+		return out
 	}
-	return out
+	if _, err := servicetest.PostgresURL(); err != nil && !servicetest.Required("SIPSWITCH_TEST_POSTGRES") {
+		skipNote.Do(func() { fmt.Fprintf(os.Stderr, "storagetest: the PostgreSQL half is skipped: %v\n", err) })
+		return out
+	}
+	return append(out, Backend{Name: "postgres", DSN: Postgres})
 }
+
+var skipNote sync.Once
 
 // Each runs fn as one subtest per backend.
 func Each(t *testing.T, fn func(t *testing.T, dsn string)) {
@@ -58,20 +73,19 @@ func SQLite(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "sipswitch.db")
 }
 
-// PostgresServer is the server URL tests use.
+// PostgresServer is the server URL tests use; "" when there is none
+// (Postgres skips or fails the test, saying why).
 func PostgresServer() string {
-	if v := os.Getenv("SIPSWITCH_TEST_POSTGRES"); v != "" && v != "off" {
-		return v
-	}
-	return DefaultPostgres
+	u, _ := servicetest.PostgresURL()
+	return u
 }
 
 // Postgres creates a schema of its own for t on the test server and
 // returns a URL whose search_path selects it; the schema is dropped when
-// t ends.
+// t ends. Without a server t is skipped (failed under CI).
 func Postgres(t testing.TB) string {
 	t.Helper()
-	server := PostgresServer()
+	server := servicetest.RequirePostgres(t)
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,10 +14,15 @@ import (
 )
 
 // BatchItem is one object for CreateBatch: the API module that creates it
-// ("peers", "phones" or "sip_endpoints") and its parameters by API name.
+// ("peers", "phones", "sip_endpoints", "plans" or "plans/routes") and its
+// parameters by API name.
 type BatchItem struct {
 	Module string
 	Input  Values
+	// Refs fill parameters with the ids of earlier items of the batch,
+	// created or found: a route's plan and peers, a line's plan
+	// (parameter -> index of the item).
+	Refs map[string]int
 }
 
 // BatchOutcome is what CreateBatch did with one item.
@@ -60,9 +67,10 @@ var errRollback = errors.New("roll back")
 // values, which only the system owner may learn of every customer.
 //
 // CreateBatch creates, in one transaction, every item whose name no object
-// of its kind has yet, with the same validation and checks as the API's
-// create (an item may name another item of the batch, e.g. as its
-// mailbox, in any order). Items whose name exists are left as they are
+// of its kind has yet (a route: no route of its plan has its prefixes and
+// media), with the same validation and checks as the API's create (an
+// item may name another item of the batch, e.g. as its mailbox, in any
+// order, or take an earlier item's id through Refs). Items whose name exists are left as they are
 // (BatchUnchanged or BatchDiffers, never updated), as are those whose name
 // another kind holds (BatchNameTaken). When any item is refused nothing is
 // written and the error is ErrBatchRefused; with dryRun, or when there is
@@ -76,8 +84,13 @@ func (s *Service) CreateBatch(ctx context.Context, a *Actor, items []BatchItem, 
 	byItem := make([]*Kind, len(items))
 	for i, it := range items {
 		k, ok := kinds[it.Module]
-		if !ok || !hasParam(k.Spec, "name") {
+		if !ok || !hasParam(k.Spec, "name") && batchIdentity[k.Table] == nil {
 			return nil, fmt.Errorf("batch item %d: module %q cannot be created by name", i+1, it.Module)
+		}
+		for param, j := range it.Refs {
+			if j < 0 || j >= i {
+				return nil, fmt.Errorf("batch item %d: %s refers to item %d, which is not an earlier item", i+1, param, j+1)
+			}
 		}
 		if err := s.authorize(a, k.CreatePriv); err != nil {
 			return nil, fmt.Errorf("batch item %d (%s): %w", i+1, it.Module, err)
@@ -98,7 +111,13 @@ func (s *Service) CreateBatch(ctx context.Context, a *Actor, items []BatchItem, 
 			var refused []int
 			progress := false
 			for _, i := range pending {
-				r, err := s.batchOne(ctx, tx, a, byItem[i], items[i].Input)
+				input, r := resolveRefs(items, results, i)
+				if r.Outcome == BatchRefused {
+					results[i] = r
+					refused = append(refused, i)
+					continue
+				}
+				r, err := s.batchOne(ctx, tx, a, byItem[i], input)
 				if err != nil {
 					return fmt.Errorf("batch item %d (%s %q): %w", i+1, items[i].Module, items[i].Input["name"], err)
 				}
@@ -135,6 +154,39 @@ func (s *Service) CreateBatch(ctx context.Context, a *Actor, items []BatchItem, 
 	return results, nil
 }
 
+// batchIdentity names, for kinds without a name, the parameters that
+// find the existing object an item stands for: a plan's route for a
+// called and caller prefix and a media.
+var batchIdentity = map[string][]string{
+	"plan_routes": {"plan", "called_prefix", "caller_prefix", "media"},
+}
+
+// resolveRefs returns item i's input with its Refs filled from the
+// results of the items they name; a reference to a refused item refuses
+// it (for now: a later pass may create the item named).
+func resolveRefs(items []BatchItem, results []BatchResult, i int) (Values, BatchResult) {
+	it := items[i]
+	if len(it.Refs) == 0 {
+		return it.Input, BatchResult{}
+	}
+	in := make(Values, len(it.Input)+len(it.Refs))
+	maps.Copy(in, it.Input)
+	var errs FieldErrors
+	for _, param := range slices.Sorted(maps.Keys(it.Refs)) {
+		j := it.Refs[param]
+		r := results[j]
+		if r.ID <= 0 || r.Outcome == BatchRefused || r.Outcome == BatchNameTaken {
+			errs = append(errs, FieldError{Key: param, Message: fmt.Sprintf("%s refers to batch item %d (%s %q), which is not created", param, j+1, items[j].Module, items[j].Input["name"])})
+			continue
+		}
+		in[param] = strconv.FormatInt(r.ID, 10)
+	}
+	if len(errs) > 0 {
+		return nil, BatchResult{Outcome: BatchRefused, Errors: errs}
+	}
+	return in, BatchResult{}
+}
+
 func hasParam(spec *Spec, name string) bool {
 	_, ok := spec.Param(name)
 	return ok
@@ -143,8 +195,21 @@ func hasParam(spec *Spec, name string) bool {
 // batchOne handles one item inside the batch's transaction: an error is a
 // failure of the store, a refusal is a result.
 func (s *Service) batchOne(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values) (BatchResult, error) {
+	if ids := batchIdentity[k.Table]; ids != nil {
+		return s.batchByIdentity(ctx, tx, a, k, input, ids)
+	}
 	name := input["name"]
-	if name != "" {
+	if name != "" && k == kindPlan {
+		// A plan's name is no Asterisk section name: found by it, in
+		// no shared name space.
+		rec, err := tx.Get(ctx, k.Table, "name", name)
+		switch {
+		case err == nil:
+			return s.batchExisting(k, a, input, valuesOfRecord(rec)), nil
+		case !errors.Is(err, storage.ErrNotFound):
+			return BatchResult{}, err
+		}
+	} else if name != "" {
 		rec, err := tx.Get(ctx, k.Table, "name", name)
 		switch {
 		case err == nil:
@@ -159,6 +224,40 @@ func (s *Service) batchOne(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 		if holder != "" {
 			return BatchResult{Outcome: BatchNameTaken, Holder: holder}, nil
 		}
+	}
+	id, err := s.createIn(ctx, tx, a, k, input, false)
+	var fe FieldErrors
+	if errors.As(err, &fe) {
+		return BatchResult{Outcome: BatchRefused, Errors: fe}, nil
+	}
+	if err != nil {
+		return BatchResult{}, err
+	}
+	return BatchResult{Outcome: BatchCreated, ID: id}, nil
+}
+
+// batchByIdentity handles an item of a kind without a name: the stored
+// object with the same identity parameters (canonical, defaults applied)
+// is compared, else the item is created.
+func (s *Service) batchByIdentity(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values, ids []string) (BatchResult, error) {
+	canon, errs := k.Spec.Validate(input, nil)
+	if len(errs) > 0 {
+		return BatchResult{Outcome: BatchRefused, Errors: errs}, nil
+	}
+	conds := make([]storage.Cond, 0, len(ids))
+	for _, col := range ids {
+		var val any = canon[col]
+		if p, ok := k.Spec.Param(col); ok && p.Type == Integer {
+			val = atoi(canon[col])
+		}
+		conds = append(conds, storage.Cond{Col: col, Op: "=", Val: val})
+	}
+	recs, err := tx.List(ctx, k.Table, storage.Query{Where: conds, Limit: 1})
+	if err != nil {
+		return BatchResult{}, err
+	}
+	if len(recs) > 0 {
+		return s.batchExisting(k, a, input, valuesOfRecord(recs[0])), nil
 	}
 	id, err := s.createIn(ctx, tx, a, k, input, false)
 	var fe FieldErrors

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"testing"
@@ -169,6 +170,85 @@ func TestCreateBatchOnlyForTheSystemOwner(t *testing.T) {
 		_, err = s.CreateBatch(context.Background(), engine.SystemActor(), []engine.BatchItem{{Module: "plans/routes", Input: engine.Values{}}}, false)
 		if err == nil {
 			t.Error("a module without names must be refused")
+		}
+	})
+}
+
+// TestCreateBatchPlansAndRoutes: a batch creates rate plans (found again
+// by name, in no shared name space with peers and lines) and their routes
+// (found again by plan, prefixes and media), filling the ids of plans and
+// peers the batch creates into the items that name them (Refs); an item
+// that names a refused item is refused, and nothing is written.
+func TestCreateBatchPlansAndRoutes(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := batchService(t, dsn)
+		items := []engine.BatchItem{
+			{Module: "peers", Input: engine.Values{"name": "carrier-a", "type": "sip", "destination": "192.0.2.10"}},
+			{Module: "peers", Input: engine.Values{"name": "carrier-b", "type": "sip", "destination": "192.0.2.20"}},
+			// A plan may share a peer's name.
+			{Module: "plans", Input: engine.Values{"name": "carrier-a"}},
+			{Module: "plans/routes", Input: engine.Values{"called_prefix": "44"}, Refs: map[string]int{"plan": 2, "peer1": 0, "peer2": 1}},
+			{Module: "plans/routes", Input: engine.Values{"called_prefix": "0900", "allow": "0"}, Refs: map[string]int{"plan": 2}},
+			{Module: "phones", Input: engine.Values{"name": "2001", "password": "line-2001-pw"}, Refs: map[string]int{"plan": 2}},
+		}
+		res, err := s.CreateBatch(ctx, engine.SystemActor(), items, false)
+		if err != nil {
+			t.Fatalf("%v %+v", err, res)
+		}
+		for i, r := range res {
+			if r.Outcome != engine.BatchCreated {
+				t.Fatalf("item %d: %+v", i, r)
+			}
+		}
+		routes, _, err := s.List(ctx, engine.SystemActor(), s.Kinds()["plans/routes"], engine.ListOptions{Filters: map[string]string{"plan": strconv.FormatInt(res[2].ID, 10)}})
+		if err != nil || len(routes) != 2 {
+			t.Fatalf("routes %v %v", routes, err)
+		}
+		for _, r := range routes {
+			if r["called_prefix"] == "44" && (fmt.Sprint(r["peer1"]) != strconv.FormatInt(res[0].ID, 10) || fmt.Sprint(r["peer2"]) != strconv.FormatInt(res[1].ID, 10)) {
+				t.Errorf("route 44: %v", r)
+			}
+		}
+		line, err := s.Get(ctx, engine.SystemActor(), s.Kinds()["phones"], "2001", engine.ListOptions{})
+		if err != nil || fmt.Sprint(line["plan"]) != strconv.FormatInt(res[2].ID, 10) {
+			t.Errorf("line 2001 %v %v", line, err)
+		}
+
+		// Again: every item is found, nothing is created.
+		again, err := s.CreateBatch(ctx, engine.SystemActor(), items, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range again {
+			if r.Outcome != engine.BatchUnchanged || r.ID != res[i].ID && i != 5 {
+				t.Errorf("second run item %d: %+v (first %+v)", i, r, res[i])
+			}
+		}
+		// A route to another peer for the same prefix differs.
+		moved := append([]engine.BatchItem(nil), items[:4]...)
+		moved[3].Refs = map[string]int{"plan": 2, "peer1": 1}
+		again, err = s.CreateBatch(ctx, engine.SystemActor(), moved, false)
+		if err != nil || again[3].Outcome != engine.BatchDiffers || !reflect.DeepEqual(again[3].Differs, []string{"peer1"}) {
+			t.Errorf("moved route: %v %+v", err, again[3])
+		}
+
+		// A route naming a refused peer is refused, and the batch
+		// writes nothing.
+		bad := []engine.BatchItem{
+			{Module: "peers", Input: engine.Values{"name": "carrier-c", "type": "sip"}},
+			{Module: "plans", Input: engine.Values{"name": "Other"}},
+			{Module: "plans/routes", Input: engine.Values{"called_prefix": "33"}, Refs: map[string]int{"plan": 1, "peer1": 0}},
+		}
+		res, err = s.CreateBatch(ctx, engine.SystemActor(), bad, false)
+		if !errors.Is(err, engine.ErrBatchRefused) || res[2].Outcome != engine.BatchRefused || res[2].Errors[0].Key != "peer1" {
+			t.Fatalf("%v %+v", err, res)
+		}
+		if n := count(t, s, "plans"); n != 1 {
+			t.Errorf("%d plans after a refused batch", n)
+		}
+		if _, err := s.CreateBatch(ctx, engine.SystemActor(), []engine.BatchItem{{Module: "plans/routes", Input: engine.Values{"called_prefix": "1"}, Refs: map[string]int{"plan": 0}}}, false); err == nil {
+			t.Error("a reference to the item itself was taken")
 		}
 	})
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -146,14 +145,19 @@ func checkHost(s string) error {
 	return nil
 }
 
-func checkIPAddr(s string) error {
-	if s == "" {
-		return nil
+// sourceParam makes p a line's source: IP addresses and CIDR networks
+// (routing.ParseSource, the reading the renderer and the SIP core share),
+// stored in canonical form (192.0.2.0/24, hosts without /32, separated by
+// commas).
+func sourceParam(p Param) Param {
+	p.Canon = func(raw, _ string) (string, error) {
+		nets, err := routing.ParseSource(raw)
+		if err != nil {
+			return "", fmt.Errorf("must be IP addresses or CIDR networks (such as 192.0.2.10 or 192.168.10.0/24) separated by commas, at most %d: %s", routing.MaxSources, strings.TrimPrefix(err.Error(), routing.ErrSource.Error()+": "))
+		}
+		return routing.FormatSource(nets), nil
 	}
-	if _, err := netip.ParseAddr(s); err != nil {
-		return errors.New("must be an IP address")
-	}
-	return nil
+	return p
 }
 
 func checkURL(s string) error {
@@ -175,6 +179,14 @@ func checkCodec(s string) error {
 		return fmt.Errorf("must be a codec name (%s)", strings.Join(knownCodecs, ", "))
 	}
 	return nil
+}
+
+// checkCodecListOrEmpty is a line's codecs: "" for any codec.
+func checkCodecListOrEmpty(s string) error {
+	if s == "" {
+		return nil
+	}
+	return checkCodecList(s)
 }
 
 func checkCodecList(s string) error {

@@ -43,6 +43,14 @@ var PhoneSpec = NewSpec(
 	ownerManaged(str("callername_external", "", checkCallerIDText)),
 	ownerManaged(str("callername_internal", "", checkCallerIDText)),
 	str("codec", "", checkCodec),
+	// codecs is a sipswitch addition (INFERRED, issue 28): the codecs the
+	// line may use, in its order of preference, "" for any (the seed's
+	// only behaviour). The page's codec is one preferred codec ("Empty
+	// string for any"), which cannot say that a phone takes alaw and
+	// g722 and nothing else, as an Asterisk allow= list does. The
+	// renderer writes them as allow= (no allow=all) and the SIP core
+	// offers the line, and its calls offer on, no other codec.
+	str("codecs", "", checkCodecListOrEmpty),
 	Param{Name: "copy_password", Type: String, Check: checkName, NotStored: true},
 	id("cos", false),
 	id("customer", false),
@@ -89,7 +97,10 @@ var PhoneSpec = NewSpec(
 	// than ten minutes is a typo, not a setting.
 	ownerManaged(integer("ringtime", "15", 1, 600)),
 	ownerManaged(enum("screen", Integer, "0", "0", "1", "2")),
-	str("source", "", checkIPAddr),
+	// The page: "Only allow from this IP address". INFERRED (issue 28):
+	// a list of addresses and networks (routing.ParseSource), so that an
+	// Asterisk line's deny/permit ACL can be held as it is.
+	sourceParam(str("source", "", nil)),
 	Param{Name: "totalmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	ownerManaged(enum("utype", String, "hangup", destTypes...)),
 	ownerManaged(requiredIf(destinationParam(str("unumber", "", nil)), "when utype is not hangup", destNumberRequired("utype"))),
@@ -128,6 +139,34 @@ var kindPhone = &Kind{
 	},
 }
 
+const errPasswordIsName = "password must not be the line's name"
+
+// LinePasswordError says why phones/create refuses password for a line
+// named name (the spec's rule, then the name), "" when it takes it: for
+// tools that must know before they create (an import keeps no weak
+// password).
+func LinePasswordError(name, password string) string {
+	if err := checkSecret(password); err != nil {
+		return "password " + err.Error()
+	}
+	if password == "" {
+		return "password is required"
+	}
+	if strings.EqualFold(password, name) {
+		return errPasswordIsName
+	}
+	return ""
+}
+
+// lineCodecError says why a line's preferred codec does not go with its
+// codecs (it must be one of them), "" when it does.
+func lineCodecError(v Values) string {
+	if c, list := v["codec"], routing.ParseCodecs(v["codecs"]); c != "" && list != nil && !contains(list, c) {
+		return fmt.Sprintf("codec must be one of the line's codecs (%s), or empty", strings.Join(list, ", "))
+	}
+	return ""
+}
+
 func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
 	var errs FieldErrors
 	cust := atoi(v["customer"])
@@ -149,7 +188,10 @@ func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (F
 	}
 	errs = append(errs, more...)
 	if v["password"] != "" && strings.EqualFold(v["password"], v["name"]) {
-		errs = append(errs, FieldError{Key: "password", Message: "password must not be the line's name"})
+		errs = append(errs, FieldError{Key: "password", Message: errPasswordIsName})
+	}
+	if msg := lineCodecError(v); msg != "" {
+		errs = append(errs, FieldError{Key: "codec", Message: msg})
 	}
 	if plan := atoi(v["plan"]); plan > 0 {
 		ok, err := planUsableBy(ctx, tx, plan, cust)

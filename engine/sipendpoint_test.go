@@ -51,7 +51,7 @@ func TestSwitchFileSIPEndpointsLoadAndRender(t *testing.T) {
 	}
 	sip := string(files[render.FileSIP])
 	for _, want := range []string{
-		"register => acct1:s3cretpw@sip.example.net",
+		"register => carrier-gw?acct1:s3cretpw@sip.example.net",
 		"[8005555555]", "transport=udp,tcp", "allow=alaw:20",
 		// checked only: its digest (echo -n 8005555555:asterisk:sdlkfj9348jkh7 | md5sum)
 		"md5secret=6fcc54e06a4da7ae7345f74d91b08598",

@@ -438,6 +438,9 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		if c := atoi(vals["cos"]); c != routing.COSDefault && !classes[c] {
 			sf.fail(o.lineOf("cos"), o.name, "cos", fmt.Sprintf("class of service %d does not exist", c))
 		}
+		if msg := lineCodecError(vals); msg != "" {
+			sf.fail(o.lineOf("codec"), o.name, "codec", msg)
+		}
 		sectionName(o, vals["name"])
 		var p routing.Phone
 		bindValues(&p, vals)

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"strings"
@@ -166,15 +167,36 @@ func (m *mapper) chanSIP(cfg *astconf.Config) {
 		v := viewOf(t)
 		m.sipSection(s, v, general, regs)
 	}
+	// A register => line no peer section takes is a SIP endpoint of its
+	// own: the line says where to register, as whom and with which
+	// secret; [general] lends the rest.
 	for _, r := range regs {
-		if !r.taken {
-			msg := fmt.Sprintf("register line: no peer section with host %s: not imported", r.host)
-			if r.peer != "" {
-				msg = fmt.Sprintf("register line: no peer section named %s: not imported", r.peer)
+		if r.taken {
+			continue
+		}
+		r.taken = true
+		name := r.peer
+		if name == "" {
+			name = r.host
+			if !validName(ModuleSIPEndpoints, name) {
+				name = "reg-" + r.host
 			}
-			r.o.t.notes[r.o.idx] = msg
+		}
+		sec := &astconf.Section{Name: name, Pos: r.o.Pos}
+		v := viewOf(m.track(sec, "SIP endpoint "+name))
+		m.sipEndpoint(sec, withDefaults{view: v, general: general, allowed: endpointDefaults}, r)
+	}
+}
+
+// validName asks a module's spec whether it takes name.
+func validName(module, name string) bool {
+	_, errs := specOf(module).Validate(engine.Values{"name": name}, nil)
+	for _, e := range errs {
+		if e.Key == "name" {
+			return false
 		}
 	}
+	return true
 }
 
 func (m *mapper) sipSection(s *astconf.Section, v, general *view, regs []*sipRegister) {
@@ -205,6 +227,11 @@ func (m *mapper) sipSection(s *astconf.Section, v, general *view, regs []*sipReg
 		m.sipLine(s, withDefaults{view: v, general: general, allowed: lineDefaults})
 	case host.Value == "":
 		refuse(s.Pos, "no host=: chan_sip needs host=dynamic (a line) or an address (a peer)")
+	case challenged(v, general) && !registered(s, v, host.Value, regs):
+		// chan_sip challenges its calls: a device that authenticates is
+		// a line, whatever its address; as a peer it would be trusted
+		// by address, a trust Asterisk never gave it.
+		m.sipLine(s, withDefaults{view: v, general: general, allowed: lineDefaults})
 	default:
 		var reg *sipRegister
 		for _, r := range regs {
@@ -221,13 +248,18 @@ func (m *mapper) sipSection(s *astconf.Section, v, general *view, regs []*sipReg
 				}
 			}
 			for _, r := range regs {
-				if r.taken || r.peer != "" || !strings.EqualFold(r.host, host.Value) {
+				// The register line's host is the peer's host, or the
+				// peer's name (chan_sip looks a host up among its peers).
+				if r.taken || r.peer != "" || !strings.EqualFold(r.host, host.Value) && !strings.EqualFold(r.host, s.Name) {
 					continue
 				}
 				if reg == nil || (users[r.user] && !users[reg.user]) {
 					reg = r
 				}
 			}
+		}
+		if reg == nil {
+			reg = callbackRegister(v)
 		}
 		if reg != nil {
 			reg.taken = true
@@ -236,6 +268,76 @@ func (m *mapper) sipSection(s *astconf.Section, v, general *view, regs []*sipReg
 			m.sipPeer(s, withDefaults{view: v, general: general, allowed: peerDefaults})
 		}
 	}
+}
+
+// challenged says whether chan_sip challenges the calls of a section with
+// an address: it has a secret (or its digest) and insecure (its own, else
+// [general]'s) does not waive invites.
+func challenged(v, general *view) bool {
+	secret, _ := v.peek("secret")
+	md5, _ := v.peek("md5secret")
+	if secret.Value == "" && md5.Value == "" {
+		return false
+	}
+	insecure, ok := v.peek("insecure")
+	if !ok {
+		insecure, _ = general.peek("insecure")
+	}
+	return !strings.Contains(strings.ToLower(insecure.Value), "invite")
+}
+
+// registered says whether a register => line names the section (by
+// name, or by its host), or it has a callbackextension: a trunk
+// registered to is a SIP endpoint.
+func registered(s *astconf.Section, v *view, host string, regs []*sipRegister) bool {
+	for _, r := range regs {
+		if strings.EqualFold(r.peer, s.Name) || r.peer == "" && (strings.EqualFold(r.host, host) || strings.EqualFold(r.host, s.Name)) {
+			return true
+		}
+	}
+	return callbackRegister(v) != nil
+}
+
+// callbackRegister is the registration a peer's callbackextension makes
+// (chan_sip: "register => fromuser:secret:username@host/callbackextension"
+// in the sample's words; build_peer takes the peer's username, its
+// remotesecret else secret, and its host).
+func callbackRegister(v *view) *sipRegister {
+	cb, ok := v.peek("callbackextension")
+	if !ok || cb.Value == "" {
+		return nil
+	}
+	r := &sipRegister{o: cb, ext: cb.Value}
+	for _, k := range []string{"defaultuser", "username", "fromuser"} {
+		if o, ok := v.peek(k); ok && o.Value != "" {
+			r.user = o.Value
+			break
+		}
+	}
+	for _, k := range []string{"remotesecret", "secret"} {
+		if o, ok := v.peek(k); ok && o.Value != "" {
+			r.secret = o.Value
+			break
+		}
+	}
+	h, _ := v.peek("host")
+	r.host = h.Value
+	if r.user == "" {
+		return nil
+	}
+	return r
+}
+
+// lineContext keeps the dialplan context a line's calls enter: the
+// renderer's own (phone-<name>) is implied; another becomes the line's
+// rate plan when extensions.conf gives it routes (plans.go), or is
+// reported.
+func lineContext(b *build, o opt, name string) {
+	if name == "phone-"+b.obj.Name {
+		b.implied(o)
+		return
+	}
+	b.obj.context, b.obj.contextOpt = name, o
 }
 
 // common maps what lines and peers share: context, description.
@@ -255,9 +357,17 @@ func (m *mapper) sipLine(s *astconf.Section, v withDefaults) {
 	b := m.newBuild(ModulePhones, s.Name, s.Pos)
 	typ, _ := v.last("type")
 	host, _ := v.last("host")
-	b.implied(typ, host)
+	b.implied(typ)
+	if strings.EqualFold(host.Value, "dynamic") {
+		b.implied(host)
+	} else {
+		b.warn(host, "not imported: a line is reached where it registers from; chan_sip sent its calls to this address, sipswitch sends them once the phone registers (set it to register). The section is a line because chan_sip challenges its calls (secret=, no insecure=invite)")
+		if o, ok := v.last("port"); ok {
+			b.warn(o, "not imported: a line is reached where it registers from")
+		}
+	}
 	if o, ok := v.last("secret"); ok && o.Value != "" {
-		b.set("password", o.Value, o)
+		linePassword(b, o)
 	} else if md5, ok := v.last("md5secret"); ok {
 		b.refuse(md5.Pos, optionText(md5.Option), "the line's password is kept only as an MD5 hash; sipswitch needs the password itself (create the line with phones/create)")
 	} else {
@@ -272,7 +382,13 @@ func (m *mapper) sipLine(s *astconf.Section, v withDefaults) {
 			}
 		}
 	}
-	sipContext(b, v, "phone-"+s.Name)
+	if o, ok := v.view.last("context"); ok {
+		lineContext(b, o, o.Value)
+	} else if o, ok := v.general.peek("context"); ok {
+		lineContext(b, o, o.Value) // chan_sip's default for every peer
+	} else {
+		lineContext(b, opt{}, "default")
+	}
 	lineCodec(b, v.codecOpts(), true)
 	if o, ok := v.last("callerid"); ok {
 		lineCallerID(b, o)
@@ -289,7 +405,7 @@ func (m *mapper) sipLine(s *astconf.Section, v withDefaults) {
 	if o, ok := v.last("mailbox"); ok {
 		lineMailbox(b, o)
 	}
-	lineACL(b, v.own("deny"), v.own("permit"), v.own("acl"))
+	lineACL(b, v.view)
 	if o, ok := v.last("call-limit"); ok {
 		if n, err := strconv.Atoi(o.Value); err != nil {
 			b.warn(o, "not imported: not a number")
@@ -344,12 +460,11 @@ func (m *mapper) sipPeer(s *astconf.Section, v withDefaults) {
 	}
 	b.set("destination", dest, from...)
 	peerCredentials(b, v)
-	if o, ok := v.last("insecure"); ok && strings.Contains(strings.ToLower(o.Value), "invite") {
+	// A peer's calls are taken without a challenge, by its destination's
+	// address: chan_sip took them so too (insecure=invite, or no secret
+	// to challenge with; sipSection makes a line of any other).
+	if o, ok := v.last("insecure"); ok {
 		b.implied(o)
-	} else if ok {
-		b.warn(o, "sipswitch accepts calls from a peer's destination addresses without a challenge, as insecure=port,invite does")
-	} else {
-		b.note(s.Pos, "no insecure=invite: sipswitch accepts calls from a peer's destination addresses without a challenge")
 	}
 	sipContext(b, v, "inbound")
 	peerCodecs(b, v.codecOpts(), true)
@@ -496,33 +611,74 @@ func validCodec(c string) bool {
 	return true
 }
 
-// lineCodec maps allow/disallow to a line's one preferred codec.
+// lineCodec maps allow/disallow to a line's codecs: the list it allows,
+// in order (codecs), its first the preferred codec (codec). "Every codec"
+// with some named first (allow=g722 then allow=all, as sipswitch renders
+// a preferred codec) is the preferred codec alone. Codecs sipswitch does
+// not know are left out of the list, narrower than the original.
 func lineCodec(b *build, opts []opt, base bool) {
 	if len(opts) == 0 {
 		return
 	}
 	steps := codecSteps(opts)
 	res := effectiveCodecs(steps, base)
-	if res.all && len(res.names) == 0 {
+	for _, s := range steps {
+		if !s.allow && s.name != "all" && res.all {
+			b.warn(s.o, "not imported: removing %s from every codec cannot be expressed; the line takes any codec", s.name)
+		}
+	}
+	var known []string
+	for _, c := range res.names {
+		if validCodec(c) {
+			known = append(known, c)
+			continue
+		}
+		for _, s := range steps {
+			if s.name == c && s.allow {
+				b.warn(s.o, "codec %s not imported: not a codec sipswitch knows", c)
+			}
+		}
+	}
+	last := opts[len(opts)-1]
+	switch {
+	case res.all && len(known) == 0:
 		b.implied(opts...)
 		return
+	case res.all:
+		b.set("codec", known[0], opts...)
+		if len(known) > 1 {
+			b.note(last.Pos, "codecs %s before every other: the line prefers %s; the order of the others is not kept", strings.Join(known, ","), known[0])
+		}
+	case len(res.names) == 0:
+		b.warn(last, "not imported: no codec is allowed; the line takes any codec")
+		return
+	case len(known) == 0:
+		b.warn(last, "not imported: none of the codecs is one sipswitch knows; the line takes any codec")
+		return
+	default:
+		b.set("codec", known[0], opts...)
+		b.set("codecs", strings.Join(known, ","), opts...)
 	}
-	if len(res.names) == 0 {
-		b.warn(opts[len(opts)-1], "not imported: no codec is allowed; the line takes any codec")
+	for _, c := range known {
+		if res.ms[c] > 0 {
+			b.note(last.Pos, "packetization %s:%d not imported: lines have no packetization setting", c, res.ms[c])
+		}
+	}
+}
+
+// linePassword maps a line's password. One the API refuses (shorter than
+// 6, the line's name, with blanks or quotes: Asterisk takes them) would be
+// a weak password kept, and a line without one is none: the line gets a
+// new random password (crypto/rand, 130 bits), never printed, and the
+// finding says how to read it.
+func linePassword(b *build, o opt) {
+	msg := engine.LinePasswordError(b.obj.Name, o.Value)
+	if msg == "" {
+		b.set("password", o.Value, o)
 		return
 	}
-	first := res.names[0]
-	if !validCodec(first) {
-		b.warn(opts[len(opts)-1], "not imported: %s is not a codec sipswitch knows; the line takes any codec", first)
-		return
-	}
-	b.set("codec", first, opts...)
-	if len(res.names) > 1 {
-		b.note(opts[len(opts)-1].Pos, "codecs %s: a line keeps one preferred codec, %s; the others are not imported", strings.Join(res.names, ","), first)
-	}
-	if res.ms[first] > 0 {
-		b.note(opts[len(opts)-1].Pos, "packetization %s:%d not imported: lines have no packetization setting", first, res.ms[first])
-	}
+	b.obj.Params["password"], b.obj.NewPassword = rand.Text(), true
+	b.warn(o, "not imported: %s; the line gets a new random password instead: read it with phones/get (or in the switch file) and set it on the phone", msg)
 }
 
 func lineCallerID(b *build, o opt) {
@@ -590,23 +746,48 @@ func lineMailbox(b *build, o opt) {
 	b.set("mailbox", box, o)
 }
 
-// lineACL maps deny/permit to the one address source allows. A restriction
-// that source cannot hold keeps the line out: importing it without would
-// open it to every address.
-func lineACL(b *build, deny, permit, acl []opt) {
-	if len(acl) > 0 {
-		b.refuse(acl[0].Pos, optionText(acl[0].Option), "a named ACL cannot be expressed (source holds one address); importing the line without it would open the line to every address")
+// lineACL maps a line's deny/permit options (in the order written) and
+// named ACLs (acl=, sections of acl.conf) to its source (acl.go). An ACL
+// source cannot hold keeps the line out: importing it without would open
+// it to every address.
+func lineACL(b *build, v *view) {
+	var rules []opt
+	var ruleOpts []astconf.Option
+	for _, o := range v.opts {
+		if strings.EqualFold(o.Name, "deny") || strings.EqualFold(o.Name, "permit") {
+			rules = append(rules, o)
+			ruleOpts = append(ruleOpts, o.Option)
+		}
+	}
+	acls := v.own("acl")
+	if len(rules)+len(acls) == 0 {
 		return
 	}
-	if len(deny)+len(permit) == 0 {
-		return
+	from := append(append([]opt(nil), rules...), acls...)
+	var named [][]aclRule
+	for _, a := range acls {
+		for _, name := range splitList(a.Value) {
+			r, err := b.m.acls.rules(name)
+			if err != nil {
+				b.refuse(a.Pos, optionText(a.Option), "named ACL %v: Asterisk rejects every request of a line whose ACL it cannot read, and importing the line without it would open it to every address", err)
+				return
+			}
+			named = append(named, r)
+		}
 	}
-	if addr, ok := aclSource(deny, permit); ok {
-		b.set("source", addr, append(append([]opt(nil), deny...), permit...)...)
-		return
+	res := lineSource(ruleOpts, named)
+	switch {
+	case res.refused != "":
+		b.refuse(from[0].Pos, optionText(from[0].Option), "%s", res.refused)
+	case res.source == "":
+		b.implied(from...)
+		b.note(from[0].Pos, "the ACL allows every address: the line has no source restriction, as in Asterisk")
+	default:
+		b.set("source", res.source, from...)
+		if res.narrowed != "" {
+			b.note(from[0].Pos, "the ACL names no %s network, so Asterisk lets every %s address in; the line's source, %s, does not", res.narrowed, res.narrowed, res.source)
+		}
 	}
-	first := append(append([]opt(nil), deny...), permit...)[0]
-	b.refuse(first.Pos, optionText(first.Option), "deny/permit allow other than exactly one address; a line's source holds one address, and importing the line without the restriction would open it to every address")
 }
 
 // lineT38 maps T.38 to media=fax; ec is pjsip's t38_udptl_ec ("" for

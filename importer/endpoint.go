@@ -6,6 +6,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/astconf"
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // A carrier that registers becomes a SIP endpoint (the gateway's
@@ -16,13 +17,18 @@ import (
 // sipEndpoint maps a chan_sip peer section with its register => line.
 func (m *mapper) sipEndpoint(s *astconf.Section, v withDefaults, r *sipRegister) {
 	b := m.newBuild(ModuleSIPEndpoints, s.Name, s.Pos)
+	b.obj.driver = routing.PeerSIP
 	b.set("registration", "out", r.o)
-	typ, _ := v.last("type")
-	b.implied(typ)
-	host, _ := v.last("host")
-	b.set("host", host.Value, host)
-	if !strings.EqualFold(r.host, host.Value) {
-		b.note(r.o.Pos, "register => names host %s, the section %s; the endpoint registers to %s", r.host, host.Value, host.Value)
+	if typ, ok := v.last("type"); ok {
+		b.implied(typ)
+	}
+	if host, ok := v.last("host"); ok {
+		b.set("host", host.Value, host)
+		if !strings.EqualFold(r.host, host.Value) {
+			b.note(r.o.Pos, "register => names host %s, the section %s; the endpoint registers to %s", r.host, host.Value, host.Value)
+		}
+	} else {
+		b.set("host", r.host, r.o)
 	}
 	if o, ok := v.last("port"); ok {
 		b.set("port", o.Value, o)
@@ -69,6 +75,10 @@ func (m *mapper) sipEndpoint(s *astconf.Section, v withDefaults, r *sipRegister)
 	}
 	switch {
 	case r.secret == "":
+	case len(v.opts) == 0:
+		// No peer section: the line's secret is the endpoint's, both
+		// ways.
+		b.set("secret", r.secret, r.o)
 	case r.secret == effective:
 		b.set(secretParam(b), r.secret, r.o)
 	default:
@@ -217,6 +227,13 @@ func (m *mapper) sipEndpoint(s *astconf.Section, v withDefaults, r *sipRegister)
 	}
 	if o, ok := v.last("insecure"); ok {
 		b.set("insecure", flag(strings.Contains(strings.ToLower(o.Value), "invite")), o)
+	} else if len(v.opts) == 0 {
+		// A register => line without a peer section: chan_sip takes the
+		// registrar's calls as a guest's, unchallenged, unless
+		// allowguest=no refuses them. sipswitch takes them from the
+		// registrar's address alone, or challenges them.
+		guest, ok := v.general.peek("allowguest")
+		b.set("insecure", flag(!ok || !no(guest.Value)))
 	}
 	for _, o := range v.own("auth") {
 		if _, done := b.obj.Params["auth"]; !done && !strings.Contains(o.Value, "#") {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sipswitch/sipswitch/importer"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // FuzzMap feeds arbitrary text as sip.conf and as pjsip.conf: mapping must
@@ -40,6 +41,84 @@ func FuzzMap(f *testing.F) {
 				default:
 					t.Fatalf("object of module %q", o.Module)
 				}
+			}
+		}
+	})
+}
+
+// fuzzLines is a sip.conf for FuzzDialplan: lines entering contexts the
+// seeds use, a peer and a registering trunk to dial.
+const fuzzLines = `[general]
+register => acct:trunk-pass-1@sip.trunk.example/100
+[trunk]
+type=peer
+host=sip.trunk.example
+insecure=port,invite
+[carrier]
+type=peer
+host=192.0.2.10
+[2001]
+type=friend
+host=dynamic
+secret=line-2001-pw
+context=office
+[2002]
+type=friend
+host=dynamic
+secret=line-2002-pw
+context=default
+`
+
+// FuzzDialplan feeds arbitrary text as extensions.conf beside lines and
+// trunks: mapping must never panic, and every route it makes must have a
+// prefix the store takes, a plan and peers of the import.
+func FuzzDialplan(f *testing.F) {
+	for _, file := range []string{"testdata/office/extensions.conf"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("[office]\ninclude => a\ninclude => b,9:00-17:00,mon-fri,*,*\nswitch => DUNDi/e164\n[a]\nexten => _0[1-3]X.,1,Dial(PJSIP/${EXTEN}@carrier)\n same => n,Dial(SIP/trunk/44${EXTEN})\nexten => 999,1,Dial(SIP/carrier/999)\n[b]\nexten => _X!,1,Hangup()\nexten => _44.,n(x),Goto(a,1)\n"))
+	f.Add([]byte("[default]\nexten => _[,1,Dial(SIP/carrier/${EXTEN})\nexten => _.,1,Dial(${TRUNK}/${EXTEN})\nsame => 1,Dial(SIP/${EXTEN}@carrier,,tT)\nexten => 44/+44,1,Dial(SIP/carrier/${EXTEN:2})\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "sip.conf"), []byte(fuzzLines), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "extensions.conf"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := importer.Map(context.Background(), importer.Options{Dir: dir})
+		if err != nil {
+			return // a file Asterisk would refuse: reported as an error
+		}
+		in := map[*importer.Object]bool{}
+		for _, o := range res.Objects {
+			in[o] = true
+		}
+		for _, o := range res.Objects {
+			if o.Module != importer.ModuleRoutes {
+				continue
+			}
+			if p := o.Params["called_prefix"]; !routing.ValidPrefix(p) {
+				t.Fatalf("route with prefix %q", p)
+			}
+			if a := o.Params["allow"]; a != "0" && a != "1" {
+				t.Fatalf("route allow %q", a)
+			}
+			for param, ref := range o.Refs {
+				want := importer.ModulePeers
+				if param == "plan" {
+					want = importer.ModulePlans
+				}
+				if !in[ref] || ref.Module != want {
+					t.Fatalf("route %s %s refers to %s, not in the import", o.Name, param, ref.What())
+				}
+			}
+			if o.Refs["plan"] == nil || o.Params["allow"] == "1" && o.Refs["peer1"] == nil {
+				t.Fatalf("route %s without plan or peer: %v", o.Name, o.Refs)
 			}
 		}
 	})

@@ -370,6 +370,11 @@ func (c *pjsipConf) mapBundle(b *bundle) {
 	switch {
 	case len(b.regs) > 0:
 		c.pjEndpoint(b)
+	case len(b.inAuth) > 0 || len(b.ep.own("auth")) > 0:
+		// A device that authenticates is a line, whatever its contact:
+		// as a peer it would be trusted by address, a trust Asterisk
+		// never gave it.
+		c.pjLine(b)
 	case len(contacts) > 0:
 		c.pjPeer(b, contacts, nil)
 	case maxContacts > 0:
@@ -427,7 +432,7 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 			}
 		}
 		if o, ok := a.last("password"); ok && o.Value != "" {
-			b.set("password", o.Value, o)
+			linePassword(b, o)
 		} else {
 			b.refuse(bu.pos, "", "the auth section has no password")
 		}
@@ -458,6 +463,9 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 		if o, ok := a.last("remove_existing"); ok && yes(o.Value) {
 			b.implied(o)
 		}
+		for _, o := range a.own("contact") {
+			b.warn(o, "not imported: a line is reached where it registers from; Asterisk sent its calls to this static contact, sipswitch sends them once the phone registers (set it to register)")
+		}
 		if o, ok := a.last("qualify_frequency"); ok {
 			n, _ := strconv.Atoi(o.Value)
 			switch {
@@ -485,11 +493,9 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 		}
 	}
 	if o, ok := ep.last("context"); ok {
-		if o.Value == "phone-"+bu.name {
-			b.implied(o)
-		} else {
-			b.warn(o, "not imported: a line's calls follow its rate plan (plan); sipswitch writes context=phone-<name>")
-		}
+		lineContext(b, o, o.Value)
+	} else {
+		lineContext(b, opt{}, "default") // res_pjsip's default context
 	}
 	transportCheck(b, bu)
 	lineCodec(b, codecOptsOf(ep), false)
@@ -508,7 +514,7 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 	if o, ok := ep.last("mailboxes"); ok {
 		lineMailbox(b, o)
 	}
-	lineACL(b, ep.own("deny"), ep.own("permit"), ep.own("acl"))
+	lineACL(b, ep)
 	if o, ok := ep.last("device_state_busy_at"); ok {
 		if n, err := strconv.Atoi(o.Value); err == nil && n > 0 {
 			b.set("totalmaximum", o.Value, o)
@@ -648,12 +654,6 @@ func (c *pjsipConf) pjPeer(bu *bundle, contacts, matches []opt) {
 			b.warn(o, "not imported: a peer sends one username, %s, as the From user and the digest user", user)
 		}
 	}
-	for _, a := range bu.inAuth {
-		for _, o := range a.opts {
-			b.warn(o, "not imported: sipswitch accepts a peer's calls by its address, without a challenge")
-		}
-	}
-	b.implied(ep.own("auth")...)
 	if o, ok := ep.last("context"); ok {
 		if o.Value == "inbound" {
 			b.implied(o)
@@ -702,6 +702,7 @@ func identifyMatches(bu *bundle) []opt {
 // pjEndpoint maps a registering trunk to a SIP endpoint (registration=out).
 func (c *pjsipConf) pjEndpoint(bu *bundle) {
 	b := c.m.newBuild(ModuleSIPEndpoints, bu.name, bu.pos)
+	b.obj.driver = routing.PeerPJSIP
 	b.implied(bu.structural...)
 	ep := bu.ep
 	b.implied(ep.own("aors")...)

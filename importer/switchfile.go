@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,6 +43,10 @@ func specOf(module string) *engine.Spec {
 		return engine.PeerSpec
 	case ModulePhones:
 		return engine.PhoneSpec
+	case ModulePlans:
+		return engine.PlanSpec
+	case ModuleRoutes:
+		return engine.RouteSpec
 	default:
 		return engine.SIPEndpointSpec
 	}
@@ -53,6 +59,24 @@ type fileObject struct {
 	id     int64
 }
 
+// fileIndex is what a switch file has: peers, lines and SIP endpoints by
+// lower-case name (one name space), plans by lower-case name, routes, and
+// the highest ids of peers and plans.
+type fileIndex struct {
+	names  map[string]fileObject
+	plans  map[string]fileObject
+	routes []fileObject
+	maxID  map[string]int64
+}
+
+// fileSection is the switch-file section of an API module.
+func fileSection(module string) string {
+	if module == ModuleRoutes {
+		return "routes"
+	}
+	return module
+}
+
 func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]applied, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -62,35 +86,54 @@ func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]app
 		return nil, err
 	}
 	root := doc.Content[0]
-	existing, maxPeer, err := fileObjects(root)
+	idx, err := fileObjects(root)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", d.path, ErrSwitchFile, err)
 	}
+	index := make(map[*Object]int, len(objs))
+	for i, o := range objs {
+		index[o] = i
+	}
 	out := make([]applied, len(objs))
-	// where[module][index in its list] = object index, for errors.
+	// where[section][index in its list] = object index, for errors.
 	where := map[string]map[int]int{}
 	created := 0
 	for i, o := range objs {
-		ex, ok := existing[strings.ToLower(o.Name)]
-		if ok && ex.module != o.Module {
-			out[i] = applied{outcome: OutcomeNameTaken, holder: what(ex.module, "")}
+		vals, errs := fileValues(o, out, index)
+		if len(errs) > 0 {
+			out[i] = applied{errs: errs}
 			continue
 		}
-		if ok {
-			out[i] = compare(o, ex)
+		var ex fileObject
+		found := false
+		switch o.Module {
+		case ModulePlans:
+			ex, found = idx.plans[strings.ToLower(o.Name)]
+		case ModuleRoutes:
+			ex, found = idx.route(vals)
+		default:
+			ex, found = idx.names[strings.ToLower(o.Name)]
+			if found && ex.module != o.Module {
+				out[i] = applied{outcome: OutcomeNameTaken, holder: what(ex.module, "")}
+				continue
+			}
+		}
+		if found {
+			out[i] = compare(o, vals, ex)
 			continue
 		}
-		seq := sequence(root, o.Module)
-		if where[o.Module] == nil {
-			where[o.Module] = map[int]int{}
+		section := fileSection(o.Module)
+		seq := sequence(root, section)
+		if where[section] == nil {
+			where[section] = map[int]int{}
 		}
-		where[o.Module][len(seq.Content)] = i
+		where[section][len(seq.Content)] = i
 		var id int64
-		if o.Module == ModulePeers {
-			maxPeer++
-			id = maxPeer
+		if o.Module == ModulePeers || o.Module == ModulePlans {
+			idx.maxID[o.Module]++
+			id = idx.maxID[o.Module]
 		}
-		seq.Content = append(seq.Content, objectNode(o, id))
+		seq.Content = append(seq.Content, objectNode(o, vals, id))
 		out[i] = applied{outcome: OutcomeCreated, id: id}
 		created++
 	}
@@ -108,8 +151,8 @@ func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]app
 	if errors.As(lerr, &sfe) {
 		bad := false
 		for _, e := range sfe {
-			module, index, ok := objectIndex(e.Object)
-			i, mine := where[module][index]
+			section, index, ok := objectIndex(e.Object)
+			i, mine := where[section][index]
 			if !ok || !mine {
 				return nil, fmt.Errorf("%s: %w: the file has problems of its own; nothing imported:\n%v", d.path, ErrSwitchFile, sfe)
 			}
@@ -163,22 +206,45 @@ func (d fileDest) read() (*yaml.Node, fs.FileMode, error) {
 	return &doc, mode, nil
 }
 
-// fileObjects indexes the peers, phones and sip_endpoints a switch file
-// has, by lower-case name, with the highest peer id.
-func fileObjects(root *yaml.Node) (map[string]fileObject, int64, error) {
-	out := map[string]fileObject{}
-	var maxPeer int64
+// fileValues are o's parameters with its references as the ids the
+// objects named have (in the file, or given in this run).
+func fileValues(o *Object, out []applied, index map[*Object]int) (engine.Values, engine.FieldErrors) {
+	vals := make(engine.Values, len(o.Params)+len(o.Refs))
+	for k, v := range o.Params {
+		vals[k] = v
+	}
+	var errs engine.FieldErrors
+	for _, param := range slices.Sorted(maps.Keys(o.Refs)) {
+		t := o.Refs[param]
+		j, ok := index[t]
+		if !ok || out[j].id <= 0 || len(out[j].errs) > 0 {
+			errs = append(errs, engine.FieldError{Key: param, Message: fmt.Sprintf("%s refers to %s, which is not created", param, t.What())})
+			continue
+		}
+		vals[param] = strconv.FormatInt(out[j].id, 10)
+	}
+	return vals, errs
+}
+
+// fileObjects indexes what a switch file has.
+func fileObjects(root *yaml.Node) (*fileIndex, error) {
+	idx := &fileIndex{names: map[string]fileObject{}, plans: map[string]fileObject{}, maxID: map[string]int64{}}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		module, list := root.Content[i].Value, root.Content[i+1]
-		if module != ModulePeers && module != ModulePhones && module != ModuleSIPEndpoints {
+		section, list := root.Content[i].Value, root.Content[i+1]
+		module := section
+		switch section {
+		case ModulePeers, ModulePhones, ModuleSIPEndpoints, ModulePlans:
+		case "routes":
+			module = ModuleRoutes
+		default:
 			continue
 		}
 		if list.Kind != yaml.SequenceNode {
-			return nil, 0, fmt.Errorf("line %d: %s must be a list", list.Line, module)
+			return nil, fmt.Errorf("line %d: %s must be a list", list.Line, section)
 		}
 		for _, item := range list.Content {
 			if item.Kind != yaml.MappingNode {
-				return nil, 0, fmt.Errorf("line %d: %s items must be mappings", item.Line, module)
+				return nil, fmt.Errorf("line %d: %s items must be mappings", item.Line, section)
 			}
 			fo := fileObject{module: module, vals: engine.Values{}}
 			for j := 0; j+1 < len(item.Content); j += 2 {
@@ -194,30 +260,55 @@ func fileObjects(root *yaml.Node) (map[string]fileObject, int64, error) {
 					}
 				}
 			}
-			if module == ModulePeers {
+			if module == ModulePeers || module == ModulePlans || module == ModuleRoutes {
 				fo.id, _ = strconv.ParseInt(fo.vals["id"], 10, 64)
-				if fo.id > maxPeer {
-					maxPeer = fo.id
-				}
+				idx.maxID[module] = max(idx.maxID[module], fo.id)
 				delete(fo.vals, "id")
 			}
 			delete(fo.vals, "object_id")
-			if name := fo.vals["name"]; name != "" {
-				out[strings.ToLower(name)] = fo
+			name := strings.ToLower(fo.vals["name"])
+			switch {
+			case module == ModuleRoutes:
+				idx.routes = append(idx.routes, fo)
+			case name == "":
+			case module == ModulePlans:
+				if _, dup := idx.plans[name]; !dup {
+					idx.plans[name] = fo
+				}
+			default:
+				idx.names[name] = fo
 			}
 		}
 	}
-	return out, maxPeer, nil
+	return idx, nil
+}
+
+// route finds the file's route with the same plan, prefixes and media.
+func (idx *fileIndex) route(vals engine.Values) (fileObject, bool) {
+	want, _ := engine.RouteSpec.Validate(vals, nil)
+	for _, r := range idx.routes {
+		have, _ := engine.RouteSpec.Validate(r.vals, nil)
+		same := true
+		for _, k := range []string{"plan", "called_prefix", "caller_prefix", "media"} {
+			if want[k] != have[k] {
+				same = false
+			}
+		}
+		if same {
+			return r, true
+		}
+	}
+	return fileObject{}, false
 }
 
 // compare reports whether the file's object has the imported values, both
 // read through the kind's spec.
-func compare(o *Object, ex fileObject) applied {
+func compare(o *Object, vals engine.Values, ex fileObject) applied {
 	spec := specOf(o.Module)
-	want, _ := spec.Validate(o.Params, nil)
+	want, _ := spec.Validate(vals, nil)
 	have, _ := spec.Validate(ex.vals, nil)
 	var differs []string
-	for _, k := range sortedKeys(o.Params) {
+	for _, k := range sortedKeys(vals) {
 		if k == "name" {
 			if !strings.EqualFold(want[k], have[k]) {
 				differs = append(differs, k)
@@ -234,23 +325,23 @@ func compare(o *Object, ex fileObject) applied {
 	return applied{outcome: OutcomeUnchanged, id: ex.id}
 }
 
-// sequence returns the root's list for module, adding it when missing.
-func sequence(root *yaml.Node, module string) *yaml.Node {
+// sequence returns the root's list for a section, adding it when missing.
+func sequence(root *yaml.Node, section string) *yaml.Node {
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == module {
+		if root.Content[i].Value == section {
 			return root.Content[i+1]
 		}
 	}
-	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: module}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: section}
 	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	root.Content = append(root.Content, key, seq)
 	return seq
 }
 
-// objectNode is an object as a switch-file mapping: id (peers) and name
-// first, then the parameters in order, with where they came from as a
-// comment.
-func objectNode(o *Object, id int64) *yaml.Node {
+// objectNode is an object as a switch-file mapping: id (peers, plans) and
+// name first, then the parameters in order, with where they came from as
+// a comment.
+func objectNode(o *Object, vals engine.Values, id int64) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", HeadComment: "from " + o.Pos.String()}
 	add := func(k, v string, integer bool) {
 		val := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
@@ -262,15 +353,17 @@ func objectNode(o *Object, id int64) *yaml.Node {
 	if id > 0 {
 		add("id", strconv.FormatInt(id, 10), true)
 	}
-	add("name", o.Name, false)
+	if name, ok := vals["name"]; ok {
+		add("name", name, false)
+	}
 	spec := specOf(o.Module)
-	for _, k := range sortedKeys(o.Params) {
+	for _, k := range sortedKeys(vals) {
 		if k == "name" {
 			continue
 		}
 		p, _ := spec.Param(k)
-		_, err := strconv.ParseInt(o.Params[k], 10, 64)
-		add(k, o.Params[k], p != nil && p.Type == engine.Integer && err == nil)
+		_, err := strconv.ParseInt(vals[k], 10, 64)
+		add(k, vals[k], p != nil && p.Type == engine.Integer && err == nil)
 	}
 	return n
 }

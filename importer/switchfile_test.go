@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/importer"
 	"github.com/sipswitch/sipswitch/render"
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // loadSwitchFile checks that the file loads as the switch-file loader
@@ -34,7 +36,7 @@ func loadSwitchFile(t *testing.T, path string) map[string][]map[string]any {
 	return doc
 }
 
-func renderSwitchFile(t *testing.T, path string, d render.Driver) render.Files {
+func loadSwitchFileSnapshot(t *testing.T, path string) *routing.Snapshot {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,7 +47,12 @@ func renderSwitchFile(t *testing.T, path string, d render.Driver) render.Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := render.Render(snap, render.WithSIPDriver(d))
+	return snap
+}
+
+func renderSwitchFile(t *testing.T, path string, d render.Driver) render.Files {
+	t.Helper()
+	files, err := render.Render(loadSwitchFileSnapshot(t, path), render.WithSIPDriver(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +74,13 @@ func TestImportToSwitchFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := res.Count(); c.Created != 29 || c.Refused != 5 {
+	if c := res.Count(); c.Created != 32 || c.Refused != 3 {
 		t.Errorf("counts %+v\n%s", c, findings(res))
 	}
-	wantFinding(t, res, "sip_phones.conf:133:", "line 2104", "NOT IMPORTED", "6 to 128")
+	wantFinding(t, res, "sip_phones.conf:133:", "line 2104", "6 to 128", "new random password")
 	wantFinding(t, res, "sip_phones.conf:137:", "line 2105", "not imported: language must be")
 	doc := loadSwitchFile(t, path)
-	if len(doc["peers"]) != 3 || len(doc["phones"]) != 24 || len(doc["sip_endpoints"]) != 2 {
+	if len(doc["peers"]) != 3 || len(doc["phones"]) != 26 || len(doc["sip_endpoints"]) != 3 {
 		t.Errorf("file holds %d peers, %d lines, %d SIP endpoints", len(doc["peers"]), len(doc["phones"]), len(doc["sip_endpoints"]))
 	}
 	text, _ := os.ReadFile(path)
@@ -89,6 +96,26 @@ func TestImportToSwitchFile(t *testing.T) {
 	dbSnap, err := svc.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Lines whose Asterisk password was refused got a random one in
+	// each import: the database takes the file's to compare the rest.
+	fileSnap := loadSwitchFileSnapshot(t, path)
+	replaced := 0
+	for _, o := range res.Objects {
+		if !o.NewPassword {
+			continue
+		}
+		replaced++
+		for i := range dbSnap.Phones {
+			for _, fp := range fileSnap.Phones {
+				if dbSnap.Phones[i].Name == o.Name && fp.Name == o.Name {
+					dbSnap.Phones[i].Password = fp.Password
+				}
+			}
+		}
+	}
+	if replaced != 1 {
+		t.Errorf("%d lines got a new password, want 1 (2104)", replaced)
 	}
 	for _, d := range []render.Driver{render.DriverChanSIP, render.DriverPJSIP} {
 		fromFile := renderSwitchFile(t, path, d)
@@ -109,7 +136,7 @@ func TestImportToSwitchFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := again.Count(); c.Created != 0 || c.Unchanged != 29 {
+	if c := again.Count(); c.Created != 0 || c.Unchanged != 32 {
 		t.Errorf("second run %+v", c)
 	}
 	after, _ := os.Stat(path)
@@ -184,5 +211,79 @@ func TestImportRefusesBrokenSwitchFile(t *testing.T) {
 	}
 	if text, _ := os.ReadFile(path); string(text) != broken {
 		t.Error("a failed import changed the file")
+	}
+}
+
+// TestImportOfficeToSwitchFile: rate plans and routes go into a switch
+// file with the ids the file's own plans and peers leave free, routes and
+// lines naming them; the file loads, routes as the database would, and a
+// second run changes nothing. A plan of the same name the file has
+// already takes the routes.
+func TestImportOfficeToSwitchFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "switch.yaml")
+	existing := "plans:\n  - id: 4\n    name: office\n  - id: 5\n    name: Retail\npeers:\n  - id: 9\n    name: old-carrier\n    type: sip\n    destination: 192.0.2.99\n"
+	if err := os.WriteFile(path, []byte(existing), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := importer.Import(ctx, importer.Options{Dir: "testdata/office"}, importer.ToSwitchFile(path), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := loadSwitchFileSnapshot(t, path)
+	if len(snap.Plans) != 2 {
+		t.Fatalf("plans %+v", snap.Plans)
+	}
+	peers := map[string]int{}
+	for _, p := range snap.Peers {
+		peers[p.Name] = p.ID
+	}
+	if peers["backup"] != 10 || peers["carrier-calls"] != 11 {
+		t.Errorf("peer ids %v: new peers take ids after 9", peers)
+	}
+	got := map[string]string{}
+	for _, r := range snap.Routes {
+		if r.Plan != 4 {
+			t.Errorf("route %+v not in the file's plan office (4)", r)
+		}
+		got[r.CalledPrefix] = fmt.Sprintf("%d:%d,%d", r.Allow, r.Peer1, r.Peer2)
+	}
+	out, backup := peers["carrier-calls"], peers["backup"]
+	want := map[string]string{"00": fmt.Sprintf("1:%d,%d", out, backup), "01": fmt.Sprintf("1:%d,0", out), "02": fmt.Sprintf("1:%d,0", out), "07": fmt.Sprintf("1:%d,0", out)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("routes %v, want %v", got, want)
+	}
+	for _, p := range snap.Phones {
+		if p.Plan != 4 {
+			t.Errorf("line %s plan %d, want 4", p.Name, p.Plan)
+		}
+	}
+	// The file routes as Asterisk did: 00 to the carrier, else the
+	// backup; 09 nowhere.
+	state, err := routing.NewRoutingState(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := routing.Simulate(state, routing.CallRequest{Plan: 4, Called: "0033123456789"}, nil)
+	if len(sim.Attempts) != 2 || sim.Attempts[0].Name != "carrier-calls" || sim.Attempts[1].Name != "backup" {
+		t.Errorf("00 routed %+v", sim.Attempts)
+	}
+	if sim := routing.Simulate(state, routing.CallRequest{Plan: 4, Called: "09001234567"}, nil); len(sim.Attempts) != 0 {
+		t.Errorf("09 routed %+v", sim.Attempts)
+	}
+	if c := res.Count(); c.Unchanged != 1 || c.Created != len(res.Objects)-1 {
+		t.Errorf("counts %+v: the plan office exists", c)
+	}
+
+	before, _ := os.ReadFile(path)
+	again, err := importer.Import(ctx, importer.Options{Dir: "testdata/office"}, importer.ToSwitchFile(path), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := again.Count(); c.Created != 0 || c.Differs != 0 {
+		t.Errorf("second run %+v", c)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the second run rewrote the file")
 	}
 }

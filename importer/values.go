@@ -2,7 +2,6 @@ package importer
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -227,35 +226,4 @@ func stripScheme(s string) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// aclSource turns deny/permit options into the one address a line's
-// source allows: ok is false when the ACL says something else (several
-// addresses, a network, or no deny-all first), which source cannot hold.
-func aclSource(deny, permit []opt) (addr string, ok bool) {
-	if len(deny) != 1 || len(permit) != 1 {
-		return "", false
-	}
-	d := strings.TrimSpace(deny[0].Value)
-	switch d {
-	case "0.0.0.0/0.0.0.0", "0.0.0.0/0", "0.0.0.0", "::/0", "0.0.0.0/0.0.0.0.0":
-	default:
-		return "", false
-	}
-	p := strings.TrimSpace(permit[0].Value)
-	ip, mask, hasMask := strings.Cut(p, "/")
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return "", false
-	}
-	if hasMask {
-		full := mask == "32" || mask == "255.255.255.255"
-		if a.Is6() {
-			full = mask == "128"
-		}
-		if !full {
-			return "", false
-		}
-	}
-	return a.String(), true
 }

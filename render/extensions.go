@@ -81,12 +81,6 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			}
 		})
 	}
-	for _, p := range m.phones {
-		w.each(phoneRef(p), func() { phoneEntry(d, p, m.phonePlan(p)) })
-	}
-	inboundEntry(d)
-	dialStringSubroutine(d)
-
 	planIDs := make(map[int]bool, len(m.plans))
 	for _, p := range m.plans {
 		planIDs[p.ID] = true
@@ -94,6 +88,18 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	for id := range m.routes {
 		planIDs[id] = true
 	}
+	for _, p := range m.phones {
+		w.each(phoneRef(p), func() {
+			plan := m.phonePlan(p)
+			if !planIDs[plan] {
+				plan = 0 // no such plan (none given, no default): no routes
+			}
+			phoneEntry(d, p, plan)
+		})
+	}
+	inboundEntry(d)
+	dialStringSubroutine(d)
+
 	ids := make([]int, 0, len(planIDs))
 	for id := range planIDs {
 		ids = append(ids, id)
@@ -831,14 +837,17 @@ func decideCalled(d dialplan, matchContext string) {
 }
 
 // phoneEntry renders line p's entry context and the context its calls
-// are matched in: other lines, then its plan's routes.
+// are matched in: other lines, then its plan's routes (plan 0: the line
+// has no plan that exists, so no routes, as on the SIP core).
 func phoneEntry(d dialplan, p *routing.Phone, plan int) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	decideCalled(d, phoneDialContext(p.Name))
 	d.section(phoneDialContext(p.Name))
 	d.object("include", phonesContext, "name")
-	d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
+	if plan != 0 {
+		d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
+	}
 	d.exten("i", "Hangup(1)") // no route: 404
 }
 

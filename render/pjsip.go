@@ -3,6 +3,8 @@ package render
 import (
 	"fmt"
 	"net"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,23 +133,14 @@ func (m *model) needsTLS() bool {
 	return false
 }
 
-// aclLines returns the deny/permit pair that limits an object to source.
-func aclLines(source string) (deny, permit string, err error) {
-	if ip := net.ParseIP(source); ip != nil {
-		if ip.To4() != nil {
-			return "0.0.0.0/0.0.0.0", ip.String() + "/255.255.255.255", nil
-		}
-		return "::/0", ip.String() + "/128", nil
+// aclPermit is one network of a source list as a deny/permit value:
+// Asterisk's dotted mask for IPv4, the prefix length for IPv6.
+func aclPermit(n netip.Prefix) string {
+	if n.Addr().Is4() {
+		mask := net.CIDRMask(n.Bits(), 32)
+		return n.Addr().String() + "/" + net.IP(mask).String()
 	}
-	ip, n, err := net.ParseCIDR(source)
-	if err != nil {
-		return "", "", fmt.Errorf("%w: %q is neither an IP address nor a network", ErrInvalidValue, source)
-	}
-	ones, _ := n.Mask.Size()
-	if ip.To4() != nil {
-		return "0.0.0.0/0.0.0.0", n.IP.String() + "/" + net.IP(n.Mask).String(), nil
-	}
-	return "::/0", n.IP.String() + "/" + strconv.Itoa(ones), nil
+	return n.Addr().String() + "/" + strconv.Itoa(n.Bits())
 }
 
 func writeCodecs(w *confWriter, codecs []string, param string) {
@@ -161,15 +154,42 @@ func writeCodecs(w *confWriter, codecs []string, param string) {
 	}
 }
 
-// writePreferredCodec writes a line's codec: its preferred codec first,
-// then every other (phones/create "Preferred codec. Empty string for
-// any"), not the only one allowed.
-func writePreferredCodec(w *confWriter, codecs []string) {
-	w.set("disallow", "all", "codec")
-	for _, c := range codecs {
-		w.set("allow", c, "codec")
+// writeLineCodecs writes a line's codecs. Without a codecs list, its
+// preferred codec first, then every other (phones/create "Preferred
+// codec. Empty string for any"), not the only one allowed. With one (a
+// sipswitch addition), those codecs alone, the preferred one first:
+// never allow=all, which would let the phone use codecs its list keeps
+// out. It reports false after a failure.
+func writeLineCodecs(w *confWriter, p *routing.Phone) bool {
+	preferred, err := codecList(p.Codec)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
+		return false
 	}
-	w.set("allow", "all", "codec")
+	list, err := codecList(p.Codecs)
+	if err != nil {
+		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
+		return false
+	}
+	w.set("disallow", "all", "codec")
+	if len(list) == 0 {
+		for _, c := range preferred {
+			w.set("allow", c, "codec")
+		}
+		w.set("allow", "all", "codec")
+		return true
+	}
+	for _, c := range preferred {
+		if slices.Contains(list, c) {
+			w.set("allow", c, "codec")
+		}
+	}
+	for _, c := range list {
+		if !slices.Contains(preferred, c) {
+			w.set("allow", c, "codecs")
+		}
+	}
+	return true
 }
 
 func mailboxValue(box, vmContext string) string {
@@ -180,16 +200,13 @@ func mailboxValue(box, vmContext string) string {
 }
 
 func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
-	codecs, err := codecList(p.Codec)
-	if err != nil {
-		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
-		return
-	}
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
 	w.set("transport", "transport-udp", "name")
 	w.set("context", "phone-"+p.Name, "plan")
-	writePreferredCodec(w, codecs)
+	if !writeLineCodecs(w, p) {
+		return
+	}
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
 	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
@@ -673,13 +690,19 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 		w.set(names.mailbox, mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
 	}
 	if p.Source != "" {
-		deny, permit, err := aclLines(p.Source)
-		if err != nil {
-			w.fail(fmt.Errorf("%s: source: %w", w.ctx, err))
+		// Every address of either family is denied but the source's
+		// networks, as the SIP core applies the list (Asterisk's ACL
+		// lets in what no rule of its family names).
+		nets, err := routing.ParseSource(p.Source)
+		if err != nil || len(nets) == 0 {
+			w.fail(fmt.Errorf("%s: source: %w: %q is not a list of IP addresses and networks", w.ctx, ErrInvalidValue, p.Source))
 			return false
 		}
-		w.set("deny", deny, "source")
-		w.set("permit", permit, "source")
+		w.set("deny", "0.0.0.0/0.0.0.0", "source")
+		w.set("deny", "::/0", "source")
+		for _, n := range nets {
+			w.set("permit", aclPermit(n), "source")
+		}
 	}
 	return true
 }

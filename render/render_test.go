@@ -296,7 +296,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
 			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CUSTOMER=2"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
-			{"deny", "0.0.0.0/0.0.0.0"}, {"permit", "203.0.113.5/255.255.255.255"},
+			{"deny", "0.0.0.0/0.0.0.0"}, {"deny", "::/0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
 			{"rtp_symmetric", "yes"}, {"force_rport", "yes"}, {"rewrite_contact", "yes"}, {"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
 		}},
@@ -371,7 +371,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	}
 	sip := parseConf(t, files[FileSIP])
 	gen := findSection(sip, "general", "")
-	if gen == nil || strings.Join(gen.get("register"), "|") != "8005555555:remotepass@sip.itsp.example:5080/5000" {
+	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?8005555555:remotepass@sip.itsp.example:5080/5000" {
 		t.Errorf("sip.conf register lines: %v", gen)
 	}
 	checks := []struct {
@@ -703,5 +703,54 @@ func TestReservedPeerDialledOnlyForItsCustomers(t *testing.T) {
 		if wantPrivate := line.Customer != 1; slices.Contains(dialled, "PJSIP/4412345@private") != wantPrivate {
 			t.Errorf("line %s (customer %d) dialled %v", line.Name, line.Customer, dialled)
 		}
+	}
+}
+
+// TestLineCodecsAndSourceList: a line restricted to alaw and g722 is
+// rendered with those codecs alone, never allow=all (issue 28: an imported
+// alaw,g722 phone became allow=all), and a source list becomes one permit
+// per network after denying both address families.
+func TestLineCodecsAndSourceList(t *testing.T) {
+	for _, driver := range []Driver{DriverPJSIP, DriverChanSIP} {
+		snap := &routing.Snapshot{Phones: []routing.Phone{{Name: "2001", Password: "line-2001-pw", Codec: "g722", Codecs: "alaw,g722",
+			Source: "192.168.10.0/24,198.51.100.7,2001:db8::/48", TotalMaximum: -1}}}
+		files, err := Render(snap, WithPlainPasswords(), WithSIPDriver(driver))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := FilePJSIP
+		if driver == DriverChanSIP {
+			file = FileSIP
+		}
+		out := string(files[file])
+		want := "disallow=all\nallow=g722\nallow=alaw\n"
+		if !strings.Contains(out, want) || strings.Contains(out, "\nallow=all") {
+			t.Errorf("%s: codecs not rendered as %q alone:\n%s", driver, want, out)
+		}
+		acl := "deny=0.0.0.0/0.0.0.0\ndeny=::/0\npermit=192.168.10.0/255.255.255.0\npermit=198.51.100.7/255.255.255.255\npermit=2001:db8::/48\n"
+		if !strings.Contains(out, acl) {
+			t.Errorf("%s: source list not rendered as\n%s\nin\n%s", driver, acl, out)
+		}
+	}
+}
+
+// TestLineWithoutPlan: a line whose plan does not exist (none given and
+// no default plan, as after an import without routes) gets no include of
+// a plan context that does not exist (issue 28: include => plan-0).
+func TestLineWithoutPlan(t *testing.T) {
+	snap := &routing.Snapshot{Phones: []routing.Phone{
+		{Name: "2001", Password: "line-2001-pw", TotalMaximum: -1},
+		{Name: "2002", Password: "line-2002-pw", TotalMaximum: -1, Plan: 7},
+	}}
+	files, err := Render(snap, WithPlainPasswords())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := string(files[FileExtensions])
+	if strings.Contains(ext, "include => plan-") {
+		t.Errorf("a plan context that does not exist is included:\n%s", ext)
+	}
+	if !strings.Contains(ext, "[phone-2001-dial]\ninclude => phones\nexten => i,1,Hangup(1)") {
+		t.Errorf("phone-2001-dial:\n%s", ext)
 	}
 }

@@ -72,7 +72,9 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 }
 
 // registerLine builds chan_sip's
-// register => user[:secret]@host[:port][/extension].
+// register => name?user[:secret]@host[:port][/extension]: "name?" ties
+// the registration to the endpoint's own section, which another section
+// of the same host (a peer for its calls) would otherwise share.
 func registerLine(e *routing.SIPEndpoint) (string, error) {
 	if e.Host == "" || strings.EqualFold(e.Host, "dynamic") {
 		return "", fmt.Errorf("registration: %w: registration=out needs a host", ErrInvalidValue)
@@ -95,7 +97,7 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 	if strings.ContainsAny(user+secret, ":@/") {
 		return "", fmt.Errorf("secret: %w: ':', '@' and '/' cannot be used in a register => line", ErrInvalidValue)
 	}
-	s := user
+	s := e.Name + "?" + user
 	if secret != "" {
 		s += ":" + secret
 	}
@@ -107,18 +109,15 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 }
 
 func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
-	codecs, err := codecList(p.Codec)
-	if err != nil {
-		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
-		return
-	}
 	w.section(p.Name)
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
 	w.set("defaultuser", p.Name, "name")
 	writeSecret(w, p.Name, p.Password, "password", cfg.checkRealm())
 	w.set("context", "phone-"+p.Name, "plan")
-	writePreferredCodec(w, codecs)
+	if !writeLineCodecs(w, p) {
+		return
+	}
 	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}

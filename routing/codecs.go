@@ -48,32 +48,60 @@ func (o CodecOffer) List() string {
 
 // PeerCodecOffer is the policy of an offer sent to peer on a call whose
 // calling line is line (nil for a call that did not come from a line):
-// the peer's codecs in the peer's order, the line's codec first when the
-// peer takes it, telephone-event as the peer's dtmfmode says.
+// the peer's codecs in the peer's order, only those the line's codecs
+// allow when it has any (phones/create codecs, as its Asterisk allow=
+// would keep its offer to them), the line's codec first when the peer
+// takes it, telephone-event as the peer's dtmfmode says.
 func PeerCodecOffer(peer *Peer, line *Phone) CodecOffer {
 	o := CodecOffer{Codecs: ParseCodecs(peer.Codecs), TelephoneEvent: KeepsTelephoneEvent(peer.DTMFMode)}
 	if line != nil {
 		o.Preferred = strings.ToLower(strings.TrimSpace(line.Codec))
+		o.Codecs = restrictCodecs(o.Codecs, ParseCodecs(line.Codecs))
 	}
 	o.Codecs = preferFirst(o.Codecs, o.Preferred)
 	return o
 }
 
-// LineCodecOffer is the policy of an offer sent to line: any codec, the
-// line's own codec first; when the call came from a peer (from, else
-// nil), only that peer's codecs and telephone-event as its dtmfmode says
-// (a peer's codecs are what it accepts both ways, as Asterisk's allow=).
-func LineCodecOffer(line *Phone, from *Peer) CodecOffer {
+// LineCodecOffer is the policy of an offer sent to line: the line's codecs
+// (any when it has none), its own codec first; when the call came from a
+// peer (from, else nil), only that peer's codecs and telephone-event as
+// its dtmfmode says (a peer's codecs are what it accepts both ways, as
+// Asterisk's allow=); when it came from a line with codecs (fromLine,
+// else nil), only those.
+func LineCodecOffer(line *Phone, from *Peer, fromLine *Phone) CodecOffer {
 	o := CodecOffer{TelephoneEvent: true}
 	if line != nil {
 		o.Preferred = strings.ToLower(strings.TrimSpace(line.Codec))
+		o.Codecs = ParseCodecs(line.Codecs)
 	}
 	if from != nil {
-		o.Codecs = ParseCodecs(from.Codecs)
+		o.Codecs = restrictCodecs(ParseCodecs(from.Codecs), o.Codecs)
 		o.TelephoneEvent = KeepsTelephoneEvent(from.DTMFMode)
+	}
+	if fromLine != nil {
+		o.Codecs = restrictCodecs(o.Codecs, ParseCodecs(fromLine.Codecs))
 	}
 	o.Codecs = preferFirst(o.Codecs, o.Preferred)
 	return o
+}
+
+// restrictCodecs keeps the codecs of list that allowed has, in list's
+// order; nil means any codec on either side, so list nil gives allowed.
+// Nothing in common is an empty list, not nil: no codec may be offered.
+func restrictCodecs(list, allowed []string) []string {
+	switch {
+	case allowed == nil:
+		return list
+	case list == nil:
+		return allowed
+	}
+	out := make([]string, 0, len(list))
+	for _, c := range list {
+		if slices.Contains(allowed, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // preferFirst moves preferred to the front of codecs when they list it.

@@ -44,12 +44,52 @@ func TestPeerCodecOffer(t *testing.T) {
 }
 
 func TestLineCodecOffer(t *testing.T) {
-	if o := LineCodecOffer(&Phone{}, nil); o.Restricts() || o.List() != "any" {
+	if o := LineCodecOffer(&Phone{}, nil, &Phone{}); o.Restricts() || o.List() != "any" {
 		t.Errorf("a line without codec from a line: %+v", o)
 	}
-	o := LineCodecOffer(&Phone{Codec: "ulaw"}, &Peer{Codecs: "alaw,ulaw", DTMFMode: "info"})
+	o := LineCodecOffer(&Phone{Codec: "ulaw"}, &Peer{Codecs: "alaw,ulaw", DTMFMode: "info"}, nil)
 	if !slices.Equal(o.Codecs, []string{"ulaw", "alaw"}) || o.TelephoneEvent {
 		t.Errorf("a line with ulaw from an alaw,ulaw info peer: %+v", o)
+	}
+	// A line's codecs (issue 28): an alaw,g722 phone is offered alaw and
+	// g722 alone, whoever calls it, and only what both sides allow.
+	for _, tc := range []struct {
+		name     string
+		line     Phone
+		from     *Peer
+		fromLine *Phone
+		want     []string
+	}{
+		{"any caller", Phone{Codecs: "alaw,g722"}, nil, nil, []string{"alaw", "g722"}},
+		{"preferred first", Phone{Codec: "g722", Codecs: "alaw,g722"}, nil, nil, []string{"g722", "alaw"}},
+		{"from a peer", Phone{Codecs: "alaw,g722"}, &Peer{Codecs: "ulaw,g722,alaw"}, nil, []string{"g722", "alaw"}},
+		{"from a peer taking any", Phone{Codecs: "alaw,g722"}, &Peer{Codecs: ""}, nil, []string{"alaw", "g722"}},
+		{"from a restricted line", Phone{Codecs: "alaw,g722"}, nil, &Phone{Codecs: "g722,ulaw"}, []string{"g722"}},
+		{"to any from a restricted line", Phone{}, nil, &Phone{Codecs: "g722,ulaw"}, []string{"g722", "ulaw"}},
+		{"nothing in common", Phone{Codecs: "alaw"}, &Peer{Codecs: "ulaw"}, nil, []string{}},
+	} {
+		o := LineCodecOffer(&tc.line, tc.from, tc.fromLine)
+		if !slices.Equal(o.Codecs, tc.want) || o.Codecs == nil || !o.Restricts() {
+			t.Errorf("%s: %+v, want %v", tc.name, o, tc.want)
+		}
+	}
+}
+
+// TestPeerCodecOfferFromRestrictedLine: a call from an alaw,g722 line is
+// offered to a peer with those codecs alone (issue 28: the import kept a
+// codec list as one preferred codec, and the line then offered every
+// codec).
+func TestPeerCodecOfferFromRestrictedLine(t *testing.T) {
+	line := &Phone{Codec: "alaw", Codecs: "alaw,g722"}
+	o := PeerCodecOffer(&Peer{Codecs: "ulaw,g722,alaw,g729"}, line)
+	if !slices.Equal(o.Codecs, []string{"alaw", "g722"}) {
+		t.Errorf("offer %+v", o)
+	}
+	if o := PeerCodecOffer(&Peer{Codecs: ""}, line); !slices.Equal(o.Codecs, []string{"alaw", "g722"}) {
+		t.Errorf("to a peer taking any: %+v", o)
+	}
+	if o := PeerCodecOffer(&Peer{Codecs: "ulaw"}, line); o.Codecs == nil || len(o.Codecs) != 0 {
+		t.Errorf("nothing in common must offer nothing, not anything: %+v", o)
 	}
 }
 

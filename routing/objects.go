@@ -71,6 +71,7 @@ type Phone struct {
 	CallerNameExternal    string  `json:"callername_external"`
 	CallerNameInternal    string  `json:"callername_internal"`
 	Codec                 string  `json:"codec"`
+	Codecs                string  `json:"codecs"` // sipswitch addition: "" any; else the only codecs, in order
 	COS                   int     `json:"cos"`
 	Customer              int     `json:"customer"`
 	Description           string  `json:"description"`

@@ -233,29 +233,10 @@ func uriPort(u *sip.Uri) int {
 	return routing.DefaultSIPPort
 }
 
-// sourceAllowed applies a phone's source: a comma or space separated list
-// of IP addresses or CIDR prefixes; empty allows any address.
+// sourceAllowed applies a phone's source: the list routing.ParseSource
+// reads ("" allows every address).
 func sourceAllowed(list string, src netip.Addr) bool {
-	if strings.TrimSpace(list) == "" {
-		return true
-	}
-	for list != "" {
-		var item string
-		item, list = nextItem(list)
-		if item == "" {
-			continue
-		}
-		if strings.IndexByte(item, '/') >= 0 {
-			if p, err := netip.ParsePrefix(item); err == nil && p.Contains(src) {
-				return true
-			}
-			continue
-		}
-		if a, err := netip.ParseAddr(item); err == nil && a.Unmap() == src {
-			return true
-		}
-	}
-	return false
+	return routing.SourceAllows(list, src)
 }
 
 // userAgentAllowed applies a phone's allowed_ua: a comma separated list of
@@ -275,16 +256,6 @@ func userAgentAllowed(list, ua string) bool {
 		}
 	}
 	return false
-}
-
-// nextItem splits the first item off a comma or space separated list.
-func nextItem(list string) (item, rest string) {
-	list = strings.TrimLeft(list, ", \t")
-	i := strings.IndexAny(list, ", \t")
-	if i < 0 {
-		return list, ""
-	}
-	return list[:i], list[i:]
 }
 
 func headerValue(req *sip.Request, name string) string {

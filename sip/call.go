@@ -529,7 +529,7 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
-	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer))
+	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
 	if err == nil {
 		offer, err = c.relayBody(offer, anyBehindNAT(contacts))
 	}

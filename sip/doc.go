@@ -50,8 +50,9 @@
 // it). A per-line opt-in would need a seed parameter to carry it, and
 // there is none: the switch-wide list is the only one.
 //
-// A phone's source (comma or space separated IP addresses or CIDR
-// prefixes) restricts where it may register and call from; its allowed_ua
+// A phone's source (routing.ParseSource: up to 16 IP addresses or CIDR
+// networks, the list the API validates and the renderer writes as
+// deny/permit) restricts where it may register and call from; its allowed_ua
 // (comma separated, case-insensitive substrings of the User-Agent header)
 // restricts which devices may register and call. Both answer 403.
 //
@@ -244,7 +245,9 @@
 // peer's order, with the calling line's codec first when the peer takes it
 // (phones/create "codec" is a preference, not the only codec); an offer to
 // a line keeps every codec with the line's own codec first, and, on a
-// call from a peer, only that peer's codecs. telephone-event (RFC 4733)
+// call from a peer, only that peer's codecs. A line's codecs (a sipswitch
+// addition; "" for any) restrict both ways: the offers sent to it, and
+// those its calls send on, keep only those codecs. telephone-event (RFC 4733)
 // stays unless the receiving peer's (or, towards a line, the calling
 // peer's) dtmfmode is info or inband: then it is removed, so that the
 // caller sends DTMF as SIP INFO (passed through) or as tones in the audio

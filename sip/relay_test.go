@@ -374,6 +374,7 @@ func TestCodecPolicyOfferAndFailover(t *testing.T) {
 		codecs1, dtmf1 string // peer1
 		codecs2, dtmf2 string // peer2
 		lineCodec      string
+		lineCodecs     string // the calling line's codecs (issue 28)
 		want1, want2   string // formats each carrier is offered; "" none
 		status         int    // 0 answered
 		reason         string
@@ -385,6 +386,10 @@ func TestCodecPolicyOfferAndFailover(t *testing.T) {
 		{name: "dtmfmode info drops telephone-event", codecs1: "ulaw", dtmf1: "info", want1: "0"},
 		{name: "no common codec fails over", codecs1: "g729", codecs2: "alaw", dtmf2: "inband", want2: "8"},
 		{name: "no common codec anywhere", codecs1: "g729", codecs2: "gsm", status: 488, reason: "no common codec"},
+		// An alaw,g722 line offers the carrier nothing else, though it
+		// and the carrier both take ulaw.
+		{name: "line codecs narrow the offer", codecs1: "ulaw,alaw", lineCodec: "alaw", lineCodecs: "alaw,g722", want1: "8 101"},
+		{name: "line codecs the peer lacks", codecs1: "ulaw", codecs2: "ulaw,alaw", lineCodecs: "g722,alaw", want2: "8 101"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,7 +398,7 @@ func TestCodecPolicyOfferAndFailover(t *testing.T) {
 			f.dir.edit(func() {
 				f.peer1.Codecs, f.peer1.DTMFMode = tc.codecs1, tc.dtmf1
 				f.peer2.Codecs, f.peer2.DTMFMode = tc.codecs2, tc.dtmf2
-				f.dir.phones["1001"].Codec = tc.lineCodec
+				f.dir.phones["1001"].Codec, f.dir.phones["1001"].Codecs = tc.lineCodec, tc.lineCodecs
 			})
 			f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
 			f.carrier2.Handle(siptest.AnswerWith(carrierSDP))

@@ -18,6 +18,22 @@ import (
 
 const importUsage = "usage: sipswitch import asterisk --dir DIR (--db PATH | --yaml FILE) [--dry-run]"
 
+// importHelp follows the usage line in `import asterisk -h`.
+const importHelp = `
+Reads pjsip.conf, pjsip_wizard.conf, sip.conf and extensions.conf of DIR
+(and acl.conf for named ACLs) and creates their lines, peers, SIP
+endpoints, rate plans and routes. Prints every object and every option
+that is not imported as written, with its file and line; passwords are
+never printed.
+
+Exit status: 0 when every object was imported (or exists unchanged), 1
+when any object is NOT IMPORTED (the rest is still written unless
+--dry-run) or the import failed (then nothing is written), 2 for a usage
+error.
+
+flags:
+`
+
 // runImport is `sipswitch import asterisk`: read an Asterisk SIP
 // configuration and create its peers, lines and SIP endpoints in a
 // database or a switch file (package importer).
@@ -31,6 +47,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	db := fs.String("db", "", "database to import into (created when missing)")
 	yamlPath := fs.String("yaml", "", "switch file to write, or to extend when it exists, instead of a database")
 	dryRun := fs.Bool("dry-run", false, "print what would be created and every finding; write nothing")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), importUsage+"\n"+importHelp)
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -62,6 +82,15 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err != nil {
 		return fmt.Errorf("nothing imported: %w", err)
+	}
+	if n := res.NotImported(); n > 0 {
+		// Exit 1: a script must not take a partial migration for a
+		// whole one. The report above names each object and why.
+		verb := "were"
+		if *dryRun {
+			verb = "would be"
+		}
+		return fmt.Errorf("%d objects %s NOT IMPORTED (see the report above)", n, verb)
 	}
 	return nil
 }

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 )
 
 // binding is one registered contact with its parsed URI, ready to be
 // called without parsing on the call path.
 type binding struct {
-	reg engine.Registration
+	reg records.Registration
 	uri sip.Uri
 	// unreachable is set when the contact did not answer a ping (lines
 	// with ping=1); a REGISTER replaces the binding and clears it.
@@ -213,10 +213,10 @@ func (t *bindingTable) size(phone string) int {
 }
 
 // expire removes and returns the bindings that have lapsed.
-func (t *bindingTable) expire(now time.Time) ([]engine.Registration, int) {
+func (t *bindingTable) expire(now time.Time) ([]records.Registration, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var gone []engine.Registration
+	var gone []records.Registration
 	for phone, list := range t.phones {
 		kept := list[:0]
 		for _, b := range list {
@@ -238,10 +238,10 @@ func (t *bindingTable) expire(now time.Time) ([]engine.Registration, int) {
 }
 
 // all returns every binding's registration.
-func (t *bindingTable) all() []engine.Registration {
+func (t *bindingTable) all() []records.Registration {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	out := make([]engine.Registration, 0, t.count)
+	out := make([]records.Registration, 0, t.count)
 	for _, list := range t.phones {
 		for _, b := range list {
 			out = append(out, b.reg)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
 	"golang.org/x/time/rate"
@@ -66,7 +66,7 @@ type call struct {
 	// line is whose call this is (record.go): it pays, its spend limit
 	// applies. rec is the call's record, recorded once it is handed on.
 	line     *routing.Phone
-	rec      engine.CallRecord
+	rec      records.Call
 	recorded bool
 	// charge holds the line to its spend limit once the call is answered
 	// (the answering leg's reservation).
@@ -401,7 +401,7 @@ func clipLog(s string) string {
 // through the routing decision of the caller's plan.
 func (c *call) deliver(target string, caller *routing.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
-		c.rec.Direction = engine.CallLocal
+		c.rec.Direction = records.Local
 		return c.ringPhone(p, 0)
 	}
 	return c.routeOut(target, caller)
@@ -500,7 +500,7 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 	// From here it is the forwarding line's call: it pays, its class of
 	// service and spend limit apply.
 	c.setLine(p)
-	c.rec.Direction, c.rec.ForwardedBy = engine.CallForwarded, p.Name
+	c.rec.Direction, c.rec.ForwardedBy = records.Forwarded, p.Name
 	c.s.stats.forwarded.Add(1)
 	c.s.cfg.log.Info("sip call forwarded", "call_id", c.callID, "line", p.Name, "reason", why, "caller", c.caller, "to", number)
 	return c.routeOut(number, p)

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 )
 
@@ -52,7 +52,7 @@ type Directory interface {
 
 // RegistrationStore persists registrations so they survive restarts.
 type RegistrationStore interface {
-	SaveRegistration(ctx context.Context, r engine.Registration) error
+	SaveRegistration(ctx context.Context, r records.Registration) error
 	DeleteRegistration(ctx context.Context, phone, contact string) error
-	LoadRegistrations(ctx context.Context) ([]engine.Registration, error)
+	LoadRegistrations(ctx context.Context) ([]records.Registration, error)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
 )
@@ -48,9 +48,9 @@ type config struct {
 	floodLimit     int           // messages per second per source address; 0: off
 	floodBlock     time.Duration
 	peerMatch      PeerMatch
-	record         func(engine.CallRecord) // nil: no call records
-	voicemail      *routing.HostPort       // nil: no voicemail server
-	relay          *media.Engine           // nil: media always end to end
+	record         func(records.Call) // nil: no call records
+	voicemail      *routing.HostPort  // nil: no voicemail server
+	relay          *media.Engine      // nil: media always end to end
 	relayMode      media.Mode
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
@@ -109,7 +109,7 @@ func WithMediaObserver(f func(MediaResult)) Option {
 // WithCallRecords hands every call's record to record when the call ends
 // (once per call the switch routed: after authentication or a peer
 // match). It may block briefly; it runs on the call's own goroutine.
-func WithCallRecords(record func(engine.CallRecord)) Option {
+func WithCallRecords(record func(records.Call)) Option {
 	return func(c *config) error { c.record = record; return nil }
 }
 

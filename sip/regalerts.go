@@ -3,7 +3,7 @@ package sip
 import (
 	"net/netip"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 )
 
@@ -27,7 +27,7 @@ const (
 
 // lineUnregistered alerts, when the line expects to be registered, that
 // its last binding (last) went away for reason.
-func (s *Server) lineUnregistered(last engine.Registration, reason string) {
+func (s *Server) lineUnregistered(last records.Registration, reason string) {
 	p, ok := s.dir.Phone(last.Phone)
 	if !ok || p.ExpectRegistered < expectRegistered {
 		return

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 )
 
@@ -130,7 +130,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 			respond(tx, req, 403, "Too Many Contacts")
 			return
 		}
-		reg := engine.Registration{
+		reg := records.Registration{
 			Phone:     phone.Name,
 			Contact:   ch.contact,
 			Source:    req.Source(),
@@ -192,7 +192,7 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 		return err
 	}
 	now := s.cfg.now()
-	var lapsed []engine.Registration
+	var lapsed []records.Registration
 	for _, r := range regs {
 		var u sip.Uri
 		if err := sip.ParseUri(r.Contact, &u); err != nil || !now.Before(r.ExpiresAt) {
@@ -209,7 +209,7 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 
 // dropLapsed removes lapsed registrations from the store and alerts for
 // each line they leave without a binding, once per line.
-func (s *Server) dropLapsed(ctx context.Context, gone []engine.Registration, reason string) {
+func (s *Server) dropLapsed(ctx context.Context, gone []records.Registration, reason string) {
 	alerted := make(map[string]bool)
 	// A store shared by several hosts removes a lapsed binding only if no
 	// other host's registrar refreshed it meanwhile.
@@ -252,7 +252,7 @@ func sourceAddr(m sip.Message) netip.Addr {
 
 // Registrations returns the registered contacts now (for status pages and
 // the API), unexpired ones only.
-func (s *Server) Registrations() []engine.Registration {
+func (s *Server) Registrations() []records.Registration {
 	now := s.cfg.now()
 	all := s.bindings.all()
 	out := all[:0]
@@ -270,7 +270,7 @@ func (s *Server) Registrations() []engine.Registration {
 // Calls to the line then ring every contact whichever host took its
 // REGISTER, sent from this host straight to the address the REGISTER came
 // from. Lapsed and unparsable bindings are left out.
-func (s *Server) SyncRegistrations(phone string, regs []engine.Registration) {
+func (s *Server) SyncRegistrations(phone string, regs []records.Registration) {
 	now := s.cfg.now()
 	list := make([]binding, 0, len(regs))
 	for _, r := range regs {

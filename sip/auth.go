@@ -87,7 +87,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
-	if !userAgentAllowed(phone.AllowedUA, headerValue(req, "User-Agent")) {
+	if !routing.UserAgentAllows(phone.AllowedUA, headerValue(req, "User-Agent")) {
 		s.cfg.log.Warn("sip user agent not allowed for phone", "method", req.Method.String(), "phone", phone.Name, "user_agent", headerValue(req, "User-Agent"))
 		respond(tx, req, 403, "Forbidden")
 		return nil, false
@@ -237,25 +237,6 @@ func uriPort(u *sip.Uri) int {
 // reads ("" allows every address).
 func sourceAllowed(list string, src netip.Addr) bool {
 	return routing.SourceAllows(list, src)
-}
-
-// userAgentAllowed applies a phone's allowed_ua: a comma separated list of
-// User-Agent fragments; the request's User-Agent must contain one of them
-// (case-insensitive). Empty allows any User-Agent.
-func userAgentAllowed(list, ua string) bool {
-	if strings.TrimSpace(list) == "" {
-		return true
-	}
-	ua = strings.ToLower(ua)
-	for list != "" {
-		var item string
-		item, list, _ = strings.Cut(list, ",")
-		item = strings.TrimSpace(item)
-		if item != "" && strings.Contains(ua, strings.ToLower(item)) {
-			return true
-		}
-	}
-	return false
 }
 
 func headerValue(req *sip.Request, name string) string {

@@ -92,6 +92,10 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
+	// The address has proved a line: the flood limit no longer applies
+	// to it (a registered phone or a trunk is never limited below its
+	// own rate).
+	s.flood.trust(src, s.cfg.now())
 	return phone, true
 }
 

@@ -205,6 +205,10 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 			continue
 		}
 		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: r, uri: u})))
+		// Registered before a restart: the phone proved itself from there.
+		if ap, err := netip.ParseAddrPort(r.Source); err == nil {
+			s.flood.trust(ap.Addr(), now)
+		}
 	}
 	// Lapsed while the switch was down: gone from the store too (nothing
 	// else would remove them), and an alert for lines left unregistered.

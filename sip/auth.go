@@ -92,10 +92,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
-	// The address has proved a line: the flood limit no longer applies
-	// to it (a registered phone or a trunk is never limited below its
-	// own rate).
-	s.flood.trust(src, s.cfg.now())
+	// The source has proved a line: the flood limit no longer applies to
+	// it (a registered phone or a trunk is never limited below its own
+	// rate).
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		s.flood.trust(ap, s.cfg.now())
+	}
 	return phone, true
 }
 

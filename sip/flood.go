@@ -20,23 +20,25 @@ import (
 // blockFor: its UDP datagrams are dropped, its TCP connections closed.
 //
 // Only strangers are limited, as pike is deployed behind
-// allow_source_address: a peer's address (its exact source, as peer_match
-// decides) and an address from which a line has authenticated (a digest
-// answer proved its password: a registered phone, a PBX, an office NAT with
-// one phone signed in) are exempt for trustFor after the last proof, so a
-// registered phone or a trunk is never limited below its own rate, however
-// many calls it carries, and the SIPp load of `make loadtest`, all from
-// 127.0.0.1, passes untouched. INFERRED: trust by address, not by port,
-// because phones behind one NAT share the address and the switch cannot
-// tell them apart before parsing; an address with a signed-in line is
-// answerable through the line's auth guard and call limits instead.
+// allow_source_address: a peer's source (exactly, as peer_match decides)
+// and a source address and port from which a line has authenticated (a
+// digest answer proved its password: a registered phone, a PBX, a trunk)
+// are exempt for trustFor after the last proof, so a registered phone or a
+// trunk is never limited below its own rate, however many calls it
+// carries, and the SIPp load of `make loadtest`, all from 127.0.0.1, passes
+// untouched. INFERRED: trust by address and port, not by address: phones
+// behind one NAT share the address and differ in port, so a flooder behind
+// an office's NAT stays limited while the office's phones are not (each
+// proves itself when it registers); the address's bucket is shared by its
+// untrusted ports.
 //
 // While an address is blocked a trickle still passes, one message a second
 // per source port and at most trickleRate a second for the address, so a
 // legitimate phone behind a flooding NAT (another port) still gets its
-// REGISTER challenged and answered, and once it has authenticated the
-// address is trusted again. A flooder on one port gets one message a
-// second; one spraying ports gets trickleRate.
+// REGISTER challenged and answered (about 2 s: the answer to the challenge
+// waits for the phone's retransmission), and from then on its port is
+// trusted. A flooder on one port gets one message a second; one spraying
+// ports gets trickleRate.
 type floodGuard struct {
 	limit    float64
 	burst    float64
@@ -48,7 +50,7 @@ type floodGuard struct {
 
 	mu      sync.Mutex
 	sources map[netip.Addr]*floodSource
-	trusted map[netip.Addr]int64 // until, Unix nanoseconds
+	trusted map[netip.AddrPort]int64 // until, Unix nanoseconds
 	dropped atomic.Uint64
 	blocks  atomic.Uint64
 	trickle atomic.Uint64
@@ -111,23 +113,23 @@ func (s *Server) newFloodGuard() *floodGuard {
 				"setting", "calls.flood_limit, calls.flood_block")
 		},
 		sources: make(map[netip.Addr]*floodSource),
-		trusted: make(map[netip.Addr]int64),
+		trusted: make(map[netip.AddrPort]int64),
 	}
 }
 
-// trust exempts addr from the limit until now+trustFor: a line has just
-// authenticated from it. A block on it is lifted.
-func (g *floodGuard) trust(addr netip.Addr, now time.Time) {
-	if g == nil {
+// trust exempts src from the limit until now+trustFor: a line has just
+// authenticated from it. The address's other ports stay limited (and
+// blocked, if they were).
+func (g *floodGuard) trust(src netip.AddrPort, now time.Time) {
+	if g == nil || !src.IsValid() {
 		return
 	}
-	addr = addr.Unmap()
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	until := now.Add(g.trustFor).UnixNano()
 	g.mu.Lock()
-	if old, ok := g.trusted[addr]; ok || len(g.trusted) < maxFloodSources {
-		g.trusted[addr] = max(old, until)
+	if old, ok := g.trusted[src]; ok || len(g.trusted) < maxFloodSources {
+		g.trusted[src] = max(old, until)
 	}
-	delete(g.sources, addr)
 	g.mu.Unlock()
 }
 
@@ -141,7 +143,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 	addr := src.Addr()
 	now := g.now()
 	g.mu.Lock()
-	if until, ok := g.trusted[addr]; ok && now.UnixNano() < until {
+	if until, ok := g.trusted[src]; ok && now.UnixNano() < until {
 		g.mu.Unlock()
 		return true
 	}

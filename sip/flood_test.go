@@ -85,7 +85,7 @@ func TestFloodLimit(t *testing.T) {
 func testFloodGuard(limit float64, blockFor time.Duration, clock *time.Time) *floodGuard {
 	return &floodGuard{limit: limit, burst: 2 * limit, blockFor: blockFor, trustFor: time.Hour,
 		exempt: func(netip.AddrPort, string) bool { return false }, now: func() time.Time { return *clock },
-		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.Addr]int64)}
+		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.AddrPort]int64)}
 }
 
 // While an address is blocked one message a second per port passes, and
@@ -137,13 +137,24 @@ func TestFloodTrickle(t *testing.T) {
 	if sprayed > 2*trickleRate {
 		t.Errorf("1,000 ports in 1 s: %d passed, want at most %d (a burst and a second)", sprayed, 2*trickleRate)
 	}
-	// Once a line authenticates from the address it is trusted: the block
-	// is lifted and nothing is limited.
-	g.trust(ip, clock)
+	// Once a line authenticates from the phone's port that port is
+	// trusted: nothing it sends is limited, while the flooder's port of
+	// the same address stays blocked.
+	clock = clock.Add(2 * time.Second)
+	g.trust(phone, clock)
 	for i := range 10_000 {
-		if !g.allow(flooder, "UDP") {
-			t.Fatalf("trusted address: message %d dropped", i)
+		if !g.allow(phone, "UDP") {
+			t.Fatalf("trusted source: message %d dropped", i)
 		}
+	}
+	flooderPassed = 0
+	for range 1000 {
+		if g.allow(flooder, "UDP") {
+			flooderPassed++
+		}
+	}
+	if flooderPassed > 1 {
+		t.Errorf("flooder's port after the phone's proof: %d of 1,000 passed in an instant, want the trickle's one", flooderPassed)
 	}
 	// Trust lapses after trustFor; the sweep forgets it.
 	clock = clock.Add(time.Hour + time.Second)
@@ -153,12 +164,73 @@ func TestFloodTrickle(t *testing.T) {
 	}
 	passed = 0
 	for range 1000 {
-		if g.allow(flooder, "UDP") {
+		if g.allow(phone, "UDP") {
 			passed++
 		}
 	}
 	if passed != 20 {
 		t.Errorf("after trust lapsed: %d passed, want the burst of 20", passed)
+	}
+}
+
+// End to end: a phone behind a NAT whose address floods (another port)
+// still registers through the trickle, then calls unhindered while the
+// flooder stays blocked.
+func TestPhoneBehindFloodingNATRegisters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods the switch")
+	}
+	f, ctx := newFixture(t)
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	sw := f.s.Addrs()[0]
+	flooder, err := net.ListenPacket("udp", "127.0.0.7:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flooder.Close()
+	// Blocked first: twice the burst in an instant.
+	sendOptions(t, flooder, sw, 4*DefaultFloodLimit, 100*time.Millisecond)
+	if f.s.Stats().FloodBlocks != 1 {
+		t.Fatalf("flooder not blocked: %+v", f.s.Stats())
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // keeps flooding, 1,000 a second, bounded
+		defer close(done)
+		for i := range 30_000 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-nat-%d\r\n"+
+				"From: <sip:probe@x>;tag=n\r\nTo: <sip:%s>\r\nCall-ID: nat@test\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", sw, flooder.LocalAddr(), i, sw)
+			flooder.WriteTo([]byte(msg), sw)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	phone := siptest.NewAgent(t, "natphone", "127.0.0.7")
+	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	res, _, err := phone.Register(rctx, sw, "1001", "secret1001", 600)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("phone behind the flooding address did not register: %v %v", res, err)
+	}
+	// Its port is trusted now: a call goes through without waiting on the
+	// trickle.
+	cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
+	defer ccancel()
+	d, err := phone.Call(cctx, sw, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call from the registered phone: %v", err)
+	}
+	if err := d.Bye(cctx); err != nil {
+		t.Fatalf("bye: %v", err)
+	}
+	st := f.s.Stats()
+	t.Logf("flood blocks %d, dropped %d, trickled %d", st.FloodBlocks, st.FloodDropped, st.FloodTrickled)
+	if st.FloodTrickled == 0 {
+		t.Error("nothing passed by the trickle")
 	}
 }
 
@@ -232,7 +304,7 @@ func BenchmarkFloodGuardAllow(b *testing.B) {
 	clock := time.Now()
 	g := &floodGuard{limit: 1e9, burst: 2e9, blockFor: time.Minute,
 		exempt: func(netip.AddrPort, string) bool { return false }, now: func() time.Time { return clock },
-		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.Addr]int64)}
+		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.AddrPort]int64)}
 	addrs := make([]netip.AddrPort, 1000)
 	for i := range addrs {
 		addrs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 5060)

@@ -207,7 +207,7 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: r, uri: u})))
 		// Registered before a restart: the phone proved itself from there.
 		if ap, err := netip.ParseAddrPort(r.Source); err == nil {
-			s.flood.trust(ap.Addr(), now)
+			s.flood.trust(ap, now)
 		}
 	}
 	// Lapsed while the switch was down: gone from the store too (nothing

@@ -288,7 +288,7 @@ func Default() Config {
 			NoAnswerTimeout: 8 * time.Second, MaxDuration: 4 * time.Hour, DrainTimeout: 30 * time.Second,
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
-			FloodBlock: time.Minute, PeerMatch: "exact",
+			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
 		},
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
 		Runtime: RuntimeConfig{GCPercent: 200},

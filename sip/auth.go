@@ -92,6 +92,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
+	// The source has proved a line: the flood limit no longer applies to
+	// it (a registered phone or a trunk is never limited below its own
+	// rate).
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		s.flood.trust(ap, s.cfg.now())
+	}
 	return phone, true
 }
 
@@ -264,4 +270,22 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 		res.AppendHeader(h)
 	}
 	_ = tx.Respond(res)
+}
+
+// statelessUntilAuthenticated ends a non-INVITE server transaction that
+// was answered without the request proving a line (a challenge, a 403, a
+// 400), as Kamailio answers challenges with sl_send_reply: sipgo otherwise
+// keeps every such transaction, request and response, for Timer J (32 s
+// over UDP), about 4.6 KiB each, so a stranger sending unauthenticated
+// REGISTERs makes the switch hold memory in proportion to what it sends
+// (the issue's 189,000 in 8 s: 448 MiB). A retransmission of the request
+// is then a new transaction and is challenged again (a fresh nonce, which
+// costs no memory: nonceBook.issue), which is what a stateless UAS does
+// (RFC 3261 8.2.7). Once the request has authenticated the transaction
+// stays, so a retransmitted REGISTER gets the same 200 and is not applied
+// twice.
+func statelessUntilAuthenticated(tx sip.ServerTransaction, authed *bool) {
+	if !*authed {
+		tx.Terminate()
+	}
 }

@@ -17,6 +17,10 @@ const storeTimeout = 2 * time.Second
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	src := sourceAddr(req)
 	now := s.cfg.now()
+	// Until the request proves a line, its transaction is not kept for
+	// Timer J (32 s over UDP): see statelessUntilAuthenticated.
+	authed := false
+	defer statelessUntilAuthenticated(tx, &authed)
 	if s.guard.blocked(src, now) {
 		s.stats.blocked.Add(1)
 		respond(tx, req, 403, "Forbidden")
@@ -31,6 +35,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	authed = true
 	if to.Address.User != phone.Name {
 		s.cfg.log.Warn("sip register for another line", "user", phone.Name, "aor", to.Address.User, "source", src.String())
 		respond(tx, req, 403, "Forbidden")
@@ -200,6 +205,10 @@ func (s *Server) loadRegistrations(ctx context.Context) error {
 			continue
 		}
 		s.stats.registrations.Store(int64(s.bindings.put(binding{reg: r, uri: u})))
+		// Registered before a restart: the phone proved itself from there.
+		if ap, err := netip.ParseAddrPort(r.Source); err == nil {
+			s.flood.trust(ap, now)
+		}
 	}
 	// Lapsed while the switch was down: gone from the store too (nothing
 	// else would remove them), and an alert for lines left unregistered.

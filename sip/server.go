@@ -140,6 +140,9 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
+		// Anyone may ask (scanners do, by the thousand): answered
+		// statelessly, a retransmission is answered again.
+		tx.Terminate()
 	})
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)

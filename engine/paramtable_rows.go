@@ -158,7 +158,7 @@ var sipEndpointEffects = func() map[string]Effect {
 		"secret":               "inbound md5 secret (and outbound when sent)",
 		"registration":         "in: takes a registration; out: register => / type=registration",
 		"host":                 "host= / aor contact and identify match",
-		"transport":            "transport= / transport-<first>",
+		"transport":            "transport= / transport-<first> (pjsip takes the first only: a save warns)",
 		"nat":                  "nat= / rtp_symmetric, force_rport, rewrite_contact",
 		"auth":                 "auth= / a realm auth section",
 		"fromuser":             "fromuser= / from_user=",

@@ -123,3 +123,31 @@ func TestEndpointOptionsIgnoredByDriver(t *testing.T) {
 		}
 	}
 }
+
+// A dynamic sip_endpoint's remotesecret answers its challenges on both
+// drivers: pjsip once wrote no outbound auth for a dynamic host and dropped
+// it.
+func TestDynamicEndpointKeepsRemoteSecret(t *testing.T) {
+	v, errs := engine.SIPEndpointSpec.Validate(engine.Values{"name": "pbx", "host": "dynamic", "secret": "inbound-pw", "remotesecret": "outbound-pw"}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	snap := &routing.Snapshot{SIPEndpoints: []routing.SIPEndpoint{endpointOf(t, v)}}
+	files, err := Render(snap, WithSIPDriver(DriverPJSIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(files["pjsip.conf"])
+	for _, want := range []string{"outbound_auth=pbx-out", "[pbx-out]", "password=outbound-pw"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("pjsip.conf lacks %q:\n%s", want, conf)
+		}
+	}
+	files, err = Render(snap, WithSIPDriver(DriverChanSIP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf := string(files["sip.conf"]); !strings.Contains(conf, "remotesecret=outbound-pw") {
+		t.Errorf("sip.conf lacks remotesecret:\n%s", conf)
+	}
+}

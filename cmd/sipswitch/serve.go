@@ -454,6 +454,8 @@ func (d *daemon) reload(ctx context.Context) {
 }
 
 func (d *daemon) startRender(ctx context.Context) {
+	// sip_endpoint.save warns about the options this driver ignores.
+	d.svc.SetEndpointDriver(d.cfg.Render.PhoneDriver)
 	if d.cfg.Render.Dir == "" {
 		return
 	}

@@ -43,7 +43,7 @@ func unauthFlood(t testing.TB, method string, sw net.Addr, sources, perSource, w
 				}
 				out++
 				for out >= window || (i == perSource-1 && out > 0) {
-					conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+					conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 					if _, _, err := conn.ReadFrom(buf); err != nil {
 						out = 0 // dropped (flood limit) or lost: move on
 						break
@@ -96,7 +96,7 @@ func testUnauthenticatedMemory(t *testing.T, method string) {
 	unauthFlood(t, method, sw, 10, 20, 8)
 	before := heapInUse()
 	const sources, perSource = 200, 200
-	answered := unauthFlood(t, method, sw, sources, perSource, 16)
+	answered := unauthFlood(t, method, sw, sources, perSource, 2)
 	after := heapInUse()
 	growth := int64(after) - int64(before)
 	t.Logf("%d unauthenticated %ss from %d addresses, %d answered: heap in use %.1f MiB -> %.1f MiB (%+.1f MiB, %d bytes per request)",

@@ -224,8 +224,10 @@ type CallsConfig struct {
 	// ping=1, and how long an answer may take.
 	PingInterval time.Duration `yaml:"ping_interval"`
 	PingTimeout  time.Duration `yaml:"ping_timeout"`
-	// FloodLimit is the messages per second one source address (peers
-	// exempt) may send before it is blocked for FloodBlock; 0: off.
+	// FloodLimit is the messages per second one untrusted source address
+	// may send before it is blocked for FloodBlock (a trickle of one a
+	// second per port still passes); peers and sources a line has
+	// authenticated from are exempt. Default sip.DefaultFloodLimit; 0: off.
 	FloodLimit int           `yaml:"flood_limit"`
 	FloodBlock time.Duration `yaml:"flood_block"`
 	// PeerMatch is how an INVITE without credentials is known to come

@@ -16,8 +16,21 @@ import (
 // authenticate checks the digest credentials req carries (Authorization for
 // REGISTER, Proxy-Authorization for INVITE when proxy is set) and returns
 // the phone they prove. When it returns false it has already answered req
-// (challenge, stale challenge or 403).
+// (challenge, stale challenge or 403) and ended its transaction: see
+// statelessUntilAuthenticated. For an INVITE this is Kamailio's stateless
+// 407: the ACK of the 407 then matches nothing and is ignored (handleAck),
+// and an INVITE retransmitted because the 407 was lost is challenged
+// again, instead of the switch holding every stranger's INVITE and 407
+// for Timer H (32 s) waiting for an ACK the stranger never sends.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
+	phone, ok := s.checkCredentials(req, tx, src, proxy)
+	if !ok {
+		tx.Terminate()
+	}
+	return phone, ok
+}
+
+func (s *Server) checkCredentials(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	credName := "Authorization"
 	if proxy {
 		credName = "Proxy-Authorization"

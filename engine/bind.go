@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,4 +159,43 @@ func valuesOfRecord(rec storage.Record) Values {
 		}
 	}
 	return out
+}
+
+// columnSet is a struct's stored columns in field order, from the same
+// json tags as bindValues and bindRecord: a scan or insert names them and
+// passes the fields in that order, so no column list is written by hand.
+type columnSet struct {
+	names  []string
+	fields []boundField
+}
+
+// columnsOf is the columns of obj's struct type, less those in except.
+func columnsOf(obj any, except ...string) columnSet {
+	var cs columnSet
+	for _, f := range boundFields(reflect.TypeOf(obj)) {
+		if slices.Contains(except, f.name) {
+			continue
+		}
+		cs.names = append(cs.names, f.name)
+		cs.fields = append(cs.fields, f)
+	}
+	return cs
+}
+
+// targets fills dst (len(cs.names)) with pointers to the fields of the
+// struct obj points to, for a row scan.
+func (cs columnSet) targets(obj any, dst []any) {
+	v := reflect.ValueOf(obj).Elem()
+	for i, f := range cs.fields {
+		dst[i] = v.Field(f.index).Addr().Interface()
+	}
+}
+
+// values fills dst (len(cs.names)) with the fields of the struct obj
+// points to, for an insert.
+func (cs columnSet) values(obj any, dst []any) {
+	v := reflect.ValueOf(obj).Elem()
+	for i, f := range cs.fields {
+		dst[i] = v.Field(f.index).Interface()
+	}
 }

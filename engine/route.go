@@ -12,7 +12,7 @@ import (
 
 // RouteSpec is plans/routes/create (and update). timegroup is a sipswitch
 // addition (0 = the plan's cos_timegroup).
-var RouteSpec = NewSpec(
+var RouteSpec = newSpec(
 	prefixParam(Param{Name: "called_prefix", Type: String, Required: true, EmptyOK: true, Check: checkText}),
 	required(Param{Name: "plan", Type: Integer, Min: 1, MinSet: true}),
 	enum("allow", Integer, "1", "0", "1", "2", "3"),

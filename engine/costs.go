@@ -63,7 +63,7 @@ var kindPeerCost = &Kind{
 // With replace the peer's existing rows are removed first.
 // costImportColumns are the peer_costs columns an import writes: a
 // PeerCost's fields (json tags) but the id the store gives.
-var costImportColumns = columnsOf(routing.PeerCost{}, "id")
+var costImportColumns = columnsOf[routing.PeerCost]("id")
 
 func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Reader, replace bool) (int, error) {
 	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {

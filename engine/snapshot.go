@@ -89,7 +89,7 @@ func loadAll[T any](ctx context.Context, tx *storage.Tx, table string, dst *[]T)
 
 // routeColumns are the plan_routes columns a Route is scanned from: its
 // fields' json tags, which are the column names.
-var routeColumns = columnsOf(routing.Route{})
+var routeColumns = columnsOf[routing.Route]()
 
 // parallelRoutesFrom is the table size from which routes load in parallel:
 // the SQLite driver's per-column work is most of building a big deck.
@@ -194,7 +194,7 @@ func scanRoutesInto(ctx context.Context, tx *storage.Tx, where []storage.Cond, d
 // peerCostColumns are the peer_costs columns a PeerCost is scanned from
 // (its fields' json tags): all but the description, which ranking never
 // reads.
-var peerCostColumns = columnsOf(routing.PeerCost{}, "description")
+var peerCostColumns = columnsOf[routing.PeerCost]("description")
 
 // PeerCosts reads every peer cost row of peers that keep their own costs
 // (costs=1); only those take part in least-cost ranking.

@@ -410,9 +410,10 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 			}
 		}
 		groupRef(o, "timegroup", vals)
-		key := vals["plan"] + "\x00" + vals["called_prefix"] + "\x00" + vals["caller_prefix"] + "\x00" + vals["media"]
+		key := routeKey(vals)
 		if routeKeys[key] {
-			sf.fail(o.lineOf("called_prefix"), o.name, "called_prefix", "a route with this called_prefix, caller_prefix and media already exists in the plan")
+			e := routeExists()
+			sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
 		}
 		routeKeys[key] = true
 		var r routing.Route

@@ -121,9 +121,9 @@ type Spec struct {
 	byName map[string]int
 }
 
-// NewSpec indexes params; it panics on a duplicate name because specs are
+// newSpec indexes params; it panics on a duplicate name because specs are
 // package-level literals and a duplicate is a programming error.
-func NewSpec(params ...Param) *Spec {
+func newSpec(params ...Param) *Spec {
 	s := &Spec{Params: params, byName: make(map[string]int, len(params))}
 	for i, p := range params {
 		if _, dup := s.byName[p.Name]; dup {

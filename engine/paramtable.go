@@ -177,7 +177,7 @@ func apiCell(p *Param) string {
 	case p.MinSet:
 		parts = append(parts, "at least "+fmtNum(p.Min))
 	}
-	if p.OwnerManaged {
+	if p.OwnerManaged && !p.NotStored {
 		parts = append(parts, "the line's owner may change it")
 	}
 	s := strings.Join(parts, ", ")

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/importer"
 	"go/parser"
 	"go/token"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +58,7 @@ func buildReachGraph(t *testing.T) *reachGraph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}} {{.Export}}"}
+	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{.Dir}}\t{{join .GoFiles \",\"}}"}
 	for _, p := range analysedPackages {
 		args = append(args, "./"+p)
 	}
@@ -71,10 +69,19 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		t.Fatalf("go list -export: %v", err)
 	}
 	exports := map[string]string{}
+	sources := map[string][]string{} // import path -> its Go files (build tags applied)
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		path, file, _ := strings.Cut(sc.Text(), " ")
-		exports[path] = file
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 4 {
+			t.Fatalf("go list: %q", sc.Text())
+		}
+		exports[f[0]] = f[1]
+		for _, name := range strings.Split(f[3], ",") {
+			if name != "" {
+				sources[f[0]] = append(sources[f[0]], filepath.Join(f[2], name))
+			}
+		}
 	}
 	fset := token.NewFileSet()
 	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
@@ -89,25 +96,20 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		byMethodName: map[string][]string{}, pkgFuncs: map[string][]string{},
 	}
 	for _, rel := range analysedPackages {
-		g.addPackage(t, fset, imp, filepath.Join(root, rel), modulePath+"/"+rel)
+		g.addPackage(t, fset, imp, sources[modulePath+"/"+rel], modulePath+"/"+rel)
 	}
 	return g
 }
 
-func (g *reachGraph) addPackage(t *testing.T, fset *token.FileSet, imp types.Importer, dir, path string) {
+func (g *reachGraph) addPackage(t *testing.T, fset *token.FileSet, imp types.Importer, sources []string, path string) {
 	t.Helper()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		ok, err := build.Default.MatchFile(dir, fi.Name())
-		return err == nil && ok && !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var files []*ast.File
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			files = append(files, f)
+	for _, name := range sources {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
+		files = append(files, f)
 	}
 	info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
 	conf := types.Config{Importer: imp, Error: func(error) {}}
@@ -304,13 +306,4 @@ func analysePaths(t *testing.T) *pathReach {
 		r.fields[p] = g.readFields(r.reached[p])
 	}
 	return r
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -274,28 +274,28 @@ func (g *reachGraph) readFields(reached map[string]bool) map[string]bool {
 // pathReach is what each path of the parameter table reaches.
 type pathReach struct {
 	g       *reachGraph
-	reached map[Path]map[string]bool
-	fields  map[Path]map[string]bool
+	reached map[callPath]map[string]bool
+	fields  map[callPath]map[string]bool
 }
 
 // Roots of each path. The daemon (cmd/sipswitch serve) feeds the SIP
 // core what engine's Snapshot and PeerCosts read, through routing's
 // NewCallControl and Reload; the renderer is given the same snapshot and
 // costs.
-func pathRoots(g *reachGraph) map[Path][]string {
+func pathRoots(g *reachGraph) map[callPath][]string {
 	feed := []string{modulePath + "/engine.Service.Snapshot", modulePath + "/engine.Service.PeerCosts"}
 	sip := append([]string{modulePath + "/routing.NewCallControl", modulePath + "/routing.CallControl.Reload"}, feed...)
 	sip = append(sip, g.pkgFuncs[modulePath+"/sip"]...)
 	sip = append(sip, g.pkgFuncs[modulePath+"/sip/media"]...)
 	render := append(append([]string(nil), feed...), g.pkgFuncs[modulePath+"/render"]...)
 	sim := []string{modulePath + "/routing.Simulate", modulePath + "/engine.Service.SimulationRequest", modulePath + "/engine.RoutingStates.Current"}
-	return map[Path][]string{PathSIP: sip, PathRender: render, PathSimulate: sim}
+	return map[callPath][]string{pathSIP: sip, pathRender: render, pathSimulate: sim}
 }
 
 func analysePaths(t *testing.T) *pathReach {
 	t.Helper()
 	g := buildReachGraph(t)
-	r := &pathReach{g: g, reached: map[Path]map[string]bool{}, fields: map[Path]map[string]bool{}}
+	r := &pathReach{g: g, reached: map[callPath]map[string]bool{}, fields: map[callPath]map[string]bool{}}
 	for p, roots := range pathRoots(g) {
 		for _, root := range roots {
 			if g.calls[root] == nil {

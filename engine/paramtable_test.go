@@ -19,7 +19,7 @@ var updateTable = flagpkg.Bool("update", false, "rewrite docs/parameters.md")
 
 const tablePath = "../docs/parameters.md"
 
-var pathNames = map[Path]string{PathRender: "rendered files", PathSIP: "SIP core", PathSimulate: "simulation"}
+var pathNames = map[callPath]string{pathRender: "rendered files", pathSIP: "SIP core", pathSimulate: "simulation"}
 
 // structFields maps each routing type of the table to its fields by json
 // tag (the parameter name).
@@ -59,8 +59,8 @@ func TestParameterTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tables := map[string]*ParamTable{}
-	for _, pt := range ParamTables {
+	tables := map[string]*paramTable{}
+	for _, pt := range paramTables {
 		tables[pt.Title] = pt
 	}
 	sc := bufio.NewScanner(f)
@@ -76,21 +76,21 @@ func TestParameterTable(t *testing.T) {
 	}
 
 	reach := analysePaths(t)
-	for _, problem := range tableProblems(reach, ParamTables) {
+	for _, problem := range tableProblems(reach, paramTables) {
 		t.Error(problem)
 	}
 
 	// The check catches a false claim: a row saying the SIP core acts on
 	// language, which nothing under sip/ reads, or refusing ping, which
 	// it reads.
-	lying := *ParamTables[0]
+	lying := *paramTables[0]
 	lying.Effects = maps.Clone(lying.Effects)
 	lang := lying.Effects["language"]
 	lang.SIP = on("prompts in the language")
 	lying.Effects["language"] = lang
-	lying.Effects["ping"] = Effect{Refused: "nothing"}
+	lying.Effects["ping"] = effect{Refused: "nothing"}
 	delete(lying.Effects, "dnd")
-	got := strings.Join(tableProblems(reach, []*ParamTable{&lying}), "\n")
+	got := strings.Join(tableProblems(reach, []*paramTable{&lying}), "\n")
 	for _, want := range []string{"language: the row claims the SIP core", "ping: refused as doing nothing, but the SIP core reads", "dnd: no row"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("a false row is not caught: want %q in:\n%s", want, got)
@@ -98,7 +98,7 @@ func TestParameterTable(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteParameterTable(&buf); err != nil {
+	if err := writeParameterTable(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if *updateTable {
@@ -119,7 +119,7 @@ func TestParameterTable(t *testing.T) {
 }
 
 // tableProblems checks the rows of pts against what each path reads.
-func tableProblems(reach *pathReach, pts []*ParamTable) []string {
+func tableProblems(reach *pathReach, pts []*paramTable) []string {
 	var out []string
 	errorf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	for _, pt := range pts {
@@ -136,7 +136,7 @@ func tableProblems(reach *pathReach, pts []*ParamTable) []string {
 				continue
 			}
 			field := fields[p.Name]
-			for _, path := range []Path{PathRender, PathSIP, PathSimulate} {
+			for _, path := range []callPath{pathRender, pathSIP, pathSimulate} {
 				c := e.claim(path)
 				read := field != "" && reach.fields[path][field]
 				if e.Via != "" && reach.reached[path][modulePath+"/"+e.Via] && reach.g.literals[modulePath+"/"+e.Via][p.Name] {
@@ -147,7 +147,7 @@ func tableProblems(reach *pathReach, pts []*ParamTable) []string {
 					if read {
 						errorf("%s %s: refused as doing nothing, but the %s reads %s", pt.Title, p.Name, pathNames[path], field)
 					}
-					if c != (Claim{}) {
+					if c != (pathClaim{}) {
 						errorf("%s %s: a refused parameter claims nothing on the %s", pt.Title, p.Name, pathNames[path])
 					}
 				case c.Does == "" && c.Not == "":

@@ -303,7 +303,10 @@ func (p *Param) normalize(raw, current string) (string, error) {
 			return "", err
 		}
 	}
-	if p.Refused != "" && canon != p.Default {
+	// A value stored before the parameter was refused may be sent back
+	// unchanged (a client writing back what it read); it can only be
+	// cleared.
+	if p.Refused != "" && canon != p.Default && canon != current {
 		return "", fmt.Errorf("is not supported (%s): only %q is accepted", p.Refused, p.Default)
 	}
 	return canon, nil

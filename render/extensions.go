@@ -727,6 +727,16 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	if p.MusicRinging == 1 {
 		opts = "m" + opts // music on hold to the caller instead of ringing
 	}
+	// A line with no registered contact is not dialled: the SIP core
+	// takes its unregistered destination at once, and Asterisk, asked to
+	// dial it, logs an ERROR per call (pjsip: "Is endpoint registered and
+	// reachable?") before coming to the same place (found by calls through
+	// Asterisk 20.20.1).
+	if cfg.sipDriver == DriverPJSIP {
+		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + p.Name + `)}" = ""]?unavail)`)
+	} else {
+		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + p.Name + `)}" = "UNAVAILABLE"]?unavail)`)
+	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
 	d.same(`GotoIf($["${DIALSTATUS}" = "CHANUNAVAIL"]?unavail)`)

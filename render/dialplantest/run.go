@@ -28,6 +28,10 @@ type Call struct {
 	MaxSteps int
 	// Rand draws RAND(min,max); nil draws max.
 	Rand func(min, max int) int
+	// Unregistered says whether a line (a PJSIP endpoint or chan_sip
+	// peer name) has no registered contact: PJSIP_DIAL_CONTACTS is then
+	// empty and DEVICE_STATE UNAVAILABLE. Nil: every line is registered.
+	Unregistered func(line string) bool
 }
 
 // Dialled is one Dial the dialplan made.

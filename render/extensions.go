@@ -340,6 +340,9 @@ func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	}
 	// No peer was dialled: least cost found no price (the engine's no peer).
 	d.same(`ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`)
+	// The last peer failed without a Dial (fail_percent, outmaximum): the
+	// SIP core's 503. Else the cause the last Dial left on the channel.
+	d.same(`ExecIf($["${SS_NODIAL}" != ""]?Hangup(${SS_NODIAL}))`)
 	d.same("Hangup()")
 }
 
@@ -406,6 +409,7 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 		d.same("GotoIf($[${RAND(1,100)} <= " + strconv.Itoa(p.FailPercent) + "]?failed)")
 	}
 	d.same("Set(LOCAL(num)=${ARG1})")
+	d.same("Set(SS_NODIAL=)")
 	next := "Dial("
 	if p.CalledStripHash == 1 {
 		// Only trailing '#'s go: FILTER would drop every '#'.
@@ -419,10 +423,12 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	d.same("Return()")
 	if p.OutMaximum >= 0 {
 		d.label("full", "Set(DIALSTATUS=CHANUNAVAIL)")
+		d.same("Set(SS_NODIAL=34)")
 		d.same("Return()")
 	}
 	if p.FailPercent > 0 {
 		d.label("failed", "Set(DIALSTATUS=CONGESTION)")
+		d.same("Set(SS_NODIAL=34)")
 		d.same("Return()")
 	}
 
@@ -438,17 +444,68 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	} else {
 		d.exten("s", "NoOp(peer "+strconv.Itoa(p.ID)+" predial)")
 	}
+	predialCallerID(d, p)
+}
+
+// predialCallerID renders the caller id steps of a peer's pre-dial
+// subroutine: the peer is sent what the SIP core sends it
+// (routing.TranslateNumbers, routing.SentFrom, sip's peerInvite). res_pjsip
+// (and chan_sip) send From anonymous whenever the connected line's
+// presentation is restricted, P-Asserted-Identity then only to a peer
+// trusted with it (trust_id_outbound: send_privacy) with Privacy: id, and
+// otherwise the connected line's number and name. So:
+//   - a peer with send_privacy gets a caller who may not be shown (withheld
+//     or unknown) restricted: From anonymous, the identity (forced
+//     callerid; the withheld caller's own number; callerid_unknown) in
+//     P-Asserted-Identity;
+//   - any other peer gets its substitute (forced callerid, callerid_unknown,
+//     callerid_withheld) shown as allowed, without the caller's name, or,
+//     when the substitute is empty, the restricted anonymous From.
+func predialCallerID(d dialplan, p *routing.Peer) {
+	trusted := p.SendPrivacy == 1
+	// show sets the number n shown to the peer: allowed for an untrusted
+	// peer, restricted (From anonymous, n asserted) for a trusted one when
+	// the caller may not be shown.
+	show := func(n string, restricted bool) {
+		d.same("Set(CONNECTEDLINE(name,i)=)")
+		if n == "" {
+			// No number: anonymous however the peer is trusted (the SIP
+			// core's From for an empty caller id).
+			d.same("Set(CONNECTEDLINE(pres,i)=prohib)")
+			return
+		}
+		d.same("Set(CONNECTEDLINE(num,i)=" + n + ")")
+		if restricted && trusted {
+			d.same("Set(CONNECTEDLINE(pres,i)=prohib)")
+		} else {
+			d.same("Set(CONNECTEDLINE(pres,i)=allowed)")
+		}
+	}
 	if p.CallerID != "" {
-		d.same("Set(CONNECTEDLINE(num,i)=" + p.CallerID + ")")
+		// Forced: the peer's own number, shown unless the caller may not be
+		// and the peer is trusted (then asserted, From anonymous).
+		d.same(`GotoIf($["${CONNECTEDLINE(num)}" = "" | "${CONNECTEDLINE(num-pres):0:6}" = "prohib"]?restricted)`)
+		show(p.CallerID, false)
+		d.same("Return()")
+		d.label("restricted", "NoOp(caller not shown)")
+		show(p.CallerID, true)
 		d.same("Return()")
 		return
 	}
 	d.same(`GotoIf($["${CONNECTEDLINE(num)}" = ""]?unknown)`)
 	d.same(`GotoIf($["${CONNECTEDLINE(num-pres):0:6}" = "prohib"]?withheld)`)
 	d.same("Return()")
-	d.label("unknown", "Set(CONNECTEDLINE(num,i)="+p.CallerIDUnknown+")")
+	d.label("unknown", "NoOp(caller unknown)")
+	show(p.CallerIDUnknown, true)
 	d.same("Return()")
-	d.label("withheld", "Set(CONNECTEDLINE(num,i)="+p.CallerIDWithheld+")")
+	d.label("withheld", "NoOp(caller withheld)")
+	if trusted {
+		// The caller's own number stays, restricted: asserted to this
+		// peer with Privacy: id, From anonymous.
+		d.same("Return()")
+		return
+	}
+	show(p.CallerIDWithheld, true)
 	d.same("Return()")
 }
 

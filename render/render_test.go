@@ -457,6 +457,7 @@ func TestRoundTripExtensions(t *testing.T) {
 		"n,Gosub(peer-try,s,1(2,${ARG1}))",
 		"n,GosubIf(${DIALPLAN_EXISTS(lcr,${ARG1},1)}?lcr,${ARG1},1(${ARG1},${ARG2}))",
 		`n,ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`,
+		`n,ExecIf($["${SS_NODIAL}" != ""]?Hangup(${SS_NODIAL}))`,
 		"n,Hangup()",
 	}
 	if r1 == nil || strings.Join(r1.get("same"), "|") != strings.Join(wantR1, "|") {

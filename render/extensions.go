@@ -646,11 +646,26 @@ const maxHops = 5
 // maxHops times (SS_HOPS empty counts as 0).
 var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 
+// divert is the steps that mark the call as sent on by line (REDIRECTING,
+// which Dial copies to the outgoing channel): res_pjsip then sends a
+// Diversion header naming the line and why (RFC 5806; reason names
+// Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
+// unavailable), as the SIP core does. Asterisk sends only the most recent
+// diversion where the SIP core lists every line the call passed.
+func divert(line, reason string) []string {
+	return []string{
+		"Set(REDIRECTING(from-num,i)=" + line + ")",
+		"Set(REDIRECTING(reason,i)=" + reason + ")",
+		"Set(REDIRECTING(count,i)=${SS_HOPS})",
+	}
+}
+
 // destination renders a busy / no-answer / unregistered destination
 // (btype/bnumber, dtype/dnumber, utype/unumber) as the steps after its
 // label. cause is the hangup cause of the SIP core's answer when the
-// destination ends the call: 17 (486) for busy, 20 (480) otherwise.
-func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, lineName func(string) (string, bool), cfg *config) ([]string, error) {
+// destination ends the call: 17 (486) for busy, 20 (480) otherwise;
+// reason the REDIRECTING reason of a call it sends on.
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, reason string, lineName func(string) (string, bool), cfg *config) ([]string, error) {
 	end := "Hangup(" + strconv.Itoa(cause) + ")"
 	switch strings.ToLower(typ) {
 	case "", "hangup":
@@ -668,7 +683,9 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 			// the SIP core (a busy line would ring itself busy again).
 			return []string{end}, nil
 		}
-		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(" + phoneDialContext(p.Name) + "," + number + ",1)"}, nil
+		steps := []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])"}
+		steps = append(steps, divert(p.Name, reason)...)
+		return append(steps, "Goto("+phoneDialContext(p.Name)+","+number+",1)"), nil
 	case "voicemail":
 		box := number
 		if box == "" {
@@ -685,17 +702,17 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
 func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
-	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, lineName, cfg)
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, lineName, cfg)
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, "cfnr", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, lineName, cfg)
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, "unavailable", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -740,6 +757,9 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 		}
 		d.same("Set(SS_HOPS=$[0${SS_HOPS} + 1])")
+		for _, step := range divert(p.Name, "cfu") {
+			d.same(step)
+		}
 		d.same("Goto(" + phoneDialContext(p.Name) + "," + fwd + ",1)")
 		if slot {
 			d.label("fwdfull", "Hangup(17)")

@@ -225,4 +225,5 @@ var KnownApplications = map[string]string{
 	"STRFTIME":            "funcs/func_strings.c",
 	"PJSIP_DIAL_CONTACTS": "channels/pjsip/dialplan_functions.c",
 	"DEVICE_STATE":        "funcs/func_devstate.c",
+	"REDIRECTING":         "funcs/func_callerid.c",
 }

@@ -159,6 +159,7 @@ type diffSwitch struct {
 // diffStats counts the calls compared with a real Asterisk and their
 // differences by kind.
 type diffStats struct {
+	diverted      int // attempts of sent-on calls whose Diversion was compared
 	asteriskCalls int
 	diverge       map[string]int
 }
@@ -222,7 +223,7 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("seeds %s: %d calls compared by outcome: %v; %d peer attempts compared", *diffSeeds, calls, compared, attempts)
+	t.Logf("seeds %s: %d calls compared by outcome: %v; %d peer attempts compared, %d of them sent on by a line (Diversion)", *diffSeeds, calls, compared, attempts, stats.diverted)
 	if asteriskRoot != "" {
 		t.Logf("%d calls compared with Asterisk; differences by kind: %v", stats.asteriskCalls, stats.diverge)
 	}
@@ -461,7 +462,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue // a minute boundary passed during the call: time windows may differ
 		}
-		dial, cause, vmail := ds.dialplanCall(t, line, called, now, withheld, name)
+		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
 		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
 		if called == diffFwd || called == diffFwd2 || called == diffVMLine {
 			// A call to a line: routes/simulate takes numbers, not lines;
@@ -475,13 +476,25 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 				}
 			}
 			var dialSIP []attempt
-			for _, a := range dial {
+			var dialDivs []string
+			for i, a := range dial {
 				if p := ds.peerNamed(a.peer); p != nil && p.IsSIP() {
 					dialSIP = append(dialSIP, a)
+					dialDivs = append(dialDivs, divs[i])
 				}
 			}
 			if !slices.Equal(coreOut, dialSIP) {
 				t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers of %v)", where, coreOut, dialSIP, dial)
+			}
+			for i, c := range coreOutSeen {
+				// The line that sent the call on last, and why: the
+				// dialplan's one Diversion is the SIP core's first.
+				if c.diversion != "" {
+					ds.stats.diverted++
+				}
+				if latest, _, _ := strings.Cut(c.diversion, ","); latest != dialDivs[i] {
+					t.Fatalf("%s: attempt %d to %s: the SIP core's Diversion is %q, the dialplan's %q", where, i+1, c.peer, c.diversion, dialDivs[i])
+				}
 			}
 			coreVM := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "voicemail" })
 			if coreVM != (len(vmail) > 0) {
@@ -638,7 +651,7 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 
 // dialplanCall runs the call through the rendered dialplan from the
 // line's endpoint; cause is -1 when no extension matched.
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string) {
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
@@ -653,12 +666,13 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		Dial: func(dialplantest.Dialled) string { return "CHANUNAVAIL" }, Unregistered: func(string) bool { return true },
 		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
-		return nil, -1, nil
+		return nil, -1, nil, nil
 	}
 	if err != nil {
 		t.Fatalf("%s: dialplan: %v\n%s", name, err, strings.Join(res.Trace, "\n"))
 	}
 	var out []attempt
+	var divs []string // the most recent Diversion of each of out
 	for _, d := range res.Dials {
 		peer, num, ok := ds.byChan(d.Channel)
 		if !ok {
@@ -673,8 +687,16 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 			cid = "anonymous"
 		}
 		out = append(out, attempt{peer: peer, called: num, callerID: cid})
+		div := ""
+		if d.DivertedFrom != "" {
+			div = d.DivertedFrom + ";" + map[string]string{"cfu": "unconditional", "cfb": "user-busy", "cfnr": "no-answer"}[d.DivertReason]
+			if d.DivertReason == "unavailable" {
+				div += "unavailable"
+			}
+		}
+		divs = append(divs, div)
 	}
-	return out, res.Hangup, res.VoiceMail
+	return out, res.Hangup, res.VoiceMail, divs
 }
 
 // simulate is routes/simulate for the line's call.

@@ -172,6 +172,7 @@ const (
 	diffFwd    = "fw300"
 	diffFwd2   = "fw301" // forwards back to fw300 or to itself: loops end at the hop limit
 	diffVMLine = "vm400"
+	diffDesk   = "desk500" // registered (the desk agent) on both the SIP core and Asterisk: what a called phone sees
 )
 
 // diffSeeds are the generator's seeds (-diff.seeds=1,2,3): each makes its
@@ -192,6 +193,8 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	}
 	vm := siptest.NewAgent(t, "voicemail", "127.0.0.5")
 	vm.Handle(log.handler("voicemail", 200))
+	desk := siptest.NewAgent(t, "desk", "127.0.0.6")
+	desk.Handle(log.handler("desk", 200))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	// With ASTERISK_ROOTFS (a root file system with Asterisk 20, as for
 	// TestAsteriskLoadsRenderedFiles; needs root), every call is also
@@ -213,7 +216,7 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 		}
 		rng := rand.New(rand.NewSource(seed))
 		for n := 0; n < switches; n++ {
-			ds := newDiffSwitch(t, rng, carriers, vm, asteriskRoot)
+			ds := newDiffSwitch(t, rng, carriers, vm, desk, asteriskRoot)
 			ds.stats = stats
 			for c := 0; c < callsEach; c++ {
 				outcome, n := ds.compareCall(t, rng, phone, log, fmt.Sprintf("seed %d switch %d call %d", seed, n, c))
@@ -234,7 +237,7 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	}
 }
 
-func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *siptest.Agent, asteriskRoot string) *diffSwitch {
+func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, desk *siptest.Agent, asteriskRoot string) *diffSwitch {
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "switch.db"))
 	if err != nil {
@@ -326,7 +329,9 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 	}
 	create("phones", engine.Values{"name": diffVoice, "password": "secret-v100", "plan": "1",
 		"callerid_external":   pick("default", "matched_called", "name", "original", "original_own_number", "+442071234567", "+4420"),
-		"callername_external": pick("", "", "Sales Desk"), "presentation_external": pick("1", "1", "0"), "customer": pick("1", "2", "3")})
+		"callername_external": pick("", "", "Sales Desk"), "presentation_external": pick("1", "1", "0"), "customer": pick("1", "2", "3"),
+		"callerid_internal":   pick("default", "name", "original", "original_own_number", "+442071230000", "2000"),
+		"callername_internal": pick("", "Reception"), "presentation_internal": pick("1", "1", "0")})
 	create("phones", engine.Values{"name": diffFax, "password": "secret-f200", "plan": "1", "media": "fax", "callerid_external": pick("+4420999", "default"),
 		"customer": pick("1", "3")})
 	// A forwarding that names a line needs the line first: fw300's to
@@ -344,6 +349,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 	create("phones", engine.Values{"name": diffFwd2, "password": "secret-fw301", "plan": "2", "forwarding": pick(diffFwd, diffFwd2),
 		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
+	create("phones", engine.Values{"name": diffDesk, "password": "secret-" + diffDesk, "plan": "1"})
 	if fwd == diffFwd2 {
 		if err := svc.Update(ctx, actor, kinds["phones"], diffFwd, engine.Values{"forwarding": fwd}, false); err != nil {
 			t.Fatal(err)
@@ -404,8 +410,18 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 		}
 		return "", "", false
 	}
+	register := func(sw net.Addr) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, _, err := desk.Register(ctx, sw, diffDesk, "secret-"+diffDesk, 3600)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("desk REGISTER with %s: %v %v", sw, res, err)
+		}
+	}
+	register(addr)
 	if asteriskRoot != "" {
 		ds.asterisk = startAsterisk(t, asteriskRoot, files)
+		register(ds.asterisk)
 	}
 	return ds
 }
@@ -451,6 +467,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		called = diffVMLine
 	case 2:
 		called = diffFwd2
+	case 3:
+		called = diffDesk
 	}
 	// A phone that withholds its number (Privacy: id, RFC 3323).
 	withheld := rng.Intn(5) == 0
@@ -464,14 +482,16 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		}
 		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
 		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffFwd2 || called == diffVMLine {
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk {
 			// A call to a line: routes/simulate takes numbers, not lines;
 			// the SIP core and the dialplan must agree.
 			var coreOut []attempt
 			var coreOutSeen []seen
 			for _, a := range coreSeen {
-				if a.peer != "voicemail" {
+				if a.peer != "voicemail" && a.peer != "desk" {
 					coreOut = append(coreOut, a.attempt)
+				}
+				if a.peer != "voicemail" {
 					coreOutSeen = append(coreOutSeen, a)
 				}
 			}
@@ -486,7 +506,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			if !slices.Equal(coreOut, dialSIP) {
 				t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers of %v)", where, coreOut, dialSIP, dial)
 			}
-			for i, c := range coreOutSeen {
+			for i, c := range slices.DeleteFunc(slices.Clone(coreOutSeen), func(a seen) bool { return a.peer == "desk" }) {
 				// The line that sent the call on last, and why: the
 				// dialplan's one Diversion is the SIP core's first.
 				if c.diversion != "" {
@@ -500,7 +520,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			if coreVM != (len(vmail) > 0) {
 				t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
 			}
-			if !coreVM && len(dial) == 0 {
+			coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
+			if !coreVM && !coreDesk && len(dial) == 0 {
 				// The dialplan's final answer (a sent-on call's carriers
 				// answer for themselves).
 				if want := causeStatus(cause); want != status {
@@ -663,7 +684,12 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 	}
 	// No line is registered: the SIP core finds no contact for any.
 	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Withheld: withheld, Vars: ep.Vars, Now: now,
-		Dial: func(dialplantest.Dialled) string { return "CHANUNAVAIL" }, Unregistered: func(string) bool { return true },
+		Dial: func(d dialplantest.Dialled) string {
+			if strings.HasSuffix(d.Channel, "/"+diffDesk) {
+				return "ANSWER"
+			}
+			return "CHANUNAVAIL"
+		}, Unregistered: func(line string) bool { return line != diffDesk },
 		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
 		return nil, -1, nil, nil

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"hash"
 	"net/netip"
 	"strings"
@@ -23,11 +24,11 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		credName = "Proxy-Authorization"
 	}
 	key := challengeKeyOf(req)
-	h := findHeader(req, credName)
+	h := sipmsg.Header(req, credName)
 	if h == nil {
 		// Noted before it is sent: the phone's answer may be handled on
 		// another goroutine before this one runs again.
-		s.authWatch.challenged(key, req.Method.String(), headerValue(req, "User-Agent"), s.cfg.now())
+		s.authWatch.challenged(key, req.Method.String(), sipmsg.HeaderValue(req, "User-Agent"), s.cfg.now())
 		s.challenge(req, tx, proxy, false)
 		return nil, false
 	}
@@ -84,12 +85,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 	}
 	if !sourceAllowed(phone.Source, src) {
 		s.cfg.log.Warn("sip request from address not allowed for phone", "method", req.Method.String(), "phone", phone.Name, "source", src.String())
-		respond(tx, req, 403, "Forbidden")
+		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
-	if !userAgentAllowed(phone.AllowedUA, headerValue(req, "User-Agent")) {
-		s.cfg.log.Warn("sip user agent not allowed for phone", "method", req.Method.String(), "phone", phone.Name, "user_agent", headerValue(req, "User-Agent"))
-		respond(tx, req, 403, "Forbidden")
+	if !userAgentAllowed(phone.AllowedUA, sipmsg.HeaderValue(req, "User-Agent")) {
+		s.cfg.log.Warn("sip user agent not allowed for phone", "method", req.Method.String(), "phone", phone.Name, "user_agent", sipmsg.HeaderValue(req, "User-Agent"))
+		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
 	return phone, true
@@ -157,7 +158,7 @@ func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, proxy, st
 func (s *Server) authFailed(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, user string, reason AuthReason, cause string) {
 	s.countAuthFailure(src, reason)
 	s.logAuthFailure(req, src, user, reason, cause)
-	respond(tx, req, 403, "Forbidden")
+	sipmsg.Respond(tx, req, 403, "Forbidden")
 }
 
 func (s *Server) countAuthFailure(src netip.Addr, reason AuthReason) {
@@ -179,7 +180,7 @@ func (s *Server) logAuthFailure(req *sip.Request, src netip.Addr, user string, r
 		return
 	}
 	s.cfg.log.Warn("sip auth failed", "method", req.Method.String(), "user", user, "source", src.String(),
-		"reason", reason.String(), "cause", cause, "user_agent", headerValue(req, "User-Agent"), "same_since_last_log", more)
+		"reason", reason.String(), "cause", cause, "user_agent", sipmsg.HeaderValue(req, "User-Agent"), "same_since_last_log", more)
 }
 
 // reportAuthWatch logs and counts the challenges never answered, and the
@@ -256,31 +257,4 @@ func userAgentAllowed(list, ua string) bool {
 		}
 	}
 	return false
-}
-
-func headerValue(req *sip.Request, name string) string {
-	if h := findHeader(req, name); h != nil {
-		return h.Value()
-	}
-	return ""
-}
-
-// findHeader is the first header called name (case-insensitive). sipgo's
-// GetHeader lowers every header name it compares, an allocation for each
-// mixed-case one, several per lookup on the INVITE path.
-func findHeader(m interface{ Headers() []sip.Header }, name string) sip.Header {
-	for _, h := range m.Headers() {
-		if strings.EqualFold(h.Name(), name) {
-			return h
-		}
-	}
-	return nil
-}
-
-func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
-	for _, h := range hdrs {
-		res.AppendHeader(h)
-	}
-	_ = tx.Respond(res)
 }

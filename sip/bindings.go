@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"net/netip"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ func (b *binding) behindNAT() bool {
 	if err != nil {
 		return false // nothing known of where it registered from
 	}
-	if hostIsNot(b.uri.Host, src.Addr().Unmap()) {
+	if sipmsg.HostIsNot(b.uri.Host, src.Addr().Unmap()) {
 		return true
 	}
 	udp := b.reg.Transport == "" || strings.EqualFold(b.reg.Transport, "udp")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"math"
 	"net/netip"
@@ -181,27 +182,27 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if s.draining.Load() {
 		s.stats.rejected503.Add(1)
-		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
 	if s.callLimitReached() {
 		// Refused before the 407 round: an overloaded switch must not spend
 		// two more datagrams and a digest on a call it will refuse anyway.
 		s.stats.rejectedOverload.Add(1)
-		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
-	src := sourceAddr(req)
+	src := sipmsg.SourceAddr(req)
 	var callerPhone *routing.Phone
 	var fromPeer *routing.Peer
-	if findHeader(req, "Proxy-Authorization") == nil {
+	if sipmsg.Header(req, "Proxy-Authorization") == nil {
 		fromPeer = s.peerOf(req)
 	}
 	// A carrier's calls are not held hostage by password guessing from its
 	// address: the block applies to authenticating requests only.
 	if fromPeer == nil && s.guard.blocked(src, s.cfg.now()) {
 		s.stats.blocked.Add(1)
-		respond(tx, req, 403, "Forbidden")
+		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return
 	}
 	if fromPeer == nil {
@@ -212,7 +213,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		callerPhone = p
 	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() <= 1 {
-		respond(tx, req, 483, "Too Many Hops")
+		sipmsg.Respond(tx, req, 483, "Too Many Hops")
 		return
 	}
 	// An empty user is no dial string either: 484, as the rendered
@@ -225,23 +226,23 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.stats.countFailure(484, false, false)
 		s.cfg.log.Info("sip call refused: called number is not a dial string", "call_id", req.CallID().Value(),
 			"called", clipLog(req.Recipient.User), "source", src.String())
-		respond(tx, req, 484, "Address Incomplete")
+		sipmsg.Respond(tx, req, 484, "Address Incomplete")
 		return
 	}
 	th := timerHeadersOf(req)
 	if tags := s.unsupportedRequire(&th); len(tags) > 0 {
-		respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		sipmsg.Respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
 		return
 	}
 	aTimer, rej := s.callerSessionTimer(&th)
 	if rej != nil {
-		respond(tx, req, rej.code, rej.reason, rej.hdrs...)
+		sipmsg.Respond(tx, req, rej.code, rej.reason, rej.hdrs...)
 		return
 	}
 
 	if !s.admitCall() {
 		s.stats.rejectedOverload.Add(1)
-		respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
 	defer s.stats.activeCalls.Add(-1)
@@ -252,7 +253,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	a, err := ua.ReadInvite(req, tx)
 	if err != nil {
-		respond(tx, req, 400, "Bad Request")
+		sipmsg.Respond(tx, req, 400, "Bad Request")
 		return
 	}
 	defer a.Close()

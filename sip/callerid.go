@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -27,7 +28,7 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	if f := req.From(); f != nil {
 		fromUser, fromName = f.Address.User, f.DisplayName
 	}
-	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
+	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(sipmsg.HeaderValue(req, "Privacy")), "id")
 	if phone == nil {
 		// A peer's caller is decided on (caller prefixes, acr) as its dial
 		// string; anything that is not a number is no number.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -51,13 +52,13 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 	defer tx.Terminate()
 	c, fromA := s.lookupDialog(req)
 	if c == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	if fromA {
 		c.callerBye.Store(true)
 		if err := c.a.ReadBye(req, tx); err != nil {
-			respond(tx, req, 400, "Bad Request")
+			sipmsg.Respond(tx, req, 400, "Bad Request")
 		}
 		return
 	}
@@ -65,7 +66,7 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		_ = b.dlg.ReadBye(req, tx)
 		return
 	}
-	respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // handleInDialog passes a re-INVITE, UPDATE or INFO to the other leg and
@@ -80,7 +81,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		b = c.b.Load()
 	}
 	if b == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	from := b.timer
@@ -125,7 +126,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if err != nil {
 			code, reason, refusal := mediaFailure(err)
 			s.cfg.log.Info("sip in-dialog offer refused", "call_id", c.callID, "method", string(req.Method), "reason", refusal, "error", err)
-			respond(tx, req, code, reason)
+			sipmsg.Respond(tx, req, code, reason)
 			return
 		}
 		body = offer
@@ -145,7 +146,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res, err := c.sendInDialog(ctx, b, !fromA, out)
 	if err != nil {
-		respond(tx, req, 408, "Request Timeout")
+		sipmsg.Respond(tx, req, 408, "Request Timeout")
 		return
 	}
 	answer := res.Body()
@@ -154,7 +155,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 			// The other leg took the offer but answered what the relay
 			// cannot use: the sender hears 488 and keeps its session.
 			s.cfg.log.Warn("sip in-dialog answer refused by the relay", "call_id", c.callID, "method", string(req.Method), "error", err)
-			respond(tx, req, 488, "Not Acceptable Here")
+			sipmsg.Respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
 	}

@@ -3,7 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 	"time"
 
@@ -125,7 +125,7 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 	}
 	if p.Proxy != "" {
 		if proxy, err := routing.ParseHostPort(p.Proxy); err == nil {
-			req.SetDestination(joinHostPort(proxy.Host, proxy.PortOrDefault()))
+			req.SetDestination(sipmsg.JoinHostPort(proxy.Host, proxy.PortOrDefault()))
 		}
 	}
 	return req
@@ -176,13 +176,6 @@ func (l *leg) start() (*leg, error) {
 		c.s.timeDelay(DelayRoute, c.received)
 	}
 	return l, nil
-}
-
-func joinHostPort(h string, p int) string {
-	if strings.IndexByte(h, ':') >= 0 {
-		return fmt.Sprintf("[%s]:%d", h, p)
-	}
-	return fmt.Sprintf("%s:%d", h, p)
 }
 
 // run waits for the leg's answer and reports to the call. A leg that

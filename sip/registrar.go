@@ -2,7 +2,7 @@ package sip
 
 import (
 	"context"
-	"net/netip"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strconv"
 	"time"
 
@@ -15,16 +15,16 @@ const storeTimeout = 2 * time.Second
 
 // handleRegister is the registrar (RFC 3261 10.3).
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
-	src := sourceAddr(req)
+	src := sipmsg.SourceAddr(req)
 	now := s.cfg.now()
 	if s.guard.blocked(src, now) {
 		s.stats.blocked.Add(1)
-		respond(tx, req, 403, "Forbidden")
+		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return
 	}
 	to := req.To()
 	if to == nil {
-		respond(tx, req, 400, "Bad Request")
+		sipmsg.Respond(tx, req, 400, "Bad Request")
 		return
 	}
 	phone, ok := s.authenticate(req, tx, src, false)
@@ -33,15 +33,15 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if to.Address.User != phone.Name {
 		s.cfg.log.Warn("sip register for another line", "user", phone.Name, "aor", to.Address.User, "source", src.String())
-		respond(tx, req, 403, "Forbidden")
+		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return
 	}
 
 	headerExpires := -1
-	if h := findHeader(req, "Expires"); h != nil {
+	if h := sipmsg.Header(req, "Expires"); h != nil {
 		n, err := strconv.Atoi(h.Value())
 		if err != nil || n < 0 {
-			respond(tx, req, 400, "Bad Expires")
+			sipmsg.Respond(tx, req, 400, "Bad Expires")
 			return
 		}
 		headerExpires = n
@@ -55,7 +55,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if len(contacts) == 1 {
 		if c, ok := contacts[0].(*sip.ContactHeader); ok && c.Address.Wildcard {
 			if headerExpires != 0 {
-				respond(tx, req, 400, "Wildcard Needs Expires 0")
+				sipmsg.Respond(tx, req, 400, "Wildcard Needs Expires 0")
 				return
 			}
 			for _, b := range s.bindings.contacts(phone.Name, time.Time{}, nil) {
@@ -76,14 +76,14 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	for _, h := range contacts {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok || c.Address.Wildcard || c.Address.Host == "" {
-			respond(tx, req, 400, "Bad Contact")
+			sipmsg.Respond(tx, req, 400, "Bad Contact")
 			return
 		}
 		exp := headerExpires
 		if v, ok := c.Params.Get("expires"); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				respond(tx, req, 400, "Bad Contact Expires")
+				sipmsg.Respond(tx, req, 400, "Bad Contact Expires")
 				return
 			}
 			exp = n
@@ -93,7 +93,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		if exp != 0 && exp < s.cfg.minExpires {
 			minExp := sip.NewHeader("Min-Expires", strconv.Itoa(s.cfg.minExpires))
-			respond(tx, req, 423, "Interval Too Brief", minExp)
+			sipmsg.Respond(tx, req, 423, "Interval Too Brief", minExp)
 			return
 		}
 		exp = min(exp, s.cfg.maxExpires)
@@ -108,7 +108,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.CSeq(); h != nil {
 		cseq = h.SeqNo
 	}
-	ua := headerValue(req, "User-Agent")
+	ua := sipmsg.HeaderValue(req, "User-Agent")
 	for _, ch := range changes {
 		if ch.expires > 0 {
 			s.checkAddressChange(phone, prev, req.Source())
@@ -127,7 +127,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 				continue
 			}
 		} else if s.bindings.size(phone.Name) >= s.cfg.maxContacts {
-			respond(tx, req, 403, "Too Many Contacts")
+			sipmsg.Respond(tx, req, 403, "Too Many Contacts")
 			return
 		}
 		reg := records.Registration{
@@ -238,16 +238,6 @@ func (s *Server) expireRegistrations(ctx context.Context) {
 	gone, n := s.bindings.expire(s.cfg.now())
 	s.stats.registrations.Store(int64(n))
 	s.dropLapsed(ctx, gone, unregExpired)
-}
-
-// sourceAddr is the IP address a request or response came from (the
-// transport's view, never a header's claim).
-func sourceAddr(m sip.Message) netip.Addr {
-	ap, err := netip.ParseAddrPort(m.Source())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 // Registrations returns the registered contacts now (for status pages and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"net"
 	"slices"
@@ -136,10 +137,10 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching an INVITE in progress is absorbed by the
 		// transaction layer; one that reaches here matches nothing.
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
+		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
 	})
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -123,12 +124,12 @@ func timerHeadersOf(m interface{ Headers() []sip.Header }) timerHeaders {
 		case strings.EqualFold(name, hdrMinSE):
 			th.minSE = parseMinSE(h.Value())
 		case strings.EqualFold(name, hdrSupported) || strings.EqualFold(name, hdrSupportedShort):
-			th.supported = th.supported || listHas(h.Value(), timerOption)
+			th.supported = th.supported || sipmsg.ListHas(h.Value(), timerOption)
 		case strings.EqualFold(name, hdrRequire):
-			th.supported = th.supported || listHas(h.Value(), timerOption)
+			th.supported = th.supported || sipmsg.ListHas(h.Value(), timerOption)
 			th.require = append(th.require, h.Value())
 		case strings.EqualFold(name, hdrAllow):
-			th.allowsUpdate = th.allowsUpdate || listHas(h.Value(), "UPDATE")
+			th.allowsUpdate = th.allowsUpdate || sipmsg.ListHas(h.Value(), "UPDATE")
 		}
 	}
 	return th
@@ -170,19 +171,6 @@ func parseMinSE(v string) int {
 		return 0
 	}
 	return n
-}
-
-// listHas says whether a comma-separated header value lists token
-// (case-insensitive).
-func listHas(v, token string) bool {
-	for v != "" {
-		var t string
-		t, v, _ = strings.Cut(v, ",")
-		if strings.EqualFold(strings.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
 }
 
 // unsupportedRequire lists the option tags of a Require header that the

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 	"sync"
 	"testing"
@@ -284,7 +285,7 @@ func FuzzSessionHeaders(f *testing.F) {
 		if th.refresher != "" && th.refresher != refresherUAC && th.refresher != refresherUAS {
 			t.Errorf("%q: refresher %q", v, th.refresher)
 		}
-		if th.supported != listHas(v, "timer") {
+		if th.supported != sipmsg.ListHas(v, "timer") {
 			t.Errorf("%q: supported %v", v, th.supported)
 		}
 		s := &Server{cfg: &config{sessionExpires: time.Hour}}

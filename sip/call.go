@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"math"
@@ -525,14 +526,14 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)
 	}
 	c.releases = append(c.releases, rel)
-	contacts := s.bindings.reachable(p.Name, s.cfg.now(), nil)
+	contacts := s.reg.Reachable(p.Name, nil)
 	if len(contacts) == 0 {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
 	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
 	if err == nil {
-		offer, err = c.relayBody(offer, anyBehindNAT(contacts))
+		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts))
 	}
 	if err != nil {
 		rel()

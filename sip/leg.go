@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 	"time"
@@ -134,11 +135,11 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 // startPhoneLeg sends an INVITE to one registered contact of p, to the
 // address the registration came from (phones behind NAT, RFC 3581), in a
 // dialog whose later requests go where the phone's answer came from.
-func (c *call) startPhoneLeg(p *routing.Phone, b *binding, offer []byte) (*leg, error) {
+func (c *call) startPhoneLeg(p *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		target := *b.uri.Clone()
+		target := *b.URI.Clone()
 		if strings.EqualFold(p.Delivery, "last_number") {
 			// delivery=last_number: the Request-URI carries the number the
 			// call was sent to (a PBX behind the line routes on it), not the
@@ -146,7 +147,7 @@ func (c *call) startPhoneLeg(p *routing.Phone, b *binding, offer []byte) (*leg, 
 			target.User = p.Name
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
-		b.routeTo(req)
+		b.RouteTo(req)
 		return c.s.natDialogUA.WriteInvite(l.ctx, req)
 	}
 	return l.start()

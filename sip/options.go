@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 	"log/slog"
 	"net"
 	"net/url"
@@ -26,9 +27,6 @@ type config struct {
 	peerTimeout    time.Duration // no provisional (18x) from a peer within this: next attempt
 	maxRing        time.Duration // upper bound for ringing any call
 	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
-	minExpires     int
-	maxExpires     int
-	defaultExpires int
 	nonceTTL       time.Duration
 	algorithms     []string
 	authFailLimit  int
@@ -37,14 +35,11 @@ type config struct {
 	authWatchFor   time.Duration // a challenge unanswered this long is reported
 	authLogEvery   time.Duration // one auth failure log line per source and reason per this
 	retryAfter     int
-	maxContacts    int
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
 	maxCPS         int           // new calls per second; 0: no limit
 	sessionExpires time.Duration // session timer interval offered and accepted; 0: off
 	minSE          time.Duration // shortest session interval accepted
-	pingInterval   time.Duration // OPTIONS to contacts of lines with ping=1
-	pingTimeout    time.Duration // no answer within: contact unreachable
 	floodLimit     int           // messages per second per source address; 0: off
 	floodBlock     time.Duration
 	peerMatch      PeerMatch
@@ -52,6 +47,7 @@ type config struct {
 	voicemail      *routing.HostPort  // nil: no voicemail server
 	relay          *media.Engine      // nil: media always end to end
 	relayMode      media.Mode
+	registrar      []registrar.Option // expiry bounds, ping: the registrar checks them
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
 }
@@ -238,10 +234,7 @@ func WithSessionTimers(expires, minSE time.Duration) Option {
 // qualify_timeout).
 func WithPing(interval, timeout time.Duration) Option {
 	return func(c *config) error {
-		if interval <= 0 || timeout <= 0 || timeout >= interval {
-			return fmt.Errorf("sip ping interval %s timeout %s: want 0 < timeout < interval: %w", interval, timeout, ErrBadOption)
-		}
-		c.pingInterval, c.pingTimeout = interval, timeout
+		c.registrar = append(c.registrar, registrar.WithPing(interval, timeout))
 		return nil
 	}
 }
@@ -339,10 +332,7 @@ func WithMaxCallDuration(d time.Duration) Option {
 // max, requests without an expiry get def (defaults 60, 3600, 600).
 func WithRegisterExpiry(min, max, def int) Option {
 	return func(c *config) error {
-		if min <= 0 || max < min || def < min || def > max {
-			return fmt.Errorf("register expiry min=%d max=%d default=%d: %w", min, max, def, ErrBadOption)
-		}
-		c.minExpires, c.maxExpires, c.defaultExpires = min, max, def
+		c.registrar = append(c.registrar, registrar.WithExpiry(min, max, def))
 		return nil
 	}
 }
@@ -421,9 +411,6 @@ func newConfig(opts []Option) (*config, error) {
 		peerTimeout:    8 * time.Second,
 		maxRing:        180 * time.Second,
 		maxCall:        4 * time.Hour,
-		minExpires:     60,
-		maxExpires:     3600,
-		defaultExpires: 600,
 		nonceTTL:       5 * time.Minute,
 		algorithms:     []string{"MD5"},
 		authFailLimit:  10,
@@ -432,11 +419,8 @@ func newConfig(opts []Option) (*config, error) {
 		authWatchFor:   30 * time.Second,
 		authLogEvery:   time.Minute,
 		retryAfter:     30,
-		maxContacts:    10,
 		sessionExpires: 1800 * time.Second,
 		minSE:          90 * time.Second,
-		pingInterval:   60 * time.Second,
-		pingTimeout:    3 * time.Second,
 		relayMode:      media.ModeNever,
 	}
 	for _, o := range opts {

@@ -42,7 +42,7 @@ func TestExpectRegisteredAlerts(t *testing.T) {
 	register(phone, "2001", "pw2001", 60)
 	register(phone, "2002", "pw2002", 60)
 	clock.advance(61 * time.Second)
-	s.expireRegistrations(ctx)
+	s.reg.Sweep(ctx)
 	if u, _ := alerts(); u != 1 {
 		t.Fatalf("unregistered alerts after expiry: %d, want 1 (2001 only)", u)
 	}

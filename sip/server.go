@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"net"
@@ -51,7 +52,7 @@ type Server struct {
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
-	bindings     *bindingTable
+	reg          *registrar.Registrar
 	calls        dialogTable
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
@@ -98,7 +99,6 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		refused:      newRecentTransactions[refusedInvite](64 * sip.T1),
 		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
 		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
-		bindings:     newBindingTable(),
 		ready:        make(chan struct{}),
 		closed:       make(chan struct{}),
 		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
@@ -108,6 +108,13 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	}
 	if cfg.sessionExpires > 0 {
 		s.supportedHeader = sip.NewHeader(hdrSupported, timerOption)
+	}
+	regOpts := append([]registrar.Option{registrar.WithLogger(cfg.log), registrar.WithClock(cfg.now)}, cfg.registrar...)
+	if cfg.store != nil {
+		regOpts = append(regOpts, registrar.WithStore(cfg.store))
+	}
+	if s.reg, err = registrar.New(dir, regOpts...); err != nil {
+		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
 	s.SetMediaRelay(cfg.relayMode)
@@ -189,7 +196,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.setupClient(); err != nil {
 		return err
 	}
-	if err := s.loadRegistrations(ctx); err != nil {
+	if err := s.reg.Load(ctx); err != nil {
 		return fmt.Errorf("sip load registrations: %w", err)
 	}
 
@@ -230,9 +237,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				s.flood.sweep(now)
 			}
 			s.transportLog.state.flush()
-			sweepCtx, cancel := context.WithTimeout(ctx, storeTimeout)
-			s.expireRegistrations(sweepCtx)
-			cancel()
+			s.reg.Sweep(ctx)
 		}
 	}
 }

@@ -65,14 +65,14 @@ type counters struct {
 	failovers, blocked, rejected503                       atomic.Uint64
 	authFailures                                          [NumAuthReasons]atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
-	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
-	activeCalls, registrations                            atomic.Int64
+	activeCalls                                           atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	c := &s.stats
+	reg := s.reg.Stats()
 	st := Stats{
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
@@ -88,14 +88,14 @@ func (s *Server) Stats() Stats {
 		FailedOther:         c.failedOt.Load(),
 		Failovers:           c.failovers.Load(),
 		ActiveCalls:         c.activeCalls.Load(),
-		Registrations:       c.registrations.Load(),
+		Registrations:       reg.Registrations,
 		BlockedRequests:     c.blocked.Load(),
 		Rejected503:         c.rejected503.Load(),
 		RejectedOverload:    c.rejectedOverload.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
-		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
-		AddressChangeAlerts: c.addressChangeAlerts.Load(),
-		UnreachableContacts: int64(s.bindings.unreachableCount()),
+		UnregisteredAlerts:  reg.UnregisteredAlerts,
+		AddressChangeAlerts: reg.AddressChangeAlerts,
+		UnreachableContacts: reg.UnreachableContacts,
 		FloodDropped:        s.flood.droppedCount(),
 		FloodBlocks:         s.flood.blockCount(),
 		ForwardedCalls:      c.forwarded.Load(),

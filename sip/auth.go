@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"hash"
 	"net/netip"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // authenticate checks the digest credentials req carries (Authorization for

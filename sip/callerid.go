@@ -1,11 +1,11 @@
 package sip
 
 import (
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // identity is how a caller is shown: outside (to peers, through the

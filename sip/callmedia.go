@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"errors"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"math"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // The media of a call: the codec policy of every offer the switch sends

@@ -2,11 +2,11 @@ package sip
 
 import (
 	"context"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // inDialogTimeout bounds a re-INVITE/UPDATE/INFO passed to the other leg.

@@ -3,15 +3,52 @@ package sip
 import (
 	"context"
 	"errors"
-	"github.com/sipswitch/sipswitch/sip/registrar"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
+
+// leg is one outgoing INVITE (B-leg) of a call.
+type leg struct {
+	c         *call
+	dlg       *sipgo.DialogClientSession
+	peer      *routing.Peer // nil for a leg to a phone
+	phone     string        // phone rung, for logs
+	route     int
+	called    string
+	release   func() // peer slot, idempotent; nil for phones
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	user      string
+	pass      string
+	responded atomic.Bool
+	ringing   atomic.Bool
+	abandoned bool // coordinator only
+	started   time.Time
+	// answeredAt is when the leg's 2xx arrived (DelayAnswer; zero when
+	// nothing is timed).
+	answeredAt time.Time
+	// timer is the leg's session timer once answered (nil when the callee
+	// did not take one). resend rebuilds the INVITE with another
+	// Session-Expires after a 422.
+	timer  *sessionTimer
+	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
+	// tariff is what the leg's peer charges for the call; charge is the
+	// attempt's reservation of the line's money (nil: the call costs
+	// nothing).
+	tariff routing.Tariff
+	charge *routing.Charge
+	// answer is the SDP of the leg's 2xx as the caller gets it
+	// (takeAnswer); sent the last SDP sent to it (its INVITE's first).
+	answer []byte
+	sent   sdpSent
+}
 
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
 // added by the client) carrying body (the caller's SDP as the callee is to

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"fmt"
-	"github.com/sipswitch/sipswitch/sip/registrar"
 	"log/slog"
 	"net"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 )
 
 // config holds everything the options set. Zero values are replaced by the

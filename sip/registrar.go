@@ -2,10 +2,10 @@ package sip
 
 import (
 	"context"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/records"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // handleRegister takes a REGISTER (RFC 3261 10.3): a blocked address

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sipswitch/sipswitch/sip/registrar"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"log/slog"
 	"net"
 	"slices"
@@ -18,6 +16,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"golang.org/x/time/rate"
 )
 

@@ -2,13 +2,13 @@ package sip
 
 import (
 	"context"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // Session timers (RFC 4028) are how a B2BUA learns that a leg vanished

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 

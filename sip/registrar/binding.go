@@ -1,12 +1,12 @@
 package registrar
 
 import (
-	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"net/netip"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/records"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // Binding is one registered contact with its parsed URI, ready to be

@@ -170,6 +170,8 @@ func extraFunctions() []APIFunction {
 		withDoc(Param{Name: "plan", Type: Integer, Min: 1, MinSet: true}, "the rate plan (default: the calling line's)"),
 		enum("media", String, "", "voice", "fax"),
 		withDoc(Param{Name: "time", Type: String}, "when the call is made: unix seconds or RFC 3339 (default now)"),
+		withDoc(Param{Name: "source", Type: String}, "the IP address a line's call comes from, judged against the line's source"),
+		withDoc(Param{Name: "user_agent", Type: String}, "the User-Agent a line's call carries, judged against the line's allowed_ua"),
 	}
 	simulation := APIFunction{Summary: "The route and ordered peers a call would get, decided as the SIP core decides live calls", Params: simulate, Required: []string{"called"}}
 	routesSimulate, plansSimulate := simulation, simulation

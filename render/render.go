@@ -509,23 +509,15 @@ func parseHostPort(s string) (routing.HostPort, error) {
 	return hp, nil
 }
 
-// codecList splits a comma-separated codec list, rejecting names that are
-// not plain tokens (Asterisk's allow= also parses '|', '!' and ':').
+// codecList reads a codec list with routing.CheckCodecs, the API's rule:
+// known names only, so nothing but a codec name reaches allow= (Asterisk's
+// allow= would also parse '|', '!' and ':').
 func codecList(s string) ([]string, error) {
-	var out []string
-	for c := range strings.SplitSeq(s, ",") {
-		c = strings.TrimSpace(c)
-		if c == "" {
-			continue
-		}
-		for i := 0; i < len(c); i++ {
-			if !(c[i] >= 'a' && c[i] <= 'z' || c[i] >= '0' && c[i] <= '9' || c[i] == '_') {
-				return nil, fmt.Errorf("%w: codec %q", ErrInvalidValue, c)
-			}
-		}
-		out = append(out, c)
+	list, err := routing.CheckCodecs(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidValue, err)
 	}
-	return out, nil
+	return list, nil
 }
 
 // callerIDValue formats "Name" <number> for callerid=; the name may not

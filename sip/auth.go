@@ -88,10 +88,16 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src ne
 		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return nil, false
 	}
-	if !userAgentAllowed(phone.AllowedUA, sipmsg.HeaderValue(req, "User-Agent")) {
+	if !routing.UserAgentAllows(phone.AllowedUA, sipmsg.HeaderValue(req, "User-Agent")) {
 		s.cfg.log.Warn("sip user agent not allowed for phone", "method", req.Method.String(), "phone", phone.Name, "user_agent", sipmsg.HeaderValue(req, "User-Agent"))
 		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return nil, false
+	}
+	// The source has proved a line: the flood limit no longer applies to
+	// it (a registered phone or a trunk is never limited below its own
+	// rate).
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		s.flood.trust(ap, s.cfg.now())
 	}
 	return phone, true
 }
@@ -240,21 +246,20 @@ func sourceAllowed(list string, src netip.Addr) bool {
 	return routing.SourceAllows(list, src)
 }
 
-// userAgentAllowed applies a phone's allowed_ua: a comma separated list of
-// User-Agent fragments; the request's User-Agent must contain one of them
-// (case-insensitive). Empty allows any User-Agent.
-func userAgentAllowed(list, ua string) bool {
-	if strings.TrimSpace(list) == "" {
-		return true
+// statelessUntilAuthenticated ends a non-INVITE server transaction that
+// was answered without the request proving a line (a challenge, a 403, a
+// 400), as Kamailio answers challenges with sl_send_reply: sipgo otherwise
+// keeps every such transaction, request and response, for Timer J (32 s
+// over UDP), about 4.6 KiB each, so a stranger sending unauthenticated
+// REGISTERs makes the switch hold memory in proportion to what it sends
+// (the issue's 189,000 in 8 s: 448 MiB). A retransmission of the request
+// is then a new transaction and is challenged again (a fresh nonce, which
+// costs no memory: nonceBook.issue), which is what a stateless UAS does
+// (RFC 3261 8.2.7). Once the request has authenticated the transaction
+// stays, so a retransmitted REGISTER gets the same 200 and is not applied
+// twice.
+func statelessUntilAuthenticated(tx sip.ServerTransaction, authed *bool) {
+	if !*authed {
+		tx.Terminate()
 	}
-	ua = strings.ToLower(ua)
-	for list != "" {
-		var item string
-		item, list, _ = strings.Cut(list, ",")
-		item = strings.TrimSpace(item)
-		if item != "" && strings.Contains(ua, strings.ToLower(item)) {
-			return true
-		}
-	}
-	return false
 }

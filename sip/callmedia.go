@@ -94,11 +94,7 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 	if len(body) == 0 || !pol.Restricts() {
 		return body, nil
 	}
-	dtmf := ""
-	if !pol.TelephoneEvent {
-		dtmf = "info"
-	}
-	return media.ApplyCodecPolicy(body, media.CodecPolicy{Codecs: pol.Codecs, Preferred: pol.Preferred, DTMFMode: dtmf})
+	return media.ApplyCodecPolicy(body, media.CodecPolicy{Codecs: pol.Codecs, Preferred: pol.Preferred, DropTelephoneEvent: !pol.TelephoneEvent})
 }
 
 // relayBody starts a round of B-legs (one peer host, or every contact of

@@ -104,24 +104,6 @@ func TestSourceAllowed(t *testing.T) {
 	}
 }
 
-func TestUserAgentAllowed(t *testing.T) {
-	tests := []struct {
-		list, ua string
-		want     bool
-	}{
-		{"", "anything", true},
-		{"Yealink", "Yealink SIP-T46S", true},
-		{"yealink, Grandstream", "Grandstream GXP2170", true},
-		{"Yealink", "friendly-scanner", false},
-		{"Yealink", "", false},
-	}
-	for _, tc := range tests {
-		if got := userAgentAllowed(tc.list, tc.ua); got != tc.want {
-			t.Errorf("userAgentAllowed(%q, %q) = %v", tc.list, tc.ua, got)
-		}
-	}
-}
-
 func TestAuthGuard(t *testing.T) {
 	g := newAuthGuard(3, time.Minute, 5*time.Minute)
 	a := netip.MustParseAddr("192.0.2.1")

@@ -69,9 +69,18 @@
 // skipped by calls until it answers a later ping or registers again, and a
 // line with no reachable contact counts as unregistered.
 //
-// WithFloodLimit (off by default) drops, before parsing, what a source
-// address other than a peer's sends beyond a rate, and blocks it for a
-// while: a scanner or a looping phone costs a map lookup per datagram.
+// WithFloodLimit (on by default: DefaultFloodLimit messages a second,
+// DefaultFloodBlock) drops, before parsing, what an untrusted source
+// address sends beyond a rate, and blocks it for a while, letting one
+// message a second per port through: a scanner or a looping phone costs a
+// map lookup per datagram. Trusted, never limited: a peer's address, and
+// an address a line has authenticated from (for an hour, or max_expires
+// if longer, after its last proof), like Kamailio's pike behind
+// allow_source_address. A request that has not proved a line holds no
+// transaction: REGISTER and OPTIONS answered without authentication are
+// answered statelessly (statelessUntilAuthenticated), and nonces are
+// self-validating (nonceBook), so what a stranger makes the switch hold
+// is bounded by the per-source tables.
 //
 // An INVITE without Proxy-Authorization that arrives over UDP from exactly
 // the address and port (5060 when none is named) of one of a peer's

@@ -239,10 +239,12 @@ func WithPing(interval, timeout time.Duration) Option {
 	}
 }
 
-// WithFloodLimit drops what one source address sends beyond limit
-// messages per second (bursts of twice that pass), for blockFor after it
-// first goes over; see flood.go. Peers' addresses are exempt. limit 0
-// (the default) turns it off.
+// WithFloodLimit drops what one untrusted source address sends beyond
+// limit messages per second (bursts of twice that pass), for blockFor
+// after it first goes over, letting a trickle through; see flood.go.
+// Peers' addresses and addresses a line has authenticated from are
+// exempt. Default DefaultFloodLimit, DefaultFloodBlock; limit 0 turns it
+// off.
 func WithFloodLimit(limit int, blockFor time.Duration) Option {
 	return func(c *config) error {
 		if limit < 0 || (limit > 0 && blockFor <= 0) {
@@ -422,6 +424,8 @@ func newConfig(opts []Option) (*config, error) {
 		sessionExpires: 1800 * time.Second,
 		minSE:          90 * time.Second,
 		relayMode:      media.ModeNever,
+		floodLimit:     DefaultFloodLimit,
+		floodBlock:     DefaultFloodBlock,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

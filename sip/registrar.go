@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/records"
@@ -14,6 +15,10 @@ import (
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	src := sipmsg.SourceAddr(req)
 	now := s.cfg.now()
+	// Until the request proves a line, its transaction is not kept for
+	// Timer J (32 s over UDP): see statelessUntilAuthenticated.
+	authed := false
+	defer statelessUntilAuthenticated(tx, &authed)
 	if s.guard.blocked(src, now) {
 		s.stats.blocked.Add(1)
 		sipmsg.Respond(tx, req, 403, "Forbidden")
@@ -28,6 +33,7 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
+	authed = true
 	s.reg.Register(req, tx, phone)
 }
 
@@ -61,4 +67,15 @@ func (s *Server) Registrations() []records.Registration { return s.reg.Registrat
 // from. Lapsed and unparsable bindings are left out.
 func (s *Server) SyncRegistrations(phone string, regs []records.Registration) {
 	s.reg.Sync(phone, regs)
+}
+
+// trustRegistered tells the flood limit that the sources of the bindings
+// restored at start proved a line before the restart.
+func (s *Server) trustRegistered() {
+	now := s.cfg.now()
+	for _, r := range s.reg.Registrations() {
+		if ap, err := netip.ParseAddrPort(r.Source); err == nil {
+			s.flood.trust(ap, now)
+		}
+	}
 }

@@ -148,6 +148,9 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
+		// Anyone may ask (scanners do, by the thousand): answered
+		// statelessly, a retransmission is answered again.
+		tx.Terminate()
 	})
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)
@@ -199,6 +202,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.reg.Load(ctx); err != nil {
 		return fmt.Errorf("sip load registrations: %w", err)
 	}
+	s.trustRegistered()
 
 	errc := make(chan error, len(serves))
 	for _, f := range serves {

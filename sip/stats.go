@@ -40,8 +40,11 @@ type Stats struct {
 	UnreachableContacts int64
 	// FloodDropped counts messages dropped by the flood limit, FloodBlocks
 	// the times a source address was blocked by it.
-	FloodDropped uint64
-	FloodBlocks  uint64
+	// FloodTrickled counts messages from blocked addresses let through by
+	// the trickle (one a second per port).
+	FloodDropped  uint64
+	FloodBlocks   uint64
+	FloodTrickled uint64
 	// ForwardedCalls counts calls a line sent on to the outside
 	// (forwarding, busy, no-answer or unregistered destinations).
 	ForwardedCalls uint64
@@ -98,6 +101,7 @@ func (s *Server) Stats() Stats {
 		UnreachableContacts: reg.UnreachableContacts,
 		FloodDropped:        s.flood.droppedCount(),
 		FloodBlocks:         s.flood.blockCount(),
+		FloodTrickled:       s.flood.trickleCount(),
 		ForwardedCalls:      c.forwarded.Load(),
 		Unparseable:         s.transportLog.state.dropped.Load(),
 		RelayedCalls:        c.relayedCalls.Load(),

@@ -148,3 +148,9 @@ func (r *Registrar) Stats() Stats {
 		AddressChangeAlerts: r.addressChangeAlerts.Load(),
 	}
 }
+
+// MaxExpires is the longest a binding lasts without a refresh: a phone
+// proves itself again within it.
+func (r *Registrar) MaxExpires() time.Duration {
+	return time.Duration(r.maxExpires) * time.Second
+}

@@ -46,7 +46,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// A carrier's calls are not held hostage by password guessing from its
 	// address: the block applies to authenticating requests only.
-	if fromPeer == nil && s.guard.blocked(src, s.cfg.now()) {
+	if fromPeer == nil && s.auth.Blocked(src) {
 		s.stats.blocked.Add(1)
 		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return

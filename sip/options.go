@@ -10,6 +10,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/registrar"
 )
@@ -19,7 +20,6 @@ import (
 type config struct {
 	listen         []listenURI
 	advertise      string
-	realm          string
 	userAgent      string
 	now            func() time.Time
 	log            *slog.Logger
@@ -27,13 +27,6 @@ type config struct {
 	peerTimeout    time.Duration // no provisional (18x) from a peer within this: next attempt
 	maxRing        time.Duration // upper bound for ringing any call
 	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
-	nonceTTL       time.Duration
-	algorithms     []string
-	authFailLimit  int
-	authFailWindow time.Duration
-	authBlockFor   time.Duration
-	authWatchFor   time.Duration // a challenge unanswered this long is reported
-	authLogEvery   time.Duration // one auth failure log line per source and reason per this
 	retryAfter     int
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
@@ -48,6 +41,7 @@ type config struct {
 	relay          *media.Engine      // nil: media always end to end
 	relayMode      media.Mode
 	registrar      []registrar.Option // expiry bounds, ping: the registrar checks them
+	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
 }
@@ -174,10 +168,7 @@ func WithAdvertiseHost(host string) Option {
 // WithRealm sets the digest realm (default "sipswitch").
 func WithRealm(realm string) Option {
 	return func(c *config) error {
-		if realm == "" || strings.ContainsAny(realm, "\"\r\n") {
-			return fmt.Errorf("realm %q: %w", realm, ErrBadOption)
-		}
-		c.realm = realm
+		c.auth = append(c.auth, auth.WithRealm(realm))
 		return nil
 	}
 }
@@ -342,7 +333,10 @@ func WithRegisterExpiry(min, max, def int) Option {
 // WithNonceTTL sets how long a nonce is accepted; a later use is answered
 // with a fresh challenge carrying stale=true (default 5 min).
 func WithNonceTTL(d time.Duration) Option {
-	return positiveDuration("nonce ttl", d, func(c *config) { c.nonceTTL = d })
+	return func(c *config) error {
+		c.auth = append(c.auth, auth.WithNonceTTL(d))
+		return nil
+	}
 }
 
 // WithDigestAlgorithms sets the digest algorithms offered, most preferred
@@ -355,15 +349,7 @@ func WithNonceTTL(d time.Duration) Option {
 // follows RFC 8760.
 func WithDigestAlgorithms(algs ...string) Option {
 	return func(c *config) error {
-		if len(algs) == 0 {
-			return fmt.Errorf("digest algorithms: none given: %w", ErrBadOption)
-		}
-		for _, a := range algs {
-			if _, ok := hashFor(a); !ok {
-				return fmt.Errorf("digest algorithm %q: %w", a, ErrBadOption)
-			}
-		}
-		c.algorithms = append([]string(nil), algs...)
+		c.auth = append(c.auth, auth.WithAlgorithms(algs...))
 		return nil
 	}
 }
@@ -373,10 +359,7 @@ func WithDigestAlgorithms(algs ...string) Option {
 // challenge). Defaults 10, 60 s, 5 min.
 func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
 	return func(c *config) error {
-		if limit <= 0 || window <= 0 || blockFor <= 0 {
-			return fmt.Errorf("auth block limit=%d window=%s block=%s: %w", limit, window, blockFor, ErrBadOption)
-		}
-		c.authFailLimit, c.authFailWindow, c.authBlockFor = limit, window, blockFor
+		c.auth = append(c.auth, auth.WithBlock(limit, window, blockFor))
 		return nil
 	}
 }
@@ -387,10 +370,7 @@ func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
 // 30 s (a REGISTER transaction's lifetime, Timer F, is 32 s) and 1 min.
 func WithAuthWatch(unanswered, logEvery time.Duration) Option {
 	return func(c *config) error {
-		if unanswered <= 0 || logEvery <= 0 {
-			return fmt.Errorf("auth watch unanswered=%s log every=%s: %w", unanswered, logEvery, ErrBadOption)
-		}
-		c.authWatchFor, c.authLogEvery = unanswered, logEvery
+		c.auth = append(c.auth, auth.WithWatch(unanswered, logEvery))
 		return nil
 	}
 }
@@ -407,19 +387,11 @@ func positiveDuration(name string, d time.Duration, set func(*config)) Option {
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		realm:          "sipswitch",
 		userAgent:      "sipswitch",
 		now:            time.Now,
 		peerTimeout:    8 * time.Second,
 		maxRing:        180 * time.Second,
 		maxCall:        4 * time.Hour,
-		nonceTTL:       5 * time.Minute,
-		algorithms:     []string{"MD5"},
-		authFailLimit:  10,
-		authFailWindow: time.Minute,
-		authBlockFor:   5 * time.Minute,
-		authWatchFor:   30 * time.Second,
-		authLogEvery:   time.Minute,
 		retryAfter:     30,
 		sessionExpires: 1800 * time.Second,
 		minSE:          90 * time.Second,

@@ -14,12 +14,11 @@ import (
 // challenge; the registrar applies the rest.
 func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	src := sipmsg.SourceAddr(req)
-	now := s.cfg.now()
 	// Until the request proves a line, its transaction is not kept for
 	// Timer J (32 s over UDP): see statelessUntilAuthenticated.
 	authed := false
 	defer statelessUntilAuthenticated(tx, &authed)
-	if s.guard.blocked(src, now) {
+	if s.auth.Blocked(src) {
 		s.stats.blocked.Add(1)
 		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/registrar"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
@@ -43,12 +44,10 @@ type Server struct {
 	dialogUA    sipgo.DialogUA
 	natDialogUA sipgo.DialogUA
 
-	nonces *nonceBook
-	guard  *authGuard
-	// authWatch reports challenges never answered and keeps the auth
-	// failure log to a line per source and reason an interval.
-	authWatch *authWatch
-	flood     *floodGuard // nil: no flood limit
+	// auth challenges and checks credentials (nonces, brute-force guard,
+	// the watch on failures and unanswered challenges).
+	auth  *auth.Authenticator
+	flood *floodGuard // nil: no flood limit
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
@@ -94,11 +93,8 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:          cfg,
 		dir:          dir,
-		nonces:       newNonceBook(cfg.nonceTTL),
 		accepted:     newRecentTransactions[struct{}](64 * sip.T1),
 		refused:      newRecentTransactions[refusedInvite](64 * sip.T1),
-		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
-		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
 		ready:        make(chan struct{}),
 		closed:       make(chan struct{}),
 		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
@@ -114,6 +110,10 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		regOpts = append(regOpts, registrar.WithStore(cfg.store))
 	}
 	if s.reg, err = registrar.New(dir, regOpts...); err != nil {
+		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
+	}
+	authOpts := append([]auth.Option{auth.WithLogger(cfg.log), auth.WithClock(cfg.now)}, cfg.auth...)
+	if s.auth, err = auth.New(dir, authOpts...); err != nil {
 		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
@@ -219,7 +219,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.pingLoop(ctx)
 	// The sweep runs often enough to report an unanswered challenge
 	// within its window.
-	tick := time.NewTicker(max(min(15*time.Second, s.cfg.authWatchFor/2), 10*time.Millisecond))
+	tick := time.NewTicker(s.auth.SweepEvery())
 	defer tick.Stop()
 	for {
 		select {
@@ -234,9 +234,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip serve: %w", err)
 		case <-tick.C:
 			now := s.cfg.now()
-			s.nonces.sweep(now)
-			s.guard.sweep(now)
-			s.reportAuthWatch(now)
+			s.auth.Sweep(now)
 			if s.flood != nil {
 				s.flood.sweep(now)
 			}

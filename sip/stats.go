@@ -66,7 +66,6 @@ type counters struct {
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failedMedia, failedUnavailable                        atomic.Uint64
 	failovers, blocked, rejected503                       atomic.Uint64
-	authFailures                                          [NumAuthReasons]atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
@@ -109,9 +108,9 @@ func (s *Server) Stats() Stats {
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
 	}
-	for i := range c.authFailures {
-		st.AuthFailuresBy[i] = c.authFailures[i].Load()
-		st.AuthFailures += st.AuthFailuresBy[i]
+	st.AuthFailuresBy = s.auth.Failures()
+	for _, n := range st.AuthFailuresBy {
+		st.AuthFailures += n
 	}
 	return st
 }

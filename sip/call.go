@@ -10,6 +10,7 @@ import (
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 )
 
 // maxHops bounds how often one call may be sent on (forwarding, busy,
@@ -72,7 +73,7 @@ type call struct {
 	// aTimer is the caller leg's session timer (nil when none); the
 	// callee's is on its leg. refreshed wakes the bridge when either leg
 	// refreshed its session.
-	aTimer    *sessionTimer
+	aTimer    *sessiontimer.Timer
 	refreshed chan struct{}
 	// Media (callmedia.go). callerPhone and callerPeer are who called (one
 	// of them, or neither for a call in the test harness): their codec

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 )
 
 // errNoAck: the caller's ACK never came within 64*T1 of the 2xx.
@@ -50,7 +51,7 @@ func (c *call) answerUntilAck(res *sip.Response, firstSent time.Time) error {
 func (c *call) connected(b *leg) {
 	s := c.s
 	defer b.dlg.Close()
-	b.timer = s.calleeSessionTimer(b.dlg.InviteResponse)
+	b.timer = s.timers.Callee(b.dlg.InviteResponse, s.cfg.now())
 	c.b.Store(b)
 	s.calls.put(b.dlg.ID, c)
 	defer s.calls.del(b.dlg.ID)
@@ -84,7 +85,7 @@ func (c *call) connected(b *leg) {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		}
 	}
-	c.aTimer.addAnswerHeaders(res)
+	c.aTimer.AddAnswerHeaders(res)
 	res.AppendHeader(s.allowHeader)
 	if s.supportedHeader != nil {
 		res.AppendHeader(s.supportedHeader)
@@ -136,8 +137,8 @@ func (c *call) connected(b *leg) {
 		c.media.Answered()
 	}
 	answeredAt := s.cfg.now()
-	c.aTimer.touch(answeredAt)
-	b.timer.touch(answeredAt)
+	c.aTimer.Touch(answeredAt)
+	b.timer.Touch(answeredAt)
 	c.charge.Answer(answeredAt)
 	ender := c.bridge(b)
 	end := s.cfg.now()
@@ -236,9 +237,9 @@ func (c *call) bridge(b *leg) string {
 			if r.toA {
 				t = c.aTimer
 			}
-			t.inFlight.Store(false)
+			t.InFlight.Store(false)
 			if !r.dead {
-				t.touch(s.cfg.now())
+				t.Touch(s.cfg.now())
 				continue
 			}
 			s.stats.sessionTimeouts.Add(1)
@@ -257,11 +258,11 @@ func (c *call) bridge(b *leg) string {
 func (c *call) nextTimerEvent(b *leg) (time.Time, bool) {
 	var next time.Time
 	found := false
-	for _, t := range [2]*sessionTimer{c.aTimer, b.timer} {
-		if t == nil || t.inFlight.Load() {
+	for _, t := range [2]*sessiontimer.Timer{c.aTimer, b.timer} {
+		if t == nil || t.InFlight.Load() {
 			continue
 		}
-		if d := t.due(); !found || d.Before(next) {
+		if d := t.Due(); !found || d.Before(next) {
 			next, found = d, true
 		}
 	}
@@ -272,18 +273,18 @@ func (c *call) nextTimerEvent(b *leg) (time.Time, bool) {
 // when a leg the far end should have refreshed has expired.
 func (c *call) sessionTimersDue(b *leg, outcomes chan<- refreshOutcome) string {
 	now := c.s.cfg.now()
-	for i, t := range [2]*sessionTimer{c.aTimer, b.timer} {
+	for i, t := range [2]*sessiontimer.Timer{c.aTimer, b.timer} {
 		toA := i == 0
-		if t == nil || t.inFlight.Load() || now.Before(t.due()) {
+		if t == nil || t.InFlight.Load() || now.Before(t.Due()) {
 			continue
 		}
-		if t.weRefresh {
-			t.inFlight.Store(true)
+		if t.WeRefresh {
+			t.InFlight.Store(true)
 			go func() { outcomes <- c.refresh(b, toA) }()
 			continue
 		}
 		c.s.stats.sessionTimeouts.Add(1)
-		c.s.cfg.log.Warn("sip session expired without refresh: ending call", "call_id", c.callID, "caller_leg", toA, "interval", t.interval.String())
+		c.s.cfg.log.Warn("sip session expired without refresh: ending call", "call_id", c.callID, "caller_leg", toA, "interval", t.Interval.String())
 		c.endAfterLoss(b, toA)
 		if toA {
 			return "caller_lost"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
@@ -75,14 +76,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		sipmsg.Respond(tx, req, 484, "Address Incomplete")
 		return
 	}
-	th := timerHeadersOf(req)
-	if tags := s.unsupportedRequire(&th); len(tags) > 0 {
+	th := sessiontimer.Read(req)
+	if tags := s.timers.Unsupported(&th); len(tags) > 0 {
 		sipmsg.Respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
 		return
 	}
-	aTimer, rej := s.callerSessionTimer(&th)
+	aTimer, rej := s.timers.Caller(&th, s.cfg.now())
 	if rej != nil {
-		sipmsg.Respond(tx, req, rej.code, rej.reason, rej.hdrs...)
+		sipmsg.Respond(tx, req, rej.Code, rej.Reason, rej.Headers...)
 		return
 	}
 

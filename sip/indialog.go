@@ -90,12 +90,12 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	refresh := req.IsInvite() || req.Method == sip.UPDATE
 	if refresh {
-		from.touch(s.cfg.now())
+		from.Touch(s.cfg.now())
 		c.poke()
 	}
 	if req.Method == sip.UPDATE && len(req.Body()) == 0 {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-		from.addAnswerHeaders(res)
+		from.AddAnswerHeaders(res)
 		_ = tx.Respond(res)
 		return
 	}
@@ -113,7 +113,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if len(res.Body()) > 0 {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		}
-		from.addAnswerHeaders(res)
+		from.AddAnswerHeaders(res)
 		_ = tx.Respond(res)
 		return
 	}
@@ -172,8 +172,8 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if fromA {
 			to = b.timer
 		}
-		to.touch(s.cfg.now())
-		from.addAnswerHeaders(back)
+		to.Touch(s.cfg.now())
+		from.AddAnswerHeaders(back)
 	}
 	_ = tx.Respond(back)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
@@ -37,7 +38,7 @@ type leg struct {
 	// timer is the leg's session timer once answered (nil when the callee
 	// did not take one). resend rebuilds the INVITE with another
 	// Session-Expires after a 422.
-	timer  *sessionTimer
+	timer  *sessiontimer.Timer
 	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
 	// tariff is what the leg's peer charges for the call; charge is the
 	// attempt's reservation of the line's money (nil: the call costs
@@ -85,7 +86,7 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 	}
 	c.addDiversions(req)
 	req.AppendHeader(s.allowHeader)
-	s.addTimerOffer(req, sessionSecs)
+	s.timers.AddOffer(req, sessionSecs)
 	return req
 }
 
@@ -203,7 +204,7 @@ func (c *call) startVoicemailLeg(box string, server routing.HostPort, offer []by
 
 // start sends the leg's first INVITE.
 func (l *leg) start() (*leg, error) {
-	dlg, err := l.resend(l.c.s.offerSeconds())
+	dlg, err := l.resend(l.c.s.timers.OfferSeconds())
 	if err != nil {
 		l.cancel(nil)
 		return nil, err
@@ -290,8 +291,8 @@ func (s *Server) retryInterval(err error) (int, bool) {
 	if res == nil || res.StatusCode != 422 || s.cfg.sessionExpires <= 0 {
 		return 0, false
 	}
-	want := timerHeadersOf(res).minSE
-	if want <= s.offerSeconds() || time.Duration(want)*time.Second > s.cfg.maxCall {
+	want := sessiontimer.Read(res).MinSE
+	if want <= s.timers.OfferSeconds() || time.Duration(want)*time.Second > s.cfg.maxCall {
 		return 0, false
 	}
 	return want, true

@@ -18,6 +18,7 @@ import (
 	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"golang.org/x/time/rate"
 )
@@ -76,6 +77,9 @@ type Server struct {
 	// whether to refresh with UPDATE or re-INVITE and whether to run
 	// session timers (RFC 3261 20.5, 20.37; RFC 4028 7.1).
 	allowHeader, supportedHeader sip.Header
+	// timers is the session-timer policy (RFC 4028) every leg negotiates
+	// under.
+	timers sessiontimer.Policy
 }
 
 // dialogMethods are the methods the switch takes within a call's dialog.
@@ -99,11 +103,12 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		closed:       make(chan struct{}),
 		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
 		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
-		allowHeader:  sip.NewHeader(hdrAllow, dialogMethods),
+		allowHeader:  sip.NewHeader("Allow", dialogMethods),
+		timers:       sessiontimer.Policy{Expires: cfg.sessionExpires, MinSE: cfg.minSE},
 		transportLog: newTransportLog(cfg.log, cfg.now),
 	}
 	if cfg.sessionExpires > 0 {
-		s.supportedHeader = sip.NewHeader(hdrSupported, timerOption)
+		s.supportedHeader = sip.NewHeader(sessiontimer.HdrSupported, sessiontimer.OptionTag)
 	}
 	regOpts := append([]registrar.Option{registrar.WithLogger(cfg.log), registrar.WithClock(cfg.now)}, cfg.registrar...)
 	if cfg.store != nil {
@@ -147,7 +152,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
+		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER"))
 		// Anyone may ask (scanners do, by the thousand): answered
 		// statelessly, a retransmission is answered again.
 		tx.Terminate()

@@ -12,8 +12,8 @@ import (
 // indexed by it; its String is the metric label).
 type AuthReason = auth.Reason
 
-// NumAuthReasons is the number of AuthReasons.
-const NumAuthReasons = auth.NumReasons
+// numAuthReasons is the number of AuthReasons.
+const numAuthReasons = auth.NumReasons
 
 // authenticate checks the credentials of req (see auth.Authenticator.Check)
 // and, once they prove a line, trusts their source for the flood limit: a

@@ -38,7 +38,7 @@ func TestAuthFailureReasons(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &syncBuffer{}
 			// A block after one guess shows which reasons count towards it.
-			s, sw := startSwitch(t, registrarDir(), WithAuthBlock(1, time.Minute, time.Minute),
+			s, sw := startSwitch(t, registrarDir(), withAuthBlock(1, time.Minute, time.Minute),
 				WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -84,7 +84,7 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 	logs := &syncBuffer{}
 	s, sw := startSwitch(t, registrarDir(), WithDigestAlgorithms("SHA-256", "MD5"),
 		// The window outlasts the three registrations on a loaded machine.
-		WithAuthWatch(time.Second, time.Minute),
+		withAuthWatch(time.Second, time.Minute),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	silent := siptest.NewAgent(t, "silent", "127.0.0.1")
 	good := siptest.NewAgent(t, "good", "127.0.0.1")
@@ -121,7 +121,7 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 func TestAuthFailureLogOncePerSourceAndInterval(t *testing.T) {
 	logs := &syncBuffer{}
 	clock := &fakeClock{}
-	s, sw := startSwitch(t, registrarDir(), WithClock(clock.now), WithAuthWatch(time.Hour, time.Minute),
+	s, sw := startSwitch(t, registrarDir(), withClock(clock.now), withAuthWatch(time.Hour, time.Minute),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

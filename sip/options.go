@@ -173,9 +173,9 @@ func WithRealm(realm string) Option {
 	}
 }
 
-// WithUserAgent sets the User-Agent header of the B-legs (default
+// withUserAgent sets the User-Agent header of the B-legs (default
 // "sipswitch").
-func WithUserAgent(name string) Option {
+func withUserAgent(name string) Option {
 	return func(c *config) error {
 		if name == "" || strings.ContainsAny(name, "\r\n") {
 			return fmt.Errorf("user agent %q: %w", name, ErrBadOption)
@@ -292,8 +292,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.log = l; return nil }
 }
 
-// WithClock sets the clock used for nonces, expiries and call durations.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock used for nonces, expiries and call durations.
+func withClock(now func() time.Time) Option {
 	return func(c *config) error { c.now = now; return nil }
 }
 
@@ -308,8 +308,8 @@ func WithPeerTimeout(d time.Duration) Option {
 	return positiveDuration("peer timeout", d, func(c *config) { c.peerTimeout = d })
 }
 
-// WithMaxRingTime bounds how long any call may ring (default 180 s).
-func WithMaxRingTime(d time.Duration) Option {
+// withMaxRingTime bounds how long any call may ring (default 180 s).
+func withMaxRingTime(d time.Duration) Option {
 	return positiveDuration("max ring time", d, func(c *config) { c.maxRing = d })
 }
 
@@ -330,9 +330,9 @@ func WithRegisterExpiry(min, max, def int) Option {
 	}
 }
 
-// WithNonceTTL sets how long a nonce is accepted; a later use is answered
+// withNonceTTL sets how long a nonce is accepted; a later use is answered
 // with a fresh challenge carrying stale=true (default 5 min).
-func WithNonceTTL(d time.Duration) Option {
+func withNonceTTL(d time.Duration) Option {
 	return func(c *config) error {
 		c.auth = append(c.auth, auth.WithNonceTTL(d))
 		return nil
@@ -354,21 +354,21 @@ func WithDigestAlgorithms(algs ...string) Option {
 	}
 }
 
-// WithAuthBlock sets the brute-force guard: limit failed authentications
+// withAuthBlock sets the brute-force guard: limit failed authentications
 // from one IP address within window block it for blockFor (403 without
 // challenge). Defaults 10, 60 s, 5 min.
-func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
+func withAuthBlock(limit int, window, blockFor time.Duration) Option {
 	return func(c *config) error {
 		c.auth = append(c.auth, auth.WithBlock(limit, window, blockFor))
 		return nil
 	}
 }
 
-// WithAuthWatch sets how long a challenge may go unanswered before the
+// withAuthWatch sets how long a challenge may go unanswered before the
 // switch reports it (a phone that gives up on a 401/407 says nothing), and
 // how often one source's auth failures of one reason are logged. Defaults
 // 30 s (a REGISTER transaction's lifetime, Timer F, is 32 s) and 1 min.
-func WithAuthWatch(unanswered, logEvery time.Duration) Option {
+func withAuthWatch(unanswered, logEvery time.Duration) Option {
 	return func(c *config) error {
 		c.auth = append(c.auth, auth.WithWatch(unanswered, logEvery))
 		return nil

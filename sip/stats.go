@@ -22,7 +22,7 @@ type Stats struct {
 	Registrations  int64  // registered contacts now
 	AuthFailures   uint64 // REGISTER/INVITE digest failures and unanswered challenges (sum of AuthFailuresBy)
 	// AuthFailuresBy counts them by reason.
-	AuthFailuresBy  [NumAuthReasons]uint64
+	AuthFailuresBy  [numAuthReasons]uint64
 	BlockedRequests uint64 // requests refused because their IP address is blocked
 	Rejected503     uint64 // INVITEs refused while draining
 	// RejectedOverload counts calls refused by the call admission limits.

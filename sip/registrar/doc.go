@@ -4,7 +4,7 @@
 //
 // A Registrar (New, with functional options) owns:
 //
-//   - the binding table (Table, Binding): the unexpired contacts of each
+//   - the binding table (Binding; read through Reachable): the unexpired contacts of each
 //     line with their parsed URI, the address and transport each REGISTER
 //     came from (calls go there, RFC 3581, whatever the Contact says:
 //     Binding.RouteTo, Binding.BehindNAT) and whether a ping found the

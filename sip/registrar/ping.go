@@ -37,7 +37,7 @@ const pingInFlight = 8192
 // socket do not need), and records who answered.
 func (r *Registrar) pingContacts(ctx context.Context, send Sender) {
 	var due []Binding
-	for _, b := range r.table.Snapshot(r.now()) {
+	for _, b := range r.table.snapshot(r.now()) {
 		if p, ok := r.phones.Phone(b.Reg.Phone); ok && (p.Ping == 1 || b.BehindNAT()) {
 			due = append(due, b)
 		}

@@ -38,7 +38,7 @@ func (r *Registrar) Register(req *sip.Request, tx sip.ServerTransaction, phone *
 	contacts := req.GetHeaders("Contact")
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	prev := r.table.Contacts(phone.Name, now, nil)
+	prev := r.table.contacts(phone.Name, now, nil)
 
 	// Wildcard: remove every binding of the line (RFC 3261 10.2.2).
 	if len(contacts) == 1 {
@@ -47,7 +47,7 @@ func (r *Registrar) Register(req *sip.Request, tx sip.ServerTransaction, phone *
 				sipmsg.Respond(tx, req, 400, "Wildcard Needs Expires 0")
 				return
 			}
-			for _, b := range r.table.Contacts(phone.Name, time.Time{}, nil) {
+			for _, b := range r.table.contacts(phone.Name, time.Time{}, nil) {
 				r.unbind(ctx, phone.Name, b.Reg.Contact)
 			}
 			r.afterRegister(phone, prev, now)
@@ -144,7 +144,7 @@ func (r *Registrar) Register(req *sip.Request, tx sip.ServerTransaction, phone *
 // afterRegister alerts when a REGISTER took a line's last binding away;
 // before the answer, so that whoever sees the 200 also sees the alert.
 func (r *Registrar) afterRegister(phone *routing.Phone, prev []Binding, now time.Time) {
-	if len(prev) > 0 && len(r.table.Contacts(phone.Name, now, nil)) == 0 {
+	if len(prev) > 0 && len(r.table.contacts(phone.Name, now, nil)) == 0 {
 		r.lineUnregistered(prev[len(prev)-1].Reg, unregRemoved)
 	}
 }
@@ -161,7 +161,7 @@ func (r *Registrar) unbind(ctx context.Context, phone, contact string) {
 // replyBindings answers 200 listing the line's current contacts.
 func (r *Registrar) replyBindings(req *sip.Request, tx sip.ServerTransaction, phone string, now time.Time) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	for _, b := range r.table.Contacts(phone, now, nil) {
+	for _, b := range r.table.contacts(phone, now, nil) {
 		h := &sip.ContactHeader{Address: *b.URI.Clone()}
 		h.Params.Add("expires", strconv.Itoa(int(b.Reg.ExpiresAt.Sub(now)/time.Second)))
 		res.AppendHeader(h)

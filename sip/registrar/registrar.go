@@ -35,7 +35,7 @@ type Store interface {
 // have authenticated to them (RFC 3261 10.3).
 type Registrar struct {
 	phones Phones
-	table  *Table
+	table  *table
 	store  Store
 	log    *slog.Logger
 	now    func() time.Time
@@ -125,10 +125,10 @@ func New(phones Phones, opts ...Option) (*Registrar, error) {
 	return r, nil
 }
 
-// Reachable returns the unexpired contacts of phone that have not failed
+// reachable returns the unexpired contacts of phone that have not failed
 // a ping, appended to dst: those a call rings.
 func (r *Registrar) Reachable(phone string, dst []Binding) []Binding {
-	return r.table.Reachable(phone, r.now(), dst)
+	return r.table.reachable(phone, r.now(), dst)
 }
 
 // Stats are the registrar's counters.
@@ -142,8 +142,8 @@ type Stats struct {
 // Stats returns a snapshot of the counters.
 func (r *Registrar) Stats() Stats {
 	return Stats{
-		Registrations:       int64(r.table.Len()),
-		UnreachableContacts: int64(r.table.Unreachable()),
+		Registrations:       int64(r.table.total()),
+		UnreachableContacts: int64(r.table.unreachableCount()),
 		UnregisteredAlerts:  r.unregisteredAlerts.Load(),
 		AddressChangeAlerts: r.addressChangeAlerts.Load(),
 	}

@@ -7,21 +7,21 @@ import (
 	"github.com/sipswitch/sipswitch/records"
 )
 
-// Table holds the registered contacts of every phone. Only the Registrar
-// changes it; the call path reads it (Reachable).
-type Table struct {
+// table holds the registered contacts of every phone. Only the Registrar
+// changes it; the call path reads it through Registrar.Reachable.
+type table struct {
 	mu          sync.RWMutex
 	phones      map[string][]Binding
 	count       int
 	unreachable int // bindings with unreachable set
 }
 
-func newTable() *Table {
-	return &Table{phones: make(map[string][]Binding)}
+func newTable() *table {
+	return &table{phones: make(map[string][]Binding)}
 }
 
-// Contacts returns the unexpired contacts of phone, appended to dst.
-func (t *Table) Contacts(phone string, now time.Time, dst []Binding) []Binding {
+// contacts returns the unexpired contacts of phone, appended to dst.
+func (t *table) contacts(phone string, now time.Time, dst []Binding) []Binding {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, b := range t.phones[phone] {
@@ -32,9 +32,9 @@ func (t *Table) Contacts(phone string, now time.Time, dst []Binding) []Binding {
 	return dst
 }
 
-// Reachable returns the unexpired contacts of phone that have not failed
+// reachable returns the unexpired contacts of phone that have not failed
 // a ping, appended to dst: those a call rings.
-func (t *Table) Reachable(phone string, now time.Time, dst []Binding) []Binding {
+func (t *table) reachable(phone string, now time.Time, dst []Binding) []Binding {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, b := range t.phones[phone] {
@@ -45,8 +45,8 @@ func (t *Table) Reachable(phone string, now time.Time, dst []Binding) []Binding 
 	return dst
 }
 
-// Snapshot returns every unexpired Binding.
-func (t *Table) Snapshot(now time.Time) []Binding {
+// snapshot returns every unexpired Binding.
+func (t *table) snapshot(now time.Time) []Binding {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	out := make([]Binding, 0, t.count)
@@ -63,7 +63,7 @@ func (t *Table) Snapshot(now time.Time) []Binding {
 // setReachable records a ping result for the Binding of phone and contact
 // made by REGISTER callID (a Binding re-registered meanwhile is left as
 // the REGISTER made it). It reports whether the state changed.
-func (t *Table) setReachable(phone, contact, callID string, ok bool) bool {
+func (t *table) setReachable(phone, contact, callID string, ok bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	list := t.phones[phone]
@@ -84,8 +84,8 @@ func (t *Table) setReachable(phone, contact, callID string, ok bool) bool {
 	return false
 }
 
-// Unreachable is the number of bindings that failed their last ping.
-func (t *Table) Unreachable() int {
+// unreachableCount is the number of bindings that failed their last ping.
+func (t *table) unreachableCount() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return t.unreachable
@@ -93,14 +93,14 @@ func (t *Table) Unreachable() int {
 
 // forget updates the unreachable count for a Binding leaving the table.
 // The caller holds the lock.
-func (t *Table) forget(b Binding) {
+func (t *table) forget(b Binding) {
 	if b.unreachable {
 		t.unreachable--
 	}
 }
 
 // put adds or refreshes a Binding; it returns the number of bindings now.
-func (t *Table) put(b Binding) int {
+func (t *table) put(b Binding) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	list := t.phones[b.Reg.Phone]
@@ -117,7 +117,7 @@ func (t *Table) put(b Binding) int {
 }
 
 // lookup returns the Binding of phone for contact.
-func (t *Table) lookup(phone, contact string) (Binding, bool) {
+func (t *table) lookup(phone, contact string) (Binding, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, b := range t.phones[phone] {
@@ -129,7 +129,7 @@ func (t *Table) lookup(phone, contact string) (Binding, bool) {
 }
 
 // remove deletes a Binding; it reports whether one existed and the count.
-func (t *Table) remove(phone, contact string) (bool, int) {
+func (t *table) remove(phone, contact string) (bool, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	list := t.phones[phone]
@@ -150,14 +150,14 @@ func (t *Table) remove(phone, contact string) (bool, int) {
 }
 
 // size returns the number of bindings of phone.
-func (t *Table) size(phone string) int {
+func (t *table) size(phone string) int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return len(t.phones[phone])
 }
 
 // expire removes and returns the bindings that have lapsed.
-func (t *Table) expire(now time.Time) ([]records.Registration, int) {
+func (t *table) expire(now time.Time) ([]records.Registration, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var gone []records.Registration
@@ -182,7 +182,7 @@ func (t *Table) expire(now time.Time) ([]records.Registration, int) {
 }
 
 // all returns every Binding's registration.
-func (t *Table) all() []records.Registration {
+func (t *table) all() []records.Registration {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	out := make([]records.Registration, 0, t.count)
@@ -197,7 +197,7 @@ func (t *Table) all() []records.Registration {
 // replace sets the bindings of phone to list (a host of the cluster
 // changed them in the store), keeping the ping state of a Binding the
 // same REGISTER made. It returns the number of bindings now.
-func (t *Table) replace(phone string, list []Binding) int {
+func (t *table) replace(phone string, list []Binding) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.phones[phone]
@@ -223,8 +223,8 @@ func (t *Table) replace(phone string, list []Binding) int {
 	return t.count
 }
 
-// Len is the number of bindings, lapsed ones not yet swept included.
-func (t *Table) Len() int {
+// total is the number of bindings, lapsed ones not yet swept included.
+func (t *table) total() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	return t.count

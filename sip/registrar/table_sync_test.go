@@ -25,13 +25,13 @@ func TestBindingReplaceKeepsCountsAndPingState(t *testing.T) {
 	if n != 4 || tb.size("2001") != 3 {
 		t.Fatalf("count %d, 2001 holds %d", n, tb.size("2001"))
 	}
-	if tb.Unreachable() != 1 {
-		t.Fatalf("unreachable %d, want 1 (a kept its failed ping, b is a new REGISTER)", tb.Unreachable())
+	if tb.unreachableCount() != 1 {
+		t.Fatalf("unreachable %d, want 1 (a kept its failed ping, b is a new REGISTER)", tb.unreachableCount())
 	}
-	if got := tb.Reachable("2001", time.Now(), nil); len(got) != 2 {
+	if got := tb.reachable("2001", time.Now(), nil); len(got) != 2 {
 		t.Fatalf("reachable %d, want 2", len(got))
 	}
-	if n := tb.replace("2001", nil); n != 1 || tb.Unreachable() != 0 || tb.size("2001") != 0 {
-		t.Fatalf("after removing all of 2001: count %d, unreachable %d", n, tb.Unreachable())
+	if n := tb.replace("2001", nil); n != 1 || tb.unreachableCount() != 0 || tb.size("2001") != 0 {
+		t.Fatalf("after removing all of 2001: count %d, unreachable %d", n, tb.unreachableCount())
 	}
 }

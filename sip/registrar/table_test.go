@@ -36,7 +36,7 @@ func TestBindingTableUnreachableCount(t *testing.T) {
 		if !st.do() {
 			t.Fatalf("%s: step did not take", st.name)
 		}
-		if got := tab.Unreachable(); got != st.want {
+		if got := tab.unreachableCount(); got != st.want {
 			t.Fatalf("%s: unreachable %d, want %d", st.name, got, st.want)
 		}
 	}

@@ -57,6 +57,10 @@ type Service struct {
 	dummy     []byte
 	// compare is bcrypt.CompareHashAndPassword; tests count its calls.
 	compare func(hash, password []byte) error
+
+	// endpointDriver is the driver sip_endpoints are rendered for
+	// (SetEndpointDriver); "" is pjsip, the renderer's default.
+	endpointDriver atomic.Value // string
 }
 
 // authEntry remembers a verified password as a SHA-256 digest so that an

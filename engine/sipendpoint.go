@@ -136,7 +136,11 @@ func (s *Service) SaveSIPEndpoint(ctx context.Context, a *Actor, input Values) (
 		if err != nil {
 			return fmt.Errorf("reread SIP endpoint: %w", err)
 		}
-		res.Warnings = SIPEndpointWarnings(valuesOfRecord(rec))
+		vals := valuesOfRecord(rec)
+		res.Warnings = SIPEndpointWarnings(vals)
+		if w, ok := EndpointDriverWarning(s.EndpointDriver(), vals); ok {
+			res.Warnings = append(res.Warnings, w)
+		}
 		return nil
 	})
 	if err != nil {

@@ -70,6 +70,11 @@ type Param struct {
 	// (JSON text) and for inputs that merge into the current value (the
 	// stored one on update, the default on create).
 	Canon func(raw, current string) (string, error)
+	// Refused, when set, says why the switch takes only the default: the
+	// parameter does nothing on any path (the parameter table,
+	// engine/paramtable.go, sets it), so another value is refused rather
+	// than stored to do nothing.
+	Refused string
 	// DefaultFrom, when set, computes the create-time default from the
 	// other (already normalized) values instead of Default.
 	DefaultFrom func(v Values) string
@@ -297,6 +302,9 @@ func (p *Param) normalize(raw, current string) (string, error) {
 		if err := p.Check(canon); err != nil {
 			return "", err
 		}
+	}
+	if p.Refused != "" && canon != p.Default {
+		return "", fmt.Errorf("is not supported (%s): only %q is accepted", p.Refused, p.Default)
 	}
 	return canon, nil
 }

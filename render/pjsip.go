@@ -261,7 +261,12 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	if outSecret == "" {
 		outSecret = e.Secret
 	}
-	outAuth := outSecret != "" && (e.Registration == "out" || !dynamic)
+	// The secret answers a challenge from the endpoint when the switch
+	// registers to it or calls a fixed host; remotesecret is given for
+	// exactly that, so it is kept for a dynamic host too (the switch
+	// calls the contact it registered from, and chan_sip keeps
+	// remotesecret= whatever the host).
+	outAuth := outSecret != "" && (e.Registration == "out" || !dynamic || e.RemoteSecret != "")
 	var outAuths []string
 	if outAuth {
 		outAuths = append(outAuths, e.Name+"-out")

@@ -17,10 +17,18 @@ const numAuthReasons = auth.NumReasons
 
 // authenticate checks the credentials of req (see auth.Authenticator.Check)
 // and, once they prove a line, trusts their source for the flood limit: a
-// registered phone or a trunk is never limited below its own rate.
+// registered phone or a trunk is never limited below its own rate. When
+// it returns false req has been answered (challenge, stale challenge or
+// 403) and its transaction ended: see statelessUntilAuthenticated. For an
+// INVITE this is Kamailio's stateless 407: the ACK of the 407 then
+// matches nothing and is ignored (handleAck), and an INVITE retransmitted
+// because the 407 was lost is challenged again, instead of the switch
+// holding every stranger's INVITE and 407 for Timer H (32 s) waiting for
+// an ACK the stranger never sends.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	phone, ok := s.auth.Check(req, tx, src, proxy)
 	if !ok {
+		tx.Terminate()
 		return nil, false
 	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {

@@ -224,6 +224,14 @@ func (d *daemon) run(ctx context.Context) error {
 	clusterCtx, stopCluster := context.WithCancel(context.Background())
 	defer stopCluster()
 
+	hep, err := d.startCapture()
+	if err != nil {
+		return err
+	}
+	if hep != nil {
+		// After the SIP core has stopped (deferred calls run last first).
+		defer hep.Close()
+	}
 	if err := d.startSIP(clusterCtx); err != nil {
 		return err
 	}
@@ -454,6 +462,8 @@ func (d *daemon) reload(ctx context.Context) {
 }
 
 func (d *daemon) startRender(ctx context.Context) {
+	// sip_endpoint.save warns about the options this driver ignores.
+	d.svc.SetEndpointDriver(d.cfg.Render.PhoneDriver)
 	if d.cfg.Render.Dir == "" {
 		return
 	}

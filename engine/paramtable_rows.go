@@ -4,7 +4,7 @@ package engine
 // against the code by TestParameterTable; render/README.md has the option
 // by option detail of the rendered files.
 
-var phoneEffects = map[string]Effect{
+var phoneEffects = map[string]effect{
 	"name": {Render: on("`[name]` section of both drivers; extension `name` in `[phones]`"),
 		SIP: on("the SIP username lines register and call as; calls to it ring the line"), Simulate: on("`phone=`/`caller=` names the calling line")},
 	"password": {Render: on("md5 secret of the line (pjsip auth / chan_sip md5secret)"), SIP: on("digest authentication of REGISTER and INVITE"),
@@ -94,7 +94,7 @@ var phoneEffects = map[string]Effect{
 
 const emergencyRefused = "no emergency call handling (location delivery, PIDF-LO, ELIN) exists on any path"
 
-var peerEffects = map[string]Effect{
+var peerEffects = map[string]effect{
 	"name": {Render: on("`[name]` section; `[peer-<id>]` subroutine"), SIP: on("logs and call records"), Simulate: on("each peer by name")},
 	"type": {Render: on("the channel dialled (SIP/PJSIP/IAX2/DAHDI/Local)"), SIP: on("sip and pjsip peers are dialled; others are skipped to the next peer"),
 		Simulate: on("the peer's type, and whether the SIP core can dial it")},
@@ -134,7 +134,7 @@ var peerEffects = map[string]Effect{
 	"validation":             {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
 }
 
-var routeEffects = map[string]Effect{
+var routeEffects = map[string]effect{
 	"called_prefix": {Render: on("extensions `P` and `_P.` of the plan's context"), SIP: on("longest called prefix wins"), Simulate: on("longest called prefix wins")},
 	"plan":          {Render: on("the route's `[plan-<id>]` context"), SIP: on("the plan the route belongs to"), Simulate: on("the plan the route belongs to")},
 	"allow":         {Render: on("0: Hangup(21); 2/3: time group checked"), SIP: on("0: 403; 2/3: time group checked"), Simulate: on("`forbidden` / `timegroup_closed`")},
@@ -151,7 +151,7 @@ var routeEffects = map[string]Effect{
 
 // sipEndpointEffects: the SIP core neither registers nor calls
 // sip_endpoints, and simulation never reaches one; every row says so.
-var sipEndpointEffects = func() map[string]Effect {
+var sipEndpointEffects = func() map[string]effect {
 	render := map[string]string{
 		"name":                 "`[name]` sections of the chosen driver",
 		"defaultuser":          "defaultuser= / auth username and contact user",
@@ -212,9 +212,9 @@ var sipEndpointEffects = func() map[string]Effect {
 		"rtpjitterdelay":  "jitter buffers are [general] (chan_sip) or dialplan (pjsip) settings (a save warns)",
 		"validation":      "steers the write",
 	}
-	out := map[string]Effect{}
+	out := map[string]effect{}
 	for _, p := range SIPEndpointSpec.Params {
-		e := Effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
+		e := effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
 		if r, ok := render[p.Name]; ok {
 			e.Render = on(r)
 		} else if why, ok := none[p.Name]; ok {

@@ -113,10 +113,7 @@ func (c *call) newLeg(offer []byte) *leg {
 func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int, offer []byte) (*leg, error) {
 	p := at.Peer
 	host, port := dest.Host, dest.PortOrDefault()
-	fromUser := at.CallerID
-	if fromUser == "" || (c.pres != routing.PresentationAllowed && p.SendPrivacy == 1) {
-		fromUser = "anonymous"
-	}
+	fromUser := routing.SentFrom(p, at.CallerID, c.pres)
 	l := c.newLeg(offer)
 	l.peer, l.route, l.called = p, route, at.Called
 	l.user, l.pass = p.Username, p.Password

@@ -132,8 +132,8 @@ func column(rows []map[string]any, key string) string {
 func TestLiveFunctionsByRole(t *testing.T) {
 	ts, _, as := liveFixture(t)
 	for _, tc := range []struct {
-		user, fn string
-		p        map[string]string
+		user, fn  string
+		p         map[string]string
 		col, want string
 	}{
 		{"admin", "registrations/list", nil, "line", "2002 7002 7003 "},

@@ -67,7 +67,9 @@ func (l *liveState) Unregister(_ context.Context, line, contact string) error {
 	return engine.ErrNotFound
 }
 
-func (l *liveState) Subscribe(n int) (<-chan records.LiveEvent, func()) { return l.hub.Subscribe(n) }
+func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
+	return l.hub.Subscribe(n, keep)
+}
 
 // liveFixture: lines 2002 (system customer), 7002 (customer 2, owned by
 // "owner"), 7003 (customer 3, under 2); each with one binding and one

@@ -22,6 +22,7 @@ type LiveHub struct {
 }
 
 type liveSub struct {
+	keep   func(records.LiveEvent) bool
 	ch     chan records.LiveEvent
 	closed bool
 }
@@ -37,6 +38,9 @@ func (h *LiveHub) Publish(ev records.LiveEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
+		if s.keep != nil && !s.keep(ev) {
+			continue
+		}
 		select {
 		case s.ch <- ev:
 		default:
@@ -46,9 +50,10 @@ func (h *LiveHub) Publish(ev records.LiveEvent) {
 	}
 }
 
-// Subscribe adds a subscriber whose queue holds buffer events.
-func (h *LiveHub) Subscribe(buffer int) (<-chan records.LiveEvent, func()) {
-	s := &liveSub{ch: make(chan records.LiveEvent, max(buffer, 1))}
+// Subscribe adds a subscriber whose queue holds buffer of the events keep
+// accepts (nil: all); keep runs under the hub's lock.
+func (h *LiveHub) Subscribe(buffer int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
+	s := &liveSub{keep: keep, ch: make(chan records.LiveEvent, max(buffer, 1))}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.n.Store(int32(len(h.subs)))

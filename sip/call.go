@@ -273,6 +273,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.newRecord(called, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
+	s.live.begin(c)
+	defer s.live.end(c)
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
 	defer c.closeMedia()
@@ -1023,6 +1025,7 @@ func (c *call) connected(b *leg) {
 	c.aTimer.touch(answeredAt)
 	b.timer.touch(answeredAt)
 	c.charge.Answer(answeredAt)
+	s.live.answered(c, b, answeredAt)
 	ender := c.bridge(b)
 	end := s.cfg.now()
 	cost, billsec := c.chargeFor(answeredAt, end)
@@ -1074,6 +1077,7 @@ func (c *call) bridge(b *leg) string {
 	defer sessT.Stop()
 	// At most one refresh per leg is in flight, so this never blocks.
 	outcomes := make(chan refreshOutcome, 2)
+	operator := s.live.hangupOf(c)
 	for {
 		var sessC <-chan time.Time
 		if next, ok := c.nextTimerEvent(b); ok {
@@ -1091,6 +1095,11 @@ func (c *call) bridge(b *leg) string {
 			c.byeA()
 			c.byeB(b)
 			return "max_duration"
+		case <-operator:
+			// calls/hangup (live.go).
+			c.byeA()
+			c.byeB(b)
+			return records.HangupOperator
 		case <-c.charge.Done():
 			c.s.cfg.log.Warn("sip call ended: line at its spend limit", "call_id", c.callID, "line", c.line.Name)
 			c.byeA()

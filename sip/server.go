@@ -52,6 +52,7 @@ type Server struct {
 	transportLog *transportLog
 	bindings     *bindingTable
 	calls        dialogTable
+	live         liveTable // live.go
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
 	stats        counters

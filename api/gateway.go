@@ -74,12 +74,12 @@ func WithGatewayClock(now func() time.Time) GatewayOption {
 // GatewayLoginPath and GatewayJSONPath.
 func NewGatewayHandler(svc *engine.Service, opts ...GatewayOption) *GatewayHandler {
 	h := &GatewayHandler{
-		svc:      svc,
-		log:      slog.Default(),
-		now:      time.Now,
-		idle:     30 * time.Minute,
-		maxAge:   12 * time.Hour,
-		perUser:  10,
+		svc:     svc,
+		log:     slog.Default(),
+		now:     time.Now,
+		idle:    30 * time.Minute,
+		maxAge:  12 * time.Hour,
+		perUser: 10,
 	}
 	h.methods = map[string]gatewayMethod{
 		"sip_endpoint.save":   h.sipEndpointSave,

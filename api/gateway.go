@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sipswitch/sipswitch/engine"
@@ -44,14 +41,7 @@ type GatewayHandler struct {
 	perUser int           // live sessions of one user; a login past it ends the oldest
 	methods map[string]gatewayMethod
 
-	mu       sync.Mutex
-	sessions map[string]*gatewaySession
-}
-
-type gatewaySession struct {
-	actor    *engine.Actor
-	created  time.Time
-	lastUsed time.Time
+	sessions *Sessions // sessions.go
 }
 
 // gatewayMethod answers one method: members to add to {"result":"success"}.
@@ -84,13 +74,12 @@ func WithGatewayClock(now func() time.Time) GatewayOption {
 // GatewayLoginPath and GatewayJSONPath.
 func NewGatewayHandler(svc *engine.Service, opts ...GatewayOption) *GatewayHandler {
 	h := &GatewayHandler{
-		svc:      svc,
-		log:      slog.Default(),
-		now:      time.Now,
-		idle:     30 * time.Minute,
-		maxAge:   12 * time.Hour,
-		perUser:  10,
-		sessions: map[string]*gatewaySession{},
+		svc:     svc,
+		log:     slog.Default(),
+		now:     time.Now,
+		idle:    30 * time.Minute,
+		maxAge:  12 * time.Hour,
+		perUser: 10,
 	}
 	h.methods = map[string]gatewayMethod{
 		"sip_endpoint.save":   h.sipEndpointSave,
@@ -101,6 +90,7 @@ func NewGatewayHandler(svc *engine.Service, opts ...GatewayOption) *GatewayHandl
 	for _, o := range opts {
 		o(h)
 	}
+	h.sessions = NewSessions(h.idle, h.maxAge, h.perUser, h.now)
 	return h
 }
 
@@ -187,17 +177,13 @@ func (h *GatewayHandler) login(w http.ResponseWriter, r *http.Request) (map[stri
 	if !actor.System() {
 		return errorAnswer(errPermission), http.StatusOK
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	// At most perUser sessions for each system user (INFERRED: 10; only
+	// system users get sessions, and only a system user makes one).
+	token, _, err := h.sessions.Start(actor)
+	if err != nil {
 		h.log.Error("gateway session id", "error", err)
 		return errorAnswer(errInternal), http.StatusOK
 	}
-	token := base64.RawURLEncoding.EncodeToString(b)
-	now := h.now()
-	h.mu.Lock()
-	h.admitLocked(actor.User.ID, now)
-	h.sessions[token] = &gatewaySession{actor: actor, created: now, lastUsed: now}
-	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: token, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
@@ -218,38 +204,6 @@ func (h *GatewayHandler) authenticate(r *http.Request, user, password string) (*
 	return actor, err
 }
 
-// admitLocked makes room for a new session of user: it ends every expired
-// session, then the user's oldest ones while it holds perUser. So the
-// table holds at most perUser sessions for each system user (INFERRED:
-// 10; only system users get sessions, and only a system user makes one).
-func (h *GatewayHandler) admitLocked(user int, now time.Time) {
-	for {
-		var oldest string
-		n := 0
-		for t, s := range h.sessions {
-			if h.expired(s, now) {
-				delete(h.sessions, t)
-				continue
-			}
-			if s.actor.User.ID != user {
-				continue
-			}
-			n++
-			if oldest == "" || s.created.Before(h.sessions[oldest].created) {
-				oldest = t
-			}
-		}
-		if n < h.perUser {
-			return
-		}
-		delete(h.sessions, oldest)
-	}
-}
-
-func (h *GatewayHandler) expired(s *gatewaySession, now time.Time) bool {
-	return now.Sub(s.lastUsed) >= h.idle || now.Sub(s.created) >= h.maxAge
-}
-
 // session returns the actor of a live session cookie, refreshing its idle
 // timer.
 func (h *GatewayHandler) session(r *http.Request) *engine.Actor {
@@ -257,19 +211,10 @@ func (h *GatewayHandler) session(r *http.Request) *engine.Actor {
 	if err != nil {
 		return nil
 	}
-	now := h.now()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := h.sessions[c.Value]
-	if s == nil {
-		return nil
+	if s := h.sessions.Get(c.Value); s != nil {
+		return s.Actor
 	}
-	if h.expired(s, now) {
-		delete(h.sessions, c.Value)
-		return nil
-	}
-	s.lastUsed = now
-	return s.actor
+	return nil
 }
 
 // gatewayRequest is the body of a /json call.

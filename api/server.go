@@ -37,6 +37,8 @@ type Handler struct {
 	routing   func(ctx context.Context) (*routing.RoutingState, error)
 	// admissions, when set, is the live switch's (routes/simulate).
 	admissions routing.Admissions
+	// live, when set, is the SIP core's live state (live.go).
+	live engine.LiveState
 	// uploads holds a token for each rate deck being read.
 	uploads chan struct{}
 }
@@ -98,6 +100,7 @@ func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	h.functions["plans/routes/simulate"] = h.simulate
 	h.functions["routes/simulate"] = h.simulate
 	h.functions["peers/costs/import"] = h.importCosts
+	h.addLiveFunctions()
 	h.routing = engine.NewRoutingStates(svc).Current
 	for _, o := range opts {
 		o(h)

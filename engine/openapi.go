@@ -176,7 +176,7 @@ func extraFunctions() []APIFunction {
 	simulation := APIFunction{Summary: "The route and ordered peers a call would get, decided as the SIP core decides live calls", Params: simulate, Required: []string{"called"}}
 	routesSimulate, plansSimulate := simulation, simulation
 	routesSimulate.Name, plansSimulate.Name = "routes/simulate", "plans/routes/simulate"
-	return []APIFunction{
+	return append([]APIFunction{
 		{Name: "settings/get", Summary: "The switch-wide settings"},
 		{Name: "settings/update", Summary: "Set switch-wide settings", Params: settings},
 		routesSimulate, plansSimulate,
@@ -185,6 +185,32 @@ func extraFunctions() []APIFunction {
 			withDoc(flag("replace", "0"), "remove the peer's rows first"),
 			withDoc(Param{Name: "csv", Type: String}, "the rate deck, when not POSTed as text/csv"),
 		}, Required: []string{"peer"}},
+	}, liveFunctions()...)
+}
+
+// liveFunctions are the live state's (live.go, api/live.go).
+func liveFunctions() []APIFunction {
+	scope := []Param{
+		withDoc(Param{Name: "line", Type: String}, "only this line's"),
+		withDoc(Param{Name: "customer", Type: Integer, Min: 1, MinSet: true}, "only the lines of this customer"),
+	}
+	paging := []Param{
+		Param{Name: "limit", Type: Integer, Min: 0, MinSet: true, RequiredDoc: "at most this many rows (0: all)"},
+		Param{Name: "offset", Type: Integer, Min: 0, MinSet: true, RequiredDoc: "skip this many rows"},
+		withDoc(flag("count", "0"), "answer {\"count\": N}, how many rows match, instead of the rows"),
+		withDoc(flag("pages", "0"), "answer {\"pages\": N}, how many pages of limit rows match, instead of the rows"),
+	}
+	active := append(append([]Param{}, scope...), enum("state", String, "", CallStates...))
+	return []APIFunction{
+		{Name: "registrations/list", Summary: "The phones' bindings the registrar holds now (line, contact, source, transport, user agent, expires, registered, host), for the lines the caller may see", Params: append(append([]Param{}, scope...), paging...)},
+		{Name: "registrations/delete", Summary: "Unregister one binding", Params: []Param{
+			withDoc(Param{Name: "line", Type: String}, "the line whose binding to remove"),
+			withDoc(Param{Name: "contact", Type: String}, "the binding's contact URI, as registrations/list gives it"),
+		}, Required: []string{"line", "contact"}},
+		{Name: "calls/active", Summary: "The calls in progress on this host (id, start, answer, direction, line, caller, called, route, peer, attempt, state, relayed media loss and jitter), for the lines the caller may see", Params: append(active, paging...)},
+		{Name: "calls/hangup", Summary: "End an answered call: BYE to both legs; its record's hangup is operator", Params: []Param{
+			withDoc(Param{Name: "id", Type: String}, "the call's id, as calls/active gives it"),
+		}, Required: []string{"id"}},
 	}
 }
 

@@ -25,7 +25,9 @@ import (
 // packages from source (their dependencies from the build cache's export
 // data, found by `go list -export`) and follows calls from each path's
 // entry points:
-//   - SIP core: every function of package sip (and sip/media);
+//   - SIP core: every function of package sip and the packages under it
+//     (auth, registrar, media, sessiontimer...; not siptest, the tests'
+//     agent);
 //   - rendered files: every function of package render;
 //   - simulation: routing's Simulate and engine's SimulationRequest.
 // Calls through an interface reach every method of that name in the
@@ -35,8 +37,28 @@ import (
 
 const modulePath = "github.com/sipswitch/sipswitch"
 
-// analysedPackages are type-checked from source, relative to the module.
-var analysedPackages = []string{"routing", "engine", "render", "sip", "sip/media"}
+// analysedPackages are type-checked from source, relative to the module:
+// these and the SIP core's (sipPackages).
+var analysedPackages = []string{"routing", "engine", "render"}
+
+// sipPackages are sip and the packages under it but siptest, relative to
+// the module.
+func sipPackages(t *testing.T, root string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "./sip/...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list ./sip/...: %v", err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		if rel := strings.TrimPrefix(p, modulePath+"/"); rel != "sip/siptest" {
+			pkgs = append(pkgs, rel)
+		}
+	}
+	return pkgs
+}
 
 type reachGraph struct {
 	// fields[f] are the fields ("pkg.Type.Field") function f reads.
@@ -59,7 +81,8 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		t.Fatal(err)
 	}
 	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{.Dir}}\t{{join .GoFiles \",\"}}"}
-	for _, p := range analysedPackages {
+	analysed := append(append([]string(nil), analysedPackages...), sipPackages(t, root)...)
+	for _, p := range analysed {
 		args = append(args, "./"+p)
 	}
 	cmd := exec.Command("go", args...)
@@ -95,7 +118,7 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		fields: map[string]map[string]bool{}, calls: map[string]map[string]bool{}, literals: map[string]map[string]bool{},
 		byMethodName: map[string][]string{}, pkgFuncs: map[string][]string{},
 	}
-	for _, rel := range analysedPackages {
+	for _, rel := range analysed {
 		g.addPackage(t, fset, imp, sources[modulePath+"/"+rel], modulePath+"/"+rel)
 	}
 	return g
@@ -285,8 +308,11 @@ type pathReach struct {
 func pathRoots(g *reachGraph) map[callPath][]string {
 	feed := []string{modulePath + "/engine.Service.Snapshot", modulePath + "/engine.Service.PeerCosts"}
 	sip := append([]string{modulePath + "/routing.NewCallControl", modulePath + "/routing.CallControl.Reload"}, feed...)
-	sip = append(sip, g.pkgFuncs[modulePath+"/sip"]...)
-	sip = append(sip, g.pkgFuncs[modulePath+"/sip/media"]...)
+	for pkg, funcs := range g.pkgFuncs {
+		if pkg == modulePath+"/sip" || strings.HasPrefix(pkg, modulePath+"/sip/") {
+			sip = append(sip, funcs...)
+		}
+	}
 	render := append(append([]string(nil), feed...), g.pkgFuncs[modulePath+"/render"]...)
 	sim := []string{modulePath + "/routing.Simulate", modulePath + "/engine.Service.SimulationRequest", modulePath + "/engine.RoutingStates.Current"}
 	return map[callPath][]string{pathSIP: sip, pathRender: render, pathSimulate: sim}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipswitch/sipswitch/records"
 	"math"
 	"time"
 
@@ -140,6 +141,7 @@ func (c *call) connected(b *leg) {
 	c.aTimer.Touch(answeredAt)
 	b.timer.Touch(answeredAt)
 	c.charge.Answer(answeredAt)
+	s.live.answered(c, b, answeredAt)
 	ender := c.bridge(b)
 	end := s.cfg.now()
 	cost, billsec := c.chargeFor(answeredAt, end)
@@ -191,6 +193,7 @@ func (c *call) bridge(b *leg) string {
 	defer sessT.Stop()
 	// At most one refresh per leg is in flight, so this never blocks.
 	outcomes := make(chan refreshOutcome, 2)
+	operator := s.live.hangupOf(c)
 	for {
 		var sessC <-chan time.Time
 		if next, ok := c.nextTimerEvent(b); ok {
@@ -208,6 +211,11 @@ func (c *call) bridge(b *leg) string {
 			c.byeA()
 			c.byeB(b)
 			return "max_duration"
+		case <-operator:
+			// calls/hangup (live.go).
+			c.byeA()
+			c.byeB(b)
+			return records.HangupOperator
 		case <-c.charge.Done():
 			c.s.cfg.log.Warn("sip call ended: line at its spend limit", "call_id", c.callID, "line", c.line.Name)
 			c.byeA()

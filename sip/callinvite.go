@@ -121,6 +121,8 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.newRecord(called, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
+	s.live.begin(c)
+	defer s.live.end(c)
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
 	defer c.closeMedia()

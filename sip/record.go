@@ -18,6 +18,7 @@ func (c *call) noteLine(p *routing.Phone) {
 	if c.line == nil {
 		c.setLine(p)
 	}
+	c.s.live.update(c, p.Name)
 }
 
 // setLine makes p the line whose call this is: it pays for it and its
@@ -34,6 +35,7 @@ func (c *call) noteAttempt(peer *routing.Peer, called string) {
 	}
 	c.rec.PeersTried += peer.Name
 	c.rec.CalledSent = called
+	c.s.live.update(c, "")
 }
 
 // noteRefusal says why the switch refused the call, when it did.

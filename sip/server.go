@@ -54,6 +54,7 @@ type Server struct {
 	transportLog *transportLog
 	reg          *registrar.Registrar
 	calls        dialogTable
+	live         liveTable // live.go
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
 	stats        counters

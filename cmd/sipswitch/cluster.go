@@ -118,6 +118,7 @@ func (d *daemon) followRegistrations(ctx context.Context, regs *engine.Registrat
 					continue
 				}
 				d.sip.SyncRegistrations(phone, list)
+				d.live.syncPhone(phone, list)
 			}
 		}
 	}()
@@ -140,6 +141,7 @@ func (d *daemon) syncAllRegistrations(ctx context.Context, regs *engine.Registra
 	}
 	for phone, list := range byPhone {
 		d.sip.SyncRegistrations(phone, list)
+		d.live.syncPhone(phone, list)
 	}
 }
 

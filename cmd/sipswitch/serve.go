@@ -161,6 +161,7 @@ type daemon struct {
 	sip     *sip.Server
 	relay   *media.Engine        // the SIP core's RTP relay
 	records *engine.CallRecorder // nil: call_records off
+	live    *liveState           // the API's view of the SIP core (live.go)
 	// httpCert is the http listener's certificate; nil: plain HTTP.
 	httpCert *certs.Certificate
 
@@ -260,7 +261,7 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls)))
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live)))
 	openapi, err := api.NewOpenAPIHandler(svc, version)
 	if err != nil {
 		return err
@@ -590,6 +591,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	}
 	c := d.cfg.Calls
 	regs := engine.NewRegistrationStore(d.store, engine.WithRegistrarHost(d.host))
+	d.live = newLiveState(d.host)
 	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
 	if err != nil {
 		return fmt.Errorf("calls.peer_match: %w", err)
@@ -600,7 +602,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithRealm(d.cfg.Realm),
 		sip.WithDigestAlgorithms(d.cfg.DigestAlgorithms...),
 		sip.WithLogger(d.log),
-		sip.WithRegistrationStore(regs),
+		sip.WithRegistrationStore(liveRegs{regs, d.live}),
 		sip.WithPeerTimeout(c.NoAnswerTimeout),
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
@@ -636,6 +638,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		d.relay.Close()
 		return fmt.Errorf("sip: %w", err)
 	}
+	d.live.attach(d.sip)
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {

@@ -263,3 +263,18 @@ func (r *Registrar) Sync(phone string, regs []records.Registration) {
 	}
 	r.table.replace(phone, list)
 }
+
+// Unregister removes one binding of a line, as a REGISTER with Expires: 0
+// would (from the store too, with the alert when it was the line's last):
+// registrations/delete. It reports whether there was such a binding.
+func (r *Registrar) Unregister(ctx context.Context, phone, contact string) bool {
+	b, ok := r.table.lookup(phone, contact)
+	if !ok {
+		return false
+	}
+	r.unbind(ctx, phone, contact)
+	if len(r.table.contacts(phone, r.now(), nil)) == 0 {
+		r.lineUnregistered(b.Reg, unregRemoved)
+	}
+	return true
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
+	"github.com/sipswitch/sipswitch/sip"
+)
+
+// liveState is the API's engine.LiveState over the SIP core (issue 27):
+// calls come from the SIP core's live table (sip/live.go), bindings from
+// its registrar, with when this host first saw each (registeredSince)
+// and events for each binding appearing and going, learnt from the
+// registrar's writes to the store (liveRegs) and from the bindings other
+// hosts share (syncPhone). Every event goes through the hub, which never
+// blocks the SIP core.
+type liveState struct {
+	sip  *sip.Server
+	host string
+	hub  *engine.LiveHub
+
+	mu    sync.Mutex
+	since map[regKey]time.Time
+}
+
+type regKey struct{ phone, contact string }
+
+func newLiveState(host string) *liveState {
+	return &liveState{host: host, hub: engine.NewLiveHub(), since: map[regKey]time.Time{}}
+}
+
+// attach wires the live state to the SIP core once it exists.
+func (l *liveState) attach(s *sip.Server) {
+	l.sip = s
+	s.SetLiveObserver(func(ev records.LiveEvent) {
+		ev.Call.Host = l.host
+		l.hub.Publish(ev)
+	})
+}
+
+func (l *liveState) ActiveCalls() []records.LiveCall {
+	calls := l.sip.ActiveCalls()
+	for i := range calls {
+		calls[i].Host = l.host
+	}
+	return calls
+}
+
+func (l *liveState) Registrations() []engine.LiveRegistration {
+	regs := l.sip.Registrations()
+	out := make([]engine.LiveRegistration, len(regs))
+	l.mu.Lock()
+	for i, r := range regs {
+		out[i] = engine.LiveRegistration{Registration: r, Since: l.since[regKey{r.Phone, r.Contact}]}
+	}
+	l.mu.Unlock()
+	return out
+}
+
+func (l *liveState) Hangup(id string) error {
+	switch err := l.sip.Hangup(id); {
+	case errors.Is(err, sip.ErrNoSuchCall):
+		return engine.ErrNotFound
+	case errors.Is(err, sip.ErrCallNotAnswered):
+		return engine.ErrNotAnswered
+	default:
+		return err
+	}
+}
+
+func (l *liveState) Unregister(ctx context.Context, line, contact string) error {
+	if !l.sip.Unregister(ctx, line, contact) {
+		return engine.ErrNotFound
+	}
+	return nil
+}
+
+func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
+	return l.hub.Subscribe(n, keep)
+}
+
+// bound notes a binding seen now: an event when it is new.
+func (l *liveState) bound(r records.Registration, now time.Time) {
+	k := regKey{r.Phone, r.Contact}
+	l.mu.Lock()
+	_, known := l.since[k]
+	if !known {
+		l.since[k] = now
+	}
+	l.mu.Unlock()
+	if !known {
+		l.hub.Publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
+	}
+}
+
+// unbound notes a binding gone: an event when it was known.
+func (l *liveState) unbound(phone, contact string, now time.Time) {
+	k := regKey{phone, contact}
+	l.mu.Lock()
+	_, known := l.since[k]
+	delete(l.since, k)
+	l.mu.Unlock()
+	if known {
+		l.hub.Publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
+	}
+}
+
+// syncPhone takes a line's bindings as the store holds them (another
+// host's registrar changed them).
+func (l *liveState) syncPhone(phone string, list []records.Registration) {
+	now := time.Now()
+	keep := map[string]bool{}
+	for _, r := range list {
+		keep[r.Contact] = true
+		l.bound(r, now)
+	}
+	var gone []string
+	l.mu.Lock()
+	for k := range l.since {
+		if k.phone == phone && !keep[k.contact] {
+			gone = append(gone, k.contact)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range gone {
+		l.unbound(phone, c, now)
+	}
+}
+
+// liveRegs is the registrar's store, telling the live state of every
+// binding it writes and removes.
+type liveRegs struct {
+	*engine.RegistrationStore
+	live *liveState
+}
+
+func (s liveRegs) SaveRegistration(ctx context.Context, r records.Registration) error {
+	s.live.bound(r, time.Now())
+	return s.RegistrationStore.SaveRegistration(ctx, r)
+}
+
+func (s liveRegs) DeleteRegistration(ctx context.Context, phone, contact string) error {
+	s.live.unbound(phone, contact, time.Now())
+	return s.RegistrationStore.DeleteRegistration(ctx, phone, contact)
+}
+
+func (s liveRegs) DeleteLapsedRegistration(ctx context.Context, phone, contact string, at time.Time) error {
+	s.live.unbound(phone, contact, time.Now())
+	return s.RegistrationStore.DeleteLapsedRegistration(ctx, phone, contact, at)
+}
+
+func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration, error) {
+	regs, err := s.RegistrationStore.LoadRegistrations(ctx)
+	now := time.Now()
+	for _, r := range regs {
+		if now.Before(r.ExpiresAt) {
+			s.live.bound(r, now)
+		}
+	}
+	return regs, err
+}

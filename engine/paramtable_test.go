@@ -181,26 +181,26 @@ func orNone(field string) string {
 func TestRefusedParameters(t *testing.T) {
 	base := Values{"name": "2001", "password": "line-secret"}
 	in := maps.Clone(base)
-	in["pin"] = "1234"
+	in["registrar"] = "sip.example.com"
 	_, errs := PhoneSpec.Validate(in, nil)
-	if len(errs) != 1 || errs[0].Key != "pin" || !strings.Contains(errs[0].Message, "nothing asks a caller for a PIN") {
-		t.Fatalf("pin=1234 on create: %v", errs)
+	if len(errs) != 1 || errs[0].Key != "registrar" || !strings.Contains(errs[0].Message, "provisions no handsets") {
+		t.Fatalf("registrar on create: %v", errs)
 	}
 	in = maps.Clone(base)
-	in["pin"], in["provisioning"], in["direct"] = "", "0", "1"
+	in["registrar"], in["provisioning"], in["direct"] = "", "0", "1"
 	if _, errs := PhoneSpec.Validate(in, nil); len(errs) > 0 {
 		t.Errorf("defaults refused: %v", errs)
 	}
 	stored, _ := PhoneSpec.Validate(base, nil)
-	stored["pin"] = "1234" // written before pin was refused
-	if _, errs := PhoneSpec.Validate(Values{"pin": "1234", "dnd": "1"}, stored); len(errs) > 0 {
-		t.Errorf("unchanged legacy pin refused: %v", errs)
+	stored["registrar"] = "sip.example.com" // written before registrar was refused
+	if _, errs := PhoneSpec.Validate(Values{"registrar": "sip.example.com", "dnd": "1"}, stored); len(errs) > 0 {
+		t.Errorf("unchanged legacy registrar refused: %v", errs)
 	}
-	if _, errs := PhoneSpec.Validate(Values{"pin": "5678"}, stored); len(errs) != 1 || errs[0].Key != "pin" {
-		t.Errorf("changed legacy pin: %v", errs)
+	if _, errs := PhoneSpec.Validate(Values{"registrar": "other.example.com"}, stored); len(errs) != 1 || errs[0].Key != "registrar" {
+		t.Errorf("changed legacy registrar: %v", errs)
 	}
-	if out, errs := PhoneSpec.Validate(Values{"pin": ""}, stored); len(errs) > 0 || out["pin"] != "" {
-		t.Errorf("clearing a legacy pin: %v %v", out["pin"], errs)
+	if out, errs := PhoneSpec.Validate(Values{"registrar": ""}, stored); len(errs) > 0 || out["registrar"] != "" {
+		t.Errorf("clearing a legacy registrar: %v %v", out["registrar"], errs)
 	}
 	peer := Values{"name": "c", "type": "sip", "destination": "192.0.2.1", "currency": "GBP"}
 	if _, errs := PeerSpec.Validate(peer, nil); len(errs) != 1 || errs[0].Key != "currency" {

@@ -26,8 +26,7 @@ import (
 // data, found by `go list -export`) and follows calls from each path's
 // entry points:
 //   - SIP core: every function of package sip and the packages under it
-//     (auth, registrar, media, sessiontimer...; not siptest, the tests'
-//     agent);
+//     (auth, registrar, sessiontimer, sipmsg, media...);
 //   - rendered files: every function of package render;
 //   - simulation: routing's Simulate and engine's SimulationRequest.
 // Calls through an interface reach every method of that name in the
@@ -37,27 +36,12 @@ import (
 
 const modulePath = "github.com/sipswitch/sipswitch"
 
-// analysedPackages are type-checked from source, relative to the module:
-// these and the SIP core's (sipPackages).
-var analysedPackages = []string{"routing", "engine", "render"}
+// analysedPatterns name the packages type-checked from source, with every
+// package of the module they import; test helpers are left out.
+var analysedPatterns = []string{"./routing", "./engine", "./render", "./sip/..."}
 
-// sipPackages are sip and the packages under it but siptest, relative to
-// the module.
-func sipPackages(t *testing.T, root string) []string {
-	t.Helper()
-	cmd := exec.Command("go", "list", "./sip/...")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list ./sip/...: %v", err)
-	}
-	var pkgs []string
-	for _, p := range strings.Fields(string(out)) {
-		if rel := strings.TrimPrefix(p, modulePath+"/"); rel != "sip/siptest" {
-			pkgs = append(pkgs, rel)
-		}
-	}
-	return pkgs
+func testHelperPackage(path string) bool {
+	return strings.HasSuffix(path, "/siptest") || strings.Contains(path, "/internal/testcert") || strings.Contains(path, "/internal/servicetest")
 }
 
 type reachGraph struct {
@@ -81,10 +65,7 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		t.Fatal(err)
 	}
 	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{.Dir}}\t{{join .GoFiles \",\"}}"}
-	analysed := append(append([]string(nil), analysedPackages...), sipPackages(t, root)...)
-	for _, p := range analysed {
-		args = append(args, "./"+p)
-	}
+	args = append(args, analysedPatterns...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	out, err := cmd.Output()
@@ -93,6 +74,7 @@ func buildReachGraph(t *testing.T) *reachGraph {
 	}
 	exports := map[string]string{}
 	sources := map[string][]string{} // import path -> its Go files (build tags applied)
+	var analysed []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), "\t")
@@ -100,6 +82,9 @@ func buildReachGraph(t *testing.T) *reachGraph {
 			t.Fatalf("go list: %q", sc.Text())
 		}
 		exports[f[0]] = f[1]
+		if strings.HasPrefix(f[0], modulePath+"/") && !testHelperPackage(f[0]) {
+			analysed = append(analysed, f[0])
+		}
 		for _, name := range strings.Split(f[3], ",") {
 			if name != "" {
 				sources[f[0]] = append(sources[f[0]], filepath.Join(f[2], name))
@@ -118,8 +103,8 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		fields: map[string]map[string]bool{}, calls: map[string]map[string]bool{}, literals: map[string]map[string]bool{},
 		byMethodName: map[string][]string{}, pkgFuncs: map[string][]string{},
 	}
-	for _, rel := range analysed {
-		g.addPackage(t, fset, imp, sources[modulePath+"/"+rel], modulePath+"/"+rel)
+	for _, path := range analysed {
+		g.addPackage(t, fset, imp, sources[path], path)
 	}
 	return g
 }
@@ -308,8 +293,8 @@ type pathReach struct {
 func pathRoots(g *reachGraph) map[callPath][]string {
 	feed := []string{modulePath + "/engine.Service.Snapshot", modulePath + "/engine.Service.PeerCosts"}
 	sip := append([]string{modulePath + "/routing.NewCallControl", modulePath + "/routing.CallControl.Reload"}, feed...)
-	for pkg, funcs := range g.pkgFuncs {
-		if pkg == modulePath+"/sip" || strings.HasPrefix(pkg, modulePath+"/sip/") {
+	for path, funcs := range g.pkgFuncs {
+		if path == modulePath+"/sip" || strings.HasPrefix(path, modulePath+"/sip/") {
 			sip = append(sip, funcs...)
 		}
 	}

@@ -16,16 +16,19 @@ import (
 // authenticate checks the digest credentials req carries (Authorization for
 // REGISTER, Proxy-Authorization for INVITE when proxy is set) and returns
 // the phone they prove. When it returns false it has already answered req
-// (challenge, stale challenge or 403) and ended its transaction: see
-// statelessUntilAuthenticated. For an INVITE this is Kamailio's stateless
-// 407: the ACK of the 407 then matches nothing and is ignored (handleAck),
-// and an INVITE retransmitted because the 407 was lost is challenged
-// again, instead of the switch holding every stranger's INVITE and 407
-// for Timer H (32 s) waiting for an ACK the stranger never sends.
+// (challenge, stale challenge or 403).
+//
+// A refused INVITE keeps its transaction (the 407 is retransmitted and its
+// ACK absorbed as RFC 3261 17.2.1 says), unlike a refused REGISTER
+// (statelessUntilAuthenticated), up to maxHeldChallenges per source
+// address (challengeHold): a stateless 407 answers a retransmitted INVITE
+// with a second 407 that differs (nonce), which SIPp and some phones take
+// for a new answer and abort the call.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	phone, ok := s.checkCredentials(req, tx, src, proxy)
-	if !ok {
-		tx.Terminate()
+	if !ok && proxy {
+		ap, err := netip.ParseAddrPort(req.Source())
+		s.challengeHold.keep(tx, src, err == nil && s.flood.trusted(ap))
 	}
 	return phone, ok
 }

@@ -73,10 +73,10 @@
 // DefaultFloodBlock) drops, before parsing, what an untrusted source
 // address sends beyond a rate, and blocks it for a while, letting one
 // message a second per port through: a scanner or a looping phone costs a
-// map lookup per datagram. Trusted, never limited: a peer's address, and
-// an address a line has authenticated from (for an hour, or max_expires
-// if longer, after its last proof), like Kamailio's pike behind
-// allow_source_address. A request that has not proved a line holds no
+// map lookup per datagram. Trusted, never limited: a peer's source, and a
+// source address and port a line has authenticated from (for an hour, or
+// max_expires if longer, after its last proof; registrations loaded at
+// start count), like Kamailio's pike behind allow_source_address. A request that has not proved a line holds no
 // transaction: REGISTER and OPTIONS answered without authentication are
 // answered statelessly (statelessUntilAuthenticated), and nonces are
 // self-validating (nonceBook), so what a stranger makes the switch hold

@@ -47,6 +47,8 @@ type Server struct {
 	// failure log to a line per source and reason an interval.
 	authWatch *authWatch
 	flood     *floodGuard // nil: no flood limit
+	// challengeHold bounds the refused INVITEs held per source address.
+	challengeHold *challengeHold
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
@@ -90,20 +92,21 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:          cfg,
-		dir:          dir,
-		nonces:       newNonceBook(cfg.nonceTTL),
-		accepted:     newRecentTransactions[struct{}](64 * sip.T1),
-		refused:      newRecentTransactions[refusedInvite](64 * sip.T1),
-		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
-		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
-		bindings:     newBindingTable(),
-		ready:        make(chan struct{}),
-		closed:       make(chan struct{}),
-		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
-		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
-		allowHeader:  sip.NewHeader(hdrAllow, dialogMethods),
-		transportLog: newTransportLog(cfg.log, cfg.now),
+		cfg:           cfg,
+		dir:           dir,
+		nonces:        newNonceBook(cfg.nonceTTL),
+		accepted:      newRecentTransactions[struct{}](64 * sip.T1),
+		refused:       newRecentTransactions[refusedInvite](64 * sip.T1),
+		guard:         newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
+		authWatch:     newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
+		challengeHold: newChallengeHold(),
+		bindings:      newBindingTable(),
+		ready:         make(chan struct{}),
+		closed:        make(chan struct{}),
+		retryAfter:    sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
+		uaHeader:      sip.NewHeader("User-Agent", cfg.userAgent),
+		allowHeader:   sip.NewHeader(hdrAllow, dialogMethods),
+		transportLog:  newTransportLog(cfg.log, cfg.now),
 	}
 	if cfg.sessionExpires > 0 {
 		s.supportedHeader = sip.NewHeader(hdrSupported, timerOption)
@@ -113,8 +116,10 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	// sipgo replaces, not adds, transport and transaction options: each
 	// list is given once.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}
+	// The guard also keeps which sources have proved a line (challengeHold
+	// asks), limit or no limit; it filters reads only with a limit.
+	s.flood = s.newFloodGuard()
 	if cfg.floodLimit > 0 {
-		s.flood = s.newFloodGuard()
 		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(s.flood.filter))
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),

@@ -76,11 +76,14 @@
 // map lookup per datagram. Trusted, never limited: a peer's source, and a
 // source address and port a line has authenticated from (for an hour, or
 // max_expires if longer, after its last proof; registrations loaded at
-// start count), like Kamailio's pike behind allow_source_address. A request that has not proved a line holds no
-// transaction: REGISTER and OPTIONS answered without authentication are
-// answered statelessly (statelessUntilAuthenticated), and nonces are
-// self-validating (nonceBook), so what a stranger makes the switch hold
-// is bounded by the per-source tables.
+// start count), like Kamailio's pike behind allow_source_address.
+//
+// What a stranger makes the switch hold is bounded per source, not per
+// message: REGISTER and OPTIONS answered without authentication are
+// answered statelessly (statelessUntilAuthenticated); a refused INVITE
+// keeps its transaction for its ACK, at most maxHeldChallenges per
+// untrusted address (challengeHold); nonces are self-validating
+// (nonceBook); the challenge watch is capped (maxPendingChallenges).
 //
 // An INVITE without Proxy-Authorization that arrives over UDP from exactly
 // the address and port (5060 when none is named) of one of a peer's

@@ -21,9 +21,7 @@ import (
 // A refused INVITE keeps its transaction (the 407 is retransmitted and its
 // ACK absorbed as RFC 3261 17.2.1 says), unlike a refused REGISTER
 // (statelessUntilAuthenticated), up to maxHeldChallenges per source
-// address (challengeHold): a stateless 407 answers a retransmitted INVITE
-// with a second 407 that differs (nonce), which SIPp and some phones take
-// for a new answer and abort the call.
+// address (challengeHold, which says why).
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	phone, ok := s.checkCredentials(req, tx, src, proxy)
 	if !ok && proxy {

@@ -35,9 +35,11 @@ func newChallengeHold() *challengeHold {
 // than maxHeldChallenges held, ended now otherwise. RFC 3261 17.2.1 wants
 // the transaction kept (the 407 retransmitted until the ACK, a
 // retransmitted INVITE answered with the same 407); a stateless 407
-// answers a retransmitted INVITE with a second, different 407, which SIPp
-// and some phones take for a new answer and abort the call, so the
-// stateless answer is kept for sources past the cap.
+// answers a retransmitted INVITE with a second 407 with another nonce,
+// which a UA that matches retransmissions by content (SIPp) may not take
+// for one (a build that sent every 407 statelessly failed a few calls of
+// `make loadtest` under load; not traced further), so the stateless
+// answer is kept for sources past the cap.
 func (h *challengeHold) keep(tx sip.ServerTransaction, src netip.Addr, trusted bool) {
 	if trusted {
 		return

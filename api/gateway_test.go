@@ -465,7 +465,10 @@ func TestGatewayCrossRulesAndWarnings(t *testing.T) {
 		{map[string]any{"name": "w3", "registration": "in", "host": "192.0.2.3", "secret": "abcdefg"}, "[REGISTRATION_IN_WITH_STATIC_HOST]"},
 		{map[string]any{"name": "w3b", "host": "dynamic", "qualify": "1", "secret": "abcdefg"}, "[]"},
 		{map[string]any{"name": "w4", "host": "192.0.2.9", "audio_codecs": "g729", "t38pt_udptl": "yes,fec"}, "[T38_WITHOUT_FAX_CODEC]"},
-		{map[string]any{"name": "w5", "host": "192.0.2.9", "timert1": "1000"}, "[TIMERB_BELOW_64_T1]"},
+		{map[string]any{"name": "w5", "host": "192.0.2.9", "timert1": "1000"}, "[TIMERB_BELOW_64_T1 DRIVER_IGNORES_OPTIONS]"},
+		// pjsip (the default driver) has no per-endpoint max_forwards;
+		// neither driver has rpid_format.
+		{map[string]any{"name": "w7", "host": "192.0.2.9", "max_forwards": "70", "rpid_format": "rpid"}, "[DRIVER_IGNORES_OPTIONS]"},
 		{map[string]any{"name": "w6", "host": "192.0.2.9", "audio_codecs": "g729"}, "[]"},
 	}
 	for _, c := range cases {
@@ -476,6 +479,10 @@ func TestGatewayCrossRulesAndWarnings(t *testing.T) {
 		if got := fmt.Sprint(warnings(a)); got != c.want {
 			t.Errorf("%v: warnings %s, want %s", c.params, got, c.want)
 		}
+	}
+	a := g.admin("sip_endpoint.save", map[string]any{"name": "w7", "max_forwards": "70"})
+	if msg := fmt.Sprint(a["warnings"]); !strings.Contains(msg, "max_forwards=70") || !strings.Contains(msg, "rpid_format=rpid") || !strings.Contains(msg, "pjsip") {
+		t.Errorf("the driver warning does not name what pjsip ignores: %s", msg)
 	}
 	// t38's default follows the enabled codecs at creation.
 	if got := g.endpoint("w6")["t38pt_udptl"]; got != "no" {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,5 +79,52 @@ func TestPeerCostsImport(t *testing.T) {
 	ts.mustOK("peers/costs/import", map[string]string{"peer": "1", "replace": "1", "csv": "called_prefix,cost\n1,0.5\n"})
 	if ts.count("peer_costs") != 1 {
 		t.Fatalf("replace left %d rows", ts.count("peer_costs"))
+	}
+}
+
+// routes/simulate judges a line's call from an address or User-Agent the
+// way the SIP core judges the request (403 before routing): outside the
+// line's source, or without one of its allowed_ua, the outcome says so.
+func TestSimulationJudgesSourceAndUserAgent(t *testing.T) {
+	ts := lineOwnerSwitch(t)
+	ts.mustOK("plans/routes/create", map[string]string{"plan": "1", "called_prefix": "", "peer1": "1"})
+	ts.mustOK("settings/update", map[string]string{"default_plan": "1"})
+	ts.mustOK("phones/update", map[string]string{"name": "2001", "source": "192.0.2.0/24, 2001:db8::7", "allowed_ua": "Yealink"})
+	for _, tc := range []struct {
+		source, ua, want string
+	}{
+		{"192.0.2.9", "Yealink SIP-T46S", "route"},
+		{"2001:db8::7", "", "route"},
+		{"::ffff:192.0.2.9", "", "route"},
+		{"198.51.100.7", "Yealink SIP-T46S", routing.ReasonSource},
+		{"2001:db8::8", "", routing.ReasonSource},
+		{"192.0.2.9", "friendly-scanner", routing.ReasonUserAgent},
+		{"", "sipvicious", routing.ReasonUserAgent},
+	} {
+		params := map[string]string{"phone": "2001", "called": "0123"}
+		if tc.source != "" {
+			params["source"] = tc.source
+		}
+		if tc.ua != "" {
+			params["user_agent"] = tc.ua
+		}
+		var sim routing.Simulation
+		json.Unmarshal(ts.mustOK("routes/simulate", params).Data, &sim)
+		if sim.Outcome != tc.want || sim.Line != "2001" {
+			t.Errorf("from %q as %q: outcome %q (line %q), want %q", tc.source, tc.ua, sim.Outcome, sim.Line, tc.want)
+		}
+	}
+	for _, bad := range []struct {
+		params map[string]string
+		key    string
+	}{
+		{map[string]string{"phone": "2001", "called": "0123", "source": "192.0.2"}, "source"},
+		{map[string]string{"plan": "1", "called": "0123", "source": "192.0.2.9"}, "source"},
+		{map[string]string{"plan": "1", "called": "0123", "user_agent": "Yealink"}, "user_agent"},
+	} {
+		r := ts.call("routes/simulate", bad.params)
+		if r.code() != "400" || !strings.Contains(string(r.Data)+fmt.Sprint(r.Responses), bad.key) {
+			t.Errorf("%v: %s %+v, want 400 naming %s", bad.params, r.code(), r.Responses, bad.key)
+		}
 	}
 }

@@ -110,9 +110,9 @@ func TestLineOwnerManagesItsPortalSettings(t *testing.T) {
 	r := ts.as("alice", "phones/update", map[string]string{
 		"name": "2001", "description": "Alice's desk", "forwarding": "07700900123", "use_forwarding": "0",
 		"dnd": "1", "ringtime": "30", "btype": "voicemail", "bnumber": "2001", "dtype": "external", "dnumber": "07700900124",
-		"utype": "phone", "unumber": "2001", "unumber_group": "1", "callername_external": "Alice", "callername_internal": "Alice",
+		"utype": "phone", "unumber": "2001", "unumber_group": "0", "callername_external": "Alice", "callername_internal": "Alice",
 		"presentation_external": "0", "presentation_internal": "0", "acr": "1", "language": "en_GB", "music": "2",
-		"music_ringing": "1", "missedemail": "1", "screen": "1", "pin": "1234", "mailbox": "2001", "password": "alice-new-pw",
+		"music_ringing": "1", "missedemail": "0", "screen": "0", "pin": "", "mailbox": "2001", "password": "alice-new-pw",
 		// Operator parameters at their current values.
 		"totalmaximum": "-1", "cos": "0", "owner": "2", "customer": "1", "call_maximum": "-1.0",
 	})
@@ -155,7 +155,6 @@ func TestLineReferencesNameOnlyReadableLines(t *testing.T) {
 	ts := lineOwnerSwitch(t)
 	ts.as("admin2", "phones/create", map[string]string{"name": "3001", "password": "tenant-pw-1"})
 	refs := []map[string]string{
-		{"ltype": "phone", "lnumber": "%s"},
 		{"btype": "phone", "bnumber": "%s"},
 		{"dtype": "voicemail", "dnumber": "%s"},
 		{"utype": "phone", "unumber": "%s"},
@@ -216,7 +215,7 @@ func TestLineReferencesNameOnlyReadableLines(t *testing.T) {
 		t.Errorf("alice's busy destination on 2002: %+v", r.Responses)
 	}
 	// Its own administrator may.
-	ts.mustOK("phones/update", map[string]string{"name": "2001", "btype": "phone", "bnumber": "2002", "ltype": "phone", "lnumber": "2002"})
+	ts.mustOK("phones/update", map[string]string{"name": "2001", "btype": "phone", "bnumber": "2002"})
 	// An unchanged reference the owner cannot read does not block the
 	// owner's other settings.
 	if r := ts.as("alice", "phones/update", map[string]string{"name": "2001", "dnd": "1"}); r.code() != "204" {

@@ -63,6 +63,54 @@ type Config struct {
 	Cluster ClusterConfig `yaml:"cluster"`
 	Runtime RuntimeConfig `yaml:"runtime"`
 	Audit   AuditConfig   `yaml:"audit"`
+	TLS     TLSConfig     `yaml:"tls"`
+	Capture CaptureConfig `yaml:"capture"`
+}
+
+// CaptureConfig sends a copy of every SIP message to a HEPv3 capture
+// server (package capture), as Asterisk's res_hep and Kamailio's siptrace
+// do. Read at start.
+type CaptureConfig struct {
+	Address  string `yaml:"address"`  // host:port (UDP) of the capture server; "" off
+	ID       uint32 `yaml:"id"`       // capture agent id: this host, on a server several send to
+	Password string `yaml:"password"` // sent in every packet when set
+	Queue    int    `yaml:"queue"`    // messages waiting to be sent before copies are dropped
+}
+
+// TLSConfig names the switch's certificate (package certs): one pair for
+// every TLS listener unless a listener names its own. The files are read
+// again on SIGHUP (a renewal is served without a restart); their names
+// are read at start.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"` // PEM, leaf first then the chain
+	KeyFile  string `yaml:"key_file"`  // PEM; must not be readable by other users
+	// HTTP is how the http listener (admin API, gateway API, and /metrics
+	// when it has no listener of its own) is served: "auto" (default)
+	// HTTPS when a certificate is named, plain HTTP otherwise; "https";
+	// "plain" (e.g. behind a TLS-terminating proxy on the same host).
+	HTTP string `yaml:"http"`
+	// HTTPCertFile and HTTPKeyFile give the http listener a pair of its
+	// own; default cert_file and key_file.
+	HTTPCertFile string `yaml:"http_cert_file"`
+	HTTPKeyFile  string `yaml:"http_key_file"`
+	// HSTS is the max-age of Strict-Transport-Security on HTTPS answers
+	// (RFC 6797); 0 sends none. Default a year.
+	HSTS time.Duration `yaml:"hsts"`
+}
+
+// HTTPS says whether the http listener serves TLS, and with which files.
+func (t TLSConfig) HTTPS() (on bool, certFile, keyFile string) {
+	certFile, keyFile = t.CertFile, t.KeyFile
+	if t.HTTPCertFile != "" {
+		certFile, keyFile = t.HTTPCertFile, t.HTTPKeyFile
+	}
+	switch t.HTTP {
+	case "https":
+		return true, certFile, keyFile
+	case "plain":
+		return false, "", ""
+	}
+	return certFile != "", certFile, keyFile
 }
 
 // AuditConfig bounds the audit log (engine/audit.go, audit/list).
@@ -258,6 +306,8 @@ func Default() Config {
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
+		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
+		Capture: CaptureConfig{Queue: 8192},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -466,6 +516,17 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())
+	}
+	if c.Capture.Address != "" {
+		if _, err := routing.ParseHostPort(c.Capture.Address); err != nil || !strings.Contains(c.Capture.Address, ":") {
+			return fail("capture.address", fmt.Sprintf("must be host:port of a HEP capture server (UDP), got %q", c.Capture.Address))
+		}
+	}
+	if c.Capture.Queue < 1 {
+		return fail("capture.queue", "must be a positive number of messages")
+	}
+	if key, msg := c.TLS.validate(); key != "" {
+		return fail(key, msg)
 	}
 	if c.Audit.RetentionDays < 0 {
 		return fail("audit.retention_days", "must be 0 (keep every row) or more")
@@ -701,4 +762,21 @@ func (c Config) MediaAddresses() (bind, advertised netip.Addr, key string, err e
 		}
 	}
 	return bind, advertised.Unmap(), "", nil
+}
+
+func (t TLSConfig) validate() (key, msg string) {
+	switch {
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		return "tls.key_file", "tls.cert_file and tls.key_file name a pair: give both or neither"
+	case (t.HTTPCertFile == "") != (t.HTTPKeyFile == ""):
+		return "tls.http_key_file", "tls.http_cert_file and tls.http_key_file name a pair: give both or neither"
+	case t.HTTP != "auto" && t.HTTP != "https" && t.HTTP != "plain":
+		return "tls.http", fmt.Sprintf(`must be "auto", "https" or "plain", got %q`, t.HTTP)
+	case t.HSTS < 0:
+		return "tls.hsts", "must be 0 (none) or a duration such as 8760h"
+	}
+	if on, cert, _ := t.HTTPS(); on && cert == "" {
+		return "tls.http", "https needs a certificate: tls.cert_file and tls.key_file (or tls.http_cert_file and tls.http_key_file)"
+	}
+	return "", ""
 }

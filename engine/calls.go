@@ -12,65 +12,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/storage"
 )
 
-// CallRecord is one call the switch routed, as the SIP core reports it
-// when the call ends (calls/list). Times are unix seconds; duration and
-// billsec are whole seconds of talk (a started second counts). line and
-// customer are whose call it is: the calling line, or for a call from a
-// peer the called line, or for a forwarded call the line that forwarded
-// it. cost is the carrying peer's tariff applied to the talk time
-// (routing.Tariff); cost_row is the peer_costs row that priced it.
-type CallRecord struct {
-	ID          int     `json:"id"`
-	CallID      string  `json:"call_id"`
-	Start       int64   `json:"start"`
-	Answer      int64   `json:"answer"` // 0: not answered
-	End         int64   `json:"end"`
-	Direction   string  `json:"direction"` // outbound, inbound, local, forwarded
-	Line        string  `json:"line"`
-	Customer    int     `json:"customer"`
-	Caller      string  `json:"caller"`
-	Called      string  `json:"called"`      // as dialled
-	CalledSent  string  `json:"called_sent"` // as sent to the last peer tried
-	Route       int     `json:"route"`
-	PeersTried  string  `json:"peers_tried"` // peer names, comma separated, in order
-	Peer        string  `json:"peer"`        // the peer that answered
-	Cause       int     `json:"cause"`       // final SIP status to the caller (200 answered)
-	Hangup      string  `json:"hangup"`      // who or what ended an answered call
-	Reason      string  `json:"reason"`      // why, when the switch refused or ended it
-	Duration    int     `json:"duration"`
-	Billsec     int     `json:"billsec"`
-	Cost        float64 `json:"cost"`
-	CostRow     int     `json:"cost_row"`
-	ForwardedBy string  `json:"forwarded_by"`
-	// Media quality of a relayed call (relayed 1; all 0 otherwise), per
-	// leg from what that party sent to the switch's relay on its first
-	// audio stream: RTP packets, loss in percent of the packets expected
-	// (RFC 3550 A.3), interarrival jitter in milliseconds (RFC 3550 A.8)
-	// and the MOS of the simplified E-model (ITU-T G.107; sip/media).
-	Relayed       int     `json:"relayed"`
-	CallerPackets int64   `json:"caller_packets"`
-	CallerLoss    float64 `json:"caller_loss"`
-	CallerJitter  float64 `json:"caller_jitter"`
-	CallerMOS     float64 `json:"caller_mos"`
-	CalleePackets int64   `json:"callee_packets"`
-	CalleeLoss    float64 `json:"callee_loss"`
-	CalleeJitter  float64 `json:"callee_jitter"`
-	CalleeMOS     float64 `json:"callee_mos"`
-	// Host is the switch host that routed the call (cluster.host), so
-	// the records of several hosts in one store tell them apart.
-	Host string `json:"host"`
-}
+// CallRecord is the call record the SIP core writes (records.Call); the
+// store keeps it in the calls table, one column per json tag.
+type CallRecord = records.Call
 
-// Call directions.
+// Call directions (records).
 const (
-	CallOutbound  = "outbound"  // a line to a peer
-	CallInbound   = "inbound"   // a peer to a line
-	CallLocal     = "local"     // a line to a line
-	CallForwarded = "forwarded" // a line's forwarding or destination to a peer
+	CallOutbound  = records.Outbound
+	CallInbound   = records.Inbound
+	CallLocal     = records.Local
+	CallForwarded = records.Forwarded
 )
 
 // callColumns are CallRecord's columns (json tags), id left to the store.
@@ -84,7 +40,8 @@ var callColumns = func() []string {
 	return cols
 }()
 
-func (r *CallRecord) row() []any {
+// callRow is a call record's values in callColumns' order.
+func callRow(r *CallRecord) []any {
 	v := reflect.ValueOf(r).Elem()
 	out := make([]any, 0, len(callColumns))
 	for _, f := range boundFields(v.Type()) {
@@ -95,8 +52,8 @@ func (r *CallRecord) row() []any {
 	return out
 }
 
-// CallSpec are the parameters of calls/list and calls/get.
-var CallSpec = NewSpec(
+// callSpec are the parameters of calls/list and calls/get.
+var callSpec = newSpec(
 	id("customer", false),
 	str("line", "", nil),
 	str("peer", "", nil),
@@ -111,7 +68,7 @@ var CallSpec = NewSpec(
 // administrators' and resellers' business (commerce, administrator,
 // wholesale), within their customer tree.
 var kindCall = &Kind{
-	Name: "call", Table: "calls", Key: "id", Spec: CallSpec,
+	Name: "call", Table: "calls", Key: "id", Spec: callSpec,
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"start", "cost", "duration", "line", "peer"},
@@ -250,7 +207,7 @@ func (r *CallRecorder) run() {
 func (r *CallRecorder) write(ctx context.Context, recs []CallRecord) error {
 	rows := make([][]any, len(recs))
 	for i := range recs {
-		rows[i] = recs[i].row()
+		rows[i] = callRow(&recs[i])
 	}
 	return r.db.AppendState(ctx, "calls", callColumns, rows)
 }
@@ -306,10 +263,10 @@ func (s *Service) RestoreOwnSpend(ctx context.Context, l *routing.SpendLedger, n
 // ErrBadFilter marks a call export filter that cannot be read.
 var ErrBadFilter = errors.New("bad call filter")
 
-// ExportCalls writes the calls matching filters (CallSpec's: customer,
+// ExportCalls writes the calls matching filters (callSpec's: customer,
 // line, peer, direction, since, until) to w as CSV with a header of
 // column names, oldest first, streaming from the store. Cells are
-// neutralised for spreadsheets (CSVWriter): a called number dialled as
+// neutralised for spreadsheets (csvWriter): a called number dialled as
 // =1+2 is written '=1+2.
 func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w io.Writer) (int, error) {
 	if err := s.authorize(a, kindCall.ListPriv); err != nil {
@@ -321,7 +278,7 @@ func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w i
 	}
 	where = append(where, customerScope(a)...)
 	cols := append([]string{"id"}, callColumns...)
-	cw := NewCSVWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(cols); err != nil {
 		return 0, err
 	}

@@ -171,40 +171,29 @@ func checkURL(s string) error {
 	return nil
 }
 
-// Codecs are the names Asterisk's format_cap accepts that a switch uses.
-var knownCodecs = []string{"alaw", "g722", "g723", "g726", "g726aal2", "g729", "gsm", "ilbc", "lpc10", "opus", "slin", "slin16", "speex", "speex16", "speex32", "ulaw"}
-
+// checkCodec is a line's preferred codec: one of routing.KnownCodecs, or
+// "" for none.
 func checkCodec(s string) error {
-	if s != "" && !contains(knownCodecs, s) {
-		return fmt.Errorf("must be a codec name (%s)", strings.Join(knownCodecs, ", "))
+	if s != "" && !contains(routing.KnownCodecs, s) {
+		return fmt.Errorf("must be a codec name (%s)", strings.Join(routing.KnownCodecs, ", "))
 	}
 	return nil
 }
 
 // checkCodecListOrEmpty is a line's codecs: "" for any codec.
 func checkCodecListOrEmpty(s string) error {
-	if s == "" {
-		return nil
-	}
-	return checkCodecList(s)
+	_, err := routing.CheckCodecs(s)
+	return err
 }
 
+// checkCodecList is a peer's codecs: at least one (routing.CheckCodecs,
+// the syntax the SIP core and the renderer read).
 func checkCodecList(s string) error {
-	if s == "" {
+	list, err := routing.CheckCodecs(s)
+	if err == nil && len(list) == 0 {
 		return errors.New("must list at least one codec")
 	}
-	seen := map[string]bool{}
-	for c := range strings.SplitSeq(s, ",") {
-		c = strings.TrimSpace(c)
-		if !contains(knownCodecs, c) {
-			return fmt.Errorf("has unknown codec %q; known: %s", clip(c), strings.Join(knownCodecs, ", "))
-		}
-		if seen[c] {
-			return fmt.Errorf("lists codec %q twice", c)
-		}
-		seen[c] = true
-	}
-	return nil
+	return err
 }
 
 func checkDays(s string) error {

@@ -170,6 +170,8 @@ func extraFunctions() []APIFunction {
 		withDoc(Param{Name: "plan", Type: Integer, Min: 1, MinSet: true}, "the rate plan (default: the calling line's)"),
 		enum("media", String, "", "voice", "fax"),
 		withDoc(Param{Name: "time", Type: String}, "when the call is made: unix seconds or RFC 3339 (default now)"),
+		withDoc(Param{Name: "source", Type: String}, "the IP address a line's call comes from, judged against the line's source"),
+		withDoc(Param{Name: "user_agent", Type: String}, "the User-Agent a line's call carries, judged against the line's allowed_ua"),
 	}
 	simulation := APIFunction{Summary: "The route and ordered peers a call would get, decided as the SIP core decides live calls", Params: simulate, Required: []string{"called"}}
 	routesSimulate, plansSimulate := simulation, simulation
@@ -236,6 +238,10 @@ func paramSchema(p *Param) map[string]any {
 		}
 		s["enum"] = enum
 	}
+	if p.Refused != "" {
+		// Only the default is taken (docs/parameters.md).
+		s["enum"] = []any{typed(p.Default)}
+	}
 	if p.Default != "" {
 		s["default"] = typed(p.Default)
 	}
@@ -259,6 +265,9 @@ func paramSchema(p *Param) map[string]any {
 	}
 	if p.NotStored && p.Name == "validation" {
 		doc = append(doc, "1: check everything, write nothing (answers 201 when the write would succeed).")
+	}
+	if p.Refused != "" {
+		doc = append(doc, "Not supported ("+p.Refused+"): only the default is accepted.")
 	}
 	if p.OwnerManaged && p.Name != "validation" {
 		doc = append(doc, "The object's owner may change it.")

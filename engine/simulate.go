@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -53,7 +54,9 @@ func (r *RoutingStates) Current(ctx context.Context) (*routing.RoutingState, err
 // for a line when phone names one, or when caller does: then, as on the
 // SIP core, the line's class of service applies, the caller is the line's
 // callerid_external (withheld by presentation_external) and the plan is
-// the line's unless plan is given.
+// the line's unless plan is given. source and user_agent, for a line's
+// call, are judged against its source and allowed_ua as the SIP core
+// judges each request.
 func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (routing.CallRequest, error) {
 	if err := s.authorize(a, []Privilege{PrivCommerce}); err != nil {
 		return routing.CallRequest{}, err
@@ -65,6 +68,19 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 		errs = append(errs, FieldError{Key: "called", Message: "called is required: " + routing.NumberRule})
 	} else {
 		req.Called = n
+	}
+	if v := p["source"]; v != "" {
+		if addr, err := netip.ParseAddr(v); err != nil {
+			errs = append(errs, FieldError{Key: "source", Message: "source must be the IP address the call comes from"})
+		} else {
+			req.Source = addr.Unmap()
+		}
+	}
+	if v := p["user_agent"]; v != "" {
+		if len(v) > 255 {
+			errs = append(errs, FieldError{Key: "user_agent", Message: "user_agent must be at most 255 characters"})
+		}
+		req.UserAgent = v
 	}
 	switch req.Media {
 	case "", routing.MediaVoice, routing.MediaFax:
@@ -139,6 +155,13 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 	})
 	if err != nil {
 		return req, err
+	}
+	if req.Line == nil && (req.Source.IsValid() || req.UserAgent != "") && len(errs) == 0 {
+		key := "source"
+		if !req.Source.IsValid() {
+			key = "user_agent"
+		}
+		errs = append(errs, FieldError{Key: key, Message: key + " is judged against a line: give phone, or a caller that is a line"})
 	}
 	if req.Line == nil && req.Caller == "" {
 		req.Presentation = routing.PresentationUnknown

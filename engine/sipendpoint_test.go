@@ -94,3 +94,24 @@ func TestSwitchFileSIPEndpointErrors(t *testing.T) {
 		})
 	}
 }
+
+// sip_endpoint.save names what the configured driver ignores, and only
+// options given a value other than their default.
+func TestEndpointDriverWarning(t *testing.T) {
+	v, errs := engine.SIPEndpointSpec.Validate(engine.Values{"name": "gw", "host": "192.0.2.1", "timert1": "1000", "rpid_format": "rpid", "transport": "UDP,TCP"}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	w, ok := engine.EndpointDriverWarning(engine.EndpointDriverPJSIP, v)
+	if !ok || !strings.Contains(w.Message, "timert1=1000") || !strings.Contains(w.Message, "rpid_format=rpid") || !strings.Contains(w.Message, "transport=UDP,TCP") {
+		t.Errorf("pjsip: %v %v", w, ok)
+	}
+	w, ok = engine.EndpointDriverWarning(engine.EndpointDriverChanSIP, v)
+	if !ok || strings.Contains(w.Message, "timert1") || !strings.Contains(w.Message, "rpid_format=rpid") || strings.Contains(w.Message, "transport") {
+		t.Errorf("chan_sip: %v %v", w, ok)
+	}
+	d, _ := engine.SIPEndpointSpec.Validate(engine.Values{"name": "gw"}, nil)
+	if w, ok := engine.EndpointDriverWarning(engine.EndpointDriverPJSIP, d); ok {
+		t.Errorf("defaults warn: %v", w)
+	}
+}

@@ -70,6 +70,11 @@ type Param struct {
 	// (JSON text) and for inputs that merge into the current value (the
 	// stored one on update, the default on create).
 	Canon func(raw, current string) (string, error)
+	// Refused, when set, says why the switch takes only the default: the
+	// parameter does nothing on any path (the parameter table,
+	// engine/paramtable.go, sets it), so another value is refused rather
+	// than stored to do nothing.
+	Refused string
 	// DefaultFrom, when set, computes the create-time default from the
 	// other (already normalized) values instead of Default.
 	DefaultFrom func(v Values) string
@@ -116,9 +121,9 @@ type Spec struct {
 	byName map[string]int
 }
 
-// NewSpec indexes params; it panics on a duplicate name because specs are
+// newSpec indexes params; it panics on a duplicate name because specs are
 // package-level literals and a duplicate is a programming error.
-func NewSpec(params ...Param) *Spec {
+func newSpec(params ...Param) *Spec {
 	s := &Spec{Params: params, byName: make(map[string]int, len(params))}
 	for i, p := range params {
 		if _, dup := s.byName[p.Name]; dup {
@@ -297,6 +302,12 @@ func (p *Param) normalize(raw, current string) (string, error) {
 		if err := p.Check(canon); err != nil {
 			return "", err
 		}
+	}
+	// A value stored before the parameter was refused may be sent back
+	// unchanged (a client writing back what it read); it can only be
+	// cleared.
+	if p.Refused != "" && canon != p.Default && canon != current {
+		return "", fmt.Errorf("is not supported (%s): only %q is accepted", p.Refused, p.Default)
 	}
 	return canon, nil
 }

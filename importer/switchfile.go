@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/internal/atomicfile"
 )
 
 // ErrSwitchFile marks an existing switch file the import cannot extend.
@@ -168,7 +169,10 @@ func (d fileDest) apply(ctx context.Context, objs []*Object, dryRun bool) ([]app
 	if dryRun || created == 0 {
 		return out, nil
 	}
-	if err := writeAtomic(d.path, buf.Bytes(), mode); err != nil {
+	if err := atomicfile.Write(d.path, buf.Bytes(), atomicfile.Perm{Mode: mode, GID: -1}); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(d.path)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -377,40 +381,4 @@ func objectIndex(s string) (module string, index int, ok bool) {
 	}
 	n, err := strconv.Atoi(s[open+1 : end])
 	return s[:open], n, err == nil
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// directory (os.CreateTemp makes it 0600, so no one else reads it while
-// it is written), synced, then renamed over it.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // after a successful rename there is nothing to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+
+	"github.com/sipswitch/sipswitch/internal/atomicfile"
 )
 
 // ErrNoSuchGroup is returned for a WithGroup group the system does not
@@ -80,16 +82,11 @@ func (p filePerm) matches(fi fs.FileInfo) bool {
 	return !known || gid == p.gid
 }
 
-// apply sets the group, then the mode, of a file that holds nothing yet:
-// it is 0600 until the group is right, so no one else ever reads it.
-func (p filePerm) apply(f *os.File) error {
-	if p.gid >= 0 {
-		if err := f.Chown(-1, p.gid); err != nil {
-			return fmt.Errorf("give it to group %d (the writing user must be a member): %w", p.gid, err)
-		}
-	}
-	return f.Chmod(p.file)
-}
+// atomic is p for a file's atomic write (internal/atomicfile), which
+// gives the temporary file its group, then its mode, while it holds
+// nothing yet: it is 0600 until the group is right, so no one else ever
+// reads it.
+func (p filePerm) atomic() atomicfile.Perm { return atomicfile.Perm{Mode: p.file, GID: p.gid} }
 
 // makeDir creates dir when it is missing: its parents as they would be
 // anyway (0755 less the umask), dir itself with p's directory mode and

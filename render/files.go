@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/sipswitch/sipswitch/internal/atomicfile"
 )
 
 func sortedNames(files Files) []string {
@@ -80,7 +82,7 @@ func WriteFiles(dir string, files Files, opts ...WriteOption) (changed []string,
 		if same == sameBytesAndPerm {
 			continue
 		}
-		if err := writeAtomic(dir, name, files[name], perm); err != nil {
+		if err := atomicfile.Write(path, files[name], perm.atomic()); err != nil {
 			return changed, err
 		}
 		renamed = true
@@ -89,7 +91,7 @@ func WriteFiles(dir string, files Files, opts ...WriteOption) (changed []string,
 		}
 	}
 	if renamed {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return changed, err
 		}
 	}
@@ -143,9 +145,6 @@ func sameContent(path string, data []byte, perm filePerm) (sameness, error) {
 	return sameBytesAndPerm, nil
 }
 
-// tempPrefix starts the names of name's temporary files.
-func tempPrefix(name string) string { return "." + name + ".tmp-" }
-
 // removeLeftovers deletes the temporary files of names in dir; the caller
 // holds the directory's lock.
 func removeLeftovers(dir string, names []string) error {
@@ -161,56 +160,13 @@ func removeLeftovers(dir string, names []string) error {
 			continue
 		}
 		for _, name := range names {
-			if strings.HasPrefix(e.Name(), tempPrefix(name)) {
+			if strings.HasPrefix(e.Name(), atomicfile.TempPrefix(name)) {
 				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("remove leftover %s: %w", e.Name(), err)
 				}
 				break
 			}
 		}
-	}
-	return nil
-}
-
-// writeAtomic replaces dir/name with data. os.CreateTemp makes the
-// temporary file 0600; it gets its group and mode while still empty.
-func writeAtomic(dir, name string, data []byte, perm filePerm) (err error) {
-	tmp, err := os.CreateTemp(dir, tempPrefix(name)+"*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = perm.apply(tmp); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("write %s: rename: %w", name, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -85,53 +84,8 @@ func renderPJSIPAside(w *confWriter, m *model, cfg *config) ([]byte, error) {
 	return w.bytes()
 }
 
-// writeSIPObjects writes the phones, SIP peers and sip_endpoints in the
-// model's order with one driver's writers, naming each object in w's
-// error context; sip.conf and pjsip.conf share it.
-func (m *model) writeSIPObjects(w *confWriter, cfg *config,
-	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
-	peer func(*confWriter, *routing.Peer, *config),
-	endpoint func(*confWriter, *routing.SIPEndpoint, *config),
-	peerHere func(*routing.Peer) bool) {
-	for _, p := range m.phones {
-		if phone == nil {
-			break
-		}
-		w.each(phoneRef(p), func() {
-			cos, err := m.lineCOS(p)
-			if err != nil {
-				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
-				return
-			}
-			phone(w, p, cos, cfg)
-		})
-	}
-	for _, p := range m.peers {
-		if peerHere(p) {
-			w.each(peerRef(p), func() { peer(w, p, cfg) })
-		}
-	}
-	for _, e := range m.endpoints {
-		if endpoint == nil {
-			break
-		}
-		w.each(endpointRef(e), func() { endpoint(w, e, cfg) })
-	}
-}
-
 // tlsBind is where the TLS listeners bind (RFC 3261's sips port).
 const tlsBind = "0.0.0.0:5061"
-
-func (m *model) needsTLS() bool {
-	for _, e := range m.endpoints {
-		for t := range strings.SplitSeq(e.Transport, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "TLS") {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // aclPermit is one network of a source list as a deny/permit value:
 // Asterisk's dotted mask for IPv4, the prefix length for IPv6.
@@ -141,62 +95,6 @@ func aclPermit(n netip.Prefix) string {
 		return n.Addr().String() + "/" + net.IP(mask).String()
 	}
 	return n.Addr().String() + "/" + strconv.Itoa(n.Bits())
-}
-
-func writeCodecs(w *confWriter, codecs []string, param string) {
-	w.set("disallow", "all", param)
-	if len(codecs) == 0 {
-		w.set("allow", "all", param)
-		return
-	}
-	for _, c := range codecs {
-		w.set("allow", c, param)
-	}
-}
-
-// writeLineCodecs writes a line's codecs. Without a codecs list, its
-// preferred codec first, then every other (phones/create "Preferred
-// codec. Empty string for any"), not the only one allowed. With one (a
-// sipswitch addition), those codecs alone, the preferred one first:
-// never allow=all, which would let the phone use codecs its list keeps
-// out. It reports false after a failure.
-func writeLineCodecs(w *confWriter, p *routing.Phone) bool {
-	preferred, err := codecList(p.Codec)
-	if err != nil {
-		w.fail(fmt.Errorf("%s: codec: %w", w.ctx, err))
-		return false
-	}
-	list, err := codecList(p.Codecs)
-	if err != nil {
-		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
-		return false
-	}
-	w.set("disallow", "all", "codec")
-	if len(list) == 0 {
-		for _, c := range preferred {
-			w.set("allow", c, "codec")
-		}
-		w.set("allow", "all", "codec")
-		return true
-	}
-	for _, c := range preferred {
-		if slices.Contains(list, c) {
-			w.set("allow", c, "codec")
-		}
-	}
-	for _, c := range list {
-		if !slices.Contains(preferred, c) {
-			w.set("allow", c, "codecs")
-		}
-	}
-	return true
-}
-
-func mailboxValue(box, vmContext string) string {
-	if strings.Contains(box, "@") {
-		return box
-	}
-	return box + "@" + vmContext
 }
 
 func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
@@ -326,87 +224,6 @@ func pjsipDTMF(mode string) string {
 	}
 }
 
-// endpointTransports returns the lower-case transports of a sip_endpoint,
-// first one preferred; default udp.
-func endpointTransports(e *routing.SIPEndpoint) ([]string, error) {
-	var out []string
-	for t := range strings.SplitSeq(e.Transport, ",") {
-		t = strings.ToLower(strings.TrimSpace(t))
-		switch t {
-		case "":
-		case "udp", "tcp", "tls":
-			out = append(out, t)
-		default:
-			return nil, fmt.Errorf("%w: transport %q", ErrUnsupported, t)
-		}
-	}
-	if len(out) == 0 {
-		out = []string{"udp"}
-	}
-	return out, nil
-}
-
-// endpointCodecs merges audio_codecs (enabled set), codec_order
-// (preference) and the *_pr packetization into allow= items.
-func endpointCodecs(e *routing.SIPEndpoint) ([]string, error) {
-	enabled, err := codecList(e.AudioCodecs)
-	if err != nil {
-		return nil, fmt.Errorf("audio_codecs: %w", err)
-	}
-	order, err := codecList(e.CodecOrder)
-	if err != nil {
-		return nil, fmt.Errorf("codec_order: %w", err)
-	}
-	on := make(map[string]bool, len(enabled))
-	for _, c := range enabled {
-		on[c] = true
-	}
-	ptime := map[string]int{"alaw": e.AlawPr, "ulaw": e.UlawPr, "gsm": e.GSMPr, "g722": e.G722Pr, "g726": e.G726Pr, "g729": e.G729Pr}
-	var out []string
-	done := make(map[string]bool)
-	add := func(c string) {
-		if done[c] || !on[c] {
-			return
-		}
-		done[c] = true
-		if ms := ptime[c]; ms > 0 {
-			c += ":" + strconv.Itoa(ms)
-		}
-		out = append(out, c)
-	}
-	for _, c := range order {
-		add(c)
-	}
-	for _, c := range enabled {
-		add(c)
-	}
-	return out, nil
-}
-
-// parseAuth splits chan_sip's auth=user:secret@realm.
-func parseAuth(s string) (user, secret, realm string, err error) {
-	at := strings.LastIndexByte(s, '@')
-	colon := strings.IndexByte(s, ':')
-	if at < 0 || colon < 0 || colon > at {
-		return "", "", "", fmt.Errorf("%w: want user:secret@realm", ErrInvalidValue)
-	}
-	return s[:colon], s[colon+1 : at], s[at+1:], nil
-}
-
-func t38Mode(v string) (on bool, ec string, err error) {
-	switch strings.ToLower(strings.ReplaceAll(v, " ", "")) {
-	case "", "no":
-		return false, "", nil
-	case "yes", "yes,fec":
-		return true, "fec", nil
-	case "yes,redundancy":
-		return true, "redundancy", nil
-	case "yes,none":
-		return true, "none", nil
-	}
-	return false, "", fmt.Errorf("%w: t38pt_udptl %q", ErrUnsupported, v)
-}
-
 func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
@@ -444,7 +261,12 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	if outSecret == "" {
 		outSecret = e.Secret
 	}
-	outAuth := outSecret != "" && (e.Registration == "out" || !dynamic)
+	// The secret answers a challenge from the endpoint when the switch
+	// registers to it or calls a fixed host; remotesecret is given for
+	// exactly that, so it is kept for a dynamic host too (the switch
+	// calls the contact it registered from, and chan_sip keeps
+	// remotesecret= whatever the host).
+	outAuth := outSecret != "" && (e.Registration == "out" || !dynamic || e.RemoteSecret != "")
 	var outAuths []string
 	if outAuth {
 		outAuths = append(outAuths, e.Name+"-out")
@@ -629,83 +451,10 @@ func endpointDTMF(mode string) string {
 	}
 }
 
-// phoneOptionNames are the option names the two channel drivers use for
-// the same phone settings.
-type phoneOptionNames struct{ setVar, moh, mailbox string }
-
 var (
 	pjsipPhoneOptions   = phoneOptionNames{setVar: "set_var", moh: "moh_suggest", mailbox: "mailboxes"}
 	chanSIPPhoneOptions = phoneOptionNames{setVar: "setvar", moh: "mohsuggest", mailbox: "mailbox"}
 )
-
-// writePhoneIdentity writes the caller id, class of service (SS_COS, see
-// cos.go), language, music on hold, mailbox and source ACL of a phone,
-// which res_pjsip and chan_sip share but for the option names. It reports
-// false after a failure.
-func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config, names phoneOptionNames) bool {
-	// The line shows itself as the SIP core shows it, whatever the phone
-	// sends (routing.LineCallerID: a number as set, a keyword the line's
-	// own number): outside by the endpoint's caller id, inside by
-	// SS_CID_INTERNAL, which the called line's extension applies.
-	v, err := callerIDValue(p.CallerNameExternal, routing.LineCallerID(p.CallerIDExternal, p.Name))
-	if err != nil {
-		w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
-		return false
-	}
-	w.set("callerid", v, "callerid_external")
-	w.set(names.setVar, "SS_CID_INTERNAL="+routing.LineCallerID(p.CallerIDInternal, p.Name), "callerid_internal")
-	if cos != "" {
-		w.set(names.setVar, "SS_COS="+cos, "cos")
-	}
-	// Whose calls these are, for peers reserved for a customer
-	// (peer-try).
-	w.set(names.setVar, "SS_CUSTOMER="+strconv.Itoa(p.Customer), "customer")
-	// How the line shows itself to other lines and outside, as the SIP
-	// core shows it: the dialplan applies these (extensions.go).
-	if p.CallerNameInternal != "" {
-		if !dialplanSafe(p.CallerNameInternal) {
-			w.fail(fmt.Errorf("%s: callername_internal: %w: %q (letters, digits, spaces, + * # . _ @ : - /)", w.ctx, ErrInvalidValue, p.CallerNameInternal))
-			return false
-		}
-		w.set(names.setVar, "SS_CNAME_INTERNAL="+p.CallerNameInternal, "callername_internal")
-	}
-	if p.PresentationInternal == 0 {
-		w.set(names.setVar, "SS_PRES_INTERNAL=0", "presentation_internal")
-	}
-	if p.PresentationExternal == 0 {
-		w.set(names.setVar, "SS_PRES_EXTERNAL=0", "presentation_external")
-	}
-	if p.TotalMaximum >= 0 {
-		// Its calls hold a slot of its totalmaximum (line-limit).
-		w.set(names.setVar, "SS_LINE="+p.Name, "totalmaximum")
-		w.set(names.setVar, "SS_TOTALMAX="+strconv.Itoa(p.TotalMaximum), "totalmaximum")
-	}
-	if p.Language != "" {
-		w.set("language", p.Language, "language")
-	}
-	if c := mohClass(p.Music); c != "" {
-		w.set(names.moh, c, "music")
-	}
-	if p.Mailbox != "" {
-		w.set(names.mailbox, mailboxValue(p.Mailbox, cfg.vmContext), "mailbox")
-	}
-	if p.Source != "" {
-		// Every address of either family is denied but the source's
-		// networks, as the SIP core applies the list (Asterisk's ACL
-		// lets in what no rule of its family names).
-		nets, err := routing.ParseSource(p.Source)
-		if err != nil || len(nets) == 0 {
-			w.fail(fmt.Errorf("%s: source: %w: %q is not a list of IP addresses and networks", w.ctx, ErrInvalidValue, p.Source))
-			return false
-		}
-		w.set("deny", "0.0.0.0/0.0.0.0", "source")
-		w.set("deny", "::/0", "source")
-		for _, n := range nets {
-			w.set("permit", aclPermit(n), "source")
-		}
-	}
-	return true
-}
 
 // authSection writes a pjsip type=auth section of user and password;
 // userParam and passParam name the API parameters they come from, for

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -116,12 +117,25 @@ func preferFirst(codecs []string, preferred string) []string {
 	return append(out, codecs[i+1:]...)
 }
 
+// KnownCodecs are the codec names a peer's or line's list may carry: the
+// names Asterisk's format_cap accepts that a switch uses. The API accepts
+// no other (CheckCodecs), so the renderer writes nothing else to allow=.
+var KnownCodecs = []string{"alaw", "g722", "g723", "g726", "g726aal2", "g729", "gsm", "ilbc", "lpc10", "opus", "slin", "slin16", "speex", "speex16", "speex32", "ulaw"}
+
+// splitCodecs is the one syntax of a codec list, for the API's check, the
+// renderer and the SIP core alike: names separated by commas or spaces
+// (Asterisk's allow= uses commas; "ulaw, alaw" is the same list).
+func splitCodecs(list string) []string {
+	return strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
 // ParseCodecs splits a peer's codecs (comma or space separated, Asterisk
 // names), lower-cased, without empty names or repeats. Empty or "all"
-// means any codec: nil.
+// means any codec: nil. It reads stored values and never fails; what the
+// API stores has passed CheckCodecs.
 func ParseCodecs(list string) []string {
 	var out []string
-	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, f := range splitCodecs(list) {
 		f = strings.ToLower(f)
 		if f == "all" {
 			return nil
@@ -131,6 +145,28 @@ func ParseCodecs(list string) []string {
 		}
 	}
 	return out
+}
+
+// CheckCodecs is the strict form of ParseCodecs, for input: every name one
+// of KnownCodecs (as written: lower case), none twice. An empty list is
+// nil without error (any codec); whether a list may be empty is the
+// caller's rule. The names come back in the list's order. Errors read
+// after the parameter's name ("codecs has unknown codec ...").
+func CheckCodecs(list string) ([]string, error) {
+	var out []string
+	for _, c := range splitCodecs(list) {
+		if !slices.Contains(KnownCodecs, c) {
+			if len(c) > 40 {
+				c = c[:40] + "..."
+			}
+			return nil, fmt.Errorf("has unknown codec %q; known: %s", c, strings.Join(KnownCodecs, ", "))
+		}
+		if slices.Contains(out, c) {
+			return nil, fmt.Errorf("lists codec %q twice", c)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // KeepsTelephoneEvent says whether a dtmfmode carries DTMF as RFC 4733

@@ -111,3 +111,33 @@ func TestSimulationShowsCodecPolicy(t *testing.T) {
 		t.Errorf("printed simulation lacks the codec policy:\n%s", out)
 	}
 }
+
+// TestParseCodecs: the one list syntax, read leniently from the store.
+func TestParseCodecs(t *testing.T) {
+	if got := ParseCodecs(" ALAW, g729  ulaw,alaw"); !slices.Equal(got, []string{"alaw", "g729", "ulaw"}) {
+		t.Fatalf("got %q", got)
+	}
+	if ParseCodecs("") != nil || ParseCodecs("ulaw,all") != nil {
+		t.Fatal(`"" and "all" mean no restriction`)
+	}
+}
+
+// TestCheckCodecs: the API's and the renderer's rule, on the same syntax
+// the SIP core reads: what passes is read identically by ParseCodecs, and
+// nothing but a known name passes (nothing else can reach allow=).
+func TestCheckCodecs(t *testing.T) {
+	for _, ok := range []string{"", "ulaw", "ulaw,alaw", "ulaw, alaw", "g729 alaw"} {
+		got, err := CheckCodecs(ok)
+		if err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+		if want := ParseCodecs(ok); !slices.Equal(got, want) {
+			t.Errorf("%q: CheckCodecs %q, ParseCodecs %q", ok, got, want)
+		}
+	}
+	for _, bad := range []string{"ULAW", "all", "ulaw,ulaw", "ulaw;alaw", "ulaw\nallow=all", "ulaw|alaw", "!ulaw", "foo"} {
+		if _, err := CheckCodecs(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

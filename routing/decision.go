@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -30,6 +31,12 @@ type CallRequest struct {
 	// forwards it): its class of service applies. nil for none (a call
 	// from a peer, or a simulation by plan).
 	Line *Phone
+	// Source and UserAgent are where a line's call comes from and its
+	// User-Agent, when known (a simulation may give them): the SIP core
+	// refuses a line's request from outside its source or without one of
+	// its allowed_ua (403) before it routes. Zero: not judged.
+	Source    netip.Addr
+	UserAgent string
 }
 
 // Attempt is one peer to try, in order, with the numbers it is to be sent.

@@ -15,7 +15,7 @@ type Simulation struct {
 	Caller  string `json:"caller"`
 	Media   string `json:"media"`
 	Time    string `json:"time"`
-	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan", "line_busy", "spend_limit", "outmaximum"
+	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan", "line_busy", "spend_limit", "outmaximum", "source", "user_agent"
 	Route   *Route `json:"route,omitempty"`
 	// Line, COS and COSRule say whose class of service applied (a
 	// simulation for a line) and, when it barred the call, which rule did
@@ -48,6 +48,9 @@ type SimulationAttempt struct {
 	Type     string `json:"type"`
 	Called   string `json:"called"`
 	CallerID string `json:"callerid"`
+	// From is the From user a SIP peer's INVITE carries (SentFrom):
+	// the caller id, or anonymous; "" for other types.
+	From     string `json:"from,omitempty"`
 	SIPCore  string `json:"sip_core"`         // "dial", "skip" or "fail"
 	Asterisk string `json:"asterisk"`         // "dial" or "fail"
 	Reason   string `json:"reason,omitempty"` // why the SIP core skips or fails it (Reason*)
@@ -89,6 +92,8 @@ const (
 	ReasonOutMaximum  = "outmaximum"   // the peer's calls are at its outmaximum
 	ReasonSpendLimit  = "spend_limit"  // what is left of call_maximum does not cover the first billing step
 	ReasonFailPercent = "fail_percent" // fail_percent 100
+	ReasonSource      = "source"       // the line's source does not hold the caller's address (403)
+	ReasonUserAgent   = "user_agent"   // the caller's User-Agent is not one of the line's allowed_ua (403)
 )
 
 // Simulate decides req on state and describes the decision. With live
@@ -104,6 +109,18 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 		req.Media = MediaVoice
 	}
 	sim := Simulation{Plan: req.Plan, Called: req.Called, Caller: req.Caller, Media: req.Media, Time: req.Now.UTC().Format(time.RFC3339), Attempts: []SimulationAttempt{}}
+	if req.Line != nil {
+		// The SIP core's order: the request is authenticated and its
+		// source and User-Agent judged before the call takes a slot.
+		switch {
+		case req.Source.IsValid() && !SourceAllows(req.Line.Source, req.Source):
+			sim.Line, sim.Outcome = req.Line.Name, ReasonSource
+			return sim
+		case req.UserAgent != "" && !UserAgentAllows(req.Line.AllowedUA, req.UserAgent):
+			sim.Line, sim.Outcome = req.Line.Name, ReasonUserAgent
+			return sim
+		}
+	}
 	if live != nil && req.Line != nil && req.Line.TotalMaximum >= 0 && live.ActivePhoneCalls(req.Line.ID) >= req.Line.TotalMaximum {
 		// The SIP core takes the calling line's slot before it routes.
 		sim.Line, sim.Outcome = req.Line.Name, "line_busy"
@@ -132,6 +149,9 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 	for i, a := range d.Attempts {
 		at := SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
 			SIPCore: PathDial, Asterisk: PathDial, FailPercent: a.Peer.FailPercent}
+		if a.Peer.IsSIP() {
+			at.From = SentFrom(a.Peer, a.CallerID, req.Presentation)
+		}
 		codecs := PeerCodecOffer(a.Peer, req.Line)
 		at.Codecs, at.TelephoneEvent = codecs.List(), codecs.TelephoneEvent
 		// The SIP core's order (sip's routeOut): type, spend, outmaximum,

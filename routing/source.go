@@ -122,3 +122,23 @@ func parseSourceItem(item string) (netip.Prefix, bool) {
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), true
 }
+
+// UserAgentAllows applies a line's allowed_ua: a comma separated list of
+// User-Agent fragments; ua must contain one of them (case-insensitive).
+// An empty list allows any User-Agent. The SIP core applies it to every
+// request of the line and routes/simulate to the user_agent it is given.
+func UserAgentAllows(list, ua string) bool {
+	if strings.TrimSpace(list) == "" {
+		return true
+	}
+	ua = strings.ToLower(ua)
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		item = strings.TrimSpace(item)
+		if item != "" && strings.Contains(ua, strings.ToLower(item)) {
+			return true
+		}
+	}
+	return false
+}

@@ -98,3 +98,21 @@ func FuzzParseSource(f *testing.F) {
 		}
 	})
 }
+
+func TestUserAgentAllows(t *testing.T) {
+	tests := []struct {
+		list, ua string
+		want     bool
+	}{
+		{"", "anything", true},
+		{"Yealink", "Yealink SIP-T46S", true},
+		{"yealink, Grandstream", "Grandstream GXP2170", true},
+		{"Yealink", "friendly-scanner", false},
+		{"Yealink", "", false},
+	}
+	for _, tc := range tests {
+		if got := UserAgentAllows(tc.list, tc.ua); got != tc.want {
+			t.Errorf("UserAgentAllows(%q, %q) = %v", tc.list, tc.ua, got)
+		}
+	}
+}

@@ -110,7 +110,7 @@ func (s *Server) newFloodGuard() *floodGuard {
 	return &floodGuard{
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
 		// A registered phone proves itself again within max_expires.
-		trustFor: max(time.Hour, time.Duration(s.cfg.maxExpires)*time.Second+time.Minute),
+		trustFor: max(time.Hour, s.reg.MaxExpires()+time.Minute),
 		exempt:   func(src netip.AddrPort, transport string) bool { _, peer := s.peerAt(src, transport); return peer },
 		now:      s.cfg.now,
 		onBlock: func(a netip.Addr) {

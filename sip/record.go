@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
 )
@@ -71,9 +71,9 @@ func (c *call) finish(cause int, hangup string, answered, end time.Time, cost fl
 
 // newRecord starts the record of a call to called.
 func (c *call) newRecord(called string, caller *routing.Phone) {
-	c.rec = engine.CallRecord{CallID: c.callID, Start: c.start.Unix(), Called: called, Caller: c.caller, Direction: engine.CallInbound}
+	c.rec = records.Call{CallID: c.callID, Start: c.start.Unix(), Called: called, Caller: c.caller, Direction: records.Inbound}
 	if caller != nil {
-		c.rec.Direction = engine.CallOutbound
+		c.rec.Direction = records.Outbound
 		if c.rec.Caller == "" {
 			c.rec.Caller = caller.Name
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/certs"
 	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/config"
 	"github.com/sipswitch/sipswitch/engine"
@@ -160,6 +161,8 @@ type daemon struct {
 	sip     *sip.Server
 	relay   *media.Engine        // the SIP core's RTP relay
 	records *engine.CallRecorder // nil: call_records off
+	// httpCert is the http listener's certificate; nil: plain HTTP.
+	httpCert *certs.Certificate
 
 	host   string          // cluster.host
 	limits *cluster.Limits // nil: limits count this host's calls alone
@@ -190,6 +193,9 @@ func (d *daemon) run(ctx context.Context) error {
 	// Every address is bound, or found unusable, before the store is
 	// touched: a port that is taken or not this user's must not leave
 	// behind a fresh store whose admin password went by on the terminal.
+	if err := d.loadHTTPCertificate(); err != nil {
+		return err
+	}
 	httpLn, err := net.Listen("tcp", d.cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("http: listen %s: %w", d.cfg.HTTP, err)
@@ -218,6 +224,14 @@ func (d *daemon) run(ctx context.Context) error {
 	clusterCtx, stopCluster := context.WithCancel(context.Background())
 	defer stopCluster()
 
+	hep, err := d.startCapture()
+	if err != nil {
+		return err
+	}
+	if hep != nil {
+		// After the SIP core has stopped (deferred calls run last first).
+		defer hep.Close()
+	}
 	if err := d.startSIP(clusterCtx); err != nil {
 		return err
 	}
@@ -264,9 +278,13 @@ func (d *daemon) run(ctx context.Context) error {
 		mm := http.NewServeMux()
 		mm.Handle("/metrics", d.metrics.Handler())
 		d.mountPprof(mm)
-		servers = append(servers, d.serveHTTP(metricsLn, mm))
+		servers = append(servers, d.serveHTTP(metricsLn, mm, nil))
 	}
-	servers = append(servers, d.serveHTTP(httpLn, mux))
+	var apiHandler http.Handler = mux
+	if d.httpCert != nil {
+		apiHandler = withHSTS(mux, d.cfg.TLS.HSTS)
+	}
+	servers = append(servers, d.serveHTTP(httpLn, apiHandler, d.httpCert))
 
 	d.startRender(ctx)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
@@ -279,7 +297,7 @@ func (d *daemon) run(ctx context.Context) error {
 	defer signal.Stop(hup)
 
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
-	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString(), "host", d.host, "shared_limits", d.limits != nil)
+	d.log.Info("sipswitch ready", "http", d.cfg.HTTP, "https", d.httpCert != nil, "sip", d.cfg.SIP, "db", storage.RedactDSN(d.cfg.Database), "render_dir", d.cfg.Render.Dir, "version", versionString(), "host", d.host, "shared_limits", d.limits != nil)
 	watchdog := d.watchdog()
 
 	for {
@@ -350,8 +368,9 @@ func probeSIPListeners(uris []string) error {
 	return nil
 }
 
-// serveHTTP serves h on ln until Shutdown.
-func (d *daemon) serveHTTP(ln net.Listener, h http.Handler) *http.Server {
+// serveHTTP serves h on ln until Shutdown, over TLS with cert when it is
+// not nil (HTTP/2 and HTTP/1.1 by ALPN).
+func (d *daemon) serveHTTP(ln net.Listener, h http.Handler, cert *certs.Certificate) *http.Server {
 	addr := ln.Addr().String()
 	// MaxHeaderBytes: what a connection may make the daemon hold before
 	// it authenticates; 64 KiB takes the longest legitimate Enswitch GET
@@ -359,8 +378,15 @@ func (d *daemon) serveHTTP(ln net.Listener, h http.Handler) *http.Server {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: maxHTTPHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	if cert != nil {
+		srv.TLSConfig = certs.ServerConfig(cert, certs.WithNextProtos("h2", "http/1.1"))
+	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := srv.Serve
+		if cert != nil {
+			serve = func(ln net.Listener) error { return srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "addr", addr, "error", err)
 		}
 	}()
@@ -412,6 +438,7 @@ func (d *daemon) reload(ctx context.Context) {
 	if keys := config.RestartOnlyChanges(d.cfg, cfg); len(keys) > 0 {
 		d.log.Warn("reload: these settings change only on restart; the running values stay", "keys", strings.Join(keys, ","))
 	}
+	d.reloadCertificates()
 	d.stopRender()
 	config.ApplyLive(&d.cfg, cfg)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
@@ -435,6 +462,8 @@ func (d *daemon) reload(ctx context.Context) {
 }
 
 func (d *daemon) startRender(ctx context.Context) {
+	// sip_endpoint.save warns about the options this driver ignores.
+	d.svc.SetEndpointDriver(d.cfg.Render.PhoneDriver)
 	if d.cfg.Render.Dir == "" {
 		return
 	}

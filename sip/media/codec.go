@@ -10,8 +10,10 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// Codec policy (SDP only: the relay never transcodes). Codec names are
-// Asterisk's (allow=/disallow=, the names the switch's peers and lines
+// Codec policy (SDP only: the relay never transcodes). The policy itself
+// (which codecs, in which order, telephone-event or not) is routing's
+// (routing.PeerCodecOffer, routing.LineCodecOffer); this file applies it to
+// an SDP body. Codec names are Asterisk's (allow=/disallow=, the names the switch's peers and lines
 // carry): ulaw, alaw, g722, g726, g729, gsm, ilbc, lpc10, slin, speex, ...
 
 // ErrNoCommonCodec is returned when an offer keeps no audio codec after
@@ -80,23 +82,6 @@ func codecName(encoding string, clock uint32) string {
 	}
 }
 
-// ParseCodecs splits a codec list ("alaw,g729" or "alaw g729", Asterisk's
-// allow= syntax), lower-cased, without empty names and duplicates. "all"
-// or an empty list means no restriction and returns nil.
-func ParseCodecs(list string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '&' || r == ';' }) {
-		f = strings.ToLower(strings.TrimSpace(f))
-		if f == "all" {
-			return nil
-		}
-		if f != "" && !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // CodecPolicy is what an offer sent to one party may carry.
 type CodecPolicy struct {
 	// Codecs are the party's codecs in its order of preference (a peer's
@@ -105,24 +90,16 @@ type CodecPolicy struct {
 	// Preferred is put first when the offer has it and Codecs allow it (a
 	// line's codec: the first choice, not the only one).
 	Preferred string
-	// DTMFMode is the party's dtmfmode: "rfc2833", "rfc4733", "auto" or ""
-	// keep telephone-event (RFC 4733); "info" and "inband" remove it.
-	DTMFMode string
-}
-
-func (p CodecPolicy) keepsEvents() bool {
-	switch strings.ToLower(p.DTMFMode) {
-	case "info", "inband", "shortinfo":
-		return false
-	}
-	return true
+	// DropTelephoneEvent removes RFC 4733 telephone-event from the offer:
+	// the party takes DTMF otherwise (routing.KeepsTelephoneEvent decides
+	// from its dtmfmode). The zero value keeps it.
+	DropTelephoneEvent bool
 }
 
 // ApplyCodecPolicy rewrites the audio m= lines of an SDP offer to the
 // codecs the policy allows, in the policy's order (the preferred codec
 // first), and removes the rtpmap/fmtp/rtcp-fb attributes of what it drops.
-// telephone-event is kept (after the codecs) unless DTMFMode is info or
-// inband; comfort noise (CN) is kept. An audio line left without a codec
+// telephone-event is kept (after the codecs) unless DropTelephoneEvent; comfort noise (CN) is kept. An audio line left without a codec
 // is declined (port 0) when another audio line keeps one; when none does,
 // ErrNoCommonCodec. Other m= lines (image/T.38, video) are untouched.
 func ApplyCodecPolicy(body []byte, p CodecPolicy) ([]byte, error) {
@@ -171,7 +148,7 @@ func filterMedia(md *sdp.MediaDescription, p CodecPolicy) bool {
 		case "":
 			continue // neither static nor mapped: not usable
 		case codecTelephoneEvent:
-			if p.keepsEvents() {
+			if !p.DropTelephoneEvent {
 				extra = append(extra, format{fmt: f, pt: uint8(pt), name: name})
 			}
 			continue

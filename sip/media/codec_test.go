@@ -2,9 +2,10 @@ package media
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // A phone's offer: static PCMU, PCMA, G.722, GSM, G.729; dynamic iLBC,
@@ -47,16 +48,15 @@ func TestCodecPolicy(t *testing.T) {
 		want   string
 	}{
 		{"no restriction keeps the offer", CodecPolicy{}, "0 8 9 3 18 97 2 98 99 96 101 13"},
-		{"seed default list, in its order", CodecPolicy{Codecs: ParseCodecs(DefaultCodecs)}, "8 9 2 18 3 97 99 98 0 101 13"},
-		{"peer takes alaw and g729", CodecPolicy{Codecs: ParseCodecs("g729,alaw")}, "18 8 101 13"},
-		{"line codec first", CodecPolicy{Codecs: ParseCodecs("alaw,ulaw,g729"), Preferred: "g729"}, "18 8 0 101 13"},
-		{"preferred codec the peer lacks is not added", CodecPolicy{Codecs: ParseCodecs("alaw"), Preferred: "g729"}, "8 101 13"},
-		{"dtmf info drops telephone-event", CodecPolicy{Codecs: ParseCodecs("ulaw"), DTMFMode: "info"}, "0 13"},
-		{"dtmf inband drops telephone-event", CodecPolicy{Codecs: ParseCodecs("ulaw"), DTMFMode: "inband"}, "0 13"},
-		{"dtmf rfc4733 keeps it", CodecPolicy{Codecs: ParseCodecs("ulaw"), DTMFMode: "rfc4733"}, "0 101 13"},
-		{"g726aal2 is not g726", CodecPolicy{Codecs: ParseCodecs("g726aal2")}, "96 101 13"},
-		{"slin is L16/8000", CodecPolicy{Codecs: ParseCodecs("slin")}, "99 101 13"},
-		{"all", CodecPolicy{Codecs: ParseCodecs("all")}, "0 8 9 3 18 97 2 98 99 96 101 13"},
+		{"seed default list, in its order", CodecPolicy{Codecs: routing.ParseCodecs(DefaultCodecs)}, "8 9 2 18 3 97 99 98 0 101 13"},
+		{"peer takes alaw and g729", CodecPolicy{Codecs: routing.ParseCodecs("g729,alaw")}, "18 8 101 13"},
+		{"line codec first", CodecPolicy{Codecs: routing.ParseCodecs("alaw,ulaw,g729"), Preferred: "g729"}, "18 8 0 101 13"},
+		{"preferred codec the peer lacks is not added", CodecPolicy{Codecs: routing.ParseCodecs("alaw"), Preferred: "g729"}, "8 101 13"},
+		{"dropping telephone-event", CodecPolicy{Codecs: routing.ParseCodecs("ulaw"), DropTelephoneEvent: true}, "0 13"},
+		{"keeping telephone-event", CodecPolicy{Codecs: routing.ParseCodecs("ulaw")}, "0 101 13"},
+		{"g726aal2 is not g726", CodecPolicy{Codecs: routing.ParseCodecs("g726aal2")}, "96 101 13"},
+		{"slin is L16/8000", CodecPolicy{Codecs: routing.ParseCodecs("slin")}, "99 101 13"},
+		{"all", CodecPolicy{Codecs: routing.ParseCodecs("all")}, "0 8 9 3 18 97 2 98 99 96 101 13"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestCodecPolicy(t *testing.T) {
 }
 
 func TestCodecPolicyDropsAttributes(t *testing.T) {
-	out, err := ApplyCodecPolicy(codecOffer, CodecPolicy{Codecs: []string{"alaw"}, DTMFMode: "info"})
+	out, err := ApplyCodecPolicy(codecOffer, CodecPolicy{Codecs: []string{"alaw"}, DropTelephoneEvent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,15 +139,6 @@ m=image 4002 udptl t38
 `)
 	if _, err := ApplyCodecPolicy(fax, CodecPolicy{Codecs: []string{"ulaw"}}); err != nil {
 		t.Fatalf("fax-only offer: %v", err)
-	}
-}
-
-func TestParseCodecs(t *testing.T) {
-	if got := ParseCodecs(" ALAW, g729  ulaw,alaw;gsm"); !slices.Equal(got, []string{"alaw", "g729", "ulaw", "gsm"}) {
-		t.Fatalf("got %q", got)
-	}
-	if ParseCodecs("") != nil || ParseCodecs("ulaw,all") != nil {
-		t.Fatal(`"" and "all" mean no restriction`)
 	}
 }
 

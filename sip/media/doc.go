@@ -192,8 +192,9 @@
 // lpc10/7, g726=G726-32 (and the withdrawn static 2), ilbc, speex,
 // slin=L16/8000 ...) is in the party's list, in the list's order, a
 // line's own codec first; the rtpmap/fmtp/rtcp-fb lines of dropped
-// formats go. telephone-event (RFC 4733) stays unless the party's
-// dtmfmode is info or inband; comfort noise (CN) stays. No codec left on
+// formats go. telephone-event (RFC 4733) stays unless the policy drops it
+// (routing.KeepsTelephoneEvent: the party's dtmfmode is info or inband;
+// the list syntax is routing.ParseCodecs); comfort noise (CN) stays. No codec left on
 // every audio line is ErrNoCommonCodec: 488 to the caller, or the next
 // peer. INFERRED, dtmfmode info: telephone-event is removed so the caller
 // falls back to what it can (SIP INFO or in-band); the relay does not
@@ -220,7 +221,7 @@
 //
 // golang.org/x/net's ipv4.PacketConn.ReadBatch allocates two objects per
 // datagram (its source address), so the batched I/O is done with
-// recvmmsg/sendmmsg directly (internal/udpbatch); BenchmarkForward shows
+// recvmmsg/sendmmsg directly (the module's internal/udpbatch); BenchmarkForward shows
 // 0 allocations per relayed packet. The system calls are raw: they never
 // block (MSG_DONTWAIT, epoll_pwait with a zero timeout), and a P in an
 // ordinary system call while all others are busy is retaken by the Go

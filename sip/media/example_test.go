@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
 )
 
@@ -39,7 +40,7 @@ func Example() {
 	s.SetSources(media.SideA, inviteSource) // the caller's media: from 198.51.100.9, any port
 
 	// B-leg INVITE to a peer that takes g729 and alaw, DTMF by INFO.
-	body, err := media.ApplyCodecPolicy([]byte(caller), media.CodecPolicy{Codecs: media.ParseCodecs("g729,alaw"), DTMFMode: "info"})
+	body, err := media.ApplyCodecPolicy([]byte(caller), media.CodecPolicy{Codecs: routing.ParseCodecs("g729,alaw"), DropTelephoneEvent: true})
 	if err != nil {
 		fmt.Println(err) // media.ErrNoCommonCodec: 488, or the next peer
 		return

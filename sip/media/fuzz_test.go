@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/sipswitch/sipswitch/routing"
 )
 
 // Fuzz targets for everything the relay reads from outside: SDP bodies
@@ -85,7 +87,7 @@ func checkRewritten(t *testing.T, s *Session, to Side, out []byte) {
 func FuzzCodecPolicy(f *testing.F) {
 	sdpSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, p := range []CodecPolicy{{}, {Codecs: ParseCodecs(DefaultCodecs), Preferred: "g729"}, {Codecs: []string{"ulaw"}, DTMFMode: "info"}} {
+		for _, p := range []CodecPolicy{{}, {Codecs: routing.ParseCodecs(DefaultCodecs), Preferred: "g729"}, {Codecs: []string{"ulaw"}, DropTelephoneEvent: true}} {
 			out, err := ApplyCodecPolicy(body, p)
 			if err != nil {
 				continue

@@ -19,16 +19,20 @@ const numAuthReasons = auth.NumReasons
 // and, once they prove a line, trusts their source for the flood limit: a
 // registered phone or a trunk is never limited below its own rate. When
 // it returns false req has been answered (challenge, stale challenge or
-// 403) and its transaction ended: see statelessUntilAuthenticated. For an
-// INVITE this is Kamailio's stateless 407: the ACK of the 407 then
-// matches nothing and is ignored (handleAck), and an INVITE retransmitted
-// because the 407 was lost is challenged again, instead of the switch
-// holding every stranger's INVITE and 407 for Timer H (32 s) waiting for
-// an ACK the stranger never sends.
+// 403). A REGISTER's transaction is then ended (see
+// statelessUntilAuthenticated); a refused INVITE keeps its transaction for
+// its ACK (the 407 retransmitted, a retransmitted INVITE answered with the
+// same 407, RFC 3261 17.2.1), up to maxHeldChallenges per untrusted source
+// address (challengeHold, which says why).
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
 	phone, ok := s.auth.Check(req, tx, src, proxy)
 	if !ok {
-		tx.Terminate()
+		if proxy {
+			ap, err := netip.ParseAddrPort(req.Source())
+			s.challengeHold.keep(tx, src, err == nil && s.flood.trusted(ap))
+		} else {
+			tx.Terminate()
+		}
 		return nil, false
 	}
 	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {

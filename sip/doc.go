@@ -123,14 +123,17 @@
 // DefaultFloodBlock) drops, before parsing, what an untrusted source
 // address sends beyond a rate, and blocks it for a while, letting one
 // message a second per port through: a scanner or a looping phone costs a
-// map lookup per datagram. Trusted, never limited: a peer's address, and
-// an address a line has authenticated from (for an hour, or max_expires
-// if longer, after its last proof), like Kamailio's pike behind
-// allow_source_address. A request that has not proved a line holds no
-// transaction: REGISTER and OPTIONS answered without authentication are
-// answered statelessly (statelessUntilAuthenticated), and nonces are
-// self-validating (sip/auth's nonce book), so what a stranger makes the switch hold
-// is bounded by the per-source tables.
+// map lookup per datagram. Trusted, never limited: a peer's source, and a
+// source address and port a line has authenticated from (for an hour, or
+// max_expires if longer, after its last proof; registrations loaded at
+// start count), like Kamailio's pike behind allow_source_address.
+//
+// What a stranger makes the switch hold is bounded per source, not per
+// message: REGISTER and OPTIONS answered without authentication are
+// answered statelessly (statelessUntilAuthenticated); a refused INVITE
+// keeps its transaction for its ACK, at most maxHeldChallenges per
+// untrusted address (challengeHold); nonces are self-validating (sip/auth's
+// nonce book); the challenge watch is capped.
 //
 // An INVITE without Proxy-Authorization that arrives over UDP from exactly
 // the address and port (5060 when none is named) of one of a peer's

@@ -48,12 +48,12 @@ type floodGuard struct {
 	now      func() time.Time
 	onBlock  func(addr netip.Addr)
 
-	mu      sync.Mutex
-	sources map[netip.Addr]*floodSource
-	trusted map[netip.AddrPort]int64 // until, Unix nanoseconds
-	dropped atomic.Uint64
-	blocks  atomic.Uint64
-	trickle atomic.Uint64
+	mu         sync.Mutex
+	sources    map[netip.Addr]*floodSource
+	trustedSrc map[netip.AddrPort]int64 // until, Unix nanoseconds
+	dropped    atomic.Uint64
+	blocks     atomic.Uint64
+	trickle    atomic.Uint64
 }
 
 type floodSource struct {
@@ -119,8 +119,8 @@ func (s *Server) newFloodGuard() *floodGuard {
 				"source", a.String(), "limit_per_second", s.cfg.floodLimit, "for", s.cfg.floodBlock.String(),
 				"setting", "calls.flood_limit, calls.flood_block")
 		},
-		sources: make(map[netip.Addr]*floodSource),
-		trusted: make(map[netip.AddrPort]int64),
+		sources:    make(map[netip.Addr]*floodSource),
+		trustedSrc: make(map[netip.AddrPort]int64),
 	}
 }
 
@@ -134,10 +134,20 @@ func (g *floodGuard) trust(src netip.AddrPort, now time.Time) {
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	until := now.Add(g.trustFor).UnixNano()
 	g.mu.Lock()
-	if old, ok := g.trusted[src]; ok || len(g.trusted) < maxFloodSources {
-		g.trusted[src] = max(old, until)
+	if old, ok := g.trustedSrc[src]; ok || len(g.trustedSrc) < maxFloodSources {
+		g.trustedSrc[src] = max(old, until)
 	}
 	g.mu.Unlock()
+}
+
+// trusted reports whether a line has proved itself from src lately.
+func (g *floodGuard) trusted(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	now := g.now().UnixNano()
+	g.mu.Lock()
+	until, ok := g.trustedSrc[src]
+	g.mu.Unlock()
+	return ok && now < until
 }
 
 // allow takes one message from src, received over transport; false means
@@ -150,7 +160,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 	addr := src.Addr()
 	now := g.now()
 	g.mu.Lock()
-	if until, ok := g.trusted[src]; ok && now.UnixNano() < until {
+	if until, ok := g.trustedSrc[src]; ok && now.UnixNano() < until {
 		g.mu.Unlock()
 		return true
 	}
@@ -259,9 +269,9 @@ func (g *floodGuard) sweep(now time.Time) {
 		}
 	}
 	t := now.UnixNano()
-	for a, until := range g.trusted {
+	for a, until := range g.trustedSrc {
 		if t >= until {
-			delete(g.trusted, a)
+			delete(g.trustedSrc, a)
 		}
 	}
 }

@@ -233,8 +233,8 @@ func WithPing(interval, timeout time.Duration) Option {
 // WithFloodLimit drops what one untrusted source address sends beyond
 // limit messages per second (bursts of twice that pass), for blockFor
 // after it first goes over, letting a trickle through; see flood.go.
-// Peers' addresses and addresses a line has authenticated from are
-// exempt. Default DefaultFloodLimit, DefaultFloodBlock; limit 0 turns it
+// Peers' sources and sources (address and port) a line has authenticated
+// from are exempt. Default DefaultFloodLimit, DefaultFloodBlock; limit 0 turns it
 // off.
 func WithFloodLimit(limit int, blockFor time.Duration) Option {
 	return func(c *config) error {

@@ -48,7 +48,9 @@ type Server struct {
 	// auth challenges and checks credentials (nonces, brute-force guard,
 	// the watch on failures and unanswered challenges).
 	auth  *auth.Authenticator
-	flood *floodGuard // nil: no flood limit
+	flood *floodGuard // always set; filters reads only with a flood limit
+	// challengeHold bounds the refused INVITEs held per source address.
+	challengeHold *challengeHold
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
@@ -127,8 +129,11 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	// sipgo replaces, not adds, transport and transaction options: each
 	// list is given once.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}
+	// The guard also keeps which sources have proved a line (challengeHold
+	// asks), limit or no limit; it filters reads only with a limit.
+	s.flood = s.newFloodGuard()
+	s.challengeHold = newChallengeHold()
 	if cfg.floodLimit > 0 {
-		s.flood = s.newFloodGuard()
 		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(s.flood.filter))
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),

@@ -181,10 +181,10 @@ func orNone(field string) string {
 func TestRefusedParameters(t *testing.T) {
 	base := Values{"name": "2001", "password": "line-secret"}
 	in := maps.Clone(base)
-	in["pin"] = "1234"
+	in["hardware_address"] = "00:11:22:33:44:55"
 	_, errs := PhoneSpec.Validate(in, nil)
-	if len(errs) != 1 || errs[0].Key != "pin" || !strings.Contains(errs[0].Message, "nothing asks a caller for a PIN") {
-		t.Fatalf("pin=1234 on create: %v", errs)
+	if len(errs) != 1 || errs[0].Key != "hardware_address" || !strings.Contains(errs[0].Message, "provisions no handsets") {
+		t.Fatalf("hardware_address on create: %v", errs)
 	}
 	in = maps.Clone(base)
 	in["pin"], in["provisioning"], in["direct"] = "", "0", "1"
@@ -192,15 +192,15 @@ func TestRefusedParameters(t *testing.T) {
 		t.Errorf("defaults refused: %v", errs)
 	}
 	stored, _ := PhoneSpec.Validate(base, nil)
-	stored["pin"] = "1234" // written before pin was refused
-	if _, errs := PhoneSpec.Validate(Values{"pin": "1234", "dnd": "1"}, stored); len(errs) > 0 {
-		t.Errorf("unchanged legacy pin refused: %v", errs)
+	stored["hardware_address"] = "00:11:22:33:44:55" // written before it was refused
+	if _, errs := PhoneSpec.Validate(Values{"hardware_address": "00:11:22:33:44:55", "dnd": "1"}, stored); len(errs) > 0 {
+		t.Errorf("unchanged legacy hardware_address refused: %v", errs)
 	}
-	if _, errs := PhoneSpec.Validate(Values{"pin": "5678"}, stored); len(errs) != 1 || errs[0].Key != "pin" {
-		t.Errorf("changed legacy pin: %v", errs)
+	if _, errs := PhoneSpec.Validate(Values{"hardware_address": "66:77:88:99:aa:bb"}, stored); len(errs) != 1 || errs[0].Key != "hardware_address" {
+		t.Errorf("changed legacy hardware_address: %v", errs)
 	}
-	if out, errs := PhoneSpec.Validate(Values{"pin": ""}, stored); len(errs) > 0 || out["pin"] != "" {
-		t.Errorf("clearing a legacy pin: %v %v", out["pin"], errs)
+	if out, errs := PhoneSpec.Validate(Values{"hardware_address": ""}, stored); len(errs) > 0 || out["hardware_address"] != "" {
+		t.Errorf("clearing a legacy hardware_address: %v %v", out["hardware_address"], errs)
 	}
 	peer := Values{"name": "c", "type": "sip", "destination": "192.0.2.1", "currency": "GBP"}
 	if _, errs := PeerSpec.Validate(peer, nil); len(errs) != 1 || errs[0].Key != "currency" {

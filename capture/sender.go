@@ -54,7 +54,6 @@ type captured struct {
 	protocol        uint8
 	src, dst        string
 	data            *[]byte
-	transportString string
 }
 
 // Option configures a Sender.

@@ -672,7 +672,11 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 	status := 200
 	if err != nil {
 		status = siptest.StatusOf(err)
-		if status == 0 {
+		if status == 0 && ds.asterisk != nil && ds.addr == ds.asterisk {
+			// No final answer from Asterisk: a difference (status 0), not
+			// the end of the run.
+			t.Logf("call %s from %s through Asterisk: %v", called, line, err)
+		} else if status == 0 {
 			t.Fatalf("call %s from %s: %v", called, line, err)
 		}
 	} else {

@@ -109,6 +109,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Cache-Control", "no-store")
 	switch r.URL.Path {
+	case "/favicon.ico":
+		http.NotFound(w, r)
+		return
 	case "/login":
 		c.login(w, r)
 		return
@@ -211,8 +214,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			data["Username"] = r.PostFormValue("username")
 		}
 	}
-	tok, err := api.Token()
-	if err != nil {
+	// One token per browser: another tab's (or a favicon's) visit to the
+	// login page must not void the form already shown.
+	var tok string
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 43 {
+		tok = ck.Value
+	} else if tok, err = api.Token(); err != nil {
 		http.Error(w, "The login form could not be made.", http.StatusInternalServerError)
 		return
 	}

@@ -295,7 +295,7 @@ var phoneCases = map[string]paramCase{
 	"music_ringing":           {"1", "2"},
 	"owner":                   {"1", "-3"},
 	"panel":                   {"0", "1"},
-	"pin":                     {"", "1234"},
+	"pin":                     {"1234", "12a4"},
 	"ping":                    {"1", "2"},
 	"plan":                    {"1", "9999"},
 	"presentation_external":   {"0", "2"},

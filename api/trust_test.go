@@ -112,7 +112,7 @@ func TestLineOwnerManagesItsPortalSettings(t *testing.T) {
 		"dnd": "1", "ringtime": "30", "btype": "voicemail", "bnumber": "2001", "dtype": "external", "dnumber": "07700900124",
 		"utype": "phone", "unumber": "2001", "unumber_group": "0", "callername_external": "Alice", "callername_internal": "Alice",
 		"presentation_external": "0", "presentation_internal": "0", "acr": "1", "language": "en_GB", "music": "2",
-		"music_ringing": "1", "missedemail": "0", "screen": "0", "pin": "", "mailbox": "2001", "password": "alice-new-pw",
+		"music_ringing": "1", "missedemail": "0", "screen": "0", "pin": "1234", "mailbox": "2001", "password": "alice-new-pw",
 		// Operator parameters at their current values.
 		"totalmaximum": "-1", "cos": "0", "owner": "2", "customer": "1", "call_maximum": "-1.0",
 	})

@@ -64,6 +64,17 @@ type Config struct {
 	Runtime RuntimeConfig `yaml:"runtime"`
 	Audit   AuditConfig   `yaml:"audit"`
 	TLS     TLSConfig     `yaml:"tls"`
+	Capture CaptureConfig `yaml:"capture"`
+}
+
+// CaptureConfig sends a copy of every SIP message to a HEPv3 capture
+// server (package capture), as Asterisk's res_hep and Kamailio's siptrace
+// do. Read at start.
+type CaptureConfig struct {
+	Address  string `yaml:"address"`  // host:port (UDP) of the capture server; "" off
+	ID       uint32 `yaml:"id"`       // capture agent id: this host, on a server several send to
+	Password string `yaml:"password"` // sent in every packet when set
+	Queue    int    `yaml:"queue"`    // messages waiting to be sent before copies are dropped
 }
 
 // TLSConfig names the switch's certificate (package certs): one pair for
@@ -213,8 +224,10 @@ type CallsConfig struct {
 	// ping=1, and how long an answer may take.
 	PingInterval time.Duration `yaml:"ping_interval"`
 	PingTimeout  time.Duration `yaml:"ping_timeout"`
-	// FloodLimit is the messages per second one source address (peers
-	// exempt) may send before it is blocked for FloodBlock; 0: off.
+	// FloodLimit is the messages per second one untrusted source address
+	// may send before it is blocked for FloodBlock (a trickle of one a
+	// second per port still passes); peers and sources a line has
+	// authenticated from are exempt. Default sip.DefaultFloodLimit; 0: off.
 	FloodLimit int           `yaml:"flood_limit"`
 	FloodBlock time.Duration `yaml:"flood_block"`
 	// PeerMatch is how an INVITE without credentials is known to come
@@ -294,6 +307,7 @@ func Default() Config {
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
+		Capture: CaptureConfig{Queue: 8192},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -502,6 +516,14 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())
+	}
+	if c.Capture.Address != "" {
+		if _, err := routing.ParseHostPort(c.Capture.Address); err != nil || !strings.Contains(c.Capture.Address, ":") {
+			return fail("capture.address", fmt.Sprintf("must be host:port of a HEP capture server (UDP), got %q", c.Capture.Address))
+		}
+	}
+	if c.Capture.Queue < 1 {
+		return fail("capture.queue", "must be a positive number of messages")
 	}
 	if key, msg := c.TLS.validate(); key != "" {
 		return fail(key, msg)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -211,5 +213,23 @@ func TestRuntimeSection(t *testing.T) {
 	c.Runtime = RuntimeConfig{GCPercent: 200, MemoryLimit: "900MB"}
 	if err := c.Validate("test", nil); err == nil || !strings.Contains(err.Error(), "runtime.memory_limit") {
 		t.Errorf("memory_limit 900MB: %v", err)
+	}
+}
+
+// Issue 23 item 6: the flood limit is on unless the operator turns it off.
+func TestFloodLimitOnByDefault(t *testing.T) {
+	cfg, err := Load(strings.NewReader("database: x.db\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Calls.FloodLimit != sip.DefaultFloodLimit || cfg.Calls.FloodLimit == 0 || cfg.Calls.FloodBlock != sip.DefaultFloodBlock {
+		t.Errorf("default flood limit %d block %s, want %d %s", cfg.Calls.FloodLimit, cfg.Calls.FloodBlock, sip.DefaultFloodLimit, sip.DefaultFloodBlock)
+	}
+	cfg, err = Load(strings.NewReader("database: x.db\ncalls:\n  flood_limit: 0\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Calls.FloodLimit != 0 {
+		t.Errorf("flood_limit: 0 gave %d, want off", cfg.Calls.FloodLimit)
 	}
 }

@@ -51,8 +51,8 @@ var secretParams = map[string]bool{
 	"md5secret": true, "md5_cred": true, "auth_password": true, "password_hash": true,
 }
 
-// IsSecretParam reports whether a parameter's value is a credential.
-func IsSecretParam(name string) bool { return secretParams[name] }
+// isSecretParam reports whether a parameter's value is a credential.
+func isSecretParam(name string) bool { return secretParams[name] }
 
 // secretChanged is what the audit log records for a secret.
 const secretChanged = "(changed)"
@@ -268,8 +268,8 @@ func auditText(s string) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
-// AuditSpec are the parameters of audit/list and audit/get.
-var AuditSpec = NewSpec(
+// auditSpec are the parameters of audit/list and audit/get.
+var auditSpec = newSpec(
 	id("customer", false),
 	str("username", "", nil),
 	str("via", "", nil),
@@ -283,7 +283,7 @@ var AuditSpec = NewSpec(
 // kindAudit is audit/list and audit/get: rows are the service's own,
 // never written through the API. INFERRED privileges: those of calls/list.
 var kindAudit = &Kind{
-	Name: "audit entry", Table: "audit", Key: "id", Spec: AuditSpec,
+	Name: "audit entry", Table: "audit", Key: "id", Spec: auditSpec,
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"id", "time", "username", "function", "object"},

@@ -52,8 +52,8 @@ func callRow(r *CallRecord) []any {
 	return out
 }
 
-// CallSpec are the parameters of calls/list and calls/get.
-var CallSpec = NewSpec(
+// callSpec are the parameters of calls/list and calls/get.
+var callSpec = newSpec(
 	id("customer", false),
 	str("line", "", nil),
 	str("peer", "", nil),
@@ -68,7 +68,7 @@ var CallSpec = NewSpec(
 // administrators' and resellers' business (commerce, administrator,
 // wholesale), within their customer tree.
 var kindCall = &Kind{
-	Name: "call", Table: "calls", Key: "id", Spec: CallSpec,
+	Name: "call", Table: "calls", Key: "id", Spec: callSpec,
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"start", "cost", "duration", "line", "peer"},
@@ -263,10 +263,10 @@ func (s *Service) RestoreOwnSpend(ctx context.Context, l *routing.SpendLedger, n
 // ErrBadFilter marks a call export filter that cannot be read.
 var ErrBadFilter = errors.New("bad call filter")
 
-// ExportCalls writes the calls matching filters (CallSpec's: customer,
+// ExportCalls writes the calls matching filters (callSpec's: customer,
 // line, peer, direction, since, until) to w as CSV with a header of
 // column names, oldest first, streaming from the store. Cells are
-// neutralised for spreadsheets (CSVWriter): a called number dialled as
+// neutralised for spreadsheets (csvWriter): a called number dialled as
 // =1+2 is written '=1+2.
 func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w io.Writer) (int, error) {
 	if err := s.authorize(a, kindCall.ListPriv); err != nil {
@@ -278,7 +278,7 @@ func (s *Service) ExportCalls(ctx context.Context, a *Actor, filters Values, w i
 	}
 	where = append(where, customerScope(a)...)
 	cols := append([]string{"id"}, callColumns...)
-	cw := NewCSVWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(cols); err != nil {
 		return 0, err
 	}

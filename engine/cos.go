@@ -15,11 +15,11 @@ import (
 // owner) manage classes as they manage rate plans; administrators and
 // wholesale users may read them, to give them to lines.
 
-// COSSpec is cos/create (and update). otherwise says what happens to a
+// cosSpec is cos/create (and update). otherwise says what happens to a
 // number no rule matches; INFERRED default deny: a class is a list of what
 // its lines may call unless its operator says otherwise, so a class
 // created without rules bars instead of opening every number.
-var COSSpec = NewSpec(
+var cosSpec = newSpec(
 	required(str("name", "", checkCallerIDText)),
 	str("description", "", nil),
 	id("customer", false),
@@ -27,8 +27,8 @@ var COSSpec = NewSpec(
 	validationParam,
 )
 
-// COSRuleSpec is cos/rules/create (and update).
-var COSRuleSpec = NewSpec(
+// cosRuleSpec is cos/rules/create (and update).
+var cosRuleSpec = newSpec(
 	required(Param{Name: "cos", Type: Integer, Min: 1, MinSet: true}),
 	integer("position", "0", 0, 1_000_000),
 	prefixParam(str("prefix", "", nil)),
@@ -46,7 +46,7 @@ var cosPrivs = struct{ manage, read []Privilege }{
 // kindCOS is cos/*. The built-in class 1 is listed for everyone and can be
 // neither changed nor deleted.
 var kindCOS = &Kind{
-	Name: "class of service", Table: "cos", Key: "id", Spec: COSSpec, ReturnsID: true,
+	Name: "class of service", Table: "cos", Key: "id", Spec: cosSpec, ReturnsID: true,
 	check:      checkCOS,
 	CreatePriv: cosPrivs.manage, UpdatePriv: cosPrivs.manage, DeletePriv: cosPrivs.manage,
 	GetPriv: cosPrivs.read, ListPriv: cosPrivs.read,
@@ -91,7 +91,7 @@ func cosRuleVisible(ctx context.Context, tx *storage.Tx, a *Actor, v Values) (bo
 
 // kindCOSRule is cos/rules/*.
 var kindCOSRule = &Kind{
-	Name: "class of service rule", Table: "cos_rules", Key: "id", Spec: COSRuleSpec, ReturnsID: true,
+	Name: "class of service rule", Table: "cos_rules", Key: "id", Spec: cosRuleSpec, ReturnsID: true,
 	CreatePriv: cosPrivs.manage, UpdatePriv: cosPrivs.manage, DeletePriv: cosPrivs.manage,
 	GetPriv: cosPrivs.read, ListPriv: cosPrivs.read,
 	Sorts:          []string{"position", "prefix"},

@@ -13,8 +13,8 @@ import (
 // A peer's own cost table (Enswitch peers/costs/*), read by least-cost
 // routing.
 
-// PeerCostSpec is peers/costs/create.
-var PeerCostSpec = NewSpec(
+// peerCostSpec is peers/costs/create.
+var peerCostSpec = newSpec(
 	required(Param{Name: "peer", Type: Integer, Min: 1, MinSet: true}),
 	integer("called_max", "100", 1, 100),
 	integer("called_min", "1", 0, 100),
@@ -43,7 +43,7 @@ var PeerCostSpec = NewSpec(
 
 // kindPeerCost is peers/costs/*: system owner only.
 var kindPeerCost = &Kind{
-	Name: "peer cost", Table: "peer_costs", Key: "id", Spec: PeerCostSpec, ReturnsID: true,
+	Name: "peer cost", Table: "peer_costs", Key: "id", Spec: peerCostSpec, ReturnsID: true,
 	CreatePriv: []Privilege{PrivSystem}, UpdatePriv: []Privilege{PrivSystem}, DeletePriv: []Privilege{PrivSystem},
 	GetPriv: []Privilege{PrivSystem}, ListPriv: []Privilege{PrivSystem},
 	Sorts:          []string{"called_prefix", "media", "cost"},
@@ -61,11 +61,15 @@ var kindPeerCost = &Kind{
 // ImportCosts loads a peer's cost table from CSV (header row of API
 // parameter names) in one transaction: every row is stored, or none is.
 // With replace the peer's existing rows are removed first.
+// costImportColumns are the peer_costs columns an import writes: a
+// PeerCost's fields (json tags) but the id the store gives.
+var costImportColumns = columnsOf[routing.PeerCost]("id")
+
 func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Reader, replace bool) (int, error) {
 	if err := s.authorize(a, []Privilege{PrivSystem}); err != nil {
 		return 0, err
 	}
-	reader, err := NewCostsCSVReader(csv, peer)
+	reader, err := newCostsCSVReader(csv, peer)
 	if err != nil {
 		return 0, FieldErrors{{Key: "csv", Message: err.Error()}}
 	}
@@ -82,12 +86,12 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 				return err
 			}
 		}
-		ins, err := tx.Inserter(ctx, "peer_costs", []string{"peer", "called_prefix", "called_min", "called_max", "caller_type", "caller_prefix", "connectfee", "cost", "days", "description",
-			"end", "endhour", "endminute", "included", "increment", "least_cost", "media", "message", "minimum", "priority", "start", "starthour", "startminute"}, false)
+		ins, err := tx.Inserter(ctx, "peer_costs", costImportColumns.names, false)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
+		args := make([]any, len(costImportColumns.names))
 		for {
 			c, err := reader.Read()
 			if err == io.EOF {
@@ -100,7 +104,8 @@ func (s *Service) ImportCosts(ctx context.Context, a *Actor, peer int, csv io.Re
 			if err != nil {
 				return FieldErrors{{Key: "csv", Message: err.Error()}}
 			}
-			if err := ins.Insert(c.Peer, c.CalledPrefix, c.CalledMin, c.CalledMax, c.CallerType, c.CallerPrefix, c.ConnectFee, c.Cost, c.Days, c.Description, c.End, c.EndHour, c.EndMinute, c.Included, c.Increment, c.LeastCost, c.Media, c.Message, c.Minimum, c.Priority, c.Start, c.StartHour, c.StartMinute); err != nil {
+			costImportColumns.values(&c, args)
+			if err := ins.Insert(args...); err != nil {
 				return fmt.Errorf("insert cost row %d: %w", n+1, err)
 			}
 			n++

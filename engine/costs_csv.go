@@ -11,21 +11,21 @@ import (
 	"github.com/sipswitch/sipswitch/routing"
 )
 
-// CostsCSVReader reads a peer's cost table from CSV one row at a time, so
+// costsCSVReader reads a peer's cost table from CSV one row at a time, so
 // a rate deck of any size is imported without holding the file. The first
 // record is a header naming each column by its peers/costs/create
 // parameter; columns left out, and empty cells, take that function's
-// defaults. Every row is validated by PeerCostSpec, so a deck gets the
+// defaults. Every row is validated by peerCostSpec, so a deck gets the
 // same messages as the API. A record is at most maxCostsRecord bytes.
-type CostsCSVReader struct {
+type costsCSVReader struct {
 	csv   *csv.Reader
 	peer  string
 	names []string
 }
 
-// NewCostsCSVReader reads the header of r and returns a reader of peer's
+// newCostsCSVReader reads the header of r and returns a reader of peer's
 // cost rows. An unknown or repeated column is an error naming it.
-func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
+func newCostsCSVReader(r io.Reader, peer int) (*costsCSVReader, error) {
 	cr := csv.NewReader(&recordLimiter{r: r, start: 1})
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -35,7 +35,7 @@ func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("costs csv: %w", err)
 	}
-	x := &CostsCSVReader{csv: cr, peer: strconv.Itoa(peer)}
+	x := &costsCSVReader{csv: cr, peer: strconv.Itoa(peer)}
 	seen := make(map[string]bool, len(header))
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
@@ -44,7 +44,7 @@ func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
 		}
 		// id is accepted so an exported table imports again; rows get
 		// new ids.
-		if _, ok := PeerCostSpec.Param(name); (!ok || name == "validation") && name != "id" {
+		if _, ok := peerCostSpec.Param(name); (!ok || name == "validation") && name != "id" {
 			return nil, fmt.Errorf("costs csv: line 1: unknown column %q", clip(h))
 		}
 		if seen[name] {
@@ -59,7 +59,7 @@ func NewCostsCSVReader(r io.Reader, peer int) (*CostsCSVReader, error) {
 
 // Read returns the next cost row, checked as the API checks it, or io.EOF
 // after the last. Errors name the line and the parameter.
-func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
+func (x *costsCSVReader) Read() (routing.PeerCost, error) {
 	rec, err := x.csv.Read()
 	if err == io.EOF {
 		return routing.PeerCost{}, io.EOF
@@ -80,7 +80,7 @@ func (x *CostsCSVReader) Read() (routing.PeerCost, error) {
 		}
 	}
 	input["peer"] = x.peer
-	vals, errs := PeerCostSpec.Validate(input, nil)
+	vals, errs := peerCostSpec.Validate(input, nil)
 	if len(errs) > 0 {
 		return routing.PeerCost{}, fmt.Errorf("costs csv: line %d: %s", line, errs[0].Message)
 	}
@@ -136,9 +136,9 @@ func (l *recordLimiter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ParseCostsCSV reads every cost row of peer from r; see CostsCSVReader.
-func ParseCostsCSV(r io.Reader, peer int) ([]routing.PeerCost, error) {
-	x, err := NewCostsCSVReader(r, peer)
+// parseCostsCSV reads every cost row of peer from r; see costsCSVReader.
+func parseCostsCSV(r io.Reader, peer int) ([]routing.PeerCost, error) {
+	x, err := newCostsCSVReader(r, peer)
 	if err != nil {
 		return nil, err
 	}

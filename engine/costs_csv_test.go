@@ -14,7 +14,7 @@ func TestParseCostsCSV(t *testing.T) {
 	in := "\ufeffcalled_prefix,cost,connectfee,Media, days ,starthour,endhour,priority,least_cost,description,peer,id\n" +
 		"44,0.012,0.1,voice,12345,8,18,2,1,\"UK, fixed\",7,900\n" +
 		"447,0.09,0,fax,,0,23,1,0,UK mobile,,\n"
-	got, err := ParseCostsCSV(strings.NewReader(in), 7)
+	got, err := parseCostsCSV(strings.NewReader(in), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestParseCostsCSV(t *testing.T) {
 		t.Errorf("got\n%+v\nwant\n%+v\n%+v", got, want0, want1)
 	}
 	// Defaults of a row naming only its prefix.
-	got, err = ParseCostsCSV(strings.NewReader("called_prefix\n1\n"), 3)
+	got, err = parseCostsCSV(strings.NewReader("called_prefix\n1\n"), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestParseCostsCSVErrors(t *testing.T) {
 		{"long unknown column", "called_prefix," + strings.Repeat("z", 1000) + "\n", []string{"line 1", "unknown column", "zzz..."}},
 	}
 	for _, tt := range tests {
-		_, err := ParseCostsCSV(strings.NewReader(tt.in), 7)
+		_, err := parseCostsCSV(strings.NewReader(tt.in), 7)
 		if err == nil {
 			t.Errorf("%s: no error", tt.name)
 			continue
@@ -84,7 +84,7 @@ func FuzzParseCostsCSV(f *testing.F) {
 	f.Add("called_prefix,start,end\n1,-1,99999999999\n")
 	f.Add("cost\n1e308\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		costs, err := ParseCostsCSV(strings.NewReader(in), 5)
+		costs, err := parseCostsCSV(strings.NewReader(in), 5)
 		if err != nil {
 			return
 		}
@@ -105,7 +105,7 @@ func BenchmarkParseCostsCSV(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		x, err := NewCostsCSVReader(bytes.NewReader(data), 1)
+		x, err := newCostsCSVReader(bytes.NewReader(data), 1)
 		if err != nil {
 			b.Fatal(err)
 		}

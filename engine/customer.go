@@ -9,10 +9,10 @@ import (
 
 // Customers: the tree every object and user hangs in (customers/*).
 
-// CustomerSpec is customers/create (and update). INFERRED: Enswitch's
+// customerSpec is customers/create (and update). INFERRED: Enswitch's
 // customer functions take many billing fields; sipswitch keeps the tree
 // and the default rate plan.
-var CustomerSpec = NewSpec(
+var customerSpec = newSpec(
 	required(str("name", "", checkCallerIDText)),
 	id("parent", false),
 	id("plan", false),
@@ -22,7 +22,7 @@ var CustomerSpec = NewSpec(
 // kindCustomer is customers/*. INFERRED: resellers (commerce) and
 // administrators create customers below their own.
 var kindCustomer = &Kind{
-	Name: "customer", Table: "customers", Key: "id", Spec: CustomerSpec, ReturnsID: true,
+	Name: "customer", Table: "customers", Key: "id", Spec: customerSpec, ReturnsID: true,
 	check:      checkCustomer,
 	CreatePriv: []Privilege{PrivCommerce, PrivAdministrator}, UpdatePriv: []Privilege{PrivCommerce, PrivAdministrator},
 	DeletePriv: []Privilege{PrivCommerce, PrivAdministrator},

@@ -234,8 +234,8 @@ func (s *Service) createIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 }
 
 func conflictError(k *Kind) FieldError {
-	if k.Table == "plan_routes" {
-		return FieldError{Key: "called_prefix", Message: "a route with this called_prefix, caller_prefix and media already exists in the plan"}
+	if k == kindRoute {
+		return routeExists()
 	}
 	return FieldError{Key: "name", Message: "name is already used by another " + k.Name, Reason: ReasonInUse}
 }

@@ -264,6 +264,10 @@ func paramSchema(p *Param) map[string]any {
 		}
 		s["enum"] = enum
 	}
+	if p.Refused != "" {
+		// Only the default is taken (docs/parameters.md).
+		s["enum"] = []any{typed(p.Default)}
+	}
 	if p.Default != "" {
 		s["default"] = typed(p.Default)
 	}
@@ -287,6 +291,9 @@ func paramSchema(p *Param) map[string]any {
 	}
 	if p.NotStored && p.Name == "validation" {
 		doc = append(doc, "1: check everything, write nothing (answers 201 when the write would succeed).")
+	}
+	if p.Refused != "" {
+		doc = append(doc, "Not supported ("+p.Refused+"): only the default is accepted.")
 	}
 	if p.OwnerManaged && p.Name != "validation" {
 		doc = append(doc, "The object's owner may change it.")

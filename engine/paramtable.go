@@ -17,36 +17,36 @@ import (
 // json tag), and every parameter of every spec has a row.
 //
 // A parameter that does nothing anywhere is refused unless it holds its
-// default (Effect.Refused): the spec answers 400 naming it and this
+// default (effect.Refused): the spec answers 400 naming it and this
 // reason, so nothing is silently stored.
 
-// Path is one of the ways a parameter acts on calls.
-type Path int
+// callPath is one of the ways a parameter acts on calls.
+type callPath int
 
 const (
-	PathRender   Path = iota // the rendered Asterisk files
-	PathSIP                  // the SIP core
-	PathSimulate             // routes/simulate and sipswitch route
+	pathRender   callPath = iota // the rendered Asterisk files
+	pathSIP                      // the SIP core
+	pathSimulate                 // routes/simulate and sipswitch route
 )
 
-// Claim is what a parameter does on one path (Does), or why it does
+// pathClaim is what a parameter does on one path (Does), or why it does
 // nothing there (Not). Kept marks a path that reads the value without
 // acting on it (it carries it along for another path to show).
-type Claim struct {
+type pathClaim struct {
 	Does, Not string
 	Kept      bool
 }
 
-func on(does string) Claim { return Claim{Does: does} }
-func off(why string) Claim { return Claim{Not: why} }
+func on(does string) pathClaim { return pathClaim{Does: does} }
+func off(why string) pathClaim { return pathClaim{Not: why} }
 
 // kept is off for a path whose code carries the value along without
 // acting on it; the check lets that path read it.
-func kept(why string) Claim { return Claim{Not: why, Kept: true} }
+func kept(why string) pathClaim { return pathClaim{Not: why, Kept: true} }
 
-// Effect is one row of the table.
-type Effect struct {
-	Render, SIP, Simulate Claim
+// effect is one row of the table.
+type effect struct {
+	Render, SIP, Simulate pathClaim
 	// Refused, when set, says why only the default value is accepted.
 	Refused string
 	// Via names a function that acts on the parameter through a store
@@ -56,11 +56,11 @@ type Effect struct {
 	Via string
 }
 
-func (e Effect) claim(p Path) Claim {
+func (e effect) claim(p callPath) pathClaim {
 	switch p {
-	case PathRender:
+	case pathRender:
 		return e.Render
-	case PathSIP:
+	case pathSIP:
 		return e.SIP
 	default:
 		return e.Simulate
@@ -78,16 +78,16 @@ const (
 	noEndpointSim = "sip_endpoints are not in rate plans: simulation never reaches one"
 )
 
-// ParamTable is the table of one seed page.
-type ParamTable struct {
+// paramTable is the table of one seed page.
+type paramTable struct {
 	Title   string // the page's function
 	Spec    *Spec
 	Struct  string // the routing type carrying the values
-	Effects map[string]Effect
+	Effects map[string]effect
 }
 
-// ParamTables are the four seed pages, in the README's order.
-var ParamTables = []*ParamTable{
+// paramTables are the four seed pages, in the README's order.
+var paramTables = []*paramTable{
 	{Title: "phones/create", Spec: PhoneSpec, Struct: "Phone", Effects: phoneEffects},
 	{Title: "peers/create", Spec: PeerSpec, Struct: "Peer", Effects: peerEffects},
 	{Title: "plans/routes/create", Spec: RouteSpec, Struct: "Route", Effects: routeEffects},
@@ -96,7 +96,7 @@ var ParamTables = []*ParamTable{
 
 func init() {
 	// The refusals live in the table, so the docs and the spec agree.
-	for _, t := range ParamTables {
+	for _, t := range paramTables {
 		for name, e := range t.Effects {
 			if e.Refused == "" {
 				continue
@@ -110,8 +110,8 @@ func init() {
 	}
 }
 
-// WriteParameterTable writes the table as markdown.
-func WriteParameterTable(w io.Writer) error {
+// writeParameterTable writes the table as markdown.
+func writeParameterTable(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("# What every parameter does\n\n")
 	b.WriteString("Generated from the parameter specs and engine/paramtable.go by\n")
@@ -120,25 +120,26 @@ func WriteParameterTable(w io.Writer) error {
 	b.WriteString("that path reads (render/, sip/, and routes/simulate's code, followed through the calls they\n")
 	b.WriteString("make). \"–\" marks a path that does nothing with the parameter, followed by why. A parameter\n")
 	b.WriteString("that does nothing on any path is refused (HTTP 400 naming it and why) unless it holds its\n")
-	b.WriteString("default, so nothing is stored that does nothing.\n\n")
+	b.WriteString("default, so nothing is stored that does nothing (a value stored before may be sent back\n")
+	b.WriteString("unchanged, or cleared).\n\n")
 	b.WriteString("Paths: **API** is the validation of phones/create|update and the other functions, and of\n")
 	b.WriteString("switch files (one spec); **Rendered files** are the Asterisk files `sipswitch render` and the\n")
 	b.WriteString("daemon write (details in render/README.md); **SIP core** is the switch's own registrar and\n")
 	b.WriteString("B2BUA; **Simulation** is `routes/simulate` and `sipswitch route`.\n")
-	for _, t := range ParamTables {
+	for _, t := range paramTables {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Title)
 		b.WriteString("| parameter | API | Rendered files | SIP core | Simulation |\n|---|---|---|---|---|\n")
 		for _, p := range t.Spec.Params {
 			e := t.Effects[p.Name]
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Name, cell(apiCell(&p)),
-				cell(claimCell(e, PathRender)), cell(claimCell(e, PathSIP)), cell(claimCell(e, PathSimulate)))
+				cell(claimCell(e, pathRender)), cell(claimCell(e, pathSIP)), cell(claimCell(e, pathSimulate)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func claimCell(e Effect, p Path) string {
+func claimCell(e effect, p callPath) string {
 	if e.Refused != "" {
 		return "– refused (see API)"
 	}
@@ -177,7 +178,7 @@ func apiCell(p *Param) string {
 	case p.MinSet:
 		parts = append(parts, "at least "+fmtNum(p.Min))
 	}
-	if p.OwnerManaged {
+	if p.OwnerManaged && !p.NotStored {
 		parts = append(parts, "the line's owner may change it")
 	}
 	s := strings.Join(parts, ", ")

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
-	"go/build"
 	"go/importer"
 	"go/parser"
 	"go/token"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +25,8 @@ import (
 // packages from source (their dependencies from the build cache's export
 // data, found by `go list -export`) and follows calls from each path's
 // entry points:
-//   - SIP core: every function of package sip (and sip/media);
+//   - SIP core: every function of package sip and the packages under it
+//     (auth, registrar, sessiontimer, sipmsg, media...);
 //   - rendered files: every function of package render;
 //   - simulation: routing's Simulate and engine's SimulationRequest.
 // Calls through an interface reach every method of that name in the
@@ -37,8 +36,13 @@ import (
 
 const modulePath = "github.com/sipswitch/sipswitch"
 
-// analysedPackages are type-checked from source, relative to the module.
-var analysedPackages = []string{"routing", "engine", "render", "sip", "sip/media"}
+// analysedPatterns name the packages type-checked from source, with every
+// package of the module they import; test helpers are left out.
+var analysedPatterns = []string{"./routing", "./engine", "./render", "./sip/..."}
+
+func testHelperPackage(path string) bool {
+	return strings.HasSuffix(path, "/siptest") || strings.Contains(path, "/internal/testcert") || strings.Contains(path, "/internal/servicetest")
+}
 
 type reachGraph struct {
 	// fields[f] are the fields ("pkg.Type.Field") function f reads.
@@ -60,10 +64,8 @@ func buildReachGraph(t *testing.T) *reachGraph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}} {{.Export}}"}
-	for _, p := range analysedPackages {
-		args = append(args, "./"+p)
-	}
+	args := []string{"list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}\t{{.Dir}}\t{{join .GoFiles \",\"}}"}
+	args = append(args, analysedPatterns...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	out, err := cmd.Output()
@@ -71,10 +73,23 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		t.Fatalf("go list -export: %v", err)
 	}
 	exports := map[string]string{}
+	sources := map[string][]string{} // import path -> its Go files (build tags applied)
+	var analysed []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		path, file, _ := strings.Cut(sc.Text(), " ")
-		exports[path] = file
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) != 4 {
+			t.Fatalf("go list: %q", sc.Text())
+		}
+		exports[f[0]] = f[1]
+		if strings.HasPrefix(f[0], modulePath+"/") && !testHelperPackage(f[0]) {
+			analysed = append(analysed, f[0])
+		}
+		for _, name := range strings.Split(f[3], ",") {
+			if name != "" {
+				sources[f[0]] = append(sources[f[0]], filepath.Join(f[2], name))
+			}
+		}
 	}
 	fset := token.NewFileSet()
 	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
@@ -88,26 +103,21 @@ func buildReachGraph(t *testing.T) *reachGraph {
 		fields: map[string]map[string]bool{}, calls: map[string]map[string]bool{}, literals: map[string]map[string]bool{},
 		byMethodName: map[string][]string{}, pkgFuncs: map[string][]string{},
 	}
-	for _, rel := range analysedPackages {
-		g.addPackage(t, fset, imp, filepath.Join(root, rel), modulePath+"/"+rel)
+	for _, path := range analysed {
+		g.addPackage(t, fset, imp, sources[path], path)
 	}
 	return g
 }
 
-func (g *reachGraph) addPackage(t *testing.T, fset *token.FileSet, imp types.Importer, dir, path string) {
+func (g *reachGraph) addPackage(t *testing.T, fset *token.FileSet, imp types.Importer, sources []string, path string) {
 	t.Helper()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		ok, err := build.Default.MatchFile(dir, fi.Name())
-		return err == nil && ok && !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var files []*ast.File
-	for _, p := range pkgs {
-		for _, f := range p.Files {
-			files = append(files, f)
+	for _, name := range sources {
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
+		files = append(files, f)
 	}
 	info := &types.Info{Uses: map[*ast.Ident]types.Object{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
 	conf := types.Config{Importer: imp, Error: func(error) {}}
@@ -272,28 +282,31 @@ func (g *reachGraph) readFields(reached map[string]bool) map[string]bool {
 // pathReach is what each path of the parameter table reaches.
 type pathReach struct {
 	g       *reachGraph
-	reached map[Path]map[string]bool
-	fields  map[Path]map[string]bool
+	reached map[callPath]map[string]bool
+	fields  map[callPath]map[string]bool
 }
 
 // Roots of each path. The daemon (cmd/sipswitch serve) feeds the SIP
 // core what engine's Snapshot and PeerCosts read, through routing's
 // NewCallControl and Reload; the renderer is given the same snapshot and
 // costs.
-func pathRoots(g *reachGraph) map[Path][]string {
+func pathRoots(g *reachGraph) map[callPath][]string {
 	feed := []string{modulePath + "/engine.Service.Snapshot", modulePath + "/engine.Service.PeerCosts"}
 	sip := append([]string{modulePath + "/routing.NewCallControl", modulePath + "/routing.CallControl.Reload"}, feed...)
-	sip = append(sip, g.pkgFuncs[modulePath+"/sip"]...)
-	sip = append(sip, g.pkgFuncs[modulePath+"/sip/media"]...)
+	for path, funcs := range g.pkgFuncs {
+		if path == modulePath+"/sip" || strings.HasPrefix(path, modulePath+"/sip/") {
+			sip = append(sip, funcs...)
+		}
+	}
 	render := append(append([]string(nil), feed...), g.pkgFuncs[modulePath+"/render"]...)
 	sim := []string{modulePath + "/routing.Simulate", modulePath + "/engine.Service.SimulationRequest", modulePath + "/engine.RoutingStates.Current"}
-	return map[Path][]string{PathSIP: sip, PathRender: render, PathSimulate: sim}
+	return map[callPath][]string{pathSIP: sip, pathRender: render, pathSimulate: sim}
 }
 
 func analysePaths(t *testing.T) *pathReach {
 	t.Helper()
 	g := buildReachGraph(t)
-	r := &pathReach{g: g, reached: map[Path]map[string]bool{}, fields: map[Path]map[string]bool{}}
+	r := &pathReach{g: g, reached: map[callPath]map[string]bool{}, fields: map[callPath]map[string]bool{}}
 	for p, roots := range pathRoots(g) {
 		for _, root := range roots {
 			if g.calls[root] == nil {
@@ -304,13 +317,4 @@ func analysePaths(t *testing.T) *pathReach {
 		r.fields[p] = g.readFields(r.reached[p])
 	}
 	return r
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -4,7 +4,7 @@ package engine
 // against the code by TestParameterTable; render/README.md has the option
 // by option detail of the rendered files.
 
-var phoneEffects = map[string]Effect{
+var phoneEffects = map[string]effect{
 	"name": {Render: on("`[name]` section of both drivers; extension `name` in `[phones]`"),
 		SIP: on("the SIP username lines register and call as; calls to it ring the line"), Simulate: on("`phone=`/`caller=` names the calling line")},
 	"password": {Render: on("md5 secret of the line (pjsip auth / chan_sip md5secret)"), SIP: on("digest authentication of REGISTER and INVITE"),
@@ -70,9 +70,11 @@ var phoneEffects = map[string]Effect{
 		Simulate: off(notSimulated)},
 	"owner": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},
 	"panel": {Refused: "there is no control panel"},
-	"pin":   {Refused: "nothing asks a caller for a PIN on any path (no voicemail or feature-code login)"},
-	"ping":  {Render: on("qualify (OPTIONS to the phone)"), SIP: on("OPTIONS to each registered contact; a dead one is dropped"), Simulate: off(notSimulated)},
-	"plan":  {Render: on("the line's context includes `plan-<id>`"), SIP: on("the rate plan calls are routed by"), Simulate: on("the rate plan the call is routed by")},
+	"pin": {Render: on("voicemail.conf: the line's mailbox password (VoiceMailMain asks for it)"),
+		SIP:      off("voicemail is the voicemail server's (calls.voicemail_server: the Asterisk these files configure), which asks for the PIN"),
+		Simulate: off(notSimulated)},
+	"ping": {Render: on("qualify (OPTIONS to the phone)"), SIP: on("OPTIONS to each registered contact; a dead one is dropped"), Simulate: off(notSimulated)},
+	"plan": {Render: on("the line's context includes `plan-<id>`"), SIP: on("the rate plan calls are routed by"), Simulate: on("the rate plan the call is routed by")},
 	"presentation_external": {Render: on("0: CALLERID(pres)=prohib on calls to peers"), SIP: on("0: the caller id is withheld to peers"),
 		Simulate: on("the caller id each peer receives")},
 	"presentation_internal": {Render: on("0: CALLERID(pres)=prohib on calls to lines"), SIP: on("0: the caller id is withheld to other lines"),
@@ -94,7 +96,7 @@ var phoneEffects = map[string]Effect{
 
 const emergencyRefused = "no emergency call handling (location delivery, PIDF-LO, ELIN) exists on any path"
 
-var peerEffects = map[string]Effect{
+var peerEffects = map[string]effect{
 	"name": {Render: on("`[name]` section; `[peer-<id>]` subroutine"), SIP: on("logs and call records"), Simulate: on("each peer by name")},
 	"type": {Render: on("the channel dialled (SIP/PJSIP/IAX2/DAHDI/Local)"), SIP: on("sip and pjsip peers are dialled; others are skipped to the next peer"),
 		Simulate: on("the peer's type, and whether the SIP core can dial it")},
@@ -127,14 +129,14 @@ var peerEffects = map[string]Effect{
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},
 	"send_asserted_identity": {Render: on("sendrpid=pai / send_pai"), SIP: on("P-Asserted-Identity sent"), Simulate: off(notSimulated)},
-	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id sent for withheld callers"), Simulate: off(notSimulated)},
+	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id sent for withheld callers"), Simulate: on("from: what the peer is sent")},
 	"send_rpid":              {Render: on("sendrpid / send_rpid"), SIP: on("Remote-Party-ID sent"), Simulate: off(notSimulated)},
 	"url_costs":              {Refused: "the switch fetches no costs from URLs; import a deck with peers/costs/import"},
 	"username":               {Render: on("auth username (and from_user/fromuser)"), SIP: on("the digest username answering the carrier's challenge"), Simulate: off(notSimulated)},
 	"validation":             {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
 }
 
-var routeEffects = map[string]Effect{
+var routeEffects = map[string]effect{
 	"called_prefix": {Render: on("extensions `P` and `_P.` of the plan's context"), SIP: on("longest called prefix wins"), Simulate: on("longest called prefix wins")},
 	"plan":          {Render: on("the route's `[plan-<id>]` context"), SIP: on("the plan the route belongs to"), Simulate: on("the plan the route belongs to")},
 	"allow":         {Render: on("0: Hangup(21); 2/3: time group checked"), SIP: on("0: 403; 2/3: time group checked"), Simulate: on("`forbidden` / `timegroup_closed`")},
@@ -151,7 +153,7 @@ var routeEffects = map[string]Effect{
 
 // sipEndpointEffects: the SIP core neither registers nor calls
 // sip_endpoints, and simulation never reaches one; every row says so.
-var sipEndpointEffects = func() map[string]Effect {
+var sipEndpointEffects = func() map[string]effect {
 	render := map[string]string{
 		"name":                 "`[name]` sections of the chosen driver",
 		"defaultuser":          "defaultuser= / auth username and contact user",
@@ -212,9 +214,9 @@ var sipEndpointEffects = func() map[string]Effect {
 		"rtpjitterdelay":  "jitter buffers are [general] (chan_sip) or dialplan (pjsip) settings (a save warns)",
 		"validation":      "steers the write",
 	}
-	out := map[string]Effect{}
+	out := map[string]effect{}
 	for _, p := range SIPEndpointSpec.Params {
-		e := Effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
+		e := effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
 		if r, ok := render[p.Name]; ok {
 			e.Render = on(r)
 		} else if why, ok := none[p.Name]; ok {

@@ -19,7 +19,7 @@ var updateTable = flagpkg.Bool("update", false, "rewrite docs/parameters.md")
 
 const tablePath = "../docs/parameters.md"
 
-var pathNames = map[Path]string{PathRender: "rendered files", PathSIP: "SIP core", PathSimulate: "simulation"}
+var pathNames = map[callPath]string{pathRender: "rendered files", pathSIP: "SIP core", pathSimulate: "simulation"}
 
 // structFields maps each routing type of the table to its fields by json
 // tag (the parameter name).
@@ -59,8 +59,8 @@ func TestParameterTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tables := map[string]*ParamTable{}
-	for _, pt := range ParamTables {
+	tables := map[string]*paramTable{}
+	for _, pt := range paramTables {
 		tables[pt.Title] = pt
 	}
 	sc := bufio.NewScanner(f)
@@ -76,21 +76,21 @@ func TestParameterTable(t *testing.T) {
 	}
 
 	reach := analysePaths(t)
-	for _, problem := range tableProblems(reach, ParamTables) {
+	for _, problem := range tableProblems(reach, paramTables) {
 		t.Error(problem)
 	}
 
 	// The check catches a false claim: a row saying the SIP core acts on
 	// language, which nothing under sip/ reads, or refusing ping, which
 	// it reads.
-	lying := *ParamTables[0]
+	lying := *paramTables[0]
 	lying.Effects = maps.Clone(lying.Effects)
 	lang := lying.Effects["language"]
 	lang.SIP = on("prompts in the language")
 	lying.Effects["language"] = lang
-	lying.Effects["ping"] = Effect{Refused: "nothing"}
+	lying.Effects["ping"] = effect{Refused: "nothing"}
 	delete(lying.Effects, "dnd")
-	got := strings.Join(tableProblems(reach, []*ParamTable{&lying}), "\n")
+	got := strings.Join(tableProblems(reach, []*paramTable{&lying}), "\n")
 	for _, want := range []string{"language: the row claims the SIP core", "ping: refused as doing nothing, but the SIP core reads", "dnd: no row"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("a false row is not caught: want %q in:\n%s", want, got)
@@ -98,7 +98,7 @@ func TestParameterTable(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := WriteParameterTable(&buf); err != nil {
+	if err := writeParameterTable(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if *updateTable {
@@ -119,7 +119,7 @@ func TestParameterTable(t *testing.T) {
 }
 
 // tableProblems checks the rows of pts against what each path reads.
-func tableProblems(reach *pathReach, pts []*ParamTable) []string {
+func tableProblems(reach *pathReach, pts []*paramTable) []string {
 	var out []string
 	errorf := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	for _, pt := range pts {
@@ -136,7 +136,7 @@ func tableProblems(reach *pathReach, pts []*ParamTable) []string {
 				continue
 			}
 			field := fields[p.Name]
-			for _, path := range []Path{PathRender, PathSIP, PathSimulate} {
+			for _, path := range []callPath{pathRender, pathSIP, pathSimulate} {
 				c := e.claim(path)
 				read := field != "" && reach.fields[path][field]
 				if e.Via != "" && reach.reached[path][modulePath+"/"+e.Via] && reach.g.literals[modulePath+"/"+e.Via][p.Name] {
@@ -147,7 +147,7 @@ func tableProblems(reach *pathReach, pts []*ParamTable) []string {
 					if read {
 						errorf("%s %s: refused as doing nothing, but the %s reads %s", pt.Title, p.Name, pathNames[path], field)
 					}
-					if c != (Claim{}) {
+					if c != (pathClaim{}) {
 						errorf("%s %s: a refused parameter claims nothing on the %s", pt.Title, p.Name, pathNames[path])
 					}
 				case c.Does == "" && c.Not == "":
@@ -173,4 +173,37 @@ func orNone(field string) string {
 		return "(no field carries it)"
 	}
 	return field
+}
+
+// A refused parameter: any value but the default is refused naming it and
+// why, on create and on update; a value stored before the refusal may be
+// sent back unchanged, and cleared.
+func TestRefusedParameters(t *testing.T) {
+	base := Values{"name": "2001", "password": "line-secret"}
+	in := maps.Clone(base)
+	in["hardware_address"] = "00:11:22:33:44:55"
+	_, errs := PhoneSpec.Validate(in, nil)
+	if len(errs) != 1 || errs[0].Key != "hardware_address" || !strings.Contains(errs[0].Message, "provisions no handsets") {
+		t.Fatalf("hardware_address on create: %v", errs)
+	}
+	in = maps.Clone(base)
+	in["pin"], in["provisioning"], in["direct"] = "", "0", "1"
+	if _, errs := PhoneSpec.Validate(in, nil); len(errs) > 0 {
+		t.Errorf("defaults refused: %v", errs)
+	}
+	stored, _ := PhoneSpec.Validate(base, nil)
+	stored["hardware_address"] = "00:11:22:33:44:55" // written before it was refused
+	if _, errs := PhoneSpec.Validate(Values{"hardware_address": "00:11:22:33:44:55", "dnd": "1"}, stored); len(errs) > 0 {
+		t.Errorf("unchanged legacy hardware_address refused: %v", errs)
+	}
+	if _, errs := PhoneSpec.Validate(Values{"hardware_address": "66:77:88:99:aa:bb"}, stored); len(errs) != 1 || errs[0].Key != "hardware_address" {
+		t.Errorf("changed legacy hardware_address: %v", errs)
+	}
+	if out, errs := PhoneSpec.Validate(Values{"hardware_address": ""}, stored); len(errs) > 0 || out["hardware_address"] != "" {
+		t.Errorf("clearing a legacy hardware_address: %v %v", out["hardware_address"], errs)
+	}
+	peer := Values{"name": "c", "type": "sip", "destination": "192.0.2.1", "currency": "GBP"}
+	if _, errs := PeerSpec.Validate(peer, nil); len(errs) != 1 || errs[0].Key != "currency" {
+		t.Errorf("peer currency GBP: %v", errs)
+	}
 }

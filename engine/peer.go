@@ -13,7 +13,7 @@ import (
 // peers/*).
 
 // PeerSpec is peers/create (and peers/update over the stored peer).
-var PeerSpec = NewSpec(
+var PeerSpec = newSpec(
 	required(str("name", "", checkName)),
 	required(enum("type", String, "", routing.PeerContext, routing.PeerDAHDI, routing.PeerIAX, routing.PeerSIP, routing.PeerPJSIP, routing.PeerZap)),
 	prefixParam(str("called_prefix", "", nil)),

@@ -28,7 +28,7 @@ func destNumberRequired(typeParam string) func(Values) bool {
 // allowed_ua, caller-id numbers, copy_password and the line's technical
 // settings stay the operator's. INFERRED: the portal's exact list is not in
 // the API pages.
-var PhoneSpec = NewSpec(
+var PhoneSpec = newSpec(
 	required(str("name", "", checkName)),
 	ownerManaged(requiredIf(str("password", "", checkSecret), "unless copy_password is given", func(v Values) bool { return v["copy_password"] == "" })),
 	ownerManaged(flag("acr", "0")),

@@ -10,7 +10,7 @@ import (
 
 // PlanSpec is plans/create (and plans/update). cos_timegroup is the time
 // group allow=2/3 routes consult.
-var PlanSpec = NewSpec(
+var PlanSpec = newSpec(
 	required(str("name", "", checkCallerIDText)),
 	str("description", "", nil),
 	id("customer", false),

@@ -18,11 +18,11 @@ const (
 	PrivSettings      Privilege = "settings"
 )
 
-// Roles maps a role name to the privileges it grants. INFERRED: Enswitch
+// rolePrivileges maps a role name to the privileges it grants. INFERRED: Enswitch
 // keeps roles as database rows with privilege flags and documents no fixed
 // set; these are its pre-defined roles expressed as flags. "system" (the
 // system owner) holds every privilege.
-var Roles = map[string][]Privilege{
+var rolePrivileges = map[string][]Privilege{
 	"system":        {PrivSystem, PrivCommerce, PrivAdministrator, PrivWholesale, PrivResidential, PrivUser, PrivSettings},
 	"reseller":      {PrivCommerce, PrivAdministrator, PrivWholesale, PrivUser, PrivSettings},
 	"administrator": {PrivAdministrator, PrivUser, PrivSettings},
@@ -34,17 +34,17 @@ var Roles = map[string][]Privilege{
 
 // RoleNames lists the roles in a stable order (for usage text).
 func RoleNames() []string {
-	names := make([]string, 0, len(Roles))
-	for n := range Roles {
+	names := make([]string, 0, len(rolePrivileges))
+	for n := range rolePrivileges {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Grants reports whether role holds any of the privileges.
-func Grants(role string, any ...Privilege) bool {
-	for _, have := range Roles[role] {
+// grants reports whether role holds any of the privileges.
+func grants(role string, any ...Privilege) bool {
+	for _, have := range rolePrivileges[role] {
 		if slices.Contains(any, have) {
 			return true
 		}

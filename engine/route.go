@@ -12,7 +12,7 @@ import (
 
 // RouteSpec is plans/routes/create (and update). timegroup is a sipswitch
 // addition (0 = the plan's cos_timegroup).
-var RouteSpec = NewSpec(
+var RouteSpec = newSpec(
 	prefixParam(Param{Name: "called_prefix", Type: String, Required: true, EmptyOK: true, Check: checkText}),
 	required(Param{Name: "plan", Type: Integer, Min: 1, MinSet: true}),
 	enum("allow", Integer, "1", "0", "1", "2", "3"),
@@ -25,6 +25,27 @@ var RouteSpec = NewSpec(
 	id("timegroup", false),
 	validationParam,
 )
+
+// A plan has one route per called prefix, caller prefix and media: the
+// store enforces it (UNIQUE (plan, called_prefix, caller_prefix, media),
+// answered by conflictError) and the switch-file loader with routeKey;
+// both answer routeExists.
+var routeUniqueColumns = []string{"plan", "called_prefix", "caller_prefix", "media"}
+
+// routeKey is a route's identity under routeUniqueColumns.
+func routeKey(v Values) string {
+	key := make([]byte, 0, 32)
+	for _, c := range routeUniqueColumns {
+		key = append(key, v[c]...)
+		key = append(key, 0)
+	}
+	return string(key)
+}
+
+// routeExists is the error of a route whose routeKey another route has.
+func routeExists() FieldError {
+	return FieldError{Key: "called_prefix", Message: "a route with this called_prefix, caller_prefix and media already exists in the plan"}
+}
 
 // kindRoute is plans/routes/*.
 var kindRoute = &Kind{

@@ -27,7 +27,6 @@ var (
 	ErrPlanForbids    = errors.New("your rate plan does not allow this")              // 403
 	ErrNotFound       = errors.New("object does not exist, or you may not access it") // 404
 	ErrValidated      = errors.New("input passed validation")                         // 201
-	ErrHasDependents  = errors.New("object is in use")                                // 400
 	ErrBadUserInput   = errors.New("invalid user")                                    // CLI
 )
 
@@ -160,7 +159,7 @@ func SystemActor() *Actor {
 }
 
 // Can reports whether the actor's role holds any of the privileges.
-func (a *Actor) Can(privs ...Privilege) bool { return Grants(a.User.Role, privs...) }
+func (a *Actor) Can(privs ...Privilege) bool { return grants(a.User.Role, privs...) }
 
 // System reports whether the actor is the system owner.
 func (a *Actor) System() bool { return a.Can(PrivSystem) }

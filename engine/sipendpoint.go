@@ -64,8 +64,8 @@ type Warning struct {
 	Message string `json:"warning"`
 }
 
-// SIPEndpointWarnings lists what is legal but unusable in an endpoint.
-func SIPEndpointWarnings(v Values) []Warning {
+// sipEndpointWarnings lists what is legal but unusable in an endpoint.
+func sipEndpointWarnings(v Values) []Warning {
 	var ws []Warning
 	add := func(key, msg string) { ws = append(ws, Warning{Key: key, Message: msg}) }
 	// An empty or dynamic host makes the endpoint register to the switch
@@ -137,7 +137,7 @@ func (s *Service) SaveSIPEndpoint(ctx context.Context, a *Actor, input Values) (
 			return fmt.Errorf("reread SIP endpoint: %w", err)
 		}
 		vals := valuesOfRecord(rec)
-		res.Warnings = SIPEndpointWarnings(vals)
+		res.Warnings = sipEndpointWarnings(vals)
 		if w, ok := EndpointDriverWarning(s.EndpointDriver(), vals); ok {
 			res.Warnings = append(res.Warnings, w)
 		}

@@ -333,7 +333,7 @@ func t38Default(v Values) string {
 // ms (chan_sip's t1min floor), timerb 1000-600000 ms, session-minse 90
 // (RFC 4028's floor)-86400 s, session-expires 90-86400 s, port 0 (none:
 // the host's or 5060)-65535.
-var SIPEndpointSpec = NewSpec(
+var SIPEndpointSpec = newSpec(
 	required(str("name", "", checkName)),
 	str("defaultuser", "", checkCredential),
 	str("secret", "", checkSecret),

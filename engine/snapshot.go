@@ -87,9 +87,9 @@ func loadAll[T any](ctx context.Context, tx *storage.Tx, table string, dst *[]T)
 	return nil
 }
 
-// routeColumns are the plan_routes columns a Route is scanned from, in
-// the order scanRoutesInto scans them.
-var routeColumns = []string{"id", "plan", "called_prefix", "caller_prefix", "allow", "description", "media", "peer1", "peer2", "peer3", "timegroup"}
+// routeColumns are the plan_routes columns a Route is scanned from: its
+// fields' json tags, which are the column names.
+var routeColumns = columnsOf[routing.Route]()
 
 // parallelRoutesFrom is the table size from which routes load in parallel:
 // the SQLite driver's per-column work is most of building a big deck.
@@ -175,14 +175,15 @@ func idBetween(from, to int64) []storage.Cond {
 // other than exactly len(dst) rows is errRevisionMoved.
 func scanRoutesInto(ctx context.Context, tx *storage.Tx, where []storage.Cond, dst []routing.Route) error {
 	i := 0
-	err := tx.Scan(ctx, "plan_routes", routeColumns, where,
+	args := make([]any, len(routeColumns.names))
+	err := tx.Scan(ctx, "plan_routes", routeColumns.names, where,
 		func(r storage.Scanner) error {
 			if i == len(dst) {
 				return errRevisionMoved
 			}
-			rt := &dst[i]
+			routeColumns.targets(&dst[i], args)
 			i++
-			return r.Scan(&rt.ID, &rt.Plan, &rt.CalledPrefix, &rt.CallerPrefix, &rt.Allow, &rt.Description, &rt.Media, &rt.Peer1, &rt.Peer2, &rt.Peer3, &rt.TimeGroup)
+			return r.Scan(args...)
 		})
 	if err == nil && i != len(dst) {
 		err = errRevisionMoved
@@ -190,10 +191,10 @@ func scanRoutesInto(ctx context.Context, tx *storage.Tx, where []storage.Cond, d
 	return err
 }
 
-// peerCostColumns are the peer_costs columns a PeerCost is scanned from, in
-// the order PeerCosts scans them.
-var peerCostColumns = []string{"id", "peer", "called_prefix", "called_min", "called_max", "caller_type", "caller_prefix", "connectfee", "cost", "days",
-	"end", "endhour", "endminute", "included", "increment", "least_cost", "media", "message", "minimum", "priority", "start", "starthour", "startminute"}
+// peerCostColumns are the peer_costs columns a PeerCost is scanned from
+// (its fields' json tags): all but the description, which ranking never
+// reads.
+var peerCostColumns = columnsOf[routing.PeerCost]("description")
 
 // PeerCosts reads every peer cost row of peers that keep their own costs
 // (costs=1); only those take part in least-cost ranking.
@@ -208,10 +209,12 @@ func (s *Service) PeerCosts(ctx context.Context) ([]routing.PeerCost, error) {
 		for i, p := range ownCosts {
 			ids[i] = p["id"]
 		}
-		return tx.Scan(ctx, "peer_costs", peerCostColumns, []storage.Cond{{Col: "peer", Op: "in", Val: ids}},
+		args := make([]any, len(peerCostColumns.names))
+		return tx.Scan(ctx, "peer_costs", peerCostColumns.names, []storage.Cond{{Col: "peer", Op: "in", Val: ids}},
 			func(r storage.Scanner) error {
 				var c routing.PeerCost
-				if err := r.Scan(&c.ID, &c.Peer, &c.CalledPrefix, &c.CalledMin, &c.CalledMax, &c.CallerType, &c.CallerPrefix, &c.ConnectFee, &c.Cost, &c.Days, &c.End, &c.EndHour, &c.EndMinute, &c.Included, &c.Increment, &c.LeastCost, &c.Media, &c.Message, &c.Minimum, &c.Priority, &c.Start, &c.StartHour, &c.StartMinute); err != nil {
+				peerCostColumns.targets(&c, args)
+				if err := r.Scan(args...); err != nil {
 					return err
 				}
 				out = append(out, c)

@@ -121,9 +121,9 @@ type Spec struct {
 	byName map[string]int
 }
 
-// NewSpec indexes params; it panics on a duplicate name because specs are
+// newSpec indexes params; it panics on a duplicate name because specs are
 // package-level literals and a duplicate is a programming error.
-func NewSpec(params ...Param) *Spec {
+func newSpec(params ...Param) *Spec {
 	s := &Spec{Params: params, byName: make(map[string]int, len(params))}
 	for i, p := range params {
 		if _, dup := s.byName[p.Name]; dup {
@@ -303,7 +303,10 @@ func (p *Param) normalize(raw, current string) (string, error) {
 			return "", err
 		}
 	}
-	if p.Refused != "" && canon != p.Default {
+	// A value stored before the parameter was refused may be sent back
+	// unchanged (a client writing back what it read); it can only be
+	// cleared.
+	if p.Refused != "" && canon != p.Default && canon != current {
 		return "", fmt.Errorf("is not supported (%s): only %q is accepted", p.Refused, p.Default)
 	}
 	return canon, nil

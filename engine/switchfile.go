@@ -233,7 +233,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 	snap.Customers = []routing.Customer{{ID: RootCustomer, Name: "System"}}
 	for _, o := range sections["customers"] {
 		id := sf.objectID(o, customers)
-		vals, ok := sf.validate(o, CustomerSpec, "id")
+		vals, ok := sf.validate(o, customerSpec, "id")
 		if id == 0 || !ok {
 			continue
 		}
@@ -258,7 +258,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 	groups := map[int]bool{}
 	for _, o := range sections["timegroups"] {
 		id := sf.objectID(o, groups)
-		vals, ok := sf.validate(o, TimeGroupSpec, "id", "periods")
+		vals, ok := sf.validate(o, timeGroupSpec, "id", "periods")
 		if !ok || id == 0 {
 			continue
 		}
@@ -279,7 +279,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 						continue
 					}
 					po.vals["timegroup"] = strconv.Itoa(id)
-					pv, ok := sf.validate(po, TimePeriodSpec)
+					pv, ok := sf.validate(po, timePeriodSpec)
 					if !ok {
 						continue
 					}
@@ -324,7 +324,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 			continue
 		}
 		id := sf.objectID(o, classes)
-		vals, ok := sf.validate(o, COSSpec, "id", "rules")
+		vals, ok := sf.validate(o, cosSpec, "id", "rules")
 		if !ok || id == 0 {
 			continue
 		}
@@ -345,7 +345,7 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 						continue
 					}
 					ro.vals["cos"] = strconv.Itoa(id)
-					rv, ok := sf.validate(ro, COSRuleSpec)
+					rv, ok := sf.validate(ro, cosRuleSpec)
 					if !ok {
 						continue
 					}
@@ -410,9 +410,10 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 			}
 		}
 		groupRef(o, "timegroup", vals)
-		key := vals["plan"] + "\x00" + vals["called_prefix"] + "\x00" + vals["caller_prefix"] + "\x00" + vals["media"]
+		key := routeKey(vals)
 		if routeKeys[key] {
-			sf.fail(o.lineOf("called_prefix"), o.name, "called_prefix", "a route with this called_prefix, caller_prefix and media already exists in the plan")
+			e := routeExists()
+			sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
 		}
 		routeKeys[key] = true
 		var r routing.Route

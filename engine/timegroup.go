@@ -9,16 +9,16 @@ import (
 
 // Time groups and their periods (timegroups/*, timegroups/periods/*).
 
-// TimeGroupSpec is timegroups/create (and update).
-var TimeGroupSpec = NewSpec(
+// timeGroupSpec is timegroups/create (and update).
+var timeGroupSpec = newSpec(
 	required(str("name", "", checkCallerIDText)),
 	id("customer", false),
 	str("description", "", nil),
 	validationParam,
 )
 
-// TimePeriodSpec is timegroups/periods/create (and update).
-var TimePeriodSpec = NewSpec(
+// timePeriodSpec is timegroups/periods/create (and update).
+var timePeriodSpec = newSpec(
 	required(Param{Name: "timegroup", Type: Integer, Min: 1, MinSet: true}),
 	str("days", "1234567", checkDays),
 	integer("starthour", "0", 0, 23),
@@ -35,7 +35,7 @@ var TimePeriodSpec = NewSpec(
 // the whole account, so administrators and commerce users manage them and
 // every user may read them.
 var kindTimeGroup = &Kind{
-	Name: "time group", Table: "timegroups", Key: "id", Spec: TimeGroupSpec, ReturnsID: true,
+	Name: "time group", Table: "timegroups", Key: "id", Spec: timeGroupSpec, ReturnsID: true,
 	check:      checkTimeGroup,
 	CreatePriv: []Privilege{PrivAdministrator, PrivCommerce}, UpdatePriv: []Privilege{PrivAdministrator, PrivCommerce},
 	DeletePriv: []Privilege{PrivAdministrator, PrivCommerce},
@@ -57,7 +57,7 @@ func timeGroupVisible(ctx context.Context, tx *storage.Tx, a *Actor, v Values) (
 
 // kindTimePeriod is timegroups/periods/*.
 var kindTimePeriod = &Kind{
-	Name: "time period", Table: "timeperiods", Key: "id", Spec: TimePeriodSpec, ReturnsID: true,
+	Name: "time period", Table: "timeperiods", Key: "id", Spec: timePeriodSpec, ReturnsID: true,
 	CreatePriv: kindTimeGroup.CreatePriv, UpdatePriv: kindTimeGroup.UpdatePriv, DeletePriv: kindTimeGroup.DeletePriv,
 	GetPriv: kindTimeGroup.GetPriv, ListPriv: kindTimeGroup.ListPriv,
 	Sorts:          []string{"id"},

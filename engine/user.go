@@ -22,7 +22,7 @@ func (s *Service) insertUser(ctx context.Context, tx *storage.Tx, username, pass
 	if err := checkName(username); err != nil || username == "" {
 		return fmt.Errorf("%w: username must be 1-64 letters, digits, '_', '.', '+' or '-'", ErrBadUserInput)
 	}
-	if _, ok := Roles[role]; !ok {
+	if _, ok := rolePrivileges[role]; !ok {
 		return fmt.Errorf("%w: role must be one of %v", ErrBadUserInput, RoleNames())
 	}
 	if len(password) < 8 {

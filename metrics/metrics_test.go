@@ -36,7 +36,7 @@ func TestObservationsShowInTheScrape(t *testing.T) {
 	m.ObserveAPI("phones/create", "204", 3*time.Millisecond)
 	m.ObserveRender(40*time.Millisecond, nil)
 	m.ObserveRender(time.Millisecond, errors.New("disk full"))
-	stats := sip.Stats{CallsAttempted: 7, CallsAnswered: 5, CallsFailed: 2, FailedBusy: 2, ActiveCalls: 3, RejectedOverload: 4, SessionTimeouts: 6, UnregisteredAlerts: 8, AddressChangeAlerts: 9, UnreachableContacts: 2, FloodDropped: 11, FloodBlocks: 3}
+	stats := sip.Stats{CallsAttempted: 7, CallsAnswered: 5, CallsFailed: 2, FailedBusy: 2, ActiveCalls: 3, RejectedOverload: 4, SessionTimeouts: 6, UnregisteredAlerts: 8, AddressChangeAlerts: 9, UnreachableContacts: 2, FloodDropped: 11, FloodBlocks: 3, FloodTrickled: 5}
 	if err := m.RegisterSIP(func() sip.Stats { return stats }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,7 @@ func TestObservationsShowInTheScrape(t *testing.T) {
 		`sipswitch_sip_unreachable_contacts 2`,
 		`sipswitch_sip_flood_dropped_total 11`,
 		`sipswitch_sip_flood_blocks_total 3`,
+		`sipswitch_sip_flood_trickled_total 5`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(got, want) {

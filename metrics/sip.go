@@ -38,9 +38,9 @@ type sipCollector struct {
 	stats func() sip.Stats
 	calls *routing.CallControl
 
-	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans                                                                                                *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                               *prometheus.Desc
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans                                                                                                               *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                              *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per
@@ -58,6 +58,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		regs:          d("sipswitch_sip_registrations", "Registered contacts."),
 		floodDropped:  d("sipswitch_sip_flood_dropped_total", "Messages dropped unparsed because their source address was over calls.flood_limit."),
 		floodBlocks:   d("sipswitch_sip_flood_blocks_total", "Times a source address was blocked by calls.flood_limit."),
+		floodTrickled: d("sipswitch_sip_flood_trickled_total", "Messages from blocked source addresses let through by the trickle (one a second per port)."),
 		unreachable:   d("sipswitch_sip_unreachable_contacts", "Registered contacts of ping=1 lines that did not answer their last OPTIONS; calls skip them."),
 		authFail:      d("sipswitch_sip_auth_failures_total", "REGISTER/INVITE digest failures by reason (password, unknown_user, algorithm, realm, uri, qop, malformed, nonce) and challenges never answered (unanswered).", "reason"),
 		forwarded:     d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
@@ -79,7 +80,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -105,6 +106,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.unreachable, s.UnreachableContacts)
 	counter(c.floodDropped, s.FloodDropped)
 	counter(c.floodBlocks, s.FloodBlocks)
+	counter(c.floodTrickled, s.FloodTrickled)
 	for r, v := range s.AuthFailuresBy {
 		counter(c.authFail, v, sip.AuthReason(r).String())
 	}

@@ -1,4 +1,4 @@
-// Package render owns the translation of an engine.Snapshot into Asterisk
+// Package render owns the translation of a routing.Snapshot into Asterisk
 // configuration: sip.conf (chan_sip), pjsip.conf (res_pjsip), iax.conf and
 // extensions.conf. Rendering is a pure function of the snapshot: the same
 // snapshot gives the same bytes (sorted sections, no timestamps), so callers

@@ -340,6 +340,9 @@ func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	}
 	// No peer was dialled: least cost found no price (the engine's no peer).
 	d.same(`ExecIf($["${SS_DIALLED}" = ""]?Hangup(34))`)
+	// The last peer failed without a Dial (fail_percent, outmaximum): the
+	// SIP core's 503. Else the cause the last Dial left on the channel.
+	d.same(`ExecIf($["${SS_NODIAL}" != ""]?Hangup(${SS_NODIAL}))`)
 	d.same("Hangup()")
 }
 
@@ -406,6 +409,7 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 		d.same("GotoIf($[${RAND(1,100)} <= " + strconv.Itoa(p.FailPercent) + "]?failed)")
 	}
 	d.same("Set(LOCAL(num)=${ARG1})")
+	d.same("Set(SS_NODIAL=)")
 	next := "Dial("
 	if p.CalledStripHash == 1 {
 		// Only trailing '#'s go: FILTER would drop every '#'.
@@ -419,10 +423,12 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	d.same("Return()")
 	if p.OutMaximum >= 0 {
 		d.label("full", "Set(DIALSTATUS=CHANUNAVAIL)")
+		d.same("Set(SS_NODIAL=34)")
 		d.same("Return()")
 	}
 	if p.FailPercent > 0 {
 		d.label("failed", "Set(DIALSTATUS=CONGESTION)")
+		d.same("Set(SS_NODIAL=34)")
 		d.same("Return()")
 	}
 
@@ -438,17 +444,68 @@ func peerSubroutine(d dialplan, p *routing.Peer, driver Driver) {
 	} else {
 		d.exten("s", "NoOp(peer "+strconv.Itoa(p.ID)+" predial)")
 	}
+	predialCallerID(d, p)
+}
+
+// predialCallerID renders the caller id steps of a peer's pre-dial
+// subroutine: the peer is sent what the SIP core sends it
+// (routing.TranslateNumbers, routing.SentFrom, sip's peerInvite). res_pjsip
+// (and chan_sip) send From anonymous whenever the connected line's
+// presentation is restricted, P-Asserted-Identity then only to a peer
+// trusted with it (trust_id_outbound: send_privacy) with Privacy: id, and
+// otherwise the connected line's number and name. So:
+//   - a peer with send_privacy gets a caller who may not be shown (withheld
+//     or unknown) restricted: From anonymous, the identity (forced
+//     callerid; the withheld caller's own number; callerid_unknown) in
+//     P-Asserted-Identity;
+//   - any other peer gets its substitute (forced callerid, callerid_unknown,
+//     callerid_withheld) shown as allowed, without the caller's name, or,
+//     when the substitute is empty, the restricted anonymous From.
+func predialCallerID(d dialplan, p *routing.Peer) {
+	trusted := p.SendPrivacy == 1
+	// show sets the number n shown to the peer: allowed for an untrusted
+	// peer, restricted (From anonymous, n asserted) for a trusted one when
+	// the caller may not be shown.
+	show := func(n string, restricted bool) {
+		d.same("Set(CONNECTEDLINE(name,i)=)")
+		if n == "" {
+			// No number: anonymous however the peer is trusted (the SIP
+			// core's From for an empty caller id).
+			d.same("Set(CONNECTEDLINE(pres,i)=prohib)")
+			return
+		}
+		d.same("Set(CONNECTEDLINE(num,i)=" + n + ")")
+		if restricted && trusted {
+			d.same("Set(CONNECTEDLINE(pres,i)=prohib)")
+		} else {
+			d.same("Set(CONNECTEDLINE(pres,i)=allowed)")
+		}
+	}
 	if p.CallerID != "" {
-		d.same("Set(CONNECTEDLINE(num,i)=" + p.CallerID + ")")
+		// Forced: the peer's own number, shown unless the caller may not be
+		// and the peer is trusted (then asserted, From anonymous).
+		d.same(`GotoIf($["${CONNECTEDLINE(num)}" = "" | "${CONNECTEDLINE(num-pres):0:6}" = "prohib"]?restricted)`)
+		show(p.CallerID, false)
+		d.same("Return()")
+		d.label("restricted", "NoOp(caller not shown)")
+		show(p.CallerID, true)
 		d.same("Return()")
 		return
 	}
 	d.same(`GotoIf($["${CONNECTEDLINE(num)}" = ""]?unknown)`)
 	d.same(`GotoIf($["${CONNECTEDLINE(num-pres):0:6}" = "prohib"]?withheld)`)
 	d.same("Return()")
-	d.label("unknown", "Set(CONNECTEDLINE(num,i)="+p.CallerIDUnknown+")")
+	d.label("unknown", "NoOp(caller unknown)")
+	show(p.CallerIDUnknown, true)
 	d.same("Return()")
-	d.label("withheld", "Set(CONNECTEDLINE(num,i)="+p.CallerIDWithheld+")")
+	d.label("withheld", "NoOp(caller withheld)")
+	if trusted {
+		// The caller's own number stays, restricted: asserted to this
+		// peer with Privacy: id, From anonymous.
+		d.same("Return()")
+		return
+	}
+	show(p.CallerIDWithheld, true)
 	d.same("Return()")
 }
 
@@ -589,11 +646,26 @@ const maxHops = 5
 // maxHops times (SS_HOPS empty counts as 0).
 var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 
+// divert is the steps that mark the call as sent on by line (REDIRECTING,
+// which Dial copies to the outgoing channel): res_pjsip then sends a
+// Diversion header naming the line and why (RFC 5806; reason names
+// Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
+// unavailable), as the SIP core does. Asterisk sends only the most recent
+// diversion where the SIP core lists every line the call passed.
+func divert(line, reason string) []string {
+	return []string{
+		"Set(REDIRECTING(from-num,i)=" + line + ")",
+		"Set(REDIRECTING(reason,i)=" + reason + ")",
+		"Set(REDIRECTING(count,i)=${SS_HOPS})",
+	}
+}
+
 // destination renders a busy / no-answer / unregistered destination
 // (btype/bnumber, dtype/dnumber, utype/unumber) as the steps after its
 // label. cause is the hangup cause of the SIP core's answer when the
-// destination ends the call: 17 (486) for busy, 20 (480) otherwise.
-func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, lineName func(string) (string, bool), cfg *config) ([]string, error) {
+// destination ends the call: 17 (486) for busy, 20 (480) otherwise;
+// reason the REDIRECTING reason of a call it sends on.
+func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag string, cause int, reason string, lineName func(string) (string, bool), cfg *config) ([]string, error) {
 	end := "Hangup(" + strconv.Itoa(cause) + ")"
 	switch strings.ToLower(typ) {
 	case "", "hangup":
@@ -611,7 +683,9 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 			// the SIP core (a busy line would ring itself busy again).
 			return []string{end}, nil
 		}
-		return []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])", "Goto(" + phoneDialContext(p.Name) + "," + number + ",1)"}, nil
+		steps := []string{"ExecIf(" + hopGuard + "?" + end + ")", "Set(SS_HOPS=$[0${SS_HOPS} + 1])"}
+		steps = append(steps, divert(p.Name, reason)...)
+		return append(steps, "Goto("+phoneDialContext(p.Name)+","+number+",1)"), nil
 	case "voicemail":
 		box := number
 		if box == "" {
@@ -628,17 +702,17 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
 func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
-	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, lineName, cfg)
+	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, lineName, cfg)
+	noAnswer, err := destination(p, p.DType, p.DNumber, "dtype", "dnumber", "u", 20, "cfnr", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, lineName, cfg)
+	unavail, err := destination(p, p.UType, p.UNumber, "utype", "unumber", "u", 20, "unavailable", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
@@ -683,6 +757,9 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 			d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
 		}
 		d.same("Set(SS_HOPS=$[0${SS_HOPS} + 1])")
+		for _, step := range divert(p.Name, "cfu") {
+			d.same(step)
+		}
 		d.same("Goto(" + phoneDialContext(p.Name) + "," + fwd + ",1)")
 		if slot {
 			d.label("fwdfull", "Hangup(17)")
@@ -726,6 +803,16 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	opts := "b(" + lineCallerIDContext + "^s^1(${SS_CID_INTERNAL}^${SS_CNAME_INTERNAL}^${SS_PRES_INTERNAL}))"
 	if p.MusicRinging == 1 {
 		opts = "m" + opts // music on hold to the caller instead of ringing
+	}
+	// A line with no registered contact is not dialled: the SIP core
+	// takes its unregistered destination at once, and Asterisk, asked to
+	// dial it, logs an ERROR per call (pjsip: "Is endpoint registered and
+	// reachable?") before coming to the same place (found by calls through
+	// Asterisk 20.20.1).
+	if cfg.sipDriver == DriverPJSIP {
+		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + p.Name + `)}" = ""]?unavail)`)
+	} else {
+		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + p.Name + `)}" = "UNAVAILABLE"]?unavail)`)
 	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)

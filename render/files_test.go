@@ -18,8 +18,8 @@ func TestWriteFilesOnlyOnChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changed) != 4 {
-		t.Fatalf("first write changed %v, want all 4", changed)
+	if len(changed) != len(FileNames) {
+		t.Fatalf("first write changed %v, want all %d", changed, len(FileNames))
 	}
 	old := time.Now().Add(-time.Hour)
 	for _, n := range FileNames {
@@ -53,7 +53,7 @@ func TestWriteFilesOnlyOnChange(t *testing.T) {
 		t.Error("pjsip.conf content not replaced")
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 4 {
+	if len(entries) != len(FileNames) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
@@ -137,7 +137,7 @@ func TestWriteFilesRemovesLeftoversOfInterruptedRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := []string{".extensions.conf.tmp-2837461", ".sip.conf.tmp-99", ".pjsip.conf.tmp-"}
-	kept := []string{".voicemail.conf.tmp-1", "notes.txt", ".extensions.conf.bak"}
+	kept := []string{".musiconhold.conf.tmp-1", "notes.txt", ".extensions.conf.bak"}
 	for _, n := range append(append([]string{}, stale...), kept...) {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte("half a file"), 0o644); err != nil {
 			t.Fatal(err)

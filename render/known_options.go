@@ -5,7 +5,7 @@ package render
 // the table stands in for "Asterisk accepts this option": a test fails when
 // rendered output uses an option missing here.
 type KnownOption struct {
-	File    string // FileSIP, FilePJSIP, FileIAX, FileExtensions
+	File    string // FileSIP, FilePJSIP, FileIAX, FileExtensions, FileVoicemail
 	Section string // pjsip: the type= value; sip/iax: "general" or "peer"; extensions: "general" or "context"
 	Name    string
 	Doc     string
@@ -18,10 +18,14 @@ const (
 	docSIP     = "configs/samples/sip.conf.sample (Asterisk 20 chan_sip)"
 	docIAX     = "configs/samples/iax.conf.sample"
 	docExt     = "configs/samples/extensions.conf.sample"
+	docVM      = "configs/samples/voicemail.conf.sample"
 )
 
 // KnownOptions lists every option name the renderer emits.
 var KnownOptions = []KnownOption{
+	// voicemail.conf [general]; its other sections hold mailboxes
+	// ("box => password,name"), not options.
+	{FileVoicemail, "general", "format", docVM + " [general]"},
 	// pjsip.conf global
 	{FilePJSIP, "global", "type", docPJSIP + "global"},
 	{FilePJSIP, "global", "default_realm", docPJSIP + "global"},
@@ -209,14 +213,17 @@ var KnownApplications = map[string]string{
 	"Return":     "apps/app_stack.c",
 	"VoiceMail":  "apps/app_voicemail.c",
 	// functions
-	"GROUP":           "funcs/func_groupcount.c",
-	"GROUP_COUNT":     "funcs/func_groupcount.c",
-	"CALLERID":        "funcs/func_callerid.c",
-	"CONNECTEDLINE":   "funcs/func_callerid.c",
-	"FILTER":          "funcs/func_strings.c",
-	"LEN":             "funcs/func_strings.c",
-	"IF":              "funcs/func_logic.c",
-	"DIALPLAN_EXISTS": "funcs/func_dialplan.c",
-	"LOCAL":           "apps/app_stack.c",
-	"STRFTIME":        "funcs/func_strings.c",
+	"GROUP":               "funcs/func_groupcount.c",
+	"GROUP_COUNT":         "funcs/func_groupcount.c",
+	"CALLERID":            "funcs/func_callerid.c",
+	"CONNECTEDLINE":       "funcs/func_callerid.c",
+	"FILTER":              "funcs/func_strings.c",
+	"LEN":                 "funcs/func_strings.c",
+	"IF":                  "funcs/func_logic.c",
+	"DIALPLAN_EXISTS":     "funcs/func_dialplan.c",
+	"LOCAL":               "apps/app_stack.c",
+	"STRFTIME":            "funcs/func_strings.c",
+	"PJSIP_DIAL_CONTACTS": "channels/pjsip/dialplan_functions.c",
+	"DEVICE_STATE":        "funcs/func_devstate.c",
+	"REDIRECTING":         "funcs/func_callerid.c",
 }

@@ -16,10 +16,11 @@ const (
 	FilePJSIP      = "pjsip.conf"
 	FileIAX        = "iax.conf"
 	FileExtensions = "extensions.conf"
+	FileVoicemail  = "voicemail.conf"
 )
 
 // FileNames lists every file Render produces, in a fixed order.
-var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP}
+var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP, FileVoicemail}
 
 // Files maps a file name (FileSIP, ...) to its rendered bytes.
 type Files map[string][]byte
@@ -168,7 +169,7 @@ func CheckRealm(realm string) error {
 	return nil
 }
 
-// Render turns a snapshot into the four Asterisk configuration files. It
+// Render turns a snapshot into the Asterisk configuration files (FileNames). It
 // never writes anything; an error names the object and parameter that
 // cannot be expressed.
 func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
@@ -229,7 +230,7 @@ func Render(snap *routing.Snapshot, opts ...Option) (Files, error) {
 // them by name).
 const maxRenderPasses = 4
 
-// renderFiles renders the four files of snap once, returning the objects
+// renderFiles renders the files of snap once, returning the objects
 // they had to leave out.
 func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]error, error) {
 	m := newModel(snap)
@@ -237,7 +238,7 @@ func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]erro
 	if m.costs, err = newCostTable(m, cfg.costs); err != nil {
 		return nil, nil, fmt.Errorf("render %s: %w", FileExtensions, err)
 	}
-	files := make(Files, 4)
+	files := make(Files, len(FileNames))
 	for _, f := range []struct {
 		name string
 		fn   func(*model, *config) ([]byte, error)
@@ -246,6 +247,7 @@ func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]erro
 		{FileSIP, renderSIP},
 		{FileIAX, renderIAX},
 		{FileExtensions, renderExtensions},
+		{FileVoicemail, renderVoicemail},
 	} {
 		b, err := f.fn(m, cfg)
 		if err != nil {
@@ -335,7 +337,7 @@ func filterObjects[T any](in []T, keep func(*T) bool) []T {
 	return out
 }
 
-// model is the snapshot sorted and indexed once for all four files.
+// model is the snapshot sorted and indexed once for all the files.
 type model struct {
 	snap       *routing.Snapshot
 	peers      []*routing.Peer // by id

@@ -48,6 +48,9 @@ type SimulationAttempt struct {
 	Type     string `json:"type"`
 	Called   string `json:"called"`
 	CallerID string `json:"callerid"`
+	// From is the From user a SIP peer's INVITE carries (SentFrom):
+	// the caller id, or anonymous; "" for other types.
+	From     string `json:"from,omitempty"`
 	SIPCore  string `json:"sip_core"`         // "dial", "skip" or "fail"
 	Asterisk string `json:"asterisk"`         // "dial" or "fail"
 	Reason   string `json:"reason,omitempty"` // why the SIP core skips or fails it (Reason*)
@@ -146,6 +149,9 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 	for i, a := range d.Attempts {
 		at := SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
 			SIPCore: PathDial, Asterisk: PathDial, FailPercent: a.Peer.FailPercent}
+		if a.Peer.IsSIP() {
+			at.From = SentFrom(a.Peer, a.CallerID, req.Presentation)
+		}
 		codecs := PeerCodecOffer(a.Peer, req.Line)
 		at.Codecs, at.TelephoneEvent = codecs.List(), codecs.TelephoneEvent
 		// The SIP core's order (sip's routeOut): type, spend, outmaximum,

@@ -29,3 +29,17 @@ func TranslateNumbers(peer *Peer, called, caller string, pres Presentation) (cal
 	}
 	return calledOut, callerID
 }
+
+// SentFrom is the From user an INVITE to SIP peer carries for a call whose
+// caller id (TranslateNumbers) is callerID and whose caller's number is
+// pres: the caller id, or "anonymous" (RFC 3323 4.1.1.3) when there is
+// none or when the caller's number may not be shown and the peer is
+// trusted with it (send_privacy): that peer gets the identity in
+// P-Asserted-Identity with Privacy: id instead. The SIP core sends it,
+// the rendered files make Asterisk send it, and routes/simulate shows it.
+func SentFrom(peer *Peer, callerID string, pres Presentation) string {
+	if callerID == "" || pres != PresentationAllowed && peer.SendPrivacy == 1 {
+		return "anonymous"
+	}
+	return callerID
+}

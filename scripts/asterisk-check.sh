@@ -7,7 +7,8 @@
 # ROOTFS  a root file system with Asterisk 20 installed (built from source
 #         by the steering repository's tools/asterisk-rootfs.sh; see
 #         render/README.md "Acceptance by Asterisk 20")
-# DIR     rendered sip.conf, pjsip.conf, iax.conf and extensions.conf
+# DIR     rendered sip.conf, pjsip.conf, iax.conf, extensions.conf and
+#         voicemail.conf
 # DRIVER  pjsip or sip: which SIP channel driver to load (both bind 5060)
 #
 # Runs as root (chroot). Exits 0 when Asterisk loaded everything cleanly,
@@ -38,6 +39,7 @@ ast "sip show registry" >"$OUT/sip-registry"
 ast "iax2 show peers" >"$OUT/iax-peers"
 ast "dialplan show" >"$OUT/dialplan"
 ast "module show like chan_" >"$OUT/modules"
+ast "voicemail show users" >"$OUT/voicemail-users"
 stop_asterisk
 
 NEW=$(comm -13 <(echo "$BASE") <(errors))
@@ -68,6 +70,10 @@ else
 	section_names "$DIR/sip.conf" | want - "$OUT/sip-peers" "sip peer" || rc=1
 fi
 section_names "$DIR/iax.conf" | want - "$OUT/iax-peers" "iax peer" || rc=1
+# voicemail.conf: every mailbox ("box => pin,name" outside [general]).
+if [[ -f $DIR/voicemail.conf ]]; then
+	awk '/^\[/{s=$0} s!="[general]" && / => /{print $1}' "$DIR/voicemail.conf" | sort -u | want - "$OUT/voicemail-users" mailbox || rc=1
+fi
 section_names "$DIR/extensions.conf" | sed 's/^/'"'"'/; s/$/'"'"'/' | want - "$OUT/dialplan" context || rc=1
 echo "asterisk-check: outputs in $OUT"
 [[ $rc = 0 ]] && echo "asterisk-check: OK ($DRIVER)"

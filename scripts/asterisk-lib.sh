@@ -14,6 +14,9 @@ ast() { chroot "$ROOT" asterisk -rx "$1" 2>/dev/null; }
 prepare_etc() {
 	rm -rf "$ETC" && cp -a "$ROOT/etc/asterisk.orig" "$ETC"
 	[[ -n ${1:-} ]] && cp "$1"/sip.conf "$1"/pjsip.conf "$1"/iax.conf "$1"/extensions.conf "$ETC"/
+	# voicemail.conf: the mailboxes VoiceMail() records into (rendered
+	# since sipswitch renders them).
+	[[ -n ${1:-} && -f $1/voicemail.conf ]] && cp "$1"/voicemail.conf "$ETC"/
 	# Modules that decline to load without services of their own (IMAP,
 	# ODBC, RADIUS, a database...) are left out: their errors say nothing
 	# about the rendered files.

@@ -96,7 +96,7 @@ SC=$ROOT/testdata/sipp
 
 echo "== building"
 go build -o "$WORK/sipswitch" ./cmd/sipswitch
-go build -o "$WORK/gendb" ./testdata/sipp/gendb
+go build -o "$WORK/gendb" ./cmd/gendb
 # Inside route 0's prefix ("10000"), whatever ROUTES is.
 CALLED=10000123456
 if [[ $BACKEND = postgres ]]; then

@@ -42,7 +42,7 @@ trap 'exit 130' INT TERM
 ulimit -n 65536 2>/dev/null || true
 SC=$ROOT/testdata/sipp
 
-go build -o "$WORK/gendb" ./testdata/sipp/gendb
+go build -o "$WORK/gendb" ./cmd/gendb
 "$WORK/gendb" -db "$WORK/load.db" -csv "$WORK/calls.csv" -calls "$((CALLS + 10))" -called "$CALLED" -carrier-port "$CARRIER_PORT" >/dev/null 2>&1
 sed -e "s/@LISTEN@/127.0.0.1:$SIP_PORT/" -e "s/@CARRIER@/127.0.0.2:$CARRIER_PORT/g" -e "s/@CHILDREN@/$CHILDREN/" \
 	testdata/kamailio/yardstick.cfg >"$WORK/kamailio.cfg"

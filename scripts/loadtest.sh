@@ -42,7 +42,7 @@
 #
 # MODE=media measures the SIP core's RTP relay (media.relay MEDIA_RELAY,
 # default always): for each count in MEDIA_CALLS (default 100,500,1000)
-# the relayload command (sip/media/internal/relayload -sip) places that
+# the relayload command (cmd/relayload -sip) places that
 # many calls through the switch as phone 2000000 and answers them as
 # carrier1 (SIPp plays no part), then sends G.711 RTP both ways (50
 # packets/s per stream, two streams a call) for DURATION seconds after 2 s
@@ -120,7 +120,7 @@ SC=$ROOT/testdata/sipp
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== building"
 go build -o "$WORK/sipswitch" ./cmd/sipswitch
-go build -o "$WORK/gendb" ./testdata/sipp/gendb
+go build -o "$WORK/gendb" ./cmd/gendb
 echo "== generating database and injection file ($CALLS calls)"
 # One called number for every call: the switch binds digest credentials to
 # the Request-URI and SIPp computes them for one fixed uri (-auth_uri).
@@ -197,7 +197,7 @@ heap_mib() {
 }
 
 if [[ $MODE = media ]]; then
-	go build -o "$WORK/relayload" ./sip/media/internal/relayload
+	go build -o "$WORK/relayload" ./cmd/relayload
 	RSS_START=$(rss_kb)
 	echo "== media: calls $MEDIA_CALLS through the relay (media.relay $MEDIA_RELAY), ${DURATION}s measured each"
 	"$WORK/relayload" -sip "udp://127.0.0.1:$SIP_PORT" -carrier "127.0.0.2:$CARRIER_PORT" -phone 2000000 -password pw2000000 -called "$CALLED" \

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -25,19 +26,19 @@ func TestAuthFailureReasons(t *testing.T) {
 		cause    string
 		guessing bool
 	}{
-		{"wrong password", "1001", "nope", nil, AuthWrongPassword, "wrong password", true},
-		{"unknown user", "7777", "nope", nil, AuthUnknownUser, "no line", true},
-		{"other realm", "1001", "", []sip.Header{authz(`Digest username="1001", realm="asterisk", nonce="n", uri="sip:127.0.0.1", response="00"`)}, AuthRealm, `asterisk`, false},
-		{"algorithm not offered", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:127.0.0.1", response="00", algorithm=SHA-512-256`)}, AuthAlgorithm, "offers MD5", false},
-		{"qop auth-int", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:127.0.0.1", response="00", qop=auth-int, nc=00000001, cnonce="c"`)}, AuthQop, "qop=auth-int", false},
-		{"uri of another request", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:4400000001@127.0.0.1", response="00"`)}, AuthURI, "sip:4400000001@127.0.0.1", true},
-		{"malformed", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test`)}, AuthMalformed, "unterminated", true},
+		{"wrong password", "1001", "nope", nil, auth.WrongPassword, "wrong password", true},
+		{"unknown user", "7777", "nope", nil, auth.UnknownUser, "no line", true},
+		{"other realm", "1001", "", []sip.Header{authz(`Digest username="1001", realm="asterisk", nonce="n", uri="sip:127.0.0.1", response="00"`)}, auth.BadRealm, `asterisk`, false},
+		{"algorithm not offered", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:127.0.0.1", response="00", algorithm=SHA-512-256`)}, auth.BadAlgorithm, "offers MD5", false},
+		{"qop auth-int", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:127.0.0.1", response="00", qop=auth-int, nc=00000001, cnonce="c"`)}, auth.BadQop, "qop=auth-int", false},
+		{"uri of another request", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test", nonce="n", uri="sip:4400000001@127.0.0.1", response="00"`)}, auth.BadURI, "sip:4400000001@127.0.0.1", true},
+		{"malformed", "1001", "", []sip.Header{authz(`Digest username="1001", realm="test`)}, auth.Malformed, "unterminated", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &syncBuffer{}
 			// A block after one guess shows which reasons count towards it.
-			s, sw := startSwitch(t, registrarDir(), WithAuthBlock(1, time.Minute, time.Minute),
+			s, sw := startSwitch(t, registrarDir(), withAuthBlock(1, time.Minute, time.Minute),
 				WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -83,7 +84,7 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 	logs := &syncBuffer{}
 	s, sw := startSwitch(t, registrarDir(), WithDigestAlgorithms("SHA-256", "MD5"),
 		// The window outlasts the three registrations on a loaded machine.
-		WithAuthWatch(time.Second, time.Minute),
+		withAuthWatch(time.Second, time.Minute),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	silent := siptest.NewAgent(t, "silent", "127.0.0.1")
 	good := siptest.NewAgent(t, "good", "127.0.0.1")
@@ -99,9 +100,9 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 	if res, _, err := good.Register(ctx, sw, "1004", "secret1004", 300); err != nil || res.StatusCode != 200 {
 		t.Fatalf("register of the answering phone: %v %v", res, err)
 	}
-	eventually(t, "unanswered challenge counted", func() bool { return s.Stats().AuthFailuresBy[AuthUnanswered] > 0 })
+	eventually(t, "unanswered challenge counted", func() bool { return s.Stats().AuthFailuresBy[auth.Unanswered] > 0 })
 	time.Sleep(1200 * time.Millisecond) // more sweeps: nothing else to report
-	if n := s.Stats().AuthFailuresBy[AuthUnanswered]; n != 1 {
+	if n := s.Stats().AuthFailuresBy[auth.Unanswered]; n != 1 {
 		t.Fatalf("unanswered challenges %d, want 1 (the silent phone only); log:\n%s", n, logs.String())
 	}
 	line := logLine(logs.String(), "sip challenge never answered")
@@ -120,7 +121,7 @@ func TestUnansweredChallengeIsReported(t *testing.T) {
 func TestAuthFailureLogOncePerSourceAndInterval(t *testing.T) {
 	logs := &syncBuffer{}
 	clock := &fakeClock{}
-	s, sw := startSwitch(t, registrarDir(), WithClock(clock.now), WithAuthWatch(time.Hour, time.Minute),
+	s, sw := startSwitch(t, registrarDir(), withClock(clock.now), withAuthWatch(time.Hour, time.Minute),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -146,7 +147,7 @@ func TestAuthFailureLogOncePerSourceAndInterval(t *testing.T) {
 	if !strings.Contains(logs.String(), "same_since_last_log=4") {
 		t.Errorf("second line does not count the 4 left out:\n%s", logs.String())
 	}
-	if got := s.Stats().AuthFailuresBy[AuthWrongPassword]; got != 6 {
+	if got := s.Stats().AuthFailuresBy[auth.WrongPassword]; got != 6 {
 		t.Errorf("counted %d wrong passwords, want 6: the log is thinned, the count is not", got)
 	}
 }

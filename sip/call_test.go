@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -468,8 +469,8 @@ func TestPeerDigestAuthAndIdentityHeaders(t *testing.T) {
 				sip.NewHeader("Proxy-Authenticate", `Digest realm="carrier", nonce="n0nce", algorithm=MD5, qop="auth"`))
 			return
 		}
-		c, err := parseDigestCredentials(h.Value())
-		if err != nil || c.username != "trunkuser" || digestResponse(md5.New, &c, "INVITE", "trunkpass") != c.response {
+		c, err := auth.ParseCredentials(h.Value())
+		if err != nil || c.Username != "trunkuser" || auth.Response(md5.New, &c, "INVITE", "trunkpass") != c.Response {
 			d.Respond(403, "Forbidden", nil)
 			return
 		}

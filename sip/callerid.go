@@ -5,6 +5,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // identity is how a caller is shown: outside (to peers, through the
@@ -27,7 +28,7 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	if f := req.From(); f != nil {
 		fromUser, fromName = f.Address.User, f.DisplayName
 	}
-	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(headerValue(req, "Privacy")), "id")
+	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(sipmsg.HeaderValue(req, "Privacy")), "id")
 	if phone == nil {
 		// A peer's caller is decided on (caller prefixes, acr) as its dial
 		// string; anything that is not a number is no number.

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // The media of a call: the codec policy of every offer the switch sends
@@ -72,30 +72,16 @@ func (c *call) screenCaller(req *sip.Request, fromPhone bool) error {
 	if c.mode == media.ModeNever || !fromPhone {
 		return nil
 	}
-	src := sourceAddr(req)
+	src := sipmsg.SourceAddr(req)
 	if body := req.Body(); len(body) > 0 {
 		nat, err := media.BehindNAT(body, src)
 		c.callerNAT = nat
 		return err
 	}
 	if ct := req.Contact(); ct != nil {
-		c.callerNAT = hostIsNot(ct.Address.Host, src)
+		c.callerNAT = sipmsg.HostIsNot(ct.Address.Host, src)
 	}
 	return nil
-}
-
-// hostIsNot says whether a URI host is something other than the address
-// addr: another IP address, or a name (which behind NAT is no address).
-func hostIsNot(host string, addr netip.Addr) bool {
-	ip, err := netip.ParseAddr(trimBrackets(host))
-	return err != nil || ip.Unmap() != addr
-}
-
-func trimBrackets(h string) string {
-	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
-		return h[1 : len(h)-1]
-	}
-	return h
 }
 
 // policyBody is the caller's SDP under the codec policy of the party it
@@ -133,7 +119,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.media = s
 		c.s.stats.relayedCalls.Add(1)
 		s.SetNAT(media.SideA, c.callerNAT)
-		s.SetSources(media.SideA, sourceAddr(c.a.InviteRequest))
+		s.SetSources(media.SideA, sipmsg.SourceAddr(c.a.InviteRequest))
 	}
 	if c.bOffered {
 		// RFC 3264 leaves the failed party nothing to send to: its
@@ -153,7 +139,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 // the forks that did not answer, and the failed attempts before, cannot
 // latch it).
 func (c *call) calleeFrom(res *sip.Response) {
-	c.media.SetSources(media.SideB, sourceAddr(res))
+	c.media.SetSources(media.SideB, sipmsg.SourceAddr(res))
 }
 
 // relayedProvisional is the SDP of a callee's 18x as the caller gets it:

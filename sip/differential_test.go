@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand"
 	"net"
@@ -42,20 +43,73 @@ type attempt struct{ peer, called, callerID string }
 
 func (a attempt) String() string { return a.peer + ":" + a.called + "<" + a.callerID + ">" }
 
+// seen is everything one INVITE showed a carrier (or the voicemail
+// server): the attempt (Request-URI user, From user), From's display name,
+// the user of P-Asserted-Identity, Privacy, and the Diversion headers
+// (line;reason, most recent first).
+type seen struct {
+	attempt
+	name, pai, privacy, diversion string
+}
+
+func (s seen) String() string {
+	out := s.attempt.String()
+	if s.name != "" {
+		out += " name=" + strconv.Quote(s.name)
+	}
+	if s.pai != "" {
+		out += " pai=" + s.pai
+	}
+	if s.privacy != "" {
+		out += " privacy=" + s.privacy
+	}
+	if s.diversion != "" {
+		out += " diversion=" + s.diversion
+	}
+	return out
+}
+
+func plain(ss []seen) []attempt {
+	var out []attempt
+	for _, s := range ss {
+		out = append(out, s.attempt)
+	}
+	return out
+}
+
 // carrierLog records the INVITEs the carrier agents get, in order.
 type carrierLog struct {
 	mu  sync.Mutex
-	got []attempt
+	got []seen
 }
 
 func (l *carrierLog) handler(name string, code int) func(d *sipgo.DialogServerSession, req *sip.Request) {
 	return func(d *sipgo.DialogServerSession, req *sip.Request) {
-		from := ""
+		s := seen{attempt: attempt{peer: name, called: req.Recipient.User}}
 		if f := req.From(); f != nil {
-			from = f.Address.User
+			s.callerID, s.name = f.Address.User, f.DisplayName
 		}
+		if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+			s.pai = uriUser(h.Value())
+		}
+		if h := req.GetHeader("Privacy"); h != nil {
+			s.privacy = strings.ToLower(strings.ReplaceAll(h.Value(), " ", ""))
+		}
+		var divs []string
+		for _, h := range req.GetHeaders("Diversion") {
+			for _, v := range strings.Split(h.Value(), ",") {
+				reason := ""
+				for _, p := range strings.Split(v, ";")[1:] {
+					if k, val, _ := strings.Cut(strings.TrimSpace(p), "="); strings.EqualFold(k, "reason") {
+						reason = strings.Trim(val, `"`)
+					}
+				}
+				divs = append(divs, uriUser(v)+";"+reason)
+			}
+		}
+		s.diversion = strings.Join(divs, ",")
 		l.mu.Lock()
-		l.got = append(l.got, attempt{peer: name, called: req.Recipient.User, callerID: from})
+		l.got = append(l.got, s)
 		l.mu.Unlock()
 		if code == 200 {
 			siptest.AnswerWith(carrierSDP)(d, req)
@@ -65,7 +119,20 @@ func (l *carrierLog) handler(name string, code int) func(d *sipgo.DialogServerSe
 	}
 }
 
-func (l *carrierLog) take() []attempt {
+// uriUser is the user part of the first SIP URI in a header value.
+func uriUser(v string) string {
+	i := strings.Index(v, "sip:")
+	if i < 0 {
+		return ""
+	}
+	v = v[i+4:]
+	if at := strings.IndexAny(v, "@>;"); at >= 0 && v[at] == '@' {
+		return v[:at]
+	}
+	return ""
+}
+
+func (l *carrierLog) take() []seen {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.got
@@ -86,6 +153,15 @@ type diffSwitch struct {
 	pjsip    []byte
 	peers    map[int]*routing.Peer
 	byChan   func(channel string) (peer, number string, ok bool)
+	stats    *diffStats
+}
+
+// diffStats counts the calls compared with a real Asterisk and their
+// differences by kind.
+type diffStats struct {
+	diverted      int // attempts of sent-on calls whose Diversion was compared
+	asteriskCalls int
+	diverge       map[string]int
 }
 
 const (
@@ -96,7 +172,12 @@ const (
 	diffFwd    = "fw300"
 	diffFwd2   = "fw301" // forwards back to fw300 or to itself: loops end at the hop limit
 	diffVMLine = "vm400"
+	diffDesk   = "desk500" // registered (the desk agent) on both the SIP core and Asterisk: what a called phone sees
 )
+
+// diffSeeds are the generator's seeds (-diff.seeds=1,2,3): each makes its
+// own switches and calls.
+var diffSeeds = flag.String("diff.seeds", "14", "comma-separated seeds of TestDifferentialSimulateSIPCoreDialplan's generator")
 
 func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	switches, callsEach := 12, 20
@@ -112,28 +193,43 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	}
 	vm := siptest.NewAgent(t, "voicemail", "127.0.0.5")
 	vm.Handle(log.handler("voicemail", 200))
+	desk := siptest.NewAgent(t, "desk", "127.0.0.6")
+	desk.Handle(log.handler("desk", 200))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	// With ASTERISK_ROOTFS (a root file system with Asterisk 20, as for
 	// TestAsteriskLoadsRenderedFiles; needs root), every call is also
-	// placed through a real Asterisk running the rendered files. Only SIP
-	// peers are used then: Asterisk would wait on an IAX2 peer that
+	// placed through a real Asterisk running the rendered files, and what
+	// the carriers saw and the final status must be the SIP core's. Only
+	// SIP peers are used then: Asterisk would wait on an IAX2 peer that
 	// cannot answer.
 	asteriskRoot := os.Getenv("ASTERISK_ROOTFS")
 	if asteriskRoot != "" {
 		switches = 3
 	}
-	rng := rand.New(rand.NewSource(14))
+	stats := &diffStats{diverge: map[string]int{}}
 	compared := map[string]int{}
-	attempts := 0
-	for n := 0; n < switches; n++ {
-		ds := newDiffSwitch(t, rng, carriers, vm, asteriskRoot)
-		for c := 0; c < callsEach; c++ {
-			outcome, n := ds.compareCall(t, rng, phone, log, fmt.Sprintf("switch %d call %d", n, c))
-			compared[outcome]++
-			attempts += n
+	attempts, calls := 0, 0
+	for _, seedText := range strings.Split(*diffSeeds, ",") {
+		seed, err := strconv.ParseInt(strings.TrimSpace(seedText), 10, 64)
+		if err != nil {
+			t.Fatalf("-diff.seeds: %q is not a number", seedText)
+		}
+		rng := rand.New(rand.NewSource(seed))
+		for n := 0; n < switches; n++ {
+			ds := newDiffSwitch(t, rng, carriers, vm, desk, asteriskRoot)
+			ds.stats = stats
+			for c := 0; c < callsEach; c++ {
+				outcome, n := ds.compareCall(t, rng, phone, log, fmt.Sprintf("seed %d switch %d call %d", seed, n, c))
+				compared[outcome]++
+				attempts += n
+				calls++
+			}
 		}
 	}
-	t.Logf("calls compared by outcome: %v; %d peer attempts compared", compared, attempts)
+	t.Logf("seeds %s: %d calls compared by outcome: %v; %d peer attempts compared, %d of them sent on by a line (Diversion)", *diffSeeds, calls, compared, attempts, stats.diverted)
+	if asteriskRoot != "" {
+		t.Logf("%d calls compared with Asterisk; differences by kind: %v", stats.asteriskCalls, stats.diverge)
+	}
 	for _, want := range []string{"route", "line"} {
 		if compared[want] == 0 {
 			t.Errorf("no call with outcome %q was compared: the generator does not cover it", want)
@@ -141,7 +237,7 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	}
 }
 
-func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *siptest.Agent, asteriskRoot string) *diffSwitch {
+func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, desk *siptest.Agent, asteriskRoot string) *diffSwitch {
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "switch.db"))
 	if err != nil {
@@ -178,11 +274,17 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 				"starthour": strconv.Itoa(sh), "startminute": sm, "endhour": strconv.Itoa(eh), "endminute": em})
 		}
 	}
+	// Customer 2 sits below the system customer, 3 below 2: a peer
+	// reserved for 2 carries the calls of lines of 2 and 3, not 1's.
+	create("customers", engine.Values{"name": "reseller", "parent": strconv.Itoa(engine.RootCustomer)})
+	create("customers", engine.Values{"name": "shop", "parent": "2"})
 	// Peers 1-3 are SIP carriers (agents), 4-6 the types only Asterisk dials.
 	for i, c := range carriers {
 		create("peers", engine.Values{"name": c.Name, "type": pick("sip", "pjsip"), "destination": c.Host + ":" + strconv.Itoa(c.Port),
 			"called_prefix": pick("", "", "9"), "called_strip_hash": pick("0", "1"), "callerid": pick("", "", "+441230000"+strconv.Itoa(i)),
-			"callerid_unknown": pick("Anonymous", "0000"), "callerid_withheld": pick("", "Private"), "costs": pick("0", "1", "1", "1")})
+			"callerid_unknown": pick("Anonymous", "0000"), "callerid_withheld": pick("", "Private"), "costs": pick("0", "1", "1", "1"),
+			"username": pick("", "", "acct"+strconv.Itoa(i)), "customer": pick("0", "0", "0", "2", "3"), "fail_percent": pick("0", "0", "0", "100"),
+			"send_asserted_identity": pick("0", "1"), "send_privacy": pick("0", "0", "1")})
 	}
 	create("peers", engine.Values{"name": "ix", "type": "iax", "destination": "192.0.2.10", "costs": pick("0", "1")})
 	create("peers", engine.Values{"name": "td", "type": "dahdi", "channel_group": "7", "called_prefix": pick("", "#31#")})
@@ -225,9 +327,13 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 				"starthour": strconv.Itoa(rng.Intn(24)), "endhour": strconv.Itoa(rng.Intn(24)), "called_min": pick("1", "4")})
 		}
 	}
-	create("phones", engine.Values{"name": diffVoice, "password": "secret-v100", "plan": "1", "callerid_external": pick("default", "+442071234567", "+4420"),
-		"presentation_external": pick("1", "1", "0")})
-	create("phones", engine.Values{"name": diffFax, "password": "secret-f200", "plan": "1", "media": "fax", "callerid_external": "+4420999"})
+	create("phones", engine.Values{"name": diffVoice, "password": "secret-v100", "plan": "1",
+		"callerid_external":   pick("default", "matched_called", "name", "original", "original_own_number", "+442071234567", "+4420"),
+		"callername_external": pick("", "", "Sales Desk"), "presentation_external": pick("1", "1", "0"), "customer": pick("1", "2", "3"),
+		"callerid_internal":   pick("default", "name", "original", "original_own_number", "+442071230000", "2000"),
+		"callername_internal": pick("", "Reception"), "presentation_internal": pick("1", "1", "0")})
+	create("phones", engine.Values{"name": diffFax, "password": "secret-f200", "plan": "1", "media": "fax", "callerid_external": pick("+4420999", "default"),
+		"customer": pick("1", "3")})
 	// A forwarding that names a line needs the line first: fw300's to
 	// fw301 is set once fw301 exists.
 	fwd := pick(pick("0", "1")+randDigits(rng, diffAlpha, 4), diffFwd2)
@@ -243,6 +349,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 	create("phones", engine.Values{"name": diffFwd2, "password": "secret-fw301", "plan": "2", "forwarding": pick(diffFwd, diffFwd2),
 		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
+	create("phones", engine.Values{"name": diffDesk, "password": "secret-" + diffDesk, "plan": "1"})
 	if fwd == diffFwd2 {
 		if err := svc.Update(ctx, actor, kinds["phones"], diffFwd, engine.Values{"forwarding": fwd}, false); err != nil {
 			t.Fatal(err)
@@ -303,8 +410,18 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm *
 		}
 		return "", "", false
 	}
+	register := func(sw net.Addr) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, _, err := desk.Register(ctx, sw, diffDesk, "secret-"+diffDesk, 3600)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("desk REGISTER with %s: %v %v", sw, res, err)
+		}
+	}
+	register(addr)
 	if asteriskRoot != "" {
 		ds.asterisk = startAsterisk(t, asteriskRoot, files)
+		register(ds.asterisk)
 	}
 	return ds
 }
@@ -333,9 +450,9 @@ func randDigits(rng *rand.Rand, alphabet string, n int) string {
 	return string(b)
 }
 
-// compareCall places one random call on all three paths and fails the test
-// when they disagree. It returns the outcome compared and how many peer
-// attempts were.
+// compareCall places one random call on all three paths (four with a
+// real Asterisk) and fails the test when they disagree. It returns the
+// outcome compared and how many peer attempts were.
 func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.Agent, log *carrierLog, name string) (string, int) {
 	t.Helper()
 	line := diffVoice
@@ -350,58 +467,84 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		called = diffVMLine
 	case 2:
 		called = diffFwd2
+	case 3:
+		called = diffDesk
 	}
+	// A phone that withholds its number (Privacy: id, RFC 3323).
+	withheld := rng.Intn(5) == 0
 	for try := 0; ; try++ {
 		before := time.Now()
-		core, status := ds.sipCall(t, phone, log, line, called)
+		coreSeen, status := ds.sipCall(t, phone, log, line, called, withheld)
+		core := plain(coreSeen)
 		now := time.Now()
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue // a minute boundary passed during the call: time windows may differ
 		}
-		dial, cause, vmail := ds.dialplanCall(t, line, called, now, name)
-		where := fmt.Sprintf("%s: line %s calls %s at %s (%s)", name, line, called, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffFwd2 || called == diffVMLine {
+		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
+		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk {
 			// A call to a line: routes/simulate takes numbers, not lines;
 			// the SIP core and the dialplan must agree.
 			var coreOut []attempt
-			for _, a := range core {
+			var coreOutSeen []seen
+			for _, a := range coreSeen {
+				if a.peer != "voicemail" && a.peer != "desk" {
+					coreOut = append(coreOut, a.attempt)
+				}
 				if a.peer != "voicemail" {
-					coreOut = append(coreOut, a)
+					coreOutSeen = append(coreOutSeen, a)
 				}
 			}
 			var dialSIP []attempt
-			for _, a := range dial {
+			var dialDivs []string
+			for i, a := range dial {
 				if p := ds.peerNamed(a.peer); p != nil && p.IsSIP() {
-					if a.callerID == "" {
-						a.callerID = "anonymous" // what the SIP core's From says for no number
-					}
 					dialSIP = append(dialSIP, a)
+					dialDivs = append(dialDivs, divs[i])
 				}
 			}
 			if !slices.Equal(coreOut, dialSIP) {
 				t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers of %v)", where, coreOut, dialSIP, dial)
 			}
-			coreVM := slices.ContainsFunc(core, func(a attempt) bool { return a.peer == "voicemail" })
+			for i, c := range slices.DeleteFunc(slices.Clone(coreOutSeen), func(a seen) bool { return a.peer == "desk" }) {
+				// The line that sent the call on last, and why: the
+				// dialplan's one Diversion is the SIP core's first.
+				if c.diversion != "" {
+					ds.stats.diverted++
+				}
+				if latest, _, _ := strings.Cut(c.diversion, ","); latest != dialDivs[i] {
+					t.Fatalf("%s: attempt %d to %s: the SIP core's Diversion is %q, the dialplan's %q", where, i+1, c.peer, c.diversion, dialDivs[i])
+				}
+			}
+			coreVM := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "voicemail" })
 			if coreVM != (len(vmail) > 0) {
 				t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
 			}
-			if ds.asterisk != nil {
-				got, status := ds.asteriskCall(t, phone, log, line, called)
-				if !samePeersAndNumbers(got, coreOut) || coreVM != (status == 200) {
-					t.Errorf("%s: Asterisk sent %v (status %d), the SIP core %v (voicemail %v)", where, got, status, coreOut, coreVM)
+			coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
+			if !coreVM && !coreDesk && len(dial) == 0 {
+				// The dialplan's final answer (a sent-on call's carriers
+				// answer for themselves).
+				if want := causeStatus(cause); want != status {
+					t.Fatalf("%s: the SIP core answered %d, the dialplan hung up with cause %d (%d)", where, status, cause, want)
 				}
+			}
+			if ds.asterisk != nil {
+				got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
+				ds.compareAsterisk(t, where, coreOutSeen, status, got, astStatus)
 			}
 			return "line", len(dial)
 		}
-		sim := ds.simulate(t, line, called, now)
+		sim := ds.simulate(t, line, called, now, withheld)
 		var simAll, simCore []attempt
 		for _, a := range sim.Attempts {
 			at := attempt{peer: a.Name, called: a.Called, callerID: a.CallerID}
-			simAll = append(simAll, at)
+			if a.From != "" {
+				at.callerID = a.From // a SIP peer: what its INVITE's From says
+			}
+			if a.Asterisk == routing.PathDial {
+				simAll = append(simAll, at) // fail_percent 100: failed before Dial
+			}
 			if a.SIPCore == routing.PathDial {
-				if at.callerID == "" {
-					at.callerID = "anonymous"
-				}
 				simCore = append(simCore, at)
 			}
 		}
@@ -412,10 +555,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			t.Fatalf("%s: routes/simulate (%s) lists %v for the SIP core, which sent %v (status %d)", where, sim.Outcome, simCore, core, status)
 		}
 		if ds.asterisk != nil {
-			got, status := ds.asteriskCall(t, phone, log, line, called)
-			if !samePeersAndNumbers(got, simCore) {
-				t.Errorf("%s: routes/simulate (%s) lists %v, Asterisk sent %v (status %d)", where, sim.Outcome, simCore, got, status)
-			}
+			got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
+			ds.compareAsterisk(t, where, coreSeen, status, got, astStatus)
 		}
 		wantStatus, wantCause := map[string]int{"barred": 403, "cos_barred": 403, "no_route": 404, "no_peer": 503}[sim.Outcome], map[string]int{"barred": 21, "cos_barred": 21, "no_peer": 34}[sim.Outcome]
 		if sim.Outcome == "route" {
@@ -426,6 +567,13 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		}
 		if status != wantStatus {
 			t.Fatalf("%s: simulate says %s, the SIP core answered %d (want %d)", where, sim.Outcome, status, wantStatus)
+		}
+		if sim.Outcome == "route" && len(dial) == 0 {
+			// Every peer failed without a Dial (fail_percent 100): the
+			// dialplan's cause is its answer.
+			if got := causeStatus(cause); got != status {
+				t.Fatalf("%s: no peer dialled: the SIP core answered %d, the dialplan hung up with cause %d (%d)", where, status, cause, got)
+			}
 		}
 		if sim.Outcome == "no_route" {
 			// The entry context decides on the number, then finds no
@@ -440,6 +588,55 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 	}
 }
 
+// causeStatus is the SIP status Asterisk answers for a hangup cause
+// (pjsip's ast_cause_to_sip / hangup_cause2sip), for the causes the
+// rendered dialplan uses.
+func causeStatus(cause int) int {
+	switch cause {
+	case 1:
+		return 404
+	case 17:
+		return 486
+	case 20:
+		return 480
+	case 21:
+		return 403
+	case 28:
+		return 484
+	case 34:
+		return 503
+	}
+	return 0
+}
+
+// compareAsterisk compares what the carriers (and the phone) saw of one
+// call through the SIP core and through the real Asterisk: the same peers
+// in the same order, each INVITE's Request-URI user, From user and
+// display name, P-Asserted-Identity, Privacy and Diversion, and the same
+// final status. Each difference is counted by kind.
+func (ds *diffSwitch) compareAsterisk(t *testing.T, where string, core []seen, status int, got []seen, astStatus int) {
+	t.Helper()
+	ds.stats.asteriskCalls++
+	if !slices.Equal(plain(core), plain(got)) {
+		ds.stats.diverge["peers, numbers or caller ids"]++
+		t.Errorf("%s: the SIP core sent %v, Asterisk %v", where, core, got)
+	} else if !slices.Equal(core, got) {
+		for i := range core {
+			c, a := core[i], got[i]
+			for _, f := range []struct{ what, c, a string }{{"display name", c.name, a.name}, {"P-Asserted-Identity", c.pai, a.pai}, {"Privacy", c.privacy, a.privacy}, {"Diversion", c.diversion, a.diversion}} {
+				if f.c != f.a {
+					ds.stats.diverge[f.what]++
+					t.Errorf("%s: attempt %d to %s: %s: SIP core %q, Asterisk %q", where, i+1, c.peer, f.what, f.c, f.a)
+				}
+			}
+		}
+	}
+	if status != astStatus {
+		ds.stats.diverge["final status"]++
+		t.Errorf("%s: the SIP core answered %d, Asterisk %d (SIP core sent %v)", where, status, astStatus, core)
+	}
+}
+
 func (ds *diffSwitch) peerNamed(name string) *routing.Peer {
 	for _, p := range ds.peers {
 		if p.Name == name {
@@ -451,12 +648,16 @@ func (ds *diffSwitch) peerNamed(name string) *routing.Peer {
 
 // sipCall makes the call through the SIP core and returns what the
 // carriers (and the voicemail server) got, and the final status.
-func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string) ([]attempt, int) {
+func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	log.take()
-	d, err := phone.Call(ctx, ds.addr, called, line, "secret-"+line, callerSDP)
+	var hdrs []sip.Header
+	if withheld {
+		hdrs = append(hdrs, sip.NewHeader("Privacy", "id"))
+	}
+	d, err := phone.Call(ctx, ds.addr, called, line, "secret-"+line, callerSDP, hdrs...)
 	status := 200
 	if err != nil {
 		status = siptest.StatusOf(err)
@@ -471,7 +672,7 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 
 // dialplanCall runs the call through the rendered dialplan from the
 // line's endpoint; cause is -1 when no extension matched.
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, name string) ([]attempt, int, []string) {
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
@@ -481,15 +682,23 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 	if caller == "" {
 		caller = line
 	}
-	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Vars: ep.Vars, Now: now,
-		Dial: func(dialplantest.Dialled) string { return "CHANUNAVAIL" }})
+	// No line is registered: the SIP core finds no contact for any.
+	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Withheld: withheld, Vars: ep.Vars, Now: now,
+		Dial: func(d dialplantest.Dialled) string {
+			if strings.HasSuffix(d.Channel, "/"+diffDesk) {
+				return "ANSWER"
+			}
+			return "CHANUNAVAIL"
+		}, Unregistered: func(line string) bool { return line != diffDesk },
+		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
-		return nil, -1, nil
+		return nil, -1, nil, nil
 	}
 	if err != nil {
 		t.Fatalf("%s: dialplan: %v\n%s", name, err, strings.Join(res.Trace, "\n"))
 	}
 	var out []attempt
+	var divs []string // the most recent Diversion of each of out
 	for _, d := range res.Dials {
 		peer, num, ok := ds.byChan(d.Channel)
 		if !ok {
@@ -498,34 +707,47 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		if ds.peerNamed(peer) == nil {
 			continue // a line (PJSIP/<line>), not a peer
 		}
-		out = append(out, attempt{peer: peer, called: num, callerID: d.CallerNum})
+		cid := d.CallerNum
+		if ds.peerNamed(peer).IsSIP() && (cid == "" || d.Withheld) {
+			// res_pjsip's From for no number or a restricted one.
+			cid = "anonymous"
+		}
+		out = append(out, attempt{peer: peer, called: num, callerID: cid})
+		div := ""
+		if d.DivertedFrom != "" {
+			div = d.DivertedFrom + ";" + map[string]string{"cfu": "unconditional", "cfb": "user-busy", "cfnr": "no-answer"}[d.DivertReason]
+			if d.DivertReason == "unavailable" {
+				div += "unavailable"
+			}
+		}
+		divs = append(divs, div)
 	}
-	return out, res.Hangup, res.VoiceMail
+	return out, res.Hangup, res.VoiceMail, divs
 }
 
 // simulate is routes/simulate for the line's call.
-func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time) routing.Simulation {
+func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time, withheld bool) routing.Simulation {
 	t.Helper()
 	req, err := ds.svc.SimulationRequest(context.Background(), engine.SystemActor(),
 		engine.Values{"called": called, "caller": line, "time": strconv.FormatInt(now.Unix(), 10)})
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
+	if withheld {
+		// The phone withholds this call (Privacy: id): what the SIP core
+		// makes of it (callerIdentity). routes/simulate has no parameter
+		// for it.
+		req.Presentation = routing.PresentationOf(req.Caller, true)
+	}
 	return routing.Simulate(ds.state, req, nil)
 }
 
 // asteriskCall places the call through the real Asterisk and returns what
 // the carriers got and the final status.
-func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string) ([]attempt, int) {
+func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
 	t.Helper()
 	saved := ds.addr
 	ds.addr = ds.asterisk
 	defer func() { ds.addr = saved }()
-	return ds.sipCall(t, phone, log, line, called)
-}
-
-// samePeersAndNumbers compares attempts by peer and number: Asterisk's
-// From for a withheld or unknown caller is its own (anonymous@anonymous.invalid).
-func samePeersAndNumbers(a, b []attempt) bool {
-	return slices.EqualFunc(a, b, func(x, y attempt) bool { return x.peer == y.peer && x.called == y.called && x.callerID == y.callerID })
+	return ds.sipCall(t, phone, log, line, called, withheld)
 }

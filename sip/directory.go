@@ -1,12 +1,11 @@
 package sip
 
 import (
-	"context"
 	"net/netip"
 	"time"
 
-	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 )
 
 // Directory is what the SIP core asks of the rest of the switch. All methods
@@ -51,8 +50,4 @@ type Directory interface {
 }
 
 // RegistrationStore persists registrations so they survive restarts.
-type RegistrationStore interface {
-	SaveRegistration(ctx context.Context, r records.Registration) error
-	DeleteRegistration(ctx context.Context, phone, contact string) error
-	LoadRegistrations(ctx context.Context) ([]records.Registration, error)
-}
+type RegistrationStore = registrar.Store

@@ -48,23 +48,27 @@ type floodGuard struct {
 	now      func() time.Time
 	onBlock  func(addr netip.Addr)
 
-	mu      sync.Mutex
-	sources map[netip.Addr]*floodSource
-	trusted map[netip.AddrPort]int64 // until, Unix nanoseconds
-	dropped atomic.Uint64
-	blocks  atomic.Uint64
-	trickle atomic.Uint64
+	mu         sync.Mutex
+	sources    map[netip.Addr]*floodSource
+	trustedSrc map[netip.AddrPort]int64 // until, Unix nanoseconds
+	dropped    atomic.Uint64
+	blocks     atomic.Uint64
+	trickle    atomic.Uint64
 }
 
 type floodSource struct {
 	tokens       float64
 	last         time.Time
 	blockedUntil time.Time
-	// While blocked: the trickle's bucket for the address and the last
-	// pass of the few ports seen most recently.
-	trickleTokens float64
-	trickleLast   time.Time
-	ports         [trickleSlots]portPass
+	trickle      *trickleState // while blocked only: most sources never are
+}
+
+// trickleState is a blocked address's trickle: a bucket for the address
+// and the last pass of the few ports seen most recently.
+type trickleState struct {
+	tokens float64
+	last   time.Time
+	ports  [trickleSlots]portPass
 }
 
 type portPass struct {
@@ -84,12 +88,15 @@ const (
 	trickleRate  = 4
 	// DefaultFloodLimit is calls.flood_limit when not set: messages a
 	// second from one untrusted address. Measured (README, "Flood
-	// limit"): a stranger's message costs the switch about 25 us of CPU
-	// (parse, transaction, challenge), so 30 a second from each of 200
-	// addresses is about 15% of a core; a phone that has not yet signed
-	// in sends one REGISTER (or INVITE and ACK) before it proves itself,
-	// so even 30 phones of an office NAT rebooting at once fit the burst
-	// of 60. Kamailio's usual pike setting is 16 requests per 2 s.
+	// limit"): a stranger's REGISTER costs about 65 us of CPU (parse,
+	// challenge, answer: BenchmarkUnauthenticatedRegister), a dropped
+	// one about 0.1 us (BenchmarkFloodGuardAllow), and a call on `make
+	// loadtest` about 2 ms; so an untrusted address at the limit costs
+	// 2 ms of CPU a second, about one call a second's worth, and 200 of
+	// them 0.4 of a core. A phone sends two messages (REGISTER, and again
+	// with credentials) before its port is trusted, so 30 phones of an
+	// office NAT rebooting at once fit the burst of 60. INFERRED, beside
+	// Kamailio's usual pike setting of 16 requests per 2 s.
 	DefaultFloodLimit = 30
 	// DefaultFloodBlock is calls.flood_block when not set.
 	DefaultFloodBlock = time.Minute
@@ -103,7 +110,7 @@ func (s *Server) newFloodGuard() *floodGuard {
 	return &floodGuard{
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
 		// A registered phone proves itself again within max_expires.
-		trustFor: max(time.Hour, time.Duration(s.cfg.maxExpires)*time.Second+time.Minute),
+		trustFor: max(time.Hour, s.reg.MaxExpires()+time.Minute),
 		exempt:   func(src netip.AddrPort, transport string) bool { _, peer := s.peerAt(src, transport); return peer },
 		now:      s.cfg.now,
 		onBlock: func(a netip.Addr) {
@@ -112,8 +119,8 @@ func (s *Server) newFloodGuard() *floodGuard {
 				"source", a.String(), "limit_per_second", s.cfg.floodLimit, "for", s.cfg.floodBlock.String(),
 				"setting", "calls.flood_limit, calls.flood_block")
 		},
-		sources: make(map[netip.Addr]*floodSource),
-		trusted: make(map[netip.AddrPort]int64),
+		sources:    make(map[netip.Addr]*floodSource),
+		trustedSrc: make(map[netip.AddrPort]int64),
 	}
 }
 
@@ -127,10 +134,20 @@ func (g *floodGuard) trust(src netip.AddrPort, now time.Time) {
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
 	until := now.Add(g.trustFor).UnixNano()
 	g.mu.Lock()
-	if old, ok := g.trusted[src]; ok || len(g.trusted) < maxFloodSources {
-		g.trusted[src] = max(old, until)
+	if old, ok := g.trustedSrc[src]; ok || len(g.trustedSrc) < maxFloodSources {
+		g.trustedSrc[src] = max(old, until)
 	}
 	g.mu.Unlock()
+}
+
+// trusted reports whether a line has proved itself from src lately.
+func (g *floodGuard) trusted(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	now := g.now().UnixNano()
+	g.mu.Lock()
+	until, ok := g.trustedSrc[src]
+	g.mu.Unlock()
+	return ok && now < until
 }
 
 // allow takes one message from src, received over transport; false means
@@ -143,7 +160,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 	addr := src.Addr()
 	now := g.now()
 	g.mu.Lock()
-	if until, ok := g.trusted[src]; ok && now.UnixNano() < until {
+	if until, ok := g.trustedSrc[src]; ok && now.UnixNano() < until {
 		g.mu.Unlock()
 		return true
 	}
@@ -157,7 +174,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 		g.sources[addr] = fs
 	}
 	if now.Before(fs.blockedUntil) {
-		pass := fs.trickle(src.Port(), now)
+		pass := fs.trickle.pass(src.Port(), now)
 		g.mu.Unlock()
 		if pass {
 			g.trickle.Add(1)
@@ -166,6 +183,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 		g.dropped.Add(1)
 		return false
 	}
+	fs.trickle = nil
 	fs.tokens = min(g.burst, fs.tokens+now.Sub(fs.last).Seconds()*g.limit)
 	fs.last = now
 	if fs.tokens >= 1 {
@@ -175,8 +193,7 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 	}
 	fs.blockedUntil = now.Add(g.blockFor)
 	fs.tokens = g.burst
-	fs.trickleTokens, fs.trickleLast = 0, now
-	fs.ports = [trickleSlots]portPass{}
+	fs.trickle = &trickleState{last: now}
 	g.mu.Unlock()
 	g.dropped.Add(1)
 	g.blocks.Add(1)
@@ -184,37 +201,37 @@ func (g *floodGuard) allow(src netip.AddrPort, transport string) bool {
 	return false
 }
 
-// trickle reports whether a message from port of a blocked address passes:
+// pass reports whether a message from port of a blocked address passes:
 // one a second per port, trickleRate a second for the address. The ports
 // remembered are the most recent trickleSlots; a port forgotten passes
 // again at once, within the address's rate.
-func (fs *floodSource) trickle(port uint16, now time.Time) bool {
+func (ts *trickleState) pass(port uint16, now time.Time) bool {
 	t := now.UnixNano()
 	slot := -1
 	oldest := 0
-	for i := range fs.ports {
-		p := &fs.ports[i]
+	for i := range ts.ports {
+		p := &ts.ports[i]
 		if p.last != 0 && p.port == port {
 			slot = i
 			break
 		}
-		if p.last < fs.ports[oldest].last {
+		if p.last < ts.ports[oldest].last {
 			oldest = i
 		}
 	}
-	if slot >= 0 && time.Duration(t-fs.ports[slot].last) < time.Second {
+	if slot >= 0 && time.Duration(t-ts.ports[slot].last) < time.Second {
 		return false
 	}
-	fs.trickleTokens = min(trickleRate, fs.trickleTokens+now.Sub(fs.trickleLast).Seconds()*trickleRate)
-	fs.trickleLast = now
-	if fs.trickleTokens < 1 {
+	ts.tokens = min(trickleRate, ts.tokens+now.Sub(ts.last).Seconds()*trickleRate)
+	ts.last = now
+	if ts.tokens < 1 {
 		return false
 	}
-	fs.trickleTokens--
+	ts.tokens--
 	if slot < 0 {
 		slot = oldest
 	}
-	fs.ports[slot] = portPass{port: port, last: t}
+	ts.ports[slot] = portPass{port: port, last: t}
 	return true
 }
 
@@ -252,9 +269,9 @@ func (g *floodGuard) sweep(now time.Time) {
 		}
 	}
 	t := now.UnixNano()
-	for a, until := range g.trusted {
+	for a, until := range g.trustedSrc {
 		if t >= until {
-			delete(g.trusted, a)
+			delete(g.trustedSrc, a)
 		}
 	}
 }

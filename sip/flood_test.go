@@ -85,7 +85,7 @@ func TestFloodLimit(t *testing.T) {
 func testFloodGuard(limit float64, blockFor time.Duration, clock *time.Time) *floodGuard {
 	return &floodGuard{limit: limit, burst: 2 * limit, blockFor: blockFor, trustFor: time.Hour,
 		exempt: func(netip.AddrPort, string) bool { return false }, now: func() time.Time { return *clock },
-		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.AddrPort]int64)}
+		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trustedSrc: make(map[netip.AddrPort]int64)}
 }
 
 // While an address is blocked one message a second per port passes, and
@@ -159,8 +159,8 @@ func TestFloodTrickle(t *testing.T) {
 	// Trust lapses after trustFor; the sweep forgets it.
 	clock = clock.Add(time.Hour + time.Second)
 	g.sweep(clock)
-	if len(g.trusted) != 0 {
-		t.Errorf("trust kept after it lapsed: %v", g.trusted)
+	if len(g.trustedSrc) != 0 {
+		t.Errorf("trust kept after it lapsed: %v", g.trustedSrc)
 	}
 	passed = 0
 	for range 1000 {
@@ -304,7 +304,7 @@ func BenchmarkFloodGuardAllow(b *testing.B) {
 	clock := time.Now()
 	g := &floodGuard{limit: 1e9, burst: 2e9, blockFor: time.Minute,
 		exempt: func(netip.AddrPort, string) bool { return false }, now: func() time.Time { return clock },
-		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trusted: make(map[netip.AddrPort]int64)}
+		onBlock: func(netip.Addr) {}, sources: make(map[netip.Addr]*floodSource), trustedSrc: make(map[netip.AddrPort]int64)}
 	addrs := make([]netip.AddrPort, 1000)
 	for i := range addrs {
 		addrs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 5060)

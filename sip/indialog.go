@@ -6,6 +6,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // inDialogTimeout bounds a re-INVITE/UPDATE/INFO passed to the other leg.
@@ -51,13 +52,13 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 	defer tx.Terminate()
 	c, fromA := s.lookupDialog(req)
 	if c == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	if fromA {
 		c.callerBye.Store(true)
 		if err := c.a.ReadBye(req, tx); err != nil {
-			respond(tx, req, 400, "Bad Request")
+			sipmsg.Respond(tx, req, 400, "Bad Request")
 		}
 		return
 	}
@@ -65,7 +66,7 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		_ = b.dlg.ReadBye(req, tx)
 		return
 	}
-	respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 }
 
 // handleInDialog passes a re-INVITE, UPDATE or INFO to the other leg and
@@ -80,7 +81,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		b = c.b.Load()
 	}
 	if b == nil {
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
 	from := b.timer
@@ -89,12 +90,12 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	refresh := req.IsInvite() || req.Method == sip.UPDATE
 	if refresh {
-		from.touch(s.cfg.now())
+		from.Touch(s.cfg.now())
 		c.poke()
 	}
 	if req.Method == sip.UPDATE && len(req.Body()) == 0 {
 		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-		from.addAnswerHeaders(res)
+		from.AddAnswerHeaders(res)
 		_ = tx.Respond(res)
 		return
 	}
@@ -112,7 +113,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if len(res.Body()) > 0 {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		}
-		from.addAnswerHeaders(res)
+		from.AddAnswerHeaders(res)
 		_ = tx.Respond(res)
 		return
 	}
@@ -125,7 +126,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if err != nil {
 			code, reason, refusal := mediaFailure(err)
 			s.cfg.log.Info("sip in-dialog offer refused", "call_id", c.callID, "method", string(req.Method), "reason", refusal, "error", err)
-			respond(tx, req, code, reason)
+			sipmsg.Respond(tx, req, code, reason)
 			return
 		}
 		body = offer
@@ -145,7 +146,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res, err := c.sendInDialog(ctx, b, !fromA, out)
 	if err != nil {
-		respond(tx, req, 408, "Request Timeout")
+		sipmsg.Respond(tx, req, 408, "Request Timeout")
 		return
 	}
 	answer := res.Body()
@@ -154,7 +155,7 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 			// The other leg took the offer but answered what the relay
 			// cannot use: the sender hears 488 and keeps its session.
 			s.cfg.log.Warn("sip in-dialog answer refused by the relay", "call_id", c.callID, "method", string(req.Method), "error", err)
-			respond(tx, req, 488, "Not Acceptable Here")
+			sipmsg.Respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
 	}
@@ -171,8 +172,8 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 		if fromA {
 			to = b.timer
 		}
-		to.touch(s.cfg.now())
-		from.addAnswerHeaders(back)
+		to.Touch(s.cfg.now())
+		from.AddAnswerHeaders(back)
 	}
 	_ = tx.Respond(back)
 }

@@ -3,14 +3,53 @@ package sip
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
+
+// leg is one outgoing INVITE (B-leg) of a call.
+type leg struct {
+	c         *call
+	dlg       *sipgo.DialogClientSession
+	peer      *routing.Peer // nil for a leg to a phone
+	phone     string        // phone rung, for logs
+	route     int
+	called    string
+	release   func() // peer slot, idempotent; nil for phones
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	user      string
+	pass      string
+	responded atomic.Bool
+	ringing   atomic.Bool
+	abandoned bool // coordinator only
+	started   time.Time
+	// answeredAt is when the leg's 2xx arrived (DelayAnswer; zero when
+	// nothing is timed).
+	answeredAt time.Time
+	// timer is the leg's session timer once answered (nil when the callee
+	// did not take one). resend rebuilds the INVITE with another
+	// Session-Expires after a 422.
+	timer  *sessiontimer.Timer
+	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
+	// tariff is what the leg's peer charges for the call; charge is the
+	// attempt's reservation of the line's money (nil: the call costs
+	// nothing).
+	tariff routing.Tariff
+	charge *routing.Charge
+	// answer is the SDP of the leg's 2xx as the caller gets it
+	// (takeAnswer); sent the last SDP sent to it (its INVITE's first).
+	answer []byte
+	sent   sdpSent
+}
 
 // newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
 // added by the client) carrying body (the caller's SDP as the callee is to
@@ -47,7 +86,7 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 	}
 	c.addDiversions(req)
 	req.AppendHeader(s.allowHeader)
-	s.addTimerOffer(req, sessionSecs)
+	s.timers.AddOffer(req, sessionSecs)
 	return req
 }
 
@@ -74,10 +113,7 @@ func (c *call) newLeg(offer []byte) *leg {
 func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int, offer []byte) (*leg, error) {
 	p := at.Peer
 	host, port := dest.Host, dest.PortOrDefault()
-	fromUser := at.CallerID
-	if fromUser == "" || (c.pres != routing.PresentationAllowed && p.SendPrivacy == 1) {
-		fromUser = "anonymous"
-	}
+	fromUser := routing.SentFrom(p, at.CallerID, c.pres)
 	l := c.newLeg(offer)
 	l.peer, l.route, l.called = p, route, at.Called
 	l.user, l.pass = p.Username, p.Password
@@ -125,7 +161,7 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 	}
 	if p.Proxy != "" {
 		if proxy, err := routing.ParseHostPort(p.Proxy); err == nil {
-			req.SetDestination(joinHostPort(proxy.Host, proxy.PortOrDefault()))
+			req.SetDestination(sipmsg.JoinHostPort(proxy.Host, proxy.PortOrDefault()))
 		}
 	}
 	return req
@@ -134,11 +170,11 @@ func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser st
 // startPhoneLeg sends an INVITE to one registered contact of p, to the
 // address the registration came from (phones behind NAT, RFC 3581), in a
 // dialog whose later requests go where the phone's answer came from.
-func (c *call) startPhoneLeg(p *routing.Phone, b *binding, offer []byte) (*leg, error) {
+func (c *call) startPhoneLeg(p *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		target := *b.uri.Clone()
+		target := *b.URI.Clone()
 		if strings.EqualFold(p.Delivery, "last_number") {
 			// delivery=last_number: the Request-URI carries the number the
 			// call was sent to (a PBX behind the line routes on it), not the
@@ -146,7 +182,7 @@ func (c *call) startPhoneLeg(p *routing.Phone, b *binding, offer []byte) (*leg, 
 			target.User = p.Name
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
-		b.routeTo(req)
+		b.RouteTo(req)
 		return c.s.natDialogUA.WriteInvite(l.ctx, req)
 	}
 	return l.start()
@@ -165,7 +201,7 @@ func (c *call) startVoicemailLeg(box string, server routing.HostPort, offer []by
 
 // start sends the leg's first INVITE.
 func (l *leg) start() (*leg, error) {
-	dlg, err := l.resend(l.c.s.offerSeconds())
+	dlg, err := l.resend(l.c.s.timers.OfferSeconds())
 	if err != nil {
 		l.cancel(nil)
 		return nil, err
@@ -176,13 +212,6 @@ func (l *leg) start() (*leg, error) {
 		c.s.timeDelay(DelayRoute, c.received)
 	}
 	return l, nil
-}
-
-func joinHostPort(h string, p int) string {
-	if strings.IndexByte(h, ':') >= 0 {
-		return fmt.Sprintf("[%s]:%d", h, p)
-	}
-	return fmt.Sprintf("%s:%d", h, p)
 }
 
 // run waits for the leg's answer and reports to the call. A leg that
@@ -259,8 +288,8 @@ func (s *Server) retryInterval(err error) (int, bool) {
 	if res == nil || res.StatusCode != 422 || s.cfg.sessionExpires <= 0 {
 		return 0, false
 	}
-	want := timerHeadersOf(res).minSE
-	if want <= s.offerSeconds() || time.Duration(want)*time.Second > s.cfg.maxCall {
+	want := sessiontimer.Read(res).MinSE
+	if want <= s.timers.OfferSeconds() || time.Duration(want)*time.Second > s.cfg.maxCall {
 		return 0, false
 	}
 	return want, true

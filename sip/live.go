@@ -225,13 +225,5 @@ func (s *Server) Hangup(id string) error {
 // would (the store too, and the alert when it was the line's last).
 // It reports whether there was such a binding.
 func (s *Server) Unregister(ctx context.Context, phone, contact string) bool {
-	b, ok := s.bindings.lookup(phone, contact)
-	if !ok {
-		return false
-	}
-	s.unbind(ctx, phone, contact)
-	if len(s.bindings.contacts(phone, s.cfg.now(), nil)) == 0 {
-		s.lineUnregistered(b.reg, unregRemoved)
-	}
-	return true
+	return s.reg.Unregister(ctx, phone, contact)
 }

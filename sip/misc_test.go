@@ -143,8 +143,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"algorithm", WithDigestAlgorithms("SHA-512")},
 		{"peer timeout", WithPeerTimeout(0)},
 		{"realm", WithRealm(`bad"realm`)},
-		{"auth block", WithAuthBlock(0, time.Second, time.Second)},
-		{"user agent", WithUserAgent("a\r\nb")},
+		{"auth block", withAuthBlock(0, time.Second, time.Second)},
+		{"user agent", withUserAgent("a\r\nb")},
 	}
 	for _, tc := range tests {
 		if _, err := New(newTestDirectory(), tc.opt); err == nil {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/registrar"
 )
 
 // config holds everything the options set. Zero values are replaced by the
@@ -18,7 +20,6 @@ import (
 type config struct {
 	listen         []listenURI
 	advertise      string
-	realm          string
 	userAgent      string
 	now            func() time.Time
 	log            *slog.Logger
@@ -26,25 +27,12 @@ type config struct {
 	peerTimeout    time.Duration // no provisional (18x) from a peer within this: next attempt
 	maxRing        time.Duration // upper bound for ringing any call
 	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
-	minExpires     int
-	maxExpires     int
-	defaultExpires int
-	nonceTTL       time.Duration
-	algorithms     []string
-	authFailLimit  int
-	authFailWindow time.Duration
-	authBlockFor   time.Duration
-	authWatchFor   time.Duration // a challenge unanswered this long is reported
-	authLogEvery   time.Duration // one auth failure log line per source and reason per this
 	retryAfter     int
-	maxContacts    int
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
 	maxCPS         int           // new calls per second; 0: no limit
 	sessionExpires time.Duration // session timer interval offered and accepted; 0: off
 	minSE          time.Duration // shortest session interval accepted
-	pingInterval   time.Duration // OPTIONS to contacts of lines with ping=1
-	pingTimeout    time.Duration // no answer within: contact unreachable
 	floodLimit     int           // messages per second per source address; 0: off
 	floodBlock     time.Duration
 	peerMatch      PeerMatch
@@ -52,6 +40,8 @@ type config struct {
 	voicemail      *routing.HostPort  // nil: no voicemail server
 	relay          *media.Engine      // nil: media always end to end
 	relayMode      media.Mode
+	registrar      []registrar.Option // expiry bounds, ping: the registrar checks them
+	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
 }
@@ -178,17 +168,14 @@ func WithAdvertiseHost(host string) Option {
 // WithRealm sets the digest realm (default "sipswitch").
 func WithRealm(realm string) Option {
 	return func(c *config) error {
-		if realm == "" || strings.ContainsAny(realm, "\"\r\n") {
-			return fmt.Errorf("realm %q: %w", realm, ErrBadOption)
-		}
-		c.realm = realm
+		c.auth = append(c.auth, auth.WithRealm(realm))
 		return nil
 	}
 }
 
-// WithUserAgent sets the User-Agent header of the B-legs (default
+// withUserAgent sets the User-Agent header of the B-legs (default
 // "sipswitch").
-func WithUserAgent(name string) Option {
+func withUserAgent(name string) Option {
 	return func(c *config) error {
 		if name == "" || strings.ContainsAny(name, "\r\n") {
 			return fmt.Errorf("user agent %q: %w", name, ErrBadOption)
@@ -238,10 +225,7 @@ func WithSessionTimers(expires, minSE time.Duration) Option {
 // qualify_timeout).
 func WithPing(interval, timeout time.Duration) Option {
 	return func(c *config) error {
-		if interval <= 0 || timeout <= 0 || timeout >= interval {
-			return fmt.Errorf("sip ping interval %s timeout %s: want 0 < timeout < interval: %w", interval, timeout, ErrBadOption)
-		}
-		c.pingInterval, c.pingTimeout = interval, timeout
+		c.registrar = append(c.registrar, registrar.WithPing(interval, timeout))
 		return nil
 	}
 }
@@ -249,8 +233,8 @@ func WithPing(interval, timeout time.Duration) Option {
 // WithFloodLimit drops what one untrusted source address sends beyond
 // limit messages per second (bursts of twice that pass), for blockFor
 // after it first goes over, letting a trickle through; see flood.go.
-// Peers' addresses and addresses a line has authenticated from are
-// exempt. Default DefaultFloodLimit, DefaultFloodBlock; limit 0 turns it
+// Peers' sources and sources (address and port) a line has authenticated
+// from are exempt. Default DefaultFloodLimit, DefaultFloodBlock; limit 0 turns it
 // off.
 func WithFloodLimit(limit int, blockFor time.Duration) Option {
 	return func(c *config) error {
@@ -308,8 +292,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.log = l; return nil }
 }
 
-// WithClock sets the clock used for nonces, expiries and call durations.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock used for nonces, expiries and call durations.
+func withClock(now func() time.Time) Option {
 	return func(c *config) error { c.now = now; return nil }
 }
 
@@ -324,8 +308,8 @@ func WithPeerTimeout(d time.Duration) Option {
 	return positiveDuration("peer timeout", d, func(c *config) { c.peerTimeout = d })
 }
 
-// WithMaxRingTime bounds how long any call may ring (default 180 s).
-func WithMaxRingTime(d time.Duration) Option {
+// withMaxRingTime bounds how long any call may ring (default 180 s).
+func withMaxRingTime(d time.Duration) Option {
 	return positiveDuration("max ring time", d, func(c *config) { c.maxRing = d })
 }
 
@@ -341,18 +325,18 @@ func WithMaxCallDuration(d time.Duration) Option {
 // max, requests without an expiry get def (defaults 60, 3600, 600).
 func WithRegisterExpiry(min, max, def int) Option {
 	return func(c *config) error {
-		if min <= 0 || max < min || def < min || def > max {
-			return fmt.Errorf("register expiry min=%d max=%d default=%d: %w", min, max, def, ErrBadOption)
-		}
-		c.minExpires, c.maxExpires, c.defaultExpires = min, max, def
+		c.registrar = append(c.registrar, registrar.WithExpiry(min, max, def))
 		return nil
 	}
 }
 
-// WithNonceTTL sets how long a nonce is accepted; a later use is answered
+// withNonceTTL sets how long a nonce is accepted; a later use is answered
 // with a fresh challenge carrying stale=true (default 5 min).
-func WithNonceTTL(d time.Duration) Option {
-	return positiveDuration("nonce ttl", d, func(c *config) { c.nonceTTL = d })
+func withNonceTTL(d time.Duration) Option {
+	return func(c *config) error {
+		c.auth = append(c.auth, auth.WithNonceTTL(d))
+		return nil
+	}
 }
 
 // WithDigestAlgorithms sets the digest algorithms offered, most preferred
@@ -365,42 +349,28 @@ func WithNonceTTL(d time.Duration) Option {
 // follows RFC 8760.
 func WithDigestAlgorithms(algs ...string) Option {
 	return func(c *config) error {
-		if len(algs) == 0 {
-			return fmt.Errorf("digest algorithms: none given: %w", ErrBadOption)
-		}
-		for _, a := range algs {
-			if _, ok := hashFor(a); !ok {
-				return fmt.Errorf("digest algorithm %q: %w", a, ErrBadOption)
-			}
-		}
-		c.algorithms = append([]string(nil), algs...)
+		c.auth = append(c.auth, auth.WithAlgorithms(algs...))
 		return nil
 	}
 }
 
-// WithAuthBlock sets the brute-force guard: limit failed authentications
+// withAuthBlock sets the brute-force guard: limit failed authentications
 // from one IP address within window block it for blockFor (403 without
 // challenge). Defaults 10, 60 s, 5 min.
-func WithAuthBlock(limit int, window, blockFor time.Duration) Option {
+func withAuthBlock(limit int, window, blockFor time.Duration) Option {
 	return func(c *config) error {
-		if limit <= 0 || window <= 0 || blockFor <= 0 {
-			return fmt.Errorf("auth block limit=%d window=%s block=%s: %w", limit, window, blockFor, ErrBadOption)
-		}
-		c.authFailLimit, c.authFailWindow, c.authBlockFor = limit, window, blockFor
+		c.auth = append(c.auth, auth.WithBlock(limit, window, blockFor))
 		return nil
 	}
 }
 
-// WithAuthWatch sets how long a challenge may go unanswered before the
+// withAuthWatch sets how long a challenge may go unanswered before the
 // switch reports it (a phone that gives up on a 401/407 says nothing), and
 // how often one source's auth failures of one reason are logged. Defaults
 // 30 s (a REGISTER transaction's lifetime, Timer F, is 32 s) and 1 min.
-func WithAuthWatch(unanswered, logEvery time.Duration) Option {
+func withAuthWatch(unanswered, logEvery time.Duration) Option {
 	return func(c *config) error {
-		if unanswered <= 0 || logEvery <= 0 {
-			return fmt.Errorf("auth watch unanswered=%s log every=%s: %w", unanswered, logEvery, ErrBadOption)
-		}
-		c.authWatchFor, c.authLogEvery = unanswered, logEvery
+		c.auth = append(c.auth, auth.WithWatch(unanswered, logEvery))
 		return nil
 	}
 }
@@ -417,28 +387,14 @@ func positiveDuration(name string, d time.Duration, set func(*config)) Option {
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		realm:          "sipswitch",
 		userAgent:      "sipswitch",
 		now:            time.Now,
 		peerTimeout:    8 * time.Second,
 		maxRing:        180 * time.Second,
 		maxCall:        4 * time.Hour,
-		minExpires:     60,
-		maxExpires:     3600,
-		defaultExpires: 600,
-		nonceTTL:       5 * time.Minute,
-		algorithms:     []string{"MD5"},
-		authFailLimit:  10,
-		authFailWindow: time.Minute,
-		authBlockFor:   5 * time.Minute,
-		authWatchFor:   30 * time.Second,
-		authLogEvery:   time.Minute,
 		retryAfter:     30,
-		maxContacts:    10,
 		sessionExpires: 1800 * time.Second,
 		minSE:          90 * time.Second,
-		pingInterval:   60 * time.Second,
-		pingTimeout:    3 * time.Second,
 		relayMode:      media.ModeNever,
 		floodLimit:     DefaultFloodLimit,
 		floodBlock:     DefaultFloodBlock,

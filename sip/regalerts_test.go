@@ -19,7 +19,7 @@ func TestExpectRegisteredAlerts(t *testing.T) {
 	clock := &fakeClock{}
 	logs := &syncBuffer{}
 	store := newMemStore()
-	s, sw := startSwitch(t, dir, WithClock(clock.now), WithRegistrationStore(store),
+	s, sw := startSwitch(t, dir, withClock(clock.now), WithRegistrationStore(store),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	moved := siptest.NewAgent(t, "moved", "127.0.0.5")
@@ -42,7 +42,7 @@ func TestExpectRegisteredAlerts(t *testing.T) {
 	register(phone, "2001", "pw2001", 60)
 	register(phone, "2002", "pw2002", 60)
 	clock.advance(61 * time.Second)
-	s.expireRegistrations(ctx)
+	s.reg.Sweep(ctx)
 	if u, _ := alerts(); u != 1 {
 		t.Fatalf("unregistered alerts after expiry: %d, want 1 (2001 only)", u)
 	}
@@ -86,7 +86,7 @@ func TestExpectRegisteredAlerts(t *testing.T) {
 	s.Close()
 	later := &fakeClock{}
 	later.advance(time.Duration(clock.offset.Load()) + time.Hour)
-	s2, _ := startSwitch(t, dir, WithClock(later.now), WithRegistrationStore(store),
+	s2, _ := startSwitch(t, dir, withClock(later.now), WithRegistrationStore(store),
 		WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	if st := s2.Stats(); st.UnregisteredAlerts != 2 || st.Registrations != 0 {
 		t.Errorf("after restart: unregistered alerts %d (want 2: 2001 and 2003), registrations %d", st.UnregisteredAlerts, st.Registrations)

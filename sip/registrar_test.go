@@ -184,7 +184,7 @@ func TestRegisterReplayedNonce(t *testing.T) {
 
 func TestRegisterStaleNonce(t *testing.T) {
 	clock := &fakeClock{}
-	_, sw := startSwitch(t, registrarDir(), WithClock(clock.now), WithNonceTTL(time.Minute))
+	_, sw := startSwitch(t, registrarDir(), withClock(clock.now), withNonceTTL(time.Minute))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -265,7 +265,7 @@ func TestRegisterUnregisterAndPersistence(t *testing.T) {
 }
 
 func TestAuthFailuresBlockAddress(t *testing.T) {
-	s, sw := startSwitch(t, registrarDir(), WithAuthBlock(3, time.Minute, time.Minute))
+	s, sw := startSwitch(t, registrarDir(), withAuthBlock(3, time.Minute, time.Minute))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

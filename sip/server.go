@@ -15,7 +15,11 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/media"
+	"github.com/sipswitch/sipswitch/sip/registrar"
+	"github.com/sipswitch/sipswitch/sip/sessiontimer"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"golang.org/x/time/rate"
 )
 
@@ -41,16 +45,16 @@ type Server struct {
 	dialogUA    sipgo.DialogUA
 	natDialogUA sipgo.DialogUA
 
-	nonces *nonceBook
-	guard  *authGuard
-	// authWatch reports challenges never answered and keeps the auth
-	// failure log to a line per source and reason an interval.
-	authWatch *authWatch
-	flood     *floodGuard // nil: no flood limit
+	// auth challenges and checks credentials (nonces, brute-force guard,
+	// the watch on failures and unanswered challenges).
+	auth  *auth.Authenticator
+	flood *floodGuard // always set; filters reads only with a flood limit
+	// challengeHold bounds the refused INVITEs held per source address.
+	challengeHold *challengeHold
 	// transportLog rate-limits what sipgo's transport logs about input
 	// anyone can send (unparseable messages).
 	transportLog *transportLog
-	bindings     *bindingTable
+	reg          *registrar.Registrar
 	calls        dialogTable
 	live         liveTable // live.go
 	accepted     *acceptedInvites
@@ -76,6 +80,9 @@ type Server struct {
 	// whether to refresh with UPDATE or re-INVITE and whether to run
 	// session timers (RFC 3261 20.5, 20.37; RFC 4028 7.1).
 	allowHeader, supportedHeader sip.Header
+	// timers is the session-timer policy (RFC 4028) every leg negotiates
+	// under.
+	timers sessiontimer.Policy
 }
 
 // dialogMethods are the methods the switch takes within a call's dialog.
@@ -93,29 +100,40 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:          cfg,
 		dir:          dir,
-		nonces:       newNonceBook(cfg.nonceTTL),
 		accepted:     newRecentTransactions[struct{}](64 * sip.T1),
 		refused:      newRecentTransactions[refusedInvite](64 * sip.T1),
-		guard:        newAuthGuard(cfg.authFailLimit, cfg.authFailWindow, cfg.authBlockFor),
-		authWatch:    newAuthWatch(cfg.authWatchFor, cfg.authLogEvery),
-		bindings:     newBindingTable(),
 		ready:        make(chan struct{}),
 		closed:       make(chan struct{}),
 		retryAfter:   sip.NewHeader("Retry-After", strconv.Itoa(cfg.retryAfter)),
 		uaHeader:     sip.NewHeader("User-Agent", cfg.userAgent),
-		allowHeader:  sip.NewHeader(hdrAllow, dialogMethods),
+		allowHeader:  sip.NewHeader("Allow", dialogMethods),
+		timers:       sessiontimer.Policy{Expires: cfg.sessionExpires, MinSE: cfg.minSE},
 		transportLog: newTransportLog(cfg.log, cfg.now),
 	}
 	if cfg.sessionExpires > 0 {
-		s.supportedHeader = sip.NewHeader(hdrSupported, timerOption)
+		s.supportedHeader = sip.NewHeader(sessiontimer.HdrSupported, sessiontimer.OptionTag)
+	}
+	regOpts := append([]registrar.Option{registrar.WithLogger(cfg.log), registrar.WithClock(cfg.now)}, cfg.registrar...)
+	if cfg.store != nil {
+		regOpts = append(regOpts, registrar.WithStore(cfg.store))
+	}
+	if s.reg, err = registrar.New(dir, regOpts...); err != nil {
+		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
+	}
+	authOpts := append([]auth.Option{auth.WithLogger(cfg.log), auth.WithClock(cfg.now)}, cfg.auth...)
+	if s.auth, err = auth.New(dir, authOpts...); err != nil {
+		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
 	s.SetMediaRelay(cfg.relayMode)
 	// sipgo replaces, not adds, transport and transaction options: each
 	// list is given once.
 	tpOpts := []sip.TransportLayerOption{sip.WithTransportLayerLogger(slog.New(s.transportLog))}
+	// The guard also keeps which sources have proved a line (challengeHold
+	// asks), limit or no limit; it filters reads only with a limit.
+	s.flood = s.newFloodGuard()
+	s.challengeHold = newChallengeHold()
 	if cfg.floodLimit > 0 {
-		s.flood = s.newFloodGuard()
 		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(s.flood.filter))
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
@@ -137,10 +155,10 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	srv.OnCancel(func(req *sip.Request, tx sip.ServerTransaction) {
 		// A CANCEL matching an INVITE in progress is absorbed by the
 		// transaction layer; one that reaches here matches nothing.
-		respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		respond(tx, req, 200, "OK", sip.NewHeader(hdrAllow, dialogMethods+", REGISTER"))
+		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER"))
 		// Anyone may ask (scanners do, by the thousand): answered
 		// statelessly, a retransmission is answered again.
 		tx.Terminate()
@@ -192,9 +210,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.setupClient(); err != nil {
 		return err
 	}
-	if err := s.loadRegistrations(ctx); err != nil {
+	if err := s.reg.Load(ctx); err != nil {
 		return fmt.Errorf("sip load registrations: %w", err)
 	}
+	s.trustRegistered()
 
 	errc := make(chan error, len(serves))
 	for _, f := range serves {
@@ -211,7 +230,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.pingLoop(ctx)
 	// The sweep runs often enough to report an unanswered challenge
 	// within its window.
-	tick := time.NewTicker(max(min(15*time.Second, s.cfg.authWatchFor/2), 10*time.Millisecond))
+	tick := time.NewTicker(s.auth.SweepEvery())
 	defer tick.Stop()
 	for {
 		select {
@@ -226,16 +245,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			return fmt.Errorf("sip serve: %w", err)
 		case <-tick.C:
 			now := s.cfg.now()
-			s.nonces.sweep(now)
-			s.guard.sweep(now)
-			s.reportAuthWatch(now)
+			s.auth.Sweep(now)
 			if s.flood != nil {
 				s.flood.sweep(now)
 			}
 			s.transportLog.state.flush()
-			sweepCtx, cancel := context.WithTimeout(ctx, storeTimeout)
-			s.expireRegistrations(sweepCtx)
-			cancel()
+			s.reg.Sweep(ctx)
 		}
 	}
 }

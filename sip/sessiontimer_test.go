@@ -262,36 +262,3 @@ func TestSessionTimerRejections(t *testing.T) {
 	}
 	_ = d.Bye(context.Background())
 }
-
-// FuzzSessionHeaders feeds Session-Expires, Min-SE, Supported and Require
-// values from the wire to their parsers.
-func FuzzSessionHeaders(f *testing.F) {
-	for _, v := range []string{"1800", "90;refresher=uac", "2 ; Refresher = UAS", "0", "-5", "x;refresher", "4294967296", "timer, 100rel", ""} {
-		f.Add(v)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", Host: "127.0.0.1"})
-		for _, name := range []string{"Session-Expires", "Min-SE", "Supported", "Require"} {
-			req.AppendHeader(sip.NewHeader(name, v))
-		}
-		th := timerHeadersOf(req)
-		if th.seconds < 0 || th.seconds > maxSessionSeconds || th.minSE < 0 || th.minSE > maxSessionSeconds {
-			t.Errorf("%q: interval %d, Min-SE %d out of range", v, th.seconds, th.minSE)
-		}
-		if th.seconds == 0 && th.refresher != "" {
-			t.Errorf("%q: refresher %q without an interval", v, th.refresher)
-		}
-		if th.refresher != "" && th.refresher != refresherUAC && th.refresher != refresherUAS {
-			t.Errorf("%q: refresher %q", v, th.refresher)
-		}
-		if th.supported != listHas(v, "timer") {
-			t.Errorf("%q: supported %v", v, th.supported)
-		}
-		s := &Server{cfg: &config{sessionExpires: time.Hour}}
-		for _, tag := range s.unsupportedRequire(&th) {
-			if tag == "" || strings.EqualFold(tag, "timer") {
-				t.Errorf("%q: unsupported tag %q", v, tag)
-			}
-		}
-	})
-}

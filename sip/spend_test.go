@@ -144,7 +144,7 @@ func TestSpendLimitHeldUnderConcurrency(t *testing.T) {
 // tried, would refuse the last call; afterwards the line holds exactly
 // what its records cost.
 func TestSpendReservationsReleasedOnEveryEnd(t *testing.T) {
-	f := newSpendFixture(t, 0.50, 2, WithPeerTimeout(300*time.Millisecond), WithMaxRingTime(time.Second))
+	f := newSpendFixture(t, 0.50, 2, WithPeerTimeout(300*time.Millisecond), withMaxRingTime(time.Second))
 	c1, c2 := f.carriers[0], f.carriers[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

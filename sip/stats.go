@@ -22,7 +22,7 @@ type Stats struct {
 	Registrations  int64  // registered contacts now
 	AuthFailures   uint64 // REGISTER/INVITE digest failures and unanswered challenges (sum of AuthFailuresBy)
 	// AuthFailuresBy counts them by reason.
-	AuthFailuresBy  [NumAuthReasons]uint64
+	AuthFailuresBy  [numAuthReasons]uint64
 	BlockedRequests uint64 // requests refused because their IP address is blocked
 	Rejected503     uint64 // INVITEs refused while draining
 	// RejectedOverload counts calls refused by the call admission limits.
@@ -66,16 +66,15 @@ type counters struct {
 	failedNoAnswer, failedCanceled, failedLimit, failedOt atomic.Uint64
 	failedMedia, failedUnavailable                        atomic.Uint64
 	failovers, blocked, rejected503                       atomic.Uint64
-	authFailures                                          [NumAuthReasons]atomic.Uint64
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
-	unregisteredAlerts, addressChangeAlerts               atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
-	activeCalls, registrations                            atomic.Int64
+	activeCalls                                           atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	c := &s.stats
+	reg := s.reg.Stats()
 	st := Stats{
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
@@ -91,14 +90,14 @@ func (s *Server) Stats() Stats {
 		FailedOther:         c.failedOt.Load(),
 		Failovers:           c.failovers.Load(),
 		ActiveCalls:         c.activeCalls.Load(),
-		Registrations:       c.registrations.Load(),
+		Registrations:       reg.Registrations,
 		BlockedRequests:     c.blocked.Load(),
 		Rejected503:         c.rejected503.Load(),
 		RejectedOverload:    c.rejectedOverload.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
-		UnregisteredAlerts:  c.unregisteredAlerts.Load(),
-		AddressChangeAlerts: c.addressChangeAlerts.Load(),
-		UnreachableContacts: int64(s.bindings.unreachableCount()),
+		UnregisteredAlerts:  reg.UnregisteredAlerts,
+		AddressChangeAlerts: reg.AddressChangeAlerts,
+		UnreachableContacts: reg.UnreachableContacts,
 		FloodDropped:        s.flood.droppedCount(),
 		FloodBlocks:         s.flood.blockCount(),
 		FloodTrickled:       s.flood.trickleCount(),
@@ -109,9 +108,9 @@ func (s *Server) Stats() Stats {
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
 	}
-	for i := range c.authFailures {
-		st.AuthFailuresBy[i] = c.authFailures[i].Load()
-		st.AuthFailures += st.AuthFailuresBy[i]
+	st.AuthFailuresBy = s.auth.Failures()
+	for _, n := range st.AuthFailuresBy {
+		st.AuthFailures += n
 	}
 	return st
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/auth"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -199,11 +200,11 @@ func TestDigestBoundToRequestURI(t *testing.T) {
 		t.Fatalf("first INVITE got %d, want 407", res.StatusCode)
 	}
 	nonce := challengeParam(res.GetHeader("Proxy-Authenticate").Value(), "nonce")
-	creds := digestCredentials{username: "1001", realm: "test", nonce: nonce, uri: "sip:4400000001@" + sw.String(),
-		qop: "auth", nc: "00000001", cnonce: "c0ffee", algorithm: "MD5"}
-	creds.response = digestResponse(md5.New, &creds, "INVITE", "secret1001")
+	creds := auth.Credentials{Username: "1001", Realm: "test", Nonce: nonce, URI: "sip:4400000001@" + sw.String(),
+		Qop: "auth", NC: "00000001", CNonce: "c0ffee", Algorithm: "MD5"}
+	creds.Response = auth.Response(md5.New, &creds, "INVITE", "secret1001")
 	auth := fmt.Sprintf(`Proxy-Authorization: Digest username="1001", realm="test", nonce="%s", uri="%s", response="%s", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee"`,
-		nonce, creds.uri, creds.response)
+		nonce, creds.URI, creds.Response)
 	failures := f.s.Stats().AuthFailures
 
 	res = rawExchange(t, conn, sw, rawInvite(local, sw.String(), "4499999999", "uri-2", auth))
@@ -238,14 +239,14 @@ func TestDefaultDigestAcceptsFirstChallengeMD5Phones(t *testing.T) {
 		alg = strings.SplitN(after, ",", 2)[0]
 	}
 	uri := req.Recipient.String()
-	creds := digestCredentials{username: "1001", realm: "test", nonce: nonce, uri: uri, qop: "auth", nc: "00000001", cnonce: "abc123"}
-	creds.response = digestResponse(md5.New, &creds, "REGISTER", "secret1001")
+	creds := auth.Credentials{Username: "1001", Realm: "test", Nonce: nonce, URI: uri, Qop: "auth", NC: "00000001", CNonce: "abc123"}
+	creds.Response = auth.Response(md5.New, &creds, "REGISTER", "secret1001")
 	again := req.Clone()
 	again.RemoveHeader("Via")
 	again.CSeq().SeqNo++
 	// The phone echoes the challenge's algorithm, whatever it computed.
 	again.AppendHeader(sip.NewHeader("Authorization", fmt.Sprintf(`Digest username="1001", realm="test", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=00000001, cnonce="abc123"`,
-		nonce, uri, creds.response, alg)))
+		nonce, uri, creds.Response, alg)))
 	res, err = phone.Client.Do(ctx, again, sipgo.ClientRequestAddVia)
 	if err != nil {
 		t.Fatal(err)

@@ -287,8 +287,22 @@ cluster:
 	}
 	// Acknowledged before the kill: a write through host 3.
 	api(h3, "phones/create/?"+auth+";name=2003;password=phone-secret-3;plan=1")
-	// Host 3's records of the load are committed within a second.
-	time.Sleep(2500 * time.Millisecond)
+	// Host 3's records of the load (20 calls and the line-to-line call,
+	// all ended) are committed by its recorder's interval: wait for them
+	// in the store before the kill.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n int
+		err := db.Read(ctx, func(tx *storage.Tx) (err error) {
+			n, err = tx.Count(ctx, "calls", storage.Cond{Col: "host", Op: "=", Val: h3.name})
+			return err
+		})
+		if err == nil && n >= 21 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host 3's records before the kill: %d (%v), want at least 21", n, err)
+		}
+	}
 	rdb := redis.NewClient(&redis.Options{Addr: clustertest.Addr()})
 	defer rdb.Close()
 	var slots *cluster.Limits

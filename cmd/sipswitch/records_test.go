@@ -55,12 +55,17 @@ func TestCallRecordsSurviveKillAndDrain(t *testing.T) {
 		}
 	}
 	call(5)
-	// A second and more after the last call ended: its batch is written.
-	time.Sleep(1500 * time.Millisecond)
+	// The recorder's interval (a second) writes the batch while the
+	// daemon runs: wait for it in the store, then kill without a drain.
+	for deadline := time.Now().Add(10 * time.Second); countRecords(t, dbPath) != 5; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the 5 records of ended calls were not written within 10 s while the daemon ran\n%s", d.log())
+		}
+	}
 	d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.done
 	if got := countRecords(t, dbPath); got != 5 {
-		t.Fatalf("after SIGKILL: %d records of the 5 calls that ended over a second before", got)
+		t.Fatalf("after SIGKILL: %d records of the 5 calls written before it", got)
 	}
 
 	d, sw = start()

@@ -225,6 +225,14 @@ func (d *daemon) run(ctx context.Context) error {
 	clusterCtx, stopCluster := context.WithCancel(context.Background())
 	defer stopCluster()
 
+	hep, err := d.startCapture()
+	if err != nil {
+		return err
+	}
+	if hep != nil {
+		// After the SIP core has stopped (deferred calls run last first).
+		defer hep.Close()
+	}
 	if err := d.startSIP(clusterCtx); err != nil {
 		return err
 	}

@@ -28,6 +28,10 @@ type Call struct {
 	MaxSteps int
 	// Rand draws RAND(min,max); nil draws max.
 	Rand func(min, max int) int
+	// Unregistered says whether a line (a PJSIP endpoint or chan_sip
+	// peer name) has no registered contact: PJSIP_DIAL_CONTACTS is then
+	// empty and DEVICE_STATE UNAVAILABLE. Nil: every line is registered.
+	Unregistered func(line string) bool
 }
 
 // Dialled is one Dial the dialplan made.
@@ -35,8 +39,11 @@ type Dialled struct {
 	Channel   string // e.g. "PJSIP/9441234@carrier-a"
 	CallerNum string // on the outgoing channel, after the pre-dial subroutine
 	Withheld  bool
-	Timeout   string
-	Options   string
+	// DivertedFrom and DivertReason are the REDIRECTING from-num and
+	// reason the outgoing channel got from the caller's (its Diversion).
+	DivertedFrom, DivertReason string
+	Timeout                    string
+	Options                    string
 }
 
 // Result is how the call ended.
@@ -66,6 +73,8 @@ type channel struct {
 	res       *Result
 	steps     int
 	outgoing  bool // a pre-dial subroutine's channel
+	// divertedFrom and divertReason are REDIRECTING's from-num and reason.
+	divertedFrom, divertReason string
 }
 
 var errHangup = fmt.Errorf("hangup")
@@ -237,6 +246,18 @@ func (ch *channel) set(name, val string) error {
 		default:
 			return fmt.Errorf("CALLERID(pres)=%q", val)
 		}
+	case strings.HasPrefix(name, "REDIRECTING(") && strings.HasSuffix(name, ",i)"):
+		// Who sent the call on and why: Dial copies it to the outgoing
+		// channel (res_pjsip's Diversion).
+		switch field := name[len("REDIRECTING(") : len(name)-3]; field {
+		case "from-num":
+			ch.divertedFrom = val
+		case "reason":
+			ch.divertReason = val
+		case "count":
+		default:
+			return fmt.Errorf("%w: Set(%s)", ErrUnsupported, name)
+		}
 	case strings.HasPrefix(name, "GROUP(") && strings.HasSuffix(name, ")"):
 		ch.groups[name[6:len(name)-1]] = val
 	case strings.ContainsAny(name, "()"):
@@ -377,6 +398,7 @@ func (ch *channel) dial(data string) error {
 		ch.steps += out.steps
 	}
 	d.CallerNum, d.Withheld = out.callerNum, out.withheld
+	d.DivertedFrom, d.DivertReason = ch.divertedFrom, ch.divertReason
 	ch.res.Dials = append(ch.res.Dials, d)
 	status := "CHANUNAVAIL"
 	if ch.call.Dial != nil {

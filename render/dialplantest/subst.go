@@ -151,6 +151,21 @@ func (ch *channel) function(name, args string) (string, error) {
 			}
 			return "allowed_not_screened", nil
 		}
+	case "PJSIP_DIAL_CONTACTS":
+		// The endpoint's contacts as a dial string; none: "".
+		if ch.unregistered(args) {
+			return "", nil
+		}
+		return "PJSIP/" + args + "/sip:" + args + "@192.0.2.1:5060", nil
+	case "DEVICE_STATE":
+		tech, name, _ := strings.Cut(args, "/")
+		if tech != "SIP" && tech != "PJSIP" {
+			return "", fmt.Errorf("%w: DEVICE_STATE(%s)", ErrUnsupported, args)
+		}
+		if ch.unregistered(name) {
+			return "UNAVAILABLE", nil
+		}
+		return "NOT_INUSE", nil
 	case "LEN":
 		return strconv.Itoa(len(args)), nil
 	case "FILTER":
@@ -221,6 +236,10 @@ func (ch *channel) function(name, args string) (string, error) {
 		return time.Unix(sec, 0).In(loc).Format("20060102"), nil
 	}
 	return "", fmt.Errorf("%w: function %s(%s)", ErrUnsupported, name, args)
+}
+
+func (ch *channel) unregistered(line string) bool {
+	return ch.call.Unregistered != nil && ch.call.Unregistered(line)
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
 // BenchmarkForward is the cost of relaying one G.711 RTP packet through a

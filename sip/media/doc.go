@@ -221,7 +221,7 @@
 //
 // golang.org/x/net's ipv4.PacketConn.ReadBatch allocates two objects per
 // datagram (its source address), so the batched I/O is done with
-// recvmmsg/sendmmsg directly (internal/udpbatch); BenchmarkForward shows
+// recvmmsg/sendmmsg directly (the module's internal/udpbatch); BenchmarkForward shows
 // 0 allocations per relayed packet. The system calls are raw: they never
 // block (MSG_DONTWAIT, epoll_pwait with a zero timeout), and a P in an
 // ordinary system call while all others are busy is retaken by the Go

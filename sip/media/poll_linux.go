@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
 // The epoll model (WithPollWorkers): a few worker goroutines each own an

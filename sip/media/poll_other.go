@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net/netip"
 
-	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
 // Only Linux has the epoll model; elsewhere every socket has a goroutine.

@@ -11,7 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
-	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
 // The forwarding path. Every socket has a reader: polled by an epoll

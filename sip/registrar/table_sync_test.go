@@ -1,19 +1,19 @@
-package sip
+package registrar
 
 import (
 	"testing"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 )
 
 // Bindings another host changed replace the line's own; counts and the
 // ping state of a binding the same REGISTER made carry over.
 func TestBindingReplaceKeepsCountsAndPingState(t *testing.T) {
-	tb := newBindingTable()
+	tb := newTable()
 	exp := time.Now().Add(time.Hour)
-	mk := func(phone, contact, callID string) binding {
-		return binding{reg: engine.Registration{Phone: phone, Contact: contact, CallID: callID, ExpiresAt: exp}}
+	mk := func(phone, contact, callID string) Binding {
+		return Binding{Reg: records.Registration{Phone: phone, Contact: contact, CallID: callID, ExpiresAt: exp}}
 	}
 	tb.put(mk("2001", "sip:a@192.0.2.1", "r1"))
 	tb.put(mk("2001", "sip:b@192.0.2.2", "r2"))
@@ -21,7 +21,7 @@ func TestBindingReplaceKeepsCountsAndPingState(t *testing.T) {
 	tb.setReachable("2001", "sip:a@192.0.2.1", "r1", false)
 	tb.setReachable("2001", "sip:b@192.0.2.2", "r2", false)
 	// b re-registered elsewhere (new Call-ID), a unchanged, d new.
-	n := tb.replace("2001", []binding{mk("2001", "sip:a@192.0.2.1", "r1"), mk("2001", "sip:b@192.0.2.2", "r9"), mk("2001", "sip:d@192.0.2.4", "r4")})
+	n := tb.replace("2001", []Binding{mk("2001", "sip:a@192.0.2.1", "r1"), mk("2001", "sip:b@192.0.2.2", "r9"), mk("2001", "sip:d@192.0.2.4", "r4")})
 	if n != 4 || tb.size("2001") != 3 {
 		t.Fatalf("count %d, 2001 holds %d", n, tb.size("2001"))
 	}

@@ -3,8 +3,8 @@
 // Command relayload drives N concurrent G.711 calls through the media
 // relay on 127.0.0.1 and reports loss, latency and the relay's CPU.
 //
-//	go run ./sip/media/internal/relayload -calls 500,1000,1500 -duration 10s
-//	go run ./sip/media/internal/relayload -calls 1000 -direct   # the same traffic without the relay
+//	go run ./cmd/relayload -calls 500,1000,1500 -duration 10s
+//	go run ./cmd/relayload -calls 1000 -direct   # the same traffic without the relay
 //
 // The relay (a media.Engine) runs in a child process (this binary with
 // -serve), so its CPU time is its own: getrusage of the child over the
@@ -53,8 +53,8 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 	"github.com/sipswitch/sipswitch/sip/media"
-	"github.com/sipswitch/sipswitch/sip/media/internal/udpbatch"
 )
 
 func main() {

@@ -20,7 +20,7 @@
 // the scenario inserts the field ([field3]); [authentication] does not
 // expand [fieldN] inside itself.
 //
-//	go run ./testdata/sipp/gendb -db /tmp/load.db -csv /tmp/calls.csv -calls 100000
+//	go run ./cmd/gendb -db /tmp/load.db -csv /tmp/calls.csv -calls 100000
 package main
 
 import (

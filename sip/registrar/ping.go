@@ -1,4 +1,4 @@
-package sip
+package registrar
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // destination at once, not a ring time of silence). A REGISTER from the
 // contact, or an answer to a later ping, makes it reachable again.
 //
-// Contacts behind NAT (binding.behindNAT) are sent the same OPTIONS
+// Contacts behind NAT (Binding.BehindNAT) are sent the same OPTIONS
 // whatever the line's ping, as a keep-alive: a NAT forgets an idle UDP
 // mapping within minutes, and the calls to the phone go to that mapping
 // (RFC 3581 rport). INFERRED, as Kamailio's nathelper pings NATed
@@ -35,10 +35,10 @@ const pingInFlight = 8192
 // ping=1, spread evenly over the ping interval (a round of 100,000 sent
 // back to back would be a burst the phones' NATs and the switch's own
 // socket do not need), and records who answered.
-func (s *Server) pingContacts(ctx context.Context) {
-	var due []binding
-	for _, b := range s.bindings.snapshot(s.cfg.now()) {
-		if p, ok := s.dir.Phone(b.reg.Phone); ok && (p.Ping == 1 || b.behindNAT()) {
+func (r *Registrar) pingContacts(ctx context.Context, send Sender) {
+	var due []Binding
+	for _, b := range r.table.snapshot(r.now()) {
+		if p, ok := r.phones.Phone(b.Reg.Phone); ok && (p.Ping == 1 || b.BehindNAT()) {
 			due = append(due, b)
 		}
 	}
@@ -46,7 +46,7 @@ func (s *Server) pingContacts(ctx context.Context) {
 		return
 	}
 	// Leave the last timeout of the interval for the last answers.
-	pace := time.NewTicker(max((s.cfg.pingInterval-s.cfg.pingTimeout)/time.Duration(len(due)), time.Microsecond))
+	pace := time.NewTicker(max((r.pingInterval-r.pingTimeout)/time.Duration(len(due)), time.Microsecond))
 	defer pace.Stop()
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, pingInFlight)
@@ -67,18 +67,18 @@ func (s *Server) pingContacts(ctx context.Context) {
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			alive := s.ping(ctx, b)
+			alive := r.ping(ctx, send, b)
 			if ctx.Err() != nil {
 				return // stopping: no answer proves nothing
 			}
-			if p, ok := s.dir.Phone(b.reg.Phone); !ok || p.Ping != 1 {
+			if p, ok := r.phones.Phone(b.Reg.Phone); !ok || p.Ping != 1 {
 				return // a NAT keep-alive only
 			}
-			if changed := s.bindings.setReachable(b.reg.Phone, b.reg.Contact, b.reg.CallID, alive); changed {
+			if changed := r.table.setReachable(b.Reg.Phone, b.Reg.Contact, b.Reg.CallID, alive); changed {
 				if alive {
-					s.cfg.log.Info("sip phone contact reachable again", "phone", b.reg.Phone, "contact", b.reg.Contact)
+					r.log.Info("sip phone contact reachable again", "phone", b.Reg.Phone, "contact", b.Reg.Contact)
 				} else {
-					s.cfg.log.Warn("sip phone contact unreachable: calls skip it", "phone", b.reg.Phone, "contact", b.reg.Contact, "source", b.reg.Source)
+					r.log.Warn("sip phone contact unreachable: calls skip it", "phone", b.Reg.Phone, "contact", b.Reg.Contact, "source", b.Reg.Source)
 				}
 			}
 		})
@@ -86,37 +86,32 @@ func (s *Server) pingContacts(ctx context.Context) {
 	wg.Wait()
 }
 
+// Sender sends a request outside any dialog and returns the final
+// response (sipgo's Client.Do): the server's client, which adds its
+// User-Agent and leaves from the listening socket.
+type Sender func(ctx context.Context, req *sip.Request) (*sip.Response, error)
+
 // ping sends OPTIONS to one contact, to the address it registered from.
-func (s *Server) ping(ctx context.Context, b binding) bool {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.pingTimeout)
+func (r *Registrar) ping(ctx context.Context, send Sender, b Binding) bool {
+	ctx, cancel := context.WithTimeout(ctx, r.pingTimeout)
 	defer cancel()
-	req := sip.NewRequest(sip.OPTIONS, *b.uri.Clone())
-	b.routeTo(req)
-	req.AppendHeader(s.uaHeader)
-	res, err := s.client.Do(ctx, req)
+	req := sip.NewRequest(sip.OPTIONS, *b.URI.Clone())
+	b.RouteTo(req)
+	res, err := send(ctx, req)
 	return err == nil && res != nil
 }
 
-// pingLoop pings every ping interval until ctx is done or the server is
-// closed; a round in progress stops with it.
-func (s *Server) pingLoop(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-s.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	t := time.NewTicker(s.cfg.pingInterval)
+// PingLoop pings every ping interval through send until ctx is done; a
+// round in progress stops with it.
+func (r *Registrar) PingLoop(ctx context.Context, send Sender) {
+	t := time.NewTicker(r.pingInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.pingContacts(ctx)
+			r.pingContacts(ctx, send)
 		}
 	}
 }

@@ -1,19 +1,19 @@
-package sip
+package registrar
 
 import (
 	"testing"
 	"time"
 
-	"github.com/sipswitch/sipswitch/engine"
+	"github.com/sipswitch/sipswitch/records"
 )
 
 // The unreachable count follows every way a binding leaves or is replaced.
 func TestBindingTableUnreachableCount(t *testing.T) {
 	now := time.Now()
-	bind := func(contact string, expires time.Duration) binding {
-		return binding{reg: engine.Registration{Phone: "1001", Contact: contact, CallID: "c-" + contact, ExpiresAt: now.Add(expires)}}
+	bind := func(contact string, expires time.Duration) Binding {
+		return Binding{Reg: records.Registration{Phone: "1001", Contact: contact, CallID: "c-" + contact, ExpiresAt: now.Add(expires)}}
 	}
-	tab := newBindingTable()
+	tab := newTable()
 	tab.put(bind("a", time.Hour))
 	tab.put(bind("b", time.Second))
 	tab.put(bind("c", time.Hour))

@@ -1,4 +1,4 @@
-package sip
+package registrar
 
 import (
 	"net/netip"
@@ -27,31 +27,31 @@ const (
 
 // lineUnregistered alerts, when the line expects to be registered, that
 // its last binding (last) went away for reason.
-func (s *Server) lineUnregistered(last records.Registration, reason string) {
-	p, ok := s.dir.Phone(last.Phone)
+func (r *Registrar) lineUnregistered(last records.Registration, reason string) {
+	p, ok := r.phones.Phone(last.Phone)
 	if !ok || p.ExpectRegistered < expectRegistered {
 		return
 	}
-	s.stats.unregisteredAlerts.Add(1)
-	s.cfg.log.Warn("sip phone unregistered", "phone", last.Phone, "reason", reason,
+	r.unregisteredAlerts.Add(1)
+	r.log.Warn("sip phone unregistered", "phone", last.Phone, "reason", reason,
 		"last_source", last.Source, "last_contact", last.Contact, "user_agent", last.UserAgent)
 }
 
 // checkAddressChange alerts, when the line asks for it, that it registers
 // from src while its current bindings all came from other IP addresses.
 // A line with no binding has no address to change from.
-func (s *Server) checkAddressChange(p *routing.Phone, prev []binding, src string) {
+func (r *Registrar) checkAddressChange(p *routing.Phone, prev []Binding, src string) {
 	if p.ExpectRegistered < expectRegisteredAndAddr || len(prev) == 0 {
 		return
 	}
 	ip := addrIP(src)
 	for _, b := range prev {
-		if addrIP(b.reg.Source) == ip {
+		if addrIP(b.Reg.Source) == ip {
 			return
 		}
 	}
-	s.stats.addressChangeAlerts.Add(1)
-	s.cfg.log.Warn("sip phone address changed", "phone", p.Name, "old_source", prev[0].reg.Source, "new_source", src)
+	r.addressChangeAlerts.Add(1)
+	r.log.Warn("sip phone address changed", "phone", p.Name, "old_source", prev[0].Reg.Source, "new_source", src)
 }
 
 // addrIP is the IP address of a host:port source (the whole string when

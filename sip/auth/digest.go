@@ -1,4 +1,4 @@
-package sip
+package auth
 
 import (
 	"crypto/hmac"
@@ -18,10 +18,6 @@ import (
 	"time"
 )
 
-// Digest authentication (RFC 3261 22, RFC 2617, RFC 8760) done by hand:
-// sipgo has no server-side helper, and the parser of the Authorization
-// header is outside input that deserves its own fuzz target.
-
 var (
 	errNotDigest   = errors.New("authorization is not Digest")
 	errBadDigest   = errors.New("malformed digest credentials")
@@ -30,16 +26,16 @@ var (
 	errNonceReplay = errors.New("nonce count replayed")
 )
 
-// digestCredentials are the fields of an Authorization or
+// Credentials are the fields of an Authorization or
 // Proxy-Authorization header value. Strings alias the header value.
-type digestCredentials struct {
-	username, realm, nonce, uri, response string
-	algorithm, cnonce, opaque, qop, nc    string
+type Credentials struct {
+	Username, Realm, Nonce, URI, Response string
+	Algorithm, CNonce, Opaque, Qop, NC    string
 }
 
-// parseDigestCredentials parses `Digest k=v, k="v", ...`.
-func parseDigestCredentials(s string) (digestCredentials, error) {
-	var c digestCredentials
+// ParseCredentials parses `Digest k=v, k="v", ...`.
+func ParseCredentials(s string) (Credentials, error) {
+	var c Credentials
 	s = strings.TrimLeft(s, " \t")
 	if len(s) < 7 || !strings.EqualFold(s[:6], "digest") || (s[6] != ' ' && s[6] != '\t') {
 		return c, errNotDigest
@@ -88,31 +84,31 @@ func parseDigestCredentials(s string) (digestCredentials, error) {
 		}
 		switch strings.ToLower(key) {
 		case "username":
-			c.username = val
+			c.Username = val
 		case "realm":
-			c.realm = val
+			c.Realm = val
 		case "nonce":
-			c.nonce = val
+			c.Nonce = val
 		case "uri":
-			c.uri = val
+			c.URI = val
 		case "response":
-			c.response = val
+			c.Response = val
 		case "algorithm":
-			c.algorithm = val
+			c.Algorithm = val
 		case "cnonce":
-			c.cnonce = val
+			c.CNonce = val
 		case "opaque":
-			c.opaque = val
+			c.Opaque = val
 		case "qop":
-			c.qop = val
+			c.Qop = val
 		case "nc":
-			c.nc = val
+			c.NC = val
 		}
 	}
-	if c.username == "" || c.nonce == "" || c.response == "" || c.uri == "" {
+	if c.Username == "" || c.Nonce == "" || c.Response == "" || c.URI == "" {
 		return c, fmt.Errorf("%w: username, nonce, uri and response are required", errBadDigest)
 	}
-	if c.qop != "" && (c.nc == "" || c.cnonce == "") {
+	if c.Qop != "" && (c.NC == "" || c.CNonce == "") {
 		return c, fmt.Errorf("%w: qop without nc/cnonce", errBadDigest)
 	}
 	return c, nil
@@ -139,15 +135,15 @@ func hashFor(alg string) (func() hash.Hash, bool) {
 	return nil, false
 }
 
-// digestResponse computes the expected response for credentials c.
-func digestResponse(newHash func() hash.Hash, c *digestCredentials, method, password string) string {
+// Response computes the expected response for credentials c.
+func Response(newHash func() hash.Hash, c *Credentials, method, password string) string {
 	d := digester{h: newHash(), buf: make([]byte, 0, 256)}
-	ha1 := d.hex(c.username, ":", c.realm, ":", password)
-	ha2 := d.hex(method, ":", c.uri)
-	if c.qop == "" {
-		return d.hex(ha1, ":", c.nonce, ":", ha2)
+	ha1 := d.hex(c.Username, ":", c.Realm, ":", password)
+	ha2 := d.hex(method, ":", c.URI)
+	if c.Qop == "" {
+		return d.hex(ha1, ":", c.Nonce, ":", ha2)
 	}
-	return d.hex(ha1, ":", c.nonce, ":", c.nc, ":", c.cnonce, ":", c.qop, ":", ha2)
+	return d.hex(ha1, ":", c.Nonce, ":", c.NC, ":", c.CNonce, ":", c.Qop, ":", ha2)
 }
 
 // digester hashes with one reused buffer: the hash is an interface, so

@@ -1,4 +1,4 @@
-package sip
+package auth
 
 import (
 	"net/netip"
@@ -6,30 +6,30 @@ import (
 	"time"
 )
 
-// authGuard blocks IP addresses that fail authentication too often: the
+// guard blocks IP addresses that fail authentication too often: the
 // cheap answer to password guessing (a blocked address gets 403 without a
 // challenge, so it learns nothing more).
-type authGuard struct {
+type guard struct {
 	limit    int
 	window   time.Duration
 	blockFor time.Duration
 
 	mu    sync.Mutex
-	peers map[netip.Addr]*authRecord
+	peers map[netip.Addr]*guardRecord
 }
 
-type authRecord struct {
+type guardRecord struct {
 	windowStart  time.Time
 	failures     int
 	blockedUntil time.Time
 }
 
-func newAuthGuard(limit int, window, blockFor time.Duration) *authGuard {
-	return &authGuard{limit: limit, window: window, blockFor: blockFor, peers: make(map[netip.Addr]*authRecord)}
+func newGuard(limit int, window, blockFor time.Duration) *guard {
+	return &guard{limit: limit, window: window, blockFor: blockFor, peers: make(map[netip.Addr]*guardRecord)}
 }
 
 // blocked reports whether addr is blocked now.
-func (g *authGuard) blocked(addr netip.Addr, now time.Time) bool {
+func (g *guard) blocked(addr netip.Addr, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.peers[addr]
@@ -38,12 +38,12 @@ func (g *authGuard) blocked(addr netip.Addr, now time.Time) bool {
 
 // fail records a failure from addr; it reports true when this failure
 // started a block.
-func (g *authGuard) fail(addr netip.Addr, now time.Time) bool {
+func (g *guard) fail(addr netip.Addr, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.peers[addr]
 	if !ok {
-		r = &authRecord{windowStart: now}
+		r = &guardRecord{windowStart: now}
 		g.peers[addr] = r
 	}
 	if now.Sub(r.windowStart) > g.window {
@@ -59,7 +59,7 @@ func (g *authGuard) fail(addr netip.Addr, now time.Time) bool {
 }
 
 // sweep forgets addresses with no recent failures and no block.
-func (g *authGuard) sweep(now time.Time) {
+func (g *guard) sweep(now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for a, r := range g.peers {

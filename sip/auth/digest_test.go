@@ -1,4 +1,4 @@
-package sip
+package auth
 
 import (
 	"crypto/md5"
@@ -11,17 +11,17 @@ import (
 func TestParseDigestCredentials(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    digestCredentials
+		want    Credentials
 		wantErr error
 	}{
 		{
 			in: `Digest username="bob", realm="test", nonce="abc", uri="sip:x", response="0123", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c1", opaque="o"`,
-			want: digestCredentials{username: "bob", realm: "test", nonce: "abc", uri: "sip:x", response: "0123",
-				algorithm: "SHA-256", qop: "auth", nc: "00000001", cnonce: "c1", opaque: "o"},
+			want: Credentials{Username: "bob", Realm: "test", Nonce: "abc", URI: "sip:x", Response: "0123",
+				Algorithm: "SHA-256", Qop: "auth", NC: "00000001", CNonce: "c1", Opaque: "o"},
 		},
 		{
 			in:   `digest  username="a\"b",realm="r",nonce="n",uri="sip:y",response="r1"`,
-			want: digestCredentials{username: `a"b`, realm: "r", nonce: "n", uri: "sip:y", response: "r1"},
+			want: Credentials{Username: `a"b`, Realm: "r", Nonce: "n", URI: "sip:y", Response: "r1"},
 		},
 		{in: `Basic dXNlcjpwYXNz`, wantErr: errNotDigest},
 		{in: `Digest username="bob"`, wantErr: errBadDigest},
@@ -31,7 +31,7 @@ func TestParseDigestCredentials(t *testing.T) {
 		{in: ``, wantErr: errNotDigest},
 	}
 	for _, tc := range tests {
-		got, err := parseDigestCredentials(tc.in)
+		got, err := ParseCredentials(tc.in)
 		if tc.wantErr != nil {
 			if !errors.Is(err, tc.wantErr) {
 				t.Errorf("%q: err %v, want %v", tc.in, err, tc.wantErr)
@@ -46,9 +46,9 @@ func TestParseDigestCredentials(t *testing.T) {
 
 // RFC 2617 3.5 worked example (HTTP, but the computation is the same).
 func TestDigestResponseRFC2617(t *testing.T) {
-	c := digestCredentials{username: "Mufasa", realm: "testrealm@host.com", nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093",
-		uri: "/dir/index.html", qop: "auth", nc: "00000001", cnonce: "0a4f113b"}
-	if got := digestResponse(md5.New, &c, "GET", "Circle Of Life"); got != "6629fae49393a05397450978507c4ef1" {
+	c := Credentials{Username: "Mufasa", Realm: "testrealm@host.com", Nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+		URI: "/dir/index.html", Qop: "auth", NC: "00000001", CNonce: "0a4f113b"}
+	if got := Response(md5.New, &c, "GET", "Circle Of Life"); got != "6629fae49393a05397450978507c4ef1" {
 		t.Fatalf("response %s", got)
 	}
 }
@@ -58,24 +58,24 @@ func TestNonceBook(t *testing.T) {
 	now := time.Now()
 	n := b.issue(now)
 	if err := b.check(n, "00000001", now); err != nil {
-		t.Fatalf("fresh nonce: %v", err)
+		t.Fatalf("fresh Nonce: %v", err)
 	}
 	if err := b.check(n, "00000001", now); !errors.Is(err, errNonceReplay) {
-		t.Fatalf("replayed nc: %v", err)
+		t.Fatalf("replayed NC: %v", err)
 	}
 	if err := b.check(n, "00000002", now); err != nil {
-		t.Fatalf("next nc: %v", err)
+		t.Fatalf("next NC: %v", err)
 	}
 	if err := b.check(b.issue(now), "", now.Add(2*time.Minute)); !errors.Is(err, errNonceStale) {
-		t.Fatalf("old nonce: %v", err)
+		t.Fatalf("old Nonce: %v", err)
 	}
 	forged := []byte(b.issue(now))
 	forged[3] ^= 1
 	if err := b.check(string(forged), "", now); !errors.Is(err, errNonceForged) {
-		t.Fatalf("forged nonce: %v", err)
+		t.Fatalf("forged Nonce: %v", err)
 	}
 	if err := b.check("short", "", now); !errors.Is(err, errNonceForged) {
-		t.Fatalf("garbage nonce: %v", err)
+		t.Fatalf("garbage Nonce: %v", err)
 	}
 	b.sweep(now.Add(2 * time.Minute))
 	for i := range b.shards {
@@ -105,7 +105,7 @@ func TestSourceAllowed(t *testing.T) {
 }
 
 func TestAuthGuard(t *testing.T) {
-	g := newAuthGuard(3, time.Minute, 5*time.Minute)
+	g := newGuard(3, time.Minute, 5*time.Minute)
 	a := netip.MustParseAddr("192.0.2.1")
 	now := time.Now()
 	for range 2 {
@@ -133,8 +133,8 @@ func FuzzParseDigestCredentials(f *testing.F) {
 	f.Add(`Digest username="x\`)
 	f.Add(`Digest ,,,,=`)
 	f.Fuzz(func(t *testing.T, s string) {
-		c, err := parseDigestCredentials(s)
-		if err == nil && (c.username == "" || c.nonce == "" || c.uri == "" || c.response == "") {
+		c, err := ParseCredentials(s)
+		if err == nil && (c.Username == "" || c.Nonce == "" || c.URI == "" || c.Response == "") {
 			t.Fatalf("accepted incomplete credentials %+v", c)
 		}
 	})
@@ -163,13 +163,13 @@ func BenchmarkNonceIssueCheck(b *testing.B) {
 }
 
 func BenchmarkDigestVerify(b *testing.B) {
-	c, err := parseDigestCredentials(`Digest username="1001", realm="test", nonce="abc", uri="sip:441234@127.0.0.1", response="0123", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c1"`)
+	c, err := ParseCredentials(`Digest username="1001", realm="test", nonce="abc", uri="sip:441234@127.0.0.1", response="0123", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c1"`)
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, _ := hashFor(c.algorithm)
+	h, _ := hashFor(c.Algorithm)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = digestResponse(h, &c, "INVITE", "secret1001")
+		_ = Response(h, &c, "INVITE", "secret1001")
 	}
 }

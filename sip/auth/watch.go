@@ -1,4 +1,4 @@
-package sip
+package auth
 
 import (
 	"net/netip"
@@ -6,41 +6,41 @@ import (
 	"time"
 )
 
-// AuthReason is why a phone did not get in: the reason label of
+// Reason is why a phone did not get in: the reason label of
 // sipswitch_sip_auth_failures_total and the cause the log names.
-type AuthReason uint8
+type Reason uint8
 
-// The reasons an authentication fails. AuthUnanswered is the silent one:
+// The reasons an authentication fails. Unanswered is the silent one:
 // the switch challenged and no answer came, which is how a phone that
 // cannot use any offered challenge behaves (it gives up without a word).
 const (
-	AuthWrongPassword AuthReason = iota
-	AuthUnknownUser
-	AuthAlgorithm
-	AuthRealm
-	AuthURI
-	AuthQop
-	AuthMalformed
-	AuthNonce
-	AuthUnanswered
-	NumAuthReasons
+	WrongPassword Reason = iota
+	UnknownUser
+	BadAlgorithm
+	BadRealm
+	BadURI
+	BadQop
+	Malformed
+	BadNonce
+	Unanswered
+	NumReasons
 )
 
-var authReasonNames = [NumAuthReasons]string{
-	AuthWrongPassword: "password",
-	AuthUnknownUser:   "unknown_user",
-	AuthAlgorithm:     "algorithm",
-	AuthRealm:         "realm",
-	AuthURI:           "uri",
-	AuthQop:           "qop",
-	AuthMalformed:     "malformed",
-	AuthNonce:         "nonce",
-	AuthUnanswered:    "unanswered",
+var reasonNames = [NumReasons]string{
+	WrongPassword: "password",
+	UnknownUser:   "unknown_user",
+	BadAlgorithm:  "algorithm",
+	BadRealm:      "realm",
+	BadURI:        "uri",
+	BadQop:        "qop",
+	Malformed:     "malformed",
+	BadNonce:      "nonce",
+	Unanswered:    "unanswered",
 }
 
-func (r AuthReason) String() string {
-	if r < NumAuthReasons {
-		return authReasonNames[r]
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
 	}
 	return "unknown"
 }
@@ -50,11 +50,11 @@ func (r AuthReason) String() string {
 // table without end. Past it new challenges go unwatched.
 const maxPendingChallenges = 20000
 
-// authWatch notices the failures a phone does not report: challenges
+// watch notices the failures a phone does not report: challenges
 // never answered, and it keeps the failure log to one line per source
 // address and reason an interval, so one misconfigured phone retrying
 // every few seconds names its problem once instead of flooding the log.
-type authWatch struct {
+type watch struct {
 	window   time.Duration // a challenge unanswered this long is reported
 	logEvery time.Duration // one log line per source and reason per this
 
@@ -86,7 +86,7 @@ type unansweredChallenge struct {
 
 type logKey struct {
 	src    netip.Addr
-	reason AuthReason
+	reason Reason
 }
 
 type logState struct {
@@ -94,13 +94,13 @@ type logState struct {
 	suppressed int
 }
 
-func newAuthWatch(window, logEvery time.Duration) *authWatch {
-	return &authWatch{window: window, logEvery: logEvery,
+func newWatch(window, logEvery time.Duration) *watch {
+	return &watch{window: window, logEvery: logEvery,
 		pending: make(map[challengeKey]*pendingChallenge), logged: make(map[logKey]*logState)}
 }
 
 // challenged notes a challenge sent to k.
-func (w *authWatch) challenged(k challengeKey, method, userAgent string, now time.Time) {
+func (w *watch) challenged(k challengeKey, method, userAgent string, now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p, ok := w.pending[k]
@@ -117,7 +117,7 @@ func (w *authWatch) challenged(k challengeKey, method, userAgent string, now tim
 
 // answered notes that k answered a challenge, right or wrong: a wrong
 // answer is a failure of its own, logged as such.
-func (w *authWatch) answered(k challengeKey) {
+func (w *watch) answered(k challengeKey) {
 	w.mu.Lock()
 	if len(w.pending) > 0 {
 		delete(w.pending, k)
@@ -126,7 +126,7 @@ func (w *authWatch) answered(k challengeKey) {
 }
 
 // expire removes and returns the challenges unanswered for the window.
-func (w *authWatch) expire(now time.Time) []unansweredChallenge {
+func (w *watch) expire(now time.Time) []unansweredChallenge {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []unansweredChallenge
@@ -141,7 +141,7 @@ func (w *authWatch) expire(now time.Time) []unansweredChallenge {
 
 // shouldLog reports whether a failure of reason from src is logged now,
 // and how many of the same were left out since the last line.
-func (w *authWatch) shouldLog(src netip.Addr, reason AuthReason, now time.Time) (bool, int) {
+func (w *watch) shouldLog(src netip.Addr, reason Reason, now time.Time) (bool, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	k := logKey{src, reason}
@@ -167,7 +167,7 @@ type leftOut struct {
 
 // sweep forgets sources quiet for an interval and returns those whose
 // last failures were never logged, so no failure goes unmentioned.
-func (w *authWatch) sweep(now time.Time) []leftOut {
+func (w *watch) sweep(now time.Time) []leftOut {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []leftOut

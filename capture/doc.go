@@ -1,0 +1,35 @@
+// Package capture sends a copy of every SIP message the switch reads and
+// writes to a capture server (Homer, or anything that reads HEP) in
+// HEPv3, as Asterisk's res_hep and Kamailio's siptrace do.
+//
+// # HEPv3
+//
+// A HEP packet is "HEP3", its total length (uint16, network order), then
+// chunks: vendor id (0: generic), type id and length (uint16 each, the
+// length counting the 6-byte chunk header) and the value. Packet writes
+// the chunks a capture server needs to place a message in a call flow:
+// IP family (1) and protocol (2), source and destination address (3, 4
+// for IPv4; 5, 6 for IPv6) and port (7, 8), time in seconds and
+// microseconds (9, 10), protocol type (11: 1 is SIP), capture agent id
+// (12), authentication key (14, when a password is set), the message
+// (15) and the correlation id (17: the SIP Call-ID, as res_hep sends, so
+// that both legs' messages of a B2BUA call sit side by side once the
+// server correlates them). Unmarshal reads every chunk type and skips
+// those it does not know, as a capture server does.
+//
+// # Never on the call path's critical section
+//
+// The SIP transport hands each message to Sender.Capture, which copies
+// it into a bounded queue and returns: no parsing, no system call, no
+// lock beyond the channel send. One goroutine takes the queue, finds the
+// Call-ID, encodes and sends the datagram. A full queue (a capture server
+// that stalls the host's sending, a burst beyond it) drops the copy and
+// counts it (Stats): capture never slows a call. Over TCP and TLS the
+// transport's hook sees each read of the stream, which may hold part of a
+// message or several (INFERRED: sent as read; SIP over UDP, the common
+// case, is one message a datagram).
+//
+// The hook is sipgo's tracer (sip.SIPDebugTracer), which belongs to the
+// process: Install sets it once, before the SIP core starts, as the
+// transaction timers are set.
+package capture

@@ -228,3 +228,35 @@ func TestConsoleSecureCookieAndUserScope(t *testing.T) {
 		t.Errorf("alice's /records: %s", body)
 	}
 }
+
+// Lists page through the API: a plan of 120 routes shows 50 a page, with
+// the count from the API, and a prefix search narrows it in the store.
+func TestConsoleListsPageThroughTheAPI(t *testing.T) {
+	s := newSite(t, false)
+	ctx := context.Background()
+	sys := engine.SystemActor()
+	kinds := s.svc.Kinds()
+	id, err := s.svc.Create(ctx, sys, kinds["plans"], engine.Values{"name": "big"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := int(id)
+	for i := range 120 {
+		if _, err := s.svc.Create(ctx, sys, kinds["plans/routes"], engine.Values{"plan": strconv.Itoa(plan), "called_prefix": strconv.Itoa(4400 + i)}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := s.browser()
+	b.login("admin", adminPassword)
+	rows := func(body string) int { return strings.Count(body, `href="/routes/edit?id=`) }
+	_, body := b.get("/routes?plan=" + strconv.Itoa(plan))
+	if n := rows(body); n != 50 || !strings.Contains(body, "Page 1 of 3") || !strings.Contains(body, "120 in all") {
+		t.Fatalf("first page: %d rows\n%s", n, body)
+	}
+	if _, body := b.get("/routes?plan=" + strconv.Itoa(plan) + "&page=3"); rows(body) != 20 {
+		t.Errorf("last page: %d rows", rows(body))
+	}
+	if _, body := b.get("/routes?plan=" + strconv.Itoa(plan) + "&called_prefix=441"); rows(body) != 10 || !strings.Contains(body, "10 in all") {
+		t.Errorf("search 441: %d rows", rows(body))
+	}
+}

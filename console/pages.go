@@ -357,9 +357,3 @@ func (c *Console) remove(w http.ResponseWriter, r *http.Request, s *api.Session,
 	}
 	http.Redirect(w, r, k.path+"?notice="+url.QueryEscape(notice), http.StatusSeeOther)
 }
-
-func (c *Console) message(w http.ResponseWriter, r *http.Request, s *api.Session, title, msg string) {
-	p := c.newPage(r, s, title)
-	p.Error = msg
-	c.render(w, r, "message", p)
-}

@@ -19,6 +19,10 @@ import (
 // its kind (call_start, call_update, call_end, registered, unregistered)
 // and carries the row calls/active or registrations/list would show.
 //
+// INFERRED: the scope is taken when the stream opens (a line given to a
+// user later shows from its next connection, as a session keeps the role
+// it logged in with).
+//
 // Bounds: each client has a queue of WithEventBuffer events; a client
 // that falls that far behind is disconnected (an EventSource reconnects
 // after the retry the stream sets, and reloads its lists), so a slow

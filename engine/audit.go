@@ -71,6 +71,7 @@ type Origin struct {
 const (
 	ViaAPI     = "api"
 	ViaGateway = "gateway"
+	ViaConsole = "console" // the web console (console package)
 	ViaCLI     = "cli"
 )
 

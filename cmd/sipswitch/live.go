@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/sip"
@@ -162,4 +166,21 @@ func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration
 		}
 	}
 	return regs, err
+}
+
+// mountConsole serves the web console at / (console package), over the
+// same API handler the Enswitch API answers with.
+func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engine.Service, h *api.Handler) error {
+	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live),
+		console.WithCounters(func() console.Counters {
+			st := d.sip.Stats()
+			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
+				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered)}
+		}))
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	go c.Run(ctx)
+	mux.Handle("/", c)
+	return nil
 }

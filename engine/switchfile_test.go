@@ -74,7 +74,7 @@ func TestSwitchFileErrorsCarryAPIKeysAndLines(t *testing.T) {
 		{"conditional", "peers:\n  - {id: 1, name: x, type: sip}\n", 2, "destination", "destination is required when type is iax, sip or pjsip"},
 		{"unknown parameter", "plans:\n  - id: 1\n    name: p\n    colour: red\n", 4, "colour", `unknown parameter "colour"`},
 		{"dangling reference", "plans: [{id: 1, name: p}]\nroutes:\n  - plan: 1\n    called_prefix: '1'\n    peer1: 7\n", 5, "peer1", "peer 7 does not exist"},
-		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", `name "DUP" is already used by peers[0]`},
+		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", "name is already used by a peer (peers, lines and SIP endpoints share Asterisk section names); peers[0] of this file has it"},
 		{"duplicate route", "plans: [{id: 1, name: p}]\nroutes:\n  - {plan: 1, called_prefix: '1'}\n  - {plan: 1, called_prefix: '1'}\n", 4, "called_prefix", "already exists"},
 		{"missing id", "plans: [{name: p}]\n", 1, "id", "id is required"},
 	}

@@ -29,22 +29,12 @@ var RouteSpec = newSpec(
 )
 
 // A plan has one route per called prefix, caller prefix and media: the
-// store enforces it (UNIQUE (plan, called_prefix, caller_prefix, media),
-// answered by conflictError) and the switch-file loader with routeKey;
-// both answer routeExists.
-var routeUniqueColumns = []string{"plan", "called_prefix", "caller_prefix", "media"}
+// store enforces it (UNIQUE (plan, called_prefix, caller_prefix, media)),
+// answered by conflictError with routeExists, for the API and the
+// switch-file loader alike.
 
-// routeKey is a route's identity under routeUniqueColumns.
-func routeKey(v Values) string {
-	key := make([]byte, 0, 32)
-	for _, c := range routeUniqueColumns {
-		key = append(key, v[c]...)
-		key = append(key, 0)
-	}
-	return string(key)
-}
-
-// routeExists is the error of a route whose routeKey another route has.
+// routeExists is the error of a route whose plan, called_prefix,
+// caller_prefix and media another route has.
 func routeExists() FieldError {
 	return FieldError{Key: "called_prefix", Message: "a route with this called_prefix, caller_prefix and media already exists in the plan"}
 }

@@ -74,7 +74,7 @@ const (
 	notCallerSide = "simulation decides a call a line makes; this acts on calls to the line"
 	notSimulated  = "simulation shows the route, peers and admission, not this"
 	noAudio       = "the SIP core relays media and plays none"
-	noEndpointSIP = "the SIP core neither registers nor calls sip_endpoints (render only)"
+	noEndpointSIP = "no per-endpoint setting on the SIP core: a registering endpoint is a line there (routing.EndpointLine) and the switch-wide settings apply"
 	noEndpointSim = "sip_endpoints are not in rate plans: simulation never reaches one"
 )
 

@@ -344,6 +344,9 @@ type model struct {
 	peerByID   map[int]*routing.Peer
 	phones     []*routing.Phone // by name
 	endpoints  []*routing.SIPEndpoint
+	// endpointLines are the lines the sip_endpoints that register to the
+	// switch are (routing.EndpointLine), by name: endpoint_line.go.
+	endpointLines map[string]*routing.Phone
 	plans      []*routing.Plan
 	planByID   map[int]*routing.Plan
 	custByID   map[int]*routing.Customer
@@ -391,6 +394,7 @@ func newModel(s *routing.Snapshot) *model {
 		m.endpoints = append(m.endpoints, &s.SIPEndpoints[i])
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
+	m.addEndpointLines()
 	for i := range s.Plans {
 		p := &s.Plans[i]
 		m.plans = append(m.plans, p)

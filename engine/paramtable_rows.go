@@ -154,7 +154,8 @@ var routeEffects = map[string]effect{
 // sipEndpointEffects: the SIP core serves a sip_endpoint that registers to
 // the switch as a line (routing.EndpointLine: its registration, its calls
 // on the default plan, calls to its name); what it reads of one is in sip,
-// the rest says why not. Simulation never reaches one.
+// the rest says why not. routes/simulate's phone may name one
+// (simulate_endpoint.go).
 var sipEndpointEffects = func() map[string]effect {
 	const (
 		notPlaced  = "for calls the switch places to a fixed host or a registration it sends, which the SIP core does not make: it rings a registering endpoint at its registered contact"
@@ -195,11 +196,22 @@ var sipEndpointEffects = func() map[string]effect {
 		"g726_pr":         off(noPtime),
 		"g729_pr":         off(noPtime),
 	}
+	isLine := on("whether phone=<name> names a line to simulate (as on the SIP core)")
+	sim := map[string]pathClaim{
+		"name":         on("phone=<name> simulates its calls: the default plan, its name as caller"),
+		"secret":       isLine,
+		"registration": isLine,
+		"host":         isLine,
+		"insecure":     isLine,
+		"qualify":      kept("read into its line; simulation sends no OPTIONS"),
+		"audio_codecs": on("the codecs shown per attempt"),
+		"codec_order":  on("the order of the codecs shown per attempt"),
+	}
 	render := map[string]string{
-		"name":                 "`[name]` sections of the chosen driver",
+		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension",
 		"defaultuser":          "defaultuser= / auth username and contact user",
 		"secret":               "inbound md5 secret (and outbound when sent)",
-		"registration":         "in: takes a registration; out: register => / type=registration",
+		"registration":         "in: takes a registration and is a line (context `[phone-<name>]`); out: register => / type=registration",
 		"host":                 "host= / aor contact and identify match",
 		"transport":            "transport= / transport-<first> (pjsip takes the first only: a save warns)",
 		"nat":                  "nat= / rtp_symmetric, force_rport, rewrite_contact",
@@ -260,6 +272,9 @@ var sipEndpointEffects = func() map[string]effect {
 		e := effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
 		if c, ok := sip[p.Name]; ok {
 			e.SIP = c
+		}
+		if c, ok := sim[p.Name]; ok {
+			e.Simulate = c
 		}
 		if r, ok := render[p.Name]; ok {
 			e.Render = on(r)

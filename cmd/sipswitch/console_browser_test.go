@@ -262,7 +262,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	d.create("phones/update/?"+adminAuth+";name=3001;owner=2", "phones/create/?"+adminAuth+";name=3002;password=pw-3002-secret")
 	b.run("log out", chromedp.Navigate(b.base+"/"), chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS("#username")))
-	login("alice", "alice-console-pw")
+	// Keyboard only: the password field's Enter submits the form.
+	b.run("login alice by keyboard", chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"), chromedp.SendKeys(chromedp.CSS("#password"), "alice-console-pw\r"),
+		chromedp.WaitVisible(chromedp.CSS("header .who")))
 	b.run("alice's phones", chromedp.Navigate(b.base+"/phones"), chromedp.WaitVisible(chromedp.CSS("#rows")))
 	if txt := b.text("#rows"); !strings.Contains(txt, "3001") || strings.Contains(txt, "3002") {
 		t.Errorf("alice's phones: %q", txt)
@@ -272,6 +275,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("alice is offered %q", nav)
 	}
 	b.screenshot("user-phones")
+	// Readable at phone width: nothing wider than the screen but the
+	// tables, which scroll in their own box.
+	b.run("phone width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/phones"), chromedp.WaitVisible(chromedp.CSS("#rows")),
+		poll(`document.documentElement.scrollWidth <= window.innerWidth`, chromedp.WithPollingTimeout(5*time.Second)))
+	b.screenshot("phone-width")
 	t.Logf("browser test: %v; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 

@@ -21,8 +21,10 @@
 //
 // The SIP transport hands each message to Sender.Capture, which copies
 // it into a bounded queue and returns: no parsing, no system call, no
-// lock beyond the channel send. One goroutine takes the queue, finds the
-// Call-ID, encodes and sends the datagram. A full queue (a capture server
+// lock beyond the channel send. One goroutine wakes every 5 ms, takes what
+// has gathered, finds each message's Call-ID, encodes it and sends the lot
+// with one sendmmsg(2) (internal/udpbatch): waking per message cost the
+// SIP core a goroutine switch per message. A full queue (a capture server
 // that stalls the host's sending, a burst beyond it) drops the copy and
 // counts it (Stats): capture never slows a call. Over TCP and TLS the
 // transport's hook sees each read of the stream, which may hold part of a

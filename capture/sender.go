@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
 // DefaultQueue is how many messages wait to be sent before copies are
@@ -20,9 +21,21 @@ const DefaultQueue = 8192
 // most 65,535 bytes with its chunks).
 const maxCaptured = 65_000
 
+// flushEvery is how often the sender wakes to send what has gathered:
+// waking per message cost the SIP core a goroutine switch per message;
+// waking every few milliseconds sends a batch with one sendmmsg(2) and
+// costs the call path a channel send alone. A capture server sees each
+// message at most this late (its timestamp is taken when it was read or
+// written).
+const flushEvery = 5 * time.Millisecond
+
+// sendBatch is how many packets one system call sends.
+const sendBatch = 64
+
 // Sender copies SIP messages to a HEPv3 capture server over UDP.
 type Sender struct {
-	conn      net.Conn
+	conn      *net.UDPConn
+	dest      udpbatch.Dest
 	captureID uint32
 	authKey   string
 	log       *slog.Logger
@@ -37,11 +50,10 @@ type Sender struct {
 }
 
 type captured struct {
-	at              time.Time
-	protocol        uint8
-	src, dst        string
-	data            *[]byte
-	transportString string
+	at       time.Time
+	protocol uint8
+	src, dst string
+	data     *[]byte
 }
 
 // Option configures a Sender.
@@ -77,11 +89,20 @@ type Stats struct {
 // New makes a Sender to address (host:port, UDP) and starts it; Close
 // stops it.
 func New(address string, opts ...Option) (*Sender, error) {
-	conn, err := net.Dial("udp", address)
+	to, err := net.ResolveUDPAddr("udp", address)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %s: %w", address, err)
 	}
-	s := &Sender{conn: conn, log: slog.New(slog.DiscardHandler), now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	dest := udpbatch.NewDest(to.AddrPort())
+	network := "udp6"
+	if dest.AP.Addr().Is4() {
+		network = "udp4"
+	}
+	conn, err := net.ListenUDP(network, nil)
+	if err != nil {
+		return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
+	}
+	s := &Sender{conn: conn, dest: dest, log: slog.New(slog.DiscardHandler), now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
 	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	for _, o := range opts {
 		o(s)
@@ -128,7 +149,7 @@ func (s *Sender) Stats() Stats {
 	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Failed: s.failed.Load()}
 }
 
-// Close sends what is queued (for at most a second) and stops.
+// Close sends what is queued and stops.
 func (s *Sender) Close() error {
 	close(s.stop)
 	<-s.done
@@ -137,43 +158,64 @@ func (s *Sender) Close() error {
 
 func (s *Sender) run() {
 	defer close(s.done)
-	out := make([]byte, 0, 4096)
+	w, err := udpbatch.NewWriter(s.conn, sendBatch)
+	if err != nil {
+		s.log.Error("capture: no batch writer; capture is off", "error", err)
+		return
+	}
+	outs := make([][]byte, sendBatch)
 	var lastLog time.Time
-	send := func(c captured) {
+	flush := func() {
+		if w.Len() == 0 {
+			return
+		}
+		n := w.Len()
+		failed, err := w.Flush()
+		s.sent.Add(uint64(n - failed))
+		if failed > 0 {
+			s.failed.Add(uint64(failed))
+			if now := time.Now(); now.Sub(lastLog) > time.Minute {
+				lastLog = now
+				s.log.Warn("capture: HEP packets were not sent", "to", s.dest.AP.String(), "failed", failed, "error", err)
+			}
+		}
+	}
+	add := func(c captured) {
 		p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
 			Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst), Payload: *c.data, CorrelationID: CallID(*c.data)}
-		var err error
-		if out, err = p.AppendMarshal(out[:0]); err == nil {
-			_, err = s.conn.Write(out)
-		}
+		i := w.Len()
+		out, err := p.AppendMarshal(outs[i][:0])
 		s.bufs.Put(c.data)
 		if err != nil {
 			s.failed.Add(1)
-			if now := time.Now(); now.Sub(lastLog) > time.Minute {
-				lastLog = now
-				s.log.Warn("capture: a HEP packet was not sent", "to", s.conn.RemoteAddr().String(), "error", err)
-			}
 			return
 		}
-		s.sent.Add(1)
+		outs[i] = out
+		w.Add(out, &s.dest)
+		if w.Full() {
+			flush()
+		}
 	}
+	drain := func() {
+		for {
+			select {
+			case c := <-s.queue:
+				add(c)
+			default:
+				flush()
+				return
+			}
+		}
+	}
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
 	for {
 		select {
-		case c := <-s.queue:
-			send(c)
+		case <-tick.C:
+			drain()
 		case <-s.stop:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			for {
-				select {
-				case c := <-s.queue:
-					send(c)
-				case <-ctx.Done():
-					return
-				default:
-					return
-				}
-			}
+			drain()
+			return
 		}
 	}
 }

@@ -51,9 +51,6 @@ var secretParams = map[string]bool{
 	"md5secret": true, "md5_cred": true, "auth_password": true, "password_hash": true,
 }
 
-// isSecretParam reports whether a parameter's value is a credential.
-func isSecretParam(name string) bool { return secretParams[name] }
-
 // secretChanged is what the audit log records for a secret.
 const secretChanged = "(changed)"
 

@@ -22,6 +22,7 @@ func aclOpts(lines ...string) []astconf.Option {
 
 // TestLineSource: what Asterisk's ACLs come to as a line's source.
 func TestLineSource(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		rules            []string
 		source, narrowed string
@@ -84,6 +85,7 @@ func TestLineSource(t *testing.T) {
 // networks, except a family the import narrows away, which it allows
 // none of.
 func TestLineSourceAgreesWithAsterisk(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(28, 1))
 	bases := []string{"10.0.0.0", "10.0.1.0", "192.0.2.0", "2001:db8::", "2001:db8:0:1::"}
 	checked := 0

@@ -18,6 +18,7 @@ import (
 // imported, with a warning, rather than imported broken; everything else
 // imports as from plain files.
 func TestImportOfDigests(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		dir    string
 		driver render.Driver

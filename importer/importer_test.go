@@ -110,6 +110,7 @@ func wantFinding(t *testing.T, r *importer.Result, parts ...string) {
 }
 
 func TestImportChanSIPIntoDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc := newService(t)
 	opts := importer.Options{Dir: "testdata/chansip"}
@@ -270,6 +271,7 @@ func TestImportChanSIPIntoDatabase(t *testing.T) {
 }
 
 func TestImportReportsExistingObjects(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc := newService(t)
 	peers := svc.Kinds()["peers"]
@@ -315,6 +317,7 @@ func TestImportReportsExistingObjects(t *testing.T) {
 }
 
 func TestImportPJSIPIntoDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc := newService(t)
 	res, err := importer.Import(ctx, importer.Options{Dir: "testdata/pjsip"}, importer.ToService(svc), false)
@@ -391,6 +394,7 @@ func TestImportPJSIPIntoDatabase(t *testing.T) {
 // TestEveryOptionAccounted: every option of every file read is mapped to a
 // parameter, implied by the object's kind, or named by a finding.
 func TestEveryOptionAccounted(t *testing.T) {
+	t.Parallel()
 	for _, dir := range []string{"testdata/chansip", "testdata/pjsip", "testdata/asterisk-samples", "testdata/office"} {
 		res, err := importer.Map(context.Background(), importer.Options{Dir: dir})
 		if err != nil {
@@ -438,6 +442,7 @@ func TestEveryOptionAccounted(t *testing.T) {
 }
 
 func TestImportErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	write := func(name, text string) {

@@ -65,6 +65,7 @@ func planDecision(routes []planRoute, n string) string {
 // that routes more than the dialplan did is toll fraud waiting to happen
 // (issue 28: "never a wider permission than the original").
 func TestPlanNeverRoutesWhatAsteriskDoesNot(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(28, 2))
 	names := []string{"_0.", "_00.", "_0X.", "_09.", "_0[12].", "_01XX", "_1.", "_1NXX.", "_44!", "_4.", "_X.", "_.", "_9.", "999", "112", "0", "44", "_00XXX", "_Z."}
 	routed, checked := 0, 0
@@ -120,6 +121,7 @@ func TestPlanNeverRoutesWhatAsteriskDoesNot(t *testing.T) {
 // TestPlanRoutesWhatAsteriskDoes: a context of open patterns that dial
 // trunks, with hang-ups among them, is imported exactly.
 func TestPlanRoutesWhatAsteriskDoes(t *testing.T) {
+	t.Parallel()
 	layer := planLayer{}
 	for _, e := range []struct {
 		name string

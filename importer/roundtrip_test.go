@@ -23,6 +23,7 @@ var notRendered = map[string]bool{"description": true}
 // rendered file into a second database and checks that both hold the same
 // objects with the same parameters.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		dir    string
 		driver render.Driver
@@ -124,6 +125,7 @@ func indexNL(b []byte) int {
 // imports that file: what differs is exactly what one driver's file cannot
 // say (see the package documentation), nothing else.
 func TestCrossDriver(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		dir    string
 		driver render.Driver
@@ -188,6 +190,7 @@ func TestCrossDriver(t *testing.T) {
 // the same objects (as sipswitch renders them) imports each name once,
 // from pjsip.conf, and reports the sip.conf twin.
 func TestBothFilesOneNameSpace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	first := newService(t)
 	if _, err := importer.Import(ctx, importer.Options{Dir: "testdata/chansip"}, importer.ToService(first), false); err != nil {

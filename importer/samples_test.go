@@ -22,6 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden import reports")
 // line, is the golden file beside it (go test ./importer -run
 // ReportsGolden -update rewrites them; review the diff).
 func TestImportReportsGolden(t *testing.T) {
+	t.Parallel()
 	for _, dir := range []string{"asterisk-samples", "office", "chansip", "pjsip"} {
 		t.Run(dir, func(t *testing.T) {
 			res, err := importer.Import(context.Background(), importer.Options{Dir: filepath.Join("testdata", dir)}, importer.ToService(newService(t)), true)
@@ -52,6 +53,7 @@ func TestImportReportsGolden(t *testing.T) {
 // TestImportAsteriskSamples: what the examples of Asterisk 20.20.1's own
 // sample files become (issue 28).
 func TestImportAsteriskSamples(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc := newService(t)
 	res, err := importer.Import(ctx, importer.Options{Dir: "testdata/asterisk-samples"}, importer.ToService(svc), false)
@@ -119,6 +121,7 @@ func TestImportAsteriskSamples(t *testing.T) {
 // TestImportOffice: the office PBX of issue 28, templates, a carrier
 // registered to, five phones and a dialplan with an outbound pattern.
 func TestImportOffice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	svc := newService(t)
 	res, err := importer.Import(ctx, importer.Options{Dir: "testdata/office"}, importer.ToService(svc), false)
@@ -231,6 +234,7 @@ func peerIDOf(t *testing.T, svc *engine.Service, name string) string {
 // and a line's plan are not read back: the rendered extensions.conf is
 // sipswitch's own dialplan (numbered plan-N contexts), reported as such.
 func TestRoundTripOffice(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	first := newService(t)
 	if _, err := importer.Import(ctx, importer.Options{Dir: "testdata/office"}, importer.ToService(first), false); err != nil {

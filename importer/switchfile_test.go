@@ -60,6 +60,7 @@ func renderSwitchFile(t *testing.T, path string, d render.Driver) render.Files {
 }
 
 func TestImportToSwitchFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "switch.yaml")
 	opts := importer.Options{Dir: "testdata/chansip"}
@@ -161,6 +162,7 @@ peers:
 `
 
 func TestImportExtendsSwitchFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "switch.yaml")
 	if err := os.WriteFile(path, []byte(existingSwitchFile), 0o600); err != nil {
@@ -199,6 +201,7 @@ func TestImportExtendsSwitchFile(t *testing.T) {
 }
 
 func TestImportRefusesBrokenSwitchFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "switch.yaml")
 	broken := existingSwitchFile + "  - id: 7\n    name: twin\n    type: sip\n    destination: 192.0.2.78\n"
@@ -220,6 +223,7 @@ func TestImportRefusesBrokenSwitchFile(t *testing.T) {
 // second run changes nothing. A plan of the same name the file has
 // already takes the routes.
 func TestImportOfficeToSwitchFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "switch.yaml")
 	existing := "plans:\n  - id: 4\n    name: office\n  - id: 5\n    name: Retail\npeers:\n  - id: 9\n    name: old-carrier\n    type: sip\n    destination: 192.0.2.99\n"

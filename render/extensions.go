@@ -847,14 +847,17 @@ func sendsOn(p *routing.Phone) bool {
 
 // lineCallerIDContext is the pre-dial subroutine of calls to lines: the
 // connected line the called phone is sent (its From) is the calling line's
-// internal identity, when it has one (ARG1 number, ARG2 name, ARG3 "0"
-// withheld).
+// internal identity: its number when it has one (ARG1), its name (ARG2),
+// ARG3 "0" withheld.
 const lineCallerIDContext = "line-callerid"
 
 func lineCallerID(d dialplan) {
 	d.section(lineCallerIDContext)
 	d.exten("s", `ExecIf($["${ARG1}" != ""]?Set(CONNECTEDLINE(num,i)=${ARG1}))`)
-	d.same(`ExecIf($["${ARG2}" != ""]?Set(CONNECTEDLINE(name,i)=${ARG2}))`)
+	// The name is the calling line's callername_internal even when empty,
+	// as on the SIP core: else the caller's external name would show
+	// (seen through Asterisk 20.20.1).
+	d.same("Set(CONNECTEDLINE(name,i)=${ARG2})")
 	d.same(`ExecIf($["${ARG3}" = "0"]?Set(CONNECTEDLINE(pres,i)=prohib))`)
 	d.same("Return()")
 }

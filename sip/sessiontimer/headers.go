@@ -27,18 +27,18 @@ func Read(m interface{ Headers() []sip.Header }) Headers {
 	for _, h := range m.Headers() {
 		name := h.Name()
 		switch {
-		case strings.EqualFold(name, HdrSessionExpires) || strings.EqualFold(name, hdrSessionCompact):
+		case strings.EqualFold(name, hdrSessionExpires) || strings.EqualFold(name, hdrSessionCompact):
 			if th.Seconds == 0 {
 				th.Seconds, th.Refresher = parseSessionExpires(h.Value())
 			}
-		case strings.EqualFold(name, HdrMinSE):
+		case strings.EqualFold(name, hdrMinSE):
 			th.MinSE = parseMinSE(h.Value())
 		case strings.EqualFold(name, HdrSupported) || strings.EqualFold(name, hdrSupportedShort):
 			th.Supported = th.Supported || sipmsg.ListHas(h.Value(), OptionTag)
-		case strings.EqualFold(name, HdrRequire):
+		case strings.EqualFold(name, hdrRequire):
 			th.Supported = th.Supported || sipmsg.ListHas(h.Value(), OptionTag)
 			th.Require = append(th.Require, h.Value())
-		case strings.EqualFold(name, HdrAllow):
+		case strings.EqualFold(name, hdrAllow):
 			th.AllowsUpdate = th.AllowsUpdate || sipmsg.ListHas(h.Value(), "UPDATE")
 		}
 	}
@@ -50,7 +50,7 @@ func Read(m interface{ Headers() []sip.Header }) Headers {
 func parseSessionExpires(v string) (secs int, refresher string) {
 	num, params, _ := strings.Cut(v, ";")
 	n, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || n <= 0 || n > MaxSeconds {
+	if err != nil || n <= 0 || n > maxSeconds {
 		return 0, ""
 	}
 	for params != "" {
@@ -59,25 +59,25 @@ func parseSessionExpires(v string) (secs int, refresher string) {
 		k, val, _ := strings.Cut(p, "=")
 		if strings.EqualFold(strings.TrimSpace(k), "refresher") {
 			switch val = strings.TrimSpace(val); {
-			case strings.EqualFold(val, RefresherUAC):
-				refresher = RefresherUAC
-			case strings.EqualFold(val, RefresherUAS):
-				refresher = RefresherUAS
+			case strings.EqualFold(val, refresherUAC):
+				refresher = refresherUAC
+			case strings.EqualFold(val, refresherUAS):
+				refresher = refresherUAS
 			}
 		}
 	}
 	return n, refresher
 }
 
-// MaxSeconds bounds the intervals read from the wire (a day): a larger
+// maxSeconds bounds the intervals read from the wire (a day): a larger
 // one is no timer at all, and keeps durations far from overflow.
-const MaxSeconds = 86400
+const maxSeconds = 86400
 
 // parseMinSE reads Min-SE's delta-seconds (0 when malformed).
 func parseMinSE(v string) int {
 	num, _, _ := strings.Cut(v, ";")
 	n, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || n < 0 || n > MaxSeconds {
+	if err != nil || n < 0 || n > maxSeconds {
 		return 0
 	}
 	return n

@@ -21,13 +21,13 @@ func FuzzSessionHeaders(f *testing.F) {
 			req.AppendHeader(sip.NewHeader(name, v))
 		}
 		th := Read(req)
-		if th.Seconds < 0 || th.Seconds > MaxSeconds || th.MinSE < 0 || th.MinSE > MaxSeconds {
+		if th.Seconds < 0 || th.Seconds > maxSeconds || th.MinSE < 0 || th.MinSE > maxSeconds {
 			t.Errorf("%q: interval %d, Min-SE %d out of range", v, th.Seconds, th.MinSE)
 		}
 		if th.Seconds == 0 && th.Refresher != "" {
 			t.Errorf("%q: refresher %q without an interval", v, th.Refresher)
 		}
-		if th.Refresher != "" && th.Refresher != RefresherUAC && th.Refresher != RefresherUAS {
+		if th.Refresher != "" && th.Refresher != refresherUAC && th.Refresher != refresherUAS {
 			t.Errorf("%q: refresher %q", v, th.Refresher)
 		}
 		if th.Supported != sipmsg.ListHas(v, "timer") {

@@ -53,7 +53,7 @@ func (p Policy) Caller(th *Headers, now time.Time) (*Timer, *Rejection) {
 	secs, refresher, has := th.Seconds, th.Refresher, th.Seconds > 0
 	if has && time.Duration(secs)*time.Second < p.MinSE {
 		return nil, &Rejection{422, "Session Interval Too Small",
-			[]sip.Header{sip.NewHeader(HdrMinSE, strconv.Itoa(int(p.MinSE/time.Second)))}}
+			[]sip.Header{sip.NewHeader(hdrMinSE, strconv.Itoa(int(p.MinSE/time.Second)))}}
 	}
 	interval := ours
 	if has {
@@ -66,12 +66,12 @@ func (p Policy) Caller(th *Headers, now time.Time) (*Timer, *Rejection) {
 	switch {
 	case !supported:
 		// A caller without the extension cannot refresh (RFC 4028 9).
-		refresher = RefresherUAS
+		refresher = refresherUAS
 	case refresher == "":
 		// Let the phone do the work: the switch has thousands of calls.
-		refresher = RefresherUAC
+		refresher = refresherUAC
 	}
-	return New(interval, refresher == RefresherUAS, th.AllowsUpdate, supported, now), nil
+	return newTimer(interval, refresher == refresherUAS, th.AllowsUpdate, supported, now), nil
 }
 
 // AddOffer puts the switch's session timer offer on a B-leg INVITE:
@@ -81,8 +81,8 @@ func (p Policy) AddOffer(req *sip.Request, secs int) {
 		return
 	}
 	req.AppendHeader(sip.NewHeader(HdrSupported, OptionTag))
-	req.AppendHeader(sip.NewHeader(HdrSessionExpires, strconv.Itoa(secs)))
-	req.AppendHeader(sip.NewHeader(HdrMinSE, strconv.Itoa(int(p.MinSE/time.Second))))
+	req.AppendHeader(sip.NewHeader(hdrSessionExpires, strconv.Itoa(secs)))
+	req.AppendHeader(sip.NewHeader(hdrMinSE, strconv.Itoa(int(p.MinSE/time.Second))))
 }
 
 // OfferSeconds is the Session-Expires the switch asks of a callee.
@@ -100,5 +100,5 @@ func (p Policy) Callee(res *sip.Response, now time.Time) *Timer {
 	}
 	// The refresher is mandatory in a 2xx; without one the switch, the
 	// UAC, refreshes rather than risk nobody doing it.
-	return New(time.Duration(th.Seconds)*time.Second, th.Refresher != RefresherUAS, th.AllowsUpdate, true, now)
+	return newTimer(time.Duration(th.Seconds)*time.Second, th.Refresher != refresherUAS, th.AllowsUpdate, true, now)
 }

@@ -22,7 +22,7 @@ func TestCallerNegotiation(t *testing.T) {
 	}{
 		{"no timer asked, no support", Headers{}, 0, 1800 * time.Second, true},
 		{"supported, no refresher", Headers{Supported: true}, 0, 1800 * time.Second, false},
-		{"shorter interval", Headers{Seconds: 600, Supported: true, Refresher: RefresherUAS}, 0, 600 * time.Second, true},
+		{"shorter interval", Headers{Seconds: 600, Supported: true, Refresher: refresherUAS}, 0, 600 * time.Second, true},
 		{"under Min-SE", Headers{Seconds: 60}, 422, 0, false},
 		{"caller's Min-SE raises ours", Headers{Seconds: 100, MinSE: 300, Supported: true}, 0, 300 * time.Second, false},
 	} {
@@ -47,13 +47,13 @@ func TestCallerNegotiation(t *testing.T) {
 // interval/3) for the side that waits (RFC 4028 10).
 func TestDue(t *testing.T) {
 	now := time.Unix(1000, 0)
-	if got := New(1800*time.Second, true, false, true, now).Due(); !got.Equal(now.Add(900 * time.Second)) {
+	if got := newTimer(1800*time.Second, true, false, true, now).Due(); !got.Equal(now.Add(900 * time.Second)) {
 		t.Errorf("refresher due %s", got.Sub(now))
 	}
-	if got := New(1800*time.Second, false, false, true, now).Due(); !got.Equal(now.Add(1768 * time.Second)) {
+	if got := newTimer(1800*time.Second, false, false, true, now).Due(); !got.Equal(now.Add(1768 * time.Second)) {
 		t.Errorf("waiting side due %s", got.Sub(now))
 	}
-	if got := New(90*time.Second, false, false, true, now).Due(); !got.Equal(now.Add(60 * time.Second)) {
+	if got := newTimer(90*time.Second, false, false, true, now).Due(); !got.Equal(now.Add(60 * time.Second)) {
 		t.Errorf("short interval due %s", got.Sub(now))
 	}
 	// In the callee's 2xx the switch is the UAC: refresher=uas leaves the

@@ -11,16 +11,16 @@ import (
 // Header names, with the compact forms RFC 4028 (x) and RFC 3261 (k)
 // define, the option tag and the refresher roles.
 const (
-	HdrSessionExpires = "Session-Expires"
+	hdrSessionExpires = "Session-Expires"
 	hdrSessionCompact = "x"
-	HdrMinSE          = "Min-SE"
+	hdrMinSE          = "Min-SE"
 	HdrSupported      = "Supported"
 	hdrSupportedShort = "k"
-	HdrRequire        = "Require"
-	HdrAllow          = "Allow"
+	hdrRequire        = "Require"
+	hdrAllow          = "Allow"
 	OptionTag         = "timer"
-	RefresherUAC      = "uac"
-	RefresherUAS      = "uas"
+	refresherUAC      = "uac"
+	refresherUAS      = "uas"
 )
 
 // Timer is one leg's negotiated session timer. Interval, WeRefresh,
@@ -35,8 +35,8 @@ type Timer struct {
 	InFlight atomic.Bool
 }
 
-// New is a timer negotiated now.
-func New(interval time.Duration, weRefresh, useUpdate, supported bool, now time.Time) *Timer {
+// newTimer is a timer negotiated now.
+func newTimer(interval time.Duration, weRefresh, useUpdate, supported bool, now time.Time) *Timer {
 	t := &Timer{Interval: interval, WeRefresh: weRefresh, UseUpdate: useUpdate, Supported: supported}
 	t.Touch(now)
 	return t
@@ -69,16 +69,16 @@ func (t *Timer) Due() time.Time {
 
 // answerHeader is the Session-Expires of the switch's 2xx on this leg.
 func (t *Timer) answerHeader() sip.Header {
-	r := RefresherUAC
+	r := refresherUAC
 	if t.WeRefresh {
-		r = RefresherUAS
+		r = refresherUAS
 	}
-	return sip.NewHeader(HdrSessionExpires, strconv.Itoa(int(t.Interval/time.Second))+";refresher="+r)
+	return sip.NewHeader(hdrSessionExpires, strconv.Itoa(int(t.Interval/time.Second))+";refresher="+r)
 }
 
 // RequestHeader is the Session-Expires of the switch's refresh requests.
 func (t *Timer) RequestHeader() sip.Header {
-	return sip.NewHeader(HdrSessionExpires, strconv.Itoa(int(t.Interval/time.Second))+";refresher="+RefresherUAC)
+	return sip.NewHeader(hdrSessionExpires, strconv.Itoa(int(t.Interval/time.Second))+";refresher="+refresherUAC)
 }
 
 // AddAnswerHeaders puts the timer on a 2xx to this leg (nil: no timer).
@@ -88,7 +88,7 @@ func (t *Timer) AddAnswerHeaders(res *sip.Response) {
 	}
 	res.AppendHeader(t.answerHeader())
 	if t.Supported {
-		res.AppendHeader(sip.NewHeader(HdrRequire, OptionTag))
+		res.AppendHeader(sip.NewHeader(hdrRequire, OptionTag))
 	}
 }
 

@@ -169,13 +169,17 @@ type listData struct {
 	ParentValue string
 	Plans       []map[string]any
 	CanCreate   bool
+	CanEdit     bool
+	CanDelete   bool
 }
 
 func (c *Console) list(w http.ResponseWriter, r *http.Request, s *api.Session, k *kindPage) {
 	p := c.newPage(r, s, k.title)
 	q := r.URL.Query()
 	d := &listData{Kind: k, Title: k.title, Path: k.path, Columns: k.columns, Key: k.key, SearchName: k.search, SearchLabel: k.searchLabel,
-		Search: q.Get(k.search), Parent: k.parent, CanCreate: s.Actor.Can(c.svc.Kinds()[k.module].CreatePriv...)}
+		Search: q.Get(k.search), Parent: k.parent}
+	kind := c.svc.Kinds()[k.module]
+	d.CanCreate, d.CanEdit, d.CanDelete = s.Actor.Can(kind.CreatePriv...), s.Actor.Can(kind.UpdatePriv...), s.Actor.Can(kind.DeletePriv...)
 	params := engine.Values{}
 	if d.Search != "" {
 		params[k.search] = d.Search

@@ -187,6 +187,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.screenshot("phones")
 
+	// A time group, a class of service and a cost row, through the same
+	// generic forms.
+	b.submitForm("/timegroups/new", [][2]string{{"#f-name", "Office hours"}}, "#save", "#rows")
+	b.submitForm("/cos/new", [][2]string{{"#f-name", "No premium"}}, "#save", "#rows")
+	b.submitForm("/costs/new?peer="+strconv.Itoa(peer), [][2]string{{"#f-called_prefix", "44"}, {"#f-cost", "0.012"}}, "#save", "#rows")
+	if txt := b.text("#rows"); !strings.Contains(txt, "0.012") {
+		t.Fatalf("cost row not listed after the form: %q", txt)
+	}
+	b.screenshot("costs")
+
 	// The route simulator.
 	b.submitForm("/simulate", [][2]string{{"#s-called", "441234"}, {"#s-caller", "3001"}}, "#simulate", "#t-peers")
 	if txt := b.text("#t-peers"); !strings.Contains(txt, "carrier-b") {

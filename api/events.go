@@ -221,17 +221,38 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// eventData is an event's row when the scope shows it.
+// eventData is an event's row when the scope shows it: as the publisher
+// encoded it (EncodeEvent), or encoded here.
 func eventData(sc *engine.LineScope, ev records.LiveEvent) ([]byte, bool) {
-	var row map[string]any
 	switch {
 	case ev.Call != nil && sc.AllowsCall(ev.Call):
-		row = CallRow(*ev.Call)
 	case ev.Registration != nil && sc.Allows(ev.Registration.Phone):
-		row = RegistrationRow(engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
 	default:
 		return nil, false
 	}
+	if ev.Data != nil {
+		return ev.Data, true
+	}
+	data := EncodeEvent(ev)
+	return data, data != nil
+}
+
+// EncodeEvent is the row an event carries on the stream: calls/active's
+// or registrations/list's. A publisher with many stream clients sets
+// LiveEvent.Data to it once, rather than each client encoding it.
+func EncodeEvent(ev records.LiveEvent) []byte {
+	var row map[string]any
+	switch {
+	case ev.Call != nil:
+		row = CallRow(*ev.Call)
+	case ev.Registration != nil:
+		row = RegistrationRow(engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
+	default:
+		return nil
+	}
 	data, err := json.Marshal(row)
-	return data, err == nil
+	if err != nil {
+		return nil
+	}
+	return data
 }

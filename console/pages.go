@@ -22,6 +22,7 @@ type kindPage struct {
 	search, searchLabel      string   // the list's prefix filter
 	main                     []string // the form's first fields; the rest under "All parameters"
 	parent                   string   // a filter the list requires (routes: plan)
+	parentModule             string   // the module whose objects the parent names
 }
 
 var kindPages = []*kindPage{
@@ -32,7 +33,17 @@ var kindPages = []*kindPage{
 	{path: "/plans", module: "plans", title: "Plans", key: "id", columns: []string{"id", "name", "description", "customer"},
 		search: "name", searchLabel: "Name starts with", main: []string{"name", "description", "customer"}},
 	{path: "/routes", module: "plans/routes", title: "Routes", key: "id", columns: []string{"id", "plan", "called_prefix", "caller_prefix", "allow", "media", "peer1", "peer2", "peer3"},
-		search: "called_prefix", searchLabel: "Called prefix", parent: "plan", main: []string{"plan", "called_prefix", "caller_prefix", "allow", "peer1", "peer2", "peer3", "media"}},
+		search: "called_prefix", searchLabel: "Called prefix", parent: "plan", parentModule: "plans", main: []string{"plan", "called_prefix", "caller_prefix", "allow", "peer1", "peer2", "peer3", "media"}},
+	{path: "/costs", module: "peers/costs", title: "Cost decks", key: "id", columns: []string{"id", "peer", "called_prefix", "media", "cost", "connectfee", "increment", "start", "end"},
+		search: "called_prefix", searchLabel: "Called prefix", parent: "peer", parentModule: "peers", main: []string{"peer", "called_prefix", "media", "cost", "connectfee", "increment"}},
+	{path: "/timegroups", module: "timegroups", title: "Time groups", key: "id", columns: []string{"id", "name", "description", "customer"},
+		search: "name", searchLabel: "Name starts with", main: []string{"name", "description", "customer"}},
+	{path: "/timeperiods", module: "timegroups/periods", title: "Time periods", key: "id", columns: []string{"id", "timegroup", "days", "starthour", "startminute", "endhour", "endminute", "startdate", "enddate", "timezone"},
+		parent: "timegroup", parentModule: "timegroups", main: []string{"timegroup", "days", "starthour", "startminute", "endhour", "endminute"}},
+	{path: "/cos", module: "cos", title: "Classes of service", key: "id", columns: []string{"id", "name", "description", "customer"},
+		search: "name", searchLabel: "Name starts with", main: []string{"name", "description", "customer", "otherwise"}},
+	{path: "/cosrules", module: "cos/rules", title: "Class of service rules", key: "id", columns: []string{"id", "cos", "position", "prefix", "allow", "timegroup", "description"},
+		search: "prefix", searchLabel: "Prefix", parent: "cos", parentModule: "cos", main: []string{"cos", "position", "prefix", "allow"}},
 }
 
 func (c *Console) route(w http.ResponseWriter, r *http.Request, s *api.Session) {
@@ -167,29 +178,34 @@ type listData struct {
 	SearchLabel string
 	Parent      string
 	ParentValue string
-	Plans       []map[string]any
+	Parents     []map[string]any
 	CanCreate   bool
+	CanEdit     bool
+	CanDelete   bool
 }
 
 func (c *Console) list(w http.ResponseWriter, r *http.Request, s *api.Session, k *kindPage) {
 	p := c.newPage(r, s, k.title)
 	q := r.URL.Query()
 	d := &listData{Kind: k, Title: k.title, Path: k.path, Columns: k.columns, Key: k.key, SearchName: k.search, SearchLabel: k.searchLabel,
-		Search: q.Get(k.search), Parent: k.parent, CanCreate: s.Actor.Can(c.svc.Kinds()[k.module].CreatePriv...)}
+		Search: q.Get(k.search), Parent: k.parent}
+	kind := c.svc.Kinds()[k.module]
+	d.CanCreate, d.CanEdit, d.CanDelete = s.Actor.Can(kind.CreatePriv...), s.Actor.Can(kind.UpdatePriv...), s.Actor.Can(kind.DeletePriv...)
 	params := engine.Values{}
 	if d.Search != "" {
 		params[k.search] = d.Search
 	}
 	if k.parent != "" {
-		// Routes are listed one plan at a time (the API requires it): the
-		// first plan the user may see unless one is chosen.
-		d.Plans = rowsOf(c.call(r, s, "plans/list", engine.Values{"limit": "200"}))
+		// Routes (cost rows, periods, rules) are listed one plan (peer,
+		// time group, class) at a time, as the API requires: the first the
+		// user may see unless one is chosen.
+		d.Parents = rowsOf(c.call(r, s, k.parentModule+"/list", engine.Values{"limit": "200"}))
 		d.ParentValue = q.Get(k.parent)
-		if d.ParentValue == "" && len(d.Plans) > 0 {
-			d.ParentValue = fmt.Sprint(d.Plans[0]["id"])
+		if d.ParentValue == "" && len(d.Parents) > 0 {
+			d.ParentValue = fmt.Sprint(d.Parents[0]["id"])
 		}
 		if d.ParentValue == "" {
-			p.Error = "Create a plan first."
+			p.Error = "Create a " + k.parent + " first."
 			p.Data = d
 			c.render(w, r, "list", p)
 			return

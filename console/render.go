@@ -117,6 +117,11 @@ func (c *Console) newPage(r *http.Request, s *api.Session, title string) *page {
 		{"/phones", "Phones", a.Can(kinds["phones"].ListPriv...)},
 		{"/plans", "Plans", a.Can(kinds["plans"].ListPriv...)},
 		{"/routes", "Routes", a.Can(kinds["plans/routes"].ListPriv...)},
+		{"/costs", "Cost decks", a.Can(kinds["peers/costs"].ListPriv...)},
+		{"/timegroups", "Time groups", a.Can(kinds["timegroups"].ListPriv...)},
+		{"/timeperiods", "Time periods", a.Can(kinds["timegroups/periods"].ListPriv...)},
+		{"/cos", "Classes of service", a.Can(kinds["cos"].ListPriv...)},
+		{"/cosrules", "COS rules", a.Can(kinds["cos/rules"].ListPriv...)},
 		{"/simulate", "Simulate", a.Can(engine.PrivCommerce)},
 		{"/records", "Call records", a.Can(kinds["calls"].ListPriv...)},
 	}

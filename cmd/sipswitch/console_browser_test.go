@@ -187,6 +187,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.screenshot("phones")
 
+	// A time group, a class of service and a cost row, through the same
+	// generic forms.
+	b.submitForm("/timegroups/new", [][2]string{{"#f-name", "Office hours"}}, "#save", "#rows")
+	b.submitForm("/cos/new", [][2]string{{"#f-name", "No premium"}}, "#save", "#rows")
+	b.submitForm("/costs/new?peer="+strconv.Itoa(peer), [][2]string{{"#f-called_prefix", "44"}, {"#f-cost", "0.012"}}, "#save", "#rows")
+	if txt := b.text("#rows"); !strings.Contains(txt, "0.012") {
+		t.Fatalf("cost row not listed after the form: %q", txt)
+	}
+	b.screenshot("costs")
+
 	// The route simulator.
 	b.submitForm("/simulate", [][2]string{{"#s-called", "441234"}, {"#s-caller", "3001"}}, "#simulate", "#t-peers")
 	if txt := b.text("#t-peers"); !strings.Contains(txt, "carrier-b") {
@@ -262,7 +272,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	d.create("phones/update/?"+adminAuth+";name=3001;owner=2", "phones/create/?"+adminAuth+";name=3002;password=pw-3002-secret")
 	b.run("log out", chromedp.Navigate(b.base+"/"), chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS("#username")))
-	login("alice", "alice-console-pw")
+	// Keyboard only: the password field's Enter submits the form.
+	b.run("login alice by keyboard", chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"), chromedp.SendKeys(chromedp.CSS("#password"), "alice-console-pw\r"),
+		chromedp.WaitVisible(chromedp.CSS("header .who")))
 	b.run("alice's phones", chromedp.Navigate(b.base+"/phones"), chromedp.WaitVisible(chromedp.CSS("#rows")))
 	if txt := b.text("#rows"); !strings.Contains(txt, "3001") || strings.Contains(txt, "3002") {
 		t.Errorf("alice's phones: %q", txt)
@@ -272,6 +285,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("alice is offered %q", nav)
 	}
 	b.screenshot("user-phones")
+	// Readable at phone width: nothing wider than the screen but the
+	// tables, which scroll in their own box.
+	b.run("phone width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/phones"), chromedp.WaitVisible(chromedp.CSS("#rows")),
+		poll(`document.documentElement.scrollWidth <= window.innerWidth`, chromedp.WithPollingTimeout(5*time.Second)))
+	b.screenshot("phone-width")
 	t.Logf("browser test: %v; screenshots in %s", time.Since(start).Round(time.Millisecond), shots)
 }
 

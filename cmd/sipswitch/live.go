@@ -42,8 +42,18 @@ func (l *liveState) attach(s *sip.Server) {
 	l.sip = s
 	s.SetLiveObserver(func(ev records.LiveEvent) {
 		ev.Call.Host = l.host
-		l.hub.Publish(ev)
+		l.publish(ev)
 	})
+}
+
+// publish hands an event to the stream clients, encoded once for all of
+// them; with none it costs an atomic load.
+func (l *liveState) publish(ev records.LiveEvent) {
+	if l.hub.Subscribers() == 0 {
+		return
+	}
+	ev.Data = api.EncodeEvent(ev)
+	l.hub.Publish(ev)
 }
 
 func (l *liveState) ActiveCalls() []records.LiveCall {
@@ -97,7 +107,7 @@ func (l *liveState) bound(r records.Registration, now time.Time) {
 	}
 	l.mu.Unlock()
 	if !known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
 	}
 }
 
@@ -109,7 +119,7 @@ func (l *liveState) unbound(phone, contact string, now time.Time) {
 	delete(l.since, k)
 	l.mu.Unlock()
 	if known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
 	}
 }
 

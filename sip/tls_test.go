@@ -284,3 +284,32 @@ func TestTLSRenewalSeenByANewConnectionWhileARegistrationStays(t *testing.T) {
 	}
 	d.Bye(ctx)
 }
+
+// A phone registered over TLS whose connection is gone is not reached:
+// the switch has nowhere to dial (the phone's source port listens for
+// nothing) and the call fails as unreachable; the binding stays until the
+// phone registers again or it expires.
+func TestTLSPhoneWhoseConnectionIsGone(t *testing.T) {
+	f := newTLSFixture(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	phone := siptest.NewAgentTLS(t, "tlsphone", "127.0.0.1", f.phoneTLS(), nil)
+	phone.Handle(siptest.AnswerWith(carrierSDP))
+	if res, _, err := phone.Register(ctx, f.tls, "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	phone.Stop()
+	udpPhone := siptest.NewAgent(t, "udpphone", "127.0.0.1")
+	start := time.Now()
+	_, err := udpPhone.Call(ctx, f.udp, "1002", "1001", "secret1001", callerSDP)
+	t.Logf("call to a phone whose connection is gone: %v after %v", err, time.Since(start))
+	if err == nil {
+		t.Fatal("call reached a phone whose connection is gone")
+	}
+	if code := siptest.StatusOf(err); code != 480 {
+		t.Errorf("caller got %d, want 480", code)
+	}
+	if r := f.s.Registrations(); len(r) != 1 {
+		t.Errorf("registrations %+v, want the binding kept", r)
+	}
+}

@@ -20,13 +20,14 @@ import (
 //     without its flow tokens: sipgo keeps every accepted connection in
 //     its pool under the remote address, and the request is written to
 //     it). When that connection is gone (the phone's NAT dropped it, the
-//     phone restarted) the switch cannot reach the phone: it dials the
-//     source address, where nothing listens behind a NAT, the attempt
-//     fails at once as unreachable (480 to the caller, or the line's
-//     unavailable destination), and the registration stays until the
-//     phone registers again on a new connection or it expires. Phones on
+//     phone restarted) sipgo dials the source address, where nothing
+//     listens: refused at once on a host that answers with a reset (the
+//     attempt fails as unreachable, 480 to the caller or the line's
+//     unavailable destination), or left to the call's ring bounds behind
+//     a NAT that drops the SYN. The registration stays until the phone
+//     registers again on a new connection or it expires. Phones on
 //     TCP/TLS keep their connection up with keep-alives and re-register
-//     well within the NAT's idle timeout; nothing else works behind NAT.
+//     well within the NAT's idle timeout.
 //   - a peer's calls over the transport its destination names
 //     (routing.HostPort.Transport: sips:host or host;transport=tls is
 //     TLS, default port 5061, the peer's certificate verified against the

@@ -27,7 +27,11 @@ type tlsFixture struct {
 	leaf     testcert.Leaf
 }
 
-func newTLSFixture(t *testing.T, serverOpts []certs.ServerOption, insecure ...string) *tlsFixture {
+func newTLSFixture(t testing.TB, serverOpts []certs.ServerOption, opts ...Option) *tlsFixture {
+	return newTLSFixtureInsecure(t, serverOpts, nil, opts...)
+}
+
+func newTLSFixtureInsecure(t testing.TB, serverOpts []certs.ServerOption, insecure []string, opts ...Option) *tlsFixture {
 	t.Helper()
 	ca := testcert.NewCA(t)
 	leaf := ca.Issue(t, t.TempDir(), "switch-", time.Hour)
@@ -42,7 +46,7 @@ func newTLSFixture(t *testing.T, serverOpts []certs.ServerOption, insecure ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _ := startSwitch(t, dir, WithListen("tls://127.0.0.1:0"), WithTLS(certs.ServerConfig(cert, serverOpts...), client))
+	s, _ := startSwitch(t, dir, append([]Option{WithListen("tls://127.0.0.1:0"), WithTLS(certs.ServerConfig(cert, serverOpts...), client)}, opts...)...)
 	f := &tlsFixture{dir: dir, s: s, ca: ca, cert: cert, leaf: leaf}
 	for _, a := range s.Addrs() {
 		switch a.Network() {
@@ -146,7 +150,7 @@ func TestTLSCarrierCertificateVerifiedAgainstTheHost(t *testing.T) {
 		{"other name exempt, IP destination", "127.0.0.2", "sips:127.0.0.2:%d", false, []string{"lab.example"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newTLSFixture(t, nil, tc.skip...)
+			f := newTLSFixtureInsecure(t, nil, tc.skip)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			ca := f.ca

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/certs"
 	"github.com/sipswitch/sipswitch/internal/testcert"
 	"github.com/sipswitch/sipswitch/routing"
@@ -316,4 +318,41 @@ func TestTLSPhoneWhoseConnectionIsGone(t *testing.T) {
 	if r := f.s.Registrations(); len(r) != 1 {
 		t.Errorf("registrations %+v, want the binding kept", r)
 	}
+}
+
+// A caller on TLS gets the switch's answer with a Contact naming the TLS
+// listener, and the callee's BYE over the connection it called on (it
+// listens nowhere else).
+func TestTLSCallerGetsTheCalleesBye(t *testing.T) {
+	f := newTLSFixture(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	hangup := make(chan struct{})
+	carrier.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.RespondSDP([]byte(carrierSDP))
+		select {
+		case <-hangup:
+			bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := d.Bye(bctx); err != nil {
+				t.Errorf("callee bye: %v", err)
+			}
+		case <-d.Context().Done():
+		}
+	})
+	peer := peerFor(carrier, 11)
+	f.dir.addPeer(peer)
+	f.dir.addRoute("44", 7, peer)
+	phone := siptest.NewAgentTLS(t, "tlsphone", "127.0.0.1", f.phoneTLS(), nil)
+	d, err := phone.Call(ctx, f.tls, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if c := d.InviteResponse.Contact(); c == nil || c.Address.Port != f.tls.(TLSAddr).Port || c.Address.UriParams.GetOr("transport", "") != "tls" {
+		t.Errorf("switch's Contact in its 200 to the TLS caller %v, want its TLS listener", c)
+	}
+	close(hangup)
+	eventually(t, "TLS caller got the BYE", func() bool { return phone.Byes.Load() == 1 })
+	eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -70,6 +72,49 @@ func TestServeSIPOverTLS(t *testing.T) {
 	}
 	if want := fmt.Sprintf(`sipswitch_tls_certificate_expiry_seconds{listener="sip"} %s`, expiryValue(renewed.NotAfter)); !strings.Contains(metrics(), want) {
 		t.Errorf("metrics lack the renewed %q", want)
+	}
+	if err := d.stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}
+
+// tls.verify_clients: required with tls.client_ca_file: a SIP client
+// without a certificate of that CA gets no answer; one with it does.
+func TestServeSIPOverTLSRequiresClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca := testcert.NewCA(t)
+	leaf := ca.Issue(t, dir, "", 30*24*time.Hour)
+	clientCA := testcert.NewCA(t)
+	caFile := filepath.Join(dir, "clients.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientCA.Cert.Raw}), 0o644)
+	cfg := filepath.Join(dir, "sipswitch.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("tls:\n  cert_file: %s\n  key_file: %s\n  http: plain\n  verify_clients: required\n  client_ca_file: %s\n", leaf.CertFile, leaf.KeyFile, caFile)), 0o600)
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	tlsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	d := startDaemonWith(t, httpAddr, "--config", cfg, "--db", filepath.Join(dir, "s.db"), "--http", httpAddr,
+		"--sip", fmt.Sprintf("udp://127.0.0.1:%d", freePort(t, "udp")), "--sip", "tls://"+tlsAddr)
+
+	options := func(certs []tls.Certificate) (string, error) {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", tlsAddr, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", Certificates: certs})
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close()
+		port := conn.LocalAddr().(*net.TCPAddr).Port
+		fmt.Fprintf(conn, "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:%d;branch=z9hG4bKmtls\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: mtls-%d\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", port, port)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		return bufio.NewReader(conn).ReadString('\n')
+	}
+	if line, err := options(nil); err == nil {
+		t.Fatalf("a client without a certificate was answered %q", line)
+	}
+	cl := clientCA.Issue(t, t.TempDir(), "client-", time.Hour)
+	pair, err := tls.LoadX509KeyPair(cl.CertFile, cl.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line, err := options([]tls.Certificate{pair}); err != nil || line != "SIP/2.0 200 OK\r\n" {
+		t.Fatalf("a client with the CA's certificate: %q %v", line, err)
 	}
 	if err := d.stop(syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Fatalf("stop: %v", err)

@@ -170,9 +170,16 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		return
 	}
 	hasAuth := p.Username != "" || p.Password != ""
+	transport := peerTransport(p.Destination)
+	if transport == "tls" && cfg.sipDriver == DriverChanSIP {
+		// Beside chan_sip, res_pjsip has UDP and TCP transports on
+		// pjsipAsidePort only; chan_sip owns 5061.
+		w.fail(fmt.Errorf("%s: destination: %w: a type=pjsip peer over TLS needs res_pjsip as the SIP driver (chan_sip holds the TLS port)", w.ctx, ErrUnsupported))
+		return
+	}
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
-	w.set("transport", "transport-udp", "type")
+	w.set("transport", "transport-"+transport, "type")
 	w.set("context", inboundContext, "type")
 	writeCodecs(w, codecs, "codecs")
 	w.set("aors", p.Name, "destination")
@@ -203,7 +210,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "aor", "destination")
 	for _, d := range dests {
-		w.set("contact", "sip:"+d.String(), "destination")
+		w.set("contact", "sip:"+d.String()+uriTransport(d.Transport), "destination")
 	}
 	if len(dests) > 0 {
 		w.section(p.Name)

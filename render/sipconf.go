@@ -183,6 +183,11 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		if dests[0].Port != 0 {
 			w.setInt("port", dests[0].Port, "destination")
 		}
+		if t := dests[0].Transport; t != "" {
+			// The SIP core's transport (sips:, transport=); chan_sip's
+			// default port for tls is 5061 as the SIP core's.
+			w.set("transport", t, "destination")
+		}
 	}
 	w.set("context", inboundContext, "type")
 	w.set("insecure", "port,invite", "type")

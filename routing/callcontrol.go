@@ -146,7 +146,11 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		if peer == nil || !peer.IsSIP() {
 			continue
 		}
-		hosts, _ := ParseDestinations(peer.Destination + " " + peer.Proxy)
+		// Parsed apart: a TLS destination and a UDP proxy are each valid,
+		// together a mixed list ParseDestinations refuses.
+		hosts, _ := ParseDestinations(peer.Destination)
+		proxies, _ := ParseDestinations(peer.Proxy)
+		hosts = append(hosts, proxies...)
 		for _, hp := range hosts {
 			for _, a := range c.resolve(ctx, hp.Host) {
 				src := netip.AddrPortFrom(a, uint16(hp.PortOrDefault()))

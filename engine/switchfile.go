@@ -466,6 +466,14 @@ func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sectio
 		refs := map[string]map[int]bool{"default_peer": peers, "default_plan": plans, "default_cos": classes}
 		for k, v := range settings.vals {
 			n, err := strconv.Atoi(v)
+			if k == SettingEmergencyNumbers {
+				if canon, err := checkSetting(k, v); err != nil {
+					sf.fail(settings.lineOf(k), "settings", k, err.Error())
+				} else {
+					snap.Settings.EmergencyNumbers = canon
+				}
+				continue
+			}
 			switch {
 			case refs[k] == nil:
 				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("unknown setting %q (%s)", k, strings.Join(SettingKeys, ", ")))

@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,4 +117,31 @@ func TestSimulateEmergencyShowsBypasses(t *testing.T) {
 	if len(sim.Attempts) != 1 || sim.Attempts[0].SIPCore != PathDial || !sim.Attempts[0].Location || sim.Attempts[0].From != "441632960001" {
 		t.Errorf("attempts %+v", sim.Attempts)
 	}
+}
+
+// The setting comes from the API and the switch file: whatever it holds,
+// parsing neither panics nor accepts what a carrier could not dial, and
+// what it accepts parses again to itself.
+func FuzzParseEmergencyNumbers(f *testing.F) {
+	for _, s := range []string{"112,911,999", "", " 112 , 112", "+44999", "112,,", "1%31%32", "\x00112", "112#"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		nums, err := ParseEmergencyNumbers(s)
+		if err != nil {
+			return
+		}
+		if len(nums) > MaxEmergencyNumbers {
+			t.Fatalf("%q: %d numbers", s, len(nums))
+		}
+		for _, n := range nums {
+			if !IsDialString(n) || !IsCallerNumber(n) {
+				t.Fatalf("%q: accepted %q", s, n)
+			}
+		}
+		again, err := ParseEmergencyNumbers(strings.Join(nums, ","))
+		if err != nil || !slices.Equal(again, nums) {
+			t.Fatalf("%q: %v does not parse to itself (%v %v)", s, nums, again, err)
+		}
+	})
 }

@@ -30,6 +30,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		if dec.Caller != "" {
 			// The number the emergency service calls back, presented.
 			c.caller, c.pres = dec.Caller, dec.Presentation
+			c.extName = line.CallerNameExternal // presented with it
 		}
 	}
 	if err != nil {

@@ -188,3 +188,60 @@ func TestEmergencyCallBypassesLimitsAndCarriesLocation(t *testing.T) {
 		}
 	}
 }
+
+// The overload bypass is for authenticated lines only: a stranger (or a
+// password guesser) dialling 112 while the switch is full is challenged
+// and refused, never routed, and a peer's call to 112 gets no bypass; a
+// line's 112 is admitted past the full switch while its ordinary call is
+// refused 503.
+func TestEmergencyAdmissionNeedsAuthentication(t *testing.T) {
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
+	snap := &routing.Snapshot{
+		Settings: routing.Settings{EmergencyNumbers: "112"},
+		Plans:    []routing.Plan{{ID: 1}},
+		Peers:    []routing.Peer{{ID: 1, Name: "carrier", Type: routing.PeerSIP, Destination: carrier.Host + ":" + itoa(carrier.Port), OutMaximum: -1}},
+		Routes:   []routing.Route{{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1}},
+		Phones: []routing.Phone{
+			{ID: 1, Name: "1001", Password: "secret1001", Plan: 1, TotalMaximum: -1, CallMaximum: -1, PresentationExternal: 1},
+		},
+	}
+	calls, err := routing.NewCallControl(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, sw := startSwitch(t, calls, WithCallAdmission(1, 0))
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	held, err := phone.Call(ctx, sw, "01234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("the call that fills the switch: %v", err)
+	}
+	defer held.Bye(ctx)
+	if _, err := phone.Call(ctx, sw, "05678", "1001", "secret1001", callerSDP); siptest.StatusOf(err) != 503 {
+		t.Fatalf("an ordinary call on a full switch: %v, want 503", err)
+	}
+	before := carrier.Invites.Load()
+	if _, err := phone.Call(ctx, sw, "112", "1001", "guess", callerSDP); siptest.StatusOf(err) == 0 || siptest.StatusOf(err) == 503 {
+		t.Fatalf("112 with a wrong password: %v, want the challenge refused", err)
+	}
+	// A carrier's call to 112 is inbound: only lines, never a bypass.
+	if _, err := carrier.Call(ctx, sw, "112", "447700900123", "", callerSDP); siptest.StatusOf(err) != 503 {
+		t.Fatalf("a peer's call to 112 on a full switch: %v, want 503", err)
+	}
+	if got := carrier.Invites.Load() - before; got != 0 {
+		t.Fatalf("the carrier received %d INVITEs of the refused 112 calls", got)
+	}
+	d, err := phone.Call(ctx, sw, "112", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("a line's 112 on a full switch: %v", err)
+	}
+	d.Bye(ctx)
+	held.Bye(ctx)
+	eventually(t, "calls ended", func() bool { return s.Stats().ActiveCalls == 0 })
+	if st := s.Stats(); st.EmergencyCalls != 1 {
+		t.Errorf("EmergencyCalls %d, want 1", st.EmergencyCalls)
+	}
+}

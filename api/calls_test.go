@@ -20,7 +20,7 @@ func TestCallsList(t *testing.T) {
 			customer, line = 2, "3001"
 		}
 		r.Record(engine.CallRecord{CallID: "call-" + strconv.Itoa(i), Start: int64(1000 + i), End: int64(1010 + i), Direction: engine.CallOutbound,
-			Line: line, Customer: customer, Peer: "fixture-peer", Cause: 200, Cost: float64(i)})
+			Line: line, Customer: customer, Peer: "fixture-peer", Cause: 200, Cost: float64(i), Emergency: b2i(i == 7)})
 	}
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -44,6 +44,11 @@ func TestCallsList(t *testing.T) {
 	if count.Count != 15 {
 		t.Errorf("calls before 1015: %d, want 15", count.Count)
 	}
+	// The record of an emergency call says so, and calls/list finds it.
+	list("admin", map[string]string{"emergency": "1"})
+	if len(rows) != 1 || rows[0].CallID != "call-7" || rows[0].Emergency != 1 {
+		t.Fatalf("emergency calls: %+v", rows)
+	}
 	list("admin2", map[string]string{})
 	if len(rows) != 10 {
 		t.Fatalf("customer 2's administrator sees %d calls, want its 10", len(rows))
@@ -64,4 +69,11 @@ func TestCallsList(t *testing.T) {
 	if res := ts.call("calls/list", map[string]string{"since": "soon"}); res.code() != "400" || !hasKey(res, "since") {
 		t.Errorf("bad since: %+v", res.Responses)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -404,22 +404,12 @@ func (h *Handler) settingsGet(ctx context.Context, a *engine.Actor, _ engine.Val
 }
 
 func (h *Handler) settingsUpdate(ctx context.Context, a *engine.Actor, p engine.Values) (Envelope, error) {
-	var errs engine.FieldErrors
-	settings := map[string]int{}
+	// The engine checks each value (an id, or the emergency numbers).
+	settings := map[string]string{}
 	for _, key := range engine.SettingKeys {
-		v, given := p[key]
-		if !given {
-			continue
+		if v, given := p[key]; given {
+			settings[key] = v
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, engine.FieldError{Key: key, Message: key + " must be an id, or 0 for none"})
-			continue
-		}
-		settings[key] = n
-	}
-	if len(errs) > 0 {
-		return Envelope{}, errs
 	}
 	if err := h.svc.SetSettings(ctx, a, settings); err != nil {
 		return Envelope{}, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -306,14 +305,4 @@ var kindAudit = &Kind{
 // many went.
 func (s *Service) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
 	return s.db.PruneState(ctx, "audit", "time", before.Unix())
-}
-
-// settingsChanges are settings/update's values as an audit row records
-// them.
-func settingsChanges(settings map[string]int) map[string]string {
-	out := make(map[string]string, len(settings))
-	for k, v := range settings {
-		out[k] = strconv.Itoa(v)
-	}
-	return out
 }

@@ -59,6 +59,8 @@ var callSpec = newSpec(
 	str("peer", "", nil),
 	str("host", "", nil),
 	enum("direction", String, "", "", CallOutbound, CallInbound, CallLocal, CallForwarded),
+	// emergency=1 lists the calls to the emergency numbers (issue 29).
+	flag("emergency", "0"),
 	Param{Name: "since", Type: Integer, NotStored: true},
 	Param{Name: "until", Type: Integer, NotStored: true},
 )
@@ -72,7 +74,7 @@ var kindCall = &Kind{
 	GetPriv:   []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	ListPriv:  []Privilege{PrivCommerce, PrivAdministrator, PrivWholesale},
 	Sorts:     []string{"start", "cost", "duration", "line", "peer"},
-	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "=", "host": "="},
+	Filters:   map[string]string{"customer": "=", "line": "=", "peer": "=", "direction": "=", "host": "=", "emergency": "="},
 	Ranges:    map[string]Range{"since": {Col: "start", Op: ">="}, "until": {Col: "start", Op: "<"}},
 	visible:   ownsCustomer,
 	listScope: customerScope,

@@ -161,6 +161,11 @@ func sortedNames(filters map[string]string, ranges map[string]Range) []string {
 func extraFunctions() []APIFunction {
 	var settings []Param
 	for _, k := range SettingKeys {
+		if k == SettingEmergencyNumbers {
+			settings = append(settings, withDoc(Param{Name: k, Type: String},
+				"the emergency numbers, comma separated (112,911,999): calls to them bypass classes of service and limits and carry the line's location"))
+			continue
+		}
 		settings = append(settings, withDoc(id(k, false), "the "+settingObjects[k]+" objects refer to with 0; 0 for none"))
 	}
 	simulate := []Param{

@@ -22,7 +22,8 @@ var phoneEffects = map[string]effect{
 		Simulate: on("the caller id each peer receives")},
 	"callerid_internal": {Render: on("a number: SS_CID_INTERNAL, CALLERID(num) on calls to other lines"), SIP: on("the caller id other lines see"),
 		Simulate: off("simulation decides calls to peers, not to lines")},
-	"callerid_location": {Refused: "no location caller id (emergency or location routing) exists on any path"},
+	"callerid_location": {Render: on("CALLERID(num) on calls to the emergency numbers"), SIP: on("the caller id sent on emergency calls"),
+		Simulate: on("the caller id each peer receives on an emergency call")},
 	"callername_external": {Render: on("the name of callerid= when callerid_external is a number"), SIP: on("the display name sent to peers"),
 		Simulate: off(notSimulated)},
 	"callername_internal": {Render: on("SS_CNAME_INTERNAL: CALLERID(name) on calls to other lines"), SIP: on("the display name other lines see"),
@@ -44,15 +45,15 @@ var phoneEffects = map[string]effect{
 	"dnd":                     {Render: on("Hangup(17) (486) before ringing"), SIP: on("486 before ringing"), Simulate: off(notCallerSide)},
 	"dtype":                   {Render: on("after Dial: no answer → the no-answer destination"), SIP: on("no answer in ringtime → the no-answer destination"), Simulate: off(notCallerSide)},
 	"dnumber":                 {Render: on("the no-answer destination's number or line"), SIP: on("the no-answer destination's number or line"), Simulate: off(notCallerSide)},
-	"emergency_address1":      {Refused: emergencyRefused},
-	"emergency_address2":      {Refused: emergencyRefused},
-	"emergency_address3":      {Refused: emergencyRefused},
-	"emergency_address_city":  {Refused: emergencyRefused},
-	"emergency_address_state": {Refused: emergencyRefused},
-	"emergency_address_code":  {Refused: emergencyRefused},
-	"emergency_address_other": {Refused: emergencyRefused},
-	"emergency_country":       {Refused: emergencyRefused},
-	"emergency_location_code": {Refused: emergencyRefused},
+	"emergency_address1":      emergencyLocation,
+	"emergency_address2":      emergencyLocation,
+	"emergency_address3":      emergencyLocation,
+	"emergency_address_city":  emergencyLocation,
+	"emergency_address_state": emergencyLocation,
+	"emergency_address_code":  emergencyLocation,
+	"emergency_address_other": emergencyLocation,
+	"emergency_country":       emergencyLocation,
+	"emergency_location_code": emergencyLocation,
 	"expect_registered": {Render: off("Asterisk sends no registration alerts"), SIP: on("the registrar logs and counts unregistered lines (2: address changes too)"),
 		Simulate: off(notSimulated)},
 	"forwarding":       {Render: on("Goto the number first, before dnd and acr"), SIP: on("calls to the line go to the number first"), Simulate: off(notCallerSide)},
@@ -94,7 +95,13 @@ var phoneEffects = map[string]effect{
 	"validation":    {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
 }
 
-const emergencyRefused = "no emergency call handling (location delivery, PIDF-LO, ELIN) exists on any path"
+// emergencyLocation is the row of each element of a line's emergency
+// address.
+var emergencyLocation = effect{
+	Render:   off("Asterisk's dialplan cannot build a multipart body: no PIDF-LO (render/README.md)"),
+	SIP:      on("PIDF-LO civic address (RFC 5491) in emergency calls to peers with emergency_location 1"),
+	Simulate: on("`location` on the attempts that carry it"),
+}
 
 var peerEffects = map[string]effect{
 	"name": {Render: on("`[name]` section; `[peer-<id>]` subroutine"), SIP: on("logs and call records"), Simulate: on("each peer by name")},
@@ -121,6 +128,8 @@ var peerEffects = map[string]effect{
 	"dialplan_called": {Refused: "there are no dial plans (number translation tables) on any path; use called_prefix and called_strip_hash"},
 	"dialplan_caller": {Refused: "there are no dial plans (number translation tables) on any path"},
 	"dtmfmode":        {Render: on("dtmfmode=/dtmf_mode="), SIP: on("info/inband: telephone-event removed from offers"), Simulate: on("whether telephone-event is offered")},
+	"emergency_location": {Render: off("Asterisk's dialplan cannot build a multipart body: no PIDF-LO (render/README.md)"),
+		SIP: on("emergency calls to the peer carry the line's PIDF-LO and Geolocation"), Simulate: on("`location` on the peer's attempt")},
 	"fail_percent": {Render: on("RAND() ≤ N: congestion (503) before dialling"), SIP: on("that share of calls fails 503 before dialling"),
 		Simulate: on("the peer's failure share")},
 	"outmaximum": {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},

@@ -35,6 +35,11 @@ var PeerSpec = newSpec(
 	str("dialplan_called", "", checkName),
 	str("dialplan_caller", "", checkName),
 	enum("dtmfmode", String, "rfc2833", "inband", "info", "rfc2833", "rfc4733"),
+	// emergency_location is a sipswitch addition (INFERRED, issue 29):
+	// 1 sends the calling line's civic address to the peer on emergency
+	// calls (PIDF-LO by value, RFC 6442). Off by default: a carrier that
+	// does not expect a multipart body may refuse the INVITE.
+	flag("emergency_location", "0"),
 	integer("fail_percent", "0", 0, 100),
 	Param{Name: "outmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	str("password", "", checkCredential),

@@ -442,14 +442,17 @@ func parentsFirst(objs []*fileObject) []*fileObject {
 
 // settings stores the file's settings through settings/update.
 func (l *loader) settings(o *fileObject) error {
-	values := map[string]int{}
+	values := map[string]string{}
 	for k, v := range o.vals {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		if k == SettingEmergencyNumbers {
+			values[k] = v // a list, checked by SetSettings
+			continue
+		}
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
 			l.failAt(o, k, k+" must be an id, or 0 for none")
 			continue
 		}
-		values[k] = n
+		values[k] = v
 	}
 	for k := range o.nodes {
 		l.failAt(o, k, k+" must be an id, or 0 for none")

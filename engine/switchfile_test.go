@@ -9,7 +9,7 @@ import (
 )
 
 const goodSwitchFile = `
-settings: {default_peer: 1, default_plan: 1, default_cos: 5}
+settings: {default_peer: 1, default_plan: 1, default_cos: 5, emergency_numbers: "112, 999"}
 customers: [{id: 2, name: Acme, parent: 1}]
 timegroups:
   - id: 1
@@ -52,7 +52,7 @@ func TestLoadSwitchFile(t *testing.T) {
 	if len(snap.TimeGroups) != 1 || len(snap.TimeGroups[0].Periods) != 1 || snap.TimeGroups[0].Periods[0].EndHour != 17 {
 		t.Fatalf("time groups: %+v", snap.TimeGroups)
 	}
-	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 || snap.Settings.DefaultCOS != 5 {
+	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 || snap.Settings.DefaultCOS != 5 || snap.Settings.EmergencyNumbers != "112,999" {
 		t.Fatalf("settings: %+v", snap.Settings)
 	}
 	// The built-in class 1 and the file's class 5 with its two rules.
@@ -77,6 +77,8 @@ func TestSwitchFileErrorsCarryAPIKeysAndLines(t *testing.T) {
 		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", "name is already used by a peer (peers, lines and SIP endpoints share Asterisk section names); peers[0] of this file has it"},
 		{"duplicate route", "plans: [{id: 1, name: p}]\nroutes:\n  - {plan: 1, called_prefix: '1'}\n  - {plan: 1, called_prefix: '1'}\n", 4, "called_prefix", "already exists"},
 		{"missing id", "plans: [{name: p}]\n", 1, "id", "id is required"},
+		{"emergency numbers", "settings:\n  emergency_numbers: '112,9x9'\n", 2, "emergency_numbers", "emergency_numbers must be numbers"},
+		{"emergency country", "phones:\n  - {name: \"2001\", password: secret99, emergency_country: UK}\n", 2, "emergency_country", "ISO 3166-1 alpha-2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans                                                                                                               *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency                                                                                                    *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                              *prometheus.Desc
 }
 
@@ -64,6 +64,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		forwarded:     d("sipswitch_sip_forwarded_calls_total", "Calls a line sent on to the outside (forwarding, busy, no-answer or unregistered destinations)."),
 		unparseable:   d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
 		inviteRetrans: d("sipswitch_sip_invite_retransmissions_absorbed_total", "Retransmitted INVITEs of answered calls absorbed after their transaction ended."),
+		emergency:     d("sipswitch_emergency_calls_total", "Calls to the emergency numbers (settings emergency_numbers), routed or not: alert on any increase."),
 		relayed:       d("sipswitch_sip_relayed_calls_total", "Calls whose media went through the switch's RTP relay (media.relay)."),
 		mediaTimeouts: d("sipswitch_sip_media_timeouts_total", "Answered calls ended because a party sent no RTP for media.timeout (media.hold_timeout on hold)."),
 		blocked:       d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
@@ -80,7 +81,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -114,6 +115,7 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.unparseable, s.Unparseable)
 	counter(c.inviteRetrans, s.InviteRetransmissions)
 	counter(c.relayed, s.RelayedCalls)
+	counter(c.emergency, s.EmergencyCalls)
 	counter(c.mediaTimeouts, s.MediaTimeouts)
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)

@@ -47,6 +47,10 @@ type Call struct {
 	// Host is the switch host that routed the call (cluster.host), so
 	// the records of several hosts in one store tell them apart.
 	Host string `json:"host"`
+	// Emergency is 1 for a call to one of the switch's emergency numbers
+	// (settings emergency_numbers): routed past the line's class of
+	// service and limits, with its location (routing/emergency.go).
+	Emergency int `json:"emergency"`
 }
 
 // Call directions.

@@ -109,13 +109,18 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 	for id := range m.routes {
 		planIDs[id] = true
 	}
+	emergency, err := routing.ParseEmergencyNumbers(m.snap.Settings.EmergencyNumbers)
+	if err != nil {
+		w.ctx = "settings"
+		w.fail(fmt.Errorf("%s: emergency_numbers: %w: %w", w.ctx, ErrInvalidValue, err))
+	}
 	for _, p := range m.phones {
 		w.each(phoneRef(p), func() {
 			plan := m.phonePlan(p)
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan)
+			phoneEntry(d, p, plan, emergency)
 		})
 	}
 	for _, e := range m.endpoints {
@@ -125,7 +130,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan)
+				phoneEntry(d, p, plan, emergency)
 			})
 		}
 	}
@@ -316,14 +321,20 @@ func routeAttempts(m *model, r *routing.Route) []routeAttempt {
 func routeBody(d dialplan, m *model, cfg *config, r *routing.Route) {
 	d.section(routeContext(r.ID))
 	d.exten("s", fmt.Sprintf("NoOp(route %d plan %d called %s caller %s media %s)", r.ID, r.Plan, orAny(r.CalledPrefix), orAny(r.CallerPrefix), orAny(r.Media)))
+	// An emergency call (SS_EMERGENCY, emergencyEntries) skips the line's
+	// limit and class, as on the SIP core.
+	notEmergency := ""
+	if m.snap.Settings.EmergencyNumbers != "" {
+		notEmergency = ` & "${SS_EMERGENCY}" != "1"`
+	}
 	if m.lineLimits {
 		// The calling line's totalmaximum (lineLimit), as the SIP core
 		// holds the caller's slot.
-		d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
+		d.same(`ExecIf($["${SS_TOTALMAX}" != ""` + notEmergency + `]?Gosub(` + lineLimitContext + `,s,1))`)
 	}
 	if len(m.classes) > 0 {
 		// The calling line's class of service decides first (cos.go).
-		d.same(`GosubIf($["${SS_COS}" != ""]?cos-${SS_COS},s,1(${ARG1}))`)
+		d.same(`GosubIf($["${SS_COS}" != ""` + notEmergency + `]?cos-${SS_COS},s,1(${ARG1}))`)
 	}
 	switch r.Allow {
 	case routing.AllowForbid:
@@ -961,16 +972,40 @@ func decideCalled(d dialplan, matchContext string) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	decideCalled(d, phoneDialContext(p.Name))
 	d.section(phoneDialContext(p.Name))
+	if plan != 0 {
+		emergencyEntries(d, p, planContext(plan, p.Media == routing.MediaFax), emergency)
+	}
 	d.object("include", phonesContext, "name")
 	if plan != 0 {
 		d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
 	}
 	d.exten("i", "Hangup(1)") // no route: 404
+}
+
+// emergencyEntries renders line p's calls to the emergency numbers
+// (routing/emergency.go): an extension of its own, which Asterisk matches
+// before the included contexts, marks the call (SS_EMERGENCY, which lets
+// route bodies skip the line's totalmaximum and class of service),
+// presents the line's callerid_location (allowed) and goes on to the
+// route the plan has for the number, or 404 when it has none. The
+// location itself (PIDF-LO, Geolocation) is not rendered: README.md.
+func emergencyEntries(d dialplan, p *routing.Phone, plan string, numbers []string) {
+	cid := routing.EmergencyCallerID(p)
+	for _, n := range numbers {
+		d.exten(n, "Set(SS_EMERGENCY=1)")
+		if cid != "" {
+			d.same("Set(CALLERID(num)=" + cid + ")")
+			d.same("Set(CALLERID(pres)=allowed)")
+			d.same("Set(SS_PRES_EXTERNAL=1)")
+		}
+		d.same("GotoIf(${DIALPLAN_EXISTS(" + plan + ",${EXTEN},1)}?" + plan + ",${EXTEN},1)")
+		d.same("Hangup(1)")
+	}
 }
 
 // inboundEntry renders the context carriers' calls enter: the caller's

@@ -7,7 +7,7 @@ import "github.com/sipswitch/sipswitch/routing"
 func fixtureSnapshot() *routing.Snapshot {
 	return &routing.Snapshot{
 		Revision: 42,
-		Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1, DefaultCOS: 3},
+		Settings: routing.Settings{DefaultPeer: 1, DefaultPlan: 1, DefaultCOS: 3, EmergencyNumbers: "112,999"},
 		Customers: []routing.Customer{
 			{ID: 1, Parent: 0, Name: "root", Plan: 1},
 			{ID: 2, Parent: 1, Name: "acme", Plan: 2},

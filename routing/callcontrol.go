@@ -228,6 +228,12 @@ func (c *CallControl) PeerByAddress(addr netip.Addr) (*Peer, bool) {
 // Decide routes a call.
 func (c *CallControl) Decide(req CallRequest) (Decision, error) { return c.router.Decide(req) }
 
+// Emergency reports whether called is one of the emergency numbers.
+func (c *CallControl) Emergency(called string) bool {
+	s := c.router.Load()
+	return s != nil && s.IsEmergency(called)
+}
+
 // PlanOf is the line's rate plan: its own, else its customer's, else the
 // system default.
 func (c *CallControl) PlanOf(phone *Phone) int {

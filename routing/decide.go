@@ -19,6 +19,8 @@ type RoutingState struct {
 	costs    *CostIndex
 	cos      *cosTable
 	parents  map[int]int // customer -> parent (0 at the root)
+	// emergency are the emergency numbers (emergency.go).
+	emergency []string
 }
 
 // StateOption configures NewRoutingState.
@@ -48,18 +50,23 @@ func NewRoutingState(snap *Snapshot, costs []PeerCost, opts ...StateOption) (*Ro
 	if err != nil {
 		return nil, fmt.Errorf("least-cost index: %w", err)
 	}
+	emergency, err := ParseEmergencyNumbers(snap.Settings.EmergencyNumbers)
+	if err != nil {
+		return nil, err
+	}
 	cos, err := compileCOS(snap.Classes, snap.Settings.DefaultCOS, table.TimeGroups())
 	if err != nil {
 		return nil, err
 	}
 	s := &RoutingState{
-		revision: snap.Revision,
-		table:    table,
-		peers:    make(map[int]*Peer, len(snap.Peers)),
-		settings: snap.Settings,
-		costs:    ci,
-		cos:      cos,
-		parents:  make(map[int]int, len(snap.Customers)),
+		revision:  snap.Revision,
+		table:     table,
+		peers:     make(map[int]*Peer, len(snap.Peers)),
+		settings:  snap.Settings,
+		costs:     ci,
+		cos:       cos,
+		parents:   make(map[int]int, len(snap.Customers)),
+		emergency: emergency,
 	}
 	for _, c := range snap.Customers {
 		s.parents[c.ID] = c.Parent
@@ -108,20 +115,35 @@ func (s *RoutingState) Decide(req CallRequest) (Decision, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	emergency := s.IsEmergency(req.Called)
+	var bypassed *COSRule
+	cosBypassed := false
 	if req.Line != nil {
 		if rule, ok := s.cos.check(req.Line.COS, req.Called, now); !ok {
-			return Decision{COSRule: rule}, ErrCOSBarred
+			if !emergency {
+				return Decision{COSRule: rule}, ErrCOSBarred
+			}
+			// Never blocked by the line's class: noted for simulation.
+			bypassed, cosBypassed = rule, true
+		}
+	}
+	if emergency && req.Line != nil {
+		if n := EmergencyCallerID(req.Line); n != "" {
+			req.Caller, req.Presentation = n, PresentationAllowed
 		}
 	}
 	route, err := s.table.Lookup(req.Plan, req.Called, req.Caller, req.Media, now)
 	switch err {
 	case nil:
 	case ErrCallBarred:
-		return Decision{Route: &route}, err
+		return Decision{Route: &route, Emergency: emergency, COSRule: bypassed, COSBypassed: cosBypassed}, err
 	default:
-		return Decision{}, err
+		return Decision{Emergency: emergency, COSRule: bypassed, COSBypassed: cosBypassed}, err
 	}
-	d := Decision{Route: &route, Attempts: make([]Attempt, 0, maxAttempts)}
+	d := Decision{Route: &route, Attempts: make([]Attempt, 0, maxAttempts), Emergency: emergency, COSRule: bypassed, COSBypassed: cosBypassed}
+	if emergency {
+		d.Caller, d.Presentation = req.Caller, req.Presentation
+	}
 	var rankBuf [16]RankedPeer
 	var ranked []RankedPeer
 	for i, id := range [3]int{route.Peer1, route.Peer2, route.Peer3} {

@@ -56,6 +56,16 @@ type Decision struct {
 	// Reserved are the peers the route named that are reserved for
 	// another customer (Peer.Customer): left out of Attempts.
 	Reserved []*Peer
+	// Emergency is set when the called number is one of the emergency
+	// numbers (emergency.go): the class of service was not applied
+	// (COSBypassed: it would have barred the call, by COSRule), and the
+	// SIP core applies no spend limit or totalmaximum. Caller and
+	// Presentation are then the caller id the attempts were given (the
+	// line's callerid_location when it has one).
+	Emergency    bool
+	COSBypassed  bool
+	Caller       string
+	Presentation Presentation
 }
 
 // Sentinel errors a Decide may return; callers map them to SIP or dialplan

@@ -7,23 +7,26 @@ package routing
 // Peer is a carrier or other destination that calls are routed to
 // (Enswitch peers/create).
 type Peer struct {
-	ID                   int    `json:"id"`
-	Name                 string `json:"name"`
-	Type                 string `json:"type"`
-	CalledPrefix         string `json:"called_prefix"`
-	CalledStripHash      int    `json:"called_strip_hash"`
-	CallerID             string `json:"callerid"`
-	CallerIDUnknown      string `json:"callerid_unknown"`
-	CallerIDWithheld     string `json:"callerid_withheld"`
-	ChannelGroup         int    `json:"channel_group"`
-	Charge               int    `json:"charge"`
-	Codecs               string `json:"codecs"`
-	Context              string `json:"context"`
-	Costs                int    `json:"costs"`
-	Currency             string `json:"currency"`
-	Customer             int    `json:"customer"`
-	Description          string `json:"description"`
-	Destination          string `json:"destination"`
+	ID               int    `json:"id"`
+	Name             string `json:"name"`
+	Type             string `json:"type"`
+	CalledPrefix     string `json:"called_prefix"`
+	CalledStripHash  int    `json:"called_strip_hash"`
+	CallerID         string `json:"callerid"`
+	CallerIDUnknown  string `json:"callerid_unknown"`
+	CallerIDWithheld string `json:"callerid_withheld"`
+	ChannelGroup     int    `json:"channel_group"`
+	Charge           int    `json:"charge"`
+	Codecs           string `json:"codecs"`
+	Context          string `json:"context"`
+	Costs            int    `json:"costs"`
+	Currency         string `json:"currency"`
+	Customer         int    `json:"customer"`
+	Description      string `json:"description"`
+	Destination      string `json:"destination"`
+	// EmergencyLocation 1: the peer takes the caller's civic address on
+	// emergency calls (PIDF-LO by value, RFC 6442); a sipswitch addition.
+	EmergencyLocation    int    `json:"emergency_location"`
 	DialplanCalled       string `json:"dialplan_called"`
 	DialplanCaller       string `json:"dialplan_caller"`
 	DTMFMode             string `json:"dtmfmode"`
@@ -234,6 +237,9 @@ type Settings struct {
 	DefaultPeer int `json:"default_peer"` // peer1=0 routes here; 0 = none configured
 	DefaultPlan int `json:"default_plan"` // plan of a line whose plan and customer plan are 0
 	DefaultCOS  int `json:"default_cos"`  // class of service of a line whose cos is 0; 0 = allow all
+	// EmergencyNumbers are the numbers of the emergency services, comma
+	// separated (ParseEmergencyNumbers); "" none.
+	EmergencyNumbers string `json:"emergency_numbers"`
 }
 
 // Snapshot is a consistent view of everything the renderer and the routing

@@ -27,6 +27,18 @@ type Simulation struct {
 	// Reserved are the peers the route names that no path dials for this
 	// call: reserved for another customer (peers/create customer).
 	Reserved []SimulationReserved `json:"reserved,omitempty"`
+	// Emergency is set for a call to an emergency number; Bypassed are
+	// the refusals it was spared (what, and why the check would have
+	// refused), CallerID the location number the peers are sent.
+	Emergency bool               `json:"emergency,omitempty"`
+	Bypassed  []SimulationBypass `json:"bypassed,omitempty"`
+	CallerID  string             `json:"emergency_callerid,omitempty"`
+}
+
+// SimulationBypass is a refusal an emergency call is spared.
+type SimulationBypass struct {
+	Check  string `json:"check"`  // "cos", "totalmaximum" or "spend_limit"
+	Reason string `json:"reason"` // what that check would have said
 }
 
 // SimulationReserved is a peer left out because it is reserved for
@@ -65,6 +77,9 @@ type SimulationAttempt struct {
 	// (render/README.md).
 	Codecs         string `json:"codecs"`
 	TelephoneEvent bool   `json:"telephone_event"`
+	// Location is set when the SIP core's INVITE to the peer carries the
+	// line's civic address (an emergency call, Peer.SendsLocation).
+	Location bool `json:"location,omitempty"`
 }
 
 // Path outcomes of a SimulationAttempt.
@@ -121,12 +136,27 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 			return sim
 		}
 	}
+	emergency := state.IsEmergency(req.Called)
 	if live != nil && req.Line != nil && req.Line.TotalMaximum >= 0 && live.ActivePhoneCalls(req.Line.ID) >= req.Line.TotalMaximum {
 		// The SIP core takes the calling line's slot before it routes.
-		sim.Line, sim.Outcome = req.Line.Name, "line_busy"
-		return sim
+		if !emergency {
+			sim.Line, sim.Outcome = req.Line.Name, "line_busy"
+			return sim
+		}
+		sim.Bypassed = append(sim.Bypassed, SimulationBypass{Check: "totalmaximum",
+			Reason: fmt.Sprintf("line %s is at its totalmaximum %d", req.Line.Name, req.Line.TotalMaximum)})
 	}
 	d, err := state.Decide(req)
+	if d.Emergency {
+		sim.Emergency, sim.CallerID = true, d.Caller
+		if d.COSBypassed {
+			r := fmt.Sprintf("class of service %d bars it (no rule matches; otherwise deny)", state.EffectiveCOS(req.Line))
+			if d.COSRule != nil {
+				r = fmt.Sprintf("class of service %d bars it (rule %d, prefix %q)", state.EffectiveCOS(req.Line), d.COSRule.ID, d.COSRule.Prefix)
+			}
+			sim.Bypassed = append([]SimulationBypass{{Check: "cos", Reason: r}}, sim.Bypassed...)
+		}
+	}
 	sim.Route = d.Route
 	if req.Line != nil {
 		sim.Line, sim.COS = req.Line.Name, state.EffectiveCOS(req.Line)
@@ -146,20 +176,33 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 		sim.Outcome = "no_route"
 	}
 	overSpend, limited, tried := 0, 0, 0
+	spendNoted := false
+	pres := req.Presentation
+	if d.Emergency {
+		pres = d.Presentation
+	}
 	for i, a := range d.Attempts {
 		at := SimulationAttempt{Order: i + 1, Peer: a.Peer.ID, Name: a.Peer.Name, Type: a.Peer.Type, Called: a.Called, CallerID: a.CallerID,
 			SIPCore: PathDial, Asterisk: PathDial, FailPercent: a.Peer.FailPercent}
 		if a.Peer.IsSIP() {
-			at.From = SentFrom(a.Peer, a.CallerID, req.Presentation)
+			at.From = SentFrom(a.Peer, a.CallerID, pres)
 		}
 		codecs := PeerCodecOffer(a.Peer, req.Line)
 		at.Codecs, at.TelephoneEvent = codecs.List(), codecs.TelephoneEvent
+		at.Location = d.Emergency && a.Peer.SendsLocation(req.Line)
+		if emergency && !spendNoted && a.Peer.IsSIP() && live != nil && req.Line != nil && !coversFirstStep(live, state, req, a.Peer) {
+			// Never refused for spend: the check is noted, the attempt
+			// dialled (the SIP core reserves nothing).
+			sim.Bypassed = append(sim.Bypassed, SimulationBypass{Check: ReasonSpendLimit,
+				Reason: fmt.Sprintf("line %s's spend limit does not cover the first billing step", req.Line.Name)})
+			spendNoted = true
+		}
 		// The SIP core's order (sip's routeOut): type, spend, outmaximum,
 		// fail_percent.
 		switch {
 		case !a.Peer.IsSIP():
 			at.SIPCore, at.Reason = PathSkip, ReasonNotSIP
-		case live != nil && req.Line != nil && !coversFirstStep(live, state, req, a.Peer):
+		case live != nil && req.Line != nil && !emergency && !coversFirstStep(live, state, req, a.Peer):
 			at.SIPCore, at.Reason = PathSkip, ReasonSpendLimit
 			overSpend++
 		case live != nil && a.Peer.OutMaximum >= 0 && live.ActivePeerCalls(a.Peer.ID) >= a.Peer.OutMaximum:
@@ -258,6 +301,12 @@ func (s Simulation) String() string {
 		b.WriteString("refused: no such rate plan\n")
 	default:
 		b.WriteString("refused: no route matches\n")
+	}
+	if s.Emergency {
+		fmt.Fprintf(&b, "emergency call: caller id %q\n", s.CallerID)
+		for _, by := range s.Bypassed {
+			fmt.Fprintf(&b, "  not refused by %s: %s\n", by.Check, by.Reason)
+		}
 	}
 	for _, r := range s.Reserved {
 		fmt.Fprintf(&b, "  left out: peer %d %s is reserved for customer %d\n", r.Peer, r.Name, r.Customer)

@@ -83,12 +83,15 @@ type call struct {
 	// to the caller; ackBody the caller's ACK body (a late-offer answer).
 	callerPhone *routing.Phone
 	callerPeer  *routing.Peer
-	mode        media.Mode
-	callerNAT   bool
-	media       *media.Session
-	bOffered    bool
-	sentA       sdpSent
-	ackBody     atomic.Pointer[[]byte]
+	// emergencyLine is the line whose emergency call this is (routeOut),
+	// whose location peers that take it are sent (emergency.go).
+	emergencyLine *routing.Phone
+	mode          media.Mode
+	callerNAT     bool
+	media         *media.Session
+	bOffered      bool
+	sentA         sdpSent
+	ackBody       atomic.Pointer[[]byte]
 	// received is when the handler of the call's INVITE began, routeTimed
 	// whether its first B-leg was timed (DelayRoute); zero when nothing
 	// is timed.

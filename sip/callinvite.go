@@ -32,7 +32,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
-	if s.callLimitReached() {
+	if s.callLimitReached() && !s.isEmergency(req.Recipient.User) {
 		// Refused before the 407 round: an overloaded switch must not spend
 		// two more datagrams and a digest on a call it will refuse anyway.
 		s.stats.rejectedOverload.Add(1)
@@ -87,7 +87,12 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	if !s.admitCall() {
+	// An authenticated line's emergency call is never refused by a
+	// limit (emergency.go).
+	emergency := callerPhone != nil && s.dir.Emergency(called)
+	if emergency {
+		s.admitEmergency()
+	} else if !s.admitCall() {
 		s.stats.rejectedOverload.Add(1)
 		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
@@ -132,11 +137,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res = result{code: 488, reason: "Not Acceptable Here"}
 		c.noteRefusal("bad SDP")
 	case callerPhone != nil:
-		if rel, ok := s.dir.AcquirePhone(callerPhone); !ok {
-			res = result{code: 486, reason: "Busy Here"}
-		} else {
+		if rel, ok := s.dir.AcquirePhone(callerPhone); ok {
 			c.releases = append(c.releases, rel)
 			res = c.deliver(called, callerPhone)
+		} else if emergency {
+			// Past the line's totalmaximum, uncounted.
+			res = c.deliver(called, callerPhone)
+		} else {
+			res = result{code: 486, reason: "Busy Here"}
 		}
 	default:
 		// Inbound from a peer may only reach local lines: never a relay.

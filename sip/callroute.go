@@ -22,6 +22,17 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		Now:          s.cfg.now(),
 		Line:         line,
 	})
+	if dec.Emergency {
+		c.emergencyLine = line
+		c.rec.Emergency = 1
+		s.stats.emergencyCalls.Add(1)
+		s.cfg.log.Warn("sip emergency call", "call_id", c.callID, "line", line.Name, "called", called, "callerid", dec.Caller)
+		if dec.Caller != "" {
+			// The number the emergency service calls back, presented.
+			c.caller, c.pres = dec.Caller, dec.Presentation
+			c.extName = line.CallerNameExternal // presented with it
+		}
+	}
 	if err != nil {
 		code, reason := decideFailure(err)
 		detail := reason
@@ -67,7 +78,9 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		}
 		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), s.cfg.now())
 		var charge *routing.Charge
-		if chargeable && tariff.Chargeable() {
+		if chargeable && tariff.Chargeable() && !dec.Emergency {
+			// An emergency call reserves nothing of the line's spend
+			// limit: it is never refused for it (its cost is recorded).
 			var ok bool
 			if charge, ok = s.dir.ReserveSpend(line, tariff, s.cfg.now()); !ok {
 				// A line at its daily spend limit makes no chargeable

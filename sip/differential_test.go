@@ -358,6 +358,17 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		}
 	}
 
+	// Emergency numbers (issue 29): routed past the line's limits, with
+	// the line's location number when it has one.
+	if err := svc.SetSettings(ctx, actor, map[string]string{"emergency_numbers": pick("112,999", "112,999", "")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{diffVoice, diffFax} {
+		if err := svc.Update(ctx, actor, kinds["phones"], line, engine.Values{"callerid_location": pick("", "original_own_number", "+441632960001")}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	snap, err := svc.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -453,6 +464,8 @@ func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
 }
 
+func pick(rng *rand.Rand, vals ...string) string { return vals[rng.Intn(len(vals))] }
+
 func randDigits(rng *rand.Rand, alphabet string, n int) string {
 	b := make([]byte, n)
 	for i := range b {
@@ -480,6 +493,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		called = diffFwd2
 	case 3:
 		called = diffDesk
+	case 4:
+		called = pick(rng, "112", "999")
 	}
 	// A phone that withholds its number (Privacy: id, RFC 3323).
 	withheld := rng.Intn(5) == 0

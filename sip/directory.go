@@ -47,6 +47,9 @@ type Directory interface {
 	// ended exactly once, when the attempt fails or the call ends; its
 	// Done channel closes when the line's spend limit ends the call.
 	ReserveSpend(line *routing.Phone, t routing.Tariff, now time.Time) (*routing.Charge, bool)
+	// Emergency reports whether called (a dial string) is one of the
+	// switch's emergency numbers (emergency.go).
+	Emergency(called string) bool
 }
 
 // RegistrationStore persists registrations so they survive restarts.

@@ -117,6 +117,8 @@ func (d *testDirectory) Decide(req routing.CallRequest) (routing.Decision, error
 
 func (d *testDirectory) PlanOf(p *routing.Phone) int { return p.Plan }
 
+func (d *testDirectory) Emergency(string) bool { return false }
+
 func (d *testDirectory) AcquirePeer(p *routing.Peer) (func(), bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -160,7 +160,9 @@
 // Request-URI is the contact, or with delivery=last_number the contact
 // with the line's number as user) for its ringtime. Per line: use_forwarding+forwarding sends the call on;
 // dnd answers 486; acr refuses unknown/withheld callers with 433;
-// totalmaximum is held on the calling and the called line (486 when full).
+// totalmaximum is held on the calling and the called line (486 when full),
+// except on a line's call to an emergency number (emergency.go), which no
+// limit of the line or the switch refuses once the line has authenticated.
 // The line's destinations apply on busy (btype/bnumber, default code 486),
 // no answer (dtype/dnumber, 480) and unregistered (utype/unumber, 480):
 // type "hangup", an empty type or an empty number ends the call with that

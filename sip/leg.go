@@ -120,16 +120,29 @@ func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int
 		l.user = p.Name
 	}
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		req := c.peerInvite(at, dest, fromUser, sessionSecs, offer)
-		ua := c.s.dialogUAFor(dest.Transport, false)
+		req := c.peerInvite(at, dest, fromUser, sessionSecs, offer, true)
+		// The request's transport: the peer's, or TCP for an emergency
+		// call's location too large for UDP (emergency.go).
+		ua := c.s.dialogUAFor(req.Transport(), false)
 		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
-		return ua.WriteInvite(l.ctx, req)
+		sess, err := ua.WriteInvite(l.ctx, req, locatedOptions(req)...)
+		if err != nil && req.GetHeader("Geolocation") != nil {
+			// The location could not be sent (emergency.go: over TCP):
+			// the emergency call goes on without it.
+			c.s.cfg.log.Warn("sip emergency location not sent", "call_id", c.callID, "peer", p.Name, "error", err)
+			req = c.peerInvite(at, dest, fromUser, sessionSecs, offer, false)
+			ua = c.s.dialogUAFor(req.Transport(), false)
+			req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
+			sess, err = ua.WriteInvite(l.ctx, req)
+		}
+		return sess, err
 	}
 	return l.start()
 }
 
-// peerInvite is the INVITE of one routing attempt.
-func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser string, sessionSecs int, offer []byte) *sip.Request {
+// peerInvite is the INVITE of one routing attempt; located says whether
+// an emergency call's location goes in it (emergency.go).
+func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser string, sessionSecs int, offer []byte, located bool) *sip.Request {
 	p := at.Peer
 	name := c.extName
 	if at.Peer.CallerID != "" {
@@ -167,6 +180,9 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 	}
 	if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
 		req.AppendHeader(sip.NewHeader("Privacy", "id"))
+	}
+	if located && c.emergencyLine != nil && p.SendsLocation(c.emergencyLine) {
+		c.addLocation(req, c.emergencyLine, c.s.dialogUA.ContactHDR.Address.Host)
 	}
 	if p.Proxy != "" {
 		if proxy, err := routing.ParseHostPort(p.Proxy); err == nil {

@@ -53,8 +53,11 @@ type Stats struct {
 	// RelayedCalls counts calls whose media the relay anchored;
 	// MediaTimeouts answered calls it ended because a party sent no RTP
 	// for media.timeout (media.hold_timeout on hold).
-	RelayedCalls  uint64
-	MediaTimeouts uint64
+	RelayedCalls uint64
+	// EmergencyCalls counts calls to the emergency numbers
+	// (routing/emergency.go), routed or not: an alert metric.
+	EmergencyCalls uint64
+	MediaTimeouts  uint64
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
@@ -69,6 +72,7 @@ type counters struct {
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
+	emergencyCalls                                        atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -104,6 +108,7 @@ func (s *Server) Stats() Stats {
 		ForwardedCalls:      c.forwarded.Load(),
 		Unparseable:         s.transportLog.state.dropped.Load(),
 		RelayedCalls:        c.relayedCalls.Load(),
+		EmergencyCalls:      c.emergencyCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),

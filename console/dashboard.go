@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +80,20 @@ type chartData struct {
 type dashData struct {
 	Cards []card
 	Chart *chartData
+	Peers []bar
+	Lines []bar
 }
+
+// bar is one gauge: a value against its limit.
+type bar struct {
+	Label      string
+	Value, Max float64
+	Text       string
+	Full       bool // at or over the limit
+}
+
+// maxBars bounds each gauge list (INFERRED: the busiest first).
+const maxBars = 12
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *api.Session) {
 	p := c.newPage(r, s, "Dashboard")
@@ -125,7 +139,45 @@ func (c *Console) dashData(r *http.Request, s *api.Session) *dashData {
 		card{"Answered (since start)", asr},
 	)
 	d.Chart = chartOf(samples)
+	if c.usage != nil {
+		d.Peers, d.Lines = usageBars(c.usage())
+	}
 	return d
+}
+
+// usageBars: peers by share of their outmaximum (unlimited ones by calls,
+// against the busiest), lines by share of their limit; the busiest first.
+func usageBars(u Usage) (peers, lines []bar) {
+	busiest := 1
+	for _, p := range u.Peers {
+		busiest = max(busiest, p.Active)
+	}
+	for _, p := range u.Peers {
+		b := bar{Label: p.Name, Value: float64(p.Active), Max: float64(p.Max)}
+		if p.Max < 0 {
+			b.Max = float64(busiest)
+			b.Text = fmt.Sprintf("%d calls (no outmaximum)", p.Active)
+		} else {
+			b.Text = fmt.Sprintf("%d of %d calls", p.Active, p.Max)
+			b.Full = p.Active >= p.Max
+		}
+		peers = append(peers, b)
+	}
+	for _, l := range u.Lines {
+		lines = append(lines, bar{Label: l.Name, Value: l.Spent, Max: l.Limit, Full: l.Spent >= l.Limit,
+			Text: fmt.Sprintf("%.2f of %.2f today", l.Spent, l.Limit)})
+	}
+	share := func(b bar) float64 {
+		if b.Max <= 0 {
+			return b.Value
+		}
+		return b.Value / b.Max
+	}
+	for _, list := range []*[]bar{&peers, &lines} {
+		sort.SliceStable(*list, func(i, j int) bool { return share((*list)[i]) > share((*list)[j]) })
+		*list = (*list)[:min(len(*list), maxBars)]
+	}
+	return peers, lines
 }
 
 // chartOf draws calls/s and active calls over the samples as polyline

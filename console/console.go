@@ -36,6 +36,8 @@ type Counters struct {
 	Registrations  int64
 	CallsAttempted int64
 	CallsAnswered  int64
+	// Failures counts calls that failed, by cause ("no_route", "busy"...).
+	Failures map[string]int64
 }
 
 // Usage is what the dashboard charts against limits: each peer's calls in

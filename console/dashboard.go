@@ -78,10 +78,12 @@ type chartData struct {
 }
 
 type dashData struct {
-	Cards []card
-	Chart *chartData
-	Peers []bar
-	Lines []bar
+	Cards    []card
+	Chart    *chartData
+	Peers    []bar
+	Lines    []bar
+	Failures []bar
+	Window   string
 }
 
 // bar is one gauge: a value against its limit.
@@ -128,15 +130,34 @@ func (c *Console) dashData(r *http.Request, s *api.Session) *dashData {
 			cps = strconv.FormatFloat(float64(now.CallsAttempted-first.c.CallsAttempted)/dt, 'f', 2, 64)
 		}
 	}
-	asr := "–"
-	if now.CallsAttempted > 0 {
-		asr = strconv.FormatFloat(100*float64(now.CallsAnswered)/float64(now.CallsAttempted), 'f', 1, 64) + "%"
+	// The answer-seizure ratio and the failures over the samples' window
+	// (the last hour, or since the daemon started).
+	base := Counters{}
+	d.Window = "since start"
+	if len(samples) > 0 {
+		base = samples[0].c
+		d.Window = "last " + time.Since(samples[0].at).Round(time.Second).String()
 	}
+	asr := "–"
+	if n := now.CallsAttempted - base.CallsAttempted; n > 0 {
+		asr = strconv.FormatFloat(100*float64(now.CallsAnswered-base.CallsAnswered)/float64(n), 'f', 1, 64) + "%"
+	}
+	top := int64(1)
+	for cause, n := range now.Failures {
+		if n -= base.Failures[cause]; n > 0 {
+			top = max(top, n)
+			d.Failures = append(d.Failures, bar{Label: cause, Value: float64(n), Text: strconv.FormatInt(n, 10) + " calls"})
+		}
+	}
+	for i := range d.Failures {
+		d.Failures[i].Max = float64(top)
+	}
+	sort.Slice(d.Failures, func(i, j int) bool { return d.Failures[i].Value > d.Failures[j].Value })
 	d.Cards = append(d.Cards,
 		card{"Active calls", strconv.FormatInt(now.ActiveCalls, 10)},
 		card{"Registrations", strconv.FormatInt(now.Registrations, 10)},
 		card{"Calls/s (5 min)", cps},
-		card{"Answered (since start)", asr},
+		card{"Answered (" + d.Window + ")", asr},
 	)
 	d.Chart = chartOf(samples)
 	if c.usage != nil {

@@ -186,7 +186,12 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engi
 		console.WithCounters(func() console.Counters {
 			st := d.sip.Stats()
 			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
-				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered)}
+				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered),
+				Failures: map[string]int64{
+					"no_route": int64(st.FailedNoRoute), "barred": int64(st.FailedBarred), "busy": int64(st.FailedBusy),
+					"no_answer": int64(st.FailedNoAnswer), "canceled": int64(st.FailedCanceled), "peer_limit": int64(st.FailedLimit),
+					"media": int64(st.FailedMedia), "unavailable": int64(st.FailedUnavail), "other": int64(st.FailedOther),
+				}}
 		}),
 		console.WithUsage(d.usage))
 	if err != nil {

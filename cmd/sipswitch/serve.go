@@ -164,6 +164,9 @@ type daemon struct {
 	live    *liveState           // the API's view of the SIP core (live.go)
 	// httpCert is the http listener's certificate; nil: plain HTTP.
 	httpCert *certs.Certificate
+	// sipCert is the SIP core's certificate (tls:// listeners, and shown
+	// to TLS peers that ask); nil: none configured.
+	sipCert *certs.Certificate
 
 	host   string          // cluster.host
 	limits *cluster.Limits // nil: limits count this host's calls alone
@@ -638,6 +641,14 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia))
+	tlsOpt, err := d.sipTLSOption()
+	if err != nil {
+		d.relay.Close()
+		return err
+	}
+	if tlsOpt != nil {
+		opts = append(opts, tlsOpt)
+	}
 	d.sip, err = sip.New(d.calls, opts...)
 	if err != nil {
 		d.relay.Close()

@@ -36,6 +36,28 @@ type Counters struct {
 	Registrations  int64
 	CallsAttempted int64
 	CallsAnswered  int64
+	// Failures counts calls that failed, by cause ("no_route", "busy"...).
+	Failures map[string]int64
+}
+
+// Usage is what the dashboard charts against limits: each peer's calls in
+// progress against its outmaximum (-1: none), and the day's spend of the
+// lines with a call_maximum.
+type Usage struct {
+	Peers []PeerUsage
+	Lines []LineSpend
+}
+
+// PeerUsage is one peer's calls in progress against its outmaximum.
+type PeerUsage struct {
+	Name        string
+	Active, Max int
+}
+
+// LineSpend is one limited line's spend today against its call_maximum.
+type LineSpend struct {
+	Name         string
+	Spent, Limit float64
 }
 
 // Console serves the web console.
@@ -46,6 +68,7 @@ type Console struct {
 	sessions *api.Sessions
 	events   http.Handler
 	counters func() Counters
+	usage    func() Usage
 	samples  *sampler
 	pages    map[string]*template.Template
 	static   http.Handler
@@ -68,6 +91,10 @@ func WithLiveState(live engine.LiveState, opts ...api.EventsOption) Option {
 
 // WithCounters gives the dashboard the switch's counters.
 func WithCounters(f func() Counters) Option { return func(c *Console) { c.counters = f } }
+
+// WithUsage gives the dashboard peers' and lines' usage against their
+// limits.
+func WithUsage(f func() Usage) Option { return func(c *Console) { c.usage = f } }
 
 // WithSessions replaces the session table (tests: short timeouts).
 func WithSessions(s *api.Sessions) Option { return func(c *Console) { c.sessions = s } }

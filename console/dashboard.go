@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,9 +78,24 @@ type chartData struct {
 }
 
 type dashData struct {
-	Cards []card
-	Chart *chartData
+	Cards    []card
+	Chart    *chartData
+	Peers    []bar
+	Lines    []bar
+	Failures []bar
+	Window   string
 }
+
+// bar is one gauge: a value against its limit.
+type bar struct {
+	Label      string
+	Value, Max float64
+	Text       string
+	Full       bool // at or over the limit
+}
+
+// maxBars bounds each gauge list (INFERRED: the busiest first).
+const maxBars = 12
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *api.Session) {
 	p := c.newPage(r, s, "Dashboard")
@@ -114,18 +130,75 @@ func (c *Console) dashData(r *http.Request, s *api.Session) *dashData {
 			cps = strconv.FormatFloat(float64(now.CallsAttempted-first.c.CallsAttempted)/dt, 'f', 2, 64)
 		}
 	}
-	asr := "–"
-	if now.CallsAttempted > 0 {
-		asr = strconv.FormatFloat(100*float64(now.CallsAnswered)/float64(now.CallsAttempted), 'f', 1, 64) + "%"
+	// The answer-seizure ratio and the failures over the samples' window
+	// (the last hour, or since the daemon started).
+	base := Counters{}
+	d.Window = "since start"
+	if len(samples) > 0 {
+		base = samples[0].c
+		d.Window = "last " + time.Since(samples[0].at).Round(time.Second).String()
 	}
+	asr := "–"
+	if n := now.CallsAttempted - base.CallsAttempted; n > 0 {
+		asr = strconv.FormatFloat(100*float64(now.CallsAnswered-base.CallsAnswered)/float64(n), 'f', 1, 64) + "%"
+	}
+	top := int64(1)
+	for cause, n := range now.Failures {
+		if n -= base.Failures[cause]; n > 0 {
+			top = max(top, n)
+			d.Failures = append(d.Failures, bar{Label: cause, Value: float64(n), Text: strconv.FormatInt(n, 10) + " calls"})
+		}
+	}
+	for i := range d.Failures {
+		d.Failures[i].Max = float64(top)
+	}
+	sort.Slice(d.Failures, func(i, j int) bool { return d.Failures[i].Value > d.Failures[j].Value })
 	d.Cards = append(d.Cards,
 		card{"Active calls", strconv.FormatInt(now.ActiveCalls, 10)},
 		card{"Registrations", strconv.FormatInt(now.Registrations, 10)},
 		card{"Calls/s (5 min)", cps},
-		card{"Answered (since start)", asr},
+		card{"Answered (" + d.Window + ")", asr},
 	)
 	d.Chart = chartOf(samples)
+	if c.usage != nil {
+		d.Peers, d.Lines = usageBars(c.usage())
+	}
 	return d
+}
+
+// usageBars: peers by share of their outmaximum (unlimited ones by calls,
+// against the busiest), lines by share of their limit; the busiest first.
+func usageBars(u Usage) (peers, lines []bar) {
+	busiest := 1
+	for _, p := range u.Peers {
+		busiest = max(busiest, p.Active)
+	}
+	for _, p := range u.Peers {
+		b := bar{Label: p.Name, Value: float64(p.Active), Max: float64(p.Max)}
+		if p.Max < 0 {
+			b.Max = float64(busiest)
+			b.Text = fmt.Sprintf("%d calls (no outmaximum)", p.Active)
+		} else {
+			b.Text = fmt.Sprintf("%d of %d calls", p.Active, p.Max)
+			b.Full = p.Active >= p.Max
+		}
+		peers = append(peers, b)
+	}
+	for _, l := range u.Lines {
+		lines = append(lines, bar{Label: l.Name, Value: l.Spent, Max: l.Limit, Full: l.Spent >= l.Limit,
+			Text: fmt.Sprintf("%.2f of %.2f today", l.Spent, l.Limit)})
+	}
+	share := func(b bar) float64 {
+		if b.Max <= 0 {
+			return b.Value
+		}
+		return b.Value / b.Max
+	}
+	for _, list := range []*[]bar{&peers, &lines} {
+		sort.SliceStable(*list, func(i, j int) bool { return share((*list)[i]) > share((*list)[j]) })
+		*list = (*list)[:min(len(*list), maxBars)]
+	}
+	return peers, lines
 }
 
 // chartOf draws calls/s and active calls over the samples as polyline

@@ -265,6 +265,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
+	// The dashboard charts the peer's use of its outmaximum and the line's
+	// spend against its call_maximum.
+	d.create("peers/update/?"+adminAuth+";id="+strconv.Itoa(peer)+";outmaximum=10", "phones/update/?"+adminAuth+";name=3001;call_maximum=5")
+	b.run("dashboard gauges", chromedp.Navigate(b.base+"/"), chromedp.WaitVisible(chromedp.CSS("#peer-usage")), chromedp.WaitVisible(chromedp.CSS("#line-spend")))
+	if txt := b.text("#peer-usage"); !strings.Contains(txt, "carrier-b") || !strings.Contains(txt, "of 10 calls") {
+		t.Errorf("peer usage: %q", txt)
+	}
+	b.screenshot("dashboard-gauges")
+
 	// A user-role login sees only its own line.
 	t.Setenv("SIPSWITCH_USER_PASSWORD", "alice-console-pw")
 	if code, _, stderr := runCLI(t, "user", "add", "--db", db, "--username", "alice", "--role", "user"); code != 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/records"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 )
 
@@ -185,12 +186,35 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engi
 		console.WithCounters(func() console.Counters {
 			st := d.sip.Stats()
 			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
-				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered)}
-		}))
+				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered),
+				Failures: map[string]int64{
+					"no_route": int64(st.FailedNoRoute), "barred": int64(st.FailedBarred), "busy": int64(st.FailedBusy),
+					"no_answer": int64(st.FailedNoAnswer), "canceled": int64(st.FailedCanceled), "peer_limit": int64(st.FailedLimit),
+					"media": int64(st.FailedMedia), "unavailable": int64(st.FailedUnavail), "other": int64(st.FailedOther),
+				}}
+		}),
+		console.WithUsage(d.usage))
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
 	go c.Run(ctx)
 	mux.Handle("/", c)
 	return nil
+}
+
+// usage is the dashboard's peers' and limited lines' use of their limits.
+func (d *daemon) usage() console.Usage {
+	var u console.Usage
+	for _, p := range d.calls.Peers() {
+		u.Peers = append(u.Peers, console.PeerUsage{Name: p.Name, Active: d.calls.ActivePeerCalls(p.ID), Max: p.OutMaximum})
+	}
+	now := time.Now()
+	spend := d.calls.Spend()
+	if spend == nil {
+		return u
+	}
+	d.calls.EachLimitedPhone(func(p *routing.Phone) {
+		u.Lines = append(u.Lines, console.LineSpend{Name: p.Name, Spent: spend.Spent(p.Name, now), Limit: p.CallMaximum})
+	})
+	return u
 }

@@ -417,6 +417,12 @@ func iaxPeer(w *confWriter, p *routing.Peer) {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
 		return
 	}
+	if len(dests) > 0 && dests[0].Transport != "" {
+		// The API refuses it (engine.checkPeerTransport); a store written
+		// otherwise is not rendered as if it said nothing.
+		w.fail(fmt.Errorf("%s: destination: %w: an iax peer has no SIP transport (%s)", w.ctx, ErrInvalidValue, dests[0].Destination()))
+		return
+	}
 	codecs, err := codecList(p.Codecs)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))

@@ -231,7 +231,7 @@ func pjsipDTMF(mode string) string {
 	}
 }
 
-func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
+func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -300,7 +300,15 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	w.section(e.Name)
 	w.set("type", "endpoint", "name")
 	w.set("transport", "transport-"+transports[0], "transport")
-	w.set("context", inboundContext, "name")
+	if line != nil {
+		// A line on the SIP core: its calls are a line's (endpoint_line.go).
+		w.set("context", phoneContext(e.Name), "name")
+		if !writeEndpointLineIdentity(w, line, "set_var") {
+			return
+		}
+	} else {
+		w.set("context", inboundContext, "name")
+	}
 	writeCodecs(w, codecs, "audio_codecs")
 	w.set("aors", e.Name, "name")
 	if inAuth {

@@ -243,7 +243,7 @@ func yesNo(v int) string {
 	return "no"
 }
 
-func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
+func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -281,7 +281,15 @@ func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	if e.Port != 0 {
 		w.setInt("port", e.Port, "port")
 	}
-	w.set("context", inboundContext, "name")
+	if line != nil {
+		// A line on the SIP core: its calls are a line's (endpoint_line.go).
+		w.set("context", phoneContext(e.Name), "name")
+		if !writeEndpointLineIdentity(w, line, "setvar") {
+			return
+		}
+	} else {
+		w.set("context", inboundContext, "name")
+	}
 	w.set("transport", strings.Join(transports, ","), "transport")
 	if e.DefaultUser != "" {
 		w.set("defaultuser", e.DefaultUser, "defaultuser")

@@ -21,7 +21,7 @@ import (
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer, *config),
-	endpoint func(*confWriter, *routing.SIPEndpoint, *config),
+	endpoint func(*confWriter, *routing.SIPEndpoint, *routing.Phone, *config),
 	peerHere func(*routing.Peer) bool) {
 	for _, p := range m.phones {
 		if phone == nil {
@@ -45,7 +45,7 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 		if endpoint == nil {
 			break
 		}
-		w.each(endpointRef(e), func() { endpoint(w, e, cfg) })
+		w.each(endpointRef(e), func() { endpoint(w, e, m.endpointLine(e), cfg) })
 	}
 }
 

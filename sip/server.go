@@ -125,7 +125,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	authOpts := append([]auth.Option{auth.WithLogger(cfg.log), auth.WithClock(cfg.now)}, cfg.auth...)
-	if s.auth, err = auth.New(dir, authOpts...); err != nil {
+	if s.auth, err = auth.New(authLines{dir}, authOpts...); err != nil {
 		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)

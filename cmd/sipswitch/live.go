@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/sip"
@@ -38,8 +42,18 @@ func (l *liveState) attach(s *sip.Server) {
 	l.sip = s
 	s.SetLiveObserver(func(ev records.LiveEvent) {
 		ev.Call.Host = l.host
-		l.hub.Publish(ev)
+		l.publish(ev)
 	})
+}
+
+// publish hands an event to the stream clients, encoded once for all of
+// them; with none it costs an atomic load.
+func (l *liveState) publish(ev records.LiveEvent) {
+	if l.hub.Subscribers() == 0 {
+		return
+	}
+	ev.Data = api.EncodeEvent(ev)
+	l.hub.Publish(ev)
 }
 
 func (l *liveState) ActiveCalls() []records.LiveCall {
@@ -93,7 +107,7 @@ func (l *liveState) bound(r records.Registration, now time.Time) {
 	}
 	l.mu.Unlock()
 	if !known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
 	}
 }
 
@@ -105,7 +119,7 @@ func (l *liveState) unbound(phone, contact string, now time.Time) {
 	delete(l.since, k)
 	l.mu.Unlock()
 	if known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
 	}
 }
 
@@ -162,4 +176,21 @@ func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration
 		}
 	}
 	return regs, err
+}
+
+// mountConsole serves the web console at / (console package), over the
+// same API handler the Enswitch API answers with.
+func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engine.Service, h *api.Handler) error {
+	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live),
+		console.WithCounters(func() console.Counters {
+			st := d.sip.Stats()
+			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
+				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered)}
+		}))
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	go c.Run(ctx)
+	mux.Handle("/", c)
+	return nil
 }

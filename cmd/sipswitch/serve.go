@@ -263,8 +263,13 @@ func (d *daemon) run(ctx context.Context) error {
 	go d.followStore(ctx)
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live)))
+	apiJSON := api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live))
+	mux.Handle("/api/json/", apiJSON)
+	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
+	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
+		return err
+	}
 	openapi, err := api.NewOpenAPIHandler(svc, version)
 	if err != nil {
 		return err

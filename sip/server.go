@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -220,7 +219,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			closers = append(closers, ln.Close)
 			s.addrs = append(s.addrs, TLSAddr{ln.Addr().(*net.TCPAddr)})
-			tln := tls.NewListener(ln, s.cfg.tlsServer)
+			tln := tlsListener{Listener: ln, cfg: s.cfg.tlsServer, timeout: s.cfg.tlsHandshake}
 			serves = append(serves, func() error { return s.srv.ServeTLS(tln) })
 		}
 	}

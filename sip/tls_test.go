@@ -356,3 +356,30 @@ func TestTLSCallerGetsTheCalleesBye(t *testing.T) {
 	eventually(t, "TLS caller got the BYE", func() bool { return phone.Byes.Load() == 1 })
 	eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
 }
+
+// A connection to the TLS listener that never completes its handshake (a
+// scanner, a slow-loris) is closed after the handshake timeout instead of
+// holding a goroutine, a buffer and a descriptor for ever.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	f := newTLSFixture(t, nil, withTLSHandshakeTimeout(200*time.Millisecond))
+	c, err := net.Dial("tcp", f.tls.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var buf [1]byte
+	_, err = c.Read(buf[:])
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the switch kept a connection that sent nothing")
+	}
+	if err == nil {
+		t.Fatal("the switch sent something to a connection that sent nothing")
+	}
+	// The listener still serves a real client.
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", f.tls.String(), f.phoneTLS())
+	if err != nil {
+		t.Fatalf("handshake after a timed-out one: %v", err)
+	}
+	conn.Close()
+}

@@ -310,7 +310,16 @@ func (s *Server) setupClient() error {
 	if len(s.addrs) == 0 {
 		return fmt.Errorf("sip: no listener: %w", ErrBadOption)
 	}
+	// UDP requests leave from, and our UDP Contact names, the first UDP
+	// listener whatever the order of the listen URIs: a tls:// or tcp://
+	// first would otherwise put its port in the Contact of UDP legs.
 	first := s.addrs[0]
+	for _, a := range s.addrs {
+		if _, ok := a.(*net.UDPAddr); ok {
+			first = a
+			break
+		}
+	}
 	host, portStr, _ := net.SplitHostPort(first.String())
 	port, _ := strconv.Atoi(portStr)
 	if s.cfg.advertise != "" {

@@ -383,3 +383,40 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// Listen URIs in any order: with tls:// first, UDP legs still name the
+// UDP listener in Contact (and TLS legs the TLS one).
+func TestUDPContactWhenTLSListensFirst(t *testing.T) {
+	ca := testcert.NewCA(t)
+	leaf := ca.Issue(t, t.TempDir(), "", time.Hour)
+	cert, err := certs.Load(leaf.CertFile, leaf.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := newTestDirectory()
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
+	peer := peerFor(carrier, 11)
+	dir.addPeer(peer)
+	dir.addRoute("44", 7, peer)
+	s, err := New(dir, WithListen("tls://127.0.0.1:0", "udp://127.0.0.1:0"), WithTLS(certs.ServerConfig(cert), nil), WithLogger(siptest.Logger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(t.Context())
+	defer s.Close()
+	<-s.Ready()
+	udp := s.Addrs()[1].(*net.UDPAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := siptest.NewAgent(t, "phone", "127.0.0.1").Call(ctx, udp, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	defer d.Bye(ctx)
+	c := carrier.Last.Load().Contact()
+	if c == nil || c.Address.Port != udp.Port || c.Address.UriParams.Has("transport") {
+		t.Fatalf("Contact of a UDP leg %v, want the UDP listener %v", c, udp)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -418,5 +419,48 @@ func TestUDPContactWhenTLSListensFirst(t *testing.T) {
 	c := carrier.Last.Load().Contact()
 	if c == nil || c.Address.Port != udp.Port || c.Address.UriParams.Has("transport") {
 		t.Fatalf("Contact of a UDP leg %v, want the UDP listener %v", c, udp)
+	}
+}
+
+// Two phones registered over TCP to a switch listening for UDP and TCP on
+// the same port: a call to the one that connected first reaches it, not
+// the one that connected last. (The switch's client used to bind every
+// request to the UDP listener's address, and sipgo looked the TCP
+// connection up by that local address, under which each accepted
+// connection replaces the last.)
+func TestTCPPhoneReachedOverItsOwnConnection(t *testing.T) {
+	dir := newTestDirectory()
+	for i, name := range []string{"1001", "1002", "1003"} {
+		dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: i + 1, Name: name, Password: "secret" + name, Plan: 1})
+	}
+	port := strconv.Itoa(freePort(t))
+	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(siptest.Logger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(t.Context())
+	defer s.Close()
+	<-s.Ready()
+	udpSw, tcpSw := s.Addrs()[0], s.Addrs()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first := siptest.NewAgentOn(t, "first", "127.0.0.1", "tcp")
+	last := siptest.NewAgentOn(t, "last", "127.0.0.1", "tcp")
+	for _, p := range []struct {
+		a    *siptest.Agent
+		line string
+	}{{first, "1002"}, {last, "1003"}} {
+		p.a.Handle(siptest.AnswerWith(carrierSDP))
+		if res, _, err := p.a.Register(ctx, tcpSw, p.line, "secret"+p.line, 300); err != nil || res.StatusCode != 200 {
+			t.Fatalf("register %s: %v %v", p.line, res, err)
+		}
+	}
+	d, err := siptest.NewAgent(t, "caller", "127.0.0.1").Call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call to the first TCP phone: %v", err)
+	}
+	defer d.Bye(ctx)
+	if first.Invites.Load() != 1 || last.Invites.Load() != 0 {
+		t.Fatalf("INVITEs: first phone %d, last phone %d; want the first's", first.Invites.Load(), last.Invites.Load())
 	}
 }

@@ -26,8 +26,10 @@ import (
 //     phone restarted) sipgo dials the source address, where nothing
 //     listens: refused at once on a host that answers with a reset (the
 //     attempt fails as unreachable, 480 to the caller or the line's
-//     unavailable destination), or left to the call's ring bounds behind
-//     a NAT that drops the SYN. The registration stays until the phone
+//     unavailable destination), or, behind a NAT that drops the SYN,
+//     waiting until the call stops ringing that contact or sipgo's
+//     1-minute dial timeout (its TransportTCP.DialerCreate; replacing
+//     the transport to shorten it would also replace its logger). The registration stays until the phone
 //     registers again on a new connection or it expires. Phones on
 //     TCP/TLS keep their connection up with keep-alives and re-register
 //     well within the NAT's idle timeout.

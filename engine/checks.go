@@ -127,7 +127,7 @@ func checkText(s string) error {
 func checkHostList(s string) error {
 	hosts, err := routing.ParseDestinations(s)
 	if err != nil {
-		return fmt.Errorf("must be host[:port] separated by commas: %w", err)
+		return fmt.Errorf("must be host[:port] separated by commas (sips:host or host;transport=tls|tcp for SIP over TLS or TCP, the same for every host): %w", err)
 	}
 	if len(hosts) > 16 {
 		return errors.New("must list at most 16 hosts")

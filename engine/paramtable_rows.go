@@ -123,7 +123,7 @@ var peerEffects = map[string]effect{
 	"customer": {Render: on("`[reserved-<id>]`: only that customer's lines dial the peer"), SIP: on("reserved for that customer: others' calls skip it"),
 		Simulate: on("a peer reserved for another customer is shown left out")},
 	"description": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},
-	"destination": {Render: on("host/contact and identify match"), SIP: on("where calls go; calls from there are the peer's"),
+	"destination": {Render: on("host/contact and identify match; transport from sips: or transport="), SIP: on("where calls go, over TLS for sips: or transport=tls (certificate verified against the host), TCP for transport=tcp; calls from there are the peer's"),
 		Simulate: off("simulation does not resolve hosts")},
 	"dialplan_called": {Refused: "there are no dial plans (number translation tables) on any path; use called_prefix and called_strip_hash"},
 	"dialplan_caller": {Refused: "there are no dial plans (number translation tables) on any path"},

@@ -107,6 +107,19 @@ func peerRoutableBy(a *Actor, v Values) bool {
 
 // checkPeer: the customers a peer names are the actor's, and its name is
 // no line's or endpoint's (they share Asterisk section names).
+// checkPeerTransport refuses a SIP transport (sips:, transport=; see
+// routing.ParseDestinations) in an iax peer's destination: IAX has none,
+// and iax.conf could not say it.
+func checkPeerTransport(v Values) FieldErrors {
+	if v["type"] != routing.PeerIAX {
+		return nil
+	}
+	if hosts, err := routing.ParseDestinations(v["destination"]); err == nil && len(hosts) > 0 && hosts[0].Transport != "" {
+		return FieldErrors{{Key: "destination", Message: "an iax peer's destination is host[:port]: sips: and transport= are for sip and pjsip peers"}}
+	}
+	return nil
+}
+
 func checkPeer(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (FieldErrors, error) {
 	var errs FieldErrors
 	for _, key := range []string{"customer", "plan_customer"} {
@@ -118,6 +131,7 @@ func checkPeer(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (Fi
 			errs = append(errs, more...)
 		}
 	}
+	errs = append(errs, checkPeerTransport(v)...)
 	if old == nil || !strings.EqualFold(old["name"], v["name"]) {
 		more, err := sectionNameCheck(ctx, tx, v["name"], "peers")
 		if err != nil {

@@ -46,3 +46,26 @@ func TestPeerCallerIDEmptyAllowed(t *testing.T) {
 		}
 	}
 }
+
+// A SIP peer's destination may name its transport as a SIP URI does
+// (sips:, transport=), one for every host; an iax peer's may not.
+func TestPeerDestinationTransport(t *testing.T) {
+	for dest, ok := range map[string]bool{
+		"sips:carrier.example":                             true,
+		"192.0.2.1:5061;transport=tls":                     true,
+		"192.0.2.1;transport=tcp, 192.0.2.2;transport=tcp": true,
+		"sips:192.0.2.1, 192.0.2.2":                        false,
+		"192.0.2.1;transport=sctp":                         false,
+	} {
+		_, errs := PeerSpec.Validate(Values{"name": "c", "type": "sip", "destination": dest}, nil)
+		if hasError(errs, "destination") == ok {
+			t.Errorf("sip peer destination %q: %v, want accepted=%v", dest, errs, ok)
+		}
+	}
+	if errs := checkPeerTransport(Values{"type": "iax", "destination": "sips:iax.example"}); !hasError(errs, "destination") {
+		t.Errorf("iax peer over sips: accepted")
+	}
+	if errs := checkPeerTransport(Values{"type": "iax", "destination": "iax.example:4569"}); len(errs) != 0 {
+		t.Errorf("iax peer: %v", errs)
+	}
+}

@@ -100,7 +100,10 @@ func aclPermit(n netip.Prefix) string {
 func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
-	w.set("transport", "transport-udp", "name")
+	// No transport=: res_pjsip then reaches the phone over the transport
+	// its registered contact names, as the SIP core does (a phone that
+	// registered over TCP or TLS is called over it); forcing
+	// transport-udp sent a TCP or TLS phone's calls over UDP.
 	w.set("context", "phone-"+p.Name, "plan")
 	if !writeLineCodecs(w, p) {
 		return

@@ -41,16 +41,19 @@ const (
 var defaultFailoverStatuses = routing.ContinueDialStatuses
 
 type config struct {
-	failover  []string
-	sipDriver Driver
-	udpBind   string
-	tcpBind   string
-	vmContext string
-	tlsCert   string // PEM certificate for TLS listeners; "" = none
-	tlsKey    string
-	costs     []routing.PeerCost
-	media     MediaPolicy
-	realm     string // the realm Asterisk challenges phones and sip_endpoints in
+	// chanSIPTLS: sip.conf's [general] enables TLS (set while rendering
+	// it).
+	chanSIPTLS bool
+	failover   []string
+	sipDriver  Driver
+	udpBind    string
+	tcpBind    string
+	vmContext  string
+	tlsCert    string // PEM certificate for TLS listeners; "" = none
+	tlsKey     string
+	costs      []routing.PeerCost
+	media      MediaPolicy
+	realm      string // the realm Asterisk challenges phones and sip_endpoints in
 	// plainPasswords writes checked passwords as themselves
 	// (WithPlainPasswords).
 	plainPasswords bool

@@ -67,7 +67,9 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 			w.object("register", reg, "registration")
 		})
 	}
-	m.writeSIPObjects(w, cfg, sipPhone, sipPeer, sipEndpoint, func(p *routing.Peer) bool { return p.Type == routing.PeerSIP })
+	withTLS := *cfg
+	withTLS.chanSIPTLS = cfg.tlsCert != "" && m.needsTLS()
+	m.writeSIPObjects(w, &withTLS, sipPhone, sipPeer, sipEndpoint, func(p *routing.Peer) bool { return p.Type == routing.PeerSIP })
 	return w.bytes()
 }
 
@@ -108,10 +110,24 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 	return s, nil
 }
 
+// phoneTransports is chan_sip's transport= of a phone: udp first (its
+// default for calls to a phone not yet registered), tcp (tcpenable=yes),
+// and tls when [general] enables it.
+func phoneTransports(cfg *config) string {
+	if cfg.chanSIPTLS {
+		return "udp,tcp,tls"
+	}
+	return "udp,tcp"
+}
+
 func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
+	// A phone may register over any transport the switch listens on, as
+	// on the SIP core (chan_sip's default is udp alone); tls only where
+	// chan_sip has it enabled (it refuses the word otherwise).
+	w.set("transport", phoneTransports(cfg), "name")
 	w.set("defaultuser", p.Name, "name")
 	writeSecret(w, p.Name, p.Password, "password", cfg.checkRealm())
 	w.set("context", "phone-"+p.Name, "plan")
@@ -423,6 +439,12 @@ func iaxPeer(w *confWriter, p *routing.Peer) {
 	dests, err := splitDestinations(p.Destination)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: destination: %w", w.ctx, err))
+		return
+	}
+	if len(dests) > 0 && dests[0].Transport != "" {
+		// The API refuses it (engine.checkPeerTransport); a store written
+		// otherwise is not rendered as if it said nothing.
+		w.fail(fmt.Errorf("%s: destination: %w: an iax peer has no SIP transport (%s)", w.ctx, ErrInvalidValue, dests[0].Destination()))
 		return
 	}
 	codecs, err := codecList(p.Codecs)

@@ -423,4 +423,14 @@
 // from a leg count as its refresh; a bodiless UPDATE is answered by the
 // switch, not passed on. A Require header naming an extension the switch
 // lacks (100rel, or timer with timers off) is answered 420 Unsupported.
+//
+// # Transports
+//
+// UDP, TCP and TLS (RFC 3261 18 and 26.2; WithListen, WithTLS). Phones
+// are called over the transport, and on TCP/TLS the connection, they
+// registered on; peers over the transport their destination names
+// (sips:host, host;transport=tls|tcp; routing.ParseDestinations), a TLS
+// peer's certificate verified against the host as written. What happens
+// when a phone's connection is gone, why stream transports have clients
+// of their own, and the TLS handshake bound: transports.go.
 package sip

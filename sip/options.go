@@ -47,6 +47,7 @@ type config struct {
 	observeDelay   func(DelayStage, time.Duration)
 	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
 	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
+	tlsHandshake   time.Duration
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -179,6 +180,12 @@ func WithTLS(server, client *tls.Config) Option {
 		c.tlsServer, c.tlsClient = server, client
 		return nil
 	}
+}
+
+// withTLSHandshakeTimeout bounds TLS handshakes (default
+// tlsHandshakeTimeout).
+func withTLSHandshakeTimeout(d time.Duration) Option {
+	return positiveDuration("tls handshake timeout", d, func(c *config) { c.tlsHandshake = d })
 }
 
 // WithAdvertiseHost sets the host (IP or name) the switch puts in its
@@ -427,6 +434,7 @@ func newConfig(opts []Option) (*config, error) {
 		relayMode:      media.ModeNever,
 		floodLimit:     DefaultFloodLimit,
 		floodBlock:     DefaultFloodBlock,
+		tlsHandshake:   tlsHandshakeTimeout,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -220,7 +219,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			closers = append(closers, ln.Close)
 			s.addrs = append(s.addrs, TLSAddr{ln.Addr().(*net.TCPAddr)})
-			tln := tls.NewListener(ln, s.cfg.tlsServer)
+			tln := tlsListener{Listener: ln, cfg: s.cfg.tlsServer, timeout: s.cfg.tlsHandshake}
 			serves = append(serves, func() error { return s.srv.ServeTLS(tln) })
 		}
 	}
@@ -311,7 +310,16 @@ func (s *Server) setupClient() error {
 	if len(s.addrs) == 0 {
 		return fmt.Errorf("sip: no listener: %w", ErrBadOption)
 	}
+	// UDP requests leave from, and our UDP Contact names, the first UDP
+	// listener whatever the order of the listen URIs: a tls:// or tcp://
+	// first would otherwise put its port in the Contact of UDP legs.
 	first := s.addrs[0]
+	for _, a := range s.addrs {
+		if _, ok := a.(*net.UDPAddr); ok {
+			first = a
+			break
+		}
+	}
 	host, portStr, _ := net.SplitHostPort(first.String())
 	port, _ := strconv.Atoi(portStr)
 	if s.cfg.advertise != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -355,4 +356,111 @@ func TestTLSCallerGetsTheCalleesBye(t *testing.T) {
 	close(hangup)
 	eventually(t, "TLS caller got the BYE", func() bool { return phone.Byes.Load() == 1 })
 	eventually(t, "call ended", func() bool { return f.s.Stats().ActiveCalls == 0 })
+}
+
+// A connection to the TLS listener that never completes its handshake (a
+// scanner, a slow-loris) is closed after the handshake timeout instead of
+// holding a goroutine, a buffer and a descriptor for ever.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	f := newTLSFixture(t, nil, withTLSHandshakeTimeout(200*time.Millisecond))
+	c, err := net.Dial("tcp", f.tls.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var buf [1]byte
+	_, err = c.Read(buf[:])
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the switch kept a connection that sent nothing")
+	}
+	if err == nil {
+		t.Fatal("the switch sent something to a connection that sent nothing")
+	}
+	// The listener still serves a real client.
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", f.tls.String(), f.phoneTLS())
+	if err != nil {
+		t.Fatalf("handshake after a timed-out one: %v", err)
+	}
+	conn.Close()
+}
+
+// Listen URIs in any order: with tls:// first, UDP legs still name the
+// UDP listener in Contact (and TLS legs the TLS one).
+func TestUDPContactWhenTLSListensFirst(t *testing.T) {
+	ca := testcert.NewCA(t)
+	leaf := ca.Issue(t, t.TempDir(), "", time.Hour)
+	cert, err := certs.Load(leaf.CertFile, leaf.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := newTestDirectory()
+	dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: 1, Name: "1001", Password: "secret1001", Plan: 1})
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
+	peer := peerFor(carrier, 11)
+	dir.addPeer(peer)
+	dir.addRoute("44", 7, peer)
+	s, err := New(dir, WithListen("tls://127.0.0.1:0", "udp://127.0.0.1:0"), WithTLS(certs.ServerConfig(cert), nil), WithLogger(siptest.Logger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(t.Context())
+	defer s.Close()
+	<-s.Ready()
+	udp := s.Addrs()[1].(*net.UDPAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := siptest.NewAgent(t, "phone", "127.0.0.1").Call(ctx, udp, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	defer d.Bye(ctx)
+	c := carrier.Last.Load().Contact()
+	if c == nil || c.Address.Port != udp.Port || c.Address.UriParams.Has("transport") {
+		t.Fatalf("Contact of a UDP leg %v, want the UDP listener %v", c, udp)
+	}
+}
+
+// Two phones registered over TCP to a switch listening for UDP and TCP on
+// the same port: a call to the one that connected first reaches it, not
+// the one that connected last. (The switch's client used to bind every
+// request to the UDP listener's address, and sipgo looked the TCP
+// connection up by that local address, under which each accepted
+// connection replaces the last.)
+func TestTCPPhoneReachedOverItsOwnConnection(t *testing.T) {
+	dir := newTestDirectory()
+	for i, name := range []string{"1001", "1002", "1003"} {
+		dir.addPhone(routing.Phone{PresentationExternal: 1, PresentationInternal: 1, ID: i + 1, Name: name, Password: "secret" + name, Plan: 1})
+	}
+	port := strconv.Itoa(freePort(t))
+	s, err := New(dir, WithListen("udp://127.0.0.1:"+port, "tcp://127.0.0.1:"+port), WithLogger(siptest.Logger()), WithRealm("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(t.Context())
+	defer s.Close()
+	<-s.Ready()
+	udpSw, tcpSw := s.Addrs()[0], s.Addrs()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first := siptest.NewAgentOn(t, "first", "127.0.0.1", "tcp")
+	last := siptest.NewAgentOn(t, "last", "127.0.0.1", "tcp")
+	for _, p := range []struct {
+		a    *siptest.Agent
+		line string
+	}{{first, "1002"}, {last, "1003"}} {
+		p.a.Handle(siptest.AnswerWith(carrierSDP))
+		if res, _, err := p.a.Register(ctx, tcpSw, p.line, "secret"+p.line, 300); err != nil || res.StatusCode != 200 {
+			t.Fatalf("register %s: %v %v", p.line, res, err)
+		}
+	}
+	d, err := siptest.NewAgent(t, "caller", "127.0.0.1").Call(ctx, udpSw, "1002", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("call to the first TCP phone: %v", err)
+	}
+	defer d.Bye(ctx)
+	if first.Invites.Load() != 1 || last.Invites.Load() != 0 {
+		t.Fatalf("INVITEs: first phone %d, last phone %d; want the first's", first.Invites.Load(), last.Invites.Load())
+	}
 }

@@ -22,6 +22,9 @@ import (
 var noisyTransportMessages = map[string]string{
 	"failed to parse":   "sip unparseable message dropped",
 	"Read filter error": "sip connection closed by the flood limit",
+	// A failed or abandoned TLS handshake, a connection reset: anyone can
+	// open connections that end so.
+	"Read error": "sip connection ended by a read error (TLS handshake failed or timed out, reset)",
 }
 
 // logSampleBytes bounds how much of a dropped message a log line shows.

@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -23,8 +26,10 @@ import (
 //     phone restarted) sipgo dials the source address, where nothing
 //     listens: refused at once on a host that answers with a reset (the
 //     attempt fails as unreachable, 480 to the caller or the line's
-//     unavailable destination), or left to the call's ring bounds behind
-//     a NAT that drops the SYN. The registration stays until the phone
+//     unavailable destination), or, behind a NAT that drops the SYN,
+//     waiting until the call stops ringing that contact or sipgo's
+//     1-minute dial timeout (its TransportTCP.DialerCreate; replacing
+//     the transport to shorten it would also replace its logger). The registration stays until the phone
 //     registers again on a new connection or it expires. Phones on
 //     TCP/TLS keep their connection up with keep-alives and re-register
 //     well within the NAT's idle timeout.
@@ -117,4 +122,50 @@ func tcpPort(a net.Addr) int {
 		return a.Port
 	}
 	return 0
+}
+
+// tlsHandshakeTimeout bounds a TLS handshake on a tls:// listener. Go's
+// tls.Listener leaves the handshake to the first Read, and sipgo's reader
+// sets no deadline: a connection that opens and sends nothing (a scanner,
+// a slow-loris) would hold its goroutine, its 32 KiB read buffer and a
+// file descriptor for ever. A phone's handshake takes milliseconds;
+// INFERRED: 10 s leaves room for a slow link.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// tlsListener is tls.NewListener with a bounded handshake.
+type tlsListener struct {
+	net.Listener
+	cfg     *tls.Config
+	timeout time.Duration
+}
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &handshakeConn{Conn: tls.Server(c, l.cfg), timeout: l.timeout}, nil
+}
+
+// handshakeConn completes the handshake, within its timeout, on the first
+// Read (sipgo's single reader goroutine; a Write before it would run the
+// handshake itself, under tls.Conn's own lock).
+type handshakeConn struct {
+	*tls.Conn
+	timeout time.Duration
+	done    bool
+}
+
+func (c *handshakeConn) Read(b []byte) (int, error) {
+	if !c.done {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		err := c.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			c.Conn.Close()
+			return 0, fmt.Errorf("tls handshake: %w", err)
+		}
+		c.done = true
+	}
+	return c.Conn.Read(b)
 }

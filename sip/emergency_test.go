@@ -265,3 +265,15 @@ func TestSplitHouseNumber(t *testing.T) {
 		}
 	}
 }
+
+// The cost of a located INVITE's body: the PIDF-LO and the multipart
+// around the SDP, once per attempt to a peer that takes it.
+func BenchmarkPIDFLO(b *testing.B) {
+	line := &routing.Phone{Name: "1001", EmergencyAddress1: "221B Baker Street", EmergencyAddress2: "Flat 2",
+		EmergencyAddressCity: "London", EmergencyAddressCode: "NW1 6XE", EmergencyCountry: "GB", EmergencyLocationCode: "ELIN-7"}
+	now := time.Unix(1_800_000_000, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		pidfLO(line, "pres:1001@192.0.2.1", now)
+	}
+}

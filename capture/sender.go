@@ -50,11 +50,10 @@ type Sender struct {
 }
 
 type captured struct {
-	at              time.Time
-	protocol        uint8
-	src, dst        string
-	data            *[]byte
-	transportString string
+	at       time.Time
+	protocol uint8
+	src, dst string
+	data     *[]byte
 }
 
 // Option configures a Sender.

@@ -191,3 +191,17 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// An IP address cannot be exempt from verification: the check cannot
+// see which address a connection is for.
+func TestClientConfigRefusesAnInsecureIP(t *testing.T) {
+	for _, h := range []string{"192.0.2.1", "[2001:db8::1]", ""} {
+		if _, err := certs.ClientConfig(nil, nil, []string{h}); !errors.Is(err, certs.ErrInsecureIP) {
+			t.Errorf("insecure host %q: %v, want ErrInsecureIP", h, err)
+		}
+	}
+	c, err := certs.ClientConfig(nil, nil, nil)
+	if err != nil || c.InsecureSkipVerify || c.MinVersion != tls.VersionTLS12 {
+		t.Fatalf("default client config %+v %v: want Go's own verification, TLS 1.2+", c, err)
+	}
+}

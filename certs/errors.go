@@ -13,4 +13,10 @@ var (
 	// ErrKeyReadable: the key file can be read by users other than the
 	// service user and its group.
 	ErrKeyReadable = errors.New("private key file is readable by other users")
+	// ErrUnverified: a server's certificate does not chain to a trusted
+	// root or does not name the host the connection is for.
+	ErrUnverified = errors.New("server certificate not verified")
+	// ErrInsecureIP: an IP address among the hosts exempt from
+	// certificate verification (see ClientConfig).
+	ErrInsecureIP = errors.New("only host names can be exempt from certificate verification")
 )

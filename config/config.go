@@ -96,6 +96,21 @@ type TLSConfig struct {
 	// HSTS is the max-age of Strict-Transport-Security on HTTPS answers
 	// (RFC 6797); 0 sends none. Default a year.
 	HSTS time.Duration `yaml:"hsts"`
+	// VerifyClients is what the SIP tls:// listeners ask of phones and
+	// peers (mutual TLS, as carriers and Teams Direct Routing do):
+	// "none" (default), "optional" (a certificate given must chain to
+	// ClientCAFile) or "required". INFERRED names.
+	VerifyClients string `yaml:"verify_clients"`
+	// ClientCAFile holds the CAs (PEM) client certificates must chain to.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// PeerCAFile holds the CAs (PEM) the certificates of TLS peers must
+	// chain to; empty: the system's roots. INFERRED name.
+	PeerCAFile string `yaml:"peer_ca_file"`
+	// InsecurePeers are host names of TLS destinations whose certificate
+	// is not verified at all. UNSAFE: for a lab carrier only (see
+	// certs.ClientConfig). The seed's peers have no such parameter, so it
+	// is this config-level list. INFERRED.
+	InsecurePeers []string `yaml:"insecure_peers"`
 }
 
 // HTTPS says whether the http listener serves TLS, and with which files.
@@ -500,12 +515,15 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("sip", "must list at least one listen URI such as udp://127.0.0.1:5060")
 	}
 	for _, s := range c.SIP {
-		_, addr, err := sip.ParseListenURI(s)
+		network, addr, err := sip.ParseListenURI(s)
 		if err != nil {
 			return fail("sip", err.Error())
 		}
 		if err := checkListenAddr(addr); err != nil {
 			return fail("sip", fmt.Sprintf("%q: %v", s, err))
+		}
+		if network == "tls" && c.TLS.CertFile == "" {
+			return fail("sip", fmt.Sprintf("%q needs a certificate: tls.cert_file and tls.key_file", s))
 		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
 			return fail("sip_advertise", fmt.Sprintf("must name this host's address (for Contact and Via) when sip listens on %s", s))
@@ -774,6 +792,15 @@ func (t TLSConfig) validate() (key, msg string) {
 		return "tls.http", fmt.Sprintf(`must be "auto", "https" or "plain", got %q`, t.HTTP)
 	case t.HSTS < 0:
 		return "tls.hsts", "must be 0 (none) or a duration such as 8760h"
+	case t.VerifyClients != "" && t.VerifyClients != "none" && t.VerifyClients != "optional" && t.VerifyClients != "required":
+		return "tls.verify_clients", fmt.Sprintf(`must be "none", "optional" or "required", got %q`, t.VerifyClients)
+	case (t.VerifyClients == "optional" || t.VerifyClients == "required") && t.ClientCAFile == "":
+		return "tls.client_ca_file", "tls.verify_clients " + t.VerifyClients + " needs the CAs client certificates chain to"
+	}
+	for _, h := range t.InsecurePeers {
+		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil || h == "" {
+			return "tls.insecure_peers", fmt.Sprintf("%q: only host names can be exempt from verification (an IP destination sends no name the check could match); give the lab carrier a name", h)
+		}
 	}
 	if on, cert, _ := t.HTTPS(); on && cert == "" {
 		return "tls.http", "https needs a certificate: tls.cert_file and tls.key_file (or tls.http_cert_file and tls.http_key_file)"

@@ -86,6 +86,11 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"render:\n  realm: \"\"\n", "render.realm", 2},
 		{"realm: asterisk\nrender:\n  dir: /x\n", "render.realm", 0},
 		{"realm: pbx\nrender:\n  dir: /x\n  realm: pbx\n", "render.realm", 4},
+		{"sip: [tls://127.0.0.1:5061]\n", "sip", 1},
+		{"sip: [wss://127.0.0.1:5061]\n", "sip", 1},
+		{"tls:\n  verify_clients: always\n", "tls.verify_clients", 2},
+		{"tls:\n  verify_clients: required\n", "tls.client_ca_file", 0},
+		{"tls:\n  insecure_peers: [192.0.2.1]\n", "tls.insecure_peers", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")

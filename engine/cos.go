@@ -51,7 +51,7 @@ var kindCOS = &Kind{
 	CreatePriv: cosPrivs.manage, UpdatePriv: cosPrivs.manage, DeletePriv: cosPrivs.manage,
 	GetPriv: cosPrivs.read, ListPriv: cosPrivs.read,
 	Sorts:       []string{"name", "description"},
-	Filters:     map[string]string{"customer": "="},
+	Filters:     map[string]string{"customer": "=", "name": "prefix"},
 	defaultsFor: actorCustomerDefault("customer"),
 	visible: func(_ context.Context, _ *storage.Tx, a *Actor, v Values) (bool, error) {
 		return atoi(v["id"]) == routing.COSAllowAll || a.Owns(atoi(v["customer"])), nil

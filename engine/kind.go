@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 
 	"github.com/sipswitch/sipswitch/storage"
@@ -205,6 +206,13 @@ func (s *Service) Create(ctx context.Context, a *Actor, k *Kind, input Values, v
 // createIn is Create inside the caller's transaction, for calls that
 // decide between create and update in the same transaction.
 func (s *Service) createIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values, validateOnly bool) (int64, error) {
+	return s.createWith(ctx, tx, a, k, input, validateOnly, nil)
+}
+
+// createWith is createIn storing the columns of fixed beside the validated
+// values: the switch-file loader gives objects the ids the file names them
+// by (the API lets the store number them).
+func (s *Service) createWith(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values, validateOnly bool, fixed storage.Record) (int64, error) {
 	if k.defaultsFor != nil {
 		input = k.defaultsFor(a, input)
 	}
@@ -219,7 +227,9 @@ func (s *Service) createIn(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 	if validateOnly {
 		return 0, ErrValidated
 	}
-	id, err := tx.Insert(ctx, k.Table, recordOf(k.Spec, vals, s.db.Columns(k.Table)))
+	rec := recordOf(k.Spec, vals, s.db.Columns(k.Table))
+	maps.Copy(rec, fixed)
+	id, err := tx.Insert(ctx, k.Table, rec)
 	if errors.Is(err, storage.ErrConflict) {
 		return 0, FieldErrors{conflictError(k)}
 	}

@@ -65,9 +65,9 @@ var (
 // CallStates are the states calls/active shows.
 var CallStates = []string{records.CallRinging, records.CallUp, records.CallHeld}
 
-// livePrivileges are phones/list's: whoever may list lines may see their
+// LivePrivileges are phones/list's: whoever may list lines may see their
 // live state.
-var livePrivileges = []Privilege{PrivResidential, PrivUser}
+var LivePrivileges = []Privilege{PrivResidential, PrivUser}
 
 // LineScope is the set of lines an actor may see the live state of,
 // narrowed by the list filters line and customer.
@@ -100,7 +100,7 @@ func (sc *LineScope) AllowsCall(c *records.LiveCall) bool {
 // as phones/list reads them, so the scope is exactly what that list
 // shows.
 func (s *Service) LiveScope(ctx context.Context, a *Actor, line, customer string) (*LineScope, error) {
-	if err := s.authorize(a, livePrivileges); err != nil {
+	if err := s.authorize(a, LivePrivileges); err != nil {
 		return nil, err
 	}
 	if customer != "" {

@@ -74,8 +74,8 @@ const (
 	notCallerSide = "simulation decides a call a line makes; this acts on calls to the line"
 	notSimulated  = "simulation shows the route, peers and admission, not this"
 	noAudio       = "the SIP core relays media and plays none"
-	noEndpointSIP = "the SIP core neither registers nor calls sip_endpoints (render only)"
-	noEndpointSim = "sip_endpoints are not in rate plans: simulation never reaches one"
+	noEndpointSIP = "no per-endpoint setting on the SIP core: a registering endpoint is a line there (routing.EndpointLine) and the switch-wide settings apply"
+	noEndpointSim = "simulation decides a registering endpoint's calls (phone=<name>, routing.EndpointLine); this does not change them"
 )
 
 // paramTable is the table of one seed page.

@@ -160,14 +160,67 @@ var routeEffects = map[string]effect{
 	"validation": {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
 }
 
-// sipEndpointEffects: the SIP core neither registers nor calls
-// sip_endpoints, and simulation never reaches one; every row says so.
+// sipEndpointEffects: the SIP core serves a sip_endpoint that registers to
+// the switch as a line (routing.EndpointLine: its registration, its calls
+// on the default plan, calls to its name); what it reads of one is in sip,
+// the rest says why not. routes/simulate's phone may name one
+// (simulate_endpoint.go).
 var sipEndpointEffects = func() map[string]effect {
+	const (
+		notPlaced  = "for calls the switch places to a fixed host or a registration it sends, which the SIP core does not make: it rings a registering endpoint at its registered contact"
+		noPtime    = "the SIP core keeps the SDP's packetization (it never transcodes or repacketizes)"
+		switchWide = "the SIP core's switch-wide setting applies (calls.*)"
+	)
+	sip := map[string]pathClaim{
+		"name":         on("the line's name: the address of record it registers and the number that rings it"),
+		"defaultuser":  on("the digest username it registers and calls with (its name when empty)"),
+		"secret":       on("the digest password it registers and calls with; without one it is no line"),
+		"registration": on("in (or a dynamic host): a line; out: not served"),
+		"host":         on("empty or dynamic: a line; a fixed host: not served unless registration is in"),
+		"insecure":     on("1: not served (no secret to prove it)"),
+		"qualify":      on("OPTIONS to the registered contact every ping interval; one that does not answer is skipped (a line's ping=1)"),
+		"audio_codecs": on("the only codecs offered to it and offered on from its calls"),
+		"codec_order":  on("the order of those codecs"),
+
+		"transport":       off("the endpoint registers over any transport the switch listens on"),
+		"nat":             off("the SIP core finds NAT per call for every line and sends to the registration's source (RFC 3581), as nat=yes"),
+		"auth":            off(notPlaced),
+		"fromuser":        off(notPlaced),
+		"fromdomain":      off(notPlaced),
+		"remotesecret":    off(notPlaced),
+		"port":            off(notPlaced),
+		"outboundproxy":   off(notPlaced),
+		"extension":       off(notPlaced),
+		"qualifyfreq":     off("the ping interval is switch-wide (calls.ping_interval)"),
+		"dtmfmode":        off("DTMF passes as the endpoint sends it; telephone-event stays in offers to it"),
+		"session-timers":  off(switchWide),
+		"session-minse":   off(switchWide),
+		"session-expires": off(switchWide),
+		"rtptimeout":      off("the relay's media.timeout applies"),
+		"rtpholdtimeout":  off("the relay's media.hold_timeout applies"),
+		"alaw_pr":         off(noPtime),
+		"ulaw_pr":         off(noPtime),
+		"gsm_pr":          off(noPtime),
+		"g722_pr":         off(noPtime),
+		"g726_pr":         off(noPtime),
+		"g729_pr":         off(noPtime),
+	}
+	isLine := on("whether phone=<name> names a line to simulate (as on the SIP core)")
+	sim := map[string]pathClaim{
+		"name":         on("phone=<name> simulates its calls: the default plan, its name as caller"),
+		"secret":       isLine,
+		"registration": isLine,
+		"host":         isLine,
+		"insecure":     isLine,
+		"qualify":      kept("read into its line; simulation sends no OPTIONS"),
+		"audio_codecs": on("the codecs shown per attempt"),
+		"codec_order":  on("the order of the codecs shown per attempt"),
+	}
 	render := map[string]string{
-		"name":                 "`[name]` sections of the chosen driver",
+		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension",
 		"defaultuser":          "defaultuser= / auth username and contact user",
 		"secret":               "inbound md5 secret (and outbound when sent)",
-		"registration":         "in: takes a registration; out: register => / type=registration",
+		"registration":         "in: takes a registration and is a line (context `[phone-<name>]`); out: register => / type=registration",
 		"host":                 "host= / aor contact and identify match",
 		"transport":            "transport= / transport-<first> (pjsip takes the first only: a save warns)",
 		"nat":                  "nat= / rtp_symmetric, force_rport, rewrite_contact",
@@ -226,6 +279,12 @@ var sipEndpointEffects = func() map[string]effect {
 	out := map[string]effect{}
 	for _, p := range SIPEndpointSpec.Params {
 		e := effect{SIP: off(noEndpointSIP), Simulate: off(noEndpointSim)}
+		if c, ok := sip[p.Name]; ok {
+			e.SIP = c
+		}
+		if c, ok := sim[p.Name]; ok {
+			e.Simulate = c
+		}
 		if r, ok := render[p.Name]; ok {
 			e.Render = on(r)
 		} else if why, ok := none[p.Name]; ok {

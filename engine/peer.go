@@ -61,7 +61,7 @@ var kindPeer = &Kind{
 	GetPriv:  []Privilege{PrivUser, PrivCommerce},
 	ListPriv: []Privilege{PrivUser, PrivCommerce},
 	Sorts:    []string{"name", "description", "type"},
-	Filters:  map[string]string{"customer": "=", "type": "="},
+	Filters:  map[string]string{"customer": "=", "type": "=", "name": "prefix"},
 	visible: func(_ context.Context, _ *storage.Tx, a *Actor, v Values) (bool, error) {
 		return a.System() || peerRoutableBy(a, v), nil
 	},

@@ -124,7 +124,7 @@ var kindPhone = &Kind{
 	GetPriv:     []Privilege{PrivResidential, PrivUser, PrivWholesale},
 	ListPriv:    []Privilege{PrivResidential, PrivUser},
 	Sorts:       []string{"name", "description"},
-	Filters:     map[string]string{"customer": "=", "owner": "="},
+	Filters:     map[string]string{"customer": "=", "owner": "=", "name": "prefix"},
 	defaultsFor: actorCustomerDefault("customer"),
 	visible:     lineVisible,
 	ownerOnly:   func(a *Actor) bool { return !lineAdministrator(a) },

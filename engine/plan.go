@@ -44,7 +44,7 @@ var kindPlan = &Kind{
 	GetPriv:     []Privilege{PrivCommerce, PrivSettings, PrivUser, PrivResidential, PrivWholesale},
 	ListPriv:    []Privilege{PrivCommerce, PrivSettings},
 	Sorts:       []string{"name", "description"},
-	Filters:     map[string]string{"customer": "="},
+	Filters:     map[string]string{"customer": "=", "name": "prefix"},
 	defaultsFor: actorCustomerDefault("customer"),
 	visible:     ownsCustomer,
 	listScope:   customerScope,

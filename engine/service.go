@@ -60,6 +60,10 @@ type Service struct {
 	// endpointDriver is the driver sip_endpoints are rendered for
 	// (SetEndpointDriver); "" is pjsip, the renderer's default.
 	endpointDriver atomic.Value // string
+
+	// noAudit: the switch-file loader's throwaway store keeps no audit
+	// trail (nobody reads it; it is deleted with the load).
+	noAudit bool
 }
 
 // authEntry remembers a verified password as a SHA-256 digest so that an

@@ -105,6 +105,27 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 				lineKey, lineName = "caller", req.Caller
 			}
 		}
+		if lineName != "" && lineKey == "phone" {
+			// A sip_endpoint that registers to the switch is a line on
+			// the SIP core (simulate_endpoint.go).
+			line, ok, err := s.simulatedEndpointLine(ctx, tx, a, lineName)
+			if err != nil {
+				return err
+			}
+			if ok {
+				req.Line = line
+				lineName = ""
+				if req.Media == "" {
+					req.Media = line.CallMedia()
+				}
+				req.Caller, req.Presentation = line.ExternalIdentity()
+				if p["plan"] == "" {
+					if req.Plan, err = effectivePlan(ctx, tx, line.Customer); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		if lineName != "" {
 			vals, _, err := s.load(ctx, tx, a, kindPhone, lineName)
 			if errors.Is(err, ErrNotFound) {

@@ -1,12 +1,12 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/sipswitch/sipswitch/routing"
@@ -22,11 +22,15 @@ type SwitchFileError struct {
 	File    string
 	Line    int
 	Object  string // e.g. "peers[2]"
+	Name    string // the object's name parameter, when it has one
 	Key     string
 	Message string
 }
 
 func (e SwitchFileError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("%s:%d: %s (name %q): %s", e.File, e.Line, e.Object, e.Name, e.Message)
+	}
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Object, e.Message)
 }
 
@@ -63,7 +67,15 @@ func (es SwitchFileErrors) Unwrap() error { return ErrSwitchFile }
 //	    rules: [{position: 1, prefix: "09", allow: 0}]
 //
 // Objects that others refer to by id (customers, time groups, plans,
-// peers) carry their id; routes may.
+// peers, classes) carry their id; routes may.
+//
+// Loading is the API's create, object by object, into a store of its own
+// (a temporary SQLite file): each object goes through its kind's spec and
+// checks and the store's uniqueness rules exactly as customers/create,
+// peers/create, phones/create... do, so the file and the API have one
+// rule each (switchfile_build.go says in which order, and how references
+// between lines of the file are made). The snapshot is the one
+// Service.Snapshot reads from that store.
 type switchFile struct {
 	file string
 	errs SwitchFileErrors
@@ -71,6 +83,12 @@ type switchFile struct {
 
 func (sf *switchFile) fail(line int, object, key, msg string) {
 	sf.errs = append(sf.errs, SwitchFileError{File: sf.file, Line: line, Object: object, Key: key, Message: msg})
+}
+
+// failAt reports a problem of o's parameter key, at that key's line and
+// naming the object by its place and its name.
+func (sf *switchFile) failAt(o *fileObject, key, msg string) {
+	sf.errs = append(sf.errs, SwitchFileError{File: sf.file, Line: o.lineOf(key), Object: o.name, Name: o.vals["name"], Key: key, Message: msg})
 }
 
 // fileObject is one mapping of the file as Values, with each key's line.
@@ -102,9 +120,8 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrSwitchFile, err)
 	}
-	snap := &routing.Snapshot{}
 	if doc.Kind == 0 {
-		return snap, nil // empty file: an empty switch
+		return &routing.Snapshot{}, nil // empty file: an empty switch
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
@@ -132,7 +149,10 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 			sf.fail(key.Line, key.Value, "", fmt.Sprintf("unknown section %q (settings, customers, timegroups, plans, routes, peers, phones, sip_endpoints, classes)", key.Value))
 		}
 	}
-	sf.build(snap, settings, sections)
+	snap, err := sf.build(context.Background(), settings, sections)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
 	if len(sf.errs) > 0 {
 		sort.SliceStable(sf.errs, func(i, j int) bool { return sf.errs[i].Line < sf.errs[j].Line })
 		return nil, sf.errs
@@ -167,29 +187,33 @@ func (sf *switchFile) object(n *yaml.Node, name string) *fileObject {
 	return o
 }
 
-// validate runs spec over the object like the API does, reporting FieldErrors
-// at their keys' lines. id, when allowed, is taken out first.
-func (sf *switchFile) validate(o *fileObject, spec *Spec, extra ...string) (Values, bool) {
+// input is the object's parameters as the API would receive them, for
+// spec: unknown parameters are reported here, lists and mappings
+// (transport: [UDP], audio_codecs) become the JSON text the API takes, and
+// extra names the file's own keys (id, a time group's periods), which are
+// left out.
+func (sf *switchFile) input(o *fileObject, spec *Spec, extra ...string) Values {
 	input := Values{}
 	for k, v := range o.vals {
-		if _, known := spec.Param(k); !known && !contains(extra, k) {
-			sf.fail(o.lineOf(k), o.name, k, fmt.Sprintf("unknown parameter %q", k))
+		if contains(extra, k) {
+			continue
+		}
+		if _, known := spec.Param(k); !known {
+			sf.failAt(o, k, fmt.Sprintf("unknown parameter %q", k))
 			continue
 		}
 		input[k] = v
 	}
 	for k, n := range o.nodes {
 		if p, known := spec.Param(k); known && p.Canon != nil {
-			// Lists and objects (transport: [UDP], audio_codecs) reach
-			// the spec as the JSON text the API would pass.
 			var v any
 			if err := n.Decode(&v); err != nil {
-				sf.fail(o.lineOf(k), o.name, k, k+" cannot be read: "+err.Error())
+				sf.failAt(o, k, k+" cannot be read: "+err.Error())
 				continue
 			}
 			b, err := json.Marshal(v)
 			if err != nil {
-				sf.fail(o.lineOf(k), o.name, k, k+" must be a list of values or of mappings with string keys")
+				sf.failAt(o, k, k+" must be a list of values or of mappings with string keys")
 				continue
 			}
 			input[k] = string(b)
@@ -198,313 +222,8 @@ func (sf *switchFile) validate(o *fileObject, spec *Spec, extra ...string) (Valu
 		// Nested lists the caller reads itself (a time group's periods,
 		// a class's rules) are named in extra.
 		if !contains(extra, k) {
-			sf.fail(o.lineOf(k), o.name, k, k+" must be a single value")
+			sf.failAt(o, k, k+" must be a single value")
 		}
 	}
-	vals, errs := spec.Validate(input, nil)
-	for _, e := range errs {
-		sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
-	}
-	return vals, len(errs) == 0
-}
-
-// objectID reads a required positive, unique id.
-func (sf *switchFile) objectID(o *fileObject, seen map[int]bool) int {
-	v, ok := o.vals["id"]
-	if !ok {
-		sf.fail(o.line, o.name, "id", "id is required: other objects refer to this one by id")
-		return 0
-	}
-	id, err := strconv.Atoi(v)
-	if err != nil || id < 1 {
-		sf.fail(o.lineOf("id"), o.name, "id", "id must be a positive integer")
-		return 0
-	}
-	if seen[id] {
-		sf.fail(o.lineOf("id"), o.name, "id", fmt.Sprintf("id %d is used twice", id))
-		return 0
-	}
-	seen[id] = true
-	return id
-}
-
-func (sf *switchFile) build(snap *routing.Snapshot, settings *fileObject, sections map[string][]*fileObject) {
-	customers := map[int]bool{RootCustomer: true}
-	snap.Customers = []routing.Customer{{ID: RootCustomer, Name: "System"}}
-	for _, o := range sections["customers"] {
-		id := sf.objectID(o, customers)
-		vals, ok := sf.validate(o, customerSpec, "id")
-		if id == 0 || !ok {
-			continue
-		}
-		var c routing.Customer
-		bindValues(&c, vals)
-		c.ID = id
-		snap.Customers = append(snap.Customers, c)
-	}
-	for _, o := range sections["customers"] {
-		if p := atoi(o.vals["parent"]); !customers[p] {
-			sf.fail(o.lineOf("parent"), o.name, "parent", fmt.Sprintf("parent customer %d does not exist", p))
-		}
-	}
-	customerRef := func(o *fileObject, key string, v Values, allowSpecial bool) {
-		id := atoi(v[key])
-		if (allowSpecial && id <= 0) || customers[id] {
-			return
-		}
-		sf.fail(o.lineOf(key), o.name, key, fmt.Sprintf("customer %d does not exist", id))
-	}
-
-	groups := map[int]bool{}
-	for _, o := range sections["timegroups"] {
-		id := sf.objectID(o, groups)
-		vals, ok := sf.validate(o, timeGroupSpec, "id", "periods")
-		if !ok || id == 0 {
-			continue
-		}
-		if _, given := o.vals["customer"]; !given {
-			vals["customer"] = strconv.Itoa(RootCustomer)
-		}
-		customerRef(o, "customer", vals, false)
-		var g routing.TimeGroup
-		bindValues(&g, vals)
-		g.ID = id
-		if pn, ok := o.nodes["periods"]; ok {
-			if pn.Kind != yaml.SequenceNode {
-				sf.fail(pn.Line, o.name, "periods", "periods must be a list")
-			} else {
-				for j, item := range pn.Content {
-					po := sf.object(item, fmt.Sprintf("%s.periods[%d]", o.name, j))
-					if po == nil {
-						continue
-					}
-					po.vals["timegroup"] = strconv.Itoa(id)
-					pv, ok := sf.validate(po, timePeriodSpec)
-					if !ok {
-						continue
-					}
-					var p routing.TimePeriod
-					bindValues(&p, pv)
-					p.ID = len(g.Periods) + 1
-					g.Periods = append(g.Periods, p)
-				}
-			}
-		}
-		snap.TimeGroups = append(snap.TimeGroups, g)
-	}
-	groupRef := func(o *fileObject, key string, v Values) {
-		if id := atoi(v[key]); id > 0 && !groups[id] {
-			sf.fail(o.lineOf(key), o.name, key, fmt.Sprintf("time group %d does not exist", id))
-		}
-	}
-
-	plans := map[int]bool{}
-	for _, o := range sections["plans"] {
-		id := sf.objectID(o, plans)
-		vals, ok := sf.validate(o, PlanSpec, "id")
-		if !ok || id == 0 {
-			continue
-		}
-		if _, given := o.vals["customer"]; !given {
-			vals["customer"] = strconv.Itoa(RootCustomer)
-		}
-		customerRef(o, "customer", vals, false)
-		groupRef(o, "cos_timegroup", vals)
-		var p routing.Plan
-		bindValues(&p, vals)
-		p.ID = id
-		snap.Plans = append(snap.Plans, p)
-	}
-
-	classes := map[int]bool{routing.COSAllowAll: true}
-	snap.Classes = []routing.ClassOfService{{ID: routing.COSAllowAll, Name: "System: all calls", Otherwise: routing.COSAllow}}
-	for _, o := range sections["classes"] {
-		if atoi(o.vals["id"]) == routing.COSAllowAll {
-			sf.fail(o.lineOf("id"), o.name, "id", "class of service 1 is built in (allows every call)")
-			continue
-		}
-		id := sf.objectID(o, classes)
-		vals, ok := sf.validate(o, cosSpec, "id", "rules")
-		if !ok || id == 0 {
-			continue
-		}
-		if _, given := o.vals["customer"]; !given {
-			vals["customer"] = strconv.Itoa(RootCustomer)
-		}
-		customerRef(o, "customer", vals, false)
-		var c routing.ClassOfService
-		bindValues(&c, vals)
-		c.ID = id
-		if rn, ok := o.nodes["rules"]; ok {
-			if rn.Kind != yaml.SequenceNode {
-				sf.fail(rn.Line, o.name, "rules", "rules must be a list")
-			} else {
-				for j, item := range rn.Content {
-					ro := sf.object(item, fmt.Sprintf("%s.rules[%d]", o.name, j))
-					if ro == nil {
-						continue
-					}
-					ro.vals["cos"] = strconv.Itoa(id)
-					rv, ok := sf.validate(ro, cosRuleSpec)
-					if !ok {
-						continue
-					}
-					groupRef(ro, "timegroup", rv)
-					var r routing.COSRule
-					bindValues(&r, rv)
-					r.ID = len(c.Rules) + 1
-					c.Rules = append(c.Rules, r)
-				}
-			}
-		}
-		snap.Classes = append(snap.Classes, c)
-	}
-
-	peers := map[int]bool{}
-	names := map[string]string{} // lower-case section name -> object
-	sectionName := func(o *fileObject, name string) {
-		key := strings.ToLower(name)
-		if prev, dup := names[key]; dup {
-			sf.fail(o.lineOf("name"), o.name, "name", fmt.Sprintf("name %q is already used by %s (peers, lines and SIP endpoints share Asterisk section names)", name, prev))
-			return
-		}
-		names[key] = o.name
-	}
-	for _, o := range sections["peers"] {
-		id := sf.objectID(o, peers)
-		vals, ok := sf.validate(o, PeerSpec, "id")
-		if !ok || id == 0 {
-			continue
-		}
-		customerRef(o, "customer", vals, true)
-		customerRef(o, "plan_customer", vals, true)
-		sectionName(o, vals["name"])
-		var p routing.Peer
-		bindValues(&p, vals)
-		p.ID = id
-		snap.Peers = append(snap.Peers, p)
-	}
-
-	routeIDs := map[int]bool{}
-	routeKeys := map[string]bool{}
-	for i, o := range sections["routes"] {
-		vals, ok := sf.validate(o, RouteSpec, "id")
-		if !ok {
-			continue
-		}
-		id := i + 1
-		if _, given := o.vals["id"]; given {
-			id = sf.objectID(o, routeIDs)
-		} else {
-			for routeIDs[id] {
-				id++
-			}
-			routeIDs[id] = true
-		}
-		if !plans[atoi(vals["plan"])] {
-			sf.fail(o.lineOf("plan"), o.name, "plan", fmt.Sprintf("rate plan %s does not exist", vals["plan"]))
-		}
-		for _, k := range []string{"peer1", "peer2", "peer3"} {
-			if pid := atoi(vals[k]); pid > 0 && !peers[pid] {
-				sf.fail(o.lineOf(k), o.name, k, fmt.Sprintf("peer %d does not exist", pid))
-			}
-		}
-		groupRef(o, "timegroup", vals)
-		key := routeKey(vals)
-		if routeKeys[key] {
-			e := routeExists()
-			sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
-		}
-		routeKeys[key] = true
-		var r routing.Route
-		bindValues(&r, vals)
-		r.ID = id
-		snap.Routes = append(snap.Routes, r)
-	}
-	sort.Slice(snap.Routes, func(i, j int) bool { return snap.Routes[i].ID < snap.Routes[j].ID })
-
-	phones := map[string]*routing.Phone{}
-	for i, o := range sections["phones"] {
-		vals, ok := sf.validate(o, PhoneSpec)
-		if !ok {
-			continue
-		}
-		if _, given := o.vals["customer"]; !given {
-			vals["customer"] = strconv.Itoa(RootCustomer)
-		}
-		customerRef(o, "customer", vals, false)
-		if pl := atoi(vals["plan"]); pl > 0 && !plans[pl] {
-			sf.fail(o.lineOf("plan"), o.name, "plan", fmt.Sprintf("rate plan %d does not exist", pl))
-		}
-		if c := atoi(vals["cos"]); c != routing.COSDefault && !classes[c] {
-			sf.fail(o.lineOf("cos"), o.name, "cos", fmt.Sprintf("class of service %d does not exist", c))
-		}
-		if msg := lineCodecError(vals); msg != "" {
-			sf.fail(o.lineOf("codec"), o.name, "codec", msg)
-		}
-		sectionName(o, vals["name"])
-		var p routing.Phone
-		bindValues(&p, vals)
-		p.ID = i + 1
-		snap.Phones = append(snap.Phones, p)
-		phones[strings.ToLower(p.Name)] = &snap.Phones[len(snap.Phones)-1]
-	}
-	// copy_password and lnumber refer to other lines of the file.
-	for i, o := range sections["phones"] {
-		if cp := o.vals["copy_password"]; cp != "" && i < len(snap.Phones) {
-			src := phones[strings.ToLower(cp)]
-			if src == nil || src.Password == "" {
-				sf.fail(o.lineOf("copy_password"), o.name, "copy_password", fmt.Sprintf("telephone line %q does not exist in the same customer", cp))
-			} else if p := phones[strings.ToLower(o.vals["name"])]; p != nil {
-				p.Password = src.Password
-			}
-		}
-	}
-	sort.Slice(snap.Phones, func(i, j int) bool { return snap.Phones[i].Name < snap.Phones[j].Name })
-
-	if settings != nil {
-		refs := map[string]map[int]bool{"default_peer": peers, "default_plan": plans, "default_cos": classes}
-		for k, v := range settings.vals {
-			n, err := strconv.Atoi(v)
-			if k == SettingEmergencyNumbers {
-				if canon, err := checkSetting(k, v); err != nil {
-					sf.fail(settings.lineOf(k), "settings", k, err.Error())
-				} else {
-					snap.Settings.EmergencyNumbers = canon
-				}
-				continue
-			}
-			switch {
-			case refs[k] == nil:
-				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("unknown setting %q (%s)", k, strings.Join(SettingKeys, ", ")))
-			case err != nil || n < 0:
-				sf.fail(settings.lineOf(k), "settings", k, k+" must be an id, or 0 for none")
-			case n > 0 && !refs[k][n]:
-				sf.fail(settings.lineOf(k), "settings", k, fmt.Sprintf("%s %d does not exist", settingObjects[k], n))
-			case k == "default_peer":
-				snap.Settings.DefaultPeer = n
-			case k == "default_plan":
-				snap.Settings.DefaultPlan = n
-			default:
-				snap.Settings.DefaultCOS = n
-			}
-		}
-	}
-	for _, o := range sections["sip_endpoints"] {
-		vals, ok := sf.validate(o, SIPEndpointSpec, "object_id")
-		if !ok {
-			continue
-		}
-		if errs := sipEndpointRules(vals); len(errs) > 0 {
-			for _, e := range errs {
-				sf.fail(o.lineOf(e.Key), o.name, e.Key, e.Message)
-			}
-			continue
-		}
-		sectionName(o, vals["name"])
-		var e routing.SIPEndpoint
-		bindValues(&e, vals)
-		e.ID = len(snap.SIPEndpoints) + 1
-		snap.SIPEndpoints = append(snap.SIPEndpoints, e)
-	}
+	return input
 }

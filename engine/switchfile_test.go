@@ -74,7 +74,7 @@ func TestSwitchFileErrorsCarryAPIKeysAndLines(t *testing.T) {
 		{"conditional", "peers:\n  - {id: 1, name: x, type: sip}\n", 2, "destination", "destination is required when type is iax, sip or pjsip"},
 		{"unknown parameter", "plans:\n  - id: 1\n    name: p\n    colour: red\n", 4, "colour", `unknown parameter "colour"`},
 		{"dangling reference", "plans: [{id: 1, name: p}]\nroutes:\n  - plan: 1\n    called_prefix: '1'\n    peer1: 7\n", 5, "peer1", "peer 7 does not exist"},
-		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", `name "DUP" is already used by peers[0]`},
+		{"section name clash", "peers: [{id: 1, name: dup, type: dahdi}]\nphones:\n  - {name: DUP, password: secret99}\n", 3, "name", "name is already used by a peer (peers, lines and SIP endpoints share Asterisk section names); peers[0] of this file has it"},
 		{"duplicate route", "plans: [{id: 1, name: p}]\nroutes:\n  - {plan: 1, called_prefix: '1'}\n  - {plan: 1, called_prefix: '1'}\n", 4, "called_prefix", "already exists"},
 		{"missing id", "plans: [{name: p}]\n", 1, "id", "id is required"},
 		{"emergency numbers", "settings:\n  emergency_numbers: '112,9x9'\n", 2, "emergency_numbers", "emergency_numbers must be numbers"},
@@ -118,4 +118,50 @@ func FuzzLoadSwitchFile(f *testing.F) {
 			t.Fatal("nil snapshot without error")
 		}
 	})
+}
+
+// The file's order is not the API's: a customer before its parent, a
+// customer's plan defined further down, lines copying a later line's
+// password and referring to each other in a circle all load, as an API
+// client creating them in a working order (and updating the circle) would.
+func TestSwitchFileOrderFree(t *testing.T) {
+	file := `
+customers: [{id: 3, name: Child, parent: 2, plan: 1}, {id: 2, name: Parent, parent: 1}]
+plans: [{id: 1, name: Retail, customer: 2}]
+phones:
+  - {name: "2001", copy_password: "2002", customer: 3, forwarding: "2002"}
+  - {name: "2002", password: secret99, customer: 3, btype: phone, bnumber: "2001", mailbox: "2001"}
+`
+	snap, err := LoadSwitchFile(strings.NewReader(file), "order.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Customers) != 3 || snap.Customers[2].ID != 3 || snap.Customers[2].Plan != 1 {
+		t.Fatalf("customers: %+v", snap.Customers)
+	}
+	p1, p2 := snap.Phones[0], snap.Phones[1]
+	if p1.Name != "2001" || p1.Password != "secret99" || p1.Forwarding != "2002" || p2.BNumber != "2001" || p2.Mailbox != "2001" {
+		t.Fatalf("phones: %+v", snap.Phones)
+	}
+}
+
+// One mistake is one error: routes and lines referring to a plan that
+// failed its own checks do not each report that it does not exist.
+func TestSwitchFileErrorNotRepeatedByReferences(t *testing.T) {
+	file := "plans: [{id: 1, name: \"bad\\nname\"}]\nroutes:\n  - {plan: 1, called_prefix: '1'}\n  - {plan: 1, called_prefix: '2'}\nphones: [{name: \"2001\", password: secret99, plan: 1}]\n"
+	_, err := LoadSwitchFile(strings.NewReader(file), "f.yaml")
+	var errs SwitchFileErrors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Object != "plans[0]" || errs[0].Key != "name" {
+		t.Fatalf("want the plan's error alone, got %v", err)
+	}
+}
+
+// Settings go through settings/update: an object that does not exist is
+// refused at the setting's line.
+func TestSwitchFileSettingsChecked(t *testing.T) {
+	_, err := LoadSwitchFile(strings.NewReader("peers: [{id: 1, name: a, type: dahdi}]\nsettings:\n  default_peer: 2\n"), "f.yaml")
+	var errs SwitchFileErrors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Line != 3 || errs[0].Key != "default_peer" || !strings.Contains(errs[0].Message, "does not exist") {
+		t.Fatalf("got %v", err)
+	}
 }

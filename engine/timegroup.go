@@ -41,7 +41,7 @@ var kindTimeGroup = &Kind{
 	DeletePriv: []Privilege{PrivAdministrator, PrivCommerce},
 	GetPriv:    []Privilege{PrivUser, PrivCommerce}, ListPriv: []Privilege{PrivUser, PrivCommerce},
 	Sorts:       []string{"name", "description"},
-	Filters:     map[string]string{"customer": "="},
+	Filters:     map[string]string{"customer": "=", "name": "prefix"},
 	defaultsFor: actorCustomerDefault("customer"),
 	visible:     ownsCustomer,
 	listScope:   customerScope,

@@ -81,6 +81,27 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			}
 		})
 	}
+	for _, e := range m.endpoints {
+		p := m.endpointLine(e)
+		if p == nil {
+			continue
+		}
+		w.each(endpointRef(e), func() {
+			k := strings.ReplaceAll(p.Name, "-", "")
+			if strings.HasPrefix(p.Name, "_") {
+				w.fail(fmt.Errorf("%s: name: %w: a leading '_' makes an extension a pattern", w.ctx, ErrInvalidName))
+				return
+			}
+			if prev, ok := seenExt[k]; ok {
+				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
+				return
+			}
+			phoneExtension(d, p, "", len(m.classes) > 0, m.lineName, cfg)
+			if w.err == nil {
+				seenExt[k] = p.Name
+			}
+		})
+	}
 	planIDs := make(map[int]bool, len(m.plans))
 	for _, p := range m.plans {
 		planIDs[p.ID] = true
@@ -101,6 +122,17 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			}
 			phoneEntry(d, p, plan, emergency)
 		})
+	}
+	for _, e := range m.endpoints {
+		if p := m.endpointLine(e); p != nil {
+			w.each(endpointRef(e), func() {
+				plan := m.phonePlan(p)
+				if !planIDs[plan] {
+					plan = 0
+				}
+				phoneEntry(d, p, plan, emergency)
+			})
+		}
 	}
 	inboundEntry(d)
 	dialStringSubroutine(d)
@@ -158,7 +190,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = "line limit"
 		lineLimit(d)
 	}
-	if len(m.phones) > 0 {
+	if len(m.phones) > 0 || len(m.endpointLines) > 0 {
 		w.ctx = "line caller id"
 		lineCallerID(d)
 	}
@@ -858,14 +890,17 @@ func sendsOn(p *routing.Phone) bool {
 
 // lineCallerIDContext is the pre-dial subroutine of calls to lines: the
 // connected line the called phone is sent (its From) is the calling line's
-// internal identity, when it has one (ARG1 number, ARG2 name, ARG3 "0"
-// withheld).
+// internal identity: its number when it has one (ARG1), its name (ARG2),
+// ARG3 "0" withheld.
 const lineCallerIDContext = "line-callerid"
 
 func lineCallerID(d dialplan) {
 	d.section(lineCallerIDContext)
 	d.exten("s", `ExecIf($["${ARG1}" != ""]?Set(CONNECTEDLINE(num,i)=${ARG1}))`)
-	d.same(`ExecIf($["${ARG2}" != ""]?Set(CONNECTEDLINE(name,i)=${ARG2}))`)
+	// The name is the calling line's callername_internal even when empty,
+	// as on the SIP core: else the caller's external name would show
+	// (seen through Asterisk 20.20.1).
+	d.same("Set(CONNECTEDLINE(name,i)=${ARG2})")
 	d.same(`ExecIf($["${ARG3}" = "0"]?Set(CONNECTEDLINE(pres,i)=prohib))`)
 	d.same("Return()")
 }

@@ -170,9 +170,16 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		return
 	}
 	hasAuth := p.Username != "" || p.Password != ""
+	transport := peerTransport(p.Destination)
+	if transport == "tls" && cfg.sipDriver == DriverChanSIP {
+		// Beside chan_sip, res_pjsip has UDP and TCP transports on
+		// pjsipAsidePort only; chan_sip owns 5061.
+		w.fail(fmt.Errorf("%s: destination: %w: a type=pjsip peer over TLS needs res_pjsip as the SIP driver (chan_sip holds the TLS port)", w.ctx, ErrUnsupported))
+		return
+	}
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
-	w.set("transport", "transport-udp", "type")
+	w.set("transport", "transport-"+transport, "type")
 	w.set("context", inboundContext, "type")
 	writeCodecs(w, codecs, "codecs")
 	w.set("aors", p.Name, "destination")
@@ -203,7 +210,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "aor", "destination")
 	for _, d := range dests {
-		w.set("contact", "sip:"+d.String(), "destination")
+		w.set("contact", "sip:"+d.String()+uriTransport(d.Transport), "destination")
 	}
 	if len(dests) > 0 {
 		w.section(p.Name)
@@ -224,7 +231,7 @@ func pjsipDTMF(mode string) string {
 	}
 }
 
-func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
+func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -293,7 +300,15 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	w.section(e.Name)
 	w.set("type", "endpoint", "name")
 	w.set("transport", "transport-"+transports[0], "transport")
-	w.set("context", inboundContext, "name")
+	if line != nil {
+		// A line on the SIP core: its calls are a line's (endpoint_line.go).
+		w.set("context", phoneContext(e.Name), "name")
+		if !writeEndpointLineIdentity(w, line, "set_var") {
+			return
+		}
+	} else {
+		w.set("context", inboundContext, "name")
+	}
 	writeCodecs(w, codecs, "audio_codecs")
 	w.set("aors", e.Name, "name")
 	if inAuth {

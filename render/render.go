@@ -339,22 +339,25 @@ func filterObjects[T any](in []T, keep func(*T) bool) []T {
 
 // model is the snapshot sorted and indexed once for all the files.
 type model struct {
-	snap       *routing.Snapshot
-	peers      []*routing.Peer // by id
-	peerByID   map[int]*routing.Peer
-	phones     []*routing.Phone // by name
-	endpoints  []*routing.SIPEndpoint
-	plans      []*routing.Plan
-	planByID   map[int]*routing.Plan
-	custByID   map[int]*routing.Customer
-	routes     map[int][]*routing.Route // plan id -> routes
-	timeGroups []*routing.TimeGroup
-	tgByID     map[int]*routing.TimeGroup
-	classes    []*routing.ClassOfService // by id, the built-in class left out
-	cosByID    map[int]*routing.ClassOfService
-	lineLimits bool // some line has a totalmaximum
-	costs      *costTable
-	lineByName map[string]*routing.Phone // by name and lower-case name
+	snap      *routing.Snapshot
+	peers     []*routing.Peer // by id
+	peerByID  map[int]*routing.Peer
+	phones    []*routing.Phone // by name
+	endpoints []*routing.SIPEndpoint
+	// endpointLines are the lines the sip_endpoints that register to the
+	// switch are (routing.EndpointLine), by name: endpoint_line.go.
+	endpointLines map[string]*routing.Phone
+	plans         []*routing.Plan
+	planByID      map[int]*routing.Plan
+	custByID      map[int]*routing.Customer
+	routes        map[int][]*routing.Route // plan id -> routes
+	timeGroups    []*routing.TimeGroup
+	tgByID        map[int]*routing.TimeGroup
+	classes       []*routing.ClassOfService // by id, the built-in class left out
+	cosByID       map[int]*routing.ClassOfService
+	lineLimits    bool // some line has a totalmaximum
+	costs         *costTable
+	lineByName    map[string]*routing.Phone // by name and lower-case name
 	// skipped are the objects a file could not express (confWriter.each).
 	skipped map[objectRef]error
 }
@@ -391,6 +394,7 @@ func newModel(s *routing.Snapshot) *model {
 		m.endpoints = append(m.endpoints, &s.SIPEndpoints[i])
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
+	m.addEndpointLines()
 	for i := range s.Plans {
 		p := &s.Plans[i]
 		m.plans = append(m.plans, p)

@@ -183,6 +183,11 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		if dests[0].Port != 0 {
 			w.setInt("port", dests[0].Port, "destination")
 		}
+		if t := dests[0].Transport; t != "" {
+			// The SIP core's transport (sips:, transport=); chan_sip's
+			// default port for tls is 5061 as the SIP core's.
+			w.set("transport", t, "destination")
+		}
 	}
 	w.set("context", inboundContext, "type")
 	w.set("insecure", "port,invite", "type")
@@ -238,7 +243,7 @@ func yesNo(v int) string {
 	return "no"
 }
 
-func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
+func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, cfg *config) {
 	transports, err := endpointTransports(e)
 	if err != nil {
 		w.fail(fmt.Errorf("%s: transport: %w", w.ctx, err))
@@ -276,7 +281,15 @@ func sipEndpoint(w *confWriter, e *routing.SIPEndpoint, cfg *config) {
 	if e.Port != 0 {
 		w.setInt("port", e.Port, "port")
 	}
-	w.set("context", inboundContext, "name")
+	if line != nil {
+		// A line on the SIP core: its calls are a line's (endpoint_line.go).
+		w.set("context", phoneContext(e.Name), "name")
+		if !writeEndpointLineIdentity(w, line, "setvar") {
+			return
+		}
+	} else {
+		w.set("context", inboundContext, "name")
+	}
 	w.set("transport", strings.Join(transports, ","), "transport")
 	if e.DefaultUser != "" {
 		w.set("defaultuser", e.DefaultUser, "defaultuser")

@@ -21,7 +21,7 @@ import (
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer, *config),
-	endpoint func(*confWriter, *routing.SIPEndpoint, *config),
+	endpoint func(*confWriter, *routing.SIPEndpoint, *routing.Phone, *config),
 	peerHere func(*routing.Peer) bool) {
 	for _, p := range m.phones {
 		if phone == nil {
@@ -45,11 +45,16 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 		if endpoint == nil {
 			break
 		}
-		w.each(endpointRef(e), func() { endpoint(w, e, cfg) })
+		w.each(endpointRef(e), func() { endpoint(w, e, m.endpointLine(e), cfg) })
 	}
 }
 
 func (m *model) needsTLS() bool {
+	for _, p := range m.peers {
+		if p.IsSIP() && peerTransport(p.Destination) == "tls" {
+			return true
+		}
+	}
 	for _, e := range m.endpoints {
 		for t := range strings.SplitSeq(e.Transport, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), "TLS") {
@@ -58,6 +63,27 @@ func (m *model) needsTLS() bool {
 		}
 	}
 	return false
+}
+
+// peerTransport is the transport a SIP peer's calls go over: its
+// destination's (routing.ParseDestinations: sips:host or
+// host;transport=tls|tcp, one for every host), "udp" by default, as the
+// SIP core sends them.
+func peerTransport(destination string) string {
+	hps, err := routing.ParseDestinations(destination)
+	if err != nil || len(hps) == 0 || hps[0].Transport == "" {
+		return "udp"
+	}
+	return hps[0].Transport
+}
+
+// uriTransport is the transport parameter of a SIP URI for transport
+// ("" for udp, the default).
+func uriTransport(transport string) string {
+	if transport == "" || transport == "udp" {
+		return ""
+	}
+	return ";transport=" + transport
 }
 
 func writeCodecs(w *confWriter, codecs []string, param string) {

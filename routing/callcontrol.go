@@ -31,6 +31,9 @@ type CallControl struct {
 type callView struct {
 	revision int64
 	phones   map[string]*Phone // by lower-case name
+	// users are the lines by lower-case digest username: a phone's name,
+	// a sip_endpoint line's defaultuser or name (LineByUser).
+	users map[string]*Phone
 	// peerSources are the exact sources (address and port) calls to a SIP
 	// peer go to: its destinations and its proxy. peerAddrs are their
 	// addresses alone.
@@ -130,6 +133,7 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 	for i := range phones {
 		v.phones[strings.ToLower(phones[i].Name)] = &phones[i]
 	}
+	v.users = v.addEndpointLines(snap.SIPEndpoints)
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}
@@ -142,7 +146,11 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		if peer == nil || !peer.IsSIP() {
 			continue
 		}
-		hosts, _ := ParseDestinations(peer.Destination + " " + peer.Proxy)
+		// Parsed apart: a TLS destination and a UDP proxy are each valid,
+		// together a mixed list ParseDestinations refuses.
+		hosts, _ := ParseDestinations(peer.Destination)
+		proxies, _ := ParseDestinations(peer.Proxy)
+		hosts = append(hosts, proxies...)
 		for _, hp := range hosts {
 			for _, a := range c.resolve(ctx, hp.Host) {
 				src := netip.AddrPortFrom(a, uint16(hp.PortOrDefault()))
@@ -181,6 +189,18 @@ func (c *CallControl) Phone(name string) (*Phone, bool) {
 	p, ok := v.phones[name]
 	if !ok {
 		p, ok = v.phones[strings.ToLower(name)]
+	}
+	return p, ok
+}
+
+// LineByUser returns the line whose digest username is user: a phone by
+// its name, else a sip_endpoint line by its defaultuser (its name when it
+// has none). A phone's name wins over an endpoint's defaultuser.
+func (c *CallControl) LineByUser(user string) (*Phone, bool) {
+	v := c.view.Load()
+	p, ok := v.users[user]
+	if !ok {
+		p, ok = v.users[strings.ToLower(user)]
 	}
 	return p, ok
 }

@@ -17,13 +17,20 @@ import (
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 // DefaultSIPPort is the port of a SIP destination that names none (RFC
-// 3261 19.1.2).
-const DefaultSIPPort = 5060
+// 3261 19.1.2); DefaultSIPSPort the port of one over TLS.
+const (
+	DefaultSIPPort  = 5060
+	DefaultSIPSPort = 5061
+)
 
-// HostPort is one host of a destination; Port 0 names none (5060).
+// HostPort is one host of a destination; Port 0 names none (5060, or 5061
+// over TLS).
 type HostPort struct {
 	Host string // a name, an IPv4 or an IPv6 address (without brackets)
 	Port int
+	// Transport is "" (UDP), "udp", "tcp" or "tls", from a destination
+	// written sips:host (TLS) or host;transport=tcp (ParseDestinations).
+	Transport string
 }
 
 // String is host[:port], an IPv6 address in brackets.
@@ -38,29 +45,96 @@ func (h HostPort) String() string {
 	return host + ":" + strconv.Itoa(h.Port)
 }
 
-// PortOrDefault is the port calls go to: Port, or 5060.
-func (h HostPort) PortOrDefault() int {
-	if h.Port == 0 {
-		return DefaultSIPPort
+// Destination writes h as a destination names it: sips:host[:port] over
+// TLS, host[:port];transport=tcp over TCP, host[:port] over UDP.
+func (h HostPort) Destination() string {
+	switch h.Transport {
+	case "tls":
+		return "sips:" + h.String()
+	case "":
+		return h.String()
 	}
-	return h.Port
+	return h.String() + ";transport=" + h.Transport
+}
+
+// PortOrDefault is the port calls go to: Port, or 5060 (5061 over TLS).
+func (h HostPort) PortOrDefault() int {
+	switch {
+	case h.Port != 0:
+		return h.Port
+	case h.Transport == "tls":
+		return DefaultSIPSPort
+	}
+	return DefaultSIPPort
 }
 
 // ParseDestinations reads a peer's destination (or proxy): one or more
 // hosts separated by commas or white space, tried in order. This is the
 // one parser of destinations: the API's check, the renderer and the SIP
 // core all use it.
+//
+// A host may name its transport as a SIP URI does: sips:host[:port] is
+// TLS (RFC 3261 19.1, RFC 5630), host[:port];transport=tcp|tls|udp names
+// it outright; sip:host[:port] is the bare host. Every host of one
+// destination uses the same transport: an Asterisk endpoint has one
+// (the rendered pjsip.conf and sip.conf could not say otherwise), so a
+// mixed list is refused rather than rendered differently from how the
+// SIP core sends.
 func ParseDestinations(s string) ([]HostPort, error) {
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 	out := make([]HostPort, 0, len(fields))
 	for _, f := range fields {
-		hp, err := ParseHostPort(f)
+		hp, err := parseDestination(f)
 		if err != nil {
 			return nil, err
+		}
+		if len(out) > 0 && transportOf(out[0]) != transportOf(hp) {
+			return nil, fmt.Errorf("%q: transport %s differs from the first host's %s (one transport per destination)", f, transportOf(hp), transportOf(out[0]))
 		}
 		out = append(out, hp)
 	}
 	return out, nil
+}
+
+func transportOf(h HostPort) string {
+	if h.Transport == "" {
+		return "udp"
+	}
+	return h.Transport
+}
+
+// parseDestination reads one host of a destination: [sip:|sips:]host[:port][;transport=t].
+func parseDestination(f string) (HostPort, error) {
+	transport := ""
+	lower := strings.ToLower(f)
+	switch {
+	case strings.HasPrefix(lower, "sips:"):
+		transport, f = "tls", f[len("sips:"):]
+	case strings.HasPrefix(lower, "sip:"):
+		f = f[len("sip:"):]
+	}
+	if i := strings.IndexByte(f, ';'); i >= 0 {
+		param := strings.ToLower(f[i+1:])
+		f = f[:i]
+		t, ok := strings.CutPrefix(param, "transport=")
+		if !ok || (t != "udp" && t != "tcp" && t != "tls") {
+			return HostPort{}, fmt.Errorf("%q: the only parameter is transport=udp, tcp or tls", param)
+		}
+		if transport == "tls" && t != "tls" {
+			// RFC 5630 3.2: sips: means TLS on every hop.
+			return HostPort{}, fmt.Errorf("sips:%s;transport=%s: sips: needs TLS", f, t)
+		}
+		transport = t
+	}
+	hp, err := ParseHostPort(f)
+	if err != nil {
+		return HostPort{}, err
+	}
+	if transport == "udp" {
+		transport = ""
+	}
+	hp.Transport = transport
+	return hp, nil
 }
 
 // ParseHostPort reads host[:port]: a host name, an IPv4 address, or an

@@ -39,6 +39,9 @@
 #             dist/sipswitch.example.yaml; "" for none]
 #   LOG_LEVEL sipswitch's log level (warn; info writes a line per call
 #             attempt, as on a production host: ~3% more CPU per call)
+#   SSE_CLIENTS  event stream clients (/api/events, as the admin) kept
+#             connected and reading through the run, for the cost of the
+#             live views per call                              [0]
 #
 # MODE=media measures the SIP core's RTP relay (media.relay MEDIA_RELAY,
 # default always): for each count in MEDIA_CALLS (default 100,500,1000)
@@ -181,6 +184,16 @@ for i in $(seq 100); do
 	[[ $i = 100 ]] && { echo "loadtest: sipswitch not listening on udp 127.0.0.1:$SIP_PORT after 10s" >&2; cat "$WORK/sipswitch.err" >&2; exit 2; }
 	sleep 0.1
 done
+
+# Event stream readers (SSE_CLIENTS): each reads /api/events through the
+# run; they end with the script.
+for _ in $(seq "${SSE_CLIENTS:-0}"); do
+	curl -sN -u admin:loadtest-admin "http://127.0.0.1:$HTTP_PORT/api/events" >/dev/null 2>&1 &
+	PIDS+=($!)
+done
+if [[ ${SSE_CLIENTS:-0} -gt 0 ]]; then
+	echo "== $SSE_CLIENTS event stream clients connected"
+fi
 
 # CPU time sipswitch has used, in clock ticks (user + system, /proc/PID/stat
 # fields 14 and 15, counted after the ")" that ends the command name).

@@ -66,9 +66,3 @@ func (h *challengeHold) release(src netip.Addr) {
 	}
 	h.mu.Unlock()
 }
-
-func (h *challengeHold) size() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.held)
-}

@@ -99,10 +99,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer s.stats.activeCalls.Add(-1)
 
-	ua := &s.dialogUA
-	if callerPhone != nil {
-		ua = &s.natDialogUA
-	}
+	// The caller's dialog runs over the transport its INVITE came on:
+	// our Contact names that listener.
+	ua := s.dialogUAFor(req.Transport(), callerPhone != nil)
 	a, err := ua.ReadInvite(req, tx)
 	if err != nil {
 		sipmsg.Respond(tx, req, 400, "Bad Request")

@@ -236,6 +236,25 @@
 // dialog are passed to the other leg; BYE from either side ends the other;
 // OPTIONS is answered 200.
 //
+// # sip_endpoints
+//
+// A sip_endpoint (the gateway API's object) that registers to the switch
+// (registration in, or an empty or dynamic host; a secret; not insecure:
+// routing.EndpointIsLine) is a line here (routing.EndpointLine): it
+// registers its name as address of record with a digest of its secret
+// under its defaultuser (its name when it has none, as the rendered auth
+// section's username: Directory implementations that have such lines
+// offer LineByUser, which the authenticator looks credentials up with),
+// its calls are decided as a line's with no customer and no plan (the
+// system default plan, its name as caller id, no limits), and a called
+// number equal to its name rings its registered contact, from lines and
+// carriers alike. qualify pings it as a line's ping does; its enabled
+// audio_codecs, in codec_order, are its codecs. The rendered files serve
+// it the same way (render/endpoint_line.go). Other endpoints (a fixed
+// host, registration out, insecure) are trunks of the Asterisk host: the
+// SIP core neither registers nor calls them. What of an endpoint the SIP
+// core does not read, and why, is docs/parameters.md.
+//
 // # Media
 //
 // The SIP core handles SDP (RFC 4566, now RFC 8866) under the offer/answer
@@ -259,8 +278,9 @@
 // and peers/create have no setting for it (no nat, directmedia or
 // canreinvite); the sip_endpoint parameters that would fit (nat,
 // rtptimeout, rtpholdtimeout, whose 0/1 the renderer writes as 60 and 300
-// seconds) belong to the gateway's endpoints, which the SIP core does not
-// carry calls for: they reach Asterisk through the rendered files only.
+// seconds) reach Asterisk through the rendered files only: the SIP core
+// serves a registering sip_endpoint as a line (below) under the
+// switch-wide media settings.
 // Whether a line is behind NAT is found per call instead, which is what a
 // phone's nat=auto does in Asterisk.
 //

@@ -112,7 +112,6 @@ func (c *call) newLeg(offer []byte) *leg {
 // peer.
 func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int, offer []byte) (*leg, error) {
 	p := at.Peer
-	host, port := dest.Host, dest.PortOrDefault()
 	fromUser := routing.SentFrom(p, at.CallerID, c.pres)
 	l := c.newLeg(offer)
 	l.peer, l.route, l.called = p, route, at.Called
@@ -121,14 +120,20 @@ func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int
 		l.user = p.Name
 	}
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
-		req := c.peerInvite(at, host, port, fromUser, sessionSecs, offer, true)
-		sess, err := c.s.dialogUA.WriteInvite(l.ctx, req, locatedOptions(req)...)
+		req := c.peerInvite(at, dest, fromUser, sessionSecs, offer, true)
+		// The request's transport: the peer's, or TCP for an emergency
+		// call's location too large for UDP (emergency.go).
+		ua := c.s.dialogUAFor(req.Transport(), false)
+		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
+		sess, err := ua.WriteInvite(l.ctx, req, locatedOptions(req)...)
 		if err != nil && req.GetHeader("Geolocation") != nil {
 			// The location could not be sent (emergency.go: over TCP):
 			// the emergency call goes on without it.
 			c.s.cfg.log.Warn("sip emergency location not sent", "call_id", c.callID, "peer", p.Name, "error", err)
-			req = c.peerInvite(at, host, port, fromUser, sessionSecs, offer, false)
-			sess, err = c.s.dialogUA.WriteInvite(l.ctx, req)
+			req = c.peerInvite(at, dest, fromUser, sessionSecs, offer, false)
+			ua = c.s.dialogUAFor(req.Transport(), false)
+			req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
+			sess, err = ua.WriteInvite(l.ctx, req)
 		}
 		return sess, err
 	}
@@ -137,14 +142,21 @@ func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int
 
 // peerInvite is the INVITE of one routing attempt; located says whether
 // an emergency call's location goes in it (emergency.go).
-func (c *call) peerInvite(at routing.Attempt, host string, port int, fromUser string, sessionSecs int, offer []byte, located bool) *sip.Request {
+func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser string, sessionSecs int, offer []byte, located bool) *sip.Request {
 	p := at.Peer
 	name := c.extName
 	if at.Peer.CallerID != "" {
 		// A forced caller id is the peer's, not the caller's: no name.
 		name = ""
 	}
-	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: host, Port: port}, at.Called, fromUser, name, sessionSecs, offer)
+	req := c.newLegRequest(sip.Uri{Scheme: "sip", User: at.Called, Host: dest.Host, Port: dest.PortOrDefault()}, at.Called, fromUser, name, sessionSecs, offer)
+	if dest.Transport != "" {
+		// sipgo sends over the request's transport; the Request-URI says
+		// it too, for whatever the peer does with it.
+		req.SetTransport(strings.ToUpper(dest.Transport))
+		req.Recipient.UriParams = sip.NewParams()
+		req.Recipient.UriParams.Add("transport", dest.Transport)
+	}
 	asserted := at.CallerID
 	if c.pres == routing.PresentationWithheld && p.SendPrivacy == 1 && p.CallerID == "" && c.caller != "" {
 		// A trusted peer (send_privacy) gets the withheld caller's real
@@ -196,7 +208,11 @@ func (c *call) startPhoneLeg(p *routing.Phone, b *registrar.Binding, offer []byt
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
 		b.RouteTo(req)
-		return c.s.natDialogUA.WriteInvite(l.ctx, req)
+		// Over the phone's own connection when it registered over TCP or
+		// TLS (transports.go), our Contact naming that listener.
+		ua := c.s.dialogUAFor(b.Reg.Transport, true)
+		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
+		return ua.WriteInvite(l.ctx, req)
 	}
 	return l.start()
 }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,6 +45,8 @@ type config struct {
 	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
+	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
+	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -110,15 +113,16 @@ func WithAttemptObserver(f func(AttemptResult)) Option {
 }
 
 type listenURI struct {
-	network string // "udp" or "tcp"
+	network string // "udp", "tcp" or "tls"
 	addr    string // host:port
 }
 
 // Option configures a Server.
 type Option func(*config) error
 
-// WithListen adds listen URIs such as "udp://127.0.0.1:5060" or
-// "tcp://0.0.0.0:5060" (see ParseListenURI). Port 0 binds an ephemeral port
+// WithListen adds listen URIs such as "udp://127.0.0.1:5060",
+// "tcp://0.0.0.0:5060" or "tls://0.0.0.0:5061" (see ParseListenURI; a tls
+// listener needs WithTLS). Port 0 binds an ephemeral port
 // (see Server.Addrs).
 func WithListen(uris ...string) Option {
 	return func(c *config) error {
@@ -134,7 +138,7 @@ func WithListen(uris ...string) Option {
 }
 
 // ParseListenURI splits a listen URI, "udp://127.0.0.1:5060", into its
-// network ("udp" or "tcp"; the scheme is case-insensitive, RFC 3986 3.1)
+// network ("udp", "tcp" or "tls"; the scheme is case-insensitive, RFC 3986 3.1)
 // and host:port. A path, query, fragment or user part is refused rather
 // than ignored: it means the URI is not what its writer thinks.
 func ParseListenURI(s string) (network, addr string, err error) {
@@ -143,13 +147,38 @@ func ParseListenURI(s string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("%q is not a listen URI such as udp://127.0.0.1:5060", s)
 	}
 	network = strings.ToLower(u.Scheme)
-	if network != "udp" && network != "tcp" {
-		return "", "", fmt.Errorf("%q: transport must be udp or tcp", s)
+	if network != "udp" && network != "tcp" && network != "tls" {
+		return "", "", fmt.Errorf("%q: transport must be udp, tcp or tls", s)
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
 		return "", "", fmt.Errorf("%q: needs host:port", s)
 	}
 	return network, u.Host, nil
+}
+
+// WithTLS sets the TLS configurations of SIP over TLS (RFC 3261 26.2):
+// server serves the tls:// listeners (certs.ServerConfig: its
+// GetCertificate reads the certificate in service at each handshake, so a
+// renewal reloaded on SIGHUP reaches new connections while the open ones,
+// and the calls and registrations on them, stay), client the TLS
+// connections the switch opens itself, to peers whose destination says
+// sips: or transport=tls (its ServerName is left empty: sipgo sets it to
+// the host the connection is for, and the handshake verifies the peer's
+// certificate against that name). server nil: no tls:// listener may be
+// configured; client nil: sipgo's default, the system roots.
+func WithTLS(server, client *tls.Config) Option {
+	return func(c *config) error {
+		if server != nil && server.GetCertificate == nil && len(server.Certificates) == 0 {
+			return fmt.Errorf("sip tls: the server configuration has no certificate: %w", ErrBadOption)
+		}
+		if client != nil && client.ServerName != "" {
+			// One ServerName would be checked against every peer's
+			// certificate.
+			return fmt.Errorf("sip tls: the client configuration names server %q: %w", client.ServerName, ErrBadOption)
+		}
+		c.tlsServer, c.tlsClient = server, client
+		return nil
+	}
 }
 
 // WithAdvertiseHost sets the host (IP or name) the switch puts in its
@@ -406,6 +435,11 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if len(c.listen) == 0 {
 		c.listen = []listenURI{{"udp", "127.0.0.1:5060"}, {"tcp", "127.0.0.1:5060"}}
+	}
+	for _, l := range c.listen {
+		if l.network == "tls" && c.tlsServer == nil {
+			return nil, fmt.Errorf("sip listen tls://%s without a certificate (WithTLS): %w", l.addr, ErrBadOption)
+		}
 	}
 	if c.log == nil {
 		c.log = slog.Default()

@@ -50,7 +50,7 @@ func (s *Server) pingLoop(ctx context.Context) {
 	}()
 	s.reg.PingLoop(ctx, func(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 		req.AppendHeader(s.uaHeader)
-		return s.client.Do(ctx, req)
+		return s.clientFor(req.Transport()).Do(ctx, req)
 	})
 }
 

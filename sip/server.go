@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,9 @@ type Server struct {
 	// response routing carried over to the dialog).
 	dialogUA    sipgo.DialogUA
 	natDialogUA sipgo.DialogUA
+	// streams are the clients and dialog builders of the tcp and tls
+	// listeners (transports.go); nil until Serve.
+	streams map[string]*streamUA
 
 	// auth challenges and checks credentials (nonces, brute-force guard,
 	// the watch on failures and unanswered challenges).
@@ -121,7 +125,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	authOpts := append([]auth.Option{auth.WithLogger(cfg.log), auth.WithClock(cfg.now)}, cfg.auth...)
-	if s.auth, err = auth.New(dir, authOpts...); err != nil {
+	if s.auth, err = auth.New(authLines{dir}, authOpts...); err != nil {
 		return nil, fmt.Errorf("sip: %w: %w", ErrBadOption, err)
 	}
 	s.SetCallAdmission(cfg.maxCalls, cfg.maxCPS)
@@ -136,9 +140,13 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	if cfg.floodLimit > 0 {
 		tpOpts = append(tpOpts, sip.WithTransportLayerReadFilter(s.flood.filter))
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.userAgent),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.userAgent)}
+	if cfg.tlsClient != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(cfg.tlsClient))
+	}
+	ua, err := sipgo.NewUA(append(uaOpts,
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse), sip.WithTransactionLayerLogger(cfg.log)),
-		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))
+		sipgo.WithUserAgentTransportLayerOptions(tpOpts...))...)
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -205,6 +213,15 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, ln.Close)
 			s.addrs = append(s.addrs, ln.Addr())
 			serves = append(serves, func() error { return s.srv.ServeTCP(ln) })
+		case "tls":
+			ln, err := lc.Listen(ctx, "tcp", l.addr)
+			if err != nil {
+				return fmt.Errorf("sip listen tls %s: %w", l.addr, err)
+			}
+			closers = append(closers, ln.Close)
+			s.addrs = append(s.addrs, TLSAddr{ln.Addr().(*net.TCPAddr)})
+			tln := tls.NewListener(ln, s.cfg.tlsServer)
+			serves = append(serves, func() error { return s.srv.ServeTLS(tln) })
 		}
 	}
 	if err := s.setupClient(); err != nil {
@@ -317,7 +334,7 @@ func (s *Server) setupClient() error {
 	}
 	s.natDialogUA = s.dialogUA
 	s.natDialogUA.RewriteContact = true
-	return nil
+	return s.setupStreams(host)
 }
 
 // Ready is closed once Serve has bound every listener.

@@ -43,7 +43,7 @@ func (s *Server) strayResponse(res *sip.Response) {
 		return
 	}
 	callID := res.CallID().Value()
-	if err := s.client.WriteRequest(ack); err != nil {
+	if err := s.clientFor(ack.Transport()).WriteRequest(ack); err != nil {
 		s.cfg.log.Debug("sip ack of stray answer failed", "call_id", callID, "error", err)
 		return
 	}
@@ -55,7 +55,7 @@ func (s *Server) strayResponse(res *sip.Response) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		defer cancel()
-		_, _ = s.client.Do(ctx, bye)
+		_, _ = s.clientFor(bye.Transport()).Do(ctx, bye)
 	}()
 }
 
@@ -105,7 +105,7 @@ func (s *Server) ackRefusal(res *sip.Response, seq uint32) {
 		ack.AppendHeader(sip.NewHeader("Route", r))
 	}
 	ack.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-	if err := s.client.WriteRequest(ack); err != nil {
+	if err := s.clientFor(ack.Transport()).WriteRequest(ack); err != nil {
 		s.cfg.log.Debug("sip ack of retransmitted refusal failed", "call_id", res.CallID().Value(), "error", err)
 	}
 }

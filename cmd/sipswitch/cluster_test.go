@@ -244,6 +244,17 @@ cluster:
 	if callee.Invites.Load() != 1 {
 		t.Fatalf("the registered line got %d INVITEs", callee.Invites.Load())
 	}
+	// The live state (issue 27): every host lists the shared binding with
+	// the host that took it; only the host carrying the call lists it.
+	if got := h3.get("/api/json/registrations/list/?" + adminAuth + ";line=2002"); !strings.Contains(got, `"host":"host1"`) {
+		t.Errorf("host 3's registrations/list of the line registered on host 1: %s", got)
+	}
+	if got := h3.get("/api/json/calls/active/?" + adminAuth + ";line=2002"); !strings.Contains(got, `"host":"host3"`) || !strings.Contains(got, `"state":"up"`) {
+		t.Errorf("host 3's calls/active: %s", got)
+	}
+	if got := h1.get("/api/json/calls/active/?" + adminAuth + ";count=1"); !strings.Contains(got, `"count":0`) {
+		t.Errorf("host 1 lists another host's call: %s", got)
+	}
 	if err := local.Bye(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -39,17 +39,25 @@ func (d *daemon) loadHTTPCertificate() error {
 }
 
 // reloadCertificates re-reads the certificate files on SIGHUP; a pair that
-// does not load is logged and the one in service kept.
+// does not load is logged and the one in service kept. The listeners read
+// the certificate at each handshake (certs.Certificate.GetCertificate):
+// new connections get the renewal, open ones (HTTP keep-alives, SIP
+// phones' registration connections) stay as they are.
 func (d *daemon) reloadCertificates() {
-	if d.httpCert == nil {
-		return
+	for _, c := range []struct {
+		what string
+		cert *certs.Certificate
+	}{{"HTTPS", d.httpCert}, {"SIP TLS", d.sipCert}} {
+		if c.cert == nil {
+			continue
+		}
+		certFile, _ := c.cert.Files()
+		if err := c.cert.Reload(); err != nil {
+			d.log.Error("reload: the "+c.what+" certificate did not load; keeping the one in service", "error", err)
+			continue
+		}
+		d.log.Info("reload: "+c.what+" certificate read", "file", certFile, "not_after", c.cert.NotAfter())
 	}
-	certFile, _ := d.httpCert.Files()
-	if err := d.httpCert.Reload(); err != nil {
-		d.log.Error("reload: the HTTPS certificate did not load; keeping the one in service", "error", err)
-		return
-	}
-	d.log.Info("reload: HTTPS certificate read", "file", certFile, "not_after", d.httpCert.NotAfter())
 }
 
 // withHSTS adds Strict-Transport-Security to every answer (RFC 6797): a

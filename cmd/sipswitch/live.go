@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/records"
+	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
 )
 
@@ -38,8 +43,18 @@ func (l *liveState) attach(s *sip.Server) {
 	l.sip = s
 	s.SetLiveObserver(func(ev records.LiveEvent) {
 		ev.Call.Host = l.host
-		l.hub.Publish(ev)
+		l.publish(ev)
 	})
+}
+
+// publish hands an event to the stream clients, encoded once for all of
+// them; with none it costs an atomic load.
+func (l *liveState) publish(ev records.LiveEvent) {
+	if l.hub.Subscribers() == 0 {
+		return
+	}
+	ev.Data = api.EncodeEvent(ev)
+	l.hub.Publish(ev)
 }
 
 func (l *liveState) ActiveCalls() []records.LiveCall {
@@ -93,7 +108,7 @@ func (l *liveState) bound(r records.Registration, now time.Time) {
 	}
 	l.mu.Unlock()
 	if !known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventRegistered, Registration: &r, At: now})
 	}
 }
 
@@ -105,7 +120,7 @@ func (l *liveState) unbound(phone, contact string, now time.Time) {
 	delete(l.since, k)
 	l.mu.Unlock()
 	if known {
-		l.hub.Publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
+		l.publish(records.LiveEvent{Kind: records.EventUnregistered, Registration: &records.Registration{Phone: phone, Contact: contact}, At: now})
 	}
 }
 
@@ -162,4 +177,44 @@ func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration
 		}
 	}
 	return regs, err
+}
+
+// mountConsole serves the web console at / (console package), over the
+// same API handler the Enswitch API answers with.
+func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engine.Service, h *api.Handler) error {
+	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live),
+		console.WithCounters(func() console.Counters {
+			st := d.sip.Stats()
+			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
+				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered),
+				Failures: map[string]int64{
+					"no_route": int64(st.FailedNoRoute), "barred": int64(st.FailedBarred), "busy": int64(st.FailedBusy),
+					"no_answer": int64(st.FailedNoAnswer), "canceled": int64(st.FailedCanceled), "peer_limit": int64(st.FailedLimit),
+					"media": int64(st.FailedMedia), "unavailable": int64(st.FailedUnavail), "other": int64(st.FailedOther),
+				}}
+		}),
+		console.WithUsage(d.usage))
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	go c.Run(ctx)
+	mux.Handle("/", c)
+	return nil
+}
+
+// usage is the dashboard's peers' and limited lines' use of their limits.
+func (d *daemon) usage() console.Usage {
+	var u console.Usage
+	for _, p := range d.calls.Peers() {
+		u.Peers = append(u.Peers, console.PeerUsage{Name: p.Name, Active: d.calls.ActivePeerCalls(p.ID), Max: p.OutMaximum})
+	}
+	now := time.Now()
+	spend := d.calls.Spend()
+	if spend == nil {
+		return u
+	}
+	d.calls.EachLimitedPhone(func(p *routing.Phone) {
+		u.Lines = append(u.Lines, console.LineSpend{Name: p.Name, Spent: spend.Spent(p.Name, now), Limit: p.CallMaximum})
+	})
+	return u
 }

@@ -108,7 +108,7 @@ func TestRenderBadSwitchFileExit1WithLine(t *testing.T) {
 	yml := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(yml, []byte("peers:\n  - {id: 1, name: x, type: sip}\n"), 0o644)
 	code, _, stderr := runCLI(t, "render", "--from", yml, "--out", filepath.Join(dir, "out"))
-	if code != exitFailure || !strings.Contains(stderr, "bad.yaml:2: peers[0]: destination is required") {
+	if code != exitFailure || !strings.Contains(stderr, `bad.yaml:2: peers[0] (name "x"): destination is required`) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -164,6 +164,9 @@ type daemon struct {
 	live    *liveState           // the API's view of the SIP core (live.go)
 	// httpCert is the http listener's certificate; nil: plain HTTP.
 	httpCert *certs.Certificate
+	// sipCert is the SIP core's certificate (tls:// listeners, and shown
+	// to TLS peers that ask); nil: none configured.
+	sipCert *certs.Certificate
 
 	host   string          // cluster.host
 	limits *cluster.Limits // nil: limits count this host's calls alone
@@ -260,8 +263,13 @@ func (d *daemon) run(ctx context.Context) error {
 	go d.followStore(ctx)
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/json/", api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live)))
+	apiJSON := api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live))
+	mux.Handle("/api/json/", apiJSON)
+	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
+	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
+		return err
+	}
 	openapi, err := api.NewOpenAPIHandler(svc, version)
 	if err != nil {
 		return err
@@ -633,6 +641,14 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia))
+	tlsOpt, err := d.sipTLSOption()
+	if err != nil {
+		d.relay.Close()
+		return err
+	}
+	if tlsOpt != nil {
+		opts = append(opts, tlsOpt)
+	}
 	d.sip, err = sip.New(d.calls, opts...)
 	if err != nil {
 		d.relay.Close()

@@ -7,6 +7,7 @@ package siptest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,7 +30,7 @@ import (
 type Agent struct {
 	t       testing.TB
 	Name    string
-	Network string // "udp" or "tcp"
+	Network string // "udp", "tcp" or "tls"
 	Host    string
 	Port    int
 	Client  *sipgo.Client
@@ -90,9 +91,28 @@ func NewAgentBehindNAT(t testing.TB, name, host, natAddr string) *Agent {
 	return newAgent(t, name, host, "udp", natAddr)
 }
 
+// NewAgentTLS starts an agent whose requests go over TLS, dialled with
+// client (its roots, and its certificate for mutual TLS). With server it
+// also listens for TLS (a carrier); without, it is reached only over the
+// connections it opened (a phone behind NAT), and its Contact names port
+// 5061 of host, where nothing listens.
+func NewAgentTLS(t testing.TB, name, host string, client, server *tls.Config) *Agent {
+	t.Helper()
+	return newAgentTLS(t, name, host, "tls", "", client, server)
+}
+
 func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(name))
+	return newAgentTLS(t, name, host, network, natAddr, nil, nil)
+}
+
+func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, serverTLS *tls.Config) *Agent {
+	t.Helper()
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(name)}
+	if clientTLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(clientTLS))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +120,15 @@ func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 	var ln net.Listener
 	var port int
 	clientOpts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientLogger(Logger())}
-	if network == "tcp" {
+	if network == "tls" {
+		port = 5061
+		if serverTLS != nil {
+			if ln, err = tls.Listen("tcp", host+":0", serverTLS); err != nil {
+				t.Fatal(err)
+			}
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+	} else if network == "tcp" {
 		ln, err = net.Listen("tcp", host+":0")
 		if err != nil {
 			t.Fatal(err)
@@ -136,9 +164,9 @@ func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
 	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
-	if network == "tcp" {
+	if network == "tcp" || network == "tls" {
 		a.Contact.Address.UriParams = sip.NewParams()
-		a.Contact.Address.UriParams.Add("transport", "tcp")
+		a.Contact.Address.UriParams.Add("transport", network)
 	}
 	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
 	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
@@ -196,6 +224,19 @@ func newAgent(t testing.TB, name, host, network, natAddr string) *Agent {
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "tls" {
+		if ln != nil {
+			go srv.ServeTLS(ln)
+		}
+		a.Stop = func() {
+			ua.Close()
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		t.Cleanup(a.Stop)
+		return a
+	}
 	if network == "tcp" {
 		go srv.ServeTCP(ln)
 		a.Stop = func() { ua.Close(); ln.Close() }
@@ -265,8 +306,11 @@ func (a *Agent) URI(user string, sw net.Addr) sip.Uri {
 }
 
 func (a *Agent) SetTransport(req *sip.Request) {
-	if a.Network == "tcp" {
+	switch a.Network {
+	case "tcp":
 		req.SetTransport("TCP")
+	case "tls":
+		req.SetTransport("TLS")
 	}
 }
 

@@ -2,6 +2,8 @@ package sip
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/xml"
 	"strings"
 	"time"
@@ -24,7 +26,7 @@ import (
 //     by value (RFC 6442 3): the INVITE's body becomes multipart/mixed
 //     (RFC 5621) of the SDP offer and an application/pidf+xml PIDF-LO
 //     (RFC 4119, profiled by RFC 5491: one dm:device, the civicAddress of
-//     RFC 5139, method Manual), a Content-ID the Geolocation header points
+//     RFC 5139, method Manual, a deviceID: lineDeviceID), a Content-ID the Geolocation header points
 //     to with a cid: URL (RFC 2392), and Geolocation-Routing: yes.
 //     INFERRED "yes": RFC 6442 4.2 lets intermediaries route on the
 //     location only with "yes" (absent means "no"), and an emergency call
@@ -139,8 +141,21 @@ func pidfLO(line *routing.Phone, entity string, now time.Time) []byte {
 		b.WriteString("</ca:" + e.name + ">\n")
 	}
 	b.WriteString("    </ca:civicAddress>\n   </gp:location-info>\n   <gp:usage-rules/>\n   <gp:method>Manual</gp:method>\n  </gp:geopriv>\n")
+	b.WriteString("  <dm:deviceID>" + lineDeviceID(line.Name) + "</dm:deviceID>\n")
 	b.WriteString("  <dm:timestamp>" + now.UTC().Format(time.RFC3339) + "</dm:timestamp>\n </dm:device>\n</presence>\n")
 	return b.Bytes()
+}
+
+// lineDeviceID is the dm:deviceID of line name (RFC 4479 4.4.1: a URN;
+// the schema requires one): a name-based UUID (RFC 9562 5.5, version 5)
+// of the line's name, stable across calls and hosts. INFERRED: the
+// switch knows no handset's MAC (hardware_address is refused).
+func lineDeviceID(name string) string {
+	h := sha1.Sum([]byte("sipswitch line " + name))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return "urn:uuid:" + x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
 func xmlEscape(b *bytes.Buffer, s string) {

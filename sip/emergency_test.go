@@ -38,6 +38,7 @@ type pidfDoc struct {
 			} `xml:"urn:ietf:params:xml:ns:pidf:geopriv10 location-info"`
 			Method string `xml:"urn:ietf:params:xml:ns:pidf:geopriv10 method"`
 		} `xml:"urn:ietf:params:xml:ns:pidf:geopriv10 geopriv"`
+		DeviceID string `xml:"urn:ietf:params:xml:ns:pidf:data-model deviceID"`
 	} `xml:"urn:ietf:params:xml:ns:pidf:data-model device"`
 }
 
@@ -173,6 +174,9 @@ func TestEmergencyCallBypassesLimitsAndCarriesLocation(t *testing.T) {
 		c.LOC != "Flat 2 & <back>" || c.ADDCODE != "ELIN-7" || doc.Device.Geopriv.Method != "Manual" {
 		t.Errorf("civic address %+v method %q\n%s", c, doc.Device.Geopriv.Method, pidf)
 	}
+	if !strings.HasPrefix(doc.Device.DeviceID, "urn:uuid:") || len(doc.Device.DeviceID) != 45 {
+		t.Errorf("deviceID %q", doc.Device.DeviceID)
+	}
 	if r := otherReq.Load(); r == nil || r.GetHeader("Geolocation") != nil || r.ContentType().Value() != "application/sdp" || r.From().Address.User != "441632960001" {
 		t.Errorf("the UDP-only peer's INVITE: %v", r)
 	}
@@ -243,5 +247,33 @@ func TestEmergencyAdmissionNeedsAuthentication(t *testing.T) {
 	eventually(t, "calls ended", func() bool { return s.Stats().ActiveCalls == 0 })
 	if st := s.Stats(); st.EmergencyCalls != 1 {
 		t.Errorf("EmergencyCalls %d, want 1", st.EmergencyCalls)
+	}
+}
+
+func TestSplitHouseNumber(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"1 High Street":      {"1", "High Street"},
+		"221B Baker Street":  {"221B", "Baker Street"},
+		"12, Rue de la Paix": {"12", "Rue de la Paix"},
+		"High Street":        {"", "High Street"},
+		"10Downing Street":   {"", "10Downing Street"},
+		"1234":               {"", "1234"},
+		" 7 Elm Row ":        {"7", "Elm Row"},
+	} {
+		if h, s := splitHouseNumber(in); h != want[0] || s != want[1] {
+			t.Errorf("%q: %q %q, want %q", in, h, s, want)
+		}
+	}
+}
+
+// The cost of a located INVITE's body: the PIDF-LO and the multipart
+// around the SDP, once per attempt to a peer that takes it.
+func BenchmarkPIDFLO(b *testing.B) {
+	line := &routing.Phone{Name: "1001", EmergencyAddress1: "221B Baker Street", EmergencyAddress2: "Flat 2",
+		EmergencyAddressCity: "London", EmergencyAddressCode: "NW1 6XE", EmergencyCountry: "GB", EmergencyLocationCode: "ELIN-7"}
+	now := time.Unix(1_800_000_000, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		pidfLO(line, "pres:1001@192.0.2.1", now)
 	}
 }

@@ -120,7 +120,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan, emergency)
+			phoneEntry(d, p, plan, emergency, cfg.sipDriver)
 		})
 	}
 	for _, e := range m.endpoints {
@@ -130,7 +130,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan, emergency)
+				phoneEntry(d, p, plan, emergency, cfg.sipDriver)
 			})
 		}
 	}
@@ -972,9 +972,10 @@ func decideCalled(d dialplan, matchContext string) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
+	privacyWithholds(d, driver)
 	decideCalled(d, phoneDialContext(p.Name))
 	d.section(phoneDialContext(p.Name))
 	if plan != 0 {
@@ -1006,6 +1007,27 @@ func emergencyEntries(d dialplan, p *routing.Phone, plan string, numbers []strin
 		d.same("GotoIf(${DIALPLAN_EXISTS(" + plan + ",${EXTEN},1)}?" + plan + ",${EXTEN},1)")
 		d.same("Hangup(1)")
 	}
+}
+
+// privacyWithholds renders the SIP core's rule for a phone that withholds
+// its number (sip.callerIdentity, RFC 3323): a Privacy header holding
+// "id" (ASCII case-insensitive) withholds the call both ways whatever the
+// line's presentation_external/_internal say. Asterisk trusts no identity
+// a phone sends (trust_id_inbound is never rendered), so the header is
+// read here and the line's endpoint variables SS_PRES_EXTERNAL and
+// SS_PRES_INTERNAL (presentation_external/_internal 0) are set on the
+// caller's channel, which every later step reads. The header's text only
+// ever sits in a variable that STRREPLACE reads by name, and only lengths
+// reach an expression, so no character of it is read as dialplan syntax.
+func privacyWithholds(d dialplan, driver Driver) {
+	read := "PJSIP_HEADER(read,Privacy)"
+	if driver == DriverChanSIP {
+		read = "SIP_HEADER(Privacy)"
+	}
+	d.same("Set(SS_PRIVACY=${TOLOWER(${" + read + "})})")
+	withholds := `$[${LEN(${STRREPLACE(SS_PRIVACY,id)})} != ${LEN(${SS_PRIVACY})}]`
+	d.same("ExecIf(" + withholds + "?Set(SS_PRES_EXTERNAL=0))")
+	d.same("ExecIf(" + withholds + "?Set(SS_PRES_INTERNAL=0))")
 }
 
 // inboundEntry renders the context carriers' calls enter: the caller's

@@ -226,4 +226,8 @@ var KnownApplications = map[string]string{
 	"PJSIP_DIAL_CONTACTS": "channels/pjsip/dialplan_functions.c",
 	"DEVICE_STATE":        "funcs/func_devstate.c",
 	"REDIRECTING":         "funcs/func_callerid.c",
+	"PJSIP_HEADER":        "res/res_pjsip_header_funcs.c",
+	"SIP_HEADER":          "channels/chan_sip.c",
+	"TOLOWER":             "funcs/func_strings.c",
+	"STRREPLACE":          "funcs/func_strings.c",
 }

@@ -28,7 +28,7 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 	if f := req.From(); f != nil {
 		fromUser, fromName = f.Address.User, f.DisplayName
 	}
-	withheld := strings.EqualFold(fromUser, "anonymous") || strings.Contains(strings.ToLower(sipmsg.HeaderValue(req, "Privacy")), "id")
+	withheld := strings.EqualFold(fromUser, "anonymous") || privacyWithholds(sipmsg.HeaderValue(req, "Privacy"))
 	if phone == nil {
 		// A peer's caller is decided on (caller prefixes, acr) as its dial
 		// string; anything that is not a number is no number.
@@ -46,6 +46,24 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 		number: ext, name: phone.CallerNameExternal, pres: routing.PresentationOf(ext, withheld || phone.PresentationExternal == 0),
 		intNumber: in, intName: phone.CallerNameInternal, intPres: routing.PresentationOf(in, withheld || phone.PresentationInternal == 0),
 	}
+}
+
+// privacyWithholds reports whether a Privacy header value (RFC 3323
+// section 4.2) asks for the caller's identity to be withheld: it holds
+// "id", ASCII case-insensitive (for every priv-value the RFC defines this
+// is the token id). INFERRED: a substring, not a parsed token list, so
+// the rendered dialplan can apply the very same rule with TOLOWER and
+// STRREPLACE (render/extensions.go privacyWithholds); only ASCII is
+// folded, as Asterisk's TOLOWER does, so "İd" is not "id" on either
+// path.
+func privacyWithholds(v string) bool {
+	b := []byte(v)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return strings.Contains(string(b), "id")
 }
 
 // setIdentity sets what the call shows: the routing decision gets the

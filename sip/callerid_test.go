@@ -87,3 +87,17 @@ func TestLineCallerIDRules(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivacyWithholds is the rule the rendered dialplan mirrors
+// (render's TestPrivacyHeaderWithholds holds the same cases).
+func TestPrivacyWithholds(t *testing.T) {
+	for v, want := range map[string]bool{
+		"": false, "id": true, "ID": true, "header;id": true, "user ; Id ;critical": true,
+		"none": false, "header;session;user": false, "\u0130d": false,
+		"${SHELL(echo id)}": true, "$[1/0]),none": false,
+	} {
+		if got := privacyWithholds(v); got != want {
+			t.Errorf("Privacy %q: withholds %v, want %v", v, got, want)
+		}
+	}
+}

@@ -712,8 +712,12 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 	if caller == "" {
 		caller = line
 	}
+	var hdrs map[string]string
+	if withheld {
+		hdrs = map[string]string{"Privacy": "id"} // as sipCall sends it
+	}
 	// No line is registered: the SIP core finds no contact for any.
-	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Withheld: withheld, Vars: ep.Vars, Now: now,
+	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Headers: hdrs, Vars: ep.Vars, Now: now,
 		Dial: func(d dialplantest.Dialled) string {
 			if strings.HasSuffix(d.Channel, "/"+diffDesk) {
 				return "ANSWER"

@@ -12,9 +12,11 @@ type Call struct {
 	Context   string // the endpoint's context, e.g. "phone-alice"
 	Exten     string // the number dialled
 	CallerNum string
-	// Withheld sets the caller's presentation to prohib (a phone that
-	// sends Privacy: id).
-	Withheld bool
+	// Headers are the INVITE's headers by name (case-insensitive), the
+	// first of each, as PJSIP_HEADER(read,…) and SIP_HEADER(…) read them.
+	// The caller's presentation starts allowed: Asterisk takes no
+	// identity from a phone (a Privacy header included).
+	Headers map[string]string
 	// Vars are channel variables present when the call starts (the
 	// endpoint's set_var).
 	Vars map[string]string
@@ -89,7 +91,7 @@ func (d *Dialplan) Run(c Call) (Result, error) {
 		c.Now = time.Now()
 	}
 	res := &Result{Hangup: 16}
-	ch := &channel{dp: d, call: &c, vars: map[string]string{}, callerNum: c.CallerNum, withheld: c.Withheld, groups: map[string]string{}, res: res}
+	ch := &channel{dp: d, call: &c, vars: map[string]string{}, callerNum: c.CallerNum, groups: map[string]string{}, res: res}
 	for k, v := range c.Vars {
 		ch.vars[k] = v
 	}

@@ -168,6 +168,51 @@ func (ch *channel) function(name, args string) (string, error) {
 		return "NOT_INUSE", nil
 	case "LEN":
 		return strconv.Itoa(len(args)), nil
+	case "PJSIP_HEADER", "SIP_HEADER":
+		// The first header of that name of the request that made the
+		// caller's channel; none: "".
+		hdr := args
+		if name == "PJSIP_HEADER" {
+			action, rest, _ := strings.Cut(args, ",")
+			if action != "read" || strings.Contains(rest, ",") {
+				return "", fmt.Errorf("%w: PJSIP_HEADER(%s)", ErrUnsupported, args)
+			}
+			hdr = rest
+		}
+		if ch.outgoing {
+			return "", fmt.Errorf("%w: %s(%s) on an outgoing channel", ErrUnsupported, name, args)
+		}
+		for k, v := range ch.call.Headers {
+			if strings.EqualFold(k, hdr) {
+				return v, nil
+			}
+		}
+		return "", nil
+	case "TOLOWER":
+		// ASCII only, as C's tolower in Asterisk's C locale.
+		b := []byte(args)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b), nil
+	case "STRREPLACE":
+		// STRREPLACE(varname,find[,replace[,max]]): the variable is read
+		// by name, so its value is never parsed as arguments.
+		p := strings.Split(args, ",")
+		if len(p) < 2 || len(p) > 3 || p[0] == "" || p[1] == "" {
+			return "", fmt.Errorf("%w: STRREPLACE(%s)", ErrUnsupported, args)
+		}
+		repl := ""
+		if len(p) == 3 {
+			repl = p[2]
+		}
+		v, err := ch.value(p[0])
+		if err != nil {
+			return "", err
+		}
+		return strings.ReplaceAll(v, p[1], repl), nil
 	case "FILTER":
 		allowed, str, ok := splitFirstArg(args)
 		if !ok {

@@ -77,6 +77,9 @@ type DB struct {
 	// stmtsClosed is set by Close (prepared).
 	preparing   map[string]bool
 	stmtsClosed bool
+	// prepWG counts background prepares, which Close waits for: one still
+	// running would open a connection (and SQLite's -wal file) after it.
+	prepWG sync.WaitGroup
 
 	// PostgreSQL's change listener (notify.go).
 	listenStop  context.CancelFunc
@@ -191,6 +194,10 @@ func newDB(sqldb *sql.DB, path string, d dialect) *DB {
 func (db *DB) Close() error {
 	db.stopListening()
 	db.stmtMu.Lock()
+	db.stmtsClosed = true // no new background prepare starts
+	db.stmtMu.Unlock()
+	db.prepWG.Wait()
+	db.stmtMu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
 	}
@@ -231,6 +238,7 @@ func (db *DB) prepared(_ context.Context, query string) (*sql.Stmt, error) {
 	}
 	if !db.stmtsClosed && !db.preparing[query] && len(db.stmts)+len(db.preparing) < maxCachedStmts {
 		db.preparing[query] = true
+		db.prepWG.Add(1)
 		go db.prepare(query)
 	}
 	return nil, nil
@@ -238,6 +246,7 @@ func (db *DB) prepared(_ context.Context, query string) (*sql.Stmt, error) {
 
 // prepare prepares query and caches it (prepared).
 func (db *DB) prepare(query string) {
+	defer db.prepWG.Done()
 	st, err := db.sql.PrepareContext(context.Background(), query)
 	db.stmtMu.Lock()
 	defer db.stmtMu.Unlock()

@@ -122,15 +122,22 @@ func parseRegister(o opt) (*sipRegister, error) {
 	return r, nil
 }
 
-func (m *mapper) chanSIP(cfg *astconf.Config) {
-	var general *view
-	var regs []*sipRegister
+// inheritedNames are the sections some section inherits from (lower
+// case): a template nobody inherits has no effect in Asterisk.
+func inheritedNames(cfg *astconf.Config) map[string]bool {
 	inherited := map[string]bool{}
 	for _, s := range cfg.Sections {
 		for _, n := range s.Inherits {
 			inherited[strings.ToLower(n)] = true
 		}
 	}
+	return inherited
+}
+
+func (m *mapper) chanSIP(cfg *astconf.Config) {
+	var general *view
+	var regs []*sipRegister
+	inherited := inheritedNames(cfg)
 	for _, s := range cfg.Sections {
 		lower := strings.ToLower(s.Name)
 		switch {

@@ -52,12 +52,7 @@ type dpStep struct {
 func (m *mapper) parseDialplan(cfg *astconf.Config) (map[string]*dpContext, []*dpContext) {
 	byName := map[string]*dpContext{}
 	var order []*dpContext
-	inherited := map[string]bool{}
-	for _, s := range cfg.Sections {
-		for _, n := range s.Inherits {
-			inherited[strings.ToLower(n)] = true
-		}
-	}
+	inherited := inheritedNames(cfg)
 	for _, s := range cfg.Sections {
 		lower := strings.ToLower(s.Name)
 		switch {

@@ -62,12 +62,7 @@ func splitList(s string) []string {
 // pjsip reads pjsip.conf (wizard: pjsip_wizard.conf).
 func (m *mapper) pjsip(cfg *astconf.Config, wizardFile bool) {
 	c := &pjsipConf{m: m, byType: map[string][]*psec{}}
-	inherited := map[string]bool{}
-	for _, s := range cfg.Sections {
-		for _, n := range s.Inherits {
-			inherited[strings.ToLower(n)] = true
-		}
-	}
+	inherited := inheritedNames(cfg)
 	var order []*psec
 	for _, s := range cfg.Sections {
 		if s.Template {

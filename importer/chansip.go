@@ -588,9 +588,21 @@ func peerCodecs(b *build, opts []opt, base bool) {
 		b.implied(opts...)
 		return
 	}
+	known := knownCodecs(b, steps, res.names)
+	if len(known) == 0 {
+		b.warn(opts[len(opts)-1], "not imported: no codec left that sipswitch knows; the peer takes the default codec list")
+		return
+	}
+	b.set("codecs", strings.Join(known, ","), opts...)
+}
+
+// knownCodecs keeps the codecs of names sipswitch knows (the API's rule,
+// routing.CheckCodecs), in order, and warns at the option that allowed
+// each one left out.
+func knownCodecs(b *build, steps []codecStep, names []string) []string {
 	var known []string
-	for _, c := range res.names {
-		if validCodec(c) {
+	for _, c := range names {
+		if _, err := routing.CheckCodecs(c); err == nil {
 			known = append(known, c)
 			continue
 		}
@@ -600,22 +612,7 @@ func peerCodecs(b *build, opts []opt, base bool) {
 			}
 		}
 	}
-	if len(known) == 0 {
-		b.warn(opts[len(opts)-1], "not imported: no codec left that sipswitch knows; the peer takes the default codec list")
-		return
-	}
-	b.set("codecs", strings.Join(known, ","), opts...)
-}
-
-// validCodec asks the peer spec whether it takes the codec.
-func validCodec(c string) bool {
-	_, errs := engine.PeerSpec.Validate(engine.Values{"codecs": c}, nil)
-	for _, e := range errs {
-		if e.Key == "codecs" {
-			return false
-		}
-	}
-	return true
+	return known
 }
 
 // lineCodec maps allow/disallow to a line's codecs: the list it allows,
@@ -634,18 +631,7 @@ func lineCodec(b *build, opts []opt, base bool) {
 			b.warn(s.o, "not imported: removing %s from every codec cannot be expressed; the line takes any codec", s.name)
 		}
 	}
-	var known []string
-	for _, c := range res.names {
-		if validCodec(c) {
-			known = append(known, c)
-			continue
-		}
-		for _, s := range steps {
-			if s.name == c && s.allow {
-				b.warn(s.o, "codec %s not imported: not a codec sipswitch knows", c)
-			}
-		}
-	}
+	known := knownCodecs(b, steps, res.names)
 	last := opts[len(opts)-1]
 	switch {
 	case res.all && len(known) == 0:

@@ -225,15 +225,7 @@ func (s *Service) batchOne(ctx context.Context, tx *storage.Tx, a *Actor, k *Kin
 			return BatchResult{Outcome: BatchNameTaken, Holder: holder}, nil
 		}
 	}
-	id, err := s.createIn(ctx, tx, a, k, input, false)
-	var fe FieldErrors
-	if errors.As(err, &fe) {
-		return BatchResult{Outcome: BatchRefused, Errors: fe}, nil
-	}
-	if err != nil {
-		return BatchResult{}, err
-	}
-	return BatchResult{Outcome: BatchCreated, ID: id}, nil
+	return s.batchCreate(ctx, tx, a, k, input)
 }
 
 // batchByIdentity handles an item of a kind without a name: the stored
@@ -259,6 +251,11 @@ func (s *Service) batchByIdentity(ctx context.Context, tx *storage.Tx, a *Actor,
 	if len(recs) > 0 {
 		return s.batchExisting(k, a, input, valuesOfRecord(recs[0])), nil
 	}
+	return s.batchCreate(ctx, tx, a, k, input)
+}
+
+// batchCreate creates an item: refused (its field errors) or created.
+func (s *Service) batchCreate(ctx context.Context, tx *storage.Tx, a *Actor, k *Kind, input Values) (BatchResult, error) {
 	id, err := s.createIn(ctx, tx, a, k, input, false)
 	var fe FieldErrors
 	if errors.As(err, &fe) {

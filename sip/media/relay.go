@@ -424,14 +424,16 @@ func (r *reader) handle(n int, now int64) {
 	rx.droppedInvalid += dropInv
 	rx.droppedNoDest += dropDst
 	end.mu.Unlock()
-	r.flush(r.toRTP)
-	r.flush(rtcpOut)
+	// Counted before the batch is written, so whoever receives a
+	// datagram finds it in the engine's counters.
 	if media > 0 {
 		end.leg.lastRx.Store(now)
 	}
 	if fwd > 0 {
 		e.counters.forwarded.Add(fwd)
 	}
+	r.flush(r.toRTP)
+	r.flush(rtcpOut)
 	if dropSrc > 0 {
 		e.counters.droppedSource.Add(dropSrc)
 	}

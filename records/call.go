@@ -51,6 +51,13 @@ type Call struct {
 	// (settings emergency_numbers): routed past the line's class of
 	// service and limits, with its location (routing/emergency.go).
 	Emergency int `json:"emergency"`
+	// Key is the record's own key (record_key), unique among the records
+	// of every host: given by the writer that takes the record over
+	// (engine.CallRecorder), never by the SIP core, so that a record
+	// written twice (a retried commit, a journal replayed after a crash)
+	// is stored once. A Call-ID is no such key: the caller chooses it and
+	// may use it again.
+	Key string `json:"record_key"`
 }
 
 // Call directions.

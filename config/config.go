@@ -55,6 +55,14 @@ type Config struct {
 	// CallRecords: one record per call in the store (calls/list), written
 	// in batches. On by default.
 	CallRecords bool `yaml:"call_records"`
+	// CallRecordsJournal is the directory of the call journal (0700): each
+	// record is written there as its call ends, before either party hears
+	// the end, and committed to the store from it in batches, so a crash
+	// loses none (engine.CallJournal). "" (default): beside a SQLite
+	// database (DATABASE.calls); with PostgreSQL, $STATE_DIRECTORY/calls
+	// (systemd's StateDirectory) or else ./sipswitch.calls. One switch
+	// per directory (it is locked). Read at start.
+	CallRecordsJournal string `yaml:"call_records_journal"`
 
 	Render  RenderConfig  `yaml:"render"`
 	Calls   CallsConfig   `yaml:"calls"`

@@ -587,6 +587,13 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.cfg.CallRecords {
+		// Before the spend is read: the records a crash left in the
+		// journal count towards it.
+		if err := d.startCallRecords(ctx); err != nil {
+			return err
+		}
+	}
 	// Today's spend of every line, from its call records, so a restart
 	// does not reset daily limits.
 	spend, err := d.spendLedger(ctx, loc)
@@ -627,8 +634,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if c.VoicemailServer != "" {
 		opts = append(opts, sip.WithVoicemail(c.VoicemailServer))
 	}
-	if d.cfg.CallRecords {
-		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log), engine.WithRecordHost(d.host))
+	if d.records != nil {
 		opts = append(opts, sip.WithCallRecords(d.records.Record))
 	}
 	relayOpts, mode, err := d.mediaOptions()

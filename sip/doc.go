@@ -392,7 +392,13 @@
 // is charged to, caller, called, route, peers tried, the answering peer,
 // the final cause, hangup, reason, talk, billed seconds and cost (the
 // answering peer's tariff), and for a relayed call the media quality of
-// each leg.
+// each leg. The record is handed over before either party hears that an
+// answered call ended (callbridge.go): the caller's BYE is answered once
+// the bridge has handed it over (handleBye waits for it), and the BYEs
+// the switch sends go after it, so a record function that makes the
+// record durable (engine.CallRecorder with its journal) keeps every call
+// a party saw end, whenever the process dies. A failed call's record goes
+// before its final response.
 //
 // # Logs
 //

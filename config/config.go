@@ -230,8 +230,14 @@ type CallsConfig struct {
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
 	// MaxCalls and MaxCPS cap concurrent calls and new calls per second
 	// (503 over them); 0 means no limit.
-	MaxCalls        int           `yaml:"max_calls" reload:"live"`
-	MaxCPS          int           `yaml:"max_cps" reload:"live"`
+	MaxCalls int `yaml:"max_calls" reload:"live"`
+	MaxCPS   int `yaml:"max_cps" reload:"live"`
+	// OverloadDelay sheds load past the host's capacity, whatever it is:
+	// while new INVITEs have waited longer than this for a core (read to
+	// handler) for 100 ms on end, new INVITEs get 503 with Retry-After
+	// before the digest round; in-dialog requests, retransmissions and
+	// emergency calls never do (sip.WithOverloadDelay). 0 turns it off.
+	OverloadDelay   time.Duration `yaml:"overload_delay"`
 	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
 	MaxDuration     time.Duration `yaml:"max_duration"`
 	DrainTimeout    time.Duration `yaml:"drain_timeout" reload:"live"`
@@ -325,6 +331,7 @@ func Default() Config {
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
+			OverloadDelay: sip.DefaultOverloadDelay,
 		},
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
 		Runtime: RuntimeConfig{GCPercent: 200},
@@ -624,6 +631,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Calls.MaxCPS < 0 {
 		return fail("calls.max_cps", "must be 0 (no limit) or a positive number of calls per second")
+	}
+	if c.Calls.OverloadDelay < 0 {
+		return fail("calls.overload_delay", "must be 0 (off) or a positive duration such as 50ms")
 	}
 	if c.Calls.DrainTimeout < 0 {
 		return fail("calls.drain_timeout", "must not be negative")

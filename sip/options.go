@@ -29,6 +29,7 @@ type config struct {
 	maxRing        time.Duration // upper bound for ringing any call
 	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
 	retryAfter     int
+	overloadDelay  time.Duration
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
 	maxCPS         int           // new calls per second; 0: no limit
@@ -233,6 +234,21 @@ func WithCallAdmission(maxCalls, maxCPS int) Option {
 			return fmt.Errorf("sip call admission max calls %d, max cps %d: %w", maxCalls, maxCPS, ErrBadOption)
 		}
 		c.maxCalls, c.maxCPS = maxCalls, maxCPS
+		return nil
+	}
+}
+
+// WithOverloadDelay sheds load past the switch's capacity: while the
+// wait of new INVITEs for a core (read loop to handler) has stayed above
+// target for 100 ms, new INVITEs get 503 with Retry-After before the
+// digest round (overload.go). 0 (the default) turns it off; the daemon
+// turns it on (calls.overload_delay, DefaultOverloadDelay).
+func WithOverloadDelay(target time.Duration) Option {
+	return func(c *config) error {
+		if target < 0 {
+			return fmt.Errorf("sip overload delay %s: %w", target, ErrBadOption)
+		}
+		c.overloadDelay = target
 		return nil
 	}
 }

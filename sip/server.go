@@ -63,6 +63,9 @@ type Server struct {
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
 	stats        counters
+	// reads and shed are the overload detector (overload.go).
+	reads inviteReads
+	shed  shedState
 
 	draining atomic.Bool
 	// Call admission limits, changed live by SetCallAdmission.
@@ -155,6 +158,11 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
 	s.ua, s.srv = ua, srv
+	if cfg.overloadDelay > 0 || cfg.observeDelay != nil {
+		// After sipgo's own handler, which has started the message's
+		// goroutine: the wait measured is that goroutine's.
+		srv.TransportLayer().OnMessage(s.noteRead)
+	}
 	srv.OnRegister(s.handleRegister)
 	srv.OnInvite(s.handleInvite)
 	srv.OnAck(s.handleAck)
@@ -200,8 +208,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, conn.Close)
 			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
-			if s.cfg.observeDelay != nil {
-				conn = &readTimedConn{PacketConn: conn, observe: s.cfg.observeDelay}
+			if s.cfg.observeDelay != nil || s.cfg.overloadDelay > 0 {
+				conn = newReadConn(conn, s.cfg.observeDelay, &s.reads)
 			}
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":

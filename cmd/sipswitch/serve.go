@@ -622,6 +622,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
+		sip.WithOverloadDelay(c.OverloadDelay),
 		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
 		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),

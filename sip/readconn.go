@@ -1,0 +1,122 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"time"
+)
+
+// readConn wraps a UDP listener's socket for what the SIP core measures
+// in sipgo's read loop, which reads it from one goroutine (so last and
+// oob need no lock):
+//
+//   - DelayRead, each datagram's time in the read loop (observe);
+//   - when each new INVITE arrived (reads, for the overload detector):
+//     the kernel's receive timestamp where there is one (Linux
+//     SO_TIMESTAMPNS), so the wait measured includes the time the
+//     datagram sat in the socket's buffer behind others, which is where
+//     a read loop starved of a core makes requests wait; else the time
+//     it was read.
+type readConn struct {
+	net.PacketConn
+	udp     *net.UDPConn // nil: read with ReadFrom, no kernel timestamps
+	oob     []byte
+	observe func(DelayStage, time.Duration) // nil: not timed
+	reads   *inviteReads                    // nil: arrivals not noted
+	last    time.Time
+}
+
+func newReadConn(conn net.PacketConn, observe func(DelayStage, time.Duration), reads *inviteReads) *readConn {
+	c := &readConn{PacketConn: conn, observe: observe, reads: reads}
+	if uc, ok := conn.(*net.UDPConn); ok && reads != nil && enableRecvTimestamps(uc) {
+		c.udp, c.oob = uc, make([]byte, 128)
+	}
+	return c
+}
+
+func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.observe != nil && !c.last.IsZero() {
+		c.observe(DelayRead, time.Since(c.last))
+	}
+	var (
+		n       int
+		addr    net.Addr
+		err     error
+		arrived time.Time
+	)
+	if c.udp != nil {
+		var oobn int
+		var from *net.UDPAddr
+		n, oobn, _, from, err = c.udp.ReadMsgUDP(b, c.oob)
+		if from != nil {
+			addr = from
+		}
+		arrived = recvTimestamp(c.oob[:oobn])
+	} else {
+		n, addr, err = c.PacketConn.ReadFrom(b)
+	}
+	c.last = time.Now()
+	if err == nil && c.reads != nil {
+		if arrived.IsZero() {
+			arrived = c.last
+		}
+		c.reads.noteDatagram(b[:n], arrived)
+	}
+	return n, addr, err
+}
+
+// noteDatagram remembers when a datagram holding a new INVITE arrived, by
+// its top Via's branch as written (the handler finds it by the branch
+// sipgo parsed). Anything else, and an INVITE whose branch it cannot
+// find, is left: its wait is not measured.
+func (r *inviteReads) noteDatagram(msg []byte, arrived time.Time) {
+	if !bytes.HasPrefix(msg, []byte("INVITE ")) {
+		return
+	}
+	b := rawTopBranch(msg)
+	if b == nil {
+		return
+	}
+	r.put(hashBranch(b), arrived.UnixNano())
+}
+
+// rawTopBranch finds the branch parameter of the first Via header of msg
+// (Via or its compact form v, any case), without parsing the message.
+func rawTopBranch(msg []byte) []byte {
+	for first := true; len(msg) > 0; first = false {
+		i := bytes.IndexByte(msg, '\n')
+		if i < 0 {
+			return nil
+		}
+		line := bytes.TrimSuffix(msg[:i], []byte("\r"))
+		msg = msg[i+1:]
+		if first {
+			continue // the request line
+		}
+		if len(line) == 0 {
+			return nil // the end of the headers
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			continue
+		}
+		name := bytes.TrimRight(line[:colon], " \t")
+		if !bytes.EqualFold(name, []byte("via")) && !bytes.EqualFold(name, []byte("v")) {
+			continue
+		}
+		v := line[colon+1:]
+		j := bytes.Index(v, []byte(";branch="))
+		if j < 0 {
+			return nil
+		}
+		v = v[j+len(";branch="):]
+		if k := bytes.IndexAny(v, ";, \t"); k >= 0 {
+			v = v[:k]
+		}
+		if len(v) == 0 {
+			return nil
+		}
+		return v
+	}
+	return nil
+}

@@ -39,8 +39,8 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, shed, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency                                                                                                    *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                              *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency                                                                                                          *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                                    *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per

@@ -167,12 +167,12 @@ func TestShedStateNeedsAStandingQueue(t *testing.T) {
 // messages without one give nothing.
 func TestRawTopBranch(t *testing.T) {
 	for msg, want := range map[string]string{
-		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1;rport\r\nVia: SIP/2.0/UDP b;branch=z9hG4bK2\r\n\r\n": "z9hG4bK1",
+		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1;rport\r\nVia: SIP/2.0/UDP b;branch=z9hG4bK2\r\n\r\n":           "z9hG4bK1",
 		"INVITE sip:1@x SIP/2.0\r\nFrom: <sip:a@b>;x=;branch=evil\r\nv : SIP/2.0/UDP a;branch=top,SIP/2.0/UDP b;branch=next\r\n\r\n": "top",
-		"INVITE sip:1@x SIP/2.0\r\nVIA: SIP/2.0/UDP a;received=1;branch=up\r\n\r\n":                                               "up",
-		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n\r\n":                                                                    "",
-		"INVITE sip:1@x SIP/2.0\r\nTo: <sip:1@x>\r\n\r\nVia: SIP/2.0/UDP a;branch=body\r\n":                                      "",
-		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=":                                                                    "",
+		"INVITE sip:1@x SIP/2.0\r\nVIA: SIP/2.0/UDP a;received=1;branch=up\r\n\r\n":                                                  "up",
+		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a\r\n\r\n":                                                                       "",
+		"INVITE sip:1@x SIP/2.0\r\nTo: <sip:1@x>\r\n\r\nVia: SIP/2.0/UDP a;branch=body\r\n":                                          "",
+		"INVITE sip:1@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=":                                                                       "",
 	} {
 		if got := string(rawTopBranch([]byte(msg))); got != want {
 			t.Errorf("%q: branch %q, want %q", msg, got, want)

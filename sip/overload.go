@@ -23,19 +23,14 @@ import (
 //
 // Only new INVITEs are refused: never a retransmission (the transaction
 // layer absorbs those, and answers them with the 503 already sent), an
-// in-dialog request (a BYE, a re-INVITE), an ACK or a CANCEL, and never
-// an authenticated line's emergency call. An INVITE that answers the
-// switch's challenge belongs to a call already taken: it is refused only
-// past shedCredentialsFactor times the target, when even the calls in
-// progress cannot be served.
+// in-dialog request (a BYE, a re-INVITE), an ACK or a CANCEL, never an
+// INVITE with credentials (the second round of a call the switch took:
+// refusing it would waste the first; a forged one costs a digest check
+// and gets 407), and never an authenticated line's emergency call.
 
 // overloadInterval is how long the wait must stay above the target before
 // new INVITEs are refused (INFERRED, CoDel's interval).
 const overloadInterval = 100 * time.Millisecond
-
-// shedCredentialsFactor: an INVITE with credentials is refused when its
-// own wait passes this many targets.
-const shedCredentialsFactor = 4
 
 // DefaultOverloadDelay is calls.overload_delay when not set (INFERRED): a
 // tenth of T1, so that the calls taken answer their callers well before a
@@ -167,7 +162,9 @@ func (s *Server) shedInvite(req *sip.Request, received time.Time) bool {
 	if !s.shed.overloaded(received) {
 		return false
 	}
-	if sipmsg.Header(req, "Proxy-Authorization") != nil && (!measured || d < shedCredentialsFactor*target) {
+	if sipmsg.Header(req, "Proxy-Authorization") != nil {
+		// The second round of a call the switch took: refusing it would
+		// waste the first.
 		return false
 	}
 	return !s.isEmergency(req.Recipient.User)

@@ -190,3 +190,35 @@ func FuzzRawTopBranch(f *testing.F) {
 		}
 	})
 }
+
+// While overloaded, only a new call's first INVITE is refused: not one
+// answering the challenge (the second round of a call taken), not an
+// emergency call; and nothing is refused once the wait falls back.
+func TestShedDecision(t *testing.T) {
+	s, sw, phone := overloadSwitch(t, 20*time.Millisecond)
+	invite := func(called string, creds bool) *sip.Request {
+		req := sip.NewRequest(sip.INVITE, phone.URI(called, sw))
+		req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK"+called))
+		if creds {
+			req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Digest username="1001"`))
+		}
+		return req
+	}
+	now := time.Now()
+	s.shed.aboveSince.Store(now.Add(-time.Second).UnixNano()) // a standing queue
+	for _, c := range []struct {
+		called string
+		creds  bool
+		want   bool
+	}{{"441234", false, true}, {"441234", true, false}, {"112", false, false}} {
+		if got := s.shedInvite(invite(c.called, c.creds), now); got != c.want {
+			t.Errorf("INVITE to %s, credentials %v: shed %v, want %v", c.called, c.creds, got, c.want)
+		}
+	}
+	// An INVITE that waited less than the target ends the overload.
+	req := invite("441235", false)
+	s.reads.put(branchKey(req), now.Add(-time.Millisecond).UnixNano())
+	if s.shedInvite(req, now) || s.shedInvite(invite("441236", false), now) {
+		t.Fatal("shed after a wait under the target")
+	}
+}

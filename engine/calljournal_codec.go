@@ -160,10 +160,10 @@ func readJournalSegment(data []byte) (recs []records.Call, torn int, err error) 
 		if k <= 0 || uint64(len(p)-1-k) < l {
 			return nil, len(data), nil
 		}
-		name := string(p[1+k : 1+k+int(l)])
+		name := p[1+k : 1+k+int(l)]
 		p = p[1+k+int(l):]
 		fields[i] = segmentField{kind: kind, index: -1}
-		if f, ok := byName[name]; ok && f.kind == kind {
+		if f, ok := byName[string(name)]; ok && f.kind == kind {
 			fields[i].index = f.index
 		}
 	}

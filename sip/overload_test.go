@@ -1,9 +1,12 @@
 package sip
 
 import (
+	"bytes"
 	"context"
+	"math"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,27 +142,48 @@ func TestOverloadShedsNewInvitesOnly(t *testing.T) {
 	})
 }
 
-// The detector sheds a standing queue, not a burst: waits past the target
-// shorter than the interval, or broken by one under it, refuse nothing.
-func TestShedStateNeedsAStandingQueue(t *testing.T) {
+// The share refused follows the wait: it grows while the wait stays past
+// the target, falls back to nothing once the queue is gone, and a single
+// period of a burst moves it little.
+func TestShedShareFollowsTheWait(t *testing.T) {
 	var st shedState
-	t0 := time.Unix(1000, 0)
 	target := 50 * time.Millisecond
-	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	st.observe(80*time.Millisecond, target, at(0))
-	st.observe(90*time.Millisecond, target, at(60))
-	if st.overloaded(at(90)) {
-		t.Fatal("overloaded 90 ms into a wait past the target")
+	t0 := time.Unix(1000, 0)
+	clock := 0
+	feed := func(wait time.Duration, periods int) {
+		for range periods {
+			clock += 30
+			st.observe(wait, target, t0.Add(time.Duration(clock)*time.Millisecond))
+		}
 	}
-	st.observe(10*time.Millisecond, target, at(95))
-	st.observe(70*time.Millisecond, target, at(100))
-	if st.overloaded(at(150)) {
-		t.Fatal("overloaded although a wait under the target broke the queue at 95 ms")
+	feed(5*time.Millisecond, 20)
+	if p := st.share(); p != 0 || st.refuse(target) {
+		t.Fatalf("share %.3f within capacity", p)
 	}
-	st.observe(70*time.Millisecond, target, at(199))
-	if !st.overloaded(at(200)) {
-		t.Fatal("not overloaded after 100 ms of waits past the target")
+	feed(80*time.Millisecond, 1) // a burst: one period
+	feed(5*time.Millisecond, 1)
+	if p := st.share(); p > 0.1 {
+		t.Fatalf("share %.3f after one period of a burst", p)
 	}
+	feed(5*time.Millisecond, 30)
+	if p := st.share(); p != 0 {
+		t.Fatalf("share %.3f after the burst", p)
+	}
+	feed(300*time.Millisecond, 30) // a standing queue: 0.9 s of it
+	if p := st.share(); p < 0.5 {
+		t.Fatalf("share %.3f under a standing queue of 300 ms", p)
+	}
+	feed(2*time.Millisecond, 60)
+	if p := st.share(); p != 0 {
+		t.Fatalf("share %.3f 1.8 s after the queue went", p)
+	}
+}
+
+// forceShed makes st refuse every new INVITE it may.
+func forceShed(st *shedState, target time.Duration) {
+	st.p.Store(math.Float64bits(1))
+	st.delay.Store(int64(target))
+	st.shedding.Store(true)
 }
 
 // The read loop finds the top Via's branch in a datagram as sipgo parses
@@ -191,9 +215,9 @@ func FuzzRawTopBranch(f *testing.F) {
 	})
 }
 
-// While overloaded, only a new call's first INVITE is refused: not one
+// While shedding, only a new call's first INVITE is refused: not one
 // answering the challenge (the second round of a call taken), not an
-// emergency call; and nothing is refused once the wait falls back.
+// emergency call.
 func TestShedDecision(t *testing.T) {
 	s, sw, phone := overloadSwitch(t, 20*time.Millisecond)
 	invite := func(called string, creds bool) *sip.Request {
@@ -205,7 +229,8 @@ func TestShedDecision(t *testing.T) {
 		return req
 	}
 	now := time.Now()
-	s.shed.aboveSince.Store(now.Add(-time.Second).UnixNano()) // a standing queue
+	s.rawShedding = false // as on a stream: the handler weighs the INVITE
+	forceShed(&s.shed, 20*time.Millisecond)
 	for _, c := range []struct {
 		called string
 		creds  bool
@@ -215,10 +240,140 @@ func TestShedDecision(t *testing.T) {
 			t.Errorf("INVITE to %s, credentials %v: shed %v, want %v", c.called, c.creds, got, c.want)
 		}
 	}
-	// An INVITE that waited less than the target ends the overload.
-	req := invite("441235", false)
-	s.reads.put(branchKey(req), now.Add(-time.Millisecond).UnixNano())
-	if s.shedInvite(req, now) || s.shedInvite(invite("441236", false), now) {
-		t.Fatal("shed after a wait under the target")
+	// On UDP the read loop has weighed it already.
+	s.rawShedding = true
+	if s.shedInvite(invite("441234", false), now) {
+		t.Fatal("a UDP INVITE weighed twice")
 	}
+}
+
+const shedInviteMsg = "INVITE sip:441234@127.0.0.1:5060 SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n" +
+	"v: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-0\r\n" +
+	"f: \"A\" <sip:1001@127.0.0.1>;tag=abc\r\n" +
+	"To: <sip:441234@127.0.0.1;tag=uri-param>\r\n" +
+	"Call-ID: call-1@127.0.0.1\r\n" +
+	"CSeq: 1\r\n INVITE\r\n" +
+	"Contact: <sip:1001@127.0.0.1:5070>\r\n" +
+	"Content-Length: 0\r\n\r\n"
+
+// The read loop's stateless 503 answers the INVITE as RFC 3261 8.2.6 has
+// a response built: every Via in order, From, To with a tag of its own
+// (the same for a retransmission), Call-ID and CSeq (a folded line
+// kept), Retry-After; sipgo's parser takes it.
+func TestStateless503(t *testing.T) {
+	var h rawHeaders
+	msg := []byte(shedInviteMsg)
+	if !readRawHeaders(msg, &h) || h.nvia != 2 || h.auth || hasTag(msg[h.to.start:h.to.end]) {
+		t.Fatalf("headers: %+v, to tagged %v", h, hasTag(msg[h.to.start:h.to.end]))
+	}
+	out := appendStateless503(nil, msg, &h, 30)
+	again := appendStateless503(nil, msg, &h, 30)
+	if !bytes.Equal(out, again) {
+		t.Fatal("a retransmission gets another answer")
+	}
+	m, err := sip.ParseMessage(out)
+	if err != nil {
+		t.Fatalf("the 503 does not parse: %v\n%s", err, out)
+	}
+	res, ok := m.(*sip.Response)
+	if !ok || res.StatusCode != 503 {
+		t.Fatalf("not a 503: %s", out)
+	}
+	vias := res.GetHeaders("Via")
+	if len(vias) != 2 || !strings.Contains(vias[0].Value(), "z9hG4bK-1") || !strings.Contains(vias[1].Value(), "z9hG4bK-0") {
+		t.Errorf("Vias %v", vias)
+	}
+	if tag, _ := res.To().Params.Get("tag"); !strings.HasPrefix(tag, shedTagPrefix) {
+		t.Errorf("To %s: no tag of the switch's", res.To().Value())
+	}
+	if tag, _ := res.From().Params.Get("tag"); tag != "abc" {
+		t.Errorf("From %s", res.From().Value())
+	}
+	if res.CallID().Value() != "call-1@127.0.0.1" || res.CSeq().SeqNo != 1 || res.CSeq().MethodName != sip.INVITE {
+		t.Errorf("Call-ID %s CSeq %s", res.CallID().Value(), res.CSeq().Value())
+	}
+	if ra := res.GetHeader("Retry-After"); ra == nil || ra.Value() != "30" {
+		t.Errorf("Retry-After %v", ra)
+	}
+	for name, in := range map[string]string{
+		"tagged To":           strings.Replace(shedInviteMsg, "tag=uri-param>", "tag=uri-param>;tag=x", 1),
+		"credentials":         strings.Replace(shedInviteMsg, "Contact:", "Proxy-Authorization: Digest username=\"1001\"\r\nContact:", 1),
+		"no Call-ID":          strings.Replace(shedInviteMsg, "Call-ID: call-1@127.0.0.1\r\n", "", 1),
+		"no end of headers":   shedInviteMsg[:len(shedInviteMsg)-40],
+		"only a request line": "INVITE sip:1@x SIP/2.0\r\n\r\n",
+	} {
+		var h rawHeaders
+		m := []byte(in)
+		if readRawHeaders(m, &h) && !h.auth && !hasTag(m[h.to.start:h.to.end]) {
+			t.Errorf("%s: would be refused statelessly", name)
+		}
+	}
+}
+
+// While shedding, the read loop refuses new INVITEs itself and drops the
+// ACKs of its 503s; INVITEs with credentials, to an emergency number and
+// other requests go on to sipgo.
+func TestShedRaw(t *testing.T) {
+	s, _, _ := overloadSwitch(t, 20*time.Millisecond)
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	self, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	c := newReadConn(self, nil, &s.reads, s)
+	from := peer.LocalAddr().(*net.UDPAddr).AddrPort()
+	now := time.Now()
+	invite := []byte(shedInviteMsg)
+	if s.shedRaw(c, invite, from, now) {
+		t.Fatal("refused without an overload")
+	}
+	forceShed(&s.shed, 20*time.Millisecond)
+	if !s.shedRaw(c, invite, from, now) {
+		t.Fatal("a new INVITE not refused in the read loop")
+	}
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	n, _, err := peer.ReadFrom(buf)
+	if err != nil || !bytes.HasPrefix(buf[:n], []byte("SIP/2.0 503 ")) {
+		t.Fatalf("the caller got %q (%v)", buf[:n], err)
+	}
+	m, _ := sip.ParseMessage(buf[:n])
+	tag, _ := m.(*sip.Response).To().Params.Get("tag")
+	ack := strings.Replace(strings.Replace(shedInviteMsg, "INVITE sip:", "ACK sip:", 1), "tag=uri-param>", "tag=uri-param>;tag="+tag, 1)
+	if !s.shedRaw(c, []byte(ack), from, now) {
+		t.Error("the ACK of a stateless 503 went on to sipgo")
+	}
+	for name, msg := range map[string]string{
+		"credentials": strings.Replace(shedInviteMsg, "Contact:", "Proxy-Authorization: Digest username=\"1001\"\r\nContact:", 1),
+		"emergency":   strings.Replace(shedInviteMsg, "INVITE sip:441234@", "INVITE sip:112@", 1),
+		"in-dialog":   strings.Replace(shedInviteMsg, "tag=uri-param>", "tag=uri-param>;tag=x", 1),
+		"other ACK":   strings.Replace(ack, shedTagPrefix, "x", 1),
+		"REGISTER":    strings.Replace(shedInviteMsg, "INVITE sip:", "REGISTER sip:", 1),
+	} {
+		if s.shedRaw(c, []byte(msg), from, now) {
+			t.Fatalf("%s refused in the read loop", name)
+		}
+	}
+}
+
+func FuzzStateless503(f *testing.F) {
+	f.Add([]byte(shedInviteMsg))
+	f.Add([]byte("INVITE a b\r\nv:\r\n \r\nt:;tag\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var h rawHeaders
+		if !readRawHeaders(msg, &h) {
+			return
+		}
+		hasTag(msg[h.to.start:h.to.end])
+		rawURIUser(msg[h.uri.start:h.uri.end])
+		if out := appendStateless503(nil, msg, &h, 30); !bytes.HasPrefix(out, []byte("SIP/2.0 503 ")) {
+			t.Fatal("not a 503")
+		}
+	})
 }

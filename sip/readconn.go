@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// readConn wraps a UDP listener's socket for what the SIP core measures
-// in sipgo's read loop, which reads it from one goroutine (so last and
-// oob need no lock):
+// readConn wraps a UDP listener's socket for what the SIP core does in
+// sipgo's read loop, which reads it from one goroutine (so last, oob and
+// out need no lock):
 //
 //   - DelayRead, each datagram's time in the read loop (observe);
 //   - when each new INVITE arrived (reads, for the overload detector):
@@ -16,53 +16,67 @@ import (
 //     SO_TIMESTAMPNS), so the wait measured includes the time the
 //     datagram sat in the socket's buffer behind others, which is where
 //     a read loop starved of a core makes requests wait; else the time
-//     it was read.
+//     it was read;
+//   - while the switch sheds load, the stateless refusal of new INVITEs
+//     before sipgo parses them (shed, overload.go): at twice its
+//     capacity the read loop is the switch's narrowest part, and a
+//     refusal that went through the parser would cost it a fifth of a
+//     call's parsing.
 type readConn struct {
 	net.PacketConn
-	udp     *net.UDPConn // nil: read with ReadFrom, no kernel timestamps
+	udp     *net.UDPConn // nil: read with ReadFrom
+	stamps  bool         // the kernel stamps datagrams (oob)
 	oob     []byte
+	out     []byte                          // a stateless answer being built
 	observe func(DelayStage, time.Duration) // nil: not timed
 	reads   *inviteReads                    // nil: arrivals not noted
+	shed    *Server                         // nil: nothing refused here
 	last    time.Time
 }
 
-func newReadConn(conn net.PacketConn, observe func(DelayStage, time.Duration), reads *inviteReads) *readConn {
-	c := &readConn{PacketConn: conn, observe: observe, reads: reads}
-	if uc, ok := conn.(*net.UDPConn); ok && reads != nil && enableRecvTimestamps(uc) {
-		c.udp, c.oob = uc, make([]byte, 128)
+func newReadConn(conn net.PacketConn, observe func(DelayStage, time.Duration), reads *inviteReads, shed *Server) *readConn {
+	c := &readConn{PacketConn: conn, observe: observe, reads: reads, shed: shed}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		c.udp = uc
+		if reads != nil && enableRecvTimestamps(uc) {
+			c.stamps, c.oob = true, make([]byte, 128)
+		}
 	}
 	return c
 }
 
 func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	if c.observe != nil && !c.last.IsZero() {
-		c.observe(DelayRead, time.Since(c.last))
-	}
-	var (
-		n       int
-		addr    net.Addr
-		err     error
-		arrived time.Time
-	)
-	if c.udp != nil {
-		var oobn int
-		var from *net.UDPAddr
-		n, oobn, _, from, err = c.udp.ReadMsgUDP(b, c.oob)
-		if from != nil {
-			addr = from
+	for {
+		if c.observe != nil && !c.last.IsZero() {
+			c.observe(DelayRead, time.Since(c.last))
 		}
-		arrived = recvTimestamp(c.oob[:oobn])
-	} else {
-		n, addr, err = c.PacketConn.ReadFrom(b)
-	}
-	c.last = time.Now()
-	if err == nil && c.reads != nil {
-		if arrived.IsZero() {
-			arrived = c.last
+		if c.udp == nil {
+			n, addr, err := c.PacketConn.ReadFrom(b)
+			c.last = time.Now()
+			if err == nil && c.reads != nil {
+				c.reads.noteDatagram(b[:n], c.last)
+			}
+			return n, addr, err
 		}
-		c.reads.noteDatagram(b[:n], arrived)
+		n, oobn, _, from, err := c.udp.ReadMsgUDPAddrPort(b, c.oob)
+		c.last = time.Now()
+		if err != nil {
+			return n, nil, err
+		}
+		arrived := c.last
+		if c.stamps {
+			if t := recvTimestamp(c.oob[:oobn]); !t.IsZero() {
+				arrived = t
+			}
+		}
+		if c.shed != nil && c.shed.shedRaw(c, b[:n], from, c.last) {
+			continue // answered (or dropped) here: sipgo never sees it
+		}
+		if c.reads != nil {
+			c.reads.noteDatagram(b[:n], arrived)
+		}
+		return n, net.UDPAddrFromAddrPort(from), nil
 	}
-	return n, addr, err
 }
 
 // noteDatagram remembers when a datagram holding a new INVITE arrived, by

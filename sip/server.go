@@ -66,6 +66,10 @@ type Server struct {
 	// reads and shed are the overload detector (overload.go).
 	reads inviteReads
 	shed  shedState
+	// rawShedding: UDP INVITEs are weighed in the read loop; shedLast is
+	// when it last refused one (overloadraw.go).
+	rawShedding bool
+	shedLast    atomic.Int64
 
 	draining atomic.Bool
 	// Call admission limits, changed live by SetCallAdmission.
@@ -209,7 +213,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
 			if s.cfg.observeDelay != nil || s.cfg.overloadDelay > 0 {
-				conn = newReadConn(conn, s.cfg.observeDelay, &s.reads)
+				var shed *Server
+				if s.cfg.overloadDelay > 0 {
+					shed = s
+				}
+				rc := newReadConn(conn, s.cfg.observeDelay, &s.reads, shed)
+				s.rawShedding = s.rawShedding || (shed != nil && rc.udp != nil)
+				conn = rc
 			}
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":

@@ -233,10 +233,11 @@ type CallsConfig struct {
 	MaxCalls int `yaml:"max_calls" reload:"live"`
 	MaxCPS   int `yaml:"max_cps" reload:"live"`
 	// OverloadDelay sheds load past the host's capacity, whatever it is:
-	// while new INVITEs have waited longer than this for a core (read to
-	// handler) for 100 ms on end, new INVITEs get 503 with Retry-After
-	// before the digest round; in-dialog requests, retransmissions and
-	// emergency calls never do (sip.WithOverloadDelay). 0 turns it off.
+	// the share of new INVITEs that keeps their wait for a core (arrival
+	// to handler) at this target gets 503 with Retry-After before the
+	// digest round; in-dialog requests, retransmissions, INVITEs with
+	// credentials and emergency calls never do (sip.WithOverloadDelay).
+	// 0 turns it off.
 	OverloadDelay   time.Duration `yaml:"overload_delay"`
 	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
 	MaxDuration     time.Duration `yaml:"max_duration"`

@@ -70,7 +70,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		blocked:       d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
 		rejected:      d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
 		overload:      d("sipswitch_sip_rejected_overload_total", "Calls refused by the call admission limits (calls.max_calls, calls.max_cps) and by overload shedding."),
-		shed:          d("sipswitch_sip_shed_overload_total", "New INVITEs refused because their wait for a core stayed past calls.overload_delay (overload shedding)."),
+		shed:          d("sipswitch_sip_shed_overload_total", "New INVITEs refused to keep the wait for a core at calls.overload_delay (overload shedding)."),
 		sessionLost:   d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
 		unregAlerts:   d("sipswitch_sip_unregistered_alerts_total", "Lines expected to be registered (expect_registered 1 or 2) whose last registration lapsed or was removed."),
 		addrAlerts:    d("sipswitch_sip_address_change_alerts_total", "Lines with expect_registered 2 that registered from a new IP address."),

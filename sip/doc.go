@@ -396,11 +396,11 @@
 // timestamp, SO_TIMESTAMPNS, on UDP; the read, on streams) to its
 // handler starting, which is the time it sat behind other work for a
 // core, in the socket's buffer or as a runnable goroutine (DelayQueue).
-// While that wait has stayed past the target for 100 ms (a standing
-// queue, as RFC 8289's CoDel tells one from a burst), a new INVITE gets
-// 503 with Retry-After before the digest round: a refusal costs a small
-// part of a call, so the calls taken keep the cores. Never refused for
-// it: retransmissions (absorbed by the transaction layer), in-dialog
+// A controller on that wait (PIE, RFC 8033) sets the share of new
+// INVITEs refused 503 with Retry-After before the digest round that keeps
+// the wait at the target; on UDP the read loop refuses them statelessly
+// before sipgo parses them (overloadraw.go): a refusal costs a small part
+// of a call, so the calls taken keep the cores. Never refused for it: retransmissions (absorbed by the transaction layer), in-dialog
 // requests, ACK, CANCEL, INVITEs answering the switch's challenge (the
 // second round of a call taken) and an authenticated line's emergency
 // call. calls.max_cps and calls.max_calls (calladmission.go) remain as

@@ -238,10 +238,10 @@ func WithCallAdmission(maxCalls, maxCPS int) Option {
 	}
 }
 
-// WithOverloadDelay sheds load past the switch's capacity: while the
-// wait of new INVITEs for a core (read loop to handler) has stayed above
-// target for 100 ms, new INVITEs get 503 with Retry-After before the
-// digest round (overload.go). 0 (the default) turns it off; the daemon
+// WithOverloadDelay sheds load past the switch's capacity: the share of
+// new INVITEs that keeps their wait for a core (arrival to handler) at
+// target gets 503 with Retry-After before the digest round (overload.go,
+// overloadraw.go). 0 (the default) turns it off; the daemon
 // turns it on (calls.overload_delay, DefaultOverloadDelay).
 func WithOverloadDelay(target time.Duration) Option {
 	return func(c *config) error {

@@ -634,7 +634,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("calls.max_cps", "must be 0 (no limit) or a positive number of calls per second")
 	}
 	if c.Calls.OverloadDelay < 0 {
-		return fail("calls.overload_delay", "must be 0 (off) or a positive duration such as 50ms")
+		return fail("calls.overload_delay", "must be 0s (off) or a positive duration such as 50ms")
 	}
 	if c.Calls.DrainTimeout < 0 {
 		return fail("calls.drain_timeout", "must not be negative")

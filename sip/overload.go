@@ -132,6 +132,10 @@ const (
 	// pieMax leaves some new INVITEs to the handler, whose waits are
 	// what ends the overload.
 	pieMax = 0.95
+	// pieMaxBurst is how long a queue may stand past the target, from
+	// none, before anything is refused (RFC 8033 4.4's burst allowance,
+	// its 150 ms): a GC cycle or a moment of a busy host is absorbed.
+	pieMaxBurst = 150 * time.Millisecond
 )
 
 // shedState is the overload controller: the share of new INVITEs refused
@@ -143,7 +147,12 @@ type shedState struct {
 	mu       sync.Mutex    // one updater at a time
 	delayOld time.Duration // the mean wait of the period before (under mu)
 	delay    atomic.Int64  // the mean wait of the last period
-	// shedding is set while p > 0, for the read loop's fast path.
+	// burst is what is left of the burst allowance (under mu); armed
+	// while the queue is gone.
+	burst time.Duration
+	armed bool
+	// shedding is set while p > 0 and the allowance is spent, for the
+	// read loop's fast path.
 	shedding atomic.Bool
 }
 
@@ -183,8 +192,14 @@ func (st *shedState) observe(d, target time.Duration, now time.Time) {
 	if p < 0.001 {
 		p = 0
 	}
+	switch {
+	case p == 0 && delay < target/2 && st.delayOld < target/2, !st.armed:
+		st.burst, st.armed = pieMaxBurst, true
+	case st.burst > 0:
+		st.burst -= min(time.Duration(t-last), st.burst)
+	}
 	st.p.Store(math.Float64bits(p))
-	st.shedding.Store(p > 0)
+	st.shedding.Store(p > 0 && st.burst == 0)
 }
 
 // refuse says whether a new INVITE is refused now: with the share's

@@ -160,18 +160,21 @@ func TestShedShareFollowsTheWait(t *testing.T) {
 	if p := st.share(); p != 0 || st.refuse(target) {
 		t.Fatalf("share %.3f within capacity", p)
 	}
-	feed(80*time.Millisecond, 1) // a burst: one period
+	feed(80*time.Millisecond, 4) // a burst: 120 ms, within the allowance
+	if st.shedding.Load() {
+		t.Fatalf("refusing within the burst allowance (share %.3f)", st.share())
+	}
 	feed(5*time.Millisecond, 1)
 	if p := st.share(); p > 0.1 {
-		t.Fatalf("share %.3f after one period of a burst", p)
+		t.Fatalf("share %.3f after a burst", p)
 	}
 	feed(5*time.Millisecond, 30)
 	if p := st.share(); p != 0 {
 		t.Fatalf("share %.3f after the burst", p)
 	}
 	feed(300*time.Millisecond, 30) // a standing queue: 0.9 s of it
-	if p := st.share(); p < 0.5 {
-		t.Fatalf("share %.3f under a standing queue of 300 ms", p)
+	if p := st.share(); p < 0.5 || !st.shedding.Load() {
+		t.Fatalf("share %.3f (refusing %v) under a standing queue of 300 ms", p, st.shedding.Load())
 	}
 	feed(2*time.Millisecond, 60)
 	if p := st.share(); p != 0 {

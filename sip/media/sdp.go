@@ -288,6 +288,8 @@ type localStream struct {
 	kind    streamKind
 	rtpPort int // 0: declined towards this party
 	mux     bool
+	protos  []string // the transport protocol to write; nil: the party's
+	crypto  []string // the relay's a=crypto values (sdesneg.go)
 }
 
 // origin is the o= line the relay shows one party (RFC 8866 5.2): its own
@@ -316,6 +318,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 	for i, md := range sd.MediaDescriptions {
 		ls := local[i]
 		md.ConnectionInformation = nil
+		if ls.protos != nil {
+			md.MediaName.Protos = ls.protos
+		}
 		if ls.rtpPort == 0 || md.MediaName.Port.Value == 0 {
 			// Declined (RFC 3264 6): the port is 0 and the attributes
 			// mean nothing; they go, with any address they name.
@@ -336,6 +341,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			}
 			if ls.mux {
 				md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+			}
+			for _, c := range ls.crypto {
+				md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", c))
 			}
 		}
 	}
@@ -372,6 +380,8 @@ func dropAttrs(attrs []sdp.Attribute, media bool) []sdp.Attribute {
 		switch a.Key {
 		case "candidate", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "end-of-candidates":
 			continue
+		case "crypto":
+			continue // a party's SDES key is for the relay only (sdesneg.go)
 		case "rtcp", "rtcp-mux":
 			if media {
 				continue

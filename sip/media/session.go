@@ -57,6 +57,8 @@ type leg struct {
 	lines   []mediaLine  // its last SDP (offer or answer)
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
+	enc     Encryption   // SetEncryption
+	sdes    []sdesStream // SDES state per m= line index (sdesneg.go)
 }
 
 // stream is one m= line index relayed between the two legs.
@@ -164,6 +166,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if err := s.sdesOffer(from, sd, lines); err != nil {
+		return nil, err
+	}
 	for i, l := range lines {
 		if err := s.ensureStream(i, l); err != nil {
 			return nil, err
@@ -186,6 +191,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)
+	}
+	if err := s.sdesApplyOffer(from, sd, lines, local); err != nil {
+		return nil, err
 	}
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, true)
 }
@@ -225,6 +233,9 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 		}
 		local[i] = ls
 	}
+	if err := s.sdesAnswer(from, sd, lines, local); err != nil {
+		return nil, err
+	}
 	s.reconfigure()
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
 }
@@ -239,6 +250,7 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].sdes = nil // the next party gets keys of its own
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}

@@ -188,6 +188,11 @@ type MediaConfig struct {
 	// call is on hold (rtpholdtimeout). 0 turns either off.
 	Timeout     time.Duration `yaml:"timeout"`
 	HoldTimeout time.Duration `yaml:"hold_timeout"`
+	// SDESWithoutTLS lets SDES keys (SRTP master keys in the SDP's
+	// a=crypto) travel over UDP and TCP. Off: they are taken and sent
+	// over TLS only. UNSAFE when on: whoever reads the signalling on its
+	// way has the keys and the media (sip.WithSDESWithoutTLS).
+	SDESWithoutTLS bool `yaml:"sdes_without_tls"`
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.

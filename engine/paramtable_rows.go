@@ -64,9 +64,10 @@ var phoneEffects = map[string]effect{
 	"lnumber":          {Refused: "virtual phones (logging in on top of another line) are not built on any path"},
 	"mailbox": {Render: on("mailbox= (message waiting from Asterisk's voicemail) and VoiceMail destinations"),
 		SIP: on("the voicemail destination's box; the SIP core sends no message-waiting NOTIFY"), Simulate: off(notCallerSide)},
-	"media":       {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
-	"missedemail": {Refused: "the switch sends no email on any path"},
-	"music":       {Render: on("mohsuggest=/moh_suggest= class music-N"), SIP: off(noAudio), Simulate: off(notSimulated)},
+	"media":            {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
+	"media_encryption": mediaEncryptionEffect,
+	"missedemail":      {Refused: "the switch sends no email on any path"},
+	"music":            {Render: on("mohsuggest=/moh_suggest= class music-N"), SIP: off(noAudio), Simulate: off(notSimulated)},
 	"music_ringing": {Render: on("Dial option m: music instead of ringing"), SIP: off(noAudio + ": the callee's 180 is relayed"),
 		Simulate: off(notSimulated)},
 	"owner": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},
@@ -93,6 +94,14 @@ var phoneEffects = map[string]effect{
 	"unumber":       {Render: on("the unregistered destination's number or line"), SIP: on("the unregistered destination's number or line"), Simulate: off(notCallerSide)},
 	"unumber_group": {Refused: "there are no group calls (hunt groups, queues) on any path"},
 	"validation":    {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
+}
+
+// mediaEncryptionEffect is the row of phones' and peers' media_encryption
+// (a sipswitch addition).
+var mediaEncryptionEffect = effect{
+	Render:   on("optional: media_encryption=sdes + media_encryption_optimistic=yes; required: media_encryption=sdes (chan_sip encryption=yes); Asterisk also exchanges the keys over UDP/TCP"),
+	SIP:      on("SRTP with SDES keys terminated by the relay, keys over TLS only: none refuses RTP/SAVP (488), optional takes and offers SRTP, required refuses plain RTP (488)"),
+	Simulate: off(notSimulated),
 }
 
 // emergencyLocation is the row of each element of a line's emergency
@@ -132,8 +141,9 @@ var peerEffects = map[string]effect{
 		SIP: on("emergency calls to the peer carry the line's PIDF-LO and Geolocation"), Simulate: on("`location` on the peer's attempt")},
 	"fail_percent": {Render: on("RAND() ≤ N: congestion (503) before dialling"), SIP: on("that share of calls fails 503 before dialling"),
 		Simulate: on("the peer's failure share")},
-	"outmaximum": {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
-	"password":   {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
+	"media_encryption": mediaEncryptionEffect,
+	"outmaximum":       {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
+	"password":         {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
 	"plan_customer": {Render: off("who may route to the peer: checked when a route names it"), SIP: off("who may route to the peer: checked when a route names it"),
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},

@@ -142,6 +142,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	}
 	w.setBool("qualify", p.Ping == 1, "ping")
 	sipMedia(w, cfg.media, true)
+	sipEncryption(w, p.MediaEncryption)
 	if p.Media == routing.MediaFax {
 		w.set("t38pt_udptl", "yes,redundancy", "media")
 	}
@@ -167,6 +168,16 @@ func sipMedia(w *confWriter, m MediaPolicy, phone bool) {
 		if m.HoldTimeout > 0 {
 			w.setInt("rtpholdtimeout", m.HoldTimeout, "media.hold_timeout")
 		}
+	}
+}
+
+// sipEncryption renders media_encryption for chan_sip: required is
+// encryption=yes (SRTP only, offered as RTP/SAVP). chan_sip has no
+// best-effort mode: with optional it offers plain RTP and, as with none,
+// takes an SRTP offer when res_srtp is loaded (README: Media encryption).
+func sipEncryption(w *confWriter, mode string) {
+	if mode == routing.MediaEncryptionRequired {
+		w.set("encryption", "yes", "media_encryption")
 	}
 }
 
@@ -227,6 +238,7 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	}
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
 	sipMedia(w, cfg.media, false)
+	sipEncryption(w, p.MediaEncryption)
 	if p.OutMaximum >= 0 {
 		w.setInt("call-limit", p.OutMaximum, "outmaximum")
 	}

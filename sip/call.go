@@ -88,6 +88,7 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
+	callerEnc     media.Encryption // the caller leg's SRTP (callsrtp.go)
 	media         *media.Session
 	bOffered      bool
 	sentA         sdpSent

@@ -136,6 +136,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case c.screenCaller(req, callerPhone != nil) != nil:
 		res = result{code: 488, reason: "Not Acceptable Here"}
 		c.noteRefusal("bad SDP")
+	case c.screenCallerEncryption(req.Transport(), req.Body()) != nil:
+		res = result{code: 488, reason: "Not Acceptable Here"}
+		c.noteRefusal("media encryption")
 	case callerPhone != nil:
 		if rel, ok := s.dir.AcquirePhone(callerPhone); ok {
 			c.releases = append(c.releases, rel)

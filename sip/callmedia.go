@@ -50,6 +50,8 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 	switch {
 	case errors.Is(err, media.ErrNoCommonCodec):
 		return 488, "Not Acceptable Here", "no common codec"
+	case errors.Is(err, media.ErrMediaEncryption), errors.Is(err, errSDESNeedsTLS), errors.Is(err, errSRTPNoRelay):
+		return 488, "Not Acceptable Here", "media encryption"
 	case errors.Is(err, media.ErrNoPorts):
 		return 503, "Service Unavailable", "no media ports"
 	case errors.Is(err, media.ErrClosed), errors.Is(err, context.Canceled):
@@ -106,11 +108,18 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // the address the INVITE came from (any port) and the caller's SDP
 // address when that is trusted (media.Session.SetNAT). The callee's leg
 // gets its source from each response whose SDP the relay takes
-// (calleeFrom).
-func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
+// (calleeFrom). calleeEnc is the SRTP of the party rung (callsrtp.go):
+// a call where either party's media is SRTP, or whose offer carries keys,
+// is relayed whatever media.relay says, since only the relay can
+// terminate SRTP and keep one leg's keys from the other.
+func (c *call) relayBody(body []byte, calleeNAT bool, calleeEnc media.Encryption) ([]byte, error) {
 	if c.media == nil {
-		if !c.mode.Relay(c.callerNAT, calleeNAT) {
+		srtp := c.needsSRTP(body, calleeEnc)
+		if !srtp && !c.mode.Relay(c.callerNAT, calleeNAT) {
 			return body, nil
+		}
+		if c.s.cfg.relay == nil {
+			return nil, errSRTPNoRelay
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
 		if err != nil {
@@ -120,6 +129,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.s.stats.relayedCalls.Add(1)
 		s.SetNAT(media.SideA, c.callerNAT)
 		s.SetSources(media.SideA, sipmsg.SourceAddr(c.a.InviteRequest))
+		s.SetEncryption(media.SideA, c.callerEnc)
 	}
 	if c.bOffered {
 		// RFC 3264 leaves the failed party nothing to send to: its
@@ -128,6 +138,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 	}
 	c.bOffered = true
 	c.media.SetNAT(media.SideB, calleeNAT)
+	c.media.SetEncryption(media.SideB, calleeEnc)
 	if len(body) == 0 {
 		return nil, nil // late offer: the callee's 2xx carries it
 	}
@@ -170,6 +181,11 @@ func (c *call) relayedProvisional(res *sip.Response) []byte {
 func (c *call) takeAnswer(l *leg) error {
 	body := l.dlg.InviteResponse.Body()
 	l.answer = body
+	if c.media == nil && len(c.a.InviteRequest.Body()) == 0 && hasSDES(body) {
+		// A late offer with keys on a call the relay does not carry:
+		// they would reach the caller as they are.
+		return errSRTPNoRelay
+	}
 	if c.media == nil || len(body) == 0 {
 		return nil
 	}

@@ -32,9 +32,13 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
-	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
+	enc, contacts, err := c.lineEncryption(p, contacts)
+	var offer []byte
 	if err == nil {
-		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts))
+		offer, err = c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
+	}
+	if err == nil {
+		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts), enc)
 	}
 	if err != nil {
 		rel()

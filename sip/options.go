@@ -48,6 +48,7 @@ type config struct {
 	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
 	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
 	tlsHandshake   time.Duration
+	sdesWithoutTLS bool // WithSDESWithoutTLS
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.

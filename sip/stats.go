@@ -58,6 +58,10 @@ type Stats struct {
 	// (routing/emergency.go), routed or not: an alert metric.
 	EmergencyCalls uint64
 	MediaTimeouts  uint64
+	// SDESRefused counts offers whose SDES keys (a=crypto) came over a
+	// transport they may not travel on (UDP, TCP) and were not taken
+	// (sip package documentation, SRTP).
+	SDESRefused uint64
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
@@ -73,6 +77,7 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
+	sdesRefused                                           atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -110,6 +115,7 @@ func (s *Server) Stats() Stats {
 		RelayedCalls:        c.relayedCalls.Load(),
 		EmergencyCalls:      c.emergencyCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
+		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
 	}

@@ -640,7 +640,8 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if d.relay, err = media.New(relayOpts...); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
-	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia))
+	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia),
+		sip.WithSDESWithoutTLS(d.cfg.Media.SDESWithoutTLS))
 	tlsOpt, err := d.sipTLSOption()
 	if err != nil {
 		d.relay.Close()

@@ -66,6 +66,9 @@ type sdesStream struct {
 	// protos is the transport of the party's last offer (the answer
 	// echoes it: RTP/SAVP, or RTP/AVP with a=crypto).
 	protos []string
+	// keyed: the end's SRTP keys are SDES's. Keys installed otherwise
+	// (SetSRTP: DTLS-SRTP) are not SDES's to remove.
+	keyed bool
 }
 
 // SetEncryption sets what a leg's party may or must speak (see
@@ -297,15 +300,18 @@ func (s *Session) sdesInstall(l *leg, i int, remote *cryptoAttr) error {
 	end := st.ends[l.side]
 	ss := l.sdesAt(i)
 	if remote == nil {
-		if end.srtp.Load() != nil {
-			ss.local = [len(cryptoSuites)]*cryptoAttr{}
+		if !ss.keyed {
+			return nil
 		}
+		ss.keyed = false
+		ss.local = [len(cryptoSuites)]*cryptoAttr{}
 		return end.setSRTP(nil)
 	}
 	k, err := ss.localKey(suiteIndex(remote.suite.name))
 	if err != nil {
 		return err
 	}
+	ss.keyed = true
 	return end.setSRTP(&SRTPKeys{
 		Profile:   remote.suite.profile,
 		RemoteKey: remote.key, RemoteSalt: remote.salt, RemoteMKI: remote.mki,

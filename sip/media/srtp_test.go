@@ -300,3 +300,24 @@ func TestSetSRTPErrors(t *testing.T) {
 		t.Fatalf("nil keys: %v, srtp %v", err, s.SRTP(SideA, 0))
 	}
 }
+
+// Keys installed through the seam (a DTLS handshake's) are not SDES's:
+// a re-offer without a=crypto leaves them.
+func TestSetSRTPSurvivesOfferWithoutSDES(t *testing.T) {
+	e := newTestEngine(t)
+	a, b := newParty(t), newParty(t)
+	s, _, _ := setup(t, e, a, b, false)
+	k := newKeys(t, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	if err := s.SetSRTP(SideA, 0, &k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Offer(SideA, sdpBody(a.addr(), "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(SideB, sdpBody(b.addr(), "recvonly")); err != nil {
+		t.Fatal(err)
+	}
+	if !s.SRTP(SideA, 0) {
+		t.Fatal("a re-offer removed keys SDES did not install")
+	}
+}

@@ -89,8 +89,10 @@
 //   - EncryptionOptional: SRTP when the party offers or accepts it. The
 //     relay offers the party RTP/AVP(F) with its a=crypto lines
 //     (best-effort SRTP, as Asterisk's media_encryption_optimistic and
-//     FreeSWITCH's rtp_secure_media=optional); an answer with one of them
-//     makes the leg SRTP, one without plain.
+//     FreeSWITCH's rtp_secure_media=optional), or RTP/SAVP(F) once the
+//     party offered that itself (a re-offer must not ask an SRTP-only
+//     phone for RTP/AVP); an answer with one of them makes the leg SRTP,
+//     one without plain.
 //   - EncryptionRequired: SRTP only. The relay offers RTP/SAVP(F); an
 //     offer or answer without a usable a=crypto is ErrMediaEncryption.
 //

@@ -25,8 +25,9 @@ const (
 	// EncryptionOptional: SRTP when the party offers or accepts it. The
 	// relay offers the party RTP/AVP(F) with its a=crypto lines
 	// (best-effort SRTP, as Asterisk's media_encryption_optimistic and
-	// FreeSWITCH's rtp_secure_media=optional): a party that answers with
-	// a=crypto gets SRTP, one that answers without it plain RTP.
+	// FreeSWITCH's rtp_secure_media=optional), or RTP/SAVP(F) once the
+	// party offered that itself: a party that answers with a=crypto gets
+	// SRTP, one that answers without it plain RTP.
 	EncryptionOptional
 	// EncryptionRequired: SRTP only. The relay offers the party
 	// RTP/SAVP(F); an offer or answer from it without a usable a=crypto
@@ -216,7 +217,10 @@ func (s *Session) sdesApplyOffer(from Side, sd *sdp.SessionDescription, lines []
 		if err := s.sdesInstall(lf, i, lf.sdesAt(i).accepted); err != nil {
 			return err
 		}
-		secure := lt.enc == EncryptionRequired
+		// RTP/SAVP where SRTP is required, and to a party that offered
+		// RTP/SAVP itself (a re-offer must not ask an SRTP-only phone for
+		// RTP/AVP); RTP/AVP otherwise, with keys when optional.
+		secure := lt.enc == EncryptionRequired || (lt.enc == EncryptionOptional && isSecureProto(to.protos))
 		local[i].protos = withProfile(md.MediaName.Protos, secure)
 		if lt.enc == EncryptionNone {
 			continue

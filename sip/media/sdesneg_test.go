@@ -439,3 +439,30 @@ func FuzzSDESOfferAnswer(f *testing.F) {
 		check(SideA, out)
 	})
 }
+
+// An optional party that offered RTP/SAVP is offered RTP/SAVP when the
+// other party re-offers: an SRTP-only phone is not asked for RTP/AVP.
+func TestSDESReofferKeepsSAVP(t *testing.T) {
+	e := newTestEngine(t)
+	a, b := newParty(t), newParty(t)
+	s, err := e.NewSession(t.Context(), "sdes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.SetEncryption(SideA, EncryptionOptional)
+	aLine, _ := sdesKey(t, 1, "AES_CM_128_HMAC_SHA1_80")
+	if _, err := s.Offer(SideA, cryptoBody(a.addr(), "RTP/SAVP", aLine)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(SideB, sdpBody(b.addr())); err != nil {
+		t.Fatal(err)
+	}
+	toA, err := s.Offer(SideB, sdpBody(b.addr(), "sendonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if proto, cs := relayCrypto(t, toA); proto != "RTP/SAVP" || len(cs) != offeredSuites {
+		t.Fatalf("re-offer to the SRTP phone: %s with %d keys", proto, len(cs))
+	}
+}

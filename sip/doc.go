@@ -272,7 +272,9 @@
 // taken when the call's first offer goes out (a call sent on to a line
 // behind NAT after a peer failed starts relaying then) and holds for the
 // rest of the call; SetMediaRelay changes the mode for new calls. A call
-// that is not relayed has no session and costs nothing of the relay.
+// that is not relayed has no session and costs nothing of the relay. A
+// call with SRTP on either leg, or keys in its offer, is relayed whatever
+// the mode (SRTP, below).
 //
 // INFERRED: no per-line or per-peer override of media.relay. phones/create
 // and peers/create have no setting for it (no nat, directmedia or

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sipswitch/sipswitch/capture"
 	"github.com/sipswitch/sipswitch/internal/testcert"
 )
 
@@ -22,6 +24,7 @@ import (
 //   - a call between them goes through the relay, SRTP on both legs, each
 //     leg with the relay's own key: neither phone ever sees the other's
 //     key, and both count RTP sent and received in their RTCP;
+//   - HEP capture copies every SIP message with the SDES keys masked;
 //   - a call to a SIPp carrier on plain RTP (a peer with media_encryption
 //     none over UDP): the relay decrypts the phone's SRTP for the carrier
 //     and encrypts the carrier's RTP for the phone, and counts both.
@@ -43,9 +46,10 @@ func TestBaresipSRTPOverTLS(t *testing.T) {
 	caFile := writePEM(t, dir, "ca.pem", ca.PEM)
 	phoneCA := testcert.NewCA(t)
 	phoneCAFile := writePEM(t, dir, "phones-ca.pem", phoneCA.PEM)
+	hep := newHEPCollector(t)
 	cfg := filepath.Join(dir, "sipswitch.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\ntls:\n  cert_file: %s\n  key_file: %s\n  http: plain\n  verify_clients: required\n  client_ca_file: %s\n",
-		filepath.Join(dir, "s.db"), leaf.CertFile, leaf.KeyFile, phoneCAFile), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "database: %s\ntls:\n  cert_file: %s\n  key_file: %s\n  http: plain\n  verify_clients: required\n  client_ca_file: %s\ncapture:\n  address: %s\n",
+		filepath.Join(dir, "s.db"), leaf.CertFile, leaf.KeyFile, phoneCAFile, hep.addr()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	carrier := startSIPpScenario(t, "127.0.0.2", "uas_answer_pcap.xml", "/usr/share/sip-tester/g711a.pcap")
@@ -107,6 +111,23 @@ func TestBaresipSRTPOverTLS(t *testing.T) {
 		}
 		if strings.Contains(d.log(), "inline:") {
 			t.Error("an SDES key parameter is in the daemon's log")
+		}
+		// HEP capture copied the INVITEs and 200s both ways with their
+		// a=crypto lines, every key masked.
+		hep.wait(t, 10*time.Second, func(all string) bool { return strings.Count(all, "a=crypto:") >= 4 })
+		all := hep.all()
+		for k := range ka {
+			if strings.Contains(all, k) {
+				t.Errorf("the key %.6s... is in a HEP capture copy", k)
+			}
+		}
+		for k := range kb {
+			if strings.Contains(all, k) {
+				t.Errorf("the key %.6s... is in a HEP capture copy", k)
+			}
+		}
+		if !strings.Contains(all, "inline:****") {
+			t.Error("no masked key in the capture copies")
 		}
 	})
 
@@ -212,4 +233,67 @@ func rtpStats(out string) (tx, rx int) {
 	fmt.Sscan(m[1], &tx)
 	fmt.Sscan(m[2], &rx)
 	return tx, rx
+}
+
+// hepCollector is a capture server: it keeps the SIP payloads of the HEP
+// packets it receives.
+type hepCollector struct {
+	conn net.PacketConn
+	mu   sync.Mutex
+	buf  strings.Builder
+	more chan struct{}
+}
+
+func newHEPCollector(t *testing.T) *hepCollector {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hepCollector{conn: c, more: make(chan struct{}, 1)}
+	done := make(chan struct{})
+	t.Cleanup(func() { c.Close(); <-done })
+	go func() {
+		defer close(done)
+		b := make([]byte, 65536)
+		for {
+			n, _, err := c.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			var p capture.Packet
+			if p.Unmarshal(b[:n]) != nil {
+				continue
+			}
+			h.mu.Lock()
+			h.buf.Write(p.Payload)
+			h.mu.Unlock()
+			select {
+			case h.more <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *hepCollector) addr() string { return h.conn.LocalAddr().String() }
+
+func (h *hepCollector) all() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.buf.String()
+}
+
+// wait waits until what was captured satisfies ok.
+func (h *hepCollector) wait(t *testing.T, within time.Duration, ok func(string) bool) {
+	t.Helper()
+	timeout := time.After(within)
+	for !ok(h.all()) {
+		select {
+		case <-h.more:
+		case <-timeout:
+			t.Fatalf("capture copies after %v:\n%s", within, h.all())
+		}
+	}
 }

@@ -195,18 +195,29 @@ func WithWebSocketOrigins(origins ...string) Option {
 	return func(c *config) error {
 		list := make([]string, 0, len(origins))
 		for _, o := range origins {
-			o = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
-			if o != "*" {
-				u, err := url.Parse(o)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-					return fmt.Errorf("websocket origin %q is not scheme://host[:port] or *: %w", o, ErrBadOption)
-				}
+			o, err := ParseWebSocketOrigin(o)
+			if err != nil {
+				return fmt.Errorf("%w: %w", err, ErrBadOption)
 			}
 			list = append(list, o)
 		}
 		c.wsOrigins = list
 		return nil
 	}
+}
+
+// ParseWebSocketOrigin checks an origin of WithWebSocketOrigins and
+// returns it as the listeners compare it (lower case, no trailing slash).
+func ParseWebSocketOrigin(s string) (string, error) {
+	o := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "/"))
+	if o == "*" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("websocket origin %q is not scheme://host[:port] (http or https) or *", s)
+	}
+	return o, nil
 }
 
 // withTLSHandshakeTimeout bounds TLS handshakes (default

@@ -46,7 +46,7 @@ type Config struct {
 	// RFC 7118); "*" allows any. Empty: a listener's own origin only.
 	// Clients that send no Origin (not browsers) are not affected.
 	SIPWebSocketOrigins []string `yaml:"sip_ws_origins"`
-	Realm        string `yaml:"realm"`
+	Realm               string   `yaml:"realm"`
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener

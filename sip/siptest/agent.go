@@ -128,6 +128,9 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			}
 			port = ln.Addr().(*net.TCPAddr).Port
 		}
+	} else if network == "ws" || network == "wss" {
+		// A browser (RFC 7118): it listens nowhere and is reached over the
+		// connection it opened.
 	} else if network == "tcp" {
 		ln, err = net.Listen("tcp", host+":0")
 		if err != nil {
@@ -164,9 +167,13 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
 	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
-	if network == "tcp" || network == "tls" {
+	if network == "tcp" || network == "tls" || network == "ws" || network == "wss" {
 		a.Contact.Address.UriParams = sip.NewParams()
 		a.Contact.Address.UriParams.Add("transport", network)
+	}
+	if network == "ws" || network == "wss" {
+		// RFC 7118 5.2: a host it cannot be reached at.
+		a.Contact.Address.Host, a.Contact.Address.Port = sip.GenerateTagN(10)+".invalid", 0
 	}
 	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
 	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
@@ -224,6 +231,11 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "ws" || network == "wss" {
+		a.Stop = func() { ua.Close() }
+		t.Cleanup(a.Stop)
+		return a
+	}
 	if network == "tls" {
 		if ln != nil {
 			go srv.ServeTLS(ln)
@@ -311,6 +323,10 @@ func (a *Agent) SetTransport(req *sip.Request) {
 		req.SetTransport("TCP")
 	case "tls":
 		req.SetTransport("TLS")
+	case "ws":
+		req.SetTransport("WS")
+	case "wss":
+		req.SetTransport("WSS")
 	}
 }
 

@@ -693,8 +693,8 @@ var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 // which Dial copies to the outgoing channel): res_pjsip then sends a
 // Diversion header naming the line and why (RFC 5806; reason names
 // Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
-// unavailable), as the SIP core does. Asterisk sends only the most recent
-// diversion where the SIP core lists every line the call passed.
+// unavailable), as the SIP core does: one header, the most recent
+// diversion (res_pjsip erases any earlier one; so does the SIP core).
 func divert(line, reason string) []string {
 	return []string{
 		"Set(REDIRECTING(from-num,i)=" + line + ")",

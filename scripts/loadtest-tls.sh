@@ -27,6 +27,11 @@
 # first: the switch's pprof is on for these runs only), divided by the
 # count: the memory per registration, over TLS per connection (the UDP
 # figure is the registration alone). Fails if a connection was closed.
+# The Go heap and stack figures are what a connection costs; RSS is what
+# the system sees, read once it has settled after the collection, and
+# also holds freed heap the runtime keeps (gc_percent 200 lets the heap
+# grow to 3x the live heap before a collection); the kernel's socket
+# buffers are in neither.
 #
 # Prints a table per part and exits 1 when any run failed (a call or a
 # registration failed, a connection dropped), 2 on a setup error.
@@ -46,6 +51,9 @@
 #             from scripts/loadtest.sh's so both can run at once
 #                                                  [15260, 15261, 18280, 5271]
 #   MEMORY_LIMIT  runtime.memory_limit of the switch         [900MiB]
+#   CURVES    the key exchanges the TLS phones offer (sipload -curves:
+#             x25519mlkem768, x25519, p256); "" Go's default, the hybrid
+#             post-quantum X25519MLKEM768 first                  [""]
 #   WORKDIR   keep the run's files here (default: a temp dir, removed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -177,7 +185,7 @@ for r in $(seq "$ROUNDS"); do
 		set +e
 		timeout "$CALLS_TIMEOUT" "$WORK/sipload" -mode calls -switch "$(switch_uri "$t")" -ca "$WORK/cert.pem" \
 			-carrier "127.0.0.2:$CARRIER_PORT" -phones "$PHONES" -rate "$RATE" -duration "${DURATION}s" -hold "$HOLD" \
-			-switch-pid "$SWITCH" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" >"$out" 2>&1
+			-switch-pid "$SWITCH" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" -curves "${CURVES:-}" >"$out" 2>&1
 		code=$?
 		set -e
 		((code == 0)) || rc=1
@@ -230,7 +238,7 @@ if [[ -n $IDLE ]]; then
 			echo "-- $n $t (load average $(loadavg))"
 			set +e
 			timeout $((n / 20 + HOLD_S + 120)) "$WORK/sipload" -mode idle -switch "$(switch_uri "$t")" -ca "$WORK/cert.pem" \
-				-phones "$n" -hold "${HOLD_S}s" -switch-pid "$SWITCH" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" -gc >"$out" 2>&1
+				-phones "$n" -hold "${HOLD_S}s" -switch-pid "$SWITCH" -metrics "http://127.0.0.1:$HTTP_PORT/metrics" -curves "${CURVES:-}" -gc >"$out" 2>&1
 			code=$?
 			set -e
 			((code == 0)) || rc=1
@@ -241,15 +249,16 @@ if [[ -n $IDLE ]]; then
 	done
 	echo
 	echo "== switch memory per idle registration (per connection over TLS/TCP), after a GC"
-	printf '%-7s %-4s %12s %13s %13s %10s %12s\n' phones tp held rss_KiB heap_KiB goroutines cpu/reg_us
+	printf '%-7s %-4s %8s %9s %9s %10s %11s %11s\n' phones tp held rss_KiB heap_KiB stack_KiB goroutines cpu/reg_us
 	for n in ${IDLE//,/ }; do
 		for t in $IDLE_TRANSPORTS; do
 			f=$WORK/idle-$n-$t.out
 			held=$(field "$f" '^held:')
 			[[ $t = udp ]] && held=$(field "$f" '^held:.*switch registrations')
-			printf '%-7s %-4s %12s %13s %13s %10s %12s\n' "$n" "$t" "${held:-?}" \
+			printf '%-7s %-4s %8s %9s %9s %10s %11s %11s\n' "$n" "$t" "${held:-?}" \
 				"$(field "$f" '^per registration: *RSS')" "$(field "$f" '^per registration:.*Go heap in use')" \
-				"$(field "$f" '^per registration:.*goroutines')" "$(field "$f" '^switch CPU register:.* s, ')"
+				"$(field "$f" '^per registration:.*stacks')" "$(field "$f" '^per registration:.*goroutines')" \
+				"$(field "$f" '^switch CPU register:.* s, ')"
 		done
 	done
 fi

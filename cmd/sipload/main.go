@@ -55,6 +55,7 @@ type flags struct {
 	rate                                                               float64
 	duration, hold, timeout                                            time.Duration
 	reconnect, gc                                                      bool
+	curves                                                             string
 }
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&fl.pid, "switch-pid", 0, "the switch's process id (CPU and RSS from /proc); 0: not measured")
 	flag.StringVar(&fl.metrics, "metrics", "", "the switch's /metrics URL (heap, goroutines, registrations)")
 	flag.BoolVar(&fl.gc, "gc", false, "idle: collect garbage in the switch before each memory reading (needs its pprof: true)")
+	flag.StringVar(&fl.curves, "curves", "", "TLS: the key exchanges the phones offer, comma separated (x25519mlkem768, x25519, p256); default Go's")
 	flag.IntVar(&fl.readBuffer, "read-buffer", 8192, "sipgo's read buffer per connection of this client, bytes (its default 32768 is 320 MB at 10,000 phones)")
 	flag.Parse()
 	if *gencert != "" {
@@ -118,6 +120,8 @@ func main() {
 	}
 }
 
+var curveIDs = map[string]tls.CurveID{"x25519mlkem768": tls.X25519MLKEM768, "x25519": tls.X25519, "p256": tls.CurveP256}
+
 // newFleet makes the fleet of the flags.
 func newFleet(fl flags) (*sipload.Fleet, error) {
 	src, err := netip.ParseAddr(fl.sources)
@@ -128,6 +132,15 @@ func newFleet(fl flags) (*sipload.Fleet, error) {
 		sipload.WithParallel(fl.parallel), sipload.WithTimeout(fl.timeout)}
 	if strings.HasPrefix(fl.switchURI, "tls://") {
 		cfg := &tls.Config{ServerName: fl.serverName}
+		for c := range strings.SplitSeq(fl.curves, ",") {
+			id, ok := curveIDs[strings.TrimSpace(c)]
+			if c != "" && !ok {
+				return nil, fmt.Errorf("%w: -curves: %q is not x25519mlkem768, x25519 or p256", sipload.ErrBadOption, c)
+			}
+			if ok {
+				cfg.CurvePreferences = append(cfg.CurvePreferences, id)
+			}
+		}
 		if fl.ca != "" {
 			pem, err := os.ReadFile(fl.ca)
 			if err != nil {
@@ -254,9 +267,13 @@ func runCalls(ctx context.Context, fl flags) error {
 
 // memory is the switch's memory at one moment.
 type memory struct {
-	rss, heap, goroutines, regs float64
+	rss, heap, stack, goroutines, regs float64
 }
 
+// readMemory reads the switch's memory; with gc, after a garbage
+// collection and once its RSS has settled (the runtime returns freed
+// pages to the system in the background: up to 10 s, until two readings
+// 500 ms apart differ by less than 256 KiB).
 func readMemory(ctx context.Context, sw sipload.Process, gc bool) (memory, error) {
 	var m memory
 	if gc {
@@ -269,20 +286,39 @@ func readMemory(ctx context.Context, sw sipload.Process, gc bool) (memory, error
 		if err != nil {
 			return m, err
 		}
+		for i := 0; gc && i < 20; i++ {
+			t := time.NewTimer(500 * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return m, ctx.Err()
+			}
+			next, err := sw.RSS()
+			if err != nil {
+				return m, err
+			}
+			settled := max(rss-next, next-rss) < 256<<10
+			rss = next
+			if settled {
+				break
+			}
+		}
 		m.rss = float64(rss)
 	}
 	if sw.Metrics != "" {
-		v, err := sw.ReadMetrics(ctx, "go_memstats_heap_inuse_bytes", "go_goroutines", "sipswitch_sip_registrations")
+		v, err := sw.ReadMetrics(ctx, "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines", "sipswitch_sip_registrations")
 		if err != nil {
 			return m, err
 		}
-		m.heap, m.goroutines, m.regs = v["go_memstats_heap_inuse_bytes"], v["go_goroutines"], v["sipswitch_sip_registrations"]
+		m.heap, m.stack, m.goroutines, m.regs = v["go_memstats_heap_inuse_bytes"], v["go_memstats_stack_inuse_bytes"], v["go_goroutines"], v["sipswitch_sip_registrations"]
 	}
 	return m, nil
 }
 
 func (m memory) String() string {
-	return fmt.Sprintf("RSS %.1f MiB, Go heap in use %.1f MiB, goroutines %.0f, registrations %.0f", m.rss/(1<<20), m.heap/(1<<20), m.goroutines, m.regs)
+	return fmt.Sprintf("RSS %.1f MiB, Go heap in use %.1f MiB, stacks %.1f MiB, goroutines %.0f, registrations %.0f",
+		m.rss/(1<<20), m.heap/(1<<20), m.stack/(1<<20), m.goroutines, m.regs)
 }
 
 func runIdle(ctx context.Context, fl flags) error {
@@ -331,8 +367,8 @@ func runIdle(ctx context.Context, fl flags) error {
 	fmt.Printf("%-22s %s after %s; switch registrations %.0f\n", "held:", held, fl.hold, after.regs)
 	fmt.Printf("%-22s %s\n%-22s %s\n", "switch before:", before, "switch after:", after)
 	n := float64(fleet.Phones())
-	fmt.Printf("%-22s RSS %.1f KiB, Go heap in use %.1f KiB, goroutines %.2f\n", "per registration:",
-		(after.rss-before.rss)/n/1024, (after.heap-before.heap)/n/1024, (after.goroutines-before.goroutines)/n)
+	fmt.Printf("%-22s RSS %.1f KiB, Go heap in use %.1f KiB, stacks %.1f KiB, goroutines %.2f\n", "per registration:",
+		(after.rss-before.rss)/n/1024, (after.heap-before.heap)/n/1024, (after.stack-before.stack)/n/1024, (after.goroutines-before.goroutines)/n)
 	if closed > 0 {
 		return fmt.Errorf("%d of %d connections were closed while idle", closed, fleet.Phones())
 	}

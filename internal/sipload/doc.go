@@ -67,8 +67,9 @@
 //
 // Process reads the switch's CPU time (user+system, /proc/PID/stat, as
 // scripts/loadtest.sh does), its RSS (/proc/PID/status VmRSS) and, from
-// its /metrics, the Go heap in use, goroutines and registrations; with
-// the switch's pprof on, HeapAfterGC collects first (GET
-// /debug/pprof/heap?gc=1), so that a difference of heaps is live memory
-// and not garbage. Linux only.
+// its /metrics, the Go heap and stacks in use, goroutines and
+// registrations; with the switch's pprof on, CollectGarbage makes it
+// collect first (GET /debug/pprof/heap?gc=1), so that a difference of
+// heaps is live memory and not garbage. EstablishedTo counts the
+// connections still up. Linux only.
 package sipload

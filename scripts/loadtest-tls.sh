@@ -200,7 +200,7 @@ done
 # line it matches; "-" when none.
 field() {
 	local v
-	v=$(sed -n "s/$2 *\([0-9][0-9.]*\).*/\1/p" "$1" 2>/dev/null | head -1)
+	v=$(sed -n "s/$2 *\(-\{0,1\}[0-9][0-9.]*\).*/\1/p" "$1" 2>/dev/null | head -1)
 	echo "${v:--}"
 }
 echo

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-tls pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-tls loadtest-tls-smoke pgo
 
 all: build
 
@@ -66,6 +66,11 @@ loadtest:
 # IDLE, HOLD_S.
 loadtest-tls:
 	scripts/loadtest-tls.sh
+
+# The short TLS load test CI runs (no SIPp needed): fails if any call or
+# registration fails or an idle connection drops.
+loadtest-tls-smoke:
+	RATE=50 DURATION=4 PHONES=100 ROUNDS=1 IDLE=500 HOLD_S=2 scripts/loadtest-tls.sh
 
 # SIPp load on three hosts sharing PostgreSQL and Redis (loopback
 # 127.0.0.1-3): CPS and CPU per call per host, propagation time, lease

@@ -374,7 +374,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	}
 	sip := parseConf(t, files[FileSIP])
 	gen := findSection(sip, "general", "")
-	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?8005555555:remotepass@sip.itsp.example:5080/5000" {
+	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?tcp://8005555555:remotepass@sip.itsp.example:5080/5000" {
 		t.Errorf("sip.conf register lines: %v", gen)
 	}
 	checks := []struct {

@@ -350,6 +350,9 @@ type model struct {
 	// endpointLines are the lines the sip_endpoints that register to the
 	// switch are (routing.EndpointLine), by name: endpoint_line.go.
 	endpointLines map[string]*routing.Phone
+	// endpointTrunks are the sip_endpoints served as trunks
+	// (routing.EndpointTrunk) by lower-case name: endpoint_trunk.go.
+	endpointTrunks map[string]*routing.EndpointTrunk
 	plans         []*routing.Plan
 	planByID      map[int]*routing.Plan
 	custByID      map[int]*routing.Customer
@@ -398,6 +401,7 @@ func newModel(s *routing.Snapshot) *model {
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
 	m.addEndpointLines()
+	m.addEndpointTrunks()
 	for i := range s.Plans {
 		p := &s.Plans[i]
 		m.plans = append(m.plans, p)

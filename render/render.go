@@ -353,17 +353,17 @@ type model struct {
 	// endpointTrunks are the sip_endpoints served as trunks
 	// (routing.EndpointTrunk) by lower-case name: endpoint_trunk.go.
 	endpointTrunks map[string]*routing.EndpointTrunk
-	plans         []*routing.Plan
-	planByID      map[int]*routing.Plan
-	custByID      map[int]*routing.Customer
-	routes        map[int][]*routing.Route // plan id -> routes
-	timeGroups    []*routing.TimeGroup
-	tgByID        map[int]*routing.TimeGroup
-	classes       []*routing.ClassOfService // by id, the built-in class left out
-	cosByID       map[int]*routing.ClassOfService
-	lineLimits    bool // some line has a totalmaximum
-	costs         *costTable
-	lineByName    map[string]*routing.Phone // by name and lower-case name
+	plans          []*routing.Plan
+	planByID       map[int]*routing.Plan
+	custByID       map[int]*routing.Customer
+	routes         map[int][]*routing.Route // plan id -> routes
+	timeGroups     []*routing.TimeGroup
+	tgByID         map[int]*routing.TimeGroup
+	classes        []*routing.ClassOfService // by id, the built-in class left out
+	cosByID        map[int]*routing.ClassOfService
+	lineLimits     bool // some line has a totalmaximum
+	costs          *costTable
+	lineByName     map[string]*routing.Phone // by name and lower-case name
 	// skipped are the objects a file could not express (confWriter.each).
 	skipped map[objectRef]error
 }

@@ -38,9 +38,12 @@ type Server struct {
 	// otherwise); keeper runs their registrations and qualify.
 	trunkDir trunkDirectory
 	keeper   *trunkKeeper
-	ua       *sipgo.UserAgent
-	srv      *sipgo.Server
-	client   *sipgo.Client
+	// lineNameFn and lineOrTrunkFn are lineName and lineOrTrunkName
+	// bound once (localName).
+	lineNameFn, lineOrTrunkFn func(string) (string, bool)
+	ua                        *sipgo.UserAgent
+	srv                       *sipgo.Server
+	client                    *sipgo.Client
 	// dialogUA builds our dialogs; set once Serve has bound its listeners.
 	// natDialogUA builds the dialogs with phones: its in-dialog requests
 	// go to the address the phone's INVITE or answer came from, not to
@@ -119,6 +122,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 	}
 	s.trunkDir, _ = dir.(trunkDirectory)
 	s.keeper = newTrunkKeeper(s)
+	s.lineNameFn, s.lineOrTrunkFn = s.lineName, s.lineOrTrunkName
 	if cfg.sessionExpires > 0 {
 		s.supportedHeader = sip.NewHeader(sessiontimer.HdrSupported, sessiontimer.OptionTag)
 	}

@@ -97,20 +97,24 @@ func (s *Server) authenticateTrunk(req *sip.Request, tx sip.ServerTransaction, s
 
 // localName is the stored name of the line, or for a call a line makes
 // (lineCall) also of the trunk, called name: what routing.Dialled decides
-// a called number on as it is.
+// a called number on as it is. The functions are bound once (New), so
+// the call path allocates none.
 func (s *Server) localName(lineCall bool) func(string) (string, bool) {
-	if !lineCall || s.trunkDir == nil {
-		return s.lineName
+	if lineCall && s.trunkDir != nil {
+		return s.lineOrTrunkFn
 	}
-	return func(name string) (string, bool) {
-		if n, ok := s.lineName(name); ok {
-			return n, true
-		}
-		if t, ok := s.trunkDir.Trunk(name); ok {
-			return t.Name, true
-		}
-		return "", false
+	return s.lineNameFn
+}
+
+// lineOrTrunkName is the stored name of the line or trunk called name.
+func (s *Server) lineOrTrunkName(name string) (string, bool) {
+	if n, ok := s.lineName(name); ok {
+		return n, true
 	}
+	if t, ok := s.trunkDir.Trunk(name); ok {
+		return t.Name, true
+	}
+	return "", false
 }
 
 // ringTrunk sends the call to trunk t: one INVITE to its host (its

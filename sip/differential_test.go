@@ -35,7 +35,11 @@ import (
 // refuse with 503, so every attempt shows) and of the rendered dialplan
 // (extensions.conf run by dialplantest with every Dial failing over) must
 // be the same: the same peers in the same order, each sent the same
-// number and caller id, and the same refusals.
+// number and caller id, and the same refusals. Each switch also holds two
+// sip_endpoints (issue 25): a trunk at the trunk agent (random
+// defaultuser, fromuser, fromdomain, secret, insecure), which lines call
+// by name and which calls lines, numbers and its own name, and a
+// registering one, which calls as the phones do.
 
 // attempt is one peer a path tried: its name, the number sent and the
 // caller id shown.

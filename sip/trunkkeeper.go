@@ -80,6 +80,9 @@ type trunkKeeper struct {
 	ctx     context.Context
 	stopped bool
 	wg      sync.WaitGroup
+	// stopOnce stops the runs once; halted closes when they have ended.
+	stopOnce sync.Once
+	halted   chan struct{}
 }
 
 func newTrunkKeeper(s *Server) *trunkKeeper {
@@ -158,25 +161,24 @@ func (k *trunkKeeper) stopRun(r *trunkRun) {
 }
 
 // stop stops every run and waits for them (their registrations removed),
-// at most the unregister timeout and a little. Later syncs start nothing.
+// at most the unregister timeout and a little; a second stop (Serve's end
+// and Close) waits as long for the first. Later syncs start nothing.
 func (k *trunkKeeper) stop() {
-	k.mu.Lock()
-	if k.stopped {
+	k.stopOnce.Do(func() {
+		k.mu.Lock()
+		k.stopped = true
+		k.runs.Range(func(_, v any) bool {
+			k.stopRun(v.(*trunkRun))
+			return true
+		})
 		k.mu.Unlock()
-		return
-	}
-	k.stopped = true
-	k.runs.Range(func(_, v any) bool {
-		k.stopRun(v.(*trunkRun))
-		return true
+		k.halted = make(chan struct{})
+		go func() { k.wg.Wait(); close(k.halted) }()
 	})
-	k.mu.Unlock()
-	done := make(chan struct{})
-	go func() { k.wg.Wait(); close(done) }()
 	t := time.NewTimer(k.s.cfg.trunkTiming.unregister + time.Second)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-k.halted:
 	case <-t.C:
 	}
 }

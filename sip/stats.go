@@ -66,6 +66,11 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// WebSocketRefused counts connections to ws:// and wss:// listeners
+	// refused before SIP (a failed TLS handshake, an upgrade request that
+	// is incomplete, not for the sip subprotocol, or from an origin not
+	// allowed; transports_ws.go).
+	WebSocketRefused uint64
 }
 
 type counters struct {
@@ -79,6 +84,7 @@ type counters struct {
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
+	wsRefused                                             atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -120,6 +126,7 @@ func (s *Server) Stats() Stats {
 		MediaTimeouts:       c.mediaTimeouts.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

@@ -119,8 +119,12 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 		s += ":" + secret
 	}
 	s += "@" + hp.String()
+	// Calls on the registration come to extension, else the user, as on
+	// the SIP core (chan_sip's own default is s).
 	if e.Extension != "" {
 		s += "/" + e.Extension
+	} else {
+		s += "/" + user
 	}
 	return s, nil
 }

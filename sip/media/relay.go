@@ -81,6 +81,10 @@ type streamEnd struct {
 	sigRTP  netip.AddrPort           // signalled (written under the session mutex and mu)
 	sigRTCP netip.AddrPort
 
+	// wrtc is the ICE-lite and DTLS side when the party is a WebRTC agent
+	// (webrtc.go); nil otherwise. Set once, under the session mutex.
+	wrtc atomic.Pointer[webrtcEnd]
+
 	readers [2]*reader  // RTP, RTCP socket
 	worker  *pollWorker // epoll model; nil: a goroutine per socket
 	polled  [2]bool
@@ -188,6 +192,9 @@ func (end *streamEnd) stopReaders() {
 // first: a descriptor number is reused as soon as it is closed.
 func (end *streamEnd) close() {
 	end.closeOnce.Do(func() {
+		if w := end.wrtc.Load(); w != nil {
+			w.close()
+		}
 		end.stopReaders()
 		end.s.e.ports.release(end.pair)
 	})
@@ -235,6 +242,12 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 			c.kind = kindNone
 		}
 		rtpAddr, rtcpAddr := own.rtpAddr(), own.rtcpAddr()
+		if w := end.wrtc.Load(); w != nil {
+			// A WebRTC party's address is the one ICE nominated
+			// (nominate), not its SDP's placeholder.
+			w.remote.Store(own.webrtc)
+			rtpAddr, rtcpAddr = end.sigRTP, end.sigRTP
+		}
 		if rtpAddr != end.sigRTP || own.kind != old.kind {
 			end.sigRTP = rtpAddr
 			end.storeSignalled(&end.dstRTP, rtpAddr)
@@ -245,10 +258,10 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 		}
 	}
 	c.src.hosts = hosts
-	if trustedAddress(end.sigRTP.Addr(), nat) {
+	if trustedAddress(end.sigRTP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtp = end.sigRTP
 	}
-	if trustedAddress(end.sigRTCP.Addr(), nat) {
+	if trustedAddress(end.sigRTCP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtcp = end.sigRTCP
 	}
 	if d := end.dstRTP.Load(); d.latchedAddr().IsValid() && !c.src.allowsRTP(d.ap) {
@@ -328,11 +341,26 @@ func (r *reader) handle(n int, now int64) {
 	end.mu.Lock()
 	cfg := end.cfg.Load()
 	rx := &end.rx
+	w := end.wrtc.Load()
 	for i := range n {
 		b, src := r.in.Msg(i)
 		if len(b) == 0 || !src.IsValid() {
 			dropInv++
 			continue
+		}
+		if w != nil {
+			// A WebRTC party: STUN, DTLS and SRTP on one port (RFC 7983).
+			switch v := r.demuxWebRTC(w, b, src); v {
+			case demuxMedia:
+			case demuxSource:
+				dropSrc++
+				continue
+			case demuxInvalid:
+				dropInv++
+				continue
+			default:
+				continue
+			}
 		}
 		if r.rtcpSock || (cfg.kind == kindRTP && cfg.mux && isRTCP(b)) {
 			if cfg.kind != kindRTP {

@@ -169,6 +169,13 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 		ident := "<sip:" + asserted + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
 		if p.SendAssertedIdentity == 1 {
 			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", ident))
+			// Privacy: id asks the trusted network to remove the asserted
+			// identity before it leaves (RFC 3325 9.3): it goes with one,
+			// never alone (res_pjsip sends it the same way; From is
+			// anonymous already for a caller who may not be shown).
+			if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
+				req.AppendHeader(sip.NewHeader("Privacy", "id"))
+			}
 		}
 		if p.SendRPID == 1 {
 			privacy := "off"
@@ -177,9 +184,6 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 			}
 			req.AppendHeader(sip.NewHeader("Remote-Party-ID", ident+";party=calling;screen=yes;privacy="+privacy))
 		}
-	}
-	if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
-		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
 	if located && c.emergencyLine != nil && p.SendsLocation(c.emergencyLine) {
 		c.addLocation(req, c.emergencyLine, c.s.dialogUA.ContactHDR.Address.Host)

@@ -8,6 +8,11 @@ type Stats struct {
 	CallsAttempted uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
 	CallsAnswered  uint64 // calls whose B-leg answered and whose A-leg ACKed
 	CallsFailed    uint64 // calls that ended without an answer (sum of the causes below)
+	// CallsCompleted counts answered calls that have ended, TalkMillis
+	// their summed time from answer to end: the average call duration
+	// over a window is the change of one over the change of the other.
+	CallsCompleted uint64
+	TalkMillis     uint64
 	FailedNoRoute  uint64 // 404: no route, or unknown local number on inbound calls
 	FailedBarred   uint64 // 403: route forbids the call
 	FailedBusy     uint64 // 486/600/603 final from the callee or a line at totalmaximum
@@ -78,6 +83,7 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
+	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused                                             atomic.Uint64
 }
 
@@ -89,6 +95,8 @@ func (s *Server) Stats() Stats {
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
 		CallsFailed:         c.callsFailed.Load(),
+		CallsCompleted:      c.callsCompleted.Load(),
+		TalkMillis:          c.talkMillis.Load(),
 		FailedNoRoute:       c.failedNoRoute.Load(),
 		FailedBarred:        c.failedBarred.Load(),
 		FailedBusy:          c.failedBusy.Load(),

@@ -107,6 +107,7 @@ func (end *streamEnd) keyed() {
 
 // close ends the DTLS side (its goroutine returns).
 func (w *webrtcEnd) close() {
+	w.closing.Store(true)
 	w.dtls.pipe.Close()
 }
 

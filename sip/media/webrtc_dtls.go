@@ -173,7 +173,7 @@ func (d *dtlsSide) run() {
 }
 
 func (d *dtlsSide) fail(log interface{ Info(string, ...any) }, err error) {
-	if d.pipe.isClosed() {
+	if d.w.closing.Load() {
 		return // the session ended first
 	}
 	d.failed.Store(true)

@@ -58,14 +58,15 @@ type webrtcEnd struct {
 	// configure; nil until the party has signalled.
 	remote atomic.Pointer[webrtcLine]
 
-	msg       stun.Message                // under mu: the check being read
-	checked   [maxChecked]netip.AddrPort  // under mu: sources that passed a check, newest first
-	nominated netip.AddrPort              // under mu: the pair the browser nominated (or first checked)
+	msg       stun.Message               // under mu: the check being read
+	checked   [maxChecked]netip.AddrPort // under mu: sources that passed a check, newest first
+	nominated netip.AddrPort             // under mu: the pair the browser nominated (or first checked)
 
 	outMu sync.Mutex
 	out   *udpbatch.Writer // the end's own RTP socket: STUN answers, DTLS
 
-	dtls *dtlsSide
+	dtls    *dtlsSide
+	closing atomic.Bool // the session is closing (close)
 }
 
 func newWebRTCEnd(end *streamEnd) *webrtcEnd {

@@ -258,6 +258,7 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].webrtc = false
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}
@@ -274,6 +275,9 @@ func (s *Session) ResetLeg(side Side) {
 		end.rx = rxState{}
 		end.mu.Unlock()
 		end.srtp.Store(nil) // the next party brings its own keys
+		if w := end.wrtc.Swap(nil); w != nil {
+			w.close() // the next party has its own ICE and DTLS, if any
+		}
 	}
 	s.reconfigure()
 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -201,4 +202,22 @@ func (s *Session) webrtcFor(ls *localStream, to Side, i int, src mediaLine, offe
 		ls.plain = true
 	}
 	return nil
+}
+
+// IsWebRTC reports whether an SDP has a DTLS-SRTP m= line that is not
+// declined: its sender is a WebRTC agent.
+func IsWebRTC(body []byte) bool {
+	if !bytes.Contains(body, []byte("UDP/TLS/RTP/SAVP")) {
+		return false
+	}
+	_, lines, err := parseSDP(body)
+	if err != nil {
+		return false
+	}
+	for _, l := range lines {
+		if l.webrtc != nil && l.port != 0 {
+			return true
+		}
+	}
+	return false
 }

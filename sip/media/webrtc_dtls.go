@@ -156,6 +156,9 @@ func (d *dtlsSide) run() {
 		d.fail(log, err)
 		return
 	}
+	if end.wrtc.Load() != d.w {
+		return // the leg was reset (failover) during the handshake
+	}
 	if err := end.setSRTP(keys); err != nil {
 		d.fail(log, err)
 		return

@@ -36,9 +36,10 @@ type browser struct {
 	dtlsIn      chan []byte
 	rx          chan []byte
 	tx, rxCtx   *srtp.Context
+	dtls        *dtls.Conn // the last handshake's
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	cert, err := selfsign.GenerateSelfSigned()
 	if err != nil {
@@ -105,7 +106,7 @@ type relayICE struct {
 	lite         bool
 }
 
-func readRelayICE(t *testing.T, body []byte) relayICE {
+func readRelayICE(t testing.TB, body []byte) relayICE {
 	t.Helper()
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(body); err != nil {
@@ -130,7 +131,7 @@ func readRelayICE(t *testing.T, body []byte) relayICE {
 
 // check sends a connectivity check to the relay and returns its answer
 // (nil: none within wait).
-func (b *browser) check(t *testing.T, r relayICE, pwd string, nominate bool, wait time.Duration) *stun.Message {
+func (b *browser) check(t testing.TB, r relayICE, pwd string, nominate bool, wait time.Duration) *stun.Message {
 	t.Helper()
 	m := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername(r.ufrag+":"+b.ufrag))
 	if nominate {
@@ -167,7 +168,7 @@ func (b *browser) check(t *testing.T, r relayICE, pwd string, nominate bool, wai
 
 // handshake runs the DTLS client handshake with the relay at r and keys
 // the browser's SRTP.
-func (b *browser) handshake(t *testing.T, r relayICE) error {
+func (b *browser) handshake(t testing.TB, r relayICE) error {
 	t.Helper()
 	conn, err := dtls.Client(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr), &dtls.Config{
 		Certificates:           []tls.Certificate{b.cert},
@@ -186,6 +187,10 @@ func (b *browser) handshake(t *testing.T, r relayICE) error {
 	if err != nil {
 		return err
 	}
+	if b.dtls != nil {
+		b.dtls.Close() // it would read the new handshake's datagrams
+	}
+	b.dtls = conn
 	t.Cleanup(func() { conn.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -271,7 +276,7 @@ func (p *browserPipe) SetWriteDeadline(time.Time) error  { return nil }
 // webrtcCall is a browser calling a plain-RTP carrier through the relay:
 // the browser's offer, the carrier's answer, each SDP as the relay wrote
 // it for the other party.
-func webrtcCall(t *testing.T, e *Engine, br *browser, carrier *party) (s *Session, toCarrier []byte, ice relayICE, carrierRelay netip.AddrPort) {
+func webrtcCall(t testing.TB, e *Engine, br *browser, carrier *party) (s *Session, toCarrier []byte, ice relayICE, carrierRelay netip.AddrPort) {
 	t.Helper()
 	s, err := e.NewSession(context.Background(), "webrtc-"+t.Name())
 	if err != nil {
@@ -406,7 +411,7 @@ func TestWebRTCUncheckedSourcesDropped(t *testing.T) {
 
 // handshakeQuick is handshake with a short bound: the relay answers
 // nothing, so it can only time out.
-func (b *browser) handshakeQuick(t *testing.T, r relayICE) error {
+func (b *browser) handshakeQuick(t testing.TB, r relayICE) error {
 	conn, err := dtls.Client(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr), &dtls.Config{
 		Certificates: []tls.Certificate{b.cert}, InsecureSkipVerify: true,
 		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80},
@@ -421,7 +426,7 @@ func (b *browser) handshakeQuick(t *testing.T, r relayICE) error {
 }
 
 // eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {

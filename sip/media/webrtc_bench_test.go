@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/stun/v3"
 
 	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
@@ -103,5 +104,44 @@ func BenchmarkForwardWebRTC(b *testing.B) {
 	st := s.Stats().Legs[SideA].Streams[0]
 	if st.Lost != 0 || st.DroppedAuth != 0 {
 		b.Fatalf("lost %d, %d unauthenticated", st.Lost, st.DroppedAuth)
+	}
+}
+
+// BenchmarkSTUNCheck is the relay's cost of one connectivity check: read
+// and verify it (USERNAME, MESSAGE-INTEGRITY, FINGERPRINT), build and
+// send the answer. A browser sends one every few seconds per call
+// (consent freshness, RFC 7675); a flood of forged checks is refused
+// after the integrity check ("refused").
+func BenchmarkSTUNCheck(b *testing.B) {
+	e := newTestEngine(b, WithPollWorkers(2))
+	br, carrier := newBrowser(b), newParty(b)
+	s, _, ice, _ := webrtcCall(b, e, br, carrier)
+	end := s.stream(0).ends[SideA]
+	w := end.wrtc.Load()
+	for _, bc := range []struct {
+		name, pwd string
+		want      stunVerdict
+	}{{"answered", ice.pwd, stunAnswered}, {"refused", "forged-password-0123456789", stunRefused}} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.NewUsername(ice.ufrag+":"+br.ufrag))
+			m.Add(stun.AttrICEControlling, []byte{1, 2, 3, 4, 5, 6, 7, 8})
+			if err := stun.NewShortTermIntegrity(bc.pwd).AddTo(m); err != nil {
+				b.Fatal(err)
+			}
+			if err := stun.Fingerprint.AddTo(m); err != nil {
+				b.Fatal(err)
+			}
+			src := br.addr()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				end.mu.Lock()
+				v := w.handleSTUN(m.Raw, src)
+				end.mu.Unlock()
+				if v != bc.want {
+					b.Fatalf("verdict %d", v)
+				}
+			}
+		})
 	}
 }

@@ -131,14 +131,14 @@ func (d *dtlsSide) run() {
 		d.fail(log, err)
 		return
 	}
-	conn, err := dtls.Server(d.pipe, d.pipe.addr(), &dtls.Config{
-		Certificates:           []tls.Certificate{cert.cert},
-		SRTPProtectionProfiles: dtlsProfiles,
-		ClientAuth:             dtls.RequireAnyClientCert,
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		VerifyPeerCertificate:  d.verify,
-		LoggerFactory:          &logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled},
-	})
+	conn, err := dtls.ServerWithOptions(d.pipe, d.pipe.addr(),
+		dtls.WithCertificates(cert.cert),
+		dtls.WithSRTPProtectionProfiles(dtlsProfiles...),
+		dtls.WithClientAuth(dtls.RequireAnyClientCert),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithVerifyPeerCertificate(d.verify),
+		dtls.WithLoggerFactory(&logging.DefaultLoggerFactory{Writer: io.Discard, DefaultLogLevel: logging.LogLevelDisabled}),
+	)
 	if err != nil {
 		d.fail(log, err)
 		return

@@ -88,14 +88,6 @@ func (b *browser) offer() []byte {
 		"a=rtpmap:0 PCMU/8000\r\na=rtpmap:126 telephone-event/8000\r\na=ssrc:2882 cname:abc\r\n")
 }
 
-// answer is the browser's answer to an offer of the relay.
-func (b *browser) answer() []byte {
-	return []byte("v=0\r\no=- 77 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
-		"m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n" +
-		"a=ice-ufrag:" + b.ufrag + "\r\na=ice-pwd:" + b.pwd + "\r\n" +
-		"a=fingerprint:" + b.fingerprint + "\r\na=setup:active\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n")
-}
-
 // relayICE reads what the relay's SDP for the browser says of line 0.
 type relayICE struct {
 	addr         netip.AddrPort // the candidate
@@ -170,20 +162,20 @@ func (b *browser) check(t testing.TB, r relayICE, pwd string, nominate bool, wai
 // the browser's SRTP.
 func (b *browser) handshake(t testing.TB, r relayICE) error {
 	t.Helper()
-	conn, err := dtls.Client(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr), &dtls.Config{
-		Certificates:           []tls.Certificate{b.cert},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		InsecureSkipVerify:     true, // the fingerprint is checked instead, as a browser does
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+	conn, err := dtls.ClientWithOptions(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr),
+		dtls.WithCertificates(b.cert),
+		dtls.WithSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithInsecureSkipVerify(true), // the fingerprint is checked instead, as a browser does
+		dtls.WithVerifyPeerCertificate(func(raw [][]byte, _ [][]*x509.Certificate) error {
 			h := r.fpHash.New()
 			h.Write(raw[0])
 			if string(h.Sum(nil)) != string(r.fp) {
 				return fmt.Errorf("relay certificate does not match its SDP fingerprint")
 			}
 			return nil
-		},
-	})
+		}),
+	)
 	if err != nil {
 		return err
 	}
@@ -412,10 +404,9 @@ func TestWebRTCUncheckedSourcesDropped(t *testing.T) {
 // handshakeQuick is handshake with a short bound: the relay answers
 // nothing, so it can only time out.
 func (b *browser) handshakeQuick(t testing.TB, r relayICE) error {
-	conn, err := dtls.Client(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr), &dtls.Config{
-		Certificates: []tls.Certificate{b.cert}, InsecureSkipVerify: true,
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80},
-	})
+	conn, err := dtls.ClientWithOptions(&browserPipe{b: b, to: r.addr, rd: deadline.New()}, net.UDPAddrFromAddrPort(r.addr),
+		dtls.WithCertificates(b.cert), dtls.WithInsecureSkipVerify(true),
+		dtls.WithSRTPProtectionProfiles(dtls.SRTP_AES128_CM_HMAC_SHA1_80))
 	if err != nil {
 		return err
 	}

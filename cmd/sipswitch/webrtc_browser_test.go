@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,8 +33,10 @@ import (
 // switch. The carrier speaks plain RTP (PCMA, playing SIPp's g711a.pcap);
 // the browser speaks DTLS-SRTP with ICE, which the relay terminates. The
 // page asserts, from RTCPeerConnection.getStats, that RTP arrived
-// (inbound-rtp packetsReceived > 0); the call record shows packets from
-// both parties in the relay's statistics.
+// (inbound-rtp packetsReceived > 0) and left; the call record shows
+// packets from both parties in the relay's statistics. Then the carrier
+// (SIPp again) calls the browser's line: the switch offers the browser
+// DTLS-SRTP with ICE-lite, the page answers, and the same holds.
 //
 // SIP.js, not JsSIP: JsSIP's npm package holds only CommonJS modules
 // (require()) that a browser cannot load without a bundler, while SIP.js
@@ -124,7 +127,7 @@ const webphonePage = `<!doctype html>
 <script type="module">
 import { Web } from "/sipjs/index.js";
 const q = new URLSearchParams(location.search);
-const state = window.phone = { registered: false, answered: false, hungUp: false, inbound: 0, outbound: 0, callId: "", error: "" };
+const state = window.phone = { received: false, registered: false, answered: false, hungUp: false, inbound: 0, outbound: 0, callId: "", error: "" };
 const log = (s) => { document.getElementById("log").textContent += s + "\n"; };
 const user = new Web.SimpleUser(q.get("server"), {
   aor: "sip:" + q.get("user") + "@" + q.get("domain"),
@@ -138,6 +141,9 @@ const user = new Web.SimpleUser(q.get("server"), {
   },
   delegate: {
     onRegistered: () => { state.registered = true; log("registered"); },
+    onCallCreated: () => { Object.assign(state, { answered: false, hungUp: false, inbound: 0, outbound: 0 }); },
+    // A call to the line is answered at once (an answering machine).
+    onCallReceived: () => { state.received = true; log("ringing"); user.answer().catch((e) => { state.error = String(e); }); },
     onCallAnswered: () => { state.answered = true; log("answered"); watchStats(); },
     onCallHangup: () => { state.hungUp = true; log("hung up"); },
   },
@@ -303,5 +309,67 @@ func TestWebRTCBrowserCallsCarrier(t *testing.T) {
 			t.Errorf("call record %s = %v: the relay saw no media from that party (record %v)", k, rec[k], rec)
 		}
 	}
-	t.Logf("browser: %s", state())
+	t.Logf("browser's call: %s", state())
+
+	// The carrier calls the browser's line: the switch offers the browser
+	// DTLS-SRTP with ICE-lite (setup:actpass), the browser answers as the
+	// DTLS client, the carrier's plain RTP reaches it as SRTP.
+	uac, _ := filepath.Abs("../../testdata/sipp/uac_carrier_pcap.xml")
+	caller := exec.Command(sipp, fmt.Sprintf("127.0.0.1:%d", sipPort), "-sf", uac, "-s", "3001",
+		"-i", "127.0.0.2", "-p", strconv.Itoa(carrierPort), "-mi", "127.0.0.2", "-mp", strconv.Itoa(freePortOn(t, "127.0.0.2", "udp")),
+		"-m", "1", "-nostdin", "-trace_err", "-timeout", "60s", "-timeout_error")
+	caller.Dir = t.TempDir()
+	callerOut := &strings.Builder{}
+	caller.Stdout, caller.Stderr = callerOut, callerOut
+	if err := caller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	callerDone := make(chan error, 1)
+	go func() { callerDone <- caller.Wait() }()
+	defer caller.Process.Kill()
+	step("answer the carrier's call", 40*time.Second,
+		wait(`window.phone.received && (window.phone.answered || window.phone.error !== "")`, 20*time.Second),
+		wait(`window.phone.inbound > 0 && window.phone.outbound > 0`, 20*time.Second))
+	step("hang up the carrier's call", 20*time.Second, chromedp.Evaluate[chromedp.Void](`window.hangUp()`), wait(`window.phone.hungUp`, 10*time.Second))
+	select {
+	case err := <-callerDone:
+		if err != nil {
+			t.Fatalf("sipp calling carrier: %v\n%s", err, callerOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("sipp calling carrier still running after the hang-up\n%s", callerOut.String())
+	}
+	in := recordWhere(t, d, func(r map[string]any) bool { return r["called"] == "3001" }, 10*time.Second)
+	checkRecord(t, in, map[string]any{"direction": "inbound", "caller": "441234567", "line": "3001", "cause": float64(200), "hangup": "callee", "relayed": float64(1)})
+	for _, k := range []string{"caller_packets", "callee_packets"} {
+		if n, _ := in[k].(float64); n <= 0 {
+			t.Errorf("call record %s = %v: the relay saw no media from that party (record %v)", k, in[k], in)
+		}
+	}
+	t.Logf("carrier's call: %s", state())
+}
+
+// recordWhere waits for the call record that match accepts.
+func recordWhere(t *testing.T, d *daemonProc, match func(map[string]any) bool, within time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var list struct {
+			Data []map[string]any `json:"data"`
+		}
+		body := d.get("/api/json/calls/list/?" + adminAuth)
+		if err := json.Unmarshal([]byte(body), &list); err != nil {
+			t.Fatalf("calls/list: %v: %s", err, body)
+		}
+		for _, r := range list.Data {
+			if match(r) {
+				return r
+			}
+		}
+		// Records are written in batches, one a second.
+		if time.Now().After(deadline) {
+			t.Fatalf("no such call record within %v: %s", within, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -367,8 +367,22 @@ func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, s
 // CallUnacked places a call as Call does but leaves the 2xx without ACK:
 // the test sends it (d.Ack) when it wants to, or never.
 func (a *Agent) CallUnacked(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	return a.callUnacked(ctx, sw, called, user, user, password, sdp, hdrs...)
+}
+
+// CallFrom places a call as Call does with fromUser in From (anonymous,
+// say) while it authenticates as user.
+func (a *Agent) CallFrom(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, sw, called, fromUser, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+func (a *Agent) callUnacked(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: a.Host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipswitch/sipswitch/certs"
+	"github.com/sipswitch/sipswitch/internal/testcert"
 	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
@@ -226,5 +228,19 @@ func TestWebRTCOfferWithoutRelayRefused(t *testing.T) {
 	_, err := browser.Call(ctx, wsAddr(t, f.s, false), "1001", "1002", "secret1002", browserSDP)
 	if siptest.StatusOf(err) != 488 {
 		t.Fatalf("WebRTC offer without relay: %v, want 488", err)
+	}
+}
+
+// With client certificates required on tls:// (mutual TLS with
+// carriers), a browser, which has none, still registers over wss://:
+// the wss listeners do not ask for one (wssConfig).
+func TestWebSocketTakesBrowsersUnderMutualTLS(t *testing.T) {
+	f := newTLSFixture(t, []certs.ServerOption{certs.WithClientCAs(testcert.NewCA(t).Pool(), true)}, WithListen("wss://127.0.0.1:0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	browser := siptest.NewAgentTLS(t, "browser", "127.0.0.1", f.phoneTLS(), nil)
+	browser.Network = "wss"
+	if res, _, err := browser.Register(ctx, wsAddr(t, f.s, true), "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register over wss without a client certificate: %v %v", res, err)
 	}
 }

@@ -102,7 +102,7 @@
 //     rtcp-rsize attributes; formats and rtpmap/fmtp pass. Towards the
 //     browser it is UDP/TLS/RTP/SAVPF with a=ice-lite (session), the
 //     relay's ice-ufrag/ice-pwd (random per stream end; 32 and 128
-//     bits), one host candidate (the advertised address and the relay's
+//     bits, hex), one host candidate (the advertised address and the relay's
 //     RTP port; end-of-candidates), a=fingerprint (SHA-256 of the
 //     relay's certificate), a=setup (actpass in an offer, passive in an
 //     answer), the browser's mid and a=rtcp-mux. JSEP's c=0.0.0.0 and

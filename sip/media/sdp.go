@@ -300,8 +300,9 @@ type localStream struct {
 	// webrtc: the party is a WebRTC agent, the line is DTLS-SRTP with
 	// these ICE-lite and DTLS attributes; plain: the line came from a
 	// WebRTC agent and goes to a SIP party as RTP/AVP without them.
-	webrtc *webrtcAttrSet
-	plain  bool
+	webrtc   *webrtcAttrSet
+	plain    bool
+	toWebRTC bool // the party is a WebRTC agent (a declined line keeps its protocol)
 }
 
 // origin is the o= line the relay shows one party (RFC 8866 5.2): its own
@@ -343,6 +344,15 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			md.MediaName.Port.Range = nil
 			md.Attributes = nil
 			md.Bandwidth = nil
+			// The line keeps the protocol its party offered or
+			// was offered: an answer's m= line mirrors the offer's
+			// (RFC 3264 6).
+			switch {
+			case ls.toWebRTC:
+				md.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
+			case ls.plain:
+				md.MediaName.Protos = []string{"RTP", "AVP"}
+			}
 			continue
 		}
 		md.MediaName.Port.Value = ls.rtpPort

@@ -192,6 +192,7 @@ func (s *Session) webrtcFor(ls *localStream, to Side, i int, src mediaLine, offe
 		return nil
 	}
 	if s.legs[to].webrtc {
+		ls.toWebRTC = true
 		mid := ""
 		if src.webrtc != nil {
 			mid = src.webrtc.mid

@@ -92,23 +92,16 @@ func parseFingerprint(v string) (crypto.Hash, []byte) {
 
 // iceCredentials are the relay's ICE username fragment and password on
 // one stream end (RFC 8839 5.4: ufrag at least 4 and pwd at least 22
-// characters of ice-char; here 8 and 24 from 48 and 144 random bits).
+// ice-chars; here 8 and 32 hex digits, 32 and 128 random bits).
 type iceCredentials struct {
 	ufrag, pwd string
 }
 
 func newICECredentials() iceCredentials {
-	var b [24]byte
+	var b [20]byte
 	_, _ = rand.Read(b[:])
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	s := make([]byte, 32)
-	for i := range s {
-		// 6 bits of b per character.
-		bit := i * 6
-		v := (uint(b[bit/8])<<8 | uint(b[min(bit/8+1, len(b)-1)])) >> (10 - bit%8) & 63
-		s[i] = alphabet[v]
-	}
-	return iceCredentials{ufrag: string(s[:8]), pwd: string(s[8:])}
+	h := hex.EncodeToString(b[:])
+	return iceCredentials{ufrag: h[:8], pwd: h[8:]}
 }
 
 // webrtcAttrs are what the relay puts on a DTLS-SRTP m= line towards a
@@ -122,13 +115,12 @@ func webrtcAttrs(w *webrtcAttrSet) []sdp.Attribute {
 	if w.mid != "" {
 		attrs = append(attrs, sdp.NewAttribute("mid", w.mid))
 	}
-	addrType := "udp"
 	attrs = append(attrs,
 		sdp.NewAttribute("ice-ufrag", w.creds.ufrag),
 		sdp.NewAttribute("ice-pwd", w.creds.pwd),
 		sdp.NewAttribute("fingerprint", w.fingerprint),
 		sdp.NewAttribute("setup", w.setup),
-		sdp.NewAttribute("candidate", "1 1 "+addrType+" 2130706431 "+w.addr+" "+strconv.Itoa(w.port)+" typ host"),
+		sdp.NewAttribute("candidate", "1 1 udp 2130706431 "+w.addr+" "+strconv.Itoa(w.port)+" typ host"),
 		sdp.NewPropertyAttribute("end-of-candidates"),
 	)
 	return attrs

@@ -427,3 +427,42 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A browser offering audio and video to a carrier that declines the
+// video: the browser's answer declines it with port 0 on its own
+// protocol, the audio line is DTLS-SRTP with ICE-lite; the carrier was
+// offered both as RTP/AVP.
+func TestWebRTCDeclinedLineKeepsProtocol(t *testing.T) {
+	e := newTestEngine(t)
+	br, carrier := newBrowser(t), newParty(t)
+	offer := string(br.offer()) + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=ice-ufrag:" + br.ufrag +
+		"\r\na=ice-pwd:" + br.pwd + "\r\na=fingerprint:" + br.fingerprint + "\r\na=setup:actpass\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n"
+	s, err := e.NewSession(context.Background(), "declined")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	toCarrier, err := s.Offer(SideA, []byte(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(toCarrier), " RTP/AVP "); n != 2 {
+		t.Fatalf("carrier offered %d RTP/AVP lines:\n%s", n, toCarrier)
+	}
+	answer := string(sdpBody(carrier.addr())) + "m=video 0 RTP/AVP 96\r\n"
+	toBrowser, err := s.Answer(SideB, []byte(answer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal(toBrowser); err != nil {
+		t.Fatal(err)
+	}
+	v := sd.MediaDescriptions[1]
+	if v.MediaName.Port.Value != 0 || strings.Join(v.MediaName.Protos, "/") != "UDP/TLS/RTP/SAVPF" {
+		t.Fatalf("declined video line to the browser: %v", v.MediaName)
+	}
+	if ice := readRelayICE(t, toBrowser); ice.proto != "UDP/TLS/RTP/SAVPF" || ice.setup != "passive" || !ice.addr.IsValid() {
+		t.Fatalf("audio line to the browser: %+v", ice)
+	}
+}

@@ -248,7 +248,7 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 		if w := end.wrtc.Load(); w != nil {
 			// A WebRTC party's address is the one ICE nominated
 			// (nominate), not its SDP's placeholder.
-			w.remote.Store(own.webrtc)
+			w.setRemote(own.webrtc)
 			rtpAddr, rtcpAddr = end.sigRTP, end.sigRTP
 		}
 		if rtpAddr != end.sigRTP || own.kind != old.kind {

@@ -89,11 +89,12 @@ func (e *Engine) dtlsCertificate() (*dtlsCert, error) {
 // dtlsSide runs one end's DTLS handshake on a goroutine of its own, fed by
 // the reader through a pipe (the relay's socket stays the reader's).
 type dtlsSide struct {
-	w      *webrtcEnd
-	pipe   *dtlsPipe
-	start  sync.Once
-	done   atomic.Bool // keys installed
-	failed atomic.Bool
+	w       *webrtcEnd
+	pipe    *dtlsPipe
+	start   sync.Once
+	started atomic.Bool // the handshake goroutine runs
+	done    atomic.Bool // keys installed
+	failed  atomic.Bool
 }
 
 func newDTLSSide(w *webrtcEnd) *dtlsSide {
@@ -110,6 +111,7 @@ func (d *dtlsSide) input(b []byte, src netip.AddrPort) {
 	default:
 	}
 	d.start.Do(func() {
+		d.started.Store(true)
 		s := d.w.end.s
 		s.wg.Add(1)
 		go func() {
@@ -185,7 +187,17 @@ func (d *dtlsSide) fail(log interface{ Info(string, ...any) }, err error) {
 }
 
 // verify checks the party's certificate against its SDP fingerprint.
+// A browser that answers the relay's offer starts ICE and DTLS as soon as
+// it has the offer, while its answer (and fingerprint) may still be on
+// its way through the SIP core: the check waits for it, within the
+// handshake's time.
 func (d *dtlsSide) verify(raw [][]byte, _ [][]*x509.Certificate) error {
+	select {
+	case <-d.w.signalled:
+	case <-d.pipe.closed:
+		return net.ErrClosed
+	case <-time.After(dtlsHandshakeTimeout):
+	}
 	r := d.w.remote.Load()
 	if r == nil || r.fp == nil || len(raw) == 0 {
 		return fmt.Errorf("%w: none announced", ErrFingerprint)

@@ -55,8 +55,11 @@ type webrtcEnd struct {
 	end   *streamEnd
 	local iceCredentials
 	// remote is the party's SDP (ufrag, pwd, fingerprint, setup), set by
-	// configure; nil until the party has signalled.
-	remote atomic.Pointer[webrtcLine]
+	// configure; nil until the party has signalled. signalled is closed
+	// once it names a fingerprint.
+	remote     atomic.Pointer[webrtcLine]
+	signalled  chan struct{}
+	signalOnce sync.Once
 
 	msg       stun.Message               // under mu: the check being read
 	checked   [maxChecked]netip.AddrPort // under mu: sources that passed a check, newest first
@@ -70,9 +73,17 @@ type webrtcEnd struct {
 }
 
 func newWebRTCEnd(end *streamEnd) *webrtcEnd {
-	w := &webrtcEnd{end: end, local: newICECredentials()}
+	w := &webrtcEnd{end: end, local: newICECredentials(), signalled: make(chan struct{})}
 	w.dtls = newDTLSSide(w)
 	return w
+}
+
+// setRemote takes the party's SDP attributes.
+func (w *webrtcEnd) setRemote(r *webrtcLine) {
+	w.remote.Store(r)
+	if r != nil && r.fp != nil {
+		w.signalOnce.Do(func() { close(w.signalled) })
+	}
 }
 
 // send writes one datagram from the end's RTP socket.

@@ -466,3 +466,50 @@ func TestWebRTCDeclinedLineKeepsProtocol(t *testing.T) {
 		t.Fatalf("audio line to the browser: %+v", ice)
 	}
 }
+
+// A call to a browser: the relay offers it DTLS-SRTP with ICE-lite
+// (actpass); the browser checks and starts DTLS as soon as it has the
+// offer, before its answer (with its fingerprint) has come back through
+// the SIP core. The handshake waits for the answer and keys the call;
+// media then flows both ways.
+func TestWebRTCCallToBrowserKeysBeforeItsAnswerArrives(t *testing.T) {
+	e := newTestEngine(t)
+	br, carrier := newBrowser(t), newParty(t)
+	s, err := e.NewSession(context.Background(), "to-browser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetWebRTC(SideB)
+	toBrowser, err := s.Offer(SideA, sdpBody(carrier.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ice := readRelayICE(t, toBrowser)
+	if ice.proto != "UDP/TLS/RTP/SAVPF" || ice.setup != "actpass" || !ice.lite {
+		t.Fatalf("offer to the browser: %+v\n%s", ice, toBrowser)
+	}
+	if res := br.check(t, ice, ice.pwd, true, 2*time.Second); res == nil {
+		t.Fatal("check not answered before the answer")
+	}
+	done := make(chan error, 1)
+	go func() { done <- br.handshake(t, ice) }()
+	w := s.stream(0).ends[SideB].wrtc.Load()
+	eventually(t, "the handshake started", w.dtls.started.Load)
+	answer := "v=0\r\no=- 77 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n" +
+		"a=ice-ufrag:" + br.ufrag + "\r\na=ice-pwd:" + br.pwd + "\r\na=fingerprint:" + br.fingerprint +
+		"\r\na=setup:active\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n"
+	toCarrier, err := s.Answer(SideB, []byte(answer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("DTLS with the answer late: %v", err)
+	}
+	carrierRelay := relayAddr(t, toCarrier, 0)
+	eventually(t, "keyed", func() bool { return e.Stats().DTLSHandshakes == 1 })
+	carrier.send(carrierRelay, 0, "to-browser")
+	br.expectSRTP("to-browser")
+	br.sendSRTP(ice.addr, "from-browser")
+	carrier.expect(carrierRelay, "from-browser")
+}

@@ -104,7 +104,8 @@ type TLSConfig struct {
 	// VerifyClients is what the SIP tls:// listeners ask of phones and
 	// peers (mutual TLS, as carriers and Teams Direct Routing do):
 	// "none" (default), "optional" (a certificate given must chain to
-	// ClientCAFile) or "required". INFERRED names.
+	// ClientCAFile) or "required". INFERRED names. The wss:// listeners
+	// never ask: browsers have no certificate and authenticate by digest.
 	VerifyClients string `yaml:"verify_clients"`
 	// ClientCAFile holds the CAs (PEM) client certificates must chain to.
 	ClientCAFile string `yaml:"client_ca_file"`

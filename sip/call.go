@@ -88,6 +88,7 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
+	callerWebRTC  bool // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
 	media         *media.Session
 	bOffered      bool
 	sentA         sdpSent

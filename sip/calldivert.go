@@ -62,7 +62,7 @@ func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason 
 		return result{code: code, reason: reason}
 	}
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
-	offer, err := c.relayBody(c.a.InviteRequest.Body(), false)
+	offer, err := c.relayBody(c.a.InviteRequest.Body(), false, false)
 	if err != nil {
 		code, reason, refusal := mediaFailure(err)
 		c.noteRefusal(refusal)

@@ -176,7 +176,7 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 			s.stats.failovers.Add(1)
 		}
 		c.noteAttempt(at.Peer, at.Called)
-		offer, err := c.relayBody(body, false)
+		offer, err := c.relayBody(body, false, false)
 		if err != nil {
 			rel()
 			code, reason, refusal := mediaFailure(err)

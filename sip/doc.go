@@ -464,11 +464,16 @@
 //
 // # Transports
 //
-// UDP, TCP and TLS (RFC 3261 18 and 26.2; WithListen, WithTLS). Phones
-// are called over the transport, and on TCP/TLS the connection, they
-// registered on; peers over the transport their destination names
+// UDP, TCP, TLS, WS and WSS (RFC 3261 18 and 26.2, RFC 7118; WithListen,
+// WithTLS, WithWebSocketOrigins). Phones are called over the transport,
+// and on TCP/TLS/WS/WSS the connection, they registered on; peers over the transport their destination names
 // (sips:host, host;transport=tls|tcp; routing.ParseDestinations), a TLS
 // peer's certificate verified against the host as written. What happens
 // when a phone's connection is gone, why stream transports have clients
-// of their own, and the TLS handshake bound: transports.go.
+// of their own, and the TLS handshake bound: transports.go. Browsers
+// (WebSocket, Origin checks, .invalid contacts): transports_ws.go; their
+// calls are relayed whatever media.relay says (a WebRTC offer, or a call
+// to contacts registered over ws/wss, callmedia.go), the relay speaking
+// DTLS-SRTP and ICE-lite to the browser and RTP/AVP to the other party
+// (sip/media, WebRTC); without a relay such a call gets 488.
 package sip

@@ -240,7 +240,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, ln.Close)
 			var cfg *tls.Config
 			if l.network == "wss" {
-				cfg = s.cfg.tlsServer
+				cfg = wssConfig(s.cfg.tlsServer)
 			}
 			s.addrs = append(s.addrs, WSAddr{TCPAddr: ln.Addr().(*net.TCPAddr), Secure: cfg != nil})
 			wln := newWSListener(ln, cfg, s.cfg.tlsHandshake, s.cfg.wsOrigins, s.wsRefused)

@@ -68,6 +68,21 @@ import (
 // attempt fails at once, and the browser registers again when its stack
 // reconnects.
 
+// wssConfig is the TLS configuration of wss:// listeners: the tls://
+// listeners' (the same certificate, renewed alike) without asking for a
+// client certificate. INFERRED: client certificates (tls.verify_clients,
+// WithTLS's ClientCAs) are how carriers authenticate on tls://; a browser
+// has none to give and authenticates with digest like any line, so a
+// switch that requires them of carriers still takes browsers.
+func wssConfig(c *tls.Config) *tls.Config {
+	if c == nil || c.ClientAuth == tls.NoClientCert {
+		return c
+	}
+	c = c.Clone()
+	c.ClientAuth, c.ClientCAs = tls.NoClientCert, nil
+	return c
+}
+
 // maxWSRequest bounds the HTTP upgrade request (request line and headers).
 const maxWSRequest = 8 << 10
 

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipswitch/sipswitch/certs"
+	"github.com/sipswitch/sipswitch/internal/testcert"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -26,13 +29,24 @@ func wsAddr(t *testing.T, s *Server, secure bool) WSAddr {
 	return WSAddr{}
 }
 
+// browserSDP is a WebRTC offer as a browser writes it (JSEP placeholders,
+// ICE, DTLS fingerprint, rtcp-mux).
+const browserSDP = "v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:brws\r\na=ice-pwd:browserpassword0123456789\r\n" +
+	"a=fingerprint:sha-256 0F:74:31:25:CB:A2:13:EC:28:6F:6D:2C:61:FF:5D:C2:BC:B9:DB:3D:98:14:8D:1A:BB:EA:33:0C:A4:60:A8:8E\r\n" +
+	"a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n" +
+	"a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n"
+
 // A browser-like phone (RFC 7118: Contact host under .invalid, no
 // listener) registers over WSS and over WS, is called over the connection
-// it registered on, and its BYE ends the call.
+// it registered on with a WebRTC offer (relayed although media.relay is
+// never: only the relay can bridge it), and its BYE ends the call; its
+// own WebRTC call reaches a UDP phone as RTP/AVP and is answered with the
+// relay's ICE-lite candidate and fingerprint.
 func TestWebSocketPhoneRegistersAndIsCalled(t *testing.T) {
 	for _, network := range []string{"wss", "ws"} {
 		t.Run(network, func(t *testing.T) {
-			f := newTLSFixture(t, nil, WithListen("ws://127.0.0.1:0", "wss://127.0.0.1:0"))
+			f := newTLSFixture(t, nil, WithListen("ws://127.0.0.1:0", "wss://127.0.0.1:0"), WithMediaRelay(newRelay(t), media.ModeNever))
 			addr := wsAddr(t, f.s, network == "wss")
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
@@ -60,10 +74,37 @@ func TestWebSocketPhoneRegistersAndIsCalled(t *testing.T) {
 			if c := inv.Contact(); c == nil || c.Address.Port != addr.Port || c.Address.UriParams.GetOr("transport", "") != network {
 				t.Errorf("switch's Contact to the %s phone %v, want its listener", network, c)
 			}
+			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=fingerprint:sha-256 ", "a=setup:actpass", "typ host", "a=rtcp-mux"} {
+				if !strings.Contains(string(inv.Body()), want) {
+					t.Errorf("offer to the browser lacks %q:\n%s", want, inv.Body())
+				}
+			}
 			if err := d.Bye(ctx); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, "BYE to the browser", func() bool { return browser.Byes.Load() == 1 })
+
+			udpPhone.Handle(siptest.AnswerWith(carrierSDP))
+			if _, _, err := udpPhone.Register(ctx, f.udp, "1001", "secret1001", 300); err != nil {
+				t.Fatal(err)
+			}
+			d, err = browser.Call(ctx, addr, "1001", "1002", "secret1002", browserSDP)
+			if err != nil {
+				t.Fatalf("the browser's call: %v", err)
+			}
+			toPhone := string(udpPhone.Last.Load().Body())
+			if !strings.Contains(toPhone, "RTP/AVP 111 0") || strings.Contains(toPhone, "fingerprint") || strings.Contains(toPhone, "candidate") {
+				t.Errorf("offer to the UDP phone:\n%s", toPhone)
+			}
+			answer := string(d.InviteResponse.Body())
+			for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=setup:passive", "a=mid:0", "typ host"} {
+				if !strings.Contains(answer, want) {
+					t.Errorf("answer to the browser lacks %q:\n%s", want, answer)
+				}
+			}
+			if err := d.Bye(ctx); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
@@ -174,4 +215,32 @@ func TestWebSocketBadHandshakeRefused(t *testing.T) {
 		t.Fatal("TLS 1.1 handshake accepted")
 	}
 	eventually(t, "refusal counted", func() bool { return f.s.Stats().WebSocketRefused == 1 })
+}
+
+// A WebRTC offer on a switch without a relay is refused (488): nothing
+// else could turn DTLS-SRTP into what the callee speaks.
+func TestWebRTCOfferWithoutRelayRefused(t *testing.T) {
+	f := newTLSFixture(t, nil, WithListen("ws://127.0.0.1:0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	browser := siptest.NewAgent(t, "browser", "127.0.0.1")
+	browser.Network = "ws"
+	_, err := browser.Call(ctx, wsAddr(t, f.s, false), "1001", "1002", "secret1002", browserSDP)
+	if siptest.StatusOf(err) != 488 {
+		t.Fatalf("WebRTC offer without relay: %v, want 488", err)
+	}
+}
+
+// With client certificates required on tls:// (mutual TLS with
+// carriers), a browser, which has none, still registers over wss://:
+// the wss listeners do not ask for one (wssConfig).
+func TestWebSocketTakesBrowsersUnderMutualTLS(t *testing.T) {
+	f := newTLSFixture(t, []certs.ServerOption{certs.WithClientCAs(testcert.NewCA(t).Pool(), true)}, WithListen("wss://127.0.0.1:0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	browser := siptest.NewAgentTLS(t, "browser", "127.0.0.1", f.phoneTLS(), nil)
+	browser.Network = "wss"
+	if res, _, err := browser.Register(ctx, wsAddr(t, f.s, true), "1002", "secret1002", 300); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register over wss without a client certificate: %v %v", res, err)
+	}
 }

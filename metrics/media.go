@@ -60,6 +60,7 @@ type mediaCollector struct {
 	stats                                                 func() media.EngineStats
 	sessions, sessionsTotal, pairs, pairsInUse, forwarded *prometheus.Desc
 	dropped, relatches, sendErrors, readErrors, timeouts  *prometheus.Desc
+	dtls, iceRefused                                      *prometheus.Desc
 }
 
 // RegisterMedia exports the RTP relay's totals (sip/media Engine.Stats).
@@ -81,11 +82,13 @@ func (m *Metrics) RegisterMedia(stats func() media.EngineStats) error {
 		sendErrors: d("sipswitch_media_send_errors_total", "Relay send errors."),
 		readErrors: d("sipswitch_media_read_errors_total", "Relay read errors."),
 		timeouts:   d("sipswitch_media_timeouts_total", "Media timeouts the relay reported (the SIP core ends those calls)."),
+		dtls:       d("sipswitch_media_dtls_handshakes_total", "DTLS-SRTP handshakes of browsers' (WebRTC) legs by result: keyed, or failed (a certificate not matching the SDP fingerprint, no SRTP profile, a timeout).", "result"),
+		iceRefused: d("sipswitch_media_ice_refused_total", "Connectivity checks (STUN) at browsers' legs refused: another username or a wrong MESSAGE-INTEGRITY, i.e. not the party."),
 	})
 }
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.relatches, c.sendErrors, c.readErrors, c.timeouts} {
+	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.relatches, c.sendErrors, c.readErrors, c.timeouts, c.dtls, c.iceRefused} {
 		ch <- d
 	}
 }
@@ -112,4 +115,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sendErrors, s.SendErrors)
 	counter(c.readErrors, s.ReadErrors)
 	counter(c.timeouts, s.Timeouts)
+	counter(c.dtls, s.DTLSHandshakes, "keyed")
+	counter(c.dtls, s.DTLSFailures, "failed")
+	counter(c.iceRefused, s.ICERefused)
 }

@@ -88,6 +88,7 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
+	callerWebRTC  bool             // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
 	callerEnc     media.Encryption // the caller leg's SRTP (callsrtp.go)
 	media         *media.Session
 	bOffered      bool
@@ -122,6 +123,7 @@ type result struct {
 	code     int
 	reason   string
 	timedOut bool
-	canceled bool
+	canceled bool // the caller cancelled, or (operator) calls/hangup ended it
+	operator bool
 	limit    bool
 }

@@ -42,6 +42,10 @@ type MediaResult struct {
 // its ACK (the callee's ACK then goes without a body).
 var errLateOfferAnswer = errors.New("media: no answer in the caller's ACK")
 
+// errWebRTCWithoutRelay: a WebRTC offer reached a switch without a media
+// engine (WithMediaRelay), which alone can bridge it.
+var errWebRTCWithoutRelay = errors.New("media: a WebRTC offer needs the relay")
+
 // mediaFailure is the final response for a media error: 503 when the
 // switch has no relay ports left (or is closing), 488 for SDP it cannot
 // use (no common codec, unparsable, an answer that does not fit the
@@ -71,7 +75,15 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 // (488).
 func (c *call) screenCaller(req *sip.Request, fromPhone bool) error {
 	c.mode = *c.s.relayMode.Load()
-	if c.mode == media.ModeNever || !fromPhone {
+	if media.IsWebRTC(req.Body()) {
+		// A browser: only the relay can turn its DTLS-SRTP and ICE into
+		// what a SIP party speaks (media/doc.go, WebRTC).
+		if c.s.cfg.relay == nil {
+			return errWebRTCWithoutRelay
+		}
+		c.callerWebRTC = true
+	}
+	if (c.mode == media.ModeNever && !c.callerWebRTC) || !fromPhone {
 		return nil
 	}
 	src := sipmsg.SourceAddr(req)
@@ -108,18 +120,24 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // the address the INVITE came from (any port) and the caller's SDP
 // address when that is trusted (media.Session.SetNAT). The callee's leg
 // gets its source from each response whose SDP the relay takes
-// (calleeFrom). calleeEnc is the SRTP of the party rung (callsrtp.go):
-// a call where either party's media is SRTP, or whose offer carries keys,
-// is relayed whatever media.relay says, since only the relay can
-// terminate SRTP and keep one leg's keys from the other.
-func (c *call) relayBody(body []byte, calleeNAT bool, calleeEnc media.Encryption) ([]byte, error) {
+// (calleeFrom). calleeWebRTC says the parties rung are browsers: the
+// call is relayed whatever media.relay says, and the offer they get is
+// WebRTC's (media.Session.SetWebRTC). calleeEnc is the SRTP of the party
+// rung (callsrtp.go): a call where either party's media is SRTP, or whose
+// offer carries keys, is relayed whatever media.relay says too, since
+// only the relay can terminate SRTP and keep one leg's keys from the
+// other.
+func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool, calleeEnc media.Encryption) ([]byte, error) {
 	if c.media == nil {
 		srtp := c.needsSRTP(body, calleeEnc)
-		if !srtp && !c.mode.Relay(c.callerNAT, calleeNAT) {
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !srtp {
 			return body, nil
 		}
 		if c.s.cfg.relay == nil {
-			return nil, errSRTPNoRelay
+			if srtp && !c.callerWebRTC && !calleeWebRTC {
+				return nil, errSRTPNoRelay
+			}
+			return nil, errWebRTCWithoutRelay
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
 		if err != nil {
@@ -139,6 +157,9 @@ func (c *call) relayBody(body []byte, calleeNAT bool, calleeEnc media.Encryption
 	c.bOffered = true
 	c.media.SetNAT(media.SideB, calleeNAT)
 	c.media.SetEncryption(media.SideB, calleeEnc)
+	if calleeWebRTC {
+		c.media.SetWebRTC(media.SideB)
+	}
 	if len(body) == 0 {
 		return nil, nil // late offer: the callee's 2xx carries it
 	}

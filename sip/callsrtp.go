@@ -74,6 +74,11 @@ func (s *Server) legEncryption(policy, transport string) (media.Encryption, erro
 // SRTP over a transport SDES may not use is refused (488); one whose
 // offer carries keys over such a transport has them ignored, and logged.
 func (c *call) screenCallerEncryption(transport string, body []byte) error {
+	if c.callerWebRTC {
+		// A browser's media is DTLS-SRTP (media/doc.go, WebRTC),
+		// whatever its line's media_encryption says of SDES.
+		return nil
+	}
 	policy := ""
 	switch {
 	case c.callerPhone != nil:
@@ -90,11 +95,12 @@ func (c *call) screenCallerEncryption(transport string, body []byte) error {
 	return err
 }
 
-// hasSDES reports whether an SDP may carry SRTP: an a=crypto attribute
-// or an RTP/SAVP profile. A cheap scan: a false positive only relays a
-// call that did not need it.
+// hasSDES reports whether an SDP may carry SRTP with SDES keys: an
+// a=crypto attribute or an RTP/SAVP(F) profile (" RTP/SAVP": not
+// WebRTC's UDP/TLS/RTP/SAVPF, whose keys DTLS makes). A cheap scan: a
+// false positive only relays a call that did not need it.
 func hasSDES(body []byte) bool {
-	return bytes.Contains(body, []byte("a=crypto:")) || bytes.Contains(body, []byte("RTP/SAVP"))
+	return bytes.Contains(body, []byte("a=crypto:")) || bytes.Contains(body, []byte(" RTP/SAVP"))
 }
 
 // needsSRTP reports whether the call must go through the relay for SRTP:

@@ -8,6 +8,11 @@ type Stats struct {
 	CallsAttempted uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
 	CallsAnswered  uint64 // calls whose B-leg answered and whose A-leg ACKed
 	CallsFailed    uint64 // calls that ended without an answer (sum of the causes below)
+	// CallsCompleted counts answered calls that have ended, TalkMillis
+	// their summed time from answer to end: the average call duration
+	// over a window is the change of one over the change of the other.
+	CallsCompleted uint64
+	TalkMillis     uint64
 	FailedNoRoute  uint64 // 404: no route, or unknown local number on inbound calls
 	FailedBarred   uint64 // 403: route forbids the call
 	FailedBusy     uint64 // 486/600/603 final from the callee or a line at totalmaximum
@@ -65,6 +70,11 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// WebSocketRefused counts connections to ws:// and wss:// listeners
+	// refused before SIP (a failed TLS handshake, an upgrade request that
+	// is incomplete, not for the sip subprotocol, or from an origin not
+	// allowed; transports_ws.go).
+	WebSocketRefused uint64
 }
 
 type counters struct {
@@ -77,6 +87,8 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
+	callsCompleted, talkMillis                            atomic.Uint64
+	wsRefused                                             atomic.Uint64
 	sdesRefused                                           atomic.Uint64
 }
 
@@ -88,6 +100,8 @@ func (s *Server) Stats() Stats {
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
 		CallsFailed:         c.callsFailed.Load(),
+		CallsCompleted:      c.callsCompleted.Load(),
+		TalkMillis:          c.talkMillis.Load(),
 		FailedNoRoute:       c.failedNoRoute.Load(),
 		FailedBarred:        c.failedBarred.Load(),
 		FailedBusy:          c.failedBusy.Load(),
@@ -118,6 +132,7 @@ func (s *Server) Stats() Stats {
 		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

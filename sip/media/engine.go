@@ -35,6 +35,12 @@ type Engine struct {
 	stopped chan struct{}
 
 	counters engineCounters
+
+	// The DTLS certificate of WebRTC legs, made on first use
+	// (webrtc_dtls.go).
+	certOnce sync.Once
+	cert     *dtlsCert
+	certErr  error
 }
 
 type engineCounters struct {
@@ -49,6 +55,9 @@ type engineCounters struct {
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
 	sessions        atomic.Uint64
+	dtlsHandshakes  atomic.Uint64
+	dtlsFailures    atomic.Uint64
+	iceRefused      atomic.Uint64
 }
 
 // EngineStats are the relay's totals since New, for metrics.
@@ -68,6 +77,13 @@ type EngineStats struct {
 	SendErrors      uint64
 	ReadErrors      uint64
 	Timeouts        uint64 // media timeouts reported
+	// WebRTC legs: DTLS-SRTP handshakes that keyed a stream and those
+	// that failed (a wrong fingerprint, no SRTP profile, a timeout), and
+	// STUN checks refused (another username or a wrong MESSAGE-INTEGRITY:
+	// not the party).
+	DTLSHandshakes uint64
+	DTLSFailures   uint64
+	ICERefused     uint64
 }
 
 // New creates an engine. Nothing is bound until a session needs ports.
@@ -170,6 +186,9 @@ func (e *Engine) Stats() EngineStats {
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),
 		Timeouts:        c.timeouts.Load(),
+		DTLSHandshakes:  c.dtlsHandshakes.Load(),
+		DTLSFailures:    c.dtlsFailures.Load(),
+		ICERefused:      c.iceRefused.Load(),
 	}
 }
 

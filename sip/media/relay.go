@@ -82,6 +82,10 @@ type streamEnd struct {
 	sigRTP  netip.AddrPort                // signalled (written under the session mutex and mu)
 	sigRTCP netip.AddrPort
 
+	// wrtc is the ICE-lite and DTLS side when the party is a WebRTC agent
+	// (webrtc.go); nil otherwise. Set once, under the session mutex.
+	wrtc atomic.Pointer[webrtcEnd]
+
 	readers [2]*reader  // RTP, RTCP socket
 	worker  *pollWorker // epoll model; nil: a goroutine per socket
 	polled  [2]bool
@@ -191,6 +195,9 @@ func (end *streamEnd) stopReaders() {
 // first: a descriptor number is reused as soon as it is closed.
 func (end *streamEnd) close() {
 	end.closeOnce.Do(func() {
+		if w := end.wrtc.Load(); w != nil {
+			w.close()
+		}
 		end.stopReaders()
 		end.s.e.ports.release(end.pair)
 	})
@@ -238,6 +245,12 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 			c.kind = kindNone
 		}
 		rtpAddr, rtcpAddr := own.rtpAddr(), own.rtcpAddr()
+		if w := end.wrtc.Load(); w != nil {
+			// A WebRTC party's address is the one ICE nominated
+			// (nominate), not its SDP's placeholder.
+			w.setRemote(own.webrtc)
+			rtpAddr, rtcpAddr = end.sigRTP, end.sigRTP
+		}
 		if rtpAddr != end.sigRTP || own.kind != old.kind {
 			end.sigRTP = rtpAddr
 			end.storeSignalled(&end.dstRTP, rtpAddr)
@@ -248,10 +261,10 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 		}
 	}
 	c.src.hosts = hosts
-	if trustedAddress(end.sigRTP.Addr(), nat) {
+	if trustedAddress(end.sigRTP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtp = end.sigRTP
 	}
-	if trustedAddress(end.sigRTCP.Addr(), nat) {
+	if trustedAddress(end.sigRTCP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtcp = end.sigRTCP
 	}
 	if d := end.dstRTP.Load(); d.latchedAddr().IsValid() && !c.src.allowsRTP(d.ap) {
@@ -339,11 +352,33 @@ func (r *reader) handle(n int, now int64) {
 	// The party's transform decrypts what it sends; the peer's encrypts
 	// what goes to the peer's party. Both are used under end.mu only.
 	in, out := end.srtp.Load(), peer.srtp.Load()
+	w := end.wrtc.Load()
 	for i := range n {
 		b, src := r.in.Msg(i)
 		if len(b) == 0 || len(b) > maxDatagram || !src.IsValid() {
 			dropInv++
 			continue
+		}
+		if w != nil {
+			// A WebRTC party: STUN, DTLS and SRTP on one port (RFC 7983).
+			switch v := r.demuxWebRTC(w, b, src); v {
+			case demuxMedia:
+				if in == nil {
+					// Keyed by the handshake since the batch began.
+					if in = end.srtp.Load(); in == nil {
+						dropInv++
+						continue
+					}
+				}
+			case demuxSource:
+				dropSrc++
+				continue
+			case demuxInvalid:
+				dropInv++
+				continue
+			default:
+				continue
+			}
 		}
 		if r.rtcpSock || (cfg.kind == kindRTP && cfg.mux && isRTCP(b)) {
 			if cfg.kind != kindRTP {

@@ -167,8 +167,8 @@ func (s *Session) sdesOffer(from Side, sd *sdp.SessionDescription, lines []media
 	accepted := make([]*cryptoAttr, len(lines))
 	for i, md := range sd.MediaDescriptions {
 		ml := lines[i]
-		if ml.kind != kindRTP || ml.port == 0 {
-			continue
+		if ml.kind != kindRTP || ml.port == 0 || ml.webrtc != nil || l.webrtc {
+			continue // a WebRTC party's SRTP is DTLS's (webrtc.go)
 		}
 		secure := isSecureProto(md.MediaName.Protos)
 		if l.enc == EncryptionNone {
@@ -214,14 +214,24 @@ func (s *Session) sdesApplyOffer(from Side, sd *sdp.SessionDescription, lines []
 		if lines[i].kind != kindRTP || lines[i].port == 0 {
 			continue
 		}
-		if err := s.sdesInstall(lf, i, lf.sdesAt(i).accepted); err != nil {
-			return err
+		if !lf.webrtc {
+			if err := s.sdesInstall(lf, i, lf.sdesAt(i).accepted); err != nil {
+				return err
+			}
+		}
+		if lt.webrtc {
+			continue // DTLS-SRTP towards a WebRTC party (webrtcFor)
 		}
 		// RTP/SAVP where SRTP is required, and to a party that offered
 		// RTP/SAVP itself (a re-offer must not ask an SRTP-only phone for
-		// RTP/AVP); RTP/AVP otherwise, with keys when optional.
+		// RTP/AVP); RTP/AVP otherwise, with keys when optional. A line
+		// from a WebRTC party goes on as RTP/AVP or RTP/SAVP.
 		secure := lt.enc == EncryptionRequired || (lt.enc == EncryptionOptional && isSecureProto(to.protos))
-		local[i].protos = withProfile(md.MediaName.Protos, secure)
+		protos := md.MediaName.Protos
+		if lines[i].webrtc != nil {
+			protos = []string{"RTP", "AVP"}
+		}
+		local[i].protos = withProfile(protos, secure)
 		if lt.enc == EncryptionNone {
 			continue
 		}
@@ -254,7 +264,7 @@ func (s *Session) sdesAnswer(from Side, sd *sdp.SessionDescription, lines []medi
 			continue
 		}
 		st := la.sdesAt(i)
-		if la.enc == EncryptionNone || len(st.offered) == 0 {
+		if la.enc == EncryptionNone || len(st.offered) == 0 || la.webrtc {
 			continue
 		}
 		for _, c := range cryptoLines(md) {
@@ -271,8 +281,13 @@ func (s *Session) sdesAnswer(from Side, sd *sdp.SessionDescription, lines []medi
 		if lines[i].kind != kindRTP {
 			continue
 		}
-		if err := s.sdesInstall(la, i, chosen[i]); err != nil {
-			return err
+		if !la.webrtc {
+			if err := s.sdesInstall(la, i, chosen[i]); err != nil {
+				return err
+			}
+		}
+		if lo.webrtc {
+			continue // DTLS-SRTP towards a WebRTC party (webrtcFor)
 		}
 		off := lo.sdesAt(i)
 		if off.protos != nil {

@@ -57,6 +57,7 @@ type leg struct {
 	lines   []mediaLine  // its last SDP (offer or answer)
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
+	webrtc  bool         // a WebRTC agent (webrtc.go): ICE-lite, DTLS-SRTP, rtcp-mux
 	enc     Encryption   // SetEncryption
 	sdes    []sdesStream // SDES state per m= line index (sdesneg.go)
 }
@@ -166,6 +167,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if err := s.noteWebRTC(from, lines, true); err != nil {
+		return nil, err
+	}
 	if err := s.sdesOffer(from, sd, lines); err != nil {
 		return nil, err
 	}
@@ -184,6 +188,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		i := st.index
 		if i < len(lines) {
 			st.ends[from].setMux(lines[i].mux) // an offered rtcp-mux is accepted
+			if lines[i].webrtc != nil {
+				st.ends[from].webrtc()
+			}
 		}
 	}
 	s.reconfigure()
@@ -191,6 +198,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)
+		if err := s.webrtcFor(&local[i], to, i, ml, true); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.sdesApplyOffer(from, sd, lines, local); err != nil {
 		return nil, err
@@ -219,6 +229,9 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 	if len(lines) != len(off) {
 		return nil, fmt.Errorf("%w: %d m= lines answer %d", ErrSDPMismatch, len(lines), len(off))
 	}
+	if err := s.noteWebRTC(from, lines, false); err != nil {
+		return nil, err
+	}
 	s.legs[from].lines = lines
 	to := from.other()
 	local := make([]localStream, len(lines))
@@ -226,12 +239,18 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 		st := s.stream(i)
 		if st != nil {
 			st.ends[from].setMux(ml.mux && off[i].mux)
+			if ml.webrtc != nil || st.ends[from].wrtc.Load() != nil {
+				st.ends[from].webrtc() // rtcp-mux whatever the offer said
+			}
 		}
 		ls := s.localFor(to, i, off[i].kind, off[i].mux)
 		if ml.port == 0 || ml.kind != off[i].kind {
 			ls.rtpPort = 0 // declined by the answerer
 		}
 		local[i] = ls
+		if err := s.webrtcFor(&local[i], to, i, off[i], false); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.sdesAnswer(from, sd, lines, local); err != nil {
 		return nil, err
@@ -250,6 +269,7 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].webrtc = false
 	s.legs[side].sdes = nil // the next party gets keys of its own
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
@@ -267,6 +287,9 @@ func (s *Session) ResetLeg(side Side) {
 		end.rx = rxState{}
 		end.mu.Unlock()
 		end.srtp.Store(nil) // the next party brings its own keys
+		if w := end.wrtc.Swap(nil); w != nil {
+			w.close() // the next party has its own ICE and DTLS, if any
+		}
 	}
 	s.reconfigure()
 }

@@ -466,3 +466,60 @@ func TestSDESReofferKeepsSAVP(t *testing.T) {
 		t.Fatalf("re-offer to the SRTP phone: %s with %d keys", proto, len(cs))
 	}
 }
+
+// A browser (DTLS-SRTP) calls a phone whose leg requires SDES: the phone
+// is offered RTP/SAVP with the relay's keys and none of WebRTC's
+// attributes, the browser gets its DTLS-SRTP answer without a=crypto,
+// and audio crosses both ways: decrypted from one kind of SRTP,
+// encrypted in the other.
+func TestSDESPhoneCalledByBrowser(t *testing.T) {
+	e := newTestEngine(t)
+	br, phone := newBrowser(t), newParty(t)
+	s, err := e.NewSession(t.Context(), "webrtc-sdes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.SetNAT(SideA, true)
+	s.SetSources(SideA, loopback)
+	s.SetEncryption(SideA, EncryptionRequired) // a browser's policy: not SDES's to apply
+	s.SetEncryption(SideB, EncryptionRequired)
+	toPhone, err := s.Offer(SideA, br.offer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proto, offered := relayCrypto(t, toPhone)
+	if proto != "RTP/SAVP" || len(offered) != offeredSuites {
+		t.Fatalf("offer to the SDES phone: %s with %d keys\n%s", proto, len(offered), toPhone)
+	}
+	for _, bad := range []string{"UDP/TLS", "ice-", "candidate", "fingerprint", "setup"} {
+		if strings.Contains(string(toPhone), bad) {
+			t.Errorf("the phone's offer carries %q:\n%s", bad, toPhone)
+		}
+	}
+	line, key := sdesKey(t, 1, "AES_CM_128_HMAC_SHA1_80")
+	toBrowser, err := s.Answer(SideB, cryptoBody(phone.addr(), "RTP/SAVP", line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(toBrowser), "crypto") {
+		t.Fatalf("the browser's answer carries SDES:\n%s", toBrowser)
+	}
+	ice := readRelayICE(t, toBrowser)
+	if ice.proto != "UDP/TLS/RTP/SAVPF" {
+		t.Fatalf("the browser's answer: %+v", ice)
+	}
+	if res := br.check(t, ice, ice.pwd, true, 2*time.Second); res == nil {
+		t.Fatal("check not answered")
+	}
+	if err := br.handshake(t, ice); err != nil {
+		t.Fatalf("DTLS: %v", err)
+	}
+	eventually(t, "DTLS keyed", func() bool { return e.Stats().DTLSHandshakes == 1 })
+	p := &srtpParty{party: phone, tx: ctxOf(t, key), rx: ctxOf(t, offered[0])}
+	relayPhone := relayAddr(t, toPhone, 0)
+	br.sendSRTP(ice.addr, "from-browser")
+	p.expectSRTP(relayPhone, "from-browser")
+	p.sendSRTP(relayPhone, "to-browser")
+	br.expectSRTP("to-browser")
+}

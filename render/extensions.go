@@ -135,7 +135,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			})
 		}
 	}
-	inboundEntry(d)
+	inboundEntry(d, cfg.sipDriver)
 	dialStringSubroutine(d)
 
 	ids := make([]int, 0, len(planIDs))
@@ -1051,9 +1051,13 @@ func privacyWithholds(d dialplan, driver Driver) {
 // inboundEntry renders the context carriers' calls enter: the caller's
 // number is decided on as its dial string (none: unknown, as on the SIP
 // core), and the called number may only reach a line.
-func inboundEntry(d dialplan) {
+func inboundEntry(d dialplan, driver Driver) {
 	d.section(inboundContext)
-	d.exten("_!", "Set(SS_NUMBER=${CALLERID(num)})")
+	d.exten("_!", "NoOp(call from a carrier or trunk)")
+	// A carrier's caller who withholds (Privacy: id) is withheld both
+	// ways, as on the SIP core (sip.callerIdentity for a peer's call).
+	privacyWithholds(d, driver)
+	d.same("Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
 	decideCalled(d, inboundDialContext, false)

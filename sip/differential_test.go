@@ -703,15 +703,20 @@ func (ds *diffSwitch) compareTrunkCall(t *testing.T, rng *rand.Rand, trunk *sipt
 	if user == "" {
 		user = diffTrunk
 	}
+	// A trunk's caller who withholds the number (Privacy: id).
+	withheld := withholdNone
+	if rng.Intn(4) == 0 {
+		withheld = withholdPrivacy
+	}
 	for try := 0; ; try++ {
 		before, failures := time.Now(), ds.sw.Stats().AuthFailures
-		coreSeen, status := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withholdNone)
+		coreSeen, status := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
 		now := time.Now()
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue
 		}
-		dial, cause, vmail, divs := ds.dialplanRun(t, dialplantest.Endpoint{Context: "inbound"}, user, called, now, withholdNone, name)
-		where := fmt.Sprintf("%s: the trunk calls %s at %s (%s)", name, called, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		dial, cause, vmail, divs := ds.dialplanRun(t, dialplantest.Endpoint{Context: "inbound"}, user, called, now, withheld, name)
+		where := fmt.Sprintf("%s: the trunk calls %s (withheld %q) at %s (%s)", name, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
 		if got := ds.sw.Stats().AuthFailures; got != failures || status == 407 {
 			t.Fatalf("%s: the trunk's call was refused %d, %d authentication failures: the switch did not know it", where, status, got-failures)
 		}
@@ -722,7 +727,7 @@ func (ds *diffSwitch) compareTrunkCall(t *testing.T, rng *rand.Rand, trunk *sipt
 		if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
 			saved := ds.addr
 			ds.addr = ds.asterisk
-			got, astStatus := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withholdNone)
+			got, astStatus := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
 			ds.addr = saved
 			ds.compareAsterisk(t, where, slices.DeleteFunc(slices.Clone(coreSeen), func(a seen) bool { return a.peer == "voicemail" }), status, got, astStatus)
 		}

@@ -61,6 +61,15 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// Message waiting (mwi.go): MWISubscriptions are the subscriptions
+	// held now; MWINotifies the NOTIFYs sent to phones for the voicemail
+	// server's summaries; MWIForged the NOTIFYs refused because they did
+	// not come from the voicemail server's address; MWIDropped NOTIFYs
+	// not sent because too many awaited answers.
+	MWISubscriptions int64
+	MWINotifies      uint64
+	MWIForged        uint64
+	MWIDropped       uint64
 }
 
 type counters struct {
@@ -112,6 +121,10 @@ func (s *Server) Stats() Stats {
 		MediaTimeouts:       c.mediaTimeouts.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		MWISubscriptions:      int64(s.mwi.count()),
+		MWINotifies:           s.mwi.relayed.Load(),
+		MWIForged:             s.mwi.forged.Load(),
+		MWIDropped:            s.mwi.dropped.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

@@ -35,7 +35,11 @@ import (
 // refuse with 503, so every attempt shows) and of the rendered dialplan
 // (extensions.conf run by dialplantest with every Dial failing over) must
 // be the same: the same peers in the same order, each sent the same
-// number and caller id, and the same refusals.
+// number and caller id, and the same refusals. Calls to lines compare the
+// SIP core and the dialplan (the desk rung or not, what is sent on) and
+// what routes/simulate says rings; virtual lines (issue 29) take part: a
+// line logged into the desk or not, and one logged into the calling line
+// or not, whose caller id that line's calls then show on every path.
 
 // attempt is one peer a path tried: its name, the number sent and the
 // caller id shown.
@@ -156,6 +160,11 @@ type diffSwitch struct {
 	stats    *diffStats
 	// noDeskOnAsterisk: the desk could not register with Asterisk.
 	noDeskOnAsterisk bool
+	// hotDevice is the line a call to diffHot rings (routing/virtual.go):
+	// the desk when diffHot is logged into it, else diffHot itself.
+	hotDevice string
+	// hotRingsDesk: diffHot is logged into the desk and does not forward.
+	hotRingsDesk bool
 }
 
 // diffStats counts the calls compared with a real Asterisk and their
@@ -175,6 +184,11 @@ const (
 	diffFwd2   = "fw301" // forwards back to fw300 or to itself: loops end at the hop limit
 	diffVMLine = "vm400"
 	diffDesk   = "desk500" // registered (the desk agent) on both the SIP core and Asterisk: what a called phone sees
+	// diffHot is a virtual line (issue 29), logged into the desk or not;
+	// diffHotVoice one logged into diffVoice or not (then the voice
+	// line's calls present it).
+	diffHot      = "hot600"
+	diffHotVoice = "hot601"
 )
 
 // diffSeeds are the generator's seeds (-diff.seeds=1,2,3): each makes its
@@ -352,6 +366,23 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
 	create("phones", engine.Values{"name": diffDesk, "password": "secret-" + diffDesk, "plan": "1"})
+	// Virtual lines (issue 29): hot600 rings the desk when logged into
+	// it; hot601, logged into the voice line, is what that line's calls
+	// present.
+	hot := engine.Values{"name": diffHot, "password": "secret-" + diffHot, "plan": "1", "callername_internal": pick("", "Hot Desk"),
+		"forwarding": pick("", "", "0"+randDigits(rng, diffAlpha, 4))}
+	hotDevice := diffHot
+	if rng.Intn(3) > 0 {
+		hot["ltype"], hot["lnumber"], hotDevice = "phone", diffDesk, diffDesk
+	}
+	create("phones", hot)
+	hotVoice := engine.Values{"name": diffHotVoice, "password": "secret-" + diffHotVoice, "plan": "2",
+		"callerid_external": pick("default", "+441632960601"), "callername_external": pick("", "Hot Voice"),
+		"presentation_external": pick("1", "1", "0"), "callerid_internal": pick("default", "601"), "presentation_internal": pick("1", "0")}
+	if rng.Intn(2) == 0 {
+		hotVoice["ltype"], hotVoice["lnumber"] = "phone", diffVoice
+	}
+	create("phones", hotVoice)
 	if fwd == diffFwd2 {
 		if err := svc.Update(ctx, actor, kinds["phones"], diffFwd, engine.Values{"forwarding": fwd}, false); err != nil {
 			t.Fatal(err)
@@ -394,7 +425,8 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := &diffSwitch{svc: svc, state: state, sw: sw, addr: addr, dp: dp, pjsip: files[render.FilePJSIP], peers: map[int]*routing.Peer{}}
+	ds := &diffSwitch{svc: svc, state: state, sw: sw, addr: addr, dp: dp, pjsip: files[render.FilePJSIP], peers: map[int]*routing.Peer{}, hotDevice: hotDevice,
+		hotRingsDesk: hotDevice == diffDesk && hot["forwarding"] == ""}
 	byGroup, byContext := map[string]string{}, map[string]string{}
 	for i := range snap.Peers {
 		p := &snap.Peers[i]
@@ -484,7 +516,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		line = diffFax
 	}
 	called := randDigits(rng, diffAlpha, 1+rng.Intn(3)) + randDigits(rng, "0123456789", 4)
-	switch rng.Intn(9) {
+	switch rng.Intn(10) {
 	case 0:
 		called = diffFwd
 	case 1:
@@ -495,6 +527,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		called = diffDesk
 	case 4:
 		called = pick(rng, "112", "999")
+	case 5:
+		called = diffHot
 	}
 	// A phone that withholds its number (Privacy: id, RFC 3323).
 	withheld := rng.Intn(5) == 0
@@ -506,11 +540,23 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue // a minute boundary passed during the call: time windows may differ
 		}
-		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
+		dial, cause, vmail, divs, devices := ds.dialplanCall(t, line, called, now, withheld, name)
 		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk {
-			// A call to a line: routes/simulate takes numbers, not lines;
-			// the SIP core and the dialplan must agree.
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk || called == diffHot {
+			// A call to a line: routes/simulate says which line and which
+			// device rings (it follows no destination of the called line);
+			// the SIP core and the dialplan must agree on the rest.
+			sim := ds.simulate(t, line, called, now, withheld)
+			wantDevice := called
+			if called == diffHot {
+				wantDevice = ds.hotDevice
+			}
+			if sim.Outcome != "line" || sim.CalledLine != called || sim.Device != wantDevice {
+				t.Fatalf("%s: routes/simulate: %s, line %q, device %q; want line %s on device %s", where, sim.Outcome, sim.CalledLine, sim.Device, called, wantDevice)
+			}
+			if called == diffHot && ds.hotRingsDesk && !slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" }) {
+				t.Fatalf("%s: the virtual line's call did not ring the desk: %v (status %d)", where, coreSeen, status)
+			}
 			var coreOut []attempt
 			var coreOutSeen []seen
 			for _, a := range coreSeen {
@@ -547,6 +593,9 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 				t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
 			}
 			coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
+			if coreDesk != slices.Contains(devices, diffDesk) {
+				t.Fatalf("%s: the desk rang on the SIP core: %v; the dialplan dialled the devices %v", where, coreDesk, devices)
+			}
 			if !coreVM && !coreDesk && len(dial) == 0 {
 				// The dialplan's final answer (a sent-on call's carriers
 				// answer for themselves).
@@ -554,7 +603,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 					t.Fatalf("%s: the SIP core answered %d, the dialplan hung up with cause %d (%d)", where, status, cause, want)
 				}
 			}
-			if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
+			if ds.asterisk != nil && !((called == diffDesk || called == diffHot) && ds.noDeskOnAsterisk) {
 				got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
 				ds.compareAsterisk(t, where, coreOutSeen, status, got, astStatus)
 			}
@@ -702,7 +751,9 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 
 // dialplanCall runs the call through the rendered dialplan from the
 // line's endpoint; cause is -1 when no extension matched.
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string) {
+// It also answers the devices of lines it dialled (PJSIP/<device> or
+// PJSIP/<number>@<device>).
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
@@ -726,20 +777,22 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		}, Unregistered: func(line string) bool { return line != diffDesk },
 		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
-		return nil, -1, nil, nil
+		return nil, -1, nil, nil, nil
 	}
 	if err != nil {
 		t.Fatalf("%s: dialplan: %v\n%s", name, err, strings.Join(res.Trace, "\n"))
 	}
 	var out []attempt
 	var divs []string // the most recent Diversion of each of out
+	var devices []string
 	for _, d := range res.Dials {
 		peer, num, ok := ds.byChan(d.Channel)
 		if !ok {
 			t.Fatalf("%s: unknown dial %q", name, d.Channel)
 		}
 		if ds.peerNamed(peer) == nil {
-			continue // a line (PJSIP/<line>), not a peer
+			devices = append(devices, peer) // a line (PJSIP/<line>), not a peer
+			continue
 		}
 		cid := d.CallerNum
 		if ds.peerNamed(peer).IsSIP() && (cid == "" || d.Withheld) {
@@ -756,7 +809,7 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		}
 		divs = append(divs, div)
 	}
-	return out, res.Hangup, res.VoiceMail, divs
+	return out, res.Hangup, res.VoiceMail, divs, devices
 }
 
 // simulate is routes/simulate for the line's call.

@@ -150,6 +150,17 @@ type baresipConfig struct {
 	registrar *net.UDPAddr
 	modules   string
 	toneWAV   string
+	// extra are more config lines (module_app mwi.so); accountParams
+	// more account parameters (;mwi=yes). lateAccount leaves the
+	// accounts file empty: the test adds the account with uanew once
+	// baresip runs (AccountLine).
+	extra, accountParams string
+	lateAccount          bool
+}
+
+// AccountLine is the phone's account line (baresip's accounts file).
+func (c baresipConfig) AccountLine() string {
+	return fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_pass=%s;regint=60;answermode=manual%s", c.user, c.registrar, c.password, c.accountParams)
 }
 
 // startBaresip starts a phone registering user at the registrar and
@@ -200,10 +211,13 @@ module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		%s
-`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl)
+%s`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl, c.extra)
 	// answermode=manual: the test answers with `accept`, so that the
 	// caller sees the ringing first.
-	account := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_pass=%s;regint=60;answermode=manual\n", c.user, c.registrar, c.password)
+	account := c.AccountLine() + "\n"
+	if c.lateAccount {
+		account = ""
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}

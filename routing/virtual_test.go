@@ -1,6 +1,9 @@
 package routing
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestLoginsFollowLtypeAndLnumber(t *testing.T) {
 	phones := []Phone{
@@ -60,5 +63,24 @@ func TestMailboxesByBox(t *testing.T) {
 	}
 	if phones[1].MailboxBox() != "1001" || phones[3].MailboxBox() != "" {
 		t.Error("MailboxBox")
+	}
+}
+
+// The call path asks for a line's device and presentation on every call
+// to or from a line: a map lookup each, no allocation.
+func BenchmarkLogins(b *testing.B) {
+	phones := make([]Phone, 0, 2000)
+	for i := range 1000 {
+		phones = append(phones, Phone{ID: 2*i + 1, Name: "desk" + strconv.Itoa(i)})
+		phones = append(phones, Phone{ID: 2*i + 2, Name: "hot" + strconv.Itoa(i), LType: LTypePhone, LNumber: "desk" + strconv.Itoa(i)})
+	}
+	l := NewLogins(phones)
+	desk, hot := &phones[500], &phones[501]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if d, ok := l.Device(hot); !ok || d != desk || l.Presenting(desk) != hot {
+			b.Fatal("login lost")
+		}
 	}
 }

@@ -229,7 +229,18 @@ func (d *testDirectory) phoneList() []routing.Phone {
 	return out
 }
 
-func (d *testDirectory) logins() routing.Logins { return routing.NewLogins(d.phoneList()) }
+func (d *testDirectory) logins() routing.Logins {
+	d.mu.Lock()
+	logged := false
+	for _, p := range d.phones {
+		logged = logged || p.LType != ""
+	}
+	d.mu.Unlock()
+	if !logged {
+		return routing.Logins{} // what the benchmarks' calls cost stays the call path's
+	}
+	return routing.NewLogins(d.phoneList())
+}
 
 func (d *testDirectory) byName(p *routing.Phone, ok bool) (*routing.Phone, bool) {
 	if !ok || p == nil {

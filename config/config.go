@@ -41,7 +41,12 @@ type Config struct {
 	// SIPAdvertise is the host the SIP core puts in its Contact and Via
 	// headers; needed when a listen URI binds all addresses (0.0.0.0, ::).
 	SIPAdvertise string `yaml:"sip_advertise"`
-	Realm        string `yaml:"realm"`
+	// SIPWebSocketOrigins are the origins (scheme://host[:port]) whose web
+	// pages may use the ws:// and wss:// listeners (SIP over WebSocket,
+	// RFC 7118); "*" allows any. Empty: a listener's own origin only.
+	// Clients that send no Origin (not browsers) are not affected.
+	SIPWebSocketOrigins []string `yaml:"sip_ws_origins"`
+	Realm               string   `yaml:"realm"`
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
@@ -524,7 +529,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if err := checkListenAddr(addr); err != nil {
 			return fail("sip", fmt.Sprintf("%q: %v", s, err))
 		}
-		if network == "tls" && c.TLS.CertFile == "" {
+		if (network == "tls" || network == "wss") && c.TLS.CertFile == "" {
 			return fail("sip", fmt.Sprintf("%q needs a certificate: tls.cert_file and tls.key_file", s))
 		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
@@ -533,6 +538,11 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if strings.ContainsAny(c.SIPAdvertise, " \t\r\n;,<>\"") {
 		return fail("sip_advertise", "must be a host name or IP address")
+	}
+	for _, o := range c.SIPWebSocketOrigins {
+		if _, err := sip.ParseWebSocketOrigin(o); err != nil {
+			return fail("sip_ws_origins", err.Error())
+		}
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())

@@ -142,7 +142,7 @@ var peerEffects = map[string]effect{
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},
 	"send_asserted_identity": {Render: on("sendrpid=pai / send_pai"), SIP: on("P-Asserted-Identity sent"), Simulate: off(notSimulated)},
-	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id sent for withheld callers"), Simulate: on("from: what the peer is sent")},
+	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id beside P-Asserted-Identity (send_asserted_identity) for callers who may not be shown, never alone (RFC 3325 9.3, as res_pjsip)"), Simulate: on("from: what the peer is sent")},
 	"send_rpid":              {Render: on("sendrpid / send_rpid"), SIP: on("Remote-Party-ID sent"), Simulate: off(notSimulated)},
 	"url_costs":              {Refused: "the switch fetches no costs from URLs; import a deck with peers/costs/import"},
 	"username":               {Render: on("auth username (and from_user/fromuser)"), SIP: on("the digest username answering the carrier's challenge"), Simulate: off(notSimulated)},

@@ -76,7 +76,7 @@ func (m *Metrics) RegisterMedia(stats func() media.EngineStats) error {
 		forwarded:     d("sipswitch_media_forwarded_packets_total", "Datagrams relayed (RTP, RTCP, UDPTL)."),
 		dropped: d("sipswitch_media_dropped_packets_total", "Datagrams dropped by cause: source (from an address never allowed to latch the leg: not its SIP source, not its trusted SDP address), "+
 			"learning (from an allowed address other than the latched one, before "+strconv.Itoa(media.Probation)+" consecutive in-sequence packets), invalid (not RTP/RTCP/UDPTL, or a payload type not offered), "+
-			"no_destination (the other party's address unknown yet).", "cause"),
+			"no_destination (the other party's address unknown yet), srtp_auth (SRTP/SRTCP from a party whose media the relay decrypts that failed authentication or the replay check: forged, replayed, or under other keys).", "cause"),
 		relatches:  d("sipswitch_media_relatches_total", "Latches moved to another allowed source after its probation (a phone's NAT mapping changed, or another host at the party's address)."),
 		sendErrors: d("sipswitch_media_send_errors_total", "Relay send errors."),
 		readErrors: d("sipswitch_media_read_errors_total", "Relay read errors."),
@@ -107,6 +107,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.dropped, s.DroppedLearning, "learning")
 	counter(c.dropped, s.DroppedInvalid, "invalid")
 	counter(c.dropped, s.DroppedNoDest, "no_destination")
+	counter(c.dropped, s.DroppedAuth, "srtp_auth")
 	counter(c.relatches, s.Relatches)
 	counter(c.sendErrors, s.SendErrors)
 	counter(c.readErrors, s.ReadErrors)

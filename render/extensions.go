@@ -699,8 +699,8 @@ var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 // which Dial copies to the outgoing channel): res_pjsip then sends a
 // Diversion header naming the line and why (RFC 5806; reason names
 // Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
-// unavailable), as the SIP core does. Asterisk sends only the most recent
-// diversion where the SIP core lists every line the call passed.
+// unavailable), as the SIP core does: one header, the most recent
+// diversion (res_pjsip erases any earlier one; so does the SIP core).
 func divert(line, reason string) []string {
 	return []string{
 		"Set(REDIRECTING(from-num,i)=" + line + ")",
@@ -1040,6 +1040,16 @@ func privacyWithholds(d dialplan, driver Driver) {
 	withholds := `$[${LEN(${STRREPLACE(SS_PRIVACY,id)})} != ${LEN(${SS_PRIVACY})}]`
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_EXTERNAL=0))")
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_INTERNAL=0))")
+	// From anonymous (RFC 3323 4.1.1.3) withholds too: the From header's
+	// URI user, ASCII case-insensitive, is anonymous (":anonymous@" in it).
+	from := "PJSIP_HEADER(read,From)"
+	if driver == DriverChanSIP {
+		from = "SIP_HEADER(From)"
+	}
+	d.same("Set(SS_FROM=${TOLOWER(${" + from + "})})")
+	anonymous := `$[${LEN(${STRREPLACE(SS_FROM,:anonymous@)})} != ${LEN(${SS_FROM})}]`
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_EXTERNAL=0))")
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_INTERNAL=0))")
 }
 
 // inboundEntry renders the context carriers' calls enter: the caller's

@@ -108,6 +108,11 @@ func pjsipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
+	// A phone is known by its digest username as on the SIP core, not
+	// only by its From user: one that withholds its number with From
+	// anonymous (RFC 3323) is identified by the username of its
+	// Authorization header once challenged.
+	w.set("identify_by", "username,auth_username", "name")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
 	if !writePhoneIdentity(w, p, id, cos, cfg, pjsipPhoneOptions) {

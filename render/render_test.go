@@ -296,7 +296,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 	}{
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"context", "phone-alice"},
-			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
+			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"identify_by", "username,auth_username"}, {"auth", "alice"}, {"aors", "alice"},
 			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CUSTOMER=2"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"deny", "::/0"}, {"permit", "203.0.113.5/255.255.255.255"},

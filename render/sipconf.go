@@ -28,6 +28,9 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
+	// A phone is known by its digest username as on the SIP core, so one
+	// that withholds its number with From anonymous is still its line.
+	w.set("match_auth_username", "yes", "general")
 	// Phones are rendered nat=force_rport,comedia (sipMedia); a peer whose
 	// nat differs from [general] lets a scanner tell which peer names exist
 	// (chan_sip warns so at load), so [general] says the same.

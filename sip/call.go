@@ -121,6 +121,7 @@ type result struct {
 	code     int
 	reason   string
 	timedOut bool
-	canceled bool
+	canceled bool // the caller cancelled, or (operator) calls/hangup ended it
+	operator bool
 	limit    bool
 }

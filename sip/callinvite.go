@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
@@ -165,7 +166,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if res.answered == nil {
 		if res.canceled {
 			s.stats.countFailure(487, true, false)
-			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
+			if !res.operator {
+				c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
+				return
+			}
+			c.finish(487, records.HangupOperator, time.Time{}, s.cfg.now(), 0, 0)
+			if err := a.Respond(487, "Request Terminated", nil); err != nil {
+				s.cfg.log.Debug("sip final response not sent", "call_id", c.callID, "error", err)
+			}
 			return
 		}
 		if res.code == 0 {

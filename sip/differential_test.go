@@ -81,6 +81,15 @@ func plain(ss []seen) []attempt {
 	return out
 }
 
+// withhold is how a test phone withholds its number (RFC 3323), if at all.
+type withhold string
+
+const (
+	withholdNone    withhold = ""
+	withholdPrivacy withhold = "Privacy: id"
+	withholdFrom    withhold = "From anonymous"
+)
+
 // carrierLog records the INVITEs the carrier agents get, in order.
 type carrierLog struct {
 	mu  sync.Mutex
@@ -530,8 +539,12 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 	case 5:
 		called = diffHot
 	}
-	// A phone that withholds its number (Privacy: id, RFC 3323).
-	withheld := rng.Intn(5) == 0
+	// A phone that withholds its number (RFC 3323): Privacy: id, or
+	// From anonymous.
+	withheld := withholdNone
+	if rng.Intn(5) == 0 {
+		withheld = withhold(pick(rng, string(withholdPrivacy), string(withholdFrom)))
+	}
 	for try := 0; ; try++ {
 		before := time.Now()
 		coreSeen, status := ds.sipCall(t, phone, log, line, called, withheld)
@@ -541,7 +554,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			continue // a minute boundary passed during the call: time windows may differ
 		}
 		dial, cause, vmail, divs, devices := ds.dialplanCall(t, line, called, now, withheld, name)
-		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		where := fmt.Sprintf("%s: line %s calls %s (withheld %q) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
 		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk || called == diffHot {
 			// A call to a line: routes/simulate says which line and which
 			// device rings (it follows no destination of the called line);
@@ -579,12 +592,12 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 				t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers of %v)", where, coreOut, dialSIP, dial)
 			}
 			for i, c := range slices.DeleteFunc(slices.Clone(coreOutSeen), func(a seen) bool { return a.peer == "desk" }) {
-				// The line that sent the call on last, and why: the
-				// dialplan's one Diversion is the SIP core's first.
+				// The line that sent the call on last, and why: one
+				// Diversion on both paths.
 				if c.diversion != "" {
 					ds.stats.diverted++
 				}
-				if latest, _, _ := strings.Cut(c.diversion, ","); latest != dialDivs[i] {
+				if c.diversion != dialDivs[i] {
 					t.Fatalf("%s: attempt %d to %s: the SIP core's Diversion is %q, the dialplan's %q", where, i+1, c.peer, c.diversion, dialDivs[i])
 				}
 			}
@@ -723,16 +736,20 @@ func (ds *diffSwitch) peerNamed(name string) *routing.Peer {
 
 // sipCall makes the call through the SIP core and returns what the
 // carriers (and the voicemail server) got, and the final status.
-func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
+func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld withhold) ([]seen, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	log.take()
 	var hdrs []sip.Header
-	if withheld {
+	from := line
+	switch withheld {
+	case withholdPrivacy:
 		hdrs = append(hdrs, sip.NewHeader("Privacy", "id"))
+	case withholdFrom:
+		from = "anonymous" // authenticated as the line all the same
 	}
-	d, err := phone.Call(ctx, ds.addr, called, line, "secret-"+line, callerSDP, hdrs...)
+	d, err := phone.CallFrom(ctx, ds.addr, called, from, line, "secret-"+line, callerSDP, hdrs...)
 	status := 200
 	if err != nil {
 		status = siptest.StatusOf(err)
@@ -753,7 +770,7 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 // line's endpoint; cause is -1 when no extension matched.
 // It also answers the devices of lines it dialled (PJSIP/<device> or
 // PJSIP/<number>@<device>).
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string, []string) {
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
@@ -764,8 +781,11 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		caller = line
 	}
 	var hdrs map[string]string
-	if withheld {
-		hdrs = map[string]string{"Privacy": "id"} // as sipCall sends it
+	switch withheld { // as sipCall sends it
+	case withholdPrivacy:
+		hdrs = map[string]string{"Privacy": "id"}
+	case withholdFrom:
+		hdrs = map[string]string{"From": "<sip:anonymous@127.0.0.1>;tag=x"}
 	}
 	// No line is registered: the SIP core finds no contact for any.
 	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Headers: hdrs, Vars: ep.Vars, Now: now,
@@ -813,15 +833,15 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 }
 
 // simulate is routes/simulate for the line's call.
-func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time, withheld bool) routing.Simulation {
+func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time, withheld withhold) routing.Simulation {
 	t.Helper()
 	req, err := ds.svc.SimulationRequest(context.Background(), engine.SystemActor(),
 		engine.Values{"called": called, "caller": line, "time": strconv.FormatInt(now.Unix(), 10)})
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
-	if withheld {
-		// The phone withholds this call (Privacy: id): what the SIP core
+	if withheld != withholdNone {
+		// The phone withholds this call (Privacy: id, From anonymous): what the SIP core
 		// makes of it (callerIdentity). routes/simulate has no parameter
 		// for it.
 		req.Presentation = routing.PresentationOf(req.Caller, true)
@@ -831,7 +851,7 @@ func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time,
 
 // asteriskCall places the call through the real Asterisk and returns what
 // the carriers got and the final status.
-func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
+func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld withhold) ([]seen, int) {
 	t.Helper()
 	saved := ds.addr
 	ds.addr = ds.asterisk

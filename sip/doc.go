@@ -189,8 +189,9 @@
 // at most 5 times. A call a line sends on to the outside (forwarding or a
 // destination) is the line's forwarded call, however it reached the line:
 // it takes a slot of the line's totalmaximum, follows the line's plan,
-// class of service and spend limit, carries a Diversion header per line
-// that sent it on (RFC 5806, most recent first) and is counted
+// class of service and spend limit, carries one Diversion header naming
+// the line that sent it on last, with counter the number of times it was
+// sent on (RFC 5806; one header as Asterisk sends: addDiversions) and is counted
 // (ForwardedCalls) and logged ("sip call forwarded").
 //
 // A call from a phone shows, outside, the line's callerid_external (a

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -230,6 +231,24 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.addrs = append(s.addrs, TLSAddr{ln.Addr().(*net.TCPAddr)})
 			tln := tlsListener{Listener: ln, cfg: s.cfg.tlsServer, timeout: s.cfg.tlsHandshake}
 			serves = append(serves, func() error { return s.srv.ServeTLS(tln) })
+		case "ws", "wss":
+			ln, err := lc.Listen(ctx, "tcp", l.addr)
+			if err != nil {
+				return fmt.Errorf("sip listen %s %s: %w", l.network, l.addr, err)
+			}
+			closers = append(closers, ln.Close)
+			var cfg *tls.Config
+			if l.network == "wss" {
+				cfg = s.cfg.tlsServer
+			}
+			s.addrs = append(s.addrs, WSAddr{TCPAddr: ln.Addr().(*net.TCPAddr), Secure: cfg != nil})
+			wln := newWSListener(ln, cfg, s.cfg.tlsHandshake, s.cfg.wsOrigins, s.wsRefused)
+			closers = append(closers, wln.Close)
+			if cfg != nil {
+				serves = append(serves, func() error { return s.srv.ServeWSS(wln) })
+			} else {
+				serves = append(serves, func() error { return s.srv.ServeWS(wln) })
+			}
 		}
 	}
 	if err := s.setupClient(); err != nil {

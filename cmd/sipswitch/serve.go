@@ -621,6 +621,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 		sip.WithDelayObserver(d.metrics.ObserveDelay),
 	}
+	if len(d.cfg.SIPWebSocketOrigins) > 0 {
+		opts = append(opts, sip.WithWebSocketOrigins(d.cfg.SIPWebSocketOrigins...))
+	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
 	}

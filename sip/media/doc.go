@@ -58,8 +58,26 @@
 //     udptl", so those lines pass its parser under a placeholder and get
 //     their originals back (unmarshalSDP).
 //
-// SRTP (RTP/SAVP with a=crypto) is relayed as is: RTP headers are in the
-// clear, so latching and statistics work; keys pass end to end.
+// # SRTP (RFC 3711)
+//
+// A party's side of a stream may be SRTP, terminated by the relay
+// (srtp.go; Session.SetSRTP installs the keys, whoever negotiated them:
+// SDES in the SDP, or a DTLS-SRTP handshake). What the party sends is
+// authenticated and decrypted in place (SRTP and SRTCP, pion/srtp, a
+// replay window of 128) before it may latch or is counted: a packet that
+// fails is dropped (DroppedAuth, cause srtp_auth) and moves no latch, so
+// on an SRTP leg only the key holder can latch, even from an allowed
+// source. A source that may never latch is dropped before any crypto is
+// spent, and cannot use up the party's replay window with copies of its
+// packets. Statistics and RTCP reports are read from the decrypted
+// packets. What goes to an SRTP party is encrypted in place under the
+// relay's own key for that party; a plain party gets plain RTP. Contexts
+// are kept while their keys are unchanged: a context made again from the
+// same master key would start its packet index afresh and reuse key
+// stream (RFC 3711 9.1). ResetLeg drops the leg's keys.
+//
+// A stream whose sides have no keys relays SRTP as is: RTP headers are in
+// the clear, so latching and statistics work; keys pass end to end.
 //
 // Every m= line index is one stream for the life of the call (RFC 3264
 // 8: lines keep their position, new ones are appended). A re-INVITE or

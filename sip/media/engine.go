@@ -44,6 +44,7 @@ type engineCounters struct {
 	relatches       atomic.Uint64
 	droppedInvalid  atomic.Uint64
 	droppedNoDest   atomic.Uint64
+	droppedAuth     atomic.Uint64
 	sendErrors      atomic.Uint64
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
@@ -62,6 +63,7 @@ type EngineStats struct {
 	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
 	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type the SDP did not offer
 	DroppedNoDest   uint64 // the other leg's address is not known yet
+	DroppedAuth     uint64 // SRTP/SRTCP that failed authentication or the replay check
 	Relatches       uint64 // latches moved to another source after probation
 	SendErrors      uint64
 	ReadErrors      uint64
@@ -163,6 +165,7 @@ func (e *Engine) Stats() EngineStats {
 		DroppedLearning: c.droppedLearning.Load(),
 		DroppedInvalid:  c.droppedInvalid.Load(),
 		DroppedNoDest:   c.droppedNoDest.Load(),
+		DroppedAuth:     c.droppedAuth.Load(),
 		Relatches:       c.relatches.Load(),
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),

@@ -254,6 +254,7 @@ func (s *Session) ResetLeg(side Side) {
 		end.dstRTCP.Store(nil)
 		end.rx = rxState{}
 		end.mu.Unlock()
+		end.srtp.Store(nil) // the next party brings its own keys
 	}
 	s.reconfigure()
 }

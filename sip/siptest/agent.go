@@ -135,6 +135,9 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			}
 			port = ln.Addr().(*net.TCPAddr).Port
 		}
+	} else if network == "ws" || network == "wss" {
+		// A browser (RFC 7118): it listens nowhere and is reached over the
+		// connection it opened.
 	} else if network == "tcp" {
 		ln, err = net.Listen("tcp", host+":0")
 		if err != nil {
@@ -171,9 +174,13 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
 	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
-	if network == "tcp" || network == "tls" {
+	if network == "tcp" || network == "tls" || network == "ws" || network == "wss" {
 		a.Contact.Address.UriParams = sip.NewParams()
 		a.Contact.Address.UriParams.Add("transport", network)
+	}
+	if network == "ws" || network == "wss" {
+		// RFC 7118 5.2: a host it cannot be reached at.
+		a.Contact.Address.Host, a.Contact.Address.Port = sip.GenerateTagN(10)+".invalid", 0
 	}
 	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
 	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
@@ -244,6 +251,11 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "ws" || network == "wss" {
+		a.Stop = func() { ua.Close() }
+		t.Cleanup(a.Stop)
+		return a
+	}
 	if network == "tls" {
 		if ln != nil {
 			go srv.ServeTLS(ln)
@@ -331,6 +343,10 @@ func (a *Agent) SetTransport(req *sip.Request) {
 		req.SetTransport("TCP")
 	case "tls":
 		req.SetTransport("TLS")
+	case "ws":
+		req.SetTransport("WS")
+	case "wss":
+		req.SetTransport("WSS")
 	}
 }
 
@@ -371,8 +387,22 @@ func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, s
 // CallUnacked places a call as Call does but leaves the 2xx without ACK:
 // the test sends it (d.Ack) when it wants to, or never.
 func (a *Agent) CallUnacked(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	return a.callUnacked(ctx, sw, called, user, user, password, sdp, hdrs...)
+}
+
+// CallFrom places a call as Call does with fromUser in From (anonymous,
+// say) while it authenticates as user.
+func (a *Agent) CallFrom(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, sw, called, fromUser, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+func (a *Agent) callUnacked(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
 	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: a.Host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})

@@ -112,13 +112,11 @@ func (s *Server) newFloodGuard() *floodGuard {
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
 		// A registered phone proves itself again within max_expires.
 		trustFor: max(time.Hour, s.reg.MaxExpires()+time.Minute),
-		// The voicemail server sends message-waiting NOTIFYs for every
-		// box at once when it starts (mwi.go).
+		// A carrier's source, and the voicemail server, which sends
+		// message-waiting NOTIFYs for every box at once when it starts
+		// (mwi.go).
 		exempt: func(src netip.AddrPort, transport string) bool {
-			if _, peer := s.peerAt(src, transport); peer {
-				return true
-			}
-			return strings.EqualFold(transport, "udp") && s.isVoicemailSource(src)
+			return s.carrierSource(src, transport) || strings.EqualFold(transport, "udp") && s.isVoicemailSource(src)
 		},
 		now: s.cfg.now,
 		onBlock: func(a netip.Addr) {

@@ -263,7 +263,9 @@ type CallsConfig struct {
 	PeerMatch string `yaml:"peer_match"`
 	// VoicemailServer (host[:port]) takes the calls lines send to
 	// voicemail (btype/dtype/utype voicemail): the Asterisk hosting the
-	// rendered voicemail context. "" ends such calls instead.
+	// rendered voicemail context. "" ends such calls instead. Its
+	// message-summary NOTIFYs, from exactly this address, are relayed to
+	// the lines showing the box (sip/mwi.go).
 	VoicemailServer string `yaml:"voicemail_server"`
 }
 

@@ -75,7 +75,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phoneExtension(d, p, cos, len(m.classes) > 0, m.localName, cfg)
+			// A virtual line's calls ring the device of the line it is
+			// logged into (routing/virtual.go).
+			dev, ok := m.logins.Device(p)
+			if !ok {
+				dev = p
+			}
+			phoneExtension(d, p, dev, cos, len(m.classes) > 0, m.localName, cfg)
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -96,7 +102,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, "", len(m.classes) > 0, m.localName, cfg)
+			phoneExtension(d, p, p, "", len(m.classes) > 0, m.localName, cfg)
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -743,9 +749,11 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 	return nil, fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
-// phoneExtension renders calls to line p. cos is its class (SS_COS) and
-// classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
+// phoneExtension renders calls to line p, which ring device dev (p, or
+// the line virtual line p is logged into: its contacts and delivery). cos
+// is p's class (SS_COS) and classes says whether the switch has any (else
+// SS_COS is never set).
+func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -761,7 +769,11 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	if dev != p {
+		d.exten(p.Name, "NoOp(phone "+p.Name+" logged into "+dev.Name+")")
+	} else {
+		d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	}
 	// A call from a line holds a slot of the calling line too (lineLimit).
 	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
 	if p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p) {
@@ -830,14 +842,14 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	if p.RingTime > 0 {
 		ring = strconv.Itoa(p.RingTime)
 	}
-	target := string(cfg.sipDriver) + "/" + p.Name
-	if strings.EqualFold(p.Delivery, "last_number") {
+	target := string(cfg.sipDriver) + "/" + dev.Name
+	if strings.EqualFold(dev.Delivery, "last_number") {
 		// The Request-URI carries the number the call was sent to (the
 		// line's), not the registered contact's user, as on the SIP core.
 		if cfg.sipDriver == DriverPJSIP {
-			target = "PJSIP/" + p.Name + "@" + p.Name
+			target = "PJSIP/" + p.Name + "@" + dev.Name
 		} else {
-			target = "SIP/" + p.Name + "/" + p.Name
+			target = "SIP/" + dev.Name + "/" + p.Name
 		}
 	}
 	// The called line sees the caller's internal identity (a calling
@@ -854,9 +866,9 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	// reachable?") before coming to the same place (found by calls through
 	// Asterisk 20.20.1).
 	if cfg.sipDriver == DriverPJSIP {
-		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + p.Name + `)}" = ""]?unavail)`)
+		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + dev.Name + `)}" = ""]?unavail)`)
 	} else {
-		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + p.Name + `)}" = "UNAVAILABLE"]?unavail)`)
+		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + dev.Name + `)}" = "UNAVAILABLE"]?unavail)`)
 	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)

@@ -67,6 +67,19 @@ func fixtureSnapshot() *routing.Snapshot {
 				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: routing.MediaFax, Codec: "alaw",
 				TotalMaximum: -1, RingTime: 60,
 			},
+			// A desk phone and a virtual line logged into it
+			// (routing/virtual.go): calls to carol ring desk-9 (with
+			// carol's number in the Request-URI: desk-9's delivery), and
+			// desk-9's calls present carol.
+			{
+				ID: 4, Name: "desk-9", Password: "pw-desk-9", Customer: 1, Delivery: "last_number", TotalMaximum: -1,
+				CallerIDExternal: "+441110000009", CallerIDInternal: "default", PresentationExternal: 1, PresentationInternal: 1,
+			},
+			{
+				ID: 5, Name: "carol", Password: "pw-carol", Customer: 1, LType: "phone", LNumber: "desk-9", TotalMaximum: -1,
+				CallerIDExternal: "+441110000005", CallerIDInternal: "default", CallerNameInternal: "Carol",
+				CallerNameExternal: "Carol Jones", PresentationExternal: 1, PresentationInternal: 1, RingTime: 25,
+			},
 		},
 		Classes: []routing.ClassOfService{
 			{ID: 1, Name: "System: all calls", Otherwise: routing.COSAllow},

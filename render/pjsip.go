@@ -97,7 +97,7 @@ func aclPermit(n netip.Prefix) string {
 	return n.Addr().String() + "/" + strconv.Itoa(n.Bits())
 }
 
-func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func pjsipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
 	// No transport=: res_pjsip then reaches the phone over the transport
@@ -115,7 +115,7 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.set("identify_by", "username,auth_username", "name")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
-	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, pjsipPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum > 0 {

@@ -139,7 +139,7 @@ func phoneTransports(cfg *config) string {
 	return "udp,tcp"
 }
 
-func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func sipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
@@ -153,7 +153,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
-	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum >= 0 {

@@ -36,6 +36,9 @@
 //     Imports sipmsg.
 //   - sip/media: the RTP relay and SDP rewriting (RFC 3264, 3550, 4566,
 //     4961), unchanged by this cut.
+//   - sip/msgsummary: the message-summary body (RFC 3842 5), read
+//     strictly from the voicemail server and written again for phones.
+//     Imports nothing of the module.
 //   - sip (this package): the server that wires them (listeners, sipgo's
 //     user agent, client and transaction layer, the flood limit, the
 //     stateless answers to unauthenticated requests, Stats) and the B2BUA
@@ -50,7 +53,9 @@
 //     callroute.go (route-out and failover), callbridge.go (the answered
 //     call: ACK, bridge, session-timer duty), callteardown.go, calllog.go,
 //     callmedia.go, callerid.go, leg.go (a B-leg), indialog.go,
-//     sessiontimer.go (refreshes), record.go, stray.go.
+//     sessiontimer.go (refreshes), record.go, stray.go; message waiting
+//     is mwi.go (subscriptions) and mwirelay.go (the voicemail server's
+//     NOTIFYs).
 //
 // Why the B2BUA stays in sip (INFERRED as the cut for now, not as the
 // final one): the call reads the server's configuration, counters,
@@ -156,6 +161,16 @@
 // number. Stored forwarding numbers and destinations go through the same
 // rule.
 //
+// A virtual line (ltype phone, lnumber the physical line it is logged
+// into; routing/virtual.go) has no device: a call to it is its call (its
+// forwarding, dnd, acr, totalmaximum, ring time and destinations) and
+// rings the physical line's registered contacts, under that line's
+// delivery and codecs, with To naming the virtual line (its
+// callername_internal as display name; INFERRED: the desk's phone shows
+// whose call it is). The physical line's calls present the virtual line
+// (its callerid_*, callername_*, presentation_*; INFERRED, hot-desking);
+// everything else of them stays the physical line's.
+//
 // A called number equal to a phone's name rings all the line's registered
 // contacts at once (sent to the address the registration came from; the
 // Request-URI is the contact, or with delivery=last_number the contact
@@ -237,6 +252,15 @@
 // from such a leg is ACKed and BYEd. Re-INVITE, UPDATE and INFO within a
 // dialog are passed to the other leg; BYE from either side ends the other;
 // OPTIONS is answered 200.
+//
+// # Message waiting
+//
+// Lines SUBSCRIBE to their own mailbox (RFC 3842 message-summary on RFC
+// 6665; challenged, another's box 403) and the voicemail server's NOTIFYs,
+// taken only from its exact address (WithVoicemail), are relayed to the
+// lines whose mailbox is the box: in their subscriptions, and unsolicited
+// to registered contacts no subscription came from. The rules, bounds and
+// what is INFERRED are in mwi.go.
 //
 // # sip_endpoints
 //

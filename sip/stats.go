@@ -70,6 +70,15 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// Message waiting (mwi.go): MWISubscriptions are the subscriptions
+	// held now; MWINotifies the NOTIFYs sent to phones for the voicemail
+	// server's summaries; MWIForged the NOTIFYs refused because they did
+	// not come from the voicemail server's address; MWIDropped NOTIFYs
+	// not sent because too many awaited answers.
+	MWISubscriptions int64
+	MWINotifies      uint64
+	MWIForged        uint64
+	MWIDropped       uint64
 	// WebSocketRefused counts connections to ws:// and wss:// listeners
 	// refused before SIP (a failed TLS handshake, an upgrade request that
 	// is incomplete, not for the sip subprotocol, or from an origin not
@@ -132,6 +141,10 @@ func (s *Server) Stats() Stats {
 		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		MWISubscriptions:      int64(s.mwi.count()),
+		MWINotifies:           s.mwi.relayed.Load(),
+		MWIForged:             s.mwi.forged.Load(),
+		MWIDropped:            s.mwi.dropped.Load(),
 		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()

@@ -159,6 +159,24 @@ type baresipConfig struct {
 	mediaenc  string
 	caFile    string
 	cert      string
+	// extra are more config lines (module_app mwi.so); accountParams
+	// more account parameters (;mwi=yes). lateAccount leaves the
+	// accounts file empty: the test adds the account with uanew once
+	// baresip runs (AccountLine).
+	extra, accountParams string
+	lateAccount          bool
+}
+
+// AccountLine is the phone's account line (baresip's accounts file).
+func (c baresipConfig) AccountLine() string {
+	transport, params := "udp", c.accountParams
+	if c.transport != "" {
+		transport = c.transport
+	}
+	if c.mediaenc != "" {
+		params += ";mediaenc=" + c.mediaenc
+	}
+	return fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;regint=60;answermode=manual%s", c.user, c.registrar, transport, c.password, params)
 }
 
 // startBaresip starts a phone registering user at the registrar and
@@ -209,16 +227,11 @@ module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		%s
-`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl)
-	transport, params := "udp", ""
-	if c.transport != "" {
-		transport = c.transport
-	}
+%s`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl, c.extra)
 	if c.mediaenc != "" {
 		// rtp_stats: the packets sent and received (after SRTP) are
 		// printed when a call ends.
 		config += "module\t\t\tsrtp.so\nrtp_stats\t\tyes\n"
-		params += ";mediaenc=" + c.mediaenc
 	}
 	if c.caFile != "" {
 		config += "sip_cafile\t\t" + c.caFile + "\n"
@@ -228,7 +241,10 @@ ctrl_tcp_listen		%s
 	}
 	// answermode=manual: the test answers with `accept`, so that the
 	// caller sees the ringing first.
-	account := fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;regint=60;answermode=manual%s\n", c.user, c.registrar, transport, c.password, params)
+	account := c.AccountLine() + "\n"
+	if c.lateAccount {
+		account = ""
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -374,7 +374,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	}
 	sip := parseConf(t, files[FileSIP])
 	gen := findSection(sip, "general", "")
-	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?8005555555:remotepass@sip.itsp.example:5080/5000" {
+	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?tcp://8005555555:remotepass@sip.itsp.example:5080/5000" {
 		t.Errorf("sip.conf register lines: %v", gen)
 	}
 	checks := []struct {
@@ -469,11 +469,11 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Errorf("[peer-1] dial: %v", p1)
 	}
 	ph := findSection(secs, "phone-alice-dial", "")
-	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,plan-2" {
+	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,endpoints,plan-2" {
 		t.Errorf("[phone-alice] must include phones and its customer's plan 2: %v", ph)
 	}
 	fx := findSection(secs, "phone-fax-1-dial", "")
-	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,plan-1-fax" {
+	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,endpoints,plan-1-fax" {
 		t.Errorf("[phone-fax-1] must use the default plan's fax context: %v", fx)
 	}
 }

@@ -41,6 +41,12 @@ type callView struct {
 	peerAddrs   map[netip.Addr]*Peer
 	customers   map[int]Customer
 	settings    Settings
+	// trunks are the sip_endpoints served as trunks (endpointtrunk.go) by
+	// lower-case name, trunkAddrs by the addresses their hosts resolve
+	// to, trunkList in the store's order.
+	trunks     map[string]*EndpointTrunk
+	trunkAddrs map[netip.Addr][]*EndpointTrunk
+	trunkList  []*EndpointTrunk
 }
 
 // CallControlOption configures NewCallControl.
@@ -134,6 +140,7 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		v.phones[strings.ToLower(phones[i].Name)] = &phones[i]
 	}
 	v.users = v.addEndpointLines(snap.SIPEndpoints)
+	v.addEndpointTrunks(snap.SIPEndpoints, func(host string) []netip.Addr { return c.resolve(ctx, host) })
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}

@@ -22,6 +22,7 @@ type leg struct {
 	dlg       *sipgo.DialogClientSession
 	peer      *routing.Peer // nil for a leg to a phone
 	phone     string        // phone rung, for logs
+	endpoint  string        // trunk rung (trunkcall.go), for logs and the record
 	route     int
 	called    string
 	release   func() // peer slot, idempotent; nil for phones

@@ -48,7 +48,8 @@ type config struct {
 	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
 	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
 	tlsHandshake   time.Duration
-	wsOrigins      []string // nil: a listener's own origin only (transports_ws.go)
+	trunkTiming    trunkTiming // outbound registrations and qualify of trunks (trunkkeeper.go)
+	wsOrigins      []string    // nil: a listener's own origin only (transports_ws.go)
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -304,6 +305,34 @@ func WithPing(interval, timeout time.Duration) Option {
 	}
 }
 
+// WithTrunkRegistration sets how the switch registers sip_endpoints with
+// registration=out (outreg.go) and qualifies trunks (trunkkeeper.go): the
+// expiry asked of registrars (default 3600 s), the backoff after a failed
+// REGISTER, doubling from retryMin to retryMax (defaults 5 s, 60 s), and
+// how long an OPTIONS of qualify waits (default 3 s). Zero keeps a
+// default.
+func WithTrunkRegistration(expires, retryMin, retryMax, qualifyTimeout time.Duration) Option {
+	return func(c *config) error {
+		t := c.trunkTiming
+		for _, v := range []struct {
+			d   time.Duration
+			dst *time.Duration
+		}{{expires, &t.expires}, {retryMin, &t.retryMin}, {retryMax, &t.retryMax}, {qualifyTimeout, &t.qualifyTimeout}} {
+			switch {
+			case v.d < 0:
+				return fmt.Errorf("sip trunk registration timing %s: %w", v.d, ErrBadOption)
+			case v.d > 0:
+				*v.dst = v.d
+			}
+		}
+		if t.expires < time.Second || t.retryMax < t.retryMin {
+			return fmt.Errorf("sip trunk registration expires %s, retry %s..%s: %w", t.expires, t.retryMin, t.retryMax, ErrBadOption)
+		}
+		c.trunkTiming = t
+		return nil
+	}
+}
+
 // WithFloodLimit drops what one untrusted source address sends beyond
 // limit messages per second (bursts of twice that pass), for blockFor
 // after it first goes over, letting a trickle through; see flood.go.
@@ -473,6 +502,7 @@ func newConfig(opts []Option) (*config, error) {
 		floodLimit:     DefaultFloodLimit,
 		floodBlock:     DefaultFloodBlock,
 		tlsHandshake:   tlsHandshakeTimeout,
+		trunkTiming:    defaultTrunkTiming,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

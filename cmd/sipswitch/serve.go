@@ -663,6 +663,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
 		return err
 	}
+	if err := d.metrics.RegisterTrunks(d.sip.Trunks); err != nil {
+		return err
+	}
 	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)
 }
 
@@ -742,6 +745,11 @@ func (d *daemon) rebuildRouting(ctx context.Context) error {
 	}
 	if err := d.calls.Reload(ctx, snap, costs); err != nil {
 		return err
+	}
+	// sip_endpoints registered or qualified by the switch follow the new
+	// set at once: a deleted or changed one is unregistered.
+	if d.sip != nil {
+		d.sip.SyncTrunks()
 	}
 	d.metrics.RoutingBuild.Observe(time.Since(start).Seconds())
 	d.metrics.StoreReloads.Inc()

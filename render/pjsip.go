@@ -178,7 +178,10 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
 		return
 	}
-	hasAuth := p.Username != "" || p.Password != ""
+	// Challenges are answered only with a password, as on the SIP core
+	// (sipgo answers none without one); res_pjsip refuses an auth without
+	// one at load, with an ERROR.
+	hasAuth := p.Password != ""
 	transport := peerTransport(p.Destination)
 	if transport == "tls" && cfg.sipDriver == DriverChanSIP {
 		// Beside chan_sip, res_pjsip has UDP and TCP transports on
@@ -329,6 +332,8 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 	if line != nil {
 		// A line on the SIP core: its calls are a line's (endpoint_line.go).
 		w.set("context", phoneContext(e.Name), "name")
+		// Known by its digest username too, as a phone (pjsipPhone).
+		w.set("identify_by", "username,auth_username", "name")
 		if !writeEndpointLineIdentity(w, line, "set_var") {
 			return
 		}

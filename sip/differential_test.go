@@ -463,7 +463,15 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		t.Fatal(err)
 	}
 	sw, addr := startSwitch(t, calls, WithVoicemail(vm.Host+":"+strconv.Itoa(vm.Port)))
-	files, err := render.Render(snap, render.WithCosts(costs))
+	renderOpts := []render.Option{render.WithCosts(costs)}
+	var asteriskAddr *net.UDPAddr
+	if asteriskRoot != "" {
+		// A port of its own: 5060 may be taken by whatever else the
+		// machine runs (then Asterisk answers nothing at all).
+		asteriskAddr = freeUDPAndTCP(t)
+		renderOpts = append(renderOpts, render.WithTransports(asteriskAddr.String(), asteriskAddr.String()))
+	}
+	files, err := render.Render(snap, renderOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,7 +527,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		t.Fatalf("desk REGISTER with the SIP core: %v", err)
 	}
 	if asteriskRoot != "" {
-		ds.asterisk = startAsterisk(t, asteriskRoot, files)
+		ds.asterisk = startAsterisk(t, asteriskRoot, files, asteriskAddr)
 		if err := register(ds.asterisk); err != nil {
 			// INFERRED cause unknown (no answer to the agent at
 			// 127.0.0.6, nothing in Asterisk's log): calls to the desk
@@ -532,8 +540,8 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 }
 
 // startAsterisk runs Asterisk 20 in the chroot root on files (res_pjsip)
-// until the test ends; it listens on 127.0.0.1:5060.
-func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
+// until the test ends; it listens on addr, where files bind it.
+func startAsterisk(t *testing.T, root string, files render.Files, addr *net.UDPAddr) net.Addr {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := render.WriteFiles(dir, files); err != nil {
@@ -544,7 +552,27 @@ func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
 		t.Fatalf("asterisk-run start: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command(script, root, dir, "pjsip", "stop").Run() })
-	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
+	return addr
+}
+
+// freeUDPAndTCP is a 127.0.0.1 port free for both UDP and TCP now.
+func freeUDPAndTCP(t *testing.T) *net.UDPAddr {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().(*net.UDPAddr)
+		l, err := net.Listen("tcp", addr.String())
+		u.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return nil
 }
 
 func pick(rng *rand.Rand, vals ...string) string { return vals[rng.Intn(len(vals))] }

@@ -34,6 +34,8 @@ type Engine struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	music musicPump // music.go
+
 	counters engineCounters
 }
 
@@ -48,6 +50,9 @@ type engineCounters struct {
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
 	sessions        atomic.Uint64
+	recordings      atomic.Uint64
+	recordDropped   atomic.Uint64
+	musicPackets    atomic.Uint64
 }
 
 // EngineStats are the relay's totals since New, for metrics.
@@ -66,6 +71,9 @@ type EngineStats struct {
 	SendErrors      uint64
 	ReadErrors      uint64
 	Timeouts        uint64 // media timeouts reported
+	Recordings      uint64 // recordings started (record.go)
+	RecordDropped   uint64 // packets a recording's full buffer dropped
+	MusicPackets    uint64 // hold music packets sent (music.go)
 }
 
 // New creates an engine. Nothing is bound until a session needs ports.
@@ -91,6 +99,7 @@ func New(opts ...Option) (*Engine, error) {
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	e.music.e = e
 	if cfg.pollWorkers > 0 {
 		if e.poller, err = newPoller(e, cfg.pollWorkers); err != nil {
 			return nil, err
@@ -167,6 +176,9 @@ func (e *Engine) Stats() EngineStats {
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),
 		Timeouts:        c.timeouts.Load(),
+		Recordings:      c.recordings.Load(),
+		RecordDropped:   c.recordDropped.Load(),
+		MusicPackets:    c.musicPackets.Load(),
 	}
 }
 

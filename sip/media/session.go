@@ -57,6 +57,12 @@ type leg struct {
 	lines   []mediaLine  // its last SDP (offer or answer)
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
+	// Hold music (music.go): the class played to the other party when
+	// this one holds; whether its last offer holds; the music playing
+	// to this party (nil: none).
+	musicClass string
+	holding    bool
+	player     *musicPlayer
 }
 
 // stream is one m= line index relayed between the two legs.
@@ -90,6 +96,8 @@ type Session struct {
 	hold    atomic.Bool
 	fired   atomic.Bool
 	timeout chan TimeoutEvent
+
+	rec *Recording // record.go; nil: not recorded
 }
 
 func newSession(e *Engine, id string) *Session {
@@ -182,6 +190,7 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		}
 	}
 	s.reconfigure()
+	s.noteOffer(from, lines)
 	to := from.other()
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
@@ -239,6 +248,7 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].holding = false
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}
@@ -264,6 +274,9 @@ func (s *Session) ResetLeg(side Side) {
 func (s *Session) Answered() {
 	s.baseline()
 	s.armed.Store(true)
+	s.mu.Lock()
+	s.updateMusic()
+	s.mu.Unlock()
 }
 
 // TimedOut delivers at most one TimeoutEvent, when a leg of the answered
@@ -283,6 +296,7 @@ func (s *Session) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	s.updateMusic() // stops it: the pump no longer sends on these sockets
 	// Every reader stops before any socket closes (see streamEnd.close).
 	for _, st := range s.streams {
 		if st != nil {
@@ -296,8 +310,12 @@ func (s *Session) Close() error {
 			st.ends[1].close()
 		}
 	}
+	rec := s.rec
 	s.mu.Unlock()
 	s.wg.Wait()
+	if rec != nil {
+		rec.Close() // the readers have stopped: what they handed over is written
+	}
 	s.e.forget(s)
 	return nil
 }

@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -19,12 +20,22 @@ import (
 // process, the relay's reader goroutines included, and must be 0.
 func BenchmarkForward(b *testing.B) {
 	if pollSupported {
-		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2)) })
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), false) })
 	}
-	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0)) })
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), false) })
 }
 
-func benchForward(b *testing.B, model Option) {
+// BenchmarkForwardRecorded is BenchmarkForward with the session recorded
+// (record.go) into a file on disk: what recording adds to the relay's
+// path (the copy into the recording's buffer), and still 0 allocations.
+func BenchmarkForwardRecorded(b *testing.B) {
+	if pollSupported {
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), true) })
+	}
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), true) })
+}
+
+func benchForward(b *testing.B, model Option, record bool) {
 	const window = 8
 	e := newBenchEngine(b, model)
 	a, bb := newBenchParty(b), newBenchParty(b)
@@ -43,6 +54,16 @@ func benchForward(b *testing.B, model Option) {
 	}
 	relayA := benchRelayAddr(b, toA)
 	_ = toB
+	var rec *Recording
+	if record {
+		f, err := os.CreateTemp(b.TempDir(), "rec-*.wav")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec, err = s.Record(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 	w, _ := udpbatch.NewWriter(a, window)
 	r, _ := udpbatch.NewReader(bb, window, 1500)
 	dst := udpbatch.NewDest(relayA)
@@ -86,6 +107,10 @@ func benchForward(b *testing.B, model Option) {
 	st := s.Stats().Legs[SideA].Streams[0]
 	if st.Lost != 0 || st.DroppedSource != 0 {
 		b.Fatalf("lost %d dropped %d", st.Lost, st.DroppedSource)
+	}
+	if rec != nil {
+		rs := rec.Close()
+		b.ReportMetric(float64(rs.Dropped)/float64(b.N*window+window), "rec-dropped/packet")
 	}
 }
 

@@ -205,33 +205,6 @@ func TestRecordNeedsAudio(t *testing.T) {
 	}
 }
 
-// BenchmarkRecordPacket is what recording adds to the relay's reader per
-// packet: the copy into the writer's buffer (the writer drains it
-// meanwhile, into a file on disk).
-func BenchmarkRecordPacket(b *testing.B) {
-	e, err := New(WithPortRange(testPorts(), testPorts()+199))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	s, rec := benchRecording(b, e, 1<<12)
-	defer s.Close()
-	cfg := &endConfig{}
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 9}, Payload: make([]byte, 160)}
-	b.ReportAllocs()
-	for i := range b.N {
-		pkt.SequenceNumber, pkt.Timestamp = uint16(i), uint32(i)*160
-		for len(rec.in) > cap(rec.in)/2 {
-			runtime.Gosched()
-		}
-		rec.packet(SideA, cfg, &pkt, e.now())
-	}
-	b.StopTimer()
-	if st := rec.Close(); st.Dropped != 0 {
-		b.Fatalf("dropped %d", st.Dropped)
-	}
-}
-
 // BenchmarkRecordStream is the CPU a recorded call costs: each op is one
 // second of one call (two streams of 50 G.711 packets a second, handed
 // over as the relay's readers do, with arrival times 20 ms apart) placed

@@ -75,7 +75,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phoneExtension(d, p, cos, len(m.classes) > 0, m.lineName, cfg)
+			phoneExtension(d, p, cos, len(m.classes) > 0, m.lineName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -96,7 +96,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, "", len(m.classes) > 0, m.lineName, cfg)
+			phoneExtension(d, p, "", len(m.classes) > 0, m.lineName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -120,7 +120,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan, emergency, cfg.sipDriver)
+			phoneEntry(d, p, plan, emergency, cfg.sipDriver, m.recordGroup(p))
 		})
 	}
 	for _, e := range m.endpoints {
@@ -130,7 +130,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan, emergency, cfg.sipDriver)
+				phoneEntry(d, p, plan, emergency, cfg.sipDriver, m.recordGroup(p))
 			})
 		}
 	}
@@ -744,7 +744,7 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 
 // phoneExtension renders calls to line p. cos is its class (SS_COS) and
 // classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
+func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config, rec *routing.RecordGroup) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -821,6 +821,7 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		d.same(`GotoIf($["${CALLERID(num)}${SS_CID_INTERNAL}" = ""]?reject)`)
 		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib" | "${SS_PRES_INTERNAL}" = "0"]?reject)`)
 	}
+	recordSteps(d, rec, p, false, cfg.sipDriver) // record.go
 	if full != "" {
 		d.same(full + "busy)")
 		d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
@@ -972,10 +973,11 @@ func decideCalled(d dialplan, matchContext string) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, rec *routing.RecordGroup) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	privacyWithholds(d, driver)
+	recordSteps(d, rec, p, true, driver) // record.go
 	decideCalled(d, phoneDialContext(p.Name))
 	d.section(phoneDialContext(p.Name))
 	if plan != 0 {

@@ -108,8 +108,9 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // gets its source from each response whose SDP the relay takes
 // (calleeFrom).
 func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
+	forced := c.forcedRelay() // a line's recording or hold music (callrecord.go)
 	if c.media == nil {
-		if !c.mode.Relay(c.callerNAT, calleeNAT) {
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !forced {
 			return body, nil
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
@@ -127,6 +128,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.media.ResetLeg(media.SideB)
 	}
 	c.bOffered = true
+	c.roundMusic()
 	c.media.SetNAT(media.SideB, calleeNAT)
 	if len(body) == 0 {
 		return nil, nil // late offer: the callee's 2xx carries it
@@ -278,6 +280,7 @@ func (c *call) closeMedia() {
 	if err := c.media.Close(); err != nil && !errors.Is(err, media.ErrClosed) {
 		c.s.cfg.log.Debug("sip media session close", "call_id", c.callID, "error", err)
 	}
+	c.endRecording()
 }
 
 // noteMedia puts the relay's statistics of the call into its record, the

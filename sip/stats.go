@@ -61,6 +61,11 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// Recordings counts calls recorded (callrecord.go); RecordFailures
+	// the calls a record group wanted recorded that were not (no relay,
+	// no recordings directory, a file that could not be created).
+	Recordings     uint64
+	RecordFailures uint64
 }
 
 type counters struct {
@@ -73,6 +78,7 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
+	recordings, recordFailures                            atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -112,6 +118,8 @@ func (s *Server) Stats() Stats {
 		MediaTimeouts:       c.mediaTimeouts.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		Recordings:            c.recordings.Load(),
+		RecordFailures:        c.recordFailures.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

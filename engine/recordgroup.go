@@ -106,3 +106,9 @@ func (s *Service) CallRecording(ctx context.Context, a *Actor, id string) (strin
 	}
 	return path, nil
 }
+
+// recordingFunction is calls/recording (api/recording.go).
+func recordingFunction() APIFunction {
+	return APIFunction{Name: "calls/recording", Summary: "The recording of a call (audio/wav: two channels, caller left, callee right, G.711), for whoever may read the call (calls/get); 404 when the call was not recorded or its file is not on this host",
+		Params: []Param{withDoc(Param{Name: "id", Type: Integer, Min: 1, MinSet: true}, "the call record's id, as calls/list gives it")}, Required: []string{"id"}}
+}

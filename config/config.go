@@ -188,6 +188,15 @@ type MediaConfig struct {
 	// call is on hold (rtpholdtimeout). 0 turns either off.
 	Timeout     time.Duration `yaml:"timeout"`
 	HoldTimeout time.Duration `yaml:"hold_timeout"`
+	// RecordingsDir is where the relay writes call recordings (record
+	// groups: <customer>/<directory>/<Call-ID>.wav, private to sipswitch's
+	// user) and calls/recording reads them; "" records nothing.
+	RecordingsDir string `yaml:"recordings_dir"`
+	// MusicDir holds the hold music classes: its files are the class
+	// "default", each subdirectory music-N the class of lines with music
+	// N (the layout of Asterisk's moh directory); "" plays none. A reload
+	// reads it again.
+	MusicDir string `yaml:"music_dir" reload:"live"`
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.
@@ -318,7 +327,7 @@ func Default() Config {
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
 		},
-		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
+		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour, RecordingsDir: "./recordings"},
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},

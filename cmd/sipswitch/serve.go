@@ -264,7 +264,8 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	apiJSON := api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live))
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live),
+		api.WithRecordings(d.cfg.Media.RecordingsDir))
 	mux.Handle("/api/json/", apiJSON)
 	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
 	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
@@ -298,6 +299,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.startRender(ctx)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	go d.pruneAudit(ctx)
+	go d.sweepRecordings(ctx)
 	go d.pollExternalWrites(ctx)
 	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
@@ -459,6 +461,7 @@ func (d *daemon) reload(ctx context.Context) {
 	if mode, err := media.ParseMode(d.cfg.Media.Relay); err == nil {
 		d.sip.SetMediaRelay(mode)
 	}
+	d.loadMusic()
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "error", err)
@@ -640,7 +643,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if d.relay, err = media.New(relayOpts...); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
-	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia))
+	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia),
+		sip.WithRecordings(d.cfg.Media.RecordingsDir))
+	d.loadMusic()
 	tlsOpt, err := d.sipTLSOption()
 	if err != nil {
 		d.relay.Close()
@@ -658,6 +663,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
+		return err
+	}
+	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats); err != nil {
 		return err
 	}
 	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)

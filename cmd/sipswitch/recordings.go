@@ -32,24 +32,32 @@ func (d *daemon) sweepRecordings(ctx context.Context) {
 	}
 }
 
-// loadMusic reads media.music_dir into the relay's hold music (at start
-// and on reload); a directory that cannot be read leaves the relay
-// without music and says so.
+// loadMusic reads media.music_dir into the relay's hold music, at start
+// and on reload, in the background: resampling a long class takes
+// seconds, during which calls go on with the music they had (none at
+// start). Loads run one at a time, the latest configuration last. A
+// directory that cannot be read leaves the relay without music and says
+// so.
 func (d *daemon) loadMusic() {
 	dir := d.cfg.Media.MusicDir
-	if dir == "" {
-		d.relay.SetMusic(nil)
-		return
-	}
-	lib, problems, err := media.LoadMusic(dir)
-	if err != nil {
-		d.log.Error("media.music_dir: no hold music", "dir", dir, "error", err)
-		d.relay.SetMusic(nil)
-		return
-	}
-	for _, p := range problems {
-		d.log.Warn("media.music_dir: file left out", "error", p)
-	}
-	d.relay.SetMusic(lib)
-	d.log.Info("hold music loaded", "dir", dir, "classes", lib.Classes())
+	go func() {
+		d.musicMu.Lock()
+		defer d.musicMu.Unlock()
+		if dir == "" {
+			d.relay.SetMusic(nil)
+			return
+		}
+		start := time.Now()
+		lib, problems, err := media.LoadMusic(dir)
+		if err != nil {
+			d.log.Error("media.music_dir: no hold music", "dir", dir, "error", err)
+			d.relay.SetMusic(nil)
+			return
+		}
+		for _, p := range problems {
+			d.log.Warn("media.music_dir: file left out", "error", p)
+		}
+		d.relay.SetMusic(lib)
+		d.log.Info("hold music loaded", "dir", dir, "classes", lib.Classes(), "took", time.Since(start).Round(time.Millisecond).String())
+	}()
 }

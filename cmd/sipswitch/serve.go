@@ -180,6 +180,8 @@ type daemon struct {
 	renderSkipped atomic.Pointer[[]render.Skipped]
 	// auditDays is audit.retention_days, read by pruneAudit.
 	auditDays atomic.Int64
+	// musicMu serializes hold music loads (recordings.go).
+	musicMu sync.Mutex
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a

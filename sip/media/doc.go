@@ -228,6 +228,19 @@
 // runtime's sysmon, which then keeps polling every 20 us (perf showed a
 // sixth of the relay's CPU in it).
 //
+// # Recording and hold music
+//
+// Session.Record writes the first audio stream of a session into one
+// stereo G.711 WAVE file (caller left, callee right), placed by RTP
+// timestamps, through a bounded buffer drained by a goroutine of the
+// recording, so that the readers never wait for a disk (a full buffer
+// drops and counts; record.go has the rules). While a party's offer holds
+// the call (sendonly, inactive, c=0.0.0.0), the relay plays a music
+// class (Engine.SetMusic, LoadMusic; Session.SetHoldMusic) to the other
+// party as RTP of its own in the G.711 law that party uses, instead of
+// the holding party's RTP, until an offer resumes (music.go). Both are
+// the SIP core's line features (recordgroup, music; sip/callrecord.go).
+//
 // # What the SIP core does
 //
 // See README.md in this directory: where to call NewSession, Offer,

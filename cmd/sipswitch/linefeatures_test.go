@@ -245,6 +245,7 @@ func TestDaemonRecordsCalls(t *testing.T) {
 	if resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(b), `"code":"404"`) {
 		t.Errorf("another customer's administrator: %s %q", resp.Header.Get("Content-Type"), b)
 	}
+	noRace(t, d)
 	m := d.get("/metrics")
 	if metricValue(m, "sipswitch_media_recordings_total") != 1 || metricValue(m, "sipswitch_media_record_dropped_packets_total") != 0 {
 		t.Errorf("metrics: %s", grepLines(m, "sipswitch_media_record"))
@@ -384,5 +385,15 @@ func TestDaemonHoldMusic(t *testing.T) {
 	}
 	if v := metricValue(d.get("/metrics"), "sipswitch_media_music_packets_total"); v < float64(len(tune)) {
 		t.Errorf("sipswitch_media_music_packets_total %v, %d received", v, len(tune))
+	}
+	noRace(t, d)
+}
+
+// noRace fails when the daemon (built with -race when the test is) has
+// reported a data race.
+func noRace(t *testing.T, d *daemonProc) {
+	t.Helper()
+	if log := d.log(); strings.Contains(log, "DATA RACE") {
+		t.Errorf("the daemon reported a data race:\n%s", log[strings.Index(log, "DATA RACE"):])
 	}
 }

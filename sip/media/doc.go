@@ -41,7 +41,9 @@
 //     relay always accepts it towards the party that offered it, whatever
 //     the other party answered, and each leg multiplexes or not on its own;
 //   - direction attributes (sendrecv, sendonly, recvonly, inactive),
-//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged;
+//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged
+//     (but a hold offer's inactive, sendonly towards a party the relay
+//     plays hold music to: music.go);
 //   - ICE attributes (candidates, ufrag/pwd, ice-lite ...; RFC 8839) are
 //     removed: they name the party's addresses and ICE cannot run through
 //     the relay;

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/sdp/v3"
+
 	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
 
@@ -37,8 +39,10 @@ import (
 // (its latched address, else the signalled one). While music plays, the
 // holding party's RTP is not passed to the held party (a phone that
 // keeps sending comfort noise or silence while holding would otherwise
-// interleave two sources). One goroutine of the engine sends every held
-// call's packets.
+// interleave two sources). An offer that holds with inactive reaches the
+// held party as sendonly while music plays to it (the relay sends; a
+// phone told inactive may ignore what arrives). One goroutine of the
+// engine sends every held call's packets.
 //
 // Classes are files the operator supplies (LoadMusic): a directory whose
 // files form the class "default" and whose subdirectories are classes by
@@ -285,6 +289,30 @@ func (s *Session) updateMusic() {
 	}
 }
 
+// musicDirection rewrites a hold offer of inactive into sendonly towards a
+// party the relay plays music to (the relay sends; the holding party
+// still receives nothing): a phone told inactive may ignore what
+// arrives. Called with s.mu held, on the offer before it is rewritten.
+func (s *Session) musicDirection(sd *sdp.SessionDescription, to Side) {
+	p := s.legs[to].player
+	if p == nil || p.index >= len(sd.MediaDescriptions) {
+		return
+	}
+	md := sd.MediaDescriptions[p.index]
+	for i, a := range md.Attributes {
+		switch a.Key {
+		case "inactive":
+			md.Attributes[i] = sdp.NewPropertyAttribute("sendonly")
+			return
+		case "sendrecv", "sendonly", "recvonly":
+			return
+		}
+	}
+	if dir, _ := parseDirection(sd.Attributes); dir == dirInactive {
+		md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("sendonly"))
+	}
+}
+
 // startMusic plays the holding party's class to side, if the library has
 // one and the held party takes G.711.
 func (s *Session) startMusic(side Side, st *stream) {
@@ -303,7 +331,7 @@ func (s *Session) startMusic(side Side, st *stream) {
 		s.e.log.Debug("media hold music not played: the held party takes no G.711", "session", s.id, "leg", side.String())
 		return
 	}
-	p := &musicPlayer{s: s, end: end, class: class, law: law, pt: pt, first: true}
+	p := &musicPlayer{s: s, end: end, index: st.index, class: class, law: law, pt: pt, first: true}
 	var b [10]byte
 	_, _ = rand.Read(b[:])
 	p.ssrc = binary.BigEndian.Uint32(b[0:4])
@@ -367,6 +395,7 @@ func musicFormat(offered map[uint8]payloadInfo, own, other func() (uint8, bool))
 type musicPlayer struct {
 	s     *Session
 	end   *streamEnd // the held party's: its socket sends, its address receives
+	index int        // its m= line
 	class *musicClass
 	law   Law
 	pt    uint8

@@ -168,6 +168,15 @@ func TestHoldMusic(t *testing.T) {
 			music = append(music, pkt)
 		}
 		checkMusic(t, music, 0, LawMu, 440)
+		// The caller holds too, with inactive: told to the callee as
+		// sendonly, since the relay sends it music.
+		toB, err := s.Offer(SideA, sdpBody(a.addr(), "inactive"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.MusicPlaying(SideB) || !strings.Contains(string(toB), "a=sendonly") || strings.Contains(string(toB), "a=inactive") {
+			t.Fatalf("music to b %v; offer to b:\n%s", s.MusicPlaying(SideB), toB)
+		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -231,8 +240,12 @@ func TestHoldMusicNeedsG711(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Answered()
-	if _, err := s.Offer(SideA, g729(a, "inactive")); err != nil {
+	toB, err = s.Offer(SideA, g729(a, "inactive"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(toB), "a=inactive") {
+		t.Fatalf("without music the hold offer stays inactive:\n%s", toB)
 	}
 	if s.MusicPlaying(SideB) {
 		t.Fatal("music to a party that takes no G.711")

@@ -192,6 +192,7 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	s.reconfigure()
 	s.noteOffer(from, lines)
 	to := from.other()
+	s.musicDirection(sd, to)
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)

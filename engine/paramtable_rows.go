@@ -66,7 +66,7 @@ var phoneEffects = map[string]effect{
 		SIP: on("the voicemail destination's box; the SIP core sends no message-waiting NOTIFY"), Simulate: off(notCallerSide)},
 	"media":       {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
 	"missedemail": {Refused: "the switch sends no email on any path"},
-	"music":       {Render: on("mohsuggest=/moh_suggest= class music-N; musiconhold.conf class music-N (files in moh/music-N)"), SIP: on("while the line holds, the relay plays class music-N (0: default) to the other party; its calls are relayed"), Simulate: off(notSimulated)},
+	"music":       {Render: on("mohsuggest=/moh_suggest= class music-N; musiconhold.conf class music-N (files in moh/music-N)"), SIP: on("while the line holds, the relay plays class music-N (0: the default class) to the other party in G.711; calls of a line with a class are relayed"), Simulate: off(notSimulated)},
 	"music_ringing": {Render: on("Dial option m: music instead of ringing"), SIP: off(noAudio + ": the callee's 180 is relayed"),
 		Simulate: off(notSimulated)},
 	"owner": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},

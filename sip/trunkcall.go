@@ -132,7 +132,7 @@ func (c *call) ringTrunk(t *routing.EndpointTrunk) result {
 	}
 	offer, err := c.policyBody(routing.PeerCodecOffer(&t.Peer, c.callerPhone))
 	if err == nil {
-		offer, err = c.relayBody(offer, false)
+		offer, err = c.relayBody(offer, false, false)
 	}
 	if err != nil {
 		code, reason, refusal := mediaFailure(err)

@@ -41,7 +41,12 @@ type Config struct {
 	// SIPAdvertise is the host the SIP core puts in its Contact and Via
 	// headers; needed when a listen URI binds all addresses (0.0.0.0, ::).
 	SIPAdvertise string `yaml:"sip_advertise"`
-	Realm        string `yaml:"realm"`
+	// SIPWebSocketOrigins are the origins (scheme://host[:port]) whose web
+	// pages may use the ws:// and wss:// listeners (SIP over WebSocket,
+	// RFC 7118); "*" allows any. Empty: a listener's own origin only.
+	// Clients that send no Origin (not browsers) are not affected.
+	SIPWebSocketOrigins []string `yaml:"sip_ws_origins"`
+	Realm               string   `yaml:"realm"`
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
@@ -99,7 +104,8 @@ type TLSConfig struct {
 	// VerifyClients is what the SIP tls:// listeners ask of phones and
 	// peers (mutual TLS, as carriers and Teams Direct Routing do):
 	// "none" (default), "optional" (a certificate given must chain to
-	// ClientCAFile) or "required". INFERRED names.
+	// ClientCAFile) or "required". INFERRED names. The wss:// listeners
+	// never ask: browsers have no certificate and authenticate by digest.
 	VerifyClients string `yaml:"verify_clients"`
 	// ClientCAFile holds the CAs (PEM) client certificates must chain to.
 	ClientCAFile string `yaml:"client_ca_file"`
@@ -531,7 +537,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if err := checkListenAddr(addr); err != nil {
 			return fail("sip", fmt.Sprintf("%q: %v", s, err))
 		}
-		if network == "tls" && c.TLS.CertFile == "" {
+		if (network == "tls" || network == "wss") && c.TLS.CertFile == "" {
 			return fail("sip", fmt.Sprintf("%q needs a certificate: tls.cert_file and tls.key_file", s))
 		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
@@ -540,6 +546,11 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if strings.ContainsAny(c.SIPAdvertise, " \t\r\n;,<>\"") {
 		return fail("sip_advertise", "must be a host name or IP address")
+	}
+	for _, o := range c.SIPWebSocketOrigins {
+		if _, err := sip.ParseWebSocketOrigin(o); err != nil {
+			return fail("sip_ws_origins", err.Error())
+		}
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())

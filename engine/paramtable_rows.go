@@ -138,7 +138,7 @@ var peerEffects = map[string]effect{
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},
 	"send_asserted_identity": {Render: on("sendrpid=pai / send_pai"), SIP: on("P-Asserted-Identity sent"), Simulate: off(notSimulated)},
-	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id sent for withheld callers"), Simulate: on("from: what the peer is sent")},
+	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id beside P-Asserted-Identity (send_asserted_identity) for callers who may not be shown, never alone (RFC 3325 9.3, as res_pjsip)"), Simulate: on("from: what the peer is sent")},
 	"send_rpid":              {Render: on("sendrpid / send_rpid"), SIP: on("Remote-Party-ID sent"), Simulate: off(notSimulated)},
 	"url_costs":              {Refused: "the switch fetches no costs from URLs; import a deck with peers/costs/import"},
 	"username":               {Render: on("auth username (and from_user/fromuser)"), SIP: on("the digest username answering the carrier's challenge"), Simulate: off(notSimulated)},
@@ -162,37 +162,38 @@ var routeEffects = map[string]effect{
 
 // sipEndpointEffects: the SIP core serves a sip_endpoint that registers to
 // the switch as a line (routing.EndpointLine: its registration, its calls
-// on the default plan, calls to its name); what it reads of one is in sip,
-// the rest says why not. routes/simulate's phone may name one
-// (simulate_endpoint.go).
+// on the default plan, calls to its name) and one at a fixed host as a
+// trunk (routing.EndpointTrunk: its calls in reach lines, lines dial its
+// name, registration=out is registered by the switch: sip/outreg.go);
+// what it reads of one is in sip, the rest says why not. routes/simulate's
+// phone may name a line (simulate_endpoint.go).
 var sipEndpointEffects = func() map[string]effect {
 	const (
-		notPlaced  = "for calls the switch places to a fixed host or a registration it sends, which the SIP core does not make: it rings a registering endpoint at its registered contact"
 		noPtime    = "the SIP core keeps the SDP's packetization (it never transcodes or repacketizes)"
 		switchWide = "the SIP core's switch-wide setting applies (calls.*)"
 	)
 	sip := map[string]pathClaim{
-		"name":         on("the line's name: the address of record it registers and the number that rings it"),
-		"defaultuser":  on("the digest username it registers and calls with (its name when empty)"),
-		"secret":       on("the digest password it registers and calls with; without one it is no line"),
-		"registration": on("in (or a dynamic host): a line; out: not served"),
-		"host":         on("empty or dynamic: a line; a fixed host: not served unless registration is in"),
-		"insecure":     on("1: not served (no secret to prove it)"),
-		"qualify":      on("OPTIONS to the registered contact every ping interval; one that does not answer is skipped (a line's ping=1)"),
-		"audio_codecs": on("the only codecs offered to it and offered on from its calls"),
-		"codec_order":  on("the order of those codecs"),
+		"name":          on("a line's name (the address of record it registers, the number that rings it); a trunk's name, which lines dial"),
+		"defaultuser":   on("the digest username both ways (its name when empty); a trunk's Request-URI user and the user it is registered as"),
+		"secret":        on("a line's password; a trunk's calls are challenged for it unless insecure, and it answers the trunk's challenges without a remotesecret; without one an endpoint is no line"),
+		"registration":  on("in (or a dynamic host): a line; out: the switch registers at its host, refreshes, retries and unregisters (sip/outreg.go); none with a host: a trunk"),
+		"host":          on("empty or dynamic: a line; a fixed host: a trunk there (calls to it, calls from it known by it, its registration and qualify sent to it)"),
+		"insecure":      on("1: no line; a trunk's calls are known by its address alone (any UDP port) and not challenged"),
+		"qualify":       on("a line's contacts, or a trunk's host, are sent OPTIONS; one that does not answer is skipped (a trunk: calls to it answered 480)"),
+		"qualifyfreq":   on("a trunk's OPTIONS interval (a line's ping interval is switch-wide: calls.ping_interval)"),
+		"transport":     on("a trunk's calls, registration and qualify go over its first transport, and its calls in are known over it (a line registers over any)"),
+		"fromuser":      on("From user of calls to a trunk (a withheld caller stays anonymous)"),
+		"fromdomain":    on("From host of calls to a trunk"),
+		"remotesecret":  on("answers a trunk's challenges and its registrar's (else secret)"),
+		"port":          on("a trunk's port: its calls, registration and qualify go there, and over UDP its calls must come from it unless insecure"),
+		"outboundproxy": on("calls to a trunk and its registration are sent through it"),
+		"extension":     on("the Contact user of its registration (else defaultuser): calls on it reach that line"),
+		"dtmfmode":      on("a trunk's, as a peer's: info or inband removes telephone-event from offers to it and from its calls' offers to lines; a line's DTMF passes as sent"),
+		"audio_codecs":  on("the only codecs offered to it and offered on from its calls (line or trunk)"),
+		"codec_order":   on("the order of those codecs"),
 
-		"transport":       off("the endpoint registers over any transport the switch listens on"),
-		"nat":             off("the SIP core finds NAT per call for every line and sends to the registration's source (RFC 3581), as nat=yes"),
-		"auth":            off(notPlaced),
-		"fromuser":        off(notPlaced),
-		"fromdomain":      off(notPlaced),
-		"remotesecret":    off(notPlaced),
-		"port":            off(notPlaced),
-		"outboundproxy":   off(notPlaced),
-		"extension":       off(notPlaced),
-		"qualifyfreq":     off("the ping interval is switch-wide (calls.ping_interval)"),
-		"dtmfmode":        off("DTMF passes as the endpoint sends it; telephone-event stays in offers to it"),
+		"nat":             off("the SIP core finds NAT per call for every line and sends to the registration's source (RFC 3581), as nat=yes; a trunk is called at its host"),
+		"auth":            off("a trunk's challenges are answered with defaultuser and remotesecret (else secret) in whatever realm they name: no per-realm credential"),
 		"session-timers":  off(switchWide),
 		"session-minse":   off(switchWide),
 		"session-expires": off(switchWide),
@@ -217,11 +218,11 @@ var sipEndpointEffects = func() map[string]effect {
 		"codec_order":  on("the order of the codecs shown per attempt"),
 	}
 	render := map[string]string{
-		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension",
+		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension; a trunk's `[endpoints]` extension",
 		"defaultuser":          "defaultuser= / auth username and contact user",
 		"secret":               "inbound md5 secret (and outbound when sent)",
 		"registration":         "in: takes a registration and is a line (context `[phone-<name>]`); out: register => / type=registration",
-		"host":                 "host= / aor contact and identify match",
+		"host":                 "host= / aor contact and identify match (with the port unless insecure or not UDP)",
 		"transport":            "transport= / transport-<first> (pjsip takes the first only: a save warns)",
 		"nat":                  "nat= / rtp_symmetric, force_rport, rewrite_contact",
 		"auth":                 "auth= / a realm auth section",
@@ -264,7 +265,7 @@ var sipEndpointEffects = func() map[string]effect {
 		"rtptimeout":           "rtptimeout=60 / rtp_timeout=60 when 1",
 		"rtpholdtimeout":       "rtpholdtimeout=300 / rtp_timeout_hold=300 when 1",
 		"insecure":             "insecure=port,invite / no inbound auth",
-		"extension":            "the registration's contact user",
+		"extension":            "the registration's contact user (else defaultuser)",
 	}
 	none := map[string]string{
 		"rpid_format":     "neither driver has a per-endpoint option (a save warns)",

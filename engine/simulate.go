@@ -149,7 +149,9 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 					}
 				}
 			}
-		} else if req.Caller != "" {
+		} else if req.Caller != "" && req.Line == nil {
+			// A caller number given (not a line's identity: an endpoint
+			// line's is its name, which need not be a number).
 			if n, err := routing.NormalizeNumber(req.Caller); err != nil {
 				errs = append(errs, FieldError{Key: "caller", Message: "caller must be a line or " + routing.NumberRule})
 			} else {

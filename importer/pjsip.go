@@ -739,7 +739,11 @@ func (c *pjsipConf) pjEndpoint(bu *bundle) {
 		}
 	}
 	if o, ok := reg.last("contact_user"); ok {
-		b.set("extension", o.Value, o)
+		if o.Value == b.obj.Params["defaultuser"] {
+			b.implied(o) // what an empty extension means: the user
+		} else {
+			b.set("extension", o.Value, o)
+		}
 	}
 	if o, ok := reg.last("transport"); ok {
 		b.implied(o)

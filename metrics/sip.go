@@ -39,7 +39,7 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency                                                                                                    *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency, completed, talk                                                                                   *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                              *prometheus.Desc
 }
 
@@ -53,6 +53,8 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		stats: stats, calls: calls,
 		calls_:        d("sipswitch_sip_calls_total", "Calls by result (attempted, answered, failed).", "result"),
 		failed:        d("sipswitch_sip_calls_failed_by_cause_total", "Failed calls by cause.", "cause"),
+		completed:     d("sipswitch_sip_calls_completed_total", "Answered calls that have ended."),
+		talk:          d("sipswitch_sip_talk_seconds_total", "Time from answer to end of the completed calls: its rate over that of sipswitch_sip_calls_completed_total is the average call duration."),
 		failovers:     d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
 		active:        d("sipswitch_sip_active_calls", "Calls in progress."),
 		regs:          d("sipswitch_sip_registrations", "Registered contacts."),
@@ -81,7 +83,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.completed, c.talk, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -101,6 +103,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 		"no_answer": s.FailedNoAnswer, "canceled": s.FailedCanceled, "limit": s.FailedLimit, "media": s.FailedMedia, "unavailable": s.FailedUnavail, "other": s.FailedOther} {
 		counter(c.failed, v, cause)
 	}
+	counter(c.completed, s.CallsCompleted)
+	ch <- prometheus.MustNewConstMetric(c.talk, prometheus.CounterValue, float64(s.TalkMillis)/1000)
 	counter(c.failovers, s.Failovers)
 	gauge(c.active, s.ActiveCalls)
 	gauge(c.regs, s.Registrations)

@@ -75,7 +75,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phoneExtension(d, p, cos, len(m.classes) > 0, m.lineName, cfg, m.recordGroup(p))
+			phoneExtension(d, p, cos, len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -96,12 +96,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, "", len(m.classes) > 0, m.lineName, cfg, m.recordGroup(p))
+			phoneExtension(d, p, "", len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
 		})
 	}
+	m.writeTrunkExtensions(d, seenExt, cfg)
 	planIDs := make(map[int]bool, len(m.plans))
 	for _, p := range m.plans {
 		planIDs[p.ID] = true
@@ -120,7 +121,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan, emergency, cfg.sipDriver, m.recordGroup(p))
+			phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 		})
 	}
 	for _, e := range m.endpoints {
@@ -130,7 +131,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan, emergency, cfg.sipDriver, m.recordGroup(p))
+				phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 			})
 		}
 	}
@@ -190,7 +191,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = "line limit"
 		lineLimit(d)
 	}
-	if len(m.phones) > 0 || len(m.endpointLines) > 0 {
+	if len(m.phones) > 0 || len(m.endpointLines) > 0 || len(m.endpointTrunks) > 0 {
 		w.ctx = "line caller id"
 		lineCallerID(d)
 	}
@@ -693,8 +694,8 @@ var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 // which Dial copies to the outgoing channel): res_pjsip then sends a
 // Diversion header naming the line and why (RFC 5806; reason names
 // Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
-// unavailable), as the SIP core does. Asterisk sends only the most recent
-// diversion where the SIP core lists every line the call passed.
+// unavailable), as the SIP core does: one header, the most recent
+// diversion (res_pjsip erases any earlier one; so does the SIP core).
 func divert(line, reason string) []string {
 	return []string{
 		"Set(REDIRECTING(from-num,i)=" + line + ")",
@@ -956,14 +957,18 @@ func dialStringSubroutine(d dialplan) {
 }
 
 // decideCalled renders the steps of an entry context's catch-all: a line
-// named exactly the extension is rung (phones), anything else is the
+// named exactly the extension is rung (phones), and with trunks a trunk so
+// named is dialled (endpoints: a line's call only), anything else is the
 // number's dial string in matchContext, or 484.
-func decideCalled(d dialplan, matchContext string) {
+func decideCalled(d dialplan, matchContext string, trunks bool) {
 	d.same("Set(SS_NUMBER=${EXTEN})")
 	// Only a string of name characters can be a line's name; anything
 	// else must not reach DIALPLAN_EXISTS's arguments.
 	d.same("GotoIf($[${LEN(${FILTER(-+.0-9A-Z_a-z,${EXTEN})})} != ${LEN(${EXTEN})}]?number)")
 	d.same("GotoIf(${DIALPLAN_EXISTS(" + phonesContext + ",${EXTEN},1)}?" + phonesContext + ",${EXTEN},1)")
+	if trunks {
+		d.same("GotoIf(${DIALPLAN_EXISTS(" + endpointsContext + ",${EXTEN},1)}?" + endpointsContext + ",${EXTEN},1)")
+	}
 	d.label("number", "Gosub("+dialStringContext+",s,1)")
 	d.same(`GotoIf($["${GOSUB_RETVAL}" = ""]?invalid)`)
 	d.same("Goto(" + matchContext + ",${GOSUB_RETVAL},1)")
@@ -973,17 +978,20 @@ func decideCalled(d dialplan, matchContext string) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, rec *routing.RecordGroup) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, trunks bool, rec *routing.RecordGroup) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	privacyWithholds(d, driver)
 	recordSteps(d, rec, p, true, driver) // record.go
-	decideCalled(d, phoneDialContext(p.Name))
+	decideCalled(d, phoneDialContext(p.Name), trunks)
 	d.section(phoneDialContext(p.Name))
 	if plan != 0 {
 		emergencyEntries(d, p, planContext(plan, p.Media == routing.MediaFax), emergency)
 	}
 	d.object("include", phonesContext, "name")
+	if trunks {
+		d.object("include", endpointsContext, "name")
+	}
 	if plan != 0 {
 		d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
 	}
@@ -1030,6 +1038,16 @@ func privacyWithholds(d dialplan, driver Driver) {
 	withholds := `$[${LEN(${STRREPLACE(SS_PRIVACY,id)})} != ${LEN(${SS_PRIVACY})}]`
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_EXTERNAL=0))")
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_INTERNAL=0))")
+	// From anonymous (RFC 3323 4.1.1.3) withholds too: the From header's
+	// URI user, ASCII case-insensitive, is anonymous (":anonymous@" in it).
+	from := "PJSIP_HEADER(read,From)"
+	if driver == DriverChanSIP {
+		from = "SIP_HEADER(From)"
+	}
+	d.same("Set(SS_FROM=${TOLOWER(${" + from + "})})")
+	anonymous := `$[${LEN(${STRREPLACE(SS_FROM,:anonymous@)})} != ${LEN(${SS_FROM})}]`
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_EXTERNAL=0))")
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_INTERNAL=0))")
 }
 
 // inboundEntry renders the context carriers' calls enter: the caller's
@@ -1040,7 +1058,7 @@ func inboundEntry(d dialplan) {
 	d.exten("_!", "Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
-	decideCalled(d, inboundDialContext)
+	decideCalled(d, inboundDialContext, false)
 	d.section(inboundDialContext)
 	d.object("include", phonesContext, "inbound")
 	d.exten("i", "Hangup(1)")

@@ -46,6 +46,7 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "endpoint", "disallow", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "allow", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "auth", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "identify_by", docPJSIP + "endpoint (auth_username since 13.x)"},
 	{FilePJSIP, "endpoint", "outbound_auth", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "aors", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "callerid", docPJSIP + "endpoint"},
@@ -115,6 +116,7 @@ var KnownOptions = []KnownOption{
 	// sip.conf [general]
 	{FileSIP, "general", "context", docSIP + " [general]"},
 	{FileSIP, "general", "allowguest", docSIP + " [general]"},
+	{FileSIP, "general", "match_auth_username", docSIP + " [general]"},
 	{FileSIP, "general", "nat", docSIP + " [general] (each peer's nat defaults to it; a peer that differs lets scanners tell names apart)"},
 	{FileSIP, "general", "realm", docSIP + " [general] (default: asterisk.conf systemname, else asterisk)"},
 	{FileSIP, "general", "udpbindaddr", docSIP + " [general]"},

@@ -108,6 +108,11 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
+	// A phone is known by its digest username as on the SIP core, not
+	// only by its From user: one that withholds its number with From
+	// anonymous (RFC 3323) is identified by the username of its
+	// Authorization header once challenged.
+	w.set("identify_by", "username,auth_username", "name")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
 	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
@@ -429,10 +434,13 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 	}
 
 	if !dynamic {
+		// Its address, and over UDP unless insecure its port too, as the
+		// SIP core identifies a trunk (endpoint_trunk.go); Asterisk 17+
+		// reads a port in match.
 		w.section(e.Name)
 		w.set("type", "identify", "host")
 		w.set("endpoint", e.Name, "host")
-		w.set("match", hp.Host, "host")
+		w.set("match", trunkMatch(e, hp, transports[0]), "host")
 	}
 	if e.Registration == "out" {
 		if dynamic {
@@ -444,9 +452,13 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 		w.set("transport", "transport-"+transports[0], "transport")
 		w.set("server_uri", "sip:"+hp.String(), "host")
 		w.set("client_uri", "sip:"+user+"@"+hp.String(), "defaultuser")
-		if e.Extension != "" {
-			w.set("contact_user", e.Extension, "extension")
+		// Calls on the registration come to extension, else the user (the
+		// SIP core's Contact user: routing.EndpointTrunk.ContactUser).
+		contactUser := e.Extension
+		if contactUser == "" {
+			contactUser = user
 		}
+		w.set("contact_user", contactUser, "extension")
 		if outAuth {
 			w.set("outbound_auth", e.Name+"-out", "remotesecret")
 		}

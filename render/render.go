@@ -353,17 +353,20 @@ type model struct {
 	// endpointLines are the lines the sip_endpoints that register to the
 	// switch are (routing.EndpointLine), by name: endpoint_line.go.
 	endpointLines map[string]*routing.Phone
-	plans         []*routing.Plan
-	planByID      map[int]*routing.Plan
-	custByID      map[int]*routing.Customer
-	routes        map[int][]*routing.Route // plan id -> routes
-	timeGroups    []*routing.TimeGroup
-	tgByID        map[int]*routing.TimeGroup
-	classes       []*routing.ClassOfService // by id, the built-in class left out
-	cosByID       map[int]*routing.ClassOfService
-	lineLimits    bool // some line has a totalmaximum
-	costs         *costTable
-	lineByName    map[string]*routing.Phone // by name and lower-case name
+	// endpointTrunks are the sip_endpoints served as trunks
+	// (routing.EndpointTrunk) by lower-case name: endpoint_trunk.go.
+	endpointTrunks map[string]*routing.EndpointTrunk
+	plans          []*routing.Plan
+	planByID       map[int]*routing.Plan
+	custByID       map[int]*routing.Customer
+	routes         map[int][]*routing.Route // plan id -> routes
+	timeGroups     []*routing.TimeGroup
+	tgByID         map[int]*routing.TimeGroup
+	classes        []*routing.ClassOfService // by id, the built-in class left out
+	cosByID        map[int]*routing.ClassOfService
+	lineLimits     bool // some line has a totalmaximum
+	costs          *costTable
+	lineByName     map[string]*routing.Phone // by name and lower-case name
 	// skipped are the objects a file could not express (confWriter.each).
 	skipped map[objectRef]error
 }
@@ -401,6 +404,7 @@ func newModel(s *routing.Snapshot) *model {
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
 	m.addEndpointLines()
+	m.addEndpointTrunks()
 	for i := range s.Plans {
 		p := &s.Plans[i]
 		m.plans = append(m.plans, p)

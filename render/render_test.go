@@ -301,7 +301,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 	}{
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"context", "phone-alice"},
-			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
+			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"identify_by", "username,auth_username"}, {"auth", "alice"}, {"aors", "alice"},
 			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CUSTOMER=2"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"deny", "::/0"}, {"permit", "203.0.113.5/255.255.255.255"},
@@ -379,7 +379,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	}
 	sip := parseConf(t, files[FileSIP])
 	gen := findSection(sip, "general", "")
-	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?8005555555:remotepass@sip.itsp.example:5080/5000" {
+	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?tcp://8005555555:remotepass@sip.itsp.example:5080/5000" {
 		t.Errorf("sip.conf register lines: %v", gen)
 	}
 	checks := []struct {
@@ -474,11 +474,11 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Errorf("[peer-1] dial: %v", p1)
 	}
 	ph := findSection(secs, "phone-alice-dial", "")
-	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,plan-2" {
+	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,endpoints,plan-2" {
 		t.Errorf("[phone-alice] must include phones and its customer's plan 2: %v", ph)
 	}
 	fx := findSection(secs, "phone-fax-1-dial", "")
-	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,plan-1-fax" {
+	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,endpoints,plan-1-fax" {
 		t.Errorf("[phone-fax-1] must use the default plan's fax context: %v", fx)
 	}
 }

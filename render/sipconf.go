@@ -28,6 +28,9 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
+	// A phone is known by its digest username as on the SIP core, so one
+	// that withholds its number with From anonymous is still its line.
+	w.set("match_auth_username", "yes", "general")
 	// Phones are rendered nat=force_rport,comedia (sipMedia); a peer whose
 	// nat differs from [general] lets a scanner tell which peer names exist
 	// (chan_sip warns so at load), so [general] says the same.
@@ -74,7 +77,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 }
 
 // registerLine builds chan_sip's
-// register => name?user[:secret]@host[:port][/extension]: "name?" ties
+// register => name?[transport://]user[:secret]@host[:port][/extension]: "name?" ties
 // the registration to the endpoint's own section, which another section
 // of the same host (a peer for its calls) would otherwise share.
 func registerLine(e *routing.SIPEndpoint) (string, error) {
@@ -99,13 +102,29 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 	if strings.ContainsAny(user+secret, ":@/") {
 		return "", fmt.Errorf("secret: %w: ':', '@' and '/' cannot be used in a register => line", ErrInvalidValue)
 	}
-	s := e.Name + "?" + user
+	// The registration goes over the endpoint's first transport, as its
+	// calls do: chan_sip registers over UDP unless the line names one,
+	// and refuses a UDP registration for a peer whose transport= has no
+	// udp ("'UDP' is not a valid transport", Asterisk 20).
+	transports, err := endpointTransports(e)
+	if err != nil {
+		return "", err
+	}
+	s := e.Name + "?"
+	if transports[0] != "udp" {
+		s += transports[0] + "://"
+	}
+	s += user
 	if secret != "" {
 		s += ":" + secret
 	}
 	s += "@" + hp.String()
+	// Calls on the registration come to extension, else the user, as on
+	// the SIP core (chan_sip's own default is s).
 	if e.Extension != "" {
 		s += "/" + e.Extension
+	} else {
+		s += "/" + user
 	}
 	return s, nil
 }

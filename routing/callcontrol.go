@@ -44,6 +44,12 @@ type callView struct {
 	// recordGroups are the record groups by id (recordgroup.go).
 	recordGroups map[int]*RecordGroup
 	groupList    []RecordGroup
+	// trunks are the sip_endpoints served as trunks (endpointtrunk.go) by
+	// lower-case name, trunkAddrs by the addresses their hosts resolve
+	// to, trunkList in the store's order.
+	trunks     map[string]*EndpointTrunk
+	trunkAddrs map[netip.Addr][]*EndpointTrunk
+	trunkList  []*EndpointTrunk
 }
 
 // CallControlOption configures NewCallControl.
@@ -142,6 +148,7 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 	for i := range v.groupList {
 		v.recordGroups[v.groupList[i].ID] = &v.groupList[i]
 	}
+	v.addEndpointTrunks(snap.SIPEndpoints, func(host string) []netip.Addr { return c.resolve(ctx, host) })
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}

@@ -88,6 +88,7 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
+	callerWebRTC  bool // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
 	media         *media.Session
 	bOffered      bool
 	sentA         sdpSent
@@ -130,6 +131,7 @@ type result struct {
 	code     int
 	reason   string
 	timedOut bool
-	canceled bool
+	canceled bool // the caller cancelled, or (operator) calls/hangup ended it
+	operator bool
 	limit    bool
 }

@@ -61,6 +61,8 @@ func (c *call) connected(b *leg) {
 	}
 	if b.peer != nil {
 		c.rec.Peer = b.peer.Name
+	} else if b.endpoint != "" {
+		c.rec.Peer = b.endpoint // a trunk answered (trunkcall.go)
 	}
 	if b.charge != nil {
 		c.rec.CostRow = b.tariff.CostID

@@ -42,6 +42,10 @@ type MediaResult struct {
 // its ACK (the callee's ACK then goes without a body).
 var errLateOfferAnswer = errors.New("media: no answer in the caller's ACK")
 
+// errWebRTCWithoutRelay: a WebRTC offer reached a switch without a media
+// engine (WithMediaRelay), which alone can bridge it.
+var errWebRTCWithoutRelay = errors.New("media: a WebRTC offer needs the relay")
+
 // mediaFailure is the final response for a media error: 503 when the
 // switch has no relay ports left (or is closing), 488 for SDP it cannot
 // use (no common codec, unparsable, an answer that does not fit the
@@ -69,7 +73,15 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 // (488).
 func (c *call) screenCaller(req *sip.Request, fromPhone bool) error {
 	c.mode = *c.s.relayMode.Load()
-	if c.mode == media.ModeNever || !fromPhone {
+	if media.IsWebRTC(req.Body()) {
+		// A browser: only the relay can turn its DTLS-SRTP and ICE into
+		// what a SIP party speaks (media/doc.go, WebRTC).
+		if c.s.cfg.relay == nil {
+			return errWebRTCWithoutRelay
+		}
+		c.callerWebRTC = true
+	}
+	if (c.mode == media.ModeNever && !c.callerWebRTC) || !fromPhone {
 		return nil
 	}
 	src := sipmsg.SourceAddr(req)
@@ -106,12 +118,18 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // the address the INVITE came from (any port) and the caller's SDP
 // address when that is trusted (media.Session.SetNAT). The callee's leg
 // gets its source from each response whose SDP the relay takes
-// (calleeFrom).
-func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
-	forced := c.forcedRelay() // a line's recording or hold music (callrecord.go)
+// (calleeFrom). calleeWebRTC says the parties rung are browsers: the
+// call is relayed whatever media.relay says, and the offer they get is
+// WebRTC's (media.Session.SetWebRTC). A line's recording or hold music
+// relays it too (callrecord.go).
+func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool) ([]byte, error) {
+	forced := c.forcedRelay()
 	if c.media == nil {
-		if !c.mode.Relay(c.callerNAT, calleeNAT) && !forced {
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !forced {
 			return body, nil
+		}
+		if c.s.cfg.relay == nil {
+			return nil, errWebRTCWithoutRelay
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
 		if err != nil {
@@ -130,6 +148,9 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 	c.bOffered = true
 	c.roundMusic()
 	c.media.SetNAT(media.SideB, calleeNAT)
+	if calleeWebRTC {
+		c.media.SetWebRTC(media.SideB)
+	}
 	if len(body) == 0 {
 		return nil, nil // late offer: the callee's 2xx carries it
 	}

@@ -35,9 +35,10 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
+	contacts, browsers := c.browserContacts(p, contacts)
 	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
 	if err == nil {
-		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts))
+		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts), browsers)
 	}
 	if err != nil {
 		rel()
@@ -95,6 +96,7 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 	}
 	ringT := time.NewTimer(ringLimit)
 	defer ringT.Stop()
+	operator := c.s.live.hangupOf(c)
 	res := result{code: 480, reason: "Temporarily Unavailable"}
 	busy := false
 	abandonAll := func() {
@@ -175,6 +177,13 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				c.logAttemptLeg(l, 487, causeCanceled, "")
 			}
 			return result{canceled: true, code: 487, reason: "Request Terminated"}
+		case <-operator:
+			// calls/hangup while ringing (live.go): no next peer.
+			abandonAll()
+			for _, l := range legs {
+				c.logAttemptLeg(l, 487, causeCanceled, "ended by the operator")
+			}
+			return result{canceled: true, operator: true, code: 487, reason: "Request Terminated"}
 		}
 	}
 	return res
@@ -201,4 +210,33 @@ func (c *call) relayProvisional(r *sip.Response) {
 	if err := c.a.WriteResponse(res); err != nil {
 		c.s.cfg.log.Debug("sip provisional not relayed", "call_id", c.callID, "error", err)
 	}
+}
+
+// browserContacts picks the contacts a call to p rings: all of them, and
+// whether they are browsers (registered over ws or wss: they get a WebRTC
+// offer). One offer goes to every contact of a round and the relay's
+// callee leg is WebRTC or not, so a line with browser and other contacts
+// at once rings only the others (INFERRED: a desk phone is the line's
+// surer device; its web phone rings when it is the only one registered).
+func (c *call) browserContacts(p *routing.Phone, contacts []registrar.Binding) ([]registrar.Binding, bool) {
+	n := 0
+	for i := range contacts {
+		if contacts[i].WebSocket() {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return contacts, false
+	case len(contacts):
+		return contacts, true
+	}
+	others := make([]registrar.Binding, 0, len(contacts)-n)
+	for i := range contacts {
+		if !contacts[i].WebSocket() {
+			others = append(others, contacts[i])
+		}
+	}
+	c.s.cfg.log.Info("sip call rings the line's other contacts, not its browsers", "call_id", c.callID, "phone", p.Name, "browsers", n)
+	return others, false
 }

@@ -123,10 +123,11 @@
 // DefaultFloodBlock) drops, before parsing, what an untrusted source
 // address sends beyond a rate, and blocks it for a while, letting one
 // message a second per port through: a scanner or a looping phone costs a
-// map lookup per datagram. Trusted, never limited: a peer's source, and a
-// source address and port a line has authenticated from (for an hour, or
-// max_expires if longer, after its last proof; registrations loaded at
-// start count), like Kamailio's pike behind allow_source_address.
+// map lookup per datagram. Trusted, never limited: a peer's or a trunk's
+// source, and a source address and port a line has authenticated from
+// (for an hour, or max_expires if longer, after its last proof;
+// registrations loaded at start count), like Kamailio's pike behind
+// allow_source_address.
 //
 // What a stranger makes the switch hold is bounded per source, not per
 // message: REGISTER and OPTIONS answered without authentication are
@@ -174,8 +175,9 @@
 // at most 5 times. A call a line sends on to the outside (forwarding or a
 // destination) is the line's forwarded call, however it reached the line:
 // it takes a slot of the line's totalmaximum, follows the line's plan,
-// class of service and spend limit, carries a Diversion header per line
-// that sent it on (RFC 5806, most recent first) and is counted
+// class of service and spend limit, carries one Diversion header naming
+// the line that sent it on last, with counter the number of times it was
+// sent on (RFC 5806; one header as Asterisk sends: addDiversions) and is counted
 // (ForwardedCalls) and logged ("sip call forwarded").
 //
 // A call from a phone shows, outside, the line's callerid_external (a
@@ -250,10 +252,46 @@
 // number equal to its name rings its registered contact, from lines and
 // carriers alike. qualify pings it as a line's ping does; its enabled
 // audio_codecs, in codec_order, are its codecs. The rendered files serve
-// it the same way (render/endpoint_line.go). Other endpoints (a fixed
-// host, registration out, insecure) are trunks of the Asterisk host: the
-// SIP core neither registers nor calls them. What of an endpoint the SIP
-// core does not read, and why, is docs/parameters.md.
+// it the same way (render/endpoint_line.go).
+//
+// One at a fixed host that is no line (no secret, insecure=1,
+// registration out, or registration none) is a trunk
+// (routing.EndpointTrunk has the rules; trunkcall.go, outreg.go,
+// trunkkeeper.go; Directory implementations that have trunks offer
+// Trunk, TrunkBySource and Trunks, as routing.CallControl does):
+//   - Calls from it: an INVITE from its host's address over its first
+//     transport, over UDP from its port too unless insecure=1 (or
+//     WithPeerMatch(PeerMatchAddress)), or whose Request-URI carries the
+//     line token of the switch's registration with it, is its call. With
+//     a secret and insecure 0 it is challenged (407) and proved with the
+//     digest of the secret under its defaultuser (else its name); a line's
+//     credentials from the same address still prove that line. Its calls
+//     are a carrier's: they reach the switch's lines only (404 otherwise,
+//     484 for a trunk's name), never the outside, under its audio_codecs
+//     and dtmfmode as a peer's. A request that only names it (From,
+//     Request-URI user, its credentials from another address or port) is
+//     no trunk's: it is challenged as any other.
+//   - Calls to it: its name, dialled by a line or sent on by a line's
+//     forwarding or destination (never by a carrier or a trunk), is one
+//     INVITE to sip:[defaultuser@]host:port over its transport (through
+//     outboundproxy when set), From the caller's internal identity with
+//     fromuser as user and fromdomain as host when set (a withheld caller
+//     stays anonymous@anonymous.invalid), its challenge answered with
+//     defaultuser (else its name) and remotesecret (else secret), ringing
+//     for the maximum ring time. A qualified trunk that did not answer its
+//     last OPTIONS (every qualifyfreq seconds, 60 by default, timeout 3 s)
+//     is not tried: 480.
+//   - registration=out: the switch registers at its host (outreg.go:
+//     digest, refresh within the registrar's grant, backoff, removal when
+//     the endpoint is deleted or changed and when the switch stops), its
+//     Contact's user extension (else defaultuser) and a line token.
+//     Server.Trunks shows each registration and qualify (the daemon's
+//     sipswitch_sip_endpoint_registered, _registration_failures and
+//     _reachable per endpoint), with a log line on every change.
+//
+// The rendered files serve trunks the same way (render/endpoint_trunk.go).
+// What of an endpoint the SIP core does not read, and why, is
+// docs/parameters.md.
 //
 // # Media
 //
@@ -430,11 +468,16 @@
 //
 // # Transports
 //
-// UDP, TCP and TLS (RFC 3261 18 and 26.2; WithListen, WithTLS). Phones
-// are called over the transport, and on TCP/TLS the connection, they
-// registered on; peers over the transport their destination names
+// UDP, TCP, TLS, WS and WSS (RFC 3261 18 and 26.2, RFC 7118; WithListen,
+// WithTLS, WithWebSocketOrigins). Phones are called over the transport,
+// and on TCP/TLS/WS/WSS the connection, they registered on; peers over the transport their destination names
 // (sips:host, host;transport=tls|tcp; routing.ParseDestinations), a TLS
 // peer's certificate verified against the host as written. What happens
 // when a phone's connection is gone, why stream transports have clients
-// of their own, and the TLS handshake bound: transports.go.
+// of their own, and the TLS handshake bound: transports.go. Browsers
+// (WebSocket, Origin checks, .invalid contacts): transports_ws.go; their
+// calls are relayed whatever media.relay says (a WebRTC offer, or a call
+// to contacts registered over ws/wss, callmedia.go), the relay speaking
+// DTLS-SRTP and ICE-lite to the browser and RTP/AVP to the other party
+// (sip/media, WebRTC); without a relay such a call gets 488.
 package sip

@@ -111,7 +111,7 @@ func (s *Server) newFloodGuard() *floodGuard {
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
 		// A registered phone proves itself again within max_expires.
 		trustFor: max(time.Hour, s.reg.MaxExpires()+time.Minute),
-		exempt:   func(src netip.AddrPort, transport string) bool { _, peer := s.peerAt(src, transport); return peer },
+		exempt:   s.carrierSource,
 		now:      s.cfg.now,
 		onBlock: func(a netip.Addr) {
 			s.cfg.log.Warn("sip source over the flood limit: dropping what it sends (one message a second per port still passes); "+

@@ -8,6 +8,11 @@ type Stats struct {
 	CallsAttempted uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
 	CallsAnswered  uint64 // calls whose B-leg answered and whose A-leg ACKed
 	CallsFailed    uint64 // calls that ended without an answer (sum of the causes below)
+	// CallsCompleted counts answered calls that have ended, TalkMillis
+	// their summed time from answer to end: the average call duration
+	// over a window is the change of one over the change of the other.
+	CallsCompleted uint64
+	TalkMillis     uint64
 	FailedNoRoute  uint64 // 404: no route, or unknown local number on inbound calls
 	FailedBarred   uint64 // 403: route forbids the call
 	FailedBusy     uint64 // 486/600/603 final from the callee or a line at totalmaximum
@@ -66,6 +71,11 @@ type Stats struct {
 	// no recordings directory, a file that could not be created).
 	Recordings     uint64
 	RecordFailures uint64
+	// WebSocketRefused counts connections to ws:// and wss:// listeners
+	// refused before SIP (a failed TLS handshake, an upgrade request that
+	// is incomplete, not for the sip subprotocol, or from an origin not
+	// allowed; transports_ws.go).
+	WebSocketRefused uint64
 }
 
 type counters struct {
@@ -79,6 +89,8 @@ type counters struct {
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
 	recordings, recordFailures                            atomic.Uint64
+	callsCompleted, talkMillis                            atomic.Uint64
+	wsRefused                                             atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -89,6 +101,8 @@ func (s *Server) Stats() Stats {
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
 		CallsFailed:         c.callsFailed.Load(),
+		CallsCompleted:      c.callsCompleted.Load(),
+		TalkMillis:          c.talkMillis.Load(),
 		FailedNoRoute:       c.failedNoRoute.Load(),
 		FailedBarred:        c.failedBarred.Load(),
 		FailedBusy:          c.failedBusy.Load(),
@@ -120,6 +134,7 @@ func (s *Server) Stats() Stats {
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
 		Recordings:            c.recordings.Load(),
 		RecordFailures:        c.recordFailures.Load(),
+		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

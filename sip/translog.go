@@ -25,6 +25,8 @@ var noisyTransportMessages = map[string]string{
 	// A failed or abandoned TLS handshake, a connection reset: anyone can
 	// open connections that end so.
 	"Read error": "sip connection ended by a read error (TLS handshake failed or timed out, reset)",
+	// A WebSocket connection refused before sipgo saw it (transports_ws.go).
+	"websocket refused": "sip websocket connection refused",
 }
 
 // logSampleBytes bounds how much of a dropped message a log line shows.

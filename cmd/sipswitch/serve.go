@@ -626,6 +626,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 		sip.WithDelayObserver(d.metrics.ObserveDelay),
 	}
+	if len(d.cfg.SIPWebSocketOrigins) > 0 {
+		opts = append(opts, sip.WithWebSocketOrigins(d.cfg.SIPWebSocketOrigins...))
+	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
 	}
@@ -668,6 +671,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return err
 	}
 	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats); err != nil {
+		return err
+	}
+	if err := d.metrics.RegisterTrunks(d.sip.Trunks); err != nil {
 		return err
 	}
 	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)
@@ -749,6 +755,11 @@ func (d *daemon) rebuildRouting(ctx context.Context) error {
 	}
 	if err := d.calls.Reload(ctx, snap, costs); err != nil {
 		return err
+	}
+	// sip_endpoints registered or qualified by the switch follow the new
+	// set at once: a deleted or changed one is unregistered.
+	if d.sip != nil {
+		d.sip.SyncTrunks()
 	}
 	d.metrics.RoutingBuild.Observe(time.Since(start).Seconds())
 	d.metrics.StoreReloads.Inc()

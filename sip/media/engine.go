@@ -37,6 +37,12 @@ type Engine struct {
 	music musicPump // music.go
 
 	counters engineCounters
+
+	// The DTLS certificate of WebRTC legs, made on first use
+	// (webrtc_dtls.go).
+	certOnce sync.Once
+	cert     *dtlsCert
+	certErr  error
 }
 
 type engineCounters struct {
@@ -46,6 +52,7 @@ type engineCounters struct {
 	relatches       atomic.Uint64
 	droppedInvalid  atomic.Uint64
 	droppedNoDest   atomic.Uint64
+	droppedAuth     atomic.Uint64
 	sendErrors      atomic.Uint64
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
@@ -53,6 +60,9 @@ type engineCounters struct {
 	recordings      atomic.Uint64
 	recordDropped   atomic.Uint64
 	musicPackets    atomic.Uint64
+	dtlsHandshakes  atomic.Uint64
+	dtlsFailures    atomic.Uint64
+	iceRefused      atomic.Uint64
 }
 
 // EngineStats are the relay's totals since New, for metrics.
@@ -67,6 +77,7 @@ type EngineStats struct {
 	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
 	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type the SDP did not offer
 	DroppedNoDest   uint64 // the other leg's address is not known yet
+	DroppedAuth     uint64 // SRTP/SRTCP that failed authentication or the replay check
 	Relatches       uint64 // latches moved to another source after probation
 	SendErrors      uint64
 	ReadErrors      uint64
@@ -74,6 +85,13 @@ type EngineStats struct {
 	Recordings      uint64 // recordings started (record.go)
 	RecordDropped   uint64 // packets a recording's full buffer dropped
 	MusicPackets    uint64 // hold music packets sent (music.go)
+	// WebRTC legs: DTLS-SRTP handshakes that keyed a stream and those
+	// that failed (a wrong fingerprint, no SRTP profile, a timeout), and
+	// STUN checks refused (another username or a wrong MESSAGE-INTEGRITY:
+	// not the party).
+	DTLSHandshakes uint64
+	DTLSFailures   uint64
+	ICERefused     uint64
 }
 
 // New creates an engine. Nothing is bound until a session needs ports.
@@ -172,6 +190,7 @@ func (e *Engine) Stats() EngineStats {
 		DroppedLearning: c.droppedLearning.Load(),
 		DroppedInvalid:  c.droppedInvalid.Load(),
 		DroppedNoDest:   c.droppedNoDest.Load(),
+		DroppedAuth:     c.droppedAuth.Load(),
 		Relatches:       c.relatches.Load(),
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),
@@ -179,6 +198,9 @@ func (e *Engine) Stats() EngineStats {
 		Recordings:      c.recordings.Load(),
 		RecordDropped:   c.recordDropped.Load(),
 		MusicPackets:    c.musicPackets.Load(),
+		DTLSHandshakes:  c.dtlsHandshakes.Load(),
+		DTLSFailures:    c.dtlsFailures.Load(),
+		ICERefused:      c.iceRefused.Load(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 
 	"github.com/sipswitch/sipswitch/internal/udpbatch"
@@ -405,31 +406,33 @@ type musicPlayer struct {
 	pos   int
 	first bool
 	out   *udpbatch.Writer
-	pkt   [12 + musicSamples]byte
+	hdr   rtp.Header
+	pkt   [12 + musicSamples + srtpOverhead]byte
 	sent  uint64
 }
 
 // send sends the next 20 ms of the class (the pump's goroutine, under its
-// lock).
+// lock). To a party whose SRTP the relay terminates (SDES or DTLS-SRTP)
+// the packet is encrypted under the relay's key for it, with the context
+// the forwarding path uses, under the lock it is used under (the other
+// end's: srtp.go); a WebRTC party whose keys are not there yet gets
+// nothing.
 func (p *musicPlayer) send() {
 	dst := p.end.dstRTP.Load()
-	if dst == nil {
+	t := p.end.srtp.Load()
+	if dst == nil || t == nil && p.end.wrtc.Load() != nil {
 		return
 	}
 	audio := p.class.mu
 	if p.law == LawA {
 		audio = p.class.alaw
 	}
-	b := p.pkt[:]
-	b[0] = 0x80 // version 2
-	b[1] = p.pt & 0x7F
-	if p.first {
-		b[1] |= 0x80 // marker: the start of a talkspurt
-		p.first = false
+	p.hdr = rtp.Header{Version: 2, PayloadType: p.pt & 0x7F, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc, Marker: p.first}
+	p.first = false
+	b := p.pkt[:12+musicSamples]
+	if _, err := p.hdr.MarshalTo(b); err != nil {
+		return
 	}
-	binary.BigEndian.PutUint16(b[2:], p.seq)
-	binary.BigEndian.PutUint32(b[4:], p.ts)
-	binary.BigEndian.PutUint32(b[8:], p.ssrc)
 	copy(b[12:], audio[p.pos:p.pos+musicSamples])
 	p.pos += musicSamples
 	if p.pos >= len(audio) {
@@ -437,6 +440,16 @@ func (p *musicPlayer) send() {
 	}
 	p.seq++
 	p.ts += musicSamples
+	if t != nil {
+		p.end.peer.mu.Lock()
+		sealed, err := t.out.EncryptRTP(b, b, &p.hdr)
+		p.end.peer.mu.Unlock()
+		if err != nil {
+			p.s.e.counters.sendErrors.Add(1)
+			return
+		}
+		b = sealed
+	}
 	p.out.Add(b, &dst.dst)
 	if failed, _ := p.out.Flush(); failed > 0 {
 		p.s.e.counters.sendErrors.Add(uint64(failed))

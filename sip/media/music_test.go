@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 // musicDir writes a music directory: the default class (a 16 kHz WAVE
@@ -252,4 +253,54 @@ func TestHoldMusicNeedsG711(t *testing.T) {
 	}
 	a.send(relayAddr(t, toA, 0), 18, "g729")
 	b.expect(relayAddr(t, toB, 0), "g729")
+}
+
+// TestHoldMusicSRTP: to a party whose SRTP the relay terminates, hold
+// music goes encrypted under the relay's key for it (a phone would drop
+// plain RTP), decrypting to the class.
+func TestHoldMusicSRTP(t *testing.T) {
+	bothModels(t, func(t *testing.T, model Option) {
+		lib, _, err := LoadMusic(musicDir(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newTestEngine(t, model)
+		e.SetMusic(lib)
+		a, b := newParty(t), newSRTPParty(t, newParty(t), srtp.ProtectionProfileAes128CmHmacSha1_80)
+		s, err := e.NewSession(t.Context(), "srtp-music")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Offer(SideA, sdpBody(a.addr())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Answer(SideB, sdpBody(b.addr())); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetSRTP(SideB, 0, &b.keys); err != nil {
+			t.Fatal(err)
+		}
+		s.Answered()
+		if _, err := s.Offer(SideA, sdpBody(a.addr(), "sendonly")); err != nil {
+			t.Fatal(err)
+		}
+		var music []rtp.Packet
+		for len(music) < 10 {
+			raw, _, ok := recvOn(t, b.conn, 2*time.Second)
+			if !ok {
+				t.Fatalf("%d music packets", len(music))
+			}
+			plain, err := b.rx.DecryptRTP(nil, raw, nil)
+			if err != nil {
+				t.Fatalf("hold music is not SRTP under the relay's key: %v", err)
+			}
+			var p rtp.Packet
+			if err := p.Unmarshal(plain); err != nil {
+				t.Fatal(err)
+			}
+			music = append(music, p)
+		}
+		checkMusic(t, music, 0, LawMu, 440)
+	})
 }

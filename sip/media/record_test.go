@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 // tonePackets is freq Hz as n 20 ms packets of law.
@@ -276,4 +277,69 @@ func benchRecording(b *testing.B, e *Engine, buffer int) (*Session, *Recording) 
 		b.Fatal(err)
 	}
 	return s, rec
+}
+
+// TestRecordSRTPDecrypted: a party whose SRTP the relay terminates is
+// recorded as it spoke, decrypted (the file is not noise).
+func TestRecordSRTPDecrypted(t *testing.T) {
+	e := newTestEngine(t)
+	a, b := newSRTPParty(t, newParty(t), srtp.ProtectionProfileAes128CmHmacSha1_80), newParty(t)
+	s, err := e.NewSession(t.Context(), "srtp-rec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	toB, err := s.Offer(SideA, sdpBody(a.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toA, err := s.Answer(SideB, sdpBody(b.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSRTP(SideA, 0, &a.keys); err != nil {
+		t.Fatal(err)
+	}
+	s.Answered()
+	path := filepath.Join(t.TempDir(), "srtp.wav")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Record(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range tonePackets(LawMu, 1000, 50) {
+		a.seq++
+		a.ts += 160
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: a.seq, Timestamp: a.ts, SSRC: a.ssrc}, Payload: p}
+		raw, err := pkt.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := a.tx.EncryptRTP(nil, raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.sendFrom(a.conn, relayAddr(t, toA, 0), sealed)
+		b.recvCount(1)
+	}
+	_ = toB
+	s.Close()
+	if st := rec.Close(); st.Packets != 50 {
+		t.Fatalf("stats %+v", st)
+	}
+	rf, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	ch, _, err := ReadWAV(rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := goertzel(ch[0], 1000, 8000); g < 0.8 {
+		t.Errorf("the SRTP party's channel: 1 kHz holds %.2f of its power", g)
+	}
 }

@@ -57,6 +57,8 @@ type leg struct {
 	lines   []mediaLine  // its last SDP (offer or answer)
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
+	webrtc  bool         // a WebRTC agent (webrtc.go): ICE-lite, DTLS-SRTP, rtcp-mux
+
 	// Hold music (music.go): the class played to the other party when
 	// this one holds; whether its last offer holds; the music playing
 	// to this party (nil: none).
@@ -172,6 +174,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if err := s.noteWebRTC(from, lines, true); err != nil {
+		return nil, err
+	}
 	for i, l := range lines {
 		if err := s.ensureStream(i, l); err != nil {
 			return nil, err
@@ -187,6 +192,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		i := st.index
 		if i < len(lines) {
 			st.ends[from].setMux(lines[i].mux) // an offered rtcp-mux is accepted
+			if lines[i].webrtc != nil {
+				st.ends[from].webrtc()
+			}
 		}
 	}
 	s.reconfigure()
@@ -196,6 +204,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)
+		if err := s.webrtcFor(&local[i], to, i, ml, true); err != nil {
+			return nil, err
+		}
 	}
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, true)
 }
@@ -221,6 +232,9 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 	if len(lines) != len(off) {
 		return nil, fmt.Errorf("%w: %d m= lines answer %d", ErrSDPMismatch, len(lines), len(off))
 	}
+	if err := s.noteWebRTC(from, lines, false); err != nil {
+		return nil, err
+	}
 	s.legs[from].lines = lines
 	to := from.other()
 	local := make([]localStream, len(lines))
@@ -228,12 +242,18 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 		st := s.stream(i)
 		if st != nil {
 			st.ends[from].setMux(ml.mux && off[i].mux)
+			if ml.webrtc != nil || st.ends[from].wrtc.Load() != nil {
+				st.ends[from].webrtc() // rtcp-mux whatever the offer said
+			}
 		}
 		ls := s.localFor(to, i, off[i].kind, off[i].mux)
 		if ml.port == 0 || ml.kind != off[i].kind {
 			ls.rtpPort = 0 // declined by the answerer
 		}
 		local[i] = ls
+		if err := s.webrtcFor(&local[i], to, i, off[i], false); err != nil {
+			return nil, err
+		}
 	}
 	s.reconfigure()
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
@@ -250,6 +270,7 @@ func (s *Session) ResetLeg(side Side) {
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
 	s.legs[side].holding = false
+	s.legs[side].webrtc = false
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}
@@ -265,6 +286,10 @@ func (s *Session) ResetLeg(side Side) {
 		end.dstRTCP.Store(nil)
 		end.rx = rxState{}
 		end.mu.Unlock()
+		end.srtp.Store(nil) // the next party brings its own keys
+		if w := end.wrtc.Swap(nil); w != nil {
+			w.close() // the next party has its own ICE and DTLS, if any
+		}
 	}
 	s.reconfigure()
 }

@@ -41,6 +41,7 @@ type Agent struct {
 	mu     sync.Mutex
 	onCall func(d *sipgo.DialogServerSession, req *sip.Request)
 	onBye  func(req *sip.Request)
+	onReg  func(req *sip.Request, tx sip.ServerTransaction)
 	// Invites, Reinvites, Byes and Options count the requests received;
 	// Last is the last INVITE (or re-INVITE).
 	Invites   atomic.Int32
@@ -48,6 +49,9 @@ type Agent struct {
 	Byes      atomic.Int32
 	Reinvites atomic.Int32
 	Options   atomic.Int32
+	// Registers counts the REGISTERs received (HandleRegister answers
+	// them; without it they get 405).
+	Registers atomic.Int32
 	// LastAck is the last ACK received.
 	LastAck atomic.Pointer[sip.Request]
 	// Stop closes the agent's listener and user agent: the far end of a
@@ -128,6 +132,9 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			}
 			port = ln.Addr().(*net.TCPAddr).Port
 		}
+	} else if network == "ws" || network == "wss" {
+		// A browser (RFC 7118): it listens nowhere and is reached over the
+		// connection it opened.
 	} else if network == "tcp" {
 		ln, err = net.Listen("tcp", host+":0")
 		if err != nil {
@@ -164,9 +171,13 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
 	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
-	if network == "tcp" || network == "tls" {
+	if network == "tcp" || network == "tls" || network == "ws" || network == "wss" {
 		a.Contact.Address.UriParams = sip.NewParams()
 		a.Contact.Address.UriParams.Add("transport", network)
+	}
+	if network == "ws" || network == "wss" {
+		// RFC 7118 5.2: a host it cannot be reached at.
+		a.Contact.Address.Host, a.Contact.Address.Port = sip.GenerateTagN(10)+".invalid", 0
 	}
 	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
 	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
@@ -209,6 +220,17 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 		a.Options.Add(1)
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
+	srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.Registers.Add(1)
+		a.mu.Lock()
+		f := a.onReg
+		a.mu.Unlock()
+		if f == nil {
+			tx.Respond(sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil))
+			return
+		}
+		f(req, tx)
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.Byes.Add(1)
 		a.mu.Lock()
@@ -224,6 +246,11 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "ws" || network == "wss" {
+		a.Stop = func() { ua.Close() }
+		t.Cleanup(a.Stop)
+		return a
+	}
 	if network == "tls" {
 		if ln != nil {
 			go srv.ServeTLS(ln)
@@ -261,6 +288,14 @@ func (a *Agent) Handle(f func(d *sipgo.DialogServerSession, req *sip.Request)) {
 
 // HandleBye runs f on every BYE the agent receives, before it answers
 // it: whoever sent the BYE has not yet seen the 200.
+// HandleRegister makes the agent a registrar: f answers each REGISTER
+// (the agent counts them in Registers).
+func (a *Agent) HandleRegister(f func(req *sip.Request, tx sip.ServerTransaction)) {
+	a.mu.Lock()
+	a.onReg = f
+	a.mu.Unlock()
+}
+
 func (a *Agent) HandleBye(f func(req *sip.Request)) {
 	a.mu.Lock()
 	a.onBye = f
@@ -311,6 +346,10 @@ func (a *Agent) SetTransport(req *sip.Request) {
 		req.SetTransport("TCP")
 	case "tls":
 		req.SetTransport("TLS")
+	case "ws":
+		req.SetTransport("WS")
+	case "wss":
+		req.SetTransport("WSS")
 	}
 }
 
@@ -351,11 +390,38 @@ func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, s
 // CallUnacked places a call as Call does but leaves the 2xx without ACK:
 // the test sends it (d.Ack) when it wants to, or never.
 func (a *Agent) CallUnacked(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
-	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	return a.callUnacked(ctx, a.URI(called, sw), user, user, password, sdp, hdrs...)
+}
+
+// CallFrom places a call as Call does with fromUser in From (anonymous,
+// say) while it authenticates as user.
+func (a *Agent) CallFrom(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, a.URI(called, sw), fromUser, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+// CallURI places a call as Call does to the Request-URI target (sent to
+// its host and port): a carrier calling the Contact the switch registered
+// with it.
+func (a *Agent) CallURI(ctx context.Context, target sip.Uri, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, target, user, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+func (a *Agent) callUnacked(ctx context.Context, target sip.Uri, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	req := sip.NewRequest(sip.INVITE, target)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: a.Host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
 	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})
+	to := target
+	to.UriParams = nil
+	req.AppendHeader(&sip.ToHeader{Address: to})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
 	for _, h := range hdrs {

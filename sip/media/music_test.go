@@ -232,8 +232,7 @@ func TestHoldMusicNeedsG711(t *testing.T) {
 		return fmt.Appendf(nil, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
 			"m=audio %d RTP/AVP 18 101\r\na=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n", p.addr().Port(), dir)
 	}
-	toB, err := s.Offer(SideA, g729(a, "sendrecv"))
-	if err != nil {
+	if _, err := s.Offer(SideA, g729(a, "sendrecv")); err != nil {
 		t.Fatal(err)
 	}
 	toA, err := s.Answer(SideB, g729(b, "sendrecv"))
@@ -241,7 +240,7 @@ func TestHoldMusicNeedsG711(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Answered()
-	toB, err = s.Offer(SideA, g729(a, "inactive"))
+	toB, err := s.Offer(SideA, g729(a, "inactive"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,6 +203,11 @@ type MediaConfig struct {
 	// N (the layout of Asterisk's moh directory); "" plays none. A reload
 	// reads it again.
 	MusicDir string `yaml:"music_dir" reload:"live"`
+	// SDESWithoutTLS lets SDES keys (SRTP master keys in the SDP's
+	// a=crypto) travel over UDP and TCP. Off: they are taken and sent
+	// over TLS only. UNSAFE when on: whoever reads the signalling on its
+	// way has the keys and the media (sip.WithSDESWithoutTLS).
+	SDESWithoutTLS bool `yaml:"sdes_without_tls"`
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.
@@ -267,7 +272,9 @@ type CallsConfig struct {
 	PeerMatch string `yaml:"peer_match"`
 	// VoicemailServer (host[:port]) takes the calls lines send to
 	// voicemail (btype/dtype/utype voicemail): the Asterisk hosting the
-	// rendered voicemail context. "" ends such calls instead.
+	// rendered voicemail context. "" ends such calls instead. Its
+	// message-summary NOTIFYs, from exactly this address, are relayed to
+	// the lines showing the box (sip/mwi.go).
 	VoicemailServer string `yaml:"voicemail_server"`
 }
 

@@ -60,13 +60,18 @@ var phoneEffects = map[string]effect{
 	"use_forwarding":   {Render: on("0: forwarding is ignored"), SIP: on("0: forwarding is ignored"), Simulate: off(notCallerSide)},
 	"hardware_address": {Refused: "the switch provisions no handsets, so a MAC address is used by nothing"},
 	"language":         {Render: on("language= (Asterisk's prompts)"), SIP: off(noAudio), Simulate: off(notSimulated)},
-	"ltype":            {Refused: "virtual phones (logging in on top of another line) are not built on any path"},
-	"lnumber":          {Refused: "virtual phones (logging in on top of another line) are not built on any path"},
+	"ltype": {Render: on("phone: the line's extension dials the device of the line lnumber names, and that line's endpoint presents this line's caller id"),
+		SIP:      on("phone: calls to the line ring the contacts of the line lnumber names (To: this line); that line's calls present this line's caller id"),
+		Simulate: on("phone: `called` the line rings `device`, the line it is logged into; that line's calls show this line's caller id")},
+	"lnumber": {Render: on("the line's extension dials the device of lnumber (its contacts, its delivery)"),
+		SIP: on("the line whose registered contacts ring for this line, and whose calls present it"), Simulate: on("`device` of a call to the line")},
 	"mailbox": {Render: on("mailbox= (message waiting from Asterisk's voicemail) and VoiceMail destinations"),
-		SIP: on("the voicemail destination's box; the SIP core sends no message-waiting NOTIFY"), Simulate: off(notCallerSide)},
-	"media":       {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
-	"missedemail": {Refused: "the switch sends no email on any path"},
-	"music":       {Render: on("mohsuggest=/moh_suggest= class music-N; musiconhold.conf class music-N (files in moh/music-N)"), SIP: on("while the line holds, the relay plays class music-N (0: the default class) to the other party in G.711; calls of a line with a class are relayed"), Simulate: off(notSimulated)},
+		SIP:      on("the voicemail destination's box; message waiting: the line may SUBSCRIBE to it (RFC 3842) and the voicemail server's NOTIFYs for the box are relayed to the line"),
+		Simulate: off(notCallerSide)},
+	"media":            {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
+	"media_encryption": mediaEncryptionEffect,
+	"missedemail":      {Refused: "the switch sends no email on any path"},
+	"music":            {Render: on("mohsuggest=/moh_suggest= class music-N; musiconhold.conf class music-N (files in moh/music-N)"), SIP: on("while the line holds, the relay plays class music-N (0: the default class) to the other party in G.711; calls of a line with a class are relayed"), Simulate: off(notSimulated)},
 	"music_ringing": {Render: on("Dial option m: music instead of ringing"), SIP: off(noAudio + ": the callee's 180 is relayed"),
 		Simulate: off(notSimulated)},
 	"owner": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},
@@ -85,7 +90,7 @@ var phoneEffects = map[string]effect{
 	"recordgroup":  {Render: on("MixMonitor of the calls its group records, into the group's directory under Asterisk's monitor directory, named by Call-ID"), SIP: on("the relay records the calls its group records (they are relayed): a stereo G.711 WAVE per call, its path in the call record, deleted after the group's retention"), Simulate: off(notSimulated)},
 	"registrar":    {Refused: "the switch provisions no handsets, so no handset is told a registrar"},
 	"ringtime":     {Render: on("Dial timeout"), SIP: on("how long the line rings before the no-answer destination"), Simulate: off(notCallerSide)},
-	"screen":       {Refused: "call screening (announcing the caller) needs audio prompts no path plays"},
+	"screen":       {Refused: "screening needs prompts played, names recorded and keys (DTMF) collected: the SIP core's relay only forwards media, so though Asterisk could (Dial option p) it is refused on both paths, to mean one thing everywhere"},
 	"source":       {Render: on("deny all, permit= each network"), SIP: on("REGISTER and calls from elsewhere are refused 403"), Simulate: on("source given: outcome source")},
 	"totalmaximum": {Render: on("call-limit / GROUP counts both ways: busy when full"), SIP: on("calls both ways beyond it: 486"),
 		Simulate: on("`line_limit` when the line is full")},
@@ -93,6 +98,14 @@ var phoneEffects = map[string]effect{
 	"unumber":       {Render: on("the unregistered destination's number or line"), SIP: on("the unregistered destination's number or line"), Simulate: off(notCallerSide)},
 	"unumber_group": {Refused: "there are no group calls (hunt groups, queues) on any path"},
 	"validation":    {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
+}
+
+// mediaEncryptionEffect is the row of phones' and peers' media_encryption
+// (a sipswitch addition).
+var mediaEncryptionEffect = effect{
+	Render:   on("optional: media_encryption=sdes + media_encryption_optimistic=yes; required: media_encryption=sdes (chan_sip encryption=yes); Asterisk also exchanges the keys over UDP/TCP"),
+	SIP:      on("SRTP with SDES keys terminated by the relay, keys over TLS only: none refuses RTP/SAVP (488), optional takes and offers SRTP, required refuses plain RTP (488)"),
+	Simulate: off(notSimulated),
 }
 
 // emergencyLocation is the row of each element of a line's emergency
@@ -132,8 +145,9 @@ var peerEffects = map[string]effect{
 		SIP: on("emergency calls to the peer carry the line's PIDF-LO and Geolocation"), Simulate: on("`location` on the peer's attempt")},
 	"fail_percent": {Render: on("RAND() ≤ N: congestion (503) before dialling"), SIP: on("that share of calls fails 503 before dialling"),
 		Simulate: on("the peer's failure share")},
-	"outmaximum": {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
-	"password":   {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
+	"media_encryption": mediaEncryptionEffect,
+	"outmaximum":       {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
+	"password":         {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
 	"plan_customer": {Render: off("who may route to the peer: checked when a route names it"), SIP: off("who may route to the peer: checked when a route names it"),
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},

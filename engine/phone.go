@@ -82,6 +82,7 @@ var PhoneSpec = newSpec(
 	requiredIf(str("lnumber", "", checkName), "when ltype is phone", func(v Values) bool { return v["ltype"] == "phone" }),
 	ownerManaged(str("mailbox", "", checkMailbox)),
 	enum("media", String, routing.MediaVoice, routing.MediaVoice, routing.MediaFax),
+	mediaEncryptionParam,
 	ownerManaged(flag("missedemail", "0")),
 	ownerManaged(id("music", false)),
 	ownerManaged(flag("music_ringing", "0")),

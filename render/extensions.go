@@ -75,7 +75,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phoneExtension(d, p, cos, len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
+			// A virtual line's calls ring the device of the line it is
+			// logged into (routing/virtual.go).
+			dev, ok := m.logins.Device(p)
+			if !ok {
+				dev = p
+			}
+			phoneExtension(d, p, dev, cos, len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -96,7 +102,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, "", len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
+			phoneExtension(d, p, p, "", len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -135,7 +141,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			})
 		}
 	}
-	inboundEntry(d)
+	inboundEntry(d, cfg.sipDriver)
 	dialStringSubroutine(d)
 
 	ids := make([]int, 0, len(planIDs))
@@ -743,9 +749,11 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 	return nil, fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
-// phoneExtension renders calls to line p. cos is its class (SS_COS) and
-// classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config, rec *routing.RecordGroup) {
+// phoneExtension renders calls to line p, which ring device dev (p, or
+// the line virtual line p is logged into: its contacts and delivery). cos
+// is p's class (SS_COS) and classes says whether the switch has any (else
+// SS_COS is never set); rec is p's record group (record.go).
+func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config, rec *routing.RecordGroup) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -761,7 +769,11 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	if dev != p {
+		d.exten(p.Name, "NoOp(phone "+p.Name+" logged into "+dev.Name+")")
+	} else {
+		d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	}
 	// A call from a line holds a slot of the calling line too (lineLimit).
 	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
 	if p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p) {
@@ -831,14 +843,14 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	if p.RingTime > 0 {
 		ring = strconv.Itoa(p.RingTime)
 	}
-	target := string(cfg.sipDriver) + "/" + p.Name
-	if strings.EqualFold(p.Delivery, "last_number") {
+	target := string(cfg.sipDriver) + "/" + dev.Name
+	if strings.EqualFold(dev.Delivery, "last_number") {
 		// The Request-URI carries the number the call was sent to (the
 		// line's), not the registered contact's user, as on the SIP core.
 		if cfg.sipDriver == DriverPJSIP {
-			target = "PJSIP/" + p.Name + "@" + p.Name
+			target = "PJSIP/" + p.Name + "@" + dev.Name
 		} else {
-			target = "SIP/" + p.Name + "/" + p.Name
+			target = "SIP/" + dev.Name + "/" + p.Name
 		}
 	}
 	// The called line sees the caller's internal identity (a calling
@@ -855,9 +867,9 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	// reachable?") before coming to the same place (found by calls through
 	// Asterisk 20.20.1).
 	if cfg.sipDriver == DriverPJSIP {
-		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + p.Name + `)}" = ""]?unavail)`)
+		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + dev.Name + `)}" = ""]?unavail)`)
 	} else {
-		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + p.Name + `)}" = "UNAVAILABLE"]?unavail)`)
+		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + dev.Name + `)}" = "UNAVAILABLE"]?unavail)`)
 	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
@@ -1053,9 +1065,13 @@ func privacyWithholds(d dialplan, driver Driver) {
 // inboundEntry renders the context carriers' calls enter: the caller's
 // number is decided on as its dial string (none: unknown, as on the SIP
 // core), and the called number may only reach a line.
-func inboundEntry(d dialplan) {
+func inboundEntry(d dialplan, driver Driver) {
 	d.section(inboundContext)
-	d.exten("_!", "Set(SS_NUMBER=${CALLERID(num)})")
+	d.exten("_!", "NoOp(call from a carrier or trunk)")
+	// A carrier's caller who withholds (Privacy: id) is withheld both
+	// ways, as on the SIP core (sip.callerIdentity for a peer's call).
+	privacyWithholds(d, driver)
+	d.same("Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
 	decideCalled(d, inboundDialContext, false)

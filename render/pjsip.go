@@ -97,7 +97,7 @@ func aclPermit(n netip.Prefix) string {
 	return n.Addr().String() + "/" + strconv.Itoa(n.Bits())
 }
 
-func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func pjsipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
 	// No transport=: res_pjsip then reaches the phone over the transport
@@ -115,13 +115,14 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	w.set("identify_by", "username,auth_username", "name")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
-	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, pjsipPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum > 0 {
 		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
 	}
 	pjsipMedia(w, cfg.media, true)
+	pjsipEncryption(w, p.MediaEncryption)
 	if p.Media == routing.MediaFax {
 		w.set("t38_udptl", "yes", "media")
 		w.set("t38_udptl_ec", "redundancy", "media")
@@ -204,6 +205,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	w.setBool("send_rpid", p.SendRPID == 1, "send_rpid")
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
 	pjsipMedia(w, cfg.media, false)
+	pjsipEncryption(w, p.MediaEncryption)
 	if p.Proxy != "" {
 		hp, err := parseHostPort(p.Proxy)
 		if err != nil {
@@ -227,6 +229,22 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		for _, d := range dests {
 			w.set("match", d.Host, "destination")
 		}
+	}
+}
+
+// pjsipEncryption renders media_encryption (SRTP with SDES keys):
+// optional is res_pjsip's best-effort SRTP (media_encryption=sdes with
+// media_encryption_optimistic: offers RTP/AVP with keys, takes SRTP
+// when offered), required media_encryption=sdes alone (RTP/SAVP only).
+// Unlike the SIP core, Asterisk exchanges the keys over whatever
+// transport the party uses (README: Media encryption).
+func pjsipEncryption(w *confWriter, mode string) {
+	switch mode {
+	case routing.MediaEncryptionOptional:
+		w.set("media_encryption", "sdes", "media_encryption")
+		w.set("media_encryption_optimistic", "yes", "media_encryption")
+	case routing.MediaEncryptionRequired:
+		w.set("media_encryption", "sdes", "media_encryption")
 	}
 }
 

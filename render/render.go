@@ -367,6 +367,9 @@ type model struct {
 	lineLimits     bool // some line has a totalmaximum
 	costs          *costTable
 	lineByName     map[string]*routing.Phone // by name and lower-case name
+	// logins are the virtual lines logged into physical lines
+	// (routing/virtual.go).
+	logins routing.Logins
 	// skipped are the objects a file could not express (confWriter.each).
 	skipped map[objectRef]error
 }
@@ -399,6 +402,7 @@ func newModel(s *routing.Snapshot) *model {
 		}
 	}
 	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
+	m.logins = routing.NewLogins(s.Phones)
 	for i := range s.SIPEndpoints {
 		m.endpoints = append(m.endpoints, &s.SIPEndpoints[i])
 	}

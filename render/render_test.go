@@ -307,6 +307,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"deny", "0.0.0.0/0.0.0.0"}, {"deny", "::/0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
 			{"rtp_symmetric", "yes"}, {"force_rport", "yes"}, {"rewrite_contact", "yes"}, {"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
+			{"media_encryption", "sdes"},
 		}},
 		// echo -n 'alice:asterisk:pw;alice' | md5sum
 		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "md5"}, {"username", "alice"}, {"realm", "asterisk"}, {"md5_cred", "a8702d28135368ae1fb161c963928fbf"}}},
@@ -318,6 +319,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"},
 			{"dtmf_mode", "rfc4733"}, {"send_pai", "yes"}, {"send_rpid", "yes"}, {"trust_id_outbound", "yes"},
 			{"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
+			{"media_encryption", "sdes"}, {"media_encryption_optimistic", "yes"},
 			{"outbound_proxy", "sip:proxy.carrier-a.example:5060;lr"},
 		}},
 		{"carrier-a", "aor", [][2]string{{"type", "aor"}, {"contact", "sip:sip1.carrier-a.example"}, {"contact", "sip:192.0.2.10:5070"}}},

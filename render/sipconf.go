@@ -139,7 +139,7 @@ func phoneTransports(cfg *config) string {
 	return "udp,tcp"
 }
 
-func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func sipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
@@ -153,7 +153,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
-	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum >= 0 {
@@ -161,6 +161,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	}
 	w.setBool("qualify", p.Ping == 1, "ping")
 	sipMedia(w, cfg.media, true)
+	sipEncryption(w, p.MediaEncryption)
 	if p.Media == routing.MediaFax {
 		w.set("t38pt_udptl", "yes,redundancy", "media")
 	}
@@ -186,6 +187,16 @@ func sipMedia(w *confWriter, m MediaPolicy, phone bool) {
 		if m.HoldTimeout > 0 {
 			w.setInt("rtpholdtimeout", m.HoldTimeout, "media.hold_timeout")
 		}
+	}
+}
+
+// sipEncryption renders media_encryption for chan_sip: required is
+// encryption=yes (SRTP only, offered as RTP/SAVP). chan_sip has no
+// best-effort mode: with optional it offers plain RTP and, as with none,
+// takes an SRTP offer when res_srtp is loaded (README: Media encryption).
+func sipEncryption(w *confWriter, mode string) {
+	if mode == routing.MediaEncryptionRequired {
+		w.set("encryption", "yes", "media_encryption")
 	}
 }
 
@@ -246,6 +257,7 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	}
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
 	sipMedia(w, cfg.media, false)
+	sipEncryption(w, p.MediaEncryption)
 	if p.OutMaximum >= 0 {
 		w.setInt("call-limit", p.OutMaximum, "outmaximum")
 	}

@@ -50,6 +50,11 @@ type callView struct {
 	trunks     map[string]*EndpointTrunk
 	trunkAddrs map[netip.Addr][]*EndpointTrunk
 	trunkList  []*EndpointTrunk
+	// logins are the virtual lines logged into physical lines
+	// (virtual.go); mailboxes the lines by their mailbox's box
+	// (mailbox.go).
+	logins    Logins
+	mailboxes Mailboxes
 }
 
 // CallControlOption configures NewCallControl.
@@ -149,6 +154,8 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		v.recordGroups[v.groupList[i].ID] = &v.groupList[i]
 	}
 	v.addEndpointTrunks(snap.SIPEndpoints, func(host string) []netip.Addr { return c.resolve(ctx, host) })
+	v.logins = NewLogins(phones)
+	v.mailboxes = NewMailboxes(phones)
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}
@@ -207,6 +214,18 @@ func (c *CallControl) Phone(name string) (*Phone, bool) {
 	}
 	return p, ok
 }
+
+// Device is the physical line virtual line v is logged into (virtual.go):
+// calls to v ring its contacts.
+func (c *CallControl) Device(v *Phone) (*Phone, bool) { return c.view.Load().logins.Device(v) }
+
+// Presenting is the line whose caller presentation line p's calls show:
+// the virtual line logged into p, else p (virtual.go).
+func (c *CallControl) Presenting(p *Phone) *Phone { return c.view.Load().logins.Presenting(p) }
+
+// MailboxLines are the lines whose mailbox is box (mailbox.go): a
+// message-summary for box goes to each.
+func (c *CallControl) MailboxLines(box string) []*Phone { return c.view.Load().mailboxes.Lines(box) }
 
 // LineByUser returns the line whose digest username is user: a phone by
 // its name, else a sip_endpoint line by its defaultuser (its name when it

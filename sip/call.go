@@ -88,7 +88,8 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
-	callerWebRTC  bool // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
+	callerWebRTC  bool             // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
+	callerEnc     media.Encryption // the caller leg's SRTP (callsrtp.go)
 	media         *media.Session
 	bOffered      bool
 	sentA         sdpSent

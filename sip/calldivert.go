@@ -5,6 +5,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 )
 
 // deliver sends a phone's call to target: a local line, or outside
@@ -62,7 +63,7 @@ func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason 
 		return result{code: code, reason: reason}
 	}
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
-	offer, err := c.relayBody(c.a.InviteRequest.Body(), false, false)
+	offer, err := c.relayBody(c.a.InviteRequest.Body(), false, false, media.EncryptionNone)
 	if err != nil {
 		code, reason, refusal := mediaFailure(err)
 		c.noteRefusal(refusal)

@@ -149,7 +149,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		callerPeer:  fromPeer,
 		received:    received,
 	}
-	c.setIdentity(callerIdentity(req, callerPhone))
+	// A line presents the virtual line logged into it, if any
+	// (routing/virtual.go).
+	presenting := callerPhone
+	if callerPhone != nil {
+		presenting = s.dir.Presenting(callerPhone)
+	}
+	c.setIdentity(callerIdentity(req, presenting))
 	c.newRecord(called, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
@@ -167,6 +173,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case c.screenCaller(req, callerPhone != nil) != nil:
 		res = result{code: 488, reason: "Not Acceptable Here"}
 		c.noteRefusal("bad SDP")
+	case c.screenCallerEncryption(req.Transport(), req.Body()) != nil:
+		res = result{code: 488, reason: "Not Acceptable Here"}
+		c.noteRefusal("media encryption")
 	case callerPhone != nil:
 		if rel, ok := s.dir.AcquirePhone(callerPhone); ok {
 			c.releases = append(c.releases, rel)

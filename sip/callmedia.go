@@ -54,6 +54,8 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 	switch {
 	case errors.Is(err, media.ErrNoCommonCodec):
 		return 488, "Not Acceptable Here", "no common codec"
+	case errors.Is(err, media.ErrMediaEncryption), errors.Is(err, errSDESNeedsTLS), errors.Is(err, errSRTPNoRelay):
+		return 488, "Not Acceptable Here", "media encryption"
 	case errors.Is(err, media.ErrNoPorts):
 		return 503, "Service Unavailable", "no media ports"
 	case errors.Is(err, media.ErrClosed), errors.Is(err, context.Canceled):
@@ -120,15 +122,23 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // gets its source from each response whose SDP the relay takes
 // (calleeFrom). calleeWebRTC says the parties rung are browsers: the
 // call is relayed whatever media.relay says, and the offer they get is
-// WebRTC's (media.Session.SetWebRTC). A line's recording or hold music
-// relays it too (callrecord.go).
-func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool) ([]byte, error) {
+// WebRTC's (media.Session.SetWebRTC). calleeEnc is the SRTP of the party
+// rung (callsrtp.go): a call where either party's media is SRTP, or whose
+// offer carries keys, is relayed whatever media.relay says too, since
+// only the relay can terminate SRTP and keep one leg's keys from the
+// other. So is the call of a line with a recording or hold music
+// (callrecord.go).
+func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool, calleeEnc media.Encryption) ([]byte, error) {
 	forced := c.forcedRelay()
 	if c.media == nil {
-		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !forced {
+		srtp := c.needsSRTP(body, calleeEnc)
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !srtp && !forced {
 			return body, nil
 		}
 		if c.s.cfg.relay == nil {
+			if srtp && !c.callerWebRTC && !calleeWebRTC {
+				return nil, errSRTPNoRelay
+			}
 			return nil, errWebRTCWithoutRelay
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
@@ -139,6 +149,7 @@ func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool) ([]byte, err
 		c.s.stats.relayedCalls.Add(1)
 		s.SetNAT(media.SideA, c.callerNAT)
 		s.SetSources(media.SideA, sipmsg.SourceAddr(c.a.InviteRequest))
+		s.SetEncryption(media.SideA, c.callerEnc)
 	}
 	if c.bOffered {
 		// RFC 3264 leaves the failed party nothing to send to: its
@@ -148,6 +159,7 @@ func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool) ([]byte, err
 	c.bOffered = true
 	c.roundMusic()
 	c.media.SetNAT(media.SideB, calleeNAT)
+	c.media.SetEncryption(media.SideB, calleeEnc)
 	if calleeWebRTC {
 		c.media.SetWebRTC(media.SideB)
 	}
@@ -193,6 +205,11 @@ func (c *call) relayedProvisional(res *sip.Response) []byte {
 func (c *call) takeAnswer(l *leg) error {
 	body := l.dlg.InviteResponse.Body()
 	l.answer = body
+	if c.media == nil && len(c.a.InviteRequest.Body()) == 0 && hasSDES(body) {
+		// A late offer with keys on a call the relay does not carry:
+		// they would reach the caller as they are.
+		return errSRTPNoRelay
+	}
 	if c.media == nil || len(body) == 0 {
 		return nil
 	}

@@ -6,10 +6,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/registrar"
 )
 
-// ringPhone rings every registered contact of p at once for its ring time.
+// ringPhone rings every registered contact of p at once for its ring
+// time; a virtual line's call rings its device's contacts.
 func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	s := c.s
 	c.noteLine(p)
@@ -30,15 +32,32 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)
 	}
 	c.releases = append(c.releases, rel)
-	contacts := s.reg.Reachable(p.Name, nil)
+	// A virtual line rings the device of the line it is logged into
+	// (routing/virtual.go): that line's contacts, delivery and codecs.
+	dev := p
+	if d, ok := s.dir.Device(p); ok {
+		dev = d
+	}
+	contacts := s.reg.Reachable(dev.Name, nil)
 	if len(contacts) == 0 {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
-	contacts, browsers := c.browserContacts(p, contacts)
-	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
+	// The device's contacts, media policy and codecs.
+	contacts, browsers := c.browserContacts(dev, contacts)
+	enc := media.EncryptionNone
+	var err error
+	if !browsers {
+		// A browser's media is DTLS-SRTP whatever the line's
+		// media_encryption: SDES is for the other contacts.
+		enc, contacts, err = c.lineEncryption(dev, contacts)
+	}
+	var offer []byte
 	if err == nil {
-		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts), browsers)
+		offer, err = c.policyBody(routing.LineCodecOffer(dev, c.callerPeer, c.callerPhone))
+	}
+	if err == nil {
+		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts), browsers, enc)
 	}
 	if err != nil {
 		rel()
@@ -50,7 +69,7 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	}
 	legs := make([]*leg, 0, len(contacts))
 	for i := range contacts {
-		l, err := c.startPhoneLeg(p, &contacts[i], offer)
+		l, err := c.startPhoneLeg(p, dev, &contacts[i], offer)
 		if err != nil {
 			s.cfg.log.Warn("sip leg to phone not started", "call_id", c.callID, "phone", p.Name, "error", err)
 			continue

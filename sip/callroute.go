@@ -176,7 +176,21 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 			s.stats.failovers.Add(1)
 		}
 		c.noteAttempt(at.Peer, at.Called)
-		offer, err := c.relayBody(body, false, false)
+		enc, err := c.peerEncryption(at.Peer, h)
+		if err != nil {
+			// The peer requires SRTP and this host is not reached over
+			// TLS: the host fails as a 488 of its own would.
+			code, reason, refusal := mediaFailure(err)
+			c.logAttempt(at.Called, routeID, at.Peer, code, causeOfStatus(code), refusal, 0)
+			res = result{code: code, reason: reason}
+			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: code}) {
+				rel()
+				c.noteRefusal(refusal)
+				return res, false
+			}
+			continue
+		}
+		offer, err := c.relayBody(body, false, false, enc)
 		if err != nil {
 			rel()
 			code, reason, refusal := mediaFailure(err)

@@ -39,7 +39,12 @@ import (
 // sip_endpoints (issue 25): a trunk at the trunk agent (random
 // defaultuser, fromuser, fromdomain, secret, insecure), which lines call
 // by name and which calls lines, numbers and its own name, and a
-// registering one, which calls as the phones do.
+// registering one, which calls as the phones do. Calls to lines compare
+// the SIP core and the dialplan (the desk rung or not, what is sent on)
+// and what routes/simulate says rings; virtual lines (issue 29) take
+// part: a line logged into the desk or not, and one logged into the
+// calling line or not, whose caller id that line's calls then show on
+// every path.
 
 // attempt is one peer a path tried: its name, the number sent and the
 // caller id shown.
@@ -172,6 +177,11 @@ type diffSwitch struct {
 	// The trunk's defaultuser (its calls' Request-URI user), fromuser,
 	// and the secret its calls are challenged for ("" none).
 	trunkUser, trunkFrom, trunkSecret string
+	// hotDevice is the line a call to diffHot rings (routing/virtual.go):
+	// the desk when diffHot is logged into it, else diffHot itself.
+	hotDevice string
+	// hotRingsDesk: diffHot is logged into the desk and does not forward.
+	hotRingsDesk bool
 }
 
 // diffStats counts the calls compared with a real Asterisk and their
@@ -197,6 +207,11 @@ const (
 	// phones do.
 	diffTrunk  = "tr600"
 	diffEPLine = "ep700"
+	// diffHot is a virtual line (issue 29), logged into the desk or not;
+	// diffHotVoice one logged into diffVoice or not (then the voice
+	// line's calls present it).
+	diffHot      = "hot600"
+	diffHotVoice = "hot601"
 )
 
 // diffSeeds are the generator's seeds (-diff.seeds=1,2,3): each makes its
@@ -376,6 +391,23 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
 	create("phones", engine.Values{"name": diffDesk, "password": "secret-" + diffDesk, "plan": "1"})
+	// Virtual lines (issue 29): hot600 rings the desk when logged into
+	// it; hot601, logged into the voice line, is what that line's calls
+	// present.
+	hot := engine.Values{"name": diffHot, "password": "secret-" + diffHot, "plan": "1", "callername_internal": pick("", "Hot Desk"),
+		"forwarding": pick("", "", "0"+randDigits(rng, diffAlpha, 4))}
+	hotDevice := diffHot
+	if rng.Intn(3) > 0 {
+		hot["ltype"], hot["lnumber"], hotDevice = "phone", diffDesk, diffDesk
+	}
+	create("phones", hot)
+	hotVoice := engine.Values{"name": diffHotVoice, "password": "secret-" + diffHotVoice, "plan": "2",
+		"callerid_external": pick("default", "+441632960601"), "callername_external": pick("", "Hot Voice"),
+		"presentation_external": pick("1", "1", "0"), "callerid_internal": pick("default", "601"), "presentation_internal": pick("1", "0")}
+	if rng.Intn(2) == 0 {
+		hotVoice["ltype"], hotVoice["lnumber"] = "phone", diffVoice
+	}
+	create("phones", hotVoice)
 	if fwd == diffFwd2 {
 		if err := svc.Update(ctx, actor, kinds["phones"], diffFwd, engine.Values{"forwarding": fwd}, false); err != nil {
 			t.Fatal(err)
@@ -441,6 +473,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 	}
 	ds := ds0
 	ds.svc, ds.state, ds.sw, ds.addr, ds.dp, ds.pjsip, ds.peers = svc, state, sw, addr, dp, files[render.FilePJSIP], map[int]*routing.Peer{}
+	ds.hotDevice, ds.hotRingsDesk = hotDevice, hotDevice == diffDesk && hot["forwarding"] == ""
 	byGroup, byContext := map[string]string{}, map[string]string{}
 	for i := range snap.Peers {
 		p := &snap.Peers[i]
@@ -540,7 +573,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone, trunk *si
 		line = diffEPLine
 	}
 	called := randDigits(rng, diffAlpha, 1+rng.Intn(3)) + randDigits(rng, "0123456789", 4)
-	switch rng.Intn(10) {
+	switch rng.Intn(11) {
 	case 0:
 		called = diffFwd
 	case 1:
@@ -553,6 +586,8 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone, trunk *si
 		called = pick(rng, "112", "999")
 	case 5:
 		called = diffTrunk
+	case 6:
+		called = diffHot
 	}
 	// A phone that withholds its number (RFC 3323): Privacy: id, or
 	// From anonymous.
@@ -568,13 +603,28 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone, trunk *si
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue // a minute boundary passed during the call: time windows may differ
 		}
-		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
+		dial, cause, vmail, divs, devices := ds.dialplanCall(t, line, called, now, withheld, name)
 		where := fmt.Sprintf("%s: line %s calls %s (withheld %q) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk || called == diffTrunk {
-			// A call to a line or a trunk: routes/simulate takes numbers,
-			// not lines; the SIP core and the dialplan must agree.
-			ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs)
-			if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk || called == diffTrunk || called == diffHot {
+			// A call to a line or a trunk: routes/simulate says which line
+			// and which device rings (it follows no destination of the
+			// called line; a trunk is no line there); the SIP core and the
+			// dialplan must agree on the rest.
+			if called != diffTrunk {
+				sim := ds.simulate(t, line, called, now, withheld)
+				wantDevice := called
+				if called == diffHot {
+					wantDevice = ds.hotDevice
+				}
+				if sim.Outcome != "line" || sim.CalledLine != called || sim.Device != wantDevice {
+					t.Fatalf("%s: routes/simulate: %s, line %q, device %q; want line %s on device %s", where, sim.Outcome, sim.CalledLine, sim.Device, called, wantDevice)
+				}
+			}
+			if called == diffHot && ds.hotRingsDesk && !slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" }) {
+				t.Fatalf("%s: the virtual line's call did not ring the desk: %v (status %d)", where, coreSeen, status)
+			}
+			ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs, devices)
+			if ds.asterisk != nil && !((called == diffDesk || called == diffHot) && ds.noDeskOnAsterisk) {
 				got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
 				ds.compareAsterisk(t, where, slices.DeleteFunc(slices.Clone(coreSeen), func(a seen) bool { return a.peer == "voicemail" }), status, got, astStatus)
 			}
@@ -645,7 +695,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone, trunk *si
 // with the same numbers and caller ids (the trunk among them when it was
 // called), the same Diversion, voicemail or not, and the same final
 // status when nothing was dialled.
-func (ds *diffSwitch) compareLocal(t *testing.T, where string, coreSeen []seen, status int, dial []attempt, cause int, vmail, divs []string) {
+func (ds *diffSwitch) compareLocal(t *testing.T, where string, coreSeen []seen, status int, dial []attempt, cause int, vmail, divs, devices []string) {
 	t.Helper()
 	var coreOut []attempt
 	var coreOutSeen []seen
@@ -683,6 +733,9 @@ func (ds *diffSwitch) compareLocal(t *testing.T, where string, coreSeen []seen, 
 		t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
 	}
 	coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
+	if coreDesk != slices.Contains(devices, diffDesk) {
+		t.Fatalf("%s: the desk rang on the SIP core: %v; the dialplan dialled the devices %v", where, coreDesk, devices)
+	}
 	if !coreVM && !coreDesk && len(dial) == 0 {
 		// The dialplan's final answer (a sent-on call's carriers
 		// answer for themselves).
@@ -703,26 +756,31 @@ func (ds *diffSwitch) compareTrunkCall(t *testing.T, rng *rand.Rand, trunk *sipt
 	if user == "" {
 		user = diffTrunk
 	}
+	// A trunk's caller who withholds the number (Privacy: id).
+	withheld := withholdNone
+	if rng.Intn(4) == 0 {
+		withheld = withholdPrivacy
+	}
 	for try := 0; ; try++ {
 		before, failures := time.Now(), ds.sw.Stats().AuthFailures
-		coreSeen, status := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withholdNone)
+		coreSeen, status := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
 		now := time.Now()
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue
 		}
-		dial, cause, vmail, divs := ds.dialplanRun(t, dialplantest.Endpoint{Context: "inbound"}, user, called, now, withholdNone, name)
-		where := fmt.Sprintf("%s: the trunk calls %s at %s (%s)", name, called, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		dial, cause, vmail, divs, devices := ds.dialplanRun(t, dialplantest.Endpoint{Context: "inbound"}, user, called, now, withheld, name)
+		where := fmt.Sprintf("%s: the trunk calls %s (withheld %q) at %s (%s)", name, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
 		if got := ds.sw.Stats().AuthFailures; got != failures || status == 407 {
 			t.Fatalf("%s: the trunk's call was refused %d, %d authentication failures: the switch did not know it", where, status, got-failures)
 		}
 		if slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "trunk" }) {
 			t.Fatalf("%s: the trunk's call was sent back to a trunk: %v", where, coreSeen)
 		}
-		ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs)
+		ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs, devices)
 		if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
 			saved := ds.addr
 			ds.addr = ds.asterisk
-			got, astStatus := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withholdNone)
+			got, astStatus := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
 			ds.addr = saved
 			ds.compareAsterisk(t, where, slices.DeleteFunc(slices.Clone(coreSeen), func(a seen) bool { return a.peer == "voicemail" }), status, got, astStatus)
 		}
@@ -829,7 +887,7 @@ func (ds *diffSwitch) sipCallAs(t *testing.T, phone *siptest.Agent, log *carrier
 
 // dialplanCall runs the call through the rendered dialplan from the
 // line's endpoint; cause is -1 when no extension matched.
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string) {
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
@@ -839,8 +897,10 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 }
 
 // dialplanRun runs the call through the rendered dialplan from endpoint
-// ep, whose INVITE's From user is fromUser.
-func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUser, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string) {
+// ep, whose INVITE's From user is fromUser. Beside the peers dialled it
+// answers the devices of the lines dialled (PJSIP/<device> or
+// PJSIP/<number>@<device>).
+func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUser, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string, []string) {
 	t.Helper()
 	caller := ep.CallerNum
 	if caller == "" {
@@ -863,20 +923,22 @@ func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUs
 		}, Unregistered: func(line string) bool { return line != diffDesk },
 		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
-		return nil, -1, nil, nil
+		return nil, -1, nil, nil, nil
 	}
 	if err != nil {
 		t.Fatalf("%s: dialplan: %v\n%s", name, err, strings.Join(res.Trace, "\n"))
 	}
 	var out []attempt
 	var divs []string // the most recent Diversion of each of out
+	var devices []string
 	for _, d := range res.Dials {
 		peer, num, ok := ds.byChan(d.Channel)
 		if !ok {
 			t.Fatalf("%s: unknown dial %q", name, d.Channel)
 		}
 		if peer != "trunk" && ds.peerNamed(peer) == nil {
-			continue // a line (PJSIP/<line>), not a peer
+			devices = append(devices, peer) // a line (PJSIP/<line>), not a peer
+			continue
 		}
 		cid := d.CallerNum
 		switch {
@@ -896,7 +958,7 @@ func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUs
 		}
 		divs = append(divs, div)
 	}
-	return out, res.Hangup, res.VoiceMail, divs
+	return out, res.Hangup, res.VoiceMail, divs, devices
 }
 
 // simulate is routes/simulate for the line's call.

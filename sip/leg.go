@@ -204,21 +204,30 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 	return req
 }
 
-// startPhoneLeg sends an INVITE to one registered contact of p, to the
-// address the registration came from (phones behind NAT, RFC 3581), in a
-// dialog whose later requests go where the phone's answer came from.
-func (c *call) startPhoneLeg(p *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
+// startPhoneLeg sends an INVITE to one registered contact of dev, the
+// device that rings for line p (p itself, or the line virtual line p is
+// logged into), to the address the registration came from (phones behind
+// NAT, RFC 3581), in a dialog whose later requests go where the phone's
+// answer came from. To names p: a virtual line's call shows the phone
+// whose call it is, with p's callername_internal as display name
+// (INFERRED: the name p shows other lines).
+func (c *call) startPhoneLeg(p, dev *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
 		target := *b.URI.Clone()
-		if strings.EqualFold(p.Delivery, "last_number") {
+		if strings.EqualFold(dev.Delivery, "last_number") {
 			// delivery=last_number: the Request-URI carries the number the
 			// call was sent to (a PBX behind the line routes on it), not the
 			// registered contact's user.
 			target.User = p.Name
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
+		if p != dev && p.CallerNameInternal != "" {
+			if to := req.To(); to != nil {
+				to.DisplayName = p.CallerNameInternal
+			}
+		}
 		b.RouteTo(req)
 		// Over the phone's own connection when it registered over TCP or
 		// TLS (transports.go), our Contact naming that listener.

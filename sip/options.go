@@ -51,6 +51,7 @@ type config struct {
 	tlsHandshake   time.Duration
 	trunkTiming    trunkTiming // outbound registrations and qualify of trunks (trunkkeeper.go)
 	wsOrigins      []string    // nil: a listener's own origin only (transports_ws.go)
+	sdesWithoutTLS bool        // WithSDESWithoutTLS
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -66,7 +67,9 @@ type AttemptResult struct {
 // Request-URI user is the mailbox, and Diversion names the line and why
 // (user-busy, no-answer, unavailable). The Asterisk that hosts the
 // rendered voicemail context is the obvious one. Without it such a
-// destination ends the call with its code.
+// destination ends the call with its code. Its message-summary NOTIFYs,
+// over UDP from exactly this address and port, are the only NOTIFYs the
+// switch takes (mwi.go).
 func WithVoicemail(hostport string) Option {
 	return func(c *config) error {
 		hp, err := routing.ParseHostPort(hostport)

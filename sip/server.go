@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,6 +95,10 @@ type Server struct {
 	// timers is the session-timer policy (RFC 4028) every leg negotiates
 	// under.
 	timers sessiontimer.Policy
+	// mwi is message waiting (mwi.go); vmSources are where the voicemail
+	// server's NOTIFYs may come from (set by Serve before it serves).
+	mwi       *mwiBook
+	vmSources []netip.AddrPort
 }
 
 // dialogMethods are the methods the switch takes within a call's dialog.
@@ -120,6 +125,7 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		allowHeader:  sip.NewHeader("Allow", dialogMethods),
 		timers:       sessiontimer.Policy{Expires: cfg.sessionExpires, MinSE: cfg.minSE},
 		transportLog: newTransportLog(cfg.log, cfg.now),
+		mwi:          newMWIBook(),
 	}
 	s.trunkDir, _ = dir.(trunkDirectory)
 	s.keeper = newTrunkKeeper(s)
@@ -176,11 +182,13 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER"))
+		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER, SUBSCRIBE, NOTIFY"), sip.NewHeader("Allow-Events", mwiEvent))
 		// Anyone may ask (scanners do, by the thousand): answered
 		// statelessly, a retransmission is answered again.
 		tx.Terminate()
 	})
+	srv.OnSubscribe(s.handleSubscribe)
+	srv.OnNotify(s.handleNotify)
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)
 	return s, nil
@@ -192,6 +200,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return ErrAlreadyServed
 	}
+	s.resolveVoicemail(ctx)
 	var lc net.ListenConfig
 	var closers []func() error
 	defer func() {
@@ -299,6 +308,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			s.transportLog.state.flush()
 			s.reg.Sweep(ctx)
+			s.sweepSubscriptions(now)
 			s.keeper.sync()
 		}
 	}

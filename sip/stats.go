@@ -63,6 +63,10 @@ type Stats struct {
 	// (routing/emergency.go), routed or not: an alert metric.
 	EmergencyCalls uint64
 	MediaTimeouts  uint64
+	// SDESRefused counts offers whose SDES keys (a=crypto) came over a
+	// transport they may not travel on (UDP, TCP) and were not taken
+	// (sip package documentation, SRTP).
+	SDESRefused uint64
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
@@ -71,6 +75,15 @@ type Stats struct {
 	// no recordings directory, a file that could not be created).
 	Recordings     uint64
 	RecordFailures uint64
+	// Message waiting (mwi.go): MWISubscriptions are the subscriptions
+	// held now; MWINotifies the NOTIFYs sent to phones for the voicemail
+	// server's summaries; MWIForged the NOTIFYs refused because they did
+	// not come from the voicemail server's address; MWIDropped NOTIFYs
+	// not sent because too many awaited answers.
+	MWISubscriptions int64
+	MWINotifies      uint64
+	MWIForged        uint64
+	MWIDropped       uint64
 	// WebSocketRefused counts connections to ws:// and wss:// listeners
 	// refused before SIP (a failed TLS handshake, an upgrade request that
 	// is incomplete, not for the sip subprotocol, or from an origin not
@@ -91,6 +104,7 @@ type counters struct {
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused                                             atomic.Uint64
+	sdesRefused                                           atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -130,10 +144,15 @@ func (s *Server) Stats() Stats {
 		RelayedCalls:        c.relayedCalls.Load(),
 		EmergencyCalls:      c.emergencyCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
+		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
 		Recordings:            c.recordings.Load(),
 		RecordFailures:        c.recordFailures.Load(),
+		MWISubscriptions:      int64(s.mwi.count()),
+		MWINotifies:           s.mwi.relayed.Load(),
+		MWIForged:             s.mwi.forged.Load(),
+		MWIDropped:            s.mwi.dropped.Load(),
 		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()

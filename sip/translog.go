@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // sipgo's transport layer logs, at ERROR and with the whole payload, every
@@ -142,10 +144,14 @@ func (st *transportLogState) flush() {
 }
 
 // logSample is at most logSampleBytes of s, quoted with Go escapes so that
-// control characters and invalid UTF-8 cannot forge or break log lines.
+// control characters and invalid UTF-8 cannot forge or break log lines,
+// and with any SDES key masked (a malformed message may still carry one).
 func logSample(s string) string {
+	more := ""
 	if len(s) > logSampleBytes {
-		return strconv.Quote(s[:logSampleBytes]) + "..."
+		s, more = s[:logSampleBytes], "..."
 	}
-	return strconv.Quote(s)
+	b := []byte(s)
+	sipmsg.MaskSDESKeys(b)
+	return strconv.Quote(string(b)) + more
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
@@ -132,7 +133,7 @@ func (c *call) ringTrunk(t *routing.EndpointTrunk) result {
 	}
 	offer, err := c.policyBody(routing.PeerCodecOffer(&t.Peer, c.callerPhone))
 	if err == nil {
-		offer, err = c.relayBody(offer, false, false)
+		offer, err = c.relayBody(offer, false, false, media.EncryptionNone)
 	}
 	if err != nil {
 		code, reason, refusal := mediaFailure(err)

@@ -649,7 +649,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia),
-		sip.WithRecordings(d.cfg.Media.RecordingsDir))
+		sip.WithRecordings(d.cfg.Media.RecordingsDir), sip.WithSDESWithoutTLS(d.cfg.Media.SDESWithoutTLS))
 	d.loadMusic()
 	tlsOpt, err := d.sipTLSOption()
 	if err != nil {

@@ -46,7 +46,7 @@
 //     plays hold music to: music.go);
 //   - ICE attributes (candidates, ufrag/pwd, ice-lite ...; RFC 8839) are
 //     removed: they name the party's addresses and ICE cannot run through
-//     the relay;
+//     the relay; so is a=crypto (SDES, below): the relay writes its own;
 //   - a declined m= line (port 0) stays at port 0 and loses its
 //     attributes. An m= line the relay does not carry is declined towards
 //     the other party: everything but RTP/AVP, RTP/AVPF, RTP/SAVP,
@@ -78,8 +78,46 @@
 // same master key would start its packet index afresh and reuse key
 // stream (RFC 3711 9.1). ResetLeg drops the leg's keys.
 //
-// A stream whose sides have no keys relays SRTP as is: RTP headers are in
-// the clear, so latching and statistics work; keys pass end to end.
+// # SDES (RFC 4568)
+//
+// The SDP of SRTP with SDES keys is the relay's to rewrite like the rest
+// (sdes.go, sdesneg.go): a party's a=crypto never passes to the other
+// party, whose leg gets keys of the relay's own. SetEncryption says per
+// leg what the party may or must speak (the SIP core's media_encryption,
+// with the rule that keys travel over TLS only applied by the SIP core):
+//   - EncryptionNone (the zero value): plain RTP. An RTP/SAVP(F) line in
+//     the party's offer is ErrMediaEncryption; a=crypto on RTP/AVP is
+//     ignored. The relay offers the party RTP/AVP(F) without keys.
+//   - EncryptionOptional: SRTP when the party offers or accepts it. The
+//     relay offers the party RTP/AVP(F) with its a=crypto lines
+//     (best-effort SRTP, as Asterisk's media_encryption_optimistic and
+//     FreeSWITCH's rtp_secure_media=optional), or RTP/SAVP(F) once the
+//     party offered that itself (a re-offer must not ask an SRTP-only
+//     phone for RTP/AVP); an answer with one of them makes the leg SRTP,
+//     one without plain.
+//   - EncryptionRequired: SRTP only. The relay offers RTP/SAVP(F); an
+//     offer or answer without a usable a=crypto is ErrMediaEncryption.
+//
+// From an offer the relay takes the first a=crypto line it can use (RFC
+// 4568 7.1.2) and installs the party's key and the relay's key of the same
+// suite at once (the party may send before the answer reaches it); its
+// answer echoes the offer's transport (RTP/SAVP, or RTP/AVP with keys)
+// with one a=crypto: the party's tag, the relay's key. The relay's offer
+// has three lines, tags 1-3: AES_CM_128_HMAC_SHA1_80, _32 and
+// AEAD_AES_128_GCM (RFC 7714); an answer must name one of those tags with
+// its suite. Usable lines (parseCrypto): those suites and
+// AES_256_CM_HMAC_SHA1_80/_32 (RFC 6188), AEAD_AES_256_GCM; one key per
+// line, an MKI of up to 4 bytes; no UNENCRYPTED_SRTP, UNENCRYPTED_SRTCP,
+// UNAUTHENTICATED_SRTP (INFERRED: the point is confidentiality), KDR other
+// than 0, FEC_ORDER or FEC_KEY; WSH and "-" parameters ignored; a lifetime
+// read, not enforced. The relay's keys (crypto/rand) are per leg, stream
+// and suite, kept for the party across re-offers (the same key keeps its
+// context: no key stream twice), and drawn again for the next party after
+// ResetLeg or after the party's SRTP stopped.
+//
+// A stream whose sides have no keys and whose legs are EncryptionNone
+// relays whatever arrives as it is; since a=crypto never crosses the
+// relay, SRTP then cannot be keyed end to end.
 //
 // Every m= line index is one stream for the life of the call (RFC 3264
 // 8: lines keep their position, new ones are appended). A re-INVITE or
@@ -229,7 +267,8 @@
 // stream (Stats) and in total (Engine.Stats; the metric
 // sipswitch_media_dropped_packets_total{cause}): source, learning,
 // invalid (not RTP/RTCP/UDPTL, a payload type not offered, RTCP at the
-// RTCP port of a UDPTL stream), no_destination.
+// RTCP port of a UDPTL stream), no_destination, srtp_auth (SRTP or SRTCP
+// at an SRTP end that failed authentication or the replay check).
 //
 // BehindNAT tells the SIP core whether a party's SDP names another
 // address than the one its SIP message came from (what SetNAT takes);

@@ -297,9 +297,12 @@ type localStream struct {
 	kind    streamKind
 	rtpPort int // 0: declined towards this party
 	mux     bool
+	protos  []string // the transport protocol to write; nil: the party's
+	crypto  []string // the relay's a=crypto values (sdesneg.go)
 	// webrtc: the party is a WebRTC agent, the line is DTLS-SRTP with
 	// these ICE-lite and DTLS attributes; plain: the line came from a
-	// WebRTC agent and goes to a SIP party as RTP/AVP without them.
+	// WebRTC agent and goes to a SIP party as RTP/AVP (RTP/SAVP with
+	// the relay's SDES keys when protos says so) without them.
 	webrtc   *webrtcAttrSet
 	plain    bool
 	toWebRTC bool // the party is a WebRTC agent (a declined line keeps its protocol)
@@ -337,6 +340,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 	for i, md := range sd.MediaDescriptions {
 		ls := local[i]
 		md.ConnectionInformation = nil
+		if ls.protos != nil {
+			md.MediaName.Protos = ls.protos
+		}
 		if ls.rtpPort == 0 || md.MediaName.Port.Value == 0 {
 			// Declined (RFC 3264 6): the port is 0 and the attributes
 			// mean nothing; they go, with any address they name.
@@ -350,7 +356,7 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			switch {
 			case ls.toWebRTC:
 				md.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
-			case ls.plain:
+			case ls.plain && ls.protos == nil:
 				md.MediaName.Protos = []string{"RTP", "AVP"}
 			}
 			continue
@@ -363,7 +369,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			md.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
 			md.Attributes = append(dropWebRTCAttrs(md.Attributes), webrtcAttrs(ls.webrtc)...)
 		case ls.plain:
-			md.MediaName.Protos = []string{"RTP", "AVP"}
+			if ls.protos == nil {
+				md.MediaName.Protos = []string{"RTP", "AVP"}
+			}
 			md.Attributes = dropWebRTCAttrs(md.Attributes)
 		}
 		if ls.kind == kindRTP {
@@ -374,6 +382,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			}
 			if ls.mux {
 				md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+			}
+			for _, c := range ls.crypto {
+				md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", c))
 			}
 		}
 	}
@@ -410,6 +421,8 @@ func dropAttrs(attrs []sdp.Attribute, media bool) []sdp.Attribute {
 		switch a.Key {
 		case "candidate", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "end-of-candidates":
 			continue
+		case "crypto":
+			continue // a party's SDES key is for the relay only (sdesneg.go)
 		case "rtcp", "rtcp-mux":
 			if media {
 				continue

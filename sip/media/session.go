@@ -58,6 +58,8 @@ type leg struct {
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
 	webrtc  bool         // a WebRTC agent (webrtc.go): ICE-lite, DTLS-SRTP, rtcp-mux
+	enc     Encryption   // SetEncryption
+	sdes    []sdesStream // SDES state per m= line index (sdesneg.go)
 
 	// Hold music (music.go): the class played to the other party when
 	// this one holds; whether its last offer holds; the music playing
@@ -177,6 +179,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	if err := s.noteWebRTC(from, lines, true); err != nil {
 		return nil, err
 	}
+	if err := s.sdesOffer(from, sd, lines); err != nil {
+		return nil, err
+	}
 	for i, l := range lines {
 		if err := s.ensureStream(i, l); err != nil {
 			return nil, err
@@ -207,6 +212,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		if err := s.webrtcFor(&local[i], to, i, ml, true); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.sdesApplyOffer(from, sd, lines, local); err != nil {
+		return nil, err
 	}
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, true)
 }
@@ -255,6 +263,9 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if err := s.sdesAnswer(from, sd, lines, local); err != nil {
+		return nil, err
+	}
 	s.reconfigure()
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
 }
@@ -271,6 +282,7 @@ func (s *Session) ResetLeg(side Side) {
 	s.legs[side].sources = nil
 	s.legs[side].holding = false
 	s.legs[side].webrtc = false
+	s.legs[side].sdes = nil // the next party gets keys of its own
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}

@@ -1,9 +1,11 @@
 package media
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +71,10 @@ func (p *srtpParty) expectSRTP(from netip.AddrPort, payload string) {
 		if !ok {
 			p.t.Fatalf("%s: nothing received, want SRTP %q", p.addr(), payload)
 		}
-		if strings.Contains(string(b), payload) {
+		// Authentication below proves the relay's key; the payload
+		// must not be readable either (a chance match of a few random
+		// bytes is why short payloads are not checked).
+		if len(payload) >= 4 && len(b) >= 12+len(payload) && string(b[12:12+len(payload)]) == payload {
 			p.t.Fatalf("%q arrived in the clear", payload)
 		}
 		plain, err := p.rx.DecryptRTP(nil, b, nil)
@@ -296,4 +301,90 @@ func TestSetSRTPErrors(t *testing.T) {
 	if err := s.SetSRTP(SideA, 0, nil); err != nil || s.SRTP(SideA, 0) {
 		t.Fatalf("nil keys: %v, srtp %v", err, s.SRTP(SideA, 0))
 	}
+}
+
+// Keys installed through the seam (a DTLS handshake's) are not SDES's:
+// a re-offer without a=crypto leaves them.
+func TestSetSRTPSurvivesOfferWithoutSDES(t *testing.T) {
+	e := newTestEngine(t)
+	a, b := newParty(t), newParty(t)
+	s, _, _ := setup(t, e, a, b, false)
+	k := newKeys(t, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	if err := s.SetSRTP(SideA, 0, &k); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Offer(SideA, sdpBody(a.addr(), "sendonly")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Answer(SideB, sdpBody(b.addr(), "recvonly")); err != nil {
+		t.Fatal(err)
+	}
+	if !s.SRTP(SideA, 0) {
+		t.Fatal("a re-offer removed keys SDES did not install")
+	}
+}
+
+// FuzzSRTPRelayPacket sends each input as a datagram to the relay port of
+// an SRTP party, from the party's own address, then a genuine SRTP
+// marker. Nothing but the marker may reach the plain party: no input
+// carries a valid tag under the party's key, so none crosses the relay.
+func FuzzSRTPRelayPacket(f *testing.F) {
+	keys := newKeys(f, srtp.ProtectionProfileAes128CmHmacSha1_80)
+	tx, err := srtp.CreateContext(keys.RemoteKey, keys.RemoteSalt, keys.Profile)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, SSRC: 0x1234}, Payload: []byte("seed")}
+	sb, _ := seed.Marshal()
+	for _, s := range [][]byte{sb, append(sb, make([]byte, 10)...), {0x80, 201, 0, 1, 0, 0, 0, 1}, {0x81, 200, 0, 6, 0, 0, 0x12, 0x34, 1, 2, 3, 4, 5, 6, 7, 8, 0x80, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}} {
+		f.Add(s)
+	}
+	e, err := New(WithPortRange(testPorts(), testPorts()+199), withCheckInterval(time.Second))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { e.Close() })
+	a, b := newFuzzParty(f), newFuzzParty(f)
+	s, err := e.NewSession(f.Context(), "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	toB, err := s.Offer(SideA, sdpBody(a.addr(), "rtcp-mux"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	toA, err := s.Answer(SideB, sdpBody(b.addr(), "rtcp-mux"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := s.SetSRTP(SideA, 0, &keys); err != nil {
+		f.Fatal(err)
+	}
+	_, la, _ := parseSDP(toA)
+	_, lb, _ := parseSDP(toB)
+	relayA, relayB := la[0].rtpAddr(), lb[0].rtpAddr()
+	seq := uint16(0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := a.conn.WriteToUDPAddrPort(data, relayA); err != nil {
+			return // too large for a datagram
+		}
+		seq++
+		m := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, SSRC: 0x1234}, Payload: []byte("marker" + strconv.Itoa(int(seq)))}
+		mb, _ := m.Marshal()
+		enc, err := tx.EncryptRTP(nil, mb, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.conn.WriteToUDPAddrPort(enc, relayA); err != nil {
+			t.Fatal(err)
+		}
+		got, src, ok := recvOn(t, b.conn, 2*time.Second)
+		if !ok {
+			t.Fatal("the relay stopped relaying the party's SRTP")
+		}
+		if src != relayB || !bytes.Equal(got, mb) {
+			t.Fatalf("relayed an unauthenticated datagram: % x", got)
+		}
+	})
 }

@@ -59,6 +59,13 @@ type Agent struct {
 	Stop func()
 
 	reinviteSDP atomic.Pointer[string]
+
+	// Notifies are the NOTIFYs received, in order; NotifyStatus is what
+	// the agent answers them (200 unless set).
+	notifyMu     sync.Mutex
+	notifies     []*sip.Request
+	notifyWake   chan struct{}
+	NotifyStatus atomic.Int32
 }
 
 // SetReinviteAnswer makes the agent answer re-INVITEs with sdp instead of
@@ -211,6 +218,19 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			return
 		}
 		f(d, req)
+	})
+	a.notifyWake = make(chan struct{})
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		code := int(a.NotifyStatus.Load())
+		if code == 0 {
+			code = 200
+		}
+		tx.Respond(sip.NewResponseFromRequest(req, code, "Test", nil))
+		a.notifyMu.Lock()
+		a.notifies = append(a.notifies, req.Clone())
+		close(a.notifyWake)
+		a.notifyWake = make(chan struct{})
+		a.notifyMu.Unlock()
 	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.LastAck.Store(req)
@@ -487,4 +507,74 @@ func (a *Agent) addCallHeaders(req *sip.Request, called, user string, sw net.Add
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
 	a.SetTransport(req)
+}
+
+// Notifications is the number of NOTIFYs received so far: WaitNotify
+// from it sees only later ones.
+func (a *Agent) Notifications() int {
+	a.notifyMu.Lock()
+	defer a.notifyMu.Unlock()
+	return len(a.notifies)
+}
+
+// WaitNotify waits up to within for a NOTIFY after the first since and
+// answers it, nil when none came.
+func (a *Agent) WaitNotify(since int, within time.Duration) *sip.Request {
+	timeout := time.After(within)
+	for {
+		a.notifyMu.Lock()
+		if len(a.notifies) > since {
+			req := a.notifies[since]
+			a.notifyMu.Unlock()
+			return req
+		}
+		wake := a.notifyWake
+		a.notifyMu.Unlock()
+		select {
+		case <-wake:
+		case <-timeout:
+			return nil
+		}
+	}
+}
+
+// Subscribe sends SUBSCRIBE for event to target at the switch sw
+// (answering one digest challenge as user when password is set), with
+// Expires and hdrs, and returns the final response and the request.
+func (a *Agent) Subscribe(ctx context.Context, sw net.Addr, target, event, user, password string, expires int, hdrs ...sip.Header) (*sip.Response, *sip.Request, error) {
+	req := sip.NewRequest(sip.SUBSCRIBE, a.URI(target, sw))
+	from := &sip.FromHeader{Address: a.URI(user, sw)}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: a.URI(target, sw)})
+	ct := a.Contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", event))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	a.SetTransport(req)
+	res, err := a.Client.Do(ctx, req)
+	if err != nil || res.StatusCode != 401 || password == "" {
+		return res, req, err
+	}
+	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+	return res, req, err
+}
+
+// Resubscribe sends a SUBSCRIBE within the subscription that first and
+// its answer res began (a refresh, or with expires 0 the end).
+func (a *Agent) Resubscribe(ctx context.Context, first *sip.Request, res *sip.Response, cseq uint32, expires int) (*sip.Response, error) {
+	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
+	req.AppendHeader(sip.HeaderClone(first.From()))
+	req.AppendHeader(sip.HeaderClone(res.To()))
+	req.AppendHeader(sip.HeaderClone(first.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE})
+	ct := a.Contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.HeaderClone(first.GetHeader("Event")))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	a.SetTransport(req)
+	return a.Client.Do(ctx, req)
 }

@@ -30,7 +30,7 @@ const (
 const maxAudioBytes = 256 << 20
 
 // decodeWAV reads a WAVE file of PCM (8, 16, 24 or 32 bits), IEEE float
-// (32 bits), A-law or μ-law samples at any rate and channel count, and
+// (32 bits), A-law or μ-law samples at 4 to 192 kHz, up to 8 channels, and
 // returns it as 8 kHz mono linear samples: channels averaged, other rates
 // resampled (resample). Other encodings are ErrBadAudio.
 func decodeWAV(b []byte) ([]int16, error) {
@@ -81,7 +81,7 @@ func decodeWAV(b []byte) ([]int16, error) {
 	if !haveFmt || !haveData {
 		return nil, fmt.Errorf("%w: no fmt or data chunk", ErrBadAudio)
 	}
-	if channels == 0 || channels > 8 || rate < 1000 || rate > 192000 {
+	if channels == 0 || channels > 8 || rate < 4000 || rate > 192000 {
 		return nil, fmt.Errorf("%w: %d channels at %d Hz", ErrBadAudio, channels, rate)
 	}
 	var width int
@@ -137,7 +137,7 @@ func sampleAt(b []byte, format uint16, width int) int16 {
 // resample converts samples from rate from to rate to with a windowed
 // sinc (Blackman window) whose cut-off is 90% of the lower Nyquist
 // frequency, so that downsampling music does not fold its highs into the
-// telephone band. The kernel is tabulated once per call (256 points per
+// telephone band. The kernel is tabulated once per call (64 points per
 // input sample, linearly interpolated): the trigonometry is not paid per
 // tap. Done once per file at load; not for the call path.
 func resample(in []int16, from, to int) []int16 {
@@ -147,7 +147,7 @@ func resample(in []int16, from, to int) []int16 {
 	ratio := float64(from) / float64(to)
 	cutoff := 0.45 * float64(min(from, to)) / float64(from) // cycles per input sample
 	const zeros = 8                                         // sinc zero crossings each side
-	const phases = 256
+	const phases = 64
 	half := int(math.Ceil(zeros / (2 * cutoff)))
 	kernel := make([]float64, 2*half*phases+2)
 	for i := range kernel {

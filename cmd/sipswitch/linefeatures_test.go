@@ -247,8 +247,9 @@ func TestDaemonRecordsCalls(t *testing.T) {
 	}
 	noRace(t, d)
 	m := d.get("/metrics")
-	if metricValue(m, "sipswitch_media_recordings_total") != 1 || metricValue(m, "sipswitch_media_record_dropped_packets_total") != 0 {
-		t.Errorf("metrics: %s", grepLines(m, "sipswitch_media_record"))
+	if metricValue(m, "sipswitch_media_recordings_total") != 1 || metricValue(m, "sipswitch_media_record_dropped_packets_total") != 0 ||
+		metricValue(m, "sipswitch_sip_recorded_calls_total") != 1 || metricValue(m, "sipswitch_sip_recording_failures_total") != 0 {
+		t.Errorf("metrics: %s", grepLines(m, "record"))
 	}
 }
 

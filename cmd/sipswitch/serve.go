@@ -670,7 +670,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
 		return err
 	}
-	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats); err != nil {
+	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats, d.sip.Stats); err != nil {
 		return err
 	}
 	if err := d.metrics.RegisterTrunks(d.sip.Trunks); err != nil {

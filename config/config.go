@@ -194,6 +194,15 @@ type MediaConfig struct {
 	// call is on hold (rtpholdtimeout). 0 turns either off.
 	Timeout     time.Duration `yaml:"timeout"`
 	HoldTimeout time.Duration `yaml:"hold_timeout"`
+	// RecordingsDir is where the relay writes call recordings (record
+	// groups: <customer>/<directory>/<Call-ID>.wav, private to sipswitch's
+	// user) and calls/recording reads them; "" records nothing.
+	RecordingsDir string `yaml:"recordings_dir"`
+	// MusicDir holds the hold music classes: its files are the class
+	// "default", each subdirectory music-N the class of lines with music
+	// N (the layout of Asterisk's moh directory); "" plays none. A reload
+	// reads it again.
+	MusicDir string `yaml:"music_dir" reload:"live"`
 	// SDESWithoutTLS lets SDES keys (SRTP master keys in the SDP's
 	// a=crypto) travel over UDP and TCP. Off: they are taken and sent
 	// over TLS only. UNSAFE when on: whoever reads the signalling on its
@@ -331,7 +340,7 @@ func Default() Config {
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
 		},
-		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
+		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour, RecordingsDir: "./recordings"},
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},

@@ -221,6 +221,11 @@ func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (F
 			errs = append(errs, FieldError{Key: "owner", Message: fmt.Sprintf("user %d does not exist or is not yours", o)})
 		}
 	}
+	more, err = checkRecordGroupRef(ctx, tx, v, old)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, more...)
 	more, err = checkLineReferences(ctx, tx, a, v, old)
 	if err != nil {
 		return nil, err

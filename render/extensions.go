@@ -81,7 +81,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !ok {
 				dev = p
 			}
-			phoneExtension(d, p, dev, cos, len(m.classes) > 0, m.localName, cfg)
+			phoneExtension(d, p, dev, cos, len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -102,7 +102,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, p, "", len(m.classes) > 0, m.localName, cfg)
+			phoneExtension(d, p, p, "", len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -127,7 +127,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0)
+			phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 		})
 	}
 	for _, e := range m.endpoints {
@@ -137,7 +137,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0)
+				phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 			})
 		}
 	}
@@ -752,8 +752,8 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 // phoneExtension renders calls to line p, which ring device dev (p, or
 // the line virtual line p is logged into: its contacts and delivery). cos
 // is p's class (SS_COS) and classes says whether the switch has any (else
-// SS_COS is never set).
-func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
+// SS_COS is never set); rec is p's record group (record.go).
+func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config, rec *routing.RecordGroup) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -834,6 +834,7 @@ func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool,
 		d.same(`GotoIf($["${CALLERID(num)}${SS_CID_INTERNAL}" = ""]?reject)`)
 		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib" | "${SS_PRES_INTERNAL}" = "0"]?reject)`)
 	}
+	recordSteps(d, rec, p, false, cfg.sipDriver) // record.go
 	if full != "" {
 		d.same(full + "busy)")
 		d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
@@ -989,10 +990,11 @@ func decideCalled(d dialplan, matchContext string, trunks bool) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, trunks bool) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, trunks bool, rec *routing.RecordGroup) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	privacyWithholds(d, driver)
+	recordSteps(d, rec, p, true, driver) // record.go
 	decideCalled(d, phoneDialContext(p.Name), trunks)
 	d.section(phoneDialContext(p.Name))
 	if plan != 0 {

@@ -65,7 +65,7 @@ func fixtureSnapshot() *routing.Snapshot {
 			},
 			{
 				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: routing.MediaFax, Codec: "alaw",
-				TotalMaximum: -1, RingTime: 60,
+				TotalMaximum: -1, RingTime: 60, RecordGroup: 3,
 			},
 			// A desk phone and a virtual line logged into it
 			// (routing/virtual.go): calls to carol ring desk-9 (with
@@ -80,6 +80,11 @@ func fixtureSnapshot() *routing.Snapshot {
 				CallerIDExternal: "+441110000005", CallerIDInternal: "default", CallerNameInternal: "Carol",
 				CallerNameExternal: "Carol Jones", PresentationExternal: 1, PresentationInternal: 1, RingTime: 25,
 			},
+		},
+		// alice records all her calls, fax-1 the calls to it.
+		RecordGroups: []routing.RecordGroup{
+			{ID: 2, Name: "acme calls", Customer: 2, Calls: routing.RecordAll, Retention: 90, Directory: "acme/calls"},
+			{ID: 3, Name: "fax in", Customer: 9, Calls: routing.RecordInbound, Retention: 0, Directory: ""},
 		},
 		Classes: []routing.ClassOfService{
 			{ID: 1, Name: "System: all calls", Otherwise: routing.COSAllow},

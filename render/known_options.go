@@ -19,6 +19,7 @@ const (
 	docIAX     = "configs/samples/iax.conf.sample"
 	docExt     = "configs/samples/extensions.conf.sample"
 	docVM      = "configs/samples/voicemail.conf.sample"
+	docMOH     = "configs/samples/musiconhold.conf.sample"
 )
 
 // KnownOptions lists every option name the renderer emits.
@@ -26,6 +27,9 @@ var KnownOptions = []KnownOption{
 	// voicemail.conf [general]; its other sections hold mailboxes
 	// ("box => password,name"), not options.
 	{FileVoicemail, "general", "format", docVM + " [general]"},
+	// musiconhold.conf: one section per class (musiconhold.go).
+	{FileMusicOnHold, "class", "mode", docMOH + " (mode=files)"},
+	{FileMusicOnHold, "class", "directory", docMOH},
 	// pjsip.conf global
 	{FilePJSIP, "global", "type", docPJSIP + "global"},
 	{FilePJSIP, "global", "default_realm", docPJSIP + "global"},

@@ -17,10 +17,12 @@ const (
 	FileIAX        = "iax.conf"
 	FileExtensions = "extensions.conf"
 	FileVoicemail  = "voicemail.conf"
+	// FileMusicOnHold holds the hold music classes (musiconhold.go).
+	FileMusicOnHold = "musiconhold.conf"
 )
 
 // FileNames lists every file Render produces, in a fixed order.
-var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP, FileVoicemail}
+var FileNames = []string{FileExtensions, FileIAX, FileMusicOnHold, FilePJSIP, FileSIP, FileVoicemail}
 
 // Files maps a file name (FileSIP, ...) to its rendered bytes.
 type Files map[string][]byte
@@ -251,6 +253,7 @@ func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]erro
 		{FileIAX, renderIAX},
 		{FileExtensions, renderExtensions},
 		{FileVoicemail, renderVoicemail},
+		{FileMusicOnHold, renderMusicOnHold},
 	} {
 		b, err := f.fn(m, cfg)
 		if err != nil {

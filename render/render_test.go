@@ -196,6 +196,11 @@ func sectionKind(file string, s confSection) string {
 			return "general"
 		}
 		return "peer"
+	case FileMusicOnHold:
+		if s.Name == "general" {
+			return "general"
+		}
+		return "class"
 	default:
 		if s.Name == "general" {
 			return "general"

@@ -41,6 +41,9 @@ type callView struct {
 	peerAddrs   map[netip.Addr]*Peer
 	customers   map[int]Customer
 	settings    Settings
+	// recordGroups are the record groups by id (recordgroup.go).
+	recordGroups map[int]*RecordGroup
+	groupList    []RecordGroup
 	// trunks are the sip_endpoints served as trunks (endpointtrunk.go) by
 	// lower-case name, trunkAddrs by the addresses their hosts resolve
 	// to, trunkList in the store's order.
@@ -145,6 +148,11 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		v.phones[strings.ToLower(phones[i].Name)] = &phones[i]
 	}
 	v.users = v.addEndpointLines(snap.SIPEndpoints)
+	v.groupList = append([]RecordGroup(nil), snap.RecordGroups...)
+	v.recordGroups = make(map[int]*RecordGroup, len(v.groupList))
+	for i := range v.groupList {
+		v.recordGroups[v.groupList[i].ID] = &v.groupList[i]
+	}
 	v.addEndpointTrunks(snap.SIPEndpoints, func(host string) []netip.Addr { return c.resolve(ctx, host) })
 	v.logins = NewLogins(phones)
 	v.mailboxes = NewMailboxes(phones)
@@ -250,6 +258,16 @@ func (c *CallControl) PeerByAddress(addr netip.Addr) (*Peer, bool) {
 	p, ok := c.view.Load().peerAddrs[addr.Unmap()]
 	return p, ok
 }
+
+// RecordGroup returns the record group id names (recordgroup.go).
+func (c *CallControl) RecordGroup(id int) (*RecordGroup, bool) {
+	g, ok := c.view.Load().recordGroups[id]
+	return g, ok
+}
+
+// RecordGroups lists the record groups; the slice is shared and
+// read-only.
+func (c *CallControl) RecordGroups() []RecordGroup { return c.view.Load().groupList }
 
 // Decide routes a call.
 func (c *CallControl) Decide(req CallRequest) (Decision, error) { return c.router.Decide(req) }

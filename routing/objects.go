@@ -259,6 +259,7 @@ type Snapshot struct {
 	TimeGroups   []TimeGroup
 	Classes      []ClassOfService // classes of service, each with its rules
 	SIPEndpoints []SIPEndpoint
+	RecordGroups []RecordGroup // recordgroup.go
 }
 
 // SIPEndpoint is a gateway-style SIP endpoint (sip_endpoint.save). Field

@@ -99,6 +99,15 @@ type call struct {
 	// is timed.
 	received   time.Time
 	routeTimed bool
+	// Recording and hold music (callrecord.go): the group that records
+	// the call and the customer of its line, the recording once
+	// answered; whether the caller's and the rung line's features need
+	// the relay, and their music classes.
+	recGroup                 *routing.RecordGroup
+	recCustomer              int
+	recording                *media.Recording
+	callerForce, calleeForce bool
+	callerMusic, calleeMusic string
 }
 
 // poke tells the bridge that a session timer moved.

@@ -139,6 +139,7 @@ func (c *call) connected(b *leg) {
 	if c.media != nil {
 		c.media.Answered()
 	}
+	c.startRecording()
 	answeredAt := s.cfg.now()
 	c.aTimer.Touch(answeredAt)
 	b.timer.Touch(answeredAt)

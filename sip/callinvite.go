@@ -164,6 +164,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
 	defer c.closeMedia()
+	if callerPhone != nil {
+		c.lineFeatures(callerPhone, true)
+	}
 
 	var res result
 	switch {

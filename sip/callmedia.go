@@ -126,11 +126,13 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // rung (callsrtp.go): a call where either party's media is SRTP, or whose
 // offer carries keys, is relayed whatever media.relay says too, since
 // only the relay can terminate SRTP and keep one leg's keys from the
-// other.
+// other. So is the call of a line with a recording or hold music
+// (callrecord.go).
 func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool, calleeEnc media.Encryption) ([]byte, error) {
+	forced := c.forcedRelay()
 	if c.media == nil {
 		srtp := c.needsSRTP(body, calleeEnc)
-		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !srtp {
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !srtp && !forced {
 			return body, nil
 		}
 		if c.s.cfg.relay == nil {
@@ -155,6 +157,7 @@ func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool, calleeEnc me
 		c.media.ResetLeg(media.SideB)
 	}
 	c.bOffered = true
+	c.roundMusic()
 	c.media.SetNAT(media.SideB, calleeNAT)
 	c.media.SetEncryption(media.SideB, calleeEnc)
 	if calleeWebRTC {
@@ -315,6 +318,7 @@ func (c *call) closeMedia() {
 	if err := c.media.Close(); err != nil && !errors.Is(err, media.ErrClosed) {
 		c.s.cfg.log.Debug("sip media session close", "call_id", c.callID, "error", err)
 	}
+	c.endRecording()
 }
 
 // noteMedia puts the relay's statistics of the call into its record, the

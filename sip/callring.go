@@ -24,6 +24,9 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	if p.ACR == 1 && c.intPres != routing.PresentationAllowed {
 		return result{code: 433, reason: "Anonymity Disallowed"}
 	}
+	// Recorded and hold music from here on, as the rendered dialplan's
+	// MixMonitor (callrecord.go).
+	c.lineFeatures(p, false)
 	rel, ok := s.dir.AcquirePhone(p)
 	if !ok {
 		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)

@@ -334,6 +334,11 @@
 // taken when the call's first offer goes out (a call sent on to a line
 // behind NAT after a peer failed starts relaying then) and holds for the
 // rest of the call; SetMediaRelay changes the mode for new calls. A call
+// that is not relayed has no session and costs nothing of the relay.
+// A line's recordgroup (when its group records the call) and its music
+// (a class other than the default) relay its calls whatever the mode
+// says, given a relay (callrecord.go): the relay records the call from
+// the answer and plays the holding line's class to the other party.
 // that is not relayed has no session and costs nothing of the relay. A
 // call with SRTP on either leg, or keys in its offer, is relayed whatever
 // the mode (SRTP, below).

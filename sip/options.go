@@ -40,6 +40,7 @@ type config struct {
 	record         func(records.Call) // nil: no call records
 	voicemail      *routing.HostPort  // nil: no voicemail server
 	relay          *media.Engine      // nil: media always end to end
+	recordings     string             // callrecord.go: "" records nothing
 	relayMode      media.Mode
 	registrar      []registrar.Option // expiry bounds, ping: the registrar checks them
 	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them

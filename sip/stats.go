@@ -70,6 +70,11 @@ type Stats struct {
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// Recordings counts calls recorded (callrecord.go); RecordFailures
+	// the calls a record group wanted recorded that were not (no relay,
+	// no recordings directory, a file that could not be created).
+	Recordings     uint64
+	RecordFailures uint64
 	// Message waiting (mwi.go): MWISubscriptions are the subscriptions
 	// held now; MWINotifies the NOTIFYs sent to phones for the voicemail
 	// server's summaries; MWIForged the NOTIFYs refused because they did
@@ -96,6 +101,7 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls                                        atomic.Uint64
+	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused                                             atomic.Uint64
 	sdesRefused                                           atomic.Uint64
@@ -141,6 +147,8 @@ func (s *Server) Stats() Stats {
 		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		Recordings:            c.recordings.Load(),
+		RecordFailures:        c.recordFailures.Load(),
 		MWISubscriptions:      int64(s.mwi.count()),
 		MWINotifies:           s.mwi.relayed.Load(),
 		MWIForged:             s.mwi.forged.Load(),

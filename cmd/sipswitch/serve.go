@@ -180,6 +180,8 @@ type daemon struct {
 	renderSkipped atomic.Pointer[[]render.Skipped]
 	// auditDays is audit.retention_days, read by pruneAudit.
 	auditDays atomic.Int64
+	// musicMu serializes hold music loads (recordings.go).
+	musicMu sync.Mutex
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
@@ -264,7 +266,8 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	apiJSON := api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live))
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live),
+		api.WithRecordings(d.cfg.Media.RecordingsDir))
 	mux.Handle("/api/json/", apiJSON)
 	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
 	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
@@ -298,6 +301,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.startRender(ctx)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	go d.pruneAudit(ctx)
+	go d.sweepRecordings(ctx)
 	go d.pollExternalWrites(ctx)
 	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
@@ -459,6 +463,7 @@ func (d *daemon) reload(ctx context.Context) {
 	if mode, err := media.ParseMode(d.cfg.Media.Relay); err == nil {
 		d.sip.SetMediaRelay(mode)
 	}
+	d.loadMusic()
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "error", err)
@@ -644,7 +649,8 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("media: %w", err)
 	}
 	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia),
-		sip.WithSDESWithoutTLS(d.cfg.Media.SDESWithoutTLS))
+		sip.WithRecordings(d.cfg.Media.RecordingsDir), sip.WithSDESWithoutTLS(d.cfg.Media.SDESWithoutTLS))
+	d.loadMusic()
 	tlsOpt, err := d.sipTLSOption()
 	if err != nil {
 		d.relay.Close()
@@ -662,6 +668,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
+		return err
+	}
+	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats, d.sip.Stats); err != nil {
 		return err
 	}
 	if err := d.metrics.RegisterTrunks(d.sip.Trunks); err != nil {

@@ -3,6 +3,7 @@ package media
 import (
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -23,6 +24,16 @@ func BenchmarkForward(b *testing.B) {
 		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), benchPlain) })
 	}
 	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), benchPlain) })
+}
+
+// BenchmarkForwardRecorded is BenchmarkForward with the session recorded
+// (record.go) into a file on disk: what recording adds to the relay's
+// path (the copy into the recording's buffer), and still 0 allocations.
+func BenchmarkForwardRecorded(b *testing.B) {
+	if pollSupported {
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), benchRecorded) })
+	}
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), benchRecorded) })
 }
 
 // BenchmarkForwardSRTP is BenchmarkForward with the sending party on SRTP
@@ -46,6 +57,7 @@ const (
 	benchPlain benchCrypto = iota
 	benchSRTPToPlain
 	benchSRTPToSRTP
+	benchRecorded // plain, the session recorded
 )
 
 func benchForward(b *testing.B, model Option, crypto benchCrypto) {
@@ -68,7 +80,7 @@ func benchForward(b *testing.B, model Option, crypto benchCrypto) {
 	relayA := benchRelayAddr(b, toA)
 	_ = toB
 	var sender *srtp.Context
-	if crypto != benchPlain {
+	if crypto == benchSRTPToPlain || crypto == benchSRTPToSRTP {
 		ka := newKeys(b, srtp.ProtectionProfileAes128CmHmacSha1_80)
 		if err := s.SetSRTP(SideA, 0, &ka); err != nil {
 			b.Fatal(err)
@@ -80,6 +92,16 @@ func benchForward(b *testing.B, model Option, crypto benchCrypto) {
 	if crypto == benchSRTPToSRTP {
 		kb := newKeys(b, srtp.ProtectionProfileAes128CmHmacSha1_80)
 		if err := s.SetSRTP(SideB, 0, &kb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var rec *Recording
+	if crypto == benchRecorded {
+		f, err := os.CreateTemp(b.TempDir(), "rec-*.wav")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec, err = s.Record(f); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -136,6 +158,10 @@ func benchForward(b *testing.B, model Option, crypto benchCrypto) {
 	st := s.Stats().Legs[SideA].Streams[0]
 	if st.Lost != 0 || st.DroppedSource != 0 || st.DroppedAuth != 0 {
 		b.Fatalf("lost %d dropped %d, %d unauthenticated", st.Lost, st.DroppedSource, st.DroppedAuth)
+	}
+	if rec != nil {
+		rs := rec.Close()
+		b.ReportMetric(float64(rs.Dropped)/float64(b.N*window+window), "rec-dropped/packet")
 	}
 }
 

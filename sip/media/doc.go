@@ -41,7 +41,9 @@
 //     relay always accepts it towards the party that offered it, whatever
 //     the other party answered, and each leg multiplexes or not on its own;
 //   - direction attributes (sendrecv, sendonly, recvonly, inactive),
-//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged;
+//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged
+//     (but a hold offer's inactive, sendonly towards a party the relay
+//     plays hold music to: music.go);
 //   - ICE attributes (candidates, ufrag/pwd, ice-lite ...; RFC 8839) are
 //     removed: they name the party's addresses and ICE cannot run through
 //     the relay; so is a=crypto (SDES, below): the relay writes its own;
@@ -353,6 +355,19 @@
 // ordinary system call while all others are busy is retaken by the Go
 // runtime's sysmon, which then keeps polling every 20 us (perf showed a
 // sixth of the relay's CPU in it).
+//
+// # Recording and hold music
+//
+// Session.Record writes the first audio stream of a session into one
+// stereo G.711 WAVE file (caller left, callee right), placed by RTP
+// timestamps, through a bounded buffer drained by a goroutine of the
+// recording, so that the readers never wait for a disk (a full buffer
+// drops and counts; record.go has the rules). While a party's offer holds
+// the call (sendonly, inactive, c=0.0.0.0), the relay plays a music
+// class (Engine.SetMusic, LoadMusic; Session.SetHoldMusic) to the other
+// party as RTP of its own in the G.711 law that party uses, instead of
+// the holding party's RTP, until an offer resumes (music.go). Both are
+// the SIP core's line features (recordgroup, music; sip/callrecord.go).
 //
 // # What the SIP core does
 //

@@ -34,6 +34,8 @@ type Engine struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	music musicPump // music.go
+
 	counters engineCounters
 
 	// The DTLS certificate of WebRTC legs, made on first use
@@ -55,6 +57,9 @@ type engineCounters struct {
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
 	sessions        atomic.Uint64
+	recordings      atomic.Uint64
+	recordDropped   atomic.Uint64
+	musicPackets    atomic.Uint64
 	dtlsHandshakes  atomic.Uint64
 	dtlsFailures    atomic.Uint64
 	iceRefused      atomic.Uint64
@@ -77,6 +82,9 @@ type EngineStats struct {
 	SendErrors      uint64
 	ReadErrors      uint64
 	Timeouts        uint64 // media timeouts reported
+	Recordings      uint64 // recordings started (record.go)
+	RecordDropped   uint64 // packets a recording's full buffer dropped
+	MusicPackets    uint64 // hold music packets sent (music.go)
 	// WebRTC legs: DTLS-SRTP handshakes that keyed a stream and those
 	// that failed (a wrong fingerprint, no SRTP profile, a timeout), and
 	// STUN checks refused (another username or a wrong MESSAGE-INTEGRITY:
@@ -109,6 +117,7 @@ func New(opts ...Option) (*Engine, error) {
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	e.music.e = e
 	if cfg.pollWorkers > 0 {
 		if e.poller, err = newPoller(e, cfg.pollWorkers); err != nil {
 			return nil, err
@@ -186,6 +195,9 @@ func (e *Engine) Stats() EngineStats {
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),
 		Timeouts:        c.timeouts.Load(),
+		Recordings:      c.recordings.Load(),
+		RecordDropped:   c.recordDropped.Load(),
+		MusicPackets:    c.musicPackets.Load(),
 		DTLSHandshakes:  c.dtlsHandshakes.Load(),
 		DTLSFailures:    c.dtlsFailures.Load(),
 		ICERefused:      c.iceRefused.Load(),

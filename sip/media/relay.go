@@ -90,6 +90,9 @@ type streamEnd struct {
 	worker  *pollWorker // epoll model; nil: a goroutine per socket
 	polled  [2]bool
 
+	rec   atomic.Pointer[Recording]   // record.go: this party's RTP is recorded
+	music atomic.Pointer[musicPlayer] // music.go: hold music plays to this party
+
 	// mu is taken by the readers once per batch: rx, the latching of
 	// dstRTP and dstRTCP, and cfg's swaps (configure) happen under it, so
 	// that a batch sees one configuration and its latch.
@@ -475,6 +478,11 @@ func (r *reader) handle(n int, now int64) {
 			if !cfg.noJit.has(r.pkt.PayloadType) {
 				rx.jit.update(now, r.pkt.Timestamp, r.pkt.PayloadType, cfg.clocks[r.pkt.PayloadType])
 			}
+			// Recorded as the party sent it (decrypted, when the relay
+			// terminates its SRTP), before it is encrypted for the peer.
+			if rec := end.rec.Load(); rec != nil {
+				rec.packet(end.leg.side, cfg, &r.pkt, now)
+			}
 			if out != nil && pRTP != nil {
 				sealed, err := out.out.EncryptRTP(b, b, &r.pkt.Header)
 				if err != nil {
@@ -504,6 +512,9 @@ func (r *reader) handle(n int, now int64) {
 			continue
 		}
 		media++
+		if peer.music.Load() != nil {
+			continue // hold music plays to the other party instead (music.go)
+		}
 		if pRTP == nil {
 			dropDst++
 			continue

@@ -60,6 +60,13 @@ type leg struct {
 	webrtc  bool         // a WebRTC agent (webrtc.go): ICE-lite, DTLS-SRTP, rtcp-mux
 	enc     Encryption   // SetEncryption
 	sdes    []sdesStream // SDES state per m= line index (sdesneg.go)
+
+	// Hold music (music.go): the class played to the other party when
+	// this one holds; whether its last offer holds; the music playing
+	// to this party (nil: none).
+	musicClass string
+	holding    bool
+	player     *musicPlayer
 }
 
 // stream is one m= line index relayed between the two legs.
@@ -93,6 +100,8 @@ type Session struct {
 	hold    atomic.Bool
 	fired   atomic.Bool
 	timeout chan TimeoutEvent
+
+	rec *Recording // record.go; nil: not recorded
 }
 
 func newSession(e *Engine, id string) *Session {
@@ -194,7 +203,9 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		}
 	}
 	s.reconfigure()
+	s.noteOffer(from, lines)
 	to := from.other()
+	s.musicDirection(sd, to)
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)
@@ -269,6 +280,7 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].holding = false
 	s.legs[side].webrtc = false
 	s.legs[side].sdes = nil // the next party gets keys of its own
 	if s.last.valid && s.last.from == side {
@@ -300,6 +312,9 @@ func (s *Session) ResetLeg(side Side) {
 func (s *Session) Answered() {
 	s.baseline()
 	s.armed.Store(true)
+	s.mu.Lock()
+	s.updateMusic()
+	s.mu.Unlock()
 }
 
 // TimedOut delivers at most one TimeoutEvent, when a leg of the answered
@@ -319,6 +334,7 @@ func (s *Session) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	s.updateMusic() // stops it: the pump no longer sends on these sockets
 	// Every reader stops before any socket closes (see streamEnd.close).
 	for _, st := range s.streams {
 		if st != nil {
@@ -332,8 +348,12 @@ func (s *Session) Close() error {
 			st.ends[1].close()
 		}
 	}
+	rec := s.rec
 	s.mu.Unlock()
 	s.wg.Wait()
+	if rec != nil {
+		rec.Close() // the readers have stopped: what they handed over is written
+	}
 	s.e.forget(s)
 	return nil
 }

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-tls loadtest-tls-smoke pgo
 
 all: build
 
@@ -53,9 +53,24 @@ fuzz:
 
 # SIPp load test of the SIP core on loopback (needs sipp): see
 # scripts/loadtest.sh for MODE (answer, failover, concurrent), RATE,
-# DURATION, CALLS, CALL_MS, LIMIT.
+# DURATION, CALLS, CALL_MS, LIMIT. TRANSPORT=tls (MODE=answer) runs
+# loadtest-tls instead.
 loadtest:
 	scripts/loadtest.sh
+
+# The SIP core over TLS beside UDP (cmd/sipload, no SIPp): CPS, CPU per
+# call, per registration (full handshake) and per resumed reconnection,
+# UDP and TLS rounds interleaved; then 1,000 and 10,000 idle
+# registrations and the switch's memory per connection. See
+# scripts/loadtest-tls.sh for RATE, DURATION, CALL_MS, PHONES, ROUNDS,
+# IDLE, HOLD_S.
+loadtest-tls:
+	scripts/loadtest-tls.sh
+
+# The short TLS load test CI runs (no SIPp needed): fails if any call or
+# registration fails or an idle connection drops.
+loadtest-tls-smoke:
+	RATE=50 DURATION=4 PHONES=100 ROUNDS=1 IDLE=500 HOLD_S=2 scripts/loadtest-tls.sh
 
 # SIPp load on three hosts sharing PostgreSQL and Redis (loopback
 # 127.0.0.1-3): CPS and CPU per call per host, propagation time, lease

@@ -287,8 +287,8 @@ var phoneCases = map[string]paramCase{
 	"use_forwarding":          {"0", "2"},
 	"hardware_address":        {"", "00:15:65:aa:bb:cc"},
 	"language":                {"en_GB", "English"},
-	"ltype":                   {"", "phone"},
-	"lnumber":                 {"", "2002"},
+	"ltype":                   {"", "virtual"},
+	"lnumber":                 {"2002", "a b"}, // with ltype phone: logged into 2002
 	"mailbox":                 {"2002@default", "a b"},
 	"media":                   {"fax", "voice_fax"},
 	"missedemail":             {"0", "1"},
@@ -380,6 +380,7 @@ func seedFunctions() []seedFunction {
 			needs: map[string]map[string]string{
 				"bnumber": {"btype": "phone"}, "dnumber": {"dtype": "phone"}, "unumber": {"utype": "external"},
 				"btype": {"bnumber": "2002"}, "dtype": {"dnumber": "2002"}, "utype": {"unumber": "2002"},
+				"lnumber": {"ltype": "phone"},
 				// An address needs its country.
 				"emergency_address1": {"emergency_country": "GB"}, "emergency_address2": {"emergency_country": "GB"},
 				"emergency_address3": {"emergency_country": "GB"}, "emergency_address_city": {"emergency_country": "GB"},

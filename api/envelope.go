@@ -34,6 +34,9 @@ type Response struct {
 type Envelope struct {
 	Responses []Response `json:"responses"`
 	Data      any        `json:"data,omitempty"`
+	// file, when set, is the answer instead of the envelope
+	// (calls/recording, recording.go).
+	file *fileAnswer
 }
 
 // writeEnvelope answers with status: 200 but for the refusals of a body

@@ -30,5 +30,10 @@ func (h *Handler) Invoke(ctx context.Context, a *engine.Actor, name string, para
 		env, _ = envelopeForError(h.log, name, err)
 		return env
 	}
+	if out.file != nil {
+		// A file answer (calls/recording) is served over HTTP only.
+		out.file.f.Close()
+		return failure(CodeBadInput, "", name+" answers with the file itself: fetch "+prefix+name+"/")
+	}
 	return out
 }

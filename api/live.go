@@ -3,10 +3,9 @@ package api
 import (
 	"cmp"
 	"context"
-	"errors"
+
 	"net"
 	"slices"
-	"strconv"
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/records"
@@ -211,10 +210,7 @@ func (h *Handler) callsHangup(ctx context.Context, a *engine.Actor, p engine.Val
 	if found == nil || !sc.AllowsCall(found) {
 		return Envelope{}, engine.ErrNotFound
 	}
-	switch err := h.live.Hangup(id); {
-	case errors.Is(err, engine.ErrNotAnswered):
-		return Envelope{}, engine.FieldErrors{{Key: "id", Message: "the call " + strconv.Quote(id) + " is not answered yet: it ends when the caller gives up or no one answers"}}
-	case err != nil:
+	if err := h.live.Hangup(id); err != nil {
 		return Envelope{}, err
 	}
 	return ok(CodeNoContent, nil), nil

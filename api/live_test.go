@@ -43,9 +43,6 @@ func (l *liveState) Hangup(id string) error {
 	defer l.mu.Unlock()
 	for i, c := range l.calls {
 		if c.ID == id {
-			if c.State == records.CallRinging {
-				return engine.ErrNotAnswered
-			}
 			l.calls = append(l.calls[:i], l.calls[i+1:]...)
 			l.hungUp = append(l.hungUp, id)
 			return nil
@@ -194,7 +191,7 @@ func TestLiveHangupAndUnregister(t *testing.T) {
 	if r := as("owner", "calls/hangup", map[string]string{"id": "call-2002"}); r.code() != "404" {
 		t.Errorf("owner hanging up the system's call: %+v", r.Responses)
 	}
-	if r := as("owner", "calls/hangup", map[string]string{"id": "in-7002"}); r.code() != "400" || !hasKey(r, "id") {
+	if r := as("owner", "calls/hangup", map[string]string{"id": "in-7002"}); r.code() != "204" {
 		t.Errorf("hanging up a ringing call: %+v", r.Responses)
 	}
 	if r := as("owner", "calls/hangup", map[string]string{"id": "call-7002"}); r.code() != "204" {
@@ -214,7 +211,7 @@ func TestLiveHangupAndUnregister(t *testing.T) {
 	}
 	live.mu.Lock()
 	defer live.mu.Unlock()
-	if fmt.Sprint(live.hungUp) != "[call-7002]" || fmt.Sprint(live.removed) != "[7003 sip:7003@192.0.2.1:5062]" {
+	if fmt.Sprint(live.hungUp) != "[in-7002 call-7002]" || fmt.Sprint(live.removed) != "[7003 sip:7003@192.0.2.1:5062]" {
 		t.Errorf("hung up %v, removed %v", live.hungUp, live.removed)
 	}
 }

@@ -41,6 +41,8 @@ type Handler struct {
 	live engine.LiveState
 	// uploads holds a token for each rate deck being read.
 	uploads chan struct{}
+	// recordings is the directory calls/recording reads (recording.go).
+	recordings string
 }
 
 // function is one API function: it gets the authenticated actor and the
@@ -100,6 +102,7 @@ func NewHandler(svc *engine.Service, opts ...Option) *Handler {
 	h.functions["plans/routes/simulate"] = h.simulate
 	h.functions["routes/simulate"] = h.simulate
 	h.functions["peers/costs/import"] = h.importCosts
+	h.functions["calls/recording"] = h.callsRecording
 	h.addLiveFunctions()
 	h.routing = engine.NewRoutingStates(svc).Current
 	for _, o := range opts {
@@ -130,7 +133,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.Trim(strings.TrimPrefix(r.URL.Path, prefix), "/")
 	env, code, status := h.call(r, name)
 	setStatusHeaders(w, status)
-	writeEnvelope(w, status, env)
+	if env.file != nil {
+		serveFile(w, r, env.file)
+	} else {
+		writeEnvelope(w, status, env)
+	}
 	if h.observe != nil {
 		fn := name
 		if _, known := h.functions[name]; !known {

@@ -31,6 +31,20 @@
 // message or several (INFERRED: sent as read; SIP over UDP, the common
 // case, is one message a datagram).
 //
+// # SDES keys
+//
+// SRTP with SDES keys (RFC 4568) carries each party's master key in the
+// clear in the SDP (a=crypto ... inline:<key>): a capture server, and
+// anyone who reads its database or its web interface, would hold the key
+// of every SRTP call the switch carried. Every copy therefore has the key
+// material of each a=crypto attribute overwritten with '*' (the same
+// length, so Content-Length still holds) before it is sent
+// (sip/sipmsg.MaskSDESKeys). Over TCP and TLS a key split between two
+// reads of the stream is masked in each part it is recognised in; the
+// part after the split (no "inline:" before it) is not recognised.
+// INFERRED: no option turns the masking off; a capture that needs the
+// keys (decrypting SRTP in Homer) is a tap on the phone, not the switch.
+//
 // The hook is sipgo's tracer (sip.SIPDebugTracer), which belongs to the
 // process: Install sets it once, before the SIP core starts, as the
 // transaction timers are set.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/internal/udpbatch"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // DefaultQueue is how many messages wait to be sent before copies are
@@ -181,6 +182,8 @@ func (s *Sender) run() {
 		}
 	}
 	add := func(c captured) {
+		// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
+		sipmsg.MaskSDESKeys(*c.data)
 		p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
 			Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst), Payload: *c.data, CorrelationID: CallID(*c.data)}
 		i := w.Len()

@@ -101,3 +101,40 @@ func BenchmarkCapture(b *testing.B) {
 		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", msg)
 	}
 }
+
+// The SRTP master keys in an SDES offer (a=crypto inline:) do not leave in
+// the copy: masked with '*', the message otherwise as it was.
+func TestCaptureMasksSDESKeys(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New(ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const key = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"
+	msg := "INVITE sip:100@192.0.2.9 SIP/2.0\r\nCall-ID: k@phone\r\nContent-Length: 97\r\n\r\nv=0\r\nm=audio 4000 RTP/SAVP 0\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key + "|2^20\r\n"
+	orig := []byte(msg)
+	s.SIPTraceRead("TLS", "192.0.2.9:5061", "198.51.100.7:40000", orig)
+	buf := make([]byte, 65536)
+	ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := ln.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	if err := p.Unmarshal(buf[:n]); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(msg, key, strings.Repeat("*", len(key)), 1)
+	if string(p.Payload) != want {
+		t.Fatalf("captured:\n%s\nwant:\n%s", p.Payload, want)
+	}
+	if string(orig) != msg {
+		t.Fatal("the transport's own message was changed")
+	}
+}

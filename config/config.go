@@ -41,7 +41,12 @@ type Config struct {
 	// SIPAdvertise is the host the SIP core puts in its Contact and Via
 	// headers; needed when a listen URI binds all addresses (0.0.0.0, ::).
 	SIPAdvertise string `yaml:"sip_advertise"`
-	Realm        string `yaml:"realm"`
+	// SIPWebSocketOrigins are the origins (scheme://host[:port]) whose web
+	// pages may use the ws:// and wss:// listeners (SIP over WebSocket,
+	// RFC 7118); "*" allows any. Empty: a listener's own origin only.
+	// Clients that send no Origin (not browsers) are not affected.
+	SIPWebSocketOrigins []string `yaml:"sip_ws_origins"`
+	Realm               string   `yaml:"realm"`
 	// DigestAlgorithms are offered to phones in this order (RFC 8760).
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	Metrics          string   `yaml:"metrics"` // separate listener for /metrics; "" = on the HTTP listener
@@ -107,7 +112,8 @@ type TLSConfig struct {
 	// VerifyClients is what the SIP tls:// listeners ask of phones and
 	// peers (mutual TLS, as carriers and Teams Direct Routing do):
 	// "none" (default), "optional" (a certificate given must chain to
-	// ClientCAFile) or "required". INFERRED names.
+	// ClientCAFile) or "required". INFERRED names. The wss:// listeners
+	// never ask: browsers have no certificate and authenticate by digest.
 	VerifyClients string `yaml:"verify_clients"`
 	// ClientCAFile holds the CAs (PEM) client certificates must chain to.
 	ClientCAFile string `yaml:"client_ca_file"`
@@ -196,6 +202,20 @@ type MediaConfig struct {
 	// call is on hold (rtpholdtimeout). 0 turns either off.
 	Timeout     time.Duration `yaml:"timeout"`
 	HoldTimeout time.Duration `yaml:"hold_timeout"`
+	// RecordingsDir is where the relay writes call recordings (record
+	// groups: <customer>/<directory>/<Call-ID>.wav, private to sipswitch's
+	// user) and calls/recording reads them; "" records nothing.
+	RecordingsDir string `yaml:"recordings_dir"`
+	// MusicDir holds the hold music classes: its files are the class
+	// "default", each subdirectory music-N the class of lines with music
+	// N (the layout of Asterisk's moh directory); "" plays none. A reload
+	// reads it again.
+	MusicDir string `yaml:"music_dir" reload:"live"`
+	// SDESWithoutTLS lets SDES keys (SRTP master keys in the SDP's
+	// a=crypto) travel over UDP and TCP. Off: they are taken and sent
+	// over TLS only. UNSAFE when on: whoever reads the signalling on its
+	// way has the keys and the media (sip.WithSDESWithoutTLS).
+	SDESWithoutTLS bool `yaml:"sdes_without_tls"`
 }
 
 // RenderConfig drives re-rendering of Asterisk configuration on change.
@@ -267,7 +287,9 @@ type CallsConfig struct {
 	PeerMatch string `yaml:"peer_match"`
 	// VoicemailServer (host[:port]) takes the calls lines send to
 	// voicemail (btype/dtype/utype voicemail): the Asterisk hosting the
-	// rendered voicemail context. "" ends such calls instead.
+	// rendered voicemail context. "" ends such calls instead. Its
+	// message-summary NOTIFYs, from exactly this address, are relayed to
+	// the lines showing the box (sip/mwi.go).
 	VoicemailServer string `yaml:"voicemail_server"`
 }
 
@@ -334,7 +356,7 @@ func Default() Config {
 			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
 			OverloadDelay: sip.DefaultOverloadDelay,
 		},
-		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour},
+		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour, RecordingsDir: "./recordings"},
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
@@ -538,7 +560,7 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		if err := checkListenAddr(addr); err != nil {
 			return fail("sip", fmt.Sprintf("%q: %v", s, err))
 		}
-		if network == "tls" && c.TLS.CertFile == "" {
+		if (network == "tls" || network == "wss") && c.TLS.CertFile == "" {
 			return fail("sip", fmt.Sprintf("%q needs a certificate: tls.cert_file and tls.key_file", s))
 		}
 		if host, _, _ := net.SplitHostPort(addr); c.SIPAdvertise == "" && (host == "" || net.ParseIP(host).IsUnspecified()) {
@@ -547,6 +569,11 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if strings.ContainsAny(c.SIPAdvertise, " \t\r\n;,<>\"") {
 		return fail("sip_advertise", "must be a host name or IP address")
+	}
+	for _, o := range c.SIPWebSocketOrigins {
+		if _, err := sip.ParseWebSocketOrigin(o); err != nil {
+			return fail("sip_ws_origins", err.Error())
+		}
 	}
 	if _, err := c.Location(); err != nil {
 		return fail("time_zone", err.Error())

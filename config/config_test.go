@@ -87,6 +87,8 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"realm: asterisk\nrender:\n  dir: /x\n", "render.realm", 0},
 		{"realm: pbx\nrender:\n  dir: /x\n  realm: pbx\n", "render.realm", 4},
 		{"sip: [tls://127.0.0.1:5061]\n", "sip", 1},
+		{"sip_ws_origins: [phone.example]\n", "sip_ws_origins", 1},
+		{"sip_ws_origins: [\"https://phone.example/app\"]\n", "sip_ws_origins", 1},
 		{"sip: [wss://127.0.0.1:5061]\n", "sip", 1},
 		{"tls:\n  verify_clients: always\n", "tls.verify_clients", 2},
 		{"tls:\n  verify_clients: required\n", "tls.client_ca_file", 0},

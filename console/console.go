@@ -36,6 +36,10 @@ type Counters struct {
 	Registrations  int64
 	CallsAttempted int64
 	CallsAnswered  int64
+	// CallsCompleted counts answered calls that have ended, TalkMillis
+	// their time from answer to end (the average call duration).
+	CallsCompleted int64
+	TalkMillis     int64
 	// Failures counts calls that failed, by cause ("no_route", "busy"...).
 	Failures map[string]int64
 }

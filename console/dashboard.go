@@ -142,6 +142,10 @@ func (c *Console) dashData(r *http.Request, s *api.Session) *dashData {
 	if n := now.CallsAttempted - base.CallsAttempted; n > 0 {
 		asr = strconv.FormatFloat(100*float64(now.CallsAnswered-base.CallsAnswered)/float64(n), 'f', 1, 64) + "%"
 	}
+	acd := "–"
+	if n := now.CallsCompleted - base.CallsCompleted; n > 0 {
+		acd = (time.Duration((now.TalkMillis-base.TalkMillis)/n) * time.Millisecond).Round(time.Second).String()
+	}
 	top := int64(1)
 	for cause, n := range now.Failures {
 		if n -= base.Failures[cause]; n > 0 {
@@ -158,6 +162,7 @@ func (c *Console) dashData(r *http.Request, s *api.Session) *dashData {
 		card{"Registrations", strconv.FormatInt(now.Registrations, 10)},
 		card{"Calls/s (5 min)", cps},
 		card{"Answered (" + d.Window + ")", asr},
+		card{"Average call (" + d.Window + ")", acd},
 	)
 	d.Chart = chartOf(samples)
 	if c.usage != nil {

@@ -13,7 +13,7 @@ import (
 // failures by cause of the last hour, not since start; peers and lines
 // busiest first against their limits.
 func TestDashboardFigures(t *testing.T) {
-	now := Counters{CallsAttempted: 300, CallsAnswered: 150, Failures: map[string]int64{"busy": 40, "no_route": 10}}
+	now := Counters{CallsAttempted: 300, CallsAnswered: 150, CallsCompleted: 130, TalkMillis: 4_000_000, Failures: map[string]int64{"busy": 40, "no_route": 10}}
 	c := &Console{samples: newSampler(5*time.Second, time.Hour), counters: func() Counters { return now },
 		usage: func() Usage {
 			return Usage{
@@ -21,7 +21,7 @@ func TestDashboardFigures(t *testing.T) {
 				Lines: []LineSpend{{"cheap", 1, 10}, {"spent", 9, 10}},
 			}
 		}}
-	c.samples.add(time.Now().Add(-time.Hour), Counters{CallsAttempted: 100, CallsAnswered: 100, Failures: map[string]int64{"busy": 40}})
+	c.samples.add(time.Now().Add(-time.Hour), Counters{CallsAttempted: 100, CallsAnswered: 100, CallsCompleted: 90, TalkMillis: 1_600_000, Failures: map[string]int64{"busy": 40}})
 	c.samples.add(time.Now().Add(-time.Minute), Counters{CallsAttempted: 250, CallsAnswered: 140, Failures: map[string]int64{"busy": 40, "no_route": 5}})
 	d := c.dashData(httptest.NewRequest("GET", "/", nil), &api.Session{Actor: engine.SystemActor()})
 	cards := map[string]string{}
@@ -31,6 +31,11 @@ func TestDashboardFigures(t *testing.T) {
 	// 200 attempted and 50 answered in the window: 25%, not 50%.
 	if got := cards["Answered ("+d.Window+")"]; got != "25.0%" {
 		t.Errorf("ASR %q (cards %v)", got, cards)
+	}
+	// 40 calls ended in the window with 2,400 s of talk: 1m0s each, not
+	// the 30.8 s since start.
+	if got := cards["Average call ("+d.Window+")"]; got != "1m0s" {
+		t.Errorf("average call duration %q (cards %v)", got, cards)
 	}
 	if len(d.Failures) != 1 || d.Failures[0].Label != "no_route" || d.Failures[0].Value != 10 {
 		t.Errorf("failures in the window: %+v", d.Failures)

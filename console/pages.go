@@ -42,6 +42,8 @@ var kindPages = []*kindPage{
 		parent: "timegroup", parentModule: "timegroups", main: []string{"timegroup", "days", "starthour", "startminute", "endhour", "endminute"}},
 	{path: "/cos", module: "cos", title: "Classes of service", key: "id", columns: []string{"id", "name", "description", "customer"},
 		search: "name", searchLabel: "Name starts with", main: []string{"name", "description", "customer", "otherwise"}},
+	{path: "/recordgroups", module: "recordgroups", title: "Record groups", key: "id", columns: []string{"id", "name", "calls", "retention", "directory", "customer"},
+		search: "name", searchLabel: "Name starts with", main: []string{"name", "calls", "retention", "directory", "customer"}},
 	{path: "/cosrules", module: "cos/rules", title: "Class of service rules", key: "id", columns: []string{"id", "cos", "position", "prefix", "allow", "timegroup", "description"},
 		search: "prefix", searchLabel: "Prefix", parent: "cos", parentModule: "cos", main: []string{"cos", "position", "prefix", "allow"}},
 }

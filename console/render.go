@@ -122,6 +122,7 @@ func (c *Console) newPage(r *http.Request, s *api.Session, title string) *page {
 		{"/timeperiods", "Time periods", a.Can(kinds["timegroups/periods"].ListPriv...)},
 		{"/cos", "Classes of service", a.Can(kinds["cos"].ListPriv...)},
 		{"/cosrules", "COS rules", a.Can(kinds["cos/rules"].ListPriv...)},
+		{"/recordgroups", "Record groups", a.Can(kinds["recordgroups"].ListPriv...)},
 		{"/simulate", "Simulate", a.Can(engine.PrivCommerce)},
 		{"/records", "Call records", a.Can(kinds["calls"].ListPriv...)},
 	}

@@ -493,6 +493,7 @@ func (s *Service) Kinds() map[string]*Kind {
 		"plans/routes":       kindRoute,
 		"timegroups":         kindTimeGroup,
 		"timegroups/periods": kindTimePeriod,
+		"recordgroups":       kindRecordGroup,
 		"peers/costs":        kindPeerCost,
 		"customers":          kindCustomer,
 		"cos":                kindCOS,

@@ -58,7 +58,6 @@ type LiveState interface {
 
 // Errors of the live state.
 var (
-	ErrNotAnswered = errors.New("the call is not answered yet")
 	ErrNoLiveState = errors.New("this server carries no calls: the live state is served by sipswitch serve")
 )
 

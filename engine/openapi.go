@@ -190,7 +190,7 @@ func extraFunctions() []APIFunction {
 			withDoc(flag("replace", "0"), "remove the peer's rows first"),
 			withDoc(Param{Name: "csv", Type: String}, "the rate deck, when not POSTed as text/csv"),
 		}, Required: []string{"peer"}},
-	}, liveFunctions()...)
+	}, append(liveFunctions(), recordingFunction())...)
 }
 
 // liveFunctions are the live state's (live.go, api/live.go).

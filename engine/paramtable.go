@@ -74,7 +74,7 @@ const (
 	notCallerSide = "simulation decides a call a line makes; this acts on calls to the line"
 	notSimulated  = "simulation shows the route, peers and admission, not this"
 	noAudio       = "the SIP core relays media and plays none"
-	noEndpointSIP = "no per-endpoint setting on the SIP core: a registering endpoint is a line there (routing.EndpointLine) and the switch-wide settings apply"
+	noEndpointSIP = "no per-endpoint setting on the SIP core: a registering endpoint is a line there (routing.EndpointLine), one at a fixed host a trunk (routing.EndpointTrunk), and the switch-wide settings apply"
 	noEndpointSim = "simulation decides a registering endpoint's calls (phone=<name>, routing.EndpointLine); this does not change them"
 )
 

@@ -60,13 +60,18 @@ var phoneEffects = map[string]effect{
 	"use_forwarding":   {Render: on("0: forwarding is ignored"), SIP: on("0: forwarding is ignored"), Simulate: off(notCallerSide)},
 	"hardware_address": {Refused: "the switch provisions no handsets, so a MAC address is used by nothing"},
 	"language":         {Render: on("language= (Asterisk's prompts)"), SIP: off(noAudio), Simulate: off(notSimulated)},
-	"ltype":            {Refused: "virtual phones (logging in on top of another line) are not built on any path"},
-	"lnumber":          {Refused: "virtual phones (logging in on top of another line) are not built on any path"},
+	"ltype": {Render: on("phone: the line's extension dials the device of the line lnumber names, and that line's endpoint presents this line's caller id"),
+		SIP:      on("phone: calls to the line ring the contacts of the line lnumber names (To: this line); that line's calls present this line's caller id"),
+		Simulate: on("phone: `called` the line rings `device`, the line it is logged into; that line's calls show this line's caller id")},
+	"lnumber": {Render: on("the line's extension dials the device of lnumber (its contacts, its delivery)"),
+		SIP: on("the line whose registered contacts ring for this line, and whose calls present it"), Simulate: on("`device` of a call to the line")},
 	"mailbox": {Render: on("mailbox= (message waiting from Asterisk's voicemail) and VoiceMail destinations"),
-		SIP: on("the voicemail destination's box; the SIP core sends no message-waiting NOTIFY"), Simulate: off(notCallerSide)},
-	"media":       {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
-	"missedemail": {Refused: "the switch sends no email on any path"},
-	"music":       {Render: on("mohsuggest=/moh_suggest= class music-N"), SIP: off(noAudio), Simulate: off(notSimulated)},
+		SIP:      on("the voicemail destination's box; message waiting: the line may SUBSCRIBE to it (RFC 3842) and the voicemail server's NOTIFYs for the box are relayed to the line"),
+		Simulate: off(notCallerSide)},
+	"media":            {Render: on("fax: the plan's fax context and T.38"), SIP: on("the media the call is routed for (voice or fax routes)"), Simulate: on("the routes the call may take")},
+	"media_encryption": mediaEncryptionEffect,
+	"missedemail":      {Refused: "the switch sends no email on any path"},
+	"music":            {Render: on("mohsuggest=/moh_suggest= class music-N; musiconhold.conf class music-N (files in moh/music-N)"), SIP: on("while the line holds, the relay plays class music-N (0: the default class) to the other party in G.711; calls of a line with a class are relayed"), Simulate: off(notSimulated)},
 	"music_ringing": {Render: on("Dial option m: music instead of ringing"), SIP: off(noAudio + ": the callee's 180 is relayed"),
 		Simulate: off(notSimulated)},
 	"owner": {Render: off(apiOnly), SIP: off(apiOnly), Simulate: off(apiOnly)},
@@ -82,10 +87,10 @@ var phoneEffects = map[string]effect{
 		Simulate: off("simulation decides calls to peers, not to lines")},
 	"provision1":   {Refused: "the switch provisions no handsets"},
 	"provisioning": {Refused: "the switch provisions no handsets (there are no provisioning objects to refer to)"},
-	"recordgroup":  {Refused: "calls are not recorded on any path (the SIP core relays media, the files write no MixMonitor)"},
+	"recordgroup":  {Render: on("MixMonitor of the calls its group records, into the group's directory under Asterisk's monitor directory, named by Call-ID"), SIP: on("the relay records the calls its group records (they are relayed): a stereo G.711 WAVE per call, its path in the call record, deleted after the group's retention"), Simulate: off(notSimulated)},
 	"registrar":    {Refused: "the switch provisions no handsets, so no handset is told a registrar"},
 	"ringtime":     {Render: on("Dial timeout"), SIP: on("how long the line rings before the no-answer destination"), Simulate: off(notCallerSide)},
-	"screen":       {Refused: "call screening (announcing the caller) needs audio prompts no path plays"},
+	"screen":       {Refused: "screening needs prompts played, names recorded and keys (DTMF) collected: the SIP core's relay only forwards media, so though Asterisk could (Dial option p) it is refused on both paths, to mean one thing everywhere"},
 	"source":       {Render: on("deny all, permit= each network"), SIP: on("REGISTER and calls from elsewhere are refused 403"), Simulate: on("source given: outcome source")},
 	"totalmaximum": {Render: on("call-limit / GROUP counts both ways: busy when full"), SIP: on("calls both ways beyond it: 486"),
 		Simulate: on("`line_limit` when the line is full")},
@@ -93,6 +98,14 @@ var phoneEffects = map[string]effect{
 	"unumber":       {Render: on("the unregistered destination's number or line"), SIP: on("the unregistered destination's number or line"), Simulate: off(notCallerSide)},
 	"unumber_group": {Refused: "there are no group calls (hunt groups, queues) on any path"},
 	"validation":    {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
+}
+
+// mediaEncryptionEffect is the row of phones' and peers' media_encryption
+// (a sipswitch addition).
+var mediaEncryptionEffect = effect{
+	Render:   on("optional: media_encryption=sdes + media_encryption_optimistic=yes; required: media_encryption=sdes (chan_sip encryption=yes); Asterisk also exchanges the keys over UDP/TCP"),
+	SIP:      on("SRTP with SDES keys terminated by the relay, keys over TLS only: none refuses RTP/SAVP (488), optional takes and offers SRTP, required refuses plain RTP (488)"),
+	Simulate: off(notSimulated),
 }
 
 // emergencyLocation is the row of each element of a line's emergency
@@ -132,13 +145,14 @@ var peerEffects = map[string]effect{
 		SIP: on("emergency calls to the peer carry the line's PIDF-LO and Geolocation"), Simulate: on("`location` on the peer's attempt")},
 	"fail_percent": {Render: on("RAND() ≤ N: congestion (503) before dialling"), SIP: on("that share of calls fails 503 before dialling"),
 		Simulate: on("the peer's failure share")},
-	"outmaximum": {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
-	"password":   {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
+	"media_encryption": mediaEncryptionEffect,
+	"outmaximum":       {Render: on("call-limit / GROUP_COUNT: full → next peer"), SIP: on("calls beyond it skip to the next peer"), Simulate: on("`peer_limit` when full")},
+	"password":         {Render: on("outbound auth secret"), SIP: on("answers the carrier's digest challenge"), Simulate: off("simulation authenticates nobody")},
 	"plan_customer": {Render: off("who may route to the peer: checked when a route names it"), SIP: off("who may route to the peer: checked when a route names it"),
 		Simulate: off("who may route to the peer: checked when a route names it")},
 	"proxy":                  {Render: on("outbound proxy"), SIP: on("calls go through the proxy"), Simulate: off("simulation does not resolve hosts")},
 	"send_asserted_identity": {Render: on("sendrpid=pai / send_pai"), SIP: on("P-Asserted-Identity sent"), Simulate: off(notSimulated)},
-	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id sent for withheld callers"), Simulate: on("from: what the peer is sent")},
+	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id beside P-Asserted-Identity (send_asserted_identity) for callers who may not be shown, never alone (RFC 3325 9.3, as res_pjsip)"), Simulate: on("from: what the peer is sent")},
 	"send_rpid":              {Render: on("sendrpid / send_rpid"), SIP: on("Remote-Party-ID sent"), Simulate: off(notSimulated)},
 	"url_costs":              {Refused: "the switch fetches no costs from URLs; import a deck with peers/costs/import"},
 	"username":               {Render: on("auth username (and from_user/fromuser)"), SIP: on("the digest username answering the carrier's challenge"), Simulate: off(notSimulated)},
@@ -162,37 +176,38 @@ var routeEffects = map[string]effect{
 
 // sipEndpointEffects: the SIP core serves a sip_endpoint that registers to
 // the switch as a line (routing.EndpointLine: its registration, its calls
-// on the default plan, calls to its name); what it reads of one is in sip,
-// the rest says why not. routes/simulate's phone may name one
-// (simulate_endpoint.go).
+// on the default plan, calls to its name) and one at a fixed host as a
+// trunk (routing.EndpointTrunk: its calls in reach lines, lines dial its
+// name, registration=out is registered by the switch: sip/outreg.go);
+// what it reads of one is in sip, the rest says why not. routes/simulate's
+// phone may name a line (simulate_endpoint.go).
 var sipEndpointEffects = func() map[string]effect {
 	const (
-		notPlaced  = "for calls the switch places to a fixed host or a registration it sends, which the SIP core does not make: it rings a registering endpoint at its registered contact"
 		noPtime    = "the SIP core keeps the SDP's packetization (it never transcodes or repacketizes)"
 		switchWide = "the SIP core's switch-wide setting applies (calls.*)"
 	)
 	sip := map[string]pathClaim{
-		"name":         on("the line's name: the address of record it registers and the number that rings it"),
-		"defaultuser":  on("the digest username it registers and calls with (its name when empty)"),
-		"secret":       on("the digest password it registers and calls with; without one it is no line"),
-		"registration": on("in (or a dynamic host): a line; out: not served"),
-		"host":         on("empty or dynamic: a line; a fixed host: not served unless registration is in"),
-		"insecure":     on("1: not served (no secret to prove it)"),
-		"qualify":      on("OPTIONS to the registered contact every ping interval; one that does not answer is skipped (a line's ping=1)"),
-		"audio_codecs": on("the only codecs offered to it and offered on from its calls"),
-		"codec_order":  on("the order of those codecs"),
+		"name":          on("a line's name (the address of record it registers, the number that rings it); a trunk's name, which lines dial"),
+		"defaultuser":   on("the digest username both ways (its name when empty); a trunk's Request-URI user and the user it is registered as"),
+		"secret":        on("a line's password; a trunk's calls are challenged for it unless insecure, and it answers the trunk's challenges without a remotesecret; without one an endpoint is no line"),
+		"registration":  on("in (or a dynamic host): a line; out: the switch registers at its host, refreshes, retries and unregisters (sip/outreg.go); none with a host: a trunk"),
+		"host":          on("empty or dynamic: a line; a fixed host: a trunk there (calls to it, calls from it known by it, its registration and qualify sent to it)"),
+		"insecure":      on("1: no line; a trunk's calls are known by its address alone (any UDP port) and not challenged"),
+		"qualify":       on("a line's contacts, or a trunk's host, are sent OPTIONS; one that does not answer is skipped (a trunk: calls to it answered 480)"),
+		"qualifyfreq":   on("a trunk's OPTIONS interval (a line's ping interval is switch-wide: calls.ping_interval)"),
+		"transport":     on("a trunk's calls, registration and qualify go over its first transport, and its calls in are known over it (a line registers over any)"),
+		"fromuser":      on("From user of calls to a trunk (a withheld caller stays anonymous)"),
+		"fromdomain":    on("From host of calls to a trunk"),
+		"remotesecret":  on("answers a trunk's challenges and its registrar's (else secret)"),
+		"port":          on("a trunk's port: its calls, registration and qualify go there, and over UDP its calls must come from it unless insecure"),
+		"outboundproxy": on("calls to a trunk and its registration are sent through it"),
+		"extension":     on("the Contact user of its registration (else defaultuser): calls on it reach that line"),
+		"dtmfmode":      on("a trunk's, as a peer's: info or inband removes telephone-event from offers to it and from its calls' offers to lines; a line's DTMF passes as sent"),
+		"audio_codecs":  on("the only codecs offered to it and offered on from its calls (line or trunk)"),
+		"codec_order":   on("the order of those codecs"),
 
-		"transport":       off("the endpoint registers over any transport the switch listens on"),
-		"nat":             off("the SIP core finds NAT per call for every line and sends to the registration's source (RFC 3581), as nat=yes"),
-		"auth":            off(notPlaced),
-		"fromuser":        off(notPlaced),
-		"fromdomain":      off(notPlaced),
-		"remotesecret":    off(notPlaced),
-		"port":            off(notPlaced),
-		"outboundproxy":   off(notPlaced),
-		"extension":       off(notPlaced),
-		"qualifyfreq":     off("the ping interval is switch-wide (calls.ping_interval)"),
-		"dtmfmode":        off("DTMF passes as the endpoint sends it; telephone-event stays in offers to it"),
+		"nat":             off("the SIP core finds NAT per call for every line and sends to the registration's source (RFC 3581), as nat=yes; a trunk is called at its host"),
+		"auth":            off("a trunk's challenges are answered with defaultuser and remotesecret (else secret) in whatever realm they name: no per-realm credential"),
 		"session-timers":  off(switchWide),
 		"session-minse":   off(switchWide),
 		"session-expires": off(switchWide),
@@ -217,11 +232,11 @@ var sipEndpointEffects = func() map[string]effect {
 		"codec_order":  on("the order of the codecs shown per attempt"),
 	}
 	render := map[string]string{
-		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension",
+		"name":                 "`[name]` sections of the chosen driver; a registering endpoint's `[phone-<name>]` context and `[phones]` extension; a trunk's `[endpoints]` extension",
 		"defaultuser":          "defaultuser= / auth username and contact user",
 		"secret":               "inbound md5 secret (and outbound when sent)",
 		"registration":         "in: takes a registration and is a line (context `[phone-<name>]`); out: register => / type=registration",
-		"host":                 "host= / aor contact and identify match",
+		"host":                 "host= / aor contact and identify match (with the port unless insecure or not UDP)",
 		"transport":            "transport= / transport-<first> (pjsip takes the first only: a save warns)",
 		"nat":                  "nat= / rtp_symmetric, force_rport, rewrite_contact",
 		"auth":                 "auth= / a realm auth section",
@@ -264,7 +279,7 @@ var sipEndpointEffects = func() map[string]effect {
 		"rtptimeout":           "rtptimeout=60 / rtp_timeout=60 when 1",
 		"rtpholdtimeout":       "rtpholdtimeout=300 / rtp_timeout_hold=300 when 1",
 		"insecure":             "insecure=port,invite / no inbound auth",
-		"extension":            "the registration's contact user",
+		"extension":            "the registration's contact user (else defaultuser)",
 	}
 	none := map[string]string{
 		"rpid_format":     "neither driver has a per-endpoint option (a save warns)",

@@ -41,6 +41,7 @@ var PeerSpec = newSpec(
 	// does not expect a multipart body may refuse the INVITE.
 	flag("emergency_location", "0"),
 	integer("fail_percent", "0", 0, 100),
+	mediaEncryptionParam,
 	Param{Name: "outmaximum", Type: Integer, Default: "-1", Min: -1, MinSet: true},
 	str("password", "", checkCredential),
 	Param{Name: "plan_customer", Type: Integer, Default: "-1", Min: -1, MinSet: true},

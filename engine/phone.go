@@ -82,6 +82,7 @@ var PhoneSpec = newSpec(
 	requiredIf(str("lnumber", "", checkName), "when ltype is phone", func(v Values) bool { return v["ltype"] == "phone" }),
 	ownerManaged(str("mailbox", "", checkMailbox)),
 	enum("media", String, routing.MediaVoice, routing.MediaVoice, routing.MediaFax),
+	mediaEncryptionParam,
 	ownerManaged(flag("missedemail", "0")),
 	ownerManaged(id("music", false)),
 	ownerManaged(flag("music_ringing", "0")),
@@ -220,6 +221,11 @@ func checkPhone(ctx context.Context, tx *storage.Tx, a *Actor, v, old Values) (F
 			errs = append(errs, FieldError{Key: "owner", Message: fmt.Sprintf("user %d does not exist or is not yours", o)})
 		}
 	}
+	more, err = checkRecordGroupRef(ctx, tx, v, old)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, more...)
 	more, err = checkLineReferences(ctx, tx, a, v, old)
 	if err != nil {
 		return nil, err

@@ -90,9 +90,16 @@ func checkLineReferences(ctx context.Context, tx *storage.Tx, a *Actor, v, old V
 		}
 		return err
 	}
-	if v["ltype"] == "phone" && changed("ltype", "lnumber") {
+	if v["ltype"] == routing.LTypePhone && changed("ltype", "lnumber") {
 		if err := refer("lnumber", v["lnumber"]); err != nil {
 			return nil, err
+		}
+		if len(errs) == 0 {
+			more, err := checkLogin(ctx, tx, v)
+			if err != nil {
+				return nil, err
+			}
+			errs = append(errs, more...)
 		}
 	}
 	for _, d := range [][2]string{{"btype", "bnumber"}, {"dtype", "dnumber"}, {"utype", "unumber"}} {
@@ -141,5 +148,35 @@ func copyPassword(ctx context.Context, tx *storage.Tx, a *Actor, v Values) (Fiel
 		return FieldErrors{{Key: "copy_password", Message: fmt.Sprintf("telephone line %q is not in the line's customer; copy_password copies only within one customer", name)}}, nil
 	}
 	v["password"] = src["password"]
+	return nil, nil
+}
+
+// checkLogin holds the rules of a virtual line's login (ltype phone,
+// lnumber; routing/virtual.go) that make it mean one thing on every path:
+// a line logs into another line, not itself; not into a line that is
+// itself logged in, nor while others are logged into it (no chains); and
+// one virtual line per physical line (the one whose number the desk's
+// calls present). Logging out is ltype empty.
+func checkLogin(ctx context.Context, tx *storage.Tx, v Values) (FieldErrors, error) {
+	name, target := v["name"], v["lnumber"]
+	if strings.EqualFold(target, name) {
+		return FieldErrors{{Key: "lnumber", Message: "lnumber must name another line: a line cannot log into itself"}}, nil
+	}
+	recs, err := tx.List(ctx, "phones", storage.Query{Where: []storage.Cond{{Col: "ltype", Op: "=", Val: routing.LTypePhone}}})
+	if err != nil {
+		return nil, fmt.Errorf("read virtual lines: %w", err)
+	}
+	for _, rec := range recs {
+		o := valuesOfRecord(rec)
+		switch {
+		case strings.EqualFold(o["name"], name):
+		case strings.EqualFold(o["name"], target):
+			return FieldErrors{{Key: "lnumber", Message: fmt.Sprintf("telephone line %q is itself logged into line %q: virtual lines do not chain", o["name"], o["lnumber"])}}, nil
+		case strings.EqualFold(o["lnumber"], name):
+			return FieldErrors{{Key: "ltype", Message: fmt.Sprintf("telephone line %q is logged into this line: a line others are logged into cannot log in itself", o["name"])}}, nil
+		case strings.EqualFold(o["lnumber"], target):
+			return FieldErrors{{Key: "lnumber", Message: fmt.Sprintf("telephone line %q is already logged into line %q: one virtual line per line (log it out first: ltype empty)", o["name"], target)}}, nil
+		}
+	}
 	return nil, nil
 }

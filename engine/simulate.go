@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,9 +64,11 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 	}
 	req := routing.CallRequest{Called: p["called"], Caller: p["caller"], Media: p["media"]}
 	var errs FieldErrors
-	// The SIP core's rule: the number is decided on as its dial string.
+	// The SIP core's rule: the number is decided on as its dial string,
+	// unless it is a line's name (then the line rings: below).
+	calledErr := false
 	if n, err := routing.NormalizeNumber(req.Called); err != nil {
-		errs = append(errs, FieldError{Key: "called", Message: "called is required: " + routing.NumberRule})
+		calledErr = true
 	} else {
 		req.Called = n
 	}
@@ -97,6 +100,17 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 		}
 	}
 	err := s.db.Read(ctx, func(tx *storage.Tx) error {
+		// A called line's name rings the line, as on the SIP core; a line
+		// the actor may not read is simulated as a number.
+		if called, ok, err := s.calledLine(ctx, tx, a, p["called"]); err != nil {
+			return err
+		} else if ok {
+			req.CalledLine, req.CalledDevice = called.line, called.device
+			req.Called, calledErr = called.line.Name, false
+		}
+		if calledErr {
+			errs = append(errs, FieldError{Key: "called", Message: "called is required: a line's name or " + routing.NumberRule})
+		}
 		lineKey, lineName := "phone", p["phone"]
 		if lineName == "" && req.Caller != "" {
 			if _, ok, err := readableLine(ctx, tx, a, req.Caller); err != nil {
@@ -141,7 +155,12 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 			if req.Media == "" {
 				req.Media = line.CallMedia()
 			}
-			req.Caller, req.Presentation = line.ExternalIdentity()
+			// The line presents the virtual line logged into it, if any.
+			presenting, err := presentingLine(ctx, tx, &line)
+			if err != nil {
+				return err
+			}
+			req.Caller, req.Presentation = presenting.ExternalIdentity()
 			if p["plan"] == "" {
 				if req.Plan = line.Plan; req.Plan == 0 {
 					if req.Plan, err = effectivePlan(ctx, tx, line.Customer); err != nil {
@@ -149,7 +168,9 @@ func (s *Service) SimulationRequest(ctx context.Context, a *Actor, p Values) (ro
 					}
 				}
 			}
-		} else if req.Caller != "" {
+		} else if req.Caller != "" && req.Line == nil {
+			// A caller number given (not a line's identity: an endpoint
+			// line's is its name, which need not be a number).
 			if n, err := routing.NormalizeNumber(req.Caller); err != nil {
 				errs = append(errs, FieldError{Key: "caller", Message: "caller must be a line or " + routing.NumberRule})
 			} else {
@@ -204,4 +225,58 @@ func effectivePlan(ctx context.Context, tx *storage.Tx, customer int) (int, erro
 	}
 	st, err := settingsIn(ctx, tx)
 	return st.DefaultPlan, err
+}
+
+// simulatedCall is a called line and the device that rings for it.
+type simulatedCall struct{ line, device *routing.Phone }
+
+// calledLine finds the line a called number names (its name as it is, as
+// routing.Dialled decides on the SIP core) when the actor may read it,
+// and the device it rings: the line's own, or for a virtual line the line
+// it is logged into (routing/virtual.go).
+func (s *Service) calledLine(ctx context.Context, tx *storage.Tx, a *Actor, called string) (simulatedCall, bool, error) {
+	if called == "" || checkName(called) != nil {
+		return simulatedCall{}, false, nil
+	}
+	vals, ok, err := readableLine(ctx, tx, a, called)
+	if err != nil || !ok {
+		return simulatedCall{}, false, err
+	}
+	phones := make([]routing.Phone, 1, 2)
+	bindValues(&phones[0], vals)
+	if phones[0].LNumber != "" {
+		rec, err := tx.Get(ctx, "phones", "name", phones[0].LNumber)
+		switch {
+		case err == nil:
+			var dev routing.Phone
+			bindValues(&dev, valuesOfRecord(rec))
+			phones = append(phones, dev)
+		case !errors.Is(err, storage.ErrNotFound):
+			return simulatedCall{}, false, fmt.Errorf("read telephone line %q: %w", phones[0].LNumber, err)
+		}
+	}
+	c := simulatedCall{line: &phones[0], device: &phones[0]}
+	if dev, ok := routing.NewLogins(phones).Device(c.line); ok {
+		c.device = dev
+	}
+	return c, true, nil
+}
+
+// presentingLine is the line whose caller presentation line's calls show
+// (routing.Logins.Presenting over the store's lines): a virtual line
+// logged into it, else line itself.
+func presentingLine(ctx context.Context, tx *storage.Tx, line *routing.Phone) (*routing.Phone, error) {
+	recs, err := tx.List(ctx, "phones", storage.Query{Where: []storage.Cond{{Col: "ltype", Op: "=", Val: routing.LTypePhone}}})
+	if err != nil {
+		return nil, fmt.Errorf("read virtual lines: %w", err)
+	}
+	phones := []routing.Phone{*line}
+	for _, rec := range recs {
+		var v routing.Phone
+		bindValues(&v, valuesOfRecord(rec))
+		if v.ID != line.ID && strings.EqualFold(v.LNumber, line.Name) {
+			phones = append(phones, v)
+		}
+	}
+	return routing.NewLogins(phones).Presenting(&phones[0]), nil
 }

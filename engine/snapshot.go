@@ -58,6 +58,9 @@ func (s *Service) Snapshot(ctx context.Context) (*routing.Snapshot, error) {
 		if snap.Classes, err = loadClasses(ctx, tx); err != nil {
 			return err
 		}
+		if err := loadAll(ctx, tx, "recordgroups", &snap.RecordGroups); err != nil {
+			return err
+		}
 		if s.db.Columns("sip_endpoints") != nil {
 			if err := loadAll(ctx, tx, "sip_endpoints", &snap.SIPEndpoints); err != nil {
 				return err

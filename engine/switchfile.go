@@ -65,9 +65,10 @@ func (es SwitchFileErrors) Unwrap() error { return ErrSwitchFile }
 //	    name: no premium
 //	    otherwise: allow
 //	    rules: [{position: 1, prefix: "09", allow: 0}]
+//	recordgroups: [{id: 1, name: sales, calls: all, retention: 90, directory: sales}]
 //
 // Objects that others refer to by id (customers, time groups, plans,
-// peers, classes) carry their id; routes may.
+// peers, classes, record groups) carry their id; routes may.
 //
 // Loading is the API's create, object by object, into a store of its own
 // (a temporary SQLite file): each object goes through its kind's spec and
@@ -135,7 +136,7 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 		switch key.Value {
 		case "settings":
 			settings = sf.object(val, "settings")
-		case "customers", "timegroups", "plans", "routes", "peers", "phones", "sip_endpoints", "classes":
+		case "customers", "timegroups", "plans", "routes", "peers", "phones", "sip_endpoints", "classes", "recordgroups":
 			if val.Kind != yaml.SequenceNode {
 				sf.fail(val.Line, key.Value, "", key.Value+" must be a list")
 				continue
@@ -146,7 +147,7 @@ func LoadSwitchFile(r io.Reader, name string) (*routing.Snapshot, error) {
 				}
 			}
 		default:
-			sf.fail(key.Line, key.Value, "", fmt.Sprintf("unknown section %q (settings, customers, timegroups, plans, routes, peers, phones, sip_endpoints, classes)", key.Value))
+			sf.fail(key.Line, key.Value, "", fmt.Sprintf("unknown section %q (settings, customers, timegroups, plans, routes, peers, phones, sip_endpoints, classes, recordgroups)", key.Value))
 		}
 	}
 	snap, err := sf.build(context.Background(), settings, sections)

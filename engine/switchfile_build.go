@@ -113,6 +113,7 @@ var refSections = map[string]string{
 	"copy_password": "phones", "lnumber": "phones", "bnumber": "phones", "dnumber": "phones",
 	"unumber": "phones", "forwarding": "phones", "mailbox": "phones",
 	"default_peer": "peers", "default_plan": "plans", "default_cos": "classes",
+	"recordgroup": "recordgroups",
 }
 
 // refOf is the key under which a reference value is kept in failed.
@@ -245,6 +246,11 @@ func (l *loader) build(sections map[string][]*fileObject) {
 		if ok {
 			l.children(o, "periods", kindTimePeriod, "timegroup", id)
 		}
+	}
+
+	recordGroups := map[int]bool{}
+	for _, o := range sections["recordgroups"] {
+		l.withID("recordgroups", o, kindRecordGroup, recordGroups)
 	}
 
 	planIDs := map[int]bool{}

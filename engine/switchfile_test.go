@@ -24,8 +24,9 @@ peers:
   - {id: 1, name: carrier-a, type: sip, destination: 192.0.2.10, outmaximum: 10}
   - {id: 2, name: carrier-b, type: pjsip, destination: "192.0.2.11:5070"}
 phones:
-  - {name: "2001", password: secret99, plan: 1, customer: 2}
+  - {name: "2001", password: secret99, plan: 1, customer: 2, recordgroup: 3, music: 4}
   - {name: "2002", copy_password: "2001", customer: 2, cos: 1}
+recordgroups: [{id: 3, name: acme calls, customer: 2, calls: inbound, retention: 90, directory: acme}]
 classes:
   - id: 5
     name: no premium
@@ -54,6 +55,10 @@ func TestLoadSwitchFile(t *testing.T) {
 	}
 	if snap.Settings.DefaultPeer != 1 || snap.Settings.DefaultPlan != 1 || snap.Settings.DefaultCOS != 5 || snap.Settings.EmergencyNumbers != "112,999" {
 		t.Fatalf("settings: %+v", snap.Settings)
+	}
+	if len(snap.RecordGroups) != 1 || snap.RecordGroups[0].Calls != routing.RecordInbound || snap.RecordGroups[0].Directory != "acme" ||
+		snap.Phones[0].RecordGroup != 3 || snap.Phones[0].Music != 4 {
+		t.Fatalf("record groups: %+v, line %+v", snap.RecordGroups, snap.Phones[0])
 	}
 	// The built-in class 1 and the file's class 5 with its two rules.
 	if len(snap.Classes) != 2 || snap.Classes[1].ID != 5 || len(snap.Classes[1].Rules) != 2 || snap.Classes[1].Rules[1].TimeGroup != 1 || snap.Phones[1].COS != 1 {

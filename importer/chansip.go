@@ -445,6 +445,7 @@ func (m *mapper) sipLine(s *astconf.Section, v withDefaults) {
 	if o, ok := v.last("t38pt_udptl"); ok {
 		lineT38(b, o, "")
 	}
+	chanSIPEncryption(b, v.last)
 	if o, ok := v.last("description"); ok {
 		b.set("description", o.Value, o)
 	}
@@ -478,6 +479,7 @@ func (m *mapper) sipPeer(s *astconf.Section, v withDefaults) {
 	if o, ok := v.last("dtmfmode"); ok {
 		peerDTMF(b, o)
 	}
+	chanSIPEncryption(b, v.last)
 	if o, ok := v.last("sendrpid"); ok {
 		switch strings.ToLower(o.Value) {
 		case "pai":

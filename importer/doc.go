@@ -75,6 +75,8 @@
 //	qualify / aor qualify_frequency             ping
 //	t38pt_udptl yes,... / t38_udptl(+_ec)       media fax
 //	description (chan_sip)                      description
+//	media_encryption sdes (+ _optimistic yes)    media_encryption required (optional);
+//	  / encryption yes (chan_sip)                 dtls is reported, not imported
 //	type, host=dynamic, defaultuser=name,       implied (what a line is)
 //	context=phone-<name> (the renderer's own), qualifyfreq=60,
 //	aor max_contacts=1, remove_existing=yes,
@@ -96,6 +98,7 @@
 //	call-limit n                                outmaximum (0: no limit)
 //	outboundproxy / outbound_proxy              proxy
 //	description (chan_sip)                      description
+//	media_encryption / encryption               media_encryption (as for lines)
 //	insecure=port,invite, context=inbound,      implied (sipswitch accepts a peer's calls by its
 //	identify match of the destinations            destinations' addresses)
 //

@@ -97,7 +97,9 @@ func (m *mapper) sipEndpoint(s *astconf.Section, v withDefaults, r *sipRegister)
 			b.set("fromdomain", r.domain, r.o)
 		}
 	}
-	if r.ext != "" {
+	if r.ext != "" && r.ext != r.user {
+		// The registration's contact user; the user itself is what an
+		// empty extension means (routing.EndpointTrunk.ContactUser).
 		b.set("extension", r.ext, r.o)
 	}
 	if r.expiry != "" {

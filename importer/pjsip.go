@@ -529,6 +529,7 @@ func (c *pjsipConf) pjLine(bu *bundle) {
 	if o, ok := ep.last("dtmf_mode"); ok && (strings.EqualFold(o.Value, "rfc4733") || strings.EqualFold(o.Value, "rfc2833")) {
 		b.implied(o)
 	}
+	pjsipEncryption(b, ep.last)
 	b.done(bu.views...)
 }
 
@@ -661,6 +662,7 @@ func (c *pjsipConf) pjPeer(bu *bundle, contacts, matches []opt) {
 	if o, ok := ep.last("dtmf_mode"); ok {
 		peerDTMF(b, o)
 	}
+	pjsipEncryption(b, ep.last)
 	for _, f := range []struct{ opt, param string }{{"send_pai", "send_asserted_identity"}, {"send_rpid", "send_rpid"}, {"trust_id_outbound", "send_privacy"}} {
 		if o, ok := ep.last(f.opt); ok {
 			switch {
@@ -739,7 +741,11 @@ func (c *pjsipConf) pjEndpoint(bu *bundle) {
 		}
 	}
 	if o, ok := reg.last("contact_user"); ok {
-		b.set("extension", o.Value, o)
+		if o.Value == b.obj.Params["defaultuser"] {
+			b.implied(o) // what an empty extension means: the user
+		} else {
+			b.set("extension", o.Value, o)
+		}
 	}
 	if o, ok := reg.last("transport"); ok {
 		b.implied(o)

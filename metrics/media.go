@@ -60,6 +60,7 @@ type mediaCollector struct {
 	stats                                                 func() media.EngineStats
 	sessions, sessionsTotal, pairs, pairsInUse, forwarded *prometheus.Desc
 	dropped, relatches, sendErrors, readErrors, timeouts  *prometheus.Desc
+	dtls, iceRefused                                      *prometheus.Desc
 }
 
 // RegisterMedia exports the RTP relay's totals (sip/media Engine.Stats).
@@ -76,16 +77,18 @@ func (m *Metrics) RegisterMedia(stats func() media.EngineStats) error {
 		forwarded:     d("sipswitch_media_forwarded_packets_total", "Datagrams relayed (RTP, RTCP, UDPTL)."),
 		dropped: d("sipswitch_media_dropped_packets_total", "Datagrams dropped by cause: source (from an address never allowed to latch the leg: not its SIP source, not its trusted SDP address), "+
 			"learning (from an allowed address other than the latched one, before "+strconv.Itoa(media.Probation)+" consecutive in-sequence packets), invalid (not RTP/RTCP/UDPTL, or a payload type not offered), "+
-			"no_destination (the other party's address unknown yet).", "cause"),
+			"no_destination (the other party's address unknown yet), srtp_auth (SRTP/SRTCP from a party whose media the relay decrypts that failed authentication or the replay check: forged, replayed, or under other keys).", "cause"),
 		relatches:  d("sipswitch_media_relatches_total", "Latches moved to another allowed source after its probation (a phone's NAT mapping changed, or another host at the party's address)."),
 		sendErrors: d("sipswitch_media_send_errors_total", "Relay send errors."),
 		readErrors: d("sipswitch_media_read_errors_total", "Relay read errors."),
 		timeouts:   d("sipswitch_media_timeouts_total", "Media timeouts the relay reported (the SIP core ends those calls)."),
+		dtls:       d("sipswitch_media_dtls_handshakes_total", "DTLS-SRTP handshakes of browsers' (WebRTC) legs by result: keyed, or failed (a certificate not matching the SDP fingerprint, no SRTP profile, a timeout).", "result"),
+		iceRefused: d("sipswitch_media_ice_refused_total", "Connectivity checks (STUN) at browsers' legs refused: another username or a wrong MESSAGE-INTEGRITY, i.e. not the party."),
 	})
 }
 
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.relatches, c.sendErrors, c.readErrors, c.timeouts} {
+	for _, d := range []*prometheus.Desc{c.sessions, c.sessionsTotal, c.pairs, c.pairsInUse, c.forwarded, c.dropped, c.relatches, c.sendErrors, c.readErrors, c.timeouts, c.dtls, c.iceRefused} {
 		ch <- d
 	}
 }
@@ -107,8 +110,12 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.dropped, s.DroppedLearning, "learning")
 	counter(c.dropped, s.DroppedInvalid, "invalid")
 	counter(c.dropped, s.DroppedNoDest, "no_destination")
+	counter(c.dropped, s.DroppedAuth, "srtp_auth")
 	counter(c.relatches, s.Relatches)
 	counter(c.sendErrors, s.SendErrors)
 	counter(c.readErrors, s.ReadErrors)
 	counter(c.timeouts, s.Timeouts)
+	counter(c.dtls, s.DTLSHandshakes, "keyed")
+	counter(c.dtls, s.DTLSFailures, "failed")
+	counter(c.iceRefused, s.ICERefused)
 }

@@ -39,7 +39,8 @@ type sipCollector struct {
 	calls *routing.CallControl
 
 	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, shed, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency                                                                                                          *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency, completed, talk, sdesRefused                                                                            *prometheus.Desc
+	mwiSubs, mwiNotifies, mwiForged, mwiDropped                                                                                                                                       *prometheus.Desc
 	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                                    *prometheus.Desc
 }
 
@@ -53,6 +54,8 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		stats: stats, calls: calls,
 		calls_:        d("sipswitch_sip_calls_total", "Calls by result (attempted, answered, failed).", "result"),
 		failed:        d("sipswitch_sip_calls_failed_by_cause_total", "Failed calls by cause.", "cause"),
+		completed:     d("sipswitch_sip_calls_completed_total", "Answered calls that have ended."),
+		talk:          d("sipswitch_sip_talk_seconds_total", "Time from answer to end of the completed calls: its rate over that of sipswitch_sip_calls_completed_total is the average call duration."),
 		failovers:     d("sipswitch_sip_failovers_total", "Attempts after the first of a call."),
 		active:        d("sipswitch_sip_active_calls", "Calls in progress."),
 		regs:          d("sipswitch_sip_registrations", "Registered contacts."),
@@ -65,7 +68,12 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		unparseable:   d("sipswitch_sip_unparseable_messages_total", "Datagrams and stream messages that were not SIP and were dropped."),
 		inviteRetrans: d("sipswitch_sip_invite_retransmissions_absorbed_total", "Retransmitted INVITEs of answered calls absorbed after their transaction ended."),
 		emergency:     d("sipswitch_emergency_calls_total", "Calls to the emergency numbers (settings emergency_numbers), routed or not: alert on any increase."),
+		mwiSubs:       d("sipswitch_sip_mwi_subscriptions", "Message-waiting subscriptions (RFC 3842) the SIP core holds."),
+		mwiNotifies:   d("sipswitch_sip_mwi_notifies_total", "Message-waiting NOTIFYs sent to phones for the voicemail server's summaries."),
+		mwiForged:     d("sipswitch_sip_mwi_notifies_refused_total", "NOTIFYs refused because they did not come from the voicemail server's address."),
+		mwiDropped:    d("sipswitch_sip_mwi_notifies_dropped_total", "Message-waiting NOTIFYs not sent because too many awaited answers."),
 		relayed:       d("sipswitch_sip_relayed_calls_total", "Calls whose media went through the switch's RTP relay (media.relay)."),
+		sdesRefused:   d("sipswitch_sip_sdes_refused_total", "Offers whose SDES keys (a=crypto) came over UDP or TCP and were not taken (media.sdes_without_tls off)."),
 		mediaTimeouts: d("sipswitch_sip_media_timeouts_total", "Answered calls ended because a party sent no RTP for media.timeout (media.hold_timeout on hold)."),
 		blocked:       d("sipswitch_sip_blocked_requests_total", "Requests refused from blocked addresses."),
 		rejected:      d("sipswitch_sip_rejected_draining_total", "INVITEs refused while draining."),
@@ -82,7 +90,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.shed, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.shed, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.completed, c.talk, c.sdesRefused, c.mwiSubs, c.mwiNotifies, c.mwiForged, c.mwiDropped, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -102,6 +110,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 		"no_answer": s.FailedNoAnswer, "canceled": s.FailedCanceled, "limit": s.FailedLimit, "media": s.FailedMedia, "unavailable": s.FailedUnavail, "other": s.FailedOther} {
 		counter(c.failed, v, cause)
 	}
+	counter(c.completed, s.CallsCompleted)
+	ch <- prometheus.MustNewConstMetric(c.talk, prometheus.CounterValue, float64(s.TalkMillis)/1000)
 	counter(c.failovers, s.Failovers)
 	gauge(c.active, s.ActiveCalls)
 	gauge(c.regs, s.Registrations)
@@ -117,7 +127,12 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.inviteRetrans, s.InviteRetransmissions)
 	counter(c.relayed, s.RelayedCalls)
 	counter(c.emergency, s.EmergencyCalls)
+	counter(c.sdesRefused, s.SDESRefused)
 	counter(c.mediaTimeouts, s.MediaTimeouts)
+	gauge(c.mwiSubs, s.MWISubscriptions)
+	counter(c.mwiNotifies, s.MWINotifies)
+	counter(c.mwiForged, s.MWIForged)
+	counter(c.mwiDropped, s.MWIDropped)
 	counter(c.blocked, s.BlockedRequests)
 	counter(c.rejected, s.Rejected503)
 	counter(c.overload, s.RejectedOverload)

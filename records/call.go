@@ -51,6 +51,10 @@ type Call struct {
 	// (settings emergency_numbers): routed past the line's class of
 	// service and limits, with its location (routing/emergency.go).
 	Emergency int `json:"emergency"`
+	// Recording is where the call's recording is (its record group's,
+	// issue 29), relative to the recordings directory of the host in
+	// Host; "" when the call was not recorded. calls/recording serves it.
+	Recording string `json:"recording"`
 	// Key is the record's own key (record_key), unique among the records
 	// of every host: given by the writer that takes the record over
 	// (engine.CallRecorder), never by the SIP core, so that a record

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +28,9 @@ func TestAsteriskLoadsRenderedFiles(t *testing.T) {
 	for name, snap := range snapshots {
 		for _, driver := range []Driver{DriverPJSIP, DriverChanSIP} {
 			t.Run(name+"/"+string(driver), func(t *testing.T) {
-				files, err := Render(snap, append(fixtureOptions, WithSIPDriver(driver))...)
+				// Ports of its own: 5060 may be taken by whatever else the
+				// machine runs (a SIPp, another test's switch).
+				files, err := Render(snap, append(fixtureOptions, WithSIPDriver(driver), WithTransports(freeLoopback(t, "udp"), freeLoopback(t, "tcp")))...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -46,4 +49,23 @@ func TestAsteriskLoadsRenderedFiles(t *testing.T) {
 			})
 		}
 	}
+}
+
+// freeLoopback is a 127.0.0.1 address with a port free on network now.
+func freeLoopback(t *testing.T, network string) string {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().String()
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

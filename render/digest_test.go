@@ -94,7 +94,7 @@ func TestRealmOption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sip := string(files[FileSIP]); !strings.Contains(sip, "[general]\ncontext=inbound\nallowguest=no\nnat=force_rport,comedia\nrealm=pbx.example.net\n") ||
+	if sip := string(files[FileSIP]); !strings.Contains(sip, "[general]\ncontext=inbound\nallowguest=no\nmatch_auth_username=yes\nnat=force_rport,comedia\nrealm=pbx.example.net\n") ||
 		!strings.Contains(sip, "md5secret=00c36c3532c37f6ee477f946839528c6\n") {
 		t.Errorf("sip.conf does not follow the realm:\n%.600s", sip)
 	}

@@ -75,7 +75,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phoneExtension(d, p, cos, len(m.classes) > 0, m.lineName, cfg)
+			// A virtual line's calls ring the device of the line it is
+			// logged into (routing/virtual.go).
+			dev, ok := m.logins.Device(p)
+			if !ok {
+				dev = p
+			}
+			phoneExtension(d, p, dev, cos, len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
@@ -96,12 +102,13 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				w.fail(fmt.Errorf("%s: name: %w: same dialplan extension as %q ('-' is ignored)", w.ctx, ErrNameConflict, prev))
 				return
 			}
-			phoneExtension(d, p, "", len(m.classes) > 0, m.lineName, cfg)
+			phoneExtension(d, p, p, "", len(m.classes) > 0, m.localName, cfg, m.recordGroup(p))
 			if w.err == nil {
 				seenExt[k] = p.Name
 			}
 		})
 	}
+	m.writeTrunkExtensions(d, seenExt, cfg)
 	planIDs := make(map[int]bool, len(m.plans))
 	for _, p := range m.plans {
 		planIDs[p.ID] = true
@@ -120,7 +127,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 			if !planIDs[plan] {
 				plan = 0 // no such plan (none given, no default): no routes
 			}
-			phoneEntry(d, p, plan, emergency, cfg.sipDriver)
+			phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 		})
 	}
 	for _, e := range m.endpoints {
@@ -130,11 +137,11 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 				if !planIDs[plan] {
 					plan = 0
 				}
-				phoneEntry(d, p, plan, emergency, cfg.sipDriver)
+				phoneEntry(d, p, plan, emergency, cfg.sipDriver, len(m.endpointTrunks) > 0, m.recordGroup(p))
 			})
 		}
 	}
-	inboundEntry(d)
+	inboundEntry(d, cfg.sipDriver)
 	dialStringSubroutine(d)
 
 	ids := make([]int, 0, len(planIDs))
@@ -190,7 +197,7 @@ func renderExtensions(m *model, cfg *config) ([]byte, error) {
 		w.ctx = "line limit"
 		lineLimit(d)
 	}
-	if len(m.phones) > 0 || len(m.endpointLines) > 0 {
+	if len(m.phones) > 0 || len(m.endpointLines) > 0 || len(m.endpointTrunks) > 0 {
 		w.ctx = "line caller id"
 		lineCallerID(d)
 	}
@@ -693,8 +700,8 @@ var hopGuard = "$[0${SS_HOPS} >= " + strconv.Itoa(maxHops) + "]"
 // which Dial copies to the outgoing channel): res_pjsip then sends a
 // Diversion header naming the line and why (RFC 5806; reason names
 // Asterisk's: cfu unconditional, cfb user-busy, cfnr no-answer,
-// unavailable), as the SIP core does. Asterisk sends only the most recent
-// diversion where the SIP core lists every line the call passed.
+// unavailable), as the SIP core does: one header, the most recent
+// diversion (res_pjsip erases any earlier one; so does the SIP core).
 func divert(line, reason string) []string {
 	return []string{
 		"Set(REDIRECTING(from-num,i)=" + line + ")",
@@ -742,9 +749,11 @@ func destination(p *routing.Phone, typ, number, typParam, numParam, vmFlag strin
 	return nil, fmt.Errorf("%s: %w: %q (hangup, number, phone, external, voicemail)", typParam, ErrUnsupported, typ)
 }
 
-// phoneExtension renders calls to line p. cos is its class (SS_COS) and
-// classes says whether the switch has any (else SS_COS is never set).
-func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config) {
+// phoneExtension renders calls to line p, which ring device dev (p, or
+// the line virtual line p is logged into: its contacts and delivery). cos
+// is p's class (SS_COS) and classes says whether the switch has any (else
+// SS_COS is never set); rec is p's record group (record.go).
+func phoneExtension(d dialplan, p, dev *routing.Phone, cos string, classes bool, lineName func(string) (string, bool), cfg *config, rec *routing.RecordGroup) {
 	busy, err := destination(p, p.BType, p.BNumber, "btype", "bnumber", "b", 17, "cfb", lineName, cfg)
 	if err != nil {
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
@@ -760,7 +769,11 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		d.fail(fmt.Errorf("%s: %w", d.ctx, err))
 		return
 	}
-	d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	if dev != p {
+		d.exten(p.Name, "NoOp(phone "+p.Name+" logged into "+dev.Name+")")
+	} else {
+		d.exten(p.Name, "NoOp(phone "+p.Name+")")
+	}
 	// A call from a line holds a slot of the calling line too (lineLimit).
 	d.same(`ExecIf($["${SS_TOTALMAX}" != ""]?Gosub(` + lineLimitContext + `,s,1))`)
 	if p.Forwarding != "" && p.UseForwarding == 1 || sendsOn(p) {
@@ -821,6 +834,7 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 		d.same(`GotoIf($["${CALLERID(num)}${SS_CID_INTERNAL}" = ""]?reject)`)
 		d.same(`GotoIf($["${CALLERID(num-pres):0:6}" = "prohib" | "${SS_PRES_INTERNAL}" = "0"]?reject)`)
 	}
+	recordSteps(d, rec, p, false, cfg.sipDriver) // record.go
 	if full != "" {
 		d.same(full + "busy)")
 		d.same("Set(GROUP(tmin)=phone-" + p.Name + ")")
@@ -829,14 +843,14 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	if p.RingTime > 0 {
 		ring = strconv.Itoa(p.RingTime)
 	}
-	target := string(cfg.sipDriver) + "/" + p.Name
-	if strings.EqualFold(p.Delivery, "last_number") {
+	target := string(cfg.sipDriver) + "/" + dev.Name
+	if strings.EqualFold(dev.Delivery, "last_number") {
 		// The Request-URI carries the number the call was sent to (the
 		// line's), not the registered contact's user, as on the SIP core.
 		if cfg.sipDriver == DriverPJSIP {
-			target = "PJSIP/" + p.Name + "@" + p.Name
+			target = "PJSIP/" + p.Name + "@" + dev.Name
 		} else {
-			target = "SIP/" + p.Name + "/" + p.Name
+			target = "SIP/" + dev.Name + "/" + p.Name
 		}
 	}
 	// The called line sees the caller's internal identity (a calling
@@ -853,9 +867,9 @@ func phoneExtension(d dialplan, p *routing.Phone, cos string, classes bool, line
 	// reachable?") before coming to the same place (found by calls through
 	// Asterisk 20.20.1).
 	if cfg.sipDriver == DriverPJSIP {
-		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + p.Name + `)}" = ""]?unavail)`)
+		d.same(`GotoIf($["${PJSIP_DIAL_CONTACTS(` + dev.Name + `)}" = ""]?unavail)`)
 	} else {
-		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + p.Name + `)}" = "UNAVAILABLE"]?unavail)`)
+		d.same(`GotoIf($["${DEVICE_STATE(SIP/` + dev.Name + `)}" = "UNAVAILABLE"]?unavail)`)
 	}
 	d.same("Dial(" + strings.TrimRight(target+","+ring+","+opts, ",") + ")")
 	d.same(`GotoIf($["${DIALSTATUS}" = "BUSY"]?busy)`)
@@ -955,14 +969,18 @@ func dialStringSubroutine(d dialplan) {
 }
 
 // decideCalled renders the steps of an entry context's catch-all: a line
-// named exactly the extension is rung (phones), anything else is the
+// named exactly the extension is rung (phones), and with trunks a trunk so
+// named is dialled (endpoints: a line's call only), anything else is the
 // number's dial string in matchContext, or 484.
-func decideCalled(d dialplan, matchContext string) {
+func decideCalled(d dialplan, matchContext string, trunks bool) {
 	d.same("Set(SS_NUMBER=${EXTEN})")
 	// Only a string of name characters can be a line's name; anything
 	// else must not reach DIALPLAN_EXISTS's arguments.
 	d.same("GotoIf($[${LEN(${FILTER(-+.0-9A-Z_a-z,${EXTEN})})} != ${LEN(${EXTEN})}]?number)")
 	d.same("GotoIf(${DIALPLAN_EXISTS(" + phonesContext + ",${EXTEN},1)}?" + phonesContext + ",${EXTEN},1)")
+	if trunks {
+		d.same("GotoIf(${DIALPLAN_EXISTS(" + endpointsContext + ",${EXTEN},1)}?" + endpointsContext + ",${EXTEN},1)")
+	}
 	d.label("number", "Gosub("+dialStringContext+",s,1)")
 	d.same(`GotoIf($["${GOSUB_RETVAL}" = ""]?invalid)`)
 	d.same("Goto(" + matchContext + ",${GOSUB_RETVAL},1)")
@@ -972,16 +990,20 @@ func decideCalled(d dialplan, matchContext string) {
 // phoneEntry renders line p's entry context and the context its calls
 // are matched in: other lines, then its plan's routes (plan 0: the line
 // has no plan that exists, so no routes, as on the SIP core).
-func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver) {
+func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, trunks bool, rec *routing.RecordGroup) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
 	privacyWithholds(d, driver)
-	decideCalled(d, phoneDialContext(p.Name))
+	recordSteps(d, rec, p, true, driver) // record.go
+	decideCalled(d, phoneDialContext(p.Name), trunks)
 	d.section(phoneDialContext(p.Name))
 	if plan != 0 {
 		emergencyEntries(d, p, planContext(plan, p.Media == routing.MediaFax), emergency)
 	}
 	d.object("include", phonesContext, "name")
+	if trunks {
+		d.object("include", endpointsContext, "name")
+	}
 	if plan != 0 {
 		d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
 	}
@@ -1028,17 +1050,31 @@ func privacyWithholds(d dialplan, driver Driver) {
 	withholds := `$[${LEN(${STRREPLACE(SS_PRIVACY,id)})} != ${LEN(${SS_PRIVACY})}]`
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_EXTERNAL=0))")
 	d.same("ExecIf(" + withholds + "?Set(SS_PRES_INTERNAL=0))")
+	// From anonymous (RFC 3323 4.1.1.3) withholds too: the From header's
+	// URI user, ASCII case-insensitive, is anonymous (":anonymous@" in it).
+	from := "PJSIP_HEADER(read,From)"
+	if driver == DriverChanSIP {
+		from = "SIP_HEADER(From)"
+	}
+	d.same("Set(SS_FROM=${TOLOWER(${" + from + "})})")
+	anonymous := `$[${LEN(${STRREPLACE(SS_FROM,:anonymous@)})} != ${LEN(${SS_FROM})}]`
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_EXTERNAL=0))")
+	d.same("ExecIf(" + anonymous + "?Set(SS_PRES_INTERNAL=0))")
 }
 
 // inboundEntry renders the context carriers' calls enter: the caller's
 // number is decided on as its dial string (none: unknown, as on the SIP
 // core), and the called number may only reach a line.
-func inboundEntry(d dialplan) {
+func inboundEntry(d dialplan, driver Driver) {
 	d.section(inboundContext)
-	d.exten("_!", "Set(SS_NUMBER=${CALLERID(num)})")
+	d.exten("_!", "NoOp(call from a carrier or trunk)")
+	// A carrier's caller who withholds (Privacy: id) is withheld both
+	// ways, as on the SIP core (sip.callerIdentity for a peer's call).
+	privacyWithholds(d, driver)
+	d.same("Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
-	decideCalled(d, inboundDialContext)
+	decideCalled(d, inboundDialContext, false)
 	d.section(inboundDialContext)
 	d.object("include", phonesContext, "inbound")
 	d.exten("i", "Hangup(1)")

@@ -137,7 +137,7 @@ func TestWriteFilesRemovesLeftoversOfInterruptedRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := []string{".extensions.conf.tmp-2837461", ".sip.conf.tmp-99", ".pjsip.conf.tmp-"}
-	kept := []string{".musiconhold.conf.tmp-1", "notes.txt", ".extensions.conf.bak"}
+	kept := []string{".features.conf.tmp-1", "notes.txt", ".extensions.conf.bak"}
 	for _, n := range append(append([]string{}, stale...), kept...) {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte("half a file"), 0o644); err != nil {
 			t.Fatal(err)

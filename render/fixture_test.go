@@ -22,14 +22,14 @@ func fixtureSnapshot() *routing.Snapshot {
 				CallerID: "", CallerIDUnknown: "Anonymous", CallerIDWithheld: "",
 				ChannelGroup: 1, Charge: 1, Codecs: "alaw,ulaw,g729", Context: "", Costs: 1,
 				Currency: "GBP", Customer: -1, Description: "Carrier A; primary", Destination: "sip1.carrier-a.example, 192.0.2.10:5070",
-				DialplanCalled: "e164", DialplanCaller: "e164", DTMFMode: "rfc2833", FailPercent: 5,
+				DialplanCalled: "e164", DialplanCaller: "e164", DTMFMode: "rfc2833", FailPercent: 5, MediaEncryption: routing.MediaEncryptionOptional,
 				OutMaximum: 30, Password: "s3cret;x", PlanCustomer: -1, Proxy: "proxy.carrier-a.example:5060",
 				SendAssertedIdentity: 1, SendPrivacy: 1, SendRPID: 1, URLCosts: "https://costs.example/a", Username: "acct-a",
 			},
 			{
 				ID: 2, Name: "carrier-b", Type: routing.PeerSIP, CalledPrefix: "", CalledStripHash: 0,
 				CallerID: "+441234567890", CallerIDUnknown: "Anonymous", CallerIDWithheld: "Anonymous",
-				Codecs: "ulaw", Destination: "198.51.100.7", DTMFMode: "rfc4733", OutMaximum: -1,
+				Codecs: "ulaw", Destination: "198.51.100.7", DTMFMode: "rfc4733", OutMaximum: -1, MediaEncryption: routing.MediaEncryptionRequired,
 				SendRPID: 1, Username: "", Password: "", Costs: 1,
 			},
 			{
@@ -52,7 +52,7 @@ func fixtureSnapshot() *routing.Snapshot {
 				EmergencyAddressCity: "London", EmergencyAddressState: "", EmergencyAddressCode: "N1 1AA",
 				EmergencyAddressOther: "", EmergencyCountry: "GB", EmergencyLocationCode: "LOC1",
 				ExpectRegistered: 2, Forwarding: "07700900123", UseForwarding: 0, HardwareAddress: "00:15:65:aa:bb:cc",
-				Language: "en_GB", LType: "phone", LNumber: "alice-v", Mailbox: "201", Media: routing.MediaVoice,
+				Language: "en_GB", LType: "phone", LNumber: "alice-v", Mailbox: "201", Media: routing.MediaVoice, MediaEncryption: routing.MediaEncryptionRequired,
 				MissedEmail: 1, Music: 3, MusicRinging: 1, Owner: 7, Panel: 1, PIN: "1234", Ping: 1, Plan: 0,
 				PresentationExternal: 1, PresentationInternal: 0, Provision1: "p1", Provisioning: 1,
 				RecordGroup: 2, Registrar: "reg1", RingTime: 20, Screen: 1, Source: "203.0.113.5",
@@ -60,13 +60,31 @@ func fixtureSnapshot() *routing.Snapshot {
 			},
 			{
 				ID: 2, Name: "bob", Password: "pw-bob", BType: "hangup", DType: "hangup", UType: "hangup",
-				Customer: 1, DND: 1, Forwarding: "+15550100", UseForwarding: 1, Media: routing.MediaVoice,
+				Customer: 1, DND: 1, Forwarding: "+15550100", UseForwarding: 1, Media: routing.MediaVoice, MediaEncryption: routing.MediaEncryptionOptional,
 				Plan: 2, RingTime: 0, TotalMaximum: -1, Source: "10.0.0.0/8", COS: 2,
 			},
 			{
 				ID: 3, Name: "fax-1", Password: "pw-fax", Customer: 9, Media: routing.MediaFax, Codec: "alaw",
-				TotalMaximum: -1, RingTime: 60,
+				TotalMaximum: -1, RingTime: 60, RecordGroup: 3,
 			},
+			// A desk phone and a virtual line logged into it
+			// (routing/virtual.go): calls to carol ring desk-9 (with
+			// carol's number in the Request-URI: desk-9's delivery), and
+			// desk-9's calls present carol.
+			{
+				ID: 4, Name: "desk-9", Password: "pw-desk-9", Customer: 1, Delivery: "last_number", TotalMaximum: -1,
+				CallerIDExternal: "+441110000009", CallerIDInternal: "default", PresentationExternal: 1, PresentationInternal: 1,
+			},
+			{
+				ID: 5, Name: "carol", Password: "pw-carol", Customer: 1, LType: "phone", LNumber: "desk-9", TotalMaximum: -1,
+				CallerIDExternal: "+441110000005", CallerIDInternal: "default", CallerNameInternal: "Carol",
+				CallerNameExternal: "Carol Jones", PresentationExternal: 1, PresentationInternal: 1, RingTime: 25,
+			},
+		},
+		// alice records all her calls, fax-1 the calls to it.
+		RecordGroups: []routing.RecordGroup{
+			{ID: 2, Name: "acme calls", Customer: 2, Calls: routing.RecordAll, Retention: 90, Directory: "acme/calls"},
+			{ID: 3, Name: "fax in", Customer: 9, Calls: routing.RecordInbound, Retention: 0, Directory: ""},
 		},
 		Classes: []routing.ClassOfService{
 			{ID: 1, Name: "System: all calls", Otherwise: routing.COSAllow},

@@ -19,6 +19,7 @@ const (
 	docIAX     = "configs/samples/iax.conf.sample"
 	docExt     = "configs/samples/extensions.conf.sample"
 	docVM      = "configs/samples/voicemail.conf.sample"
+	docMOH     = "configs/samples/musiconhold.conf.sample"
 )
 
 // KnownOptions lists every option name the renderer emits.
@@ -26,6 +27,9 @@ var KnownOptions = []KnownOption{
 	// voicemail.conf [general]; its other sections hold mailboxes
 	// ("box => password,name"), not options.
 	{FileVoicemail, "general", "format", docVM + " [general]"},
+	// musiconhold.conf: one section per class (musiconhold.go).
+	{FileMusicOnHold, "class", "mode", docMOH + " (mode=files)"},
+	{FileMusicOnHold, "class", "directory", docMOH},
 	// pjsip.conf global
 	{FilePJSIP, "global", "type", docPJSIP + "global"},
 	{FilePJSIP, "global", "default_realm", docPJSIP + "global"},
@@ -42,6 +46,7 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "endpoint", "disallow", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "allow", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "auth", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "identify_by", docPJSIP + "endpoint (auth_username since 13.x)"},
 	{FilePJSIP, "endpoint", "outbound_auth", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "aors", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "callerid", docPJSIP + "endpoint"},
@@ -58,6 +63,8 @@ var KnownOptions = []KnownOption{
 	{FilePJSIP, "endpoint", "from_user", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "from_domain", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "dtmf_mode", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "media_encryption", docPJSIP + "endpoint"},
+	{FilePJSIP, "endpoint", "media_encryption_optimistic", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "send_pai", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "send_rpid", docPJSIP + "endpoint"},
 	{FilePJSIP, "endpoint", "trust_id_inbound", docPJSIP + "endpoint"},
@@ -111,6 +118,7 @@ var KnownOptions = []KnownOption{
 	// sip.conf [general]
 	{FileSIP, "general", "context", docSIP + " [general]"},
 	{FileSIP, "general", "allowguest", docSIP + " [general]"},
+	{FileSIP, "general", "match_auth_username", docSIP + " [general]"},
 	{FileSIP, "general", "nat", docSIP + " [general] (each peer's nat defaults to it; a peer that differs lets scanners tell names apart)"},
 	{FileSIP, "general", "realm", docSIP + " [general] (default: asterisk.conf systemname, else asterisk)"},
 	{FileSIP, "general", "udpbindaddr", docSIP + " [general]"},
@@ -139,6 +147,7 @@ var KnownOptions = []KnownOption{
 	{FileSIP, "peer", "qualify", docSIP},
 	{FileSIP, "peer", "qualifyfreq", docSIP},
 	{FileSIP, "peer", "dtmfmode", docSIP},
+	{FileSIP, "peer", "encryption", docSIP},
 	{FileSIP, "peer", "trustrpid", docSIP},
 	{FileSIP, "peer", "sendrpid", docSIP},
 	{FileSIP, "peer", "trust_id_outbound", docSIP},

@@ -97,7 +97,7 @@ func aclPermit(n netip.Prefix) string {
 	return n.Addr().String() + "/" + strconv.Itoa(n.Bits())
 }
 
-func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func pjsipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "endpoint", "name")
 	// No transport=: res_pjsip then reaches the phone over the transport
@@ -108,15 +108,21 @@ func pjsipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
+	// A phone is known by its digest username as on the SIP core, not
+	// only by its From user: one that withholds its number with From
+	// anonymous (RFC 3323) is identified by the username of its
+	// Authorization header once challenged.
+	w.set("identify_by", "username,auth_username", "name")
 	w.set("auth", p.Name, "password")
 	w.set("aors", p.Name, "name")
-	if !writePhoneIdentity(w, p, cos, cfg, pjsipPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, pjsipPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum > 0 {
 		w.setInt("device_state_busy_at", p.TotalMaximum, "totalmaximum")
 	}
 	pjsipMedia(w, cfg.media, true)
+	pjsipEncryption(w, p.MediaEncryption)
 	if p.Media == routing.MediaFax {
 		w.set("t38_udptl", "yes", "media")
 		w.set("t38_udptl_ec", "redundancy", "media")
@@ -172,7 +178,10 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		w.fail(fmt.Errorf("%s: codecs: %w", w.ctx, err))
 		return
 	}
-	hasAuth := p.Username != "" || p.Password != ""
+	// Challenges are answered only with a password, as on the SIP core
+	// (sipgo answers none without one); res_pjsip refuses an auth without
+	// one at load, with an ERROR.
+	hasAuth := p.Password != ""
 	transport := peerTransport(p.Destination)
 	if transport == "tls" && cfg.sipDriver == DriverChanSIP {
 		// Beside chan_sip, res_pjsip has UDP and TCP transports on
@@ -199,6 +208,7 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	w.setBool("send_rpid", p.SendRPID == 1, "send_rpid")
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
 	pjsipMedia(w, cfg.media, false)
+	pjsipEncryption(w, p.MediaEncryption)
 	if p.Proxy != "" {
 		hp, err := parseHostPort(p.Proxy)
 		if err != nil {
@@ -222,6 +232,22 @@ func pjsipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 		for _, d := range dests {
 			w.set("match", d.Host, "destination")
 		}
+	}
+}
+
+// pjsipEncryption renders media_encryption (SRTP with SDES keys):
+// optional is res_pjsip's best-effort SRTP (media_encryption=sdes with
+// media_encryption_optimistic: offers RTP/AVP with keys, takes SRTP
+// when offered), required media_encryption=sdes alone (RTP/SAVP only).
+// Unlike the SIP core, Asterisk exchanges the keys over whatever
+// transport the party uses (README: Media encryption).
+func pjsipEncryption(w *confWriter, mode string) {
+	switch mode {
+	case routing.MediaEncryptionOptional:
+		w.set("media_encryption", "sdes", "media_encryption")
+		w.set("media_encryption_optimistic", "yes", "media_encryption")
+	case routing.MediaEncryptionRequired:
+		w.set("media_encryption", "sdes", "media_encryption")
 	}
 }
 
@@ -306,6 +332,8 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 	if line != nil {
 		// A line on the SIP core: its calls are a line's (endpoint_line.go).
 		w.set("context", phoneContext(e.Name), "name")
+		// Known by its digest username too, as a phone (pjsipPhone).
+		w.set("identify_by", "username,auth_username", "name")
 		if !writeEndpointLineIdentity(w, line, "set_var") {
 			return
 		}
@@ -429,10 +457,13 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 	}
 
 	if !dynamic {
+		// Its address, and over UDP unless insecure its port too, as the
+		// SIP core identifies a trunk (endpoint_trunk.go); Asterisk 17+
+		// reads a port in match.
 		w.section(e.Name)
 		w.set("type", "identify", "host")
 		w.set("endpoint", e.Name, "host")
-		w.set("match", hp.Host, "host")
+		w.set("match", trunkMatch(e, hp, transports[0]), "host")
 	}
 	if e.Registration == "out" {
 		if dynamic {
@@ -444,9 +475,13 @@ func pjsipEndpoint(w *confWriter, e *routing.SIPEndpoint, line *routing.Phone, c
 		w.set("transport", "transport-"+transports[0], "transport")
 		w.set("server_uri", "sip:"+hp.String(), "host")
 		w.set("client_uri", "sip:"+user+"@"+hp.String(), "defaultuser")
-		if e.Extension != "" {
-			w.set("contact_user", e.Extension, "extension")
+		// Calls on the registration come to extension, else the user (the
+		// SIP core's Contact user: routing.EndpointTrunk.ContactUser).
+		contactUser := e.Extension
+		if contactUser == "" {
+			contactUser = user
 		}
+		w.set("contact_user", contactUser, "extension")
 		if outAuth {
 			w.set("outbound_auth", e.Name+"-out", "remotesecret")
 		}

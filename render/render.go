@@ -17,10 +17,12 @@ const (
 	FileIAX        = "iax.conf"
 	FileExtensions = "extensions.conf"
 	FileVoicemail  = "voicemail.conf"
+	// FileMusicOnHold holds the hold music classes (musiconhold.go).
+	FileMusicOnHold = "musiconhold.conf"
 )
 
 // FileNames lists every file Render produces, in a fixed order.
-var FileNames = []string{FileExtensions, FileIAX, FilePJSIP, FileSIP, FileVoicemail}
+var FileNames = []string{FileExtensions, FileIAX, FileMusicOnHold, FilePJSIP, FileSIP, FileVoicemail}
 
 // Files maps a file name (FileSIP, ...) to its rendered bytes.
 type Files map[string][]byte
@@ -251,6 +253,7 @@ func renderFiles(snap *routing.Snapshot, cfg *config) (Files, map[objectRef]erro
 		{FileIAX, renderIAX},
 		{FileExtensions, renderExtensions},
 		{FileVoicemail, renderVoicemail},
+		{FileMusicOnHold, renderMusicOnHold},
 	} {
 		b, err := f.fn(m, cfg)
 		if err != nil {
@@ -350,17 +353,23 @@ type model struct {
 	// endpointLines are the lines the sip_endpoints that register to the
 	// switch are (routing.EndpointLine), by name: endpoint_line.go.
 	endpointLines map[string]*routing.Phone
-	plans         []*routing.Plan
-	planByID      map[int]*routing.Plan
-	custByID      map[int]*routing.Customer
-	routes        map[int][]*routing.Route // plan id -> routes
-	timeGroups    []*routing.TimeGroup
-	tgByID        map[int]*routing.TimeGroup
-	classes       []*routing.ClassOfService // by id, the built-in class left out
-	cosByID       map[int]*routing.ClassOfService
-	lineLimits    bool // some line has a totalmaximum
-	costs         *costTable
-	lineByName    map[string]*routing.Phone // by name and lower-case name
+	// endpointTrunks are the sip_endpoints served as trunks
+	// (routing.EndpointTrunk) by lower-case name: endpoint_trunk.go.
+	endpointTrunks map[string]*routing.EndpointTrunk
+	plans          []*routing.Plan
+	planByID       map[int]*routing.Plan
+	custByID       map[int]*routing.Customer
+	routes         map[int][]*routing.Route // plan id -> routes
+	timeGroups     []*routing.TimeGroup
+	tgByID         map[int]*routing.TimeGroup
+	classes        []*routing.ClassOfService // by id, the built-in class left out
+	cosByID        map[int]*routing.ClassOfService
+	lineLimits     bool // some line has a totalmaximum
+	costs          *costTable
+	lineByName     map[string]*routing.Phone // by name and lower-case name
+	// logins are the virtual lines logged into physical lines
+	// (routing/virtual.go).
+	logins routing.Logins
 	// skipped are the objects a file could not express (confWriter.each).
 	skipped map[objectRef]error
 }
@@ -393,11 +402,13 @@ func newModel(s *routing.Snapshot) *model {
 		}
 	}
 	sort.Slice(m.phones, func(i, j int) bool { return m.phones[i].Name < m.phones[j].Name })
+	m.logins = routing.NewLogins(s.Phones)
 	for i := range s.SIPEndpoints {
 		m.endpoints = append(m.endpoints, &s.SIPEndpoints[i])
 	}
 	sort.Slice(m.endpoints, func(i, j int) bool { return m.endpoints[i].Name < m.endpoints[j].Name })
 	m.addEndpointLines()
+	m.addEndpointTrunks()
 	for i := range s.Plans {
 		p := &s.Plans[i]
 		m.plans = append(m.plans, p)

@@ -196,6 +196,11 @@ func sectionKind(file string, s confSection) string {
 			return "general"
 		}
 		return "peer"
+	case FileMusicOnHold:
+		if s.Name == "general" {
+			return "general"
+		}
+		return "class"
 	default:
 		if s.Name == "general" {
 			return "general"
@@ -296,12 +301,13 @@ func TestRoundTripPJSIP(t *testing.T) {
 	}{
 		{"alice", "endpoint", [][2]string{
 			{"type", "endpoint"}, {"context", "phone-alice"},
-			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"auth", "alice"}, {"aors", "alice"},
+			{"disallow", "all"}, {"allow", "g722"}, {"allow", "all"}, {"identify_by", "username,auth_username"}, {"auth", "alice"}, {"aors", "alice"},
 			{"callerid", `"Acme Ltd" <+441110000001>`}, {"set_var", "SS_CID_INTERNAL=201"}, {"set_var", "SS_CUSTOMER=2"}, {"set_var", "SS_CNAME_INTERNAL=Alice"}, {"set_var", "SS_PRES_INTERNAL=0"}, {"set_var", "SS_LINE=alice"}, {"set_var", "SS_TOTALMAX=2"},
 			{"language", "en_GB"}, {"moh_suggest", "music-3"}, {"mailboxes", "201@default"},
 			{"deny", "0.0.0.0/0.0.0.0"}, {"deny", "::/0"}, {"permit", "203.0.113.5/255.255.255.255"},
 			{"device_state_busy_at", "2"},
 			{"rtp_symmetric", "yes"}, {"force_rport", "yes"}, {"rewrite_contact", "yes"}, {"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
+			{"media_encryption", "sdes"},
 		}},
 		// echo -n 'alice:asterisk:pw;alice' | md5sum
 		{"alice", "auth", [][2]string{{"type", "auth"}, {"auth_type", "md5"}, {"username", "alice"}, {"realm", "asterisk"}, {"md5_cred", "a8702d28135368ae1fb161c963928fbf"}}},
@@ -313,6 +319,7 @@ func TestRoundTripPJSIP(t *testing.T) {
 			{"aors", "carrier-a"}, {"outbound_auth", "carrier-a"},
 			{"dtmf_mode", "rfc4733"}, {"send_pai", "yes"}, {"send_rpid", "yes"}, {"trust_id_outbound", "yes"},
 			{"disable_direct_media_on_nat", "yes"}, {"rtp_timeout", "60"}, {"rtp_timeout_hold", "3600"},
+			{"media_encryption", "sdes"}, {"media_encryption_optimistic", "yes"},
 			{"outbound_proxy", "sip:proxy.carrier-a.example:5060;lr"},
 		}},
 		{"carrier-a", "aor", [][2]string{{"type", "aor"}, {"contact", "sip:sip1.carrier-a.example"}, {"contact", "sip:192.0.2.10:5070"}}},
@@ -374,7 +381,7 @@ func TestRoundTripSIPAndIAX(t *testing.T) {
 	}
 	sip := parseConf(t, files[FileSIP])
 	gen := findSection(sip, "general", "")
-	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?8005555555:remotepass@sip.itsp.example:5080/5000" {
+	if gen == nil || strings.Join(gen.get("register"), "|") != "itsp-out?tcp://8005555555:remotepass@sip.itsp.example:5080/5000" {
 		t.Errorf("sip.conf register lines: %v", gen)
 	}
 	checks := []struct {
@@ -469,11 +476,11 @@ func TestRoundTripExtensions(t *testing.T) {
 		t.Errorf("[peer-1] dial: %v", p1)
 	}
 	ph := findSection(secs, "phone-alice-dial", "")
-	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,plan-2" {
+	if ph == nil || strings.Join(ph.get("include"), ",") != "phones,endpoints,plan-2" {
 		t.Errorf("[phone-alice] must include phones and its customer's plan 2: %v", ph)
 	}
 	fx := findSection(secs, "phone-fax-1-dial", "")
-	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,plan-1-fax" {
+	if fx == nil || strings.Join(fx.get("include"), ",") != "phones,endpoints,plan-1-fax" {
 		t.Errorf("[phone-fax-1] must use the default plan's fax context: %v", fx)
 	}
 }

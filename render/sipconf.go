@@ -28,6 +28,9 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 	w.section("general")
 	w.set("context", inboundContext, "general")
 	w.set("allowguest", "no", "general")
+	// A phone is known by its digest username as on the SIP core, so one
+	// that withholds its number with From anonymous is still its line.
+	w.set("match_auth_username", "yes", "general")
 	// Phones are rendered nat=force_rport,comedia (sipMedia); a peer whose
 	// nat differs from [general] lets a scanner tell which peer names exist
 	// (chan_sip warns so at load), so [general] says the same.
@@ -74,7 +77,7 @@ func renderSIP(m *model, cfg *config) ([]byte, error) {
 }
 
 // registerLine builds chan_sip's
-// register => name?user[:secret]@host[:port][/extension]: "name?" ties
+// register => name?[transport://]user[:secret]@host[:port][/extension]: "name?" ties
 // the registration to the endpoint's own section, which another section
 // of the same host (a peer for its calls) would otherwise share.
 func registerLine(e *routing.SIPEndpoint) (string, error) {
@@ -99,13 +102,29 @@ func registerLine(e *routing.SIPEndpoint) (string, error) {
 	if strings.ContainsAny(user+secret, ":@/") {
 		return "", fmt.Errorf("secret: %w: ':', '@' and '/' cannot be used in a register => line", ErrInvalidValue)
 	}
-	s := e.Name + "?" + user
+	// The registration goes over the endpoint's first transport, as its
+	// calls do: chan_sip registers over UDP unless the line names one,
+	// and refuses a UDP registration for a peer whose transport= has no
+	// udp ("'UDP' is not a valid transport", Asterisk 20).
+	transports, err := endpointTransports(e)
+	if err != nil {
+		return "", err
+	}
+	s := e.Name + "?"
+	if transports[0] != "udp" {
+		s += transports[0] + "://"
+	}
+	s += user
 	if secret != "" {
 		s += ":" + secret
 	}
 	s += "@" + hp.String()
+	// Calls on the registration come to extension, else the user, as on
+	// the SIP core (chan_sip's own default is s).
 	if e.Extension != "" {
 		s += "/" + e.Extension
+	} else {
+		s += "/" + user
 	}
 	return s, nil
 }
@@ -120,7 +139,7 @@ func phoneTransports(cfg *config) string {
 	return "udp,tcp"
 }
 
-func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
+func sipPhone(w *confWriter, p, id *routing.Phone, cos string, cfg *config) {
 	w.section(p.Name)
 	w.set("type", "friend", "name")
 	w.set("host", "dynamic", "name")
@@ -134,7 +153,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	if !writeLineCodecs(w, p) {
 		return
 	}
-	if !writePhoneIdentity(w, p, cos, cfg, chanSIPPhoneOptions) {
+	if !writePhoneIdentity(w, p, id, cos, cfg, chanSIPPhoneOptions) {
 		return
 	}
 	if p.TotalMaximum >= 0 {
@@ -142,6 +161,7 @@ func sipPhone(w *confWriter, p *routing.Phone, cos string, cfg *config) {
 	}
 	w.setBool("qualify", p.Ping == 1, "ping")
 	sipMedia(w, cfg.media, true)
+	sipEncryption(w, p.MediaEncryption)
 	if p.Media == routing.MediaFax {
 		w.set("t38pt_udptl", "yes,redundancy", "media")
 	}
@@ -167,6 +187,16 @@ func sipMedia(w *confWriter, m MediaPolicy, phone bool) {
 		if m.HoldTimeout > 0 {
 			w.setInt("rtpholdtimeout", m.HoldTimeout, "media.hold_timeout")
 		}
+	}
+}
+
+// sipEncryption renders media_encryption for chan_sip: required is
+// encryption=yes (SRTP only, offered as RTP/SAVP). chan_sip has no
+// best-effort mode: with optional it offers plain RTP and, as with none,
+// takes an SRTP offer when res_srtp is loaded (README: Media encryption).
+func sipEncryption(w *confWriter, mode string) {
+	if mode == routing.MediaEncryptionRequired {
+		w.set("encryption", "yes", "media_encryption")
 	}
 }
 
@@ -227,6 +257,7 @@ func sipPeer(w *confWriter, p *routing.Peer, cfg *config) {
 	}
 	w.setBool("trust_id_outbound", p.SendPrivacy == 1, "send_privacy")
 	sipMedia(w, cfg.media, false)
+	sipEncryption(w, p.MediaEncryption)
 	if p.OutMaximum >= 0 {
 		w.setInt("call-limit", p.OutMaximum, "outmaximum")
 	}

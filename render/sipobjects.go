@@ -19,7 +19,7 @@ import (
 // model's order with one driver's writers, naming each object in w's
 // error context; sip.conf and pjsip.conf share it.
 func (m *model) writeSIPObjects(w *confWriter, cfg *config,
-	phone func(w *confWriter, p *routing.Phone, cos string, cfg *config),
+	phone func(w *confWriter, p, id *routing.Phone, cos string, cfg *config),
 	peer func(*confWriter, *routing.Peer, *config),
 	endpoint func(*confWriter, *routing.SIPEndpoint, *routing.Phone, *config),
 	peerHere func(*routing.Peer) bool) {
@@ -33,7 +33,8 @@ func (m *model) writeSIPObjects(w *confWriter, cfg *config,
 				w.fail(fmt.Errorf("%s: %w", w.ctx, err))
 				return
 			}
-			phone(w, p, cos, cfg)
+			// A line shows the virtual line logged into it, if any.
+			phone(w, p, m.logins.Presenting(p), cos, cfg)
 		})
 	}
 	for _, p := range m.peers {
@@ -145,19 +146,20 @@ func mailboxValue(box, vmContext string) string {
 // writePhoneIdentity writes the caller id, class of service (SS_COS, see
 // cos.go), language, music on hold, mailbox and source ACL of a phone,
 // which res_pjsip and chan_sip share but for the option names. It reports
-// false after a failure.
-func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config, names phoneOptionNames) bool {
+// false after a failure. The caller id is id's: p's own, or that of the
+// virtual line logged into p (routing/virtual.go).
+func writePhoneIdentity(w *confWriter, p, id *routing.Phone, cos string, cfg *config, names phoneOptionNames) bool {
 	// The line shows itself as the SIP core shows it, whatever the phone
 	// sends (routing.LineCallerID: a number as set, a keyword the line's
 	// own number): outside by the endpoint's caller id, inside by
 	// SS_CID_INTERNAL, which the called line's extension applies.
-	v, err := callerIDValue(p.CallerNameExternal, routing.LineCallerID(p.CallerIDExternal, p.Name))
+	v, err := callerIDValue(id.CallerNameExternal, routing.LineCallerID(id.CallerIDExternal, id.Name))
 	if err != nil {
 		w.fail(fmt.Errorf("%s: callername_external: %w", w.ctx, err))
 		return false
 	}
 	w.set("callerid", v, "callerid_external")
-	w.set(names.setVar, "SS_CID_INTERNAL="+routing.LineCallerID(p.CallerIDInternal, p.Name), "callerid_internal")
+	w.set(names.setVar, "SS_CID_INTERNAL="+routing.LineCallerID(id.CallerIDInternal, id.Name), "callerid_internal")
 	if cos != "" {
 		w.set(names.setVar, "SS_COS="+cos, "cos")
 	}
@@ -166,17 +168,17 @@ func writePhoneIdentity(w *confWriter, p *routing.Phone, cos string, cfg *config
 	w.set(names.setVar, "SS_CUSTOMER="+strconv.Itoa(p.Customer), "customer")
 	// How the line shows itself to other lines and outside, as the SIP
 	// core shows it: the dialplan applies these (extensions.go).
-	if p.CallerNameInternal != "" {
-		if !dialplanSafe(p.CallerNameInternal) {
-			w.fail(fmt.Errorf("%s: callername_internal: %w: %q (letters, digits, spaces, + * # . _ @ : - /)", w.ctx, ErrInvalidValue, p.CallerNameInternal))
+	if id.CallerNameInternal != "" {
+		if !dialplanSafe(id.CallerNameInternal) {
+			w.fail(fmt.Errorf("%s: callername_internal: %w: %q (letters, digits, spaces, + * # . _ @ : - /)", w.ctx, ErrInvalidValue, id.CallerNameInternal))
 			return false
 		}
-		w.set(names.setVar, "SS_CNAME_INTERNAL="+p.CallerNameInternal, "callername_internal")
+		w.set(names.setVar, "SS_CNAME_INTERNAL="+id.CallerNameInternal, "callername_internal")
 	}
-	if p.PresentationInternal == 0 {
+	if id.PresentationInternal == 0 {
 		w.set(names.setVar, "SS_PRES_INTERNAL=0", "presentation_internal")
 	}
-	if p.PresentationExternal == 0 {
+	if id.PresentationExternal == 0 {
 		w.set(names.setVar, "SS_PRES_EXTERNAL=0", "presentation_external")
 	}
 	if p.TotalMaximum >= 0 {

@@ -41,6 +41,20 @@ type callView struct {
 	peerAddrs   map[netip.Addr]*Peer
 	customers   map[int]Customer
 	settings    Settings
+	// recordGroups are the record groups by id (recordgroup.go).
+	recordGroups map[int]*RecordGroup
+	groupList    []RecordGroup
+	// trunks are the sip_endpoints served as trunks (endpointtrunk.go) by
+	// lower-case name, trunkAddrs by the addresses their hosts resolve
+	// to, trunkList in the store's order.
+	trunks     map[string]*EndpointTrunk
+	trunkAddrs map[netip.Addr][]*EndpointTrunk
+	trunkList  []*EndpointTrunk
+	// logins are the virtual lines logged into physical lines
+	// (virtual.go); mailboxes the lines by their mailbox's box
+	// (mailbox.go).
+	logins    Logins
+	mailboxes Mailboxes
 }
 
 // CallControlOption configures NewCallControl.
@@ -134,6 +148,14 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 		v.phones[strings.ToLower(phones[i].Name)] = &phones[i]
 	}
 	v.users = v.addEndpointLines(snap.SIPEndpoints)
+	v.groupList = append([]RecordGroup(nil), snap.RecordGroups...)
+	v.recordGroups = make(map[int]*RecordGroup, len(v.groupList))
+	for i := range v.groupList {
+		v.recordGroups[v.groupList[i].ID] = &v.groupList[i]
+	}
+	v.addEndpointTrunks(snap.SIPEndpoints, func(host string) []netip.Addr { return c.resolve(ctx, host) })
+	v.logins = NewLogins(phones)
+	v.mailboxes = NewMailboxes(phones)
 	for _, cu := range snap.Customers {
 		v.customers[cu.ID] = cu
 	}
@@ -193,6 +215,18 @@ func (c *CallControl) Phone(name string) (*Phone, bool) {
 	return p, ok
 }
 
+// Device is the physical line virtual line v is logged into (virtual.go):
+// calls to v ring its contacts.
+func (c *CallControl) Device(v *Phone) (*Phone, bool) { return c.view.Load().logins.Device(v) }
+
+// Presenting is the line whose caller presentation line p's calls show:
+// the virtual line logged into p, else p (virtual.go).
+func (c *CallControl) Presenting(p *Phone) *Phone { return c.view.Load().logins.Presenting(p) }
+
+// MailboxLines are the lines whose mailbox is box (mailbox.go): a
+// message-summary for box goes to each.
+func (c *CallControl) MailboxLines(box string) []*Phone { return c.view.Load().mailboxes.Lines(box) }
+
 // LineByUser returns the line whose digest username is user: a phone by
 // its name, else a sip_endpoint line by its defaultuser (its name when it
 // has none). A phone's name wins over an endpoint's defaultuser.
@@ -224,6 +258,16 @@ func (c *CallControl) PeerByAddress(addr netip.Addr) (*Peer, bool) {
 	p, ok := c.view.Load().peerAddrs[addr.Unmap()]
 	return p, ok
 }
+
+// RecordGroup returns the record group id names (recordgroup.go).
+func (c *CallControl) RecordGroup(id int) (*RecordGroup, bool) {
+	g, ok := c.view.Load().recordGroups[id]
+	return g, ok
+}
+
+// RecordGroups lists the record groups; the slice is shared and
+// read-only.
+func (c *CallControl) RecordGroups() []RecordGroup { return c.view.Load().groupList }
 
 // Decide routes a call.
 func (c *CallControl) Decide(req CallRequest) (Decision, error) { return c.router.Decide(req) }

@@ -37,6 +37,11 @@ type CallRequest struct {
 	// its allowed_ua (403) before it routes. Zero: not judged.
 	Source    netip.Addr
 	UserAgent string
+	// CalledLine, in a simulation, is the line the called number names:
+	// the SIP core rings it (on its device, CalledDevice: the line
+	// itself, or the line a virtual line is logged into) and routes
+	// nothing. The SIP core decides this itself (Directory.Phone).
+	CalledLine, CalledDevice *Phone
 }
 
 // Attempt is one peer to try, in order, with the numbers it is to be sent.

@@ -31,9 +31,12 @@ import (
 //   - delivery register, expect_registered 0, the maximum ring time.
 //
 // An endpoint that registers elsewhere (registration out), has a fixed
-// host, no secret or insecure=1 (identified by address, not by a secret)
-// is no line: the SIP core neither registers it nor rings it (see
-// EndpointIsLine).
+// host with registration none, no secret or insecure=1 (identified by
+// address, not by a secret) is no line (see EndpointIsLine): with a fixed
+// host it is a trunk (endpointtrunk.go, EndpointTrunkOf), which the
+// switch calls at that host, takes calls from and, with registration
+// out, registers at; with none (a dynamic host and no secret) nothing on
+// the SIP core reaches it.
 
 // endpointLineIDBase keeps endpoint lines' ids apart from phones' (which
 // are positive): call-limit counters are keyed by id.

@@ -26,11 +26,14 @@ type Peer struct {
 	Destination      string `json:"destination"`
 	// EmergencyLocation 1: the peer takes the caller's civic address on
 	// emergency calls (PIDF-LO by value, RFC 6442); a sipswitch addition.
-	EmergencyLocation    int    `json:"emergency_location"`
-	DialplanCalled       string `json:"dialplan_called"`
-	DialplanCaller       string `json:"dialplan_caller"`
-	DTMFMode             string `json:"dtmfmode"`
-	FailPercent          int    `json:"fail_percent"`
+	EmergencyLocation int    `json:"emergency_location"`
+	DialplanCalled    string `json:"dialplan_called"`
+	DialplanCaller    string `json:"dialplan_caller"`
+	DTMFMode          string `json:"dtmfmode"`
+	FailPercent       int    `json:"fail_percent"`
+	// MediaEncryption is SRTP on the peer's calls (MediaEncryptionNone,
+	// Optional, Required); a sipswitch addition.
+	MediaEncryption      string `json:"media_encryption"`
 	OutMaximum           int    `json:"outmaximum"`
 	Password             string `json:"password"`
 	PlanCustomer         int    `json:"plan_customer"`
@@ -102,6 +105,7 @@ type Phone struct {
 	LNumber               string  `json:"lnumber"`
 	Mailbox               string  `json:"mailbox"`
 	Media                 string  `json:"media"`
+	MediaEncryption       string  `json:"media_encryption"` // sipswitch addition: SRTP on the line's calls
 	MissedEmail           int     `json:"missedemail"`
 	Music                 int     `json:"music"`
 	MusicRinging          int     `json:"music_ringing"`
@@ -255,6 +259,7 @@ type Snapshot struct {
 	TimeGroups   []TimeGroup
 	Classes      []ClassOfService // classes of service, each with its rules
 	SIPEndpoints []SIPEndpoint
+	RecordGroups []RecordGroup // recordgroup.go
 }
 
 // SIPEndpoint is a gateway-style SIP endpoint (sip_endpoint.save). Field
@@ -320,3 +325,12 @@ type SIPEndpoint struct {
 	RTPJitterMode      string `json:"rtpjittermode"`
 	RTPJitterDelay     int    `json:"rtpjitterdelay"`
 }
+
+// Media encryption policies (phones' and peers' media_encryption, a
+// sipswitch addition; the seed pages have no setting for it): whether
+// the party's media is SRTP with SDES keys (RFC 3711, RFC 4568).
+const (
+	MediaEncryptionNone     = "none"     // plain RTP only; an RTP/SAVP offer is refused (488)
+	MediaEncryptionOptional = "optional" // SRTP when the party offers or accepts it
+	MediaEncryptionRequired = "required" // SRTP only: plain RTP is refused (488)
+)

@@ -15,8 +15,14 @@ type Simulation struct {
 	Caller  string `json:"caller"`
 	Media   string `json:"media"`
 	Time    string `json:"time"`
-	Outcome string `json:"outcome"` // "route", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan", "line_busy", "spend_limit", "outmaximum", "source", "user_agent"
+	Outcome string `json:"outcome"` // "route", "line", "no_route", "barred", "cos_barred", "no_peer", "unknown_plan", "line_busy", "spend_limit", "outmaximum", "source", "user_agent"
 	Route   *Route `json:"route,omitempty"`
+	// CalledLine is the line the called number names (outcome "line":
+	// the SIP core rings it, no route is looked at) and Device the line
+	// whose registered contacts ring: CalledLine itself, or for a
+	// virtual line the line it is logged into (routing/virtual.go).
+	CalledLine string `json:"called_line,omitempty"`
+	Device     string `json:"device,omitempty"`
 	// Line, COS and COSRule say whose class of service applied (a
 	// simulation for a line) and, when it barred the call, which rule did
 	// (none: the class's otherwise).
@@ -136,7 +142,7 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 			return sim
 		}
 	}
-	emergency := state.IsEmergency(req.Called)
+	emergency := state.IsEmergency(req.Called) && req.CalledLine == nil
 	if live != nil && req.Line != nil && req.Line.TotalMaximum >= 0 && live.ActivePhoneCalls(req.Line.ID) >= req.Line.TotalMaximum {
 		// The SIP core takes the calling line's slot before it routes.
 		if !emergency {
@@ -145,6 +151,18 @@ func Simulate(state *RoutingState, req CallRequest, live Admissions) Simulation 
 		}
 		sim.Bypassed = append(sim.Bypassed, SimulationBypass{Check: "totalmaximum",
 			Reason: fmt.Sprintf("line %s is at its totalmaximum %d", req.Line.Name, req.Line.TotalMaximum)})
+	}
+	if req.CalledLine != nil {
+		// A call to a line rings it (its forwarding, dnd and destinations
+		// are the called line's, which simulation does not follow).
+		sim.Outcome, sim.CalledLine, sim.Device = "line", req.CalledLine.Name, req.CalledLine.Name
+		if req.CalledDevice != nil {
+			sim.Device = req.CalledDevice.Name
+		}
+		if req.Line != nil {
+			sim.Line, sim.COS = req.Line.Name, state.EffectiveCOS(req.Line)
+		}
+		return sim
 	}
 	d, err := state.Decide(req)
 	if d.Emergency {
@@ -280,6 +298,12 @@ func (s Simulation) String() string {
 				fmt.Fprintf(&b, " (fails %d%% of calls: fail_percent)", a.FailPercent)
 			}
 			b.WriteString("\n")
+		}
+	case "line":
+		if s.Device != s.CalledLine {
+			fmt.Fprintf(&b, "rings line %s on the device of line %s (virtual line logged in)\n", s.CalledLine, s.Device)
+		} else {
+			fmt.Fprintf(&b, "rings line %s\n", s.CalledLine)
 		}
 	case "barred":
 		b.WriteString("refused: the route forbids the call\n")

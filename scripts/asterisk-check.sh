@@ -7,8 +7,8 @@
 # ROOTFS  a root file system with Asterisk 20 installed (built from source
 #         by the steering repository's tools/asterisk-rootfs.sh; see
 #         render/README.md "Acceptance by Asterisk 20")
-# DIR     rendered sip.conf, pjsip.conf, iax.conf, extensions.conf and
-#         voicemail.conf
+# DIR     rendered sip.conf, pjsip.conf, iax.conf, extensions.conf,
+#         voicemail.conf and musiconhold.conf
 # DRIVER  pjsip or sip: which SIP channel driver to load (both bind 5060)
 #
 # Runs as root (chroot). Exits 0 when Asterisk loaded everything cleanly,
@@ -40,6 +40,8 @@ ast "iax2 show peers" >"$OUT/iax-peers"
 ast "dialplan show" >"$OUT/dialplan"
 ast "module show like chan_" >"$OUT/modules"
 ast "voicemail show users" >"$OUT/voicemail-users"
+ast "moh show classes" >"$OUT/moh-classes"
+ast "core show application MixMonitor" >"$OUT/mixmonitor"
 stop_asterisk
 
 NEW=$(comm -13 <(echo "$BASE") <(errors))
@@ -73,6 +75,15 @@ section_names "$DIR/iax.conf" | want - "$OUT/iax-peers" "iax peer" || rc=1
 # voicemail.conf: every mailbox ("box => pin,name" outside [general]).
 if [[ -f $DIR/voicemail.conf ]]; then
 	awk '/^\[/{s=$0} s!="[general]" && / => /{print $1}' "$DIR/voicemail.conf" | sort -u | want - "$OUT/voicemail-users" mailbox || rc=1
+fi
+# musiconhold.conf: every class.
+if [[ -f $DIR/musiconhold.conf ]]; then
+	section_names "$DIR/musiconhold.conf" | sed 's/^/Class: /' | want - "$OUT/moh-classes" "music class" || rc=1
+fi
+# The recording application the dialplan starts must exist.
+if grep -q MixMonitor "$DIR/extensions.conf" && ! grep -q "MixMonitor" "$OUT/mixmonitor"; then
+	echo "asterisk-check: MixMonitor is not an application of this Asterisk" >&2
+	rc=1
 fi
 section_names "$DIR/extensions.conf" | sed 's/^/'"'"'/; s/$/'"'"'/' | want - "$OUT/dialplan" context || rc=1
 echo "asterisk-check: outputs in $OUT"

@@ -17,6 +17,21 @@ prepare_etc() {
 	# voicemail.conf: the mailboxes VoiceMail() records into (rendered
 	# since sipswitch renders them).
 	[[ -n ${1:-} && -f $1/voicemail.conf ]] && cp "$1"/voicemail.conf "$ETC"/
+	# musiconhold.conf: the hold music classes lines name (rendered since
+	# sipswitch renders them).
+	# The operator supplies the music: a second of silence (raw mu-law)
+	# stands in in each class's directory under astdatadir, as its files
+	# would (a class without files is not loaded; a missing directory is
+	# an ERROR).
+	if [[ -n ${1:-} && -f $1/musiconhold.conf ]]; then
+		cp "$1"/musiconhold.conf "$ETC"/
+		local data
+		data=$(sed -nE 's/^astdatadir *=> *//p' "$ETC/asterisk.conf" | head -1)
+		grep -oE '^directory=.*' "$1"/musiconhold.conf | cut -d= -f2- | while read -r d; do
+			mkdir -p "$ROOT${data:-/var/lib/asterisk}/$d"
+			head -c 8000 /dev/zero | tr '\0' '\377' >"$ROOT${data:-/var/lib/asterisk}/$d/sipswitch-check.ulaw"
+		done
+	fi
 	# Modules that decline to load without services of their own (IMAP,
 	# ODBC, RADIUS, a database...) are left out: their errors say nothing
 	# about the rendered files.

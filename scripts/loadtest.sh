@@ -45,6 +45,10 @@
 #   SSE_CLIENTS  event stream clients (/api/events, as the admin) kept
 #             connected and reading through the run, for the cost of the
 #             live views per call                              [0]
+#   TRANSPORT udp (SIPp, this script) or tls: MODE=answer over TLS beside
+#             UDP by scripts/loadtest-tls.sh (Debian's SIPp has no TLS; its
+#             client is cmd/sipload), RATE, DURATION and CALL_MS passed on
+#                                                              [udp]
 #
 # MODE=media measures the SIP core's RTP relay (media.relay MEDIA_RELAY,
 # default always): for each count in MEDIA_CALLS (default 100,500,1000)
@@ -64,6 +68,18 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 # shellcheck source=scripts/loadtest-lib.sh
 . scripts/loadtest-lib.sh
+
+case ${TRANSPORT:-udp} in
+udp) ;;
+tls)
+	[[ ${MODE:-answer} = answer ]] || { echo "loadtest: TRANSPORT=tls runs MODE=answer only, got MODE=$MODE" >&2; exit 2; }
+	exec scripts/loadtest-tls.sh
+	;;
+*)
+	echo "loadtest: TRANSPORT must be udp or tls, got '$TRANSPORT'" >&2
+	exit 2
+	;;
+esac
 
 MODE=${MODE:-answer}
 case $MODE in

@@ -72,10 +72,10 @@ type call struct {
 	callerBye atomic.Bool
 	// bridged is set once the answered call is held by its bridge, which
 	// from then on ends the call on the caller's BYE (handleBye pokes it)
-	// and hands the record over before the BYE is answered: recording is
-	// done once it has.
-	bridged   atomic.Bool
-	recording sync.WaitGroup
+	// and hands the record over before the BYE is answered: recordTaken
+	// is done once it has.
+	bridged     atomic.Bool
+	recordTaken sync.WaitGroup
 	// aTimer is the caller leg's session timer (nil when none); the
 	// callee's is on its leg. refreshed wakes the bridge when either leg
 	// refreshed its session.
@@ -94,6 +94,8 @@ type call struct {
 	emergencyLine *routing.Phone
 	mode          media.Mode
 	callerNAT     bool
+	callerWebRTC  bool             // the caller's SDP is WebRTC's (DTLS-SRTP, ICE): relayed whatever media.relay says
+	callerEnc     media.Encryption // the caller leg's SRTP (callsrtp.go)
 	media         *media.Session
 	bOffered      bool
 	sentA         sdpSent
@@ -103,6 +105,15 @@ type call struct {
 	// is timed.
 	received   time.Time
 	routeTimed bool
+	// Recording and hold music (callrecord.go): the group that records
+	// the call and the customer of its line, the recording once
+	// answered; whether the caller's and the rung line's features need
+	// the relay, and their music classes.
+	recGroup                 *routing.RecordGroup
+	recCustomer              int
+	recording                *media.Recording
+	callerForce, calleeForce bool
+	callerMusic, calleeMusic string
 }
 
 // poke tells the bridge that a session timer moved.
@@ -127,6 +138,7 @@ type result struct {
 	code     int
 	reason   string
 	timedOut bool
-	canceled bool
+	canceled bool // the caller cancelled, or (operator) calls/hangup ended it
+	operator bool
 	limit    bool
 }

@@ -52,6 +52,7 @@ func newFixture(t *testing.T, opts ...Option) (*fixture, context.Context) {
 func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	f, ctx := newFixture(t)
 	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	began := time.Now()
 	d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
 	if err != nil {
 		t.Fatalf("call: %v", err)
@@ -93,6 +94,10 @@ func TestOutboundCallAnsweredAndHungUpByCaller(t *testing.T) {
 	st := f.s.Stats()
 	if st.CallsAnswered != 1 || st.CallsAttempted != 1 {
 		t.Errorf("stats %+v", st)
+	}
+	// The talk time counted is the call's, within what this test lasted.
+	if st.CallsCompleted != 1 || st.TalkMillis > uint64(time.Since(began).Milliseconds()) {
+		t.Errorf("completed %d, talk %d ms within %v", st.CallsCompleted, st.TalkMillis, time.Since(began))
 	}
 }
 

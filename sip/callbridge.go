@@ -61,6 +61,8 @@ func (c *call) connected(b *leg) {
 	}
 	if b.peer != nil {
 		c.rec.Peer = b.peer.Name
+	} else if b.endpoint != "" {
+		c.rec.Peer = b.endpoint // a trunk answered (trunkcall.go)
 	}
 	if b.charge != nil {
 		c.rec.CostRow = b.tariff.CostID
@@ -137,13 +139,14 @@ func (c *call) connected(b *leg) {
 	if c.media != nil {
 		c.media.Answered()
 	}
+	c.startRecording()
 	answeredAt := s.cfg.now()
 	c.aTimer.Touch(answeredAt)
 	b.timer.Touch(answeredAt)
 	c.charge.Answer(answeredAt)
 	s.live.answered(c, b, answeredAt)
 	// The caller's BYE waits for the record (handleBye) from here.
-	c.recording.Add(1)
+	c.recordTaken.Add(1)
 	c.bridged.Store(true)
 	ender, td := c.bridge(b)
 	end := s.cfg.now()
@@ -157,7 +160,7 @@ func (c *call) connected(b *leg) {
 	// has its record, and talk time ends when the call did, not when
 	// the BYEs were answered.
 	st, relayed := c.finish(200, ender, answeredAt, end, cost, billsec)
-	c.recording.Done()
+	c.recordTaken.Done()
 	c.tearDown(b, td)
 	c.callLog(st, relayed).Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
 		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 )
 
 // deliver sends a phone's call to target: a local line, or outside
@@ -13,6 +14,10 @@ func (c *call) deliver(target string, caller *routing.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
 		c.rec.Direction = records.Local
 		return c.ringPhone(p, 0)
+	}
+	if t, ok := c.s.trunkNamed(target); ok {
+		c.rec.Direction = records.Local
+		return c.ringTrunk(t)
 	}
 	return c.routeOut(target, caller)
 }
@@ -58,7 +63,7 @@ func (c *call) voicemail(p *routing.Phone, number, why string, code int, reason 
 		return result{code: code, reason: reason}
 	}
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
-	offer, err := c.relayBody(c.a.InviteRequest.Body(), false)
+	offer, err := c.relayBody(c.a.InviteRequest.Body(), false, false, media.EncryptionNone)
 	if err != nil {
 		code, reason, refusal := mediaFailure(err)
 		c.noteRefusal(refusal)
@@ -84,7 +89,7 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 	}
 	// Stored numbers are dial strings since the API normalises them; one
 	// stored before it did is normalised here, never routed as written.
-	number, ok := c.s.dialled(number)
+	number, ok := c.s.dialledBy(number, true)
 	if !ok {
 		c.s.cfg.log.Warn("sip call not sent on: the line's number is not a dial string", "call_id", c.callID, "line", p.Name, "reason", why)
 		c.noteRefusal("destination is not a dial string")
@@ -99,6 +104,12 @@ func (c *call) divert(p *routing.Phone, why, number string, code int, reason str
 	c.diversions = append(c.diversions, diversion{line: p.Name, reason: why})
 	if local {
 		return c.ringPhone(q, hops+1)
+	}
+	if t, ok := c.s.trunkNamed(number); ok {
+		// A trunk the line sends its call on to: the call goes there as
+		// the line's own call to it would (no slot of the line, as for a
+		// line it is sent on to).
+		return c.ringTrunk(t)
 	}
 	rel, ok := c.s.dir.AcquirePhone(p)
 	if !ok {

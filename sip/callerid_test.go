@@ -14,7 +14,7 @@ func TestLineCallerIDRules(t *testing.T) {
 		called               string
 		hdrs                 []sip.Header
 		wantUser, wantName   string // From of the INVITE the callee gets
-		wantPAI, wantPrivacy string // only checked toward the carrier
+		wantPAI, wantPrivacy string // checked toward the carrier
 	}{
 		{"external number and name", func(f *fixture) {
 			f.dir.edit(func() {
@@ -50,6 +50,12 @@ func TestLineCallerIDRules(t *testing.T) {
 				f.peer1.SendAssertedIdentity, f.peer1.SendPrivacy, f.peer1.CallerIDWithheld = 1, 0, "Anonymous"
 			})
 		}, "441234", nil, "Anonymous", "", "<sip:Anonymous@127.0.0.1>", ""},
+		{"withheld line, send_privacy without send_asserted_identity: no Privacy alone", func(f *fixture) {
+			f.dir.edit(func() {
+				f.dir.phones["1001"].PresentationExternal = 0
+				f.peer1.SendAssertedIdentity, f.peer1.SendPrivacy = 0, 1
+			})
+		}, "441234", nil, "anonymous", "Anonymous", "", ""},
 		{"caller withholds by Privacy: id whatever the line says", nil, "1002",
 			[]sip.Header{sip.NewHeader("Privacy", "id")}, "anonymous", "Anonymous", "", ""},
 	}
@@ -75,7 +81,7 @@ func TestLineCallerIDRules(t *testing.T) {
 			if from.Address.User != tc.wantUser || from.DisplayName != tc.wantName {
 				t.Errorf("callee sees From %q <%s>, want %q <%s>", from.DisplayName, from.Address.User, tc.wantName, tc.wantUser)
 			}
-			if tc.wantPAI != "" || tc.wantPrivacy != "" {
+			if callee == f.carrier1 {
 				inv := callee.Last.Load()
 				if got := headerOf(inv, "P-Asserted-Identity"); got != tc.wantPAI {
 					t.Errorf("P-Asserted-Identity %q, want %q", got, tc.wantPAI)

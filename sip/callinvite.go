@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/sessiontimer"
 	"github.com/sipswitch/sipswitch/sip/sipmsg"
@@ -49,8 +50,22 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	src := sipmsg.SourceAddr(req)
 	var callerPhone *routing.Phone
 	var fromPeer *routing.Peer
-	if sipmsg.Header(req, "Proxy-Authorization") == nil {
+	credentials := sipmsg.Header(req, "Proxy-Authorization") != nil
+	if !credentials {
 		fromPeer = s.peerOf(req)
+	}
+	// A trunk (a sip_endpoint at a fixed host, trunkcall.go) is a carrier
+	// whose calls are proved by its address, or challenged for its secret.
+	var trunk *routing.EndpointTrunk
+	if fromPeer == nil {
+		trunk = s.trunkOf(req)
+		switch {
+		case trunk == nil || trunk.Line != nil:
+		case credentials:
+			trunk = nil // credentials: a line's call from the trunk's address
+		default:
+			fromPeer = &trunk.Peer
+		}
 	}
 	// A carrier's calls are not held hostage by password guessing from its
 	// address: the block applies to authenticating requests only.
@@ -59,7 +74,19 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		sipmsg.Respond(tx, req, 403, "Forbidden")
 		return
 	}
-	if fromPeer == nil {
+	switch {
+	case fromPeer != nil:
+	case trunk != nil:
+		p, fromTrunk, ok := s.authenticateTrunk(req, tx, src, trunk)
+		if !ok {
+			return
+		}
+		if fromTrunk {
+			fromPeer = &trunk.Peer
+		} else {
+			callerPhone = p
+		}
+	default:
 		p, ok := s.authenticate(req, tx, src, true)
 		if !ok {
 			return
@@ -71,8 +98,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	// An empty user is no dial string either: 484, as the rendered
-	// dialplan answers (its entry context sees extension "s").
-	called, ok := s.dialled(req.Recipient.User)
+	// dialplan answers (its entry context sees extension "s"). A line may
+	// dial a trunk by its name; a carrier may not (trunkcall.go).
+	called, ok := s.dialledBy(req.Recipient.User, callerPhone != nil)
 	if !ok {
 		// Never routed as written: 44%39%30%39 or 44.909 must not reach a
 		// carrier past the route that bars 44909.
@@ -128,7 +156,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		callerPeer:  fromPeer,
 		received:    received,
 	}
-	c.setIdentity(callerIdentity(req, callerPhone))
+	// A line presents the virtual line logged into it, if any
+	// (routing/virtual.go).
+	presenting := callerPhone
+	if callerPhone != nil {
+		presenting = s.dir.Presenting(callerPhone)
+	}
+	c.setIdentity(callerIdentity(req, presenting))
 	c.newRecord(called, callerPhone)
 	s.calls.put(a.ID, c)
 	defer s.calls.del(a.ID)
@@ -137,12 +171,18 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.stats.callsAttempted.Add(1)
 	defer c.releaseAll()
 	defer c.closeMedia()
+	if callerPhone != nil {
+		c.lineFeatures(callerPhone, true)
+	}
 
 	var res result
 	switch {
 	case c.screenCaller(req, callerPhone != nil) != nil:
 		res = result{code: 488, reason: "Not Acceptable Here"}
 		c.noteRefusal("bad SDP")
+	case c.screenCallerEncryption(req.Transport(), req.Body()) != nil:
+		res = result{code: 488, reason: "Not Acceptable Here"}
+		c.noteRefusal("media encryption")
 	case callerPhone != nil:
 		if rel, ok := s.dir.AcquirePhone(callerPhone); ok {
 			c.releases = append(c.releases, rel)
@@ -166,7 +206,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if res.answered == nil {
 		if res.canceled {
 			s.stats.countFailure(487, true, false)
-			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
+			if !res.operator {
+				c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
+				return
+			}
+			c.finish(487, records.HangupOperator, time.Time{}, s.cfg.now(), 0, 0)
+			if err := a.Respond(487, "Request Terminated", nil); err != nil {
+				s.cfg.log.Debug("sip final response not sent", "call_id", c.callID, "error", err)
+			}
 			return
 		}
 		if res.code == 0 {
@@ -204,7 +251,13 @@ func (s *Server) peerAt(src netip.AddrPort, transport string) (*routing.Peer, bo
 // (routing.Dialled): a line's name, else the number's dial string; false
 // when neither (484 Address Incomplete).
 func (s *Server) dialled(user string) (string, bool) {
-	n, err := routing.Dialled(user, s.lineName)
+	return s.dialledBy(user, false)
+}
+
+// dialledBy is dialled for a call a line makes (lineCall: a trunk's name
+// too is decided on as it is) or a carrier's.
+func (s *Server) dialledBy(user string, lineCall bool) (string, bool) {
+	n, err := routing.Dialled(user, s.localName(lineCall))
 	return n, err == nil
 }
 

@@ -39,7 +39,10 @@ func (c *call) observe(r AttemptResult) {
 func (c *call) logAttemptLeg(l *leg, status int, outcome, reason string) {
 	d := c.s.cfg.now().Sub(l.started)
 	if l.peer == nil {
-		if c.infoLogged() {
+		if c.infoLogged() && l.endpoint != "" {
+			c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
+				"endpoint", l.endpoint, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
+		} else if c.infoLogged() {
 			c.s.cfg.log.Info("sip call attempt", "call_id", c.callID, "caller", c.caller, "called", l.called,
 				"phone", l.phone, "outcome", outcome, "status", status, "reason", reason, "duration", d.String())
 		}

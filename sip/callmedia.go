@@ -42,6 +42,10 @@ type MediaResult struct {
 // its ACK (the callee's ACK then goes without a body).
 var errLateOfferAnswer = errors.New("media: no answer in the caller's ACK")
 
+// errWebRTCWithoutRelay: a WebRTC offer reached a switch without a media
+// engine (WithMediaRelay), which alone can bridge it.
+var errWebRTCWithoutRelay = errors.New("media: a WebRTC offer needs the relay")
+
 // mediaFailure is the final response for a media error: 503 when the
 // switch has no relay ports left (or is closing), 488 for SDP it cannot
 // use (no common codec, unparsable, an answer that does not fit the
@@ -50,6 +54,8 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 	switch {
 	case errors.Is(err, media.ErrNoCommonCodec):
 		return 488, "Not Acceptable Here", "no common codec"
+	case errors.Is(err, media.ErrMediaEncryption), errors.Is(err, errSDESNeedsTLS), errors.Is(err, errSRTPNoRelay):
+		return 488, "Not Acceptable Here", "media encryption"
 	case errors.Is(err, media.ErrNoPorts):
 		return 503, "Service Unavailable", "no media ports"
 	case errors.Is(err, media.ErrClosed), errors.Is(err, context.Canceled):
@@ -69,7 +75,15 @@ func mediaFailure(err error) (code int, reason, refusal string) {
 // (488).
 func (c *call) screenCaller(req *sip.Request, fromPhone bool) error {
 	c.mode = *c.s.relayMode.Load()
-	if c.mode == media.ModeNever || !fromPhone {
+	if media.IsWebRTC(req.Body()) {
+		// A browser: only the relay can turn its DTLS-SRTP and ICE into
+		// what a SIP party speaks (media/doc.go, WebRTC).
+		if c.s.cfg.relay == nil {
+			return errWebRTCWithoutRelay
+		}
+		c.callerWebRTC = true
+	}
+	if (c.mode == media.ModeNever && !c.callerWebRTC) || !fromPhone {
 		return nil
 	}
 	src := sipmsg.SourceAddr(req)
@@ -106,11 +120,26 @@ func (c *call) policyBody(pol routing.CodecOffer) ([]byte, error) {
 // the address the INVITE came from (any port) and the caller's SDP
 // address when that is trusted (media.Session.SetNAT). The callee's leg
 // gets its source from each response whose SDP the relay takes
-// (calleeFrom).
-func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
+// (calleeFrom). calleeWebRTC says the parties rung are browsers: the
+// call is relayed whatever media.relay says, and the offer they get is
+// WebRTC's (media.Session.SetWebRTC). calleeEnc is the SRTP of the party
+// rung (callsrtp.go): a call where either party's media is SRTP, or whose
+// offer carries keys, is relayed whatever media.relay says too, since
+// only the relay can terminate SRTP and keep one leg's keys from the
+// other. So is the call of a line with a recording or hold music
+// (callrecord.go).
+func (c *call) relayBody(body []byte, calleeNAT, calleeWebRTC bool, calleeEnc media.Encryption) ([]byte, error) {
+	forced := c.forcedRelay()
 	if c.media == nil {
-		if !c.mode.Relay(c.callerNAT, calleeNAT) {
+		srtp := c.needsSRTP(body, calleeEnc)
+		if !c.mode.Relay(c.callerNAT, calleeNAT) && !c.callerWebRTC && !calleeWebRTC && !srtp && !forced {
 			return body, nil
+		}
+		if c.s.cfg.relay == nil {
+			if srtp && !c.callerWebRTC && !calleeWebRTC {
+				return nil, errSRTPNoRelay
+			}
+			return nil, errWebRTCWithoutRelay
 		}
 		s, err := c.s.cfg.relay.NewSession(context.Background(), c.callID)
 		if err != nil {
@@ -120,6 +149,7 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.s.stats.relayedCalls.Add(1)
 		s.SetNAT(media.SideA, c.callerNAT)
 		s.SetSources(media.SideA, sipmsg.SourceAddr(c.a.InviteRequest))
+		s.SetEncryption(media.SideA, c.callerEnc)
 	}
 	if c.bOffered {
 		// RFC 3264 leaves the failed party nothing to send to: its
@@ -127,7 +157,12 @@ func (c *call) relayBody(body []byte, calleeNAT bool) ([]byte, error) {
 		c.media.ResetLeg(media.SideB)
 	}
 	c.bOffered = true
+	c.roundMusic()
 	c.media.SetNAT(media.SideB, calleeNAT)
+	c.media.SetEncryption(media.SideB, calleeEnc)
+	if calleeWebRTC {
+		c.media.SetWebRTC(media.SideB)
+	}
 	if len(body) == 0 {
 		return nil, nil // late offer: the callee's 2xx carries it
 	}
@@ -170,6 +205,11 @@ func (c *call) relayedProvisional(res *sip.Response) []byte {
 func (c *call) takeAnswer(l *leg) error {
 	body := l.dlg.InviteResponse.Body()
 	l.answer = body
+	if c.media == nil && len(c.a.InviteRequest.Body()) == 0 && hasSDES(body) {
+		// A late offer with keys on a call the relay does not carry:
+		// they would reach the caller as they are.
+		return errSRTPNoRelay
+	}
 	if c.media == nil || len(body) == 0 {
 		return nil
 	}
@@ -278,6 +318,7 @@ func (c *call) closeMedia() {
 	if err := c.media.Close(); err != nil && !errors.Is(err, media.ErrClosed) {
 		c.s.cfg.log.Debug("sip media session close", "call_id", c.callID, "error", err)
 	}
+	c.endRecording()
 }
 
 // noteMedia puts the relay's statistics of the call into its record, the

@@ -6,10 +6,12 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/media"
 	"github.com/sipswitch/sipswitch/sip/registrar"
 )
 
-// ringPhone rings every registered contact of p at once for its ring time.
+// ringPhone rings every registered contact of p at once for its ring
+// time; a virtual line's call rings its device's contacts.
 func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	s := c.s
 	c.noteLine(p)
@@ -22,19 +24,40 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	if p.ACR == 1 && c.intPres != routing.PresentationAllowed {
 		return result{code: 433, reason: "Anonymity Disallowed"}
 	}
+	// Recorded and hold music from here on, as the rendered dialplan's
+	// MixMonitor (callrecord.go).
+	c.lineFeatures(p, false)
 	rel, ok := s.dir.AcquirePhone(p)
 	if !ok {
 		return c.follow(p, p.BType, p.BNumber, divertBusy, 486, "Busy Here", hops)
 	}
 	c.releases = append(c.releases, rel)
-	contacts := s.reg.Reachable(p.Name, nil)
+	// A virtual line rings the device of the line it is logged into
+	// (routing/virtual.go): that line's contacts, delivery and codecs.
+	dev := p
+	if d, ok := s.dir.Device(p); ok {
+		dev = d
+	}
+	contacts := s.reg.Reachable(dev.Name, nil)
 	if len(contacts) == 0 {
 		rel()
 		return c.follow(p, p.UType, p.UNumber, divertUnregistered, 480, "Temporarily Unavailable", hops)
 	}
-	offer, err := c.policyBody(routing.LineCodecOffer(p, c.callerPeer, c.callerPhone))
+	// The device's contacts, media policy and codecs.
+	contacts, browsers := c.browserContacts(dev, contacts)
+	enc := media.EncryptionNone
+	var err error
+	if !browsers {
+		// A browser's media is DTLS-SRTP whatever the line's
+		// media_encryption: SDES is for the other contacts.
+		enc, contacts, err = c.lineEncryption(dev, contacts)
+	}
+	var offer []byte
 	if err == nil {
-		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts))
+		offer, err = c.policyBody(routing.LineCodecOffer(dev, c.callerPeer, c.callerPhone))
+	}
+	if err == nil {
+		offer, err = c.relayBody(offer, registrar.AnyBehindNAT(contacts), browsers, enc)
 	}
 	if err != nil {
 		rel()
@@ -46,7 +69,7 @@ func (c *call) ringPhone(p *routing.Phone, hops int) result {
 	}
 	legs := make([]*leg, 0, len(contacts))
 	for i := range contacts {
-		l, err := c.startPhoneLeg(p, &contacts[i], offer)
+		l, err := c.startPhoneLeg(p, dev, &contacts[i], offer)
 		if err != nil {
 			s.cfg.log.Warn("sip leg to phone not started", "call_id", c.callID, "phone", p.Name, "error", err)
 			continue
@@ -92,6 +115,7 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 	}
 	ringT := time.NewTimer(ringLimit)
 	defer ringT.Stop()
+	operator := c.s.live.hangupOf(c)
 	res := result{code: 480, reason: "Temporarily Unavailable"}
 	busy := false
 	abandonAll := func() {
@@ -172,6 +196,13 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				c.logAttemptLeg(l, 487, causeCanceled, "")
 			}
 			return result{canceled: true, code: 487, reason: "Request Terminated"}
+		case <-operator:
+			// calls/hangup while ringing (live.go): no next peer.
+			abandonAll()
+			for _, l := range legs {
+				c.logAttemptLeg(l, 487, causeCanceled, "ended by the operator")
+			}
+			return result{canceled: true, operator: true, code: 487, reason: "Request Terminated"}
 		}
 	}
 	return res
@@ -198,4 +229,33 @@ func (c *call) relayProvisional(r *sip.Response) {
 	if err := c.a.WriteResponse(res); err != nil {
 		c.s.cfg.log.Debug("sip provisional not relayed", "call_id", c.callID, "error", err)
 	}
+}
+
+// browserContacts picks the contacts a call to p rings: all of them, and
+// whether they are browsers (registered over ws or wss: they get a WebRTC
+// offer). One offer goes to every contact of a round and the relay's
+// callee leg is WebRTC or not, so a line with browser and other contacts
+// at once rings only the others (INFERRED: a desk phone is the line's
+// surer device; its web phone rings when it is the only one registered).
+func (c *call) browserContacts(p *routing.Phone, contacts []registrar.Binding) ([]registrar.Binding, bool) {
+	n := 0
+	for i := range contacts {
+		if contacts[i].WebSocket() {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return contacts, false
+	case len(contacts):
+		return contacts, true
+	}
+	others := make([]registrar.Binding, 0, len(contacts)-n)
+	for i := range contacts {
+		if !contacts[i].WebSocket() {
+			others = append(others, contacts[i])
+		}
+	}
+	c.s.cfg.log.Info("sip call rings the line's other contacts, not its browsers", "call_id", c.callID, "phone", p.Name, "browsers", n)
+	return others, false
 }

@@ -28,9 +28,15 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 		s.stats.emergencyCalls.Add(1)
 		s.cfg.log.Warn("sip emergency call", "call_id", c.callID, "line", line.Name, "called", called, "callerid", dec.Caller)
 		if dec.Caller != "" {
-			// The number the emergency service calls back, presented.
+			// The number the emergency service calls back: presented,
+			// with the line's name, when the line has a callerid_location;
+			// otherwise the caller as it is (a withheld caller's name is
+			// never sent with callerid_withheld).
 			c.caller, c.pres = dec.Caller, dec.Presentation
-			c.extName = line.CallerNameExternal // presented with it
+			c.extName = ""
+			if dec.Presentation == routing.PresentationAllowed {
+				c.extName = line.CallerNameExternal
+			}
 		}
 	}
 	if err != nil {
@@ -170,7 +176,21 @@ func (c *call) tryPeer(at routing.Attempt, routeID int, rel func(), tariff routi
 			s.stats.failovers.Add(1)
 		}
 		c.noteAttempt(at.Peer, at.Called)
-		offer, err := c.relayBody(body, false)
+		enc, err := c.peerEncryption(at.Peer, h)
+		if err != nil {
+			// The peer requires SRTP and this host is not reached over
+			// TLS: the host fails as a 488 of its own would.
+			code, reason, refusal := mediaFailure(err)
+			c.logAttempt(at.Called, routeID, at.Peer, code, causeOfStatus(code), refusal, 0)
+			res = result{code: code, reason: reason}
+			if !s.dir.ShouldTryNext(routing.AttemptOutcome{Code: code}) {
+				rel()
+				c.noteRefusal(refusal)
+				return res, false
+			}
+			continue
+		}
+		offer, err := c.relayBody(body, false, false, enc)
 		if err != nil {
 			rel()
 			code, reason, refusal := mediaFailure(err)

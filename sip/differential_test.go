@@ -35,7 +35,16 @@ import (
 // refuse with 503, so every attempt shows) and of the rendered dialplan
 // (extensions.conf run by dialplantest with every Dial failing over) must
 // be the same: the same peers in the same order, each sent the same
-// number and caller id, and the same refusals.
+// number and caller id, and the same refusals. Each switch also holds two
+// sip_endpoints (issue 25): a trunk at the trunk agent (random
+// defaultuser, fromuser, fromdomain, secret, insecure), which lines call
+// by name and which calls lines, numbers and its own name, and a
+// registering one, which calls as the phones do. Calls to lines compare
+// the SIP core and the dialplan (the desk rung or not, what is sent on)
+// and what routes/simulate says rings; virtual lines (issue 29) take
+// part: a line logged into the desk or not, and one logged into the
+// calling line or not, whose caller id that line's calls then show on
+// every path.
 
 // attempt is one peer a path tried: its name, the number sent and the
 // caller id shown.
@@ -76,6 +85,15 @@ func plain(ss []seen) []attempt {
 	}
 	return out
 }
+
+// withhold is how a test phone withholds its number (RFC 3323), if at all.
+type withhold string
+
+const (
+	withholdNone    withhold = ""
+	withholdPrivacy withhold = "Privacy: id"
+	withholdFrom    withhold = "From anonymous"
+)
 
 // carrierLog records the INVITEs the carrier agents get, in order.
 type carrierLog struct {
@@ -156,6 +174,14 @@ type diffSwitch struct {
 	stats    *diffStats
 	// noDeskOnAsterisk: the desk could not register with Asterisk.
 	noDeskOnAsterisk bool
+	// The trunk's defaultuser (its calls' Request-URI user), fromuser,
+	// and the secret its calls are challenged for ("" none).
+	trunkUser, trunkFrom, trunkSecret string
+	// hotDevice is the line a call to diffHot rings (routing/virtual.go):
+	// the desk when diffHot is logged into it, else diffHot itself.
+	hotDevice string
+	// hotRingsDesk: diffHot is logged into the desk and does not forward.
+	hotRingsDesk bool
 }
 
 // diffStats counts the calls compared with a real Asterisk and their
@@ -175,6 +201,17 @@ const (
 	diffFwd2   = "fw301" // forwards back to fw300 or to itself: loops end at the hop limit
 	diffVMLine = "vm400"
 	diffDesk   = "desk500" // registered (the desk agent) on both the SIP core and Asterisk: what a called phone sees
+	// diffTrunk is a sip_endpoint at the trunk agent's address (a trunk:
+	// lines dial it by name, its calls reach lines only); diffEPLine a
+	// sip_endpoint that registers (a line), which places calls as the
+	// phones do.
+	diffTrunk  = "tr600"
+	diffEPLine = "ep700"
+	// diffHot is a virtual line (issue 29), logged into the desk or not;
+	// diffHotVoice one logged into diffVoice or not (then the voice
+	// line's calls present it).
+	diffHot      = "hot600"
+	diffHotVoice = "hot601"
 )
 
 // diffSeeds are the generator's seeds (-diff.seeds=1,2,3): each makes its
@@ -198,6 +235,8 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	desk := siptest.NewAgent(t, "desk", "127.0.0.6")
 	desk.Handle(log.handler("desk", 200))
 	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	trunk := siptest.NewAgent(t, "trunk", "127.0.0.8")
+	trunk.Handle(log.handler("trunk", 200))
 	// With ASTERISK_ROOTFS (a root file system with Asterisk 20, as for
 	// TestAsteriskLoadsRenderedFiles; needs root), every call is also
 	// placed through a real Asterisk running the rendered files, and what
@@ -218,10 +257,10 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 		}
 		rng := rand.New(rand.NewSource(seed))
 		for n := 0; n < switches; n++ {
-			ds := newDiffSwitch(t, rng, carriers, vm, desk, asteriskRoot)
+			ds := newDiffSwitch(t, rng, carriers, vm, desk, trunk, asteriskRoot)
 			ds.stats = stats
 			for c := 0; c < callsEach; c++ {
-				outcome, n := ds.compareCall(t, rng, phone, log, fmt.Sprintf("seed %d switch %d call %d", seed, n, c))
+				outcome, n := ds.compareCall(t, rng, phone, trunk, log, fmt.Sprintf("seed %d switch %d call %d", seed, n, c))
 				compared[outcome]++
 				attempts += n
 				calls++
@@ -232,14 +271,14 @@ func TestDifferentialSimulateSIPCoreDialplan(t *testing.T) {
 	if asteriskRoot != "" {
 		t.Logf("%d calls compared with Asterisk; differences by kind: %v", stats.asteriskCalls, stats.diverge)
 	}
-	for _, want := range []string{"route", "line"} {
+	for _, want := range []string{"route", "line", "trunk", "from trunk"} {
 		if compared[want] == 0 {
 			t.Errorf("no call with outcome %q was compared: the generator does not cover it", want)
 		}
 	}
 }
 
-func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, desk *siptest.Agent, asteriskRoot string) *diffSwitch {
+func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, desk, trunk *siptest.Agent, asteriskRoot string) *diffSwitch {
 	ctx := context.Background()
 	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "switch.db"))
 	if err != nil {
@@ -352,15 +391,53 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		"utype": utype, "unumber": unumber})
 	create("phones", engine.Values{"name": diffVMLine, "password": "secret-vm400", "plan": "1", "utype": "voicemail", "unumber": diffVMLine})
 	create("phones", engine.Values{"name": diffDesk, "password": "secret-" + diffDesk, "plan": "1"})
+	// Virtual lines (issue 29): hot600 rings the desk when logged into
+	// it; hot601, logged into the voice line, is what that line's calls
+	// present.
+	hot := engine.Values{"name": diffHot, "password": "secret-" + diffHot, "plan": "1", "callername_internal": pick("", "Hot Desk"),
+		"forwarding": pick("", "", "0"+randDigits(rng, diffAlpha, 4))}
+	hotDevice := diffHot
+	if rng.Intn(3) > 0 {
+		hot["ltype"], hot["lnumber"], hotDevice = "phone", diffDesk, diffDesk
+	}
+	create("phones", hot)
+	hotVoice := engine.Values{"name": diffHotVoice, "password": "secret-" + diffHotVoice, "plan": "2",
+		"callerid_external": pick("default", "+441632960601"), "callername_external": pick("", "Hot Voice"),
+		"presentation_external": pick("1", "1", "0"), "callerid_internal": pick("default", "601"), "presentation_internal": pick("1", "0")}
+	if rng.Intn(2) == 0 {
+		hotVoice["ltype"], hotVoice["lnumber"] = "phone", diffVoice
+	}
+	create("phones", hotVoice)
 	if fwd == diffFwd2 {
 		if err := svc.Update(ctx, actor, kinds["phones"], diffFwd, engine.Values{"forwarding": fwd}, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 
+	// sip_endpoints (issue 25): a trunk at the trunk agent, with or
+	// without a secret it is challenged for (insecure), a defaultuser its
+	// calls are sent to, fromuser and fromdomain; and a registering one,
+	// a line on the default plan.
+	tv := engine.Values{"name": diffTrunk, "host": trunk.Host, "port": strconv.Itoa(trunk.Port), "registration": "none",
+		"defaultuser": pick("", "tuser"), "fromuser": pick("", "", "tfrom"), "fromdomain": pick("", "example.net"),
+		"secret": pick("", "tsecret"), "insecure": pick("0", "0", "1")}
+	if _, err := svc.SaveSIPEndpoint(ctx, actor, tv); err != nil {
+		t.Fatalf("save sip_endpoint %v: %v", tv, err)
+	}
+	ds0 := &diffSwitch{trunkUser: tv["defaultuser"], trunkFrom: tv["fromuser"], trunkSecret: tv["secret"]}
+	if tv["insecure"] == "1" {
+		ds0.trunkSecret = ""
+	}
+	if _, err := svc.SaveSIPEndpoint(ctx, actor, engine.Values{"name": diffEPLine, "host": "dynamic", "secret": "secret-" + diffEPLine,
+		"audio_codecs": pick("ulaw,alaw,g722,g726,g729,gsm", "ulaw,alaw")}); err != nil {
+		t.Fatalf("save sip_endpoint %s: %v", diffEPLine, err)
+	}
+
 	// Emergency numbers (issue 29): routed past the line's limits, with
 	// the line's location number when it has one.
-	if err := svc.SetSettings(ctx, actor, map[string]string{"emergency_numbers": pick("112,999", "112,999", "")}); err != nil {
+	// The system default plan is the endpoint line's (none: its calls
+	// have no plan, 503 on both paths).
+	if err := svc.SetSettings(ctx, actor, map[string]string{"emergency_numbers": pick("112,999", "112,999", ""), "default_plan": pick("1", "2", "2", "0")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range []string{diffVoice, diffFax} {
@@ -386,7 +463,15 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		t.Fatal(err)
 	}
 	sw, addr := startSwitch(t, calls, WithVoicemail(vm.Host+":"+strconv.Itoa(vm.Port)))
-	files, err := render.Render(snap, render.WithCosts(costs))
+	renderOpts := []render.Option{render.WithCosts(costs)}
+	var asteriskAddr *net.UDPAddr
+	if asteriskRoot != "" {
+		// A port of its own: 5060 may be taken by whatever else the
+		// machine runs (then Asterisk answers nothing at all).
+		asteriskAddr = freeUDPAndTCP(t)
+		renderOpts = append(renderOpts, render.WithTransports(asteriskAddr.String(), asteriskAddr.String()))
+	}
+	files, err := render.Render(snap, renderOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +479,9 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := &diffSwitch{svc: svc, state: state, sw: sw, addr: addr, dp: dp, pjsip: files[render.FilePJSIP], peers: map[int]*routing.Peer{}}
+	ds := ds0
+	ds.svc, ds.state, ds.sw, ds.addr, ds.dp, ds.pjsip, ds.peers = svc, state, sw, addr, dp, files[render.FilePJSIP], map[int]*routing.Peer{}
+	ds.hotDevice, ds.hotRingsDesk = hotDevice, hotDevice == diffDesk && hot["forwarding"] == ""
 	byGroup, byContext := map[string]string{}, map[string]string{}
 	for i := range snap.Peers {
 		p := &snap.Peers[i]
@@ -408,6 +495,10 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		case "PJSIP":
 			num, peer, ok := strings.Cut(rest, "@")
 			if !ok {
+				if rest == diffTrunk {
+					// The aor contact's user: the defaultuser.
+					return "trunk", ds.trunkUser, true
+				}
 				return rest, "", true // a line
 			}
 			return peer, num, ok
@@ -436,7 +527,7 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 		t.Fatalf("desk REGISTER with the SIP core: %v", err)
 	}
 	if asteriskRoot != "" {
-		ds.asterisk = startAsterisk(t, asteriskRoot, files)
+		ds.asterisk = startAsterisk(t, asteriskRoot, files, asteriskAddr)
 		if err := register(ds.asterisk); err != nil {
 			// INFERRED cause unknown (no answer to the agent at
 			// 127.0.0.6, nothing in Asterisk's log): calls to the desk
@@ -449,8 +540,8 @@ func newDiffSwitch(t *testing.T, rng *rand.Rand, carriers []*siptest.Agent, vm, 
 }
 
 // startAsterisk runs Asterisk 20 in the chroot root on files (res_pjsip)
-// until the test ends; it listens on 127.0.0.1:5060.
-func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
+// until the test ends; it listens on addr, where files bind it.
+func startAsterisk(t *testing.T, root string, files render.Files, addr *net.UDPAddr) net.Addr {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := render.WriteFiles(dir, files); err != nil {
@@ -461,7 +552,27 @@ func startAsterisk(t *testing.T, root string, files render.Files) net.Addr {
 		t.Fatalf("asterisk-run start: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command(script, root, dir, "pjsip", "stop").Run() })
-	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
+	return addr
+}
+
+// freeUDPAndTCP is a 127.0.0.1 port free for both UDP and TCP now.
+func freeUDPAndTCP(t *testing.T) *net.UDPAddr {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().(*net.UDPAddr)
+		l, err := net.Listen("tcp", addr.String())
+		u.Close()
+		if err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return nil
 }
 
 func pick(rng *rand.Rand, vals ...string) string { return vals[rng.Intn(len(vals))] }
@@ -477,14 +588,20 @@ func randDigits(rng *rand.Rand, alphabet string, n int) string {
 // compareCall places one random call on all three paths (four with a
 // real Asterisk) and fails the test when they disagree. It returns the
 // outcome compared and how many peer attempts were.
-func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.Agent, log *carrierLog, name string) (string, int) {
+func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone, trunk *siptest.Agent, log *carrierLog, name string) (string, int) {
 	t.Helper()
+	if rng.Intn(6) == 0 {
+		return ds.compareTrunkCall(t, rng, trunk, log, name)
+	}
 	line := diffVoice
-	if rng.Intn(4) == 0 {
+	switch rng.Intn(8) {
+	case 0, 1:
 		line = diffFax
+	case 2:
+		line = diffEPLine
 	}
 	called := randDigits(rng, diffAlpha, 1+rng.Intn(3)) + randDigits(rng, "0123456789", 4)
-	switch rng.Intn(9) {
+	switch rng.Intn(11) {
 	case 0:
 		called = diffFwd
 	case 1:
@@ -495,9 +612,17 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		called = diffDesk
 	case 4:
 		called = pick(rng, "112", "999")
+	case 5:
+		called = diffTrunk
+	case 6:
+		called = diffHot
 	}
-	// A phone that withholds its number (Privacy: id, RFC 3323).
-	withheld := rng.Intn(5) == 0
+	// A phone that withholds its number (RFC 3323): Privacy: id, or
+	// From anonymous.
+	withheld := withholdNone
+	if rng.Intn(5) == 0 {
+		withheld = withhold(pick(rng, string(withholdPrivacy), string(withholdFrom)))
+	}
 	for try := 0; ; try++ {
 		before := time.Now()
 		coreSeen, status := ds.sipCall(t, phone, log, line, called, withheld)
@@ -506,57 +631,36 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
 			continue // a minute boundary passed during the call: time windows may differ
 		}
-		dial, cause, vmail, divs := ds.dialplanCall(t, line, called, now, withheld, name)
-		where := fmt.Sprintf("%s: line %s calls %s (withheld %v) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
-		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk {
-			// A call to a line: routes/simulate takes numbers, not lines;
-			// the SIP core and the dialplan must agree.
-			var coreOut []attempt
-			var coreOutSeen []seen
-			for _, a := range coreSeen {
-				if a.peer != "voicemail" && a.peer != "desk" {
-					coreOut = append(coreOut, a.attempt)
+		dial, cause, vmail, divs, devices := ds.dialplanCall(t, line, called, now, withheld, name)
+		where := fmt.Sprintf("%s: line %s calls %s (withheld %q) at %s (%s)", name, line, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		if called == diffFwd || called == diffFwd2 || called == diffVMLine || called == diffDesk || called == diffTrunk || called == diffHot {
+			// A call to a line or a trunk: routes/simulate says which line
+			// and which device rings (it follows no destination of the
+			// called line; a trunk is no line there); the SIP core and the
+			// dialplan must agree on the rest.
+			if called != diffTrunk {
+				sim := ds.simulate(t, line, called, now, withheld)
+				wantDevice := called
+				if called == diffHot {
+					wantDevice = ds.hotDevice
 				}
-				if a.peer != "voicemail" {
-					coreOutSeen = append(coreOutSeen, a)
-				}
-			}
-			var dialSIP []attempt
-			var dialDivs []string
-			for i, a := range dial {
-				if p := ds.peerNamed(a.peer); p != nil && p.IsSIP() {
-					dialSIP = append(dialSIP, a)
-					dialDivs = append(dialDivs, divs[i])
+				if sim.Outcome != "line" || sim.CalledLine != called || sim.Device != wantDevice {
+					t.Fatalf("%s: routes/simulate: %s, line %q, device %q; want line %s on device %s", where, sim.Outcome, sim.CalledLine, sim.Device, called, wantDevice)
 				}
 			}
-			if !slices.Equal(coreOut, dialSIP) {
-				t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers of %v)", where, coreOut, dialSIP, dial)
+			if called == diffHot && ds.hotRingsDesk && !slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" }) {
+				t.Fatalf("%s: the virtual line's call did not ring the desk: %v (status %d)", where, coreSeen, status)
 			}
-			for i, c := range slices.DeleteFunc(slices.Clone(coreOutSeen), func(a seen) bool { return a.peer == "desk" }) {
-				// The line that sent the call on last, and why: the
-				// dialplan's one Diversion is the SIP core's first.
-				if c.diversion != "" {
-					ds.stats.diverted++
-				}
-				if latest, _, _ := strings.Cut(c.diversion, ","); latest != dialDivs[i] {
-					t.Fatalf("%s: attempt %d to %s: the SIP core's Diversion is %q, the dialplan's %q", where, i+1, c.peer, c.diversion, dialDivs[i])
-				}
-			}
-			coreVM := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "voicemail" })
-			if coreVM != (len(vmail) > 0) {
-				t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
-			}
-			coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
-			if !coreVM && !coreDesk && len(dial) == 0 {
-				// The dialplan's final answer (a sent-on call's carriers
-				// answer for themselves).
-				if want := causeStatus(cause); want != status {
-					t.Fatalf("%s: the SIP core answered %d, the dialplan hung up with cause %d (%d)", where, status, cause, want)
-				}
-			}
-			if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
+			ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs, devices)
+			if ds.asterisk != nil && !((called == diffDesk || called == diffHot) && ds.noDeskOnAsterisk) {
 				got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
-				ds.compareAsterisk(t, where, coreOutSeen, status, got, astStatus)
+				ds.compareAsterisk(t, where, slices.DeleteFunc(slices.Clone(coreSeen), func(a seen) bool { return a.peer == "voicemail" }), status, got, astStatus)
+			}
+			if called == diffTrunk {
+				if !slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "trunk" }) {
+					t.Fatalf("%s: the trunk got no INVITE (status %d)", where, status)
+				}
+				return "trunk", len(dial)
 			}
 			return "line", len(dial)
 		}
@@ -584,7 +688,7 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			got, astStatus := ds.asteriskCall(t, phone, log, line, called, withheld)
 			ds.compareAsterisk(t, where, coreSeen, status, got, astStatus)
 		}
-		wantStatus, wantCause := map[string]int{"barred": 403, "cos_barred": 403, "no_route": 404, "no_peer": 503}[sim.Outcome], map[string]int{"barred": 21, "cos_barred": 21, "no_peer": 34}[sim.Outcome]
+		wantStatus, wantCause := map[string]int{"barred": 403, "cos_barred": 403, "no_route": 404, "no_peer": 503, "unknown_plan": 503}[sim.Outcome], map[string]int{"barred": 21, "cos_barred": 21, "no_peer": 34}[sim.Outcome]
 		if sim.Outcome == "route" {
 			wantStatus = 503 // every carrier refused
 			if len(simCore) == 0 {
@@ -611,6 +715,104 @@ func (ds *diffSwitch) compareCall(t *testing.T, rng *rand.Rand, phone *siptest.A
 			t.Fatalf("%s: simulate says %s, the dialplan hung up with %d (want %d)", where, sim.Outcome, cause, wantCause)
 		}
 		return sim.Outcome, len(dial)
+	}
+}
+
+// compareLocal compares a call to a line or a trunk (or a trunk's call
+// in) on the SIP core and the dialplan: the same peers in the same order
+// with the same numbers and caller ids (the trunk among them when it was
+// called), the same Diversion, voicemail or not, and the same final
+// status when nothing was dialled.
+func (ds *diffSwitch) compareLocal(t *testing.T, where string, coreSeen []seen, status int, dial []attempt, cause int, vmail, divs, devices []string) {
+	t.Helper()
+	var coreOut []attempt
+	var coreOutSeen []seen
+	for _, a := range coreSeen {
+		if a.peer != "voicemail" && a.peer != "desk" {
+			coreOut = append(coreOut, a.attempt)
+		}
+		if a.peer != "voicemail" {
+			coreOutSeen = append(coreOutSeen, a)
+		}
+	}
+	var dialSIP []attempt
+	var dialDivs []string
+	for i, a := range dial {
+		if p := ds.peerNamed(a.peer); a.peer == "trunk" || p != nil && p.IsSIP() {
+			dialSIP = append(dialSIP, a)
+			dialDivs = append(dialDivs, divs[i])
+		}
+	}
+	if !slices.Equal(coreOut, dialSIP) {
+		t.Fatalf("%s: SIP core sent %v, dialplan dialled %v (SIP peers and the trunk of %v)", where, coreOut, dialSIP, dial)
+	}
+	for i, c := range slices.DeleteFunc(slices.Clone(coreOutSeen), func(a seen) bool { return a.peer == "desk" }) {
+		// The line that sent the call on last, and why: one
+		// Diversion on both paths.
+		if c.diversion != "" {
+			ds.stats.diverted++
+		}
+		if c.diversion != dialDivs[i] {
+			t.Fatalf("%s: attempt %d to %s: the SIP core's Diversion is %q, the dialplan's %q", where, i+1, c.peer, c.diversion, dialDivs[i])
+		}
+	}
+	coreVM := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "voicemail" })
+	if coreVM != (len(vmail) > 0) {
+		t.Fatalf("%s: voicemail: SIP core %v, dialplan %v", where, coreVM, vmail)
+	}
+	coreDesk := slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "desk" })
+	if coreDesk != slices.Contains(devices, diffDesk) {
+		t.Fatalf("%s: the desk rang on the SIP core: %v; the dialplan dialled the devices %v", where, coreDesk, devices)
+	}
+	if !coreVM && !coreDesk && len(dial) == 0 {
+		// The dialplan's final answer (a sent-on call's carriers
+		// answer for themselves).
+		if want := causeStatus(cause); want != status {
+			t.Fatalf("%s: the SIP core answered %d, the dialplan hung up with cause %d (%d)", where, status, cause, want)
+		}
+	}
+}
+
+// compareTrunkCall places a call from the trunk (its address and port,
+// answering the switch's challenge when it has a secret) to a line, a
+// number, or the trunk's own name, and compares the SIP core with the
+// dialplan's [inbound]: lines only, never the outside.
+func (ds *diffSwitch) compareTrunkCall(t *testing.T, rng *rand.Rand, trunk *siptest.Agent, log *carrierLog, name string) (string, int) {
+	t.Helper()
+	called := pick(rng, diffFwd, diffFwd2, diffVMLine, diffDesk, diffTrunk, "0"+randDigits(rng, diffAlpha, 5), "441632960"+randDigits(rng, "0123456789", 3))
+	user := ds.trunkUser
+	if user == "" {
+		user = diffTrunk
+	}
+	// A trunk's caller who withholds the number (Privacy: id).
+	withheld := withholdNone
+	if rng.Intn(4) == 0 {
+		withheld = withholdPrivacy
+	}
+	for try := 0; ; try++ {
+		before, failures := time.Now(), ds.sw.Stats().AuthFailures
+		coreSeen, status := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
+		now := time.Now()
+		if now.Truncate(time.Minute) != before.Truncate(time.Minute) && try < 3 {
+			continue
+		}
+		dial, cause, vmail, divs, devices := ds.dialplanRun(t, dialplantest.Endpoint{Context: "inbound"}, user, called, now, withheld, name)
+		where := fmt.Sprintf("%s: the trunk calls %s (withheld %q) at %s (%s)", name, called, withheld, now.UTC().Format(time.TimeOnly), now.UTC().Weekday())
+		if got := ds.sw.Stats().AuthFailures; got != failures || status == 407 {
+			t.Fatalf("%s: the trunk's call was refused %d, %d authentication failures: the switch did not know it", where, status, got-failures)
+		}
+		if slices.ContainsFunc(coreSeen, func(a seen) bool { return a.peer == "trunk" }) {
+			t.Fatalf("%s: the trunk's call was sent back to a trunk: %v", where, coreSeen)
+		}
+		ds.compareLocal(t, where, coreSeen, status, dial, cause, vmail, divs, devices)
+		if ds.asterisk != nil && !(called == diffDesk && ds.noDeskOnAsterisk) {
+			saved := ds.addr
+			ds.addr = ds.asterisk
+			got, astStatus := ds.sipCallAs(t, trunk, log, user, ds.trunkSecret, called, withheld)
+			ds.addr = saved
+			ds.compareAsterisk(t, where, slices.DeleteFunc(slices.Clone(coreSeen), func(a seen) bool { return a.peer == "voicemail" }), status, got, astStatus)
+		}
+		return "from trunk", len(dial)
 	}
 }
 
@@ -674,16 +876,27 @@ func (ds *diffSwitch) peerNamed(name string) *routing.Peer {
 
 // sipCall makes the call through the SIP core and returns what the
 // carriers (and the voicemail server) got, and the final status.
-func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
+func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld withhold) ([]seen, int) {
+	t.Helper()
+	return ds.sipCallAs(t, phone, log, line, "secret-"+line, called, withheld)
+}
+
+// sipCallAs makes the call from agent as user (answering a challenge with
+// password) through the SIP core.
+func (ds *diffSwitch) sipCallAs(t *testing.T, phone *siptest.Agent, log *carrierLog, line, password, called string, withheld withhold) ([]seen, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	log.take()
 	var hdrs []sip.Header
-	if withheld {
+	from := line
+	switch withheld {
+	case withholdPrivacy:
 		hdrs = append(hdrs, sip.NewHeader("Privacy", "id"))
+	case withholdFrom:
+		from = "anonymous" // authenticated as the line all the same
 	}
-	d, err := phone.Call(ctx, ds.addr, called, line, "secret-"+line, callerSDP, hdrs...)
+	d, err := phone.CallFrom(ctx, ds.addr, called, from, line, password, callerSDP, hdrs...)
 	status := 200
 	if err != nil {
 		status = siptest.StatusOf(err)
@@ -702,49 +915,66 @@ func (ds *diffSwitch) sipCall(t *testing.T, phone *siptest.Agent, log *carrierLo
 
 // dialplanCall runs the call through the rendered dialplan from the
 // line's endpoint; cause is -1 when no extension matched.
-func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld bool, name string) ([]attempt, int, []string, []string) {
+func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string, []string) {
 	t.Helper()
 	ep, err := dialplantest.PJSIPEndpoint(ds.pjsip, line)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ds.dialplanRun(t, ep, line, called, now, withheld, name)
+}
+
+// dialplanRun runs the call through the rendered dialplan from endpoint
+// ep, whose INVITE's From user is fromUser. Beside the peers dialled it
+// answers the devices of the lines dialled (PJSIP/<device> or
+// PJSIP/<number>@<device>).
+func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUser, called string, now time.Time, withheld withhold, name string) ([]attempt, int, []string, []string, []string) {
+	t.Helper()
 	caller := ep.CallerNum
 	if caller == "" {
-		caller = line
+		caller = fromUser
 	}
 	var hdrs map[string]string
-	if withheld {
-		hdrs = map[string]string{"Privacy": "id"} // as sipCall sends it
+	switch withheld { // as sipCall sends it
+	case withholdPrivacy:
+		hdrs = map[string]string{"Privacy": "id"}
+	case withholdFrom:
+		hdrs = map[string]string{"From": "<sip:anonymous@127.0.0.1>;tag=x"}
 	}
 	// No line is registered: the SIP core finds no contact for any.
 	res, err := ds.dp.Run(dialplantest.Call{Context: ep.Context, Exten: called, CallerNum: caller, Headers: hdrs, Vars: ep.Vars, Now: now,
 		Dial: func(d dialplantest.Dialled) string {
-			if strings.HasSuffix(d.Channel, "/"+diffDesk) {
-				return "ANSWER"
+			if strings.HasSuffix(d.Channel, "/"+diffDesk) || strings.HasSuffix(d.Channel, "/"+diffTrunk) {
+				return "ANSWER" // the desk and the trunk agents answer
 			}
 			return "CHANUNAVAIL"
 		}, Unregistered: func(line string) bool { return line != diffDesk },
 		Rand: func(lo, hi int) int { return hi }})
 	if errors.Is(err, dialplantest.ErrNoExtension) {
-		return nil, -1, nil, nil
+		return nil, -1, nil, nil, nil
 	}
 	if err != nil {
 		t.Fatalf("%s: dialplan: %v\n%s", name, err, strings.Join(res.Trace, "\n"))
 	}
 	var out []attempt
 	var divs []string // the most recent Diversion of each of out
+	var devices []string
 	for _, d := range res.Dials {
 		peer, num, ok := ds.byChan(d.Channel)
 		if !ok {
 			t.Fatalf("%s: unknown dial %q", name, d.Channel)
 		}
-		if ds.peerNamed(peer) == nil {
-			continue // a line (PJSIP/<line>), not a peer
+		if peer != "trunk" && ds.peerNamed(peer) == nil {
+			devices = append(devices, peer) // a line (PJSIP/<line>), not a peer
+			continue
 		}
 		cid := d.CallerNum
-		if ds.peerNamed(peer).IsSIP() && (cid == "" || d.Withheld) {
+		switch {
+		case (peer == "trunk" || ds.peerNamed(peer).IsSIP()) && (cid == "" || d.Withheld):
 			// res_pjsip's From for no number or a restricted one.
 			cid = "anonymous"
+		case peer == "trunk" && ds.trunkFrom != "":
+			cid = ds.trunkFrom // the endpoint's from_user
 		}
 		out = append(out, attempt{peer: peer, called: num, callerID: cid})
 		div := ""
@@ -756,19 +986,23 @@ func (ds *diffSwitch) dialplanCall(t *testing.T, line, called string, now time.T
 		}
 		divs = append(divs, div)
 	}
-	return out, res.Hangup, res.VoiceMail, divs
+	return out, res.Hangup, res.VoiceMail, divs, devices
 }
 
 // simulate is routes/simulate for the line's call.
-func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time, withheld bool) routing.Simulation {
+func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time, withheld withhold) routing.Simulation {
 	t.Helper()
-	req, err := ds.svc.SimulationRequest(context.Background(), engine.SystemActor(),
-		engine.Values{"called": called, "caller": line, "time": strconv.FormatInt(now.Unix(), 10)})
+	v := engine.Values{"called": called, "caller": line, "time": strconv.FormatInt(now.Unix(), 10)}
+	if line == diffEPLine {
+		// A registering sip_endpoint is simulated as phone=<name>.
+		v = engine.Values{"called": called, "phone": line, "time": v["time"]}
+	}
+	req, err := ds.svc.SimulationRequest(context.Background(), engine.SystemActor(), v)
 	if err != nil {
 		t.Fatalf("simulate: %v", err)
 	}
-	if withheld {
-		// The phone withholds this call (Privacy: id): what the SIP core
+	if withheld != withholdNone {
+		// The phone withholds this call (Privacy: id, From anonymous): what the SIP core
 		// makes of it (callerIdentity). routes/simulate has no parameter
 		// for it.
 		req.Presentation = routing.PresentationOf(req.Caller, true)
@@ -778,7 +1012,7 @@ func (ds *diffSwitch) simulate(t *testing.T, line, called string, now time.Time,
 
 // asteriskCall places the call through the real Asterisk and returns what
 // the carriers got and the final status.
-func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld bool) ([]seen, int) {
+func (ds *diffSwitch) asteriskCall(t *testing.T, phone *siptest.Agent, log *carrierLog, line, called string, withheld withhold) ([]seen, int) {
 	t.Helper()
 	saved := ds.addr
 	ds.addr = ds.asterisk

@@ -50,6 +50,15 @@ type Directory interface {
 	// Emergency reports whether called (a dial string) is one of the
 	// switch's emergency numbers (emergency.go).
 	Emergency(called string) bool
+	// Device is the physical line virtual line v is logged into
+	// (routing/virtual.go): calls to v ring its contacts.
+	Device(v *routing.Phone) (*routing.Phone, bool)
+	// Presenting is the line whose caller presentation the calls of line
+	// p show: the virtual line logged into p, else p.
+	Presenting(p *routing.Phone) *routing.Phone
+	// MailboxLines are the lines whose mailbox is box
+	// (routing/mailbox.go); the slice is shared, read-only.
+	MailboxLines(box string) []*routing.Phone
 }
 
 // RegistrationStore persists registrations so they survive restarts.

@@ -36,6 +36,9 @@
 //     Imports sipmsg.
 //   - sip/media: the RTP relay and SDP rewriting (RFC 3264, 3550, 4566,
 //     4961), unchanged by this cut.
+//   - sip/msgsummary: the message-summary body (RFC 3842 5), read
+//     strictly from the voicemail server and written again for phones.
+//     Imports nothing of the module.
 //   - sip (this package): the server that wires them (listeners, sipgo's
 //     user agent, client and transaction layer, the flood limit, the
 //     stateless answers to unauthenticated requests, Stats) and the B2BUA
@@ -52,7 +55,9 @@
 //     callroute.go (route-out and failover), callbridge.go (the answered
 //     call: ACK, bridge, session-timer duty), callteardown.go, calllog.go,
 //     callmedia.go, callerid.go, leg.go (a B-leg), indialog.go,
-//     sessiontimer.go (refreshes), record.go, stray.go.
+//     sessiontimer.go (refreshes), record.go, stray.go; message waiting
+//     is mwi.go (subscriptions) and mwirelay.go (the voicemail server's
+//     NOTIFYs).
 //
 // Why the B2BUA stays in sip (INFERRED as the cut for now, not as the
 // final one): the call reads the server's configuration, counters,
@@ -125,10 +130,11 @@
 // DefaultFloodBlock) drops, before parsing, what an untrusted source
 // address sends beyond a rate, and blocks it for a while, letting one
 // message a second per port through: a scanner or a looping phone costs a
-// map lookup per datagram. Trusted, never limited: a peer's source, and a
-// source address and port a line has authenticated from (for an hour, or
-// max_expires if longer, after its last proof; registrations loaded at
-// start count), like Kamailio's pike behind allow_source_address.
+// map lookup per datagram. Trusted, never limited: a peer's or a trunk's
+// source, and a source address and port a line has authenticated from
+// (for an hour, or max_expires if longer, after its last proof;
+// registrations loaded at start count), like Kamailio's pike behind
+// allow_source_address.
 //
 // What a stranger makes the switch hold is bounded per source, not per
 // message: REGISTER and OPTIONS answered without authentication are
@@ -157,6 +163,16 @@
 // number. Stored forwarding numbers and destinations go through the same
 // rule.
 //
+// A virtual line (ltype phone, lnumber the physical line it is logged
+// into; routing/virtual.go) has no device: a call to it is its call (its
+// forwarding, dnd, acr, totalmaximum, ring time and destinations) and
+// rings the physical line's registered contacts, under that line's
+// delivery and codecs, with To naming the virtual line (its
+// callername_internal as display name; INFERRED: the desk's phone shows
+// whose call it is). The physical line's calls present the virtual line
+// (its callerid_*, callername_*, presentation_*; INFERRED, hot-desking);
+// everything else of them stays the physical line's.
+//
 // A called number equal to a phone's name rings all the line's registered
 // contacts at once (sent to the address the registration came from; the
 // Request-URI is the contact, or with delivery=last_number the contact
@@ -176,8 +192,9 @@
 // at most 5 times. A call a line sends on to the outside (forwarding or a
 // destination) is the line's forwarded call, however it reached the line:
 // it takes a slot of the line's totalmaximum, follows the line's plan,
-// class of service and spend limit, carries a Diversion header per line
-// that sent it on (RFC 5806, most recent first) and is counted
+// class of service and spend limit, carries one Diversion header naming
+// the line that sent it on last, with counter the number of times it was
+// sent on (RFC 5806; one header as Asterisk sends: addDiversions) and is counted
 // (ForwardedCalls) and logged ("sip call forwarded").
 //
 // A call from a phone shows, outside, the line's callerid_external (a
@@ -238,6 +255,15 @@
 // dialog are passed to the other leg; BYE from either side ends the other;
 // OPTIONS is answered 200.
 //
+// # Message waiting
+//
+// Lines SUBSCRIBE to their own mailbox (RFC 3842 message-summary on RFC
+// 6665; challenged, another's box 403) and the voicemail server's NOTIFYs,
+// taken only from its exact address (WithVoicemail), are relayed to the
+// lines whose mailbox is the box: in their subscriptions, and unsolicited
+// to registered contacts no subscription came from. The rules, bounds and
+// what is INFERRED are in mwi.go.
+//
 // # sip_endpoints
 //
 // A sip_endpoint (the gateway API's object) that registers to the switch
@@ -252,10 +278,46 @@
 // number equal to its name rings its registered contact, from lines and
 // carriers alike. qualify pings it as a line's ping does; its enabled
 // audio_codecs, in codec_order, are its codecs. The rendered files serve
-// it the same way (render/endpoint_line.go). Other endpoints (a fixed
-// host, registration out, insecure) are trunks of the Asterisk host: the
-// SIP core neither registers nor calls them. What of an endpoint the SIP
-// core does not read, and why, is docs/parameters.md.
+// it the same way (render/endpoint_line.go).
+//
+// One at a fixed host that is no line (no secret, insecure=1,
+// registration out, or registration none) is a trunk
+// (routing.EndpointTrunk has the rules; trunkcall.go, outreg.go,
+// trunkkeeper.go; Directory implementations that have trunks offer
+// Trunk, TrunkBySource and Trunks, as routing.CallControl does):
+//   - Calls from it: an INVITE from its host's address over its first
+//     transport, over UDP from its port too unless insecure=1 (or
+//     WithPeerMatch(PeerMatchAddress)), or whose Request-URI carries the
+//     line token of the switch's registration with it, is its call. With
+//     a secret and insecure 0 it is challenged (407) and proved with the
+//     digest of the secret under its defaultuser (else its name); a line's
+//     credentials from the same address still prove that line. Its calls
+//     are a carrier's: they reach the switch's lines only (404 otherwise,
+//     484 for a trunk's name), never the outside, under its audio_codecs
+//     and dtmfmode as a peer's. A request that only names it (From,
+//     Request-URI user, its credentials from another address or port) is
+//     no trunk's: it is challenged as any other.
+//   - Calls to it: its name, dialled by a line or sent on by a line's
+//     forwarding or destination (never by a carrier or a trunk), is one
+//     INVITE to sip:[defaultuser@]host:port over its transport (through
+//     outboundproxy when set), From the caller's internal identity with
+//     fromuser as user and fromdomain as host when set (a withheld caller
+//     stays anonymous@anonymous.invalid), its challenge answered with
+//     defaultuser (else its name) and remotesecret (else secret), ringing
+//     for the maximum ring time. A qualified trunk that did not answer its
+//     last OPTIONS (every qualifyfreq seconds, 60 by default, timeout 3 s)
+//     is not tried: 480.
+//   - registration=out: the switch registers at its host (outreg.go:
+//     digest, refresh within the registrar's grant, backoff, removal when
+//     the endpoint is deleted or changed and when the switch stops), its
+//     Contact's user extension (else defaultuser) and a line token.
+//     Server.Trunks shows each registration and qualify (the daemon's
+//     sipswitch_sip_endpoint_registered, _registration_failures and
+//     _reachable per endpoint), with a log line on every change.
+//
+// The rendered files serve trunks the same way (render/endpoint_trunk.go).
+// What of an endpoint the SIP core does not read, and why, is
+// docs/parameters.md.
 //
 // # Media
 //
@@ -275,6 +337,13 @@
 // behind NAT after a peer failed starts relaying then) and holds for the
 // rest of the call; SetMediaRelay changes the mode for new calls. A call
 // that is not relayed has no session and costs nothing of the relay.
+// A line's recordgroup (when its group records the call) and its music
+// (a class other than the default) relay its calls whatever the mode
+// says, given a relay (callrecord.go): the relay records the call from
+// the answer and plays the holding line's class to the other party.
+// that is not relayed has no session and costs nothing of the relay. A
+// call with SRTP on either leg, or keys in its offer, is relayed whatever
+// the mode (SRTP, below).
 //
 // INFERRED: no per-line or per-peer override of media.relay. phones/create
 // and peers/create have no setting for it (no nat, directmedia or
@@ -343,6 +412,59 @@
 // 488 (the peer never saw the call); when no peer is left the caller gets
 // 488 and the record's reason is "no common codec". A caller that sent no
 // SDP (late offer) gets no filtering.
+//
+// # SRTP
+//
+// A line's or peer's media_encryption (a sipswitch addition, INFERRED:
+// the seed pages have no encryption setting; the name and values follow
+// pjsip's media_encryption) makes its leg SRTP (RFC 3711) with SDES keys
+// (RFC 4568), terminated by the relay (sip/media, SRTP and sdesneg.go):
+//   - none (default): plain RTP. An RTP/SAVP offer from the party is
+//     refused 488; a=crypto it offers on RTP/AVP is ignored, and never
+//     passed on.
+//   - optional: SRTP when the party offers it, or accepts it: the switch
+//     offers the party RTP/AVP with its own a=crypto lines (best-effort
+//     SRTP, as pjsip's media_encryption_optimistic).
+//   - required: SRTP only: the switch offers RTP/SAVP; an offer or answer
+//     from the party without a usable key is refused 488 (an attempt to a
+//     peer then fails as the peer's own 488 would, and the failover
+//     policy decides).
+//
+// Each leg has its own keys: the relay answers a party's key with a key
+// of its own (crypto/rand, per leg and stream) and offers the other party
+// its own, so an SRTP phone calls a plain-RTP carrier and back, and two
+// SRTP phones never learn each other's key. A call that has SRTP on
+// either leg, or whose offer carries a=crypto, is always relayed (under
+// media.relay never too: only the relay can keep one leg's keys from the
+// other), and without a relay engine it is refused 488. The caller's
+// policy is its line's, or for a call from a carrier its peer's; the
+// callee's, each peer's or the called line's.
+//
+// SDES keys travel over TLS only (RFC 4568 8.3: the key is in the clear
+// in the SDP, and whoever reads the signalling has the media). An offer
+// whose keys arrive over UDP or TCP is treated as from a party without
+// SRTP (its keys are not taken: an RTP/SAVP offer gets 488, keys on
+// RTP/AVP are dropped; counted, Stats.SDESRefused) and a party whose
+// policy is required calling over UDP or TCP is refused 488. Towards a
+// callee the switch offers keys only over TLS: a peer host not reached
+// over TLS (sips: or transport=tls) is offered plain RTP under optional
+// and fails 488 under required; a line's contacts get keys only when
+// every contact rung registered over TLS (under required, only its TLS
+// contacts are rung, and 488 when it has none). WithSDESWithoutTLS
+// (media.sdes_without_tls) lifts the rule, which is unsafe: anyone on the
+// signalling path then decrypts the media.
+//
+// SRTP cannot start on a call the relay does not carry: a re-INVITE or
+// UPDATE with keys on such a call gets 488, and a late offer (INVITE
+// without SDP) whose callee offers keys in its 2xx fails as a 488.
+// Keys never appear in logs, call records, the console or the API: they
+// are in no structure those read, the relay's key types print as
+// [redacted], and HEP capture (package capture) copies each SIP message
+// with its a=crypto keys masked ('*', same length), as is the sample of
+// an unparseable message in the log. Without the masking a capture
+// server, and anyone who reads its database, would hold every SRTP key.
+// SRTP that fails authentication or the replay check is dropped before
+// it can latch anything (sip/media: cause srtp_auth).
 //
 // A relayed call's statistics (per leg and stream: packets, loss from
 // sequence gaps, RFC 3550 A.8 jitter, SSRC changes, an R-factor and MOS of
@@ -453,11 +575,16 @@
 //
 // # Transports
 //
-// UDP, TCP and TLS (RFC 3261 18 and 26.2; WithListen, WithTLS). Phones
-// are called over the transport, and on TCP/TLS the connection, they
-// registered on; peers over the transport their destination names
+// UDP, TCP, TLS, WS and WSS (RFC 3261 18 and 26.2, RFC 7118; WithListen,
+// WithTLS, WithWebSocketOrigins). Phones are called over the transport,
+// and on TCP/TLS/WS/WSS the connection, they registered on; peers over the transport their destination names
 // (sips:host, host;transport=tls|tcp; routing.ParseDestinations), a TLS
 // peer's certificate verified against the host as written. What happens
 // when a phone's connection is gone, why stream transports have clients
-// of their own, and the TLS handshake bound: transports.go.
+// of their own, and the TLS handshake bound: transports.go. Browsers
+// (WebSocket, Origin checks, .invalid contacts): transports_ws.go; their
+// calls are relayed whatever media.relay says (a WebRTC offer, or a call
+// to contacts registered over ws/wss, callmedia.go), the relay speaking
+// DTLS-SRTP and ICE-lite to the browser and RTP/AVP to the other party
+// (sip/media, WebRTC); without a relay such a call gets 488.
 package sip

@@ -277,3 +277,38 @@ func BenchmarkPIDFLO(b *testing.B) {
 		pidfLO(line, "pres:1001@192.0.2.1", now)
 	}
 }
+
+// A line that withholds its number and has no callerid_location calls an
+// emergency number: an untrusted peer gets callerid_withheld and never
+// the line's name with it (the emergency path used to put the line's
+// callername_external back; the real Asterisk's dialplan sends none).
+func TestEmergencyCallOfWithheldLineKeepsNameWithheld(t *testing.T) {
+	carrier := siptest.NewAgent(t, "carrier", "127.0.0.2")
+	carrier.Handle(siptest.AnswerWith(carrierSDP))
+	snap := &routing.Snapshot{
+		Settings: routing.Settings{EmergencyNumbers: "112"},
+		Plans:    []routing.Plan{{ID: 1}},
+		Peers: []routing.Peer{{ID: 1, Name: "c1", Type: routing.PeerSIP, Destination: carrier.Host + ":" + itoa(carrier.Port),
+			OutMaximum: -1, CallerIDWithheld: "Private"}},
+		Routes: []routing.Route{{ID: 1, Plan: 1, CalledPrefix: "", Allow: 1, Media: routing.MediaVoiceFax, Peer1: 1}},
+		Phones: []routing.Phone{{ID: 1, Name: "1001", Password: "secret1001", Plan: 1, CallMaximum: -1, TotalMaximum: -1,
+			CallerIDExternal: "default", CallerNameExternal: "Sales Desk", PresentationExternal: 0, PresentationInternal: 1}},
+	}
+	calls, err := routing.NewCallControl(context.Background(), snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sw := startSwitch(t, calls)
+	phone := siptest.NewAgent(t, "phone", "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, err := phone.Call(ctx, sw, "112", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("emergency call: %v", err)
+	}
+	d.Bye(ctx)
+	from := carrier.Last.Load().From()
+	if from.Address.User != "Private" || from.DisplayName != "" {
+		t.Errorf("the carrier got From %q <%s>, want callerid_withheld Private with no name", from.DisplayName, from.Address.User)
+	}
+}

@@ -60,7 +60,7 @@ func TestSIPEndpointRegistersAndCalls(t *testing.T) {
 		SIPEndpoints: []routing.SIPEndpoint{
 			{ID: 1, Name: "8005555555", Secret: "sdlkfj9348jkh7", Host: "dynamic", Registration: "in"},
 			{ID: 2, Name: "pbx", DefaultUser: "38fh48fjh47f", Secret: "pbxsecret", Host: "dynamic", AudioCodecs: "ulaw,alaw", CodecOrder: "alaw,ulaw"},
-			{ID: 3, Name: "trunk", Secret: "trunksecret", Host: "192.0.2.1", Registration: "out"},
+			{ID: 3, Name: "trunk", Secret: "trunksecret", Host: "127.0.0.99", Registration: "out"}, // registered to where nothing listens (loopback)
 			{ID: 4, Name: "open", Secret: "opensecret", Host: "dynamic", Insecure: 1},
 		},
 	}

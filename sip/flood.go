@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,8 +112,13 @@ func (s *Server) newFloodGuard() *floodGuard {
 		limit: float64(s.cfg.floodLimit), burst: 2 * float64(s.cfg.floodLimit), blockFor: s.cfg.floodBlock,
 		// A registered phone proves itself again within max_expires.
 		trustFor: max(time.Hour, s.reg.MaxExpires()+time.Minute),
-		exempt:   func(src netip.AddrPort, transport string) bool { _, peer := s.peerAt(src, transport); return peer },
-		now:      s.cfg.now,
+		// A carrier's source, and the voicemail server, which sends
+		// message-waiting NOTIFYs for every box at once when it starts
+		// (mwi.go).
+		exempt: func(src netip.AddrPort, transport string) bool {
+			return s.carrierSource(src, transport) || strings.EqualFold(transport, "udp") && s.isVoicemailSource(src)
+		},
+		now: s.cfg.now,
 		onBlock: func(a netip.Addr) {
 			s.cfg.log.Warn("sip source over the flood limit: dropping what it sends (one message a second per port still passes); "+
 				"a source that should send more: make it a peer, or let a line authenticate from it, or raise calls.flood_limit",

@@ -67,7 +67,7 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 			// caller is told (200): a crash after the caller has seen its
 			// call end cannot lose the record.
 			c.poke()
-			c.recording.Wait()
+			c.recordTaken.Wait()
 		}
 		if err := c.a.ReadBye(req, tx); err != nil {
 			sipmsg.Respond(tx, req, 400, "Bad Request")
@@ -133,6 +133,13 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 	// (new addresses, hold with sendonly/inactive or c=0.0.0.0) and the
 	// other leg gets its rewrite; the answer comes back the same way.
 	relayed := refresh && c.media != nil && len(body) > 0
+	if refresh && c.media == nil && hasSDES(body) {
+		// SRTP cannot start on a call the relay does not carry: its keys
+		// would pass to the other party as they are (callsrtp.go).
+		s.cfg.log.Info("sip in-dialog offer refused", "call_id", c.callID, "method", string(req.Method), "reason", "media encryption")
+		sipmsg.Respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
 	if relayed {
 		offer, err := c.media.Offer(side, body)
 		if err != nil {

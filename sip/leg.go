@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type leg struct {
 	dlg       *sipgo.DialogClientSession
 	peer      *routing.Peer // nil for a leg to a phone
 	phone     string        // phone rung, for logs
+	endpoint  string        // trunk rung (trunkcall.go), for logs and the record
 	route     int
 	called    string
 	release   func() // peer slot, idempotent; nil for phones
@@ -90,15 +92,21 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 	return req
 }
 
-// addDiversions names the lines that sent the call on, most recent first
-// (RFC 5806 3), so the far end (a carrier billing a forwarded call, a
-// voicemail server) knows whose call it is.
+// addDiversions names the line that sent the call on last, and why (RFC
+// 5806), so the far end (a carrier billing a forwarded call, a voicemail
+// server) knows whose call it is; counter says how many times the call
+// was sent on. INFERRED: one header, the most recent diversion, where RFC
+// 5806 3 allows one per diversion: Asterisk's res_pjsip sends only the
+// last (REDIRECTING(from), any earlier Diversion erased), a carrier
+// checks the top-most, and a forwarded call must look the same to the
+// carrier through the SIP core and through the rendered files.
 func (c *call) addDiversions(req *sip.Request) {
-	host := c.s.dialogUA.ContactHDR.Address.Host
-	for i := len(c.diversions) - 1; i >= 0; i-- {
-		d := c.diversions[i]
-		req.AppendHeader(sip.NewHeader("Diversion", "<sip:"+d.line+"@"+host+">;reason="+d.reason+";counter=1"))
+	n := len(c.diversions)
+	if n == 0 {
+		return
 	}
+	d := c.diversions[n-1]
+	req.AppendHeader(sip.NewHeader("Diversion", "<sip:"+d.line+"@"+c.s.dialogUA.ContactHDR.Address.Host+">;reason="+d.reason+";counter="+strconv.Itoa(n)))
 }
 
 func (c *call) newLeg(offer []byte) *leg {
@@ -169,6 +177,13 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 		ident := "<sip:" + asserted + "@" + c.s.dialogUA.ContactHDR.Address.Host + ">"
 		if p.SendAssertedIdentity == 1 {
 			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", ident))
+			// Privacy: id asks the trusted network to remove the asserted
+			// identity before it leaves (RFC 3325 9.3): it goes with one,
+			// never alone (res_pjsip sends it the same way; From is
+			// anonymous already for a caller who may not be shown).
+			if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
+				req.AppendHeader(sip.NewHeader("Privacy", "id"))
+			}
 		}
 		if p.SendRPID == 1 {
 			privacy := "off"
@@ -177,9 +192,6 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 			}
 			req.AppendHeader(sip.NewHeader("Remote-Party-ID", ident+";party=calling;screen=yes;privacy="+privacy))
 		}
-	}
-	if p.SendPrivacy == 1 && c.pres != routing.PresentationAllowed {
-		req.AppendHeader(sip.NewHeader("Privacy", "id"))
 	}
 	if located && c.emergencyLine != nil && p.SendsLocation(c.emergencyLine) {
 		c.addLocation(req, c.emergencyLine, c.s.dialogUA.ContactHDR.Address.Host)
@@ -192,21 +204,30 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 	return req
 }
 
-// startPhoneLeg sends an INVITE to one registered contact of p, to the
-// address the registration came from (phones behind NAT, RFC 3581), in a
-// dialog whose later requests go where the phone's answer came from.
-func (c *call) startPhoneLeg(p *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
+// startPhoneLeg sends an INVITE to one registered contact of dev, the
+// device that rings for line p (p itself, or the line virtual line p is
+// logged into), to the address the registration came from (phones behind
+// NAT, RFC 3581), in a dialog whose later requests go where the phone's
+// answer came from. To names p: a virtual line's call shows the phone
+// whose call it is, with p's callername_internal as display name
+// (INFERRED: the name p shows other lines).
+func (c *call) startPhoneLeg(p, dev *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
 	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
 		target := *b.URI.Clone()
-		if strings.EqualFold(p.Delivery, "last_number") {
+		if strings.EqualFold(dev.Delivery, "last_number") {
 			// delivery=last_number: the Request-URI carries the number the
 			// call was sent to (a PBX behind the line routes on it), not the
 			// registered contact's user.
 			target.User = p.Name
 		}
 		req := c.newLegRequest(target, p.Name, c.fromUser, c.fromName, sessionSecs, offer)
+		if p != dev && p.CallerNameInternal != "" {
+			if to := req.To(); to != nil {
+				to.DisplayName = p.CallerNameInternal
+			}
+		}
 		b.RouteTo(req)
 		// Over the phone's own connection when it registered over TCP or
 		// TLS (transports.go), our Contact naming that listener.

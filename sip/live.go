@@ -26,11 +26,8 @@ import (
 // goroutine. The observer is called outside the lock and must not block
 // (engine.LiveHub never does).
 
-// Errors of Hangup.
-var (
-	ErrNoSuchCall      = errors.New("no such call on this host")
-	ErrCallNotAnswered = errors.New("the call is not answered yet")
-)
+// ErrNoSuchCall: Hangup found no call in progress with that id.
+var ErrNoSuchCall = errors.New("no such call on this host")
 
 // liveTable is the calls in progress, by the caller leg's Call-ID. Its
 // zero value is ready.
@@ -203,8 +200,12 @@ func sdpHolds(body []byte) bool {
 	return false
 }
 
-// Hangup ends an answered call by its id: the bridge sends BYE on both
-// legs and the record's hangup is records.HangupOperator.
+// Hangup ends a call in progress by its id, and the record's hangup is
+// records.HangupOperator. An answered call: the bridge sends BYE on both
+// legs. A ringing one: the legs ringing are cancelled, no further peer is
+// tried, and the caller is answered 487 Request Terminated (INFERRED: the
+// request was ended by the switch, not refused by a callee; the same
+// final a caller's own CANCEL gets).
 func (s *Server) Hangup(id string) error {
 	s.live.mu.Lock()
 	defer s.live.mu.Unlock()
@@ -212,8 +213,6 @@ func (s *Server) Hangup(id string) error {
 	switch {
 	case e == nil:
 		return ErrNoSuchCall
-	case e.info.State != records.CallUp:
-		return ErrCallNotAnswered
 	case !e.hung:
 		e.hung = true
 		close(e.hangup)

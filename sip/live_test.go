@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/sip/siptest"
@@ -86,6 +87,63 @@ func TestLiveCallListedHeldAndHungUp(t *testing.T) {
 	}
 	if err := f.s.Hangup(id); !errors.Is(err, ErrNoSuchCall) {
 		t.Errorf("hangup of an ended call: %v", err)
+	}
+}
+
+// calls/hangup of a call still ringing: the leg ringing is cancelled, no
+// further peer is tried (peer2 would answer), the caller gets 487 and the
+// record says the operator ended it.
+func TestLiveHangupOfRingingCall(t *testing.T) {
+	sink := &recordSink{}
+	f, ctx := newFixture(t, WithCallRecords(sink.record))
+	cancelled := make(chan struct{})
+	f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+		d.Respond(180, "Ringing", nil)
+		<-d.Context().Done()
+		close(cancelled)
+	})
+	f.carrier2.Handle(siptest.AnswerWith(carrierSDP))
+	type outcome struct {
+		d   *sipgo.DialogClientSession
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+		done <- outcome{d, err}
+	}()
+	var id string
+	eventually(t, "call ringing at peer1", func() bool {
+		calls := f.s.ActiveCalls()
+		if len(calls) == 1 && calls[0].State == records.CallRinging && calls[0].Peer == "peer1" {
+			id = calls[0].ID
+		}
+		return id != "" && f.carrier1.Invites.Load() == 1
+	})
+	if err := f.s.Hangup(id); err != nil {
+		t.Fatalf("hangup of a ringing call: %v", err)
+	}
+	select {
+	case <-cancelled:
+	case <-ctx.Done():
+		t.Fatal("peer1's leg was not cancelled")
+	}
+	var got outcome
+	select {
+	case got = <-done:
+	case <-ctx.Done():
+		t.Fatal("the caller got no final response")
+	}
+	if code := siptest.StatusOf(got.err); code != 487 {
+		t.Errorf("caller got %v (status %d), want 487", got.err, code)
+	}
+	eventually(t, "call gone", func() bool { return len(f.s.ActiveCalls()) == 0 && f.s.Stats().ActiveCalls == 0 })
+	eventually(t, "record", func() bool { return len(sink.all()) == 1 })
+	if r := sink.all()[0]; r.Hangup != records.HangupOperator || r.Cause != 487 {
+		t.Errorf("record hangup %q cause %d, want operator and 487", r.Hangup, r.Cause)
+	}
+	if n := f.carrier2.Invites.Load(); n != 0 {
+		t.Errorf("peer2 got %d INVITEs after the operator ended the call", n)
 	}
 }
 

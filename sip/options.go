@@ -41,6 +41,7 @@ type config struct {
 	record         func(records.Call) // nil: no call records
 	voicemail      *routing.HostPort  // nil: no voicemail server
 	relay          *media.Engine      // nil: media always end to end
+	recordings     string             // callrecord.go: "" records nothing
 	relayMode      media.Mode
 	registrar      []registrar.Option // expiry bounds, ping: the registrar checks them
 	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them
@@ -49,6 +50,9 @@ type config struct {
 	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
 	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
 	tlsHandshake   time.Duration
+	trunkTiming    trunkTiming // outbound registrations and qualify of trunks (trunkkeeper.go)
+	wsOrigins      []string    // nil: a listener's own origin only (transports_ws.go)
+	sdesWithoutTLS bool        // WithSDESWithoutTLS
 }
 
 // AttemptResult is how one attempt of a call ended, for metrics.
@@ -64,7 +68,9 @@ type AttemptResult struct {
 // Request-URI user is the mailbox, and Diversion names the line and why
 // (user-busy, no-answer, unavailable). The Asterisk that hosts the
 // rendered voicemail context is the obvious one. Without it such a
-// destination ends the call with its code.
+// destination ends the call with its code. Its message-summary NOTIFYs,
+// over UDP from exactly this address and port, are the only NOTIFYs the
+// switch takes (mwi.go).
 func WithVoicemail(hostport string) Option {
 	return func(c *config) error {
 		hp, err := routing.ParseHostPort(hostport)
@@ -115,7 +121,7 @@ func WithAttemptObserver(f func(AttemptResult)) Option {
 }
 
 type listenURI struct {
-	network string // "udp", "tcp" or "tls"
+	network string // "udp", "tcp", "tls", "ws" or "wss"
 	addr    string // host:port
 }
 
@@ -123,8 +129,9 @@ type listenURI struct {
 type Option func(*config) error
 
 // WithListen adds listen URIs such as "udp://127.0.0.1:5060",
-// "tcp://0.0.0.0:5060" or "tls://0.0.0.0:5061" (see ParseListenURI; a tls
-// listener needs WithTLS). Port 0 binds an ephemeral port
+// "tcp://0.0.0.0:5060", "tls://0.0.0.0:5061", "ws://127.0.0.1:8088" or
+// "wss://0.0.0.0:8089" (see ParseListenURI; a tls or wss listener needs
+// WithTLS; ws and wss are SIP over WebSocket, RFC 7118, transports_ws.go). Port 0 binds an ephemeral port
 // (see Server.Addrs).
 func WithListen(uris ...string) Option {
 	return func(c *config) error {
@@ -140,7 +147,7 @@ func WithListen(uris ...string) Option {
 }
 
 // ParseListenURI splits a listen URI, "udp://127.0.0.1:5060", into its
-// network ("udp", "tcp" or "tls"; the scheme is case-insensitive, RFC 3986 3.1)
+// network ("udp", "tcp", "tls", "ws" or "wss"; the scheme is case-insensitive, RFC 3986 3.1)
 // and host:port. A path, query, fragment or user part is refused rather
 // than ignored: it means the URI is not what its writer thinks.
 func ParseListenURI(s string) (network, addr string, err error) {
@@ -149,8 +156,10 @@ func ParseListenURI(s string) (network, addr string, err error) {
 		return "", "", fmt.Errorf("%q is not a listen URI such as udp://127.0.0.1:5060", s)
 	}
 	network = strings.ToLower(u.Scheme)
-	if network != "udp" && network != "tcp" && network != "tls" {
-		return "", "", fmt.Errorf("%q: transport must be udp, tcp or tls", s)
+	switch network {
+	case "udp", "tcp", "tls", "ws", "wss":
+	default:
+		return "", "", fmt.Errorf("%q: transport must be udp, tcp, tls, ws or wss", s)
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
 		return "", "", fmt.Errorf("%q: needs host:port", s)
@@ -181,6 +190,40 @@ func WithTLS(server, client *tls.Config) Option {
 		c.tlsServer, c.tlsClient = server, client
 		return nil
 	}
+}
+
+// WithWebSocketOrigins lists the origins (scheme://host[:port], as
+// browsers send them in Origin) whose pages may use the ws:// and wss://
+// listeners; "*" allows any. Without it only the listener's own origin is
+// allowed. A request without Origin (not a browser) is not affected. See
+// transports_ws.go.
+func WithWebSocketOrigins(origins ...string) Option {
+	return func(c *config) error {
+		list := make([]string, 0, len(origins))
+		for _, o := range origins {
+			o, err := ParseWebSocketOrigin(o)
+			if err != nil {
+				return fmt.Errorf("%w: %w", err, ErrBadOption)
+			}
+			list = append(list, o)
+		}
+		c.wsOrigins = list
+		return nil
+	}
+}
+
+// ParseWebSocketOrigin checks an origin of WithWebSocketOrigins and
+// returns it as the listeners compare it (lower case, no trailing slash).
+func ParseWebSocketOrigin(s string) (string, error) {
+	o := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "/"))
+	if o == "*" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("websocket origin %q is not scheme://host[:port] (http or https) or *", s)
+	}
+	return o, nil
 }
 
 // withTLSHandshakeTimeout bounds TLS handshakes (default
@@ -278,6 +321,34 @@ func WithSessionTimers(expires, minSE time.Duration) Option {
 func WithPing(interval, timeout time.Duration) Option {
 	return func(c *config) error {
 		c.registrar = append(c.registrar, registrar.WithPing(interval, timeout))
+		return nil
+	}
+}
+
+// WithTrunkRegistration sets how the switch registers sip_endpoints with
+// registration=out (outreg.go) and qualifies trunks (trunkkeeper.go): the
+// expiry asked of registrars (default 3600 s), the backoff after a failed
+// REGISTER, doubling from retryMin to retryMax (defaults 5 s, 60 s), and
+// how long an OPTIONS of qualify waits (default 3 s). Zero keeps a
+// default.
+func WithTrunkRegistration(expires, retryMin, retryMax, qualifyTimeout time.Duration) Option {
+	return func(c *config) error {
+		t := c.trunkTiming
+		for _, v := range []struct {
+			d   time.Duration
+			dst *time.Duration
+		}{{expires, &t.expires}, {retryMin, &t.retryMin}, {retryMax, &t.retryMax}, {qualifyTimeout, &t.qualifyTimeout}} {
+			switch {
+			case v.d < 0:
+				return fmt.Errorf("sip trunk registration timing %s: %w", v.d, ErrBadOption)
+			case v.d > 0:
+				*v.dst = v.d
+			}
+		}
+		if t.expires < time.Second || t.retryMax < t.retryMin {
+			return fmt.Errorf("sip trunk registration expires %s, retry %s..%s: %w", t.expires, t.retryMin, t.retryMax, ErrBadOption)
+		}
+		c.trunkTiming = t
 		return nil
 	}
 }
@@ -451,6 +522,7 @@ func newConfig(opts []Option) (*config, error) {
 		floodLimit:     DefaultFloodLimit,
 		floodBlock:     DefaultFloodBlock,
 		tlsHandshake:   tlsHandshakeTimeout,
+		trunkTiming:    defaultTrunkTiming,
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {
@@ -461,8 +533,8 @@ func newConfig(opts []Option) (*config, error) {
 		c.listen = []listenURI{{"udp", "127.0.0.1:5060"}, {"tcp", "127.0.0.1:5060"}}
 	}
 	for _, l := range c.listen {
-		if l.network == "tls" && c.tlsServer == nil {
-			return nil, fmt.Errorf("sip listen tls://%s without a certificate (WithTLS): %w", l.addr, ErrBadOption)
+		if (l.network == "tls" || l.network == "wss") && c.tlsServer == nil {
+			return nil, fmt.Errorf("sip listen %s://%s without a certificate (WithTLS): %w", l.network, l.addr, ErrBadOption)
 		}
 	}
 	if c.log == nil {

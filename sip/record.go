@@ -56,6 +56,10 @@ func (c *call) finish(cause int, hangup string, answered, end time.Time, cost fl
 	}
 	c.recorded = true
 	st, relayed := c.noteMedia()
+	if !answered.IsZero() {
+		c.s.stats.callsCompleted.Add(1)
+		c.s.stats.talkMillis.Add(uint64(max(end.Sub(answered).Milliseconds(), 0)))
+	}
 	if c.s.cfg.record == nil {
 		return st, relayed
 	}

@@ -2,10 +2,12 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,11 +34,18 @@ var (
 
 // Server is the SIP core: registrar and B2BUA.
 type Server struct {
-	cfg    *config
-	dir    Directory
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server
-	client *sipgo.Client
+	cfg *config
+	dir Directory
+	// trunkDir is dir when it serves sip_endpoints as trunks (nil
+	// otherwise); keeper runs their registrations and qualify.
+	trunkDir trunkDirectory
+	keeper   *trunkKeeper
+	// lineNameFn and lineOrTrunkFn are lineName and lineOrTrunkName
+	// bound once (localName).
+	lineNameFn, lineOrTrunkFn func(string) (string, bool)
+	ua                        *sipgo.UserAgent
+	srv                       *sipgo.Server
+	client                    *sipgo.Client
 	// dialogUA builds our dialogs; set once Serve has bound its listeners.
 	// natDialogUA builds the dialogs with phones: its in-dialog requests
 	// go to the address the phone's INVITE or answer came from, not to
@@ -93,6 +102,10 @@ type Server struct {
 	// timers is the session-timer policy (RFC 4028) every leg negotiates
 	// under.
 	timers sessiontimer.Policy
+	// mwi is message waiting (mwi.go); vmSources are where the voicemail
+	// server's NOTIFYs may come from (set by Serve before it serves).
+	mwi       *mwiBook
+	vmSources []netip.AddrPort
 }
 
 // dialogMethods are the methods the switch takes within a call's dialog.
@@ -119,7 +132,11 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		allowHeader:  sip.NewHeader("Allow", dialogMethods),
 		timers:       sessiontimer.Policy{Expires: cfg.sessionExpires, MinSE: cfg.minSE},
 		transportLog: newTransportLog(cfg.log, cfg.now),
+		mwi:          newMWIBook(),
 	}
+	s.trunkDir, _ = dir.(trunkDirectory)
+	s.keeper = newTrunkKeeper(s)
+	s.lineNameFn, s.lineOrTrunkFn = s.lineName, s.lineOrTrunkName
 	if cfg.sessionExpires > 0 {
 		s.supportedHeader = sip.NewHeader(sessiontimer.HdrSupported, sessiontimer.OptionTag)
 	}
@@ -177,11 +194,13 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		sipmsg.Respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	})
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER"))
+		sipmsg.Respond(tx, req, 200, "OK", sip.NewHeader("Allow", dialogMethods+", REGISTER, SUBSCRIBE, NOTIFY"), sip.NewHeader("Allow-Events", mwiEvent))
 		// Anyone may ask (scanners do, by the thousand): answered
 		// statelessly, a retransmission is answered again.
 		tx.Terminate()
 	})
+	srv.OnSubscribe(s.handleSubscribe)
+	srv.OnNotify(s.handleNotify)
 	srv.OnUpdate(s.handleInDialog)
 	srv.OnInfo(s.handleInDialog)
 	return s, nil
@@ -193,6 +212,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return ErrAlreadyServed
 	}
+	s.resolveVoicemail(ctx)
 	var lc net.ListenConfig
 	var closers []func() error
 	defer func() {
@@ -239,6 +259,24 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.addrs = append(s.addrs, TLSAddr{ln.Addr().(*net.TCPAddr)})
 			tln := tlsListener{Listener: ln, cfg: s.cfg.tlsServer, timeout: s.cfg.tlsHandshake}
 			serves = append(serves, func() error { return s.srv.ServeTLS(tln) })
+		case "ws", "wss":
+			ln, err := lc.Listen(ctx, "tcp", l.addr)
+			if err != nil {
+				return fmt.Errorf("sip listen %s %s: %w", l.network, l.addr, err)
+			}
+			closers = append(closers, ln.Close)
+			var cfg *tls.Config
+			if l.network == "wss" {
+				cfg = wssConfig(s.cfg.tlsServer)
+			}
+			s.addrs = append(s.addrs, WSAddr{TCPAddr: ln.Addr().(*net.TCPAddr), Secure: cfg != nil})
+			wln := newWSListener(ln, cfg, s.cfg.tlsHandshake, s.cfg.wsOrigins, s.wsRefused)
+			closers = append(closers, wln.Close)
+			if cfg != nil {
+				serves = append(serves, func() error { return s.srv.ServeWSS(wln) })
+			} else {
+				serves = append(serves, func() error { return s.srv.ServeWS(wln) })
+			}
 		}
 	}
 	if err := s.setupClient(); err != nil {
@@ -262,6 +300,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.log.Info("sip core listening", "addrs", strings.Join(listening, " "))
 
 	go s.pingLoop(ctx)
+	s.keeper.start(ctx)
+	// Outbound registrations are removed before the user agent closes.
+	defer s.keeper.stop()
 	// The sweep runs often enough to report an unanswered challenge
 	// within its window.
 	tick := time.NewTicker(s.auth.SweepEvery())
@@ -285,6 +326,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			s.transportLog.state.flush()
 			s.reg.Sweep(ctx)
+			s.sweepSubscriptions(now)
+			s.keeper.sync()
 		}
 	}
 }
@@ -389,6 +432,7 @@ func (s *Server) Drain(ctx context.Context) error {
 // goroutines as their transactions fail.
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
+		s.keeper.stop()
 		close(s.closed)
 		s.ua.Close()
 	})

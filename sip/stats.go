@@ -8,6 +8,11 @@ type Stats struct {
 	CallsAttempted uint64 // authenticated INVITEs (and inbound peer INVITEs) taken for routing
 	CallsAnswered  uint64 // calls whose B-leg answered and whose A-leg ACKed
 	CallsFailed    uint64 // calls that ended without an answer (sum of the causes below)
+	// CallsCompleted counts answered calls that have ended, TalkMillis
+	// their summed time from answer to end: the average call duration
+	// over a window is the change of one over the change of the other.
+	CallsCompleted uint64
+	TalkMillis     uint64
 	FailedNoRoute  uint64 // 404: no route, or unknown local number on inbound calls
 	FailedBarred   uint64 // 403: route forbids the call
 	FailedBusy     uint64 // 486/600/603 final from the callee or a line at totalmaximum
@@ -62,9 +67,32 @@ type Stats struct {
 	// (routing/emergency.go), routed or not: an alert metric.
 	EmergencyCalls uint64
 	MediaTimeouts  uint64
+	// SDESRefused counts offers whose SDES keys (a=crypto) came over a
+	// transport they may not travel on (UDP, TCP) and were not taken
+	// (sip package documentation, SRTP).
+	SDESRefused uint64
 	// InviteRetransmissions counts retransmitted INVITEs of answered calls
 	// absorbed after their transaction ended (see acceptedInvites).
 	InviteRetransmissions uint64
+	// Recordings counts calls recorded (callrecord.go); RecordFailures
+	// the calls a record group wanted recorded that were not (no relay,
+	// no recordings directory, a file that could not be created).
+	Recordings     uint64
+	RecordFailures uint64
+	// Message waiting (mwi.go): MWISubscriptions are the subscriptions
+	// held now; MWINotifies the NOTIFYs sent to phones for the voicemail
+	// server's summaries; MWIForged the NOTIFYs refused because they did
+	// not come from the voicemail server's address; MWIDropped NOTIFYs
+	// not sent because too many awaited answers.
+	MWISubscriptions int64
+	MWINotifies      uint64
+	MWIForged        uint64
+	MWIDropped       uint64
+	// WebSocketRefused counts connections to ws:// and wss:// listeners
+	// refused before SIP (a failed TLS handshake, an upgrade request that
+	// is incomplete, not for the sip subprotocol, or from an origin not
+	// allowed; transports_ws.go).
+	WebSocketRefused uint64
 }
 
 type counters struct {
@@ -77,6 +105,10 @@ type counters struct {
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
 	emergencyCalls, shedOverload                          atomic.Uint64
+	recordings, recordFailures                            atomic.Uint64
+	callsCompleted, talkMillis                            atomic.Uint64
+	wsRefused                                             atomic.Uint64
+	sdesRefused                                           atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -87,6 +119,8 @@ func (s *Server) Stats() Stats {
 		CallsAttempted:      c.callsAttempted.Load(),
 		CallsAnswered:       c.callsAnswered.Load(),
 		CallsFailed:         c.callsFailed.Load(),
+		CallsCompleted:      c.callsCompleted.Load(),
+		TalkMillis:          c.talkMillis.Load(),
 		FailedNoRoute:       c.failedNoRoute.Load(),
 		FailedBarred:        c.failedBarred.Load(),
 		FailedBusy:          c.failedBusy.Load(),
@@ -115,8 +149,16 @@ func (s *Server) Stats() Stats {
 		RelayedCalls:        c.relayedCalls.Load(),
 		EmergencyCalls:      c.emergencyCalls.Load(),
 		MediaTimeouts:       c.mediaTimeouts.Load(),
+		SDESRefused:         c.sdesRefused.Load(),
 
 		InviteRetransmissions: c.inviteRetransmissions.Load(),
+		Recordings:            c.recordings.Load(),
+		RecordFailures:        c.recordFailures.Load(),
+		MWISubscriptions:      int64(s.mwi.count()),
+		MWINotifies:           s.mwi.relayed.Load(),
+		MWIForged:             s.mwi.forged.Load(),
+		MWIDropped:            s.mwi.dropped.Load(),
+		WebSocketRefused:      c.wsRefused.Load(),
 	}
 	st.AuthFailuresBy = s.auth.Failures()
 	for _, n := range st.AuthFailuresBy {

@@ -57,16 +57,63 @@ func BenchmarkRegisterCall(b *testing.B) {
 // (TCP connect, TLS 1.3 handshake with an ECDSA P-256 certificate,
 // X25519MLKEM768 key exchange, Go's default), client and server in this
 // process: the price a phone pays again on every reconnection.
+//
+// resumed is the same connection resuming a session (RFC 8446 2.2: a PSK
+// from a ticket of the switch, with (EC)DHE: the key exchange is redone,
+// the certificate, its ECDSA signature and the client's verification of
+// the chain are not), as a phone that keeps a session cache pays on a
+// reconnection: the difference is what resumption saves. The ticket
+// comes from one connection that read an answer (a TLS 1.3 ticket
+// arrives after the handshake); Go's client keeps it in its cache and
+// offers it again on every dial.
+//
+// full-x25519 is a full handshake of a phone that offers X25519 alone
+// (no post-quantum hybrid): what X25519MLKEM768 costs beside it.
 func BenchmarkTLSHandshake(b *testing.B) {
-	f := newTLSFixture(b, nil, WithFloodLimit(0, 0))
-	cfg := f.phoneTLS()
-	b.ReportAllocs()
-	for b.Loop() {
-		conn, err := tls.Dial("tcp", f.tls.String(), cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		conn.Close()
+	for _, v := range []struct {
+		name           string
+		resume, x25519 bool
+	}{{"full", false, false}, {"resumed", true, false}, {"full-x25519", false, true}} {
+		resume := v.resume
+		b.Run(v.name, func(b *testing.B) {
+			f := newTLSFixture(b, nil, WithFloodLimit(0, 0))
+			cfg := f.phoneTLS()
+			if v.x25519 {
+				cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+			}
+			if resume {
+				cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+				primeSession(b, f.tls.String(), cfg)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				conn, err := tls.Dial("tcp", f.tls.String(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if conn.ConnectionState().DidResume != resume {
+					b.Fatalf("resumed %v, want %v", conn.ConnectionState().DidResume, resume)
+				}
+				conn.Close()
+			}
+		})
+	}
+}
+
+// primeSession makes one connection that reads the answer to an OPTIONS,
+// so that cfg's session cache holds a ticket of the switch.
+func primeSession(b *testing.B, addr string, cfg *tls.Config) {
+	b.Helper()
+	c, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.TCPAddr).Port
+	fmt.Fprintf(c, "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:%d;branch=z9hG4bKprime\r\nFrom: <sip:bench@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: prime-%d\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", port, port)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "SIP/2.0 200 OK\r\n" {
+		b.Fatalf("OPTIONS answered %q %v", line, err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // sipgo's transport layer logs, at ERROR and with the whole payload, every
@@ -25,6 +27,8 @@ var noisyTransportMessages = map[string]string{
 	// A failed or abandoned TLS handshake, a connection reset: anyone can
 	// open connections that end so.
 	"Read error": "sip connection ended by a read error (TLS handshake failed or timed out, reset)",
+	// A WebSocket connection refused before sipgo saw it (transports_ws.go).
+	"websocket refused": "sip websocket connection refused",
 }
 
 // logSampleBytes bounds how much of a dropped message a log line shows.
@@ -140,10 +144,14 @@ func (st *transportLogState) flush() {
 }
 
 // logSample is at most logSampleBytes of s, quoted with Go escapes so that
-// control characters and invalid UTF-8 cannot forge or break log lines.
+// control characters and invalid UTF-8 cannot forge or break log lines,
+// and with any SDES key masked (a malformed message may still carry one).
 func logSample(s string) string {
+	more := ""
 	if len(s) > logSampleBytes {
-		return strconv.Quote(s[:logSampleBytes]) + "..."
+		s, more = s[:logSampleBytes], "..."
 	}
-	return strconv.Quote(s)
+	b := []byte(s)
+	sipmsg.MaskSDESKeys(b)
+	return strconv.Quote(string(b)) + more
 }

@@ -66,8 +66,8 @@ type streamUA struct {
 
 // setupStreams builds the clients of the tcp and tls transports.
 func (s *Server) setupStreams(host string) error {
-	s.streams = make(map[string]*streamUA, 2)
-	for _, network := range []string{"tcp", "tls"} {
+	s.streams = make(map[string]*streamUA, 4)
+	for _, network := range []string{"tcp", "tls", "ws", "wss"} {
 		port := s.dialogUA.ContactHDR.Address.Port
 		contact := s.dialogUA.ContactHDR
 		for _, a := range s.addrs {
@@ -119,6 +119,8 @@ func tcpPort(a net.Addr) int {
 	case *net.TCPAddr:
 		return a.Port
 	case TLSAddr:
+		return a.Port
+	case WSAddr:
 		return a.Port
 	}
 	return 0

@@ -147,9 +147,36 @@ type baresipConfig struct {
 	host      string // loopback address the phone binds
 	user      string
 	password  string
-	registrar *net.UDPAddr
+	registrar net.Addr // over UDP, or transport's
 	modules   string
 	toneWAV   string
+	// transport is the account's (udp when empty); mediaenc its media
+	// encryption (baresip's mediaenc account parameter: srtp,
+	// srtp-mand, ...; the srtp module is loaded with it); caFile the
+	// CA the phone trusts for TLS (sip_cafile); cert the phone's own
+	// certificate and key in one PEM file (sip_certificate).
+	transport string
+	mediaenc  string
+	caFile    string
+	cert      string
+	// extra are more config lines (module_app mwi.so); accountParams
+	// more account parameters (;mwi=yes). lateAccount leaves the
+	// accounts file empty: the test adds the account with uanew once
+	// baresip runs (AccountLine).
+	extra, accountParams string
+	lateAccount          bool
+}
+
+// AccountLine is the phone's account line (baresip's accounts file).
+func (c baresipConfig) AccountLine() string {
+	transport, params := "udp", c.accountParams
+	if c.transport != "" {
+		transport = c.transport
+	}
+	if c.mediaenc != "" {
+		params += ";mediaenc=" + c.mediaenc
+	}
+	return fmt.Sprintf("<sip:%s@%s;transport=%s>;auth_pass=%s;regint=60;answermode=manual%s", c.user, c.registrar, transport, c.password, params)
 }
 
 // startBaresip starts a phone registering user at the registrar and
@@ -200,10 +227,24 @@ module_tmp		account.so
 module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		%s
-`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl)
+%s`, net.JoinHostPort(c.host, strconv.Itoa(sipPort)), c.host, c.name, c.name, c.toneWAV, rtp, rtp+19, c.modules, ctrl, c.extra)
+	if c.mediaenc != "" {
+		// rtp_stats: the packets sent and received (after SRTP) are
+		// printed when a call ends.
+		config += "module\t\t\tsrtp.so\nrtp_stats\t\tyes\n"
+	}
+	if c.caFile != "" {
+		config += "sip_cafile\t\t" + c.caFile + "\n"
+	}
+	if c.cert != "" {
+		config += "sip_certificate\t\t" + c.cert + "\n"
+	}
 	// answermode=manual: the test answers with `accept`, so that the
 	// caller sees the ringing first.
-	account := fmt.Sprintf("<sip:%s@%s;transport=udp>;auth_pass=%s;regint=60;answermode=manual\n", c.user, c.registrar, c.password)
+	account := c.AccountLine() + "\n"
+	if c.lateAccount {
+		account = ""
+	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -463,19 +504,36 @@ type sippCarrier struct {
 // startSIPpCarrier starts SIPp on host, or answers nil without sipp.
 func startSIPpCarrier(t *testing.T, host string) *sippCarrier {
 	t.Helper()
+	return startSIPpScenario(t, host, "uas_answer.xml")
+}
+
+// startSIPpScenario starts SIPp on host with scenario (a file of
+// testdata/sipp) and files copied into its working directory (pcap
+// files it plays), or answers nil without sipp.
+func startSIPpScenario(t *testing.T, host, scenarioName string, files ...string) *sippCarrier {
+	t.Helper()
 	if _, err := exec.LookPath("sipp"); err != nil {
 		return nil
 	}
-	scenario, err := filepath.Abs("../../testdata/sipp/uas_answer.xml")
+	scenario, err := filepath.Abs("../../testdata/sipp/" + scenarioName)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &sippCarrier{port: freePortOn(t, host, "udp"), dir: t.TempDir(), exited: make(chan struct{})}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Skipf("%s: %v", f, err)
+		}
+		if err := os.WriteFile(filepath.Join(c.dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// -m 1: exit after the one call, 0 when it succeeded. -mp: SIPp binds
 	// its media port at start and the default 6000 may be taken. It runs
 	// in its own directory for its -trace_err file.
 	c.cmd = exec.Command("sipp", "-sf", scenario, "-i", host, "-p", strconv.Itoa(c.port),
-		"-mi", host, "-mp", strconv.Itoa(freePortOn(t, host, "udp")), "-m", "1", "-nostdin", "-trace_err")
+		"-mi", host, "-mp", strconv.Itoa(freePortOn(t, host, "udp")), "-m", "1", "-nostdin", "-trace_err", "-trace_msg")
 	c.cmd.Dir = c.dir
 	out, err := os.Create(filepath.Join(c.dir, "sipp.out"))
 	if err != nil {
@@ -514,11 +572,30 @@ func (c *sippCarrier) wait(t *testing.T, within time.Duration) {
 		var trace []string
 		files, _ := filepath.Glob(filepath.Join(c.dir, "*"))
 		for _, f := range files {
+			if filepath.Ext(f) == ".pcap" {
+				continue
+			}
 			b, _ := os.ReadFile(f)
 			trace = append(trace, fmt.Sprintf("== %s\n%s", filepath.Base(f), b[max(0, len(b)-4000):]))
 		}
 		t.Fatalf("sipp carrier: %v (1: its call failed)\n%s", c.err, strings.Join(trace, "\n"))
 	}
+}
+
+// messages is SIPp's trace of the messages it sent and received
+// (-trace_msg).
+func (c *sippCarrier) messages(t *testing.T) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(c.dir, "*_messages.log"))
+	var b strings.Builder
+	for _, f := range files {
+		m, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(m)
+	}
+	return b.String()
 }
 
 // metricValue is the value of the series (name with labels, as /metrics

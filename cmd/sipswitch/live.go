@@ -80,8 +80,6 @@ func (l *liveState) Hangup(id string) error {
 	switch err := l.sip.Hangup(id); {
 	case errors.Is(err, sip.ErrNoSuchCall):
 		return engine.ErrNotFound
-	case errors.Is(err, sip.ErrCallNotAnswered):
-		return engine.ErrNotAnswered
 	default:
 		return err
 	}
@@ -187,6 +185,7 @@ func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engi
 			st := d.sip.Stats()
 			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,
 				CallsAttempted: int64(st.CallsAttempted), CallsAnswered: int64(st.CallsAnswered),
+				CallsCompleted: int64(st.CallsCompleted), TalkMillis: int64(st.TalkMillis),
 				Failures: map[string]int64{
 					"no_route": int64(st.FailedNoRoute), "barred": int64(st.FailedBarred), "busy": int64(st.FailedBusy),
 					"no_answer": int64(st.FailedNoAnswer), "canceled": int64(st.FailedCanceled), "peer_limit": int64(st.FailedLimit),

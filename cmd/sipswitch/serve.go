@@ -180,6 +180,8 @@ type daemon struct {
 	renderSkipped atomic.Pointer[[]render.Skipped]
 	// auditDays is audit.retention_days, read by pruneAudit.
 	auditDays atomic.Int64
+	// musicMu serializes hold music loads (recordings.go).
+	musicMu sync.Mutex
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
@@ -264,7 +266,8 @@ func (d *daemon) run(ctx context.Context) error {
 
 	mux := http.NewServeMux()
 	apiJSON := api.NewHandler(svc, api.WithLogger(d.log), api.WithObserver(d.metrics.ObserveAPI),
-		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live))
+		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live),
+		api.WithRecordings(d.cfg.Media.RecordingsDir))
 	mux.Handle("/api/json/", apiJSON)
 	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
 	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
@@ -298,6 +301,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.startRender(ctx)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	go d.pruneAudit(ctx)
+	go d.sweepRecordings(ctx)
 	go d.pollExternalWrites(ctx)
 	go returnIdleMemory(ctx, d.log, memoryCheckEvery)
 
@@ -459,6 +463,7 @@ func (d *daemon) reload(ctx context.Context) {
 	if mode, err := media.ParseMode(d.cfg.Media.Relay); err == nil {
 		d.sip.SetMediaRelay(mode)
 	}
+	d.loadMusic()
 	d.startRender(ctx)
 	if _, err := d.store.PollRevision(ctx); err != nil {
 		d.log.Error("reload: re-reading the store", "error", err)
@@ -629,6 +634,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithAttemptObserver(d.metrics.ObserveAttempt),
 		sip.WithDelayObserver(d.metrics.ObserveDelay),
 	}
+	if len(d.cfg.SIPWebSocketOrigins) > 0 {
+		opts = append(opts, sip.WithWebSocketOrigins(d.cfg.SIPWebSocketOrigins...))
+	}
 	if d.cfg.SIPAdvertise != "" {
 		opts = append(opts, sip.WithAdvertiseHost(d.cfg.SIPAdvertise))
 	}
@@ -647,7 +655,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if d.relay, err = media.New(relayOpts...); err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
-	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia))
+	opts = append(opts, sip.WithMediaRelay(d.relay, mode), sip.WithMediaObserver(d.metrics.ObserveMedia),
+		sip.WithRecordings(d.cfg.Media.RecordingsDir), sip.WithSDESWithoutTLS(d.cfg.Media.SDESWithoutTLS))
+	d.loadMusic()
 	tlsOpt, err := d.sipTLSOption()
 	if err != nil {
 		d.relay.Close()
@@ -665,6 +675,12 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {
+		return err
+	}
+	if err := d.metrics.RegisterMediaFeatures(d.relay.Stats, d.sip.Stats); err != nil {
+		return err
+	}
+	if err := d.metrics.RegisterTrunks(d.sip.Trunks); err != nil {
 		return err
 	}
 	return d.metrics.RegisterSIP(d.sip.Stats, d.calls)
@@ -746,6 +762,11 @@ func (d *daemon) rebuildRouting(ctx context.Context) error {
 	}
 	if err := d.calls.Reload(ctx, snap, costs); err != nil {
 		return err
+	}
+	// sip_endpoints registered or qualified by the switch follow the new
+	// set at once: a deleted or changed one is unregistered.
+	if d.sip != nil {
+		d.sip.SyncTrunks()
 	}
 	d.metrics.RoutingBuild.Observe(time.Since(start).Seconds())
 	d.metrics.StoreReloads.Inc()

@@ -26,7 +26,10 @@ import (
 // system roots).
 func (d *daemon) sipTLSOption() (sip.Option, error) {
 	t := d.cfg.TLS
-	listens := slices.ContainsFunc(d.cfg.SIP, func(u string) bool { return strings.HasPrefix(strings.ToLower(u), "tls:") })
+	listens := slices.ContainsFunc(d.cfg.SIP, func(u string) bool {
+		u = strings.ToLower(u)
+		return strings.HasPrefix(u, "tls:") || strings.HasPrefix(u, "wss:")
+	})
 	if t.CertFile == "" && t.PeerCAFile == "" && len(t.InsecurePeers) == 0 {
 		return nil, nil
 	}

@@ -34,6 +34,9 @@ type Call struct {
 	// peer name) has no registered contact: PJSIP_DIAL_CONTACTS is then
 	// empty and DEVICE_STATE UNAVAILABLE. Nil: every line is registered.
 	Unregistered func(line string) bool
+	// CallID is the INVITE's Call-ID: CHANNEL(pjsip,call-id) and
+	// SIPCALLID.
+	CallID string
 }
 
 // Dialled is one Dial the dialplan made.
@@ -53,7 +56,9 @@ type Result struct {
 	Dials     []Dialled
 	Hangup    int      // cause; 16 (normal clearing) when none was given, 0 after a Goto to no extension
 	VoiceMail []string // VoiceMail() arguments
-	Trace     []string // applications run, "context,exten,priority: App(data)"
+	// Recordings are MixMonitor() arguments (the file, options).
+	Recordings []string
+	Trace      []string // applications run, "context,exten,priority: App(data)"
 }
 
 type frame struct {
@@ -206,6 +211,9 @@ func (ch *channel) exec(app, data string) error {
 		return errHangup
 	case "VoiceMail":
 		ch.res.VoiceMail = append(ch.res.VoiceMail, data)
+		return nil
+	case "MixMonitor":
+		ch.res.Recordings = append(ch.res.Recordings, data)
 		return nil
 	case "Dial":
 		return ch.dial(data)

@@ -115,6 +115,8 @@ func (ch *channel) value(name string) (string, error) {
 		return ch.ctx, nil
 	case "EPOCH":
 		return strconv.FormatInt(ch.call.Now.Unix(), 10), nil
+	case "SIPCALLID":
+		return ch.call.CallID, nil
 	}
 	return ch.vars[name], nil
 }
@@ -168,6 +170,11 @@ func (ch *channel) function(name, args string) (string, error) {
 		return "NOT_INUSE", nil
 	case "LEN":
 		return strconv.Itoa(len(args)), nil
+	case "CHANNEL":
+		if args != "pjsip,call-id" || ch.outgoing {
+			return "", fmt.Errorf("%w: CHANNEL(%s)", ErrUnsupported, args)
+		}
+		return ch.call.CallID, nil
 	case "PJSIP_HEADER", "SIP_HEADER":
 		// The first header of that name of the request that made the
 		// caller's channel; none: "".

@@ -19,6 +19,13 @@ import (
 // address src and returns the phone they prove. When it returns false it
 // has already answered req (challenge, stale challenge or 403).
 func (a *Authenticator) Check(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool) (*routing.Phone, bool) {
+	return a.CheckWith(req, tx, src, proxy, a.phones)
+}
+
+// CheckWith is Check with the credentials looked up in phones instead of
+// the authenticator's lines: a trunk's calls are proved with its own
+// secret (sip/trunkcall.go), under the same nonces, guard and watch.
+func (a *Authenticator) CheckWith(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, proxy bool, phones Phones) (*routing.Phone, bool) {
 	credName := "Authorization"
 	if proxy {
 		credName = "Proxy-Authorization"
@@ -62,7 +69,7 @@ func (a *Authenticator) Check(req *sip.Request, tx sip.ServerTransaction, src ne
 			fmt.Sprintf("credentials computed for uri %q, not for the Request-URI %s (a replay, or a phone that hashes another uri)", creds.URI, req.Recipient.String()))
 		return nil, false
 	}
-	phone, ok := a.phones.Phone(creds.Username)
+	phone, ok := phones.Phone(creds.Username)
 	if !ok || phone.Password == "" {
 		a.authFailed(req, tx, src, creds.Username, UnknownUser, "no line with this username and a password")
 		return nil, false

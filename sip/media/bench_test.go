@@ -3,10 +3,12 @@ package media
 import (
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/sipswitch/sipswitch/internal/udpbatch"
 )
@@ -19,12 +21,46 @@ import (
 // process, the relay's reader goroutines included, and must be 0.
 func BenchmarkForward(b *testing.B) {
 	if pollSupported {
-		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2)) })
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), benchPlain) })
 	}
-	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0)) })
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), benchPlain) })
 }
 
-func benchForward(b *testing.B, model Option) {
+// BenchmarkForwardRecorded is BenchmarkForward with the session recorded
+// (record.go) into a file on disk: what recording adds to the relay's
+// path (the copy into the recording's buffer), and still 0 allocations.
+func BenchmarkForwardRecorded(b *testing.B) {
+	if pollSupported {
+		b.Run("epoll", func(b *testing.B) { benchForward(b, WithPollWorkers(2), benchRecorded) })
+	}
+	b.Run("goroutines", func(b *testing.B) { benchForward(b, WithPollWorkers(0), benchRecorded) })
+}
+
+// BenchmarkForwardSRTP is BenchmarkForward with the sending party on SRTP
+// (AES_CM_128_HMAC_SHA1_80, the SDES default): the relay authenticates and
+// decrypts every packet for a plain receiver ("decrypt"), or also
+// encrypts it again under the receiver's own keys ("reencrypt"). The
+// sender's packets are encrypted before the clock starts; ns/packet
+// less BenchmarkForward's is what SRTP costs the relay.
+func BenchmarkForwardSRTP(b *testing.B) {
+	model := WithPollWorkers(0)
+	if pollSupported {
+		model = WithPollWorkers(2)
+	}
+	b.Run("decrypt", func(b *testing.B) { benchForward(b, model, benchSRTPToPlain) })
+	b.Run("reencrypt", func(b *testing.B) { benchForward(b, model, benchSRTPToSRTP) })
+}
+
+type benchCrypto int
+
+const (
+	benchPlain benchCrypto = iota
+	benchSRTPToPlain
+	benchSRTPToSRTP
+	benchRecorded // plain, the session recorded
+)
+
+func benchForward(b *testing.B, model Option, crypto benchCrypto) {
 	const window = 8
 	e := newBenchEngine(b, model)
 	a, bb := newBenchParty(b), newBenchParty(b)
@@ -43,23 +79,59 @@ func benchForward(b *testing.B, model Option) {
 	}
 	relayA := benchRelayAddr(b, toA)
 	_ = toB
+	var sender *srtp.Context
+	if crypto == benchSRTPToPlain || crypto == benchSRTPToSRTP {
+		ka := newKeys(b, srtp.ProtectionProfileAes128CmHmacSha1_80)
+		if err := s.SetSRTP(SideA, 0, &ka); err != nil {
+			b.Fatal(err)
+		}
+		if sender, err = srtp.CreateContext(ka.RemoteKey, ka.RemoteSalt, ka.Profile); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if crypto == benchSRTPToSRTP {
+		kb := newKeys(b, srtp.ProtectionProfileAes128CmHmacSha1_80)
+		if err := s.SetSRTP(SideB, 0, &kb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var rec *Recording
+	if crypto == benchRecorded {
+		f, err := os.CreateTemp(b.TempDir(), "rec-*.wav")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rec, err = s.Record(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 	w, _ := udpbatch.NewWriter(a, window)
 	r, _ := udpbatch.NewReader(bb, window, 1500)
 	dst := udpbatch.NewDest(relayA)
-	pkts := make([][]byte, window)
 	hdr := rtp.Header{Version: 2, PayloadType: 0, SSRC: 7}
-	for i := range pkts {
-		pkts[i] = make([]byte, 172)
-	}
 	seq := uint16(0)
-	round := func() {
-		for i := range pkts {
-			seq++
-			hdr.SequenceNumber, hdr.Timestamp = seq, uint32(seq)*160
-			if _, err := hdr.MarshalTo(pkts[i]); err != nil {
+	// Every packet of the run is made before the clock starts (SRTP ones
+	// cannot be sent twice: the relay's replay window refuses them).
+	pkts := make([][]byte, window*(b.N+1))
+	for i := range pkts {
+		seq++
+		hdr.SequenceNumber, hdr.Timestamp = seq, uint32(seq)*160
+		p := make([]byte, 172, 172+srtpOverhead)
+		if _, err := hdr.MarshalTo(p); err != nil {
+			b.Fatal(err)
+		}
+		if sender != nil {
+			if p, err = sender.EncryptRTP(p, p, nil); err != nil {
 				b.Fatal(err)
 			}
-			w.Add(pkts[i], &dst)
+		}
+		pkts[i] = p
+	}
+	next := 0
+	round := func() {
+		for range window {
+			w.Add(pkts[next], &dst)
+			next++
 		}
 		if _, err := w.Flush(); err != nil {
 			b.Fatal(err)
@@ -84,8 +156,71 @@ func benchForward(b *testing.B, model Option) {
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*window)
 	b.ReportMetric(ns, "ns/packet")
 	st := s.Stats().Legs[SideA].Streams[0]
-	if st.Lost != 0 || st.DroppedSource != 0 {
-		b.Fatalf("lost %d dropped %d", st.Lost, st.DroppedSource)
+	if st.Lost != 0 || st.DroppedSource != 0 || st.DroppedAuth != 0 {
+		b.Fatalf("lost %d dropped %d, %d unauthenticated", st.Lost, st.DroppedSource, st.DroppedAuth)
+	}
+	if rec != nil {
+		rs := rec.Close()
+		b.ReportMetric(float64(rs.Dropped)/float64(b.N*window+window), "rec-dropped/packet")
+	}
+}
+
+// BenchmarkSRTPTransform is the relay's SRTP work on one 172-byte G.711
+// packet without the sockets, as handle does it in the read buffer:
+// authenticate and decrypt ("decrypt": an SRTP party to a plain one),
+// then encrypt under the other leg's keys ("reencrypt": SRTP to SRTP).
+func BenchmarkSRTPTransform(b *testing.B) {
+	for _, profile := range []srtp.ProtectionProfile{srtp.ProtectionProfileAes128CmHmacSha1_80, srtp.ProtectionProfileAeadAes128Gcm} {
+		for _, reencrypt := range []bool{false, true} {
+			name := profile.String() + "/decrypt"
+			if reencrypt {
+				name = profile.String() + "/reencrypt"
+			}
+			b.Run(name, func(b *testing.B) { benchTransform(b, profile, reencrypt) })
+		}
+	}
+}
+
+func benchTransform(b *testing.B, profile srtp.ProtectionProfile, reencrypt bool) {
+	ka, kb := newKeys(b, profile), newKeys(b, profile)
+	in, err := newSRTPTransform(&ka, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := newSRTPTransform(&kb, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sender, err := srtp.CreateContext(ka.RemoteKey, ka.RemoteSalt, profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hdr := rtp.Header{Version: 2, SSRC: 7}
+	pkts := make([][]byte, b.N)
+	for i := range pkts {
+		hdr.SequenceNumber, hdr.Timestamp = uint16(i), uint32(i)*160
+		p := make([]byte, 172, 172+srtpOverhead)
+		if _, err := hdr.MarshalTo(p); err != nil {
+			b.Fatal(err)
+		}
+		if pkts[i], err = sender.EncryptRTP(p, p, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var h rtp.Header
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		p, err := in.in.DecryptRTP(pkts[i], pkts[i], &h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !reencrypt {
+			continue
+		}
+		if _, err := out.out.EncryptRTP(p, p, &h); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

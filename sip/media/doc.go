@@ -41,16 +41,18 @@
 //     relay always accepts it towards the party that offered it, whatever
 //     the other party answered, and each leg multiplexes or not on its own;
 //   - direction attributes (sendrecv, sendonly, recvonly, inactive),
-//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged;
+//     formats, rtpmap/fmtp, ptime and every other attribute pass unchanged
+//     (but a hold offer's inactive, sendonly towards a party the relay
+//     plays hold music to: music.go);
 //   - ICE attributes (candidates, ufrag/pwd, ice-lite ...; RFC 8839) are
 //     removed: they name the party's addresses and ICE cannot run through
-//     the relay;
+//     the relay; so is a=crypto (SDES, below): the relay writes its own;
 //   - a declined m= line (port 0) stays at port 0 and loses its
 //     attributes. An m= line the relay does not carry is declined towards
 //     the other party: everything but RTP/AVP, RTP/AVPF, RTP/SAVP,
-//     RTP/SAVPF and udptl (INFERRED: TCP/MSRP, DTLS (UDP/TLS/RTP/SAVPF)
-//     and BFCP would need more than datagram forwarding; passing them
-//     through would leak the party's address);
+//     RTP/SAVPF, UDP/TLS/RTP/SAVP(F) (WebRTC, below) and udptl
+//     (INFERRED: TCP/MSRP and BFCP would need more than datagram
+//     forwarding; passing them through would leak the party's address);
 //   - image/udptl (T.38 fax, ITU-T T.38 Annex D) is relayed like audio
 //     on its own port pair (the odd port unused): datagrams are latched
 //     and counted but not parsed. A re-INVITE that turns the audio line
@@ -58,8 +60,64 @@
 //     udptl", so those lines pass its parser under a placeholder and get
 //     their originals back (unmarshalSDP).
 //
-// SRTP (RTP/SAVP with a=crypto) is relayed as is: RTP headers are in the
-// clear, so latching and statistics work; keys pass end to end.
+// # SRTP (RFC 3711)
+//
+// A party's side of a stream may be SRTP, terminated by the relay
+// (srtp.go; Session.SetSRTP installs the keys, whoever negotiated them:
+// SDES in the SDP, or a DTLS-SRTP handshake). What the party sends is
+// authenticated and decrypted in place (SRTP and SRTCP, pion/srtp, a
+// replay window of 128) before it may latch or is counted: a packet that
+// fails is dropped (DroppedAuth, cause srtp_auth) and moves no latch, so
+// on an SRTP leg only the key holder can latch, even from an allowed
+// source. A source that may never latch is dropped before any crypto is
+// spent, and cannot use up the party's replay window with copies of its
+// packets. Statistics and RTCP reports are read from the decrypted
+// packets. What goes to an SRTP party is encrypted in place under the
+// relay's own key for that party; a plain party gets plain RTP. Contexts
+// are kept while their keys are unchanged: a context made again from the
+// same master key would start its packet index afresh and reuse key
+// stream (RFC 3711 9.1). ResetLeg drops the leg's keys.
+//
+// # SDES (RFC 4568)
+//
+// The SDP of SRTP with SDES keys is the relay's to rewrite like the rest
+// (sdes.go, sdesneg.go): a party's a=crypto never passes to the other
+// party, whose leg gets keys of the relay's own. SetEncryption says per
+// leg what the party may or must speak (the SIP core's media_encryption,
+// with the rule that keys travel over TLS only applied by the SIP core):
+//   - EncryptionNone (the zero value): plain RTP. An RTP/SAVP(F) line in
+//     the party's offer is ErrMediaEncryption; a=crypto on RTP/AVP is
+//     ignored. The relay offers the party RTP/AVP(F) without keys.
+//   - EncryptionOptional: SRTP when the party offers or accepts it. The
+//     relay offers the party RTP/AVP(F) with its a=crypto lines
+//     (best-effort SRTP, as Asterisk's media_encryption_optimistic and
+//     FreeSWITCH's rtp_secure_media=optional), or RTP/SAVP(F) once the
+//     party offered that itself (a re-offer must not ask an SRTP-only
+//     phone for RTP/AVP); an answer with one of them makes the leg SRTP,
+//     one without plain.
+//   - EncryptionRequired: SRTP only. The relay offers RTP/SAVP(F); an
+//     offer or answer without a usable a=crypto is ErrMediaEncryption.
+//
+// From an offer the relay takes the first a=crypto line it can use (RFC
+// 4568 7.1.2) and installs the party's key and the relay's key of the same
+// suite at once (the party may send before the answer reaches it); its
+// answer echoes the offer's transport (RTP/SAVP, or RTP/AVP with keys)
+// with one a=crypto: the party's tag, the relay's key. The relay's offer
+// has three lines, tags 1-3: AES_CM_128_HMAC_SHA1_80, _32 and
+// AEAD_AES_128_GCM (RFC 7714); an answer must name one of those tags with
+// its suite. Usable lines (parseCrypto): those suites and
+// AES_256_CM_HMAC_SHA1_80/_32 (RFC 6188), AEAD_AES_256_GCM; one key per
+// line, an MKI of up to 4 bytes; no UNENCRYPTED_SRTP, UNENCRYPTED_SRTCP,
+// UNAUTHENTICATED_SRTP (INFERRED: the point is confidentiality), KDR other
+// than 0, FEC_ORDER or FEC_KEY; WSH and "-" parameters ignored; a lifetime
+// read, not enforced. The relay's keys (crypto/rand) are per leg, stream
+// and suite, kept for the party across re-offers (the same key keeps its
+// context: no key stream twice), and drawn again for the next party after
+// ResetLeg or after the party's SRTP stopped.
+//
+// A stream whose sides have no keys and whose legs are EncryptionNone
+// relays whatever arrives as it is; since a=crypto never crosses the
+// relay, SRTP then cannot be keyed end to end.
 //
 // Every m= line index is one stream for the life of the call (RFC 3264
 // 8: lines keep their position, new ones are appended). A re-INVITE or
@@ -71,6 +129,75 @@
 // offer was sent to (ErrNoOffer). Several answers to one offer (183 then
 // 200, or several forks' 183) may be given: the last one counts.
 // ResetLeg forgets a leg's party (failover to the next peer).
+//
+// # WebRTC (RFC 8827, RFC 8834; browsers)
+//
+// A party whose SDP has a DTLS-SRTP line (UDP/TLS/RTP/SAVPF, as every
+// browser offers and answers), or a leg the SIP core marked with
+// SetWebRTC (a call to a browser), is a WebRTC agent. The relay
+// terminates what WebRTC adds to RTP on that leg and nothing of it
+// crosses to the other leg, which stays plain RTP (or SDES SRTP):
+//   - SDP (webrtc_sdp.go): towards the SIP party the line is RTP/AVP
+//     without ICE, DTLS, BUNDLE/mid, msid/ssrc, extmap, rtcp-fb and
+//     rtcp-rsize attributes; formats and rtpmap/fmtp pass. Towards the
+//     browser it is UDP/TLS/RTP/SAVPF with a=ice-lite (session), the
+//     relay's ice-ufrag/ice-pwd (random per stream end; 32 and 128
+//     bits, hex), one host candidate (the advertised address and the relay's
+//     RTP port; end-of-candidates), a=fingerprint (SHA-256 of the
+//     relay's certificate), a=setup (actpass in an offer, passive in an
+//     answer), the browser's mid and a=rtcp-mux. JSEP's c=0.0.0.0 and
+//     port 9 are placeholders, not hold (RFC 8829 5.2.1).
+//   - ICE-lite (RFC 8445 2.5, webrtc_ice.go): the browser (controlling)
+//     sends Binding requests; one whose USERNAME is the relay's ufrag
+//     (and the browser's once known), whose MESSAGE-INTEGRITY is keyed
+//     with the relay's ice-pwd and with a FINGERPRINT is answered
+//     (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT); any other
+//     is dropped (ICERefused). The ice-pwd travelled only in the relay's
+//     SDP over the browser's own (TLS) signalling, so an answered check
+//     proves the source is the party: ICE consent stands in for the
+//     strict latching of other legs. A check with USE-CANDIDATE (or the
+//     first valid one while none is nominated) makes its source the
+//     browser's media address.
+//   - RFC 7983 demultiplexing on the one port (rtcp-mux is required, RFC
+//     8834 5.1.1): first octet 0-3 STUN, 20-63 DTLS, 128-191 SRTP/SRTCP,
+//     anything else dropped. DTLS is taken only from a source that
+//     passed a check, SRTP/SRTCP only from the nominated one and only
+//     once keyed; the RTCP port carries nothing.
+//   - DTLS-SRTP (RFC 5763, RFC 5764; webrtc_dtls.go, pion/dtls): the
+//     relay is always the DTLS server, so a party that insists on being
+//     passive is refused (ErrBadSDP; INFERRED: browsers never need it).
+//     The handshake runs on a goroutine of its own, fed through a pipe by
+//     the end's reader and writing from the end's socket; it requires the
+//     browser's certificate to hash to its SDP fingerprint (RFC 8827
+//     6.5; a man in the middle of the media path cannot key the call),
+//     the extended master secret, and one of SRTP_AEAD_AES_128_GCM and
+//     SRTP_AES128_CM_HMAC_SHA1_80. Its exported keys (RFC 5764 4.2, the
+//     browser's keys being the client's) go into the stream end's SRTP
+//     transform through the same seam as SDES keys (SetSRTP). Nothing is
+//     sent to the browser before that: no media in the clear. It must
+//     end within 30 s of the browser's first DTLS datagram. The
+//     certificate is ECDSA P-256, self-signed, one per Engine (INFERRED,
+//     as Asterisk's and rtpengine's).
+//   - SRTP and SRTCP then follow the SRTP rules above; statistics,
+//     latching and timeouts are those of any RTP leg, on the decrypted
+//     packets.
+//
+// Why pion's pieces (pion/stun, pion/dtls, pion/srtp) and not
+// pion/webrtc: the relay already owns the socket, its epoll reader and a
+// zero-allocation forwarding path; pion/webrtc would bring a
+// PeerConnection per leg with its own sockets, ICE agent, SCTP, RTP
+// interceptors and goroutines, and hand media back through track
+// readers (a copy and a goroutine hop per packet), while ICE-lite needs
+// only a STUN answer and the relay never needs data channels, trickle or
+// renegotiation. The pieces run on the relay's own socket and cost a
+// classification and a source comparison per packet beyond SRTP
+// (BenchmarkForwardWebRTC) and a goroutine per leg during the handshake.
+//
+// Not done: the DTLS client role, ICE restarts (new credentials in a
+// re-offer), TURN and ICE-TCP, BUNDLE of several m= lines on one port
+// (each line has its own port; a browser answered without a=group
+// bundles nothing), and a line whose contacts are browsers and phones at
+// once (the SIP core rings the phones).
 //
 // # Latching (symmetric RTP, strict source)
 //
@@ -140,7 +267,8 @@
 // stream (Stats) and in total (Engine.Stats; the metric
 // sipswitch_media_dropped_packets_total{cause}): source, learning,
 // invalid (not RTP/RTCP/UDPTL, a payload type not offered, RTCP at the
-// RTCP port of a UDPTL stream), no_destination.
+// RTCP port of a UDPTL stream), no_destination, srtp_auth (SRTP or SRTCP
+// at an SRTP end that failed authentication or the replay check).
 //
 // BehindNAT tells the SIP core whether a party's SDP names another
 // address than the one its SIP message came from (what SetNAT takes);
@@ -227,6 +355,19 @@
 // ordinary system call while all others are busy is retaken by the Go
 // runtime's sysmon, which then keeps polling every 20 us (perf showed a
 // sixth of the relay's CPU in it).
+//
+// # Recording and hold music
+//
+// Session.Record writes the first audio stream of a session into one
+// stereo G.711 WAVE file (caller left, callee right), placed by RTP
+// timestamps, through a bounded buffer drained by a goroutine of the
+// recording, so that the readers never wait for a disk (a full buffer
+// drops and counts; record.go has the rules). While a party's offer holds
+// the call (sendonly, inactive, c=0.0.0.0), the relay plays a music
+// class (Engine.SetMusic, LoadMusic; Session.SetHoldMusic) to the other
+// party as RTP of its own in the G.711 law that party uses, instead of
+// the holding party's RTP, until an offer resumes (music.go). Both are
+// the SIP core's line features (recordgroup, music; sip/callrecord.go).
 //
 // # What the SIP core does
 //

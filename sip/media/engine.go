@@ -34,7 +34,15 @@ type Engine struct {
 	stop    chan struct{}
 	stopped chan struct{}
 
+	music musicPump // music.go
+
 	counters engineCounters
+
+	// The DTLS certificate of WebRTC legs, made on first use
+	// (webrtc_dtls.go).
+	certOnce sync.Once
+	cert     *dtlsCert
+	certErr  error
 }
 
 type engineCounters struct {
@@ -44,10 +52,17 @@ type engineCounters struct {
 	relatches       atomic.Uint64
 	droppedInvalid  atomic.Uint64
 	droppedNoDest   atomic.Uint64
+	droppedAuth     atomic.Uint64
 	sendErrors      atomic.Uint64
 	readErrors      atomic.Uint64
 	timeouts        atomic.Uint64
 	sessions        atomic.Uint64
+	recordings      atomic.Uint64
+	recordDropped   atomic.Uint64
+	musicPackets    atomic.Uint64
+	dtlsHandshakes  atomic.Uint64
+	dtlsFailures    atomic.Uint64
+	iceRefused      atomic.Uint64
 }
 
 // EngineStats are the relay's totals since New, for metrics.
@@ -62,10 +77,21 @@ type EngineStats struct {
 	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
 	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type the SDP did not offer
 	DroppedNoDest   uint64 // the other leg's address is not known yet
+	DroppedAuth     uint64 // SRTP/SRTCP that failed authentication or the replay check
 	Relatches       uint64 // latches moved to another source after probation
 	SendErrors      uint64
 	ReadErrors      uint64
 	Timeouts        uint64 // media timeouts reported
+	Recordings      uint64 // recordings started (record.go)
+	RecordDropped   uint64 // packets a recording's full buffer dropped
+	MusicPackets    uint64 // hold music packets sent (music.go)
+	// WebRTC legs: DTLS-SRTP handshakes that keyed a stream and those
+	// that failed (a wrong fingerprint, no SRTP profile, a timeout), and
+	// STUN checks refused (another username or a wrong MESSAGE-INTEGRITY:
+	// not the party).
+	DTLSHandshakes uint64
+	DTLSFailures   uint64
+	ICERefused     uint64
 }
 
 // New creates an engine. Nothing is bound until a session needs ports.
@@ -91,6 +117,7 @@ func New(opts ...Option) (*Engine, error) {
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	e.music.e = e
 	if cfg.pollWorkers > 0 {
 		if e.poller, err = newPoller(e, cfg.pollWorkers); err != nil {
 			return nil, err
@@ -163,10 +190,17 @@ func (e *Engine) Stats() EngineStats {
 		DroppedLearning: c.droppedLearning.Load(),
 		DroppedInvalid:  c.droppedInvalid.Load(),
 		DroppedNoDest:   c.droppedNoDest.Load(),
+		DroppedAuth:     c.droppedAuth.Load(),
 		Relatches:       c.relatches.Load(),
 		SendErrors:      c.sendErrors.Load(),
 		ReadErrors:      c.readErrors.Load(),
 		Timeouts:        c.timeouts.Load(),
+		Recordings:      c.recordings.Load(),
+		RecordDropped:   c.recordDropped.Load(),
+		MusicPackets:    c.musicPackets.Load(),
+		DTLSHandshakes:  c.dtlsHandshakes.Load(),
+		DTLSFailures:    c.dtlsFailures.Load(),
+		ICERefused:      c.iceRefused.Load(),
 	}
 }
 

@@ -76,14 +76,22 @@ type streamEnd struct {
 	peer *streamEnd
 
 	cfg     atomic.Pointer[endConfig]
-	dstRTP  atomic.Pointer[endpoint] // this party's RTP (and muxed RTCP) address
-	dstRTCP atomic.Pointer[endpoint] // this party's RTCP address when not muxed
-	sigRTP  netip.AddrPort           // signalled (written under the session mutex and mu)
+	srtp    atomic.Pointer[srtpTransform] // nil: the party speaks plain RTP (srtp.go)
+	dstRTP  atomic.Pointer[endpoint]      // this party's RTP (and muxed RTCP) address
+	dstRTCP atomic.Pointer[endpoint]      // this party's RTCP address when not muxed
+	sigRTP  netip.AddrPort                // signalled (written under the session mutex and mu)
 	sigRTCP netip.AddrPort
+
+	// wrtc is the ICE-lite and DTLS side when the party is a WebRTC agent
+	// (webrtc.go); nil otherwise. Set once, under the session mutex.
+	wrtc atomic.Pointer[webrtcEnd]
 
 	readers [2]*reader  // RTP, RTCP socket
 	worker  *pollWorker // epoll model; nil: a goroutine per socket
 	polled  [2]bool
+
+	rec   atomic.Pointer[Recording]   // record.go: this party's RTP is recorded
+	music atomic.Pointer[musicPlayer] // music.go: hold music plays to this party
 
 	// mu is taken by the readers once per batch: rx, the latching of
 	// dstRTP and dstRTCP, and cfg's swaps (configure) happen under it, so
@@ -110,6 +118,7 @@ type rxState struct {
 	droppedLearn   uint64
 	droppedInvalid uint64
 	droppedNoDest  uint64
+	droppedAuth    uint64
 	report         ReceptionReport
 }
 
@@ -131,14 +140,15 @@ func (end *streamEnd) start(worker *pollWorker) error {
 			batch = min(batch, 2) // RTCP: one packet per few seconds
 		}
 		r := &reader{end: end, rtcpSock: i == 1}
+		bufSize := maxDatagram + srtpOverhead // room to encrypt in place
 		r.pkt.CSRC = make([]uint32, 0, 15)
 		r.pkt.Extensions = make([]rtp.Extension, 0, 16)
 		if worker != nil {
-			r.in = fdReader(sock.fd, batch, maxDatagram)
+			r.in = fdReader(sock.fd, batch, bufSize)
 			r.toRTP, r.toRTCP = fdWriter(peer[0].fd, batch), fdWriter(peer[1].fd, batch)
 		} else {
 			var err error
-			if r.in, err = udpbatch.NewReader(sock.conn, batch, maxDatagram); err != nil {
+			if r.in, err = udpbatch.NewReader(sock.conn, batch, bufSize); err != nil {
 				return err
 			}
 			if r.toRTP, err = udpbatch.NewWriter(peer[0].conn, batch); err != nil {
@@ -188,6 +198,9 @@ func (end *streamEnd) stopReaders() {
 // first: a descriptor number is reused as soon as it is closed.
 func (end *streamEnd) close() {
 	end.closeOnce.Do(func() {
+		if w := end.wrtc.Load(); w != nil {
+			w.close()
+		}
 		end.stopReaders()
 		end.s.e.ports.release(end.pair)
 	})
@@ -235,6 +248,12 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 			c.kind = kindNone
 		}
 		rtpAddr, rtcpAddr := own.rtpAddr(), own.rtcpAddr()
+		if w := end.wrtc.Load(); w != nil {
+			// A WebRTC party's address is the one ICE nominated
+			// (nominate), not its SDP's placeholder.
+			w.setRemote(own.webrtc)
+			rtpAddr, rtcpAddr = end.sigRTP, end.sigRTP
+		}
 		if rtpAddr != end.sigRTP || own.kind != old.kind {
 			end.sigRTP = rtpAddr
 			end.storeSignalled(&end.dstRTP, rtpAddr)
@@ -245,10 +264,10 @@ func (end *streamEnd) configure(own, other *mediaLine, nat bool, hosts []netip.A
 		}
 	}
 	c.src.hosts = hosts
-	if trustedAddress(end.sigRTP.Addr(), nat) {
+	if trustedAddress(end.sigRTP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtp = end.sigRTP
 	}
-	if trustedAddress(end.sigRTCP.Addr(), nat) {
+	if trustedAddress(end.sigRTCP.Addr(), nat) || end.wrtc.Load() != nil {
 		c.src.rtcp = end.sigRTCP
 	}
 	if d := end.dstRTP.Load(); d.latchedAddr().IsValid() && !c.src.allowsRTP(d.ap) {
@@ -277,6 +296,7 @@ type reader struct {
 	toRTP    *udpbatch.Writer // the peer's RTP socket
 	toRTCP   *udpbatch.Writer // the peer's RTCP socket
 	pkt      rtp.Packet       // reused: Unmarshal aliases the read buffer
+	rtcpHdr  rtcp.Header      // reused by SRTCP
 }
 
 func (r *reader) run() {
@@ -314,30 +334,71 @@ func (r *reader) poll() {
 }
 
 // handle checks, counts and forwards a batch of n datagrams read at now.
+// With SRTP (srtp.go) a datagram is authenticated and decrypted in its
+// read buffer before it can latch or be counted, and encrypted in place
+// for the other party when that one is SRTP too: the buffers have room
+// for the tag.
 func (r *reader) handle(n int, now int64) {
 	end, peer := r.end, r.end.peer
 	e := end.s.e
 	pcfg := peer.cfg.Load()
 	pRTP := peer.dstRTP.Load()
 	pRTCP := peer.dstRTCP.Load()
-	rtcpOut, pRTCPDst := r.toRTCP, pRTCP
+	rtcpOut, pRTCPDst := r.toRTCP, pRTCPDst(pcfg, pRTP, pRTCP)
 	if pcfg.mux {
-		rtcpOut, pRTCPDst = r.toRTP, pRTP
+		rtcpOut = r.toRTP
 	}
-	var fwd, media, dropSrc, dropLearn, dropInv, dropDst uint64
+	var fwd, media, dropSrc, dropLearn, dropInv, dropDst, dropAuth, sendErr uint64
 	end.mu.Lock()
 	cfg := end.cfg.Load()
 	rx := &end.rx
+	// The party's transform decrypts what it sends; the peer's encrypts
+	// what goes to the peer's party. Both are used under end.mu only.
+	in, out := end.srtp.Load(), peer.srtp.Load()
+	w := end.wrtc.Load()
 	for i := range n {
 		b, src := r.in.Msg(i)
-		if len(b) == 0 || !src.IsValid() {
+		if len(b) == 0 || len(b) > maxDatagram || !src.IsValid() {
 			dropInv++
 			continue
+		}
+		if w != nil {
+			// A WebRTC party: STUN, DTLS and SRTP on one port (RFC 7983).
+			switch v := r.demuxWebRTC(w, b, src); v {
+			case demuxMedia:
+				if in == nil {
+					// Keyed by the handshake since the batch began.
+					if in = end.srtp.Load(); in == nil {
+						dropInv++
+						continue
+					}
+				}
+			case demuxSource:
+				dropSrc++
+				continue
+			case demuxInvalid:
+				dropInv++
+				continue
+			default:
+				continue
+			}
 		}
 		if r.rtcpSock || (cfg.kind == kindRTP && cfg.mux && isRTCP(b)) {
 			if cfg.kind != kindRTP {
 				dropInv++ // RTCP port of a UDPTL or declined stream
 				continue
+			}
+			if in != nil {
+				if !r.rtcpSourceAllowed(cfg, src) {
+					dropSrc++
+					continue
+				}
+				plain, err := in.in.DecryptRTCP(b, b, &r.rtcpHdr)
+				if err != nil {
+					dropAuth++
+					continue
+				}
+				b = plain
 			}
 			switch r.acceptRTCP(cfg, src) {
 			case verdictSource:
@@ -356,6 +417,14 @@ func (r *reader) handle(n int, now int64) {
 			if isRTCP(b) {
 				rx.report.update(b, cfg.clocks[rx.lastPT])
 			}
+			if out != nil {
+				sealed, err := out.out.EncryptRTCP(b, b, &r.rtcpHdr)
+				if err != nil {
+					sendErr++
+					continue
+				}
+				b = sealed
+			}
 			rtcpOut.Add(b, &pRTCPDst.dst)
 			fwd++
 			if rtcpOut.Full() {
@@ -368,6 +437,26 @@ func (r *reader) handle(n int, now int64) {
 			if len(b) < 12 || b[0]>>6 != 2 {
 				dropInv++
 				continue
+			}
+			if in != nil {
+				// Only the header is in the clear: its payload type and
+				// source are checked before any crypto is spent, and a
+				// source that may never latch does not get to use up the
+				// party's replay window with a copy of its packets.
+				if _, err := r.pkt.Header.Unmarshal(b); err != nil || !cfg.pts.has(r.pkt.PayloadType) {
+					dropInv++
+					continue
+				}
+				if latched := end.dstRTP.Load().latchedAddr(); src != latched && !cfg.src.allowsRTP(src) {
+					dropSrc++
+					continue
+				}
+				plain, err := in.in.DecryptRTP(b, b, &r.pkt.Header)
+				if err != nil {
+					dropAuth++ // forged, replayed, or under other keys
+					continue
+				}
+				b = plain
 			}
 			// pion/rtp checks the header, extensions and padding.
 			if err := r.pkt.Unmarshal(b); err != nil || !cfg.pts.has(r.pkt.PayloadType) {
@@ -389,6 +478,20 @@ func (r *reader) handle(n int, now int64) {
 			if !cfg.noJit.has(r.pkt.PayloadType) {
 				rx.jit.update(now, r.pkt.Timestamp, r.pkt.PayloadType, cfg.clocks[r.pkt.PayloadType])
 			}
+			// Recorded as the party sent it (decrypted, when the relay
+			// terminates its SRTP), before it is encrypted for the peer.
+			if rec := end.rec.Load(); rec != nil {
+				rec.packet(end.leg.side, cfg, &r.pkt, now)
+			}
+			if out != nil && pRTP != nil {
+				sealed, err := out.out.EncryptRTP(b, b, &r.pkt.Header)
+				if err != nil {
+					media++
+					sendErr++
+					continue
+				}
+				b = sealed
+			}
 		case kindUDPTL:
 			if len(b) < 2 {
 				dropInv++ // no UDPTL sequence number (T.38 UDPTLPacket seq-number)
@@ -409,6 +512,9 @@ func (r *reader) handle(n int, now int64) {
 			continue
 		}
 		media++
+		if peer.music.Load() != nil {
+			continue // hold music plays to the other party instead (music.go)
+		}
 		if pRTP == nil {
 			dropDst++
 			continue
@@ -423,6 +529,7 @@ func (r *reader) handle(n int, now int64) {
 	rx.droppedLearn += dropLearn
 	rx.droppedInvalid += dropInv
 	rx.droppedNoDest += dropDst
+	rx.droppedAuth += dropAuth
 	end.mu.Unlock()
 	// Counted before the batch is written, so whoever receives a
 	// datagram finds it in the engine's counters.
@@ -446,6 +553,33 @@ func (r *reader) handle(n int, now int64) {
 	if dropDst > 0 {
 		e.counters.droppedNoDest.Add(dropDst)
 	}
+	if dropAuth > 0 {
+		e.counters.droppedAuth.Add(dropAuth)
+	}
+	if sendErr > 0 {
+		e.counters.sendErrors.Add(sendErr)
+	}
+}
+
+// pRTCPDst is where the peer's party wants RTCP: its RTP address when it
+// multiplexes.
+func pRTCPDst(pcfg *endConfig, pRTP, pRTCP *endpoint) *endpoint {
+	if pcfg.mux {
+		return pRTP
+	}
+	return pRTCP
+}
+
+// rtcpSourceAllowed is acceptRTCP without its effects: whether src could
+// be accepted or learnt at all. SRTCP from anywhere else is dropped before
+// it is authenticated.
+func (r *reader) rtcpSourceAllowed(cfg *endConfig, src netip.AddrPort) bool {
+	end := r.end
+	rtpLatched := end.dstRTP.Load().latchedAddr()
+	if !r.rtcpSock {
+		return src == rtpLatched || cfg.src.allowsRTP(src)
+	}
+	return src == end.dstRTCP.Load().latchedAddr() || cfg.src.allowsRTCP(src, rtpLatched)
 }
 
 func (r *reader) flush(o *udpbatch.Writer) {

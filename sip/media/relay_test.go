@@ -41,7 +41,7 @@ func bothModels(t *testing.T, f func(t *testing.T, model Option)) {
 	}
 }
 
-func newTestEngine(t *testing.T, opts ...Option) *Engine {
+func newTestEngine(t testing.TB, opts ...Option) *Engine {
 	t.Helper()
 	base := testPorts()
 	all := append([]Option{
@@ -59,7 +59,7 @@ func newTestEngine(t *testing.T, opts ...Option) *Engine {
 
 // party is a fake phone or carrier: one UDP socket for RTP.
 type party struct {
-	t    *testing.T
+	t    testing.TB
 	conn *net.UDPConn
 	seq  uint16
 	ts   uint32
@@ -75,13 +75,13 @@ func listenLoopback() (*net.UDPConn, error) {
 // routes to lo like 127.0.0.1.
 var loopback = netip.MustParseAddr("127.0.0.1")
 
-func newParty(t *testing.T) *party {
+func newParty(t testing.TB) *party {
 	t.Helper()
 	return newPartyOn(t, loopback)
 }
 
 // newPartyOn is a party whose socket is on host.
-func newPartyOn(t *testing.T, host netip.Addr) *party {
+func newPartyOn(t testing.TB, host netip.Addr) *party {
 	t.Helper()
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(host, 0)))
 	if err != nil {
@@ -106,7 +106,7 @@ func sdpBody(addr netip.AddrPort, extra ...string) []byte {
 }
 
 // relayPort reads the port and address the relay put in an SDP it returned.
-func relayAddr(t *testing.T, body []byte, i int) netip.AddrPort {
+func relayAddr(t testing.TB, body []byte, i int) netip.AddrPort {
 	t.Helper()
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(body); err != nil {
@@ -140,7 +140,7 @@ func (p *party) send(to netip.AddrPort, pt uint8, payload string) {
 
 // recv waits (at most 2 s: a hang guard, not an assertion on timing) for a
 // datagram and returns it and its source.
-func recvOn(t *testing.T, c *net.UDPConn, wait time.Duration) ([]byte, netip.AddrPort, bool) {
+func recvOn(t testing.TB, c *net.UDPConn, wait time.Duration) ([]byte, netip.AddrPort, bool) {
 	t.Helper()
 	buf := make([]byte, 2048)
 	c.SetReadDeadline(time.Now().Add(wait))

@@ -51,6 +51,8 @@ type StreamStats struct {
 	DroppedLearning uint64 // from an allowed address other than the latched one, on probation
 	DroppedInvalid  uint64 // not RTP/RTCP/UDPTL, or a payload type not in the SDP
 	DroppedNoDest   uint64 // accepted, but the other party's address was not known
+	DroppedAuth     uint64 // SRTP/SRTCP that failed authentication or the replay check
+	SRTP            bool   // the party's media is SRTP, terminated by the relay
 
 	// RFactor and MOS estimate the quality of what the party sent as far
 	// as the relay (see the E-model note in stats.go); 0 without RTP.
@@ -80,6 +82,7 @@ func (end *streamEnd) stats(index int) StreamStats {
 	st.SSRC, st.SSRCChanges, st.Relatches = rx.ssrc, rx.ssrcChanges, rx.relatches
 	st.DroppedSource, st.DroppedLearning = rx.droppedSource, rx.droppedLearn
 	st.DroppedInvalid, st.DroppedNoDest = rx.droppedInvalid, rx.droppedNoDest
+	st.DroppedAuth, st.SRTP = rx.droppedAuth, end.srtp.Load() != nil
 	st.Reported = rx.report
 	if cfg.kind != kindRTP || rx.packets == 0 {
 		return st
@@ -128,6 +131,8 @@ func (s Stats) LogValue() slog.Value {
 				slog.Uint64("relatches", st.Relatches),
 				slog.Uint64("dropped_source", st.DroppedSource),
 				slog.Uint64("dropped_learning", st.DroppedLearning),
+				slog.Uint64("dropped_auth", st.DroppedAuth),
+				slog.Bool("srtp", st.SRTP),
 				slog.Float64("mos", st.MOS),
 			))
 		}

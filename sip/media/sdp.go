@@ -72,7 +72,7 @@ func isRTPProto(protos []string) bool {
 }
 
 func kindOf(md *sdp.MediaDescription) streamKind {
-	if isRTPProto(md.MediaName.Protos) {
+	if isRTPProto(md.MediaName.Protos) || isDTLSProto(md.MediaName.Protos) {
 		return kindRTP
 	}
 	if strings.EqualFold(strings.Join(md.MediaName.Protos, "/"), "udptl") {
@@ -93,6 +93,9 @@ type mediaLine struct {
 	dir   direction
 	pts   map[uint8]payloadInfo
 	ptime int // ms, 0 when not given
+	// webrtc is set on a DTLS-SRTP line (UDP/TLS/RTP/SAVPF): the party is
+	// a WebRTC agent; its address is the one ICE finds, not c=.
+	webrtc *webrtcLine
 }
 
 // rtpAddr is where the party wants RTP (or UDPTL), invalid when unknown.
@@ -258,6 +261,12 @@ func parseSDP(body []byte) (*sdp.SessionDescription, []mediaLine, error) {
 		if l.kind == kindRTP {
 			l.pts = rtpmaps(md)
 		}
+		if isDTLSProto(md.MediaName.Protos) {
+			// JSEP's c=IN IP4 0.0.0.0 and port 9 are placeholders (RFC
+			// 8829 5.2.1), not hold: ICE finds the address.
+			l.webrtc = parseWebRTC(sd, md)
+			l.addr, l.hold = netip.Addr{}, false
+		}
 	}
 	return sd, lines, nil
 }
@@ -288,6 +297,15 @@ type localStream struct {
 	kind    streamKind
 	rtpPort int // 0: declined towards this party
 	mux     bool
+	protos  []string // the transport protocol to write; nil: the party's
+	crypto  []string // the relay's a=crypto values (sdesneg.go)
+	// webrtc: the party is a WebRTC agent, the line is DTLS-SRTP with
+	// these ICE-lite and DTLS attributes; plain: the line came from a
+	// WebRTC agent and goes to a SIP party as RTP/AVP (RTP/SAVP with
+	// the relay's SDES keys when protos says so) without them.
+	webrtc   *webrtcAttrSet
+	plain    bool
+	toWebRTC bool // the party is a WebRTC agent (a declined line keeps its protocol)
 }
 
 // origin is the o= line the relay shows one party (RFC 8866 5.2): its own
@@ -313,9 +331,18 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 	}
 	sd.ConnectionInformation = conn
 	sd.Attributes = dropAttrs(sd.Attributes, false)
+	if slices.ContainsFunc(local, func(ls localStream) bool { return ls.webrtc != nil || ls.plain }) {
+		sd.Attributes = dropWebRTCAttrs(sd.Attributes)
+		if slices.ContainsFunc(local, func(ls localStream) bool { return ls.webrtc != nil }) {
+			sd.Attributes = append(sd.Attributes, sdp.NewPropertyAttribute("ice-lite"))
+		}
+	}
 	for i, md := range sd.MediaDescriptions {
 		ls := local[i]
 		md.ConnectionInformation = nil
+		if ls.protos != nil {
+			md.MediaName.Protos = ls.protos
+		}
 		if ls.rtpPort == 0 || md.MediaName.Port.Value == 0 {
 			// Declined (RFC 3264 6): the port is 0 and the attributes
 			// mean nothing; they go, with any address they name.
@@ -323,11 +350,30 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			md.MediaName.Port.Range = nil
 			md.Attributes = nil
 			md.Bandwidth = nil
+			// The line keeps the protocol its party offered or
+			// was offered: an answer's m= line mirrors the offer's
+			// (RFC 3264 6).
+			switch {
+			case ls.toWebRTC:
+				md.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
+			case ls.plain && ls.protos == nil:
+				md.MediaName.Protos = []string{"RTP", "AVP"}
+			}
 			continue
 		}
 		md.MediaName.Port.Value = ls.rtpPort
 		md.MediaName.Port.Range = nil
 		md.Attributes = dropAttrs(md.Attributes, true)
+		switch {
+		case ls.webrtc != nil:
+			md.MediaName.Protos = []string{"UDP", "TLS", "RTP", "SAVPF"}
+			md.Attributes = append(dropWebRTCAttrs(md.Attributes), webrtcAttrs(ls.webrtc)...)
+		case ls.plain:
+			if ls.protos == nil {
+				md.MediaName.Protos = []string{"RTP", "AVP"}
+			}
+			md.Attributes = dropWebRTCAttrs(md.Attributes)
+		}
 		if ls.kind == kindRTP {
 			// An offer of rtcp-mux still names the RTCP port, in case
 			// the answer declines it (RFC 5761 5.1.1).
@@ -336,6 +382,9 @@ func rewriteSDP(sd *sdp.SessionDescription, local []localStream, addr netip.Addr
 			}
 			if ls.mux {
 				md.Attributes = append(md.Attributes, sdp.NewPropertyAttribute("rtcp-mux"))
+			}
+			for _, c := range ls.crypto {
+				md.Attributes = append(md.Attributes, sdp.NewAttribute("crypto", c))
 			}
 		}
 	}
@@ -372,6 +421,8 @@ func dropAttrs(attrs []sdp.Attribute, media bool) []sdp.Attribute {
 		switch a.Key {
 		case "candidate", "remote-candidates", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "ice-mismatch", "end-of-candidates":
 			continue
+		case "crypto":
+			continue // a party's SDES key is for the relay only (sdesneg.go)
 		case "rtcp", "rtcp-mux":
 			if media {
 				continue

@@ -57,6 +57,16 @@ type leg struct {
 	lines   []mediaLine  // its last SDP (offer or answer)
 	lastRx  atomic.Int64 // engine clock of its last RTP/UDPTL, or the last baseline
 	origin  origin       // the o= line the relay shows this party
+	webrtc  bool         // a WebRTC agent (webrtc.go): ICE-lite, DTLS-SRTP, rtcp-mux
+	enc     Encryption   // SetEncryption
+	sdes    []sdesStream // SDES state per m= line index (sdesneg.go)
+
+	// Hold music (music.go): the class played to the other party when
+	// this one holds; whether its last offer holds; the music playing
+	// to this party (nil: none).
+	musicClass string
+	holding    bool
+	player     *musicPlayer
 }
 
 // stream is one m= line index relayed between the two legs.
@@ -90,6 +100,8 @@ type Session struct {
 	hold    atomic.Bool
 	fired   atomic.Bool
 	timeout chan TimeoutEvent
+
+	rec *Recording // record.go; nil: not recorded
 }
 
 func newSession(e *Engine, id string) *Session {
@@ -164,6 +176,12 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if err := s.noteWebRTC(from, lines, true); err != nil {
+		return nil, err
+	}
+	if err := s.sdesOffer(from, sd, lines); err != nil {
+		return nil, err
+	}
 	for i, l := range lines {
 		if err := s.ensureStream(i, l); err != nil {
 			return nil, err
@@ -179,13 +197,24 @@ func (s *Session) Offer(from Side, body []byte) ([]byte, error) {
 		i := st.index
 		if i < len(lines) {
 			st.ends[from].setMux(lines[i].mux) // an offered rtcp-mux is accepted
+			if lines[i].webrtc != nil {
+				st.ends[from].webrtc()
+			}
 		}
 	}
 	s.reconfigure()
+	s.noteOffer(from, lines)
 	to := from.other()
+	s.musicDirection(sd, to)
 	local := make([]localStream, len(lines))
 	for i, ml := range lines {
 		local[i] = s.localFor(to, i, ml.kind, ml.mux)
+		if err := s.webrtcFor(&local[i], to, i, ml, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.sdesApplyOffer(from, sd, lines, local); err != nil {
+		return nil, err
 	}
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, true)
 }
@@ -211,6 +240,9 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 	if len(lines) != len(off) {
 		return nil, fmt.Errorf("%w: %d m= lines answer %d", ErrSDPMismatch, len(lines), len(off))
 	}
+	if err := s.noteWebRTC(from, lines, false); err != nil {
+		return nil, err
+	}
 	s.legs[from].lines = lines
 	to := from.other()
 	local := make([]localStream, len(lines))
@@ -218,12 +250,21 @@ func (s *Session) Answer(from Side, body []byte) ([]byte, error) {
 		st := s.stream(i)
 		if st != nil {
 			st.ends[from].setMux(ml.mux && off[i].mux)
+			if ml.webrtc != nil || st.ends[from].wrtc.Load() != nil {
+				st.ends[from].webrtc() // rtcp-mux whatever the offer said
+			}
 		}
 		ls := s.localFor(to, i, off[i].kind, off[i].mux)
 		if ml.port == 0 || ml.kind != off[i].kind {
 			ls.rtpPort = 0 // declined by the answerer
 		}
 		local[i] = ls
+		if err := s.webrtcFor(&local[i], to, i, off[i], false); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.sdesAnswer(from, sd, lines, local); err != nil {
+		return nil, err
 	}
 	s.reconfigure()
 	return rewriteSDP(sd, local, s.e.cfg.advertised, &s.legs[to].origin, false)
@@ -239,6 +280,9 @@ func (s *Session) ResetLeg(side Side) {
 	defer s.mu.Unlock()
 	s.legs[side].lines = nil
 	s.legs[side].sources = nil
+	s.legs[side].holding = false
+	s.legs[side].webrtc = false
+	s.legs[side].sdes = nil // the next party gets keys of its own
 	if s.last.valid && s.last.from == side {
 		s.last = offer{}
 	}
@@ -254,6 +298,10 @@ func (s *Session) ResetLeg(side Side) {
 		end.dstRTCP.Store(nil)
 		end.rx = rxState{}
 		end.mu.Unlock()
+		end.srtp.Store(nil) // the next party brings its own keys
+		if w := end.wrtc.Swap(nil); w != nil {
+			w.close() // the next party has its own ICE and DTLS, if any
+		}
 	}
 	s.reconfigure()
 }
@@ -264,6 +312,9 @@ func (s *Session) ResetLeg(side Side) {
 func (s *Session) Answered() {
 	s.baseline()
 	s.armed.Store(true)
+	s.mu.Lock()
+	s.updateMusic()
+	s.mu.Unlock()
 }
 
 // TimedOut delivers at most one TimeoutEvent, when a leg of the answered
@@ -283,6 +334,7 @@ func (s *Session) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	s.updateMusic() // stops it: the pump no longer sends on these sockets
 	// Every reader stops before any socket closes (see streamEnd.close).
 	for _, st := range s.streams {
 		if st != nil {
@@ -296,8 +348,12 @@ func (s *Session) Close() error {
 			st.ends[1].close()
 		}
 	}
+	rec := s.rec
 	s.mu.Unlock()
 	s.wg.Wait()
+	if rec != nil {
+		rec.Close() // the readers have stopped: what they handed over is written
+	}
 	s.e.forget(s)
 	return nil
 }

@@ -30,6 +30,12 @@ func (b *Binding) RouteTo(req *sip.Request) {
 	}
 }
 
+// WebSocket says whether the contact registered over ws or wss (RFC
+// 7118): a browser, whose calls need a WebRTC offer.
+func (b *Binding) WebSocket() bool {
+	return strings.EqualFold(b.Reg.Transport, "ws") || strings.EqualFold(b.Reg.Transport, "wss")
+}
+
 // BehindNAT says whether the contact sits behind NAT: its URI names
 // another address than the one its REGISTER came from (a private address,
 // a host name the switch would have to resolve), or over UDP another

@@ -41,6 +41,7 @@ type Agent struct {
 	mu     sync.Mutex
 	onCall func(d *sipgo.DialogServerSession, req *sip.Request)
 	onBye  func(req *sip.Request)
+	onReg  func(req *sip.Request, tx sip.ServerTransaction)
 	// Invites, Reinvites, Byes and Options count the requests received;
 	// Last is the last INVITE (or re-INVITE).
 	Invites   atomic.Int32
@@ -48,6 +49,9 @@ type Agent struct {
 	Byes      atomic.Int32
 	Reinvites atomic.Int32
 	Options   atomic.Int32
+	// Registers counts the REGISTERs received (HandleRegister answers
+	// them; without it they get 405).
+	Registers atomic.Int32
 	// LastAck is the last ACK received.
 	LastAck atomic.Pointer[sip.Request]
 	// Stop closes the agent's listener and user agent: the far end of a
@@ -55,6 +59,13 @@ type Agent struct {
 	Stop func()
 
 	reinviteSDP atomic.Pointer[string]
+
+	// Notifies are the NOTIFYs received, in order; NotifyStatus is what
+	// the agent answers them (200 unless set).
+	notifyMu     sync.Mutex
+	notifies     []*sip.Request
+	notifyWake   chan struct{}
+	NotifyStatus atomic.Int32
 }
 
 // SetReinviteAnswer makes the agent answer re-INVITEs with sdp instead of
@@ -128,6 +139,9 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			}
 			port = ln.Addr().(*net.TCPAddr).Port
 		}
+	} else if network == "ws" || network == "wss" {
+		// A browser (RFC 7118): it listens nowhere and is reached over the
+		// connection it opened.
 	} else if network == "tcp" {
 		ln, err = net.Listen("tcp", host+":0")
 		if err != nil {
@@ -164,9 +178,13 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 	}
 	a := &Agent{t: t, Name: name, Host: host, Port: port, Client: client, Network: network}
 	a.Contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: name, Host: claimHost, Port: claimPort}}
-	if network == "tcp" || network == "tls" {
+	if network == "tcp" || network == "tls" || network == "ws" || network == "wss" {
 		a.Contact.Address.UriParams = sip.NewParams()
 		a.Contact.Address.UriParams.Add("transport", network)
+	}
+	if network == "ws" || network == "wss" {
+		// RFC 7118 5.2: a host it cannot be reached at.
+		a.Contact.Address.Host, a.Contact.Address.Port = sip.GenerateTagN(10)+".invalid", 0
 	}
 	a.Server = sipgo.NewDialogServerCache(client, a.Contact)
 	a.Callers = sipgo.NewDialogClientCache(client, a.Contact)
@@ -201,6 +219,19 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 		}
 		f(d, req)
 	})
+	a.notifyWake = make(chan struct{})
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		code := int(a.NotifyStatus.Load())
+		if code == 0 {
+			code = 200
+		}
+		tx.Respond(sip.NewResponseFromRequest(req, code, "Test", nil))
+		a.notifyMu.Lock()
+		a.notifies = append(a.notifies, req.Clone())
+		close(a.notifyWake)
+		a.notifyWake = make(chan struct{})
+		a.notifyMu.Unlock()
+	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.LastAck.Store(req)
 		a.Server.ReadAck(req, tx)
@@ -208,6 +239,17 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.Options.Add(1)
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
+	srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
+		a.Registers.Add(1)
+		a.mu.Lock()
+		f := a.onReg
+		a.mu.Unlock()
+		if f == nil {
+			tx.Respond(sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil))
+			return
+		}
+		f(req, tx)
 	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		a.Byes.Add(1)
@@ -224,6 +266,11 @@ func newAgentTLS(t testing.TB, name, host, network, natAddr string, clientTLS, s
 			tx.Respond(sip.NewResponseFromRequest(req, 481, "No Dialog", nil))
 		}
 	})
+	if network == "ws" || network == "wss" {
+		a.Stop = func() { ua.Close() }
+		t.Cleanup(a.Stop)
+		return a
+	}
 	if network == "tls" {
 		if ln != nil {
 			go srv.ServeTLS(ln)
@@ -261,6 +308,14 @@ func (a *Agent) Handle(f func(d *sipgo.DialogServerSession, req *sip.Request)) {
 
 // HandleBye runs f on every BYE the agent receives, before it answers
 // it: whoever sent the BYE has not yet seen the 200.
+// HandleRegister makes the agent a registrar: f answers each REGISTER
+// (the agent counts them in Registers).
+func (a *Agent) HandleRegister(f func(req *sip.Request, tx sip.ServerTransaction)) {
+	a.mu.Lock()
+	a.onReg = f
+	a.mu.Unlock()
+}
+
 func (a *Agent) HandleBye(f func(req *sip.Request)) {
 	a.mu.Lock()
 	a.onBye = f
@@ -311,6 +366,10 @@ func (a *Agent) SetTransport(req *sip.Request) {
 		req.SetTransport("TCP")
 	case "tls":
 		req.SetTransport("TLS")
+	case "ws":
+		req.SetTransport("WS")
+	case "wss":
+		req.SetTransport("WSS")
 	}
 }
 
@@ -351,11 +410,38 @@ func (a *Agent) Call(ctx context.Context, sw net.Addr, called, user, password, s
 // CallUnacked places a call as Call does but leaves the 2xx without ACK:
 // the test sends it (d.Ack) when it wants to, or never.
 func (a *Agent) CallUnacked(ctx context.Context, sw net.Addr, called, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
-	req := sip.NewRequest(sip.INVITE, a.URI(called, sw))
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: a.Host}}
+	return a.callUnacked(ctx, a.URI(called, sw), user, user, password, sdp, hdrs...)
+}
+
+// CallFrom places a call as Call does with fromUser in From (anonymous,
+// say) while it authenticates as user.
+func (a *Agent) CallFrom(ctx context.Context, sw net.Addr, called, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, a.URI(called, sw), fromUser, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+// CallURI places a call as Call does to the Request-URI target (sent to
+// its host and port): a carrier calling the Contact the switch registered
+// with it.
+func (a *Agent) CallURI(ctx context.Context, target sip.Uri, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	d, err := a.callUnacked(ctx, target, user, user, password, sdp, hdrs...)
+	if err != nil {
+		return d, err
+	}
+	return d, d.Ack(ctx)
+}
+
+func (a *Agent) callUnacked(ctx context.Context, target sip.Uri, fromUser, user, password, sdp string, hdrs ...sip.Header) (*sipgo.DialogClientSession, error) {
+	req := sip.NewRequest(sip.INVITE, target)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: a.Host}}
 	from.Params.Add("tag", sip.GenerateTagN(8))
 	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: a.URI(called, sw)})
+	to := target
+	to.UriParams = nil
+	req.AppendHeader(&sip.ToHeader{Address: to})
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
 	for _, h := range hdrs {
@@ -421,4 +507,74 @@ func (a *Agent) addCallHeaders(req *sip.Request, called, user string, sw net.Add
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody([]byte(sdp))
 	a.SetTransport(req)
+}
+
+// Notifications is the number of NOTIFYs received so far: WaitNotify
+// from it sees only later ones.
+func (a *Agent) Notifications() int {
+	a.notifyMu.Lock()
+	defer a.notifyMu.Unlock()
+	return len(a.notifies)
+}
+
+// WaitNotify waits up to within for a NOTIFY after the first since and
+// answers it, nil when none came.
+func (a *Agent) WaitNotify(since int, within time.Duration) *sip.Request {
+	timeout := time.After(within)
+	for {
+		a.notifyMu.Lock()
+		if len(a.notifies) > since {
+			req := a.notifies[since]
+			a.notifyMu.Unlock()
+			return req
+		}
+		wake := a.notifyWake
+		a.notifyMu.Unlock()
+		select {
+		case <-wake:
+		case <-timeout:
+			return nil
+		}
+	}
+}
+
+// Subscribe sends SUBSCRIBE for event to target at the switch sw
+// (answering one digest challenge as user when password is set), with
+// Expires and hdrs, and returns the final response and the request.
+func (a *Agent) Subscribe(ctx context.Context, sw net.Addr, target, event, user, password string, expires int, hdrs ...sip.Header) (*sip.Response, *sip.Request, error) {
+	req := sip.NewRequest(sip.SUBSCRIBE, a.URI(target, sw))
+	from := &sip.FromHeader{Address: a.URI(user, sw)}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: a.URI(target, sw)})
+	ct := a.Contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.NewHeader("Event", event))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	a.SetTransport(req)
+	res, err := a.Client.Do(ctx, req)
+	if err != nil || res.StatusCode != 401 || password == "" {
+		return res, req, err
+	}
+	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+	return res, req, err
+}
+
+// Resubscribe sends a SUBSCRIBE within the subscription that first and
+// its answer res began (a refresh, or with expires 0 the end).
+func (a *Agent) Resubscribe(ctx context.Context, first *sip.Request, res *sip.Response, cseq uint32, expires int) (*sip.Response, error) {
+	req := sip.NewRequest(sip.SUBSCRIBE, first.Recipient)
+	req.AppendHeader(sip.HeaderClone(first.From()))
+	req.AppendHeader(sip.HeaderClone(res.To()))
+	req.AppendHeader(sip.HeaderClone(first.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.SUBSCRIBE})
+	ct := a.Contact
+	req.AppendHeader(&ct)
+	req.AppendHeader(sip.HeaderClone(first.GetHeader("Event")))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
+	a.SetTransport(req)
+	return a.Client.Do(ctx, req)
 }

@@ -23,8 +23,9 @@ type RTPParty struct {
 	seq  uint16
 	ts   uint32
 
-	mu  sync.Mutex
-	got map[uint32]int
+	mu        sync.Mutex
+	got       map[uint32]int
+	transform func([]byte) ([]byte, error) // SetTransform
 }
 
 // NewRTPParty opens a party's media socket on host; it closes with the
@@ -46,8 +47,17 @@ func NewRTPParty(t testing.TB, host string, ssrc uint32) *RTPParty {
 			if err != nil {
 				return
 			}
+			b := buf[:n]
+			p.mu.Lock()
+			tf := p.transform
+			p.mu.Unlock()
+			if tf != nil {
+				if b, err = tf(b); err != nil {
+					continue
+				}
+			}
 			var pkt rtp.Packet
-			if pkt.Unmarshal(buf[:n]) == nil {
+			if pkt.Unmarshal(b) == nil {
 				p.mu.Lock()
 				p.got[pkt.SSRC]++
 				p.mu.Unlock()
@@ -76,6 +86,22 @@ func (p *RTPParty) Send(to netip.AddrPort, n int) {
 		p.seq++
 		p.ts += 160
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// SetTransform makes the party count only what f accepts, as f returns
+// it (an SRTP phone: decryption under the key it was given).
+func (p *RTPParty) SetTransform(f func([]byte) ([]byte, error)) {
+	p.mu.Lock()
+	p.transform = f
+	p.mu.Unlock()
+}
+
+// SendRaw sends one datagram b to to from the party's socket.
+func (p *RTPParty) SendRaw(to netip.AddrPort, b []byte) {
+	p.t.Helper()
+	if _, err := p.conn.WriteToUDPAddrPort(b, to); err != nil {
+		p.t.Fatal(err)
 	}
 }
 

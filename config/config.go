@@ -60,6 +60,14 @@ type Config struct {
 	// CallRecords: one record per call in the store (calls/list), written
 	// in batches. On by default.
 	CallRecords bool `yaml:"call_records"`
+	// CallRecordsJournal is the directory of the call journal (0700): each
+	// record is written there as its call ends, before either party hears
+	// the end, and committed to the store from it in batches, so a crash
+	// loses none (engine.CallJournal). "" (default): beside a SQLite
+	// database (DATABASE.calls); with PostgreSQL, $STATE_DIRECTORY/calls
+	// (systemd's StateDirectory) or else ./sipswitch.calls. One switch
+	// per directory (it is locked). Read at start.
+	CallRecordsJournal string `yaml:"call_records_journal"`
 
 	Render  RenderConfig  `yaml:"render"`
 	Calls   CallsConfig   `yaml:"calls"`
@@ -242,8 +250,15 @@ type CallsConfig struct {
 	TransactionLinger time.Duration `yaml:"transaction_linger"`
 	// MaxCalls and MaxCPS cap concurrent calls and new calls per second
 	// (503 over them); 0 means no limit.
-	MaxCalls        int           `yaml:"max_calls" reload:"live"`
-	MaxCPS          int           `yaml:"max_cps" reload:"live"`
+	MaxCalls int `yaml:"max_calls" reload:"live"`
+	MaxCPS   int `yaml:"max_cps" reload:"live"`
+	// OverloadDelay sheds load past the host's capacity, whatever it is:
+	// the share of new INVITEs that keeps their wait for a core (arrival
+	// to handler) at this target gets 503 with Retry-After before the
+	// digest round; in-dialog requests, retransmissions, INVITEs with
+	// credentials and emergency calls never do (sip.WithOverloadDelay).
+	// 0 turns it off.
+	OverloadDelay   time.Duration `yaml:"overload_delay"`
 	NoAnswerTimeout time.Duration `yaml:"no_answer_timeout"`
 	MaxDuration     time.Duration `yaml:"max_duration"`
 	DrainTimeout    time.Duration `yaml:"drain_timeout" reload:"live"`
@@ -339,6 +354,7 @@ func Default() Config {
 			MinExpires: 60 * time.Second, MaxExpires: time.Hour, DefaultExpires: 10 * time.Minute,
 			SessionExpires: 1800 * time.Second, MinSE: 90 * time.Second, PingInterval: time.Minute, PingTimeout: 3 * time.Second,
 			FloodLimit: sip.DefaultFloodLimit, FloodBlock: sip.DefaultFloodBlock, PeerMatch: "exact",
+			OverloadDelay: sip.DefaultOverloadDelay,
 		},
 		Media:   MediaConfig{Relay: "auto", PortRange: "30000-40000", Timeout: 60 * time.Second, HoldTimeout: time.Hour, RecordingsDir: "./recordings"},
 		Runtime: RuntimeConfig{GCPercent: 200},
@@ -643,6 +659,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Calls.MaxCPS < 0 {
 		return fail("calls.max_cps", "must be 0 (no limit) or a positive number of calls per second")
+	}
+	if c.Calls.OverloadDelay < 0 {
+		return fail("calls.overload_delay", "must be 0s (off) or a positive duration such as 50ms")
 	}
 	if c.Calls.DrainTimeout < 0 {
 		return fail("calls.drain_timeout", "must not be negative")

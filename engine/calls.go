@@ -2,15 +2,21 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
@@ -83,11 +89,19 @@ var kindCall = &Kind{
 // CallRecorder writes call records in batches: the SIP core hands each
 // record over as its call ends (Record), and one goroutine commits what
 // has gathered every interval, or at once when a batch is full, in one
-// transaction that does not move the store revision. A process killed
-// with SIGKILL loses the records of at most its last interval (and the
-// batch being committed); Close, on a graceful stop, writes everything.
-// A failed commit is retried every interval with the records kept, up to
-// maxPending records, past which the oldest are dropped and counted.
+// transaction that does not move the store revision.
+//
+// With a journal (WithRecordJournal) Record writes the record to it
+// before returning, and the batches are read back from it: a process
+// killed at any moment keeps every record it took, and the next start
+// commits them (Replay); a store outage keeps them on disk. Without one
+// they gather in memory: a process killed with SIGKILL loses the records
+// of its last interval, and a store outage keeps up to maxPending of
+// them. Either way Close, on a graceful stop, writes everything.
+//
+// Every record gets its own key (records.Call.Key) and the store skips a
+// key it holds, so a batch retried after a commit whose outcome was
+// unknown, or replayed after a crash, is stored once.
 type CallRecorder struct {
 	db         *storage.DB
 	log        *slog.Logger
@@ -95,13 +109,22 @@ type CallRecorder struct {
 	batch      int
 	maxPending int
 	host       string
+	journal    *CallJournal
+	// prefix and seq key the records that are not journaled.
+	prefix uint64
+	seq    atomic.Uint64
 
 	in      chan CallRecord
+	full    chan struct{} // the journal's segment holds a batch
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	// commitMu keeps Replay and the writer from committing one segment
+	// at once.
+	commitMu sync.Mutex
 
-	written, dropped atomic.Uint64
+	written, dropped, unjournaled atomic.Uint64
+	warned                        atomic.Int64 // unix nanoseconds of the last journal failure logged
 }
 
 // RecorderOption configures NewCallRecorder.
@@ -119,24 +142,54 @@ func WithRecordHost(host string) RecorderOption { return func(r *CallRecorder) {
 // WithRecordLogger sets the recorder's logger.
 func WithRecordLogger(l *slog.Logger) RecorderOption { return func(r *CallRecorder) { r.log = l } }
 
+// WithRecordJournal makes the recorder write every record to j as it is
+// handed over, and commit from it (see CallJournal). The recorder's Close
+// closes j.
+func WithRecordJournal(j *CallJournal) RecorderOption {
+	return func(r *CallRecorder) { r.journal = j }
+}
+
 // NewCallRecorder starts a recorder writing to db; Close it.
 func NewCallRecorder(db *storage.DB, opts ...RecorderOption) *CallRecorder {
 	r := &CallRecorder{db: db, log: slog.Default(), interval: time.Second, batch: 1000, maxPending: 1_000_000,
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		full: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	for _, o := range opts {
 		o(r)
 	}
+	var p [8]byte
+	rand.Read(p[:])
+	r.prefix = binary.LittleEndian.Uint64(p[:])
 	r.in = make(chan CallRecord, 4*r.batch)
 	go r.run()
 	return r
 }
 
-// Record queues one record. It blocks only while the queue is full, so
-// that no record is lost to a burst.
+// Record takes one record over. With a journal it returns once the record
+// is written to it (a few microseconds, nothing allocated); the record
+// waits in memory instead when the journal cannot be written (a full
+// disk), and the failure is logged. It blocks only while the memory queue
+// is full, so that no record is lost to a burst.
 func (r *CallRecorder) Record(rec CallRecord) {
 	if rec.Host == "" {
 		rec.Host = r.host
 	}
+	if r.journal != nil {
+		n, err := r.journal.append(&rec)
+		if err == nil {
+			if n >= r.batch {
+				select {
+				case r.full <- struct{}{}:
+				default:
+				}
+			}
+			return
+		}
+		if !errors.Is(err, os.ErrClosed) {
+			r.unjournaled.Add(1)
+			r.warnJournal(err)
+		}
+	}
+	rec.Key = recordKey(r.prefix, r.seq.Add(1))
 	select {
 	case r.in <- rec:
 	case <-r.stopped:
@@ -144,19 +197,60 @@ func (r *CallRecorder) Record(rec CallRecord) {
 	}
 }
 
-// Written and Dropped count the records committed and the ones lost.
-func (r *CallRecorder) Written() uint64 { return r.written.Load() }
-func (r *CallRecorder) Dropped() uint64 { return r.dropped.Load() }
+// warnJournal logs a journal write failure, at most once a minute.
+func (r *CallRecorder) warnJournal(err error) {
+	now := time.Now().UnixNano()
+	last := r.warned.Load()
+	if now-last < int64(time.Minute) || !r.warned.CompareAndSwap(last, now) {
+		return
+	}
+	r.log.Error("call journal not written: records wait in memory until committed (a crash before loses them)",
+		"journal", r.journal.Dir(), "unjournaled", r.unjournaled.Load(), "error", err)
+}
 
-// Close writes every queued record and stops; ctx bounds the wait.
+// Written and Dropped count the records committed and the ones lost;
+// Unjournaled the records the journal could not take (kept in memory).
+func (r *CallRecorder) Written() uint64     { return r.written.Load() }
+func (r *CallRecorder) Dropped() uint64     { return r.dropped.Load() }
+func (r *CallRecorder) Unjournaled() uint64 { return r.unjournaled.Load() }
+
+// Replay commits the records an earlier process left in the journal (none
+// without one) and returns how many it read; a record the store holds
+// already is not stored again. The writer does the same on its own, each
+// interval; a daemon calls Replay at start so that what it reads from the
+// store (the day's spend) counts them.
+func (r *CallRecorder) Replay(ctx context.Context) (int, error) {
+	return r.commitJournal(ctx, false)
+}
+
+// Close writes every record taken and stops; ctx bounds the wait. With a
+// journal, records the store could not take stay in it for the next start,
+// and the journal is closed.
 func (r *CallRecorder) Close(ctx context.Context) error {
 	r.once.Do(func() { close(r.stop) })
 	select {
 	case <-r.stopped:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("call records: %d unwritten at stop: %w", len(r.in), ctx.Err())
 	}
+	if r.journal == nil {
+		return nil
+	}
+	// The writer's last commit has run: whatever it could not write is in
+	// segments.
+	var kept int
+	if segs, err := r.journal.closed(); err == nil {
+		for _, seg := range segs {
+			if recs, _, err := r.journal.read(seg); err == nil {
+				kept += len(recs)
+			}
+		}
+	}
+	err := r.journal.Close()
+	if kept > 0 {
+		return fmt.Errorf("call records: %d kept in the journal %s for the next start", kept, r.journal.Dir())
+	}
+	return err
 }
 
 func (r *CallRecorder) run() {
@@ -181,6 +275,16 @@ func (r *CallRecorder) run() {
 		r.written.Add(uint64(len(pending)))
 		pending = pending[:0]
 	}
+	commit := func() {
+		if r.journal == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := r.commitJournal(ctx, true); err != nil {
+			r.log.Error("call records not written; retrying from the journal", "journal", r.journal.Dir(), "error", err)
+		}
+	}
 	for {
 		select {
 		case rec := <-r.in:
@@ -188,7 +292,10 @@ func (r *CallRecorder) run() {
 			if len(pending) >= r.batch {
 				flush()
 			}
+		case <-r.full:
+			commit()
 		case <-t.C:
+			commit()
 			flush()
 		case <-r.stop:
 			for {
@@ -200,18 +307,96 @@ func (r *CallRecorder) run() {
 				}
 				break
 			}
+			commit()
 			flush()
 			return
 		}
 	}
 }
 
+// commitJournal commits the journal's closed segments in order, removing
+// each once the store holds its records, after closing the segment being
+// written (rotate). It stops at the first that fails, to retry later, and
+// returns the records committed.
+func (r *CallRecorder) commitJournal(ctx context.Context, rotate bool) (int, error) {
+	if r.journal == nil {
+		return 0, nil
+	}
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	if rotate {
+		if err := r.journal.rotate(); err != nil {
+			// The segment being written goes on taking records.
+			r.log.Error("call journal not rotated", "journal", r.journal.Dir(), "error", err)
+		}
+	}
+	segs, err := r.journal.closed()
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, seg := range segs {
+		recs, torn, err := r.journal.read(seg)
+		if errors.Is(err, errJournalHeader) {
+			// Not a segment this switch wrote: set aside, not retried.
+			r.log.Error("call journal: a file that is no segment set aside", "journal", r.journal.Dir(), "segment", seg,
+				"renamed", r.journal.setAside(seg), "error", err)
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		if torn > 0 {
+			r.log.Warn("call journal segment ends in a partial record (a crash in the middle of a write, never acknowledged): ignored",
+				"journal", r.journal.Dir(), "segment", seg, "bytes", torn, "records", len(recs))
+		}
+		for start := 0; start < len(recs); start += r.batch {
+			if err := r.write(ctx, recs[start:min(start+r.batch, len(recs))]); err != nil {
+				return done, err
+			}
+		}
+		r.written.Add(uint64(len(recs)))
+		done += len(recs)
+		if err := r.journal.remove(seg); err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// keyColumn is where a record's key is among callColumns.
+var keyColumn = slices.Index(callColumns, "record_key")
+
 func (r *CallRecorder) write(ctx context.Context, recs []CallRecord) error {
 	rows := make([][]any, len(recs))
 	for i := range recs {
+		storableText(&recs[i])
 		rows[i] = callRow(&recs[i])
+		if recs[i].Key == "" {
+			// No key of its own: never taken for another record's.
+			rows[i][keyColumn] = nil
+		}
 	}
-	return r.db.AppendState(ctx, "calls", callColumns, rows)
+	_, err := r.db.AppendStateOnce(ctx, "calls", callColumns, rows, "record_key")
+	return err
+}
+
+// storableText makes every text of rec storable on both stores: a NUL
+// byte or bytes that are no UTF-8 (a caller can put them in a Call-ID or
+// a From) become U+FFFD. PostgreSQL refuses such text, and one refused
+// row fails its whole batch, which would keep every record after it out
+// of the store; SQLite is given the same text, so the stores agree.
+func storableText(rec *CallRecord) {
+	v := reflect.ValueOf(rec).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.String {
+			continue
+		}
+		if s := f.String(); !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			f.SetString(strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD"))
+		}
+	}
 }
 
 // SpentSince sums the cost of every line's calls that started at or after

@@ -160,28 +160,42 @@ func TestCallRecordKeepsMediaQuality(t *testing.T) {
 // timing, so the commit cost is included.
 func BenchmarkCallRecorder(b *testing.B) {
 	for _, backend := range storagetest.Backends() {
-		b.Run(backend.Name, func(b *testing.B) {
-			db, err := storage.Open(context.Background(), backend.DSN(b))
-			if err != nil {
-				b.Fatal(err)
+		for _, journal := range []bool{false, true} {
+			name := backend.Name + "/memory"
+			if journal {
+				name = backend.Name + "/journal"
 			}
-			defer db.Close()
-			rec := CallRecord{CallID: "bench", Start: 1_800_000_000, Answer: 1_800_000_001, End: 1_800_000_061, Direction: CallOutbound,
-				Line: "2001", Customer: 1, Caller: "+442071234567", Called: "4420712345", CalledSent: "94420712345", Route: 7,
-				PeersTried: "carrier-a", Peer: "carrier-a", Cause: 200, Hangup: "caller", Duration: 61, Billsec: 60, Cost: 0.012, CostRow: 3}
-			r := NewCallRecorder(db)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				r.Record(rec)
-			}
-			if err := r.Close(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			if r.Written() != uint64(b.N) || r.Dropped() != 0 {
-				b.Fatalf("written %d dropped %d of %d", r.Written(), r.Dropped(), b.N)
-			}
-		})
+			b.Run(name, func(b *testing.B) {
+				db, err := storage.Open(context.Background(), backend.DSN(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				rec := CallRecord{CallID: "bench", Start: 1_800_000_000, Answer: 1_800_000_001, End: 1_800_000_061, Direction: CallOutbound,
+					Line: "2001", Customer: 1, Caller: "+442071234567", Called: "4420712345", CalledSent: "94420712345", Route: 7,
+					PeersTried: "carrier-a", Peer: "carrier-a", Cause: 200, Hangup: "caller", Duration: 61, Billsec: 60, Cost: 0.012, CostRow: 3}
+				var opts []RecorderOption
+				if journal {
+					j, err := OpenCallJournal(b.TempDir())
+					if err != nil {
+						b.Fatal(err)
+					}
+					opts = append(opts, WithRecordJournal(j))
+				}
+				r := NewCallRecorder(db, opts...)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					r.Record(rec)
+				}
+				if err := r.Close(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if r.Written() != uint64(b.N) || r.Dropped() != 0 {
+					b.Fatalf("written %d dropped %d of %d", r.Written(), r.Dropped(), b.N)
+				}
+			})
+		}
 	}
 }

@@ -55,6 +55,13 @@ type Call struct {
 	// issue 29), relative to the recordings directory of the host in
 	// Host; "" when the call was not recorded. calls/recording serves it.
 	Recording string `json:"recording"`
+	// Key is the record's own key (record_key), unique among the records
+	// of every host: given by the writer that takes the record over
+	// (engine.CallRecorder), never by the SIP core, so that a record
+	// written twice (a retried commit, a journal replayed after a crash)
+	// is stored once. A Call-ID is no such key: the caller chooses it and
+	// may use it again.
+	Key string `json:"record_key"`
 }
 
 // Call directions.

@@ -7,7 +7,9 @@
 # the mean of each. Exits 1 when any run had a failed call.
 #
 # Variables: A_NAME, B_NAME (labels), A_EXTRA, B_EXTRA (YAML lines added to
-# the generated configuration, as SIPSWITCH_CONFIG_EXTRA), ROUNDS [2], and
+# the generated configuration, as SIPSWITCH_CONFIG_EXTRA), A_BIN, B_BIN
+# (sipswitch binaries to compare, e.g. two commits' builds, as
+# SIPSWITCH_BIN; default: this tree's), ROUNDS [2], and
 # those of scripts/loadtest.sh (MODE, RATE, DURATION, ...), AFTER_S
 # defaulting to 2. Used by loadtest-flood.sh and loadtest-capture.sh.
 set -euo pipefail
@@ -21,10 +23,10 @@ trap 'rm -rf "$OUT"' EXIT
 rc=0
 for r in $(seq 1 "$ROUNDS"); do
 	for setting in "$A_NAME" "$B_NAME"; do
-		extra=${A_EXTRA:-}
-		[[ $setting = "$B_NAME" ]] && extra=${B_EXTRA:-}
+		extra=${A_EXTRA:-} bin=${A_BIN:-}
+		[[ $setting = "$B_NAME" ]] && extra=${B_EXTRA:-} bin=${B_BIN:-}
 		echo "== round $r, $setting" >&2
-		if ! WORKDIR="$OUT/$r-$setting.d" SIPSWITCH_CONFIG_EXTRA="$extra" scripts/loadtest.sh >"$OUT/$r-$setting.out" 2>&1; then
+		if ! WORKDIR="$OUT/$r-$setting.d" SIPSWITCH_CONFIG_EXTRA="$extra" SIPSWITCH_BIN="$bin" scripts/loadtest.sh >"$OUT/$r-$setting.out" 2>&1; then
 			rc=1
 		fi
 		grep -E "^(calls (attempted|successful|failed)|achieved CPS|sipswitch CPU):" "$OUT/$r-$setting.out" >&2 || tail -20 "$OUT/$r-$setting.out" >&2

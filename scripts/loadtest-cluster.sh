@@ -128,6 +128,7 @@ http: $ip:$HTTP_PORT
 sip: [udp://$ip:$SIP_PORT]
 digest_algorithms: [MD5, SHA-256]
 log: {level: ${LOG_LEVEL:-warn}, format: text}
+call_records_journal: $WORK/host$n.calls
 cluster:
   host: host$n
   redis: "$([[ $SHARED = 1 ]] && echo "redis://$REDIS/0")"

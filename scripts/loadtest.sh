@@ -26,6 +26,9 @@
 #             other SIP_PORT, HTTP_PORT and CARRIER_PORT        [5071]
 #   AFTER_S   seconds to watch RSS after the last call ended   [10; concurrent 180]
 #   WORKDIR   keep the run's files here (default: a temp dir, removed)
+#   SIPSWITCH_BIN  a sipswitch binary to run instead of building one from
+#             this tree (e.g. another commit's, for loadtest-ab.sh's A_BIN
+#             and B_BIN)
 #   SERVER_CMD  command line that starts the SIP server instead of
 #             `sipswitch serve` ({DB} and {SIP} are substituted); for
 #             profiling builds.
@@ -138,7 +141,11 @@ SC=$ROOT/testdata/sipp
 # SIPp wants a descriptor per open call; raise the soft limit where allowed.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== building"
-go build -o "$WORK/sipswitch" ./cmd/sipswitch
+if [[ -n ${SIPSWITCH_BIN:-} ]]; then
+	cp "$SIPSWITCH_BIN" "$WORK/sipswitch"
+else
+	go build -o "$WORK/sipswitch" ./cmd/sipswitch
+fi
 go build -o "$WORK/gendb" ./cmd/gendb
 echo "== generating database and injection file ($CALLS calls)"
 # One called number for every call: the switch binds digest credentials to

@@ -37,6 +37,14 @@ func BenchmarkCallSetupTeardownRelayed(b *testing.B) {
 	benchCalls(b, nil, WithMediaRelay(relay, media.ModeAlways))
 }
 
+// BenchmarkCallSetupTeardownMeasured is the same call with what the
+// daemon measures on: the delay observer (DelayRead, DelayRoute,
+// DelayAnswer, DelayQueue) and overload shedding (arrivals noted by the
+// read loop, the kernel's receive timestamps on Linux).
+func BenchmarkCallSetupTeardownMeasured(b *testing.B) {
+	benchCalls(b, nil, WithDelayObserver(func(DelayStage, time.Duration) {}), WithOverloadDelay(DefaultOverloadDelay))
+}
+
 func benchCalls(b *testing.B, peer func(*routing.Peer), opts ...Option) {
 	dir := newTestDirectory()
 	dir.addPhone(phoneFixture("1001", "secret1001"))

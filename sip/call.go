@@ -70,6 +70,12 @@ type call struct {
 	// dialog state cannot tell it: an ACK handled after the BYE (each
 	// request has its own goroutine) moves the state back to confirmed.
 	callerBye atomic.Bool
+	// bridged is set once the answered call is held by its bridge, which
+	// from then on ends the call on the caller's BYE (handleBye pokes it)
+	// and hands the record over before the BYE is answered: recordTaken is
+	// done once it has.
+	bridged     atomic.Bool
+	recordTaken sync.WaitGroup
 	// aTimer is the caller leg's session timer (nil when none); the
 	// callee's is on its leg. refreshed wakes the bridge when either leg
 	// refreshed its session.

@@ -145,13 +145,23 @@ func (c *call) connected(b *leg) {
 	b.timer.Touch(answeredAt)
 	c.charge.Answer(answeredAt)
 	s.live.answered(c, b, answeredAt)
-	ender := c.bridge(b)
+	// The caller's BYE waits for the record (handleBye) from here.
+	c.recordTaken.Add(1)
+	c.bridged.Store(true)
+	ender, td := c.bridge(b)
 	end := s.cfg.now()
 	cost, billsec := c.chargeFor(answeredAt, end)
 	if ender == hangupSpendLimit {
 		c.noteRefusal("spend limit reached")
 	}
+	// The record is handed over before either party hears that the call
+	// ended (the BYEs below, the caller's BYE answered by handleBye once
+	// this is done): a switch that dies after a party has seen the end
+	// has its record, and talk time ends when the call did, not when
+	// the BYEs were answered.
 	st, relayed := c.finish(200, ender, answeredAt, end, cost, billsec)
+	c.recordTaken.Done()
+	c.tearDown(b, td)
 	c.callLog(st, relayed).Info("sip call ended", "call_id", c.callID, "caller", c.caller, "called", b.called,
 		"hangup", ender, "talk", end.Sub(answeredAt).String(), "cost", cost)
 }
@@ -186,8 +196,9 @@ func (c *call) chargeFor(answered, end time.Time) (float64, int) {
 }
 
 // bridge holds an answered call until it ends, keeping both legs' session
-// timers, and returns what ended it.
-func (c *call) bridge(b *leg) string {
+// timers, and returns what ended it and the BYEs that end it (tearDown),
+// which it leaves to its caller to send after the record.
+func (c *call) bridge(b *leg) (string, teardown) {
 	s := c.s
 	maxT := time.NewTimer(s.cfg.maxCall)
 	defer maxT.Stop()
@@ -205,29 +216,19 @@ func (c *call) bridge(b *leg) string {
 		}
 		select {
 		case <-c.a.Context().Done():
-			c.byeB(b)
-			return "caller"
+			return "caller", byeCallee
 		case <-b.dlg.Context().Done():
-			c.byeA()
-			return "callee"
+			return "callee", byeCaller
 		case <-maxT.C:
-			c.byeA()
-			c.byeB(b)
-			return "max_duration"
+			return "max_duration", byeBoth
 		case <-operator:
 			// calls/hangup (live.go).
-			c.byeA()
-			c.byeB(b)
-			return records.HangupOperator
+			return records.HangupOperator, byeBoth
 		case <-c.charge.Done():
 			c.s.cfg.log.Warn("sip call ended: line at its spend limit", "call_id", c.callID, "line", c.line.Name)
-			c.byeA()
-			c.byeB(b)
-			return hangupSpendLimit
+			return hangupSpendLimit, byeBoth
 		case <-s.closed:
-			c.byeA()
-			c.byeB(b)
-			return "shutdown"
+			return "shutdown", byeBoth
 		case ev := <-c.mediaTimedOut():
 			// A party stopped sending RTP while the call is up: without
 			// this its carrier would bill silence until a session timer or
@@ -235,13 +236,15 @@ func (c *call) bridge(b *leg) string {
 			s.stats.mediaTimeouts.Add(1)
 			s.cfg.log.Warn("sip call ended: media timeout", "call_id", c.callID, "leg", ev.Side.String(), "hold", ev.Hold, "idle", ev.Idle.Round(time.Millisecond).String())
 			c.noteRefusal(ev.Err().Error())
-			c.byeA()
-			c.byeB(b)
-			return hangupMediaTimeout
+			return hangupMediaTimeout, byeBoth
 		case <-c.refreshed:
+			if c.callerBye.Load() {
+				// The caller's BYE waits for the record (handleBye).
+				return "caller", byeCallee
+			}
 		case <-sessC:
-			if ender := c.sessionTimersDue(b, outcomes); ender != "" {
-				return ender
+			if ender, td := c.sessionTimersDue(b, outcomes); ender != "" {
+				return ender, td
 			}
 		case r := <-outcomes:
 			t := b.timer
@@ -255,11 +258,10 @@ func (c *call) bridge(b *leg) string {
 			}
 			s.stats.sessionTimeouts.Add(1)
 			s.cfg.log.Warn("sip session refresh failed: ending call", "call_id", c.callID, "caller_leg", r.toA, "code", r.code, "error", r.err)
-			c.endAfterLoss(b, r.toA)
 			if r.toA {
-				return "caller_lost"
+				return "caller_lost", callerLost
 			}
-			return "callee_lost"
+			return "callee_lost", calleeLost
 		}
 	}
 }
@@ -282,7 +284,7 @@ func (c *call) nextTimerEvent(b *leg) (time.Time, bool) {
 
 // sessionTimersDue starts the refreshes that are due and ends the call
 // when a leg the far end should have refreshed has expired.
-func (c *call) sessionTimersDue(b *leg, outcomes chan<- refreshOutcome) string {
+func (c *call) sessionTimersDue(b *leg, outcomes chan<- refreshOutcome) (string, teardown) {
 	now := c.s.cfg.now()
 	for i, t := range [2]*sessiontimer.Timer{c.aTimer, b.timer} {
 		toA := i == 0
@@ -296,11 +298,10 @@ func (c *call) sessionTimersDue(b *leg, outcomes chan<- refreshOutcome) string {
 		}
 		c.s.stats.sessionTimeouts.Add(1)
 		c.s.cfg.log.Warn("sip session expired without refresh: ending call", "call_id", c.callID, "caller_leg", toA, "interval", t.Interval.String())
-		c.endAfterLoss(b, toA)
 		if toA {
-			return "caller_lost"
+			return "caller_lost", callerLost
 		}
-		return "callee_lost"
+		return "callee_lost", calleeLost
 	}
-	return ""
+	return "", 0
 }

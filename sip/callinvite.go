@@ -14,7 +14,7 @@ import (
 
 func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	var received time.Time
-	if s.cfg.observeDelay != nil {
+	if s.cfg.observeDelay != nil || s.cfg.overloadDelay > 0 {
 		received = time.Now()
 	}
 	if to := req.To(); to != nil && to.Params.Has("tag") {
@@ -30,6 +30,13 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if s.draining.Load() {
 		s.stats.rejected503.Add(1)
+		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
+		return
+	}
+	if !received.IsZero() && s.shedInvite(req, received) {
+		// Past capacity (overload.go): refused before the digest round.
+		s.stats.rejectedOverload.Add(1)
+		s.stats.shedOverload.Add(1)
 		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}

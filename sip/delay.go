@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"net"
 	"time"
 )
 
@@ -25,6 +24,11 @@ const (
 	// DelayAnswer runs from the callee's 2xx received to the 2xx handed
 	// to the caller's transaction (the callee's ACK sent before it).
 	DelayAnswer
+	// DelayQueue runs from the read loop handing a new INVITE up to its
+	// handler starting: the time its goroutine waited for a core behind
+	// the others. A standing wait past calls.overload_delay sheds new
+	// calls (overload.go).
+	DelayQueue
 	// NumDelayStages counts the stages above.
 	NumDelayStages
 )
@@ -37,6 +41,8 @@ func (s DelayStage) String() string {
 		return "route"
 	case DelayAnswer:
 		return "answer"
+	case DelayQueue:
+		return "queue"
 	}
 	return "unknown"
 }
@@ -56,21 +62,4 @@ func (s *Server) timeDelay(stage DelayStage, since time.Time) {
 	if s.cfg.observeDelay != nil && !since.IsZero() {
 		s.cfg.observeDelay(stage, time.Since(since))
 	}
-}
-
-// readTimedConn times the read loop of the socket it wraps (DelayRead).
-// sipgo reads a socket from one goroutine, so last needs no lock.
-type readTimedConn struct {
-	net.PacketConn
-	observe func(DelayStage, time.Duration)
-	last    time.Time
-}
-
-func (c *readTimedConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	if !c.last.IsZero() {
-		c.observe(DelayRead, time.Since(c.last))
-	}
-	n, addr, err := c.PacketConn.ReadFrom(b)
-	c.last = time.Now()
-	return n, addr, err
 }

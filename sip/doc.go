@@ -46,8 +46,10 @@
 //     RFC 3264 offer/answer through the relay; RFC 5806 Diversion; RFC
 //     3323/3325 privacy and asserted identity). The B2BUA is split into
 //     files by concern, grouped by prefix: call.go (the call's state),
-//     callinvite.go (the INVITE gate: draining, admission, peer match,
-//     authentication, 484, 420, 422), calladmission.go, calldivert.go
+//     callinvite.go (the INVITE gate: draining, overload shedding,
+//     admission, peer match, authentication, 484, 420, 422),
+//     calladmission.go, overload.go and readconn.go (the wait of new
+//     INVITEs for a core, and shedding on it), calldivert.go
 //     (forwarding, busy/no-answer/unregistered destinations, voicemail),
 //     callring.go (ringing a line's contacts, collecting legs),
 //     callroute.go (route-out and failover), callbridge.go (the answered
@@ -507,6 +509,25 @@
 // Used nonces are remembered in a table without pointers for the same
 // reason: five minutes of them are hundreds of thousands at a high rate.
 //
+// # Overload
+//
+// Past its capacity the switch sheds new calls rather than queueing them
+// into a retransmission storm (overload.go, WithOverloadDelay; the
+// daemon's calls.overload_delay, 50 ms by default). Its measure is its
+// own: each new INVITE's wait from arrival (the kernel's receive
+// timestamp, SO_TIMESTAMPNS, on UDP; the read, on streams) to its
+// handler starting, which is the time it sat behind other work for a
+// core, in the socket's buffer or as a runnable goroutine (DelayQueue).
+// A controller on that wait (PIE, RFC 8033) sets the share of new
+// INVITEs refused 503 with Retry-After before the digest round that keeps
+// the wait at the target; on UDP the read loop refuses them statelessly
+// before sipgo parses them (overloadraw.go): a refusal costs a small part
+// of a call, so the calls taken keep the cores. Never refused for it: retransmissions (absorbed by the transaction layer), in-dialog
+// requests, ACK, CANCEL, INVITEs answering the switch's challenge (the
+// second round of a call taken) and an authenticated line's emergency
+// call. calls.max_cps and calls.max_calls (calladmission.go) remain as
+// fixed limits beside it.
+//
 // # Call records
 //
 // Every call routed (after authentication or a peer match) ends in one
@@ -514,7 +535,13 @@
 // is charged to, caller, called, route, peers tried, the answering peer,
 // the final cause, hangup, reason, talk, billed seconds and cost (the
 // answering peer's tariff), and for a relayed call the media quality of
-// each leg.
+// each leg. The record is handed over before either party hears that an
+// answered call ended (callbridge.go): the caller's BYE is answered once
+// the bridge has handed it over (handleBye waits for it), and the BYEs
+// the switch sends go after it, so a record function that makes the
+// record durable (engine.CallRecorder with its journal) keeps every call
+// a party saw end, whenever the process dies. A failed call's record goes
+// before its final response.
 //
 // # Logs
 //

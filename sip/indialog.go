@@ -56,7 +56,19 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if fromA {
+		if cs := req.CSeq(); cs == nil || cs.SeqNo < c.a.InviteRequest.CSeq().SeqNo {
+			// Not this dialog's BYE (what ReadBye checks): the call goes on.
+			sipmsg.Respond(tx, req, 400, "Bad Request")
+			return
+		}
 		c.callerBye.Store(true)
+		if c.bridged.Load() {
+			// The call ends and its record is handed over before the
+			// caller is told (200): a crash after the caller has seen its
+			// call end cannot lose the record.
+			c.poke()
+			c.recordTaken.Wait()
+		}
 		if err := c.a.ReadBye(req, tx); err != nil {
 			sipmsg.Respond(tx, req, 400, "Bad Request")
 		}

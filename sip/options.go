@@ -29,6 +29,7 @@ type config struct {
 	maxRing        time.Duration // upper bound for ringing any call
 	maxCall        time.Duration // upper bound for an answered call (dead-leg guard)
 	retryAfter     int
+	overloadDelay  time.Duration
 	observe        func(AttemptResult)
 	maxCalls       int           // concurrent calls (ringing or up); 0: no limit
 	maxCPS         int           // new calls per second; 0: no limit
@@ -276,6 +277,21 @@ func WithCallAdmission(maxCalls, maxCPS int) Option {
 			return fmt.Errorf("sip call admission max calls %d, max cps %d: %w", maxCalls, maxCPS, ErrBadOption)
 		}
 		c.maxCalls, c.maxCPS = maxCalls, maxCPS
+		return nil
+	}
+}
+
+// WithOverloadDelay sheds load past the switch's capacity: the share of
+// new INVITEs that keeps their wait for a core (arrival to handler) at
+// target gets 503 with Retry-After before the digest round (overload.go,
+// overloadraw.go). 0 (the default) turns it off; the daemon
+// turns it on (calls.overload_delay, DefaultOverloadDelay).
+func WithOverloadDelay(target time.Duration) Option {
+	return func(c *config) error {
+		if target < 0 {
+			return fmt.Errorf("sip overload delay %s: %w", target, ErrBadOption)
+		}
+		c.overloadDelay = target
 		return nil
 	}
 }

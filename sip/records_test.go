@@ -4,8 +4,12 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/routing"
@@ -140,4 +144,68 @@ func TestEveryCallHasOneRecord(t *testing.T) {
 	if a.CallID == b.CallID {
 		t.Error("two calls, one call id")
 	}
+}
+
+// A call's record is handed over before either party hears that the call
+// ended: the caller's BYE is answered, and the BYE to the caller sent,
+// only once the record function has returned (a journal that has written
+// it), so a switch killed after a caller saw its call end has its record.
+func TestRecordHandedOverBeforeTheEndIsHeard(t *testing.T) {
+	t.Run("caller hangs up", func(t *testing.T) {
+		recorded := make(chan engine.CallRecord, 1)
+		release := make(chan struct{})
+		f, ctx := newFixture(t, WithCallRecords(func(r engine.CallRecord) {
+			recorded <- r
+			<-release
+		}))
+		f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+		d, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byeDone := make(chan error, 1)
+		go func() { byeDone <- d.Bye(ctx) }()
+		select {
+		case err := <-byeDone:
+			t.Fatalf("the caller's BYE was answered (%v) before the record was handed over", err)
+		case r := <-recorded:
+			if r.Hangup != "caller" || r.Cause != 200 {
+				t.Fatalf("record: hangup %q cause %d", r.Hangup, r.Cause)
+			}
+		}
+		select {
+		case err := <-byeDone:
+			t.Fatalf("the caller's BYE was answered (%v) while the record was being written", err)
+		default:
+		}
+		close(release)
+		if err := <-byeDone; err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "carrier BYE", func() bool { return f.carrier1.Byes.Load() == 1 })
+	})
+	t.Run("callee hangs up", func(t *testing.T) {
+		var handed atomic.Bool
+		f, ctx := newFixture(t, WithCallRecords(func(r engine.CallRecord) {
+			if r.Hangup == "callee" {
+				handed.Store(true)
+			}
+		}))
+		hangup := make(chan struct{})
+		f.carrier1.Handle(func(d *sipgo.DialogServerSession, req *sip.Request) {
+			d.Respond(180, "Ringing", nil)
+			d.RespondSDP([]byte(carrierSDP))
+			<-hangup
+			d.Bye(ctx)
+		})
+		heard := make(chan bool, 1)
+		f.phone.HandleBye(func(*sip.Request) { heard <- handed.Load() })
+		if _, err := f.phone.Call(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP); err != nil {
+			t.Fatal(err)
+		}
+		close(hangup)
+		if !<-heard {
+			t.Fatal("the switch's BYE reached the caller before the record was handed over")
+		}
+	})
 }

@@ -72,6 +72,13 @@ type Server struct {
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
 	stats        counters
+	// reads and shed are the overload detector (overload.go).
+	reads inviteReads
+	shed  shedState
+	// rawShedding: UDP INVITEs are weighed in the read loop; shedLast is
+	// when it last refused one (overloadraw.go).
+	rawShedding bool
+	shedLast    atomic.Int64
 
 	draining atomic.Bool
 	// Call admission limits, changed live by SetCallAdmission.
@@ -172,6 +179,11 @@ func New(dir Directory, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
 	s.ua, s.srv = ua, srv
+	if cfg.overloadDelay > 0 || cfg.observeDelay != nil {
+		// After sipgo's own handler, which has started the message's
+		// goroutine: the wait measured is that goroutine's.
+		srv.TransportLayer().OnMessage(s.noteRead)
+	}
 	srv.OnRegister(s.handleRegister)
 	srv.OnInvite(s.handleInvite)
 	srv.OnAck(s.handleAck)
@@ -220,8 +232,14 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, conn.Close)
 			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
-			if s.cfg.observeDelay != nil {
-				conn = &readTimedConn{PacketConn: conn, observe: s.cfg.observeDelay}
+			if s.cfg.observeDelay != nil || s.cfg.overloadDelay > 0 {
+				var shed *Server
+				if s.cfg.overloadDelay > 0 {
+					shed = s
+				}
+				rc := newReadConn(conn, s.cfg.observeDelay, &s.reads, shed)
+				s.rawShedding = s.rawShedding || (shed != nil && rc.udp != nil)
+				conn = rc
 			}
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":

@@ -30,8 +30,12 @@ type Stats struct {
 	AuthFailuresBy  [numAuthReasons]uint64
 	BlockedRequests uint64 // requests refused because their IP address is blocked
 	Rejected503     uint64 // INVITEs refused while draining
-	// RejectedOverload counts calls refused by the call admission limits.
+	// RejectedOverload counts calls refused by the call admission limits
+	// and by overload shedding; ShedOverload those of the shedding alone
+	// (WithOverloadDelay: the wait of new INVITEs for a core stayed past
+	// its target).
 	RejectedOverload uint64
+	ShedOverload     uint64
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
@@ -100,7 +104,7 @@ type counters struct {
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
-	emergencyCalls                                        atomic.Uint64
+	emergencyCalls, shedOverload                          atomic.Uint64
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused                                             atomic.Uint64
@@ -132,6 +136,7 @@ func (s *Server) Stats() Stats {
 		BlockedRequests:     c.blocked.Load(),
 		Rejected503:         c.rejected503.Load(),
 		RejectedOverload:    c.rejectedOverload.Load(),
+		ShedOverload:        c.shedOverload.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  reg.UnregisteredAlerts,
 		AddressChangeAlerts: reg.AddressChangeAlerts,

@@ -76,6 +76,17 @@ func (d dialect) insertVerb(orIgnore bool) (verb, suffix string) {
 	return "INSERT OR IGNORE", ""
 }
 
+// skipConflict ends an INSERT so that a row whose keyCol collides with a
+// unique key is skipped, alone ("" for none): ON CONFLICT with a target,
+// as SQLite (3.24 on) and PostgreSQL both spell it, unlike INSERT OR
+// IGNORE, which would skip a row breaking NOT NULL or CHECK as well.
+func skipConflict(keyCol string) string {
+	if keyCol == "" {
+		return ""
+	}
+	return " ON CONFLICT (" + quote(keyCol) + ") DO NOTHING"
+}
+
 // offsetOnly is an OFFSET without a LIMIT: SQLite's grammar needs a LIMIT
 // before OFFSET (-1 for none); PostgreSQL takes OFFSET alone.
 func (d dialect) offsetOnly(offset int) string {

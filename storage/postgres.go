@@ -142,23 +142,23 @@ const appendRowsPerStatement = 500
 // call it records), with ids claimed once for the whole batch. No writer
 // lock: appends of several hosts queue only on the table's row of
 // sipswitch_sequence, for the length of their transaction.
-func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []string, rows [][]any) error {
+func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("append to %s: begin: %w", table, err)
+		return 0, fmt.Errorf("append to %s: begin: %w", table, err)
 	}
 	defer stx.Rollback()
 	tx := &Tx{tx: stx, db: db, write: true}
 	if err := tx.checkTable(table); err != nil {
-		return err
+		return 0, err
 	}
 	quoted := make([]string, 0, len(cols)+1)
 	for _, c := range cols {
 		if err := tx.checkCol(table, c); err != nil {
-			return err
+			return 0, err
 		}
 		quoted = append(quoted, quote(c))
 	}
@@ -166,11 +166,13 @@ func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []stri
 	var nextID int64
 	if idCol != "" && !slices.Contains(cols, idCol) {
 		if nextID, err = tx.claimID(ctx, table, idCol); err != nil {
-			return err
+			return 0, err
 		}
 		quoted = append(quoted, quote(idCol))
 	}
 	head := "INSERT INTO " + quote(table) + " (" + strings.Join(quoted, ",") + ") VALUES "
+	tail := skipConflict(keyCol)
+	var inserted int64
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(quoted)), ",") + ")"
 	lastID := nextID - 1
 	for start := 0; start < len(rows); start += appendRowsPerStatement {
@@ -179,7 +181,7 @@ func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []stri
 		tuples := make([]string, len(chunk))
 		for i, r := range chunk {
 			if len(r) != len(cols) {
-				return fmt.Errorf("append to %s: a row of %d values for %d columns", table, len(r), len(cols))
+				return 0, fmt.Errorf("append to %s: a row of %d values for %d columns", table, len(r), len(cols))
 			}
 			args = append(args, r...)
 			if nextID > 0 {
@@ -188,22 +190,26 @@ func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []stri
 			}
 			tuples[i] = tuple
 		}
-		if _, err := stx.ExecContext(ctx, db.dialect.rebind(head+strings.Join(tuples, ",")), args...); err != nil {
+		res, err := stx.ExecContext(ctx, db.dialect.rebind(head+strings.Join(tuples, ",")+tail), args...)
+		if err != nil {
 			if isUniqueViolation(err) {
-				return fmt.Errorf("append to %s: %w", table, ErrConflict)
+				return 0, fmt.Errorf("append to %s: %w", table, ErrConflict)
 			}
-			return fmt.Errorf("append to %s: %w", table, err)
+			return 0, fmt.Errorf("append to %s: %w", table, err)
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			inserted += n
 		}
 	}
 	if nextID > 0 {
 		if err := tx.recordID(ctx, table, lastID); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("append to %s: commit: %w", table, err)
+		return 0, fmt.Errorf("append to %s: commit: %w", table, err)
 	}
-	return nil
+	return inserted, nil
 }
 
 func asInt64(v any) (int64, bool) {

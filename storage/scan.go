@@ -167,11 +167,21 @@ type Inserter struct {
 	claimed    bool
 	nextID     int64
 	maxID      int64
+	// inserted counts the rows the statements inserted (fewer than the
+	// rows given when a conflict skipped some).
+	inserted int64
 }
 
 // Inserter prepares inserts of cols into table within the transaction;
 // Close it when done.
 func (tx *Tx) Inserter(ctx context.Context, table string, cols []string, orIgnore bool) (*Inserter, error) {
+	verb, suffix := tx.db.dialect.insertVerb(orIgnore)
+	return tx.inserter(ctx, table, cols, verb, suffix)
+}
+
+// inserter is Inserter with the statement's verb (INSERT, INSERT OR
+// IGNORE) and what follows its VALUES (an ON CONFLICT clause) given.
+func (tx *Tx) inserter(ctx context.Context, table string, cols []string, verb, suffix string) (*Inserter, error) {
 	if !tx.write {
 		return nil, ErrReadOnlyTx
 	}
@@ -194,7 +204,6 @@ func (tx *Tx) Inserter(ctx context.Context, table string, cols []string, orIgnor
 			quoted = append(quoted, quote(idCol))
 		}
 	}
-	verb, suffix := tx.db.dialect.insertVerb(orIgnore)
 	stmt := verb + " INTO " + quote(table) + " (" + strings.Join(quoted, ",") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", len(quoted)), ",") + ")" + suffix
 	st, err := tx.tx.PrepareContext(ctx, tx.db.dialect.rebind(stmt))
 	if err != nil {
@@ -211,11 +220,15 @@ func (in *Inserter) Insert(values ...any) error {
 			return err
 		}
 	}
-	if _, err := in.stmt.ExecContext(in.ctx, values...); err != nil {
+	res, err := in.stmt.ExecContext(in.ctx, values...)
+	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("insert into %s: %w", in.table, ErrConflict)
 		}
 		return fmt.Errorf("insert into %s: %w", in.table, err)
+	}
+	if n, err := res.RowsAffected(); err == nil {
+		in.inserted += n
 	}
 	return nil
 }
@@ -281,31 +294,51 @@ func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(ro
 // run-time state: serialized with other writes, but the store revision
 // does not move (call records wake no renderer). All rows or none.
 func (db *DB) AppendState(ctx context.Context, table string, cols []string, rows [][]any) error {
+	_, err := db.appendState(ctx, table, cols, rows, "")
+	return err
+}
+
+// AppendStateOnce is AppendState for rows that carry their own unique
+// key in keyCol (a column with a unique index): a row whose key the table
+// holds already is skipped, so that rows written twice (a batch retried
+// after a commit whose outcome was unknown, a journal replayed after a
+// crash) are stored once. It returns how many rows were new. A row whose
+// key is NULL is always new.
+func (db *DB) AppendStateOnce(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
+	if !slices.Contains(cols, keyCol) {
+		return 0, fmt.Errorf("append to %s: key column %q is not among the columns", table, keyCol)
+	}
+	return db.appendState(ctx, table, cols, rows, keyCol)
+}
+
+// appendState is AppendState, skipping rows whose keyCol collides when
+// keyCol is set; it returns the rows inserted.
+func (db *DB) appendState(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
 	if db.dialect == postgresDialect {
-		return db.appendStatePostgres(ctx, table, cols, rows)
+		return db.appendStatePostgres(ctx, table, cols, rows, keyCol)
 	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("append to %s: begin: %w", table, err)
+		return 0, fmt.Errorf("append to %s: begin: %w", table, err)
 	}
 	defer stx.Rollback()
 	tx := &Tx{tx: stx, db: db, write: true}
-	ins, err := tx.Inserter(ctx, table, cols, false)
+	ins, err := tx.inserter(ctx, table, cols, "INSERT", skipConflict(keyCol))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer ins.Close()
 	for _, r := range rows {
 		if err := ins.Insert(r...); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("append to %s: commit: %w", table, err)
+		return 0, fmt.Errorf("append to %s: commit: %w", table, err)
 	}
-	return nil
+	return ins.inserted, nil
 }
 
 // SumBy returns, for each value of groupCol among the rows of table

@@ -592,6 +592,13 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.cfg.CallRecords {
+		// Before the spend is read: the records a crash left in the
+		// journal count towards it.
+		if err := d.startCallRecords(ctx); err != nil {
+			return err
+		}
+	}
 	// Today's spend of every line, from its call records, so a restart
 	// does not reset daily limits.
 	spend, err := d.spendLedger(ctx, loc)
@@ -620,6 +627,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		sip.WithMaxCallDuration(c.MaxDuration),
 		sip.WithRegisterExpiry(int(c.MinExpires.Seconds()), int(c.MaxExpires.Seconds()), int(c.DefaultExpires.Seconds())),
 		sip.WithCallAdmission(c.MaxCalls, c.MaxCPS),
+		sip.WithOverloadDelay(c.OverloadDelay),
 		sip.WithSessionTimers(c.SessionExpires, c.MinSE),
 		sip.WithPing(c.PingInterval, c.PingTimeout),
 		sip.WithFloodLimit(c.FloodLimit, c.FloodBlock),
@@ -635,8 +643,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	if c.VoicemailServer != "" {
 		opts = append(opts, sip.WithVoicemail(c.VoicemailServer))
 	}
-	if d.cfg.CallRecords {
-		d.records = engine.NewCallRecorder(d.store, engine.WithRecordLogger(d.log), engine.WithRecordHost(d.host))
+	if d.records != nil {
 		opts = append(opts, sip.WithCallRecords(d.records.Record))
 	}
 	relayOpts, mode, err := d.mediaOptions()

@@ -81,7 +81,9 @@ func startDaemonWith(t *testing.T, httpAddr string, args ...string) *daemonProc 
 	t.Helper()
 	full := append([]string{"serve"}, args...)
 	cmd := exec.Command(os.Args[0], full...)
-	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword)
+	// STATE_DIRECTORY as systemd sets it: a daemon on PostgreSQL keeps
+	// its call journal there, one of its own (call_records_journal).
+	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword, "STATE_DIRECTORY="+t.TempDir())
 	p := &daemonProc{t: t, cmd: cmd, done: make(chan error, 1), http: "http://" + httpAddr}
 	pipe, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -184,7 +186,9 @@ func TestServeSIPPortTakenExits1NamingAddress(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--db", filepath.Join(t.TempDir(), "t.db"),
 		"--http", fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")), "--sip", "udp://"+addr)
-	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword)
+	// STATE_DIRECTORY as systemd sets it: a daemon on PostgreSQL keeps
+	// its call journal there, one of its own (call_records_journal).
+	cmd.Env = append(os.Environ(), beDaemonEnv+"=1", "SIPSWITCH_ADMIN_PASSWORD="+adminPassword, "STATE_DIRECTORY="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("serve did not exit with its SIP address taken; output %s", out)

@@ -1,0 +1,211 @@
+package sip
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Stateless refusal in the read loop (readConn): while the switch sheds
+// load, the share of new INVITEs on UDP it refuses (shedState) is
+// answered 503 with Retry-After from their raw bytes, as a stateless UAS
+// may (RFC 3261 8.2.7): Via, From, To (with a tag of ours), Call-ID and
+// CSeq copied, sent to where it came from, as sipgo answers UDP; the
+// caller's ACK of that 503 is dropped unparsed by its To tag. Nothing
+// else is answered here: what is not a new INVITE, an INVITE with
+// credentials (the second round of a call taken), one to an emergency
+// number and one whose headers this reading does not find go on to
+// sipgo, as do the INVITEs not refused, whose handler measures their
+// wait. A source over the flood limit gets nothing, as from sipgo.
+
+// shedTagPrefix starts the To tag of the switch's stateless 503s.
+const shedTagPrefix = "sipswitch-503-"
+
+// rawHeaders are the header lines of a request the stateless answer
+// needs, as offsets into the message.
+type rawHeaders struct {
+	vias                   [8]span
+	nvia                   int
+	from, to, callID, cseq span
+	auth                   bool // Proxy-Authorization
+	uri                    span // the Request-URI
+}
+
+type span struct{ start, end int }
+
+func (s span) ok() bool { return s.end > s.start }
+
+// readRawHeaders reads the request line and the headers of msg (compact
+// forms, any case, continuation lines); false when it cannot be answered
+// from them (too many Vias, a header missing).
+func readRawHeaders(msg []byte, h *rawHeaders) bool {
+	eol := bytes.IndexByte(msg, '\n')
+	if eol < 0 {
+		return false
+	}
+	line := bytes.TrimSuffix(msg[:eol], []byte("\r"))
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 0 {
+		return false
+	}
+	sp2 := bytes.IndexByte(line[sp1+1:], ' ')
+	if sp2 < 0 {
+		return false
+	}
+	h.uri = span{sp1 + 1, sp1 + 1 + sp2}
+	pos := eol + 1
+	var last *span
+	for pos < len(msg) {
+		i := bytes.IndexByte(msg[pos:], '\n')
+		if i < 0 {
+			return false
+		}
+		end := pos + i
+		lineEnd := end
+		if lineEnd > pos && msg[lineEnd-1] == '\r' {
+			lineEnd--
+		}
+		line := msg[pos:lineEnd]
+		if len(line) == 0 {
+			break // the end of the headers
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if last != nil {
+				last.end = lineEnd // a continuation of the header before
+			}
+			pos = end + 1
+			continue
+		}
+		last = nil
+		colon := bytes.IndexByte(line, ':')
+		if colon > 0 {
+			name := bytes.TrimRight(line[:colon], " \t")
+			sp := span{pos, lineEnd}
+			switch {
+			case bytes.EqualFold(name, []byte("via")) || bytes.EqualFold(name, []byte("v")):
+				if h.nvia == len(h.vias) {
+					return false
+				}
+				h.vias[h.nvia] = sp
+				last = &h.vias[h.nvia]
+				h.nvia++
+			case bytes.EqualFold(name, []byte("from")) || bytes.EqualFold(name, []byte("f")):
+				h.from, last = sp, &h.from
+			case bytes.EqualFold(name, []byte("to")) || bytes.EqualFold(name, []byte("t")):
+				h.to, last = sp, &h.to
+			case bytes.EqualFold(name, []byte("call-id")) || bytes.EqualFold(name, []byte("i")):
+				h.callID, last = sp, &h.callID
+			case bytes.EqualFold(name, []byte("cseq")):
+				h.cseq, last = sp, &h.cseq
+			case bytes.EqualFold(name, []byte("proxy-authorization")):
+				h.auth = true
+			}
+		}
+		pos = end + 1
+	}
+	return h.nvia > 0 && h.from.ok() && h.to.ok() && h.callID.ok() && h.cseq.ok()
+}
+
+// hasTag says whether a To or From header line carries a tag parameter
+// (after the URI's closing '>' when there is one: a URI may carry
+// parameters of its own).
+func hasTag(line []byte) bool {
+	if i := bytes.LastIndexByte(line, '>'); i >= 0 {
+		line = line[i+1:]
+	} else if i := bytes.IndexByte(line, ':'); i >= 0 {
+		line = line[i+1:] // past the header's name
+	}
+	for {
+		i := bytes.IndexByte(line, ';')
+		if i < 0 {
+			return false
+		}
+		line = line[i+1:]
+		p := bytes.TrimLeft(line, " \t")
+		if len(p) >= 3 && bytes.EqualFold(p[:3], []byte("tag")) {
+			if q := bytes.TrimLeft(p[3:], " \t"); len(q) > 0 && q[0] == '=' {
+				return true
+			}
+		}
+	}
+}
+
+// rawURIUser is the user part of a SIP or tel URI ("" when none).
+func rawURIUser(uri []byte) []byte {
+	if i := bytes.IndexByte(uri, ':'); i >= 0 {
+		uri = uri[i+1:]
+	}
+	if i := bytes.IndexByte(uri, '@'); i >= 0 {
+		return uri[:i]
+	}
+	if i := bytes.IndexAny(uri, ";?"); i >= 0 {
+		return uri[:i] // tel:112;phone-context=...
+	}
+	return uri
+}
+
+// shedAckWindow is how long after its last stateless 503 the read loop
+// looks for their ACKs (64*T1, as long as a caller retransmits).
+const shedAckWindow = 32 * time.Second
+
+// shedRaw answers or drops msg, a datagram from from read at now, when
+// the switch sheds load and msg is a new INVITE it may refuse here, or
+// the ACK of such a refusal; false passes it on to sipgo. On every
+// datagram: a prefix compared and an atomic load, unless shedding.
+func (s *Server) shedRaw(c *readConn, msg []byte, from netip.AddrPort, now time.Time) bool {
+	if bytes.HasPrefix(msg, []byte("ACK ")) {
+		last := s.shedLast.Load()
+		if last == 0 || now.UnixNano()-last > int64(shedAckWindow) {
+			return false
+		}
+		var h rawHeaders
+		return readRawHeaders(msg, &h) && bytes.Contains(msg[h.to.start:h.to.end], []byte("tag="+shedTagPrefix))
+	}
+	if !bytes.HasPrefix(msg, []byte("INVITE ")) || !s.shed.shedding.Load() {
+		return false
+	}
+	var h rawHeaders
+	if !readRawHeaders(msg, &h) || h.auth || hasTag(msg[h.to.start:h.to.end]) {
+		return false
+	}
+	if !s.shed.refuse(s.cfg.overloadDelay) {
+		return false // taken: its handler measures its wait
+	}
+	if s.isEmergency(string(rawURIUser(msg[h.uri.start:h.uri.end]))) {
+		return false
+	}
+	if s.cfg.floodLimit > 0 && !s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP") {
+		return true // dropped, as the flood guard drops it
+	}
+	c.out = appendStateless503(c.out[:0], msg, &h, s.cfg.retryAfter)
+	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
+		s.cfg.log.Debug("sip stateless 503 not sent", "to", from.String(), "error", err)
+	}
+	s.shedLast.Store(now.UnixNano())
+	s.stats.rejectedOverload.Add(1)
+	s.stats.shedOverload.Add(1)
+	return true
+}
+
+// appendStateless503 appends the 503 answering the INVITE msg (its
+// headers h): the same tag for a retransmission, from its Call-ID and
+// CSeq.
+func appendStateless503(dst, msg []byte, h *rawHeaders, retryAfter int) []byte {
+	crlf := []byte("\r\n")
+	dst = append(dst, "SIP/2.0 503 Service Unavailable\r\n"...)
+	for _, v := range h.vias[:h.nvia] {
+		dst = append(append(dst, msg[v.start:v.end]...), crlf...)
+	}
+	dst = append(append(dst, msg[h.from.start:h.from.end]...), crlf...)
+	dst = append(dst, bytes.TrimRight(msg[h.to.start:h.to.end], " \t")...)
+	dst = append(dst, ";tag="+shedTagPrefix...)
+	dst = strconv.AppendUint(dst, hashBranch(msg[h.callID.start:h.callID.end])^hashBranch(msg[h.cseq.start:h.cseq.end]), 16)
+	dst = append(dst, crlf...)
+	dst = append(append(dst, msg[h.callID.start:h.callID.end]...), crlf...)
+	dst = append(append(dst, msg[h.cseq.start:h.cseq.end]...), crlf...)
+	dst = append(dst, "Retry-After: "...)
+	dst = strconv.AppendInt(dst, int64(retryAfter), 10)
+	dst = append(dst, "\r\nContent-Length: 0\r\n\r\n"...)
+	return dst
+}

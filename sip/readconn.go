@@ -1,0 +1,136 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"time"
+)
+
+// readConn wraps a UDP listener's socket for what the SIP core does in
+// sipgo's read loop, which reads it from one goroutine (so last, oob and
+// out need no lock):
+//
+//   - DelayRead, each datagram's time in the read loop (observe);
+//   - when each new INVITE arrived (reads, for the overload detector):
+//     the kernel's receive timestamp where there is one (Linux
+//     SO_TIMESTAMPNS), so the wait measured includes the time the
+//     datagram sat in the socket's buffer behind others, which is where
+//     a read loop starved of a core makes requests wait; else the time
+//     it was read;
+//   - while the switch sheds load, the stateless refusal of new INVITEs
+//     before sipgo parses them (shed, overload.go): at twice its
+//     capacity the read loop is the switch's narrowest part, and a
+//     refusal that went through the parser would cost it a fifth of a
+//     call's parsing.
+type readConn struct {
+	net.PacketConn
+	udp     *net.UDPConn // nil: read with ReadFrom
+	stamps  bool         // the kernel stamps datagrams (oob)
+	oob     []byte
+	out     []byte                          // a stateless answer being built
+	observe func(DelayStage, time.Duration) // nil: not timed
+	reads   *inviteReads                    // nil: arrivals not noted
+	shed    *Server                         // nil: nothing refused here
+	last    time.Time
+}
+
+func newReadConn(conn net.PacketConn, observe func(DelayStage, time.Duration), reads *inviteReads, shed *Server) *readConn {
+	c := &readConn{PacketConn: conn, observe: observe, reads: reads, shed: shed}
+	if uc, ok := conn.(*net.UDPConn); ok {
+		c.udp = uc
+		if reads != nil && enableRecvTimestamps(uc) {
+			c.stamps, c.oob = true, make([]byte, 128)
+		}
+	}
+	return c
+}
+
+func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		if c.observe != nil && !c.last.IsZero() {
+			c.observe(DelayRead, time.Since(c.last))
+		}
+		if c.udp == nil {
+			n, addr, err := c.PacketConn.ReadFrom(b)
+			c.last = time.Now()
+			if err == nil && c.reads != nil {
+				c.reads.noteDatagram(b[:n], c.last)
+			}
+			return n, addr, err
+		}
+		n, oobn, _, from, err := c.udp.ReadMsgUDPAddrPort(b, c.oob)
+		c.last = time.Now()
+		if err != nil {
+			return n, nil, err
+		}
+		arrived := c.last
+		if c.stamps {
+			if t := recvTimestamp(c.oob[:oobn]); !t.IsZero() {
+				arrived = t
+			}
+		}
+		if c.shed != nil && c.shed.shedRaw(c, b[:n], from, c.last) {
+			continue // answered (or dropped) here: sipgo never sees it
+		}
+		if c.reads != nil {
+			c.reads.noteDatagram(b[:n], arrived)
+		}
+		return n, net.UDPAddrFromAddrPort(from), nil
+	}
+}
+
+// noteDatagram remembers when a datagram holding a new INVITE arrived, by
+// its top Via's branch as written (the handler finds it by the branch
+// sipgo parsed). Anything else, and an INVITE whose branch it cannot
+// find, is left: its wait is not measured.
+func (r *inviteReads) noteDatagram(msg []byte, arrived time.Time) {
+	if !bytes.HasPrefix(msg, []byte("INVITE ")) {
+		return
+	}
+	b := rawTopBranch(msg)
+	if b == nil {
+		return
+	}
+	r.put(hashBranch(b), arrived.UnixNano())
+}
+
+// rawTopBranch finds the branch parameter of the first Via header of msg
+// (Via or its compact form v, any case), without parsing the message.
+func rawTopBranch(msg []byte) []byte {
+	for first := true; len(msg) > 0; first = false {
+		i := bytes.IndexByte(msg, '\n')
+		if i < 0 {
+			return nil
+		}
+		line := bytes.TrimSuffix(msg[:i], []byte("\r"))
+		msg = msg[i+1:]
+		if first {
+			continue // the request line
+		}
+		if len(line) == 0 {
+			return nil // the end of the headers
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			continue
+		}
+		name := bytes.TrimRight(line[:colon], " \t")
+		if !bytes.EqualFold(name, []byte("via")) && !bytes.EqualFold(name, []byte("v")) {
+			continue
+		}
+		v := line[colon+1:]
+		j := bytes.Index(v, []byte(";branch="))
+		if j < 0 {
+			return nil
+		}
+		v = v[j+len(";branch="):]
+		if k := bytes.IndexAny(v, ";, \t"); k >= 0 {
+			v = v[:k]
+		}
+		if len(v) == 0 {
+			return nil
+		}
+		return v
+	}
+	return nil
+}

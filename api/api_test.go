@@ -232,6 +232,7 @@ var peerCases = map[string]paramCase{
 	"password":               {"s3cret!", "with space"},
 	"plan_customer":          {"0", "-5"},
 	"proxy":                  {"proxy.example.com:5060", "proxy:99999"},
+	"media_encryption":       {"optional", "sometimes"},
 	"send_asserted_identity": {"1", "true"},
 	"send_privacy":           {"1", "2"},
 	"send_rpid":              {"1", "x"},
@@ -291,6 +292,7 @@ var phoneCases = map[string]paramCase{
 	"lnumber":                 {"2002", "a b"}, // with ltype phone: logged into 2002
 	"mailbox":                 {"2002@default", "a b"},
 	"media":                   {"fax", "voice_fax"},
+	"media_encryption":        {"required", "sdes"},
 	"missedemail":             {"0", "1"},
 	"music":                   {"3", "-1"},
 	"music_ringing":           {"1", "2"},

@@ -1004,9 +1004,14 @@ func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driv
 	if trunks {
 		d.object("include", endpointsContext, "name")
 	}
-	if plan != 0 {
-		d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
+	if plan == 0 {
+		// No such rate plan (none given, no default, or one deleted):
+		// the SIP core refuses every number but a line's with 503
+		// (routing.ErrUnknownPlan), cause 34.
+		d.exten("i", "Hangup(34)")
+		return
 	}
+	d.object("include", planContext(plan, p.Media == routing.MediaFax), "plan")
 	d.exten("i", "Hangup(1)") // no route: 404
 }
 
@@ -1074,6 +1079,9 @@ func inboundEntry(d dialplan, driver Driver) {
 	d.same("Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")
+	// No number (none sent, or nothing of it a dial string): unknown, shown
+	// to the called line as anonymous, as on the SIP core.
+	d.same(`ExecIf($["${CALLERID(num)}" = ""]?Set(SS_PRES_INTERNAL=0))`)
 	decideCalled(d, inboundDialContext, false)
 	d.section(inboundDialContext)
 	d.object("include", phonesContext, "inbound")

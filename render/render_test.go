@@ -748,7 +748,9 @@ func TestLineCodecsAndSourceList(t *testing.T) {
 
 // TestLineWithoutPlan: a line whose plan does not exist (none given and
 // no default plan, as after an import without routes) gets no include of
-// a plan context that does not exist (issue 28: include => plan-0).
+// a plan context that does not exist (issue 28: include => plan-0), and
+// its calls to numbers end with cause 34 (503), the SIP core's answer
+// for a rate plan that does not exist.
 func TestLineWithoutPlan(t *testing.T) {
 	snap := &routing.Snapshot{Phones: []routing.Phone{
 		{Name: "2001", Password: "line-2001-pw", TotalMaximum: -1},
@@ -762,7 +764,7 @@ func TestLineWithoutPlan(t *testing.T) {
 	if strings.Contains(ext, "include => plan-") {
 		t.Errorf("a plan context that does not exist is included:\n%s", ext)
 	}
-	if !strings.Contains(ext, "[phone-2001-dial]\ninclude => phones\nexten => i,1,Hangup(1)") {
+	if !strings.Contains(ext, "[phone-2001-dial]\ninclude => phones\nexten => i,1,Hangup(34)") {
 		t.Errorf("phone-2001-dial:\n%s", ext)
 	}
 }

@@ -72,8 +72,8 @@ type call struct {
 	callerBye atomic.Bool
 	// bridged is set once the answered call is held by its bridge, which
 	// from then on ends the call on the caller's BYE (handleBye pokes it)
-	// and hands the record over before the BYE is answered: recordTaken
-	// is done once it has.
+	// and hands the record over before the BYE is answered: recordTaken is
+	// done once it has.
 	bridged     atomic.Bool
 	recordTaken sync.WaitGroup
 	// aTimer is the caller leg's session timer (nil when none); the

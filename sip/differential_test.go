@@ -970,11 +970,13 @@ func (ds *diffSwitch) dialplanRun(t *testing.T, ep dialplantest.Endpoint, fromUs
 		}
 		cid := d.CallerNum
 		switch {
+		case peer == "trunk" && ds.trunkFrom != "":
+			// The endpoint's from_user, withheld caller or not (res_pjsip
+			// puts it in From whatever the presentation: Asterisk 20.20.1).
+			cid = ds.trunkFrom
 		case (peer == "trunk" || ds.peerNamed(peer).IsSIP()) && (cid == "" || d.Withheld):
 			// res_pjsip's From for no number or a restricted one.
 			cid = "anonymous"
-		case peer == "trunk" && ds.trunkFrom != "":
-			cid = ds.trunkFrom // the endpoint's from_user
 		}
 		out = append(out, attempt{peer: peer, called: num, callerID: cid})
 		div := ""

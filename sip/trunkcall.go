@@ -167,13 +167,15 @@ func (c *call) startTrunkLeg(t *routing.EndpointTrunk, offer []byte) (*leg, erro
 // trunkInvite is the INVITE to trunk t: Request-URI and To
 // sip:[defaultuser@]host:port (the rendered aor contact), over its
 // transport; From the caller as lines see it (its internal identity),
-// with fromuser as user and fromdomain as host when set, unless the
-// caller is withheld (anonymous stays anonymous, as res_pjsip sends it).
+// with fromuser as user and fromdomain as host when set, the caller
+// withheld or not: fromuser is the trunk account's name, not the
+// caller's number, and res_pjsip sends it for a withheld caller too
+// (display name Anonymous; seen through Asterisk 20.20.1).
 func (c *call) trunkInvite(t *routing.EndpointTrunk, sessionSecs int, offer []byte) *sip.Request {
 	dest := t.Host
 	uri := sip.Uri{Scheme: "sip", User: t.RequestUser, Host: dest.Host, Port: dest.PortOrDefault()}
 	req := c.newLegRequest(uri, t.RequestUser, c.fromUser, c.fromName, sessionSecs, offer)
-	if from := req.From(); from != nil && c.fromUser != "anonymous" {
+	if from := req.From(); from != nil {
 		if t.FromUser != "" {
 			from.Address.User = t.FromUser
 		}

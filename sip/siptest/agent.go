@@ -385,16 +385,7 @@ func (a *Agent) Register(ctx context.Context, sw net.Addr, user, password string
 	ct := a.Contact
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
-	for _, h := range hdrs {
-		req.AppendHeader(h)
-	}
-	a.SetTransport(req)
-	res, err := a.Client.Do(ctx, req)
-	if err != nil || res.StatusCode != 401 || password == "" {
-		return res, req, err
-	}
-	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
-	return res, req, err
+	return a.doAuthenticated(ctx, req, user, password, hdrs)
 }
 
 // Call places an INVITE (with hdrs added) through the switch with
@@ -551,16 +542,7 @@ func (a *Agent) Subscribe(ctx context.Context, sw net.Addr, target, event, user,
 	req.AppendHeader(&ct)
 	req.AppendHeader(sip.NewHeader("Event", event))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
-	for _, h := range hdrs {
-		req.AppendHeader(h)
-	}
-	a.SetTransport(req)
-	res, err := a.Client.Do(ctx, req)
-	if err != nil || res.StatusCode != 401 || password == "" {
-		return res, req, err
-	}
-	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
-	return res, req, err
+	return a.doAuthenticated(ctx, req, user, password, hdrs)
 }
 
 // Resubscribe sends a SUBSCRIBE within the subscription that first and
@@ -577,4 +559,20 @@ func (a *Agent) Resubscribe(ctx context.Context, first *sip.Request, res *sip.Re
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	a.SetTransport(req)
 	return a.Client.Do(ctx, req)
+}
+
+// doAuthenticated adds hdrs to req and sends it, answering one 401
+// challenge as user when password is set; it returns the final response
+// and the request.
+func (a *Agent) doAuthenticated(ctx context.Context, req *sip.Request, user, password string, hdrs []sip.Header) (*sip.Response, *sip.Request, error) {
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	a.SetTransport(req)
+	res, err := a.Client.Do(ctx, req)
+	if err != nil || res.StatusCode != 401 || password == "" {
+		return res, req, err
+	}
+	res, err = a.Client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: user, Password: password})
+	return res, req, err
 }

@@ -513,7 +513,7 @@
 //
 // Past its capacity the switch sheds new calls rather than queueing them
 // into a retransmission storm (overload.go, WithOverloadDelay; the
-// daemon's calls.overload_delay, 50 ms by default). Its measure is its
+// daemon's calls.overload_delay, 100 ms by default). Its measure is its
 // own: each new INVITE's wait from arrival (the kernel's receive
 // timestamp, SO_TIMESTAMPNS, on UDP; the read, on streams) to its
 // handler starting, which is the time it sat behind other work for a

@@ -155,7 +155,7 @@ var peerEffects = map[string]effect{
 	"send_privacy":           {Render: on("trust_id_outbound"), SIP: on("Privacy: id beside P-Asserted-Identity (send_asserted_identity) for callers who may not be shown, never alone (RFC 3325 9.3, as res_pjsip)"), Simulate: on("from: what the peer is sent")},
 	"send_rpid":              {Render: on("sendrpid / send_rpid"), SIP: on("Remote-Party-ID sent"), Simulate: off(notSimulated)},
 	"url_costs":              {Refused: "the switch fetches no costs from URLs; import a deck with peers/costs/import"},
-	"username":               {Render: on("auth username (and from_user/fromuser)"), SIP: on("the digest username answering the carrier's challenge"), Simulate: off(notSimulated)},
+	"username":               {Render: on("pjsip auth username with a password (res_pjsip refuses an auth without one); chan_sip defaultuser="), SIP: on("the digest username answering the carrier's challenge, with a password (sipgo answers none without one)"), Simulate: off(notSimulated)},
 	"validation":             {Render: off("steers the write"), SIP: off("steers the write"), Simulate: off("steers the write")},
 }
 

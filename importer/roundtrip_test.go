@@ -136,6 +136,7 @@ func TestCrossDriver(t *testing.T) {
 			"peers description",            // not rendered at all
 			"peers outmaximum",             // pjsip: a dialplan GROUP_COUNT, no endpoint option
 			"peers type",                   // sip -> pjsip
+			"peers username",               // pjsip: an auth only with a password (res_pjsip refuses one without)
 			"phones description",           // not rendered at all
 			"sip_endpoints max_forwards",   // pjsip: [global] only
 			"sip_endpoints progressinband", // pjsip: inband_progress=no for both no and never

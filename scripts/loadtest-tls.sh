@@ -124,7 +124,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # start_switch [pprof]: a fresh switch on a copy of the database.
 start_switch() {
-	rm -f "$WORK"/run.db*
+	rm -rf "$WORK"/run.db*  # the database and its call-record journal (run.db.calls/)
 	cp "$WORK/template.db" "$WORK/run.db"
 	cat >"$WORK/sipswitch.yaml" <<EOF
 database: $WORK/run.db

@@ -207,7 +207,6 @@ func (c *call) bridge(b *leg) (string, teardown) {
 	defer sessT.Stop()
 	// At most one refresh per leg is in flight, so this never blocks.
 	outcomes := make(chan refreshOutcome, 2)
-	operator := s.live.hangupOf(c)
 	for {
 		var sessC <-chan time.Time
 		if next, ok := c.nextTimerEvent(b); ok {
@@ -221,7 +220,7 @@ func (c *call) bridge(b *leg) (string, teardown) {
 			return "callee", byeCaller
 		case <-maxT.C:
 			return "max_duration", byeBoth
-		case <-operator:
+		case <-c.operatorHangup:
 			// calls/hangup (live.go).
 			return records.HangupOperator, byeBoth
 		case <-c.charge.Done():

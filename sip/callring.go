@@ -115,7 +115,6 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 	}
 	ringT := time.NewTimer(ringLimit)
 	defer ringT.Stop()
-	operator := c.s.live.hangupOf(c)
 	res := result{code: 480, reason: "Temporarily Unavailable"}
 	busy := false
 	abandonAll := func() {
@@ -196,7 +195,7 @@ func (c *call) collect(legs []*leg, noRing, ringLimit time.Duration) result {
 				c.logAttemptLeg(l, 487, causeCanceled, "")
 			}
 			return result{canceled: true, code: 487, reason: "Request Terminated"}
-		case <-operator:
+		case <-c.operatorHangup:
 			// calls/hangup while ringing (live.go): no next peer.
 			abandonAll()
 			for _, l := range legs {

@@ -66,6 +66,7 @@ func (t *liveTable) publish(kind string, info records.LiveCall) {
 // begin adds a call once it is admitted and its record started.
 func (t *liveTable) begin(c *call) {
 	e := &liveEntry{c: c, hangup: make(chan struct{}), sentA: &c.sentA}
+	c.operatorHangup = e.hangup
 	e.info = records.LiveCall{ID: c.callID, Start: c.start.Unix(), State: records.CallRinging}
 	copyRecord(&e.info, c)
 	t.mu.Lock()
@@ -124,16 +125,6 @@ func (t *liveTable) answered(c *call, b *leg, at time.Time) {
 	info := e.info
 	t.mu.Unlock()
 	t.publish(records.EventCallUpdate, info)
-}
-
-// hangupOf is the channel Hangup closes for the call (nil: never).
-func (t *liveTable) hangupOf(c *call) <-chan struct{} {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if e := t.calls[c.callID]; e != nil && e.c == c {
-		return e.hangup
-	}
-	return nil
 }
 
 // end removes the call.

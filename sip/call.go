@@ -74,11 +74,11 @@ type call struct {
 	// from then on ends the call on the caller's BYE (handleBye pokes it)
 	// and hands the record over before the BYE is answered: recordTaken is
 	// done once it has.
-	bridged atomic.Bool
+	bridged     atomic.Bool
+	recordTaken sync.WaitGroup
 	// operatorHangup is closed by calls/hangup (live.go; nil until the
 	// call is listed).
 	operatorHangup <-chan struct{}
-	recordTaken    sync.WaitGroup
 	// aTimer is the caller leg's session timer (nil when none); the
 	// callee's is on its leg. refreshed wakes the bridge when either leg
 	// refreshed its session.

@@ -993,7 +993,7 @@ func decideCalled(d dialplan, matchContext string, trunks bool) {
 func phoneEntry(d dialplan, p *routing.Phone, plan int, emergency []string, driver Driver, trunks bool, rec *routing.RecordGroup) {
 	d.section(phoneContext(p.Name))
 	d.exten("_!", "NoOp(call from line "+p.Name+")")
-	privacyWithholds(d, driver)
+	callerWithholds(d, driver)
 	recordSteps(d, rec, p, true, driver) // record.go
 	decideCalled(d, phoneDialContext(p.Name), trunks)
 	d.section(phoneDialContext(p.Name))
@@ -1036,9 +1036,9 @@ func emergencyEntries(d dialplan, p *routing.Phone, plan string, numbers []strin
 	}
 }
 
-// privacyWithholds renders the SIP core's rule for a phone that withholds
+// callerWithholds renders the SIP core's rule for a caller that withholds
 // its number (sip.callerIdentity, RFC 3323): a Privacy header holding
-// "id" (ASCII case-insensitive) withholds the call both ways whatever the
+// "id" (ASCII case-insensitive), or From anonymous, withholds the call both ways whatever the
 // line's presentation_external/_internal say. Asterisk trusts no identity
 // a phone sends (trust_id_inbound is never rendered), so the header is
 // read here and the line's endpoint variables SS_PRES_EXTERNAL and
@@ -1046,7 +1046,7 @@ func emergencyEntries(d dialplan, p *routing.Phone, plan string, numbers []strin
 // caller's channel, which every later step reads. The header's text only
 // ever sits in a variable that STRREPLACE reads by name, and only lengths
 // reach an expression, so no character of it is read as dialplan syntax.
-func privacyWithholds(d dialplan, driver Driver) {
+func callerWithholds(d dialplan, driver Driver) {
 	read := "PJSIP_HEADER(read,Privacy)"
 	if driver == DriverChanSIP {
 		read = "SIP_HEADER(Privacy)"
@@ -1075,7 +1075,7 @@ func inboundEntry(d dialplan, driver Driver) {
 	d.exten("_!", "NoOp(call from a carrier or trunk)")
 	// A carrier's caller who withholds (Privacy: id) is withheld both
 	// ways, as on the SIP core (sip.callerIdentity for a peer's call).
-	privacyWithholds(d, driver)
+	callerWithholds(d, driver)
 	d.same("Set(SS_NUMBER=${CALLERID(num)})")
 	d.same("Gosub(" + dialStringContext + ",s,1)")
 	d.same("Set(CALLERID(num)=${GOSUB_RETVAL})")

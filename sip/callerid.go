@@ -53,7 +53,7 @@ func callerIdentity(req *sip.Request, phone *routing.Phone) identity {
 // "id", ASCII case-insensitive (for every priv-value the RFC defines this
 // is the token id). INFERRED: a substring, not a parsed token list, so
 // the rendered dialplan can apply the very same rule with TOLOWER and
-// STRREPLACE (render/extensions.go privacyWithholds); only ASCII is
+// STRREPLACE (render/extensions.go callerWithholds); only ASCII is
 // folded, as Asterisk's TOLOWER does, so "İd" is not "id" on either
 // path.
 func privacyWithholds(v string) bool {

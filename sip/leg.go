@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -307,8 +308,24 @@ func (l *leg) run() {
 	}
 }
 
-func (l *leg) waitAnswer() error {
-	err := l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
+func (l *leg) waitAnswer() (err error) {
+	defer func() {
+		// sipgo v1.7.2 to v1.7.4 dereference a nil response in
+		// DialogClientSession.inviteCancel when the user agent closes
+		// under a CANCEL (ClientTx.Terminate closes Done before it sets
+		// Err, so Do returns nil, nil). That happens only in Close; it
+		// must not take the daemon down before its call records are
+		// written. Any other panic is a bug and stays one.
+		if r := recover(); r != nil {
+			select {
+			case <-l.c.s.closed:
+				err = fmt.Errorf("leg's CANCEL ended by the server closing: %v", r)
+			default:
+				panic(r)
+			}
+		}
+	}()
+	err = l.dlg.WaitAnswer(l.ctx, sipgo.AnswerOptions{
 		OnResponse: l.onResponse,
 		Username:   l.user,
 		Password:   l.pass,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 	"github.com/sipswitch/sipswitch/storage"
 	"github.com/sipswitch/sipswitch/storage/storagetest"
@@ -53,19 +54,27 @@ func TestCallRecordsSurviveKillUnderLoad(t *testing.T) {
 
 		// Calls until the kill: a call is completed when the phone has the
 		// 200 to its BYE. After the kill, a BYE waiting for its answer
-		// gives up at once (callCtx); an INVITE may wait out its
-		// transaction, but it completes nothing.
+		// gives up at once (callCtx), and so does an INVITE: the cause
+		// tells sipgo not to CANCEL it towards a daemon that is gone
+		// (a CANCEL would wait out Timer F, and the phone closing under
+		// it at the end of the test crashed sipgo v1.7.2's
+		// inviteCancel).
 		const want = 150
-		callCtx, stopCalls := context.WithCancel(ctx)
+		callCtx, stopCalls := context.WithCancelCause(ctx)
 		var (
 			mu        sync.Mutex
 			completed []string
 			stopped   bool // no BYE starts after the kill
 			enough    = make(chan struct{})
 			byes      sync.WaitGroup
+			workers   sync.WaitGroup
 		)
+		defer workers.Wait()
+		defer stopCalls(sipgo.WaitAnswerForceCancelErr)
 		for w := range 8 {
+			workers.Add(1)
 			go func() {
+				defer workers.Done()
 				for i := 0; callCtx.Err() == nil; i++ {
 					dlg, err := phone.Call(callCtx, sw, fmt.Sprintf("44207%02d%04d", w, i), "2001", "phone-secret", testSDP)
 					if err != nil {
@@ -97,11 +106,12 @@ func TestCallRecordsSurviveKillUnderLoad(t *testing.T) {
 		}
 		d.cmd.Process.Signal(syscall.SIGKILL)
 		<-d.done
-		stopCalls()
+		stopCalls(sipgo.WaitAnswerForceCancelErr)
 		mu.Lock()
 		stopped = true
 		mu.Unlock()
 		byes.Wait()
+		workers.Wait()
 		mu.Lock()
 		done := append([]string(nil), completed...)
 		mu.Unlock()

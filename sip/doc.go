@@ -138,8 +138,11 @@
 //
 // What a stranger makes the switch hold is bounded per source, not per
 // message: REGISTER and OPTIONS answered without authentication are
-// answered statelessly (statelessUntilAuthenticated); a refused INVITE
-// keeps its transaction for its ACK, at most maxHeldChallenges per
+// answered statelessly (statelessUntilAuthenticated); a line's first
+// INVITE on UDP is challenged by the read loop from its raw bytes, with
+// no transaction, the same bytes for a retransmission (challengeRaw,
+// which says what it leaves to sipgo); a refused INVITE that reaches
+// sipgo keeps its transaction for its ACK, at most maxHeldChallenges per
 // untrusted address (challengeHold); nonces are self-validating (sip/auth's
 // nonce book); the challenge watch is capped.
 //

@@ -1,0 +1,122 @@
+package cluster_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sipswitch/sipswitch/cluster"
+	"github.com/sipswitch/sipswitch/cluster/clustertest"
+	"github.com/sipswitch/sipswitch/routing"
+)
+
+// roundTrips counts the round trips a client makes: commands (n) and
+// pipelines (pipelines) apart, since only the releaser pipelines.
+type roundTrips struct{ n, pipelines atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.pipelines.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// admissionBench is a host of a cluster with a line limited in calls
+// (totalmaximum) and spend (call_maximum) calling out through a limited
+// peer.
+type admissionBench struct {
+	calls  *routing.CallControl
+	limits *cluster.Limits
+	trips  *roundTrips
+	line   *routing.Phone
+	peer   *routing.Peer
+	tariff routing.Tariff
+}
+
+func newAdmissionBench(b *testing.B) *admissionBench {
+	b.Helper()
+	prefix := clustertest.Prefix(b)
+	rdb := redisClient(b, clustertest.Addr())
+	trips := &roundTrips{}
+	rdb.AddHook(trips)
+	l, err := cluster.NewLimits(rdb, "bench", cluster.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(l.Close)
+	if err := l.Ping(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l, "bench")))
+	snap := &routing.Snapshot{Plans: []routing.Plan{{ID: 1}},
+		Peers:  []routing.Peer{{ID: 1, Name: "carrier", Type: "sip", OutMaximum: 1_000_000}},
+		Phones: []routing.Phone{{ID: 5, Name: "2001", TotalMaximum: 1_000_000, CallMaximum: 1e9}}}
+	calls, err := routing.NewCallControl(context.Background(), snap, nil, routing.WithSharedLimits(l), routing.WithSpendLedger(ledger))
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _ := calls.Phone("2001")
+	return &admissionBench{calls: calls, limits: l, trips: trips, line: line, peer: calls.State().Peer(1),
+		tariff: routing.Tariff{PerMinute: 1.00, ConnectFee: 0.40, Increment: 1}}
+}
+
+// BenchmarkCallAdmission is the Redis work of a call on a host of a
+// cluster: admitted on its first peer (line slot, peer slot and, in
+// /spend, the first billing step of a line with a call_maximum), then
+// ended. trips/op are the admission's round trips (commands; the
+// releases, pipelined by the releaser, and the spend's write-back as the
+// call ends are not counted). cpu-us/op is the process's CPU per call,
+// all of it.
+func BenchmarkCallAdmission(b *testing.B) {
+	for _, spend := range []bool{false, true} {
+		name := "slots"
+		if spend {
+			name = "spend"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := newAdmissionBench(b)
+			now := time.Now()
+			var admitTrips int64
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			for range b.N {
+				t0 := a.trips.n.Load()
+				relLine, ok := a.calls.AcquirePhone(a.line)
+				if !ok {
+					b.Fatal("line refused")
+				}
+				var charge *routing.Charge
+				if spend {
+					if charge, ok = a.calls.ReserveSpend(a.line, a.tariff, now); !ok {
+						b.Fatal("spend refused")
+					}
+				}
+				relPeer, ok := a.calls.AcquirePeer(a.peer)
+				if !ok {
+					b.Fatal("peer refused")
+				}
+				admitTrips += a.trips.n.Load() - t0
+				relPeer()
+				charge.End(now)
+				relLine()
+			}
+			a.limits.Flush()
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(admitTrips)/float64(b.N), "trips/op")
+		})
+	}
+}

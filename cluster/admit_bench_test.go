@@ -59,7 +59,7 @@ func newAdmissionBench(b *testing.B) *admissionBench {
 	if err := l.Ping(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l, "bench")))
+	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l)))
 	snap := &routing.Snapshot{Plans: []routing.Plan{{ID: 1}},
 		Peers:  []routing.Peer{{ID: 1, Name: "carrier", Type: "sip", OutMaximum: 1_000_000}},
 		Phones: []routing.Phone{{ID: 5, Name: "2001", TotalMaximum: 1_000_000, CallMaximum: 1e9}}}
@@ -94,24 +94,18 @@ func BenchmarkCallAdmission(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				t0 := a.trips.n.Load()
-				relLine, ok := a.calls.AcquirePhone(a.line)
-				if !ok {
-					b.Fatal("line refused")
-				}
-				var charge *routing.Charge
+				adm := routing.Admission{SlotLine: a.line, Peer: a.peer, Now: now}
 				if spend {
-					if charge, ok = a.calls.ReserveSpend(a.line, a.tariff, now); !ok {
-						b.Fatal("spend refused")
-					}
+					adm.SpendLine, adm.Tariff = a.line, a.tariff
 				}
-				relPeer, ok := a.calls.AcquirePeer(a.peer)
-				if !ok {
-					b.Fatal("peer refused")
+				got := a.calls.Admit(adm)
+				if got.Refused != routing.AdmitOK {
+					b.Fatalf("refused: %v", got.Refused)
 				}
 				admitTrips += a.trips.n.Load() - t0
-				relPeer()
-				charge.End(now)
-				relLine()
+				got.Peer()
+				got.Charge.End(now)
+				got.Line()
 			}
 			a.limits.Flush()
 			b.StopTimer()

@@ -50,7 +50,7 @@ func BenchmarkSharedSlot(b *testing.B) {
 // write).
 func BenchmarkSharedSpendAdmission(b *testing.B) {
 	l := newLimitsB(b)
-	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l, "bench")))
+	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l)))
 	line := &routing.Phone{Name: "2001", CallMaximum: 1e9}
 	tariff := routing.Tariff{PerMinute: 1.00, ConnectFee: 0.40, Increment: 1}
 	now := time.Now()

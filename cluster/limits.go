@@ -24,19 +24,61 @@ const (
 	DefaultPrefix  = "sipswitch"
 )
 
-// acquireScript takes a slot: KEYS[1] the key's set; ARGV max, lease in
-// ms, member. Returns 1 when taken, 0 when the key is full.
-var acquireScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
+// admitScript takes an attempt's slots and grows this host's holding of
+// a line's spend, all or nothing (Limits.Admit). KEYS: the slots' sets,
+// then the spend's hash when there is one. ARGV: the number of slots n,
+// how many of them are checked before the spend (the line's), the lease
+// in ms, the member; each slot's max; then, for the spend, this host's
+// field, its new holding, the limit (< 0: none) and the hash's TTL in
+// seconds. Returns 0 when everything was taken, i (1..n) when slot i is
+// full, n+1 when the spend would pass the limit. Amounts are decimal
+// millionths; half a millionth absorbs the doubles' rounding. With no
+// slot it is Spend.Hold.
+var admitScript = redis.NewScript(`
+local n = tonumber(ARGV[1])
+local lease = tonumber(ARGV[3])
+local now = 0
+if n > 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local lease = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + lease, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 2 * lease)
-return 1
+local function full(i)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  return redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[4 + i])
+end
+local h = 5 + n
+local spend = #KEYS > n
+local function over()
+  local limit = tonumber(ARGV[h + 2])
+  if limit < 0 then
+    return false
+  end
+  local total = tonumber(ARGV[h + 1])
+  local all = redis.call('HGETALL', KEYS[n + 1])
+  for i = 1, #all, 2 do
+    if all[i] ~= ARGV[h] then
+      total = total + (tonumber(all[i + 1]) or 0)
+    end
+  end
+  return total > limit + 0.0000005
+end
+local before = tonumber(ARGV[2])
+for i = 1, before do
+  if full(i) then return i end
+end
+if spend and over() then return n + 1 end
+for i = before + 1, n do
+  if full(i) then return i end
+end
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now + lease, ARGV[4])
+  redis.call('PEXPIRE', KEYS[i], 2 * lease)
+end
+if spend then
+  redis.call('HSET', KEYS[n + 1], ARGV[h], ARGV[h + 1])
+  redis.call('EXPIRE', KEYS[n + 1], ARGV[h + 3])
+end
+return 0
 `)
 
 // renewScript extends the lease of slots: KEYS the sets, ARGV[1] the
@@ -66,17 +108,21 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 type Limits struct {
 	rdb     redis.UniversalClient
 	prefix  string
+	host    string
 	member  string // host and boot nonce, the start of every member
 	lease   time.Duration
 	timeout time.Duration
 	log     *slog.Logger
+
+	// leaseArg and hostArg are ARGV of every admission, boxed once.
+	leaseArg, hostArg any
 
 	seq atomic.Uint64
 	// renewMu: releases hold it shared, a renewal exclusively, so a
 	// renewal never re-adds a slot a release is removing.
 	renewMu sync.RWMutex
 	mu      sync.Mutex
-	held    map[string]string // member -> key
+	held    map[slotRef]struct{}
 
 	up       atomic.Bool
 	failures atomic.Uint64
@@ -111,14 +157,15 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("cluster limits: %w", err)
 	}
-	l := &Limits{rdb: rdb, prefix: DefaultPrefix, member: host + ":" + hex.EncodeToString(nonce) + ":", lease: DefaultLease,
-		timeout: DefaultTimeout, log: slog.Default(), held: map[string]string{}}
+	l := &Limits{rdb: rdb, prefix: DefaultPrefix, host: host, member: host + ":" + hex.EncodeToString(nonce) + ":", lease: DefaultLease,
+		timeout: DefaultTimeout, log: slog.Default(), held: map[slotRef]struct{}{}}
 	for _, o := range opts {
 		o(l)
 	}
 	if l.lease < 300*time.Millisecond {
 		return nil, fmt.Errorf("cluster limits: lease %v is shorter than 300ms", l.lease)
 	}
+	l.leaseArg, l.hostArg = l.lease.Milliseconds(), host
 	l.up.Store(true)
 	l.releases, l.flushes = make(chan slotRef, 4096), make(chan chan struct{})
 	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
@@ -136,39 +183,100 @@ func (l *Limits) Key(key routing.LimitKey) string {
 	return "{" + l.prefix + "}:limit:" + kind + ":" + strconv.Itoa(key.ID)
 }
 
-// Acquire implements routing.SharedLimits.
+// Acquire implements routing.SharedLimits: Admit with one slot.
 func (l *Limits) Acquire(key routing.LimitKey, max int) (func(), bool) {
-	k := l.Key(key)
+	req := routing.SharedAdmission{NSlots: 1}
+	req.Slots[0] = routing.SlotRequest{Key: key, Max: max}
+	got, err := l.Admit(&req)
+	if err != nil || got.Refused != routing.AdmitOK {
+		return nil, false
+	}
+	return got.Releases[0], true
+}
+
+// Admit implements routing.SharedLimits: one script call (admitScript)
+// takes the slots and grows the spend holding, or takes nothing. The
+// slots of one admission share a member (they are in different sets).
+func (l *Limits) Admit(req *routing.SharedAdmission) (routing.SharedAdmitted, error) {
+	n := req.NSlots
+	var keyBuf [3]string
+	keys := keyBuf[:0]
+	before := 0 // the line's slot is checked before the spend
+	for i, s := range req.Slots[:n] {
+		keys = append(keys, l.Key(s.Key))
+		if s.Key.Kind == routing.LimitPhone && before == i {
+			before++
+		}
+	}
 	member := l.member + strconv.FormatUint(l.seq.Add(1), 10)
+	var argBuf [10]any
+	args := append(argBuf[:0], n, before, l.leaseArg, member)
+	for _, s := range req.Slots[:n] {
+		args = append(args, s.Max)
+	}
+	spend := req.Spend.Line != ""
+	if spend {
+		keys = append(keys, l.spendKey(req.Spend.Day, req.Spend.Line))
+		args = append(args, l.hostArg, formatAmount(req.Spend.Held), formatAmount(req.Spend.Limit), spendTTLArg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	n, err := acquireScript.Run(ctx, l.rdb, []string{k}, max, l.lease.Milliseconds(), member).Int()
+	r, err := admitScript.Run(ctx, l.rdb, keys, args...).Int()
 	if err != nil {
-		l.failed("acquire", err)
-		return nil, false
+		op := "acquire"
+		if n == 0 {
+			op = "spend hold"
+		}
+		l.failed(op, err)
+		return routing.SharedAdmitted{}, fmt.Errorf("admit %v: %w", keys, err)
 	}
 	l.ok()
-	if n != 1 {
-		return nil, false
+	switch {
+	case r == 0:
+	case r <= n:
+		return routing.SharedAdmitted{Refused: partOf(req.Slots[r-1].Key)}, nil
+	default:
+		return routing.SharedAdmitted{Refused: routing.AdmitSpend}, nil
+	}
+	var got routing.SharedAdmitted
+	if n == 0 {
+		return got, nil
 	}
 	l.mu.Lock()
-	l.held[member] = k
+	for _, k := range keys[:n] {
+		l.held[slotRef{key: k, member: member}] = struct{}{}
+	}
 	l.mu.Unlock()
+	for i, k := range keys[:n] {
+		got.Releases[i] = l.releaseFunc(slotRef{key: k, member: member})
+	}
+	return got, nil
+}
+
+// partOf is the part a full key refuses.
+func partOf(key routing.LimitKey) routing.AdmitPart {
+	if key.Kind == routing.LimitPhone {
+		return routing.AdmitLine
+	}
+	return routing.AdmitPeer
+}
+
+// releaseFunc is the release function of slot s: once only.
+func (l *Limits) releaseFunc(s slotRef) func() {
 	var once atomic.Bool
 	return func() {
-		if once.Swap(true) {
-			return
+		if !once.Swap(true) {
+			l.release(s)
 		}
-		l.release(k, member)
-	}, true
+	}
 }
 
 // release hands a slot to the releaser (releases.go); it does not wait.
-func (l *Limits) release(key, member string) {
+func (l *Limits) release(s slotRef) {
 	l.mu.Lock()
-	delete(l.held, member)
+	delete(l.held, s)
 	l.mu.Unlock()
-	l.queueRelease(slotRef{key: key, member: member})
+	l.queueRelease(s)
 }
 
 // Active counts the live slots of key on every host.
@@ -210,10 +318,10 @@ func (l *Limits) renew(ctx context.Context) {
 	l.mu.Lock()
 	keys := make([]string, 0, len(l.held))
 	args := make([]any, 1, len(l.held)+1)
-	args[0] = l.lease.Milliseconds()
-	for m, k := range l.held {
-		keys = append(keys, k)
-		args = append(args, m)
+	args[0] = l.leaseArg
+	for s := range l.held {
+		keys = append(keys, s.key)
+		args = append(args, s.member)
 	}
 	l.mu.Unlock()
 	for i := 0; i < len(keys); i += renewBatch {

@@ -29,7 +29,11 @@
 # PG [postgres://postgres@127.0.0.1:5432/test?sslmode=disable],
 # REDIS [127.0.0.1:6379], WORKDIR (keep the files), LOG_LEVEL [warn],
 # SIPSWITCH_CONFIG_EXTRA (YAML lines added to every host's config, e.g.
-# "pprof: true" to profile a host during the run).
+# "pprof: true" to profile a host during the run), SIPSWITCH_BIN (a
+# sipswitch binary to run instead of building one from this tree, e.g.
+# another commit's, for loadtest-cluster-ab.sh), PROFILE_S (with pprof:
+# true, seconds of host 1's CPU profile taken during the load, written to
+# host1.cpu.pprof in WORKDIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -95,7 +99,11 @@ ulimit -n 65536 2>/dev/null || true
 SC=$ROOT/testdata/sipp
 
 echo "== building"
-go build -o "$WORK/sipswitch" ./cmd/sipswitch
+if [[ -n ${SIPSWITCH_BIN:-} ]]; then
+	cp "$SIPSWITCH_BIN" "$WORK/sipswitch"
+else
+	go build -o "$WORK/sipswitch" ./cmd/sipswitch
+fi
 go build -o "$WORK/gendb" ./cmd/gendb
 # Inside route 0's prefix ("10000"), whatever ROUTES is.
 CALLED=10000123456
@@ -187,8 +195,15 @@ for n in $(seq "$HOSTS"); do
 	uac "$n" "$CALLS" "$RATE" "$CALL_MS" load &
 	UACS+=($!)
 done
+if [[ -n ${PROFILE_S:-} ]]; then
+	# Two seconds in, so the profile is of the load, not its ramp.
+	(sleep 2 && curl -sf -o "$WORK/host1.cpu.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/profile?seconds=$PROFILE_S" ||
+		echo "loadtest-cluster: no profile of host1 (pprof: true in SIPSWITCH_CONFIG_EXTRA?)" >&2) &
+	PROF=$!
+fi
 FAILED_RUNS=0
 for p in "${UACS[@]}"; do wait "$p" || FAILED_RUNS=$((FAILED_RUNS + 1)); done
+[[ -n ${PROF:-} ]] && wait "$PROF"
 T1=$(date +%s.%N)
 SERVERS=$(($(servers_ticks) - SERVERS0))
 HZ=$(getconf CLK_TCK)

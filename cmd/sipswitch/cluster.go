@@ -60,7 +60,7 @@ func (d *daemon) spendLedger(ctx context.Context, loc *time.Location) (*routing.
 		spend := routing.NewSpendLedger(loc)
 		return spend, d.svc.RestoreSpend(ctx, spend, time.Now())
 	}
-	spend := routing.NewSpendLedger(loc, routing.WithSharedSpend(cluster.NewSpend(d.limits, d.host)))
+	spend := routing.NewSpendLedger(loc, routing.WithSharedSpend(cluster.NewSpend(d.limits)))
 	if err := d.svc.RestoreOwnSpend(ctx, spend, time.Now(), d.host); err != nil {
 		return nil, err
 	}

@@ -295,8 +295,20 @@ func (l *Limits) Held() int {
 	return len(l.held)
 }
 
-// Run renews the held slots' leases every Lease/3 until ctx ends.
+// Run renews the held slots' leases every Lease/3 until ctx ends. It
+// first loads the scripts into Redis, so that the first admission is one
+// EVALSHA rather than a NOSCRIPT answer and an EVAL (as after Redis
+// restarted empty: then once per script).
 func (l *Limits) Run(ctx context.Context) {
+	for _, s := range []*redis.Script{admitScript, renewScript} {
+		lctx, cancel := context.WithTimeout(ctx, l.timeout)
+		err := s.Load(lctx, l.rdb).Err()
+		cancel()
+		if err != nil {
+			l.failed("load scripts", err)
+			break
+		}
+	}
 	t := time.NewTicker(l.lease / 3)
 	defer t.Stop()
 	for {

@@ -61,7 +61,7 @@ type call struct {
 	// otherwise (takeLine).
 	pendingLine *routing.Phone
 	b           atomic.Pointer[leg]
-	attempts int
+	attempts    int
 	// diversions are the lines that sent the call on, oldest first.
 	diversions []diversion
 	// line is whose call this is (record.go): it pays, its spend limit

@@ -34,6 +34,13 @@ func (d *daemon) startSharedLimits(ctx context.Context) ([]routing.CallControlOp
 	// One attempt per round trip: the lease and the caller's retry
 	// policy (next peer, 503) are the retries.
 	opts.MaxRetries = -1
+	// RESP2: the scripts answer integers either way, and RESP3 makes the
+	// client look for push notifications (which this client never asks
+	// for) before every command of the call path. The pool's default
+	// size (10 per CPU) is far above the admissions in flight at once.
+	if opts.Protocol == 0 {
+		opts.Protocol = 2
+	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = c.RedisTimeout, c.RedisTimeout, c.RedisTimeout
 	rdb := redis.NewClient(opts)
 	limits, err := cluster.NewLimits(rdb, d.host, cluster.WithLease(c.Lease), cluster.WithTimeout(c.RedisTimeout),

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
@@ -27,22 +25,10 @@ func (d *daemon) startSharedLimits(ctx context.Context) ([]routing.CallControlOp
 	if c.Redis == "" {
 		return nil, nil
 	}
-	opts, err := redis.ParseURL(c.Redis)
+	rdb, err := cluster.NewClient(c.Redis, c.RedisTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("cluster.redis: %w", err)
 	}
-	// One attempt per round trip: the lease and the caller's retry
-	// policy (next peer, 503) are the retries.
-	opts.MaxRetries = -1
-	// RESP2: the scripts answer integers either way, and RESP3 makes the
-	// client look for push notifications (which this client never asks
-	// for) before every command of the call path. The pool's default
-	// size (10 per CPU) is far above the admissions in flight at once.
-	if opts.Protocol == 0 {
-		opts.Protocol = 2
-	}
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = c.RedisTimeout, c.RedisTimeout, c.RedisTimeout
-	rdb := redis.NewClient(opts)
 	limits, err := cluster.NewLimits(rdb, d.host, cluster.WithLease(c.Lease), cluster.WithTimeout(c.RedisTimeout),
 		cluster.WithPrefix(c.KeyPrefix), cluster.WithLogger(d.log))
 	if err != nil {

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,22 +14,36 @@ import (
 	"github.com/sipswitch/sipswitch/routing"
 )
 
-// roundTrips counts the round trips a client makes: commands (n) and
-// pipelines (pipelines) apart, since only the releaser pipelines.
-type roundTrips struct{ n, pipelines atomic.Int64 }
+// roundTrips counts the round trips a client makes that run a script
+// (admissions, spend writes; a pipeline of several is one), and the
+// others (releases, pings).
+type roundTrips struct{ scripts, others atomic.Int64 }
+
+func isScript(cmd redis.Cmder) bool {
+	name := strings.ToLower(cmd.Name())
+	return name == "evalsha" || name == "eval"
+}
 
 func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.n.Add(1)
+		if isScript(cmd) {
+			r.scripts.Add(1)
+		} else {
+			r.others.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
 
 func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		r.pipelines.Add(1)
+		if len(cmds) > 0 && isScript(cmds[0]) {
+			r.scripts.Add(1)
+		} else {
+			r.others.Add(1)
+		}
 		return next(ctx, cmds)
 	}
 }
@@ -72,13 +87,31 @@ func newAdmissionBench(b *testing.B) *admissionBench {
 		tariff: routing.Tariff{PerMinute: 1.00, ConnectFee: 0.40, Increment: 1}}
 }
 
+// call admits one call on its first peer and ends it; spend: the line's
+// first billing step is reserved with the slots and given back.
+func (a *admissionBench) call(b *testing.B, spend bool, now time.Time) {
+	adm := routing.Admission{SlotLine: a.line, Peer: a.peer, Now: now}
+	if spend {
+		adm.SpendLine, adm.Tariff = a.line, a.tariff
+	}
+	got := a.calls.Admit(adm)
+	if got.Refused != routing.AdmitOK {
+		b.Errorf("refused: %v", got.Refused)
+		return
+	}
+	got.Peer()
+	got.Charge.End(now)
+	got.Line()
+}
+
 // BenchmarkCallAdmission is the Redis work of a call on a host of a
 // cluster: admitted on its first peer (line slot, peer slot and, in
 // /spend, the first billing step of a line with a call_maximum), then
-// ended. trips/op are the admission's round trips (commands; the
-// releases, pipelined by the releaser, and the spend's write-back as the
-// call ends are not counted). cpu-us/op is the process's CPU per call,
-// all of it.
+// ended. In the serial runs trips/op are the admission's script round
+// trips alone; in /parallel (16 calls per core at once) they are every
+// script round trip per call, the spend's write-back as the call ends
+// included, which calls share. The releases (pipelined by the releaser)
+// are not counted. cpu-us/op is the process's CPU per call, all of it.
 func BenchmarkCallAdmission(b *testing.B) {
 	for _, spend := range []bool{false, true} {
 		name := "slots"
@@ -93,16 +126,16 @@ func BenchmarkCallAdmission(b *testing.B) {
 			cpu0 := cpuTime(b)
 			b.ResetTimer()
 			for range b.N {
-				t0 := a.trips.n.Load()
 				adm := routing.Admission{SlotLine: a.line, Peer: a.peer, Now: now}
 				if spend {
 					adm.SpendLine, adm.Tariff = a.line, a.tariff
 				}
+				t0 := a.trips.scripts.Load()
 				got := a.calls.Admit(adm)
+				admitTrips += a.trips.scripts.Load() - t0
 				if got.Refused != routing.AdmitOK {
 					b.Fatalf("refused: %v", got.Refused)
 				}
-				admitTrips += a.trips.n.Load() - t0
 				got.Peer()
 				got.Charge.End(now)
 				got.Line()
@@ -111,6 +144,24 @@ func BenchmarkCallAdmission(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
 			b.ReportMetric(float64(admitTrips)/float64(b.N), "trips/op")
+		})
+		b.Run(name+"/parallel", func(b *testing.B) {
+			a := newAdmissionBench(b)
+			now := time.Now()
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			t0 := a.trips.scripts.Load()
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					a.call(b, spend, now)
+				}
+			})
+			a.limits.Flush()
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+			b.ReportMetric(float64(a.trips.scripts.Load()-t0)/float64(b.N), "trips/op")
 		})
 	}
 }

@@ -127,11 +127,13 @@ type Limits struct {
 	up       atomic.Bool
 	failures atomic.Uint64
 
-	releases  chan slotRef // to the releaser
-	flushes   chan chan struct{}
-	stop      chan struct{}
-	stopped   chan struct{}
-	closeOnce sync.Once
+	admits       chan *admission // to the admitter (admitter.go)
+	admitterDone chan struct{}
+	releases     chan slotRef // to the releaser
+	flushes      chan chan struct{}
+	stop         chan struct{}
+	stopped      chan struct{}
+	closeOnce    sync.Once
 }
 
 // LimitsOption configures NewLimits.
@@ -169,7 +171,9 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 	l.up.Store(true)
 	l.releases, l.flushes = make(chan slotRef, 4096), make(chan chan struct{})
 	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
+	l.admits, l.admitterDone = make(chan *admission), make(chan struct{})
 	go l.releaser()
+	go l.admitter()
 	return l, nil
 }
 
@@ -209,26 +213,25 @@ func (l *Limits) Admit(req *routing.SharedAdmission) (routing.SharedAdmitted, er
 		}
 	}
 	member := l.member + strconv.FormatUint(l.seq.Add(1), 10)
-	var argBuf [10]any
-	args := append(argBuf[:0], n, before, l.leaseArg, member)
+	a := admissions.Get().(*admission)
+	defer admissions.Put(a)
+	a.keys = append(a.keyBuf[:0], keys...)
+	a.args = append(a.argBuf[:0], n, before, l.leaseArg, member)
 	for _, s := range req.Slots[:n] {
-		args = append(args, s.Max)
+		a.args = append(a.args, s.Max)
 	}
-	spend := req.Spend.Line != ""
-	if spend {
-		keys = append(keys, l.spendKey(req.Spend.Day, req.Spend.Line))
-		args = append(args, l.hostArg, formatAmount(req.Spend.Held), formatAmount(req.Spend.Limit), spendTTLArg)
+	if req.Spend.Line != "" {
+		a.keys = append(a.keys, l.spendKey(req.Spend.Day, req.Spend.Line))
+		a.args = append(a.args, l.hostArg, formatAmount(req.Spend.Held), formatAmount(req.Spend.Limit), spendTTLArg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
-	defer cancel()
-	r, err := admitScript.Run(ctx, l.rdb, keys, args...).Int()
+	r, err := l.run(a)
 	if err != nil {
 		op := "acquire"
 		if n == 0 {
 			op = "spend hold"
 		}
 		l.failed(op, err)
-		return routing.SharedAdmitted{}, fmt.Errorf("admit %v: %w", keys, err)
+		return routing.SharedAdmitted{}, fmt.Errorf("admit %v: %w", a.keys, err)
 	}
 	l.ok()
 	switch {

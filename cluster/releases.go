@@ -98,9 +98,11 @@ func (l *Limits) Flush() {
 	}
 }
 
-// Close sends the releases still waiting and stops the releaser; slots
-// released after it are freed by their lease.
+// Close sends the releases still waiting and stops the releaser and the
+// admitter; slots released after it are freed by their lease, admissions
+// after it are refused.
 func (l *Limits) Close() {
 	l.closeOnce.Do(func() { close(l.stop) })
 	<-l.stopped
+	<-l.admitterDone
 }

@@ -110,8 +110,8 @@ func (a *admissionBench) call(b *testing.B, spend bool, now time.Time) {
 // ended. In the serial runs trips/op are the admission's script round
 // trips alone; in /parallel (16 calls per core at once) they are every
 // script round trip per call, the spend's write-back as the call ends
-// included, which calls share. The releases (pipelined by the releaser)
-// are not counted. cpu-us/op is the process's CPU per call, all of it.
+// included, which calls share. The releases (sent with admissions, or
+// on their own) are not counted. cpu-us/op is the process's CPU per call, all of it.
 func BenchmarkCallAdmission(b *testing.B) {
 	for _, spend := range []bool{false, true} {
 		name := "slots"

@@ -33,23 +33,31 @@
 // script call whose answer is lost (timeout) may have taken its slots:
 // they are not renewed and lapse with their lease.
 //
+// One goroutine, the sender (sender.go), makes these round trips, and
+// those of releases and renewals: what is waiting when it wakes goes in
+// one pipeline, so under load calls share round trips, and a call's
+// releases ride on later calls' admissions.
+//
 // Scripts run as EVALSHA; Run loads them first, so a NOSCRIPT answer and
 // an EVAL (a second round trip) happen only after Redis restarted empty,
-// once per script.
+// once per script. The daemon's client (NewClient) skips go-redis's check
+// of a pooled connection before each command, a system call, and sends a
+// command that meets a connection Redis closed again instead.
 //
 // # Releases and leases
 //
 // The owning host renews the lease of every slot it holds every
-// Lease/3 (one script call for all of them). A host that dies renews
+// Lease/3 (a script call per 500 slots, in one round trip). A host that dies renews
 // nothing: its slots stop counting when their lease ends, at most Lease
 // (default 6 s) after its last renewal, and are removed by the next
 // admission of the key. Freeing is ZREM of the call's own member: freeing
 // twice, or freeing after the lease ended, removes nothing else, so a
 // slot is never double-freed. Releases leave the call's goroutine at once
-// and are pipelined by one goroutine (releases.go), many calls' to a
-// round trip under load. Renewal and release take a lock in opposite
-// modes so a renewal in flight cannot re-add a slot a release has just
-// removed.
+// and go to Redis with the next admission's round trip, or on their own
+// after 20 ms (releaseLinger) when none comes: a slot is counted at most
+// that long after its call ended. Renewals are sent by the same goroutine
+// as releases, built from the slots held when sent, so a renewal never
+// re-adds a slot a release removed.
 //
 // Renewing costs Redis one script call per 500 held slots every Lease/3,
 // about 1.5 us of its CPU per slot: 10,000 calls up on a host with a

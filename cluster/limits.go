@@ -117,23 +117,21 @@ type Limits struct {
 	// leaseArg and hostArg are ARGV of every admission, boxed once.
 	leaseArg, hostArg any
 
-	seq atomic.Uint64
-	// renewMu: releases hold it shared, a renewal exclusively, so a
-	// renewal never re-adds a slot a release is removing.
-	renewMu sync.RWMutex
-	mu      sync.Mutex
-	held    map[slotRef]struct{}
+	seq  atomic.Uint64
+	mu   sync.Mutex
+	held map[slotRef]struct{}
 
 	up       atomic.Bool
 	failures atomic.Uint64
 
-	admits       chan *admission // to the admitter (admitter.go)
-	admitterDone chan struct{}
-	releases     chan slotRef // to the releaser
-	flushes      chan chan struct{}
-	stop         chan struct{}
-	stopped      chan struct{}
-	closeOnce    sync.Once
+	// To the sender (sender.go).
+	admits     chan *admission
+	releases   chan slotRef
+	flushes    chan chan struct{}
+	renewals   chan chan error
+	stop       chan struct{}
+	senderDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // LimitsOption configures NewLimits.
@@ -169,11 +167,10 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 	}
 	l.leaseArg, l.hostArg = l.lease.Milliseconds(), host
 	l.up.Store(true)
-	l.releases, l.flushes = make(chan slotRef, 4096), make(chan chan struct{})
-	l.stop, l.stopped = make(chan struct{}), make(chan struct{})
-	l.admits, l.admitterDone = make(chan *admission), make(chan struct{})
-	go l.releaser()
-	go l.admitter()
+	l.admits, l.releases = make(chan *admission), make(chan slotRef, 4096)
+	l.flushes, l.renewals = make(chan chan struct{}), make(chan chan error)
+	l.stop, l.senderDone = make(chan struct{}), make(chan struct{})
+	go l.sender()
 	return l, nil
 }
 
@@ -274,7 +271,7 @@ func (l *Limits) releaseFunc(s slotRef) func() {
 	}
 }
 
-// release hands a slot to the releaser (releases.go); it does not wait.
+// release hands a slot to the sender (sender.go); it does not wait.
 func (l *Limits) release(s slotRef) {
 	l.mu.Lock()
 	delete(l.held, s)
@@ -324,31 +321,19 @@ func (l *Limits) Run(ctx context.Context) {
 	}
 }
 
-// renewBatch bounds one script call's keys.
-const renewBatch = 500
-
+// renew has the sender renew the held slots' leases, then checks that
+// Redis answers.
 func (l *Limits) renew(ctx context.Context) {
-	l.renewMu.Lock()
-	defer l.renewMu.Unlock()
-	l.mu.Lock()
-	keys := make([]string, 0, len(l.held))
-	args := make([]any, 1, len(l.held)+1)
-	args[0] = l.leaseArg
-	for s := range l.held {
-		keys = append(keys, s.key)
-		args = append(args, s.member)
+	done := make(chan error, 1)
+	select {
+	case l.renewals <- done:
+	case <-l.senderDone:
+		return
+	case <-ctx.Done():
+		return
 	}
-	l.mu.Unlock()
-	for i := 0; i < len(keys); i += renewBatch {
-		j := min(i+renewBatch, len(keys))
-		batch := append([]any{args[0]}, args[1+i:1+j]...)
-		rctx, cancel := context.WithTimeout(ctx, l.timeout)
-		err := renewScript.Run(rctx, l.rdb, keys[i:j], batch...).Err()
-		cancel()
-		if err != nil {
-			l.failed("renew", err)
-			return
-		}
+	if err := <-done; err != nil {
+		return
 	}
 	if err := l.Ping(ctx); err == nil {
 		l.ok()

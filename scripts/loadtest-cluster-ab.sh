@@ -1,60 +1,80 @@
 #!/usr/bin/env bash
-# What shared limits cost a call, for two builds side by side:
-# scripts/loadtest-cluster.sh run ROUNDS times for each of four
-# configurations, interleaved (A local, A shared, B local, B shared, then
-# again) so the machine's drift falls on all of them: builds A and B, each
-# with the limits in memory (SHARED=0) and in Redis (SHARED=1), on one host
-# on PostgreSQL by default. Prints a table of the switch's CPU per call
-# and PostgreSQL's and Redis's, the means, and for each build its shared
-# run's CPU per call over its local run's. Exits 1 when any run had a
-# failed call.
+# What shared limits cost a call, for two builds side by side: each round
+# runs scripts/loadtest-cluster.sh with four hosts on one PostgreSQL store
+# under the same SIPp load at the same time, build A and build B each with
+# the limits in memory and in Redis (HOST_BINS, HOST_SHARED), so the
+# machine's load at the time falls on all four alike; the hosts' places
+# rotate from round to round. Prints each host's CPU per call, and per
+# round and as the median over the rounds each build's shared run over
+# its local one. Exits 1 when any run had a failed call.
 #
 # Variables: A_NAME, B_NAME (labels) [a, b], A_BIN, B_BIN (sipswitch
-# binaries; default: this tree's), ROUNDS [3], and those of
-# loadtest-cluster.sh, with HOSTS [1], RATE [300], DURATION [20].
+# binaries; default: this tree's), ROUNDS [5], and those of
+# loadtest-cluster.sh, with RATE per host [100] and DURATION [30].
 #
 #	A_NAME=before A_BIN=/tmp/sipswitch-main B_NAME=after scripts/loadtest-cluster-ab.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "loadtest-cluster-ab: ROUNDS must be a positive integer, got '$ROUNDS'" >&2; exit 2; }
 A_NAME=${A_NAME:-a} B_NAME=${B_NAME:-b}
-export HOSTS=${HOSTS:-1} RATE=${RATE:-300} DURATION=${DURATION:-20}
+export RATE=${RATE:-100} DURATION=${DURATION:-30}
 OUT=$(mktemp -d /tmp/sipswitch-cluster-ab.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
-# One build of this tree for whichever side names no binary, so both
-# sides' runs start the same binary.
+# One build of this tree for whichever side names no binary.
 if [[ -z ${A_BIN:-} || -z ${B_BIN:-} ]]; then
 	go build -o "$OUT/sipswitch" ./cmd/sipswitch
 fi
 A_BIN=${A_BIN:-$OUT/sipswitch} B_BIN=${B_BIN:-$OUT/sipswitch}
+labels=("$A_NAME-local" "$A_NAME-shared" "$B_NAME-local" "$B_NAME-shared")
+bins=("$A_BIN" "$A_BIN" "$B_BIN" "$B_BIN")
+shared=(0 1 0 1)
 rc=0
+: >"$OUT/table"
 for r in $(seq 1 "$ROUNDS"); do
-	for side in A B; do
-		name=$A_NAME bin=$A_BIN
-		[[ $side = B ]] && name=$B_NAME bin=$B_BIN
-		for shared in 0 1; do
-			label=$name-local
-			[[ $shared = 1 ]] && label=$name-shared
-			echo "== round $r, $label" >&2
-			if ! SHARED=$shared SIPSWITCH_BIN="$bin" scripts/loadtest-cluster.sh >"$OUT/$r-$label.out" 2>&1; then
-				rc=1
-			fi
-			grep -E "^(host1|PostgreSQL and Redis CPU):" "$OUT/$r-$label.out" >&2 || tail -20 "$OUT/$r-$label.out" >&2
-		done
+	order=() hb=() hs=()
+	for i in 0 1 2 3; do
+		k=$(((i + r - 1) % 4))
+		order+=("${labels[$k]}") hb+=("${bins[$k]}") hs+=("${shared[$k]}")
 	done
+	echo "== round $r: hosts 1-4 are ${order[*]}" >&2
+	if ! HOSTS=4 HOST_BINS="${hb[*]}" HOST_SHARED="${hs[*]}" scripts/loadtest-cluster.sh >"$OUT/$r.out" 2>&1; then
+		rc=1
+	fi
+	for i in 0 1 2 3; do
+		line=$(grep "^host$((i + 1)):" "$OUT/$r.out" || true)
+		[[ -n $line ]] || { tail -20 "$OUT/$r.out" >&2; continue; }
+		echo "$line" >&2
+		failed=$(sed -n 's/^host[0-9]*: .* \([0-9]*\) failed,.*/\1/p' <<<"$line")
+		us=$(sed -n 's/^host[0-9]*:.* = \([0-9]*\) us per call.*/\1/p' <<<"$line")
+		printf '%-6s %-16s %6s %8s %12s\n' "$r" "${order[$i]}" "host$((i + 1))" "$failed" "$us" >>"$OUT/table"
+	done
+	grep "^PostgreSQL and Redis CPU:" "$OUT/$r.out" >&2 || true
 done
 echo
-printf '%-6s %-16s %8s %14s %18s\n' round setting failed "cpu us/call" "pg+redis us/call"
-for f in "$OUT"/*.out; do
-	b=$(basename "$f" .out)
-	failed=$(sed -n 's/^host1: .* \([0-9]*\) failed,.*/\1/p' "$f")
-	us=$(sed -n 's/^host1:.* = \([0-9]*\) us per call.*/\1/p' "$f")
-	srv=$(sed -n 's/^PostgreSQL and Redis CPU:.* = \([0-9]*\) us per call.*/\1/p' "$f")
-	printf '%-6s %-16s %8s %14s %18s\n' "${b%%-*}" "${b#*-}" "${failed:-?}" "${us:-?}" "${srv:-?}"
-done | sort -k1,1n -k2,2 | tee "$OUT/table"
-awk '{ n[$2]++; us[$2] += $4; srv[$2] += $5 } END {
-	for (k in n) { m[k] = us[k] / n[k]; printf "mean   %-16s %8s %14.0f %18.0f\n", k, "", m[k], srv[k] / n[k] }
-	for (k in n) if (k ~ /-shared$/) { l = k; sub(/-shared$/, "-local", l); if (l in m) printf "%s: shared over local %+.1f%%\n", substr(k, 1, length(k) - 7), (m[k] / m[l] - 1) * 100 }
-}' "$OUT/table"
+printf '%-6s %-16s %6s %8s %12s\n' round setting host failed "cpu us/call"
+sort -k1,1n -k2,2 "$OUT/table"
+awk -v a="$A_NAME" -v b="$B_NAME" '
+	{ us[$1, $2] = $5; rounds[$1] = 1 }
+	function median(v, n,   i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	END {
+		split(a " " b, names, " ")
+		for (k = 1; k <= 2; k++) {
+			name = names[k]; n = 0; line = ""
+			for (r in rounds) if (us[r, name "-local"] > 0 && us[r, name "-shared"] > 0) {
+				v[++n] = (us[r, name "-shared"] / us[r, name "-local"] - 1) * 100
+				line = line sprintf(" %+.1f%%", v[n])
+			}
+			if (n) printf "%s: shared over local, per round:%s; median %+.1f%%\n", name, line, median(v, n)
+			n = 0
+			for (r in rounds) if (us[r, name "-shared"] > 0) { w[++n] = us[r, name "-shared"] }
+			if (n) printf "%s-shared: median %.0f us per call\n", name, median(w, n)
+			n = 0
+			for (r in rounds) if (us[r, name "-local"] > 0) { w[++n] = us[r, name "-local"] }
+			if (n) printf "%s-local: median %.0f us per call\n", name, median(w, n)
+		}
+	}' "$OUT/table"
 exit $rc

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,8 +16,8 @@ import (
 )
 
 // roundTrips counts the round trips a client makes that run a script
-// (admissions, spend writes; a pipeline of several is one), and the
-// others (releases, pings).
+// (admissions, spend writes; a pipeline of several, releases riding
+// along, is one), and the others (releases alone, pings).
 type roundTrips struct{ scripts, others atomic.Int64 }
 
 func isScript(cmd redis.Cmder) bool {
@@ -39,7 +40,7 @@ func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && isScript(cmds[0]) {
+		if slices.ContainsFunc(cmds, isScript) {
 			r.scripts.Add(1)
 		} else {
 			r.others.Add(1)

@@ -32,8 +32,8 @@
 # "pprof: true" to profile a host during the run), SIPSWITCH_BIN (a
 # sipswitch binary to run instead of building one from this tree, e.g.
 # another commit's, for loadtest-cluster-ab.sh), PROFILE_S (with pprof:
-# true, seconds of host 1's CPU profile taken during the load, written to
-# host1.cpu.pprof in WORKDIR), HOST_BINS and HOST_SHARED (a binary and a
+# true, seconds of each host's CPU profile taken during the load, written
+# to hostN.cpu.pprof in WORKDIR), HOST_BINS and HOST_SHARED (a binary and a
 # SHARED per host, space-separated, overriding SIPSWITCH_BIN and SHARED:
 # hosts of different builds or settings under the same load at the same
 # time, as loadtest-cluster-ab.sh runs them; HOSTS may then be 4, and the
@@ -212,15 +212,18 @@ for n in $(seq "$HOSTS"); do
 	uac "$n" "$CALLS" "$RATE" "$CALL_MS" load &
 	UACS+=($!)
 done
+PROFS=()
 if [[ -n ${PROFILE_S:-} ]]; then
-	# Two seconds in, so the profile is of the load, not its ramp.
-	(sleep 2 && curl -sf -o "$WORK/host1.cpu.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/profile?seconds=$PROFILE_S" ||
-		echo "loadtest-cluster: no profile of host1 (pprof: true in SIPSWITCH_CONFIG_EXTRA?)" >&2) &
-	PROF=$!
+	for n in $(seq "$HOSTS"); do
+		# Two seconds in, so the profile is of the load, not its ramp.
+		(sleep 2 && curl -sf -o "$WORK/host$n.cpu.pprof" "http://127.0.0.$n:$HTTP_PORT/debug/pprof/profile?seconds=$PROFILE_S" ||
+			echo "loadtest-cluster: no profile of host$n (pprof: true in SIPSWITCH_CONFIG_EXTRA?)" >&2) &
+		PROFS+=($!)
+	done
 fi
 FAILED_RUNS=0
 for p in "${UACS[@]}"; do wait "$p" || FAILED_RUNS=$((FAILED_RUNS + 1)); done
-[[ -n ${PROF:-} ]] && wait "$PROF"
+for p in "${PROFS[@]}"; do wait "$p"; done
 T1=$(date +%s.%N)
 SERVERS=$(($(servers_ticks) - SERVERS0))
 HZ=$(getconf CLK_TCK)

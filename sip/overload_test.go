@@ -100,11 +100,16 @@ func TestOverloadShedsNewInvitesOnly(t *testing.T) {
 	defer stop()
 	shed := false
 	for i := 0; i < 30 && !shed; i++ {
-		// An authenticated INVITE reaches its handler, which measures its
-		// wait; a bare one is challenged in the read loop, unmeasured
-		// (challengeraw.go).
-		if d, err := phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP); err == nil {
-			d.Bye(ctx)
+		// An INVITE with credentials reaches its handler, which measures
+		// its wait (these are for another realm: a quick 403 that does not
+		// count towards blocking the address); a bare one is
+		// challenged in the read loop, unmeasured (challengeraw.go).
+		for range 3 {
+			measured := sip.NewRequest(sip.INVITE, phone.URI("442001", sw))
+			measured.AppendHeader(sip.NewHeader("Proxy-Authorization", `Digest username="1001", realm="elsewhere", nonce="n", uri="sip:442001@127.0.0.1", response="00000000000000000000000000000000"`))
+			if res, err := phone.Client.Do(ctx, measured); err != nil || res.StatusCode != 403 {
+				t.Fatalf("INVITE with malformed credentials: %v %v", res, err)
+			}
 		}
 		code, res := bareInvite(ctx, t, phone, sw, "442001")
 		switch code {
@@ -233,7 +238,7 @@ func TestShedDecision(t *testing.T) {
 		req := sip.NewRequest(sip.INVITE, phone.URI(called, sw))
 		req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK"+called))
 		if creds {
-			req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Digest username="1001"`))
+			req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Digest username="1001", realm="elsewhere", nonce="n", uri="sip:442001@127.0.0.1", response="00000000000000000000000000000000"`))
 		}
 		return req
 	}

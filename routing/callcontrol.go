@@ -161,7 +161,7 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 	}
 	// Peers are identified by where the switch sends their calls: each
 	// destination and the proxy, at its port (5060 when it names none).
-	// The Peer pointers are the routing state's, so AcquirePeer sees the
+	// The Peer pointers are the routing state's, so Admit sees the
 	// same object whichever way the core found it.
 	for _, p := range snap.Peers {
 		peer := state.Peer(p.ID)

@@ -27,7 +27,15 @@ func (c *call) deliver(target string, caller *routing.Phone) result {
 		c.rec.Direction = records.Local
 		return c.ringTrunk(t)
 	}
-	return c.routeOut(target, caller)
+	res := c.routeOut(target, caller)
+	if res.code != 486 && !c.takeLine() {
+		// No attempt was admitted (no route, barred, every peer full): a
+		// line at its totalmaximum is busy whatever it dialled, as the
+		// rendered dialplan checks its GROUP_COUNT before routing. Only
+		// failed calls pay this round trip on a cluster.
+		return result{code: 486, reason: "Busy Here"}
+	}
+	return res
 }
 
 // takeLine takes the slot of the calling line the call has yet to take

@@ -188,8 +188,10 @@
 // local line or trunk rings, and for a call routed outside with its first
 // admitted attempt (Directory.Admit), so that on a host of a cluster the
 // line's slot, the peer's and the spend's first step cost one round trip
-// to Redis together; such a call therefore answers its routing failure
-// (404, 403 barred, 488) before its line's 486.
+// to Redis together; a call none of whose attempts was admitted (no
+// route, barred, every peer full) takes the line's slot after its
+// routing failed, so that a line at its totalmaximum is busy (486)
+// whatever it dialled, as the rendered dialplan answers.
 // The line's destinations apply on busy (btype/bnumber, default code 486),
 // no answer (dtype/dnumber, 480) and unregistered (utype/unumber, 480):
 // type "hangup", an empty type or an empty number ends the call with that

@@ -300,3 +300,37 @@ func TestFailureCauseIsOneVocabulary(t *testing.T) {
 		t.Errorf("per-call failures busy %d other %d, want 1 and 0", st.FailedBusy, st.FailedOther)
 	}
 }
+
+// A line at its totalmaximum is busy whatever it dials, an unroutable
+// number included, as the rendered dialplan checks the line's
+// GROUP_COUNT before it routes: the line's slot, taken with a routed
+// call's first admitted attempt, is checked after a routing failure too.
+func TestLineAtTotalMaximumIsBusyWhateverItDials(t *testing.T) {
+	f, ctx := newFixture(t)
+	f.dir.edit(func() { f.dir.phones["1001"].TotalMaximum = 1 })
+	f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+	sw := f.s.Addrs()[0]
+	_, err := f.phone.Call(ctx, sw, "999999", "1001", "secret1001", callerSDP)
+	free := siptest.StatusOf(err)
+	if free == 0 || free == 486 {
+		t.Fatalf("an unroutable number from a free line: %d (%v)", free, err)
+	}
+	eventually(t, "the refused call's slot released", func() bool { return f.dir.activeSlots() == 0 })
+	d, err := f.phone.Call(ctx, sw, "441234", "1001", "secret1001", callerSDP)
+	if err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	for _, called := range []string{"999999", "441235"} {
+		_, err = f.phone.Call(ctx, sw, called, "1001", "secret1001", callerSDP)
+		if got := siptest.StatusOf(err); got != 486 {
+			t.Errorf("%s from a line at its totalmaximum: %d (%v), want 486", called, got, err)
+		}
+	}
+	if n := f.carrier1.Invites.Load(); n != 1 {
+		t.Errorf("the carrier got %d INVITEs, want 1", n)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 })
+}

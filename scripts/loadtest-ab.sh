@@ -46,7 +46,7 @@ for f in "$OUT"/*.out; do
 	blocks=$(grep -c "over the flood limit" "$OUT/$b.d/sipswitch.err" 2>/dev/null || true)
 	printf '%-6s %-10s %8s %8s %14s %14s %12s\n' "${b%%-*}" "${b#*-}" "${cps:-?}" "${failed:-?}" "${us:-?}" "${sys:-?}" "${blocks:-0}"
 done | tee "$OUT/table"
-awk -v a="$A_NAME" -v b="$B_NAME" '{ n[$2]++; cps[$2] += $3; us[$2] += $5; sys[$2] += $6 } END {
+awk -v a="$A_NAME" -v b="$B_NAME" '$5 != "?" { n[$2]++; cps[$2] += $3; us[$2] += $5; sys[$2] += $6 } END {
 	for (k in n) printf "mean   %-10s %8.1f %8s %14.0f %14.0f\n", k, cps[k] / n[k], "", us[k] / n[k], sys[k] / n[k]
 	if (n[a] && n[b] && us[a] > 0) printf "%s vs %s: CPU per call %+.1f%%, kernel part %+.0f us\n", b, a, 100 * (us[b] / n[b] / (us[a] / n[a]) - 1), sys[b] / n[b] - sys[a] / n[a]
 }' "$OUT/table"

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,24 +22,41 @@ import (
 // user later shows from its next connection, as a session keeps the role
 // it logged in with).
 //
-// Events are written in batches: the first waits eventBatch for the
-// others, which then go in one write.
+// Events are written in batches: a client woken by an event waits the
+// flush interval (WithEventFlush, default DefaultEventFlush) for the
+// others, then everything that gathered goes in one write. Each event is
+// encoded once, by the publisher (EncodeEvent), and read by every client
+// allowed to see it from the hub's ring (engine.LiveHub): the call path's
+// cost does not grow with the clients, and a client's cost is one
+// wake-up and one write per flush interval, not per event.
 //
-// Bounds: each client has a queue of WithEventBuffer events; a client
-// that falls that far behind is disconnected (an EventSource reconnects
-// after the retry the stream sets, and reloads its lists), so a slow
-// reader never holds up a call. Each write must complete within
-// eventWriteTimeout. At most WithEventClients streams are open at once;
-// another is answered 503 with Retry-After.
+// Bounds: the hub keeps the last engine.DefaultLiveRing events for all
+// clients. A client that falls further behind (its writes blocked by a
+// reader that does not read) loses the oldest and is told: an event
+// "resync" whose data is {"lost":N}, after which it should reload its
+// lists (calls/active, registrations/list) as after reconnecting; a slow
+// reader never holds up a call. The ring is every client's, so the count
+// is of all the events it missed, including those it would not have been
+// shown. Each write must complete within
+// eventWriteTimeout, or the stream ends. At most WithEventClients
+// streams are open at once; another is answered 503 with Retry-After.
 const EventsPath = "/api/events"
+
+// EventResync is the event that tells a client it lost events.
+const EventResync = "resync"
+
+// DefaultEventFlush is how long a client's events gather before one
+// write (INFERRED: a live view a tenth of a second late is still live;
+// at 1,000 calls a second a shorter one costs more writes than it shows).
+const DefaultEventFlush = 100 * time.Millisecond
 
 const (
 	eventWriteTimeout = 10 * time.Second
 	eventKeepAlive    = 15 * time.Second
 	eventRetryMillis  = 2000
-	// eventBatch is how long events gather before one write (INFERRED: a
-	// live view a fifth of a second late is still live).
-	eventBatch = 200 * time.Millisecond
+	// eventBufferKeep bounds the write buffer a client keeps between
+	// flushes (a burst's buffer is let go).
+	eventBufferKeep = 256 << 10
 )
 
 // EventsHandler serves EventsPath.
@@ -49,7 +64,7 @@ type EventsHandler struct {
 	svc     *engine.Service
 	live    engine.LiveState
 	log     *slog.Logger
-	buffer  int
+	flush   time.Duration
 	max     int32
 	open    atomic.Int32
 	session func(r *http.Request) *engine.Actor
@@ -58,9 +73,11 @@ type EventsHandler struct {
 // EventsOption configures NewEventsHandler.
 type EventsOption func(*EventsHandler)
 
-// WithEventBuffer sets each client's queue (default 1024 events: at most
-// 5,120 a second reach a client, some 1,000 calls a second).
-func WithEventBuffer(n int) EventsOption { return func(h *EventsHandler) { h.buffer = max(n, 1) } }
+// WithEventFlush sets how long a client's events gather before one write
+// (default DefaultEventFlush; 0: written as soon as the client is woken).
+func WithEventFlush(d time.Duration) EventsOption {
+	return func(h *EventsHandler) { h.flush = max(d, 0) }
+}
 
 // WithEventClients sets how many streams may be open at once (default 64).
 func WithEventClients(n int) EventsOption { return func(h *EventsHandler) { h.max = int32(max(n, 1)) } }
@@ -76,7 +93,7 @@ func WithEventLogger(l *slog.Logger) EventsOption { return func(h *EventsHandler
 
 // NewEventsHandler streams live's events.
 func NewEventsHandler(svc *engine.Service, live engine.LiveState, opts ...EventsOption) *EventsHandler {
-	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), buffer: 1024, max: 64}
+	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), flush: DefaultEventFlush, max: 64}
 	for _, o := range opts {
 		o(h)
 	}
@@ -135,11 +152,11 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.open.Add(-1)
-	// Only the events the client may see take room in its queue.
-	events, cancel := h.live.Subscribe(h.buffer, func(ev records.LiveEvent) bool {
+	// Only the events the client may see are read.
+	sub := h.live.Subscribe(func(ev records.LiveEvent) bool {
 		return (ev.Call != nil && sc.AllowsCall(ev.Call)) || (ev.Registration != nil && sc.Allows(ev.Registration.Phone))
 	})
-	defer cancel()
+	defer sub.Close()
 
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read timeout: nothing more is read.
@@ -148,111 +165,87 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	write := func(s string) bool {
+	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
-		if _, err := fmt.Fprint(w, s); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
-	if !write(fmt.Sprintf("retry: %d\n: sipswitch live events\n\n", eventRetryMillis)) {
+	if !write(fmt.Appendf(nil, "retry: %d\n: sipswitch live events\n\n", eventRetryMillis)) {
 		return
 	}
 	keep := time.NewTicker(eventKeepAlive)
 	defer keep.Stop()
-	batch := time.NewTimer(time.Hour)
-	batch.Stop()
-	defer batch.Stop()
-	var buf bytes.Buffer
-	add := func(ev records.LiveEvent) {
-		if data, show := eventData(sc, ev); show {
-			buf.WriteString("event: " + ev.Kind + "\ndata: ")
-			buf.Write(data)
-			buf.WriteString("\n\n")
-		}
-	}
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
+	defer gather.Stop()
+	var buf []byte
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-keep.C:
-			if !write(": keep-alive\n\n") {
+			if !write([]byte(": keep-alive\n\n")) {
 				return
 			}
-		case ev, ok := <-events:
-			if !ok {
-				// Dropped for falling behind: the client reconnects.
-				return
-			}
-			// The first event of a batch: the others of the next
-			// eventBatch wait in the queue, without waking this
+		case <-sub.Wait():
+			// The first event of a batch: the others of the next flush
+			// interval gather in the hub's ring without waking this
 			// goroutine, and go out in one write (a busy switch makes
-			// hundreds of events a second; one write each, to each
-			// client, cost more than the calls).
-			add(ev)
-			batch.Reset(eventBatch)
-			select {
-			case <-batch.C:
-			case <-r.Context().Done():
-				return
-			}
-			closed := false
-		drain:
-			for {
+			// thousands of events a second; a write each, to each client,
+			// cost more than the calls).
+			if h.flush > 0 {
+				gather.Reset(h.flush)
 				select {
-				case ev, ok := <-events:
-					if !ok {
-						closed = true
-						break drain
-					}
-					add(ev)
-				default:
-					break drain
+				case <-gather.C:
+				case <-r.Context().Done():
+					return
 				}
 			}
-			if buf.Len() > 0 && !write(buf.String()) {
+			events, lost := sub.Read()
+			buf = buf[:0]
+			if lost > 0 {
+				buf = fmt.Appendf(buf, "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)
+			}
+			for i := range events {
+				buf = AppendEvent(buf, &events[i])
+			}
+			if len(buf) > 0 && !write(buf) {
 				return
 			}
-			buf.Reset()
-			if closed {
-				return
+			if cap(buf) > eventBufferKeep {
+				buf = nil
 			}
 		}
 	}
 }
 
-// eventData is an event's row when the scope shows it: as the publisher
-// encoded it (EncodeEvent), or encoded here.
-func eventData(sc *engine.LineScope, ev records.LiveEvent) ([]byte, bool) {
-	switch {
-	case ev.Call != nil && sc.AllowsCall(ev.Call):
-	case ev.Registration != nil && sc.Allows(ev.Registration.Phone):
-	default:
-		return nil, false
-	}
+// AppendEvent appends the event's Server-Sent Events frame: as the
+// publisher encoded it (LiveEvent.Data), or encoded here.
+func AppendEvent(b []byte, ev *records.LiveEvent) []byte {
 	if ev.Data != nil {
-		return ev.Data, true
+		return append(b, ev.Data...)
 	}
-	data := EncodeEvent(ev)
-	return data, data != nil
-}
-
-// EncodeEvent is the row an event carries on the stream: calls/active's
-// or registrations/list's. A publisher with many stream clients sets
-// LiveEvent.Data to it once, rather than each client encoding it.
-func EncodeEvent(ev records.LiveEvent) []byte {
-	var row map[string]any
 	switch {
 	case ev.Call != nil:
-		row = CallRow(*ev.Call)
+		b = append(append(append(b, "event: "...), ev.Kind...), "\ndata: "...)
+		b = AppendCallRow(b, ev.Call)
 	case ev.Registration != nil:
-		row = RegistrationRow(engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
+		b = append(append(append(b, "event: "...), ev.Kind...), "\ndata: "...)
+		b = AppendRegistrationRow(b, &engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
 	default:
-		return nil
+		return b
 	}
-	data, err := json.Marshal(row)
-	if err != nil {
-		return nil
-	}
-	return data
+	return append(b, "\n\n"...)
+}
+
+// EncodeEvent is the event's frame on the stream: its kind and the row
+// calls/active or registrations/list would show. A publisher with many
+// stream clients sets LiveEvent.Data to it once, rather than each client
+// encoding it.
+func EncodeEvent(ev records.LiveEvent) []byte {
+	ev.Data = nil
+	// Room for a call's frame, so that it is one allocation.
+	return AppendEvent(make([]byte, 0, 512), &ev)
 }

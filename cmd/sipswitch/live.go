@@ -35,7 +35,7 @@ type liveState struct {
 type regKey struct{ phone, contact string }
 
 func newLiveState(host string) *liveState {
-	return &liveState{host: host, hub: engine.NewLiveHub(), since: map[regKey]time.Time{}}
+	return &liveState{host: host, hub: engine.NewLiveHub(engine.DefaultLiveRing), since: map[regKey]time.Time{}}
 }
 
 // attach wires the live state to the SIP core once it exists.
@@ -92,8 +92,8 @@ func (l *liveState) Unregister(ctx context.Context, line, contact string) error 
 	return nil
 }
 
-func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
-	return l.hub.Subscribe(n, keep)
+func (l *liveState) Subscribe(keep func(records.LiveEvent) bool) *engine.LiveSubscription {
+	return l.hub.Subscribe(keep)
 }
 
 // bound notes a binding seen now: an event when it is new.

@@ -22,16 +22,26 @@ const DefaultQueue = 8192
 // most 65,535 bytes with its chunks).
 const maxCaptured = 65_000
 
-// flushEvery is how often the sender wakes to send what has gathered:
-// waking per message cost the SIP core a goroutine switch per message;
-// waking every few milliseconds sends a batch with one sendmmsg(2) and
-// costs the call path a channel send alone. A capture server sees each
-// message at most this late (its timestamp is taken when it was read or
-// written).
-const flushEvery = 5 * time.Millisecond
+// DefaultFlush is how often the sender wakes to send what has gathered
+// (WithFlush): waking per message cost the SIP core a goroutine switch
+// per message; waking every few milliseconds sends a batch with a
+// sendmmsg(2) per sendBatch packets and costs the call path a copy and a
+// channel send alone. A capture server sees each message at most this
+// late (its timestamp is taken when it was read or written), which is
+// nothing to a call flow looked at afterwards.
+const DefaultFlush = 20 * time.Millisecond
 
 // sendBatch is how many packets one system call sends.
-const sendBatch = 64
+const sendBatch = 128
+
+// headRoom is the room Capture leaves before its copy of a message, where
+// the sender writes the packet's head (the HEP header and every chunk but
+// the payload's value: 117 bytes for IPv6 addresses, plus the
+// authentication key and the Call-ID), so that the message is copied
+// once, from the transport's buffer, and sent from there. A head that
+// does not fit (a Call-ID or key of a few hundred bytes) is copied with
+// the message into a buffer of its own.
+const headRoom = 320
 
 // Sender copies SIP messages to a HEPv3 capture server over UDP.
 type Sender struct {
@@ -42,6 +52,7 @@ type Sender struct {
 	log       *slog.Logger
 	now       func() time.Time
 
+	flush time.Duration
 	queue chan captured
 	bufs  sync.Pool
 	stop  chan struct{}
@@ -54,7 +65,7 @@ type captured struct {
 	at       time.Time
 	protocol uint8
 	src, dst string
-	data     *[]byte
+	data     *[]byte // headRoom bytes, then the message
 }
 
 // Option configures a Sender.
@@ -73,6 +84,16 @@ func WithQueue(n int) Option {
 	return func(s *Sender) {
 		if n > 0 {
 			s.queue = make(chan captured, n)
+		}
+	}
+}
+
+// WithFlush sets how often what has gathered is sent (default
+// DefaultFlush): the most a copy waits.
+func WithFlush(d time.Duration) Option {
+	return func(s *Sender) {
+		if d > 0 {
+			s.flush = d
 		}
 	}
 }
@@ -103,8 +124,9 @@ func New(address string, opts ...Option) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
 	}
-	s := &Sender{conn: conn, dest: dest, log: slog.New(slog.DiscardHandler), now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
-	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
+	s := &Sender{conn: conn, dest: dest, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	s.bufs.New = newBuf
 	for _, o := range opts {
 		o(s)
 	}
@@ -122,7 +144,7 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 		msg = msg[:maxCaptured]
 	}
 	buf := s.bufs.Get().(*[]byte)
-	*buf = append((*buf)[:0], msg...)
+	*buf = append((*buf)[:headRoom], msg...)
 	protocol := uint8(ProtocolTCP)
 	if transport == "UDP" || transport == "udp" {
 		protocol = ProtocolUDP
@@ -157,6 +179,8 @@ func (s *Sender) Close() error {
 	return s.conn.Close()
 }
 
+func newBuf() any { b := make([]byte, headRoom, headRoom+2048); return &b }
+
 func (s *Sender) run() {
 	defer close(s.done)
 	w, err := udpbatch.NewWriter(s.conn, sendBatch)
@@ -164,14 +188,22 @@ func (s *Sender) run() {
 		s.log.Error("capture: no batch writer; capture is off", "error", err)
 		return
 	}
-	outs := make([][]byte, sendBatch)
+	// The copies in the batch being sent, back to the pool once it is.
+	held := make([]*[]byte, 0, sendBatch)
+	spill := make([][]byte, sendBatch)
+	var head []byte
 	var lastLog time.Time
 	flush := func() {
-		if w.Len() == 0 {
+		n := w.Len()
+		if n == 0 {
 			return
 		}
-		n := w.Len()
 		failed, err := w.Flush()
+		for _, b := range held {
+			s.bufs.Put(b)
+		}
+		clear(held)
+		held = held[:0]
 		s.sent.Add(uint64(n - failed))
 		if failed > 0 {
 			s.failed.Add(uint64(failed))
@@ -182,19 +214,14 @@ func (s *Sender) run() {
 		}
 	}
 	add := func(c captured) {
-		// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
-		sipmsg.MaskSDESKeys(*c.data)
-		p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-			Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst), Payload: *c.data, CorrelationID: CallID(*c.data)}
-		i := w.Len()
-		out, err := p.AppendMarshal(outs[i][:0])
-		s.bufs.Put(c.data)
+		pkt, err := s.encode(c, &head, &spill[w.Len()])
 		if err != nil {
+			s.bufs.Put(c.data)
 			s.failed.Add(1)
 			return
 		}
-		outs[i] = out
-		w.Add(out, &s.dest)
+		w.Add(pkt, &s.dest)
+		held = append(held, c.data)
 		if w.Full() {
 			flush()
 		}
@@ -210,7 +237,7 @@ func (s *Sender) run() {
 			}
 		}
 	}
-	tick := time.NewTicker(flushEvery)
+	tick := time.NewTicker(s.flush)
 	defer tick.Stop()
 	for {
 		select {
@@ -221,6 +248,30 @@ func (s *Sender) run() {
 			return
 		}
 	}
+}
+
+// encode makes c's packet in place: the SDES keys masked, the head
+// written into the room before the message (scratch holds it first), or
+// head and message into spill when the head does not fit. The packet is
+// valid until c.data or spill is reused.
+func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
+	buf := *c.data
+	msg := buf[headRoom:]
+	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
+	sipmsg.MaskSDESKeys(msg)
+	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
+		Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst)}
+	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
+	*scratch = head
+	if err != nil {
+		return nil, err
+	}
+	if at := headRoom - len(head); at >= 0 {
+		copy(buf[at:], head)
+		return buf[at:], nil
+	}
+	*spill = append(append((*spill)[:0], head...), msg...)
+	return *spill, nil
 }
 
 // parseAddrPort reads sipgo's address strings; an unparseable one (a
@@ -234,7 +285,10 @@ func parseAddrPort(s string) netip.AddrPort {
 
 // CallID is the Call-ID of a SIP message (RFC 3261 20.8, compact form
 // "i"), "" when it has none in its headers.
-func CallID(msg []byte) string {
+func CallID(msg []byte) string { return string(callID(msg)) }
+
+// callID is CallID as a slice of msg (nil: none).
+func callID(msg []byte) []byte {
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -244,7 +298,7 @@ func CallID(msg []byte) string {
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
-			return "" // end of the headers
+			return nil // end of the headers
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
@@ -252,8 +306,11 @@ func CallID(msg []byte) string {
 		}
 		name = bytes.TrimSpace(name)
 		if bytes.EqualFold(name, []byte("Call-ID")) || bytes.EqualFold(name, []byte("i")) {
-			return string(bytes.TrimSpace(value))
+			if value = bytes.TrimSpace(value); len(value) > 0 {
+				return value
+			}
+			return nil
 		}
 	}
-	return ""
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipswitch/sipswitch/capture"
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
@@ -78,6 +79,16 @@ type Config struct {
 	Audit   AuditConfig   `yaml:"audit"`
 	TLS     TLSConfig     `yaml:"tls"`
 	Capture CaptureConfig `yaml:"capture"`
+	Events  EventsConfig  `yaml:"events"`
+}
+
+// EventsConfig is the live event stream (/api/events, the console's live
+// pages). Read at start.
+type EventsConfig struct {
+	// Flush is how long a client's events gather before they go in one
+	// write (api.WithEventFlush): a live view that late is still live,
+	// and each client costs a write per interval rather than per event.
+	Flush time.Duration `yaml:"flush"`
 }
 
 // CaptureConfig sends a copy of every SIP message to a HEPv3 capture
@@ -88,6 +99,9 @@ type CaptureConfig struct {
 	ID       uint32 `yaml:"id"`       // capture agent id: this host, on a server several send to
 	Password string `yaml:"password"` // sent in every packet when set
 	Queue    int    `yaml:"queue"`    // messages waiting to be sent before copies are dropped
+	// Flush bounds how late a copy is sent: what gathered goes out in
+	// batches (sendmmsg) at least this often (capture.WithFlush).
+	Flush time.Duration `yaml:"flush"`
 }
 
 // TLSConfig names the switch's certificate (package certs): one pair for
@@ -360,7 +374,8 @@ func Default() Config {
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
-		Capture: CaptureConfig{Queue: 8192},
+		Capture: CaptureConfig{Queue: capture.DefaultQueue, Flush: capture.DefaultFlush},
+		Events:  EventsConfig{Flush: 100 * time.Millisecond}, // api.DefaultEventFlush
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -585,6 +600,12 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	}
 	if c.Capture.Queue < 1 {
 		return fail("capture.queue", "must be a positive number of messages")
+	}
+	if c.Capture.Flush < time.Millisecond || c.Capture.Flush > time.Second {
+		return fail("capture.flush", "must be between 1ms and 1s")
+	}
+	if c.Events.Flush < 0 || c.Events.Flush > 5*time.Second {
+		return fail("events.flush", "must be between 0s (each event at once) and 5s")
 	}
 	if key, msg := c.TLS.validate(); key != "" {
 		return fail(key, msg)

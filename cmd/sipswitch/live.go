@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sipswitch/sipswitch/api"
 	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
@@ -55,6 +57,26 @@ func (l *liveState) publish(ev records.LiveEvent) {
 	}
 	ev.Data = api.EncodeEvent(ev)
 	l.hub.Publish(ev)
+}
+
+// registerMetrics exports the event stream's clients and the events they
+// lost for falling behind.
+func (l *liveState) registerMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sipswitch_live_event_clients",
+			Help: "Live event stream clients connected (/api/events and the console's live pages).",
+		}, func() float64 { return float64(l.hub.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sipswitch_live_events_lost_total",
+			Help: "Live events stream clients lost for falling more than the hub's ring behind (each was sent a resync event).",
+		}, func() float64 { return float64(l.hub.Lost()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *liveState) ActiveCalls() []records.LiveCall {
@@ -180,7 +202,7 @@ func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration
 // mountConsole serves the web console at / (console package), over the
 // same API handler the Enswitch API answers with.
 func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engine.Service, h *api.Handler) error {
-	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live),
+	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live, api.WithEventFlush(d.cfg.Events.Flush)),
 		console.WithCounters(func() console.Counters {
 			st := d.sip.Stats()
 			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,

@@ -269,7 +269,7 @@ func (d *daemon) run(ctx context.Context) error {
 		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live),
 		api.WithRecordings(d.cfg.Media.RecordingsDir))
 	mux.Handle("/api/json/", apiJSON)
-	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
+	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log), api.WithEventFlush(d.cfg.Events.Flush)))
 	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
 		return err
 	}
@@ -672,6 +672,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	d.live.attach(d.sip)
+	if err := d.live.registerMetrics(d.metrics.Registry); err != nil {
+		return err
+	}
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {

@@ -2,10 +2,12 @@ package capture
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +33,22 @@ const maxCaptured = 65_000
 // nothing to a call flow looked at afterwards.
 const DefaultFlush = 20 * time.Millisecond
 
-// sendBatch is how many packets one system call sends.
-const sendBatch = 128
+// sendBatch is how many packets one system call sends: sendmmsg(2) over
+// UDP, writev(2) over TCP.
+const (
+	sendBatchUDP = 128
+	sendBatchTCP = 512
+)
+
+// Over TCP: how long a connection attempt and a batch's write may take,
+// and how long the sender waits before connecting again after a failure
+// (doubled up to maxRedial while the server stays away).
+const (
+	tcpDialTimeout  = time.Second
+	tcpWriteTimeout = 2 * time.Second
+	minRedial       = time.Second
+	maxRedial       = 30 * time.Second
+)
 
 // headRoom is the room Capture leaves before its copy of a message, where
 // the sender writes the packet's head (the HEP header and every chunk but
@@ -43,14 +59,17 @@ const sendBatch = 128
 // the message into a buffer of its own.
 const headRoom = 320
 
-// Sender copies SIP messages to a HEPv3 capture server over UDP.
+// Sender copies SIP messages to a HEPv3 capture server over UDP (a
+// datagram a packet) or TCP (packets one after the other on a stream).
 type Sender struct {
-	conn      *net.UDPConn
-	dest      udpbatch.Dest
+	network   string       // "udp" or "tcp"
+	address   string       // host:port
+	udp       *net.UDPConn // connected to the server
 	captureID uint32
 	authKey   string
 	log       *slog.Logger
 	now       func() time.Time
+	minRedial time.Duration
 
 	flush time.Duration
 	queue chan captured
@@ -105,27 +124,41 @@ func WithLogger(l *slog.Logger) Option { return func(s *Sender) { s.log = l } }
 type Stats struct {
 	Sent    uint64 // packets sent
 	Dropped uint64 // copies dropped with the queue full
-	Failed  uint64 // packets the network refused (no capture server listening, say)
+	// Failed are packets the network refused (UDP: no capture server
+	// listening, say) or that were not sent over TCP: with no connection
+	// to the server, or in a batch whose write failed.
+	Failed uint64
 }
 
-// New makes a Sender to address (host:port, UDP) and starts it; Close
-// stops it.
+// New makes a Sender to address and starts it; Close stops it. The
+// address is host:port or udp://host:port for UDP, tcp://host:port for
+// TCP (heplify-server's HEPTCPAddr, say): over TCP a batch is one write
+// of all its packets, where UDP takes a datagram each, which costs the
+// sending host's kernel several times more a message. The TCP connection
+// is made by the sender's goroutine, again after it fails; while there
+// is none, packets count as failed.
 func New(address string, opts ...Option) (*Sender, error) {
-	to, err := net.ResolveUDPAddr("udp", address)
-	if err != nil {
+	s := &Sender{network: "udp", address: address, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
+		minRedial: minRedial, stop: make(chan struct{}), done: make(chan struct{})}
+	if rest, ok := strings.CutPrefix(address, "tcp://"); ok {
+		s.network, s.address = "tcp", rest
+	} else if rest, ok := strings.CutPrefix(address, "udp://"); ok {
+		s.address = rest
+	}
+	if _, _, err := net.SplitHostPort(s.address); err != nil {
 		return nil, fmt.Errorf("capture: %s: %w", address, err)
 	}
-	dest := udpbatch.NewDest(to.AddrPort())
-	network := "udp6"
-	if dest.AP.Addr().Is4() {
-		network = "udp4"
+	if s.network == "udp" {
+		to, err := net.ResolveUDPAddr("udp", s.address)
+		if err != nil {
+			return nil, fmt.Errorf("capture: %s: %w", address, err)
+		}
+		// Connected: the kernel keeps the route, and a refusal from the
+		// server's host shows as an error on the next send.
+		if s.udp, err = net.DialUDP("udp", nil, to); err != nil {
+			return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
+		}
 	}
-	conn, err := net.ListenUDP(network, nil)
-	if err != nil {
-		return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
-	}
-	s := &Sender{conn: conn, dest: dest, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
-		stop: make(chan struct{}), done: make(chan struct{})}
 	s.bufs.New = newBuf
 	for _, o := range opts {
 		o(s)
@@ -176,29 +209,49 @@ func (s *Sender) Stats() Stats {
 func (s *Sender) Close() error {
 	close(s.stop)
 	<-s.done
-	return s.conn.Close()
+	if s.udp != nil {
+		return s.udp.Close()
+	}
+	return nil
 }
 
 func newBuf() any { b := make([]byte, headRoom, headRoom+2048); return &b }
 
+// batchWriter sends a batch of packets over the sender's transport.
+type batchWriter interface {
+	// add queues pkt, valid until the next send; it reports a full batch.
+	add(pkt []byte) (full bool)
+	// send sends what was added and returns how many packets were not.
+	send() (failed int, err error)
+	close()
+}
+
 func (s *Sender) run() {
 	defer close(s.done)
-	w, err := udpbatch.NewWriter(s.conn, sendBatch)
-	if err != nil {
-		s.log.Error("capture: no batch writer; capture is off", "error", err)
-		return
+	var w batchWriter
+	batch := sendBatchUDP
+	if s.network == "tcp" {
+		w, batch = &tcpWriter{s: s}, sendBatchTCP
+	} else {
+		uw, err := udpbatch.NewWriter(s.udp, sendBatchUDP)
+		if err != nil {
+			s.log.Error("capture: no batch writer; capture is off", "error", err)
+			return
+		}
+		w = udpWriter{uw}
 	}
+	defer w.close()
 	// The copies in the batch being sent, back to the pool once it is.
-	held := make([]*[]byte, 0, sendBatch)
-	spill := make([][]byte, sendBatch)
+	held := make([]*[]byte, 0, batch)
+	spill := make([][]byte, batch)
 	var head []byte
 	var lastLog time.Time
 	flush := func() {
-		n := w.Len()
+		n := len(held)
 		if n == 0 {
 			return
 		}
-		failed, err := w.Flush()
+		failed, err := w.send()
 		for _, b := range held {
 			s.bufs.Put(b)
 		}
@@ -209,20 +262,19 @@ func (s *Sender) run() {
 			s.failed.Add(uint64(failed))
 			if now := time.Now(); now.Sub(lastLog) > time.Minute {
 				lastLog = now
-				s.log.Warn("capture: HEP packets were not sent", "to", s.dest.AP.String(), "failed", failed, "error", err)
+				s.log.Warn("capture: HEP packets were not sent", "to", s.network+"://"+s.address, "failed", failed, "error", err)
 			}
 		}
 	}
 	add := func(c captured) {
-		pkt, err := s.encode(c, &head, &spill[w.Len()])
+		pkt, err := s.encode(c, &head, &spill[len(held)])
 		if err != nil {
 			s.bufs.Put(c.data)
 			s.failed.Add(1)
 			return
 		}
-		w.Add(pkt, &s.dest)
 		held = append(held, c.data)
-		if w.Full() {
+		if w.add(pkt) {
 			flush()
 		}
 	}
@@ -247,6 +299,77 @@ func (s *Sender) run() {
 			drain()
 			return
 		}
+	}
+}
+
+// udpWriter sends a datagram a packet, a batch with sendmmsg(2).
+type udpWriter struct{ w *udpbatch.Writer }
+
+func (u udpWriter) add(pkt []byte) bool {
+	u.w.Add(pkt, nil)
+	return u.w.Full()
+}
+func (u udpWriter) send() (int, error) { return u.w.Flush() }
+func (u udpWriter) close()             {}
+
+// tcpWriter sends a batch's packets on the stream with one writev(2),
+// connecting first when it has no connection and the wait after the last
+// failure is over. A write that fails or takes longer than
+// tcpWriteTimeout (a server that does not read) may have left part of a
+// packet on the stream: the connection is closed and the batch counted
+// as failed.
+type tcpWriter struct {
+	s      *Sender
+	conn   net.Conn
+	pkts   net.Buffers
+	vec    net.Buffers
+	retry  time.Time
+	redial time.Duration
+}
+
+func (t *tcpWriter) add(pkt []byte) bool {
+	t.pkts = append(t.pkts, pkt)
+	return len(t.pkts) == sendBatchTCP
+}
+
+func (t *tcpWriter) send() (int, error) {
+	n := len(t.pkts)
+	defer func() { clear(t.pkts); t.pkts = t.pkts[:0] }()
+	if t.conn == nil {
+		if time.Now().Before(t.retry) {
+			return n, errors.New("no connection")
+		}
+		c, err := net.DialTimeout("tcp", t.s.address, tcpDialTimeout)
+		if err != nil {
+			t.failed()
+			return n, err
+		}
+		t.conn, t.redial = c, 0
+	}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	// WriteTo consumes the slice it is given: v, a copy of the headers.
+	t.vec = append(t.vec[:0], t.pkts...)
+	v := t.vec
+	_, err := v.WriteTo(t.conn)
+	clear(t.vec)
+	if err != nil {
+		t.conn.Close()
+		t.conn = nil
+		t.failed()
+		return n, err
+	}
+	return 0, nil
+}
+
+// failed waits longer before the next attempt, up to maxRedial.
+func (t *tcpWriter) failed() {
+	t.redial = min(max(2*t.redial, t.s.minRedial), maxRedial)
+	t.retry = time.Now().Add(t.redial)
+}
+
+func (t *tcpWriter) close() {
+	if t.conn != nil {
+		t.conn.Close()
 	}
 }
 

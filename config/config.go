@@ -95,7 +95,7 @@ type EventsConfig struct {
 // server (package capture), as Asterisk's res_hep and Kamailio's siptrace
 // do. Read at start.
 type CaptureConfig struct {
-	Address  string `yaml:"address"`  // host:port (UDP) of the capture server; "" off
+	Address  string `yaml:"address"`  // host:port or udp://host:port (UDP), tcp://host:port (TCP) of the capture server; "" off
 	ID       uint32 `yaml:"id"`       // capture agent id: this host, on a server several send to
 	Password string `yaml:"password"` // sent in every packet when set
 	Queue    int    `yaml:"queue"`    // messages waiting to be sent before copies are dropped
@@ -594,8 +594,9 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("time_zone", err.Error())
 	}
 	if c.Capture.Address != "" {
-		if _, err := routing.ParseHostPort(c.Capture.Address); err != nil || !strings.Contains(c.Capture.Address, ":") {
-			return fail("capture.address", fmt.Sprintf("must be host:port of a HEP capture server (UDP), got %q", c.Capture.Address))
+		hostPort := strings.TrimPrefix(strings.TrimPrefix(c.Capture.Address, "udp://"), "tcp://")
+		if _, err := routing.ParseHostPort(hostPort); err != nil || !strings.Contains(hostPort, ":") {
+			return fail("capture.address", fmt.Sprintf("must be host:port (UDP), udp://host:port or tcp://host:port of a HEP capture server, got %q", c.Capture.Address))
 		}
 	}
 	if c.Capture.Queue < 1 {

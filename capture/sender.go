@@ -423,6 +423,10 @@ func callID(msg []byte) []byte {
 		if len(line) == 0 {
 			return nil // end of the headers
 		}
+		// Most lines start with a letter that starts neither name.
+		if c := line[0] | 0x20; c >= 'a' && c <= 'z' && c != 'c' && c != 'i' {
+			continue
+		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
 			continue

@@ -77,16 +77,14 @@ func FuzzAppendCallRow(f *testing.F) {
 	})
 }
 
-// benchSink keeps a benchmark's result on the heap, as a publisher's is.
+// benchSink keeps a benchmark's result on the heap, as a chunk's is.
 var benchSink []byte
 
-// An event's encoding, once per event by the publisher: the map and
+// An event's encoding, once per event by the hub: the map and
 // json.Marshal the stream used before (Marshal) against the append
 // encoder (Append).
 func BenchmarkEncodeEvent(b *testing.B) {
-	c := records.LiveCall{ID: "a84b4c76e66710@pc33.atlanta.example.com", Host: "sw1", Start: 1765000000, Answer: 1765000003,
-		Direction: "outbound", Line: "2000001", Customer: 12, Caller: "2000001", Called: "15000123456", Route: 7, Peer: "carrier1",
-		Attempt: 1, State: records.CallUp}
+	c := benchCall()
 	ev := records.LiveEvent{Kind: records.EventCallUpdate, Call: &c}
 	b.Run("Marshal", func(b *testing.B) {
 		b.ReportAllocs()
@@ -98,39 +96,55 @@ func BenchmarkEncodeEvent(b *testing.B) {
 	b.Run("Append", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			benchSink = EncodeEvent(ev)
+			benchSink = AppendEvent(make([]byte, 0, 400), &ev)
 		}
 	})
 }
 
-// The whole fan-out of an event to 20 stream clients, the writes
-// excepted: encoded once by the publisher (as cmd/sipswitch does),
-// appended to the hub's ring, and read by each client into its write
-// buffer (every 256 events, as a flush interval gathers them).
-func BenchmarkEventFanout(b *testing.B) {
-	const clients = 20
-	hub := engine.NewLiveHub(engine.DefaultLiveRing)
-	subs := make([]*engine.LiveSubscription, clients)
-	bufs := make([][]byte, clients)
-	for i := range subs {
-		subs[i] = hub.Subscribe(func(ev records.LiveEvent) bool { return ev.Call != nil })
-		defer subs[i].Close()
-	}
-	c := records.LiveCall{ID: "a84b4c76e66710@pc33.atlanta.example.com", Host: "sw1", Start: 1765000000, Answer: 1765000003,
+func benchCall() records.LiveCall {
+	return records.LiveCall{ID: "a84b4c76e66710@pc33.atlanta.example.com", Host: "sw1", Start: 1765000000, Answer: 1765000003,
 		Direction: "outbound", Line: "2000001", Customer: 12, Caller: "2000001", Called: "15000123456", Route: 7, Peer: "carrier1",
 		Attempt: 1, State: records.CallUp}
+}
+
+// The whole fan-out of an event to 20 stream clients, the writes
+// excepted: published, sealed into a chunk every 256 events (encoded
+// once), and each client's share of it taken: the chunk as it is for the
+// 19 that may see all, the frames it may see copied for one that may see
+// half.
+func BenchmarkEventFanout(b *testing.B) {
+	const clients = 20
+	hub := engine.NewLiveHub(AppendEvent, engine.WithLiveFlush(time.Hour))
+	subs := make([]*engine.LiveSubscription, clients)
+	for i := range subs {
+		subs[i] = hub.Subscribe()
+		defer subs[i].Close()
+	}
+	all := func(ev *records.LiveEvent) bool { return ev.Call != nil }
+	half := func(ev *records.LiveEvent) bool { return ev.Call != nil && ev.Call.Line == "2000001" }
+	c, other := benchCall(), benchCall()
+	other.Line = "2000002"
+	var buf []byte
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		ev := records.LiveEvent{Kind: records.EventCallUpdate, Call: &c}
-		ev.Data = EncodeEvent(ev)
-		hub.Publish(ev)
+		call := &c
+		if n%2 == 1 {
+			call = &other
+		}
+		hub.Publish(records.LiveEvent{Kind: records.EventCallUpdate, Call: call})
 		if n++; n%256 == 0 {
+			sealed := subs[0].Wait()
+			hub.Flush()
+			<-sealed
 			for i, s := range subs {
-				evs, _ := s.Read()
-				bufs[i] = bufs[i][:0]
-				for j := range evs {
-					bufs[i] = AppendEvent(bufs[i], &evs[j])
+				chunks, _ := s.Read()
+				shown := all
+				if i == 0 {
+					shown = half
+				}
+				for _, ch := range chunks {
+					benchSink = chunkShown(ch, shown, &buf)
 				}
 			}
 		}

@@ -22,13 +22,15 @@ import (
 // user later shows from its next connection, as a session keeps the role
 // it logged in with).
 //
-// Events are written in batches: a client woken by an event waits the
-// flush interval (WithEventFlush, default DefaultEventFlush) for the
-// others, then everything that gathered goes in one write. Each event is
-// encoded once, by the publisher (EncodeEvent), and read by every client
-// allowed to see it from the hub's ring (engine.LiveHub): the call path's
-// cost does not grow with the clients, and a client's cost is one
-// wake-up and one write per flush interval, not per event.
+// Events are written in batches: the hub (engine.LiveHub) gathers the
+// events of a flush interval (events.flush, engine.DefaultLiveFlush
+// 100 ms: a live view that late is still live) and seals them into a
+// chunk, each event encoded once (AppendEvent) for every client, off the
+// call path. A client is woken once per chunk and writes it in one
+// write: as it is when it may see every event in it (no copy per
+// client), else the frames it may see. The call path's cost does not grow
+// with the clients, and a client's cost is a wake-up and a write per
+// flush interval, not per event.
 //
 // Bounds: the hub keeps the last engine.DefaultLiveRing events for all
 // clients. A client that falls further behind (its writes blocked by a
@@ -37,18 +39,13 @@ import (
 // lists (calls/active, registrations/list) as after reconnecting; a slow
 // reader never holds up a call. The ring is every client's, so the count
 // is of all the events it missed, including those it would not have been
-// shown. Each write must complete within
-// eventWriteTimeout, or the stream ends. At most WithEventClients
-// streams are open at once; another is answered 503 with Retry-After.
+// shown. Each write must complete within eventWriteTimeout, or the
+// stream ends. At most WithEventClients streams are open at once;
+// another is answered 503 with Retry-After.
 const EventsPath = "/api/events"
 
 // EventResync is the event that tells a client it lost events.
 const EventResync = "resync"
-
-// DefaultEventFlush is how long a client's events gather before one
-// write (INFERRED: a live view a tenth of a second late is still live;
-// at 1,000 calls a second a shorter one costs more writes than it shows).
-const DefaultEventFlush = 100 * time.Millisecond
 
 const (
 	eventWriteTimeout = 10 * time.Second
@@ -64,7 +61,6 @@ type EventsHandler struct {
 	svc     *engine.Service
 	live    engine.LiveState
 	log     *slog.Logger
-	flush   time.Duration
 	max     int32
 	open    atomic.Int32
 	session func(r *http.Request) *engine.Actor
@@ -72,12 +68,6 @@ type EventsHandler struct {
 
 // EventsOption configures NewEventsHandler.
 type EventsOption func(*EventsHandler)
-
-// WithEventFlush sets how long a client's events gather before one write
-// (default DefaultEventFlush; 0: written as soon as the client is woken).
-func WithEventFlush(d time.Duration) EventsOption {
-	return func(h *EventsHandler) { h.flush = max(d, 0) }
-}
 
 // WithEventClients sets how many streams may be open at once (default 64).
 func WithEventClients(n int) EventsOption { return func(h *EventsHandler) { h.max = int32(max(n, 1)) } }
@@ -93,7 +83,7 @@ func WithEventLogger(l *slog.Logger) EventsOption { return func(h *EventsHandler
 
 // NewEventsHandler streams live's events.
 func NewEventsHandler(svc *engine.Service, live engine.LiveState, opts ...EventsOption) *EventsHandler {
-	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), flush: DefaultEventFlush, max: 64}
+	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), max: 64}
 	for _, o := range opts {
 		o(h)
 	}
@@ -152,11 +142,12 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.open.Add(-1)
-	// Only the events the client may see are read.
-	sub := h.live.Subscribe(func(ev records.LiveEvent) bool {
-		return (ev.Call != nil && sc.AllowsCall(ev.Call)) || (ev.Registration != nil && sc.Allows(ev.Registration.Phone))
-	})
+	sub := h.live.Subscribe()
 	defer sub.Close()
+	// Only the events the client may see are written.
+	shown := func(ev *records.LiveEvent) bool {
+		return (ev.Call != nil && sc.AllowsCall(ev.Call)) || (ev.Registration != nil && sc.Allows(ev.Registration.Phone))
+	}
 
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read timeout: nothing more is read.
@@ -177,9 +168,6 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	keep := time.NewTicker(eventKeepAlive)
 	defer keep.Stop()
-	gather := time.NewTimer(time.Hour)
-	gather.Stop()
-	defer gather.Stop()
 	var buf []byte
 	for {
 		select {
@@ -190,29 +178,14 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sub.Wait():
-			// The first event of a batch: the others of the next flush
-			// interval gather in the hub's ring without waking this
-			// goroutine, and go out in one write (a busy switch makes
-			// thousands of events a second; a write each, to each client,
-			// cost more than the calls).
-			if h.flush > 0 {
-				gather.Reset(h.flush)
-				select {
-				case <-gather.C:
-				case <-r.Context().Done():
+			chunks, lost := sub.Read()
+			if lost > 0 && !write(fmt.Appendf(buf[:0], "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)) {
+				return
+			}
+			for _, c := range chunks {
+				if b := chunkShown(c, shown, &buf); len(b) > 0 && !write(b) {
 					return
 				}
-			}
-			events, lost := sub.Read()
-			buf = buf[:0]
-			if lost > 0 {
-				buf = fmt.Appendf(buf, "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)
-			}
-			for i := range events {
-				buf = AppendEvent(buf, &events[i])
-			}
-			if len(buf) > 0 && !write(buf) {
-				return
 			}
 			if cap(buf) > eventBufferKeep {
 				buf = nil
@@ -221,12 +194,35 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// AppendEvent appends the event's Server-Sent Events frame: as the
-// publisher encoded it (LiveEvent.Data), or encoded here.
-func AppendEvent(b []byte, ev *records.LiveEvent) []byte {
-	if ev.Data != nil {
-		return append(b, ev.Data...)
+// chunkShown is what of c the client is shown: the chunk's own bytes when
+// it may see every event (shared by every such client, never changed),
+// else its events' frames copied into buf.
+func chunkShown(c *engine.LiveChunk, shown func(*records.LiveEvent) bool, buf *[]byte) []byte {
+	n := c.Len()
+	i := 0
+	for i < n && shown(c.Event(i)) {
+		i++
 	}
+	if i == n {
+		return c.Data()
+	}
+	b := (*buf)[:0]
+	for j := range i {
+		b = append(b, c.Frame(j)...)
+	}
+	for j := i + 1; j < n; j++ {
+		if shown(c.Event(j)) {
+			b = append(b, c.Frame(j)...)
+		}
+	}
+	*buf = b
+	return b
+}
+
+// AppendEvent appends the event's Server-Sent Events frame: its kind and
+// the row calls/active or registrations/list would show. It is the
+// encoder of the live state's engine.LiveHub.
+func AppendEvent(b []byte, ev *records.LiveEvent) []byte {
 	switch {
 	case ev.Call != nil:
 		b = append(append(append(b, "event: "...), ev.Kind...), "\ndata: "...)
@@ -238,14 +234,4 @@ func AppendEvent(b []byte, ev *records.LiveEvent) []byte {
 		return b
 	}
 	return append(b, "\n\n"...)
-}
-
-// EncodeEvent is the event's frame on the stream: its kind and the row
-// calls/active or registrations/list would show. A publisher with many
-// stream clients sets LiveEvent.Data to it once, rather than each client
-// encoding it.
-func EncodeEvent(ev records.LiveEvent) []byte {
-	ev.Data = nil
-	// Room for a call's frame, so that it is one allocation.
-	return AppendEvent(make([]byte, 0, 512), &ev)
 }

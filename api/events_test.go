@@ -176,28 +176,45 @@ func serveStream(t *testing.T, h http.Handler, w *streamWriter, user, pw string)
 
 // The events of a flush interval go to a client in one write, in order,
 // only those it may see: 100 published, 50 of them the owner's, one write
-// of 50 frames.
+// of 50 frames for the owner and one of 100 for the administrator (the
+// chunk as the hub encoded it).
 func TestEventStreamCoalesces(t *testing.T) {
 	ts, live, _ := liveFixture(t)
-	h := api.NewEventsHandler(ts.svc, live, api.WithEventFlush(100*time.Millisecond))
-	w := newStreamWriter()
-	serveStream(t, h, w, "owner", "password-owner")
+	live.hub = engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(100*time.Millisecond))
+	h := api.NewEventsHandler(ts.svc, live)
+	owner, admin := newStreamWriter(), newStreamWriter()
+	serveStream(t, h, owner, "owner", "password-owner")
+	serveStream(t, h, admin, "admin", adminPassword)
 	for i := range 50 {
 		live.hub.Publish(records.LiveEvent{Kind: records.EventCallStart, Call: &records.LiveCall{ID: fmt.Sprint("not-yours-", i), Line: "2002"}})
 		live.hub.Publish(records.LiveEvent{Kind: records.EventCallStart, Call: &records.LiveCall{ID: fmt.Sprint("yours-", i), Line: "7002"}})
 	}
-	got := w.next(t)
-	frames := strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n")
-	if len(frames) != 50 {
-		t.Fatalf("one write of %d frames, want 50:\n%.500s", len(frames), got)
-	}
-	for i, f := range frames {
-		if want := fmt.Sprintf(`"id":"yours-%d"`, i); !strings.HasPrefix(f, "event: call_start\ndata: {") || !strings.Contains(f, want) {
-			t.Fatalf("frame %d is %q, want call_start with %s", i, f, want)
+	for _, c := range []struct {
+		w    *streamWriter
+		want func(i int) string
+		n    int
+	}{
+		{owner, func(i int) string { return fmt.Sprintf(`"id":"yours-%d"`, i) }, 50},
+		{admin, func(i int) string {
+			if i%2 == 0 {
+				return fmt.Sprintf(`"id":"not-yours-%d"`, i/2)
+			}
+			return fmt.Sprintf(`"id":"yours-%d"`, i/2)
+		}, 100},
+	} {
+		got := c.w.next(t)
+		frames := strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n")
+		if len(frames) != c.n {
+			t.Fatalf("one write of %d frames, want %d:\n%.500s", len(frames), c.n, got)
+		}
+		for i, f := range frames {
+			if want := c.want(i); !strings.HasPrefix(f, "event: call_start\ndata: {") || !strings.Contains(f, want) {
+				t.Fatalf("frame %d is %q, want call_start with %s", i, f, want)
+			}
 		}
 	}
 	select {
-	case more := <-w.writes:
+	case more := <-owner.writes:
 		t.Fatalf("a second write: %.200q", more)
 	case <-time.After(300 * time.Millisecond):
 	}
@@ -209,34 +226,54 @@ func TestEventStreamCoalesces(t *testing.T) {
 // and gets the ones the ring still holds.
 func TestEventStreamSlowClientResyncs(t *testing.T) {
 	ts, live, _ := liveFixture(t)
-	live.hub = engine.NewLiveHub(8)
-	h := api.NewEventsHandler(ts.svc, live, api.WithEventFlush(10*time.Millisecond))
+	live.hub = engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(5*time.Millisecond), engine.WithLiveRing(8))
+	h := api.NewEventsHandler(ts.svc, live)
 	w := newStreamWriter()
 	w.gate = make(chan struct{})
 	serveStream(t, h, w, "admin", adminPassword)
+	// probe sees each chunk sealed.
+	probe := live.hub.Subscribe()
+	defer probe.Close()
+	sealed := func() {
+		t.Helper()
+		select {
+		case <-probe.Wait():
+			probe.Read()
+		case <-time.After(5 * time.Second):
+			t.Fatal("no chunk sealed")
+		}
+	}
 	call := func(i int) records.LiveEvent {
 		return records.LiveEvent{Kind: records.EventCallUpdate, Call: &records.LiveCall{ID: fmt.Sprint("c", i), Line: "2002"}}
 	}
 	live.hub.Publish(call(0))
+	sealed()
 	if first := w.next(t); !strings.Contains(first, `"id":"c0"`) {
 		t.Fatalf("first write %q", first)
 	}
-	// The client is inside its write, held: 100 more events.
-	for i := 1; i <= 100; i++ {
-		live.hub.Publish(call(i))
+	// The client is inside its write, held: three chunks of 10 more
+	// events, of which the ring (8) keeps the last.
+	for burst := range 3 {
+		for i := 1; i <= 10; i++ {
+			live.hub.Publish(call(10*burst + i))
+		}
+		sealed()
 	}
 	close(w.gate)
+	if resync := w.next(t); resync != "event: resync\ndata: {\"lost\":20}\n\n" {
+		t.Fatalf("after the hold: %q, want resync with 20 lost", resync)
+	}
 	got := w.next(t)
 	frames := strings.Split(strings.TrimSuffix(got, "\n\n"), "\n\n")
-	if len(frames) != 9 || frames[0] != "event: resync\ndata: {\"lost\":92}" {
-		t.Fatalf("after the hold: %d frames, first %q; want resync with 92 lost, then 8 events", len(frames), frames[0])
+	if len(frames) != 10 {
+		t.Fatalf("%d frames after the resync, want 10", len(frames))
 	}
-	for i, f := range frames[1:] {
-		if want := fmt.Sprintf(`"id":"c%d"`, 93+i); !strings.Contains(f, want) {
-			t.Fatalf("frame %d is %q, want %s", i+1, f, want)
+	for i, f := range frames {
+		if want := fmt.Sprintf(`"id":"c%d"`, 21+i); !strings.Contains(f, want) {
+			t.Fatalf("frame %d is %q, want %s", i, f, want)
 		}
 	}
-	if live.hub.Lost() != 92 {
+	if live.hub.Lost() != 20 {
 		t.Errorf("hub counts %d lost", live.hub.Lost())
 	}
 }

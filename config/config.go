@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sipswitch/sipswitch/capture"
+	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
@@ -85,9 +86,10 @@ type Config struct {
 // EventsConfig is the live event stream (/api/events, the console's live
 // pages). Read at start.
 type EventsConfig struct {
-	// Flush is how long a client's events gather before they go in one
-	// write (api.WithEventFlush): a live view that late is still live,
-	// and each client costs a write per interval rather than per event.
+	// Flush is how long events gather before they are encoded, once, and
+	// written to each client in one write (engine.WithLiveFlush): a live
+	// view that late is still live, and each client costs a write per
+	// interval rather than per event.
 	Flush time.Duration `yaml:"flush"`
 }
 
@@ -375,7 +377,7 @@ func Default() Config {
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
 		Capture: CaptureConfig{Queue: capture.DefaultQueue, Flush: capture.DefaultFlush},
-		Events:  EventsConfig{Flush: 100 * time.Millisecond}, // api.DefaultEventFlush
+		Events:  EventsConfig{Flush: engine.DefaultLiveFlush},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -605,8 +607,8 @@ func (c Config) Validate(file string, lines map[string]int) error {
 	if c.Capture.Flush < time.Millisecond || c.Capture.Flush > time.Second {
 		return fail("capture.flush", "must be between 1ms and 1s")
 	}
-	if c.Events.Flush < 0 || c.Events.Flush > 5*time.Second {
-		return fail("events.flush", "must be between 0s (each event at once) and 5s")
+	if c.Events.Flush < time.Millisecond || c.Events.Flush > 5*time.Second {
+		return fail("events.flush", "must be between 1ms and 5s")
 	}
 	if key, msg := c.TLS.validate(); key != "" {
 		return fail(key, msg)

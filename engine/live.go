@@ -49,11 +49,10 @@ type LiveState interface {
 	Hangup(id string) error
 	// Unregister removes one binding (ErrNotFound when there is none).
 	Unregister(ctx context.Context, line, contact string) error
-	// Subscribe streams the live events keep accepts (nil: all), from a
-	// LiveHub: the publisher is never held, a subscriber that falls
-	// behind loses events and is told (LiveSubscription.Read). keep runs
-	// on the reader's goroutine. Close ends it.
-	Subscribe(keep func(records.LiveEvent) bool) *LiveSubscription
+	// Subscribe streams the live events, in chunks from a LiveHub: the
+	// publisher is never held, a subscriber that falls behind loses
+	// events and is told (LiveSubscription.Read). Close ends it.
+	Subscribe() *LiveSubscription
 }
 
 // Errors of the live state.

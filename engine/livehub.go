@@ -3,6 +3,7 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sipswitch/sipswitch/records"
 )
@@ -11,59 +12,167 @@ import (
 // clients) without ever holding up the publisher, which is the SIP core's
 // call or REGISTER path.
 //
-// The events go into one ring that every subscriber reads at its own
-// pace through a cursor: a publish is a short lock and a copy of the
-// event into the ring's next slot, whatever the number of subscribers
-// (no queue per subscriber, no wake-up per event), and with no
-// subscriber it is one atomic load. A subscriber that waits is woken
-// once, by the first event after it began waiting; it then reads
-// everything that gathered in one go. A subscriber that falls more than
-// the ring behind (a reader that does not read) loses the oldest events
-// and is told how many (LiveSubscription.Read), never waited for.
+// A publish appends the event to the hub's pending list under a short
+// lock, whatever the number of subscribers: no encoding, no queue per
+// subscriber, no wake-up (with no subscriber it is one atomic load). The
+// first event after a flush arms a timer; when it fires, a goroutine of
+// the hub seals what gathered into a chunk: the events and their frames
+// (the bytes the event stream writes, by the hub's encoder) one after the
+// other in one immutable buffer, encoded once for every subscriber. The
+// subscribers are woken once per chunk and read the chunks from their
+// cursor at their own pace: one that may see every event of a chunk
+// writes its buffer as it is (no copy per subscriber), one that may see
+// some copies their frames (LiveChunk.Frame).
+//
+// The hub keeps the last chunks up to WithLiveRing events. A subscriber
+// that falls further behind (its writes blocked by a reader that does
+// not read) loses the oldest chunks and is told how many events they held
+// (LiveSubscription.Read), never waited for.
 type LiveHub struct {
-	n  atomic.Int32 // subscribers
-	mu sync.Mutex
-	// ring holds the last len(ring) events; the one of sequence number
-	// s is at s & mask.
-	ring []records.LiveEvent
-	mask uint64
-	next uint64 // sequence number of the next event
-	// wake is closed by the next publish (nil: nobody waits).
+	n      atomic.Int32 // subscribers
+	encode func(b []byte, ev *records.LiveEvent) []byte
+	flush  time.Duration
+	limit  int // events the ring keeps
+
+	mu      sync.Mutex
+	pending []records.LiveEvent
+	armed   bool // a seal is due
+	// chunks are the ring: chunks[i] has sequence number base+i.
+	chunks []*LiveChunk
+	base   uint64
+	events int    // events in chunks
+	total  uint64 // events sealed since the hub began
+	// wake is closed by the next seal (nil: nobody waits).
 	wake chan struct{}
+
+	// sealMu keeps seals in order (one may start while another encodes).
+	sealMu  sync.Mutex
+	lastLen int // events in the last chunk (under sealMu)
 	// lost counts events subscribers lost for falling behind.
 	lost atomic.Int64
 }
 
-// DefaultLiveRing is how many events the hub keeps for its subscribers:
-// at 1,000 calls a second (some 4,000 events) a subscriber may fall a
-// second behind before it loses any.
-const DefaultLiveRing = 4096
-
-// liveReadChunk bounds the events a reader copies under the hub's lock
-// at a time, and so how long a publisher may wait for it.
-const liveReadChunk = 256
-
-// NewLiveHub makes an empty hub whose ring holds size events (rounded up
-// to a power of two; DefaultLiveRing when size < 1).
-func NewLiveHub(size int) *LiveHub {
-	if size < 1 {
-		size = DefaultLiveRing
-	}
-	n := 1
-	for n < size {
-		n <<= 1
-	}
-	return &LiveHub{ring: make([]records.LiveEvent, n), mask: uint64(n - 1)}
+// LiveChunk is the events one flush interval gathered and their frames,
+// immutable once sealed.
+type LiveChunk struct {
+	events []records.LiveEvent
+	data   []byte
+	ends   []int // event i's frame is data[ends[i-1]:ends[i]]
+	first  uint64
 }
 
-// Publish appends ev to the ring. It never blocks on a subscriber.
+// Len is how many events the chunk holds.
+func (c *LiveChunk) Len() int { return len(c.events) }
+
+// Event is the chunk's event i.
+func (c *LiveChunk) Event(i int) *records.LiveEvent { return &c.events[i] }
+
+// Frame is event i's frame; callers must not change it.
+func (c *LiveChunk) Frame(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = c.ends[i-1]
+	}
+	return c.data[from:c.ends[i]:c.ends[i]]
+}
+
+// Data is every frame of the chunk in order; callers must not change it.
+func (c *LiveChunk) Data() []byte { return c.data[:len(c.data):len(c.data)] }
+
+// Defaults of a LiveHub.
+const (
+	// DefaultLiveFlush is how long events gather before a chunk is
+	// sealed: a live view a tenth of a second late is still live, and a
+	// subscriber costs a wake-up and a write per chunk, not per event.
+	DefaultLiveFlush = 100 * time.Millisecond
+	// DefaultLiveRing is how many events the hub keeps for subscribers
+	// behind: at 1,000 calls a second (some 5,000 events) one may fall
+	// more than a second and a half behind before it loses any.
+	DefaultLiveRing = 8192
+)
+
+// LiveHubOption configures NewLiveHub.
+type LiveHubOption func(*LiveHub)
+
+// WithLiveFlush sets how long events gather before a chunk is sealed
+// (default DefaultLiveFlush; at least a millisecond).
+func WithLiveFlush(d time.Duration) LiveHubOption {
+	return func(h *LiveHub) { h.flush = max(d, time.Millisecond) }
+}
+
+// WithLiveRing sets how many events the hub keeps (default
+// DefaultLiveRing); the newest chunk is kept whatever its size.
+func WithLiveRing(events int) LiveHubOption {
+	return func(h *LiveHub) { h.limit = max(events, 1) }
+}
+
+// NewLiveHub makes an empty hub whose chunks hold each event's frame as
+// encode appends it.
+func NewLiveHub(encode func(b []byte, ev *records.LiveEvent) []byte, opts ...LiveHubOption) *LiveHub {
+	h := &LiveHub{encode: encode, flush: DefaultLiveFlush, limit: DefaultLiveRing}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Publish adds ev to the next chunk. It never blocks on a subscriber.
 func (h *LiveHub) Publish(ev records.LiveEvent) {
 	if h.n.Load() == 0 {
 		return
 	}
 	h.mu.Lock()
-	h.ring[h.next&h.mask] = ev
-	h.next++
+	h.pending = append(h.pending, ev)
+	arm := !h.armed
+	h.armed = true
+	h.mu.Unlock()
+	if arm {
+		time.AfterFunc(h.flush, h.seal)
+	}
+}
+
+// Flush seals the pending events into a chunk now rather than at the end
+// of the flush interval.
+func (h *LiveHub) Flush() { h.seal() }
+
+// seal makes a chunk of the pending events and wakes the subscribers.
+func (h *LiveHub) seal() {
+	h.sealMu.Lock()
+	defer h.sealMu.Unlock()
+	// The next chunk's list, sized as the last one was: the publisher
+	// appends without growing it.
+	next := make([]records.LiveEvent, 0, h.lastLen)
+	h.mu.Lock()
+	evs := h.pending
+	h.pending, h.armed = next, false
+	h.mu.Unlock()
+	h.lastLen = len(evs)
+	if len(evs) == 0 {
+		return
+	}
+	c := &LiveChunk{events: evs, ends: make([]int, len(evs))}
+	// Room for a call's frame each (some 360 bytes): one allocation.
+	c.data = make([]byte, 0, 400*len(evs))
+	for i := range evs {
+		c.data = h.encode(c.data, &evs[i])
+		c.ends[i] = len(c.data)
+	}
+	h.mu.Lock()
+	if h.n.Load() == 0 {
+		// The last subscriber left while it was sealed.
+		h.mu.Unlock()
+		return
+	}
+	c.first = h.total
+	h.total += uint64(len(evs))
+	h.chunks = append(h.chunks, c)
+	h.events += len(evs)
+	for h.events > h.limit && len(h.chunks) > 1 {
+		h.events -= len(h.chunks[0].events)
+		h.chunks[0] = nil
+		h.chunks = h.chunks[1:]
+		h.base++
+	}
 	wake := h.wake
 	h.wake = nil
 	h.mu.Unlock()
@@ -72,34 +181,32 @@ func (h *LiveHub) Publish(ev records.LiveEvent) {
 	}
 }
 
-// LiveSubscription reads the hub's events from when it subscribed. One
+// LiveSubscription reads the hub's chunks from when it subscribed. One
 // goroutine at a time may use it.
 type LiveSubscription struct {
 	h      *LiveHub
-	keep   func(records.LiveEvent) bool
-	cursor uint64 // sequence number of the next event to read
-	buf    []records.LiveEvent
+	cursor uint64 // sequence number of the next chunk to read
+	next   uint64 // the event the next chunk should start with
+	buf    []*LiveChunk
 	closed bool
 }
 
-// Subscribe starts a subscription to the events keep accepts (nil: all),
-// from the next one published. keep runs on the subscriber's goroutine
-// (Read), not the publisher's.
-func (h *LiveHub) Subscribe(keep func(records.LiveEvent) bool) *LiveSubscription {
+// Subscribe starts a subscription from the next chunk sealed.
+func (h *LiveHub) Subscribe() *LiveSubscription {
 	h.mu.Lock()
-	s := &LiveSubscription{h: h, keep: keep, cursor: h.next}
+	s := &LiveSubscription{h: h, cursor: h.base + uint64(len(h.chunks)), next: h.total}
 	h.n.Add(1)
 	h.mu.Unlock()
 	return s
 }
 
-// Wait is a channel closed once an event the subscription has not read
+// Wait is a channel closed once a chunk the subscription has not read
 // exists (at once when one does).
 func (s *LiveSubscription) Wait() <-chan struct{} {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.next != s.cursor {
+	if s.cursor != h.base+uint64(len(h.chunks)) {
 		return closedChan
 	}
 	if h.wake == nil {
@@ -110,41 +217,25 @@ func (s *LiveSubscription) Wait() <-chan struct{} {
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Read returns the events published since the last Read that keep
-// accepts, oldest first, and how many events (accepted or not) were lost
-// because the subscription fell more than the ring behind. The slice is
-// the subscription's own, valid until the next Read.
-func (s *LiveSubscription) Read() (events []records.LiveEvent, lost uint64) {
+// Read returns the chunks sealed since the last Read, oldest first, and
+// how many events were lost because the subscription fell more than the
+// ring behind. The slice is the subscription's own, valid until the next
+// Read; the chunks are immutable.
+func (s *LiveSubscription) Read() (chunks []*LiveChunk, lost uint64) {
 	h := s.h
-	s.buf = s.buf[:0]
-	for {
-		h.mu.Lock()
-		head := h.next
-		if size := uint64(len(h.ring)); head-s.cursor > size {
-			lost += head - s.cursor - size
-			s.cursor = head - size
-		}
-		n := min(head-s.cursor, liveReadChunk)
-		from := len(s.buf)
-		for i := range n {
-			s.buf = append(s.buf, h.ring[(s.cursor+i)&h.mask])
-		}
-		s.cursor += n
-		more := s.cursor != head
-		h.mu.Unlock()
-		if s.keep != nil {
-			kept := s.buf[:from]
-			for _, ev := range s.buf[from:] {
-				if s.keep(ev) {
-					kept = append(kept, ev)
-				}
-			}
-			clear(s.buf[len(kept):])
-			s.buf = kept
-		}
-		if !more {
-			break
-		}
+	h.mu.Lock()
+	if s.cursor < h.base {
+		s.cursor = h.base
+	}
+	from := int(s.cursor - h.base)
+	clear(s.buf)
+	s.buf = append(s.buf[:0], h.chunks[from:]...)
+	s.cursor = h.base + uint64(len(h.chunks))
+	h.mu.Unlock()
+	if len(s.buf) > 0 {
+		first, last := s.buf[0], s.buf[len(s.buf)-1]
+		lost = first.first - s.next
+		s.next = last.first + uint64(len(last.events))
 	}
 	if lost > 0 {
 		h.lost.Add(int64(lost))
@@ -159,8 +250,10 @@ func (s *LiveSubscription) Close() {
 	if !s.closed {
 		s.closed = true
 		if h.n.Add(-1) == 0 {
-			// Nobody reads the ring: the calls and rows it holds may go.
-			clear(h.ring)
+			// Nobody reads: the events and frames held may go.
+			clear(h.chunks)
+			h.base += uint64(len(h.chunks))
+			h.chunks, h.events, h.pending = nil, 0, nil
 		}
 	}
 	h.mu.Unlock()

@@ -3,77 +3,81 @@ package engine
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sipswitch/sipswitch/records"
 )
+
+// idFrame is a test encoder: the call's id and a space.
+func idFrame(b []byte, ev *records.LiveEvent) []byte { return append(append(b, ev.Call.ID...), ' ') }
+
+// newTestHub seals only when the test says (h.seal), never by its timer.
+func newTestHub(ring int) *LiveHub {
+	return NewLiveHub(idFrame, WithLiveFlush(time.Hour), WithLiveRing(ring))
+}
 
 func callEvent(id, line string) records.LiveEvent {
 	return records.LiveEvent{Kind: records.EventCallStart, Call: &records.LiveCall{ID: id, Line: line}}
 }
 
-func ids(evs []records.LiveEvent) string {
+func chunkData(chunks []*LiveChunk) string {
 	s := ""
-	for _, ev := range evs {
-		s += ev.Call.ID + " "
+	for _, c := range chunks {
+		s += string(c.Data())
 	}
 	return s
 }
 
-// Every subscriber reads the same ring at its own pace: one that reads
-// gets every event in order, one that does not loses the oldest and is
-// told how many, and the publisher never waits for either; a filter
-// leaves out what its subscriber may not see.
+// Every subscriber reads the same chunks at its own pace: one that reads
+// gets every event in order, encoded once, one that does not loses the
+// oldest chunks and is told how many events they held, and the publisher
+// never waits for either.
 func TestLiveHubSubscribersReadAtTheirPace(t *testing.T) {
-	h := NewLiveHub(8)
-	fast := h.Subscribe(nil)
+	h := newTestHub(8)
+	fast := h.Subscribe()
 	defer fast.Close()
-	slow := h.Subscribe(nil)
+	slow := h.Subscribe()
 	defer slow.Close()
-	mine := h.Subscribe(func(ev records.LiveEvent) bool { return ev.Call.Line == "mine" })
-	defer mine.Close()
-	var got, gotMine string
+	var got string
 	for i := range 20 {
-		line := "other"
-		if i%5 == 0 {
-			line = "mine"
-		}
-		h.Publish(callEvent(fmt.Sprint(i), line))
+		h.Publish(callEvent(fmt.Sprint(i), "l"))
 		if i%4 == 3 {
-			evs, lost := fast.Read()
-			if lost != 0 {
-				t.Fatalf("a subscriber that keeps up lost %d", lost)
+			h.seal()
+			chunks, lost := fast.Read()
+			if lost != 0 || len(chunks) != 1 || chunks[0].Len() != 4 {
+				t.Fatalf("a subscriber that keeps up: %d chunks, %d lost", len(chunks), lost)
 			}
-			got += ids(evs)
-			evs, _ = mine.Read()
-			gotMine += ids(evs)
+			got += chunkData(chunks)
 		}
 	}
 	if want := "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 "; got != want {
 		t.Errorf("fast subscriber read %q, want %q", got, want)
 	}
-	if want := "0 5 10 15 "; gotMine != want {
-		t.Errorf("filtered subscriber read %q, want %q", gotMine, want)
-	}
-	evs, lost := slow.Read()
-	if lost != 12 || ids(evs) != "12 13 14 15 16 17 18 19 " {
-		t.Errorf("slow subscriber: lost %d, then read %q; want 12 lost, the last 8", lost, ids(evs))
+	// The ring keeps 8 events: the last two chunks.
+	chunks, lost := slow.Read()
+	if lost != 12 || chunkData(chunks) != "12 13 14 15 16 17 18 19 " {
+		t.Errorf("slow subscriber: lost %d, then read %q; want 12 lost, the last 8", lost, chunkData(chunks))
 	}
 	if h.Lost() != 12 {
 		t.Errorf("hub counts %d lost", h.Lost())
 	}
-	// Caught up: nothing more, nothing lost.
-	if evs, lost := slow.Read(); len(evs) != 0 || lost != 0 {
-		t.Errorf("second read: %d events, %d lost", len(evs), lost)
+	c := chunks[0]
+	if chunks, lost := slow.Read(); len(chunks) != 0 || lost != 0 {
+		t.Errorf("second read: %d chunks, %d lost", len(chunks), lost)
+	}
+	if c.Len() != 4 || string(c.Frame(0)) != "12 " || string(c.Frame(3)) != "15 " || c.Event(2).Call.ID != "14" {
+		t.Errorf("chunk: %d events, frames %q %q", c.Len(), c.Frame(0), c.Frame(3))
 	}
 }
 
-// Wait is closed by the first event after it was asked for, at once when
-// an unread event exists; a subscription starts after the events
-// published before it.
-func TestLiveHubWait(t *testing.T) {
-	h := NewLiveHub(4)
+// Wait is closed by the first chunk after it was asked for, at once when
+// an unread chunk exists; the timer seals what was published within the
+// flush interval; a subscription starts after what was sealed before it,
+// and with nobody subscribed nothing is kept.
+func TestLiveHubWaitAndFlush(t *testing.T) {
+	h := NewLiveHub(idFrame, WithLiveFlush(10*time.Millisecond))
 	h.Publish(callEvent("before anyone", ""))
-	s := h.Subscribe(nil)
+	s := h.Subscribe()
 	defer s.Close()
 	w := s.Wait()
 	select {
@@ -81,44 +85,44 @@ func TestLiveHubWait(t *testing.T) {
 		t.Fatal("Wait closed with nothing published")
 	default:
 	}
+	start := time.Now()
 	h.Publish(callEvent("a", ""))
+	h.Publish(callEvent("b", ""))
 	select {
 	case <-w:
-	default:
-		t.Fatal("Wait not closed by a publish")
+	case <-time.After(5 * time.Second):
+		t.Fatal("no chunk sealed")
 	}
+	t.Logf("sealed %v after the first publish", time.Since(start))
 	select {
 	case <-s.Wait():
 	default:
-		t.Fatal("Wait not closed with an unread event")
+		t.Fatal("Wait not closed with an unread chunk")
 	}
-	if evs, _ := s.Read(); ids(evs) != "a " {
-		t.Fatalf("read %q", ids(evs))
-	}
-	if h.Subscribers() != 1 {
-		t.Fatalf("%d subscribers", h.Subscribers())
+	if chunks, _ := s.Read(); chunkData(chunks) != "a b " {
+		t.Fatalf("read %q", chunkData(chunks))
 	}
 	s.Close()
 	s.Close()
-	if h.Subscribers() != 0 {
-		t.Fatalf("%d subscribers after Close", h.Subscribers())
+	if h.Subscribers() != 0 || len(h.chunks) != 0 {
+		t.Fatalf("%d subscribers, %d chunks kept after Close", h.Subscribers(), len(h.chunks))
 	}
-	// With nobody subscribed the ring lets go of the events.
-	if h.ring[0].Call != nil || h.ring[1].Call != nil {
-		t.Error("the ring still holds events with no subscriber")
+	h.Publish(callEvent("nobody", ""))
+	if len(h.pending) != 0 {
+		t.Fatal("an event with no subscriber was kept")
 	}
 }
 
 // The cost an event adds on the SIP core's path, with no stream client
-// and with 20: the same, since the clients read the ring on their own
-// goroutines (here off the clock, every 256 events).
+// and with 20: the same, since the hub encodes the chunk and the clients
+// read it on their own goroutines (here off the clock, every 256 events).
 func BenchmarkLiveHubPublish(b *testing.B) {
 	for _, n := range []int{0, 20} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			h := NewLiveHub(DefaultLiveRing)
+			h := newTestHub(DefaultLiveRing)
 			var subs []*LiveSubscription
 			for range n {
-				s := h.Subscribe(func(ev records.LiveEvent) bool { return ev.Call != nil })
+				s := h.Subscribe()
 				defer s.Close()
 				subs = append(subs, s)
 			}
@@ -127,8 +131,9 @@ func BenchmarkLiveHubPublish(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				h.Publish(ev)
-				if i++; i%256 == 0 {
+				if i++; i%256 == 0 && n > 0 {
 					b.StopTimer()
+					h.seal()
 					for _, s := range subs {
 						s.Read()
 					}

@@ -50,10 +50,6 @@ type LiveEvent struct {
 	Call         *LiveCall     `json:"call,omitempty"`
 	Registration *Registration `json:"registration,omitempty"`
 	At           time.Time     `json:"at"`
-	// Data, when set, is the event as the event stream writes it (its
-	// Server-Sent Events frame, api.EncodeEvent), encoded once by the
-	// publisher for every client.
-	Data []byte `json:"-"`
 }
 
 // Kinds of live event.

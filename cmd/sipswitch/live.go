@@ -36,8 +36,10 @@ type liveState struct {
 
 type regKey struct{ phone, contact string }
 
-func newLiveState(host string) *liveState {
-	return &liveState{host: host, hub: engine.NewLiveHub(engine.DefaultLiveRing), since: map[regKey]time.Time{}}
+// newLiveState gathers the events of flush into one chunk for the stream
+// clients (events.flush).
+func newLiveState(host string, flush time.Duration) *liveState {
+	return &liveState{host: host, hub: engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(flush)), since: map[regKey]time.Time{}}
 }
 
 // attach wires the live state to the SIP core once it exists.
@@ -49,13 +51,9 @@ func (l *liveState) attach(s *sip.Server) {
 	})
 }
 
-// publish hands an event to the stream clients, encoded once for all of
-// them; with none it costs an atomic load.
+// publish hands an event to the stream clients (the hub encodes it once
+// for all of them, off the call path); with none it costs an atomic load.
 func (l *liveState) publish(ev records.LiveEvent) {
-	if l.hub.Subscribers() == 0 {
-		return
-	}
-	ev.Data = api.EncodeEvent(ev)
 	l.hub.Publish(ev)
 }
 
@@ -114,8 +112,8 @@ func (l *liveState) Unregister(ctx context.Context, line, contact string) error 
 	return nil
 }
 
-func (l *liveState) Subscribe(keep func(records.LiveEvent) bool) *engine.LiveSubscription {
-	return l.hub.Subscribe(keep)
+func (l *liveState) Subscribe() *engine.LiveSubscription {
+	return l.hub.Subscribe()
 }
 
 // bound notes a binding seen now: an event when it is new.
@@ -202,7 +200,7 @@ func (s liveRegs) LoadRegistrations(ctx context.Context) ([]records.Registration
 // mountConsole serves the web console at / (console package), over the
 // same API handler the Enswitch API answers with.
 func (d *daemon) mountConsole(ctx context.Context, mux *http.ServeMux, svc *engine.Service, h *api.Handler) error {
-	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live, api.WithEventFlush(d.cfg.Events.Flush)),
+	c, err := console.New(svc, h, console.WithLogger(d.log), console.WithLiveState(d.live),
 		console.WithCounters(func() console.Counters {
 			st := d.sip.Stats()
 			return console.Counters{ActiveCalls: st.ActiveCalls, Registrations: st.Registrations,

@@ -269,7 +269,7 @@ func (d *daemon) run(ctx context.Context) error {
 		api.WithRoutingState(d.currentRouting), api.WithAdmissions(d.calls), api.WithLiveState(d.live),
 		api.WithRecordings(d.cfg.Media.RecordingsDir))
 	mux.Handle("/api/json/", apiJSON)
-	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log), api.WithEventFlush(d.cfg.Events.Flush)))
+	mux.Handle(api.EventsPath, api.NewEventsHandler(svc, d.live, api.WithEventLogger(d.log)))
 	if err := d.mountConsole(ctx, mux, svc, apiJSON); err != nil {
 		return err
 	}
@@ -611,7 +611,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	}
 	c := d.cfg.Calls
 	regs := engine.NewRegistrationStore(d.store, engine.WithRegistrarHost(d.host))
-	d.live = newLiveState(d.host)
+	d.live = newLiveState(d.host, d.cfg.Events.Flush)
 	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
 	if err != nil {
 		return fmt.Errorf("calls.peer_match: %w", err)

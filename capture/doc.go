@@ -24,7 +24,7 @@
 // in a bounded channel and returns: no parsing, no system call, no lock
 // beyond the channel send, no allocation (BenchmarkCapture). One
 // goroutine wakes every flush interval (WithFlush, capture.flush,
-// DefaultFlush 20 ms), takes what has gathered, masks SDES keys, finds
+// DefaultFlush 20 ms), or once 128 messages wait, takes what has gathered, masks SDES keys, finds
 // each message's Call-ID, writes the HEP head into the room before the
 // copy (the message is not copied again; BenchmarkEncode) and sends the
 // lot: over UDP a datagram a packet, with a sendmmsg(2) per 128 packets

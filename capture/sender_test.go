@@ -305,3 +305,29 @@ func TestSenderTCPNoServer(t *testing.T) {
 		t.Errorf("stats %+v, want 100 failed", st)
 	}
 }
+
+// A batch's worth of messages is sent without waiting for the flush
+// interval (here an hour).
+func TestSenderSendsFullBatchAtOnce(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ln.(*net.UDPConn).SetReadBuffer(1 << 20)
+	s, err := New(ln.LocalAddr().String(), WithFlush(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range wakeBatch {
+		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
+	}
+	buf := make([]byte, 65536)
+	for i := range wakeBatch {
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := ln.ReadFrom(buf); err != nil {
+			t.Fatalf("packet %d of %d: %v", i+1, wakeBatch, err)
+		}
+	}
+}

@@ -26,7 +26,11 @@ import (
 // events of a flush interval (events.flush, engine.DefaultLiveFlush
 // 100 ms: a live view that late is still live) and seals them into a
 // chunk, each event encoded once (AppendEvent) for every client, off the
-// call path. A client is woken once per chunk and writes it in one
+// call path. Within a chunk a call's call_update is folded into its
+// previous event (a call_start or call_update, which then carries the
+// latest row): applied in order, the events leave a client where every
+// event would have, and a call routed and answered within the interval
+// is one event, not three. A client is woken once per chunk and writes it in one
 // write: as it is when it may see every event in it (no copy per
 // client), else the frames it may see. The call path's cost does not grow
 // with the clients, and a client's cost is a wake-up and a write per

@@ -16,7 +16,8 @@ import (
 // lock, whatever the number of subscribers: no encoding, no queue per
 // subscriber, no wake-up (with no subscriber it is one atomic load). The
 // first event after a flush arms a timer; when it fires, a goroutine of
-// the hub seals what gathered into a chunk: the events and their frames
+// the hub seals what gathered into a chunk (a call's updates folded into
+// its previous event of the chunk: fold): the events and their frames
 // (the bytes the event stream writes, by the hub's encoder) one after the
 // other in one immutable buffer, encoded once for every subscriber. The
 // subscribers are woken once per chunk and read the chunks from their
@@ -47,7 +48,8 @@ type LiveHub struct {
 
 	// sealMu keeps seals in order (one may start while another encodes).
 	sealMu  sync.Mutex
-	lastLen int // events in the last chunk (under sealMu)
+	lastLen int            // events in the last chunk (under sealMu)
+	open    map[string]int // fold's calls (under sealMu)
 	// lost counts events subscribers lost for falling behind.
 	lost atomic.Int64
 }
@@ -150,6 +152,7 @@ func (h *LiveHub) seal() {
 	if len(evs) == 0 {
 		return
 	}
+	evs = h.fold(evs)
 	c := &LiveChunk{events: evs, ends: make([]int, len(evs))}
 	// Room for a call's frame each (some 360 bytes): one allocation.
 	c.data = make([]byte, 0, 400*len(evs))
@@ -179,6 +182,39 @@ func (h *LiveHub) seal() {
 	if wake != nil {
 		close(wake)
 	}
+}
+
+// fold folds each call_update into the same call's previous event of the
+// chunk (a call_start or call_update, which takes the newer row and keeps
+// its kind): a subscriber applying the chunk in order ends where it would
+// have, and a call that starts, is routed and answered within one flush
+// interval costs every client one event instead of three. call_end and
+// registrations are never folded. In place; the folded slice is returned.
+func (h *LiveHub) fold(evs []records.LiveEvent) []records.LiveEvent {
+	clear(h.open)
+	if h.open == nil {
+		h.open = map[string]int{}
+	}
+	out := evs[:0]
+	for _, ev := range evs {
+		if ev.Call == nil {
+			out = append(out, ev)
+			continue
+		}
+		if i, ok := h.open[ev.Call.ID]; ok && ev.Kind == records.EventCallUpdate {
+			out[i].Call, out[i].At = ev.Call, ev.At
+			continue
+		}
+		out = append(out, ev)
+		switch ev.Kind {
+		case records.EventCallStart, records.EventCallUpdate:
+			h.open[ev.Call.ID] = len(out) - 1
+		default:
+			delete(h.open, ev.Call.ID)
+		}
+	}
+	clear(evs[len(out):])
+	return out
 }
 
 // LiveSubscription reads the hub's chunks from when it subscribed. One

@@ -70,6 +70,43 @@ func TestLiveHubSubscribersReadAtTheirPace(t *testing.T) {
 	}
 }
 
+// A call's updates are folded into its previous event of the chunk,
+// which keeps its kind and takes the latest row; an end, a registration
+// and an update with nothing of its call before it in the chunk stay.
+func TestLiveHubFoldsCallUpdates(t *testing.T) {
+	h := NewLiveHub(func(b []byte, ev *records.LiveEvent) []byte {
+		if ev.Call == nil {
+			return append(b, ev.Kind+" "+ev.Registration.Phone+"\n"...)
+		}
+		return append(b, ev.Kind+" "+ev.Call.ID+" "+ev.Call.State+"\n"...)
+	}, WithLiveFlush(time.Hour))
+	s := h.Subscribe()
+	defer s.Close()
+	call := func(kind, id, state string) records.LiveEvent {
+		return records.LiveEvent{Kind: kind, Call: &records.LiveCall{ID: id, State: state}}
+	}
+	for _, ev := range []records.LiveEvent{
+		call(records.EventCallStart, "a", "ringing"),
+		call(records.EventCallUpdate, "a", "tried"),
+		call(records.EventCallStart, "b", "ringing"),
+		call(records.EventCallUpdate, "a", "up"),
+		{Kind: records.EventRegistered, Registration: &records.Registration{Phone: "x"}},
+		call(records.EventCallEnd, "a", "up"),
+		call(records.EventCallUpdate, "a", "late"),
+		call(records.EventCallUpdate, "b", "up"),
+		call(records.EventCallUpdate, "c", "up"),
+		call(records.EventCallUpdate, "c", "held"),
+	} {
+		h.Publish(ev)
+	}
+	h.Flush()
+	chunks, _ := s.Read()
+	want := "call_start a up\ncall_start b up\nregistered x\ncall_end a up\ncall_update a late\ncall_update c held\n"
+	if got := chunkData(chunks); got != want {
+		t.Fatalf("chunk:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // Wait is closed by the first chunk after it was asked for, at once when
 // an unread chunk exists; the timer seals what was published within the
 // flush interval; a subscription starts after what was sealed before it,

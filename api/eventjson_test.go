@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -122,17 +123,20 @@ func BenchmarkEventFanout(b *testing.B) {
 	}
 	all := func(ev *records.LiveEvent) bool { return ev.Call != nil }
 	half := func(ev *records.LiveEvent) bool { return ev.Call != nil && ev.Call.Line == "2000001" }
-	c, other := benchCall(), benchCall()
-	other.Line = "2000002"
+	// 256 calls, a chunk's worth: none of a chunk's updates is folded.
+	calls := make([]records.LiveCall, 256)
+	for i := range calls {
+		calls[i] = benchCall()
+		calls[i].ID = fmt.Sprint(i, calls[i].ID)
+		if i%2 == 1 {
+			calls[i].Line = "2000002"
+		}
+	}
 	var buf []byte
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		call := &c
-		if n%2 == 1 {
-			call = &other
-		}
-		hub.Publish(records.LiveEvent{Kind: records.EventCallUpdate, Call: call})
+		hub.Publish(records.LiveEvent{Kind: records.EventCallUpdate, Call: &calls[n%len(calls)]})
 		if n++; n%256 == 0 {
 			sealed := subs[0].Wait()
 			hub.Flush()

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-tls loadtest-tls-smoke loadtest-observe pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-overload loadtest-tls loadtest-tls-smoke loadtest-observe pgo
 
 all: build
 
@@ -91,6 +91,11 @@ loadtest-cluster:
 # sipp): RATE, DURATION, CHILDREN.
 loadtest-kamailio:
 	scripts/loadtest-kamailio.sh
+
+# Twice the box's capacity, overload shedding on and off: the share of
+# capacity still answered (needs sipp): LADDER, CAPACITY, DURATION, ROUNDS.
+loadtest-overload:
+	scripts/loadtest-overload.sh
 
 # Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
 pgo:

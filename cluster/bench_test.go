@@ -20,12 +20,12 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkSharedSlot is what a call on a limited peer adds on a host of
-// a cluster: one slot taken and given back in Redis (two round trips).
+// BenchmarkSharedSlot is one slot taken in Redis (Acquire, a round trip)
+// and given back (its release rides on the next admission's round trip).
 // cpu-us/op is the switch process's own CPU (the client side: encoding,
 // syscalls, the pool), the figure to set against a call's CPU; the wall
-// time per op includes waiting for Redis. A call on a limited peer and a
-// limited line pays it twice.
+// time per op includes waiting for Redis. A call routed out takes its
+// slots in one admission (BenchmarkCallAdmission).
 func BenchmarkSharedSlot(b *testing.B) {
 	l := newLimitsB(b)
 	key := routing.LimitKey{Kind: routing.LimitPeer, ID: 1}
@@ -50,7 +50,7 @@ func BenchmarkSharedSlot(b *testing.B) {
 // write).
 func BenchmarkSharedSpendAdmission(b *testing.B) {
 	l := newLimitsB(b)
-	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l, "bench")))
+	ledger := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(cluster.NewSpend(l)))
 	line := &routing.Phone{Name: "2001", CallMaximum: 1e9}
 	tariff := routing.Tariff{PerMinute: 1.00, ConnectFee: 0.40, Increment: 1}
 	now := time.Now()
@@ -83,8 +83,9 @@ func newLimitsB(b *testing.B) *cluster.Limits {
 }
 
 // BenchmarkSharedCall is a call's share of the Redis work with many calls
-// setting up at once (16 per core): a line slot and a peer slot taken,
-// then both given back as the call ends. Concurrent releases share round
+// setting up at once (16 per core): a line slot and a peer slot taken
+// apart (Acquire twice, as a call to a local line does), then both given
+// back as the call ends. Concurrent admissions and releases share round
 // trips. cpu-us/op is per call.
 func BenchmarkSharedCall(b *testing.B) {
 	l := newLimitsB(b)

@@ -14,8 +14,12 @@ import (
 	"github.com/sipswitch/sipswitch/routing"
 )
 
+// redisClient is a client to addr as the daemon makes it.
 func redisClient(t testing.TB, addr string) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	rdb, err := cluster.NewClient("redis://"+addr+"/0", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }

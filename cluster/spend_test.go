@@ -29,7 +29,7 @@ func TestSpendHoldSumsTheHosts(t *testing.T) {
 	spends := make([]*cluster.Spend, 3)
 	for i := range spends {
 		l := newLimits(t, clustertest.Addr(), fmt.Sprint("host", i+1), prefix)
-		spends[i] = cluster.NewSpend(l, fmt.Sprint("host", i+1))
+		spends[i] = cluster.NewSpend(l)
 	}
 	day := "2026-12-01"
 	for i, v := range []float64{1.25, 2.5, 0.75} {
@@ -61,7 +61,7 @@ func twoHosts(t *testing.T) (ledgers [2]*routing.SpendLedger, spend *cluster.Spe
 	prefix := clustertest.Prefix(t)
 	for i := range ledgers {
 		host := fmt.Sprint("host", i+1)
-		s := cluster.NewSpend(newLimits(t, clustertest.Addr(), host, prefix), host)
+		s := cluster.NewSpend(newLimits(t, clustertest.Addr(), host, prefix))
 		ledgers[i] = routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(s), routing.WithSpendTick(time.Hour))
 		spend = s
 	}
@@ -118,7 +118,7 @@ func TestSharedSpendGivesTheLastMoneyOnce(t *testing.T) {
 // Redis away: a limited line's chargeable attempt is refused.
 func TestSharedSpendRefusesWithRedisAway(t *testing.T) {
 	srv := clustertest.Start(t)
-	s := cluster.NewSpend(newLimits(t, srv.Addr, "host1", "outage", cluster.WithTimeout(200*time.Millisecond)), "host1")
+	s := cluster.NewSpend(newLimits(t, srv.Addr, "host1", "outage", cluster.WithTimeout(200*time.Millisecond)))
 	l := routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(s))
 	line := &routing.Phone{Name: "2001", CallMaximum: 10}
 	tariff := routing.Tariff{PerMinute: 1, Increment: 1}
@@ -143,7 +143,7 @@ func TestSharedSpendEndsCallsWhenTheOtherHostHoldsTheRest(t *testing.T) {
 	var spend *cluster.Spend
 	for i := range ledgers {
 		host := fmt.Sprint("host", i+1)
-		spend = cluster.NewSpend(newLimits(t, clustertest.Addr(), host, prefix), host)
+		spend = cluster.NewSpend(newLimits(t, clustertest.Addr(), host, prefix))
 		ledgers[i] = routing.NewSpendLedger(time.UTC, routing.WithSharedSpend(spend), routing.WithSpendTick(100*time.Millisecond))
 	}
 	now := time.Now()

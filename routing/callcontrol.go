@@ -161,7 +161,7 @@ func (c *CallControl) buildView(ctx context.Context, snap *Snapshot, state *Rout
 	}
 	// Peers are identified by where the switch sends their calls: each
 	// destination and the proxy, at its port (5060 when it names none).
-	// The Peer pointers are the routing state's, so AcquirePeer sees the
+	// The Peer pointers are the routing state's, so Admit sees the
 	// same object whichever way the core found it.
 	for _, p := range snap.Peers {
 		peer := state.Peer(p.ID)
@@ -291,12 +291,9 @@ func (c *CallControl) PlanOf(phone *Phone) int {
 	return v.settings.DefaultPlan
 }
 
-// AcquirePeer admits one call toward peer under its outmaximum.
-func (c *CallControl) AcquirePeer(peer *Peer) (func(), bool) {
-	return c.acquire(LimitKey{Kind: LimitPeer, ID: peer.ID}, peer.OutMaximum)
-}
-
-// AcquirePhone admits one call of phone under its totalmaximum.
+// AcquirePhone admits one call of phone under its totalmaximum: a call
+// to the line, or a line's call that is not routed out (routed out, the
+// line's slot is taken with the call's first attempt, Admit).
 func (c *CallControl) AcquirePhone(phone *Phone) (func(), bool) {
 	return c.acquire(LimitKey{Kind: LimitPhone, ID: phone.ID}, phone.TotalMaximum)
 }
@@ -317,12 +314,150 @@ func (c *CallControl) acquire(key LimitKey, max int) (func(), bool) {
 		slot.Release()
 		return nil, false
 	}
+	return sharedRelease(slot, release), true
+}
+
+// sharedRelease gives back a slot held here and across hosts.
+func sharedRelease(slot *Slot, release func()) func() {
 	return func() {
 		// The local slot's once-only release guards the shared one too.
 		if slot.tryRelease() {
 			release()
 		}
-	}, true
+	}
+}
+
+// Admission is what an attempt of a call toward a peer takes before its
+// INVITE is sent (CallControl.Admit).
+type Admission struct {
+	// SlotLine is the calling line whose totalmaximum slot the attempt
+	// takes with it: the call's first admitted attempt takes it, so that
+	// a call routed out takes the line's slot, the peer's and the spend's
+	// first step in one round trip. nil: the call holds its line's slot
+	// already, or holds none.
+	SlotLine *Phone
+	// Peer is the peer the attempt goes to: a slot of its outmaximum.
+	Peer *Peer
+	// SpendLine is the line a chargeable attempt charges, under Tariff:
+	// its first billing step is reserved (SpendLedger.Reserve). nil: the
+	// attempt is free.
+	SpendLine *Phone
+	Tariff    Tariff
+	Now       time.Time
+}
+
+// Admitted is Admit's answer. When Refused is AdmitOK, Line (when
+// SlotLine was given) and Peer give back the slots (each is idempotent)
+// and Charge follows the attempt (nil when it is free); otherwise nothing
+// was taken.
+type Admitted struct {
+	Refused    AdmitPart
+	Line, Peer func()
+	Charge     *Charge
+}
+
+// Admit admits one attempt of a call: the line's slot (SlotLine), the
+// peer's slot and the spend's first step (SpendLine), all or none, in
+// the order line, spend, peer (Refused names the first that refused, the
+// one the call answers for). Each is first checked on this host, which
+// refuses without a round trip; then with shared limits the limited
+// parts are taken across hosts in one round trip (SharedLimits.Admit),
+// so a call costs one round trip for its admission on its first peer and
+// one for each further peer it is tried on. A shared counter that cannot
+// be asked refuses the attempt (fail closed), blaming its first limited
+// part.
+func (c *CallControl) Admit(a Admission) Admitted {
+	var req SharedAdmission
+	var lineSlot, peerSlot *Slot
+	var lineIdx, peerIdx = -1, -1
+	if a.SlotLine != nil {
+		key, max := LimitKey{Kind: LimitPhone, ID: a.SlotLine.ID}, a.SlotLine.TotalMaximum
+		var ok bool
+		if lineSlot, ok = c.limits.Acquire(key, max); !ok {
+			return Admitted{Refused: AdmitLine}
+		}
+		if c.shared != nil && max >= 0 {
+			lineIdx = req.NSlots
+			req.Slots[req.NSlots] = SlotRequest{Key: key, Max: max}
+			req.NSlots++
+		}
+	}
+	var spend reservation
+	if a.SpendLine != nil {
+		if spend = c.spend.reserve(a.SpendLine, a.Tariff, a.Now); !spend.Ask && !spend.ok {
+			lineSlot.Release()
+			return Admitted{Refused: AdmitSpend}
+		}
+	}
+	peerKey, peerMax := LimitKey{Kind: LimitPeer, ID: a.Peer.ID}, a.Peer.OutMaximum
+	peerSlot, ok := c.limits.Acquire(peerKey, peerMax)
+	if !ok {
+		if spend.Ask {
+			c.spend.reserved(spend, false)
+		} else {
+			spend.c.End(a.Now)
+		}
+		lineSlot.Release()
+		return Admitted{Refused: AdmitPeer}
+	}
+	if c.shared != nil && peerMax >= 0 {
+		peerIdx = req.NSlots
+		req.Slots[req.NSlots] = SlotRequest{Key: peerKey, Max: peerMax}
+		req.NSlots++
+	}
+	var got SharedAdmitted
+	switch {
+	case spend.Ask && c.shared == nil:
+		// A shared ledger without shared limits: its own round trip.
+		held, err := c.spend.shared.Hold(spend.Hold.Day, spend.Hold.Line, spend.Hold.Held, spend.Hold.Limit)
+		if !held || err != nil {
+			got.Refused = AdmitSpend
+		}
+	case spend.Ask || req.NSlots > 0:
+		if spend.Ask {
+			req.Spend = spend.Hold
+		}
+		var err error
+		if got, err = c.shared.Admit(&req); err != nil {
+			got = SharedAdmitted{Refused: firstPart(&req)}
+		}
+	}
+	if spend.Ask {
+		spend.c, spend.ok = c.spend.reserved(spend, got.Refused == AdmitOK)
+	}
+	if got.Refused != AdmitOK {
+		if !spend.Ask {
+			spend.c.End(a.Now) // a free or unlimited attempt's charge
+		}
+		lineSlot.Release()
+		peerSlot.Release()
+		return Admitted{Refused: got.Refused}
+	}
+	out := Admitted{Peer: peerSlot.Release, Charge: spend.c}
+	if peerIdx >= 0 {
+		out.Peer = sharedRelease(peerSlot, got.Releases[peerIdx])
+	}
+	if lineSlot != nil {
+		out.Line = lineSlot.Release
+		if lineIdx >= 0 {
+			out.Line = sharedRelease(lineSlot, got.Releases[lineIdx])
+		}
+	}
+	return out
+}
+
+// firstPart is the part a shared counter that could not be asked blames:
+// the first of req's in the order Admit checks them.
+func firstPart(req *SharedAdmission) AdmitPart {
+	for _, s := range req.Slots[:req.NSlots] {
+		if s.Key.Kind == LimitPhone {
+			return AdmitLine
+		}
+	}
+	if req.Spend.Line != "" {
+		return AdmitSpend
+	}
+	return AdmitPeer
 }
 
 // ActivePeerCalls is how many calls hold a slot of peer id.
@@ -339,12 +474,6 @@ func (c *CallControl) ActivePhoneCalls(id int) int {
 // when the peer does not charge or has no cost row for it).
 func (c *CallControl) Tariff(peer *Peer, called, caller, media string, now time.Time) (Tariff, bool) {
 	return c.router.Load().Tariff(peer, called, caller, media, now)
-}
-
-// ReserveSpend admits a chargeable attempt of line under t, holding its
-// first billing step (SpendLedger.Reserve).
-func (c *CallControl) ReserveSpend(line *Phone, t Tariff, now time.Time) (*Charge, bool) {
-	return c.spend.Reserve(line, t, now)
 }
 
 // SpendHeld is what line has spent and holds today (SpendLedger.Held).

@@ -109,7 +109,12 @@
 //
 // Call limits (CallLimits). outmaximum and totalmaximum admit a call only
 // while fewer calls hold a slot; -1 is unlimited. Admission is one atomic
-// step and a slot is released exactly once.
+// step and a slot is released exactly once. An attempt toward a peer is
+// admitted by CallControl.Admit, one typed request (Admission) for its
+// parts: the calling line's slot (on the call's first admitted attempt),
+// the spend's first step and the peer's slot, checked in that order, all
+// or none; across hosts (SharedLimits) the limited parts are one atomic
+// step, one round trip.
 //
 // Spend limits (SpendLedger). call_maximum admits a chargeable attempt
 // (Tariff.Chargeable) only when the line's committed spend today, what

@@ -19,3 +19,19 @@ func TestRoutingImportsNoStorage(t *testing.T) {
 		}
 	}
 }
+
+// The call path's decisions take no client library either: shared limits
+// and spend reach Redis through interfaces (SharedLimits, SharedSpend)
+// that package cluster implements, so routing imports the standard
+// library alone.
+func TestRoutingImportsTheStandardLibraryAlone(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if first, _, _ := strings.Cut(imp, "/"); strings.Contains(first, ".") {
+			t.Errorf("routing imports %s: only the standard library", imp)
+		}
+	}
+}

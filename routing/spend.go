@@ -233,6 +233,28 @@ func (l *SpendLedger) Reserved(line string) float64 {
 // The Charge follows the attempt: Answer when it is answered, End exactly
 // when it fails or the call ends.
 func (l *SpendLedger) Reserve(line *Phone, t Tariff, now time.Time) (*Charge, bool) {
+	r := l.reserve(line, t, now)
+	if r.Ask {
+		ok, err := l.shared.Hold(r.Hold.Day, r.Hold.Line, r.Hold.Held, r.Hold.Limit)
+		return l.reserved(r, ok && err == nil)
+	}
+	return admitted(r.c, r.ok)
+}
+
+// reservation is a Reserve in two halves (reserve, reserved) around the
+// shared ledger's round trip, so that CallControl.Admit can ask it in the
+// round trip that takes the attempt's slots.
+type reservation struct {
+	c  *Charge
+	ok bool // decided here (Ask false): admitted
+	// Ask: the shared ledger decides; Hold is what to ask it. The line's
+	// pub is held until reserved is called, which it must be.
+	Ask  bool
+	Hold SpendHold
+}
+
+// reserve does Reserve up to the shared ledger's round trip.
+func (l *SpendLedger) reserve(line *Phone, t Tariff, now time.Time) reservation {
 	c := &Charge{l: l, key: strings.ToLower(line.Name), tariff: t, limited: line.CallMaximum >= 0}
 	limit := int64(-1)
 	if c.limited {
@@ -249,21 +271,39 @@ func (l *SpendLedger) Reserve(line *Phone, t Tariff, now time.Time) (*Charge, bo
 	s.open++ // the line outlives midnight while the charge is open
 	if !c.limited {
 		l.mu.Unlock()
-		return c, true
+		return reservation{c: c, ok: true}
 	}
 	if l.shared == nil {
 		ok := s.held()+c.held <= limit
 		l.reservedLocked(c, ok)
 		l.mu.Unlock()
-		return admitted(c, ok)
+		return reservation{c: c, ok: ok}
 	}
 	l.mu.Unlock()
+	// pub orders this host's writes of the line: held from before the
+	// holding is computed until the answer is applied (reserved).
 	s.pub.Lock()
-	defer s.pub.Unlock()
-	ok, _ := l.holdShared(s, c.key, c.held, limit, now)
-	l.reservedLocked(c, ok)
+	l.mu.Lock()
+	l.rollLocked(now)
+	own, day := s.held()+c.held, l.day
+	if own > limit { // over on this host alone: refused without a round trip
+		l.reservedLocked(c, false)
+		l.mu.Unlock()
+		s.pub.Unlock()
+		return reservation{c: c}
+	}
 	l.mu.Unlock()
-	return admitted(c, ok)
+	return reservation{c: c, Ask: true, Hold: SpendHold{Day: day, Line: c.key, Held: amount(own), Limit: amount(limit)}}
+}
+
+// reserved applies the shared ledger's answer to r (Ask) and releases the
+// line's pub.
+func (l *SpendLedger) reserved(r reservation, ok bool) (*Charge, bool) {
+	l.mu.Lock()
+	l.reservedLocked(r.c, ok)
+	l.mu.Unlock()
+	r.c.line.pub.Unlock()
+	return admitted(r.c, ok)
 }
 
 // admitted is Reserve's answer: the charge, or none.

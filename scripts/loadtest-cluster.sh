@@ -29,7 +29,15 @@
 # PG [postgres://postgres@127.0.0.1:5432/test?sslmode=disable],
 # REDIS [127.0.0.1:6379], WORKDIR (keep the files), LOG_LEVEL [warn],
 # SIPSWITCH_CONFIG_EXTRA (YAML lines added to every host's config, e.g.
-# "pprof: true" to profile a host during the run).
+# "pprof: true" to profile a host during the run), SIPSWITCH_BIN (a
+# sipswitch binary to run instead of building one from this tree, e.g.
+# another commit's, for loadtest-cluster-ab.sh), PROFILE_S (with pprof:
+# true, seconds of each host's CPU profile taken during the load, written
+# to hostN.cpu.pprof in WORKDIR), HOST_BINS and HOST_SHARED (a binary and a
+# SHARED per host, space-separated, overriding SIPSWITCH_BIN and SHARED:
+# hosts of different builds or settings under the same load at the same
+# time, as loadtest-cluster-ab.sh runs them; HOSTS may then be 4, and the
+# propagation and lease expiry are not measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,7 +63,16 @@ HTTP_PORT=${HTTP_PORT:-28080}
 CARRIER_PORT=${CARRIER_PORT:-25071}
 CALLS=$((RATE * DURATION))
 require_positive loadtest-cluster HOSTS RATE DURATION CALL_MS ROUTES PROPAGATE KILL_CALLS SIP_PORT HTTP_PORT CARRIER_PORT
-[[ $HOSTS -le 3 ]] || { echo "loadtest-cluster: HOSTS is 1 to 3" >&2; exit 2; }
+read -ra HOST_BIN <<<"${HOST_BINS:-}"
+read -ra HOST_SH <<<"${HOST_SHARED:-}"
+MIXED=0
+if [[ ${#HOST_BIN[@]} -gt 0 || ${#HOST_SH[@]} -gt 0 ]]; then
+	MIXED=1
+	[[ ${#HOST_BIN[@]} -le $HOSTS && ${#HOST_SH[@]} -le $HOSTS ]] || { echo "loadtest-cluster: HOST_BINS and HOST_SHARED name at most HOSTS hosts" >&2; exit 2; }
+fi
+[[ $HOSTS -le $((3 + MIXED)) ]] || { echo "loadtest-cluster: HOSTS is 1 to 3 (4 with HOST_BINS or HOST_SHARED)" >&2; exit 2; }
+# host_shared N: SHARED of host N.
+host_shared() { echo "${HOST_SH[$(($1 - 1))]:-$SHARED}"; }
 case $BACKEND in
 sqlite) [[ $HOSTS = 1 ]] || { echo "loadtest-cluster: BACKEND=sqlite is one host" >&2; exit 2; }; SHARED=0 ;;
 postgres) ;;
@@ -95,7 +112,15 @@ ulimit -n 65536 2>/dev/null || true
 SC=$ROOT/testdata/sipp
 
 echo "== building"
-go build -o "$WORK/sipswitch" ./cmd/sipswitch
+if [[ -n ${SIPSWITCH_BIN:-} ]]; then
+	cp "$SIPSWITCH_BIN" "$WORK/sipswitch"
+else
+	go build -o "$WORK/sipswitch" ./cmd/sipswitch
+fi
+for n in $(seq "$HOSTS"); do
+	bin=${HOST_BIN[$((n - 1))]:-$WORK/sipswitch}
+	cp "$bin" "$WORK/sipswitch-host$n"
+done
 go build -o "$WORK/gendb" ./cmd/gendb
 # Inside route 0's prefix ("10000"), whatever ROUTES is.
 CALLED=10000123456
@@ -131,12 +156,12 @@ log: {level: ${LOG_LEVEL:-warn}, format: text}
 call_records_journal: $WORK/host$n.calls
 cluster:
   host: host$n
-  redis: "$([[ $SHARED = 1 ]] && echo "redis://$REDIS/0")"
+  redis: "$([[ $(host_shared "$n") = 1 ]] && echo "redis://$REDIS/0")"
   key_prefix: $PREFIX
   lease: $LEASE
 ${SIPSWITCH_CONFIG_EXTRA:-}
 EOF
-	SIPSWITCH_ADMIN_PASSWORD=loadtest-admin "$WORK/sipswitch" serve --config "$WORK/host$n.yaml" 2>"$WORK/host$n.err" &
+	SIPSWITCH_ADMIN_PASSWORD=loadtest-admin "$WORK/sipswitch-host$n" serve --config "$WORK/host$n.yaml" 2>"$WORK/host$n.err" &
 	SWITCH+=($!)
 	PIDS+=($!)
 done
@@ -187,15 +212,29 @@ for n in $(seq "$HOSTS"); do
 	uac "$n" "$CALLS" "$RATE" "$CALL_MS" load &
 	UACS+=($!)
 done
+PROFS=()
+if [[ -n ${PROFILE_S:-} ]]; then
+	for n in $(seq "$HOSTS"); do
+		# Two seconds in, so the profile is of the load, not its ramp.
+		(sleep 2 && curl -sf -o "$WORK/host$n.cpu.pprof" "http://127.0.0.$n:$HTTP_PORT/debug/pprof/profile?seconds=$PROFILE_S" ||
+			echo "loadtest-cluster: no profile of host$n (pprof: true in SIPSWITCH_CONFIG_EXTRA?)" >&2) &
+		PROFS+=($!)
+	done
+fi
 FAILED_RUNS=0
 for p in "${UACS[@]}"; do wait "$p" || FAILED_RUNS=$((FAILED_RUNS + 1)); done
+for p in "${PROFS[@]}"; do wait "$p"; done
 T1=$(date +%s.%N)
 SERVERS=$(($(servers_ticks) - SERVERS0))
 HZ=$(getconf CLK_TCK)
 TOTAL_CALLS=0
 TOTAL_FAILED=0
 echo
-echo "== results ($BACKEND, $HOSTS host(s), shared limits $([[ $SHARED = 1 ]] && echo on || echo off))"
+if [[ $MIXED = 1 ]]; then
+	echo "== results ($BACKEND, $HOSTS host(s), shared limits as each host says)"
+else
+	echo "== results ($BACKEND, $HOSTS host(s), shared limits $([[ $SHARED = 1 ]] && echo on || echo off))"
+fi
 for n in $(seq "$HOSTS"); do
 	f=$WORK/load$n/stat.csv
 	created=$(sipp_stat 'OutgoingCall(C)' "$f")
@@ -204,14 +243,14 @@ for n in $(seq "$HOSTS"); do
 	ticks=$(($(cpu_ticks "${SWITCH[$((n - 1))]}") - CPU0[n]))
 	TOTAL_CALLS=$((TOTAL_CALLS + created))
 	TOTAL_FAILED=$((TOTAL_FAILED + failed + created - ok))
-	awk -v n="$n" -v c="$created" -v ok="$ok" -v f="$failed" -v t="$ticks" -v hz="$HZ" -v t0="$T0" -v t1="$T1" -v d="$DURATION" 'BEGIN {
-		printf "host%d: %d calls, %d ok, %d failed, %.1f CPS, CPU %.2f s = %.0f us per call\n", n, c, ok, f, c / d, t / hz, (c > 0 ? t / hz / c * 1e6 : 0) }'
+	awk -v n="$n" -v c="$created" -v ok="$ok" -v f="$failed" -v t="$ticks" -v hz="$HZ" -v t0="$T0" -v t1="$T1" -v d="$DURATION" -v sh="$(host_shared "$n")" 'BEGIN {
+		printf "host%d: %d calls, %d ok, %d failed, %.1f CPS, CPU %.2f s = %.0f us per call (shared limits %s)\n", n, c, ok, f, c / d, t / hz, (c > 0 ? t / hz / c * 1e6 : 0), (sh == 1 ? "on" : "off") }'
 done
 awk -v c="$TOTAL_CALLS" -v d="$DURATION" -v t0="$T0" -v t1="$T1" 'BEGIN { printf "cluster: %d calls, %.1f CPS over %d s (wall %.1f s)\n", c, c / d, d, t1 - t0 }'
 awk -v t="$SERVERS" -v hz="$HZ" -v c="$TOTAL_CALLS" 'BEGIN { if (c > 0) printf "PostgreSQL and Redis CPU: %.2f s = %.0f us per call (all their processes, whoever used them)\n", t / hz, t / hz / c * 1e6 }'
 printf 'machine: %s cores; PostgreSQL and Redis share them with SIPp and the hosts\n' "$(nproc)"
 
-if [[ $BACKEND = postgres && $HOSTS -ge 2 ]]; then
+if [[ $BACKEND = postgres && $HOSTS -ge 2 && $MIXED = 0 ]]; then
 	echo "== propagation: a write through host 2 until host 1's routing table has it ($PROPAGATE samples)"
 	AUTH="auth_username=admin;auth_password=loadtest-admin"
 	for i in $(seq "$PROPAGATE"); do
@@ -227,7 +266,7 @@ if [[ $BACKEND = postgres && $HOSTS -ge 2 ]]; then
 	done | sort -n | awk '{ v[NR] = $1 } END { printf "propagation ms (API answer included): min %d  median %d  max %d  (n=%d)\n", v[1], v[int((NR + 1) / 2)], v[NR], NR }'
 fi
 
-if [[ $SHARED = 1 && $HOSTS = 3 ]]; then
+if [[ $SHARED = 1 && $HOSTS = 3 && $MIXED = 0 ]]; then
 	echo "== lease expiry: host 3 killed with -9 holding $KILL_CALLS calls"
 	mkdir -p "$WORK/hold3"
 	# Its own subshell that execs SIPp, so $! is SIPp's pid.

@@ -382,6 +382,11 @@ rtt_report "$WORK"/uac_call_*_rtt.csv
 	awk -F'[{}" ]+' '$1 == "sipswitch_capture_packets_total" && $NF > 0 { c = c sprintf(" %s %d", $3, $NF) }
 		$1 == "sipswitch_live_events_lost_total" && $NF > 0 { l = sprintf("live events lost by stream clients: %d", $NF) }
 		END { if (c != "") print "HEP capture packets:  " c; if (l != "") print l }'
+# New INVITEs the switch refused 503 to stay within calls.overload_delay
+# (overload shedding); SIPp counts them among the failed calls.
+SHED=$({ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
+	awk '$1 == "sipswitch_sip_shed_overload_total" { n += $2 } END { printf "%d", n }')
+echo "refused 503 (shed):    $SHED"
 echo "sipswitch RSS:         start $((RSS_START / 1024)) MiB, peak $((RSS_PEAK / 1024)) MiB, at end of calls $((RSS_END / 1024)) MiB, ${AFTER_S}s after $((RSS_AFTER / 1024)) MiB"
 echo "sipswitch Go heap:     start $HEAP_START MiB, at end of calls $HEAP_END MiB"
 echo "after the calls:      $AFTER_LOG"

@@ -54,8 +54,14 @@ type call struct {
 	events   chan legEvent
 	done     chan struct{} // closed when the call stops collecting leg events
 	releases []func()
-	b        atomic.Pointer[leg]
-	attempts int
+	// pendingLine is the calling line whose totalmaximum slot the call
+	// has yet to take: routed out, with its first admitted attempt (one
+	// round trip with the peer's slot and the spend's first step on a
+	// host of a cluster); before a local line or a trunk is rung
+	// otherwise (takeLine).
+	pendingLine *routing.Phone
+	b           atomic.Pointer[leg]
+	attempts    int
 	// diversions are the lines that sent the call on, oldest first.
 	diversions []diversion
 	// line is whose call this is (record.go): it pays, its spend limit

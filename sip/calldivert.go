@@ -9,17 +9,41 @@ import (
 )
 
 // deliver sends a phone's call to target: a local line, or outside
-// through the routing decision of the caller's plan.
+// through the routing decision of the caller's plan. The calling line's
+// slot (pendingLine) is taken here before a line or trunk rings, by
+// routeOut's first admitted attempt otherwise.
 func (c *call) deliver(target string, caller *routing.Phone) result {
 	if p, ok := c.s.dir.Phone(target); ok {
+		if !c.takeLine() {
+			return result{code: 486, reason: "Busy Here"}
+		}
 		c.rec.Direction = records.Local
 		return c.ringPhone(p, 0)
 	}
 	if t, ok := c.s.trunkNamed(target); ok {
+		if !c.takeLine() {
+			return result{code: 486, reason: "Busy Here"}
+		}
 		c.rec.Direction = records.Local
 		return c.ringTrunk(t)
 	}
 	return c.routeOut(target, caller)
+}
+
+// takeLine takes the slot of the calling line the call has yet to take
+// (pendingLine); false: the line is at its totalmaximum.
+func (c *call) takeLine() bool {
+	p := c.pendingLine
+	if p == nil {
+		return true
+	}
+	rel, ok := c.s.dir.AcquirePhone(p)
+	if !ok {
+		return false
+	}
+	c.pendingLine = nil
+	c.releases = append(c.releases, rel)
+	return true
 }
 
 // Diversion reasons (RFC 5806 4), one for each way a line sends a call on.

@@ -183,16 +183,18 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case c.screenCallerEncryption(req.Transport(), req.Body()) != nil:
 		res = result{code: 488, reason: "Not Acceptable Here"}
 		c.noteRefusal("media encryption")
-	case callerPhone != nil:
+	case callerPhone != nil && emergency:
 		if rel, ok := s.dir.AcquirePhone(callerPhone); ok {
 			c.releases = append(c.releases, rel)
-			res = c.deliver(called, callerPhone)
-		} else if emergency {
-			// Past the line's totalmaximum, uncounted.
-			res = c.deliver(called, callerPhone)
-		} else {
-			res = result{code: 486, reason: "Busy Here"}
 		}
+		// Past the line's totalmaximum, uncounted.
+		res = c.deliver(called, callerPhone)
+	case callerPhone != nil:
+		// The line's slot is taken as the call is delivered: with its
+		// first attempt when it is routed out (486 when the line is at
+		// its totalmaximum), before a local line or trunk rings.
+		c.pendingLine = callerPhone
+		res = c.deliver(called, callerPhone)
 	default:
 		// Inbound from a peer may only reach local lines: never a relay.
 		if p, ok := s.dir.Phone(called); ok {

@@ -58,6 +58,7 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 	c.rec.Route = routeID
 	last := result{code: 503, reason: "Service Unavailable"}
 	limited, tried, overSpend, noCodec := 0, 0, 0, 0
+attempts:
 	for _, at := range dec.Attempts {
 		if at.Peer == nil {
 			continue
@@ -82,30 +83,41 @@ func (c *call) routeOut(called string, line *routing.Phone) result {
 			last = result{code: code, reason: reason}
 			continue
 		}
-		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), s.cfg.now())
-		var charge *routing.Charge
+		adm := routing.Admission{SlotLine: c.pendingLine, Peer: at.Peer, Now: s.cfg.now()}
+		tariff, chargeable := s.dir.Tariff(at.Peer, called, c.caller, line.CallMedia(), adm.Now)
 		if chargeable && tariff.Chargeable() && !dec.Emergency {
 			// An emergency call reserves nothing of the line's spend
 			// limit: it is never refused for it (its cost is recorded).
-			var ok bool
-			if charge, ok = s.dir.ReserveSpend(line, tariff, s.cfg.now()); !ok {
-				// A line at its daily spend limit makes no chargeable
-				// call; a peer that charges nothing may still carry it.
-				overSpend++
-				c.logAttempt(at.Called, routeID, at.Peer, 403, causeSpendLimit, "", 0)
-				continue
-			}
+			adm.SpendLine, adm.Tariff = line, tariff
 		}
-		rel, ok := s.dir.AcquirePeer(at.Peer)
-		if !ok {
-			charge.End(s.cfg.now())
+		// The line's slot (on the call's first admitted attempt), the
+		// peer's and the spend's first step: one round trip on a host of
+		// a cluster; each further peer tried costs one more.
+		admitted := s.dir.Admit(adm)
+		switch admitted.Refused {
+		case routing.AdmitLine:
+			// The calling line is at its totalmaximum: the call is
+			// refused whichever peer would carry it.
+			return result{code: 486, reason: "Busy Here"}
+		case routing.AdmitSpend:
+			// A line at its daily spend limit makes no chargeable call;
+			// a peer that charges nothing may still carry it.
+			overSpend++
+			c.logAttempt(at.Called, routeID, at.Peer, 403, causeSpendLimit, "", 0)
+			continue
+		case routing.AdmitPeer:
 			limited++
 			c.logAttempt(at.Called, routeID, at.Peer, 503, causeLimit, "outmaximum", 0)
 			if !s.dir.ShouldTryNext(routing.AttemptOutcome{LimitReached: true}) {
-				break
+				break attempts
 			}
 			continue
 		}
+		if admitted.Line != nil {
+			c.pendingLine = nil
+			c.releases = append(c.releases, admitted.Line)
+		}
+		rel, charge := admitted.Peer, admitted.Charge
 		tried++
 		if c.attempts > 0 {
 			s.stats.failovers.Add(1)

@@ -25,12 +25,21 @@ type Directory interface {
 	Decide(req routing.CallRequest) (routing.Decision, error)
 	// PlanOf returns the phone's effective rate plan.
 	PlanOf(phone *routing.Phone) int
-	// AcquirePeer admits one more call toward peer under its outmaximum.
-	// release is idempotent.
-	AcquirePeer(peer *routing.Peer) (release func(), ok bool)
 	// AcquirePhone admits one more call on the line under its totalmaximum.
-	// release is idempotent.
+	// release is idempotent. A line's call routed out takes its line's
+	// slot with its first attempt instead (Admit).
 	AcquirePhone(phone *routing.Phone) (release func(), ok bool)
+	// Admit admits one attempt toward a peer, all or nothing: the calling
+	// line's totalmaximum slot when the call does not hold it yet, the
+	// peer's outmaximum slot and, for a chargeable attempt, the first
+	// billing step of the line's daily call_maximum (the charge is
+	// answered when the attempt is and ended exactly once, when the
+	// attempt fails or the call ends; its Done channel closes when the
+	// line's spend limit ends the call). Refused names the part that
+	// refused, checked in the order line, spend, peer. On a host of a
+	// cluster it is one round trip to the shared counters, whatever the
+	// parts (routing.CallControl.Admit).
+	Admit(a routing.Admission) routing.Admitted
 	// ShouldTryNext is the failover policy: whether an attempt that ended
 	// with o is followed by the next attempt.
 	ShouldTryNext(o routing.AttemptOutcome) bool
@@ -40,13 +49,6 @@ type Directory interface {
 	// Tariff is what peer charges for a call to called (ok false: the
 	// call costs nothing).
 	Tariff(peer *routing.Peer, called, caller, media string, now time.Time) (routing.Tariff, bool)
-	// ReserveSpend admits a chargeable attempt of line under t now: what
-	// is left of its daily call_maximum, after what its calls in progress
-	// hold, covers the attempt's first billing step, which is held for it
-	// (ok false: refused). The charge is answered when the attempt is and
-	// ended exactly once, when the attempt fails or the call ends; its
-	// Done channel closes when the line's spend limit ends the call.
-	ReserveSpend(line *routing.Phone, t routing.Tariff, now time.Time) (*routing.Charge, bool)
 	// Emergency reports whether called (a dial string) is one of the
 	// switch's emergency numbers (emergency.go).
 	Emergency(called string) bool

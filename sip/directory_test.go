@@ -119,7 +119,29 @@ func (d *testDirectory) PlanOf(p *routing.Phone) int { return p.Plan }
 
 func (d *testDirectory) Emergency(string) bool { return false }
 
-func (d *testDirectory) AcquirePeer(p *routing.Peer) (func(), bool) {
+// Admit takes the line's slot, then the peer's, as CallControl.Admit
+// does; the test directory charges nothing.
+func (d *testDirectory) Admit(a routing.Admission) routing.Admitted {
+	var out routing.Admitted
+	if a.SlotLine != nil {
+		rel, ok := d.AcquirePhone(a.SlotLine)
+		if !ok {
+			return routing.Admitted{Refused: routing.AdmitLine}
+		}
+		out.Line = rel
+	}
+	rel, ok := d.acquirePeer(a.Peer)
+	if !ok {
+		if out.Line != nil {
+			out.Line()
+		}
+		return routing.Admitted{Refused: routing.AdmitPeer}
+	}
+	out.Peer = rel
+	return out
+}
+
+func (d *testDirectory) acquirePeer(p *routing.Peer) (func(), bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if p.OutMaximum > 0 && d.peerCalls[p.ID] >= p.OutMaximum {
@@ -247,8 +269,4 @@ func (d *testDirectory) byName(p *routing.Phone, ok bool) (*routing.Phone, bool)
 		return nil, false
 	}
 	return d.Phone(p.Name)
-}
-
-func (d *testDirectory) ReserveSpend(*routing.Phone, routing.Tariff, time.Time) (*routing.Charge, bool) {
-	return nil, true
 }

@@ -138,8 +138,11 @@
 //
 // What a stranger makes the switch hold is bounded per source, not per
 // message: REGISTER and OPTIONS answered without authentication are
-// answered statelessly (statelessUntilAuthenticated); a refused INVITE
-// keeps its transaction for its ACK, at most maxHeldChallenges per
+// answered statelessly (statelessUntilAuthenticated); a line's first
+// INVITE on UDP is challenged by the read loop from its raw bytes, with
+// no transaction, the same bytes for a retransmission (challengeRaw,
+// which says what it leaves to sipgo); a refused INVITE that reaches
+// sipgo keeps its transaction for its ACK, at most maxHeldChallenges per
 // untrusted address (challengeHold); nonces are self-validating (sip/auth's
 // nonce book); the challenge watch is capped.
 //
@@ -181,6 +184,12 @@
 // totalmaximum is held on the calling and the called line (486 when full),
 // except on a line's call to an emergency number (emergency.go), which no
 // limit of the line or the switch refuses once the line has authenticated.
+// The calling line's slot is taken as the call is delivered: before a
+// local line or trunk rings, and for a call routed outside with its first
+// admitted attempt (Directory.Admit), so that on a host of a cluster the
+// line's slot, the peer's and the spend's first step cost one round trip
+// to Redis together; such a call therefore answers its routing failure
+// (404, 403 barred, 488) before its line's 486.
 // The line's destinations apply on busy (btype/bnumber, default code 486),
 // no answer (dtype/dnumber, 480) and unregistered (utype/unumber, 480):
 // type "hangup", an empty type or an empty number ends the call with that
@@ -209,8 +218,12 @@
 // in order. A line may make a chargeable attempt (the peer's tariff costs
 // something) only while what is left of its daily call_maximum, after
 // what its other attempts and calls in progress hold, covers the
-// attempt's first billing step (Directory.ReserveSpend, before the peer's
-// slot and the INVITE; refused: 403 when no other peer carries the call).
+// attempt's first billing step. Each attempt is admitted in one step
+// before its INVITE (Directory.Admit): the calling line's slot on the
+// call's first admitted attempt (refused: 486, whatever peer), the spend's
+// first step (refused: the next peer, which may charge nothing; 403 when
+// no other peer carries the call), the peer's outmaximum slot; all or
+// none.
 // The step stays held while the attempt rings and is given back when it
 // fails, is cancelled or times out, before the next peer reserves its
 // own; on answer it becomes the call's charge, ended on whatever ends the

@@ -30,6 +30,7 @@ type rawHeaders struct {
 	from, to, callID, cseq span
 	auth                   bool // Proxy-Authorization
 	uri                    span // the Request-URI
+	userAgent              span
 }
 
 type span struct{ start, end int }
@@ -100,6 +101,8 @@ func readRawHeaders(msg []byte, h *rawHeaders) bool {
 				h.cseq, last = sp, &h.cseq
 			case bytes.EqualFold(name, []byte("proxy-authorization")):
 				h.auth = true
+			case bytes.EqualFold(name, []byte("user-agent")):
+				h.userAgent, last = sp, &h.userAgent
 			}
 		}
 		pos = end + 1
@@ -145,30 +148,40 @@ func rawURIUser(uri []byte) []byte {
 	return uri
 }
 
-// shedAckWindow is how long after its last stateless 503 the read loop
-// looks for their ACKs (64*T1, as long as a caller retransmits).
+// shedAckWindow is how long after its last stateless answer the read
+// loop looks for their ACKs (64*T1, as long as a caller retransmits).
 const shedAckWindow = 32 * time.Second
 
-// shedRaw answers or drops msg, a datagram from from read at now, when
-// the switch sheds load and msg is a new INVITE it may refuse here, or
-// the ACK of such a refusal; false passes it on to sipgo. On every
-// datagram: a prefix compared and an atomic load, unless shedding.
-func (s *Server) shedRaw(c *readConn, msg []byte, from netip.AddrPort, now time.Time) bool {
+// answerRaw answers or drops msg, a datagram from from read at now, when
+// it is a new INVITE the read loop refuses (shedRaw, while the switch
+// sheds load) or challenges (challengeRaw), or the ACK of such an
+// answer; false passes it on to sipgo. On every other datagram: a prefix
+// compared, and an atomic load for an ACK.
+func (s *Server) answerRaw(c *readConn, msg []byte, from netip.AddrPort, now time.Time) bool {
 	if bytes.HasPrefix(msg, []byte("ACK ")) {
-		last := s.shedLast.Load()
-		if last == 0 || now.UnixNano()-last > int64(shedAckWindow) {
-			return false
-		}
-		var h rawHeaders
-		return readRawHeaders(msg, &h) && bytes.Contains(msg[h.to.start:h.to.end], []byte("tag="+shedTagPrefix))
+		return s.statelessACK(msg, now)
 	}
-	if !bytes.HasPrefix(msg, []byte("INVITE ")) || !s.shed.shedding.Load() {
+	if !bytes.HasPrefix(msg, []byte("INVITE ")) {
+		return false
+	}
+	shedding := c.shed && s.shed.shedding.Load()
+	if !shedding && !c.challenge {
 		return false
 	}
 	var h rawHeaders
 	if !readRawHeaders(msg, &h) || h.auth || hasTag(msg[h.to.start:h.to.end]) {
 		return false
 	}
+	if shedding && s.shedRaw(c, msg, &h, from, now) {
+		return true
+	}
+	return c.challenge && s.challengeRaw(c, msg, &h, from, now)
+}
+
+// shedRaw refuses msg, a new INVITE without credentials whose headers are
+// h, with a stateless 503 when the shedding controller says so; false
+// leaves it to the rest of the read loop and to sipgo.
+func (s *Server) shedRaw(c *readConn, msg []byte, h *rawHeaders, from netip.AddrPort, now time.Time) bool {
 	if !s.shed.refuse(s.cfg.overloadDelay) {
 		return false // taken: its handler measures its wait
 	}
@@ -178,11 +191,11 @@ func (s *Server) shedRaw(c *readConn, msg []byte, from netip.AddrPort, now time.
 	if s.cfg.floodLimit > 0 && !s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP") {
 		return true // dropped, as the flood guard drops it
 	}
-	c.out = appendStateless503(c.out[:0], msg, &h, s.cfg.retryAfter)
+	c.out = appendStateless503(c.out[:0], msg, h, s.cfg.retryAfter)
 	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
 		s.cfg.log.Debug("sip stateless 503 not sent", "to", from.String(), "error", err)
 	}
-	s.shedLast.Store(now.UnixNano())
+	s.statelessLast.Store(now.UnixNano())
 	s.stats.rejectedOverload.Add(1)
 	s.stats.shedOverload.Add(1)
 	return true
@@ -192,20 +205,28 @@ func (s *Server) shedRaw(c *readConn, msg []byte, from netip.AddrPort, now time.
 // headers h): the same tag for a retransmission, from its Call-ID and
 // CSeq.
 func appendStateless503(dst, msg []byte, h *rawHeaders, retryAfter int) []byte {
+	dst = appendStatelessHead(dst, msg, h, "SIP/2.0 503 Service Unavailable", shedTagPrefix)
+	dst = append(dst, "Retry-After: "...)
+	dst = strconv.AppendInt(dst, int64(retryAfter), 10)
+	return append(dst, "\r\nContent-Length: 0\r\n\r\n"...)
+}
+
+// appendStatelessHead appends the status line and the headers every
+// stateless answer to msg copies (RFC 3261 8.2.6.2): its Vias, From, To
+// with a tag of ours (tagPrefix and a hash of the Call-ID and CSeq, so a
+// retransmission is answered alike), Call-ID and CSeq, each line ending
+// CRLF.
+func appendStatelessHead(dst, msg []byte, h *rawHeaders, status, tagPrefix string) []byte {
 	crlf := []byte("\r\n")
-	dst = append(dst, "SIP/2.0 503 Service Unavailable\r\n"...)
+	dst = append(append(dst, status...), crlf...)
 	for _, v := range h.vias[:h.nvia] {
 		dst = append(append(dst, msg[v.start:v.end]...), crlf...)
 	}
 	dst = append(append(dst, msg[h.from.start:h.from.end]...), crlf...)
 	dst = append(dst, bytes.TrimRight(msg[h.to.start:h.to.end], " \t")...)
-	dst = append(dst, ";tag="+shedTagPrefix...)
+	dst = append(dst, ";tag="+tagPrefix...)
 	dst = strconv.AppendUint(dst, hashBranch(msg[h.callID.start:h.callID.end])^hashBranch(msg[h.cseq.start:h.cseq.end]), 16)
 	dst = append(dst, crlf...)
 	dst = append(append(dst, msg[h.callID.start:h.callID.end]...), crlf...)
-	dst = append(append(dst, msg[h.cseq.start:h.cseq.end]...), crlf...)
-	dst = append(dst, "Retry-After: "...)
-	dst = strconv.AppendInt(dst, int64(retryAfter), 10)
-	dst = append(dst, "\r\nContent-Length: 0\r\n\r\n"...)
-	return dst
+	return append(append(dst, msg[h.cseq.start:h.cseq.end]...), crlf...)
 }

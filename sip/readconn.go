@@ -11,34 +11,42 @@ import (
 // out need no lock):
 //
 //   - DelayRead, each datagram's time in the read loop (observe);
-//   - when each new INVITE arrived (reads, for the overload detector):
-//     the kernel's receive timestamp where there is one (Linux
-//     SO_TIMESTAMPNS), so the wait measured includes the time the
-//     datagram sat in the socket's buffer behind others, which is where
-//     a read loop starved of a core makes requests wait; else the time
-//     it was read;
-//   - while the switch sheds load, the stateless refusal of new INVITEs
-//     before sipgo parses them (shed, overload.go): at twice its
-//     capacity the read loop is the switch's narrowest part, and a
-//     refusal that went through the parser would cost it a fifth of a
-//     call's parsing.
+//   - when each new INVITE arrived (reads, for the overload detector,
+//     when shedding is on): the kernel's receive timestamp where there
+//     is one (Linux SO_TIMESTAMPNS), so the wait measured includes the
+//     time the datagram sat in the socket's buffer behind others, which
+//     is where a read loop starved of a core makes requests wait; else
+//     the time it was read;
+//   - the stateless answers to new INVITEs before sipgo parses them
+//     (answerRaw): while the switch sheds load, the refusal of those it
+//     sheds (shed, overloadraw.go: at twice its capacity the read loop
+//     is the switch's narrowest part, and a refusal that went through
+//     the parser would cost it a fifth of a call's parsing), and the
+//     digest challenge of those a line sends without credentials
+//     (challenge, challengeraw.go).
 type readConn struct {
 	net.PacketConn
-	udp     *net.UDPConn // nil: read with ReadFrom
-	stamps  bool         // the kernel stamps datagrams (oob)
-	oob     []byte
-	out     []byte                          // a stateless answer being built
-	observe func(DelayStage, time.Duration) // nil: not timed
-	reads   *inviteReads                    // nil: arrivals not noted
-	shed    *Server                         // nil: nothing refused here
-	last    time.Time
+	srv       *Server
+	udp       *net.UDPConn // nil: read with ReadFrom, nothing answered here
+	stamps    bool         // the kernel stamps datagrams (oob)
+	oob       []byte
+	out       []byte                          // a stateless answer being built
+	observe   func(DelayStage, time.Duration) // nil: not timed
+	reads     *inviteReads                    // nil: arrivals not noted
+	shed      bool                            // refuse here what the controller sheds
+	challenge bool                            // challenge here
+	last      time.Time
 }
 
-func newReadConn(conn net.PacketConn, observe func(DelayStage, time.Duration), reads *inviteReads, shed *Server) *readConn {
-	c := &readConn{PacketConn: conn, observe: observe, reads: reads, shed: shed}
+func newReadConn(conn net.PacketConn, srv *Server, observe func(DelayStage, time.Duration), shedding bool) *readConn {
+	c := &readConn{PacketConn: conn, srv: srv, observe: observe}
+	if shedding || observe != nil {
+		c.reads = &srv.reads
+	}
 	if uc, ok := conn.(*net.UDPConn); ok {
 		c.udp = uc
-		if reads != nil && enableRecvTimestamps(uc) {
+		c.shed, c.challenge = shedding, true
+		if c.reads != nil && enableRecvTimestamps(uc) {
 			c.stamps, c.oob = true, make([]byte, 128)
 		}
 	}
@@ -69,7 +77,7 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 				arrived = t
 			}
 		}
-		if c.shed != nil && c.shed.shedRaw(c, b[:n], from, c.last) {
+		if c.srv.answerRaw(c, b[:n], from, c.last) {
 			continue // answered (or dropped) here: sipgo never sees it
 		}
 		if c.reads != nil {

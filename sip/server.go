@@ -75,10 +75,11 @@ type Server struct {
 	// reads and shed are the overload detector (overload.go).
 	reads inviteReads
 	shed  shedState
-	// rawShedding: UDP INVITEs are weighed in the read loop; shedLast is
-	// when it last refused one (overloadraw.go).
-	rawShedding bool
-	shedLast    atomic.Int64
+	// rawShedding: UDP INVITEs are weighed in the read loop;
+	// statelessLast is when it last answered one, 503 or 407
+	// (overloadraw.go, challengeraw.go).
+	rawShedding   bool
+	statelessLast atomic.Int64
 
 	draining atomic.Bool
 	// Call admission limits, changed live by SetCallAdmission.
@@ -232,15 +233,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			closers = append(closers, conn.Close)
 			growUDPBuffers(conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
-			if s.cfg.observeDelay != nil || s.cfg.overloadDelay > 0 {
-				var shed *Server
-				if s.cfg.overloadDelay > 0 {
-					shed = s
-				}
-				rc := newReadConn(conn, s.cfg.observeDelay, &s.reads, shed)
-				s.rawShedding = s.rawShedding || (shed != nil && rc.udp != nil)
-				conn = rc
-			}
+			rc := newReadConn(conn, s, s.cfg.observeDelay, s.cfg.overloadDelay > 0)
+			s.rawShedding = s.rawShedding || rc.shed
+			conn = rc
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":
 			ln, err := lc.Listen(ctx, "tcp", l.addr)

@@ -36,6 +36,10 @@ type Stats struct {
 	// its target).
 	RejectedOverload uint64
 	ShedOverload     uint64
+	// StatelessChallenges counts the 407s the UDP read loop sent from an
+	// INVITE's raw bytes (challengeraw.go), retransmissions answered
+	// included.
+	StatelessChallenges uint64
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
@@ -104,7 +108,7 @@ type counters struct {
 	rejectedOverload, sessionTimeouts, forwarded          atomic.Uint64
 	relayedCalls, mediaTimeouts, inviteRetransmissions    atomic.Uint64
 	activeCalls                                           atomic.Int64
-	emergencyCalls, shedOverload                          atomic.Uint64
+	emergencyCalls, shedOverload, statelessChallenges     atomic.Uint64
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused                                             atomic.Uint64
@@ -137,6 +141,7 @@ func (s *Server) Stats() Stats {
 		Rejected503:         c.rejected503.Load(),
 		RejectedOverload:    c.rejectedOverload.Load(),
 		ShedOverload:        c.shedOverload.Load(),
+		StatelessChallenges: c.statelessChallenges.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  reg.UnregisteredAlerts,
 		AddressChangeAlerts: reg.AddressChangeAlerts,

@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
@@ -27,15 +25,10 @@ func (d *daemon) startSharedLimits(ctx context.Context) ([]routing.CallControlOp
 	if c.Redis == "" {
 		return nil, nil
 	}
-	opts, err := redis.ParseURL(c.Redis)
+	rdb, err := cluster.NewClient(c.Redis, c.RedisTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("cluster.redis: %w", err)
 	}
-	// One attempt per round trip: the lease and the caller's retry
-	// policy (next peer, 503) are the retries.
-	opts.MaxRetries = -1
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = c.RedisTimeout, c.RedisTimeout, c.RedisTimeout
-	rdb := redis.NewClient(opts)
 	limits, err := cluster.NewLimits(rdb, d.host, cluster.WithLease(c.Lease), cluster.WithTimeout(c.RedisTimeout),
 		cluster.WithPrefix(c.KeyPrefix), cluster.WithLogger(d.log))
 	if err != nil {
@@ -60,7 +53,7 @@ func (d *daemon) spendLedger(ctx context.Context, loc *time.Location) (*routing.
 		spend := routing.NewSpendLedger(loc)
 		return spend, d.svc.RestoreSpend(ctx, spend, time.Now())
 	}
-	spend := routing.NewSpendLedger(loc, routing.WithSharedSpend(cluster.NewSpend(d.limits, d.host)))
+	spend := routing.NewSpendLedger(loc, routing.WithSharedSpend(cluster.NewSpend(d.limits)))
 	if err := d.svc.RestoreOwnSpend(ctx, spend, time.Now(), d.host); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-overload loadtest-tls loadtest-tls-smoke pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-overload loadtest-tls loadtest-tls-smoke loadtest-observe pgo
 
 all: build
 
@@ -57,6 +57,13 @@ fuzz:
 # loadtest-tls instead.
 loadtest:
 	scripts/loadtest.sh
+
+# The cost of watching the switch (issue 30): 20 live event stream
+# clients and HEP capture against neither, interleaved, CPU per call of
+# each. See scripts/loadtest-observe.sh for OBSERVE (both, sse, capture),
+# CLIENTS, ROUNDS, RATE, DURATION.
+loadtest-observe:
+	RATE=$${RATE:-1000} DURATION=$${DURATION:-10} ROUNDS=$${ROUNDS:-3} scripts/loadtest-observe.sh
 
 # The SIP core over TLS beside UDP (cmd/sipload, no SIPp): CPS, CPU per
 # call, per registration (full handshake) and per resumed reconnection,

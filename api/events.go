@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,24 +22,42 @@ import (
 // user later shows from its next connection, as a session keeps the role
 // it logged in with).
 //
-// Events are written in batches: the first waits eventBatch for the
-// others, which then go in one write.
+// Events are written in batches: the hub (engine.LiveHub) gathers the
+// events of a flush interval (events.flush, engine.DefaultLiveFlush
+// 100 ms: a live view that late is still live) and seals them into a
+// chunk, each event encoded once (AppendEvent) for every client, off the
+// call path. Within a chunk a call's call_update is folded into its
+// previous event (a call_start or call_update, which then carries the
+// latest row): applied in order, the events leave a client where every
+// event would have, and a call routed and answered within the interval
+// is one event, not three. A client is woken once per chunk and writes it in one
+// write: as it is when it may see every event in it (no copy per
+// client), else the frames it may see. The call path's cost does not grow
+// with the clients, and a client's cost is a wake-up and a write per
+// flush interval, not per event.
 //
-// Bounds: each client has a queue of WithEventBuffer events; a client
-// that falls that far behind is disconnected (an EventSource reconnects
-// after the retry the stream sets, and reloads its lists), so a slow
-// reader never holds up a call. Each write must complete within
-// eventWriteTimeout. At most WithEventClients streams are open at once;
+// Bounds: the hub keeps the last engine.DefaultLiveRing events for all
+// clients. A client that falls further behind (its writes blocked by a
+// reader that does not read) loses the oldest and is told: an event
+// "resync" whose data is {"lost":N}, after which it should reload its
+// lists (calls/active, registrations/list) as after reconnecting; a slow
+// reader never holds up a call. The ring is every client's, so the count
+// is of all the events it missed, including those it would not have been
+// shown. Each write must complete within eventWriteTimeout, or the
+// stream ends. At most WithEventClients streams are open at once;
 // another is answered 503 with Retry-After.
 const EventsPath = "/api/events"
+
+// EventResync is the event that tells a client it lost events.
+const EventResync = "resync"
 
 const (
 	eventWriteTimeout = 10 * time.Second
 	eventKeepAlive    = 15 * time.Second
 	eventRetryMillis  = 2000
-	// eventBatch is how long events gather before one write (INFERRED: a
-	// live view a fifth of a second late is still live).
-	eventBatch = 200 * time.Millisecond
+	// eventBufferKeep bounds the write buffer a client keeps between
+	// flushes (a burst's buffer is let go).
+	eventBufferKeep = 256 << 10
 )
 
 // EventsHandler serves EventsPath.
@@ -49,7 +65,6 @@ type EventsHandler struct {
 	svc     *engine.Service
 	live    engine.LiveState
 	log     *slog.Logger
-	buffer  int
 	max     int32
 	open    atomic.Int32
 	session func(r *http.Request) *engine.Actor
@@ -57,10 +72,6 @@ type EventsHandler struct {
 
 // EventsOption configures NewEventsHandler.
 type EventsOption func(*EventsHandler)
-
-// WithEventBuffer sets each client's queue (default 1024 events: at most
-// 5,120 a second reach a client, some 1,000 calls a second).
-func WithEventBuffer(n int) EventsOption { return func(h *EventsHandler) { h.buffer = max(n, 1) } }
 
 // WithEventClients sets how many streams may be open at once (default 64).
 func WithEventClients(n int) EventsOption { return func(h *EventsHandler) { h.max = int32(max(n, 1)) } }
@@ -76,7 +87,7 @@ func WithEventLogger(l *slog.Logger) EventsOption { return func(h *EventsHandler
 
 // NewEventsHandler streams live's events.
 func NewEventsHandler(svc *engine.Service, live engine.LiveState, opts ...EventsOption) *EventsHandler {
-	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), buffer: 1024, max: 64}
+	h := &EventsHandler{svc: svc, live: live, log: slog.Default(), max: 64}
 	for _, o := range opts {
 		o(h)
 	}
@@ -135,11 +146,12 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.open.Add(-1)
-	// Only the events the client may see take room in its queue.
-	events, cancel := h.live.Subscribe(h.buffer, func(ev records.LiveEvent) bool {
+	sub := h.live.Subscribe()
+	defer sub.Close()
+	// Only the events the client may see are written.
+	shown := func(ev *records.LiveEvent) bool {
 		return (ev.Call != nil && sc.AllowsCall(ev.Call)) || (ev.Registration != nil && sc.Allows(ev.Registration.Phone))
-	})
-	defer cancel()
+	}
 
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's read timeout: nothing more is read.
@@ -148,111 +160,82 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	write := func(s string) bool {
+	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
-		if _, err := fmt.Fprint(w, s); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
-	if !write(fmt.Sprintf("retry: %d\n: sipswitch live events\n\n", eventRetryMillis)) {
+	if !write(fmt.Appendf(nil, "retry: %d\n: sipswitch live events\n\n", eventRetryMillis)) {
 		return
 	}
 	keep := time.NewTicker(eventKeepAlive)
 	defer keep.Stop()
-	batch := time.NewTimer(time.Hour)
-	batch.Stop()
-	defer batch.Stop()
-	var buf bytes.Buffer
-	add := func(ev records.LiveEvent) {
-		if data, show := eventData(sc, ev); show {
-			buf.WriteString("event: " + ev.Kind + "\ndata: ")
-			buf.Write(data)
-			buf.WriteString("\n\n")
-		}
-	}
+	var buf []byte
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-keep.C:
-			if !write(": keep-alive\n\n") {
+			if !write([]byte(": keep-alive\n\n")) {
 				return
 			}
-		case ev, ok := <-events:
-			if !ok {
-				// Dropped for falling behind: the client reconnects.
+		case <-sub.Wait():
+			chunks, lost := sub.Read()
+			if lost > 0 && !write(fmt.Appendf(buf[:0], "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)) {
 				return
 			}
-			// The first event of a batch: the others of the next
-			// eventBatch wait in the queue, without waking this
-			// goroutine, and go out in one write (a busy switch makes
-			// hundreds of events a second; one write each, to each
-			// client, cost more than the calls).
-			add(ev)
-			batch.Reset(eventBatch)
-			select {
-			case <-batch.C:
-			case <-r.Context().Done():
-				return
-			}
-			closed := false
-		drain:
-			for {
-				select {
-				case ev, ok := <-events:
-					if !ok {
-						closed = true
-						break drain
-					}
-					add(ev)
-				default:
-					break drain
+			for _, c := range chunks {
+				if b := chunkShown(c, shown, &buf); len(b) > 0 && !write(b) {
+					return
 				}
 			}
-			if buf.Len() > 0 && !write(buf.String()) {
-				return
-			}
-			buf.Reset()
-			if closed {
-				return
+			if cap(buf) > eventBufferKeep {
+				buf = nil
 			}
 		}
 	}
 }
 
-// eventData is an event's row when the scope shows it: as the publisher
-// encoded it (EncodeEvent), or encoded here.
-func eventData(sc *engine.LineScope, ev records.LiveEvent) ([]byte, bool) {
-	switch {
-	case ev.Call != nil && sc.AllowsCall(ev.Call):
-	case ev.Registration != nil && sc.Allows(ev.Registration.Phone):
-	default:
-		return nil, false
+// chunkShown is what of c the client is shown: the chunk's own bytes when
+// it may see every event (shared by every such client, never changed),
+// else its events' frames copied into buf.
+func chunkShown(c *engine.LiveChunk, shown func(*records.LiveEvent) bool, buf *[]byte) []byte {
+	n := c.Len()
+	i := 0
+	for i < n && shown(c.Event(i)) {
+		i++
 	}
-	if ev.Data != nil {
-		return ev.Data, true
+	if i == n {
+		return c.Data()
 	}
-	data := EncodeEvent(ev)
-	return data, data != nil
+	b := (*buf)[:0]
+	for j := range i {
+		b = append(b, c.Frame(j)...)
+	}
+	for j := i + 1; j < n; j++ {
+		if shown(c.Event(j)) {
+			b = append(b, c.Frame(j)...)
+		}
+	}
+	*buf = b
+	return b
 }
 
-// EncodeEvent is the row an event carries on the stream: calls/active's
-// or registrations/list's. A publisher with many stream clients sets
-// LiveEvent.Data to it once, rather than each client encoding it.
-func EncodeEvent(ev records.LiveEvent) []byte {
-	var row map[string]any
+// AppendEvent appends the event's Server-Sent Events frame: its kind and
+// the row calls/active or registrations/list would show. It is the
+// encoder of the live state's engine.LiveHub.
+func AppendEvent(b []byte, ev *records.LiveEvent) []byte {
 	switch {
 	case ev.Call != nil:
-		row = CallRow(*ev.Call)
+		b = append(append(append(b, "event: "...), ev.Kind...), "\ndata: "...)
+		b = AppendCallRow(b, ev.Call)
 	case ev.Registration != nil:
-		row = RegistrationRow(engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
+		b = append(append(append(b, "event: "...), ev.Kind...), "\ndata: "...)
+		b = AppendRegistrationRow(b, &engine.LiveRegistration{Registration: *ev.Registration, Since: ev.At})
 	default:
-		return nil
+		return b
 	}
-	data, err := json.Marshal(row)
-	if err != nil {
-		return nil
-	}
-	return data
+	return append(b, "\n\n"...)
 }

@@ -64,8 +64,8 @@ func (l *liveState) Unregister(_ context.Context, line, contact string) error {
 	return engine.ErrNotFound
 }
 
-func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
-	return l.hub.Subscribe(n, keep)
+func (l *liveState) Subscribe() *engine.LiveSubscription {
+	return l.hub.Subscribe()
 }
 
 // liveFixture: lines 2002 (system customer), 7002 (customer 2, owned by
@@ -73,7 +73,7 @@ func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan 
 // call; users reseller (customer 2), owner (user role, customer 2) and
 // commerce (no line privilege).
 func liveFixture(t *testing.T) (*testSwitch, *liveState, func(user, fn string, p map[string]string) result) {
-	live := &liveState{hub: engine.NewLiveHub()}
+	live := &liveState{hub: engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(20*time.Millisecond))}
 	ts := newTestSwitch(t, api.WithLiveState(live))
 	ctx := context.Background()
 	seedFixture(ts)

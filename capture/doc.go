@@ -20,16 +20,35 @@
 // # Never on the call path's critical section
 //
 // The SIP transport hands each message to Sender.Capture, which copies
-// it into a bounded queue and returns: no parsing, no system call, no
-// lock beyond the channel send. One goroutine wakes every 5 ms, takes what
-// has gathered, finds each message's Call-ID, encodes it and sends the lot
-// with one sendmmsg(2) (internal/udpbatch): waking per message cost the
-// SIP core a goroutine switch per message. A full queue (a capture server
-// that stalls the host's sending, a burst beyond it) drops the copy and
-// counts it (Stats): capture never slows a call. Over TCP and TLS the
-// transport's hook sees each read of the stream, which may hold part of a
-// message or several (INFERRED: sent as read; SIP over UDP, the common
-// case, is one message a datagram).
+// it into a pooled buffer behind room for the packet's head, queues it
+// in a bounded channel and returns: no parsing, no system call, no lock
+// beyond the channel send, no allocation (BenchmarkCapture). One
+// goroutine wakes every flush interval (WithFlush, capture.flush,
+// DefaultFlush 20 ms), or once 128 messages wait, takes what has gathered, masks SDES keys, finds
+// each message's Call-ID, writes the HEP head into the room before the
+// copy (the message is not copied again; BenchmarkEncode) and sends the
+// lot: over UDP a datagram a packet, with a sendmmsg(2) per 128 packets
+// (internal/udpbatch) on a connected socket; over TCP (tcp://host:port)
+// the packets one after the other on one connection, with a writev(2)
+// per 512. Waking per message cost the SIP core a goroutine switch per
+// message; and on the sending host the kernel's cost is per datagram,
+// several times what the same bytes cost on a stream, so TCP is the
+// cheaper transport where the capture server takes it (heplify-server's
+// HEPTCPAddr). A copy reaches the capture server at most the flush
+// interval late; its timestamp is when it was read or written.
+//
+// A capture server, or a network, slower than the switch's signalling
+// costs copies, never calls: the queue (WithQueue, capture.queue, 8,192
+// messages: seconds of a busy switch) fills and each further copy is
+// dropped and counted (Stats.Dropped,
+// sipswitch_capture_packets_total{result="dropped"}); one the kernel
+// refuses to send is counted as failed. Over TCP a write that does not
+// complete within 2 s ends the connection; the sender connects again
+// after 1 s, doubling to 30 s while the server stays away, and counts the
+// packets it could not send meanwhile as failed. Over TCP and TLS the transport's
+// hook sees each read of the stream, which may hold part of a message or
+// several (INFERRED: sent as read; SIP over UDP, the common case, is one
+// message a datagram).
 //
 // # SDES keys
 //

@@ -54,21 +54,38 @@ type Packet struct {
 // one family.
 func (p *Packet) AppendMarshal(b []byte) ([]byte, error) {
 	start := len(b)
+	b, err := p.appendHead(b, len(p.Payload), nil)
+	if err != nil {
+		return b[:start], err
+	}
+	return append(b, p.Payload...), nil
+}
+
+// appendHead appends the packet up to its payload: the HEP header, every
+// chunk but the payload's value, which is last and n bytes long (the
+// caller writes it after, or has it there already). correlation, when
+// not nil, is the correlation id instead of p.CorrelationID (a slice of
+// the message: no string made of it). The packet's length counts the
+// payload; over 65,535 bytes is ErrTooLarge.
+func (p *Packet) appendHead(b []byte, n int, correlation []byte) ([]byte, error) {
+	start := len(b)
 	b = append(b, 'H', 'E', 'P', '3', 0, 0)
 	src, dst := p.Src.Addr().Unmap(), p.Dst.Addr().Unmap()
 	if src.Is4() != dst.Is4() {
 		return b[:start], fmt.Errorf("capture: source %s and destination %s are of different families", src, dst)
 	}
 	if src.Is4() {
+		s4, d4 := src.As4(), dst.As4()
 		b = appendUint8(b, chunkFamily, familyIPv4)
 		b = appendUint8(b, chunkProtocol, p.Protocol)
-		b = appendBytes(b, chunkSrcIPv4, src.AsSlice())
-		b = appendBytes(b, chunkDstIPv4, dst.AsSlice())
+		b = appendBytes(b, chunkSrcIPv4, s4[:])
+		b = appendBytes(b, chunkDstIPv4, d4[:])
 	} else {
+		s16, d16 := src.As16(), dst.As16()
 		b = appendUint8(b, chunkFamily, familyIPv6)
 		b = appendUint8(b, chunkProtocol, p.Protocol)
-		b = appendBytes(b, chunkSrcIPv6, src.AsSlice())
-		b = appendBytes(b, chunkDstIPv6, dst.AsSlice())
+		b = appendBytes(b, chunkSrcIPv6, s16[:])
+		b = appendBytes(b, chunkDstIPv6, d16[:])
 	}
 	b = appendUint16(b, chunkSrcPort, p.Src.Port())
 	b = appendUint16(b, chunkDstPort, p.Dst.Port())
@@ -79,15 +96,17 @@ func (p *Packet) AppendMarshal(b []byte) ([]byte, error) {
 	if p.AuthKey != "" {
 		b = appendString(b, chunkAuthKey, p.AuthKey)
 	}
-	if p.CorrelationID != "" {
+	if correlation != nil {
+		b = appendBytes(b, chunkCorrelationID, correlation)
+	} else if p.CorrelationID != "" {
 		b = appendString(b, chunkCorrelationID, p.CorrelationID)
 	}
-	b = appendBytes(b, chunkPayload, p.Payload)
-	n := len(b) - start
-	if n > 0xffff {
+	b = chunkHeader(b, chunkPayload, min(n, 0xffff-6))
+	total := len(b) - start + n
+	if total > 0xffff {
 		return b[:start], ErrTooLarge
 	}
-	binary.BigEndian.PutUint16(b[start+4:], uint16(n))
+	binary.BigEndian.PutUint16(b[start+4:], uint16(total))
 	return b, nil
 }
 

@@ -77,6 +77,9 @@ func TestCallID(t *testing.T) {
 		{"INVITE sip:a SIP/2.0\r\ncall-id: lower\n\n", "lower"},
 		{"INVITE sip:a SIP/2.0\r\nVia: x\r\n\r\nCall-ID: in-body", ""},
 		{"garbage", ""},
+		{"INVITE sip:a SIP/2.0\r\nContact: <sip:c>\r\nI: upper-compact\r\n\r\n", "upper-compact"},
+		{"INVITE sip:a SIP/2.0\r\n CALL-ID : spaced \r\n\r\n", "spaced"},
+		{"INVITE sip:a SIP/2.0\r\nCall-ID:\r\ni: second\r\n\r\n", ""},
 	} {
 		if got := CallID([]byte(tc.msg)); got != tc.want {
 			t.Errorf("CallID(%q) = %q, want %q", tc.msg, got, tc.want)

@@ -2,10 +2,12 @@ package capture
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,27 +24,60 @@ const DefaultQueue = 8192
 // most 65,535 bytes with its chunks).
 const maxCaptured = 65_000
 
-// flushEvery is how often the sender wakes to send what has gathered:
-// waking per message cost the SIP core a goroutine switch per message;
-// waking every few milliseconds sends a batch with one sendmmsg(2) and
-// costs the call path a channel send alone. A capture server sees each
-// message at most this late (its timestamp is taken when it was read or
-// written).
-const flushEvery = 5 * time.Millisecond
+// DefaultFlush is how often the sender wakes to send what has gathered
+// (WithFlush), and sooner when wakeBatch messages wait: waking per message cost the SIP core a goroutine switch
+// per message; waking every few milliseconds sends a batch with a
+// sendmmsg(2) per sendBatch packets and costs the call path a copy and a
+// channel send alone. A capture server sees each message at most this
+// late (its timestamp is taken when it was read or written), which is
+// nothing to a call flow looked at afterwards.
+const DefaultFlush = 20 * time.Millisecond
 
-// sendBatch is how many packets one system call sends.
-const sendBatch = 64
+// sendBatch is how many packets one system call sends: sendmmsg(2) over
+// UDP, writev(2) over TCP.
+const (
+	sendBatchUDP = 128
+	sendBatchTCP = 512
+)
 
-// Sender copies SIP messages to a HEPv3 capture server over UDP.
+// wakeBatch is how many queued messages wake the sender before its
+// tick: a batch of UDP's.
+const wakeBatch = sendBatchUDP
+
+// Over TCP: how long a connection attempt and a batch's write may take,
+// and how long the sender waits before connecting again after a failure
+// (doubled up to maxRedial while the server stays away).
+const (
+	tcpDialTimeout  = time.Second
+	tcpWriteTimeout = 2 * time.Second
+	minRedial       = time.Second
+	maxRedial       = 30 * time.Second
+)
+
+// headRoom is the room Capture leaves before its copy of a message, where
+// the sender writes the packet's head (the HEP header and every chunk but
+// the payload's value: 117 bytes for IPv6 addresses, plus the
+// authentication key and the Call-ID), so that the message is copied
+// once, from the transport's buffer, and sent from there. A head that
+// does not fit (a Call-ID or key of a few hundred bytes) is copied with
+// the message into a buffer of its own.
+const headRoom = 320
+
+// Sender copies SIP messages to a HEPv3 capture server over UDP (a
+// datagram a packet) or TCP (packets one after the other on a stream).
 type Sender struct {
-	conn      *net.UDPConn
-	dest      udpbatch.Dest
+	network   string       // "udp" or "tcp"
+	address   string       // host:port
+	udp       *net.UDPConn // connected to the server
 	captureID uint32
 	authKey   string
 	log       *slog.Logger
 	now       func() time.Time
+	minRedial time.Duration
 
+	flush time.Duration
 	queue chan captured
+	kick  chan struct{}
 	bufs  sync.Pool
 	stop  chan struct{}
 	done  chan struct{}
@@ -54,7 +89,7 @@ type captured struct {
 	at       time.Time
 	protocol uint8
 	src, dst string
-	data     *[]byte
+	data     *[]byte // headRoom bytes, then the message
 }
 
 // Option configures a Sender.
@@ -77,6 +112,16 @@ func WithQueue(n int) Option {
 	}
 }
 
+// WithFlush sets how often what has gathered is sent (default
+// DefaultFlush): the most a copy waits.
+func WithFlush(d time.Duration) Option {
+	return func(s *Sender) {
+		if d > 0 {
+			s.flush = d
+		}
+	}
+}
+
 // WithLogger logs send failures (once a minute at most).
 func WithLogger(l *slog.Logger) Option { return func(s *Sender) { s.log = l } }
 
@@ -84,27 +129,42 @@ func WithLogger(l *slog.Logger) Option { return func(s *Sender) { s.log = l } }
 type Stats struct {
 	Sent    uint64 // packets sent
 	Dropped uint64 // copies dropped with the queue full
-	Failed  uint64 // packets the network refused (no capture server listening, say)
+	// Failed are packets the network refused (UDP: no capture server
+	// listening, say) or that were not sent over TCP: with no connection
+	// to the server, or in a batch whose write failed.
+	Failed uint64
 }
 
-// New makes a Sender to address (host:port, UDP) and starts it; Close
-// stops it.
+// New makes a Sender to address and starts it; Close stops it. The
+// address is host:port or udp://host:port for UDP, tcp://host:port for
+// TCP (heplify-server's HEPTCPAddr, say): over TCP a batch is one write
+// of all its packets, where UDP takes a datagram each, which costs the
+// sending host's kernel several times more a message. The TCP connection
+// is made by the sender's goroutine, again after it fails; while there
+// is none, packets count as failed.
 func New(address string, opts ...Option) (*Sender, error) {
-	to, err := net.ResolveUDPAddr("udp", address)
-	if err != nil {
+	s := &Sender{network: "udp", address: address, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
+		minRedial: minRedial, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if rest, ok := strings.CutPrefix(address, "tcp://"); ok {
+		s.network, s.address = "tcp", rest
+	} else if rest, ok := strings.CutPrefix(address, "udp://"); ok {
+		s.address = rest
+	}
+	if _, _, err := net.SplitHostPort(s.address); err != nil {
 		return nil, fmt.Errorf("capture: %s: %w", address, err)
 	}
-	dest := udpbatch.NewDest(to.AddrPort())
-	network := "udp6"
-	if dest.AP.Addr().Is4() {
-		network = "udp4"
+	if s.network == "udp" {
+		to, err := net.ResolveUDPAddr("udp", s.address)
+		if err != nil {
+			return nil, fmt.Errorf("capture: %s: %w", address, err)
+		}
+		// Connected: the kernel keeps the route, and a refusal from the
+		// server's host shows as an error on the next send.
+		if s.udp, err = net.DialUDP("udp", nil, to); err != nil {
+			return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
+		}
 	}
-	conn, err := net.ListenUDP(network, nil)
-	if err != nil {
-		return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
-	}
-	s := &Sender{conn: conn, dest: dest, log: slog.New(slog.DiscardHandler), now: time.Now, stop: make(chan struct{}), done: make(chan struct{})}
-	s.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
+	s.bufs.New = newBuf
 	for _, o := range opts {
 		o(s)
 	}
@@ -122,13 +182,21 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 		msg = msg[:maxCaptured]
 	}
 	buf := s.bufs.Get().(*[]byte)
-	*buf = append((*buf)[:0], msg...)
+	*buf = append((*buf)[:headRoom], msg...)
 	protocol := uint8(ProtocolTCP)
 	if transport == "UDP" || transport == "udp" {
 		protocol = ProtocolUDP
 	}
 	select {
 	case s.queue <- captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}:
+		// A batch's worth waits: the sender need not wait for its tick
+		// (and the copies are still in the CPU's cache).
+		if len(s.queue) == wakeBatch {
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		s.bufs.Put(buf)
 		s.dropped.Add(1)
@@ -154,48 +222,72 @@ func (s *Sender) Stats() Stats {
 func (s *Sender) Close() error {
 	close(s.stop)
 	<-s.done
-	return s.conn.Close()
+	if s.udp != nil {
+		return s.udp.Close()
+	}
+	return nil
+}
+
+func newBuf() any { b := make([]byte, headRoom, headRoom+2048); return &b }
+
+// batchWriter sends a batch of packets over the sender's transport.
+type batchWriter interface {
+	// add queues pkt, valid until the next send; it reports a full batch.
+	add(pkt []byte) (full bool)
+	// send sends what was added and returns how many packets were not.
+	send() (failed int, err error)
+	close()
 }
 
 func (s *Sender) run() {
 	defer close(s.done)
-	w, err := udpbatch.NewWriter(s.conn, sendBatch)
-	if err != nil {
-		s.log.Error("capture: no batch writer; capture is off", "error", err)
-		return
-	}
-	outs := make([][]byte, sendBatch)
-	var lastLog time.Time
-	flush := func() {
-		if w.Len() == 0 {
+	var w batchWriter
+	batch := sendBatchUDP
+	if s.network == "tcp" {
+		w, batch = &tcpWriter{s: s}, sendBatchTCP
+	} else {
+		uw, err := udpbatch.NewWriter(s.udp, sendBatchUDP)
+		if err != nil {
+			s.log.Error("capture: no batch writer; capture is off", "error", err)
 			return
 		}
-		n := w.Len()
-		failed, err := w.Flush()
+		w = udpWriter{uw}
+	}
+	defer w.close()
+	// The copies in the batch being sent, back to the pool once it is.
+	held := make([]*[]byte, 0, batch)
+	spill := make([][]byte, batch)
+	var head []byte
+	var lastLog time.Time
+	flush := func() {
+		n := len(held)
+		if n == 0 {
+			return
+		}
+		failed, err := w.send()
+		for _, b := range held {
+			s.bufs.Put(b)
+		}
+		clear(held)
+		held = held[:0]
 		s.sent.Add(uint64(n - failed))
 		if failed > 0 {
 			s.failed.Add(uint64(failed))
 			if now := time.Now(); now.Sub(lastLog) > time.Minute {
 				lastLog = now
-				s.log.Warn("capture: HEP packets were not sent", "to", s.dest.AP.String(), "failed", failed, "error", err)
+				s.log.Warn("capture: HEP packets were not sent", "to", s.network+"://"+s.address, "failed", failed, "error", err)
 			}
 		}
 	}
 	add := func(c captured) {
-		// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
-		sipmsg.MaskSDESKeys(*c.data)
-		p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-			Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst), Payload: *c.data, CorrelationID: CallID(*c.data)}
-		i := w.Len()
-		out, err := p.AppendMarshal(outs[i][:0])
-		s.bufs.Put(c.data)
+		pkt, err := s.encode(c, &head, &spill[len(held)])
 		if err != nil {
+			s.bufs.Put(c.data)
 			s.failed.Add(1)
 			return
 		}
-		outs[i] = out
-		w.Add(out, &s.dest)
-		if w.Full() {
+		held = append(held, c.data)
+		if w.add(pkt) {
 			flush()
 		}
 	}
@@ -210,17 +302,114 @@ func (s *Sender) run() {
 			}
 		}
 	}
-	tick := time.NewTicker(flushEvery)
+	tick := time.NewTicker(s.flush)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
+			drain()
+		case <-s.kick:
 			drain()
 		case <-s.stop:
 			drain()
 			return
 		}
 	}
+}
+
+// udpWriter sends a datagram a packet, a batch with sendmmsg(2).
+type udpWriter struct{ w *udpbatch.Writer }
+
+func (u udpWriter) add(pkt []byte) bool {
+	u.w.Add(pkt, nil)
+	return u.w.Full()
+}
+func (u udpWriter) send() (int, error) { return u.w.Flush() }
+func (u udpWriter) close()             {}
+
+// tcpWriter sends a batch's packets on the stream with one writev(2),
+// connecting first when it has no connection and the wait after the last
+// failure is over. A write that fails or takes longer than
+// tcpWriteTimeout (a server that does not read) may have left part of a
+// packet on the stream: the connection is closed and the batch counted
+// as failed.
+type tcpWriter struct {
+	s      *Sender
+	conn   net.Conn
+	pkts   net.Buffers
+	vec    net.Buffers
+	retry  time.Time
+	redial time.Duration
+}
+
+func (t *tcpWriter) add(pkt []byte) bool {
+	t.pkts = append(t.pkts, pkt)
+	return len(t.pkts) == sendBatchTCP
+}
+
+func (t *tcpWriter) send() (int, error) {
+	n := len(t.pkts)
+	defer func() { clear(t.pkts); t.pkts = t.pkts[:0] }()
+	if t.conn == nil {
+		if time.Now().Before(t.retry) {
+			return n, errors.New("no connection")
+		}
+		c, err := net.DialTimeout("tcp", t.s.address, tcpDialTimeout)
+		if err != nil {
+			t.failed()
+			return n, err
+		}
+		t.conn, t.redial = c, 0
+	}
+	_ = t.conn.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	// WriteTo consumes the slice it is given: v, a copy of the headers.
+	t.vec = append(t.vec[:0], t.pkts...)
+	v := t.vec
+	_, err := v.WriteTo(t.conn)
+	clear(t.vec)
+	if err != nil {
+		t.conn.Close()
+		t.conn = nil
+		t.failed()
+		return n, err
+	}
+	return 0, nil
+}
+
+// failed waits longer before the next attempt, up to maxRedial.
+func (t *tcpWriter) failed() {
+	t.redial = min(max(2*t.redial, t.s.minRedial), maxRedial)
+	t.retry = time.Now().Add(t.redial)
+}
+
+func (t *tcpWriter) close() {
+	if t.conn != nil {
+		t.conn.Close()
+	}
+}
+
+// encode makes c's packet in place: the SDES keys masked, the head
+// written into the room before the message (scratch holds it first), or
+// head and message into spill when the head does not fit. The packet is
+// valid until c.data or spill is reused.
+func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
+	buf := *c.data
+	msg := buf[headRoom:]
+	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
+	sipmsg.MaskSDESKeys(msg)
+	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
+		Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst)}
+	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
+	*scratch = head
+	if err != nil {
+		return nil, err
+	}
+	if at := headRoom - len(head); at >= 0 {
+		copy(buf[at:], head)
+		return buf[at:], nil
+	}
+	*spill = append(append((*spill)[:0], head...), msg...)
+	return *spill, nil
 }
 
 // parseAddrPort reads sipgo's address strings; an unparseable one (a
@@ -234,7 +423,10 @@ func parseAddrPort(s string) netip.AddrPort {
 
 // CallID is the Call-ID of a SIP message (RFC 3261 20.8, compact form
 // "i"), "" when it has none in its headers.
-func CallID(msg []byte) string {
+func CallID(msg []byte) string { return string(callID(msg)) }
+
+// callID is CallID as a slice of msg (nil: none).
+func callID(msg []byte) []byte {
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -244,7 +436,11 @@ func CallID(msg []byte) string {
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
-			return "" // end of the headers
+			return nil // end of the headers
+		}
+		// Most lines start with a letter that starts neither name.
+		if c := line[0] | 0x20; c >= 'a' && c <= 'z' && c != 'c' && c != 'i' {
+			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
@@ -252,8 +448,11 @@ func CallID(msg []byte) string {
 		}
 		name = bytes.TrimSpace(name)
 		if bytes.EqualFold(name, []byte("Call-ID")) || bytes.EqualFold(name, []byte("i")) {
-			return string(bytes.TrimSpace(value))
+			if value = bytes.TrimSpace(value); len(value) > 0 {
+				return value
+			}
+			return nil
 		}
 	}
-	return ""
+	return nil
 }

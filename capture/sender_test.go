@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -56,7 +58,7 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 // holds up the SIP transport.
 func TestCaptureNeverBlocks(t *testing.T) {
 	s := &Sender{queue: make(chan captured, 1), now: time.Now}
-	s.bufs.New = func() any { b := make([]byte, 0, 64); return &b }
+	s.bufs.New = newBuf
 	done := make(chan struct{})
 	go func() {
 		for range 100 {
@@ -136,5 +138,196 @@ func TestCaptureMasksSDESKeys(t *testing.T) {
 	}
 	if string(orig) != msg {
 		t.Fatal("the transport's own message was changed")
+	}
+}
+
+// A packet whose head does not fit the room before the copy (a Call-ID
+// of 400 bytes) is sent whole all the same, beside ordinary ones.
+func TestSenderLongHead(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New(ln.LocalAddr().String(), WithAuthKey("secret"), WithFlush(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	long := strings.Repeat("c", 400) + "@phone"
+	for _, id := range []string{"short@phone", long, "short-again@phone"} {
+		s.SIPTraceWrite("UDP", "[2001:db8::9]:5060", "[2001:db8::7]:5062", []byte("BYE sip:x SIP/2.0\r\nCall-ID: "+id+"\r\n\r\n"))
+	}
+	buf := make([]byte, 65536)
+	for _, id := range []string{"short@phone", long, "short-again@phone"} {
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := ln.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if p.CorrelationID != id || string(p.Payload) != "BYE sip:x SIP/2.0\r\nCall-ID: "+id+"\r\n\r\n" || p.AuthKey != "secret" ||
+			p.Src != netip.MustParseAddrPort("[2001:db8::9]:5060") {
+			t.Fatalf("packet %+v, want Call-ID %.20s…", p, id)
+		}
+	}
+}
+
+// The sender's work for one message, the system call excepted: the keys
+// masked, the Call-ID found, the head written before the copy.
+func BenchmarkEncode(b *testing.B) {
+	s := &Sender{captureID: 7}
+	msg := []byte(benchInvite)
+	data := newBuf().(*[]byte)
+	var head, spill []byte
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		*data = append((*data)[:headRoom], msg...)
+		if _, err := s.encode(captured{at: time.Now(), protocol: ProtocolUDP, src: "127.0.0.1:5061", dst: "127.0.0.1:15060", data: data},
+			&head, &spill); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+const benchInvite = "INVITE sip:15000123456@127.0.0.1:15060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0\r\n" +
+	"From: <sip:2000001@127.0.0.1>;tag=1\r\nTo: <sip:15000123456@127.0.0.1>\r\nCall-ID: 1-12345@127.0.0.1\r\nCSeq: 2 INVITE\r\n" +
+	"Contact: <sip:2000001@127.0.0.1:5061>\r\nMax-Forwards: 70\r\nAuthorization: Digest username=\"2000001\", realm=\"sipswitch\", " +
+	"nonce=\"abcdef0123456789\", uri=\"sip:15000123456@127.0.0.1:15060\", response=\"0123456789abcdef0123456789abcdef\", algorithm=MD5\r\n" +
+	"Content-Type: application/sdp\r\nContent-Length: 130\r\n\r\nv=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n" +
+	"c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+
+// readHEP reads one HEPv3 packet from a stream.
+func readHEP(t *testing.T, c net.Conn) Packet {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	hdr := make([]byte, 6)
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, binary.BigEndian.Uint16(hdr[4:]))
+	copy(b, hdr)
+	if _, err := io.ReadFull(c, b[6:]); err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	if err := p.Unmarshal(b); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Over TCP the packets follow each other on one connection; when the
+// server goes away the sender counts what it could not send and connects
+// again.
+func TestSenderTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	fastRedial := func(s *Sender) { s.minRedial = 10 * time.Millisecond }
+	s, err := New("tcp://"+ln.Addr().String(), WithCaptureID(9), WithFlush(time.Millisecond), fastRedial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	msg := func(id string) []byte { return []byte("OPTIONS sip:x SIP/2.0\r\nCall-ID: " + id + "\r\n\r\n") }
+	for _, id := range []string{"a", "b", "c"} {
+		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", msg(id))
+	}
+	var c1 net.Conn
+	select {
+	case c1 = <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection")
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if p := readHEP(t, c1); p.CorrelationID != id || p.CaptureID != 9 || string(p.Payload) != string(msg(id)) {
+			t.Fatalf("packet %+v, want Call-ID %s", p, id)
+		}
+	}
+	// The server drops the connection: the sender's writes fail, it
+	// connects again, and what it captures then arrives.
+	c1.Close()
+	deadline := time.After(10 * time.Second)
+	var c2 net.Conn
+	for c2 == nil {
+		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", msg("again"))
+		select {
+		case c2 = <-accepted:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the sender did not connect again")
+		}
+	}
+	defer c2.Close()
+	if p := readHEP(t, c2); p.CorrelationID != "again" {
+		t.Fatalf("after reconnecting: %+v", p)
+	}
+	if st := s.Stats(); st.Failed == 0 || st.Sent < 4 {
+		t.Errorf("stats %+v: want the packets written to the dead connection failed", st)
+	}
+}
+
+// With no server listening, TCP packets fail and are counted; capturing
+// never waits for the connection.
+func TestSenderTCPNoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s, err := New("tcp://"+addr, WithFlush(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		s.SIPTraceWrite("UDP", "192.0.2.9:5060", "198.51.100.7:5062", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
+	}
+	s.Close()
+	if st := s.Stats(); st.Failed != 100 || st.Sent != 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want 100 failed", st)
+	}
+}
+
+// A batch's worth of messages is sent without waiting for the flush
+// interval (here an hour).
+func TestSenderSendsFullBatchAtOnce(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ln.(*net.UDPConn).SetReadBuffer(1 << 20)
+	s, err := New(ln.LocalAddr().String(), WithFlush(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range wakeBatch {
+		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
+	}
+	buf := make([]byte, 65536)
+	for i := range wakeBatch {
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := ln.ReadFrom(buf); err != nil {
+			t.Fatalf("packet %d of %d: %v", i+1, wakeBatch, err)
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipswitch/sipswitch/capture"
+	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/render"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip"
@@ -78,16 +80,30 @@ type Config struct {
 	Audit   AuditConfig   `yaml:"audit"`
 	TLS     TLSConfig     `yaml:"tls"`
 	Capture CaptureConfig `yaml:"capture"`
+	Events  EventsConfig  `yaml:"events"`
+}
+
+// EventsConfig is the live event stream (/api/events, the console's live
+// pages). Read at start.
+type EventsConfig struct {
+	// Flush is how long events gather before they are encoded, once, and
+	// written to each client in one write (engine.WithLiveFlush): a live
+	// view that late is still live, and each client costs a write per
+	// interval rather than per event.
+	Flush time.Duration `yaml:"flush"`
 }
 
 // CaptureConfig sends a copy of every SIP message to a HEPv3 capture
 // server (package capture), as Asterisk's res_hep and Kamailio's siptrace
 // do. Read at start.
 type CaptureConfig struct {
-	Address  string `yaml:"address"`  // host:port (UDP) of the capture server; "" off
+	Address  string `yaml:"address"`  // host:port or udp://host:port (UDP), tcp://host:port (TCP) of the capture server; "" off
 	ID       uint32 `yaml:"id"`       // capture agent id: this host, on a server several send to
 	Password string `yaml:"password"` // sent in every packet when set
 	Queue    int    `yaml:"queue"`    // messages waiting to be sent before copies are dropped
+	// Flush bounds how late a copy is sent: what gathered goes out in
+	// batches (sendmmsg) at least this often (capture.WithFlush).
+	Flush time.Duration `yaml:"flush"`
 }
 
 // TLSConfig names the switch's certificate (package certs): one pair for
@@ -360,7 +376,8 @@ func Default() Config {
 		Runtime: RuntimeConfig{GCPercent: 200},
 		Audit:   AuditConfig{RetentionDays: 365},
 		TLS:     TLSConfig{HTTP: "auto", HSTS: 365 * 24 * time.Hour},
-		Capture: CaptureConfig{Queue: 8192},
+		Capture: CaptureConfig{Queue: capture.DefaultQueue, Flush: capture.DefaultFlush},
+		Events:  EventsConfig{Flush: engine.DefaultLiveFlush},
 		Log:     LogConfig{Level: "info", Format: "auto"},
 	}
 }
@@ -579,12 +596,19 @@ func (c Config) Validate(file string, lines map[string]int) error {
 		return fail("time_zone", err.Error())
 	}
 	if c.Capture.Address != "" {
-		if _, err := routing.ParseHostPort(c.Capture.Address); err != nil || !strings.Contains(c.Capture.Address, ":") {
-			return fail("capture.address", fmt.Sprintf("must be host:port of a HEP capture server (UDP), got %q", c.Capture.Address))
+		hostPort := strings.TrimPrefix(strings.TrimPrefix(c.Capture.Address, "udp://"), "tcp://")
+		if _, err := routing.ParseHostPort(hostPort); err != nil || !strings.Contains(hostPort, ":") {
+			return fail("capture.address", fmt.Sprintf("must be host:port (UDP), udp://host:port or tcp://host:port of a HEP capture server, got %q", c.Capture.Address))
 		}
 	}
 	if c.Capture.Queue < 1 {
 		return fail("capture.queue", "must be a positive number of messages")
+	}
+	if c.Capture.Flush < time.Millisecond || c.Capture.Flush > time.Second {
+		return fail("capture.flush", "must be between 1ms and 1s")
+	}
+	if c.Events.Flush < time.Millisecond || c.Events.Flush > 5*time.Second {
+		return fail("events.flush", "must be between 1ms and 5s")
 	}
 	if key, msg := c.TLS.validate(); key != "" {
 		return fail(key, msg)

@@ -93,6 +93,10 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		{"tls:\n  verify_clients: always\n", "tls.verify_clients", 2},
 		{"tls:\n  verify_clients: required\n", "tls.client_ca_file", 0},
 		{"tls:\n  insecure_peers: [192.0.2.1]\n", "tls.insecure_peers", 2},
+		{"capture:\n  address: sctp://192.0.2.1:9060\n", "capture.address", 2},
+		{"capture:\n  address: tcp://homer\n", "capture.address", 2},
+		{"capture:\n  flush: 0s\n", "capture.flush", 2},
+		{"events:\n  flush: -1s\n", "events.flush", 2},
 	}
 	for _, c := range cases {
 		_, err := Load(strings.NewReader(c.file), "f.yaml")
@@ -103,6 +107,11 @@ func TestBadConfigNamesKeyAndLine(t *testing.T) {
 		}
 		if ce.Key != c.key || ce.Line != c.line {
 			t.Errorf("%q: got key %s line %d (%v), want %s line %d", c.file, ce.Key, ce.Line, err, c.key, c.line)
+		}
+	}
+	for _, a := range []string{"192.0.2.1:9060", "udp://homer.example:9060", "tcp://[2001:db8::1]:9061"} {
+		if c, err := Load(strings.NewReader("capture:\n  address: \""+a+"\"\n"), "f.yaml"); err != nil || c.Capture.Address != a {
+			t.Errorf("capture.address %s: %v", a, err)
 		}
 	}
 	if c, err := Load(strings.NewReader("calls:\n  session_expires: 0s\n"), "f.yaml"); err != nil || c.Calls.SessionExpires != 0 {

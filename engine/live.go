@@ -49,11 +49,10 @@ type LiveState interface {
 	Hangup(id string) error
 	// Unregister removes one binding (ErrNotFound when there is none).
 	Unregister(ctx context.Context, line, contact string) error
-	// Subscribe streams the live events keep accepts (nil: all): at most
-	// buffer wait for the reader; past that the subscription is ended
-	// (the channel closed), never the publisher held. keep runs on the
-	// publisher's goroutine and must be quick. cancel ends it.
-	Subscribe(buffer int, keep func(records.LiveEvent) bool) (events <-chan records.LiveEvent, cancel func())
+	// Subscribe streams the live events, in chunks from a LiveHub: the
+	// publisher is never held, a subscriber that falls behind loses
+	// events and is told (LiveSubscription.Read). Close ends it.
+	Subscribe() *LiveSubscription
 }
 
 // Errors of the live state.

@@ -50,9 +50,6 @@ type LiveEvent struct {
 	Call         *LiveCall     `json:"call,omitempty"`
 	Registration *Registration `json:"registration,omitempty"`
 	At           time.Time     `json:"at"`
-	// Data, when set, is the event's row as the event stream writes it,
-	// encoded once by the publisher for every client.
-	Data []byte `json:"-"`
 }
 
 // Kinds of live event.

@@ -209,12 +209,22 @@ for i in $(seq 100); do
 done
 
 # Event stream readers (SSE_CLIENTS): each reads /api/events through the
-# run; they end with the script.
-for _ in $(seq "${SSE_CLIENTS:-0}"); do
-	curl -sN -u admin:loadtest-admin "http://127.0.0.1:$HTTP_PORT/api/events" >/dev/null 2>&1 &
+# run; they end with the script. The run waits until each has its
+# stream's first bytes: logging in is a bcrypt comparison each (tens of
+# ms of CPU; 20 at once are 20 of them, the first not yet cached), which
+# must not fall inside the CPU measured per call.
+rm -f "$WORK"/sse.*
+for i in $(seq "${SSE_CLIENTS:-0}"); do
+	curl -sN -u admin:loadtest-admin "http://127.0.0.1:$HTTP_PORT/api/events" 2>/dev/null | { head -c 6 >"$WORK/sse.$i"; cat >/dev/null; } &
 	PIDS+=($!)
 done
 if [[ ${SSE_CLIENTS:-0} -gt 0 ]]; then
+	for t in $(seq 300); do
+		n=$(find "$WORK" -maxdepth 1 -name 'sse.*' -size +0 | wc -l)
+		[[ $n -ge $SSE_CLIENTS ]] && break
+		[[ $t = 300 ]] && { echo "loadtest: $n of $SSE_CLIENTS event stream clients connected after 30s" >&2; exit 2; }
+		sleep 0.1
+	done
 	echo "== $SSE_CLIENTS event stream clients connected"
 fi
 
@@ -366,6 +376,12 @@ rtt_report "$WORK"/uac_call_*_rtt.csv
 			printf "switch delay %-7s ms:%s  (n=%d)\n", s, line, total
 		}
 	}'
+# What the observers got (loadtest-observe.sh): HEP copies sent, dropped
+# and failed; events stream clients lost.
+{ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
+	awk -F'[{}" ]+' '$1 == "sipswitch_capture_packets_total" && $NF > 0 { c = c sprintf(" %s %d", $3, $NF) }
+		$1 == "sipswitch_live_events_lost_total" && $NF > 0 { l = sprintf("live events lost by stream clients: %d", $NF) }
+		END { if (c != "") print "HEP capture packets:  " c; if (l != "") print l }'
 # New INVITEs the switch refused 503 to stay within calls.overload_delay
 # (overload shedding); SIPp counts them among the failed calls.
 SHED=$({ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |

@@ -17,7 +17,7 @@ func (d *daemon) startCapture() (*capture.Sender, error) {
 		return nil, nil
 	}
 	s, err := capture.New(c.Address, capture.WithCaptureID(c.ID), capture.WithAuthKey(c.Password),
-		capture.WithQueue(c.Queue), capture.WithLogger(d.log))
+		capture.WithQueue(c.Queue), capture.WithFlush(c.Flush), capture.WithLogger(d.log))
 	if err != nil {
 		return nil, fmt.Errorf("capture.address: %w", err)
 	}
@@ -39,6 +39,6 @@ func (d *daemon) startCapture() (*capture.Sender, error) {
 		}
 	}
 	capture.Install(s)
-	d.log.Info("capturing SIP to a HEP server", "address", c.Address, "capture_id", c.ID)
+	d.log.Info("capturing SIP to a HEP server", "address", c.Address, "capture_id", c.ID, "flush", c.Flush)
 	return s, nil
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sipswitch/sipswitch/api"
 	"github.com/sipswitch/sipswitch/console"
 	"github.com/sipswitch/sipswitch/engine"
@@ -34,8 +36,10 @@ type liveState struct {
 
 type regKey struct{ phone, contact string }
 
-func newLiveState(host string) *liveState {
-	return &liveState{host: host, hub: engine.NewLiveHub(), since: map[regKey]time.Time{}}
+// newLiveState gathers the events of flush into one chunk for the stream
+// clients (events.flush).
+func newLiveState(host string, flush time.Duration) *liveState {
+	return &liveState{host: host, hub: engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(flush)), since: map[regKey]time.Time{}}
 }
 
 // attach wires the live state to the SIP core once it exists.
@@ -47,14 +51,30 @@ func (l *liveState) attach(s *sip.Server) {
 	})
 }
 
-// publish hands an event to the stream clients, encoded once for all of
-// them; with none it costs an atomic load.
+// publish hands an event to the stream clients (the hub encodes it once
+// for all of them, off the call path); with none it costs an atomic load.
 func (l *liveState) publish(ev records.LiveEvent) {
-	if l.hub.Subscribers() == 0 {
-		return
-	}
-	ev.Data = api.EncodeEvent(ev)
 	l.hub.Publish(ev)
+}
+
+// registerMetrics exports the event stream's clients and the events they
+// lost for falling behind.
+func (l *liveState) registerMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sipswitch_live_event_clients",
+			Help: "Live event stream clients connected (/api/events and the console's live pages).",
+		}, func() float64 { return float64(l.hub.Subscribers()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sipswitch_live_events_lost_total",
+			Help: "Live events stream clients lost for falling more than the hub's ring behind (each was sent a resync event).",
+		}, func() float64 { return float64(l.hub.Lost()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *liveState) ActiveCalls() []records.LiveCall {
@@ -92,8 +112,8 @@ func (l *liveState) Unregister(ctx context.Context, line, contact string) error 
 	return nil
 }
 
-func (l *liveState) Subscribe(n int, keep func(records.LiveEvent) bool) (<-chan records.LiveEvent, func()) {
-	return l.hub.Subscribe(n, keep)
+func (l *liveState) Subscribe() *engine.LiveSubscription {
+	return l.hub.Subscribe()
 }
 
 // bound notes a binding seen now: an event when it is new.

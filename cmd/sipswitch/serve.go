@@ -611,7 +611,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	}
 	c := d.cfg.Calls
 	regs := engine.NewRegistrationStore(d.store, engine.WithRegistrarHost(d.host))
-	d.live = newLiveState(d.host)
+	d.live = newLiveState(d.host, d.cfg.Events.Flush)
 	peerMatch, err := sip.ParsePeerMatch(c.PeerMatch)
 	if err != nil {
 		return fmt.Errorf("calls.peer_match: %w", err)
@@ -672,6 +672,9 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	d.live.attach(d.sip)
+	if err := d.live.registerMetrics(d.metrics.Registry); err != nil {
+		return err
+	}
 	d.metrics.StoreRevision.Set(float64(snap.Revision))
 	d.followRegistrations(ctx, regs)
 	if err := d.metrics.RegisterMedia(d.relay.Stats); err != nil {

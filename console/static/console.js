@@ -30,7 +30,7 @@
       if (timer) return;
       timer = setTimeout(function () { timer = null; reload(document.getElementById(live.id)); }, 250);
     };
-    ["call_start", "call_update", "call_end", "registered", "unregistered"].forEach(function (k) {
+    ["call_start", "call_update", "call_end", "registered", "unregistered", "resync"].forEach(function (k) {
       es.addEventListener(k, kick);
     });
     es.onopen = function () { if (status) status.textContent = "live"; kick(); };

@@ -222,11 +222,16 @@ func newWriter(batch int) *Writer {
 	return o
 }
 
-// Add queues b for dst; b must stay unchanged until Flush.
+// Add queues b for dst (nil: the address the socket is connected to); b
+// must stay unchanged until Flush.
 func (o *Writer) Add(b []byte, dst *Dest) {
 	h := &o.hdrs[o.n]
-	h.Hdr.Name = &dst.sa.b[0]
-	h.Hdr.Namelen = dst.sa.len
+	if dst == nil {
+		h.Hdr.Name, h.Hdr.Namelen = nil, 0
+	} else {
+		h.Hdr.Name = &dst.sa.b[0]
+		h.Hdr.Namelen = dst.sa.len
+	}
 	o.iovs[o.n].Base = &b[0]
 	o.iovs[o.n].SetLen(len(b))
 	o.dsts[o.n] = dst

@@ -55,7 +55,13 @@ func (o *Writer) Full() bool { return o.n == len(o.pkts) }
 
 func (o *Writer) Flush() (failed int, err error) {
 	for i := range o.n {
-		if _, werr := o.conn.WriteToUDPAddrPort(o.pkts[i], o.dsts[i].AP); werr != nil {
+		var werr error
+		if o.dsts[i] == nil {
+			_, werr = o.conn.Write(o.pkts[i])
+		} else {
+			_, werr = o.conn.WriteToUDPAddrPort(o.pkts[i], o.dsts[i].AP)
+		}
+		if werr != nil {
 			failed++
 			err = werr
 		}

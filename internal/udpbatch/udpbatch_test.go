@@ -113,6 +113,28 @@ func TestBatchSkipsRefusedDatagram(t *testing.T) {
 	}
 }
 
+// On a connected socket a nil destination is the one it is connected to
+// (the kernel keeps its route: no lookup per datagram).
+func TestBatchConnected(t *testing.T) {
+	rc := listen(t, "127.0.0.1:0")
+	r, _ := NewReader(rc, 4, 1500)
+	wc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addrOf(rc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	w, _ := NewWriter(wc, 4)
+	w.Add([]byte("one"), nil)
+	w.Add([]byte("two"), nil)
+	if failed, err := w.Flush(); failed != 0 || err != nil {
+		t.Fatalf("flush: %d failed, %v", failed, err)
+	}
+	got, srcs := readAll(t, r, rc, 2)
+	if fmt.Sprint(got) != "[one two]" || srcs[0] != wc.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Fatalf("got %q from %v", got, srcs)
+	}
+}
+
 func TestBatchClosed(t *testing.T) {
 	rc := listen(t, "127.0.0.1:0")
 	r, _ := NewReader(rc, 2, 1500)

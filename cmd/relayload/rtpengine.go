@@ -137,7 +137,9 @@ func (r *rtpengine) cpu() time.Duration { return procCPU(r.cfg.pid) }
 
 // stats: rtpengine's totals are not read (its own "statistics" command
 // has them); the generator's counts stand.
-func (r *rtpengine) stats() (media.EngineStats, error) { return media.EngineStats{Sessions: r.calls}, nil }
+func (r *rtpengine) stats() (media.EngineStats, error) {
+	return media.EngineStats{Sessions: r.calls}, nil
+}
 
 // stop deletes the run's calls, so the next run finds the port range free.
 func (r *rtpengine) stop() {

@@ -158,17 +158,19 @@ type result struct {
 	rx             rxStats // both sockets'
 	relayCPU       time.Duration
 	genCPU         time.Duration
+	machineCPU     time.Duration // every process's, the kernel's included
 	relay          media.EngineStats
 	late           []int64 // per seriesBin: how late the senders were (ns)
 }
 
 // printHeader names the columns of print: latencies in us (path: kernel
 // receive time; app: the generator's read), jit_us the mean RFC 3550
-// jitter, CPU in % of a core, and the relay's CPU in ms per second per
-// 1,000 streams.
+// jitter, CPU in % of a core (others: the rest of the machine's busy time
+// over the window, other processes' and the kernel's: how quiet the box
+// was), and the relay's CPU in ms per second per 1,000 streams.
 func printHeader() {
-	fmt.Printf("%-6s %-7s %9s %9s %8s %8s %8s %8s %8s %8s %7s %9s %9s %12s\n",
-		"calls", "mode", "sent", "received", "loss%", "p50_us", "p99_us", "max_us", "app_p50", "app_p99", "jit_us", "relay_cpu", "gen_cpu", "ms_cpu/s/1k")
+	fmt.Printf("%-6s %-7s %9s %9s %8s %8s %8s %8s %8s %8s %7s %9s %9s %9s %12s\n",
+		"calls", "mode", "sent", "received", "loss%", "p50_us", "p99_us", "max_us", "app_p50", "app_p99", "jit_us", "relay_cpu", "gen_cpu", "others", "ms_cpu/s/1k")
 }
 
 // mode names what relayed the run.
@@ -193,11 +195,12 @@ func (r *result) print() {
 	relayCores := r.relayCPU.Seconds() / secs
 	streams := float64(2 * r.cfg.calls)
 	perK := r.relayCPU.Seconds() * 1000 / secs / streams * 1000 // ms of CPU per second per 1000 streams
-	fmt.Printf("%-6d %-7s %9d %9d %8.4f %8.0f %8.0f %8.0f %8.0f %8.0f %7.1f %8.1f%% %8.1f%% %12.1f\n",
+	others := (r.machineCPU - r.relayCPU - r.genCPU).Seconds() / secs
+	fmt.Printf("%-6d %-7s %9d %9d %8.4f %8.0f %8.0f %8.0f %8.0f %8.0f %7.1f %8.1f%% %8.1f%% %8.1f%% %12.1f\n",
 		r.cfg.calls, mode, r.sent, r.received, loss,
 		r.rx.path.quantile(0.50), r.rx.path.quantile(0.99), r.rx.path.max,
 		r.rx.app.quantile(0.50), r.rx.app.quantile(0.99), r.rx.meanJitter(),
-		relayCores*100, r.genCPU.Seconds()/secs*100, perK)
+		relayCores*100, r.genCPU.Seconds()/secs*100, max(others, 0)*100, perK)
 	if !r.cfg.direct && r.cfg.rtpengine.ng == "" {
 		fmt.Printf("       relay: forwarded %d, dropped source %d invalid %d no-dest %d, send errors %d, sessions %d\n",
 			r.relay.Forwarded, r.relay.DroppedSource, r.relay.DroppedInvalid, r.relay.DroppedNoDest, r.relay.SendErrors, r.relay.Sessions)
@@ -307,9 +310,9 @@ func run(cfg runConfig) (*result, error) {
 		return relay.cpu()
 	}
 	time.Sleep(time.Duration(winStart - now()))
-	cpu0, gen0 := relayCPU(), selfCPU()
+	cpu0, gen0, box0 := relayCPU(), selfCPU(), readMachine()
 	time.Sleep(time.Duration(winEnd - now()))
-	cpu1, gen1 := relayCPU(), selfCPU()
+	cpu1, gen1, box1 := relayCPU(), selfCPU(), readMachine()
 	sendWG.Wait()
 	time.Sleep(cfg.drain)
 	close(stopRecv)
@@ -330,6 +333,10 @@ func run(cfg runConfig) (*result, error) {
 		}
 	}
 	res.relayCPU, res.genCPU = cpu1-cpu0, gen1-gen0
+	if box1.total > box0.total {
+		// The machine's busy time in core-seconds over the window.
+		res.machineCPU = time.Duration(float64(box1.busy-box0.busy) / float64(box1.total-box0.total) * float64(runtime.NumCPU()) * float64(cfg.duration))
+	}
 	if relay != nil {
 		res.relay, err = relay.stats()
 		if err != nil {
@@ -576,6 +583,31 @@ func (h *histogram) quantile(q float64) float64 {
 		}
 	}
 	return h.max
+}
+
+// machineTicks is the first line of /proc/stat: the machine's busy and
+// total clock ticks.
+type machineTicks struct{ busy, total uint64 }
+
+func readMachine() machineTicks {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTicks{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTicks{}
+	}
+	var t machineTicks
+	for i, s := range f[1:9] { // user nice system idle iowait irq softirq steal
+		v, _ := strconv.ParseUint(s, 10, 64)
+		t.total += v
+		if i != 3 && i != 4 {
+			t.busy += v
+		}
+	}
+	return t
 }
 
 func selfCPU() time.Duration {

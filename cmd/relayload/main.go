@@ -80,6 +80,7 @@ func main() {
 	batch := flag.Int("batch", media.DefaultBatch, "relay batch size")
 	direct := flag.Bool("direct", false, "send party to party without the relay (baseline latency)")
 	slot := flag.Duration("slot", 200*time.Microsecond, "sending is paced in slots of this length (each stream sends in one slot of its interval)")
+	pacing := flag.String("pacing", "timer", "how the slots are paced: timer (a timerfd: pace.go) or sleep (time.Sleep: bursts of about 1 ms)")
 	poll := flag.Int("poll", runtime.GOMAXPROCS(0), "relay epoll workers (0: a goroutine per socket)")
 	cpuProfile := flag.String("cpuprofile", "", "write the relay's CPU profile of the measured window(s) to this file")
 	traceFile := flag.String("trace", "", "write the relay child's runtime/trace of the measured window(s) to this file")
@@ -104,8 +105,8 @@ func main() {
 		}
 		return
 	}
-	if *duration <= 0 || *duration > 10*time.Minute || *pps <= 0 || *pps > 1000 || *slot < 10*time.Microsecond {
-		fmt.Fprintln(os.Stderr, "relayload: -duration must be in (0, 10m], -pps in (0, 1000], -slot at least 10us")
+	if *duration <= 0 || *duration > 10*time.Minute || *pps <= 0 || *pps > 1000 || *slot < 10*time.Microsecond || (*pacing != "timer" && *pacing != "sleep") {
+		fmt.Fprintln(os.Stderr, "relayload: -duration must be in (0, 10m], -pps in (0, 1000], -slot at least 10us, -pacing timer or sleep")
 		os.Exit(2)
 	}
 	if sc.switchURI != "" && (*direct || sc.pid <= 0 || rc.ng != "") {
@@ -124,7 +125,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "relayload: bad call count %q (1-4800)\n", f)
 			os.Exit(2)
 		}
-		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, cpuProfile: *cpuProfile, trace: *traceFile, series: *series, sip: sc, rtpengine: rc})
+		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, pacing: *pacing, cpuProfile: *cpuProfile, trace: *traceFile, series: *series, sip: sc, rtpengine: rc})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "relayload:", err)
 			os.Exit(1)
@@ -146,6 +147,7 @@ type runConfig struct {
 	direct                  bool
 	poll                    int
 	slot                    time.Duration
+	pacing                  string
 	cpuProfile, trace       string
 	series                  string
 	sip                     sipConfig       // switchURI set: through a sipswitch
@@ -391,11 +393,31 @@ func send(sock *net.UDPConn, dsts []udpbatch.Dest, side int, cfg runConfig, now 
 		}
 		w.Flush()
 	}
+	var p *pacer
+	if cfg.pacing == "timer" {
+		if p, err = newPacer(slotLen); err != nil {
+			panic(err)
+		}
+		defer p.close()
+	}
 	start := now()
+	if p != nil {
+		start += int64(slotLen) // the timer's first expiration
+	}
+	var expired uint64 // timer: slots due and not yet sent
 	for tick := 0; ; tick++ {
 		due = start + int64(tick)*int64(slotLen)
-		if d := due - now(); d > 0 {
-			time.Sleep(time.Duration(d))
+		if p == nil {
+			if d := due - now(); d > 0 {
+				time.Sleep(time.Duration(d))
+			}
+		} else {
+			for expired == 0 {
+				if expired, err = p.wait(); err != nil {
+					panic(err)
+				}
+			}
+			expired--
 		}
 		if now() >= winEnd {
 			break

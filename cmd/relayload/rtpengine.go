@@ -36,6 +36,9 @@ type rtpengine struct {
 	prefix string // call-id prefix: this run's calls only
 	calls  int
 	buf    []byte
+	// replyWait is how long a reply is waited for before the command is
+	// sent again (3 tries).
+	replyWait time.Duration
 }
 
 func newRTPEngine(cfg rtpengineConfig) (*rtpengine, error) {
@@ -47,7 +50,7 @@ func newRTPEngine(cfg rtpengineConfig) (*rtpengine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtpengine ng %s: %w", cfg.ng, err)
 	}
-	r := &rtpengine{cfg: cfg, conn: conn, prefix: "relayload-" + strconv.FormatInt(time.Now().UnixNano(), 36), buf: make([]byte, 65536)}
+	r := &rtpengine{cfg: cfg, conn: conn, prefix: "relayload-" + strconv.FormatInt(time.Now().UnixNano(), 36), buf: make([]byte, 65536), replyWait: 2 * time.Second}
 	if _, err := r.ask(context.Background(), map[string]any{"command": "ping"}); err != nil {
 		conn.Close()
 		return nil, err
@@ -72,7 +75,7 @@ func (r *rtpengine) ask(ctx context.Context, req map[string]any) (map[string]any
 		if _, err := r.conn.Write(msg); err != nil {
 			return nil, fmt.Errorf("rtpengine %s: %w", req["command"], err)
 		}
-		r.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		r.conn.SetReadDeadline(time.Now().Add(r.replyWait))
 		for {
 			n, err := r.conn.Read(r.buf)
 			if err != nil {

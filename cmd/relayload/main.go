@@ -13,7 +13,9 @@
 // callee->caller) of 172-byte RTP packets at -pps each (50: 20 ms G.711).
 // All callers send from one socket and all callees from another (the
 // relay latches each session to them), with sendmmsg/recvmmsg batches, so
-// that the generator costs as little CPU as it can.
+// that the generator costs as little CPU as it can. Each stream sends in
+// one -slot of its interval; the slots are paced by a timerfd (pace.go).
+// -series and -trace are for finding where a latency tail comes from.
 //
 // With -sip the relay is a running sipswitch's (sip.go): the calls are
 // placed through it over SIP and its process's CPU is measured instead

@@ -7,7 +7,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DB      ?= ./sipswitch.db
 
-.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-overload loadtest-tls loadtest-tls-smoke loadtest-observe pgo
+.PHONY: all build run test test-short vet lint fmt bench fuzz clean install deb deb-check loadtest loadtest-smoke loadtest-cluster loadtest-kamailio loadtest-overload loadtest-tls loadtest-tls-smoke loadtest-observe loadtest-rtpengine pgo
 
 all: build
 
@@ -96,6 +96,14 @@ loadtest-kamailio:
 # capacity still answered (needs sipp): LADDER, CAPACITY, DURATION, ROUNDS.
 loadtest-overload:
 	scripts/loadtest-overload.sh
+
+# The relay's yardstick: sipswitch's RTP relay and rtpengine (userspace,
+# installed with apt-get when missing and run as root) relaying the same
+# G.711 load (cmd/relayload), run by run: loss, latency, jitter, CPU per
+# 1,000 streams side by side. See scripts/loadtest-rtpengine.sh for
+# MEDIA_CALLS, DURATION, ROUNDS.
+loadtest-rtpengine:
+	scripts/loadtest-rtpengine.sh
 
 # Refreshes cmd/sipswitch/default.pgo from a load test (needs sipp).
 pgo:

@@ -57,8 +57,10 @@
 # carrier1 (SIPp plays no part), then sends G.711 RTP both ways (50
 # packets/s per stream, two streams a call) for DURATION seconds after 2 s
 # of warm-up and prints per count: packets sent and received in the
-# window, loss, latency p50/p99/max (two loopback hops and both processes'
-# scheduling included), the switch's CPU over the window (no SIP flows in
+# window, loss, latency p50/p99/max (the kernel's receive time at the
+# generator less the send time: two loopback hops and the switch's
+# scheduling; app_p50/app_p99 add the generator's own reading), jitter
+# (RFC 3550), the switch's CPU over the window (no SIP flows in
 # it: that is the relay's) as % of a core and ms of CPU per second per
 # 1,000 streams, the generator's CPU, and the highest count whose loss
 # stayed under 0.1%. Each count is bounded: setup, 2 s + DURATION + 0.5 s,

@@ -13,18 +13,31 @@
 // callee->caller) of 172-byte RTP packets at -pps each (50: 20 ms G.711).
 // All callers send from one socket and all callees from another (the
 // relay latches each session to them), with sendmmsg/recvmmsg batches, so
-// that the generator costs as little CPU as it can.
+// that the generator costs as little CPU as it can. Each stream sends in
+// one -slot of its interval; the slots are paced by a timerfd (pace.go).
+// -series and -trace are for finding where a latency tail comes from.
 //
 // With -sip the relay is a running sipswitch's (sip.go): the calls are
 // placed through it over SIP and its process's CPU is measured instead
-// (scripts/loadtest.sh MODE=media).
+// (scripts/loadtest.sh MODE=media). With -rtpengine it is a running
+// rtpengine driven over its ng protocol (rtpengine.go), the yardstick
+// (scripts/loadtest-rtpengine.sh).
 //
-// Each packet carries its send time; latency is receive time minus send
-// time, so it includes the generator's own scheduling and two loopback
-// hops: -direct measures that floor without the relay. Packets sent in
-// the measured window (after -warmup) are counted; a packet not received
-// -drain after the last send is lost. Runs are bounded by -warmup +
-// -duration + -drain and stop by themselves.
+// Each packet carries its send time, taken just before the sendmmsg that
+// sends it. Two latencies are kept per packet: "path", the kernel's
+// receive time of the datagram on the generator's socket (SO_TIMESTAMPNS)
+// minus its send time, which is the relay's added latency plus two
+// loopback hops (a few us: -direct measures that floor without the
+// relay), and "app", the time the generator's reader had it in hand minus
+// its send time, which adds the generator's own wake-up and batch reading
+// (a batch is read at one moment). Jitter is RFC 3550's interarrival
+// jitter of each stream on the path times (J += (|D| - J) / 16, D the
+// change of path latency between consecutive packets), averaged over the
+// packets of the window: what the relay adds, as the send times take the
+// generator's pacing out. Packets sent in the measured window (after
+// -warmup) are counted; a packet not received -drain after the last send
+// is lost. Runs are bounded by -warmup + -duration + -drain and stop by
+// themselves.
 package main
 
 import (
@@ -44,6 +57,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,8 +82,11 @@ func main() {
 	batch := flag.Int("batch", media.DefaultBatch, "relay batch size")
 	direct := flag.Bool("direct", false, "send party to party without the relay (baseline latency)")
 	slot := flag.Duration("slot", 200*time.Microsecond, "sending is paced in slots of this length (each stream sends in one slot of its interval)")
+	pacing := flag.String("pacing", "timer", "how the slots are paced: timer (a timerfd: pace.go) or sleep (time.Sleep: bursts of about 1 ms)")
 	poll := flag.Int("poll", runtime.GOMAXPROCS(0), "relay epoll workers (0: a goroutine per socket)")
 	cpuProfile := flag.String("cpuprofile", "", "write the relay's CPU profile of the measured window(s) to this file")
+	traceFile := flag.String("trace", "", "write the relay child's runtime/trace of the measured window(s) to this file")
+	series := flag.String("series", "", "append, per run, the worst path latency of every 10 ms of the window (by send time) to this file: when the tail happens")
 	var sc sipConfig
 	flag.StringVar(&sc.switchURI, "sip", "", "measure a running sipswitch's relay: place the calls through it over SIP at this udp://host:port")
 	flag.StringVar(&sc.carrier, "carrier", "127.0.0.2:5071", "with -sip: the address of the carrier the called number routes to (this process answers there)")
@@ -79,24 +96,30 @@ func main() {
 	flag.IntVar(&sc.pid, "switch-pid", 0, "with -sip: the switch's process id (its CPU time is the relay's)")
 	flag.StringVar(&sc.metrics, "metrics", "", "with -sip: the switch's /metrics URL (relay totals)")
 	flag.IntVar(&sc.parallel, "parallel", 16, "with -sip: calls set up at once")
+	var rc rtpengineConfig
+	flag.StringVar(&rc.ng, "rtpengine", "", "measure a running rtpengine: its ng control address (host:port)")
+	flag.IntVar(&rc.pid, "rtpengine-pid", 0, "with -rtpengine: its process id (its CPU time is the relay's)")
 	flag.Parse()
 	if *serve {
-		if err := runServe(*ports, *batch, *poll, *cpuProfile); err != nil {
+		if err := runServe(*ports, *batch, *poll, *cpuProfile, *traceFile); err != nil {
 			fmt.Fprintln(os.Stderr, "relayload -serve:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if *duration <= 0 || *duration > 10*time.Minute || *pps <= 0 || *pps > 1000 || *slot < 10*time.Microsecond {
-		fmt.Fprintln(os.Stderr, "relayload: -duration must be in (0, 10m], -pps in (0, 1000], -slot at least 10us")
+	if *duration <= 0 || *duration > 10*time.Minute || *pps <= 0 || *pps > 1000 || *slot < 10*time.Microsecond || (*pacing != "timer" && *pacing != "sleep") {
+		fmt.Fprintln(os.Stderr, "relayload: -duration must be in (0, 10m], -pps in (0, 1000], -slot at least 10us, -pacing timer or sleep")
 		os.Exit(2)
 	}
-	if sc.switchURI != "" && (*direct || sc.pid <= 0) {
-		fmt.Fprintln(os.Stderr, "relayload: -sip needs -switch-pid and excludes -direct")
+	if sc.switchURI != "" && (*direct || sc.pid <= 0 || rc.ng != "") {
+		fmt.Fprintln(os.Stderr, "relayload: -sip needs -switch-pid and excludes -direct and -rtpengine")
 		os.Exit(2)
 	}
-	fmt.Printf("%-6s %-7s %9s %9s %8s %8s %8s %8s %9s %9s %12s\n",
-		"calls", "mode", "sent", "received", "loss%", "p50_us", "p99_us", "max_us", "relay_cpu", "gen_cpu", "ms_cpu/s/1k")
+	if rc.ng != "" && (*direct || rc.pid <= 0) {
+		fmt.Fprintln(os.Stderr, "relayload: -rtpengine needs -rtpengine-pid and excludes -direct")
+		os.Exit(2)
+	}
+	printHeader()
 	best := 0
 	for _, f := range strings.Split(*calls, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -104,7 +127,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "relayload: bad call count %q (1-4800)\n", f)
 			os.Exit(2)
 		}
-		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, cpuProfile: *cpuProfile, sip: sc})
+		res, err := run(runConfig{calls: n, duration: *duration, warmup: *warmup, drain: *drain, pps: *pps, ports: *ports, batch: *batch, direct: *direct, poll: *poll, slot: *slot, pacing: *pacing, cpuProfile: *cpuProfile, trace: *traceFile, series: *series, sip: sc, rtpengine: rc})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "relayload:", err)
 			os.Exit(1)
@@ -126,40 +149,63 @@ type runConfig struct {
 	direct                  bool
 	poll                    int
 	slot                    time.Duration
-	cpuProfile              string
-	sip                     sipConfig // switchURI set: through a sipswitch
+	pacing                  string
+	cpuProfile, trace       string
+	series                  string
+	sip                     sipConfig       // switchURI set: through a sipswitch
+	rtpengine               rtpengineConfig // ng set: through an rtpengine
 }
 
 type result struct {
 	cfg            runConfig
 	sent, received uint64
-	hist           histogram
+	rx             rxStats // both sockets'
 	relayCPU       time.Duration
 	genCPU         time.Duration
+	machineCPU     time.Duration // every process's, the kernel's included
 	relay          media.EngineStats
+	late           []int64 // per seriesBin: how late the senders were (ns)
+}
+
+// printHeader names the columns of print: latencies in us (path: kernel
+// receive time; app: the generator's read), jit_us the mean RFC 3550
+// jitter, CPU in % of a core (others: the rest of the machine's busy time
+// over the window, other processes' and the kernel's: how quiet the box
+// was), and the relay's CPU in ms per second per 1,000 streams.
+func printHeader() {
+	fmt.Printf("%-6s %-7s %9s %9s %8s %8s %8s %8s %8s %8s %7s %9s %9s %9s %12s\n",
+		"calls", "mode", "sent", "received", "loss%", "p50_us", "p99_us", "max_us", "app_p50", "app_p99", "jit_us", "relay_cpu", "gen_cpu", "others", "ms_cpu/s/1k")
+}
+
+// mode names what relayed the run.
+func (r *result) mode() string {
+	switch {
+	case r.cfg.direct:
+		return "direct"
+	case r.cfg.sip.switchURI != "":
+		return "switch"
+	case r.cfg.rtpengine.ng != "":
+		return "rtpeng"
+	case r.cfg.poll > 0:
+		return "epoll" + strconv.Itoa(r.cfg.poll)
+	}
+	return "gor"
 }
 
 func (r *result) print() {
-	mode := "gor"
-	if r.cfg.poll > 0 {
-		mode = "epoll" + strconv.Itoa(r.cfg.poll)
-	}
-	if r.cfg.direct {
-		mode = "direct"
-	}
-	if r.cfg.sip.switchURI != "" {
-		mode = "switch"
-	}
+	mode := r.mode()
 	loss := r.lossPercent()
 	secs := r.cfg.duration.Seconds()
 	relayCores := r.relayCPU.Seconds() / secs
 	streams := float64(2 * r.cfg.calls)
 	perK := r.relayCPU.Seconds() * 1000 / secs / streams * 1000 // ms of CPU per second per 1000 streams
-	fmt.Printf("%-6d %-7s %9d %9d %8.4f %8.0f %8.0f %8.0f %8.1f%% %8.1f%% %12.1f\n",
+	others := (r.machineCPU - r.relayCPU - r.genCPU).Seconds() / secs
+	fmt.Printf("%-6d %-7s %9d %9d %8.4f %8.0f %8.0f %8.0f %8.0f %8.0f %7.1f %8.1f%% %8.1f%% %8.1f%% %12.1f\n",
 		r.cfg.calls, mode, r.sent, r.received, loss,
-		r.hist.quantile(0.50), r.hist.quantile(0.99), r.hist.max,
-		relayCores*100, r.genCPU.Seconds()/secs*100, perK)
-	if !r.cfg.direct {
+		r.rx.path.quantile(0.50), r.rx.path.quantile(0.99), r.rx.path.max,
+		r.rx.app.quantile(0.50), r.rx.app.quantile(0.99), r.rx.meanJitter(),
+		relayCores*100, r.genCPU.Seconds()/secs*100, max(others, 0)*100, perK)
+	if !r.cfg.direct && r.cfg.rtpengine.ng == "" {
 		fmt.Printf("       relay: forwarded %d, dropped source %d invalid %d no-dest %d, send errors %d, sessions %d\n",
 			r.relay.Forwarded, r.relay.DroppedSource, r.relay.DroppedInvalid, r.relay.DroppedNoDest, r.relay.SendErrors, r.relay.Sessions)
 	}
@@ -205,9 +251,12 @@ func run(cfg runConfig) (*result, error) {
 			dst[1] = append(dst[1], udpbatch.NewDest(addrA))
 		}
 	} else {
-		if cfg.sip.switchURI != "" {
+		switch {
+		case cfg.sip.switchURI != "":
 			relay, err = newSIPSwitch(cfg.sip)
-		} else {
+		case cfg.rtpengine.ng != "":
+			relay, err = newRTPEngine(cfg.rtpengine)
+		default:
 			relay, err = startChild(cfg)
 		}
 		if err != nil {
@@ -224,28 +273,37 @@ func run(cfg runConfig) (*result, error) {
 		}
 	}
 
-	epoch := time.Now()
-	now := func() int64 { return int64(time.Since(epoch)) }
+	// The wall clock, as the kernel's receive times are.
+	epoch := time.Now().UnixNano()
+	now := func() int64 { return time.Now().UnixNano() - epoch }
 	winStart := int64(cfg.warmup)
 	winEnd := winStart + int64(cfg.duration)
 	var sent atomic.Uint64
 	var wg sync.WaitGroup
 	stopRecv := make(chan struct{})
-	hists := make([]histogram, 2)
-	var received [2]atomic.Uint64
+	bins := int((cfg.duration + seriesBin - 1) / seriesBin)
+	rx := [2]*rxStats{newRxStats(cfg.calls, bins), newRxStats(cfg.calls, bins)}
 	for side, sock := range []*net.UDPConn{sockA, sockB} {
+		r, err := udpbatch.NewReader(sock, genBatch, 2048)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.EnableTimestamps(); err != nil {
+			return nil, err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			receive(sock, now, winStart, winEnd, &hists[side], &received[side], stopRecv)
+			receive(r, epoch, now, winStart, winEnd, rx[side], stopRecv)
 		}()
 	}
+	late := [2][]int64{make([]int64, bins), make([]int64, bins)}
 	var sendWG sync.WaitGroup
 	for side, sock := range []*net.UDPConn{sockA, sockB} {
 		sendWG.Add(1)
 		go func() {
 			defer sendWG.Done()
-			sent.Add(send(sock, dst[side], side, cfg, now, winEnd))
+			sent.Add(send(sock, dst[side], side, cfg, now, winEnd, late[side]))
 		}()
 	}
 	// The measured window: CPU of both processes from its start to its end.
@@ -255,10 +313,10 @@ func run(cfg runConfig) (*result, error) {
 		}
 		return relay.cpu()
 	}
-	time.Sleep(time.Until(epoch.Add(time.Duration(winStart))))
-	cpu0, gen0 := relayCPU(), selfCPU()
-	time.Sleep(time.Until(epoch.Add(time.Duration(winEnd))))
-	cpu1, gen1 := relayCPU(), selfCPU()
+	time.Sleep(time.Duration(winStart - now()))
+	cpu0, gen0, box0 := relayCPU(), selfCPU(), readMachine()
+	time.Sleep(time.Duration(winEnd - now()))
+	cpu1, gen1, box1 := relayCPU(), selfCPU(), readMachine()
 	sendWG.Wait()
 	time.Sleep(cfg.drain)
 	close(stopRecv)
@@ -266,10 +324,23 @@ func run(cfg runConfig) (*result, error) {
 	sockB.SetReadDeadline(time.Now())
 	wg.Wait()
 	res.sent = sent.Load()
-	res.received = received[0].Load() + received[1].Load()
-	res.hist = hists[0]
-	res.hist.merge(&hists[1])
+	res.rx = *rx[0]
+	res.rx.merge(rx[1])
+	res.received = res.rx.received
+	res.late = late[0]
+	for i, l := range late[1] {
+		res.late[i] = max(res.late[i], l)
+	}
+	if cfg.series != "" {
+		if err := res.writeSeries(cfg.series); err != nil {
+			return nil, err
+		}
+	}
 	res.relayCPU, res.genCPU = cpu1-cpu0, gen1-gen0
+	if box1.total > box0.total {
+		// The machine's busy time in core-seconds over the window.
+		res.machineCPU = time.Duration(float64(box1.busy-box0.busy) / float64(box1.total-box0.total) * float64(runtime.NumCPU()) * float64(cfg.duration))
+	}
 	if relay != nil {
 		res.relay, err = relay.stats()
 		if err != nil {
@@ -291,9 +362,10 @@ func listen() (*net.UDPConn, error) {
 }
 
 // send paces cfg.pps packets per second to every destination, spread
-// over 1 ms slots, until winEnd; it returns the packets sent in the
-// measured window.
-func send(sock *net.UDPConn, dsts []udpbatch.Dest, side int, cfg runConfig, now func() int64, winEnd int64) uint64 {
+// over slots of cfg.slot, until winEnd; it returns the packets sent in
+// the measured window. A batch is stamped with its send time just before
+// its sendmmsg, so time the sender spent building it is not latency.
+func send(sock *net.UDPConn, dsts []udpbatch.Dest, side int, cfg runConfig, now func() int64, winEnd int64, late []int64) uint64 {
 	w, err := udpbatch.NewWriter(sock, genBatch)
 	if err != nil {
 		panic(err)
@@ -309,11 +381,45 @@ func send(sock *net.UDPConn, dsts []udpbatch.Dest, side int, cfg runConfig, now 
 	hdr := rtp.Header{Version: 2, PayloadType: 0}
 	var inWindow uint64
 	winStart := int64(cfg.warmup)
+	var due int64
+	flush := func() {
+		t := now()
+		if bin := (t - winStart) / int64(seriesBin); bin >= 0 && bin < int64(len(late)) {
+			late[bin] = max(late[bin], t-due)
+		}
+		for _, b := range bufs[:w.Len()] {
+			binary.BigEndian.PutUint64(b[rtpHeaderLen:], uint64(t))
+		}
+		if t >= winStart && t < winEnd {
+			inWindow += uint64(w.Len())
+		}
+		w.Flush()
+	}
+	var p *pacer
+	if cfg.pacing == "timer" {
+		if p, err = newPacer(slotLen); err != nil {
+			panic(err)
+		}
+		defer p.close()
+	}
 	start := now()
+	if p != nil {
+		start += int64(slotLen) // the timer's first expiration
+	}
+	var expired uint64 // timer: slots due and not yet sent
 	for tick := 0; ; tick++ {
-		due := start + int64(tick)*int64(slotLen)
-		if d := due - now(); d > 0 {
-			time.Sleep(time.Duration(d))
+		due = start + int64(tick)*int64(slotLen)
+		if p == nil {
+			if d := due - now(); d > 0 {
+				time.Sleep(time.Duration(d))
+			}
+		} else {
+			for expired == 0 {
+				if expired, err = p.wait(); err != nil {
+					panic(err)
+				}
+			}
+			expired--
 		}
 		if now() >= winEnd {
 			break
@@ -328,30 +434,85 @@ func send(sock *net.UDPConn, dsts []udpbatch.Dest, side int, cfg runConfig, now 
 			if _, err := hdr.MarshalTo(b); err != nil {
 				panic(err)
 			}
-			t := now()
-			binary.BigEndian.PutUint64(b[rtpHeaderLen:], uint64(t))
 			binary.BigEndian.PutUint32(b[rtpHeaderLen+8:], uint32(i))
-			if t >= winStart && t < winEnd {
-				inWindow++
-			}
 			w.Add(b, &dsts[i])
 			if w.Full() {
-				w.Flush()
+				flush()
 			}
 		}
 		if w.Len() > 0 {
-			w.Flush()
+			flush()
 		}
 	}
 	return inWindow
 }
 
-// receive counts the packets sent in the window and their latency.
-func receive(sock *net.UDPConn, now func() int64, winStart, winEnd int64, h *histogram, received *atomic.Uint64, stop chan struct{}) {
-	r, err := udpbatch.NewReader(sock, genBatch, 2048)
-	if err != nil {
-		panic(err)
+// rxStats is what one socket's reader measured of the window's packets.
+type rxStats struct {
+	received  uint64
+	path, app histogram
+	jitSum    float64 // sum over packets of their stream's jitter (ns)
+	jitN      uint64
+	streams   []streamJitter // by call index
+	worst     []int64        // per seriesBin of the window by send time: the worst path latency (ns)
+}
+
+// seriesBin is the resolution of -series.
+const seriesBin = 10 * time.Millisecond
+
+// streamJitter is RFC 3550's jitter estimator of one stream.
+type streamJitter struct {
+	transit int64 // last packet's path latency (ns)
+	j       float64
+	seen    bool
+}
+
+func newRxStats(calls, bins int) *rxStats {
+	return &rxStats{streams: make([]streamJitter, calls), worst: make([]int64, bins)}
+}
+
+func (s *rxStats) merge(o *rxStats) {
+	s.received += o.received
+	s.path.merge(&o.path)
+	s.app.merge(&o.app)
+	s.jitSum += o.jitSum
+	s.jitN += o.jitN
+	for i, w := range o.worst {
+		s.worst[i] = max(s.worst[i], w)
 	}
+}
+
+// writeSeries appends the run's worst path latency per 10 ms to name:
+// "calls mode ms_into_window worst_us sender_late_us", one line per bin
+// (the last: how far behind its slots the generator's sending was).
+func (r *result) writeSeries(name string) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("-series: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	for i, ns := range r.rx.worst {
+		fmt.Fprintf(w, "%d %s %d %d %d\n", r.cfg.calls, r.mode(), i*int(seriesBin/time.Millisecond), ns/1e3, r.late[i]/1e3)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("-series: %w", err)
+	}
+	return f.Close()
+}
+
+// meanJitter in us.
+func (s *rxStats) meanJitter() float64 {
+	if s.jitN == 0 {
+		return 0
+	}
+	return s.jitSum / float64(s.jitN) / 1e3
+}
+
+// receive counts the packets sent in the window, their latencies and
+// their streams' jitter. epoch converts the kernel's receive times (wall
+// clock, ns since 1970) to now's.
+func receive(r *udpbatch.Reader, epoch int64, now func() int64, winStart, winEnd int64, st *rxStats, stop chan struct{}) {
 	for {
 		n, err := r.Read()
 		if err != nil {
@@ -375,15 +536,34 @@ func receive(sock *net.UDPConn, now func() int64, winStart, winEnd int64, h *his
 			if sentAt < winStart || sentAt >= winEnd {
 				continue
 			}
-			received.Add(1)
-			h.add(time.Duration(t - sentAt))
+			arrived := t
+			if ts := r.Timestamp(i); ts != 0 {
+				arrived = ts - epoch
+			}
+			st.received++
+			st.app.add(time.Duration(t - sentAt))
+			transit := arrived - sentAt
+			st.path.add(time.Duration(transit))
+			if bin := int((sentAt - winStart) / int64(seriesBin)); bin < len(st.worst) {
+				st.worst[bin] = max(st.worst[bin], transit)
+			}
+			if call := int(binary.BigEndian.Uint32(b[rtpHeaderLen+8:])); call < len(st.streams) {
+				js := &st.streams[call]
+				if js.seen {
+					d := float64(transit - js.transit)
+					js.j += (math.Abs(d) - js.j) / 16
+					st.jitSum += js.j
+					st.jitN++
+				}
+				js.transit, js.seen = transit, true
+			}
 		}
 	}
 }
 
-// histogram of latencies in 10 us buckets up to 100 ms.
+// histogram of latencies in 1 us buckets up to 100 ms.
 type histogram struct {
-	buckets [10000]uint64
+	buckets [100000]uint64
 	over    uint64
 	count   uint64
 	max     float64 // us
@@ -393,7 +573,7 @@ func (h *histogram) add(d time.Duration) {
 	us := float64(d) / float64(time.Microsecond)
 	h.count++
 	h.max = math.Max(h.max, us)
-	i := int(d / (10 * time.Microsecond))
+	i := int(d / time.Microsecond)
 	if i < 0 {
 		i = 0
 	}
@@ -423,10 +603,35 @@ func (h *histogram) quantile(q float64) float64 {
 	for i, c := range h.buckets {
 		acc += c
 		if acc >= want {
-			return float64(i+1) * 10
+			return float64(i + 1)
 		}
 	}
 	return h.max
+}
+
+// machineTicks is the first line of /proc/stat: the machine's busy and
+// total clock ticks.
+type machineTicks struct{ busy, total uint64 }
+
+func readMachine() machineTicks {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTicks{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTicks{}
+	}
+	var t machineTicks
+	for i, s := range f[1:9] { // user nice system idle iowait irq softirq steal
+		v, _ := strconv.ParseUint(s, 10, 64)
+		t.total += v
+		if i != 3 && i != 4 {
+			t.busy += v
+		}
+	}
+	return t
 }
 
 func selfCPU() time.Duration {
@@ -449,7 +654,7 @@ func startChild(cfg runConfig) (*relayChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", "-ports", cfg.ports, "-batch", strconv.Itoa(cfg.batch), "-poll", strconv.Itoa(cfg.poll), "-cpuprofile", cfg.cpuProfile)
+	cmd := exec.Command(self, "-serve", "-ports", cfg.ports, "-batch", strconv.Itoa(cfg.batch), "-poll", strconv.Itoa(cfg.poll), "-cpuprofile", cfg.cpuProfile, "-trace", cfg.trace)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -529,7 +734,7 @@ func (c *relayChild) stop() {
 }
 
 // runServe is the child: a relay engine driven by lines on stdin.
-func runServe(ports string, batch, poll int, cpuProfile string) error {
+func runServe(ports string, batch, poll int, cpuProfile, traceFile string) error {
 	lo, hi, ok := strings.Cut(ports, "-")
 	minP, err1 := strconv.Atoi(lo)
 	maxP, err2 := strconv.Atoi(hi)
@@ -545,8 +750,8 @@ func runServe(ports string, batch, poll int, cpuProfile string) error {
 	defer e.Close()
 	in := bufio.NewScanner(os.Stdin)
 	out := bufio.NewWriter(os.Stdout)
-	var profFile *os.File
-	profiling := false
+	var profFile, trFile *os.File
+	profiling, tracing := false, false
 	reply := func(s string) { out.WriteString(s + "\n"); out.Flush() }
 	for in.Scan() {
 		f := strings.Fields(in.Text())
@@ -575,6 +780,15 @@ func runServe(ports string, batch, poll int, cpuProfile string) error {
 					pprof.StartCPUProfile(profFile)
 				}
 				profiling = !profiling
+			}
+			if traceFile != "" {
+				if tracing {
+					trace.Stop()
+					trFile.Close()
+				} else if trFile, err = os.Create(traceFile); err == nil {
+					trace.Start(trFile)
+				}
+				tracing = !tracing
 			}
 			reply(strconv.FormatInt(int64(selfCPU()), 10))
 		case "stats":

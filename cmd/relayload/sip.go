@@ -277,9 +277,13 @@ func (s *sipSwitch) call(offer []byte) (*sipgo.DialogClientSession, error) {
 	return d, nil
 }
 
-// cpu is the switch's user+system CPU time so far (/proc/<pid>/stat).
-func (s *sipSwitch) cpu() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.cfg.pid) + "/stat")
+// cpu is the switch's user+system CPU time so far.
+func (s *sipSwitch) cpu() time.Duration { return procCPU(s.cfg.pid) }
+
+// procCPU is a process's user+system CPU time so far (/proc/<pid>/stat),
+// all its threads.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}

@@ -82,7 +82,8 @@ type Reader struct {
 	iovs   []unix.Iovec
 	names  [][sockaddrLen]byte
 	bufs   [][]byte
-	n      int // datagrams of the last call: their headers need resetting
+	oob    [][]byte // control messages: the kernel's receive times (EnableTimestamps)
+	n      int      // datagrams of the last call: their headers need resetting
 	err    error
 	recvFn func(fd uintptr) bool
 }
@@ -151,6 +152,9 @@ func (c *Reader) Read() (int, error) {
 		c.hdrs[i].Hdr.Namelen = sockaddrLen
 		c.hdrs[i].Hdr.Flags = 0
 		c.hdrs[i].Len = 0
+		if c.oob != nil {
+			c.hdrs[i].Hdr.SetControllen(len(c.oob[i]))
+		}
 	}
 	c.n = 0
 	if c.rc == nil {
@@ -174,6 +178,62 @@ func (c *Reader) Msg(i int) ([]byte, netip.AddrPort) {
 		n = 0
 	}
 	return c.bufs[i][:n], parseSockaddr(&c.names[i], h.Hdr.Namelen)
+}
+
+// EnableTimestamps has the kernel stamp every datagram with the time it
+// was queued on the socket (SO_TIMESTAMPNS, CLOCK_REALTIME), which
+// Timestamp returns: a measurement can then tell the time a datagram
+// spent on its way from the time its reader took to read it (a batch is
+// read at one moment, its datagrams arrived at several). Call it before
+// the first Read.
+func (c *Reader) EnableTimestamps() error {
+	fd := c.fd
+	var serr error
+	set := func(s uintptr) { serr = unix.SetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) }
+	if c.rc != nil {
+		if err := c.rc.Control(set); err != nil {
+			return fmt.Errorf("udpbatch: timestamps: %w", err)
+		}
+	} else {
+		set(uintptr(fd))
+	}
+	if serr != nil {
+		return fmt.Errorf("udpbatch: timestamps: %w", serr)
+	}
+	c.oob = make([][]byte, len(c.hdrs))
+	for i := range c.oob {
+		c.oob[i] = make([]byte, unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{}))))
+		c.hdrs[i].Hdr.Control = &c.oob[i][0]
+		c.hdrs[i].Hdr.SetControllen(len(c.oob[i]))
+	}
+	return nil
+}
+
+// Timestamp is the kernel's receive time of the i-th datagram of the last
+// Read in nanoseconds since the Unix epoch, 0 without one (timestamps not
+// enabled, or the control message did not fit).
+func (c *Reader) Timestamp(i int) int64 {
+	if c.oob == nil {
+		return 0
+	}
+	h := &c.hdrs[i]
+	if h.Hdr.Flags&unix.MSG_CTRUNC != 0 {
+		return 0
+	}
+	oob := c.oob[i][:h.Hdr.Controllen]
+	// One control message is asked for: parse it in place (ParseSocketControlMessage allocates).
+	for len(oob) >= unix.SizeofCmsghdr {
+		cm := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		if cm.Len < unix.SizeofCmsghdr || int(cm.Len) > len(oob) {
+			return 0
+		}
+		if cm.Level == unix.SOL_SOCKET && cm.Type == unix.SCM_TIMESTAMPNS && int(cm.Len) >= unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{}))) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+			return ts.Nano()
+		}
+		oob = oob[min(unix.CmsgSpace(int(cm.Len)-unix.CmsgLen(0)), len(oob)):]
+	}
+	return 0
 }
 
 // Writer collects datagrams to send on one socket and sends them with one

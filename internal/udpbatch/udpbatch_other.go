@@ -3,6 +3,7 @@
 package udpbatch
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 )
@@ -71,3 +72,9 @@ func (o *Writer) Flush() (failed int, err error) {
 	o.n = 0
 	return failed, err
 }
+
+// EnableTimestamps needs Linux's per-datagram receive times.
+func (c *Reader) EnableTimestamps() error { return errors.ErrUnsupported }
+
+// Timestamp is 0: no receive times here.
+func (c *Reader) Timestamp(int) int64 { return 0 }

@@ -76,10 +76,10 @@ type call struct {
 	// dialog state cannot tell it: an ACK handled after the BYE (each
 	// request has its own goroutine) moves the state back to confirmed.
 	callerBye atomic.Bool
-	// bridged is set once the answered call is held by its bridge, which
-	// from then on ends the call on the caller's BYE (handleBye pokes it)
-	// and hands the record over before the BYE is answered: recordTaken is
-	// done once it has.
+	// bridged is set as the answer is sent to the caller: from then on the
+	// call's goroutine ends the call on the caller's BYE (handleBye pokes
+	// it) and hands the record over before the BYE is answered;
+	// recordTaken is done once it has.
 	bridged     atomic.Bool
 	recordTaken sync.WaitGroup
 	// operatorHangup is closed by calls/hangup (live.go; nil until the

@@ -99,6 +99,12 @@ func (c *call) connected(b *leg) {
 	// caller then has seen the answer and hung up at once.
 	s.timeDelay(DelayAnswer, b.answeredAt)
 	s.accepted.note(c.a.InviteRequest, struct{}{}, s.cfg.now())
+	// The caller's BYE waits for the record (handleBye) from before it can
+	// have seen the answer: a BYE that overtakes what follows (the ACK,
+	// the bridge) must not be answered before the record is handed over,
+	// or a crash in between loses the record of a call the caller saw end.
+	c.recordTaken.Add(1)
+	c.bridged.Store(true)
 	firstSent := time.Now()
 	err := c.a.WriteResponse(res)
 	if errors.Is(err, sip.ErrTransactionTerminated) && c.a.LoadState() == sip.DialogStateEstablished {
@@ -120,6 +126,7 @@ func (c *call) connected(b *leg) {
 			c.byeB(b)
 			c.charge.End(s.cfg.now())
 			c.finish(487, "", time.Time{}, s.cfg.now(), 0, 0)
+			c.recordTaken.Done()
 			return
 		case !c.callerBye.Load() && c.a.LoadState() != sip.DialogStateEnded:
 			s.cfg.log.Warn("sip caller did not confirm answer", "call_id", c.callID, "error", err)
@@ -132,6 +139,7 @@ func (c *call) connected(b *leg) {
 			c.charge.Answer(now)
 			cost, billsec := c.chargeFor(now, now)
 			c.finish(200, "caller_lost", now, now, cost, billsec)
+			c.recordTaken.Done()
 			return
 		}
 	}
@@ -145,9 +153,6 @@ func (c *call) connected(b *leg) {
 	b.timer.Touch(answeredAt)
 	c.charge.Answer(answeredAt)
 	s.live.answered(c, b, answeredAt)
-	// The caller's BYE waits for the record (handleBye) from here.
-	c.recordTaken.Add(1)
-	c.bridged.Store(true)
 	ender, td := c.bridge(b)
 	end := s.cfg.now()
 	cost, billsec := c.chargeFor(answeredAt, end)

@@ -63,6 +63,15 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		c.callerBye.Store(true)
 		if c.bridged.Load() {
+			if c.a.LoadState() == sip.DialogStateEstablished {
+				// The BYE overtook the caller's ACK (or there is none): a
+				// caller that hangs up has seen the answer, so the wait for
+				// the ACK (sipgo's WriteResponse, answerUntilAck) ends as
+				// if it had come, and the call goes on to its end.
+				ack := sip.NewRequest(sip.ACK, req.Recipient)
+				ack.AppendHeader(&sip.CSeqHeader{SeqNo: c.a.InviteRequest.CSeq().SeqNo, MethodName: sip.ACK})
+				_ = c.a.ReadAck(ack, tx)
+			}
 			// The call ends and its record is handed over before the
 			// caller is told (200): a crash after the caller has seen its
 			// call end cannot lose the record.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,6 +178,40 @@ func TestRecordHandedOverBeforeTheEndIsHeard(t *testing.T) {
 		case err := <-byeDone:
 			t.Fatalf("the caller's BYE was answered (%v) while the record was being written", err)
 		default:
+		}
+		close(release)
+		if err := <-byeDone; err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "carrier BYE", func() bool { return f.carrier1.Byes.Load() == 1 })
+	})
+	t.Run("caller's BYE overtakes its ACK", func(t *testing.T) {
+		// The caller hangs up as it gets the answer, its BYE before its
+		// ACK: the switch's call is not in its bridge yet, and the BYE
+		// must still wait for the record.
+		recorded := make(chan struct{})
+		release := make(chan struct{})
+		f, ctx := newFixture(t, WithCallRecords(func(r engine.CallRecord) {
+			close(recorded)
+			<-release
+		}))
+		f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
+		d, err := f.phone.CallUnacked(ctx, f.s.Addrs()[0], "441234", "1001", "secret1001", callerSDP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byeDone := make(chan error, 1)
+		go func() {
+			res, err := d.Do(ctx, sip.NewRequest(sip.BYE, d.InviteResponse.Contact().Address))
+			if err == nil && res.StatusCode != 200 {
+				err = fmt.Errorf("BYE answered %d", res.StatusCode)
+			}
+			byeDone <- err
+		}()
+		select {
+		case err := <-byeDone:
+			t.Fatalf("the caller's BYE was answered (%v) before the record was handed over", err)
+		case <-recorded:
 		}
 		close(release)
 		if err := <-byeDone; err != nil {

@@ -34,7 +34,7 @@ import (
 // responses by content takes it for the same 407.
 
 // challengeTagPrefix starts the To tag of the switch's stateless 407s.
-const challengeTagPrefix = "sipswitch-407-"
+const challengeTagPrefix = statelessTagPrefix + "407-"
 
 // statelessACK says whether msg, a datagram read at now, is the ACK of
 // a stateless answer of the read loop (a 503 of shedRaw, a 407 of
@@ -46,12 +46,13 @@ func (s *Server) statelessACK(msg []byte, now time.Time) bool {
 	if last == 0 || now.UnixNano()-last > int64(shedAckWindow) {
 		return false
 	}
-	var h rawHeaders
-	if !readRawHeaders(msg, &h) {
+	// Most ACKs are of 2xx answers: one search of the message leaves
+	// them to sipgo without reading their headers.
+	if !bytes.Contains(msg, []byte("tag="+statelessTagPrefix)) {
 		return false
 	}
-	to := msg[h.to.start:h.to.end]
-	return bytes.Contains(to, []byte("tag="+challengeTagPrefix)) || bytes.Contains(to, []byte("tag="+shedTagPrefix))
+	var h rawHeaders
+	return readRawHeaders(msg, &h) && bytes.Contains(msg[h.to.start:h.to.end], []byte("tag="+statelessTagPrefix))
 }
 
 // challengeRaw answers msg, a new INVITE without credentials whose

@@ -20,7 +20,12 @@ import (
 // wait. A source over the flood limit gets nothing, as from sipgo.
 
 // shedTagPrefix starts the To tag of the switch's stateless 503s.
-const shedTagPrefix = "sipswitch-503-"
+const shedTagPrefix = statelessTagPrefix + "503-"
+
+// statelessTagPrefix starts the To tag of every answer the read loop
+// sends itself (503 here, 407 in challengeraw.go), by which their ACKs
+// are known.
+const statelessTagPrefix = "sipswitch-"
 
 // rawHeaders are the header lines of a request the stateless answer
 // needs, as offsets into the message.

@@ -377,9 +377,7 @@ func (c *CallControl) Admit(a Admission) Admitted {
 			return Admitted{Refused: AdmitLine}
 		}
 		if c.shared != nil && max >= 0 {
-			lineIdx = req.NSlots
-			req.Slots[req.NSlots] = SlotRequest{Key: key, Max: max}
-			req.NSlots++
+			lineIdx = req.add(key, max)
 		}
 	}
 	var spend reservation
@@ -401,9 +399,7 @@ func (c *CallControl) Admit(a Admission) Admitted {
 		return Admitted{Refused: AdmitPeer}
 	}
 	if c.shared != nil && peerMax >= 0 {
-		peerIdx = req.NSlots
-		req.Slots[req.NSlots] = SlotRequest{Key: peerKey, Max: peerMax}
-		req.NSlots++
+		peerIdx = req.add(peerKey, peerMax)
 	}
 	var got SharedAdmitted
 	switch {

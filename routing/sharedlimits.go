@@ -39,6 +39,13 @@ type SharedAdmission struct {
 	Spend SpendHold
 }
 
+// add asks for a slot of key under max and returns its index in Slots.
+func (a *SharedAdmission) add(key LimitKey, max int) int {
+	a.Slots[a.NSlots] = SlotRequest{Key: key, Max: max}
+	a.NSlots++
+	return a.NSlots - 1
+}
+
 // SlotRequest is one slot of a SharedAdmission.
 type SlotRequest struct {
 	Key LimitKey

@@ -89,10 +89,7 @@ func (s *Server) challengeRaw(c *readConn, msg []byte, h *rawHeaders, from netip
 	out = s.auth.AppendStatelessChallenge(out, seed, src,
 		string(rawUserOf(rawAddressURI(msg[h.from.start:h.from.end]))), string(rawHeaderValue(msg, h.userAgent)))
 	c.out = append(out, "Content-Length: 0\r\n\r\n"...)
-	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
-		s.cfg.log.Debug("sip stateless 407 not sent", "to", from.String(), "error", err)
-	}
-	s.statelessLast.Store(now.UnixNano())
+	s.sendStateless(c, from, now)
 	s.stats.statelessChallenges.Add(1)
 	return true
 }

@@ -197,13 +197,20 @@ func (s *Server) shedRaw(c *readConn, msg []byte, h *rawHeaders, from netip.Addr
 		return true // dropped, as the flood guard drops it
 	}
 	c.out = appendStateless503(c.out[:0], msg, h, s.cfg.retryAfter)
-	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
-		s.cfg.log.Debug("sip stateless 503 not sent", "to", from.String(), "error", err)
-	}
-	s.statelessLast.Store(now.UnixNano())
+	s.sendStateless(c, from, now)
 	s.stats.rejectedOverload.Add(1)
 	s.stats.shedOverload.Add(1)
 	return true
+}
+
+// sendStateless sends the answer built in c.out to from, where the
+// request came from (as sipgo answers UDP), and notes when, so that its
+// ACK is looked for (statelessACK).
+func (s *Server) sendStateless(c *readConn, from netip.AddrPort, now time.Time) {
+	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
+		s.cfg.log.Debug("sip stateless answer not sent", "to", from.String(), "error", err)
+	}
+	s.statelessLast.Store(now.UnixNano())
 }
 
 // appendStateless503 appends the 503 answering the INVITE msg (its

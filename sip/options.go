@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/records"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/auth"
@@ -47,8 +48,9 @@ type config struct {
 	auth           []auth.Option      // realm, algorithms, nonces, guard, watch: auth checks them
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
-	tlsServer      *tls.Config // tls:// listeners; nil: none allowed
-	tlsClient      *tls.Config // the switch's own TLS connections; nil: sipgo's default
+	tracer         sip.SIPTracer // nil: messages the read loop takes are not copied
+	tlsServer      *tls.Config   // tls:// listeners; nil: none allowed
+	tlsClient      *tls.Config   // the switch's own TLS connections; nil: sipgo's default
 	tlsHandshake   time.Duration
 	trunkTiming    trunkTiming // outbound registrations and qualify of trunks (trunkkeeper.go)
 	wsOrigins      []string    // nil: a listener's own origin only (transports_ws.go)
@@ -112,6 +114,15 @@ func WithMediaObserver(f func(MediaResult)) Option {
 // match). It may block briefly; it runs on the call's own goroutine.
 func WithCallRecords(record func(records.Call)) Option {
 	return func(c *config) error { c.record = record; return nil }
+}
+
+// WithSIPTracer copies to t every UDP message the read loop takes without
+// sipgo (the stateless 407s and 503s and the requests they answer, their
+// ACKs, in-dialog ACKs and BYEs: readconn.go) and the answers it sends,
+// as sipgo's tracer (sip.SIPDebugTracer) copies what sipgo reads and
+// writes. Give the same t to both, or HEP capture misses those messages.
+func WithSIPTracer(t sip.SIPTracer) Option {
+	return func(c *config) error { c.tracer = t; return nil }
 }
 
 // WithAttemptObserver is told the result of every call attempt. It runs on

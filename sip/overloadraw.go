@@ -207,7 +207,8 @@ func (s *Server) shedRaw(c *readConn, msg []byte, h *rawHeaders, from netip.Addr
 // request came from (as sipgo answers UDP), and notes when, so that its
 // ACK is looked for (statelessACK).
 func (s *Server) sendStateless(c *readConn, from netip.AddrPort, now time.Time) {
-	if _, err := c.udp.WriteToUDPAddrPort(c.out, from); err != nil {
+	c.traceIn() // the request before its answer
+	if err := c.writeTo(c.out, from); err != nil {
 		s.cfg.log.Debug("sip stateless answer not sent", "to", from.String(), "error", err)
 	}
 	s.statelessLast.Store(now.UnixNano())

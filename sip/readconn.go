@@ -3,7 +3,11 @@ package sip
 import (
 	"bytes"
 	"net"
+	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // readConn wraps a UDP listener's socket for what the SIP core does in
@@ -23,7 +27,12 @@ import (
 //     is the switch's narrowest part, and a refusal that went through
 //     the parser would cost it a fifth of a call's parsing), and the
 //     digest challenge of those a line sends without credentials
-//     (challenge, challengeraw.go).
+//     (challenge, challengeraw.go);
+//   - the in-dialog ACKs and BYEs of calls, parsed here and handed to
+//     their handlers without sipgo's transaction layer (readdialog.go).
+//
+// Every datagram it takes, and every answer it sends, is copied to the
+// tracer (WithSIPTracer), as sipgo copies what it reads and writes.
 type readConn struct {
 	net.PacketConn
 	srv       *Server
@@ -36,6 +45,16 @@ type readConn struct {
 	shed      bool                            // refuse here what the controller sheds
 	challenge bool                            // challenge here
 	last      time.Time
+	// parser reads the in-dialog requests taken here (takeInDialog);
+	// answers holds the buffers their answers are written in (readTx).
+	parser  *sip.Parser
+	answers sync.Pool
+	// laddr is the listener's address as the tracer is given it; in and
+	// inTraced the datagram being read and whether it was copied yet.
+	laddr    string
+	in       []byte
+	inFrom   netip.AddrPort
+	inTraced bool
 }
 
 func newReadConn(conn net.PacketConn, srv *Server, observe func(DelayStage, time.Duration), shedding bool) *readConn {
@@ -46,6 +65,8 @@ func newReadConn(conn net.PacketConn, srv *Server, observe func(DelayStage, time
 	if uc, ok := conn.(*net.UDPConn); ok {
 		c.udp = uc
 		c.shed, c.challenge = shedding, true
+		c.parser = sip.NewParser()
+		c.laddr = uc.LocalAddr().String()
 		if c.reads != nil && enableRecvTimestamps(uc) {
 			c.stamps, c.oob = true, make([]byte, 128)
 		}
@@ -77,14 +98,37 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 				arrived = t
 			}
 		}
-		if c.srv.answerRaw(c, b[:n], from, c.last) {
-			continue // answered (or dropped) here: sipgo never sees it
+		c.in, c.inFrom, c.inTraced = b[:n], from, false
+		if c.srv.answerRaw(c, b[:n], from, c.last) || c.srv.takeInDialog(c, b[:n], from) {
+			c.traceIn()
+			continue // answered, handled or dropped here: sipgo never sees it
 		}
 		if c.reads != nil {
 			c.reads.noteDatagram(b[:n], arrived)
 		}
 		return n, net.UDPAddrFromAddrPort(from), nil
 	}
+}
+
+// traceIn copies the datagram being read to the tracer, once.
+func (c *readConn) traceIn() {
+	if t := c.srv.cfg.tracer; t != nil && !c.inTraced {
+		t.SIPTraceRead("UDP", c.laddr, c.inFrom.String(), c.in)
+	}
+	c.inTraced = true
+}
+
+// writeTo sends msg, an answer of the switch, to to and copies it to the
+// tracer; any goroutine may call it (the socket is safe for concurrent
+// writes).
+func (c *readConn) writeTo(msg []byte, to netip.AddrPort) error {
+	if _, err := c.udp.WriteToUDPAddrPort(msg, to); err != nil {
+		return err
+	}
+	if t := c.srv.cfg.tracer; t != nil {
+		t.SIPTraceWrite("UDP", c.laddr, to.String(), msg)
+	}
+	return nil
 }
 
 // noteDatagram remembers when a datagram holding a new INVITE arrived, by

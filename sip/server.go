@@ -71,7 +71,9 @@ type Server struct {
 	live         liveTable // live.go
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
-	stats        counters
+	// byes are the BYEs taken in the read loop being handled (readdialog.go).
+	byes  readByes
+	stats counters
 	// reads and shed are the overload detector (overload.go).
 	reads inviteReads
 	shed  shedState

@@ -40,6 +40,10 @@ type Stats struct {
 	// INVITE's raw bytes (challengeraw.go), retransmissions answered
 	// included.
 	StatelessChallenges uint64
+	// ReadLoopRequests counts the in-dialog ACKs and BYEs the UDP read
+	// loop handed to their handlers without sipgo's transaction layer
+	// (readdialog.go).
+	ReadLoopRequests uint64
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
@@ -111,7 +115,7 @@ type counters struct {
 	emergencyCalls, shedOverload, statelessChallenges     atomic.Uint64
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
-	wsRefused                                             atomic.Uint64
+	wsRefused, readLoopRequests                           atomic.Uint64
 	sdesRefused                                           atomic.Uint64
 }
 
@@ -142,6 +146,7 @@ func (s *Server) Stats() Stats {
 		RejectedOverload:    c.rejectedOverload.Load(),
 		ShedOverload:        c.shedOverload.Load(),
 		StatelessChallenges: c.statelessChallenges.Load(),
+		ReadLoopRequests:    c.readLoopRequests.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  reg.UnregisteredAlerts,
 		AddressChangeAlerts: reg.AddressChangeAlerts,

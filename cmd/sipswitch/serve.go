@@ -29,6 +29,7 @@ import (
 	"github.com/sipswitch/sipswitch/certs"
 	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/config"
+	"github.com/sipswitch/sipswitch/capture"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
 	"github.com/sipswitch/sipswitch/render"
@@ -161,6 +162,7 @@ type daemon struct {
 	sip     *sip.Server
 	relay   *media.Engine        // the SIP core's RTP relay
 	records *engine.CallRecorder // nil: call_records off
+	hep     *capture.Sender      // nil: capture off
 	live    *liveState           // the API's view of the SIP core (live.go)
 	// httpCert is the http listener's certificate; nil: plain HTTP.
 	httpCert *certs.Certificate
@@ -230,13 +232,12 @@ func (d *daemon) run(ctx context.Context) error {
 	clusterCtx, stopCluster := context.WithCancel(context.Background())
 	defer stopCluster()
 
-	hep, err := d.startCapture()
-	if err != nil {
+	if d.hep, err = d.startCapture(); err != nil {
 		return err
 	}
-	if hep != nil {
+	if d.hep != nil {
 		// After the SIP core has stopped (deferred calls run last first).
-		defer hep.Close()
+		defer d.hep.Close()
 	}
 	if err := d.startSIP(clusterCtx); err != nil {
 		return err
@@ -665,6 +666,10 @@ func (d *daemon) startSIP(ctx context.Context) error {
 	}
 	if tlsOpt != nil {
 		opts = append(opts, tlsOpt)
+	}
+	if d.hep != nil {
+		// What the read loop takes without sipgo, sipgo's tracer never sees.
+		opts = append(opts, sip.WithSIPTracer(d.hep))
 	}
 	d.sip, err = sip.New(d.calls, opts...)
 	if err != nil {

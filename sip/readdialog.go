@@ -1,0 +1,200 @@
+package sip
+
+import (
+	"bytes"
+	"net/netip"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// In-dialog ACKs and BYEs on UDP are taken in the read loop (readConn):
+// parsed there with sipgo's parser and handed to handleAck and handleBye
+// without sipgo's transaction layer. Through sipgo each would cost a
+// goroutine, a transaction with its state machine, timers and a
+// context, and its table's lock — for an ACK of a 2xx, which is no
+// transaction at all (RFC 3261 17.1.1.3, 13.3.1.4: it goes to the
+// dialog), and for a BYE whose transaction handleBye ends with its
+// answer anyway (indialog.go). Two of the eight requests and answers a
+// call's switch reads after the digest round (issue 30: CPU per call).
+//
+// Only what matches a call in progress is taken; anything else goes on to
+// sipgo exactly as before:
+//   - an ACK is taken when it is the caller's ACK of the call's 2xx: it
+//     matches the A-leg's dialog and the INVITE's CSeq, and its branch is
+//     not the INVITE's (an ACK with the INVITE's branch acknowledges a
+//     non-2xx final answer and belongs to sipgo's INVITE transaction,
+//     which retransmits that answer until it comes: RFC 3261 17.2.1).
+//     It is handled in the read loop itself: handleAck only notes it.
+//   - a BYE is taken when it matches either leg's dialog. It gets a
+//     readTx, answered through the listening socket to where it came
+//     from (RFC 3581), and its own goroutine (handleBye may wait for the
+//     call's record). A copy that arrives while the first is still being
+//     handled is dropped, as sipgo's transaction would absorb it; one
+//     that arrives after the answer finds no dialog and gets 481, as it
+//     did through sipgo (handleBye ends its transaction with the answer).
+//
+// A source over the flood limit gets nothing, as sipgo's read filter
+// drops it; it is counted once, here or by that filter.
+
+// takeInDialog handles msg, read from from, when it is an in-dialog ACK
+// or BYE of a call in progress; false leaves it to sipgo.
+func (s *Server) takeInDialog(c *readConn, msg []byte, from netip.AddrPort) bool {
+	ack := bytes.HasPrefix(msg, []byte("ACK "))
+	if c.parser == nil || (!ack && !bytes.HasPrefix(msg, []byte("BYE "))) {
+		return false
+	}
+	m, err := c.parser.ParseSIP(msg)
+	if err != nil {
+		return false // sipgo logs it (transportLog)
+	}
+	req, ok := m.(*sip.Request)
+	if !ok || req.CSeq() == nil || req.Via() == nil {
+		return false
+	}
+	call, fromA := s.lookupDialog(req)
+	if call == nil {
+		return false
+	}
+	if ack && (!fromA || !call.isAckOf2xx(req)) {
+		return false
+	}
+	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if s.cfg.floodLimit > 0 && !s.flood.allow(src, "UDP") {
+		return true // dropped, as the flood guard drops it
+	}
+	req.SetTransport("UDP")
+	req.SetSource(from.String())
+	c.traceIn()
+	s.stats.readLoopRequests.Add(1)
+	if ack {
+		s.handleAck(req, nil)
+		return true
+	}
+	tx := s.byes.begin(c, req, from)
+	if tx == nil {
+		return true // a copy of a BYE being handled
+	}
+	go s.handleBye(req, tx)
+	return true
+}
+
+// isAckOf2xx says whether ack, matching the caller's dialog of c, is the
+// ACK of the call's 2xx: the INVITE's CSeq, another branch.
+func (c *call) isAckOf2xx(ack *sip.Request) bool {
+	inv := c.a.InviteRequest
+	if ack.CSeq().SeqNo != inv.CSeq().SeqNo {
+		return false
+	}
+	branch, _ := ack.Via().Params.Get("branch")
+	invBranch, _ := inv.Via().Params.Get("branch")
+	return branch != invBranch
+}
+
+// readByes are the BYEs taken in the read loop whose handler has not
+// answered yet, by source and branch.
+type readByes struct {
+	mu      sync.Mutex
+	pending map[readByeKey]struct{}
+}
+
+type readByeKey struct {
+	from   netip.AddrPort
+	branch string
+}
+
+// begin starts the transaction of bye, read by c from from; nil when a
+// copy of it is being handled.
+func (b *readByes) begin(c *readConn, bye *sip.Request, from netip.AddrPort) *readTx {
+	branch, _ := bye.Via().Params.Get("branch")
+	key := readByeKey{from, branch}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.pending[key]; dup {
+		return nil
+	}
+	if b.pending == nil {
+		b.pending = make(map[readByeKey]struct{})
+	}
+	b.pending[key] = struct{}{}
+	return &readTx{conn: c, to: from, byes: b, key: key, done: make(chan struct{})}
+}
+
+func (b *readByes) end(key readByeKey) {
+	b.mu.Lock()
+	delete(b.pending, key)
+	b.mu.Unlock()
+}
+
+// readTx is the server transaction of a request taken in the read loop:
+// its answers go out through the listening socket to the address the
+// request came from; it ends with Terminate (handleBye's), and keeps
+// nothing after that.
+type readTx struct {
+	conn *readConn
+	to   netip.AddrPort
+	byes *readByes
+	key  readByeKey
+
+	mu     sync.Mutex
+	done   chan struct{}
+	ended  bool
+	onTerm []sip.FnTxTerminate
+}
+
+var _ sip.ServerTransaction = (*readTx)(nil)
+
+// Respond sends res.
+func (t *readTx) Respond(res *sip.Response) error {
+	buf, _ := t.conn.answers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer t.conn.answers.Put(buf)
+	buf.Reset()
+	res.StringWrite(buf)
+	return t.conn.writeTo(buf.Bytes(), t.to)
+}
+
+// Terminate ends the transaction: a copy of the request read after this
+// is a new one.
+func (t *readTx) Terminate() {
+	t.mu.Lock()
+	if t.ended {
+		t.mu.Unlock()
+		return
+	}
+	t.ended = true
+	close(t.done)
+	fns := t.onTerm
+	t.onTerm = nil
+	t.mu.Unlock()
+	t.byes.end(t.key)
+	for _, f := range fns {
+		f(t.key.branch, nil)
+	}
+}
+
+// OnTerminate calls f when the transaction ends; false when it has.
+func (t *readTx) OnTerminate(f sip.FnTxTerminate) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return false
+	}
+	t.onTerm = append(t.onTerm, f)
+	return true
+}
+
+// Done is closed when the transaction ends.
+func (t *readTx) Done() <-chan struct{} { return t.done }
+
+// Err is nil: the transaction ends only by Terminate.
+func (t *readTx) Err() error { return nil }
+
+// Acks is nil: no ACK belongs to a BYE's transaction.
+func (t *readTx) Acks() <-chan *sip.Request { return nil }
+
+// OnCancel never calls f: a BYE is not cancelled (RFC 3261 9.1), and
+// sipgo matches CANCELs to INVITE transactions only.
+func (t *readTx) OnCancel(sip.FnTxCancel) bool { return false }

@@ -26,10 +26,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sipswitch/sipswitch/api"
+	"github.com/sipswitch/sipswitch/capture"
 	"github.com/sipswitch/sipswitch/certs"
 	"github.com/sipswitch/sipswitch/cluster"
 	"github.com/sipswitch/sipswitch/config"
-	"github.com/sipswitch/sipswitch/capture"
 	"github.com/sipswitch/sipswitch/engine"
 	"github.com/sipswitch/sipswitch/metrics"
 	"github.com/sipswitch/sipswitch/render"

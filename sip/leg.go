@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -54,13 +55,20 @@ type leg struct {
 	sent   sdpSent
 }
 
-// newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq are
-// added by the client) carrying body (the caller's SDP as the callee is to
+// newLegRequest builds a fresh INVITE (new Call-ID, tags and CSeq; the
+// client adds the Via) carrying body (the caller's SDP as the callee is to
 // get it: codec policy, relay) and the switch's session timer offer of
 // sessionSecs.
 func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName string, sessionSecs int, body []byte) *sip.Request {
 	s := c.s
 	req := sip.NewRequest(sip.INVITE, recipient)
+	// The transport and destination sipgo would derive from the
+	// Request-URI, set now: it derives them again at each of the several
+	// times it asks, each time from a walk of the headers for the Via it
+	// adds last and for a Route there is none of (peerInvite, trunkInvite
+	// and Binding.RouteTo set others where the leg goes elsewhere).
+	req.SetTransport(uriTransport(recipient))
+	req.SetDestination(uriDestination(recipient, req.Transport()))
 	contact := s.dialogUA.ContactHDR.Address
 	from := &sip.FromHeader{DisplayName: fromName, Address: sip.Uri{Scheme: "sip", User: fromUser, Host: contact.Host}}
 	if fromUser == "anonymous" {
@@ -70,6 +78,13 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: recipient.Host, Port: recipient.Port}})
+	// Call-ID and CSeq as sipgo would add them (RFC 3261 8.1.1.4: a
+	// cryptographically random Call-ID), given here because sipgo looks
+	// for each first, and a header that is not there costs a walk of all
+	// the others, lower-casing each name (an allocation per header).
+	callID := sip.CallIDHeader(rand.Text())
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&sip.ContactHeader{Address: contact})
 	req.AppendHeader(s.uaHeader)
 	a := c.a.InviteRequest
@@ -91,6 +106,38 @@ func (c *call) newLegRequest(recipient sip.Uri, toUser, fromUser, fromName strin
 	req.AppendHeader(s.allowHeader)
 	s.timers.AddOffer(req, sessionSecs)
 	return req
+}
+
+// uriTransport is the transport sipgo derives for a request to uri with
+// neither Via nor Route: the uri's transport parameter, else UDP, TLS for
+// TCP and WSS for WS to a sips: uri.
+func uriTransport(uri sip.Uri) string {
+	tp := "UDP"
+	if uri.UriParams != nil {
+		if v, ok := uri.UriParams.Get("transport"); ok && v != "" {
+			tp = strings.ToUpper(v)
+		}
+	}
+	if uri.IsEncrypted() {
+		switch tp {
+		case "TCP":
+			tp = "TLS"
+		case "WS":
+			tp = "WSS"
+		}
+	}
+	return tp
+}
+
+// uriDestination is the address sipgo derives for a request to uri over
+// transport with no Route: its host and port, else the transport's
+// default port.
+func uriDestination(uri sip.Uri, transport string) string {
+	port := uri.Port
+	if port <= 0 {
+		port = sip.DefaultPort(transport)
+	}
+	return uri.Host + ":" + strconv.Itoa(port)
 }
 
 // addDiversions names the line that sent the call on last, and why (RFC

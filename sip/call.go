@@ -43,6 +43,7 @@ func (t *dialogTable) get(id string) *call {
 type call struct {
 	s        *Server
 	a        *sipgo.DialogServerSession
+	aTx      sip.ServerTransaction // the caller's INVITE's (writeAnswerAgain)
 	callID   string
 	caller   string // caller number as routed
 	pres     routing.Presentation

@@ -36,7 +36,7 @@ func (c *call) answerUntilAck(res *sip.Response, firstSent time.Time) error {
 		}
 		select {
 		case <-retransmit.C:
-			if err := c.s.srv.WriteResponse(res); err != nil {
+			if err := c.writeAnswerAgain(res); err != nil {
 				return fmt.Errorf("retransmitting the 2xx: %w", err)
 			}
 			retransmit.Reset(sip.T2)
@@ -45,6 +45,17 @@ func (c *call) answerUntilAck(res *sip.Response, firstSent time.Time) error {
 			return errNoAck
 		}
 	}
+}
+
+// writeAnswerAgain sends res, the caller's 2xx, once more after its
+// INVITE transaction has ended: through the socket the INVITE came on
+// when the read loop kept that transaction (sipgo has never seen the
+// caller then, and finds no connection to it), else through sipgo.
+func (c *call) writeAnswerAgain(res *sip.Response) error {
+	if tx, ok := c.aTx.(*inviteTx); ok {
+		return tx.conn.writeTo(marshalResponse(res), tx.key.from)
+	}
+	return c.s.srv.WriteResponse(res)
 }
 
 // connected bridges an answered call until either side hangs up or the

@@ -146,6 +146,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := &call{
 		s:           s,
 		a:           a,
+		aTx:         tx,
 		callID:      req.CallID().Value(),
 		start:       s.cfg.now(),
 		events:      make(chan legEvent),

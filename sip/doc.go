@@ -49,7 +49,10 @@
 //     callinvite.go (the INVITE gate: draining, overload shedding,
 //     admission, peer match, authentication, 484, 420, 422),
 //     calladmission.go, overload.go and readconn.go (the wait of new
-//     INVITEs for a core, and shedding on it), calldivert.go
+//     INVITEs for a core, and shedding on it), readinvite.go and
+//     readdialog.go (the UDP read loop's own INVITE transactions and the
+//     in-dialog ACKs and BYEs it hands to the call without sipgo's
+//     transaction layer: RFC 3261 17.2.1, RFC 6026), calldivert.go
 //     (forwarding, busy/no-answer/unregistered destinations, voicemail),
 //     callring.go (ringing a line's contacts, collecting legs),
 //     callroute.go (route-out and failover), callbridge.go (the answered
@@ -142,7 +145,9 @@
 // INVITE on UDP is challenged by the read loop from its raw bytes, with
 // no transaction, the same bytes for a retransmission (challengeRaw,
 // which says what it leaves to sipgo); a refused INVITE that reaches
-// sipgo keeps its transaction for its ACK, at most maxHeldChallenges per
+// the full path (over TCP or TLS through sipgo, over UDP in the read
+// loop's own transaction: readinvite.go) keeps its transaction for its
+// ACK, at most maxHeldChallenges per
 // untrusted address (challengeHold); nonces are self-validating (sip/auth's
 // nonce book); the challenge watch is capped.
 //

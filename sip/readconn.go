@@ -99,12 +99,15 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			}
 		}
 		c.in, c.inFrom, c.inTraced = b[:n], from, false
-		if c.srv.answerRaw(c, b[:n], from, c.last) || c.srv.takeInDialog(c, b[:n], from) {
+		if c.srv.answerRaw(c, b[:n], from, c.last) {
 			c.traceIn()
-			continue // answered, handled or dropped here: sipgo never sees it
+			continue // answered or dropped here: sipgo never sees it
 		}
 		if c.reads != nil {
 			c.reads.noteDatagram(b[:n], arrived)
+		}
+		if c.srv.takeRequest(c, b[:n], from) {
+			continue // handled here (it was traced)
 		}
 		return n, net.UDPAddrFromAddrPort(from), nil
 	}

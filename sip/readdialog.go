@@ -37,11 +37,11 @@ import (
 // A source over the flood limit gets nothing, as sipgo's read filter
 // drops it; it is counted once, here or by that filter.
 
-// takeInDialog handles msg, read from from, when it is an in-dialog ACK
-// or BYE of a call in progress; false leaves it to sipgo.
-func (s *Server) takeInDialog(c *readConn, msg []byte, from netip.AddrPort) bool {
-	ack := bytes.HasPrefix(msg, []byte("ACK "))
-	if c.parser == nil || (!ack && !bytes.HasPrefix(msg, []byte("BYE "))) {
+// takeRequest handles msg, read from from, when it is a request the read
+// loop takes (readinvite.go, and the in-dialog ACKs and BYEs above);
+// false leaves it to sipgo.
+func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool {
+	if c.parser == nil || !takenMethod(msg) {
 		return false
 	}
 	m, err := c.parser.ParseSIP(msg)
@@ -52,15 +52,25 @@ func (s *Server) takeInDialog(c *readConn, msg []byte, from netip.AddrPort) bool
 	if !ok || req.CSeq() == nil || req.Via() == nil {
 		return false
 	}
+	switch req.Method {
+	case sip.INVITE:
+		return s.takeInvite(c, req, from)
+	case sip.CANCEL:
+		return s.takeCancel(c, req, from)
+	case sip.ACK:
+		if s.takeInviteAck(c, req, from) {
+			return true
+		}
+	}
 	call, fromA := s.lookupDialog(req)
 	if call == nil {
 		return false
 	}
+	ack := req.Method == sip.ACK
 	if ack && (!fromA || !call.isAckOf2xx(req)) {
 		return false
 	}
-	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	if s.cfg.floodLimit > 0 && !s.flood.allow(src, "UDP") {
+	if !s.allowRead(from) {
 		return true // dropped, as the flood guard drops it
 	}
 	req.SetTransport("UDP")
@@ -79,6 +89,23 @@ func (s *Server) takeInDialog(c *readConn, msg []byte, from netip.AddrPort) bool
 	return true
 }
 
+// takenMethod says whether msg is a request of a method the read loop
+// may take, from its first bytes.
+func takenMethod(msg []byte) bool {
+	switch {
+	case bytes.HasPrefix(msg, []byte("ACK ")), bytes.HasPrefix(msg, []byte("BYE ")),
+		bytes.HasPrefix(msg, []byte("INVITE ")), bytes.HasPrefix(msg, []byte("CANCEL ")):
+		return true
+	}
+	return false
+}
+
+// allowRead says whether a datagram from from, taken by the read loop,
+// is within the flood limit (sipgo's read filter never sees it).
+func (s *Server) allowRead(from netip.AddrPort) bool {
+	return s.cfg.floodLimit <= 0 || s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP")
+}
+
 // isAckOf2xx says whether ack, matching the caller's dialog of c, is the
 // ACK of the call's 2xx: the INVITE's CSeq, another branch.
 func (c *call) isAckOf2xx(ack *sip.Request) bool {
@@ -95,32 +122,27 @@ func (c *call) isAckOf2xx(ack *sip.Request) bool {
 // answered yet, by source and branch.
 type readByes struct {
 	mu      sync.Mutex
-	pending map[readByeKey]struct{}
-}
-
-type readByeKey struct {
-	from   netip.AddrPort
-	branch string
+	pending map[readTxKey]struct{}
 }
 
 // begin starts the transaction of bye, read by c from from; nil when a
 // copy of it is being handled.
 func (b *readByes) begin(c *readConn, bye *sip.Request, from netip.AddrPort) *readTx {
 	branch, _ := bye.Via().Params.Get("branch")
-	key := readByeKey{from, branch}
+	key := readTxKey{from, branch}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, dup := b.pending[key]; dup {
 		return nil
 	}
 	if b.pending == nil {
-		b.pending = make(map[readByeKey]struct{})
+		b.pending = make(map[readTxKey]struct{})
 	}
 	b.pending[key] = struct{}{}
 	return &readTx{conn: c, to: from, byes: b, key: key, done: make(chan struct{})}
 }
 
-func (b *readByes) end(key readByeKey) {
+func (b *readByes) end(key readTxKey) {
 	b.mu.Lock()
 	delete(b.pending, key)
 	b.mu.Unlock()
@@ -134,7 +156,7 @@ type readTx struct {
 	conn *readConn
 	to   netip.AddrPort
 	byes *readByes
-	key  readByeKey
+	key  readTxKey
 
 	mu     sync.Mutex
 	done   chan struct{}

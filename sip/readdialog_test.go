@@ -9,13 +9,14 @@ import (
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
-// The caller's ACK of the 2xx and either party's BYE are taken in the
-// UDP read loop (readdialog.go) and do what they did through sipgo: the
-// call is bridged, the BYE answered 200 and passed to the other party,
-// the slots released. The ACK of a non-2xx answer stays with sipgo's
-// INVITE transaction: taken by the read loop, that transaction would
-// retransmit its 486 until Timer H (32 s) and hold the call that long.
-func TestReadLoopTakesInDialogAckAndBye(t *testing.T) {
+// The caller's INVITE, its ACK of the 2xx and either party's BYE are
+// taken in the UDP read loop (readinvite.go, readdialog.go) and do what
+// they did through sipgo: the call is bridged, the BYE answered 200 and
+// passed to the other party, the slots released. The ACK of a 486 goes
+// to the INVITE's transaction, not to the dialog: taken for the
+// dialog's, the transaction would retransmit its 486 until Timer H (32
+// s) and hold the call that long.
+func TestReadLoopTakesCallRequests(t *testing.T) {
 	t.Run("caller hangs up", func(t *testing.T) {
 		f, ctx := newFixture(t)
 		f.carrier1.Handle(siptest.AnswerWith(carrierSDP))
@@ -23,14 +24,14 @@ func TestReadLoopTakesInDialogAckAndBye(t *testing.T) {
 		if err != nil {
 			t.Fatalf("call: %v", err)
 		}
-		eventually(t, "the ACK taken by the read loop", func() bool { return f.s.Stats().ReadLoopRequests == 1 })
+		eventually(t, "the INVITE and ACK taken by the read loop", func() bool { return f.s.Stats().ReadLoopRequests == 2 })
 		if err := d.Bye(ctx); err != nil {
 			t.Fatalf("bye: %v", err)
 		}
 		eventually(t, "carrier BYE", func() bool { return f.carrier1.Byes.Load() == 1 })
 		eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
-		if st := f.s.Stats(); st.ReadLoopRequests != 2 || st.CallsCompleted != 1 {
-			t.Errorf("read loop took %d requests, %d calls completed; want the ACK and the BYE, 1", st.ReadLoopRequests, st.CallsCompleted)
+		if st := f.s.Stats(); st.ReadLoopRequests != 3 || st.CallsCompleted != 1 {
+			t.Errorf("read loop took %d requests, %d calls completed; want the INVITE, ACK and BYE, 1", st.ReadLoopRequests, st.CallsCompleted)
 		}
 	})
 	t.Run("callee hangs up", func(t *testing.T) {
@@ -45,17 +46,17 @@ func TestReadLoopTakesInDialogAckAndBye(t *testing.T) {
 			t.Fatalf("call: %v", err)
 		}
 		carrier := <-answered
-		eventually(t, "the call bridged", func() bool { return f.s.Stats().ReadLoopRequests == 1 })
+		eventually(t, "the call bridged", func() bool { return f.s.Stats().ReadLoopRequests == 2 })
 		if err := carrier.Bye(ctx); err != nil {
 			t.Fatalf("carrier's bye: %v", err)
 		}
 		eventually(t, "phone BYE", func() bool { return f.phone.Byes.Load() == 1 })
 		eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
-		if got := f.s.Stats().ReadLoopRequests; got != 2 {
-			t.Errorf("read loop took %d requests, want the ACK and the carrier's BYE", got)
+		if got := f.s.Stats().ReadLoopRequests; got != 3 {
+			t.Errorf("read loop took %d requests, want the INVITE, ACK and the carrier's BYE", got)
 		}
 	})
-	t.Run("ACK of a 486 stays with sipgo", func(t *testing.T) {
+	t.Run("ACK of a 486 goes to the INVITE's transaction", func(t *testing.T) {
 		f, ctx := newFixture(t)
 		f.carrier1.Handle(siptest.RejectWith(486))
 		f.carrier2.Handle(siptest.RejectWith(486))
@@ -64,8 +65,8 @@ func TestReadLoopTakesInDialogAckAndBye(t *testing.T) {
 			t.Fatalf("status %d (%v), want 486", got, err)
 		}
 		eventually(t, "the call ended", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
-		if got := f.s.Stats().ReadLoopRequests; got != 0 {
-			t.Errorf("read loop took %d requests, want none", got)
+		if got := f.s.Stats().ReadLoopRequests; got != 2 {
+			t.Errorf("read loop took %d requests, want the INVITE and its ACK", got)
 		}
 	})
 }

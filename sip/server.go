@@ -71,9 +71,11 @@ type Server struct {
 	live         liveTable // live.go
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
-	// byes are the BYEs taken in the read loop being handled (readdialog.go).
-	byes  readByes
-	stats counters
+	// invites and byes are the transactions the UDP read loop keeps
+	// (readinvite.go, readdialog.go).
+	invites inviteTxs
+	byes    readByes
+	stats   counters
 	// reads and shed are the overload detector (overload.go).
 	reads inviteReads
 	shed  shedState

@@ -25,7 +25,7 @@ func recordsDB(t *testing.T, dsn string) (*storage.DB, string) {
 	return db, path
 }
 
-func countCalls(t *testing.T, db *storage.DB) int {
+func countCalls(t testing.TB, db *storage.DB) int {
 	t.Helper()
 	var n int
 	if err := db.Read(context.Background(), func(tx *storage.Tx) error {

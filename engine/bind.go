@@ -211,7 +211,10 @@ func (cs columnSet[T]) targets(obj *T, dst []any) {
 	}
 }
 
-// values fills dst (len(cs.names)) with obj's fields, for an insert.
+// values fills dst (len(cs.names)) with obj's fields, for an insert. An
+// int goes as an int64, the type the drivers take: database/sql would
+// convert it, by reflection, value by value (call records: a dozen per
+// row).
 func (cs columnSet[T]) values(obj *T, dst []any) {
 	base := unsafe.Pointer(obj)
 	for i, f := range cs.fields {
@@ -220,7 +223,7 @@ func (cs columnSet[T]) values(obj *T, dst []any) {
 		case reflect.String:
 			dst[i] = *(*string)(p)
 		case reflect.Int:
-			dst[i] = *(*int)(p)
+			dst[i] = int64(*(*int)(p))
 		case reflect.Int64:
 			dst[i] = *(*int64)(p)
 		case reflect.Float64:

@@ -37,8 +37,8 @@ func TestColumnsOf(t *testing.T) {
 	for i, name := range costImportColumns.names {
 		switch name {
 		case "peer":
-			if vals[i] != 2 {
-				t.Errorf("peer = %v", vals[i])
+			if vals[i] != int64(2) {
+				t.Errorf("peer = %#v, want int64(2)", vals[i])
 			}
 		case "cost":
 			if vals[i] != 0.5 {

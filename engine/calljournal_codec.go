@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math"
 	"reflect"
+	"strconv"
 
 	"github.com/sipswitch/sipswitch/records"
 )
@@ -116,9 +117,19 @@ func appendJournalFrame(dst []byte, seq uint64, rec *records.Call) []byte {
 	return dst
 }
 
-// recordKey is a record's record_key: the writer's prefix and the
-// record's sequence number.
-func recordKey(prefix, seq uint64) string { return fmt.Sprintf("%016x-%d", prefix, seq) }
+// recordKey is a record's record_key: the writer's prefix, in 16 hex
+// digits, and the record's sequence number in decimal.
+func recordKey(prefix, seq uint64) string { return string(appendRecordKey(nil, prefix, seq)) }
+
+// appendRecordKey appends recordKey(prefix, seq) to dst.
+func appendRecordKey(dst []byte, prefix, seq uint64) []byte {
+	const hex = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, hex[prefix>>uint(shift)&0xf])
+	}
+	dst = append(dst, '-')
+	return strconv.AppendUint(dst, seq, 10)
+}
 
 // segmentField is a field as a segment's header names it: where it goes
 // in this version's records.Call (-1: not a field of this version).
@@ -167,20 +178,48 @@ func readJournalSegment(data []byte) (recs []records.Call, torn int, err error) 
 			fields[i].index = f.index
 		}
 	}
-	for len(p) > 0 {
-		rec, used, ok := readJournalFrame(p, prefix, fields)
+	// The records' texts are cut from one copy of the frames, not
+	// allocated one by one (a dozen a record), and the records go in a
+	// slice of the frames' count.
+	d := frameDecoder{text: string(p), prefix: prefix, fields: fields}
+	recs = make([]records.Call, 0, countJournalFrames(p))
+	for off := 0; off < len(p); {
+		rec, used, ok := d.frame(p[off:], off)
 		if !ok {
-			return recs, len(p), nil
+			return recs, len(p) - off, nil
 		}
 		recs = append(recs, rec)
-		p = p[used:]
+		off += used
 	}
 	return recs, 0, nil
 }
 
-// readJournalFrame decodes the frame at the start of p; false when it is
-// cut short, fails its checksum or does not parse.
-func readJournalFrame(p []byte, prefix uint64, fields []segmentField) (records.Call, int, bool) {
+// countJournalFrames counts the frames p starts with by their lengths
+// alone, as many as readJournalSegment reads or a few more.
+func countJournalFrames(p []byte) int {
+	n := 0
+	for len(p) >= 8 {
+		l := binary.LittleEndian.Uint32(p)
+		if l > maxJournalFrame || uint64(len(p)-8) < uint64(l) {
+			break
+		}
+		n++
+		p = p[8+l:]
+	}
+	return n
+}
+
+// frameDecoder decodes the frames of one segment.
+type frameDecoder struct {
+	text   string // the frames, whose texts the records take slices of
+	prefix uint64
+	fields []segmentField
+	key    []byte // scratch for a record's key
+}
+
+// frame decodes the frame at the start of p, which is d.text[at:]; false
+// when it is cut short, fails its checksum or does not parse.
+func (d *frameDecoder) frame(p []byte, at int) (records.Call, int, bool) {
 	var rec records.Call
 	if len(p) < 8 {
 		return rec, 0, false
@@ -198,8 +237,9 @@ func readJournalFrame(p []byte, prefix uint64, fields []segmentField) (records.C
 		return rec, 0, false
 	}
 	payload = payload[k:]
+	text := d.text[at+8+k : at+8+int(l)] // payload, as text
 	v := reflect.ValueOf(&rec).Elem()
-	for _, f := range fields {
+	for _, f := range d.fields {
 		switch f.kind {
 		case 's':
 			n, k := binary.Uvarint(payload)
@@ -207,7 +247,7 @@ func readJournalFrame(p []byte, prefix uint64, fields []segmentField) (records.C
 				return rec, 0, false
 			}
 			if f.index >= 0 {
-				v.Field(f.index).SetString(string(payload[k : k+int(n)]))
+				v.Field(f.index).SetString(text[len(text)-len(payload)+k:][:n])
 			}
 			payload = payload[k+int(n):]
 		case 'i':
@@ -231,6 +271,7 @@ func readJournalFrame(p []byte, prefix uint64, fields []segmentField) (records.C
 			return rec, 0, false
 		}
 	}
-	rec.Key = recordKey(prefix, seq)
+	d.key = appendRecordKey(d.key[:0], d.prefix, seq)
+	rec.Key = string(d.key)
 	return rec, 8 + int(l), true
 }

@@ -371,3 +371,16 @@ func TestRecordTextStorable(t *testing.T) {
 		}
 	})
 }
+
+// A record's key is its writer's prefix in 16 hex digits and its
+// sequence number in decimal, as the records stored before were keyed:
+// a journal replayed by this version skips the records an older one
+// stored.
+func TestRecordKeyFormat(t *testing.T) {
+	for _, c := range []struct{ prefix, seq uint64 }{{0, 0}, {1, 1}, {0xabc, 99}, {1<<64 - 1, 1<<64 - 1}, {0x0123456789abcdef, 1000}} {
+		want := fmt.Sprintf("%016x-%d", c.prefix, c.seq)
+		if got := recordKey(c.prefix, c.seq); got != want {
+			t.Errorf("recordKey(%#x, %d) = %q, want %q", c.prefix, c.seq, got, want)
+		}
+	}
+}

@@ -35,27 +35,37 @@ const (
 	CallForwarded = records.Forwarded
 )
 
-// callColumns are CallRecord's columns (json tags), id left to the store.
-var callColumns = func() []string {
-	var cols []string
-	for _, f := range boundFields(reflect.TypeFor[CallRecord]()) {
-		if f.name != "id" {
-			cols = append(cols, f.name)
-		}
-	}
-	return cols
-}()
+// callColumnSet is CallRecord's columns (json tags), id left to the
+// store; callColumns their names.
+var (
+	callColumnSet = columnsOf[CallRecord]("id")
+	callColumns   = callColumnSet.names
+)
 
-// callRow is a call record's values in callColumns' order.
-func callRow(r *CallRecord) []any {
-	v := reflect.ValueOf(r).Elem()
-	out := make([]any, 0, len(callColumns))
-	for _, f := range boundFields(v.Type()) {
-		if f.name != "id" {
-			out = append(out, v.Field(f.index).Interface())
+// callTextColumns are where callColumns' texts are.
+var callTextColumns = func() []int {
+	var out []int
+	for i, f := range callColumnSet.fields {
+		if f.kind == reflect.String {
+			out = append(out, i)
 		}
 	}
 	return out
+}()
+
+// callRow fills row (len(callColumns)) with rec's values, as the store
+// is given them: texts made storable (storableText), and a record
+// without a key of its own given NULL, never taken for another record's.
+func callRow(rec *CallRecord, row []any) {
+	callColumnSet.values(rec, row)
+	for _, i := range callTextColumns {
+		if s := row[i].(string); !textStorable(s) {
+			row[i] = storableText(s)
+		}
+	}
+	if rec.Key == "" {
+		row[keyColumn] = nil
+	}
 }
 
 // callSpec are the parameters of calls/list and calls/get.
@@ -367,36 +377,36 @@ func (r *CallRecorder) commitJournal(ctx context.Context, rotate bool) (int, err
 // keyColumn is where a record's key is among callColumns.
 var keyColumn = slices.Index(callColumns, "record_key")
 
+// write commits recs in one transaction. Their rows share one backing
+// array: a batch's values are a thousand records' of three dozen
+// columns, not a slice each.
 func (r *CallRecorder) write(ctx context.Context, recs []CallRecord) error {
+	n := len(callColumns)
+	vals := make([]any, len(recs)*n)
 	rows := make([][]any, len(recs))
 	for i := range recs {
-		storableText(&recs[i])
-		rows[i] = callRow(&recs[i])
-		if recs[i].Key == "" {
-			// No key of its own: never taken for another record's.
-			rows[i][keyColumn] = nil
-		}
+		rows[i] = vals[i*n : (i+1)*n : (i+1)*n]
+		callRow(&recs[i], rows[i])
 	}
 	_, err := r.db.AppendStateOnce(ctx, "calls", callColumns, rows, "record_key")
 	return err
 }
 
-// storableText makes every text of rec storable on both stores: a NUL
-// byte or bytes that are no UTF-8 (a caller can put them in a Call-ID or
-// a From) become U+FFFD. PostgreSQL refuses such text, and one refused
-// row fails its whole batch, which would keep every record after it out
-// of the store; SQLite is given the same text, so the stores agree.
-func storableText(rec *CallRecord) {
-	v := reflect.ValueOf(rec).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		if f.Kind() != reflect.String {
-			continue
-		}
-		if s := f.String(); !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-			f.SetString(strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD"))
-		}
+// storableText makes a text storable on both stores: a NUL byte or bytes
+// that are no UTF-8 (a caller can put them in a Call-ID or a From) become
+// U+FFFD. PostgreSQL refuses such text, and one refused row fails its
+// whole batch, which would keep every record after it out of the store;
+// SQLite is given the same text, so the stores agree.
+func storableText(s string) string {
+	if textStorable(s) {
+		return s
 	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// textStorable reports whether s is stored as it is (storableText).
+func textStorable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // SpentSince sums the cost of every line's calls that started at or after

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func recordsDB(t *testing.T, dsn string) (*storage.DB, string) {
 	return db, path
 }
 
-func countCalls(t *testing.T, db *storage.DB) int {
+func countCalls(t testing.TB, db *storage.DB) int {
 	t.Helper()
 	var n int
 	if err := db.Read(context.Background(), func(tx *storage.Tx) error {
@@ -197,5 +199,49 @@ func BenchmarkCallRecorder(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// A call record's row is its fields in callColumns' order, as the store
+// is given them: every integer an int64, every text storable, and NULL
+// for the key of a record that has none.
+func TestCallRowIsTheRecord(t *testing.T) {
+	rec := fullRecord(5) // every field its own value, texts with a NUL and a bad byte
+	rec.Key = "k-5"
+	row := make([]any, len(callColumns))
+	callRow(&rec, row)
+	v := reflect.ValueOf(rec)
+	i := 0
+	for _, f := range boundFields(v.Type()) {
+		if f.name == "id" {
+			continue
+		}
+		if callColumns[i] != f.name {
+			t.Fatalf("column %d is %s, want %s", i, callColumns[i], f.name)
+		}
+		var want any
+		switch fv := v.Field(f.index); f.kind {
+		case reflect.String:
+			want = storableText(fv.String())
+			if f.name != "record_key" && !strings.Contains(want.(string), "\uFFFD") {
+				t.Fatalf("fullRecord's %s %q has nothing to make storable", f.name, fv.String())
+			}
+		case reflect.Int, reflect.Int64:
+			want = fv.Int()
+		case reflect.Float64:
+			want = fv.Float()
+		}
+		if row[i] != want {
+			t.Errorf("%s = %#v, want %#v", f.name, row[i], want)
+		}
+		i++
+	}
+	if i != len(row) {
+		t.Fatalf("%d values for %d columns", i, len(row))
+	}
+	rec.Key = ""
+	callRow(&rec, row)
+	if row[keyColumn] != nil {
+		t.Errorf("record_key of a record without one: %#v, want NULL", row[keyColumn])
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"testing"
 
 	"github.com/sipswitch/sipswitch/storage/storagetest"
@@ -18,7 +19,7 @@ func TestAppendStateOnceSkipsKnownKeys(t *testing.T) {
 		ctx := context.Background()
 		db := openTemp(t, dsn)
 		cols := []string{"call_id", "start", "end", "direction", "record_key"}
-		rows := make([][]any, 700) // more than one PostgreSQL statement
+		rows := make([][]any, 700) // several statements, of several sizes
 		for i := range rows {
 			rows[i] = []any{"same-call-id", int64(1000 + i), int64(1005 + i), "outbound", fmt.Sprint("k-", i)}
 		}
@@ -54,4 +55,29 @@ func TestAppendStateOnceSkipsKnownKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A SQLite append statement takes a power of two rows, at most
+// maxAppendRows and within SQLite's parameter limit, so that batches of
+// any length share a few prepared statements.
+func TestAppendChunk(t *testing.T) {
+	for _, c := range []struct{ n, width, want int }{
+		{1, 37, 1}, {3, 37, 2}, {maxAppendRows - 1, 37, maxAppendRows / 2}, {1000, 37, maxAppendRows},
+		{1000, sqliteMaxParams / 3, 2}, {5, sqliteMaxParams, 1},
+	} {
+		if got := appendChunk(c.n, c.width); got != c.want {
+			t.Errorf("appendChunk(%d, %d) = %d, want %d", c.n, c.width, got, c.want)
+		}
+	}
+	sizes := map[int]bool{}
+	for n := 1; n <= 1000; n++ {
+		for left := n; left > 0; {
+			k := appendChunk(left, 37)
+			sizes[k] = true
+			left -= k
+		}
+	}
+	if len(sizes) > bits.Len(maxAppendRows) {
+		t.Errorf("batches of 1 to 1,000 rows took %d statement sizes", len(sizes))
+	}
 }

@@ -68,6 +68,10 @@ type DB struct {
 	// identity is the integer key column of each table that has one, on
 	// PostgreSQL, where the storage layer numbers rows (postgres.go).
 	identity map[string]string
+	// pgTypes are the SQL types of each table's columns on PostgreSQL
+	// (format_type), which the array parameters of an append are cast to
+	// (append.go).
+	pgTypes map[string]map[string]string
 
 	// SQLite re-parses every statement it is handed; the API issues the
 	// same few dozen texts over and over, so they are prepared once.
@@ -77,6 +81,8 @@ type DB struct {
 	// stmtsClosed is set by Close (prepared).
 	preparing   map[string]bool
 	stmtsClosed bool
+	// appendTexts are the multi-row INSERTs built (append.go).
+	appendTexts map[appendTextKey]string
 	// prepWG counts background prepares, which Close waits for: one still
 	// running would open a connection (and SQLite's -wal file) after it.
 	prepWG sync.WaitGroup
@@ -187,7 +193,8 @@ func openSQLite(ctx context.Context, path string, o options) (*DB, error) {
 }
 
 func newDB(sqldb *sql.DB, path string, d dialect) *DB {
-	return &DB{sql: sqldb, path: path, dialect: d, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
+	return &DB{sql: sqldb, path: path, dialect: d, changed: make(chan struct{}), stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{},
+		appendTexts: map[appendTextKey]string{}}
 }
 
 // Close closes the database.
@@ -309,14 +316,15 @@ func (db *DB) PollRevision(ctx context.Context) (int64, error) {
 func (db *DB) loadColumns(ctx context.Context) error {
 	// SQLite's integer keys come back from LastInsertId; only PostgreSQL
 	// needs to know its identity columns.
-	query := `SELECT m.name, p.name, 0 FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type='table'`
+	query := `SELECT m.name, p.name, 0, '' FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type='table'`
 	if db.dialect == postgresDialect {
 		// A table's id is its primary key when that is one BIGINT column
 		// (SQLite's rule for INTEGER PRIMARY KEY, which postgresDDL
 		// translates to it).
 		// (From the catalog: information_schema takes a second here.)
 		query = `SELECT c.relname, a.attname, a.atttypid = 'int8'::regtype AND c.relname NOT IN ('schema_migrations', 'sipswitch_sequence') AND
-			EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND i.indkey[0] = a.attnum)
+			EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND i.indkey[0] = a.attnum),
+			format_type(a.atttypid, a.atttypmod)
 			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`
@@ -328,10 +336,11 @@ func (db *DB) loadColumns(ctx context.Context) error {
 	defer rows.Close()
 	cols := map[string]map[string]bool{}
 	identity := map[string]string{}
+	pgTypes := map[string]map[string]string{}
 	for rows.Next() {
-		var t, c string
+		var t, c, typ string
 		var ident bool
-		if err := rows.Scan(&t, &c, &ident); err != nil {
+		if err := rows.Scan(&t, &c, &ident, &typ); err != nil {
 			return fmt.Errorf("read schema: %w", err)
 		}
 		if cols[t] == nil {
@@ -341,11 +350,17 @@ func (db *DB) loadColumns(ctx context.Context) error {
 		if ident {
 			identity[t] = c
 		}
+		if typ != "" {
+			if pgTypes[t] == nil {
+				pgTypes[t] = map[string]string{}
+			}
+			pgTypes[t][c] = typ
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	db.columns, db.identity = cols, identity
+	db.columns, db.identity, db.pgTypes = cols, identity, pgTypes
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -250,8 +251,9 @@ func TestIDsAreNumberedAlikeOnBothBackends(t *testing.T) {
 }
 
 // Run-time state appended in bulk (call records): all rows or none, ids
-// continuing the table's, the revision untouched, on both engines (on
-// PostgreSQL in multi-row statements of appendRowsPerStatement rows).
+// continuing the table's, each row's values where they were given, the
+// revision untouched, on both engines (in multi-row statements of up to
+// maxAppendRows rows: 1,201 rows take several, of several sizes).
 func TestAppendStateAllOrNothing(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -268,6 +270,12 @@ func TestAppendStateAllOrNothing(t *testing.T) {
 		if err := db.AppendState(ctx, "calls", cols, bad); err == nil {
 			t.Fatal("a row with a NULL start was appended")
 		}
+		// A bad row in a later statement of the batch: the statements
+		// before it are not kept either.
+		badLate := append(slices.Clone(rows[:600]), bad[1])
+		if err := db.AppendState(ctx, "calls", cols, badLate); err == nil {
+			t.Fatal("a batch with a NULL start in its last statement was appended")
+		}
 		err := db.Read(ctx, func(tx *Tx) error {
 			n, err := tx.Count(ctx, "calls")
 			if err != nil || n != len(rows) {
@@ -277,7 +285,21 @@ func TestAppendStateAllOrNothing(t *testing.T) {
 			if lo != 1 || hi != int64(len(rows)) {
 				t.Errorf("ids %d..%d, want 1..%d", lo, hi, len(rows))
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			return tx.Scan(ctx, "calls", []string{"id", "call_id", "start", "end", "direction", "cost"}, nil, func(r Scanner) error {
+				var id, start, end int64
+				var callID, dir string
+				var cost float64
+				if err := r.Scan(&id, &callID, &start, &end, &dir, &cost); err != nil {
+					return err
+				}
+				if want := rows[id-1]; callID != want[0] || start != want[1] || end != want[2] || dir != want[3] || cost != want[4] {
+					t.Errorf("row %d: %v %v %v %v %v, want %v", id, callID, start, end, dir, cost, want)
+				}
+				return nil
+			})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -130,86 +128,6 @@ func (tx *Tx) insertPostgres(ctx context.Context, table string, rec Record) (int
 		return 0, fmt.Errorf("insert %s: %w", table, err)
 	}
 	return id, nil
-}
-
-// appendRowsPerStatement bounds a multi-row INSERT (PostgreSQL takes at
-// most 65,535 parameters in one statement).
-const appendRowsPerStatement = 500
-
-// appendStatePostgres is AppendState on PostgreSQL: the rows go in
-// multi-row INSERTs, a round trip per appendRowsPerStatement rows rather
-// than per row (a row per round trip cost the store more CPU than the
-// call it records), with ids claimed once for the whole batch. No writer
-// lock: appends of several hosts queue only on the table's row of
-// sipswitch_sequence, for the length of their transaction.
-func (db *DB) appendStatePostgres(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
-	if len(rows) == 0 {
-		return 0, nil
-	}
-	stx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("append to %s: begin: %w", table, err)
-	}
-	defer stx.Rollback()
-	tx := &Tx{tx: stx, db: db, write: true}
-	if err := tx.checkTable(table); err != nil {
-		return 0, err
-	}
-	quoted := make([]string, 0, len(cols)+1)
-	for _, c := range cols {
-		if err := tx.checkCol(table, c); err != nil {
-			return 0, err
-		}
-		quoted = append(quoted, quote(c))
-	}
-	idCol := db.identity[table]
-	var nextID int64
-	if idCol != "" && !slices.Contains(cols, idCol) {
-		if nextID, err = tx.claimID(ctx, table, idCol); err != nil {
-			return 0, err
-		}
-		quoted = append(quoted, quote(idCol))
-	}
-	head := "INSERT INTO " + quote(table) + " (" + strings.Join(quoted, ",") + ") VALUES "
-	tail := skipConflict(keyCol)
-	var inserted int64
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", len(quoted)), ",") + ")"
-	lastID := nextID - 1
-	for start := 0; start < len(rows); start += appendRowsPerStatement {
-		chunk := rows[start:min(start+appendRowsPerStatement, len(rows))]
-		args := make([]any, 0, len(chunk)*len(quoted))
-		tuples := make([]string, len(chunk))
-		for i, r := range chunk {
-			if len(r) != len(cols) {
-				return 0, fmt.Errorf("append to %s: a row of %d values for %d columns", table, len(r), len(cols))
-			}
-			args = append(args, r...)
-			if nextID > 0 {
-				lastID++
-				args = append(args, lastID)
-			}
-			tuples[i] = tuple
-		}
-		res, err := stx.ExecContext(ctx, db.dialect.rebind(head+strings.Join(tuples, ",")+tail), args...)
-		if err != nil {
-			if isUniqueViolation(err) {
-				return 0, fmt.Errorf("append to %s: %w", table, ErrConflict)
-			}
-			return 0, fmt.Errorf("append to %s: %w", table, err)
-		}
-		if n, err := res.RowsAffected(); err == nil {
-			inserted += n
-		}
-	}
-	if nextID > 0 {
-		if err := tx.recordID(ctx, table, lastID); err != nil {
-			return 0, err
-		}
-	}
-	if err := stx.Commit(); err != nil {
-		return 0, fmt.Errorf("append to %s: commit: %w", table, err)
-	}
-	return inserted, nil
 }
 
 func asInt64(v any) (int64, bool) {

@@ -290,57 +290,6 @@ func (tx *Tx) queryRows(ctx context.Context, stmt string, args []any, fn func(ro
 	return nil
 }
 
-// AppendState inserts rows of cols into table in one transaction, as
-// run-time state: serialized with other writes, but the store revision
-// does not move (call records wake no renderer). All rows or none.
-func (db *DB) AppendState(ctx context.Context, table string, cols []string, rows [][]any) error {
-	_, err := db.appendState(ctx, table, cols, rows, "")
-	return err
-}
-
-// AppendStateOnce is AppendState for rows that carry their own unique
-// key in keyCol (a column with a unique index): a row whose key the table
-// holds already is skipped, so that rows written twice (a batch retried
-// after a commit whose outcome was unknown, a journal replayed after a
-// crash) are stored once. It returns how many rows were new. A row whose
-// key is NULL is always new.
-func (db *DB) AppendStateOnce(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
-	if !slices.Contains(cols, keyCol) {
-		return 0, fmt.Errorf("append to %s: key column %q is not among the columns", table, keyCol)
-	}
-	return db.appendState(ctx, table, cols, rows, keyCol)
-}
-
-// appendState is AppendState, skipping rows whose keyCol collides when
-// keyCol is set; it returns the rows inserted.
-func (db *DB) appendState(ctx context.Context, table string, cols []string, rows [][]any, keyCol string) (int64, error) {
-	if db.dialect == postgresDialect {
-		return db.appendStatePostgres(ctx, table, cols, rows, keyCol)
-	}
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	stx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("append to %s: begin: %w", table, err)
-	}
-	defer stx.Rollback()
-	tx := &Tx{tx: stx, db: db, write: true}
-	ins, err := tx.inserter(ctx, table, cols, "INSERT", skipConflict(keyCol))
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
-	for _, r := range rows {
-		if err := ins.Insert(r...); err != nil {
-			return 0, err
-		}
-	}
-	if err := stx.Commit(); err != nil {
-		return 0, fmt.Errorf("append to %s: commit: %w", table, err)
-	}
-	return ins.inserted, nil
-}
-
 // SumBy returns, for each value of groupCol among the rows of table
 // matching where, the sum of sumCol.
 func (tx *Tx) SumBy(ctx context.Context, table, sumCol, groupCol string, where []Cond) (map[string]float64, error) {

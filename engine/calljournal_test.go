@@ -372,6 +372,40 @@ func TestRecordTextStorable(t *testing.T) {
 	})
 }
 
+// A quality figure that is no number (NaN, an infinity) is stored as 0
+// on both stores: SQLite would store NaN as NULL, which the column
+// refuses, and the refused batch would hold every record after it out of
+// the store at every retry.
+func TestRecordNumbersStorable(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, dsn string) {
+		db, _ := recordsDB(t, dsn)
+		r := NewCallRecorder(db, WithRecordInterval(time.Hour, 100))
+		r.Record(CallRecord{CallID: "nan", Start: 1, End: 2, Direction: CallOutbound, CallerMOS: math.NaN(), CalleeJitter: math.Inf(1), Cost: math.Inf(-1)})
+		r.Record(CallRecord{CallID: "fine", Start: 1, End: 2, Direction: CallOutbound, CallerMOS: 4.1})
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := countCalls(t, db); n != 2 {
+			t.Fatalf("%d records stored, want 2", n)
+		}
+		err := db.Read(context.Background(), func(tx *storage.Tx) error {
+			rec, err := tx.Get(context.Background(), "calls", "call_id", "nan")
+			if err != nil {
+				return err
+			}
+			for _, col := range []string{"caller_mos", "callee_jitter", "cost"} {
+				if v := fmt.Sprint(rec[col]); v != "0" {
+					t.Errorf("%s stored as %s, want 0", col, v)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("the record with NaN: %v", err)
+		}
+	})
+}
+
 // A record's key is its writer's prefix in 16 hex digits and its
 // sequence number in decimal, as the records stored before were keyed:
 // a journal replayed by this version skips the records an older one

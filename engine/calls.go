@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -42,25 +43,37 @@ var (
 	callColumns   = callColumnSet.names
 )
 
-// callTextColumns are where callColumns' texts are.
-var callTextColumns = func() []int {
+// callTextColumns and callFloatColumns are where callColumns' texts and
+// real numbers are.
+var callTextColumns, callFloatColumns = columnsOfKind(reflect.String), columnsOfKind(reflect.Float64)
+
+func columnsOfKind(k reflect.Kind) []int {
 	var out []int
 	for i, f := range callColumnSet.fields {
-		if f.kind == reflect.String {
+		if f.kind == k {
 			out = append(out, i)
 		}
 	}
 	return out
-}()
+}
 
 // callRow fills row (len(callColumns)) with rec's values, as the store
-// is given them: texts made storable (storableText), and a record
-// without a key of its own given NULL, never taken for another record's.
+// is given them: texts made storable (storableText), a real number that
+// is none (NaN, an infinity: a quality figure of a stream with nothing to
+// measure) given 0, and a record without a key of its own given NULL,
+// never taken for another record's. SQLite stores NaN as NULL, which its
+// NOT NULL columns refuse: one such record would fail its batch at every
+// retry and hold every record after it out of the store.
 func callRow(rec *CallRecord, row []any) {
 	callColumnSet.values(rec, row)
 	for _, i := range callTextColumns {
 		if s := row[i].(string); !textStorable(s) {
 			row[i] = storableText(s)
+		}
+	}
+	for _, i := range callFloatColumns {
+		if f, ok := row[i].(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			row[i] = float64(0)
 		}
 	}
 	if rec.Key == "" {

@@ -70,13 +70,11 @@ func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool 
 	if ack && (!fromA || !call.isAckOf2xx(req)) {
 		return false
 	}
-	if !s.allowRead(from) {
+	if !s.noteTaken(c, from) {
 		return true // dropped, as the flood guard drops it
 	}
 	req.SetTransport("UDP")
 	req.SetSource(from.String())
-	c.traceIn()
-	s.stats.readLoopRequests.Add(1)
 	if ack {
 		s.handleAck(req, nil)
 		return true
@@ -100,10 +98,16 @@ func takenMethod(msg []byte) bool {
 	return false
 }
 
-// allowRead says whether a datagram from from, taken by the read loop,
-// is within the flood limit (sipgo's read filter never sees it).
-func (s *Server) allowRead(from netip.AddrPort) bool {
-	return s.cfg.floodLimit <= 0 || s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP")
+// noteTaken weighs the datagram c is reading, from from, which the read
+// loop takes, against the flood limit (sipgo's read filter never sees
+// it): false drops it; else it is copied to the tracer and counted.
+func (s *Server) noteTaken(c *readConn, from netip.AddrPort) bool {
+	if s.cfg.floodLimit > 0 && !s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP") {
+		return false
+	}
+	c.traceIn()
+	s.stats.readLoopRequests.Add(1)
+	return true
 }
 
 // isAckOf2xx says whether ack, matching the caller's dialog of c, is the

@@ -138,11 +138,9 @@ func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) 
 	if branch == "" {
 		return false
 	}
-	if !s.allowRead(from) {
+	if !s.noteTaken(c, from) {
 		return true // dropped, as the flood guard drops it
 	}
-	c.traceIn()
-	s.stats.readLoopRequests.Add(1)
 	key := readTxKey{from, branch}
 	if tx := s.invites.get(key); tx != nil {
 		tx.retransmitted()
@@ -173,32 +171,33 @@ func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) 
 // acknowledges (the ACK of a final answer of 300 or more has the
 // INVITE's branch); false when there is none.
 func (s *Server) takeInviteAck(c *readConn, ack *sip.Request, from netip.AddrPort) bool {
-	branch, _ := ack.Via().Params.Get("branch")
-	tx := s.invites.get(readTxKey{from, branch})
+	tx := s.heldInvite(ack, from)
 	if tx == nil {
 		return false
 	}
-	if s.allowRead(from) {
-		c.traceIn()
-		s.stats.readLoopRequests.Add(1)
+	if s.noteTaken(c, from) {
 		tx.acked(ack)
 	}
 	return true
 }
 
+// heldInvite is the INVITE transaction the read loop keeps that req, an
+// ACK or a CANCEL read from from, names by its branch; nil when none.
+func (s *Server) heldInvite(req *sip.Request, from netip.AddrPort) *inviteTx {
+	branch, _ := req.Via().Params.Get("branch")
+	return s.invites.get(readTxKey{from, branch})
+}
+
 // takeCancel answers cancel, read from from, when it names an INVITE
 // transaction the read loop keeps; false leaves it to sipgo.
 func (s *Server) takeCancel(c *readConn, cancel *sip.Request, from netip.AddrPort) bool {
-	branch, _ := cancel.Via().Params.Get("branch")
-	tx := s.invites.get(readTxKey{from, branch})
+	tx := s.heldInvite(cancel, from)
 	if tx == nil {
 		return false
 	}
-	if !s.allowRead(from) {
+	if !s.noteTaken(c, from) {
 		return true // dropped, as the flood guard drops it
 	}
-	c.traceIn()
-	s.stats.readLoopRequests.Add(1)
 	cancel.SetTransport("UDP")
 	cancel.SetSource(from.String())
 	ok := sip.NewResponseFromRequest(cancel, 200, "OK", nil)

@@ -46,7 +46,8 @@ type readConn struct {
 	challenge bool                            // challenge here
 	last      time.Time
 	// parser reads the in-dialog requests taken here (takeInDialog);
-	// answers holds the buffers their answers are written in (readTx).
+	// answers holds the buffers their answers are written in (readTx,
+	// inviteTx: answerBuffer).
 	parser  *sip.Parser
 	answers sync.Pool
 	// laddr is the listener's address as the tracer is given it; in and
@@ -120,6 +121,19 @@ func (c *readConn) traceIn() {
 	}
 	c.inTraced = true
 }
+
+// answerBuffer is an empty buffer to write an answer in; give it back
+// with releaseAnswer once the answer is sent. 2 KiB: an answer with its
+// SDP in one allocation, not five growths.
+func (c *readConn) answerBuffer() *bytes.Buffer {
+	if b, ok := c.answers.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return bytes.NewBuffer(make([]byte, 0, 2048))
+}
+
+func (c *readConn) releaseAnswer(b *bytes.Buffer) { c.answers.Put(b) }
 
 // writeTo sends msg, an answer of the switch, to to and copies it to the
 // tracer; any goroutine may call it (the socket is safe for concurrent

@@ -172,12 +172,8 @@ var _ sip.ServerTransaction = (*readTx)(nil)
 
 // Respond sends res.
 func (t *readTx) Respond(res *sip.Response) error {
-	buf, _ := t.conn.answers.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	defer t.conn.answers.Put(buf)
-	buf.Reset()
+	buf := t.conn.answerBuffer()
+	defer t.conn.releaseAnswer(buf)
 	res.StringWrite(buf)
 	return t.conn.writeTo(buf.Bytes(), t.to)
 }

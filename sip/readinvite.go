@@ -212,7 +212,10 @@ func (s *Server) takeCancel(c *readConn, cancel *sip.Request, from netip.AddrPor
 // handler, its retransmissions) or a final failure, which the
 // transaction then retransmits until the ACK.
 func (tx *inviteTx) Respond(res *sip.Response) error {
-	b := marshalResponse(res)
+	buf := tx.conn.answerBuffer()
+	defer tx.conn.releaseAnswer(buf)
+	res.StringWrite(buf)
+	b := buf.Bytes()
 	tx.mu.Lock()
 	send, err := tx.answerLocked(res, b)
 	tx.mu.Unlock()
@@ -237,7 +240,8 @@ func marshalResponse(res *sip.Response) []byte {
 }
 
 // answerLocked moves the transaction on for res, marshalled as b, under
-// tx.mu, and says whether b goes out.
+// tx.mu, and says whether b goes out; what it keeps of b to send again
+// is a copy.
 func (tx *inviteTx) answerLocked(res *sip.Response, b []byte) (bool, error) {
 	switch {
 	case tx.state == inviteTerminated:
@@ -246,7 +250,7 @@ func (tx *inviteTx) answerLocked(res *sip.Response, b []byte) (bool, error) {
 		if tx.state != inviteProceeding {
 			return false, nil // too late: a final answer went out
 		}
-		tx.last = b
+		tx.last = bytes.Clone(b)
 	case res.IsSuccess():
 		switch tx.state {
 		case inviteProceeding:
@@ -267,7 +271,7 @@ func (tx *inviteTx) answerLocked(res *sip.Response, b []byte) (bool, error) {
 		if tx.state != inviteProceeding {
 			return false, nil
 		}
-		tx.state, tx.last = inviteCompleted, b
+		tx.state, tx.last = inviteCompleted, bytes.Clone(b)
 		tx.interval = sip.Timer_G
 		tx.retrans = time.AfterFunc(tx.interval, tx.retransmitFinal)
 		tx.giveUp = time.AfterFunc(sip.Timer_H, func() { tx.end(sip.ErrTransactionTimeout) })

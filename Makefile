@@ -88,7 +88,7 @@ loadtest-cluster:
 
 # The yardstick: the same SIPp load through Kamailio (a stateful proxy
 # that challenges every INVITE) instead of the switch (needs kamailio and
-# sipp): RATE, DURATION, CHILDREN.
+# sipp): RATE, DURATION, CHILDREN, KAM_MEM.
 loadtest-kamailio:
 	scripts/loadtest-kamailio.sh
 

@@ -41,16 +41,12 @@ import (
 // loop takes (readinvite.go, and the in-dialog ACKs and BYEs above);
 // false leaves it to sipgo.
 func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool {
-	if c.parser == nil || !takenMethod(msg) {
+	if c.parser == nil {
 		return false
 	}
-	m, err := c.parser.ParseSIP(msg)
-	if err != nil {
-		return false // sipgo logs it (transportLog)
-	}
-	req, ok := m.(*sip.Request)
-	if !ok || req.CSeq() == nil || req.Via() == nil {
-		return false
+	req := readRequest(c.parser, msg)
+	if req == nil {
+		return false // sipgo logs what it cannot parse (transportLog)
 	}
 	switch req.Method {
 	case sip.INVITE:
@@ -85,6 +81,23 @@ func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool 
 	}
 	go s.handleBye(req, tx)
 	return true
+}
+
+// readRequest parses msg when it is a request of a method the read loop
+// may take, with the CSeq and Via it reads; nil otherwise.
+func readRequest(p *sip.Parser, msg []byte) *sip.Request {
+	if !takenMethod(msg) {
+		return nil
+	}
+	m, err := p.ParseSIP(msg)
+	if err != nil {
+		return nil
+	}
+	req, ok := m.(*sip.Request)
+	if !ok || req.CSeq() == nil || req.Via() == nil {
+		return nil
+	}
+	return req
 }
 
 // takenMethod says whether msg is a request of a method the read loop

@@ -131,12 +131,9 @@ var _ sip.ServerTransaction = (*inviteTx)(nil)
 // tag) or a copy of one whose transaction the read loop keeps; false
 // leaves it to sipgo.
 func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) bool {
-	if req.To() == nil || req.To().Params.Has("tag") {
-		return false // a re-INVITE goes to sipgo
-	}
-	branch, _ := req.Via().Params.Get("branch")
-	if branch == "" {
-		return false
+	branch, ok := newInviteBranch(req)
+	if !ok {
+		return false // a re-INVITE goes to sipgo, and one without a branch
 	}
 	if !s.noteTaken(c, from) {
 		return true // dropped, as the flood guard drops it
@@ -165,6 +162,16 @@ func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) 
 		}
 	}()
 	return true
+}
+
+// newInviteBranch is the top Via's branch of req, an INVITE read by the
+// read loop (readRequest), when it starts a dialog (no To tag).
+func newInviteBranch(req *sip.Request) (string, bool) {
+	if to := req.To(); to == nil || to.Params.Has("tag") {
+		return "", false
+	}
+	branch, _ := req.Via().Params.Get("branch")
+	return branch, branch != ""
 }
 
 // takeInviteAck hands ack, read from from, to the INVITE transaction it

@@ -179,3 +179,32 @@ func TestInviteTransaction(t *testing.T) {
 		f.tx.Terminate()
 	})
 }
+
+// What the read loop parses from anyone (readRequest) and reads of it
+// before any call is looked up (newInviteBranch, the branch of an ACK or
+// CANCEL) never fails on any datagram.
+func FuzzReadLoopRequest(f *testing.F) {
+	f.Add([]byte(challengeInviteMsg))
+	f.Add([]byte(strings.Replace(challengeInviteMsg, "INVITE sip:", "CANCEL sip:", 1)))
+	f.Add([]byte("ACK sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP 1;branch=\r\nCSeq: 1 ACK\r\nt: <sip:a@b>;tag=x\r\n\r\n"))
+	f.Add([]byte("BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP x\r\nCSeq: x BYE\r\nCall-ID: \r\n\r\n"))
+	f.Add([]byte("INVITE a b\r\nv:\r\nf: sip:@;\r\nt: <\r\ni:\r\nCSeq:\r\n\r\n"))
+	p := sip.NewParser()
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		req := readRequest(p, msg)
+		if req == nil {
+			return
+		}
+		if !takenMethod(msg) {
+			t.Fatalf("read a %s the read loop does not take", req.Method)
+		}
+		switch req.Method {
+		case sip.INVITE:
+			newInviteBranch(req)
+		case sip.ACK, sip.CANCEL, sip.BYE:
+			req.Via().Params.Get("branch")
+			sip.DialogIDFromRequestUAS(req)
+			sip.DialogIDFromRequestUAC(req)
+		}
+	})
+}

@@ -33,7 +33,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		sipmsg.Respond(tx, req, 503, "Service Unavailable", s.retryAfter)
 		return
 	}
-	if !received.IsZero() && s.shedInvite(req, received) {
+	if !received.IsZero() && s.shedInvite(req, tx, received) {
 		// Past capacity (overload.go): refused before the digest round.
 		s.stats.rejectedOverload.Add(1)
 		s.stats.shedOverload.Add(1)

@@ -39,6 +39,9 @@ func TestDelayObserverSeesEveryStage(t *testing.T) {
 	eventually(t, "every stage observed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return seen[DelayRoute] == 1 && seen[DelayAnswer] == 1 && seen[DelayRead] >= 5
+		// DelayQueue: the authenticated INVITE's wait, from its arrival on
+		// the read loop's own transaction (the first INVITE is challenged
+		// statelessly and reaches no handler).
+		return seen[DelayRoute] == 1 && seen[DelayAnswer] == 1 && seen[DelayQueue] == 1 && seen[DelayRead] >= 5
 	})
 }

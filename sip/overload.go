@@ -43,8 +43,9 @@ import (
 // the switch had capacity to spare.
 const DefaultOverloadDelay = 100 * time.Millisecond
 
-// inviteReads remembers when the read loop handed each new INVITE up, by a
-// hash of its branch, for its handler to find (readWait). A fixed table:
+// inviteReads remembers when a read loop handed each new INVITE to sipgo
+// (a stream's; a UDP one the read loop does not keep itself), by a hash
+// of its branch, for its handler to find (readWait). A fixed table:
 // nothing allocated, and a slot taken over by another INVITE before the
 // handler looked only loses that INVITE's measure.
 type inviteReads struct {
@@ -101,10 +102,15 @@ func (s *Server) noteRead(msg sip.Message) {
 	}
 }
 
-// readWait is how long req waited from the read loop to its handler,
-// started at now; false when unknown (the handler ran before noteRead:
-// it waited no time worth measuring).
-func (s *Server) readWait(req *sip.Request, now time.Time) (time.Duration, bool) {
+// readWait is how long req, of transaction tx, waited from the read loop
+// to its handler, started at now; false when unknown (the handler ran
+// before noteRead: it waited no time worth measuring). The read loop's
+// own transactions carry when their INVITE arrived (readinvite.go); the
+// INVITEs sipgo handles are found by their branch in s.reads.
+func (s *Server) readWait(req *sip.Request, tx sip.ServerTransaction, now time.Time) (time.Duration, bool) {
+	if t, ok := tx.(*inviteTx); ok {
+		return sensibleWait(now.Sub(t.arrived))
+	}
 	k := branchKey(req)
 	if k == 0 {
 		return 0, false
@@ -115,7 +121,12 @@ func (s *Server) readWait(req *sip.Request, now time.Time) (time.Duration, bool)
 	}
 	at := slot.at.Load()
 	slot.key.CompareAndSwap(k, 0)
-	d := now.Sub(time.Unix(0, at))
+	return sensibleWait(now.Sub(time.Unix(0, at)))
+}
+
+// sensibleWait is d when it can be a wait (a clock stepped back or a
+// slot of long ago says nothing).
+func sensibleWait(d time.Duration) (time.Duration, bool) {
 	if d < 0 || d > time.Minute {
 		return 0, false
 	}
@@ -223,12 +234,12 @@ func (st *shedState) refuse(target time.Duration) bool {
 // whose handler started at received is refused for overload. It times
 // the wait (DelayQueue) whether shedding is on or not. A UDP INVITE the
 // read loop has weighed already (shedRaw) is not weighed again.
-func (s *Server) shedInvite(req *sip.Request, received time.Time) bool {
+func (s *Server) shedInvite(req *sip.Request, tx sip.ServerTransaction, received time.Time) bool {
 	target := s.cfg.overloadDelay
 	if target <= 0 && s.cfg.observeDelay == nil {
 		return false
 	}
-	d, measured := s.readWait(req, received)
+	d, measured := s.readWait(req, tx, received)
 	if measured && s.cfg.observeDelay != nil {
 		s.cfg.observeDelay(DelayQueue, d)
 	}

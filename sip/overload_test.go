@@ -250,13 +250,13 @@ func TestShedDecision(t *testing.T) {
 		creds  bool
 		want   bool
 	}{{"441234", false, true}, {"441234", true, false}, {"112", false, false}} {
-		if got := s.shedInvite(invite(c.called, c.creds), now); got != c.want {
+		if got := s.shedInvite(invite(c.called, c.creds), nil, now); got != c.want {
 			t.Errorf("INVITE to %s, credentials %v: shed %v, want %v", c.called, c.creds, got, c.want)
 		}
 	}
 	// On UDP the read loop has weighed it already.
 	s.rawShedding = true
-	if s.shedInvite(invite("441234", false), now) {
+	if s.shedInvite(invite("441234", false), nil, now) {
 		t.Fatal("a UDP INVITE weighed twice")
 	}
 }

@@ -15,8 +15,10 @@ import (
 // out need no lock):
 //
 //   - DelayRead, each datagram's time in the read loop (observe);
-//   - when each new INVITE arrived (reads, for the overload detector,
-//     when shedding is on): the kernel's receive timestamp where there
+//   - when each new INVITE arrived (for the overload detector, when
+//     shedding is on; on the read loop's own transaction, inviteTx, or
+//     for one it leaves to sipgo in reads): the kernel's receive
+//     timestamp where there
 //     is one (Linux SO_TIMESTAMPNS), so the wait measured includes the
 //     time the datagram sat in the socket's buffer behind others, which
 //     is where a read loop starved of a core makes requests wait; else
@@ -104,11 +106,12 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			c.traceIn()
 			continue // answered or dropped here: sipgo never sees it
 		}
-		if c.reads != nil {
-			c.reads.noteDatagram(b[:n], arrived)
-		}
-		if c.srv.takeRequest(c, b[:n], from) {
+		if c.srv.takeRequest(c, b[:n], from, arrived) {
 			continue // handled here (it was traced)
+		}
+		if c.reads != nil {
+			// Its wait is found by its branch once sipgo has parsed it.
+			c.reads.noteDatagram(b[:n], arrived)
 		}
 		return n, net.UDPAddrFromAddrPort(from), nil
 	}

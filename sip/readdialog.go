@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -37,10 +38,10 @@ import (
 // A source over the flood limit gets nothing, as sipgo's read filter
 // drops it; it is counted once, here or by that filter.
 
-// takeRequest handles msg, read from from, when it is a request the read
-// loop takes (readinvite.go, and the in-dialog ACKs and BYEs above);
+// takeRequest handles msg, read from from (arrived: when, for a new
+// INVITE's wait), when it is a request the read loop takes (readinvite.go, and the in-dialog ACKs and BYEs above);
 // false leaves it to sipgo.
-func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool {
+func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort, arrived time.Time) bool {
 	if c.parser == nil {
 		return false
 	}
@@ -50,7 +51,7 @@ func (s *Server) takeRequest(c *readConn, msg []byte, from netip.AddrPort) bool 
 	}
 	switch req.Method {
 	case sip.INVITE:
-		return s.takeInvite(c, req, from)
+		return s.takeInvite(c, req, from, arrived)
 	case sip.CANCEL:
 		return s.takeCancel(c, req, from)
 	case sip.ACK:
@@ -156,7 +157,7 @@ func (b *readByes) begin(c *readConn, bye *sip.Request, from netip.AddrPort) *re
 		b.pending = make(map[readTxKey]struct{})
 	}
 	b.pending[key] = struct{}{}
-	return &readTx{conn: c, to: from, byes: b, key: key, done: make(chan struct{})}
+	return &readTx{conn: c, byes: b, key: key, done: make(chan struct{})}
 }
 
 func (b *readByes) end(key readTxKey) {
@@ -171,9 +172,8 @@ func (b *readByes) end(key readTxKey) {
 // nothing after that.
 type readTx struct {
 	conn *readConn
-	to   netip.AddrPort
 	byes *readByes
-	key  readTxKey
+	key  readTxKey // key.from: where its answers go
 
 	mu     sync.Mutex
 	done   chan struct{}
@@ -188,7 +188,7 @@ func (t *readTx) Respond(res *sip.Response) error {
 	buf := t.conn.answerBuffer()
 	defer t.conn.releaseAnswer(buf)
 	res.StringWrite(buf)
-	return t.conn.writeTo(buf.Bytes(), t.to)
+	return t.conn.writeTo(buf.Bytes(), t.key.from)
 }
 
 // Terminate ends the transaction: a copy of the request read after this

@@ -109,6 +109,9 @@ type inviteTx struct {
 	table  *inviteTxs
 	key    readTxKey
 	origin *sip.Request
+	// arrived is when the INVITE reached the socket (readConn): its
+	// wait for a core, for the overload detector (readWait).
+	arrived time.Time
 
 	mu         sync.Mutex
 	state      int
@@ -130,7 +133,7 @@ var _ sip.ServerTransaction = (*inviteTx)(nil)
 // takeInvite handles req, read from from, when it is a new INVITE (no To
 // tag) or a copy of one whose transaction the read loop keeps; false
 // leaves it to sipgo.
-func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) bool {
+func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort, arrived time.Time) bool {
 	branch, ok := newInviteBranch(req)
 	if !ok {
 		return false // a re-INVITE goes to sipgo, and one without a branch
@@ -145,7 +148,7 @@ func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort) 
 	}
 	req.SetTransport("UDP")
 	req.SetSource(from.String())
-	tx := &inviteTx{conn: c, table: &s.invites, key: key, origin: req, done: make(chan struct{}), acks: make(chan *sip.Request, 1)}
+	tx := &inviteTx{conn: c, table: &s.invites, key: key, origin: req, arrived: arrived, done: make(chan struct{}), acks: make(chan *sip.Request, 1)}
 	s.invites.add(tx) // the read loop is the only one adding
 	tx.mu.Lock()
 	tx.trying = time.AfterFunc(sip.Timer_1xx, tx.sendTrying)
@@ -207,10 +210,7 @@ func (s *Server) takeCancel(c *readConn, cancel *sip.Request, from netip.AddrPor
 	}
 	cancel.SetTransport("UDP")
 	cancel.SetSource(from.String())
-	ok := sip.NewResponseFromRequest(cancel, 200, "OK", nil)
-	var buf bytes.Buffer
-	ok.StringWrite(&buf)
-	_ = c.writeTo(buf.Bytes(), from)
+	_ = c.writeTo(marshalResponse(sip.NewResponseFromRequest(cancel, 200, "OK", nil)), from)
 	tx.cancelled(cancel)
 	return true
 }

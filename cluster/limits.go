@@ -126,6 +126,7 @@ type Limits struct {
 
 	// To the sender (sender.go).
 	admits     chan *admission
+	admissions sync.Pool // of *admission (sender.go)
 	releases   chan slotRef
 	flushes    chan chan struct{}
 	renewals   chan chan error
@@ -168,6 +169,7 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 	l.leaseArg, l.hostArg = l.lease.Milliseconds(), host
 	l.up.Store(true)
 	l.admits, l.releases = make(chan *admission), make(chan slotRef, 4096)
+	l.admissions.New = newAdmission
 	l.flushes, l.renewals = make(chan chan struct{}), make(chan chan error)
 	l.stop, l.senderDone = make(chan struct{}), make(chan struct{})
 	go l.sender()
@@ -210,8 +212,8 @@ func (l *Limits) Admit(req *routing.SharedAdmission) (routing.SharedAdmitted, er
 		}
 	}
 	member := l.member + strconv.FormatUint(l.seq.Add(1), 10)
-	a := admissions.Get().(*admission)
-	defer admissions.Put(a)
+	a := l.admissions.Get().(*admission)
+	defer l.admissions.Put(a)
 	a.keys = append(a.keyBuf[:0], keys...)
 	a.args = append(a.argBuf[:0], n, before, l.leaseArg, member)
 	for _, s := range req.Slots[:n] {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,7 +52,8 @@ type admitAnswer struct {
 	err error
 }
 
-var admissions = sync.Pool{New: func() any { return &admission{done: make(chan admitAnswer, 1)} }}
+// newAdmission is an admission for the Limits' pool (admissions).
+func newAdmission() any { return &admission{done: make(chan admitAnswer, 1)} }
 
 // slotRef names one slot.
 type slotRef struct{ key, member string }

@@ -63,10 +63,10 @@ func (c *call) writeAnswerAgain(res *sip.Response) error {
 func (c *call) connected(b *leg) {
 	s := c.s
 	defer b.dlg.Close()
-	b.timer = s.timers.Callee(b.dlg.InviteResponse, s.cfg.now())
+	b.timer = s.timers.Callee(b.dlg.Answer(), s.cfg.now())
 	c.b.Store(b)
-	s.calls.put(b.dlg.ID, c)
-	defer s.calls.del(b.dlg.ID)
+	s.calls.put(b.dlg.DialogID(), c)
+	defer s.calls.del(b.dlg.DialogID())
 	if b.release != nil {
 		c.releases = append(c.releases, b.release)
 	}
@@ -93,7 +93,7 @@ func (c *call) connected(b *leg) {
 	}
 	res := sip.NewResponseFromRequest(c.a.InviteRequest, 200, "OK", b.answer)
 	if len(b.answer) > 0 {
-		if ct := b.dlg.InviteResponse.ContentType(); ct != nil {
+		if ct := b.dlg.Answer().ContentType(); ct != nil {
 			res.AppendHeader(sip.HeaderClone(ct))
 		} else {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))

@@ -203,7 +203,7 @@ func (c *call) relayedProvisional(res *sip.Response) []byte {
 // the relay's rewrite when the call is relayed. An SDP the relay cannot
 // use fails the leg (488).
 func (c *call) takeAnswer(l *leg) error {
-	body := l.dlg.InviteResponse.Body()
+	body := l.dlg.Answer().Body()
 	l.answer = body
 	if c.media == nil && len(c.a.InviteRequest.Body()) == 0 && hasSDES(body) {
 		// A late offer with keys on a call the relay does not carry:
@@ -215,7 +215,7 @@ func (c *call) takeAnswer(l *leg) error {
 	}
 	var out []byte
 	var err error
-	c.calleeFrom(l.dlg.InviteResponse)
+	c.calleeFrom(l.dlg.Answer())
 	if len(c.a.InviteRequest.Body()) == 0 {
 		out, err = c.media.Offer(media.SideB, body)
 	} else {
@@ -245,8 +245,8 @@ func (c *call) lateAnswer() ([]byte, error) {
 // ackWithBody ACKs a leg's 2xx carrying body (the answer to an offer the
 // 2xx made).
 func ackWithBody(ctx context.Context, l *leg, body []byte) error {
-	target := l.dlg.InviteRequest.Recipient
-	if ct := l.dlg.InviteResponse.Contact(); ct != nil {
+	target := l.dlg.Invite().Recipient
+	if ct := l.dlg.Answer().Contact(); ct != nil {
 		target = ct.Address
 	}
 	ack := sip.NewRequest(sip.ACK, *target.Clone())

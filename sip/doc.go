@@ -52,7 +52,10 @@
 //     INVITEs for a core, and shedding on it), readinvite.go and
 //     readdialog.go (the UDP read loop's own INVITE transactions and the
 //     in-dialog ACKs and BYEs it hands to the call without sipgo's
-//     transaction layer: RFC 3261 17.2.1, RFC 6026), calldivert.go
+//     transaction layer: RFC 3261 17.2.1, RFC 6026), clienttx.go,
+//     legdialog.go and legudp.go (the B-legs' side of the same: client
+//     transactions the read loop hands their answers to, and the leg's
+//     dialog on them over UDP; RFC 3261 12-13, 17.1), calldivert.go
 //     (forwarding, busy/no-answer/unregistered destinations, voicemail),
 //     callring.go (ringing a line's contacts, collecting legs),
 //     callroute.go (route-out and failover), callbridge.go (the answered

@@ -212,8 +212,8 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 func (c *call) remoteTarget(b *leg, toA bool) sip.Uri {
 	var target sip.Uri
 	if !toA {
-		target = b.dlg.InviteRequest.Recipient
-		if ct := b.dlg.InviteResponse.Contact(); ct != nil {
+		target = b.dlg.Invite().Recipient
+		if ct := b.dlg.Answer().Contact(); ct != nil {
 			target = ct.Address
 		}
 	} else if ct := c.a.InviteRequest.Contact(); ct != nil {

@@ -21,7 +21,7 @@ import (
 // leg is one outgoing INVITE (B-leg) of a call.
 type leg struct {
 	c         *call
-	dlg       *sipgo.DialogClientSession
+	dlg       calleeDialog
 	peer      *routing.Peer // nil for a leg to a phone
 	phone     string        // phone rung, for logs
 	endpoint  string        // trunk rung (trunkcall.go), for logs and the record
@@ -43,7 +43,7 @@ type leg struct {
 	// did not take one). resend rebuilds the INVITE with another
 	// Session-Expires after a 422.
 	timer  *sessiontimer.Timer
-	resend func(sessionSecs int) (*sipgo.DialogClientSession, error)
+	resend func(sessionSecs int) (calleeDialog, error)
 	// tariff is what the leg's peer charges for the call; charge is the
 	// attempt's reservation of the line's money (nil: the call costs
 	// nothing).
@@ -175,13 +175,13 @@ func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int
 	if l.user == "" {
 		l.user = p.Name
 	}
-	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+	l.resend = func(sessionSecs int) (calleeDialog, error) {
 		req := c.peerInvite(at, dest, fromUser, sessionSecs, offer, true)
 		// The request's transport: the peer's, or TCP for an emergency
 		// call's location too large for UDP (emergency.go).
 		ua := c.s.dialogUAFor(req.Transport(), false)
 		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
-		sess, err := ua.WriteInvite(l.ctx, req, locatedOptions(req)...)
+		sess, err := c.s.writeInvite(l.ctx, ua, req, locatedOptions(req)...)
 		if err != nil && req.GetHeader("Geolocation") != nil {
 			// The location could not be sent (emergency.go: over TCP):
 			// the emergency call goes on without it.
@@ -189,7 +189,7 @@ func (c *call) startPeerLeg(at routing.Attempt, dest routing.HostPort, route int
 			req = c.peerInvite(at, dest, fromUser, sessionSecs, offer, false)
 			ua = c.s.dialogUAFor(req.Transport(), false)
 			req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
-			sess, err = ua.WriteInvite(l.ctx, req)
+			sess, err = c.s.writeInvite(l.ctx, ua, req)
 		}
 		return sess, err
 	}
@@ -262,7 +262,7 @@ func (c *call) peerInvite(at routing.Attempt, dest routing.HostPort, fromUser st
 func (c *call) startPhoneLeg(p, dev *routing.Phone, b *registrar.Binding, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = p.Name, p.Name
-	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+	l.resend = func(sessionSecs int) (calleeDialog, error) {
 		target := *b.URI.Clone()
 		if strings.EqualFold(dev.Delivery, "last_number") {
 			// delivery=last_number: the Request-URI carries the number the
@@ -281,7 +281,7 @@ func (c *call) startPhoneLeg(p, dev *routing.Phone, b *registrar.Binding, offer 
 		// TLS (transports.go), our Contact naming that listener.
 		ua := c.s.dialogUAFor(b.Reg.Transport, true)
 		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
-		return ua.WriteInvite(l.ctx, req)
+		return c.s.writeInvite(l.ctx, ua, req)
 	}
 	return l.start()
 }
@@ -290,9 +290,9 @@ func (c *call) startPhoneLeg(p, dev *routing.Phone, b *registrar.Binding, offer 
 func (c *call) startVoicemailLeg(box string, server routing.HostPort, offer []byte) (*leg, error) {
 	l := c.newLeg(offer)
 	l.phone, l.called = "voicemail", box
-	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+	l.resend = func(sessionSecs int) (calleeDialog, error) {
 		req := c.newLegRequest(sip.Uri{Scheme: "sip", User: box, Host: server.Host, Port: server.PortOrDefault()}, box, c.fromUser, c.fromName, sessionSecs, offer)
-		return c.s.dialogUA.WriteInvite(l.ctx, req)
+		return c.s.writeInvite(l.ctx, &c.s.dialogUA, req)
 	}
 	return l.start()
 }
@@ -340,7 +340,7 @@ func (l *leg) run() {
 		}
 		return
 	}
-	if r := l.dlg.InviteResponse; r != nil && r.IsSuccess() {
+	if r := l.dlg.Answer(); r != nil && r.IsSuccess() {
 		// A 2xx raced our CANCEL: the callee thinks it is connected.
 		l.hangupOrphan()
 	} else {
@@ -380,7 +380,7 @@ func (l *leg) waitAnswer() (err error) {
 	if res := responseOf(err); res != nil && res.StatusCode >= 300 {
 		// Remembered so that a retransmitted refusal is ACKed after the
 		// transaction ended (strayResponse).
-		req := l.dlg.InviteRequest
+		req := l.dlg.Invite()
 		refusal := refusedInvite{uri: req.Recipient.String()}
 		for _, h := range req.Headers() {
 			// EqualFold: sipgo's GetHeaders lowers every header name it

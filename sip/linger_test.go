@@ -105,44 +105,6 @@ func sendFrom(t *testing.T, s *Server, host, msg string) net.PacketConn {
 	return conn
 }
 
-// With the transaction linger shorter than a peer's 2xx retransmission
-// window, a 2xx that arrives after the B-leg's transaction is gone (our
-// ACK was lost) is ACKed again and the call stays up.
-func TestLate2xxRetransmissionOfLiveLegIsReACKed(t *testing.T) {
-	f, ctx, d, ok := answeredShortTimersCall(t)
-	if !ok {
-		return
-	}
-	b := liveCall(t, f.s).b.Load()
-	if b == nil {
-		t.Fatal("no answered B-leg")
-	}
-	answer := b.dlg.InviteResponse.String()
-	time.Sleep(300 * time.Millisecond) // past the linger: the client transaction has ended
-
-	conn := sendFrom(t, f.s, "127.0.0.2", answer)
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 4096)
-	n, _, err := conn.ReadFrom(buf)
-	if err != nil {
-		t.Fatalf("no ACK for the retransmitted 2xx: %v", err)
-	}
-	if got := string(buf[:n]); !strings.HasPrefix(got, "ACK ") {
-		t.Fatalf("switch answered the retransmitted 2xx with %q, want an ACK", strings.SplitN(got, "\r\n", 2)[0])
-	}
-	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, _, err := conn.ReadFrom(buf); err == nil {
-		t.Fatalf("switch sent more than an ACK: %q", strings.SplitN(string(buf[:n]), "\r\n", 2)[0])
-	}
-	if f.carrier1.Byes.Load() != 0 || f.s.Stats().ActiveCalls != 1 {
-		t.Fatalf("call torn down: carrier BYEs %d, active calls %d", f.carrier1.Byes.Load(), f.s.Stats().ActiveCalls)
-	}
-	if err := d.Bye(ctx); err != nil {
-		t.Fatalf("bye: %v", err)
-	}
-	eventually(t, "slots released", func() bool { return f.dir.activeSlots() == 0 && f.s.Stats().ActiveCalls == 0 })
-}
-
 // An INVITE retransmitted after its call was answered and its transaction
 // ended (Timer L is short) is absorbed, as RFC 6026's Accepted state does:
 // no answer and no second call towards the carrier. Without it the switch

@@ -102,6 +102,9 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			}
 		}
 		c.in, c.inFrom, c.inTraced = b[:n], from, false
+		if c.srv.takeResponse(c, b[:n], from) {
+			continue // handed to its client transaction (clienttx.go)
+		}
 		if c.srv.answerRaw(c, b[:n], from, c.last) {
 			c.traceIn()
 			continue // answered or dropped here: sipgo never sees it

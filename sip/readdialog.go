@@ -116,11 +116,20 @@ func takenMethod(msg []byte) bool {
 // loop takes, against the flood limit (sipgo's read filter never sees
 // it): false drops it; else it is copied to the tracer and counted.
 func (s *Server) noteTaken(c *readConn, from netip.AddrPort) bool {
+	if !s.admitTaken(c, from) {
+		return false
+	}
+	s.stats.readLoopRequests.Add(1)
+	return true
+}
+
+// admitTaken is noteTaken's flood check and copy to the tracer, for
+// whatever the read loop takes.
+func (s *Server) admitTaken(c *readConn, from netip.AddrPort) bool {
 	if s.cfg.floodLimit > 0 && !s.flood.allow(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), "UDP") {
 		return false
 	}
 	c.traceIn()
-	s.stats.readLoopRequests.Add(1)
 	return true
 }
 

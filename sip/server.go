@@ -72,10 +72,14 @@ type Server struct {
 	accepted     *acceptedInvites
 	refused      *recentTransactions[refusedInvite]
 	// invites and byes are the transactions the UDP read loop keeps
-	// (readinvite.go, readdialog.go).
-	invites inviteTxs
-	byes    readByes
-	stats   counters
+	// (readinvite.go, readdialog.go); clientTxs are the B-legs' requests
+	// sent from legConn, the first UDP listener's (clienttx.go, legudp.go;
+	// nil: no UDP listener, every leg on sipgo).
+	invites   inviteTxs
+	byes      readByes
+	clientTxs clientTxs
+	legConn   *readConn
+	stats     counters
 	// reads and shed are the overload detector (overload.go).
 	reads inviteReads
 	shed  shedState
@@ -239,6 +243,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.addrs = append(s.addrs, conn.LocalAddr())
 			rc := newReadConn(conn, s, s.cfg.observeDelay, s.cfg.overloadDelay > 0)
 			s.rawShedding = s.rawShedding || rc.shed
+			if s.legConn == nil && rc.udp != nil {
+				// The first UDP listener: B-legs leave from it (setupClient).
+				s.legConn = rc
+			}
 			conn = rc
 			serves = append(serves, func() error { return s.srv.ServeUDP(conn) })
 		case "tcp":

@@ -44,6 +44,9 @@ type Stats struct {
 	// loop handed to their handlers without sipgo's transaction layer
 	// (readdialog.go).
 	ReadLoopRequests uint64
+	// ReadLoopResponses counts the answers to B-legs' requests the UDP
+	// read loop handed to their client transactions (clienttx.go).
+	ReadLoopResponses uint64
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
@@ -115,7 +118,7 @@ type counters struct {
 	emergencyCalls, shedOverload, statelessChallenges     atomic.Uint64
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
-	wsRefused, readLoopRequests                           atomic.Uint64
+	wsRefused, readLoopRequests, readLoopResponses        atomic.Uint64
 	sdesRefused                                           atomic.Uint64
 }
 
@@ -147,6 +150,7 @@ func (s *Server) Stats() Stats {
 		ShedOverload:        c.shedOverload.Load(),
 		StatelessChallenges: c.statelessChallenges.Load(),
 		ReadLoopRequests:    c.readLoopRequests.Load(),
+		ReadLoopResponses:   c.readLoopResponses.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  reg.UnregisteredAlerts,
 		AddressChangeAlerts: reg.AddressChangeAlerts,

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
 	"github.com/sipswitch/sipswitch/sip/media"
@@ -155,11 +154,11 @@ func (c *call) startTrunkLeg(t *routing.EndpointTrunk, offer []byte) (*leg, erro
 	l := c.newLeg(offer)
 	l.phone, l.called, l.endpoint = t.Name, t.Name, t.Name
 	l.user, l.pass = t.AuthUser, t.OutSecret
-	l.resend = func(sessionSecs int) (*sipgo.DialogClientSession, error) {
+	l.resend = func(sessionSecs int) (calleeDialog, error) {
 		req := c.trunkInvite(t, sessionSecs, offer)
 		ua := c.s.dialogUAFor(req.Transport(), false)
 		req.ReplaceHeader(&sip.ContactHeader{Address: ua.ContactHDR.Address})
-		return ua.WriteInvite(l.ctx, req)
+		return c.s.writeInvite(l.ctx, ua, req)
 	}
 	return l.start()
 }

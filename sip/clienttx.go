@@ -164,7 +164,11 @@ func (tx *clientTx) retransmit() {
 		tx.mu.Unlock()
 		return
 	}
-	left := sip.Timer_B - time.Since(tx.started)
+	giveUp := sip.Timer_F
+	if tx.invite {
+		giveUp = sip.Timer_B
+	}
+	left := giveUp - time.Since(tx.started)
 	if left <= 0 {
 		fns := tx.endLocked(sip.ErrTransactionTimeout)
 		tx.mu.Unlock()

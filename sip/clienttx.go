@@ -397,13 +397,9 @@ func (s *Server) takeResponse(c *readConn, msg []byte, from netip.AddrPort) bool
 	if tx == nil {
 		return false
 	}
-	m, err := c.parser.ParseSIP(msg)
-	if err != nil {
+	res := readResponse(c.parser, msg)
+	if res == nil {
 		return false // sipgo logs what it cannot parse
-	}
-	res, ok := m.(*sip.Response)
-	if !ok || res.CSeq() == nil || res.Via() == nil {
-		return false
 	}
 	if !s.admitTaken(c, from) {
 		return true // dropped, as the flood guard drops it
@@ -413,4 +409,18 @@ func (s *Server) takeResponse(c *readConn, msg []byte, from netip.AddrPort) bool
 	res.SetSource(from.String())
 	tx.received(res)
 	return true
+}
+
+// readResponse parses msg when it is an answer with the CSeq and Via a
+// client transaction reads; nil otherwise.
+func readResponse(p *sip.Parser, msg []byte) *sip.Response {
+	m, err := p.ParseSIP(msg)
+	if err != nil {
+		return nil
+	}
+	res, ok := m.(*sip.Response)
+	if !ok || res.CSeq() == nil || res.Via() == nil {
+		return nil
+	}
+	return res
 }

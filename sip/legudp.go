@@ -309,6 +309,9 @@ func (d *udpDialog) remoteTarget() sip.Uri {
 // the answer's Record-Route (reversed; strict routing puts the first in
 // the Request-URI), Contact, a Via with a new branch.
 func (d *udpDialog) prepare(ctx context.Context, req *sip.Request) (netip.AddrPort, error) {
+	if d.answer == nil || d.answer.To() == nil {
+		return netip.AddrPort{}, errors.New("sip request in dialog: no answer with a To header")
+	}
 	if req.From() == nil {
 		req.AppendHeader(sip.HeaderClone(d.invite.From()))
 	}

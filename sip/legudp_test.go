@@ -239,3 +239,37 @@ func TestLegInviteCancelled(t *testing.T) {
 	eventually(t, "slots released", func() bool { return dir.activeSlots() == 0 && s.Stats().ActiveCalls == 0 })
 	eventually(t, "the leg's transactions gone", func() bool { return s.clientTxs.len() == 0 })
 }
+
+// What the read loop parses of an answer from anyone (readResponse), and
+// what a client transaction and its dialog then read of it: its branch,
+// the ACK of a refusal, the dialog's id, Contact and Record-Route.
+func FuzzReadLoopResponse(f *testing.F) {
+	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKabc\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContact: <sip:c@127.0.0.2:5070>\r\nRecord-Route: <sip:p@127.0.0.3;lr>\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 486 Busy\r\nv: SIP/2.0/UDP 1;branch=\r\nCSeq: 1 CANCEL\r\nt: <sip:a@b>;tag=x\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 1 a\r\nv:\r\nf: sip:@;\r\nt: <\r\ni:\r\nCSeq:\r\nm: <>\r\n\r\n"))
+	p := sip.NewParser()
+	invite := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "a", Host: "127.0.0.2", Port: 5070})
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: "127.0.0.1", Port: 5060}
+	via.Params.Add("branch", "z9hG4bKabc")
+	invite.AppendHeader(via)
+	invite.AppendHeader(&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "a", Host: "b"}})
+	callID := sip.CallIDHeader("x")
+	invite.AppendHeader(&callID)
+	invite.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		rawTopBranch(msg)
+		res := readResponse(p, msg)
+		if res == nil {
+			return
+		}
+		res.Via().Params.Get("branch")
+		if res.StatusCode >= 300 {
+			failureAck(invite, res)
+		}
+		sip.DialogIDFromResponse(res)
+		res.Contact()
+		for _, h := range res.Headers() {
+			equalHeaderName(h.Name(), "Record-Route")
+		}
+	})
+}

@@ -248,27 +248,34 @@ func (tx *clientTx) received(res *sip.Response) {
 }
 
 // failureAck is the ACK of final answer res of 300 or more to invite
-// (RFC 3261 17.1.1.3): the INVITE's Request-URI, top Via, Route headers,
-// From and Call-ID, the answer's To, the INVITE's CSeq number.
+// (RFC 3261 17.1.1.3): the INVITE's transaction's, with the answer's To.
 func failureAck(invite *sip.Request, res *sip.Response) []byte {
-	ack := sip.NewRequest(sip.ACK, invite.Recipient)
-	ack.AppendHeader(invite.Via())
+	return marshalRequest(inviteTxRequest(invite, sip.ACK, res.To()))
+}
+
+// inviteTxRequest is a request of method within invite's transaction:
+// the ACK of a refusal (RFC 3261 17.1.1.3) or the CANCEL (9.1). It has
+// the INVITE's Request-URI, top Via (its branch), Route headers, From,
+// Call-ID and CSeq number, and To to (the answer's, or the INVITE's).
+func inviteTxRequest(invite *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
+	r := sip.NewRequest(method, invite.Recipient)
+	r.AppendHeader(invite.Via())
 	for _, h := range invite.Headers() {
-		// EqualFold: GetHeaders would lower every name (an allocation each).
+		// Not GetHeaders, which lowers every name (an allocation each).
 		if equalHeaderName(h.Name(), "Route") {
-			ack.AppendHeader(h)
+			r.AppendHeader(h)
 		}
 	}
-	ack.AppendHeader(invite.From())
-	if to := res.To(); to != nil {
-		ack.AppendHeader(to)
+	r.AppendHeader(invite.From())
+	if to != nil {
+		r.AppendHeader(to)
 	}
-	ack.AppendHeader(invite.CallID())
-	ack.AppendHeader(&sip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: sip.ACK})
+	r.AppendHeader(invite.CallID())
+	r.AppendHeader(&sip.CSeqHeader{SeqNo: invite.CSeq().SeqNo, MethodName: method})
 	mf := sip.MaxForwardsHeader(70)
-	ack.AppendHeader(&mf)
-	ack.SetBody(nil)
-	return marshalRequest(ack)
+	r.AppendHeader(&mf)
+	r.SetBody(nil)
+	return r
 }
 
 // equalHeaderName compares header names as SIP does, without case.

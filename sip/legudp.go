@@ -222,7 +222,7 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 			return fmt.Errorf("non provisional response received during CANCEL. resp=%s", final.StartLine())
 		}
 	}
-	ctt, err := tx.sendCancel(d.cancelRequest())
+	ctt, err := tx.sendCancel(inviteTxRequest(d.invite, sip.CANCEL, d.invite.To()))
 	if err != nil {
 		return err
 	}
@@ -250,27 +250,6 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// cancelRequest is the CANCEL of the dialog's INVITE (RFC 3261 9.1): its
-// Request-URI, top Via, Route, From, To, Call-ID and CSeq number.
-func (d *udpDialog) cancelRequest() *sip.Request {
-	inv := d.invite
-	c := sip.NewRequest(sip.CANCEL, inv.Recipient)
-	c.AppendHeader(inv.Via())
-	for _, h := range inv.Headers() {
-		if equalHeaderName(h.Name(), "Route") {
-			c.AppendHeader(h)
-		}
-	}
-	c.AppendHeader(inv.From())
-	c.AppendHeader(inv.To())
-	c.AppendHeader(inv.CallID())
-	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
-	mf := sip.MaxForwardsHeader(70)
-	c.AppendHeader(&mf)
-	c.SetBody(nil)
-	return c
 }
 
 // Ack ACKs the 2xx (RFC 3261 13.2.2.4).

@@ -111,8 +111,9 @@ type clientTx struct {
 	// cancel is the transaction of this INVITE's CANCEL, which shares its
 	// branch (sendCancel).
 	cancel *clientTx
-	// provisional carries the provisional answers; done is closed with the
-	// final one (final) or with the transaction's end without one (err).
+	// provisional carries an INVITE's provisional answers (nil for other
+	// methods); done is closed with the final one (final) or with the
+	// transaction's end without one (err).
 	provisional chan *sip.Response
 	done        chan struct{}
 	closed      bool // done is closed
@@ -136,10 +137,13 @@ func newClientTx(c *readConn, table *clientTxs, req *sip.Request, to netip.AddrP
 	req.StringWrite(buf)
 	wire := bytes.Clone(buf.Bytes())
 	c.releaseAnswer(buf)
-	return &clientTx{
-		conn: c, table: table, branch: branch, invite: req.IsInvite(), req: req, wire: wire, to: to,
-		provisional: make(chan *sip.Response, 4), done: make(chan struct{}),
+	tx := &clientTx{conn: c, table: table, branch: branch, invite: req.IsInvite(), req: req, wire: wire, to: to, done: make(chan struct{})}
+	if tx.invite {
+		// Only an INVITE's waiter reads them (WaitAnswer); sends to a nil
+		// channel take received's default.
+		tx.provisional = make(chan *sip.Response, 4)
 	}
+	return tx
 }
 
 // start sends the request for the first time and arms Timer A or E.

@@ -41,9 +41,9 @@ import (
 //   - A CANCEL has the INVITE's branch (RFC 3261 9.1): it is kept beside
 //     its INVITE's transaction and its answers are told apart by CSeq.
 //
-// The branch is 16 random characters after the magic cookie: an answer is
-// taken by its branch alone (17.1.3) without regard to its source, since
-// nobody who has not seen the request can name it.
+// The branch is 128 bits from crypto/rand after the magic cookie: an
+// answer is taken by its branch alone (17.1.3) without regard to its
+// source, since nobody who has not seen the request can name it.
 
 // clientTxs are the client transactions the read loop keeps, by branch.
 type clientTxs struct {

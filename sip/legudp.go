@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -80,7 +81,9 @@ func (d *udpDialog) completeInvite(req *sip.Request) {
 func (d *udpDialog) newVia() *sip.ViaHeader {
 	contact := d.s.dialogUA.ContactHDR.Address
 	v := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "UDP", Host: contact.Host, Port: contact.Port}
-	v.Params.Add("branch", sip.GenerateBranchN(16))
+	// crypto/rand, not sipgo's GenerateBranchN (math/rand): the branch is
+	// all an answer is matched by (clienttx.go).
+	v.Params.Add("branch", sip.RFC3261BranchMagicCookie+"."+rand.Text())
 	return v
 }
 

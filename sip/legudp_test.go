@@ -193,6 +193,19 @@ func TestLegInviteRetransmittedUntilAnswered(t *testing.T) {
 	if !carrier.quiet(3 * sip.T1) {
 		t.Fatal("INVITE sent again after a provisional answer")
 	}
+	// A stranger who knows the call but not the branch forges its answer:
+	// it matches no transaction, and the call goes on ringing.
+	stranger := newRawPeer(t, "127.0.0.9")
+	forged := sip.NewResponseFromRequest(inv, 200, "OK", []byte(carrierSDP))
+	forged.Via().Params.Add("branch", "z9hG4bK.guessed")
+	forged.To().Params.Add("tag", "forged")
+	sa := stranger.conn.LocalAddr().(*net.UDPAddr)
+	forged.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: sa.IP.String(), Port: sa.Port}})
+	stranger.send([]byte(forged.String()), s.Addrs()[0].(*net.UDPAddr))
+	stranger.read(sip.ACK) // the stray answer's, from sipgo's stray handler
+	if st := s.Stats(); st.CallsAnswered != 0 {
+		t.Fatalf("forged 200 answered the call (%d answered)", st.CallsAnswered)
+	}
 	carrier.send(carrier.respond(inv, 486, "Busy Here"), from)
 	ack, _, _ := carrier.read(sip.ACK)
 	ib, _ := inv.Via().Params.Get("branch")

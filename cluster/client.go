@@ -146,21 +146,20 @@ func (u *unpeeked) SetReadDeadline(t time.Time) error {
 // poll(2), then reads it.
 //
 // A round trip of the call path is short (Redis on the same network
-// answers in well under a millisecond). A goroutine that waits for it in
-// the runtime's poller parks, and on a host mostly idle between calls its
-// thread goes to sleep and another is woken when the reply arrives (futex
-// calls, epoll_pwait, a read that answers EAGAIN first). Waiting in the
-// kernel instead costs one ppoll and the read, and the goroutine keeps its
-// thread and processor, which the runtime hands to other goroutines if
-// the wait is long, as for any blocking system call. Measured
-// (BenchmarkPacedCall, Limits' combining sender): a fifth less CPU per
-// admission on an otherwise idle host; on the saturated load-test machine
-// no difference, the system calls and context switches per call moved
-// from futex and epoll_pwait to nanosleep (the runtime's sysmon polls
-// while a thread is in a system call). Linux only (readwait_linux.go):
-// elsewhere the read waits in the runtime's poller. The wait ends at the
-// read deadline go-redis set, then the read proper applies that deadline
-// as usual; without a deadline, or when poll fails (a signal), the read
+// answers in well under a millisecond), and a goroutine that waits for it
+// in the runtime's poller parks: its thread, with nothing else to run on a
+// host that is mostly idle between calls, goes to sleep, and another is
+// woken when the reply arrives (futex calls, the poller's epoll_pwait, a
+// read that answers EAGAIN first, spinning threads looking for work). On a
+// loaded two-core host that was most of what a shared slot added to a
+// call's CPU (perf stat of loadtest-cluster-ab.sh's hosts: some ten system
+// calls and six context switches per call). Waiting in the kernel instead
+// costs one ppoll and the read; the goroutine keeps its thread and
+// processor, which the runtime hands to other goroutines if the wait is
+// long (as for any blocking system call). Linux only (readwait_linux.go):
+// elsewhere the read waits in the runtime's poller. The wait ends at the read
+// deadline go-redis set, then the read proper applies that deadline as
+// usual; without a deadline, or when poll fails (a signal), the read
 // waits in the runtime's poller as it would anyway.
 func (u *unpeeked) Read(b []byte) (int, error) {
 	if u.raw != nil && !u.deadline.IsZero() {

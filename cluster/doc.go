@@ -33,13 +33,10 @@
 // script call whose answer is lost (timeout) may have taken its slots:
 // they are not renewed and lapse with their lease.
 //
-// One goroutine at a time, the sender of the moment (sender.go), makes
-// these round trips, and those of releases and renewals: an admission's
-// own goroutine when no round trip is in flight, which waits for Redis's
-// reply blocked in poll(2) rather than parked (NewClient). What is
-// waiting then goes in one pipeline, so under load calls share round
-// trips, and a call's releases ride on later calls' admissions. A call's
-// admission thus wakes no other goroutine and parks none.
+// One goroutine, the sender (sender.go), makes these round trips, and
+// those of releases and renewals: what is waiting when it wakes goes in
+// one pipeline, so under load calls share round trips, and a call's
+// releases ride on later calls' admissions.
 //
 // Scripts run as EVALSHA; Run loads them first, so a NOSCRIPT answer and
 // an EVAL (a second round trip) happen only after Redis restarted empty,
@@ -58,8 +55,8 @@
 // slot is never double-freed. Releases leave the call's goroutine at once
 // and go to Redis with the next admission's round trip, or on their own
 // after 20 ms (releaseLinger) when none comes: a slot is counted at most
-// that long after its call ended. Renewals are sent by the sender of the
-// moment, built from the slots held when sent, so a renewal never
+// that long after its call ended. Renewals are sent by the same goroutine
+// as releases, built from the slots held when sent, so a renewal never
 // re-adds a slot a release removed.
 //
 // Renewing costs Redis one script call per 500 held slots every Lease/3,

@@ -126,9 +126,9 @@ type Limits struct {
 
 	// The round trips (sender.go). sendMu is held by the sender of the
 	// moment, and guards admBatch and relBatch, its buffers. qmu guards
-	// what waits for a round trip (the admissions, the releases), whether
-	// a goroutine leads the admissions' queue, whether the linger timer
-	// (which sends releases no admission took) runs, and closed.
+	// what waits for a round trip: the admissions, the releases, whether
+	// the linger timer (which sends releases no admission took) runs,
+	// and closed.
 	sendMu            sync.Mutex
 	admBatch          []*admission
 	relBatch          []slotRef
@@ -137,9 +137,7 @@ type Limits struct {
 	rels              []slotRef
 	linger            *time.Timer
 	lingering, closed bool
-	leading           bool          // a goroutine sends the queued admissions (lead)
-	admissions        sync.Pool     // of *admission (sender.go)
-	handoffs          atomic.Uint64 // the sender's role handed to a waiting admission
+	admissions        sync.Pool // of *admission (sender.go)
 }
 
 // LimitsOption configures NewLimits.
@@ -340,7 +338,7 @@ func (l *Limits) renew(ctx context.Context) {
 	}
 	l.sendMu.Lock()
 	err := l.sendRenewal()
-	l.sendMu.Unlock()
+	l.lead()
 	if err != nil || ctx.Err() != nil {
 		return
 	}

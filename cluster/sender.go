@@ -33,14 +33,8 @@ import (
 //   - No hand-off on the call path. A sender goroutine, which this
 //     replaced, cost each call four wake-ups (the sender for the
 //     admission, the call for its answer, the sender for each of two
-//     releases). With the reply waited for in poll(2) as well
-//     (NewClient), an admission parks no goroutine at all:
-//     BenchmarkPacedCall, calls 2 ms apart on a host otherwise idle,
-//     measured a fifth less CPU per call than the sender goroutine
-//     (either change alone: no difference measurable). On the saturated
-//     two-core machine of loadtest-cluster-ab.sh no difference was
-//     measurable either way: there the round trip's cost is the kernel's
-//     and the scheduler's, whoever waits.
+//     releases), measured INFERRED as a large part of what shared limits
+//     added to a call's CPU on a loaded host (loadtest-cluster-ab.sh).
 //   - Order without more locking: a renewal is built and sent by the
 //     sender of the moment from the slots held when it is built, and a
 //     release is queued after its slot left them, so a release queued
@@ -98,8 +92,8 @@ const (
 // errClosed answers admissions after Close.
 var errClosed = errors.New("cluster limits closed")
 
-// run queues a, sends it when no goroutine leads the queue (lead), and
-// waits for its answer.
+// run queues a, sends it when no round trip is in flight, and waits for
+// its answer.
 func (l *Limits) run(a *admission) (int, error) {
 	l.qmu.Lock()
 	if l.closed {
@@ -107,10 +101,8 @@ func (l *Limits) run(a *admission) (int, error) {
 		return 0, errClosed
 	}
 	l.queue = append(l.queue, a)
-	leads := !l.leading
-	l.leading = true
 	l.qmu.Unlock()
-	if leads {
+	if l.sendMu.TryLock() {
 		l.lead()
 	}
 	for {
@@ -140,16 +132,11 @@ func (l *Limits) queueRelease(s slotRef) {
 
 // take moves up to sendBatch admissions and, when withRels or an
 // admission is taken, up to sendBatch releases out of the queues into
-// the sender's batch. Called with sendMu held. take(false) is lead's:
-// when it finds no admission, leading is cleared in the same look.
+// the sender's batch. Called with sendMu held.
 func (l *Limits) take(withRels bool) (adms []*admission, rels []slotRef) {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
 	n := min(len(l.queue), sendBatch)
-	if n == 0 && !withRels {
-		// The leader's last look: nothing more to send.
-		l.leading = false
-	}
 	adms = append(l.admBatch[:0], l.queue[:n]...)
 	l.queue = l.queue[:copy(l.queue, l.queue[n:])]
 	if n > 0 || withRels {
@@ -166,35 +153,40 @@ func (l *Limits) take(withRels bool) (adms []*admission, rels []slotRef) {
 }
 
 // lead sends the admissions waiting, with the releases, until none is
-// left, or hands the role on after leadTrips round trips. It is called
-// by the one goroutine that set leading (or was handed the role): an
-// admission queued while leading is set is sent by that goroutine, and
-// leading is cleared, under qmu, only when the queue is empty, so no
-// admission is left without a sender.
+// left, or hands the role on after leadTrips round trips; it releases
+// sendMu, which it is called with. Whoever releases sendMu looks at the
+// queue again after: an admission queued while the role was held, whose
+// own TryLock failed, is never left without a sender.
 func (l *Limits) lead() {
-	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
-	for trips := 0; ; trips++ {
-		if trips >= leadTrips {
-			l.qmu.Lock()
-			var next *admission
-			if len(l.queue) > 0 {
-				next = l.queue[0]
-			}
-			l.qmu.Unlock()
-			if next != nil {
-				// next stays queued: its goroutine, now leading, sends
-				// it first.
-				l.handoffs.Add(1)
-				next.done <- admitAnswer{lead: true}
-				return
-			}
-		}
+	for trips := 0; ; {
 		adms, rels := l.take(false)
 		if len(adms) == 0 {
-			return // take cleared leading
+			l.sendMu.Unlock()
+			l.qmu.Lock()
+			more := len(l.queue) > 0
+			l.qmu.Unlock()
+			if !more || !l.sendMu.TryLock() {
+				return
+			}
+			continue
 		}
 		l.send(adms, rels)
+		if trips++; trips < leadTrips {
+			continue
+		}
+		l.qmu.Lock()
+		var next *admission
+		if len(l.queue) > 0 {
+			next = l.queue[0]
+		}
+		l.qmu.Unlock()
+		if next == nil {
+			continue
+		}
+		// next stays queued: its goroutine, now the sender, sends it
+		// first.
+		next.done <- admitAnswer{lead: true}
+		return
 	}
 }
 
@@ -202,8 +194,8 @@ func (l *Limits) lead() {
 // admission's round trip (the linger timer's function).
 func (l *Limits) sendLingering() {
 	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
 	l.sendAll()
+	l.lead()
 }
 
 // sendAll sends everything queued, admissions and releases. Called with
@@ -331,8 +323,8 @@ func (l *Limits) sendRenewal() error {
 // Flush returns when every release queued before it has been sent.
 func (l *Limits) Flush() {
 	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
 	l.sendAll()
+	l.lead()
 }
 
 // Close sends the admissions and releases still queued; slots released

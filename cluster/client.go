@@ -65,7 +65,7 @@ func NewClient(url string, timeout time.Duration) (*redis.Client, error) {
 			if err != nil {
 				return nil, err
 			}
-			return newUnpeeked(c), nil
+			return unpeeked{c}, nil
 		}
 	}
 	rdb := redis.NewClient(opts)
@@ -112,60 +112,5 @@ func closedByServer(err error) bool {
 
 // unpeeked is a connection whose file descriptor go-redis cannot reach
 // (it has no SyscallConn), so its pool does not peek it before each
-// command (NewClient). Its reads wait for Redis's reply in the kernel
-// (awaitReadable) rather than in the runtime's poller.
-type unpeeked struct {
-	net.Conn
-	raw      syscall.RawConn // nil: reads wait in the runtime's poller
-	deadline time.Time       // the read deadline go-redis set last
-	wait     readWait        // awaitReadable's arguments, kept to not allocate them
-}
-
-func newUnpeeked(c net.Conn) *unpeeked {
-	u := &unpeeked{Conn: c}
-	if sc, ok := c.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			u.raw = raw
-		}
-	}
-	u.wait.init()
-	return u
-}
-
-func (u *unpeeked) SetDeadline(t time.Time) error {
-	u.deadline = t
-	return u.Conn.SetDeadline(t)
-}
-
-func (u *unpeeked) SetReadDeadline(t time.Time) error {
-	u.deadline = t
-	return u.Conn.SetReadDeadline(t)
-}
-
-// Read waits until Redis's reply can be read, blocking the thread in
-// poll(2), then reads it.
-//
-// A round trip of the call path is short (Redis on the same network
-// answers in well under a millisecond), and a goroutine that waits for it
-// in the runtime's poller parks: its thread, with nothing else to run on a
-// host that is mostly idle between calls, goes to sleep, and another is
-// woken when the reply arrives (futex calls, the poller's epoll_pwait, a
-// read that answers EAGAIN first, spinning threads looking for work). On a
-// loaded two-core host that was most of what a shared slot added to a
-// call's CPU (perf stat of loadtest-cluster-ab.sh's hosts: some ten system
-// calls and six context switches per call). Waiting in the kernel instead
-// costs one ppoll and the read; the goroutine keeps its thread and
-// processor, which the runtime hands to other goroutines if the wait is
-// long (as for any blocking system call). Linux only (readwait_linux.go):
-// elsewhere the read waits in the runtime's poller. The wait ends at the read
-// deadline go-redis set, then the read proper applies that deadline as
-// usual; without a deadline, or when poll fails (a signal), the read
-// waits in the runtime's poller as it would anyway.
-func (u *unpeeked) Read(b []byte) (int, error) {
-	if u.raw != nil && !u.deadline.IsZero() {
-		if d := time.Until(u.deadline); d > 0 {
-			u.wait.await(u.raw, d)
-		}
-	}
-	return u.Conn.Read(b)
-}
+// command (NewClient).
+type unpeeked struct{ net.Conn }

@@ -124,20 +124,15 @@ type Limits struct {
 	up       atomic.Bool
 	failures atomic.Uint64
 
-	// The round trips (sender.go). sendMu is held by the sender of the
-	// moment, and guards admBatch and relBatch, its buffers. qmu guards
-	// what waits for a round trip: the admissions, the releases, whether
-	// the linger timer (which sends releases no admission took) runs,
-	// and closed.
-	sendMu            sync.Mutex
-	admBatch          []*admission
-	relBatch          []slotRef
-	qmu               sync.Mutex
-	queue             []*admission
-	rels              []slotRef
-	linger            *time.Timer
-	lingering, closed bool
-	admissions        sync.Pool // of *admission (sender.go)
+	// To the sender (sender.go).
+	admits     chan *admission
+	admissions sync.Pool // of *admission (sender.go)
+	releases   chan slotRef
+	flushes    chan chan struct{}
+	renewals   chan chan error
+	stop       chan struct{}
+	senderDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // LimitsOption configures NewLimits.
@@ -173,9 +168,11 @@ func NewLimits(rdb redis.UniversalClient, host string, opts ...LimitsOption) (*L
 	}
 	l.leaseArg, l.hostArg = l.lease.Milliseconds(), host
 	l.up.Store(true)
+	l.admits, l.releases = make(chan *admission), make(chan slotRef, 4096)
 	l.admissions.New = newAdmission
-	l.linger = time.AfterFunc(time.Hour, l.sendLingering)
-	l.linger.Stop()
+	l.flushes, l.renewals = make(chan chan struct{}), make(chan chan error)
+	l.stop, l.senderDone = make(chan struct{}), make(chan struct{})
+	go l.sender()
 	return l, nil
 }
 
@@ -276,8 +273,7 @@ func (l *Limits) releaseFunc(s slotRef) func() {
 	}
 }
 
-// release queues a slot's release for the next round trip (sender.go);
-// it does not wait.
+// release hands a slot to the sender (sender.go); it does not wait.
 func (l *Limits) release(s slotRef) {
 	l.mu.Lock()
 	delete(l.held, s)
@@ -327,19 +323,18 @@ func (l *Limits) Run(ctx context.Context) {
 	}
 }
 
-// renew renews the held slots' leases as the sender (sender.go), then
-// checks that Redis answers.
+// renew has the sender renew the held slots' leases, then checks that
+// Redis answers.
 func (l *Limits) renew(ctx context.Context) {
-	l.qmu.Lock()
-	closed := l.closed
-	l.qmu.Unlock()
-	if closed {
+	done := make(chan error, 1)
+	select {
+	case l.renewals <- done:
+	case <-l.senderDone:
+		return
+	case <-ctx.Done():
 		return
 	}
-	l.sendMu.Lock()
-	err := l.sendRenewal()
-	l.lead()
-	if err != nil || ctx.Err() != nil {
+	if err := <-done; err != nil {
 		return
 	}
 	if err := l.Ping(ctx); err == nil {

@@ -8,44 +8,33 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The round trips of the call path and of the leases are made by one
-// goroutine at a time, the sender of the moment: whoever holds sendMu.
-// There is no sender goroutine to hand work to and be woken by. An
-// admission queues itself and, when no round trip is in flight, its own
-// call's goroutine becomes the sender (a combining lock): it sends every
-// admission and release waiting in one round trip (a pipeline), answers
-// the other admissions in it, and goes on while admissions keep queueing
-// behind it. An admission that finds a round trip in flight waits for
-// the sender of the moment to take it in the next one. The releases go
-// first in a pipeline, so the slots they free count as free for the
-// admissions behind them; each admission is a script call atomic in
-// Redis that answers for itself. A release is queued and not waited
-// for: it goes with the next admission's round trip, or after
-// releaseLinger when none comes (a timer's goroutine then sends it). At
-// 100 calls a second and more a call's releases ride on other calls'
-// admissions and cost no round trip, and a call's Redis work wakes no
-// goroutine but the one that waits for the reply.
+// One goroutine, the sender, makes every round trip of the call path and
+// of the leases: a call's admission leaves the call's goroutine for it
+// and waits for the answer, a release is handed to it and not waited
+// for, and Run hands it the renewals. When it wakes it sends everything
+// waiting in one round trip (a pipeline): the releases first, so the
+// slots they free count as free for the admissions behind them, then the
+// admissions, each a script call atomic in Redis that answers for itself.
+// A release waits for the next admission's round trip, or releaseLinger
+// when none comes: at 100 calls a second and more the releases of a call
+// ride on other calls' admissions and cost no round trip of their own.
 //
-// Why so:
+// Why one goroutine:
 //   - Fewer round trips under load, and the system calls and wake-ups
-//     each costs: calls setting up at once share a round trip
-//     (BenchmarkCallAdmission/slots/parallel).
-//   - No hand-off on the call path. A sender goroutine, which this
-//     replaced, cost each call four wake-ups (the sender for the
-//     admission, the call for its answer, the sender for each of two
-//     releases), measured INFERRED as a large part of what shared limits
-//     added to a call's CPU on a loaded host (loadtest-cluster-ab.sh).
-//   - Order without more locking: a renewal is built and sent by the
-//     sender of the moment from the slots held when it is built, and a
-//     release is queued after its slot left them, so a release queued
-//     before a renewal was built is not in it, and one queued after is
-//     sent in a later round trip: a renewal never re-adds a slot a
-//     release removed.
+//     each costs: 16 calls per core setting up at once share a round trip
+//     (BenchmarkCallAdmission/slots/parallel) for a third less CPU per
+//     call than each making its own.
+//   - Order without a lock: a renewal is built from the slots held when
+//     the sender sends it, and a release is queued after its slot left
+//     them, so a release queued before a renewal was built is not in it,
+//     and one queued after is sent after it: a renewal never re-adds a
+//     slot a release removed.
+//   - The call's goroutine, a short-lived SIP handler, does not grow its
+//     stack in go-redis's call chain (2% of a call's CPU in a profile at
+//     300 calls/s); it is woken with its answer instead.
 //
 // An admission waits for the round trip in flight before its own: at most
-// two timeouts when Redis stalls. A sender hands the role to the oldest
-// waiting admission's goroutine after leadTrips round trips, so no call
-// is held up serving others for long under sustained load.
+// two timeouts when Redis stalls.
 
 // admission is one script call for the sender: its keys and arguments,
 // and where its answer goes. Admissions are pooled; their arrays hold the
@@ -58,12 +47,9 @@ type admission struct {
 	done   chan admitAnswer
 }
 
-// admitAnswer is an admission's script answer, or, with lead, the
-// sender's role handed to the admission's goroutine (sendMu is its now).
 type admitAnswer struct {
-	r    int
-	err  error
-	lead bool
+	r   int
+	err error
 }
 
 // newAdmission is an admission for the Limits' pool (admissions).
@@ -80,133 +66,104 @@ const (
 	// trip before it is sent on its own: a slot is counted that much
 	// longer after its call ended, at most.
 	releaseLinger = 20 * time.Millisecond
-	// maxQueuedReleases bounds the releases waiting (Redis stalled): one
-	// more is dropped, and its slot, renewed no more, lapses with its
-	// lease.
-	maxQueuedReleases = 1 << 16
-	// leadTrips is how many round trips one sender makes before it hands
-	// the role to the oldest waiting admission.
-	leadTrips = 4
 )
 
 // errClosed answers admissions after Close.
 var errClosed = errors.New("cluster limits closed")
 
-// run queues a, sends it when no round trip is in flight, and waits for
-// its answer.
+// run has the sender send a and waits for its answer.
 func (l *Limits) run(a *admission) (int, error) {
-	l.qmu.Lock()
-	if l.closed {
-		l.qmu.Unlock()
+	select {
+	case l.admits <- a:
+	case <-l.senderDone:
 		return 0, errClosed
 	}
-	l.queue = append(l.queue, a)
-	l.qmu.Unlock()
-	if l.sendMu.TryLock() {
-		l.lead()
-	}
-	for {
-		ans := <-a.done
-		if !ans.lead {
-			return ans.r, ans.err
-		}
-		l.lead()
-	}
+	ans := <-a.done
+	return ans.r, ans.err
 }
 
-// queueRelease queues s for the next round trip; it does not wait.
 func (l *Limits) queueRelease(s slotRef) {
-	l.qmu.Lock()
-	defer l.qmu.Unlock()
-	if l.closed || len(l.rels) >= maxQueuedReleases {
-		// Nothing sends it (closed), or Redis has stalled for long: the
-		// lease frees it.
-		return
-	}
-	l.rels = append(l.rels, s)
-	if !l.lingering {
-		l.lingering = true
-		l.linger.Reset(releaseLinger)
+	select {
+	case l.releases <- s:
+	case <-l.senderDone:
+		// Closed: nothing sends it any more; the lease frees it.
 	}
 }
 
-// take moves up to sendBatch admissions and, when withRels or an
-// admission is taken, up to sendBatch releases out of the queues into
-// the sender's batch. Called with sendMu held.
-func (l *Limits) take(withRels bool) (adms []*admission, rels []slotRef) {
-	l.qmu.Lock()
-	defer l.qmu.Unlock()
-	n := min(len(l.queue), sendBatch)
-	adms = append(l.admBatch[:0], l.queue[:n]...)
-	l.queue = l.queue[:copy(l.queue, l.queue[n:])]
-	if n > 0 || withRels {
-		m := min(len(l.rels), sendBatch)
-		rels = append(l.relBatch[:0], l.rels[:m]...)
-		l.rels = l.rels[:copy(l.rels, l.rels[m:])]
-		if len(l.rels) == 0 && l.lingering {
-			l.lingering = false
-			l.linger.Stop()
-		}
-	}
-	l.admBatch, l.relBatch = adms, rels
-	return adms, rels
-}
-
-// lead sends the admissions waiting, with the releases, until none is
-// left, or hands the role on after leadTrips round trips; it releases
-// sendMu, which it is called with. Whoever releases sendMu looks at the
-// queue again after: an admission queued while the role was held, whose
-// own TryLock failed, is never left without a sender.
-func (l *Limits) lead() {
-	for trips := 0; ; {
-		adms, rels := l.take(false)
-		if len(adms) == 0 {
-			l.sendMu.Unlock()
-			l.qmu.Lock()
-			more := len(l.queue) > 0
-			l.qmu.Unlock()
-			if !more || !l.sendMu.TryLock() {
-				return
-			}
-			continue
+func (l *Limits) sender() {
+	defer close(l.senderDone)
+	var (
+		adms   = make([]*admission, 0, sendBatch)
+		rels   = make([]slotRef, 0, sendBatch)
+		linger = time.NewTimer(time.Hour)
+		timing bool
+	)
+	linger.Stop()
+	send := func() {
+		if timing {
+			linger.Stop()
+			timing = false
 		}
 		l.send(adms, rels)
-		if trips++; trips < leadTrips {
-			continue
-		}
-		l.qmu.Lock()
-		var next *admission
-		if len(l.queue) > 0 {
-			next = l.queue[0]
-		}
-		l.qmu.Unlock()
-		if next == nil {
-			continue
-		}
-		// next stays queued: its goroutine, now the sender, sends it
-		// first.
-		next.done <- admitAnswer{lead: true}
-		return
+		adms, rels = adms[:0], rels[:0]
 	}
-}
-
-// sendLingering sends the releases that waited releaseLinger for an
-// admission's round trip (the linger timer's function).
-func (l *Limits) sendLingering() {
-	l.sendMu.Lock()
-	l.sendAll()
-	l.lead()
-}
-
-// sendAll sends everything queued, admissions and releases. Called with
-// sendMu held.
-func (l *Limits) sendAll() {
 	for {
-		adms, rels := l.take(true)
-		if len(adms)+len(rels) == 0 {
-			return
+		select {
+		case a := <-l.admits:
+			adms = append(adms, a)
+			adms, rels = l.drain(adms, rels)
+			send()
+		case s := <-l.releases:
+			rels = append(rels, s)
+			if adms, rels = l.drain(adms, rels); len(adms) > 0 || len(rels) >= sendBatch {
+				send()
+			} else if !timing {
+				linger.Reset(releaseLinger)
+				timing = true
+			}
+		case <-linger.C:
+			timing = false
+			adms, rels = l.drain(adms, rels)
+			send()
+		case done := <-l.flushes:
+			for {
+				if adms, rels = l.drain(adms, rels); len(adms)+len(rels) == 0 {
+					break
+				}
+				send()
+			}
+			close(done)
+		case done := <-l.renewals:
+			adms, rels = l.drain(adms, rels)
+			send()
+			done <- l.sendRenewal()
+		case <-l.stop:
+			for {
+				if adms, rels = l.drain(adms, rels); len(adms)+len(rels) == 0 {
+					return
+				}
+				send()
+			}
 		}
-		l.send(adms, rels)
+	}
+}
+
+// drain appends the admissions and releases already waiting, up to
+// sendBatch of each.
+func (l *Limits) drain(adms []*admission, rels []slotRef) ([]*admission, []slotRef) {
+	for {
+		select {
+		case a := <-l.admits:
+			if adms = append(adms, a); len(adms) < sendBatch {
+				continue
+			}
+		case s := <-l.releases:
+			if rels = append(rels, s); len(rels) < sendBatch {
+				continue
+			}
+		default:
+		}
+		return adms, rels
 	}
 }
 
@@ -320,21 +277,20 @@ func (l *Limits) sendRenewal() error {
 	return nil
 }
 
-// Flush returns when every release queued before it has been sent.
+// Flush returns when every release handed over before it has been sent.
 func (l *Limits) Flush() {
-	l.sendMu.Lock()
-	l.sendAll()
-	l.lead()
+	done := make(chan struct{})
+	select {
+	case l.flushes <- done:
+		<-done
+	case <-l.senderDone:
+	}
 }
 
-// Close sends the admissions and releases still queued; slots released
-// after it are freed by their lease, admissions after it are refused.
+// Close sends the releases still waiting and stops the sender; slots
+// released after it are freed by their lease, admissions after it are
+// refused.
 func (l *Limits) Close() {
-	l.qmu.Lock()
-	l.closed = true
-	l.linger.Stop()
-	l.qmu.Unlock()
-	l.sendMu.Lock()
-	l.sendAll()
-	l.sendMu.Unlock()
+	l.closeOnce.Do(func() { close(l.stop) })
+	<-l.senderDone
 }

@@ -166,3 +166,37 @@ func BenchmarkCallAdmission(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPacedCall is BenchmarkCallAdmission/slots with the calls
+// spaced out (one every pacedGap), as on a host at 100 calls a second
+// and less, whose threads fall idle between calls: what a round trip
+// costs then includes the runtime's going to sleep and waking up around
+// it, which back-to-back calls do not pay. /none is the same loop
+// without the admission (the pacing's own CPU), to subtract.
+func BenchmarkPacedCall(b *testing.B) {
+	const pacedGap = 2 * time.Millisecond
+	for _, admit := range []bool{false, true} {
+		name := "none"
+		if admit {
+			name = "admit"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := newAdmissionBench(b)
+			now := time.Now()
+			tick := time.NewTicker(pacedGap)
+			defer tick.Stop()
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			for range b.N {
+				<-tick.C
+				if admit {
+					a.call(b, false, now)
+				}
+			}
+			a.limits.Flush()
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e3, "cpu-us/op")
+		})
+	}
+}

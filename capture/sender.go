@@ -76,11 +76,18 @@ type Sender struct {
 	minRedial time.Duration
 
 	flush time.Duration
-	queue chan captured
-	kick  chan struct{}
-	bufs  sync.Pool
-	stop  chan struct{}
-	done  chan struct{}
+	// queued is what Capture has copied and the sender not yet taken, at
+	// most limit; the sender takes it all at once (swapping in spare, its
+	// last batch's emptied slice). A lock held for an append, where a
+	// channel took a lock per message on each side and the transport
+	// goroutines contended with the sender for it.
+	mu     sync.Mutex
+	queued []captured
+	limit  int
+	kick   chan struct{}
+	bufs   sync.Pool
+	stop   chan struct{}
+	done   chan struct{}
 
 	sent, dropped, failed atomic.Uint64
 }
@@ -107,7 +114,7 @@ func WithAuthKey(key string) Option { return func(s *Sender) { s.authKey = key }
 func WithQueue(n int) Option {
 	return func(s *Sender) {
 		if n > 0 {
-			s.queue = make(chan captured, n)
+			s.limit = n
 		}
 	}
 }
@@ -144,7 +151,7 @@ type Stats struct {
 // is none, packets count as failed.
 func New(address string, opts ...Option) (*Sender, error) {
 	s := &Sender{network: "udp", address: address, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
-		minRedial: minRedial, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		minRedial: minRedial, limit: DefaultQueue, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if rest, ok := strings.CutPrefix(address, "tcp://"); ok {
 		s.network, s.address = "tcp", rest
 	} else if rest, ok := strings.CutPrefix(address, "udp://"); ok {
@@ -168,9 +175,6 @@ func New(address string, opts ...Option) (*Sender, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	if s.queue == nil {
-		s.queue = make(chan captured, DefaultQueue)
-	}
 	go s.run()
 	return s, nil
 }
@@ -187,20 +191,34 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 	if transport == "UDP" || transport == "udp" {
 		protocol = ProtocolUDP
 	}
-	select {
-	case s.queue <- captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}:
-		// A batch's worth waits: the sender need not wait for its tick
-		// (and the copies are still in the CPU's cache).
-		if len(s.queue) == wakeBatch {
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
+	c := captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}
+	s.mu.Lock()
+	n := len(s.queued)
+	if n >= s.limit {
+		s.mu.Unlock()
 		s.bufs.Put(buf)
 		s.dropped.Add(1)
+		return
 	}
+	s.queued = append(s.queued, c)
+	s.mu.Unlock()
+	// A batch's worth waits: the sender need not wait for its tick (and
+	// the copies are still in the CPU's cache).
+	if n+1 == wakeBatch {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take swaps the queued copies for spare (emptied), and returns them.
+func (s *Sender) take(spare []captured) []captured {
+	s.mu.Lock()
+	got := s.queued
+	s.queued = spare[:0]
+	s.mu.Unlock()
+	return got
 }
 
 // SIPTraceRead is sipgo's tracer hook for a message read.
@@ -279,8 +297,9 @@ func (s *Sender) run() {
 			}
 		}
 	}
+	addrs := addrCache{}
 	add := func(c captured) {
-		pkt, err := s.encode(c, &head, &spill[len(held)])
+		pkt, err := s.encode(c, &addrs, &head, &spill[len(held)])
 		if err != nil {
 			s.bufs.Put(c.data)
 			s.failed.Add(1)
@@ -291,15 +310,20 @@ func (s *Sender) run() {
 			flush()
 		}
 	}
+	var taken []captured
 	drain := func() {
+		// What was queued meanwhile is taken on the next round: the
+		// transport goroutines append while this one encodes.
 		for {
-			select {
-			case c := <-s.queue:
-				add(c)
-			default:
+			taken = s.take(taken)
+			if len(taken) == 0 {
 				flush()
 				return
 			}
+			for _, c := range taken {
+				add(c)
+			}
+			clear(taken) // the strings and buffers go with their packets
 		}
 	}
 	tick := time.NewTicker(s.flush)
@@ -392,13 +416,13 @@ func (t *tcpWriter) close() {
 // written into the room before the message (scratch holds it first), or
 // head and message into spill when the head does not fit. The packet is
 // valid until c.data or spill is reused.
-func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
+func (s *Sender) encode(c captured, addrs *addrCache, scratch, spill *[]byte) ([]byte, error) {
 	buf := *c.data
 	msg := buf[headRoom:]
 	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
 	sipmsg.MaskSDESKeys(msg)
 	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-		Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst)}
+		Src: addrs.get(c.src), Dst: addrs.get(c.dst)}
 	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
 	*scratch = head
 	if err != nil {
@@ -410,6 +434,28 @@ func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
 	}
 	*spill = append(append((*spill)[:0], head...), msg...)
 	return *spill, nil
+}
+
+// addrCache is the sender's parsed addresses by their strings: a switch
+// talks to a few addresses (its listeners, its peers, its lines' phones),
+// each in every message of a call, and a map lookup costs a third of a
+// parse. It is forgotten once it holds maxAddrs (a switch with more
+// phones parses as before, a miss at a time). The sender's goroutine
+// alone uses it.
+type addrCache map[string]netip.AddrPort
+
+const maxAddrs = 4096
+
+func (a *addrCache) get(s string) netip.AddrPort {
+	if ap, ok := (*a)[s]; ok {
+		return ap
+	}
+	if len(*a) >= maxAddrs {
+		clear(*a)
+	}
+	ap := parseAddrPort(s)
+	(*a)[s] = ap
+	return ap
 }
 
 // parseAddrPort reads sipgo's address strings; an unparseable one (a

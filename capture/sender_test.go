@@ -57,7 +57,7 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 // A queue that is full drops the copy and returns at once: capture never
 // holds up the SIP transport.
 func TestCaptureNeverBlocks(t *testing.T) {
-	s := &Sender{queue: make(chan captured, 1), now: time.Now}
+	s := &Sender{limit: 1, kick: make(chan struct{}, 1), now: time.Now}
 	s.bufs.New = newBuf
 	done := make(chan struct{})
 	go func() {
@@ -183,12 +183,13 @@ func BenchmarkEncode(b *testing.B) {
 	msg := []byte(benchInvite)
 	data := newBuf().(*[]byte)
 	var head, spill []byte
+	addrs := addrCache{}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
 		*data = append((*data)[:headRoom], msg...)
 		if _, err := s.encode(captured{at: time.Now(), protocol: ProtocolUDP, src: "127.0.0.1:5061", dst: "127.0.0.1:15060", data: data},
-			&head, &spill); err != nil {
+			&addrs, &head, &spill); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -159,6 +159,18 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		// The body runs until the connection closes (RFC 9112 6.3; the
+		// setup the Server-Sent Events recommendation gives), not in
+		// chunks: a chunk of events of the flush interval is one write(2)
+		// to the client's socket, where the chunked encoding made a
+		// large one three (its size line and the first bytes through
+		// the server's 4 KiB buffer, the rest, then its CRLF at Flush),
+		// for every client. The stream was never to be followed by
+		// another request on its connection. HTTP/2 frames it anyway
+		// (and leaves the header out).
+		w.Header().Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
 	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
@@ -183,13 +195,24 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-sub.Wait():
 			chunks, lost := sub.Read()
-			if lost > 0 && !write(fmt.Appendf(buf[:0], "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)) {
-				return
-			}
-			for _, c := range chunks {
-				if b := chunkShown(c, shown, &buf); len(b) > 0 && !write(b) {
-					return
+			var out []byte
+			if len(chunks) == 1 && lost == 0 {
+				// The usual case: one chunk, most often written as the
+				// hub sealed it (no copy).
+				out = chunkShown(chunks[0], shown, &buf)
+			} else {
+				// Behind: the resync and the chunks in one write.
+				out = buf[:0]
+				if lost > 0 {
+					out = fmt.Appendf(out, "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)
 				}
+				for _, c := range chunks {
+					out = appendShown(out, c, shown)
+				}
+				buf = out
+			}
+			if len(out) > 0 && !write(out) {
+				return
 			}
 			if cap(buf) > eventBufferKeep {
 				buf = nil
@@ -220,6 +243,16 @@ func chunkShown(c *engine.LiveChunk, shown func(*records.LiveEvent) bool, buf *[
 		}
 	}
 	*buf = b
+	return b
+}
+
+// appendShown appends what of c the client is shown to b.
+func appendShown(b []byte, c *engine.LiveChunk, shown func(*records.LiveEvent) bool) []byte {
+	for j := range c.Len() {
+		if shown(c.Event(j)) {
+			b = append(b, c.Frame(j)...)
+		}
+	}
 	return b
 }
 

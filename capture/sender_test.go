@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -330,5 +331,55 @@ func TestSenderSendsFullBatchAtOnce(t *testing.T) {
 		if _, _, err := ln.ReadFrom(buf); err != nil {
 			t.Fatalf("packet %d of %d: %v", i+1, wakeBatch, err)
 		}
+	}
+}
+
+// Copies captured from several goroutines while the sender is taking
+// and sending the queue all arrive, each goroutine's in its order: the
+// queue is taken whole and swapped, never losing what was appended
+// meanwhile.
+func TestSenderConcurrentCaptureKeepsEvery(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New("tcp://"+ln.Addr().String(), WithFlush(time.Millisecond), WithQueue(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 4, 5000
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				s.SIPTraceWrite("UDP", "192.0.2.9:5060", "198.51.100.7:5062", []byte(fmt.Sprintf("OPTIONS sip:x SIP/2.0\r\nCall-ID: %d-%d\r\n\r\n", w, i)))
+			}
+		}()
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	next := make([]int, writers)
+	for range writers * each {
+		p := readHEP(t, c)
+		var w, i int
+		if _, err := fmt.Sscanf(p.CorrelationID, "%d-%d", &w, &i); err != nil || w >= writers {
+			t.Fatalf("packet %+v", p)
+		}
+		if i != next[w] {
+			t.Fatalf("writer %d: copy %d arrived where %d was due", w, i, next[w])
+		}
+		next[w]++
+	}
+	for range writers {
+		<-done
+	}
+	s.Close()
+	if st := s.Stats(); st.Sent != writers*each || st.Dropped != 0 || st.Failed != 0 {
+		t.Errorf("stats %+v, want %d sent", st, writers*each)
 	}
 }

@@ -24,8 +24,8 @@
 // to a bounded queue and returns: no parsing, no system call, no lock
 // beyond the queue's, held for the append, no allocation
 // (BenchmarkCapture). One goroutine wakes every flush interval
-// (WithFlush, capture.flush, DefaultFlush 20 ms), or once 128 messages
-// wait, takes all that has gathered at once (a channel took a lock per
+// (WithFlush, capture.flush, DefaultFlush 20 ms), or once a batch waits
+// (128 messages over UDP, 512 over TCP), takes all that has gathered at once (a channel took a lock per
 // message on both sides), masks SDES keys, finds each message's Call-ID,
 // reads its addresses (remembered by their strings: a switch talks to
 // few), writes the HEP head into the room before the

@@ -27,8 +27,8 @@ const maxCaptured = 65_000
 // DefaultFlush is how often the sender wakes to send what has gathered
 // (WithFlush), and sooner when wakeBatch messages wait: waking per message cost the SIP core a goroutine switch
 // per message; waking every few milliseconds sends a batch with a
-// sendmmsg(2) per sendBatch packets and costs the call path a copy and a
-// channel send alone. A capture server sees each message at most this
+// sendmmsg(2) per sendBatch packets and costs the call path a copy and an
+// append to the queue alone. A capture server sees each message at most this
 // late (its timestamp is taken when it was read or written), which is
 // nothing to a call flow looked at afterwards.
 const DefaultFlush = 20 * time.Millisecond
@@ -41,8 +41,16 @@ const (
 )
 
 // wakeBatch is how many queued messages wake the sender before its
-// tick: a batch of UDP's.
-const wakeBatch = sendBatchUDP
+// tick: a batch of its transport's. Over TCP a batch is 512: at 1,000
+// calls a second (17,000 messages) the tick comes first, where waking at
+// 128 cost a wake-up and a write(2) per 7 ms (INFERRED: a burst waits
+// at most a flush interval as any copy does).
+func wakeBatch(network string) int {
+	if network == "tcp" {
+		return sendBatchTCP
+	}
+	return sendBatchUDP
+}
 
 // Over TCP: how long a connection attempt and a batch's write may take,
 // and how long the sender waits before connecting again after a failure
@@ -84,6 +92,7 @@ type Sender struct {
 	mu     sync.Mutex
 	queued []captured
 	limit  int
+	wakeAt int // queued copies that wake the sender (wakeBatch)
 	kick   chan struct{}
 	bufs   sync.Pool
 	stop   chan struct{}
@@ -172,6 +181,7 @@ func New(address string, opts ...Option) (*Sender, error) {
 		}
 	}
 	s.bufs.New = newBuf
+	s.wakeAt = wakeBatch(s.network)
 	for _, o := range opts {
 		o(s)
 	}
@@ -204,7 +214,7 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 	s.mu.Unlock()
 	// A batch's worth waits: the sender need not wait for its tick (and
 	// the copies are still in the CPU's cache).
-	if n+1 == wakeBatch {
+	if n+1 == s.wakeAt {
 		select {
 		case s.kick <- struct{}{}:
 		default:

@@ -322,14 +322,14 @@ func TestSenderSendsFullBatchAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for range wakeBatch {
+	for range wakeBatch("udp") {
 		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
 	}
 	buf := make([]byte, 65536)
-	for i := range wakeBatch {
+	for i := range wakeBatch("udp") {
 		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, _, err := ln.ReadFrom(buf); err != nil {
-			t.Fatalf("packet %d of %d: %v", i+1, wakeBatch, err)
+			t.Fatalf("packet %d of %d: %v", i+1, wakeBatch("udp"), err)
 		}
 	}
 }

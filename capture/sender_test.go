@@ -383,3 +383,32 @@ func TestSenderConcurrentCaptureKeepsEvery(t *testing.T) {
 		t.Errorf("stats %+v, want %d sent", st, writers*each)
 	}
 }
+
+// Over TCP a TCP batch's worth (512) is sent without waiting for the
+// flush interval (here an hour) either.
+func TestSenderTCPSendsFullBatchAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New("tcp://"+ln.Addr().String(), WithFlush(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n := wakeBatch("tcp")
+	for i := range n {
+		s.SIPTraceRead("UDP", "192.0.2.9:5060", "198.51.100.7:5062", fmt.Appendf(nil, "OPTIONS sip:x SIP/2.0\r\nCall-ID: %d\r\n\r\n", i))
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range n {
+		if p := readHEP(t, c); p.CorrelationID != fmt.Sprint(i) {
+			t.Fatalf("packet %d of %d: %+v", i+1, n, p)
+		}
+	}
+}

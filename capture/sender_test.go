@@ -59,7 +59,6 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 // holds up the SIP transport.
 func TestCaptureNeverBlocks(t *testing.T) {
 	s := &Sender{limit: 1, kick: make(chan struct{}, 1), now: time.Now}
-	s.bufs.New = newBuf
 	done := make(chan struct{})
 	go func() {
 		for range 100 {
@@ -182,7 +181,7 @@ func TestSenderLongHead(t *testing.T) {
 func BenchmarkEncode(b *testing.B) {
 	s := &Sender{captureID: 7}
 	msg := []byte(benchInvite)
-	data := newBuf().(*[]byte)
+	data := newBuf()
 	var head, spill []byte
 	addrs := addrCache{}
 	b.ReportAllocs()

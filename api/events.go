@@ -32,7 +32,9 @@ import (
 // event would have, and a call routed and answered within the interval
 // is one event, not three. A client is woken once per chunk and writes it in one
 // write: as it is when it may see every event in it (no copy per
-// client), else the frames it may see. The call path's cost does not grow
+// client), else the frames it may see. Over HTTP/1.x the body is not
+// chunked (Transfer-Encoding: identity): it ends when the connection
+// does, and a chunk is one write(2), not three. The call path's cost does not grow
 // with the clients, and a client's cost is a wake-up and a write per
 // flush interval, not per event.
 //

@@ -32,7 +32,9 @@ import (
 // event would have, and a call routed and answered within the interval
 // is one event, not three. A client is woken once per chunk and writes it in one
 // write: as it is when it may see every event in it (no copy per
-// client), else the frames it may see. The call path's cost does not grow
+// client), else the frames it may see. Over HTTP/1.x the body is not
+// chunked (Transfer-Encoding: identity): it ends when the connection
+// does, and a chunk is one write(2), not three. The call path's cost does not grow
 // with the clients, and a client's cost is a wake-up and a write per
 // flush interval, not per event.
 //
@@ -159,6 +161,18 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		// The body runs until the connection closes (RFC 9112 6.3; the
+		// setup the Server-Sent Events recommendation gives), not in
+		// chunks: a chunk of events of the flush interval is one write(2)
+		// to the client's socket, where the chunked encoding made a
+		// large one three (its size line and the first bytes through
+		// the server's 4 KiB buffer, the rest, then its CRLF at Flush),
+		// for every client. The stream was never to be followed by
+		// another request on its connection. HTTP/2 frames it anyway
+		// (and leaves the header out).
+		w.Header().Set("Transfer-Encoding", "identity")
+	}
 	w.WriteHeader(http.StatusOK)
 	write := func(b []byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
@@ -183,13 +197,24 @@ func (h *EventsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-sub.Wait():
 			chunks, lost := sub.Read()
-			if lost > 0 && !write(fmt.Appendf(buf[:0], "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)) {
-				return
-			}
-			for _, c := range chunks {
-				if b := chunkShown(c, shown, &buf); len(b) > 0 && !write(b) {
-					return
+			var out []byte
+			if len(chunks) == 1 && lost == 0 {
+				// The usual case: one chunk, most often written as the
+				// hub sealed it (no copy).
+				out = chunkShown(chunks[0], shown, &buf)
+			} else {
+				// Behind: the resync and the chunks in one write.
+				out = buf[:0]
+				if lost > 0 {
+					out = fmt.Appendf(out, "event: %s\ndata: {\"lost\":%d}\n\n", EventResync, lost)
 				}
+				for _, c := range chunks {
+					out = appendShown(out, c, shown)
+				}
+				buf = out
+			}
+			if len(out) > 0 && !write(out) {
+				return
 			}
 			if cap(buf) > eventBufferKeep {
 				buf = nil
@@ -220,6 +245,16 @@ func chunkShown(c *engine.LiveChunk, shown func(*records.LiveEvent) bool, buf *[
 		}
 	}
 	*buf = b
+	return b
+}
+
+// appendShown appends what of c the client is shown to b.
+func appendShown(b []byte, c *engine.LiveChunk, shown func(*records.LiveEvent) bool) []byte {
+	for j := range c.Len() {
+		if shown(c.Event(j)) {
+			b = append(b, c.Frame(j)...)
+		}
+	}
 	return b
 }
 

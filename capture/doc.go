@@ -20,12 +20,15 @@
 // # Never on the call path's critical section
 //
 // The SIP transport hands each message to Sender.Capture, which copies
-// it into a pooled buffer behind room for the packet's head, queues it
-// in a bounded channel and returns: no parsing, no system call, no lock
-// beyond the channel send, no allocation (BenchmarkCapture). One
-// goroutine wakes every flush interval (WithFlush, capture.flush,
-// DefaultFlush 20 ms), or once 128 messages wait, takes what has gathered, masks SDES keys, finds
-// each message's Call-ID, writes the HEP head into the room before the
+// it into a pooled buffer behind room for the packet's head, appends it
+// to a bounded queue and returns: no parsing, no system call, no lock
+// beyond the queue's, held for the append, no allocation
+// (BenchmarkCapture). One goroutine wakes every flush interval
+// (WithFlush, capture.flush, DefaultFlush 20 ms), or once a batch waits
+// (128 messages over UDP, 512 over TCP), takes all that has gathered at once (a channel took a lock per
+// message on both sides), masks SDES keys, finds each message's Call-ID,
+// reads its addresses (remembered by their strings: a switch talks to
+// few), writes the HEP head into the room before the
 // copy (the message is not copied again; BenchmarkEncode) and sends the
 // lot: over UDP a datagram a packet, with a sendmmsg(2) per 128 packets
 // (internal/udpbatch) on a connected socket; over TCP (tcp://host:port)

@@ -27,8 +27,8 @@ const maxCaptured = 65_000
 // DefaultFlush is how often the sender wakes to send what has gathered
 // (WithFlush), and sooner when wakeBatch messages wait: waking per message cost the SIP core a goroutine switch
 // per message; waking every few milliseconds sends a batch with a
-// sendmmsg(2) per sendBatch packets and costs the call path a copy and a
-// channel send alone. A capture server sees each message at most this
+// sendmmsg(2) per sendBatch packets and costs the call path a copy and an
+// append to the queue alone. A capture server sees each message at most this
 // late (its timestamp is taken when it was read or written), which is
 // nothing to a call flow looked at afterwards.
 const DefaultFlush = 20 * time.Millisecond
@@ -41,8 +41,16 @@ const (
 )
 
 // wakeBatch is how many queued messages wake the sender before its
-// tick: a batch of UDP's.
-const wakeBatch = sendBatchUDP
+// tick: a batch of its transport's. Over TCP a batch is 512: at 1,000
+// calls a second (17,000 messages) the tick comes first, where waking at
+// 128 cost a wake-up and a write(2) per 7 ms (INFERRED: a burst waits
+// at most a flush interval as any copy does).
+func wakeBatch(network string) int {
+	if network == "tcp" {
+		return sendBatchTCP
+	}
+	return sendBatchUDP
+}
 
 // Over TCP: how long a connection attempt and a batch's write may take,
 // and how long the sender waits before connecting again after a failure
@@ -76,11 +84,24 @@ type Sender struct {
 	minRedial time.Duration
 
 	flush time.Duration
-	queue chan captured
-	kick  chan struct{}
-	bufs  sync.Pool
-	stop  chan struct{}
-	done  chan struct{}
+	// queued is what Capture has copied and the sender not yet taken, at
+	// most limit; the sender takes it all at once (swapping in spare, its
+	// last batch's emptied slice). A lock held for an append, where a
+	// channel took a lock per message on each side and the transport
+	// goroutines contended with the sender for it.
+	mu     sync.Mutex
+	queued []captured
+	limit  int
+	wakeAt int // queued copies that wake the sender (wakeBatch)
+	// free are buffers the sender has sent from, for Capture's next
+	// copies (under mu, at most maxFree). A sync.Pool kept them per P:
+	// put back by the sender's goroutine and taken by the transports'
+	// on the other core, every take missed its own P's and went to
+	// steal (half of Capture's time in a load test's profile).
+	free []*[]byte
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
 
 	sent, dropped, failed atomic.Uint64
 }
@@ -107,7 +128,7 @@ func WithAuthKey(key string) Option { return func(s *Sender) { s.authKey = key }
 func WithQueue(n int) Option {
 	return func(s *Sender) {
 		if n > 0 {
-			s.queue = make(chan captured, n)
+			s.limit = n
 		}
 	}
 }
@@ -144,7 +165,7 @@ type Stats struct {
 // is none, packets count as failed.
 func New(address string, opts ...Option) (*Sender, error) {
 	s := &Sender{network: "udp", address: address, log: slog.New(slog.DiscardHandler), now: time.Now, flush: DefaultFlush,
-		minRedial: minRedial, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		minRedial: minRedial, limit: DefaultQueue, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if rest, ok := strings.CutPrefix(address, "tcp://"); ok {
 		s.network, s.address = "tcp", rest
 	} else if rest, ok := strings.CutPrefix(address, "udp://"); ok {
@@ -164,12 +185,9 @@ func New(address string, opts ...Option) (*Sender, error) {
 			return nil, fmt.Errorf("capture: socket for %s: %w", address, err)
 		}
 	}
-	s.bufs.New = newBuf
+	s.wakeAt = wakeBatch(s.network)
 	for _, o := range opts {
 		o(s)
-	}
-	if s.queue == nil {
-		s.queue = make(chan captured, DefaultQueue)
 	}
 	go s.run()
 	return s, nil
@@ -181,26 +199,71 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 	if len(msg) > maxCaptured {
 		msg = msg[:maxCaptured]
 	}
-	buf := s.bufs.Get().(*[]byte)
+	s.mu.Lock()
+	if len(s.queued) >= s.limit {
+		s.mu.Unlock()
+		s.dropped.Add(1)
+		return
+	}
+	var buf *[]byte
+	if k := len(s.free) - 1; k >= 0 {
+		buf = s.free[k]
+		s.free[k] = nil
+		s.free = s.free[:k]
+	}
+	s.mu.Unlock()
+	if buf == nil {
+		buf = newBuf()
+	}
+	// Copied outside the lock: the transports do not wait on each
+	// other's copies.
 	*buf = append((*buf)[:headRoom], msg...)
 	protocol := uint8(ProtocolTCP)
 	if transport == "UDP" || transport == "udp" {
 		protocol = ProtocolUDP
 	}
-	select {
-	case s.queue <- captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}:
-		// A batch's worth waits: the sender need not wait for its tick
-		// (and the copies are still in the CPU's cache).
-		if len(s.queue) == wakeBatch {
-			select {
-			case s.kick <- struct{}{}:
-			default:
-			}
-		}
-	default:
-		s.bufs.Put(buf)
+	c := captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}
+	s.mu.Lock()
+	n := len(s.queued)
+	if n >= s.limit {
+		// Filled meanwhile.
+		s.mu.Unlock()
+		s.release(buf)
 		s.dropped.Add(1)
+		return
 	}
+	s.queued = append(s.queued, c)
+	s.mu.Unlock()
+	// A batch's worth waits: the sender need not wait for its tick (and
+	// the copies are still in the CPU's cache).
+	if n+1 == s.wakeAt {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// release gives buffers back for Capture's copies; past maxFree they are
+// left to the garbage collector (a burst's buffers are not kept).
+func (s *Sender) release(bufs ...*[]byte) {
+	s.mu.Lock()
+	n := min(len(bufs), maxFree-len(s.free))
+	s.free = append(s.free, bufs[:max(n, 0)]...)
+	s.mu.Unlock()
+}
+
+// maxFree bounds the buffers kept for copies: a second of a busy
+// switch's messages at 20 ms a flush is some 400 in flight.
+const maxFree = 1024
+
+// take swaps the queued copies for spare (emptied), and returns them.
+func (s *Sender) take(spare []captured) []captured {
+	s.mu.Lock()
+	got := s.queued
+	s.queued = spare[:0]
+	s.mu.Unlock()
+	return got
 }
 
 // SIPTraceRead is sipgo's tracer hook for a message read.
@@ -228,7 +291,7 @@ func (s *Sender) Close() error {
 	return nil
 }
 
-func newBuf() any { b := make([]byte, headRoom, headRoom+2048); return &b }
+func newBuf() *[]byte { b := make([]byte, headRoom, headRoom+2048); return &b }
 
 // batchWriter sends a batch of packets over the sender's transport.
 type batchWriter interface {
@@ -265,9 +328,7 @@ func (s *Sender) run() {
 			return
 		}
 		failed, err := w.send()
-		for _, b := range held {
-			s.bufs.Put(b)
-		}
+		s.release(held...)
 		clear(held)
 		held = held[:0]
 		s.sent.Add(uint64(n - failed))
@@ -279,10 +340,11 @@ func (s *Sender) run() {
 			}
 		}
 	}
+	addrs := addrCache{}
 	add := func(c captured) {
-		pkt, err := s.encode(c, &head, &spill[len(held)])
+		pkt, err := s.encode(c, &addrs, &head, &spill[len(held)])
 		if err != nil {
-			s.bufs.Put(c.data)
+			s.release(c.data)
 			s.failed.Add(1)
 			return
 		}
@@ -291,15 +353,20 @@ func (s *Sender) run() {
 			flush()
 		}
 	}
+	var taken []captured
 	drain := func() {
+		// What was queued meanwhile is taken on the next round: the
+		// transport goroutines append while this one encodes.
 		for {
-			select {
-			case c := <-s.queue:
-				add(c)
-			default:
+			taken = s.take(taken)
+			if len(taken) == 0 {
 				flush()
 				return
 			}
+			for _, c := range taken {
+				add(c)
+			}
+			clear(taken) // the strings and buffers go with their packets
 		}
 	}
 	tick := time.NewTicker(s.flush)
@@ -392,13 +459,13 @@ func (t *tcpWriter) close() {
 // written into the room before the message (scratch holds it first), or
 // head and message into spill when the head does not fit. The packet is
 // valid until c.data or spill is reused.
-func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
+func (s *Sender) encode(c captured, addrs *addrCache, scratch, spill *[]byte) ([]byte, error) {
 	buf := *c.data
 	msg := buf[headRoom:]
 	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
 	sipmsg.MaskSDESKeys(msg)
 	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-		Src: parseAddrPort(c.src), Dst: parseAddrPort(c.dst)}
+		Src: addrs.get(c.src), Dst: addrs.get(c.dst)}
 	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
 	*scratch = head
 	if err != nil {
@@ -410,6 +477,28 @@ func (s *Sender) encode(c captured, scratch, spill *[]byte) ([]byte, error) {
 	}
 	*spill = append(append((*spill)[:0], head...), msg...)
 	return *spill, nil
+}
+
+// addrCache is the sender's parsed addresses by their strings: a switch
+// talks to a few addresses (its listeners, its peers, its lines' phones),
+// each in every message of a call, and a map lookup costs a third of a
+// parse. It is forgotten once it holds maxAddrs (a switch with more
+// phones parses as before, a miss at a time). The sender's goroutine
+// alone uses it.
+type addrCache map[string]netip.AddrPort
+
+const maxAddrs = 4096
+
+func (a *addrCache) get(s string) netip.AddrPort {
+	if ap, ok := (*a)[s]; ok {
+		return ap
+	}
+	if len(*a) >= maxAddrs {
+		clear(*a)
+	}
+	ap := parseAddrPort(s)
+	(*a)[s] = ap
+	return ap
 }
 
 // parseAddrPort reads sipgo's address strings; an unparseable one (a

@@ -245,11 +245,7 @@ func (c *call) lateAnswer() ([]byte, error) {
 // ackWithBody ACKs a leg's 2xx carrying body (the answer to an offer the
 // 2xx made).
 func ackWithBody(ctx context.Context, l *leg, body []byte) error {
-	target := l.dlg.Invite().Recipient
-	if ct := l.dlg.Answer().Contact(); ct != nil {
-		target = ct.Address
-	}
-	ack := sip.NewRequest(sip.ACK, *target.Clone())
+	ack := sip.NewRequest(sip.ACK, calleeTarget(l.dlg))
 	if len(body) > 0 {
 		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		ack.SetBody(body)

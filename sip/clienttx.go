@@ -2,11 +2,13 @@ package sip
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // Client transactions on UDP that the read loop keeps: the requests a
@@ -264,11 +266,8 @@ func failureAck(invite *sip.Request, res *sip.Response) []byte {
 func inviteTxRequest(invite *sip.Request, method sip.RequestMethod, to *sip.ToHeader) *sip.Request {
 	r := sip.NewRequest(method, invite.Recipient)
 	r.AppendHeader(invite.Via())
-	for _, h := range invite.Headers() {
-		// Not GetHeaders, which lowers every name (an allocation each).
-		if equalHeaderName(h.Name(), "Route") {
-			r.AppendHeader(h)
-		}
+	for _, h := range sipmsg.Headers(invite, "Route") {
+		r.AppendHeader(h)
 	}
 	r.AppendHeader(invite.From())
 	if to != nil {
@@ -280,11 +279,6 @@ func inviteTxRequest(invite *sip.Request, method sip.RequestMethod, to *sip.ToHe
 	r.AppendHeader(&mf)
 	r.SetBody(nil)
 	return r
-}
-
-// equalHeaderName compares header names as SIP does, without case.
-func equalHeaderName(name, want string) bool {
-	return len(name) == len(want) && bytes.EqualFold([]byte(name), []byte(want))
 }
 
 // marshalRequest is req as it goes on the wire.
@@ -309,12 +303,19 @@ func (tx *clientTx) proceeding() bool {
 	return tx.state == clientProceeding
 }
 
-// finalAnswer is the final answer, once done is closed; nil when the
-// transaction ended without one (err says why).
+// errNoFinalAnswer: a client transaction ended without a final answer
+// (joined with why: ErrTransactionTimeout, ErrTransactionTerminated).
+var errNoFinalAnswer = errors.New("transaction terminated")
+
+// finalAnswer is the final answer, once done is closed; nil and
+// errNoFinalAnswer, with why, when the transaction ended without one.
 func (tx *clientTx) finalAnswer() (*sip.Response, error) {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	return tx.final, tx.err
+	if tx.final == nil {
+		return nil, errors.Join(errNoFinalAnswer, tx.err)
+	}
+	return tx.final, nil
 }
 
 // terminate ends a transaction its user no longer waits on (a leg

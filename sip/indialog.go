@@ -210,13 +210,11 @@ func (s *Server) handleInDialog(req *sip.Request, tx sip.ServerTransaction) {
 // Contact from its answer (else the B-leg Request-URI) or the caller's
 // Contact.
 func (c *call) remoteTarget(b *leg, toA bool) sip.Uri {
-	var target sip.Uri
 	if !toA {
-		target = b.dlg.Invite().Recipient
-		if ct := b.dlg.Answer().Contact(); ct != nil {
-			target = ct.Address
-		}
-	} else if ct := c.a.InviteRequest.Contact(); ct != nil {
+		return calleeTarget(b.dlg)
+	}
+	var target sip.Uri
+	if ct := c.a.InviteRequest.Contact(); ct != nil {
 		target = ct.Address
 	}
 	return *target.Clone()

@@ -382,12 +382,8 @@ func (l *leg) waitAnswer() (err error) {
 		// transaction ended (strayResponse).
 		req := l.dlg.Invite()
 		refusal := refusedInvite{uri: req.Recipient.String()}
-		for _, h := range req.Headers() {
-			// EqualFold: sipgo's GetHeaders lowers every header name it
-			// passes, allocating for most (see findHeader).
-			if strings.EqualFold(h.Name(), "Route") {
-				refusal.routes = append(refusal.routes, h.Value())
-			}
+		for _, h := range sipmsg.Headers(req, "Route") {
+			refusal.routes = append(refusal.routes, h.Value())
 		}
 		l.c.s.refused.note(res, refusal, l.c.s.cfg.now())
 	}

@@ -43,6 +43,16 @@ type calleeDialog interface {
 	Answer() *sip.Response
 }
 
+// calleeTarget is where requests within d go (RFC 3261 12.2.1.1): the
+// callee's Contact from its answer, else the INVITE's Request-URI; a
+// copy, for a request of its own.
+func calleeTarget(d calleeDialog) sip.Uri {
+	if ct := d.Answer().Contact(); ct != nil {
+		return *ct.Address.Clone()
+	}
+	return *d.Invite().Recipient.Clone()
+}
+
 // sipgoDialog is a dialog kept by sipgo.
 type sipgoDialog struct{ *sipgo.DialogClientSession }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 )
 
 // udpDialog is a leg's dialog over the UDP listener the read loop serves,
@@ -110,8 +111,8 @@ func (d *udpDialog) WaitAnswer(ctx context.Context, opts sipgo.AnswerOptions) er
 			case r = <-tx.provisional: // those before the final one first
 			default:
 				final, err := tx.finalAnswer()
-				if final == nil {
-					return errors.Join(errors.New("transaction terminated"), err)
+				if err != nil {
+					return err
 				}
 				r = final
 			}
@@ -218,8 +219,8 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 			d.answer = r
 		case <-tx.done:
 			final, err := tx.finalAnswer()
-			if final == nil {
-				return errors.Join(errors.New("transaction terminated"), err)
+			if err != nil {
+				return err
 			}
 			d.answer = final
 			return fmt.Errorf("non provisional response received during CANCEL. resp=%s", final.StartLine())
@@ -231,7 +232,7 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 	}
 	<-ctt.done
 	res, err := ctt.finalAnswer()
-	if res == nil {
+	if err != nil {
 		return err
 	}
 	if res.StatusCode != 200 {
@@ -244,7 +245,7 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 		case <-tx.provisional:
 		case <-tx.done:
 			final, err := tx.finalAnswer()
-			if final == nil {
+			if err != nil {
 				return err
 			}
 			d.answer = final
@@ -257,7 +258,7 @@ func (d *udpDialog) cancelInvite(ctx context.Context, tx *clientTx) error {
 
 // Ack ACKs the 2xx (RFC 3261 13.2.2.4).
 func (d *udpDialog) Ack(ctx context.Context) error {
-	return d.WriteAck(ctx, sip.NewRequest(sip.ACK, d.remoteTarget()))
+	return d.WriteAck(ctx, sip.NewRequest(sip.ACK, calleeTarget(d)))
 }
 
 // WriteAck sends ack, completed from the dialog, and keeps it to send
@@ -274,15 +275,6 @@ func (d *udpDialog) WriteAck(ctx context.Context, ack *sip.Request) error {
 	}
 	d.state.Store(int32(sip.DialogStateConfirmed))
 	return nil
-}
-
-// remoteTarget is where requests within the dialog go: the callee's
-// Contact, else the INVITE's Request-URI.
-func (d *udpDialog) remoteTarget() sip.Uri {
-	if ct := d.answer.Contact(); ct != nil {
-		return *ct.Address.Clone()
-	}
-	return *d.invite.Recipient.Clone()
 }
 
 // prepare completes req within the dialog as sipgo's buildReq does (RFC
@@ -318,13 +310,7 @@ func (d *udpDialog) prepare(ctx context.Context, req *sip.Request) (netip.AddrPo
 		cseq.SeqNo = d.cseq.Add(1)
 	}
 	dest := ""
-	var routes []sip.Header
-	for _, h := range d.answer.Headers() {
-		if equalHeaderName(h.Name(), "Record-Route") {
-			routes = append(routes, h)
-		}
-	}
-	if len(routes) > 0 {
+	if routes := sipmsg.Headers(d.answer, "Record-Route"); len(routes) > 0 {
 		for i := len(routes) - 1; i >= 0; i-- {
 			req.AppendHeader(sip.NewHeader("Route", routes[i].Value()))
 		}
@@ -395,7 +381,7 @@ func (d *udpDialog) Bye(ctx context.Context) error {
 	case st != sip.DialogStateConfirmed && !(d.answer.IsProvisional() && d.answer.StatusCode != 100):
 		return errors.New("bye: dialog neither confirmed nor early")
 	}
-	res, err := d.Do(ctx, sip.NewRequest(sip.BYE, d.remoteTarget()))
+	res, err := d.Do(ctx, sip.NewRequest(sip.BYE, calleeTarget(d)))
 	if err != nil {
 		return err
 	}
@@ -435,11 +421,7 @@ func (d *udpDialog) Do(ctx context.Context, req *sip.Request) (*sip.Response, er
 		select {
 		case <-tx.provisional:
 		case <-tx.done:
-			res, err := tx.finalAnswer()
-			if res == nil {
-				return nil, err
-			}
-			return res, nil
+			return tx.finalAnswer()
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

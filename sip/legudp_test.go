@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipswitch/sipswitch/routing"
+	"github.com/sipswitch/sipswitch/sip/sipmsg"
 	"github.com/sipswitch/sipswitch/sip/siptest"
 )
 
@@ -281,8 +282,6 @@ func FuzzReadLoopResponse(f *testing.F) {
 		}
 		sip.DialogIDFromResponse(res)
 		res.Contact()
-		for _, h := range res.Headers() {
-			equalHeaderName(h.Name(), "Record-Route")
-		}
+		sipmsg.Headers(res, "Record-Route")
 	})
 }

@@ -18,6 +18,18 @@ func Header(m interface{ Headers() []sip.Header }, name string) sip.Header {
 	return nil
 }
 
+// Headers are the headers called name (case-insensitive), in order: a
+// Route or Record-Route set.
+func Headers(m interface{ Headers() []sip.Header }, name string) []sip.Header {
+	var hs []sip.Header
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
 // HeaderValue is the value of the first header called name, "" when
 // there is none.
 func HeaderValue(m interface{ Headers() []sip.Header }, name string) string {

@@ -18,6 +18,20 @@ func TestHeaderIgnoresCase(t *testing.T) {
 	}
 }
 
+func TestHeadersAllByNameInOrder(t *testing.T) {
+	req := sip.NewRequest(sip.INVITE, sip.Uri{User: "1001", Host: "192.0.2.1"})
+	req.AppendHeader(sip.NewHeader("Route", "<sip:a;lr>"))
+	req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/UDP 192.0.2.2"))
+	req.AppendHeader(sip.NewHeader("route", "<sip:b;lr>"))
+	hs := Headers(req, "Route")
+	if len(hs) != 2 || hs[0].Value() != "<sip:a;lr>" || hs[1].Value() != "<sip:b;lr>" {
+		t.Fatalf("Headers(Route) = %v, want both, in order", hs)
+	}
+	if hs := Headers(req, "Record-Route"); hs != nil {
+		t.Fatalf("Headers(Record-Route) = %v, want none", hs)
+	}
+}
+
 func TestListHas(t *testing.T) {
 	for _, c := range []struct {
 		v, tok string

@@ -47,43 +47,6 @@ import (
 // answer is taken by its branch alone (17.1.3) without regard to its
 // source, since nobody who has not seen the request can name it.
 
-// clientTxs are the client transactions the read loop keeps, by branch.
-type clientTxs struct {
-	mu sync.Mutex
-	m  map[string]*clientTx
-}
-
-// get is the transaction whose branch is branch, as read from a datagram
-// (the map lookup with string(branch) does not copy it).
-func (t *clientTxs) get(branch []byte) *clientTx {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[string(branch)]
-}
-
-func (t *clientTxs) add(tx *clientTx) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[string]*clientTx)
-	}
-	t.m[tx.branch] = tx
-}
-
-func (t *clientTxs) remove(tx *clientTx) {
-	t.mu.Lock()
-	if t.m[tx.branch] == tx {
-		delete(t.m, tx.branch)
-	}
-	t.mu.Unlock()
-}
-
-func (t *clientTxs) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
-}
-
 // clientTx states.
 const (
 	clientCalling    = iota // sent, nothing heard
@@ -125,9 +88,9 @@ type clientTx struct {
 // (newVia), to to through c and keeps its transaction.
 func sendClientTx(c *readConn, table *clientTxs, req *sip.Request, to netip.AddrPort) (*clientTx, error) {
 	tx := newClientTx(c, table, req, to)
-	table.add(tx)
+	table.add(tx.branch, tx)
 	if err := tx.start(); err != nil {
-		table.remove(tx)
+		table.remove(tx.branch, tx)
 		return nil, err
 	}
 	return tx, nil
@@ -362,7 +325,7 @@ func (tx *clientTx) endLocked(err error) func() {
 		tx.timer.Stop()
 	}
 	tx.closeDoneLocked()
-	tx.table.remove(tx)
+	tx.table.remove(tx.branch, tx)
 	cancel := tx.cancel
 	tx.cancel = nil
 	if cancel == nil {
@@ -405,7 +368,7 @@ func (s *Server) takeResponse(c *readConn, msg []byte, from netip.AddrPort) bool
 	if branch == nil {
 		return false
 	}
-	tx := s.clientTxs.get(branch)
+	tx := clientTxByBranch(&s.clientTxs, branch)
 	if tx == nil {
 		return false
 	}

@@ -50,47 +50,11 @@ import (
 // source keeps a stranger from cancelling someone else's call by
 // guessing its branch.
 
-// inviteTxs are the INVITE transactions the read loop keeps.
-type inviteTxs struct {
-	mu sync.Mutex
-	m  map[readTxKey]*inviteTx
-}
-
 // readTxKey names a transaction kept by the read loop: where its request
 // came from and its top Via's branch.
 type readTxKey struct {
 	from   netip.AddrPort
 	branch string
-}
-
-func (t *inviteTxs) get(k readTxKey) *inviteTx {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[k]
-}
-
-// add keeps tx.
-func (t *inviteTxs) add(tx *inviteTx) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = make(map[readTxKey]*inviteTx)
-	}
-	t.m[tx.key] = tx
-}
-
-func (t *inviteTxs) remove(tx *inviteTx) {
-	t.mu.Lock()
-	if t.m[tx.key] == tx {
-		delete(t.m, tx.key)
-	}
-	t.mu.Unlock()
-}
-
-func (t *inviteTxs) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
 }
 
 // inviteTx states.
@@ -149,7 +113,7 @@ func (s *Server) takeInvite(c *readConn, req *sip.Request, from netip.AddrPort, 
 	req.SetTransport("UDP")
 	req.SetSource(from.String())
 	tx := &inviteTx{conn: c, table: &s.invites, key: key, origin: req, arrived: arrived, done: make(chan struct{}), acks: make(chan *sip.Request, 1)}
-	s.invites.add(tx) // the read loop is the only one adding
+	s.invites.add(key, tx) // the read loop is the only one adding
 	tx.mu.Lock()
 	tx.trying = time.AfterFunc(sip.Timer_1xx, tx.sendTrying)
 	tx.mu.Unlock()
@@ -262,7 +226,7 @@ func (tx *inviteTx) answerLocked(res *sip.Response, b []byte) (bool, error) {
 		switch tx.state {
 		case inviteProceeding:
 			tx.state, tx.acceptedAt = inviteAccepted, time.Now()
-			tx.table.remove(tx)
+			tx.table.remove(tx.key, tx)
 		case inviteAccepted:
 			// The handler's retransmission (WriteResponse, until the ACK):
 			// for Timer L's 64*T1 (RFC 6026 8.7), after which the handler
@@ -403,7 +367,7 @@ func (tx *inviteTx) endLocked(err error) ([]sip.FnTxTerminate, error) {
 	close(tx.done)
 	fns := tx.onTerm
 	tx.onTerm, tx.onCancel = nil, nil
-	tx.table.remove(tx)
+	tx.table.remove(tx.key, tx)
 	return fns, tx.err
 }
 

@@ -48,7 +48,7 @@ func newInviteTxFixture(t *testing.T, branch string) *inviteTxFixture {
 	req := m.(*sip.Request)
 	req.SetSource(from.String())
 	tx := &inviteTx{conn: c, table: &s.invites, key: readTxKey{from, branch}, origin: req, done: make(chan struct{}), acks: make(chan *sip.Request, 1)}
-	s.invites.add(tx)
+	s.invites.add(tx.key, tx)
 	return &inviteTxFixture{t: t, s: s, c: c, phone: phone, invite: req, tx: tx}
 }
 

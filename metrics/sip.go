@@ -38,10 +38,10 @@ type sipCollector struct {
 	stats func() sip.Stats
 	calls *routing.CallControl
 
-	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, shed, statelessChallenges, readLoop, readLoopAnswers, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
-	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency, completed, talk, sdesRefused                                                                                                                            *prometheus.Desc
-	mwiSubs, mwiNotifies, mwiForged, mwiDropped                                                                                                                                                                                       *prometheus.Desc
-	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                                                                                    *prometheus.Desc
+	calls_, failed, failovers, active, regs, authFail, blocked, rejected, overload, shed, statelessChallenges, readLoop, readLoopAnswers, readLoopReads, readLoopDatagrams, sessionLost, unregAlerts, addrAlerts, unreachable, floodDropped, floodBlocks, floodTrickled *prometheus.Desc
+	forwarded, unparseable, relayed, mediaTimeouts, inviteRetrans, emergency, completed, talk, sdesRefused                                                                                                                                                              *prometheus.Desc
+	mwiSubs, mwiNotifies, mwiForged, mwiDropped                                                                                                                                                                                                                         *prometheus.Desc
+	peerActive, peerLimit, phoneActive, phoneLimit                                                                                                                                                                                                                      *prometheus.Desc
 }
 
 // RegisterSIP exports the SIP core's counters and the active calls per
@@ -82,6 +82,8 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 		statelessChallenges: d("sipswitch_sip_stateless_challenges_total", "407s to new INVITEs sent by the UDP read loop without a transaction (retransmissions answered included)."),
 		readLoop:            d("sipswitch_sip_read_loop_requests_total", "New INVITEs, CANCELs and in-dialog ACKs and BYEs the UDP read loop handed to the call without a transaction of sipgo's."),
 		readLoopAnswers:     d("sipswitch_sip_read_loop_responses_total", "Answers to B-legs' requests the UDP read loop handed to the switch's own client transactions, not sipgo's."),
+		readLoopReads:       d("sipswitch_sip_read_loop_reads_total", "Reads (recvmmsg system calls) by which the UDP read loops got datagrams."),
+		readLoopDatagrams:   d("sipswitch_sip_read_loop_datagrams_total", "Datagrams the UDP read loops read: over sipswitch_sip_read_loop_reads_total, how many a read got."),
 		sessionLost:         d("sipswitch_sip_session_timeouts_total", "Answered calls ended because a leg's session timer expired or a refresh failed (RFC 4028)."),
 		unregAlerts:         d("sipswitch_sip_unregistered_alerts_total", "Lines expected to be registered (expect_registered 1 or 2) whose last registration lapsed or was removed."),
 		addrAlerts:          d("sipswitch_sip_address_change_alerts_total", "Lines with expect_registered 2 that registered from a new IP address."),
@@ -93,7 +95,7 @@ func (m *Metrics) RegisterSIP(stats func() sip.Stats, calls *routing.CallControl
 }
 
 func (c *sipCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.shed, c.statelessChallenges, c.readLoop, c.readLoopAnswers, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.completed, c.talk, c.sdesRefused, c.mwiSubs, c.mwiNotifies, c.mwiForged, c.mwiDropped, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
+	for _, d := range []*prometheus.Desc{c.calls_, c.failed, c.failovers, c.active, c.regs, c.authFail, c.blocked, c.rejected, c.overload, c.shed, c.statelessChallenges, c.readLoop, c.readLoopAnswers, c.readLoopReads, c.readLoopDatagrams, c.sessionLost, c.unregAlerts, c.addrAlerts, c.unreachable, c.floodDropped, c.floodBlocks, c.floodTrickled, c.forwarded, c.unparseable, c.inviteRetrans, c.relayed, c.emergency, c.mediaTimeouts, c.completed, c.talk, c.sdesRefused, c.mwiSubs, c.mwiNotifies, c.mwiForged, c.mwiDropped, c.peerActive, c.peerLimit, c.phoneActive, c.phoneLimit} {
 		ch <- d
 	}
 }
@@ -143,6 +145,8 @@ func (c *sipCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.statelessChallenges, s.StatelessChallenges)
 	counter(c.readLoop, s.ReadLoopRequests)
 	counter(c.readLoopAnswers, s.ReadLoopResponses)
+	counter(c.readLoopReads, s.ReadLoopReads)
+	counter(c.readLoopDatagrams, s.ReadLoopDatagrams)
 	counter(c.sessionLost, s.SessionTimeouts)
 	counter(c.unregAlerts, s.UnregisteredAlerts)
 	counter(c.addrAlerts, s.AddressChangeAlerts)

@@ -47,6 +47,10 @@ type Stats struct {
 	// ReadLoopResponses counts the answers to B-legs' requests the UDP
 	// read loop handed to their client transactions (clienttx.go).
 	ReadLoopResponses uint64
+	// ReadLoopReads and ReadLoopDatagrams count the UDP read loops' reads
+	// (recvmmsg calls that got something) and the datagrams they got: their
+	// ratio is how many queued while the loop worked (readconn.go).
+	ReadLoopReads, ReadLoopDatagrams uint64
 	// SessionTimeouts counts answered calls ended because a leg's session
 	// timer expired or a refresh of ours failed (RFC 4028): a leg vanished.
 	SessionTimeouts uint64
@@ -119,6 +123,7 @@ type counters struct {
 	recordings, recordFailures                            atomic.Uint64
 	callsCompleted, talkMillis                            atomic.Uint64
 	wsRefused, readLoopRequests, readLoopResponses        atomic.Uint64
+	readLoopReads, readLoopDatagrams                      atomic.Uint64
 	sdesRefused                                           atomic.Uint64
 }
 
@@ -151,6 +156,8 @@ func (s *Server) Stats() Stats {
 		StatelessChallenges: c.statelessChallenges.Load(),
 		ReadLoopRequests:    c.readLoopRequests.Load(),
 		ReadLoopResponses:   c.readLoopResponses.Load(),
+		ReadLoopReads:       c.readLoopReads.Load(),
+		ReadLoopDatagrams:   c.readLoopDatagrams.Load(),
 		SessionTimeouts:     c.sessionTimeouts.Load(),
 		UnregisteredAlerts:  reg.UnregisteredAlerts,
 		AddressChangeAlerts: reg.AddressChangeAlerts,

@@ -384,10 +384,13 @@ rtt_report "$WORK"/uac_call_*_rtt.csv
 	awk -F'[{}" ]+' '$1 == "sipswitch_capture_packets_total" && $NF > 0 { c = c sprintf(" %s %d", $3, $NF) }
 		$1 == "sipswitch_live_events_lost_total" && $NF > 0 { l = sprintf("live events lost by stream clients: %d", $NF) }
 		END { if (c != "") print "HEP capture packets:  " c; if (l != "") print l }'
-# The UDP read loops' batches (readconn.go): datagrams a recvmmsg got.
+# The UDP read loops' batches (readconn.go): datagrams a recvmmsg got;
+# Go's processors as runtime.procs left them (internal/procs).
 { curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |
 	awk '$1 == "sipswitch_sip_read_loop_reads_total" { r += $2 } $1 == "sipswitch_sip_read_loop_datagrams_total" { d += $2 }
-		END { if (r > 0) printf "read loop:             %d datagrams in %d reads (%.2f a read)\n", d, r, d / r }'
+		$1 == "sipswitch_runtime_procs" { p = $2 } $1 == "sipswitch_runtime_procs_changes_total" { pc = $2 }
+		END { if (r > 0) printf "read loop:             %d datagrams in %d reads (%.2f a read)\n", d, r, d / r
+			if (p != "") printf "Go processors:         %d at the end, %d changes (runtime.procs)\n", p, pc }'
 # New INVITEs the switch refused 503 to stay within calls.overload_delay
 # (overload shedding); SIPp counts them among the failed calls.
 SHED=$({ curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null || true; } |

@@ -230,6 +230,18 @@ func (st *shedState) refuse(target time.Duration) bool {
 	return rand.Float64() < p
 }
 
+// QueueDelay is how long new INVITEs waited for a core, on average, over
+// the last period the overload controller measured (pieUpdate); 0 when
+// none was measured in the last second, or when shedding
+// (WithOverloadDelay) is off, which measures them. The processors' controller reads it (cmd/sipswitch,
+// internal/procs: a switch whose requests queue needs more cores).
+func (s *Server) QueueDelay() time.Duration {
+	if time.Now().UnixNano()-s.shed.last.Load() > int64(time.Second) {
+		return 0
+	}
+	return time.Duration(s.shed.delay.Load())
+}
+
 // shedInvite says whether a new INVITE (no To tag, not a retransmission)
 // whose handler started at received is refused for overload. It times
 // the wait (DelayQueue) whether shedding is on or not. A UDP INVITE the

@@ -184,6 +184,8 @@ type daemon struct {
 	auditDays atomic.Int64
 	// musicMu serializes hold music loads (recordings.go).
 	musicMu sync.Mutex
+	// procs keeps GOMAXPROCS (runtime.procs, procs.go).
+	procs procsControl
 }
 
 // maxHTTPHeaderBytes bounds an HTTP request's line and headers: what a
@@ -192,6 +194,11 @@ const maxHTTPHeaderBytes = 64 << 10
 
 func (d *daemon) run(ctx context.Context) error {
 	applyRuntime(d.cfg.Runtime, d.log)
+	d.procs.apply(d.cfg.Runtime)
+	defer d.procs.stop()
+	if err := d.procs.register(d.metrics.Registry); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	// sipgo's timers belong to the process: set once, before any SIP user
 	// agent exists.
 	c := d.cfg.Calls
@@ -457,6 +464,7 @@ func (d *daemon) reload(ctx context.Context) {
 	config.ApplyLive(&d.cfg, cfg)
 	d.auditDays.Store(int64(d.cfg.Audit.RetentionDays))
 	applyRuntime(d.cfg.Runtime, d.log)
+	d.procs.apply(d.cfg.Runtime)
 	if l, err := d.cfg.Log.SlogLevel(); err == nil {
 		d.level.Set(l)
 	}
@@ -524,7 +532,8 @@ func writeOptions(group string) []render.WriteOption {
 }
 
 // applyRuntime sets the garbage collector from the runtime section; GOGC
-// and GOMEMLIMIT in the environment win (the runtime applied them).
+// and GOMEMLIMIT in the environment win (the runtime applied them). The
+// processors are procsControl's (procs.go).
 func applyRuntime(r config.RuntimeConfig, log *slog.Logger) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(r.GCPercent)
@@ -539,6 +548,9 @@ func applyRuntime(r config.RuntimeConfig, log *slog.Logger) {
 		debug.SetMemoryLimit(limit)
 	} else {
 		log.Info("GOMEMLIMIT from the environment overrides runtime.memory_limit", "GOMEMLIMIT", os.Getenv("GOMEMLIMIT"))
+	}
+	if os.Getenv("GOMAXPROCS") != "" {
+		log.Info("GOMAXPROCS from the environment overrides runtime.procs", "GOMAXPROCS", os.Getenv("GOMAXPROCS"))
 	}
 }
 
@@ -677,6 +689,7 @@ func (d *daemon) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip: %w", err)
 	}
 	d.live.attach(d.sip)
+	d.procs.watchQueue(d.sip.QueueDelay)
 	if err := d.live.registerMetrics(d.metrics.Registry); err != nil {
 		return err
 	}

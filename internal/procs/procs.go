@@ -26,10 +26,11 @@
 //     waiting for a processor longer than they should) pressing: one
 //     more. The CPU time cannot see a process that waits for a core the
 //     host's other work holds; its queue does;
-//   - busy under one processor fewer, in cores, and no pressure, for Calm intervals in a
-//     row (20: 2 s at 100 ms): one fewer, on trial. The busy measured with
-//     more processors counts the wake-ups that fewer would not pay, so
-//     whether fewer can carry the load is tried, not computed: a load that
+//   - busy under RaiseAt of one processor fewer, and no pressure, for
+//     Calm intervals in a row (20: 2 s at 100 ms): one fewer, on trial —
+//     the load would not raise them again even before the wake-ups that
+//     fewer processors do not pay (a fifth of the busy time at two). Whether
+//     fewer can carry it is still tried, not computed: a load that
 //     raises them again within TrialIntervals (5) after the trial failed
 //     it, and the next trial waits twice as long (up to MaxCalm, 60 s);
 //     a trial that holds resets the wait. A load that sits on a threshold
@@ -190,7 +191,7 @@ func (c *Controller) next(procs int, busy float64, pressed bool, st state) (int,
 	if st.sinceTrial > TrialIntervals {
 		st.need, st.sinceTrial = c.calm, -1 // the trial held
 	}
-	if procs > 1 && busy < p-1 && !pressed {
+	if procs > 1 && busy < c.raiseAt*(p-1) && !pressed {
 		st.calm++
 		if st.calm >= st.need {
 			st.calm, st.sinceTrial, st.avg = 0, 0, busy

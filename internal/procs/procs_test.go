@@ -30,9 +30,9 @@ func TestNextRule(t *testing.T) {
 		{"saturated stops at the most", 3, 4, 2.9, false, steady(2.9), 4, steady(2.9)},
 		{"85% of two, steadily, raises by one", 2, 8, 1.7, false, steady(1.7), 3, steady(1.7)},
 		{"at the most stays", 2, 2, 2, false, steady(2), 2, steady(2)},
-		{"work of one fewer counts calm", 2, 2, 0.9, false, steady(0.9), 2, with(steady(0.9), func(s *state) { s.calm = 1 })},
-		{"work over one fewer is not calm", 2, 2, 1.2, false, with(steady(1.2), func(s *state) { s.calm = 7 }), 2, steady(1.2)},
-		{"calm long enough tries one fewer", 2, 2, 0.9, false, with(steady(0.9), func(s *state) { s.calm = DefaultCalm - 1 }), 1, with(steady(0.9), func(s *state) { s.sinceTrial = 0 })},
+		{"work that fits one fewer counts calm", 2, 2, 0.7, false, steady(0.7), 2, with(steady(0.7), func(s *state) { s.calm = 1 })},
+		{"work that would raise one fewer is not calm", 2, 2, 0.9, false, with(steady(0.9), func(s *state) { s.calm = 7 }), 2, steady(0.9)},
+		{"calm long enough tries one fewer", 2, 2, 0.7, false, with(steady(0.7), func(s *state) { s.calm = DefaultCalm - 1 }), 1, with(steady(0.7), func(s *state) { s.sinceTrial = 0 })},
 		{"a raise during the trial fails it", 1, 2, 0.85, false, with(steady(0.85), func(s *state) { s.sinceTrial = 2 }), 2, with(steady(0.85), func(s *state) { s.need = 2 * DefaultCalm })},
 		{"failed trials wait at most MaxCalm", 1, 2, 0.96, false, state{need: MaxCalm, sinceTrial: 0}, 2, with(steady(0.96), func(s *state) { s.need = MaxCalm })},
 		{"a trial that holds resets the wait", 1, 2, 0.5, false, with(steady(0.5), func(s *state) { s.need, s.sinceTrial = 8*DefaultCalm, TrialIntervals }), 1, steady(0.5)},
@@ -89,7 +89,7 @@ func (f *fakeLoad) cpuTime() time.Duration {
 // the trial fails and tries again after twice the stretch, and leaves the
 // most when stopped.
 func TestRunFollowsLoad(t *testing.T) {
-	load := &fakeLoad{busy: []float64{0.96, 0.9, 0.9, 0.9, 0.96, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5}, at: time.Unix(0, 0)}
+	load := &fakeLoad{busy: []float64{0.96, 0.7, 0.7, 0.7, 0.96, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.5}, at: time.Unix(0, 0)}
 	sets := make(chan int, 64)
 	c := New(WithMax(2), WithInterval(time.Millisecond))
 	c.cpu, c.now, c.set = load.cpuTime, load.now, func(n int) { sets <- n }
@@ -114,9 +114,9 @@ func TestRunFollowsLoad(t *testing.T) {
 	}{
 		{"start", 1},
 		{"0.96 of one: saturated", 2},
-		{"0.9 of two for three intervals: a trial of one", 1},
+		{"0.7 of two for three intervals: a trial of one", 1},
 		{"0.96 of one: the trial failed", 2},
-		{"0.9 of two for six intervals: a trial of one", 1},
+		{"0.7 of two for six intervals: a trial of one", 1},
 	} {
 		if got := next(step.what); got != step.want {
 			t.Fatalf("%s: GOMAXPROCS %d, want %d", step.what, got, step.want)

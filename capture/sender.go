@@ -106,11 +106,17 @@ type Sender struct {
 	sent, dropped, failed atomic.Uint64
 }
 
+// captured is one copy waiting to be sent. Its addresses came either as
+// sipgo's strings (srcName, dstName: parsed by the sender, off the call
+// path) or as addresses (src, dst; the names empty), from the read
+// loop's hooks (SIPTraceReadAddr, SIPTraceWriteAddr), which format
+// nothing.
 type captured struct {
-	at       time.Time
-	protocol uint8
-	src, dst string
-	data     *[]byte // headRoom bytes, then the message
+	at               int64 // Unix nanoseconds
+	src, dst         netip.AddrPort
+	srcName, dstName string
+	data             *[]byte // headRoom bytes, then the message
+	protocol         uint8
 }
 
 // Option configures a Sender.
@@ -196,11 +202,44 @@ func New(address string, opts ...Option) (*Sender, error) {
 // Capture queues a copy of msg, which went from src to dst over
 // transport (sipgo's names: UDP, TCP, TLS, WS, WSS). It never blocks.
 func (s *Sender) Capture(transport, src, dst string, msg []byte) {
+	s.capture(captured{at: s.now().UnixNano(), protocol: protocolOf(transport), srcName: src, dstName: dst}, msg)
+}
+
+// SIPTraceReadAddr is the read loop's hook for a datagram read (the
+// address-typed tracer of sip.WithSIPTracer): from raddr on laddr,
+// arrived at at. Neither address is formatted nor parsed, and the time is
+// the one the read loop took.
+func (s *Sender) SIPTraceReadAddr(transport string, laddr, raddr netip.AddrPort, at time.Time, msg []byte) {
+	s.capture(captured{at: at.UnixNano(), protocol: protocolOf(transport), src: raddr, dst: laddr}, msg)
+}
+
+// SIPTraceWriteAddr is the read loop's hook for a message written, from
+// laddr to raddr.
+func (s *Sender) SIPTraceWriteAddr(transport string, laddr, raddr netip.AddrPort, msg []byte) {
+	s.capture(captured{at: s.now().UnixNano(), protocol: protocolOf(transport), src: laddr, dst: raddr}, msg)
+}
+
+// protocolOf is the HEP IP protocol of a transport: UDP, or TCP under
+// everything else (TLS, WebSocket).
+func protocolOf(transport string) uint8 {
+	if transport == "UDP" || transport == "udp" {
+		return ProtocolUDP
+	}
+	return ProtocolTCP
+}
+
+// capture queues c with a copy of msg, under one lock: the queue's room
+// checked, a buffer taken from the free list, the message copied into it
+// and appended. The copy (a few hundred bytes, tens of nanoseconds) is
+// made under the lock: taking it twice, to copy outside, cost the call
+// path more than the transports ever waited for each other's copies.
+func (s *Sender) capture(c captured, msg []byte) {
 	if len(msg) > maxCaptured {
 		msg = msg[:maxCaptured]
 	}
 	s.mu.Lock()
-	if len(s.queued) >= s.limit {
+	n := len(s.queued)
+	if n >= s.limit {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return
@@ -210,28 +249,11 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 		buf = s.free[k]
 		s.free[k] = nil
 		s.free = s.free[:k]
-	}
-	s.mu.Unlock()
-	if buf == nil {
+	} else {
 		buf = newBuf()
 	}
-	// Copied outside the lock: the transports do not wait on each
-	// other's copies.
 	*buf = append((*buf)[:headRoom], msg...)
-	protocol := uint8(ProtocolTCP)
-	if transport == "UDP" || transport == "udp" {
-		protocol = ProtocolUDP
-	}
-	c := captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}
-	s.mu.Lock()
-	n := len(s.queued)
-	if n >= s.limit {
-		// Filled meanwhile.
-		s.mu.Unlock()
-		s.release(buf)
-		s.dropped.Add(1)
-		return
-	}
+	c.data = buf
 	s.queued = append(s.queued, c)
 	s.mu.Unlock()
 	// A batch's worth waits: the sender need not wait for its tick (and
@@ -464,8 +486,11 @@ func (s *Sender) encode(c captured, addrs *addrCache, scratch, spill *[]byte) ([
 	msg := buf[headRoom:]
 	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
 	sipmsg.MaskSDESKeys(msg)
-	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-		Src: addrs.get(c.src), Dst: addrs.get(c.dst)}
+	p := Packet{Protocol: c.protocol, Time: time.Unix(0, c.at), ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
+		Src: c.src, Dst: c.dst}
+	if c.srcName != "" || c.dstName != "" {
+		p.Src, p.Dst = addrs.get(c.srcName), addrs.get(c.dstName)
+	}
 	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
 	*scratch = head
 	if err != nil {

@@ -55,6 +55,21 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 	}
 }
 
+// The queue holds limit messages and as many times recordBytes: a burst
+// of large messages is dropped before it takes more memory than that,
+// and a small one still fits.
+func TestCaptureQueueBoundedInBytes(t *testing.T) {
+	s := &Sender{limit: 2, kick: make(chan struct{}, 1), now: time.Now}
+	big := []byte("OPTIONS sip:x SIP/2.0\r\nX: " + strings.Repeat("x", recordBytes) + "\r\n\r\n")
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", big)
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", big)
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
+	if st := s.Stats(); st.Dropped != 1 || s.n != 2 || len(s.queued) > s.limit*recordBytes {
+		t.Errorf("dropped %d, queued %d in %d bytes; want the second large one dropped, the small one queued within %d",
+			st.Dropped, s.n, len(s.queued), s.limit*recordBytes)
+	}
+}
+
 // The read loop's hooks (sip.AddrTracer) give addresses and a read's
 // arrival as they are: the packets carry them, source and destination the
 // right way round, an IPv4-mapped address as IPv4, the read stamped with
@@ -125,8 +140,8 @@ func TestCaptureNeverBlocks(t *testing.T) {
 	}
 }
 
-// The call path's cost of capture: a copy into a pooled buffer and a
-// channel send.
+// The call path's cost of capture: a copy appended to the queue's buffer
+// under its lock.
 func BenchmarkCapture(b *testing.B) {
 	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -233,15 +248,16 @@ func TestSenderLongHead(t *testing.T) {
 func BenchmarkEncode(b *testing.B) {
 	s := &Sender{captureID: 7}
 	msg := []byte(benchInvite)
-	data := newBuf()
+	data := make([]byte, headRoom+len(msg))
 	var head, spill []byte
 	addrs := addrCache{}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		*data = append((*data)[:headRoom], msg...)
-		if _, err := s.encode(captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, srcName: "127.0.0.1:5061", dstName: "127.0.0.1:15060", data: data},
-			&addrs, &head, &spill); err != nil {
+		c := captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, srcName: "127.0.0.1:5061", dstName: "127.0.0.1:15060"}
+		c.putMeta(data, len(msg))
+		copy(data[headRoom:], msg)
+		if _, err := s.encode(data, &addrs, &head, &spill); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -252,16 +268,17 @@ func BenchmarkEncode(b *testing.B) {
 func BenchmarkEncodeAddr(b *testing.B) {
 	s := &Sender{captureID: 7}
 	msg := []byte(benchInvite)
-	data := newBuf()
+	data := make([]byte, headRoom+len(msg))
 	var head, spill []byte
 	addrs := addrCache{}
 	src, dst := netip.MustParseAddrPort("127.0.0.1:5061"), netip.MustParseAddrPort("127.0.0.1:15060")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		*data = append((*data)[:headRoom], msg...)
-		if _, err := s.encode(captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, src: src, dst: dst, data: data},
-			&addrs, &head, &spill); err != nil {
+		c := captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, src: src, dst: dst}
+		c.putMeta(data, len(msg))
+		copy(data[headRoom:], msg)
+		if _, err := s.encode(data, &addrs, &head, &spill); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -19,18 +19,25 @@
 //
 // # Never on the call path's critical section
 //
-// The SIP transport hands each message to Sender.Capture, which copies
-// it into a pooled buffer behind room for the packet's head, appends it
-// to a bounded queue and returns: no parsing, no system call, no lock
-// beyond the queue's, held for the append, no allocation
-// (BenchmarkCapture). One goroutine wakes every flush interval
+// The SIP transport hands each message to a hook of the Sender: sipgo's
+// (SIPTraceRead, SIPTraceWrite: addresses as strings) for what sipgo reads
+// and writes, the read loop's (SIPTraceReadAddr, SIPTraceWriteAddr: the
+// sip package's AddrTracer; addresses as the socket gave them, a read
+// stamped with its arrival as the read loop took it) for the rest. The
+// hook appends the message, behind room for the packet's head, to one
+// buffer the queued messages lie in one after the other, and returns: no
+// parsing, no system call, no allocation once the buffer has grown to a
+// busy round's, one lock held for the append (BenchmarkCapture). One goroutine wakes every flush interval
 // (WithFlush, capture.flush, DefaultFlush 20 ms), or once a batch waits
-// (128 messages over UDP, 512 over TCP), takes all that has gathered at once (a channel took a lock per
-// message on both sides), masks SDES keys, finds each message's Call-ID,
-// reads its addresses (remembered by their strings: a switch talks to
-// few), writes the HEP head into the room before the
-// copy (the message is not copied again; BenchmarkEncode) and sends the
-// lot: over UDP a datagram a packet, with a sendmmsg(2) per 128 packets
+// (128 messages over UDP, 512 over TCP), and takes the whole buffer,
+// swapping in its emptied last one (a channel took a lock per message on
+// both sides; a buffer and a queue entry of each message's own cost the
+// two cores their lines passed back and forth, most of capture's cost in
+// a load test's profile). It masks SDES keys, finds each message's
+// Call-ID, reads its addresses (sipgo's strings remembered: a switch
+// talks to few), writes the HEP head into the room before the copy (the
+// message is not copied again; BenchmarkEncode) and sends the lot: over
+// UDP a datagram a packet, with a sendmmsg(2) per 128 packets
 // (internal/udpbatch) on a connected socket; over TCP (tcp://host:port)
 // the packets one after the other on one connection, with a writev(2)
 // per 512. Waking per message cost the SIP core a goroutine switch per
@@ -42,10 +49,10 @@
 //
 // A capture server, or a network, slower than the switch's signalling
 // costs copies, never calls: the queue (WithQueue, capture.queue, 8,192
-// messages: seconds of a busy switch) fills and each further copy is
-// dropped and counted (Stats.Dropped,
-// sipswitch_capture_packets_total{result="dropped"}); one the kernel
-// refuses to send is counted as failed. Over TCP a write that does not
+// messages: seconds of a busy switch; and as many times 2 KiB and the
+// head's room) fills and each further copy is dropped and counted
+// (Stats.Dropped, sipswitch_capture_packets_total{result="dropped"}); one
+// the kernel refuses to send is counted as failed. Over TCP a write that does not
 // complete within 2 s ends the connection; the sender connects again
 // after 1 s, doubling to 30 s while the server stays away, and counts the
 // packets it could not send meanwhile as failed. Over TCP and TLS the transport's

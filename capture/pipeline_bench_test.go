@@ -3,6 +3,7 @@ package capture
 import (
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,10 +28,12 @@ func cpuTime(b *testing.B) time.Duration {
 // -benchtime 100000x: cpu-ns/msg is the process's CPU time (getrusage)
 // per message; ns/op is the pace's, not a cost. "none" is the pace
 // alone (the producers woken, nothing captured): the cost of capture is
-// the difference.
+// the difference. "tcp-addr" is tcp through the read loop's hooks
+// (SIPTraceReadAddr, SIPTraceWriteAddr): addresses as the socket gave
+// them, the arrival time the read loop took.
 func BenchmarkCapturePipeline(b *testing.B) {
 	msgs := [][]byte{[]byte(benchInvite), []byte(benchTrying), []byte(benchOK), []byte(benchAck), []byte(benchBye)}
-	for _, network := range []string{"none", "udp", "tcp"} {
+	for _, network := range []string{"none", "udp", "tcp", "tcp-addr"} {
 		b.Run(network, func(b *testing.B) {
 			var addr string
 			switch network {
@@ -52,7 +55,7 @@ func BenchmarkCapturePipeline(b *testing.B) {
 					}
 				}()
 				addr = ln.LocalAddr().String()
-			case "tcp":
+			case "tcp", "tcp-addr":
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					b.Fatal(err)
@@ -73,6 +76,7 @@ func BenchmarkCapturePipeline(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			la, ra := netip.MustParseAddrPort("127.0.0.1:15060"), netip.MustParseAddrPort("127.0.0.1:5061")
 			// Warm: the TCP connection made, the pool filled.
 			if network != "none" {
 				for i := range 2000 {
@@ -89,11 +93,18 @@ func BenchmarkCapturePipeline(b *testing.B) {
 					tick := time.NewTicker(time.Millisecond)
 					defer tick.Stop()
 					for i := p; i < b.N; i += producers * perTick {
-						<-tick.C
+						at := <-tick.C
 						for j := i; j < min(i+producers*perTick, b.N); j += producers {
 							// As sipgo gives them: strings made for the call.
 							laddr, raddr := string([]byte("127.0.0.1:15060")), string([]byte("127.0.0.1:5061"))
-							if network == "none" {
+							switch {
+							case network == "none":
+								continue
+							case network == "tcp-addr" && j%2 == 0:
+								s.SIPTraceReadAddr("UDP", la, ra, at, msgs[j%len(msgs)])
+								continue
+							case network == "tcp-addr":
+								s.SIPTraceWriteAddr("UDP", la, ra, msgs[j%len(msgs)])
 								continue
 							}
 							if j%2 == 0 {

@@ -2,11 +2,13 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,13 +64,15 @@ const (
 	maxRedial       = 30 * time.Second
 )
 
-// headRoom is the room Capture leaves before its copy of a message, where
+// headRoom is the room a hook leaves before its copy of a message, where
 // the sender writes the packet's head (the HEP header and every chunk but
 // the payload's value: 117 bytes for IPv6 addresses, plus the
 // authentication key and the Call-ID), so that the message is copied
-// once, from the transport's buffer, and sent from there. A head that
-// does not fit (a Call-ID or key of a few hundred bytes) is copied with
-// the message into a buffer of its own.
+// once, from the transport's buffer, and sent from there; the room's
+// first bytes carry what the sender needs of the hook's call
+// (captured.putMeta), read before the head is written. A head that does
+// not fit (a Call-ID or key of a few hundred bytes) is copied with the
+// message into a buffer of its own.
 const headRoom = 320
 
 // Sender copies SIP messages to a HEPv3 capture server over UDP (a
@@ -84,33 +88,122 @@ type Sender struct {
 	minRedial time.Duration
 
 	flush time.Duration
-	// queued is what Capture has copied and the sender not yet taken, at
-	// most limit; the sender takes it all at once (swapping in spare, its
-	// last batch's emptied slice). A lock held for an append, where a
-	// channel took a lock per message on each side and the transport
-	// goroutines contended with the sender for it.
+	// queued is what the hooks have copied and the sender not yet
+	// taken: n copies one after the other (records), at most limit of
+	// them in limit*recordBytes; the sender takes it all at once,
+	// swapping in its last round's, emptied. A lock held for an append,
+	// where a channel took a lock per message on each side and the
+	// transport goroutines contended with the sender for it.
 	mu     sync.Mutex
-	queued []captured
+	queued []byte
+	n      int
 	limit  int
 	wakeAt int // queued copies that wake the sender (wakeBatch)
-	// free are buffers the sender has sent from, for Capture's next
-	// copies (under mu, at most maxFree). A sync.Pool kept them per P:
-	// put back by the sender's goroutine and taken by the transports'
-	// on the other core, every take missed its own P's and went to
-	// steal (half of Capture's time in a load test's profile).
-	free []*[]byte
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 
 	sent, dropped, failed atomic.Uint64
 }
 
+// captured is what a hook says of a message, besides the message: its
+// time (Unix nanoseconds), transport and addresses, either as addresses
+// (src, dst: the read loop's hooks, which format nothing) or as sipgo's
+// strings (srcName, dstName: parsed by the sender, off the call path).
 type captured struct {
-	at       time.Time
-	protocol uint8
-	src, dst string
-	data     *[]byte // headRoom bytes, then the message
+	at               int64
+	src, dst         netip.AddrPort
+	srcName, dstName string
+	protocol         uint8
+}
+
+// A copy waiting to be sent is a record of the queue: headRoom bytes,
+// then the message. The room starts with what the sender needs of
+// captured (put there by capture, read by the sender's encode before it
+// writes the packet's head at the room's end, where it is sent from).
+// The records lie one after the other in one buffer, which the sender
+// swaps whole for its emptied one: a copy writes the lines of its
+// record alone, next to the last one's, where a buffer and a queue entry
+// of its own each cost the two cores lines passed to each other (the
+// copies' cost was mostly that) and a lock for a free list.
+//
+//	0	time, Unix nanoseconds (int64, little endian)
+//	8	the message's length (uint32, little endian)
+//	12	protocol
+//	13	metaAddrs: source then destination, 19 bytes each (family 4,
+//		6 or 0: none; 16 bytes of address; port, big endian)
+//		metaNames: source then destination, each a length byte and
+//		that many bytes of sipgo's string (at most maxName)
+const (
+	metaAddrs = 1
+	metaNames = 2
+	metaBody  = 14
+	addrSize  = 19
+	maxName   = 120 // an address string is some 50 bytes at most
+)
+
+// recordBytes bounds the queue's bytes: limit records of this size on
+// average (SIP messages are most often under a kilobyte). maxKept bounds
+// the queue's buffer the sender keeps for the next round: a burst's is
+// let go.
+const (
+	recordBytes = headRoom + 2048
+	maxKept     = 4 << 20
+)
+
+// putMeta writes c into the room at the start of buf.
+func (c *captured) putMeta(buf []byte, n int) {
+	binary.LittleEndian.PutUint64(buf, uint64(c.at))
+	binary.LittleEndian.PutUint32(buf[8:], uint32(n))
+	buf[12] = c.protocol
+	if c.srcName == "" && c.dstName == "" {
+		buf[13] = metaAddrs
+		putAddr(buf[metaBody:], c.src)
+		putAddr(buf[metaBody+addrSize:], c.dst)
+		return
+	}
+	buf[13] = metaNames
+	i := putName(buf, metaBody, c.srcName)
+	putName(buf, i, c.dstName)
+}
+
+func putAddr(b []byte, ap netip.AddrPort) {
+	a := ap.Addr().Unmap()
+	switch {
+	case a.Is4():
+		b[0] = 4
+	case a.Is6():
+		b[0] = 6
+	default:
+		b[0] = 0
+	}
+	*(*[16]byte)(b[1:17]) = a.As16()
+	binary.BigEndian.PutUint16(b[17:], ap.Port())
+}
+
+func getAddr(b []byte) netip.AddrPort {
+	a16 := *(*[16]byte)(b[1:17])
+	port := binary.BigEndian.Uint16(b[17:])
+	switch b[0] {
+	case 4:
+		return netip.AddrPortFrom(netip.AddrFrom16(a16).Unmap(), port)
+	case 6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a16), port)
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+}
+
+// putName writes s at buf[i:] as a length and its bytes (cut at maxName:
+// not an address then, read as none) and returns where it ends.
+func putName(buf []byte, i int, s string) int {
+	n := min(len(s), maxName)
+	buf[i] = byte(n)
+	return i + 1 + copy(buf[i+1:], s[:n])
+}
+
+func getName(buf []byte, i int) (name []byte, next int) {
+	n := int(buf[i])
+	return buf[i+1 : i+1+n], i + 1 + n
 }
 
 // Option configures a Sender.
@@ -196,43 +289,57 @@ func New(address string, opts ...Option) (*Sender, error) {
 // Capture queues a copy of msg, which went from src to dst over
 // transport (sipgo's names: UDP, TCP, TLS, WS, WSS). It never blocks.
 func (s *Sender) Capture(transport, src, dst string, msg []byte) {
+	s.capture(captured{at: s.now().UnixNano(), protocol: protocolOf(transport), srcName: src, dstName: dst}, msg)
+}
+
+// SIPTraceReadAddr is the read loop's hook for a datagram read (the
+// address-typed tracer of sip.WithSIPTracer): from raddr on laddr,
+// arrived at at. Neither address is formatted nor parsed, and the time is
+// the one the read loop took.
+func (s *Sender) SIPTraceReadAddr(transport string, laddr, raddr netip.AddrPort, at time.Time, msg []byte) {
+	s.capture(captured{at: at.UnixNano(), protocol: protocolOf(transport), src: raddr, dst: laddr}, msg)
+}
+
+// SIPTraceWriteAddr is the read loop's hook for a message written, from
+// laddr to raddr.
+func (s *Sender) SIPTraceWriteAddr(transport string, laddr, raddr netip.AddrPort, msg []byte) {
+	s.capture(captured{at: s.now().UnixNano(), protocol: protocolOf(transport), src: laddr, dst: raddr}, msg)
+}
+
+// protocolOf is the HEP IP protocol of a transport: UDP, or TCP under
+// everything else (TLS, WebSocket).
+func protocolOf(transport string) uint8 {
+	if transport == "UDP" || transport == "udp" {
+		return ProtocolUDP
+	}
+	return ProtocolTCP
+}
+
+// capture queues c with a copy of msg: a record appended to the queue
+// under its lock (the copy and the few bytes of c, tens of nanoseconds;
+// taking the lock twice, to copy outside it, cost more than the
+// transports ever waited for each other's copies).
+func (s *Sender) capture(c captured, msg []byte) {
 	if len(msg) > maxCaptured {
 		msg = msg[:maxCaptured]
 	}
 	s.mu.Lock()
-	if len(s.queued) >= s.limit {
+	at, n := len(s.queued), s.n
+	end := at + headRoom + len(msg)
+	if n >= s.limit || end > s.limit*recordBytes {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		return
 	}
-	var buf *[]byte
-	if k := len(s.free) - 1; k >= 0 {
-		buf = s.free[k]
-		s.free[k] = nil
-		s.free = s.free[:k]
+	if end > cap(s.queued) {
+		// Grown to a busy round's records once, then kept.
+		s.queued = slices.Grow(s.queued, max(end-at, cap(s.queued)))
 	}
-	s.mu.Unlock()
-	if buf == nil {
-		buf = newBuf()
-	}
-	// Copied outside the lock: the transports do not wait on each
-	// other's copies.
-	*buf = append((*buf)[:headRoom], msg...)
-	protocol := uint8(ProtocolTCP)
-	if transport == "UDP" || transport == "udp" {
-		protocol = ProtocolUDP
-	}
-	c := captured{at: s.now(), protocol: protocol, src: src, dst: dst, data: buf}
-	s.mu.Lock()
-	n := len(s.queued)
-	if n >= s.limit {
-		// Filled meanwhile.
-		s.mu.Unlock()
-		s.release(buf)
-		s.dropped.Add(1)
-		return
-	}
-	s.queued = append(s.queued, c)
+	s.queued = s.queued[:end]
+	rec := s.queued[at:end]
+	c.putMeta(rec, len(msg))
+	copy(rec[headRoom:], msg)
+	s.n++
 	s.mu.Unlock()
 	// A batch's worth waits: the sender need not wait for its tick (and
 	// the copies are still in the CPU's cache).
@@ -244,24 +351,11 @@ func (s *Sender) Capture(transport, src, dst string, msg []byte) {
 	}
 }
 
-// release gives buffers back for Capture's copies; past maxFree they are
-// left to the garbage collector (a burst's buffers are not kept).
-func (s *Sender) release(bufs ...*[]byte) {
-	s.mu.Lock()
-	n := min(len(bufs), maxFree-len(s.free))
-	s.free = append(s.free, bufs[:max(n, 0)]...)
-	s.mu.Unlock()
-}
-
-// maxFree bounds the buffers kept for copies: a second of a busy
-// switch's messages at 20 ms a flush is some 400 in flight.
-const maxFree = 1024
-
-// take swaps the queued copies for spare (emptied), and returns them.
-func (s *Sender) take(spare []captured) []captured {
+// take swaps the queued records for spare (emptied), and returns them.
+func (s *Sender) take(spare []byte) []byte {
 	s.mu.Lock()
 	got := s.queued
-	s.queued = spare[:0]
+	s.queued, s.n = spare[:0], 0
 	s.mu.Unlock()
 	return got
 }
@@ -291,8 +385,6 @@ func (s *Sender) Close() error {
 	return nil
 }
 
-func newBuf() *[]byte { b := make([]byte, headRoom, headRoom+2048); return &b }
-
 // batchWriter sends a batch of packets over the sender's transport.
 type batchWriter interface {
 	// add queues pkt, valid until the next send; it reports a full batch.
@@ -317,20 +409,17 @@ func (s *Sender) run() {
 		w = udpWriter{uw}
 	}
 	defer w.close()
-	// The copies in the batch being sent, back to the pool once it is.
-	held := make([]*[]byte, 0, batch)
+	pending := 0 // packets added to w, not yet sent
 	spill := make([][]byte, batch)
 	var head []byte
 	var lastLog time.Time
 	flush := func() {
-		n := len(held)
+		n := pending
 		if n == 0 {
 			return
 		}
 		failed, err := w.send()
-		s.release(held...)
-		clear(held)
-		held = held[:0]
+		pending = 0
 		s.sent.Add(uint64(n - failed))
 		if failed > 0 {
 			s.failed.Add(uint64(failed))
@@ -341,32 +430,33 @@ func (s *Sender) run() {
 		}
 	}
 	addrs := addrCache{}
-	add := func(c captured) {
-		pkt, err := s.encode(c, &addrs, &head, &spill[len(held)])
-		if err != nil {
-			s.release(c.data)
-			s.failed.Add(1)
-			return
-		}
-		held = append(held, c.data)
-		if w.add(pkt) {
-			flush()
-		}
-	}
-	var taken []captured
+	var taken []byte
 	drain := func() {
 		// What was queued meanwhile is taken on the next round: the
-		// transport goroutines append while this one encodes.
+		// transport goroutines append while this one encodes. A round's
+		// packets are sent before its records go back to them.
 		for {
 			taken = s.take(taken)
 			if len(taken) == 0 {
-				flush()
 				return
 			}
-			for _, c := range taken {
-				add(c)
+			for rec := taken; len(rec) >= headRoom; {
+				n := headRoom + int(binary.LittleEndian.Uint32(rec[8:]))
+				pkt, err := s.encode(rec[:n], &addrs, &head, &spill[pending])
+				rec = rec[n:]
+				if err != nil {
+					s.failed.Add(1)
+					continue
+				}
+				pending++
+				if w.add(pkt) {
+					flush()
+				}
 			}
-			clear(taken) // the strings and buffers go with their packets
+			flush()
+			if cap(taken) > maxKept {
+				taken = nil // a burst's: not kept
+			}
 		}
 	}
 	tick := time.NewTicker(s.flush)
@@ -455,17 +545,23 @@ func (t *tcpWriter) close() {
 	}
 }
 
-// encode makes c's packet in place: the SDES keys masked, the head
+// encode makes buf's packet in place: the SDES keys masked, the head
 // written into the room before the message (scratch holds it first), or
 // head and message into spill when the head does not fit. The packet is
-// valid until c.data or spill is reused.
-func (s *Sender) encode(c captured, addrs *addrCache, scratch, spill *[]byte) ([]byte, error) {
-	buf := *c.data
+// valid until buf or spill is reused.
+func (s *Sender) encode(buf []byte, addrs *addrCache, scratch, spill *[]byte) ([]byte, error) {
 	msg := buf[headRoom:]
 	// SDES keys never leave in a copy (sipmsg.MaskSDESKeys).
 	sipmsg.MaskSDESKeys(msg)
-	p := Packet{Protocol: c.protocol, Time: c.at, ProtoType: ProtoTypeSIP, CaptureID: s.captureID, AuthKey: s.authKey,
-		Src: addrs.get(c.src), Dst: addrs.get(c.dst)}
+	p := Packet{Protocol: buf[12], Time: time.Unix(0, int64(binary.LittleEndian.Uint64(buf))), ProtoType: ProtoTypeSIP,
+		CaptureID: s.captureID, AuthKey: s.authKey}
+	if buf[13] == metaAddrs {
+		p.Src, p.Dst = getAddr(buf[metaBody:]), getAddr(buf[metaBody+addrSize:])
+	} else {
+		src, i := getName(buf, metaBody)
+		dst, _ := getName(buf, i)
+		p.Src, p.Dst = addrs.get(src), addrs.get(dst)
+	}
 	head, err := p.appendHead((*scratch)[:0], len(msg), callID(msg))
 	*scratch = head
 	if err != nil {
@@ -489,13 +585,14 @@ type addrCache map[string]netip.AddrPort
 
 const maxAddrs = 4096
 
-func (a *addrCache) get(s string) netip.AddrPort {
-	if ap, ok := (*a)[s]; ok {
+func (a *addrCache) get(b []byte) netip.AddrPort {
+	if ap, ok := (*a)[string(b)]; ok {
 		return ap
 	}
 	if len(*a) >= maxAddrs {
 		clear(*a)
 	}
+	s := string(b)
 	ap := parseAddrPort(s)
 	(*a)[s] = ap
 	return ap

@@ -55,6 +55,70 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 	}
 }
 
+// The queue holds limit messages and as many times recordBytes: a burst
+// of large messages is dropped before it takes more memory than that,
+// and a small one still fits.
+func TestCaptureQueueBoundedInBytes(t *testing.T) {
+	s := &Sender{limit: 2, kick: make(chan struct{}, 1), now: time.Now}
+	big := []byte("OPTIONS sip:x SIP/2.0\r\nX: " + strings.Repeat("x", recordBytes) + "\r\n\r\n")
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", big)
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", big)
+	s.Capture("UDP", "192.0.2.1:1", "192.0.2.2:2", []byte("OPTIONS sip:x SIP/2.0\r\n\r\n"))
+	if st := s.Stats(); st.Dropped != 1 || s.n != 2 || len(s.queued) > s.limit*recordBytes {
+		t.Errorf("dropped %d, queued %d in %d bytes; want the second large one dropped, the small one queued within %d",
+			st.Dropped, s.n, len(s.queued), s.limit*recordBytes)
+	}
+}
+
+// The read loop's hooks (sip.AddrTracer) give addresses and a read's
+// arrival as they are: the packets carry them, source and destination the
+// right way round, an IPv4-mapped address as IPv4, the read stamped with
+// the time it was given (to the microsecond) and the write with the
+// sender's clock.
+func TestSenderAddrHooks(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, err := New(ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	s.now = func() time.Time { return written }
+	arrived := time.Date(2026, 3, 4, 5, 6, 7, 891_234_567, time.UTC)
+	s.SIPTraceReadAddr("UDP", netip.MustParseAddrPort("[::ffff:192.0.2.9]:5060"), netip.MustParseAddrPort("[::ffff:198.51.100.7]:5062"),
+		arrived, []byte("INVITE sip:100@192.0.2.9 SIP/2.0\r\nCall-ID: call-1@phone\r\n\r\n"))
+	s.SIPTraceWriteAddr("TLS", netip.MustParseAddrPort("[2001:db8::9]:5061"), netip.MustParseAddrPort("[2001:db8::7]:40000"),
+		[]byte("SIP/2.0 100 Trying\r\ni: call-1@phone\r\n\r\n"))
+	want := []struct {
+		src, dst string
+		proto    uint8
+		at       time.Time
+		prefix   string
+	}{
+		{"198.51.100.7:5062", "192.0.2.9:5060", ProtocolUDP, arrived.Truncate(time.Microsecond), "INVITE"},
+		{"[2001:db8::9]:5061", "[2001:db8::7]:40000", ProtocolTCP, written, "SIP/2.0 100"},
+	}
+	buf := make([]byte, 65536)
+	for _, w := range want {
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := ln.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if p.Src != netip.MustParseAddrPort(w.src) || p.Dst != netip.MustParseAddrPort(w.dst) || p.Protocol != w.proto ||
+			!p.Time.Equal(w.at) || p.CorrelationID != "call-1@phone" || !strings.HasPrefix(string(p.Payload), w.prefix) {
+			t.Errorf("packet %+v, want %+v", p, w)
+		}
+	}
+}
+
 // A queue that is full drops the copy and returns at once: capture never
 // holds up the SIP transport.
 func TestCaptureNeverBlocks(t *testing.T) {
@@ -76,8 +140,8 @@ func TestCaptureNeverBlocks(t *testing.T) {
 	}
 }
 
-// The call path's cost of capture: a copy into a pooled buffer and a
-// channel send.
+// The call path's cost of capture: a copy appended to the queue's buffer
+// under its lock.
 func BenchmarkCapture(b *testing.B) {
 	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -184,15 +248,37 @@ func TestSenderLongHead(t *testing.T) {
 func BenchmarkEncode(b *testing.B) {
 	s := &Sender{captureID: 7}
 	msg := []byte(benchInvite)
-	data := newBuf()
+	data := make([]byte, headRoom+len(msg))
 	var head, spill []byte
 	addrs := addrCache{}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		*data = append((*data)[:headRoom], msg...)
-		if _, err := s.encode(captured{at: time.Now(), protocol: ProtocolUDP, src: "127.0.0.1:5061", dst: "127.0.0.1:15060", data: data},
-			&addrs, &head, &spill); err != nil {
+		c := captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, srcName: "127.0.0.1:5061", dstName: "127.0.0.1:15060"}
+		c.putMeta(data, len(msg))
+		copy(data[headRoom:], msg)
+		if _, err := s.encode(data, &addrs, &head, &spill); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncode with the addresses as the read loop's hooks give them:
+// no lookup by string.
+func BenchmarkEncodeAddr(b *testing.B) {
+	s := &Sender{captureID: 7}
+	msg := []byte(benchInvite)
+	data := make([]byte, headRoom+len(msg))
+	var head, spill []byte
+	addrs := addrCache{}
+	src, dst := netip.MustParseAddrPort("127.0.0.1:5061"), netip.MustParseAddrPort("127.0.0.1:15060")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		c := captured{at: time.Now().UnixNano(), protocol: ProtocolUDP, src: src, dst: dst}
+		c.putMeta(data, len(msg))
+		copy(data[headRoom:], msg)
+		if _, err := s.encode(data, &addrs, &head, &spill); err != nil {
 			b.Fatal(err)
 		}
 	}

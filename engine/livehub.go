@@ -30,14 +30,16 @@ import (
 // not read) loses the oldest chunks and is told how many events they held
 // (LiveSubscription.Read), never waited for.
 type LiveHub struct {
-	n      atomic.Int32 // subscribers
-	encode func(b []byte, ev *records.LiveEvent) []byte
-	flush  time.Duration
-	limit  int // events the ring keeps
+	n         atomic.Int32 // subscribers
+	encode    func(b []byte, ev *records.LiveEvent) []byte
+	flush     time.Duration
+	limit     int        // events the ring keeps
+	listening func(bool) // WithLiveListening (nil: none)
 
 	mu      sync.Mutex
 	pending []records.LiveEvent
-	armed   bool // a seal is due
+	armed   bool        // a seal is due
+	timer   *time.Timer // seals when armed (made by the first Publish)
 	// chunks are the ring: chunks[i] has sequence number base+i.
 	chunks []*LiveChunk
 	base   uint64
@@ -108,6 +110,16 @@ func WithLiveRing(events int) LiveHubOption {
 	return func(h *LiveHub) { h.limit = max(events, 1) }
 }
 
+// WithLiveListening tells f, under the hub's lock, when the first
+// subscriber comes (true) and when the last goes (false): the publisher
+// may then make no events while nobody would read them (the SIP core
+// copies a call's row and reads the clock for each). The calls are in
+// the order the subscribers came and went. f must be quick and must not
+// call the hub.
+func WithLiveListening(f func(listening bool)) LiveHubOption {
+	return func(h *LiveHub) { h.listening = f }
+}
+
 // NewLiveHub makes an empty hub whose chunks hold each event's frame as
 // encode appends it.
 func NewLiveHub(encode func(b []byte, ev *records.LiveEvent) []byte, opts ...LiveHubOption) *LiveHub {
@@ -125,12 +137,16 @@ func (h *LiveHub) Publish(ev records.LiveEvent) {
 	}
 	h.mu.Lock()
 	h.pending = append(h.pending, ev)
-	arm := !h.armed
-	h.armed = true
-	h.mu.Unlock()
-	if arm {
-		time.AfterFunc(h.flush, h.seal)
+	if !h.armed {
+		// One timer, reset each flush interval, not one made each.
+		h.armed = true
+		if h.timer == nil {
+			h.timer = time.AfterFunc(h.flush, h.seal)
+		} else {
+			h.timer.Reset(h.flush)
+		}
 	}
+	h.mu.Unlock()
 }
 
 // Flush seals the pending events into a chunk now rather than at the end
@@ -231,7 +247,9 @@ type LiveSubscription struct {
 func (h *LiveHub) Subscribe() *LiveSubscription {
 	h.mu.Lock()
 	s := &LiveSubscription{h: h, cursor: h.base + uint64(len(h.chunks)), next: h.total}
-	h.n.Add(1)
+	if h.n.Add(1) == 1 && h.listening != nil {
+		h.listening(true)
+	}
 	h.mu.Unlock()
 	return s
 }
@@ -290,6 +308,9 @@ func (s *LiveSubscription) Close() {
 			clear(h.chunks)
 			h.base += uint64(len(h.chunks))
 			h.chunks, h.events, h.pending = nil, 0, nil
+			if h.listening != nil {
+				h.listening(false)
+			}
 		}
 	}
 	h.mu.Unlock()

@@ -139,6 +139,17 @@ func TestLiveHubWaitAndFlush(t *testing.T) {
 	if chunks, _ := s.Read(); chunkData(chunks) != "a b " {
 		t.Fatalf("read %q", chunkData(chunks))
 	}
+	// The next interval's events are sealed by the timer again.
+	w = s.Wait()
+	h.Publish(callEvent("c", ""))
+	select {
+	case <-w:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no second chunk sealed")
+	}
+	if chunks, _ := s.Read(); chunkData(chunks) != "c " {
+		t.Fatalf("read %q", chunkData(chunks))
+	}
 	s.Close()
 	s.Close()
 	if h.Subscribers() != 0 || len(h.chunks) != 0 {
@@ -147,6 +158,27 @@ func TestLiveHubWaitAndFlush(t *testing.T) {
 	h.Publish(callEvent("nobody", ""))
 	if len(h.pending) != 0 {
 		t.Fatal("an event with no subscriber was kept")
+	}
+}
+
+// The publisher is told when the first subscriber comes and the last
+// goes (WithLiveListening), once each, in order: between them it may
+// make no events at all.
+func TestLiveHubListening(t *testing.T) {
+	var told []bool
+	h := NewLiveHub(idFrame, WithLiveFlush(time.Hour), WithLiveListening(func(on bool) { told = append(told, on) }))
+	a := h.Subscribe()
+	b := h.Subscribe()
+	a.Close()
+	a.Close()
+	if fmt.Sprint(told) != "[true]" {
+		t.Fatalf("two subscribers, one gone: told %v, want [true]", told)
+	}
+	b.Close()
+	c := h.Subscribe()
+	c.Close()
+	if want := "[true false true false]"; fmt.Sprint(told) != want {
+		t.Fatalf("told %v, want %s", told, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ type config struct {
 	observeMedia   func(MediaResult)
 	observeDelay   func(DelayStage, time.Duration)
 	tracer         sip.SIPTracer // nil: messages the read loop takes are not copied
+	addrTracer     AddrTracer    // tracer, when it takes addresses (nil: it takes strings)
 	tlsServer      *tls.Config   // tls:// listeners; nil: none allowed
 	tlsClient      *tls.Config   // the switch's own TLS connections; nil: sipgo's default
 	tlsHandshake   time.Duration
@@ -121,8 +123,30 @@ func WithCallRecords(record func(records.Call)) Option {
 // ACKs, in-dialog ACKs and BYEs: readconn.go) and the answers it sends,
 // as sipgo's tracer (sip.SIPDebugTracer) copies what sipgo reads and
 // writes. Give the same t to both, or HEP capture misses those messages.
+// When t is also an AddrTracer the read loop calls its hooks instead.
 func WithSIPTracer(t sip.SIPTracer) Option {
-	return func(c *config) error { c.tracer = t; return nil }
+	return func(c *config) error {
+		c.tracer = t
+		c.addrTracer, _ = t.(AddrTracer)
+		return nil
+	}
+}
+
+// AddrTracer is what a tracer given to WithSIPTracer may also implement
+// (capture.Sender does) to be handed the read loop's messages with their
+// addresses as the socket gave them and a datagram's arrival as the read
+// loop took it: sipgo's hooks take strings, which cost the read loop and
+// every call goroutine that writes an address formatted per message, and
+// the tracer a lookup or a parse to read it back, and a tracer stamping
+// a read took the time again. sipgo's own transports keep calling the
+// string hooks (sip.SIPTracer) for what they read and write.
+type AddrTracer interface {
+	// SIPTraceReadAddr: msg was read from raddr on laddr; it arrived at
+	// at (the kernel's receive time where the socket gives it, else when
+	// it was read).
+	SIPTraceReadAddr(transport string, laddr, raddr netip.AddrPort, at time.Time, msg []byte)
+	// SIPTraceWriteAddr: msg was written from laddr to raddr.
+	SIPTraceWriteAddr(transport string, laddr, raddr netip.AddrPort, msg []byte)
 }
 
 // WithAttemptObserver is told the result of every call attempt. It runs on

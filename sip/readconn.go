@@ -61,11 +61,15 @@ type readConn struct {
 	// inviteTx: answerBuffer).
 	parser  *sip.Parser
 	answers sync.Pool
-	// laddr is the listener's address as the tracer is given it; in and
-	// inTraced the datagram being read and whether it was copied yet.
+	// laddr is the listener's address as the string tracer is given it,
+	// local as the AddrTracer is; in, inFrom, inAt and inTraced the
+	// datagram being read, whence and when it arrived, and whether it
+	// was copied yet.
 	laddr    string
+	local    netip.AddrPort
 	in       []byte
 	inFrom   netip.AddrPort
+	inAt     time.Time
 	inTraced bool
 }
 
@@ -86,6 +90,9 @@ func newReadConn(conn net.PacketConn, srv *Server, observe func(DelayStage, time
 	c.shed, c.challenge = shedding, true
 	c.parser = sip.NewParser()
 	c.laddr = uc.LocalAddr().String()
+	if a, ok := uc.LocalAddr().(*net.UDPAddr); ok {
+		c.local = a.AddrPort()
+	}
 	c.stamps = c.reads != nil && batch.EnableTimestamps() == nil
 	return c
 }
@@ -131,7 +138,7 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 				arrived = time.Unix(0, ns)
 			}
 		}
-		c.in, c.inFrom, c.inTraced = msg, from, false
+		c.in, c.inFrom, c.inAt, c.inTraced = msg, from, arrived, false
 		if c.srv.takeResponse(c, msg, from) {
 			continue // handed to its client transaction (clienttx.go)
 		}
@@ -152,10 +159,16 @@ func (c *readConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	}
 }
 
-// traceIn copies the datagram being read to the tracer, once.
+// traceIn copies the datagram being read to the tracer, once: to an
+// AddrTracer with its addresses and arrival as they are (no string made,
+// no clock read again).
 func (c *readConn) traceIn() {
-	if t := c.srv.cfg.tracer; t != nil && !c.inTraced {
-		t.SIPTraceRead("UDP", c.laddr, c.inFrom.String(), c.in)
+	if !c.inTraced {
+		if t := c.srv.cfg.addrTracer; t != nil {
+			t.SIPTraceReadAddr("UDP", c.local, c.inFrom, c.inAt, c.in)
+		} else if t := c.srv.cfg.tracer; t != nil {
+			t.SIPTraceRead("UDP", c.laddr, c.inFrom.String(), c.in)
+		}
 	}
 	c.inTraced = true
 }
@@ -180,7 +193,9 @@ func (c *readConn) writeTo(msg []byte, to netip.AddrPort) error {
 	if _, err := c.udp.WriteToUDPAddrPort(msg, to); err != nil {
 		return err
 	}
-	if t := c.srv.cfg.tracer; t != nil {
+	if t := c.srv.cfg.addrTracer; t != nil {
+		t.SIPTraceWriteAddr("UDP", c.local, to, msg)
+	} else if t := c.srv.cfg.tracer; t != nil {
 		t.SIPTraceWrite("UDP", c.laddr, to.String(), msg)
 	}
 	return nil

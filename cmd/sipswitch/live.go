@@ -24,7 +24,9 @@ import (
 // and events for each binding appearing and going, learnt from the
 // registrar's writes to the store (liveRegs) and from the bindings other
 // hosts share (syncPhone). Every event goes through the hub, which never
-// blocks the SIP core.
+// blocks the SIP core. The SIP core is told of no observer while the hub
+// has no subscriber (watch): it then copies no call's row, reads no
+// clock and calls nothing per change of a call.
 type liveState struct {
 	sip  *sip.Server
 	host string
@@ -32,6 +34,17 @@ type liveState struct {
 
 	mu    sync.Mutex
 	since map[regKey]time.Time
+
+	// watching: the core watched (its observer set while listening).
+	watching  sync.Mutex
+	core      liveCore
+	listening bool
+}
+
+// liveCore is what the live state needs of the SIP core to learn of its
+// calls' changes (sip.Server).
+type liveCore interface {
+	SetLiveObserver(f func(records.LiveEvent))
 }
 
 type regKey struct{ phone, contact string }
@@ -39,20 +52,52 @@ type regKey struct{ phone, contact string }
 // newLiveState gathers the events of flush into one chunk for the stream
 // clients (events.flush).
 func newLiveState(host string, flush time.Duration) *liveState {
-	return &liveState{host: host, hub: engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(flush)), since: map[regKey]time.Time{}}
+	l := &liveState{host: host, since: map[regKey]time.Time{}}
+	l.hub = engine.NewLiveHub(api.AppendEvent, engine.WithLiveFlush(flush), engine.WithLiveListening(l.listen))
+	return l
 }
 
 // attach wires the live state to the SIP core once it exists.
 func (l *liveState) attach(s *sip.Server) {
 	l.sip = s
-	s.SetLiveObserver(func(ev records.LiveEvent) {
-		ev.Call.Host = l.host
-		l.publish(ev)
-	})
+	l.watch(s)
+}
+
+// watch takes core's calls' events while the hub has subscribers.
+func (l *liveState) watch(core liveCore) {
+	l.watching.Lock()
+	defer l.watching.Unlock()
+	l.core = core
+	l.observe()
+}
+
+// listen is the hub's word that its first subscriber came or its last
+// went (under the hub's lock, in order).
+func (l *liveState) listen(on bool) {
+	l.watching.Lock()
+	defer l.watching.Unlock()
+	l.listening = on
+	l.observe()
+}
+
+// observe sets the core's observer, or none while nobody listens (under
+// watching).
+func (l *liveState) observe() {
+	switch {
+	case l.core == nil:
+	case l.listening:
+		l.core.SetLiveObserver(func(ev records.LiveEvent) {
+			ev.Call.Host = l.host
+			l.publish(ev)
+		})
+	default:
+		l.core.SetLiveObserver(nil)
+	}
 }
 
 // publish hands an event to the stream clients (the hub encodes it once
-// for all of them, off the call path); with none it costs an atomic load.
+// for all of them, off the call path); with none it costs an atomic load
+// (and the SIP core makes no call's events: observe).
 func (l *liveState) publish(ev records.LiveEvent) {
 	l.hub.Publish(ev)
 }

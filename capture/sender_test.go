@@ -34,15 +34,7 @@ func TestSenderSendsEveryMessageAsHEP(t *testing.T) {
 	}
 	buf := make([]byte, 65536)
 	for _, w := range want {
-		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, _, err := ln.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
+		p := readPacket(t, ln, buf)
 		if p.Src != netip.MustParseAddrPort(w.src) || p.Dst != netip.MustParseAddrPort(w.dst) || p.Protocol != w.proto ||
 			p.CaptureID != 42 || p.AuthKey != "k" || p.CorrelationID != "call-1@phone" || !strings.HasPrefix(string(p.Payload), w.prefix) ||
 			time.Since(p.Time) > time.Minute {
@@ -103,15 +95,7 @@ func TestSenderAddrHooks(t *testing.T) {
 	}
 	buf := make([]byte, 65536)
 	for _, w := range want {
-		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, _, err := ln.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
+		p := readPacket(t, ln, buf)
 		if p.Src != netip.MustParseAddrPort(w.src) || p.Dst != netip.MustParseAddrPort(w.dst) || p.Protocol != w.proto ||
 			!p.Time.Equal(w.at) || p.CorrelationID != "call-1@phone" || !strings.HasPrefix(string(p.Payload), w.prefix) {
 			t.Errorf("packet %+v, want %+v", p, w)
@@ -190,15 +174,7 @@ func TestCaptureMasksSDESKeys(t *testing.T) {
 	orig := []byte(msg)
 	s.SIPTraceRead("TLS", "192.0.2.9:5061", "198.51.100.7:40000", orig)
 	buf := make([]byte, 65536)
-	ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _, err := ln.ReadFrom(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Packet
-	if err := p.Unmarshal(buf[:n]); err != nil {
-		t.Fatal(err)
-	}
+	p := readPacket(t, ln, buf)
 	want := strings.Replace(msg, key, strings.Repeat("*", len(key)), 1)
 	if string(p.Payload) != want {
 		t.Fatalf("captured:\n%s\nwant:\n%s", p.Payload, want)
@@ -227,15 +203,7 @@ func TestSenderLongHead(t *testing.T) {
 	}
 	buf := make([]byte, 65536)
 	for _, id := range []string{"short@phone", long, "short-again@phone"} {
-		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, _, err := ln.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
+		p := readPacket(t, ln, buf)
 		if p.CorrelationID != id || string(p.Payload) != "BYE sip:x SIP/2.0\r\nCall-ID: "+id+"\r\n\r\n" || p.AuthKey != "secret" ||
 			p.Src != netip.MustParseAddrPort("[2001:db8::9]:5060") {
 			t.Fatalf("packet %+v, want Call-ID %.20s…", p, id)
@@ -499,4 +467,20 @@ func TestSenderTCPSendsFullBatchAtOnce(t *testing.T) {
 			t.Fatalf("packet %d of %d: %+v", i+1, n, p)
 		}
 	}
+}
+
+// readPacket reads and decodes the next HEP packet ln gets (within 5 s)
+// into buf.
+func readPacket(t *testing.T, ln net.PacketConn, buf []byte) Packet {
+	t.Helper()
+	ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := ln.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	if err := p.Unmarshal(buf[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

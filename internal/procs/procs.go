@@ -118,9 +118,6 @@ func New(opts ...Option) *Controller {
 // Procs is the processors set last.
 func (c *Controller) Procs() int { return int(c.procs.Load()) }
 
-// Max is the most processors the Controller sets.
-func (c *Controller) Max() int { return c.max }
-
 // Changes counts the times Run changed the processors.
 func (c *Controller) Changes() uint64 { return c.changes.Load() }
 
